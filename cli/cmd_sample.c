@@ -1,0 +1,13 @@
+/* Placeholder until the 'sample' command lands; replace this whole file. */
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+int cmd_sample(struct cli_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "meterlab: 'sample' is not available in this build yet\n");
+	return CLI_FAIL;
+}

@@ -1,0 +1,13 @@
+/* Placeholder until the 'scheme' command lands; replace this whole file. */
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+int cmd_scheme(struct cli_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "meterlab: 'scheme' is not available in this build yet\n");
+	return CLI_FAIL;
+}

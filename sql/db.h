@@ -1,0 +1,112 @@
+/*
+ * db.h — the one place meterlab talks to libpq.
+ *
+ * Every value goes to PostgreSQL as a parameter (PQexecParams); no caller
+ * ever formats a value into SQL text. Errors are mapped from SQLSTATE,
+ * never from message text:
+ *   23505 unique violation            -> ML_EEXISTS
+ *   40001 serialization, 40P01 deadlock, 55P03 lock not available -> ML_ECONFLICT
+ *   22xxx data exception, 23xxx other integrity -> ML_EINVAL
+ *   anything else                     -> ML_EDB
+ * The message carries PostgreSQL's primary message and detail.
+ *
+ * A struct db is one connection; it is not thread-safe: use one per thread.
+ */
+#ifndef ML_DB_H
+#define ML_DB_H
+
+#include <stddef.h>
+#include <libpq-fe.h>
+
+#include "common/ml_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct db;
+
+/*
+ * Open a connection. conninfo is a libpq conninfo string or URI; when NULL
+ * or empty the METERLAB_DB environment variable is used, and when that is
+ * unset too, libpq's own PG* variables decide. On success *out owns the
+ * connection; free it with db_close().
+ */
+int db_connect(const char *conninfo, struct db **out, struct ml_error *err) ML_MUSTCHECK;
+void db_close(struct db *db); /* NULL-safe */
+PGconn *db_conn(struct db *db);
+
+/*
+ * Run one parameterised statement. params are text values (NULL = SQL NULL).
+ * expect is PGRES_COMMAND_OK or PGRES_TUPLES_OK. On success, when out is
+ * non-NULL, *out receives the result and the caller PQclear()s it; when out
+ * is NULL the result is cleared here.
+ */
+int db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
+	    ExecStatusType expect, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
+
+/* Shorthands: a command, and a query that must return exactly one row. */
+int db_cmd(struct db *db, const char *sql, int nparams, const char *const *params,
+	   struct ml_error *err) ML_MUSTCHECK;
+int db_query_one(struct db *db, const char *sql, int nparams, const char *const *params,
+		 PGresult **out, struct ml_error *err) ML_MUSTCHECK;
+
+/* Transactions. db_rollback is safe to call when no transaction is open. */
+int db_begin(struct db *db, struct ml_error *err) ML_MUSTCHECK;
+int db_commit(struct db *db, struct ml_error *err) ML_MUSTCHECK;
+void db_rollback(struct db *db);
+
+/* Map a failed result to an ml_err code and message (prefix names the operation). */
+int db_result_error(struct db *db, const PGresult *res, const char *what, struct ml_error *err);
+
+/* Value of column `name` in row `row`, or NULL for SQL NULL / missing column. */
+const char *db_get(const PGresult *res, int row, const char *name);
+
+/*
+ * COPY FROM STDIN helper: start `copy_sql` (a COPY ... FROM STDIN statement),
+ * send the bytes, finish. Text format is the caller's business.
+ */
+int db_copy_in(struct db *db, const char *copy_sql, const char *data, size_t len,
+	       struct ml_error *err) ML_MUSTCHECK;
+
+/* ---- migrations (sql/migrations/NNNN_name.sql, embedded at build time) ---- */
+
+struct db_migration {
+	const char *version; /* "0001" */
+	const char *name;    /* "0001_init.sql" */
+	const char *sql;     /* file contents */
+};
+
+/* The migrations built into this binary, in order. Static storage. */
+const struct db_migration *db_migrations_builtin(size_t *count);
+
+enum db_migration_state { DB_MIG_APPLIED = 0, DB_MIG_PENDING = 1, DB_MIG_CHANGED = 2 };
+
+struct db_migration_status {
+	char version[16];
+	char name[128];
+	enum db_migration_state state;
+	char applied_at[40]; /* "" when pending */
+	char checksum[65];   /* sha256 hex of the file as it is now */
+};
+
+/*
+ * List applied/pending migrations. *out is malloc'd (caller frees); *n set.
+ * list/count NULL = the built-in list.
+ */
+int db_migrate_status(struct db *db, const struct db_migration *list, size_t count,
+		      struct db_migration_status **out, size_t *n, struct ml_error *err) ML_MUSTCHECK;
+
+/*
+ * Apply pending migrations, each in its own transaction, recording version
+ * and sha256 checksum in schema_migrations. Refuses (ML_ECONFLICT, nothing
+ * applied) when an applied file's checksum changed. Serialised across
+ * processes with an advisory lock. *applied (optional) counts new ones.
+ */
+int db_migrate(struct db *db, const struct db_migration *list, size_t count,
+	       int *applied, struct ml_error *err) ML_MUSTCHECK;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

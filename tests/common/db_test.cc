@@ -1,0 +1,85 @@
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../support/pgtest.h"
+
+/* Migration runner against a real PostgreSQL: apply, idempotence, refusal of a changed file. */
+TEST(Migrate, AppliesOnceAndRefusesChangedFile)
+{
+	std::string ci = pgtest_fresh_db("migrate");
+	struct db *db = pgtest_connect(ci);
+	struct ml_error err = ML_ERROR_INIT;
+
+	size_t n = 0;
+	const struct db_migration *builtin = db_migrations_builtin(&n);
+	ASSERT_GT(n, 0u);
+
+	/* pgtest_fresh_db already migrated: nothing left to apply. */
+	int applied = -1;
+	ASSERT_EQ(ML_OK, db_migrate(db, nullptr, 0, &applied, &err)) << err.msg;
+	EXPECT_EQ(0, applied);
+
+	/* A new migration appended to the list is applied, once. */
+	std::vector<struct db_migration> list(builtin, builtin + n);
+	list.push_back({ "9990", "9990_test.sql", "CREATE TABLE mig_probe (x int);" });
+	ASSERT_EQ(ML_OK, db_migrate(db, list.data(), list.size(), &applied, &err)) << err.msg;
+	EXPECT_EQ(1, applied);
+	ASSERT_EQ(ML_OK, db_migrate(db, list.data(), list.size(), &applied, &err)) << err.msg;
+	EXPECT_EQ(0, applied);
+
+	/* Changing an applied file is refused and applies nothing else. */
+	list.back().sql = "CREATE TABLE mig_probe (x bigint);";
+	list.push_back({ "9991", "9991_next.sql", "CREATE TABLE mig_next (x int);" });
+	EXPECT_EQ(ML_ECONFLICT, db_migrate(db, list.data(), list.size(), &applied, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "9990_test.sql")) << err.msg;
+	PGresult *res = nullptr;
+	ASSERT_EQ(ML_OK, db_query_one(db, "SELECT to_regclass('mig_next') IS NULL", 0, nullptr, &res, &err));
+	EXPECT_STREQ("t", PQgetvalue(res, 0, 0));
+	PQclear(res);
+
+	struct db_migration_status *st = nullptr;
+	size_t sn = 0;
+	ASSERT_EQ(ML_OK, db_migrate_status(db, list.data(), list.size(), &st, &sn, &err));
+	ASSERT_EQ(list.size(), sn);
+	EXPECT_EQ(DB_MIG_CHANGED, st[sn - 2].state);
+	EXPECT_EQ(DB_MIG_PENDING, st[sn - 1].state);
+	EXPECT_EQ(DB_MIG_APPLIED, st[0].state);
+	free(st);
+	db_close(db);
+}
+
+/* A failing migration rolls back entirely: no half-applied schema. */
+TEST(Migrate, FailedMigrationLeavesNothing)
+{
+	std::string ci = pgtest_fresh_db("migfail");
+	struct db *db = pgtest_connect(ci);
+	struct ml_error err = ML_ERROR_INIT;
+	size_t n = 0;
+	const struct db_migration *builtin = db_migrations_builtin(&n);
+	std::vector<struct db_migration> list(builtin, builtin + n);
+	list.push_back({ "9992", "9992_bad.sql", "CREATE TABLE half (x int); SELECT no_such_function();" });
+	EXPECT_EQ(ML_EDB, db_migrate(db, list.data(), list.size(), nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "9992_bad.sql")) << err.msg;
+	PGresult *res = nullptr;
+	ASSERT_EQ(ML_OK, db_query_one(db, "SELECT to_regclass('half') IS NULL", 0, nullptr, &res, &err));
+	EXPECT_STREQ("t", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	db_close(db);
+}
+
+TEST(Db, MapsSqlstateToErrorCodes)
+{
+	std::string ci = pgtest_fresh_db("sqlstate");
+	struct db *db = pgtest_connect(ci);
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, db_cmd(db, "CREATE TABLE u (k text PRIMARY KEY)", 0, nullptr, &err));
+	const char *p[1] = { "a" };
+	ASSERT_EQ(ML_OK, db_cmd(db, "INSERT INTO u VALUES ($1)", 1, p, &err));
+	EXPECT_EQ(ML_EEXISTS, db_cmd(db, "INSERT INTO u VALUES ($1)", 1, p, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "23505")) << err.msg;
+	const char *bad[1] = { "x" };
+	EXPECT_EQ(ML_EINVAL, db_cmd(db, "SELECT $1::int", 1, bad, &err));
+	db_close(db);
+}

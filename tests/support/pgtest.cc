@@ -1,0 +1,102 @@
+#include "pgtest.h"
+
+#include <gtest/gtest.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+
+std::string pgtest_admin_conninfo()
+{
+	const char *c = getenv("METERLAB_TEST_PG");
+	if (!c || !*c) {
+		fprintf(stderr, "METERLAB_TEST_PG is not set: run the suite through scripts/test, "
+				"which starts a private PostgreSQL cluster\n");
+		abort();
+	}
+	return c;
+}
+
+struct db *pgtest_connect(const std::string &conninfo)
+{
+	struct db *db = nullptr;
+	struct ml_error err = ML_ERROR_INIT;
+	if (db_connect(conninfo.c_str(), &db, &err)) {
+		fprintf(stderr, "pgtest: %s\n", err.msg);
+		abort();
+	}
+	return db;
+}
+
+std::string pgtest_fresh_db(const char *tag)
+{
+	static std::atomic<int> counter{ 0 };
+	std::string name = std::string("mlt_") + tag + "_" + std::to_string(getpid()) + "_" +
+			   std::to_string(counter++);
+	std::string admin = pgtest_admin_conninfo();
+	struct db *db = pgtest_connect(admin);
+	struct ml_error err = ML_ERROR_INIT;
+	/* CREATE DATABASE takes no parameters; the name is built here from a
+	 * fixed prefix, the tag given by test code, and numbers. */
+	std::string sql = "CREATE DATABASE \"" + name + "\"";
+	if (db_cmd(db, sql.c_str(), 0, nullptr, &err)) {
+		fprintf(stderr, "pgtest: %s\n", err.msg);
+		abort();
+	}
+	db_close(db);
+	std::string ci = admin + " dbname=" + name;
+	db = pgtest_connect(ci);
+	if (db_migrate(db, nullptr, 0, nullptr, &err)) {
+		fprintf(stderr, "pgtest: migrate %s: %s\n", name.c_str(), err.msg);
+		abort();
+	}
+	db_close(db);
+	return ci;
+}
+
+std::string pgtest_as_role(const std::string &conninfo, const char *role)
+{
+	return conninfo + " user=" + role;
+}
+
+int pgtest_run(const std::string &cmd, std::string *out, bool merge_stderr)
+{
+	std::string full = cmd + (merge_stderr ? " 2>&1" : "");
+	FILE *p = popen(full.c_str(), "r");
+	if (!p)
+		return -1;
+	char buf[4096];
+	size_t n;
+	if (out)
+		out->clear();
+	while ((n = fread(buf, 1, sizeof(buf), p)) > 0) {
+		if (out)
+			out->append(buf, n);
+	}
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+std::string pgtest_cli()
+{
+	return ML_CLI_PATH;
+}
+
+std::string pgtest_src(const char *rel)
+{
+	return std::string(ML_SOURCE_DIR) + "/" + rel;
+}
+
+std::string pgtest_sq(const std::string &s)
+{
+	std::string r = "'";
+	for (char c : s) {
+		if (c == '\'')
+			r += "'\\''";
+		else
+			r += c;
+	}
+	return r + "'";
+}
