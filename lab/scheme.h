@@ -184,15 +184,19 @@ int scheme_parse_text(const char *text, struct scheme **out, struct ml_error *er
 /* ---- database (tables scheme, scheme_step) ---- */
 
 /*
- * Insert or replace the scheme with s->code in one transaction; the stored
- * version becomes previous + 1 (1 for a new code) and is written back to
- * s->version. A scheme with zero steps is ML_EINVAL.
+ * Store s as a new version of s->code in one transaction (versions are
+ * immutable: version = previous + 1, or 1 for a new code; a retired code is
+ * revived). The version is written back to s->version. A scheme with zero
+ * steps is ML_EINVAL; nothing is written on any error.
  */
 int scheme_db_save(struct db *db, struct scheme *s, struct ml_error *err) ML_MUSTCHECK;
-/* Load a scheme with its steps by code. ML_ENOTFOUND when absent. */
+/* Load the latest version of a scheme with its steps by code. ML_ENOTFOUND when absent or retired. */
 int scheme_db_load(struct db *db, const char *code, struct scheme **out, struct ml_error *err) ML_MUSTCHECK;
-/* Delete by code. ML_ENOTFOUND when absent. */
-int scheme_db_delete(struct db *db, const char *code, struct ml_error *err) ML_MUSTCHECK;
+/* Load one exact version (also when retired: results name the version they ran). */
+int scheme_db_load_version(struct db *db, const char *code, int version, struct scheme **out,
+			   struct ml_error *err) ML_MUSTCHECK;
+/* Retire every version of code (versions are never deleted). ML_ENOTFOUND when absent or already retired. */
+int scheme_db_retire(struct db *db, const char *code, struct ml_error *err) ML_MUSTCHECK;
 
 struct scheme_summary {
 	char code[SCHEME_CODE_MAX];

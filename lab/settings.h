@@ -70,7 +70,15 @@ struct lab_settings {
 	int xfmr_readings;             /* default 1 */
 };
 
-enum lab_setting_type { LAB_SET_BOOL = 1, LAB_SET_INT = 2, LAB_SET_DEC4 = 3, LAB_SET_DEC4_LIST = 4, LAB_SET_TRI = 5 };
+/* BOOL/INT/TRI: int field; I64: int64_t field; DEC4: int64_t × 1e4; DEC4_LIST: int64_t[] + int count. */
+enum lab_setting_type {
+	LAB_SET_BOOL = 1,
+	LAB_SET_INT = 2,
+	LAB_SET_DEC4 = 3,
+	LAB_SET_DEC4_LIST = 4,
+	LAB_SET_TRI = 5, /* auto / yes / no → -1 / 1 / 0 */
+	LAB_SET_I64 = 6,
+};
 
 struct lab_setting_desc {
 	const char *key;         /* "judge.verdict_on_rounded" */
@@ -78,6 +86,9 @@ struct lab_setting_desc {
 	const char *def;         /* default as text */
 	const char *source;      /* evidence tag: "[M]", "[C] LYTest", "JJG 596-2012 §..." */
 	const char *description;
+	size_t offset;           /* of the field in struct lab_settings */
+	size_t count_offset;     /* DEC4_LIST: of its int count */
+	int64_t min, max;        /* allowed range (DEC4 in e4 units) */
 };
 
 /* The table, in display order. Static storage; *n receives the count. */
