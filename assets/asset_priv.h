@@ -1,0 +1,49 @@
+/*
+ * asset_priv.h — helpers shared by the assets library's .c files; not a
+ * public interface (tests may use them).
+ */
+#ifndef ML_ASSETS_PRIV_H
+#define ML_ASSETS_PRIV_H
+
+#include "common/buf.h"
+#include "common/ml_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * PostgreSQL array literal builder ("{"a","b",NULL}"), passed as ONE text
+ * parameter and cast in SQL ($1::text[]): values never become SQL text.
+ * Elements are double-quoted with " and \ backslash-escaped; NULL -> NULL.
+ */
+struct pgarr {
+	struct ml_buf b;
+	size_t n;
+	int rc; /* first append failure, sticky */
+};
+void pgarr_init(struct pgarr *a);
+void pgarr_add(struct pgarr *a, const char *s);
+void pgarr_add_i64(struct pgarr *a, long long v);
+/* Close the literal; returns the string (owned by a) or NULL on failure. */
+const char *pgarr_finish(struct pgarr *a);
+void pgarr_free(struct pgarr *a);
+
+/* 1 when s is a calendar date YYYY-MM-DD (Gregorian, years 1900..2199). */
+int asset_date_ok(const char *s);
+
+/*
+ * Run a unit of work all-or-nothing whether or not the caller has a
+ * transaction open: with none, BEGIN/COMMIT here (*own = 1); inside one, a
+ * SAVEPOINT named sp that is rolled back on failure. sp is a fixed
+ * identifier from code, never input.
+ */
+struct db;
+int asset_tx_open(struct db *db, const char *sp, int *own, struct ml_error *err) ML_MUSTCHECK;
+/* Finish: commit/release when rc == ML_OK, else roll back; returns rc or the commit's error. */
+int asset_tx_close(struct db *db, const char *sp, int own, int rc, struct ml_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

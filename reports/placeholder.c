@@ -1,2 +1,0 @@
-/* Placeholder so the library has a source; delete when the first real file lands. */
-int ml_reports_placeholder;
