@@ -112,6 +112,7 @@ struct cert_renderer;
 struct cert_render_opts {
 	const char *font_path; /* TrueType CJK font; NULL = default (fonts-wqy-zenhei face 0) */
 	int font_face;         /* face index in a .ttc */
+	int full_font;         /* 1 = let libharu embed the whole face (slow baseline, for benches); 0 = subset */
 };
 
 /*
