@@ -1,0 +1,88 @@
+/*
+ * result.h — storage of verification results (tables of migration 0031):
+ * raw readings, judged step results, step completion marks, conclusions.
+ *
+ * A step is committed in ONE transaction: its readings (COPY), its results
+ * (one INSERT … SELECT unnest($n::…[]) for all positions) and its run_step
+ * row. Never row by row. A crash before the commit loses the step entirely,
+ * so a resumed run redoes it; the run_step primary key makes a second
+ * completion of the same step fail, so readings are never duplicated.
+ *
+ * The same functions store manual verifications (meterlab run manual), so
+ * both kinds of run read back identically.
+ *
+ * Thread-safety: uses only the given connection.
+ */
+#ifndef ML_LAB_RESULT_H
+#define ML_LAB_RESULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/ml_error.h"
+#include "lab/judge.h"
+#include "lab/plan.h"
+#include "sql/db.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One raw reading, as the bench or the operator gave it. */
+struct result_reading {
+	int64_t asset_id;
+	int position;      /* 1-based */
+	int reading_no;    /* 1.. within the step and position */
+	int64_t value_e4;
+	int has_value2;
+	int64_t value2_e4;
+	int64_t pulses;    /* < 0: not applicable (stored NULL) */
+	int bench_result;  /* protocol §3.3 result code */
+	int64_t at_us;     /* measurement time, µs since the Unix epoch (UTC) */
+};
+
+/* The judged result of one step for one position. */
+struct result_row {
+	int64_t asset_id;
+	int position;
+	struct judge_step_result r;
+	char note[128];    /* why a position failed without a judgement ("no pulses", "wiring fault") */
+};
+
+/* Current wall-clock time in µs since the epoch (measured_at of readings). */
+int64_t result_now_us(void);
+
+/*
+ * Commit one completed step (readings + results + run_step) in one
+ * transaction, opened and committed here. ML_EEXISTS when the step was
+ * already completed (nothing written).
+ */
+int result_commit_step(struct db *db, int64_t run_id, const struct plan_step *ps, int64_t started_us,
+		       const struct result_reading *rd, size_t nrd, const struct result_row *rows, size_t nrows,
+		       struct ml_error *err) ML_MUSTCHECK;
+
+/* done[i] = 1 for each completed step_no i < cap (others 0). */
+int result_done_steps(struct db *db, int64_t run_id, unsigned char *done, size_t cap,
+		      struct ml_error *err) ML_MUSTCHECK;
+
+/*
+ * Rebuild the per-position conclusions of completed steps from the stored
+ * step results (judge_position_add over each), for the assets in asset_ids
+ * (jp[i] belongs to asset_ids[i]); *failures counts step results that
+ * failed.
+ */
+int result_fold_positions(struct db *db, int64_t run_id, const int64_t *asset_ids, size_t n,
+			  struct judge_position *jp, int *failures, struct ml_error *err) ML_MUSTCHECK;
+
+/*
+ * Insert the per-item and overall conclusions of every asset (jp[i] for
+ * asset_ids[i]) in the caller's open transaction. valid_until (YYYY-MM-DD)
+ * is stored on overall passes.
+ */
+int result_insert_conclusions(struct db *db, int64_t run_id, const int64_t *asset_ids, const struct judge_position *jp,
+			      size_t n, const char *valid_until, struct ml_error *err) ML_MUSTCHECK;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,704 @@
+/* runner.c — execute and resume verification runs on benches (see runner.h). */
+#include "lab/runner.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "assets/lifecycle.h"
+#include "lab/judge.h"
+#include "lab/plan.h"
+#include "lab/result.h"
+#include "lab/scheme.h"
+#include "lab/settings.h"
+#include "lab/standard.h"
+#include "lab/task.h"
+
+/* Advisory-lock class for "run N is being executed" (objid = run id). */
+#define RUN_LOCK_CLASS "7340032"
+#define MAX_POS 96
+
+struct slot {
+	int position; /* 1-based */
+	int64_t asset_id;
+	char barcode[23];
+};
+
+struct run {
+	struct db *db;
+	struct bench *bench;
+	const struct runner_options *opt;
+	int64_t run_id;
+	char status[16];
+	char run_date[11];
+	struct bench_rec br;
+	int bench_positions; /* from the bench's identity */
+	int nslots;
+	struct slot slot[MAX_POS];
+	int64_t model_id;
+	int period_months;
+	struct model_rating rating;
+	struct lab_settings set;
+	struct scheme *sch;
+	struct plan_step *plan;
+	size_t nplan;
+	unsigned char done[SCHEME_MAX_STEPS];
+	int failures;
+	int reconnects;
+	uint16_t seq;
+};
+
+/* What the runner saw at one position during one step. */
+struct obs {
+	uint16_t last_seq;
+	int n, missed, finished;
+	int64_t value[JUDGE_MAX_READINGS], value2[JUDGE_MAX_READINGS], at[JUDGE_MAX_READINGS];
+	uint32_t pulses;
+	int64_t elapsed_ms, last_value, last_value2;
+	float reg0, reg1;
+	int bench_result;
+	char note[96];
+};
+
+void runner_options_default(struct runner_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->poll_ms = 5;
+	o->stall_timeout_ms = 30000;
+	o->max_reconnects = 3;
+	o->actor = "runner";
+}
+
+static void emit(const struct run *r, enum runner_event_kind kind, int step, const char *label, int done,
+		 const char *msg)
+{
+	if (!r->opt->on_event)
+		return;
+	struct runner_event ev = {
+		.kind = kind, .run_id = r->run_id, .bench = r->br.code, .step = step, .steps_total = (int)r->nplan,
+		.label = label ? label : "", .positions_done = done, .positions_total = r->nslots,
+		.failures = r->failures, .message = msg ? msg : "",
+	};
+	r->opt->on_event(r->opt->event_arg, &ev);
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- loading ---- */
+
+static int lock_run(struct run *r, struct ml_error *err)
+{
+	char id[24];
+	snprintf(id, sizeof(id), "%" PRId64, r->run_id);
+	const char *p[1] = { id };
+	PGresult *res = NULL;
+	int rc = db_query_one(r->db, "SELECT pg_try_advisory_lock(" RUN_LOCK_CLASS ", $1::int)", 1, p, &res, err);
+	if (rc)
+		return rc;
+	int ok = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return ok ? ML_OK : ml_errorf(err, ML_ECONFLICT, "run %s is being executed by another process", id);
+}
+
+static int load_positions(struct run *r, const char *id, struct ml_error *err)
+{
+	const char *p[1] = { id };
+	PGresult *res = NULL;
+	int rc = db_exec(r->db, "SELECT position, asset_id, barcode FROM run_position WHERE run_id = $1::bigint "
+				"ORDER BY position",
+			 1, p, PGRES_TUPLES_OK, &res, err);
+	if (rc)
+		return rc;
+	r->nslots = PQntuples(res) < MAX_POS ? PQntuples(res) : MAX_POS;
+	for (int i = 0; i < r->nslots; i++) {
+		r->slot[i].position = atoi(db_get(res, i, "position"));
+		r->slot[i].asset_id = strtoll(db_get(res, i, "asset_id"), NULL, 10);
+		snprintf(r->slot[i].barcode, sizeof(r->slot[i].barcode), "%s", db_get(res, i, "barcode"));
+	}
+	PQclear(res);
+	return r->nslots ? ML_OK : ml_errorf(err, ML_EINTERNAL, "run %s has no positions", id);
+}
+
+static int load_row(struct run *r, const char *id, char **scheme_text, int64_t *bench_id, struct ml_error *err)
+{
+	const char *p[1] = { id };
+	PGresult *res = NULL;
+	int rc = db_query_one(r->db, "SELECT bench_id, model_id, scheme_text, status, run_date::text AS run_date "
+				     "FROM verification_run WHERE run_id = $1::bigint",
+			      1, p, &res, err);
+	if (rc == ML_ENOTFOUND)
+		return ml_errorf(err, ML_ENOTFOUND, "no run %s", id);
+	if (rc)
+		return rc;
+	*bench_id = strtoll(db_get(res, 0, "bench_id"), NULL, 10);
+	r->model_id = strtoll(db_get(res, 0, "model_id"), NULL, 10);
+	snprintf(r->status, sizeof(r->status), "%s", db_get(res, 0, "status"));
+	snprintf(r->run_date, sizeof(r->run_date), "%s", db_get(res, 0, "run_date"));
+	*scheme_text = strdup(db_get(res, 0, "scheme_text"));
+	PQclear(res);
+	if (!*scheme_text)
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	if (!strcmp(r->status, "finished") || !strcmp(r->status, "aborted"))
+		return ml_errorf(err, ML_ESTATE, "run %s is %s: nothing to execute", id, r->status);
+	return ML_OK;
+}
+
+static int load_run(struct run *r, struct ml_error *err)
+{
+	char id[24];
+	snprintf(id, sizeof(id), "%" PRId64, r->run_id);
+	char *text = NULL;
+	int64_t bench_id = 0;
+	int rc = load_row(r, id, &text, &bench_id, err);
+	if (!rc)
+		rc = load_positions(r, id, err);
+	if (!rc)
+		rc = standard_bench_get_id(r->db, bench_id, &r->br, err);
+	if (!rc)
+		rc = task_load_rating(r->db, r->model_id, &r->rating, &r->period_months, err);
+	if (!rc)
+		rc = lab_settings_load(r->db, &r->set, err);
+	if (!rc)
+		rc = scheme_parse_text(text, &r->sch, err);
+	if (!rc)
+		rc = plan_scheme(r->sch, &r->rating, &r->set, &r->plan, &r->nplan, err);
+	if (!rc && r->nplan > SCHEME_MAX_STEPS)
+		rc = ml_errorf(err, ML_EINTERNAL, "run %s: %zu steps", id, r->nplan);
+	if (!rc)
+		rc = result_done_steps(r->db, r->run_id, r->done, sizeof(r->done), err);
+	free(text);
+	return rc;
+}
+
+static int set_status(struct run *r, const char *status, const char *error, struct ml_error *err)
+{
+	char id[24];
+	snprintf(id, sizeof(id), "%" PRId64, r->run_id);
+	const char *p[3] = { id, status, error };
+	snprintf(r->status, sizeof(r->status), "%s", status);
+	return db_cmd(r->db,
+		      "UPDATE verification_run SET status = $2, started_at = coalesce(started_at, now()), "
+		      "last_error = $3, finished_at = CASE WHEN $2 IN ('finished', 'aborted') THEN now() END "
+		      "WHERE run_id = $1::bigint",
+		      3, p, err);
+}
+
+/* ---- bench ---- */
+
+static int open_bench(struct run *r, struct ml_error *err)
+{
+	static const struct bench_options zero;
+	const struct bench_options *bo = memcmp(&r->opt->bench, &zero, sizeof(zero)) ? &r->opt->bench : NULL;
+	int rc = bench_open(r->br.uri, bo, &r->bench, err);
+	struct bench_identity id;
+	if (!rc)
+		rc = bench_identify(r->bench, &id, err);
+	if (rc)
+		return rc;
+	r->bench_positions = id.positions;
+	for (int i = 0; i < r->nslots; i++) {
+		if (r->slot[i].position > id.positions)
+			return ml_errorf(err, ML_ECONFIG, "bench '%s' reports %d positions; position %d is mounted",
+					 r->br.code, id.positions, r->slot[i].position);
+	}
+	return ML_OK;
+}
+
+static int configure(struct run *r, const struct plan_step *ps, struct ml_error *err)
+{
+	struct bench_position_config cfg[MAX_POS];
+	for (int p = 0; p < r->bench_positions; p++) {
+		cfg[p] = ps->pos;
+		cfg[p].enabled = 0;
+	}
+	for (int i = 0; i < r->nslots; i++)
+		cfg[r->slot[i].position - 1].enabled = 1;
+	return bench_configure_positions(r->bench, 0, r->bench_positions, cfg, err);
+}
+
+static int apply_source(struct run *r, const struct plan_step *ps, struct ml_error *err)
+{
+	r->seq = (uint16_t)(r->seq + 1 ? r->seq + 1 : 1);
+	int rc = ps->has_xfmr ? bench_set_transformer(r->bench, &ps->xfmr, r->seq, err)
+			      : bench_set_source(r->bench, &ps->source, r->seq, err);
+	int timeout = ps->settle_timeout_ms > 0 ? ps->settle_timeout_ms : 60000;
+	return rc ? rc : bench_wait_stable(r->bench, r->seq, timeout, err);
+}
+
+/* ---- observing one step ---- */
+
+static int counts_readings(enum scheme_step_kind k)
+{
+	return k == STEP_BASIC || k == STEP_CLOCK || k == STEP_CT || k == STEP_VT;
+}
+
+static const char *fault_note(int result)
+{
+	switch (result) {
+	case BENCH_RES_NO_PULSES: return "no pulses from the meter";
+	case BENCH_RES_UNSTABLE: return "unstable pulses";
+	case BENCH_RES_WIRING: return "wiring fault";
+	case BENCH_RES_COMM: return "meter communication fault";
+	default: return "position fault";
+	}
+}
+
+static void take_reading(const struct plan_step *ps, const struct bench_position_status *st, struct obs *o)
+{
+	uint16_t delta = (uint16_t)(st->reading_seq - o->last_seq);
+	o->last_seq = st->reading_seq;
+	o->last_value = st->value_e4;
+	o->last_value2 = st->value2_e4;
+	if (!counts_readings(ps->kind) || o->n >= ps->readings || o->n >= JUDGE_MAX_READINGS)
+		return;
+	/* "value" holds only the latest reading: a skipped one cannot be recovered, count it. */
+	o->missed += delta - 1;
+	o->value[o->n] = st->value_e4;
+	o->value2[o->n] = st->value2_e4;
+	o->at[o->n] = result_now_us();
+	o->n++;
+}
+
+static void observe(const struct plan_step *ps, const struct bench_position_status *st, struct obs *o)
+{
+	if (o->finished)
+		return;
+	if (!st->present) {
+		snprintf(o->note, sizeof(o->note), "no device present at the position");
+		o->finished = 1;
+		return;
+	}
+	if (st->reading_seq != o->last_seq)
+		take_reading(ps, st, o);
+	o->pulses = st->pulses;
+	o->elapsed_ms = (int64_t)llround((double)st->elapsed * 1000.0);
+	o->bench_result = st->result;
+	o->reg1 = st->register_kwh;
+	int ended = st->state == BENCH_POS_DONE || st->state == BENCH_POS_FAULT;
+	int faulty = st->state == BENCH_POS_FAULT || st->result == BENCH_RES_WIRING || st->result == BENCH_RES_COMM ||
+		     st->result == BENCH_RES_UNSTABLE || (counts_readings(ps->kind) && st->result == BENCH_RES_NO_PULSES);
+	if (counts_readings(ps->kind) && o->n >= ps->readings) {
+		o->finished = 1;
+	} else if (ended || (faulty && st->result != BENCH_RES_OK)) {
+		o->finished = 1;
+		if (faulty || counts_readings(ps->kind))
+			snprintf(o->note, sizeof(o->note), "%s", fault_note(st->result));
+		o->at[0] = result_now_us();
+	}
+}
+
+static int poll_until_done(struct run *r, const struct plan_step *ps, struct obs *obs, struct ml_error *err)
+{
+	struct bench_position_status st[MAX_POS];
+	int64_t last_change = mono_ms();
+	int last_done = -1;
+	uint64_t last_sig = 0;
+	for (;;) {
+		int rc = bench_read_positions(r->bench, 0, r->bench_positions, st, err);
+		if (rc)
+			return rc;
+		int ndone = 0;
+		uint64_t sig = 0;
+		for (int i = 0; i < r->nslots; i++) {
+			const struct bench_position_status *s = &st[r->slot[i].position - 1];
+			observe(ps, s, &obs[i]);
+			ndone += obs[i].finished;
+			sig = sig * 1000003u + s->reading_seq * 31u + s->state + s->pulses + (uint64_t)(s->elapsed * 1000.0f);
+		}
+		if (ndone != last_done)
+			emit(r, RUNNER_EV_PROGRESS, ps->index + 1, ps->label, ndone, NULL);
+		last_done = ndone;
+		if (ndone == r->nslots)
+			return ML_OK;
+		if (sig != last_sig) {
+			last_sig = sig;
+			last_change = mono_ms();
+		} else if (mono_ms() - last_change > r->opt->stall_timeout_ms) {
+			return ml_errorf(err, ML_ETIMEOUT, "bench '%s' step %d (%s): no progress for %d ms", r->br.code,
+					 ps->index + 1, ps->label, r->opt->stall_timeout_ms);
+		}
+		sleep_ms(r->opt->poll_ms);
+	}
+}
+
+/* ---- judging and storing one step ---- */
+
+static void judge_obs(const struct run *r, const struct plan_step *ps, const struct obs *o, struct result_row *row)
+{
+	struct ml_error e = ML_ERROR_INIT;
+	struct judge_step_input in;
+	memset(&in, 0, sizeof(in));
+	in.n = o->n;
+	memcpy(in.value_e4, o->value, sizeof(in.value_e4));
+	memcpy(in.value2_e4, o->value2, sizeof(in.value2_e4));
+	in.pulses = o->pulses;
+	in.elapsed_ms = o->elapsed_ms;
+	in.register_delta_kwh_e4 = (int64_t)llround(((double)o->reg1 - (double)o->reg0) * 10000.0);
+	if (!o->note[0] && !judge_step(ps, &in, &r->set, &row->r, &e))
+		return;
+	/* The bench could not measure this position (or the judge refused the input): it fails the step. */
+	memset(&row->r, 0, sizeof(row->r));
+	row->r.index = ps->index;
+	row->r.kind = ps->kind;
+	snprintf(row->r.label, sizeof(row->r.label), "%s", ps->label);
+	row->r.value.n = o->n;
+	row->r.verdict = row->r.internal_verdict = JUDGE_FAIL;
+	snprintf(row->note, sizeof(row->note), "%.120s", o->note[0] ? o->note : e.msg);
+}
+
+static size_t collect_readings(const struct run *r, const struct plan_step *ps, const struct obs *obs,
+			       struct result_reading *rd)
+{
+	size_t n = 0;
+	for (int i = 0; i < r->nslots; i++) {
+		const struct obs *o = &obs[i];
+		int timed = !counts_readings(ps->kind);
+		int cnt = timed ? (o->finished && !o->note[0]) : o->n;
+		for (int k = 0; k < cnt; k++) {
+			struct result_reading *x = &rd[n++];
+			x->asset_id = r->slot[i].asset_id;
+			x->position = r->slot[i].position;
+			x->reading_no = k + 1;
+			x->value_e4 = timed ? o->last_value : o->value[k];
+			x->has_value2 = ps->kind == STEP_CT || ps->kind == STEP_VT;
+			x->value2_e4 = o->value2[k];
+			x->pulses = timed ? (int64_t)o->pulses : -1;
+			x->bench_result = timed ? o->bench_result : 0;
+			x->at_us = o->at[k];
+		}
+	}
+	return n;
+}
+
+static int store_step(struct run *r, const struct plan_step *ps, int64_t started, const struct obs *obs,
+		      struct ml_error *err)
+{
+	struct result_reading *rd = calloc((size_t)r->nslots * JUDGE_MAX_READINGS, sizeof(*rd));
+	struct result_row *rows = calloc((size_t)r->nslots, sizeof(*rows));
+	int rc = (!rd || !rows) ? ml_errorf(err, ML_ENOMEM, "out of memory") : ML_OK;
+	int fails = 0;
+	for (int i = 0; !rc && i < r->nslots; i++) {
+		rows[i].asset_id = r->slot[i].asset_id;
+		rows[i].position = r->slot[i].position;
+		judge_obs(r, ps, &obs[i], &rows[i]);
+		fails += rows[i].r.verdict == JUDGE_FAIL;
+	}
+	size_t nrd = rc ? 0 : collect_readings(r, ps, obs, rd);
+	if (!rc)
+		rc = result_commit_step(r->db, r->run_id, ps, started, rd, nrd, rows, (size_t)r->nslots, err);
+	if (!rc)
+		r->failures += fails;
+	free(rd);
+	free(rows);
+	return rc;
+}
+
+static int exec_step(struct run *r, const struct plan_step *ps, struct ml_error *err)
+{
+	int64_t started = result_now_us();
+	struct obs *obs = calloc((size_t)r->nslots, sizeof(*obs));
+	if (!obs)
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	struct bench_position_status st[MAX_POS];
+	int rc = apply_source(r, ps, err);
+	if (!rc)
+		rc = configure(r, ps, err);
+	/* Register baseline for the constant test, read before the positions start. */
+	if (!rc)
+		rc = bench_read_positions(r->bench, 0, r->bench_positions, st, err);
+	for (int i = 0; !rc && i < r->nslots; i++)
+		obs[i].reg0 = obs[i].reg1 = st[r->slot[i].position - 1].register_kwh;
+	if (!rc)
+		rc = bench_all_command(r->bench, BENCH_CMD_START, err);
+	if (!rc)
+		rc = poll_until_done(r, ps, obs, err);
+	if (!rc)
+		rc = bench_all_command(r->bench, BENCH_CMD_STOP, err);
+	if (!rc)
+		rc = store_step(r, ps, started, obs, err);
+	free(obs);
+	return rc;
+}
+
+static int retryable(int rc)
+{
+	return rc == ML_EIO || rc == ML_ETIMEOUT || rc == ML_EPROTO;
+}
+
+/* Run one step; on bench I/O trouble reopen the bench and redo the step. */
+static int step_with_retry(struct run *r, const struct plan_step *ps, struct ml_error *err)
+{
+	for (;;) {
+		struct ml_error e = ML_ERROR_INIT;
+		int rc = r->bench ? ML_OK : open_bench(r, &e);
+		if (!rc)
+			rc = exec_step(r, ps, &e);
+		if (!rc)
+			return ML_OK;
+		if (!retryable(rc) || r->reconnects >= r->opt->max_reconnects) {
+			*err = e;
+			return rc;
+		}
+		r->reconnects++;
+		emit(r, RUNNER_EV_RECONNECT, ps->index + 1, ps->label, 0, e.msg);
+		bench_close(r->bench);
+		r->bench = NULL;
+		sleep_ms(100 * r->reconnects);
+	}
+}
+
+/* ---- the end of a run ---- */
+
+static int valid_until(struct run *r, char out[11], struct ml_error *err)
+{
+	char months[16];
+	snprintf(months, sizeof(months), "%d", r->period_months);
+	const char *p[2] = { r->run_date, months };
+	PGresult *res = NULL;
+	/* Valid for the model's verification period from the verification date (domain §1.12). */
+	int rc = db_query_one(r->db, "SELECT ($1::date + make_interval(months => $2::int) - 1)::date::text", 2, p, &res,
+			      err);
+	if (!rc)
+		snprintf(out, 11, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return rc;
+}
+
+static int move_assets(struct run *r, const struct judge_position *jp, const char *until, int *passed,
+		       struct ml_error *err)
+{
+	struct asset_move mv[MAX_POS];
+	char details[64];
+	snprintf(details, sizeof(details), "{\"run_id\":%" PRId64 "}", r->run_id);
+	*passed = 0;
+	for (int i = 0; i < r->nslots; i++) {
+		int pass = jp[i].overall == JUDGE_PASS;
+		*passed += pass;
+		memset(&mv[i], 0, sizeof(mv[i]));
+		mv[i].barcode = r->slot[i].barcode;
+		mv[i].action = pass ? ASSET_ACT_VERIFY_PASS : ASSET_ACT_VERIFY_FAIL;
+		mv[i].actor = r->opt->actor ? r->opt->actor : "runner";
+		mv[i].reason = pass ? "verification passed" : "verification failed";
+		mv[i].details_json = details;
+		mv[i].valid_until = pass ? until : NULL;
+	}
+	return asset_move_batch(r->db, mv, (size_t)r->nslots, NULL, err);
+}
+
+static int conclude(struct run *r, struct runner_outcome *out, struct ml_error *err)
+{
+	struct judge_position jp[MAX_POS];
+	int64_t ids[MAX_POS];
+	for (int i = 0; i < r->nslots; i++)
+		ids[i] = r->slot[i].asset_id;
+	char until[11];
+	int passed = 0;
+	int rc = result_fold_positions(r->db, r->run_id, ids, (size_t)r->nslots, jp, &r->failures, err);
+	if (!rc)
+		rc = valid_until(r, until, err);
+	if (!rc)
+		rc = db_begin(r->db, err);
+	if (!rc)
+		rc = result_insert_conclusions(r->db, r->run_id, ids, jp, (size_t)r->nslots, until, err);
+	if (!rc)
+		rc = move_assets(r, jp, until, &passed, err);
+	if (!rc)
+		rc = set_status(r, "finished", NULL, err);
+	if (!rc)
+		rc = db_commit(r->db, err);
+	if (rc) {
+		db_rollback(r->db);
+		return rc;
+	}
+	out->passed = passed;
+	out->failed = r->nslots - passed;
+	return ML_OK;
+}
+
+/* ---- driving a whole run ---- */
+
+static int drive(struct run *r, struct runner_outcome *out, struct ml_error *err)
+{
+	int rc = standard_check_bench(r->db, r->br.bench_id, r->run_date, err);
+	if (!rc)
+		rc = set_status(r, "running", NULL, err);
+	if (rc)
+		return rc;
+	emit(r, RUNNER_EV_START, 0, NULL, 0, NULL);
+	int executed = 0;
+	for (size_t i = 0; i < r->nplan; i++) {
+		if (r->done[i])
+			continue;
+		if (r->opt->stop_after_steps && executed == r->opt->stop_after_steps)
+			return set_status(r, "interrupted", "stopped on request", err);
+		const struct plan_step *ps = &r->plan[i];
+		emit(r, RUNNER_EV_STEP, ps->index + 1, ps->label, 0, NULL);
+		if ((rc = step_with_retry(r, ps, err)))
+			return rc;
+		r->done[i] = 1;
+		executed++;
+		emit(r, RUNNER_EV_STEP_DONE, ps->index + 1, ps->label, r->nslots, NULL);
+	}
+	if (r->bench) {
+		struct ml_error ignore = ML_ERROR_INIT;
+		(void)!bench_source_off(r->bench, &ignore); /* leave the bench safe; failures here change nothing */
+	}
+	rc = conclude(r, out, err);
+	if (!rc && r->opt->on_event) {
+		struct runner_event ev = { .kind = RUNNER_EV_FINISHED, .run_id = r->run_id, .bench = r->br.code,
+					   .steps_total = (int)r->nplan, .positions_total = r->nslots,
+					   .failures = r->failures, .passed = out->passed, .failed = out->failed,
+					   .label = "", .message = "" };
+		r->opt->on_event(r->opt->event_arg, &ev);
+	}
+	return rc;
+}
+
+static void run_release(struct run *r)
+{
+	bench_close(r->bench);
+	scheme_free(r->sch);
+	free(r->plan);
+	db_close(r->db);
+	free(r);
+}
+
+int runner_execute(const char *conninfo, int64_t run_id, const struct runner_options *opt,
+		   struct runner_outcome *out, struct ml_error *err)
+{
+	struct runner_options defaults;
+	runner_options_default(&defaults);
+	struct runner_outcome tmp;
+	out = out ? out : &tmp;
+	memset(out, 0, sizeof(*out));
+	out->run_id = run_id;
+	struct run *r = calloc(1, sizeof(*r));
+	if (!r)
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	r->run_id = run_id;
+	r->opt = opt ? opt : &defaults;
+	struct ml_error e = ML_ERROR_INIT;
+	int rc = db_connect(conninfo, &r->db, &e);
+	if (!rc)
+		rc = lock_run(r, &e);
+	if (!rc)
+		rc = load_run(r, &e);
+	int loaded = !rc;
+	if (!rc)
+		rc = drive(r, out, &e);
+	if (rc && loaded && strcmp(r->status, "finished")) {
+		struct ml_error ignore = ML_ERROR_INIT;
+		db_rollback(r->db);
+		(void)!set_status(r, "interrupted", e.msg, &ignore);
+		emit(r, RUNNER_EV_ERROR, 0, NULL, 0, e.msg);
+	}
+	out->code = rc;
+	snprintf(out->msg, sizeof(out->msg), "%s", e.msg);
+	snprintf(out->status, sizeof(out->status), "%s", r->status);
+	run_release(r);
+	if (rc && err)
+		*err = e;
+	return rc;
+}
+
+/* ---- many benches ---- */
+
+struct worker {
+	pthread_t th;
+	const char *conninfo;
+	int64_t run_id;
+	const struct runner_options *opt;
+	struct runner_outcome *out;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct ml_error e = ML_ERROR_INIT;
+	(void)!runner_execute(w->conninfo, w->run_id, w->opt, w->out, &e);
+	return NULL;
+}
+
+int runner_execute_many(const char *conninfo, const int64_t *run_ids, size_t n, const struct runner_options *opt,
+			struct runner_outcome *out, struct ml_error *err)
+{
+	struct worker *w = calloc(n ? n : 1, sizeof(*w));
+	if (!w)
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	size_t started = 0;
+	int rc = ML_OK;
+	for (size_t i = 0; i < n; i++) {
+		w[i] = (struct worker){ .conninfo = conninfo, .run_id = run_ids[i], .opt = opt, .out = &out[i] };
+		if (pthread_create(&w[i].th, NULL, worker_main, &w[i])) {
+			rc = ml_errorf(err, ML_EINTERNAL, "cannot start a thread for run %" PRId64, run_ids[i]);
+			break;
+		}
+		started++;
+	}
+	for (size_t i = 0; i < started; i++)
+		pthread_join(w[i].th, NULL);
+	for (size_t i = 0; i < started && !rc; i++) {
+		if (out[i].code)
+			rc = ml_errorf(err, out[i].code, "run %" PRId64 ": %s", out[i].run_id, out[i].msg);
+	}
+	free(w);
+	return rc;
+}
+
+/* ---- abort ---- */
+
+int runner_abort(struct db *db, int64_t run_id, const char *actor, struct ml_error *err)
+{
+	struct run *r = calloc(1, sizeof(*r));
+	if (!r)
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	struct runner_options o;
+	runner_options_default(&o);
+	r->db = db;
+	r->opt = &o;
+	r->run_id = run_id;
+	char id[24];
+	snprintf(id, sizeof(id), "%" PRId64, run_id);
+	char *text = NULL;
+	int64_t bench_id = 0;
+	int rc = lock_run(r, err);
+	if (!rc)
+		rc = load_row(r, id, &text, &bench_id, err);
+	if (!rc)
+		rc = load_positions(r, id, err);
+	struct asset_move mv[MAX_POS];
+	for (int i = 0; !rc && i < r->nslots; i++)
+		mv[i] = (struct asset_move){ .barcode = r->slot[i].barcode, .action = ASSET_ACT_VERIFY_ABORT,
+					     .actor = actor ? actor : "unknown", .reason = "run aborted" };
+	if (!rc)
+		rc = db_begin(db, err);
+	if (!rc)
+		rc = asset_move_batch(db, mv, (size_t)r->nslots, NULL, err);
+	if (!rc)
+		rc = set_status(r, "aborted", NULL, err);
+	if (!rc)
+		rc = db_commit(db, err);
+	if (rc)
+		db_rollback(db);
+	PGresult *res = PQexecParams(db_conn(db), "SELECT pg_advisory_unlock(" RUN_LOCK_CLASS ", $1::int)", 1, NULL,
+				     (const char *const[]){ id }, NULL, NULL, 0);
+	PQclear(res);
+	free(text);
+	free(r);
+	return rc;
+}

@@ -1,0 +1,107 @@
+/*
+ * runner.h — executes verification runs on benches (devices/bench.h only).
+ *
+ * For each step of the run's scheme snapshot not yet completed: plan it
+ * (lab/plan.h), apply the source and wait until stable, configure the
+ * positions, start them, collect readings by watching reading_seq (polling
+ * every poll_ms; never sleeping in place of watching), stop at the step's
+ * readings count or when the bench ends a timed test (creep, start,
+ * constant), judge each position (lab/judge.h) and commit the step's
+ * readings and results in one transaction (lab/result.h). At the end the
+ * conclusions are written and every asset moves verify_pass / verify_fail
+ * in ONE transaction with the run's 'finished' status.
+ *
+ * Resumable: a killed process or a dropped bench leaves the run 'running'
+ * or 'interrupted'; runner_execute() on it again continues from the first
+ * incomplete step. A run is executed by one process at a time (a session
+ * advisory lock; a second executor gets ML_ECONFLICT). A bench I/O failure
+ * inside a step closes the bench, reopens it and redoes the step, up to
+ * max_reconnects times per run; after that the run is 'interrupted'.
+ *
+ * Threads: each runner_execute() opens its own database connection and its
+ * own bench connection, so runner_execute_many() runs one thread per run.
+ */
+#ifndef ML_LAB_RUNNER_H
+#define ML_LAB_RUNNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/ml_error.h"
+#include "devices/bench.h"
+#include "sql/db.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum runner_event_kind {
+	RUNNER_EV_START = 1,     /* run loaded; steps_total, positions_total set */
+	RUNNER_EV_STEP = 2,      /* a step begins */
+	RUNNER_EV_PROGRESS = 3,  /* positions_done changed within the step */
+	RUNNER_EV_STEP_DONE = 4, /* a step was committed */
+	RUNNER_EV_RECONNECT = 5, /* bench I/O failed; message says why; the step is redone */
+	RUNNER_EV_FINISHED = 6,  /* conclusions committed; passed/failed set */
+	RUNNER_EV_ERROR = 7,     /* the run stopped (interrupted); message says why */
+};
+
+struct runner_event {
+	enum runner_event_kind kind;
+	int64_t run_id;
+	const char *bench;       /* bench code */
+	int step;                /* 1-based; 0 outside steps */
+	int steps_total;
+	const char *label;       /* step label, "" outside steps */
+	int positions_done, positions_total;
+	int failures;            /* failed step results so far in this run */
+	int passed, failed;      /* FINISHED: assets passed / failed overall */
+	const char *message;     /* RECONNECT / ERROR detail, else "" */
+};
+
+/* Called from the runner's thread; with runner_execute_many it must be thread-safe. */
+typedef void (*runner_event_fn)(void *arg, const struct runner_event *ev);
+
+struct runner_options {
+	int poll_ms;             /* reading_seq polling interval (default 5) */
+	int stall_timeout_ms;    /* no change on any position for this long -> ML_ETIMEOUT (default 30000) */
+	int max_reconnects;      /* per run (default 3) */
+	int stop_after_steps;    /* testing/maintenance: stop (interrupted) after this many steps; 0 = run all */
+	struct bench_options bench; /* connection options; zero fields take bench.h defaults */
+	const char *actor;       /* recorded on asset moves (default "runner") */
+	runner_event_fn on_event;
+	void *event_arg;
+};
+
+void runner_options_default(struct runner_options *o);
+
+struct runner_outcome {
+	int64_t run_id;
+	int code;            /* ML_OK or the error code */
+	char msg[ML_ERROR_MSG_MAX];
+	char status[16];     /* the run's status afterwards */
+	int passed, failed;  /* assets, when finished */
+};
+
+/*
+ * Execute (or resume) run_id: status pending, running (no live executor)
+ * or interrupted. ML_ESTATE for a finished/aborted run, ML_ECONFLICT when
+ * another process executes it. conninfo as for db_connect. out optional.
+ */
+int runner_execute(const char *conninfo, int64_t run_id, const struct runner_options *opt,
+		   struct runner_outcome *out, struct ml_error *err) ML_MUSTCHECK;
+
+/*
+ * Execute n runs concurrently, one thread per run (each its own DB and
+ * bench connection). out[0..n-1] receives each outcome. Returns ML_OK when
+ * all succeeded, else the first failing run's code (err names it).
+ */
+int runner_execute_many(const char *conninfo, const int64_t *run_ids, size_t n, const struct runner_options *opt,
+			struct runner_outcome *out, struct ml_error *err) ML_MUSTCHECK;
+
+/* Cancel a run that is not finished: assets verify_abort (-> reverify), status aborted, one transaction. */
+int runner_abort(struct db *db, int64_t run_id, const char *actor, struct ml_error *err) ML_MUSTCHECK;
+
+#ifdef __cplusplus
+}
+#endif
+#endif
