@@ -182,8 +182,8 @@ static int model_add(struct cli_ctx *ctx, int argc, char **argv)
 	int rc = parse_opts(argc, argv, opts, pos, &npos);
 	if (rc)
 		return rc;
-	if (npos != 1)
-		return cli_usage("unexpected argument '%s'", pos[1]);
+	if (npos)
+		return cli_usage("unexpected argument '%s'", pos[0]);
 	if (!m.code || !m.manufacturer_code || !m.name || !m.kind || !m.verification_period_months)
 		return cli_usage("model add needs --code, --manufacturer, --name, --kind and --period");
 	struct db *db;
@@ -443,6 +443,7 @@ static int print_move_report(struct cli_ctx *ctx, const struct bc_list *l, const
 			const struct asset_refusal *r = &rep->refused[i];
 			rc = ml_buf_puts(&b, i ? ",{" : "{") || ml_json_kv_str(&b, 1, "barcode", r->barcode) ||
 			     ml_json_kv_int(&b, 0, "line", l->line[r->index]) ||
+			     ml_json_kv_int(&b, 0, "index", (int64_t)r->index) ||
 			     ml_json_kv_str(&b, 0, "error", ml_strerror(r->code)) ||
 			     ml_json_kv_str(&b, 0, "reason", r->msg) || ml_buf_putc(&b, '}');
 		}
@@ -455,9 +456,12 @@ static int print_move_report(struct cli_ctx *ctx, const struct bc_list *l, const
 		if (!rc)
 			rc = cli_out(&b, 1);
 	} else {
-		for (size_t i = 0; i < rep->nrefused; i++)
-			fprintf(stderr, "refused (input line %ld) %s: %s\n", l->line[rep->refused[i].index],
-				rep->refused[i].barcode, rep->refused[i].msg);
+		for (size_t i = 0; i < rep->nrefused; i++) {
+			size_t k = rep->refused[i].index;
+			/* line 0 marks a barcode given as an argument: name its position instead */
+			fprintf(stderr, "refused (%s %ld) %s: %s\n", l->line[k] ? "line" : "argument",
+				l->line[k] ? l->line[k] : (long)k + 1, rep->refused[i].barcode, rep->refused[i].msg);
+		}
 	}
 	ml_buf_free(&b);
 	return rc;
@@ -557,7 +561,7 @@ static int swap_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	struct ml_error err = ML_ERROR_INIT;
 	struct asset_move_report rep = { 0 };
 	char *bcs[2] = { (char *)pos[0], (char *)pos[1] };
-	long lines[2] = { 1, 2 };
+	long lines[2] = { 0, 0 };
 	struct bc_list l = { .v = bcs, .line = lines, .n = 2 };
 	int ml = asset_swap(db, pos[0], pos[1], default_actor(actor), location, reason, &rep, &err);
 	rc = print_move_report(ctx, &l, &rep, "swap", ml == ML_OK) ? CLI_INTERNAL : CLI_OK;
