@@ -1,0 +1,502 @@
+/*
+ * cert_store.c — certificate rows, frozen JSON content, stored PDF bytes.
+ *
+ * The JSON is written with common/json.h and read back through PostgreSQL
+ * (jsonb_each_text / jsonb_array_elements), so meterlab needs no JSON
+ * parser. One descriptor table per cert_doc part drives both directions.
+ */
+#include "reports/cert_store.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/json.h"
+#include "reports/cert_verify_hash.h"
+
+struct field {
+	const char *key;
+	size_t off; /* offset of a const char * member */
+};
+
+#define F(type, m) { #m, offsetof(struct type, m) }
+
+/* Content fields of struct cert_doc (workflow fields are added at issue). */
+static const struct field doc_fields[] = {
+	F(cert_doc, record_no), F(cert_doc, client), F(cert_doc, instrument), F(cert_doc, model),
+	F(cert_doc, spec), F(cert_doc, barcode), F(cert_doc, manufacturer), F(cert_doc, regulation),
+	F(cert_doc, accuracy_class), F(cert_doc, conclusion), F(cert_doc, verifier), F(cert_doc, verified_on),
+	F(cert_doc, valid_until), F(cert_doc, place), F(cert_doc, temperature), F(cert_doc, humidity),
+};
+static const struct field std_fields[] = {
+	F(cert_standard, name), F(cert_standard, range), F(cert_standard, accuracy),
+	F(cert_standard, cert_no), F(cert_standard, valid_until),
+};
+static const struct field item_fields[] = {
+	F(cert_item, name), F(cert_item, conclusion), F(cert_item, detail),
+};
+static const struct field err_fields[] = {
+	F(cert_error_row, load), F(cert_error_row, current), F(cert_error_row, pf),
+	F(cert_error_row, element), F(cert_error_row, readings), F(cert_error_row, mean),
+	F(cert_error_row, rounded), F(cert_error_row, limit), F(cert_error_row, verdict),
+};
+static const struct field xfmr_fields[] = {
+	F(cert_xfmr_row, percent), F(cert_xfmr_row, burden), F(cert_xfmr_row, ratio_error),
+	F(cert_xfmr_row, phase), F(cert_xfmr_row, ratio_limit), F(cert_xfmr_row, phase_limit),
+	F(cert_xfmr_row, verdict),
+};
+
+#define NF(a) (sizeof(a) / sizeof((a)[0]))
+
+struct array_desc {
+	const char *key;
+	size_t elem;     /* sizeof one row struct */
+	size_t arr_off;  /* offset of the row pointer in cert_doc */
+	size_t n_off;    /* offset of the count in cert_doc */
+	const struct field *fields;
+	size_t nfields;
+};
+
+static const struct array_desc arrays[] = {
+	{ "standards", sizeof(struct cert_standard), offsetof(struct cert_doc, standards),
+	  offsetof(struct cert_doc, n_standards), std_fields, NF(std_fields) },
+	{ "items", sizeof(struct cert_item), offsetof(struct cert_doc, items), offsetof(struct cert_doc, n_items),
+	  item_fields, NF(item_fields) },
+	{ "errors", sizeof(struct cert_error_row), offsetof(struct cert_doc, errors),
+	  offsetof(struct cert_doc, n_errors), err_fields, NF(err_fields) },
+	{ "xfmr", sizeof(struct cert_xfmr_row), offsetof(struct cert_doc, xfmr), offsetof(struct cert_doc, n_xfmr),
+	  xfmr_fields, NF(xfmr_fields) },
+};
+#define N_ARRAYS NF(arrays)
+
+static const char *get_str(const void *base, size_t off)
+{
+	const char *s;
+	memcpy(&s, (const char *)base + off, sizeof(s));
+	return s;
+}
+
+static void set_str(void *base, size_t off, const char *s)
+{
+	memcpy((char *)base + off, &s, sizeof(s));
+}
+
+/* "key":"value",... for the non-NULL string fields of one struct; *first
+ * tracks whether a comma is needed. */
+static int fields_kv(struct ml_buf *b, const void *base, const struct field *f, size_t n, int *first)
+{
+	int rc = ML_OK;
+	for (size_t i = 0; i < n && !rc; i++) {
+		const char *v = get_str(base, f[i].off);
+		if (!v)
+			continue;
+		rc = ml_json_kv_str(b, *first, f[i].key, v);
+		*first = 0;
+	}
+	return rc;
+}
+
+static int array_json(struct ml_buf *out, const struct cert_doc *doc, const struct array_desc *d)
+{
+	const char *rows;
+	size_t n;
+	memcpy(&rows, (const char *)doc + d->arr_off, sizeof(rows));
+	memcpy(&n, (const char *)doc + d->n_off, sizeof(n));
+	int rc = ml_buf_putc(out, ',');
+	rc |= ml_json_key(out, d->key);
+	rc |= ml_buf_putc(out, '[');
+	for (size_t i = 0; i < n && !rc; i++) {
+		int first = 1;
+		rc = ml_buf_puts(out, i ? ",{" : "{");
+		rc |= fields_kv(out, rows + i * d->elem, d->fields, d->nfields, &first);
+		rc |= ml_buf_putc(out, '}');
+	}
+	return rc | ml_buf_putc(out, ']');
+}
+
+int cert_content_json(const struct cert_doc *doc, struct ml_buf *out)
+{
+	int first = 0;
+	int rc = ml_buf_putc(out, '{');
+	rc |= ml_json_kv_int(out, 1, "kind", doc->kind);
+	rc |= fields_kv(out, doc, doc_fields, NF(doc_fields), &first);
+	for (size_t a = 0; a < N_ARRAYS && !rc; a++)
+		rc = array_json(out, doc, &arrays[a]);
+	return rc ? ML_ENOMEM : ml_buf_putc(out, '}');
+}
+
+int cert_valid_name(const char *what, const char *s, struct ml_error *err)
+{
+	if (!s || !*s)
+		return ml_errorf(err, ML_EINVAL, "%s name is missing", what);
+	if (strlen(s) > CERT_NAME_MAX)
+		return ml_errorf(err, ML_EINVAL, "%s name '%.40s…' is longer than %d bytes", what, s, CERT_NAME_MAX);
+	for (const char *p = s; *p; p++) {
+		if ((unsigned char)*p < 0x20)
+			return ml_errorf(err, ML_EINVAL, "%s name '%s' contains a control character", what, s);
+	}
+	for (const char *p = s; *p; p++) {
+		if (*p != ' ')
+			return ML_OK;
+	}
+	return ml_errorf(err, ML_EINVAL, "%s name is blank", what);
+}
+
+/* JJF 1069-2012 / domain.md §6.1: a certificate for 合格, a result notice for 不合格. */
+static int check_content(const struct cert_doc *c, struct ml_error *err)
+{
+	if (!c->barcode || !*c->barcode || strlen(c->barcode) >= sizeof(((struct cert_record *)0)->barcode))
+		return ml_errorf(err, ML_EINVAL, "certificate content: barcode '%s' is missing or too long",
+				 c->barcode ? c->barcode : "");
+	if (!c->conclusion)
+		return ml_errorf(err, ML_EINVAL, "certificate content for %s: conclusion is missing", c->barcode);
+	if (c->kind == CERT_KIND_CERTIFICATE && strcmp(c->conclusion, "合格"))
+		return ml_errorf(err, ML_EINVAL, "%s: a certificate (检定证书) needs conclusion 合格, not '%s'",
+				 c->barcode, c->conclusion);
+	if (c->kind == CERT_KIND_NOTICE && strcmp(c->conclusion, "不合格"))
+		return ml_errorf(err, ML_EINVAL, "%s: a result notice (检定结果通知书) needs conclusion 不合格, not '%s'",
+				 c->barcode, c->conclusion);
+	if (c->kind != CERT_KIND_CERTIFICATE && c->kind != CERT_KIND_NOTICE)
+		return ml_errorf(err, ML_EINVAL, "%s: unknown certificate kind %d", c->barcode, (int)c->kind);
+	return ML_OK;
+}
+
+int cert_draft_create(struct db *db, long long asset_id, long long run_id, const char *issuer_id,
+		      const struct cert_doc *content, const char *verifier, long long *id_out,
+		      struct ml_error *err)
+{
+	if (asset_id <= 0)
+		return ml_errorf(err, ML_EINVAL, "asset id %lld is not valid", asset_id);
+	if (!verifier)
+		verifier = content->verifier;
+	int rc = cert_valid_name("verifier", verifier, err);
+	if (!rc)
+		rc = check_content(content, err);
+	if (rc)
+		return rc;
+	struct ml_buf json = ML_BUF_INIT;
+	if (cert_content_json(content, &json)) {
+		ml_buf_free(&json);
+		return ml_errorf(err, ML_ENOMEM, "certificate content for %s is too large", content->barcode);
+	}
+	char aid[24], rid[24], kind[8];
+	snprintf(aid, sizeof(aid), "%lld", asset_id);
+	snprintf(rid, sizeof(rid), "%lld", run_id);
+	snprintf(kind, sizeof(kind), "%d", (int)content->kind);
+	const char *p[7] = { aid, run_id > 0 ? rid : NULL, issuer_id, kind, content->barcode, json.data, verifier };
+	PGresult *res = NULL;
+	rc = db_query_one(db,
+			  "INSERT INTO certificate (asset_id, run_id, issuer_id, kind, barcode, content, verifier) "
+			  "VALUES ($1, $2, coalesce($3, (SELECT id FROM issuer WHERE is_default)), $4, $5, $6::jsonb, $7) "
+			  "RETURNING id",
+			  7, p, &res, err);
+	ml_buf_free(&json);
+	if (rc)
+		return ml_error_prefix(err, "draft certificate for asset %lld: ", asset_id);
+	if (id_out)
+		*id_out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return ML_OK;
+}
+
+/* ---- records ---- */
+
+#define RECORD_SELECT                                                                                        \
+	"SELECT c.id, c.asset_id, coalesce(c.run_id, 0) AS run_id, coalesce(c.revises_id, 0) AS revises_id, "  \
+	"coalesce(s.new_id, 0) AS superseded_by, c.kind, c.revision, c.state, c.issuer_id, c.barcode, "       \
+	"coalesce(c.cert_no, '') AS cert_no, c.verifier, coalesce(c.checker, '') AS checker, "                \
+	"coalesce(c.approver, '') AS approver, "                                                               \
+	"to_char(c.created_at, 'YYYY-MM-DD HH24:MI:SSOF') AS created_at, "                                    \
+	"coalesce(to_char(c.checked_at, 'YYYY-MM-DD HH24:MI:SSOF'), '') AS checked_at, "                      \
+	"coalesce(to_char(c.approved_at, 'YYYY-MM-DD HH24:MI:SSOF'), '') AS approved_at, "                    \
+	"coalesce(to_char(c.issued_on, 'YYYY-MM-DD'), '') AS issued_on, "                                     \
+	"coalesce(c.verify_code, '') AS verify_code, coalesce(p.sha256, '') AS sha256, "                       \
+	"coalesce(c.revise_reason, '') AS revise_reason, coalesce(c.content->>'conclusion', '') AS conclusion " \
+	"FROM certificate c "                                                                                  \
+	"LEFT JOIN cert_supersession s ON s.asset_id = c.asset_id AND s.old_id = c.id "                        \
+	"LEFT JOIN cert_pdf p ON p.asset_id = c.asset_id AND p.cert_id = c.id "
+
+static void copy_col(char *dst, size_t len, const PGresult *res, int row, const char *col)
+{
+	const char *v = db_get(res, row, col);
+	snprintf(dst, len, "%s", v ? v : "");
+}
+
+static long long int_col(const PGresult *res, int row, const char *col)
+{
+	const char *v = db_get(res, row, col);
+	return v ? strtoll(v, NULL, 10) : 0;
+}
+
+static void record_from(const PGresult *res, int row, struct cert_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = int_col(res, row, "id");
+	r->asset_id = int_col(res, row, "asset_id");
+	r->run_id = int_col(res, row, "run_id");
+	r->revises_id = int_col(res, row, "revises_id");
+	r->superseded_by = int_col(res, row, "superseded_by");
+	r->kind = (int)int_col(res, row, "kind");
+	r->revision = (int)int_col(res, row, "revision");
+#define C(m) copy_col(r->m, sizeof(r->m), res, row, #m)
+	C(state); C(issuer_id); C(barcode); C(cert_no); C(verifier); C(checker); C(approver);
+	C(created_at); C(checked_at); C(approved_at); C(issued_on); C(verify_code); C(sha256);
+	C(revise_reason); C(conclusion);
+#undef C
+}
+
+static int one_record(struct db *db, const char *sql, int np, const char *const *p, const char *ref,
+		      struct cert_record *out, struct ml_error *err)
+{
+	PGresult *res = NULL;
+	int rc = db_exec(db, sql, np, p, PGRES_TUPLES_OK, &res, err);
+	if (rc)
+		return rc;
+	if (PQntuples(res) == 0)
+		rc = ml_errorf(err, ML_ENOTFOUND, "certificate '%s' not found", ref);
+	else
+		record_from(res, 0, out);
+	PQclear(res);
+	return rc;
+}
+
+int cert_get(struct db *db, long long id, struct cert_record *out, struct ml_error *err)
+{
+	char sid[24];
+	snprintf(sid, sizeof(sid), "%lld", id);
+	const char *p[1] = { sid };
+	return one_record(db, RECORD_SELECT "WHERE c.id = $1", 1, p, sid, out, err);
+}
+
+static int all_digits(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return 0;
+	}
+	return 1;
+}
+
+int cert_find(struct db *db, const char *ref, struct cert_record *out, struct ml_error *err)
+{
+	if (!ref || !*ref || strlen(ref) > 60)
+		return ml_errorf(err, ML_EINVAL, "certificate reference '%s' is not an id or a number", ref ? ref : "");
+	if (all_digits(ref) && strlen(ref) < 19)
+		return cert_get(db, strtoll(ref, NULL, 10), out, err);
+	char no[64];
+	snprintf(no, sizeof(no), "%s", ref);
+	char *slash = strchr(no, '/');
+	const char *rev = NULL;
+	if (slash) {
+		*slash = '\0';
+		rev = slash + 1;
+		if (!all_digits(rev) || strlen(rev) > 6)
+			return ml_errorf(err, ML_EINVAL, "certificate reference '%s': revision '%s' is not a number",
+					 ref, rev);
+	}
+	const char *p[2] = { no, rev };
+	return one_record(db,
+			  RECORD_SELECT "WHERE c.cert_no = $1 AND ($2::int IS NULL OR c.revision = $2::int) "
+					"ORDER BY c.revision DESC LIMIT 1",
+			  2, p, ref, out, err);
+}
+
+static int valid_state_filter(const char *s)
+{
+	static const char *const ok[] = { "draft", "checked", "issued", "superseded", "current" };
+	for (size_t i = 0; i < NF(ok); i++) {
+		if (!strcmp(s, ok[i]))
+			return 1;
+	}
+	return 0;
+}
+
+int cert_list(struct db *db, const struct cert_filter *f, struct cert_record **out, size_t *n,
+	      struct ml_error *err)
+{
+	static const struct cert_filter none = { 0 };
+	*out = NULL;
+	*n = 0;
+	if (!f)
+		f = &none;
+	if (f->state && !valid_state_filter(f->state))
+		return ml_errorf(err, ML_EINVAL,
+				 "state '%s' is not one of draft, checked, issued, superseded, current", f->state);
+	char run[24], asset[24];
+	snprintf(run, sizeof(run), "%lld", f->run_id);
+	snprintf(asset, sizeof(asset), "%lld", f->asset_id);
+	const char *p[4] = { run, asset, f->state, f->cert_no };
+	PGresult *res = NULL;
+	int rc = db_exec(db,
+			 RECORD_SELECT
+			 "WHERE ($1::bigint = 0 OR c.run_id = $1::bigint) AND ($2::bigint = 0 OR c.asset_id = $2::bigint) "
+			 "AND ($3::text IS NULL OR CASE $3::text WHEN 'superseded' THEN s.new_id IS NOT NULL "
+			 "  WHEN 'current' THEN c.state = 'issued' AND s.new_id IS NULL ELSE c.state = $3::text END) "
+			 "AND ($4::text IS NULL OR c.cert_no = $4::text) ORDER BY c.id",
+			 4, p, PGRES_TUPLES_OK, &res, err);
+	if (rc)
+		return rc;
+	size_t rows = (size_t)PQntuples(res);
+	struct cert_record *r = calloc(rows ? rows : 1, sizeof(*r));
+	if (!r) {
+		PQclear(res);
+		return ml_errorf(err, ML_ENOMEM, "out of memory listing %zu certificates", rows);
+	}
+	for (size_t i = 0; i < rows; i++)
+		record_from(res, (int)i, &r[i]);
+	PQclear(res);
+	*out = r;
+	*n = rows;
+	return ML_OK;
+}
+
+/* ---- stored PDF ---- */
+
+int cert_pdf_get(struct db *db, long long id, struct ml_buf *pdf, char *sha256, struct ml_error *err)
+{
+	char sid[24];
+	snprintf(sid, sizeof(sid), "%lld", id);
+	const char *p[1] = { sid };
+	/* Binary result format: the bytes come back as they were stored. */
+	PGresult *res = PQexecParams(db_conn(db),
+				     "SELECT p.pdf, p.sha256 FROM cert_pdf p JOIN certificate c "
+				     "ON c.asset_id = p.asset_id AND c.id = p.cert_id WHERE c.id = $1::bigint",
+				     1, NULL, p, NULL, NULL, 1);
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		int rc = db_result_error(db, res, "stored certificate PDF", err);
+		PQclear(res);
+		return rc;
+	}
+	int rc = ML_OK;
+	if (PQntuples(res) != 1) {
+		rc = ml_errorf(err, ML_ENOTFOUND, "certificate %lld has no stored PDF (not issued?)", id);
+		goto out;
+	}
+	const char *bytes = PQgetvalue(res, 0, 0);
+	size_t len = (size_t)PQgetlength(res, 0, 0);
+	char hex[65], stored[65];
+	snprintf(stored, sizeof(stored), "%.*s", PQgetlength(res, 0, 1), PQgetvalue(res, 0, 1));
+	cert_sha256_hex(bytes, len, hex);
+	if (strcmp(hex, stored)) {
+		rc = ml_errorf(err, ML_EINTERNAL, "certificate %lld: stored PDF hash %s does not match its bytes (%s)",
+			       id, stored, hex);
+		goto out;
+	}
+	if (ml_buf_append(pdf, bytes, len)) {
+		rc = ml_errorf(err, ML_ENOMEM, "certificate %lld: PDF of %zu bytes does not fit", id, len);
+		goto out;
+	}
+	if (sha256)
+		memcpy(sha256, hex, sizeof(hex));
+out:
+	PQclear(res);
+	return rc;
+}
+
+/* ---- content loaded back ---- */
+
+struct cert_content {
+	struct cert_doc doc;
+	PGresult *res[1 + N_ARRAYS];
+	void *rows[N_ARRAYS];
+};
+
+struct cert_doc *cert_content_doc(struct cert_content *c)
+{
+	return &c->doc;
+}
+
+void cert_content_free(struct cert_content *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < NF(c->res); i++)
+		PQclear(c->res[i]);
+	for (size_t i = 0; i < N_ARRAYS; i++)
+		free(c->rows[i]);
+	free(c);
+}
+
+static void set_by_key(void *base, const struct field *f, size_t n, const char *key, const char *val)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(f[i].key, key)) {
+			set_str(base, f[i].off, val);
+			return;
+		}
+	}
+}
+
+static int load_scalars(struct db *db, const char *sid, struct cert_content *c, struct ml_error *err)
+{
+	const char *p[1] = { sid };
+	int rc = db_exec(db,
+			 "SELECT c.kind, j.key, j.value FROM certificate c "
+			 "LEFT JOIN LATERAL jsonb_each_text(c.content) j ON jsonb_typeof(c.content -> j.key) = 'string' "
+			 "WHERE c.id = $1::bigint",
+			 1, p, PGRES_TUPLES_OK, &c->res[0], err);
+	if (rc)
+		return rc;
+	PGresult *res = c->res[0];
+	if (PQntuples(res) == 0)
+		return ml_errorf(err, ML_ENOTFOUND, "certificate %s not found", sid);
+	c->doc.kind = (enum cert_kind)atoi(PQgetvalue(res, 0, 0));
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *k = db_get(res, i, "key");
+		if (k)
+			set_by_key(&c->doc, doc_fields, NF(doc_fields), k, PQgetvalue(res, i, 2));
+	}
+	return ML_OK;
+}
+
+static int load_array(struct db *db, const char *sid, size_t a, struct cert_content *c, struct ml_error *err)
+{
+	const struct array_desc *d = &arrays[a];
+	const char *p[2] = { sid, d->key };
+	int rc = db_exec(db,
+			 "SELECT e.ord, f.key, f.value FROM certificate c "
+			 "CROSS JOIN LATERAL jsonb_array_elements(coalesce(c.content -> $2, '[]')) WITH ORDINALITY e(v, ord) "
+			 "LEFT JOIN LATERAL jsonb_each_text(e.v) f ON true WHERE c.id = $1::bigint ORDER BY e.ord",
+			 2, p, PGRES_TUPLES_OK, &c->res[1 + a], err);
+	if (rc)
+		return rc;
+	PGresult *res = c->res[1 + a];
+	int nrows = PQntuples(res);
+	size_t n = nrows ? (size_t)strtoull(PQgetvalue(res, nrows - 1, 0), NULL, 10) : 0;
+	char *rows = calloc(n ? n : 1, d->elem);
+	if (!rows)
+		return ml_errorf(err, ML_ENOMEM, "out of memory loading %zu %s", n, d->key);
+	c->rows[a] = rows;
+	for (int i = 0; i < nrows; i++) {
+		size_t ord = (size_t)strtoull(PQgetvalue(res, i, 0), NULL, 10);
+		if (ord >= 1 && ord <= n && !PQgetisnull(res, i, 1))
+			set_by_key(rows + (ord - 1) * d->elem, d->fields, d->nfields, PQgetvalue(res, i, 1),
+				   PQgetvalue(res, i, 2));
+	}
+	void *ptr = rows;
+	memcpy((char *)&c->doc + d->arr_off, &ptr, sizeof(ptr));
+	memcpy((char *)&c->doc + d->n_off, &n, sizeof(n));
+	return ML_OK;
+}
+
+int cert_content_load(struct db *db, long long id, struct cert_content **out, struct ml_error *err)
+{
+	*out = NULL;
+	struct cert_content *c = calloc(1, sizeof(*c));
+	if (!c)
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	char sid[24];
+	snprintf(sid, sizeof(sid), "%lld", id);
+	int rc = load_scalars(db, sid, c, err);
+	for (size_t a = 0; a < N_ARRAYS && !rc; a++)
+		rc = load_array(db, sid, a, c, err);
+	if (rc) {
+		cert_content_free(c);
+		return rc;
+	}
+	*out = c;
+	return ML_OK;
+}

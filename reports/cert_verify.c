@@ -1,0 +1,172 @@
+#include "reports/cert_verify.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reports/cert_verify_hash.h"
+
+int cert_verify_code(const char *key, const char *cert_no, int revision, const char *barcode,
+		     char out[CERT_VCODE_LEN], struct ml_error *err)
+{
+	/* Crockford base32: no I, L, O, U, so codes read aloud over the phone survive. */
+	static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	char msg[160];
+	int n = snprintf(msg, sizeof(msg), "%s|%d|%s", cert_no, revision, barcode);
+	if (!key || strlen(key) < 32)
+		return ml_errorf(err, ML_ECONFIG, "issuer verification key is missing or shorter than 32 characters");
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		return ml_errorf(err, ML_EINVAL, "certificate '%s' barcode '%s' too long for a verification code",
+				 cert_no, barcode);
+	unsigned char mac[CERT_SHA256_LEN];
+	cert_hmac_sha256(key, strlen(key), msg, (size_t)n, mac);
+	uint64_t bits = 0;
+	for (int i = 0; i < 5; i++)
+		bits = bits << 8 | mac[i];
+	for (int i = 0, o = 0; i < 8; i++) {
+		if (i == 4)
+			out[o++] = '-';
+		out[o++] = alphabet[(bits >> (35 - 5 * i)) & 31];
+	}
+	out[9] = '\0';
+	return ML_OK;
+}
+
+int cert_qr_payload(const char *cert_no, int revision, const char *barcode, const char *code, char *out,
+		    size_t len, struct ml_error *err)
+{
+	int n = snprintf(out, len, CERT_QR_PREFIX ";NO=%s;REV=%d;BC=%s;VC=%s", cert_no, revision, barcode, code);
+	if (n < 0 || (size_t)n >= len)
+		return ml_errorf(err, ML_EINVAL, "QR payload for %s does not fit in %zu bytes", cert_no, len);
+	return ML_OK;
+}
+
+/* Copy the value of "KEY=" up to ';' or end into dst. */
+static int field(const char *p, const char *end, const char *key, char *dst, size_t dlen)
+{
+	size_t kl = strlen(key);
+	for (const char *s = p; s + kl <= end; s++) {
+		if ((s == p || s[-1] == ';') && !memcmp(s, key, kl)) {
+			const char *v = s + kl, *e = v;
+			while (e < end && *e != ';')
+				e++;
+			if ((size_t)(e - v) >= dlen || e == v)
+				return -1;
+			memcpy(dst, v, (size_t)(e - v));
+			dst[e - v] = '\0';
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int cert_qr_parse(const char *payload, size_t len, struct cert_claim *out, struct ml_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	const char *end = payload + len;
+	size_t pl = strlen(CERT_QR_PREFIX ";");
+	char rev[12];
+	if (len < pl || memcmp(payload, CERT_QR_PREFIX ";", pl) ||
+	    field(payload + pl, end, "NO=", out->cert_no, sizeof(out->cert_no)) ||
+	    field(payload + pl, end, "REV=", rev, sizeof(rev)) ||
+	    field(payload + pl, end, "BC=", out->barcode, sizeof(out->barcode)) ||
+	    field(payload + pl, end, "VC=", out->code, sizeof(out->code)))
+		return ml_errorf(err, ML_EINVAL, "'%.*s' is not a meterlab certificate QR payload",
+				 (int)(len > 80 ? 80 : len), payload);
+	char *e = NULL;
+	long r = strtol(rev, &e, 10);
+	if (*e || r < 0 || r > 9999)
+		return ml_errorf(err, ML_EINVAL, "QR payload revision '%s' is not a number", rev);
+	out->revision = (int)r;
+	return ML_OK;
+}
+
+/* The renderer puts the QR payload into the document information
+ * (Keywords) as a plain literal string; find it in the raw bytes. */
+static int find_claim(const unsigned char *pdf, size_t len, struct cert_claim *claim)
+{
+	const char *pfx = CERT_QR_PREFIX ";";
+	size_t pl = strlen(pfx);
+	for (size_t i = 0; i + pl <= len; i++) {
+		if (memcmp(pdf + i, pfx, pl))
+			continue;
+		size_t e = i;
+		while (e < len && e - i < 200 && pdf[e] >= 0x21 && pdf[e] < 0x7f && pdf[e] != ')' && pdf[e] != '>')
+			e++;
+		struct ml_error ignore = ML_ERROR_INIT;
+		if (!cert_qr_parse((const char *)pdf + i, e - i, claim, &ignore))
+			return 1;
+	}
+	return 0;
+}
+
+static int current_of(struct db *db, const struct cert_record *r, struct cert_record *cur, struct ml_error *err)
+{
+	char ref[64];
+	snprintf(ref, sizeof(ref), "%s", r->cert_no);
+	/* cert_find by number returns the highest revision; only issued ones count. */
+	struct cert_record *list = NULL;
+	size_t n = 0;
+	struct cert_filter f = { .cert_no = ref, .state = "current" };
+	int rc = cert_list(db, &f, &list, &n, err);
+	if (!rc && n > 0)
+		*cur = list[n - 1];
+	free(list);
+	return rc;
+}
+
+static int lookup_hash(struct db *db, const char *hex, long long *id, struct ml_error *err)
+{
+	const char *p[1] = { hex };
+	PGresult *res = NULL;
+	int rc = db_exec(db, "SELECT cert_id FROM cert_pdf WHERE sha256 = $1 ORDER BY cert_id LIMIT 1", 1, p,
+			 PGRES_TUPLES_OK, &res, err);
+	if (rc)
+		return rc;
+	*id = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	PQclear(res);
+	return ML_OK;
+}
+
+int cert_verify_pdf(struct db *db, const void *pdf, size_t len, struct cert_verify_result *out,
+		    struct ml_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	cert_sha256_hex(pdf, len, out->sha256);
+	out->has_claim = find_claim(pdf, len, &out->claim);
+	long long id = 0;
+	int rc = lookup_hash(db, out->sha256, &id, err);
+	if (rc)
+		return rc;
+	if (id) {
+		rc = cert_get(db, id, &out->match, err);
+		if (rc)
+			return rc;
+		out->status = out->match.superseded_by ? CERT_VERIFY_SUPERSEDED : CERT_VERIFY_CURRENT;
+		return out->status == CERT_VERIFY_SUPERSEDED ? current_of(db, &out->match, &out->current, err) : ML_OK;
+	}
+	out->status = CERT_VERIFY_UNKNOWN;
+	if (!out->has_claim)
+		return ML_OK;
+	char ref[64];
+	snprintf(ref, sizeof(ref), "%s/%d", out->claim.cert_no, out->claim.revision);
+	struct ml_error nf = ML_ERROR_INIT;
+	rc = cert_find(db, ref, &out->match, &nf);
+	if (rc == ML_OK && out->match.state[0] == 'i')
+		out->status = CERT_VERIFY_FORGED;
+	else if (rc != ML_ENOTFOUND && rc != ML_EINVAL && rc != ML_OK)
+		return ml_errorf(err, rc, "%s", nf.msg);
+	if (out->status == CERT_VERIFY_UNKNOWN)
+		memset(&out->match, 0, sizeof(out->match));
+	return ML_OK;
+}
+
+const char *cert_verify_status_name(int status)
+{
+	switch (status) {
+	case CERT_VERIFY_CURRENT: return "current";
+	case CERT_VERIFY_SUPERSEDED: return "superseded";
+	case CERT_VERIFY_FORGED: return "forged";
+	default: return "unknown";
+	}
+}
