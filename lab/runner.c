@@ -660,6 +660,56 @@ int runner_execute_many(const char *conninfo, const int64_t *run_ids, size_t n, 
 	return rc;
 }
 
+static int all_steps_done(struct db *db, const char *id, struct ml_error *err)
+{
+	const char *p[1] = { id };
+	PGresult *res = NULL;
+	int rc = db_query_one(db, "SELECT steps_total, (SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) "
+				  "AS done FROM verification_run r WHERE run_id = $1::bigint", 1, p, &res, err);
+	if (rc)
+		return rc;
+	int total = atoi(PQgetvalue(res, 0, 0)), done = atoi(PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return done == total ? ML_OK
+			     : ml_errorf(err, ML_ESTATE, "run %s has %d of %d steps completed: cannot conclude", id,
+					 done, total);
+}
+
+int runner_conclude(struct db *db, int64_t run_id, const char *actor, int *passed, int *failed,
+		    struct ml_error *err)
+{
+	struct run *r = calloc(1, sizeof(*r));
+	if (!r)
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	struct runner_options o;
+	runner_options_default(&o);
+	o.actor = actor;
+	r->db = db;
+	r->opt = &o;
+	r->run_id = run_id;
+	char id[24];
+	snprintf(id, sizeof(id), "%" PRId64, run_id);
+	char *text = NULL;
+	int64_t bench_id = 0;
+	struct runner_outcome out = { 0 };
+	int rc = load_row(r, id, &text, &bench_id, err);
+	if (!rc)
+		rc = load_positions(r, id, err);
+	if (!rc)
+		rc = task_load_rating(db, r->model_id, &r->rating, &r->period_months, err);
+	if (!rc)
+		rc = all_steps_done(db, id, err);
+	if (!rc)
+		rc = conclude(r, &out, err);
+	if (passed)
+		*passed = out.passed;
+	if (failed)
+		*failed = out.failed;
+	free(text);
+	free(r);
+	return rc;
+}
+
 /* ---- abort ---- */
 
 int runner_abort(struct db *db, int64_t run_id, const char *actor, struct ml_error *err)

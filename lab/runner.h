@@ -98,6 +98,16 @@ int runner_execute(const char *conninfo, int64_t run_id, const struct runner_opt
 int runner_execute_many(const char *conninfo, const int64_t *run_ids, size_t n, const struct runner_options *opt,
 			struct runner_outcome *out, struct ml_error *err) ML_MUSTCHECK;
 
+/*
+ * Write the conclusions of a run whose steps are all completed (judge over
+ * the stored step results), move every asset verify_pass (valid until the
+ * run date + the model's verification period − 1 day) or verify_fail, and
+ * mark the run finished — one transaction. Used by the runner and by
+ * manual verification. passed/failed optional.
+ */
+int runner_conclude(struct db *db, int64_t run_id, const char *actor, int *passed, int *failed,
+		    struct ml_error *err) ML_MUSTCHECK;
+
 /* Cancel a run that is not finished: assets verify_abort (-> reverify), status aborted, one transaction. */
 int runner_abort(struct db *db, int64_t run_id, const char *actor, struct ml_error *err) ML_MUSTCHECK;
 
