@@ -1,0 +1,503 @@
+/*
+ * Asset registry against the real PostgreSQL (pgtest_fresh_db): delivery
+ * import, re-import refusal, all-or-nothing moves, the compare-and-set race,
+ * moves inside a caller's transaction, verification expiry, and the
+ * append-only history as the application role.
+ *
+ * One database per suite; every test uses its own barcode serial range and
+ * lot codes, so tests do not depend on each other or on their order.
+ */
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../support/pgtest.h"
+#include "assets/barcode.h"
+#include "assets/lifecycle.h"
+#include "assets/registry.h"
+
+namespace {
+
+std::string g_ci;
+
+std::string bc(unsigned long long serial)
+{
+	char out[23];
+	struct ml_error err = ML_ERROR_INIT;
+	if (barcode_make("41300", "01", serial, out, &err))
+		ADD_FAILURE() << err.msg;
+	return out;
+}
+
+long long count(struct db *db, const std::string &sql, std::vector<std::string> params = {})
+{
+	std::vector<const char *> p;
+	for (auto &s : params)
+		p.push_back(s.c_str());
+	PGresult *res = nullptr;
+	struct ml_error err = ML_ERROR_INIT;
+	if (db_query_one(db, sql.c_str(), (int)p.size(), p.data(), &res, &err)) {
+		ADD_FAILURE() << sql << ": " << err.msg;
+		return -1;
+	}
+	long long v = atoll(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return v;
+}
+
+std::string one(struct db *db, const std::string &sql, std::vector<std::string> params = {})
+{
+	std::vector<const char *> p;
+	for (auto &s : params)
+		p.push_back(s.c_str());
+	PGresult *res = nullptr;
+	struct ml_error err = ML_ERROR_INIT;
+	if (db_query_one(db, sql.c_str(), (int)p.size(), p.data(), &res, &err)) {
+		ADD_FAILURE() << sql << ": " << err.msg;
+		return "";
+	}
+	std::string v = PQgetisnull(res, 0, 0) ? "NULL" : PQgetvalue(res, 0, 0);
+	PQclear(res);
+	return v;
+}
+
+std::string csv(unsigned long long first, int n, const char *model = "M1")
+{
+	std::string s = "barcode,model_code,production_batch,production_date\n";
+	for (int i = 0; i < n; i++)
+		s += bc(first + i) + "," + model + ",B1,2026-09-14\n";
+	return s;
+}
+
+int receive(struct db *db, const std::string &lot, const std::string &data, struct asset_import_report *rep,
+	    struct ml_error *err)
+{
+	struct asset_receive_opts o = {};
+	o.lot_code = lot.c_str();
+	o.actor = "test";
+	return asset_receive(db, &o, data.data(), data.size(), rep, err);
+}
+
+/* Receive n fresh assets from serial `first` (state arrived). */
+void arrive(struct db *db, const std::string &lot, unsigned long long first, int n)
+{
+	struct asset_import_report rep;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, receive(db, lot, csv(first, n), &rep, &err)) << err.msg;
+	asset_import_report_free(&rep);
+}
+
+std::string state_of(struct db *db, const std::string &barcode)
+{
+	return one(db, "SELECT state FROM asset WHERE barcode = $1", { barcode });
+}
+
+int move(struct db *db, const std::string &barcode, enum asset_action a, struct ml_error *err,
+	 const char *location = nullptr)
+{
+	struct asset_move m = {};
+	m.barcode = barcode.c_str();
+	m.action = a;
+	m.actor = "test";
+	m.location = location;
+	return asset_move_one(db, &m, err);
+}
+
+class Registry : public ::testing::Test {
+protected:
+	static void SetUpTestSuite()
+	{
+		g_ci = pgtest_fresh_db("assets");
+		struct db *db = pgtest_connect(g_ci);
+		struct ml_error err = ML_ERROR_INIT;
+		ASSERT_EQ(ML_OK, asset_manufacturer_add(db, "HX", "浙江华仪", &err)) << err.msg;
+		struct asset_model m = {};
+		m.code = "M1";
+		m.manufacturer_code = "HX";
+		m.name = "single-phase class 1";
+		m.kind = "meter_1p";
+		m.accuracy_class = "1";
+		m.connection = "direct";
+		m.wiring = "1p2w";
+		m.un_v = "220";
+		m.ib_a = "5";
+		m.imax_a = "60";
+		m.constant_imp = "1200";
+		m.verification_period_months = "96";
+		ASSERT_EQ(ML_OK, asset_model_add(db, &m, &err)) << err.msg;
+		ASSERT_EQ(ML_OK, asset_location_add(db, "CITY1", "city store", "secondary_store", "CENTRAL", &err))
+			<< err.msg;
+		ASSERT_EQ(ML_OK, asset_location_add(db, "TEAM1", "field team", "field_team", nullptr, &err)) << err.msg;
+		db_close(db);
+	}
+	void SetUp() override { db = pgtest_connect(g_ci); }
+	void TearDown() override { db_close(db); }
+	struct db *db = nullptr;
+};
+
+} // namespace
+
+TEST_F(Registry, CatalogueRefusesBadInput)
+{
+	struct ml_error err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_EEXISTS, asset_manufacturer_add(db, "HX", "again", &err));
+	struct asset_model m = {};
+	m.code = "BAD1";
+	m.manufacturer_code = "HX";
+	m.name = "x";
+	m.kind = "meter_1p";
+	m.connection = "direct";
+	m.un_v = "2e2";
+	m.verification_period_months = "96";
+	EXPECT_EQ(ML_EINVAL, asset_model_add(db, &m, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "un_v '2e2'")) << err.msg;
+	m.un_v = "220";
+	m.manufacturer_code = "NOPE";
+	EXPECT_EQ(ML_ENOTFOUND, asset_model_add(db, &m, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "NOPE")) << err.msg;
+	m.manufacturer_code = "HX";
+	m.kind = "ct";
+	EXPECT_EQ(ML_EINVAL, asset_model_add(db, &m, &err)); /* a CT has no meter connection */
+	EXPECT_EQ(0, count(db, "SELECT count(*) FROM device_model WHERE code = 'BAD1'"));
+}
+
+TEST_F(Registry, ImportGoodDelivery)
+{
+	std::string data = csv(1000, 50);
+	struct asset_import_report rep;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, receive(db, "GOOD-1", data, &rep, &err)) << err.msg;
+	EXPECT_EQ(50u, rep.rows);
+	EXPECT_EQ(0u, rep.nissues);
+	EXPECT_EQ(64u, strlen(rep.sha256));
+	asset_import_report_free(&rep);
+	EXPECT_EQ(50, count(db, "SELECT count(*) FROM asset a JOIN lot l USING (lot_id) WHERE l.code = 'GOOD-1' "
+				"AND a.state = 'arrived' AND a.location_id = (SELECT location_id FROM location "
+				"WHERE code = 'CENTRAL')"));
+	EXPECT_EQ(50, count(db, "SELECT count(*) FROM asset_event e JOIN asset a USING (asset_id) JOIN lot l "
+				"USING (lot_id) WHERE l.code = 'GOOD-1' AND e.action = 'receive' AND e.to_state = 'arrived'"));
+	EXPECT_EQ("M1", one(db, "SELECT m.code FROM lot l JOIN device_model m USING (model_id) WHERE l.code = 'GOOD-1'"));
+	struct asset_info info;
+	ASSERT_EQ(ML_OK, asset_lookup(db, bc(1010).c_str(), &info, &err)) << err.msg;
+	EXPECT_EQ(ASSET_ARRIVED, info.state);
+	EXPECT_STREQ("GOOD-1", info.lot_code);
+	EXPECT_STREQ("M1", info.model_code);
+	EXPECT_STREQ("CENTRAL", info.location);
+	EXPECT_STREQ("", info.valid_until);
+	EXPECT_EQ(ML_ENOTFOUND, asset_lookup(db, bc(1999999).c_str(), &info, &err));
+}
+
+TEST_F(Registry, ImportReportsEveryBadRowAndWritesNothing)
+{
+	arrive(db, "PRE-2", 2000, 1); /* bc(2000) is already registered */
+	std::string bad = bc(2101);
+	bad[21] = bad[21] == '9' ? '0' : (char)(bad[21] + 1);
+	std::string data = "barcode,model_code,production_batch,production_date\n" /* line 1 */
+			   + bc(2100) + ",M1,B1,2026-09-14\n"                     /* 2 ok */
+			   + bad + ",M1,B1,2026-09-14\n"                          /* 3 check digit */
+			   + "41300010000000021O2X19,M1,B1,2026-09-14\n"          /* 4 non-digit */
+			   + bc(2104) + ",NOPE,B1,2026-09-14\n"                   /* 5 unknown model */
+			   + bc(2105) + ",M1,B1,2026-02-30\n"                     /* 6 bad date */
+			   + bc(2106) + ",M1,B1,2026-09-14\n"                     /* 7 ok */
+			   + bc(2100) + ",M1,B1,2026-09-14\n"                     /* 8 duplicate of line 2 */
+			   + bc(2000) + ",M1,B1,2026-09-14\n"                     /* 9 already registered */
+			   + bc(2109) + ",M1,B1\n"                                /* 10 missing field */
+			   + "\n"                                                 /* 11 blank: skipped */
+			   + bc(2111) + ",M1,,2026-09-14\n";                      /* 12 empty batch */
+	long long before = count(db, "SELECT count(*) FROM asset");
+	long long ev_before = count(db, "SELECT count(*) FROM asset_event");
+	struct asset_import_report rep;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_EINVAL, receive(db, "BAD-2", data, &rep, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "nothing imported")) << err.msg;
+	struct expect {
+		long line;
+		const char *column;
+		const char *reason_part;
+	} want[] = {
+		{ 3, "barcode", "check digit" },      { 4, "barcode", "non-digit" },
+		{ 5, "model_code", "unknown model" }, { 6, "production_date", "calendar date" },
+		{ 8, "barcode", "line 2" },           { 9, "barcode", "already registered" },
+		{ 10, "", "fields" },                 { 12, "production_batch", "empty" },
+	};
+	ASSERT_EQ(sizeof(want) / sizeof(want[0]), rep.nissues);
+	for (size_t i = 0; i < rep.nissues; i++) {
+		EXPECT_EQ(want[i].line, rep.issues[i].line) << i;
+		EXPECT_STREQ(want[i].column, rep.issues[i].column) << i;
+		EXPECT_NE(nullptr, strstr(rep.issues[i].reason, want[i].reason_part)) << rep.issues[i].reason;
+	}
+	EXPECT_STREQ(bad.c_str(), rep.issues[0].value);
+	EXPECT_STREQ("NOPE", rep.issues[2].value);
+	EXPECT_STREQ("2026-02-30", rep.issues[3].value);
+	asset_import_report_free(&rep);
+	EXPECT_EQ(before, count(db, "SELECT count(*) FROM asset"));
+	EXPECT_EQ(ev_before, count(db, "SELECT count(*) FROM asset_event"));
+	EXPECT_EQ(0, count(db, "SELECT count(*) FROM lot WHERE code = 'BAD-2'"));
+}
+
+TEST_F(Registry, HeaderProblemsAndEmptyFiles)
+{
+	struct asset_import_report rep;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_EINVAL, receive(db, "HDR-1", "barcode,model_code,colour\n" + bc(2500) + ",M1,red\n", &rep, &err));
+	ASSERT_GE(rep.nissues, 3u); /* unknown column + two missing ones */
+	EXPECT_EQ(1, rep.issues[0].line);
+	asset_import_report_free(&rep);
+	ASSERT_EQ(ML_EINVAL, receive(db, "HDR-2", "", &rep, &err));
+	asset_import_report_free(&rep);
+	ASSERT_EQ(ML_EINVAL, receive(db, "HDR-3", "barcode,model_code,production_batch,production_date\n", &rep, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "no rows")) << err.msg;
+	asset_import_report_free(&rep);
+	/* quoted fields, CRLF, BOM, optional column in another order */
+	std::string ok = "\xEF\xBB\xBFmodel_code,barcode,production_date,production_batch,box_code\r\n\"M1\",\"" +
+			 bc(2501) + "\",2026-09-14,\"B \"\"7\"\"\",BOX1\r\n";
+	ASSERT_EQ(ML_OK, receive(db, "HDR-4", ok, &rep, &err)) << err.msg;
+	asset_import_report_free(&rep);
+	EXPECT_EQ("B \"7\"|BOX1", one(db, "SELECT production_batch || '|' || box_code FROM asset WHERE barcode = $1",
+				      { bc(2501) }));
+}
+
+TEST_F(Registry, ReimportIsRefusedWithoutDuplicates)
+{
+	std::string data = csv(3000, 20);
+	arrive(db, "ONCE-3", 3000, 20);
+	long long before = count(db, "SELECT count(*) FROM asset");
+	struct asset_import_report rep;
+	struct ml_error err = ML_ERROR_INIT;
+	/* same file, new lot code */
+	ASSERT_EQ(ML_EEXISTS, receive(db, "ONCE-3b", data, &rep, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "ONCE-3")) << err.msg;
+	asset_import_report_free(&rep);
+	/* same lot code, another file */
+	ASSERT_EQ(ML_EEXISTS, receive(db, "ONCE-3", csv(3100, 2), &rep, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "lot 'ONCE-3' already exists")) << err.msg;
+	asset_import_report_free(&rep);
+	EXPECT_EQ(before, count(db, "SELECT count(*) FROM asset"));
+	EXPECT_EQ(0, count(db, "SELECT count(*) FROM lot WHERE code = 'ONCE-3b'"));
+}
+
+TEST_F(Registry, BulkMoveIsAllOrNothingAndReportsEveryRefusal)
+{
+	arrive(db, "BULK-4", 4000, 5);
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, move(db, bc(4002), ASSET_ACT_SAMPLE, &err)) << err.msg;
+	long long ev_before = count(db, "SELECT count(*) FROM asset_event");
+	std::vector<std::string> b = { bc(4000), bc(4001), bc(4002), bc(4003), bc(4999), bc(4004), bc(4001) };
+	std::vector<struct asset_move> mv(b.size());
+	for (size_t i = 0; i < b.size(); i++) {
+		mv[i].barcode = b[i].c_str();
+		mv[i].action = ASSET_ACT_SAMPLE;
+		mv[i].actor = "clerk";
+	}
+	struct asset_move_report rep;
+	int rc = asset_move_batch(db, mv.data(), mv.size(), &rep, &err);
+	EXPECT_NE(ML_OK, rc);
+	EXPECT_NE(nullptr, strstr(err.msg, "3 of 7 moves refused")) << err.msg;
+	ASSERT_EQ(3u, rep.nrefused);
+	EXPECT_EQ(0u, rep.moved);
+	EXPECT_EQ(2u, rep.refused[0].index); /* already sampling */
+	EXPECT_EQ(ML_ESTATE, rep.refused[0].code);
+	EXPECT_NE(nullptr, strstr(rep.refused[0].msg, "'sampling'")) << rep.refused[0].msg;
+	EXPECT_EQ(4u, rep.refused[1].index); /* not registered */
+	EXPECT_EQ(ML_ENOTFOUND, rep.refused[1].code);
+	EXPECT_EQ(6u, rep.refused[2].index); /* twice in the batch */
+	EXPECT_NE(nullptr, strstr(rep.refused[2].msg, "more than once")) << rep.refused[2].msg;
+	asset_move_report_free(&rep);
+	EXPECT_EQ("arrived", state_of(db, bc(4000)));
+	EXPECT_EQ("arrived", state_of(db, bc(4004)));
+	EXPECT_EQ(ev_before, count(db, "SELECT count(*) FROM asset_event"));
+	/* the good ones alone go through, with one event each */
+	mv.resize(2);
+	ASSERT_EQ(ML_OK, asset_move_batch(db, mv.data(), mv.size(), &rep, &err)) << err.msg;
+	EXPECT_EQ(2u, rep.moved);
+	asset_move_report_free(&rep);
+	EXPECT_EQ(ev_before + 2, count(db, "SELECT count(*) FROM asset_event"));
+	EXPECT_EQ("sampling", state_of(db, bc(4001)));
+}
+
+TEST_F(Registry, TwoClerksRaceExactlyOneWins)
+{
+	arrive(db, "RACE-5", 5000, 1);
+	std::string b = bc(5000);
+	struct db *other = pgtest_connect(g_ci);
+	struct ml_error err = ML_ERROR_INIT;
+	/* Clerk A moves the asset inside an open transaction and holds the row lock. */
+	ASSERT_EQ(ML_OK, db_begin(db, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, move(db, b, ASSET_ACT_SAMPLE, &err)) << err.msg;
+	std::string a_pid = one(db, "SELECT pg_backend_pid()");
+	/* Clerk B tries the same move: its pre-check still sees 'arrived', its update blocks. */
+	std::atomic<int> b_rc{ -1 };
+	struct ml_error b_err = ML_ERROR_INIT;
+	std::thread t([&] { b_rc = move(other, b, ASSET_ACT_SAMPLE, &b_err); });
+	struct db *watch = pgtest_connect(g_ci);
+	bool blocked = false;
+	for (int i = 0; i < 500 && !blocked; i++) { /* wait until B is waiting on A's lock (not a timing assertion) */
+		blocked = count(watch, "SELECT count(*) FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))",
+				{ a_pid }) > 0;
+		if (!blocked)
+			std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	}
+	EXPECT_TRUE(blocked);
+	ASSERT_EQ(ML_OK, db_commit(db, &err)) << err.msg;
+	t.join();
+	EXPECT_EQ(ML_ECONFLICT, b_rc.load());
+	EXPECT_NE(nullptr, strstr(b_err.msg, b.c_str())) << b_err.msg;
+	EXPECT_NE(nullptr, strstr(b_err.msg, "changed by someone else")) << b_err.msg;
+	EXPECT_EQ("sampling", state_of(db, b));
+	EXPECT_EQ(1, count(db, "SELECT count(*) FROM asset_event e JOIN asset a USING (asset_id) WHERE a.barcode = $1 "
+			       "AND e.action = 'sample'", { b }));
+	/* B, retrying, now gets a clear state refusal */
+	EXPECT_EQ(ML_ESTATE, move(other, b, ASSET_ACT_SAMPLE, &b_err));
+	EXPECT_NE(nullptr, strstr(b_err.msg, "'sampling'")) << b_err.msg;
+	db_close(watch);
+	db_close(other);
+}
+
+TEST_F(Registry, MovesJoinTheCallersTransaction)
+{
+	arrive(db, "TX-6", 6000, 2);
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, db_begin(db, &err));
+	ASSERT_EQ(ML_OK, move(db, bc(6000), ASSET_ACT_VERIFY_START, &err)) << err.msg;
+	EXPECT_EQ(PQTRANS_INTRANS, PQtransactionStatus(db_conn(db))); /* no COMMIT of its own */
+	/* a refused batch inside the caller's transaction leaves the earlier work intact */
+	EXPECT_EQ(ML_ESTATE, move(db, bc(6001), ASSET_ACT_INSTALL, &err));
+	EXPECT_EQ(PQTRANS_INTRANS, PQtransactionStatus(db_conn(db)));
+	/* invalid details JSON fails in SQL: rolled back to the savepoint, the transaction stays usable */
+	struct asset_move m = {};
+	std::string b1 = bc(6001);
+	m.barcode = b1.c_str();
+	m.action = ASSET_ACT_SAMPLE;
+	m.details_json = "{not json";
+	EXPECT_EQ(ML_EINVAL, asset_move_one(db, &m, &err));
+	EXPECT_EQ(PQTRANS_INTRANS, PQtransactionStatus(db_conn(db)));
+	struct db *other = pgtest_connect(g_ci);
+	EXPECT_EQ("arrived", state_of(other, bc(6000))); /* not visible before the caller commits */
+	db_rollback(db);
+	EXPECT_EQ("arrived", state_of(other, bc(6000))); /* the caller decides */
+	ASSERT_EQ(ML_OK, db_begin(db, &err));
+	ASSERT_EQ(ML_OK, move(db, bc(6000), ASSET_ACT_VERIFY_START, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, db_commit(db, &err));
+	EXPECT_EQ("verifying", state_of(other, bc(6000)));
+	db_close(other);
+}
+
+TEST_F(Registry, VerificationPeriodAndIssue)
+{
+	arrive(db, "VP-7", 7000, 3);
+	struct ml_error err = ML_ERROR_INIT;
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(ML_OK, move(db, bc(7000 + i), ASSET_ACT_VERIFY_START, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, move(db, bc(7000), ASSET_ACT_VERIFY_PASS, &err)) << err.msg;
+	/* period 96 months, valid until the day before (Henan certificate: 2020-06-20 -> 2028-06-19) */
+	EXPECT_EQ("t", one(db, "SELECT valid_until = (current_date + interval '96 months')::date - 1 FROM asset "
+			       "WHERE barcode = $1", { bc(7000) }));
+	struct asset_move m = {};
+	std::string b1 = bc(7001);
+	m.barcode = b1.c_str();
+	m.action = ASSET_ACT_VERIFY_PASS;
+	m.valid_until = "2020-01-31"; /* explicit date, already past */
+	ASSERT_EQ(ML_OK, asset_move_one(db, &m, &err)) << err.msg;
+	EXPECT_EQ("2020-01-31", one(db, "SELECT valid_until::text FROM asset WHERE barcode = $1", { b1 }));
+	EXPECT_EQ(ML_ESTATE, move(db, b1, ASSET_ACT_ISSUE, &err, "TEAM1"));
+	EXPECT_NE(nullptr, strstr(err.msg, "expired on 2020-01-31")) << err.msg;
+	EXPECT_NE(nullptr, strstr(err.msg, b1.c_str())) << err.msg;
+	EXPECT_EQ("in_stock", state_of(db, b1));
+	ASSERT_EQ(ML_OK, move(db, bc(7000), ASSET_ACT_ISSUE, &err, "TEAM1")) << err.msg;
+	/* return to a secondary store -> secondary_stock */
+	ASSERT_EQ(ML_OK, move(db, bc(7000), ASSET_ACT_RETURN_UNUSED, &err, "CITY1")) << err.msg;
+	EXPECT_EQ("secondary_stock", state_of(db, bc(7000)));
+	EXPECT_EQ(ML_ENOTFOUND, move(db, bc(7000), ASSET_ACT_ISSUE, &err, "NOWHERE"));
+	EXPECT_NE(nullptr, strstr(err.msg, "NOWHERE")) << err.msg;
+	std::string b2 = bc(7002);
+	m.barcode = b2.c_str();
+	m.valid_until = "2031-02-30";
+	EXPECT_EQ(ML_EINVAL, asset_move_one(db, &m, &err));
+}
+
+TEST_F(Registry, SwapIsOneTransaction)
+{
+	arrive(db, "SW-8", 8000, 2);
+	struct ml_error err = ML_ERROR_INIT;
+	std::string oldb = bc(8000), newb = bc(8001);
+	for (auto a : { ASSET_ACT_VERIFY_START, ASSET_ACT_VERIFY_PASS, ASSET_ACT_ISSUE }) {
+		ASSERT_EQ(ML_OK, move(db, oldb, a, &err)) << err.msg;
+		ASSERT_EQ(ML_OK, move(db, newb, a, &err)) << err.msg;
+	}
+	/* old one not installed yet: both refused, nothing changes */
+	struct asset_move_report rep;
+	EXPECT_EQ(ML_ESTATE, asset_swap(db, oldb.c_str(), newb.c_str(), "team", "TEAM1", "fault", &rep, &err));
+	asset_move_report_free(&rep);
+	EXPECT_EQ("issued", state_of(db, newb));
+	ASSERT_EQ(ML_OK, move(db, oldb, ASSET_ACT_INSTALL, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, asset_swap(db, oldb.c_str(), newb.c_str(), "team", "TEAM1", "fault", &rep, &err)) << err.msg;
+	asset_move_report_free(&rep);
+	EXPECT_EQ("removed", state_of(db, oldb));
+	EXPECT_EQ("installed", state_of(db, newb));
+	EXPECT_EQ(oldb, one(db, "SELECT e.details->>'replaces' FROM asset_event e JOIN asset a USING (asset_id) "
+				"WHERE a.barcode = $1 AND e.action = 'install'", { newb }));
+}
+
+TEST_F(Registry, AppRoleWorksButCannotRewriteHistory)
+{
+	struct db *app = pgtest_connect(pgtest_as_role(g_ci, "meterlab_app"));
+	/* the application role can run the normal workflow */
+	arrive(app, "APP-9", 9000, 2);
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, move(app, bc(9000), ASSET_ACT_SAMPLE, &err)) << err.msg;
+	PGresult *res = nullptr;
+	ASSERT_EQ(ML_OK, asset_history(app, atoll(one(app, "SELECT asset_id FROM asset WHERE barcode = $1",
+						      { bc(9000) }).c_str()), &res, &err));
+	EXPECT_EQ(2, PQntuples(res));
+	PQclear(res);
+	long long n = count(db, "SELECT count(*) FROM asset_event");
+	/* but never UPDATE, DELETE or TRUNCATE history */
+	EXPECT_NE(ML_OK, db_cmd(app, "UPDATE asset_event SET actor = 'forged'", 0, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "42501")) << err.msg;
+	EXPECT_NE(ML_OK, db_cmd(app, "DELETE FROM asset_event", 0, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "42501")) << err.msg;
+	EXPECT_NE(ML_OK, db_cmd(app, "TRUNCATE asset_event", 0, nullptr, &err));
+	EXPECT_NE(ML_OK, db_cmd(app, "DELETE FROM asset_event_default", 0, nullptr, &err));
+	/* even the owner is stopped by the trigger */
+	EXPECT_NE(ML_OK, db_cmd(db, "UPDATE asset_event SET actor = 'forged'", 0, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "append-only")) << err.msg;
+	EXPECT_NE(ML_OK, db_cmd(db, "DELETE FROM asset_event", 0, nullptr, &err));
+	EXPECT_NE(ML_OK, db_cmd(db, "TRUNCATE asset_event", 0, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "append-only")) << err.msg;
+	EXPECT_EQ(n, count(db, "SELECT count(*) FROM asset_event"));
+	EXPECT_EQ(0, count(db, "SELECT count(*) FROM asset_event WHERE actor = 'forged'"));
+	db_close(app);
+}
+
+TEST_F(Registry, ListFiltersAndPages)
+{
+	arrive(db, "LIST-10", 10000, 7);
+	struct asset_filter f = {};
+	f.lot = "LIST-10";
+	f.limit = 3;
+	PGresult *res = nullptr;
+	struct ml_error err = ML_ERROR_INIT;
+	std::vector<std::string> seen;
+	for (int page = 0; page < 4; page++) {
+		ASSERT_EQ(ML_OK, asset_list(db, &f, &res, &err)) << err.msg;
+		for (int r = 0; r < PQntuples(res); r++)
+			seen.push_back(db_get(res, r, "barcode"));
+		if (PQntuples(res))
+			f.after_id = atoll(db_get(res, PQntuples(res) - 1, "asset_id"));
+		PQclear(res);
+	}
+	ASSERT_EQ(7u, seen.size());
+	for (int i = 0; i < 7; i++)
+		EXPECT_EQ(bc(10000 + i), seen[i]);
+	f.after_id = 0;
+	f.state = "installed";
+	ASSERT_EQ(ML_OK, asset_list(db, &f, &res, &err));
+	EXPECT_EQ(0, PQntuples(res));
+	PQclear(res);
+	f.state = "bogus";
+	EXPECT_EQ(ML_EINVAL, asset_list(db, &f, &res, &err));
+}
