@@ -80,7 +80,8 @@ int plan_scheme(const struct scheme *s, const struct model_rating *r, const stru
 int plan_creep_ms(const struct model_rating *r, const struct lab_settings *set, int64_t *ms,
 		  struct ml_error *err) ML_MUSTCHECK;
 /* Starting current Ist in µA (§1.6 table: class, connection). */
-int plan_start_current_ua(const struct model_rating *r, int64_t *ua, struct ml_error *err) ML_MUSTCHECK;
+int plan_start_current_ua(const struct model_rating *r, const struct lab_settings *set, int64_t *ua,
+			  struct ml_error *err) ML_MUSTCHECK;
 int plan_start_ms(const struct model_rating *r, const struct lab_settings *set, int64_t *ms,
 		  struct ml_error *err) ML_MUSTCHECK;
 

@@ -74,6 +74,15 @@ static const struct lab_setting_desc table[] = {
 	  "letter classes: Itr as % of Ib (direct)", OFF(itr_pct_direct_e4), 0, 1, E4(100) },
 	{ "letter.itr_pct_transformer", LAB_SET_DEC4, "5", "[M] LYTest GetFloatCurrent: Itr = 0.05 In",
 	  "letter classes: Itr as % of In (transformer)", OFF(itr_pct_transformer_e4), 0, 1, E4(100) },
+	{ "letter.imin_pct_direct_a", LAB_SET_DEC4, "50", "[M] LYTest GetFloatCurrent: Imin = 0.5 Itr",
+	  "letter class A direct: Imin as % of Itr", OFF(imin_pct_direct_a_e4), 0, 1, E4(100) },
+	{ "letter.imin_pct_direct", LAB_SET_DEC4, "40", "[M] LYTest GetFloatCurrent: Imin = 0.4 Itr",
+	  "letter classes B-E direct: Imin as % of Itr", OFF(imin_pct_direct_e4), 0, 1, E4(100) },
+	{ "letter.imin_pct_transformer", LAB_SET_DEC4, "20", "[M] LYTest GetFloatCurrent: Imin = 0.2 Itr",
+	  "letter classes transformer-operated: Imin as % of Itr", OFF(imin_pct_transformer_e4), 0, 1, E4(100) },
+	{ "letter.creep_voltage_pct", LAB_SET_DEC4, "110", "[C] LYTest FloatxU=1.1, ModelTest",
+	  "letter classes (revised profile): creep voltage, % of Un", OFF(letter_creep_voltage_pct_e4), 0, E4(80),
+	  E4(130) },
 	{ "ct.points_s", LAB_SET_DEC4_LIST, "1,5,20,100,120", "[M] JJG 313-2010 (recollection)",
 	  "CT S-class points, % of rated current", LIST(ct_points_s_e4, ct_points_s_n), 1, E4(200) },
 	{ "ct.points", LAB_SET_DEC4_LIST, "5,20,100,120", "[M] JJG 313-2010 (recollection)",
@@ -136,7 +145,7 @@ static int set_list(struct lab_settings *s, const struct lab_setting_desc *d, co
 			return ml_errorf(err, ML_EINVAL, "setting %s: more than %d values in '%s'", d->key,
 					 LAB_SETTING_LIST_MAX, v);
 		if (dec4_parse(tok, &vals[n], err))
-			return ml_error_prefix(err, "setting %s: ", d->key);
+			return ml_error_prefix(err, "setting %s: ", d->key), ML_EINVAL;
 		if (vals[n] < d->min || vals[n] > d->max)
 			return range_err(d, tok, err);
 		n++;
@@ -167,11 +176,11 @@ static int parse_scalar(const struct lab_setting_desc *d, const char *v, int64_t
 	case LAB_SET_INT:
 	case LAB_SET_I64:
 		if (dec_parse(v, 0, x, err))
-			return ml_error_prefix(err, "setting %s: ", d->key);
+			return ml_error_prefix(err, "setting %s: ", d->key), ML_EINVAL;
 		return ML_OK;
 	default:
 		if (dec4_parse(v, x, err))
-			return ml_error_prefix(err, "setting %s: ", d->key);
+			return ml_error_prefix(err, "setting %s: ", d->key), ML_EINVAL;
 		return ML_OK;
 	}
 }
@@ -187,7 +196,7 @@ int lab_settings_set(struct lab_settings *s, const char *key, const char *value,
 		return set_list(s, d, value, err);
 	int64_t x;
 	if (parse_scalar(d, value, &x, err))
-		return err ? err->code : ML_EINVAL;
+		return ML_EINVAL;
 	if (x < d->min || x > d->max)
 		return range_err(d, value, err);
 	if (d->type == LAB_SET_I64 || d->type == LAB_SET_DEC4)
@@ -262,8 +271,12 @@ int lab_settings_load(struct db *db, struct lab_settings *s, struct ml_error *er
 		rc = lab_settings_set(&tmp, db_get(res, i, "key"), db_get(res, i, "value"), err);
 		if (rc == ML_ENOTFOUND) /* a key of a newer build: ignore, it cannot affect this one */
 			rc = ML_OK;
-		else if (rc)
-			rc = ml_errorf(err, ML_ECONFIG, "stored %s", err ? err->msg : "setting is invalid");
+		else if (rc) { /* a stored value this build rejects: a configuration error, named */
+			ml_error_prefix(err, "table lab_setting: ");
+			if (err)
+				err->code = ML_ECONFIG;
+			rc = ML_ECONFIG;
+		}
 	}
 	PQclear(res);
 	if (!rc)

@@ -57,6 +57,9 @@ struct lab_settings {
 	int64_t clock_interval_e4;     /* rounding interval of clock error s/d (0.01, [M]) */
 	/* letter classes (§1.5): Itr as % of Ib (direct) / In (transformer), [M] */
 	int64_t itr_pct_direct_e4, itr_pct_transformer_e4;
+	/* letter classes: Imin as % of Itr (direct class A / other direct / transformer), [M] */
+	int64_t imin_pct_direct_a_e4, imin_pct_direct_e4, imin_pct_transformer_e4;
+	int64_t letter_creep_voltage_pct_e4; /* revised profile creep voltage, 110 % Un ([C] LYTest, ModelTest) */
 	/* instrument transformers (§2, points [M]) */
 	int ct_points_s_n;
 	int64_t ct_points_s_e4[LAB_SETTING_LIST_MAX];  /* % of rated current, S classes: 1,5,20,100,120 */
