@@ -1,0 +1,143 @@
+/* meterlab asset … through the built binary: output, --json and exit codes. */
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+
+#include "../support/pgtest.h"
+
+namespace {
+
+std::string g_db;
+
+int run(const std::string &args, std::string *out)
+{
+	return pgtest_run(pgtest_cli() + " --db " + pgtest_sq(g_db) + " " + args, out, true);
+}
+
+int run_stdout(const std::string &args, std::string *out)
+{
+	return pgtest_run(pgtest_cli() + " --db " + pgtest_sq(g_db) + " " + args + " 2>/dev/null", out, false);
+}
+
+bool has(const std::string &s, const std::string &needle)
+{
+	return s.find(needle) != std::string::npos;
+}
+
+const char *const B1 = "4130001000000462000018"; /* rows 1-3 of samples/delivery-demo.csv */
+const char *const B2 = "4130001000000462000025";
+const char *const B3 = "4130001000000462000032";
+
+class AssetCli : public ::testing::Test {
+protected:
+	static void SetUpTestSuite()
+	{
+		g_db = pgtest_fresh_db("asset_cli");
+		std::string out;
+		ASSERT_EQ(0, run("asset manufacturer add HX --name '浙江华仪'", &out)) << out;
+		ASSERT_EQ(0, run("asset model add --code DDZY285-Z --manufacturer HX --name 'single-phase' --kind meter_1p "
+				 "--class 1 --connection direct --wiring 1p2w --un 220 --ib 5 --imax 60 --constant 1200 "
+				 "--period 96", &out)) << out;
+		ASSERT_EQ(0, run("asset location add TEAM-7 --name 'field team 7' --kind field_team", &out)) << out;
+		ASSERT_EQ(0, run("asset receive --lot DEMO-1 --actor clerk --file " +
+				 pgtest_sq(pgtest_src("samples/delivery-demo.csv")), &out)) << out;
+		ASSERT_TRUE(has(out, "received 24 assets")) << out;
+	}
+};
+
+} // namespace
+
+TEST(AssetCliHelp, EverySubcommandAnswersHelp)
+{
+	for (const char *sub : { "", "receive", "move", "swap", "show", "list", "model", "model add", "location",
+				 "manufacturer" }) {
+		std::string out;
+		std::string cmd = pgtest_cli() + " asset " + sub + " --help";
+		EXPECT_EQ(0, pgtest_run(cmd, &out, true)) << cmd << "\n" << out;
+		EXPECT_TRUE(has(out, "usage")) << cmd << "\n" << out;
+	}
+	std::string out;
+	EXPECT_EQ(2, pgtest_run(pgtest_cli() + " asset frob", &out, true));
+	EXPECT_EQ(2, pgtest_run(pgtest_cli() + " asset receive --lot X", &out, true)); /* no --file */
+	EXPECT_TRUE(has(out, "--file")) << out;
+	EXPECT_EQ(2, pgtest_run(pgtest_cli() + " asset list --bogus 1", &out, true));
+	EXPECT_TRUE(has(out, "--bogus")) << out;
+}
+
+TEST_F(AssetCli, ReceiveAgainIsRefused)
+{
+	std::string out;
+	EXPECT_EQ(5, run("asset receive --lot DEMO-2 --file " + pgtest_sq(pgtest_src("samples/delivery-demo.csv")),
+			 &out));
+	EXPECT_TRUE(has(out, "already imported as lot 'DEMO-1'")) << out;
+	ASSERT_EQ(0, run_stdout("--json asset list --lot DEMO-1 --limit 100", &out));
+	EXPECT_EQ(24u, (size_t)std::count(out.begin(), out.end(), '{')) << out;
+}
+
+TEST_F(AssetCli, BadDeliveryListsEveryRow)
+{
+	std::string file = pgtest_sq(pgtest_src("tests/data/assets/bad-delivery.csv"));
+	std::string out;
+	EXPECT_EQ(3, run("asset receive --lot BAD-1 --file " + file, &out));
+	for (const char *want : { "line 3, barcode '4130001000000770000022'", "line 4, model_code 'NO-SUCH-MODEL'",
+				  "line 5, production_date '2026-13-01'", "line 6, barcode", "4 problems" })
+		EXPECT_TRUE(has(out, want)) << want << "\n" << out;
+	EXPECT_EQ(3, run_stdout("--json asset receive --lot BAD-1 --file " + file, &out));
+	EXPECT_TRUE(has(out, "\"imported\":0")) << out;
+	EXPECT_TRUE(has(out, "\"line\":4,\"column\":\"model_code\",\"value\":\"NO-SUCH-MODEL\"")) << out;
+	EXPECT_EQ(0, run_stdout("asset list --lot BAD-1", &out));
+	EXPECT_EQ(1u, (size_t)std::count(out.begin(), out.end(), '\n')) << out; /* header only */
+}
+
+TEST_F(AssetCli, LifecycleThroughTheCommand)
+{
+	std::string out;
+	/* barcodes from standard input, with a comment and a header line */
+	std::string in = std::string("printf '# lot DEMO-1\\nbarcode\\n%s\\n%s\\n' ") + B1 + " " + B2 + " | ";
+	ASSERT_EQ(0, pgtest_run(in + pgtest_cli() + " --db " + pgtest_sq(g_db) +
+					" asset move verify_start - --actor tech.wang", &out, true)) << out;
+	EXPECT_TRUE(has(out, "verify_start: moved 2 assets")) << out;
+	ASSERT_EQ(0, run(std::string("asset move verify_pass ") + B1 + " " + B2 + " --actor tech.wang", &out)) << out;
+	/* one refused -> nothing moves, every refusal listed, exit 5 */
+	EXPECT_EQ(5, run(std::string("asset move issue ") + B1 + " " + B3 + " 4130001000000999999990 --location TEAM-7",
+			 &out));
+	EXPECT_TRUE(has(out, std::string("refused (argument 2) ") + B3)) << out;
+	EXPECT_TRUE(has(out, "'arrived'")) << out;
+	EXPECT_TRUE(has(out, "4130001000000999999990")) << out;
+	EXPECT_TRUE(has(out, "2 of 3 moves refused")) << out;
+	ASSERT_EQ(0, run_stdout(std::string("--json asset show ") + B1, &out));
+	EXPECT_TRUE(has(out, "\"state\":\"in_stock\"")) << out;
+	ASSERT_EQ(0, run(std::string("asset move issue ") + B1 + " --location TEAM-7 --actor clerk.li", &out)) << out;
+	ASSERT_EQ(0, run(std::string("asset move install ") + B1 + " --actor team7 --reason 'account 3301'", &out));
+	ASSERT_EQ(0, run(std::string("asset move issue ") + B2 + " --location TEAM-7", &out)) << out;
+	ASSERT_EQ(0, run_stdout(std::string("--json asset swap ") + B1 + " " + B2 + " --actor team7", &out)) << out;
+	EXPECT_TRUE(has(out, "\"moved\":2")) << out;
+	ASSERT_EQ(0, run_stdout(std::string("asset show ") + B1, &out));
+	for (const char *want : { "state        removed", "receive", "verify_start", "verify_pass", "issue",
+				  "install           issued -> installed  by team7 at TEAM-7: account 3301", "remove" })
+		EXPECT_TRUE(has(out, want)) << want << "\n" << out;
+	ASSERT_EQ(0, run_stdout(std::string("--json asset show ") + B2, &out));
+	EXPECT_TRUE(has(out, std::string("\"details\":{\"swap\": true, \"replaces\": \"") + B1)) << out;
+	ASSERT_EQ(0, run_stdout("--json asset list --state installed", &out));
+	EXPECT_TRUE(has(out, B2)) << out;
+	EXPECT_FALSE(has(out, B1)) << out;
+}
+
+TEST_F(AssetCli, NotFoundAndInvalid)
+{
+	std::string out;
+	EXPECT_EQ(4, run("asset show 4130001000000446529641", &out));
+	EXPECT_TRUE(has(out, "not registered")) << out;
+	EXPECT_EQ(3, run("asset show 4130001000000446529642", &out));
+	EXPECT_TRUE(has(out, "check digit")) << out;
+	EXPECT_EQ(3, run("asset move fly 4130001000000446529641", &out));
+	EXPECT_TRUE(has(out, "'fly'")) << out;
+	EXPECT_EQ(5, run("asset model add --code DDZY285-Z --manufacturer HX --name x --kind meter_1p "
+			 "--connection direct --period 96", &out));
+	ASSERT_EQ(0, run_stdout("--json asset model list", &out));
+	EXPECT_TRUE(has(out, "\"code\":\"DDZY285-Z\"")) << out;
+	EXPECT_TRUE(has(out, "\"constant_imp\":\"1200\"")) << out;
+	ASSERT_EQ(0, run_stdout("--json asset location list", &out));
+	EXPECT_TRUE(has(out, "\"code\":\"CENTRAL\"")) << out;
+}
