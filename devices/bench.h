@@ -122,7 +122,9 @@ struct bench_options {
 	int response_timeout_ms; /* default 1000 */
 	int retries;             /* reconnect attempts per call before giving up, default 3 */
 	int backoff_ms;          /* first back-off, doubled per attempt, default 100 */
+	int heartbeat_timeout_ms; /* bench_alive: heartbeat unchanged this long = hung device, default 3000 */
 };
+/* In bench_options, 0 means "default"; retries < 0 means no retry at all. */
 
 /*
  * Open a bench. uri: "tcp://HOST:PORT" (unit id 1) or "HOST[:PORT]" (TCP,
@@ -153,6 +155,31 @@ int bench_all_command(struct bench *b, enum bench_cmd cmd, struct ml_error *err)
 /* Read status of positions first..first+n-1 in blocks of at most 125 registers (7 positions). */
 int bench_read_positions(struct bench *b, int first, int n, struct bench_position_status *out,
 			 struct ml_error *err) ML_MUSTCHECK;
+
+/*
+ * Additions (devices owner):
+ *
+ * bench_alive reads the heartbeat (protocol §3.2) and returns ML_EDEVICE
+ * "heartbeat frozen" when it has not changed for heartbeat_timeout_ms of
+ * calls; call it from a polling loop (bench_wait_stable does). *hb may be
+ * NULL.
+ */
+int bench_alive(struct bench *b, uint16_t *hb, struct ml_error *err) ML_MUSTCHECK;
+
+/* Cached identity after a successful bench_identify (NULL before). */
+const struct bench_identity *bench_cached_identity(const struct bench *b);
+
+/* Close the link now (tests of recovery); the next call reconnects. NULL-safe. */
+void bench_disconnect(struct bench *b);
+
+/* Backend name ("modbus-tcp", "modbus-rtu"). */
+const char *bench_backend_name(const struct bench *b);
+
+/* Static English names for enum values (CLI and JSON output); "?" when unknown. */
+const char *bench_src_state_name(unsigned state);
+const char *bench_pos_state_name(unsigned state);
+const char *bench_result_name(unsigned result);
+const char *bench_mode_name(unsigned mode);
 
 #ifdef __cplusplus
 }
