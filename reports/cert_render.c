@@ -130,12 +130,62 @@ static int write_subset(struct cert_renderer *r, struct ml_error *err)
 	return ML_OK;
 }
 
+/*
+ * libharu 2.3.0 attaches as /ToUnicode the encoder's code->CID CMap (a
+ * "begincidrange" map), which is not a ToUnicode CMap: poppler warns
+ * "Invalid 'begincidrange' operator in ToUnicode CMap" and copy/search fall
+ * back to guessing. With the UTF-8 encoder the 2-byte code of a glyph IS its
+ * Unicode code point, so the correct map is the identity: one bfrange per
+ * 256-code block the document uses (a bfrange may not cross a block; PDF
+ * 32000-1 §9.10.3). The superseded stream stays as an unreferenced object.
+ */
+static int add_tounicode(HPDF_Doc pdf, HPDF_Font font, const uint8_t used[8192])
+{
+	char line[64];
+	int blocks[256], nb = 0;
+	for (int b = 0; b < 256; b++) {
+		int any = 0;
+		for (int k = 0; k < 32 && !any; k++)
+			any = used[b * 32 + k] != 0;
+		if (any && (b < 0xD8 || b > 0xDF)) /* no surrogate blocks */
+			blocks[nb++] = b;
+	}
+	HPDF_Dict tu = HPDF_DictStream_New(pdf->mmgr, pdf->xref);
+	if (!tu)
+		return -1;
+	tu->filter = HPDF_STREAM_FILTER_FLATE_DECODE;
+	HPDF_STATUS rc = HPDF_Stream_WriteStr(tu->stream,
+		"/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+		"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+		"/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+		"1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n");
+	for (int i = 0; i < nb && rc == HPDF_OK; i += 100) { /* at most 100 entries per section */
+		int n = nb - i < 100 ? nb - i : 100;
+		snprintf(line, sizeof line, "%d beginbfrange\n", n);
+		rc = HPDF_Stream_WriteStr(tu->stream, line);
+		for (int k = i; k < i + n && rc == HPDF_OK; k++) {
+			snprintf(line, sizeof line, "<%02X00> <%02XFF> <%02X00>\n", blocks[k], blocks[k], blocks[k]);
+			rc = HPDF_Stream_WriteStr(tu->stream, line);
+		}
+		if (rc == HPDF_OK)
+			rc = HPDF_Stream_WriteStr(tu->stream, "endbfrange\n");
+	}
+	if (rc == HPDF_OK)
+		rc = HPDF_Stream_WriteStr(tu->stream, "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+	if (rc == HPDF_OK)
+		rc = HPDF_Dict_Add(font, "ToUnicode", tu);
+	return rc == HPDF_OK ? 0 : -1;
+}
+
 static HPDF_Font load_font(struct cert_renderer *r, HPDF_Doc pdf)
 {
 	const char *name = r->full_font
 		? HPDF_LoadTTFontFromFile2(pdf, r->font_path, (HPDF_UINT)r->font_face, HPDF_TRUE)
 		: HPDF_LoadTTFontFromFile(pdf, r->memfd_path, HPDF_TRUE);
-	return name ? HPDF_GetFont(pdf, name, "UTF-8") : NULL;
+	HPDF_Font font = name ? HPDF_GetFont(pdf, name, "UTF-8") : NULL;
+	if (font && add_tounicode(pdf, font, r->list.used))
+		return NULL;
+	return font;
 }
 
 /* issued_on "YYYY-MM-DD" becomes the CreationDate, so equal documents give equal bytes. */
