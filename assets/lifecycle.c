@@ -164,7 +164,11 @@ static int check_syntax(struct plan *p)
 	return ML_OK;
 }
 
-/* Fetch every asset and location the batch names, in two queries. */
+/*
+ * Fetch every asset and location the batch names, in two queries. The array
+ * is bpchar[] so the comparison uses the barcode index (text[] would cast
+ * the column and scan the whole table).
+ */
 static int fetch(struct db *db, struct plan *p, struct ml_error *err)
 {
 	struct pgarr bcs, locs;
@@ -179,7 +183,7 @@ static int fetch(struct db *db, struct plan *p, struct ml_error *err)
 	const char *pl[1] = { pgarr_finish(&locs) };
 	int rc = !pb[0] || !pl[0] ? ml_errorf(err, ML_ENOMEM, "out of memory building the batch") : ML_OK;
 	if (!rc)
-		rc = db_exec(db, ASSET_SELECT "WHERE a.barcode = ANY($1::text[]) ORDER BY a.barcode", 1, pb,
+		rc = db_exec(db, ASSET_SELECT "WHERE a.barcode = ANY($1::bpchar[]) ORDER BY a.barcode", 1, pb,
 			     PGRES_TUPLES_OK, &p->assets, err);
 	if (!rc)
 		rc = db_exec(db, "SELECT location_id, code, kind FROM location WHERE code = ANY($1::text[])", 1, pl,
