@@ -471,7 +471,7 @@ static int valid_until(struct run *r, char out[11], struct ml_error *err)
 	const char *p[2] = { r->run_date, months };
 	PGresult *res = NULL;
 	/* Valid for the model's verification period from the verification date (domain §1.12). */
-	int rc = db_query_one(r->db, "SELECT ($1::date + make_interval(months => $2::int) - 1)::date::text", 2, p, &res,
+	int rc = db_query_one(r->db, "SELECT (($1::date + make_interval(months => $2::int))::date - 1)::text", 2, p, &res,
 			      err);
 	if (!rc)
 		snprintf(out, 11, "%s", PQgetvalue(res, 0, 0));

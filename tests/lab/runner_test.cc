@@ -1,0 +1,247 @@
+/*
+ * Integration tests of the runner: real PostgreSQL (fresh database per
+ * test) and the real bench simulator over Modbus TCP on 127.0.0.1, at a
+ * high time scale so the suite stays short.
+ */
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runner_fixture.h"
+
+using rfx::one;
+
+namespace {
+
+const char *const kScheme = "scheme code=T-1P name=\"runner test\"\n"
+			    "suits kinds=meter_1p classes=1 connection=direct\n"
+			    "creep\n"
+			    "start\n"
+			    "basic I=Imax pf=1.0 element=H readings=2\n"
+			    "basic I=Ib pf=1.0 element=H readings=2\n"
+			    "basic I=Ib pf=0.5L element=H readings=2\n"
+			    "basic I=0.1Ib pf=1.0 element=H readings=2\n"
+			    "clock readings=3\n";
+
+/* Short scheme for many benches: basic error at Imax and Ib. */
+const char *const kShort = "scheme code=T-SHORT name=\"short\"\n"
+			   "suits kinds=meter_1p classes=1 connection=direct\n"
+			   "basic I=Imax pf=1.0 element=H readings=2\n"
+			   "basic I=Ib pf=1.0 element=H readings=2\n";
+
+std::string scenario(int positions, const std::string &extra)
+{
+	return "kind meter\npositions " + std::to_string(positions) + "\n[1-" + std::to_string(positions) +
+	       "]\nconstant 1200\nib 5\nerror 0.05\n" + extra;
+}
+
+class RunnerTest : public ::testing::Test {
+protected:
+	void SetUp() override
+	{
+		ci_ = pgtest_fresh_db("runner");
+		db_ = pgtest_connect(ci_);
+		rfx::add_standard(db_, "STD1", "2020-01-01", "2099-12-31");
+		rfx::add_scheme(db_, kScheme);
+		rfx::add_scheme(db_, kShort);
+	}
+	void TearDown() override
+	{
+		for (auto *s : sims_)
+			benchsim_stop(s);
+		db_close(db_);
+		db_close(dbw_);
+	}
+	struct benchsim *sim(const std::string &sc, const char *bench_code, double scale = 5000)
+	{
+		struct benchsim *s = rfx::start_sim(sc, scale);
+		if (s) {
+			sims_.push_back(s);
+			rfx::add_bench(db_, bench_code, benchsim_port(s), 48, "STD1");
+		}
+		return s;
+	}
+	std::string state_of(const std::string &bc) { return one(db_, "SELECT state FROM asset WHERE barcode = '" + bc + "'"); }
+	std::string count(const std::string &table, int64_t run)
+	{
+		return one(db_, "SELECT count(*) FROM " + table + " WHERE run_id = " + std::to_string(run));
+	}
+	/* No reading stored twice, whatever happened to the run. */
+	void expect_no_duplicates(int64_t run)
+	{
+		std::string r = std::to_string(run);
+		EXPECT_EQ(one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + r),
+			  one(db_, "SELECT count(*) FROM (SELECT DISTINCT asset_id, step_no, reading_no FROM run_reading "
+				   "WHERE run_id = " + r + ") d"));
+	}
+
+	std::string ci_;
+	struct db *db_ = nullptr;
+	struct db *dbw_ = nullptr; /* a second connection for the watcher thread */
+	std::vector<struct benchsim *> sims_;
+};
+
+TEST_F(RunnerTest, FullRunGoodAndDefectiveMeters)
+{
+	ASSERT_TRUE(sim(scenario(8, "[2]\nerror 1.5\n[4]\ndefect dead\n"), "B1"));
+	auto bcs = rfx::seed_assets(db_, 6);
+	int64_t run = rfx::create_task(db_, "B1", "T-1P", bcs);
+	ASSERT_GT(run, 0);
+	EXPECT_EQ("verifying", state_of(bcs[0]));
+
+	struct runner_options o = rfx::fast_options();
+	struct runner_outcome out;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, runner_execute(ci_.c_str(), run, &o, &out, &err)) << err.msg;
+	EXPECT_STREQ("finished", out.status);
+	EXPECT_EQ(4, out.passed);
+	EXPECT_EQ(2, out.failed);
+
+	EXPECT_EQ("in_stock", state_of(bcs[0]));
+	EXPECT_EQ("failed", state_of(bcs[1]));  /* +1.5 % on a class 1 meter */
+	EXPECT_EQ("in_stock", state_of(bcs[2]));
+	EXPECT_EQ("failed", state_of(bcs[3]));  /* no pulses */
+	/* valid until run date + 96 months - 1 day */
+	EXPECT_EQ(one(db_, "SELECT (current_date + interval '96 months' - interval '1 day')::date::text"),
+		  one(db_, "SELECT valid_until::text FROM asset WHERE barcode = '" + bcs[0] + "'"));
+
+	EXPECT_EQ("7", count("run_step", run));
+	EXPECT_EQ("42", count("run_step_result", run)); /* 7 steps x 6 positions */
+	/* every basic reading of the good positions: 4 steps x 2 readings; clock 3 */
+	EXPECT_EQ("11", one(db_, "SELECT count(*) FROM run_reading r JOIN asset a USING (asset_id) WHERE run_id = " +
+					 std::to_string(run) + " AND a.barcode = '" + bcs[0] + "' AND step_no >= 2"));
+	EXPECT_EQ("fail", one(db_, "SELECT verdict FROM run_conclusion c JOIN asset a USING (asset_id) WHERE run_id = " +
+					   std::to_string(run) + " AND item = 'basic' AND a.barcode = '" + bcs[1] + "'"));
+	EXPECT_EQ("pass", one(db_, "SELECT verdict FROM run_conclusion c JOIN asset a USING (asset_id) WHERE run_id = " +
+					   std::to_string(run) + " AND item = 'creep' AND a.barcode = '" + bcs[1] + "'"));
+	EXPECT_EQ("2", one(db_, "SELECT count(*) FROM run_conclusion WHERE item = 'overall' AND verdict = 'fail' AND "
+				"run_id = " + std::to_string(run)));
+	/* the defective meter's Imax reading is the simulated +1.5 % (dec4 15000), within noise */
+	std::string v = one(db_, "SELECT max(value_e4) FROM run_reading r JOIN asset a USING (asset_id) WHERE run_id = " +
+					 std::to_string(run) + " AND step_no = 2 AND a.barcode = '" + bcs[1] + "'");
+	EXPECT_NEAR(15000, atol(v.c_str()), 500);
+	expect_no_duplicates(run);
+
+	/* a finished run cannot be executed again */
+	EXPECT_EQ(ML_ESTATE, runner_execute(ci_.c_str(), run, &o, &out, &err));
+}
+
+TEST_F(RunnerTest, StopThenResumeKeepsCompletedSteps)
+{
+	ASSERT_TRUE(sim(scenario(8, ""), "B1"));
+	auto bcs = rfx::seed_assets(db_, 4);
+	int64_t run = rfx::create_task(db_, "B1", "T-1P", bcs);
+	struct runner_options o = rfx::fast_options();
+	o.stop_after_steps = 3;
+	struct runner_outcome out;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, runner_execute(ci_.c_str(), run, &o, &out, &err)) << err.msg;
+	EXPECT_STREQ("interrupted", out.status);
+	EXPECT_EQ("3", count("run_step", run));
+	std::string first_readings = one(db_, "SELECT string_agg(value_e4::text, ',' ORDER BY asset_id, step_no, "
+					      "reading_no) FROM run_reading WHERE run_id = " + std::to_string(run));
+	EXPECT_EQ("verifying", state_of(bcs[0]));
+
+	o.stop_after_steps = 0;
+	ASSERT_EQ(ML_OK, runner_execute(ci_.c_str(), run, &o, &out, &err)) << err.msg;
+	EXPECT_STREQ("finished", out.status);
+	EXPECT_EQ(4, out.passed);
+	EXPECT_EQ("7", count("run_step", run));
+	/* the readings of the three steps done before the stop are untouched */
+	EXPECT_EQ(first_readings, one(db_, "SELECT string_agg(value_e4::text, ',' ORDER BY asset_id, step_no, "
+					   "reading_no) FROM run_reading WHERE run_id = " + std::to_string(run) +
+					   " AND step_no < 3"));
+	expect_no_duplicates(run);
+}
+
+TEST_F(RunnerTest, DroppedConnectionMidStepIsRedone)
+{
+	struct benchsim *s = sim(scenario(8, ""), "B1", 2000);
+	ASSERT_TRUE(s);
+	dbw_ = pgtest_connect(ci_);
+	auto bcs = rfx::seed_assets(db_, 8);
+	int64_t run = rfx::create_task(db_, "B1", "T-1P", bcs);
+	struct runner_options o = rfx::fast_options();
+	std::atomic<bool> done{ false };
+	std::atomic<int> drops_mid_run{ 0 };
+	std::thread dropper([&] {
+		/* drop every connection twice while steps are running */
+		for (int k = 0; k < 2 && !done; k++) {
+			std::this_thread::sleep_for(std::chrono::milliseconds(250));
+			if (!done && one(dbw_, "SELECT count(*) FROM run_step WHERE run_id = " + std::to_string(run)) != "7") {
+				benchsim_drop_connections(s, 50);
+				drops_mid_run++;
+			}
+		}
+	});
+	struct runner_outcome out;
+	struct ml_error err = ML_ERROR_INIT;
+	int rc = runner_execute(ci_.c_str(), run, &o, &out, &err);
+	done = true;
+	dropper.join();
+	ASSERT_EQ(ML_OK, rc) << err.msg;
+	EXPECT_EQ(2, drops_mid_run.load()); /* the drops really hit the running run */
+	EXPECT_STREQ("finished", out.status);
+	EXPECT_EQ(8, out.passed);
+	EXPECT_EQ("7", count("run_step", run));
+	expect_no_duplicates(run);
+}
+
+TEST_F(RunnerTest, SecondExecutorIsRefusedWhileLocked)
+{
+	ASSERT_TRUE(sim(scenario(8, ""), "B1"));
+	auto bcs = rfx::seed_assets(db_, 2);
+	int64_t run = rfx::create_task(db_, "B1", "T-SHORT", bcs);
+	/* hold the run's executor lock from another session */
+	struct db *other = pgtest_connect(ci_);
+	EXPECT_EQ("t", one(other, "SELECT pg_try_advisory_lock(7340032, " + std::to_string(run) + ")"));
+	struct runner_options o = rfx::fast_options();
+	struct ml_error err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_ECONFLICT, runner_execute(ci_.c_str(), run, &o, nullptr, &err));
+	db_close(other);
+	EXPECT_EQ(ML_OK, runner_execute(ci_.c_str(), run, &o, nullptr, &err)) << err.msg;
+}
+
+TEST_F(RunnerTest, AbortMovesAssetsToReverify)
+{
+	ASSERT_TRUE(sim(scenario(8, ""), "B1"));
+	auto bcs = rfx::seed_assets(db_, 2);
+	int64_t run = rfx::create_task(db_, "B1", "T-SHORT", bcs);
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, runner_abort(db_, run, "tester", &err)) << err.msg;
+	EXPECT_EQ("reverify", state_of(bcs[0]));
+	EXPECT_EQ("aborted", one(db_, "SELECT status FROM verification_run WHERE run_id = " + std::to_string(run)));
+	EXPECT_EQ(ML_ESTATE, runner_abort(db_, run, "tester", &err));
+}
+
+TEST_F(RunnerTest, TwentyBenchesOf48PositionsConcurrently)
+{
+	const int kBenches = 20, kPos = 48;
+	std::vector<int64_t> runs;
+	for (int b = 0; b < kBenches; b++) {
+		std::string code = "M" + std::to_string(b);
+		ASSERT_TRUE(sim(scenario(kPos, b == 7 ? "[13]\nerror -2.5\n" : ""), code.c_str(), 10000));
+		auto bcs = rfx::seed_assets(db_, kPos, 100000 + (unsigned long long)b * 1000);
+		runs.push_back(rfx::create_task(db_, code.c_str(), "T-SHORT", bcs));
+		ASSERT_GT(runs.back(), 0);
+	}
+	struct runner_options o = rfx::fast_options();
+	o.poll_ms = 5;
+	std::vector<struct runner_outcome> out(kBenches);
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, runner_execute_many(ci_.c_str(), runs.data(), runs.size(), &o, out.data(), &err)) << err.msg;
+	int passed = 0, failed = 0;
+	for (auto &x : out) {
+		EXPECT_STREQ("finished", x.status) << x.msg;
+		passed += x.passed;
+		failed += x.failed;
+	}
+	EXPECT_EQ(kBenches * kPos - 1, passed);
+	EXPECT_EQ(1, failed);
+	EXPECT_EQ(std::to_string(kBenches * kPos * 2 * 2), one(db_, "SELECT count(*) FROM run_reading"));
+	EXPECT_EQ(std::to_string(kBenches * kPos - 1), one(db_, "SELECT count(*) FROM asset WHERE state = 'in_stock'"));
+}
+
+} // namespace
