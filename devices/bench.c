@@ -102,6 +102,11 @@ void bench_disconnect(struct bench *b)
 		b->ops->drop_connection(b);
 }
 
+void bench_get_stats(const struct bench *b, struct bench_stats *out)
+{
+	*out = b->stats;
+}
+
 const struct bench_identity *bench_cached_identity(const struct bench *b)
 {
 	return b && b->have_id ? &b->id : NULL;

@@ -172,6 +172,16 @@ const struct bench_identity *bench_cached_identity(const struct bench *b);
 /* Close the link now (tests of recovery); the next call reconnects. NULL-safe. */
 void bench_disconnect(struct bench *b);
 
+/* Link counters since bench_open (monitoring, recovery tests). */
+struct bench_stats {
+	uint32_t requests;   /* transactions attempted */
+	uint32_t connects;   /* successful (re)connections, the first included */
+	uint32_t timeouts;   /* response or connect timeouts */
+	uint32_t link_errors; /* connection lost / refused / bad reply */
+	uint32_t exceptions; /* Modbus exception replies */
+};
+void bench_get_stats(const struct bench *b, struct bench_stats *out);
+
 /* Backend name ("modbus-tcp", "modbus-rtu"). */
 const char *bench_backend_name(const struct bench *b);
 

@@ -48,6 +48,7 @@ struct bench {
 	struct bench_options opt; /* defaults filled in */
 	struct bench_identity id; /* cached by bench_identify, used for validation */
 	int have_id;
+	struct bench_stats stats; /* counted by the backend */
 	/* heartbeat watch (bench_alive): last value and when it last changed */
 	int hb_valid;
 	uint16_t hb_last;

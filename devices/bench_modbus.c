@@ -99,6 +99,7 @@ static int mb_connect(struct bench *b, struct mb_impl *m)
 	modbus_set_byte_timeout(ctx, (uint32_t)(b->opt.response_timeout_ms / 1000),
 				(uint32_t)(b->opt.response_timeout_ms % 1000) * 1000u);
 	m->ctx = ctx;
+	b->stats.connects++;
 	return 0;
 }
 
@@ -144,10 +145,12 @@ static int mb_xfer(struct bench *b, enum mb_op op, int addr, int n, uint16_t *re
 		int connected = m->ctx != NULL;
 		int e = connected ? 0 : mb_connect(b, m);
 		if (!e) {
+			b->stats.requests++;
 			e = do_op(m, op, addr, n, regs);
 			if (!e)
 				return ML_OK;
 			if (is_exception(e)) {
+				b->stats.exceptions++;
 				const char *t = exception_text(e);
 				char buf[64];
 				if (!t) {
@@ -162,6 +165,10 @@ static int mb_xfer(struct bench *b, enum mb_op op, int addr, int n, uint16_t *re
 		}
 		mb_disconnect(m); /* never reuse a link after a timeout or error */
 		int code = classify(e);
+		if (code == ML_ETIMEOUT)
+			b->stats.timeouts++;
+		else
+			b->stats.link_errors++;
 		char cause[160], es[96];
 		snprintf(cause, sizeof(cause), "%s%s", connected ? "" : "connect: ",
 			 e >= MODBUS_ENOBASE ? "invalid or mismatched reply" : ml_errno_str(e, es, sizeof(es)));

@@ -81,7 +81,8 @@ static int32_t meter_error_e4(const struct sim_state *st, const struct sim_pos_m
 	float phi = 0;
 	double i = max_current(st, &phi);
 	double imult = m->ib > 0 ? i / m->ib : 0;
-	for (int k = 0; k < m->npoints; k++) {
+	/* From the end: a later section's point overrides an earlier one. */
+	for (int k = m->npoints - 1; k >= 0; k--) {
 		double pm = m->points[k].imult_e4 / 10000.0;
 		if (fabs(imult - pm) <= 0.005 * pm && fabs(phi - m->points[k].phi) <= 0.5f)
 			return m->points[k].err_e4;
@@ -172,7 +173,7 @@ static void run_clock(struct sim_state *st, int p, double dt)
 static void xfmr_errors(const struct sim_state *st, const struct sim_pos_model *m, int32_t *ratio, int32_t *phase)
 {
 	const struct sim_xpoint *any = NULL;
-	for (int k = 0; k < m->nx; k++) {
+	for (int k = m->nx - 1; k >= 0; k--) { /* later sections override */
 		const struct sim_xpoint *x = &m->xp[k];
 		if (fabsf(x->percent - st->xf.percent) > 0.005f * x->percent)
 			continue;
