@@ -1,0 +1,170 @@
+/* meterlab cert …: exit codes, --json, files, through the built binary. */
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "workflow_support.h"
+
+namespace {
+
+struct CertCli : ::testing::Test {
+	std::string ci, cli, dir;
+	struct db *db = nullptr;
+
+	void SetUp() override
+	{
+		ci = pgtest_fresh_db("certcli");
+		cli = pgtest_cli() + " --db " + pgtest_sq(ci) + " ";
+		db = pgtest_connect(ci);
+		char tmpl[] = "/tmp/mlcertcli_XXXXXX";
+		ASSERT_NE(nullptr, mkdtemp(tmpl));
+		dir = tmpl;
+	}
+	void TearDown() override
+	{
+		db_close(db);
+		std::string out;
+		pgtest_run("rm -rf " + pgtest_sq(dir), &out);
+	}
+	int run(const std::string &args, std::string *out) { return pgtest_run(cli + args, out, true); }
+};
+
+std::string slurp(const std::string &path)
+{
+	std::ifstream f(path, std::ios::binary);
+	std::stringstream ss;
+	ss << f.rdbuf();
+	return ss.str();
+}
+
+} // namespace
+
+TEST_F(CertCli, EverySubcommandAnswersHelp)
+{
+	std::string out;
+	for (const char *c : { "issue", "check", "approve", "show", "list", "print", "verify", "revise" }) {
+		EXPECT_EQ(0, run(std::string("cert ") + c + " --help", &out)) << c << out;
+		EXPECT_NE(std::string::npos, out.find("usage: meterlab cert")) << c << out;
+	}
+	EXPECT_EQ(0, run("cert --help", &out));
+	EXPECT_EQ(2, run("cert frob", &out));
+}
+
+TEST_F(CertCli, CheckApproveShowListPrintWithExitCodes)
+{
+	long long id = wf_draft(db, 61, wf_barcode(61));
+	std::string sid = std::to_string(id), out;
+
+	EXPECT_EQ(2, run("cert check " + sid, &out)) << "missing --by";
+	EXPECT_EQ(2, run("cert check " + sid + " --by", &out));
+	EXPECT_EQ(2, run("cert check " + sid + " --frob x --by 李四", &out));
+	EXPECT_EQ(4, run("cert check 999999 --by 李四", &out)) << out;
+	EXPECT_EQ(5, run("cert check " + sid + " --by 张三", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("three different people")) << out;
+	EXPECT_EQ(5, run("cert approve " + sid + " --by 王五", &out)) << "not checked yet: " << out;
+	ASSERT_EQ(0, run("cert check " + sid + " --by 李四 --json", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("\"state\":\"checked\"")) << out;
+	EXPECT_NE(std::string::npos, out.find("\"checker\":\"李四\"")) << out;
+	EXPECT_EQ(5, run("cert print " + sid + " --out " + pgtest_sq(dir + "/x.pdf"), &out)) << "not issued: " << out;
+	EXPECT_EQ(5, run("cert approve " + sid + " --by 李四", &out)) << out;
+	EXPECT_EQ(3, run("cert approve " + sid + " --by 王五 --issued-on 2026-13-45", &out)) << out;
+	ASSERT_EQ(0, run("cert approve " + sid + " --by 王五 --issued-on 2026-11-26 --out-dir " + pgtest_sq(dir), &out))
+		<< out;
+	EXPECT_NE(std::string::npos, out.find("JL2026-000001")) << out;
+	EXPECT_NE(std::string::npos, out.find(dir + "/JL2026-000001.pdf")) << out;
+
+	/* show by id and by number, text and JSON. */
+	ASSERT_EQ(0, run("cert show JL2026-000001", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("approver:      王五")) << out;
+	ASSERT_EQ(0, run("cert show " + sid + " --json", &out)) << out;
+	EXPECT_EQ('{', out[0]) << out;
+	EXPECT_NE(std::string::npos, out.find("\"status\":\"issued\"")) << out;
+	EXPECT_NE(std::string::npos, out.find("\"verifier\":\"张三\"")) << out;
+	EXPECT_NE(std::string::npos, out.find("\"issued_on\":\"2026-11-26\"")) << out;
+	EXPECT_EQ(4, run("cert show JL2026-000099", &out));
+	EXPECT_EQ(2, run("cert show", &out));
+
+	ASSERT_EQ(0, run("cert list --state issued --json", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("\"cert_no\":\"JL2026-000001\"")) << out;
+	ASSERT_EQ(0, run("cert list --state draft --json", &out)) << out;
+	EXPECT_EQ("[]\n", out);
+	EXPECT_EQ(3, run("cert list --state nonsense", &out)) << out;
+	EXPECT_EQ(2, run("cert list --run abc", &out)) << out;
+
+	/* print writes the stored bytes: identical to the file written at issue. */
+	std::string printed = dir + "/printed.pdf";
+	ASSERT_EQ(0, run("cert print JL2026-000001 --out " + pgtest_sq(printed), &out)) << out;
+	std::string a = slurp(printed), b = slurp(dir + "/JL2026-000001.pdf");
+	ASSERT_GT(a.size(), 1000u);
+	EXPECT_EQ(a, b);
+	EXPECT_EQ(7, run("cert print JL2026-000001 --out /nonexistent/dir/x.pdf", &out)) << out;
+}
+
+TEST_F(CertCli, VerifyAndReviseThroughTheBinary)
+{
+	long long id = wf_draft(db, 71, wf_barcode(71));
+	std::string sid = std::to_string(id), out;
+	ASSERT_EQ(0, run("cert check " + sid + " --by 李四", &out)) << out;
+	ASSERT_EQ(0, run("cert approve " + sid + " --by 王五 --issued-on 2026-11-26 --out-dir " + pgtest_sq(dir), &out))
+		<< out;
+	std::string orig = dir + "/JL2026-000001.pdf";
+	ASSERT_EQ(0, run("cert verify " + pgtest_sq(orig), &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("CURRENT")) << out;
+
+	/* A tampered copy: one byte changed. */
+	std::string bytes = slurp(orig);
+	bytes[bytes.size() / 3] ^= 0x20;
+	std::string forged = dir + "/forged.pdf";
+	std::ofstream(forged, std::ios::binary) << bytes;
+	EXPECT_EQ(1, run("cert verify " + pgtest_sq(forged), &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("NOT GENUINE")) << out;
+	EXPECT_EQ(1, run("cert verify " + pgtest_sq(forged) + " --json", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("\"genuine\":false")) << out;
+	EXPECT_EQ(7, run("cert verify " + pgtest_sq(dir + "/missing.pdf"), &out)) << out;
+
+	/* Revise: usage errors, refusals, then carried straight through to issue. */
+	EXPECT_EQ(2, run("cert revise " + sid + " --by 赵六", &out)) << "missing --reason";
+	EXPECT_EQ(2, run("cert revise " + sid + " --reason x --by 赵六 --set client", &out));
+	EXPECT_EQ(3, run("cert revise " + sid + " --reason x --by 赵六 --set barcode=1", &out)) << out;
+	EXPECT_EQ(2, run("cert revise " + sid + " --reason x --by 赵六 --approver 王五", &out));
+	EXPECT_EQ(5, run("cert revise " + sid + " --reason 更正 --by 赵六 --checker 赵六 --approver 王五", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("three different people")) << out;
+	EXPECT_EQ("0", wf_scalar(db, "SELECT count(*) FROM certificate WHERE revision = 1")) << "refused before drafting";
+	/* Step by step this time: revise (draft), check, approve. */
+	ASSERT_EQ(0, run("cert revise " + sid + " --reason 更正 --by 赵六 --json", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("\"state\":\"draft\"")) << out;
+	EXPECT_NE(std::string::npos, out.find("\"revise_reason\":\"更正\"")) << out;
+	std::string draft = wf_scalar(db, "SELECT id FROM certificate WHERE revision = 1");
+	ASSERT_NE("", draft);
+	ASSERT_EQ(0, run("cert check " + draft + " --by 李四", &out)) << out;
+	ASSERT_EQ(0, run("cert approve " + draft + " --by 王五 --issued-on 2026-11-27 --out-dir " + pgtest_sq(dir) +
+				 " --json",
+			 &out))
+		<< out;
+	EXPECT_NE(std::string::npos, out.find("\"revision\":1")) << out;
+	std::string rev = dir + "/JL2026-000001-r1.pdf";
+	ASSERT_EQ(0, run("cert verify " + pgtest_sq(rev), &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("CURRENT")) << out;
+	ASSERT_EQ(0, run("cert verify " + pgtest_sq(orig) + " --json", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("\"status\":\"superseded\"")) << out;
+	EXPECT_NE(std::string::npos, out.find("\"genuine\":true")) << out;
+	ASSERT_EQ(0, run("cert verify " + pgtest_sq(orig), &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("SUPERSEDED by revision 1")) << out;
+	EXPECT_EQ(5, run("cert revise JL2026-000001/0 --reason again --by 赵六", &out)) << out;
+
+	/* A second correction of the current revision, straight through. */
+	ASSERT_EQ(0, run("cert revise JL2026-000001 --reason 温度记录更正 --by 赵六 --set temperature='20.8 ℃' "
+			 "--checker 李四 --approver 王五 --issued-on 2026-11-28 --out-dir " + pgtest_sq(dir),
+			 &out))
+		<< out;
+	EXPECT_NE(std::string::npos, out.find("JL2026-000001/2")) << out;
+	ASSERT_EQ(0, run("cert list --number JL2026-000001 --json", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("\"revision\":2,")) << out;
+	ASSERT_EQ(0, run("cert list --state superseded", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("JL2026-000001/0")) << out;
+	EXPECT_NE(std::string::npos, out.find("JL2026-000001/1")) << out;
+}

@@ -1,0 +1,61 @@
+-- A finished verification run of three single-phase meters on one bench,
+-- inserted directly into the runner's tables (migrations 0002, 0030, 0031)
+-- for the certificate tests: positions 1 and 3 pass, position 2 fails its
+-- basic error at 0.1Ib cosφ=0.5L. Values are ×10⁴ integers as the runner
+-- stores them.
+INSERT INTO manufacturer (code, name) VALUES ('DEMOMFR', '示范电气有限公司');
+INSERT INTO device_model (code, manufacturer_id, name, kind, accuracy_class, connection, wiring, un_v, ib_a,
+			  imax_a, constant_imp, verification_period_months)
+SELECT 'DDZY285-Z', manufacturer_id, '单相费控智能电能表', 'meter_1p', '1', 'direct', '1p2w', 220, 5, 60, 1200, 96
+FROM manufacturer WHERE code = 'DEMOMFR';
+INSERT INTO lot (code, manufacturer_id, model_id, supplier, file_sha256, row_count, received_by)
+SELECT 'LOT-T1', manufacturer_id, model_id, '示范电气', repeat('a', 64), 3, 'tester' FROM device_model
+WHERE code = 'DDZY285-Z';
+INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date, state)
+SELECT b, m.model_id, l.lot_id, 'B1', date '2026-09-01', 'verifying'
+FROM (VALUES ('4130001000000446529641'), ('4130001000000461395474'), ('4130001000000461595133')) v(b),
+     device_model m, lot l WHERE m.code = 'DDZY285-Z' AND l.code = 'LOT-T1';
+
+INSERT INTO reference_standard (code, name, accuracy_class, range_text)
+VALUES ('STD-1P-01', '单相交流电能表标准装置', '0.05', '220V (0.1~100)A');
+INSERT INTO standard_certificate (standard_id, cert_no, issuer, valid_from, valid_until)
+SELECT standard_id, '国量标[2025]第0417号', '示范省计量院', date '2025-07-01', date '2027-06-30'
+FROM reference_standard WHERE code = 'STD-1P-01';
+INSERT INTO lab_bench (code, name, uri, kind, positions)
+VALUES ('B1', '单相电能表检定装置1号', 'tcp://127.0.0.1:1502', 'meter-1p', 3);
+INSERT INTO lab_bench_standard SELECT b.bench_id, s.standard_id FROM lab_bench b, reference_standard s
+WHERE b.code = 'B1' AND s.code = 'STD-1P-01';
+
+INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, scheme_text, mode, status,
+			      steps_total, operator, run_date, started_at, finished_at)
+SELECT b.bench_id, m.model_id, 'JJG596-1P', 1, 'creep; start; basic Imax 1.0 H; basic 0.1Ib 0.5L H', 'driven',
+       'finished', 4, '张三', date '2026-11-20', now(), now()
+FROM lab_bench b, device_model m WHERE b.code = 'B1' AND m.code = 'DDZY285-Z';
+
+INSERT INTO run_position (asset_id, run_id, position, barcode)
+SELECT a.asset_id, r.run_id, row_number() OVER (ORDER BY a.barcode), a.barcode
+FROM asset a, verification_run r WHERE a.lot_id = (SELECT lot_id FROM lot WHERE code = 'LOT-T1');
+
+INSERT INTO run_step_result (asset_id, run_id, step_no, position, kind, label, n_readings, mean_e4, rounded_e4,
+			     pulses, limit_e4, internal_limit_e4, interval_e4, verdict, internal_verdict, measured_at)
+SELECT p.asset_id, p.run_id, s.step_no, p.position, s.kind, s.label, s.n,
+       CASE WHEN p.position = 2 AND s.step_no = 3 THEN 12000 ELSE s.mean END,
+       CASE WHEN p.position = 2 AND s.step_no = 3 THEN 12000 ELSE s.rnd END, s.pulses, s.lim, s.ilim,
+       s.intv, CASE WHEN p.position = 2 AND s.step_no = 3 THEN 'fail' ELSE s.verdict END, 'none',
+       timestamptz '2026-11-20 09:00:00+08'
+FROM run_position p,
+     (VALUES (0, 'creep', 'creep', 0, NULL::bigint, NULL::bigint, 0::bigint, NULL::bigint, NULL::bigint, NULL::bigint, 'pass'),
+	     (1, 'start', 'start', 0, NULL, NULL, 3, NULL, NULL, NULL, 'pass'),
+	     (2, 'basic', 'Imax cosφ=1.0 H', 2, -1705, -2000, NULL, 10000, 6000, 1000, 'pass'),
+	     (3, 'basic', '0.1Ib cosφ=0.5L H', 2, 4200, 4000, NULL, 10000, 6000, 1000, 'pass'))
+     AS s(step_no, kind, label, n, mean, rnd, pulses, lim, ilim, intv, verdict);
+-- Position 2 read +1.2 % at 0.1Ib 0.5L: fails the ±1.0 limit.
+INSERT INTO run_reading (asset_id, run_id, step_no, reading_no, position, value_e4, measured_at)
+SELECT p.asset_id, p.run_id, s.step_no, s.k, p.position,
+       CASE WHEN p.position = 2 AND s.step_no = 3 THEN 12000 ELSE s.v END, timestamptz '2026-11-20 09:00:00+08'
+FROM run_position p, (VALUES (2, 1, -1691), (2, 2, -1719), (3, 1, 4100), (3, 2, 4300)) AS s(step_no, k, v);
+INSERT INTO run_conclusion (asset_id, run_id, item, verdict, internal_verdict, valid_until)
+SELECT p.asset_id, p.run_id, i.item,
+       CASE WHEN p.position = 2 AND i.item IN ('basic', 'overall') THEN 'fail' ELSE 'pass' END, 'none',
+       CASE WHEN i.item = 'overall' AND p.position <> 2 THEN date '2034-11-19' END
+FROM run_position p, (VALUES ('creep'), ('start'), ('basic'), ('overall')) AS i(item);

@@ -1,0 +1,174 @@
+/* Certificates from a finished run: the runner's tables (inserted directly,
+ * tests/reports/workflow_run_fixture.sql) -> cert_doc content -> drafts. */
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "reports/cert_source.h"
+#include "workflow_support.h"
+
+/* A fresh database holding one finished run (run_id 1) of three meters. */
+static std::string run_db(const char *tag)
+{
+	std::string ci = pgtest_fresh_db(tag);
+	std::ifstream f(pgtest_src("tests/reports/workflow_run_fixture.sql"));
+	std::stringstream ss;
+	ss << f.rdbuf();
+	struct db *db = pgtest_connect(ci);
+	/* Static fixture text from the repository, run as one script. */
+	PGresult *res = PQexec(db_conn(db), ("BEGIN;" + ss.str() + "COMMIT;").c_str());
+	EXPECT_EQ(PGRES_COMMAND_OK, PQresultStatus(res)) << PQerrorMessage(db_conn(db));
+	PQclear(res);
+	db_close(db);
+	return ci;
+}
+
+TEST(CertSource, BuildsOneDocumentPerAssetFromTheRun)
+{
+	struct db *db = pgtest_connect(run_db("certsrc"));
+	struct ml_error err = ML_ERROR_INIT;
+	struct cert_source *s = nullptr;
+	ASSERT_EQ(ML_OK, cert_source_load(db, 1, &s, &err)) << err.msg;
+	ASSERT_EQ(3u, cert_source_count(s));
+	EXPECT_STREQ("张三", cert_source_operator(s));
+
+	const struct cert_doc *pass = cert_source_doc(s, 0);
+	EXPECT_EQ(CERT_KIND_CERTIFICATE, pass->kind);
+	EXPECT_STREQ("合格", pass->conclusion);
+	EXPECT_STREQ("4130001000000446529641", pass->barcode);
+	EXPECT_STREQ("单相费控智能电能表", pass->instrument);
+	EXPECT_STREQ("DDZY285-Z", pass->model);
+	EXPECT_STREQ("220V 5(60)A 1200imp/kWh 直接接入", pass->spec);
+	EXPECT_STREQ("示范电气有限公司", pass->manufacturer);
+	EXPECT_STREQ("JJG 596-2012 电子式交流电能表", pass->regulation);
+	EXPECT_STREQ("1级", pass->accuracy_class);
+	EXPECT_STREQ("2026-11-20", pass->verified_on);
+	EXPECT_STREQ("2034-11-19", pass->valid_until);
+	EXPECT_STREQ("单相电能表检定装置1号", pass->place);
+	EXPECT_STREQ("R1-01", pass->record_no);
+	EXPECT_STREQ("示范省电力公司", pass->client);
+	ASSERT_EQ(1u, pass->n_standards);
+	EXPECT_STREQ("国量标[2025]第0417号", pass->standards[0].cert_no);
+	EXPECT_STREQ("2027-06-30", pass->standards[0].valid_until);
+	EXPECT_STREQ("0.05级", pass->standards[0].accuracy);
+	ASSERT_EQ(3u, pass->n_items);
+	EXPECT_STREQ("潜动试验", pass->items[0].name);
+	EXPECT_STREQ("起动试验", pass->items[1].name);
+	EXPECT_STREQ("3 个脉冲", pass->items[1].detail);
+	EXPECT_STREQ("基本误差", pass->items[2].name);
+	ASSERT_EQ(2u, pass->n_errors);
+	/* Exactly the judged decimals: mean to 4 places, rounded to the 0.1 interval. */
+	EXPECT_STREQ("Imax", pass->errors[0].load);
+	EXPECT_STREQ("60 A", pass->errors[0].current);
+	EXPECT_STREQ("1.0", pass->errors[0].pf);
+	EXPECT_STREQ("合元", pass->errors[0].element);
+	EXPECT_STREQ("-0.1691 | -0.1719", pass->errors[0].readings);
+	EXPECT_STREQ("-0.1705", pass->errors[0].mean);
+	EXPECT_STREQ("-0.2", pass->errors[0].rounded);
+	EXPECT_STREQ("±1.0", pass->errors[0].limit);
+	EXPECT_STREQ("合格", pass->errors[0].verdict);
+	EXPECT_STREQ("0.1Ib", pass->errors[1].load);
+	EXPECT_STREQ("0.5 A", pass->errors[1].current);
+	EXPECT_STREQ("0.5L", pass->errors[1].pf);
+	EXPECT_STREQ("+0.4", pass->errors[1].rounded);
+
+	const struct cert_doc *fail = cert_source_doc(s, 1);
+	EXPECT_EQ(CERT_KIND_NOTICE, fail->kind);
+	EXPECT_STREQ("不合格", fail->conclusion);
+	EXPECT_EQ(nullptr, fail->valid_until) << "a notice has no validity";
+	EXPECT_STREQ("不合格", fail->items[2].conclusion);
+	EXPECT_STREQ("+1.2", fail->errors[1].rounded);
+	EXPECT_STREQ("不合格", fail->errors[1].verdict);
+	EXPECT_EQ(nullptr, cert_source_doc(s, 3));
+	cert_source_free(s);
+
+	EXPECT_EQ(ML_ENOTFOUND, cert_source_load(db, 99, &s, &err));
+	db_close(db);
+}
+
+TEST(CertSource, RefusesUnfinishedRunsAndDraftsOnce)
+{
+	std::string ci = run_db("certsrc2");
+	struct db *db = pgtest_connect(ci);
+	struct ml_error err = ML_ERROR_INIT;
+	long long *ids = nullptr;
+	size_t n = 0, created = 0;
+	ASSERT_EQ(ML_OK, cert_source_drafts(db, 1, nullptr, nullptr, &ids, &n, &created, &err)) << err.msg;
+	EXPECT_EQ(3u, n);
+	EXPECT_EQ(3u, created);
+	std::vector<long long> first(ids, ids + n);
+	free(ids);
+	/* Again: nothing new, the same ids in position order. */
+	ASSERT_EQ(ML_OK, cert_source_drafts(db, 1, nullptr, nullptr, &ids, &n, &created, &err)) << err.msg;
+	EXPECT_EQ(0u, created);
+	EXPECT_EQ(first, std::vector<long long>(ids, ids + n));
+	free(ids);
+	struct cert_record r;
+	ASSERT_EQ(ML_OK, cert_get(db, first[1], &r, &err));
+	EXPECT_EQ(CERT_KIND_NOTICE, r.kind);
+	EXPECT_EQ(1, r.run_id);
+	EXPECT_STREQ("张三", r.verifier);
+	EXPECT_STREQ("4130001000000461395474", r.barcode);
+
+	/* The whole workflow from the run's drafts. */
+	ASSERT_EQ(ML_OK, cert_check(db, first.data(), first.size(), "李四", &err)) << err.msg;
+	ASSERT_EQ(ML_OK, wf_approve(db, first, "王五", &err)) << err.msg;
+	EXPECT_EQ("3", wf_scalar(db, "SELECT count(*) FROM cert_pdf"));
+
+	/* The database refuses a second original for the same asset and run. */
+	EXPECT_EQ(ML_EEXISTS, db_cmd(db,
+				     "INSERT INTO certificate (asset_id, run_id, issuer_id, kind, barcode, content, verifier) "
+				     "SELECT asset_id, run_id, issuer_id, kind, barcode, content, verifier FROM certificate "
+				     "WHERE id = 1",
+				     0, nullptr, &err));
+
+	/* A run that is not finished gives no certificates. */
+	ASSERT_EQ(ML_OK, db_cmd(db,
+				"INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, scheme_text, "
+				"mode, status, steps_total, operator) SELECT bench_id, model_id, scheme_code, scheme_version, "
+				"scheme_text, mode, 'running', steps_total, operator FROM verification_run WHERE run_id = 1",
+				0, nullptr, &err)) << err.msg;
+	EXPECT_EQ(ML_ESTATE, cert_source_drafts(db, 2, nullptr, nullptr, &ids, &n, &created, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "running")) << err.msg;
+	EXPECT_EQ(ML_ENOTFOUND, cert_source_drafts(db, 77, nullptr, nullptr, &ids, &n, &created, &err));
+	db_close(db);
+}
+
+/* The demo path through the binary: one command drafts, checks, issues and writes the files. */
+TEST(CertSource, IssueRunThroughTheCli)
+{
+	std::string ci = run_db("certsrccli");
+	char tmpl[] = "/tmp/mlcert_XXXXXX";
+	ASSERT_NE(nullptr, mkdtemp(tmpl));
+	std::string dir = tmpl;
+	std::string cli = pgtest_cli() + " --db " + pgtest_sq(ci) + " ";
+	std::string out;
+	/* Missing --run is a usage error; the same person twice is refused, nothing issued. */
+	EXPECT_EQ(2, pgtest_run(cli + "cert issue", &out, true));
+	EXPECT_EQ(5, pgtest_run(cli + "cert issue --run 1 --checker 张三 --approver 王五", &out, true)) << out;
+	EXPECT_NE(std::string::npos, out.find("three different people")) << out;
+	ASSERT_EQ(0, pgtest_run(cli + "cert issue --run 1 --checker 李四 --approver 王五 --issued-on 2026-11-26 "
+					"--out-dir " + pgtest_sq(dir) + " --json",
+				&out))
+		<< out;
+	EXPECT_EQ('[', out[0]) << out;
+	for (const char *no : { "JL2026-000001", "JL2026-000002", "JL2026-000003" }) {
+		EXPECT_NE(std::string::npos, out.find(std::string("\"cert_no\":\"") + no + "\"")) << out;
+		std::string path = dir + "/" + no + ".pdf";
+		EXPECT_NE(std::string::npos, out.find("\"path\":\"" + path + "\"")) << out;
+		std::string v;
+		EXPECT_EQ(0, pgtest_run(cli + "cert verify " + pgtest_sq(path), &v, true)) << v;
+		EXPECT_NE(std::string::npos, v.find("GENUINE")) << v;
+		unlink(path.c_str());
+	}
+	EXPECT_NE(std::string::npos, out.find("\"kind\":\"notice\"")) << out;
+	/* Issuing again changes nothing and uses no numbers. */
+	ASSERT_EQ(0, pgtest_run(cli + "cert issue --run 1 --checker 李四 --approver 王五", &out, true)) << out;
+	EXPECT_EQ(std::string::npos, out.find("JL2026-000004")) << out;
+	rmdir(dir.c_str());
+}
