@@ -33,7 +33,7 @@ static enum judge_verdict mean_within(const int64_t *r, int n, int64_t limit)
 	return within(sum, limit * n);
 }
 
-int judge_value(const int64_t *readings_e4, int n, int64_t limit_e4, int64_t internal_limit_e4,
+int judge_readings(const int64_t *readings_e4, int n, int64_t limit_e4, int64_t internal_limit_e4,
 		int64_t interval_e4, int on_rounded, struct judge_value *out, struct ml_error *err)
 {
 	if (n < 1 || n > JUDGE_MAX_READINGS)
@@ -113,14 +113,14 @@ static enum judge_verdict both(enum judge_verdict a, enum judge_verdict b)
 static int judge_xfmr_step(const struct plan_step *ps, const struct judge_step_input *in,
 			   const struct lab_settings *set, struct judge_step_result *out, struct ml_error *err)
 {
-	int rc = judge_value(in->value_e4, in->n, ps->limit_e4, ps->internal_limit_e4, ps->interval_e4,
+	int rc = judge_readings(in->value_e4, in->n, ps->limit_e4, ps->internal_limit_e4, ps->interval_e4,
 			     set->verdict_on_rounded, &out->value, err);
 	if (rc || ps->limit2_e4 <= 0) {
 		out->verdict = out->value.verdict;
 		out->internal_verdict = out->value.internal_verdict;
 		return rc;
 	}
-	rc = judge_value(in->value2_e4, in->n, ps->limit2_e4, ps->internal_limit2_e4, ps->interval2_e4,
+	rc = judge_readings(in->value2_e4, in->n, ps->limit2_e4, ps->internal_limit2_e4, ps->interval2_e4,
 			 set->verdict_on_rounded, &out->value2, err);
 	out->verdict = both(out->value.verdict, out->value2.verdict);
 	out->internal_verdict = both(out->value.internal_verdict, out->value2.internal_verdict);
@@ -139,7 +139,7 @@ int judge_step(const struct plan_step *ps, const struct judge_step_input *in, co
 	switch (ps->kind) {
 	case STEP_BASIC:
 	case STEP_CLOCK:
-		rc = judge_value(in->value_e4, in->n, ps->limit_e4, ps->internal_limit_e4, ps->interval_e4,
+		rc = judge_readings(in->value_e4, in->n, ps->limit_e4, ps->internal_limit_e4, ps->interval_e4,
 				 set->verdict_on_rounded, &out->value, err);
 		out->verdict = out->value.verdict;
 		out->internal_verdict = out->value.internal_verdict;

@@ -97,7 +97,7 @@ struct judge_value {
  * limit: internal_verdict = verdict). on_rounded selects the judged
  * quantity. ML_EINVAL for n outside 1..JUDGE_MAX_READINGS or a limit ≤ 0.
  */
-int judge_value(const int64_t *readings_e4, int n, int64_t limit_e4, int64_t internal_limit_e4,
+int judge_readings(const int64_t *readings_e4, int n, int64_t limit_e4, int64_t internal_limit_e4,
 		int64_t interval_e4, int on_rounded, struct judge_value *out, struct ml_error *err) ML_MUSTCHECK;
 
 /* Text of a rounded value with the interval's decimals and the mean's sign ("-0.2", "+0.2", "-0.0"). */

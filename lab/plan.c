@@ -410,7 +410,7 @@ static int plan_xfmr(const struct scheme_step *st, const struct model_rating *r,
 	return ML_OK;
 }
 
-int plan_step(const struct scheme_step *step, int index, const struct model_rating *r,
+int plan_make_step(const struct scheme_step *step, int index, const struct model_rating *r,
 	      const struct lab_settings *set, struct plan_step *out, struct ml_error *err)
 {
 	struct plan_step ps;
@@ -447,7 +447,7 @@ int plan_scheme(const struct scheme *s, const struct model_rating *r, const stru
 	if (!v)
 		return ml_errorf(err, ML_ENOMEM, "out of memory");
 	for (size_t i = 0; i < s->nsteps; i++) {
-		int rc = plan_step(&s->steps[i], (int)i, r, set, &v[i], err);
+		int rc = plan_make_step(&s->steps[i], (int)i, r, set, &v[i], err);
 		if (rc) {
 			free(v);
 			return ml_error_prefix(err, "scheme %s: ", s->code), rc;

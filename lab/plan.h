@@ -69,7 +69,7 @@ struct plan_step {
  * the class has no limit at that point, or when a quantity overflows.
  * index is copied into out->index.
  */
-int plan_step(const struct scheme_step *step, int index, const struct model_rating *r,
+int plan_make_step(const struct scheme_step *step, int index, const struct model_rating *r,
 	      const struct lab_settings *set, struct plan_step *out, struct ml_error *err) ML_MUSTCHECK;
 
 /* Plan every step of a scheme. *out malloc'd (caller frees), *n = s->nsteps. All-or-nothing. */
