@@ -1,0 +1,204 @@
+/*
+ * The run and standard commands through the built meterlab binary, against
+ * the real PostgreSQL and the real bench simulator (in-process Modbus TCP
+ * server on 127.0.0.1). Includes SIGKILL of a `meterlab run start` child
+ * mid-run followed by `meterlab run resume`.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../lab/runner_fixture.h"
+
+using rfx::one;
+
+namespace {
+
+const char *const kScheme = "scheme code=CLI-1P name=\"cli test\"\n"
+			    "suits kinds=meter_1p classes=1 connection=direct\n"
+			    "creep\n"
+			    "start\n"
+			    "basic I=Imax pf=1.0 element=H readings=2\n"
+			    "basic I=Ib pf=1.0 element=H readings=2\n"
+			    "basic I=Ib pf=0.5L element=H readings=2\n"
+			    "basic I=0.1Ib pf=1.0 element=H readings=2\n"
+			    "clock readings=3\n";
+
+class LabRunCli : public ::testing::Test {
+protected:
+	void SetUp() override
+	{
+		ci_ = pgtest_fresh_db("runcli");
+		db_ = pgtest_connect(ci_);
+		rfx::add_scheme(db_, kScheme);
+		bcs_ = rfx::seed_assets(db_, 6);
+		sim_ = rfx::start_sim("kind meter\npositions 12\n[1-12]\nconstant 1200\nib 5\nerror 0.05\n[3]\nerror -1.8\n",
+				      1000);
+		ASSERT_TRUE(sim_);
+		dir_ = "/tmp/mlt_runcli_" + std::to_string(getpid());
+		ASSERT_EQ(0, pgtest_run("mkdir -p " + dir_, nullptr));
+	}
+	void TearDown() override
+	{
+		benchsim_stop(sim_);
+		db_close(db_);
+		(void)!pgtest_run("rm -rf " + dir_, nullptr);
+	}
+	int cli(const std::string &args, std::string *out, bool merge = false)
+	{
+		return pgtest_run(pgtest_cli() + " --db " + pgtest_sq(ci_) + " " + args, out, merge);
+	}
+	void register_bench()
+	{
+		std::string out;
+		ASSERT_EQ(0, cli("standard add --code STD-A --name 'standard meter' --class 0.05 --cert-no C-1 "
+				 "--issuer institute --valid-from 2020-01-01 --valid-until 2099-12-31 --range '220V 0.05-100A'",
+				 &out, true)) << out;
+		ASSERT_EQ(0, cli("standard bench-add --code BCLI --name 'cli bench' --uri tcp://127.0.0.1:" +
+					 std::to_string(benchsim_port(sim_)) + " --kind meter-1p --positions 12 --standard STD-A",
+				 &out, true)) << out;
+	}
+	std::string write_map()
+	{
+		std::string path = dir_ + "/map.csv";
+		std::ofstream f(path);
+		f << "position,barcode\n";
+		for (size_t i = 0; i < bcs_.size(); i++)
+			f << i + 1 << "," << bcs_[i] << "\n";
+		return path;
+	}
+
+	std::string ci_, dir_;
+	struct db *db_ = nullptr;
+	struct benchsim *sim_ = nullptr;
+	std::vector<std::string> bcs_;
+};
+
+TEST_F(LabRunCli, EveryRunAndStandardCommandAnswersHelp)
+{
+	for (const char *c : { "run", "run create", "run start", "run start-many", "run resume", "run abort", "run manual",
+			       "run show", "run list", "standard", "standard add", "standard certify", "standard list",
+			       "standard show", "standard bench-add", "standard bench-list" }) {
+		std::string out;
+		EXPECT_EQ(0, cli(std::string(c) + " --help", &out)) << c;
+		EXPECT_NE(std::string::npos, out.find("usage: meterlab")) << c << ": " << out;
+	}
+}
+
+TEST_F(LabRunCli, StandardCommandsListAndRefuse)
+{
+	register_bench();
+	std::string out;
+	ASSERT_EQ(0, cli("--json standard list", &out));
+	EXPECT_NE(std::string::npos, out.find("\"code\":\"STD-A\"")) << out;
+	EXPECT_NE(std::string::npos, out.find("\"valid_until\":\"2099-12-31\"")) << out;
+	ASSERT_EQ(0, cli("standard bench-list", &out));
+	EXPECT_NE(std::string::npos, out.find("BCLI")) << out;
+	EXPECT_EQ(5, cli("standard add --code STD-A --name x --class 0.05 --cert-no C-2 --issuer i --valid-from "
+			 "2020-01-01 --valid-until 2021-01-01", &out, true)) << out;
+	EXPECT_EQ(3, cli("standard certify STD-A --cert-no C-3 --issuer i --valid-from 2021-01-01 --valid-until 2020-01-01",
+			 &out, true));
+	EXPECT_NE(std::string::npos, out.find("before valid-from")) << out;
+	EXPECT_EQ(4, cli("standard show NOPE", &out, true));
+	EXPECT_EQ(2, cli("standard add --code X", &out, true));
+}
+
+TEST_F(LabRunCli, CreateRefusesOutOfRangeAndDuplicate)
+{
+	register_bench();
+	std::string out;
+	EXPECT_EQ(3, cli("run create --bench BCLI --scheme CLI-1P 13=" + bcs_[0], &out, true));
+	EXPECT_NE(std::string::npos, out.find("position 13 is outside the bench's 1..12")) << out;
+	EXPECT_EQ(3, cli("run create --bench BCLI --scheme CLI-1P 1=" + bcs_[0] + " 2=" + bcs_[0], &out, true));
+	EXPECT_NE(std::string::npos, out.find("mounted twice")) << out;
+	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM verification_run"));
+}
+
+TEST_F(LabRunCli, KilledRunnerResumesWithNothingLostOrDuplicated)
+{
+	register_bench();
+	std::string out;
+	ASSERT_EQ(0, cli("run create --bench BCLI --scheme CLI-1P --operator tester --map " + write_map(), &out, true))
+		<< out;
+	std::string id = out.substr(0, out.find('\n'));
+	ASSERT_FALSE(id.empty());
+
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		std::string cli_path = pgtest_cli();
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		execl(cli_path.c_str(), cli_path.c_str(), "--db", ci_.c_str(), "run", "start", id.c_str(), "--poll-ms", "2",
+		      (char *)nullptr);
+		_exit(127);
+	}
+	/* Kill the runner once two steps are committed, i.e. in the middle of the run. */
+	std::string steps = "0";
+	for (int i = 0; i < 1000 && atoi(steps.c_str()) < 2; i++) {
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+		steps = one(db_, "SELECT count(*) FROM run_step WHERE run_id = " + id);
+	}
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	int st = 0;
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFSIGNALED(st)) << "the runner finished before it could be killed";
+	int before = atoi(one(db_, "SELECT count(*) FROM run_step WHERE run_id = " + id).c_str());
+	EXPECT_GE(before, 2);
+	EXPECT_LT(before, 7);
+	EXPECT_EQ("running", one(db_, "SELECT status FROM verification_run WHERE run_id = " + id));
+
+	/* one meter is out of limits: the run finishes and exits 1 (a verification judged a failure) */
+	EXPECT_EQ(1, cli("run resume " + id + " --poll-ms 2", &out, true)) << out;
+	EXPECT_EQ("finished", one(db_, "SELECT status FROM verification_run WHERE run_id = " + id));
+	EXPECT_EQ("7", one(db_, "SELECT count(*) FROM run_step WHERE run_id = " + id));
+	EXPECT_EQ(one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + id),
+		  one(db_, "SELECT count(*) FROM (SELECT DISTINCT asset_id, step_no, reading_no FROM run_reading WHERE "
+			   "run_id = " + id + ") d"));
+	/* 6 positions x (creep 1 + start 1 + 4 basic x 2 + clock 3) readings */
+	EXPECT_EQ("78", one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + id));
+	EXPECT_EQ("failed", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs_[2] + "'"));
+	EXPECT_EQ("5", one(db_, "SELECT count(*) FROM asset WHERE state = 'in_stock'"));
+
+	ASSERT_EQ(0, cli("run show " + id, &out, true)) << out;
+	EXPECT_NE(std::string::npos, out.find(bcs_[2])) << out;
+	EXPECT_NE(std::string::npos, out.find("status finished")) << out;
+	ASSERT_EQ(0, cli("--json run show " + id, &out));
+	EXPECT_NE(std::string::npos, out.find("\"conclusions\":[")) << out.substr(0, 300);
+	EXPECT_NE(std::string::npos, out.find("\"item\":\"overall\",\"verdict\":\"fail\"")) << out.substr(0, 300);
+	ASSERT_EQ(0, cli("run list --status finished", &out, true));
+	EXPECT_NE(std::string::npos, out.find("BCLI")) << out;
+	EXPECT_EQ(5, cli("run resume " + id, &out, true)); /* finished: nothing to do */
+}
+
+TEST_F(LabRunCli, JsonEventsOnePerLine)
+{
+	register_bench();
+	std::string out;
+	int rc = cli("--json run start --bench BCLI --scheme CLI-1P --poll-ms 2 1=" + bcs_[0] + " 2=" + bcs_[1], &out);
+	EXPECT_EQ(0, rc) << out;
+	size_t lines = 0, finished = 0, pos = 0;
+	while (pos < out.size()) {
+		size_t nl = out.find('\n', pos);
+		std::string line = out.substr(pos, nl - pos);
+		pos = nl == std::string::npos ? out.size() : nl + 1;
+		if (line.empty())
+			continue;
+		lines++;
+		EXPECT_EQ('{', line.front()) << line;
+		EXPECT_EQ('}', line.back()) << line;
+		finished += line.find("\"event\":\"finished\"") != std::string::npos;
+	}
+	EXPECT_GE(lines, 16u); /* start, 7 x (step, progress.., step_done), finished */
+	EXPECT_EQ(1u, finished) << out;
+}
+
+} // namespace
