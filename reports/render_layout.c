@@ -273,32 +273,32 @@ static void layout_cover(struct lay *y)
 	const struct cert_doc *d = y->doc;
 	const int notice = d->kind == CERT_KIND_NOTICE;
 	char b[512], date[64];
-	text_al(y, ML_LEFT, ML_RIGHT, RL_PAGE_H - 150.0f, 30.0f, notice ? "检定结果通知书" : "检 定 证 书", AL_CENTER, 1);
+	text_al(y, ML_LEFT, ML_RIGHT, RL_PAGE_H - 150.0f, 30.0f, notice ? "检定结果通知书" : "检定证书", AL_CENTER, 1);
 	y->y = RL_PAGE_H - 172.0f;
 	if (d->revision > 0) {
 		snprintf(b, sizeof b, "第%d版，替代 %s", d->revision, or_dash(d->supersedes));
 		text_al(y, ML_LEFT, ML_RIGHT, y->y - 4.0f, 10.5f, b, AL_CENTER, 0);
 	}
 	y->y = RL_PAGE_H - 205.0f;
-	const float lw = 112.0f;
-	cover_row(y, "送 检 单 位", d->client, lw);
+	const float lw = 100.0f;
+	cover_row(y, "送检单位", d->client, lw);
 	cover_row(y, "计量器具名称", d->instrument, lw);
 	snprintf(b, sizeof b, "%s  %s", or_dash(d->model), d->spec ? d->spec : "");
-	cover_row(y, "型 号 / 规 格", b, lw);
-	cover_row(y, "出 厂 编 号", d->barcode, lw);
-	cover_row(y, "制 造 单 位", d->manufacturer, lw);
-	cover_row(y, "检 定 依 据", d->regulation, lw);
+	cover_row(y, "型号/规格", b, lw);
+	cover_row(y, "出厂编号", d->barcode, lw);
+	cover_row(y, "制造单位", d->manufacturer, lw);
+	cover_row(y, "检定依据", d->regulation, lw);
 	cover_conclusion(y, b, sizeof b);
-	cover_row(y, "检 定 结 论", b, lw);
+	cover_row(y, "检定结论", b, lw);
 	y->y -= 14.0f;
-	cover_row(y, "批  准  人", d->approver, lw);
-	cover_row(y, "核  验  员", d->checker, lw);
-	cover_row(y, "检  定  员", d->verifier, lw);
+	cover_row(y, "批准人", d->approver, lw);
+	cover_row(y, "核验员", d->checker, lw);
+	cover_row(y, "检定员", d->verifier, lw);
 	cn_date(d->verified_on, date, sizeof date);
-	cover_row(y, "检 定 日 期", date, lw);
+	cover_row(y, "检定日期", date, lw);
 	if (!notice) {
 		cn_date(d->valid_until, date, sizeof date);
-		cover_row(y, "有 效 期 至", date, lw);
+		cover_row(y, "有效期至", date, lw);
 	}
 	text_al(y, ML_LEFT, ML_RIGHT - 130.0f, 205.0f, 12.0f, or_dash(d->issuer.name), AL_CENTER, 1);
 	text_al(y, ML_LEFT, ML_RIGHT - 130.0f, 188.0f, 9.0f, "（检定专用章）", AL_CENTER, 0);
@@ -537,7 +537,7 @@ static void layout_results(struct lay *y)
 	const struct cert_doc *d = y->doc;
 	new_page(y);
 	text_al(y, ML_LEFT, ML_RIGHT, y->y - 6.0f, 15.0f,
-		d->kind == CERT_KIND_NOTICE ? "检 定 结 果（不合格）" : "检 定 结 果", AL_CENTER, 1);
+		d->kind == CERT_KIND_NOTICE ? "检定结果（不合格）" : "检定结果", AL_CENTER, 1);
 	y->y -= 14.0f;
 	if (d->kind == CERT_KIND_NOTICE)
 		notice_box(y);
@@ -546,7 +546,9 @@ static void layout_results(struct lay *y)
 		errors_table(y);
 	if (d->n_xfmr)
 		xfmr_table(y);
-	ensure(y, 30.0f, NULL, 0);
+	/* The end mark may use the bottom margin: a page holding only the mark would look like lost content. */
+	if (y->y - 24.0f < 44.0f)
+		new_page(y);
 	text_al(y, ML_LEFT, ML_RIGHT, y->y - 24.0f, 10.0f, "（以下空白）", AL_CENTER, 0);
 }
 

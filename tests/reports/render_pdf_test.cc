@@ -1,0 +1,333 @@
+// Certificate PDF renderer: render real certificates and open them with real
+// tools (qpdf, poppler's pdftotext/pdffonts/pdfinfo, fontTools).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "reports/cert_doc.h"
+#include "reports/render_sample.h"
+#include "../support/pgtest.h"
+
+namespace {
+
+std::string out_dir()
+{
+	std::string d = std::string(ML_BINARY_DIR) + "/tests/reports-render";
+	std::filesystem::create_directories(d);
+	return d;
+}
+
+struct Rendered {
+	std::string path;
+	std::string bytes;
+};
+
+// Render doc with a fresh renderer (opts may be NULL) and write it to out_dir()/name.
+Rendered render(const cert_doc &doc, const char *name, const cert_render_opts *opts = nullptr)
+{
+	cert_renderer *r = nullptr;
+	ml_error err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_OK, cert_renderer_new(opts, &r, &err)) << err.msg;
+	ml_buf b = ML_BUF_INIT;
+	int rc = cert_render(r, &doc, &b, &err);
+	EXPECT_EQ(ML_OK, rc) << err.msg;
+	Rendered out{ out_dir() + "/" + name, std::string(b.data ? b.data : "", b.len) };
+	std::ofstream(out.path, std::ios::binary) << out.bytes;
+	ml_buf_free(&b);
+	cert_renderer_free(r);
+	return out;
+}
+
+std::string run(const std::string &cmd, int *status = nullptr)
+{
+	std::string out;
+	int st = pgtest_run(cmd, &out, true);
+	if (status)
+		*status = st;
+	return out;
+}
+
+std::string text_of(const std::string &pdf)
+{
+	int st = -1;
+	std::string t = run("pdftotext -enc UTF-8 -layout " + pgtest_sq(pdf) + " -", &st);
+	EXPECT_EQ(0, st) << t;
+	return t;
+}
+
+// Text with all spaces removed: pdftotext -layout pads columns with a varying number of blanks.
+std::string squeezed(const std::string &t)
+{
+	std::string s;
+	for (char c : t)
+		if (c != ' ')
+			s += c;
+	return s;
+}
+
+// A numeric field of pdfinfo output ("Pages:           3" -> 3), -1 when absent.
+int pdfinfo_int(const std::string &pdf, const char *field)
+{
+	std::string info = run("pdfinfo " + pgtest_sq(pdf));
+	size_t p = info.find(std::string(field) + ":");
+	return p == std::string::npos ? -1 : std::atoi(info.c_str() + p + strlen(field) + 1);
+}
+
+std::string sha256(const std::string &path)
+{
+	std::string out = run("sha256sum " + pgtest_sq(path));
+	return out.substr(0, out.find(' '));
+}
+
+class RenderPdf : public ::testing::Test {
+protected:
+	static void SetUpTestSuite()
+	{
+		meter = new cert_sample;
+		notice = new cert_sample;
+		ct = new cert_sample;
+		cert_sample_fill(meter, CERT_SAMPLE_METER, 0);
+		cert_sample_fill(notice, CERT_SAMPLE_METER_NOTICE, 1);
+		cert_sample_fill(ct, CERT_SAMPLE_CT, 2);
+		files = new std::vector<Rendered>{ render(meter->doc, "meter-certificate.pdf"),
+						   render(notice->doc, "meter-notice.pdf"),
+						   render(ct->doc, "ct-certificate.pdf") };
+	}
+	static void TearDownTestSuite()
+	{
+		delete meter;
+		delete notice;
+		delete ct;
+		delete files;
+	}
+	static cert_sample *meter, *notice, *ct;
+	static std::vector<Rendered> *files;
+};
+
+cert_sample *RenderPdf::meter, *RenderPdf::notice, *RenderPdf::ct;
+std::vector<Rendered> *RenderPdf::files;
+
+TEST_F(RenderPdf, QpdfCheckPasses)
+{
+	for (const Rendered &f : *files) {
+		ASSERT_GT(f.bytes.size(), 1000u) << f.path;
+		EXPECT_EQ(0, f.bytes.compare(0, 5, "%PDF-")) << f.path;
+		int st = -1;
+		std::string out = run("qpdf --check " + pgtest_sq(f.path), &st);
+		EXPECT_EQ(0, st) << f.path << "\n" << out;
+		EXPECT_NE(std::string::npos, out.find("No syntax or stream encoding errors")) << out;
+	}
+}
+
+TEST_F(RenderPdf, MeterCertificateTextHasLabelsAndValues)
+{
+	std::string t = text_of((*files)[0].path);
+	for (const char *s : { "检定证书", "证书编号", "JL2026-000000", "送检单位", "计量器具名称", "单相费控智能电能表",
+			       "型号/规格", "DDZY285-Z", "出厂编号", "制造单位", "检定依据", "JJG 596-2012 电子式交流电能表",
+			       "检定结论", "1级 合格", "批准人", "核验员", "检定员", "2026年11月20日", "有效期至",
+			       "国网河南省电力公司计量中心", "授权证书号", "基本误差", "化整值", "以下空白",
+			       "仅对本次所检定的计量器具有效", "不得部分复制", "21.2 ℃", "53 %RH",
+			       "单相交流电能表标准装置", "国量标豫证字第0123号", "YS2026-" })
+		EXPECT_NE(std::string::npos, t.find(s)) << "missing '" << s << "'";
+	EXPECT_NE(std::string::npos, t.find(meter->barcode)) << meter->barcode;
+	EXPECT_NE(std::string::npos, t.find(meter->verify_code)) << meter->verify_code;
+	for (size_t i = 0; i < meter->doc.n_errors; i++) {
+		EXPECT_NE(std::string::npos, t.find(meter->mean[i])) << meter->mean[i];
+		EXPECT_NE(std::string::npos, t.find(meter->readings[i])) << meter->readings[i];
+	}
+	EXPECT_EQ(std::string::npos, t.find("检定结果通知书"));
+	EXPECT_NE(std::string::npos, squeezed(t).find("第1页共3页"));
+	EXPECT_NE(std::string::npos, squeezed(t).find("第3页共3页"));
+}
+
+TEST_F(RenderPdf, NoticeListsFailedItemsAndForbidsUse)
+{
+	std::string t = text_of((*files)[1].path);
+	for (const char *s : { "检定结果通知书", "不合格项目（3项）", "日计时误差", "基本误差（Imax 1.0 合元）",
+			       "不得按原用途使用", "JL2026-000001" })
+		EXPECT_NE(std::string::npos, t.find(s)) << "missing '" << s << "'";
+	std::string cover = run("pdftotext -enc UTF-8 -f 1 -l 1 " + pgtest_sq((*files)[1].path) + " -");
+	EXPECT_NE(std::string::npos, cover.find("检定日期")) << cover;
+	EXPECT_EQ(std::string::npos, cover.find("有效期至")) << "a notice has no validity";
+	EXPECT_EQ(std::string::npos, t.find("1级 合格"));
+}
+
+TEST_F(RenderPdf, TransformerCertificateHasRatioAndPhaseTable)
+{
+	std::string t = text_of((*files)[2].path);
+	for (const char *s : { "低压电流互感器", "JJG 313-2010", "比值差(%)", "相位差(′)", "0.2S级 合格", "15 VA" })
+		EXPECT_NE(std::string::npos, t.find(s)) << "missing '" << s << "'";
+	for (size_t i = 0; i < ct->doc.n_xfmr; i++) {
+		EXPECT_NE(std::string::npos, t.find(ct->ratio[i])) << ct->ratio[i];
+		EXPECT_NE(std::string::npos, t.find(ct->phase[i])) << ct->phase[i];
+	}
+}
+
+TEST_F(RenderPdf, FontIsEmbeddedSubsetCidTrueType)
+{
+	for (const Rendered &f : *files) {
+		int st = -1;
+		std::string out = run("pdffonts " + pgtest_sq(f.path), &st);
+		ASSERT_EQ(0, st) << out;
+		std::istringstream in(out);
+		std::string line;
+		int fonts = 0;
+		while (std::getline(in, line)) {
+			if (line.find("CID TrueType") == std::string::npos)
+				continue;
+			fonts++;
+			EXPECT_NE(std::string::npos, line.find("+WenQuanYiZenHei")) << line;
+			EXPECT_NE(std::string::npos, squeezed(line).find("Identity-Hyesyesyes")) << "emb/sub/uni: " << line;
+		}
+		EXPECT_EQ(1, fonts) << out;
+	}
+}
+
+TEST_F(RenderPdf, EveryUsedCharacterHasAnOutline)
+{
+	for (const Rendered &f : *files) {
+		int st = -1;
+		std::string out = run("/usr/bin/python3 " + pgtest_src("tests/reports/render_glyphs.py") + " " + pgtest_sq(f.path), &st);
+		EXPECT_EQ(0, st) << f.path << "\n" << out;
+		EXPECT_EQ(0u, out.find("ok ")) << out;
+	}
+}
+
+TEST_F(RenderPdf, ThreePagesAndSmall)
+{
+	for (const Rendered &f : *files) {
+		EXPECT_EQ(3, pdfinfo_int(f.path, "Pages")) << f.path;
+		std::string info = run("pdfinfo " + pgtest_sq(f.path));
+		EXPECT_NE(std::string::npos, squeezed(info).find("595.276x841.89pts(A4)")) << info;
+		EXPECT_LT(f.bytes.size(), 100u * 1024u) << f.path;
+	}
+}
+
+TEST_F(RenderPdf, SameDocumentSameBytes)
+{
+	Rendered again = render(meter->doc, "meter-certificate-again.pdf");
+	EXPECT_EQ((*files)[0].bytes, again.bytes);
+	EXPECT_EQ(sha256((*files)[0].path), sha256(again.path));
+	// One renderer reused for another document first must not change the result.
+	cert_renderer *r = nullptr;
+	ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, cert_renderer_new(nullptr, &r, &err)) << err.msg;
+	ml_buf b = ML_BUF_INIT;
+	ASSERT_EQ(ML_OK, cert_render(r, &ct->doc, &b, &err)) << err.msg;
+	ml_buf_reset(&b);
+	ASSERT_EQ(ML_OK, cert_render(r, &meter->doc, &b, &err)) << err.msg;
+	EXPECT_EQ((*files)[0].bytes, std::string(b.data, b.len));
+	ml_buf_free(&b);
+	cert_renderer_free(r);
+}
+
+// The golden hash depends on Debian 12's libhpdf 2.3.0 and zlib 1.2.13 builds.
+// Refresh after an intended layout change:
+//   ML_UPDATE_GOLDEN=1 build/tests/test_reports --gtest_filter='RenderPdf.Golden*'
+TEST_F(RenderPdf, GoldenHash)
+{
+	std::string golden_file = pgtest_src("tests/data/reports/golden.sha256");
+	std::string got = sha256((*files)[0].path);
+	ASSERT_EQ(64u, got.size());
+	if (std::getenv("ML_UPDATE_GOLDEN")) {
+		std::ofstream(golden_file) << got << "  meter-certificate.pdf\n";
+		GTEST_SKIP() << "golden hash rewritten: " << got;
+	}
+	std::ifstream in(golden_file);
+	std::string want;
+	in >> want;
+	EXPECT_EQ(want, got) << "rendered " << (*files)[0].path << "; see the comment above to refresh";
+}
+
+TEST(RenderPdfMore, RevisionLineAndLongTablesPaginate)
+{
+	cert_sample s;
+	cert_sample_fill(&s, CERT_SAMPLE_METER, 9); // seq 9: a corrected reissue
+	ASSERT_EQ(1, s.doc.revision);
+	std::vector<cert_error_row> rows;
+	for (int i = 0; i < 60; i++)
+		rows.push_back(s.errors[i % s.doc.n_errors]);
+	s.doc.errors = rows.data();
+	s.doc.n_errors = rows.size();
+	Rendered f = render(s.doc, "meter-long.pdf");
+	int st = -1;
+	std::string check = run("qpdf --check " + pgtest_sq(f.path), &st);
+	EXPECT_EQ(0, st) << check;
+	std::string t = text_of(f.path);
+	EXPECT_NE(std::string::npos, t.find("第1版，替代 JL2025-000028")) << t.substr(0, 400);
+	int pages = pdfinfo_int(f.path, "Pages");
+	EXPECT_GE(pages, 4);
+	std::string last = "第" + std::to_string(pages) + "页共" + std::to_string(pages) + "页";
+	EXPECT_NE(std::string::npos, squeezed(t).find(last)) << last;
+	EXPECT_NE(std::string::npos, t.find("以下空白"));
+	// The table head is repeated on each continuation page.
+	size_t heads = 0;
+	for (size_t p = t.find("误差读数(%)"); p != std::string::npos; p = t.find("误差读数(%)", p + 1))
+		heads++;
+	EXPECT_EQ(static_cast<size_t>(pages - 2), heads) << "one table head per results page";
+}
+
+TEST(RenderPdfMore, BadInputIsRejectedWithAMessage)
+{
+	cert_renderer *r = nullptr;
+	ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, cert_renderer_new(nullptr, &r, &err)) << err.msg;
+	cert_sample s;
+	cert_sample_fill(&s, CERT_SAMPLE_METER, 3);
+	ml_buf b = ML_BUF_INIT;
+
+	s.doc.issued_on = "21/11/2026";
+	EXPECT_EQ(ML_EINVAL, cert_render(r, &s.doc, &b, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "21/11/2026")) << err.msg;
+
+	ml_error_clear(&err);
+	s.doc.issued_on = "2026-11-21";
+	s.doc.cert_no = "";
+	EXPECT_EQ(ML_EINVAL, cert_render(r, &s.doc, &b, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "cert_no")) << err.msg;
+	EXPECT_EQ(0u, b.len) << "nothing appended on failure";
+
+	ml_error_clear(&err);
+	s.doc.cert_no = "JL2026-000003";
+	s.doc.kind = static_cast<cert_kind>(7);
+	EXPECT_EQ(ML_EINVAL, cert_render(r, &s.doc, &b, &err));
+	ml_buf_free(&b);
+	cert_renderer_free(r);
+	cert_renderer_free(nullptr);
+
+	cert_render_opts opts = { "/nonexistent/font.ttc", 0, 0 };
+	r = nullptr;
+	ml_error_clear(&err);
+	EXPECT_EQ(ML_ECONFIG, cert_renderer_new(&opts, &r, &err));
+	EXPECT_EQ(nullptr, r);
+	EXPECT_NE(nullptr, strstr(err.msg, "/nonexistent/font.ttc")) << err.msg;
+
+	opts = { "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 9, 0 };
+	EXPECT_EQ(ML_ECONFIG, cert_renderer_new(&opts, &r, &err));
+}
+
+TEST(RenderPdfMore, UmingAndFullFontBaselineAlsoRenderCorrectly)
+{
+	cert_sample s;
+	cert_sample_fill(&s, CERT_SAMPLE_METER, 5);
+	const cert_render_opts uming = { "/usr/share/fonts/truetype/arphic/uming.ttc", 0, 0 };
+	const cert_render_opts full = { nullptr, 0, 1 };
+	for (auto [opts, name] : { std::pair{ &uming, "meter-uming.pdf" }, std::pair{ &full, "meter-fullfont.pdf" } }) {
+		Rendered f = render(s.doc, name, opts);
+		int st = -1;
+		std::string out = run("qpdf --check " + pgtest_sq(f.path), &st);
+		EXPECT_EQ(0, st) << out;
+		out = run("/usr/bin/python3 " + pgtest_src("tests/reports/render_glyphs.py") + " " + pgtest_sq(f.path), &st);
+		EXPECT_EQ(0, st) << name << "\n" << out;
+		EXPECT_NE(std::string::npos, text_of(f.path).find("DDZY285-Z"));
+	}
+}
+
+} // namespace
