@@ -1,0 +1,115 @@
+/* Manual verification: typed-in readings judged and stored like a driven run (real PostgreSQL). */
+#include <string>
+#include <vector>
+
+#include "lab/manual.h"
+#include "runner_fixture.h"
+
+using rfx::one;
+
+namespace {
+
+const char *const kScheme = "scheme code=T-MAN name=\"manual\"\n"
+			    "suits kinds=meter_1p classes=1 connection=direct\n"
+			    "creep\n"
+			    "basic I=Ib pf=1.0 element=H readings=2\n"
+			    "basic I=Imax pf=1.0 element=H readings=2\n";
+
+class ManualTest : public ::testing::Test {
+protected:
+	static void SetUpTestSuite()
+	{
+		ci_ = new std::string(pgtest_fresh_db("manual"));
+		struct db *db = pgtest_connect(*ci_);
+		rfx::add_standard(db, "STD1", "2020-01-01", "2099-12-31");
+		struct bench_rec b = {};
+		snprintf(b.code, sizeof(b.code), "MAN1");
+		snprintf(b.name, sizeof(b.name), "manual single-phase bench");
+		snprintf(b.uri, sizeof(b.uri), "manual");
+		snprintf(b.kind, sizeof(b.kind), "meter-1p");
+		b.positions = 24;
+		b.n_standards = 1;
+		snprintf(b.standards[0], sizeof(b.standards[0]), "STD1");
+		struct ml_error err = ML_ERROR_INIT;
+		EXPECT_EQ(ML_OK, standard_bench_add(db, &b, nullptr, &err)) << err.msg;
+		rfx::add_scheme(db, kScheme);
+		db_close(db);
+	}
+	static void TearDownTestSuite() { delete ci_; }
+	void SetUp() override { db_ = pgtest_connect(*ci_); }
+	void TearDown() override { db_close(db_); }
+	int64_t task(const std::vector<std::string> &bcs)
+	{
+		std::vector<struct task_slot> slots(bcs.size());
+		for (size_t i = 0; i < bcs.size(); i++) {
+			slots[i].position = (int)i + 1;
+			snprintf(slots[i].barcode, sizeof(slots[i].barcode), "%s", bcs[i].c_str());
+		}
+		struct task_spec spec = {};
+		spec.bench_code = "MAN1";
+		spec.scheme_code = "T-MAN";
+		spec.manual = 1;
+		spec.slots = slots.data();
+		spec.nslots = slots.size();
+		struct ml_error err = ML_ERROR_INIT;
+		int64_t id = 0;
+		EXPECT_EQ(ML_OK, task_create(db_, &spec, &id, &err)) << err.msg;
+		return id;
+	}
+	static std::string *ci_;
+	struct db *db_ = nullptr;
+};
+std::string *ManualTest::ci_ = nullptr;
+
+TEST_F(ManualTest, TypedReadingsAreJudgedStoredAndAssetsMoved)
+{
+	auto bcs = rfx::seed_assets(db_, 2, 5000);
+	int64_t run = task(bcs);
+	const char *text = "# position, step, readings\n"
+			   "1, 1, pulses=0\n"
+			   "1, 2, -0.12, -0.10\n"
+			   "1, 3, 0.05, 0.07\n"
+			   "2, 1, pulses=0\n"
+			   "2, 2, 1.30, 1.42\n"
+			   "2, 3, 0.1, 0.1\n";
+	int passed = -1, failed = -1;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, manual_record(db_, run, text, "operator", &passed, &failed, &err)) << err.msg;
+	EXPECT_EQ(1, passed);
+	EXPECT_EQ(1, failed);
+	std::string r = std::to_string(run);
+	EXPECT_EQ("in_stock", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs[0] + "'"));
+	EXPECT_EQ("failed", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs[1] + "'"));
+	EXPECT_EQ("finished", one(db_, "SELECT status FROM verification_run WHERE run_id = " + r));
+	EXPECT_EQ("10", one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + r));
+	/* the typed values are stored exactly (dec4), and judged with the regulation's rounding */
+	EXPECT_EQ("-1200,-1000", one(db_, "SELECT string_agg(value_e4::text, ',' ORDER BY reading_no) FROM run_reading "
+					  "WHERE run_id = " + r + " AND step_no = 1 AND position = 1"));
+	EXPECT_EQ("-1100", one(db_, "SELECT mean_e4 FROM run_step_result WHERE run_id = " + r +
+					" AND step_no = 1 AND position = 1"));
+	EXPECT_EQ("fail", one(db_, "SELECT verdict FROM run_conclusion c JOIN asset a USING (asset_id) WHERE "
+				   "run_id = " + r + " AND item = 'basic' AND a.barcode = '" + bcs[1] + "'"));
+}
+
+TEST_F(ManualTest, BadInputStoresNothing)
+{
+	auto bcs = rfx::seed_assets(db_, 2, 6000);
+	int64_t run = task(bcs);
+	std::string r = std::to_string(run);
+	struct ml_error err = ML_ERROR_INIT;
+	/* position 2 lacks step 3 */
+	EXPECT_EQ(ML_EINVAL, manual_record(db_, run, "1, 1, pulses=0\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n"
+						    "2, 1, pulses=0\n2, 2, 0.1, 0.1\n",
+					   "op", nullptr, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "position 2: no readings for step 3")) << err.msg;
+	/* a malformed value names the line */
+	EXPECT_EQ(ML_EINVAL, manual_record(db_, run, "1, 1, pulses=0\n1, 2, 0.1, abc\n", "op", nullptr, nullptr, &err));
+	/* a position without an asset */
+	EXPECT_EQ(ML_EINVAL, manual_record(db_, run, "9, 1, pulses=0\n", "op", nullptr, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "position 9 has no asset")) << err.msg;
+	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + r));
+	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM run_step WHERE run_id = " + r));
+	EXPECT_EQ("verifying", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs[0] + "'"));
+}
+
+} // namespace
