@@ -39,14 +39,26 @@ std::string scenario(int positions, const std::string &extra)
 
 class RunnerTest : public ::testing::Test {
 protected:
-	void SetUp() override
+	/* One database for the suite (creating one costs seconds); each test has its own benches and assets. */
+	static void SetUpTestSuite()
 	{
 		ci_ = pgtest_fresh_db("runner");
-		db_ = pgtest_connect(ci_);
-		rfx::add_standard(db_, "STD1", "2020-01-01", "2099-12-31");
-		rfx::add_scheme(db_, kScheme);
-		rfx::add_scheme(db_, kShort);
+		struct db *db = pgtest_connect(ci_);
+		rfx::add_standard(db, "STD1", "2020-01-01", "2099-12-31");
+		rfx::add_scheme(db, kScheme);
+		rfx::add_scheme(db, kShort);
+		db_close(db);
 	}
+	void SetUp() override
+	{
+		static unsigned long long base = 0;
+		db_ = pgtest_connect(ci_);
+		base += 10000;
+		serial_ = base;
+		tag_ = std::to_string(base / 10000);
+	}
+	std::vector<std::string> assets(int n) { auto v = rfx::seed_assets(db_, n, serial_); serial_ += (unsigned long long)n; return v; }
+	std::string code(const std::string &c) { return c + "-" + tag_; }
 	void TearDown() override
 	{
 		for (auto *s : sims_)
@@ -77,17 +89,20 @@ protected:
 				   "WHERE run_id = " + r + ") d"));
 	}
 
-	std::string ci_;
+	static std::string ci_;
+	unsigned long long serial_ = 0;
+	std::string tag_;
 	struct db *db_ = nullptr;
 	struct db *dbw_ = nullptr; /* a second connection for the watcher thread */
 	std::vector<struct benchsim *> sims_;
 };
+std::string RunnerTest::ci_;
 
 TEST_F(RunnerTest, FullRunGoodAndDefectiveMeters)
 {
-	ASSERT_TRUE(sim(scenario(8, "[2]\nerror 1.5\n[4]\ndefect dead\n"), "B1"));
-	auto bcs = rfx::seed_assets(db_, 6);
-	int64_t run = rfx::create_task(db_, "B1", "T-1P", bcs);
+	ASSERT_TRUE(sim(scenario(8, "[2]\nerror 1.5\n[4]\ndefect dead\n"), code("B1").c_str()));
+	auto bcs = assets(6);
+	int64_t run = rfx::create_task(db_, code("B1").c_str(), "T-1P", bcs);
 	ASSERT_GT(run, 0);
 	EXPECT_EQ("verifying", state_of(bcs[0]));
 
@@ -130,9 +145,9 @@ TEST_F(RunnerTest, FullRunGoodAndDefectiveMeters)
 
 TEST_F(RunnerTest, StopThenResumeKeepsCompletedSteps)
 {
-	ASSERT_TRUE(sim(scenario(8, ""), "B1"));
-	auto bcs = rfx::seed_assets(db_, 4);
-	int64_t run = rfx::create_task(db_, "B1", "T-1P", bcs);
+	ASSERT_TRUE(sim(scenario(8, ""), code("B1").c_str()));
+	auto bcs = assets(4);
+	int64_t run = rfx::create_task(db_, code("B1").c_str(), "T-1P", bcs);
 	struct runner_options o = rfx::fast_options();
 	o.stop_after_steps = 3;
 	struct runner_outcome out;
@@ -158,11 +173,11 @@ TEST_F(RunnerTest, StopThenResumeKeepsCompletedSteps)
 
 TEST_F(RunnerTest, DroppedConnectionMidStepIsRedone)
 {
-	struct benchsim *s = sim(scenario(8, ""), "B1", 2000);
+	struct benchsim *s = sim(scenario(8, ""), code("B1").c_str(), 2000);
 	ASSERT_TRUE(s);
 	dbw_ = pgtest_connect(ci_);
-	auto bcs = rfx::seed_assets(db_, 8);
-	int64_t run = rfx::create_task(db_, "B1", "T-1P", bcs);
+	auto bcs = assets(8);
+	int64_t run = rfx::create_task(db_, code("B1").c_str(), "T-1P", bcs);
 	struct runner_options o = rfx::fast_options();
 	std::atomic<bool> done{ false };
 	std::atomic<int> drops_mid_run{ 0 };
@@ -191,9 +206,9 @@ TEST_F(RunnerTest, DroppedConnectionMidStepIsRedone)
 
 TEST_F(RunnerTest, SecondExecutorIsRefusedWhileLocked)
 {
-	ASSERT_TRUE(sim(scenario(8, ""), "B1"));
-	auto bcs = rfx::seed_assets(db_, 2);
-	int64_t run = rfx::create_task(db_, "B1", "T-SHORT", bcs);
+	ASSERT_TRUE(sim(scenario(8, ""), code("B1").c_str()));
+	auto bcs = assets(2);
+	int64_t run = rfx::create_task(db_, code("B1").c_str(), "T-SHORT", bcs);
 	/* hold the run's executor lock from another session */
 	struct db *other = pgtest_connect(ci_);
 	EXPECT_EQ("t", one(other, "SELECT pg_try_advisory_lock(7340032, " + std::to_string(run) + ")"));
@@ -206,9 +221,9 @@ TEST_F(RunnerTest, SecondExecutorIsRefusedWhileLocked)
 
 TEST_F(RunnerTest, AbortMovesAssetsToReverify)
 {
-	ASSERT_TRUE(sim(scenario(8, ""), "B1"));
-	auto bcs = rfx::seed_assets(db_, 2);
-	int64_t run = rfx::create_task(db_, "B1", "T-SHORT", bcs);
+	ASSERT_TRUE(sim(scenario(8, ""), code("B1").c_str()));
+	auto bcs = assets(2);
+	int64_t run = rfx::create_task(db_, code("B1").c_str(), "T-SHORT", bcs);
 	struct ml_error err = ML_ERROR_INIT;
 	ASSERT_EQ(ML_OK, runner_abort(db_, run, "tester", &err)) << err.msg;
 	EXPECT_EQ("reverify", state_of(bcs[0]));
@@ -221,10 +236,10 @@ TEST_F(RunnerTest, TwentyBenchesOf48PositionsConcurrently)
 	const int kBenches = 20, kPos = 48;
 	std::vector<int64_t> runs;
 	for (int b = 0; b < kBenches; b++) {
-		std::string code = "M" + std::to_string(b);
-		ASSERT_TRUE(sim(scenario(kPos, b == 7 ? "[13]\nerror -2.5\n" : ""), code.c_str(), 10000));
-		auto bcs = rfx::seed_assets(db_, kPos, 100000 + (unsigned long long)b * 1000);
-		runs.push_back(rfx::create_task(db_, code.c_str(), "T-SHORT", bcs));
+		std::string bc = code("M" + std::to_string(b));
+		ASSERT_TRUE(sim(scenario(kPos, b == 7 ? "[13]\nerror -2.5\n" : ""), bc.c_str(), 10000));
+		auto bcs = assets(kPos);
+		runs.push_back(rfx::create_task(db_, bc.c_str(), "T-SHORT", bcs));
 		ASSERT_GT(runs.back(), 0);
 	}
 	struct runner_options o = rfx::fast_options();
@@ -240,8 +255,13 @@ TEST_F(RunnerTest, TwentyBenchesOf48PositionsConcurrently)
 	}
 	EXPECT_EQ(kBenches * kPos - 1, passed);
 	EXPECT_EQ(1, failed);
-	EXPECT_EQ(std::to_string(kBenches * kPos * 2 * 2), one(db_, "SELECT count(*) FROM run_reading"));
-	EXPECT_EQ(std::to_string(kBenches * kPos - 1), one(db_, "SELECT count(*) FROM asset WHERE state = 'in_stock'"));
+	std::string in;
+	for (auto r : runs)
+		in += (in.empty() ? "" : ",") + std::to_string(r);
+	EXPECT_EQ(std::to_string(kBenches * kPos * 2 * 2), one(db_, "SELECT count(*) FROM run_reading WHERE run_id IN (" + in + ")"));
+	EXPECT_EQ(std::to_string(kBenches * kPos - 1),
+		  one(db_, "SELECT count(*) FROM asset a JOIN run_position p USING (asset_id) WHERE a.state = 'in_stock' "
+			   "AND p.run_id IN (" + in + ")"));
 }
 
 } // namespace

@@ -14,18 +14,27 @@ const char *const kScheme = "scheme code=T-TASK name=\"task test\"\n"
 
 class TaskTest : public ::testing::Test {
 protected:
+	/* One database for the suite (creating one costs seconds); each test uses its own assets. */
+	static void SetUpTestSuite()
+	{
+		ci_ = new std::string(pgtest_fresh_db("task"));
+		struct db *db = pgtest_connect(*ci_);
+		rfx::add_standard(db, "STD1", "2026-01-01", "2026-12-31");
+		rfx::add_bench(db, "B1", 1502, 24, "STD1");
+		rfx::add_scheme(db, kScheme);
+		db_close(db);
+	}
+	static void TearDownTestSuite() { delete ci_; }
 	void SetUp() override
 	{
-		ci_ = pgtest_fresh_db("task");
-		db_ = pgtest_connect(ci_);
-		rfx::add_standard(db_, "STD1", "2026-01-01", "2026-12-31");
-		rfx::add_bench(db_, "B1", 1502, 24, "STD1");
-		rfx::add_scheme(db_, kScheme);
-		bcs_ = rfx::seed_assets(db_, 4);
+		static int serial = 1000;
+		db_ = pgtest_connect(*ci_);
+		serial += 100;
+		bcs_ = rfx::seed_assets(db_, 4, (unsigned long long)serial);
 	}
 	void TearDown() override { db_close(db_); }
 	int create(const std::vector<std::pair<int, std::string>> &map, const char *date, struct ml_error *err,
-		   int64_t *id = nullptr)
+		   int64_t *id = nullptr, const char *bench = "B1")
 	{
 		std::vector<struct task_slot> slots(map.size());
 		for (size_t i = 0; i < map.size(); i++) {
@@ -33,7 +42,7 @@ protected:
 			snprintf(slots[i].barcode, sizeof(slots[i].barcode), "%s", map[i].second.c_str());
 		}
 		struct task_spec spec = {};
-		spec.bench_code = "B1";
+		spec.bench_code = bench;
 		spec.scheme_code = "T-TASK";
 		spec.date = date;
 		spec.slots = slots.data();
@@ -41,12 +50,20 @@ protected:
 		int64_t tmp = 0;
 		return task_create(db_, &spec, id ? id : &tmp, err);
 	}
-	std::string runs() { return one(db_, "SELECT count(*) FROM verification_run"); }
+	/* Runs holding any of this test's assets. */
+	std::string runs()
+	{
+		std::string in;
+		for (auto &b : bcs_)
+			in += std::string(in.empty() ? "'" : ",'") + b + "'";
+		return one(db_, "SELECT count(DISTINCT run_id) FROM run_position WHERE barcode IN (" + in + ")");
+	}
 
-	std::string ci_;
+	static std::string *ci_;
 	struct db *db_ = nullptr;
 	std::vector<std::string> bcs_;
 };
+std::string *TaskTest::ci_ = nullptr;
 
 TEST_F(TaskTest, ParsesPositionMapFile)
 {
@@ -116,11 +133,14 @@ TEST_F(TaskTest, RefusesAssetInWrongStateAndUnknownBarcode)
 
 TEST_F(TaskTest, RefusesWhenStandardCertificateExpired)
 {
+	rfx::add_standard(db_, "STD-EXP", "2026-01-01", "2026-12-31");
+	rfx::add_bench(db_, "B-EXP", 1504, 24, "STD-EXP");
 	struct ml_error err = ML_ERROR_INIT;
-	EXPECT_EQ(ML_ESTATE, create({ { 1, bcs_[0] } }, "2027-01-01", &err));
-	EXPECT_NE(nullptr, strstr(err.msg, "reference standard 'STD1' has no calibration certificate valid on 2027-01-01"))
+	EXPECT_EQ(ML_ESTATE, create({ { 1, bcs_[0] } }, "2027-01-01", &err, nullptr, "B-EXP"));
+	EXPECT_NE(nullptr, strstr(err.msg, "reference standard 'STD-EXP' has no calibration certificate valid on 2027-01-01"))
 		<< err.msg;
-	EXPECT_EQ(ML_ESTATE, create({ { 1, bcs_[0] } }, "2025-12-31", &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "latest valid until 2026-12-31")) << err.msg;
+	EXPECT_EQ(ML_ESTATE, create({ { 1, bcs_[0] } }, "2025-12-31", &err, nullptr, "B-EXP"));
 	EXPECT_EQ("0", runs());
 	/* a recalibration makes the date valid */
 	struct standard_cert c = {};
@@ -128,8 +148,8 @@ TEST_F(TaskTest, RefusesWhenStandardCertificateExpired)
 	snprintf(c.issuer, sizeof(c.issuer), "institute");
 	snprintf(c.valid_from, sizeof(c.valid_from), "2026-12-20");
 	snprintf(c.valid_until, sizeof(c.valid_until), "2027-12-19");
-	ASSERT_EQ(ML_OK, standard_certify(db_, "STD1", &c, &err)) << err.msg;
-	EXPECT_EQ(ML_OK, create({ { 1, bcs_[0] } }, "2027-01-01", &err)) << err.msg;
+	ASSERT_EQ(ML_OK, standard_certify(db_, "STD-EXP", &c, &err)) << err.msg;
+	EXPECT_EQ(ML_OK, create({ { 1, bcs_[0] } }, "2027-01-01", &err, nullptr, "B-EXP")) << err.msg;
 }
 
 TEST_F(TaskTest, StandardRegistryValidatesAndListsLatestCertificate)
@@ -144,7 +164,7 @@ TEST_F(TaskTest, StandardRegistryValidatesAndListsLatestCertificate)
 	struct standard_cert bad = {};
 	snprintf(bad.cert_no, sizeof(bad.cert_no), "X");
 	snprintf(bad.issuer, sizeof(bad.issuer), "I");
-	snprintf(bad.valid_from, sizeof(bad.valid_from), "2026-02-30");
+	snprintf(bad.valid_from, sizeof(bad.valid_from), "2026-02-30"); /* parsed by the server */
 	snprintf(bad.valid_until, sizeof(bad.valid_until), "2026-12-31");
 	EXPECT_EQ(ML_EINVAL, standard_certify(db_, "STD1", &bad, &err)); /* the server rejects Feb 30 */
 	struct bench_rec b = {};
@@ -159,9 +179,9 @@ TEST_F(TaskTest, StandardRegistryValidatesAndListsLatestCertificate)
 	b.positions = 48;
 	snprintf(b.standards[0], sizeof(b.standards[0]), "NOPE");
 	EXPECT_EQ(ML_ENOTFOUND, standard_bench_add(db_, &b, nullptr, &err));
-	EXPECT_EQ("1", one(db_, "SELECT count(*) FROM lab_bench")); /* nothing half-written */
+	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM lab_bench WHERE code = 'B2'")); /* nothing half-written */
 	/* the application role may not rewrite certificate history */
-	struct db *app = pgtest_connect(pgtest_as_role(ci_, "meterlab_app"));
+	struct db *app = pgtest_connect(pgtest_as_role(*ci_, "meterlab_app"));
 	EXPECT_NE(ML_OK, db_cmd(app, "UPDATE standard_certificate SET valid_until = '2099-01-01'", 0, nullptr, &err));
 	EXPECT_NE(ML_OK, db_cmd(app, "DELETE FROM run_reading", 0, nullptr, &err));
 	db_close(app);
