@@ -100,6 +100,45 @@ static int find_claim(const unsigned char *pdf, size_t len, struct cert_claim *c
 	return 0;
 }
 
+static int hexval(unsigned char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The Info /Title the renderer sets to the certificate number: a literal
+ * "(JL2026-000001)" or, with libharu's UTF-8 encoder, UTF-16BE hex
+ * "<FEFF004A…>". Only printable ASCII titles are taken as a number. */
+static int find_title(const unsigned char *pdf, size_t len, char *out, size_t olen)
+{
+	const char *key = "/Title";
+	size_t kl = strlen(key), o = 0;
+	for (size_t i = 0; i + kl < len; i++) {
+		if (memcmp(pdf + i, key, kl))
+			continue;
+		size_t p = i + kl;
+		while (p < len && pdf[p] == ' ')
+			p++;
+		if (p < len && pdf[p] == '(') {
+			for (p++; p < len && pdf[p] != ')' && o + 1 < olen; p++)
+				out[o++] = (char)pdf[p];
+		} else if (p + 5 < len && pdf[p] == '<' && !memcmp(pdf + p + 1, "FEFF", 4)) {
+			for (p += 5; p + 4 <= len && pdf[p] != '>' && o + 1 < olen; p += 4) {
+				int h[4] = { hexval(pdf[p]), hexval(pdf[p + 1]), hexval(pdf[p + 2]), hexval(pdf[p + 3]) };
+				if (h[0] || h[1] || h[2] < 0 || h[3] < 0)
+					return 0; /* not ASCII: not one of our numbers */
+				out[o++] = (char)(h[2] << 4 | h[3]);
+			}
+		}
+		out[o] = '\0';
+		for (size_t k = 0; k < o; k++) {
+			if (out[k] < 0x21 || out[k] > 0x7e)
+				return 0;
+		}
+		return o > 0;
+	}
+	return 0;
+}
+
 static int current_of(struct db *db, const struct cert_record *r, struct cert_record *cur, struct ml_error *err)
 {
 	char ref[64];
@@ -146,10 +185,17 @@ int cert_verify_pdf(struct db *db, const void *pdf, size_t len, struct cert_veri
 		return out->status == CERT_VERIFY_SUPERSEDED ? current_of(db, &out->match, &out->current, err) : ML_OK;
 	}
 	out->status = CERT_VERIFY_UNKNOWN;
+	if (!out->has_claim && find_title(pdf, len, out->claim.cert_no, sizeof(out->claim.cert_no))) {
+		out->has_claim = 1;
+		out->claim.revision = -1; /* the title names the number only */
+	}
 	if (!out->has_claim)
 		return ML_OK;
 	char ref[64];
-	snprintf(ref, sizeof(ref), "%s/%d", out->claim.cert_no, out->claim.revision);
+	if (out->claim.revision >= 0)
+		snprintf(ref, sizeof(ref), "%s/%d", out->claim.cert_no, out->claim.revision);
+	else
+		snprintf(ref, sizeof(ref), "%s", out->claim.cert_no);
 	struct ml_error nf = ML_ERROR_INIT;
 	rc = cert_find(db, ref, &out->match, &nf);
 	if (rc == ML_OK && out->match.state[0] == 'i')

@@ -10,8 +10,9 @@
  *
  * A presented file is genuine only when its SHA-256 equals the hash of a
  * stored issued PDF (byte for byte). Anything else is not genuine; when the
- * file claims a known number (QR payload text in the document information),
- * the report names what it claims to be.
+ * file claims a known number (a QR payload in plain text, or the document
+ * information /Title, which the renderer sets to the number), the report
+ * names what it claims to be.
  */
 #ifndef ML_CERT_VERIFY_H
 #define ML_CERT_VERIFY_H
@@ -40,7 +41,7 @@ int cert_qr_payload(const char *cert_no, int revision, const char *barcode, cons
 /* Parse a payload back (fields copied into the caller's buffers). ML_EINVAL when malformed. */
 struct cert_claim {
 	char cert_no[48];
-	int revision;
+	int revision;       /* -1: unknown (only the number was found, in the document title) */
 	char barcode[40];
 	char code[CERT_VCODE_LEN];
 };

@@ -17,7 +17,7 @@ struct CertCli : ::testing::Test {
 
 	void SetUp() override
 	{
-		ci = pgtest_fresh_db("certcli");
+		ci = wf_db(); /* shared; each test issues under its own issuer */
 		cli = pgtest_cli() + " --db " + pgtest_sq(ci) + " ";
 		db = pgtest_connect(ci);
 		char tmpl[] = "/tmp/mlcertcli_XXXXXX";
@@ -56,7 +56,7 @@ TEST_F(CertCli, EverySubcommandAnswersHelp)
 
 TEST_F(CertCli, CheckApproveShowListPrintWithExitCodes)
 {
-	long long id = wf_draft(db, 61, wf_barcode(61));
+	long long id = wf_draft(db, 61, wf_barcode(61), true, wf_issuer(db, "CA"));
 	std::string sid = std::to_string(id), out;
 
 	EXPECT_EQ(2, run("cert check " + sid, &out)) << "missing --by";
@@ -74,44 +74,44 @@ TEST_F(CertCli, CheckApproveShowListPrintWithExitCodes)
 	EXPECT_EQ(3, run("cert approve " + sid + " --by 王五 --issued-on 2026-13-45", &out)) << out;
 	ASSERT_EQ(0, run("cert approve " + sid + " --by 王五 --issued-on 2026-11-26 --out-dir " + pgtest_sq(dir), &out))
 		<< out;
-	EXPECT_NE(std::string::npos, out.find("JL2026-000001")) << out;
-	EXPECT_NE(std::string::npos, out.find(dir + "/JL2026-000001.pdf")) << out;
+	EXPECT_NE(std::string::npos, out.find("CA2026-000001")) << out;
+	EXPECT_NE(std::string::npos, out.find(dir + "/CA2026-000001.pdf")) << out;
 
 	/* show by id and by number, text and JSON. */
-	ASSERT_EQ(0, run("cert show JL2026-000001", &out)) << out;
+	ASSERT_EQ(0, run("cert show CA2026-000001", &out)) << out;
 	EXPECT_NE(std::string::npos, out.find("approver:      王五")) << out;
 	ASSERT_EQ(0, run("cert show " + sid + " --json", &out)) << out;
 	EXPECT_EQ('{', out[0]) << out;
 	EXPECT_NE(std::string::npos, out.find("\"status\":\"issued\"")) << out;
 	EXPECT_NE(std::string::npos, out.find("\"verifier\":\"张三\"")) << out;
 	EXPECT_NE(std::string::npos, out.find("\"issued_on\":\"2026-11-26\"")) << out;
-	EXPECT_EQ(4, run("cert show JL2026-000099", &out));
+	EXPECT_EQ(4, run("cert show CA2026-000099", &out));
 	EXPECT_EQ(2, run("cert show", &out));
 
-	ASSERT_EQ(0, run("cert list --state issued --json", &out)) << out;
-	EXPECT_NE(std::string::npos, out.find("\"cert_no\":\"JL2026-000001\"")) << out;
-	ASSERT_EQ(0, run("cert list --state draft --json", &out)) << out;
+	ASSERT_EQ(0, run("cert list --state issued --asset 61 --json", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("\"cert_no\":\"CA2026-000001\"")) << out;
+	ASSERT_EQ(0, run("cert list --state draft --asset 61 --json", &out)) << out;
 	EXPECT_EQ("[]\n", out);
 	EXPECT_EQ(3, run("cert list --state nonsense", &out)) << out;
 	EXPECT_EQ(2, run("cert list --run abc", &out)) << out;
 
 	/* print writes the stored bytes: identical to the file written at issue. */
 	std::string printed = dir + "/printed.pdf";
-	ASSERT_EQ(0, run("cert print JL2026-000001 --out " + pgtest_sq(printed), &out)) << out;
-	std::string a = slurp(printed), b = slurp(dir + "/JL2026-000001.pdf");
+	ASSERT_EQ(0, run("cert print CA2026-000001 --out " + pgtest_sq(printed), &out)) << out;
+	std::string a = slurp(printed), b = slurp(dir + "/CA2026-000001.pdf");
 	ASSERT_GT(a.size(), 1000u);
 	EXPECT_EQ(a, b);
-	EXPECT_EQ(7, run("cert print JL2026-000001 --out /nonexistent/dir/x.pdf", &out)) << out;
+	EXPECT_EQ(7, run("cert print CA2026-000001 --out /nonexistent/dir/x.pdf", &out)) << out;
 }
 
 TEST_F(CertCli, VerifyAndReviseThroughTheBinary)
 {
-	long long id = wf_draft(db, 71, wf_barcode(71));
+	long long id = wf_draft(db, 71, wf_barcode(71), true, wf_issuer(db, "CB"));
 	std::string sid = std::to_string(id), out;
 	ASSERT_EQ(0, run("cert check " + sid + " --by 李四", &out)) << out;
 	ASSERT_EQ(0, run("cert approve " + sid + " --by 王五 --issued-on 2026-11-26 --out-dir " + pgtest_sq(dir), &out))
 		<< out;
-	std::string orig = dir + "/JL2026-000001.pdf";
+	std::string orig = dir + "/CB2026-000001.pdf";
 	ASSERT_EQ(0, run("cert verify " + pgtest_sq(orig), &out)) << out;
 	EXPECT_NE(std::string::npos, out.find("CURRENT")) << out;
 
@@ -121,9 +121,10 @@ TEST_F(CertCli, VerifyAndReviseThroughTheBinary)
 	std::string forged = dir + "/forged.pdf";
 	std::ofstream(forged, std::ios::binary) << bytes;
 	EXPECT_EQ(1, run("cert verify " + pgtest_sq(forged), &out)) << out;
-	EXPECT_NE(std::string::npos, out.find("NOT GENUINE")) << out;
+	EXPECT_NE(std::string::npos, out.find("NOT GENUINE — claims CB2026-000001")) << out;
 	EXPECT_EQ(1, run("cert verify " + pgtest_sq(forged) + " --json", &out)) << out;
 	EXPECT_NE(std::string::npos, out.find("\"genuine\":false")) << out;
+	EXPECT_NE(std::string::npos, out.find("\"status\":\"forged\"")) << out;
 	EXPECT_EQ(7, run("cert verify " + pgtest_sq(dir + "/missing.pdf"), &out)) << out;
 
 	/* Revise: usage errors, refusals, then carried straight through to issue. */
@@ -133,12 +134,12 @@ TEST_F(CertCli, VerifyAndReviseThroughTheBinary)
 	EXPECT_EQ(2, run("cert revise " + sid + " --reason x --by 赵六 --approver 王五", &out));
 	EXPECT_EQ(5, run("cert revise " + sid + " --reason 更正 --by 赵六 --checker 赵六 --approver 王五", &out)) << out;
 	EXPECT_NE(std::string::npos, out.find("three different people")) << out;
-	EXPECT_EQ("0", wf_scalar(db, "SELECT count(*) FROM certificate WHERE revision = 1")) << "refused before drafting";
+	EXPECT_EQ("0", wf_scalar(db, "SELECT count(*) FROM certificate WHERE revision = 1 AND asset_id = 71")) << "refused before drafting";
 	/* Step by step this time: revise (draft), check, approve. */
 	ASSERT_EQ(0, run("cert revise " + sid + " --reason 更正 --by 赵六 --json", &out)) << out;
 	EXPECT_NE(std::string::npos, out.find("\"state\":\"draft\"")) << out;
 	EXPECT_NE(std::string::npos, out.find("\"revise_reason\":\"更正\"")) << out;
-	std::string draft = wf_scalar(db, "SELECT id FROM certificate WHERE revision = 1");
+	std::string draft = wf_scalar(db, "SELECT id FROM certificate WHERE revision = 1 AND asset_id = 71");
 	ASSERT_NE("", draft);
 	ASSERT_EQ(0, run("cert check " + draft + " --by 李四", &out)) << out;
 	ASSERT_EQ(0, run("cert approve " + draft + " --by 王五 --issued-on 2026-11-27 --out-dir " + pgtest_sq(dir) +
@@ -146,7 +147,7 @@ TEST_F(CertCli, VerifyAndReviseThroughTheBinary)
 			 &out))
 		<< out;
 	EXPECT_NE(std::string::npos, out.find("\"revision\":1")) << out;
-	std::string rev = dir + "/JL2026-000001-r1.pdf";
+	std::string rev = dir + "/CB2026-000001-r1.pdf";
 	ASSERT_EQ(0, run("cert verify " + pgtest_sq(rev), &out)) << out;
 	EXPECT_NE(std::string::npos, out.find("CURRENT")) << out;
 	ASSERT_EQ(0, run("cert verify " + pgtest_sq(orig) + " --json", &out)) << out;
@@ -154,17 +155,17 @@ TEST_F(CertCli, VerifyAndReviseThroughTheBinary)
 	EXPECT_NE(std::string::npos, out.find("\"genuine\":true")) << out;
 	ASSERT_EQ(0, run("cert verify " + pgtest_sq(orig), &out)) << out;
 	EXPECT_NE(std::string::npos, out.find("SUPERSEDED by revision 1")) << out;
-	EXPECT_EQ(5, run("cert revise JL2026-000001/0 --reason again --by 赵六", &out)) << out;
+	EXPECT_EQ(5, run("cert revise CB2026-000001/0 --reason again --by 赵六", &out)) << out;
 
 	/* A second correction of the current revision, straight through. */
-	ASSERT_EQ(0, run("cert revise JL2026-000001 --reason 温度记录更正 --by 赵六 --set temperature='20.8 ℃' "
+	ASSERT_EQ(0, run("cert revise CB2026-000001 --reason 温度记录更正 --by 赵六 --set temperature='20.8 ℃' "
 			 "--checker 李四 --approver 王五 --issued-on 2026-11-28 --out-dir " + pgtest_sq(dir),
 			 &out))
 		<< out;
-	EXPECT_NE(std::string::npos, out.find("JL2026-000001/2")) << out;
-	ASSERT_EQ(0, run("cert list --number JL2026-000001 --json", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("CB2026-000001/2")) << out;
+	ASSERT_EQ(0, run("cert list --number CB2026-000001 --json", &out)) << out;
 	EXPECT_NE(std::string::npos, out.find("\"revision\":2,")) << out;
-	ASSERT_EQ(0, run("cert list --state superseded", &out)) << out;
-	EXPECT_NE(std::string::npos, out.find("JL2026-000001/0")) << out;
-	EXPECT_NE(std::string::npos, out.find("JL2026-000001/1")) << out;
+	ASSERT_EQ(0, run("cert list --state superseded --asset 71", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("CB2026-000001/0")) << out;
+	EXPECT_NE(std::string::npos, out.find("CB2026-000001/1")) << out;
 }

@@ -28,9 +28,16 @@ static std::string run_db(const char *tag)
 	return ci;
 }
 
+/* Shared by the tests that do not issue through the CLI. */
+static std::string shared_run_db()
+{
+	static const std::string ci = run_db("certsrc");
+	return ci;
+}
+
 TEST(CertSource, BuildsOneDocumentPerAssetFromTheRun)
 {
-	struct db *db = pgtest_connect(run_db("certsrc"));
+	struct db *db = pgtest_connect(shared_run_db());
 	struct ml_error err = ML_ERROR_INIT;
 	struct cert_source *s = nullptr;
 	ASSERT_EQ(ML_OK, cert_source_load(db, 1, &s, &err)) << err.msg;
@@ -93,8 +100,7 @@ TEST(CertSource, BuildsOneDocumentPerAssetFromTheRun)
 
 TEST(CertSource, RefusesUnfinishedRunsAndDraftsOnce)
 {
-	std::string ci = run_db("certsrc2");
-	struct db *db = pgtest_connect(ci);
+	struct db *db = pgtest_connect(shared_run_db());
 	struct ml_error err = ML_ERROR_INIT;
 	long long *ids = nullptr;
 	size_t n = 0, created = 0;

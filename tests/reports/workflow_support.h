@@ -72,13 +72,35 @@ inline std::string wf_barcode(long serial)
 }
 
 inline long long wf_draft(struct db *db, long long asset_id, const std::string &bc, bool pass = true,
-			  const char *verifier = "张三")
+			  const char *issuer = nullptr, const char *verifier = "张三")
 {
 	wf_doc d(bc, pass, verifier);
 	long long id = 0;
 	struct ml_error err = ML_ERROR_INIT;
-	EXPECT_EQ(ML_OK, cert_draft_create(db, asset_id, 0, nullptr, &d.doc, nullptr, &id, &err)) << err.msg;
+	EXPECT_EQ(ML_OK, cert_draft_create(db, asset_id, 0, issuer, &d.doc, nullptr, &id, &err)) << err.msg;
 	return id;
+}
+
+/* One database for the workflow tests of this binary (creating and
+ * migrating one costs seconds); tests keep apart by issuer and asset ids. */
+inline std::string wf_db()
+{
+	static const std::string ci = pgtest_fresh_db("certwf");
+	return ci;
+}
+
+/* An issuing body of the test's own (id = number prefix = code), so its
+ * certificate numbers start at 1 whatever other tests issued. Admin connection. */
+inline const char *wf_issuer(struct db *db, const char *code)
+{
+	const char *p[1] = { code };
+	struct ml_error err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_OK, db_cmd(db,
+				"INSERT INTO issuer (id, name, authorization_no, number_prefix, verify_key) "
+				"VALUES ($1, '测试计量中心 ' || $1, '(测)法计(2026)0' || $1 || '号', $1, repeat('k', 40))",
+				1, p, &err))
+		<< err.msg;
+	return code;
 }
 
 /* One renderer for the whole test binary (font parsing is the slow part). */

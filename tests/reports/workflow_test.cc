@@ -112,19 +112,20 @@ TEST(CertNumber, FormatAndTransactionRequired)
 	EXPECT_EQ(ML_EINVAL, cert_number_format("JL", 2026, 0, no, sizeof(no), &err));
 	EXPECT_EQ(ML_EINVAL, cert_number_format("JL", 2026, 1, no, 8, &err));
 
-	struct db *db = pgtest_connect(pgtest_fresh_db("certno"));
+	struct db *db = pgtest_connect(wf_db());
+	const char *iss = wf_issuer(db, "NA");
 	int first = 0;
-	EXPECT_EQ(ML_EINTERNAL, cert_number_alloc(db, "DEMO", 2026, 1, &first, &err));
+	EXPECT_EQ(ML_EINTERNAL, cert_number_alloc(db, iss, 2026, 1, &first, &err));
 	ASSERT_EQ(ML_OK, db_begin(db, &err));
-	ASSERT_EQ(ML_OK, cert_number_alloc(db, "DEMO", 2026, 3, &first, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, cert_number_alloc(db, iss, 2026, 3, &first, &err)) << err.msg;
 	EXPECT_EQ(1, first);
-	ASSERT_EQ(ML_OK, cert_number_alloc(db, "DEMO", 2026, 1, &first, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, cert_number_alloc(db, iss, 2026, 1, &first, &err)) << err.msg;
 	EXPECT_EQ(4, first);
 	db_rollback(db); /* numbers given back */
 	ASSERT_EQ(ML_OK, db_begin(db, &err));
-	ASSERT_EQ(ML_OK, cert_number_alloc(db, "DEMO", 2026, 1, &first, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, cert_number_alloc(db, iss, 2026, 1, &first, &err)) << err.msg;
 	EXPECT_EQ(1, first);
-	ASSERT_EQ(ML_OK, cert_number_alloc(db, "DEMO", 2027, 1, &first, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, cert_number_alloc(db, iss, 2027, 1, &first, &err)) << err.msg;
 	EXPECT_EQ(1, first) << "each year starts again at 1";
 	ASSERT_EQ(ML_OK, db_commit(db, &err));
 	db_close(db);
@@ -134,7 +135,7 @@ TEST(CertNumber, FormatAndTransactionRequired)
 
 TEST(CertStore, ContentRoundTripsThroughJson)
 {
-	struct db *db = pgtest_connect(pgtest_fresh_db("certcontent"));
+	struct db *db = pgtest_connect(wf_db());
 	struct ml_error err = ML_ERROR_INIT;
 	wf_doc d(wf_barcode(446529641), false);
 	long long id = 0;
@@ -174,18 +175,18 @@ TEST(CertStore, ContentRoundTripsThroughJson)
 
 TEST(CertStore, DraftRefusesInconsistentContent)
 {
-	struct db *db = pgtest_connect(pgtest_fresh_db("certbad"));
+	struct db *db = pgtest_connect(wf_db());
 	struct ml_error err = ML_ERROR_INIT;
 	wf_doc d(wf_barcode(1));
 	d.doc.conclusion = "不合格"; /* a 检定证书 must say 合格 */
 	long long id = 0;
-	EXPECT_EQ(ML_EINVAL, cert_draft_create(db, 1, 0, nullptr, &d.doc, nullptr, &id, &err));
+	EXPECT_EQ(ML_EINVAL, cert_draft_create(db, 901, 0, nullptr, &d.doc, nullptr, &id, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "合格")) << err.msg;
 	wf_doc e(wf_barcode(2));
-	EXPECT_EQ(ML_EINVAL, cert_draft_create(db, 1, 0, nullptr, &e.doc, "", &id, &err));
+	EXPECT_EQ(ML_EINVAL, cert_draft_create(db, 901, 0, nullptr, &e.doc, "", &id, &err));
 	EXPECT_EQ(ML_EINVAL, cert_draft_create(db, 0, 0, nullptr, &e.doc, nullptr, &id, &err));
-	EXPECT_EQ(ML_EINVAL, cert_draft_create(db, 1, 0, "NOSUCH", &e.doc, nullptr, &id, &err));
-	EXPECT_EQ("0", wf_scalar(db, "SELECT count(*) FROM certificate"));
+	EXPECT_EQ(ML_EINVAL, cert_draft_create(db, 901, 0, "NOSUCH", &e.doc, nullptr, &id, &err));
+	EXPECT_EQ("0", wf_scalar(db, "SELECT count(*) FROM certificate WHERE asset_id = 901"));
 	db_close(db);
 }
 
@@ -193,9 +194,10 @@ TEST(CertStore, DraftRefusesInconsistentContent)
 
 TEST(CertWorkflow, ThreeDifferentPeopleMustSign)
 {
-	struct db *db = pgtest_connect(pgtest_fresh_db("fourEyes"));
+	struct db *db = pgtest_connect(wf_db());
+	const char *iss = wf_issuer(db, "FE");
 	struct ml_error err = ML_ERROR_INIT;
-	long long id = wf_draft(db, 11, wf_barcode(11));
+	long long id = wf_draft(db, 11, wf_barcode(11), true, iss);
 
 	EXPECT_EQ(ML_ESTATE, wf_approve(db, { id }, "王五", &err)) << "a draft cannot be approved";
 	EXPECT_NE(nullptr, strstr(err.msg, "checked")) << err.msg;
@@ -205,14 +207,14 @@ TEST(CertWorkflow, ThreeDifferentPeopleMustSign)
 	EXPECT_EQ(ML_ESTATE, cert_check(db, &id, 1, "赵六", &err)) << "checked once only";
 	EXPECT_EQ(ML_ESTATE, wf_approve(db, { id }, "张三", &err)) << "verifier cannot approve";
 	EXPECT_EQ(ML_ESTATE, wf_approve(db, { id }, "李四", &err)) << "checker cannot approve";
-	EXPECT_EQ("0", wf_scalar(db, "SELECT coalesce(sum(last_serial), 0) FROM cert_counter"));
+	EXPECT_EQ("0", wf_scalar(db, "SELECT coalesce(sum(last_serial), 0) FROM cert_counter WHERE issuer_id = 'FE'"));
 	ASSERT_EQ(ML_OK, wf_approve(db, { id }, "王五", &err)) << err.msg;
 	EXPECT_EQ(ML_ESTATE, wf_approve(db, { id }, "钱七", &err)) << "issued once only";
 
 	struct cert_record r;
 	ASSERT_EQ(ML_OK, cert_get(db, id, &r, &err));
 	EXPECT_STREQ("issued", r.state);
-	EXPECT_STREQ("JL2026-000001", r.cert_no);
+	EXPECT_STREQ("FE2026-000001", r.cert_no);
 	EXPECT_STREQ("张三", r.verifier);
 	EXPECT_STREQ("李四", r.checker);
 	EXPECT_STREQ("王五", r.approver);
@@ -224,7 +226,7 @@ TEST(CertWorkflow, ThreeDifferentPeopleMustSign)
 	EXPECT_EQ(64u, strlen(r.sha256));
 
 	/* The database enforces the same rule if someone bypasses the library. */
-	long long id2 = wf_draft(db, 12, wf_barcode(12));
+	long long id2 = wf_draft(db, 12, wf_barcode(12), true, iss);
 	std::string sql = "UPDATE certificate SET state = 'checked', checker = verifier WHERE id = " +
 			  std::to_string(id2);
 	EXPECT_EQ(ML_EINVAL, db_cmd(db, sql.c_str(), 0, nullptr, &err));
@@ -233,21 +235,22 @@ TEST(CertWorkflow, ThreeDifferentPeopleMustSign)
 
 TEST(CertWorkflow, BatchIsAllOrNothingAndGivesNumbersBack)
 {
-	struct db *db = pgtest_connect(pgtest_fresh_db("certbatch"));
+	struct db *db = pgtest_connect(wf_db());
+	const char *iss = wf_issuer(db, "BA");
 	struct ml_error err = ML_ERROR_INIT;
-	long long a = wf_draft(db, 21, wf_barcode(21));
-	long long b = wf_draft(db, 22, wf_barcode(22), false);
-	long long c = wf_draft(db, 23, wf_barcode(23));
+	long long a = wf_draft(db, 21, wf_barcode(21), true, iss);
+	long long b = wf_draft(db, 22, wf_barcode(22), false, iss);
+	long long c = wf_draft(db, 23, wf_barcode(23), true, iss);
 	std::vector<long long> ab = { a, b };
 	ASSERT_EQ(ML_OK, cert_check(db, ab.data(), ab.size(), "李四", &err)) << err.msg;
 	/* c is still a draft: the whole batch is refused, a and b stay checked. */
 	EXPECT_EQ(ML_ESTATE, wf_approve(db, { a, b, c }, "王五", &err));
 	EXPECT_EQ("checked", wf_scalar(db, "SELECT state FROM certificate WHERE id = " + std::to_string(a)));
-	EXPECT_EQ("0", wf_scalar(db, "SELECT count(*) FROM cert_pdf"));
+	EXPECT_EQ("0", wf_scalar(db, "SELECT count(*) FROM cert_pdf WHERE cert_id IN (" + std::to_string(a) + ", " + std::to_string(b) + ")"));
 	ASSERT_EQ(ML_OK, wf_approve(db, { b, a }, "王五", &err)) << err.msg;
 	/* Numbers in id order; a result notice is numbered in the same series. */
-	EXPECT_EQ("JL2026-000001", wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(a)));
-	EXPECT_EQ("JL2026-000002", wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(b)));
+	EXPECT_EQ("BA2026-000001", wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(a)));
+	EXPECT_EQ("BA2026-000002", wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(b)));
 	EXPECT_EQ("2", wf_scalar(db, "SELECT kind FROM certificate WHERE id = " + std::to_string(b)));
 	db_close(db);
 }
@@ -255,16 +258,17 @@ TEST(CertWorkflow, BatchIsAllOrNothingAndGivesNumbersBack)
 /* Several issuers at once, each with its own connection: numbers are 1..N. */
 TEST(CertWorkflow, ConcurrentIssuingIsGapFree)
 {
-	std::string ci = pgtest_fresh_db("certconc");
+	std::string ci = wf_db();
 	const int threads = 4, per = 4;
 	std::vector<std::vector<long long>> ids(threads);
 	{
 		struct db *db = pgtest_connect(ci);
 		struct ml_error err = ML_ERROR_INIT;
+		wf_issuer(db, "CO");
 		for (int t = 0; t < threads; t++) {
 			for (int i = 0; i < per; i++) {
 				long long asset = 100 + t * per + i;
-				ids[t].push_back(wf_draft(db, asset, wf_barcode(asset), i % 3 != 2));
+				ids[t].push_back(wf_draft(db, asset, wf_barcode(asset), i % 3 != 2, "CO"));
 			}
 			ASSERT_EQ(ML_OK, cert_check(db, ids[t].data(), ids[t].size(), "李四", &err)) << err.msg;
 		}
@@ -301,7 +305,7 @@ TEST(CertWorkflow, ConcurrentIssuingIsGapFree)
 	struct db *db = pgtest_connect(ci);
 	PGresult *res = nullptr;
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, db_exec(db, "SELECT serial, cert_no FROM certificate ORDER BY serial", 0, nullptr,
+	ASSERT_EQ(ML_OK, db_exec(db, "SELECT serial, cert_no FROM certificate WHERE issuer_id = 'CO' ORDER BY serial", 0, nullptr,
 				 PGRES_TUPLES_OK, &res, &err));
 	ASSERT_EQ(threads * per, PQntuples(res));
 	std::set<std::string> nos;
@@ -311,7 +315,7 @@ TEST(CertWorkflow, ConcurrentIssuingIsGapFree)
 	}
 	EXPECT_EQ((size_t)(threads * per), nos.size());
 	PQclear(res);
-	EXPECT_EQ(std::to_string(threads * per), wf_scalar(db, "SELECT last_serial FROM cert_counter"));
+	EXPECT_EQ(std::to_string(threads * per), wf_scalar(db, "SELECT last_serial FROM cert_counter WHERE issuer_id = 'CO'"));
 	db_close(db);
 }
 
@@ -319,12 +323,14 @@ TEST(CertWorkflow, ConcurrentIssuingIsGapFree)
 
 TEST(CertWorkflow, IssuedCertificateIsImmutableForTheAppRole)
 {
-	std::string ci = pgtest_fresh_db("certimmut");
+	std::string ci = wf_db();
+	struct db *owner = pgtest_connect(ci);
+	const char *iss = wf_issuer(owner, "IM");
 	struct db *app = pgtest_connect(pgtest_as_role(ci, "meterlab_app"));
 	struct ml_error err = ML_ERROR_INIT;
 	/* The whole workflow works as the application role... */
-	long long id = wf_draft(app, 31, wf_barcode(31));
-	long long other = wf_draft(app, 32, wf_barcode(32));
+	long long id = wf_draft(app, 31, wf_barcode(31), true, iss);
+	long long other = wf_draft(app, 32, wf_barcode(32), true, iss);
 	ASSERT_EQ(ML_OK, cert_check(app, &id, 1, "李四", &err)) << err.msg;
 	ASSERT_EQ(ML_OK, wf_approve(app, { id }, "王五", &err)) << err.msg;
 	/* ...but it cannot change or remove what was issued. */
@@ -348,13 +354,12 @@ TEST(CertWorkflow, IssuedCertificateIsImmutableForTheAppRole)
 			std::to_string(other);
 	EXPECT_NE(ML_OK, db_cmd(app, s.c_str(), 0, nullptr, &err));
 	/* Even the owner is stopped by the trigger. */
-	struct db *owner = pgtest_connect(ci);
 	s = "UPDATE certificate SET approver = 'x' WHERE id = " + sid;
 	EXPECT_EQ(ML_EINVAL, db_cmd(owner, s.c_str(), 0, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "issued")) << err.msg;
 	s = "DELETE FROM cert_pdf WHERE cert_id = " + sid;
 	EXPECT_NE(ML_OK, db_cmd(owner, s.c_str(), 0, nullptr, &err));
-	EXPECT_EQ("1", wf_scalar(owner, "SELECT count(*) FROM cert_pdf"));
+	EXPECT_EQ("1", wf_scalar(owner, "SELECT count(*) FROM cert_pdf WHERE cert_id = " + sid));
 	db_close(owner);
 	db_close(app);
 }
@@ -384,9 +389,10 @@ static struct cert_verify_result verify(struct db *db, const std::string &pdf)
 
 TEST(CertWorkflow, StoredBytesAreTheIssuedDocument)
 {
-	struct db *db = pgtest_connect(pgtest_fresh_db("certbytes"));
+	struct db *db = pgtest_connect(wf_db());
+	const char *iss = wf_issuer(db, "SB");
 	struct ml_error err = ML_ERROR_INIT;
-	long long id = wf_draft(db, 41, wf_barcode(41));
+	long long id = wf_draft(db, 41, wf_barcode(41), true, iss);
 	ASSERT_EQ(ML_OK, cert_check(db, &id, 1, "李四", &err));
 	ASSERT_EQ(ML_OK, wf_approve(db, { id }, "王五", &err)) << err.msg;
 	std::string sha;
@@ -396,7 +402,7 @@ TEST(CertWorkflow, StoredBytesAreTheIssuedDocument)
 	char hex[65];
 	cert_sha256_hex(pdf.data(), pdf.size(), hex);
 	EXPECT_EQ(sha, hex);
-	EXPECT_EQ(sha, wf_scalar(db, "SELECT encode(sha256(pdf), 'hex') FROM cert_pdf"));
+	EXPECT_EQ(sha, wf_scalar(db, "SELECT encode(sha256(pdf), 'hex') FROM cert_pdf WHERE cert_id = " + std::to_string(id)));
 	EXPECT_EQ(pdf, stored_pdf(db, id)) << "the same bytes every time";
 
 	/* Rendering the same content with the same issue date again gives the same bytes. */
@@ -410,11 +416,17 @@ TEST(CertWorkflow, StoredBytesAreTheIssuedDocument)
 	std::string forged = pdf;
 	forged[forged.size() / 2] ^= 0x01;
 	v = verify(db, forged);
-	EXPECT_TRUE(v.status == CERT_VERIFY_FORGED || v.status == CERT_VERIFY_UNKNOWN);
-	if (v.has_claim) {
-		EXPECT_EQ(CERT_VERIFY_FORGED, v.status) << "claims a known number but is not the issued file";
-		EXPECT_STREQ(r.cert_no, v.claim.cert_no);
-	}
+	/* The renderer titles the document with its number: a tampered copy is recognised as a forgery of it. */
+	EXPECT_EQ(CERT_VERIFY_FORGED, v.status) << "claims a known number but is not the issued file";
+	EXPECT_EQ(1, v.has_claim);
+	EXPECT_STREQ(r.cert_no, v.claim.cert_no);
+	EXPECT_EQ(id, v.match.id);
+	/* A claimed number that was never issued is simply unknown. */
+	v = verify(db, "%PDF-1.4\n1 0 obj << /Title (JL2026-000777) >> endobj\n");
+	EXPECT_EQ(CERT_VERIFY_UNKNOWN, v.status);
+	EXPECT_EQ(1, v.has_claim);
+	EXPECT_STREQ("JL2026-000777", v.claim.cert_no);
+	EXPECT_EQ(0, v.match.id);
 	v = verify(db, "%PDF-1.4 not a certificate");
 	EXPECT_EQ(CERT_VERIFY_UNKNOWN, v.status);
 	EXPECT_EQ(0, v.has_claim);
@@ -423,14 +435,15 @@ TEST(CertWorkflow, StoredBytesAreTheIssuedDocument)
 
 TEST(CertWorkflow, RevisionSupersedesAndBothStayRetrievable)
 {
-	struct db *db = pgtest_connect(pgtest_fresh_db("certrev"));
+	struct db *db = pgtest_connect(wf_db());
+	const char *iss = wf_issuer(db, "RV");
 	struct ml_error err = ML_ERROR_INIT;
-	long long id = wf_draft(db, 51, wf_barcode(51));
+	long long id = wf_draft(db, 51, wf_barcode(51), true, iss);
 	ASSERT_EQ(ML_OK, cert_check(db, &id, 1, "李四", &err));
 	ASSERT_EQ(ML_OK, wf_approve(db, { id }, "王五", &err)) << err.msg;
 	std::string old_pdf = stored_pdf(db, id);
 
-	long long draft = wf_draft(db, 52, wf_barcode(52));
+	long long draft = wf_draft(db, 52, wf_barcode(52), true, iss);
 	long long rev = 0;
 	struct cert_override ov[] = { { "client", "示范市供电公司营销部（更正）" } };
 	EXPECT_EQ(ML_ESTATE, cert_revise(db, draft, "typo", "赵六", ov, 1, &rev, &err)) << "drafts are not revised";
@@ -458,7 +471,7 @@ TEST(CertWorkflow, RevisionSupersedesAndBothStayRetrievable)
 	EXPECT_EQ(id, n.revises_id);
 	EXPECT_STREQ("送检单位名称有误", n.revise_reason);
 	EXPECT_STRNE(o.verify_code, n.verify_code);
-	EXPECT_EQ("1", wf_scalar(db, "SELECT max(last_serial) FROM cert_counter")) << "no new number used";
+	EXPECT_EQ("1", wf_scalar(db, "SELECT max(last_serial) FROM cert_counter WHERE issuer_id = 'RV'")) << "no new number used";
 
 	std::string new_pdf = stored_pdf(db, rev);
 	EXPECT_EQ(old_pdf, stored_pdf(db, id)) << "the superseded PDF is still retrievable, unchanged";
@@ -477,7 +490,7 @@ TEST(CertWorkflow, RevisionSupersedesAndBothStayRetrievable)
 	EXPECT_EQ(rev, f.id);
 	ASSERT_EQ(ML_OK, cert_find(db, (std::string(o.cert_no) + "/0").c_str(), &f, &err));
 	EXPECT_EQ(id, f.id);
-	EXPECT_EQ(ML_ENOTFOUND, cert_find(db, "JL2026-999999", &f, &err));
+	EXPECT_EQ(ML_ENOTFOUND, cert_find(db, "RV2026-999999", &f, &err));
 	/* The superseded one cannot be revised again; the content change shows up in the new draft's content. */
 	EXPECT_EQ(ML_ESTATE, cert_revise(db, id, "again", "赵六", ov, 1, &rev2, &err));
 	struct cert_content *c = nullptr;
@@ -488,6 +501,7 @@ TEST(CertWorkflow, RevisionSupersedesAndBothStayRetrievable)
 
 	struct cert_filter flt = {};
 	flt.state = "superseded";
+	flt.asset_id = 51;
 	struct cert_record *list = nullptr;
 	size_t nl = 0;
 	ASSERT_EQ(ML_OK, cert_list(db, &flt, &list, &nl, &err));
