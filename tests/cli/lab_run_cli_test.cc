@@ -33,16 +33,25 @@ const char *const kScheme = "scheme code=CLI-1P name=\"cli test\"\n"
 
 class LabRunCli : public ::testing::Test {
 protected:
-	void SetUp() override
+	/* One database for the suite (creating one costs seconds); codes and assets are per test. */
+	static void SetUpTestSuite()
 	{
 		ci_ = pgtest_fresh_db("runcli");
+		struct db *db = pgtest_connect(ci_);
+		rfx::add_scheme(db, kScheme);
+		db_close(db);
+	}
+	void SetUp() override
+	{
+		static int n = 0;
+		n++;
+		tag_ = std::to_string(n);
 		db_ = pgtest_connect(ci_);
-		rfx::add_scheme(db_, kScheme);
-		bcs_ = rfx::seed_assets(db_, 6);
+		bcs_ = rfx::seed_assets(db_, 6, 7000 + 100 * (unsigned long long)n);
 		sim_ = rfx::start_sim("kind meter\npositions 12\n[1-12]\nconstant 1200\nib 5\nerror 0.05\n[3]\nerror -1.8\n",
 				      1000);
 		ASSERT_TRUE(sim_);
-		dir_ = "/tmp/mlt_runcli_" + std::to_string(getpid());
+		dir_ = "/tmp/mlt_runcli_" + std::to_string(getpid()) + "_" + tag_;
 		ASSERT_EQ(0, pgtest_run("mkdir -p " + dir_, nullptr));
 	}
 	void TearDown() override
@@ -58,11 +67,11 @@ protected:
 	void register_bench()
 	{
 		std::string out;
-		ASSERT_EQ(0, cli("standard add --code STD-A --name 'standard meter' --class 0.05 --cert-no C-1 "
+		ASSERT_EQ(0, cli("standard add --code STD-A" + tag_ + " --name 'standard meter' --class 0.05 --cert-no C-1 "
 				 "--issuer institute --valid-from 2020-01-01 --valid-until 2099-12-31 --range '220V 0.05-100A'",
 				 &out, true)) << out;
-		ASSERT_EQ(0, cli("standard bench-add --code BCLI --name 'cli bench' --uri tcp://127.0.0.1:" +
-					 std::to_string(benchsim_port(sim_)) + " --kind meter-1p --positions 12 --standard STD-A",
+		ASSERT_EQ(0, cli("standard bench-add --code BCLI" + tag_ + " --name 'cli bench' --uri tcp://127.0.0.1:" +
+					 std::to_string(benchsim_port(sim_)) + " --kind meter-1p --positions 12 --standard STD-A" + tag_ + "",
 				 &out, true)) << out;
 	}
 	std::string write_map()
@@ -75,11 +84,13 @@ protected:
 		return path;
 	}
 
-	std::string ci_, dir_;
+	static std::string ci_;
+	std::string dir_, tag_;
 	struct db *db_ = nullptr;
 	struct benchsim *sim_ = nullptr;
 	std::vector<std::string> bcs_;
 };
+std::string LabRunCli::ci_;
 
 TEST_F(LabRunCli, EveryRunAndStandardCommandAnswersHelp)
 {
@@ -97,13 +108,13 @@ TEST_F(LabRunCli, StandardCommandsListAndRefuse)
 	register_bench();
 	std::string out;
 	ASSERT_EQ(0, cli("--json standard list", &out));
-	EXPECT_NE(std::string::npos, out.find("\"code\":\"STD-A\"")) << out;
+	EXPECT_NE(std::string::npos, out.find("\"code\":\"STD-A" + tag_ + "\"")) << out;
 	EXPECT_NE(std::string::npos, out.find("\"valid_until\":\"2099-12-31\"")) << out;
 	ASSERT_EQ(0, cli("standard bench-list", &out));
-	EXPECT_NE(std::string::npos, out.find("BCLI")) << out;
-	EXPECT_EQ(5, cli("standard add --code STD-A --name x --class 0.05 --cert-no C-2 --issuer i --valid-from "
+	EXPECT_NE(std::string::npos, out.find("BCLI" + tag_ + "")) << out;
+	EXPECT_EQ(5, cli("standard add --code STD-A" + tag_ + " --name x --class 0.05 --cert-no C-2 --issuer i --valid-from "
 			 "2020-01-01 --valid-until 2021-01-01", &out, true)) << out;
-	EXPECT_EQ(3, cli("standard certify STD-A --cert-no C-3 --issuer i --valid-from 2021-01-01 --valid-until 2020-01-01",
+	EXPECT_EQ(3, cli("standard certify STD-A" + tag_ + " --cert-no C-3 --issuer i --valid-from 2021-01-01 --valid-until 2020-01-01",
 			 &out, true));
 	EXPECT_NE(std::string::npos, out.find("before valid-from")) << out;
 	EXPECT_EQ(4, cli("standard show NOPE", &out, true));
@@ -114,18 +125,19 @@ TEST_F(LabRunCli, CreateRefusesOutOfRangeAndDuplicate)
 {
 	register_bench();
 	std::string out;
-	EXPECT_EQ(3, cli("run create --bench BCLI --scheme CLI-1P 13=" + bcs_[0], &out, true));
+	EXPECT_EQ(3, cli("run create --bench BCLI" + tag_ + " --scheme CLI-1P 13=" + bcs_[0], &out, true));
 	EXPECT_NE(std::string::npos, out.find("position 13 is outside the bench's 1..12")) << out;
-	EXPECT_EQ(3, cli("run create --bench BCLI --scheme CLI-1P 1=" + bcs_[0] + " 2=" + bcs_[0], &out, true));
+	EXPECT_EQ(3, cli("run create --bench BCLI" + tag_ + " --scheme CLI-1P 1=" + bcs_[0] + " 2=" + bcs_[0], &out, true));
 	EXPECT_NE(std::string::npos, out.find("mounted twice")) << out;
-	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM verification_run"));
+	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM verification_run r JOIN lab_bench b USING (bench_id) WHERE b.code = "
+				"'BCLI" + tag_ + "'"));
 }
 
 TEST_F(LabRunCli, KilledRunnerResumesWithNothingLostOrDuplicated)
 {
 	register_bench();
 	std::string out;
-	ASSERT_EQ(0, cli("run create --bench BCLI --scheme CLI-1P --operator tester --map " + write_map(), &out, true))
+	ASSERT_EQ(0, cli("run create --bench BCLI" + tag_ + " --scheme CLI-1P --operator tester --map " + write_map(), &out, true))
 		<< out;
 	std::string id = out.substr(0, out.find('\n'));
 	ASSERT_FALSE(id.empty());
@@ -166,7 +178,8 @@ TEST_F(LabRunCli, KilledRunnerResumesWithNothingLostOrDuplicated)
 	/* 6 positions x (creep 1 + start 1 + 4 basic x 2 + clock 3) readings */
 	EXPECT_EQ("78", one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + id));
 	EXPECT_EQ("failed", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs_[2] + "'"));
-	EXPECT_EQ("5", one(db_, "SELECT count(*) FROM asset WHERE state = 'in_stock'"));
+	EXPECT_EQ("5", one(db_, "SELECT count(*) FROM asset a JOIN run_position p USING (asset_id) WHERE p.run_id = " + id +
+				" AND a.state = 'in_stock'"));
 
 	ASSERT_EQ(0, cli("run show " + id, &out, true)) << out;
 	EXPECT_NE(std::string::npos, out.find(bcs_[2])) << out;
@@ -175,7 +188,7 @@ TEST_F(LabRunCli, KilledRunnerResumesWithNothingLostOrDuplicated)
 	EXPECT_NE(std::string::npos, out.find("\"conclusions\":[")) << out.substr(0, 300);
 	EXPECT_NE(std::string::npos, out.find("\"item\":\"overall\",\"verdict\":\"fail\"")) << out.substr(0, 300);
 	ASSERT_EQ(0, cli("run list --status finished", &out, true));
-	EXPECT_NE(std::string::npos, out.find("BCLI")) << out;
+	EXPECT_NE(std::string::npos, out.find("BCLI" + tag_ + "")) << out;
 	EXPECT_EQ(5, cli("run resume " + id, &out, true)); /* finished: nothing to do */
 }
 
@@ -183,7 +196,7 @@ TEST_F(LabRunCli, JsonEventsOnePerLine)
 {
 	register_bench();
 	std::string out;
-	int rc = cli("--json run start --bench BCLI --scheme CLI-1P --poll-ms 2 1=" + bcs_[0] + " 2=" + bcs_[1], &out);
+	int rc = cli("--json run start --bench BCLI" + tag_ + " --scheme CLI-1P --poll-ms 2 1=" + bcs_[0] + " 2=" + bcs_[1], &out);
 	EXPECT_EQ(0, rc) << out;
 	size_t lines = 0, finished = 0, pos = 0;
 	while (pos < out.size()) {
