@@ -73,6 +73,9 @@ int scheme_step_format(const struct scheme_step *st, struct ml_buf *out, struct 
 		rc |= put_dec(out, "burden", st->burden_pct_e4, 4);
 	}
 	rc |= put_options(out, st);
+	/* no trailing blanks after a bare kind ("creep") */
+	while (!rc && out->len > 0 && out->data[out->len - 1] == ' ')
+		out->data[--out->len] = '\0';
 	return rc ? ml_errorf(err, ML_ENOMEM, "out of memory") : ML_OK;
 }
 
