@@ -4,10 +4,18 @@
  * Per document: lay out into a display list (render_layout.c), build a
  * TrueType subset holding only the glyphs the document uses (ttf_font.c),
  * write it to a memfd, and let libharu 2.3.0 load it from /proc/self/fd/N
- * (2.3.0 loads fonts only from a path) with the UTF-8 CID encoder and
- * embedding on. HPDF_GetFont then walks a ~200-glyph cmap instead of a
- * 45,000-glyph one and the PDF embeds ~30 KB of font instead of ~400 KB
- * (tech-notes.md §3.2, §3.4; measured numbers in reports/README.md).
+ * (2.3.0 loads fonts only from a path) with embedding on.
+ *
+ * Text goes through a per-document "dense" CMap encoder instead of
+ * libharu's UTF-8 encoder: the document's N distinct characters get the
+ * 2-byte codes 0x0101, 0x0102, ... (code = CID, Identity-H). With the UTF-8
+ * encoder the CIDs are Unicode code points, so HPDF_GetFont walks all 65,536
+ * of them (cmap lookups, /W) and every PDF carries a 128 KB CIDToGIDMap
+ * whose compression alone costs ~12 M instructions; with dense codes both
+ * shrink to the ~300 codes in use (callgrind figures in reports/README.md).
+ * The ToUnicode CMap is written here (code -> Unicode, bfchar), so text
+ * extraction and search stay exact. The naive baseline (opts->full_font)
+ * uses the stock UTF-8 path on the whole face, as tech-notes.md §3.2 shows.
  *
  * libharu errors are recorded by the handler into a context (no longjmp)
  * and checked after each section. Determinism (tech-notes §3.6):
@@ -37,7 +45,13 @@ struct cert_renderer {
 	char memfd_path[64];
 	struct ml_buf subset;
 	struct rl_list list;
+	uint16_t *code_of;      /* BMP code point -> dense code for this document (0 = unused) */
+	uint16_t *cps;          /* code index -> code point, n_codes entries */
+	size_t n_codes;
+	struct ml_buf text;     /* one text run converted to dense codes */
 };
+
+#define ML_DENSE_ENCODER "ML-Dense-H"
 
 /* What the libharu error handler records. */
 struct hpdf_err {
@@ -62,12 +76,15 @@ int cert_renderer_new(const struct cert_render_opts *opts, struct cert_renderer 
 	r->memfd = -1;
 	rl_list_init(&r->list);
 	ml_buf_init(&r->subset, 64u << 20);
+	ml_buf_init(&r->text, 1u << 20);
+	r->code_of = calloc(65536, sizeof *r->code_of);
+	r->cps = calloc(65536, sizeof *r->cps);
 	const char *path = opts && opts->font_path ? opts->font_path : ML_DEFAULT_FONT;
 	r->font_face = opts ? opts->font_face : 0;
 	r->full_font = opts ? opts->full_font : 0;
 	r->font_path = strdup(path);
 	int rc;
-	if (!r->font_path) {
+	if (!r->font_path || !r->code_of || !r->cps) {
 		rc = ml_errorf(err, ML_ENOMEM, "renderer: out of memory");
 		goto fail;
 	}
@@ -98,7 +115,10 @@ void cert_renderer_free(struct cert_renderer *r)
 	if (r->memfd >= 0)
 		close(r->memfd);
 	ml_buf_free(&r->subset);
+	ml_buf_free(&r->text);
 	rl_list_free(&r->list);
+	free(r->code_of);
+	free(r->cps);
 	free(r);
 }
 
@@ -131,24 +151,118 @@ static int write_subset(struct cert_renderer *r, struct ml_error *err)
 }
 
 /*
- * libharu 2.3.0 attaches as /ToUnicode the encoder's code->CID CMap (a
- * "begincidrange" map), which is not a ToUnicode CMap: poppler warns
- * "Invalid 'begincidrange' operator in ToUnicode CMap" and copy/search fall
- * back to guessing. With the UTF-8 encoder the 2-byte code of a glyph IS its
- * Unicode code point, so the correct map is the identity: one bfrange per
- * 256-code block the document uses (a bfrange may not cross a block; PDF
- * 32000-1 §9.10.3). The superseded stream stays as an unreferenced object.
+ * Dense codes: both bytes non-zero (libharu takes text as a C string) and
+ * code == CID under Identity-H. Code index k -> 0x0101 + k split in base 255.
  */
-static int add_tounicode(HPDF_Doc pdf, HPDF_Font font, const uint8_t used[8192])
+static uint16_t dense_code(size_t k)
+{
+	return (uint16_t)((k / 255 + 1) << 8 | (k % 255 + 1));
+}
+
+/*
+ * Number the characters of this document in code point order. One extra
+ * code (a space) comes last because libharu 2.3.0 writes CIDToGIDMap and /W
+ * only for CIDs below the highest one (`for (i = 0; i < max; i++)` in
+ * CIDFontType2_New), so the highest CID would lose its glyph.
+ */
+static void assign_codes(struct cert_renderer *r)
+{
+	for (size_t k = 0; k < r->n_codes; k++)
+		r->code_of[r->cps[k]] = 0;
+	r->n_codes = 0;
+	for (uint32_t cp = 1; cp < 0xFFFF; cp++) {
+		if (!r->list.used[cp >> 3]) {
+			cp |= 7;
+			continue;
+		}
+		if (r->list.used[cp >> 3] >> (cp & 7) & 1) {
+			r->code_of[cp] = dense_code(r->n_codes);
+			r->cps[r->n_codes++] = (uint16_t)cp;
+		}
+	}
+	r->cps[r->n_codes] = 0x20; /* sentinel; code_of[0x20] keeps the real code if a space is used */
+}
+
+/* Lead byte then trail byte, always: every dense code is two bytes. */
+static HPDF_ByteType dense_byte_type(HPDF_Encoder e, HPDF_ParseText_Rec *st)
+{
+	(void)e;
+	HPDF_ByteType t = st->index % 2 == 0 ? HPDF_BYTE_TYPE_LEAD : HPDF_BYTE_TYPE_TRIAL;
+	st->index++;
+	return t;
+}
+
+/*
+ * A CMap encoder filled directly (hpdf_encoder.h exposes the tables;
+ * cid_map/unicode_map are indexed [low byte][high byte], as
+ * HPDF_CMapEncoder_AddCMap/ToUnicode do). Ordering "Identity-H" makes
+ * 2.3.0 write /Encoding /Identity-H, the same as for its UTF-8 encoder.
+ */
+static int register_dense_encoder(struct cert_renderer *r, HPDF_Doc pdf)
+{
+	HPDF_Encoder e = HPDF_CMapEncoder_New(pdf->mmgr, (char *)ML_DENSE_ENCODER, NULL);
+	if (!e)
+		return -1;
+	if (HPDF_CMapEncoder_InitAttr(e) != HPDF_OK) {
+		HPDF_Encoder_Free(e);
+		return -1;
+	}
+	HPDF_CMapEncoderAttr a = (HPDF_CMapEncoderAttr)e->attr;
+	for (size_t k = 0; k <= r->n_codes; k++) {
+		uint16_t c = dense_code(k);
+		a->cid_map[c & 0xFF][c >> 8] = c;
+		a->unicode_map[c & 0xFF][c >> 8] = r->cps[k];
+	}
+	snprintf(a->registry, sizeof a->registry, "Adobe");
+	snprintf(a->ordering, sizeof a->ordering, "Identity-H");
+	a->suppliment = 0;
+	a->writing_mode = HPDF_WMODE_HORIZONTAL;
+	e->byte_type_fn = dense_byte_type;
+	e->type = HPDF_ENCODER_TYPE_DOUBLE_BYTE;
+	return HPDF_Doc_RegisterEncoder(pdf, e) == HPDF_OK ? 0 : -1;
+}
+
+/* One "<code> <unicode>" bfchar line, or for the UTF-8 path an identity bfrange over a 256-code block. */
+static HPDF_STATUS cmap_entries(HPDF_Stream st, const struct cert_renderer *r, const uint16_t *blocks, size_t n)
 {
 	char line[64];
-	int blocks[256], nb = 0;
-	for (int b = 0; b < 256; b++) {
+	HPDF_STATUS rc = HPDF_OK;
+	for (size_t i = 0; i < n && rc == HPDF_OK; i += 100) { /* at most 100 entries per section */
+		size_t m = n - i < 100 ? n - i : 100;
+		snprintf(line, sizeof line, "%zu %s\n", m, r->full_font ? "beginbfrange" : "beginbfchar");
+		rc = HPDF_Stream_WriteStr(st, line);
+		for (size_t k = i; k < i + m && rc == HPDF_OK; k++) {
+			if (r->full_font)
+				snprintf(line, sizeof line, "<%02X00> <%02XFF> <%02X00>\n", blocks[k], blocks[k], blocks[k]);
+			else
+				snprintf(line, sizeof line, "<%04X> <%04X>\n", dense_code(k), r->cps[k]);
+			rc = HPDF_Stream_WriteStr(st, line);
+		}
+		if (rc == HPDF_OK)
+			rc = HPDF_Stream_WriteStr(st, r->full_font ? "endbfrange\n" : "endbfchar\n");
+	}
+	return rc;
+}
+
+/*
+ * libharu 2.3.0 attaches as /ToUnicode the encoder's code->CID CMap (a
+ * "begincidrange" map), which is not a ToUnicode CMap: poppler warns
+ * "Invalid 'begincidrange' operator in ToUnicode CMap". Write a real one
+ * (PDF 32000-1 §9.10.3): code -> Unicode per character for dense codes; for
+ * the UTF-8 path (code = code point) an identity bfrange per 256-code block
+ * used (a bfrange may not cross a block). The superseded stream stays as an
+ * unreferenced object of a few hundred bytes.
+ */
+static int add_tounicode(const struct cert_renderer *r, HPDF_Doc pdf, HPDF_Font font)
+{
+	uint16_t blocks[256];
+	size_t nb = 0;
+	for (int b = 0; b < 256 && r->full_font; b++) {
 		int any = 0;
 		for (int k = 0; k < 32 && !any; k++)
-			any = used[b * 32 + k] != 0;
+			any = r->list.used[b * 32 + k] != 0;
 		if (any && (b < 0xD8 || b > 0xDF)) /* no surrogate blocks */
-			blocks[nb++] = b;
+			blocks[nb++] = (uint16_t)b;
 	}
 	HPDF_Dict tu = HPDF_DictStream_New(pdf->mmgr, pdf->xref);
 	if (!tu)
@@ -159,17 +273,8 @@ static int add_tounicode(HPDF_Doc pdf, HPDF_Font font, const uint8_t used[8192])
 		"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
 		"/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
 		"1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n");
-	for (int i = 0; i < nb && rc == HPDF_OK; i += 100) { /* at most 100 entries per section */
-		int n = nb - i < 100 ? nb - i : 100;
-		snprintf(line, sizeof line, "%d beginbfrange\n", n);
-		rc = HPDF_Stream_WriteStr(tu->stream, line);
-		for (int k = i; k < i + n && rc == HPDF_OK; k++) {
-			snprintf(line, sizeof line, "<%02X00> <%02XFF> <%02X00>\n", blocks[k], blocks[k], blocks[k]);
-			rc = HPDF_Stream_WriteStr(tu->stream, line);
-		}
-		if (rc == HPDF_OK)
-			rc = HPDF_Stream_WriteStr(tu->stream, "endbfrange\n");
-	}
+	if (rc == HPDF_OK)
+		rc = cmap_entries(tu->stream, r, blocks, r->full_font ? nb : r->n_codes);
 	if (rc == HPDF_OK)
 		rc = HPDF_Stream_WriteStr(tu->stream, "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
 	if (rc == HPDF_OK)
@@ -182,10 +287,26 @@ static HPDF_Font load_font(struct cert_renderer *r, HPDF_Doc pdf)
 	const char *name = r->full_font
 		? HPDF_LoadTTFontFromFile2(pdf, r->font_path, (HPDF_UINT)r->font_face, HPDF_TRUE)
 		: HPDF_LoadTTFontFromFile(pdf, r->memfd_path, HPDF_TRUE);
-	HPDF_Font font = name ? HPDF_GetFont(pdf, name, "UTF-8") : NULL;
-	if (font && add_tounicode(pdf, font, r->list.used))
+	if (!name || (!r->full_font && register_dense_encoder(r, pdf)))
+		return NULL;
+	HPDF_Font font = HPDF_GetFont(pdf, name, r->full_font ? "UTF-8" : ML_DENSE_ENCODER);
+	if (font && add_tounicode(r, pdf, font))
 		return NULL;
 	return font;
+}
+
+/* The text run as dense codes (NUL-terminated); NULL when out of memory. */
+static const char *dense_text(struct cert_renderer *r, const char *s)
+{
+	ml_buf_reset(&r->text);
+	while (*s) {
+		uint32_t cp = ttf_utf8_next(&s);
+		uint16_t c = r->code_of[cp > 0xFFFF ? 0x20 : cp];
+		char b[2] = { (char)(c >> 8), (char)(c & 0xFF) };
+		if (ml_buf_append(&r->text, b, 2))
+			return NULL;
+	}
+	return ml_buf_str(&r->text);
 }
 
 /* issued_on "YYYY-MM-DD" becomes the CreationDate, so equal documents give equal bytes. */
@@ -239,8 +360,9 @@ static void draw_graphics(HPDF_Page page, const struct rl_list *l, int p)
 		HPDF_Page_Fill(page);
 }
 
-static void draw_text(HPDF_Page page, HPDF_Font font, const struct rl_list *l, int p)
+static void draw_text(struct cert_renderer *r, HPDF_Page page, HPDF_Font font, int p)
 {
+	const struct rl_list *l = &r->list;
 	float size = 0;
 	int bold = 0;
 	HPDF_Page_BeginText(page);
@@ -257,7 +379,9 @@ static void draw_text(HPDF_Page page, HPDF_Font font, const struct rl_list *l, i
 			bold = op->kind == RL_TEXTB;
 			HPDF_Page_SetTextRenderingMode(page, bold ? HPDF_FILL_THEN_STROKE : HPDF_FILL);
 		}
-		HPDF_Page_TextOut(page, op->x, op->y, rl_text(l, op));
+		const char *t = r->full_font ? rl_text(l, op) : dense_text(r, rl_text(l, op));
+		if (t)
+			HPDF_Page_TextOut(page, op->x, op->y, t);
 	}
 	HPDF_Page_EndText(page);
 }
@@ -285,12 +409,28 @@ static int save(HPDF_Doc pdf, struct ml_buf *out, struct hpdf_err *he)
 	return 0;
 }
 
+static int ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 0;
+	return 1;
+}
+
 static int emit(struct cert_renderer *r, HPDF_Doc pdf, struct hpdf_err *he, const struct cert_doc *doc,
 		struct ml_buf *out, struct ml_error *err)
 {
 	HPDF_SetCompressionMode(pdf, HPDF_COMP_ALL); /* before GetFont: the font filter is fixed there */
-	HPDF_UseUTFEncodings(pdf);
-	HPDF_SetCurrentEncoder(pdf, "UTF-8");
+	/*
+	 * The UTF-8 encoder is needed for the baseline's text, and as the
+	 * current encoder so a non-ASCII Info string (the title is the
+	 * certificate number) is written as UTF-16 (libharu #282); its setup
+	 * costs ~1.4 M instructions, so skip it when the title is ASCII.
+	 */
+	if (r->full_font || !ascii(doc->cert_no)) {
+		HPDF_UseUTFEncodings(pdf);
+		HPDF_SetCurrentEncoder(pdf, "UTF-8");
+	}
 	HPDF_Font font = load_font(r, pdf);
 	if (!font || he->code)
 		return hpdf_fail(err, doc, he, "loading the font");
@@ -302,7 +442,7 @@ static int emit(struct cert_renderer *r, HPDF_Doc pdf, struct hpdf_err *he, cons
 		if (!page || HPDF_Page_SetSize(page, HPDF_PAGE_SIZE_A4, HPDF_PAGE_PORTRAIT) != HPDF_OK)
 			return hpdf_fail(err, doc, he, "adding a page");
 		draw_graphics(page, &r->list, p);
-		draw_text(page, font, &r->list, p);
+		draw_text(r, page, font, p);
 		if (he->code)
 			return hpdf_fail(err, doc, he, "drawing a page");
 	}
@@ -319,8 +459,11 @@ int cert_render(struct cert_renderer *r, const struct cert_doc *doc, struct ml_b
 	int rc = rl_layout_cert(&r->list, doc, r->font, err);
 	if (rc)
 		return rc;
-	if (!r->full_font && (rc = write_subset(r, err)))
-		return rc;
+	if (!r->full_font) {
+		if ((rc = write_subset(r, err)))
+			return rc;
+		assign_codes(r);
+	}
 	struct hpdf_err he = { 0, 0 };
 	HPDF_Doc h = HPDF_New(on_hpdf_error, &he);
 	if (!h)

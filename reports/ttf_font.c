@@ -450,48 +450,23 @@ static int write_hmtx(const struct ttf_font *f, struct ml_buf *b)
 }
 
 /*
- * (3,1) format-4 cmap. New glyph ids follow code point order, so each run of
- * consecutive code points is one idDelta segment. But libharu 2.3.0 looks
- * every one of the 65,536 BMP code points up with a linear scan over the
- * segments (HPDF_TTFontDef_GetGlyphid, called from HPDF_GetFont), so 200
- * scattered CJK characters as 200 segments cost ~6 M comparisons per
- * document, while every glyphIdArray entry costs libharu a 2-byte fread
- * when it parses the font and bytes in every PDF. Runs closer than `gap` code
- * points are merged into one segment that maps through glyphIdArray (0 =
- * .notdef for the holes); the gap minimising an estimated cost wins:
- * ~200 array entries cost about as much as one segment (callgrind, on
- * Debian's libhpdf 2.3.0; see reports/README.md).
+ * (3,1) format-4 cmap. New glyph ids follow code point order, so each run
+ * of consecutive code points is one idDelta segment and no glyphIdArray is
+ * needed. (libharu looks up only the document's own characters: the
+ * renderer's dense encoder lists just those; see cert_render.c.)
  */
-struct run {
-	uint16_t start, end, delta;
-};
+#define CMAP_MAX_SEGS 0x3FFF
 
-#define CMAP_MAX_RUNS 0x3FFF
-#define CMAP_ARRAY_BUDGET 30000u
-#define CMAP_SEGMENT_COST 200u
-
-/* Segments (and glyphIdArray entries) that merging gaps <= gap would give. */
-static size_t plan_segments(const struct run *r, size_t n, uint32_t gap, size_t *array)
+static int write_cmap(const struct ttf_font *f, const uint8_t used[8192], struct ml_buf *b)
 {
-	size_t segs = 0;
-	*array = 0;
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-		while (j + 1 < n && (uint32_t)(r[j + 1].start - r[j].end - 1) <= gap)
-			j++;
-		if (j > i)
-			*array += (size_t)(r[j].end - r[i].start + 1);
-		segs++;
-		i = j + 1;
-	}
-	return segs;
-}
-
-static int collect_runs(const struct ttf_font *f, const uint8_t used[8192], struct run *r, size_t *n)
-{
-	*n = 0;
-	for (uint32_t cp = 0; cp < 0xFFFF; cp++) {
-		if (!used[cp >> 3]) {
+	uint16_t *start = malloc(3 * CMAP_MAX_SEGS * sizeof *start);
+	if (!start)
+		return -1;
+	uint16_t *end = start + CMAP_MAX_SEGS, *delta = end + CMAP_MAX_SEGS;
+	size_t n = 0;
+	int rc = 0;
+	for (uint32_t cp = 0; cp < 0xFFFF && !rc; cp++) {
+		if (!used[cp >> 3]) { /* skip 8 unused code points at once */
 			cp |= 7;
 			continue;
 		}
@@ -499,78 +474,35 @@ static int collect_runs(const struct ttf_font *f, const uint8_t used[8192], stru
 		if (!(used[cp >> 3] >> (cp & 7) & 1) || !g)
 			continue;
 		uint16_t nid = (uint16_t)(f->remap[g] - 1);
-		if (*n && r[*n - 1].end + 1 == (int)cp && (uint16_t)(cp + r[*n - 1].delta) == nid) {
-			r[*n - 1].end = (uint16_t)cp;
-			continue;
-		}
-		if (*n == CMAP_MAX_RUNS)
-			return -1;
-		r[(*n)++] = (struct run){ (uint16_t)cp, (uint16_t)cp, (uint16_t)(nid - cp) };
-	}
-	return 0;
-}
-
-static int write_cmap(const struct ttf_font *f, const uint8_t used[8192], struct ml_buf *b)
-{
-	static const uint32_t gaps[] = { 0, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096 };
-	struct run *r = malloc(CMAP_MAX_RUNS * sizeof *r);
-	size_t n, array = 0, segs = 0;
-	uint32_t gap = 0;
-	int rc = !r || collect_runs(f, used, r, &n);
-	size_t best = SIZE_MAX;
-	for (size_t k = 0; !rc && k < sizeof gaps / sizeof gaps[0]; k++) {
-		size_t a, sg = plan_segments(r, n, gaps[k], &a);
-		if (a <= CMAP_ARRAY_BUDGET && sg * CMAP_SEGMENT_COST + a < best) {
-			best = sg * CMAP_SEGMENT_COST + a;
-			gap = gaps[k], segs = sg, array = a;
+		if (n && end[n - 1] + 1 == (int)cp && (uint16_t)(cp + delta[n - 1]) == nid) {
+			end[n - 1] = (uint16_t)cp;
+		} else if (n == CMAP_MAX_SEGS - 1) {
+			rc = -1;
+		} else {
+			start[n] = end[n] = (uint16_t)cp;
+			delta[n++] = (uint16_t)(nid - cp);
 		}
 	}
-	segs++; /* the final 0xFFFF segment */
+	start[n] = end[n] = 0xFFFF;
+	delta[n++] = 1;
 	uint16_t sr = 2, es = 0;
-	while (sr * 2 <= 2 * segs) {
+	while (sr * 2 <= 2 * n) {
 		sr = (uint16_t)(sr * 2);
 		es++;
 	}
 	rc = rc || put16(b, 0) || put16(b, 1) || put16(b, 3) || put16(b, 1) || put32(b, 12);
-	rc = rc || put16(b, 4) || put16(b, (uint32_t)(16 + 8 * segs + 2 * array)) || put16(b, 0);
-	rc = rc || put16(b, (uint32_t)(2 * segs)) || put16(b, sr) || put16(b, es) || put16(b, (uint32_t)(2 * segs - sr));
-	/* Four passes over the same plan: endCode, startCode, idDelta, idRangeOffset; then glyphIdArray. */
-	for (int pass = 0; pass < 5 && !rc; pass++) {
-		size_t seg = 0, pos = 0;
-		for (size_t i = 0; i < n && !rc; seg++) {
-			size_t j = i;
-			while (j + 1 < n && (uint32_t)(r[j + 1].start - r[j].end - 1) <= gap)
-				j++;
-			int merged = j > i;
-			if (pass == 0)
-				rc = put16(b, r[j].end);
-			else if (pass == 1)
-				rc = put16(b, r[i].start);
-			else if (pass == 2)
-				rc = put16(b, merged ? 0 : r[i].delta);
-			else if (pass == 3)
-				rc = put16(b, merged ? (uint32_t)(2 * (segs - seg) + 2 * pos) : 0);
-			else if (merged)
-				for (size_t k = i; k <= j && !rc; k++) {
-					for (uint32_t c = r[k].start; c <= r[k].end && !rc; c++)
-						rc = put16(b, (uint16_t)(c + r[k].delta));
-					for (uint32_t c = r[k].end + 1u; k < j && c < r[k + 1].start && !rc; c++)
-						rc = put16(b, 0);
-				}
-			if (merged)
-				pos += (size_t)(r[j].end - r[i].start + 1);
-			i = j + 1;
-		}
-		if (pass == 0)
-			rc = rc || put16(b, 0xFFFF) || put16(b, 0); /* last endCode, reservedPad */
-		else if (pass == 1)
-			rc = rc || put16(b, 0xFFFF);
-		else if (pass == 2)
-			rc = rc || put16(b, 1);
-		else if (pass == 3)
-			rc = rc || put16(b, 0);
-	}
-	free(r);
+	rc = rc || put16(b, 4) || put16(b, (uint32_t)(16 + 8 * n)) || put16(b, 0);
+	rc = rc || put16(b, (uint32_t)(2 * n)) || put16(b, sr) || put16(b, es) || put16(b, (uint32_t)(2 * n - sr));
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = put16(b, end[i]);
+	rc = rc || put16(b, 0);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = put16(b, start[i]);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = put16(b, delta[i]);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = put16(b, 0);
+	free(start);
 	return rc ? -1 : 0;
 }
 
