@@ -505,7 +505,7 @@ static int verify_output(struct cli_ctx *ctx, const char *file, const struct cer
 		rc |= ml_json_kv_str(&b, 1, "file", file);
 		rc |= ml_json_kv_str(&b, 0, "status", st);
 		rc |= ml_json_kv_bool(&b, 0, "genuine", genuine);
-		rc |= ml_json_kv_str(&b, 0, "sha256", v->sha256);
+		rc |= ml_json_kv_str(&b, 0, "sha256", v->sha256[0] ? v->sha256 : NULL);
 		rc |= ml_json_kv_str(&b, 0, "claimed_cert_no", v->has_claim ? v->claim.cert_no : NULL);
 		rc |= ml_buf_putc(&b, ',') | ml_json_key(&b, "certificate");
 		if (v->match.id)
@@ -524,6 +524,11 @@ static int verify_output(struct cli_ctx *ctx, const char *file, const struct cer
 					    v->current.id, v->current.issued_on, v->current.revise_reason);
 		else
 			rc |= ml_buf_puts(&b, "CURRENT: this is the valid revision\n");
+	} else if (v->status == CERT_VERIFY_FORGED && !v->sha256[0]) {
+		rc = ml_buf_printf(&b, "%s: NOT GENUINE — certificate %s exists but the verification code or barcode "
+				   "does not match\n", file, v->match.cert_no);
+	} else if (!v->sha256[0]) {
+		rc = ml_buf_printf(&b, "%s: NOT GENUINE — no certificate %s was issued here\n", file, v->claim.cert_no);
 	} else if (v->status == CERT_VERIFY_FORGED) {
 		rc = ml_buf_printf(&b, "%s: NOT GENUINE — claims %s revision %d but differs from the issued document "
 				   "(sha256 %s)\n", file, v->match.cert_no, v->match.revision, v->sha256);
@@ -557,20 +562,58 @@ static int read_file(const char *path, struct ml_buf *b, struct ml_error *err)
 	return rc;
 }
 
+/* cert verify --number NO[/REV] --code CODE | --qr PAYLOAD */
+static int verify_printed(struct cli_ctx *ctx, const char *number, const char *code, const char *qr)
+{
+	struct ml_error err = ML_ERROR_INIT;
+	struct cert_claim c;
+	memset(&c, 0, sizeof(c));
+	if (qr) {
+		if (cert_qr_parse(qr, strlen(qr), &c, &err))
+			return cli_fail(&err);
+	} else {
+		const char *slash = strchr(number, '/');
+		size_t nl = slash ? (size_t)(slash - number) : strlen(number);
+		if (nl == 0 || nl >= sizeof(c.cert_no) || strlen(code) >= sizeof(c.code))
+			return cli_usage("--number '%s' / --code '%s' are not a certificate number and code", number, code);
+		memcpy(c.cert_no, number, nl);
+		c.revision = slash ? atoi(slash + 1) : -1;
+		snprintf(c.code, sizeof(c.code), "%s", code);
+	}
+	struct db *db;
+	int rc = cli_db(ctx, &db);
+	if (rc)
+		return rc;
+	struct cert_verify_result v;
+	if (cert_verify_claim(db, &c, &v, &err))
+		return cli_fail(&err);
+	return verify_output(ctx, qr ? "QR payload" : c.cert_no, &v);
+}
+
 static int cert_verify_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
 	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab cert verify FILE.pdf [--json]\n\n"
+		puts("usage: meterlab cert verify FILE.pdf [--json]\n"
+		     "       meterlab cert verify --number NUMBER[/REV] --code CODE [--json]\n"
+		     "       meterlab cert verify --qr PAYLOAD [--json]\n\n"
 		     "Check a presented PDF against the issued documents: genuine only when it matches a\n"
-		     "stored issued PDF byte for byte (SHA-256). Reports current or superseded (and by\n"
-		     "which revision). Exit 0 when genuine, 1 when not genuine (forged or unknown).");
+		     "stored issued PDF byte for byte (SHA-256). Or check the number and verification code\n"
+		     "printed on a paper certificate, or the text scanned from its QR code. Reports current\n"
+		     "or superseded (and by which revision). Exit 0 when genuine, 1 when not genuine\n"
+		     "(forged or unknown).");
 		return CLI_OK;
 	}
-	const struct opt opts[] = { { NULL, NULL } };
+	const char *number = NULL, *code = NULL, *qr = NULL;
+	const struct opt opts[] = { { "number", &number }, { "code", &code }, { "qr", &qr }, { NULL, NULL } };
 	struct args a;
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
 		return rc;
+	if (qr || number || code) {
+		if (a.npos || (qr && (number || code)) || (!qr && (!number || !code)))
+			return cli_usage("cert verify takes FILE, or --number with --code, or --qr");
+		return verify_printed(ctx, number, code, qr);
+	}
 	if (a.npos != 1)
 		return cli_usage("cert verify needs exactly one FILE");
 	struct ml_error err = ML_ERROR_INIT;

@@ -207,6 +207,56 @@ int cert_verify_pdf(struct db *db, const void *pdf, size_t len, struct cert_veri
 	return ML_OK;
 }
 
+/* Crockford base32 reading: case-insensitive, '-' ignored, I/L read as 1 and O as 0. */
+static void normalise_code(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+	for (; *in && o + 1 < len; in++) {
+		char c = *in;
+		if (c == '-' || c == ' ')
+			continue;
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		if (c == 'I' || c == 'L')
+			c = '1';
+		if (c == 'O')
+			c = '0';
+		out[o++] = c;
+	}
+	out[o] = '\0';
+}
+
+int cert_verify_claim(struct db *db, const struct cert_claim *claim, struct cert_verify_result *out,
+		      struct ml_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->has_claim = 1;
+	out->claim = *claim;
+	out->status = CERT_VERIFY_UNKNOWN;
+	char ref[64];
+	if (claim->revision >= 0)
+		snprintf(ref, sizeof(ref), "%s/%d", claim->cert_no, claim->revision);
+	else
+		snprintf(ref, sizeof(ref), "%s", claim->cert_no);
+	struct ml_error nf = ML_ERROR_INIT;
+	int rc = cert_find(db, ref, &out->match, &nf);
+	if (rc == ML_ENOTFOUND || rc == ML_EINVAL || (rc == ML_OK && strcmp(out->match.state, "issued"))) {
+		memset(&out->match, 0, sizeof(out->match));
+		return ML_OK;
+	}
+	if (rc)
+		return ml_errorf(err, rc, "%s", nf.msg);
+	char given[32], stored[32];
+	normalise_code(claim->code, given, sizeof(given));
+	normalise_code(out->match.verify_code, stored, sizeof(stored));
+	if (strcmp(given, stored) || (claim->barcode[0] && strcmp(claim->barcode, out->match.barcode))) {
+		out->status = CERT_VERIFY_FORGED;
+		return ML_OK;
+	}
+	out->status = out->match.superseded_by ? CERT_VERIFY_SUPERSEDED : CERT_VERIFY_CURRENT;
+	return out->status == CERT_VERIFY_SUPERSEDED ? current_of(db, &out->match, &out->current, err) : ML_OK;
+}
+
 const char *cert_verify_status_name(int status)
 {
 	switch (status) {

@@ -67,6 +67,17 @@ struct cert_verify_result {
 int cert_verify_pdf(struct db *db, const void *pdf, size_t len, struct cert_verify_result *out,
 		    struct ml_error *err) ML_MUSTCHECK;
 
+/*
+ * Check what is printed on a paper certificate or scanned from its QR code:
+ * number (revision -1 = the current one), verification code and, when
+ * given (barcode non-empty), the barcode. CURRENT/SUPERSEDED when they match
+ * an issued certificate, FORGED when the number exists but the code or
+ * barcode does not match, UNKNOWN when no such certificate was issued.
+ * Codes are read leniently (case, '-', I/L/O as 1/1/0). sha256 stays "".
+ */
+int cert_verify_claim(struct db *db, const struct cert_claim *claim, struct cert_verify_result *out,
+		      struct ml_error *err) ML_MUSTCHECK;
+
 /* "current", "superseded", "forged", "unknown". Static storage. */
 const char *cert_verify_status_name(int status);
 

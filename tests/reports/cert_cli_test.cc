@@ -1,6 +1,7 @@
 /* meterlab cert …: exit codes, --json, files, through the built binary. */
 #include <gtest/gtest.h>
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -126,6 +127,28 @@ TEST_F(CertCli, VerifyAndReviseThroughTheBinary)
 	EXPECT_NE(std::string::npos, out.find("\"genuine\":false")) << out;
 	EXPECT_NE(std::string::npos, out.find("\"status\":\"forged\"")) << out;
 	EXPECT_EQ(7, run("cert verify " + pgtest_sq(dir + "/missing.pdf"), &out)) << out;
+
+	/* A paper certificate: number and printed code (read leniently), or the scanned QR text. */
+	std::string code = wf_scalar(db, "SELECT verify_code FROM certificate WHERE id = " + sid);
+	std::string bc = wf_scalar(db, "SELECT barcode FROM certificate WHERE id = " + sid);
+	ASSERT_EQ(9u, code.size());
+	std::string lower = code;
+	for (char &ch : lower)
+		ch = (char)tolower((unsigned char)ch);
+	ASSERT_EQ(0, run("cert verify --number CB2026-000001 --code " + lower, &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("GENUINE")) << out;
+	std::string wrong = code;
+	wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+	EXPECT_EQ(1, run("cert verify --number CB2026-000001 --code " + wrong, &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("does not match")) << out;
+	EXPECT_EQ(1, run("cert verify --number CB2026-000099 --code " + code + " --json", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("\"status\":\"unknown\"")) << out;
+	std::string qr = "MLCERT1;NO=CB2026-000001;REV=0;BC=" + bc + ";VC=" + code;
+	ASSERT_EQ(0, run("cert verify --qr " + pgtest_sq(qr), &out)) << out;
+	std::string qr_bad = "MLCERT1;NO=CB2026-000001;REV=0;BC=4130001000000000000000;VC=" + code;
+	EXPECT_EQ(1, run("cert verify --qr " + pgtest_sq(qr_bad), &out)) << "barcode must match: " << out;
+	EXPECT_EQ(3, run("cert verify --qr nonsense", &out)) << out;
+	EXPECT_EQ(2, run("cert verify --number CB2026-000001", &out)) << out;
 
 	/* Revise: usage errors, refusals, then carried straight through to issue. */
 	EXPECT_EQ(2, run("cert revise " + sid + " --by 赵六", &out)) << "missing --reason";
