@@ -38,9 +38,10 @@ def objects(data):
 
 
 def stream(body):
+    """Stream data of a qdf object: qpdf writes "stream\n" DATA "\nendstream"."""
     i = body.index(b"stream\n") + 7
     j = body.rindex(b"endstream")
-    return body[i:j].rstrip(b"\n") if not body[i:j].endswith(b"\n\n") else body[i:j - 1]
+    return body[i:j - 1] if body[j - 1:j] == b"\n" else body[i:j]
 
 
 def ref(body, key):
