@@ -37,11 +37,12 @@ def objects(data):
     return objs
 
 
-def stream(body):
-    """Stream data of a qdf object: qpdf writes "stream\n" DATA "\nendstream"."""
+def stream(body, objs):
+    """Stream data of a qdf object, cut at its /Length (qpdf adds a newline only when the data lacks one)."""
     i = body.index(b"stream\n") + 7
-    j = body.rindex(b"endstream")
-    return body[i:j - 1] if body[j - 1:j] == b"\n" else body[i:j]
+    m = re.search(rb"/Length (\d+) 0 R", body)
+    n = int(objs[int(m.group(1))].strip()) if m else int(re.search(rb"/Length (\d+)", body).group(1))
+    return body[i:i + n]
 
 
 def ref(body, key):
@@ -81,16 +82,16 @@ def main(path):
         print("no Type0 font in", path)
         return 1
     for type0 in fonts:
-        rev = tounicode(stream(objs[ref(type0, b"ToUnicode")]))
+        rev = tounicode(stream(objs[ref(type0, b"ToUnicode")], objs))
         cid_font = objs[int(re.search(rb"/DescendantFonts \[\s*(\d+) 0 R", type0).group(1))]
         desc = objs[ref(cid_font, b"FontDescriptor")]
         body = objs[ref(desc, b"FontFile2")]
         length1 = int(re.search(rb"/Length1 (\d+)", body).group(1))
-        data = stream(body)[:length1]
+        data = stream(body, objs)[:length1]
         font = TTFont(io.BytesIO(data))
         order = font.getGlyphOrder()
         cmap = font.getBestCmap() or {}
-        m = stream(objs[ref(cid_font, b"CIDToGIDMap")])
+        m = stream(objs[ref(cid_font, b"CIDToGIDMap")], objs)
         for c in chars:
             u = ord(c)
             cid = rev.get(u)
