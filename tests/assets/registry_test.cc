@@ -501,3 +501,29 @@ TEST_F(Registry, ListFiltersAndPages)
 	f.state = "bogus";
 	EXPECT_EQ(ML_EINVAL, asset_list(db, &f, &res, &err));
 }
+
+TEST_F(Registry, ReferencesAreCheckedAndNeverDeleted)
+{
+	arrive(db, "REF-11", 11000, 1);
+	struct ml_error err = ML_ERROR_INIT;
+	std::string b = bc(11001);
+	/* an asset pointing at a model, lot or location that does not exist is refused like a foreign key */
+	const char *p[1] = { b.c_str() };
+	EXPECT_EQ(ML_EINVAL, db_cmd(db, "INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date) "
+				    "SELECT $1, 999999, lot_id, 'B', '2026-01-01' FROM lot WHERE code = 'REF-11'",
+				    1, p, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "23503")) << err.msg;
+	EXPECT_NE(nullptr, strstr(err.msg, "device_model 999999")) << err.msg;
+	std::string b0 = bc(11000);
+	const char *p0[1] = { b0.c_str() };
+	EXPECT_EQ(ML_EINVAL, db_cmd(db, "UPDATE asset SET location_id = 999999 WHERE barcode = $1", 1, p0, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "location 999999")) << err.msg;
+	/* catalogue rows, lots and locations are history: never deleted */
+	EXPECT_NE(ML_OK, db_cmd(db, "DELETE FROM device_model WHERE code = 'M1'", 0, nullptr, &err));
+	EXPECT_NE(ML_OK, db_cmd(db, "DELETE FROM lot WHERE code = 'REF-11'", 0, nullptr, &err));
+	EXPECT_NE(ML_OK, db_cmd(db, "DELETE FROM location WHERE code = 'TEAM1'", 0, nullptr, &err));
+	EXPECT_NE(ML_OK, db_cmd(db, "TRUNCATE location CASCADE", 0, nullptr, &err));
+	EXPECT_EQ(1, count(db, "SELECT count(*) FROM location WHERE code = 'TEAM1'"));
+	EXPECT_EQ("CENTRAL", one(db, "SELECT l.code FROM asset a JOIN location l USING (location_id) WHERE a.barcode = $1",
+				 { bc(11000) }));
+}
