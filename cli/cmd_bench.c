@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "common/json.h"
 #include "devices/bench.h"
+#include "devices/bench_codec.h"
 #include "devices/benchsim.h"
 
 #define MAX_SIMS 512
@@ -48,8 +49,7 @@ static int put_dec4(struct ml_buf *b, int first, const char *key, int32_t v)
 {
 	/* dec4 values travel as exact decimal strings: "-0.1705", never as floats. */
 	char num[24];
-	snprintf(num, sizeof(num), "%s%d.%04d", v < 0 ? "-" : "", abs(v / 10000), abs(v % 10000));
-	return ml_json_kv_str(b, first, key, num);
+	return ml_json_kv_str(b, first, key, bcodec_dec4_format(v, num, sizeof(num)));
 }
 
 static int json_identity(struct ml_buf *b, const struct bench_identity *id)
@@ -122,9 +122,8 @@ static int text_probe(struct ml_buf *b, struct bench *bn, const struct bench_ide
 	for (int p = 0; p < id->positions; p++) {
 		const struct bench_position_status *q = &ps[p];
 		char v[24], v2[24];
-		snprintf(v, sizeof(v), "%s%d.%04d", q->value_e4 < 0 ? "-" : "", abs(q->value_e4 / 10000), abs(q->value_e4 % 10000));
-		snprintf(v2, sizeof(v2), "%s%d.%04d", q->value2_e4 < 0 ? "-" : "", abs(q->value2_e4 / 10000),
-			 abs(q->value2_e4 % 10000));
+		bcodec_dec4_format(q->value_e4, v, sizeof(v));
+		bcodec_dec4_format(q->value2_e4, v2, sizeof(v2));
 		rc |= ml_buf_printf(b, "%3d %-7s %-8s %5u %-10s %-10s %-10s %7u %8.1f %14.3f %s\n", p + 1,
 				    q->present ? "yes" : "no", bench_pos_state_name(q->state), q->reading_seq,
 				    bench_result_name(q->result), v, v2, q->pulses, q->elapsed, q->register_kwh,

@@ -50,8 +50,12 @@ static void fill_source(struct sim_state *st, uint16_t *in)
 	in[BR_SRC_HEARTBEAT] = st->hb_value;
 	bcodec_put_f32(&in[BR_SRC_FREQ], f > 0 ? st->sp.freq : 0.0f);
 	double p = 0, q = 0;
+	unsigned mask = st->sp.mask ? st->sp.mask : 7u;
 	for (int k = 0; k < 3; k++) {
-		double u = st->sp.u[k] * f, i = st->sp.i[k] * f, a = st->sp.phi[k] * M_PI / 180.0;
+		/* Only the phases the bench has; current only in the elements of element_mask. */
+		int has = k < st->sc->phases;
+		double u = has ? st->sp.u[k] * f : 0, i = has && (mask >> k & 1u) ? st->sp.i[k] * f : 0;
+		double a = st->sp.phi[k] * M_PI / 180.0;
 		bcodec_put_f32(&in[BR_SRC_U + 2 * k], (float)u);
 		bcodec_put_f32(&in[BR_SRC_I + 2 * k], (float)i);
 		bcodec_put_f32(&in[BR_SRC_PHI + 2 * k], f > 0 ? st->sp.phi[k] : 0.0f);
