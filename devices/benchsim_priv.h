@@ -69,7 +69,7 @@ struct sim_pos_rt {
 	int32_t value, value2;
 	uint32_t readings;
 	double pulses_f, elapsed, clock_pulses, measure_s, reg_kwh;
-	double reg_end; /* constant test: register read when the time limit was reached */
+	double reg_start, reg_end; /* constant test: register read at start and at the time limit */
 };
 
 struct sim_source {

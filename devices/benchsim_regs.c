@@ -81,8 +81,14 @@ void sim_fill_dynamic(struct sim_state *st, uint16_t *in)
 		bcodec_put_u32(&r[BR_PS_PULSES], (uint32_t)rt->pulses_f);
 		bcodec_put_f32(&r[BR_PS_ELAPSED], (float)rt->elapsed);
 		bcodec_put_i32(&r[BR_PS_VALUE2], rt->value2);
-		/* A finished constant test shows the register as read at its time limit. */
-		double reg = rt->mode == BENCH_MODE_CONSTANT && rt->state == BENCH_POS_DONE ? rt->reg_end : rt->reg_kwh;
+		/*
+		 * Constant test: the bench reads the meter's register over DL/T 645 at
+		 * the start and at the time limit; while running it shows the start
+		 * reading, once done the final one. Otherwise the live register.
+		 */
+		double reg = rt->reg_kwh;
+		if (rt->mode == BENCH_MODE_CONSTANT && rt->state != BENCH_POS_IDLE)
+			reg = rt->state == BENCH_POS_DONE ? rt->reg_end : rt->reg_start;
 		bcodec_put_f32(&r[BR_PS_REGKWH], m->present ? (float)reg : 0.0f);
 		r[BR_PS_COMM] = (uint16_t)(m->present && !m->comm_fault && st->sc->device_class == BENCH_CLASS_METER);
 	}
@@ -257,7 +263,7 @@ static void position_command(struct sim_state *st, const uint16_t *h, int p, uin
 			return; /* nothing mounted, isolated or idle mode: stays idle */
 		double reg = rt->reg_kwh;
 		memset(rt, 0, sizeof(*rt));
-		rt->reg_kwh = reg;
+		rt->reg_kwh = rt->reg_start = reg;
 		rt->mode = r[BR_PC_MODE];
 		rt->constant = bcodec_get_u32(&r[BR_PC_CONSTANT]);
 		rt->pulses = r[BR_PC_PULSES] ? r[BR_PC_PULSES] : 1;

@@ -241,28 +241,34 @@ TEST(Driver, ClockReadingsEverySixtyClockPulses)
 
 TEST(Driver, ConstantTestRegisterFollowsEnergy)
 {
-	// Register test flow: read the registers with the source off (nothing
-	// registers), start the positions, then apply the load; the bench counts
-	// pulses only while the source is stable.
+	// The bench reads each meter's register at the start of the constant test
+	// (shown while running) and at the time limit (shown once done), so the
+	// register difference covers exactly the counted pulses.
 	SimBench f;
 	f.start(kMeterBench, 1000);
 	struct ml_error err = ML_ERROR_INIT;
-	struct bench_position_status before[8], after[8];
-	ASSERT_EQ(bench_read_positions(f.b, 0, 8, before, &err), ML_OK) << err.msg;
-	struct bench_position_config cfg[8];
-	for (auto &c : cfg)
-		c = cfg_mode(BENCH_MODE_CONSTANT, 0, 600.0f); // 10 min device time: ~2.2 kWh at Imax
-	ASSERT_EQ(bench_configure_positions(f.b, 0, 8, cfg, &err), ML_OK) << err.msg;
-	ASSERT_EQ(bench_all_command(f.b, BENCH_CMD_START, &err), ML_OK) << err.msg;
 	struct bench_source s = source_1p(220.0f, 60.0f, 0.0f); // Imax: 13.2 kW
 	ASSERT_EQ(bench_set_source(f.b, &s, 10, &err), ML_OK) << err.msg;
-	for (int p : { 0, 7 })
+	ASSERT_EQ(bench_wait_stable(f.b, 10, 5000, &err), ML_OK) << err.msg;
+	struct bench_position_config cfg[8];
+	for (auto &c : cfg)
+		c = cfg_mode(BENCH_MODE_CONSTANT, 0, 600.0f); // 10 min device time: ~2.2 kWh
+	ASSERT_EQ(bench_configure_positions(f.b, 0, 8, cfg, &err), ML_OK) << err.msg;
+	ASSERT_EQ(bench_all_command(f.b, BENCH_CMD_START, &err), ML_OK) << err.msg;
+	struct bench_position_status start[8], mid[8], after[8];
+	ASSERT_EQ(bench_read_positions(f.b, 0, 8, start, &err), ML_OK) << err.msg;
+	std::this_thread::sleep_for(std::chrono::milliseconds(50));
+	ASSERT_EQ(bench_read_positions(f.b, 0, 8, mid, &err), ML_OK) << err.msg;
+	for (int p : { 0, 7 }) {
+		EXPECT_EQ(start[p].state, BENCH_POS_RUNNING);
+		EXPECT_EQ(mid[p].register_kwh, start[p].register_kwh); // the start reading, held
 		ASSERT_TRUE(wait_done(f.b, p, &after[p], 5000));
-	ASSERT_EQ(bench_source_off(f.b, &err), ML_OK) << err.msg;
+	}
+	std::this_thread::sleep_for(std::chrono::milliseconds(50)); // the source stays on
 	ASSERT_EQ(bench_read_positions(f.b, 0, 8, after, &err), ML_OK) << err.msg;
 	for (int p : { 0, 7 }) {
 		double pulses_kwh = after[p].pulses / 1200.0;
-		double reg = after[p].register_kwh - before[p].register_kwh;
+		double reg = after[p].register_kwh - start[p].register_kwh;
 		EXPECT_GT(after[p].pulses, 2000u);
 		EXPECT_EQ(after[p].result, BENCH_RES_OK);
 		double rel = (reg - pulses_kwh) / pulses_kwh * 100.0; // register vs pulses, %
