@@ -296,7 +296,11 @@ static int check_not_imported(struct db *db, const char *lot, const char *sha, s
 
 static int stage(struct db *db, struct importer *im, struct ml_error *err)
 {
-	int rc = db_cmd(db,
+	/* Inside a caller's transaction ON COMMIT DROP has not fired yet for an
+	 * earlier delivery: start from a clean staging table. */
+	int rc = db_cmd(db, "DROP TABLE IF EXISTS pg_temp.asset_import_stage", 0, NULL, err);
+	if (!rc)
+		rc = db_cmd(db,
 			"CREATE TEMP TABLE asset_import_stage (line integer NOT NULL, barcode char(22), "
 			"model_code text, production_batch text, production_date date, box_code text) ON COMMIT DROP",
 			0, NULL, err);

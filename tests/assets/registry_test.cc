@@ -527,3 +527,20 @@ TEST_F(Registry, ReferencesAreCheckedAndNeverDeleted)
 	EXPECT_EQ("CENTRAL", one(db, "SELECT l.code FROM asset a JOIN location l USING (location_id) WHERE a.barcode = $1",
 				 { bc(11000) }));
 }
+
+TEST_F(Registry, ReceiveInsideCallersTransaction)
+{
+	struct ml_error err = ML_ERROR_INIT;
+	struct asset_import_report rep;
+	ASSERT_EQ(ML_OK, db_begin(db, &err));
+	ASSERT_EQ(ML_OK, receive(db, "CTX-12a", csv(12000, 3), &rep, &err)) << err.msg;
+	asset_import_report_free(&rep);
+	ASSERT_EQ(ML_OK, receive(db, "CTX-12b", csv(12100, 2), &rep, &err)) << err.msg; /* staging reused */
+	asset_import_report_free(&rep);
+	/* a failing one rolls back to its savepoint only */
+	ASSERT_EQ(ML_EINVAL, receive(db, "CTX-12c", csv(12000, 1), &rep, &err));
+	asset_import_report_free(&rep);
+	EXPECT_EQ(PQTRANS_INTRANS, PQtransactionStatus(db_conn(db)));
+	ASSERT_EQ(ML_OK, db_commit(db, &err)) << err.msg;
+	EXPECT_EQ(5, count(db, "SELECT count(*) FROM asset a JOIN lot l USING (lot_id) WHERE l.code LIKE 'CTX-12_'"));
+}

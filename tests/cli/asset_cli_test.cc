@@ -124,10 +124,24 @@ TEST_F(AssetCli, LifecycleThroughTheCommand)
 	EXPECT_FALSE(has(out, B1)) << out;
 }
 
+TEST_F(AssetCli, ReceiveFromStandardInput)
+{
+	std::string out;
+	std::string cmd = "printf 'production_date,barcode,production_batch,model_code\\n2026-10-01,"
+			  "4130001000000446529641,P9,DDZY285-Z\\n' | " + pgtest_cli() + " --db " + pgtest_sq(g_db) +
+			  " --json asset receive --lot STDIN-1 --file - 2>&1";
+	ASSERT_EQ(0, pgtest_run(cmd, &out)) << out;
+	EXPECT_TRUE(has(out, "\"lot\":\"STDIN-1\"")) << out;
+	EXPECT_TRUE(has(out, "\"imported\":1")) << out;
+	ASSERT_EQ(0, run_stdout("--json asset show 4130001000000446529641", &out));
+	EXPECT_TRUE(has(out, "\"lot\":\"STDIN-1\"")) << out;
+	EXPECT_TRUE(has(out, "\"action\":\"receive\"")) << out;
+}
+
 TEST_F(AssetCli, NotFoundAndInvalid)
 {
 	std::string out;
-	EXPECT_EQ(4, run("asset show 4130001000000446529641", &out));
+	EXPECT_EQ(4, run("asset show 4130001000000461395474", &out));
 	EXPECT_TRUE(has(out, "not registered")) << out;
 	EXPECT_EQ(3, run("asset show 4130001000000446529642", &out));
 	EXPECT_TRUE(has(out, "check digit")) << out;
