@@ -111,7 +111,7 @@ static void ev_text(struct ml_buf *b, const struct runner_event *ev)
 		rc = rc || ml_buf_printf(b, "step %d/%d %s: %d/%d positions done, %d failure%s so far%s\n", ev->step,
 					 ev->steps_total, ev->label, ev->positions_done, ev->positions_total,
 					 ev->failures, ev->failures == 1 ? "" : "s",
-					 ev->kind == RUNNER_EV_STEP_DONE ? " (committed)" : "");
+					 ev->kind == RUNNER_EV_STEP_DONE ? " (done)" : "");
 	(void)rc;
 }
 

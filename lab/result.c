@@ -246,6 +246,26 @@ static void row_to_result(const PGresult *res, int r, struct judge_step_result *
 	out->value2.n = out->value2.verdict == JUDGE_NONE ? 0 : out->value.n;
 }
 
+int result_run_span(struct db *db, int64_t run_id, char from[40], char to[40], struct ml_error *err)
+{
+	char rid[24];
+	snprintf(rid, sizeof(rid), "%" PRId64, run_id);
+	const char *p[1] = { rid };
+	PGresult *res = NULL;
+	/* A day of slack: measured_at comes from the runner host's clock, created_at from the server's. */
+	int rc = db_query_one(db, "SELECT (created_at - interval '1 day')::text, "
+				  "(coalesce(finished_at, now()) + interval '1 day')::text FROM verification_run "
+				  "WHERE run_id = $1::bigint", 1, p, &res, err);
+	if (rc == ML_ENOTFOUND)
+		return ml_errorf(err, ML_ENOTFOUND, "no run %s", rid);
+	if (!rc) {
+		snprintf(from, 40, "%s", PQgetvalue(res, 0, 0));
+		snprintf(to, 40, "%s", PQgetvalue(res, 0, 1));
+	}
+	PQclear(res);
+	return rc;
+}
+
 int result_fold_positions(struct db *db, int64_t run_id, const int64_t *asset_ids, size_t n,
 			  struct judge_position *jp, int *failures, struct ml_error *err)
 {
@@ -253,14 +273,18 @@ int result_fold_positions(struct db *db, int64_t run_id, const int64_t *asset_id
 		judge_position_init(&jp[i]);
 	if (failures)
 		*failures = 0;
-	char rid[24];
+	char rid[24], from[40], to[40];
 	snprintf(rid, sizeof(rid), "%" PRId64, run_id);
-	const char *p[1] = { rid };
+	int rc = result_run_span(db, run_id, from, to, err);
+	if (rc)
+		return rc;
+	const char *p[3] = { rid, from, to };
 	PGresult *res = NULL;
-	int rc = db_exec(db,
+	rc = db_exec(db,
 			 "SELECT asset_id, step_no, kind, verdict, internal_verdict, verdict2, n_readings "
-			 "FROM run_step_result WHERE run_id = $1::bigint ORDER BY step_no, position",
-			 1, p, PGRES_TUPLES_OK, &res, err);
+			 "FROM run_step_result WHERE run_id = $1::bigint AND measured_at >= $2::timestamptz "
+			 "AND measured_at < $3::timestamptz ORDER BY step_no, position",
+			 3, p, PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
 	for (int r = 0; r < PQntuples(res); r++) {

@@ -50,6 +50,8 @@ struct run {
 	int failures;
 	int reconnects;
 	uint16_t seq;
+	pthread_t writer;       /* result writer thread, valid while job != NULL */
+	struct commit_job *job; /* the step commit in flight */
 };
 
 /* What the runner saw at one position during one step. */
@@ -385,27 +387,88 @@ static size_t collect_readings(const struct run *r, const struct plan_step *ps, 
 	return n;
 }
 
+/*
+ * Step commits run on a writer thread so the bench goes on with the next
+ * step while PostgreSQL stores the last one (at most one commit in flight;
+ * the thread has the run's connection to itself meanwhile). A failed commit
+ * surfaces at the next writer_wait() and stops the run; resume redoes that
+ * step because its run_step mark was never committed.
+ */
+struct commit_job {
+	struct run *r;
+	const struct plan_step *ps;
+	int64_t started;
+	struct result_reading *rd;
+	size_t nrd;
+	struct result_row *rows;
+	int fails;
+	int rc;
+	struct ml_error err;
+};
+
+static void job_free(struct commit_job *j)
+{
+	if (!j)
+		return;
+	free(j->rd);
+	free(j->rows);
+	free(j);
+}
+
+static void *writer_main(void *arg)
+{
+	struct commit_job *j = arg;
+	j->rc = result_commit_step(j->r->db, j->r->run_id, j->ps, j->started, j->rd, j->nrd, j->rows,
+				   (size_t)j->r->nslots, &j->err);
+	return NULL;
+}
+
+/* Wait for the commit in flight, if any; its error becomes ours. */
+static int writer_wait(struct run *r, struct ml_error *err)
+{
+	if (!r->job)
+		return ML_OK;
+	pthread_join(r->writer, NULL);
+	struct commit_job *j = r->job;
+	r->job = NULL;
+	int rc = j->rc;
+	if (rc && err)
+		*err = j->err;
+	else if (!rc)
+		r->failures += j->fails;
+	job_free(j);
+	return rc;
+}
+
 static int store_step(struct run *r, const struct plan_step *ps, int64_t started, const struct obs *obs,
 		      struct ml_error *err)
 {
-	struct result_reading *rd = calloc((size_t)r->nslots * JUDGE_MAX_READINGS, sizeof(*rd));
-	struct result_row *rows = calloc((size_t)r->nslots, sizeof(*rows));
-	int rc = (!rd || !rows) ? ml_errorf(err, ML_ENOMEM, "out of memory") : ML_OK;
-	int fails = 0;
-	for (int i = 0; !rc && i < r->nslots; i++) {
-		rows[i].asset_id = r->slot[i].asset_id;
-		rows[i].position = r->slot[i].position;
-		judge_obs(r, ps, &obs[i], &rows[i]);
-		fails += rows[i].r.verdict == JUDGE_FAIL;
+	struct commit_job *j = calloc(1, sizeof(*j));
+	if (j) {
+		j->rd = calloc((size_t)r->nslots * JUDGE_MAX_READINGS, sizeof(*j->rd));
+		j->rows = calloc((size_t)r->nslots, sizeof(*j->rows));
 	}
-	size_t nrd = rc ? 0 : collect_readings(r, ps, obs, rd);
-	if (!rc)
-		rc = result_commit_step(r->db, r->run_id, ps, started, rd, nrd, rows, (size_t)r->nslots, err);
-	if (!rc)
-		r->failures += fails;
-	free(rd);
-	free(rows);
-	return rc;
+	if (!j || !j->rd || !j->rows) {
+		job_free(j);
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	}
+	*j = (struct commit_job){ .r = r, .ps = ps, .started = started, .rd = j->rd, .rows = j->rows };
+	for (int i = 0; i < r->nslots; i++) {
+		j->rows[i].asset_id = r->slot[i].asset_id;
+		j->rows[i].position = r->slot[i].position;
+		judge_obs(r, ps, &obs[i], &j->rows[i]);
+		j->fails += j->rows[i].r.verdict == JUDGE_FAIL;
+	}
+	j->nrd = collect_readings(r, ps, obs, j->rd);
+	int rc = writer_wait(r, err);
+	if (!rc && pthread_create(&r->writer, NULL, writer_main, j))
+		rc = ml_errorf(err, ML_EINTERNAL, "cannot start the result writer thread");
+	if (rc) {
+		job_free(j);
+		return rc;
+	}
+	r->job = j;
+	return ML_OK;
 }
 
 static int exec_step(struct run *r, const struct plan_step *ps, struct ml_error *err)
@@ -545,7 +608,7 @@ static int drive(struct run *r, struct runner_outcome *out, struct ml_error *err
 		if (r->done[i])
 			continue;
 		if (r->opt->stop_after_steps && executed == r->opt->stop_after_steps)
-			return set_status(r, "interrupted", "stopped on request", err);
+			return writer_wait(r, err) ? err->code : set_status(r, "interrupted", "stopped on request", err);
 		const struct plan_step *ps = &r->plan[i];
 		emit(r, RUNNER_EV_STEP, ps->index + 1, ps->label, 0, NULL);
 		if ((rc = step_with_retry(r, ps, err)))
@@ -558,7 +621,9 @@ static int drive(struct run *r, struct runner_outcome *out, struct ml_error *err
 		struct ml_error ignore = ML_ERROR_INIT;
 		(void)!bench_source_off(r->bench, &ignore); /* leave the bench safe; failures here change nothing */
 	}
-	rc = conclude(r, out, err);
+	rc = writer_wait(r, err);
+	if (!rc)
+		rc = conclude(r, out, err);
 	if (!rc && r->opt->on_event) {
 		struct runner_event ev = { .kind = RUNNER_EV_FINISHED, .run_id = r->run_id, .bench = r->br.code,
 					   .steps_total = (int)r->nplan, .positions_total = r->nslots,
@@ -601,6 +666,10 @@ int runner_execute(const char *conninfo, int64_t run_id, const struct runner_opt
 	int loaded = !rc;
 	if (!rc)
 		rc = drive(r, out, &e);
+	if (r->job) {
+		struct ml_error ignore = ML_ERROR_INIT;
+		(void)!writer_wait(r, &ignore); /* the run already failed; this commit may or may not land */
+	}
 	if (rc && loaded && strcmp(r->status, "finished")) {
 		struct ml_error ignore = ML_ERROR_INIT;
 		db_rollback(r->db);

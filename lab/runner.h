@@ -39,7 +39,7 @@ enum runner_event_kind {
 	RUNNER_EV_START = 1,     /* run loaded; steps_total, positions_total set */
 	RUNNER_EV_STEP = 2,      /* a step begins */
 	RUNNER_EV_PROGRESS = 3,  /* positions_done changed within the step */
-	RUNNER_EV_STEP_DONE = 4, /* a step was committed */
+	RUNNER_EV_STEP_DONE = 4, /* a step ended on the bench; its commit is in flight (see runner.c) */
 	RUNNER_EV_RECONNECT = 5, /* bench I/O failed; message says why; the step is redone */
 	RUNNER_EV_FINISHED = 6,  /* conclusions committed; passed/failed set */
 	RUNNER_EV_ERROR = 7,     /* the run stopped (interrupted); message says why */
