@@ -1,0 +1,173 @@
+/*
+ * bench_runner_commit — result rows committed per second: the runner's
+ * batched step commit (result_commit_step: COPY of the readings + one
+ * INSERT … SELECT unnest(...) of the results + the step mark, one
+ * transaction) versus row by row (one parameterised INSERT per reading and
+ * per result, same transaction per step), in the same run, alternating
+ * trials. A step = 48 positions × 2 readings (96 reading rows + 48 result
+ * rows + 1 mark), as a 48-position bench produces per basic-error point.
+ *
+ * (The brief names this benchmark bench_result_commit; files of this part
+ * are named bench_runner*, so it lives here under that prefix.)
+ *
+ * usage: METERLAB_BENCH_PG='host=... user=postgres' bench_runner_commit [TRIALS] [STEPS_PER_TRIAL]
+ */
+#include "bench_runner_setup.h"
+
+#include "lab/judge.h"
+#include "lab/result.h"
+
+#define NPOS 48
+#define NREAD 2
+
+static const char *const scheme_text = "scheme code=COMMIT name=\"commit\"\n"
+				       "suits kinds=meter_1p classes=1 connection=direct\n"
+				       "basic I=Ib pf=1.0 element=H readings=2\n";
+
+struct step_data {
+	struct plan_step ps;
+	struct result_reading rd[NPOS * NREAD];
+	struct result_row rows[NPOS];
+};
+
+static void fill(struct step_data *d, int step_no, const int64_t *asset_ids)
+{
+	memset(d, 0, sizeof(*d));
+	d->ps.index = step_no;
+	d->ps.kind = STEP_BASIC;
+	snprintf(d->ps.label, sizeof(d->ps.label), "Ib cos=1.0 H #%d", step_no);
+	int64_t now = result_now_us();
+	for (int p = 0; p < NPOS; p++) {
+		for (int k = 0; k < NREAD; k++) {
+			struct result_reading *x = &d->rd[p * NREAD + k];
+			*x = (struct result_reading){ .asset_id = asset_ids[p], .position = p + 1, .reading_no = k + 1,
+						      .value_e4 = -1700 + p + k, .pulses = -1, .at_us = now };
+		}
+		struct result_row *r = &d->rows[p];
+		r->asset_id = asset_ids[p];
+		r->position = p + 1;
+		r->r.index = step_no;
+		r->r.kind = STEP_BASIC;
+		r->r.value.n = NREAD;
+		r->r.value.mean_e4 = -1700 + p;
+		r->r.value.rounded_e4 = -2000;
+		r->r.value.limit_e4 = 10000;
+		r->r.value.internal_limit_e4 = 6000;
+		r->r.value.interval_e4 = 1000;
+		r->r.verdict = r->r.internal_verdict = JUDGE_PASS;
+	}
+}
+
+static int64_t batched(struct db *db, int64_t run, struct step_data *d, const int64_t *ids, int first, int steps)
+{
+	struct ml_error err = ML_ERROR_INIT;
+	for (int s = 0; s < steps; s++) {
+		fill(d, first + s, ids);
+		if (result_commit_step(db, run, &d->ps, result_now_us(), d->rd, NPOS * NREAD, d->rows, NPOS, &err))
+			brs_die("batched commit", &err);
+	}
+	return (int64_t)steps * (NPOS * NREAD + NPOS + 1);
+}
+
+static void row_cmd(struct db *db, const char *sql, int n, const char *const *p)
+{
+	struct ml_error err = ML_ERROR_INIT;
+	if (db_cmd(db, sql, n, p, &err))
+		brs_die("row insert", &err);
+}
+
+static void one_step_rows(struct db *db, const char *rid, const struct step_data *d)
+{
+	char sno[16], a[24], pos[8], no[8], v[24], m[24];
+	snprintf(sno, sizeof(sno), "%d", d->ps.index);
+	const char *pm[3] = { rid, sno, d->ps.label };
+	row_cmd(db, "INSERT INTO run_step (run_id, step_no, kind, label, started_at) VALUES ($1::bigint, $2::int, "
+		    "'basic', $3, now())", 3, pm);
+	for (int i = 0; i < NPOS * NREAD; i++) {
+		const struct result_reading *x = &d->rd[i];
+		snprintf(a, sizeof(a), "%" PRId64, x->asset_id);
+		snprintf(pos, sizeof(pos), "%d", x->position);
+		snprintf(no, sizeof(no), "%d", x->reading_no);
+		snprintf(v, sizeof(v), "%" PRId64, x->value_e4);
+		const char *p[6] = { a, rid, sno, no, pos, v };
+		row_cmd(db, "INSERT INTO run_reading (asset_id, run_id, step_no, reading_no, position, value_e4, "
+			    "measured_at) VALUES ($1::bigint, $2::bigint, $3::int, $4::int, $5::int, $6::bigint, now())", 6, p);
+	}
+	for (int i = 0; i < NPOS; i++) {
+		const struct result_row *r = &d->rows[i];
+		snprintf(a, sizeof(a), "%" PRId64, r->asset_id);
+		snprintf(pos, sizeof(pos), "%d", r->position);
+		snprintf(m, sizeof(m), "%" PRId64, r->r.value.mean_e4);
+		const char *p[6] = { a, rid, sno, pos, d->ps.label, m };
+		row_cmd(db, "INSERT INTO run_step_result (asset_id, run_id, step_no, position, kind, label, n_readings, "
+			    "mean_e4, rounded_e4, limit_e4, internal_limit_e4, interval_e4, verdict, internal_verdict, "
+			    "measured_at) VALUES ($1::bigint, $2::bigint, $3::int, $4::int, 'basic', $5, 2, $6::bigint, -2000, "
+			    "10000, 6000, 1000, 'pass', 'pass', now())", 6, p);
+	}
+}
+
+static int64_t row_by_row(struct db *db, int64_t run, struct step_data *d, const int64_t *ids, int first, int steps)
+{
+	struct ml_error err = ML_ERROR_INIT;
+	char rid[24];
+	snprintf(rid, sizeof(rid), "%" PRId64, run);
+	for (int s = 0; s < steps; s++) {
+		fill(d, first + s, ids);
+		if (db_begin(db, &err))
+			brs_die("begin", &err);
+		one_step_rows(db, rid, d);
+		if (db_commit(db, &err))
+			brs_die("commit", &err);
+	}
+	return (int64_t)steps * (NPOS * NREAD + NPOS + 1);
+}
+
+static void asset_ids(struct db *db, int64_t *ids)
+{
+	PGresult *res = NULL;
+	struct ml_error err = ML_ERROR_INIT;
+	if (db_exec(db, "SELECT asset_id FROM asset ORDER BY asset_id LIMIT 48", 0, NULL, PGRES_TUPLES_OK, &res, &err))
+		brs_die("assets", &err);
+	for (int i = 0; i < NPOS; i++)
+		ids[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+	PQclear(res);
+}
+
+int main(int argc, char **argv)
+{
+	int trials = argc > 1 ? atoi(argv[1]) : 5, steps = argc > 2 ? atoi(argv[2]) : 40;
+	if (trials < 1 || trials > 50 || steps < 1 || steps > 1000)
+		return fprintf(stderr, "usage: bench_runner_commit [TRIALS 1..50] [STEPS 1..1000]\n"), 2;
+	char name[64], ci[512];
+	snprintf(name, sizeof(name), "mlb_runner_commit_%d", (int)getpid());
+	struct db *db = brs_fresh_db(name, ci, sizeof(ci));
+	brs_catalogue(db);
+	brs_registry(db, "tcp://127.0.0.1:1", NPOS, scheme_text);
+	char bcs[NPOS][23];
+	brs_assets(db, NPOS, 1000, bcs);
+	int64_t run = brs_task(db, "COMMIT", NPOS, bcs), ids[NPOS];
+	asset_ids(db, ids);
+	struct step_data *d = malloc(sizeof(*d));
+	double rate_b[50], rate_r[50];
+	int next = 0;
+	for (int t = 0; t < trials; t++) {
+		double t0 = brs_now();
+		int64_t rows = batched(db, run, d, ids, next, steps);
+		rate_b[t] = (double)rows / (brs_now() - t0);
+		next += steps;
+		t0 = brs_now();
+		rows = row_by_row(db, run, d, ids, next, steps);
+		rate_r[t] = (double)rows / (brs_now() - t0);
+		next += steps;
+	}
+	double mb = brs_median(rate_b, trials), mr = brs_median(rate_r, trials);
+	printf("bench_runner_commit: %d trials x %d steps x (%d readings + %d results + 1 mark) rows\n", trials, steps,
+	       NPOS * NREAD, NPOS);
+	printf("  batched (COPY + unnest, one transaction per step)  median %.0f rows/s\n", mb);
+	printf("  row by row (one INSERT per row, same transactions) median %.0f rows/s\n", mr);
+	printf("  ratio batched / row-by-row                          %.1fx\n", mb / mr);
+	free(d);
+	db_close(db);
+	brs_drop_db(name);
+	return 0;
+}
