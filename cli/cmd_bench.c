@@ -342,11 +342,94 @@ static int bench_simulate(struct cli_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
+static int fault_usage(void)
+{
+	puts("usage: meterlab bench fault HOST[:PORT] [KEY=VALUE]... [--json]\n\n"
+	     "Switch faults of a running bench simulator at run time (simulator-only control\n"
+	     "registers 0xF000.., see devices/README.md), then print the switches. Keys:\n"
+	     "  delay_ms N          delay replies by N ms (beyond the client's timeout: a late reply)\n"
+	     "  delay_count N       ... for the next N replies (0 = every reply)\n"
+	     "  exception C         answer with Modbus exception C (0 = off)\n"
+	     "  exception_count N   ... for the next N requests (0 = every request)\n"
+	     "  freeze_heartbeat 1  stop the heartbeat (a hung device); 0 resumes it\n"
+	     "  drop_after N        drop every connection at the Nth next request\n"
+	     "  down_ms N           after a drop, refuse connections for N ms\n"
+	     "  drop_now 1          drop every connection now\n"
+	     "With no KEY=VALUE only prints the current switches.");
+	return CLI_OK;
+}
+
+static int print_faults(struct cli_ctx *ctx, const char *addr, const struct benchsim_faults *f, uint32_t requests,
+			uint16_t clients)
+{
+	struct ml_buf b = ML_BUF_INIT;
+	int rc;
+	if (ctx->json) {
+		rc = ml_buf_putc(&b, '{') | ml_json_kv_str(&b, 1, "simulator", addr);
+		rc |= ml_json_kv_int(&b, 0, "delay_ms", f->delay_ms) | ml_json_kv_int(&b, 0, "delay_count", f->delay_count);
+		rc |= ml_json_kv_int(&b, 0, "exception", f->exception);
+		rc |= ml_json_kv_int(&b, 0, "exception_count", f->exception_count);
+		rc |= ml_json_kv_int(&b, 0, "freeze_heartbeat", f->freeze_heartbeat);
+		rc |= ml_json_kv_int(&b, 0, "drop_after", f->drop_after) | ml_json_kv_int(&b, 0, "down_ms", f->down_ms);
+		rc |= ml_json_kv_int(&b, 0, "requests", requests) | ml_json_kv_int(&b, 0, "clients", clients);
+		rc |= ml_buf_putc(&b, '}');
+	} else {
+		rc = ml_buf_printf(&b,
+				   "simulator %s: delay_ms %u delay_count %u exception %u exception_count %u "
+				   "freeze_heartbeat %u drop_after %u down_ms %u; %lu requests, %u clients",
+				   addr, f->delay_ms, f->delay_count, f->exception, f->exception_count,
+				   f->freeze_heartbeat, f->drop_after, f->down_ms, (unsigned long)requests, clients);
+	}
+	rc = rc ? CLI_INTERNAL : cli_out(&b, 1);
+	ml_buf_free(&b);
+	return rc;
+}
+
+static int bench_fault(struct cli_ctx *ctx, int argc, char **argv)
+{
+	if (cli_wants_help(argc, argv))
+		return fault_usage();
+	if (argc < 2 || argv[1][0] == '-')
+		return cli_usage("bench fault needs HOST[:PORT] (see 'meterlab bench fault --help')");
+	struct ml_error err = ML_ERROR_INIT;
+	/* Validate every switch before changing any. */
+	for (int i = 2; i < argc; i++) {
+		char key[32];
+		const char *eq = strchr(argv[i], '=');
+		long v;
+		size_t kl = eq ? (size_t)(eq - argv[i]) : 0;
+		if (!eq || kl >= sizeof(key) || parse_long(eq + 1, 0, 65535, &v))
+			return cli_usage("bad switch '%s' (expected KEY=0..65535)", argv[i]);
+		memcpy(key, argv[i], kl);
+		key[kl] = '\0';
+		if (benchsim_control_register(key) < 0) {
+			ml_errorf(&err, ML_EINVAL, "unknown fault '%s' (see 'meterlab bench fault --help')", key);
+			return cli_fail(&err);
+		}
+	}
+	for (int i = 2; i < argc; i++) {
+		char key[32];
+		const char *eq = strchr(argv[i], '=');
+		size_t kl = (size_t)(eq - argv[i]);
+		memcpy(key, argv[i], kl);
+		key[kl] = '\0';
+		if (benchsim_remote_set(argv[1], key, (uint16_t)strtol(eq + 1, NULL, 10), &err))
+			return cli_fail(&err);
+	}
+	struct benchsim_faults f;
+	uint32_t requests = 0;
+	uint16_t clients = 0;
+	if (benchsim_remote_get(argv[1], &f, &requests, &clients, &err))
+		return cli_fail(&err);
+	return print_faults(ctx, argv[1], &f, requests, clients);
+}
+
 int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct cli_cmd table[] = {
 		{ "probe", bench_probe, "read a bench's identity, source and position status" },
 		{ "simulate", bench_simulate, "run simulated benches as Modbus TCP servers" },
+		{ "fault", bench_fault, "switch faults of a running simulator (late replies, drops, ...)" },
 		{ NULL, NULL, NULL },
 	};
 	return cli_dispatch(ctx, "bench", "Verification benches over Modbus (bench protocol v1).", table, argc,

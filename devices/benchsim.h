@@ -81,6 +81,18 @@ void benchsim_drop_connections(struct benchsim *s, int down_ms);
 /* Requests answered (outside the control range) and connected clients. */
 uint64_t benchsim_requests(struct benchsim *s);
 int benchsim_clients(struct benchsim *s);
+/*
+ * Remote control of a running simulator (any process), over Modbus via the
+ * control registers. hostport: "HOST[:PORT]" or "tcp://HOST:PORT".
+ * Keys: delay_ms, delay_count, exception, exception_count, freeze_heartbeat,
+ * drop_after, down_ms, drop_now. benchsim_control_register maps a key to its
+ * register address (-1 when unknown).
+ */
+int benchsim_control_register(const char *key);
+int benchsim_remote_set(const char *hostport, const char *key, uint16_t value, struct ml_error *err) ML_MUSTCHECK;
+int benchsim_remote_get(const char *hostport, struct benchsim_faults *f, uint32_t *requests, uint16_t *clients,
+			struct ml_error *err) ML_MUSTCHECK;
+
 /* Device time in seconds since start. */
 double benchsim_device_time(struct benchsim *s);
 

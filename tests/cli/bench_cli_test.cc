@@ -29,7 +29,7 @@ static int port_of(const std::string &line)
 TEST(BenchCli, HelpOnEveryCommand)
 {
 	std::string out;
-	for (const char *args : { "bench --help", "bench probe --help", "bench simulate --help", "bench -h" }) {
+	for (const char *args : { "bench --help", "bench probe --help", "bench simulate --help", "bench fault --help", "bench -h" }) {
 		EXPECT_EQ(run_cmd(cli() + " " + args, &out), 0) << args;
 		EXPECT_NE(out.find("usage"), std::string::npos) << args << ": " << out;
 	}
@@ -102,4 +102,23 @@ TEST(BenchCli, ExitCodes)
 	EXPECT_NE(out.find("/nonexistent.scenario"), std::string::npos) << out;
 	EXPECT_EQ(run_cmd(cli() + " bench simulate --fault sneeze=1 2>&1", &out), 3);
 	EXPECT_EQ(run_cmd(cli() + " bench frobnicate 2>&1", &out), 2);
+}
+
+TEST(BenchCli, FaultSwitchesARunningSimulator)
+{
+	Child sim;
+	ASSERT_TRUE(sim.spawn({ cli(), "bench", "simulate", "--time-scale", "100" }));
+	std::string addr = "127.0.0.1:" + std::to_string(port_of(sim.line(5000)));
+	std::string out;
+	ASSERT_EQ(run_cmd(cli() + " bench fault " + addr + " exception=6 exception_count=1", &out), 0) << out;
+	EXPECT_NE(out.find("exception 6 exception_count 1"), std::string::npos) << out;
+	EXPECT_EQ(run_cmd(cli() + " bench probe " + addr + " 2>&1", &out), 7);
+	EXPECT_NE(out.find("exception 06 device busy"), std::string::npos) << out;
+	EXPECT_EQ(run_cmd(cli() + " bench probe " + addr, &out), 0) << out; // count used up
+	ASSERT_EQ(run_cmd(cli() + " --json bench fault " + addr + " freeze_heartbeat=1", &out), 0) << out;
+	EXPECT_NE(out.find("\"freeze_heartbeat\":1"), std::string::npos) << out;
+	EXPECT_NE(out.find("\"exception\":0"), std::string::npos) << out;
+	EXPECT_EQ(run_cmd(cli() + " bench fault " + addr + " sneeze=1 2>&1", &out), 3);
+	EXPECT_EQ(run_cmd(cli() + " bench fault " + addr + " delay_ms=70000 2>&1", &out), 2);
+	EXPECT_EQ(sim.stop(), 0);
 }
