@@ -60,21 +60,29 @@ static const char *default_actor(const char *given)
 	return u && *u ? u : "unknown";
 }
 
-/* Print records of a result as JSON objects (all values as strings or null). */
+/* Row r of a result as one JSON object (values as strings or null; details is raw JSON). */
+static int json_obj(struct ml_buf *b, const PGresult *res, int r)
+{
+	int rc = ml_buf_putc(b, '{');
+	for (int c = 0; c < PQnfields(res) && !rc; c++) {
+		const char *v = PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
+		if (!strcmp(PQfname(res, c), "details") && v)
+			rc = ml_json_kv_raw(b, c == 0, "details", v);
+		else
+			rc = ml_json_kv_str(b, c == 0, PQfname(res, c), v);
+	}
+	return rc ? rc : ml_buf_putc(b, '}');
+}
+
+/* Every row of a result as a JSON array of objects. */
 static int json_rows(struct ml_buf *b, const PGresult *res)
 {
 	int rc = ml_buf_putc(b, '[');
 	for (int r = 0; r < PQntuples(res) && !rc; r++) {
-		rc = ml_buf_puts(b, r ? ",{" : "{");
-		for (int c = 0; c < PQnfields(res) && !rc; c++) {
-			const char *v = PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
-			if (!strcmp(PQfname(res, c), "details") && v)
-				rc = ml_json_kv_raw(b, c == 0, "details", v);
-			else
-				rc = ml_json_kv_str(b, c == 0, PQfname(res, c), v);
-		}
+		if (r)
+			rc = ml_buf_putc(b, ',');
 		if (!rc)
-			rc = ml_buf_putc(b, '}');
+			rc = json_obj(b, res, r);
 	}
 	return rc ? rc : ml_buf_putc(b, ']');
 }
@@ -633,7 +641,8 @@ static int show_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		     ml_json_kv_str(&b, 0, "lot", a.lot_code) || ml_json_kv_str(&b, 0, "state", asset_state_name(a.state)) ||
 		     ml_json_kv_str(&b, 0, "location", a.location[0] ? a.location : NULL) ||
 		     ml_json_kv_str(&b, 0, "valid_until", a.valid_until[0] ? a.valid_until : NULL) ||
-		     ml_buf_puts(&b, ",\"model\":") || json_rows(&b, model) || ml_buf_puts(&b, ",\"history\":") ||
+		     ml_buf_puts(&b, ",\"model\":") || (PQntuples(model) ? json_obj(&b, model, 0) : ml_buf_puts(&b, "null")) ||
+		     ml_buf_puts(&b, ",\"history\":") ||
 		     json_rows(&b, hist) || ml_buf_putc(&b, '}');
 	} else {
 		rc = show_text(&b, &a, model, hist);

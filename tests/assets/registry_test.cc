@@ -544,3 +544,14 @@ TEST_F(Registry, ReceiveInsideCallersTransaction)
 	ASSERT_EQ(ML_OK, db_commit(db, &err)) << err.msg;
 	EXPECT_EQ(5, count(db, "SELECT count(*) FROM asset a JOIN lot l USING (lot_id) WHERE l.code LIKE 'CTX-12_'"));
 }
+
+TEST_F(Registry, EventsLandInMonthlyPartitions)
+{
+	arrive(db, "PART-13", 13000, 2);
+	/* today's events go to this month's partition, never to the default one */
+	std::string part = one(db, "SELECT 'asset_event_' || to_char(now(), 'YYYY_MM')");
+	EXPECT_EQ(2, count(db, "SELECT count(*) FROM " + part + " e JOIN asset a USING (asset_id) JOIN lot l "
+				"USING (lot_id) WHERE l.code = 'PART-13'"));
+	EXPECT_EQ(0, count(db, "SELECT count(*) FROM asset_event_default"));
+	EXPECT_GE(count(db, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'asset_event'::regclass"), 12 * 12 + 1);
+}

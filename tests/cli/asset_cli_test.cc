@@ -108,6 +108,7 @@ TEST_F(AssetCli, LifecycleThroughTheCommand)
 	EXPECT_TRUE(has(out, "2 of 3 moves refused")) << out;
 	ASSERT_EQ(0, run_stdout(std::string("--json asset show ") + B1, &out));
 	EXPECT_TRUE(has(out, "\"state\":\"in_stock\"")) << out;
+	EXPECT_TRUE(has(out, "\"model\":{\"model_id\":\"1\",\"code\":\"DDZY285-Z\",\"manufacturer\":\"HX\"")) << out;
 	ASSERT_EQ(0, run(std::string("asset move issue ") + B1 + " --location TEAM-7 --actor clerk.li", &out)) << out;
 	ASSERT_EQ(0, run(std::string("asset move install ") + B1 + " --actor team7 --reason 'account 3301'", &out));
 	ASSERT_EQ(0, run(std::string("asset move issue ") + B2 + " --location TEAM-7", &out)) << out;
