@@ -13,6 +13,7 @@
 #include "common/json.h"
 #include "lab/decimal.h"
 #include "lab/manual.h"
+#include "lab/result.h"
 #include "lab/runner.h"
 #include "lab/task.h"
 
@@ -105,13 +106,15 @@ static void ev_text(struct ml_buf *b, const struct runner_event *ev)
 					 ev->failed, ev->failures);
 	else if (ev->kind == RUNNER_EV_START)
 		rc = rc || ml_buf_printf(b, "start: %d steps, %d positions\n", ev->steps_total, ev->positions_total);
+	else if (ev->kind == RUNNER_EV_STEP)
+		rc = rc || ml_buf_printf(b, "step %d/%d %s: started\n", ev->step, ev->steps_total, ev->label);
 	else if (ev->kind == RUNNER_EV_RECONNECT || ev->kind == RUNNER_EV_ERROR)
 		rc = rc || ml_buf_printf(b, "%s at step %d: %s\n", k, ev->step, ev->message);
 	else
 		rc = rc || ml_buf_printf(b, "step %d/%d %s: %d/%d positions done, %d failure%s so far%s\n", ev->step,
 					 ev->steps_total, ev->label, ev->positions_done, ev->positions_total,
 					 ev->failures, ev->failures == 1 ? "" : "s",
-					 ev->kind == RUNNER_EV_STEP_DONE ? " (done)" : "");
+					 "");
 	(void)rc;
 }
 
@@ -327,6 +330,8 @@ static int run_start(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (rc == CLI_OK && bad)
 		rc = cli_fail(&err);
+	if (!c->spec.operator_name && strcmp(x.ro.actor, "runner"))
+		c->spec.operator_name = x.ro.actor; /* --operator was taken by the execution options */
 	if (rc == CLI_OK && (c->spec.bench_code || c->map_file || c->spec.nslots))
 		rc = create_run(ctx, c, &ids[n++]);
 	free(c);
@@ -513,6 +518,15 @@ static int q(struct db *db, const char *sql, const char *id, PGresult **res, str
 	return db_exec(db, sql, 1, p, PGRES_TUPLES_OK, res, err);
 }
 
+/* Same, with the run's measured_at span (partition pruning on the partitioned result tables). */
+static int q_span(struct db *db, const char *sql, const char *id, PGresult **res, struct ml_error *err)
+{
+	char from[40], to[40];
+	int rc = result_run_span(db, strtoll(id, NULL, 10), from, to, err);
+	const char *p[3] = { id, from, to };
+	return rc ? rc : db_exec(db, sql, 3, p, PGRES_TUPLES_OK, res, err);
+}
+
 static const char *const items[] = { "creep", "start", "basic", "constant", "clock", "ratio", "phase", "overall" };
 #define NITEMS (sizeof(items) / sizeof(items[0]))
 
@@ -534,7 +548,16 @@ static const char *concl_until(const PGresult *c, const char *asset)
 	return NULL;
 }
 
-static int show_text(struct ml_buf *b, const PGresult *h, const PGresult *pos, const PGresult *c, const PGresult *sr)
+static int item_present(const PGresult *c, const char *item)
+{
+	for (int r = 0; r < PQntuples(c); r++) {
+		if (!strcmp(db_get(c, r, "item"), item))
+			return 1;
+	}
+	return 0;
+}
+
+static int show_head(struct ml_buf *b, const PGresult *h)
 {
 	int rc = ml_buf_printf(b, "run %s  bench %s  scheme %s v%s  model %s  %s  status %s  date %s  steps %s/%s\n",
 			       db_get(h, 0, "run_id"), db_get(h, 0, "bench"), db_get(h, 0, "scheme_code"),
@@ -543,32 +566,74 @@ static int show_text(struct ml_buf *b, const PGresult *h, const PGresult *pos, c
 			       db_get(h, 0, "steps_total"));
 	if (db_get(h, 0, "last_error"))
 		rc = rc || ml_buf_printf(b, "last error: %s\n", db_get(h, 0, "last_error"));
-	rc = rc || ml_buf_printf(b, "\n%3s %-22s", "POS", "BARCODE");
+	return rc;
+}
+
+/* Position, barcode, one column per item tested in this run, overall, valid until. */
+static int show_conclusions(struct ml_buf *b, const PGresult *pos, const PGresult *c)
+{
+	int rc = ml_buf_printf(b, "\n%3s %-22s", "POS", "BARCODE");
 	for (size_t k = 0; k < NITEMS; k++)
-		rc = rc || ml_buf_printf(b, " %-8s", items[k]);
+		rc = rc || (item_present(c, items[k]) && ml_buf_printf(b, " %-8s", items[k]));
 	rc = rc || ml_buf_puts(b, " VALID UNTIL\n");
+	int pass = 0, fail = 0;
 	for (int r = 0; r < PQntuples(pos) && !rc; r++) {
 		const char *a = db_get(pos, r, "asset_id");
 		rc = ml_buf_printf(b, "%3s %-22s", db_get(pos, r, "position"), db_get(pos, r, "barcode"));
 		for (size_t k = 0; k < NITEMS; k++) {
 			const char *v = concl(c, a, items[k]);
-			rc = rc || ml_buf_printf(b, " %-8s", v ? v : "-");
+			rc = rc || (item_present(c, items[k]) && ml_buf_printf(b, " %-8s", v ? v : "-"));
 		}
-		const char *u = concl_until(c, a);
+		const char *o = concl(c, a, "overall"), *u = concl_until(c, a);
+		pass += o && !strcmp(o, "pass");
+		fail += o && !strcmp(o, "fail");
 		rc = rc || ml_buf_printf(b, " %s\n", u ? u : "");
 	}
-	rc = rc || ml_buf_printf(b, "\n%4s %3s %-28s %3s %10s %8s %7s %s\n", "STEP", "POS", "LABEL", "N", "MEAN",
-				 "ROUNDED", "VERDICT", "NOTE");
+	return rc || ml_buf_printf(b, "\n%d passed, %d failed, %d not concluded\n", pass, fail,
+				   PQntuples(pos) - pass - fail);
+}
+
+static int show_steps(struct ml_buf *b, const PGresult *sr)
+{
+	int rc = ml_buf_printf(b, "\n%4s %3s %-28s %3s %10s %8s %8s %7s %s\n", "STEP", "POS", "LABEL", "N", "MEAN",
+			       "ROUNDED", "LIMIT", "VERDICT", "NOTE");
 	for (int r = 0; r < PQntuples(sr) && !rc; r++) {
-		char m[DEC4_FMT_MAX], rd[DEC4_FMT_MAX];
-		const char *iv = db_get(sr, r, "interval_e4");
-		rc = ml_buf_printf(b, "%4d %3s %-28s %3s %10s %8s %7s %s\n", atoi(db_get(sr, r, "step_no")) + 1,
+		char m[DEC4_FMT_MAX], rd[DEC4_FMT_MAX], lim[DEC4_FMT_MAX], pulses[32] = "";
+		const char *iv = db_get(sr, r, "interval_e4"), *mean = db_get(sr, r, "mean_e4");
+		if (!mean && db_get(sr, r, "pulses"))
+			snprintf(pulses, sizeof(pulses), "%s pulses", db_get(sr, r, "pulses"));
+		rc = ml_buf_printf(b, "%4d %3s %-28s %3s %10s %8s %8s %7s %s\n", atoi(db_get(sr, r, "step_no")) + 1,
 				   db_get(sr, r, "position"), db_get(sr, r, "label"), db_get(sr, r, "n_readings"),
-				   dec_text(db_get(sr, r, "mean_e4"), NULL, m, sizeof(m)),
-				   dec_text(db_get(sr, r, "rounded_e4"), iv, rd, sizeof(rd)), db_get(sr, r, "verdict"),
+				   mean ? dec_text(mean, NULL, m, sizeof(m)) : pulses,
+				   dec_text(db_get(sr, r, "rounded_e4"), iv, rd, sizeof(rd)),
+				   dec_text(db_get(sr, r, "limit_e4"), NULL, lim, sizeof(lim)), db_get(sr, r, "verdict"),
 				   db_get(sr, r, "note"));
 	}
 	return rc;
+}
+
+static int show_readings(struct ml_buf *b, const PGresult *rd)
+{
+	int rc = ml_buf_printf(b, "\n%4s %3s %3s %10s %10s %8s %6s %s\n", "STEP", "POS", "#", "VALUE", "VALUE2", "PULSES",
+			       "RESULT", "MEASURED AT");
+	for (int r = 0; r < PQntuples(rd) && !rc; r++) {
+		char v[DEC4_FMT_MAX], v2[DEC4_FMT_MAX];
+		const char *p = db_get(rd, r, "pulses");
+		rc = ml_buf_printf(b, "%4d %3s %3s %10s %10s %8s %6s %s\n", atoi(db_get(rd, r, "step_no")) + 1,
+				   db_get(rd, r, "position"), db_get(rd, r, "reading_no"),
+				   dec_text(db_get(rd, r, "value_e4"), NULL, v, sizeof(v)),
+				   dec_text(db_get(rd, r, "value2_e4"), NULL, v2, sizeof(v2)), p ? p : "",
+				   db_get(rd, r, "bench_result"), db_get(rd, r, "measured_at"));
+	}
+	return rc;
+}
+
+static int show_text(struct ml_buf *b, const PGresult *h, const PGresult *pos, const PGresult *c, const PGresult *sr,
+		     const PGresult *rd)
+{
+	int rc = show_head(b, h) || show_conclusions(b, pos, c);
+	rc = rc || (sr && show_steps(b, sr));
+	return rc || (rd && show_readings(b, rd));
 }
 
 static int json_row(struct ml_buf *b, const PGresult *res, int r, const char *const *num, const char *const *str)
@@ -616,12 +681,26 @@ static int show_json(struct ml_buf *b, const PGresult *h, const PGresult *pos, c
 static int run_show(struct cli_ctx *ctx, int argc, char **argv)
 {
 	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab run show ID [--json]\n\nThe run, its positions with per-item and overall "
-		     "conclusions, every step result;\nwith --json also every raw reading (values are dec4: value x 10000).");
+		puts("usage: meterlab run show ID [--steps] [--readings] [--json]\n\nThe run and its positions with "
+		     "per-item and overall conclusions (the results table).\n--steps adds every step result (mean, "
+		     "rounded value, limit, verdict), --readings every raw\nreading. --json always includes all of them "
+		     "(values are dec4: value x 10000).");
 		return CLI_OK;
 	}
 	int64_t id = 0;
-	if (argc != 2 || !parse_id(argv[1], &id))
+	int steps = ctx->json, readings = ctx->json;
+	const char *ids = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--steps"))
+			steps = 1;
+		else if (!strcmp(argv[i], "--readings"))
+			readings = 1;
+		else if (!ids && parse_id(argv[i], &id))
+			ids = argv[i];
+		else
+			return cli_usage("run show: unexpected argument '%s'", argv[i]);
+	}
+	if (!ids)
 		return cli_usage("run show needs one run id");
 	struct db *db;
 	int rc = cli_db(ctx, &db);
@@ -633,22 +712,24 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
 		   "r.run_date::text AS run_date, r.operator, r.started_at::text AS started_at, r.finished_at::text AS "
 		   "finished_at, r.last_error, r.steps_total, (SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) "
 		   "AS steps_done FROM verification_run r JOIN lab_bench b USING (bench_id) JOIN device_model m USING "
-		   "(model_id) WHERE r.run_id = $1::bigint", argv[1], &h, &err);
+		   "(model_id) WHERE r.run_id = $1::bigint", ids, &h, &err);
 	if (!rc && PQntuples(h) != 1)
-		rc = ml_errorf(&err, ML_ENOTFOUND, "no run %s", argv[1]);
+		rc = ml_errorf(&err, ML_ENOTFOUND, "no run %s", ids);
 	rc = rc ? rc : q(db, "SELECT position, asset_id, barcode FROM run_position WHERE run_id = $1::bigint "
-			      "ORDER BY position", argv[1], &pos, &err);
+			      "ORDER BY position", ids, &pos, &err);
 	rc = rc ? rc : q(db, "SELECT asset_id, item, verdict, internal_verdict, valid_until::text AS valid_until "
-			      "FROM run_conclusion WHERE run_id = $1::bigint", argv[1], &c, &err);
-	rc = rc ? rc : q(db, "SELECT * FROM run_step_result WHERE run_id = $1::bigint ORDER BY step_no, position",
-			 argv[1], &sr, &err);
-	if (!rc && ctx->json)
-		rc = q(db, "SELECT step_no, position, asset_id, reading_no, value_e4, value2_e4, pulses, bench_result, "
-			   "measured_at::text AS measured_at FROM run_reading WHERE run_id = $1::bigint "
-			   "ORDER BY step_no, position, reading_no", argv[1], &rd, &err);
+			      "FROM run_conclusion WHERE run_id = $1::bigint", ids, &c, &err);
+	if (!rc && steps)
+		rc = q_span(db, "SELECT * FROM run_step_result WHERE run_id = $1::bigint AND measured_at >= $2::timestamptz "
+				"AND measured_at < $3::timestamptz ORDER BY step_no, position", ids, &sr, &err);
+	if (!rc && readings)
+		rc = q_span(db, "SELECT step_no, position, asset_id, reading_no, value_e4, value2_e4, pulses, bench_result, "
+				"measured_at::text AS measured_at FROM run_reading WHERE run_id = $1::bigint AND measured_at >= "
+				"$2::timestamptz AND measured_at < $3::timestamptz ORDER BY step_no, position, reading_no",
+			    ids, &rd, &err);
 	struct ml_buf b = ML_BUF_INIT;
 	int out = rc ? cli_fail(&err)
-		     : (ctx->json ? show_json(&b, h, pos, c, sr, rd) : show_text(&b, h, pos, c, sr)) ? CLI_INTERNAL
+		     : (ctx->json ? show_json(&b, h, pos, c, sr, rd) : show_text(&b, h, pos, c, sr, rd)) ? CLI_INTERNAL
 												       : cli_out(&b, ctx->json);
 	PQclear(h);
 	PQclear(pos);

@@ -434,8 +434,6 @@ static int writer_wait(struct run *r, struct ml_error *err)
 	int rc = j->rc;
 	if (rc && err)
 		*err = j->err;
-	else if (!rc)
-		r->failures += j->fails;
 	job_free(j);
 	return rc;
 }
@@ -460,6 +458,7 @@ static int store_step(struct run *r, const struct plan_step *ps, int64_t started
 		j->fails += j->rows[i].r.verdict == JUDGE_FAIL;
 	}
 	j->nrd = collect_readings(r, ps, obs, j->rd);
+	r->failures += j->fails; /* judged now; progress shows them at once */
 	int rc = writer_wait(r, err);
 	if (!rc && pthread_create(&r->writer, NULL, writer_main, j))
 		rc = ml_errorf(err, ML_EINTERNAL, "cannot start the result writer thread");
