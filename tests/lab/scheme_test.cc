@@ -1,6 +1,10 @@
 /* Schemes: regulation defaults, text export/import round trip, database round trip, settings storage. */
 #include <gtest/gtest.h>
 
+#include <dirent.h>
+
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "../support/pgtest.h"
@@ -213,6 +217,43 @@ TEST(SchemeText, ErrorsNameLineAndToken)
 		EXPECT_EQ(nullptr, s);
 		EXPECT_NE(nullptr, strstr(err.msg, b.want)) << b.text << " -> " << err.msg;
 	}
+}
+
+/* Every shipped sample scheme parses, round-trips, and the Henan one plans for its meter. */
+TEST(SchemeText, ShippedSamplesParse)
+{
+	std::string dir = pgtest_src("samples/schemes");
+	DIR *d = opendir(dir.c_str());
+	ASSERT_NE(nullptr, d) << dir;
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		std::string name = e->d_name;
+		if (name.size() < 7 || name.substr(name.size() - 7) != ".scheme")
+			continue;
+		std::ifstream in(dir + "/" + name);
+		std::stringstream ss;
+		ss << in.rdbuf();
+		struct scheme *s = nullptr, *back = nullptr;
+		struct ml_error err = ML_ERROR_INIT;
+		ASSERT_EQ(ML_OK, scheme_parse_text(ss.str().c_str(), &s, &err)) << name << ": " << err.msg;
+		std::string t = text_of(s);
+		ASSERT_EQ(ML_OK, scheme_parse_text(t.c_str(), &back, &err)) << name;
+		EXPECT_TRUE(scheme_equal(s, back)) << name;
+		if (name.rfind("henan", 0) == 0) {
+			struct lab_settings set = defaults();
+			struct model_rating r = meter("1", CONN_DIRECT, WIRING_1P2W);
+			struct plan_step *ps = nullptr;
+			size_t np = 0;
+			EXPECT_EQ(ML_OK, plan_scheme(s, &r, &set, &ps, &np, &err)) << err.msg;
+			EXPECT_EQ(14u, np);
+			free(ps);
+		}
+		scheme_free(back);
+		scheme_free(s);
+		n++;
+	}
+	closedir(d);
+	EXPECT_GE(n, 6);
 }
 
 class SchemeDb : public ::testing::Test {
