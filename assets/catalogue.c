@@ -152,17 +152,29 @@ int asset_location_add(struct db *db, const char *code, const char *name, const 
 	return rc;
 }
 
+#define MODEL_SELECT                                                                                  \
+	"SELECT m.model_id, m.code, f.code AS manufacturer, m.name, m.kind, m.accuracy_class, "         \
+	"m.reactive_class, m.connection, m.wiring, m.un_v::text AS un_v, m.ib_a::text AS ib_a, "       \
+	"m.imax_a::text AS imax_a, m.constant_imp, m.clock_freq_hz::text AS clock_freq_hz, "           \
+	"m.ct_primary_a::text AS ct_primary_a, m.ct_secondary_a::text AS ct_secondary_a, "             \
+	"m.vt_primary_v::text AS vt_primary_v, m.vt_secondary_v::text AS vt_secondary_v, "             \
+	"m.rated_burden_va::text AS rated_burden_va, m.verification_period_months "                    \
+	"FROM device_model m JOIN manufacturer f USING (manufacturer_id) "
+
 int asset_model_list(struct db *db, PGresult **out, struct ml_error *err)
 {
-	return db_exec(db,
-		       "SELECT m.model_id, m.code, f.code AS manufacturer, m.name, m.kind, m.accuracy_class, "
-		       "m.reactive_class, m.connection, m.wiring, m.un_v::text AS un_v, m.ib_a::text AS ib_a, "
-		       "m.imax_a::text AS imax_a, m.constant_imp, m.clock_freq_hz::text AS clock_freq_hz, "
-		       "m.ct_primary_a::text AS ct_primary_a, m.ct_secondary_a::text AS ct_secondary_a, "
-		       "m.vt_primary_v::text AS vt_primary_v, m.vt_secondary_v::text AS vt_secondary_v, "
-		       "m.rated_burden_va::text AS rated_burden_va, m.verification_period_months "
-		       "FROM device_model m JOIN manufacturer f USING (manufacturer_id) ORDER BY m.code",
-		       0, NULL, PGRES_TUPLES_OK, out, err);
+	return db_exec(db, MODEL_SELECT "ORDER BY m.code", 0, NULL, PGRES_TUPLES_OK, out, err);
+}
+
+int asset_model_get(struct db *db, int64_t model_id, PGresult **out, struct ml_error *err)
+{
+	char id[24];
+	snprintf(id, sizeof(id), "%" PRId64, model_id);
+	const char *p[1] = { id };
+	int rc = db_query_one(db, MODEL_SELECT "WHERE m.model_id = $1::bigint", 1, p, out, err);
+	if (rc == ML_ENOTFOUND)
+		return ml_errorf(err, rc, "device model %s does not exist", id);
+	return rc;
 }
 
 int asset_location_list(struct db *db, PGresult **out, struct ml_error *err)

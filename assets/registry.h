@@ -128,6 +128,8 @@ int asset_history(struct db *db, int64_t asset_id, PGresult **out, struct ml_err
 
 /* Catalogue listing: models with manufacturer code; *out caller PQclear()s. */
 int asset_model_list(struct db *db, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
+/* One model by id, same columns as asset_model_list; ML_ENOTFOUND when missing. */
+int asset_model_get(struct db *db, int64_t model_id, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
 int asset_location_list(struct db *db, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
 
 #ifdef __cplusplus

@@ -623,14 +623,7 @@ static int show_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	PGresult *hist = NULL, *model = NULL;
 	if (asset_lookup(db, argv[1], &a, &err) || asset_history(db, a.asset_id, &hist, &err))
 		return cli_fail(&err);
-	char id[24];
-	snprintf(id, sizeof(id), "%" PRId64, a.model_id);
-	const char *p[1] = { id };
-	if (db_exec(db,
-		    "SELECT m.model_id, m.code, f.code AS manufacturer, m.name, m.kind, m.accuracy_class, m.connection, "
-		    "m.wiring, m.un_v::text AS un_v, m.ib_a::text AS ib_a, m.imax_a::text AS imax_a, m.constant_imp, "
-		    "m.verification_period_months FROM device_model m JOIN manufacturer f USING (manufacturer_id) "
-		    "WHERE m.model_id = $1::bigint", 1, p, PGRES_TUPLES_OK, &model, &err)) {
+	if (asset_model_get(db, a.model_id, &model, &err)) {
 		PQclear(hist);
 		return cli_fail(&err);
 	}
