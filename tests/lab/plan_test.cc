@@ -301,4 +301,68 @@ TEST(Plan, RefusesWhatDoesNotFit)
 	EXPECT_EQ(ML_EINVAL, plan_make_step(&s, 0, &r, &set, &ps, &err));
 }
 
+TEST(JudgeManual, TypedReadingsUseThePlannedSteps)
+{
+	struct lab_settings set = defaults();
+	struct scheme_step st[5] = { simple(STEP_CREEP), simple(STEP_START), basic("Imax", PF_0_5L), basic("Ib", PF_1),
+				     basic("Imax", PF_1) };
+	st[4].kind = STEP_CONSTANT;
+	struct plan_step ps[5];
+	struct model_rating r = henan();
+	for (int i = 0; i < 5; i++)
+		ASSERT_EQ(ML_OK, plan_make_step(&st[i], i, &r, &set, &ps[i], nullptr));
+	const char *text = "# position 7, typed from the bench display\n"
+			   "creep, pulses=0\n"
+			   "START, pulses=1, elapsed=500.5\n"
+			   "Imax cos\u03c6=0.5L H, -0.1691, -0.1719\n"
+			   "\n"
+			   "4, 0.70, 0.72   # by step number\n"
+			   "constant Imax cos\u03c6=1.0 H, pulses=1200, register=1.0\n";
+	struct judge_step_result *res = nullptr;
+	size_t n = 0;
+	struct judge_position pos;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, judge_manual_text(ps, 5, text, &set, &res, &n, &pos, &err)) << err.msg;
+	ASSERT_EQ(5u, n);
+	EXPECT_EQ(JUDGE_PASS, res[0].verdict);
+	EXPECT_EQ(JUDGE_PASS, res[1].verdict);
+	EXPECT_EQ(-1705, res[2].value.mean_e4);
+	EXPECT_EQ(-2000, res[2].value.rounded_e4);
+	EXPECT_EQ(JUDGE_PASS, res[2].verdict);
+	EXPECT_EQ(3, res[3].index);
+	EXPECT_EQ(7000, res[3].value.rounded_e4);
+	EXPECT_EQ(JUDGE_PASS, res[3].verdict);
+	EXPECT_EQ(JUDGE_FAIL, res[3].internal_verdict); /* 0.7 > 60 % of 1.0 */
+	EXPECT_EQ(0, res[4].pulse_diff);
+	EXPECT_EQ(JUDGE_PASS, pos.item[JUDGE_ITEM_CREEP]);
+	EXPECT_EQ(JUDGE_PASS, pos.item[JUDGE_ITEM_CONSTANT]);
+	EXPECT_EQ(JUDGE_PASS, pos.overall);
+	EXPECT_EQ(JUDGE_FAIL, pos.overall_internal);
+	EXPECT_EQ(JUDGE_NONE, pos.item[JUDGE_ITEM_CLOCK]);
+	free(res);
+
+	/* creep with 2 pulses fails the position */
+	ASSERT_EQ(ML_OK, judge_manual_text(ps, 5, "creep, pulses=2\n", &set, &res, &n, &pos, &err));
+	EXPECT_EQ(JUDGE_FAIL, pos.overall);
+	free(res);
+
+	const struct {
+		const char *text, *want;
+	} bad[] = {
+		{ "Imax cos\u03c6=0.5L H, -0.1691, x\n", "'x'" },
+		{ "nonsense, 1\n", "nonsense" },
+		{ "creep, 3\n", "pulses=N" },
+		{ "9, 0.1\n", "'9'" },
+		{ "Ib cos\u03c6=1.0 H\n", "no readings" },
+		{ "creep, pulses=0\nIb cos\u03c6=1.0 H, 0.1, 0.2/3\n", "line 2" },
+		{ "# nothing\n", "no readings" },
+	};
+	for (auto &b : bad) {
+		res = nullptr;
+		EXPECT_EQ(ML_EINVAL, judge_manual_text(ps, 5, b.text, &set, &res, &n, &pos, &err)) << b.text;
+		EXPECT_EQ(nullptr, res);
+		EXPECT_NE(nullptr, strstr(err.msg, b.want)) << b.text << " -> " << err.msg;
+	}
+}
+
 } // namespace
