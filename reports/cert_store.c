@@ -420,11 +420,14 @@ void cert_content_free(struct cert_content *c)
 	free(c);
 }
 
-static void set_by_key(void *base, const struct field *f, size_t n, const char *key, const char *val)
+/* base + base_off is the struct the field offsets refer to. (The whole
+ * object is passed as base so compilers checking object sizes see it.) */
+static void set_by_key(void *base, size_t base_off, const struct field *f, size_t n, const char *key,
+		       const char *val)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!strcmp(f[i].key, key)) {
-			set_str(base, f[i].off, val);
+			set_str(base, base_off + f[i].off, val);
 			return;
 		}
 	}
@@ -447,7 +450,7 @@ static int load_scalars(struct db *db, const char *sid, struct cert_content *c, 
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *k = db_get(res, i, "key");
 		if (k)
-			set_by_key(&c->doc, doc_fields, NF(doc_fields), k, PQgetvalue(res, i, 2));
+			set_by_key(c, offsetof(struct cert_content, doc), doc_fields, NF(doc_fields), k, PQgetvalue(res, i, 2));
 	}
 	return ML_OK;
 }
@@ -473,7 +476,7 @@ static int load_array(struct db *db, const char *sid, size_t a, struct cert_cont
 	for (int i = 0; i < nrows; i++) {
 		size_t ord = (size_t)strtoull(PQgetvalue(res, i, 0), NULL, 10);
 		if (ord >= 1 && ord <= n && !PQgetisnull(res, i, 1))
-			set_by_key(rows + (ord - 1) * d->elem, d->fields, d->nfields, PQgetvalue(res, i, 1),
+			set_by_key(rows, (ord - 1) * d->elem, d->fields, d->nfields, PQgetvalue(res, i, 1),
 				   PQgetvalue(res, i, 2));
 	}
 	void *ptr = rows;
