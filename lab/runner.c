@@ -156,7 +156,7 @@ static int load_row(struct run *r, const char *id, char **scheme_text, int64_t *
 	if (!*scheme_text)
 		return ml_errorf(err, ML_ENOMEM, "out of memory");
 	if (!strcmp(r->status, "finished") || !strcmp(r->status, "aborted"))
-		return ml_errorf(err, ML_ESTATE, "run %s is %s: nothing to execute", id, r->status);
+		return ml_errorf(err, ML_ESTATE, "run %s is already %s", id, r->status);
 	return ML_OK;
 }
 

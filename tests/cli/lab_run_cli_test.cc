@@ -214,4 +214,58 @@ TEST_F(LabRunCli, JsonEventsOnePerLine)
 	EXPECT_EQ(1u, finished) << out;
 }
 
+TEST_F(LabRunCli, StartManyRunsTwoBenchesConcurrently)
+{
+	register_bench();
+	struct benchsim *sim2 = rfx::start_sim("kind meter\npositions 12\n[1-12]\nconstant 1200\nib 5\nerror -0.05\n", 1000);
+	ASSERT_TRUE(sim2);
+	std::string out;
+	ASSERT_EQ(0, cli("standard bench-add --code BCLI2-" + tag_ + " --uri tcp://127.0.0.1:" +
+				 std::to_string(benchsim_port(sim2)) + " --kind meter-1p --positions 12 --standard STD-A" + tag_,
+			 &out, true)) << out;
+	std::string map1 = dir_ + "/m1.csv", map2 = dir_ + "/m2.csv", tasks = dir_ + "/tasks.txt";
+	{
+		std::ofstream a(map1), b(map2), t(tasks);
+		a << "1," << bcs_[0] << "\n2," << bcs_[1] << "\n3," << bcs_[2] << "\n";
+		b << "1," << bcs_[3] << "\n2," << bcs_[4] << "\n3," << bcs_[5] << "\n";
+		t << "# bench scheme map\nBCLI" << tag_ << " CLI-1P " << map1 << "\nBCLI2-" << tag_ << ", CLI-1P, " << map2
+		  << "\n";
+	}
+	/* bcs_[2] is out of limits on the first bench's scenario (position 3, -1.8 %) */
+	EXPECT_EQ(1, cli("run start-many " + tasks + " --poll-ms 2", &out, true)) << out;
+	benchsim_stop(sim2);
+	EXPECT_EQ("2", one(db_, "SELECT count(*) FROM verification_run r JOIN run_position p USING (run_id) WHERE "
+				"p.barcode IN ('" + bcs_[0] + "','" + bcs_[3] + "') AND r.status = 'finished'"));
+	EXPECT_EQ("failed", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs_[2] + "'"));
+	EXPECT_EQ("in_stock", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs_[5] + "'"));
+}
+
+TEST_F(LabRunCli, ManualVerificationFromFile)
+{
+	std::string out;
+	ASSERT_EQ(0, cli("standard add --code STD-M" + tag_ + " --name m --class 0.1 --cert-no CM --issuer i "
+			 "--valid-from 2020-01-01 --valid-until 2099-12-31", &out, true)) << out;
+	ASSERT_EQ(0, cli("standard bench-add --code MAN" + tag_ + " --uri manual --kind meter-1p --positions 6 "
+			 "--standard STD-M" + tag_, &out, true)) << out;
+	std::string readings = dir_ + "/readings.csv";
+	{
+		std::ofstream f(readings);
+		f << "# position, step, readings\n";
+		for (int p = 1; p <= 2; p++) {
+			f << p << ", creep, pulses=0\n" << p << ", start, pulses=1, elapsed=500\n";
+			for (int s = 3; s <= 6; s++)
+				f << p << ", " << s << ", " << (p == 2 && s == 4 ? "1.21, 1.25" : "0.10, 0.12") << "\n";
+			f << p << ", 7, 0.10, 0.11, 0.12\n";
+		}
+	}
+	int rc = cli("--json run manual --bench MAN" + tag_ + " --scheme CLI-1P --file " + readings + " 1=" + bcs_[0] +
+			     " 2=" + bcs_[1], &out, true);
+	EXPECT_EQ(1, rc) << out; /* position 2 fails basic error */
+	EXPECT_NE(std::string::npos, out.find("\"passed\":1,\"failed\":1")) << out;
+	EXPECT_EQ("in_stock", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs_[0] + "'"));
+	EXPECT_EQ("failed", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs_[1] + "'"));
+	EXPECT_EQ("manual", one(db_, "SELECT r.mode FROM verification_run r JOIN run_position p USING (run_id) WHERE "
+				     "p.barcode = '" + bcs_[0] + "'"));
+}
+
 } // namespace
