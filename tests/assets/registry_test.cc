@@ -163,6 +163,20 @@ TEST_F(Registry, CatalogueRefusesBadInput)
 	m.kind = "ct";
 	EXPECT_EQ(ML_EINVAL, asset_model_add(db, &m, &err)); /* a CT has no meter connection */
 	EXPECT_EQ(0, count(db, "SELECT count(*) FROM device_model WHERE code = 'BAD1'"));
+	/* a measuring CT: ratings, no meter connection */
+	struct asset_model ct = {};
+	ct.code = "LZZBJ9-10";
+	ct.manufacturer_code = "HX";
+	ct.name = "10 kV CT 600/5";
+	ct.kind = "ct";
+	ct.accuracy_class = "0.2S";
+	ct.ct_primary_a = "600";
+	ct.ct_secondary_a = "5";
+	ct.rated_burden_va = "10";
+	ct.verification_period_months = "120";
+	ASSERT_EQ(ML_OK, asset_model_add(db, &ct, &err)) << err.msg;
+	EXPECT_EQ("600/5 0.2S 10", one(db, "SELECT ct_primary_a || '/' || ct_secondary_a || ' ' || accuracy_class || ' ' || "
+					   "rated_burden_va FROM device_model WHERE code = 'LZZBJ9-10'"));
 }
 
 TEST_F(Registry, ImportGoodDelivery)
