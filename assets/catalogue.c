@@ -186,6 +186,18 @@ int asset_location_list(struct db *db, PGresult **out, struct ml_error *err)
 		       0, NULL, PGRES_TUPLES_OK, out, err);
 }
 
+int asset_lot_list(struct db *db, PGresult **out, struct ml_error *err)
+{
+	return db_exec(db,
+		       "SELECT l.code, f.code AS manufacturer, m.code AS model, l.supplier, l.row_count AS assets, "
+		       "(SELECT string_agg(state || ':' || n, ' ' ORDER BY state) FROM (SELECT a.state, count(*) AS n "
+		       "  FROM asset a WHERE a.lot_id = l.lot_id GROUP BY a.state) s) AS states, "
+		       "to_char(l.received_at, 'YYYY-MM-DD HH24:MI') AS received_at, l.received_by "
+		       "FROM lot l LEFT JOIN manufacturer f USING (manufacturer_id) "
+		       "LEFT JOIN device_model m ON m.model_id = l.model_id ORDER BY l.received_at DESC, l.lot_id DESC",
+		       0, NULL, PGRES_TUPLES_OK, out, err);
+}
+
 int asset_list(struct db *db, const struct asset_filter *f, PGresult **out, struct ml_error *err)
 {
 	long limit = f->limit ? f->limit : 100;

@@ -131,6 +131,8 @@ int asset_model_list(struct db *db, PGresult **out, struct ml_error *err) ML_MUS
 /* One model by id, same columns as asset_model_list; ML_ENOTFOUND when missing. */
 int asset_model_get(struct db *db, int64_t model_id, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
 int asset_location_list(struct db *db, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
+/* Arrival lots, newest first, with asset counts per state; *out caller PQclear()s. */
+int asset_lot_list(struct db *db, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
 
 #ifdef __cplusplus
 }

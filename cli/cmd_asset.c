@@ -682,6 +682,27 @@ static int list_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	return out_result(ctx, res);
 }
 
+static int lot_cmd(struct cli_ctx *ctx, int argc, char **argv)
+{
+	if (cli_wants_help(argc, argv)) {
+		puts("usage: meterlab asset lot list [--json]\n\n"
+		     "Arrival lots, newest first: manufacturer, model (when the lot has one), supplier,\n"
+		     "asset count and how many assets of the lot are in each state.");
+		return CLI_OK;
+	}
+	if (argc != 2 || strcmp(argv[1], "list"))
+		return cli_usage("expected 'meterlab asset lot list'");
+	struct db *db;
+	int rc = cli_db(ctx, &db);
+	if (rc)
+		return rc;
+	struct ml_error err = ML_ERROR_INIT;
+	PGresult *res = NULL;
+	if (asset_lot_list(db, &res, &err))
+		return cli_fail(&err);
+	return out_result(ctx, res);
+}
+
 int cmd_asset(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct cli_cmd table[] = {
@@ -693,6 +714,7 @@ int cmd_asset(struct cli_ctx *ctx, int argc, char **argv)
 		{ "model", model_cmd, "device-model catalogue (add, list)" },
 		{ "manufacturer", manufacturer_add, "add a manufacturer" },
 		{ "location", location_cmd, "stores and places (add, list)" },
+		{ "lot", lot_cmd, "arrival lots with per-state counts (list)" },
 		{ NULL, NULL, NULL },
 	};
 	return cli_dispatch(ctx, "asset",

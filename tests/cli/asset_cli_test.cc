@@ -51,7 +51,7 @@ protected:
 TEST(AssetCliHelp, EverySubcommandAnswersHelp)
 {
 	for (const char *sub : { "", "receive", "move", "swap", "show", "list", "model", "model add", "location",
-				 "manufacturer" }) {
+				 "manufacturer", "lot" }) {
 		std::string out;
 		std::string cmd = pgtest_cli() + " asset " + sub + " --help";
 		EXPECT_EQ(0, pgtest_run(cmd, &out, true)) << cmd << "\n" << out;
@@ -153,6 +153,9 @@ TEST_F(AssetCli, NotFoundAndInvalid)
 	ASSERT_EQ(0, run_stdout("--json asset model list", &out));
 	EXPECT_TRUE(has(out, "\"code\":\"DDZY285-Z\"")) << out;
 	EXPECT_TRUE(has(out, "\"constant_imp\":\"1200\"")) << out;
+	ASSERT_EQ(0, run_stdout("--json asset lot list", &out));
+	EXPECT_TRUE(has(out, "\"code\":\"DEMO-1\",\"manufacturer\":\"HX\",\"model\":\"DDZY285-Z\"")) << out;
+	EXPECT_TRUE(has(out, "\"assets\":\"24\"")) << out;
 	ASSERT_EQ(0, run_stdout("--json asset location list", &out));
 	EXPECT_TRUE(has(out, "\"code\":\"CENTRAL\"")) << out;
 }
