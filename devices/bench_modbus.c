@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 
 #include <modbus/modbus.h>
 
@@ -93,6 +94,15 @@ static int mb_connect(struct bench *b, struct mb_impl *m)
 		modbus_free(ctx);
 		/* 3.1.6 leaves EINPROGRESS after a connect timeout (#756). */
 		return e == EINPROGRESS ? ETIMEDOUT : e;
+	}
+	/*
+	 * libmodbus waits with select(): a descriptor >= FD_SETSIZE would be
+	 * undefined behaviour (#373, #583). Refuse it instead of corrupting memory.
+	 */
+	if (modbus_get_socket(ctx) >= FD_SETSIZE) {
+		modbus_close(ctx);
+		modbus_free(ctx);
+		return EMFILE;
 	}
 	set_timeout(ctx, b->opt.response_timeout_ms);
 	/* Byte timeout = response timeout: a reply trickling in is bounded too. */

@@ -11,8 +11,9 @@
 #include "devices/bench_regmap.h"
 #include "sim_fixture.h"
 
-// One position; at 20x a reading (2 pulses at 1100 W, 1200 imp/kWh) takes
-// 5.45 s device time = 273 ms real, longer than any recovery below.
+// One position; at 10x a reading (2 pulses at 1100 W, 1200 imp/kWh) takes
+// 5.45 s device time = 545 ms real, well beyond any recovery below (<= 350 ms),
+// so a lost reading would show as a gap in reading_seq even on a loaded machine.
 static const char *kOne = "positions 2\nsettle_s 0.2\n[1-2]\nerror -0.4321\n";
 
 static struct bench_options fast_opts(int backoff_ms, int retries)
@@ -70,7 +71,7 @@ TEST(Faults, LateReplyReconnectsAndLosesNoReading)
 {
 	SimBench f;
 	struct bench_options o = fast_opts(20, 3);
-	f.start(kOne, 20, &o);
+	f.start(kOne, 10, &o);
 	start_readings(f);
 	struct bench_stats before, after;
 	bench_get_stats(f.b, &before);
@@ -91,7 +92,7 @@ TEST(Faults, DelayedReplyWithinTimeoutNeedsNoRecovery)
 	SimBench f;
 	struct bench_options o = fast_opts(20, 3);
 	o.response_timeout_ms = 1000;
-	f.start(kOne, 20, &o);
+	f.start(kOne, 10, &o);
 	start_readings(f);
 	struct bench_stats before, after;
 	bench_get_stats(f.b, &before);
@@ -111,7 +112,7 @@ TEST(Faults, DroppedConnectionReconnectsWithBackoff)
 {
 	SimBench f;
 	struct bench_options o = fast_opts(50, 4); // waits 0, 50, 100, 200 ms: outlasts 120 ms down
-	f.start(kOne, 20, &o);
+	f.start(kOne, 10, &o);
 	start_readings(f);
 	struct bench_stats before, after;
 	bench_get_stats(f.b, &before);
@@ -126,7 +127,7 @@ TEST(Faults, DropAfterRegisterSwitchedByAnyMaster)
 {
 	SimBench f;
 	struct bench_options o = fast_opts(20, 3);
-	f.start(kOne, 20, &o);
+	f.start(kOne, 10, &o);
 	start_readings(f);
 	modbus_t *raw = modbus_new_tcp("127.0.0.1", benchsim_port(f.sim));
 	ASSERT_NE(raw, nullptr);
@@ -150,7 +151,7 @@ TEST(Faults, DownLongerThanBackoffIsAnIoErrorThenRecovers)
 {
 	SimBench f;
 	struct bench_options o = fast_opts(10, 2); // 0 + 10 ms of retries
-	f.start(kOne, 20, &o);
+	f.start(kOne, 10, &o);
 	struct ml_error err = ML_ERROR_INIT;
 	struct bench_identity id;
 	ASSERT_EQ(bench_identify(f.b, &id, &err), ML_OK) << err.msg;
@@ -167,7 +168,7 @@ TEST(Faults, WriteThatTimedOutIsNotRepeated)
 {
 	SimBench f;
 	struct bench_options o = fast_opts(20, 3);
-	f.start(kOne, 20, &o);
+	f.start(kOne, 10, &o);
 	start_readings(f);
 	struct benchsim_faults fl = {};
 	fl.delay_ms = 250;
@@ -188,7 +189,7 @@ TEST(Faults, InjectedExceptionIsAClearErrorThenClears)
 {
 	SimBench f;
 	struct bench_options o = fast_opts(20, 3);
-	f.start(kOne, 20, &o);
+	f.start(kOne, 10, &o);
 	start_readings(f);
 	modbus_t *raw = modbus_new_tcp("127.0.0.1", benchsim_port(f.sim));
 	ASSERT_EQ(modbus_connect(raw), 0);
@@ -210,7 +211,7 @@ TEST(Faults, FrozenHeartbeatDetected)
 {
 	SimBench f;
 	struct bench_options o = fast_opts(20, 3);
-	f.start(kOne, 20, &o); // heartbeat +1 per 5 ms real at 20x
+	f.start(kOne, 10, &o); // heartbeat +1 per 10 ms real at 10x
 	struct ml_error err = ML_ERROR_INIT;
 	uint16_t hb = 0;
 	ASSERT_EQ(bench_alive(f.b, &hb, &err), ML_OK) << err.msg;
