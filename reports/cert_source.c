@@ -56,12 +56,15 @@ static const char *const pos_sql =
 	"FROM run_position p JOIN run_conclusion c ON c.asset_id = p.asset_id AND c.run_id = p.run_id "
 	"AND c.item = 'overall' WHERE p.run_id = $1::bigint ORDER BY p.position";
 
-/* Per-item conclusions, in the order of JJG 596-2012 §1.2, with a short detail. */
+/* Per-item conclusions, in the order of JJG 596-2012 §1.2, with a short
+ * detail: the runner's note when a position could not be judged (e.g. "no
+ * pulses from the meter"), else the measured quantity of the item. */
 static const char *const items_sql =
-	"WITH d AS (SELECT s.asset_id, s.kind, string_agg(CASE s.kind "
+	"WITH d AS (SELECT s.asset_id, s.kind, coalesce(string_agg(DISTINCT nullif(s.note, ''), '; '), "
+	"  string_agg(CASE s.kind "
 	"  WHEN 'creep' THEN s.pulses || ' 个脉冲' WHEN 'start' THEN s.pulses || ' 个脉冲' "
 	"  WHEN 'clock' THEN cert_fmt_e4(s.rounded_e4, cert_e4_places(s.interval_e4)) || ' s/d' "
-	"  WHEN 'constant' THEN 'γ = ' || cert_fmt_e4(s.gamma_e4, 2) || '%' END, '; ' ORDER BY s.step_no) AS detail "
+	"  WHEN 'constant' THEN 'γ = ' || cert_fmt_e4(s.gamma_e4, 2) || '%' END, '; ' ORDER BY s.step_no)) AS detail "
 	"  FROM run_step_result s WHERE s.run_id = $1::bigint GROUP BY s.asset_id, s.kind) "
 	"SELECT c.asset_id, c.item, c.verdict, d.detail "
 	"FROM run_conclusion c LEFT JOIN d ON d.asset_id = c.asset_id AND d.kind = c.item "

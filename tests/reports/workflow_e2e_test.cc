@@ -77,6 +77,18 @@ TEST(CertEndToEnd, CertificatesAndNoticesFromASimulatedRun)
 				      " AND s.kind = 'basic' AND a.barcode = '" + bcs[1] + "' ORDER BY step_no LIMIT 1");
 	EXPECT_EQ(rounded, bad->errors[0].rounded);
 	EXPECT_EQ('+', bad->errors[0].rounded[0]) << bad->errors[0].rounded;
+	/* The dead meter could not be judged: the runner's note explains the failed item. */
+	const struct cert_doc *dead = cert_source_doc(s, 3);
+	EXPECT_EQ(CERT_KIND_NOTICE, dead->kind);
+	EXPECT_STREQ("基本误差", dead->items[2].name);
+	EXPECT_STREQ("不合格", dead->items[2].conclusion);
+	std::string note = one(db, "SELECT string_agg(DISTINCT note, '; ') FROM run_step_result s JOIN asset a "
+				   "USING (asset_id) WHERE s.run_id = " + std::to_string(run) + " AND s.kind = 'basic' "
+				   "AND note <> '' AND a.barcode = '" + bcs[3] + "'");
+	ASSERT_NE("", note);
+	ASSERT_NE(nullptr, dead->items[2].detail);
+	EXPECT_EQ(note, dead->items[2].detail);
+	EXPECT_EQ(nullptr, dead->errors[0].rounded) << "nothing judged, nothing printed";
 	const struct cert_doc *good = cert_source_doc(s, 0);
 	EXPECT_EQ(CERT_KIND_CERTIFICATE, good->kind);
 	EXPECT_EQ(one(db, "SELECT valid_until::text FROM asset WHERE barcode = '" + bcs[0] + "'"), good->valid_until);
