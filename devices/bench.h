@@ -105,7 +105,7 @@ struct bench_position_status {
 	uint32_t pulses;
 	float elapsed;     /* s */
 	int32_t value2_e4; /* dec4: phase displacement, minutes */
-	float register_kwh;
+	float register_kwh; /* constant mode: the start reading while running, the final one once done */
 	uint16_t meter_comm;
 };
 
@@ -130,6 +130,8 @@ struct bench_options {
  * Open a bench. uri: "tcp://HOST:PORT" (unit id 1) or "HOST[:PORT]" (TCP,
  * default port 502), or "rtu:/dev/ttyUSB0?baud=19200&unit=1". opt may be
  * NULL for defaults. On success *out is owned by the caller: bench_close().
+ * Only the URI is checked here (ML_EINVAL); the first call connects, and
+ * every call reconnects as needed (see devices/README.md).
  */
 int bench_open(const char *uri, const struct bench_options *opt, struct bench **out, struct ml_error *err) ML_MUSTCHECK;
 void bench_close(struct bench *b); /* NULL-safe; closes and frees */

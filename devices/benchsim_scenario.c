@@ -385,7 +385,6 @@ int benchsim_scenario_parse(const char *text, const char *name, struct benchsim_
 	set_defaults(sc);
 	snprintf(sc->name, sizeof(sc->name), "%s", name);
 	struct pctx c = { .sc = sc, .file = name, .err = err };
-	char *save = NULL;
 	int rc = 0;
 	for (char *l = copy, *nl; l && !rc; l = nl) {
 		nl = strchr(l, '\n');
@@ -399,7 +398,6 @@ int benchsim_scenario_parse(const char *text, const char *name, struct benchsim_
 			l++;
 		rc = p_line(&c, l);
 	}
-	(void)save;
 	free(copy);
 	if (rc) {
 		free(sc);
