@@ -400,7 +400,7 @@ out:
 
 struct cert_content {
 	struct cert_doc doc;
-	PGresult *res[1 + N_ARRAYS];
+	PGresult *res;           /* every string of doc points into it */
 	void *rows[N_ARRAYS];
 };
 
@@ -413,8 +413,7 @@ void cert_content_free(struct cert_content *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < NF(c->res); i++)
-		PQclear(c->res[i]);
+	PQclear(c->res);
 	for (size_t i = 0; i < N_ARRAYS; i++)
 		free(c->rows[i]);
 	free(c);
@@ -433,56 +432,59 @@ static void set_by_key(void *base, size_t base_off, const struct field *f, size_
 	}
 }
 
-static int load_scalars(struct db *db, const char *sid, struct cert_content *c, struct ml_error *err)
+/*
+ * The whole content in one round trip: section 0 holds the scalar fields,
+ * section a + 1 the rows of arrays[a] (ord 1.., NULL key for an empty
+ * object), sorted by section and row.
+ */
+static const char *const content_sql =
+	"SELECT c.kind, 0::bigint AS sec, 0::bigint AS ord, j.key, j.value FROM certificate c "
+	"LEFT JOIN LATERAL jsonb_each_text(c.content) j ON jsonb_typeof(c.content -> j.key) = 'string' "
+	"WHERE c.id = $1::bigint "
+	"UNION ALL "
+	"SELECT c.kind, a.sec, e.ord, f.key, f.value FROM certificate c "
+	"CROSS JOIN LATERAL unnest($2::text[]) WITH ORDINALITY a(name, sec) "
+	"CROSS JOIN LATERAL jsonb_array_elements(coalesce(c.content -> a.name, '[]')) WITH ORDINALITY e(v, ord) "
+	"LEFT JOIN LATERAL jsonb_each_text(e.v) f ON true WHERE c.id = $1::bigint "
+	"ORDER BY 2, 3";
+
+static int alloc_arrays(struct cert_content *c, struct ml_error *err)
 {
-	const char *p[1] = { sid };
-	int rc = db_exec(db,
-			 "SELECT c.kind, j.key, j.value FROM certificate c "
-			 "LEFT JOIN LATERAL jsonb_each_text(c.content) j ON jsonb_typeof(c.content -> j.key) = 'string' "
-			 "WHERE c.id = $1::bigint",
-			 1, p, PGRES_TUPLES_OK, &c->res[0], err);
-	if (rc)
-		return rc;
-	PGresult *res = c->res[0];
-	if (PQntuples(res) == 0)
-		return ml_errorf(err, ML_ENOTFOUND, "certificate %s not found", sid);
-	c->doc.kind = (enum cert_kind)atoi(PQgetvalue(res, 0, 0));
-	for (int i = 0; i < PQntuples(res); i++) {
-		const char *k = db_get(res, i, "key");
-		if (k)
-			set_by_key(c, offsetof(struct cert_content, doc), doc_fields, NF(doc_fields), k, PQgetvalue(res, i, 2));
+	size_t n[N_ARRAYS] = { 0 };
+	for (int i = 0; i < PQntuples(c->res); i++) {
+		size_t sec = (size_t)strtoull(PQgetvalue(c->res, i, 1), NULL, 10);
+		size_t ord = (size_t)strtoull(PQgetvalue(c->res, i, 2), NULL, 10);
+		if (sec >= 1 && sec <= N_ARRAYS && ord > n[sec - 1])
+			n[sec - 1] = ord;
+	}
+	for (size_t a = 0; a < N_ARRAYS; a++) {
+		c->rows[a] = calloc(n[a] ? n[a] : 1, arrays[a].elem);
+		if (!c->rows[a])
+			return ml_errorf(err, ML_ENOMEM, "out of memory loading %zu %s", n[a], arrays[a].key);
+		void *ptr = c->rows[a];
+		memcpy((char *)&c->doc + arrays[a].arr_off, &ptr, sizeof(ptr));
+		memcpy((char *)&c->doc + arrays[a].n_off, &n[a], sizeof(n[a]));
 	}
 	return ML_OK;
 }
 
-static int load_array(struct db *db, const char *sid, size_t a, struct cert_content *c, struct ml_error *err)
+static void fill_content(struct cert_content *c)
 {
-	const struct array_desc *d = &arrays[a];
-	const char *p[2] = { sid, d->key };
-	int rc = db_exec(db,
-			 "SELECT e.ord, f.key, f.value FROM certificate c "
-			 "CROSS JOIN LATERAL jsonb_array_elements(coalesce(c.content -> $2, '[]')) WITH ORDINALITY e(v, ord) "
-			 "LEFT JOIN LATERAL jsonb_each_text(e.v) f ON true WHERE c.id = $1::bigint ORDER BY e.ord",
-			 2, p, PGRES_TUPLES_OK, &c->res[1 + a], err);
-	if (rc)
-		return rc;
-	PGresult *res = c->res[1 + a];
-	int nrows = PQntuples(res);
-	size_t n = nrows ? (size_t)strtoull(PQgetvalue(res, nrows - 1, 0), NULL, 10) : 0;
-	char *rows = calloc(n ? n : 1, d->elem);
-	if (!rows)
-		return ml_errorf(err, ML_ENOMEM, "out of memory loading %zu %s", n, d->key);
-	c->rows[a] = rows;
-	for (int i = 0; i < nrows; i++) {
-		size_t ord = (size_t)strtoull(PQgetvalue(res, i, 0), NULL, 10);
-		if (ord >= 1 && ord <= n && !PQgetisnull(res, i, 1))
-			set_by_key(rows, (ord - 1) * d->elem, d->fields, d->nfields, PQgetvalue(res, i, 1),
-				   PQgetvalue(res, i, 2));
+	PGresult *res = c->res;
+	c->doc.kind = (enum cert_kind)atoi(PQgetvalue(res, 0, 0));
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (PQgetisnull(res, i, 3))
+			continue;
+		size_t sec = (size_t)strtoull(PQgetvalue(res, i, 1), NULL, 10);
+		size_t ord = (size_t)strtoull(PQgetvalue(res, i, 2), NULL, 10);
+		const char *k = PQgetvalue(res, i, 3), *v = PQgetvalue(res, i, 4);
+		if (sec == 0) {
+			set_by_key(c, offsetof(struct cert_content, doc), doc_fields, NF(doc_fields), k, v);
+		} else if (sec <= N_ARRAYS && ord >= 1) {
+			const struct array_desc *d = &arrays[sec - 1];
+			set_by_key(c->rows[sec - 1], (ord - 1) * d->elem, d->fields, d->nfields, k, v);
+		}
 	}
-	void *ptr = rows;
-	memcpy((char *)&c->doc + d->arr_off, &ptr, sizeof(ptr));
-	memcpy((char *)&c->doc + d->n_off, &n, sizeof(n));
-	return ML_OK;
 }
 
 int cert_content_load(struct db *db, long long id, struct cert_content **out, struct ml_error *err)
@@ -493,13 +495,17 @@ int cert_content_load(struct db *db, long long id, struct cert_content **out, st
 		return ml_errorf(err, ML_ENOMEM, "out of memory");
 	char sid[24];
 	snprintf(sid, sizeof(sid), "%lld", id);
-	int rc = load_scalars(db, sid, c, err);
-	for (size_t a = 0; a < N_ARRAYS && !rc; a++)
-		rc = load_array(db, sid, a, c, err);
+	const char *p[2] = { sid, "{standards,items,errors,xfmr}" }; /* the order of arrays[] */
+	int rc = db_exec(db, content_sql, 2, p, PGRES_TUPLES_OK, &c->res, err);
+	if (!rc && PQntuples(c->res) == 0)
+		rc = ml_errorf(err, ML_ENOTFOUND, "certificate %s not found", sid);
+	if (!rc)
+		rc = alloc_arrays(c, err);
 	if (rc) {
 		cert_content_free(c);
 		return rc;
 	}
+	fill_content(c);
 	*out = c;
 	return ML_OK;
 }

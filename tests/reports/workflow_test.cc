@@ -138,6 +138,10 @@ TEST(CertStore, ContentRoundTripsThroughJson)
 	struct db *db = pgtest_connect(wf_db());
 	struct ml_error err = ML_ERROR_INIT;
 	wf_doc d(wf_barcode(446529641), false);
+	struct cert_xfmr_row xr[2] = { { "5%", "2.5 VA", "+0.12", "+4.0", "±0.75", "±30", "合格" },
+				      { "100%", nullptr, "-0.05", "-1.5", "±0.2", "±10", "合格" } };
+	d.doc.xfmr = xr;
+	d.doc.n_xfmr = 2;
 	long long id = 0;
 	ASSERT_EQ(ML_OK, cert_draft_create(db, 7, 0, nullptr, &d.doc, nullptr, &id, &err)) << err.msg;
 	struct cert_content *c = nullptr;
@@ -160,7 +164,12 @@ TEST(CertStore, ContentRoundTripsThroughJson)
 	EXPECT_STREQ("±1.0", x->errors[1].limit);
 	ASSERT_EQ(1u, x->n_standards);
 	EXPECT_STREQ("国量标[2024]第0001号", x->standards[0].cert_no);
-	EXPECT_EQ(0u, x->n_xfmr);
+	ASSERT_EQ(2u, x->n_xfmr);
+	EXPECT_STREQ("2.5 VA", x->xfmr[0].burden);
+	EXPECT_STREQ("±30", x->xfmr[0].phase_limit);
+	EXPECT_STREQ("100%", x->xfmr[1].percent);
+	EXPECT_EQ(nullptr, x->xfmr[1].burden);
+	EXPECT_STREQ("-1.5", x->xfmr[1].phase);
 	cert_content_free(c);
 
 	struct cert_record r;
