@@ -247,6 +247,7 @@ int main(int argc, char **argv)
 {
 	struct opts o;
 	parse_args(argc, argv, &o);
+	setvbuf(stdout, NULL, _IOLBF, 0); /* results appear as each path finishes, also when piped */
 	struct cert_sample *s = calloc((size_t)o.n, sizeof *s);
 	if (!s)
 		return 1;
