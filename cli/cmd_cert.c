@@ -490,8 +490,13 @@ static int cert_print_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		rc = write_pdf(db, r.id, out, &err);
 	if (rc)
 		return cli_fail(&err);
-	char *paths[1] = { (char *)out };
-	return print_records(ctx, &r, 1, paths);
+	struct ml_buf b = ML_BUF_INIT;
+	rc = ctx->json ? record_json(&b, &r, out) : record_line(&b, &r, out);
+	if (!ctx->json && b.len)
+		b.data[--b.len] = '\0'; /* cli_out adds the newline */
+	rc = rc ? CLI_INTERNAL : cli_out(&b, 1);
+	ml_buf_free(&b);
+	return rc;
 }
 
 static int verify_output(struct cli_ctx *ctx, const char *file, const struct cert_verify_result *v)

@@ -269,6 +269,59 @@ int cert_get(struct db *db, long long id, struct cert_record *out, struct ml_err
 	return one_record(db, RECORD_SELECT "WHERE c.id = $1", 1, p, sid, out, err);
 }
 
+/* "{1,2,3}": a bigint[] parameter. */
+static int id_array(const long long *ids, size_t n, struct ml_buf *b)
+{
+	int rc = ml_buf_putc(b, '{');
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = ml_buf_printf(b, i ? ",%lld" : "%lld", ids[i]);
+	return rc ? rc : ml_buf_putc(b, '}');
+}
+
+static int get_many(struct db *db, const char *arr, const long long *ids, size_t n, struct cert_record *out,
+		    struct ml_error *err)
+{
+	const char *p[1] = { arr };
+	PGresult *res = NULL;
+	int rc = db_exec(db, RECORD_SELECT "WHERE c.id = ANY($1::bigint[]) ORDER BY c.id", 1, p, PGRES_TUPLES_OK,
+			 &res, err);
+	if (rc)
+		return rc;
+	size_t got = (size_t)PQntuples(res), j = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (j < got && strtoll(db_get(res, (int)j, "id"), NULL, 10) == ids[i])
+			record_from(res, (int)j++, &out[i]);
+		else
+			rc = ml_errorf(err, ML_ENOTFOUND, "certificate %lld not found", ids[i]);
+	}
+	PQclear(res);
+	return rc;
+}
+
+int cert_get_many(struct db *db, const long long *ids, size_t n, int lock, struct cert_record *out,
+		  struct ml_error *err)
+{
+	for (size_t i = 1; i < n; i++) {
+		if (ids[i] <= ids[i - 1])
+			return ml_errorf(err, ML_EINTERNAL, "cert_get_many needs ascending ids (%lld after %lld)", ids[i],
+					 ids[i - 1]);
+	}
+	struct ml_buf arr = ML_BUF_INIT;
+	if (id_array(ids, n, &arr)) {
+		ml_buf_free(&arr);
+		return ml_errorf(err, ML_ENOMEM, "out of memory for %zu ids", n);
+	}
+	const char *p[1] = { ml_buf_str(&arr) };
+	/* Row locks in id order, so concurrent callers cannot deadlock. */
+	int rc = lock ? db_exec(db, "SELECT id FROM certificate WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE", 1,
+				p, PGRES_TUPLES_OK, NULL, err)
+		      : ML_OK;
+	if (!rc)
+		rc = get_many(db, ml_buf_str(&arr), ids, n, out, err);
+	ml_buf_free(&arr);
+	return rc;
+}
+
 static int all_digits(const char *s)
 {
 	if (!*s)

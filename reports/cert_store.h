@@ -65,6 +65,14 @@ int cert_draft_create(struct db *db, long long asset_id, long long run_id, const
 int cert_get(struct db *db, long long id, struct cert_record *out, struct ml_error *err) ML_MUSTCHECK;
 
 /*
+ * The records of ids (ascending, no duplicates) into out[n], in the same
+ * order; ML_ENOTFOUND naming the first missing id. With lock, the rows are
+ * locked FOR UPDATE (in id order) for the caller's open transaction.
+ */
+int cert_get_many(struct db *db, const long long *ids, size_t n, int lock, struct cert_record *out,
+		  struct ml_error *err) ML_MUSTCHECK;
+
+/*
  * Resolve "ID" (digits) or "NUMBER" (e.g. JL2026-000001, the current
  * revision) or "NUMBER/REV" to a record.
  */

@@ -114,6 +114,7 @@ struct issue_item {
 	struct cert_record rec;
 	struct cert_content *content;
 	PGresult *issuer; /* issuer row: strings referenced by the doc */
+	int owns_issuer;  /* items of one issuer share the first one's row */
 	char cert_no[48];
 	int year, serial;
 	char supersedes[64];
@@ -129,7 +130,8 @@ static void items_free(struct issue_item *it, size_t n)
 {
 	for (size_t i = 0; it && i < n; i++) {
 		cert_content_free(it[i].content);
-		PQclear(it[i].issuer);
+		if (it[i].owns_issuer)
+			PQclear(it[i].issuer);
 		ml_buf_free(&it[i].pdf);
 	}
 	free(it);
@@ -150,13 +152,38 @@ static int validate_approval(const struct cert_record *r, const char *approver, 
 	return ML_OK;
 }
 
-static int load_issuer(struct db *db, struct issue_item *it, struct ml_error *err)
+/* The issuer row of items[i], loaded once per issuer of the batch. */
+static int load_issuer(struct db *db, struct issue_item *items, size_t i, struct ml_error *err)
 {
-	const char *p[1] = { it->rec.issuer_id };
+	for (size_t j = 0; j < i; j++) {
+		if (!strcmp(items[j].rec.issuer_id, items[i].rec.issuer_id)) {
+			items[i].issuer = items[j].issuer;
+			return ML_OK;
+		}
+	}
+	const char *p[1] = { items[i].rec.issuer_id };
+	items[i].owns_issuer = 1;
 	return db_query_one(db,
 			    "SELECT name, authorization_no, address, postcode, phone, fax, email, number_prefix, "
 			    "verify_key FROM issuer WHERE id = $1",
-			    1, p, &it->issuer, err);
+			    1, p, &items[i].issuer, err);
+}
+
+/* Serials for the originals of items[i]'s issuer: one block per issuer,
+ * handed out in id order (the items are sorted by id). */
+static int alloc_block(struct db *db, struct issue_item *items, size_t n, size_t i, int year, struct ml_error *err)
+{
+	int count = 0, first = 0;
+	for (size_t j = i; j < n; j++)
+		count += !items[j].rec.revises_id && !strcmp(items[j].rec.issuer_id, items[i].rec.issuer_id);
+	int rc = cert_number_alloc(db, items[i].rec.issuer_id, year, count, &first, err);
+	for (size_t j = i; j < n && !rc; j++) {
+		if (items[j].rec.revises_id || strcmp(items[j].rec.issuer_id, items[i].rec.issuer_id))
+			continue;
+		items[j].year = year;
+		items[j].serial = first++;
+	}
+	return rc;
 }
 
 /* A revision carries the number of the certificate it corrects, which must
@@ -189,16 +216,18 @@ static int revision_number(struct db *db, struct issue_item *it, struct ml_error
 	return ML_OK;
 }
 
-static int assign_number(struct db *db, struct issue_item *it, int year, struct ml_error *err)
+static int assign_number(struct db *db, struct issue_item *items, size_t n, size_t i, int year,
+			 struct ml_error *err)
 {
-	int rc = load_issuer(db, it, err);
+	struct issue_item *it = &items[i];
+	int rc = load_issuer(db, items, i, err);
 	if (rc)
 		return rc;
-	if (it->rec.revises_id)
+	if (it->rec.revises_id) {
 		rc = revision_number(db, it, err);
-	else {
-		it->year = year;
-		rc = cert_number_alloc(db, it->rec.issuer_id, year, 1, &it->serial, err);
+	} else {
+		if (!it->serial)
+			rc = alloc_block(db, items, n, i, year, err);
 		if (!rc)
 			rc = cert_number_format(db_get(it->issuer, 0, "number_prefix"), year, it->serial, it->cert_no,
 						sizeof(it->cert_no), err);
@@ -356,7 +385,7 @@ static int prepare_items(struct db *db, struct issue_item *it, size_t n, const c
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = validate_approval(&it[i].rec, approver, err);
 	for (size_t i = 0; i < n && !rc; i++) {
-		rc = assign_number(db, &it[i], atoi(date), err);
+		rc = assign_number(db, it, n, i, atoi(date), err);
 		if (!rc)
 			rc = cert_content_load(db, it[i].rec.id, &it[i].content, err);
 		if (!rc)
@@ -372,11 +401,15 @@ static int approve_locked(struct db *db, const long long *ids, size_t n, const c
 	struct issue_item *it = calloc(n ? n : 1, sizeof(*it));
 	if (!it)
 		return ml_errorf(err, ML_ENOMEM, "out of memory for %zu certificates", n);
-	int rc = issue_date(db, o->issued_on, date, err);
-	for (size_t i = 0; i < n && !rc; i++) {
+	struct cert_record *recs = calloc(n ? n : 1, sizeof(*recs));
+	int rc = recs ? issue_date(db, o->issued_on, date, err) : ml_errorf(err, ML_ENOMEM, "out of memory");
+	if (!rc)
+		rc = cert_get_many(db, ids, n, 1, recs, err);
+	for (size_t i = 0; i < n; i++) {
 		ml_buf_init(&it[i].pdf, ML_BUF_DEFAULT_MAX);
-		rc = lock_record(db, ids[i], &it[i].rec, err);
+		it[i].rec = recs[i];
 	}
+	free(recs);
 	if (!rc)
 		rc = prepare_items(db, it, n, approver, date, err);
 	if (!rc)

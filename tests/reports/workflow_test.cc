@@ -256,7 +256,11 @@ TEST(CertWorkflow, BatchIsAllOrNothingAndGivesNumbersBack)
 	EXPECT_EQ(ML_ESTATE, wf_approve(db, { a, b, c }, "王五", &err));
 	EXPECT_EQ("checked", wf_scalar(db, "SELECT state FROM certificate WHERE id = " + std::to_string(a)));
 	EXPECT_EQ("0", wf_scalar(db, "SELECT count(*) FROM cert_pdf WHERE cert_id IN (" + std::to_string(a) + ", " + std::to_string(b) + ")"));
-	ASSERT_EQ(ML_OK, wf_approve(db, { b, a }, "王五", &err)) << err.msg;
+	/* A second issuing body in the same batch numbers in its own series. */
+	long long d = wf_draft(db, 24, wf_barcode(24), true, wf_issuer(db, "BB"));
+	ASSERT_EQ(ML_OK, cert_check(db, &d, 1, "李四", &err)) << err.msg;
+	ASSERT_EQ(ML_OK, wf_approve(db, { b, d, a }, "王五", &err)) << err.msg;
+	EXPECT_EQ("BB2026-000001", wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(d)));
 	/* Numbers in id order; a result notice is numbered in the same series. */
 	EXPECT_EQ("BA2026-000001", wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(a)));
 	EXPECT_EQ("BA2026-000002", wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(b)));
