@@ -70,23 +70,42 @@ static int same(const char *a, const char *b)
 
 /* ---- check ---- */
 
-static int check_one(struct db *db, long long id, const char *checker, struct ml_error *err)
+static int validate_check(const struct cert_record *r, const char *checker, struct ml_error *err)
 {
-	struct cert_record r;
-	int rc = lock_record(db, id, &r, err);
-	if (rc)
-		return rc;
-	if (strcmp(r.state, "draft"))
+	if (strcmp(r->state, "draft"))
 		return ml_errorf(err, ML_ESTATE, "certificate %lld is %s (checked by %s), not a draft: it cannot be "
-				 "checked again", id, r.state, r.checker);
-	if (same(r.verifier, checker))
+				 "checked again", r->id, r->state, r->checker);
+	if (same(r->verifier, checker))
 		return ml_errorf(err, ML_ESTATE, "certificate %lld: %s verified it and cannot also check it; the "
-				 "verifier, checker and approver must be three different people", id, checker);
-	char sid[24];
-	snprintf(sid, sizeof(sid), "%lld", id);
-	const char *p[2] = { sid, checker };
-	return db_cmd(db, "UPDATE certificate SET state = 'checked', checker = $2, checked_at = now() "
-			  "WHERE id = $1::bigint AND state = 'draft'", 2, p, err);
+				 "verifier, checker and approver must be three different people", r->id, checker);
+	return ML_OK;
+}
+
+/* Lock, validate, then one UPDATE for all (compare-and-set on state). */
+static int check_locked(struct db *db, const long long *ids, size_t n, const char *checker, struct ml_error *err)
+{
+	struct cert_record *r = calloc(n ? n : 1, sizeof(*r));
+	struct ml_buf arr = ML_BUF_INIT;
+	int rc = r ? cert_get_many(db, ids, n, 1, r, err) : ml_errorf(err, ML_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = validate_check(&r[i], checker, err);
+	int brc = ml_buf_putc(&arr, '{');
+	for (size_t i = 0; i < n && !brc; i++)
+		brc = ml_buf_printf(&arr, i ? ",%lld" : "%lld", ids[i]);
+	brc |= ml_buf_putc(&arr, '}');
+	if (!rc && brc)
+		rc = ml_errorf(err, ML_ENOMEM, "out of memory for %zu ids", n);
+	PGresult *res = NULL;
+	const char *p[2] = { ml_buf_str(&arr), checker };
+	if (!rc)
+		rc = db_exec(db, "UPDATE certificate SET state = 'checked', checker = $2, checked_at = now() "
+				 "WHERE id = ANY($1::bigint[]) AND state = 'draft'", 2, p, PGRES_COMMAND_OK, &res, err);
+	if (!rc && strtoull(PQcmdTuples(res), NULL, 10) != n)
+		rc = ml_errorf(err, ML_ECONFLICT, "certificates changed while being checked; try again");
+	PQclear(res);
+	ml_buf_free(&arr);
+	free(r);
+	return rc;
 }
 
 int cert_check(struct db *db, const long long *ids, size_t n, const char *checker, struct ml_error *err)
@@ -98,8 +117,8 @@ int cert_check(struct db *db, const long long *ids, size_t n, const char *checke
 		rc = sorted_ids(ids, n, &s, &m, err);
 	if (!rc)
 		rc = db_begin(db, err);
-	for (size_t i = 0; i < m && !rc; i++)
-		rc = check_one(db, s[i], checker, err);
+	if (!rc)
+		rc = check_locked(db, s, m, checker, err);
 	if (!rc)
 		rc = db_commit(db, err);
 	if (rc)
