@@ -15,4 +15,6 @@ trap '"$root/scripts/dev-pg" stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgd
 eval "$("$root/scripts/dev-pg" start "$pgdir")"
 export METERLAB_BENCH_PG="$METERLAB_TEST_PG"
 "$build/bench/bench_runner_overhead" 5 1000
+# the same at a slower clock: the runner overhead is a fixed cost per run and step
+"$build/bench/bench_runner_overhead" 3 200
 "$build/bench/bench_runner_commit" 5 40

@@ -184,8 +184,8 @@ static int execute(struct cli_ctx *ctx, struct exec_opts *x, const int64_t *ids,
 			fprintf(stderr, "meterlab: run %" PRId64 ": %s: %s\n", out[i].run_id, ml_strerror(out[i].code),
 				out[i].msg);
 		else if (!out[i].code && !ctx->json)
-			printf("run %" PRId64 ": %s, %d passed, %d failed\n", out[i].run_id, out[i].status, out[i].passed,
-			       out[i].failed);
+			printf("run %" PRId64 ": %s, %d passed, %d failed%s\n", out[i].run_id, out[i].status, out[i].passed,
+			       out[i].failed, out[i].untested ? ", some not present (moved to reverify)" : "");
 	}
 	free(out);
 	pthread_mutex_destroy(&x->prog.mu);

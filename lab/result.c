@@ -267,10 +267,13 @@ int result_run_span(struct db *db, int64_t run_id, char from[40], char to[40], s
 }
 
 int result_fold_positions(struct db *db, int64_t run_id, const int64_t *asset_ids, size_t n,
-			  struct judge_position *jp, int *failures, struct ml_error *err)
+			  struct judge_position *jp, int *failures, int *untested, struct ml_error *err)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		judge_position_init(&jp[i]);
+		if (untested)
+			untested[i] = 0;
+	}
 	if (failures)
 		*failures = 0;
 	char rid[24], from[40], to[40];
@@ -292,7 +295,11 @@ int result_fold_positions(struct db *db, int64_t run_id, const int64_t *asset_id
 		struct judge_step_result sr;
 		row_to_result(res, r, &sr);
 		for (size_t i = 0; i < n; i++) {
-			if (asset_ids[i] == a)
+			if (asset_ids[i] != a)
+				continue;
+			if (sr.verdict == JUDGE_NONE && untested)
+				untested[i] = 1;
+			else
 				judge_position_add(&jp[i], &sr);
 		}
 		if (failures && sr.verdict == JUDGE_FAIL)

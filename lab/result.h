@@ -78,10 +78,12 @@ int result_run_span(struct db *db, int64_t run_id, char from[40], char to[40], s
  * Rebuild the per-position conclusions of completed steps from the stored
  * step results (judge_position_add over each), for the assets in asset_ids
  * (jp[i] belongs to asset_ids[i]); *failures counts step results that
- * failed.
+ * failed. untested (optional, n entries) is set to 1 for an asset with a
+ * step result of verdict 'none' (the bench saw no device at its position):
+ * such an asset was not verified completely and must not be concluded.
  */
 int result_fold_positions(struct db *db, int64_t run_id, const int64_t *asset_ids, size_t n,
-			  struct judge_position *jp, int *failures, struct ml_error *err) ML_MUSTCHECK;
+			  struct judge_position *jp, int *failures, int *untested, struct ml_error *err) ML_MUSTCHECK;
 
 /*
  * Insert the per-item and overall conclusions of every asset (jp[i] for

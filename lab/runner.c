@@ -63,6 +63,7 @@ struct obs {
 	int64_t elapsed_ms, last_value, last_value2;
 	float reg0, reg1;
 	int bench_result;
+	int absent;  /* the bench saw no device: not measured, not a meter defect */
 	char note[96];
 };
 
@@ -282,6 +283,7 @@ static void observe(const struct plan_step *ps, const struct bench_position_stat
 		return;
 	if (!st->present) {
 		snprintf(o->note, sizeof(o->note), "no device present at the position");
+		o->absent = 1;
 		o->finished = 1;
 		return;
 	}
@@ -359,7 +361,8 @@ static void judge_obs(const struct run *r, const struct plan_step *ps, const str
 	row->r.kind = ps->kind;
 	snprintf(row->r.label, sizeof(row->r.label), "%s", ps->label);
 	row->r.value.n = o->n;
-	row->r.verdict = row->r.internal_verdict = JUDGE_FAIL;
+	/* Not measured (nothing mounted) is no verdict: the asset goes back to reverify, not to failed. */
+	row->r.verdict = row->r.internal_verdict = o->absent ? JUDGE_NONE : JUDGE_FAIL;
 	snprintf(row->note, sizeof(row->note), "%.120s", o->note[0] ? o->note : e.msg);
 }
 
@@ -541,21 +544,22 @@ static int valid_until(struct run *r, char out[11], struct ml_error *err)
 	return rc;
 }
 
-static int move_assets(struct run *r, const struct judge_position *jp, const char *until, int *passed,
-		       struct ml_error *err)
+static int move_assets(struct run *r, const struct judge_position *jp, const int *untested, const char *until,
+		       int *passed, struct ml_error *err)
 {
 	struct asset_move mv[MAX_POS];
 	char details[64];
 	snprintf(details, sizeof(details), "{\"run_id\":%" PRId64 "}", r->run_id);
 	*passed = 0;
 	for (int i = 0; i < r->nslots; i++) {
-		int pass = jp[i].overall == JUDGE_PASS;
+		int pass = !untested[i] && jp[i].overall == JUDGE_PASS;
 		*passed += pass;
 		memset(&mv[i], 0, sizeof(mv[i]));
 		mv[i].barcode = r->slot[i].barcode;
-		mv[i].action = pass ? ASSET_ACT_VERIFY_PASS : ASSET_ACT_VERIFY_FAIL;
+		mv[i].action = untested[i] ? ASSET_ACT_VERIFY_ABORT : pass ? ASSET_ACT_VERIFY_PASS : ASSET_ACT_VERIFY_FAIL;
 		mv[i].actor = r->opt->actor ? r->opt->actor : "runner";
-		mv[i].reason = pass ? "verification passed" : "verification failed";
+		mv[i].reason = untested[i] ? "not present on the bench: not verified"
+					   : pass ? "verification passed" : "verification failed";
 		mv[i].details_json = details;
 		mv[i].valid_until = pass ? until : NULL;
 	}
@@ -566,11 +570,18 @@ static int conclude(struct run *r, struct runner_outcome *out, struct ml_error *
 {
 	struct judge_position jp[MAX_POS];
 	int64_t ids[MAX_POS];
+	int untested[MAX_POS];
 	for (int i = 0; i < r->nslots; i++)
 		ids[i] = r->slot[i].asset_id;
 	char until[11];
-	int passed = 0;
-	int rc = result_fold_positions(r->db, r->run_id, ids, (size_t)r->nslots, jp, &r->failures, err);
+	int passed = 0, nuntested = 0;
+	int rc = result_fold_positions(r->db, r->run_id, ids, (size_t)r->nslots, jp, &r->failures, untested, err);
+	/* An asset not measured in every step gets no conclusion (judge_position stays empty). */
+	for (int i = 0; !rc && i < r->nslots; i++) {
+		if (untested[i])
+			judge_position_init(&jp[i]);
+		nuntested += untested[i];
+	}
 	if (!rc)
 		rc = valid_until(r, until, err);
 	if (!rc)
@@ -578,7 +589,7 @@ static int conclude(struct run *r, struct runner_outcome *out, struct ml_error *
 	if (!rc)
 		rc = result_insert_conclusions(r->db, r->run_id, ids, jp, (size_t)r->nslots, until, err);
 	if (!rc)
-		rc = move_assets(r, jp, until, &passed, err);
+		rc = move_assets(r, jp, untested, until, &passed, err);
 	if (!rc)
 		rc = set_status(r, "finished", NULL, err);
 	if (!rc)
@@ -588,7 +599,8 @@ static int conclude(struct run *r, struct runner_outcome *out, struct ml_error *
 		return rc;
 	}
 	out->passed = passed;
-	out->failed = r->nslots - passed;
+	out->untested = nuntested;
+	out->failed = r->nslots - passed - nuntested;
 	return ML_OK;
 }
 

@@ -9,7 +9,9 @@
  * constant), judge each position (lab/judge.h) and commit the step's
  * readings and results in one transaction (lab/result.h). At the end the
  * conclusions are written and every asset moves verify_pass / verify_fail
- * in ONE transaction with the run's 'finished' status.
+ * in ONE transaction with the run's 'finished' status. An asset the bench
+ * reported as not present (position sensor) in some step was not verified:
+ * it gets no conclusion and moves verify_abort (-> reverify).
  *
  * Resumable: a killed process or a dropped bench leaves the run 'running'
  * or 'interrupted'; runner_execute() on it again continues from the first
@@ -54,7 +56,7 @@ struct runner_event {
 	const char *label;       /* step label, "" outside steps */
 	int positions_done, positions_total;
 	int failures;            /* failed step results so far in this run */
-	int passed, failed;      /* FINISHED: assets passed / failed overall */
+	int passed, failed;      /* FINISHED: assets passed / failed overall (not-present assets are neither) */
 	const char *message;     /* RECONNECT / ERROR detail, else "" */
 };
 
@@ -80,6 +82,7 @@ struct runner_outcome {
 	char msg[ML_ERROR_MSG_MAX];
 	char status[16];     /* the run's status afterwards */
 	int passed, failed;  /* assets, when finished */
+	int untested;        /* assets the bench never saw (not present): back to reverify, no conclusion */
 };
 
 /*

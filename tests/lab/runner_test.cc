@@ -143,6 +143,26 @@ TEST_F(RunnerTest, FullRunGoodAndDefectiveMeters)
 	EXPECT_EQ(ML_ESTATE, runner_execute(ci_.c_str(), run, &o, &out, &err));
 }
 
+TEST_F(RunnerTest, AbsentPositionIsNotConcludedAndGoesToReverify)
+{
+	ASSERT_TRUE(sim(scenario(8, "[3]\nabsent\n"), code("B1").c_str()));
+	auto bcs = assets(4);
+	int64_t run = rfx::create_task(db_, code("B1").c_str(), "T-SHORT", bcs);
+	struct runner_options o = rfx::fast_options();
+	struct runner_outcome out;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, runner_execute(ci_.c_str(), run, &o, &out, &err)) << err.msg;
+	EXPECT_EQ(3, out.passed);
+	EXPECT_EQ(0, out.failed);
+	EXPECT_EQ(1, out.untested);
+	/* a meter the bench never saw is not a defective meter */
+	EXPECT_EQ("reverify", state_of(bcs[2]));
+	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM run_conclusion c JOIN asset a USING (asset_id) WHERE run_id = " +
+				std::to_string(run) + " AND a.barcode = '" + bcs[2] + "'"));
+	EXPECT_EQ("none", one(db_, "SELECT min(verdict) FROM run_step_result r JOIN asset a USING (asset_id) WHERE "
+				   "run_id = " + std::to_string(run) + " AND a.barcode = '" + bcs[2] + "'"));
+}
+
 TEST_F(RunnerTest, StopThenResumeKeepsCompletedSteps)
 {
 	ASSERT_TRUE(sim(scenario(8, ""), code("B1").c_str()));
