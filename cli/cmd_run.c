@@ -744,7 +744,8 @@ static int run_list(struct cli_ctx *ctx, int argc, char **argv)
 {
 	if (cli_wants_help(argc, argv)) {
 		puts("usage: meterlab run list [--status STATUS] [--json]\n\nRuns, newest first. STATUS: pending, running, "
-		     "interrupted, finished, aborted.");
+		     "interrupted, finished, aborted.\n'running(no executor)': the executing process died (killed, power "
+		     "loss); 'meterlab run resume ID' continues it.");
 		return CLI_OK;
 	}
 	const char *status = NULL;
@@ -761,24 +762,31 @@ static int run_list(struct cli_ctx *ctx, int argc, char **argv)
 	const char *p[1] = { status };
 	if (db_exec(db, "SELECT r.run_id, b.code AS bench, r.scheme_code, r.mode, r.status, r.run_date::text AS run_date, "
 			"r.steps_total, (SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) AS steps_done, "
-			"(SELECT count(*) FROM run_position p WHERE p.run_id = r.run_id) AS positions "
+			"(SELECT count(*) FROM run_position p WHERE p.run_id = r.run_id) AS positions, "
+			/* Is a process executing it now? (the runner's session advisory lock, runner.c) */
+			"CASE WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = 7340032 "
+			"AND l.objid = r.run_id AND l.objsubid = 2 AND l.granted) THEN 'true' ELSE 'false' END AS executing "
 			"FROM verification_run r JOIN lab_bench b USING (bench_id) "
 			"WHERE $1::text IS NULL OR r.status = $1 ORDER BY r.run_id DESC LIMIT 1000",
 		    1, p, PGRES_TUPLES_OK, &res, &err))
 		return cli_fail(&err);
-	static const char *const ln[] = { "run_id", "steps_total", "steps_done", "positions", NULL };
+	static const char *const ln[] = { "run_id", "steps_total", "steps_done", "positions", "executing", NULL };
 	static const char *const ls[] = { "bench", "scheme_code", "mode", "status", "run_date", NULL };
 	struct ml_buf b = ML_BUF_INIT;
 	rc = ctx->json ? ml_buf_putc(&b, '[')
-		       : ml_buf_printf(&b, "%6s %-12s %-24s %-7s %-12s %-10s %5s %4s\n", "RUN", "BENCH", "SCHEME", "MODE",
+		       : ml_buf_printf(&b, "%6s %-12s %-24s %-7s %-20s %-10s %5s %4s\n", "RUN", "BENCH", "SCHEME", "MODE",
 				       "STATUS", "DATE", "STEPS", "POS");
 	for (int r = 0; r < PQntuples(res) && !rc; r++) {
 		if (ctx->json)
 			rc = (r && ml_buf_putc(&b, ',')) || json_row(&b, res, r, ln, ls);
 		else
-			rc = ml_buf_printf(&b, "%6s %-12s %-24s %-7s %-12s %-10s %2s/%-2s %4s\n", db_get(res, r, "run_id"),
+			rc = ml_buf_printf(&b, "%6s %-12s %-24s %-7s %-20s %-10s %2s/%-2s %4s\n", db_get(res, r, "run_id"),
 					   db_get(res, r, "bench"), db_get(res, r, "scheme_code"), db_get(res, r, "mode"),
-					   db_get(res, r, "status"), db_get(res, r, "run_date"),
+					   /* 'running' without an executor: the process died; 'run resume' continues it */
+					   !strcmp(db_get(res, r, "status"), "running") && !strcmp(db_get(res, r, "executing"), "false")
+						   ? "running(no executor)"
+						   : db_get(res, r, "status"),
+					   db_get(res, r, "run_date"),
 					   db_get(res, r, "steps_done"), db_get(res, r, "steps_total"),
 					   db_get(res, r, "positions"));
 	}
