@@ -50,8 +50,7 @@ struct run {
 	int failures;
 	int reconnects;
 	uint16_t seq;
-	pthread_t writer;       /* result writer thread, valid while job != NULL */
-	struct commit_job *job; /* the step commit in flight */
+	struct writer *writer;  /* step-commit thread, NULL when none is running */
 };
 
 /* What the runner saw at one position during one step. */
@@ -392,20 +391,30 @@ static size_t collect_readings(const struct run *r, const struct plan_step *ps, 
 
 /*
  * Step commits run on a writer thread so the bench goes on with the next
- * step while PostgreSQL stores the last one (at most one commit in flight;
- * the thread has the run's connection to itself meanwhile). A failed commit
- * surfaces at the next writer_wait() and stops the run; resume redoes that
- * step because its run_step mark was never committed.
+ * steps while PostgreSQL stores the finished ones, in order (a FIFO; the
+ * thread has the run's connection to itself until writer_wait()). After a
+ * failed commit nothing more is committed and the error surfaces at the
+ * next store_step() or writer_wait(), which stops the run; resume redoes
+ * from that step because its run_step mark was never committed.
  */
 struct commit_job {
-	struct run *r;
 	const struct plan_step *ps;
 	int64_t started;
 	struct result_reading *rd;
 	size_t nrd;
 	struct result_row *rows;
 	int fails;
-	int rc;
+	struct commit_job *next;
+};
+
+struct writer {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct run *r;
+	struct commit_job *head, *tail;
+	int closing;
+	int rc;               /* first commit failure; guarded by mu */
 	struct ml_error err;
 };
 
@@ -418,27 +427,100 @@ static void job_free(struct commit_job *j)
 	free(j);
 }
 
+static struct commit_job *writer_pop(struct writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (!w->head && !w->closing)
+		pthread_cond_wait(&w->cv, &w->mu);
+	struct commit_job *j = w->head;
+	if (j) {
+		w->head = j->next;
+		if (!w->head)
+			w->tail = NULL;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return j;
+}
+
 static void *writer_main(void *arg)
 {
-	struct commit_job *j = arg;
-	j->rc = result_commit_step(j->r->db, j->r->run_id, j->ps, j->started, j->rd, j->nrd, j->rows,
-				   (size_t)j->r->nslots, &j->err);
+	struct writer *w = arg;
+	struct commit_job *j;
+	while ((j = writer_pop(w)) != NULL) {
+		struct ml_error e = ML_ERROR_INIT;
+		int rc = w->rc ? w->rc /* after a failure: drop the rest */
+			       : result_commit_step(w->r->db, w->r->run_id, j->ps, j->started, j->rd, j->nrd, j->rows,
+						    (size_t)w->r->nslots, &e);
+		if (rc && !w->rc) {
+			pthread_mutex_lock(&w->mu);
+			w->rc = rc;
+			w->err = e;
+			pthread_mutex_unlock(&w->mu);
+		}
+		job_free(j);
+	}
 	return NULL;
 }
 
-/* Wait for the commit in flight, if any; its error becomes ours. */
+static int writer_failed(struct writer *w, struct ml_error *err)
+{
+	pthread_mutex_lock(&w->mu);
+	int rc = w->rc;
+	if (rc && err)
+		*err = w->err;
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+/* Wait until every queued commit is done and stop the writer; its first error becomes ours. */
 static int writer_wait(struct run *r, struct ml_error *err)
 {
-	if (!r->job)
+	struct writer *w = r->writer;
+	if (!w)
 		return ML_OK;
-	pthread_join(r->writer, NULL);
-	struct commit_job *j = r->job;
-	r->job = NULL;
-	int rc = j->rc;
-	if (rc && err)
-		*err = j->err;
-	job_free(j);
+	pthread_mutex_lock(&w->mu);
+	w->closing = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	int rc = writer_failed(w, err);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w);
+	r->writer = NULL;
 	return rc;
+}
+
+static int writer_submit(struct run *r, struct commit_job *j, struct ml_error *err)
+{
+	if (!r->writer) {
+		struct writer *w = calloc(1, sizeof(*w));
+		if (!w)
+			return ml_errorf(err, ML_ENOMEM, "out of memory");
+		w->r = r;
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->cv, NULL);
+		if (pthread_create(&w->th, NULL, writer_main, w)) {
+			pthread_mutex_destroy(&w->mu);
+			pthread_cond_destroy(&w->cv);
+			free(w);
+			return ml_errorf(err, ML_EINTERNAL, "cannot start the result writer thread");
+		}
+		r->writer = w;
+	}
+	struct writer *w = r->writer;
+	int rc = writer_failed(w, err);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&w->mu);
+	if (w->tail)
+		w->tail->next = j;
+	else
+		w->head = j;
+	w->tail = j;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return ML_OK;
 }
 
 static int store_step(struct run *r, const struct plan_step *ps, int64_t started, const struct obs *obs,
@@ -453,7 +535,8 @@ static int store_step(struct run *r, const struct plan_step *ps, int64_t started
 		job_free(j);
 		return ml_errorf(err, ML_ENOMEM, "out of memory");
 	}
-	*j = (struct commit_job){ .r = r, .ps = ps, .started = started, .rd = j->rd, .rows = j->rows };
+	j->ps = ps;
+	j->started = started;
 	for (int i = 0; i < r->nslots; i++) {
 		j->rows[i].asset_id = r->slot[i].asset_id;
 		j->rows[i].position = r->slot[i].position;
@@ -462,15 +545,10 @@ static int store_step(struct run *r, const struct plan_step *ps, int64_t started
 	}
 	j->nrd = collect_readings(r, ps, obs, j->rd);
 	r->failures += j->fails; /* judged now; progress shows them at once */
-	int rc = writer_wait(r, err);
-	if (!rc && pthread_create(&r->writer, NULL, writer_main, j))
-		rc = ml_errorf(err, ML_EINTERNAL, "cannot start the result writer thread");
-	if (rc) {
+	int rc = writer_submit(r, j, err);
+	if (rc)
 		job_free(j);
-		return rc;
-	}
-	r->job = j;
-	return ML_OK;
+	return rc;
 }
 
 static int exec_step(struct run *r, const struct plan_step *ps, struct ml_error *err)
@@ -677,9 +755,9 @@ int runner_execute(const char *conninfo, int64_t run_id, const struct runner_opt
 	int loaded = !rc;
 	if (!rc)
 		rc = drive(r, out, &e);
-	if (r->job) {
+	if (r->writer) {
 		struct ml_error ignore = ML_ERROR_INIT;
-		(void)!writer_wait(r, &ignore); /* the run already failed; this commit may or may not land */
+		(void)!writer_wait(r, &ignore); /* the run already failed; queued commits may or may not land */
 	}
 	if (rc && loaded && strcmp(r->status, "finished")) {
 		struct ml_error ignore = ML_ERROR_INIT;
