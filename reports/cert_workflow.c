@@ -389,7 +389,11 @@ static int issue_date(struct db *db, const char *given, char out[12], struct ml_
 {
 	const char *p[1] = { given };
 	PGresult *res = NULL;
-	int rc = db_query_one(db, "SELECT to_char(coalesce($1::date, current_date), 'YYYY-MM-DD')", 1, p, &res, err);
+	/* Today in China Standard Time, the zone of the printed dates and of the
+	 * PDF CreationDate (reports/cert_render.c), whatever the server's zone. */
+	int rc = db_query_one(db,
+			      "SELECT to_char(coalesce($1::date, (now() AT TIME ZONE 'Asia/Shanghai')::date), 'YYYY-MM-DD')",
+			      1, p, &res, err);
 	if (rc)
 		return ml_error_prefix(err, "issue date '%s': ", given ? given : "today");
 	snprintf(out, 12, "%s", PQgetvalue(res, 0, 0));

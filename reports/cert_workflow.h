@@ -31,7 +31,7 @@ int cert_check(struct db *db, const long long *ids, size_t n, const char *checke
 	       struct ml_error *err) ML_MUSTCHECK;
 
 struct cert_issue_opts {
-	const char *issued_on;                  /* "YYYY-MM-DD"; NULL = the database's current date */
+	const char *issued_on;                  /* "YYYY-MM-DD"; NULL = today in China Standard Time */
 	struct cert_renderer *const *renderers; /* one per rendering thread; n_renderers >= 1 */
 	size_t n_renderers;
 };

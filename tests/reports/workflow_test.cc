@@ -366,7 +366,25 @@ TEST(CertWorkflow, IssuedCertificateIsImmutableForTheAppRole)
 	std::string s = "UPDATE certificate SET checker = '李四', state = 'checked', content = '{}' WHERE id = " +
 			std::to_string(other);
 	EXPECT_NE(ML_OK, db_cmd(app, s.c_str(), 0, nullptr, &err));
+	/* Certificates enter only as drafts; PDFs only for certificates being issued;
+	 * nothing becomes issued without its PDF (checked at commit). */
+	EXPECT_NE(ML_OK, db_cmd(app, "INSERT INTO certificate (asset_id, issuer_id, kind, barcode, content, verifier, "
+				     "state) VALUES (33, 'IM', 1, '1', '{}', 'x', 'issued')", 0, nullptr, &err));
+	s = "INSERT INTO cert_pdf (asset_id, cert_id, pdf, sha256) VALUES (32, " + std::to_string(other) +
+	    ", 'x', encode(sha256('x'), 'hex'))";
+	EXPECT_EQ(ML_EINVAL, db_cmd(app, s.c_str(), 0, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "not being issued")) << err.msg;
+	ASSERT_EQ(ML_OK, cert_check(app, &other, 1, "李四", &err)) << err.msg;
+	s = "UPDATE certificate SET state = 'issued', approver = '王五', cert_no = 'IM2026-999999', issued_on = "
+	    "current_date, verify_code = 'AAAA-AAAA' WHERE id = " + std::to_string(other);
+	EXPECT_EQ(ML_EINVAL, db_cmd(app, s.c_str(), 0, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "without a stored PDF")) << err.msg;
+	EXPECT_EQ("checked", wf_scalar(app, "SELECT state FROM certificate WHERE id = " + std::to_string(other)));
+
 	/* Even the owner is stopped by the trigger. */
+	EXPECT_EQ(ML_EINVAL, db_cmd(owner, "INSERT INTO certificate (asset_id, issuer_id, kind, barcode, content, "
+					   "verifier, state, checker) VALUES (33, 'IM', 1, '1', '{}', 'x', 'checked', 'y')",
+				    0, nullptr, &err));
 	s = "UPDATE certificate SET approver = 'x' WHERE id = " + sid;
 	EXPECT_EQ(ML_EINVAL, db_cmd(owner, s.c_str(), 0, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "issued")) << err.msg;
