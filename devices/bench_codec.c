@@ -46,6 +46,50 @@ void bcodec_put_f32(uint16_t *r, float v)
 	bcodec_put_u32(r, u);
 }
 
+static uint16_t swap16(uint16_t v)
+{
+	return (uint16_t)((v << 8) | (v >> 8));
+}
+
+/* Rearrange two registers between the given order and ABCD (each order is its own inverse). */
+static void to_abcd(const uint16_t *in, uint16_t *out, enum bcodec_order o)
+{
+	switch (o) {
+	case BCODEC_DCBA: out[0] = swap16(in[1]); out[1] = swap16(in[0]); break;
+	case BCODEC_BADC: out[0] = swap16(in[0]); out[1] = swap16(in[1]); break;
+	case BCODEC_CDAB: out[0] = in[1]; out[1] = in[0]; break;
+	default: out[0] = in[0]; out[1] = in[1]; break;
+	}
+}
+
+uint32_t bcodec_get_u32_order(const uint16_t *r, enum bcodec_order o)
+{
+	uint16_t t[2];
+	to_abcd(r, t, o);
+	return bcodec_get_u32(t);
+}
+
+void bcodec_put_u32_order(uint16_t *r, uint32_t v, enum bcodec_order o)
+{
+	uint16_t t[2];
+	bcodec_put_u32(t, v);
+	to_abcd(t, r, o);
+}
+
+float bcodec_get_f32_order(const uint16_t *r, enum bcodec_order o)
+{
+	uint16_t t[2];
+	to_abcd(r, t, o);
+	return bcodec_get_f32(t);
+}
+
+void bcodec_put_f32_order(uint16_t *r, float v, enum bcodec_order o)
+{
+	uint16_t t[2];
+	bcodec_put_f32(t, v);
+	to_abcd(t, r, o);
+}
+
 void bcodec_get_str(const uint16_t *r, int nregs, char *out, size_t out_size)
 {
 	size_t k = 0;

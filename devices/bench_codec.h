@@ -30,6 +30,19 @@ float bcodec_get_f32(const uint16_t *r);
 void bcodec_put_f32(uint16_t *r, float v);
 
 /*
+ * Other word/byte orders for 32-bit values, for vendor backends (the bench
+ * protocol itself is ABCD). Letters name the bytes of the big-endian value
+ * in register order: ABCD = high word first; CDAB = word-swapped; BADC =
+ * bytes swapped in each register; DCBA = fully reversed. Names follow
+ * libmodbus >= 3.1.11 (its 3.1.6 tag used the opposite labels, tech-notes §1.8).
+ */
+enum bcodec_order { BCODEC_ABCD = 0, BCODEC_DCBA = 1, BCODEC_BADC = 2, BCODEC_CDAB = 3 };
+uint32_t bcodec_get_u32_order(const uint16_t *r, enum bcodec_order o);
+void bcodec_put_u32_order(uint16_t *r, uint32_t v, enum bcodec_order o);
+float bcodec_get_f32_order(const uint16_t *r, enum bcodec_order o);
+void bcodec_put_f32_order(uint16_t *r, float v, enum bcodec_order o);
+
+/*
  * str[n]: nregs registers, first character in the high byte, NUL padded.
  * get writes at most out_size-1 characters and always terminates out.
  * put truncates s to 2*nregs characters and pads with NUL.

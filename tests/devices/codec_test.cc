@@ -19,6 +19,32 @@ TEST(Codec, Float32AbcdMatchesUpstreamVector)
 	EXPECT_EQ(r[1], 0x2000);
 }
 
+TEST(Codec, Float32AllOrdersMatchUpstream3111Vectors)
+{
+	// libmodbus 3.1.11 tests/unit-test.h.in: 123456.0f in the four orders.
+	struct {
+		enum bcodec_order o;
+		uint16_t r0, r1;
+	} v[] = {
+		{ BCODEC_ABCD, 0x47F1, 0x2000 },
+		{ BCODEC_DCBA, 0x0020, 0xF147 },
+		{ BCODEC_BADC, 0xF147, 0x0020 },
+		{ BCODEC_CDAB, 0x2000, 0x47F1 },
+	};
+	for (auto &c : v) {
+		const uint16_t in[2] = { c.r0, c.r1 };
+		EXPECT_EQ(bcodec_get_f32_order(in, c.o), 123456.0f) << c.o;
+		uint16_t out[2] = { 0, 0 };
+		bcodec_put_f32_order(out, 123456.0f, c.o);
+		EXPECT_EQ(out[0], c.r0) << c.o;
+		EXPECT_EQ(out[1], c.r1) << c.o;
+		uint32_t u = 0x47F12000u;
+		EXPECT_EQ(bcodec_get_u32_order(in, c.o), u) << c.o;
+		bcodec_put_u32_order(out, u, c.o);
+		EXPECT_EQ(out[0], c.r0) << c.o;
+	}
+}
+
 TEST(Codec, Float32MoreVectors)
 {
 	struct {
