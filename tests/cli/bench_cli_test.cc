@@ -122,3 +122,22 @@ TEST(BenchCli, FaultSwitchesARunningSimulator)
 	EXPECT_EQ(run_cmd(cli() + " bench fault " + addr + " delay_ms=70000 2>&1", &out), 2);
 	EXPECT_EQ(sim.stop(), 0);
 }
+
+TEST(BenchCli, RestartOnTheSamePortAfterKill)
+{
+	// Kill/resume tests of the lab restart a simulator on its old port at once
+	// (SO_REUSEADDR); the driver reconnects to the new process.
+	int port = free_port();
+	ASSERT_GT(port, 0);
+	std::string addr = "127.0.0.1:" + std::to_string(port), out;
+	Child a;
+	ASSERT_TRUE(a.spawn({ cli(), "bench", "simulate", "--port", std::to_string(port) }));
+	ASSERT_EQ(port_of(a.line(5000)), port);
+	ASSERT_EQ(run_cmd(cli() + " bench probe " + addr, &out), 0) << out;
+	EXPECT_EQ(a.stop(SIGKILL), 128 + SIGKILL);
+	Child b;
+	ASSERT_TRUE(b.spawn({ cli(), "bench", "simulate", "--port", std::to_string(port) }));
+	ASSERT_EQ(port_of(b.line(5000)), port);
+	EXPECT_EQ(run_cmd(cli() + " bench probe " + addr, &out), 0) << out;
+	EXPECT_EQ(b.stop(), 0);
+}
