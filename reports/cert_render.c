@@ -326,9 +326,28 @@ static int set_info(HPDF_Doc pdf, const struct cert_doc *doc, struct ml_error *e
 	return ML_OK;
 }
 
+/* QR modules: one scaled path of integer rectangles, one fill. */
+static void draw_qr(HPDF_Page page, const struct rl_list *l, int p)
+{
+	const struct rl_op *frame = NULL;
+	for (size_t i = 0; i < l->n && !frame; i++)
+		if (l->ops[i].page == p && l->ops[i].kind == RL_QR)
+			frame = &l->ops[i];
+	if (!frame)
+		return;
+	HPDF_Page_GSave(page);
+	HPDF_Page_Concat(page, frame->w, 0, 0, frame->w, frame->x, frame->y);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct rl_op *op = &l->ops[i];
+		if (op->page == p && op->kind == RL_FILL)
+			HPDF_Page_Rectangle(page, op->x, op->y, op->w, op->h);
+	}
+	HPDF_Page_Fill(page);
+	HPDF_Page_GRestore(page);
+}
+
 static void draw_graphics(HPDF_Page page, const struct rl_list *l, int p)
 {
-	int fills = 0;
 	for (size_t i = 0; i < l->n; i++) {
 		const struct rl_op *op = &l->ops[i];
 		if (op->page != p)
@@ -349,15 +368,7 @@ static void draw_graphics(HPDF_Page page, const struct rl_list *l, int p)
 		}
 	}
 	HPDF_Page_SetGrayFill(page, 0.0f);
-	for (size_t i = 0; i < l->n; i++) { /* QR modules: one path, one fill */
-		const struct rl_op *op = &l->ops[i];
-		if (op->page == p && op->kind == RL_FILL) {
-			HPDF_Page_Rectangle(page, op->x, op->y, op->w, op->h);
-			fills++;
-		}
-	}
-	if (fills)
-		HPDF_Page_Fill(page);
+	draw_qr(page, l, p);
 }
 
 static void draw_text(struct cert_renderer *r, HPDF_Page page, HPDF_Font font, int p)

@@ -241,7 +241,29 @@ static void cover_issuer(struct lay *y)
 	text_at(y, ML_LEFT, base - 2 * lead, size, b, 0);
 }
 
-static void qr_code(struct lay *y, float x, float yb, float side)
+static int dark(const QRcode *q, int r, int c)
+{
+	return r >= 0 && r < q->width && c >= 0 && c < q->width && (q->data[r * q->width + c] & 1);
+}
+
+/* Is the row-r run exactly columns c0..c1-1 (dark inside, light or edge outside)? */
+static int same_run(const QRcode *q, int r, int c0, int c1)
+{
+	if (r >= q->width || dark(q, r, c0 - 1) || dark(q, r, c1))
+		return 0;
+	for (int c = c0; c < c1; c++)
+		if (!dark(q, r, c))
+			return 0;
+	return 1;
+}
+
+/*
+ * The QR code as filled rectangles in module units under one scaling
+ * matrix (RL_QR), so the page stream holds short integers ("3 28 7 2 re").
+ * Each horizontal run of dark modules is extended down over identical runs.
+ * The module size is a multiple of 1/4 pt no larger than side/width.
+ */
+static void qr_code(struct lay *y, float x_right, float yb, float side)
 {
 	const struct cert_doc *d = y->doc;
 	if (!d->qr_payload || !*d->qr_payload)
@@ -251,20 +273,31 @@ static void qr_code(struct lay *y, float x, float yb, float side)
 		y->rc = ML_EINVAL;
 		return;
 	}
-	float m = side / (float)q->width;
-	/* One filled rectangle per horizontal run of dark modules keeps the page stream small. */
-	for (int r = 0; r < q->width; r++) {
-		for (int c = 0; c < q->width;) {
-			if (!(q->data[r * q->width + c] & 1)) {
+	int w = q->width;
+	float m = (float)(int)(side / (float)w * 4.0f) / 4.0f;
+	box(y, RL_QR, (float)(int)(x_right - m * (float)w), yb, m, 0, 0);
+	uint8_t *used = calloc((size_t)w * (size_t)w, 1);
+	for (int r = 0; used && r < w; r++) {
+		for (int c = 0; c < w;) {
+			if (!dark(q, r, c) || used[r * w + c]) {
 				c++;
 				continue;
 			}
 			int c0 = c;
-			while (c < q->width && (q->data[r * q->width + c] & 1))
+			while (c < w && dark(q, r, c))
 				c++;
-			box(y, RL_FILL, x + m * (float)c0, yb + side - m * (float)(r + 1), m * (float)(c - c0), m, 0);
+			int h = 1;
+			while (same_run(q, r + h, c0, c))
+				h++;
+			for (int k = 0; k < h; k++)
+				memset(used + (r + k) * w + c0, 1, (size_t)(c - c0));
+			/* module row r counts from the top; PDF y grows upwards */
+			box(y, RL_FILL, (float)c0, (float)(w - r - h), (float)(c - c0), (float)h, 0);
 		}
 	}
+	if (!used)
+		y->rc = ML_ENOMEM;
+	free(used);
 	QRcode_free(q);
 }
 
@@ -303,7 +336,7 @@ static void layout_cover(struct lay *y)
 	text_al(y, ML_LEFT, ML_RIGHT - 130.0f, 205.0f, 12.0f, or_dash(d->issuer.name), AL_CENTER, 1);
 	text_al(y, ML_LEFT, ML_RIGHT - 130.0f, 188.0f, 9.0f, "（检定专用章）", AL_CENTER, 0);
 	cover_issuer(y);
-	qr_code(y, ML_RIGHT - 86.0f, 112.0f, 86.0f);
+	qr_code(y, ML_RIGHT, 112.0f, 86.0f);
 	snprintf(b, sizeof b, "验证码：%s", or_dash(d->verify_code));
 	text_al(y, ML_RIGHT - 120.0f, ML_RIGHT, 100.0f, 8.5f, b, AL_RIGHT, 0);
 }

@@ -31,8 +31,9 @@ enum rl_kind {
 	RL_TEXTB = 2, /* same, drawn fill-then-stroke (heading weight) */
 	RL_LINE = 3,  /* from (x,y) to (w,h); lw = line width */
 	RL_RECT = 4,  /* stroked box x,y,w,h; lw = line width */
-	RL_FILL = 5,  /* filled box x,y,w,h (QR modules, table header shading uses gray) */
-	RL_SHADE = 6, /* light-gray filled box */
+	RL_FILL = 5,  /* black box x,y,w,h in QR module units, relative to the page's RL_QR frame */
+	RL_SHADE = 6, /* light-gray filled box (table heads) */
+	RL_QR = 7,    /* QR frame: origin x,y (bottom left), module size w; at most one per page */
 };
 
 struct rl_op {

@@ -200,6 +200,25 @@ TEST_F(RenderPdf, EveryUsedCharacterHasAnOutline)
 	}
 }
 
+TEST_F(RenderPdf, QrCodeScansToThePayload)
+{
+	// Rasterise the cover like a scanner would and decode it with zbar (zbar-tools).
+	const cert_sample *s[] = { meter, notice, ct };
+	for (size_t i = 0; i < files->size(); i++) {
+		std::string png = (*files)[i].path + ".cover";
+		int st = -1;
+		// Only the bottom-right corner of page 1 (QR at x 453-539 pt, y 112-198 pt; 200 dpi = 2.78 px/pt).
+		std::string out = run("pdftoppm -png -r 200 -f 1 -l 1 -x 1200 -y 1730 -W 360 -H 360 -singlefile " +
+				      pgtest_sq((*files)[i].path) + " " +
+				      pgtest_sq(png), &st);
+		ASSERT_EQ(0, st) << out;
+		std::string code;
+		st = pgtest_run("zbarimg -q --raw " + pgtest_sq(png + ".png") + " 2>/dev/null", &code, false);
+		EXPECT_EQ(0, st) << code;
+		EXPECT_EQ(std::string(s[i]->qr) + "\n", code);
+	}
+}
+
 TEST_F(RenderPdf, ThreePagesAndSmall)
 {
 	for (const Rendered &f : *files) {
