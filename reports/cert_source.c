@@ -92,15 +92,20 @@ static const char *const errors_sql =
 	"LEFT JOIN rd ON rd.asset_id = s.asset_id AND rd.step_no = s.step_no "
 	"WHERE s.run_id = $1::bigint AND s.kind = 'basic' ORDER BY s.asset_id, s.step_no";
 
-/* CT/VT rows: label "CT <percent>% <burden>%VA" (lab/plan.c). */
+/* CT/VT rows: label "CT <percent>% <burden>%VA" (lab/plan.c); the burden is
+ * printed in VA from the model's rated burden. */
 static const char *const xfmr_sql =
-	"SELECT s.asset_id, split_part(s.label, ' ', 2) AS percent, split_part(s.label, ' ', 3) AS burden, "
+	"SELECT s.asset_id, split_part(s.label, ' ', 2) AS percent, "
+	"coalesce((SELECT trim_scale(bb[1]::numeric * m.rated_burden_va / 100) || ' VA' "
+	"  FROM regexp_match(split_part(s.label, ' ', 3), '^([0-9.]+)%VA$') bb), split_part(s.label, ' ', 3)) AS burden, "
 	"cert_fmt_e4(s.rounded_e4, cert_e4_places(s.interval_e4)) AS ratio_error, "
 	"cert_fmt_e4(s.rounded2_e4, cert_e4_places(coalesce(s.interval2_e4, 10000))) AS phase, "
 	"'±' || round(s.limit_e4::numeric / 10000, cert_e4_places(s.interval_e4)) AS ratio_limit, "
 	"'±' || round(s.limit2_e4::numeric / 10000, cert_e4_places(coalesce(s.interval2_e4, 10000))) AS phase_limit, "
 	"CASE WHEN s.verdict = 'fail' OR s.verdict2 = 'fail' THEN 'fail' ELSE s.verdict END AS verdict "
-	"FROM run_step_result s WHERE s.run_id = $1::bigint AND s.kind IN ('ct', 'vt') ORDER BY s.asset_id, s.step_no";
+	"FROM run_step_result s JOIN verification_run r ON r.run_id = s.run_id "
+	"JOIN device_model m ON m.model_id = r.model_id "
+	"WHERE s.run_id = $1::bigint AND s.kind IN ('ct', 'vt') ORDER BY s.asset_id, s.step_no";
 
 /* The bench's standards with the certificate valid on the run date (JJF 1069 inner page). */
 static const char *const std_sql =

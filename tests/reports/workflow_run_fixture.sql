@@ -59,3 +59,36 @@ SELECT p.asset_id, p.run_id, i.item,
        CASE WHEN p.position = 2 AND i.item IN ('basic', 'overall') THEN 'fail' ELSE 'pass' END, 'none',
        CASE WHEN i.item = 'overall' AND p.position <> 2 THEN date '2034-11-19' END
 FROM run_position p, (VALUES ('creep'), ('start'), ('basic'), ('overall')) AS i(item);
+
+-- A finished CT run (JJG 313-2010): one 100/5 A class 0.2S CT, rated burden
+-- 10 VA, at 5 % and 100 % of rated current with 25 % burden.
+INSERT INTO device_model (code, manufacturer_id, name, kind, accuracy_class, ct_primary_a, ct_secondary_a,
+			  rated_burden_va, verification_period_months)
+SELECT 'LMZJ1-0.5', manufacturer_id, '测量用电流互感器', 'ct', '0.2S', 100, 5, 10, 120
+FROM manufacturer WHERE code = 'DEMOMFR';
+INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date, state)
+SELECT '4130002000000000009012', m.model_id, l.lot_id, 'C1', date '2026-10-01', 'verifying'
+FROM device_model m, lot l WHERE m.code = 'LMZJ1-0.5' AND l.code = 'LOT-T1';
+INSERT INTO lab_bench (code, name, uri, kind, positions)
+VALUES ('CT1', '互感器检定装置1号', 'tcp://127.0.0.1:1503', 'transformer', 6);
+INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, scheme_text, mode, status,
+			      steps_total, operator, run_date, started_at, finished_at)
+SELECT b.bench_id, m.model_id, 'JJG313-CT', 1, 'ct percent=5 burden=25; ct percent=100 burden=25', 'driven',
+       'finished', 2, '张三', date '2026-11-21', now(), now()
+FROM lab_bench b, device_model m WHERE b.code = 'CT1' AND m.code = 'LMZJ1-0.5';
+INSERT INTO run_position (asset_id, run_id, position, barcode)
+SELECT a.asset_id, r.run_id, 1, a.barcode FROM asset a, verification_run r
+WHERE a.barcode = '4130002000000000009012' AND r.scheme_code = 'JJG313-CT';
+INSERT INTO run_step_result (asset_id, run_id, step_no, position, kind, label, n_readings, mean_e4, rounded_e4,
+			     mean2_e4, rounded2_e4, limit_e4, internal_limit_e4, interval_e4, limit2_e4,
+			     internal_limit2_e4, interval2_e4, verdict, internal_verdict, verdict2, measured_at)
+SELECT p.asset_id, p.run_id, s.step_no, 1, 'ct', s.label, 1, s.m, s.r, s.m2, s.r2, s.lim, s.lim, s.intv, s.lim2,
+       s.lim2, s.intv2, 'pass', 'none', 'pass', timestamptz '2026-11-21 10:00:00+08'
+FROM run_position p JOIN verification_run r ON r.run_id = p.run_id AND r.scheme_code = 'JJG313-CT',
+     (VALUES (0, 'CT 5% 25%VA', 1180, 1200, 41000, 40000, 3500, 200, 150000, 10000),
+	     (1, 'CT 100% 25%VA', 190, 200, 11000, 10000, 2000, 200, 100000, 10000))
+     AS s(step_no, label, m, r, m2, r2, lim, intv, lim2, intv2);
+INSERT INTO run_conclusion (asset_id, run_id, item, verdict, internal_verdict, valid_until)
+SELECT p.asset_id, p.run_id, i.item, 'pass', 'none', CASE WHEN i.item = 'overall' THEN date '2036-11-20' END
+FROM run_position p JOIN verification_run r ON r.run_id = p.run_id AND r.scheme_code = 'JJG313-CT',
+     (VALUES ('ratio'), ('phase'), ('overall')) AS i(item);

@@ -98,6 +98,39 @@ TEST(CertSource, BuildsOneDocumentPerAssetFromTheRun)
 	db_close(db);
 }
 
+/* JJG 313-2010 current transformer: ratio error and phase displacement rows. */
+TEST(CertSource, CurrentTransformerRun)
+{
+	struct db *db = pgtest_connect(shared_run_db());
+	struct ml_error err = ML_ERROR_INIT;
+	std::string run = wf_scalar(db, "SELECT run_id FROM verification_run WHERE scheme_code = 'JJG313-CT'");
+	struct cert_source *s = nullptr;
+	ASSERT_EQ(ML_OK, cert_source_load(db, atoll(run.c_str()), &s, &err)) << err.msg;
+	ASSERT_EQ(1u, cert_source_count(s));
+	const struct cert_doc *d = cert_source_doc(s, 0);
+	EXPECT_EQ(CERT_KIND_CERTIFICATE, d->kind);
+	EXPECT_STREQ("JJG 313-2010 测量用电流互感器", d->regulation);
+	EXPECT_STREQ("100/5A 10VA", d->spec);
+	EXPECT_STREQ("0.2S级", d->accuracy_class);
+	EXPECT_STREQ("2036-11-20", d->valid_until);
+	EXPECT_EQ(0u, d->n_errors);
+	ASSERT_EQ(2u, d->n_items);
+	EXPECT_STREQ("比值差", d->items[0].name);
+	EXPECT_STREQ("相位差", d->items[1].name);
+	ASSERT_EQ(2u, d->n_xfmr);
+	EXPECT_STREQ("5%", d->xfmr[0].percent);
+	EXPECT_STREQ("2.5 VA", d->xfmr[0].burden) << "25 % of the rated 10 VA";
+	EXPECT_STREQ("+0.12", d->xfmr[0].ratio_error) << "rounded to the 0.02 interval";
+	EXPECT_STREQ("+4", d->xfmr[0].phase);
+	EXPECT_STREQ("±0.35", d->xfmr[0].ratio_limit);
+	EXPECT_STREQ("±15", d->xfmr[0].phase_limit);
+	EXPECT_STREQ("合格", d->xfmr[0].verdict);
+	EXPECT_STREQ("100%", d->xfmr[1].percent);
+	EXPECT_STREQ("+0.02", d->xfmr[1].ratio_error);
+	cert_source_free(s);
+	db_close(db);
+}
+
 TEST(CertSource, RefusesUnfinishedRunsAndDraftsOnce)
 {
 	struct db *db = pgtest_connect(shared_run_db());
@@ -134,12 +167,12 @@ TEST(CertSource, RefusesUnfinishedRunsAndDraftsOnce)
 				     0, nullptr, &err));
 
 	/* A run that is not finished gives no certificates. */
-	ASSERT_EQ(ML_OK, db_cmd(db,
-				"INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, scheme_text, "
-				"mode, status, steps_total, operator) SELECT bench_id, model_id, scheme_code, scheme_version, "
-				"scheme_text, mode, 'running', steps_total, operator FROM verification_run WHERE run_id = 1",
-				0, nullptr, &err)) << err.msg;
-	EXPECT_EQ(ML_ESTATE, cert_source_drafts(db, 2, nullptr, nullptr, &ids, &n, &created, &err));
+	std::string running = wf_scalar(db, "INSERT INTO verification_run (bench_id, model_id, scheme_code, "
+					    "scheme_version, scheme_text, mode, status, steps_total, operator) SELECT bench_id, "
+					    "model_id, scheme_code, scheme_version, scheme_text, mode, 'running', steps_total, "
+					    "operator FROM verification_run WHERE run_id = 1 RETURNING run_id");
+	ASSERT_NE("", running);
+	EXPECT_EQ(ML_ESTATE, cert_source_drafts(db, atoll(running.c_str()), nullptr, nullptr, &ids, &n, &created, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "running")) << err.msg;
 	EXPECT_EQ(ML_ENOTFOUND, cert_source_drafts(db, 77, nullptr, nullptr, &ids, &n, &created, &err));
 	db_close(db);
