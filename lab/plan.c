@@ -221,6 +221,18 @@ static void point_label(struct plan_step *ps, const char *prefix)
 		 point_element_text(ps->point.element));
 }
 
+/* The element must exist on the meter: 1p2w meters have only H, 3p3w meters no B element. */
+static int check_element(const struct load_point *pt, const struct model_rating *r, struct ml_error *err)
+{
+	if (r->reactive)
+		return ml_errorf(err, ML_EINVAL, "reactive-energy limits are not implemented (domain 1.3 lists points only)");
+	if (pt->element != ELEM_H && r->wiring == WIRING_1P2W)
+		return ml_errorf(err, ML_EINVAL, "element %s on a single-phase meter", point_element_text(pt->element));
+	if (pt->element == ELEM_B && r->wiring == WIRING_3P3W)
+		return ml_errorf(err, ML_EINVAL, "element B on a three-phase three-wire meter");
+	return ML_OK;
+}
+
 /* Load current of a point in µA from the rating. */
 static int point_current_ua(const struct load_point *pt, const struct model_rating *r, const struct lab_settings *set,
 			    int64_t *ua, struct ml_error *err)
@@ -283,7 +295,8 @@ static int plan_basic(const struct scheme_step *st, const struct model_rating *r
 	int64_t i_ua;
 	struct judge_limit lim;
 	ps->point = st->point;
-	int rc = point_current_ua(&st->point, r, set, &i_ua, err);
+	int rc = check_element(&st->point, r, err);
+	rc = rc ? rc : point_current_ua(&st->point, r, set, &i_ua, err);
 	rc = rc ? rc
 		: judge_meter_limit(r->accuracy_class, r->connection, &st->point, r->ib_ma, r->imax_ma, set, &lim, err);
 	if (rc)
@@ -346,6 +359,7 @@ static int plan_constant(const struct scheme_step *st, const struct model_rating
 	int64_t i_ua;
 	ps->point = st->point;
 	int rc = limits_meter_class(r->accuracy_class, &c, err);
+	rc = rc ? rc : check_element(&st->point, r, err);
 	rc = rc ? rc : point_current_ua(&st->point, r, set, &i_ua, err);
 	if (rc)
 		return rc;

@@ -296,6 +296,18 @@ TEST(Plan, RefusesWhatDoesNotFit)
 	r = henan("2");
 	struct scheme_step b = basic("Ib", PF_0_25L);
 	EXPECT_EQ(ML_EINVAL, plan_make_step(&b, 0, &r, &set, &ps, &err));
+	r = henan();
+	struct scheme_step el = basic("Ib", PF_1, ELEM_A);
+	EXPECT_EQ(ML_EINVAL, plan_make_step(&el, 0, &r, &set, &ps, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "single-phase")) << err.msg;
+	r = meter("1", CONN_TRANSFORMER, WIRING_3P3W, 100000, 1500, 6000, 6400);
+	el.point.element = ELEM_B;
+	EXPECT_EQ(ML_EINVAL, plan_make_step(&el, 0, &r, &set, &ps, &err));
+	el.point.element = ELEM_C;
+	EXPECT_EQ(ML_OK, plan_make_step(&el, 0, &r, &set, &ps, &err)) << err.msg;
+	EXPECT_EQ(4, ps.source.element_mask);
+	r.reactive = 1;
+	EXPECT_EQ(ML_EINVAL, plan_make_step(&el, 0, &r, &set, &ps, &err));
 	r = henan("0.5S"); /* S classes start only transformer-operated */
 	struct scheme_step s = simple(STEP_START);
 	EXPECT_EQ(ML_EINVAL, plan_make_step(&s, 0, &r, &set, &ps, &err));
