@@ -785,6 +785,57 @@ static int cert_issue_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	return ec;
 }
 
+static int issuer_out(struct cli_ctx *ctx, const PGresult *res)
+{
+	static const char *const cols[] = { "id", "name", "authorization_no", "address", "postcode", "phone", "fax",
+					    "email", "number_prefix", "default_client", "is_default" };
+	struct ml_buf b = ML_BUF_INIT;
+	int rc = ctx->json ? ml_buf_putc(&b, '[') : ML_OK;
+	for (int i = 0; i < PQntuples(res) && !rc; i++) {
+		if (ctx->json)
+			rc = ml_buf_puts(&b, i ? ",{" : "{");
+		for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]) && !rc; c++) {
+			if (ctx->json)
+				rc = ml_json_kv_str(&b, c == 0, cols[c], db_get(res, i, cols[c]));
+			else
+				rc = ml_buf_printf(&b, "%-17s %s\n", cols[c], db_get(res, i, cols[c]));
+		}
+		rc |= ctx->json ? ml_buf_putc(&b, '}') : ml_buf_putc(&b, '\n');
+	}
+	if (ctx->json)
+		rc |= ml_buf_putc(&b, ']');
+	rc = rc ? CLI_INTERNAL : cli_out(&b, ctx->json);
+	ml_buf_free(&b);
+	return rc;
+}
+
+static int cert_issuer_cmd(struct cli_ctx *ctx, int argc, char **argv)
+{
+	if (cli_wants_help(argc, argv)) {
+		puts("usage: meterlab cert issuer [--json]\n\n"
+		     "Show the issuing bodies printed on certificates (name, authorisation number, address,\n"
+		     "numbering prefix). They are configuration: the owner role edits table issuer. The key\n"
+		     "behind the verification codes is never shown.");
+		return CLI_OK;
+	}
+	if (argc > 1)
+		return cli_usage("unexpected argument '%s'", argv[1]);
+	struct db *db;
+	int rc = cli_db(ctx, &db);
+	if (rc)
+		return rc;
+	struct ml_error err = ML_ERROR_INIT;
+	PGresult *res = NULL;
+	if (db_exec(db,
+		    "SELECT id, name, authorization_no, address, postcode, phone, fax, email, number_prefix, "
+		    "default_client, CASE WHEN is_default THEN 'yes' ELSE 'no' END AS is_default FROM issuer ORDER BY id",
+		    0, NULL, PGRES_TUPLES_OK, &res, &err))
+		return cli_fail(&err);
+	rc = issuer_out(ctx, res);
+	PQclear(res);
+	return rc;
+}
+
 int cmd_cert(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct cli_cmd table[] = {
@@ -796,6 +847,7 @@ int cmd_cert(struct cli_ctx *ctx, int argc, char **argv)
 		{ "print", cert_print_cmd, "write the stored PDF of an issued certificate" },
 		{ "verify", cert_verify_cmd, "check a presented PDF: genuine, current, superseded" },
 		{ "revise", cert_revise_cmd, "correct an issued certificate with a new revision" },
+		{ "issuer", cert_issuer_cmd, "show the issuing bodies printed on certificates" },
 		{ NULL, NULL, NULL },
 	};
 	return cli_dispatch(ctx, "cert",

@@ -47,12 +47,22 @@ std::string slurp(const std::string &path)
 TEST_F(CertCli, EverySubcommandAnswersHelp)
 {
 	std::string out;
-	for (const char *c : { "issue", "check", "approve", "show", "list", "print", "verify", "revise" }) {
+	for (const char *c : { "issue", "check", "approve", "show", "list", "print", "verify", "revise", "issuer" }) {
 		EXPECT_EQ(0, run(std::string("cert ") + c + " --help", &out)) << c << out;
 		EXPECT_NE(std::string::npos, out.find("usage: meterlab cert")) << c << out;
 	}
 	EXPECT_EQ(0, run("cert --help", &out));
 	EXPECT_EQ(2, run("cert frob", &out));
+
+	/* The issuing body is configuration, shown without its verification key. */
+	ASSERT_EQ(0, run("cert issuer --json", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("\"id\":\"DEMO\"")) << out;
+	EXPECT_NE(std::string::npos, out.find("\"number_prefix\":\"JL\"")) << out;
+	EXPECT_EQ(std::string::npos, out.find("verify_key")) << out;
+	EXPECT_EQ(std::string::npos, out.find(wf_scalar(db, "SELECT verify_key FROM issuer WHERE id = 'DEMO'"))) << out;
+	ASSERT_EQ(0, run("cert issuer", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("authorization_no")) << out;
+	EXPECT_EQ(2, run("cert issuer extra", &out));
 }
 
 TEST_F(CertCli, CheckApproveShowListPrintWithExitCodes)
