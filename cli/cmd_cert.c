@@ -285,13 +285,13 @@ struct renderers {
 static int renderers_open(struct renderers *rs, const char *threads, struct ml_error *err)
 {
 	long n = 2; /* the machine's two cores: rendering dominates issuing */
+	memset(rs, 0, sizeof(*rs));
 	if (threads) {
 		char *end = NULL;
 		n = strtol(threads, &end, 10);
 		if (*end || n < 1 || n > MAX_THREADS)
 			return ml_errorf(err, ML_EINVAL, "--threads '%s' is not 1..%d", threads, MAX_THREADS);
 	}
-	memset(rs, 0, sizeof(*rs));
 	for (long i = 0; i < n; i++) {
 		int rc = cert_renderer_new(NULL, &rs->r[i], err);
 		if (rc)

@@ -83,6 +83,7 @@ TEST_F(CertCli, CheckApproveShowListPrintWithExitCodes)
 	EXPECT_EQ(5, run("cert print " + sid + " --out " + pgtest_sq(dir + "/x.pdf"), &out)) << "not issued: " << out;
 	EXPECT_EQ(5, run("cert approve " + sid + " --by 李四", &out)) << out;
 	EXPECT_EQ(3, run("cert approve " + sid + " --by 王五 --issued-on 2026-13-45", &out)) << out;
+	EXPECT_EQ(3, run("cert approve " + sid + " --by 王五 --threads 0", &out)) << out;
 	ASSERT_EQ(0, run("cert approve " + sid + " --by 王五 --issued-on 2026-11-26 --out-dir " + pgtest_sq(dir), &out))
 		<< out;
 	EXPECT_NE(std::string::npos, out.find("CA2026-000001")) << out;
