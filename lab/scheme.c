@@ -316,3 +316,34 @@ int scheme_equal(const struct scheme *a, const struct scheme *b)
 			return 0;
 	return 1;
 }
+
+/* Is item in the comma list (case-insensitive)? An empty list admits anything. */
+static int in_list(const char *list, const char *item)
+{
+	if (!list[0])
+		return 1;
+	size_t n = strlen(item);
+	for (const char *p = list; *p;) {
+		const char *c = strchr(p, ',');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+		if (l == n && strncasecmp(p, item, n) == 0)
+			return 1;
+		p = c ? c + 1 : p + l;
+	}
+	return 0;
+}
+
+int scheme_suits(const struct scheme *s, const struct model_rating *r, struct ml_error *err)
+{
+	const char *kind = model_kind_name(r->kind);
+	int meter = r->kind == MODEL_METER_1P || r->kind == MODEL_METER_3P;
+	if (!kind || !in_list(s->kinds, kind))
+		return ml_errorf(err, ML_EINVAL, "scheme %s suits kinds '%s', not %s", s->code, s->kinds, kind ? kind : "?");
+	if (!in_list(s->classes, r->accuracy_class))
+		return ml_errorf(err, ML_EINVAL, "scheme %s suits classes '%s', not %s", s->code, s->classes,
+				 r->accuracy_class);
+	if (meter && s->connection[0] && strcmp(s->connection, model_connection_name(r->connection) ? model_connection_name(r->connection) : ""))
+		return ml_errorf(err, ML_EINVAL, "scheme %s is for %s meters, not %s", s->code, s->connection,
+				 model_connection_name(r->connection) ? model_connection_name(r->connection) : "?");
+	return ML_OK;
+}

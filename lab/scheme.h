@@ -161,6 +161,12 @@ void scheme_free(struct scheme *s); /* NULL-safe */
 int scheme_add_step(struct scheme *s, const struct scheme_step *step, struct ml_error *err) ML_MUSTCHECK;
 /* Validate one step (point/pf/element valid for its kind, counts in range). */
 int scheme_step_check(const struct scheme_step *step, struct ml_error *err) ML_MUSTCHECK;
+/*
+ * Whether the scheme declares it suits the model: its kinds, classes and
+ * connection lists (empty = any) contain the rating's. ML_EINVAL naming the
+ * mismatch otherwise. plan_scheme does not call it; the runner decides.
+ */
+int scheme_suits(const struct scheme *s, const struct model_rating *r, struct ml_error *err) ML_MUSTCHECK;
 /* Deep equality of two schemes (code, name, suits, steps); version ignored. */
 int scheme_equal(const struct scheme *a, const struct scheme *b);
 

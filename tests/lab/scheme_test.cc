@@ -150,6 +150,27 @@ TEST(Scheme, DefaultOrderAndHalfImaxSetting)
 	EXPECT_EQ(ML_EINVAL, scheme_default(&badct, &set, nullptr, &s, &err));
 }
 
+TEST(Scheme, SuitsChecksKindClassConnection)
+{
+	struct scheme *s = nullptr;
+	ASSERT_EQ(ML_OK, scheme_parse_text("scheme code=S name=s\nsuits kinds=meter_1p,meter_3p classes=1,2 "
+					   "connection=direct\ncreep\n",
+					   &s, nullptr));
+	struct ml_error err = ML_ERROR_INIT;
+	struct model_rating r = meter("2", CONN_DIRECT, WIRING_3P4W);
+	EXPECT_EQ(ML_OK, scheme_suits(s, &r, &err));
+	r = meter("0.5S", CONN_DIRECT, WIRING_3P4W);
+	EXPECT_EQ(ML_EINVAL, scheme_suits(s, &r, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "0.5S"));
+	r = meter("1", CONN_TRANSFORMER, WIRING_3P4W);
+	EXPECT_EQ(ML_EINVAL, scheme_suits(s, &r, &err));
+	r = xfmr(MODEL_CT, "1");
+	EXPECT_EQ(ML_EINVAL, scheme_suits(s, &r, &err));
+	s->kinds[0] = s->classes[0] = s->connection[0] = '\0'; /* empty lists admit anything */
+	EXPECT_EQ(ML_OK, scheme_suits(s, &r, &err));
+	scheme_free(s);
+}
+
 const char *const kText = "# reviewed 2026-11-26\n"
 			  "scheme  code=PROV-1P-1  version=3  name=\"Province \\\"A\\\" class 1\"\n"
 			  "suits   kinds=meter_1p  classes=1,2  connection=direct\n"
