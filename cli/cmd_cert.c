@@ -499,50 +499,51 @@ static int cert_print_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
+static int verify_json(struct ml_buf *b, const char *file, const struct cert_verify_result *v, int genuine)
+{
+	int rc = ml_buf_putc(b, '{');
+	rc |= ml_json_kv_str(b, 1, "file", file);
+	rc |= ml_json_kv_str(b, 0, "status", cert_verify_status_name(v->status));
+	rc |= ml_json_kv_bool(b, 0, "genuine", genuine);
+	rc |= ml_json_kv_str(b, 0, "sha256", v->sha256[0] ? v->sha256 : NULL);
+	rc |= ml_json_kv_str(b, 0, "claimed_cert_no", v->has_claim ? v->claim.cert_no : NULL);
+	rc |= ml_buf_putc(b, ',') | ml_json_key(b, "certificate");
+	rc |= v->match.id ? record_json(b, &v->match, NULL) : ml_buf_puts(b, "null");
+	rc |= ml_buf_putc(b, ',') | ml_json_key(b, "current");
+	rc |= v->current.id ? record_json(b, &v->current, NULL) : ml_buf_puts(b, "null");
+	return rc | ml_buf_putc(b, '}');
+}
+
+/* One or two lines; a file was hashed when v->sha256 is set, else a printed number/code was checked. */
+static int verify_text(struct ml_buf *b, const char *file, const struct cert_verify_result *v, int genuine)
+{
+	const struct cert_record *m = &v->match;
+	if (genuine) {
+		int rc = ml_buf_printf(b, "%s: GENUINE — %s %s revision %d (barcode %s, issued %s, verify code %s)\n",
+				       file, kind_name(m->kind), m->cert_no, m->revision, m->barcode, m->issued_on,
+				       m->verify_code);
+		if (v->status == CERT_VERIFY_SUPERSEDED)
+			return rc | ml_buf_printf(b, "SUPERSEDED by revision %d (id %lld, issued %s): %s", v->current.revision,
+						  v->current.id, v->current.issued_on, v->current.revise_reason);
+		return rc | ml_buf_puts(b, "CURRENT: this is the valid revision");
+	}
+	if (!v->sha256[0] && v->status == CERT_VERIFY_FORGED)
+		return ml_buf_printf(b, "%s: NOT GENUINE — certificate %s exists but the verification code or barcode "
+				     "does not match", file, m->cert_no);
+	if (!v->sha256[0])
+		return ml_buf_printf(b, "%s: NOT GENUINE — no certificate %s was issued here", file, v->claim.cert_no);
+	if (v->status == CERT_VERIFY_FORGED)
+		return ml_buf_printf(b, "%s: NOT GENUINE — claims %s revision %d but differs from the issued document "
+				     "(sha256 %s)", file, m->cert_no, m->revision, v->sha256);
+	return ml_buf_printf(b, "%s: NOT GENUINE — matches no certificate issued here (sha256 %s)", file, v->sha256);
+}
+
+/* Exit 0 when genuine (current or superseded), 1 when not. */
 static int verify_output(struct cli_ctx *ctx, const char *file, const struct cert_verify_result *v)
 {
 	struct ml_buf b = ML_BUF_INIT;
-	const char *st = cert_verify_status_name(v->status);
 	int genuine = v->status == CERT_VERIFY_CURRENT || v->status == CERT_VERIFY_SUPERSEDED;
-	int rc;
-	if (ctx->json) {
-		rc = ml_buf_putc(&b, '{');
-		rc |= ml_json_kv_str(&b, 1, "file", file);
-		rc |= ml_json_kv_str(&b, 0, "status", st);
-		rc |= ml_json_kv_bool(&b, 0, "genuine", genuine);
-		rc |= ml_json_kv_str(&b, 0, "sha256", v->sha256[0] ? v->sha256 : NULL);
-		rc |= ml_json_kv_str(&b, 0, "claimed_cert_no", v->has_claim ? v->claim.cert_no : NULL);
-		rc |= ml_buf_putc(&b, ',') | ml_json_key(&b, "certificate");
-		if (v->match.id)
-			rc |= record_json(&b, &v->match, NULL);
-		else
-			rc |= ml_buf_puts(&b, "null");
-		rc |= ml_buf_putc(&b, ',') | ml_json_key(&b, "current");
-		rc |= v->current.id ? record_json(&b, &v->current, NULL) : ml_buf_puts(&b, "null");
-		rc |= ml_buf_putc(&b, '}');
-	} else if (genuine) {
-		rc = ml_buf_printf(&b, "%s: GENUINE — %s %s revision %d (barcode %s, issued %s, verify code %s)\n", file,
-				   kind_name(v->match.kind), v->match.cert_no, v->match.revision, v->match.barcode,
-				   v->match.issued_on, v->match.verify_code);
-		if (v->status == CERT_VERIFY_SUPERSEDED)
-			rc |= ml_buf_printf(&b, "SUPERSEDED by revision %d (id %lld, issued %s): %s\n", v->current.revision,
-					    v->current.id, v->current.issued_on, v->current.revise_reason);
-		else
-			rc |= ml_buf_puts(&b, "CURRENT: this is the valid revision\n");
-	} else if (v->status == CERT_VERIFY_FORGED && !v->sha256[0]) {
-		rc = ml_buf_printf(&b, "%s: NOT GENUINE — certificate %s exists but the verification code or barcode "
-				   "does not match\n", file, v->match.cert_no);
-	} else if (!v->sha256[0]) {
-		rc = ml_buf_printf(&b, "%s: NOT GENUINE — no certificate %s was issued here\n", file, v->claim.cert_no);
-	} else if (v->status == CERT_VERIFY_FORGED) {
-		rc = ml_buf_printf(&b, "%s: NOT GENUINE — claims %s revision %d but differs from the issued document "
-				   "(sha256 %s)\n", file, v->match.cert_no, v->match.revision, v->sha256);
-	} else {
-		rc = ml_buf_printf(&b, "%s: NOT GENUINE — matches no certificate issued here (sha256 %s)\n", file,
-				   v->sha256);
-	}
-	if (!ctx->json && b.len)
-		b.data[--b.len] = '\0';
+	int rc = ctx->json ? verify_json(&b, file, v, genuine) : verify_text(&b, file, v, genuine);
 	rc = rc ? CLI_INTERNAL : cli_out(&b, 1);
 	ml_buf_free(&b);
 	return rc ? rc : (genuine ? CLI_OK : CLI_FAIL);
