@@ -293,6 +293,36 @@ TEST(RenderPdfMore, RevisionLineAndLongTablesPaginate)
 	EXPECT_EQ(static_cast<size_t>(pages - 2), heads) << "one table head per results page";
 }
 
+TEST(RenderPdfMore, MinimalDocumentPrintsDashesAndLongValuesWrap)
+{
+	cert_doc d{};
+	d.kind = CERT_KIND_CERTIFICATE;
+	d.cert_no = "JL2026-999999";
+	d.issued_on = "2026-01-02";
+	Rendered f = render(d, "minimal.pdf");
+	int st = -1;
+	std::string check = run("qpdf --check " + pgtest_sq(f.path), &st);
+	EXPECT_EQ(0, st) << check;
+	std::string t = text_of(f.path);
+	EXPECT_NE(std::string::npos, t.find("JL2026-999999"));
+	EXPECT_NE(std::string::npos, t.find("—")) << "optional fields print as a dash";
+	EXPECT_EQ(3, pdfinfo_int(f.path, "Pages"));
+
+	cert_sample s;
+	cert_sample_fill(&s, CERT_SAMPLE_METER, 4);
+	std::string client = "国网河南省电力公司郑州供电公司营销部（客户服务中心）计量室 Metering Laboratory of the "
+			     "Zhengzhou Power Supply Company, State Grid Henan Electric Power Company";
+	s.doc.client = client.c_str();
+	s.doc.place = client.c_str();
+	f = render(s.doc, "long-values.pdf");
+	std::string sq = squeezed(text_of(f.path));
+	for (const char *part : { "计量室", "MeteringLaboratory", "StateGridHenanElectricPowerCompany" })
+		EXPECT_NE(std::string::npos, sq.find(part)) << part;
+	st = -1;
+	std::string glyphs = run("/usr/bin/python3 " + pgtest_src("tests/reports/render_glyphs.py") + " " + pgtest_sq(f.path), &st);
+	EXPECT_EQ(0, st) << glyphs;
+}
+
 TEST(RenderPdfMore, BadInputIsRejectedWithAMessage)
 {
 	cert_renderer *r = nullptr;
