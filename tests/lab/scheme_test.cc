@@ -319,8 +319,12 @@ TEST_F(SchemeDb, SaveLoadVersionsRetire)
 	EXPECT_EQ(7, list[0].nsteps);
 	free(list);
 	/* versions are immutable, even for the admin role */
-	EXPECT_NE(ML_OK, db_cmd(db_, "UPDATE scheme_step SET readings = 9", 0, nullptr, &err));
-	EXPECT_NE(ML_OK, db_cmd(db_, "DELETE FROM scheme", 0, nullptr, &err));
+	const char *refused[] = { "UPDATE scheme_step SET readings = 9", "DELETE FROM scheme_step", "DELETE FROM scheme",
+				  "UPDATE scheme SET name = 'x'" };
+	for (const char *sql : refused) {
+		EXPECT_NE(ML_OK, db_cmd(db_, sql, 0, nullptr, &err)) << sql;
+		EXPECT_NE(nullptr, strstr(err.msg, "immutable")) << sql << ": " << err.msg;
+	}
 	ASSERT_EQ(ML_OK, scheme_db_retire(db_, "PROV-1P-1", &err)) << err.msg;
 	EXPECT_EQ(ML_ENOTFOUND, scheme_db_load(db_, "PROV-1P-1", &back, &err));
 	EXPECT_EQ(ML_ENOTFOUND, scheme_db_retire(db_, "PROV-1P-1", &err));
