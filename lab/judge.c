@@ -127,6 +127,27 @@ static int judge_xfmr_step(const struct plan_step *ps, const struct judge_step_i
 	return rc;
 }
 
+/*
+ * §1.11 [M]: some practice takes more readings when the mean is close to
+ * the limit. |mean| / limit within [low %, high %] (high 0 = unbounded),
+ * compared exactly: low·limit·n ≤ |sum|·100 ≤ high·limit·n (pct in e4).
+ * Only a recheck already taken (n > planned readings) stops asking.
+ */
+static int near_limit(const struct judge_step_input *in, int64_t limit_e4, const struct lab_settings *set)
+{
+	if (set->recheck_low_pct_e4 <= 0)
+		return 0;
+	__int128 sum = 0;
+	for (int i = 0; i < in->n; i++)
+		sum += in->value_e4[i];
+	if (sum < 0)
+		sum = -sum;
+	__int128 scaled = sum * 1000000, base = (__int128)limit_e4 * in->n;
+	if (scaled < base * set->recheck_low_pct_e4)
+		return 0;
+	return set->recheck_high_pct_e4 <= 0 || scaled <= base * set->recheck_high_pct_e4;
+}
+
 int judge_step(const struct plan_step *ps, const struct judge_step_input *in, const struct lab_settings *set,
 	       struct judge_step_result *out, struct ml_error *err)
 {
@@ -143,6 +164,7 @@ int judge_step(const struct plan_step *ps, const struct judge_step_input *in, co
 				 set->verdict_on_rounded, &out->value, err);
 		out->verdict = out->value.verdict;
 		out->internal_verdict = out->value.internal_verdict;
+		out->recheck = !rc && ps->kind == STEP_BASIC && in->n <= ps->readings && near_limit(in, ps->limit_e4, set);
 		break;
 	case STEP_CT:
 	case STEP_VT:

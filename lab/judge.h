@@ -139,6 +139,7 @@ struct judge_step_result {
 	int64_t gamma_e4, pulse_diff; /* constant */
 	enum judge_verdict verdict;          /* overall regulation verdict of the step */
 	enum judge_verdict internal_verdict; /* against internal limits */
+	int recheck; /* basic error: more readings advised (settings judge.recheck_*, §1.11 [M]); 0 otherwise */
 };
 
 /* Judge the readings of one planned step. ML_EINVAL when the input does not fit the step (n = 0 …). */

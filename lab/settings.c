@@ -94,6 +94,13 @@ static const struct lab_setting_desc table[] = {
 	{ "xfmr.round_fraction", LAB_SET_DEC4, "10", "[M] 1/10 of the class limit at rated",
 	  "CT/VT rounding interval as % of the limit at 100 %", OFF(xfmr_round_frac_e4), 0, 1, E4(100) },
 	{ "xfmr.readings", LAB_SET_INT, "1", "[M]", "readings per CT/VT point", OFF(xfmr_readings), 0, 1, 32 },
+	{ "judge.recheck_low", LAB_SET_DEC4, "0", "[M] e.g. 80 (extra readings near the limit)",
+	  "basic error: |mean| from this % of the limit asks for more readings (0 = never)", OFF(recheck_low_pct_e4), 0,
+	  0, E4(200) },
+	{ "judge.recheck_high", LAB_SET_DEC4, "0", "[M] e.g. 120",
+	  "basic error: ... up to this % of the limit (0 = no upper bound)", OFF(recheck_high_pct_e4), 0, 0, E4(1000) },
+	{ "judge.recheck_readings", LAB_SET_INT, "2", "[M]", "how many more readings a recheck asks for",
+	  OFF(recheck_readings), 0, 1, 30 },
 };
 
 const struct lab_setting_desc *lab_settings_table(size_t *n)

@@ -71,6 +71,9 @@ struct lab_settings {
 	int64_t burdens_e4[LAB_SETTING_LIST_MAX];      /* % of rated burden: 100,25 */
 	int64_t xfmr_round_frac_e4;    /* rounding interval = this fraction × limit at 100 % (10 % → 100000), [M] */
 	int xfmr_readings;             /* default 1 */
+	/* §1.11 [M]: when |mean| lies in [low, high] % of the limit, ask for more readings (0 = off) */
+	int64_t recheck_low_pct_e4, recheck_high_pct_e4;
+	int recheck_readings;
 };
 
 /* BOOL/INT/TRI: int field; I64: int64_t field; DEC4: int64_t × 1e4; DEC4_LIST: int64_t[] + int count. */

@@ -377,4 +377,36 @@ TEST(JudgeManual, TypedReadingsUseThePlannedSteps)
 	}
 }
 
+TEST(JudgeStep, RecheckNearTheLimitIsASetting)
+{
+	struct lab_settings set = defaults();
+	struct plan_step ps = plan(basic("Ib", PF_1), henan(), set);
+	struct judge_step_input in;
+	memset(&in, 0, sizeof in);
+	in.n = 2;
+	in.value_e4[0] = in.value_e4[1] = 8500;
+	struct judge_step_result r;
+	ASSERT_EQ(ML_OK, judge_step(&ps, &in, &set, &r, nullptr));
+	EXPECT_EQ(0, r.recheck); /* off by default */
+	ASSERT_EQ(ML_OK, lab_settings_set(&set, "judge.recheck_low", "80", nullptr));
+	ASSERT_EQ(ML_OK, lab_settings_set(&set, "judge.recheck_high", "120", nullptr));
+	ASSERT_EQ(ML_OK, judge_step(&ps, &in, &set, &r, nullptr));
+	EXPECT_EQ(1, r.recheck);
+	in.value_e4[0] = in.value_e4[1] = 8000; /* exactly 80 %: inside */
+	ASSERT_EQ(ML_OK, judge_step(&ps, &in, &set, &r, nullptr));
+	EXPECT_EQ(1, r.recheck);
+	in.value_e4[1] = 7999;
+	ASSERT_EQ(ML_OK, judge_step(&ps, &in, &set, &r, nullptr));
+	EXPECT_EQ(0, r.recheck);
+	in.value_e4[0] = in.value_e4[1] = -12500; /* beyond 120 % */
+	ASSERT_EQ(ML_OK, judge_step(&ps, &in, &set, &r, nullptr));
+	EXPECT_EQ(0, r.recheck);
+	EXPECT_EQ(JUDGE_FAIL, r.verdict);
+	in.n = 4; /* the recheck readings were taken: decide */
+	in.value_e4[0] = in.value_e4[1] = in.value_e4[2] = in.value_e4[3] = 9000;
+	ASSERT_EQ(ML_OK, judge_step(&ps, &in, &set, &r, nullptr));
+	EXPECT_EQ(0, r.recheck);
+	EXPECT_EQ(JUDGE_PASS, r.verdict);
+}
+
 } // namespace
