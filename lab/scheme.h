@@ -4,7 +4,7 @@
  *
  * A scheme is plain data (transparent structs, like modbus_mapping_t):
  * the runner walks scheme->steps[0..nsteps-1] and turns each one into bench
- * setpoints with plan_step() (lab/plan.h). Schemes are generated from the
+ * setpoints with plan_make_step() (lab/plan.h). Schemes are generated from the
  * regulation tables (scheme_default), stored in tables scheme/scheme_step
  * (migration 0021), and imported/exported as a reviewable text format:
  *
