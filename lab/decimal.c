@@ -65,9 +65,10 @@ int dec_parse(const char *s, int scale_digits, int64_t *out, struct ml_error *er
 	}
 	if (*skip_blank(p) != '\0' || digits == 0)
 		return ml_errorf(err, ML_EINVAL, "'%s' is not a decimal number", s);
-	v *= pow10i(scale_digits - (frac > 0 ? frac : 0));
-	if (v > limit)
+	int64_t mul = pow10i(scale_digits - (frac > 0 ? frac : 0));
+	if (v > limit / mul) /* checked before multiplying: the scaled value must stay within the bound */
 		return ml_errorf(err, ML_EINVAL, "'%s': value too large", s);
+	v *= mul;
 	*out = neg ? -v : v;
 	return ML_OK;
 }

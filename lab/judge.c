@@ -85,7 +85,10 @@ int judge_constant(int64_t register_delta_kwh_e4, uint32_t pulses, int64_t const
 		return ml_errorf(err, ML_EINVAL, "meter constant %lld out of range", (long long)constant);
 	if (register_delta_kwh_e4 < 0 || register_delta_kwh_e4 > DEC4_ABS_MAX)
 		return ml_errorf(err, ML_EINVAL, "register increment %lld out of range", (long long)register_delta_kwh_e4);
-	/* ΔW·C pulses the register says were produced, × 1e4; minus the pulses counted × 1e4 */
+	if (register_delta_kwh_e4 > INT64_C(10000000000)) /* 10⁶ kWh: keeps every product below in int64 */
+		return ml_errorf(err, ML_EINVAL, "register increment %lld × 1e-4 kWh is implausibly large",
+				 (long long)register_delta_kwh_e4);
+	/* ΔW·C pulses the register says were produced, × 1e4; minus the pulses counted × 1e4 (≤ 10¹⁸) */
 	__int128 d_e4 = (__int128)register_delta_kwh_e4 * constant - (__int128)pulses * DEC4_SCALE;
 	*diff = dec_div_half_even((int64_t)d_e4, DEC4_SCALE);
 	if (pulses == 0) {
@@ -94,7 +97,9 @@ int judge_constant(int64_t register_delta_kwh_e4, uint32_t pulses, int64_t const
 		*v = JUDGE_FAIL;
 		return ML_OK;
 	}
-	*gamma_e4 = dec_div_half_even((int64_t)(d_e4 * 100), (int64_t)pulses);
+	if (dec_muldiv((int64_t)d_e4, 100, (int64_t)pulses, gamma_e4, err))
+		return ml_errorf(err, ML_EINVAL, "constant test error overflows (register %lld, pulses %u)",
+				 (long long)register_delta_kwh_e4, pulses);
 	__int128 mag = d_e4 < 0 ? -d_e4 : d_e4;
 	if (set->constant_by_pulses)
 		*v = mag <= (__int128)set->constant_max_pulse_diff * DEC4_SCALE ? JUDGE_PASS : JUDGE_FAIL;

@@ -61,6 +61,9 @@ TEST(Decimal, RejectsBadTextNamingIt)
 	}
 	int64_t v;
 	EXPECT_EQ(ML_EINVAL, dec4_parse("99999999999", &v, nullptr));
+	EXPECT_EQ(ML_EINVAL, dec_parse("99999999999999", 6, &v, nullptr)); /* would overflow when scaled */
+	ASSERT_EQ(ML_OK, dec4_parse("10000000000", &v, nullptr));             /* exactly the bound */
+	EXPECT_EQ(DEC4_ABS_MAX, v);
 }
 
 TEST(Decimal, Formats)

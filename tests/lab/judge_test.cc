@@ -166,6 +166,9 @@ TEST(Judge, ConstantByErrorAndByPulses)
 	ASSERT_EQ(ML_OK, judge_constant(0, 0, 1200, 10000, &set, &g, &d, &v, nullptr));
 	EXPECT_EQ(JUDGE_FAIL, v);
 	EXPECT_EQ(ML_EINVAL, judge_constant(100, 1, 0, 10000, &set, &g, &d, &v, nullptr));
+	EXPECT_EQ(ML_EINVAL, judge_constant(INT64_C(100000000000), 1, 1200, 10000, &set, &g, &d, &v, nullptr));
+	/* large but plausible: 10⁶ kWh at 10⁸ imp/kWh against one pulse */
+	EXPECT_EQ(ML_EINVAL, judge_constant(INT64_C(10000000000), 1, 100000000, 10000, &set, &g, &d, &v, nullptr));
 }
 
 TEST(Judge, ValueRejectsBadArguments)
