@@ -430,7 +430,8 @@ static int approve_locked(struct db *db, const long long *ids, size_t n, const c
 		rc = cert_get_many(db, ids, n, 1, recs, err);
 	for (size_t i = 0; i < n; i++) {
 		ml_buf_init(&it[i].pdf, ML_BUF_DEFAULT_MAX);
-		it[i].rec = recs[i];
+		if (!rc)
+			it[i].rec = recs[i];
 	}
 	free(recs);
 	if (!rc)
