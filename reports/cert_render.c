@@ -371,8 +371,10 @@ static void draw_graphics(HPDF_Page page, const struct rl_list *l, int p)
 	draw_qr(page, l, p);
 }
 
-static void draw_text(struct cert_renderer *r, HPDF_Page page, HPDF_Font font, int p)
+/* Returns -1 when a text run could not be converted (out of memory). */
+static int draw_text(struct cert_renderer *r, HPDF_Page page, HPDF_Font font, int p)
 {
+	int rc = 0;
 	const struct rl_list *l = &r->list;
 	float size = 0;
 	int bold = 0;
@@ -393,8 +395,11 @@ static void draw_text(struct cert_renderer *r, HPDF_Page page, HPDF_Font font, i
 		const char *t = r->full_font ? rl_text(l, op) : dense_text(r, rl_text(l, op));
 		if (t)
 			HPDF_Page_TextOut(page, op->x, op->y, t);
+		else
+			rc = -1;
 	}
 	HPDF_Page_EndText(page);
+	return rc;
 }
 
 static int save(HPDF_Doc pdf, struct ml_buf *out, struct hpdf_err *he)
@@ -407,8 +412,12 @@ static int save(HPDF_Doc pdf, struct ml_buf *out, struct hpdf_err *he)
 	static const char zeros[4096];
 	for (HPDF_UINT32 left = size; left;) {
 		HPDF_UINT32 n = left < sizeof zeros ? left : (HPDF_UINT32)sizeof zeros;
-		if (ml_buf_append(out, zeros, n))
+		if (ml_buf_append(out, zeros, n)) {
+			out->len = at; /* nothing appended on failure */
+			if (out->data)
+				out->data[at] = '\0';
 			return -2;
+		}
 		left -= n;
 	}
 	HPDF_UINT32 got = size;
@@ -453,7 +462,8 @@ static int emit(struct cert_renderer *r, HPDF_Doc pdf, struct hpdf_err *he, cons
 		if (!page || HPDF_Page_SetSize(page, HPDF_PAGE_SIZE_A4, HPDF_PAGE_PORTRAIT) != HPDF_OK)
 			return hpdf_fail(err, doc, he, "adding a page");
 		draw_graphics(page, &r->list, p);
-		draw_text(r, page, font, p);
+		if (draw_text(r, page, font, p))
+			return ml_errorf(err, ML_ENOMEM, "certificate %s: out of memory converting text", doc->cert_no);
 		if (he->code)
 			return hpdf_fail(err, doc, he, "drawing a page");
 	}
