@@ -128,7 +128,7 @@ static int sch_default(struct cli_ctx *ctx, int argc, char **argv)
 		     "Generate the regulation scheme for a model from the JJG 596-2012 point tables (meters, incl.\n"
 		     "single-element points of three-phase meters; 0.5Imax when Imax >= 4 Ib, so give --ib/--imax)\n"
 		     "or the IEC 61869 point lists (CT/VT, settings ct.points*, vt.points, xfmr.burdens).\n"
-		     "Prints the scheme text; --save stores it as a new version of CODE (default DEFAULT-...).");
+		     "Prints the scheme text; --save stores it as a new version of CODE (default e.g. JJG596-1P-D-1).");
 		return CLI_OK;
 	}
 	struct rating_args ra = { { 0 } };

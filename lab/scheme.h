@@ -173,7 +173,8 @@ int scheme_equal(const struct scheme *a, const struct scheme *b);
 /*
  * The regulation scheme for a model (JJG 596-2012 §1.3 point lists incl.
  * unbalanced points for 3-phase meters, creep, start, constant, clock; or
- * IEC 61869 CT/VT points from settings). Code "DEFAULT-<kind>-<conn>-<class>"
+ * IEC 61869 CT/VT points from settings). Code "JJG596-1P-D-<class>",
+ * "JJG596-3P-T-<class>", "JJG313-CT-<class>" or "JJG314-VT-<class>"
  * unless code is given. Only the kind, class, connection, wiring, Ib and
  * Imax of r are used (Imax/Ib decides 0.5Imax when settings say auto).
  */

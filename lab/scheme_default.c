@@ -204,9 +204,13 @@ int scheme_default(const struct model_rating *r, const struct lab_settings *set,
 	int meter = r->kind == MODEL_METER_1P || r->kind == MODEL_METER_3P;
 	if (meter && !model_connection_name(r->connection))
 		return ml_errorf(err, ML_EINVAL, "unknown connection %d", (int)r->connection);
+	/* JJG596-1P-D-1, JJG596-3P-T-0.5S, JJG313-CT-0.2S, JJG314-VT-0.2: always within SCHEME_CODE_MAX */
+	static const char *const reg[] = { NULL, "JJG596-1P", "JJG596-3P", "JJG313-CT", "JJG314-VT" };
 	char defcode[SCHEME_CODE_MAX], name[SCHEME_NAME_MAX];
-	snprintf(defcode, sizeof defcode, "DEFAULT-%s%s%s-%s", model_kind_name(r->kind), meter ? "-" : "",
-		 meter ? model_connection_name(r->connection) : "", r->accuracy_class);
+	if (strlen(r->accuracy_class) >= MODEL_CLASS_MAX)
+		return ml_errorf(err, ML_EINVAL, "accuracy class too long");
+	snprintf(defcode, sizeof defcode, "%s%s-%s", reg[r->kind],
+		 !meter ? "" : r->connection == CONN_DIRECT ? "-D" : "-T", r->accuracy_class);
 	snprintf(name, sizeof name, "%s %s%s%s class %s", meter ? "JJG 596-2012" : r->kind == MODEL_CT ? "JJG 313 / IEC 61869-2" : "JJG 314 / IEC 61869-3",
 		 model_kind_name(r->kind), meter ? " " : "", meter ? model_connection_name(r->connection) : "",
 		 r->accuracy_class);

@@ -140,7 +140,11 @@ TEST(Scheme, DefaultOrderAndHalfImaxSetting)
 	ASSERT_EQ(ML_OK, lab_settings_set(&set, "scheme.half_imax", "no", nullptr));
 	ASSERT_EQ(ML_OK, scheme_default(&r, &set, nullptr, &s, nullptr));
 	EXPECT_EQ(16u, s->nsteps);
-	EXPECT_STREQ("DEFAULT-meter_1p-direct-1", s->code);
+	EXPECT_STREQ("JJG596-1P-D-1", s->code);
+	scheme_free(s);
+	struct model_rating r3 = meter("0.5S", CONN_TRANSFORMER, WIRING_3P4W);
+	ASSERT_EQ(ML_OK, scheme_default(&r3, &set, nullptr, &s, nullptr));
+	EXPECT_STREQ("JJG596-3P-T-0.5S", s->code);
 	scheme_free(s);
 	struct model_rating bad = meter("0.5S", CONN_DIRECT, WIRING_1P2W);
 	struct ml_error err = ML_ERROR_INIT;
