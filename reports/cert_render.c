@@ -282,6 +282,20 @@ static int add_tounicode(const struct cert_renderer *r, HPDF_Doc pdf, HPDF_Font 
 	return rc == HPDF_OK ? 0 : -1;
 }
 
+/*
+ * libharu embeds only glyphs it flagged while measuring text, plus the
+ * direct components of those (CheckCompositGryph, one level): a component
+ * of a nested composite (wqy-zenhei U+2237 ∷, U+226F ≯) would be written
+ * empty. Every glyph of our subset is needed by construction, so flag them
+ * all (hpdf_fontdef.h exposes the table).
+ */
+static void embed_every_glyph(HPDF_Font font)
+{
+	HPDF_FontDef def = ((HPDF_FontAttr)font->attr)->fontdef;
+	HPDF_TTFontDefAttr a = (HPDF_TTFontDefAttr)def->attr;
+	memset(a->glyph_tbl.flgs, 1, a->num_glyphs);
+}
+
 static HPDF_Font load_font(struct cert_renderer *r, HPDF_Doc pdf)
 {
 	const char *name = r->full_font
@@ -292,6 +306,8 @@ static HPDF_Font load_font(struct cert_renderer *r, HPDF_Doc pdf)
 	HPDF_Font font = HPDF_GetFont(pdf, name, r->full_font ? "UTF-8" : ML_DENSE_ENCODER);
 	if (font && add_tounicode(r, pdf, font))
 		return NULL;
+	if (font && !r->full_font)
+		embed_every_glyph(font);
 	return font;
 }
 

@@ -323,6 +323,22 @@ TEST(RenderPdfMore, MinimalDocumentPrintsDashesAndLongValuesWrap)
 	EXPECT_EQ(0, st) << glyphs;
 }
 
+// wqy-zenhei draws these as composite glyphs: U+2010 and U+2105 use component
+// ids > 32767 (dropped by libharu 2.3.0's signed read), U+2237 and U+226F nest
+// composites (2.3.0 follows one level only). Every outline must still arrive.
+TEST(RenderPdfMore, CompositeGlyphsKeepTheirOutlines)
+{
+	cert_sample s;
+	cert_sample_fill(&s, CERT_SAMPLE_METER, 6);
+	s.doc.place = "实验室‐2 ℅ ∷ ≯ 计量";
+	Rendered f = render(s.doc, "composites.pdf");
+	std::string t = text_of(f.path);
+	EXPECT_NE(std::string::npos, t.find("∷")) << t.substr(0, 200);
+	int st = -1;
+	std::string out = run("/usr/bin/python3 " + pgtest_src("tests/reports/render_glyphs.py") + " " + pgtest_sq(f.path), &st);
+	EXPECT_EQ(0, st) << out;
+}
+
 TEST(RenderPdfMore, BadInputIsRejectedWithAMessage)
 {
 	cert_renderer *r = nullptr;
