@@ -86,7 +86,7 @@ static const char *kind_name(int kind)
 
 static const char *status_of(const struct cert_record *r)
 {
-	return r->superseded_by ? "superseded" : r->state;
+	return r->withdrawn ? "withdrawn" : r->superseded_by ? "superseded" : r->state;
 }
 
 static int record_json(struct ml_buf *b, const struct cert_record *r, const char *path)
@@ -117,6 +117,9 @@ static int record_json(struct ml_buf *b, const struct cert_record *r, const char
 	rc |= ml_json_kv_str(b, 0, "revise_reason", r->revise_reason[0] ? r->revise_reason : NULL);
 	rc |= r->superseded_by ? ml_json_kv_int(b, 0, "superseded_by", r->superseded_by)
 			       : ml_json_kv_raw(b, 0, "superseded_by", "null");
+	rc |= ml_json_kv_str(b, 0, "withdrawn_at", r->withdrawn ? r->withdrawn_at : NULL);
+	rc |= ml_json_kv_str(b, 0, "withdrawn_by", r->withdrawn ? r->withdrawn_by : NULL);
+	rc |= ml_json_kv_str(b, 0, "withdraw_reason", r->withdrawn ? r->withdraw_reason : NULL);
 	if (path)
 		rc |= ml_json_kv_str(b, 0, "path", path);
 	return rc | ml_buf_putc(b, '}');
@@ -157,6 +160,9 @@ static int record_detail(struct ml_buf *b, const struct cert_record *r)
 		rc |= ml_buf_printf(b, "revises:       %lld (reason: %s)\n", r->revises_id, r->revise_reason);
 	if (r->superseded_by)
 		rc |= ml_buf_printf(b, "superseded by: %lld\n", r->superseded_by);
+	if (r->withdrawn)
+		rc |= ml_buf_printf(b, "withdrawn:     %s by %s (reason: %s)\n", r->withdrawn_at, r->withdrawn_by,
+				    r->withdraw_reason);
 	return rc;
 }
 
@@ -432,8 +438,9 @@ static int cert_list_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
 	if (cli_wants_help(argc, argv)) {
 		puts("usage: meterlab cert list [--run ID] [--asset ID] [--number NUMBER]\n"
-		     "                          [--state draft|checked|issued|current|superseded] [--json]\n\n"
-		     "List certificates and result notices, oldest first.");
+		     "                          [--state draft|checked|issued|current|superseded|withdrawn] [--json]\n\n"
+		     "List certificates and result notices, oldest first. --state withdrawn lists withdrawn\n"
+		     "ones; current = issued, neither superseded nor withdrawn.");
 		return CLI_OK;
 	}
 	const char *run = NULL, *asset = NULL, *state = NULL, *number = NULL;
@@ -522,6 +529,9 @@ static int verify_text(struct ml_buf *b, const char *file, const struct cert_ver
 		int rc = ml_buf_printf(b, "%s: GENUINE — %s %s revision %d (barcode %s, issued %s, verify code %s)\n",
 				       file, kind_name(m->kind), m->cert_no, m->revision, m->barcode, m->issued_on,
 				       m->verify_code);
+		if (v->status == CERT_VERIFY_WITHDRAWN)
+			return rc | ml_buf_printf(b, "WITHDRAWN on %s by %s: %s — not valid", m->withdrawn_at, m->withdrawn_by,
+						  m->withdraw_reason);
 		if (v->status == CERT_VERIFY_SUPERSEDED)
 			return rc | ml_buf_printf(b, "SUPERSEDED by revision %d (id %lld, issued %s): %s", v->current.revision,
 						  v->current.id, v->current.issued_on, v->current.revise_reason);
@@ -538,15 +548,16 @@ static int verify_text(struct ml_buf *b, const char *file, const struct cert_ver
 	return ml_buf_printf(b, "%s: NOT GENUINE — matches no certificate issued here (sha256 %s)", file, v->sha256);
 }
 
-/* Exit 0 when genuine (current or superseded), 1 when not. */
+/* Exit 0 when genuine (current or superseded), 1 when not genuine or withdrawn. */
 static int verify_output(struct cli_ctx *ctx, const char *file, const struct cert_verify_result *v)
 {
 	struct ml_buf b = ML_BUF_INIT;
-	int genuine = v->status == CERT_VERIFY_CURRENT || v->status == CERT_VERIFY_SUPERSEDED;
+	int genuine = v->status == CERT_VERIFY_CURRENT || v->status == CERT_VERIFY_SUPERSEDED ||
+		      v->status == CERT_VERIFY_WITHDRAWN;
 	int rc = ctx->json ? verify_json(&b, file, v, genuine) : verify_text(&b, file, v, genuine);
 	rc = rc ? CLI_INTERNAL : cli_out(&b, 1);
 	ml_buf_free(&b);
-	return rc ? rc : (genuine ? CLI_OK : CLI_FAIL);
+	return rc ? rc : (genuine && v->status != CERT_VERIFY_WITHDRAWN ? CLI_OK : CLI_FAIL);
 }
 
 static int read_file(const char *path, struct ml_buf *b, struct ml_error *err)
@@ -606,7 +617,7 @@ static int cert_verify_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		     "stored issued PDF byte for byte (SHA-256). Or check the number and verification code\n"
 		     "printed on a paper certificate, or the text scanned from its QR code. Reports current\n"
 		     "or superseded (and by which revision). Exit 0 when genuine, 1 when not genuine\n"
-		     "(forged or unknown).");
+		     "(forged or unknown) or withdrawn.");
 		return CLI_OK;
 	}
 	const char *number = NULL, *code = NULL, *qr = NULL;
@@ -786,6 +797,34 @@ static int cert_issue_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	return ec;
 }
 
+static int cert_withdraw_cmd(struct cli_ctx *ctx, int argc, char **argv)
+{
+	if (cli_wants_help(argc, argv)) {
+		puts("usage: meterlab cert withdraw ID|NUMBER --reason TEXT --by NAME [--json]\n\n"
+		     "Withdraw (作废) an issued, current certificate without a replacement (e.g. issued for\n"
+		     "the wrong asset). The certificate and its PDF stay stored unchanged; a presented copy\n"
+		     "then verifies as genuine but withdrawn (exit 1). To correct one, use 'cert revise'.");
+		return CLI_OK;
+	}
+	const char *reason = NULL, *by = NULL;
+	const struct opt opts[] = { { "reason", &reason }, { "by", &by }, { NULL, NULL } };
+	struct args a;
+	int rc = parse_args(argc, argv, opts, &a);
+	if (rc)
+		return rc;
+	if (a.npos != 1 || !reason || !by)
+		return cli_usage("cert withdraw needs one ID or NUMBER, --reason TEXT and --by NAME");
+	struct db *db;
+	if ((rc = cli_db(ctx, &db)))
+		return rc;
+	struct ml_error err = ML_ERROR_INIT;
+	struct cert_record r;
+	rc = cert_find(db, a.pos[0], &r, &err);
+	if (!rc)
+		rc = cert_withdraw(db, r.id, reason, by, &err);
+	return rc ? cli_fail(&err) : print_ids(ctx, db, &r.id, 1, NULL);
+}
+
 static int issuer_out(struct cli_ctx *ctx, const PGresult *res)
 {
 	static const char *const cols[] = { "id", "name", "authorization_no", "address", "postcode", "phone", "fax",
@@ -848,6 +887,7 @@ int cmd_cert(struct cli_ctx *ctx, int argc, char **argv)
 		{ "print", cert_print_cmd, "write the stored PDF of an issued certificate" },
 		{ "verify", cert_verify_cmd, "check a presented PDF: genuine, current, superseded" },
 		{ "revise", cert_revise_cmd, "correct an issued certificate with a new revision" },
+		{ "withdraw", cert_withdraw_cmd, "withdraw (作废) an issued certificate without replacement" },
 		{ "issuer", cert_issuer_cmd, "show the issuing bodies printed on certificates" },
 		{ NULL, NULL, NULL },
 	};

@@ -212,9 +212,13 @@ int cert_draft_create(struct db *db, long long asset_id, long long run_id, const
 	"coalesce(to_char(c.approved_at, 'YYYY-MM-DD HH24:MI:SSOF'), '') AS approved_at, "                    \
 	"coalesce(to_char(c.issued_on, 'YYYY-MM-DD'), '') AS issued_on, "                                     \
 	"coalesce(c.verify_code, '') AS verify_code, coalesce(p.sha256, '') AS sha256, "                       \
-	"coalesce(c.revise_reason, '') AS revise_reason, coalesce(c.content->>'conclusion', '') AS conclusion " \
+	"coalesce(c.revise_reason, '') AS revise_reason, coalesce(c.content->>'conclusion', '') AS conclusion, " \
+	"(w.cert_id IS NOT NULL)::int AS withdrawn, coalesce(w.reason, '') AS withdraw_reason, "               \
+	"coalesce(w.withdrawn_by, '') AS withdrawn_by, "                                                      \
+	"coalesce(to_char(w.withdrawn_at, 'YYYY-MM-DD HH24:MI:SSOF'), '') AS withdrawn_at "                    \
 	"FROM certificate c "                                                                                  \
 	"LEFT JOIN cert_supersession s ON s.asset_id = c.asset_id AND s.old_id = c.id "                        \
+	"LEFT JOIN cert_withdrawal w ON w.asset_id = c.asset_id AND w.cert_id = c.id "                         \
 	"LEFT JOIN cert_pdf p ON p.asset_id = c.asset_id AND p.cert_id = c.id "
 
 static void copy_col(char *dst, size_t len, const PGresult *res, int row, const char *col)
@@ -242,8 +246,9 @@ static void record_from(const PGresult *res, int row, struct cert_record *r)
 #define C(m) copy_col(r->m, sizeof(r->m), res, row, #m)
 	C(state); C(issuer_id); C(barcode); C(cert_no); C(verifier); C(checker); C(approver);
 	C(created_at); C(checked_at); C(approved_at); C(issued_on); C(verify_code); C(sha256);
-	C(revise_reason); C(conclusion);
+	C(revise_reason); C(conclusion); C(withdraw_reason); C(withdrawn_by); C(withdrawn_at);
 #undef C
+	r->withdrawn = (int)int_col(res, row, "withdrawn");
 }
 
 static int one_record(struct db *db, const char *sql, int np, const char *const *p, const char *ref,
@@ -359,7 +364,7 @@ int cert_find(struct db *db, const char *ref, struct cert_record *out, struct ml
 
 static int valid_state_filter(const char *s)
 {
-	static const char *const ok[] = { "draft", "checked", "issued", "superseded", "current" };
+	static const char *const ok[] = { "draft", "checked", "issued", "superseded", "withdrawn", "current" };
 	for (size_t i = 0; i < NF(ok); i++) {
 		if (!strcmp(s, ok[i]))
 			return 1;
@@ -377,7 +382,7 @@ int cert_list(struct db *db, const struct cert_filter *f, struct cert_record **o
 		f = &none;
 	if (f->state && !valid_state_filter(f->state))
 		return ml_errorf(err, ML_EINVAL,
-				 "state '%s' is not one of draft, checked, issued, superseded, current", f->state);
+				 "state '%s' is not one of draft, checked, issued, superseded, withdrawn, current", f->state);
 	char run[24], asset[24];
 	snprintf(run, sizeof(run), "%lld", f->run_id);
 	snprintf(asset, sizeof(asset), "%lld", f->asset_id);
@@ -387,7 +392,9 @@ int cert_list(struct db *db, const struct cert_filter *f, struct cert_record **o
 			 RECORD_SELECT
 			 "WHERE ($1::bigint = 0 OR c.run_id = $1::bigint) AND ($2::bigint = 0 OR c.asset_id = $2::bigint) "
 			 "AND ($3::text IS NULL OR CASE $3::text WHEN 'superseded' THEN s.new_id IS NOT NULL "
-			 "  WHEN 'current' THEN c.state = 'issued' AND s.new_id IS NULL ELSE c.state = $3::text END) "
+			 "  WHEN 'withdrawn' THEN w.cert_id IS NOT NULL "
+			 "  WHEN 'current' THEN c.state = 'issued' AND s.new_id IS NULL AND w.cert_id IS NULL "
+			 "  ELSE c.state = $3::text END) "
 			 "AND ($4::text IS NULL OR c.cert_no = $4::text) ORDER BY c.id",
 			 4, p, PGRES_TUPLES_OK, &res, err);
 	if (rc)

@@ -48,6 +48,10 @@ struct cert_record {
 	char sha256[65];          /* stored PDF hash, "" until issued */
 	char revise_reason[256];
 	char conclusion[16];      /* from the content: "合格" / "不合格" */
+	int withdrawn;            /* 1 when withdrawn (作废) without replacement */
+	char withdraw_reason[256];
+	char withdrawn_by[CERT_NAME_MAX + 1];
+	char withdrawn_at[32];
 };
 
 /*
@@ -81,7 +85,7 @@ int cert_find(struct db *db, const char *ref, struct cert_record *out, struct ml
 struct cert_filter {
 	long long run_id;   /* 0 = any */
 	long long asset_id; /* 0 = any */
-	const char *state;  /* NULL = any; "draft", "checked", "issued", "superseded", "current" */
+	const char *state;  /* NULL = any; "draft", "checked", "issued", "superseded", "withdrawn", "current" */
 	const char *cert_no;/* NULL = any */
 };
 

@@ -154,6 +154,17 @@ static int current_of(struct db *db, const struct cert_record *r, struct cert_re
 	return rc;
 }
 
+/* out->match is a genuine issued certificate: withdrawn, superseded (and by what) or current. */
+static int genuine_status(struct db *db, struct cert_verify_result *out, struct ml_error *err)
+{
+	if (out->match.withdrawn) {
+		out->status = CERT_VERIFY_WITHDRAWN;
+		return ML_OK;
+	}
+	out->status = out->match.superseded_by ? CERT_VERIFY_SUPERSEDED : CERT_VERIFY_CURRENT;
+	return out->status == CERT_VERIFY_SUPERSEDED ? current_of(db, &out->match, &out->current, err) : ML_OK;
+}
+
 static int lookup_hash(struct db *db, const char *hex, long long *id, struct ml_error *err)
 {
 	const char *p[1] = { hex };
@@ -181,8 +192,7 @@ int cert_verify_pdf(struct db *db, const void *pdf, size_t len, struct cert_veri
 		rc = cert_get(db, id, &out->match, err);
 		if (rc)
 			return rc;
-		out->status = out->match.superseded_by ? CERT_VERIFY_SUPERSEDED : CERT_VERIFY_CURRENT;
-		return out->status == CERT_VERIFY_SUPERSEDED ? current_of(db, &out->match, &out->current, err) : ML_OK;
+		return genuine_status(db, out, err);
 	}
 	out->status = CERT_VERIFY_UNKNOWN;
 	if (!out->has_claim && find_title(pdf, len, out->claim.cert_no, sizeof(out->claim.cert_no))) {
@@ -253,8 +263,7 @@ int cert_verify_claim(struct db *db, const struct cert_claim *claim, struct cert
 		out->status = CERT_VERIFY_FORGED;
 		return ML_OK;
 	}
-	out->status = out->match.superseded_by ? CERT_VERIFY_SUPERSEDED : CERT_VERIFY_CURRENT;
-	return out->status == CERT_VERIFY_SUPERSEDED ? current_of(db, &out->match, &out->current, err) : ML_OK;
+	return genuine_status(db, out, err);
 }
 
 const char *cert_verify_status_name(int status)
@@ -263,6 +272,7 @@ const char *cert_verify_status_name(int status)
 	case CERT_VERIFY_CURRENT: return "current";
 	case CERT_VERIFY_SUPERSEDED: return "superseded";
 	case CERT_VERIFY_FORGED: return "forged";
+	case CERT_VERIFY_WITHDRAWN: return "withdrawn";
 	default: return "unknown";
 	}
 }

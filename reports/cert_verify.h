@@ -52,6 +52,7 @@ enum cert_verify_status {
 	CERT_VERIFY_SUPERSEDED = 1, /* genuine, but replaced by a later revision */
 	CERT_VERIFY_FORGED = 2,     /* claims a known certificate, bytes differ from what was issued */
 	CERT_VERIFY_UNKNOWN = 3,    /* matches nothing issued here */
+	CERT_VERIFY_WITHDRAWN = 4,  /* genuine, but withdrawn (作废) without replacement: not valid */
 };
 
 struct cert_verify_result {
@@ -78,7 +79,7 @@ int cert_verify_pdf(struct db *db, const void *pdf, size_t len, struct cert_veri
 int cert_verify_claim(struct db *db, const struct cert_claim *claim, struct cert_verify_result *out,
 		      struct ml_error *err) ML_MUSTCHECK;
 
-/* "current", "superseded", "forged", "unknown". Static storage. */
+/* "current", "superseded", "forged", "unknown", "withdrawn". Static storage. */
 const char *cert_verify_status_name(int status);
 
 #ifdef __cplusplus

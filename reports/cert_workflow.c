@@ -213,9 +213,9 @@ static int revision_number(struct db *db, struct issue_item *it, struct ml_error
 	int rc = lock_record(db, it->rec.revises_id, &old, err);
 	if (rc)
 		return rc;
-	if (strcmp(old.state, "issued") || old.superseded_by)
+	if (strcmp(old.state, "issued") || old.superseded_by || old.withdrawn)
 		return ml_errorf(err, ML_ESTATE, "certificate %lld revises %lld, which is %s", it->rec.id, old.id,
-				 old.superseded_by ? "already superseded" : "not issued");
+				 old.superseded_by ? "already superseded" : old.withdrawn ? "withdrawn" : "not issued");
 	snprintf(it->cert_no, sizeof(it->cert_no), "%s", old.cert_no);
 	/* Printed as "第N版，替代 <this>" by the renderer. */
 	if (old.revision == 0)
@@ -511,6 +511,9 @@ static int revise_checks(struct db *db, long long id, struct ml_error *err)
 		return ml_errorf(err, ML_ESTATE, "certificate %lld (%s revision %d) is already superseded by "
 				 "certificate %lld: revise the current revision", id, r.cert_no, r.revision,
 				 r.superseded_by);
+	if (r.withdrawn)
+		return ml_errorf(err, ML_ESTATE, "certificate %lld (%s) was withdrawn on %s: it cannot be revised", id,
+				 r.cert_no, r.withdrawn_at);
 	char sid[24];
 	snprintf(sid, sizeof(sid), "%lld", id);
 	const char *p[1] = { sid };
@@ -566,5 +569,48 @@ int cert_revise(struct db *db, long long id, const char *reason, const char *by,
 	if (rc)
 		db_rollback(db);
 	ml_buf_free(&json);
+	return rc;
+}
+
+/* ---- withdraw ---- */
+
+static int withdraw_locked(struct db *db, long long id, const char *reason, const char *by, struct ml_error *err)
+{
+	struct cert_record r;
+	int rc = lock_record(db, id, &r, err);
+	if (rc)
+		return rc;
+	if (strcmp(r.state, "issued"))
+		return ml_errorf(err, ML_ESTATE, "certificate %lld is a %s: only issued certificates are withdrawn "
+				 "(a draft is simply not approved)", id, r.state);
+	if (r.superseded_by)
+		return ml_errorf(err, ML_ESTATE, "certificate %lld (%s revision %d) is superseded by certificate %lld: "
+				 "withdraw the current revision", id, r.cert_no, r.revision, r.superseded_by);
+	if (r.withdrawn)
+		return ml_errorf(err, ML_ESTATE, "certificate %lld (%s) was already withdrawn on %s by %s", id,
+				 r.cert_no, r.withdrawn_at, r.withdrawn_by);
+	char aid[24], cid[24];
+	snprintf(aid, sizeof(aid), "%lld", r.asset_id);
+	snprintf(cid, sizeof(cid), "%lld", id);
+	const char *p[4] = { aid, cid, reason, by };
+	return db_cmd(db,
+		      "INSERT INTO cert_withdrawal (asset_id, cert_id, reason, withdrawn_by) "
+		      "VALUES ($1::bigint, $2::bigint, $3, $4)",
+		      4, p, err);
+}
+
+int cert_withdraw(struct db *db, long long id, const char *reason, const char *by, struct ml_error *err)
+{
+	if (!reason || !*reason || strlen(reason) > 250)
+		return ml_errorf(err, ML_EINVAL, "a withdrawal needs a reason of 1 to 250 bytes");
+	int rc = cert_valid_name("withdrawing person", by, err);
+	if (!rc)
+		rc = db_begin(db, err);
+	if (!rc)
+		rc = withdraw_locked(db, id, reason, by, err);
+	if (!rc)
+		rc = db_commit(db, err);
+	if (rc)
+		db_rollback(db);
 	return rc;
 }

@@ -64,6 +64,16 @@ struct cert_override {
 int cert_revise(struct db *db, long long id, const char *reason, const char *by,
 		const struct cert_override *ov, size_t n_ov, long long *new_id, struct ml_error *err) ML_MUSTCHECK;
 
+/*
+ * Withdraw (作废) an issued, current certificate without a replacement, e.g.
+ * one issued for the wrong asset: recorded with reason and name in
+ * cert_withdrawal; the certificate and its PDF stay stored unchanged and
+ * verify as withdrawn. ML_ESTATE when id is not issued, is superseded or
+ * already withdrawn; a withdrawn certificate cannot be revised.
+ */
+int cert_withdraw(struct db *db, long long id, const char *reason, const char *by,
+		  struct ml_error *err) ML_MUSTCHECK;
+
 #ifdef __cplusplus
 }
 #endif

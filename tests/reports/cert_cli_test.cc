@@ -47,7 +47,8 @@ std::string slurp(const std::string &path)
 TEST_F(CertCli, EverySubcommandAnswersHelp)
 {
 	std::string out;
-	for (const char *c : { "issue", "check", "approve", "show", "list", "print", "verify", "revise", "issuer" }) {
+	for (const char *c :
+	     { "issue", "check", "approve", "show", "list", "print", "verify", "revise", "withdraw", "issuer" }) {
 		EXPECT_EQ(0, run(std::string("cert ") + c + " --help", &out)) << c << out;
 		EXPECT_NE(std::string::npos, out.find("usage: meterlab cert")) << c << out;
 	}
@@ -202,4 +203,24 @@ TEST_F(CertCli, VerifyAndReviseThroughTheBinary)
 	ASSERT_EQ(0, run("cert list --state superseded --asset 71", &out)) << out;
 	EXPECT_NE(std::string::npos, out.find("CB2026-000001/0")) << out;
 	EXPECT_NE(std::string::npos, out.find("CB2026-000001/1")) << out;
+}
+
+TEST_F(CertCli, WithdrawThroughTheBinary)
+{
+	long long id = wf_draft(db, 91, wf_barcode(91), true, wf_issuer(db, "CW"));
+	std::string sid = std::to_string(id), out;
+	ASSERT_EQ(0, run("cert check " + sid + " --by 李四", &out)) << out;
+	ASSERT_EQ(0, run("cert approve " + sid + " --by 王五 --out-dir " + pgtest_sq(dir), &out)) << out;
+	std::string file = wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + sid);
+	file = dir + "/" + file + ".pdf";
+	EXPECT_EQ(2, run("cert withdraw " + sid + " --by 王五", &out)) << "missing --reason";
+	ASSERT_EQ(0, run("cert withdraw " + sid + " --reason 'wrong asset' --by 王五 --json", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("\"status\":\"withdrawn\"")) << out;
+	EXPECT_NE(std::string::npos, out.find("\"withdraw_reason\":\"wrong asset\"")) << out;
+	EXPECT_EQ(5, run("cert withdraw " + sid + " --reason again --by 王五", &out)) << out;
+	EXPECT_EQ(1, run("cert verify " + pgtest_sq(file), &out)) << "genuine but not valid: " << out;
+	EXPECT_NE(std::string::npos, out.find("WITHDRAWN")) << out;
+	ASSERT_EQ(0, run("cert show " + sid, &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("withdrawn:")) << out;
+	EXPECT_EQ(4, run("cert withdraw CW2026-000099 --reason x --by 王五", &out)) << out;
 }

@@ -543,3 +543,56 @@ TEST(CertWorkflow, RevisionSupersedesAndBothStayRetrievable)
 	EXPECT_EQ(ML_EINVAL, cert_list(db, &flt, &list, &nl, &err));
 	db_close(db);
 }
+
+TEST(CertWorkflow, WithdrawalKeepsTheRecordAndVerifiesAsWithdrawn)
+{
+	struct db *db = pgtest_connect(wf_db());
+	struct ml_error err = ML_ERROR_INIT;
+	const char *iss = wf_issuer(db, "WD");
+	long long id = wf_draft(db, 81, wf_barcode(81), true, iss);
+	EXPECT_EQ(ML_ESTATE, cert_withdraw(db, id, "wrong asset", "王五", &err)) << "a draft is not withdrawn";
+	ASSERT_EQ(ML_OK, cert_check(db, &id, 1, "李四", &err));
+	ASSERT_EQ(ML_OK, wf_approve(db, { id }, "王五", &err)) << err.msg;
+	std::string pdf = stored_pdf(db, id);
+	EXPECT_EQ(ML_EINVAL, cert_withdraw(db, id, "", "王五", &err));
+	ASSERT_EQ(ML_OK, cert_withdraw(db, id, "issued for the wrong asset", "王五", &err)) << err.msg;
+	EXPECT_EQ(ML_ESTATE, cert_withdraw(db, id, "again", "王五", &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "already withdrawn")) << err.msg;
+
+	struct cert_record r;
+	ASSERT_EQ(ML_OK, cert_get(db, id, &r, &err));
+	EXPECT_EQ(1, r.withdrawn);
+	EXPECT_STREQ("issued", r.state) << "the issued row itself is not altered";
+	EXPECT_STREQ("王五", r.withdrawn_by);
+	EXPECT_STREQ("issued for the wrong asset", r.withdraw_reason);
+	EXPECT_EQ(pdf, stored_pdf(db, id)) << "the PDF stays stored";
+	struct cert_verify_result v = verify(db, pdf);
+	EXPECT_EQ(CERT_VERIFY_WITHDRAWN, v.status);
+	EXPECT_STREQ("withdrawn", cert_verify_status_name(v.status));
+
+	struct cert_override ov[] = { { "client", "x" } };
+	long long rev = 0;
+	EXPECT_EQ(ML_ESTATE, cert_revise(db, id, "fix", "赵六", ov, 1, &rev, &err)) << "withdrawn: no revision";
+
+	struct cert_filter f = {};
+	f.asset_id = 81;
+	f.state = "current";
+	struct cert_record *list = nullptr;
+	size_t n = 0;
+	ASSERT_EQ(ML_OK, cert_list(db, &f, &list, &n, &err));
+	EXPECT_EQ(0u, n) << "a withdrawn certificate is not current";
+	free(list);
+	f.state = "withdrawn";
+	ASSERT_EQ(ML_OK, cert_list(db, &f, &list, &n, &err));
+	EXPECT_EQ(1u, n);
+	free(list);
+
+	/* The record is append-only and guarded in the database too. */
+	std::string s = "DELETE FROM cert_withdrawal WHERE cert_id = " + std::to_string(id);
+	EXPECT_NE(ML_OK, db_cmd(db, s.c_str(), 0, nullptr, &err));
+	long long d2 = wf_draft(db, 82, wf_barcode(82), true, iss);
+	s = "INSERT INTO cert_withdrawal (asset_id, cert_id, reason, withdrawn_by) VALUES (82, " + std::to_string(d2) +
+	    ", 'x', 'y')";
+	EXPECT_EQ(ML_EINVAL, db_cmd(db, s.c_str(), 0, nullptr, &err)) << "drafts cannot be withdrawn";
+	db_close(db);
+}
