@@ -163,6 +163,29 @@ TEST_F(RunnerTest, AbsentPositionIsNotConcludedAndGoesToReverify)
 				   "run_id = " + std::to_string(run) + " AND a.barcode = '" + bcs[2] + "'"));
 }
 
+TEST_F(RunnerTest, ApplicationRoleRunsButCannotRewriteResults)
+{
+	ASSERT_TRUE(sim(scenario(8, ""), code("B1").c_str()));
+	auto bcs = assets(2);
+	std::string app = pgtest_as_role(ci_, "meterlab_app");
+	struct db *adb = pgtest_connect(app);
+	int64_t run = rfx::create_task(adb, code("B1").c_str(), "T-SHORT", bcs);
+	ASSERT_GT(run, 0);
+	struct runner_options o = rfx::fast_options();
+	struct runner_outcome out;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, runner_execute(app.c_str(), run, &o, &out, &err)) << err.msg;
+	EXPECT_EQ(2, out.passed);
+	std::string r = std::to_string(run);
+	for (const char *sql : { "UPDATE run_reading SET value_e4 = 0 WHERE run_id = ",
+				 "UPDATE run_step_result SET verdict = 'pass' WHERE run_id = ",
+				 "DELETE FROM run_conclusion WHERE run_id = ", "DELETE FROM run_step WHERE run_id = " })
+		EXPECT_NE(ML_OK, db_cmd(adb, (sql + r).c_str(), 0, nullptr, &err)) << sql;
+	/* even the owner cannot edit history: append-only triggers */
+	EXPECT_NE(ML_OK, db_cmd(db_, ("UPDATE run_reading SET value_e4 = 0 WHERE run_id = " + r).c_str(), 0, nullptr, &err));
+	db_close(adb);
+}
+
 TEST_F(RunnerTest, StopThenResumeKeepsCompletedSteps)
 {
 	ASSERT_TRUE(sim(scenario(8, ""), code("B1").c_str()));
