@@ -425,6 +425,11 @@ int cert_source_drafts(struct db *db, long long run_id, const char *verifier, co
 	int rc = cert_source_load(db, run_id, &s, err);
 	if (!rc && s->n == 0)
 		rc = ml_errorf(err, ML_ESTATE, "run %lld has no concluded assets: nothing to certify", run_id);
+	/* The verifier signs the certificate: a run started without --operator
+	 * records the placeholder "unknown" (lab/task.c), which cannot sign. */
+	if (!rc && !verifier && !strcmp(cert_source_operator(s), "unknown"))
+		rc = ml_errorf(err, ML_EINVAL, "run %lld has no recorded operator to sign as verifier (检定员): give the "
+			       "verifier's name", run_id);
 	if (!rc)
 		rc = db_begin(db, err);
 	if (!rc)

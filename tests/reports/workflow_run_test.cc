@@ -175,6 +175,24 @@ TEST(CertSource, RefusesUnfinishedRunsAndDraftsOnce)
 	EXPECT_EQ(ML_ESTATE, cert_source_drafts(db, atoll(running.c_str()), nullptr, nullptr, &ids, &n, &created, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "running")) << err.msg;
 	EXPECT_EQ(ML_ENOTFOUND, cert_source_drafts(db, 77, nullptr, nullptr, &ids, &n, &created, &err));
+
+	/* A run without a recorded operator needs the verifier's name. */
+	std::string anon = wf_scalar(db, "INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, "
+					 "scheme_text, mode, status, steps_total, operator) SELECT bench_id, model_id, "
+					 "scheme_code, scheme_version, scheme_text, mode, 'finished', steps_total, 'unknown' "
+					 "FROM verification_run WHERE run_id = 1 RETURNING run_id");
+	ASSERT_EQ(ML_OK, db_cmd(db, ("INSERT INTO run_position (asset_id, run_id, position, barcode) SELECT asset_id, " +
+				     anon + ", position, barcode FROM run_position WHERE run_id = 1 AND position = 1").c_str(),
+				0, nullptr, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, db_cmd(db, ("INSERT INTO run_conclusion (asset_id, run_id, item, verdict, internal_verdict, "
+				     "valid_until) SELECT asset_id, " + anon + ", item, verdict, internal_verdict, valid_until "
+				     "FROM run_conclusion WHERE run_id = 1 AND item = 'overall' AND verdict = 'pass' LIMIT 1").c_str(),
+				0, nullptr, &err)) << err.msg;
+	EXPECT_EQ(ML_EINVAL, cert_source_drafts(db, atoll(anon.c_str()), nullptr, nullptr, &ids, &n, &created, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "verifier")) << err.msg;
+	ASSERT_EQ(ML_OK, cert_source_drafts(db, atoll(anon.c_str()), "张三", nullptr, &ids, &n, &created, &err)) << err.msg;
+	EXPECT_EQ(1u, created);
+	free(ids);
 	db_close(db);
 }
 
