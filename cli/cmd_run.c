@@ -4,6 +4,7 @@
  */
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,24 @@ struct exec_opts {
 	struct progress prog;
 };
 
+/* SIGINT/SIGTERM: ask every runner to stop cleanly (source off, run 'interrupted', resumable). */
+static volatile sig_atomic_t cancel_flag;
+static void on_signal(int sig)
+{
+	(void)sig;
+	cancel_flag = 1;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 static int exec_opt(int argc, char **argv, int *i, struct exec_opts *x)
 {
 	const char *v = NULL;
@@ -167,6 +186,8 @@ static void exec_init(struct cli_ctx *ctx, struct exec_opts *x)
 	x->prog.json = ctx->json;
 	x->ro.on_event = on_event;
 	x->ro.event_arg = &x->prog;
+	x->ro.cancel = &cancel_flag;
+	catch_signals();
 }
 
 static int execute(struct cli_ctx *ctx, struct exec_opts *x, const int64_t *ids, size_t n)
@@ -299,6 +320,7 @@ static const char *const exec_help =
 	"  --stop-after N       stop (status interrupted) after N steps; resume later\n"
 	"  --operator NAME      recorded on the asset moves\n"
 	"Progress goes to stderr; with --json one event object per line goes to stdout.\n"
+	"Ctrl-C / SIGTERM stops cleanly: positions stopped, source off, run 'interrupted' (resume it later).\n"
 	"Exit status 0 when every asset passed, 1 when some failed verification.\n";
 
 static int run_start(struct cli_ctx *ctx, int argc, char **argv)

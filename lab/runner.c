@@ -328,6 +328,9 @@ static int poll_until_done(struct run *r, const struct plan_step *ps, struct obs
 		last_done = ndone;
 		if (ndone == r->nslots)
 			return ML_OK;
+		if (r->opt->cancel && *r->opt->cancel)
+			return ml_errorf(err, ML_ESTATE, "bench '%s' step %d (%s): cancelled by the operator", r->br.code,
+					 ps->index + 1, ps->label);
 		if (sig != last_sig) {
 			last_sig = sig;
 			last_change = mono_ms();
@@ -699,6 +702,9 @@ static int drive(struct run *r, struct runner_outcome *out, struct ml_error *err
 		if (r->opt->stop_after_steps && executed == r->opt->stop_after_steps)
 			return writer_wait(r, err) ? err->code : set_status(r, "interrupted", "stopped on request", err);
 		const struct plan_step *ps = &r->plan[i];
+		if (r->opt->cancel && *r->opt->cancel)
+			return ml_errorf(err, ML_ESTATE, "run %" PRId64 ": cancelled by the operator before step %d",
+					 r->run_id, ps->index + 1);
 		emit(r, RUNNER_EV_STEP, ps->index + 1, ps->label, 0, NULL);
 		if ((rc = step_with_retry(r, ps, err)))
 			return rc;
@@ -755,6 +761,12 @@ int runner_execute(const char *conninfo, int64_t run_id, const struct runner_opt
 	int loaded = !rc;
 	if (!rc)
 		rc = drive(r, out, &e);
+	if (rc && r->bench) {
+		/* Leave a stopped bench behind: positions stopped, source off (best effort, errors change nothing). */
+		struct ml_error ignore = ML_ERROR_INIT;
+		(void)!bench_all_command(r->bench, BENCH_CMD_STOP, &ignore);
+		(void)!bench_source_off(r->bench, &ignore);
+	}
 	if (r->writer) {
 		struct ml_error ignore = ML_ERROR_INIT;
 		(void)!writer_wait(r, &ignore); /* the run already failed; queued commits may or may not land */

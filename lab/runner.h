@@ -26,6 +26,7 @@
 #ifndef ML_LAB_RUNNER_H
 #define ML_LAB_RUNNER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,6 +71,9 @@ struct runner_options {
 	int stop_after_steps;    /* testing/maintenance: stop (interrupted) after this many steps; 0 = run all */
 	struct bench_options bench; /* connection options; zero fields take bench.h defaults */
 	const char *actor;       /* recorded on asset moves (default "runner") */
+	/* Set to non-zero (e.g. from a SIGINT handler) to stop: positions stop, the source is switched off,
+	 * the run becomes 'interrupted' (resumable) and runner_execute returns ML_ESTATE. May be NULL. */
+	volatile sig_atomic_t *cancel;
 	runner_event_fn on_event;
 	void *event_arg;
 };

@@ -192,6 +192,49 @@ TEST_F(LabRunCli, KilledRunnerResumesWithNothingLostOrDuplicated)
 	EXPECT_EQ(5, cli("run resume " + id, &out, true)); /* finished: nothing to do */
 }
 
+TEST_F(LabRunCli, SigtermStopsCleanlySourceOffRunInterrupted)
+{
+	register_bench();
+	std::string out;
+	ASSERT_EQ(0, cli("run create --bench BCLI" + tag_ + " --scheme CLI-1P --map " + write_map(), &out, true)) << out;
+	std::string id = out.substr(0, out.find('\n'));
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		std::string cli_path = pgtest_cli();
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		execl(cli_path.c_str(), cli_path.c_str(), "--db", ci_.c_str(), "run", "start", id.c_str(), "--poll-ms", "2",
+		      (char *)nullptr);
+		_exit(127);
+	}
+	std::string steps = "0";
+	for (int i = 0; i < 1000 && steps == "0"; i++) {
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+		steps = one(db_, "SELECT count(*) FROM run_step WHERE run_id = " + id);
+	}
+	ASSERT_EQ(0, kill(pid, SIGTERM));
+	int st = 0;
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(5, WEXITSTATUS(st)); /* state: cancelled */
+	EXPECT_EQ("interrupted", one(db_, "SELECT status FROM verification_run WHERE run_id = " + id));
+	EXPECT_NE(std::string::npos, one(db_, "SELECT last_error FROM verification_run WHERE run_id = " + id)
+					     .find("cancelled by the operator"));
+	/* the bench was left safe: source off */
+	struct bench *b = nullptr;
+	struct ml_error err = ML_ERROR_INIT;
+	std::string uri = "tcp://127.0.0.1:" + std::to_string(benchsim_port(sim_));
+	ASSERT_EQ(ML_OK, bench_open(uri.c_str(), nullptr, &b, &err)) << err.msg;
+	struct bench_source_status ss;
+	ASSERT_EQ(ML_OK, bench_read_source(b, &ss, &err)) << err.msg;
+	EXPECT_EQ(BENCH_SRC_OFF, ss.state);
+	bench_close(b);
+	EXPECT_EQ(1, cli("run resume " + id + " --poll-ms 2", &out, true)) << out;
+	EXPECT_EQ("finished", one(db_, "SELECT status FROM verification_run WHERE run_id = " + id));
+}
+
 TEST_F(LabRunCli, JsonEventsOnePerLine)
 {
 	register_bench();
