@@ -317,7 +317,7 @@ static const char *dense_text(struct cert_renderer *r, const char *s)
 	ml_buf_reset(&r->text);
 	while (*s) {
 		uint32_t cp = ttf_utf8_next(&s);
-		uint16_t c = r->code_of[cp > 0xFFFF ? 0x20 : cp];
+		uint16_t c = r->code_of[cp >= 0xFFFF ? 0x20 : cp];
 		char b[2] = { (char)(c >> 8), (char)(c & 0xFF) };
 		if (ml_buf_append(&r->text, b, 2))
 			return NULL;

@@ -89,7 +89,7 @@ static void mark_used(struct rl_list *l, const char *s)
 {
 	while (*s) {
 		uint32_t cp = ttf_utf8_next(&s);
-		if (cp > 0xFFFF) /* libharu's UTF-8 encoder prints these as a space */
+		if (cp >= 0xFFFF) /* beyond the BMP (and U+FFFF): printed as a space, as libharu's UTF-8 encoder does */
 			cp = 0x20;
 		l->used[cp >> 3] |= (uint8_t)(1u << (cp & 7));
 	}
@@ -107,6 +107,13 @@ static void text_at(struct lay *y, float x, float base, float size, const char *
 	size_t off = y->l->pool.len;
 	if (!y->rc && (ml_buf_append(&y->l->pool, s, strlen(s)) || ml_buf_putc(&y->l->pool, '\0')))
 		y->rc = ML_ENOMEM;
+	if (y->rc)
+		return;
+	/* Control characters (a newline in an address) print as spaces; UTF-8 continuation bytes are >= 0x80. */
+	for (char *c = y->l->pool.data + off; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7F)
+			*c = ' ';
+	s = y->l->pool.data + off;
 	struct rl_op *op = push(y, bold ? RL_TEXTB : RL_TEXT);
 	if (!op)
 		return;
@@ -155,7 +162,8 @@ static int wrap(struct lay *y, float x, float base, float w, float size, float l
 		while (*p) {
 			const char *q = p;
 			uint32_t cp = ttf_utf8_next(&q);
-			float cw = (float)ttf_font_width1000(y->font, cp > 0xFFFF ? 0x20 : cp) * size / 1000.0f;
+			uint32_t wcp = cp >= 0xFFFF || cp < 0x20 || cp == 0x7F ? 0x20 : cp; /* as drawn */
+			float cw = (float)ttf_font_width1000(y->font, wcp) * size / 1000.0f;
 			if (cp == ' ' || cp >= 0x2E80)
 				brk = cp == ' ' ? q : p;
 			if (acc + cw > w && p > s)

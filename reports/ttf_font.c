@@ -300,8 +300,8 @@ double ttf_font_text_width(const struct ttf_font *f, const char *s, double size)
 	long w = 0;
 	while (*s) {
 		uint32_t cp = ttf_utf8_next(&s);
-		/* libharu's UTF-8 encoder turns everything above the BMP into a space. */
-		w += ttf_font_width1000(f, cp > 0xFFFF ? 0x20 : cp);
+		/* Beyond the BMP and control characters are printed as spaces (see render_layout.c). */
+		w += ttf_font_width1000(f, cp >= 0xFFFF || cp < 0x20 || cp == 0x7F ? 0x20 : cp);
 	}
 	return (double)w * size / 1000.0;
 }

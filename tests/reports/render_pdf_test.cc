@@ -314,8 +314,10 @@ TEST(RenderPdfMore, MinimalDocumentPrintsDashesAndLongValuesWrap)
 			     "Zhengzhou Power Supply Company, State Grid Henan Electric Power Company";
 	s.doc.client = client.c_str();
 	s.doc.place = client.c_str();
+	s.doc.manufacturer = "威胜集团\n有限公司\xF0\x9F\x98\x80\xEF\xBF\xBF"; // newline, U+1F600, U+FFFF print as spaces
 	f = render(s.doc, "long-values.pdf");
 	std::string sq = squeezed(text_of(f.path));
+	EXPECT_NE(std::string::npos, text_of(f.path).find("威胜集团 有限公司"));
 	for (const char *part : { "计量室", "MeteringLaboratory", "StateGridHenanElectricPowerCompany" })
 		EXPECT_NE(std::string::npos, sq.find(part)) << part;
 	st = -1;
