@@ -11,8 +11,10 @@
  *
  * The subset keeps glyph outlines byte-for-byte (instructions included),
  * pulls in the components of composite glyphs (recursively) and renumbers
- * their references, so it also sidesteps 2.3.0's signed/one-level
- * composite-glyph bug (tech-notes §3.2): subset glyph ids stay small.
+ * their references, so subset glyph ids stay small and 2.3.0's signed
+ * component-id bug (tech-notes §3.2) cannot drop them; the renderer also
+ * flags every subset glyph for embedding, since 2.3.0 follows composites
+ * only one level (cert_render.c).
  * Output is deterministic: glyph order = .notdef, then used characters by
  * code point, then components by original glyph id; fixed table order.
  */
