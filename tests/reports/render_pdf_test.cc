@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "reports/cert_doc.h"
@@ -339,6 +340,41 @@ TEST(RenderPdfMore, CompositeGlyphsKeepTheirOutlines)
 	int st = -1;
 	std::string out = run("/usr/bin/python3 " + pgtest_src("tests/reports/render_glyphs.py") + " " + pgtest_sq(f.path), &st);
 	EXPECT_EQ(0, st) << out;
+}
+
+// One renderer per thread (cert_doc.h): concurrent renders give the same bytes as sequential ones.
+TEST(RenderPdfMore, RenderersInParallelThreadsAgreeWithSequential)
+{
+	const int per_thread = 6;
+	std::vector<cert_sample> samples(2 * per_thread);
+	for (int i = 0; i < 2 * per_thread; i++)
+		cert_sample_fill(&samples[i], static_cast<cert_sample_kind>(1 + i % 3), 100 + i);
+	auto render_range = [&](int from, std::vector<std::string> *out) {
+		cert_renderer *r = nullptr;
+		ml_error err = ML_ERROR_INIT;
+		if (cert_renderer_new(nullptr, &r, &err) != ML_OK)
+			return;
+		for (int i = from; i < from + per_thread; i++) {
+			ml_buf b = ML_BUF_INIT;
+			if (cert_render(r, &samples[i].doc, &b, &err) == ML_OK)
+				out->push_back(std::string(b.data, b.len));
+			ml_buf_free(&b);
+		}
+		cert_renderer_free(r);
+	};
+	std::vector<std::string> a, b, seq;
+	std::thread t1(render_range, 0, &a), t2(render_range, per_thread, &b);
+	t1.join();
+	t2.join();
+	render_range(0, &seq);
+	render_range(per_thread, &seq);
+	ASSERT_EQ(static_cast<size_t>(per_thread), a.size());
+	ASSERT_EQ(static_cast<size_t>(per_thread), b.size());
+	ASSERT_EQ(static_cast<size_t>(2 * per_thread), seq.size());
+	for (int i = 0; i < per_thread; i++) {
+		EXPECT_EQ(seq[i], a[i]) << i;
+		EXPECT_EQ(seq[per_thread + i], b[i]) << per_thread + i;
+	}
 }
 
 TEST(RenderPdfMore, BadInputIsRejectedWithAMessage)
