@@ -40,7 +40,7 @@ struct cert_record {
 	char state[12];           /* "draft", "checked", "issued" */
 	char issuer_id[36];
 	char barcode[40];
-	char cert_no[48];         /* "" until issued (a revision draft shows the number it will carry) */
+	char cert_no[48];         /* "" until issued (a revision keeps the number of the one it corrects) */
 	char verifier[CERT_NAME_MAX + 1], checker[CERT_NAME_MAX + 1], approver[CERT_NAME_MAX + 1];
 	char created_at[32], checked_at[32], approved_at[32]; /* "YYYY-MM-DD HH:MM:SS+TZ" or "" */
 	char issued_on[12];       /* "YYYY-MM-DD" or "" */

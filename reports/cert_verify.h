@@ -9,7 +9,8 @@
  * can make a valid code for a number/barcode pair.
  *
  * A presented file is genuine only when its SHA-256 equals the hash of a
- * stored issued PDF (byte for byte). Anything else is not genuine; when the
+ * stored issued PDF (byte for byte); a genuine one is current, superseded
+ * by a revision, or withdrawn (migration 0043). Anything else is not genuine; when the
  * file claims a known number (a QR payload in plain text, or the document
  * information /Title, which the renderer sets to the number), the report
  * names what it claims to be.
