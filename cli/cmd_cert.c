@@ -825,6 +825,39 @@ static int cert_withdraw_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	return rc ? cli_fail(&err) : print_ids(ctx, db, &r.id, 1, NULL);
 }
 
+static int cert_discard_cmd(struct cli_ctx *ctx, int argc, char **argv)
+{
+	if (cli_wants_help(argc, argv)) {
+		puts("usage: meterlab cert discard ID --reason TEXT --by NAME [--json]\n\n"
+		     "Discard a draft or checked certificate that will not be issued (e.g. an abandoned\n"
+		     "revision). It is kept in an append-only log with the reason; issued certificates are\n"
+		     "never discarded (use 'cert withdraw' or 'cert revise').");
+		return CLI_OK;
+	}
+	const char *reason = NULL, *by = NULL;
+	const struct opt opts[] = { { "reason", &reason }, { "by", &by }, { NULL, NULL } };
+	struct args a;
+	long long id = 0;
+	int rc = parse_args(argc, argv, opts, &a);
+	if (rc)
+		return rc;
+	if (a.npos != 1 || !reason || !by)
+		return cli_usage("cert discard needs one ID, --reason TEXT and --by NAME");
+	if ((rc = parse_id(a.pos[0], "certificate id", &id)))
+		return rc;
+	struct db *db;
+	if ((rc = cli_db(ctx, &db)))
+		return rc;
+	struct ml_error err = ML_ERROR_INIT;
+	if (cert_discard(db, id, reason, by, &err))
+		return cli_fail(&err);
+	struct ml_buf b = ML_BUF_INIT;
+	rc = ctx->json ? ml_buf_printf(&b, "{\"discarded\":%lld}", id) : ml_buf_printf(&b, "discarded draft %lld", id);
+	rc = rc ? CLI_INTERNAL : cli_out(&b, 1);
+	ml_buf_free(&b);
+	return rc;
+}
+
 static int issuer_out(struct cli_ctx *ctx, const PGresult *res)
 {
 	static const char *const cols[] = { "id", "name", "authorization_no", "address", "postcode", "phone", "fax",
@@ -888,6 +921,7 @@ int cmd_cert(struct cli_ctx *ctx, int argc, char **argv)
 		{ "verify", cert_verify_cmd, "check a presented PDF: genuine, current, superseded" },
 		{ "revise", cert_revise_cmd, "correct an issued certificate with a new revision" },
 		{ "withdraw", cert_withdraw_cmd, "withdraw (作废) an issued certificate without replacement" },
+		{ "discard", cert_discard_cmd, "discard a draft that will not be issued (logged)" },
 		{ "issuer", cert_issuer_cmd, "show the issuing bodies printed on certificates" },
 		{ NULL, NULL, NULL },
 	};

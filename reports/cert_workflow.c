@@ -614,3 +614,43 @@ int cert_withdraw(struct db *db, long long id, const char *reason, const char *b
 		db_rollback(db);
 	return rc;
 }
+
+/* ---- discard ---- */
+
+static int discard_locked(struct db *db, long long id, const char *reason, const char *by, struct ml_error *err)
+{
+	struct cert_record r;
+	int rc = lock_record(db, id, &r, err);
+	if (rc)
+		return rc;
+	if (!strcmp(r.state, "issued"))
+		return ml_errorf(err, ML_ESTATE, "certificate %lld is issued as %s: an issued certificate is withdrawn "
+				 "or revised, never discarded", id, r.cert_no);
+	char sid[24];
+	snprintf(sid, sizeof(sid), "%lld", id);
+	const char *p[3] = { sid, reason, by };
+	rc = db_cmd(db,
+		    "INSERT INTO cert_discard_log (asset_id, cert_id, run_id, barcode, revision, state, content, verifier, "
+		    "checker, reason, discarded_by) SELECT asset_id, id, run_id, barcode, revision, state, content, "
+		    "verifier, checker, $2, $3 FROM certificate WHERE id = $1::bigint",
+		    3, p, err);
+	if (!rc)
+		rc = db_cmd(db, "DELETE FROM certificate WHERE id = $1::bigint AND state <> 'issued'", 1, p, err);
+	return rc;
+}
+
+int cert_discard(struct db *db, long long id, const char *reason, const char *by, struct ml_error *err)
+{
+	if (!reason || !*reason || strlen(reason) > 250)
+		return ml_errorf(err, ML_EINVAL, "discarding a draft needs a reason of 1 to 250 bytes");
+	int rc = cert_valid_name("discarding person", by, err);
+	if (!rc)
+		rc = db_begin(db, err);
+	if (!rc)
+		rc = discard_locked(db, id, reason, by, err);
+	if (!rc)
+		rc = db_commit(db, err);
+	if (rc)
+		db_rollback(db);
+	return rc;
+}

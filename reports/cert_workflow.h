@@ -74,6 +74,15 @@ int cert_revise(struct db *db, long long id, const char *reason, const char *by,
 int cert_withdraw(struct db *db, long long id, const char *reason, const char *by,
 		  struct ml_error *err) ML_MUSTCHECK;
 
+/*
+ * Discard a draft or checked certificate that will not be issued (e.g. an
+ * abandoned revision, which otherwise blocks the next one). The row is
+ * copied to cert_discard_log with reason and name, then deleted, in one
+ * transaction. ML_ESTATE for an issued certificate.
+ */
+int cert_discard(struct db *db, long long id, const char *reason, const char *by,
+		 struct ml_error *err) ML_MUSTCHECK;
+
 #ifdef __cplusplus
 }
 #endif

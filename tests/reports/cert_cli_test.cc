@@ -48,7 +48,7 @@ TEST_F(CertCli, EverySubcommandAnswersHelp)
 {
 	std::string out;
 	for (const char *c :
-	     { "issue", "check", "approve", "show", "list", "print", "verify", "revise", "withdraw", "issuer" }) {
+	     { "issue", "check", "approve", "show", "list", "print", "verify", "revise", "withdraw", "discard", "issuer" }) {
 		EXPECT_EQ(0, run(std::string("cert ") + c + " --help", &out)) << c << out;
 		EXPECT_NE(std::string::npos, out.find("usage: meterlab cert")) << c << out;
 	}
@@ -223,4 +223,13 @@ TEST_F(CertCli, WithdrawThroughTheBinary)
 	ASSERT_EQ(0, run("cert show " + sid, &out)) << out;
 	EXPECT_NE(std::string::npos, out.find("withdrawn:")) << out;
 	EXPECT_EQ(4, run("cert withdraw CW2026-000099 --reason x --by 王五", &out)) << out;
+
+	/* discard: issued ones never; drafts with a logged reason. */
+	EXPECT_EQ(5, run("cert discard " + sid + " --reason x --by 王五", &out)) << out;
+	EXPECT_EQ(4, run("cert discard 99999999 --reason x --by 王五", &out)) << out;
+	EXPECT_EQ(2, run("cert discard JL2026-000001 --reason x --by 王五", &out)) << "ids only: " << out;
+	long long d = wf_draft(db, 92, wf_barcode(92), true, "CW");
+	ASSERT_EQ(0, run("cert discard " + std::to_string(d) + " --reason 'duplicate draft' --by 张三 --json", &out)) << out;
+	EXPECT_EQ("{\"discarded\":" + std::to_string(d) + "}\n", out);
+	EXPECT_EQ(4, run("cert show " + std::to_string(d), &out)) << out;
 }

@@ -596,3 +596,32 @@ TEST(CertWorkflow, WithdrawalKeepsTheRecordAndVerifiesAsWithdrawn)
 	EXPECT_EQ(ML_EINVAL, db_cmd(db, s.c_str(), 0, nullptr, &err)) << "drafts cannot be withdrawn";
 	db_close(db);
 }
+
+TEST(CertWorkflow, DiscardedDraftIsLoggedAndUnblocksTheNextRevision)
+{
+	struct db *db = pgtest_connect(wf_db());
+	struct db *app = pgtest_connect(pgtest_as_role(wf_db(), "meterlab_app"));
+	struct ml_error err = ML_ERROR_INIT;
+	const char *iss = wf_issuer(db, "DC");
+	long long id = wf_draft(app, 95, wf_barcode(95), true, iss);
+	ASSERT_EQ(ML_OK, cert_check(app, &id, 1, "李四", &err));
+	ASSERT_EQ(ML_OK, wf_approve(app, { id }, "王五", &err)) << err.msg;
+	EXPECT_EQ(ML_ESTATE, cert_discard(app, id, "no", "王五", &err)) << "issued: never discarded";
+	struct cert_override ov[] = { { "client", "x" } };
+	long long rev = 0, rev2 = 0;
+	ASSERT_EQ(ML_OK, cert_revise(app, id, "fix", "赵六", ov, 1, &rev, &err)) << err.msg;
+	EXPECT_EQ(ML_ESTATE, cert_revise(app, id, "fix again", "赵六", ov, 1, &rev2, &err)) << "one pending revision";
+	EXPECT_EQ(ML_EINVAL, cert_discard(app, rev, "", "赵六", &err));
+	ASSERT_EQ(ML_OK, cert_discard(app, rev, "wrong correction", "赵六", &err)) << err.msg;
+	struct cert_record r;
+	EXPECT_EQ(ML_ENOTFOUND, cert_get(app, rev, &r, &err));
+	EXPECT_EQ("wrong correction", wf_scalar(app, "SELECT reason FROM cert_discard_log WHERE cert_id = " +
+							  std::to_string(rev)));
+	ASSERT_EQ(ML_OK, cert_revise(app, id, "fix again", "赵六", ov, 1, &rev2, &err)) << err.msg;
+	EXPECT_NE(ML_OK, db_cmd(app, ("DELETE FROM cert_discard_log WHERE cert_id = " + std::to_string(rev)).c_str(), 0,
+				nullptr, &err));
+	EXPECT_NE(ML_OK, db_cmd(app, ("DELETE FROM certificate WHERE id = " + std::to_string(id)).c_str(), 0, nullptr,
+				&err)) << "issued rows cannot be deleted";
+	db_close(app);
+	db_close(db);
+}
