@@ -1,6 +1,9 @@
 #include "cli/cli.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 int cli_exit_code(int code)
@@ -97,4 +100,104 @@ int cli_dispatch(struct cli_ctx *ctx, const char *group, const char *help, const
 	}
 	const char *sp = *group ? " " : "";
 	return cli_usage("unknown command 'meterlab%s%s %s' (see 'meterlab%s%s --help')", sp, group, argv[1], sp, group);
+}
+
+int cli_take_opt(int argc, char **argv, int *i, const char *name, const char **val)
+{
+	size_t l = strlen(name);
+	if (strncmp(argv[*i], name, l))
+		return 0;
+	if (argv[*i][l] == '=') {
+		*val = argv[*i] + l + 1;
+		return 1;
+	}
+	if (argv[*i][l] != '\0' || *i + 1 >= argc)
+		return 0;
+	*val = argv[++*i];
+	return 1;
+}
+
+static const struct cli_opt *find_opt(const struct cli_opt *opts, const char *name, size_t len)
+{
+	for (const struct cli_opt *o = opts; o->name; o++) {
+		if (strlen(o->name) == len && !strncmp(o->name, name, len))
+			return o;
+	}
+	return NULL;
+}
+
+/* Store one value of o (a LIST appends while there is room). */
+static int store_opt(const struct cli_opt *o, const char *v)
+{
+	if (o->kind != CLI_OPT_LIST) {
+		*o->val = v;
+		return CLI_OK;
+	}
+	if (*o->count >= o->cap)
+		return cli_usage("at most %d --%s options", o->cap, o->name);
+	o->val[(*o->count)++] = v;
+	return CLI_OK;
+}
+
+int cli_parse_opts(int argc, char **argv, const struct cli_opt *opts, const char **pos, int maxpos, int *npos)
+{
+	*npos = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strncmp(a, "--", 2) || !a[2]) {
+			if (*npos >= maxpos)
+				return cli_usage("unexpected argument '%s' (at most %d)", a, maxpos);
+			pos[(*npos)++] = a;
+			continue;
+		}
+		const char *eq = strchr(a + 2, '=');
+		const struct cli_opt *o = find_opt(opts, a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+		if (!o)
+			return cli_usage("unknown option '%s' (see --help)", a);
+		if (o->kind == CLI_OPT_FLAG) {
+			if (eq)
+				return cli_usage("option '--%s' takes no value", o->name);
+			*o->val = "1";
+			continue;
+		}
+		const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+		if (!v)
+			return cli_usage("option '--%s' needs a value", o->name);
+		int rc = store_opt(o, v);
+		if (rc)
+			return rc;
+	}
+	return CLI_OK;
+}
+
+int cli_strtoll(const char *s, long long lo, long long hi, long long *out)
+{
+	if (!s || !(*s == '-' || *s == '+' || (*s >= '0' && *s <= '9')))
+		return -1;
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int cli_parse_ll(const char *what, const char *s, long long lo, long long hi, long long *out)
+{
+	if (!cli_strtoll(s, lo, hi, out))
+		return CLI_OK;
+	long long any;
+	if (cli_strtoll(s, LLONG_MIN, LLONG_MAX, &any))
+		return cli_usage("%s '%s' is not a whole number", what, s ? s : "");
+	return cli_usage("%s '%s' is not in %lld..%lld", what, s, lo, hi);
+}
+
+int cli_parse_id(const char *what, const char *s, int64_t *out)
+{
+	long long v;
+	if (cli_strtoll(s, 1, INT64_MAX, &v))
+		return cli_usage("%s '%s' is not a positive number", what, s ? s : "");
+	*out = v;
+	return CLI_OK;
 }

@@ -11,6 +11,7 @@
 #ifndef ML_CLI_H
 #define ML_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "common/buf.h"
@@ -65,6 +66,62 @@ int cli_usage(const char *fmt, ...) ML_PRINTF(1, 2);
 int cli_out(const struct ml_buf *b, int nl);
 /* True when argv contains -h or --help (sub-subcommands use it before doing work). */
 int cli_wants_help(int argc, char **argv);
+
+/* ---- option parsing and numbers, shared by every command ---- */
+
+/*
+ * One "--name VALUE" or "--name=VALUE" at argv[*i], for hand-written loops.
+ * On a match stores the value (it points into argv) in *val, advances *i past
+ * a separate value and returns 1. Returns 0 when argv[*i] is something else or
+ * when "--name" is the last argument with no value: the caller then reports
+ * argv[*i] as an unexpected argument.
+ */
+int cli_take_opt(int argc, char **argv, int *i, const char *name, const char **val);
+
+enum cli_opt_kind {
+	CLI_OPT_VALUE, /* --name VALUE or --name=VALUE; a repeat overrides */
+	CLI_OPT_FLAG,  /* --name alone; stores "1" */
+	CLI_OPT_LIST,  /* repeatable --name VALUE; appends to an array of cap */
+};
+
+/* One row of an option table; the table ends with a row whose name is NULL. */
+struct cli_opt {
+	const char *name;       /* without the leading "--" */
+	const char **val;       /* where the value goes (an array of cap for LIST) */
+	enum cli_opt_kind kind;
+	int *count;             /* LIST only: how many values are stored */
+	int cap;                /* LIST only: capacity of val */
+};
+
+/* Table rows: a valued option, a flag, a repeatable option, the end. */
+#define CLI_OPT(name, val) { (name), (val), CLI_OPT_VALUE, NULL, 0 }
+#define CLI_FLAG(name, val) { (name), (val), CLI_OPT_FLAG, NULL, 0 }
+#define CLI_LIST(name, arr, count, cap) { (name), (arr), CLI_OPT_LIST, (count), (cap) }
+#define CLI_OPT_END { NULL, NULL, CLI_OPT_VALUE, NULL, 0 }
+
+/*
+ * Parse argv[1..argc-1] by table: options start with "--" (anything else,
+ * and "--" alone, is a positional, stored in pos up to maxpos; *npos counts
+ * them). Values point into argv. An unknown option, a missing value, too
+ * many values or positionals print a usage error naming the argument and
+ * return CLI_USAGE; otherwise CLI_OK.
+ */
+int cli_parse_opts(int argc, char **argv, const struct cli_opt *opts, const char **pos, int maxpos, int *npos);
+
+/*
+ * s as a decimal integer in lo..hi (no sign-less junk, no spaces, no overflow).
+ * Returns 0 and sets *out, or -1 with nothing printed (callers that try a word
+ * as a number, or report their own message).
+ */
+int cli_strtoll(const char *s, long long lo, long long hi, long long *out);
+/*
+ * The same, printing a usage error that names what and s on failure
+ * ("--limit 'x' is not a whole number", "--port '70000' is not in 0..65535")
+ * and returning CLI_USAGE; CLI_OK otherwise.
+ */
+int cli_parse_ll(const char *what, const char *s, long long lo, long long hi, long long *out);
+/* A positive database id (1..INT64_MAX), as cli_parse_ll: "... is not a positive number". */
+int cli_parse_id(const char *what, const char *s, int64_t *out);
 
 /* Top-level commands, one file each (cli/cmd_NAME.c). */
 int cmd_db(struct cli_ctx *ctx, int argc, char **argv);

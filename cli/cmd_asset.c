@@ -3,6 +3,7 @@
  * deliveries, lifecycle moves, listing and history (assets/README.md).
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,46 +12,7 @@
 #include "cli/cli.h"
 #include "common/json.h"
 
-/* ---- small option parser: --name VALUE or --name=VALUE, the rest positional ---- */
-
-struct opt {
-	const char *name;   /* without the leading "--" */
-	const char **value; /* where to store it; flags store "1" */
-	int flag;
-};
-
 #define MAX_POS 8
-
-static int parse_opts(int argc, char **argv, const struct opt *opts, const char **pos, int *npos)
-{
-	*npos = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strncmp(a, "--", 2) || !a[2]) {
-			if (*npos == MAX_POS)
-				return cli_usage("too many arguments ('%s')", a);
-			pos[(*npos)++] = a;
-			continue;
-		}
-		const char *eq = strchr(a + 2, '=');
-		size_t nl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-		const struct opt *o = opts;
-		while (o->name && (strlen(o->name) != nl || strncmp(o->name, a + 2, nl)))
-			o++;
-		if (!o->name)
-			return cli_usage("unknown option '%s'", a);
-		if (o->flag) {
-			*o->value = "1";
-		} else if (eq) {
-			*o->value = eq + 1;
-		} else {
-			if (i + 1 >= argc)
-				return cli_usage("option '--%s' needs a value", o->name);
-			*o->value = argv[++i];
-		}
-	}
-	return CLI_OK;
-}
 
 static const char *default_actor(const char *given)
 {
@@ -138,8 +100,8 @@ static int manufacturer_add(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	const char *name = NULL, *pos[MAX_POS];
 	int npos;
-	const struct opt opts[] = { { "name", &name, 0 }, { NULL, NULL, 0 } };
-	int rc = parse_opts(argc, argv, opts, pos, &npos);
+	const struct cli_opt opts[] = { CLI_OPT("name", &name), CLI_OPT_END };
+	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
 	if (rc)
 		return rc;
 	if (npos < 2 || strcmp(pos[0], "add") || npos > 2)
@@ -177,17 +139,17 @@ static int model_add(struct cli_ctx *ctx, int argc, char **argv)
 	struct asset_model m = { 0 };
 	const char *pos[MAX_POS];
 	int npos;
-	const struct opt opts[] = {
-		{ "code", &m.code, 0 }, { "manufacturer", &m.manufacturer_code, 0 }, { "name", &m.name, 0 },
-		{ "kind", &m.kind, 0 }, { "class", &m.accuracy_class, 0 }, { "reactive-class", &m.reactive_class, 0 },
-		{ "connection", &m.connection, 0 }, { "wiring", &m.wiring, 0 }, { "un", &m.un_v, 0 },
-		{ "ib", &m.ib_a, 0 }, { "imax", &m.imax_a, 0 }, { "constant", &m.constant_imp, 0 },
-		{ "clock-hz", &m.clock_freq_hz, 0 }, { "ct-primary", &m.ct_primary_a, 0 },
-		{ "ct-secondary", &m.ct_secondary_a, 0 }, { "vt-primary", &m.vt_primary_v, 0 },
-		{ "vt-secondary", &m.vt_secondary_v, 0 }, { "burden", &m.rated_burden_va, 0 },
-		{ "period", &m.verification_period_months, 0 }, { NULL, NULL, 0 },
+	const struct cli_opt opts[] = {
+		CLI_OPT("code", &m.code), CLI_OPT("manufacturer", &m.manufacturer_code), CLI_OPT("name", &m.name),
+		CLI_OPT("kind", &m.kind), CLI_OPT("class", &m.accuracy_class), CLI_OPT("reactive-class", &m.reactive_class),
+		CLI_OPT("connection", &m.connection), CLI_OPT("wiring", &m.wiring), CLI_OPT("un", &m.un_v),
+		CLI_OPT("ib", &m.ib_a), CLI_OPT("imax", &m.imax_a), CLI_OPT("constant", &m.constant_imp),
+		CLI_OPT("clock-hz", &m.clock_freq_hz), CLI_OPT("ct-primary", &m.ct_primary_a),
+		CLI_OPT("ct-secondary", &m.ct_secondary_a), CLI_OPT("vt-primary", &m.vt_primary_v),
+		CLI_OPT("vt-secondary", &m.vt_secondary_v), CLI_OPT("burden", &m.rated_burden_va),
+		CLI_OPT("period", &m.verification_period_months), CLI_OPT_END,
 	};
-	int rc = parse_opts(argc, argv, opts, pos, &npos);
+	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
 	if (rc)
 		return rc;
 	if (npos)
@@ -244,9 +206,9 @@ static int location_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	const char *name = NULL, *kind = NULL, *parent = NULL, *pos[MAX_POS];
 	int npos;
-	const struct opt opts[] = { { "name", &name, 0 }, { "kind", &kind, 0 }, { "parent", &parent, 0 },
-				    { NULL, NULL, 0 } };
-	int rc = parse_opts(argc, argv, opts, pos, &npos);
+	const struct cli_opt opts[] = { CLI_OPT("name", &name), CLI_OPT("kind", &kind), CLI_OPT("parent", &parent),
+				    CLI_OPT_END };
+	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
 	if (rc)
 		return rc;
 	int add = npos == 2 && !strcmp(pos[0], "add");
@@ -325,9 +287,9 @@ static int receive_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	struct asset_receive_opts o = { 0 };
 	const char *file = NULL, *pos[MAX_POS];
 	int npos;
-	const struct opt opts[] = { { "lot", &o.lot_code, 0 }, { "file", &file, 0 }, { "supplier", &o.supplier, 0 },
-				    { "actor", &o.actor, 0 }, { "location", &o.location, 0 }, { NULL, NULL, 0 } };
-	int rc = parse_opts(argc, argv, opts, pos, &npos);
+	const struct cli_opt opts[] = { CLI_OPT("lot", &o.lot_code), CLI_OPT("file", &file), CLI_OPT("supplier", &o.supplier),
+				    CLI_OPT("actor", &o.actor), CLI_OPT("location", &o.location), CLI_OPT_END };
+	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
 	if (rc)
 		return rc;
 	if (npos)
@@ -503,11 +465,11 @@ static int move_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	const char *file = NULL, *pos[MAX_POS];
 	struct asset_move tmpl = { 0 };
 	int npos;
-	const struct opt opts[] = { { "file", &file, 0 }, { "actor", &tmpl.actor, 0 },
-				    { "location", &tmpl.location, 0 }, { "reason", &tmpl.reason, 0 },
-				    { "details", &tmpl.details_json, 0 }, { "valid-until", &tmpl.valid_until, 0 },
-				    { NULL, NULL, 0 } };
-	int rc = parse_opts(argc, argv, opts, pos, &npos);
+	const struct cli_opt opts[] = { CLI_OPT("file", &file), CLI_OPT("actor", &tmpl.actor),
+				    CLI_OPT("location", &tmpl.location), CLI_OPT("reason", &tmpl.reason),
+				    CLI_OPT("details", &tmpl.details_json), CLI_OPT("valid-until", &tmpl.valid_until),
+				    CLI_OPT_END };
+	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
 	if (rc)
 		return rc;
 	if (npos < 1)
@@ -556,9 +518,9 @@ static int swap_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	const char *actor = NULL, *location = NULL, *reason = NULL, *pos[MAX_POS];
 	int npos;
-	const struct opt opts[] = { { "actor", &actor, 0 }, { "location", &location, 0 }, { "reason", &reason, 0 },
-				    { NULL, NULL, 0 } };
-	int rc = parse_opts(argc, argv, opts, pos, &npos);
+	const struct cli_opt opts[] = { CLI_OPT("actor", &actor), CLI_OPT("location", &location), CLI_OPT("reason", &reason),
+				    CLI_OPT_END };
+	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
 	if (rc)
 		return rc;
 	if (npos != 2)
@@ -659,19 +621,22 @@ static int list_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	struct asset_filter f = { 0 };
 	const char *limit = NULL, *after = NULL, *pos[MAX_POS];
 	int npos;
-	const struct opt opts[] = { { "state", &f.state, 0 }, { "model", &f.model, 0 }, { "lot", &f.lot, 0 },
-				    { "location", &f.location, 0 }, { "limit", &limit, 0 }, { "after", &after, 0 },
-				    { NULL, NULL, 0 } };
-	int rc = parse_opts(argc, argv, opts, pos, &npos);
+	const struct cli_opt opts[] = { CLI_OPT("state", &f.state), CLI_OPT("model", &f.model), CLI_OPT("lot", &f.lot),
+				    CLI_OPT("location", &f.location), CLI_OPT("limit", &limit), CLI_OPT("after", &after),
+				    CLI_OPT_END };
+	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
 	if (rc)
 		return rc;
 	if (npos)
 		return cli_usage("unexpected argument '%s'", pos[0]);
-	char *end;
-	if (limit && ((f.limit = strtol(limit, &end, 10)), *end || !*limit))
-		return cli_usage("--limit '%s' is not a number", limit);
-	if (after && ((f.after_id = strtoll(after, &end, 10)), *end || !*after))
-		return cli_usage("--after '%s' is not an asset_id", after);
+	/* Only the form here: asset_list() checks the range and names the value. */
+	long long n;
+	if (limit && (rc = cli_parse_ll("--limit", limit, LONG_MIN, LONG_MAX, &n)))
+		return rc;
+	f.limit = limit ? (long)n : 0;
+	if (after && (rc = cli_parse_ll("--after", after, INT64_MIN, INT64_MAX, &n)))
+		return rc;
+	f.after_id = after ? n : 0;
 	struct db *db;
 	if ((rc = cli_db(ctx, &db)))
 		return rc;
