@@ -20,13 +20,7 @@
 #define MAX_SET 16
 #define MAX_THREADS 8
 
-/* ---- tiny option parser: --name VALUE, --name=VALUE, repeated --set ---- */
-
-struct opt {
-	const char *name;
-	const char **val; /* string option; NULL for --set */
-};
-
+/* Positionals and repeated --set values of one command line (they point into argv). */
 struct args {
 	const char *pos[MAX_POS];
 	int npos;
@@ -34,47 +28,10 @@ struct args {
 	int nsets;
 };
 
-static int parse_args(int argc, char **argv, const struct opt *opts, struct args *a)
+static int parse_args(int argc, char **argv, const struct cli_opt *opts, struct args *a)
 {
-	memset(a, 0, sizeof(*a));
-	for (int i = 1; i < argc; i++) {
-		const char *s = argv[i];
-		if (strncmp(s, "--", 2) || !s[2]) {
-			if (a->npos >= MAX_POS)
-				return cli_usage("too many arguments (at most %d)", MAX_POS);
-			a->pos[a->npos++] = s;
-			continue;
-		}
-		const char *eq = strchr(s, '=');
-		size_t nl = eq ? (size_t)(eq - s - 2) : strlen(s + 2);
-		const struct opt *o = opts;
-		while (o->name && (strlen(o->name) != nl || strncmp(o->name, s + 2, nl)))
-			o++;
-		if (!o->name)
-			return cli_usage("unknown option '%s' (see --help)", s);
-		const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-		if (!v)
-			return cli_usage("option --%s needs a value", o->name);
-		if (o->val) {
-			*o->val = v;
-		} else {
-			if (a->nsets >= MAX_SET)
-				return cli_usage("at most %d --%s options", MAX_SET, o->name);
-			a->sets[a->nsets++] = v;
-		}
-	}
-	return CLI_OK;
-}
-
-static int parse_id(const char *s, const char *what, long long *out)
-{
-	char *end = NULL;
-	errno = 0;
-	long long v = s ? strtoll(s, &end, 10) : 0;
-	if (!s || !*s || *end || errno || v <= 0)
-		return cli_usage("%s '%s' is not a positive number", what, s ? s : "");
-	*out = v;
-	return CLI_OK;
+	a->npos = 0;
+	return cli_parse_opts(argc, argv, opts, a->pos, MAX_POS, &a->npos);
 }
 
 /* ---- output ---- */
@@ -293,10 +250,10 @@ static int renderers_open(struct renderers *rs, const char *threads, struct ml_e
 	long n = 2; /* the machine's two cores: rendering dominates issuing */
 	memset(rs, 0, sizeof(*rs));
 	if (threads) {
-		char *end = NULL;
-		n = strtol(threads, &end, 10);
-		if (*end || n < 1 || n > MAX_THREADS)
+		long long v;
+		if (cli_strtoll(threads, 1, MAX_THREADS, &v))
 			return ml_errorf(err, ML_EINVAL, "--threads '%s' is not 1..%d", threads, MAX_THREADS);
+		n = (long)v;
 	}
 	for (long i = 0; i < n; i++) {
 		int rc = cert_renderer_new(NULL, &rs->r[i], err);
@@ -354,7 +311,7 @@ static int cert_check_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_OK;
 	}
 	const char *by = NULL;
-	const struct opt opts[] = { { "by", &by }, { NULL, NULL } };
+	const struct cli_opt opts[] = { CLI_OPT("by", &by), CLI_OPT_END };
 	struct args a;
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
@@ -385,8 +342,8 @@ static int cert_approve_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_OK;
 	}
 	const char *by = NULL, *on = NULL, *dir = NULL, *threads = NULL;
-	const struct opt opts[] = { { "by", &by }, { "issued-on", &on }, { "out-dir", &dir }, { "threads", &threads },
-				    { NULL, NULL } };
+	const struct cli_opt opts[] = { CLI_OPT("by", &by), CLI_OPT("issued-on", &on), CLI_OPT("out-dir", &dir), CLI_OPT("threads", &threads),
+				    CLI_OPT_END };
 	struct args a;
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
@@ -413,7 +370,7 @@ static int cert_show_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		     "Show one certificate: by id, by number (the current revision) or NUMBER/REV.");
 		return CLI_OK;
 	}
-	const struct opt opts[] = { { NULL, NULL } };
+	const struct cli_opt opts[] = { CLI_OPT_END };
 	struct args a;
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
@@ -444,8 +401,8 @@ static int cert_list_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_OK;
 	}
 	const char *run = NULL, *asset = NULL, *state = NULL, *number = NULL;
-	const struct opt opts[] = { { "run", &run }, { "asset", &asset }, { "state", &state }, { "number", &number },
-				    { NULL, NULL } };
+	const struct cli_opt opts[] = { CLI_OPT("run", &run), CLI_OPT("asset", &asset), CLI_OPT("state", &state), CLI_OPT("number", &number),
+				    CLI_OPT_END };
 	struct args a;
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
@@ -453,8 +410,12 @@ static int cert_list_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	if (a.npos)
 		return cli_usage("unexpected argument '%s'", a.pos[0]);
 	struct cert_filter f = { .state = state, .cert_no = number };
-	if ((run && (rc = parse_id(run, "--run", &f.run_id))) || (asset && (rc = parse_id(asset, "--asset", &f.asset_id))))
+	int64_t run_id = 0, asset_id = 0;
+	if ((run && (rc = cli_parse_id("--run", run, &run_id))) ||
+	    (asset && (rc = cli_parse_id("--asset", asset, &asset_id))))
 		return rc;
+	f.run_id = run_id;
+	f.asset_id = asset_id;
 	struct db *db;
 	if ((rc = cli_db(ctx, &db)))
 		return rc;
@@ -477,7 +438,7 @@ static int cert_print_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_OK;
 	}
 	const char *out = NULL;
-	const struct opt opts[] = { { "out", &out }, { NULL, NULL } };
+	const struct cli_opt opts[] = { CLI_OPT("out", &out), CLI_OPT_END };
 	struct args a;
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
@@ -621,7 +582,7 @@ static int cert_verify_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_OK;
 	}
 	const char *number = NULL, *code = NULL, *qr = NULL;
-	const struct opt opts[] = { { "number", &number }, { "code", &code }, { "qr", &qr }, { NULL, NULL } };
+	const struct cli_opt opts[] = { CLI_OPT("number", &number), CLI_OPT("code", &code), CLI_OPT("qr", &qr), CLI_OPT_END };
 	struct args a;
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
@@ -682,10 +643,11 @@ static int cert_revise_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_OK;
 	}
 	const char *reason = NULL, *by = NULL, *checker = NULL, *approver = NULL, *on = NULL, *dir = NULL;
-	const struct opt opts[] = { { "reason", &reason }, { "by", &by }, { "set", NULL }, { "checker", &checker },
-				    { "approver", &approver }, { "issued-on", &on }, { "out-dir", &dir },
-				    { NULL, NULL } };
-	struct args a;
+	struct args a = { .nsets = 0 };
+	const struct cli_opt opts[] = { CLI_OPT("reason", &reason), CLI_OPT("by", &by),
+				    CLI_LIST("set", a.sets, &a.nsets, MAX_SET), CLI_OPT("checker", &checker),
+				    CLI_OPT("approver", &approver), CLI_OPT("issued-on", &on), CLI_OPT("out-dir", &dir),
+				    CLI_OPT_END };
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
 		return rc;
@@ -771,11 +733,11 @@ static int cert_issue_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	const char *run = NULL, *by = NULL, *issuer = NULL, *checker = NULL, *approver = NULL, *on = NULL,
 		   *dir = NULL, *threads = NULL;
-	const struct opt opts[] = { { "run", &run }, { "by", &by }, { "issuer", &issuer }, { "checker", &checker },
-				    { "approver", &approver }, { "issued-on", &on }, { "out-dir", &dir },
-				    { "threads", &threads }, { NULL, NULL } };
+	const struct cli_opt opts[] = { CLI_OPT("run", &run), CLI_OPT("by", &by), CLI_OPT("issuer", &issuer), CLI_OPT("checker", &checker),
+				    CLI_OPT("approver", &approver), CLI_OPT("issued-on", &on), CLI_OPT("out-dir", &dir),
+				    CLI_OPT("threads", &threads), CLI_OPT_END };
 	struct args a;
-	long long run_id = 0;
+	int64_t run_id = 0;
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
 		return rc;
@@ -783,7 +745,7 @@ static int cert_issue_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage("unexpected argument '%s'", a.pos[0]);
 	if (!run)
 		return cli_usage("cert issue needs --run ID");
-	if ((rc = parse_id(run, "--run", &run_id)))
+	if ((rc = cli_parse_id("--run", run, &run_id)))
 		return rc;
 	struct db *db;
 	if ((rc = cli_db(ctx, &db)))
@@ -807,7 +769,7 @@ static int cert_withdraw_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_OK;
 	}
 	const char *reason = NULL, *by = NULL;
-	const struct opt opts[] = { { "reason", &reason }, { "by", &by }, { NULL, NULL } };
+	const struct cli_opt opts[] = { CLI_OPT("reason", &reason), CLI_OPT("by", &by), CLI_OPT_END };
 	struct args a;
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
@@ -835,15 +797,15 @@ static int cert_discard_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_OK;
 	}
 	const char *reason = NULL, *by = NULL;
-	const struct opt opts[] = { { "reason", &reason }, { "by", &by }, { NULL, NULL } };
+	const struct cli_opt opts[] = { CLI_OPT("reason", &reason), CLI_OPT("by", &by), CLI_OPT_END };
 	struct args a;
-	long long id = 0;
+	int64_t id = 0;
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
 		return rc;
 	if (a.npos != 1 || !reason || !by)
 		return cli_usage("cert discard needs one ID, --reason TEXT and --by NAME");
-	if ((rc = parse_id(a.pos[0], "certificate id", &id)))
+	if ((rc = cli_parse_id("certificate id", a.pos[0], &id)))
 		return rc;
 	struct db *db;
 	if ((rc = cli_db(ctx, &db)))
@@ -852,7 +814,8 @@ static int cert_discard_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	if (cert_discard(db, id, reason, by, &err))
 		return cli_fail(&err);
 	struct ml_buf b = ML_BUF_INIT;
-	rc = ctx->json ? ml_buf_printf(&b, "{\"discarded\":%lld}", id) : ml_buf_printf(&b, "discarded draft %lld", id);
+	rc = ctx->json ? ml_buf_printf(&b, "{\"discarded\":%lld}", (long long)id)
+		       : ml_buf_printf(&b, "discarded draft %lld", (long long)id);
 	rc = rc ? CLI_INTERNAL : cli_out(&b, 1);
 	ml_buf_free(&b);
 	return rc;
