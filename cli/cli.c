@@ -193,11 +193,18 @@ int cli_parse_ll(const char *what, const char *s, long long lo, long long hi, lo
 	return cli_usage("%s '%s' is not in %lld..%lld", what, s, lo, hi);
 }
 
-int cli_parse_id(const char *what, const char *s, int64_t *out)
+int cli_is_id(const char *s, int64_t *out)
 {
 	long long v;
 	if (cli_strtoll(s, 1, INT64_MAX, &v))
-		return cli_usage("%s '%s' is not a positive number", what, s ? s : "");
+		return 0;
 	*out = v;
+	return 1;
+}
+
+int cli_parse_id(const char *what, const char *s, int64_t *out)
+{
+	if (!cli_is_id(s, out))
+		return cli_usage("%s '%s' is not a positive number", what, s ? s : "");
 	return CLI_OK;
 }

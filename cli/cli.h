@@ -120,7 +120,9 @@ int cli_strtoll(const char *s, long long lo, long long hi, long long *out);
  * and returning CLI_USAGE; CLI_OK otherwise.
  */
 int cli_parse_ll(const char *what, const char *s, long long lo, long long hi, long long *out);
-/* A positive database id (1..INT64_MAX), as cli_parse_ll: "... is not a positive number". */
+/* 1 when s is a positive database id (1..INT64_MAX, stored in *out), else 0; prints nothing. */
+int cli_is_id(const char *s, int64_t *out);
+/* The same, printing "<what> '<s>' is not a positive number" and returning CLI_USAGE on failure. */
 int cli_parse_id(const char *what, const char *s, int64_t *out);
 
 /* Top-level commands, one file each (cli/cmd_NAME.c). */

@@ -36,21 +36,6 @@ struct judge_args {
 	int on_mean, strict;
 };
 
-static int take_opt(int argc, char **argv, int *i, const char *name, const char **val)
-{
-	size_t l = strlen(name);
-	if (strncmp(argv[*i], name, l))
-		return 0;
-	if (argv[*i][l] == '=') {
-		*val = argv[*i] + l + 1;
-		return 1;
-	}
-	if (argv[*i][l] != '\0' || *i + 1 >= argc)
-		return 0;
-	*val = argv[++*i];
-	return 1;
-}
-
 static int parse_args(int argc, char **argv, struct judge_args *a)
 {
 	static const struct {
@@ -68,7 +53,7 @@ static int parse_args(int argc, char **argv, struct judge_args *a)
 	for (int i = 1; i < argc; i++) {
 		int hit = 0;
 		for (size_t k = 0; k < sizeof opts / sizeof opts[0] && !hit; k++)
-			hit = take_opt(argc, argv, &i, opts[k].name, (const char **)((char *)a + opts[k].off));
+			hit = cli_take_opt(argc, argv, &i, opts[k].name, (const char **)((char *)a + opts[k].off));
 		if (hit)
 			continue;
 		if (!strcmp(argv[i], "--on-mean"))

@@ -3,6 +3,7 @@
  * verification runs on benches (lab/task.h, lab/runner.h, lab/manual.h).
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,31 +20,6 @@
 #include "lab/task.h"
 
 #define RUN_MAX_MANY 64
-
-static int take_opt(int argc, char **argv, int *i, const char *name, const char **val)
-{
-	size_t l = strlen(name);
-	if (strncmp(argv[*i], name, l))
-		return 0;
-	if (argv[*i][l] == '=') {
-		*val = argv[*i] + l + 1;
-		return 1;
-	}
-	if (argv[*i][l] != '\0' || *i + 1 >= argc)
-		return 0;
-	*val = argv[++*i];
-	return 1;
-}
-
-static int parse_id(const char *s, int64_t *id)
-{
-	char *end = NULL;
-	long long v = strtoll(s, &end, 10);
-	if (!*s || *end || v <= 0)
-		return 0;
-	*id = v;
-	return 1;
-}
 
 static char *read_file(const char *path, struct ml_error *err)
 {
@@ -143,6 +119,7 @@ static void on_event(void *arg, const struct runner_event *ev)
 struct exec_opts {
 	struct runner_options ro;
 	struct progress prog;
+	int bad; /* CLI_USAGE once an option value was refused (already reported) */
 };
 
 /* SIGINT/SIGTERM: ask every runner to stop cleanly (source off, run 'interrupted', resumable). */
@@ -163,16 +140,28 @@ static void catch_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/* A numeric execution option in lo..hi; a bad value is reported now and remembered in x->bad. */
+static void exec_num(struct exec_opts *x, const char *name, const char *v, long long lo, long long hi, int *out)
+{
+	long long n;
+	int rc = cli_parse_ll(name, v, lo, hi, &n);
+	if (rc)
+		x->bad = rc;
+	else
+		*out = (int)n;
+}
+
+/* One execution option at argv[*i]: 1 when taken (check x->bad after the loop), 0 otherwise. */
 static int exec_opt(int argc, char **argv, int *i, struct exec_opts *x)
 {
 	const char *v = NULL;
-	if (take_opt(argc, argv, i, "--poll-ms", &v))
-		x->ro.poll_ms = atoi(v) > 0 ? atoi(v) : 1;
-	else if (take_opt(argc, argv, i, "--stop-after", &v))
-		x->ro.stop_after_steps = atoi(v);
-	else if (take_opt(argc, argv, i, "--stall-timeout-ms", &v))
-		x->ro.stall_timeout_ms = atoi(v);
-	else if (take_opt(argc, argv, i, "--operator", &v))
+	if (cli_take_opt(argc, argv, i, "--poll-ms", &v))
+		exec_num(x, "--poll-ms", v, 1, 60000, &x->ro.poll_ms);
+	else if (cli_take_opt(argc, argv, i, "--stop-after", &v))
+		exec_num(x, "--stop-after", v, 0, INT_MAX, &x->ro.stop_after_steps);
+	else if (cli_take_opt(argc, argv, i, "--stall-timeout-ms", &v))
+		exec_num(x, "--stall-timeout-ms", v, 0, INT_MAX, &x->ro.stall_timeout_ms);
+	else if (cli_take_opt(argc, argv, i, "--operator", &v))
 		x->ro.actor = v;
 	else
 		return 0;
@@ -182,6 +171,7 @@ static int exec_opt(int argc, char **argv, int *i, struct exec_opts *x)
 static void exec_init(struct cli_ctx *ctx, struct exec_opts *x)
 {
 	runner_options_default(&x->ro);
+	x->bad = 0;
 	pthread_mutex_init(&x->prog.mu, NULL);
 	x->prog.json = ctx->json;
 	x->ro.on_event = on_event;
@@ -226,15 +216,15 @@ struct create_args {
 static int create_opt(int argc, char **argv, int *i, struct create_args *c, struct ml_error *err, int *bad)
 {
 	const char *v = NULL;
-	if (take_opt(argc, argv, i, "--bench", &v))
+	if (cli_take_opt(argc, argv, i, "--bench", &v))
 		c->spec.bench_code = v;
-	else if (take_opt(argc, argv, i, "--scheme", &v))
+	else if (cli_take_opt(argc, argv, i, "--scheme", &v))
 		c->spec.scheme_code = v;
-	else if (take_opt(argc, argv, i, "--map", &v))
+	else if (cli_take_opt(argc, argv, i, "--map", &v))
 		c->map_file = v;
-	else if (take_opt(argc, argv, i, "--date", &v))
+	else if (cli_take_opt(argc, argv, i, "--date", &v))
 		c->spec.date = v;
-	else if (take_opt(argc, argv, i, "--operator", &v))
+	else if (cli_take_opt(argc, argv, i, "--operator", &v))
 		c->spec.operator_name = v;
 	else if (!strcmp(argv[*i], "--manual"))
 		c->spec.manual = 1;
@@ -340,16 +330,18 @@ static int run_start(struct cli_ctx *ctx, int argc, char **argv)
 	size_t n = 0;
 	struct ml_error err = ML_ERROR_INIT;
 	int bad = 0, rc = CLI_OK;
-	for (int i = 1; i < argc && !bad && rc == CLI_OK; i++) {
+	for (int i = 1; i < argc && !bad && !x.bad && rc == CLI_OK; i++) {
 		const char *v = NULL;
-		if (take_opt(argc, argv, &i, "--task", &v) || parse_id(argv[i], &ids[n])) {
-			if (v && !parse_id(v, &ids[n]))
+		if (cli_take_opt(argc, argv, &i, "--task", &v) || cli_is_id(argv[i], &ids[n])) {
+			if (v && !cli_is_id(v, &ids[n]))
 				rc = cli_usage("--task needs a run id, got '%s'", v);
 			else if (++n == RUN_MAX_MANY)
 				rc = cli_usage("at most %d runs at once", RUN_MAX_MANY - 1);
 		} else if (!exec_opt(argc, argv, &i, &x) && !create_opt(argc, argv, &i, c, &err, &bad))
 			rc = cli_usage("run start: unexpected argument '%s'", argv[i]);
 	}
+	if (rc == CLI_OK && x.bad)
+		rc = x.bad;
 	if (rc == CLI_OK && bad)
 		rc = cli_fail(&err);
 	if (!c->spec.operator_name && strcmp(x.ro.actor, "runner"))
@@ -375,13 +367,15 @@ static int run_resume(struct cli_ctx *ctx, int argc, char **argv)
 	exec_init(ctx, &x);
 	int64_t ids[RUN_MAX_MANY];
 	size_t n = 0;
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc && !x.bad; i++) {
 		if (exec_opt(argc, argv, &i, &x))
 			continue;
-		if (!parse_id(argv[i], &ids[n]) || n + 1 >= RUN_MAX_MANY)
+		if (!cli_is_id(argv[i], &ids[n]) || n + 1 >= RUN_MAX_MANY)
 			return cli_usage("run resume: unexpected argument '%s'", argv[i]);
 		n++;
 	}
+	if (x.bad)
+		return x.bad;
 	if (!n)
 		return cli_usage("run resume needs a run id");
 	return execute(ctx, &x, ids, n);
@@ -401,13 +395,15 @@ static int run_start_many(struct cli_ctx *ctx, int argc, char **argv)
 	struct exec_opts x;
 	exec_init(ctx, &x);
 	const char *file = NULL;
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc && !x.bad; i++) {
 		if (!exec_opt(argc, argv, &i, &x)) {
 			if (file || argv[i][0] == '-')
 				return cli_usage("run start-many: unexpected argument '%s'", argv[i]);
 			file = argv[i];
 		}
 	}
+	if (x.bad)
+		return x.bad;
 	if (!file)
 		return cli_usage("run start-many needs a FILE");
 	struct ml_error err = ML_ERROR_INIT;
@@ -453,7 +449,7 @@ static int run_abort(struct cli_ctx *ctx, int argc, char **argv)
 	int64_t id = 0;
 	const char *who = NULL;
 	for (int i = 1; i < argc; i++) {
-		if (!take_opt(argc, argv, &i, "--operator", &who) && !parse_id(argv[i], &id))
+		if (!cli_take_opt(argc, argv, &i, "--operator", &who) && !cli_is_id(argv[i], &id))
 			return cli_usage("run abort: unexpected argument '%s'", argv[i]);
 	}
 	if (!id)
@@ -488,7 +484,7 @@ static int run_manual(struct cli_ctx *ctx, int argc, char **argv)
 	struct ml_error err = ML_ERROR_INIT;
 	int bad = 0, rc = CLI_OK;
 	for (int i = 1; i < argc && !bad && rc == CLI_OK; i++) {
-		if (!take_opt(argc, argv, &i, "--file", &file) && !parse_id(argv[i], &id) &&
+		if (!cli_take_opt(argc, argv, &i, "--file", &file) && !cli_is_id(argv[i], &id) &&
 		    !create_opt(argc, argv, &i, c, &err, &bad))
 			rc = cli_usage("run manual: unexpected argument '%s'", argv[i]);
 	}
@@ -717,7 +713,7 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
 			steps = 1;
 		else if (!strcmp(argv[i], "--readings"))
 			readings = 1;
-		else if (!ids && parse_id(argv[i], &id))
+		else if (!ids && cli_is_id(argv[i], &id))
 			ids = argv[i];
 		else
 			return cli_usage("run show: unexpected argument '%s'", argv[i]);
@@ -772,7 +768,7 @@ static int run_list(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	const char *status = NULL;
 	for (int i = 1; i < argc; i++) {
-		if (!take_opt(argc, argv, &i, "--status", &status))
+		if (!cli_take_opt(argc, argv, &i, "--status", &status))
 			return cli_usage("run list: unexpected argument '%s'", argv[i]);
 	}
 	struct db *db;

@@ -11,21 +11,6 @@
 #include "lab/decimal.h"
 #include "lab/sampling.h"
 
-static int take_opt(int argc, char **argv, int *i, const char *name, const char **val)
-{
-	size_t l = strlen(name);
-	if (strncmp(argv[*i], name, l))
-		return 0;
-	if (argv[*i][l] == '=') {
-		*val = argv[*i] + l + 1;
-		return 1;
-	}
-	if (argv[*i][l] != '\0' || *i + 1 >= argc)
-		return 0;
-	*val = argv[++*i];
-	return 1;
-}
-
 static int render(const struct sampling_plan *p, int json, struct ml_buf *b)
 {
 	int rc = 0;
@@ -73,8 +58,8 @@ static int sample_plan(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	const char *lot = NULL, *level = "II", *aql = NULL;
 	for (int i = 1; i < argc; i++) {
-		if (!take_opt(argc, argv, &i, "--lot-size", &lot) && !take_opt(argc, argv, &i, "--level", &level) &&
-		    !take_opt(argc, argv, &i, "--aql", &aql))
+		if (!cli_take_opt(argc, argv, &i, "--lot-size", &lot) && !cli_take_opt(argc, argv, &i, "--level", &level) &&
+		    !cli_take_opt(argc, argv, &i, "--aql", &aql))
 			return cli_usage("sample plan: unexpected argument '%s' (see --help)", argv[i]);
 	}
 	if (!lot || !aql)

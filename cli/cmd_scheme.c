@@ -14,21 +14,6 @@
 #include "lab/scheme.h"
 #include "lab/settings.h"
 
-static int take_opt(int argc, char **argv, int *i, const char *name, const char **val)
-{
-	size_t l = strlen(name);
-	if (strncmp(argv[*i], name, l))
-		return 0;
-	if (argv[*i][l] == '=') {
-		*val = argv[*i] + l + 1;
-		return 1;
-	}
-	if (argv[*i][l] != '\0' || *i + 1 >= argc)
-		return 0;
-	*val = argv[++*i];
-	return 1;
-}
-
 #define RATING_USAGE                                                                                              \
 	"rating: --kind meter_1p|meter_3p|ct|vt --class CLASS [--connection direct|transformer]\n"                \
 	"        [--wiring 1p2w|3p4w|3p3w] [--un VOLTS] [--ib AMPS] [--imax AMPS] [--constant IMP_PER_KWH]\n"       \
@@ -45,7 +30,7 @@ static const char *const rating_opts[14] = { "--kind",	    "--class",	     "--co
 static int rating_opt(int argc, char **argv, int *i, struct rating_args *ra)
 {
 	for (int k = 0; k < 14; k++)
-		if (take_opt(argc, argv, i, rating_opts[k], &ra->v[k]))
+		if (cli_take_opt(argc, argv, i, rating_opts[k], &ra->v[k]))
 			return 1;
 	return 0;
 }
@@ -135,7 +120,7 @@ static int sch_default(struct cli_ctx *ctx, int argc, char **argv)
 	const char *code = NULL;
 	int save = 0;
 	for (int i = 1; i < argc; i++) {
-		if (rating_opt(argc, argv, &i, &ra) || take_opt(argc, argv, &i, "--code", &code))
+		if (rating_opt(argc, argv, &i, &ra) || cli_take_opt(argc, argv, &i, "--code", &code))
 			continue;
 		if (!strcmp(argv[i], "--save"))
 			save = 1;
@@ -169,7 +154,7 @@ static int load_arg(struct cli_ctx *ctx, int argc, char **argv, const char *cmd,
 {
 	const char *code = NULL, *ver = NULL;
 	for (int i = 1; i < argc; i++) {
-		if (take_opt(argc, argv, &i, "--version", &ver))
+		if (cli_take_opt(argc, argv, &i, "--version", &ver))
 			continue;
 		if (argv[i][0] == '-' || code)
 			return cli_usage("scheme %s: unexpected argument '%s'", cmd, argv[i]);
@@ -236,7 +221,7 @@ static int sch_import(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	const char *path = NULL, *code = NULL;
 	for (int i = 1; i < argc; i++) {
-		if (take_opt(argc, argv, &i, "--code", &code))
+		if (cli_take_opt(argc, argv, &i, "--code", &code))
 			continue;
 		if ((argv[i][0] == '-' && argv[i][1]) || path)
 			return cli_usage("scheme import: unexpected argument '%s'", argv[i]);

@@ -3,6 +3,7 @@
  * reference standards, their calibration certificates, and benches.
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,22 +11,6 @@
 #include "cli/cli.h"
 #include "common/json.h"
 #include "lab/standard.h"
-
-/* One "--name VALUE" or "--name=VALUE" at argv[*i]; advances *i past it. */
-static int take_opt(int argc, char **argv, int *i, const char *name, const char **val)
-{
-	size_t l = strlen(name);
-	if (strncmp(argv[*i], name, l))
-		return 0;
-	if (argv[*i][l] == '=') {
-		*val = argv[*i] + l + 1;
-		return 1;
-	}
-	if (argv[*i][l] != '\0' || *i + 1 >= argc)
-		return 0;
-	*val = argv[++*i];
-	return 1;
-}
 
 static void setf(char *dst, size_t cap, const char *v)
 {
@@ -35,13 +20,13 @@ static void setf(char *dst, size_t cap, const char *v)
 static int cert_opt(int argc, char **argv, int *i, struct standard_cert *c)
 {
 	const char *v = NULL;
-	if (take_opt(argc, argv, i, "--cert-no", &v))
+	if (cli_take_opt(argc, argv, i, "--cert-no", &v))
 		setf(c->cert_no, sizeof(c->cert_no), v);
-	else if (take_opt(argc, argv, i, "--issuer", &v))
+	else if (cli_take_opt(argc, argv, i, "--issuer", &v))
 		setf(c->issuer, sizeof(c->issuer), v);
-	else if (take_opt(argc, argv, i, "--valid-from", &v))
+	else if (cli_take_opt(argc, argv, i, "--valid-from", &v))
 		setf(c->valid_from, sizeof(c->valid_from), v);
-	else if (take_opt(argc, argv, i, "--valid-until", &v))
+	else if (cli_take_opt(argc, argv, i, "--valid-until", &v))
 		setf(c->valid_until, sizeof(c->valid_until), v);
 	else
 		return 0;
@@ -60,13 +45,13 @@ static int std_add(struct cli_ctx *ctx, int argc, char **argv)
 	struct standard_rec s = { 0 };
 	for (int i = 1; i < argc; i++) {
 		const char *v = NULL;
-		if (take_opt(argc, argv, &i, "--code", &v))
+		if (cli_take_opt(argc, argv, &i, "--code", &v))
 			setf(s.code, sizeof(s.code), v);
-		else if (take_opt(argc, argv, &i, "--name", &v))
+		else if (cli_take_opt(argc, argv, &i, "--name", &v))
 			setf(s.name, sizeof(s.name), v);
-		else if (take_opt(argc, argv, &i, "--class", &v))
+		else if (cli_take_opt(argc, argv, &i, "--class", &v))
 			setf(s.accuracy_class, sizeof(s.accuracy_class), v);
-		else if (take_opt(argc, argv, &i, "--range", &v))
+		else if (cli_take_opt(argc, argv, &i, "--range", &v))
 			setf(s.range_text, sizeof(s.range_text), v);
 		else if (!cert_opt(argc, argv, &i, &s.cert))
 			return cli_usage("standard add: unexpected argument '%s'", argv[i]);
@@ -233,17 +218,22 @@ static int bench_add(struct cli_ctx *ctx, int argc, char **argv)
 	struct bench_rec b = { 0 };
 	for (int i = 1; i < argc; i++) {
 		const char *v = NULL;
-		if (take_opt(argc, argv, &i, "--code", &v))
+		if (cli_take_opt(argc, argv, &i, "--code", &v))
 			setf(b.code, sizeof(b.code), v);
-		else if (take_opt(argc, argv, &i, "--name", &v))
+		else if (cli_take_opt(argc, argv, &i, "--name", &v))
 			setf(b.name, sizeof(b.name), v);
-		else if (take_opt(argc, argv, &i, "--uri", &v))
+		else if (cli_take_opt(argc, argv, &i, "--uri", &v))
 			setf(b.uri, sizeof(b.uri), v);
-		else if (take_opt(argc, argv, &i, "--kind", &v))
+		else if (cli_take_opt(argc, argv, &i, "--kind", &v))
 			setf(b.kind, sizeof(b.kind), v);
-		else if (take_opt(argc, argv, &i, "--positions", &v))
-			b.positions = atoi(v);
-		else if (take_opt(argc, argv, &i, "--standard", &v) && b.n_standards < STANDARD_BENCH_MAX_STD)
+		else if (cli_take_opt(argc, argv, &i, "--positions", &v)) {
+			long long n;
+			int rc = cli_parse_ll("--positions", v, 1, INT_MAX, &n);
+			if (rc)
+				return rc;
+			b.positions = (int)n;
+		}
+		else if (cli_take_opt(argc, argv, &i, "--standard", &v) && b.n_standards < STANDARD_BENCH_MAX_STD)
 			setf(b.standards[b.n_standards++], sizeof(b.standards[0]), v);
 		else
 			return cli_usage("standard bench-add: unexpected argument '%s'", argv[i]);
