@@ -38,31 +38,22 @@ struct judge_args {
 
 static int parse_args(int argc, char **argv, struct judge_args *a)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} opts[] = {
-		{ "--class", offsetof(struct judge_args, cls) },	{ "--connection", offsetof(struct judge_args, conn) },
-		{ "--point", offsetof(struct judge_args, point) },	{ "--pf", offsetof(struct judge_args, pf) },
-		{ "--element", offsetof(struct judge_args, element) }, { "--readings", offsetof(struct judge_args, readings) },
-		{ "--phase", offsetof(struct judge_args, phase) },	{ "--internal", offsetof(struct judge_args, internal) },
-		{ "--limit", offsetof(struct judge_args, limit) },	{ "--kind", offsetof(struct judge_args, kind) },
-		{ "--percent", offsetof(struct judge_args, percent) }, { "--ib", offsetof(struct judge_args, ib) },
-		{ "--imax", offsetof(struct judge_args, imax) },
+	const char *on_mean = NULL, *strict = NULL, *pos[1];
+	const struct cli_opt opts[] = {
+		CLI_OPT("class", &a->cls), CLI_OPT("connection", &a->conn), CLI_OPT("point", &a->point),
+		CLI_OPT("pf", &a->pf), CLI_OPT("element", &a->element), CLI_OPT("readings", &a->readings),
+		CLI_OPT("phase", &a->phase), CLI_OPT("internal", &a->internal), CLI_OPT("limit", &a->limit),
+		CLI_OPT("kind", &a->kind), CLI_OPT("percent", &a->percent), CLI_OPT("ib", &a->ib),
+		CLI_OPT("imax", &a->imax), CLI_FLAG("on-mean", &on_mean), CLI_FLAG("strict", &strict),
+		CLI_OPT_END,
 	};
-	for (int i = 1; i < argc; i++) {
-		int hit = 0;
-		for (size_t k = 0; k < sizeof opts / sizeof opts[0] && !hit; k++)
-			hit = cli_take_opt(argc, argv, &i, opts[k].name, (const char **)((char *)a + opts[k].off));
-		if (hit)
-			continue;
-		if (!strcmp(argv[i], "--on-mean"))
-			a->on_mean = 1;
-		else if (!strcmp(argv[i], "--strict"))
-			a->strict = 1;
-		else
-			return cli_usage("judge: unexpected argument '%s' (see --help)", argv[i]);
-	}
+	int npos, rc = cli_parse_opts(argc, argv, opts, pos, 1, &npos);
+	if (rc)
+		return rc;
+	if (npos)
+		return cli_usage("judge: unexpected argument '%s' (see --help)", pos[0]);
+	a->on_mean = on_mean != NULL;
+	a->strict = strict != NULL;
 	if (!a->cls || !a->readings)
 		return cli_usage("judge needs --class and --readings (see --help)");
 	return CLI_OK;
