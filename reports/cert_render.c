@@ -325,6 +325,15 @@ static const char *dense_text(struct cert_renderer *r, const char *s)
 	return ml_buf_str(&r->text);
 }
 
+static int ascii_printable(const char *s)
+{
+	for (; *s; s++) {
+		if (*s < 0x20 || *s > 0x7e)
+			return 0;
+	}
+	return 1;
+}
+
 /* issued_on "YYYY-MM-DD" becomes the CreationDate, so equal documents give equal bytes. */
 static int set_info(HPDF_Doc pdf, const struct cert_doc *doc, struct ml_error *err)
 {
@@ -339,6 +348,13 @@ static int set_info(HPDF_Doc pdf, const struct cert_doc *doc, struct ml_error *e
 	HPDF_SetInfoDateAttr(pdf, HPDF_INFO_CREATION_DATE, d);
 	HPDF_SetInfoAttr(pdf, HPDF_INFO_TITLE, doc->cert_no);
 	HPDF_SetInfoAttr(pdf, HPDF_INFO_CREATOR, "meterlab");
+	/* The QR payload (number, revision, barcode, verification code) also
+	 * goes into /Keywords as a plain literal, so cert_verify_pdf can name
+	 * the claimed certificate of a file whose bytes were altered. Only a
+	 * printable-ASCII payload (what cert_qr_payload makes): libharu writes
+	 * the bytes as they are. */
+	if (doc->qr_payload && *doc->qr_payload && ascii_printable(doc->qr_payload))
+		HPDF_SetInfoAttr(pdf, HPDF_INFO_KEYWORDS, doc->qr_payload);
 	return ML_OK;
 }
 

@@ -57,17 +57,23 @@ static const char *const pos_sql =
 	"AND c.item = 'overall' WHERE p.run_id = $1::bigint ORDER BY p.position";
 
 /* Per-item conclusions, in the order of JJG 596-2012 §1.2, with a short
- * detail: the runner's note when a position could not be judged (e.g. "no
- * pulses from the meter"), else the measured quantity of the item. */
+ * detail in Chinese metrology wording: when a position could not be judged,
+ * the runner's notes as printed by cert_note_text (migration 0045, e.g.
+ * "no pulses from the meter" -> 无脉冲输出), else the measured quantity of
+ * the item, with the decimals the judge rounded to. CT/VT steps (kind ct/vt)
+ * carry the ratio and phase items. */
 static const char *const items_sql =
-	"WITH d AS (SELECT s.asset_id, s.kind, coalesce(string_agg(DISTINCT nullif(s.note, ''), '; '), "
+	"WITH d AS (SELECT s.asset_id, CASE WHEN s.kind IN ('ct', 'vt') THEN 'xfmr' ELSE s.kind END AS kind, "
+	"  string_agg(DISTINCT nullif(cert_note_text(s.note), ''), '；') AS notes, "
 	"  string_agg(CASE s.kind "
 	"  WHEN 'creep' THEN s.pulses || ' 个脉冲' WHEN 'start' THEN s.pulses || ' 个脉冲' "
 	"  WHEN 'clock' THEN cert_fmt_e4(s.rounded_e4, cert_e4_places(s.interval_e4)) || ' s/d' "
-	"  WHEN 'constant' THEN 'γ = ' || cert_fmt_e4(s.gamma_e4, 2) || '%' END, '; ' ORDER BY s.step_no)) AS detail "
-	"  FROM run_step_result s WHERE s.run_id = $1::bigint GROUP BY s.asset_id, s.kind) "
-	"SELECT c.asset_id, c.item, c.verdict, d.detail "
-	"FROM run_conclusion c LEFT JOIN d ON d.asset_id = c.asset_id AND d.kind = c.item "
+	"  WHEN 'constant' THEN CASE WHEN s.pulses = 0 THEN '无脉冲输出' "
+	"    ELSE '误差 γ=' || cert_fmt_e4(s.gamma_e4, 2) || '%' END END, '；' ORDER BY s.step_no) AS measured "
+	"  FROM run_step_result s WHERE s.run_id = $1::bigint GROUP BY 1, 2) "
+	"SELECT c.asset_id, c.item, c.verdict, coalesce(d.notes, d.measured) AS detail "
+	"FROM run_conclusion c LEFT JOIN d ON d.asset_id = c.asset_id "
+	"AND d.kind = CASE WHEN c.item IN ('ratio', 'phase') THEN 'xfmr' ELSE c.item END "
 	"WHERE c.run_id = $1::bigint AND c.item <> 'overall' "
 	"ORDER BY c.asset_id, array_position(ARRAY['creep', 'start', 'basic', 'constant', 'clock', 'ratio', 'phase'], "
 	"c.item)";
@@ -82,8 +88,7 @@ static const char *const errors_sql =
 	"   WHEN 'Imax' THEN m.imax_a END) || ' A' FROM regexp_match(split_part(s.label, ' cosφ=', 1), "
 	"   '^([0-9.]*)(Ib|Imax)$') mm) AS current, "
 	"split_part(split_part(s.label, ' cosφ=', 2), ' ', 1) AS pf, "
-	"CASE split_part(split_part(s.label, ' cosφ=', 2), ' ', 2) WHEN 'H' THEN '合元' "
-	"  ELSE split_part(split_part(s.label, ' cosφ=', 2), ' ', 2) END AS element, "
+	"cert_element_text(split_part(split_part(s.label, ' cosφ=', 2), ' ', 2)) AS element, "
 	"rd.readings, "
 	"cert_fmt_e4(s.mean_e4, 4) AS mean, cert_fmt_e4(s.rounded_e4, cert_e4_places(s.interval_e4)) AS rounded, "
 	"'±' || round(s.limit_e4::numeric / 10000, cert_e4_places(s.interval_e4)) AS lim, s.verdict "

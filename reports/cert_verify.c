@@ -81,20 +81,31 @@ int cert_qr_parse(const char *payload, size_t len, struct cert_claim *out, struc
 	return ML_OK;
 }
 
+/* A payload starting at pdf + i, up to the first byte that cannot be in one. */
+static int claim_at(const unsigned char *pdf, size_t len, size_t i, struct cert_claim *claim)
+{
+	size_t e = i;
+	while (e < len && e - i < 200 && pdf[e] >= 0x21 && pdf[e] < 0x7f && pdf[e] != ')' && pdf[e] != '>')
+		e++;
+	struct ml_error ignore = ML_ERROR_INIT;
+	return !cert_qr_parse((const char *)pdf + i, e - i, claim, &ignore);
+}
+
 /* The renderer puts the QR payload into the document information
- * (Keywords) as a plain literal string; find it in the raw bytes. */
+ * /Keywords as a plain literal string "(MLCERT1;NO=…)"; that entry is
+ * preferred (the QR code itself is an image of modules, not text). A
+ * payload elsewhere in the raw bytes (e.g. an edited file that moved the
+ * Info dictionary) is the fallback. */
 static int find_claim(const unsigned char *pdf, size_t len, struct cert_claim *claim)
 {
-	const char *pfx = CERT_QR_PREFIX ";";
-	size_t pl = strlen(pfx);
+	const char *pfx = CERT_QR_PREFIX ";", *kw = "/Keywords (" CERT_QR_PREFIX ";";
+	size_t pl = strlen(pfx), kl = strlen(kw);
+	for (size_t i = 0; i + kl <= len; i++) {
+		if (!memcmp(pdf + i, kw, kl) && claim_at(pdf, len, i + kl - pl, claim))
+			return 1;
+	}
 	for (size_t i = 0; i + pl <= len; i++) {
-		if (memcmp(pdf + i, pfx, pl))
-			continue;
-		size_t e = i;
-		while (e < len && e - i < 200 && pdf[e] >= 0x21 && pdf[e] < 0x7f && pdf[e] != ')' && pdf[e] != '>')
-			e++;
-		struct ml_error ignore = ML_ERROR_INIT;
-		if (!cert_qr_parse((const char *)pdf + i, e - i, claim, &ignore))
+		if (!memcmp(pdf + i, pfx, pl) && claim_at(pdf, len, i, claim))
 			return 1;
 	}
 	return 0;

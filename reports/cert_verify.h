@@ -11,9 +11,10 @@
  * A presented file is genuine only when its SHA-256 equals the hash of a
  * stored issued PDF (byte for byte); a genuine one is current, superseded
  * by a revision, or withdrawn (migration 0043). Anything else is not genuine; when the
- * file claims a known number (a QR payload in plain text, or the document
- * information /Title, which the renderer sets to the number), the report
- * names what it claims to be.
+ * file claims a known number (the QR payload the renderer also writes into
+ * the document information /Keywords, or else the /Title, which it sets to
+ * the number), the report names what it claims to be: FORGED when that
+ * certificate was issued here.
  */
 #ifndef ML_CERT_VERIFY_H
 #define ML_CERT_VERIFY_H

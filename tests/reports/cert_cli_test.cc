@@ -138,6 +138,13 @@ TEST_F(CertCli, VerifyAndReviseThroughTheBinary)
 	EXPECT_EQ(1, run("cert verify " + pgtest_sq(forged) + " --json", &out)) << out;
 	EXPECT_NE(std::string::npos, out.find("\"genuine\":false")) << out;
 	EXPECT_NE(std::string::npos, out.find("\"status\":\"forged\"")) << out;
+	/* With the /Title overwritten too, the Info /Keywords (the QR payload) still name the claimed certificate. */
+	size_t t = bytes.find("/Title (CB2026-000001)");
+	ASSERT_NE(std::string::npos, t);
+	bytes.replace(t + 8, 13, "XXXXXXXXXXXXX");
+	std::ofstream(forged, std::ios::binary | std::ios::trunc) << bytes;
+	EXPECT_EQ(1, run("cert verify " + pgtest_sq(forged), &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("NOT GENUINE — claims CB2026-000001 revision 0")) << out;
 	EXPECT_EQ(7, run("cert verify " + pgtest_sq(dir + "/missing.pdf"), &out)) << out;
 
 	/* A paper certificate: number and printed code (read leniently), or the scanned QR text. */

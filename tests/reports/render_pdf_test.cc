@@ -220,6 +220,27 @@ TEST_F(RenderPdf, QrCodeScansToThePayload)
 	}
 }
 
+// Value of "Key:   value" in pdfinfo output ("" when absent).
+static std::string info_field(const std::string &info, const std::string &key)
+{
+	size_t p = ("\n" + info).find("\n" + key + ":"); /* index in info of the key */
+	if (p == std::string::npos)
+		return "";
+	p = info.find_first_not_of(' ', p + key.size() + 2);
+	return info.substr(p, info.find('\n', p) - p);
+}
+
+TEST_F(RenderPdf, InfoKeywordsCarryTheQrPayload)
+{
+	// cert verify names the claimed certificate of an altered file from /Keywords.
+	const cert_sample *s[] = { meter, notice, ct };
+	for (size_t i = 0; i < files->size(); i++) {
+		std::string info = run("pdfinfo " + pgtest_sq((*files)[i].path));
+		EXPECT_EQ(s[i]->qr, info_field(info, "Keywords")) << info;
+		EXPECT_EQ(s[i]->doc.cert_no, info_field(info, "Title")) << info;
+	}
+}
+
 TEST_F(RenderPdf, ThreePagesAndSmall)
 {
 	for (const Rendered &f : *files) {

@@ -85,9 +85,21 @@ TEST(CertEndToEnd, CertificatesAndNoticesFromASimulatedRun)
 	std::string note = one(db, "SELECT string_agg(DISTINCT note, '; ') FROM run_step_result s JOIN asset a "
 				   "USING (asset_id) WHERE s.run_id = " + std::to_string(run) + " AND s.kind = 'basic' "
 				   "AND note <> '' AND a.barcode = '" + bcs[3] + "'");
-	ASSERT_NE("", note);
+	/* ... in Chinese metrology wording, never the runner's English note. */
+	EXPECT_EQ("no pulses from the meter", note);
 	ASSERT_NE(nullptr, dead->items[2].detail);
-	EXPECT_EQ(note, dead->items[2].detail);
+	EXPECT_STREQ("无脉冲输出", dead->items[2].detail);
+	for (size_t i = 0; i < cert_source_count(s); i++) {
+		const struct cert_doc *d = cert_source_doc(s, i);
+		for (size_t k = 0; k < d->n_items; k++) {
+			std::string t = d->items[k].detail ? d->items[k].detail : "";
+			size_t u = t.find(" s/d"); /* the unit of the daily clock error is printed as s/d */
+			if (u != std::string::npos)
+				t.erase(u, 4);
+			EXPECT_EQ(std::string::npos, t.find_first_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+				<< d->barcode << " item " << d->items[k].name << ": " << d->items[k].detail;
+		}
+	}
 	EXPECT_EQ(nullptr, dead->errors[0].rounded) << "nothing judged, nothing printed";
 	const struct cert_doc *good = cert_source_doc(s, 0);
 	EXPECT_EQ(CERT_KIND_CERTIFICATE, good->kind);
@@ -108,6 +120,20 @@ TEST(CertEndToEnd, CertificatesAndNoticesFromASimulatedRun)
 	for (long long id : v) {
 		struct ml_buf pdf = ML_BUF_INIT;
 		ASSERT_EQ(ML_OK, cert_pdf_get(db, id, &pdf, nullptr, &err)) << err.msg;
+		if (id == v[3]) {
+			/* The dead meter's result notice as printed: the Chinese detail is on the page. */
+			std::string path = std::string(ML_BINARY_DIR) + "/tests/reports-e2e-dead.pdf";
+			FILE *f = fopen(path.c_str(), "wb");
+			ASSERT_NE(nullptr, f);
+			fwrite(pdf.data, 1, pdf.len, f);
+			fclose(f);
+			std::string text;
+			ASSERT_EQ(0, pgtest_run("pdftotext -enc UTF-8 " + pgtest_sq(path) + " -", &text));
+			EXPECT_NE(std::string::npos, text.find("检定结果通知书")) << text;
+			EXPECT_NE(std::string::npos, text.find("无脉冲输出")) << text;
+			EXPECT_EQ(std::string::npos, text.find("pulses")) << text;
+			EXPECT_EQ(std::string::npos, text.find("fault")) << text;
+		}
 		struct cert_verify_result vr;
 		ASSERT_EQ(ML_OK, cert_verify_pdf(db, pdf.data, pdf.len, &vr, &err)) << err.msg;
 		EXPECT_EQ(CERT_VERIFY_CURRENT, vr.status);

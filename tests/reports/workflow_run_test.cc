@@ -131,6 +131,65 @@ TEST(CertSource, CurrentTransformerRun)
 	db_close(db);
 }
 
+/* The runner's English notes and the measured quantities print in Chinese
+ * metrology wording (migration 0045 cert_note_text), with the judged decimals. */
+TEST(CertSource, DetailsPrintInChineseMetrologyWording)
+{
+	std::string ci = run_db("certzh");
+	struct db *db = pgtest_connect(ci);
+	/* Run 1 gets a constant test (step 4), a clock test (step 5) and a third
+	 * basic point (step 6); the notes are the runner's exact strings
+	 * (lab/runner.c fault_note/observe, lab/manual.c) and a judge error. */
+	PGresult *res = PQexec(db_conn(db),
+		"INSERT INTO run_step_result (asset_id, run_id, step_no, position, kind, label, n_readings, mean_e4, "
+		"rounded_e4, pulses, limit_e4, interval_e4, gamma_e4, verdict, internal_verdict, note, measured_at) "
+		"SELECT p.asset_id, 1, s.step_no, p.position, s.kind, s.kind, s.n, s.mean, s.rnd, s.pulses, s.lim, s.intv, "
+		"s.gamma, s.verdict, 'none', s.note, timestamptz '2026-11-20 09:00:00+08' FROM run_position p JOIN "
+		"(VALUES (1, 4, 'constant', 0, NULL::bigint, NULL::bigint, 1200::bigint, 10000::bigint, NULL::bigint, "
+		"  1000::bigint, 'pass', ''), "
+		" (1, 5, 'clock', 3, 1234, 1200, NULL, 5000, 100, NULL, 'pass', 'manual'), "
+		" (1, 6, 'basic', 2, 100, 0, NULL, 10000, 1000, NULL, 'pass', ''), "
+		" (2, 4, 'constant', 0, NULL, NULL, 0, 10000, NULL, 0, 'fail', ''), "
+		" (2, 5, 'clock', 0, NULL, NULL, NULL, NULL, NULL, NULL, 'fail', 'position fault'), "
+		" (2, 6, 'basic', 0, NULL, NULL, NULL, NULL, NULL, NULL, 'fail', 'unstable pulses'), "
+		" (3, 4, 'constant', 0, NULL, NULL, 0, NULL, NULL, NULL, 'fail', 'no pulses from the meter'), "
+		" (3, 5, 'clock', 0, NULL, NULL, NULL, NULL, NULL, NULL, 'fail', "
+		"  'step 6 (clock): register increment -1 out of range'), "
+		" (3, 6, 'basic', 0, NULL, NULL, NULL, NULL, NULL, NULL, 'fail', 'wiring fault')) "
+		"AS s(pos, step_no, kind, n, mean, rnd, pulses, lim, intv, gamma, verdict, note) ON s.pos = p.position "
+		"WHERE p.run_id = 1; "
+		"INSERT INTO run_conclusion (asset_id, run_id, item, verdict, internal_verdict) "
+		"SELECT p.asset_id, 1, i.item, CASE WHEN p.position = 1 THEN 'pass' ELSE 'fail' END, 'none' "
+		"FROM run_position p, (VALUES ('constant'), ('clock')) AS i(item) WHERE p.run_id = 1");
+	ASSERT_EQ(PGRES_COMMAND_OK, PQresultStatus(res)) << PQerrorMessage(db_conn(db));
+	PQclear(res);
+	struct ml_error err = ML_ERROR_INIT;
+	struct cert_source *s = nullptr;
+	ASSERT_EQ(ML_OK, cert_source_load(db, 1, &s, &err)) << err.msg;
+	ASSERT_EQ(3u, cert_source_count(s));
+	const char *const want[3][5] = {
+		/* creep, start, basic, constant, clock ("manual" marks a manual step: no finding) */
+		{ "0 个脉冲", "3 个脉冲", nullptr, "误差 γ=+0.10%", "+0.12 s/d" },
+		{ "0 个脉冲", "3 个脉冲", "脉冲输出不稳定", "无脉冲输出", "表位故障" },
+		{ "0 个脉冲", "3 个脉冲", "接线故障", "无脉冲输出", "未能判定（见原始记录）" },
+	};
+	const char *const names[5] = { "潜动试验", "起动试验", "基本误差", "仪表常数试验", "日计时误差" };
+	for (size_t i = 0; i < 3; i++) {
+		const struct cert_doc *d = cert_source_doc(s, i);
+		ASSERT_EQ(5u, d->n_items) << i;
+		for (size_t k = 0; k < 5; k++) {
+			EXPECT_STREQ(names[k], d->items[k].name) << i << "/" << k;
+			EXPECT_STREQ(want[i][k], d->items[k].detail) << i << "/" << k;
+		}
+	}
+	/* Every note lab/runner.c can store has its wording. */
+	EXPECT_EQ("表位无被检器具", wf_scalar(db, "SELECT cert_note_text('no device present at the position')"));
+	EXPECT_EQ("通信故障", wf_scalar(db, "SELECT cert_note_text('meter communication fault')"));
+	EXPECT_EQ("A元", wf_scalar(db, "SELECT cert_element_text('A')"));
+	cert_source_free(s);
+	db_close(db);
+}
+
 TEST(CertSource, RefusesUnfinishedRunsAndDraftsOnce)
 {
 	struct db *db = pgtest_connect(shared_run_db());

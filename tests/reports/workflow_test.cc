@@ -452,6 +452,26 @@ TEST(CertWorkflow, StoredBytesAreTheIssuedDocument)
 	EXPECT_EQ(1, v.has_claim);
 	EXPECT_STREQ(r.cert_no, v.claim.cert_no);
 	EXPECT_EQ(id, v.match.id);
+	/* The claim comes from the Info /Keywords (the QR payload): revision, barcode and code, not just the number. */
+	EXPECT_EQ(0, v.claim.revision);
+	EXPECT_STREQ(r.barcode, v.claim.barcode);
+	EXPECT_STREQ(r.verify_code, v.claim.code);
+	/* Even with the /Title edited away, the Keywords name the forged certificate. */
+	size_t t = forged.find("/Title (");
+	ASSERT_NE(std::string::npos, t);
+	forged.replace(t + 8, strlen(r.cert_no), std::string(strlen(r.cert_no), 'X'));
+	v = verify(db, forged);
+	EXPECT_EQ(CERT_VERIFY_FORGED, v.status);
+	EXPECT_STREQ(r.cert_no, v.claim.cert_no);
+	EXPECT_EQ(0, v.claim.revision);
+	EXPECT_EQ(id, v.match.id);
+	/* Keywords naming a revision that was never issued: unknown, the claim still reported. */
+	v = verify(db, std::string("%PDF-1.4\n1 0 obj << /Keywords (MLCERT1;NO=") + r.cert_no + ";REV=7;BC=" + r.barcode +
+			       ";VC=AAAA-AAAA) >> endobj\n");
+	EXPECT_EQ(CERT_VERIFY_UNKNOWN, v.status);
+	EXPECT_EQ(1, v.has_claim);
+	EXPECT_EQ(7, v.claim.revision);
+	EXPECT_EQ(0, v.match.id);
 	/* A claimed number that was never issued is simply unknown. */
 	v = verify(db, "%PDF-1.4\n1 0 obj << /Title (JL2026-000777) >> endobj\n");
 	EXPECT_EQ(CERT_VERIFY_UNKNOWN, v.status);
