@@ -2,7 +2,6 @@
  * meterlab bench probe|simulate — look at a verification bench over Modbus,
  * and run the bench simulator as a server process (devices/benchsim.h).
  */
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,17 +15,6 @@
 #include "devices/benchsim.h"
 
 #define MAX_SIMS 512
-
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
 
 static void caps_text(unsigned caps, char *buf, size_t len)
 {
@@ -148,11 +136,13 @@ static int bench_probe(struct cli_ctx *ctx, int argc, char **argv)
 	const char *uri = NULL;
 	struct bench_options opt = { 0 };
 	for (int i = 1; i < argc; i++) {
-		long v;
-		if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
-			if (parse_long(argv[++i], 1, 600000, &v))
-				return cli_usage("bad --timeout '%s' (milliseconds)", argv[i]);
-			opt.response_timeout_ms = opt.connect_timeout_ms = (int)v;
+		const char *v = NULL;
+		long long ms;
+		if (cli_take_opt(argc, argv, &i, "--timeout", &v)) {
+			int rc = cli_parse_ll("--timeout", v, 1, 600000, &ms);
+			if (rc)
+				return rc;
+			opt.response_timeout_ms = opt.connect_timeout_ms = (int)ms;
 		} else if (argv[i][0] == '-' || uri) {
 			return cli_usage("unexpected argument '%s' (see 'meterlab bench probe --help')", argv[i]);
 		} else {
@@ -227,35 +217,37 @@ struct sim_args {
 
 static int parse_simulate(struct sim_args *a, int argc, char **argv)
 {
+	const char *count = NULL, *port = NULL, *scale = NULL, *seed = NULL, *faults[8], *pos[1];
+	int nfaults = 0, npos;
 	a->count = 1;
 	a->host = "127.0.0.1";
-	for (int i = 1; i < argc; i++) {
-		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		long n;
-		char *end;
-		if (!v)
-			return cli_usage("option '%s' needs a value or is unknown", k);
-		i++;
-		if (!strcmp(k, "--scenario") && a->nscen < 64)
-			a->scen[a->nscen++] = v;
-		else if (!strcmp(k, "--count") && !parse_long(v, 1, MAX_SIMS, &n))
-			a->count = (int)n;
-		else if (!strcmp(k, "--port") && !parse_long(v, 0, 65535, &n))
-			a->port = (int)n;
-		else if (!strcmp(k, "--host"))
-			a->host = v;
-		else if (!strcmp(k, "--time-scale") && (a->opt.time_scale = strtod(v, &end)) > 0 && !*end &&
-			 a->opt.time_scale <= 1e6)
-			continue;
-		else if (!strcmp(k, "--seed") && !parse_long(v, 0, 0x7fffffffL, &n)) {
-			a->opt.seed = (uint64_t)n;
-			a->opt.have_seed = 1;
-		} else if (!strcmp(k, "--fault") && a->nfaults < 8 && strchr(v, '='))
-			snprintf(a->faults[a->nfaults++], sizeof(a->faults[0]), "%s", v);
-		else
-			return cli_usage("bad option '%s %s' (see 'meterlab bench simulate --help')", k, v);
+	const struct cli_opt opts[] = {
+		CLI_LIST("scenario", a->scen, &a->nscen, 64), CLI_OPT("count", &count), CLI_OPT("port", &port),
+		CLI_OPT("host", &a->host), CLI_OPT("time-scale", &scale), CLI_OPT("seed", &seed),
+		CLI_LIST("fault", faults, &nfaults, 8), CLI_OPT_END,
+	};
+	int rc = cli_parse_opts(argc, argv, opts, pos, 1, &npos);
+	if (!rc && npos)
+		rc = cli_usage("unexpected argument '%s' (see 'meterlab bench simulate --help')", pos[0]);
+	long long n = 1;
+	if (!rc && count && !(rc = cli_parse_ll("--count", count, 1, MAX_SIMS, &n)))
+		a->count = (int)n;
+	if (!rc && port && !(rc = cli_parse_ll("--port", port, 0, 65535, &n)))
+		a->port = (int)n;
+	if (!rc && seed && !(rc = cli_parse_ll("--seed", seed, 0, 0x7fffffffL, &n))) {
+		a->opt.seed = (uint64_t)n;
+		a->opt.have_seed = 1;
 	}
-	return CLI_OK;
+	char *end = NULL;
+	if (!rc && scale && !((a->opt.time_scale = strtod(scale, &end)) > 0 && !*end && a->opt.time_scale <= 1e6))
+		rc = cli_usage("--time-scale '%s' is not a number in (0, 1e6]", scale);
+	for (int f = 0; f < nfaults && !rc; f++) {
+		if (!strchr(faults[f], '='))
+			rc = cli_usage("--fault '%s' is not KEY=VALUE", faults[f]);
+		else
+			snprintf(a->faults[a->nfaults++], sizeof(a->faults[0]), "%s", faults[f]);
+	}
+	return rc;
 }
 
 /* Load the scenarios and append the --fault switches as scenario lines. */
@@ -396,9 +388,9 @@ static int bench_fault(struct cli_ctx *ctx, int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		char key[32];
 		const char *eq = strchr(argv[i], '=');
-		long v;
+		long long v;
 		size_t kl = eq ? (size_t)(eq - argv[i]) : 0;
-		if (!eq || kl >= sizeof(key) || parse_long(eq + 1, 0, 65535, &v))
+		if (!eq || kl >= sizeof(key) || cli_strtoll(eq + 1, 0, 65535, &v))
 			return cli_usage("bad switch '%s' (expected KEY=0..65535)", argv[i]);
 		memcpy(key, argv[i], kl);
 		key[kl] = '\0';
