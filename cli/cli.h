@@ -66,6 +66,17 @@ int cli_usage(const char *fmt, ...) ML_PRINTF(1, 2);
 int cli_out(const struct ml_buf *b, int nl);
 /* True when argv contains -h or --help (sub-subcommands use it before doing work). */
 int cli_wants_help(int argc, char **argv);
+/*
+ * Finish output built in b: CLI_INTERNAL when built is nonzero (building b
+ * failed), else cli_out(b, nl). Frees b either way; returns the exit code.
+ */
+int cli_finish(struct ml_buf *b, int built, int nl);
+/*
+ * The start of a command that takes no arguments: on -h/--help prints help
+ * to stdout and returns CLI_OK with *db NULL; an argument is a usage error;
+ * else opens the database into *db. Callers: if (rc || !db) return rc;
+ */
+int cli_start_noargs(struct cli_ctx *ctx, int argc, char **argv, const char *help, struct db **db);
 
 /* ---- option parsing and numbers, shared by every command ---- */
 

@@ -167,9 +167,7 @@ static int model_add(struct cli_ctx *ctx, int argc, char **argv)
 		rc = ml_buf_puts(&b, "{") || ml_json_kv_str(&b, 1, "model", m.code) || ml_buf_puts(&b, ",\"added\":true}");
 	else
 		rc = ml_buf_printf(&b, "model %s added", m.code);
-	rc = rc ? CLI_INTERNAL : cli_out(&b, 1);
-	ml_buf_free(&b);
-	return rc;
+	return cli_finish(&b, rc, 1);
 }
 
 static int model_cmd(struct cli_ctx *ctx, int argc, char **argv)
@@ -604,9 +602,7 @@ static int show_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	PQclear(hist);
 	PQclear(model);
-	rc = rc ? CLI_INTERNAL : cli_out(&b, ctx->json);
-	ml_buf_free(&b);
-	return rc;
+	return cli_finish(&b, rc, ctx->json);
 }
 
 static int list_cmd(struct cli_ctx *ctx, int argc, char **argv)

@@ -372,9 +372,7 @@ static int print_faults(struct cli_ctx *ctx, const char *addr, const struct benc
 				   addr, f->delay_ms, f->delay_count, f->exception, f->exception_count,
 				   f->freeze_heartbeat, f->drop_after, f->down_ms, (unsigned long)requests, clients);
 	}
-	rc = rc ? CLI_INTERNAL : cli_out(&b, 1);
-	ml_buf_free(&b);
-	return rc;
+	return cli_finish(&b, rc, 1);
 }
 
 static int bench_fault(struct cli_ctx *ctx, int argc, char **argv)

@@ -342,8 +342,8 @@ static int cert_approve_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_OK;
 	}
 	const char *by = NULL, *on = NULL, *dir = NULL, *threads = NULL;
-	const struct cli_opt opts[] = { CLI_OPT("by", &by), CLI_OPT("issued-on", &on), CLI_OPT("out-dir", &dir), CLI_OPT("threads", &threads),
-				    CLI_OPT_END };
+	const struct cli_opt opts[] = { CLI_OPT("by", &by), CLI_OPT("issued-on", &on),
+				    CLI_OPT("out-dir", &dir), CLI_OPT("threads", &threads), CLI_OPT_END };
 	struct args a;
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
@@ -386,9 +386,7 @@ static int cert_show_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_fail(&err);
 	struct ml_buf b = ML_BUF_INIT;
 	rc = ctx->json ? record_json(&b, &r, NULL) : record_detail(&b, &r);
-	rc = rc ? CLI_INTERNAL : cli_out(&b, ctx->json);
-	ml_buf_free(&b);
-	return rc;
+	return cli_finish(&b, rc, ctx->json);
 }
 
 static int cert_list_cmd(struct cli_ctx *ctx, int argc, char **argv)
@@ -401,8 +399,8 @@ static int cert_list_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_OK;
 	}
 	const char *run = NULL, *asset = NULL, *state = NULL, *number = NULL;
-	const struct cli_opt opts[] = { CLI_OPT("run", &run), CLI_OPT("asset", &asset), CLI_OPT("state", &state), CLI_OPT("number", &number),
-				    CLI_OPT_END };
+	const struct cli_opt opts[] = { CLI_OPT("run", &run), CLI_OPT("asset", &asset),
+				    CLI_OPT("state", &state), CLI_OPT("number", &number), CLI_OPT_END };
 	struct args a;
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
@@ -462,9 +460,7 @@ static int cert_print_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	rc = ctx->json ? record_json(&b, &r, out) : record_line(&b, &r, out);
 	if (!ctx->json && b.len)
 		b.data[--b.len] = '\0'; /* cli_out adds the newline */
-	rc = rc ? CLI_INTERNAL : cli_out(&b, 1);
-	ml_buf_free(&b);
-	return rc;
+	return cli_finish(&b, rc, 1);
 }
 
 static int verify_json(struct ml_buf *b, const char *file, const struct cert_verify_result *v, int genuine)
@@ -516,8 +512,7 @@ static int verify_output(struct cli_ctx *ctx, const char *file, const struct cer
 	int genuine = v->status == CERT_VERIFY_CURRENT || v->status == CERT_VERIFY_SUPERSEDED ||
 		      v->status == CERT_VERIFY_WITHDRAWN;
 	int rc = ctx->json ? verify_json(&b, file, v, genuine) : verify_text(&b, file, v, genuine);
-	rc = rc ? CLI_INTERNAL : cli_out(&b, 1);
-	ml_buf_free(&b);
+	rc = cli_finish(&b, rc, 1);
 	return rc ? rc : (genuine && v->status != CERT_VERIFY_WITHDRAWN ? CLI_OK : CLI_FAIL);
 }
 
@@ -582,7 +577,8 @@ static int cert_verify_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		return CLI_OK;
 	}
 	const char *number = NULL, *code = NULL, *qr = NULL;
-	const struct cli_opt opts[] = { CLI_OPT("number", &number), CLI_OPT("code", &code), CLI_OPT("qr", &qr), CLI_OPT_END };
+	const struct cli_opt opts[] = { CLI_OPT("number", &number), CLI_OPT("code", &code), CLI_OPT("qr", &qr),
+				    CLI_OPT_END };
 	struct args a;
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
@@ -646,8 +642,8 @@ static int cert_revise_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	struct args a = { .nsets = 0 };
 	const struct cli_opt opts[] = { CLI_OPT("reason", &reason), CLI_OPT("by", &by),
 				    CLI_LIST("set", a.sets, &a.nsets, MAX_SET), CLI_OPT("checker", &checker),
-				    CLI_OPT("approver", &approver), CLI_OPT("issued-on", &on), CLI_OPT("out-dir", &dir),
-				    CLI_OPT_END };
+				    CLI_OPT("approver", &approver), CLI_OPT("issued-on", &on),
+				    CLI_OPT("out-dir", &dir), CLI_OPT_END };
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
 		return rc;
@@ -733,8 +729,9 @@ static int cert_issue_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	const char *run = NULL, *by = NULL, *issuer = NULL, *checker = NULL, *approver = NULL, *on = NULL,
 		   *dir = NULL, *threads = NULL;
-	const struct cli_opt opts[] = { CLI_OPT("run", &run), CLI_OPT("by", &by), CLI_OPT("issuer", &issuer), CLI_OPT("checker", &checker),
-				    CLI_OPT("approver", &approver), CLI_OPT("issued-on", &on), CLI_OPT("out-dir", &dir),
+	const struct cli_opt opts[] = { CLI_OPT("run", &run), CLI_OPT("by", &by), CLI_OPT("issuer", &issuer),
+				    CLI_OPT("checker", &checker), CLI_OPT("approver", &approver),
+				    CLI_OPT("issued-on", &on), CLI_OPT("out-dir", &dir),
 				    CLI_OPT("threads", &threads), CLI_OPT_END };
 	struct args a;
 	int64_t run_id = 0;
@@ -816,9 +813,7 @@ static int cert_discard_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	struct ml_buf b = ML_BUF_INIT;
 	rc = ctx->json ? ml_buf_printf(&b, "{\"discarded\":%lld}", (long long)id)
 		       : ml_buf_printf(&b, "discarded draft %lld", (long long)id);
-	rc = rc ? CLI_INTERNAL : cli_out(&b, 1);
-	ml_buf_free(&b);
-	return rc;
+	return cli_finish(&b, rc, 1);
 }
 
 static int issuer_out(struct cli_ctx *ctx, const PGresult *res)
@@ -840,25 +835,19 @@ static int issuer_out(struct cli_ctx *ctx, const PGresult *res)
 	}
 	if (ctx->json)
 		rc |= ml_buf_putc(&b, ']');
-	rc = rc ? CLI_INTERNAL : cli_out(&b, ctx->json);
-	ml_buf_free(&b);
-	return rc;
+	return cli_finish(&b, rc, ctx->json);
 }
 
 static int cert_issuer_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab cert issuer [--json]\n\n"
-		     "Show the issuing bodies printed on certificates (name, authorisation number, address,\n"
-		     "numbering prefix). They are configuration: the owner role edits table issuer. The key\n"
-		     "behind the verification codes is never shown.");
-		return CLI_OK;
-	}
-	if (argc > 1)
-		return cli_usage("unexpected argument '%s'", argv[1]);
 	struct db *db;
-	int rc = cli_db(ctx, &db);
-	if (rc)
+	int rc = cli_start_noargs(ctx, argc, argv,
+				  "usage: meterlab cert issuer [--json]\n\n"
+				  "Show the issuing bodies printed on certificates (name, authorisation number, address,\n"
+				  "numbering prefix). They are configuration: the owner role edits table issuer. The key\n"
+				  "behind the verification codes is never shown.",
+				  &db);
+	if (rc || !db)
 		return rc;
 	struct ml_error err = ML_ERROR_INIT;
 	PGresult *res = NULL;

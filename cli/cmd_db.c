@@ -12,16 +12,13 @@ static const char *state_name(enum db_migration_state s)
 
 static int db_status(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab db status [--json]\n\nList every migration built into this binary: applied (with time), "
-		     "pending, or changed after it was applied (an error).");
-		return CLI_OK;
-	}
-	if (argc > 1)
-		return cli_usage("unexpected argument '%s'", argv[1]);
 	struct db *db;
-	int rc = cli_db(ctx, &db);
-	if (rc)
+	int rc = cli_start_noargs(ctx, argc, argv,
+				  "usage: meterlab db status [--json]\n\n"
+				  "List every migration built into this binary: applied (with time), "
+				  "pending, or changed after it was applied (an error).",
+				  &db);
+	if (rc || !db)
 		return rc;
 	struct ml_error err = ML_ERROR_INIT;
 	struct db_migration_status *st = NULL;
@@ -65,16 +62,13 @@ static int db_status(struct cli_ctx *ctx, int argc, char **argv)
 
 static int db_migrate_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab db migrate\n\nApply pending migrations, each in one transaction, recording its "
-		     "checksum.\nRun it as the owner role; refuses when an applied migration file was changed.");
-		return CLI_OK;
-	}
-	if (argc > 1)
-		return cli_usage("unexpected argument '%s'", argv[1]);
 	struct db *db;
-	int rc = cli_db(ctx, &db);
-	if (rc)
+	int rc = cli_start_noargs(ctx, argc, argv,
+				  "usage: meterlab db migrate\n\n"
+				  "Apply pending migrations, each in one transaction, recording its "
+				  "checksum.\nRun it as the owner role; refuses when an applied migration file was changed.",
+				  &db);
+	if (rc || !db)
 		return rc;
 	struct ml_error err = ML_ERROR_INIT;
 	int applied = 0;

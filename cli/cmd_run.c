@@ -810,9 +810,7 @@ static int run_list(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	rc = rc || (ctx->json && ml_buf_putc(&b, ']'));
 	PQclear(res);
-	rc = rc ? CLI_INTERNAL : cli_out(&b, ctx->json);
-	ml_buf_free(&b);
-	return rc;
+	return cli_finish(&b, rc, ctx->json);
 }
 
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv)

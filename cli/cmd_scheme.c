@@ -262,16 +262,13 @@ static int sch_import(struct cli_ctx *ctx, int argc, char **argv)
 
 static int sch_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab scheme list [--json]\n\nStored schemes (latest version of each code, retired ones "
-		     "hidden).");
-		return CLI_OK;
-	}
-	if (argc > 1)
-		return cli_usage("scheme list: unexpected argument '%s'", argv[1]);
 	struct db *db;
-	int rc = cli_db(ctx, &db);
-	if (rc)
+	int rc = cli_start_noargs(ctx, argc, argv,
+				  "usage: meterlab scheme list [--json]\n\n"
+				  "Stored schemes (latest version of each code, retired ones "
+				  "hidden).",
+				  &db);
+	if (rc || !db)
 		return rc;
 	struct ml_error err = ML_ERROR_INIT;
 	struct scheme_summary *v = NULL;
@@ -300,9 +297,7 @@ static int sch_list(struct cli_ctx *ctx, int argc, char **argv)
 	if (ctx->json)
 		rc |= ml_buf_putc(&b, ']');
 	free(v);
-	rc = rc ? CLI_INTERNAL : cli_out(&b, ctx->json);
-	ml_buf_free(&b);
-	return rc;
+	return cli_finish(&b, rc, ctx->json);
 }
 
 static int sch_retire(struct cli_ctx *ctx, int argc, char **argv)
@@ -427,9 +422,7 @@ static int sch_plan(struct cli_ctx *ctx, int argc, char **argv)
 	if (ctx->json)
 		rc |= ml_buf_putc(&b, ']');
 	free(ps);
-	rc = rc ? CLI_INTERNAL : cli_out(&b, ctx->json);
-	ml_buf_free(&b);
-	return rc;
+	return cli_finish(&b, rc, ctx->json);
 }
 
 /* ---- scheme settings ---- */
@@ -459,8 +452,7 @@ static int settings_show(struct cli_ctx *ctx, const struct lab_settings *set)
 	}
 	if (ctx->json)
 		rc |= ml_buf_putc(&b, ']');
-	rc = rc ? CLI_INTERNAL : cli_out(&b, ctx->json);
-	ml_buf_free(&b);
+	rc = cli_finish(&b, rc, ctx->json);
 	ml_buf_free(&v);
 	return rc;
 }

@@ -73,9 +73,7 @@ static int std_add(struct cli_ctx *ctx, int argc, char **argv)
 	else
 		rc = ml_buf_printf(&b, "standard %s registered (id %" PRId64 "), certificate %s valid until %s", s.code,
 				   id, s.cert.cert_no, s.cert.valid_until);
-	rc = rc ? CLI_INTERNAL : cli_out(&b, 1);
-	ml_buf_free(&b);
-	return rc;
+	return cli_finish(&b, rc, 1);
 }
 
 static int std_certify(struct cli_ctx *ctx, int argc, char **argv)
@@ -129,15 +127,12 @@ static int std_json(struct ml_buf *b, const struct standard_rec *s)
 
 static int std_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab standard list [--json]\n\nList reference standards with their latest certificate.");
-		return CLI_OK;
-	}
-	if (argc > 1)
-		return cli_usage("unexpected argument '%s'", argv[1]);
 	struct db *db;
-	int rc = cli_db(ctx, &db);
-	if (rc)
+	int rc = cli_start_noargs(ctx, argc, argv,
+				  "usage: meterlab standard list [--json]\n\n"
+				  "List reference standards with their latest certificate.",
+				  &db);
+	if (rc || !db)
 		return rc;
 	struct ml_error err = ML_ERROR_INIT;
 	struct standard_rec *v = NULL;
@@ -157,9 +152,7 @@ static int std_list(struct cli_ctx *ctx, int argc, char **argv)
 	if (ctx->json && !rc)
 		rc = ml_buf_putc(&b, ']');
 	free(v);
-	rc = rc ? CLI_INTERNAL : cli_out(&b, ctx->json);
-	ml_buf_free(&b);
-	return rc;
+	return cli_finish(&b, rc, ctx->json);
 }
 
 static int std_show(struct cli_ctx *ctx, int argc, char **argv)
@@ -199,9 +192,7 @@ static int std_show(struct cli_ctx *ctx, int argc, char **argv)
 					   c[i].issuer);
 	}
 	free(c);
-	rc = rc ? CLI_INTERNAL : cli_out(&b, ctx->json);
-	ml_buf_free(&b);
-	return rc;
+	return cli_finish(&b, rc, ctx->json);
 }
 
 static int bench_add(struct cli_ctx *ctx, int argc, char **argv)
@@ -259,15 +250,12 @@ static int bench_add(struct cli_ctx *ctx, int argc, char **argv)
 
 static int bench_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab standard bench-list [--json]\n\nList registered benches and their standards.");
-		return CLI_OK;
-	}
-	if (argc > 1)
-		return cli_usage("unexpected argument '%s'", argv[1]);
 	struct db *db;
-	int rc = cli_db(ctx, &db);
-	if (rc)
+	int rc = cli_start_noargs(ctx, argc, argv,
+				  "usage: meterlab standard bench-list [--json]\n\n"
+				  "List registered benches and their standards.",
+				  &db);
+	if (rc || !db)
 		return rc;
 	struct ml_error err = ML_ERROR_INIT;
 	struct bench_rec *v = NULL;
@@ -297,9 +285,7 @@ static int bench_list(struct cli_ctx *ctx, int argc, char **argv)
 	if (ctx->json && !rc)
 		rc = ml_buf_putc(&b, ']');
 	free(v);
-	rc = rc ? CLI_INTERNAL : cli_out(&b, ctx->json);
-	ml_buf_free(&b);
-	return rc;
+	return cli_finish(&b, rc, ctx->json);
 }
 
 int cmd_standard(struct cli_ctx *ctx, int argc, char **argv)
