@@ -60,6 +60,14 @@ int cli_wants_help(int argc, char **argv)
 	return 0;
 }
 
+int cli_help(int argc, char **argv, const char *text)
+{
+	if (!cli_wants_help(argc, argv))
+		return 0;
+	puts(text);
+	return 1;
+}
+
 int cli_finish(struct ml_buf *b, int built, int nl)
 {
 	int rc = built ? CLI_INTERNAL : cli_out(b, nl);
@@ -70,10 +78,8 @@ int cli_finish(struct ml_buf *b, int built, int nl)
 int cli_start_noargs(struct cli_ctx *ctx, int argc, char **argv, const char *help, struct db **db)
 {
 	*db = NULL;
-	if (cli_wants_help(argc, argv)) {
-		puts(help);
+	if (cli_help(argc, argv, help))
 		return CLI_OK;
-	}
 	if (argc > 1)
 		return cli_usage("unexpected argument '%s'", argv[1]);
 	return cli_db(ctx, db);

@@ -66,6 +66,8 @@ int cli_usage(const char *fmt, ...) ML_PRINTF(1, 2);
 int cli_out(const struct ml_buf *b, int nl);
 /* True when argv contains -h or --help (sub-subcommands use it before doing work). */
 int cli_wants_help(int argc, char **argv);
+/* When argv asks for help, print text (plus a newline) to stdout and return 1: callers return CLI_OK. */
+int cli_help(int argc, char **argv, const char *text);
 /*
  * Finish output built in b: CLI_INTERNAL when built is nonzero (building b
  * failed), else cli_out(b, nl). Frees b either way; returns the exit code.

@@ -93,11 +93,10 @@ static int out_result(struct cli_ctx *ctx, PGresult *res)
 
 static int manufacturer_add(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab asset manufacturer add CODE --name NAME\n\n"
-		     "Register a manufacturer (code: letters, digits, _ . -; e.g. HX).");
+	if (cli_help(argc, argv,
+		     "usage: meterlab asset manufacturer add CODE --name NAME\n\n"
+		     "Register a manufacturer (code: letters, digits, _ . -; e.g. HX)."))
 		return CLI_OK;
-	}
 	const char *name = NULL, *pos[MAX_POS];
 	int npos;
 	const struct cli_opt opts[] = { CLI_OPT("name", &name), CLI_OPT_END };
@@ -278,10 +277,8 @@ static int print_issues(struct cli_ctx *ctx, const char *lot, const struct asset
 
 static int receive_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts(receive_help);
+	if (cli_help(argc, argv, receive_help))
 		return CLI_OK;
-	}
 	struct asset_receive_opts o = { 0 };
 	const char *file = NULL, *pos[MAX_POS];
 	int npos;
@@ -456,10 +453,8 @@ static int load_barcodes(const char *file, const char **pos, int npos, struct bc
 
 static int move_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts(move_help);
+	if (cli_help(argc, argv, move_help))
 		return CLI_OK;
-	}
 	const char *file = NULL, *pos[MAX_POS];
 	struct asset_move tmpl = { 0 };
 	int npos;
@@ -507,13 +502,12 @@ static int move_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int swap_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab asset swap OLD_BARCODE NEW_BARCODE [--actor NAME] [--location CODE]\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab asset swap OLD_BARCODE NEW_BARCODE [--actor NAME] [--location CODE]\n"
 		     "                           [--reason TEXT]\n\n"
 		     "Replace an installed meter in one transaction: OLD (installed) is removed and NEW\n"
-		     "(issued) is installed, at --location when given. Either refusal leaves both unchanged.");
+		     "(issued) is installed, at --location when given. Either refusal leaves both unchanged."))
 		return CLI_OK;
-	}
 	const char *actor = NULL, *location = NULL, *reason = NULL, *pos[MAX_POS];
 	int npos;
 	const struct cli_opt opts[] = { CLI_OPT("actor", &actor), CLI_OPT("location", &location), CLI_OPT("reason", &reason),
@@ -566,12 +560,11 @@ static int show_text(struct ml_buf *b, const struct asset_info *a, const PGresul
 
 static int show_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab asset show BARCODE [--json]\n\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab asset show BARCODE [--json]\n\n"
 		     "Show one asset: model, lot, state, location, valid-until and its whole history\n"
-		     "(every lifecycle event, oldest first).");
+		     "(every lifecycle event, oldest first)."))
 		return CLI_OK;
-	}
 	if (argc != 2)
 		return cli_usage("show needs exactly one BARCODE");
 	struct db *db;
@@ -607,13 +600,12 @@ static int show_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int list_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab asset list [--state S] [--model CODE] [--lot LOT] [--location CODE]\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab asset list [--state S] [--model CODE] [--lot LOT] [--location CODE]\n"
 		     "                           [--limit N] [--after ASSET_ID] [--json]\n\n"
 		     "List assets ordered by asset_id, at most N (default 100, max 10000). Page with\n"
-		     "--after: pass the last asset_id of the previous page.");
+		     "--after: pass the last asset_id of the previous page."))
 		return CLI_OK;
-	}
 	struct asset_filter f = { 0 };
 	const char *limit = NULL, *after = NULL, *pos[MAX_POS];
 	int npos;
@@ -645,12 +637,11 @@ static int list_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int lot_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab asset lot list [--json]\n\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab asset lot list [--json]\n\n"
 		     "Arrival lots, newest first: manufacturer, model (when the lot has one), supplier,\n"
-		     "asset count and how many assets of the lot are in each state.");
+		     "asset count and how many assets of the lot are in each state."))
 		return CLI_OK;
-	}
 	if (argc != 2 || strcmp(argv[1], "list"))
 		return cli_usage("expected 'meterlab asset lot list'");
 	struct db *db;

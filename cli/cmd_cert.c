@@ -304,12 +304,11 @@ static int resolve_ids(struct db *db, const struct args *a, long long **ids, str
 
 static int cert_check_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab cert check ID... --by NAME [--json]\n\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab cert check ID... --by NAME [--json]\n\n"
 		     "Record NAME as the checker (核验员) of the draft certificates ID (ids or numbers).\n"
-		     "The checker must not be the verifier. All or none are checked.");
+		     "The checker must not be the verifier. All or none are checked."))
 		return CLI_OK;
-	}
 	const char *by = NULL;
 	const struct cli_opt opts[] = { CLI_OPT("by", &by), CLI_OPT_END };
 	struct args a;
@@ -333,14 +332,13 @@ static int cert_check_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int cert_approve_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab cert approve ID... --by NAME [--issued-on YYYY-MM-DD] [--out-dir DIR]\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab cert approve ID... --by NAME [--issued-on YYYY-MM-DD] [--out-dir DIR]\n"
 		     "                              [--threads N] [--json]\n\n"
 		     "Sign checked certificates as approver (批准人) and issue them: allocate numbers, render\n"
 		     "and store the PDFs. The approver must be neither the verifier nor the checker.\n"
-		     "All or none are issued. --out-dir also writes the stored PDFs as DIR/NUMBER.pdf.");
+		     "All or none are issued. --out-dir also writes the stored PDFs as DIR/NUMBER.pdf."))
 		return CLI_OK;
-	}
 	const char *by = NULL, *on = NULL, *dir = NULL, *threads = NULL;
 	const struct cli_opt opts[] = { CLI_OPT("by", &by), CLI_OPT("issued-on", &on),
 				    CLI_OPT("out-dir", &dir), CLI_OPT("threads", &threads), CLI_OPT_END };
@@ -365,11 +363,10 @@ static int cert_approve_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int cert_show_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab cert show ID|NUMBER[/REV] [--json]\n\n"
-		     "Show one certificate: by id, by number (the current revision) or NUMBER/REV.");
+	if (cli_help(argc, argv,
+		     "usage: meterlab cert show ID|NUMBER[/REV] [--json]\n\n"
+		     "Show one certificate: by id, by number (the current revision) or NUMBER/REV."))
 		return CLI_OK;
-	}
 	const struct cli_opt opts[] = { CLI_OPT_END };
 	struct args a;
 	int rc = parse_args(argc, argv, opts, &a);
@@ -391,13 +388,12 @@ static int cert_show_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int cert_list_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab cert list [--run ID] [--asset ID] [--number NUMBER]\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab cert list [--run ID] [--asset ID] [--number NUMBER]\n"
 		     "                          [--state draft|checked|issued|current|superseded|withdrawn] [--json]\n\n"
 		     "List certificates and result notices, oldest first. --state withdrawn lists withdrawn\n"
-		     "ones; current = issued, neither superseded nor withdrawn.");
+		     "ones; current = issued, neither superseded nor withdrawn."))
 		return CLI_OK;
-	}
 	const char *run = NULL, *asset = NULL, *state = NULL, *number = NULL;
 	const struct cli_opt opts[] = { CLI_OPT("run", &run), CLI_OPT("asset", &asset),
 				    CLI_OPT("state", &state), CLI_OPT("number", &number), CLI_OPT_END };
@@ -429,12 +425,11 @@ static int cert_list_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int cert_print_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab cert print ID|NUMBER[/REV] --out FILE [--json]\n\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab cert print ID|NUMBER[/REV] --out FILE [--json]\n\n"
 		     "Write the stored PDF of an issued certificate — the exact issued bytes, checked\n"
-		     "against their stored SHA-256, not a new rendering.");
+		     "against their stored SHA-256, not a new rendering."))
 		return CLI_OK;
-	}
 	const char *out = NULL;
 	const struct cli_opt opts[] = { CLI_OPT("out", &out), CLI_OPT_END };
 	struct args a;
@@ -565,17 +560,16 @@ static int verify_printed(struct cli_ctx *ctx, const char *number, const char *c
 
 static int cert_verify_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab cert verify FILE.pdf [--json]\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab cert verify FILE.pdf [--json]\n"
 		     "       meterlab cert verify --number NUMBER[/REV] --code CODE [--json]\n"
 		     "       meterlab cert verify --qr PAYLOAD [--json]\n\n"
 		     "Check a presented PDF against the issued documents: genuine only when it matches a\n"
 		     "stored issued PDF byte for byte (SHA-256). Or check the number and verification code\n"
 		     "printed on a paper certificate, or the text scanned from its QR code. Reports current\n"
 		     "or superseded (and by which revision). Exit 0 when genuine, 1 when not genuine\n"
-		     "(forged or unknown) or withdrawn.");
+		     "(forged or unknown) or withdrawn."))
 		return CLI_OK;
-	}
 	const char *number = NULL, *code = NULL, *qr = NULL;
 	const struct cli_opt opts[] = { CLI_OPT("number", &number), CLI_OPT("code", &code), CLI_OPT("qr", &qr),
 				    CLI_OPT_END };
@@ -627,17 +621,16 @@ static int split_sets(const struct args *a, struct cert_override *ov, char *stor
 
 static int cert_revise_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab cert revise ID|NUMBER --reason TEXT --by NAME [--set FIELD=VALUE]...\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab cert revise ID|NUMBER --reason TEXT --by NAME [--set FIELD=VALUE]...\n"
 		     "                            [--checker NAME --approver NAME [--issued-on DATE] [--out-dir DIR]]\n"
 		     "                            [--json]\n\n"
 		     "Correct an issued certificate: a new revision with the same number supersedes it when\n"
 		     "issued; the old one stays stored, unchanged, and is reported as superseded.\n"
 		     "NAME (--by) is the revision's verifier. FIELD: client, place, temperature, humidity,\n"
 		     "record_no, model, spec, manufacturer, instrument, verified_on, valid_until.\n"
-		     "With --checker and --approver the revision is checked and issued at once.");
+		     "With --checker and --approver the revision is checked and issued at once."))
 		return CLI_OK;
-	}
 	const char *reason = NULL, *by = NULL, *checker = NULL, *approver = NULL, *on = NULL, *dir = NULL;
 	struct args a = { .nsets = 0 };
 	const struct cli_opt opts[] = { CLI_OPT("reason", &reason), CLI_OPT("by", &by),
@@ -716,17 +709,16 @@ static int issue_run(struct db *db, long long run, const char *by, const char *i
 
 static int cert_issue_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab cert issue --run ID [--by VERIFIER] [--issuer ID]\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab cert issue --run ID [--by VERIFIER] [--issuer ID]\n"
 		     "                           [--checker NAME [--approver NAME]] [--issued-on YYYY-MM-DD]\n"
 		     "                           [--out-dir DIR] [--threads N] [--json]\n\n"
 		     "Create draft certificates (合格) and result notices (不合格) for every asset of a finished\n"
 		     "run (the verifier is the run's operator unless --by). With --checker the drafts are\n"
 		     "checked, with --approver also issued (three different people). --out-dir writes the\n"
 		     "issued PDFs as DIR/NUMBER.pdf; each line shows id, kind, status, number, barcode,\n"
-		     "conclusion and path. Repeating the command continues where it stopped.");
+		     "conclusion and path. Repeating the command continues where it stopped."))
 		return CLI_OK;
-	}
 	const char *run = NULL, *by = NULL, *issuer = NULL, *checker = NULL, *approver = NULL, *on = NULL,
 		   *dir = NULL, *threads = NULL;
 	const struct cli_opt opts[] = { CLI_OPT("run", &run), CLI_OPT("by", &by), CLI_OPT("issuer", &issuer),
@@ -758,13 +750,12 @@ static int cert_issue_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int cert_withdraw_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab cert withdraw ID|NUMBER --reason TEXT --by NAME [--json]\n\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab cert withdraw ID|NUMBER --reason TEXT --by NAME [--json]\n\n"
 		     "Withdraw (作废) an issued, current certificate without a replacement (e.g. issued for\n"
 		     "the wrong asset). The certificate and its PDF stay stored unchanged; a presented copy\n"
-		     "then verifies as genuine but withdrawn (exit 1). To correct one, use 'cert revise'.");
+		     "then verifies as genuine but withdrawn (exit 1). To correct one, use 'cert revise'."))
 		return CLI_OK;
-	}
 	const char *reason = NULL, *by = NULL;
 	const struct cli_opt opts[] = { CLI_OPT("reason", &reason), CLI_OPT("by", &by), CLI_OPT_END };
 	struct args a;
@@ -786,13 +777,12 @@ static int cert_withdraw_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int cert_discard_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab cert discard ID --reason TEXT --by NAME [--json]\n\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab cert discard ID --reason TEXT --by NAME [--json]\n\n"
 		     "Discard a draft or checked certificate that will not be issued (e.g. an abandoned\n"
 		     "revision). It is kept in an append-only log with the reason; issued certificates are\n"
-		     "never discarded (use 'cert withdraw' or 'cert revise').");
+		     "never discarded (use 'cert withdraw' or 'cert revise')."))
 		return CLI_OK;
-	}
 	const char *reason = NULL, *by = NULL;
 	const struct cli_opt opts[] = { CLI_OPT("reason", &reason), CLI_OPT("by", &by), CLI_OPT_END };
 	struct args a;

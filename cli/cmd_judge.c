@@ -239,10 +239,8 @@ static int render(const struct outcome *o, int json, int on_mean, struct ml_buf 
 
 int cmd_judge(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts(usage);
+	if (cli_help(argc, argv, usage))
 		return CLI_OK;
-	}
 	struct judge_args a;
 	memset(&a, 0, sizeof a);
 	int rc = parse_args(argc, argv, &a);

@@ -441,11 +441,10 @@ static int run_start_many(struct cli_ctx *ctx, int argc, char **argv)
 
 static int run_abort(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab run abort ID [--operator NAME]\n\nCancel a run that has not finished: its assets "
-		     "go to 'reverify' (verify_abort), the run to 'aborted'.");
+	if (cli_help(argc, argv,
+		     "usage: meterlab run abort ID [--operator NAME]\n\nCancel a run that has not finished: its assets "
+		     "go to 'reverify' (verify_abort), the run to 'aborted'."))
 		return CLI_OK;
-	}
 	int64_t id = 0;
 	const char *who = NULL;
 	for (int i = 1; i < argc; i++) {
@@ -698,13 +697,12 @@ static int show_json(struct ml_buf *b, const PGresult *h, const PGresult *pos, c
 
 static int run_show(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab run show ID [--steps] [--readings] [--json]\n\nThe run and its positions with "
+	if (cli_help(argc, argv,
+		     "usage: meterlab run show ID [--steps] [--readings] [--json]\n\nThe run and its positions with "
 		     "per-item and overall conclusions (the results table).\n--steps adds every step result (mean, "
 		     "rounded value, limit, verdict), --readings every raw\nreading. --json always includes all of them "
-		     "(values are dec4: value x 10000).");
+		     "(values are dec4: value x 10000)."))
 		return CLI_OK;
-	}
 	int64_t id = 0;
 	int steps = ctx->json, readings = ctx->json;
 	const char *ids = NULL;
@@ -760,12 +758,11 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
 
 static int run_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab run list [--status STATUS] [--json]\n\nRuns, newest first. STATUS: pending, running, "
+	if (cli_help(argc, argv,
+		     "usage: meterlab run list [--status STATUS] [--json]\n\nRuns, newest first. STATUS: pending, running, "
 		     "interrupted, finished, aborted.\n'running(no executor)': the executing process died (killed, power "
-		     "loss); 'meterlab run resume ID' continues it.");
+		     "loss); 'meterlab run resume ID' continues it."))
 		return CLI_OK;
-	}
 	const char *status = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!cli_take_opt(argc, argv, &i, "--status", &status))

@@ -46,16 +46,15 @@ static int render(const struct sampling_plan *p, int json, struct ml_buf *b)
 
 static int sample_plan(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab sample plan --lot-size N [--level II] --aql AQL [--json]\n\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab sample plan --lot-size N [--level II] --aql AQL [--json]\n\n"
 		     "Sample size code letter (ISO 2859-1 Table 1) and normal single sampling plan (Table 2-A,\n"
 		     "arrows resolved) for an arriving lot. Levels S-1 S-2 S-3 S-4 I II III (default II);\n"
 		     "AQL 0.010 0.015 0.025 0.040 0.065 0.10 0.15 0.25 0.40 0.65 1.0 1.5 2.5 4.0 6.5 (% nonconforming).\n"
 		     "When the plan's sample size reaches the lot size, every item is inspected.\n"
 		     "Tightened/reduced inspection and the switching rules are not provided (unverified in the\n"
-		     "reference); the plan printed is always the normal-inspection plan.");
+		     "reference); the plan printed is always the normal-inspection plan."))
 		return CLI_OK;
-	}
 	const char *lot = NULL, *level = "II", *aql = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!cli_take_opt(argc, argv, &i, "--lot-size", &lot) && !cli_take_opt(argc, argv, &i, "--level", &level) &&

@@ -108,14 +108,13 @@ static int out_scheme(int json, const struct scheme *s)
 
 static int sch_default(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab scheme default RATING [--code CODE] [--save] [--json]\n" RATING_USAGE "\n\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab scheme default RATING [--code CODE] [--save] [--json]\n" RATING_USAGE "\n\n"
 		     "Generate the regulation scheme for a model from the JJG 596-2012 point tables (meters, incl.\n"
 		     "single-element points of three-phase meters; 0.5Imax when Imax >= 4 Ib, so give --ib/--imax)\n"
 		     "or the IEC 61869 point lists (CT/VT, settings ct.points*, vt.points, xfmr.burdens).\n"
-		     "Prints the scheme text; --save stores it as a new version of CODE (default e.g. JJG596-1P-D-1).");
+		     "Prints the scheme text; --save stores it as a new version of CODE (default e.g. JJG596-1P-D-1)."))
 		return CLI_OK;
-	}
 	struct rating_args ra = { { 0 } };
 	const char *code = NULL;
 	int save = 0;
@@ -178,12 +177,11 @@ static int load_arg(struct cli_ctx *ctx, int argc, char **argv, const char *cmd,
 
 static int sch_show(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab scheme show CODE [--version N] [--json]\n       meterlab scheme export CODE "
+	if (cli_help(argc, argv,
+		     "usage: meterlab scheme show CODE [--version N] [--json]\n       meterlab scheme export CODE "
 		     "[--version N]\n\nPrint a stored scheme (latest version unless --version) in the text format that "
-		     "'scheme import' reads; show --json gives the steps as JSON.");
+		     "'scheme import' reads; show --json gives the steps as JSON."))
 		return CLI_OK;
-	}
 	struct scheme *s = NULL;
 	int rc = load_arg(ctx, argc, argv, argv[0], &s);
 	if (rc)
@@ -213,12 +211,11 @@ static int read_all(const char *path, struct ml_buf *b, struct ml_error *err)
 
 static int sch_import(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab scheme import FILE|- [--code CODE] [--json]\n\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab scheme import FILE|- [--code CODE] [--json]\n\n"
 		     "Read a scheme in the text format (see 'scheme export') and store it as a new version of its\n"
-		     "code (or of --code). Nothing is stored when any line is invalid; the error names the line.");
+		     "code (or of --code). Nothing is stored when any line is invalid; the error names the line."))
 		return CLI_OK;
-	}
 	const char *path = NULL, *code = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (cli_take_opt(argc, argv, &i, "--code", &code))
@@ -302,11 +299,10 @@ static int sch_list(struct cli_ctx *ctx, int argc, char **argv)
 
 static int sch_retire(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab scheme retire CODE\n\nHide a scheme from list/load. Its versions stay stored "
-		     "(results name the version they ran); importing the code again revives it.");
+	if (cli_help(argc, argv,
+		     "usage: meterlab scheme retire CODE\n\nHide a scheme from list/load. Its versions stay stored "
+		     "(results name the version they ran); importing the code again revives it."))
 		return CLI_OK;
-	}
 	if (argc != 2 || argv[1][0] == '-')
 		return cli_usage("scheme retire needs exactly one scheme code");
 	struct db *db;
@@ -374,14 +370,13 @@ static int plan_row_text(struct ml_buf *b, const struct plan_step *p)
 
 static int sch_plan(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab scheme plan (CODE | --default) RATING [--json]\n" RATING_USAGE "\n\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab scheme plan (CODE | --default) RATING [--json]\n" RATING_USAGE "\n\n"
 		     "Show what a run would do for a model: per step the source setpoints, pulses per reading,\n"
 		     "readings, time limit (creep/start/constant/clock) or expected duration (basic), the\n"
 		     "regulation limit and the internal acceptance limit. Uses stored settings when a database\n"
-		     "is configured. --default plans the regulation scheme without storing it.");
+		     "is configured. --default plans the regulation scheme without storing it."))
 		return CLI_OK;
-	}
 	struct rating_args ra = { { 0 } };
 	const char *code = NULL;
 	int def = 0;
@@ -459,14 +454,13 @@ static int settings_show(struct cli_ctx *ctx, const struct lab_settings *set)
 
 static int sch_settings(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab scheme settings [--json]\n       meterlab scheme settings set KEY VALUE\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab scheme settings [--json]\n       meterlab scheme settings set KEY VALUE\n"
 		     "       meterlab scheme settings reset KEY\n\n"
 		     "The verification rules a centre may set (every rule the reference leaves unverified, the\n"
 		     "internal acceptance coefficient, point lists ...), their values, defaults and sources.\n"
-		     "Without a database only the built-in defaults are shown. Changes are logged (lab_setting_log).");
+		     "Without a database only the built-in defaults are shown. Changes are logged (lab_setting_log)."))
 		return CLI_OK;
-	}
 	struct lab_settings set;
 	struct ml_error err = ML_ERROR_INIT;
 	if (argc == 1 || (argc == 2 && !strcmp(argv[1], "list"))) {

@@ -35,13 +35,12 @@ static int cert_opt(int argc, char **argv, int *i, struct standard_cert *c)
 
 static int std_add(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab standard add --code CODE --name NAME --class CLASS [--range TEXT]\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab standard add --code CODE --name NAME --class CLASS [--range TEXT]\n"
 		     "         --cert-no NO --issuer ORG --valid-from YYYY-MM-DD --valid-until YYYY-MM-DD\n\n"
 		     "Register a reference standard (e.g. the bench's standard meter) with its first calibration\n"
-		     "certificate. A bench can verify only while its standards hold a valid certificate.");
+		     "certificate. A bench can verify only while its standards hold a valid certificate."))
 		return CLI_OK;
-	}
 	struct standard_rec s = { 0 };
 	for (int i = 1; i < argc; i++) {
 		const char *v = NULL;
@@ -78,12 +77,11 @@ static int std_add(struct cli_ctx *ctx, int argc, char **argv)
 
 static int std_certify(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab standard certify CODE --cert-no NO --issuer ORG --valid-from YYYY-MM-DD\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab standard certify CODE --cert-no NO --issuer ORG --valid-from YYYY-MM-DD\n"
 		     "         --valid-until YYYY-MM-DD\n\n"
-		     "Record a recalibration certificate of a reference standard (certificates are never edited).");
+		     "Record a recalibration certificate of a reference standard (certificates are never edited)."))
 		return CLI_OK;
-	}
 	const char *code = NULL;
 	struct standard_cert c = { 0 };
 	for (int i = 1; i < argc; i++) {
@@ -157,10 +155,9 @@ static int std_list(struct cli_ctx *ctx, int argc, char **argv)
 
 static int std_show(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab standard show CODE [--json]\n\nShow a reference standard and all its certificates.");
+	if (cli_help(argc, argv,
+		     "usage: meterlab standard show CODE [--json]\n\nShow a reference standard and all its certificates."))
 		return CLI_OK;
-	}
 	if (argc != 2)
 		return cli_usage("standard show needs exactly one CODE");
 	struct db *db;
@@ -197,15 +194,14 @@ static int std_show(struct cli_ctx *ctx, int argc, char **argv)
 
 static int bench_add(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv)) {
-		puts("usage: meterlab standard bench-add --code CODE --name NAME --uri URI --kind KIND --positions N\n"
+	if (cli_help(argc, argv,
+		     "usage: meterlab standard bench-add --code CODE --name NAME --uri URI --kind KIND --positions N\n"
 		     "         --standard STDCODE [--standard STDCODE ...]\n\n"
 		     "Register a verification bench. URI is tcp://HOST:PORT (Modbus TCP, see bench-protocol.md),\n"
 		     "rtu:/dev/ttyUSB0?baud=19200&unit=1, or 'manual' for a bench whose readings are typed in.\n"
 		     "KIND is meter-1p, meter-3p or transformer; N is 1..96; each --standard names a registered\n"
-		     "reference standard the bench uses (its certificate must be valid on the run date).");
+		     "reference standard the bench uses (its certificate must be valid on the run date)."))
 		return CLI_OK;
-	}
 	struct bench_rec b = { 0 };
 	for (int i = 1; i < argc; i++) {
 		const char *v = NULL;
