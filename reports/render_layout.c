@@ -212,16 +212,22 @@ static void cn_date(const char *iso, char *out, size_t n)
 
 /* ---- cover -------------------------------------------------------------- */
 
-static void cover_row(struct lay *y, const char *label, const char *value, float lab_w)
+#define COVER_LW 100.0f /* label column of the cover rows */
+
+/* One cover row at size pt: 28 pt, plus a lead per wrapped line. Returns its height. */
+static float cover_row(struct lay *y, const char *label, const char *value, float size, int draw)
 {
-	const float size = 12.0f, lead = 16.0f, vx = ML_LEFT + lab_w;
+	const float lead = size * 4.0f / 3.0f, vx = ML_LEFT + COVER_LW;
 	int n = wrap(y, vx, 0, ML_RIGHT - vx, size, lead, or_dash(value), 0);
 	float base = y->y - 16.0f;
-	text_at(y, ML_LEFT + 8.0f, base, size, label, 0);
-	wrap(y, vx, base, ML_RIGHT - vx, size, lead, or_dash(value), 1);
 	float bottom = base - (float)(n - 1) * lead - 8.0f;
-	line(y, vx - 4.0f, bottom + 3.0f, ML_RIGHT, bottom + 3.0f, 0.4f);
-	y->y = bottom - 4.0f;
+	if (draw) {
+		text_at(y, ML_LEFT + 8.0f, base, 12.0f, label, 0);
+		wrap(y, vx, base, ML_RIGHT - vx, size, lead, or_dash(value), 1);
+		line(y, vx - 4.0f, bottom + 3.0f, ML_RIGHT, bottom + 3.0f, 0.4f);
+		y->y = bottom - 4.0f;
+	}
+	return 28.0f + (float)(n - 1) * lead;
 }
 
 static void cover_conclusion(struct lay *y, char *buf, size_t n)
@@ -313,33 +319,42 @@ static void layout_cover(struct lay *y)
 {
 	const struct cert_doc *d = y->doc;
 	const int notice = d->kind == CERT_KIND_NOTICE;
-	char b[512], date[64];
+	char b[512];
 	text_al(y, ML_LEFT, ML_RIGHT, RL_PAGE_H - 150.0f, 30.0f, notice ? "检定结果通知书" : "检定证书", AL_CENTER, 1);
 	y->y = RL_PAGE_H - 172.0f;
 	if (d->revision > 0) {
 		snprintf(b, sizeof b, "第%d版，替代 %s", d->revision, or_dash(d->supersedes));
 		text_al(y, ML_LEFT, ML_RIGHT, y->y - 4.0f, 10.5f, b, AL_CENTER, 0);
 	}
-	y->y = RL_PAGE_H - 205.0f;
-	const float lw = 100.0f;
-	cover_row(y, "送检单位", d->client, lw);
-	cover_row(y, "计量器具名称", d->instrument, lw);
-	snprintf(b, sizeof b, "%s  %s", or_dash(d->model), d->spec ? d->spec : "");
-	cover_row(y, "型号/规格", b, lw);
-	cover_row(y, "出厂编号", d->barcode, lw);
-	cover_row(y, "制造单位", d->manufacturer, lw);
-	cover_row(y, "检定依据", d->regulation, lw);
-	cover_conclusion(y, b, sizeof b);
-	cover_row(y, "检定结论", b, lw);
-	y->y -= 14.0f;
-	cover_row(y, "批准人", d->approver, lw);
-	cover_row(y, "核验员", d->checker, lw);
-	cover_row(y, "检定员", d->verifier, lw);
-	cn_date(d->verified_on, date, sizeof date);
-	cover_row(y, "检定日期", date, lw);
-	if (!notice) {
-		cn_date(d->valid_until, date, sizeof date);
-		cover_row(y, "有效期至", date, lw);
+	char model[512], concl[128], vdate[64], udate[64];
+	snprintf(model, sizeof model, "%s  %s", or_dash(d->model), d->spec ? d->spec : "");
+	cover_conclusion(y, concl, sizeof concl);
+	cn_date(d->verified_on, vdate, sizeof vdate);
+	cn_date(d->valid_until, udate, sizeof udate);
+	const char *const rows[][2] = {
+		{ "送检单位", d->client }, { "计量器具名称", d->instrument }, { "型号/规格", model },
+		{ "出厂编号", d->barcode }, { "制造单位", d->manufacturer }, { "检定依据", d->regulation },
+		{ "检定结论", concl }, { NULL, NULL }, { "批准人", d->approver }, { "核验员", d->checker },
+		{ "检定员", d->verifier }, { "检定日期", vdate }, { "有效期至", udate },
+	};
+	const size_t nrows = sizeof rows / sizeof rows[0] - (notice ? 1 : 0); /* a notice has no validity */
+	/* Long values wrap; when they would run into the issuing body and seal
+	 * (name at 205 pt), the values are set smaller until they fit. */
+	float size = 12.0f;
+	for (;;) {
+		float total = 0;
+		y->y = RL_PAGE_H - 205.0f;
+		for (size_t i = 0; i < nrows; i++)
+			total += rows[i][0] ? cover_row(y, rows[i][0], rows[i][1], size, 0) : 14.0f;
+		if (RL_PAGE_H - 205.0f - total >= 222.0f || size <= 7.5f)
+			break;
+		size -= 0.5f;
+	}
+	for (size_t i = 0; i < nrows; i++) {
+		if (rows[i][0])
+			cover_row(y, rows[i][0], rows[i][1], size, 1);
+		else
+			y->y -= 14.0f;
 	}
 	text_al(y, ML_LEFT, ML_RIGHT - 130.0f, 205.0f, 12.0f, or_dash(d->issuer.name), AL_CENTER, 1);
 	text_al(y, ML_LEFT, ML_RIGHT - 130.0f, 188.0f, 9.0f, "（检定专用章）", AL_CENTER, 0);
@@ -363,17 +378,65 @@ static void new_page(struct lay *y)
 	y->y = ML_TOP - 30.0f;
 }
 
+/*
+ * Table cells. A value that fits at no less than 3/4 of the table size is
+ * shrunk onto one line; a longer one (several runner notes, a long standard
+ * name) wraps inside its cell at that smaller size and the row grows, so no
+ * value is ever drawn outside its cell or below a legible size.
+ */
+#define CELL_PAD 3.0f
+#define ROW_H 18.0f
+
+static float cell_size(const struct lay *y, const char *s, float size, float w)
+{
+	return fit(y, s, size, w - 2 * CELL_PAD);
+}
+
+static int cell_wraps(const struct lay *y, const char *s, float size, float w)
+{
+	return cell_size(y, s, size, w) < size * 0.75f;
+}
+
+static float cell_lead(float size)
+{
+	return size * 0.75f * 1.4f;
+}
+
+/* Height of a row: 18 pt, or what its wrapped cells need. */
+static float row_height(struct lay *y, const struct col *cols, size_t nc, const char *const *cells, int header)
+{
+	const float size = header ? 8.5f : 9.0f;
+	float h = ROW_H;
+	for (size_t i = 0; i < nc; i++) {
+		const char *s = or_dash(cells[i]);
+		if (!cell_wraps(y, s, size, cols[i].w))
+			continue;
+		int n = wrap(y, 0, 0, cols[i].w - 2 * CELL_PAD, size * 0.75f, cell_lead(size), s, 0);
+		float need = (float)n * cell_lead(size) + 8.0f;
+		if (need > h)
+			h = need;
+	}
+	return h;
+}
+
 static void row(struct lay *y, const struct col *cols, size_t nc, const char *const *cells, int header)
 {
-	const float h = 18.0f, size = header ? 8.5f : 9.0f;
+	const float size = header ? 8.5f : 9.0f, h = row_height(y, cols, nc, cells, header);
 	float x = ML_LEFT, top = y->y;
 	if (header)
 		box(y, RL_SHADE, ML_LEFT, top - h, ML_WIDTH, h, 0);
 	for (size_t i = 0; i < nc; i++) {
 		const char *s = or_dash(cells[i]);
-		float fs = fit(y, s, size, cols[i].w - 6.0f);
-		enum align a = header ? AL_CENTER : cols[i].a;
-		text_al(y, x + 3.0f, x + cols[i].w - 3.0f, top - h + 5.5f, fs, s, a, 0);
+		if (cell_wraps(y, s, size, cols[i].w)) {
+			float ws = size * 0.75f, lead = cell_lead(size);
+			int n = wrap(y, 0, 0, cols[i].w - 2 * CELL_PAD, ws, lead, s, 0);
+			float first = top - (h - (float)n * lead) / 2 - lead + (lead - ws) / 2 + 1.0f;
+			wrap(y, x + CELL_PAD, first, cols[i].w - 2 * CELL_PAD, ws, lead, s, 1);
+		} else {
+			enum align a = header ? AL_CENTER : cols[i].a;
+			text_al(y, x + CELL_PAD, x + cols[i].w - CELL_PAD, top - h / 2 - 3.5f,
+				cell_size(y, s, size, cols[i].w), s, a, 0);
+		}
 		if (i)
 			line(y, x, top, x, top - h, 0.5f);
 		x += cols[i].w;
@@ -418,10 +481,10 @@ static void table(struct lay *y, const struct col *cols, size_t nc, const char *
 	const char *heads[16];
 	for (size_t i = 0; i < nc && i < 16; i++)
 		heads[i] = cols[i].head;
-	ensure(y, 40.0f, NULL, 0);
+	ensure(y, row_height(y, cols, nc, heads, 1) + (nrows ? row_height(y, cols, nc, cells, 0) : 0) + 4.0f, NULL, 0);
 	row(y, cols, nc, heads, 1);
 	for (size_t r = 0; r < nrows; r++) {
-		ensure(y, 18.0f, cols, nc);
+		ensure(y, row_height(y, cols, nc, cells + r * nc, 0), cols, nc);
 		row(y, cols, nc, cells + r * nc, 0);
 	}
 }
@@ -439,8 +502,8 @@ static void layout_inner(struct lay *y)
 	paragraph(y, or_dash(d->regulation), 10.0f);
 	heading(y, "二、本次检定所使用的计量标准器具");
 	static const struct col cols[] = {
-		{ "名称", 140, AL_CENTER }, { "测量范围", 100, AL_CENTER }, { "准确度等级/不确定度", 83, AL_CENTER },
-		{ "证书编号", 95, AL_CENTER }, { "有效期至", 65.276f, AL_CENTER },
+		{ "名称", 118, AL_CENTER }, { "测量范围", 90, AL_CENTER }, { "准确度等级/不确定度", 100, AL_CENTER },
+		{ "证书编号", 110, AL_CENTER }, { "有效期至", 65.276f, AL_CENTER },
 	};
 	for (size_t i = 0; i == 0 || i < d->n_standards; i++) {
 		const struct cert_standard *s = d->n_standards ? &d->standards[i] : NULL;
@@ -449,7 +512,7 @@ static void layout_inner(struct lay *y)
 		if (i == 0)
 			table(y, cols, 5, cells, 1);
 		else {
-			ensure(y, 18.0f, cols, 5);
+			ensure(y, row_height(y, cols, 5, cells, 0), cols, 5);
 			row(y, cols, 5, cells, 0);
 		}
 	}
@@ -524,7 +587,7 @@ static void items_table(struct lay *y)
 		if (i == 0)
 			table(y, cols, 4, cells, 1);
 		else {
-			ensure(y, 18.0f, cols, 4);
+			ensure(y, row_height(y, cols, 4, cells, 0), cols, 4);
 			row(y, cols, 4, cells, 0);
 		}
 	}
@@ -546,7 +609,7 @@ static void errors_table(struct lay *y)
 		if (i == 0)
 			table(y, cols, 9, cells, 1);
 		else {
-			ensure(y, 18.0f, cols, 9);
+			ensure(y, row_height(y, cols, 9, cells, 0), cols, 9);
 			row(y, cols, 9, cells, 0);
 		}
 	}
@@ -567,7 +630,7 @@ static void xfmr_table(struct lay *y)
 		if (i == 0)
 			table(y, cols, 7, cells, 1);
 		else {
-			ensure(y, 18.0f, cols, 7);
+			ensure(y, row_height(y, cols, 7, cells, 0), cols, 7);
 			row(y, cols, 7, cells, 0);
 		}
 	}

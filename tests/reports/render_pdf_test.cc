@@ -347,6 +347,51 @@ TEST(RenderPdfMore, MinimalDocumentPrintsDashesAndLongValuesWrap)
 	EXPECT_EQ(0, st) << glyphs;
 }
 
+// Layout: no two words of any page overlap, all text stays inside the frame
+// (tests/reports/check_layout.py over pdftotext -bbox), for the three sample
+// kinds and for a document whose values are as long as real data gets: a
+// revision with a long client, instrument, spec and manufacturer (the cover
+// rows must not run into the issuing body and seal), several runner notes in
+// one item, long standard names and certificate numbers (wrapped in their cells).
+TEST(RenderPdfMore, NoOverlapsOrTextOutsideTheFrame)
+{
+	std::string py = "/usr/bin/python3 " + pgtest_src("tests/reports/check_layout.py") + " ";
+	const cert_sample_kind kinds[] = { CERT_SAMPLE_METER, CERT_SAMPLE_METER_NOTICE, CERT_SAMPLE_CT };
+	for (cert_sample_kind k : kinds) {
+		cert_sample s;
+		cert_sample_fill(&s, k, 7);
+		std::string name = "layout-" + std::to_string((int)k) + ".pdf";
+		Rendered f = render(s.doc, name.c_str());
+		int st = -1;
+		std::string out = run(py + pgtest_sq(f.path), &st);
+		EXPECT_EQ(0, st) << f.path << "\n" << out;
+	}
+	cert_sample s;
+	cert_sample_fill(&s, CERT_SAMPLE_METER, 8);
+	s.doc.revision = 2;
+	s.doc.supersedes = "JL2026-000123/1";
+	s.doc.client = "国网河南省电力公司郑州供电公司营销部（客户服务中心）计量室及所属各县供电公司营业厅、"
+		       "农村供电所和城区客户服务分中心、大客户经理部、电能计量装置运维班组及各乡镇供电所联合送检";
+	s.doc.instrument = "单相费控智能电能表（远程费控、载波通信、内置负荷开关，带蓝牙模块和红外通信接口）";
+	s.doc.spec = "220V 5(60)A 1200imp/kWh 50Hz 直接接入 载波 HPLC+HRF 双模通信 蓝牙 5.0 红外 1200bps RS-485 2400bps";
+	s.doc.manufacturer = "深圳市科陆电子科技股份有限公司（生产地址：江西省南昌市高新技术产业开发区科陆智能电网产业园）";
+	s.items[2].detail = "无脉冲输出；表位故障；接线故障；通信故障；脉冲输出不稳定；未能判定（见原始记录）";
+	s.standards[0].name = "单相电能表标准装置（0.05级，含三相程控功率源及误差计算器）";
+	s.standards[0].cert_no = "国量标豫证字第2026000211号（复查）";
+	s.standards[0].range = "57.7~380 V, 0.001~120 A";
+	Rendered f = render(s.doc, "layout-long.pdf");
+	int st = -1;
+	std::string out = run(py + pgtest_sq(f.path), &st);
+	EXPECT_EQ(0, st) << f.path << "\n" << out;
+	std::string t;
+	for (char c : text_of(f.path))
+		if (c != ' ' && c != '\n')
+			t += c; // wrapped values continue on the next line
+	for (const char *part : { "联合送检", "红外通信接口", "RS-485", "科陆智能电网产业园", "判定（见原始记录）",
+				  "误差计算器）", "复查）" })
+		EXPECT_NE(std::string::npos, t.find(part)) << part << " is printed in full";
+}
+
 // wqy-zenhei draws these as composite glyphs: U+2010 and U+2105 use component
 // ids > 32767 (dropped by libharu 2.3.0's signed read), U+2237 and U+226F nest
 // composites (2.3.0 follows one level only). Every outline must still arrive.
