@@ -41,6 +41,11 @@ const char *const kConstant = "scheme code=T-CONST name=\"constant only\"\n"
 			      "suits kinds=meter_1p classes=1 connection=direct\n"
 			      "constant I=Imax pf=1.0 element=H energy=10000\n";
 
+/* 1 Wh at Imax: 0.27 s of device time, over before the runner's first poll at 10^6 x. */
+const char *const kConstantShort = "scheme code=T-CONST-1WH name=\"1 Wh constant\"\n"
+				   "suits kinds=meter_1p classes=1 connection=direct\n"
+				   "constant I=Imax pf=1.0 element=H energy=1\n";
+
 std::string scenario(int positions, const std::string &extra)
 {
 	return "kind meter\npositions " + std::to_string(positions) + "\n[1-" + std::to_string(positions) +
@@ -58,6 +63,7 @@ protected:
 		rfx::add_scheme(db, kScheme);
 		rfx::add_scheme(db, kShort);
 		rfx::add_scheme(db, kConstant);
+		rfx::add_scheme(db, kConstantShort);
 		db_close(db);
 	}
 	void SetUp() override
@@ -186,6 +192,24 @@ TEST_F(RunnerTest, ConstantTestGammaIsTheRegisterErrorAtHighTimeScale)
 	}
 	EXPECT_EQ("in_stock", state_of(bcs[1]));
 	EXPECT_EQ("failed", state_of(bcs[2]));
+}
+
+/* No start reading seen (the test ended before the first poll): no verdict, the run stops resumable. */
+TEST_F(RunnerTest, ConstantTestOverBeforeFirstPollIsNotJudged)
+{
+	ASSERT_TRUE(sim(scenario(2, ""), code("B1").c_str(), 1e6));
+	auto bcs = assets(2);
+	int64_t run = rfx::create_task(db_, code("B1").c_str(), "T-CONST-1WH", bcs);
+	ASSERT_GT(run, 0);
+	struct runner_options o = rfx::fast_options();
+	o.max_reconnects = 0;
+	struct runner_outcome out;
+	struct ml_error err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_ETIMEOUT, runner_execute(ci_.c_str(), run, &o, &out, &err));
+	EXPECT_NE(std::string::npos, std::string(err.msg).find("start register reading")) << err.msg;
+	EXPECT_STREQ("interrupted", out.status);
+	EXPECT_EQ("0", count("run_step_result", run));
+	EXPECT_EQ("verifying", state_of(bcs[0]));
 }
 
 TEST_F(RunnerTest, AbsentPositionIsNotConcludedAndGoesToReverify)
