@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lab/settings.h"
 #include "reports/cert_store.h"
 
 enum { Q_RUN, Q_POS, Q_ITEMS, Q_ERRORS, Q_XFMR, Q_STD, Q_COUNT };
@@ -60,17 +61,23 @@ static const char *const pos_sql =
  * detail in Chinese metrology wording: when a position could not be judged,
  * the runner's notes as printed by cert_note_text (migration 0045, e.g.
  * "no pulses from the meter" -> 无脉冲输出), else the measured quantity of
- * the item, with the decimals the judge rounded to. CT/VT steps (kind ct/vt)
- * carry the ratio and phase items. */
+ * the item, with the decimals the judge rounded to; creep and starting
+ * pulses with the limit in effect when the run started (lab settings
+ * creep.max_pulses / start.min_pulses, [M] in domain.md: $2/$3 are their
+ * defaults). CT/VT steps (kind ct/vt) carry the ratio and phase items. */
 static const char *const items_sql =
-	"WITH d AS (SELECT s.asset_id, CASE WHEN s.kind IN ('ct', 'vt') THEN 'xfmr' ELSE s.kind END AS kind, "
+	"WITH lim AS (SELECT cert_setting_at('creep.max_pulses', t, $2) AS creep, "
+	"  cert_setting_at('start.min_pulses', t, $3) AS start "
+	"  FROM (SELECT coalesce(started_at, created_at) AS t FROM verification_run WHERE run_id = $1::bigint) r), "
+	"d AS (SELECT s.asset_id, CASE WHEN s.kind IN ('ct', 'vt') THEN 'xfmr' ELSE s.kind END AS kind, "
 	"  string_agg(DISTINCT nullif(cert_note_text(s.note), ''), '；') AS notes, "
 	"  string_agg(CASE s.kind "
-	"  WHEN 'creep' THEN s.pulses || ' 个脉冲' WHEN 'start' THEN s.pulses || ' 个脉冲' "
+	"  WHEN 'creep' THEN s.pulses || ' 个脉冲（限值 ≤' || lim.creep || '）' "
+	"  WHEN 'start' THEN s.pulses || ' 个脉冲（限值 ≥' || lim.start || '）' "
 	"  WHEN 'clock' THEN cert_fmt_e4(s.rounded_e4, cert_e4_places(s.interval_e4)) || ' s/d' "
 	"  WHEN 'constant' THEN CASE WHEN s.pulses = 0 THEN '无脉冲输出' "
 	"    ELSE '误差 γ=' || cert_fmt_e4(s.gamma_e4, 2) || '%' END END, '；' ORDER BY s.step_no) AS measured "
-	"  FROM run_step_result s WHERE s.run_id = $1::bigint GROUP BY 1, 2) "
+	"  FROM run_step_result s, lim WHERE s.run_id = $1::bigint GROUP BY 1, 2) "
 	"SELECT c.asset_id, c.item, c.verdict, coalesce(d.notes, d.measured) AS detail "
 	"FROM run_conclusion c LEFT JOIN d ON d.asset_id = c.asset_id "
 	"AND d.kind = CASE WHEN c.item IN ('ratio', 'phase') THEN 'xfmr' ELSE c.item END "
@@ -309,14 +316,26 @@ static int load_standards(struct cert_source *s, struct ml_error *err)
 	return ML_OK;
 }
 
+/* Default text of a lab setting (lab/settings.c table); "?" if the key is unknown. */
+static const char *setting_default(const char *key)
+{
+	size_t n = 0;
+	const struct lab_setting_desc *t = lab_settings_table(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(t[i].key, key))
+			return t[i].def;
+	}
+	return "?";
+}
+
 static int run_queries(struct db *db, long long run_id, struct cert_source *s, struct ml_error *err)
 {
 	static const char *const sql[Q_COUNT] = { run_sql, pos_sql, items_sql, errors_sql, xfmr_sql, std_sql };
 	char rid[24];
 	snprintf(rid, sizeof(rid), "%lld", run_id);
-	const char *p[1] = { rid };
+	const char *p[3] = { rid, setting_default("creep.max_pulses"), setting_default("start.min_pulses") };
 	for (int q = 0; q < Q_COUNT; q++) {
-		int rc = db_exec(db, sql[q], 1, p, PGRES_TUPLES_OK, &s->res[q], err);
+		int rc = db_exec(db, sql[q], q == Q_ITEMS ? 3 : 1, p, PGRES_TUPLES_OK, &s->res[q], err);
 		if (rc)
 			return ml_error_prefix(err, "loading run %lld for certificates: ", run_id);
 		if (q == Q_RUN && PQntuples(s->res[q]) != 1)

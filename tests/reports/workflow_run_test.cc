@@ -66,7 +66,8 @@ TEST(CertSource, BuildsOneDocumentPerAssetFromTheRun)
 	ASSERT_EQ(3u, pass->n_items);
 	EXPECT_STREQ("潜动试验", pass->items[0].name);
 	EXPECT_STREQ("起动试验", pass->items[1].name);
-	EXPECT_STREQ("3 个脉冲", pass->items[1].detail);
+	EXPECT_STREQ("0 个脉冲（限值 ≤1）", pass->items[0].detail) << "the default limit of creep.max_pulses";
+	EXPECT_STREQ("3 个脉冲（限值 ≥1）", pass->items[1].detail);
 	EXPECT_STREQ("基本误差", pass->items[2].name);
 	ASSERT_EQ(2u, pass->n_errors);
 	/* Exactly the judged decimals: mean to 4 places, rounded to the 0.1 interval. */
@@ -160,7 +161,12 @@ TEST(CertSource, DetailsPrintInChineseMetrologyWording)
 		"WHERE p.run_id = 1; "
 		"INSERT INTO run_conclusion (asset_id, run_id, item, verdict, internal_verdict) "
 		"SELECT p.asset_id, 1, i.item, CASE WHEN p.position = 1 THEN 'pass' ELSE 'fail' END, 'none' "
-		"FROM run_position p, (VALUES ('constant'), ('clock')) AS i(item) WHERE p.run_id = 1");
+		"FROM run_position p, (VALUES ('constant'), ('clock')) AS i(item) WHERE p.run_id = 1; "
+		/* The creep limit was set to 0 pulses a day before the run and to 2 a day after it: the run was judged with 0. */
+		"INSERT INTO lab_setting_log (key, old_value, new_value, changed_at) "
+		"SELECT 'creep.max_pulses', NULL, '0', started_at - interval '1 day' FROM verification_run WHERE run_id = 1 "
+		"UNION ALL SELECT 'creep.max_pulses', '0', '2', started_at + interval '1 day' FROM verification_run "
+		"WHERE run_id = 1");
 	ASSERT_EQ(PGRES_COMMAND_OK, PQresultStatus(res)) << PQerrorMessage(db_conn(db));
 	PQclear(res);
 	struct ml_error err = ML_ERROR_INIT;
@@ -169,9 +175,9 @@ TEST(CertSource, DetailsPrintInChineseMetrologyWording)
 	ASSERT_EQ(3u, cert_source_count(s));
 	const char *const want[3][5] = {
 		/* creep, start, basic, constant, clock ("manual" marks a manual step: no finding) */
-		{ "0 个脉冲", "3 个脉冲", nullptr, "误差 γ=+0.10%", "+0.12 s/d" },
-		{ "0 个脉冲", "3 个脉冲", "脉冲输出不稳定", "无脉冲输出", "表位故障" },
-		{ "0 个脉冲", "3 个脉冲", "接线故障", "无脉冲输出", "未能判定（见原始记录）" },
+		{ "0 个脉冲（限值 ≤0）", "3 个脉冲（限值 ≥1）", nullptr, "误差 γ=+0.10%", "+0.12 s/d" },
+		{ "0 个脉冲（限值 ≤0）", "3 个脉冲（限值 ≥1）", "脉冲输出不稳定", "无脉冲输出", "表位故障" },
+		{ "0 个脉冲（限值 ≤0）", "3 个脉冲（限值 ≥1）", "接线故障", "无脉冲输出", "未能判定（见原始记录）" },
 	};
 	const char *const names[5] = { "潜动试验", "起动试验", "基本误差", "仪表常数试验", "日计时误差" };
 	for (size_t i = 0; i < 3; i++) {
@@ -186,6 +192,11 @@ TEST(CertSource, DetailsPrintInChineseMetrologyWording)
 	EXPECT_EQ("表位无被检器具", wf_scalar(db, "SELECT cert_note_text('no device present at the position')"));
 	EXPECT_EQ("通信故障", wf_scalar(db, "SELECT cert_note_text('meter communication fault')"));
 	EXPECT_EQ("A元", wf_scalar(db, "SELECT cert_element_text('A')"));
+	/* A setting never changed: the current row, else the default. */
+	EXPECT_EQ("1", wf_scalar(db, "SELECT cert_setting_at('start.min_pulses', now(), '1')"));
+	EXPECT_EQ("1", wf_scalar(db, "SELECT cert_setting_at('creep.max_pulses', now() - interval '3 days', '1')"))
+		<< "before the first logged change: its old value, NULL = the default";
+	EXPECT_EQ("2", wf_scalar(db, "SELECT cert_setting_at('creep.max_pulses', now() + interval '3 days', '1')"));
 	cert_source_free(s);
 	db_close(db);
 }
