@@ -7,7 +7,7 @@ set -e
 ML=${METERLAB:-meterlab}
 $ML "$@" asset manufacturer add HX --name '浙江华仪电子股份有限公司'
 $ML "$@" asset model add --code DDZY285-Z --manufacturer HX \
-	--name 'DDZY285-Z single-phase smart meter' --kind meter_1p --class 1 \
+	--name '单相费控智能电能表' --kind meter_1p --class 1 \
 	--connection direct --wiring 1p2w --un 220 --ib 5 --imax 60 --constant 1200 --period 96
 $ML "$@" asset location add HZ-CITY --name 'Hangzhou city store (二级表库)' --kind secondary_store --parent CENTRAL
 $ML "$@" asset location add TEAM-07 --name 'Field team 07' --kind field_team
