@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # bench/bench_runner.sh — run the runner benchmarks against a private
 # PostgreSQL cluster: bench_runner_overhead (runner wall time vs the
-# scheme's physical minimum at time scale 1000, real Modbus TCP simulator)
-# and bench_runner_commit (batched vs row-by-row result commits).
+# scheme's physical minimum — measurement plus source settling — and vs
+# the measurement alone, at time scale 1000, real Modbus TCP simulator,
+# with a median breakdown setup / per step / end) and bench_runner_commit
+# (batched vs row-by-row result commits).
 #   usage: bench/bench_runner.sh [BUILD_DIR]   (default: build)
 # Medians and ratios come from one run of each program. The private
 # cluster runs with fsync=off (scripts/dev-pg): absolute rates are higher
