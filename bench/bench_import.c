@@ -178,7 +178,7 @@ int main(int argc, char **argv)
 	}
 	double rc_rate = (double)n / median(tc, reps), rn_rate = (double)naive_n / median(tn, reps);
 	printf("asset_receive (COPY+staging): median %.0f rows/s over %d reps of %ld rows\n", rc_rate, reps, n);
-	printf("row-by-row INSERT, one tx:    median %.0f rows/s over %d reps of %ld rows\n", rn_rate, reps, naive_n);
+	printf("row-by-row inserts, one tx:   median %.0f rows/s over %d reps of %ld rows\n", rn_rate, reps, naive_n);
 	printf("ratio: %.1fx\n", rc_rate / rn_rate);
 	return 0;
 }

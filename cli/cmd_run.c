@@ -98,7 +98,7 @@ static void ev_text(struct ml_buf *b, const struct runner_event *ev)
 static void on_event(void *arg, const struct runner_event *ev)
 {
 	struct progress *p = arg;
-	/* Per-position progress only for machines: a terminal gets step lines. */
+	/* Per-position progress only for machines: a terminal is shown step lines. */
 	if (ev->kind == RUNNER_EV_PROGRESS && !p->json)
 		return;
 	struct ml_buf b = ML_BUF_INIT;

@@ -82,10 +82,10 @@ int64_t dec_round_to(int64_t v, int64_t interval);
 
 /*
  * Mean of n readings (1..DEC4_MAX_TERMS, each |r| ≤ DEC4_ABS_MAX).
- * *mean_e4 gets the mean rounded half-even to 1e-4 (what is displayed as
- * "average"); *rounded (optional) gets the exact mean rounded to
+ * *mean_e4 receives the mean rounded half-even to 1e-4 (what is displayed as
+ * "average"); *rounded (optional) receives the exact mean rounded to
  * interval_e4 in one step — computed from the exact sum, never from the
- * displayed mean. *sign (optional) gets the sign of the exact mean
+ * displayed mean. *sign (optional) receives the sign of the exact mean
  * (−1, 0, +1) so a rounded zero can keep it. ML_EINVAL on bad n/values.
  */
 int dec4_mean(const int64_t *r, int n, int64_t interval_e4, int64_t *mean_e4, int64_t *rounded, int *sign,

@@ -683,7 +683,7 @@ static int conclude(struct run *r, struct runner_outcome *out, struct ml_error *
 	char until[11];
 	int passed = 0, nuntested = 0;
 	int rc = result_fold_positions(r->db, r->run_id, ids, (size_t)r->nslots, jp, &r->failures, untested, err);
-	/* An asset not measured in every step gets no conclusion (judge_position stays empty). */
+	/* An asset not measured in every step is given no conclusion (judge_position stays empty). */
 	for (int i = 0; !rc && i < r->nslots; i++) {
 		if (untested[i])
 			judge_position_init(&jp[i]);

@@ -11,7 +11,7 @@
  * conclusions are written and every asset moves verify_pass / verify_fail
  * in ONE transaction with the run's 'finished' status. An asset the bench
  * reported as not present (position sensor) in some step was not verified:
- * it gets no conclusion and moves verify_abort (-> reverify).
+ * it is given no conclusion and moves verify_abort (-> reverify).
  *
  * Resumable: a killed process or a dropped bench leaves the run 'running'
  * or 'interrupted'; runner_execute() on it again continues from the first
