@@ -16,7 +16,7 @@
  * Resumable: a killed process or a dropped bench leaves the run 'running'
  * or 'interrupted'; runner_execute() on it again continues from the first
  * incomplete step. A run is executed by one process at a time (a session
- * advisory lock; a second executor gets ML_ECONFLICT). A bench I/O failure
+ * advisory lock; a second executor receives ML_ECONFLICT). A bench I/O failure
  * inside a step closes the bench, reopens it and redoes the step, up to
  * max_reconnects times per run; after that the run is 'interrupted'.
  *

@@ -267,7 +267,7 @@ static int kind_fits(const char *bench_kind, enum model_kind k)
 	return k == MODEL_CT || k == MODEL_VT;
 }
 
-/* The scheme plans for the model: every step gets setpoints and limits. */
+/* The scheme plans for the model: every step has setpoints and limits. */
 static int check_plan(struct db *db, const struct scheme *sch, const struct bench_rec *b, int64_t model_id,
 		      struct ml_error *err)
 {

@@ -4,7 +4,7 @@
  *
  * The content of a certificate (struct cert_doc, reports/cert_doc.h) is
  * frozen as JSON when the draft is created, so what the checker reviewed
- * is exactly what gets issued. Workflow fields (number, revision, signers,
+ * is exactly what is issued. Workflow fields (number, revision, signers,
  * issue date, verification code, issuer details) are added at issue time
  * (reports/cert_workflow.h).
  *
