@@ -29,8 +29,15 @@ ml_build() {
 	local dir=$1; shift
 	ml_log "building in $dir"
 	cmake -S "$ML_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-	cmake --build "$dir" -j"$(nproc)" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^-- ' || true
-	[ "${PIPESTATUS[0]}" -eq 0 ]
+	# The filter must not hide cmake's status: "| grep … || true" followed by
+	# PIPESTATUS read the status of `true` and reported every failed build as
+	# a success. Under pipefail the pipeline's status is cmake's (the filter's
+	# group always succeeds).
+	local rc=0
+	( set -o pipefail
+	  cmake --build "$dir" -j"$(nproc)" 2>&1 | { grep -vE '^\[ *[0-9]+%\]|^-- ' || true; } ) || rc=$?
+	[ "$rc" -eq 0 ] || ml_log "build failed in $dir (exit $rc)"
+	return "$rc"
 }
 
 # Run a command as the postgres user when we are root (PostgreSQL refuses root).
