@@ -22,7 +22,9 @@ ml_ensure_packages() {
 	local sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+	# Through env, not as a prefix of sudo: sudo's env_reset drops the
+	# caller's environment, and a debconf prompt would hang a CI run.
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
 ml_build() {
