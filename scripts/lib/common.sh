@@ -59,20 +59,36 @@ ml_pg_start() {
 	fi
 	# Tests only: durability off for speed. Benchmarks start their own cluster with defaults.
 	local opts="-c listen_addresses='' -k $dir -p $ML_PGPORT -c max_connections=200 ${ML_PG_OPTS:-}"
-	ml_as_pg "$ML_PGBIN/pg_ctl" -D "$dir/data" -o "$opts" -l "$dir/postgres.log" -w -t 60 start >/dev/null
+	local running=0
+	[ -f "$dir/data/postmaster.pid" ] && running=1
+	if ! ml_as_pg "$ML_PGBIN/pg_ctl" -D "$dir/data" -o "$opts" -l "$dir/postgres.log" -w -t 60 start >/dev/null; then
+		# pg_ctl -w gives up after 60 s, but the postmaster it launched may
+		# still be coming up: stop it by PID (not one that was already running).
+		[ "$running" -eq 1 ] || ml_pg_stop "$dir"
+		ml_log "PostgreSQL did not start in $dir (see $dir/postgres.log)"
+		return 1
+	fi
 	ML_PG_ADMIN="host=$dir port=$ML_PGPORT user=postgres dbname=postgres"
 	export ML_PG_ADMIN
 }
 
 ml_pg_stop() {
-	local dir=$1 pid
+	local dir=$1 pid cwd sig
 	[ -f "$dir/data/postmaster.pid" ] || return 0
 	pid=$(head -n 1 "$dir/data/postmaster.pid")
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for _ in $(seq 1 100); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
+	case "$pid" in '' | *[!0-9]*) return 0 ;; esac
+	# A pid file left by a crash may name a PID since reused by another
+	# process: the postmaster's working directory is its data directory.
+	cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null || true)
+	[ -z "$cwd" ] || [ "$cwd" = "$(cd "$dir/data" && pwd -P)" ] || return 0
+	# INT = fast shutdown (clients are disconnected; TERM, smart shutdown,
+	# waits for every client, so a leaked connection ended in a SIGKILL that
+	# orphaned the backends), then QUIT = immediate shutdown, KILL last.
+	for sig in INT QUIT KILL; do
+		kill -"$sig" "$pid" 2>/dev/null || return 0
+		for _ in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || return 0
+			sleep 0.1
+		done
 	done
-	kill -KILL "$pid" 2>/dev/null || true
 }
