@@ -169,7 +169,7 @@ static int parse_cmap(struct ttf_font *f, struct ml_error *err)
 		const uint8_t *rec = t->p + 4 + 8 * i;
 		uint16_t plat = u16(rec), enc = u16(rec + 2);
 		uint32_t off = u32(rec + 4);
-		if (off + 2 > t->len)
+		if (off > t->len || t->len - off < 2) /* not off + 2: that wraps for off near 2^32 */
 			continue;
 		uint16_t fmt = u16(t->p + off);
 		int rank = 0;
