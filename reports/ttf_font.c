@@ -455,7 +455,8 @@ static int write_hmtx(const struct ttf_font *f, struct ml_buf *b)
  * needed. (libharu looks up only the document's own characters: the
  * renderer's dense encoder lists just those; see cert_render.c.)
  */
-#define CMAP_MAX_SEGS 0x3FFF
+/* The subtable's length field is 16 bits: 16 + 8 * segments <= 65535 (0xFFFF segment included). */
+#define CMAP_MAX_SEGS ((0xFFFF - 16) / 8)
 
 static int write_cmap(const struct ttf_font *f, const uint8_t used[8192], struct ml_buf *b)
 {

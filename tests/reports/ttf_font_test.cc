@@ -37,14 +37,13 @@ struct Table {
 	Bytes data;
 };
 
-// Three glyphs (.notdef, 'A', 'B'), empty outlines, short loca, (3,1) format-4 cmap.
-// *cmap_off_field receives the file offset of the cmap subtable-offset field.
-Bytes tiny_font(size_t *cmap_off_field)
+// A face of ng empty glyphs (short loca, advance 500) around the given cmap.
+// *cmap_off_field receives the file offset of the cmap's first subtable-offset field.
+Bytes build_font(uint16_t ng, const Bytes &cmap, size_t *cmap_off_field)
 {
-	const uint16_t ng = 3;
-	Bytes head(54, 0), hhea(36, 0), maxp, post(32, 0), os2(4, 0), name, hmtx, loca, glyf(4, 0), cmap;
+	Bytes head(54, 0), hhea(36, 0), maxp, post(32, 0), os2(4, 0), name, hmtx, loca, glyf(4, 0);
 	head[18] = 0x03, head[19] = 0xE8; // unitsPerEm 1000
-	hhea[34] = 0, hhea[35] = ng;      // numberOfHMetrics
+	hhea[34] = uint8_t(ng >> 8), hhea[35] = uint8_t(ng); // numberOfHMetrics
 	p32(maxp, 0x00005000u);
 	p16(maxp, ng);
 	p16(name, 0), p16(name, 0), p16(name, 6);
@@ -52,14 +51,6 @@ Bytes tiny_font(size_t *cmap_off_field)
 		p16(hmtx, 500), p16(hmtx, 0);
 	for (int i = 0; i <= ng; i++)
 		p16(loca, 0);
-	p16(cmap, 0), p16(cmap, 1);                   // version, one encoding record
-	p16(cmap, 3), p16(cmap, 1), p32(cmap, 12);    // (3,1) at offset 12
-	p16(cmap, 4), p16(cmap, 32), p16(cmap, 0);    // format 4, length 16 + 8 * 2, language
-	p16(cmap, 4), p16(cmap, 4), p16(cmap, 1), p16(cmap, 0); // segCountX2 2 segments
-	p16(cmap, 0x42), p16(cmap, 0xFFFF), p16(cmap, 0);       // endCode, reservedPad
-	p16(cmap, 0x41), p16(cmap, 0xFFFF);                     // startCode
-	p16(cmap, uint16_t(1 - 0x41)), p16(cmap, 1);            // idDelta: 'A' -> 1
-	p16(cmap, 0), p16(cmap, 0);                             // idRangeOffset
 	std::vector<Table> t = { { "OS/2", os2 }, { "cmap", cmap }, { "glyf", glyf }, { "head", head },
 				 { "hhea", hhea }, { "hmtx", hmtx }, { "loca", loca }, { "maxp", maxp },
 				 { "name", name }, { "post", post } };
@@ -81,6 +72,56 @@ Bytes tiny_font(size_t *cmap_off_field)
 			f.push_back(0);
 	}
 	return f;
+}
+
+// Three glyphs (.notdef, 'A', 'B') with a (3,1) format-4 cmap.
+Bytes tiny_font(size_t *cmap_off_field)
+{
+	Bytes cmap;
+	p16(cmap, 0), p16(cmap, 1);                   // version, one encoding record
+	p16(cmap, 3), p16(cmap, 1), p32(cmap, 12);    // (3,1) at offset 12
+	p16(cmap, 4), p16(cmap, 32), p16(cmap, 0);    // format 4, length 16 + 8 * 2, language
+	p16(cmap, 4), p16(cmap, 4), p16(cmap, 1), p16(cmap, 0); // segCountX2 2 segments
+	p16(cmap, 0x42), p16(cmap, 0xFFFF), p16(cmap, 0);       // endCode, reservedPad
+	p16(cmap, 0x41), p16(cmap, 0xFFFF);                     // startCode
+	p16(cmap, uint16_t(1 - 0x41)), p16(cmap, 1);            // idDelta: 'A' -> 1
+	p16(cmap, 0), p16(cmap, 0);                             // idRangeOffset
+	return build_font(3, cmap, cmap_off_field);
+}
+
+// ng - 1 glyphs mapped from U+4E00 on by one (3,10) format-12 group.
+Bytes wide_font(uint16_t ng)
+{
+	Bytes cmap;
+	size_t unused = 0;
+	p16(cmap, 0), p16(cmap, 1), p16(cmap, 3), p16(cmap, 10), p32(cmap, 12);
+	p16(cmap, 12), p16(cmap, 0), p32(cmap, 28), p32(cmap, 0), p32(cmap, 1);
+	p32(cmap, 0x4E00), p32(cmap, 0x4E00u + ng - 2), p32(cmap, 1);
+	return build_font(ng, cmap, &unused);
+}
+
+uint32_t g16(const char *p)
+{
+	return uint32_t(uint8_t(p[0])) << 8 | uint8_t(p[1]);
+}
+
+uint32_t g32(const char *p)
+{
+	return g16(p) << 16 | g16(p + 2);
+}
+
+// The subset's cmap table: {length field of its format-4 subtable, segCountX2}.
+std::pair<uint32_t, uint32_t> subset_cmap4(const ml_buf &b)
+{
+	uint32_t n = g16(b.data + 4);
+	for (uint32_t i = 0; i < n; i++) {
+		const char *rec = b.data + 12 + 16 * i;
+		if (!memcmp(rec, "cmap", 4)) {
+			const char *sub = b.data + g32(rec + 8) + 12;
+			return { g16(sub + 2), g16(sub + 6) };
+		}
+	}
+	return { 0, 0 };
 }
 
 std::string write_font(const Bytes &b, const char *name)
@@ -175,6 +216,37 @@ TEST(TtfFont, TruncatedOrDamagedFacesNeverReadOutsideTheFile)
 		}
 	}
 	EXPECT_GT(refused, 0); // the short files at least are refused
+}
+
+// Every used code point that is not next to another is a segment of the
+// subset's format-4 cmap, whose length field is 16 bits: 16 + 8 * segments
+// must stay <= 65535, so at most 8189 segments (the 0xFFFF one included).
+TEST(TtfFont, SubsetCmapSegmentsStayWithinTheFormat4Length)
+{
+	std::string path = write_font(wide_font(16400), "wide.ttf");
+	ttf_font *f = nullptr;
+	ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, ttf_font_open(path.c_str(), 0, &f, &err)) << err.msg;
+	uint8_t used[8192] = { 0 };
+	for (uint32_t k = 0; k < 8188; k++) { // every other code point: 8188 segments + 0xFFFF
+		uint32_t cp = 0x4E00 + 2 * k;
+		used[cp >> 3] |= uint8_t(1 << (cp & 7));
+	}
+	ml_buf out = ML_BUF_INIT;
+	ASSERT_EQ(ML_OK, ttf_font_subset(f, used, &out, &err)) << err.msg;
+	auto [len, segx2] = subset_cmap4(out);
+	EXPECT_EQ(2u * 8189, segx2);
+	EXPECT_EQ(16u + 8 * 8189, len);
+	ml_buf_free(&out);
+
+	uint32_t cp = 0x4E00 + 2 * 8188; // one segment more no longer fits
+	used[cp >> 3] |= uint8_t(1 << (cp & 7));
+	out = ML_BUF_INIT;
+	ml_error_clear(&err);
+	EXPECT_EQ(ML_ECONFIG, ttf_font_subset(f, used, &out, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "subset")) << err.msg;
+	ml_buf_free(&out);
+	ttf_font_free(f);
 }
 
 } // namespace
