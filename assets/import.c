@@ -43,6 +43,20 @@ void asset_import_report_free(struct asset_import_report *rep)
 	rep->nissues = 0;
 }
 
+/* Drop a multi-byte UTF-8 sequence cut short by truncation at the end of s. */
+static void utf8_cut(char *s)
+{
+	size_t l = strlen(s), k = l;
+	while (k && ((unsigned char)s[k - 1] & 0xC0) == 0x80)
+		k--;
+	if (!k || (unsigned char)s[k - 1] < 0xC0)
+		return; /* ends in ASCII (or has no lead byte to judge) */
+	unsigned char lead = (unsigned char)s[k - 1];
+	size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+	if (l - (k - 1) < need)
+		s[k - 1] = '\0';
+}
+
 static void issue(struct importer *im, long line, const char *column, const char *value, const char *fmt, ...)
 	ML_PRINTF(5, 6);
 static void issue(struct importer *im, long line, const char *column, const char *value, const char *fmt, ...)
@@ -61,6 +75,7 @@ static void issue(struct importer *im, long line, const char *column, const char
 	is->line = line;
 	snprintf(is->column, sizeof(is->column), "%s", column ? column : "");
 	snprintf(is->value, sizeof(is->value), "%s", value ? value : "");
+	utf8_cut(is->value);
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(is->reason, sizeof(is->reason), fmt, ap);
@@ -174,10 +189,90 @@ static int copy_field(struct ml_buf *b, const char *s, char end)
 	return rc ? rc : ml_buf_putc(b, end);
 }
 
+enum text_fault { TEXT_OK, TEXT_NOT_UTF8, TEXT_CONTROL };
+
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, surrogates or > U+10FFFF), 0 if none. */
+static size_t utf8_seq(const unsigned char *p)
+{
+	unsigned char c = p[0];
+	unsigned char lo = 0x80, hi = 0xBF;
+	size_t n;
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+	else
+		return 0;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+	}
+	return n;
+}
+
+/*
+ * The file must be UTF-8 text: bytes of another encoding (GBK from a
+ * Chinese-locale spreadsheet) or control characters (a CR inside a field)
+ * would otherwise reach COPY and fail as one database error naming no line.
+ * A tab is allowed (COPY escapes it).
+ */
+static enum text_fault text_fault(const char *v)
+{
+	enum text_fault f = TEXT_OK;
+	for (const unsigned char *p = (const unsigned char *)v; *p;) {
+		if (*p >= 0x80) {
+			size_t n = utf8_seq(p);
+			if (!n)
+				return TEXT_NOT_UTF8;
+			p += n;
+			continue;
+		}
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7F)
+			f = TEXT_CONTROL;
+		p++;
+	}
+	return f;
+}
+
+/* Characters (not bytes) of well-formed UTF-8: the schema's length(…) ≤ 64 counts characters. */
+static size_t utf8_chars(const char *v)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		n += (*p & 0xC0) != 0x80;
+	return n;
+}
+
+/* v with control bytes (and, when all_high, every byte >= 0x80) written as \xHH, into out. */
+static void escape_bytes(const char *v, int all_high, char *out, size_t size)
+{
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)v; *p && o + 5 < size; p++) {
+		if (*p < 0x20 || *p == 0x7F || (all_high && *p >= 0x80))
+			o += (size_t)snprintf(out + o, size - o, "\\x%02X", *p);
+		else
+			out[o++] = (char)*p;
+	}
+	out[o] = '\0';
+}
+
 /* Check one field with the rule of its column; return it, or NULL (-> staged as NULL) when bad. */
 static const char *check_field(struct importer *im, long line, int c, const char *v)
 {
 	struct ml_error e = ML_ERROR_INIT;
+	enum text_fault tf = text_fault(v);
+	if (tf != TEXT_OK) {
+		char shown[sizeof(im->issues[0].value)];
+		escape_bytes(v, tf == TEXT_NOT_UTF8, shown, sizeof(shown));
+		issue(im, line, col_names[c], shown, "%s",
+		      tf == TEXT_NOT_UTF8 ? "not valid UTF-8 (save the delivery file as UTF-8 CSV)"
+					  : "contains a control character");
+		return NULL;
+	}
 	switch (c) {
 	case C_BARCODE:
 		if (barcode_validate(v, &e) == ML_OK)
@@ -190,12 +285,12 @@ static const char *check_field(struct importer *im, long line, int c, const char
 		issue(im, line, col_names[c], v, "not a calendar date YYYY-MM-DD");
 		return NULL;
 	case C_BOX:
-		if (strlen(v) <= 64)
+		if (utf8_chars(v) <= 64)
 			return *v ? v : NULL;
 		issue(im, line, col_names[c], v, "longer than 64 characters");
 		return NULL;
 	default:
-		if (*v && strlen(v) <= 64)
+		if (*v && utf8_chars(v) <= 64)
 			return v;
 		issue(im, line, col_names[c], v, *v ? "longer than 64 characters" : "empty");
 		return NULL;

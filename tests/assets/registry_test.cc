@@ -275,6 +275,67 @@ TEST_F(Registry, HeaderProblemsAndEmptyFiles)
 				      { bc(2501) }));
 }
 
+/*
+ * A spreadsheet saved in GBK (the default "CSV" of a Chinese-locale Excel) or
+ * a field with a stray carriage return used to reach COPY and fail as one
+ * database error with no line; they are row problems like any other.
+ */
+TEST_F(Registry, BadEncodingAndControlCharactersAreRowProblems)
+{
+	std::string data = "barcode,model_code,production_batch,production_date,box_code\n" /* line 1 */
+			   + bc(2600) + ",M1,\xC5\xFA\xB4\xCE,2026-09-14,\n"             /* 2 GBK 批次 */
+			   + bc(2601) + ",M1,\"B\rX\",2026-09-14,\n"                     /* 3 CR inside */
+			   + bc(2602) + ",M1,批次7,2026-09-14,BOX\x01\n"                 /* 4 control char */
+			   + bc(2603) + ",M\xFF,B1,2026-09-14,\n"                          /* 5 bad model bytes */
+			   + bc(2604) + ",M1,批次8,2026-09-14,\n";                         /* 6 ok (UTF-8) */
+	struct asset_import_report rep;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_EINVAL, receive(db, "ENC-1", data, &rep, &err)) << err.msg;
+	struct expect {
+		long line;
+		const char *column;
+		const char *reason_part;
+		const char *value;
+	} want[] = {
+		{ 2, "production_batch", "UTF-8", "\\xC5\\xFA\\xB4\\xCE" },
+		{ 3, "production_batch", "control character", "B\\x0DX" },
+		{ 4, "box_code", "control character", "BOX\\x01" },
+		{ 5, "model_code", "UTF-8", "M\\xFF" },
+	};
+	ASSERT_EQ(sizeof(want) / sizeof(want[0]), rep.nissues) << err.msg;
+	for (size_t i = 0; i < rep.nissues; i++) {
+		EXPECT_EQ(want[i].line, rep.issues[i].line) << i;
+		EXPECT_STREQ(want[i].column, rep.issues[i].column) << i;
+		EXPECT_NE(nullptr, strstr(rep.issues[i].reason, want[i].reason_part)) << rep.issues[i].reason;
+		EXPECT_STREQ(want[i].value, rep.issues[i].value) << i;
+	}
+	asset_import_report_free(&rep);
+	EXPECT_EQ(0, count(db, "SELECT count(*) FROM lot WHERE code = 'ENC-1'"));
+}
+
+/* production_batch/box_code: 1–64 characters as the schema counts them, not bytes (批 is 3 bytes). */
+TEST_F(Registry, FieldLengthsCountCharactersNotBytes)
+{
+	std::string b30, b65;
+	for (int i = 0; i < 30; i++)
+		b30 += "批";
+	for (int i = 0; i < 65; i++)
+		b65 += "批";
+	std::string hdr = "barcode,model_code,production_batch,production_date\n";
+	struct asset_import_report rep;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, receive(db, "LEN-1", hdr + bc(2700) + ",M1," + b30 + ",2026-09-14\n", &rep, &err)) << err.msg;
+	asset_import_report_free(&rep);
+	EXPECT_EQ("30", one(db, "SELECT length(production_batch) FROM asset WHERE barcode = $1", { bc(2700) }));
+	ASSERT_EQ(ML_EINVAL, receive(db, "LEN-2", hdr + bc(2701) + ",M1," + b65 + ",2026-09-14\n", &rep, &err));
+	ASSERT_EQ(1u, rep.nissues);
+	EXPECT_STREQ("production_batch", rep.issues[0].column);
+	EXPECT_NE(nullptr, strstr(rep.issues[0].reason, "longer than 64")) << rep.issues[0].reason;
+	/* the value is shown truncated on a character boundary: 26 whole 批, no torn byte sequence */
+	EXPECT_EQ(std::string(b65, 0, 78), rep.issues[0].value);
+	asset_import_report_free(&rep);
+}
+
 TEST_F(Registry, ReimportIsRefusedWithoutDuplicates)
 {
 	std::string data = csv(3000, 20);
