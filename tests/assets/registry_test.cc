@@ -410,7 +410,10 @@ TEST_F(Registry, TwoClerksRaceExactlyOneWins)
 	std::thread t([&] { b_rc = move(other, b, ASSET_ACT_SAMPLE, &b_err); });
 	struct db *watch = pgtest_connect(g_ci);
 	bool blocked = false;
-	for (int i = 0; i < 500 && !blocked; i++) { /* wait until B is waiting on A's lock (not a timing assertion) */
+	/* Wait until B is waiting on A's lock (not a timing assertion). The bound
+	 * is generous because the loop ends as soon as B blocks: 5 s was within
+	 * reach of a thread start + connect under ASan on a loaded 2-core CI box. */
+	for (int i = 0; i < 3000 && !blocked; i++) {
 		blocked = count(watch, "SELECT count(*) FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))",
 				{ a_pid }) > 0;
 		if (!blocked)
