@@ -395,6 +395,31 @@ TEST(CertWorkflow, IssuedCertificateIsImmutableForTheAppRole)
 	db_close(app);
 }
 
+/* TRUNCATE fires no row trigger: the owning role must be stopped by statement triggers. */
+TEST(CertWorkflow, OwnerCannotTruncateCertificateTables)
+{
+	std::string ci = wf_db();
+	struct db *owner = pgtest_connect(ci);
+	const char *iss = wf_issuer(owner, "TR");
+	struct ml_error err = ML_ERROR_INIT;
+	long long id = wf_draft(owner, 36, wf_barcode(36), true, iss);
+	ASSERT_EQ(ML_OK, cert_check(owner, &id, 1, "李四", &err)) << err.msg;
+	ASSERT_EQ(ML_OK, wf_approve(owner, { id }, "王五", &err)) << err.msg;
+	const char *tables[] = { "certificate CASCADE", "cert_pdf", "cert_supersession", "cert_withdrawal",
+				 "cert_discard_log", "cert_counter" };
+	for (const char *t : tables) {
+		std::string s = std::string("TRUNCATE ") + t;
+		ml_error_clear(&err);
+		EXPECT_NE(ML_OK, db_cmd(owner, s.c_str(), 0, nullptr, &err)) << s;
+		EXPECT_NE(nullptr, strstr(err.msg, "TRUNCATE")) << s << ": " << err.msg;
+	}
+	std::string sid = std::to_string(id);
+	EXPECT_EQ("issued", wf_scalar(owner, "SELECT state FROM certificate WHERE id = " + sid));
+	EXPECT_EQ("1", wf_scalar(owner, "SELECT count(*) FROM cert_pdf WHERE cert_id = " + sid));
+	EXPECT_EQ("1", wf_scalar(owner, "SELECT count(*) FROM cert_counter WHERE issuer_id = 'TR'"));
+	db_close(owner);
+}
+
 /* ---- stored bytes, revisions, verification ---- */
 
 static std::string stored_pdf(struct db *db, long long id, std::string *sha = nullptr)
