@@ -166,16 +166,17 @@ int db_copy_in(struct db *db, const char *copy_sql, const char *data, size_t len
 	PQclear(res);
 	/* PQputCopyData takes an int length: feed large inputs in chunks. */
 	const size_t chunk = 1 << 20;
-	for (size_t off = 0; off < len; off += chunk) {
+	int sent = 1;
+	for (size_t off = 0; off < len && sent; off += chunk) {
 		size_t n = len - off < chunk ? len - off : chunk;
-		if (PQputCopyData(db->conn, data + off, (int)n) != 1) {
-			PQputCopyEnd(db->conn, "client send failed");
-			break;
-		}
+		sent = PQputCopyData(db->conn, data + off, (int)n) == 1;
 	}
-	if (PQputCopyEnd(db->conn, NULL) != 1)
-		return ml_errorf(err, ML_EDB, "COPY: %s", PQerrorMessage(db->conn));
+	/* End the COPY exactly once (with an error message when sending failed,
+	 * which makes the server fail it) and always drain the results: returning
+	 * with a result pending left the connection busy for the next command. */
 	int rc = ML_OK;
+	if (PQputCopyEnd(db->conn, sent ? NULL : "client send failed") != 1 || !sent)
+		rc = ml_errorf(err, ML_EDB, "COPY: sending data failed: %s", PQerrorMessage(db->conn));
 	while ((res = PQgetResult(db->conn)) != NULL) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == ML_OK)
 			rc = db_result_error(db, res, "COPY", err);
