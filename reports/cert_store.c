@@ -133,14 +133,20 @@ int cert_valid_name(const char *what, const char *s, struct ml_error *err)
 	if (strlen(s) > CERT_NAME_MAX)
 		return ml_errorf(err, ML_EINVAL, "%s name '%.40s…' is longer than %d bytes", what, s, CERT_NAME_MAX);
 	for (const char *p = s; *p; p++) {
-		if ((unsigned char)*p < 0x20)
+		if ((unsigned char)*p < 0x20 || *p == 0x7F)
 			return ml_errorf(err, ML_EINVAL, "%s name '%s' contains a control character", what, s);
 	}
-	for (const char *p = s; *p; p++) {
-		if (*p != ' ')
-			return ML_OK;
-	}
-	return ml_errorf(err, ML_EINVAL, "%s name is blank", what);
+	/*
+	 * The three signers are told apart by comparing names byte for byte
+	 * (cert_workflow.c and the CHECKs of 0040), so "张三 " or "　张三"
+	 * (U+3000, the CJK input method's space) would pass as a second person.
+	 * Refuse padding instead of trimming: the name is stored as given.
+	 */
+	size_t n = strlen(s);
+	static const char ideo_sp[] = "\xE3\x80\x80";
+	if (s[0] == ' ' || s[n - 1] == ' ' || !strncmp(s, ideo_sp, 3) || (n >= 3 && !strcmp(s + n - 3, ideo_sp)))
+		return ml_errorf(err, ML_EINVAL, "%s name '%s' starts or ends with a space", what, s);
+	return ML_OK;
 }
 
 /* JJF 1069-2012 / domain.md §6.1: a certificate for 合格, a result notice for 不合格. */

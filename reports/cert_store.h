@@ -107,7 +107,8 @@ int cert_content_load(struct db *db, long long id, struct cert_content **out, st
 struct cert_doc *cert_content_doc(struct cert_content *c);
 void cert_content_free(struct cert_content *c);
 
-/* A signer's name: non-blank, at most CERT_NAME_MAX bytes, no control characters. */
+/* A signer's name: non-blank, at most CERT_NAME_MAX bytes, no control characters, no leading or trailing
+ * space (ASCII or U+3000): names are compared byte for byte for the three-signer rule. */
 int cert_valid_name(const char *what, const char *name, struct ml_error *err) ML_MUSTCHECK;
 
 /* Serialise the content part of doc as JSON (appended to *out). */

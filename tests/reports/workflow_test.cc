@@ -201,6 +201,28 @@ TEST(CertStore, DraftRefusesInconsistentContent)
 
 /* ---- four eyes ---- */
 
+/* The signers are compared byte for byte (here and in the CHECKs of 0040):
+ * a padded name ("张三 ", "　张三" with U+3000) would pass as another person. */
+TEST(CertWorkflow, PaddedNameIsRefusedNotTakenForAnotherSigner)
+{
+	struct db *db = pgtest_connect(wf_db());
+	const char *iss = wf_issuer(db, "PN");
+	struct ml_error err = ML_ERROR_INIT;
+	long long id = wf_draft(db, 13, wf_barcode(13), true, iss);
+	for (const char *name : { "张三 ", " 张三", "\xE3\x80\x80张三", "张三\xE3\x80\x80", "张三\x7F" }) {
+		ml_error_clear(&err);
+		EXPECT_EQ(ML_EINVAL, cert_check(db, &id, 1, name, &err)) << name;
+		EXPECT_NE(nullptr, strstr(err.msg, "checker name")) << err.msg;
+	}
+	EXPECT_EQ("draft", wf_scalar(db, "SELECT state FROM certificate WHERE id = " + std::to_string(id)));
+	long long id2 = 0;
+	wf_doc d(wf_barcode(14), true, "王五 ");
+	EXPECT_EQ(ML_EINVAL, cert_draft_create(db, 14, 0, iss, &d.doc, nullptr, &id2, &err));
+	/* A space inside a name is fine. */
+	ASSERT_EQ(ML_OK, cert_check(db, &id, 1, "Li Si", &err)) << err.msg;
+	db_close(db);
+}
+
 TEST(CertWorkflow, ThreeDifferentPeopleMustSign)
 {
 	struct db *db = pgtest_connect(wf_db());
