@@ -34,6 +34,18 @@
 #include "reports/render_layout.h"
 #include "reports/ttf_font.h"
 
+/*
+ * This file fills libharu structures directly (the CMap encoder tables of
+ * hpdf_encoder.h, the TrueType glyph flags of hpdf_fontdef.h, pdf->mmgr and
+ * pdf->xref) and works around 2.3.0 bugs (highest CID dropped, begincidrange
+ * ToUnicode, one-level composites). Another version may lay those structs
+ * out differently or fix the bugs: re-check tech-notes.md §3 and the render
+ * tests before allowing it here.
+ */
+#if HPDF_VERSION_ID != 20300
+#error "reports/cert_render.c relies on libharu 2.3.0 internals"
+#endif
+
 #define ML_DEFAULT_FONT "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
 
 struct cert_renderer {
