@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +116,12 @@ static int split_lines(struct manual *m, const char *text, struct ml_error *err)
 		size_t len = end ? (size_t)(end - line) : strlen(line);
 		lineno++;
 		char buf[1024];
-		snprintf(buf, sizeof(buf), "%.*s", (int)(len < sizeof(buf) - 1 ? len : sizeof(buf) - 1), line);
+		/* never cut a line: the cut could fall inside a number ("0.15" read as "0.1") */
+		if (len >= sizeof(buf))
+			return ml_errorf(err, ML_EINVAL, "line %d: %zu characters, too long (at most %zu)", lineno, len,
+					 sizeof(buf) - 1);
+		memcpy(buf, line, len);
+		buf[len] = '\0';
 		line = end ? end + 1 : NULL;
 		char *s = buf;
 		while (isspace((unsigned char)*s))
@@ -129,7 +135,8 @@ static int split_lines(struct manual *m, const char *text, struct ml_error *err)
 			stop++;
 		if (!comma || stop != comma)
 			return ml_errorf(err, ML_EINVAL, "line %d: '%.60s' does not start with 'POSITION,'", lineno, s);
-		struct mslot *sl = find_slot(m, (int)pos);
+		/* range-checked before the cast: 4294967297 must not wrap to position 1 */
+		struct mslot *sl = pos >= 1 && pos <= INT_MAX ? find_slot(m, (int)pos) : NULL;
 		if (!sl)
 			return ml_errorf(err, ML_EINVAL, "line %d: position %ld has no asset in run %s", lineno, pos, m->id);
 		if (ml_buf_printf(&sl->text, "%s\n", comma + 1))

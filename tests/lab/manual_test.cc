@@ -112,4 +112,28 @@ TEST_F(ManualTest, BadInputStoresNothing)
 	EXPECT_EQ("verifying", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs[0] + "'"));
 }
 
+/*
+ * A typed line is never cut or wrapped into another position: a line longer
+ * than the reader's buffer used to be truncated silently (here "0.15" became
+ * "0.1" and was stored), and a position beyond int range wrapped (2^32 + 1
+ * recorded readings for position 1).
+ */
+TEST_F(ManualTest, LongLineOrHugePositionIsRefusedNotTruncatedOrWrapped)
+{
+	auto bcs = rfx::seed_assets(db_, 1, 6500);
+	int64_t run = task(bcs);
+	std::string r = std::to_string(run);
+	struct ml_error err = ML_ERROR_INIT;
+	std::string longline = "1, 2, 0.1, " + std::string(1009, ' ') + "0.15\n";
+	std::string text = "1, 1, pulses=0\n" + longline + "1, 3, 0.1, 0.1\n";
+	EXPECT_EQ(ML_EINVAL, manual_record(db_, run, text.c_str(), "op", nullptr, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "line 2")) << err.msg;
+	EXPECT_NE(nullptr, strstr(err.msg, "too long")) << err.msg;
+	EXPECT_EQ(ML_EINVAL, manual_record(db_, run, "4294967297, 1, pulses=0\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n", "op",
+					   nullptr, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "position 4294967297 has no asset")) << err.msg;
+	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + r));
+	EXPECT_EQ("verifying", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs[0] + "'"));
+}
+
 } // namespace
