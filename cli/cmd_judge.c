@@ -140,6 +140,8 @@ static int evaluate(const struct judge_args *a, struct lab_settings set, struct 
 	int rc = a->internal ? lab_settings_set(&set, "judge.internal_coefficient", a->internal, err) : ML_OK;
 	rc = rc ? rc : parse_list(a->readings, "--readings", r, &n, err);
 	rc = rc || !a->limit ? rc : opt_dec(a->limit, 4, "--limit", &override, err);
+	if (!rc && a->limit && override <= 0)
+		rc = ml_errorf(err, ML_EINVAL, "--limit '%s' must be a positive percentage", a->limit);
 	int meter = !a->kind || !strcmp(a->kind, "meter");
 	rc = rc ? rc : meter ? meter_limit(a, &set, o, err) : xfmr_limit(a, &set, o, err);
 	if (rc)

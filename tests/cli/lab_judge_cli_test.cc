@@ -77,6 +77,11 @@ TEST(JudgeCli, BadInputNamesTheValue)
 	EXPECT_EQ(3, run("judge --class 1 --point Ib --pf 0.9L --readings 0.1", &out));
 	EXPECT_TRUE(has(out, "0.9L")) << out;
 	EXPECT_EQ(3, run("judge --class 2 --point 0.01Ib --readings 0.1", &out));
+	/* an override limit of 0 or below is refused, not silently replaced by the regulation limit */
+	EXPECT_EQ(3, run("judge --class 1 --point Ib --readings 0.5,0.5 --limit -0.3", &out)) << out;
+	EXPECT_TRUE(has(out, "--limit '-0.3'")) << out;
+	EXPECT_EQ(3, run("judge --class 1 --point Ib --readings 0.5,0.5 --limit 0", &out)) << out;
+	EXPECT_TRUE(has(out, "--limit '0'")) << out;
 	EXPECT_EQ(2, run("judge --class 1 --point Ib", &out));
 	EXPECT_EQ(2, run("judge --class 1 --readings 1 --bogus", &out));
 }
