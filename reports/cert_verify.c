@@ -247,6 +247,39 @@ static void normalise_code(const char *in, char *out, size_t len)
 	out[o] = '\0';
 }
 
+/* Code (read leniently) and, when given, barcode agree with the issued record r. */
+static int claim_matches(const struct cert_claim *claim, const struct cert_record *r)
+{
+	char given[32], stored[32];
+	normalise_code(claim->code, given, sizeof(given));
+	normalise_code(r->verify_code, stored, sizeof(stored));
+	return !strcmp(given, stored) && (!claim->barcode[0] || !strcmp(claim->barcode, r->barcode));
+}
+
+/*
+ * A number without a revision: the latest issued revision's code did not
+ * match, so try every issued revision of the number. The original prints
+ * no revision, so its holder enters none; a genuine original that was later
+ * revised must come out superseded, not forged.
+ */
+static int match_any_revision(struct db *db, const struct cert_claim *claim, struct cert_record *match, int *found,
+			      struct ml_error *err)
+{
+	struct cert_record *list = NULL;
+	size_t n = 0;
+	struct cert_filter f = { .cert_no = claim->cert_no, .state = "issued" };
+	*found = 0;
+	int rc = cert_list(db, &f, &list, &n, err);
+	for (size_t i = 0; i < n && !rc && !*found; i++) {
+		if (claim_matches(claim, &list[i])) {
+			*match = list[i];
+			*found = 1;
+		}
+	}
+	free(list);
+	return rc;
+}
+
 int cert_verify_claim(struct db *db, const struct cert_claim *claim, struct cert_verify_result *out,
 		      struct ml_error *err)
 {
@@ -267,13 +300,17 @@ int cert_verify_claim(struct db *db, const struct cert_claim *claim, struct cert
 	}
 	if (rc)
 		return ml_errorf(err, rc, "%s", nf.msg);
-	char given[32], stored[32];
-	normalise_code(claim->code, given, sizeof(given));
-	normalise_code(out->match.verify_code, stored, sizeof(stored));
-	if (strcmp(given, stored) || (claim->barcode[0] && strcmp(claim->barcode, out->match.barcode))) {
-		out->status = CERT_VERIFY_FORGED;
+	if (claim_matches(claim, &out->match))
+		return genuine_status(db, out, err);
+	out->status = CERT_VERIFY_FORGED;
+	if (claim->revision >= 0)
 		return ML_OK;
-	}
+	int found = 0;
+	rc = match_any_revision(db, claim, &out->match, &found, err);
+	if (rc)
+		return rc;
+	if (!found)
+		return ML_OK;
 	return genuine_status(db, out, err);
 }
 

@@ -72,8 +72,10 @@ int cert_verify_pdf(struct db *db, const void *pdf, size_t len, struct cert_veri
 
 /*
  * Check what is printed on a paper certificate or scanned from its QR code:
- * number (revision -1 = the current one), verification code and, when
- * given (barcode non-empty), the barcode. CURRENT/SUPERSEDED when they match
+ * number (revision -1 = not printed: the current revision's code, else
+ * any earlier issued revision's, since an original prints no revision),
+ * verification code and, when given (barcode non-empty), the barcode.
+ * CURRENT/SUPERSEDED/WITHDRAWN when they match
  * an issued certificate, FORGED when the number exists but the code or
  * barcode does not match, UNKNOWN when no such certificate was issued.
  * Codes are read leniently (case, '-', I/L/O as 1/1/0). sha256 stays "".

@@ -582,6 +582,33 @@ TEST(CertWorkflow, RevisionSupersedesAndBothStayRetrievable)
 	EXPECT_EQ(CERT_VERIFY_CURRENT, v.status);
 	EXPECT_EQ(rev, v.match.id);
 
+	/* A paper original prints no revision: number + its code (no /REV) is
+	 * genuine but superseded, not forged; the revision's code is current. */
+	struct cert_claim cl = {};
+	auto set_code = [&cl](const char *c) {
+		ASSERT_LT(strlen(c), sizeof cl.code);
+		memcpy(cl.code, c, strlen(c) + 1);
+	};
+	snprintf(cl.cert_no, sizeof cl.cert_no, "%s", o.cert_no);
+	cl.revision = -1;
+	set_code(o.verify_code);
+	ASSERT_EQ(ML_OK, cert_verify_claim(db, &cl, &v, &err)) << err.msg;
+	EXPECT_EQ(CERT_VERIFY_SUPERSEDED, v.status) << cert_verify_status_name(v.status);
+	EXPECT_EQ(id, v.match.id);
+	EXPECT_EQ(rev, v.current.id);
+	set_code(n.verify_code);
+	ASSERT_EQ(ML_OK, cert_verify_claim(db, &cl, &v, &err)) << err.msg;
+	EXPECT_EQ(CERT_VERIFY_CURRENT, v.status) << cert_verify_status_name(v.status);
+	EXPECT_EQ(rev, v.match.id);
+	cl.revision = 1; /* an explicit revision takes only that revision's code */
+	set_code(o.verify_code);
+	ASSERT_EQ(ML_OK, cert_verify_claim(db, &cl, &v, &err)) << err.msg;
+	EXPECT_EQ(CERT_VERIFY_FORGED, v.status) << cert_verify_status_name(v.status);
+	cl.revision = -1;
+	set_code("0000-0000");
+	ASSERT_EQ(ML_OK, cert_verify_claim(db, &cl, &v, &err)) << err.msg;
+	EXPECT_EQ(CERT_VERIFY_FORGED, v.status) << cert_verify_status_name(v.status);
+
 	/* Lookups by number: the current revision, or an explicit one. */
 	struct cert_record f;
 	ASSERT_EQ(ML_OK, cert_find(db, o.cert_no, &f, &err));
