@@ -544,8 +544,11 @@ static int verify_printed(struct cli_ctx *ctx, const char *number, const char *c
 		size_t nl = slash ? (size_t)(slash - number) : strlen(number);
 		if (nl == 0 || nl >= sizeof(c.cert_no) || strlen(code) >= sizeof(c.code))
 			return cli_usage("--number '%s' / --code '%s' are not a certificate number and code", number, code);
+		long long rev = -1;
+		if (slash && cli_strtoll(slash + 1, 0, 9999, &rev))
+			return cli_usage("--number '%s': revision '%s' is not a number 0..9999", number, slash + 1);
 		memcpy(c.cert_no, number, nl);
-		c.revision = slash ? atoi(slash + 1) : -1;
+		c.revision = (int)rev;
 		snprintf(c.code, sizeof(c.code), "%s", code);
 	}
 	struct db *db;

@@ -168,6 +168,13 @@ TEST_F(CertCli, VerifyAndReviseThroughTheBinary)
 	EXPECT_EQ(1, run("cert verify --qr " + pgtest_sq(qr_bad), &out)) << "barcode must match: " << out;
 	EXPECT_EQ(3, run("cert verify --qr nonsense", &out)) << out;
 	EXPECT_EQ(2, run("cert verify --number CB2026-000001", &out)) << out;
+	/* A revision that is not a number is refused, not read as revision 0. */
+	for (const char *rev : { "/x", "/", "/-1", "/0x1" }) {
+		std::string num = std::string("CB2026-000001") + rev;
+		EXPECT_EQ(2, run("cert verify --number " + num + " --code " + code, &out)) << num << ": " << out;
+		EXPECT_NE(std::string::npos, out.find(num)) << out;
+	}
+	ASSERT_EQ(0, run("cert verify --number CB2026-000001/0 --code " + code, &out)) << out;
 
 	/* Revise: usage errors, refusals, then carried straight through to issue. */
 	EXPECT_EQ(2, run("cert revise " + sid + " --by 赵六", &out)) << "missing --reason";
