@@ -602,6 +602,22 @@ TEST_F(Registry, ReferencesAreCheckedAndNeverDeleted)
 	EXPECT_NE(ML_OK, db_cmd(db, "DELETE FROM location WHERE code = 'TEAM1'", 0, nullptr, &err));
 	EXPECT_NE(ML_OK, db_cmd(db, "TRUNCATE location CASCADE", 0, nullptr, &err));
 	EXPECT_EQ(1, count(db, "SELECT count(*) FROM location WHERE code = 'TEAM1'"));
+	/* nor re-keyed: an identity column still takes SET … = DEFAULT, which would
+	 * orphan the assets (and the history of an asset) that point at the old id */
+	const char *rekey[] = {
+		"UPDATE device_model SET model_id = DEFAULT WHERE code = 'M1'",
+		"UPDATE lot SET lot_id = DEFAULT WHERE code = 'REF-11'",
+		"UPDATE location SET location_id = DEFAULT WHERE code = 'CENTRAL'",
+		"UPDATE asset SET asset_id = DEFAULT WHERE barcode = $1",
+	};
+	for (const char *sql : rekey) {
+		EXPECT_EQ(ML_EINVAL, db_cmd(db, sql, strchr(sql, '$') ? 1 : 0, p0, &err)) << sql;
+		EXPECT_NE(nullptr, strstr(err.msg, "cannot change")) << sql << ": " << err.msg;
+	}
+	EXPECT_EQ(0, count(db, "SELECT count(*) FROM asset a WHERE NOT EXISTS (SELECT 1 FROM device_model m "
+			       "WHERE m.model_id = a.model_id) OR NOT EXISTS (SELECT 1 FROM lot l WHERE l.lot_id = a.lot_id)"));
+	EXPECT_EQ(0, count(db, "SELECT count(*) FROM asset_event e WHERE NOT EXISTS (SELECT 1 FROM asset a "
+			       "WHERE a.asset_id = e.asset_id)"));
 	EXPECT_EQ("CENTRAL", one(db, "SELECT l.code FROM asset a JOIN location l USING (location_id) WHERE a.barcode = $1",
 				 { bc(11000) }));
 }
