@@ -666,7 +666,14 @@ static void page_furniture(struct lay *y)
 		y->page = p;
 		box(y, RL_RECT, 28.0f, 28.0f, RL_PAGE_W - 56.0f, RL_PAGE_H - 56.0f, 1.2f);
 		box(y, RL_RECT, 32.0f, 32.0f, RL_PAGE_W - 64.0f, RL_PAGE_H - 64.0f, 0.4f);
-		snprintf(b, sizeof b, "证书编号：%s", or_dash(d->cert_no));
+		/* A revision keeps the original's number: name the revision on every
+		 * page, so each page is identified as part of one complete report
+		 * (ISO/IEC 17025:2017 7.8.2.1 d) and a loose page of the revision
+		 * cannot pass for a page of the certificate it supersedes. */
+		if (d->revision > 0)
+			snprintf(b, sizeof b, "证书编号：%s（第%d版）", or_dash(d->cert_no), d->revision);
+		else
+			snprintf(b, sizeof b, "证书编号：%s", or_dash(d->cert_no));
 		text_al(y, ML_LEFT, ML_RIGHT, RL_PAGE_H - 56.0f, 10.0f, b, AL_RIGHT, 0);
 		snprintf(b, sizeof b, "第 %d 页  共 %d 页", p + 1, total);
 		text_al(y, ML_LEFT, ML_RIGHT, RL_PAGE_H - 70.0f, 9.0f, b, AL_RIGHT, 0);

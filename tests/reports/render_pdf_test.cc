@@ -308,6 +308,13 @@ TEST(RenderPdfMore, RevisionLineAndLongTablesPaginate)
 	std::string last = "第" + std::to_string(pages) + "页共" + std::to_string(pages) + "页";
 	EXPECT_NE(std::string::npos, squeezed(t).find(last)) << last;
 	EXPECT_NE(std::string::npos, t.find("以下空白"));
+	// Every page names the revision next to the number, so a loose page of
+	// the revision cannot pass for a page of the original it supersedes.
+	size_t marked = 0;
+	std::string sq = squeezed(t), mark = std::string("证书编号：") + s.doc.cert_no + "（第1版）";
+	for (size_t p = sq.find(mark); p != std::string::npos; p = sq.find(mark, p + 1))
+		marked++;
+	EXPECT_EQ(static_cast<size_t>(pages), marked) << mark;
 	// The table head is repeated on each continuation page.
 	size_t heads = 0;
 	for (size_t p = t.find("误差读数(%)"); p != std::string::npos; p = t.find("误差读数(%)", p + 1))
