@@ -92,7 +92,7 @@ static int copy_readings(struct db *db, int64_t run_id, int step_no, const struc
 
 enum { COL_ASSET, COL_POS, COL_N, COL_MEAN, COL_ROUNDED, COL_MEAN2, COL_ROUNDED2, COL_PULSES, COL_LIMIT,
        COL_ILIMIT, COL_INTERVAL, COL_LIMIT2, COL_ILIMIT2, COL_INTERVAL2, COL_GAMMA, COL_VERDICT, COL_IVERDICT,
-       COL_VERDICT2, COL_NOTE, NCOLS };
+       COL_VERDICT2, COL_VERDICT1, COL_NOTE, NCOLS };
 
 static int has_value(enum scheme_step_kind k)
 {
@@ -117,6 +117,7 @@ static int row_arrays(struct arr *a, const struct result_row *row)
 	rc = rc || arr_str(&a[COL_VERDICT], judge_verdict_name(r->verdict)) ||
 	     arr_str(&a[COL_IVERDICT], judge_verdict_name(r->internal_verdict)) ||
 	     arr_str(&a[COL_VERDICT2], judge_verdict_name(x ? r->value2.verdict : JUDGE_NONE)) ||
+	     arr_str(&a[COL_VERDICT1], judge_verdict_name(x ? r->value.verdict : JUDGE_NONE)) ||
 	     arr_str(&a[COL_NOTE], row->note);
 	return rc;
 }
@@ -124,11 +125,11 @@ static int row_arrays(struct arr *a, const struct result_row *row)
 static const char *const insert_results_sql =
 	"INSERT INTO run_step_result (run_id, step_no, kind, label, measured_at, asset_id, position, n_readings, "
 	"mean_e4, rounded_e4, mean2_e4, rounded2_e4, pulses, limit_e4, internal_limit_e4, interval_e4, limit2_e4, "
-	"internal_limit2_e4, interval2_e4, gamma_e4, verdict, internal_verdict, verdict2, note) "
+	"internal_limit2_e4, interval2_e4, gamma_e4, verdict, internal_verdict, verdict2, verdict1, note) "
 	"SELECT $1::bigint, $2::int, $3, $4, $5::timestamptz, * FROM unnest($6::bigint[], $7::int[], $8::int[], "
 	"$9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], "
 	"$16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[], $21::text[], $22::text[], "
-	"$23::text[], $24::text[])";
+	"$23::text[], $24::text[], $25::text[])";
 
 static int insert_results(struct db *db, const char *rid, const char *sno, const struct plan_step *ps,
 			  const char *ts, const struct result_row *rows, size_t n, struct ml_error *err)
@@ -240,6 +241,14 @@ static void row_to_result(const PGresult *res, int r, struct judge_step_result *
 	out->internal_verdict = verdict_of(db_get(res, r, "internal_verdict"));
 	out->value.verdict = out->verdict;
 	out->value.internal_verdict = out->internal_verdict;
+	/*
+	 * CT/VT: the ratio item is the ratio-only verdict (0032), not the step's
+	 * combined one. Transformer steps have no internal coefficient (plan.c
+	 * set_limits with 0), so their internal verdicts equal the regulation ones.
+	 */
+	enum judge_verdict v1 = verdict_of(db_get(res, r, "verdict1"));
+	if ((out->kind == STEP_CT || out->kind == STEP_VT) && v1 != JUDGE_NONE)
+		out->value.verdict = out->value.internal_verdict = v1;
 	out->value2.verdict = verdict_of(db_get(res, r, "verdict2"));
 	out->value2.internal_verdict = out->value2.verdict;
 	out->value.n = atoi(db_get(res, r, "n_readings"));
@@ -284,7 +293,7 @@ int result_fold_positions(struct db *db, int64_t run_id, const int64_t *asset_id
 	const char *p[3] = { rid, from, to };
 	PGresult *res = NULL;
 	rc = db_exec(db,
-			 "SELECT asset_id, step_no, kind, verdict, internal_verdict, verdict2, n_readings "
+			 "SELECT asset_id, step_no, kind, verdict, internal_verdict, verdict2, verdict1, n_readings "
 			 "FROM run_step_result WHERE run_id = $1::bigint AND measured_at >= $2::timestamptz "
 			 "AND measured_at < $3::timestamptz ORDER BY step_no, position",
 			 3, p, PGRES_TUPLES_OK, &res, err);

@@ -136,4 +136,70 @@ TEST_F(ManualTest, LongLineOrHugePositionIsRefusedNotTruncatedOrWrapped)
 	EXPECT_EQ("verifying", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs[0] + "'"));
 }
 
+/*
+ * A CT whose ratio error passes but whose phase displacement fails: the
+ * per-item conclusions (printed on the certificate as 比值差 / 相位差) say
+ * ratio pass, phase fail; the overall verdict fails. Before 0032 the ratio
+ * item took the step's combined verdict and read "fail".
+ */
+TEST_F(ManualTest, TransformerRatioAndPhaseItemsAreJudgedSeparately)
+{
+	rfx::exec(db_, "INSERT INTO manufacturer (code, name) VALUES ('HXCT', 'CT maker') ON CONFLICT DO NOTHING");
+	rfx::exec(db_, "INSERT INTO device_model (code, manufacturer_id, name, kind, accuracy_class, ct_primary_a, "
+		       "ct_secondary_a, rated_burden_va, verification_period_months) SELECT 'LMZ-CT', manufacturer_id, "
+		       "'current transformer', 'ct', '0.2S', 100, 5, 10, 24 FROM manufacturer WHERE code = 'HXCT'");
+	rfx::exec(db_, "INSERT INTO lot (code, model_id, received_by, file_sha256, row_count) SELECT 'LOT-CT', model_id, "
+		       "'test', encode(sha256('LOT-CT'), 'hex'), 2 FROM device_model WHERE code = 'LMZ-CT'");
+	std::vector<std::string> bcs;
+	for (unsigned long long i = 0; i < 2; i++) {
+		char bc[23];
+		struct ml_error e = ML_ERROR_INIT;
+		ASSERT_EQ(ML_OK, barcode_make("41300", "01", 8800 + i, bc, &e)) << e.msg;
+		bcs.push_back(bc);
+		rfx::exec(db_, std::string("INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date) "
+					   "SELECT '") + bc + "', m.model_id, l.lot_id, 'B1', date '2026-09-01' FROM "
+					   "device_model m, lot l WHERE m.code = 'LMZ-CT' AND l.code = 'LOT-CT'");
+	}
+	struct bench_rec b = {};
+	snprintf(b.code, sizeof(b.code), "MANCT");
+	snprintf(b.name, sizeof(b.name), "manual CT bench");
+	snprintf(b.uri, sizeof(b.uri), "manual");
+	snprintf(b.kind, sizeof(b.kind), "transformer");
+	b.positions = 4;
+	b.n_standards = 1;
+	snprintf(b.standards[0], sizeof(b.standards[0]), "STD1");
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, standard_bench_add(db_, &b, nullptr, &err)) << err.msg;
+	rfx::add_scheme(db_, "scheme code=T-MANCT name=\"manual ct\"\nsuits kinds=ct classes=0.2S\n"
+			     "ct percent=100 burden=100\n");
+	std::vector<struct task_slot> slots(2);
+	for (size_t i = 0; i < 2; i++) {
+		slots[i].position = (int)i + 1;
+		snprintf(slots[i].barcode, sizeof(slots[i].barcode), "%s", bcs[i].c_str());
+	}
+	struct task_spec spec = {};
+	spec.bench_code = "MANCT";
+	spec.scheme_code = "T-MANCT";
+	spec.manual = 1;
+	spec.slots = slots.data();
+	spec.nslots = slots.size();
+	int64_t run = 0;
+	ASSERT_EQ(ML_OK, task_create(db_, &spec, &run, &err)) << err.msg;
+	/* 0.2S at 100 %: ±0.2 % and ±10′. Position 1 within both; position 2 ratio 0.10 %, phase 15′. */
+	int passed = -1, failed = -1;
+	ASSERT_EQ(ML_OK, manual_record(db_, run, "1, 1, 0.05/3\n2, 1, 0.10/15\n", "op", &passed, &failed, &err))
+		<< err.msg;
+	EXPECT_EQ(1, passed);
+	EXPECT_EQ(1, failed);
+	auto item = [&](const std::string &bc, const char *it) {
+		return one(db_, "SELECT verdict FROM run_conclusion c JOIN asset a USING (asset_id) WHERE run_id = " +
+					std::to_string(run) + " AND a.barcode = '" + bc + "' AND item = '" + it + "'");
+	};
+	EXPECT_EQ("pass", item(bcs[0], "ratio"));
+	EXPECT_EQ("pass", item(bcs[0], "phase"));
+	EXPECT_EQ("pass", item(bcs[1], "ratio"));
+	EXPECT_EQ("fail", item(bcs[1], "phase"));
+	EXPECT_EQ("fail", item(bcs[1], "overall"));
+}
+
 } // namespace
