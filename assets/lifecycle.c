@@ -17,7 +17,7 @@
 /* Columns read by lookup and by the batch pre-check. */
 #define ASSET_SELECT                                                                            \
 	"SELECT a.asset_id, a.barcode, a.model_id, m.code AS model_code, lot.code AS lot_code, "  \
-	"a.state, coalesce(l.code, '') AS location, "                                           \
+	"a.state, coalesce(l.code, '') AS location, coalesce(l.kind, '') AS location_kind, "    \
 	"coalesce(to_char(a.valid_until, 'YYYY-MM-DD'), '') AS valid_until, "                   \
 	"(a.valid_until IS NOT NULL AND a.valid_until < current_date) AS expired "               \
 	"FROM asset a JOIN device_model m ON m.model_id = a.model_id "                          \
@@ -233,7 +233,8 @@ static void check_move(struct plan *p, size_t i)
 		refuse(p, i, e.code, "asset %s: %s", m->barcode, e.msg);
 		return;
 	}
-	int to_secondary = 0;
+	/* Where the asset ends up: the given location, else where it is now. */
+	const char *dest = info.location, *dest_kind = db_get(p->assets, row, "location_kind");
 	if (m->location) {
 		int lr = find_loc_row(p->locs, m->location);
 		if (lr < 0) {
@@ -241,10 +242,25 @@ static void check_move(struct plan *p, size_t i)
 			return;
 		}
 		p->loc_id[i] = PQgetvalue(p->locs, lr, 0);
-		to_secondary = !strcmp(PQgetvalue(p->locs, lr, 2), "secondary_store");
+		dest = m->location;
+		dest_kind = PQgetvalue(p->locs, lr, 2);
 	}
+	int to_secondary = !strcmp(dest_kind, "secondary_store");
 	if (asset_next_state(info.state, m->action, to_secondary, &p->to[i], &e)) {
 		refuse(p, i, e.code, "asset %s is '%s': %s", m->barcode, asset_state_name(info.state), e.msg);
+		return;
+	}
+	/* secondary_stock and in_stock say the asset is in a store (二级表库 /
+	 * central store, domain.md §5.1): an unused meter is not "in stock" at a
+	 * field team, nor received into a secondary store that is the central one. */
+	int store_ok = m->action == ASSET_ACT_RECEIVE_SECONDARY ? to_secondary
+		     : m->action == ASSET_ACT_RETURN_UNUSED ? to_secondary || !strcmp(dest_kind, "central_store")
+							     : 1;
+	if (!store_ok) {
+		refuse(p, i, ML_EINVAL, "asset %s: %s puts it in %s, but '%s' is %s%s; give --location STORE", m->barcode,
+		       asset_action_name(m->action),
+		       m->action == ASSET_ACT_RECEIVE_SECONDARY ? "a secondary store" : "a store",
+		       dest[0] ? dest : "(no location)", dest_kind[0] ? "a " : "not a store", dest_kind);
 		return;
 	}
 	/* An asset past its verification period must not go to the field (JJG 596-2012 §1.12 period). */

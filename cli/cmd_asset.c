@@ -345,7 +345,8 @@ static const char move_help[] =
 	"  reuse             removed|fault_analysis -> reverify\n"
 	"  return_to_maker   failed|fault_analysis -> returned_to_maker\n"
 	"  scrap             failed|fault_analysis|removed -> scrapped\n"
-	"--location moves the asset to that place (e.g. a secondary store for dispatch).\n"
+	"--location moves the asset to that place (e.g. a secondary store for dispatch);\n"
+	"receive_secondary must end at a secondary store, return_unused at a store.\n"
 	"See also 'meterlab asset swap' (remove + install in one transaction).";
 
 struct bc_list {

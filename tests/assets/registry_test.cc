@@ -497,6 +497,32 @@ TEST_F(Registry, VerificationPeriodAndIssue)
 	EXPECT_EQ(ML_EINVAL, asset_move_one(db, &m, &err));
 }
 
+/* Stock states name a kind of place: secondary_stock is in a secondary store, in_stock in a store. */
+TEST_F(Registry, StockMovesGoToAStoreOfTheRightKind)
+{
+	arrive(db, "ST-12", 12000, 1);
+	std::string b = bc(12000);
+	struct ml_error err = ML_ERROR_INIT;
+	for (auto a : { ASSET_ACT_VERIFY_START, ASSET_ACT_VERIFY_PASS, ASSET_ACT_DISPATCH })
+		ASSERT_EQ(ML_OK, move(db, b, a, &err)) << err.msg;
+	/* dispatched without a destination: still at CENTRAL, which is not a secondary store */
+	EXPECT_EQ(ML_EINVAL, move(db, b, ASSET_ACT_RECEIVE_SECONDARY, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "'CENTRAL'")) << err.msg;
+	EXPECT_NE(nullptr, strstr(err.msg, b.c_str())) << err.msg;
+	EXPECT_EQ(ML_EINVAL, move(db, b, ASSET_ACT_RECEIVE_SECONDARY, &err, "TEAM1"));
+	EXPECT_NE(nullptr, strstr(err.msg, "'TEAM1' is a field_team")) << err.msg;
+	EXPECT_EQ("in_transit", state_of(db, b));
+	ASSERT_EQ(ML_OK, move(db, b, ASSET_ACT_RECEIVE_SECONDARY, &err, "CITY1")) << err.msg;
+	ASSERT_EQ(ML_OK, move(db, b, ASSET_ACT_ISSUE, &err, "TEAM1")) << err.msg;
+	/* an unused meter goes back to a store, not "in stock" at the field team */
+	EXPECT_EQ(ML_EINVAL, move(db, b, ASSET_ACT_RETURN_UNUSED, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "'TEAM1' is a field_team")) << err.msg;
+	EXPECT_EQ("issued", state_of(db, b));
+	ASSERT_EQ(ML_OK, move(db, b, ASSET_ACT_RETURN_UNUSED, &err, "CENTRAL")) << err.msg;
+	EXPECT_EQ("in_stock|CENTRAL", one(db, "SELECT a.state || '|' || l.code FROM asset a JOIN location l "
+					      "USING (location_id) WHERE a.barcode = $1", { b }));
+}
+
 TEST_F(Registry, SwapIsOneTransaction)
 {
 	arrive(db, "SW-8", 8000, 2);
