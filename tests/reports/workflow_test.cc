@@ -442,6 +442,36 @@ TEST(CertWorkflow, OwnerCannotTruncateCertificateTables)
 	db_close(owner);
 }
 
+/* Certificate numbers are unique only through the counter (certificate's
+ * unique keys hold asset_id, the distribution column): a counter moved back
+ * would hand out an issued number again, to another asset. */
+TEST(CertWorkflow, CounterNeverMovesBackOrDisappears)
+{
+	std::string ci = wf_db();
+	struct db *owner = pgtest_connect(ci);
+	const char *iss = wf_issuer(owner, "CN");
+	struct db *app = pgtest_connect(pgtest_as_role(ci, "meterlab_app"));
+	struct ml_error err = ML_ERROR_INIT;
+	long long a = wf_draft(app, 37, wf_barcode(37), true, iss);
+	ASSERT_EQ(ML_OK, cert_check(app, &a, 1, "李四", &err)) << err.msg;
+	ASSERT_EQ(ML_OK, wf_approve(app, { a }, "王五", &err)) << err.msg;
+	for (struct db *db : { app, owner }) {
+		for (const char *sql : { "UPDATE cert_counter SET last_serial = last_serial - 1 WHERE issuer_id = 'CN'",
+					 "UPDATE cert_counter SET year = year + 1 WHERE issuer_id = 'CN'",
+					 "DELETE FROM cert_counter WHERE issuer_id = 'CN'" }) {
+			ml_error_clear(&err);
+			EXPECT_NE(ML_OK, db_cmd(db, sql, 0, nullptr, &err)) << (db == app ? "app: " : "owner: ") << sql;
+		}
+	}
+	EXPECT_EQ("1", wf_scalar(owner, "SELECT last_serial FROM cert_counter WHERE issuer_id = 'CN'"));
+	long long b = wf_draft(app, 38, wf_barcode(38), true, iss);
+	ASSERT_EQ(ML_OK, cert_check(app, &b, 1, "李四", &err)) << err.msg;
+	ASSERT_EQ(ML_OK, wf_approve(app, { b }, "王五", &err)) << err.msg;
+	EXPECT_EQ("CN2026-000002", wf_scalar(owner, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(b)));
+	db_close(app);
+	db_close(owner);
+}
+
 /* ---- stored bytes, revisions, verification ---- */
 
 static std::string stored_pdf(struct db *db, long long id, std::string *sha = nullptr)
