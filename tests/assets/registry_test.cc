@@ -500,8 +500,8 @@ TEST_F(Registry, VerificationPeriodAndIssue)
 /* Stock states name a kind of place: secondary_stock is in a secondary store, in_stock in a store. */
 TEST_F(Registry, StockMovesGoToAStoreOfTheRightKind)
 {
-	arrive(db, "ST-12", 12000, 1);
-	std::string b = bc(12000);
+	arrive(db, "ST-14", 14000, 1);
+	std::string b = bc(14000);
 	struct ml_error err = ML_ERROR_INIT;
 	for (auto a : { ASSET_ACT_VERIFY_START, ASSET_ACT_VERIFY_PASS, ASSET_ACT_DISPATCH })
 		ASSERT_EQ(ML_OK, move(db, b, a, &err)) << err.msg;
