@@ -34,6 +34,7 @@ struct run {
 	const struct runner_options *opt;
 	int64_t run_id;
 	char status[16];
+	char mode[8]; /* driven | manual */
 	char run_date[11];
 	struct bench_rec br;
 	int bench_positions; /* from the bench's identity */
@@ -141,7 +142,7 @@ static int load_row(struct run *r, const char *id, char **scheme_text, int64_t *
 {
 	const char *p[1] = { id };
 	PGresult *res = NULL;
-	int rc = db_query_one(r->db, "SELECT bench_id, model_id, scheme_text, status, run_date::text AS run_date "
+	int rc = db_query_one(r->db, "SELECT bench_id, model_id, scheme_text, status, mode, run_date::text AS run_date "
 				     "FROM verification_run WHERE run_id = $1::bigint",
 			      1, p, &res, err);
 	if (rc == ML_ENOTFOUND)
@@ -151,6 +152,7 @@ static int load_row(struct run *r, const char *id, char **scheme_text, int64_t *
 	*bench_id = strtoll(db_get(res, 0, "bench_id"), NULL, 10);
 	r->model_id = strtoll(db_get(res, 0, "model_id"), NULL, 10);
 	snprintf(r->status, sizeof(r->status), "%s", db_get(res, 0, "status"));
+	snprintf(r->mode, sizeof(r->mode), "%s", db_get(res, 0, "mode"));
 	snprintf(r->run_date, sizeof(r->run_date), "%s", db_get(res, 0, "run_date"));
 	*scheme_text = strdup(db_get(res, 0, "scheme_text"));
 	PQclear(res);
@@ -168,6 +170,10 @@ static int load_run(struct run *r, struct ml_error *err)
 	char *text = NULL;
 	int64_t bench_id = 0;
 	int rc = load_row(r, id, &text, &bench_id, err);
+	/* A manual run has no bench to drive; trying would mark it interrupted and lock out its readings. */
+	if (!rc && strcmp(r->mode, "driven"))
+		rc = ml_errorf(err, ML_ESTATE, "run %s is a %s run: type its readings with 'meterlab run manual %s'", id,
+			       r->mode, id);
 	if (!rc)
 		rc = load_positions(r, id, err);
 	if (!rc)

@@ -112,6 +112,24 @@ TEST_F(ManualTest, BadInputStoresNothing)
 	EXPECT_EQ("verifying", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs[0] + "'"));
 }
 
+/* Starting the runner on a manual run is refused and leaves the run open for its typed readings. */
+TEST_F(ManualTest, RunnerRefusesAManualRunAndLeavesItRecordable)
+{
+	auto bcs = rfx::seed_assets(db_, 1, 6700);
+	int64_t run = task(bcs);
+	std::string r = std::to_string(run);
+	struct runner_options o = rfx::fast_options();
+	struct runner_outcome out;
+	struct ml_error err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_ESTATE, runner_execute(ci_->c_str(), run, &o, &out, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "manual run")) << err.msg;
+	EXPECT_EQ("pending", one(db_, "SELECT status FROM verification_run WHERE run_id = " + r));
+	EXPECT_EQ(ML_OK, manual_record(db_, run, "1, 1, pulses=0\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n", "op", nullptr,
+				      nullptr, &err))
+		<< err.msg;
+	EXPECT_EQ("finished", one(db_, "SELECT status FROM verification_run WHERE run_id = " + r));
+}
+
 /*
  * A typed line is never cut or wrapped into another position: a line longer
  * than the reader's buffer used to be truncated silently (here "0.15" became
