@@ -322,7 +322,8 @@ TEST(CertWorkflow, ConcurrentIssuingIsGapFree)
 				return;
 			}
 			struct cert_issue_opts o = { "2026-11-26", &r, 1 };
-			/* A failing attempt first (a draft id that does not exist): rolled back, no number used. */
+			/* A failing attempt first (a draft id that does not exist): refused before any
+			 * number is allocated (rollback after allocation: IssueFailingAfterNumbering...). */
 			long long bogus[2] = { ids[t][0], 999999 };
 			if (cert_approve(db, bogus, 2, "王五", &o, &err) != ML_ENOTFOUND)
 				failures++;
@@ -351,6 +352,35 @@ TEST(CertWorkflow, ConcurrentIssuingIsGapFree)
 	EXPECT_EQ((size_t)(threads * per), nos.size());
 	PQclear(res);
 	EXPECT_EQ(std::to_string(threads * per), wf_scalar(db, "SELECT last_serial FROM cert_counter WHERE issuer_id = 'CO'"));
+	db_close(db);
+}
+
+/* A batch that fails after a number was allocated (the second item is the
+ * revision of a certificate withdrawn meanwhile) rolls everything back,
+ * the number included: the next issue gets it. */
+TEST(CertWorkflow, IssueFailingAfterNumberingGivesTheNumberBack)
+{
+	struct db *db = pgtest_connect(wf_db());
+	const char *iss = wf_issuer(db, "RB");
+	struct ml_error err = ML_ERROR_INIT;
+	long long orig = wf_draft(db, 44, wf_barcode(44), true, iss);
+	ASSERT_EQ(ML_OK, cert_check(db, &orig, 1, "李四", &err)) << err.msg;
+	ASSERT_EQ(ML_OK, wf_approve(db, { orig }, "王五", &err)) << err.msg; /* RB2026-000001 */
+	long long fresh = wf_draft(db, 45, wf_barcode(45), true, iss);
+	struct cert_override ov[] = { { "client", "更正" } };
+	long long rev = 0;
+	ASSERT_EQ(ML_OK, cert_revise(db, orig, "typo", "赵六", ov, 1, &rev, &err)) << err.msg;
+	ASSERT_LT(fresh, rev);
+	std::vector<long long> batch = { fresh, rev };
+	ASSERT_EQ(ML_OK, cert_check(db, batch.data(), batch.size(), "李四", &err)) << err.msg;
+	ASSERT_EQ(ML_OK, cert_withdraw(db, orig, "issued for the wrong asset", "王五", &err)) << err.msg;
+	ml_error_clear(&err);
+	EXPECT_EQ(ML_ESTATE, wf_approve(db, batch, "王五", &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "withdrawn")) << err.msg;
+	EXPECT_EQ("1", wf_scalar(db, "SELECT last_serial FROM cert_counter WHERE issuer_id = 'RB'"));
+	EXPECT_EQ("checked", wf_scalar(db, "SELECT state FROM certificate WHERE id = " + std::to_string(fresh)));
+	ASSERT_EQ(ML_OK, wf_approve(db, { fresh }, "王五", &err)) << err.msg;
+	EXPECT_EQ("RB2026-000002", wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(fresh)));
 	db_close(db);
 }
 
