@@ -151,6 +151,10 @@ static int check_syntax(struct plan *p)
 		else if (p->mv[i].valid_until && !asset_date_ok(p->mv[i].valid_until))
 			refuse(p, i, ML_EINVAL, "asset %s: valid_until '%s' is not a date YYYY-MM-DD", bc[i],
 			       p->mv[i].valid_until);
+		else if (p->mv[i].valid_until && p->mv[i].action != ASSET_ACT_VERIFY_PASS)
+			/* it used to be ignored silently: the clerk believed a validity was recorded */
+			refuse(p, i, ML_EINVAL, "asset %s: valid_until '%s' is set by verify_pass only, not by %s", bc[i],
+			       p->mv[i].valid_until, asset_action_name(p->mv[i].action));
 	}
 	sort_base = bc;
 	qsort(idx, p->n, sizeof(*idx), cmp_idx);

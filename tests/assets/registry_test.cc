@@ -495,6 +495,12 @@ TEST_F(Registry, VerificationPeriodAndIssue)
 	m.barcode = b2.c_str();
 	m.valid_until = "2031-02-30";
 	EXPECT_EQ(ML_EINVAL, asset_move_one(db, &m, &err));
+	/* a validity date with another action is refused, not silently dropped */
+	m.action = ASSET_ACT_VERIFY_FAIL;
+	m.valid_until = "2031-02-28";
+	EXPECT_EQ(ML_EINVAL, asset_move_one(db, &m, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "verify_pass only, not by verify_fail")) << err.msg;
+	EXPECT_EQ("verifying", state_of(db, b2));
 }
 
 /* Stock states name a kind of place: secondary_stock is in a secondary store, in_stock in a store. */
