@@ -433,6 +433,24 @@ static int check_in_sql(struct db *db, struct importer *im, struct ml_error *err
 	return ML_OK;
 }
 
+/* Why insert_all found no store: the location is missing, or is not a store (a delivery arrives in one). */
+static int store_missing(struct db *db, const char *loc, struct ml_error *err)
+{
+	const char *p[1] = { loc };
+	PGresult *res = NULL;
+	int rc = db_exec(db, "SELECT kind FROM location WHERE code = $1", 1, p, PGRES_TUPLES_OK, &res, err);
+	if (rc)
+		return rc;
+	if (PQntuples(res) == 1)
+		rc = ml_errorf(err, ML_EINVAL,
+			       "a delivery is received into a store, but '%s' is a %s; nothing imported", loc,
+			       PQgetvalue(res, 0, 0));
+	else
+		rc = ml_errorf(err, ML_ENOTFOUND, "store location '%s' does not exist; nothing imported", loc);
+	PQclear(res);
+	return rc;
+}
+
 static int insert_all(struct db *db, const struct asset_receive_opts *o, const char *sha,
 		      struct asset_import_report *rep, struct ml_error *err)
 {
@@ -446,7 +464,8 @@ static int insert_all(struct db *db, const struct asset_receive_opts *o, const c
 		"  CASE WHEN count(DISTINCT m.manufacturer_id) = 1 THEN min(m.manufacturer_id) END, "
 		"  CASE WHEN count(DISTINCT m.model_id) = 1 THEN min(m.model_id) END, $2, $3, $4, count(*), $5 "
 		"  FROM asset_import_stage s JOIN device_model m ON m.code = s.model_code RETURNING lot_id), "
-		"loc AS (SELECT location_id FROM location WHERE code = $6), "
+		"loc AS (SELECT location_id FROM location WHERE code = $6 "
+		"  AND kind IN ('central_store', 'secondary_store')), "
 		"ins AS (INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date, box_code, "
 		"  state, location_id) SELECT s.barcode, m.model_id, lot_ins.lot_id, s.production_batch, "
 		"  s.production_date, s.box_code, 'arrived', loc.location_id "
@@ -464,7 +483,7 @@ static int insert_all(struct db *db, const struct asset_receive_opts *o, const c
 		return rc;
 	if (PQntuples(res) != 1 || db_get(res, 0, "loc_found")[0] == '0') {
 		PQclear(res);
-		return ml_errorf(err, ML_ENOTFOUND, "store location '%s' does not exist; nothing imported", loc);
+		return store_missing(db, loc, err);
 	}
 	rep->lot_id = strtoll(db_get(res, 0, "lot_id"), NULL, 10);
 	rep->rows = (size_t)strtoull(db_get(res, 0, "n"), NULL, 10);

@@ -336,6 +336,31 @@ TEST_F(Registry, FieldLengthsCountCharactersNotBytes)
 	asset_import_report_free(&rep);
 }
 
+/* A delivery arrives in a store (到货接收): not at a field team, and not at a store that does not exist. */
+TEST_F(Registry, DeliveryArrivesInAStore)
+{
+	struct asset_receive_opts o = {};
+	o.lot_code = "LOC-1";
+	o.actor = "test";
+	o.location = "TEAM1";
+	std::string data = csv(2800, 2);
+	struct asset_import_report rep;
+	struct ml_error err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_EINVAL, asset_receive(db, &o, data.data(), data.size(), &rep, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "'TEAM1' is a field_team")) << err.msg;
+	asset_import_report_free(&rep);
+	o.location = "NOWHERE";
+	EXPECT_EQ(ML_ENOTFOUND, asset_receive(db, &o, data.data(), data.size(), &rep, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "NOWHERE")) << err.msg;
+	asset_import_report_free(&rep);
+	EXPECT_EQ(0, count(db, "SELECT count(*) FROM lot WHERE code = 'LOC-1'"));
+	o.location = "CITY1";
+	ASSERT_EQ(ML_OK, asset_receive(db, &o, data.data(), data.size(), &rep, &err)) << err.msg;
+	asset_import_report_free(&rep);
+	EXPECT_EQ(2, count(db, "SELECT count(*) FROM asset a JOIN location l USING (location_id) WHERE l.code = 'CITY1' "
+			       "AND a.lot_id = (SELECT lot_id FROM lot WHERE code = 'LOC-1')"));
+}
+
 TEST_F(Registry, ReimportIsRefusedWithoutDuplicates)
 {
 	std::string data = csv(3000, 20);
