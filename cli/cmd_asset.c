@@ -378,7 +378,12 @@ static int bc_push(struct bc_list *l, char *s, long line)
 static int bc_parse(struct bc_list *l)
 {
 	long line = 0;
-	for (char *s = l->data, *next; s && *s; s = next) {
+	char *start = l->data;
+	/* A spreadsheet's "CSV UTF-8" starts with a BOM: without this the header
+	 * line was read as a malformed barcode and the whole move refused. */
+	if (start && !strncmp(start, "\xEF\xBB\xBF", 3))
+		start += 3;
+	for (char *s = start, *next; s && *s; s = next) {
 		next = strchr(s, '\n');
 		if (next)
 			*next++ = '\0';

@@ -125,6 +125,18 @@ TEST_F(AssetCli, LifecycleThroughTheCommand)
 	EXPECT_FALSE(has(out, B1)) << out;
 }
 
+/* A barcode list saved by a spreadsheet as "CSV UTF-8" starts with a BOM and has CRLF lines. */
+TEST_F(AssetCli, MoveListWithByteOrderMark)
+{
+	std::string out;
+	std::string in = "printf '\\357\\273\\277barcode\\r\\n4130001000000462000100\\r\\n4130001000000462000117\\r\\n' | ";
+	ASSERT_EQ(0, pgtest_run(in + pgtest_cli() + " --db " + pgtest_sq(g_db) + " asset move sample -", &out, true))
+		<< out;
+	EXPECT_TRUE(has(out, "sample: moved 2 assets")) << out;
+	ASSERT_EQ(0, run_stdout("--json asset show 4130001000000462000100", &out));
+	EXPECT_TRUE(has(out, "\"state\":\"sampling\"")) << out;
+}
+
 TEST_F(AssetCli, ReceiveFromStandardInput)
 {
 	std::string out;
