@@ -135,7 +135,9 @@ void asset_move_report_free(struct asset_move_report *rep);
 /*
  * Apply n moves, all or nothing. Every move is checked first (barcode
  * registered, transition legal, issue not after valid_until, location
- * known, barcode not twice in the batch) and EVERY refusal is reported in
+ * known, receive_secondary ending at a secondary store and return_unused at
+ * a store, valid_until given only with verify_pass, barcode not twice in the
+ * batch) and EVERY refusal is reported in
  * rep (may be NULL); then state changes are compare-and-set
  * (UPDATE … WHERE asset_id=$1 AND state=$2) and one event per move is
  * appended to asset_event in the same transaction. A lost race is
