@@ -133,6 +133,16 @@ int db_migrate(struct db *db, const struct db_migration *list, size_t count, int
 		if (st[i].state != DB_MIG_PENDING)
 			continue;
 		rc = apply_one(db, &list[i], st[i].checksum, err);
+		/*
+		 * Roles are cluster-wide: when two databases of one cluster are
+		 * migrated at the same moment, both may pass 0001's "role exists?"
+		 * check and one CREATE ROLE then fails with a unique violation.
+		 * The failed migration rolled back whole, and the second attempt
+		 * sees the role: retry once. A migration that is simply wrong fails
+		 * the same way again and is reported.
+		 */
+		if (rc == ML_EEXISTS || rc == ML_ECONFLICT)
+			rc = apply_one(db, &list[i], st[i].checksum, err);
 		if (!rc && applied)
 			(*applied)++;
 	}
