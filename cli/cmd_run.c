@@ -226,6 +226,10 @@ static int create_opt(int argc, char **argv, int *i, struct create_args *c, stru
 		c->spec.date = v;
 	else if (cli_take_opt(argc, argv, i, "--operator", &v))
 		c->spec.operator_name = v;
+	else if (cli_take_opt(argc, argv, i, "--temperature", &v))
+		c->spec.temperature_c = v;
+	else if (cli_take_opt(argc, argv, i, "--humidity", &v))
+		c->spec.humidity_pct = v;
 	else if (!strcmp(argv[*i], "--manual"))
 		c->spec.manual = 1;
 	else if (strchr(argv[*i], '=') && argv[*i][0] != '-') {
@@ -272,7 +276,9 @@ static const char *const create_help =
 	"  --map FILE           position map, one 'position,barcode' per line ('-' = stdin)\n"
 	"  POSITION=BARCODE     positions given as arguments (with or instead of --map)\n"
 	"  --operator NAME      who mounted the meters\n"
-	"  --date YYYY-MM-DD    verification date (default: today) for the traceability check\n";
+	"  --date YYYY-MM-DD    verification date (default: today) for the traceability check\n"
+	"  --temperature C      ambient temperature in the lab, ℃ (printed on certificates)\n"
+	"  --humidity RH        ambient relative humidity, %RH (printed on certificates)\n";
 
 static int run_create(struct cli_ctx *ctx, int argc, char **argv)
 {

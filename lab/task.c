@@ -308,14 +308,18 @@ static int insert_run(struct db *db, const struct task_spec *s, const struct ben
 	snprintf(mid, sizeof(mid), "%" PRId64, model_id);
 	snprintf(ver, sizeof(ver), "%d", sch->version);
 	snprintf(steps, sizeof(steps), "%zu", sch->nsteps);
-	const char *p[9] = { bid, mid, sch->code, ver, scheme_text, s->manual ? "manual" : "driven", steps,
-			     s->operator_name ? s->operator_name : "unknown", date };
+	const char *p[11] = { bid, mid, sch->code, ver, scheme_text, s->manual ? "manual" : "driven", steps,
+			      s->operator_name ? s->operator_name : "unknown", date, s->temperature_c, s->humidity_pct };
 	PGresult *res = NULL;
 	int rc = db_query_one(db,
 			      "INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, scheme_text, "
-			      "mode, steps_total, operator, run_date) VALUES ($1::bigint, $2::bigint, $3, $4::int, $5, $6, "
-			      "$7::int, $8, $9::date) RETURNING run_id",
-			      9, p, &res, err);
+			      "mode, steps_total, operator, run_date, ambient_temp_c, ambient_rh_pct) VALUES ($1::bigint, "
+			      "$2::bigint, $3, $4::int, $5, $6, $7::int, $8, $9::date, $10::numeric, $11::numeric) "
+			      "RETURNING run_id",
+			      11, p, &res, err);
+	if (rc == ML_EINVAL)
+		ml_error_prefix(err, "ambient conditions (temperature '%s' ℃, humidity '%s' %%RH): ",
+				s->temperature_c ? s->temperature_c : "-", s->humidity_pct ? s->humidity_pct : "-");
 	if (!rc)
 		*run_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);

@@ -41,6 +41,8 @@ struct task_spec {
 	const char *operator_name;  /* who mounted the meters; NULL -> "unknown" */
 	const char *date;           /* verification date YYYY-MM-DD; NULL -> the server's current_date */
 	int manual;                 /* 1: readings are typed in (meterlab run manual) */
+	const char *temperature_c;  /* ambient temperature, decimal text (e.g. "21.2"); NULL = not recorded */
+	const char *humidity_pct;   /* ambient relative humidity %, decimal text; NULL = not recorded */
 	const struct task_slot *slots;
 	size_t nslots;
 };

@@ -37,6 +37,7 @@ struct cert_source {
 
 static const char *const run_sql =
 	"SELECT r.status, r.operator, to_char(r.run_date, 'YYYY-MM-DD') AS run_date, b.name AS place, "
+	"r.ambient_temp_c::text || ' ℃' AS temperature, r.ambient_rh_pct::text || ' %RH' AS humidity, "
 	"m.code AS model, m.name AS instrument, m.kind, coalesce(m.accuracy_class || '级', '') AS accuracy_class, "
 	"mf.name AS manufacturer, "
 	"CASE WHEN m.kind IN ('meter_1p', 'meter_3p') THEN "
@@ -295,6 +296,8 @@ static void fill_cover(struct cert_source *s, struct src_doc *d, int row, long l
 	c->verified_on = db_get(run, 0, "run_date");
 	c->valid_until = pass ? db_get(pos, row, "valid_until") : NULL;
 	c->place = db_get(run, 0, "place");
+	c->temperature = db_get(run, 0, "temperature"); /* NULL when not recorded: printed as "—" */
+	c->humidity = db_get(run, 0, "humidity");
 	c->standards = s->standards;
 	c->n_standards = s->n_standards;
 }

@@ -97,6 +97,33 @@ TEST_F(TaskTest, CreatesRunAndMovesAssetsToVerifying)
 	EXPECT_NE("", one(db_, "SELECT scheme_text FROM verification_run WHERE run_id = " + std::to_string(id)));
 }
 
+TEST_F(TaskTest, RecordsAmbientConditionsAndRefusesImpossibleOnes)
+{
+	struct ml_error err = ML_ERROR_INIT;
+	struct task_slot slot = {};
+	slot.position = 2;
+	snprintf(slot.barcode, sizeof(slot.barcode), "%s", bcs_[0].c_str());
+	struct task_spec spec = {};
+	spec.bench_code = "B1";
+	spec.scheme_code = "T-TASK";
+	spec.date = "2026-06-01";
+	spec.slots = &slot;
+	spec.nslots = 1;
+	spec.temperature_c = "21.5";
+	spec.humidity_pct = "120";
+	int64_t id = 0;
+	EXPECT_EQ(ML_EINVAL, task_create(db_, &spec, &id, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "'120'")) << err.msg;
+	EXPECT_EQ("arrived", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs_[0] + "'"));
+	spec.humidity_pct = "warm";
+	EXPECT_EQ(ML_EINVAL, task_create(db_, &spec, &id, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "warm")) << err.msg;
+	spec.humidity_pct = "48.5";
+	ASSERT_EQ(ML_OK, task_create(db_, &spec, &id, &err)) << err.msg;
+	EXPECT_EQ("21.5|48.5", one(db_, "SELECT ambient_temp_c || '|' || ambient_rh_pct FROM verification_run WHERE run_id = " +
+					 std::to_string(id)));
+}
+
 TEST_F(TaskTest, RefusesPositionOutOfRange)
 {
 	struct ml_error err = ML_ERROR_INIT;

@@ -27,9 +27,9 @@ INSERT INTO lab_bench_standard SELECT b.bench_id, s.standard_id FROM lab_bench b
 WHERE b.code = 'B1' AND s.code = 'STD-1P-01';
 
 INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, scheme_text, mode, status,
-			      steps_total, operator, run_date, started_at, finished_at)
+			      steps_total, operator, run_date, started_at, finished_at, ambient_temp_c, ambient_rh_pct)
 SELECT b.bench_id, m.model_id, 'JJG596-1P', 1, 'creep; start; basic Imax 1.0 H; basic 0.1Ib 0.5L H', 'driven',
-       'finished', 4, '张三', date '2026-11-20', now(), now()
+       'finished', 4, '张三', date '2026-11-20', now(), now(), 21.2, 53
 FROM lab_bench b, device_model m WHERE b.code = 'B1' AND m.code = 'DDZY285-Z';
 
 INSERT INTO run_position (asset_id, run_id, position, barcode)

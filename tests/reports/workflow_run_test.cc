@@ -57,6 +57,9 @@ TEST(CertSource, BuildsOneDocumentPerAssetFromTheRun)
 	EXPECT_STREQ("2026-11-20", pass->verified_on);
 	EXPECT_STREQ("2034-11-19", pass->valid_until);
 	EXPECT_STREQ("单相电能表检定装置1号", pass->place);
+	/* Ambient conditions recorded on the run (0033) reach the inner page. */
+	EXPECT_STREQ("21.2 ℃", pass->temperature);
+	EXPECT_STREQ("53.0 %RH", pass->humidity);
 	EXPECT_STREQ("R1-01", pass->record_no);
 	EXPECT_STREQ("示范省电力公司", pass->client);
 	ASSERT_EQ(1u, pass->n_standards);
