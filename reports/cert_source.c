@@ -461,12 +461,9 @@ int cert_source_drafts(struct db *db, long long run_id, const char *verifier, co
 		rc = db_begin(db, err);
 	if (!rc)
 		rc = drafts_locked(db, run_id, s, verifier, issuer_id, created, err);
-	if (!rc)
-		rc = db_commit(db, err);
-	if (rc) {
-		db_rollback(db);
+	rc = db_finish(db, rc, err);
+	if (rc)
 		*created = 0;
-	}
 	cert_source_free(s);
 	return rc ? rc : run_cert_ids(db, run_id, ids, n, err);
 }

@@ -108,6 +108,14 @@ static int check_locked(struct db *db, const long long *ids, size_t n, const cha
 	return rc;
 }
 
+/* Corrections, withdrawals and discards are logged with why: 1..250 bytes. */
+static int check_reason(const char *what, const char *reason, struct ml_error *err)
+{
+	if (!reason || !*reason || strlen(reason) > 250)
+		return ml_errorf(err, ML_EINVAL, "%s needs a reason of 1 to 250 bytes", what);
+	return ML_OK;
+}
+
 int cert_check(struct db *db, const long long *ids, size_t n, const char *checker, struct ml_error *err)
 {
 	int rc = cert_valid_name("checker", checker, err);
@@ -119,10 +127,7 @@ int cert_check(struct db *db, const long long *ids, size_t n, const char *checke
 		rc = db_begin(db, err);
 	if (!rc)
 		rc = check_locked(db, s, m, checker, err);
-	if (!rc)
-		rc = db_commit(db, err);
-	if (rc)
-		db_rollback(db);
+	rc = db_finish(db, rc, err);
 	free(s);
 	return rc;
 }
@@ -461,10 +466,7 @@ int cert_approve(struct db *db, const long long *ids, size_t n, const char *appr
 		rc = db_begin(db, err);
 	if (!rc)
 		rc = approve_locked(db, s, m, approver, opts, err);
-	if (!rc)
-		rc = db_commit(db, err);
-	if (rc)
-		db_rollback(db);
+	rc = db_finish(db, rc, err);
 	free(s);
 	return rc;
 }
@@ -552,9 +554,9 @@ static int insert_revision(struct db *db, long long id, const char *reason, cons
 int cert_revise(struct db *db, long long id, const char *reason, const char *by, const struct cert_override *ov,
 		size_t n_ov, long long *new_id, struct ml_error *err)
 {
-	if (!reason || !*reason || strlen(reason) > 250)
-		return ml_errorf(err, ML_EINVAL, "a revision needs a reason of 1 to 250 bytes");
-	int rc = cert_valid_name("reviser", by, err);
+	int rc = check_reason("a revision", reason, err);
+	if (!rc)
+		rc = cert_valid_name("reviser", by, err);
 	struct ml_buf json = ML_BUF_INIT;
 	if (!rc)
 		rc = overrides_json(by, ov, n_ov, &json, err);
@@ -564,10 +566,7 @@ int cert_revise(struct db *db, long long id, const char *reason, const char *by,
 		rc = revise_checks(db, id, err);
 	if (!rc)
 		rc = insert_revision(db, id, reason, by, json.data, new_id, err);
-	if (!rc)
-		rc = db_commit(db, err);
-	if (rc)
-		db_rollback(db);
+	rc = db_finish(db, rc, err);
 	ml_buf_free(&json);
 	return rc;
 }
@@ -601,18 +600,14 @@ static int withdraw_locked(struct db *db, long long id, const char *reason, cons
 
 int cert_withdraw(struct db *db, long long id, const char *reason, const char *by, struct ml_error *err)
 {
-	if (!reason || !*reason || strlen(reason) > 250)
-		return ml_errorf(err, ML_EINVAL, "a withdrawal needs a reason of 1 to 250 bytes");
-	int rc = cert_valid_name("withdrawing person", by, err);
+	int rc = check_reason("a withdrawal", reason, err);
+	if (!rc)
+		rc = cert_valid_name("withdrawing person", by, err);
 	if (!rc)
 		rc = db_begin(db, err);
 	if (!rc)
 		rc = withdraw_locked(db, id, reason, by, err);
-	if (!rc)
-		rc = db_commit(db, err);
-	if (rc)
-		db_rollback(db);
-	return rc;
+	return db_finish(db, rc, err);
 }
 
 /* ---- discard ---- */
@@ -641,16 +636,12 @@ static int discard_locked(struct db *db, long long id, const char *reason, const
 
 int cert_discard(struct db *db, long long id, const char *reason, const char *by, struct ml_error *err)
 {
-	if (!reason || !*reason || strlen(reason) > 250)
-		return ml_errorf(err, ML_EINVAL, "discarding a draft needs a reason of 1 to 250 bytes");
-	int rc = cert_valid_name("discarding person", by, err);
+	int rc = check_reason("discarding a draft", reason, err);
+	if (!rc)
+		rc = cert_valid_name("discarding person", by, err);
 	if (!rc)
 		rc = db_begin(db, err);
 	if (!rc)
 		rc = discard_locked(db, id, reason, by, err);
-	if (!rc)
-		rc = db_commit(db, err);
-	if (rc)
-		db_rollback(db);
-	return rc;
+	return db_finish(db, rc, err);
 }

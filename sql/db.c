@@ -147,6 +147,15 @@ void db_rollback(struct db *db)
 	}
 }
 
+int db_finish(struct db *db, int rc, struct ml_error *err)
+{
+	if (!rc)
+		rc = db_commit(db, err);
+	if (rc)
+		db_rollback(db);
+	return rc;
+}
+
 const char *db_get(const PGresult *res, int row, const char *name)
 {
 	int col = PQfnumber(res, name);

@@ -55,6 +55,12 @@ int db_query_one(struct db *db, const char *sql, int nparams, const char *const 
 int db_begin(struct db *db, struct ml_error *err) ML_MUSTCHECK;
 int db_commit(struct db *db, struct ml_error *err) ML_MUSTCHECK;
 void db_rollback(struct db *db);
+/*
+ * End the transaction a multi-step change opened: commit when rc is ML_OK,
+ * roll back otherwise. Returns the final code (a failed COMMIT is reported),
+ * so a change reads: rc = db_begin(); if (!rc) rc = step(); return db_finish(db, rc, err).
+ */
+int db_finish(struct db *db, int rc, struct ml_error *err);
 
 /* Map a failed result to an ml_err code and message (prefix names the operation). */
 int db_result_error(struct db *db, const PGresult *res, const char *what, struct ml_error *err);
