@@ -131,10 +131,12 @@ int asset_state_parse(const char *s, enum asset_state *out, struct ml_error *err
 {
 	int v;
 	if (parse_name(s, state_names, ASSET_STATE_COUNT, &v))
-		return ml_errorf(err, ML_EINVAL,
-				 "unknown asset state '%s' (valid: arrived, sampling, verifying, in_stock, failed, "
-				 "in_transit, secondary_stock, issued, installed, removed, fault_analysis, reverify, "
-				 "returned_to_maker, scrapped)", s ? s : "");
+		return ml_errorf(
+			err, ML_EINVAL,
+			"unknown asset state '%s' (valid: arrived, sampling, verifying, in_stock, failed, "
+			"in_transit, secondary_stock, issued, installed, removed, fault_analysis, reverify, "
+			"returned_to_maker, scrapped)",
+			s ? s : "");
 	*out = (enum asset_state)v;
 	return ML_OK;
 }
@@ -143,10 +145,12 @@ int asset_action_parse(const char *s, enum asset_action *out, struct ml_error *e
 {
 	int v;
 	if (parse_name(s, action_names, ASSET_ACTION_COUNT, &v))
-		return ml_errorf(err, ML_EINVAL,
-				 "unknown lifecycle action '%s' (valid: sample, sample_return, verify_start, "
-				 "verify_pass, verify_fail, verify_abort, dispatch, receive_secondary, issue, install, "
-				 "return_unused, remove, fault_report, reuse, return_to_maker, scrap)", s ? s : "");
+		return ml_errorf(
+			err, ML_EINVAL,
+			"unknown lifecycle action '%s' (valid: sample, sample_return, verify_start, "
+			"verify_pass, verify_fail, verify_abort, dispatch, receive_secondary, issue, install, "
+			"return_unused, remove, fault_report, reuse, return_to_maker, scrap)",
+			s ? s : "");
 	*out = (enum asset_action)v;
 	return ML_OK;
 }
@@ -158,13 +162,13 @@ int asset_can(enum asset_state from, enum asset_action action)
 	return next[from][action] != 0;
 }
 
-int asset_next_state(enum asset_state from, enum asset_action action, int to_secondary, enum asset_state *to,
-		     struct ml_error *err)
+int asset_next_state(enum asset_state from, enum asset_action action, int to_secondary,
+		     enum asset_state *to, struct ml_error *err)
 {
 	if (!asset_can(from, action)) {
 		const char *fs = asset_state_name(from), *an = asset_action_name(action);
-		return ml_errorf(err, ML_ESTATE, "action '%s' is not allowed in state '%s'", an ? an : "?",
-				 fs ? fs : "?");
+		return ml_errorf(err, ML_ESTATE, "action '%s' is not allowed in state '%s'",
+				 an ? an : "?", fs ? fs : "?");
 	}
 	enum asset_state t = (enum asset_state)(next[from][action] - 1);
 	/* An unused meter goes back to the store it is returned to. */

@@ -22,17 +22,22 @@ int barcode_validate(const char *s, struct ml_error *err)
 		return ml_errorf(err, ML_EINVAL, "barcode is missing");
 	size_t len = strlen(s);
 	if (len != BARCODE_LEN)
-		return ml_errorf(err, ML_EINVAL, "barcode '%s' has %zu characters; a State Grid asset barcode has 22 digits",
-				 s, len);
+		return ml_errorf(
+			err, ML_EINVAL,
+			"barcode '%s' has %zu characters; a State Grid asset barcode has 22 digits",
+			s, len);
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')
-			return ml_errorf(err, ML_EINVAL, "barcode '%s' has a non-digit '%c' at position %zu", s, s[i],
-					 i + 1);
+			return ml_errorf(err, ML_EINVAL,
+					 "barcode '%s' has a non-digit '%c' at position %zu", s,
+					 s[i], i + 1);
 	}
 	int want = barcode_check_digit(s);
 	if (s[BARCODE_LEN - 1] - '0' != want)
-		return ml_errorf(err, ML_EINVAL, "barcode '%s' has check digit %c, expected %d (mod-10, weights 3/1)", s,
-				 s[BARCODE_LEN - 1], want);
+		return ml_errorf(
+			err, ML_EINVAL,
+			"barcode '%s' has check digit %c, expected %d (mod-10, weights 3/1)", s,
+			s[BARCODE_LEN - 1], want);
 	return ML_OK;
 }
 
@@ -40,7 +45,8 @@ int barcode_make(const char *unit5, const char *type2, unsigned long long serial
 		 struct ml_error *err)
 {
 	if (!unit5 || strlen(unit5) != 5 || !type2 || strlen(type2) != 2)
-		return ml_errorf(err, ML_EINVAL, "barcode unit code must be 5 digits and type 2 digits");
+		return ml_errorf(err, ML_EINVAL,
+				 "barcode unit code must be 5 digits and type 2 digits");
 	if (serial > 99999999999999ULL)
 		return ml_errorf(err, ML_EINVAL, "serial %llu does not fit in 14 digits", serial);
 	char tmp[32];

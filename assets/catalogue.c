@@ -56,16 +56,20 @@ int asset_manufacturer_add(struct db *db, const char *code, const char *name, st
 /* Field-by-field checks so the message names the field and value. */
 static int model_check(const struct asset_model *m, struct ml_error *err)
 {
-	static const char *const kinds[] = { "meter_1p", "meter_3p", "ct", "vt", "concentrator", NULL };
+	static const char *const kinds[] = { "meter_1p", "meter_3p",     "ct",
+					     "vt",       "concentrator", NULL };
 	static const char *const conns[] = { "direct", "transformer", NULL };
 	static const char *const wirings[] = { "1p2w", "3p4w", "3p3w", NULL };
 	if (!m->code || !*m->code || !m->manufacturer_code || !m->name || !m->kind)
 		return ml_errorf(err, ML_EINVAL, "a model needs code, manufacturer, name and kind");
 	if (!one_of(m->kind, kinds))
-		return ml_errorf(err, ML_EINVAL, "model %s: kind '%s' is not one of meter_1p meter_3p ct vt concentrator",
-				 m->code, m->kind);
+		return ml_errorf(
+			err, ML_EINVAL,
+			"model %s: kind '%s' is not one of meter_1p meter_3p ct vt concentrator",
+			m->code, m->kind);
 	if (m->connection && !one_of(m->connection, conns))
-		return ml_errorf(err, ML_EINVAL, "model %s: connection '%s' is not direct or transformer", m->code,
+		return ml_errorf(err, ML_EINVAL,
+				 "model %s: connection '%s' is not direct or transformer", m->code,
 				 m->connection);
 	int meter = !strncmp(m->kind, "meter_", 6);
 	if (meter != (m->connection != NULL))
@@ -73,24 +77,35 @@ static int model_check(const struct asset_model *m, struct ml_error *err)
 				 meter ? "a meter needs --connection direct|transformer"
 				       : "only meters have a connection");
 	if (m->wiring && !one_of(m->wiring, wirings))
-		return ml_errorf(err, ML_EINVAL, "model %s: wiring '%s' is not 1p2w, 3p4w or 3p3w", m->code, m->wiring);
+		return ml_errorf(err, ML_EINVAL, "model %s: wiring '%s' is not 1p2w, 3p4w or 3p3w",
+				 m->code, m->wiring);
 	const char *const dec[][2] = {
-		{ "un_v", m->un_v }, { "ib_a", m->ib_a }, { "imax_a", m->imax_a },
-		{ "clock_freq_hz", m->clock_freq_hz }, { "ct_primary_a", m->ct_primary_a },
-		{ "ct_secondary_a", m->ct_secondary_a }, { "vt_primary_v", m->vt_primary_v },
-		{ "vt_secondary_v", m->vt_secondary_v }, { "rated_burden_va", m->rated_burden_va },
+		{ "un_v", m->un_v },
+		{ "ib_a", m->ib_a },
+		{ "imax_a", m->imax_a },
+		{ "clock_freq_hz", m->clock_freq_hz },
+		{ "ct_primary_a", m->ct_primary_a },
+		{ "ct_secondary_a", m->ct_secondary_a },
+		{ "vt_primary_v", m->vt_primary_v },
+		{ "vt_secondary_v", m->vt_secondary_v },
+		{ "rated_burden_va", m->rated_burden_va },
 	};
 	for (size_t i = 0; i < sizeof(dec) / sizeof(dec[0]); i++) {
 		if (dec[i][1] && !asset_decimal_ok(dec[i][1]))
-			return ml_errorf(err, ML_EINVAL, "model %s: %s '%s' is not a decimal number", m->code, dec[i][0],
-					 dec[i][1]);
+			return ml_errorf(err, ML_EINVAL,
+					 "model %s: %s '%s' is not a decimal number", m->code,
+					 dec[i][0], dec[i][1]);
 	}
 	if (m->constant_imp && !is_integer(m->constant_imp))
-		return ml_errorf(err, ML_EINVAL, "model %s: constant_imp '%s' is not an integer (imp/kWh)", m->code,
+		return ml_errorf(err, ML_EINVAL,
+				 "model %s: constant_imp '%s' is not an integer (imp/kWh)", m->code,
 				 m->constant_imp);
 	if (!m->verification_period_months || !is_integer(m->verification_period_months))
-		return ml_errorf(err, ML_EINVAL, "model %s: verification_period_months '%s' must be a whole number of months",
-				 m->code, m->verification_period_months ? m->verification_period_months : "");
+		return ml_errorf(
+			err, ML_EINVAL,
+			"model %s: verification_period_months '%s' must be a whole number of months",
+			m->code,
+			m->verification_period_months ? m->verification_period_months : "");
 	return ML_OK;
 }
 
@@ -99,27 +114,42 @@ int asset_model_add(struct db *db, const struct asset_model *m, struct ml_error 
 	int rc = model_check(m, err);
 	if (rc)
 		return rc;
-	const char *p[19] = { m->code, m->manufacturer_code, m->name, m->kind, m->accuracy_class,
-			      m->reactive_class, m->connection, m->wiring, m->un_v, m->ib_a, m->imax_a,
-			      m->constant_imp, m->clock_freq_hz, m->ct_primary_a, m->ct_secondary_a,
-			      m->vt_primary_v, m->vt_secondary_v, m->rated_burden_va,
+	const char *p[19] = { m->code,
+			      m->manufacturer_code,
+			      m->name,
+			      m->kind,
+			      m->accuracy_class,
+			      m->reactive_class,
+			      m->connection,
+			      m->wiring,
+			      m->un_v,
+			      m->ib_a,
+			      m->imax_a,
+			      m->constant_imp,
+			      m->clock_freq_hz,
+			      m->ct_primary_a,
+			      m->ct_secondary_a,
+			      m->vt_primary_v,
+			      m->vt_secondary_v,
+			      m->rated_burden_va,
 			      m->verification_period_months };
 	PGresult *res = NULL;
-	rc = db_exec(db,
-		     "INSERT INTO device_model (code, manufacturer_id, name, kind, accuracy_class, reactive_class, "
-		     " connection, wiring, un_v, ib_a, imax_a, constant_imp, clock_freq_hz, ct_primary_a, "
-		     " ct_secondary_a, vt_primary_v, vt_secondary_v, rated_burden_va, verification_period_months) "
-		     "SELECT $1, manufacturer_id, $3, $4, $5, $6, $7, $8, $9::numeric, $10::numeric, $11::numeric, "
-		     " $12::integer, coalesce($13::numeric, 1), $14::numeric, $15::numeric, $16::numeric, "
-		     " $17::numeric, $18::numeric, $19::integer FROM manufacturer WHERE code = $2 RETURNING model_id",
-		     19, p, PGRES_TUPLES_OK, &res, err);
+	rc = db_exec(
+		db,
+		"INSERT INTO device_model (code, manufacturer_id, name, kind, accuracy_class, reactive_class, "
+		" connection, wiring, un_v, ib_a, imax_a, constant_imp, clock_freq_hz, ct_primary_a, "
+		" ct_secondary_a, vt_primary_v, vt_secondary_v, rated_burden_va, verification_period_months) "
+		"SELECT $1, manufacturer_id, $3, $4, $5, $6, $7, $8, $9::numeric, $10::numeric, $11::numeric, "
+		" $12::integer, coalesce($13::numeric, 1), $14::numeric, $15::numeric, $16::numeric, "
+		" $17::numeric, $18::numeric, $19::integer FROM manufacturer WHERE code = $2 RETURNING model_id",
+		19, p, PGRES_TUPLES_OK, &res, err);
 	if (rc == ML_EEXISTS)
 		return ml_errorf(err, rc, "device model '%s' already exists", m->code);
 	if (rc)
 		return ml_error_prefix(err, "model %s: ", m->code);
 	if (PQntuples(res) == 0)
-		rc = ml_errorf(err, ML_ENOTFOUND, "model %s: manufacturer '%s' does not exist", m->code,
-			       m->manufacturer_code);
+		rc = ml_errorf(err, ML_ENOTFOUND, "model %s: manufacturer '%s' does not exist",
+			       m->code, m->manufacturer_code);
 	PQclear(res);
 	return rc;
 }
@@ -128,37 +158,42 @@ int asset_location_add(struct db *db, const char *code, const char *name, const 
 		       const char *parent_code, struct ml_error *err)
 {
 	static const char *const kinds[] = { "central_store", "secondary_store", "bench", "lab",
-					     "field_team", "customer_site", "maker", NULL };
+					     "field_team",    "customer_site",   "maker", NULL };
 	if (!code || !*code || !name || !*name || !kind)
 		return ml_errorf(err, ML_EINVAL, "a location needs code, name and kind");
 	if (!one_of(kind, kinds))
-		return ml_errorf(err, ML_EINVAL,
-				 "location %s: kind '%s' is not one of central_store secondary_store bench lab "
-				 "field_team customer_site maker", code, kind);
+		return ml_errorf(
+			err, ML_EINVAL,
+			"location %s: kind '%s' is not one of central_store secondary_store bench lab "
+			"field_team customer_site maker",
+			code, kind);
 	const char *p[4] = { code, name, kind, parent_code };
 	PGresult *res = NULL;
-	int rc = db_exec(db,
-			 "INSERT INTO location (code, name, kind, parent_id) SELECT $1, $2, $3, "
-			 "(SELECT location_id FROM location WHERE code = $4) "
-			 "WHERE $4::text IS NULL OR EXISTS (SELECT 1 FROM location WHERE code = $4) RETURNING location_id",
-			 4, p, PGRES_TUPLES_OK, &res, err);
+	int rc = db_exec(
+		db,
+		"INSERT INTO location (code, name, kind, parent_id) SELECT $1, $2, $3, "
+		"(SELECT location_id FROM location WHERE code = $4) "
+		"WHERE $4::text IS NULL OR EXISTS (SELECT 1 FROM location WHERE code = $4) RETURNING location_id",
+		4, p, PGRES_TUPLES_OK, &res, err);
 	if (rc == ML_EEXISTS)
 		return ml_errorf(err, rc, "location '%s' already exists", code);
 	if (rc)
 		return rc;
 	if (PQntuples(res) == 0)
-		rc = ml_errorf(err, ML_ENOTFOUND, "location %s: parent location '%s' does not exist", code, parent_code);
+		rc = ml_errorf(err, ML_ENOTFOUND,
+			       "location %s: parent location '%s' does not exist", code,
+			       parent_code);
 	PQclear(res);
 	return rc;
 }
 
-#define MODEL_SELECT                                                                                  \
-	"SELECT m.model_id, m.code, f.code AS manufacturer, m.name, m.kind, m.accuracy_class, "         \
-	"m.reactive_class, m.connection, m.wiring, m.un_v::text AS un_v, m.ib_a::text AS ib_a, "       \
-	"m.imax_a::text AS imax_a, m.constant_imp, m.clock_freq_hz::text AS clock_freq_hz, "           \
-	"m.ct_primary_a::text AS ct_primary_a, m.ct_secondary_a::text AS ct_secondary_a, "             \
-	"m.vt_primary_v::text AS vt_primary_v, m.vt_secondary_v::text AS vt_secondary_v, "             \
-	"m.rated_burden_va::text AS rated_burden_va, m.verification_period_months "                    \
+#define MODEL_SELECT                                                                             \
+	"SELECT m.model_id, m.code, f.code AS manufacturer, m.name, m.kind, m.accuracy_class, "  \
+	"m.reactive_class, m.connection, m.wiring, m.un_v::text AS un_v, m.ib_a::text AS ib_a, " \
+	"m.imax_a::text AS imax_a, m.constant_imp, m.clock_freq_hz::text AS clock_freq_hz, "     \
+	"m.ct_primary_a::text AS ct_primary_a, m.ct_secondary_a::text AS ct_secondary_a, "       \
+	"m.vt_primary_v::text AS vt_primary_v, m.vt_secondary_v::text AS vt_secondary_v, "       \
+	"m.rated_burden_va::text AS rated_burden_va, m.verification_period_months "              \
 	"FROM device_model m JOIN manufacturer f USING (manufacturer_id) "
 
 int asset_model_list(struct db *db, PGresult **out, struct ml_error *err)
@@ -179,23 +214,25 @@ int asset_model_get(struct db *db, int64_t model_id, PGresult **out, struct ml_e
 
 int asset_location_list(struct db *db, PGresult **out, struct ml_error *err)
 {
-	return db_exec(db,
-		       "SELECT l.code, l.name, l.kind, p.code AS parent, "
-		       "(SELECT count(*) FROM asset a WHERE a.location_id = l.location_id) AS assets "
-		       "FROM location l LEFT JOIN location p ON p.location_id = l.parent_id ORDER BY l.code",
-		       0, NULL, PGRES_TUPLES_OK, out, err);
+	return db_exec(
+		db,
+		"SELECT l.code, l.name, l.kind, p.code AS parent, "
+		"(SELECT count(*) FROM asset a WHERE a.location_id = l.location_id) AS assets "
+		"FROM location l LEFT JOIN location p ON p.location_id = l.parent_id ORDER BY l.code",
+		0, NULL, PGRES_TUPLES_OK, out, err);
 }
 
 int asset_lot_list(struct db *db, PGresult **out, struct ml_error *err)
 {
-	return db_exec(db,
-		       "SELECT l.code, f.code AS manufacturer, m.code AS model, l.supplier, l.row_count AS assets, "
-		       "(SELECT string_agg(state || ':' || n, ' ' ORDER BY state) FROM (SELECT a.state, count(*) AS n "
-		       "  FROM asset a WHERE a.lot_id = l.lot_id GROUP BY a.state) s) AS states, "
-		       "to_char(l.received_at, 'YYYY-MM-DD HH24:MI') AS received_at, l.received_by "
-		       "FROM lot l LEFT JOIN manufacturer f USING (manufacturer_id) "
-		       "LEFT JOIN device_model m ON m.model_id = l.model_id ORDER BY l.received_at DESC, l.lot_id DESC",
-		       0, NULL, PGRES_TUPLES_OK, out, err);
+	return db_exec(
+		db,
+		"SELECT l.code, f.code AS manufacturer, m.code AS model, l.supplier, l.row_count AS assets, "
+		"(SELECT string_agg(state || ':' || n, ' ' ORDER BY state) FROM (SELECT a.state, count(*) AS n "
+		"  FROM asset a WHERE a.lot_id = l.lot_id GROUP BY a.state) s) AS states, "
+		"to_char(l.received_at, 'YYYY-MM-DD HH24:MI') AS received_at, l.received_by "
+		"FROM lot l LEFT JOIN manufacturer f USING (manufacturer_id) "
+		"LEFT JOIN device_model m ON m.model_id = l.model_id ORDER BY l.received_at DESC, l.lot_id DESC",
+		0, NULL, PGRES_TUPLES_OK, out, err);
 }
 
 int asset_list(struct db *db, const struct asset_filter *f, PGresult **out, struct ml_error *err)
@@ -210,16 +247,17 @@ int asset_list(struct db *db, const struct asset_filter *f, PGresult **out, stru
 	snprintf(after, sizeof(after), "%" PRId64, f->after_id);
 	snprintf(lim, sizeof(lim), "%ld", limit);
 	const char *p[6] = { f->state, f->model, f->lot, f->location, after, lim };
-	return db_exec(db,
-		       "SELECT a.asset_id, a.barcode, m.code AS model_code, lot.code AS lot_code, a.production_batch, "
-		       "a.production_date, a.state, l.code AS location, a.valid_until, "
-		       "to_char(a.state_changed_at, 'YYYY-MM-DD HH24:MI:SS') AS state_changed_at "
-		       "FROM asset a JOIN device_model m ON m.model_id = a.model_id JOIN lot ON lot.lot_id = a.lot_id "
-		       "LEFT JOIN location l ON l.location_id = a.location_id "
-		       "WHERE ($1::text IS NULL OR a.state = $1) AND ($2::text IS NULL OR m.code = $2) "
-		       "AND ($3::text IS NULL OR lot.code = $3) AND ($4::text IS NULL OR l.code = $4) "
-		       "AND a.asset_id > $5::bigint ORDER BY a.asset_id LIMIT $6::integer",
-		       6, p, PGRES_TUPLES_OK, out, err);
+	return db_exec(
+		db,
+		"SELECT a.asset_id, a.barcode, m.code AS model_code, lot.code AS lot_code, a.production_batch, "
+		"a.production_date, a.state, l.code AS location, a.valid_until, "
+		"to_char(a.state_changed_at, 'YYYY-MM-DD HH24:MI:SS') AS state_changed_at "
+		"FROM asset a JOIN device_model m ON m.model_id = a.model_id JOIN lot ON lot.lot_id = a.lot_id "
+		"LEFT JOIN location l ON l.location_id = a.location_id "
+		"WHERE ($1::text IS NULL OR a.state = $1) AND ($2::text IS NULL OR m.code = $2) "
+		"AND ($3::text IS NULL OR lot.code = $3) AND ($4::text IS NULL OR l.code = $4) "
+		"AND a.asset_id > $5::bigint ORDER BY a.asset_id LIMIT $6::integer",
+		6, p, PGRES_TUPLES_OK, out, err);
 }
 
 int asset_history(struct db *db, int64_t asset_id, PGresult **out, struct ml_error *err)
@@ -227,10 +265,11 @@ int asset_history(struct db *db, int64_t asset_id, PGresult **out, struct ml_err
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRId64, asset_id);
 	const char *p[1] = { id };
-	return db_exec(db,
-		       "SELECT e.event_id, to_char(e.occurred_at, 'YYYY-MM-DD HH24:MI:SS TZ') AS occurred_at, e.actor, "
-		       "l.code AS location, e.from_state, e.to_state, e.action, e.reason, e.details::text AS details "
-		       "FROM asset_event e LEFT JOIN location l ON l.location_id = e.location_id "
-		       "WHERE e.asset_id = $1::bigint ORDER BY e.occurred_at, e.event_id",
-		       1, p, PGRES_TUPLES_OK, out, err);
+	return db_exec(
+		db,
+		"SELECT e.event_id, to_char(e.occurred_at, 'YYYY-MM-DD HH24:MI:SS TZ') AS occurred_at, e.actor, "
+		"l.code AS location, e.from_state, e.to_state, e.action, e.reason, e.details::text AS details "
+		"FROM asset_event e LEFT JOIN location l ON l.location_id = e.location_id "
+		"WHERE e.asset_id = $1::bigint ORDER BY e.occurred_at, e.event_id",
+		1, p, PGRES_TUPLES_OK, out, err);
 }

@@ -19,14 +19,21 @@
 #include "assets/asset_priv.h"
 #include "assets/barcode.h"
 
-enum col { C_BARCODE, C_MODEL, C_BATCH, C_DATE, C_BOX, C_N };
-static const char *const col_names[C_N] = { "barcode", "model_code", "production_batch", "production_date",
-					     "box_code" };
+enum col {
+	C_BARCODE,
+	C_MODEL,
+	C_BATCH,
+	C_DATE,
+	C_BOX,
+	C_N
+};
+static const char *const col_names[C_N] = { "barcode", "model_code", "production_batch",
+					    "production_date", "box_code" };
 #define MAX_FIELDS 16
 
 struct importer {
-	int pos[C_N];   /* field index of each column, -1 when absent */
-	int nfields;    /* fields in the header */
+	int pos[C_N]; /* field index of each column, -1 when absent */
+	int nfields;  /* fields in the header */
 	struct ml_buf copy;
 	struct asset_import_issue *issues;
 	size_t nissues, cap;
@@ -57,9 +64,10 @@ static void utf8_cut(char *s)
 		s[k - 1] = '\0';
 }
 
-static void issue(struct importer *im, long line, const char *column, const char *value, const char *fmt, ...)
-	ML_PRINTF(5, 6);
-static void issue(struct importer *im, long line, const char *column, const char *value, const char *fmt, ...)
+static void issue(struct importer *im, long line, const char *column, const char *value,
+		  const char *fmt, ...) ML_PRINTF(5, 6);
+static void issue(struct importer *im, long line, const char *column, const char *value,
+		  const char *fmt, ...)
 {
 	if (im->nissues == im->cap) {
 		size_t ncap = im->cap ? im->cap * 2 : 64;
@@ -146,7 +154,8 @@ static int parse_header(struct importer *im, char *line)
 	for (int c = 0; c < C_N; c++)
 		im->pos[c] = -1;
 	if (n < 0 || n > MAX_FIELDS) {
-		issue(im, 1, "", "", "header is not a valid CSV line of at most %d columns", MAX_FIELDS);
+		issue(im, 1, "", "", "header is not a valid CSV line of at most %d columns",
+		      MAX_FIELDS);
 		return ML_EINVAL;
 	}
 	im->nfields = n;
@@ -156,8 +165,9 @@ static int parse_header(struct importer *im, char *line)
 		while (c < C_N && strcmp(name, col_names[c]))
 			c++;
 		if (c == C_N)
-			issue(im, 1, name, name, "unknown column (expected barcode,model_code,production_batch,"
-						 "production_date[,box_code])");
+			issue(im, 1, name, name,
+			      "unknown column (expected barcode,model_code,production_batch,"
+			      "production_date[,box_code])");
 		else if (im->pos[c] >= 0)
 			issue(im, 1, name, name, "column appears twice in the header");
 		else
@@ -165,7 +175,8 @@ static int parse_header(struct importer *im, char *line)
 	}
 	for (int c = 0; c < C_BOX; c++) {
 		if (im->pos[c] < 0)
-			issue(im, 1, col_names[c], "", "required column '%s' is missing from the header", col_names[c]);
+			issue(im, 1, col_names[c], "",
+			      "required column '%s' is missing from the header", col_names[c]);
 	}
 	return im->nissues ? ML_EINVAL : ML_OK;
 }
@@ -189,7 +200,11 @@ static int copy_field(struct ml_buf *b, const char *s, char end)
 	return rc ? rc : ml_buf_putc(b, end);
 }
 
-enum text_fault { TEXT_OK, TEXT_NOT_UTF8, TEXT_CONTROL };
+enum text_fault {
+	TEXT_OK,
+	TEXT_NOT_UTF8,
+	TEXT_CONTROL
+};
 
 /* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, surrogates or > U+10FFFF), 0 if none. */
 static size_t utf8_seq(const unsigned char *p)
@@ -305,13 +320,14 @@ static void parse_row(struct importer *im, long line, char *s)
 		if (n < 0)
 			issue(im, line, "", "", "malformed quoting");
 		else
-			issue(im, line, "", "", "has %d fields, the header has %d", n > MAX_FIELDS ? n - 1 : n,
-			      im->nfields);
+			issue(im, line, "", "", "has %d fields, the header has %d",
+			      n > MAX_FIELDS ? n - 1 : n, im->nfields);
 		return;
 	}
 	int rc = ml_buf_printf(&im->copy, "%ld\t", line);
 	for (int c = 0; c < C_N && !rc; c++) {
-		const char *v = im->pos[c] >= 0 ? check_field(im, line, c, trim(f[im->pos[c]])) : NULL;
+		const char *v = im->pos[c] >= 0 ? check_field(im, line, c, trim(f[im->pos[c]]))
+						: NULL;
 		rc = copy_field(&im->copy, v, c == C_N - 1 ? '\n' : '\t');
 	}
 	if (rc)
@@ -347,15 +363,16 @@ static void parse_csv(struct importer *im, char *data, size_t len)
 }
 
 /* sha256 of the raw bytes, computed by the server so no crypto library is needed. */
-static int file_sha256(struct db *db, const char *data, size_t len, char out[65], struct ml_error *err)
+static int file_sha256(struct db *db, const char *data, size_t len, char out[65],
+		       struct ml_error *err)
 {
 	if (len > 0x7fffffff)
 		return ml_errorf(err, ML_EINVAL, "delivery file of %zu bytes is too large", len);
 	const char *vals[1] = { data };
 	int lens[1] = { (int)len };
 	int fmts[1] = { 1 }; /* binary: the bytes as they are, whatever the encoding */
-	PGresult *res = PQexecParams(db_conn(db), "SELECT encode(sha256($1::bytea), 'hex')", 1, NULL, vals, lens,
-				     fmts, 0);
+	PGresult *res = PQexecParams(db_conn(db), "SELECT encode(sha256($1::bytea), 'hex')", 1,
+				     NULL, vals, lens, fmts, 0);
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		int rc = db_result_error(db, res, "checksum", err);
 		PQclear(res);
@@ -371,19 +388,23 @@ static int check_not_imported(struct db *db, const char *lot, const char *sha, s
 {
 	const char *p[2] = { lot, sha };
 	PGresult *res = NULL;
-	int rc = db_exec(db,
-			 "SELECT code, file_sha256 = $2 AS same_file, to_char(received_at, 'YYYY-MM-DD HH24:MI') AS at "
-			 "FROM lot WHERE code = $1 OR file_sha256 = $2 ORDER BY code = $1 DESC LIMIT 1",
-			 2, p, PGRES_TUPLES_OK, &res, err);
+	int rc = db_exec(
+		db,
+		"SELECT code, file_sha256 = $2 AS same_file, to_char(received_at, 'YYYY-MM-DD HH24:MI') AS at "
+		"FROM lot WHERE code = $1 OR file_sha256 = $2 ORDER BY code = $1 DESC LIMIT 1",
+		2, p, PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
 	if (PQntuples(res) == 1) {
 		if (db_get(res, 0, "same_file")[0] == 't')
-			rc = ml_errorf(err, ML_EEXISTS, "this file was already imported as lot '%s' on %s; nothing imported",
-				       db_get(res, 0, "code"), db_get(res, 0, "at"));
+			rc = ml_errorf(
+				err, ML_EEXISTS,
+				"this file was already imported as lot '%s' on %s; nothing imported",
+				db_get(res, 0, "code"), db_get(res, 0, "at"));
 		else
-			rc = ml_errorf(err, ML_EEXISTS, "lot '%s' already exists (received %s); nothing imported", lot,
-				       db_get(res, 0, "at"));
+			rc = ml_errorf(err, ML_EEXISTS,
+				       "lot '%s' already exists (received %s); nothing imported",
+				       lot, db_get(res, 0, "at"));
 	}
 	PQclear(res);
 	return rc;
@@ -395,12 +416,14 @@ static int stage(struct db *db, struct importer *im, struct ml_error *err)
 	 * earlier delivery: start from a clean staging table. */
 	int rc = db_cmd(db, "DROP TABLE IF EXISTS pg_temp.asset_import_stage", 0, NULL, err);
 	if (!rc)
-		rc = db_cmd(db,
+		rc = db_cmd(
+			db,
 			"CREATE TEMP TABLE asset_import_stage (line integer NOT NULL, barcode char(22), "
 			"model_code text, production_batch text, production_date date, box_code text) ON COMMIT DROP",
 			0, NULL, err);
 	if (!rc)
-		rc = db_copy_in(db, "COPY asset_import_stage FROM STDIN", ml_buf_str(&im->copy), im->copy.len, err);
+		rc = db_copy_in(db, "COPY asset_import_stage FROM STDIN", ml_buf_str(&im->copy),
+				im->copy.len, err);
 	if (!rc)
 		rc = db_cmd(db, "ANALYZE asset_import_stage", 0, NULL, err);
 	return rc;
@@ -410,7 +433,8 @@ static int stage(struct db *db, struct importer *im, struct ml_error *err)
 static int check_in_sql(struct db *db, struct importer *im, struct ml_error *err)
 {
 	PGresult *res = NULL;
-	int rc = db_exec(db,
+	int rc = db_exec(
+		db,
 		"SELECT line, 'model_code' AS col, model_code AS val, 'unknown model code' AS reason "
 		"FROM asset_import_stage s WHERE model_code IS NOT NULL "
 		"AND NOT EXISTS (SELECT 1 FROM device_model m WHERE m.code = s.model_code) "
@@ -427,8 +451,8 @@ static int check_in_sql(struct db *db, struct importer *im, struct ml_error *err
 	if (rc)
 		return rc;
 	for (int r = 0; r < PQntuples(res); r++)
-		issue(im, strtol(PQgetvalue(res, r, 0), NULL, 10), PQgetvalue(res, r, 1), PQgetvalue(res, r, 2), "%s",
-		      PQgetvalue(res, r, 3));
+		issue(im, strtol(PQgetvalue(res, r, 0), NULL, 10), PQgetvalue(res, r, 1),
+		      PQgetvalue(res, r, 2), "%s", PQgetvalue(res, r, 3));
 	PQclear(res);
 	return ML_OK;
 }
@@ -438,15 +462,18 @@ static int store_missing(struct db *db, const char *loc, struct ml_error *err)
 {
 	const char *p[1] = { loc };
 	PGresult *res = NULL;
-	int rc = db_exec(db, "SELECT kind FROM location WHERE code = $1", 1, p, PGRES_TUPLES_OK, &res, err);
+	int rc = db_exec(db, "SELECT kind FROM location WHERE code = $1", 1, p, PGRES_TUPLES_OK,
+			 &res, err);
 	if (rc)
 		return rc;
 	if (PQntuples(res) == 1)
-		rc = ml_errorf(err, ML_EINVAL,
-			       "a delivery is received into a store, but '%s' is a %s; nothing imported", loc,
-			       PQgetvalue(res, 0, 0));
+		rc = ml_errorf(
+			err, ML_EINVAL,
+			"a delivery is received into a store, but '%s' is a %s; nothing imported",
+			loc, PQgetvalue(res, 0, 0));
 	else
-		rc = ml_errorf(err, ML_ENOTFOUND, "store location '%s' does not exist; nothing imported", loc);
+		rc = ml_errorf(err, ML_ENOTFOUND,
+			       "store location '%s' does not exist; nothing imported", loc);
 	PQclear(res);
 	return rc;
 }
@@ -458,7 +485,8 @@ static int insert_all(struct db *db, const struct asset_receive_opts *o, const c
 	const char *actor = o->actor && *o->actor ? o->actor : "unknown";
 	const char *p[6] = { o->lot_code, o->supplier, o->file_name, sha, actor, loc };
 	PGresult *res = NULL;
-	int rc = db_exec(db,
+	int rc = db_exec(
+		db,
 		"WITH lot_ins AS (INSERT INTO lot (code, manufacturer_id, model_id, supplier, file_name, file_sha256, "
 		"  row_count, received_by) SELECT $1, "
 		"  CASE WHEN count(DISTINCT m.manufacturer_id) = 1 THEN min(m.manufacturer_id) END, "
@@ -477,8 +505,10 @@ static int insert_all(struct db *db, const struct asset_receive_opts *o, const c
 		"SELECT lot_id, (SELECT count(*) FROM ins) AS n, (SELECT count(*) FROM loc) AS loc_found FROM lot_ins",
 		6, p, PGRES_TUPLES_OK, &res, err);
 	if (rc == ML_EEXISTS)
-		return ml_errorf(err, rc, "lot '%s' or this file was imported concurrently; nothing imported",
-				 o->lot_code);
+		return ml_errorf(
+			err, rc,
+			"lot '%s' or this file was imported concurrently; nothing imported",
+			o->lot_code);
 	if (rc)
 		return rc;
 	if (PQntuples(res) != 1 || db_get(res, 0, "loc_found")[0] == '0') {
@@ -494,9 +524,11 @@ static int insert_all(struct db *db, const struct asset_receive_opts *o, const c
 static int summarise(struct importer *im, struct asset_import_report *rep, struct ml_error *err)
 {
 	const struct asset_import_issue *is = &im->issues[0];
-	int rc = ml_errorf(err, ML_EINVAL, "%zu problem%s in the delivery, nothing imported; first: line %ld%s%s: %s",
-			   im->nissues, im->nissues == 1 ? "" : "s", is->line, is->column[0] ? " column " : "",
-			   is->column, is->reason);
+	int rc = ml_errorf(
+		err, ML_EINVAL,
+		"%zu problem%s in the delivery, nothing imported; first: line %ld%s%s: %s",
+		im->nissues, im->nissues == 1 ? "" : "s", is->line, is->column[0] ? " column " : "",
+		is->column, is->reason);
 	rep->issues = im->issues;
 	rep->nissues = im->nissues;
 	im->issues = NULL;
@@ -557,7 +589,8 @@ int asset_receive(struct db *db, const struct asset_receive_opts *o, const char 
 		int own = 0;
 		rc = asset_tx_open(db, "asset_receive", &own, err);
 		if (!rc)
-			rc = asset_tx_close(db, "asset_receive", own, receive_tx(db, o, &im, rep, err), err);
+			rc = asset_tx_close(db, "asset_receive", own,
+					    receive_tx(db, o, &im, rep, err), err);
 	}
 	if (rc) {
 		rep->rows = 0;
@@ -575,7 +608,8 @@ int asset_read_file(const char *path, char **data, size_t *len, struct ml_error 
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	if (!f) {
 		char eb[128];
-		return ml_errorf(err, ML_EIO, "cannot open '%s': %s", path, ml_errno_str(errno, eb, sizeof(eb)));
+		return ml_errorf(err, ML_EIO, "cannot open '%s': %s", path,
+				 ml_errno_str(errno, eb, sizeof(eb)));
 	}
 	struct ml_buf b = ML_BUF_INIT;
 	char chunk[65536];

@@ -15,12 +15,12 @@
 #include "assets/barcode.h"
 
 /* Columns read by lookup and by the batch pre-check. */
-#define ASSET_SELECT                                                                            \
-	"SELECT a.asset_id, a.barcode, a.model_id, m.code AS model_code, lot.code AS lot_code, "  \
-	"a.state, coalesce(l.code, '') AS location, coalesce(l.kind, '') AS location_kind, "    \
-	"coalesce(to_char(a.valid_until, 'YYYY-MM-DD'), '') AS valid_until, "                   \
+#define ASSET_SELECT                                                                             \
+	"SELECT a.asset_id, a.barcode, a.model_id, m.code AS model_code, lot.code AS lot_code, " \
+	"a.state, coalesce(l.code, '') AS location, coalesce(l.kind, '') AS location_kind, "     \
+	"coalesce(to_char(a.valid_until, 'YYYY-MM-DD'), '') AS valid_until, "                    \
 	"(a.valid_until IS NOT NULL AND a.valid_until < current_date) AS expired "               \
-	"FROM asset a JOIN device_model m ON m.model_id = a.model_id "                          \
+	"FROM asset a JOIN device_model m ON m.model_id = a.model_id "                           \
 	"JOIN lot ON lot.lot_id = a.lot_id LEFT JOIN location l ON l.location_id = a.location_id "
 
 static int info_from_row(const PGresult *res, int row, struct asset_info *out, struct ml_error *err)
@@ -47,7 +47,8 @@ int asset_lookup(struct db *db, const char *barcode, struct asset_info *out, str
 	if (rc)
 		return rc;
 	if (PQntuples(res) == 0)
-		rc = ml_errorf(err, ML_ENOTFOUND, "asset with barcode '%s' is not registered", barcode);
+		rc = ml_errorf(err, ML_ENOTFOUND, "asset with barcode '%s' is not registered",
+			       barcode);
 	else
 		rc = info_from_row(res, 0, out, err);
 	PQclear(res);
@@ -147,20 +148,24 @@ static int check_syntax(struct plan *p)
 		if (barcode_validate(p->mv[i].barcode, &e))
 			refuse(p, i, e.code, "%s", e.msg);
 		else if (!asset_action_name(p->mv[i].action))
-			refuse(p, i, ML_EINVAL, "asset %s: unknown action %d", bc[i], (int)p->mv[i].action);
+			refuse(p, i, ML_EINVAL, "asset %s: unknown action %d", bc[i],
+			       (int)p->mv[i].action);
 		else if (p->mv[i].valid_until && !asset_date_ok(p->mv[i].valid_until))
-			refuse(p, i, ML_EINVAL, "asset %s: valid_until '%s' is not a date YYYY-MM-DD", bc[i],
+			refuse(p, i, ML_EINVAL,
+			       "asset %s: valid_until '%s' is not a date YYYY-MM-DD", bc[i],
 			       p->mv[i].valid_until);
 		else if (p->mv[i].valid_until && p->mv[i].action != ASSET_ACT_VERIFY_PASS)
 			/* it used to be ignored silently: the clerk believed a validity was recorded */
-			refuse(p, i, ML_EINVAL, "asset %s: valid_until '%s' is set by verify_pass only, not by %s", bc[i],
-			       p->mv[i].valid_until, asset_action_name(p->mv[i].action));
+			refuse(p, i, ML_EINVAL,
+			       "asset %s: valid_until '%s' is set by verify_pass only, not by %s",
+			       bc[i], p->mv[i].valid_until, asset_action_name(p->mv[i].action));
 	}
 	sort_base = bc;
 	qsort(idx, p->n, sizeof(*idx), cmp_idx);
 	for (size_t k = 1; k < p->n; k++) {
 		if (*bc[idx[k]] && !strcmp(bc[idx[k]], bc[idx[k - 1]]))
-			refuse(p, idx[k], ML_EINVAL, "asset %s appears more than once in the batch (moves %zu and %zu)",
+			refuse(p, idx[k], ML_EINVAL,
+			       "asset %s appears more than once in the batch (moves %zu and %zu)",
 			       bc[idx[k]], idx[k - 1] + 1, idx[k] + 1);
 	}
 	free(bc);
@@ -185,13 +190,17 @@ static int fetch(struct db *db, struct plan *p, struct ml_error *err)
 	}
 	const char *pb[1] = { pgarr_finish(&bcs) };
 	const char *pl[1] = { pgarr_finish(&locs) };
-	int rc = !pb[0] || !pl[0] ? ml_errorf(err, ML_ENOMEM, "out of memory building the batch") : ML_OK;
+	int rc = !pb[0] || !pl[0] ? ml_errorf(err, ML_ENOMEM, "out of memory building the batch")
+				  : ML_OK;
 	if (!rc)
-		rc = db_exec(db, ASSET_SELECT "WHERE a.barcode = ANY($1::bpchar[]) ORDER BY a.barcode", 1, pb,
-			     PGRES_TUPLES_OK, &p->assets, err);
+		rc = db_exec(db,
+			     ASSET_SELECT "WHERE a.barcode = ANY($1::bpchar[]) ORDER BY a.barcode",
+			     1, pb, PGRES_TUPLES_OK, &p->assets, err);
 	if (!rc)
-		rc = db_exec(db, "SELECT location_id, code, kind FROM location WHERE code = ANY($1::text[])", 1, pl,
-			     PGRES_TUPLES_OK, &p->locs, err);
+		rc = db_exec(
+			db,
+			"SELECT location_id, code, kind FROM location WHERE code = ANY($1::text[])",
+			1, pl, PGRES_TUPLES_OK, &p->locs, err);
 	pgarr_free(&bcs);
 	pgarr_free(&locs);
 	return rc;
@@ -242,7 +251,8 @@ static void check_move(struct plan *p, size_t i)
 	if (m->location) {
 		int lr = find_loc_row(p->locs, m->location);
 		if (lr < 0) {
-			refuse(p, i, ML_ENOTFOUND, "asset %s: location '%s' does not exist", m->barcode, m->location);
+			refuse(p, i, ML_ENOTFOUND, "asset %s: location '%s' does not exist",
+			       m->barcode, m->location);
 			return;
 		}
 		p->loc_id[i] = PQgetvalue(p->locs, lr, 0);
@@ -251,26 +261,33 @@ static void check_move(struct plan *p, size_t i)
 	}
 	int to_secondary = !strcmp(dest_kind, "secondary_store");
 	if (asset_next_state(info.state, m->action, to_secondary, &p->to[i], &e)) {
-		refuse(p, i, e.code, "asset %s is '%s': %s", m->barcode, asset_state_name(info.state), e.msg);
+		refuse(p, i, e.code, "asset %s is '%s': %s", m->barcode,
+		       asset_state_name(info.state), e.msg);
 		return;
 	}
 	/* secondary_stock and in_stock say the asset is in a store (二级表库 /
 	 * central store, domain.md §5.1): an unused meter is not "in stock" at a
 	 * field team, nor received into a secondary store that is the central one. */
 	int store_ok = m->action == ASSET_ACT_RECEIVE_SECONDARY ? to_secondary
-		     : m->action == ASSET_ACT_RETURN_UNUSED ? to_secondary || !strcmp(dest_kind, "central_store")
-							     : 1;
+		       : m->action == ASSET_ACT_RETURN_UNUSED
+			       ? to_secondary || !strcmp(dest_kind, "central_store")
+			       : 1;
 	if (!store_ok) {
-		refuse(p, i, ML_EINVAL, "asset %s: %s puts it in %s, but '%s' is %s%s; give --location STORE", m->barcode,
-		       asset_action_name(m->action),
+		refuse(p, i, ML_EINVAL,
+		       "asset %s: %s puts it in %s, but '%s' is %s%s; give --location STORE",
+		       m->barcode, asset_action_name(m->action),
 		       m->action == ASSET_ACT_RECEIVE_SECONDARY ? "a secondary store" : "a store",
-		       dest[0] ? dest : "(no location)", dest_kind[0] ? "a " : "not a store", dest_kind);
+		       dest[0] ? dest : "(no location)", dest_kind[0] ? "a " : "not a store",
+		       dest_kind);
 		return;
 	}
 	/* An asset past its verification period must not go to the field (JJG 596-2012 §1.12 period). */
-	if (m->action == ASSET_ACT_ISSUE && (!info.valid_until[0] || db_get(p->assets, row, "expired")[0] == 't')) {
-		refuse(p, i, ML_ESTATE, "asset %s cannot be issued: verification %s%s; re-verify it first", m->barcode,
-		       info.valid_until[0] ? "expired on " : "validity is not recorded", info.valid_until);
+	if (m->action == ASSET_ACT_ISSUE &&
+	    (!info.valid_until[0] || db_get(p->assets, row, "expired")[0] == 't')) {
+		refuse(p, i, ML_ESTATE,
+		       "asset %s cannot be issued: verification %s%s; re-verify it first",
+		       m->barcode, info.valid_until[0] ? "expired on " : "validity is not recorded",
+		       info.valid_until);
 		return;
 	}
 	p->asset_id[i] = info.asset_id;
@@ -297,7 +314,18 @@ static const char *const apply_sql =
 	"SELECT u.asset_id, u.actor, upd.location_id, u.from_state, u.to_state, u.action, u.reason, "
 	"  coalesce(u.details, '{}')::jsonb FROM u JOIN upd ON upd.asset_id = u.asset_id RETURNING asset_id";
 
-enum { A_ID, A_FROM, A_TO, A_LOC, A_VU, A_ACT, A_ACTOR, A_REASON, A_DETAILS, A_N };
+enum {
+	A_ID,
+	A_FROM,
+	A_TO,
+	A_LOC,
+	A_VU,
+	A_ACT,
+	A_ACTOR,
+	A_REASON,
+	A_DETAILS,
+	A_N
+};
 
 static int build_arrays(const struct plan *p, struct pgarr *a, const char **params)
 {
@@ -344,7 +372,8 @@ static void mark_lost(struct plan *p, const PGresult *res)
 		if (!found)
 			refuse(p, i, ML_ECONFLICT,
 			       "asset %s was changed by someone else (it is no longer '%s'); %s refused, nothing moved",
-			       p->mv[i].barcode, asset_state_name(p->from[i]), asset_action_name(p->mv[i].action));
+			       p->mv[i].barcode, asset_state_name(p->from[i]),
+			       asset_action_name(p->mv[i].action));
 	}
 	free(done);
 }
@@ -378,12 +407,14 @@ static int summarise(struct plan *p, struct ml_error *err)
 	}
 	if (p->nref == 1)
 		return ml_errorf(err, r0->code, "%s", r0->msg);
-	return ml_errorf(err, r0->code, "%zu of %zu moves refused, nothing moved; first: %s", p->nref, p->n, r0->msg);
+	return ml_errorf(err, r0->code, "%zu of %zu moves refused, nothing moved; first: %s",
+			 p->nref, p->n, r0->msg);
 }
 
 static int cmp_ref(const void *a, const void *b)
 {
-	size_t x = ((const struct asset_refusal *)a)->index, y = ((const struct asset_refusal *)b)->index;
+	size_t x = ((const struct asset_refusal *)a)->index,
+	       y = ((const struct asset_refusal *)b)->index;
 	return x < y ? -1 : x > y;
 }
 
@@ -411,8 +442,8 @@ static int run_batch(struct db *db, struct plan *p, struct ml_error *err)
 	return asset_tx_close(db, "asset_move_batch", own, rc, err);
 }
 
-int asset_move_batch(struct db *db, const struct asset_move *moves, size_t n, struct asset_move_report *rep,
-		     struct ml_error *err)
+int asset_move_batch(struct db *db, const struct asset_move *moves, size_t n,
+		     struct asset_move_report *rep, struct ml_error *err)
 {
 	if (rep)
 		memset(rep, 0, sizeof(*rep));
@@ -442,17 +473,27 @@ int asset_move_one(struct db *db, const struct asset_move *move, struct ml_error
 }
 
 int asset_swap(struct db *db, const char *old_barcode, const char *new_barcode, const char *actor,
-	       const char *location, const char *reason, struct asset_move_report *rep, struct ml_error *err)
+	       const char *location, const char *reason, struct asset_move_report *rep,
+	       struct ml_error *err)
 {
 	char d_old[96], d_new[96];
 	/* Barcodes are validated by the batch before use; %.22s keeps the JSON well-formed regardless. */
-	snprintf(d_old, sizeof(d_old), "{\"swap\":true,\"replaced_by\":\"%.22s\"}", new_barcode ? new_barcode : "");
-	snprintf(d_new, sizeof(d_new), "{\"swap\":true,\"replaces\":\"%.22s\"}", old_barcode ? old_barcode : "");
+	snprintf(d_old, sizeof(d_old), "{\"swap\":true,\"replaced_by\":\"%.22s\"}",
+		 new_barcode ? new_barcode : "");
+	snprintf(d_new, sizeof(d_new), "{\"swap\":true,\"replaces\":\"%.22s\"}",
+		 old_barcode ? old_barcode : "");
 	struct asset_move mv[2] = {
-		{ .barcode = old_barcode, .action = ASSET_ACT_REMOVE, .actor = actor, .reason = reason,
+		{ .barcode = old_barcode,
+		  .action = ASSET_ACT_REMOVE,
+		  .actor = actor,
+		  .reason = reason,
 		  .details_json = d_old },
-		{ .barcode = new_barcode, .action = ASSET_ACT_INSTALL, .actor = actor, .location = location,
-		  .reason = reason, .details_json = d_new },
+		{ .barcode = new_barcode,
+		  .action = ASSET_ACT_INSTALL,
+		  .actor = actor,
+		  .location = location,
+		  .reason = reason,
+		  .details_json = d_new },
 	};
 	return asset_move_batch(db, mv, 2, rep, err);
 }

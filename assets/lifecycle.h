@@ -24,20 +24,20 @@ extern "C" {
 #endif
 
 enum asset_state {
-	ASSET_ARRIVED = 0,           /* received with a lot, pending verification (待检) */
-	ASSET_SAMPLING = 1,          /* drawn for arrival sampling (到货抽检) */
-	ASSET_VERIFYING = 2,         /* on a bench */
-	ASSET_IN_STOCK = 3,          /* verified, central store (合格在库) */
-	ASSET_FAILED = 4,            /* verification failed */
-	ASSET_IN_TRANSIT = 5,        /* dispatched to a secondary store (配送出库) */
-	ASSET_SECONDARY_STOCK = 6,   /* in a city/county store (二级表库) */
-	ASSET_ISSUED = 7,            /* issued to a field team (领用) */
-	ASSET_INSTALLED = 8,         /* in service (装表、运行) */
-	ASSET_REMOVED = 9,           /* removed from service (拆回) */
-	ASSET_FAULT_ANALYSIS = 10,   /* under fault analysis (故障分析) */
-	ASSET_REVERIFY = 11,         /* waiting for (re-)verification */
+	ASSET_ARRIVED = 0,            /* received with a lot, pending verification (待检) */
+	ASSET_SAMPLING = 1,           /* drawn for arrival sampling (到货抽检) */
+	ASSET_VERIFYING = 2,          /* on a bench */
+	ASSET_IN_STOCK = 3,           /* verified, central store (合格在库) */
+	ASSET_FAILED = 4,             /* verification failed */
+	ASSET_IN_TRANSIT = 5,         /* dispatched to a secondary store (配送出库) */
+	ASSET_SECONDARY_STOCK = 6,    /* in a city/county store (二级表库) */
+	ASSET_ISSUED = 7,             /* issued to a field team (领用) */
+	ASSET_INSTALLED = 8,          /* in service (装表、运行) */
+	ASSET_REMOVED = 9,            /* removed from service (拆回) */
+	ASSET_FAULT_ANALYSIS = 10,    /* under fault analysis (故障分析) */
+	ASSET_REVERIFY = 11,          /* waiting for (re-)verification */
 	ASSET_RETURNED_TO_MAKER = 12, /* returned to the manufacturer (返厂) — terminal */
-	ASSET_SCRAPPED = 13,         /* scrapped (报废) — terminal */
+	ASSET_SCRAPPED = 13,          /* scrapped (报废) — terminal */
 };
 #define ASSET_STATE_COUNT 14
 
@@ -52,12 +52,13 @@ enum asset_action {
 	ASSET_ACT_RECEIVE_SECONDARY = 7, /* in_transit -> secondary_stock */
 	ASSET_ACT_ISSUE = 8,             /* in_stock|secondary_stock -> issued (not when expired) */
 	ASSET_ACT_INSTALL = 9,           /* issued -> installed */
-	ASSET_ACT_RETURN_UNUSED = 10,    /* issued -> in_stock, or secondary_stock when to a secondary store */
-	ASSET_ACT_REMOVE = 11,           /* installed -> removed */
-	ASSET_ACT_FAULT_REPORT = 12,     /* installed|removed -> fault_analysis */
-	ASSET_ACT_REUSE = 13,            /* removed|fault_analysis -> reverify */
-	ASSET_ACT_RETURN_TO_MAKER = 14,  /* failed|fault_analysis -> returned_to_maker */
-	ASSET_ACT_SCRAP = 15,            /* failed|fault_analysis|removed -> scrapped */
+	ASSET_ACT_RETURN_UNUSED =
+		10, /* issued -> in_stock, or secondary_stock when to a secondary store */
+	ASSET_ACT_REMOVE = 11,          /* installed -> removed */
+	ASSET_ACT_FAULT_REPORT = 12,    /* installed|removed -> fault_analysis */
+	ASSET_ACT_REUSE = 13,           /* removed|fault_analysis -> reverify */
+	ASSET_ACT_RETURN_TO_MAKER = 14, /* failed|fault_analysis -> returned_to_maker */
+	ASSET_ACT_SCRAP = 15,           /* failed|fault_analysis|removed -> scrapped */
 };
 #define ASSET_ACTION_COUNT 16
 /* "swap" is not a single-asset action: it is remove(old) + install(new) in
@@ -83,8 +84,8 @@ int asset_can(enum asset_state from, enum asset_action action);
  * store (-> in_stock). Refusal: ML_ESTATE with a message naming the state
  * and action (callers prefix the barcode).
  */
-int asset_next_state(enum asset_state from, enum asset_action action, int to_secondary, enum asset_state *to,
-		     struct ml_error *err);
+int asset_next_state(enum asset_state from, enum asset_action action, int to_secondary,
+		     enum asset_state *to, struct ml_error *err);
 
 /* ---- lookup ---- */
 
@@ -95,23 +96,25 @@ struct asset_info {
 	char model_code[64];
 	char lot_code[64];
 	enum asset_state state;
-	char location[64];     /* location code, "" when none */
-	char valid_until[11];  /* YYYY-MM-DD, "" when never verified */
+	char location[64];    /* location code, "" when none */
+	char valid_until[11]; /* YYYY-MM-DD, "" when never verified */
 };
 
 /* Find an asset by barcode. ML_EINVAL for a malformed barcode, ML_ENOTFOUND when not registered. */
-int asset_lookup(struct db *db, const char *barcode, struct asset_info *out, struct ml_error *err) ML_MUSTCHECK;
+int asset_lookup(struct db *db, const char *barcode, struct asset_info *out,
+		 struct ml_error *err) ML_MUSTCHECK;
 
 /* ---- moves ---- */
 
 struct asset_move {
-	const char *barcode;       /* required */
-	enum asset_action action;  /* required */
-	const char *actor;         /* who (user name); NULL -> "unknown" */
-	const char *location;      /* location code the asset moves to; NULL keeps the current location */
-	const char *reason;        /* free text, NULL allowed */
-	const char *details_json;  /* JSON object text stored in asset_event.details; NULL -> {} */
-	const char *valid_until;   /* verify_pass only: YYYY-MM-DD; NULL -> today + model's
+	const char *barcode;      /* required */
+	enum asset_action action; /* required */
+	const char *actor;        /* who (user name); NULL -> "unknown" */
+	const char
+		*location;  /* location code the asset moves to; NULL keeps the current location */
+	const char *reason; /* free text, NULL allowed */
+	const char *details_json; /* JSON object text stored in asset_event.details; NULL -> {} */
+	const char *valid_until;  /* verify_pass only: YYYY-MM-DD; NULL -> today + model's
 				    * verification_period_months − 1 day (JJG 596-2012 §1.12) */
 };
 
@@ -119,13 +122,13 @@ struct asset_move {
 struct asset_refusal {
 	size_t index;
 	char barcode[40];
-	int code;      /* ML_ESTATE, ML_ENOTFOUND, ML_EINVAL, ML_ECONFLICT */
+	int code; /* ML_ESTATE, ML_ENOTFOUND, ML_EINVAL, ML_ECONFLICT */
 	char msg[256];
 };
 
 struct asset_move_report {
-	size_t moved;                   /* moves applied (0 unless all succeeded) */
-	struct asset_refusal *refused;  /* malloc'd array, owned by the report */
+	size_t moved;                  /* moves applied (0 unless all succeeded) */
+	struct asset_refusal *refused; /* malloc'd array, owned by the report */
 	size_t nrefused;
 };
 
@@ -152,8 +155,8 @@ void asset_move_report_free(struct asset_move_report *rep);
  * Returns ML_OK, or the code of the first refusal (err says how many were
  * refused and names the first).
  */
-int asset_move_batch(struct db *db, const struct asset_move *moves, size_t n, struct asset_move_report *rep,
-		     struct ml_error *err) ML_MUSTCHECK;
+int asset_move_batch(struct db *db, const struct asset_move *moves, size_t n,
+		     struct asset_move_report *rep, struct ml_error *err) ML_MUSTCHECK;
 
 /* Single-move convenience wrapper around asset_move_batch. */
 int asset_move_one(struct db *db, const struct asset_move *move, struct ml_error *err) ML_MUSTCHECK;

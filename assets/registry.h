@@ -22,19 +22,20 @@ extern "C" {
 
 /* ---- catalogue ---- */
 
-int asset_manufacturer_add(struct db *db, const char *code, const char *name, struct ml_error *err) ML_MUSTCHECK;
+int asset_manufacturer_add(struct db *db, const char *code, const char *name,
+			   struct ml_error *err) ML_MUSTCHECK;
 
 /* A device model; NULL fields are SQL NULL (or the column default). */
 struct asset_model {
 	const char *code, *manufacturer_code, *name;
-	const char *kind;             /* meter_1p meter_3p ct vt concentrator */
-	const char *accuracy_class;   /* "1", "0.5S", "0.2S" … */
+	const char *kind;           /* meter_1p meter_3p ct vt concentrator */
+	const char *accuracy_class; /* "1", "0.5S", "0.2S" … */
 	const char *reactive_class;
-	const char *connection;       /* direct | transformer (meters only) */
-	const char *wiring;           /* 1p2w 3p4w 3p3w */
+	const char *connection;           /* direct | transformer (meters only) */
+	const char *wiring;               /* 1p2w 3p4w 3p3w */
 	const char *un_v, *ib_a, *imax_a; /* decimal text */
-	const char *constant_imp;     /* imp/kWh, integer text */
-	const char *clock_freq_hz;    /* NULL -> 1 */
+	const char *constant_imp;         /* imp/kWh, integer text */
+	const char *clock_freq_hz;        /* NULL -> 1 */
 	const char *ct_primary_a, *ct_secondary_a, *vt_primary_v, *vt_secondary_v, *rated_burden_va;
 	const char *verification_period_months; /* required, integer text */
 };
@@ -65,17 +66,17 @@ int asset_location_add(struct db *db, const char *code, const char *name, const 
  * be double-quoted ("" inside quotes is a quote). Blank lines are skipped.
  */
 struct asset_import_issue {
-	long line;          /* 1 = header */
-	char column[32];    /* "barcode", "model_code", … or "" for the whole line */
-	char value[80];     /* the offending value (truncated) */
+	long line;       /* 1 = header */
+	char column[32]; /* "barcode", "model_code", … or "" for the whole line */
+	char value[80];  /* the offending value (truncated) */
 	char reason[160];
 };
 
 struct asset_import_report {
 	int64_t lot_id;
-	size_t rows;                        /* rows imported (0 on failure) */
-	char sha256[65];                    /* of the file bytes */
-	struct asset_import_issue *issues;  /* malloc'd, owned by the report */
+	size_t rows;                       /* rows imported (0 on failure) */
+	char sha256[65];                   /* of the file bytes */
+	struct asset_import_issue *issues; /* malloc'd, owned by the report */
 	size_t nissues;
 };
 
@@ -108,8 +109,8 @@ int asset_read_file(const char *path, char **data, size_t *len, struct ml_error 
 
 struct asset_filter {
 	const char *state, *model, *lot, *location; /* NULL = any */
-	int64_t after_id;  /* keyset paging: asset_id > after_id */
-	long limit;        /* 1..10000, 0 -> 100 */
+	int64_t after_id;                           /* keyset paging: asset_id > after_id */
+	long limit;                                 /* 1..10000, 0 -> 100 */
 };
 
 /*
@@ -117,19 +118,22 @@ struct asset_filter {
  * asset_id, barcode, model_code, lot_code, production_batch,
  * production_date, state, location, valid_until, state_changed_at.
  */
-int asset_list(struct db *db, const struct asset_filter *f, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
+int asset_list(struct db *db, const struct asset_filter *f, PGresult **out,
+	       struct ml_error *err) ML_MUSTCHECK;
 
 /*
  * History of one asset, oldest first. *out (caller PQclear()s) has columns
  * event_id, occurred_at, actor, location, from_state, to_state, action,
  * reason, details.
  */
-int asset_history(struct db *db, int64_t asset_id, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
+int asset_history(struct db *db, int64_t asset_id, PGresult **out,
+		  struct ml_error *err) ML_MUSTCHECK;
 
 /* Catalogue listing: models with manufacturer code; *out caller PQclear()s. */
 int asset_model_list(struct db *db, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
 /* One model by id, same columns as asset_model_list; ML_ENOTFOUND when missing. */
-int asset_model_get(struct db *db, int64_t model_id, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
+int asset_model_get(struct db *db, int64_t model_id, PGresult **out,
+		    struct ml_error *err) ML_MUSTCHECK;
 int asset_location_list(struct db *db, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
 /* Arrival lots, newest first, with asset counts per state; *out caller PQclear()s. */
 int asset_lot_list(struct db *db, PGresult **out, struct ml_error *err) ML_MUSTCHECK;

@@ -25,7 +25,12 @@
 #include "reports/cert_workflow.h"
 #include "reports/render_sample.h"
 
-enum { M_SINGLE, M_BATCH1, M_BATCH2, M_COUNT };
+enum {
+	M_SINGLE,
+	M_BATCH1,
+	M_BATCH2,
+	M_COUNT
+};
 static const char *const mode_name[M_COUNT] = { "single", "batch1", "batch2" };
 
 static double now(void)
@@ -49,18 +54,19 @@ static double median(double *v, int n)
 
 static int setup_issuer(struct db *db, struct ml_error *err)
 {
-	return db_cmd(db,
-		      "INSERT INTO issuer (id, name, authorization_no, number_prefix, verify_key) "
-		      "VALUES ('BENCH', '基准测试计量中心', '(测)法计(2026)00000号', 'BENCH', repeat('b', 40)) "
-		      "ON CONFLICT (id) DO NOTHING",
-		      0, NULL, err);
+	return db_cmd(
+		db,
+		"INSERT INTO issuer (id, name, authorization_no, number_prefix, verify_key) "
+		"VALUES ('BENCH', '基准测试计量中心', '(测)法计(2026)00000号', 'BENCH', repeat('b', 40)) "
+		"ON CONFLICT (id) DO NOTHING",
+		0, NULL, err);
 }
 
 /* n checked drafts with sample content; ids into out. */
 static int make_drafts(struct db *db, int n, unsigned seq0, long long *out, struct ml_error *err)
 {
-	static const enum cert_sample_kind kinds[] = { CERT_SAMPLE_METER, CERT_SAMPLE_METER, CERT_SAMPLE_METER_NOTICE,
-						       CERT_SAMPLE_CT };
+	static const enum cert_sample_kind kinds[] = { CERT_SAMPLE_METER, CERT_SAMPLE_METER,
+						       CERT_SAMPLE_METER_NOTICE, CERT_SAMPLE_CT };
 	struct cert_sample *s = malloc(sizeof(*s));
 	if (!s)
 		return ml_errorf(err, ML_ENOMEM, "out of memory");
@@ -68,14 +74,15 @@ static int make_drafts(struct db *db, int n, unsigned seq0, long long *out, stru
 	for (int i = 0; i < n && !rc; i++) {
 		cert_sample_fill(s, kinds[i % 4], seq0 + (unsigned)i);
 		/* asset ids far above real ones; the bench issuer keeps numbers apart */
-		rc = cert_draft_create(db, 900000000000LL + seq0 + i, 0, "BENCH", &s->doc, "bench-verifier", &out[i], err);
+		rc = cert_draft_create(db, 900000000000LL + seq0 + i, 0, "BENCH", &s->doc,
+				       "bench-verifier", &out[i], err);
 	}
 	free(s);
 	return rc ? rc : cert_check(db, out, (size_t)n, "bench-checker", err);
 }
 
-static int timed_approve(struct db *db, int mode, const long long *ids, int n, struct cert_renderer **r,
-			 double *secs, struct ml_error *err)
+static int timed_approve(struct db *db, int mode, const long long *ids, int n,
+			 struct cert_renderer **r, double *secs, struct ml_error *err)
 {
 	struct cert_issue_opts o = { "2026-11-26", r, mode == M_BATCH2 ? 2 : 1 };
 	double t0 = now();
@@ -110,7 +117,8 @@ int main(int argc, char **argv)
 	const char *ci = NULL;
 	int n = 24, runs = 3;
 	if (parse(argc, argv, &ci, &n, &runs)) {
-		fprintf(stderr, "usage: bench_cert_issue [--db CONNINFO] [-n N (1..10000)] [-r RUNS (1..99)]\n");
+		fprintf(stderr,
+			"usage: bench_cert_issue [--db CONNINFO] [-n N (1..10000)] [-r RUNS (1..99)]\n");
 		return 2;
 	}
 	struct ml_error err = ML_ERROR_INIT;
@@ -139,10 +147,11 @@ int main(int argc, char **argv)
 		printf("certificates issued per run: %d, runs: %d (medians)\n", n, runs);
 		for (int m = 0; m < M_COUNT; m++) {
 			med[m] = median(t[m], runs);
-			printf("  %-7s %8.3f s  %7.1f certificates/s\n", mode_name[m], med[m], n / med[m]);
+			printf("  %-7s %8.3f s  %7.1f certificates/s\n", mode_name[m], med[m],
+			       n / med[m]);
 		}
-		printf("  batch1 vs single: %.2fx   batch2 vs batch1: %.2fx\n", med[M_SINGLE] / med[M_BATCH1],
-		       med[M_BATCH1] / med[M_BATCH2]);
+		printf("  batch1 vs single: %.2fx   batch2 vs batch1: %.2fx\n",
+		       med[M_SINGLE] / med[M_BATCH1], med[M_BATCH1] / med[M_BATCH2]);
 	}
 	cert_renderer_free(r[0]);
 	cert_renderer_free(r[1]);

@@ -44,7 +44,8 @@ static double median(double *v, int n)
 static int ensure_model(struct db *db, struct ml_error *err)
 {
 	PGresult *res = NULL;
-	int rc = db_exec(db, "SELECT 1 FROM device_model WHERE code = 'BENCH'", 0, NULL, PGRES_TUPLES_OK, &res, err);
+	int rc = db_exec(db, "SELECT 1 FROM device_model WHERE code = 'BENCH'", 0, NULL,
+			 PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
 	int have = PQntuples(res) > 0;
@@ -54,9 +55,17 @@ static int ensure_model(struct db *db, struct ml_error *err)
 	rc = asset_manufacturer_add(db, "BENCH", "bench manufacturer", err);
 	if (rc && rc != ML_EEXISTS)
 		return rc;
-	struct asset_model m = { .code = "BENCH", .manufacturer_code = "BENCH", .name = "bench meter",
-				 .kind = "meter_1p", .accuracy_class = "1", .connection = "direct", .wiring = "1p2w",
-				 .un_v = "220", .ib_a = "5", .imax_a = "60", .constant_imp = "1200",
+	struct asset_model m = { .code = "BENCH",
+				 .manufacturer_code = "BENCH",
+				 .name = "bench meter",
+				 .kind = "meter_1p",
+				 .accuracy_class = "1",
+				 .connection = "direct",
+				 .wiring = "1p2w",
+				 .un_v = "220",
+				 .ib_a = "5",
+				 .imax_a = "60",
+				 .constant_imp = "1200",
 				 .verification_period_months = "96" };
 	return asset_model_add(db, &m, err);
 }
@@ -74,7 +83,8 @@ static int make_csv(struct ml_buf *b, unsigned long long base, long n)
 	return rc;
 }
 
-static int run_copy(struct db *db, unsigned long long base, long n, int rep, double *secs, struct ml_error *err)
+static int run_copy(struct db *db, unsigned long long base, long n, int rep, double *secs,
+		    struct ml_error *err)
 {
 	struct ml_buf b = ML_BUF_INIT;
 	if (make_csv(&b, base, n)) {
@@ -96,7 +106,8 @@ static int run_copy(struct db *db, unsigned long long base, long n, int rep, dou
 }
 
 /* The naive import: one INSERT per asset and one per event, one transaction. */
-static int run_naive(struct db *db, unsigned long long base, long n, int rep, double *secs, struct ml_error *err)
+static int run_naive(struct db *db, unsigned long long base, long n, int rep, double *secs,
+		     struct ml_error *err)
 {
 	char lot[64], sha[65], bc[23], id[24];
 	snprintf(lot, sizeof(lot), "NAIVE-%llu-%d", base, rep);
@@ -106,8 +117,10 @@ static int run_naive(struct db *db, unsigned long long base, long n, int rep, do
 	PGresult *res = NULL;
 	const char *lp[2] = { lot, sha };
 	if (!rc)
-		rc = db_query_one(db, "INSERT INTO lot (code, file_sha256, row_count, received_by) "
-				      "VALUES ($1, $2, 0, 'bench') RETURNING lot_id", 2, lp, &res, err);
+		rc = db_query_one(db,
+				  "INSERT INTO lot (code, file_sha256, row_count, received_by) "
+				  "VALUES ($1, $2, 0, 'bench') RETURNING lot_id",
+				  2, lp, &res, err);
 	if (!rc) {
 		snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
 		PQclear(res);
@@ -116,15 +129,20 @@ static int run_naive(struct db *db, unsigned long long base, long n, int rep, do
 		rc = barcode_make("41300", "01", base + (unsigned long long)i, bc, err);
 		const char *p[2] = { bc, id };
 		if (!rc)
-			rc = db_query_one(db, "INSERT INTO asset (barcode, model_id, lot_id, production_batch, "
-					      "production_date, location_id) SELECT $1, model_id, $2::bigint, 'B', "
-					      "'2026-09-14', 1 FROM device_model WHERE code = 'BENCH' RETURNING asset_id",
-					  2, p, &res, err);
+			rc = db_query_one(
+				db,
+				"INSERT INTO asset (barcode, model_id, lot_id, production_batch, "
+				"production_date, location_id) SELECT $1, model_id, $2::bigint, 'B', "
+				"'2026-09-14', 1 FROM device_model WHERE code = 'BENCH' RETURNING asset_id",
+				2, p, &res, err);
 		if (rc)
 			break;
 		const char *ep[1] = { PQgetvalue(res, 0, 0) };
-		rc = db_cmd(db, "INSERT INTO asset_event (asset_id, actor, location_id, to_state, action) "
-				"VALUES ($1::bigint, 'bench', 1, 'arrived', 'receive')", 1, ep, err);
+		rc = db_cmd(
+			db,
+			"INSERT INTO asset_event (asset_id, actor, location_id, to_state, action) "
+			"VALUES ($1::bigint, 'bench', 1, 'arrived', 'receive')",
+			1, ep, err);
 		PQclear(res);
 	}
 	if (!rc)
@@ -150,7 +168,8 @@ int main(int argc, char **argv)
 	int reps = atoi(arg(argc, argv, "--reps", "5"));
 	long naive_n = atol(arg(argc, argv, "--naive-rows", "5000"));
 	if (n < 1 || reps < 1 || reps > 50 || naive_n < 1) {
-		fprintf(stderr, "usage: bench_import [--db CONNINFO] [--rows N] [--reps R] [--naive-rows M]\n");
+		fprintf(stderr,
+			"usage: bench_import [--db CONNINFO] [--rows N] [--reps R] [--naive-rows M]\n");
 		return 2;
 	}
 	struct ml_error err = ML_ERROR_INIT;
@@ -167,9 +186,11 @@ int main(int argc, char **argv)
 	for (int r = 0; r < reps && !rc; r++) {
 		rc = run_copy(db, base + (unsigned long long)r * 1000000ULL, n, r, &tc[r], &err);
 		if (!rc)
-			rc = run_naive(db, base + 60000000ULL + (unsigned long long)r * 1000000ULL, naive_n, r, &tn[r], &err);
+			rc = run_naive(db, base + 60000000ULL + (unsigned long long)r * 1000000ULL,
+				       naive_n, r, &tn[r], &err);
 		if (!rc)
-			printf("rep %d: copy %ld rows in %.3f s, naive %ld rows in %.3f s\n", r + 1, n, tc[r], naive_n, tn[r]);
+			printf("rep %d: copy %ld rows in %.3f s, naive %ld rows in %.3f s\n", r + 1,
+			       n, tc[r], naive_n, tn[r]);
 	}
 	db_close(db);
 	if (rc) {
@@ -177,8 +198,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	double rc_rate = (double)n / median(tc, reps), rn_rate = (double)naive_n / median(tn, reps);
-	printf("asset_receive (COPY+staging): median %.0f rows/s over %d reps of %ld rows\n", rc_rate, reps, n);
-	printf("row-by-row inserts, one tx:   median %.0f rows/s over %d reps of %ld rows\n", rn_rate, reps, naive_n);
+	printf("asset_receive (COPY+staging): median %.0f rows/s over %d reps of %ld rows\n",
+	       rc_rate, reps, n);
+	printf("row-by-row inserts, one tx:   median %.0f rows/s over %d reps of %ld rows\n",
+	       rn_rate, reps, naive_n);
 	printf("ratio: %.1fx\n", rc_rate / rn_rate);
 	return 0;
 }

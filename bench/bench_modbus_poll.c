@@ -41,7 +41,8 @@ static double cpu_s(int who)
 {
 	struct rusage ru;
 	getrusage(who, &ru);
-	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -63,7 +64,8 @@ static void run_simulator(int fd)
 	struct ml_error err = ML_ERROR_INIT;
 	struct benchsim_scenario *sc = NULL;
 	static struct benchsim *sims[NBENCH];
-	if (benchsim_scenario_parse("positions 48\nsettle_s 0.5\nnoise 0.001\n[1-48]\nerror 0.1\n", "poll", &sc, &err))
+	if (benchsim_scenario_parse("positions 48\nsettle_s 0.5\nnoise 0.001\n[1-48]\nerror 0.1\n",
+				    "poll", &sc, &err))
 		_exit(1);
 	struct benchsim_options o = { .time_scale = 50 };
 	for (int i = 0; i < NBENCH; i++) {
@@ -86,7 +88,9 @@ static int setup(struct bench **b, const int *ports)
 	struct bench_source s = { .freq = 50, .u = { 220 }, .i = { 5 }, .element_mask = 1 };
 	struct bench_position_config c[NPOS];
 	for (int p = 0; p < NPOS; p++)
-		c[p] = (struct bench_position_config){ .mode = BENCH_MODE_BASIC, .constant = 1200, .pulses = 2, .enabled = 1 };
+		c[p] = (struct bench_position_config){
+			.mode = BENCH_MODE_BASIC, .constant = 1200, .pulses = 2, .enabled = 1
+		};
 	for (int i = 0; i < NBENCH; i++) {
 		char uri[48];
 		snprintf(uri, sizeof(uri), "127.0.0.1:%d", ports[i]);
@@ -94,7 +98,8 @@ static int setup(struct bench **b, const int *ports)
 			goto fail;
 	}
 	for (int i = 0; i < NBENCH; i++)
-		if (bench_wait_stable(b[i], 1, 10000, &err) || bench_configure_positions(b[i], 0, NPOS, c, &err) ||
+		if (bench_wait_stable(b[i], 1, 10000, &err) ||
+		    bench_configure_positions(b[i], 0, NPOS, c, &err) ||
 		    bench_all_command(b[i], BENCH_CMD_START, &err))
 			goto fail;
 	return 0;
@@ -134,8 +139,9 @@ static void *worker_main(void *arg)
 
 static void report(const char *name, double *lat, int n, double cpu)
 {
-	printf("  %-22s cycle p50 %7.2f ms  p99 %7.2f ms  poller CPU %6.2f ms/cycle (%4.1f %% of one core)\n", name,
-	       pct(lat, n, 0.5) * 1e3, pct(lat, n, 0.99) * 1e3, cpu / n * 1e3, 100.0 * cpu / n / pct(lat, n, 0.5));
+	printf("  %-22s cycle p50 %7.2f ms  p99 %7.2f ms  poller CPU %6.2f ms/cycle (%4.1f %% of one core)\n",
+	       name, pct(lat, n, 0.5) * 1e3, pct(lat, n, 0.99) * 1e3, cpu / n * 1e3,
+	       100.0 * cpu / n / pct(lat, n, 0.5));
 }
 
 static int run_threaded(struct bench **b, int cycles, int nthr, double *lat, double *cpu)
@@ -146,7 +152,9 @@ static int run_threaded(struct bench **b, int cycles, int nthr, double *lat, dou
 	struct worker w[16];
 	pthread_t th[16];
 	for (int t = 0; t < nthr; t++) {
-		w[t] = (struct worker){ b, NBENCH * t / nthr, NBENCH * (t + 1) / nthr, cycles, 0, &start, &end };
+		w[t] = (struct worker){
+			b, NBENCH * t / nthr, NBENCH * (t + 1) / nthr, cycles, 0, &start, &end
+		};
 		pthread_create(&th[t], NULL, worker_main, &w[t]);
 	}
 	double c0 = cpu_s(RUSAGE_SELF);
@@ -211,7 +219,8 @@ int main(int argc, char **argv)
 	char name[32];
 	snprintf(name, sizeof(name), "threaded, %d threads", nthr);
 	report(name, lat2, cycles, cpu_thr);
-	printf("  simulator process (100 server threads) CPU %.2f s over both runs\n", cpu_s(RUSAGE_CHILDREN));
+	printf("  simulator process (100 server threads) CPU %.2f s over both runs\n",
+	       cpu_s(RUSAGE_CHILDREN));
 	free(lat);
 	free(lat2);
 	return 0;

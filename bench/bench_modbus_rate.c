@@ -94,10 +94,12 @@ int main(int argc, char **argv)
 		r[k] = round_raw(ctx, n);
 		q[k] = d[k] / r[k];
 	}
-	printf("bench_modbus_rate: %d rounds x %d requests, read of 7 positions (111 registers), loopback\n", rounds, n);
+	printf("bench_modbus_rate: %d rounds x %d requests, read of 7 positions (111 registers), loopback\n",
+	       rounds, n);
 	printf("  driver bench_read_positions  median %.0f req/s\n", median(d, rounds));
 	printf("  raw modbus_read_input_regs   median %.0f req/s\n", median(r, rounds));
-	printf("  ratio driver/raw             median %.3f (per-round ratios)\n", median(q, rounds));
+	printf("  ratio driver/raw             median %.3f (per-round ratios)\n",
+	       median(q, rounds));
 	modbus_close(ctx);
 	modbus_free(ctx);
 	bench_close(b);

@@ -40,8 +40,12 @@ static void fill(struct step_data *d, int step_no, const int64_t *asset_ids)
 	for (int p = 0; p < NPOS; p++) {
 		for (int k = 0; k < NREAD; k++) {
 			struct result_reading *x = &d->rd[p * NREAD + k];
-			*x = (struct result_reading){ .asset_id = asset_ids[p], .position = p + 1, .reading_no = k + 1,
-						      .value_e4 = -1700 + p + k, .pulses = -1, .at_us = now };
+			*x = (struct result_reading){ .asset_id = asset_ids[p],
+						      .position = p + 1,
+						      .reading_no = k + 1,
+						      .value_e4 = -1700 + p + k,
+						      .pulses = -1,
+						      .at_us = now };
 		}
 		struct result_row *r = &d->rows[p];
 		r->asset_id = asset_ids[p];
@@ -58,12 +62,14 @@ static void fill(struct step_data *d, int step_no, const int64_t *asset_ids)
 	}
 }
 
-static int64_t batched(struct db *db, int64_t run, struct step_data *d, const int64_t *ids, int first, int steps)
+static int64_t batched(struct db *db, int64_t run, struct step_data *d, const int64_t *ids,
+		       int first, int steps)
 {
 	struct ml_error err = ML_ERROR_INIT;
 	for (int s = 0; s < steps; s++) {
 		fill(d, first + s, ids);
-		if (result_commit_step(db, run, &d->ps, result_now_us(), d->rd, NPOS * NREAD, d->rows, NPOS, &err))
+		if (result_commit_step(db, run, &d->ps, result_now_us(), d->rd, NPOS * NREAD,
+				       d->rows, NPOS, &err))
 			brs_die("batched commit", &err);
 	}
 	return (int64_t)steps * (NPOS * NREAD + NPOS + 1);
@@ -81,8 +87,10 @@ static void one_step_rows(struct db *db, const char *rid, const struct step_data
 	char sno[16], a[24], pos[8], no[8], v[24], m[24];
 	snprintf(sno, sizeof(sno), "%d", d->ps.index);
 	const char *pm[3] = { rid, sno, d->ps.label };
-	row_cmd(db, "INSERT INTO run_step (run_id, step_no, kind, label, started_at) VALUES ($1::bigint, $2::int, "
-		    "'basic', $3, now())", 3, pm);
+	row_cmd(db,
+		"INSERT INTO run_step (run_id, step_no, kind, label, started_at) VALUES ($1::bigint, $2::int, "
+		"'basic', $3, now())",
+		3, pm);
 	for (int i = 0; i < NPOS * NREAD; i++) {
 		const struct result_reading *x = &d->rd[i];
 		snprintf(a, sizeof(a), "%" PRId64, x->asset_id);
@@ -90,8 +98,10 @@ static void one_step_rows(struct db *db, const char *rid, const struct step_data
 		snprintf(no, sizeof(no), "%d", x->reading_no);
 		snprintf(v, sizeof(v), "%" PRId64, x->value_e4);
 		const char *p[6] = { a, rid, sno, no, pos, v };
-		row_cmd(db, "INSERT INTO run_reading (asset_id, run_id, step_no, reading_no, position, value_e4, "
-			    "measured_at) VALUES ($1::bigint, $2::bigint, $3::int, $4::int, $5::int, $6::bigint, now())", 6, p);
+		row_cmd(db,
+			"INSERT INTO run_reading (asset_id, run_id, step_no, reading_no, position, value_e4, "
+			"measured_at) VALUES ($1::bigint, $2::bigint, $3::int, $4::int, $5::int, $6::bigint, now())",
+			6, p);
 	}
 	for (int i = 0; i < NPOS; i++) {
 		const struct result_row *r = &d->rows[i];
@@ -99,14 +109,17 @@ static void one_step_rows(struct db *db, const char *rid, const struct step_data
 		snprintf(pos, sizeof(pos), "%d", r->position);
 		snprintf(m, sizeof(m), "%" PRId64, r->r.value.mean_e4);
 		const char *p[6] = { a, rid, sno, pos, d->ps.label, m };
-		row_cmd(db, "INSERT INTO run_step_result (asset_id, run_id, step_no, position, kind, label, n_readings, "
-			    "mean_e4, rounded_e4, limit_e4, internal_limit_e4, interval_e4, verdict, internal_verdict, "
-			    "measured_at) VALUES ($1::bigint, $2::bigint, $3::int, $4::int, 'basic', $5, 2, $6::bigint, -2000, "
-			    "10000, 6000, 1000, 'pass', 'pass', now())", 6, p);
+		row_cmd(db,
+			"INSERT INTO run_step_result (asset_id, run_id, step_no, position, kind, label, n_readings, "
+			"mean_e4, rounded_e4, limit_e4, internal_limit_e4, interval_e4, verdict, internal_verdict, "
+			"measured_at) VALUES ($1::bigint, $2::bigint, $3::int, $4::int, 'basic', $5, 2, $6::bigint, -2000, "
+			"10000, 6000, 1000, 'pass', 'pass', now())",
+			6, p);
 	}
 }
 
-static int64_t row_by_row(struct db *db, int64_t run, struct step_data *d, const int64_t *ids, int first, int steps)
+static int64_t row_by_row(struct db *db, int64_t run, struct step_data *d, const int64_t *ids,
+			  int first, int steps)
 {
 	struct ml_error err = ML_ERROR_INIT;
 	char rid[24];
@@ -126,7 +139,8 @@ static void asset_ids(struct db *db, int64_t *ids)
 {
 	PGresult *res = NULL;
 	struct ml_error err = ML_ERROR_INIT;
-	if (db_exec(db, "SELECT asset_id FROM asset ORDER BY asset_id LIMIT 48", 0, NULL, PGRES_TUPLES_OK, &res, &err))
+	if (db_exec(db, "SELECT asset_id FROM asset ORDER BY asset_id LIMIT 48", 0, NULL,
+		    PGRES_TUPLES_OK, &res, &err))
 		brs_die("assets", &err);
 	for (int i = 0; i < NPOS; i++)
 		ids[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
@@ -137,7 +151,9 @@ int main(int argc, char **argv)
 {
 	int trials = argc > 1 ? atoi(argv[1]) : 5, steps = argc > 2 ? atoi(argv[2]) : 40;
 	if (trials < 1 || trials > 50 || steps < 1 || steps > 1000)
-		return fprintf(stderr, "usage: bench_runner_commit [TRIALS 1..50] [STEPS 1..1000]\n"), 2;
+		return fprintf(stderr,
+			       "usage: bench_runner_commit [TRIALS 1..50] [STEPS 1..1000]\n"),
+		       2;
 	char name[64], ci[512];
 	snprintf(name, sizeof(name), "mlb_runner_commit_%d", (int)getpid());
 	struct db *db = brs_fresh_db(name, ci, sizeof(ci));
@@ -161,8 +177,8 @@ int main(int argc, char **argv)
 		next += steps;
 	}
 	double mb = brs_median(rate_b, trials), mr = brs_median(rate_r, trials);
-	printf("bench_runner_commit: %d trials x %d steps x (%d readings + %d results + 1 mark) rows\n", trials, steps,
-	       NPOS * NREAD, NPOS);
+	printf("bench_runner_commit: %d trials x %d steps x (%d readings + %d results + 1 mark) rows\n",
+	       trials, steps, NPOS * NREAD, NPOS);
 	printf("  batched (COPY + unnest, one transaction per step)  median %.0f rows/s\n", mb);
 	printf("  row by row (one INSERT per row, same transactions) median %.0f rows/s\n", mr);
 	printf("  ratio batched / row-by-row                          %.1fx\n", mb / mr);

@@ -48,7 +48,8 @@ static const char *const scheme_text = "scheme code=OVH name=\"overhead\"\n"
 
 #define SETTLE_S 2 /* the scenario's settle_s */
 #define MAX_STEPS 16
-static const char *const scenario = "kind meter\npositions 24\nsettle_s 2\n[1-24]\nconstant 1200\nib 5\nerror 0.05\n";
+static const char *const scenario =
+	"kind meter\npositions 24\nsettle_s 2\n[1-24]\nconstant 1200\nib 5\nerror 0.05\n";
 
 /* Device-time minimum of one planned step, ms (see the header comment). */
 static double step_min_ms(const struct plan_step *ps, const struct model_rating *r)
@@ -57,7 +58,8 @@ static double step_min_ms(const struct plan_step *ps, const struct model_rating 
 	case STEP_CREEP:
 		return (double)ps->duration_ms;
 	case STEP_BASIC:
-		return ps->readings * (double)ps->pos.pulses * 3.6e12 / ((double)ps->power_mw * (double)r->constant);
+		return ps->readings * (double)ps->pos.pulses * 3.6e12 /
+		       ((double)ps->power_mw * (double)r->constant);
 	case STEP_CLOCK:
 		return ps->readings * 60.0 * 1e6 / (double)r->clock_freq_mhz;
 	default:
@@ -110,7 +112,8 @@ int main(int argc, char **argv)
 	int reps = argc > 1 ? atoi(argv[1]) : 5;
 	double scale = argc > 2 ? atof(argv[2]) : 1000.0;
 	if (reps < 1 || reps > 50 || scale <= 0)
-		return fprintf(stderr, "usage: bench_runner_overhead [REPS 1..50] [TIME_SCALE]\n"), 2;
+		return fprintf(stderr, "usage: bench_runner_overhead [REPS 1..50] [TIME_SCALE]\n"),
+		       2;
 	char name[64], ci[512], uri[64];
 	snprintf(name, sizeof(name), "mlb_runner_overhead_%d", (int)getpid());
 	struct db *db = brs_fresh_db(name, ci, sizeof(ci));
@@ -118,7 +121,8 @@ int main(int argc, char **argv)
 	struct benchsim_scenario *sc = NULL;
 	struct benchsim *sim = NULL;
 	struct benchsim_options so = { .time_scale = scale };
-	if (benchsim_scenario_parse(scenario, "overhead", &sc, &err) || benchsim_start(sc, &so, &sim, &err))
+	if (benchsim_scenario_parse(scenario, "overhead", &sc, &err) ||
+	    benchsim_start(sc, &so, &sim, &err))
 		brs_die("simulator", &err);
 	benchsim_scenario_free(sc);
 	snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", benchsim_port(sim));
@@ -154,21 +158,25 @@ int main(int argc, char **argv)
 			stepsum[k] += stepo[i][k];
 		}
 		if (out.passed != 24)
-			fprintf(stderr, "bench: run %" PRId64 ": %d passed (expected 24)\n", run, out.passed);
+			fprintf(stderr, "bench: run %" PRId64 ": %d passed (expected 24)\n", run,
+				out.passed);
 	}
 	double med = brs_median(wall, reps);
-	printf("bench_runner_overhead: 24 positions, %d steps, time scale %.0f, %d runs\n", nsteps, scale, reps);
-	printf("  measurement minimum  %.1f ms (%.0f s device time)\n", measure_ms, measure_ms * scale / 1000.0);
+	printf("bench_runner_overhead: 24 positions, %d steps, time scale %.0f, %d runs\n", nsteps,
+	       scale, reps);
+	printf("  measurement minimum  %.1f ms (%.0f s device time)\n", measure_ms,
+	       measure_ms * scale / 1000.0);
 	printf("  + source settling    %d x %d s device time = %.1f ms (physical: the bench refuses commands while settling)\n",
 	       nsteps, SETTLE_S, nsteps * settle_ms);
 	printf("  physical minimum     %.1f ms\n", physical_ms);
-	printf("  runner wall time     median %.1f ms (min %.1f, max %.1f)\n", med, wall[0], wall[reps - 1]);
-	printf("  ratio wall / physical minimum     %.4f -> runner overhead %.2f %%\n", med / physical_ms,
-	       (med / physical_ms - 1.0) * 100.0);
-	printf("  ratio wall / measurement minimum  %.4f -> overhead incl. settling %.2f %%\n", med / measure_ms,
-	       (med / measure_ms - 1.0) * 100.0);
-	printf("  where the runner overhead goes (medians, ms): setup %.1f, steps %.1f (", brs_median(setup, reps),
-	       brs_median(stepsum, reps));
+	printf("  runner wall time     median %.1f ms (min %.1f, max %.1f)\n", med, wall[0],
+	       wall[reps - 1]);
+	printf("  ratio wall / physical minimum     %.4f -> runner overhead %.2f %%\n",
+	       med / physical_ms, (med / physical_ms - 1.0) * 100.0);
+	printf("  ratio wall / measurement minimum  %.4f -> overhead incl. settling %.2f %%\n",
+	       med / measure_ms, (med / measure_ms - 1.0) * 100.0);
+	printf("  where the runner overhead goes (medians, ms): setup %.1f, steps %.1f (",
+	       brs_median(setup, reps), brs_median(stepsum, reps));
 	for (int i = 0; i < nsteps; i++)
 		printf("%s%.2f", i ? " " : "", brs_median(stepo[i], reps));
 	printf("), end %.1f\n", brs_median(end, reps));

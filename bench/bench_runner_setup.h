@@ -60,8 +60,9 @@ static struct db *brs_fresh_db(const char *name, char *ci, size_t cap)
 	if (!admin || !*admin)
 		admin = getenv("METERLAB_TEST_PG");
 	if (!admin || !*admin) {
-		fprintf(stderr, "bench: set METERLAB_BENCH_PG (admin conninfo of a PostgreSQL cluster, e.g. from "
-				"scripts/dev-pg start)\n");
+		fprintf(stderr,
+			"bench: set METERLAB_BENCH_PG (admin conninfo of a PostgreSQL cluster, e.g. from "
+			"scripts/dev-pg start)\n");
 		exit(2);
 	}
 	struct ml_error err = ML_ERROR_INIT;
@@ -99,11 +100,13 @@ static void brs_drop_db(const char *name)
 static void brs_catalogue(struct db *db)
 {
 	brs_sql(db, "INSERT INTO manufacturer (code, name) VALUES ('HX', 'bench maker')");
-	brs_sql(db, "INSERT INTO device_model (code, manufacturer_id, name, kind, accuracy_class, connection, wiring, un_v, "
-		    "ib_a, imax_a, constant_imp, verification_period_months) SELECT 'DDZY285-Z', manufacturer_id, 'meter', "
-		    "'meter_1p', '1', 'direct', '1p2w', 220, 5, 60, 1200, 96 FROM manufacturer");
-	brs_sql(db, "INSERT INTO lot (code, model_id, received_by, file_sha256, row_count) SELECT 'LOT-BENCH', model_id, "
-		    "'bench', encode(sha256('bench'), 'hex'), 0 FROM device_model");
+	brs_sql(db,
+		"INSERT INTO device_model (code, manufacturer_id, name, kind, accuracy_class, connection, wiring, un_v, "
+		"ib_a, imax_a, constant_imp, verification_period_months) SELECT 'DDZY285-Z', manufacturer_id, 'meter', "
+		"'meter_1p', '1', 'direct', '1p2w', 220, 5, 60, 1200, 96 FROM manufacturer");
+	brs_sql(db,
+		"INSERT INTO lot (code, model_id, received_by, file_sha256, row_count) SELECT 'LOT-BENCH', model_id, "
+		"'bench', encode(sha256('bench'), 'hex'), 0 FROM device_model");
 }
 
 /* n assets with serials first..first+n-1; barcodes into bcs[n][23]. */
@@ -114,13 +117,16 @@ static void brs_assets(struct db *db, int n, unsigned long long first, char (*bc
 		if (barcode_make("41300", "01", first + (unsigned long long)i, bcs[i], &err))
 			brs_die("barcode", &err);
 		const char *p[1] = { bcs[i] };
-		if (db_cmd(db, "INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date) "
-			       "SELECT $1, model_id, lot_id, 'B', date '2026-09-01' FROM lot", 1, p, &err))
+		if (db_cmd(db,
+			   "INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date) "
+			   "SELECT $1, model_id, lot_id, 'B', date '2026-09-01' FROM lot",
+			   1, p, &err))
 			brs_die("asset", &err);
 	}
 }
 
-static void brs_registry(struct db *db, const char *bench_uri, int positions, const char *scheme_text)
+static void brs_registry(struct db *db, const char *bench_uri, int positions,
+			 const char *scheme_text)
 {
 	struct ml_error err = ML_ERROR_INIT;
 	struct standard_rec s;

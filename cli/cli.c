@@ -9,20 +9,35 @@
 int cli_exit_code(int code)
 {
 	switch (code) {
-	case ML_OK: return CLI_OK;
-	case ML_EINVAL: case ML_ECONFIG: return CLI_INVALID;
-	case ML_ENOTFOUND: return CLI_NOTFOUND;
-	case ML_ECONFLICT: case ML_ESTATE: case ML_EEXISTS: return CLI_CONFLICT;
-	case ML_EDB: return CLI_DB;
-	case ML_EIO: case ML_EDEVICE: case ML_ETIMEOUT: case ML_EPROTO: return CLI_DEVICE;
-	case ML_EPDF: return CLI_FAIL;
-	default: return CLI_INTERNAL;
+	case ML_OK:
+		return CLI_OK;
+	case ML_EINVAL:
+	case ML_ECONFIG:
+		return CLI_INVALID;
+	case ML_ENOTFOUND:
+		return CLI_NOTFOUND;
+	case ML_ECONFLICT:
+	case ML_ESTATE:
+	case ML_EEXISTS:
+		return CLI_CONFLICT;
+	case ML_EDB:
+		return CLI_DB;
+	case ML_EIO:
+	case ML_EDEVICE:
+	case ML_ETIMEOUT:
+	case ML_EPROTO:
+		return CLI_DEVICE;
+	case ML_EPDF:
+		return CLI_FAIL;
+	default:
+		return CLI_INTERNAL;
 	}
 }
 
 int cli_fail(const struct ml_error *err)
 {
-	fprintf(stderr, "meterlab: %s: %s\n", ml_strerror(err->code), err->msg[0] ? err->msg : "(no detail)");
+	fprintf(stderr, "meterlab: %s: %s\n", ml_strerror(err->code),
+		err->msg[0] ? err->msg : "(no detail)");
 	return cli_exit_code(err->code);
 }
 
@@ -108,8 +123,8 @@ static void group_help(FILE *f, const char *group, const char *help, const struc
 	fprintf(f, "\nRun 'meterlab%s%s <command> --help' for a command's options.\n", sp, group);
 }
 
-int cli_dispatch(struct cli_ctx *ctx, const char *group, const char *help, const struct cli_cmd *table,
-		 int argc, char **argv)
+int cli_dispatch(struct cli_ctx *ctx, const char *group, const char *help,
+		 const struct cli_cmd *table, int argc, char **argv)
 {
 	if (argc < 2) {
 		group_help(stderr, group, help, table);
@@ -124,7 +139,8 @@ int cli_dispatch(struct cli_ctx *ctx, const char *group, const char *help, const
 			return c->fn(ctx, argc - 1, argv + 1);
 	}
 	const char *sp = *group ? " " : "";
-	return cli_usage("unknown command 'meterlab%s%s %s' (see 'meterlab%s%s --help')", sp, group, argv[1], sp, group);
+	return cli_usage("unknown command 'meterlab%s%s %s' (see 'meterlab%s%s --help')", sp, group,
+			 argv[1], sp, group);
 }
 
 int cli_take_opt(int argc, char **argv, int *i, const char *name, const char **val)
@@ -164,19 +180,22 @@ static int store_opt(const struct cli_opt *o, const char *v)
 	return CLI_OK;
 }
 
-int cli_parse_opts(int argc, char **argv, const struct cli_opt *opts, const char **pos, int maxpos, int *npos)
+int cli_parse_opts(int argc, char **argv, const struct cli_opt *opts, const char **pos, int maxpos,
+		   int *npos)
 {
 	*npos = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strncmp(a, "--", 2) || !a[2]) {
 			if (*npos >= maxpos)
-				return cli_usage("unexpected argument '%s' (at most %d)", a, maxpos);
+				return cli_usage("unexpected argument '%s' (at most %d)", a,
+						 maxpos);
 			pos[(*npos)++] = a;
 			continue;
 		}
 		const char *eq = strchr(a + 2, '=');
-		const struct cli_opt *o = find_opt(opts, a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+		const struct cli_opt *o = find_opt(opts, a + 2,
+						   eq ? (size_t)(eq - a - 2) : strlen(a + 2));
 		if (!o)
 			return cli_usage("unknown option '%s' (see --help)", a);
 		if (o->kind == CLI_OPT_FLAG) {

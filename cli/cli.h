@@ -50,8 +50,8 @@ struct cli_cmd {
  * Run argv[1] from table (argv[0] is the group name, e.g. "asset").
  * Prints the group's help for -h/--help/no argument. Returns an exit code.
  */
-int cli_dispatch(struct cli_ctx *ctx, const char *group, const char *group_help, const struct cli_cmd *table,
-		 int argc, char **argv);
+int cli_dispatch(struct cli_ctx *ctx, const char *group, const char *group_help,
+		 const struct cli_cmd *table, int argc, char **argv);
 
 /* The database connection, opened on first use. Returns ML_OK or prints and returns the error code. */
 int cli_db(struct cli_ctx *ctx, struct db **out);
@@ -99,18 +99,30 @@ enum cli_opt_kind {
 
 /* One row of an option table; the table ends with a row whose name is NULL. */
 struct cli_opt {
-	const char *name;       /* without the leading "--" */
-	const char **val;       /* where the value goes (an array of cap for LIST) */
+	const char *name; /* without the leading "--" */
+	const char **val; /* where the value goes (an array of cap for LIST) */
 	enum cli_opt_kind kind;
-	int *count;             /* LIST only: how many values are stored */
-	int cap;                /* LIST only: capacity of val */
+	int *count; /* LIST only: how many values are stored */
+	int cap;    /* LIST only: capacity of val */
 };
 
 /* Table rows: a valued option, a flag, a repeatable option, the end. */
-#define CLI_OPT(name, val) { (name), (val), CLI_OPT_VALUE, NULL, 0 }
-#define CLI_FLAG(name, val) { (name), (val), CLI_OPT_FLAG, NULL, 0 }
-#define CLI_LIST(name, arr, count, cap) { (name), (arr), CLI_OPT_LIST, (count), (cap) }
-#define CLI_OPT_END { NULL, NULL, CLI_OPT_VALUE, NULL, 0 }
+#define CLI_OPT(name, val)                            \
+	{                                             \
+		(name), (val), CLI_OPT_VALUE, NULL, 0 \
+	}
+#define CLI_FLAG(name, val)                          \
+	{                                            \
+		(name), (val), CLI_OPT_FLAG, NULL, 0 \
+	}
+#define CLI_LIST(name, arr, count, cap)                     \
+	{                                                   \
+		(name), (arr), CLI_OPT_LIST, (count), (cap) \
+	}
+#define CLI_OPT_END                                \
+	{                                          \
+		NULL, NULL, CLI_OPT_VALUE, NULL, 0 \
+	}
 
 /*
  * Parse argv[1..argc-1] by table: options start with "--" (anything else,
@@ -119,7 +131,8 @@ struct cli_opt {
  * many values or positionals print a usage error naming the argument and
  * return CLI_USAGE; otherwise CLI_OK.
  */
-int cli_parse_opts(int argc, char **argv, const struct cli_opt *opts, const char **pos, int maxpos, int *npos);
+int cli_parse_opts(int argc, char **argv, const struct cli_opt *opts, const char **pos, int maxpos,
+		   int *npos);
 
 /*
  * s as a decimal integer in lo..hi (no sign-less junk, no spaces, no overflow).

@@ -139,14 +139,26 @@ static int model_add(struct cli_ctx *ctx, int argc, char **argv)
 	const char *pos[MAX_POS];
 	int npos;
 	const struct cli_opt opts[] = {
-		CLI_OPT("code", &m.code), CLI_OPT("manufacturer", &m.manufacturer_code), CLI_OPT("name", &m.name),
-		CLI_OPT("kind", &m.kind), CLI_OPT("class", &m.accuracy_class), CLI_OPT("reactive-class", &m.reactive_class),
-		CLI_OPT("connection", &m.connection), CLI_OPT("wiring", &m.wiring), CLI_OPT("un", &m.un_v),
-		CLI_OPT("ib", &m.ib_a), CLI_OPT("imax", &m.imax_a), CLI_OPT("constant", &m.constant_imp),
-		CLI_OPT("clock-hz", &m.clock_freq_hz), CLI_OPT("ct-primary", &m.ct_primary_a),
-		CLI_OPT("ct-secondary", &m.ct_secondary_a), CLI_OPT("vt-primary", &m.vt_primary_v),
-		CLI_OPT("vt-secondary", &m.vt_secondary_v), CLI_OPT("burden", &m.rated_burden_va),
-		CLI_OPT("period", &m.verification_period_months), CLI_OPT_END,
+		CLI_OPT("code", &m.code),
+		CLI_OPT("manufacturer", &m.manufacturer_code),
+		CLI_OPT("name", &m.name),
+		CLI_OPT("kind", &m.kind),
+		CLI_OPT("class", &m.accuracy_class),
+		CLI_OPT("reactive-class", &m.reactive_class),
+		CLI_OPT("connection", &m.connection),
+		CLI_OPT("wiring", &m.wiring),
+		CLI_OPT("un", &m.un_v),
+		CLI_OPT("ib", &m.ib_a),
+		CLI_OPT("imax", &m.imax_a),
+		CLI_OPT("constant", &m.constant_imp),
+		CLI_OPT("clock-hz", &m.clock_freq_hz),
+		CLI_OPT("ct-primary", &m.ct_primary_a),
+		CLI_OPT("ct-secondary", &m.ct_secondary_a),
+		CLI_OPT("vt-primary", &m.vt_primary_v),
+		CLI_OPT("vt-secondary", &m.vt_secondary_v),
+		CLI_OPT("burden", &m.rated_burden_va),
+		CLI_OPT("period", &m.verification_period_months),
+		CLI_OPT_END,
 	};
 	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
 	if (rc)
@@ -154,7 +166,8 @@ static int model_add(struct cli_ctx *ctx, int argc, char **argv)
 	if (npos)
 		return cli_usage("unexpected argument '%s'", pos[0]);
 	if (!m.code || !m.manufacturer_code || !m.name || !m.kind || !m.verification_period_months)
-		return cli_usage("model add needs --code, --manufacturer, --name, --kind and --period");
+		return cli_usage(
+			"model add needs --code, --manufacturer, --name, --kind and --period");
 	struct db *db;
 	if ((rc = cli_db(ctx, &db)))
 		return rc;
@@ -163,7 +176,8 @@ static int model_add(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_fail(&err);
 	struct ml_buf b = ML_BUF_INIT;
 	if (ctx->json)
-		rc = ml_buf_puts(&b, "{") || ml_json_kv_str(&b, 1, "model", m.code) || ml_buf_puts(&b, ",\"added\":true}");
+		rc = ml_buf_puts(&b, "{") || ml_json_kv_str(&b, 1, "model", m.code) ||
+		     ml_buf_puts(&b, ",\"added\":true}");
 	else
 		rc = ml_buf_printf(&b, "model %s added", m.code);
 	return cli_finish(&b, rc, 1);
@@ -203,14 +217,15 @@ static int location_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	const char *name = NULL, *kind = NULL, *parent = NULL, *pos[MAX_POS];
 	int npos;
-	const struct cli_opt opts[] = { CLI_OPT("name", &name), CLI_OPT("kind", &kind), CLI_OPT("parent", &parent),
-				    CLI_OPT_END };
+	const struct cli_opt opts[] = { CLI_OPT("name", &name), CLI_OPT("kind", &kind),
+					CLI_OPT("parent", &parent), CLI_OPT_END };
 	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
 	if (rc)
 		return rc;
 	int add = npos == 2 && !strcmp(pos[0], "add");
 	if (!add && !(npos == 1 && !strcmp(pos[0], "list")))
-		return cli_usage("expected 'location add CODE --name NAME --kind KIND' or 'location list'");
+		return cli_usage(
+			"expected 'location add CODE --name NAME --kind KIND' or 'location list'");
 	struct db *db;
 	if ((rc = cli_db(ctx, &db)))
 		return rc;
@@ -256,8 +271,10 @@ static int print_issues(struct cli_ctx *ctx, const char *lot, const struct asset
 		     ml_json_kv_int(&b, 0, "imported", 0) || ml_buf_puts(&b, ",\"issues\":[");
 		for (size_t i = 0; i < rep->nissues && !rc; i++) {
 			const struct asset_import_issue *is = &rep->issues[i];
-			rc = ml_buf_puts(&b, i ? ",{" : "{") || ml_json_kv_int(&b, 1, "line", is->line) ||
-			     ml_json_kv_str(&b, 0, "column", is->column) || ml_json_kv_str(&b, 0, "value", is->value) ||
+			rc = ml_buf_puts(&b, i ? ",{" : "{") ||
+			     ml_json_kv_int(&b, 1, "line", is->line) ||
+			     ml_json_kv_str(&b, 0, "column", is->column) ||
+			     ml_json_kv_str(&b, 0, "value", is->value) ||
 			     ml_json_kv_str(&b, 0, "reason", is->reason) || ml_buf_putc(&b, '}');
 		}
 		if (!rc)
@@ -267,8 +284,9 @@ static int print_issues(struct cli_ctx *ctx, const char *lot, const struct asset
 	} else {
 		for (size_t i = 0; i < rep->nissues; i++) {
 			const struct asset_import_issue *is = &rep->issues[i];
-			fprintf(stderr, "line %ld%s%s%s%s%s: %s\n", is->line, is->column[0] ? ", " : "", is->column,
-				is->value[0] ? " '" : "", is->value, is->value[0] ? "'" : "", is->reason);
+			fprintf(stderr, "line %ld%s%s%s%s%s: %s\n", is->line,
+				is->column[0] ? ", " : "", is->column, is->value[0] ? " '" : "",
+				is->value, is->value[0] ? "'" : "", is->reason);
 		}
 	}
 	ml_buf_free(&b);
@@ -282,8 +300,11 @@ static int receive_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	struct asset_receive_opts o = { 0 };
 	const char *file = NULL, *pos[MAX_POS];
 	int npos;
-	const struct cli_opt opts[] = { CLI_OPT("lot", &o.lot_code), CLI_OPT("file", &file), CLI_OPT("supplier", &o.supplier),
-				    CLI_OPT("actor", &o.actor), CLI_OPT("location", &o.location), CLI_OPT_END };
+	const struct cli_opt opts[] = {
+		CLI_OPT("lot", &o.lot_code),      CLI_OPT("file", &file),
+		CLI_OPT("supplier", &o.supplier), CLI_OPT("actor", &o.actor),
+		CLI_OPT("location", &o.location), CLI_OPT_END
+	};
 	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
 	if (rc)
 		return rc;
@@ -313,11 +334,12 @@ static int receive_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_fail(&err);
 	}
 	if (ctx->json)
-		printf("{\"lot\":\"%s\",\"lot_id\":%" PRId64 ",\"imported\":%zu,\"sha256\":\"%s\"}\n", o.lot_code,
-		       rep.lot_id, rep.rows, rep.sha256);
+		printf("{\"lot\":\"%s\",\"lot_id\":%" PRId64
+		       ",\"imported\":%zu,\"sha256\":\"%s\"}\n",
+		       o.lot_code, rep.lot_id, rep.rows, rep.sha256);
 	else
-		printf("lot %s: received %zu asset%s (state arrived), file sha256 %s\n", o.lot_code, rep.rows,
-		       rep.rows == 1 ? "" : "s", rep.sha256);
+		printf("lot %s: received %zu asset%s (state arrived), file sha256 %s\n", o.lot_code,
+		       rep.rows, rep.rows == 1 ? "" : "s", rep.sha256);
 	asset_import_report_free(&rep);
 	return fflush(stdout) ? CLI_FAIL : CLI_OK;
 }
@@ -402,17 +424,19 @@ static int bc_parse(struct bc_list *l)
 	return ML_OK;
 }
 
-static int print_move_report(struct cli_ctx *ctx, const struct bc_list *l, const struct asset_move_report *rep,
-			     const char *action, int ok)
+static int print_move_report(struct cli_ctx *ctx, const struct bc_list *l,
+			     const struct asset_move_report *rep, const char *action, int ok)
 {
 	struct ml_buf b = ML_BUF_INIT;
 	int rc = ML_OK;
 	if (ctx->json) {
 		rc = ml_buf_putc(&b, '{') || ml_json_kv_str(&b, 1, "action", action) ||
-		     ml_json_kv_int(&b, 0, "moved", (int64_t)rep->moved) || ml_buf_puts(&b, ",\"refused\":[");
+		     ml_json_kv_int(&b, 0, "moved", (int64_t)rep->moved) ||
+		     ml_buf_puts(&b, ",\"refused\":[");
 		for (size_t i = 0; i < rep->nrefused && !rc; i++) {
 			const struct asset_refusal *r = &rep->refused[i];
-			rc = ml_buf_puts(&b, i ? ",{" : "{") || ml_json_kv_str(&b, 1, "barcode", r->barcode) ||
+			rc = ml_buf_puts(&b, i ? ",{" : "{") ||
+			     ml_json_kv_str(&b, 1, "barcode", r->barcode) ||
 			     ml_json_kv_int(&b, 0, "line", l->line[r->index]) ||
 			     ml_json_kv_int(&b, 0, "index", (int64_t)r->index) ||
 			     ml_json_kv_str(&b, 0, "error", ml_strerror(r->code)) ||
@@ -423,22 +447,26 @@ static int print_move_report(struct cli_ctx *ctx, const struct bc_list *l, const
 		if (!rc)
 			rc = cli_out(&b, 1);
 	} else if (ok) {
-		rc = ml_buf_printf(&b, "%s: moved %zu asset%s", action, rep->moved, rep->moved == 1 ? "" : "s");
+		rc = ml_buf_printf(&b, "%s: moved %zu asset%s", action, rep->moved,
+				   rep->moved == 1 ? "" : "s");
 		if (!rc)
 			rc = cli_out(&b, 1);
 	} else {
 		for (size_t i = 0; i < rep->nrefused; i++) {
 			size_t k = rep->refused[i].index;
 			/* line 0 marks a barcode given as an argument: name its position instead */
-			fprintf(stderr, "refused (%s %ld) %s: %s\n", l->line[k] ? "line" : "argument",
-				l->line[k] ? l->line[k] : (long)k + 1, rep->refused[i].barcode, rep->refused[i].msg);
+			fprintf(stderr, "refused (%s %ld) %s: %s\n",
+				l->line[k] ? "line" : "argument",
+				l->line[k] ? l->line[k] : (long)k + 1, rep->refused[i].barcode,
+				rep->refused[i].msg);
 		}
 	}
 	ml_buf_free(&b);
 	return rc;
 }
 
-static int load_barcodes(const char *file, const char **pos, int npos, struct bc_list *l, struct ml_error *err)
+static int load_barcodes(const char *file, const char **pos, int npos, struct bc_list *l,
+			 struct ml_error *err)
 {
 	for (int i = 1; i < npos; i++) {
 		if (!strcmp(pos[i], "-") && !file) {
@@ -464,10 +492,13 @@ static int move_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	const char *file = NULL, *pos[MAX_POS];
 	struct asset_move tmpl = { 0 };
 	int npos;
-	const struct cli_opt opts[] = { CLI_OPT("file", &file), CLI_OPT("actor", &tmpl.actor),
-				    CLI_OPT("location", &tmpl.location), CLI_OPT("reason", &tmpl.reason),
-				    CLI_OPT("details", &tmpl.details_json), CLI_OPT("valid-until", &tmpl.valid_until),
-				    CLI_OPT_END };
+	const struct cli_opt opts[] = { CLI_OPT("file", &file),
+					CLI_OPT("actor", &tmpl.actor),
+					CLI_OPT("location", &tmpl.location),
+					CLI_OPT("reason", &tmpl.reason),
+					CLI_OPT("details", &tmpl.details_json),
+					CLI_OPT("valid-until", &tmpl.valid_until),
+					CLI_OPT_END };
 	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
 	if (rc)
 		return rc;
@@ -483,7 +514,8 @@ static int move_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	struct db *db = NULL;
 	rc = load_barcodes(file, pos, npos, &l, &err) ? cli_fail(&err) : CLI_OK;
 	if (!rc && l.n == 0)
-		rc = cli_usage("no barcodes given (arguments, --file FILE or - for standard input)");
+		rc = cli_usage(
+			"no barcodes given (arguments, --file FILE or - for standard input)");
 	if (!rc && !(mv = calloc(l.n, sizeof(*mv))))
 		rc = CLI_INTERNAL;
 	if (!rc)
@@ -508,16 +540,17 @@ static int move_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int swap_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab asset swap OLD_BARCODE NEW_BARCODE [--actor NAME] [--location CODE]\n"
-		     "                           [--reason TEXT]\n\n"
-		     "Replace an installed meter in one transaction: OLD (installed) is removed and NEW\n"
-		     "(issued) is installed, at --location when given. Either refusal leaves both unchanged."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab asset swap OLD_BARCODE NEW_BARCODE [--actor NAME] [--location CODE]\n"
+		    "                           [--reason TEXT]\n\n"
+		    "Replace an installed meter in one transaction: OLD (installed) is removed and NEW\n"
+		    "(issued) is installed, at --location when given. Either refusal leaves both unchanged."))
 		return CLI_OK;
 	const char *actor = NULL, *location = NULL, *reason = NULL, *pos[MAX_POS];
 	int npos;
-	const struct cli_opt opts[] = { CLI_OPT("actor", &actor), CLI_OPT("location", &location), CLI_OPT("reason", &reason),
-				    CLI_OPT_END };
+	const struct cli_opt opts[] = { CLI_OPT("actor", &actor), CLI_OPT("location", &location),
+					CLI_OPT("reason", &reason), CLI_OPT_END };
 	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
 	if (rc)
 		return rc;
@@ -539,37 +572,46 @@ static int swap_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 /* ---- show / list ---- */
 
-static int show_text(struct ml_buf *b, const struct asset_info *a, const PGresult *model, const PGresult *hist)
+static int show_text(struct ml_buf *b, const struct asset_info *a, const PGresult *model,
+		     const PGresult *hist)
 {
 	int rc = ml_buf_printf(b, "barcode      %s\nmodel        %s", a->barcode, a->model_code);
 	for (int r = 0; r < PQntuples(model) && !rc; r++) {
 		if (!strcmp(PQgetvalue(model, r, 1), a->model_code))
-			rc = ml_buf_printf(b, " (%s %s, %s, class %s, period %s months)", db_get(model, r, "manufacturer"),
+			rc = ml_buf_printf(b, " (%s %s, %s, class %s, period %s months)",
+					   db_get(model, r, "manufacturer"),
 					   db_get(model, r, "name"), db_get(model, r, "kind"),
-					   db_get(model, r, "accuracy_class") ? db_get(model, r, "accuracy_class") : "-",
+					   db_get(model, r, "accuracy_class")
+						   ? db_get(model, r, "accuracy_class")
+						   : "-",
 					   db_get(model, r, "verification_period_months"));
 	}
 	if (!rc)
-		rc = ml_buf_printf(b, "\nlot          %s\nstate        %s\nlocation     %s\nvalid until  %s\nhistory:\n",
-				   a->lot_code, asset_state_name(a->state), a->location[0] ? a->location : "-",
-				   a->valid_until[0] ? a->valid_until : "-");
+		rc = ml_buf_printf(
+			b,
+			"\nlot          %s\nstate        %s\nlocation     %s\nvalid until  %s\nhistory:\n",
+			a->lot_code, asset_state_name(a->state), a->location[0] ? a->location : "-",
+			a->valid_until[0] ? a->valid_until : "-");
 	for (int r = 0; r < PQntuples(hist) && !rc; r++) {
-		const char *from = db_get(hist, r, "from_state"), *loc = db_get(hist, r, "location");
+		const char *from = db_get(hist, r, "from_state"),
+			   *loc = db_get(hist, r, "location");
 		const char *reason = db_get(hist, r, "reason");
-		rc = ml_buf_printf(b, "  %s  %-17s %s -> %s  by %s%s%s%s%s\n", db_get(hist, r, "occurred_at"),
-				   db_get(hist, r, "action"), from ? from : "(new)", db_get(hist, r, "to_state"),
-				   db_get(hist, r, "actor"), loc ? " at " : "", loc ? loc : "", reason ? ": " : "",
-				   reason ? reason : "");
+		rc = ml_buf_printf(b, "  %s  %-17s %s -> %s  by %s%s%s%s%s\n",
+				   db_get(hist, r, "occurred_at"), db_get(hist, r, "action"),
+				   from ? from : "(new)", db_get(hist, r, "to_state"),
+				   db_get(hist, r, "actor"), loc ? " at " : "", loc ? loc : "",
+				   reason ? ": " : "", reason ? reason : "");
 	}
 	return rc;
 }
 
 static int show_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab asset show BARCODE [--json]\n\n"
-		     "Show one asset: model, lot, state, location, valid-until and its whole history\n"
-		     "(every lifecycle event, oldest first)."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab asset show BARCODE [--json]\n\n"
+		    "Show one asset: model, lot, state, location, valid-until and its whole history\n"
+		    "(every lifecycle event, oldest first)."))
 		return CLI_OK;
 	if (argc != 2)
 		return cli_usage("show needs exactly one BARCODE");
@@ -589,13 +631,17 @@ static int show_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	struct ml_buf b = ML_BUF_INIT;
 	if (ctx->json) {
 		rc = ml_buf_putc(&b, '{') || ml_json_kv_int(&b, 1, "asset_id", a.asset_id) ||
-		     ml_json_kv_str(&b, 0, "barcode", a.barcode) || ml_json_kv_str(&b, 0, "model_code", a.model_code) ||
-		     ml_json_kv_str(&b, 0, "lot", a.lot_code) || ml_json_kv_str(&b, 0, "state", asset_state_name(a.state)) ||
+		     ml_json_kv_str(&b, 0, "barcode", a.barcode) ||
+		     ml_json_kv_str(&b, 0, "model_code", a.model_code) ||
+		     ml_json_kv_str(&b, 0, "lot", a.lot_code) ||
+		     ml_json_kv_str(&b, 0, "state", asset_state_name(a.state)) ||
 		     ml_json_kv_str(&b, 0, "location", a.location[0] ? a.location : NULL) ||
-		     ml_json_kv_str(&b, 0, "valid_until", a.valid_until[0] ? a.valid_until : NULL) ||
-		     ml_buf_puts(&b, ",\"model\":") || (PQntuples(model) ? json_obj(&b, model, 0) : ml_buf_puts(&b, "null")) ||
-		     ml_buf_puts(&b, ",\"history\":") ||
-		     json_rows(&b, hist) || ml_buf_putc(&b, '}');
+		     ml_json_kv_str(&b, 0, "valid_until",
+				    a.valid_until[0] ? a.valid_until : NULL) ||
+		     ml_buf_puts(&b, ",\"model\":") ||
+		     (PQntuples(model) ? json_obj(&b, model, 0) : ml_buf_puts(&b, "null")) ||
+		     ml_buf_puts(&b, ",\"history\":") || json_rows(&b, hist) ||
+		     ml_buf_putc(&b, '}');
 	} else {
 		rc = show_text(&b, &a, model, hist);
 	}
@@ -606,18 +652,23 @@ static int show_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int list_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab asset list [--state S] [--model CODE] [--lot LOT] [--location CODE]\n"
-		     "                           [--limit N] [--after ASSET_ID] [--json]\n\n"
-		     "List assets ordered by asset_id, at most N (default 100, max 10000). Page with\n"
-		     "--after: pass the last asset_id of the previous page."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab asset list [--state S] [--model CODE] [--lot LOT] [--location CODE]\n"
+		    "                           [--limit N] [--after ASSET_ID] [--json]\n\n"
+		    "List assets ordered by asset_id, at most N (default 100, max 10000). Page with\n"
+		    "--after: pass the last asset_id of the previous page."))
 		return CLI_OK;
 	struct asset_filter f = { 0 };
 	const char *limit = NULL, *after = NULL, *pos[MAX_POS];
 	int npos;
-	const struct cli_opt opts[] = { CLI_OPT("state", &f.state), CLI_OPT("model", &f.model), CLI_OPT("lot", &f.lot),
-				    CLI_OPT("location", &f.location), CLI_OPT("limit", &limit), CLI_OPT("after", &after),
-				    CLI_OPT_END };
+	const struct cli_opt opts[] = { CLI_OPT("state", &f.state),
+					CLI_OPT("model", &f.model),
+					CLI_OPT("lot", &f.lot),
+					CLI_OPT("location", &f.location),
+					CLI_OPT("limit", &limit),
+					CLI_OPT("after", &after),
+					CLI_OPT_END };
 	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
 	if (rc)
 		return rc;
@@ -643,10 +694,11 @@ static int list_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int lot_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab asset lot list [--json]\n\n"
-		     "Arrival lots, newest first: manufacturer, model (when the lot has one), supplier,\n"
-		     "asset count and how many assets of the lot are in each state."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab asset lot list [--json]\n\n"
+		    "Arrival lots, newest first: manufacturer, model (when the lot has one), supplier,\n"
+		    "asset count and how many assets of the lot are in each state."))
 		return CLI_OK;
 	if (argc != 2 || strcmp(argv[1], "list"))
 		return cli_usage("expected 'meterlab asset lot list'");
@@ -675,7 +727,8 @@ int cmd_asset(struct cli_ctx *ctx, int argc, char **argv)
 		{ "lot", lot_cmd, "arrival lots with per-state counts (list)" },
 		{ NULL, NULL, NULL },
 	};
-	return cli_dispatch(ctx, "asset",
-			    "The asset registry: catalogue, deliveries, lifecycle (assets/README.md).", table, argc,
-			    argv);
+	return cli_dispatch(
+		ctx, "asset",
+		"The asset registry: catalogue, deliveries, lifecycle (assets/README.md).", table,
+		argc, argv);
 }

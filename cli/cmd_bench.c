@@ -18,12 +18,15 @@
 
 static void caps_text(unsigned caps, char *buf, size_t len)
 {
-	static const char *const n[] = { "basic", "creep", "start", "constant", "clock", "ct", "vt" };
+	static const char *const n[] = {
+		"basic", "creep", "start", "constant", "clock", "ct", "vt"
+	};
 	size_t k = 0;
 	buf[0] = '\0';
 	for (int i = 0; i < 7; i++)
 		if (caps & (1u << i))
-			k += (size_t)snprintf(buf + k, k < len ? len - k : 0, "%s%s", k ? "," : "", n[i]);
+			k += (size_t)snprintf(buf + k, k < len ? len - k : 0, "%s%s", k ? "," : "",
+					      n[i]);
 }
 
 static int put_float(struct ml_buf *b, int first, const char *key, double v)
@@ -62,7 +65,8 @@ static int json_source(struct ml_buf *b, const struct bench_source_status *s)
 {
 	int rc = ml_buf_putc(b, ',') | ml_json_key(b, "source") | ml_buf_putc(b, '{');
 	rc |= ml_json_kv_str(b, 1, "state", bench_src_state_name(s->state));
-	rc |= ml_json_kv_int(b, 0, "fault", s->fault) | ml_json_kv_int(b, 0, "applied_seq", s->applied_seq);
+	rc |= ml_json_kv_int(b, 0, "fault", s->fault) |
+	      ml_json_kv_int(b, 0, "applied_seq", s->applied_seq);
 	rc |= ml_json_kv_int(b, 0, "heartbeat", s->heartbeat) | put_float(b, 0, "freq", s->freq);
 	static const char *const un[] = { "u1", "u2", "u3" }, *const in[] = { "i1", "i2", "i3" },
 				 *const pn[] = { "phi1", "phi2", "phi3" };
@@ -94,28 +98,35 @@ static int text_probe(struct ml_buf *b, struct bench *bn, const struct bench_ide
 	char caps[80];
 	caps_text(id->capabilities, caps, sizeof(caps));
 	int rc = ml_buf_printf(b, "bench %s (%s)\n", bench_name(bn), bench_backend_name(bn));
-	rc |= ml_buf_printf(b, "  protocol %u.%u, %s bench, %u positions, %u phase%s, capabilities %s\n",
-			    id->proto_major, id->proto_minor,
-			    id->device_class == BENCH_CLASS_TRANSFORMER ? "instrument-transformer" : "meter",
-			    id->positions, id->phases, id->phases == 1 ? "" : "s", caps);
-	rc |= ml_buf_printf(b, "  model %s, serial %s, firmware %s\n", id->model, id->serial, id->firmware);
-	rc |= ml_buf_printf(b, "  u_max %g V, i_max %g A, reference standard class %g\n", id->u_max, id->i_max,
-			    id->std_class);
-	rc |= ml_buf_printf(b, "source: %s (fault %u), applied_seq %u, heartbeat %u\n", bench_src_state_name(s->state),
-			    s->fault, s->applied_seq, s->heartbeat);
-	rc |= ml_buf_printf(b, "  f %.3f Hz  U %.3f/%.3f/%.3f V  I %.4f/%.4f/%.4f A  phi %.2f/%.2f/%.2f  P %.2f W  Q %.2f var\n",
-			    s->freq, s->u[0], s->u[1], s->u[2], s->i[0], s->i[1], s->i[2], s->phi[0], s->phi[1],
-			    s->phi[2], s->p_total, s->q_total);
-	rc |= ml_buf_puts(b, "pos present state    seq result     value      value2     pulses  elapsed   register_kwh comm\n");
+	rc |= ml_buf_printf(
+		b, "  protocol %u.%u, %s bench, %u positions, %u phase%s, capabilities %s\n",
+		id->proto_major, id->proto_minor,
+		id->device_class == BENCH_CLASS_TRANSFORMER ? "instrument-transformer" : "meter",
+		id->positions, id->phases, id->phases == 1 ? "" : "s", caps);
+	rc |= ml_buf_printf(b, "  model %s, serial %s, firmware %s\n", id->model, id->serial,
+			    id->firmware);
+	rc |= ml_buf_printf(b, "  u_max %g V, i_max %g A, reference standard class %g\n", id->u_max,
+			    id->i_max, id->std_class);
+	rc |= ml_buf_printf(b, "source: %s (fault %u), applied_seq %u, heartbeat %u\n",
+			    bench_src_state_name(s->state), s->fault, s->applied_seq, s->heartbeat);
+	rc |= ml_buf_printf(
+		b,
+		"  f %.3f Hz  U %.3f/%.3f/%.3f V  I %.4f/%.4f/%.4f A  phi %.2f/%.2f/%.2f  P %.2f W  Q %.2f var\n",
+		s->freq, s->u[0], s->u[1], s->u[2], s->i[0], s->i[1], s->i[2], s->phi[0], s->phi[1],
+		s->phi[2], s->p_total, s->q_total);
+	rc |= ml_buf_puts(
+		b,
+		"pos present state    seq result     value      value2     pulses  elapsed   register_kwh comm\n");
 	for (int p = 0; p < id->positions; p++) {
 		const struct bench_position_status *q = &ps[p];
 		char v[24], v2[24];
 		bcodec_dec4_format(q->value_e4, v, sizeof(v));
 		bcodec_dec4_format(q->value2_e4, v2, sizeof(v2));
-		rc |= ml_buf_printf(b, "%3d %-7s %-8s %5u %-10s %-10s %-10s %7u %8.1f %14.3f %s\n", p + 1,
-				    q->present ? "yes" : "no", bench_pos_state_name(q->state), q->reading_seq,
-				    bench_result_name(q->result), v, v2, q->pulses, q->elapsed, q->register_kwh,
-				    q->meter_comm ? "yes" : "no");
+		rc |= ml_buf_printf(b, "%3d %-7s %-8s %5u %-10s %-10s %-10s %7u %8.1f %14.3f %s\n",
+				    p + 1, q->present ? "yes" : "no",
+				    bench_pos_state_name(q->state), q->reading_seq,
+				    bench_result_name(q->result), v, v2, q->pulses, q->elapsed,
+				    q->register_kwh, q->meter_comm ? "yes" : "no");
 	}
 	return rc;
 }
@@ -144,7 +155,9 @@ static int bench_probe(struct cli_ctx *ctx, int argc, char **argv)
 				return rc;
 			opt.response_timeout_ms = opt.connect_timeout_ms = (int)ms;
 		} else if (argv[i][0] == '-' || uri) {
-			return cli_usage("unexpected argument '%s' (see 'meterlab bench probe --help')", argv[i]);
+			return cli_usage(
+				"unexpected argument '%s' (see 'meterlab bench probe --help')",
+				argv[i]);
 		} else {
 			uri = argv[i];
 		}
@@ -169,7 +182,8 @@ static int bench_probe(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	struct ml_buf b = ML_BUF_INIT;
 	if (ctx->json) {
-		rc = ml_buf_putc(&b, '{') | ml_json_kv_str(&b, 1, "uri", uri) | ml_buf_putc(&b, ',');
+		rc = ml_buf_putc(&b, '{') | ml_json_kv_str(&b, 1, "uri", uri) |
+		     ml_buf_putc(&b, ',');
 		rc |= json_identity(&b, &id) | json_source(&b, &src);
 		rc |= ml_buf_putc(&b, ',') | ml_json_key(&b, "positions") | ml_buf_putc(&b, '[');
 		for (int p = 0; p < id.positions; p++)
@@ -222,13 +236,19 @@ static int parse_simulate(struct sim_args *a, int argc, char **argv)
 	a->count = 1;
 	a->host = "127.0.0.1";
 	const struct cli_opt opts[] = {
-		CLI_LIST("scenario", a->scen, &a->nscen, 64), CLI_OPT("count", &count), CLI_OPT("port", &port),
-		CLI_OPT("host", &a->host), CLI_OPT("time-scale", &scale), CLI_OPT("seed", &seed),
-		CLI_LIST("fault", faults, &nfaults, 8), CLI_OPT_END,
+		CLI_LIST("scenario", a->scen, &a->nscen, 64),
+		CLI_OPT("count", &count),
+		CLI_OPT("port", &port),
+		CLI_OPT("host", &a->host),
+		CLI_OPT("time-scale", &scale),
+		CLI_OPT("seed", &seed),
+		CLI_LIST("fault", faults, &nfaults, 8),
+		CLI_OPT_END,
 	};
 	int rc = cli_parse_opts(argc, argv, opts, pos, 1, &npos);
 	if (!rc && npos)
-		rc = cli_usage("unexpected argument '%s' (see 'meterlab bench simulate --help')", pos[0]);
+		rc = cli_usage("unexpected argument '%s' (see 'meterlab bench simulate --help')",
+			       pos[0]);
 	long long n = 1;
 	if (!rc && count && !(rc = cli_parse_ll("--count", count, 1, MAX_SIMS, &n)))
 		a->count = (int)n;
@@ -239,7 +259,8 @@ static int parse_simulate(struct sim_args *a, int argc, char **argv)
 		a->opt.have_seed = 1;
 	}
 	char *end = NULL;
-	if (!rc && scale && !((a->opt.time_scale = strtod(scale, &end)) > 0 && !*end && a->opt.time_scale <= 1e6))
+	if (!rc && scale &&
+	    !((a->opt.time_scale = strtod(scale, &end)) > 0 && !*end && a->opt.time_scale <= 1e6))
 		rc = cli_usage("--time-scale '%s' is not a number in (0, 1e6]", scale);
 	for (int f = 0; f < nfaults && !rc; f++) {
 		if (!strchr(faults[f], '='))
@@ -251,9 +272,11 @@ static int parse_simulate(struct sim_args *a, int argc, char **argv)
 }
 
 /* Load the scenarios and append the --fault switches as scenario lines. */
-static int load_scenario(const struct sim_args *a, int k, struct benchsim_scenario **sc, struct ml_error *err)
+static int load_scenario(const struct sim_args *a, int k, struct benchsim_scenario **sc,
+			 struct ml_error *err)
 {
-	int rc = a->nscen ? benchsim_scenario_load(a->scen[k], sc, err) : benchsim_scenario_default(sc, err);
+	int rc = a->nscen ? benchsim_scenario_load(a->scen[k], sc, err)
+			  : benchsim_scenario_default(sc, err);
 	if (rc || !a->nfaults)
 		return rc;
 	/* Faults go through the scenario parser so validation is one code path. */
@@ -264,7 +287,8 @@ static int load_scenario(const struct sim_args *a, int k, struct benchsim_scenar
 		snprintf(kv, sizeof(kv), "%s", a->faults[f]);
 		char *eq = strchr(kv, '=');
 		*eq = '\0';
-		len += (size_t)snprintf(text + len, sizeof(text) - len, "fault %s %s\n", kv, eq + 1);
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "fault %s %s\n", kv,
+					eq + 1);
 	}
 	struct benchsim_scenario *tmp = NULL;
 	rc = benchsim_scenario_parse(text, "--fault", &tmp, err);
@@ -278,7 +302,8 @@ static int load_scenario(const struct sim_args *a, int k, struct benchsim_scenar
 	return rc;
 }
 
-static int start_all(struct cli_ctx *ctx, const struct sim_args *a, struct benchsim **sims, int *nsims)
+static int start_all(struct cli_ctx *ctx, const struct sim_args *a, struct benchsim **sims,
+		     int *nsims)
 {
 	struct ml_error err = ML_ERROR_INIT;
 	int nsc = a->nscen ? a->nscen : 1, port = a->port;
@@ -293,13 +318,15 @@ static int start_all(struct cli_ctx *ctx, const struct sim_args *a, struct bench
 			if (*nsims >= MAX_SIMS || benchsim_start(sc, &o, &sims[*nsims], &err)) {
 				benchsim_scenario_free(sc);
 				if (*nsims >= MAX_SIMS)
-					return cli_usage("at most %d benches per process", MAX_SIMS);
+					return cli_usage("at most %d benches per process",
+							 MAX_SIMS);
 				return cli_fail(&err);
 			}
 			int pt = benchsim_port(sims[(*nsims)++]);
 			if (ctx->json)
-				printf("{\"listening\":\"%s:%d\",\"scenario\":\"%s\",\"positions\":%d}\n", a->host, pt,
-				       benchsim_scenario_name(sc), benchsim_scenario_positions(sc));
+				printf("{\"listening\":\"%s:%d\",\"scenario\":\"%s\",\"positions\":%d}\n",
+				       a->host, pt, benchsim_scenario_name(sc),
+				       benchsim_scenario_positions(sc));
 			else
 				printf("listening on %s:%d\n", a->host, pt);
 		}
@@ -351,26 +378,31 @@ static int fault_usage(void)
 	return CLI_OK;
 }
 
-static int print_faults(struct cli_ctx *ctx, const char *addr, const struct benchsim_faults *f, uint32_t requests,
-			uint16_t clients)
+static int print_faults(struct cli_ctx *ctx, const char *addr, const struct benchsim_faults *f,
+			uint32_t requests, uint16_t clients)
 {
 	struct ml_buf b = ML_BUF_INIT;
 	int rc;
 	if (ctx->json) {
 		rc = ml_buf_putc(&b, '{') | ml_json_kv_str(&b, 1, "simulator", addr);
-		rc |= ml_json_kv_int(&b, 0, "delay_ms", f->delay_ms) | ml_json_kv_int(&b, 0, "delay_count", f->delay_count);
+		rc |= ml_json_kv_int(&b, 0, "delay_ms", f->delay_ms) |
+		      ml_json_kv_int(&b, 0, "delay_count", f->delay_count);
 		rc |= ml_json_kv_int(&b, 0, "exception", f->exception);
 		rc |= ml_json_kv_int(&b, 0, "exception_count", f->exception_count);
 		rc |= ml_json_kv_int(&b, 0, "freeze_heartbeat", f->freeze_heartbeat);
-		rc |= ml_json_kv_int(&b, 0, "drop_after", f->drop_after) | ml_json_kv_int(&b, 0, "down_ms", f->down_ms);
-		rc |= ml_json_kv_int(&b, 0, "requests", requests) | ml_json_kv_int(&b, 0, "clients", clients);
+		rc |= ml_json_kv_int(&b, 0, "drop_after", f->drop_after) |
+		      ml_json_kv_int(&b, 0, "down_ms", f->down_ms);
+		rc |= ml_json_kv_int(&b, 0, "requests", requests) |
+		      ml_json_kv_int(&b, 0, "clients", clients);
 		rc |= ml_buf_putc(&b, '}');
 	} else {
-		rc = ml_buf_printf(&b,
-				   "simulator %s: delay_ms %u delay_count %u exception %u exception_count %u "
-				   "freeze_heartbeat %u drop_after %u down_ms %u; %lu requests, %u clients",
-				   addr, f->delay_ms, f->delay_count, f->exception, f->exception_count,
-				   f->freeze_heartbeat, f->drop_after, f->down_ms, (unsigned long)requests, clients);
+		rc = ml_buf_printf(
+			&b,
+			"simulator %s: delay_ms %u delay_count %u exception %u exception_count %u "
+			"freeze_heartbeat %u drop_after %u down_ms %u; %lu requests, %u clients",
+			addr, f->delay_ms, f->delay_count, f->exception, f->exception_count,
+			f->freeze_heartbeat, f->drop_after, f->down_ms, (unsigned long)requests,
+			clients);
 	}
 	return cli_finish(&b, rc, 1);
 }
@@ -380,7 +412,8 @@ static int bench_fault(struct cli_ctx *ctx, int argc, char **argv)
 	if (cli_wants_help(argc, argv))
 		return fault_usage();
 	if (argc < 2 || argv[1][0] == '-')
-		return cli_usage("bench fault needs HOST[:PORT] (see 'meterlab bench fault --help')");
+		return cli_usage(
+			"bench fault needs HOST[:PORT] (see 'meterlab bench fault --help')");
 	struct ml_error err = ML_ERROR_INIT;
 	/* Validate every switch before changing any. */
 	for (int i = 2; i < argc; i++) {
@@ -393,7 +426,8 @@ static int bench_fault(struct cli_ctx *ctx, int argc, char **argv)
 		memcpy(key, argv[i], kl);
 		key[kl] = '\0';
 		if (benchsim_control_register(key) < 0) {
-			ml_errorf(&err, ML_EINVAL, "unknown fault '%s' (see 'meterlab bench fault --help')", key);
+			ml_errorf(&err, ML_EINVAL,
+				  "unknown fault '%s' (see 'meterlab bench fault --help')", key);
 			return cli_fail(&err);
 		}
 	}
@@ -419,9 +453,10 @@ int cmd_bench(struct cli_ctx *ctx, int argc, char **argv)
 	static const struct cli_cmd table[] = {
 		{ "probe", bench_probe, "read a bench's identity, source and position status" },
 		{ "simulate", bench_simulate, "run simulated benches as Modbus TCP servers" },
-		{ "fault", bench_fault, "switch faults of a running simulator (late replies, drops, ...)" },
+		{ "fault", bench_fault,
+		  "switch faults of a running simulator (late replies, drops, ...)" },
 		{ NULL, NULL, NULL },
 	};
-	return cli_dispatch(ctx, "bench", "Verification benches over Modbus (bench protocol v1).", table, argc,
-			    argv);
+	return cli_dispatch(ctx, "bench", "Verification benches over Modbus (bench protocol v1).",
+			    table, argc, argv);
 }

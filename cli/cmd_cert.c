@@ -51,7 +51,8 @@ static int record_json(struct ml_buf *b, const struct cert_record *r, const char
 	int rc = ml_buf_putc(b, '{');
 	rc |= ml_json_kv_int(b, 1, "id", r->id);
 	rc |= ml_json_kv_int(b, 0, "asset_id", r->asset_id);
-	rc |= r->run_id ? ml_json_kv_int(b, 0, "run_id", r->run_id) : ml_json_kv_raw(b, 0, "run_id", "null");
+	rc |= r->run_id ? ml_json_kv_int(b, 0, "run_id", r->run_id)
+			: ml_json_kv_raw(b, 0, "run_id", "null");
 	rc |= ml_json_kv_str(b, 0, "kind", kind_name(r->kind));
 	rc |= ml_json_kv_str(b, 0, "state", r->state);
 	rc |= ml_json_kv_str(b, 0, "status", status_of(r));
@@ -89,8 +90,8 @@ static int record_line(struct ml_buf *b, const struct cert_record *r, const char
 		snprintf(no, sizeof(no), "%s/%d", r->cert_no, r->revision);
 	else
 		snprintf(no, sizeof(no), "-");
-	int rc = ml_buf_printf(b, "%-6lld %-11s %-10s %-17s %s %s", r->id, kind_name(r->kind), status_of(r), no,
-			       r->barcode, r->conclusion);
+	int rc = ml_buf_printf(b, "%-6lld %-11s %-10s %-17s %s %s", r->id, kind_name(r->kind),
+			       status_of(r), no, r->barcode, r->conclusion);
 	if (path)
 		rc |= ml_buf_printf(b, " %s", path);
 	return rc | ml_buf_putc(b, '\n');
@@ -98,33 +99,37 @@ static int record_line(struct ml_buf *b, const struct cert_record *r, const char
 
 static int record_detail(struct ml_buf *b, const struct cert_record *r)
 {
-	int rc = ml_buf_printf(b, "id:            %lld\nkind:          %s\nstatus:        %s\n", r->id,
-			       kind_name(r->kind), status_of(r));
-	rc |= ml_buf_printf(b, "number:        %s\nrevision:      %d\n", r->cert_no[0] ? r->cert_no : "-", r->revision);
+	int rc = ml_buf_printf(b, "id:            %lld\nkind:          %s\nstatus:        %s\n",
+			       r->id, kind_name(r->kind), status_of(r));
+	rc |= ml_buf_printf(b, "number:        %s\nrevision:      %d\n",
+			    r->cert_no[0] ? r->cert_no : "-", r->revision);
 	rc |= ml_buf_printf(b, "asset:         %lld (barcode %s)\n", r->asset_id, r->barcode);
 	if (r->run_id)
 		rc |= ml_buf_printf(b, "run:           %lld\n", r->run_id);
-	rc |= ml_buf_printf(b, "conclusion:    %s\nissuer:        %s\n", r->conclusion, r->issuer_id);
+	rc |= ml_buf_printf(b, "conclusion:    %s\nissuer:        %s\n", r->conclusion,
+			    r->issuer_id);
 	rc |= ml_buf_printf(b, "verifier:      %s (%s)\n", r->verifier, r->created_at);
 	if (r->checker[0])
 		rc |= ml_buf_printf(b, "checker:       %s (%s)\n", r->checker, r->checked_at);
 	if (r->approver[0])
 		rc |= ml_buf_printf(b, "approver:      %s (%s)\n", r->approver, r->approved_at);
 	if (r->issued_on[0])
-		rc |= ml_buf_printf(b, "issued on:     %s\nverify code:   %s\nsha256:        %s\n", r->issued_on,
-				    r->verify_code, r->sha256);
+		rc |= ml_buf_printf(b, "issued on:     %s\nverify code:   %s\nsha256:        %s\n",
+				    r->issued_on, r->verify_code, r->sha256);
 	if (r->revises_id)
-		rc |= ml_buf_printf(b, "revises:       %lld (reason: %s)\n", r->revises_id, r->revise_reason);
+		rc |= ml_buf_printf(b, "revises:       %lld (reason: %s)\n", r->revises_id,
+				    r->revise_reason);
 	if (r->superseded_by)
 		rc |= ml_buf_printf(b, "superseded by: %lld\n", r->superseded_by);
 	if (r->withdrawn)
-		rc |= ml_buf_printf(b, "withdrawn:     %s by %s (reason: %s)\n", r->withdrawn_at, r->withdrawn_by,
-				    r->withdraw_reason);
+		rc |= ml_buf_printf(b, "withdrawn:     %s by %s (reason: %s)\n", r->withdrawn_at,
+				    r->withdrawn_by, r->withdraw_reason);
 	return rc;
 }
 
 /* Print records (with optional paths) as a JSON array or lines. */
-static int print_records(struct cli_ctx *ctx, const struct cert_record *r, size_t n, char *const *paths)
+static int print_records(struct cli_ctx *ctx, const struct cert_record *r, size_t n,
+			 char *const *paths)
 {
 	struct ml_buf b = ML_BUF_INIT;
 	int rc = ctx->json ? ml_buf_putc(&b, '[') : ML_OK;
@@ -144,7 +149,8 @@ static int print_records(struct cli_ctx *ctx, const struct cert_record *r, size_
 	return rc;
 }
 
-static int print_ids(struct cli_ctx *ctx, struct db *db, const long long *ids, size_t n, char *const *paths)
+static int print_ids(struct cli_ctx *ctx, struct db *db, const long long *ids, size_t n,
+		     char *const *paths)
 {
 	struct cert_record *r = calloc(n ? n : 1, sizeof(*r));
 	struct ml_error err = ML_ERROR_INIT;
@@ -172,14 +178,16 @@ static int write_file(const char *path, const char *data, size_t len, struct ml_
 		return ml_errorf(err, ML_EINVAL, "path '%s' is too long", path);
 	FILE *f = fopen(tmp, "wb");
 	if (!f)
-		return ml_errorf(err, ML_EIO, "cannot create '%s': %s", tmp, ml_errno_str(errno, ebuf, sizeof(ebuf)));
+		return ml_errorf(err, ML_EIO, "cannot create '%s': %s", tmp,
+				 ml_errno_str(errno, ebuf, sizeof(ebuf)));
 	size_t w = fwrite(data, 1, len, f);
 	int bad = w != len || fflush(f) != 0 || fsync(fileno(f)) != 0;
 	bad |= fclose(f) != 0;
 	if (bad || rename(tmp, path) != 0) {
 		int e = errno;
 		unlink(tmp);
-		return ml_errorf(err, ML_EIO, "cannot write '%s': %s", path, ml_errno_str(e, ebuf, sizeof(ebuf)));
+		return ml_errorf(err, ML_EIO, "cannot write '%s': %s", path,
+				 ml_errno_str(e, ebuf, sizeof(ebuf)));
 	}
 	return ML_OK;
 }
@@ -216,7 +224,8 @@ static void free_paths(char **paths, size_t n)
 }
 
 /* Write every issued certificate among ids into dir; print records with paths. */
-static int write_dir_and_print(struct cli_ctx *ctx, struct db *db, const long long *ids, size_t n, const char *dir)
+static int write_dir_and_print(struct cli_ctx *ctx, struct db *db, const long long *ids, size_t n,
+			       const char *dir)
 {
 	struct ml_error err = ML_ERROR_INIT;
 	char **paths = dir ? calloc(n ? n : 1, sizeof(*paths)) : NULL;
@@ -252,7 +261,8 @@ static int renderers_open(struct renderers *rs, const char *threads, struct ml_e
 	if (threads) {
 		long long v;
 		if (cli_strtoll(threads, 1, MAX_THREADS, &v))
-			return ml_errorf(err, ML_EINVAL, "--threads '%s' is not 1..%d", threads, MAX_THREADS);
+			return ml_errorf(err, ML_EINVAL, "--threads '%s' is not 1..%d", threads,
+					 MAX_THREADS);
 		n = (long)v;
 	}
 	for (long i = 0; i < n; i++) {
@@ -271,8 +281,8 @@ static void renderers_close(struct renderers *rs)
 	rs->n = 0;
 }
 
-static int approve_ids(struct db *db, const long long *ids, size_t n, const char *approver, const char *issued_on,
-		       const char *threads, struct ml_error *err)
+static int approve_ids(struct db *db, const long long *ids, size_t n, const char *approver,
+		       const char *issued_on, const char *threads, struct ml_error *err)
 {
 	struct renderers rs;
 	size_t want = n < 2 && !threads ? 1 : 0;
@@ -304,10 +314,11 @@ static int resolve_ids(struct db *db, const struct args *a, long long **ids, str
 
 static int cert_check_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab cert check ID... --by NAME [--json]\n\n"
-		     "Record NAME as the checker (核验员) of the draft certificates ID (ids or numbers).\n"
-		     "The checker must not be the verifier. All or none are checked."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab cert check ID... --by NAME [--json]\n\n"
+		    "Record NAME as the checker (核验员) of the draft certificates ID (ids or numbers).\n"
+		    "The checker must not be the verifier. All or none are checked."))
 		return CLI_OK;
 	const char *by = NULL;
 	const struct cli_opt opts[] = { CLI_OPT("by", &by), CLI_OPT_END };
@@ -332,16 +343,18 @@ static int cert_check_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int cert_approve_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab cert approve ID... --by NAME [--issued-on YYYY-MM-DD] [--out-dir DIR]\n"
-		     "                              [--threads N] [--json]\n\n"
-		     "Sign checked certificates as approver (批准人) and issue them: allocate numbers, render\n"
-		     "and store the PDFs. The approver must be neither the verifier nor the checker.\n"
-		     "All or none are issued. --out-dir also writes the stored PDFs as DIR/NUMBER.pdf."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab cert approve ID... --by NAME [--issued-on YYYY-MM-DD] [--out-dir DIR]\n"
+		    "                              [--threads N] [--json]\n\n"
+		    "Sign checked certificates as approver (批准人) and issue them: allocate numbers, render\n"
+		    "and store the PDFs. The approver must be neither the verifier nor the checker.\n"
+		    "All or none are issued. --out-dir also writes the stored PDFs as DIR/NUMBER.pdf."))
 		return CLI_OK;
 	const char *by = NULL, *on = NULL, *dir = NULL, *threads = NULL;
 	const struct cli_opt opts[] = { CLI_OPT("by", &by), CLI_OPT("issued-on", &on),
-				    CLI_OPT("out-dir", &dir), CLI_OPT("threads", &threads), CLI_OPT_END };
+					CLI_OPT("out-dir", &dir), CLI_OPT("threads", &threads),
+					CLI_OPT_END };
 	struct args a;
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
@@ -363,9 +376,10 @@ static int cert_approve_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int cert_show_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab cert show ID|NUMBER[/REV] [--json]\n\n"
-		     "Show one certificate: by id, by number (the current revision) or NUMBER/REV."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab cert show ID|NUMBER[/REV] [--json]\n\n"
+		    "Show one certificate: by id, by number (the current revision) or NUMBER/REV."))
 		return CLI_OK;
 	const struct cli_opt opts[] = { CLI_OPT_END };
 	struct args a;
@@ -388,15 +402,17 @@ static int cert_show_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int cert_list_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab cert list [--run ID] [--asset ID] [--number NUMBER]\n"
-		     "                          [--state draft|checked|issued|current|superseded|withdrawn] [--json]\n\n"
-		     "List certificates and result notices, oldest first. --state withdrawn lists withdrawn\n"
-		     "ones; current = issued, neither superseded nor withdrawn."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab cert list [--run ID] [--asset ID] [--number NUMBER]\n"
+		    "                          [--state draft|checked|issued|current|superseded|withdrawn] [--json]\n\n"
+		    "List certificates and result notices, oldest first. --state withdrawn lists withdrawn\n"
+		    "ones; current = issued, neither superseded nor withdrawn."))
 		return CLI_OK;
 	const char *run = NULL, *asset = NULL, *state = NULL, *number = NULL;
 	const struct cli_opt opts[] = { CLI_OPT("run", &run), CLI_OPT("asset", &asset),
-				    CLI_OPT("state", &state), CLI_OPT("number", &number), CLI_OPT_END };
+					CLI_OPT("state", &state), CLI_OPT("number", &number),
+					CLI_OPT_END };
 	struct args a;
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
@@ -425,10 +441,11 @@ static int cert_list_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int cert_print_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab cert print ID|NUMBER[/REV] --out FILE [--json]\n\n"
-		     "Write the stored PDF of an issued certificate — the exact issued bytes, checked\n"
-		     "against their stored SHA-256, not a new rendering."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab cert print ID|NUMBER[/REV] --out FILE [--json]\n\n"
+		    "Write the stored PDF of an issued certificate — the exact issued bytes, checked\n"
+		    "against their stored SHA-256, not a new rendering."))
 		return CLI_OK;
 	const char *out = NULL;
 	const struct cli_opt opts[] = { CLI_OPT("out", &out), CLI_OPT_END };
@@ -445,8 +462,9 @@ static int cert_print_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	struct cert_record r;
 	rc = cert_find(db, a.pos[0], &r, &err);
 	if (!rc && strcmp(r.state, "issued"))
-		rc = ml_errorf(&err, ML_ESTATE, "certificate %lld is a %s: only issued certificates have a PDF", r.id,
-			       r.state);
+		rc = ml_errorf(&err, ML_ESTATE,
+			       "certificate %lld is a %s: only issued certificates have a PDF",
+			       r.id, r.state);
 	if (!rc)
 		rc = write_pdf(db, r.id, out, &err);
 	if (rc)
@@ -458,7 +476,8 @@ static int cert_print_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	return cli_finish(&b, rc, 1);
 }
 
-static int verify_json(struct ml_buf *b, const char *file, const struct cert_verify_result *v, int genuine)
+static int verify_json(struct ml_buf *b, const char *file, const struct cert_verify_result *v,
+		       int genuine)
 {
 	int rc = ml_buf_putc(b, '{');
 	rc |= ml_json_kv_str(b, 1, "file", file);
@@ -474,30 +493,44 @@ static int verify_json(struct ml_buf *b, const char *file, const struct cert_ver
 }
 
 /* One or two lines; a file was hashed when v->sha256 is set, else a printed number/code was checked. */
-static int verify_text(struct ml_buf *b, const char *file, const struct cert_verify_result *v, int genuine)
+static int verify_text(struct ml_buf *b, const char *file, const struct cert_verify_result *v,
+		       int genuine)
 {
 	const struct cert_record *m = &v->match;
 	if (genuine) {
-		int rc = ml_buf_printf(b, "%s: GENUINE — %s %s revision %d (barcode %s, issued %s, verify code %s)\n",
-				       file, kind_name(m->kind), m->cert_no, m->revision, m->barcode, m->issued_on,
-				       m->verify_code);
+		int rc = ml_buf_printf(
+			b,
+			"%s: GENUINE — %s %s revision %d (barcode %s, issued %s, verify code %s)\n",
+			file, kind_name(m->kind), m->cert_no, m->revision, m->barcode, m->issued_on,
+			m->verify_code);
 		if (v->status == CERT_VERIFY_WITHDRAWN)
-			return rc | ml_buf_printf(b, "WITHDRAWN on %s by %s: %s — not valid", m->withdrawn_at, m->withdrawn_by,
+			return rc | ml_buf_printf(b, "WITHDRAWN on %s by %s: %s — not valid",
+						  m->withdrawn_at, m->withdrawn_by,
 						  m->withdraw_reason);
 		if (v->status == CERT_VERIFY_SUPERSEDED)
-			return rc | ml_buf_printf(b, "SUPERSEDED by revision %d (id %lld, issued %s): %s", v->current.revision,
-						  v->current.id, v->current.issued_on, v->current.revise_reason);
+			return rc | ml_buf_printf(
+					    b, "SUPERSEDED by revision %d (id %lld, issued %s): %s",
+					    v->current.revision, v->current.id,
+					    v->current.issued_on, v->current.revise_reason);
 		return rc | ml_buf_puts(b, "CURRENT: this is the valid revision");
 	}
 	if (!v->sha256[0] && v->status == CERT_VERIFY_FORGED)
-		return ml_buf_printf(b, "%s: NOT GENUINE — certificate %s exists but the verification code or barcode "
-				     "does not match", file, m->cert_no);
+		return ml_buf_printf(
+			b,
+			"%s: NOT GENUINE — certificate %s exists but the verification code or barcode "
+			"does not match",
+			file, m->cert_no);
 	if (!v->sha256[0])
-		return ml_buf_printf(b, "%s: NOT GENUINE — no certificate %s was issued here", file, v->claim.cert_no);
+		return ml_buf_printf(b, "%s: NOT GENUINE — no certificate %s was issued here", file,
+				     v->claim.cert_no);
 	if (v->status == CERT_VERIFY_FORGED)
-		return ml_buf_printf(b, "%s: NOT GENUINE — claims %s revision %d but differs from the issued document "
-				     "(sha256 %s)", file, m->cert_no, m->revision, v->sha256);
-	return ml_buf_printf(b, "%s: NOT GENUINE — matches no certificate issued here (sha256 %s)", file, v->sha256);
+		return ml_buf_printf(
+			b,
+			"%s: NOT GENUINE — claims %s revision %d but differs from the issued document "
+			"(sha256 %s)",
+			file, m->cert_no, m->revision, v->sha256);
+	return ml_buf_printf(b, "%s: NOT GENUINE — matches no certificate issued here (sha256 %s)",
+			     file, v->sha256);
 }
 
 /* Exit 0 when genuine (current or superseded), 1 when not genuine or withdrawn. */
@@ -516,7 +549,8 @@ static int read_file(const char *path, struct ml_buf *b, struct ml_error *err)
 	char ebuf[128];
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return ml_errorf(err, ML_EIO, "cannot open '%s': %s", path, ml_errno_str(errno, ebuf, sizeof(ebuf)));
+		return ml_errorf(err, ML_EIO, "cannot open '%s': %s", path,
+				 ml_errno_str(errno, ebuf, sizeof(ebuf)));
 	char chunk[65536];
 	size_t n;
 	int rc = ML_OK;
@@ -543,10 +577,13 @@ static int verify_printed(struct cli_ctx *ctx, const char *number, const char *c
 		const char *slash = strchr(number, '/');
 		size_t nl = slash ? (size_t)(slash - number) : strlen(number);
 		if (nl == 0 || nl >= sizeof(c.cert_no) || strlen(code) >= sizeof(c.code))
-			return cli_usage("--number '%s' / --code '%s' are not a certificate number and code", number, code);
+			return cli_usage(
+				"--number '%s' / --code '%s' are not a certificate number and code",
+				number, code);
 		long long rev = -1;
 		if (slash && cli_strtoll(slash + 1, 0, 9999, &rev))
-			return cli_usage("--number '%s': revision '%s' is not a number 0..9999", number, slash + 1);
+			return cli_usage("--number '%s': revision '%s' is not a number 0..9999",
+					 number, slash + 1);
 		memcpy(c.cert_no, number, nl);
 		c.revision = (int)rev;
 		snprintf(c.code, sizeof(c.code), "%s", code);
@@ -563,26 +600,28 @@ static int verify_printed(struct cli_ctx *ctx, const char *number, const char *c
 
 static int cert_verify_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab cert verify FILE.pdf [--json]\n"
-		     "       meterlab cert verify --number NUMBER[/REV] --code CODE [--json]\n"
-		     "       meterlab cert verify --qr PAYLOAD [--json]\n\n"
-		     "Check a presented PDF against the issued documents: genuine only when it matches a\n"
-		     "stored issued PDF byte for byte (SHA-256). Or check the number and verification code\n"
-		     "printed on a paper certificate, or the text scanned from its QR code. Reports current\n"
-		     "or superseded (and by which revision). Exit 0 when genuine, 1 when not genuine\n"
-		     "(forged or unknown) or withdrawn."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab cert verify FILE.pdf [--json]\n"
+		    "       meterlab cert verify --number NUMBER[/REV] --code CODE [--json]\n"
+		    "       meterlab cert verify --qr PAYLOAD [--json]\n\n"
+		    "Check a presented PDF against the issued documents: genuine only when it matches a\n"
+		    "stored issued PDF byte for byte (SHA-256). Or check the number and verification code\n"
+		    "printed on a paper certificate, or the text scanned from its QR code. Reports current\n"
+		    "or superseded (and by which revision). Exit 0 when genuine, 1 when not genuine\n"
+		    "(forged or unknown) or withdrawn."))
 		return CLI_OK;
 	const char *number = NULL, *code = NULL, *qr = NULL;
-	const struct cli_opt opts[] = { CLI_OPT("number", &number), CLI_OPT("code", &code), CLI_OPT("qr", &qr),
-				    CLI_OPT_END };
+	const struct cli_opt opts[] = { CLI_OPT("number", &number), CLI_OPT("code", &code),
+					CLI_OPT("qr", &qr), CLI_OPT_END };
 	struct args a;
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
 		return rc;
 	if (qr || number || code) {
 		if (a.npos || (qr && (number || code)) || (!qr && (!number || !code)))
-			return cli_usage("cert verify takes FILE, or --number with --code, or --qr");
+			return cli_usage(
+				"cert verify takes FILE, or --number with --code, or --qr");
 		return verify_printed(ctx, number, code, qr);
 	}
 	if (a.npos != 1)
@@ -624,34 +663,45 @@ static int split_sets(const struct args *a, struct cert_override *ov, char *stor
 
 static int cert_revise_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab cert revise ID|NUMBER --reason TEXT --by NAME [--set FIELD=VALUE]...\n"
-		     "                            [--checker NAME --approver NAME [--issued-on DATE] [--out-dir DIR]]\n"
-		     "                            [--json]\n\n"
-		     "Correct an issued certificate: a new revision with the same number supersedes it when\n"
-		     "issued; the old one stays stored, unchanged, and is reported as superseded.\n"
-		     "NAME (--by) is the revision's verifier. FIELD: client, place, temperature, humidity,\n"
-		     "record_no, model, spec, manufacturer, instrument, verified_on, valid_until.\n"
-		     "With --checker and --approver the revision is checked and issued at once."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab cert revise ID|NUMBER --reason TEXT --by NAME [--set FIELD=VALUE]...\n"
+		    "                            [--checker NAME --approver NAME [--issued-on DATE] [--out-dir DIR]]\n"
+		    "                            [--json]\n\n"
+		    "Correct an issued certificate: a new revision with the same number supersedes it when\n"
+		    "issued; the old one stays stored, unchanged, and is reported as superseded.\n"
+		    "NAME (--by) is the revision's verifier. FIELD: client, place, temperature, humidity,\n"
+		    "record_no, model, spec, manufacturer, instrument, verified_on, valid_until.\n"
+		    "With --checker and --approver the revision is checked and issued at once."))
 		return CLI_OK;
-	const char *reason = NULL, *by = NULL, *checker = NULL, *approver = NULL, *on = NULL, *dir = NULL;
+	const char *reason = NULL, *by = NULL, *checker = NULL, *approver = NULL, *on = NULL,
+		   *dir = NULL;
 	struct args a = { .nsets = 0 };
-	const struct cli_opt opts[] = { CLI_OPT("reason", &reason), CLI_OPT("by", &by),
-				    CLI_LIST("set", a.sets, &a.nsets, MAX_SET), CLI_OPT("checker", &checker),
-				    CLI_OPT("approver", &approver), CLI_OPT("issued-on", &on),
-				    CLI_OPT("out-dir", &dir), CLI_OPT_END };
+	const struct cli_opt opts[] = { CLI_OPT("reason", &reason),
+					CLI_OPT("by", &by),
+					CLI_LIST("set", a.sets, &a.nsets, MAX_SET),
+					CLI_OPT("checker", &checker),
+					CLI_OPT("approver", &approver),
+					CLI_OPT("issued-on", &on),
+					CLI_OPT("out-dir", &dir),
+					CLI_OPT_END };
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
 		return rc;
 	if (a.npos != 1 || !reason || !by)
 		return cli_usage("cert revise needs one ID or NUMBER, --reason TEXT and --by NAME");
 	if (approver && !checker)
-		return cli_usage("--approver needs --checker (a revision is checked before it is approved)");
+		return cli_usage(
+			"--approver needs --checker (a revision is checked before it is approved)");
 	struct ml_error err = ML_ERROR_INIT;
 	/* Refuse a doomed carry-through before the revision draft is created. */
-	if ((checker && !strcmp(checker, by)) || (approver && (!strcmp(approver, by) || !strcmp(approver, checker)))) {
-		ml_errorf(&err, ML_ESTATE, "the reviser (%s), checker (%s) and approver (%s) must be three different "
-			  "people", by, checker, approver ? approver : "-");
+	if ((checker && !strcmp(checker, by)) ||
+	    (approver && (!strcmp(approver, by) || !strcmp(approver, checker)))) {
+		ml_errorf(
+			&err, ML_ESTATE,
+			"the reviser (%s), checker (%s) and approver (%s) must be three different "
+			"people",
+			by, checker, approver ? approver : "-");
 		return cli_fail(&err);
 	}
 	struct cert_override ov[MAX_SET];
@@ -674,8 +724,8 @@ static int cert_revise_cmd(struct cli_ctx *ctx, int argc, char **argv)
 }
 
 /* Ids among the run's originals that are in state st. */
-static size_t ids_in_state(struct db *db, const long long *ids, size_t n, const char *st, long long *out,
-			   struct ml_error *err, int *rc)
+static size_t ids_in_state(struct db *db, const long long *ids, size_t n, const char *st,
+			   long long *out, struct ml_error *err, int *rc)
 {
 	size_t m = 0;
 	for (size_t i = 0; i < n && !*rc; i++) {
@@ -687,9 +737,9 @@ static size_t ids_in_state(struct db *db, const long long *ids, size_t n, const 
 	return m;
 }
 
-static int issue_run(struct db *db, long long run, const char *by, const char *issuer, const char *checker,
-		     const char *approver, const char *on, const char *threads, long long **ids, size_t *n,
-		     struct ml_error *err)
+static int issue_run(struct db *db, long long run, const char *by, const char *issuer,
+		     const char *checker, const char *approver, const char *on, const char *threads,
+		     long long **ids, size_t *n, struct ml_error *err)
 {
 	size_t created = 0;
 	int rc = cert_source_drafts(db, run, by, issuer, ids, n, &created, err);
@@ -712,22 +762,28 @@ static int issue_run(struct db *db, long long run, const char *by, const char *i
 
 static int cert_issue_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab cert issue --run ID [--by VERIFIER] [--issuer ID]\n"
-		     "                           [--checker NAME [--approver NAME]] [--issued-on YYYY-MM-DD]\n"
-		     "                           [--out-dir DIR] [--threads N] [--json]\n\n"
-		     "Create draft certificates (合格) and result notices (不合格) for every asset of a finished\n"
-		     "run (the verifier is the run's operator unless --by). With --checker the drafts are\n"
-		     "checked, with --approver also issued (three different people). --out-dir writes the\n"
-		     "issued PDFs as DIR/NUMBER.pdf; each line shows id, kind, status, number, barcode,\n"
-		     "conclusion and path. Repeating the command continues where it stopped."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab cert issue --run ID [--by VERIFIER] [--issuer ID]\n"
+		    "                           [--checker NAME [--approver NAME]] [--issued-on YYYY-MM-DD]\n"
+		    "                           [--out-dir DIR] [--threads N] [--json]\n\n"
+		    "Create draft certificates (合格) and result notices (不合格) for every asset of a finished\n"
+		    "run (the verifier is the run's operator unless --by). With --checker the drafts are\n"
+		    "checked, with --approver also issued (three different people). --out-dir writes the\n"
+		    "issued PDFs as DIR/NUMBER.pdf; each line shows id, kind, status, number, barcode,\n"
+		    "conclusion and path. Repeating the command continues where it stopped."))
 		return CLI_OK;
-	const char *run = NULL, *by = NULL, *issuer = NULL, *checker = NULL, *approver = NULL, *on = NULL,
-		   *dir = NULL, *threads = NULL;
-	const struct cli_opt opts[] = { CLI_OPT("run", &run), CLI_OPT("by", &by), CLI_OPT("issuer", &issuer),
-				    CLI_OPT("checker", &checker), CLI_OPT("approver", &approver),
-				    CLI_OPT("issued-on", &on), CLI_OPT("out-dir", &dir),
-				    CLI_OPT("threads", &threads), CLI_OPT_END };
+	const char *run = NULL, *by = NULL, *issuer = NULL, *checker = NULL, *approver = NULL,
+		   *on = NULL, *dir = NULL, *threads = NULL;
+	const struct cli_opt opts[] = { CLI_OPT("run", &run),
+					CLI_OPT("by", &by),
+					CLI_OPT("issuer", &issuer),
+					CLI_OPT("checker", &checker),
+					CLI_OPT("approver", &approver),
+					CLI_OPT("issued-on", &on),
+					CLI_OPT("out-dir", &dir),
+					CLI_OPT("threads", &threads),
+					CLI_OPT_END };
 	struct args a;
 	int64_t run_id = 0;
 	int rc = parse_args(argc, argv, opts, &a);
@@ -753,20 +809,23 @@ static int cert_issue_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int cert_withdraw_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab cert withdraw ID|NUMBER --reason TEXT --by NAME [--json]\n\n"
-		     "Withdraw (作废) an issued, current certificate without a replacement (e.g. issued for\n"
-		     "the wrong asset). The certificate and its PDF stay stored unchanged; a presented copy\n"
-		     "then verifies as genuine but withdrawn (exit 1). To correct one, use 'cert revise'."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab cert withdraw ID|NUMBER --reason TEXT --by NAME [--json]\n\n"
+		    "Withdraw (作废) an issued, current certificate without a replacement (e.g. issued for\n"
+		    "the wrong asset). The certificate and its PDF stay stored unchanged; a presented copy\n"
+		    "then verifies as genuine but withdrawn (exit 1). To correct one, use 'cert revise'."))
 		return CLI_OK;
 	const char *reason = NULL, *by = NULL;
-	const struct cli_opt opts[] = { CLI_OPT("reason", &reason), CLI_OPT("by", &by), CLI_OPT_END };
+	const struct cli_opt opts[] = { CLI_OPT("reason", &reason), CLI_OPT("by", &by),
+					CLI_OPT_END };
 	struct args a;
 	int rc = parse_args(argc, argv, opts, &a);
 	if (rc)
 		return rc;
 	if (a.npos != 1 || !reason || !by)
-		return cli_usage("cert withdraw needs one ID or NUMBER, --reason TEXT and --by NAME");
+		return cli_usage(
+			"cert withdraw needs one ID or NUMBER, --reason TEXT and --by NAME");
 	struct db *db;
 	if ((rc = cli_db(ctx, &db)))
 		return rc;
@@ -780,14 +839,16 @@ static int cert_withdraw_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int cert_discard_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab cert discard ID --reason TEXT --by NAME [--json]\n\n"
-		     "Discard a draft or checked certificate that will not be issued (e.g. an abandoned\n"
-		     "revision). It is kept in an append-only log with the reason; issued certificates are\n"
-		     "never discarded (use 'cert withdraw' or 'cert revise')."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab cert discard ID --reason TEXT --by NAME [--json]\n\n"
+		    "Discard a draft or checked certificate that will not be issued (e.g. an abandoned\n"
+		    "revision). It is kept in an append-only log with the reason; issued certificates are\n"
+		    "never discarded (use 'cert withdraw' or 'cert revise')."))
 		return CLI_OK;
 	const char *reason = NULL, *by = NULL;
-	const struct cli_opt opts[] = { CLI_OPT("reason", &reason), CLI_OPT("by", &by), CLI_OPT_END };
+	const struct cli_opt opts[] = { CLI_OPT("reason", &reason), CLI_OPT("by", &by),
+					CLI_OPT_END };
 	struct args a;
 	int64_t id = 0;
 	int rc = parse_args(argc, argv, opts, &a);
@@ -811,8 +872,10 @@ static int cert_discard_cmd(struct cli_ctx *ctx, int argc, char **argv)
 
 static int issuer_out(struct cli_ctx *ctx, const PGresult *res)
 {
-	static const char *const cols[] = { "id", "name", "authorization_no", "address", "postcode", "phone", "fax",
-					    "email", "number_prefix", "default_client", "is_default" };
+	static const char *const cols[] = {
+		"id",  "name",  "authorization_no", "address",        "postcode",  "phone",
+		"fax", "email", "number_prefix",    "default_client", "is_default"
+	};
 	struct ml_buf b = ML_BUF_INIT;
 	int rc = ctx->json ? ml_buf_putc(&b, '[') : ML_OK;
 	for (int i = 0; i < PQntuples(res) && !rc; i++) {
@@ -822,7 +885,8 @@ static int issuer_out(struct cli_ctx *ctx, const PGresult *res)
 			if (ctx->json)
 				rc = ml_json_kv_str(&b, c == 0, cols[c], db_get(res, i, cols[c]));
 			else
-				rc = ml_buf_printf(&b, "%-17s %s\n", cols[c], db_get(res, i, cols[c]));
+				rc = ml_buf_printf(&b, "%-17s %s\n", cols[c],
+						   db_get(res, i, cols[c]));
 		}
 		rc |= ctx->json ? ml_buf_putc(&b, '}') : ml_buf_putc(&b, '\n');
 	}
@@ -834,12 +898,13 @@ static int issuer_out(struct cli_ctx *ctx, const PGresult *res)
 static int cert_issuer_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct db *db;
-	int rc = cli_start_noargs(ctx, argc, argv,
-				  "usage: meterlab cert issuer [--json]\n\n"
-				  "Show the issuing bodies printed on certificates (name, authorisation number, address,\n"
-				  "numbering prefix). They are configuration: the owner role edits table issuer. The key\n"
-				  "behind the verification codes is never shown.",
-				  &db);
+	int rc = cli_start_noargs(
+		ctx, argc, argv,
+		"usage: meterlab cert issuer [--json]\n\n"
+		"Show the issuing bodies printed on certificates (name, authorisation number, address,\n"
+		"numbering prefix). They are configuration: the owner role edits table issuer. The key\n"
+		"behind the verification codes is never shown.",
+		&db);
 	if (rc || !db)
 		return rc;
 	struct ml_error err = ML_ERROR_INIT;
@@ -857,22 +922,27 @@ static int cert_issuer_cmd(struct cli_ctx *ctx, int argc, char **argv)
 int cmd_cert(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct cli_cmd table[] = {
-		{ "issue", cert_issue_cmd, "draft (and check/issue) the certificates of a finished run" },
+		{ "issue", cert_issue_cmd,
+		  "draft (and check/issue) the certificates of a finished run" },
 		{ "check", cert_check_cmd, "sign drafts as checker (核验员)" },
-		{ "approve", cert_approve_cmd, "sign as approver (批准人) and issue: number, PDF, hash" },
+		{ "approve", cert_approve_cmd,
+		  "sign as approver (批准人) and issue: number, PDF, hash" },
 		{ "show", cert_show_cmd, "show one certificate by id or number" },
 		{ "list", cert_list_cmd, "list certificates (by run, asset, state, number)" },
 		{ "print", cert_print_cmd, "write the stored PDF of an issued certificate" },
-		{ "verify", cert_verify_cmd, "check a presented PDF: genuine, current, superseded" },
+		{ "verify", cert_verify_cmd,
+		  "check a presented PDF: genuine, current, superseded" },
 		{ "revise", cert_revise_cmd, "correct an issued certificate with a new revision" },
-		{ "withdraw", cert_withdraw_cmd, "withdraw (作废) an issued certificate without replacement" },
+		{ "withdraw", cert_withdraw_cmd,
+		  "withdraw (作废) an issued certificate without replacement" },
 		{ "discard", cert_discard_cmd, "discard a draft that will not be issued (logged)" },
 		{ "issuer", cert_issuer_cmd, "show the issuing bodies printed on certificates" },
 		{ NULL, NULL, NULL },
 	};
-	return cli_dispatch(ctx, "cert",
-			    "Verification certificates (检定证书) and result notices (检定结果通知书):\n"
-			    "draft -> checked -> issued, three different signers, gap-free numbers,\n"
-			    "immutable stored PDFs, revisions, verification.",
-			    table, argc, argv);
+	return cli_dispatch(
+		ctx, "cert",
+		"Verification certificates (检定证书) and result notices (检定结果通知书):\n"
+		"draft -> checked -> issued, three different signers, gap-free numbers,\n"
+		"immutable stored PDFs, revisions, verification.",
+		table, argc, argv);
 }

@@ -13,11 +13,12 @@ static const char *state_name(enum db_migration_state s)
 static int db_status(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct db *db;
-	int rc = cli_start_noargs(ctx, argc, argv,
-				  "usage: meterlab db status [--json]\n\n"
-				  "List every migration built into this binary: applied (with time), "
-				  "pending, or changed after it was applied (an error).",
-				  &db);
+	int rc = cli_start_noargs(
+		ctx, argc, argv,
+		"usage: meterlab db status [--json]\n\n"
+		"List every migration built into this binary: applied (with time), "
+		"pending, or changed after it was applied (an error).",
+		&db);
 	if (rc || !db)
 		return rc;
 	struct ml_error err = ML_ERROR_INIT;
@@ -36,12 +37,13 @@ static int db_status(struct cli_ctx *ctx, int argc, char **argv)
 			rc |= ml_json_kv_str(&b, 1, "version", st[i].version);
 			rc |= ml_json_kv_str(&b, 0, "name", st[i].name);
 			rc |= ml_json_kv_str(&b, 0, "state", state_name(st[i].state));
-			rc |= ml_json_kv_str(&b, 0, "applied_at", st[i].applied_at[0] ? st[i].applied_at : NULL);
+			rc |= ml_json_kv_str(&b, 0, "applied_at",
+					     st[i].applied_at[0] ? st[i].applied_at : NULL);
 			rc |= ml_json_kv_str(&b, 0, "checksum", st[i].checksum);
 			rc |= ml_buf_putc(&b, '}');
 		} else {
-			rc |= ml_buf_printf(&b, "%-8s %-40s %-8s %s\n", st[i].version, st[i].name, state_name(st[i].state),
-					    st[i].applied_at);
+			rc |= ml_buf_printf(&b, "%-8s %-40s %-8s %s\n", st[i].version, st[i].name,
+					    state_name(st[i].state), st[i].applied_at);
 		}
 	}
 	if (ctx->json)
@@ -54,7 +56,8 @@ static int db_status(struct cli_ctx *ctx, int argc, char **argv)
 	rc = cli_out(&b, ctx->json);
 	ml_buf_free(&b);
 	if (!rc && bad) {
-		fprintf(stderr, "meterlab: conflict: an applied migration was changed; add a new migration instead\n");
+		fprintf(stderr,
+			"meterlab: conflict: an applied migration was changed; add a new migration instead\n");
 		return CLI_CONFLICT;
 	}
 	return rc;
@@ -63,11 +66,12 @@ static int db_status(struct cli_ctx *ctx, int argc, char **argv)
 static int db_migrate_cmd(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct db *db;
-	int rc = cli_start_noargs(ctx, argc, argv,
-				  "usage: meterlab db migrate\n\n"
-				  "Apply pending migrations, each in one transaction, recording its "
-				  "checksum.\nRun it as the owner role; refuses when an applied migration file was changed.",
-				  &db);
+	int rc = cli_start_noargs(
+		ctx, argc, argv,
+		"usage: meterlab db migrate\n\n"
+		"Apply pending migrations, each in one transaction, recording its "
+		"checksum.\nRun it as the owner role; refuses when an applied migration file was changed.",
+		&db);
 	if (rc || !db)
 		return rc;
 	struct ml_error err = ML_ERROR_INIT;

@@ -32,7 +32,8 @@ static const char usage[] =
 	"Exit status: 0 pass, 1 fail, 3 invalid input (the message names the value).";
 
 struct judge_args {
-	const char *cls, *conn, *point, *pf, *element, *readings, *phase, *internal, *limit, *kind, *percent, *ib, *imax;
+	const char *cls, *conn, *point, *pf, *element, *readings, *phase, *internal, *limit, *kind,
+		*percent, *ib, *imax;
 	int on_mean, strict;
 };
 
@@ -40,12 +41,14 @@ static int parse_args(int argc, char **argv, struct judge_args *a)
 {
 	const char *on_mean = NULL, *strict = NULL, *pos[1];
 	const struct cli_opt opts[] = {
-		CLI_OPT("class", &a->cls), CLI_OPT("connection", &a->conn), CLI_OPT("point", &a->point),
-		CLI_OPT("pf", &a->pf), CLI_OPT("element", &a->element), CLI_OPT("readings", &a->readings),
-		CLI_OPT("phase", &a->phase), CLI_OPT("internal", &a->internal), CLI_OPT("limit", &a->limit),
-		CLI_OPT("kind", &a->kind), CLI_OPT("percent", &a->percent), CLI_OPT("ib", &a->ib),
-		CLI_OPT("imax", &a->imax), CLI_FLAG("on-mean", &on_mean), CLI_FLAG("strict", &strict),
-		CLI_OPT_END,
+		CLI_OPT("class", &a->cls),       CLI_OPT("connection", &a->conn),
+		CLI_OPT("point", &a->point),     CLI_OPT("pf", &a->pf),
+		CLI_OPT("element", &a->element), CLI_OPT("readings", &a->readings),
+		CLI_OPT("phase", &a->phase),     CLI_OPT("internal", &a->internal),
+		CLI_OPT("limit", &a->limit),     CLI_OPT("kind", &a->kind),
+		CLI_OPT("percent", &a->percent), CLI_OPT("ib", &a->ib),
+		CLI_OPT("imax", &a->imax),       CLI_FLAG("on-mean", &on_mean),
+		CLI_FLAG("strict", &strict),     CLI_OPT_END,
 	};
 	int npos, rc = cli_parse_opts(argc, argv, opts, pos, 1, &npos);
 	if (rc)
@@ -69,7 +72,8 @@ static int parse_list(const char *s, const char *what, int64_t *v, int *n, struc
 	*n = 0;
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		if (*n == JUDGE_MAX_READINGS)
-			return ml_errorf(err, ML_EINVAL, "%s: more than %d values", what, JUDGE_MAX_READINGS);
+			return ml_errorf(err, ML_EINVAL, "%s: more than %d values", what,
+					 JUDGE_MAX_READINGS);
 		if (dec4_parse(t, &v[(*n)++], err))
 			return ml_error_prefix(err, "%s: ", what), ML_EINVAL;
 	}
@@ -91,8 +95,8 @@ struct outcome {
 	int64_t coeff_e4;
 };
 
-static int meter_limit(const struct judge_args *a, const struct lab_settings *set, struct outcome *o,
-		       struct ml_error *err)
+static int meter_limit(const struct judge_args *a, const struct lab_settings *set,
+		       struct outcome *o, struct ml_error *err)
 {
 	struct load_point pt = { POINT_IB, DEC4_SCALE, PF_1, ELEM_H };
 	enum model_connection conn = CONN_DIRECT;
@@ -113,7 +117,8 @@ static int meter_limit(const struct judge_args *a, const struct lab_settings *se
 	char cur[24];
 	snprintf(o->title, sizeof o->title, "%s cos\u03c6=%s %s (class %s, %s)",
 		 point_current_text(pt.base, pt.mult_e4, cur, sizeof cur), point_pf_text(pt.pf),
-		 point_element_text(pt.element), limits_meter_class_text(c), model_connection_name(conn));
+		 point_element_text(pt.element), limits_meter_class_text(c),
+		 model_connection_name(conn));
 	return rc;
 }
 
@@ -127,21 +132,28 @@ static int xfmr_limit(const struct judge_args *a, const struct lab_settings *set
 	if (!a->percent)
 		return ml_errorf(err, ML_EINVAL, "--percent is required for %s", a->kind);
 	int rc = opt_dec(a->percent, 4, "--percent", &pct, err);
-	rc = rc ? rc : ct ? judge_ct_limit(a->cls, pct, set, &o->lim, err) : judge_vt_limit(a->cls, pct, set, &o->lim, err);
+	rc = rc   ? rc
+	     : ct ? judge_ct_limit(a->cls, pct, set, &o->lim, err)
+		  : judge_vt_limit(a->cls, pct, set, &o->lim, err);
 	if (!rc)
-		snprintf(o->title, sizeof o->title, "%s class %s at %s %% of rated", ct ? "CT" : "VT", a->cls, a->percent);
+		snprintf(o->title, sizeof o->title, "%s class %s at %s %% of rated",
+			 ct ? "CT" : "VT", a->cls, a->percent);
 	return rc;
 }
 
-static int evaluate(const struct judge_args *a, struct lab_settings set, struct outcome *o, struct ml_error *err)
+static int evaluate(const struct judge_args *a, struct lab_settings set, struct outcome *o,
+		    struct ml_error *err)
 {
 	int64_t r[JUDGE_MAX_READINGS], r2[JUDGE_MAX_READINGS], override = 0;
 	int n = 0, n2 = 0;
-	int rc = a->internal ? lab_settings_set(&set, "judge.internal_coefficient", a->internal, err) : ML_OK;
+	int rc = a->internal
+			 ? lab_settings_set(&set, "judge.internal_coefficient", a->internal, err)
+			 : ML_OK;
 	rc = rc ? rc : parse_list(a->readings, "--readings", r, &n, err);
 	rc = rc || !a->limit ? rc : opt_dec(a->limit, 4, "--limit", &override, err);
 	if (!rc && a->limit && override <= 0)
-		rc = ml_errorf(err, ML_EINVAL, "--limit '%s' must be a positive percentage", a->limit);
+		rc = ml_errorf(err, ML_EINVAL, "--limit '%s' must be a positive percentage",
+			       a->limit);
 	int meter = !a->kind || !strcmp(a->kind, "meter");
 	rc = rc ? rc : meter ? meter_limit(a, &set, o, err) : xfmr_limit(a, &set, o, err);
 	if (rc)
@@ -151,7 +163,8 @@ static int evaluate(const struct judge_args *a, struct lab_settings set, struct 
 	/* as in plan_make_step: the internal coefficient applies to meter basic error; CT/VT only when asked */
 	o->coeff_e4 = meter || a->internal ? set.internal_coeff_e4 : 1000000;
 	int on_rounded = a->on_mean ? 0 : set.verdict_on_rounded;
-	rc = judge_readings(r, n, o->lim.limit_e4, judge_internal_limit(o->lim.limit_e4, o->coeff_e4), o->lim.interval_e4,
+	rc = judge_readings(r, n, o->lim.limit_e4,
+			    judge_internal_limit(o->lim.limit_e4, o->coeff_e4), o->lim.interval_e4,
 			    on_rounded, &o->v, err);
 	if (rc || meter || !a->phase || o->lim.limit2_e4 <= 0)
 		return rc;
@@ -160,7 +173,8 @@ static int evaluate(const struct judge_args *a, struct lab_settings set, struct 
 		rc = ml_errorf(err, ML_EINVAL, "--phase has %d values, --readings %d", n2, n);
 	o->has2 = !rc;
 	return rc ? rc
-		  : judge_readings(r2, n2, o->lim.limit2_e4, judge_internal_limit(o->lim.limit2_e4, o->coeff_e4),
+		  : judge_readings(r2, n2, o->lim.limit2_e4,
+				   judge_internal_limit(o->lim.limit2_e4, o->coeff_e4),
 				   o->lim.interval2_e4, on_rounded, &o->v2, err);
 }
 
@@ -176,18 +190,23 @@ static const char *lim_text(const struct judge_value *v, int64_t lim, char *b)
 	return d4(lim, d > m ? d : m, b);
 }
 
-static int print_text(struct ml_buf *b, const char *what, const struct judge_value *v, const char *unit, int on_mean)
+static int print_text(struct ml_buf *b, const char *what, const struct judge_value *v,
+		      const char *unit, int on_mean)
 {
 	char t1[DEC4_FMT_MAX], t2[DEC4_FMT_MAX], t3[DEC4_FMT_MAX];
 	int rc = ml_buf_printf(b, "%-10s", what);
 	for (int i = 0; i < v->n; i++)
-		rc |= ml_buf_printf(b, " %s", d4(v->readings_e4[i], dec4_min_decimals(v->readings_e4[i]), t1));
-	rc |= ml_buf_printf(b, "\nmean       %s\nrounded    %s (interval %s)\n", d4(v->mean_e4, 4, t1),
-			    judge_rounded_text(v, t2, sizeof t2), d4(v->interval_e4, dec4_min_decimals(v->interval_e4), t3));
+		rc |= ml_buf_printf(
+			b, " %s", d4(v->readings_e4[i], dec4_min_decimals(v->readings_e4[i]), t1));
+	rc |= ml_buf_printf(b, "\nmean       %s\nrounded    %s (interval %s)\n",
+			    d4(v->mean_e4, 4, t1), judge_rounded_text(v, t2, sizeof t2),
+			    d4(v->interval_e4, dec4_min_decimals(v->interval_e4), t3));
 	rc |= ml_buf_printf(b, "limit      \u00b1%s %s\n", lim_text(v, v->limit_e4, t1), unit);
-	rc |= ml_buf_printf(b, "internal   \u00b1%s %s\n", lim_text(v, v->internal_limit_e4, t1), unit);
-	rc |= ml_buf_printf(b, "verdict    %s (regulation, on the %s), %s (internal)\n", judge_verdict_name(v->verdict),
-			    on_mean ? "mean" : "rounded value", judge_verdict_name(v->internal_verdict));
+	rc |= ml_buf_printf(b, "internal   \u00b1%s %s\n", lim_text(v, v->internal_limit_e4, t1),
+			    unit);
+	rc |= ml_buf_printf(b, "verdict    %s (regulation, on the %s), %s (internal)\n",
+			    judge_verdict_name(v->verdict), on_mean ? "mean" : "rounded value",
+			    judge_verdict_name(v->internal_verdict));
 	return rc;
 }
 
@@ -198,12 +217,14 @@ static int json_value(struct ml_buf *b, const char *key, const struct judge_valu
 	rc |= ml_buf_puts(b, "{\"readings\":[");
 	for (int i = 0; i < v->n; i++) {
 		rc |= ml_buf_puts(b, i ? "," : "");
-		rc |= ml_json_str(b, d4(v->readings_e4[i], dec4_min_decimals(v->readings_e4[i]), t));
+		rc |= ml_json_str(b,
+				  d4(v->readings_e4[i], dec4_min_decimals(v->readings_e4[i]), t));
 	}
 	rc |= ml_buf_putc(b, ']');
 	rc |= ml_json_kv_str(b, 0, "mean", d4(v->mean_e4, 4, t));
 	rc |= ml_json_kv_str(b, 0, "rounded", judge_rounded_text(v, t, sizeof t));
-	rc |= ml_json_kv_str(b, 0, "interval", d4(v->interval_e4, dec4_min_decimals(v->interval_e4), t));
+	rc |= ml_json_kv_str(b, 0, "interval",
+			     d4(v->interval_e4, dec4_min_decimals(v->interval_e4), t));
 	rc |= ml_json_kv_str(b, 0, "limit", lim_text(v, v->limit_e4, t));
 	rc |= ml_json_kv_str(b, 0, "internal_limit", lim_text(v, v->internal_limit_e4, t));
 	rc |= ml_json_kv_str(b, 0, "verdict", judge_verdict_name(v->verdict));
@@ -220,14 +241,16 @@ static int render(const struct outcome *o, int json, int on_mean, struct ml_buf 
 		rc |= print_text(b, "readings", &o->v, "%", on_mean);
 		if (o->has2)
 			rc |= print_text(b, "phase", &o->v2, "min", on_mean);
-		rc |= ml_buf_printf(b, "source     %s; internal = %s %% of the limit", o->lim.clause,
+		rc |= ml_buf_printf(b, "source     %s; internal = %s %% of the limit",
+				    o->lim.clause,
 				    d4(o->coeff_e4, dec4_min_decimals(o->coeff_e4), t));
 		return rc;
 	}
 	int rc = ml_buf_putc(b, '{');
 	rc |= ml_json_kv_str(b, 1, "point", o->title);
 	rc |= ml_json_kv_str(b, 0, "judged_on", on_mean ? "mean" : "rounded");
-	rc |= ml_json_kv_str(b, 0, "internal_coefficient", d4(o->coeff_e4, dec4_min_decimals(o->coeff_e4), t));
+	rc |= ml_json_kv_str(b, 0, "internal_coefficient",
+			     d4(o->coeff_e4, dec4_min_decimals(o->coeff_e4), t));
 	rc |= ml_json_kv_str(b, 0, "clause", o->lim.clause);
 	rc |= ml_buf_putc(b, ',');
 	rc |= json_value(b, "error", &o->v);
@@ -275,6 +298,8 @@ int cmd_judge(struct cli_ctx *ctx, int argc, char **argv)
 	if (rc)
 		return rc;
 	enum judge_verdict v = o.has2 && o.v2.verdict == JUDGE_FAIL ? JUDGE_FAIL : o.v.verdict;
-	enum judge_verdict vi = o.has2 && o.v2.internal_verdict == JUDGE_FAIL ? JUDGE_FAIL : o.v.internal_verdict;
+	enum judge_verdict vi = o.has2 && o.v2.internal_verdict == JUDGE_FAIL
+					? JUDGE_FAIL
+					: o.v.internal_verdict;
 	return v == JUDGE_FAIL || (a.strict && vi == JUDGE_FAIL) ? CLI_FAIL : CLI_OK;
 }

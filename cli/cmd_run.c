@@ -55,20 +55,25 @@ struct progress {
 
 static const char *ev_name(enum runner_event_kind k)
 {
-	static const char *const n[] = { "", "start", "step", "progress", "step_done", "reconnect", "finished", "error" };
+	static const char *const n[] = { "",          "start",     "step",     "progress",
+					 "step_done", "reconnect", "finished", "error" };
 	return k >= RUNNER_EV_START && k <= RUNNER_EV_ERROR ? n[k] : "event";
 }
 
 static void ev_json(struct ml_buf *b, const struct runner_event *ev)
 {
 	int rc = ml_buf_putc(b, '{') || ml_json_kv_str(b, 1, "event", ev_name(ev->kind)) ||
-		 ml_json_kv_int(b, 0, "run_id", ev->run_id) || ml_json_kv_str(b, 0, "bench", ev->bench) ||
-		 ml_json_kv_int(b, 0, "step", ev->step) || ml_json_kv_int(b, 0, "steps_total", ev->steps_total) ||
-		 ml_json_kv_str(b, 0, "label", ev->label) || ml_json_kv_int(b, 0, "positions_done", ev->positions_done) ||
+		 ml_json_kv_int(b, 0, "run_id", ev->run_id) ||
+		 ml_json_kv_str(b, 0, "bench", ev->bench) ||
+		 ml_json_kv_int(b, 0, "step", ev->step) ||
+		 ml_json_kv_int(b, 0, "steps_total", ev->steps_total) ||
+		 ml_json_kv_str(b, 0, "label", ev->label) ||
+		 ml_json_kv_int(b, 0, "positions_done", ev->positions_done) ||
 		 ml_json_kv_int(b, 0, "positions_total", ev->positions_total) ||
 		 ml_json_kv_int(b, 0, "failures", ev->failures);
 	if (ev->kind == RUNNER_EV_FINISHED)
-		rc = rc || ml_json_kv_int(b, 0, "passed", ev->passed) || ml_json_kv_int(b, 0, "failed", ev->failed);
+		rc = rc || ml_json_kv_int(b, 0, "passed", ev->passed) ||
+		     ml_json_kv_int(b, 0, "failed", ev->failed);
 	if (ev->message[0])
 		rc = rc || ml_json_kv_str(b, 0, "message", ev->message);
 	(void)!(rc || ml_buf_puts(b, "}\n"));
@@ -79,19 +84,23 @@ static void ev_text(struct ml_buf *b, const struct runner_event *ev)
 	const char *k = ev_name(ev->kind);
 	int rc = ml_buf_printf(b, "[%s run %" PRId64 "] ", ev->bench, ev->run_id);
 	if (ev->kind == RUNNER_EV_FINISHED)
-		rc = rc || ml_buf_printf(b, "finished: %d passed, %d failed (%d failed step results)\n", ev->passed,
-					 ev->failed, ev->failures);
+		rc = rc ||
+		     ml_buf_printf(b, "finished: %d passed, %d failed (%d failed step results)\n",
+				   ev->passed, ev->failed, ev->failures);
 	else if (ev->kind == RUNNER_EV_START)
-		rc = rc || ml_buf_printf(b, "start: %d steps, %d positions\n", ev->steps_total, ev->positions_total);
+		rc = rc || ml_buf_printf(b, "start: %d steps, %d positions\n", ev->steps_total,
+					 ev->positions_total);
 	else if (ev->kind == RUNNER_EV_STEP)
-		rc = rc || ml_buf_printf(b, "step %d/%d %s: started\n", ev->step, ev->steps_total, ev->label);
+		rc = rc || ml_buf_printf(b, "step %d/%d %s: started\n", ev->step, ev->steps_total,
+					 ev->label);
 	else if (ev->kind == RUNNER_EV_RECONNECT || ev->kind == RUNNER_EV_ERROR)
 		rc = rc || ml_buf_printf(b, "%s at step %d: %s\n", k, ev->step, ev->message);
 	else
-		rc = rc || ml_buf_printf(b, "step %d/%d %s: %d/%d positions done, %d failure%s so far%s\n", ev->step,
-					 ev->steps_total, ev->label, ev->positions_done, ev->positions_total,
-					 ev->failures, ev->failures == 1 ? "" : "s",
-					 "");
+		rc = rc ||
+		     ml_buf_printf(
+			     b, "step %d/%d %s: %d/%d positions done, %d failure%s so far%s\n",
+			     ev->step, ev->steps_total, ev->label, ev->positions_done,
+			     ev->positions_total, ev->failures, ev->failures == 1 ? "" : "s", "");
 	(void)rc;
 }
 
@@ -141,7 +150,8 @@ static void catch_signals(void)
 }
 
 /* A numeric execution option in lo..hi; a bad value is reported now and remembered in x->bad. */
-static void exec_num(struct exec_opts *x, const char *name, const char *v, long long lo, long long hi, int *out)
+static void exec_num(struct exec_opts *x, const char *name, const char *v, long long lo,
+		     long long hi, int *out)
 {
 	long long n;
 	int rc = cli_parse_ll(name, v, lo, hi, &n);
@@ -192,11 +202,12 @@ static int execute(struct cli_ctx *ctx, struct exec_opts *x, const int64_t *ids,
 	for (size_t i = 0; i < n; i++) {
 		any_failed |= out[i].failed > 0;
 		if (out[i].code && n > 1)
-			fprintf(stderr, "meterlab: run %" PRId64 ": %s: %s\n", out[i].run_id, ml_strerror(out[i].code),
-				out[i].msg);
+			fprintf(stderr, "meterlab: run %" PRId64 ": %s: %s\n", out[i].run_id,
+				ml_strerror(out[i].code), out[i].msg);
 		else if (!out[i].code && !ctx->json)
-			printf("run %" PRId64 ": %s, %d passed, %d failed%s\n", out[i].run_id, out[i].status, out[i].passed,
-			       out[i].failed, out[i].untested ? ", some not present (moved to reverify)" : "");
+			printf("run %" PRId64 ": %s, %d passed, %d failed%s\n", out[i].run_id,
+			       out[i].status, out[i].passed, out[i].failed,
+			       out[i].untested ? ", some not present (moved to reverify)" : "");
 	}
 	free(out);
 	pthread_mutex_destroy(&x->prog.mu);
@@ -213,7 +224,8 @@ struct create_args {
 	const char *map_file;
 };
 
-static int create_opt(int argc, char **argv, int *i, struct create_args *c, struct ml_error *err, int *bad)
+static int create_opt(int argc, char **argv, int *i, struct create_args *c, struct ml_error *err,
+		      int *bad)
 {
 	const char *v = NULL;
 	if (cli_take_opt(argc, argv, i, "--bench", &v))
@@ -246,7 +258,8 @@ static int create_run(struct cli_ctx *ctx, struct create_args *c, int64_t *run_i
 {
 	struct ml_error err = ML_ERROR_INIT;
 	if (!c->spec.bench_code || !c->spec.scheme_code || (!c->map_file && !c->spec.nslots))
-		return cli_usage("a task needs --bench, --scheme and --map FILE or POSITION=BARCODE arguments");
+		return cli_usage(
+			"a task needs --bench, --scheme and --map FILE or POSITION=BARCODE arguments");
 	struct task_slot *from_file = NULL;
 	size_t nfile = 0;
 	if (c->map_file) {
@@ -343,7 +356,8 @@ static int run_start(struct cli_ctx *ctx, int argc, char **argv)
 				rc = cli_usage("--task needs a run id, got '%s'", v);
 			else if (++n == RUN_MAX_MANY)
 				rc = cli_usage("at most %d runs at once", RUN_MAX_MANY - 1);
-		} else if (!exec_opt(argc, argv, &i, &x) && !create_opt(argc, argv, &i, c, &err, &bad))
+		} else if (!exec_opt(argc, argv, &i, &x) &&
+			   !create_opt(argc, argv, &i, c, &err, &bad))
 			rc = cli_usage("run start: unexpected argument '%s'", argv[i]);
 	}
 	if (rc == CLI_OK && x.bad)
@@ -351,7 +365,8 @@ static int run_start(struct cli_ctx *ctx, int argc, char **argv)
 	if (rc == CLI_OK && bad)
 		rc = cli_fail(&err);
 	if (!c->spec.operator_name && strcmp(x.ro.actor, "runner"))
-		c->spec.operator_name = x.ro.actor; /* --operator was taken by the execution options */
+		c->spec.operator_name =
+			x.ro.actor; /* --operator was taken by the execution options */
 	if (rc == CLI_OK && (c->spec.bench_code || c->map_file || c->spec.nslots))
 		rc = create_run(ctx, c, &ids[n++]);
 	free(c);
@@ -404,7 +419,8 @@ static int run_start_many(struct cli_ctx *ctx, int argc, char **argv)
 	for (int i = 1; i < argc && !x.bad; i++) {
 		if (!exec_opt(argc, argv, &i, &x)) {
 			if (file || argv[i][0] == '-')
-				return cli_usage("run start-many: unexpected argument '%s'", argv[i]);
+				return cli_usage("run start-many: unexpected argument '%s'",
+						 argv[i]);
 			file = argv[i];
 		}
 	}
@@ -420,15 +436,18 @@ static int run_start_many(struct cli_ctx *ctx, int argc, char **argv)
 	size_t n = 0;
 	int rc = CLI_OK;
 	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line && rc == CLI_OK; line = strtok_r(NULL, "\n", &save)) {
+	for (char *line = strtok_r(text, "\n", &save); line && rc == CLI_OK;
+	     line = strtok_r(NULL, "\n", &save)) {
 		char *s2 = NULL, *f[3];
 		int k = 0;
-		for (char *t = strtok_r(line, " \t,\r", &s2); t && k < 3; t = strtok_r(NULL, " \t,\r", &s2))
+		for (char *t = strtok_r(line, " \t,\r", &s2); t && k < 3;
+		     t = strtok_r(NULL, " \t,\r", &s2))
 			f[k++] = t;
 		if (k == 0 || f[0][0] == '#')
 			continue;
 		if (k != 3 || n + 1 >= RUN_MAX_MANY) {
-			rc = cli_usage("%s: each line needs BENCH SCHEME MAPFILE (at most %d)", file, RUN_MAX_MANY - 1);
+			rc = cli_usage("%s: each line needs BENCH SCHEME MAPFILE (at most %d)",
+				       file, RUN_MAX_MANY - 1);
 			break;
 		}
 		struct create_args *c = calloc(1, sizeof(*c));
@@ -447,9 +466,10 @@ static int run_start_many(struct cli_ctx *ctx, int argc, char **argv)
 
 static int run_abort(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab run abort ID [--operator NAME]\n\nCancel a run that has not finished: its assets "
-		     "go to 'reverify' (verify_abort), the run to 'aborted'."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab run abort ID [--operator NAME]\n\nCancel a run that has not finished: its assets "
+		    "go to 'reverify' (verify_abort), the run to 'aborted'."))
 		return CLI_OK;
 	int64_t id = 0;
 	const char *who = NULL;
@@ -466,7 +486,9 @@ static int run_abort(struct cli_ctx *ctx, int argc, char **argv)
 	struct ml_error err = ML_ERROR_INIT;
 	if (runner_abort(db, id, who, &err))
 		return cli_fail(&err);
-	printf(ctx->json ? "{\"run_id\":%" PRId64 ",\"status\":\"aborted\"}\n" : "run %" PRId64 " aborted\n", id);
+	printf(ctx->json ? "{\"run_id\":%" PRId64 ",\"status\":\"aborted\"}\n"
+			 : "run %" PRId64 " aborted\n",
+	       id);
 	return CLI_OK;
 }
 
@@ -518,7 +540,8 @@ static int run_manual(struct cli_ctx *ctx, int argc, char **argv)
 	if (rc)
 		return cli_fail(&err);
 	if (ctx->json)
-		printf("{\"run_id\":%" PRId64 ",\"passed\":%d,\"failed\":%d}\n", id, passed, failed);
+		printf("{\"run_id\":%" PRId64 ",\"passed\":%d,\"failed\":%d}\n", id, passed,
+		       failed);
 	else
 		printf("run %" PRId64 ": finished, %d passed, %d failed\n", id, passed, failed);
 	return failed ? CLI_FAIL : CLI_OK;
@@ -531,7 +554,8 @@ static const char *dec_text(const char *v, const char *interval, char *buf, size
 	if (!v)
 		return "";
 	int64_t x = strtoll(v, NULL, 10);
-	int d = interval ? dec4_interval_decimals(strtoll(interval, NULL, 10)) : dec4_min_decimals(x);
+	int d = interval ? dec4_interval_decimals(strtoll(interval, NULL, 10))
+			 : dec4_min_decimals(x);
 	return dec_format(x, 4, d, DEC_FMT_PLUS, buf, len);
 }
 
@@ -542,7 +566,8 @@ static int q(struct db *db, const char *sql, const char *id, PGresult **res, str
 }
 
 /* Same, with the run's measured_at span (partition pruning on the partitioned result tables). */
-static int q_span(struct db *db, const char *sql, const char *id, PGresult **res, struct ml_error *err)
+static int q_span(struct db *db, const char *sql, const char *id, PGresult **res,
+		  struct ml_error *err)
 {
 	char from[40], to[40];
 	int rc = result_run_span(db, strtoll(id, NULL, 10), from, to, err);
@@ -550,7 +575,8 @@ static int q_span(struct db *db, const char *sql, const char *id, PGresult **res
 	return rc ? rc : db_exec(db, sql, 3, p, PGRES_TUPLES_OK, res, err);
 }
 
-static const char *const items[] = { "creep", "start", "basic", "constant", "clock", "ratio", "phase", "overall" };
+static const char *const items[] = { "creep", "start", "basic", "constant",
+				     "clock", "ratio", "phase", "overall" };
 #define NITEMS (sizeof(items) / sizeof(items[0]))
 
 static const char *concl(const PGresult *c, const char *asset, const char *item)
@@ -565,7 +591,8 @@ static const char *concl(const PGresult *c, const char *asset, const char *item)
 static const char *concl_until(const PGresult *c, const char *asset)
 {
 	for (int r = 0; r < PQntuples(c); r++) {
-		if (!strcmp(db_get(c, r, "asset_id"), asset) && !strcmp(db_get(c, r, "item"), "overall"))
+		if (!strcmp(db_get(c, r, "asset_id"), asset) &&
+		    !strcmp(db_get(c, r, "item"), "overall"))
 			return db_get(c, r, "valid_until");
 	}
 	return NULL;
@@ -582,11 +609,13 @@ static int item_present(const PGresult *c, const char *item)
 
 static int show_head(struct ml_buf *b, const PGresult *h)
 {
-	int rc = ml_buf_printf(b, "run %s  bench %s  scheme %s v%s  model %s  %s  status %s  date %s  steps %s/%s\n",
-			       db_get(h, 0, "run_id"), db_get(h, 0, "bench"), db_get(h, 0, "scheme_code"),
-			       db_get(h, 0, "scheme_version"), db_get(h, 0, "model"), db_get(h, 0, "mode"),
-			       db_get(h, 0, "status"), db_get(h, 0, "run_date"), db_get(h, 0, "steps_done"),
-			       db_get(h, 0, "steps_total"));
+	int rc = ml_buf_printf(
+		b,
+		"run %s  bench %s  scheme %s v%s  model %s  %s  status %s  date %s  steps %s/%s\n",
+		db_get(h, 0, "run_id"), db_get(h, 0, "bench"), db_get(h, 0, "scheme_code"),
+		db_get(h, 0, "scheme_version"), db_get(h, 0, "model"), db_get(h, 0, "mode"),
+		db_get(h, 0, "status"), db_get(h, 0, "run_date"), db_get(h, 0, "steps_done"),
+		db_get(h, 0, "steps_total"));
 	if (db_get(h, 0, "last_error"))
 		rc = rc || ml_buf_printf(b, "last error: %s\n", db_get(h, 0, "last_error"));
 	return rc;
@@ -602,10 +631,12 @@ static int show_conclusions(struct ml_buf *b, const PGresult *pos, const PGresul
 	int pass = 0, fail = 0;
 	for (int r = 0; r < PQntuples(pos) && !rc; r++) {
 		const char *a = db_get(pos, r, "asset_id");
-		rc = ml_buf_printf(b, "%3s %-22s", db_get(pos, r, "position"), db_get(pos, r, "barcode"));
+		rc = ml_buf_printf(b, "%3s %-22s", db_get(pos, r, "position"),
+				   db_get(pos, r, "barcode"));
 		for (size_t k = 0; k < NITEMS; k++) {
 			const char *v = concl(c, a, items[k]);
-			rc = rc || (item_present(c, items[k]) && ml_buf_printf(b, " %-8s", v ? v : "-"));
+			rc = rc ||
+			     (item_present(c, items[k]) && ml_buf_printf(b, " %-8s", v ? v : "-"));
 		}
 		const char *o = concl(c, a, "overall"), *u = concl_until(c, a);
 		pass += o && !strcmp(o, "pass");
@@ -618,48 +649,51 @@ static int show_conclusions(struct ml_buf *b, const PGresult *pos, const PGresul
 
 static int show_steps(struct ml_buf *b, const PGresult *sr)
 {
-	int rc = ml_buf_printf(b, "\n%4s %3s %-28s %3s %10s %8s %8s %7s %s\n", "STEP", "POS", "LABEL", "N", "MEAN",
-			       "ROUNDED", "LIMIT", "VERDICT", "NOTE");
+	int rc = ml_buf_printf(b, "\n%4s %3s %-28s %3s %10s %8s %8s %7s %s\n", "STEP", "POS",
+			       "LABEL", "N", "MEAN", "ROUNDED", "LIMIT", "VERDICT", "NOTE");
 	for (int r = 0; r < PQntuples(sr) && !rc; r++) {
 		char m[DEC4_FMT_MAX], rd[DEC4_FMT_MAX], lim[DEC4_FMT_MAX], pulses[32] = "";
 		const char *iv = db_get(sr, r, "interval_e4"), *mean = db_get(sr, r, "mean_e4");
 		if (!mean && db_get(sr, r, "pulses"))
 			snprintf(pulses, sizeof(pulses), "%s pulses", db_get(sr, r, "pulses"));
-		rc = ml_buf_printf(b, "%4d %3s %-28s %3s %10s %8s %8s %7s %s\n", atoi(db_get(sr, r, "step_no")) + 1,
-				   db_get(sr, r, "position"), db_get(sr, r, "label"), db_get(sr, r, "n_readings"),
+		rc = ml_buf_printf(b, "%4d %3s %-28s %3s %10s %8s %8s %7s %s\n",
+				   atoi(db_get(sr, r, "step_no")) + 1, db_get(sr, r, "position"),
+				   db_get(sr, r, "label"), db_get(sr, r, "n_readings"),
 				   mean ? dec_text(mean, NULL, m, sizeof(m)) : pulses,
 				   dec_text(db_get(sr, r, "rounded_e4"), iv, rd, sizeof(rd)),
-				   dec_text(db_get(sr, r, "limit_e4"), NULL, lim, sizeof(lim)), db_get(sr, r, "verdict"),
-				   db_get(sr, r, "note"));
+				   dec_text(db_get(sr, r, "limit_e4"), NULL, lim, sizeof(lim)),
+				   db_get(sr, r, "verdict"), db_get(sr, r, "note"));
 	}
 	return rc;
 }
 
 static int show_readings(struct ml_buf *b, const PGresult *rd)
 {
-	int rc = ml_buf_printf(b, "\n%4s %3s %3s %10s %10s %8s %6s %s\n", "STEP", "POS", "#", "VALUE", "VALUE2", "PULSES",
-			       "RESULT", "MEASURED AT");
+	int rc = ml_buf_printf(b, "\n%4s %3s %3s %10s %10s %8s %6s %s\n", "STEP", "POS", "#",
+			       "VALUE", "VALUE2", "PULSES", "RESULT", "MEASURED AT");
 	for (int r = 0; r < PQntuples(rd) && !rc; r++) {
 		char v[DEC4_FMT_MAX], v2[DEC4_FMT_MAX];
 		const char *p = db_get(rd, r, "pulses");
-		rc = ml_buf_printf(b, "%4d %3s %3s %10s %10s %8s %6s %s\n", atoi(db_get(rd, r, "step_no")) + 1,
-				   db_get(rd, r, "position"), db_get(rd, r, "reading_no"),
-				   dec_text(db_get(rd, r, "value_e4"), NULL, v, sizeof(v)),
-				   dec_text(db_get(rd, r, "value2_e4"), NULL, v2, sizeof(v2)), p ? p : "",
-				   db_get(rd, r, "bench_result"), db_get(rd, r, "measured_at"));
+		rc = ml_buf_printf(
+			b, "%4d %3s %3s %10s %10s %8s %6s %s\n", atoi(db_get(rd, r, "step_no")) + 1,
+			db_get(rd, r, "position"), db_get(rd, r, "reading_no"),
+			dec_text(db_get(rd, r, "value_e4"), NULL, v, sizeof(v)),
+			dec_text(db_get(rd, r, "value2_e4"), NULL, v2, sizeof(v2)), p ? p : "",
+			db_get(rd, r, "bench_result"), db_get(rd, r, "measured_at"));
 	}
 	return rc;
 }
 
-static int show_text(struct ml_buf *b, const PGresult *h, const PGresult *pos, const PGresult *c, const PGresult *sr,
-		     const PGresult *rd)
+static int show_text(struct ml_buf *b, const PGresult *h, const PGresult *pos, const PGresult *c,
+		     const PGresult *sr, const PGresult *rd)
 {
 	int rc = show_head(b, h) || show_conclusions(b, pos, c);
 	rc = rc || (sr && show_steps(b, sr));
 	return rc || (rd && show_readings(b, rd));
 }
 
-static int json_row(struct ml_buf *b, const PGresult *res, int r, const char *const *num, const char *const *str)
+static int json_row(struct ml_buf *b, const PGresult *res, int r, const char *const *num,
+		    const char *const *str)
 {
 	int rc = ml_buf_putc(b, '{'), first = 1;
 	for (const char *const *c = num; *c && !rc; c++, first = 0)
@@ -678,36 +712,46 @@ static int json_rows(struct ml_buf *b, const char *key, const PGresult *res, con
 	return rc || ml_buf_putc(b, ']');
 }
 
-static int show_json(struct ml_buf *b, const PGresult *h, const PGresult *pos, const PGresult *c, const PGresult *sr,
-		     const PGresult *rd)
+static int show_json(struct ml_buf *b, const PGresult *h, const PGresult *pos, const PGresult *c,
+		     const PGresult *sr, const PGresult *rd)
 {
-	static const char *const hn[] = { "run_id", "scheme_version", "steps_total", "steps_done", NULL };
-	static const char *const hs[] = { "bench", "scheme_code", "model", "mode", "status", "run_date", "operator",
-					  "started_at", "finished_at", "last_error", NULL };
-	static const char *const pn[] = { "position", "asset_id", NULL }, *const ps[] = { "barcode", NULL };
-	static const char *const cn[] = { "asset_id", NULL }, *const cs[] = { "item", "verdict", "internal_verdict",
-										"valid_until", NULL };
-	static const char *const sn[] = { "step_no", "position", "asset_id", "n_readings", "mean_e4", "rounded_e4",
-					  "mean2_e4", "rounded2_e4", "pulses", "limit_e4", "internal_limit_e4",
-					  "interval_e4", "limit2_e4", "gamma_e4", NULL };
-	static const char *const ss[] = { "kind", "label", "verdict", "internal_verdict", "verdict2", "note", NULL };
-	static const char *const rn[] = { "step_no", "position", "asset_id", "reading_no", "value_e4", "value2_e4",
-					  "pulses", "bench_result", NULL };
+	static const char *const hn[] = { "run_id", "scheme_version", "steps_total", "steps_done",
+					  NULL };
+	static const char *const hs[] = { "bench",       "scheme_code", "model",    "mode",
+					  "status",      "run_date",    "operator", "started_at",
+					  "finished_at", "last_error",  NULL };
+	static const char *const pn[] = { "position", "asset_id", NULL }, *const ps[] = { "barcode",
+											  NULL };
+	static const char *const cn[] = { "asset_id", NULL }, *const cs[] = { "item", "verdict",
+									      "internal_verdict",
+									      "valid_until", NULL };
+	static const char *const sn[] = { "step_no",    "position",          "asset_id",
+					  "n_readings", "mean_e4",           "rounded_e4",
+					  "mean2_e4",   "rounded2_e4",       "pulses",
+					  "limit_e4",   "internal_limit_e4", "interval_e4",
+					  "limit2_e4",  "gamma_e4",          NULL };
+	static const char *const ss[] = { "kind",     "label", "verdict", "internal_verdict",
+					  "verdict2", "note",  NULL };
+	static const char *const rn[] = { "step_no",    "position",     "asset_id",
+					  "reading_no", "value_e4",     "value2_e4",
+					  "pulses",     "bench_result", NULL };
 	static const char *const rs[] = { "measured_at", NULL };
 	int rc = json_row(b, h, 0, hn, hs);
 	b->len--; /* reopen the run object */
-	rc = rc || json_rows(b, "positions", pos, pn, ps) || json_rows(b, "conclusions", c, cn, cs) ||
-	     json_rows(b, "results", sr, sn, ss) || json_rows(b, "readings", rd, rn, rs);
+	rc = rc || json_rows(b, "positions", pos, pn, ps) ||
+	     json_rows(b, "conclusions", c, cn, cs) || json_rows(b, "results", sr, sn, ss) ||
+	     json_rows(b, "readings", rd, rn, rs);
 	return rc || ml_buf_putc(b, '}');
 }
 
 static int run_show(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab run show ID [--steps] [--readings] [--json]\n\nThe run and its positions with "
-		     "per-item and overall conclusions (the results table).\n--steps adds every step result (mean, "
-		     "rounded value, limit, verdict), --readings every raw\nreading. --json always includes all of them "
-		     "(values are dec4: value x 10000)."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab run show ID [--steps] [--readings] [--json]\n\nThe run and its positions with "
+		    "per-item and overall conclusions (the results table).\n--steps adds every step result (mean, "
+		    "rounded value, limit, verdict), --readings every raw\nreading. --json always includes all of them "
+		    "(values are dec4: value x 10000)."))
 		return CLI_OK;
 	int64_t id = 0;
 	int steps = ctx->json, readings = ctx->json;
@@ -730,29 +774,44 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	struct ml_error err = ML_ERROR_INIT;
 	PGresult *h = NULL, *pos = NULL, *c = NULL, *sr = NULL, *rd = NULL;
-	rc = q(db, "SELECT r.run_id, b.code AS bench, r.scheme_code, r.scheme_version, m.code AS model, r.mode, r.status, "
-		   "r.run_date::text AS run_date, r.operator, r.started_at::text AS started_at, r.finished_at::text AS "
-		   "finished_at, r.last_error, r.steps_total, (SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) "
-		   "AS steps_done FROM verification_run r JOIN lab_bench b USING (bench_id) JOIN device_model m USING "
-		   "(model_id) WHERE r.run_id = $1::bigint", ids, &h, &err);
+	rc = q(db,
+	       "SELECT r.run_id, b.code AS bench, r.scheme_code, r.scheme_version, m.code AS model, r.mode, r.status, "
+	       "r.run_date::text AS run_date, r.operator, r.started_at::text AS started_at, r.finished_at::text AS "
+	       "finished_at, r.last_error, r.steps_total, (SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) "
+	       "AS steps_done FROM verification_run r JOIN lab_bench b USING (bench_id) JOIN device_model m USING "
+	       "(model_id) WHERE r.run_id = $1::bigint",
+	       ids, &h, &err);
 	if (!rc && PQntuples(h) != 1)
 		rc = ml_errorf(&err, ML_ENOTFOUND, "no run %s", ids);
-	rc = rc ? rc : q(db, "SELECT position, asset_id, barcode FROM run_position WHERE run_id = $1::bigint "
-			      "ORDER BY position", ids, &pos, &err);
-	rc = rc ? rc : q(db, "SELECT asset_id, item, verdict, internal_verdict, valid_until::text AS valid_until "
-			      "FROM run_conclusion WHERE run_id = $1::bigint", ids, &c, &err);
+	rc = rc ? rc
+		: q(db,
+		    "SELECT position, asset_id, barcode FROM run_position WHERE run_id = $1::bigint "
+		    "ORDER BY position",
+		    ids, &pos, &err);
+	rc = rc ? rc
+		: q(db,
+		    "SELECT asset_id, item, verdict, internal_verdict, valid_until::text AS valid_until "
+		    "FROM run_conclusion WHERE run_id = $1::bigint",
+		    ids, &c, &err);
 	if (!rc && steps)
-		rc = q_span(db, "SELECT * FROM run_step_result WHERE run_id = $1::bigint AND measured_at >= $2::timestamptz "
-				"AND measured_at < $3::timestamptz ORDER BY step_no, position", ids, &sr, &err);
+		rc = q_span(
+			db,
+			"SELECT * FROM run_step_result WHERE run_id = $1::bigint AND measured_at >= $2::timestamptz "
+			"AND measured_at < $3::timestamptz ORDER BY step_no, position",
+			ids, &sr, &err);
 	if (!rc && readings)
-		rc = q_span(db, "SELECT step_no, position, asset_id, reading_no, value_e4, value2_e4, pulses, bench_result, "
-				"measured_at::text AS measured_at FROM run_reading WHERE run_id = $1::bigint AND measured_at >= "
-				"$2::timestamptz AND measured_at < $3::timestamptz ORDER BY step_no, position, reading_no",
-			    ids, &rd, &err);
+		rc = q_span(
+			db,
+			"SELECT step_no, position, asset_id, reading_no, value_e4, value2_e4, pulses, bench_result, "
+			"measured_at::text AS measured_at FROM run_reading WHERE run_id = $1::bigint AND measured_at >= "
+			"$2::timestamptz AND measured_at < $3::timestamptz ORDER BY step_no, position, reading_no",
+			ids, &rd, &err);
 	struct ml_buf b = ML_BUF_INIT;
 	int out = rc ? cli_fail(&err)
-		     : (ctx->json ? show_json(&b, h, pos, c, sr, rd) : show_text(&b, h, pos, c, sr, rd)) ? CLI_INTERNAL
-												       : cli_out(&b, ctx->json);
+		  : (ctx->json ? show_json(&b, h, pos, c, sr, rd)
+			       : show_text(&b, h, pos, c, sr, rd))
+			  ? CLI_INTERNAL
+			  : cli_out(&b, ctx->json);
 	PQclear(h);
 	PQclear(pos);
 	PQclear(c);
@@ -764,10 +823,11 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
 
 static int run_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab run list [--status STATUS] [--json]\n\nRuns, newest first. STATUS: pending, running, "
-		     "interrupted, finished, aborted.\n'running(no executor)': the executing process died (killed, power "
-		     "loss); 'meterlab run resume ID' continues it."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab run list [--status STATUS] [--json]\n\nRuns, newest first. STATUS: pending, running, "
+		    "interrupted, finished, aborted.\n'running(no executor)': the executing process died (killed, power "
+		    "loss); 'meterlab run resume ID' continues it."))
 		return CLI_OK;
 	const char *status = NULL;
 	for (int i = 1; i < argc; i++) {
@@ -781,35 +841,41 @@ static int run_list(struct cli_ctx *ctx, int argc, char **argv)
 	struct ml_error err = ML_ERROR_INIT;
 	PGresult *res = NULL;
 	const char *p[1] = { status };
-	if (db_exec(db, "SELECT r.run_id, b.code AS bench, r.scheme_code, r.mode, r.status, r.run_date::text AS run_date, "
-			"r.steps_total, (SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) AS steps_done, "
-			"(SELECT count(*) FROM run_position p WHERE p.run_id = r.run_id) AS positions, "
-			/* Is a process executing it now? (the runner's session advisory lock, runner.c) */
-			"CASE WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = 7340032 "
-			"AND l.objid = r.run_id AND l.objsubid = 2 AND l.granted) THEN 'true' ELSE 'false' END AS executing "
-			"FROM verification_run r JOIN lab_bench b USING (bench_id) "
-			"WHERE $1::text IS NULL OR r.status = $1 ORDER BY r.run_id DESC LIMIT 1000",
+	if (db_exec(db,
+		    "SELECT r.run_id, b.code AS bench, r.scheme_code, r.mode, r.status, r.run_date::text AS run_date, "
+		    "r.steps_total, (SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) AS steps_done, "
+		    "(SELECT count(*) FROM run_position p WHERE p.run_id = r.run_id) AS positions, "
+		    /* Is a process executing it now? (the runner's session advisory lock, runner.c) */
+		    "CASE WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = 7340032 "
+		    "AND l.objid = r.run_id AND l.objsubid = 2 AND l.granted) THEN 'true' ELSE 'false' END AS executing "
+		    "FROM verification_run r JOIN lab_bench b USING (bench_id) "
+		    "WHERE $1::text IS NULL OR r.status = $1 ORDER BY r.run_id DESC LIMIT 1000",
 		    1, p, PGRES_TUPLES_OK, &res, &err))
 		return cli_fail(&err);
-	static const char *const ln[] = { "run_id", "steps_total", "steps_done", "positions", "executing", NULL };
-	static const char *const ls[] = { "bench", "scheme_code", "mode", "status", "run_date", NULL };
+	static const char *const ln[] = { "run_id",    "steps_total", "steps_done",
+					  "positions", "executing",   NULL };
+	static const char *const ls[] = {
+		"bench", "scheme_code", "mode", "status", "run_date", NULL
+	};
 	struct ml_buf b = ML_BUF_INIT;
 	rc = ctx->json ? ml_buf_putc(&b, '[')
-		       : ml_buf_printf(&b, "%6s %-12s %-24s %-7s %-20s %-10s %5s %4s\n", "RUN", "BENCH", "SCHEME", "MODE",
-				       "STATUS", "DATE", "STEPS", "POS");
+		       : ml_buf_printf(&b, "%6s %-12s %-24s %-7s %-20s %-10s %5s %4s\n", "RUN",
+				       "BENCH", "SCHEME", "MODE", "STATUS", "DATE", "STEPS", "POS");
 	for (int r = 0; r < PQntuples(res) && !rc; r++) {
 		if (ctx->json)
 			rc = (r && ml_buf_putc(&b, ',')) || json_row(&b, res, r, ln, ls);
 		else
-			rc = ml_buf_printf(&b, "%6s %-12s %-24s %-7s %-20s %-10s %2s/%-2s %4s\n", db_get(res, r, "run_id"),
-					   db_get(res, r, "bench"), db_get(res, r, "scheme_code"), db_get(res, r, "mode"),
-					   /* 'running' without an executor: the process died; 'run resume' continues it */
-					   !strcmp(db_get(res, r, "status"), "running") && !strcmp(db_get(res, r, "executing"), "false")
-						   ? "running(no executor)"
-						   : db_get(res, r, "status"),
-					   db_get(res, r, "run_date"),
-					   db_get(res, r, "steps_done"), db_get(res, r, "steps_total"),
-					   db_get(res, r, "positions"));
+			rc = ml_buf_printf(
+				&b, "%6s %-12s %-24s %-7s %-20s %-10s %2s/%-2s %4s\n",
+				db_get(res, r, "run_id"), db_get(res, r, "bench"),
+				db_get(res, r, "scheme_code"), db_get(res, r, "mode"),
+				/* 'running' without an executor: the process died; 'run resume' continues it */
+				!strcmp(db_get(res, r, "status"), "running") &&
+						!strcmp(db_get(res, r, "executing"), "false")
+					? "running(no executor)"
+					: db_get(res, r, "status"),
+				db_get(res, r, "run_date"), db_get(res, r, "steps_done"),
+				db_get(res, r, "steps_total"), db_get(res, r, "positions"));
 	}
 	rc = rc || (ctx->json && ml_buf_putc(&b, ']'));
 	PQclear(res);
@@ -821,13 +887,16 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	static const struct cli_cmd table[] = {
 		{ "create", run_create, "create a verification task (bench + scheme + positions)" },
 		{ "start", run_start, "execute runs (or create and execute a task)" },
-		{ "start-many", run_start_many, "create and execute many tasks concurrently, one per bench" },
-		{ "resume", run_resume, "continue interrupted runs from the first incomplete step" },
+		{ "start-many", run_start_many,
+		  "create and execute many tasks concurrently, one per bench" },
+		{ "resume", run_resume,
+		  "continue interrupted runs from the first incomplete step" },
 		{ "abort", run_abort, "cancel an unfinished run (assets -> reverify)" },
 		{ "manual", run_manual, "manual verification: typed-in or imported readings" },
 		{ "show", run_show, "readings, results and conclusions of a run" },
 		{ "list", run_list, "list runs" },
 		{ NULL, NULL, NULL },
 	};
-	return cli_dispatch(ctx, "run", "Verification runs on benches (检定任务).", table, argc, argv);
+	return cli_dispatch(ctx, "run", "Verification runs on benches (检定任务).", table, argc,
+			    argv);
 }

@@ -14,18 +14,20 @@
 #include "lab/scheme.h"
 #include "lab/settings.h"
 
-#define RATING_USAGE                                                                                              \
-	"rating: --kind meter_1p|meter_3p|ct|vt --class CLASS [--connection direct|transformer]\n"                \
-	"        [--wiring 1p2w|3p4w|3p3w] [--un VOLTS] [--ib AMPS] [--imax AMPS] [--constant IMP_PER_KWH]\n"       \
-	"        [--freq HZ] [--clock-freq HZ]   CT/VT: [--primary A|V] [--secondary A|V] [--burden VA]\n"         \
+#define RATING_USAGE                                                                                          \
+	"rating: --kind meter_1p|meter_3p|ct|vt --class CLASS [--connection direct|transformer]\n"            \
+	"        [--wiring 1p2w|3p4w|3p3w] [--un VOLTS] [--ib AMPS] [--imax AMPS] [--constant IMP_PER_KWH]\n" \
+	"        [--freq HZ] [--clock-freq HZ]   CT/VT: [--primary A|V] [--secondary A|V] [--burden VA]\n"    \
 	"        [--burden-pf PF]   (defaults: direct, 1p2w or 3p4w by kind, 50 Hz, clock 1 Hz)"
 
 struct rating_args {
 	const char *v[14];
 };
-static const char *const rating_opts[14] = { "--kind",	    "--class",	     "--connection", "--wiring", "--un",
-					     "--ib",	    "--imax",	     "--constant",   "--freq",	 "--clock-freq",
-					     "--primary", "--secondary", "--burden",	     "--burden-pf" };
+static const char *const rating_opts[14] = { "--kind",       "--class",    "--connection",
+					     "--wiring",     "--un",       "--ib",
+					     "--imax",       "--constant", "--freq",
+					     "--clock-freq", "--primary",  "--secondary",
+					     "--burden",     "--burden-pf" };
 
 static int rating_opt(int argc, char **argv, int *i, struct rating_args *ra)
 {
@@ -78,7 +80,8 @@ static int build_rating(const struct rating_args *ra, struct model_rating *r, st
 }
 
 /* Settings: from the database when one is configured, else built in. */
-static int load_settings(struct cli_ctx *ctx, int need_db, struct lab_settings *set, struct db **dbp)
+static int load_settings(struct cli_ctx *ctx, int need_db, struct lab_settings *set,
+			 struct db **dbp)
 {
 	lab_settings_defaults(set);
 	if (!need_db && !ctx->conninfo && !getenv("METERLAB_DB"))
@@ -108,25 +111,29 @@ static int out_scheme(int json, const struct scheme *s)
 
 static int sch_default(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab scheme default RATING [--code CODE] [--save] [--json]\n" RATING_USAGE "\n\n"
-		     "Generate the regulation scheme for a model from the JJG 596-2012 point tables (meters, incl.\n"
-		     "single-element points of three-phase meters; 0.5Imax when Imax >= 4 Ib, so give --ib/--imax)\n"
-		     "or the IEC 61869 point lists (CT/VT, settings ct.points*, vt.points, xfmr.burdens).\n"
-		     "Prints the scheme text; --save stores it as a new version of CODE (default e.g. JJG596-1P-D-1)."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab scheme default RATING [--code CODE] [--save] [--json]\n" RATING_USAGE
+		    "\n\n"
+		    "Generate the regulation scheme for a model from the JJG 596-2012 point tables (meters, incl.\n"
+		    "single-element points of three-phase meters; 0.5Imax when Imax >= 4 Ib, so give --ib/--imax)\n"
+		    "or the IEC 61869 point lists (CT/VT, settings ct.points*, vt.points, xfmr.burdens).\n"
+		    "Prints the scheme text; --save stores it as a new version of CODE (default e.g. JJG596-1P-D-1)."))
 		return CLI_OK;
 	struct rating_args ra = { { 0 } };
 	const char *code = NULL;
 	int save = 0;
 	for (int i = 1; i < argc; i++) {
-		if (rating_opt(argc, argv, &i, &ra) || cli_take_opt(argc, argv, &i, "--code", &code))
+		if (rating_opt(argc, argv, &i, &ra) ||
+		    cli_take_opt(argc, argv, &i, "--code", &code))
 			continue;
 		if (!strcmp(argv[i], "--save"))
 			save = 1;
 		else if (!strncmp(argv[i], "--save=", 7)) /* --save=CODE */
 			save = 1, code = argv[i] + 7;
 		else
-			return cli_usage("scheme default: unexpected argument '%s' (see --help)", argv[i]);
+			return cli_usage("scheme default: unexpected argument '%s' (see --help)",
+					 argv[i]);
 	}
 	struct model_rating r;
 	struct lab_settings set;
@@ -143,7 +150,8 @@ static int sch_default(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_fail(&err);
 	}
 	if (save && !ctx->json)
-		fprintf(stderr, "saved scheme %s version %d (%zu steps)\n", s->code, s->version, s->nsteps);
+		fprintf(stderr, "saved scheme %s version %d (%zu steps)\n", s->code, s->version,
+			s->nsteps);
 	rc = out_scheme(ctx->json, s);
 	scheme_free(s);
 	return rc;
@@ -171,16 +179,18 @@ static int load_arg(struct cli_ctx *ctx, int argc, char **argv, const char *cmd,
 		ml_errorf(&err, ML_EINVAL, "--version '%s' must be a positive integer", ver);
 		return cli_fail(&err);
 	}
-	rc = ver ? scheme_db_load_version(db, code, (int)v, s, &err) : scheme_db_load(db, code, s, &err);
+	rc = ver ? scheme_db_load_version(db, code, (int)v, s, &err)
+		 : scheme_db_load(db, code, s, &err);
 	return rc ? cli_fail(&err) : CLI_OK;
 }
 
 static int sch_show(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab scheme show CODE [--version N] [--json]\n       meterlab scheme export CODE "
-		     "[--version N]\n\nPrint a stored scheme (latest version unless --version) in the text format that "
-		     "'scheme import' reads; show --json gives the steps as JSON."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab scheme show CODE [--version N] [--json]\n       meterlab scheme export CODE "
+		    "[--version N]\n\nPrint a stored scheme (latest version unless --version) in the text format that "
+		    "'scheme import' reads; show --json gives the steps as JSON."))
 		return CLI_OK;
 	struct scheme *s = NULL;
 	int rc = load_arg(ctx, argc, argv, argv[0], &s);
@@ -201,7 +211,8 @@ static int read_all(const char *path, struct ml_buf *b, struct ml_error *err)
 	size_t n;
 	int rc = ML_OK;
 	while (!rc && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		rc = ml_buf_append(b, chunk, n) ? ml_errorf(err, ML_ENOMEM, "'%s' too large", path) : ML_OK;
+		rc = ml_buf_append(b, chunk, n) ? ml_errorf(err, ML_ENOMEM, "'%s' too large", path)
+						: ML_OK;
 	if (!rc && ferror(f))
 		rc = ml_errorf(err, ML_EIO, "reading '%s' failed", path);
 	if (f != stdin)
@@ -211,10 +222,11 @@ static int read_all(const char *path, struct ml_buf *b, struct ml_error *err)
 
 static int sch_import(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab scheme import FILE|- [--code CODE] [--json]\n\n"
-		     "Read a scheme in the text format (see 'scheme export') and store it as a new version of its\n"
-		     "code (or of --code). Nothing is stored when any line is invalid; the error names the line."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab scheme import FILE|- [--code CODE] [--json]\n\n"
+		    "Read a scheme in the text format (see 'scheme export') and store it as a new version of its\n"
+		    "code (or of --code). Nothing is stored when any line is invalid; the error names the line."))
 		return CLI_OK;
 	const char *path = NULL, *code = NULL;
 	for (int i = 1; i < argc; i++) {
@@ -246,10 +258,12 @@ static int sch_import(struct cli_ctx *ctx, int argc, char **argv)
 		rc = cli_fail(&err);
 	if (!rc) {
 		struct ml_buf b = ML_BUF_INIT;
-		int bad = ctx->json ? ml_buf_printf(&b, "{\"code\":\"%s\",\"version\":%d,\"steps\":%zu}", s->code, s->version,
-						    s->nsteps)
-				    : ml_buf_printf(&b, "imported scheme %s version %d (%zu steps)", s->code, s->version,
-						    s->nsteps);
+		int bad = ctx->json
+				  ? ml_buf_printf(&b,
+						  "{\"code\":\"%s\",\"version\":%d,\"steps\":%zu}",
+						  s->code, s->version, s->nsteps)
+				  : ml_buf_printf(&b, "imported scheme %s version %d (%zu steps)",
+						  s->code, s->version, s->nsteps);
 		rc = bad ? CLI_INTERNAL : cli_out(&b, 1);
 		ml_buf_free(&b);
 	}
@@ -273,8 +287,9 @@ static int sch_list(struct cli_ctx *ctx, int argc, char **argv)
 	if (scheme_db_list(db, &v, &n, &err))
 		return cli_fail(&err);
 	struct ml_buf b = ML_BUF_INIT;
-	rc = ctx->json ? ml_buf_putc(&b, '[') : ml_buf_printf(&b, "%-32s %4s %5s  %-20s %-10s %-12s %s\n", "CODE", "VER",
-							       "STEPS", "KINDS", "CLASSES", "CONNECTION", "NAME");
+	rc = ctx->json ? ml_buf_putc(&b, '[')
+		       : ml_buf_printf(&b, "%-32s %4s %5s  %-20s %-10s %-12s %s\n", "CODE", "VER",
+				       "STEPS", "KINDS", "CLASSES", "CONNECTION", "NAME");
 	for (size_t i = 0; i < n; i++) {
 		if (ctx->json) {
 			rc |= ml_buf_puts(&b, i ? ",{" : "{");
@@ -287,8 +302,9 @@ static int sch_list(struct cli_ctx *ctx, int argc, char **argv)
 			rc |= ml_json_kv_int(&b, 0, "steps", v[i].nsteps);
 			rc |= ml_buf_putc(&b, '}');
 		} else {
-			rc |= ml_buf_printf(&b, "%-32s %4d %5d  %-20s %-10s %-12s %s\n", v[i].code, v[i].version,
-					    v[i].nsteps, v[i].kinds, v[i].classes, v[i].connection, v[i].name);
+			rc |= ml_buf_printf(&b, "%-32s %4d %5d  %-20s %-10s %-12s %s\n", v[i].code,
+					    v[i].version, v[i].nsteps, v[i].kinds, v[i].classes,
+					    v[i].connection, v[i].name);
 		}
 	}
 	if (ctx->json)
@@ -299,9 +315,10 @@ static int sch_list(struct cli_ctx *ctx, int argc, char **argv)
 
 static int sch_retire(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab scheme retire CODE\n\nHide a scheme from list/load. Its versions stay stored "
-		     "(results name the version they ran); importing the code again revives it."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab scheme retire CODE\n\nHide a scheme from list/load. Its versions stay stored "
+		    "(results name the version they ran); importing the code again revives it."))
 		return CLI_OK;
 	if (argc != 2 || argv[1][0] == '-')
 		return cli_usage("scheme retire needs exactly one scheme code");
@@ -331,18 +348,24 @@ static int plan_row_json(struct ml_buf *b, const struct plan_step *p, int first)
 	rc |= ml_json_kv_int(b, 0, "mode", p->mode);
 	rc |= ml_json_kv_str(b, 0, "voltage_v", dec_format(p->voltage_mv, 3, 3, 0, t, sizeof t));
 	rc |= ml_json_kv_str(b, 0, "current_a", dec_format(p->current_ua, 6, 6, 0, t, sizeof t));
-	rc |= ml_json_kv_str(b, 0, "phi_deg", dec4_format(point_pf_phi_e4(p->point.pf), 4, t, sizeof t));
+	rc |= ml_json_kv_str(b, 0, "phi_deg",
+			     dec4_format(point_pf_phi_e4(p->point.pf), 4, t, sizeof t));
 	rc |= ml_json_kv_int(b, 0, "element_mask", p->source.element_mask);
 	rc |= ml_json_kv_int(b, 0, "pulses", p->pos.pulses);
 	rc |= ml_json_kv_int(b, 0, "readings", p->readings);
 	rc |= ml_json_kv_int(b, 0, "duration_ms", p->duration_ms);
-	rc |= ml_json_kv_str(b, 0, "limit", dec4_format(p->limit_e4, dec4_min_decimals(p->limit_e4), t, sizeof t));
+	rc |= ml_json_kv_str(b, 0, "limit",
+			     dec4_format(p->limit_e4, dec4_min_decimals(p->limit_e4), t, sizeof t));
 	rc |= ml_json_kv_str(b, 0, "internal_limit",
-			     dec4_format(p->internal_limit_e4, dec4_min_decimals(p->internal_limit_e4), t, sizeof t));
-	rc |= ml_json_kv_str(b, 0, "interval", dec4_format(p->interval_e4, dec4_min_decimals(p->interval_e4), t, sizeof t));
+			     dec4_format(p->internal_limit_e4,
+					 dec4_min_decimals(p->internal_limit_e4), t, sizeof t));
+	rc |= ml_json_kv_str(
+		b, 0, "interval",
+		dec4_format(p->interval_e4, dec4_min_decimals(p->interval_e4), t, sizeof t));
 	if (p->limit2_e4)
-		rc |= ml_json_kv_str(b, 0, "phase_limit_min",
-				     dec4_format(p->limit2_e4, dec4_min_decimals(p->limit2_e4), t, sizeof t));
+		rc |= ml_json_kv_str(
+			b, 0, "phase_limit_min",
+			dec4_format(p->limit2_e4, dec4_min_decimals(p->limit2_e4), t, sizeof t));
 	rc |= ml_json_kv_str(b, 0, "clause", p->clause);
 	rc |= ml_buf_putc(b, '}');
 	return rc;
@@ -351,31 +374,37 @@ static int plan_row_json(struct ml_buf *b, const struct plan_step *p, int first)
 /* decimals of a limit: at least those of the rounding interval ("1.0" for class 1) */
 static int shown_decimals(const struct plan_step *p, int64_t v)
 {
-	int a = p->interval_e4 > 0 ? dec4_interval_decimals(p->interval_e4) : 0, b = dec4_min_decimals(v);
+	int a = p->interval_e4 > 0 ? dec4_interval_decimals(p->interval_e4) : 0,
+	    b = dec4_min_decimals(v);
 	return a > b ? a : b;
 }
 
 static int plan_row_text(struct ml_buf *b, const struct plan_step *p)
 {
 	char u[DEC4_FMT_MAX], i[DEC4_FMT_MAX], l[DEC4_FMT_MAX], il[DEC4_FMT_MAX], d[DEC4_FMT_MAX];
-	return ml_buf_printf(b, "%3d  %-24s %9s V %10s A  pulses %5u  x%-2d %10s s  limit %-6s internal %s\n",
-			     p->index + 1, p->label, dec_format(p->voltage_mv, 3, 1, 0, u, sizeof u),
-			     dec_format(p->current_ua, 6, 4, 0, i, sizeof i), p->pos.pulses, p->readings,
-			     dec_format(p->duration_ms, 3, 1, 0, d, sizeof d),
-			     p->limit_e4 ? dec4_format(p->limit_e4, shown_decimals(p, p->limit_e4), l, sizeof l) : "-",
-			     p->internal_limit_e4 ? dec4_format(p->internal_limit_e4, shown_decimals(p, p->internal_limit_e4),
-								il, sizeof il)
-						  : "-");
+	return ml_buf_printf(
+		b, "%3d  %-24s %9s V %10s A  pulses %5u  x%-2d %10s s  limit %-6s internal %s\n",
+		p->index + 1, p->label, dec_format(p->voltage_mv, 3, 1, 0, u, sizeof u),
+		dec_format(p->current_ua, 6, 4, 0, i, sizeof i), p->pos.pulses, p->readings,
+		dec_format(p->duration_ms, 3, 1, 0, d, sizeof d),
+		p->limit_e4 ? dec4_format(p->limit_e4, shown_decimals(p, p->limit_e4), l, sizeof l)
+			    : "-",
+		p->internal_limit_e4
+			? dec4_format(p->internal_limit_e4, shown_decimals(p, p->internal_limit_e4),
+				      il, sizeof il)
+			: "-");
 }
 
 static int sch_plan(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab scheme plan (CODE | --default) RATING [--json]\n" RATING_USAGE "\n\n"
-		     "Show what a run would do for a model: per step the source setpoints, pulses per reading,\n"
-		     "readings, time limit (creep/start/constant/clock) or expected duration (basic), the\n"
-		     "regulation limit and the internal acceptance limit. Uses stored settings when a database\n"
-		     "is configured. --default plans the regulation scheme without storing it."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab scheme plan (CODE | --default) RATING [--json]\n" RATING_USAGE
+		    "\n\n"
+		    "Show what a run would do for a model: per step the source setpoints, pulses per reading,\n"
+		    "readings, time limit (creep/start/constant/clock) or expected duration (basic), the\n"
+		    "regulation limit and the internal acceptance limit. Uses stored settings when a database\n"
+		    "is configured. --default plans the regulation scheme without storing it."))
 		return CLI_OK;
 	struct rating_args ra = { { 0 } };
 	const char *code = NULL;
@@ -388,7 +417,8 @@ static int sch_plan(struct cli_ctx *ctx, int argc, char **argv)
 		else if (argv[i][0] != '-' && !code)
 			code = argv[i];
 		else
-			return cli_usage("scheme plan: unexpected argument '%s' (see --help)", argv[i]);
+			return cli_usage("scheme plan: unexpected argument '%s' (see --help)",
+					 argv[i]);
 	}
 	if (!code == !def)
 		return cli_usage("scheme plan needs a scheme CODE or --default");
@@ -440,8 +470,9 @@ static int settings_show(struct cli_ctx *ctx, const struct lab_settings *set)
 			rc |= ml_json_kv_str(&b, 0, "description", t[i].description);
 			rc |= ml_buf_putc(&b, '}');
 		} else {
-			rc |= ml_buf_printf(&b, "%-30s %-16s%s%s%s\n    %s; source: %s\n", t[i].key, ml_buf_str(&v),
-					    changed ? " (default " : "", changed ? t[i].def : "", changed ? ")" : "",
+			rc |= ml_buf_printf(&b, "%-30s %-16s%s%s%s\n    %s; source: %s\n", t[i].key,
+					    ml_buf_str(&v), changed ? " (default " : "",
+					    changed ? t[i].def : "", changed ? ")" : "",
 					    t[i].description, t[i].source);
 		}
 	}
@@ -454,12 +485,13 @@ static int settings_show(struct cli_ctx *ctx, const struct lab_settings *set)
 
 static int sch_settings(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab scheme settings [--json]\n       meterlab scheme settings set KEY VALUE\n"
-		     "       meterlab scheme settings reset KEY\n\n"
-		     "The verification rules a centre may set (every rule the reference leaves unverified, the\n"
-		     "internal acceptance coefficient, point lists ...), their values, defaults and sources.\n"
-		     "Without a database only the built-in defaults are shown. Changes are logged (lab_setting_log)."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab scheme settings [--json]\n       meterlab scheme settings set KEY VALUE\n"
+		    "       meterlab scheme settings reset KEY\n\n"
+		    "The verification rules a centre may set (every rule the reference leaves unverified, the\n"
+		    "internal acceptance coefficient, point lists ...), their values, defaults and sources.\n"
+		    "Without a database only the built-in defaults are shown. Changes are logged (lab_setting_log)."))
 		return CLI_OK;
 	struct lab_settings set;
 	struct ml_error err = ML_ERROR_INIT;
@@ -469,12 +501,14 @@ static int sch_settings(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	int set_cmd = !strcmp(argv[1], "set"), reset = !strcmp(argv[1], "reset");
 	if ((set_cmd && argc != 4) || (reset && argc != 3) || (!set_cmd && !reset))
-		return cli_usage("scheme settings: expected 'set KEY VALUE' or 'reset KEY' (see --help)");
+		return cli_usage(
+			"scheme settings: expected 'set KEY VALUE' or 'reset KEY' (see --help)");
 	struct db *db;
 	int rc = cli_db(ctx, &db);
 	if (rc)
 		return rc;
-	if (set_cmd ? lab_settings_store(db, argv[2], argv[3], &err) : lab_settings_reset(db, argv[2], &err))
+	if (set_cmd ? lab_settings_store(db, argv[2], argv[3], &err)
+		    : lab_settings_reset(db, argv[2], &err))
 		return cli_fail(&err);
 	if (!ctx->json)
 		printf("%s %s\n", argv[2], set_cmd ? "stored" : "reset to its default");
@@ -483,7 +517,8 @@ static int sch_settings(struct cli_ctx *ctx, int argc, char **argv)
 
 /* ---- scheme printing ---- */
 
-static int step_json(struct ml_buf *b, const struct scheme_step *st, int first, struct ml_error *err)
+static int step_json(struct ml_buf *b, const struct scheme_step *st, int first,
+		     struct ml_error *err)
 {
 	struct ml_buf line = ML_BUF_INIT;
 	int rc = scheme_step_format(st, &line, err);
@@ -496,7 +531,9 @@ static int step_json(struct ml_buf *b, const struct scheme_step *st, int first, 
 	int bad = ml_buf_puts(b, first ? "{" : ",{");
 	bad |= ml_json_kv_str(b, 1, "kind", scheme_step_kind_name(st->kind));
 	if (point) {
-		bad |= ml_json_kv_str(b, 0, "current", point_current_text(st->point.base, st->point.mult_e4, cur, sizeof cur));
+		bad |= ml_json_kv_str(
+			b, 0, "current",
+			point_current_text(st->point.base, st->point.mult_e4, cur, sizeof cur));
 		bad |= ml_json_kv_str(b, 0, "pf", point_pf_text(st->point.pf));
 		bad |= ml_json_kv_str(b, 0, "element", point_element_text(st->point.element));
 	}
@@ -531,16 +568,19 @@ static int print_scheme(const struct scheme *s, int json, struct ml_buf *b, stru
 int cmd_scheme(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct cli_cmd table[] = {
-		{ "default", sch_default, "generate (and --save) the regulation scheme for a model" },
+		{ "default", sch_default,
+		  "generate (and --save) the regulation scheme for a model" },
 		{ "list", sch_list, "stored schemes" },
 		{ "show", sch_show, "print a stored scheme (text or --json)" },
 		{ "export", sch_show, "print a stored scheme in the text format 'import' reads" },
 		{ "import", sch_import, "store a scheme from a text file as a new version" },
 		{ "retire", sch_retire, "hide a scheme (versions are kept)" },
 		{ "plan", sch_plan, "show the bench steps, durations and limits a run would use" },
-		{ "settings", sch_settings, "show or change the lab settings (unverified rules, coefficients)" },
+		{ "settings", sch_settings,
+		  "show or change the lab settings (unverified rules, coefficients)" },
 		{ NULL, NULL, NULL },
 	};
-	return cli_dispatch(ctx, "scheme", "Verification schemes (JJG 596-2012, JJG 313/314, IEC 61869).", table, argc,
-			    argv);
+	return cli_dispatch(ctx, "scheme",
+			    "Verification schemes (JJG 596-2012, JJG 313/314, IEC 61869).", table,
+			    argc, argv);
 }

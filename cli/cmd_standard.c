@@ -35,11 +35,12 @@ static int cert_opt(int argc, char **argv, int *i, struct standard_cert *c)
 
 static int std_add(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab standard add --code CODE --name NAME --class CLASS [--range TEXT]\n"
-		     "         --cert-no NO --issuer ORG --valid-from YYYY-MM-DD --valid-until YYYY-MM-DD\n\n"
-		     "Register a reference standard (e.g. the bench's standard meter) with its first calibration\n"
-		     "certificate. A bench can verify only while its standards hold a valid certificate."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab standard add --code CODE --name NAME --class CLASS [--range TEXT]\n"
+		    "         --cert-no NO --issuer ORG --valid-from YYYY-MM-DD --valid-until YYYY-MM-DD\n\n"
+		    "Register a reference standard (e.g. the bench's standard meter) with its first calibration\n"
+		    "certificate. A bench can verify only while its standards hold a valid certificate."))
 		return CLI_OK;
 	struct standard_rec s = { 0 };
 	for (int i = 1; i < argc; i++) {
@@ -56,7 +57,8 @@ static int std_add(struct cli_ctx *ctx, int argc, char **argv)
 			return cli_usage("standard add: unexpected argument '%s'", argv[i]);
 	}
 	if (!s.code[0] || !s.name[0] || !s.accuracy_class[0] || !s.cert.cert_no[0])
-		return cli_usage("standard add needs --code, --name, --class and --cert-no (see --help)");
+		return cli_usage(
+			"standard add needs --code, --name, --class and --cert-no (see --help)");
 	struct db *db;
 	int rc = cli_db(ctx, &db);
 	if (rc)
@@ -67,20 +69,23 @@ static int std_add(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_fail(&err);
 	struct ml_buf b = ML_BUF_INIT;
 	if (ctx->json)
-		rc = ml_buf_printf(&b, "{\"standard_id\":%" PRId64 ",\"code\":", id) || ml_json_str(&b, s.code) ||
-		     ml_buf_putc(&b, '}');
+		rc = ml_buf_printf(&b, "{\"standard_id\":%" PRId64 ",\"code\":", id) ||
+		     ml_json_str(&b, s.code) || ml_buf_putc(&b, '}');
 	else
-		rc = ml_buf_printf(&b, "standard %s registered (id %" PRId64 "), certificate %s valid until %s", s.code,
-				   id, s.cert.cert_no, s.cert.valid_until);
+		rc = ml_buf_printf(&b,
+				   "standard %s registered (id %" PRId64
+				   "), certificate %s valid until %s",
+				   s.code, id, s.cert.cert_no, s.cert.valid_until);
 	return cli_finish(&b, rc, 1);
 }
 
 static int std_certify(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab standard certify CODE --cert-no NO --issuer ORG --valid-from YYYY-MM-DD\n"
-		     "         --valid-until YYYY-MM-DD\n\n"
-		     "Record a recalibration certificate of a reference standard (certificates are never edited)."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab standard certify CODE --cert-no NO --issuer ORG --valid-from YYYY-MM-DD\n"
+		    "         --valid-until YYYY-MM-DD\n\n"
+		    "Record a recalibration certificate of a reference standard (certificates are never edited)."))
 		return CLI_OK;
 	const char *code = NULL;
 	struct standard_cert c = { 0 };
@@ -101,8 +106,8 @@ static int std_certify(struct cli_ctx *ctx, int argc, char **argv)
 	if (standard_certify(db, code, &c, &err))
 		return cli_fail(&err);
 	if (!ctx->json)
-		printf("standard %s: certificate %s valid %s .. %s recorded\n", code, c.cert_no, c.valid_from,
-		       c.valid_until);
+		printf("standard %s: certificate %s valid %s .. %s recorded\n", code, c.cert_no,
+		       c.valid_from, c.valid_until);
 	else
 		printf("{\"code\":\"%s\",\"recorded\":true}\n", code);
 	return CLI_OK;
@@ -118,8 +123,10 @@ static int std_json(struct ml_buf *b, const struct standard_rec *s)
 	rc = rc || ml_json_kv_str(b, 0, "range", s->range_text);
 	rc = rc || ml_json_kv_str(b, 0, "cert_no", s->cert.cert_no[0] ? s->cert.cert_no : NULL);
 	rc = rc || ml_json_kv_str(b, 0, "issuer", s->cert.issuer[0] ? s->cert.issuer : NULL);
-	rc = rc || ml_json_kv_str(b, 0, "valid_from", s->cert.valid_from[0] ? s->cert.valid_from : NULL);
-	rc = rc || ml_json_kv_str(b, 0, "valid_until", s->cert.valid_until[0] ? s->cert.valid_until : NULL);
+	rc = rc ||
+	     ml_json_kv_str(b, 0, "valid_from", s->cert.valid_from[0] ? s->cert.valid_from : NULL);
+	rc = rc || ml_json_kv_str(b, 0, "valid_until",
+				  s->cert.valid_until[0] ? s->cert.valid_until : NULL);
 	return rc || ml_buf_putc(b, '}');
 }
 
@@ -138,14 +145,16 @@ static int std_list(struct cli_ctx *ctx, int argc, char **argv)
 	if (standard_list(db, &v, &n, &err))
 		return cli_fail(&err);
 	struct ml_buf b = ML_BUF_INIT;
-	rc = ctx->json ? ml_buf_putc(&b, '[') : ml_buf_printf(&b, "%-16s %-6s %-24s %-12s %s\n", "CODE", "CLASS",
-							       "CERTIFICATE", "VALID UNTIL", "NAME");
+	rc = ctx->json ? ml_buf_putc(&b, '[')
+		       : ml_buf_printf(&b, "%-16s %-6s %-24s %-12s %s\n", "CODE", "CLASS",
+				       "CERTIFICATE", "VALID UNTIL", "NAME");
 	for (size_t i = 0; i < n && !rc; i++) {
 		if (ctx->json)
 			rc = (i && ml_buf_putc(&b, ',')) || std_json(&b, &v[i]);
 		else
-			rc = ml_buf_printf(&b, "%-16s %-6s %-24s %-12s %s\n", v[i].code, v[i].accuracy_class,
-					   v[i].cert.cert_no, v[i].cert.valid_until, v[i].name);
+			rc = ml_buf_printf(&b, "%-16s %-6s %-24s %-12s %s\n", v[i].code,
+					   v[i].accuracy_class, v[i].cert.cert_no,
+					   v[i].cert.valid_until, v[i].name);
 	}
 	if (ctx->json && !rc)
 		rc = ml_buf_putc(&b, ']');
@@ -155,8 +164,9 @@ static int std_list(struct cli_ctx *ctx, int argc, char **argv)
 
 static int std_show(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab standard show CODE [--json]\n\nShow a reference standard and all its certificates."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab standard show CODE [--json]\n\nShow a reference standard and all its certificates."))
 		return CLI_OK;
 	if (argc != 2)
 		return cli_usage("standard show needs exactly one CODE");
@@ -176,17 +186,19 @@ static int std_show(struct cli_ctx *ctx, int argc, char **argv)
 		b.len--; /* reopen the object to append the certificate history */
 		rc = rc || ml_buf_puts(&b, ",\"certificates\":[");
 		for (size_t i = 0; i < n && !rc; i++)
-			rc = ml_buf_puts(&b, i ? ",{" : "{") || ml_json_kv_str(&b, 1, "cert_no", c[i].cert_no) ||
+			rc = ml_buf_puts(&b, i ? ",{" : "{") ||
+			     ml_json_kv_str(&b, 1, "cert_no", c[i].cert_no) ||
 			     ml_json_kv_str(&b, 0, "issuer", c[i].issuer) ||
 			     ml_json_kv_str(&b, 0, "valid_from", c[i].valid_from) ||
-			     ml_json_kv_str(&b, 0, "valid_until", c[i].valid_until) || ml_buf_putc(&b, '}');
+			     ml_json_kv_str(&b, 0, "valid_until", c[i].valid_until) ||
+			     ml_buf_putc(&b, '}');
 		rc = rc || ml_buf_puts(&b, "]}");
 	} else {
-		rc = ml_buf_printf(&b, "standard %s: %s\nclass %s  range %s\ncertificates:\n", s.code, s.name,
-				   s.accuracy_class, s.range_text);
+		rc = ml_buf_printf(&b, "standard %s: %s\nclass %s  range %s\ncertificates:\n",
+				   s.code, s.name, s.accuracy_class, s.range_text);
 		for (size_t i = 0; i < n && !rc; i++)
-			rc = ml_buf_printf(&b, "  %-24s %s .. %s  %s\n", c[i].cert_no, c[i].valid_from, c[i].valid_until,
-					   c[i].issuer);
+			rc = ml_buf_printf(&b, "  %-24s %s .. %s  %s\n", c[i].cert_no,
+					   c[i].valid_from, c[i].valid_until, c[i].issuer);
 	}
 	free(c);
 	return cli_finish(&b, rc, ctx->json);
@@ -194,13 +206,14 @@ static int std_show(struct cli_ctx *ctx, int argc, char **argv)
 
 static int bench_add(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab standard bench-add --code CODE --name NAME --uri URI --kind KIND --positions N\n"
-		     "         --standard STDCODE [--standard STDCODE ...]\n\n"
-		     "Register a verification bench. URI is tcp://HOST:PORT (Modbus TCP, see bench-protocol.md),\n"
-		     "rtu:/dev/ttyUSB0?baud=19200&unit=1, or 'manual' for a bench whose readings are typed in.\n"
-		     "KIND is meter-1p, meter-3p or transformer; N is 1..96; each --standard names a registered\n"
-		     "reference standard the bench uses (its certificate must be valid on the run date)."))
+	if (cli_help(
+		    argc, argv,
+		    "usage: meterlab standard bench-add --code CODE --name NAME --uri URI --kind KIND --positions N\n"
+		    "         --standard STDCODE [--standard STDCODE ...]\n\n"
+		    "Register a verification bench. URI is tcp://HOST:PORT (Modbus TCP, see bench-protocol.md),\n"
+		    "rtu:/dev/ttyUSB0?baud=19200&unit=1, or 'manual' for a bench whose readings are typed in.\n"
+		    "KIND is meter-1p, meter-3p or transformer; N is 1..96; each --standard names a registered\n"
+		    "reference standard the bench uses (its certificate must be valid on the run date)."))
 		return CLI_OK;
 	struct bench_rec b = { 0 };
 	for (int i = 1; i < argc; i++) {
@@ -219,14 +232,15 @@ static int bench_add(struct cli_ctx *ctx, int argc, char **argv)
 			if (rc)
 				return rc;
 			b.positions = (int)n;
-		}
-		else if (cli_take_opt(argc, argv, &i, "--standard", &v) && b.n_standards < STANDARD_BENCH_MAX_STD)
+		} else if (cli_take_opt(argc, argv, &i, "--standard", &v) &&
+			   b.n_standards < STANDARD_BENCH_MAX_STD)
 			setf(b.standards[b.n_standards++], sizeof(b.standards[0]), v);
 		else
 			return cli_usage("standard bench-add: unexpected argument '%s'", argv[i]);
 	}
 	if (!b.code[0] || !b.uri[0] || !b.kind[0] || !b.positions || !b.n_standards)
-		return cli_usage("bench-add needs --code, --uri, --kind, --positions and --standard (see --help)");
+		return cli_usage(
+			"bench-add needs --code, --uri, --kind, --positions and --standard (see --help)");
 	if (!b.name[0])
 		setf(b.name, sizeof(b.name), b.code);
 	struct db *db;
@@ -240,7 +254,8 @@ static int bench_add(struct cli_ctx *ctx, int argc, char **argv)
 	if (ctx->json)
 		printf("{\"bench_id\":%" PRId64 "}\n", id);
 	else
-		printf("bench %s registered (id %" PRId64 "), %d positions at %s\n", b.code, id, b.positions, b.uri);
+		printf("bench %s registered (id %" PRId64 "), %d positions at %s\n", b.code, id,
+		       b.positions, b.uri);
 	return CLI_OK;
 }
 
@@ -260,19 +275,25 @@ static int bench_list(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_fail(&err);
 	struct ml_buf b = ML_BUF_INIT;
 	rc = ctx->json ? ml_buf_putc(&b, '[')
-		       : ml_buf_printf(&b, "%-12s %-11s %4s %-28s %s\n", "CODE", "KIND", "POS", "URI", "STANDARDS");
+		       : ml_buf_printf(&b, "%-12s %-11s %4s %-28s %s\n", "CODE", "KIND", "POS",
+				       "URI", "STANDARDS");
 	for (size_t i = 0; i < n && !rc; i++) {
 		if (ctx->json) {
 			rc = (i && ml_buf_putc(&b, ',')) || ml_buf_putc(&b, '{') ||
-			     ml_json_kv_int(&b, 1, "bench_id", v[i].bench_id) || ml_json_kv_str(&b, 0, "code", v[i].code) ||
-			     ml_json_kv_str(&b, 0, "name", v[i].name) || ml_json_kv_str(&b, 0, "uri", v[i].uri) ||
+			     ml_json_kv_int(&b, 1, "bench_id", v[i].bench_id) ||
+			     ml_json_kv_str(&b, 0, "code", v[i].code) ||
+			     ml_json_kv_str(&b, 0, "name", v[i].name) ||
+			     ml_json_kv_str(&b, 0, "uri", v[i].uri) ||
 			     ml_json_kv_str(&b, 0, "kind", v[i].kind) ||
-			     ml_json_kv_int(&b, 0, "positions", v[i].positions) || ml_buf_puts(&b, ",\"standards\":[");
+			     ml_json_kv_int(&b, 0, "positions", v[i].positions) ||
+			     ml_buf_puts(&b, ",\"standards\":[");
 			for (int k = 0; k < v[i].n_standards && !rc; k++)
-				rc = (k && ml_buf_putc(&b, ',')) || ml_json_str(&b, v[i].standards[k]);
+				rc = (k && ml_buf_putc(&b, ',')) ||
+				     ml_json_str(&b, v[i].standards[k]);
 			rc = rc || ml_buf_puts(&b, "]}");
 		} else {
-			rc = ml_buf_printf(&b, "%-12s %-11s %4d %-28s", v[i].code, v[i].kind, v[i].positions, v[i].uri);
+			rc = ml_buf_printf(&b, "%-12s %-11s %4d %-28s", v[i].code, v[i].kind,
+					   v[i].positions, v[i].uri);
 			for (int k = 0; k < v[i].n_standards && !rc; k++)
 				rc = ml_buf_printf(&b, "%s%s", k ? "," : " ", v[i].standards[k]);
 			rc = rc || ml_buf_putc(&b, '\n');
@@ -287,16 +308,19 @@ static int bench_list(struct cli_ctx *ctx, int argc, char **argv)
 int cmd_standard(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct cli_cmd table[] = {
-		{ "add", std_add, "register a reference standard with its calibration certificate" },
+		{ "add", std_add,
+		  "register a reference standard with its calibration certificate" },
 		{ "certify", std_certify, "record a recalibration certificate" },
 		{ "list", std_list, "list reference standards" },
 		{ "show", std_show, "show a standard and its certificate history" },
-		{ "bench-add", bench_add, "register a verification bench and the standards it uses" },
+		{ "bench-add", bench_add,
+		  "register a verification bench and the standards it uses" },
 		{ "bench-list", bench_list, "list registered benches" },
 		{ NULL, NULL, NULL },
 	};
-	return cli_dispatch(ctx, "standard",
-			    "Reference standards (traceability) and verification benches.\n"
-			    "A run starts only when every standard of its bench has a certificate valid on the run date.",
-			    table, argc, argv);
+	return cli_dispatch(
+		ctx, "standard",
+		"Reference standards (traceability) and verification benches.\n"
+		"A run starts only when every standard of its bench has a certificate valid on the run date.",
+		table, argc, argv);
 }

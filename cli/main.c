@@ -9,7 +9,8 @@
 
 static const struct cli_cmd commands[] = {
 	{ "db", cmd_db, "database migrations and status" },
-	{ "asset", cmd_asset, "asset registry: receive deliveries, move through the lifecycle, show, list" },
+	{ "asset", cmd_asset,
+	  "asset registry: receive deliveries, move through the lifecycle, show, list" },
 	{ "bench", cmd_bench, "verification benches: probe a bench, run the bench simulator" },
 	{ "judge", cmd_judge, "judge readings by the regulation (manual verification)" },
 	{ "scheme", cmd_scheme, "verification schemes: defaults, import, export" },

@@ -26,7 +26,10 @@ struct ml_buf {
 };
 
 #define ML_BUF_DEFAULT_MAX ((size_t)1 << 30)
-#define ML_BUF_INIT { NULL, 0, 0, ML_BUF_DEFAULT_MAX }
+#define ML_BUF_INIT                            \
+	{                                      \
+		NULL, 0, 0, ML_BUF_DEFAULT_MAX \
+	}
 
 void ml_buf_init(struct ml_buf *b, size_t max);
 void ml_buf_free(struct ml_buf *b);

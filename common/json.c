@@ -10,11 +10,21 @@ int ml_json_str(struct ml_buf *b, const char *s)
 	int rc = ml_buf_putc(b, '"');
 	for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
 		switch (*p) {
-		case '"': rc = ml_buf_puts(b, "\\\""); break;
-		case '\\': rc = ml_buf_puts(b, "\\\\"); break;
-		case '\n': rc = ml_buf_puts(b, "\\n"); break;
-		case '\r': rc = ml_buf_puts(b, "\\r"); break;
-		case '\t': rc = ml_buf_puts(b, "\\t"); break;
+		case '"':
+			rc = ml_buf_puts(b, "\\\"");
+			break;
+		case '\\':
+			rc = ml_buf_puts(b, "\\\\");
+			break;
+		case '\n':
+			rc = ml_buf_puts(b, "\\n");
+			break;
+		case '\r':
+			rc = ml_buf_puts(b, "\\r");
+			break;
+		case '\t':
+			rc = ml_buf_puts(b, "\\t");
+			break;
 		default:
 			if (*p < 0x20)
 				rc = ml_buf_printf(b, "\\u%04x", *p);

@@ -7,22 +7,38 @@
 const char *ml_strerror(int code)
 {
 	switch (code) {
-	case ML_OK: return "ok";
-	case ML_EINVAL: return "invalid input";
-	case ML_ENOTFOUND: return "not found";
-	case ML_ECONFLICT: return "conflict";
-	case ML_ESTATE: return "not allowed in current state";
-	case ML_EEXISTS: return "already exists";
-	case ML_EDB: return "database error";
-	case ML_EIO: return "I/O error";
-	case ML_EDEVICE: return "device error";
-	case ML_ETIMEOUT: return "timeout";
-	case ML_EPROTO: return "protocol error";
-	case ML_ENOMEM: return "out of memory";
-	case ML_EINTERNAL: return "internal error";
-	case ML_ECONFIG: return "configuration error";
-	case ML_EPDF: return "PDF error";
-	default: return "unknown error";
+	case ML_OK:
+		return "ok";
+	case ML_EINVAL:
+		return "invalid input";
+	case ML_ENOTFOUND:
+		return "not found";
+	case ML_ECONFLICT:
+		return "conflict";
+	case ML_ESTATE:
+		return "not allowed in current state";
+	case ML_EEXISTS:
+		return "already exists";
+	case ML_EDB:
+		return "database error";
+	case ML_EIO:
+		return "I/O error";
+	case ML_EDEVICE:
+		return "device error";
+	case ML_ETIMEOUT:
+		return "timeout";
+	case ML_EPROTO:
+		return "protocol error";
+	case ML_ENOMEM:
+		return "out of memory";
+	case ML_EINTERNAL:
+		return "internal error";
+	case ML_ECONFIG:
+		return "configuration error";
+	case ML_EPDF:
+		return "PDF error";
+	default:
+		return "unknown error";
 	}
 }
 

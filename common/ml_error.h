@@ -49,11 +49,17 @@ enum ml_err {
 #define ML_ERROR_MSG_MAX 1024
 
 struct ml_error {
-	int code;                    /* enum ml_err; ML_OK when nothing recorded */
-	char msg[ML_ERROR_MSG_MAX];  /* human-readable, names the offending value */
+	int code;                   /* enum ml_err; ML_OK when nothing recorded */
+	char msg[ML_ERROR_MSG_MAX]; /* human-readable, names the offending value */
 };
 
-#define ML_ERROR_INIT { 0, { 0 } }
+#define ML_ERROR_INIT     \
+	{                 \
+		0,        \
+		{         \
+			0 \
+		}         \
+	}
 
 /* Stable short name of a code ("invalid input", "conflict", ...). Static storage. */
 const char *ml_strerror(int code);

@@ -54,7 +54,8 @@ static void fill_defaults(struct bench_options *o, const struct bench_options *i
 		o->heartbeat_timeout_ms = in->heartbeat_timeout_ms;
 }
 
-int bench_open(const char *uri, const struct bench_options *opt, struct bench **out, struct ml_error *err)
+int bench_open(const char *uri, const struct bench_options *opt, struct bench **out,
+	       struct ml_error *err)
 {
 	*out = NULL;
 	if (!uri || !*uri)
@@ -119,10 +120,12 @@ int bench_identify(struct bench *b, struct bench_identity *id, struct ml_error *
 	if (rc)
 		return rc;
 	if (tmp.proto_major != 1)
-		return ml_errorf(err, ML_EPROTO, "bench %s: protocol version %u.%u is not supported (need 1.x)", b->uri,
-				 tmp.proto_major, tmp.proto_minor);
+		return ml_errorf(err, ML_EPROTO,
+				 "bench %s: protocol version %u.%u is not supported (need 1.x)",
+				 b->uri, tmp.proto_major, tmp.proto_minor);
 	if (tmp.positions < 1 || tmp.positions > 96 || (tmp.phases != 1 && tmp.phases != 3))
-		return ml_errorf(err, ML_EPROTO, "bench %s: implausible identity (positions %u, phases %u)", b->uri,
+		return ml_errorf(err, ML_EPROTO,
+				 "bench %s: implausible identity (positions %u, phases %u)", b->uri,
 				 tmp.positions, tmp.phases);
 	b->id = tmp;
 	b->have_id = 1;
@@ -137,13 +140,15 @@ static int need_identity(struct bench *b, struct ml_error *err)
 	return b->have_id ? ML_OK : bench_identify(b, NULL, err);
 }
 
-static int bad_float(struct bench *b, struct ml_error *err, const char *what, double v, double lo, double hi)
+static int bad_float(struct bench *b, struct ml_error *err, const char *what, double v, double lo,
+		     double hi)
 {
-	return ml_errorf(err, ML_EINVAL, "bench %s: %s = %g is outside %g..%g; nothing sent", b->uri, what, v, lo,
-			 hi);
+	return ml_errorf(err, ML_EINVAL, "bench %s: %s = %g is outside %g..%g; nothing sent",
+			 b->uri, what, v, lo, hi);
 }
 
-static int check_range(struct bench *b, struct ml_error *err, const char *what, float v, double lo, double hi)
+static int check_range(struct bench *b, struct ml_error *err, const char *what, float v, double lo,
+		       double hi)
 {
 	if (!isfinite(v) || v < lo || v > hi)
 		return bad_float(b, err, what, v, lo, hi);
@@ -155,14 +160,20 @@ static int validate_source(struct bench *b, const struct bench_source *s, struct
 	static const char *const un[] = { "u1", "u2", "u3" }, *const in[] = { "i1", "i2", "i3" },
 				 *const pn[] = { "phi1", "phi2", "phi3" };
 	if (s->wiring > 2 || (b->id.phases == 1 && s->wiring != BENCH_WIRING_1P2W))
-		return ml_errorf(err, ML_EINVAL, "bench %s: wiring %u is not possible on a %u-phase bench; nothing sent",
-				 b->uri, s->wiring, b->id.phases);
+		return ml_errorf(
+			err, ML_EINVAL,
+			"bench %s: wiring %u is not possible on a %u-phase bench; nothing sent",
+			b->uri, s->wiring, b->id.phases);
 	if (s->energy > 1)
-		return ml_errorf(err, ML_EINVAL, "bench %s: energy %u is not 0 (active) or 1 (reactive); nothing sent",
-				 b->uri, s->energy);
+		return ml_errorf(
+			err, ML_EINVAL,
+			"bench %s: energy %u is not 0 (active) or 1 (reactive); nothing sent",
+			b->uri, s->energy);
 	if (s->element_mask & ~((1u << b->id.phases) - 1u))
-		return ml_errorf(err, ML_EINVAL, "bench %s: element_mask 0x%x names elements the %u-phase bench lacks",
-				 b->uri, s->element_mask, b->id.phases);
+		return ml_errorf(
+			err, ML_EINVAL,
+			"bench %s: element_mask 0x%x names elements the %u-phase bench lacks",
+			b->uri, s->element_mask, b->id.phases);
 	int rc = check_range(b, err, "freq", s->freq, 45.0, 65.0);
 	for (int k = 0; k < 3 && !rc; k++) {
 		rc = check_range(b, err, un[k], s->u[k], 0.0, b->id.u_max);
@@ -174,7 +185,8 @@ static int validate_source(struct bench *b, const struct bench_source *s, struct
 	return rc;
 }
 
-int bench_set_source(struct bench *b, const struct bench_source *s, uint16_t seq, struct ml_error *err)
+int bench_set_source(struct bench *b, const struct bench_source *s, uint16_t seq,
+		     struct ml_error *err)
 {
 	int rc = need_identity(b, err);
 	if (!rc)
@@ -204,9 +216,10 @@ int bench_alive(struct bench *b, uint16_t *hb, struct ml_error *err)
 		b->hb_last = v;
 		b->hb_changed_ms = now;
 	} else if (now - b->hb_changed_ms > b->opt.heartbeat_timeout_ms) {
-		return ml_errorf(err, ML_EDEVICE,
-				 "bench %s: heartbeat (input 0x0103) frozen at %u for %lld ms: the device is hung", b->uri,
-				 v, (long long)(now - b->hb_changed_ms));
+		return ml_errorf(
+			err, ML_EDEVICE,
+			"bench %s: heartbeat (input 0x0103) frozen at %u for %lld ms: the device is hung",
+			b->uri, v, (long long)(now - b->hb_changed_ms));
 	}
 	if (hb)
 		*hb = v;
@@ -229,14 +242,18 @@ int bench_wait_stable(struct bench *b, uint16_t seq, int timeout_ms, struct ml_e
 		if (rc)
 			return rc;
 		if (st.state == BENCH_SRC_FAULT)
-			return ml_errorf(err, ML_EDEVICE, "bench %s: source fault %u while applying setpoints seq %u",
-					 b->uri, st.fault, seq);
+			return ml_errorf(
+				err, ML_EDEVICE,
+				"bench %s: source fault %u while applying setpoints seq %u", b->uri,
+				st.fault, seq);
 		if (st.state == BENCH_SRC_STABLE && st.applied_seq == seq)
 			return ML_OK;
 		if (bench_now_ms() >= deadline)
-			return ml_errorf(err, ML_ETIMEOUT,
-					 "bench %s: source not stable with seq %u after %d ms (state %s, applied_seq %u)",
-					 b->uri, seq, timeout_ms, bench_src_state_name(st.state), st.applied_seq);
+			return ml_errorf(
+				err, ML_ETIMEOUT,
+				"bench %s: source not stable with seq %u after %d ms (state %s, applied_seq %u)",
+				b->uri, seq, timeout_ms, bench_src_state_name(st.state),
+				st.applied_seq);
 		bench_sleep_ms(2);
 	}
 }
@@ -244,12 +261,14 @@ int bench_wait_stable(struct bench *b, uint16_t seq, int timeout_ms, struct ml_e
 static int validate_xfmr(struct bench *b, const struct bench_xfmr_setpoint *s, struct ml_error *err)
 {
 	if (b->id.device_class != BENCH_CLASS_TRANSFORMER)
-		return ml_errorf(err, ML_EINVAL, "bench %s: not an instrument-transformer bench (device_class %u)",
+		return ml_errorf(err, ML_EINVAL,
+				 "bench %s: not an instrument-transformer bench (device_class %u)",
 				 b->uri, b->id.device_class);
 	unsigned need = s->kind == 0 ? BENCH_CAP_CT : BENCH_CAP_VT;
 	if (s->kind > 1 || !(b->id.capabilities & need))
-		return ml_errorf(err, ML_EINVAL, "bench %s: transformer kind %u not supported by this bench", b->uri,
-				 s->kind);
+		return ml_errorf(err, ML_EINVAL,
+				 "bench %s: transformer kind %u not supported by this bench",
+				 b->uri, s->kind);
 	int rc = check_range(b, err, "rated_primary", s->rated_primary, 1e-6, 1e7);
 	if (!rc)
 		rc = check_range(b, err, "rated_secondary", s->rated_secondary, 1e-6, 1e4);
@@ -262,7 +281,8 @@ static int validate_xfmr(struct bench *b, const struct bench_xfmr_setpoint *s, s
 	return rc;
 }
 
-int bench_set_transformer(struct bench *b, const struct bench_xfmr_setpoint *s, uint16_t seq, struct ml_error *err)
+int bench_set_transformer(struct bench *b, const struct bench_xfmr_setpoint *s, uint16_t seq,
+			  struct ml_error *err)
 {
 	int rc = need_identity(b, err);
 	if (!rc)
@@ -276,26 +296,30 @@ static int check_positions(struct bench *b, int first, int n, struct ml_error *e
 	if (rc)
 		return rc;
 	if (first < 0 || n < 1 || first + n > b->id.positions)
-		return ml_errorf(err, ML_EINVAL, "bench %s: positions %d..%d outside 0..%u", b->uri, first,
-				 first + n - 1, b->id.positions - 1u);
+		return ml_errorf(err, ML_EINVAL, "bench %s: positions %d..%d outside 0..%u", b->uri,
+				 first, first + n - 1, b->id.positions - 1u);
 	return ML_OK;
 }
 
-static int validate_config(struct bench *b, int pos, const struct bench_position_config *c, struct ml_error *err)
+static int validate_config(struct bench *b, int pos, const struct bench_position_config *c,
+			   struct ml_error *err)
 {
 	int xf = b->id.device_class == BENCH_CLASS_TRANSFORMER;
-	int mode_ok = c->mode == BENCH_MODE_IDLE || (xf ? c->mode == BENCH_MODE_TRANSFORMER : c->mode <= BENCH_MODE_CLOCK);
+	int mode_ok = c->mode == BENCH_MODE_IDLE ||
+		      (xf ? c->mode == BENCH_MODE_TRANSFORMER : c->mode <= BENCH_MODE_CLOCK);
 	if (!mode_ok)
-		return ml_errorf(err, ML_EINVAL, "bench %s: position %d: mode %u not valid on this bench", b->uri,
-					 pos, c->mode);
+		return ml_errorf(err, ML_EINVAL,
+				 "bench %s: position %d: mode %u not valid on this bench", b->uri,
+				 pos, c->mode);
 	if (!xf && c->mode != BENCH_MODE_IDLE && c->constant == 0)
-		return ml_errorf(err, ML_EINVAL, "bench %s: position %d: meter constant 0", b->uri, pos);
+		return ml_errorf(err, ML_EINVAL, "bench %s: position %d: meter constant 0", b->uri,
+				 pos);
 	if ((c->mode == BENCH_MODE_BASIC || c->mode == BENCH_MODE_START) && c->pulses == 0)
-		return ml_errorf(err, ML_EINVAL, "bench %s: position %d: pulses 0 in mode %s", b->uri, pos,
-				 bench_mode_name(c->mode));
+		return ml_errorf(err, ML_EINVAL, "bench %s: position %d: pulses 0 in mode %s",
+				 b->uri, pos, bench_mode_name(c->mode));
 	if (c->enabled > 1)
-		return ml_errorf(err, ML_EINVAL, "bench %s: position %d: enabled %u is not 0 or 1", b->uri, pos,
-				 c->enabled);
+		return ml_errorf(err, ML_EINVAL, "bench %s: position %d: enabled %u is not 0 or 1",
+				 b->uri, pos, c->enabled);
 	char what[48];
 	snprintf(what, sizeof(what), "position %d time_limit", pos);
 	int rc = check_range(b, err, what, c->time_limit, 0.0, 1e7);
@@ -306,8 +330,8 @@ static int validate_config(struct bench *b, int pos, const struct bench_position
 	return rc;
 }
 
-int bench_configure_positions(struct bench *b, int first, int n, const struct bench_position_config *cfg,
-			      struct ml_error *err)
+int bench_configure_positions(struct bench *b, int first, int n,
+			      const struct bench_position_config *cfg, struct ml_error *err)
 {
 	int rc = check_positions(b, first, n, err);
 	for (int k = 0; k < n && !rc; k++)
@@ -357,12 +381,14 @@ const char *bench_pos_state_name(unsigned state)
 
 const char *bench_result_name(unsigned result)
 {
-	static const char *const n[] = { "ok", "no-pulses", "unstable", "creep", "time-limit", "wiring", "comm" };
+	static const char *const n[] = { "ok",         "no-pulses", "unstable", "creep",
+					 "time-limit", "wiring",    "comm" };
 	return result < 7 ? n[result] : "?";
 }
 
 const char *bench_mode_name(unsigned mode)
 {
-	static const char *const n[] = { "idle", "basic", "creep", "start", "constant", "clock", "transformer" };
+	static const char *const n[] = { "idle",     "basic", "creep",      "start",
+					 "constant", "clock", "transformer" };
 	return mode < 7 ? n[mode] : "?";
 }

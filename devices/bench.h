@@ -30,16 +30,19 @@ extern "C" {
 
 struct bench;
 
-enum bench_device_class { BENCH_CLASS_METER = 1, BENCH_CLASS_TRANSFORMER = 2 };
+enum bench_device_class {
+	BENCH_CLASS_METER = 1,
+	BENCH_CLASS_TRANSFORMER = 2
+};
 
 /* capabilities bits (protocol §3.1) */
-#define BENCH_CAP_BASIC    (1u << 0)
-#define BENCH_CAP_CREEP    (1u << 1)
-#define BENCH_CAP_START    (1u << 2)
+#define BENCH_CAP_BASIC (1u << 0)
+#define BENCH_CAP_CREEP (1u << 1)
+#define BENCH_CAP_START (1u << 2)
 #define BENCH_CAP_CONSTANT (1u << 3)
-#define BENCH_CAP_CLOCK    (1u << 4)
-#define BENCH_CAP_CT       (1u << 5)
-#define BENCH_CAP_VT       (1u << 6)
+#define BENCH_CAP_CLOCK (1u << 4)
+#define BENCH_CAP_CT (1u << 5)
+#define BENCH_CAP_VT (1u << 6)
 
 struct bench_identity {
 	uint16_t proto_major, proto_minor;
@@ -51,16 +54,25 @@ struct bench_identity {
 	char model[65], serial[33], firmware[33];
 };
 
-enum bench_source_state { BENCH_SRC_OFF = 0, BENCH_SRC_SETTLING = 1, BENCH_SRC_STABLE = 2, BENCH_SRC_FAULT = 3 };
-enum bench_wiring { BENCH_WIRING_1P2W = 0, BENCH_WIRING_3P4W = 1, BENCH_WIRING_3P3W = 2 };
+enum bench_source_state {
+	BENCH_SRC_OFF = 0,
+	BENCH_SRC_SETTLING = 1,
+	BENCH_SRC_STABLE = 2,
+	BENCH_SRC_FAULT = 3
+};
+enum bench_wiring {
+	BENCH_WIRING_1P2W = 0,
+	BENCH_WIRING_3P4W = 1,
+	BENCH_WIRING_3P3W = 2
+};
 
 /* Source setpoints (protocol §4.2). Analog quantities are floats by protocol. */
 struct bench_source {
-	uint16_t wiring;       /* enum bench_wiring */
-	uint16_t energy;       /* 0 active, 1 reactive */
-	float freq;            /* Hz */
-	float u[3], i[3];      /* V, A */
-	float phi[3];          /* degrees, current lagging voltage positive: PF 0.5L = 60, 0.8C = -36.87 */
+	uint16_t wiring;  /* enum bench_wiring */
+	uint16_t energy;  /* 0 active, 1 reactive */
+	float freq;       /* Hz */
+	float u[3], i[3]; /* V, A */
+	float phi[3]; /* degrees, current lagging voltage positive: PF 0.5L = 60, 0.8C = -36.87 */
 	uint16_t element_mask; /* bit0..2: elements carrying current */
 };
 
@@ -88,7 +100,12 @@ struct bench_position_config {
 	float clock_freq;  /* Hz of the time-keeping output (clock mode) */
 };
 
-enum bench_pos_state { BENCH_POS_IDLE = 0, BENCH_POS_RUNNING = 1, BENCH_POS_DONE = 2, BENCH_POS_FAULT = 3 };
+enum bench_pos_state {
+	BENCH_POS_IDLE = 0,
+	BENCH_POS_RUNNING = 1,
+	BENCH_POS_DONE = 2,
+	BENCH_POS_FAULT = 3
+};
 enum bench_pos_result {
 	BENCH_RES_OK = 0,
 	BENCH_RES_NO_PULSES = 1,
@@ -101,7 +118,7 @@ enum bench_pos_result {
 
 struct bench_position_status {
 	uint16_t state, present, reading_seq, result;
-	int32_t value_e4;  /* dec4: error %, clock s/day, ratio error % */
+	int32_t value_e4; /* dec4: error %, clock s/day, ratio error % */
 	uint32_t pulses;
 	float elapsed;     /* s */
 	int32_t value2_e4; /* dec4: phase displacement, minutes */
@@ -115,7 +132,11 @@ struct bench_xfmr_setpoint {
 	float rated_primary, rated_secondary, percent, burden_va, burden_pf;
 };
 
-enum bench_cmd { BENCH_CMD_START = 1, BENCH_CMD_STOP = 2, BENCH_CMD_RESET = 3 };
+enum bench_cmd {
+	BENCH_CMD_START = 1,
+	BENCH_CMD_STOP = 2,
+	BENCH_CMD_RESET = 3
+};
 
 struct bench_options {
 	int connect_timeout_ms;  /* default 2000 */
@@ -133,25 +154,32 @@ struct bench_options {
  * Only the URI is checked here (ML_EINVAL); the first call connects, and
  * every call reconnects as needed (see devices/README.md).
  */
-int bench_open(const char *uri, const struct bench_options *opt, struct bench **out, struct ml_error *err) ML_MUSTCHECK;
-void bench_close(struct bench *b); /* NULL-safe; closes and frees */
+int bench_open(const char *uri, const struct bench_options *opt, struct bench **out,
+	       struct ml_error *err) ML_MUSTCHECK;
+void bench_close(struct bench *b);             /* NULL-safe; closes and frees */
 const char *bench_name(const struct bench *b); /* the uri; valid until bench_close */
 
 int bench_identify(struct bench *b, struct bench_identity *id, struct ml_error *err) ML_MUSTCHECK;
 
 /* Write all setpoints, seq, then source_command=1 (validated first; out of range -> ML_EINVAL, nothing sent). */
-int bench_set_source(struct bench *b, const struct bench_source *s, uint16_t seq, struct ml_error *err) ML_MUSTCHECK;
+int bench_set_source(struct bench *b, const struct bench_source *s, uint16_t seq,
+		     struct ml_error *err) ML_MUSTCHECK;
 int bench_source_off(struct bench *b, struct ml_error *err) ML_MUSTCHECK;
-int bench_read_source(struct bench *b, struct bench_source_status *st, struct ml_error *err) ML_MUSTCHECK;
+int bench_read_source(struct bench *b, struct bench_source_status *st,
+		      struct ml_error *err) ML_MUSTCHECK;
 /* Poll until source_state is stable and applied_seq == seq; ML_ETIMEOUT after timeout_ms, ML_EDEVICE on source fault. */
-int bench_wait_stable(struct bench *b, uint16_t seq, int timeout_ms, struct ml_error *err) ML_MUSTCHECK;
+int bench_wait_stable(struct bench *b, uint16_t seq, int timeout_ms,
+		      struct ml_error *err) ML_MUSTCHECK;
 
-int bench_set_transformer(struct bench *b, const struct bench_xfmr_setpoint *s, uint16_t seq, struct ml_error *err) ML_MUSTCHECK;
+int bench_set_transformer(struct bench *b, const struct bench_xfmr_setpoint *s, uint16_t seq,
+			  struct ml_error *err) ML_MUSTCHECK;
 
 /* Configure positions first..first+n-1 (0-based) with cfg[0..n-1]. */
-int bench_configure_positions(struct bench *b, int first, int n, const struct bench_position_config *cfg,
+int bench_configure_positions(struct bench *b, int first, int n,
+			      const struct bench_position_config *cfg,
 			      struct ml_error *err) ML_MUSTCHECK;
-int bench_position_command(struct bench *b, int pos, enum bench_cmd cmd, struct ml_error *err) ML_MUSTCHECK;
+int bench_position_command(struct bench *b, int pos, enum bench_cmd cmd,
+			   struct ml_error *err) ML_MUSTCHECK;
 int bench_all_command(struct bench *b, enum bench_cmd cmd, struct ml_error *err) ML_MUSTCHECK;
 
 /* Read status of positions first..first+n-1 in blocks of at most 125 registers (7 positions). */
@@ -176,11 +204,11 @@ void bench_disconnect(struct bench *b);
 
 /* Link counters since bench_open (monitoring, recovery tests). */
 struct bench_stats {
-	uint32_t requests;   /* transactions attempted */
-	uint32_t connects;   /* successful (re)connections, the first included */
-	uint32_t timeouts;   /* response or connect timeouts */
+	uint32_t requests;    /* transactions attempted */
+	uint32_t connects;    /* successful (re)connections, the first included */
+	uint32_t timeouts;    /* response or connect timeouts */
 	uint32_t link_errors; /* connection lost / refused / bad reply */
-	uint32_t exceptions; /* Modbus exception replies */
+	uint32_t exceptions;  /* Modbus exception replies */
 };
 void bench_get_stats(const struct bench *b, struct bench_stats *out);
 

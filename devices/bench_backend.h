@@ -25,14 +25,15 @@ extern "C" {
 struct bench_ops {
 	const char *name; /* "modbus-tcp", "modbus-rtu", ... */
 	int (*identify)(struct bench *b, struct bench_identity *id, struct ml_error *err);
-	int (*set_source)(struct bench *b, const struct bench_source *s, uint16_t seq, struct ml_error *err);
+	int (*set_source)(struct bench *b, const struct bench_source *s, uint16_t seq,
+			  struct ml_error *err);
 	int (*source_off)(struct bench *b, struct ml_error *err);
 	int (*read_source)(struct bench *b, struct bench_source_status *st, struct ml_error *err);
 	int (*read_heartbeat)(struct bench *b, uint16_t *hb, struct ml_error *err);
 	int (*set_transformer)(struct bench *b, const struct bench_xfmr_setpoint *s, uint16_t seq,
 			       struct ml_error *err);
-	int (*configure_positions)(struct bench *b, int first, int n, const struct bench_position_config *cfg,
-				   struct ml_error *err);
+	int (*configure_positions)(struct bench *b, int first, int n,
+				   const struct bench_position_config *cfg, struct ml_error *err);
 	int (*position_command)(struct bench *b, int pos, enum bench_cmd cmd, struct ml_error *err);
 	int (*all_command)(struct bench *b, enum bench_cmd cmd, struct ml_error *err);
 	int (*read_positions)(struct bench *b, int first, int n, struct bench_position_status *out,
@@ -43,8 +44,8 @@ struct bench_ops {
 
 struct bench {
 	const struct bench_ops *ops;
-	void *impl; /* backend state, owned by the backend (destroy) */
-	char *uri;  /* as given to bench_open, owned */
+	void *impl;               /* backend state, owned by the backend (destroy) */
+	char *uri;                /* as given to bench_open, owned */
 	struct bench_options opt; /* defaults filled in */
 	struct bench_identity id; /* cached by bench_identify, used for validation */
 	int have_id;

@@ -55,10 +55,22 @@ static uint16_t swap16(uint16_t v)
 static void to_abcd(const uint16_t *in, uint16_t *out, enum bcodec_order o)
 {
 	switch (o) {
-	case BCODEC_DCBA: out[0] = swap16(in[1]); out[1] = swap16(in[0]); break;
-	case BCODEC_BADC: out[0] = swap16(in[0]); out[1] = swap16(in[1]); break;
-	case BCODEC_CDAB: out[0] = in[1]; out[1] = in[0]; break;
-	default: out[0] = in[0]; out[1] = in[1]; break;
+	case BCODEC_DCBA:
+		out[0] = swap16(in[1]);
+		out[1] = swap16(in[0]);
+		break;
+	case BCODEC_BADC:
+		out[0] = swap16(in[0]);
+		out[1] = swap16(in[1]);
+		break;
+	case BCODEC_CDAB:
+		out[0] = in[1];
+		out[1] = in[0];
+		break;
+	default:
+		out[0] = in[0];
+		out[1] = in[1];
+		break;
 	}
 }
 

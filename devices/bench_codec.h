@@ -22,8 +22,14 @@ uint32_t bcodec_get_u32(const uint16_t *r);
 int32_t bcodec_get_i32(const uint16_t *r);
 void bcodec_put_u32(uint16_t *r, uint32_t v);
 void bcodec_put_i32(uint16_t *r, int32_t v);
-static inline int16_t bcodec_get_i16(uint16_t r) { return (int16_t)r; }
-static inline uint16_t bcodec_put_i16(int16_t v) { return (uint16_t)v; }
+static inline int16_t bcodec_get_i16(uint16_t r)
+{
+	return (int16_t)r;
+}
+static inline uint16_t bcodec_put_i16(int16_t v)
+{
+	return (uint16_t)v;
+}
 
 /* f32: IEEE-754 binary32, ABCD (high word first, big-endian bytes in each register). */
 float bcodec_get_f32(const uint16_t *r);
@@ -36,7 +42,12 @@ void bcodec_put_f32(uint16_t *r, float v);
  * bytes swapped in each register; DCBA = fully reversed. Names follow
  * libmodbus >= 3.1.11 (its 3.1.6 tag used the opposite labels, tech-notes §1.8).
  */
-enum bcodec_order { BCODEC_ABCD = 0, BCODEC_DCBA = 1, BCODEC_BADC = 2, BCODEC_CDAB = 3 };
+enum bcodec_order {
+	BCODEC_ABCD = 0,
+	BCODEC_DCBA = 1,
+	BCODEC_BADC = 2,
+	BCODEC_CDAB = 3
+};
 uint32_t bcodec_get_u32_order(const uint16_t *r, enum bcodec_order o);
 void bcodec_put_u32_order(uint16_t *r, uint32_t v, enum bcodec_order o);
 float bcodec_get_f32_order(const uint16_t *r, enum bcodec_order o);

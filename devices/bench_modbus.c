@@ -39,24 +39,36 @@ struct mb_impl {
 	int unit;
 };
 
-enum mb_op { MB_READ_INPUT, MB_READ_HOLDING, MB_WRITE };
+enum mb_op {
+	MB_READ_INPUT,
+	MB_READ_HOLDING,
+	MB_WRITE
+};
 
 static const char *op_name(enum mb_op op)
 {
-	return op == MB_READ_INPUT ? "read input" : op == MB_READ_HOLDING ? "read holding" : "write";
+	return op == MB_READ_INPUT     ? "read input"
+	       : op == MB_READ_HOLDING ? "read holding"
+				       : "write";
 }
 
 static const char *exception_text(int e)
 {
 	switch (e - MODBUS_ENOBASE) {
-	case MODBUS_EXCEPTION_ILLEGAL_FUNCTION: return "exception 01 illegal function";
-	case MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS: return "exception 02 illegal data address (register not mapped)";
+	case MODBUS_EXCEPTION_ILLEGAL_FUNCTION:
+		return "exception 01 illegal function";
+	case MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS:
+		return "exception 02 illegal data address (register not mapped)";
 	case MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE:
 		return "exception 03 illegal data value (setpoint out of range or unknown mode/command)";
-	case MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE: return "exception 04 device failure";
-	case MODBUS_EXCEPTION_ACKNOWLEDGE: return "exception 05 acknowledge";
-	case MODBUS_EXCEPTION_SLAVE_OR_SERVER_BUSY: return "exception 06 device busy (source settling)";
-	default: return NULL;
+	case MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE:
+		return "exception 04 device failure";
+	case MODBUS_EXCEPTION_ACKNOWLEDGE:
+		return "exception 05 acknowledge";
+	case MODBUS_EXCEPTION_SLAVE_OR_SERVER_BUSY:
+		return "exception 06 device busy (source settling)";
+	default:
+		return NULL;
 	}
 }
 
@@ -130,11 +142,11 @@ static int do_op(struct mb_impl *m, enum mb_op op, int addr, int n, uint16_t *re
 	return errno ? errno : EMBMDATA;
 }
 
-static int fail(struct bench *b, struct ml_error *err, int code, enum mb_op op, int addr, int n, const char *cause,
-		int attempts)
+static int fail(struct bench *b, struct ml_error *err, int code, enum mb_op op, int addr, int n,
+		const char *cause, int attempts)
 {
-	return ml_errorf(err, code, "bench %s: %s 0x%04X+%d: %s%s", b->uri, op_name(op), (unsigned)addr, n, cause,
-			 attempts > 1 ? " (after reconnecting)" : "");
+	return ml_errorf(err, code, "bench %s: %s 0x%04X+%d: %s%s", b->uri, op_name(op),
+			 (unsigned)addr, n, cause, attempts > 1 ? " (after reconnecting)" : "");
 }
 
 static int classify(int e)
@@ -147,7 +159,8 @@ static int classify(int e)
 }
 
 /* One block (n <= 125 read / 123 write) with reconnection; see file comment. */
-static int mb_xfer(struct bench *b, enum mb_op op, int addr, int n, uint16_t *regs, struct ml_error *err)
+static int mb_xfer(struct bench *b, enum mb_op op, int addr, int n, uint16_t *regs,
+		   struct ml_error *err)
 {
 	struct mb_impl *m = b->impl;
 	int backoff = b->opt.backoff_ms;
@@ -164,7 +177,8 @@ static int mb_xfer(struct bench *b, enum mb_op op, int addr, int n, uint16_t *re
 				const char *t = exception_text(e);
 				char buf[64];
 				if (!t) {
-					snprintf(buf, sizeof(buf), "exception %02d", e - MODBUS_ENOBASE);
+					snprintf(buf, sizeof(buf), "exception %02d",
+						 e - MODBUS_ENOBASE);
 					t = buf;
 				}
 				return fail(b, err, ML_EDEVICE, op, addr, n, t, 1);
@@ -181,8 +195,10 @@ static int mb_xfer(struct bench *b, enum mb_op op, int addr, int n, uint16_t *re
 			b->stats.link_errors++;
 		char cause[160], es[96];
 		snprintf(cause, sizeof(cause), "%s%s", connected ? "" : "connect: ",
-			 e >= MODBUS_ENOBASE ? "invalid or mismatched reply" : ml_errno_str(e, es, sizeof(es)));
-		if ((op == MB_WRITE && code == ML_ETIMEOUT && connected) || attempt >= b->opt.retries)
+			 e >= MODBUS_ENOBASE ? "invalid or mismatched reply"
+					     : ml_errno_str(e, es, sizeof(es)));
+		if ((op == MB_WRITE && code == ML_ETIMEOUT && connected) ||
+		    attempt >= b->opt.retries)
 			return fail(b, err, code, op, addr, n, cause, attempt + 1);
 		if (attempt > 0) {
 			bench_sleep_ms(backoff);
@@ -192,7 +208,8 @@ static int mb_xfer(struct bench *b, enum mb_op op, int addr, int n, uint16_t *re
 }
 
 /* Reads of any length, split into blocks of at most 125 registers (§1). */
-static int mb_read(struct bench *b, enum mb_op op, int addr, int n, uint16_t *regs, struct ml_error *err)
+static int mb_read(struct bench *b, enum mb_op op, int addr, int n, uint16_t *regs,
+		   struct ml_error *err)
 {
 	for (int off = 0; off < n; off += BR_MAX_READ) {
 		int k = n - off < BR_MAX_READ ? n - off : BR_MAX_READ;
@@ -237,7 +254,8 @@ static int mb_identify(struct bench *b, struct bench_identity *id, struct ml_err
 }
 
 /* All setpoints and the command in one FC16, so the bench latches them together (§4.2). */
-static int mb_set_source(struct bench *b, const struct bench_source *s, uint16_t seq, struct ml_error *err)
+static int mb_set_source(struct bench *b, const struct bench_source *s, uint16_t seq,
+			 struct ml_error *err)
 {
 	uint16_t r[BR_SP_END - BR_SP_WIRING] = { 0 };
 	r[BR_SP_WIRING - BR_SP_WIRING] = s->wiring;
@@ -322,7 +340,8 @@ static int mb_configure(struct bench *b, int first, int n, const struct bench_po
 		int k = n - p < BR_POS_PER_READ ? n - p : BR_POS_PER_READ;
 		for (int j = 0; j < k; j++)
 			encode_config(&r[j * BR_POS_STRIDE], &cfg[p + j]);
-		int rc = mb_write(b, BR_POS_ADDR(first + p), k * BR_POS_STRIDE - (BR_POS_STRIDE - BR_PC_USED), r, err);
+		int rc = mb_write(b, BR_POS_ADDR(first + p),
+				  k * BR_POS_STRIDE - (BR_POS_STRIDE - BR_PC_USED), r, err);
 		if (rc)
 			return rc;
 	}
@@ -362,7 +381,8 @@ static int mb_read_positions(struct bench *b, int first, int n, struct bench_pos
 	for (int p = 0; p < n; p += BR_POS_PER_READ) {
 		int k = n - p < BR_POS_PER_READ ? n - p : BR_POS_PER_READ;
 		/* 16k-1 registers: the last record's reserved word is not needed. */
-		int rc = mb_xfer(b, MB_READ_INPUT, BR_POS_ADDR(first + p), k * BR_POS_STRIDE - 1, r, err);
+		int rc = mb_xfer(b, MB_READ_INPUT, BR_POS_ADDR(first + p), k * BR_POS_STRIDE - 1, r,
+				 err);
 		if (rc)
 			return rc;
 		for (int j = 0; j < k; j++)
@@ -385,13 +405,14 @@ static void mb_destroy(struct bench *b)
 	b->impl = NULL;
 }
 
-#define MB_OPS(NAME)                                                                                                 \
-	{                                                                                                            \
-		.name = NAME, .identify = mb_identify, .set_source = mb_set_source, .source_off = mb_source_off,     \
-		.read_source = mb_read_source, .read_heartbeat = mb_read_heartbeat,                                  \
-		.set_transformer = mb_set_transformer, .configure_positions = mb_configure,                          \
-		.position_command = mb_position_command, .all_command = mb_all_command,                              \
-		.read_positions = mb_read_positions, .drop_connection = mb_drop, .destroy = mb_destroy,              \
+#define MB_OPS(NAME)                                                                          \
+	{                                                                                     \
+		.name = NAME, .identify = mb_identify, .set_source = mb_set_source,           \
+		.source_off = mb_source_off, .read_source = mb_read_source,                   \
+		.read_heartbeat = mb_read_heartbeat, .set_transformer = mb_set_transformer,   \
+		.configure_positions = mb_configure, .position_command = mb_position_command, \
+		.all_command = mb_all_command, .read_positions = mb_read_positions,           \
+		.drop_connection = mb_drop, .destroy = mb_destroy,                            \
 	}
 static const struct bench_ops mb_tcp_ops = MB_OPS("modbus-tcp");
 static const struct bench_ops mb_rtu_ops = MB_OPS("modbus-rtu");
@@ -418,7 +439,9 @@ static int parse_tcp(struct mb_impl *m, const char *spec, const char *uri, struc
 	if (q) {
 		*q++ = '\0';
 		if (strncmp(q, "unit=", 5) || parse_int(q + 5, 0, 247, &v))
-			return ml_errorf(err, ML_EINVAL, "bench uri '%s': bad option '%s' (expected unit=0..247)", uri, q);
+			return ml_errorf(err, ML_EINVAL,
+					 "bench uri '%s': bad option '%s' (expected unit=0..247)",
+					 uri, q);
 		m->unit = (int)v;
 	}
 	char *host = tmp, *port = NULL;
@@ -463,7 +486,8 @@ static int parse_rtu(struct mb_impl *m, const char *spec, const char *uri, struc
 		else if (!strncmp(kv, "parity=", 7) && strchr("NEO", kv[7]) && kv[7] && !kv[8])
 			m->parity = kv[7];
 		else
-			return ml_errorf(err, ML_EINVAL, "bench uri '%s': bad option '%s'", uri, kv);
+			return ml_errorf(err, ML_EINVAL, "bench uri '%s': bad option '%s'", uri,
+					 kv);
 	}
 	if (!m->dev[0])
 		return ml_errorf(err, ML_EINVAL, "bench uri '%s': no serial device", uri);

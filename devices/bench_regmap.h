@@ -27,8 +27,8 @@ extern "C" {
 #define BR_ID_UMAX 0x0006
 #define BR_ID_IMAX 0x0008
 #define BR_ID_STDCLASS 0x000A
-#define BR_ID_MODEL 0x0010 /* str[32] = 16 registers */
-#define BR_ID_SERIAL 0x0020 /* str[16] = 8 registers */
+#define BR_ID_MODEL 0x0010    /* str[32] = 16 registers */
+#define BR_ID_SERIAL 0x0020   /* str[16] = 8 registers */
 #define BR_ID_FIRMWARE 0x0028 /* str[16] = 8 registers */
 #define BR_ID_END 0x0030
 
@@ -105,16 +105,16 @@ extern "C" {
  * exception, so a test can always switch a fault off again.
  */
 #define BR_CTL_BASE 0xF000
-#define BR_CTL_DELAY_MS 0xF000   /* delay replies by this many ms (real time) */
+#define BR_CTL_DELAY_MS 0xF000    /* delay replies by this many ms (real time) */
 #define BR_CTL_DELAY_COUNT 0xF001 /* number of next replies to delay; 0 = every reply */
-#define BR_CTL_EXC_CODE 0xF002   /* answer requests with this exception code (0 = off) */
-#define BR_CTL_EXC_COUNT 0xF003  /* number of next requests to refuse; 0 = every one */
-#define BR_CTL_FREEZE_HB 0xF004  /* 1 freezes the heartbeat (a hung device) */
-#define BR_CTL_DROP_AFTER 0xF005 /* drop every connection at the Nth next request (no reply) */
-#define BR_CTL_DOWN_MS 0xF006    /* after a drop, refuse connections for this many ms */
-#define BR_CTL_DROP_NOW 0xF007   /* write 1: drop every connection after this reply */
-#define BR_CTL_REQUESTS 0xF008   /* u32, read-only: requests answered outside this range */
-#define BR_CTL_CLIENTS 0xF00A    /* read-only: connected clients */
+#define BR_CTL_EXC_CODE 0xF002    /* answer requests with this exception code (0 = off) */
+#define BR_CTL_EXC_COUNT 0xF003   /* number of next requests to refuse; 0 = every one */
+#define BR_CTL_FREEZE_HB 0xF004   /* 1 freezes the heartbeat (a hung device) */
+#define BR_CTL_DROP_AFTER 0xF005  /* drop every connection at the Nth next request (no reply) */
+#define BR_CTL_DOWN_MS 0xF006     /* after a drop, refuse connections for this many ms */
+#define BR_CTL_DROP_NOW 0xF007    /* write 1: drop every connection after this reply */
+#define BR_CTL_REQUESTS 0xF008    /* u32, read-only: requests answered outside this range */
+#define BR_CTL_CLIENTS 0xF00A     /* read-only: connected clients */
 #define BR_CTL_END 0xF00B
 
 #ifdef __cplusplus

@@ -14,11 +14,11 @@
  */
 #include "devices/benchsim.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -135,7 +135,8 @@ static void accept_client(struct benchsim *s)
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	pthread_mutex_lock(&s->mu);
-	int refuse = s->nclients >= SIM_MAX_CLIENTS || fd >= FD_SETSIZE || mono_ns() / 1000000 < s->down_until_ms;
+	int refuse = s->nclients >= SIM_MAX_CLIENTS || fd >= FD_SETSIZE ||
+		     mono_ns() / 1000000 < s->down_until_ms;
 	if (!refuse)
 		s->clients[s->nclients++] = fd;
 	pthread_mutex_unlock(&s->mu);
@@ -198,8 +199,9 @@ static int request_exception(struct benchsim *s, const struct req_info *ri)
 	case MODBUS_FC_READ_INPUT_REGISTERS:
 		if (ri->n < 1 || ri->n > MODBUS_MAX_READ_REGISTERS)
 			return MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE;
-		if (ri->fc == MODBUS_FC_READ_INPUT_REGISTERS ? !sim_input_mapped(&s->st, ri->addr, ri->n)
-							     : !sim_holding_mapped(&s->st, ri->addr, ri->n))
+		if (ri->fc == MODBUS_FC_READ_INPUT_REGISTERS
+			    ? !sim_input_mapped(&s->st, ri->addr, ri->n)
+			    : !sim_holding_mapped(&s->st, ri->addr, ri->n))
 			return MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS;
 		return 0;
 	case MODBUS_FC_WRITE_SINGLE_REGISTER:
@@ -213,7 +215,8 @@ static int request_exception(struct benchsim *s, const struct req_info *ri)
 			vals[i] = (uint16_t)((ri->vals[2 * i] << 8) | ri->vals[2 * i + 1]);
 		return sim_check_write(&s->st, s->map->tab_registers, ri->addr, ri->n, vals);
 	}
-	default: return MODBUS_EXCEPTION_ILLEGAL_FUNCTION;
+	default:
+		return MODBUS_EXCEPTION_ILLEGAL_FUNCTION;
 	}
 }
 
@@ -260,7 +263,8 @@ static int serve(struct benchsim *s, const uint8_t *req, int len, const struct r
 	if (exc)
 		return modbus_reply_exception(s->ctx, req, (unsigned)exc) < 0 ? -1 : 0;
 	int rc = modbus_reply(s->ctx, req, len, s->map);
-	int is_write = ri->fc == MODBUS_FC_WRITE_SINGLE_REGISTER || ri->fc == MODBUS_FC_WRITE_MULTIPLE_REGISTERS;
+	int is_write = ri->fc == MODBUS_FC_WRITE_SINGLE_REGISTER ||
+		       ri->fc == MODBUS_FC_WRITE_MULTIPLE_REGISTERS;
 	if (is_write) {
 		sim_apply_write(&s->st, s->map->tab_registers, ri->addr, ri->n);
 		uint16_t *dn = ctl(s, BR_CTL_DROP_NOW);
@@ -370,7 +374,8 @@ static int listen_socket(struct benchsim *s, const char *host, int port, struct 
 	char es[96];
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
-		return ml_errorf(err, ML_EINVAL, "simulator: bind address '%s' is not an IPv4 address", host);
+		return ml_errorf(err, ML_EINVAL,
+				 "simulator: bind address '%s' is not an IPv4 address", host);
 	s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (s->lfd < 0 || setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
@@ -383,8 +388,8 @@ static int listen_socket(struct benchsim *s, const char *host, int port, struct 
 	return ML_OK;
 }
 
-static int sim_alloc(struct benchsim *s, const struct benchsim_scenario *sc, const struct benchsim_options *opt,
-		     struct ml_error *err)
+static int sim_alloc(struct benchsim *s, const struct benchsim_scenario *sc,
+		     const struct benchsim_options *opt, struct ml_error *err)
 {
 	s->sc = *sc;
 	s->lfd = s->wake[0] = s->wake[1] = -1;
@@ -392,9 +397,11 @@ static int sim_alloc(struct benchsim *s, const struct benchsim_scenario *sc, con
 	uint64_t seed = opt && (opt->seed || opt->have_seed) ? opt->seed : sc->seed;
 	sim_init(&s->st, &s->sc, seed);
 	s->map = modbus_mapping_new_start_address(0, 0, 0, 0, 0, SIM_HOLDING_N, 0, SIM_INPUT_N);
-	s->ctx = modbus_new_tcp("127.0.0.1", 502); /* framing only: sockets come from our own listener */
+	s->ctx = modbus_new_tcp("127.0.0.1",
+				502); /* framing only: sockets come from our own listener */
 	if (!s->map || !s->ctx || pipe2(s->wake, O_CLOEXEC | O_NONBLOCK))
-		return ml_errorf(err, ML_ENOMEM, "simulator: cannot allocate the register map or context");
+		return ml_errorf(err, ML_ENOMEM,
+				 "simulator: cannot allocate the register map or context");
 	sim_fill_identity(&s->st, s->map->tab_input_registers);
 	faults_to_regs(s, &sc->faults);
 	s->t0_ns = mono_ns();
@@ -402,8 +409,8 @@ static int sim_alloc(struct benchsim *s, const struct benchsim_scenario *sc, con
 	return ML_OK;
 }
 
-int benchsim_start(const struct benchsim_scenario *sc, const struct benchsim_options *opt, struct benchsim **out,
-		   struct ml_error *err)
+int benchsim_start(const struct benchsim_scenario *sc, const struct benchsim_options *opt,
+		   struct benchsim **out, struct ml_error *err)
 {
 	*out = NULL;
 	struct benchsim *s = calloc(1, sizeof(*s));
@@ -412,7 +419,8 @@ int benchsim_start(const struct benchsim_scenario *sc, const struct benchsim_opt
 	pthread_mutex_init(&s->mu, NULL);
 	int rc = sim_alloc(s, sc, opt, err);
 	if (!rc)
-		rc = listen_socket(s, opt && opt->host ? opt->host : "127.0.0.1", opt ? opt->port : 0, err);
+		rc = listen_socket(s, opt && opt->host ? opt->host : "127.0.0.1",
+				   opt ? opt->port : 0, err);
 	if (!rc && pthread_create(&s->thr, NULL, server_main, s))
 		rc = ml_errorf(err, ML_EINTERNAL, "simulator: cannot start the server thread");
 	if (rc) {

@@ -44,12 +44,14 @@ struct benchsim_faults {
 int benchsim_scenario_parse(const char *text, const char *name, struct benchsim_scenario **out,
 			    struct ml_error *err) ML_MUSTCHECK;
 /* Read and parse a file. */
-int benchsim_scenario_load(const char *path, struct benchsim_scenario **out, struct ml_error *err) ML_MUSTCHECK;
+int benchsim_scenario_load(const char *path, struct benchsim_scenario **out,
+			   struct ml_error *err) ML_MUSTCHECK;
 /* The built-in default: 24-position single-phase meter bench, all meters good. */
 int benchsim_scenario_default(struct benchsim_scenario **out, struct ml_error *err) ML_MUSTCHECK;
 void benchsim_scenario_free(struct benchsim_scenario *sc); /* NULL-safe */
 /* Copy the fault switches that src sets (non-zero) into dst. Returns ML_OK. */
-int benchsim_scenario_apply_faults(struct benchsim_scenario *dst, const struct benchsim_scenario *src);
+int benchsim_scenario_apply_faults(struct benchsim_scenario *dst,
+				   const struct benchsim_scenario *src);
 void benchsim_scenario_set_faults(struct benchsim_scenario *sc, const struct benchsim_faults *f);
 int benchsim_scenario_positions(const struct benchsim_scenario *sc);
 const char *benchsim_scenario_name(const struct benchsim_scenario *sc);
@@ -67,8 +69,8 @@ struct benchsim_options {
  * copied (the caller may free it afterwards). On success *out is owned by
  * the caller: benchsim_stop().
  */
-int benchsim_start(const struct benchsim_scenario *sc, const struct benchsim_options *opt, struct benchsim **out,
-		   struct ml_error *err) ML_MUSTCHECK;
+int benchsim_start(const struct benchsim_scenario *sc, const struct benchsim_options *opt,
+		   struct benchsim **out, struct ml_error *err) ML_MUSTCHECK;
 /* Stop the thread, close every socket, free. NULL-safe. */
 void benchsim_stop(struct benchsim *s);
 /* The bound TCP port. */
@@ -89,9 +91,10 @@ int benchsim_clients(struct benchsim *s);
  * register address (-1 when unknown).
  */
 int benchsim_control_register(const char *key);
-int benchsim_remote_set(const char *hostport, const char *key, uint16_t value, struct ml_error *err) ML_MUSTCHECK;
-int benchsim_remote_get(const char *hostport, struct benchsim_faults *f, uint32_t *requests, uint16_t *clients,
+int benchsim_remote_set(const char *hostport, const char *key, uint16_t value,
 			struct ml_error *err) ML_MUSTCHECK;
+int benchsim_remote_get(const char *hostport, struct benchsim_faults *f, uint32_t *requests,
+			uint16_t *clients, struct ml_error *err) ML_MUSTCHECK;
 
 /* Device time in seconds since start. */
 double benchsim_device_time(struct benchsim *s);

@@ -170,14 +170,16 @@ static void run_clock(struct sim_state *st, int p, double dt)
 }
 
 /* Ratio error and phase displacement at the applied percent point and burden. */
-static void xfmr_errors(const struct sim_state *st, const struct sim_pos_model *m, int32_t *ratio, int32_t *phase)
+static void xfmr_errors(const struct sim_state *st, const struct sim_pos_model *m, int32_t *ratio,
+			int32_t *phase)
 {
 	const struct sim_xpoint *any = NULL;
 	for (int k = m->nx - 1; k >= 0; k--) { /* later sections override */
 		const struct sim_xpoint *x = &m->xp[k];
 		if (fabsf(x->percent - st->xf.percent) > 0.005f * x->percent)
 			continue;
-		if (x->burden_va >= 0 && fabsf(x->burden_va - st->xf.burden_va) <= 0.01f * (x->burden_va + 1)) {
+		if (x->burden_va >= 0 &&
+		    fabsf(x->burden_va - st->xf.burden_va) <= 0.01f * (x->burden_va + 1)) {
 			*ratio = x->ratio_e4;
 			*phase = x->phase_e4;
 			return;
@@ -225,7 +227,9 @@ static void run_position(struct sim_state *st, int p, double rate, double dt)
 	int at_limit = has_limit(rt) && left <= dt;
 	double d = at_limit ? (left > 0 ? left : 0) : dt;
 	switch (rt->mode) {
-	case BENCH_MODE_BASIC: run_basic(st, p, rate, d); break;
+	case BENCH_MODE_BASIC:
+		run_basic(st, p, rate, d);
+		break;
 	case BENCH_MODE_CREEP: /* fails when MORE than `pulses` pulses are counted (§5) */
 		rt->pulses_f += rate * d;
 		if ((uint32_t)rt->pulses_f > rt->pulses)
@@ -238,14 +242,22 @@ static void run_position(struct sim_state *st, int p, double rate, double dt)
 		else if (at_limit)
 			finish(rt, BENCH_RES_TIME_LIMIT);
 		break;
-	case BENCH_MODE_CONSTANT: rt->pulses_f += rate * d; break;
-	case BENCH_MODE_CLOCK: run_clock(st, p, d); break;
-	case BENCH_MODE_TRANSFORMER: run_xfmr(st, p, d); break;
-	default: break;
+	case BENCH_MODE_CONSTANT:
+		rt->pulses_f += rate * d;
+		break;
+	case BENCH_MODE_CLOCK:
+		run_clock(st, p, d);
+		break;
+	case BENCH_MODE_TRANSFORMER:
+		run_xfmr(st, p, d);
+		break;
+	default:
+		break;
 	}
 	rt->elapsed += d;
 	if (rt->mode == BENCH_MODE_CONSTANT && rt->state == BENCH_POS_RUNNING && at_limit)
-		rt->reg_end = rt->reg_kwh + reg_gain(&st->sc->pos[p], rate, d); /* the bench's final read */
+		rt->reg_end = rt->reg_kwh +
+			      reg_gain(&st->sc->pos[p], rate, d); /* the bench's final read */
 	if (rt->state == BENCH_POS_RUNNING && at_limit) {
 		int comm = rt->mode == BENCH_MODE_CONSTANT && st->sc->pos[p].comm_fault;
 		finish(rt, comm ? BENCH_RES_COMM : BENCH_RES_OK);

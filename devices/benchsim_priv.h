@@ -37,11 +37,11 @@ struct sim_pos_model {
 	int32_t base_err_e4;
 	int npoints;
 	struct sim_point points[SIM_MAX_POINTS];
-	double creep_per_hour; /* creeping meters: pulses per hour with no current */
-	double start_a;        /* the meter registers from this current on */
-	int32_t clock_drift_e4;  /* s/day */
-	int32_t register_err_e4; /* register vs pulses, % */
-	double register_start;   /* kWh */
+	double creep_per_hour;      /* creeping meters: pulses per hour with no current */
+	double start_a;             /* the meter registers from this current on */
+	int32_t clock_drift_e4;     /* s/day */
+	int32_t register_err_e4;    /* register vs pulses, % */
+	double register_start;      /* kWh */
 	int32_t ratio_e4, phase_e4; /* CT/VT base errors: %, minutes */
 	int nx;
 	struct sim_xpoint xp[SIM_MAX_POINTS];
@@ -55,7 +55,7 @@ struct benchsim_scenario {
 	double settle_s;  /* device seconds from apply to stable */
 	double reading_s; /* transformer bench: device seconds per reading */
 	uint64_t seed;
-	int32_t noise_e4; /* uniform integer noise, +- this many 1e-4 units */
+	int32_t noise_e4;      /* uniform integer noise, +- this many 1e-4 units */
 	uint16_t source_fault; /* non-zero: applying the source ends in this fault */
 	struct benchsim_faults faults;
 	struct sim_pos_model pos[BR_MAX_POSITIONS];
@@ -109,7 +109,8 @@ int sim_holding_mapped(const struct sim_state *st, int addr, int n);
  * holding registers: returns 0 or the Modbus exception code (3 bad value,
  * 6 busy while settling). Nothing is changed.
  */
-int sim_check_write(const struct sim_state *st, const uint16_t *holding, int addr, int n, const uint16_t *vals);
+int sim_check_write(const struct sim_state *st, const uint16_t *holding, int addr, int n,
+		    const uint16_t *vals);
 /* Side effects of a write already stored in holding (commands). */
 void sim_apply_write(struct sim_state *st, uint16_t *holding, int addr, int n);
 

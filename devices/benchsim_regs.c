@@ -46,7 +46,8 @@ static void fill_source(struct sim_state *st, uint16_t *in)
 	in[BR_SRC_FAULT] = st->src_fault;
 	in[BR_SRC_APPLIED] = st->applied_seq;
 	if (!st->hb_frozen)
-		st->hb_value = (uint16_t)(uint64_t)(st->t * 10.0); /* +1 per 100 ms device time, wraps */
+		st->hb_value = (uint16_t)(uint64_t)(st->t *
+						    10.0); /* +1 per 100 ms device time, wraps */
 	in[BR_SRC_HEARTBEAT] = st->hb_value;
 	bcodec_put_f32(&in[BR_SRC_FREQ], f > 0 ? st->sp.freq : 0.0f);
 	double p = 0, q = 0;
@@ -54,7 +55,8 @@ static void fill_source(struct sim_state *st, uint16_t *in)
 	for (int k = 0; k < 3; k++) {
 		/* Only the phases the bench has; current only in the elements of element_mask. */
 		int has = k < st->sc->phases;
-		double u = has ? st->sp.u[k] * f : 0, i = has && (mask >> k & 1u) ? st->sp.i[k] * f : 0;
+		double u = has ? st->sp.u[k] * f : 0,
+		       i = has && (mask >> k & 1u) ? st->sp.i[k] * f : 0;
 		double a = st->sp.phi[k] * M_PI / 180.0;
 		bcodec_put_f32(&in[BR_SRC_U + 2 * k], (float)u);
 		bcodec_put_f32(&in[BR_SRC_I + 2 * k], (float)i);
@@ -90,7 +92,8 @@ void sim_fill_dynamic(struct sim_state *st, uint16_t *in)
 		if (rt->mode == BENCH_MODE_CONSTANT && rt->state != BENCH_POS_IDLE)
 			reg = rt->state == BENCH_POS_DONE ? rt->reg_end : rt->reg_start;
 		bcodec_put_f32(&r[BR_PS_REGKWH], m->present ? (float)reg : 0.0f);
-		r[BR_PS_COMM] = (uint16_t)(m->present && !m->comm_fault && st->sc->device_class == BENCH_CLASS_METER);
+		r[BR_PS_COMM] = (uint16_t)(m->present && !m->comm_fault &&
+					   st->sc->device_class == BENCH_CLASS_METER);
 	}
 }
 
@@ -107,9 +110,12 @@ int sim_input_mapped(const struct sim_state *st, int addr, int n)
 
 int sim_holding_mapped(const struct sim_state *st, int addr, int n)
 {
-	return within(addr, n, BR_ALL_COMMAND, BR_ALL_COMMAND + 1) || within(addr, n, BR_SP_WIRING, BR_SP_END) ||
-	       (st->sc->device_class == BENCH_CLASS_TRANSFORMER && within(addr, n, BR_XF_KIND, BR_XF_END)) ||
-	       within(addr, n, BR_POS_BASE, BR_POS_ADDR(st->sc->positions)) || within(addr, n, BR_CTL_BASE, BR_CTL_END);
+	return within(addr, n, BR_ALL_COMMAND, BR_ALL_COMMAND + 1) ||
+	       within(addr, n, BR_SP_WIRING, BR_SP_END) ||
+	       (st->sc->device_class == BENCH_CLASS_TRANSFORMER &&
+		within(addr, n, BR_XF_KIND, BR_XF_END)) ||
+	       within(addr, n, BR_POS_BASE, BR_POS_ADDR(st->sc->positions)) ||
+	       within(addr, n, BR_CTL_BASE, BR_CTL_END);
 }
 
 /* A register's value as it would be after the write. */
@@ -149,7 +155,8 @@ static int bad_source(const struct sim_state *st, const struct wview *w)
 	if ((mask & ~((1u << sc->phases) - 1u)) || out_of(wvf(w, BR_SP_FREQ), 45, 65))
 		return 1;
 	for (int k = 0; k < 3; k++)
-		if (out_of(wvf(w, BR_SP_U + 2 * k), 0, sc->u_max) || out_of(wvf(w, BR_SP_I + 2 * k), 0, sc->i_max) ||
+		if (out_of(wvf(w, BR_SP_U + 2 * k), 0, sc->u_max) ||
+		    out_of(wvf(w, BR_SP_I + 2 * k), 0, sc->i_max) ||
 		    out_of(wvf(w, BR_SP_PHI + 2 * k), -180, 180))
 			return 1;
 	return 0;
@@ -158,7 +165,8 @@ static int bad_source(const struct sim_state *st, const struct wview *w)
 static int bad_xfmr(const struct wview *w)
 {
 	return wv(w, BR_XF_KIND) > 1 || out_of(wvf(w, BR_XF_PRIMARY), 1e-6, 1e7) ||
-	       out_of(wvf(w, BR_XF_SECONDARY), 1e-6, 1e4) || out_of(wvf(w, BR_XF_PERCENT), 0.1, 200) ||
+	       out_of(wvf(w, BR_XF_SECONDARY), 1e-6, 1e4) ||
+	       out_of(wvf(w, BR_XF_PERCENT), 0.1, 200) ||
 	       out_of(wvf(w, BR_XF_BURDEN_VA), 0, 1000) || out_of(wvf(w, BR_XF_BURDEN_PF), 0, 1);
 }
 
@@ -180,7 +188,8 @@ static int touches(const struct wview *w, int lo, int hi)
 	return w->addr < hi && w->addr + w->n > lo;
 }
 
-int sim_check_write(const struct sim_state *st, const uint16_t *holding, int addr, int n, const uint16_t *vals)
+int sim_check_write(const struct sim_state *st, const uint16_t *holding, int addr, int n,
+		    const uint16_t *vals)
 {
 	struct wview w = { holding, vals, addr, n };
 	if (addr >= BR_CTL_BASE)
@@ -191,9 +200,11 @@ int sim_check_write(const struct sim_state *st, const uint16_t *holding, int add
 		return 6;
 	if (written(&w, BR_ALL_COMMAND) && wv(&w, BR_ALL_COMMAND) > 3)
 		return 3;
-	if (written(&w, BR_SP_COMMAND) && (wv(&w, BR_SP_COMMAND) > 1 || (wv(&w, BR_SP_COMMAND) == 1 && bad_source(st, &w))))
+	if (written(&w, BR_SP_COMMAND) &&
+	    (wv(&w, BR_SP_COMMAND) > 1 || (wv(&w, BR_SP_COMMAND) == 1 && bad_source(st, &w))))
 		return 3;
-	if (written(&w, BR_XF_COMMAND) && (wv(&w, BR_XF_COMMAND) > 1 || (wv(&w, BR_XF_COMMAND) == 1 && bad_xfmr(&w))))
+	if (written(&w, BR_XF_COMMAND) &&
+	    (wv(&w, BR_XF_COMMAND) > 1 || (wv(&w, BR_XF_COMMAND) == 1 && bad_xfmr(&w))))
 		return 3;
 	if (touches(&w, BR_POS_BASE, BR_POS_ADDR(st->sc->positions))) {
 		int p0 = addr < BR_POS_BASE ? 0 : (addr - BR_POS_BASE) / BR_POS_STRIDE;
@@ -288,7 +299,8 @@ void sim_apply_write(struct sim_state *st, uint16_t *h, int addr, int n)
 	w.n = n;
 	if (written(&w, BR_ALL_COMMAND)) {
 		for (int p = 0; p < st->sc->positions; p++)
-			if (h[BR_ALL_COMMAND] != BENCH_CMD_START || h[BR_POS_ADDR(p) + BR_PC_ENABLED])
+			if (h[BR_ALL_COMMAND] != BENCH_CMD_START ||
+			    h[BR_POS_ADDR(p) + BR_PC_ENABLED])
 				position_command(st, h, p, h[BR_ALL_COMMAND]);
 		h[BR_ALL_COMMAND] = 0;
 	}

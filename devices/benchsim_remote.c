@@ -42,7 +42,8 @@ static modbus_t *remote_open(const char *hostport, struct ml_error *err)
 	const char *s = strncmp(hostport, "tcp://", 6) ? hostport : hostport + 6;
 	const char *colon = strrchr(s, ':');
 	size_t hl = colon ? (size_t)(colon - s) : strlen(s);
-	if (!hl || hl >= sizeof(host) || (colon && (!colon[1] || strlen(colon + 1) >= sizeof(port)))) {
+	if (!hl || hl >= sizeof(host) ||
+	    (colon && (!colon[1] || strlen(colon + 1) >= sizeof(port)))) {
 		ml_errorf(err, ML_EINVAL, "simulator address '%s' is not HOST[:PORT]", hostport);
 		return NULL;
 	}
@@ -53,30 +54,36 @@ static modbus_t *remote_open(const char *hostport, struct ml_error *err)
 	modbus_t *ctx = modbus_new_tcp_pi(host, port);
 	if (!ctx || modbus_connect(ctx) == -1) {
 		char es[96];
-		ml_errorf(err, ML_EIO, "simulator %s: connect: %s", hostport, ml_errno_str(errno, es, sizeof(es)));
+		ml_errorf(err, ML_EIO, "simulator %s: connect: %s", hostport,
+			  ml_errno_str(errno, es, sizeof(es)));
 		modbus_free(ctx);
 		return NULL;
 	}
 	return ctx;
 }
 
-static int remote_fail(modbus_t *ctx, const char *hostport, const char *what, int reg, struct ml_error *err)
+static int remote_fail(modbus_t *ctx, const char *hostport, const char *what, int reg,
+		       struct ml_error *err)
 {
 	int e = errno;
 	char es[96];
-	const char *cause = e == EMBXILADD ? "exception 02 (not a meterlab simulator?)" : ml_errno_str(e, es, sizeof(es));
+	const char *cause = e == EMBXILADD ? "exception 02 (not a meterlab simulator?)"
+					   : ml_errno_str(e, es, sizeof(es));
 	modbus_close(ctx);
 	modbus_free(ctx);
-	return ml_errorf(err, e == EMBXILADD ? ML_EDEVICE : ML_EIO, "simulator %s: %s 0x%04X: %s", hostport, what,
-			 (unsigned)reg, cause);
+	return ml_errorf(err, e == EMBXILADD ? ML_EDEVICE : ML_EIO, "simulator %s: %s 0x%04X: %s",
+			 hostport, what, (unsigned)reg, cause);
 }
 
 int benchsim_remote_set(const char *hostport, const char *key, uint16_t value, struct ml_error *err)
 {
 	int reg = benchsim_control_register(key);
 	if (reg < 0)
-		return ml_errorf(err, ML_EINVAL, "unknown fault '%s' (delay_ms, delay_count, exception, exception_count, "
-					  "freeze_heartbeat, drop_after, down_ms, drop_now)", key);
+		return ml_errorf(
+			err, ML_EINVAL,
+			"unknown fault '%s' (delay_ms, delay_count, exception, exception_count, "
+			"freeze_heartbeat, drop_after, down_ms, drop_now)",
+			key);
 	modbus_t *ctx = remote_open(hostport, err);
 	if (!ctx)
 		return err ? err->code : ML_EIO;
@@ -87,8 +94,8 @@ int benchsim_remote_set(const char *hostport, const char *key, uint16_t value, s
 	return ML_OK;
 }
 
-int benchsim_remote_get(const char *hostport, struct benchsim_faults *f, uint32_t *requests, uint16_t *clients,
-			struct ml_error *err)
+int benchsim_remote_get(const char *hostport, struct benchsim_faults *f, uint32_t *requests,
+			uint16_t *clients, struct ml_error *err)
 {
 	uint16_t r[BR_CTL_END - BR_CTL_BASE];
 	modbus_t *ctx = remote_open(hostport, err);

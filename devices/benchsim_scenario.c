@@ -38,8 +38,8 @@ struct pctx {
 
 static int perr(struct pctx *c, const char *fmt, const char *a, const char *b)
 {
-	return ml_errorf(c->err, ML_ECONFIG, "scenario %s line %d: %s%s%s", c->file, c->line, fmt, a ? a : "",
-			 b ? b : "");
+	return ml_errorf(c->err, ML_ECONFIG, "scenario %s line %d: %s%s%s", c->file, c->line, fmt,
+			 a ? a : "", b ? b : "");
 }
 
 static int p_double(const char *s, double lo, double hi, double *out)
@@ -99,8 +99,10 @@ static int p_section(struct pctx *c, char *s)
 		double a, b;
 		if (dash)
 			*dash = '\0';
-		if (p_double(t, 1, c->sc->positions, &a) || (dash && p_double(dash + 1, 1, c->sc->positions, &b)))
-			return perr(c, "bad position or range in section: ", t, " (positions must be declared first)");
+		if (p_double(t, 1, c->sc->positions, &a) ||
+		    (dash && p_double(dash + 1, 1, c->sc->positions, &b)))
+			return perr(c, "bad position or range in section: ", t,
+				    " (positions must be declared first)");
 		if (!dash)
 			b = a;
 		for (int p = (int)a; p <= (int)b; p++)
@@ -182,7 +184,8 @@ static int p_global(struct pctx *c, char **t, int nt)
 	else if (!strcmp(k, "kind")) {
 		if (strcmp(t[1], "meter") && strcmp(t[1], "transformer"))
 			return perr(c, "kind must be meter or transformer, not ", t[1], NULL);
-		sc->device_class = !strcmp(t[1], "meter") ? BENCH_CLASS_METER : BENCH_CLASS_TRANSFORMER;
+		sc->device_class = !strcmp(t[1], "meter") ? BENCH_CLASS_METER
+							  : BENCH_CLASS_TRANSFORMER;
 	} else if (!strcmp(k, "noise"))
 		return p_dec4(c, t[1], &sc->noise_e4);
 	else if (p_num(c, t[1], 0, 1e9, &v))
@@ -225,7 +228,8 @@ static int p_defect(struct pctx *c, struct sim_pos_model *m, const char *d)
 	else if (!strcmp(d, "none"))
 		m->dead = m->creeping = m->not_starting = m->comm_fault = 0;
 	else
-		return perr(c, "unknown defect ", d, " (dead, creeping, not_starting, comm_fault, none)");
+		return perr(c, "unknown defect ", d,
+			    " (dead, creeping, not_starting, comm_fault, none)");
 	return 0;
 }
 
@@ -236,7 +240,8 @@ static int p_point(struct pctx *c, struct sim_pos_model *m, char **t, int nt)
 	if (m->npoints >= SIM_MAX_POINTS)
 		return perr(c, "too many points", NULL, NULL);
 	struct sim_point *pt = &m->points[m->npoints];
-	if (p_dec4(c, t[1], &pt->imult_e4) || p_pf(c, t[2], &pt->phi) || p_dec4(c, t[3], &pt->err_e4))
+	if (p_dec4(c, t[1], &pt->imult_e4) || p_pf(c, t[2], &pt->phi) ||
+	    p_dec4(c, t[3], &pt->err_e4))
 		return ML_ECONFIG;
 	m->npoints++;
 	return 0;
@@ -246,7 +251,8 @@ static int p_xpoint(struct pctx *c, struct sim_pos_model *m, char **t, int nt)
 {
 	double pct, bva = -1;
 	if (nt != 5)
-		return perr(c, "usage: xpoint PERCENT BURDEN_VA|* RATIO_ERROR PHASE_MIN", NULL, NULL);
+		return perr(c, "usage: xpoint PERCENT BURDEN_VA|* RATIO_ERROR PHASE_MIN", NULL,
+			    NULL);
 	if (m->nx >= SIM_MAX_POINTS)
 		return perr(c, "too many xpoints", NULL, NULL);
 	struct sim_xpoint *x = &m->xp[m->nx];
@@ -360,7 +366,8 @@ static void finish_scenario(struct benchsim_scenario *sc)
 {
 	if (!sc->caps)
 		sc->caps = sc->device_class == BENCH_CLASS_METER
-				   ? (BENCH_CAP_BASIC | BENCH_CAP_CREEP | BENCH_CAP_START | BENCH_CAP_CONSTANT | BENCH_CAP_CLOCK)
+				   ? (BENCH_CAP_BASIC | BENCH_CAP_CREEP | BENCH_CAP_START |
+				      BENCH_CAP_CONSTANT | BENCH_CAP_CLOCK)
 				   : (BENCH_CAP_CT | BENCH_CAP_VT);
 	for (int p = 0; p < sc->positions; p++) {
 		struct sim_pos_model *m = &sc->pos[p];
@@ -414,7 +421,8 @@ int benchsim_scenario_load(const char *path, struct benchsim_scenario **out, str
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		char es[96];
-		return ml_errorf(err, ML_ECONFIG, "scenario %s: %s", path, ml_errno_str(errno, es, sizeof(es)));
+		return ml_errorf(err, ML_ECONFIG, "scenario %s: %s", path,
+				 ml_errno_str(errno, es, sizeof(es)));
 	}
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
@@ -425,7 +433,8 @@ int benchsim_scenario_load(const char *path, struct benchsim_scenario **out, str
 			if (!nb) {
 				free(buf);
 				fclose(f);
-				return ml_errorf(err, ML_ECONFIG, "scenario %s: too large or out of memory", path);
+				return ml_errorf(err, ML_ECONFIG,
+						 "scenario %s: too large or out of memory", path);
 			}
 			buf = nb;
 		}
@@ -466,7 +475,8 @@ const char *benchsim_scenario_name(const struct benchsim_scenario *sc)
 	return sc->name;
 }
 
-int benchsim_scenario_apply_faults(struct benchsim_scenario *dst, const struct benchsim_scenario *src)
+int benchsim_scenario_apply_faults(struct benchsim_scenario *dst,
+				   const struct benchsim_scenario *src)
 {
 	const uint16_t *s = (const uint16_t *)&src->faults;
 	uint16_t *d = (uint16_t *)&dst->faults;

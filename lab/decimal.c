@@ -32,7 +32,8 @@ static const char *parse_sign(const char *p, int *neg)
 		*neg = *p == '-';
 		return p + 1;
 	}
-	if ((unsigned char)p[0] == 0xE2 && (unsigned char)p[1] == 0x88 && (unsigned char)p[2] == 0x92) {
+	if ((unsigned char)p[0] == 0xE2 && (unsigned char)p[1] == 0x88 &&
+	    (unsigned char)p[2] == 0x92) {
 		*neg = 1;
 		return p + 3;
 	}
@@ -57,7 +58,8 @@ int dec_parse(const char *s, int scale_digits, int64_t *out, struct ml_error *er
 		if (*p < '0' || *p > '9')
 			break;
 		if (frac >= 0 && ++frac > scale_digits)
-			return ml_errorf(err, ML_EINVAL, "'%s': more than %d decimal places", s, scale_digits);
+			return ml_errorf(err, ML_EINVAL, "'%s': more than %d decimal places", s,
+					 scale_digits);
 		v = v * 10 + (*p - '0');
 		if (v > limit)
 			return ml_errorf(err, ML_EINVAL, "'%s': value too large", s);
@@ -66,7 +68,8 @@ int dec_parse(const char *s, int scale_digits, int64_t *out, struct ml_error *er
 	if (*skip_blank(p) != '\0' || digits == 0)
 		return ml_errorf(err, ML_EINVAL, "'%s' is not a decimal number", s);
 	int64_t mul = pow10i(scale_digits - (frac > 0 ? frac : 0));
-	if (v > limit / mul) /* checked before multiplying: the scaled value must stay within the bound */
+	/* checked before multiplying: the scaled value must stay within the bound */
+	if (v > limit / mul)
 		return ml_errorf(err, ML_EINVAL, "'%s': value too large", s);
 	v *= mul;
 	*out = neg ? -v : v;
@@ -130,13 +133,15 @@ int dec4_min_decimals(int64_t v)
 	return v == 0 ? 0 : dec4_interval_decimals(v < 0 ? -v : v);
 }
 
-int dec4_mean(const int64_t *r, int n, int64_t interval_e4, int64_t *mean_e4, int64_t *rounded, int *sign,
-	      struct ml_error *err)
+int dec4_mean(const int64_t *r, int n, int64_t interval_e4, int64_t *mean_e4, int64_t *rounded,
+	      int *sign, struct ml_error *err)
 {
 	if (n < 1 || n > DEC4_MAX_TERMS)
-		return ml_errorf(err, ML_EINVAL, "number of readings %d out of range 1..%d", n, DEC4_MAX_TERMS);
+		return ml_errorf(err, ML_EINVAL, "number of readings %d out of range 1..%d", n,
+				 DEC4_MAX_TERMS);
 	if (interval_e4 <= 0 && rounded)
-		return ml_errorf(err, ML_EINVAL, "rounding interval %lld must be positive", (long long)interval_e4);
+		return ml_errorf(err, ML_EINVAL, "rounding interval %lld must be positive",
+				 (long long)interval_e4);
 	int64_t sum = 0;
 	for (int i = 0; i < n; i++) {
 		if (r[i] > DEC4_ABS_MAX || r[i] < -DEC4_ABS_MAX)
@@ -169,8 +174,8 @@ int dec_muldiv(int64_t a, int64_t b, int64_t c, int64_t *out, struct ml_error *e
 	if (2 * r > d || (2 * r == d && (q & 1)))
 		q++;
 	if (q > INT64_MAX)
-		return ml_errorf(err, ML_EINVAL, "value overflows (%lld × %lld / %lld)", (long long)a, (long long)b,
-				 (long long)c);
+		return ml_errorf(err, ML_EINVAL, "value overflows (%lld × %lld / %lld)",
+				 (long long)a, (long long)b, (long long)c);
 	*out = (int64_t)(neg ? -q : q);
 	return ML_OK;
 }

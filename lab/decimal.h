@@ -88,8 +88,8 @@ int64_t dec_round_to(int64_t v, int64_t interval);
  * displayed mean. *sign (optional) receives the sign of the exact mean
  * (−1, 0, +1) so a rounded zero can keep it. ML_EINVAL on bad n/values.
  */
-int dec4_mean(const int64_t *r, int n, int64_t interval_e4, int64_t *mean_e4, int64_t *rounded, int *sign,
-	      struct ml_error *err) ML_MUSTCHECK;
+int dec4_mean(const int64_t *r, int n, int64_t interval_e4, int64_t *mean_e4, int64_t *rounded,
+	      int *sign, struct ml_error *err) ML_MUSTCHECK;
 
 /* a × b / c rounded half-even, with a 128-bit intermediate; c ≠ 0. ML_EINVAL on overflow. */
 int dec_muldiv(int64_t a, int64_t b, int64_t c, int64_t *out, struct ml_error *err) ML_MUSTCHECK;

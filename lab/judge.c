@@ -34,15 +34,18 @@ static enum judge_verdict mean_within(const int64_t *r, int n, int64_t limit)
 }
 
 int judge_readings(const int64_t *readings_e4, int n, int64_t limit_e4, int64_t internal_limit_e4,
-		int64_t interval_e4, int on_rounded, struct judge_value *out, struct ml_error *err)
+		   int64_t interval_e4, int on_rounded, struct judge_value *out,
+		   struct ml_error *err)
 {
 	if (n < 1 || n > JUDGE_MAX_READINGS)
-		return ml_errorf(err, ML_EINVAL, "%d readings: expected 1..%d", n, JUDGE_MAX_READINGS);
+		return ml_errorf(err, ML_EINVAL, "%d readings: expected 1..%d", n,
+				 JUDGE_MAX_READINGS);
 	if (limit_e4 <= 0 || internal_limit_e4 < 0 || interval_e4 <= 0)
-		return ml_errorf(err, ML_EINVAL, "limit %lld / interval %lld must be positive", (long long)limit_e4,
-				 (long long)interval_e4);
+		return ml_errorf(err, ML_EINVAL, "limit %lld / interval %lld must be positive",
+				 (long long)limit_e4, (long long)interval_e4);
 	memset(out, 0, sizeof *out);
-	int rc = dec4_mean(readings_e4, n, interval_e4, &out->mean_e4, &out->rounded_e4, &out->sign, err);
+	int rc = dec4_mean(readings_e4, n, interval_e4, &out->mean_e4, &out->rounded_e4, &out->sign,
+			   err);
 	if (rc)
 		return rc;
 	out->n = n;
@@ -64,7 +67,8 @@ char *judge_rounded_text(const struct judge_value *v, char *buf, size_t len)
 {
 	/* "+0.2" / "-0.2" / "-0.0": State Grid uploads keep the mean's sign on a rounded zero (§1.11). */
 	int flags = DEC_FMT_PLUS | (v->rounded_e4 == 0 && v->sign < 0 ? DEC_FMT_NEG_ZERO : 0);
-	return dec_format(v->rounded_e4, 4, dec4_interval_decimals(v->interval_e4), flags, buf, len);
+	return dec_format(v->rounded_e4, 4, dec4_interval_decimals(v->interval_e4), flags, buf,
+			  len);
 }
 
 enum judge_verdict judge_creep(uint32_t pulses, int max_pulses)
@@ -72,21 +76,27 @@ enum judge_verdict judge_creep(uint32_t pulses, int max_pulses)
 	return (int64_t)pulses <= max_pulses ? JUDGE_PASS : JUDGE_FAIL;
 }
 
-enum judge_verdict judge_start(uint32_t pulses, int64_t elapsed_ms, int64_t time_limit_ms, int min_pulses)
+enum judge_verdict judge_start(uint32_t pulses, int64_t elapsed_ms, int64_t time_limit_ms,
+			       int min_pulses)
 {
-	return (int64_t)pulses >= min_pulses && elapsed_ms <= time_limit_ms ? JUDGE_PASS : JUDGE_FAIL;
+	return (int64_t)pulses >= min_pulses && elapsed_ms <= time_limit_ms ? JUDGE_PASS
+									    : JUDGE_FAIL;
 }
 
-int judge_constant(int64_t register_delta_kwh_e4, uint32_t pulses, int64_t constant, int64_t limit_e4,
-		   const struct lab_settings *set, int64_t *gamma_e4, int64_t *diff, enum judge_verdict *v,
-		   struct ml_error *err)
+int judge_constant(int64_t register_delta_kwh_e4, uint32_t pulses, int64_t constant,
+		   int64_t limit_e4, const struct lab_settings *set, int64_t *gamma_e4,
+		   int64_t *diff, enum judge_verdict *v, struct ml_error *err)
 {
 	if (constant <= 0 || constant > 100000000)
-		return ml_errorf(err, ML_EINVAL, "meter constant %lld out of range", (long long)constant);
+		return ml_errorf(err, ML_EINVAL, "meter constant %lld out of range",
+				 (long long)constant);
 	if (register_delta_kwh_e4 < 0 || register_delta_kwh_e4 > DEC4_ABS_MAX)
-		return ml_errorf(err, ML_EINVAL, "register increment %lld out of range", (long long)register_delta_kwh_e4);
-	if (register_delta_kwh_e4 > INT64_C(10000000000)) /* 10⁶ kWh: keeps every product below in int64 */
-		return ml_errorf(err, ML_EINVAL, "register increment %lld × 1e-4 kWh is implausibly large",
+		return ml_errorf(err, ML_EINVAL, "register increment %lld out of range",
+				 (long long)register_delta_kwh_e4);
+	/* 10⁶ kWh: keeps every product below in int64 */
+	if (register_delta_kwh_e4 > INT64_C(10000000000))
+		return ml_errorf(err, ML_EINVAL,
+				 "register increment %lld × 1e-4 kWh is implausibly large",
 				 (long long)register_delta_kwh_e4);
 	/* ΔW·C pulses the register says were produced, × 1e4; minus the pulses counted × 1e4 (≤ 10¹⁸) */
 	__int128 d_e4 = (__int128)register_delta_kwh_e4 * constant - (__int128)pulses * DEC4_SCALE;
@@ -98,11 +108,13 @@ int judge_constant(int64_t register_delta_kwh_e4, uint32_t pulses, int64_t const
 		return ML_OK;
 	}
 	if (dec_muldiv((int64_t)d_e4, 100, (int64_t)pulses, gamma_e4, err))
-		return ml_errorf(err, ML_EINVAL, "constant test error overflows (register %lld, pulses %u)",
+		return ml_errorf(err, ML_EINVAL,
+				 "constant test error overflows (register %lld, pulses %u)",
 				 (long long)register_delta_kwh_e4, pulses);
 	__int128 mag = d_e4 < 0 ? -d_e4 : d_e4;
 	if (set->constant_by_pulses)
-		*v = mag <= (__int128)set->constant_max_pulse_diff * DEC4_SCALE ? JUDGE_PASS : JUDGE_FAIL;
+		*v = mag <= (__int128)set->constant_max_pulse_diff * DEC4_SCALE ? JUDGE_PASS
+										: JUDGE_FAIL;
 	else /* |γ| ≤ class index, compared exactly: |d|·100 ≤ limit·pulses */
 		*v = mag * 100 <= (__int128)limit_e4 * pulses ? JUDGE_PASS : JUDGE_FAIL;
 	return ML_OK;
@@ -116,17 +128,18 @@ static enum judge_verdict both(enum judge_verdict a, enum judge_verdict b)
 }
 
 static int judge_xfmr_step(const struct plan_step *ps, const struct judge_step_input *in,
-			   const struct lab_settings *set, struct judge_step_result *out, struct ml_error *err)
+			   const struct lab_settings *set, struct judge_step_result *out,
+			   struct ml_error *err)
 {
-	int rc = judge_readings(in->value_e4, in->n, ps->limit_e4, ps->internal_limit_e4, ps->interval_e4,
-			     set->verdict_on_rounded, &out->value, err);
+	int rc = judge_readings(in->value_e4, in->n, ps->limit_e4, ps->internal_limit_e4,
+				ps->interval_e4, set->verdict_on_rounded, &out->value, err);
 	if (rc || ps->limit2_e4 <= 0) {
 		out->verdict = out->value.verdict;
 		out->internal_verdict = out->value.internal_verdict;
 		return rc;
 	}
-	rc = judge_readings(in->value2_e4, in->n, ps->limit2_e4, ps->internal_limit2_e4, ps->interval2_e4,
-			 set->verdict_on_rounded, &out->value2, err);
+	rc = judge_readings(in->value2_e4, in->n, ps->limit2_e4, ps->internal_limit2_e4,
+			    ps->interval2_e4, set->verdict_on_rounded, &out->value2, err);
 	out->verdict = both(out->value.verdict, out->value2.verdict);
 	out->internal_verdict = both(out->value.internal_verdict, out->value2.internal_verdict);
 	return rc;
@@ -138,7 +151,8 @@ static int judge_xfmr_step(const struct plan_step *ps, const struct judge_step_i
  * compared exactly: low·limit·n ≤ |sum|·100 ≤ high·limit·n (pct in e4).
  * Only a recheck already taken (n > planned readings) stops asking.
  */
-static int near_limit(const struct judge_step_input *in, int64_t limit_e4, const struct lab_settings *set)
+static int near_limit(const struct judge_step_input *in, int64_t limit_e4,
+		      const struct lab_settings *set)
 {
 	if (set->recheck_low_pct_e4 <= 0)
 		return 0;
@@ -153,8 +167,8 @@ static int near_limit(const struct judge_step_input *in, int64_t limit_e4, const
 	return set->recheck_high_pct_e4 <= 0 || scaled <= base * set->recheck_high_pct_e4;
 }
 
-int judge_step(const struct plan_step *ps, const struct judge_step_input *in, const struct lab_settings *set,
-	       struct judge_step_result *out, struct ml_error *err)
+int judge_step(const struct plan_step *ps, const struct judge_step_input *in,
+	       const struct lab_settings *set, struct judge_step_result *out, struct ml_error *err)
 {
 	memset(out, 0, sizeof *out);
 	out->index = ps->index;
@@ -165,11 +179,12 @@ int judge_step(const struct plan_step *ps, const struct judge_step_input *in, co
 	switch (ps->kind) {
 	case STEP_BASIC:
 	case STEP_CLOCK:
-		rc = judge_readings(in->value_e4, in->n, ps->limit_e4, ps->internal_limit_e4, ps->interval_e4,
-				 set->verdict_on_rounded, &out->value, err);
+		rc = judge_readings(in->value_e4, in->n, ps->limit_e4, ps->internal_limit_e4,
+				    ps->interval_e4, set->verdict_on_rounded, &out->value, err);
 		out->verdict = out->value.verdict;
 		out->internal_verdict = out->value.internal_verdict;
-		out->recheck = !rc && ps->kind == STEP_BASIC && in->n <= ps->readings && near_limit(in, ps->limit_e4, set);
+		out->recheck = !rc && ps->kind == STEP_BASIC && in->n <= ps->readings &&
+			       near_limit(in, ps->limit_e4, set);
 		break;
 	case STEP_CT:
 	case STEP_VT:
@@ -179,16 +194,18 @@ int judge_step(const struct plan_step *ps, const struct judge_step_input *in, co
 		out->verdict = out->internal_verdict = judge_creep(in->pulses, ps->max_pulses);
 		break;
 	case STEP_START:
-		out->verdict = out->internal_verdict =
-			judge_start(in->pulses, in->elapsed_ms, ps->duration_ms, ps->min_pulses);
+		out->verdict = out->internal_verdict = judge_start(in->pulses, in->elapsed_ms,
+								   ps->duration_ms, ps->min_pulses);
 		break;
 	case STEP_CONSTANT:
-		rc = judge_constant(in->register_delta_kwh_e4, in->pulses, (int64_t)ps->pos.constant, ps->limit_e4, set,
-				    &out->gamma_e4, &out->pulse_diff, &out->verdict, err);
+		rc = judge_constant(in->register_delta_kwh_e4, in->pulses,
+				    (int64_t)ps->pos.constant, ps->limit_e4, set, &out->gamma_e4,
+				    &out->pulse_diff, &out->verdict, err);
 		out->internal_verdict = out->verdict;
 		break;
 	default:
-		rc = ml_errorf(err, ML_EINVAL, "step %d: unknown kind %d", ps->index + 1, (int)ps->kind);
+		rc = ml_errorf(err, ML_EINVAL, "step %d: unknown kind %d", ps->index + 1,
+			       (int)ps->kind);
 	}
 	if (rc)
 		ml_error_prefix(err, "step %d (%s): ", ps->index + 1, ps->label);
@@ -207,8 +224,10 @@ static void fold(enum judge_verdict *acc, enum judge_verdict v)
 
 void judge_position_add(struct judge_position *p, const struct judge_step_result *r)
 {
-	static const int item_of[] = { [STEP_CREEP] = JUDGE_ITEM_CREEP, [STEP_START] = JUDGE_ITEM_START,
-				       [STEP_BASIC] = JUDGE_ITEM_BASIC, [STEP_CONSTANT] = JUDGE_ITEM_CONSTANT,
+	static const int item_of[] = { [STEP_CREEP] = JUDGE_ITEM_CREEP,
+				       [STEP_START] = JUDGE_ITEM_START,
+				       [STEP_BASIC] = JUDGE_ITEM_BASIC,
+				       [STEP_CONSTANT] = JUDGE_ITEM_CONSTANT,
 				       [STEP_CLOCK] = JUDGE_ITEM_CLOCK };
 	if (r->kind == STEP_CT || r->kind == STEP_VT) {
 		fold(&p->item[JUDGE_ITEM_RATIO], r->value.verdict);

@@ -44,7 +44,8 @@ static int counter_field(const char *f, struct judge_step_input *in, struct ml_e
 	const char *eq = strchr(f, '=');
 	int64_t v;
 	if (!eq)
-		return ml_errorf(err, ML_EINVAL, "'%s': expected pulses=N, elapsed=S or register=KWH", f);
+		return ml_errorf(err, ML_EINVAL,
+				 "'%s': expected pulses=N, elapsed=S or register=KWH", f);
 	size_t kl = (size_t)(eq - f);
 	if (kl == 6 && !strncmp(f, "pulses", 6)) {
 		if (dec_parse(eq + 1, 0, &v, err) || v < 0 || v > UINT32_MAX)
@@ -64,7 +65,8 @@ static int counter_field(const char *f, struct judge_step_input *in, struct ml_e
 	return ML_OK;
 }
 
-static int reading_field(const struct plan_step *ps, char *f, struct judge_step_input *in, struct ml_error *err)
+static int reading_field(const struct plan_step *ps, char *f, struct judge_step_input *in,
+			 struct ml_error *err)
 {
 	if (in->n == JUDGE_MAX_READINGS)
 		return ml_errorf(err, ML_EINVAL, "more than %d readings", JUDGE_MAX_READINGS);
@@ -84,8 +86,9 @@ static int reading_field(const struct plan_step *ps, char *f, struct judge_step_
 	return ML_OK;
 }
 
-static int judge_line(const struct plan_step *steps, size_t nsteps, char *line, const struct lab_settings *set,
-		      struct judge_step_result *out, struct ml_error *err)
+static int judge_line(const struct plan_step *steps, size_t nsteps, char *line,
+		      const struct lab_settings *set, struct judge_step_result *out,
+		      struct ml_error *err)
 {
 	char *save = NULL, *f[FIELD_MAX];
 	int nf = 0;
@@ -101,17 +104,20 @@ static int judge_line(const struct plan_step *steps, size_t nsteps, char *line, 
 		return ml_errorf(err, ML_EINVAL, "step '%s' has no readings", f[0]);
 	struct judge_step_input in;
 	memset(&in, 0, sizeof in);
-	int counters = ps->kind == STEP_CREEP || ps->kind == STEP_START || ps->kind == STEP_CONSTANT;
+	int counters = ps->kind == STEP_CREEP || ps->kind == STEP_START ||
+		       ps->kind == STEP_CONSTANT;
 	for (int i = 1; i < nf; i++) {
-		int rc = counters ? counter_field(f[i], &in, err) : reading_field(ps, f[i], &in, err);
+		int rc = counters ? counter_field(f[i], &in, err)
+				  : reading_field(ps, f[i], &in, err);
 		if (rc)
 			return rc;
 	}
 	return judge_step(ps, &in, set, out, err);
 }
 
-int judge_manual_text(const struct plan_step *steps, size_t nsteps, const char *text, const struct lab_settings *set,
-		      struct judge_step_result **out, size_t *nout, struct judge_position *pos, struct ml_error *err)
+int judge_manual_text(const struct plan_step *steps, size_t nsteps, const char *text,
+		      const struct lab_settings *set, struct judge_step_result **out, size_t *nout,
+		      struct judge_position *pos, struct ml_error *err)
 {
 	struct judge_step_result *res = NULL;
 	size_t n = 0, cap = 0;

@@ -19,9 +19,9 @@ static const struct {
 	const char *text;
 	enum meter_class cls;
 } class_names[] = {
-	{ "0.2S", MCLS_0_2S }, { "0.5S", MCLS_0_5S }, { "1", MCLS_1 }, { "1.0", MCLS_1 }, { "2", MCLS_2 },
-	{ "2.0", MCLS_2 },     { "A", MCLS_A },       { "B", MCLS_B }, { "C", MCLS_C },   { "D", MCLS_D },
-	{ "E", MCLS_E },
+	{ "0.2S", MCLS_0_2S }, { "0.5S", MCLS_0_5S }, { "1", MCLS_1 }, { "1.0", MCLS_1 },
+	{ "2", MCLS_2 },       { "2.0", MCLS_2 },     { "A", MCLS_A }, { "B", MCLS_B },
+	{ "C", MCLS_C },       { "D", MCLS_D },       { "E", MCLS_E },
 };
 
 int limits_meter_class(const char *text, enum meter_class *out, struct ml_error *err)
@@ -32,7 +32,8 @@ int limits_meter_class(const char *text, enum meter_class *out, struct ml_error 
 			return ML_OK;
 		}
 	}
-	return ml_errorf(err, ML_EINVAL, "meter accuracy class '%s' is not one of 0.2S, 0.5S, 1, 2, A, B, C, D, E",
+	return ml_errorf(err, ML_EINVAL,
+			 "meter accuracy class '%s' is not one of 0.2S, 0.5S, 1, 2, A, B, C, D, E",
 			 text ? text : "");
 }
 
@@ -57,20 +58,22 @@ int64_t limits_class_index_e4(enum meter_class c)
 int64_t limits_itr_rel_e4(enum model_connection conn, const struct lab_settings *set)
 {
 	/* pct × 1e4 → fraction × 1e4: divide by 100 */
-	return (conn == CONN_TRANSFORMER ? set->itr_pct_transformer_e4 : set->itr_pct_direct_e4) / 100;
+	return (conn == CONN_TRANSFORMER ? set->itr_pct_transformer_e4 : set->itr_pct_direct_e4) /
+	       100;
 }
 
-int64_t limits_imin_rel_e4(enum meter_class c, enum model_connection conn, const struct lab_settings *set)
+int64_t limits_imin_rel_e4(enum meter_class c, enum model_connection conn,
+			   const struct lab_settings *set)
 {
 	int64_t pct = conn == CONN_TRANSFORMER ? set->imin_pct_transformer_e4
-			: c == MCLS_A		  ? set->imin_pct_direct_a_e4
-						  : set->imin_pct_direct_e4;
+		      : c == MCLS_A            ? set->imin_pct_direct_a_e4
+					       : set->imin_pct_direct_e4;
 	return dec_div_half_even(limits_itr_rel_e4(conn, set) * pct, 1000000);
 }
 
-int limits_point_rel_ib(const struct load_point *pt, enum meter_class c, enum model_connection conn, int64_t ib_ma,
-			int64_t imax_ma, const struct lab_settings *set, int64_t *rel_e4, int *lower_bound,
-			struct ml_error *err)
+int limits_point_rel_ib(const struct load_point *pt, enum meter_class c, enum model_connection conn,
+			int64_t ib_ma, int64_t imax_ma, const struct lab_settings *set,
+			int64_t *rel_e4, int *lower_bound, struct ml_error *err)
 {
 	*lower_bound = 0;
 	switch (pt->base) {
@@ -87,7 +90,8 @@ int limits_point_rel_ib(const struct load_point *pt, enum meter_class c, enum mo
 		*rel_e4 = dec_div_half_even(pt->mult_e4 * limits_itr_rel_e4(conn, set), DEC4_SCALE);
 		return ML_OK;
 	case POINT_IMIN:
-		*rel_e4 = dec_div_half_even(pt->mult_e4 * limits_imin_rel_e4(c, conn, set), DEC4_SCALE);
+		*rel_e4 = dec_div_half_even(pt->mult_e4 * limits_imin_rel_e4(c, conn, set),
+					    DEC4_SCALE);
 		return ML_OK;
 	}
 	return ml_errorf(err, ML_EINVAL, "unknown point base %d", (int)pt->base);
@@ -97,8 +101,9 @@ int limits_point_rel_ib(const struct load_point *pt, enum meter_class c, enum mo
 
 /* Column order of every row: 0.2S, 0.5S, 1, 2 (index = class − 1). */
 struct band {
-	int64_t lo_direct, lo_transformer_s, lo_transformer; /* lower bound of the band, I/Ib × 1e4 */
-	int64_t lim[4];                                      /* 0 = no limit for that class */
+	int64_t lo_direct, lo_transformer_s,
+		lo_transformer; /* lower bound of the band, I/Ib × 1e4 */
+	int64_t lim[4];         /* 0 = no limit for that class */
 };
 
 /*
@@ -130,8 +135,8 @@ static int64_t band_lo(const struct band *b, enum meter_class c, enum model_conn
 }
 
 /* Pick the band containing rel (two-band tables: low, high). */
-static int pick_band(const struct band *bands, int nb, enum meter_class c, enum model_connection conn, int64_t rel,
-		     int64_t *lim)
+static int pick_band(const struct band *bands, int nb, enum meter_class c,
+		     enum model_connection conn, int64_t rel, int64_t *lim)
 {
 	for (int i = nb - 1; i >= 0; i--) {
 		if (rel >= band_lo(&bands[i], c, conn)) {
@@ -142,8 +147,8 @@ static int pick_band(const struct band *bands, int nb, enum meter_class c, enum 
 	return 0;
 }
 
-static int jjg_limit(enum meter_class c, enum model_connection conn, const struct load_point *pt, int64_t rel,
-		     struct judge_limit *out)
+static int jjg_limit(enum meter_class c, enum model_connection conn, const struct load_point *pt,
+		     int64_t rel, struct judge_limit *out)
 {
 	int64_t lim = 0;
 	int ok = 0;
@@ -170,8 +175,8 @@ static int jjg_limit(enum meter_class c, enum model_connection conn, const struc
 
 /* ---- letter classes, domain §1.5 (LYTest GetdzA…GetdzD, GetActiveE) ---- */
 
-static int letter_limit(enum meter_class c, enum model_connection conn, const struct load_point *pt, int64_t rel,
-			const struct lab_settings *set, struct judge_limit *out)
+static int letter_limit(enum meter_class c, enum model_connection conn, const struct load_point *pt,
+			int64_t rel, const struct lab_settings *set, struct judge_limit *out)
 {
 	/* columns: below Itr PF 1, below Itr PF≠1, from Itr PF 1, from Itr PF 0.5L…0.8C */
 	static const int64_t t[5][4] = {
@@ -206,24 +211,26 @@ int judge_meter_interval(const char *cls, int64_t *interval_e4, struct ml_error 
 	return ML_OK;
 }
 
-static int point_err(const char *cls, const struct load_point *pt, const char *why, struct ml_error *err)
+static int point_err(const char *cls, const struct load_point *pt, const char *why,
+		     struct ml_error *err)
 {
 	char cur[24];
-	return ml_errorf(err, ML_EINVAL, "class %s has no limit at %s cos\u03c6=%s element %s: %s", cls,
-			 point_current_text(pt->base, pt->mult_e4, cur, sizeof cur), point_pf_text(pt->pf),
-			 point_element_text(pt->element), why);
+	return ml_errorf(err, ML_EINVAL, "class %s has no limit at %s cos\u03c6=%s element %s: %s",
+			 cls, point_current_text(pt->base, pt->mult_e4, cur, sizeof cur),
+			 point_pf_text(pt->pf), point_element_text(pt->element), why);
 }
 
-int judge_meter_limit(const char *cls, enum model_connection conn, const struct load_point *pt, int64_t ib_ma,
-		      int64_t imax_ma, const struct lab_settings *set, struct judge_limit *out,
-		      struct ml_error *err)
+int judge_meter_limit(const char *cls, enum model_connection conn, const struct load_point *pt,
+		      int64_t ib_ma, int64_t imax_ma, const struct lab_settings *set,
+		      struct judge_limit *out, struct ml_error *err)
 {
 	enum meter_class c;
 	int64_t rel;
 	int lower;
 	int rc = limits_meter_class(cls, &c, err);
 	if (!rc && conn != CONN_DIRECT && conn != CONN_TRANSFORMER)
-		rc = ml_errorf(err, ML_EINVAL, "connection %d is neither direct nor transformer", (int)conn);
+		rc = ml_errorf(err, ML_EINVAL, "connection %d is neither direct nor transformer",
+			       (int)conn);
 	if (!rc && !limits_is_letter(c) && (pt->base == POINT_ITR || pt->base == POINT_IMIN))
 		return point_err(cls, pt, "Itr/Imin points belong to the letter classes", err);
 	rc = rc ? rc : limits_point_rel_ib(pt, c, conn, ib_ma, imax_ma, set, &rel, &lower, err);
@@ -231,10 +238,12 @@ int judge_meter_limit(const char *cls, enum model_connection conn, const struct 
 		return rc;
 	if (lower && pt->mult_e4 < 2000)
 		return point_err(cls, pt, "give Ib and Imax to locate this point", err);
-	if (!lower && pt->base != POINT_IMAX && imax_ma > 0 && ib_ma > 0 && rel > imax_ma * DEC4_SCALE / ib_ma)
+	if (!lower && pt->base != POINT_IMAX && imax_ma > 0 && ib_ma > 0 &&
+	    rel > imax_ma * DEC4_SCALE / ib_ma)
 		return point_err(cls, pt, "above Imax", err);
 	memset(out, 0, sizeof *out);
-	int ok = limits_is_letter(c) ? letter_limit(c, conn, pt, rel, set, out) : jjg_limit(c, conn, pt, rel, out);
+	int ok = limits_is_letter(c) ? letter_limit(c, conn, pt, rel, set, out)
+				     : jjg_limit(c, conn, pt, rel, out);
 	if (!ok)
 		return point_err(cls, pt, "outside the regulation table", err);
 	return judge_meter_interval(cls, &out->interval_e4, err);
@@ -251,18 +260,30 @@ struct xfmr_row {
 
 /* IEC 61869-2 (dowei-electric, scribd CT-VT-Accuracy [S]); JJG 313-2010 same values for 0.1…0.5S [M]. */
 static const struct xfmr_row ct_rows[] = {
-	{ "0.1", { 50000, 200000, 1000000, 1200000 }, { 4000, 2000, 1000, 1000 }, { 150000, 80000, 50000, 50000 } },
-	{ "0.2", { 50000, 200000, 1000000, 1200000 }, { 7500, 3500, 2000, 2000 }, { 300000, 150000, 100000, 100000 } },
+	{ "0.1",
+	  { 50000, 200000, 1000000, 1200000 },
+	  { 4000, 2000, 1000, 1000 },
+	  { 150000, 80000, 50000, 50000 } },
+	{ "0.2",
+	  { 50000, 200000, 1000000, 1200000 },
+	  { 7500, 3500, 2000, 2000 },
+	  { 300000, 150000, 100000, 100000 } },
 	{ "0.2S",
 	  { 10000, 50000, 200000, 1000000, 1200000 },
 	  { 7500, 3500, 2000, 2000, 2000 },
 	  { 300000, 150000, 100000, 100000, 100000 } },
-	{ "0.5", { 50000, 200000, 1000000, 1200000 }, { 15000, 7500, 5000, 5000 }, { 900000, 450000, 300000, 300000 } },
+	{ "0.5",
+	  { 50000, 200000, 1000000, 1200000 },
+	  { 15000, 7500, 5000, 5000 },
+	  { 900000, 450000, 300000, 300000 } },
 	{ "0.5S",
 	  { 10000, 50000, 200000, 1000000, 1200000 },
 	  { 15000, 7500, 5000, 5000, 5000 },
 	  { 900000, 450000, 300000, 300000, 300000 } },
-	{ "1", { 50000, 200000, 1000000, 1200000 }, { 30000, 15000, 10000, 10000 }, { 1800000, 900000, 600000, 600000 } },
+	{ "1",
+	  { 50000, 200000, 1000000, 1200000 },
+	  { 30000, 15000, 10000, 10000 },
+	  { 1800000, 900000, 600000, 600000 } },
 	{ "3", { 500000, 1200000 }, { 30000, 30000 }, { 0 } },
 	{ "5", { 500000, 1200000 }, { 50000, 50000 }, { 0 } },
 };
@@ -309,14 +330,15 @@ static int xfmr_limit(const struct xfmr_row *row, const char *what, const char *
 {
 	char pt[DEC4_FMT_MAX];
 	if (!row)
-		return ml_errorf(err, ML_EINVAL, "%s accuracy class '%s' is not in the IEC 61869 table", what,
+		return ml_errorf(err, ML_EINVAL,
+				 "%s accuracy class '%s' is not in the IEC 61869 table", what,
 				 cls ? cls : "");
 	int n = 0;
 	while (n < 5 && row->pct[n])
 		n++;
 	if (pct < row->pct[0] || pct > row->pct[n - 1])
-		return ml_errorf(err, ML_EINVAL, "%s class %s has no limit at %s %% of rated", what, cls,
-				 dec4_format(pct, dec4_min_decimals(pct), pt, sizeof pt));
+		return ml_errorf(err, ML_EINVAL, "%s class %s has no limit at %s %% of rated", what,
+				 cls, dec4_format(pct, dec4_min_decimals(pct), pt, sizeof pt));
 	int k = 0;
 	while (k < n - 2 && pct > row->pct[k + 1])
 		k++;
@@ -329,22 +351,23 @@ static int xfmr_limit(const struct xfmr_row *row, const char *what, const char *
 	out->interval2_e4 = ph100 ? dec_div_half_even(ph100 * set->xfmr_round_frac_e4, 1000000) : 0;
 	if (out->interval_e4 <= 0)
 		out->interval_e4 = 1;
-	out->clause = what[0] == 'C' ? "IEC 61869-2 / JJG 313-2010 (domain 2.1)" : "IEC 61869-3 / JJG 314-2010 (domain 2.2)";
+	out->clause = what[0] == 'C' ? "IEC 61869-2 / JJG 313-2010 (domain 2.1)"
+				     : "IEC 61869-3 / JJG 314-2010 (domain 2.2)";
 	return ML_OK;
 }
 
-int judge_ct_limit(const char *cls, int64_t percent_e4, const struct lab_settings *set, struct judge_limit *out,
-		   struct ml_error *err)
+int judge_ct_limit(const char *cls, int64_t percent_e4, const struct lab_settings *set,
+		   struct judge_limit *out, struct ml_error *err)
 {
-	return xfmr_limit(find_row(ct_rows, sizeof ct_rows / sizeof ct_rows[0], cls), "CT", cls, percent_e4, set, out,
-			  err);
+	return xfmr_limit(find_row(ct_rows, sizeof ct_rows / sizeof ct_rows[0], cls), "CT", cls,
+			  percent_e4, set, out, err);
 }
 
-int judge_vt_limit(const char *cls, int64_t percent_e4, const struct lab_settings *set, struct judge_limit *out,
-		   struct ml_error *err)
+int judge_vt_limit(const char *cls, int64_t percent_e4, const struct lab_settings *set,
+		   struct judge_limit *out, struct ml_error *err)
 {
-	return xfmr_limit(find_row(vt_rows, sizeof vt_rows / sizeof vt_rows[0], cls), "VT", cls, percent_e4, set, out,
-			  err);
+	return xfmr_limit(find_row(vt_rows, sizeof vt_rows / sizeof vt_rows[0], cls), "VT", cls,
+			  percent_e4, set, out, err);
 }
 
 int64_t judge_internal_limit(int64_t limit_e4, int64_t coeff_e4)

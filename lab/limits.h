@@ -43,13 +43,14 @@ int64_t limits_class_index_e4(enum meter_class c);
  * ib_ma/imax_ma; when they are 0 the lower bound mult × Ib is returned with
  * *lower_bound = 1 (Imax ≥ Ib).
  */
-int limits_point_rel_ib(const struct load_point *pt, enum meter_class c, enum model_connection conn, int64_t ib_ma,
-			int64_t imax_ma, const struct lab_settings *set, int64_t *rel_e4, int *lower_bound,
-			struct ml_error *err) ML_MUSTCHECK;
+int limits_point_rel_ib(const struct load_point *pt, enum meter_class c, enum model_connection conn,
+			int64_t ib_ma, int64_t imax_ma, const struct lab_settings *set,
+			int64_t *rel_e4, int *lower_bound, struct ml_error *err) ML_MUSTCHECK;
 
 /* Itr and Imin relative to Ib/In (e4) for a letter class (settings letter.*). */
 int64_t limits_itr_rel_e4(enum model_connection conn, const struct lab_settings *set);
-int64_t limits_imin_rel_e4(enum meter_class c, enum model_connection conn, const struct lab_settings *set);
+int64_t limits_imin_rel_e4(enum meter_class c, enum model_connection conn,
+			   const struct lab_settings *set);
 
 #ifdef __cplusplus
 }

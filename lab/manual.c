@@ -22,10 +22,10 @@
 struct mslot {
 	int position;
 	int64_t asset_id;
-	struct ml_buf text;                 /* this position's lines, without the position column */
-	struct judge_step_result *res;      /* from judge_manual_text, malloc'd */
+	struct ml_buf text;            /* this position's lines, without the position column */
+	struct judge_step_result *res; /* from judge_manual_text, malloc'd */
 	size_t nres;
-	int by_step[SCHEME_MAX_STEPS];      /* index into res, -1 when absent */
+	int by_step[SCHEME_MAX_STEPS]; /* index into res, -1 when absent */
 };
 
 struct manual {
@@ -46,8 +46,10 @@ static int load_head(struct manual *m, struct ml_error *err)
 {
 	const char *p[1] = { m->id };
 	PGresult *res = NULL;
-	int rc = db_query_one(m->db, "SELECT model_id, scheme_text, mode, status FROM verification_run "
-				     "WHERE run_id = $1::bigint", 1, p, &res, err);
+	int rc = db_query_one(m->db,
+			      "SELECT model_id, scheme_text, mode, status FROM verification_run "
+			      "WHERE run_id = $1::bigint",
+			      1, p, &res, err);
 	if (rc == ML_ENOTFOUND)
 		return ml_errorf(err, ML_ENOTFOUND, "no run %s", m->id);
 	if (rc)
@@ -55,10 +57,12 @@ static int load_head(struct manual *m, struct ml_error *err)
 	m->model_id = strtoll(db_get(res, 0, "model_id"), NULL, 10);
 	m->scheme_text = strdup(db_get(res, 0, "scheme_text"));
 	if (strcmp(db_get(res, 0, "mode"), "manual"))
-		rc = ml_errorf(err, ML_ESTATE, "run %s is a driven run: readings come from its bench", m->id);
-	else if (strcmp(db_get(res, 0, "status"), "pending") && strcmp(db_get(res, 0, "status"), "running"))
-		rc = ml_errorf(err, ML_ESTATE, "run %s is %s: readings can no longer be recorded", m->id,
-			       db_get(res, 0, "status"));
+		rc = ml_errorf(err, ML_ESTATE,
+			       "run %s is a driven run: readings come from its bench", m->id);
+	else if (strcmp(db_get(res, 0, "status"), "pending") &&
+		 strcmp(db_get(res, 0, "status"), "running"))
+		rc = ml_errorf(err, ML_ESTATE, "run %s is %s: readings can no longer be recorded",
+			       m->id, db_get(res, 0, "status"));
 	PQclear(res);
 	return rc ? rc : m->scheme_text ? ML_OK : ml_errorf(err, ML_ENOMEM, "out of memory");
 }
@@ -67,8 +71,10 @@ static int load_slots(struct manual *m, struct ml_error *err)
 {
 	const char *p[1] = { m->id };
 	PGresult *res = NULL;
-	int rc = db_exec(m->db, "SELECT position, asset_id FROM run_position WHERE run_id = $1::bigint ORDER BY position",
-			 1, p, PGRES_TUPLES_OK, &res, err);
+	int rc = db_exec(
+		m->db,
+		"SELECT position, asset_id FROM run_position WHERE run_id = $1::bigint ORDER BY position",
+		1, p, PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
 	m->nslots = PQntuples(res) < MAN_MAX_POS ? PQntuples(res) : MAN_MAX_POS;
@@ -118,8 +124,9 @@ static int split_lines(struct manual *m, const char *text, struct ml_error *err)
 		char buf[1024];
 		/* never cut a line: the cut could fall inside a number ("0.15" read as "0.1") */
 		if (len >= sizeof(buf))
-			return ml_errorf(err, ML_EINVAL, "line %d: %zu characters, too long (at most %zu)", lineno, len,
-					 sizeof(buf) - 1);
+			return ml_errorf(err, ML_EINVAL,
+					 "line %d: %zu characters, too long (at most %zu)", lineno,
+					 len, sizeof(buf) - 1);
 		memcpy(buf, line, len);
 		buf[len] = '\0';
 		line = end ? end + 1 : NULL;
@@ -134,11 +141,15 @@ static int split_lines(struct manual *m, const char *text, struct ml_error *err)
 		while (stop && isspace((unsigned char)*stop))
 			stop++;
 		if (!comma || stop != comma)
-			return ml_errorf(err, ML_EINVAL, "line %d: '%.60s' does not start with 'POSITION,'", lineno, s);
+			return ml_errorf(err, ML_EINVAL,
+					 "line %d: '%.60s' does not start with 'POSITION,'", lineno,
+					 s);
 		/* range-checked before the cast: 4294967297 must not wrap to position 1 */
 		struct mslot *sl = pos >= 1 && pos <= INT_MAX ? find_slot(m, (int)pos) : NULL;
 		if (!sl)
-			return ml_errorf(err, ML_EINVAL, "line %d: position %ld has no asset in run %s", lineno, pos, m->id);
+			return ml_errorf(err, ML_EINVAL,
+					 "line %d: position %ld has no asset in run %s", lineno,
+					 pos, m->id);
 		if (ml_buf_printf(&sl->text, "%s\n", comma + 1))
 			return ml_errorf(err, ML_ENOMEM, "out of memory");
 	}
@@ -149,7 +160,8 @@ static int judge_slot(struct manual *m, struct mslot *sl, struct ml_error *err)
 {
 	struct judge_position jp;
 	judge_position_init(&jp);
-	int rc = judge_manual_text(m->plan, m->nplan, ml_buf_str(&sl->text), &m->set, &sl->res, &sl->nres, &jp, err);
+	int rc = judge_manual_text(m->plan, m->nplan, ml_buf_str(&sl->text), &m->set, &sl->res,
+				   &sl->nres, &jp, err);
 	if (rc)
 		return ml_error_prefix(err, "position %d: ", sl->position);
 	for (size_t s = 0; s < SCHEME_MAX_STEPS; s++)
@@ -159,25 +171,28 @@ static int judge_slot(struct manual *m, struct mslot *sl, struct ml_error *err)
 		if (idx < 0 || (size_t)idx >= m->nplan)
 			continue;
 		if (sl->by_step[idx] >= 0)
-			return ml_errorf(err, ML_EINVAL, "position %d: step %d (%s) is given twice", sl->position, idx + 1,
-					 m->plan[idx].label);
+			return ml_errorf(err, ML_EINVAL, "position %d: step %d (%s) is given twice",
+					 sl->position, idx + 1, m->plan[idx].label);
 		sl->by_step[idx] = (int)k;
 	}
 	for (size_t s = 0; s < m->nplan; s++) {
 		if (sl->by_step[s] < 0)
-			return ml_errorf(err, ML_EINVAL, "position %d: no readings for step %zu (%s)", sl->position, s + 1,
-					 m->plan[s].label);
+			return ml_errorf(err, ML_EINVAL,
+					 "position %d: no readings for step %zu (%s)", sl->position,
+					 s + 1, m->plan[s].label);
 	}
 	return ML_OK;
 }
 
-static size_t step_readings(const struct manual *m, const struct plan_step *ps, struct result_reading *rd)
+static size_t step_readings(const struct manual *m, const struct plan_step *ps,
+			    struct result_reading *rd)
 {
 	size_t n = 0;
 	int64_t now = result_now_us();
 	for (int i = 0; i < m->nslots; i++) {
 		const struct judge_step_result *r = &m->slot[i].res[m->slot[i].by_step[ps->index]];
-		int timed = ps->kind == STEP_CREEP || ps->kind == STEP_START || ps->kind == STEP_CONSTANT;
+		int timed = ps->kind == STEP_CREEP || ps->kind == STEP_START ||
+			    ps->kind == STEP_CONSTANT;
 		int cnt = timed ? 1 : r->value.n;
 		for (int k = 0; k < cnt; k++) {
 			struct result_reading *x = &rd[n++];
@@ -214,8 +229,8 @@ static int store_steps(struct manual *m, struct ml_error *err)
 			snprintf(rows[i].note, sizeof(rows[i].note), "manual");
 		}
 		size_t nrd = step_readings(m, &m->plan[s], rd);
-		rc = result_commit_step(m->db, m->run_id, &m->plan[s], result_now_us(), rd, nrd, rows, (size_t)m->nslots,
-					err);
+		rc = result_commit_step(m->db, m->run_id, &m->plan[s], result_now_us(), rd, nrd,
+					rows, (size_t)m->nslots, err);
 	}
 	free(rd);
 	free(rows);
@@ -225,8 +240,11 @@ static int store_steps(struct manual *m, struct ml_error *err)
 static int mark_running(struct manual *m, struct ml_error *err)
 {
 	const char *p[1] = { m->id };
-	return db_cmd(m->db, "UPDATE verification_run SET status = 'running', started_at = coalesce(started_at, now()) "
-			     "WHERE run_id = $1::bigint", 1, p, err);
+	return db_cmd(
+		m->db,
+		"UPDATE verification_run SET status = 'running', started_at = coalesce(started_at, now()) "
+		"WHERE run_id = $1::bigint",
+		1, p, err);
 }
 
 static void release(struct manual *m)
@@ -241,8 +259,8 @@ static void release(struct manual *m)
 	free(m);
 }
 
-int manual_record(struct db *db, int64_t run_id, const char *text, const char *actor, int *passed, int *failed,
-		  struct ml_error *err)
+int manual_record(struct db *db, int64_t run_id, const char *text, const char *actor, int *passed,
+		  int *failed, struct ml_error *err)
 {
 	struct manual *m = calloc(1, sizeof(*m));
 	if (!m)

@@ -78,13 +78,15 @@ static uint16_t element_mask(enum model_wiring w, enum point_element e)
  * (two elements on line voltage); one element of a 3p3w meter carries on
  * average √3/2·U·I·cosφ. Only used for pulse counts and run times.
  */
-static int64_t power_mw(enum model_wiring w, enum point_element e, int64_t u_mv, int64_t i_ua, int64_t cos_e4)
+static int64_t power_mw(enum model_wiring w, enum point_element e, int64_t u_mv, int64_t i_ua,
+			int64_t cos_e4)
 {
 	i128 p_e = (i128)u_mv * i_ua * cos_e4; /* mV·µA·1e4 = 1e-6 mW · 1e4 */
 	if (w != WIRING_3P3W)
 		return div128_half_even(p_e * loaded_elements(w, e), (i128)10000 * 1000000);
 	int64_t one = div128_half_even(p_e, (i128)10000 * 1000000);
-	uint64_t root = isqrt_u128((unsigned __int128)3 * (unsigned __int128)one * (unsigned __int128)one);
+	uint64_t root = isqrt_u128((unsigned __int128)3 * (unsigned __int128)one *
+				   (unsigned __int128)one);
 	return e == ELEM_H ? (int64_t)root : (int64_t)(root / 2);
 }
 
@@ -97,7 +99,10 @@ static int need(int64_t v, const char *what, struct ml_error *err)
 
 static int64_t creep_k(enum meter_class c, const struct lab_settings *set)
 {
-	return c == MCLS_0_2S ? set->creep_k_0_2s : c == MCLS_0_5S ? set->creep_k_0_5s : c == MCLS_1 ? set->creep_k_1 : set->creep_k_2;
+	return c == MCLS_0_2S   ? set->creep_k_0_2s
+	       : c == MCLS_0_5S ? set->creep_k_0_5s
+	       : c == MCLS_1    ? set->creep_k_1
+				: set->creep_k_2;
 }
 
 /* b (and Est) of the revised profile: limit at Imin, PF 1 (§1.7, ModelTest). */
@@ -107,7 +112,8 @@ static int64_t letter_b_e4(enum meter_class c)
 	return b[c - MCLS_A];
 }
 
-int plan_creep_ms(const struct model_rating *r, const struct lab_settings *set, int64_t *ms, struct ml_error *err)
+int plan_creep_ms(const struct model_rating *r, const struct lab_settings *set, int64_t *ms,
+		  struct ml_error *err)
 {
 	enum meter_class c;
 	int rc = limits_meter_class(r->accuracy_class, &c, err);
@@ -129,7 +135,8 @@ int plan_creep_ms(const struct model_rating *r, const struct lab_settings *set, 
 	if (rc)
 		return rc;
 	i128 num = (i128)36000000000000LL * 1000000000000LL;
-	*ms = div_by_m(num, (i128)11 * letter_b_e4(c) * r->constant * r->un_mv * imin_ua, r->wiring);
+	*ms = div_by_m(num, (i128)11 * letter_b_e4(c) * r->constant * r->un_mv * imin_ua,
+		       r->wiring);
 	return ML_OK;
 }
 
@@ -146,7 +153,8 @@ int plan_start_current_ua(const struct model_rating *r, const struct lab_setting
 	if (!limits_is_letter(c)) {
 		int64_t f = tr ? trans[c] : direct[c];
 		if (!f)
-			return ml_errorf(err, ML_EINVAL, "no starting current for class %s direct-connected meters",
+			return ml_errorf(err, ML_EINVAL,
+					 "no starting current for class %s direct-connected meters",
 					 r->accuracy_class);
 		*ua = r->ib_ma * f / 10;
 		return need(*ua, "a usable Ib", err);
@@ -157,7 +165,8 @@ int plan_start_current_ua(const struct model_rating *r, const struct lab_setting
 	return need(*ua, "a usable Ib", err);
 }
 
-int plan_start_ms(const struct model_rating *r, const struct lab_settings *set, int64_t *ms, struct ml_error *err)
+int plan_start_ms(const struct model_rating *r, const struct lab_settings *set, int64_t *ms,
+		  struct ml_error *err)
 {
 	enum meter_class c;
 	int64_t ist_ua = 0;
@@ -171,7 +180,8 @@ int plan_start_ms(const struct model_rating *r, const struct lab_settings *set, 
 	 * JJG 596-2012: t₀ = 1.2·60·1000/(C·m·Un·Ist) min → ms = coeff_e4·3.6·10¹⁴/(C·m·mV·µA).
 	 * Revised profile: T = (1 + Est)·3.6·10⁶/(C·Pst) s, Est = b (ModelTest) → (1e4 + b_e4)·3.6·10¹⁴/(…).
 	 */
-	int64_t coeff = limits_is_letter(c) ? DEC4_SCALE + letter_b_e4(c) / 100 : set->start_coeff_e4;
+	int64_t coeff = limits_is_letter(c) ? DEC4_SCALE + letter_b_e4(c) / 100
+					    : set->start_coeff_e4;
 	i128 num = (i128)coeff * 360000000000000LL * set->start_time_factor_e4;
 	*ms = div_by_m(num, (i128)r->constant * r->un_mv * ist_ua * DEC4_SCALE, r->wiring);
 	return ML_OK;
@@ -179,8 +189,8 @@ int plan_start_ms(const struct model_rating *r, const struct lab_settings *set, 
 
 /* ---- setpoints ---- */
 
-static void set_source(struct plan_step *ps, const struct model_rating *r, int64_t u_mv, int64_t i_ua,
-		       const struct load_point *pt)
+static void set_source(struct plan_step *ps, const struct model_rating *r, int64_t u_mv,
+		       int64_t i_ua, const struct load_point *pt)
 {
 	struct bench_source *s = &ps->source;
 	memset(s, 0, sizeof *s);
@@ -198,10 +208,13 @@ static void set_source(struct plan_step *ps, const struct model_rating *r, int64
 	}
 	ps->voltage_mv = u_mv;
 	ps->current_ua = i_ua;
-	ps->power_mw = i_ua > 0 ? power_mw(r->wiring, pt->element, u_mv, i_ua, point_pf_cos_e4(pt->pf)) : 0;
+	ps->power_mw = i_ua > 0 ? power_mw(r->wiring, pt->element, u_mv, i_ua,
+					   point_pf_cos_e4(pt->pf))
+				: 0;
 }
 
-static void set_pos(struct plan_step *ps, enum bench_mode mode, const struct model_rating *r, int pulses)
+static void set_pos(struct plan_step *ps, enum bench_mode mode, const struct model_rating *r,
+		    int pulses)
 {
 	memset(&ps->pos, 0, sizeof ps->pos);
 	ps->mode = mode;
@@ -217,25 +230,29 @@ static void point_label(struct plan_step *ps, const char *prefix)
 {
 	char cur[24];
 	point_current_text(ps->point.base, ps->point.mult_e4, cur, sizeof cur);
-	snprintf(ps->label, sizeof ps->label, "%s%s cos\u03c6=%s %s", prefix, cur, point_pf_text(ps->point.pf),
-		 point_element_text(ps->point.element));
+	snprintf(ps->label, sizeof ps->label, "%s%s cos\u03c6=%s %s", prefix, cur,
+		 point_pf_text(ps->point.pf), point_element_text(ps->point.element));
 }
 
 /* The element must exist on the meter: 1p2w meters have only H, 3p3w meters no B element. */
-static int check_element(const struct load_point *pt, const struct model_rating *r, struct ml_error *err)
+static int check_element(const struct load_point *pt, const struct model_rating *r,
+			 struct ml_error *err)
 {
 	if (r->reactive)
-		return ml_errorf(err, ML_EINVAL, "reactive-energy limits are not implemented (domain 1.3 lists points only)");
+		return ml_errorf(
+			err, ML_EINVAL,
+			"reactive-energy limits are not implemented (domain 1.3 lists points only)");
 	if (pt->element != ELEM_H && r->wiring == WIRING_1P2W)
-		return ml_errorf(err, ML_EINVAL, "element %s on a single-phase meter", point_element_text(pt->element));
+		return ml_errorf(err, ML_EINVAL, "element %s on a single-phase meter",
+				 point_element_text(pt->element));
 	if (pt->element == ELEM_B && r->wiring == WIRING_3P3W)
 		return ml_errorf(err, ML_EINVAL, "element B on a three-phase three-wire meter");
 	return ML_OK;
 }
 
 /* Load current of a point in µA from the rating. */
-static int point_current_ua(const struct load_point *pt, const struct model_rating *r, const struct lab_settings *set,
-			    int64_t *ua, struct ml_error *err)
+static int point_current_ua(const struct load_point *pt, const struct model_rating *r,
+			    const struct lab_settings *set, int64_t *ua, struct ml_error *err)
 {
 	enum meter_class c;
 	int64_t rel;
@@ -243,7 +260,9 @@ static int point_current_ua(const struct load_point *pt, const struct model_rati
 	int rc = limits_meter_class(r->accuracy_class, &c, err);
 	rc = rc ? rc : need(r->ib_ma, "Ib", err);
 	rc = rc ? rc : need(r->imax_ma, "Imax", err);
-	rc = rc ? rc : limits_point_rel_ib(pt, c, r->connection, r->ib_ma, r->imax_ma, set, &rel, &lower, err);
+	rc = rc ? rc
+		: limits_point_rel_ib(pt, c, r->connection, r->ib_ma, r->imax_ma, set, &rel, &lower,
+				      err);
 	if (rc)
 		return rc;
 	*ua = dec_div_half_even(rel * r->ib_ma, 10); /* mA × rel_e4 / 1e4 × 1000 */
@@ -255,7 +274,8 @@ static int point_current_ua(const struct load_point *pt, const struct model_rati
  * ÷3 for one element of a three-phase meter, at least 1; then raised so a
  * reading lasts basic.min_reading_ms when that is set.
  */
-static int basic_pulses(const struct plan_step *ps, const struct model_rating *r, const struct lab_settings *set)
+static int basic_pulses(const struct plan_step *ps, const struct model_rating *r,
+			const struct lab_settings *set)
 {
 	int single3 = ps->point.element != ELEM_H;
 	i128 num = (i128)set->basic_ref_pulses * ps->current_ua * point_pf_cos_e4(ps->point.pf);
@@ -263,7 +283,8 @@ static int basic_pulses(const struct plan_step *ps, const struct model_rating *r
 	int64_t n = div128_half_even(num, den);
 	if (set->basic_min_reading_ms > 0 && ps->power_mw > 0) {
 		i128 p = (i128)set->basic_min_reading_ms * ps->power_mw * r->constant;
-		int64_t need_n = (int64_t)((p + 3600000000000LL - 1) / 3600000000000LL); /* ceil(t·P·C/3.6e12) */
+		int64_t need_n = (int64_t)((p + 3600000000000LL - 1) /
+					   3600000000000LL); /* ceil(t·P·C/3.6e12) */
 		if (need_n > n)
 			n = need_n;
 	}
@@ -278,19 +299,22 @@ static int64_t pulses_ms(const struct plan_step *ps, const struct model_rating *
 	return div128_half_even((i128)pulses * 3600000000000LL, (i128)ps->power_mw * r->constant);
 }
 
-static void set_limits(struct plan_step *ps, const struct judge_limit *lim, int64_t override_e4, int64_t coeff_e4)
+static void set_limits(struct plan_step *ps, const struct judge_limit *lim, int64_t override_e4,
+		       int64_t coeff_e4)
 {
 	ps->limit_e4 = override_e4 > 0 ? override_e4 : lim->limit_e4;
 	ps->interval_e4 = lim->interval_e4;
-	ps->internal_limit_e4 = coeff_e4 > 0 ? judge_internal_limit(ps->limit_e4, coeff_e4) : ps->limit_e4;
+	ps->internal_limit_e4 = coeff_e4 > 0 ? judge_internal_limit(ps->limit_e4, coeff_e4)
+					     : ps->limit_e4;
 	ps->limit2_e4 = lim->limit2_e4;
 	ps->interval2_e4 = lim->interval2_e4;
-	ps->internal_limit2_e4 = coeff_e4 > 0 ? judge_internal_limit(lim->limit2_e4, coeff_e4) : lim->limit2_e4;
+	ps->internal_limit2_e4 = coeff_e4 > 0 ? judge_internal_limit(lim->limit2_e4, coeff_e4)
+					      : lim->limit2_e4;
 	snprintf(ps->clause, sizeof ps->clause, "%s", lim->clause ? lim->clause : "");
 }
 
-static int plan_basic(const struct scheme_step *st, const struct model_rating *r, const struct lab_settings *set,
-		      struct plan_step *ps, struct ml_error *err)
+static int plan_basic(const struct scheme_step *st, const struct model_rating *r,
+		      const struct lab_settings *set, struct plan_step *ps, struct ml_error *err)
 {
 	int64_t i_ua;
 	struct judge_limit lim;
@@ -298,7 +322,8 @@ static int plan_basic(const struct scheme_step *st, const struct model_rating *r
 	int rc = check_element(&st->point, r, err);
 	rc = rc ? rc : point_current_ua(&st->point, r, set, &i_ua, err);
 	rc = rc ? rc
-		: judge_meter_limit(r->accuracy_class, r->connection, &st->point, r->ib_ma, r->imax_ma, set, &lim, err);
+		: judge_meter_limit(r->accuracy_class, r->connection, &st->point, r->ib_ma,
+				    r->imax_ma, set, &lim, err);
 	if (rc)
 		return rc;
 	set_source(ps, r, r->un_mv, i_ua, &st->point);
@@ -307,14 +332,15 @@ static int plan_basic(const struct scheme_step *st, const struct model_rating *r
 	set_limits(ps, &lim, st->limit_e4, set->internal_coeff_e4);
 	ps->readings = st->readings ? st->readings : set->basic_readings;
 	int pulses = st->pulses ? st->pulses : basic_pulses(ps, r, set);
-	ps->duration_ms = pulses_ms(ps, r, (int64_t)pulses * ps->readings); /* expected, for runner timeouts */
+	ps->duration_ms = pulses_ms(
+		ps, r, (int64_t)pulses * ps->readings); /* expected, for runner timeouts */
 	set_pos(ps, BENCH_MODE_BASIC, r, pulses);
 	ps->pos.time_limit = 0; /* not used in mode 1 */
 	return ML_OK;
 }
 
-static int plan_creep(const struct scheme_step *st, const struct model_rating *r, const struct lab_settings *set,
-		      struct plan_step *ps, struct ml_error *err)
+static int plan_creep(const struct scheme_step *st, const struct model_rating *r,
+		      const struct lab_settings *set, struct plan_step *ps, struct ml_error *err)
 {
 	enum meter_class c;
 	int rc = limits_meter_class(r->accuracy_class, &c, err);
@@ -324,7 +350,8 @@ static int plan_creep(const struct scheme_step *st, const struct model_rating *r
 	if (rc)
 		return rc;
 	/* §1.7: 115 % Un (110 % in the revised profile), current circuits open */
-	int64_t pct = limits_is_letter(c) ? set->letter_creep_voltage_pct_e4 : set->creep_voltage_pct_e4;
+	int64_t pct = limits_is_letter(c) ? set->letter_creep_voltage_pct_e4
+					  : set->creep_voltage_pct_e4;
 	ps->point = (struct load_point){ POINT_IB, 0, PF_1, ELEM_H };
 	set_source(ps, r, dec_div_half_even(r->un_mv * pct, 1000000), 0, &ps->point);
 	ps->duration_ms = ms;
@@ -334,8 +361,8 @@ static int plan_creep(const struct scheme_step *st, const struct model_rating *r
 	return ML_OK;
 }
 
-static int plan_start(const struct scheme_step *st, const struct model_rating *r, const struct lab_settings *set,
-		      struct plan_step *ps, struct ml_error *err)
+static int plan_start(const struct scheme_step *st, const struct model_rating *r,
+		      const struct lab_settings *set, struct plan_step *ps, struct ml_error *err)
 {
 	int64_t ist_ua, ms = st->duration_ms;
 	int rc = plan_start_current_ua(r, set, &ist_ua, err);
@@ -352,8 +379,8 @@ static int plan_start(const struct scheme_step *st, const struct model_rating *r
 	return ML_OK;
 }
 
-static int plan_constant(const struct scheme_step *st, const struct model_rating *r, const struct lab_settings *set,
-			 struct plan_step *ps, struct ml_error *err)
+static int plan_constant(const struct scheme_step *st, const struct model_rating *r,
+			 const struct lab_settings *set, struct plan_step *ps, struct ml_error *err)
 {
 	enum meter_class c;
 	int64_t i_ua;
@@ -367,38 +394,44 @@ static int plan_constant(const struct scheme_step *st, const struct model_rating
 	point_label(ps, "constant ");
 	ps->energy_wh_e4 = st->energy_wh_e4 ? st->energy_wh_e4 : set->constant_energy_wh_e4;
 	/* run time = E / P: Wh·1e4 · 360000 / mW = ms */
-	ps->duration_ms = st->duration_ms ? st->duration_ms
-					  : div128_half_even((i128)ps->energy_wh_e4 * 360000, ps->power_mw);
+	ps->duration_ms = st->duration_ms
+				  ? st->duration_ms
+				  : div128_half_even((i128)ps->energy_wh_e4 * 360000, ps->power_mw);
 	/* §1.8: |γ| ≤ class index (LYTest ConstantVerify2) */
-	struct judge_limit lim = { limits_class_index_e4(c), 1, 0, 0, "JJG 596-2012 constant test (domain 1.8)" };
+	struct judge_limit lim = { limits_class_index_e4(c), 1, 0, 0,
+				   "JJG 596-2012 constant test (domain 1.8)" };
 	set_limits(ps, &lim, st->limit_e4, 0);
 	ps->interval_e4 = 0;
 	set_pos(ps, BENCH_MODE_CONSTANT, r, 0);
 	return ML_OK;
 }
 
-static int plan_clock(const struct scheme_step *st, const struct model_rating *r, const struct lab_settings *set,
-		      struct plan_step *ps)
+static int plan_clock(const struct scheme_step *st, const struct model_rating *r,
+		      const struct lab_settings *set, struct plan_step *ps)
 {
 	ps->point = (struct load_point){ POINT_IB, 0, PF_1, ELEM_H };
 	set_source(ps, r, r->un_mv, 0, &ps->point);
 	ps->readings = st->readings ? st->readings : set->clock_readings;
 	/* §1.9: one reading per 60 clock pulses; the limit allows twice the nominal time */
 	int64_t f = r->clock_freq_mhz > 0 ? r->clock_freq_mhz : 1000;
-	ps->duration_ms = st->duration_ms ? st->duration_ms : div128_half_even((i128)ps->readings * 60 * 1000000 * 2, f);
-	struct judge_limit lim = { set->clock_limit_e4, set->clock_interval_e4, 0, 0, "daily clock error (domain 1.9)" };
+	ps->duration_ms = st->duration_ms
+				  ? st->duration_ms
+				  : div128_half_even((i128)ps->readings * 60 * 1000000 * 2, f);
+	struct judge_limit lim = { set->clock_limit_e4, set->clock_interval_e4, 0, 0,
+				   "daily clock error (domain 1.9)" };
 	set_limits(ps, &lim, st->limit_e4, 0);
 	set_pos(ps, BENCH_MODE_CLOCK, r, 0);
 	snprintf(ps->label, sizeof ps->label, "clock");
 	return ML_OK;
 }
 
-static int plan_xfmr(const struct scheme_step *st, const struct model_rating *r, const struct lab_settings *set,
-		     struct plan_step *ps, struct ml_error *err)
+static int plan_xfmr(const struct scheme_step *st, const struct model_rating *r,
+		     const struct lab_settings *set, struct plan_step *ps, struct ml_error *err)
 {
 	int ct = st->kind == STEP_CT;
 	if ((ct && r->kind != MODEL_CT) || (!ct && r->kind != MODEL_VT))
-		return ml_errorf(err, ML_EINVAL, "%s step on a %s model", ct ? "CT" : "VT", model_kind_name(r->kind));
+		return ml_errorf(err, ML_EINVAL, "%s step on a %s model", ct ? "CT" : "VT",
+				 model_kind_name(r->kind));
 	struct judge_limit lim;
 	int rc = ct ? judge_ct_limit(r->accuracy_class, st->percent_e4, set, &lim, err)
 		    : judge_vt_limit(r->accuracy_class, st->percent_e4, set, &lim, err);
@@ -425,37 +458,53 @@ static int plan_xfmr(const struct scheme_step *st, const struct model_rating *r,
 }
 
 int plan_make_step(const struct scheme_step *step, int index, const struct model_rating *r,
-	      const struct lab_settings *set, struct plan_step *out, struct ml_error *err)
+		   const struct lab_settings *set, struct plan_step *out, struct ml_error *err)
 {
 	struct plan_step ps;
 	memset(&ps, 0, sizeof ps);
 	ps.index = index;
 	ps.kind = step->kind;
-	ps.settle_timeout_ms = step->settle_timeout_ms ? step->settle_timeout_ms : set->settle_timeout_ms;
+	ps.settle_timeout_ms = step->settle_timeout_ms ? step->settle_timeout_ms
+						       : set->settle_timeout_ms;
 	int meter = r->kind == MODEL_METER_1P || r->kind == MODEL_METER_3P;
 	int rc = scheme_step_check(step, err);
 	if (!rc && meter == (step->kind == STEP_CT || step->kind == STEP_VT))
-		rc = ml_errorf(err, ML_EINVAL, "%s step does not apply to a %s", scheme_step_kind_name(step->kind),
-			       model_kind_name(r->kind));
+		rc = ml_errorf(err, ML_EINVAL, "%s step does not apply to a %s",
+			       scheme_step_kind_name(step->kind), model_kind_name(r->kind));
 	rc = rc ? rc : model_rating_check(r, err);
 	if (!rc) {
 		switch (step->kind) {
-		case STEP_BASIC: rc = plan_basic(step, r, set, &ps, err); break;
-		case STEP_CREEP: rc = plan_creep(step, r, set, &ps, err); break;
-		case STEP_START: rc = plan_start(step, r, set, &ps, err); break;
-		case STEP_CONSTANT: rc = plan_constant(step, r, set, &ps, err); break;
-		case STEP_CLOCK: rc = plan_clock(step, r, set, &ps); break;
-		default: rc = plan_xfmr(step, r, set, &ps, err); break;
+		case STEP_BASIC:
+			rc = plan_basic(step, r, set, &ps, err);
+			break;
+		case STEP_CREEP:
+			rc = plan_creep(step, r, set, &ps, err);
+			break;
+		case STEP_START:
+			rc = plan_start(step, r, set, &ps, err);
+			break;
+		case STEP_CONSTANT:
+			rc = plan_constant(step, r, set, &ps, err);
+			break;
+		case STEP_CLOCK:
+			rc = plan_clock(step, r, set, &ps);
+			break;
+		default:
+			rc = plan_xfmr(step, r, set, &ps, err);
+			break;
 		}
 	}
 	if (rc)
-		return ml_error_prefix(err, "step %d (%s): ", index + 1, scheme_step_kind_name(step->kind)), rc;
+		return ml_error_prefix(err, "step %d (%s): ", index + 1,
+				       scheme_step_kind_name(step->kind)),
+		       rc;
 	*out = ps;
 	return ML_OK;
 }
 
-int plan_scheme(const struct scheme *s, const struct model_rating *r, const struct lab_settings *set,
-		struct plan_step **out, size_t *n, struct ml_error *err)
+int plan_scheme(const struct scheme *s, const struct model_rating *r,
+		const struct lab_settings *set, struct plan_step **out, size_t *n,
+		struct ml_error *err)
 {
 	struct plan_step *v = calloc(s->nsteps ? s->nsteps : 1, sizeof *v);
 	if (!v)

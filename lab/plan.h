@@ -33,34 +33,34 @@ extern "C" {
 #define PLAN_LABEL_MAX 64
 
 struct plan_step {
-	int index;                      /* position in the scheme, 0-based */
+	int index; /* position in the scheme, 0-based */
 	enum scheme_step_kind kind;
-	char label[PLAN_LABEL_MAX];     /* "Imax cosφ=1.0 H", "creep", "CT 5% 100%VA" (UTF-8) */
-	struct load_point point;        /* basic/constant */
+	char label[PLAN_LABEL_MAX]; /* "Imax cosφ=1.0 H", "creep", "CT 5% 100%VA" (UTF-8) */
+	struct load_point point;    /* basic/constant */
 	/* bench setup */
 	enum bench_mode mode;
-	struct bench_source source;     /* meters: source setpoints (creep: 115 % U, zero current) */
+	struct bench_source source; /* meters: source setpoints (creep: 115 % U, zero current) */
 	struct bench_position_config pos; /* template for every position (enabled = 1) */
 	int has_xfmr;
-	struct bench_xfmr_setpoint xfmr;  /* CT/VT steps */
-	int readings;                   /* readings to collect (basic, clock, xfmr) */
+	struct bench_xfmr_setpoint xfmr; /* CT/VT steps */
+	int readings;                    /* readings to collect (basic, clock, xfmr) */
 	int settle_timeout_ms;
-	int64_t duration_ms;            /* creep/start/constant/clock time limit (= pos.time_limit) */
+	int64_t duration_ms; /* creep/start/constant/clock time limit (= pos.time_limit) */
 	/* exact setpoints (the floats in source are derived from these) */
-	int64_t voltage_mv;             /* per phase */
-	int64_t current_ua;             /* per loaded element, µA */
-	int64_t power_mw;               /* total active power of the loaded elements, mW */
+	int64_t voltage_mv; /* per phase */
+	int64_t current_ua; /* per loaded element, µA */
+	int64_t power_mw;   /* total active power of the loaded elements, mW */
 	/* judging */
-	int64_t limit_e4;               /* regulation limit ± (%; s/d clock; % ratio error) */
-	int64_t internal_limit_e4;      /* internal acceptance limit (coefficient × limit) */
-	int64_t interval_e4;            /* rounding interval */
-	int64_t limit2_e4;              /* CT/VT phase displacement limit, minutes (0 = none) */
+	int64_t limit_e4;          /* regulation limit ± (%; s/d clock; % ratio error) */
+	int64_t internal_limit_e4; /* internal acceptance limit (coefficient × limit) */
+	int64_t interval_e4;       /* rounding interval */
+	int64_t limit2_e4;         /* CT/VT phase displacement limit, minutes (0 = none) */
 	int64_t internal_limit2_e4;
-	int64_t interval2_e4;           /* rounding interval of the phase displacement */
-	int max_pulses;                 /* creep: pass when counted ≤ this */
-	int min_pulses;                 /* start: pass when counted ≥ this before duration */
-	int64_t energy_wh_e4;           /* constant: energy run, Wh × 1e4 */
-	char clause[48];                /* regulation clause of the limit ("JJG 596-2012 table 1") */
+	int64_t interval2_e4; /* rounding interval of the phase displacement */
+	int max_pulses;       /* creep: pass when counted ≤ this */
+	int min_pulses;       /* start: pass when counted ≥ this before duration */
+	int64_t energy_wh_e4; /* constant: energy run, Wh × 1e4 */
+	char clause[48];      /* regulation clause of the limit ("JJG 596-2012 table 1") */
 };
 
 /*
@@ -70,11 +70,13 @@ struct plan_step {
  * index is copied into out->index.
  */
 int plan_make_step(const struct scheme_step *step, int index, const struct model_rating *r,
-	      const struct lab_settings *set, struct plan_step *out, struct ml_error *err) ML_MUSTCHECK;
+		   const struct lab_settings *set, struct plan_step *out,
+		   struct ml_error *err) ML_MUSTCHECK;
 
 /* Plan every step of a scheme. *out malloc'd (caller frees), *n = s->nsteps. All-or-nothing. */
-int plan_scheme(const struct scheme *s, const struct model_rating *r, const struct lab_settings *set,
-		struct plan_step **out, size_t *n, struct ml_error *err) ML_MUSTCHECK;
+int plan_scheme(const struct scheme *s, const struct model_rating *r,
+		const struct lab_settings *set, struct plan_step **out, size_t *n,
+		struct ml_error *err) ML_MUSTCHECK;
 
 /* Exact durations, exposed for tests and reports (ms, rounded half-even). */
 int plan_creep_ms(const struct model_rating *r, const struct lab_settings *set, int64_t *ms,

@@ -22,8 +22,9 @@ static int put_ts(struct ml_buf *b, int64_t us)
 	time_t sec = (time_t)(us / 1000000);
 	struct tm tm;
 	gmtime_r(&sec, &tm);
-	return ml_buf_printf(b, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-			     tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000));
+	return ml_buf_printf(b, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900,
+			     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			     (int)(us % 1000000));
 }
 
 /* ---- PostgreSQL array literals, passed as ONE text parameter each ---- */
@@ -64,8 +65,8 @@ static const char *arr_done(struct arr *a)
 
 /* ---- step commit ---- */
 
-static int copy_readings(struct db *db, int64_t run_id, int step_no, const struct result_reading *rd, size_t n,
-			 struct ml_error *err)
+static int copy_readings(struct db *db, int64_t run_id, int step_no,
+			 const struct result_reading *rd, size_t n, struct ml_error *err)
 {
 	if (n == 0)
 		return ML_OK;
@@ -73,26 +74,51 @@ static int copy_readings(struct db *db, int64_t run_id, int step_no, const struc
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
 		const struct result_reading *r = &rd[i];
-		rc = ml_buf_printf(&b, "%" PRId64 "\t%" PRId64 "\t%d\t%d\t%d\t%" PRId64 "\t", r->asset_id, run_id, step_no,
-				   r->reading_no, r->position, r->value_e4);
-		rc = rc || (r->has_value2 ? ml_buf_printf(&b, "%" PRId64 "\t", r->value2_e4) : ml_buf_puts(&b, "\\N\t"));
-		rc = rc || (r->pulses >= 0 ? ml_buf_printf(&b, "%" PRId64 "\t", r->pulses) : ml_buf_puts(&b, "\\N\t"));
-		rc = rc || ml_buf_printf(&b, "%d\t", r->bench_result) || put_ts(&b, r->at_us) || ml_buf_putc(&b, '\n');
+		rc = ml_buf_printf(&b, "%" PRId64 "\t%" PRId64 "\t%d\t%d\t%d\t%" PRId64 "\t",
+				   r->asset_id, run_id, step_no, r->reading_no, r->position,
+				   r->value_e4);
+		rc = rc || (r->has_value2 ? ml_buf_printf(&b, "%" PRId64 "\t", r->value2_e4)
+					  : ml_buf_puts(&b, "\\N\t"));
+		rc = rc || (r->pulses >= 0 ? ml_buf_printf(&b, "%" PRId64 "\t", r->pulses)
+					   : ml_buf_puts(&b, "\\N\t"));
+		rc = rc || ml_buf_printf(&b, "%d\t", r->bench_result) || put_ts(&b, r->at_us) ||
+		     ml_buf_putc(&b, '\n');
 	}
 	if (rc)
 		rc = ml_errorf(err, ML_ENOMEM, "out of memory formatting %zu readings", n);
 	else
-		rc = db_copy_in(db,
-				"COPY run_reading (asset_id, run_id, step_no, reading_no, position, value_e4, value2_e4, "
-				"pulses, bench_result, measured_at) FROM STDIN",
-				b.data, b.len, err);
+		rc = db_copy_in(
+			db,
+			"COPY run_reading (asset_id, run_id, step_no, reading_no, position, value_e4, value2_e4, "
+			"pulses, bench_result, measured_at) FROM STDIN",
+			b.data, b.len, err);
 	ml_buf_free(&b);
 	return rc;
 }
 
-enum { COL_ASSET, COL_POS, COL_N, COL_MEAN, COL_ROUNDED, COL_MEAN2, COL_ROUNDED2, COL_PULSES, COL_LIMIT,
-       COL_ILIMIT, COL_INTERVAL, COL_LIMIT2, COL_ILIMIT2, COL_INTERVAL2, COL_GAMMA, COL_VERDICT, COL_IVERDICT,
-       COL_VERDICT2, COL_VERDICT1, COL_NOTE, NCOLS };
+enum {
+	COL_ASSET,
+	COL_POS,
+	COL_N,
+	COL_MEAN,
+	COL_ROUNDED,
+	COL_MEAN2,
+	COL_ROUNDED2,
+	COL_PULSES,
+	COL_LIMIT,
+	COL_ILIMIT,
+	COL_INTERVAL,
+	COL_LIMIT2,
+	COL_ILIMIT2,
+	COL_INTERVAL2,
+	COL_GAMMA,
+	COL_VERDICT,
+	COL_IVERDICT,
+	COL_VERDICT2,
+	COL_VERDICT1,
+	COL_NOTE,
+	NCOLS
+};
 
 static int has_value(enum scheme_step_kind k)
 {
@@ -102,15 +128,19 @@ static int has_value(enum scheme_step_kind k)
 static int row_arrays(struct arr *a, const struct result_row *row)
 {
 	const struct judge_step_result *r = &row->r;
-	int v = has_value(r->kind) && r->value.n > 0, x = (r->kind == STEP_CT || r->kind == STEP_VT) && r->value2.n > 0;
+	int v = has_value(r->kind) && r->value.n > 0,
+	    x = (r->kind == STEP_CT || r->kind == STEP_VT) && r->value2.n > 0;
 	int p = r->kind == STEP_CREEP || r->kind == STEP_START || r->kind == STEP_CONSTANT;
 	int rc = arr_ll(&a[COL_ASSET], row->asset_id, 0) || arr_ll(&a[COL_POS], row->position, 0) ||
 		 arr_ll(&a[COL_N], r->value.n, 0) || arr_ll(&a[COL_MEAN], r->value.mean_e4, !v) ||
-		 arr_ll(&a[COL_ROUNDED], r->value.rounded_e4, !v) || arr_ll(&a[COL_MEAN2], r->value2.mean_e4, !x) ||
-		 arr_ll(&a[COL_ROUNDED2], r->value2.rounded_e4, !x) || arr_ll(&a[COL_PULSES], r->pulses, !p) ||
+		 arr_ll(&a[COL_ROUNDED], r->value.rounded_e4, !v) ||
+		 arr_ll(&a[COL_MEAN2], r->value2.mean_e4, !x) ||
+		 arr_ll(&a[COL_ROUNDED2], r->value2.rounded_e4, !x) ||
+		 arr_ll(&a[COL_PULSES], r->pulses, !p) ||
 		 arr_ll(&a[COL_LIMIT], r->value.limit_e4, !v) ||
 		 arr_ll(&a[COL_ILIMIT], r->value.internal_limit_e4, !v) ||
-		 arr_ll(&a[COL_INTERVAL], r->value.interval_e4, !v) || arr_ll(&a[COL_LIMIT2], r->value2.limit_e4, !x) ||
+		 arr_ll(&a[COL_INTERVAL], r->value.interval_e4, !v) ||
+		 arr_ll(&a[COL_LIMIT2], r->value2.limit_e4, !x) ||
 		 arr_ll(&a[COL_ILIMIT2], r->value2.internal_limit_e4, !x) ||
 		 arr_ll(&a[COL_INTERVAL2], r->value2.interval_e4, !x) ||
 		 arr_ll(&a[COL_GAMMA], r->gamma_e4, r->kind != STEP_CONSTANT);
@@ -131,8 +161,9 @@ static const char *const insert_results_sql =
 	"$16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[], $21::text[], $22::text[], "
 	"$23::text[], $24::text[], $25::text[])";
 
-static int insert_results(struct db *db, const char *rid, const char *sno, const struct plan_step *ps,
-			  const char *ts, const struct result_row *rows, size_t n, struct ml_error *err)
+static int insert_results(struct db *db, const char *rid, const char *sno,
+			  const struct plan_step *ps, const char *ts, const struct result_row *rows,
+			  size_t n, struct ml_error *err)
 {
 	struct arr a[NCOLS];
 	for (int c = 0; c < NCOLS; c++) {
@@ -154,8 +185,8 @@ static int insert_results(struct db *db, const char *rid, const char *sno, const
 	return rc;
 }
 
-static int insert_step_mark(struct db *db, const char *rid, const char *sno, const struct plan_step *ps,
-			    const char *started, struct ml_error *err)
+static int insert_step_mark(struct db *db, const char *rid, const char *sno,
+			    const struct plan_step *ps, const char *started, struct ml_error *err)
 {
 	const char *p[5] = { rid, sno, scheme_step_kind_name(ps->kind), ps->label, started };
 	int rc = db_cmd(db,
@@ -163,13 +194,14 @@ static int insert_step_mark(struct db *db, const char *rid, const char *sno, con
 			"VALUES ($1::bigint, $2::int, $3, $4, $5::timestamptz)",
 			5, p, err);
 	if (rc == ML_EEXISTS)
-		ml_errorf(err, ML_EEXISTS, "run %s: step %d (%s) was already completed", rid, ps->index + 1, ps->label);
+		ml_errorf(err, ML_EEXISTS, "run %s: step %d (%s) was already completed", rid,
+			  ps->index + 1, ps->label);
 	return rc;
 }
 
-int result_commit_step(struct db *db, int64_t run_id, const struct plan_step *ps, int64_t started_us,
-		       const struct result_reading *rd, size_t nrd, const struct result_row *rows, size_t nrows,
-		       struct ml_error *err)
+int result_commit_step(struct db *db, int64_t run_id, const struct plan_step *ps,
+		       int64_t started_us, const struct result_reading *rd, size_t nrd,
+		       const struct result_row *rows, size_t nrows, struct ml_error *err)
 {
 	char rid[24], sno[16];
 	snprintf(rid, sizeof(rid), "%" PRId64, run_id);
@@ -196,15 +228,16 @@ int result_commit_step(struct db *db, int64_t run_id, const struct plan_step *ps
 	return rc;
 }
 
-int result_done_steps(struct db *db, int64_t run_id, unsigned char *done, size_t cap, struct ml_error *err)
+int result_done_steps(struct db *db, int64_t run_id, unsigned char *done, size_t cap,
+		      struct ml_error *err)
 {
 	memset(done, 0, cap);
 	char rid[24];
 	snprintf(rid, sizeof(rid), "%" PRId64, run_id);
 	const char *p[1] = { rid };
 	PGresult *res = NULL;
-	int rc = db_exec(db, "SELECT step_no FROM run_step WHERE run_id = $1::bigint", 1, p, PGRES_TUPLES_OK, &res,
-			 err);
+	int rc = db_exec(db, "SELECT step_no FROM run_step WHERE run_id = $1::bigint", 1, p,
+			 PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
 	for (int r = 0; r < PQntuples(res); r++) {
@@ -218,7 +251,10 @@ int result_done_steps(struct db *db, int64_t run_id, unsigned char *done, size_t
 
 static enum judge_verdict verdict_of(const char *s)
 {
-	return !s ? JUDGE_NONE : !strcmp(s, "pass") ? JUDGE_PASS : !strcmp(s, "fail") ? JUDGE_FAIL : JUDGE_NONE;
+	return !s                   ? JUDGE_NONE
+	       : !strcmp(s, "pass") ? JUDGE_PASS
+	       : !strcmp(s, "fail") ? JUDGE_FAIL
+				    : JUDGE_NONE;
 }
 
 static enum scheme_step_kind kind_of(const char *s)
@@ -262,9 +298,12 @@ int result_run_span(struct db *db, int64_t run_id, char from[40], char to[40], s
 	const char *p[1] = { rid };
 	PGresult *res = NULL;
 	/* A day of slack: measured_at comes from the runner host's clock, created_at from the server's. */
-	int rc = db_query_one(db, "SELECT (created_at - interval '1 day')::text, "
-				  "(coalesce(finished_at, now()) + interval '1 day')::text FROM verification_run "
-				  "WHERE run_id = $1::bigint", 1, p, &res, err);
+	int rc = db_query_one(
+		db,
+		"SELECT (created_at - interval '1 day')::text, "
+		"(coalesce(finished_at, now()) + interval '1 day')::text FROM verification_run "
+		"WHERE run_id = $1::bigint",
+		1, p, &res, err);
 	if (rc == ML_ENOTFOUND)
 		return ml_errorf(err, ML_ENOTFOUND, "no run %s", rid);
 	if (!rc) {
@@ -276,7 +315,8 @@ int result_run_span(struct db *db, int64_t run_id, char from[40], char to[40], s
 }
 
 int result_fold_positions(struct db *db, int64_t run_id, const int64_t *asset_ids, size_t n,
-			  struct judge_position *jp, int *failures, int *untested, struct ml_error *err)
+			  struct judge_position *jp, int *failures, int *untested,
+			  struct ml_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		judge_position_init(&jp[i]);
@@ -292,11 +332,12 @@ int result_fold_positions(struct db *db, int64_t run_id, const int64_t *asset_id
 		return rc;
 	const char *p[3] = { rid, from, to };
 	PGresult *res = NULL;
-	rc = db_exec(db,
-			 "SELECT asset_id, step_no, kind, verdict, internal_verdict, verdict2, verdict1, n_readings "
-			 "FROM run_step_result WHERE run_id = $1::bigint AND measured_at >= $2::timestamptz "
-			 "AND measured_at < $3::timestamptz ORDER BY step_no, position",
-			 3, p, PGRES_TUPLES_OK, &res, err);
+	rc = db_exec(
+		db,
+		"SELECT asset_id, step_no, kind, verdict, internal_verdict, verdict2, verdict1, n_readings "
+		"FROM run_step_result WHERE run_id = $1::bigint AND measured_at >= $2::timestamptz "
+		"AND measured_at < $3::timestamptz ORDER BY step_no, position",
+		3, p, PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
 	for (int r = 0; r < PQntuples(res); r++) {
@@ -318,26 +359,31 @@ int result_fold_positions(struct db *db, int64_t run_id, const int64_t *asset_id
 	return ML_OK;
 }
 
-static int conclusion_arrays(const int64_t *ids, const struct judge_position *jp, size_t n, struct arr *a)
+static int conclusion_arrays(const int64_t *ids, const struct judge_position *jp, size_t n,
+			     struct arr *a)
 {
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
 		for (int it = 0; it <= JUDGE_ITEM_COUNT && !rc; it++) {
 			int overall = it == JUDGE_ITEM_COUNT;
 			enum judge_verdict v = overall ? jp[i].overall : jp[i].item[it];
-			enum judge_verdict iv = overall ? jp[i].overall_internal : jp[i].item_internal[it];
+			enum judge_verdict iv = overall ? jp[i].overall_internal
+							: jp[i].item_internal[it];
 			if (v == JUDGE_NONE)
 				continue; /* item not tested */
 			rc = arr_ll(&a[0], ids[i], 0) ||
-			     arr_str(&a[1], overall ? "overall" : judge_item_name((enum judge_item)it)) ||
-			     arr_str(&a[2], judge_verdict_name(v)) || arr_str(&a[3], judge_verdict_name(iv));
+			     arr_str(&a[1],
+				     overall ? "overall" : judge_item_name((enum judge_item)it)) ||
+			     arr_str(&a[2], judge_verdict_name(v)) ||
+			     arr_str(&a[3], judge_verdict_name(iv));
 		}
 	}
 	return rc;
 }
 
-int result_insert_conclusions(struct db *db, int64_t run_id, const int64_t *asset_ids, const struct judge_position *jp,
-			      size_t n, const char *valid_until, struct ml_error *err)
+int result_insert_conclusions(struct db *db, int64_t run_id, const int64_t *asset_ids,
+			      const struct judge_position *jp, size_t n, const char *valid_until,
+			      struct ml_error *err)
 {
 	struct arr a[4];
 	for (int c = 0; c < 4; c++) {
@@ -347,15 +393,18 @@ int result_insert_conclusions(struct db *db, int64_t run_id, const int64_t *asse
 	int rc = conclusion_arrays(asset_ids, jp, n, a);
 	char rid[24];
 	snprintf(rid, sizeof(rid), "%" PRId64, run_id);
-	const char *p[6] = { rid, valid_until, arr_done(&a[0]), arr_done(&a[1]), arr_done(&a[2]), arr_done(&a[3]) };
+	const char *p[6] = {
+		rid, valid_until, arr_done(&a[0]), arr_done(&a[1]), arr_done(&a[2]), arr_done(&a[3])
+	};
 	if (rc)
 		rc = ml_errorf(err, ML_ENOMEM, "out of memory");
 	else
-		rc = db_cmd(db,
-			    "INSERT INTO run_conclusion (run_id, asset_id, item, verdict, internal_verdict, valid_until) "
-			    "SELECT $1::bigint, a, i, v, iv, CASE WHEN i = 'overall' AND v = 'pass' THEN $2::date END "
-			    "FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[]) AS t(a, i, v, iv)",
-			    6, p, err);
+		rc = db_cmd(
+			db,
+			"INSERT INTO run_conclusion (run_id, asset_id, item, verdict, internal_verdict, valid_until) "
+			"SELECT $1::bigint, a, i, v, iv, CASE WHEN i = 'overall' AND v = 'pass' THEN $2::date END "
+			"FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[]) AS t(a, i, v, iv)",
+			6, p, err);
 	for (int c = 0; c < 4; c++)
 		ml_buf_free(&a[c].b);
 	return rc;

@@ -31,14 +31,14 @@ extern "C" {
 /* One raw reading, as the bench or the operator gave it. */
 struct result_reading {
 	int64_t asset_id;
-	int position;      /* 1-based */
-	int reading_no;    /* 1.. within the step and position */
+	int position;   /* 1-based */
+	int reading_no; /* 1.. within the step and position */
 	int64_t value_e4;
 	int has_value2;
 	int64_t value2_e4;
-	int64_t pulses;    /* < 0: not applicable (stored NULL) */
-	int bench_result;  /* protocol §3.3 result code */
-	int64_t at_us;     /* measurement time, µs since the Unix epoch (UTC) */
+	int64_t pulses;   /* < 0: not applicable (stored NULL) */
+	int bench_result; /* protocol §3.3 result code */
+	int64_t at_us;    /* measurement time, µs since the Unix epoch (UTC) */
 };
 
 /* The judged result of one step for one position. */
@@ -46,7 +46,8 @@ struct result_row {
 	int64_t asset_id;
 	int position;
 	struct judge_step_result r;
-	char note[128];    /* why a position failed without a judgement ("no pulses", "wiring fault") */
+	char note
+		[128]; /* why a position failed without a judgement ("no pulses", "wiring fault") */
 };
 
 /* Current wall-clock time in µs since the epoch (measured_at of readings). */
@@ -57,8 +58,9 @@ int64_t result_now_us(void);
  * transaction, opened and committed here. ML_EEXISTS when the step was
  * already completed (nothing written).
  */
-int result_commit_step(struct db *db, int64_t run_id, const struct plan_step *ps, int64_t started_us,
-		       const struct result_reading *rd, size_t nrd, const struct result_row *rows, size_t nrows,
+int result_commit_step(struct db *db, int64_t run_id, const struct plan_step *ps,
+		       int64_t started_us, const struct result_reading *rd, size_t nrd,
+		       const struct result_row *rows, size_t nrows,
 		       struct ml_error *err) ML_MUSTCHECK;
 
 /* done[i] = 1 for each completed step_no i < cap (others 0). */
@@ -72,7 +74,8 @@ int result_done_steps(struct db *db, int64_t run_id, unsigned char *done, size_t
  * opening all of them (measured: 90–140 ms per query on a cold connection
  * without the bounds).
  */
-int result_run_span(struct db *db, int64_t run_id, char from[40], char to[40], struct ml_error *err) ML_MUSTCHECK;
+int result_run_span(struct db *db, int64_t run_id, char from[40], char to[40],
+		    struct ml_error *err) ML_MUSTCHECK;
 
 /*
  * Rebuild the per-position conclusions of completed steps from the stored
@@ -83,15 +86,17 @@ int result_run_span(struct db *db, int64_t run_id, char from[40], char to[40], s
  * such an asset was not verified completely and must not be concluded.
  */
 int result_fold_positions(struct db *db, int64_t run_id, const int64_t *asset_ids, size_t n,
-			  struct judge_position *jp, int *failures, int *untested, struct ml_error *err) ML_MUSTCHECK;
+			  struct judge_position *jp, int *failures, int *untested,
+			  struct ml_error *err) ML_MUSTCHECK;
 
 /*
  * Insert the per-item and overall conclusions of every asset (jp[i] for
  * asset_ids[i]) in the caller's open transaction. valid_until (YYYY-MM-DD)
  * is stored on overall passes.
  */
-int result_insert_conclusions(struct db *db, int64_t run_id, const int64_t *asset_ids, const struct judge_position *jp,
-			      size_t n, const char *valid_until, struct ml_error *err) ML_MUSTCHECK;
+int result_insert_conclusions(struct db *db, int64_t run_id, const int64_t *asset_ids,
+			      const struct judge_position *jp, size_t n, const char *valid_until,
+			      struct ml_error *err) ML_MUSTCHECK;
 
 #ifdef __cplusplus
 }

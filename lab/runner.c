@@ -51,7 +51,7 @@ struct run {
 	int failures;
 	int reconnects;
 	uint16_t seq;
-	struct writer *writer;  /* step-commit thread, NULL when none is running */
+	struct writer *writer; /* step-commit thread, NULL when none is running */
 };
 
 /* What the runner saw at one position during one step. */
@@ -61,10 +61,11 @@ struct obs {
 	int64_t value[JUDGE_MAX_READINGS], value2[JUDGE_MAX_READINGS], at[JUDGE_MAX_READINGS];
 	uint32_t pulses;
 	int64_t elapsed_ms, last_value, last_value2;
-	float reg0, reg1;  /* constant test: register at the start (seen while running) and at the end */
-	int reg_seen;      /* reg0 was taken from a poll while the position was running */
+	float reg0,
+		reg1; /* constant test: register at the start (seen while running) and at the end */
+	int reg_seen; /* reg0 was taken from a poll while the position was running */
 	int bench_result;
-	int absent;  /* the bench saw no device: not measured, not a meter defect */
+	int absent; /* the bench saw no device: not measured, not a meter defect */
 	char note[96];
 };
 
@@ -77,15 +78,22 @@ void runner_options_default(struct runner_options *o)
 	o->actor = "runner";
 }
 
-static void emit(const struct run *r, enum runner_event_kind kind, int step, const char *label, int done,
-		 const char *msg)
+static void emit(const struct run *r, enum runner_event_kind kind, int step, const char *label,
+		 int done, const char *msg)
 {
 	if (!r->opt->on_event)
 		return;
 	struct runner_event ev = {
-		.kind = kind, .run_id = r->run_id, .bench = r->br.code, .step = step, .steps_total = (int)r->nplan,
-		.label = label ? label : "", .positions_done = done, .positions_total = r->nslots,
-		.failures = r->failures, .message = msg ? msg : "",
+		.kind = kind,
+		.run_id = r->run_id,
+		.bench = r->br.code,
+		.step = step,
+		.steps_total = (int)r->nplan,
+		.label = label ? label : "",
+		.positions_done = done,
+		.positions_total = r->nslots,
+		.failures = r->failures,
+		.message = msg ? msg : "",
 	};
 	r->opt->on_event(r->opt->event_arg, &ev);
 }
@@ -111,40 +119,48 @@ static int lock_run(struct run *r, struct ml_error *err)
 	snprintf(id, sizeof(id), "%" PRId64, r->run_id);
 	const char *p[1] = { id };
 	PGresult *res = NULL;
-	int rc = db_query_one(r->db, "SELECT pg_try_advisory_lock(" RUN_LOCK_CLASS ", $1::int)", 1, p, &res, err);
+	int rc = db_query_one(r->db, "SELECT pg_try_advisory_lock(" RUN_LOCK_CLASS ", $1::int)", 1,
+			      p, &res, err);
 	if (rc)
 		return rc;
 	int ok = PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
-	return ok ? ML_OK : ml_errorf(err, ML_ECONFLICT, "run %s is being executed by another process", id);
+	return ok ? ML_OK
+		  : ml_errorf(err, ML_ECONFLICT, "run %s is being executed by another process", id);
 }
 
 static int load_positions(struct run *r, const char *id, struct ml_error *err)
 {
 	const char *p[1] = { id };
 	PGresult *res = NULL;
-	int rc = db_exec(r->db, "SELECT position, asset_id, barcode FROM run_position WHERE run_id = $1::bigint "
-				"ORDER BY position",
-			 1, p, PGRES_TUPLES_OK, &res, err);
+	int rc = db_exec(
+		r->db,
+		"SELECT position, asset_id, barcode FROM run_position WHERE run_id = $1::bigint "
+		"ORDER BY position",
+		1, p, PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
 	r->nslots = PQntuples(res) < MAX_POS ? PQntuples(res) : MAX_POS;
 	for (int i = 0; i < r->nslots; i++) {
 		r->slot[i].position = atoi(db_get(res, i, "position"));
 		r->slot[i].asset_id = strtoll(db_get(res, i, "asset_id"), NULL, 10);
-		snprintf(r->slot[i].barcode, sizeof(r->slot[i].barcode), "%s", db_get(res, i, "barcode"));
+		snprintf(r->slot[i].barcode, sizeof(r->slot[i].barcode), "%s",
+			 db_get(res, i, "barcode"));
 	}
 	PQclear(res);
 	return r->nslots ? ML_OK : ml_errorf(err, ML_EINTERNAL, "run %s has no positions", id);
 }
 
-static int load_row(struct run *r, const char *id, char **scheme_text, int64_t *bench_id, struct ml_error *err)
+static int load_row(struct run *r, const char *id, char **scheme_text, int64_t *bench_id,
+		    struct ml_error *err)
 {
 	const char *p[1] = { id };
 	PGresult *res = NULL;
-	int rc = db_query_one(r->db, "SELECT bench_id, model_id, scheme_text, status, mode, run_date::text AS run_date "
-				     "FROM verification_run WHERE run_id = $1::bigint",
-			      1, p, &res, err);
+	int rc = db_query_one(
+		r->db,
+		"SELECT bench_id, model_id, scheme_text, status, mode, run_date::text AS run_date "
+		"FROM verification_run WHERE run_id = $1::bigint",
+		1, p, &res, err);
 	if (rc == ML_ENOTFOUND)
 		return ml_errorf(err, ML_ENOTFOUND, "no run %s", id);
 	if (rc)
@@ -172,8 +188,10 @@ static int load_run(struct run *r, struct ml_error *err)
 	int rc = load_row(r, id, &text, &bench_id, err);
 	/* A manual run has no bench to drive; trying would mark it interrupted and lock out its readings. */
 	if (!rc && strcmp(r->mode, "driven"))
-		rc = ml_errorf(err, ML_ESTATE, "run %s is a %s run: type its readings with 'meterlab run manual %s'", id,
-			       r->mode, id);
+		rc = ml_errorf(
+			err, ML_ESTATE,
+			"run %s is a %s run: type its readings with 'meterlab run manual %s'", id,
+			r->mode, id);
 	if (!rc)
 		rc = load_positions(r, id, err);
 	if (!rc)
@@ -200,11 +218,12 @@ static int set_status(struct run *r, const char *status, const char *error, stru
 	snprintf(id, sizeof(id), "%" PRId64, r->run_id);
 	const char *p[3] = { id, status, error };
 	snprintf(r->status, sizeof(r->status), "%s", status);
-	return db_cmd(r->db,
-		      "UPDATE verification_run SET status = $2, started_at = coalesce(started_at, now()), "
-		      "last_error = $3, finished_at = CASE WHEN $2 IN ('finished', 'aborted') THEN now() END "
-		      "WHERE run_id = $1::bigint",
-		      3, p, err);
+	return db_cmd(
+		r->db,
+		"UPDATE verification_run SET status = $2, started_at = coalesce(started_at, now()), "
+		"last_error = $3, finished_at = CASE WHEN $2 IN ('finished', 'aborted') THEN now() END "
+		"WHERE run_id = $1::bigint",
+		3, p, err);
 }
 
 /* ---- bench ---- */
@@ -212,7 +231,9 @@ static int set_status(struct run *r, const char *status, const char *error, stru
 static int open_bench(struct run *r, struct ml_error *err)
 {
 	static const struct bench_options zero;
-	const struct bench_options *bo = memcmp(&r->opt->bench, &zero, sizeof(zero)) ? &r->opt->bench : NULL;
+	const struct bench_options *bo = memcmp(&r->opt->bench, &zero, sizeof(zero))
+						 ? &r->opt->bench
+						 : NULL;
 	int rc = bench_open(r->br.uri, bo, &r->bench, err);
 	struct bench_identity id;
 	if (!rc)
@@ -222,7 +243,8 @@ static int open_bench(struct run *r, struct ml_error *err)
 	r->bench_positions = id.positions;
 	for (int i = 0; i < r->nslots; i++) {
 		if (r->slot[i].position > id.positions)
-			return ml_errorf(err, ML_ECONFIG, "bench '%s' reports %d positions; position %d is mounted",
+			return ml_errorf(err, ML_ECONFIG,
+					 "bench '%s' reports %d positions; position %d is mounted",
 					 r->br.code, id.positions, r->slot[i].position);
 	}
 	return ML_OK;
@@ -259,15 +281,21 @@ static int counts_readings(enum scheme_step_kind k)
 static const char *fault_note(int result)
 {
 	switch (result) {
-	case BENCH_RES_NO_PULSES: return "no pulses from the meter";
-	case BENCH_RES_UNSTABLE: return "unstable pulses";
-	case BENCH_RES_WIRING: return "wiring fault";
-	case BENCH_RES_COMM: return "meter communication fault";
-	default: return "position fault";
+	case BENCH_RES_NO_PULSES:
+		return "no pulses from the meter";
+	case BENCH_RES_UNSTABLE:
+		return "unstable pulses";
+	case BENCH_RES_WIRING:
+		return "wiring fault";
+	case BENCH_RES_COMM:
+		return "meter communication fault";
+	default:
+		return "position fault";
 	}
 }
 
-static void take_reading(const struct plan_step *ps, const struct bench_position_status *st, struct obs *o)
+static void take_reading(const struct plan_step *ps, const struct bench_position_status *st,
+			 struct obs *o)
 {
 	uint16_t delta = (uint16_t)(st->reading_seq - o->last_seq);
 	o->last_seq = st->reading_seq;
@@ -283,7 +311,8 @@ static void take_reading(const struct plan_step *ps, const struct bench_position
 	o->n++;
 }
 
-static void observe(const struct plan_step *ps, const struct bench_position_status *st, struct obs *o)
+static void observe(const struct plan_step *ps, const struct bench_position_status *st,
+		    struct obs *o)
 {
 	if (o->finished)
 		return;
@@ -311,8 +340,9 @@ static void observe(const struct plan_step *ps, const struct bench_position_stat
 	}
 	o->reg1 = st->register_kwh;
 	int ended = st->state == BENCH_POS_DONE || st->state == BENCH_POS_FAULT;
-	int faulty = st->state == BENCH_POS_FAULT || st->result == BENCH_RES_WIRING || st->result == BENCH_RES_COMM ||
-		     st->result == BENCH_RES_UNSTABLE || (counts_readings(ps->kind) && st->result == BENCH_RES_NO_PULSES);
+	int faulty = st->state == BENCH_POS_FAULT || st->result == BENCH_RES_WIRING ||
+		     st->result == BENCH_RES_COMM || st->result == BENCH_RES_UNSTABLE ||
+		     (counts_readings(ps->kind) && st->result == BENCH_RES_NO_PULSES);
 	if (counts_readings(ps->kind) && o->n >= ps->readings) {
 		o->finished = 1;
 	} else if (ended || (faulty && st->result != BENCH_RES_OK)) {
@@ -323,7 +353,8 @@ static void observe(const struct plan_step *ps, const struct bench_position_stat
 	}
 }
 
-static int poll_until_done(struct run *r, const struct plan_step *ps, struct obs *obs, struct ml_error *err)
+static int poll_until_done(struct run *r, const struct plan_step *ps, struct obs *obs,
+			   struct ml_error *err)
 {
 	struct bench_position_status st[MAX_POS];
 	int64_t last_change = mono_ms();
@@ -339,7 +370,8 @@ static int poll_until_done(struct run *r, const struct plan_step *ps, struct obs
 			const struct bench_position_status *s = &st[r->slot[i].position - 1];
 			observe(ps, s, &obs[i]);
 			ndone += obs[i].finished;
-			sig = sig * 1000003u + s->reading_seq * 31u + s->state + s->pulses + (uint64_t)(s->elapsed * 1000.0f);
+			sig = sig * 1000003u + s->reading_seq * 31u + s->state + s->pulses +
+			      (uint64_t)(s->elapsed * 1000.0f);
 		}
 		if (ndone != last_done)
 			emit(r, RUNNER_EV_PROGRESS, ps->index + 1, ps->label, ndone, NULL);
@@ -347,14 +379,16 @@ static int poll_until_done(struct run *r, const struct plan_step *ps, struct obs
 		if (ndone == r->nslots)
 			return ML_OK;
 		if (r->opt->cancel && *r->opt->cancel)
-			return ml_errorf(err, ML_ESTATE, "bench '%s' step %d (%s): cancelled by the operator", r->br.code,
-					 ps->index + 1, ps->label);
+			return ml_errorf(err, ML_ESTATE,
+					 "bench '%s' step %d (%s): cancelled by the operator",
+					 r->br.code, ps->index + 1, ps->label);
 		if (sig != last_sig) {
 			last_sig = sig;
 			last_change = mono_ms();
 		} else if (mono_ms() - last_change > r->opt->stall_timeout_ms) {
-			return ml_errorf(err, ML_ETIMEOUT, "bench '%s' step %d (%s): no progress for %d ms", r->br.code,
-					 ps->index + 1, ps->label, r->opt->stall_timeout_ms);
+			return ml_errorf(
+				err, ML_ETIMEOUT, "bench '%s' step %d (%s): no progress for %d ms",
+				r->br.code, ps->index + 1, ps->label, r->opt->stall_timeout_ms);
 		}
 		sleep_ms(r->opt->poll_ms);
 	}
@@ -362,7 +396,8 @@ static int poll_until_done(struct run *r, const struct plan_step *ps, struct obs
 
 /* ---- judging and storing one step ---- */
 
-static void judge_obs(const struct run *r, const struct plan_step *ps, const struct obs *o, struct result_row *row)
+static void judge_obs(const struct run *r, const struct plan_step *ps, const struct obs *o,
+		      struct result_row *row)
 {
 	struct ml_error e = ML_ERROR_INIT;
 	struct judge_step_input in;
@@ -386,8 +421,8 @@ static void judge_obs(const struct run *r, const struct plan_step *ps, const str
 	snprintf(row->note, sizeof(row->note), "%.120s", o->note[0] ? o->note : e.msg);
 }
 
-static size_t collect_readings(const struct run *r, const struct plan_step *ps, const struct obs *obs,
-			       struct result_reading *rd)
+static size_t collect_readings(const struct run *r, const struct plan_step *ps,
+			       const struct obs *obs, struct result_reading *rd)
 {
 	size_t n = 0;
 	for (int i = 0; i < r->nslots; i++) {
@@ -435,7 +470,7 @@ struct writer {
 	struct run *r;
 	struct commit_job *head, *tail;
 	int closing;
-	int rc;               /* first commit failure; guarded by mu */
+	int rc; /* first commit failure; guarded by mu */
 	struct ml_error err;
 };
 
@@ -470,8 +505,9 @@ static void *writer_main(void *arg)
 	while ((j = writer_pop(w)) != NULL) {
 		struct ml_error e = ML_ERROR_INIT;
 		int rc = w->rc ? w->rc /* after a failure: drop the rest */
-			       : result_commit_step(w->r->db, w->r->run_id, j->ps, j->started, j->rd, j->nrd, j->rows,
-						    (size_t)w->r->nslots, &e);
+			       : result_commit_step(w->r->db, w->r->run_id, j->ps, j->started,
+						    j->rd, j->nrd, j->rows, (size_t)w->r->nslots,
+						    &e);
 		if (rc && !w->rc) {
 			pthread_mutex_lock(&w->mu);
 			w->rc = rc;
@@ -525,7 +561,8 @@ static int writer_submit(struct run *r, struct commit_job *j, struct ml_error *e
 			pthread_mutex_destroy(&w->mu);
 			pthread_cond_destroy(&w->cv);
 			free(w);
-			return ml_errorf(err, ML_EINTERNAL, "cannot start the result writer thread");
+			return ml_errorf(err, ML_EINTERNAL,
+					 "cannot start the result writer thread");
 		}
 		r->writer = w;
 	}
@@ -544,8 +581,8 @@ static int writer_submit(struct run *r, struct commit_job *j, struct ml_error *e
 	return ML_OK;
 }
 
-static int store_step(struct run *r, const struct plan_step *ps, int64_t started, const struct obs *obs,
-		      struct ml_error *err)
+static int store_step(struct run *r, const struct plan_step *ps, int64_t started,
+		      const struct obs *obs, struct ml_error *err)
 {
 	struct commit_job *j = calloc(1, sizeof(*j));
 	if (j) {
@@ -577,15 +614,17 @@ static int store_step(struct run *r, const struct plan_step *ps, int64_t started
  * start reading: the position cannot be judged (not a meter defect). The
  * step is redone like any timing failure (retryable ML_ETIMEOUT).
  */
-static int check_register_start(const struct run *r, const struct plan_step *ps, const struct obs *obs,
-				struct ml_error *err)
+static int check_register_start(const struct run *r, const struct plan_step *ps,
+				const struct obs *obs, struct ml_error *err)
 {
 	for (int i = 0; i < r->nslots; i++) {
 		if (!obs[i].reg_seen && !obs[i].note[0])
-			return ml_errorf(err, ML_ETIMEOUT,
-					 "bench '%s' step %d (%s): position %d ended the constant test before the "
-					 "runner saw its start register reading (poll every %d ms)",
-					 r->br.code, ps->index + 1, ps->label, r->slot[i].position, r->opt->poll_ms);
+			return ml_errorf(
+				err, ML_ETIMEOUT,
+				"bench '%s' step %d (%s): position %d ended the constant test before the "
+				"runner saw its start register reading (poll every %d ms)",
+				r->br.code, ps->index + 1, ps->label, r->slot[i].position,
+				r->opt->poll_ms);
 	}
 	return ML_OK;
 }
@@ -649,16 +688,17 @@ static int valid_until(struct run *r, char out[11], struct ml_error *err)
 	const char *p[2] = { r->run_date, months };
 	PGresult *res = NULL;
 	/* Valid for the model's verification period from the verification date (domain §1.12). */
-	int rc = db_query_one(r->db, "SELECT (($1::date + make_interval(months => $2::int))::date - 1)::text", 2, p, &res,
-			      err);
+	int rc = db_query_one(
+		r->db, "SELECT (($1::date + make_interval(months => $2::int))::date - 1)::text", 2,
+		p, &res, err);
 	if (!rc)
 		snprintf(out, 11, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return rc;
 }
 
-static int move_assets(struct run *r, const struct judge_position *jp, const int *untested, const char *until,
-		       int *passed, struct ml_error *err)
+static int move_assets(struct run *r, const struct judge_position *jp, const int *untested,
+		       const char *until, int *passed, struct ml_error *err)
 {
 	struct asset_move mv[MAX_POS];
 	char details[64];
@@ -669,10 +709,13 @@ static int move_assets(struct run *r, const struct judge_position *jp, const int
 		*passed += pass;
 		memset(&mv[i], 0, sizeof(mv[i]));
 		mv[i].barcode = r->slot[i].barcode;
-		mv[i].action = untested[i] ? ASSET_ACT_VERIFY_ABORT : pass ? ASSET_ACT_VERIFY_PASS : ASSET_ACT_VERIFY_FAIL;
+		mv[i].action = untested[i] ? ASSET_ACT_VERIFY_ABORT
+			       : pass      ? ASSET_ACT_VERIFY_PASS
+					   : ASSET_ACT_VERIFY_FAIL;
 		mv[i].actor = r->opt->actor ? r->opt->actor : "runner";
 		mv[i].reason = untested[i] ? "not present on the bench: not verified"
-					   : pass ? "verification passed" : "verification failed";
+			       : pass      ? "verification passed"
+					   : "verification failed";
 		mv[i].details_json = details;
 		mv[i].valid_until = pass ? until : NULL;
 	}
@@ -688,7 +731,8 @@ static int conclude(struct run *r, struct runner_outcome *out, struct ml_error *
 		ids[i] = r->slot[i].asset_id;
 	char until[11];
 	int passed = 0, nuntested = 0;
-	int rc = result_fold_positions(r->db, r->run_id, ids, (size_t)r->nslots, jp, &r->failures, untested, err);
+	int rc = result_fold_positions(r->db, r->run_id, ids, (size_t)r->nslots, jp, &r->failures,
+				       untested, err);
 	/* An asset not measured in every step is given no conclusion (judge_position stays empty). */
 	for (int i = 0; !rc && i < r->nslots; i++) {
 		if (untested[i])
@@ -700,7 +744,8 @@ static int conclude(struct run *r, struct runner_outcome *out, struct ml_error *
 	if (!rc)
 		rc = db_begin(r->db, err);
 	if (!rc)
-		rc = result_insert_conclusions(r->db, r->run_id, ids, jp, (size_t)r->nslots, until, err);
+		rc = result_insert_conclusions(r->db, r->run_id, ids, jp, (size_t)r->nslots, until,
+					       err);
 	if (!rc)
 		rc = move_assets(r, jp, untested, until, &passed, err);
 	if (!rc)
@@ -732,10 +777,14 @@ static int drive(struct run *r, struct runner_outcome *out, struct ml_error *err
 		if (r->done[i])
 			continue;
 		if (r->opt->stop_after_steps && executed == r->opt->stop_after_steps)
-			return writer_wait(r, err) ? err->code : set_status(r, "interrupted", "stopped on request", err);
+			return writer_wait(r, err)
+				       ? err->code
+				       : set_status(r, "interrupted", "stopped on request", err);
 		const struct plan_step *ps = &r->plan[i];
 		if (r->opt->cancel && *r->opt->cancel)
-			return ml_errorf(err, ML_ESTATE, "run %" PRId64 ": cancelled by the operator before step %d",
+			return ml_errorf(err, ML_ESTATE,
+					 "run %" PRId64
+					 ": cancelled by the operator before step %d",
 					 r->run_id, ps->index + 1);
 		emit(r, RUNNER_EV_STEP, ps->index + 1, ps->label, 0, NULL);
 		if ((rc = step_with_retry(r, ps, err)))
@@ -746,16 +795,23 @@ static int drive(struct run *r, struct runner_outcome *out, struct ml_error *err
 	}
 	if (r->bench) {
 		struct ml_error ignore = ML_ERROR_INIT;
-		(void)!bench_source_off(r->bench, &ignore); /* leave the bench safe; failures here change nothing */
+		(void)!bench_source_off(
+			r->bench, &ignore); /* leave the bench safe; failures here change nothing */
 	}
 	rc = writer_wait(r, err);
 	if (!rc)
 		rc = conclude(r, out, err);
 	if (!rc && r->opt->on_event) {
-		struct runner_event ev = { .kind = RUNNER_EV_FINISHED, .run_id = r->run_id, .bench = r->br.code,
-					   .steps_total = (int)r->nplan, .positions_total = r->nslots,
-					   .failures = r->failures, .passed = out->passed, .failed = out->failed,
-					   .label = "", .message = "" };
+		struct runner_event ev = { .kind = RUNNER_EV_FINISHED,
+					   .run_id = r->run_id,
+					   .bench = r->br.code,
+					   .steps_total = (int)r->nplan,
+					   .positions_total = r->nslots,
+					   .failures = r->failures,
+					   .passed = out->passed,
+					   .failed = out->failed,
+					   .label = "",
+					   .message = "" };
 		r->opt->on_event(r->opt->event_arg, &ev);
 	}
 	return rc;
@@ -801,7 +857,9 @@ int runner_execute(const char *conninfo, int64_t run_id, const struct runner_opt
 	}
 	if (r->writer) {
 		struct ml_error ignore = ML_ERROR_INIT;
-		(void)!writer_wait(r, &ignore); /* the run already failed; queued commits may or may not land */
+		(void)!writer_wait(
+			r,
+			&ignore); /* the run already failed; queued commits may or may not land */
 	}
 	if (rc && loaded && strcmp(r->status, "finished")) {
 		struct ml_error ignore = ML_ERROR_INIT;
@@ -836,8 +894,9 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int runner_execute_many(const char *conninfo, const int64_t *run_ids, size_t n, const struct runner_options *opt,
-			struct runner_outcome *out, struct ml_error *err)
+int runner_execute_many(const char *conninfo, const int64_t *run_ids, size_t n,
+			const struct runner_options *opt, struct runner_outcome *out,
+			struct ml_error *err)
 {
 	struct worker *w = calloc(n ? n : 1, sizeof(*w));
 	if (!w)
@@ -845,9 +904,12 @@ int runner_execute_many(const char *conninfo, const int64_t *run_ids, size_t n, 
 	size_t started = 0;
 	int rc = ML_OK;
 	for (size_t i = 0; i < n; i++) {
-		w[i] = (struct worker){ .conninfo = conninfo, .run_id = run_ids[i], .opt = opt, .out = &out[i] };
+		w[i] = (struct worker){
+			.conninfo = conninfo, .run_id = run_ids[i], .opt = opt, .out = &out[i]
+		};
 		if (pthread_create(&w[i].th, NULL, worker_main, &w[i])) {
-			rc = ml_errorf(err, ML_EINTERNAL, "cannot start a thread for run %" PRId64, run_ids[i]);
+			rc = ml_errorf(err, ML_EINTERNAL, "cannot start a thread for run %" PRId64,
+				       run_ids[i]);
 			break;
 		}
 		started++;
@@ -856,7 +918,8 @@ int runner_execute_many(const char *conninfo, const int64_t *run_ids, size_t n, 
 		pthread_join(w[i].th, NULL);
 	for (size_t i = 0; i < started && !rc; i++) {
 		if (out[i].code)
-			rc = ml_errorf(err, out[i].code, "run %" PRId64 ": %s", out[i].run_id, out[i].msg);
+			rc = ml_errorf(err, out[i].code, "run %" PRId64 ": %s", out[i].run_id,
+				       out[i].msg);
 	}
 	free(w);
 	return rc;
@@ -866,14 +929,18 @@ static int all_steps_done(struct db *db, const char *id, struct ml_error *err)
 {
 	const char *p[1] = { id };
 	PGresult *res = NULL;
-	int rc = db_query_one(db, "SELECT steps_total, (SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) "
-				  "AS done FROM verification_run r WHERE run_id = $1::bigint", 1, p, &res, err);
+	int rc = db_query_one(
+		db,
+		"SELECT steps_total, (SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) "
+		"AS done FROM verification_run r WHERE run_id = $1::bigint",
+		1, p, &res, err);
 	if (rc)
 		return rc;
 	int total = atoi(PQgetvalue(res, 0, 0)), done = atoi(PQgetvalue(res, 0, 1));
 	PQclear(res);
 	return done == total ? ML_OK
-			     : ml_errorf(err, ML_ESTATE, "run %s has %d of %d steps completed: cannot conclude", id,
+			     : ml_errorf(err, ML_ESTATE,
+					 "run %s has %d of %d steps completed: cannot conclude", id,
 					 done, total);
 }
 
@@ -935,8 +1002,10 @@ int runner_abort(struct db *db, int64_t run_id, const char *actor, struct ml_err
 		rc = load_positions(r, id, err);
 	struct asset_move mv[MAX_POS];
 	for (int i = 0; !rc && i < r->nslots; i++)
-		mv[i] = (struct asset_move){ .barcode = r->slot[i].barcode, .action = ASSET_ACT_VERIFY_ABORT,
-					     .actor = actor ? actor : "unknown", .reason = "run aborted" };
+		mv[i] = (struct asset_move){ .barcode = r->slot[i].barcode,
+					     .action = ASSET_ACT_VERIFY_ABORT,
+					     .actor = actor ? actor : "unknown",
+					     .reason = "run aborted" };
 	if (!rc)
 		rc = db_begin(db, err);
 	if (!rc)
@@ -947,8 +1016,9 @@ int runner_abort(struct db *db, int64_t run_id, const char *actor, struct ml_err
 		rc = db_commit(db, err);
 	if (rc)
 		db_rollback(db);
-	PGresult *res = PQexecParams(db_conn(db), "SELECT pg_advisory_unlock(" RUN_LOCK_CLASS ", $1::int)", 1, NULL,
-				     (const char *const[]){ id }, NULL, NULL, 0);
+	PGresult *res = PQexecParams(db_conn(db),
+				     "SELECT pg_advisory_unlock(" RUN_LOCK_CLASS ", $1::int)", 1,
+				     NULL, (const char *const[]){ id }, NULL, NULL, 0);
 	PQclear(res);
 	free(text);
 	free(r);

@@ -39,10 +39,11 @@ extern "C" {
 #endif
 
 enum runner_event_kind {
-	RUNNER_EV_START = 1,     /* run loaded; steps_total, positions_total set */
-	RUNNER_EV_STEP = 2,      /* a step begins */
-	RUNNER_EV_PROGRESS = 3,  /* positions_done changed within the step */
-	RUNNER_EV_STEP_DONE = 4, /* a step ended on the bench; its commit is in flight (see runner.c) */
+	RUNNER_EV_START = 1,    /* run loaded; steps_total, positions_total set */
+	RUNNER_EV_STEP = 2,     /* a step begins */
+	RUNNER_EV_PROGRESS = 3, /* positions_done changed within the step */
+	RUNNER_EV_STEP_DONE =
+		4, /* a step ended on the bench; its commit is in flight (see runner.c) */
 	RUNNER_EV_RECONNECT = 5, /* bench I/O failed; message says why; the step is redone */
 	RUNNER_EV_FINISHED = 6,  /* conclusions committed; passed/failed set */
 	RUNNER_EV_ERROR = 7,     /* the run stopped (interrupted); message says why */
@@ -51,26 +52,27 @@ enum runner_event_kind {
 struct runner_event {
 	enum runner_event_kind kind;
 	int64_t run_id;
-	const char *bench;       /* bench code */
-	int step;                /* 1-based; 0 outside steps */
+	const char *bench; /* bench code */
+	int step;          /* 1-based; 0 outside steps */
 	int steps_total;
-	const char *label;       /* step label, "" outside steps */
+	const char *label; /* step label, "" outside steps */
 	int positions_done, positions_total;
-	int failures;            /* failed step results so far in this run */
-	int passed, failed;      /* FINISHED: assets passed / failed overall (not-present assets are neither) */
-	const char *message;     /* RECONNECT / ERROR detail, else "" */
+	int failures; /* failed step results so far in this run */
+	int passed,
+		failed; /* FINISHED: assets passed / failed overall (not-present assets are neither) */
+	const char *message; /* RECONNECT / ERROR detail, else "" */
 };
 
 /* Called from the runner's thread; with runner_execute_many it must be thread-safe. */
 typedef void (*runner_event_fn)(void *arg, const struct runner_event *ev);
 
 struct runner_options {
-	int poll_ms;             /* reading_seq polling interval (default 5) */
-	int stall_timeout_ms;    /* no change on any position for this long -> ML_ETIMEOUT (default 30000) */
-	int max_reconnects;      /* per run (default 3) */
-	int stop_after_steps;    /* testing/maintenance: stop (interrupted) after this many steps; 0 = run all */
+	int poll_ms;          /* reading_seq polling interval (default 5) */
+	int stall_timeout_ms; /* no change on any position for this long -> ML_ETIMEOUT (default 30000) */
+	int max_reconnects; /* per run (default 3) */
+	int stop_after_steps; /* testing/maintenance: stop (interrupted) after this many steps; 0 = run all */
 	struct bench_options bench; /* connection options; zero fields take bench.h defaults */
-	const char *actor;       /* recorded on asset moves (default "runner") */
+	const char *actor;          /* recorded on asset moves (default "runner") */
 	/* Set to non-zero (e.g. from a SIGINT handler) to stop: positions stop, the source is switched off,
 	 * the run becomes 'interrupted' (resumable) and runner_execute returns ML_ESTATE. May be NULL. */
 	volatile sig_atomic_t *cancel;
@@ -82,11 +84,11 @@ void runner_options_default(struct runner_options *o);
 
 struct runner_outcome {
 	int64_t run_id;
-	int code;            /* ML_OK or the error code */
+	int code; /* ML_OK or the error code */
 	char msg[ML_ERROR_MSG_MAX];
-	char status[16];     /* the run's status afterwards */
-	int passed, failed;  /* assets, when finished */
-	int untested;        /* assets the bench never saw (not present): back to reverify, no conclusion */
+	char status[16];    /* the run's status afterwards */
+	int passed, failed; /* assets, when finished */
+	int untested; /* assets the bench never saw (not present): back to reverify, no conclusion */
 };
 
 /*
@@ -102,8 +104,9 @@ int runner_execute(const char *conninfo, int64_t run_id, const struct runner_opt
  * bench connection). out[0..n-1] receives each outcome. Returns ML_OK when
  * all succeeded, else the first failing run's code (err names it).
  */
-int runner_execute_many(const char *conninfo, const int64_t *run_ids, size_t n, const struct runner_options *opt,
-			struct runner_outcome *out, struct ml_error *err) ML_MUSTCHECK;
+int runner_execute_many(const char *conninfo, const int64_t *run_ids, size_t n,
+			const struct runner_options *opt, struct runner_outcome *out,
+			struct ml_error *err) ML_MUSTCHECK;
 
 /*
  * Write the conclusions of a run whose steps are all completed (judge over
@@ -116,7 +119,8 @@ int runner_conclude(struct db *db, int64_t run_id, const char *actor, int *passe
 		    struct ml_error *err) ML_MUSTCHECK;
 
 /* Cancel a run that is not finished: assets verify_abort (-> reverify), status aborted, one transaction. */
-int runner_abort(struct db *db, int64_t run_id, const char *actor, struct ml_error *err) ML_MUSTCHECK;
+int runner_abort(struct db *db, int64_t run_id, const char *actor,
+		 struct ml_error *err) ML_MUSTCHECK;
 
 #ifdef __cplusplus
 }

@@ -10,20 +10,23 @@
 #include "lab/sampling_table.h"
 
 static const char *const level_names[] = { NULL, "S-1", "S-2", "S-3", "S-4", "I", "II", "III" };
-static const char *const aqls[SAMPLING_AQLS] = { "0.010", "0.015", "0.025", "0.040", "0.065", "0.10", "0.15", "0.25",
-						 "0.40",  "0.65",  "1.0",   "1.5",   "2.5",   "4.0",  "6.5" };
+static const char *const aqls[SAMPLING_AQLS] = { "0.010", "0.015", "0.025", "0.040", "0.065",
+						 "0.10",  "0.15",  "0.25",  "0.40",  "0.65",
+						 "1.0",   "1.5",   "2.5",   "4.0",   "6.5" };
 
 int sampling_level_parse(const char *s, enum sampling_level *out, struct ml_error *err)
 {
 	for (int i = SAMPLING_S1; s && i <= SAMPLING_III; i++) {
 		/* "S1" is a common spelling of "S-1" */
-		int dashless = strlen(level_names[i]) == 3 && s[0] == 'S' && s[1] == level_names[i][2] && !s[2];
+		int dashless = strlen(level_names[i]) == 3 && s[0] == 'S' &&
+			       s[1] == level_names[i][2] && !s[2];
 		if (!strcmp(s, level_names[i]) || dashless) {
 			*out = (enum sampling_level)i;
 			return ML_OK;
 		}
 	}
-	return ml_errorf(err, ML_EINVAL, "inspection level '%s' is not one of S-1, S-2, S-3, S-4, I, II, III",
+	return ml_errorf(err, ML_EINVAL,
+			 "inspection level '%s' is not one of S-1, S-2, S-3, S-4, I, II, III",
 			 s ? s : "");
 }
 
@@ -49,7 +52,9 @@ static int aql_column(const char *aql, struct ml_error *err)
 				return i;
 		}
 	}
-	ml_errorf(err, ML_EINVAL, "AQL '%s' is not a Table 2-A column (0.010 … 6.5 %% nonconforming)", aql ? aql : "");
+	ml_errorf(err, ML_EINVAL,
+		  "AQL '%s' is not a Table 2-A column (0.010 … 6.5 %% nonconforming)",
+		  aql ? aql : "");
 	return -1;
 }
 
@@ -69,8 +74,8 @@ static char code_letter(uint32_t lot, enum sampling_level level)
 	return 0;
 }
 
-int sampling_plan_normal(uint32_t lot_size, enum sampling_level level, const char *aql, struct sampling_plan *out,
-			 struct ml_error *err)
+int sampling_plan_normal(uint32_t lot_size, enum sampling_level level, const char *aql,
+			 struct sampling_plan *out, struct ml_error *err)
 {
 	if (lot_size < 2)
 		return ml_errorf(err, ML_EINVAL, "lot size %u: Table 1 starts at 2", lot_size);
@@ -85,8 +90,10 @@ int sampling_plan_normal(uint32_t lot_size, enum sampling_level level, const cha
 		return ml_errorf(err, ML_EINTERNAL, "no code letter for lot %u", lot_size);
 	const struct sampling_cell *c = &sampling_table2a[li][col];
 	if (!c->use_letter)
-		return ml_errorf(err, ML_EINVAL, "code letter %c at AQL %s has no plan in the reference table "
-				 "(unverified edge cell): choose another AQL or level", letter, aqls[col]);
+		return ml_errorf(err, ML_EINVAL,
+				 "code letter %c at AQL %s has no plan in the reference table "
+				 "(unverified edge cell): choose another AQL or level",
+				 letter, aqls[col]);
 	memset(out, 0, sizeof *out);
 	out->lot_size = lot_size;
 	out->level = level;

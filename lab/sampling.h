@@ -21,9 +21,18 @@ extern "C" {
 #endif
 
 /* Inspection levels; codes may be stored: append-only. */
-enum sampling_level { SAMPLING_S1 = 1, SAMPLING_S2, SAMPLING_S3, SAMPLING_S4, SAMPLING_I, SAMPLING_II, SAMPLING_III };
+enum sampling_level {
+	SAMPLING_S1 = 1,
+	SAMPLING_S2,
+	SAMPLING_S3,
+	SAMPLING_S4,
+	SAMPLING_I,
+	SAMPLING_II,
+	SAMPLING_III
+};
 
-int sampling_level_parse(const char *s, enum sampling_level *out, struct ml_error *err) ML_MUSTCHECK;
+int sampling_level_parse(const char *s, enum sampling_level *out,
+			 struct ml_error *err) ML_MUSTCHECK;
 const char *sampling_level_name(enum sampling_level l); /* "S-1" … "III" */
 
 /* AQL columns of Table 2-A as text ("0.010" … "6.5"); static storage. */
@@ -48,8 +57,8 @@ struct sampling_plan {
  * a bad lot size (< 2), level or AQL; a cell without any plan (R at 0.015)
  * is ML_EINVAL saying it is unverified.
  */
-int sampling_plan_normal(uint32_t lot_size, enum sampling_level level, const char *aql, struct sampling_plan *out,
-			 struct ml_error *err) ML_MUSTCHECK;
+int sampling_plan_normal(uint32_t lot_size, enum sampling_level level, const char *aql,
+			 struct sampling_plan *out, struct ml_error *err) ML_MUSTCHECK;
 
 /* Lot decision: 1 accepted (d ≤ Ac), 0 not accepted (d ≥ Re). */
 int sampling_lot_accepted(const struct sampling_plan *p, uint32_t nonconforming);

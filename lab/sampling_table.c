@@ -3,25 +3,16 @@
 #include "lab/sampling_table.h"
 
 const struct sampling_t1_row sampling_table1[SAMPLING_T1_ROWS] = {
-	{ 2, 8, "AAAAAAB" },
-	{ 9, 15, "AAAAABC" },
-	{ 16, 25, "AABBBCD" },
-	{ 26, 50, "ABBCCDE" },
-	{ 51, 90, "BBCCCEF" },
-	{ 91, 150, "BBCDDFG" },
-	{ 151, 280, "BCDEEGH" },
-	{ 281, 500, "BCDEFHJ" },
-	{ 501, 1200, "CCEFGJK" },
-	{ 1201, 3200, "CDEGHKL" },
-	{ 3201, 10000, "CDFGJLM" },
-	{ 10001, 35000, "CDFHKMN" },
-	{ 35001, 150000, "DEGJLNP" },
-	{ 150001, 500000, "DEGJMPQ" },
-	{ 500001, 0, "DEHKNQR" },
+	{ 2, 8, "AAAAAAB" },          { 9, 15, "AAAAABC" },          { 16, 25, "AABBBCD" },
+	{ 26, 50, "ABBCCDE" },        { 51, 90, "BBCCCEF" },         { 91, 150, "BBCDDFG" },
+	{ 151, 280, "BCDEEGH" },      { 281, 500, "BCDEFHJ" },       { 501, 1200, "CCEFGJK" },
+	{ 1201, 3200, "CDEGHKL" },    { 3201, 10000, "CDFGJLM" },    { 10001, 35000, "CDFHKMN" },
+	{ 35001, 150000, "DEGJLNP" }, { 150001, 500000, "DEGJMPQ" }, { 500001, 0, "DEHKNQR" },
 };
 
 const char sampling_letters[SAMPLING_LETTERS + 1] = "ABCDEFGHJKLMNPQR";
-const uint32_t sampling_sizes[SAMPLING_LETTERS] = { 2, 3, 5, 8, 13, 20, 32, 50, 80, 125, 200, 315, 500, 800, 1250, 2000 };
+const uint32_t sampling_sizes[SAMPLING_LETTERS] = { 2,  3,   5,   8,   13,  20,  32,   50,
+						    80, 125, 200, 315, 500, 800, 1250, 2000 };
 
 /* cell: 'P' plan, 'D' down arrow, 'U' up arrow; use_letter/n/Ac/Re resolved; 0 when no plan */
 const struct sampling_cell sampling_table2a[SAMPLING_LETTERS][SAMPLING_AQLS] = {
@@ -42,7 +33,8 @@ const struct sampling_cell sampling_table2a[SAMPLING_LETTERS][SAMPLING_AQLS] = {
 		{ 'D', 'B', 3, 0, 1, 0 },
 		{ 'P', 'A', 2, 0, 1, 0 },
 	},
-	/* B */ {
+	/* B */
+	{
 		{ 'D', 'Q', 1250, 0, 1, 0 },
 		{ 'D', 'P', 800, 0, 1, 0 },
 		{ 'D', 'N', 500, 0, 1, 0 },
@@ -59,7 +51,8 @@ const struct sampling_cell sampling_table2a[SAMPLING_LETTERS][SAMPLING_AQLS] = {
 		{ 'P', 'B', 3, 0, 1, 0 },
 		{ 'U', 'A', 2, 0, 1, 0 },
 	},
-	/* C */ {
+	/* C */
+	{
 		{ 'D', 'Q', 1250, 0, 1, 0 },
 		{ 'D', 'P', 800, 0, 1, 0 },
 		{ 'D', 'N', 500, 0, 1, 0 },
@@ -76,7 +69,8 @@ const struct sampling_cell sampling_table2a[SAMPLING_LETTERS][SAMPLING_AQLS] = {
 		{ 'U', 'B', 3, 0, 1, 0 },
 		{ 'D', 'D', 8, 1, 2, 0 },
 	},
-	/* D */ {
+	/* D */
+	{
 		{ 'D', 'Q', 1250, 0, 1, 0 },
 		{ 'D', 'P', 800, 0, 1, 0 },
 		{ 'D', 'N', 500, 0, 1, 0 },
@@ -93,7 +87,8 @@ const struct sampling_cell sampling_table2a[SAMPLING_LETTERS][SAMPLING_AQLS] = {
 		{ 'D', 'E', 13, 1, 2, 0 },
 		{ 'P', 'D', 8, 1, 2, 0 },
 	},
-	/* E */ {
+	/* E */
+	{
 		{ 'D', 'Q', 1250, 0, 1, 0 },
 		{ 'D', 'P', 800, 0, 1, 0 },
 		{ 'D', 'N', 500, 0, 1, 0 },
@@ -110,7 +105,8 @@ const struct sampling_cell sampling_table2a[SAMPLING_LETTERS][SAMPLING_AQLS] = {
 		{ 'P', 'E', 13, 1, 2, 0 },
 		{ 'P', 'E', 13, 2, 3, 0 },
 	},
-	/* F */ {
+	/* F */
+	{
 		{ 'D', 'Q', 1250, 0, 1, 0 },
 		{ 'D', 'P', 800, 0, 1, 0 },
 		{ 'D', 'N', 500, 0, 1, 0 },
@@ -127,7 +123,8 @@ const struct sampling_cell sampling_table2a[SAMPLING_LETTERS][SAMPLING_AQLS] = {
 		{ 'P', 'F', 20, 2, 3, 0 },
 		{ 'P', 'F', 20, 3, 4, 0 },
 	},
-	/* G */ {
+	/* G */
+	{
 		{ 'D', 'Q', 1250, 0, 1, 0 },
 		{ 'D', 'P', 800, 0, 1, 0 },
 		{ 'D', 'N', 500, 0, 1, 0 },
@@ -144,7 +141,8 @@ const struct sampling_cell sampling_table2a[SAMPLING_LETTERS][SAMPLING_AQLS] = {
 		{ 'P', 'G', 32, 3, 4, 0 },
 		{ 'P', 'G', 32, 5, 6, 0 },
 	},
-	/* H */ {
+	/* H */
+	{
 		{ 'D', 'Q', 1250, 0, 1, 0 },
 		{ 'D', 'P', 800, 0, 1, 0 },
 		{ 'D', 'N', 500, 0, 1, 0 },
@@ -161,7 +159,8 @@ const struct sampling_cell sampling_table2a[SAMPLING_LETTERS][SAMPLING_AQLS] = {
 		{ 'P', 'H', 50, 5, 6, 0 },
 		{ 'P', 'H', 50, 7, 8, 0 },
 	},
-	/* J */ {
+	/* J */
+	{
 		{ 'D', 'Q', 1250, 0, 1, 0 },
 		{ 'D', 'P', 800, 0, 1, 0 },
 		{ 'D', 'N', 500, 0, 1, 0 },
@@ -178,7 +177,8 @@ const struct sampling_cell sampling_table2a[SAMPLING_LETTERS][SAMPLING_AQLS] = {
 		{ 'P', 'J', 80, 7, 8, 0 },
 		{ 'P', 'J', 80, 10, 11, 0 },
 	},
-	/* K */ {
+	/* K */
+	{
 		{ 'D', 'Q', 1250, 0, 1, 0 },
 		{ 'D', 'P', 800, 0, 1, 0 },
 		{ 'D', 'N', 500, 0, 1, 0 },
@@ -195,7 +195,8 @@ const struct sampling_cell sampling_table2a[SAMPLING_LETTERS][SAMPLING_AQLS] = {
 		{ 'P', 'K', 125, 10, 11, 0 },
 		{ 'P', 'K', 125, 14, 15, 0 },
 	},
-	/* L */ {
+	/* L */
+	{
 		{ 'D', 'Q', 1250, 0, 1, 0 },
 		{ 'D', 'P', 800, 0, 1, 0 },
 		{ 'D', 'N', 500, 0, 1, 0 },
@@ -212,7 +213,8 @@ const struct sampling_cell sampling_table2a[SAMPLING_LETTERS][SAMPLING_AQLS] = {
 		{ 'P', 'L', 200, 14, 15, 0 },
 		{ 'P', 'L', 200, 21, 22, 0 },
 	},
-	/* M */ {
+	/* M */
+	{
 		{ 'D', 'Q', 1250, 0, 1, 0 },
 		{ 'D', 'P', 800, 0, 1, 0 },
 		{ 'D', 'N', 500, 0, 1, 0 },
@@ -229,7 +231,8 @@ const struct sampling_cell sampling_table2a[SAMPLING_LETTERS][SAMPLING_AQLS] = {
 		{ 'P', 'M', 315, 21, 22, 0 },
 		{ 'U', 'L', 200, 21, 22, 0 },
 	},
-	/* N */ {
+	/* N */
+	{
 		{ 'D', 'Q', 1250, 0, 1, 0 },
 		{ 'D', 'P', 800, 0, 1, 0 },
 		{ 'P', 'N', 500, 0, 1, 0 },
@@ -246,7 +249,8 @@ const struct sampling_cell sampling_table2a[SAMPLING_LETTERS][SAMPLING_AQLS] = {
 		{ 'U', 'M', 315, 21, 22, 0 },
 		{ 'U', 'L', 200, 21, 22, 0 },
 	},
-	/* P */ {
+	/* P */
+	{
 		{ 'D', 'Q', 1250, 0, 1, 0 },
 		{ 'P', 'P', 800, 0, 1, 0 },
 		{ 'U', 'N', 500, 0, 1, 0 },
@@ -263,7 +267,8 @@ const struct sampling_cell sampling_table2a[SAMPLING_LETTERS][SAMPLING_AQLS] = {
 		{ 'U', 'M', 315, 21, 22, 0 },
 		{ 'U', 'L', 200, 21, 22, 0 },
 	},
-	/* Q */ {
+	/* Q */
+	{
 		{ 'P', 'Q', 1250, 0, 1, 0 },
 		{ 'U', 'P', 800, 0, 1, 0 },
 		{ 'D', 'R', 2000, 1, 2, 0 },
@@ -280,7 +285,8 @@ const struct sampling_cell sampling_table2a[SAMPLING_LETTERS][SAMPLING_AQLS] = {
 		{ 'U', 'M', 315, 21, 22, 0 },
 		{ 'U', 'L', 200, 21, 22, 0 },
 	},
-	/* R */ {
+	/* R */
+	{
 		{ 'U', 'Q', 1250, 0, 1, 1 },
 		{ 'D', 0, 0, 0, 0, 1 },
 		{ 'P', 'R', 2000, 1, 2, 0 },

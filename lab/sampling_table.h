@@ -18,7 +18,7 @@ extern "C" {
 #define SAMPLING_LEVELS 7
 
 struct sampling_t1_row {
-	uint32_t lot_min, lot_max; /* lot_max 0: no upper bound */
+	uint32_t lot_min, lot_max;         /* lot_max 0: no upper bound */
 	char letters[SAMPLING_LEVELS + 1]; /* code letter per level S-1 S-2 S-3 S-4 I II III */
 };
 
@@ -27,7 +27,7 @@ struct sampling_cell {
 	char use_letter; /* letter whose plan applies; 0 when the table gives none */
 	uint32_t n;
 	int ac, re;
-	int unverified;  /* edge cell the reference could not verify (domain 3.3) */
+	int unverified; /* edge cell the reference could not verify (domain 3.3) */
 };
 
 extern const struct sampling_t1_row sampling_table1[SAMPLING_T1_ROWS];

@@ -36,7 +36,8 @@ int model_kind_parse(const char *s, enum model_kind *out, struct ml_error *err)
 {
 	int v;
 	if (lookup(kind_names, 1, 4, s, &v))
-		return ml_errorf(err, ML_EINVAL, "model kind '%s' is not meter_1p, meter_3p, ct or vt", s ? s : "");
+		return ml_errorf(err, ML_EINVAL,
+				 "model kind '%s' is not meter_1p, meter_3p, ct or vt", s ? s : "");
 	*out = (enum model_kind)v;
 	return ML_OK;
 }
@@ -50,7 +51,8 @@ int model_connection_parse(const char *s, enum model_connection *out, struct ml_
 {
 	int v;
 	if (lookup(conn_names, 1, 2, s, &v))
-		return ml_errorf(err, ML_EINVAL, "connection '%s' is not direct or transformer", s ? s : "");
+		return ml_errorf(err, ML_EINVAL, "connection '%s' is not direct or transformer",
+				 s ? s : "");
 	*out = (enum model_connection)v;
 	return ML_OK;
 }
@@ -64,14 +66,17 @@ int model_wiring_parse(const char *s, enum model_wiring *out, struct ml_error *e
 {
 	int v;
 	if (lookup(wiring_names, 0, 2, s, &v))
-		return ml_errorf(err, ML_EINVAL, "wiring '%s' is not 1p2w, 3p4w or 3p3w", s ? s : "");
+		return ml_errorf(err, ML_EINVAL, "wiring '%s' is not 1p2w, 3p4w or 3p3w",
+				 s ? s : "");
 	*out = (enum model_wiring)v;
 	return ML_OK;
 }
 
 static int need_pos(int64_t v, const char *field, struct ml_error *err)
 {
-	return v > 0 ? ML_OK : ml_errorf(err, ML_EINVAL, "model rating: %s must be positive (got %lld)", field, (long long)v);
+	return v > 0 ? ML_OK
+		     : ml_errorf(err, ML_EINVAL, "model rating: %s must be positive (got %lld)",
+				 field, (long long)v);
 }
 
 int model_rating_check(const struct model_rating *r, struct ml_error *err)
@@ -86,30 +91,36 @@ int model_rating_check(const struct model_rating *r, struct ml_error *err)
 	enum meter_class c;
 	int rc = limits_meter_class(r->accuracy_class, &c, err);
 	if (!rc && !model_connection_name(r->connection))
-		rc = ml_errorf(err, ML_EINVAL, "model rating: unknown connection %d", (int)r->connection);
+		rc = ml_errorf(err, ML_EINVAL, "model rating: unknown connection %d",
+			       (int)r->connection);
 	if (!rc && !model_wiring_name(r->wiring))
 		rc = ml_errorf(err, ML_EINVAL, "model rating: unknown wiring %d", (int)r->wiring);
 	if (!rc && (r->kind == MODEL_METER_1P) != (r->wiring == WIRING_1P2W))
-		rc = ml_errorf(err, ML_EINVAL, "model rating: wiring %s does not fit kind %s", model_wiring_name(r->wiring),
-			       model_kind_name(r->kind));
+		rc = ml_errorf(err, ML_EINVAL, "model rating: wiring %s does not fit kind %s",
+			       model_wiring_name(r->wiring), model_kind_name(r->kind));
 	rc = rc ? rc : need_pos(r->un_mv, "Un", err);
 	rc = rc ? rc : need_pos(r->ib_ma, "Ib", err);
 	rc = rc ? rc : need_pos(r->imax_ma, "Imax", err);
 	rc = rc ? rc : need_pos(r->constant, "meter constant", err);
 	if (!rc && r->imax_ma < r->ib_ma)
-		rc = ml_errorf(err, ML_EINVAL, "model rating: Imax %lld mA below Ib %lld mA", (long long)r->imax_ma,
-			       (long long)r->ib_ma);
+		rc = ml_errorf(err, ML_EINVAL, "model rating: Imax %lld mA below Ib %lld mA",
+			       (long long)r->imax_ma, (long long)r->ib_ma);
 	return rc;
 }
 
 /* ---- load points ---- */
 
-int point_current_parse(const char *s, enum point_base *base, int64_t *mult_e4, struct ml_error *err)
+int point_current_parse(const char *s, enum point_base *base, int64_t *mult_e4,
+			struct ml_error *err)
 {
 	static const struct {
 		const char *suffix;
 		enum point_base base;
-	} b[] = { { "Imax", POINT_IMAX }, { "Imin", POINT_IMIN }, { "Itr", POINT_ITR }, { "Ib", POINT_IB }, { "In", POINT_IB } };
+	} b[] = { { "Imax", POINT_IMAX },
+		  { "Imin", POINT_IMIN },
+		  { "Itr", POINT_ITR },
+		  { "Ib", POINT_IB },
+		  { "In", POINT_IB } };
 	size_t len = s ? strlen(s) : 0;
 	for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
 		size_t sl = strlen(b[i].suffix);
@@ -127,7 +138,8 @@ int point_current_parse(const char *s, enum point_base *base, int64_t *mult_e4, 
 		*mult_e4 = m;
 		return ML_OK;
 	}
-	return ml_errorf(err, ML_EINVAL, "load point '%s' is not like 0.1Ib, Ib, In, 0.5Imax, Imax, 10Itr or Imin",
+	return ml_errorf(err, ML_EINVAL,
+			 "load point '%s' is not like 0.1Ib, Ib, In, 0.5Imax, Imax, 10Itr or Imin",
 			 s ? s : "");
 }
 
@@ -149,7 +161,9 @@ int point_pf_parse(const char *s, enum point_pf *out, struct ml_error *err)
 	if (s && strcmp(s, "1") == 0)
 		s = "1.0";
 	if (lookup(pf_names, 1, 5, s, &v))
-		return ml_errorf(err, ML_EINVAL, "power factor '%s' is not 1.0, 0.5L, 0.8C, 0.25L or 0.5C", s ? s : "");
+		return ml_errorf(err, ML_EINVAL,
+				 "power factor '%s' is not 1.0, 0.5L, 0.8C, 0.25L or 0.5C",
+				 s ? s : "");
 	*out = (enum point_pf)v;
 	return ML_OK;
 }
@@ -166,7 +180,8 @@ int point_element_parse(const char *s, enum point_element *out, struct ml_error 
 	if (s && (strcasecmp(s, "ABC") == 0 || strcasecmp(s, "all") == 0))
 		s = "H";
 	if (lookup(n, 0, 3, s, &v))
-		return ml_errorf(err, ML_EINVAL, "element '%s' is not H (all), A, B or C", s ? s : "");
+		return ml_errorf(err, ML_EINVAL, "element '%s' is not H (all), A, B or C",
+				 s ? s : "");
 	*out = (enum point_element)v;
 	return ML_OK;
 }
@@ -192,7 +207,8 @@ int64_t point_pf_cos_e4(enum point_pf pf)
 
 /* ---- steps and schemes ---- */
 
-static const char *const step_names[] = { NULL, "creep", "start", "basic", "constant", "clock", "ct", "vt" };
+static const char *const step_names[] = { NULL,       "creep", "start", "basic",
+					  "constant", "clock", "ct",    "vt" };
 
 const char *scheme_step_kind_name(enum scheme_step_kind k)
 {
@@ -206,8 +222,8 @@ static int code_ok(const char *code)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = code[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-		      c == '_' || c == '-'))
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
 			return 0;
 	}
 	return 1;
@@ -216,13 +232,16 @@ static int code_ok(const char *code)
 int scheme_new(const char *code, const char *name, struct scheme **out, struct ml_error *err)
 {
 	if (!code_ok(code))
-		return ml_errorf(err, ML_EINVAL, "scheme code '%s' must be 1..%d of A-Z a-z 0-9 . _ -", code ? code : "",
-				 SCHEME_CODE_MAX - 1);
+		return ml_errorf(err, ML_EINVAL,
+				 "scheme code '%s' must be 1..%d of A-Z a-z 0-9 . _ -",
+				 code ? code : "", SCHEME_CODE_MAX - 1);
 	if (!name || !name[0] || strlen(name) >= SCHEME_NAME_MAX)
-		return ml_errorf(err, ML_EINVAL, "scheme name must be 1..%d bytes", SCHEME_NAME_MAX - 1);
+		return ml_errorf(err, ML_EINVAL, "scheme name must be 1..%d bytes",
+				 SCHEME_NAME_MAX - 1);
 	for (const char *p = name; *p; p++)
 		if ((unsigned char)*p < 0x20)
-			return ml_errorf(err, ML_EINVAL, "scheme name contains a control character");
+			return ml_errorf(err, ML_EINVAL,
+					 "scheme name contains a control character");
 	struct scheme *s = calloc(1, sizeof *s);
 	if (!s)
 		return ml_errorf(err, ML_ENOMEM, "out of memory");
@@ -242,14 +261,16 @@ void scheme_free(struct scheme *s)
 
 static int step_err(const struct scheme_step *st, const char *what, struct ml_error *err)
 {
-	return ml_errorf(err, ML_EINVAL, "%s step: %s", scheme_step_kind_name(st->kind) ? scheme_step_kind_name(st->kind) : "?",
+	return ml_errorf(err, ML_EINVAL, "%s step: %s",
+			 scheme_step_kind_name(st->kind) ? scheme_step_kind_name(st->kind) : "?",
 			 what);
 }
 
 static int check_point(const struct scheme_step *st, struct ml_error *err)
 {
 	const struct load_point *p = &st->point;
-	if (p->base < POINT_IB || p->base > POINT_IMIN || p->mult_e4 <= 0 || p->mult_e4 > 100 * DEC4_SCALE)
+	if (p->base < POINT_IB || p->base > POINT_IMIN || p->mult_e4 <= 0 ||
+	    p->mult_e4 > 100 * DEC4_SCALE)
 		return step_err(st, "load current missing or out of range", err);
 	if (p->pf < PF_1 || p->pf > PF_0_5C)
 		return step_err(st, "power factor missing", err);
@@ -266,7 +287,8 @@ int scheme_step_check(const struct scheme_step *st, struct ml_error *err)
 		return step_err(st, "readings must be 0..32", err);
 	if (st->pulses < 0 || st->pulses > 65535)
 		return step_err(st, "pulses must be 0..65535", err);
-	if (st->settle_timeout_ms < 0 || st->limit_e4 < 0 || st->duration_ms < 0 || st->energy_wh_e4 < 0)
+	if (st->settle_timeout_ms < 0 || st->limit_e4 < 0 || st->duration_ms < 0 ||
+	    st->energy_wh_e4 < 0)
 		return step_err(st, "negative override", err);
 	if (st->duration_ms > 7 * 24 * 3600 * INT64_C(1000))
 		return step_err(st, "duration over 7 days", err);
@@ -287,7 +309,8 @@ int scheme_add_step(struct scheme *s, const struct scheme_step *step, struct ml_
 	if (rc)
 		return ml_error_prefix(err, "step %zu: ", s->nsteps + 1), rc;
 	if (s->nsteps >= SCHEME_MAX_STEPS)
-		return ml_errorf(err, ML_EINVAL, "scheme %s: more than %d steps", s->code, SCHEME_MAX_STEPS);
+		return ml_errorf(err, ML_EINVAL, "scheme %s: more than %d steps", s->code,
+				 SCHEME_MAX_STEPS);
 	struct scheme_step *n = realloc(s->steps, sizeof *n * (s->nsteps + 1));
 	if (!n)
 		return ml_errorf(err, ML_ENOMEM, "out of memory");
@@ -299,17 +322,20 @@ int scheme_add_step(struct scheme *s, const struct scheme_step *step, struct ml_
 static int step_equal(const struct scheme_step *a, const struct scheme_step *b)
 {
 	int point = a->kind != STEP_BASIC && a->kind != STEP_CONSTANT;
-	return a->kind == b->kind && (point || (a->point.base == b->point.base && a->point.mult_e4 == b->point.mult_e4 &&
-						a->point.pf == b->point.pf && a->point.element == b->point.element)) &&
-	       a->readings == b->readings && a->pulses == b->pulses && a->settle_timeout_ms == b->settle_timeout_ms &&
-	       a->percent_e4 == b->percent_e4 && a->burden_pct_e4 == b->burden_pct_e4 && a->limit_e4 == b->limit_e4 &&
+	return a->kind == b->kind &&
+	       (point || (a->point.base == b->point.base && a->point.mult_e4 == b->point.mult_e4 &&
+			  a->point.pf == b->point.pf && a->point.element == b->point.element)) &&
+	       a->readings == b->readings && a->pulses == b->pulses &&
+	       a->settle_timeout_ms == b->settle_timeout_ms && a->percent_e4 == b->percent_e4 &&
+	       a->burden_pct_e4 == b->burden_pct_e4 && a->limit_e4 == b->limit_e4 &&
 	       a->duration_ms == b->duration_ms && a->energy_wh_e4 == b->energy_wh_e4;
 }
 
 int scheme_equal(const struct scheme *a, const struct scheme *b)
 {
 	if (strcmp(a->code, b->code) || strcmp(a->name, b->name) || strcmp(a->kinds, b->kinds) ||
-	    strcmp(a->classes, b->classes) || strcmp(a->connection, b->connection) || a->nsteps != b->nsteps)
+	    strcmp(a->classes, b->classes) || strcmp(a->connection, b->connection) ||
+	    a->nsteps != b->nsteps)
 		return 0;
 	for (size_t i = 0; i < a->nsteps; i++)
 		if (!step_equal(&a->steps[i], &b->steps[i]))
@@ -338,12 +364,19 @@ int scheme_suits(const struct scheme *s, const struct model_rating *r, struct ml
 	const char *kind = model_kind_name(r->kind);
 	int meter = r->kind == MODEL_METER_1P || r->kind == MODEL_METER_3P;
 	if (!kind || !in_list(s->kinds, kind))
-		return ml_errorf(err, ML_EINVAL, "scheme %s suits kinds '%s', not %s", s->code, s->kinds, kind ? kind : "?");
+		return ml_errorf(err, ML_EINVAL, "scheme %s suits kinds '%s', not %s", s->code,
+				 s->kinds, kind ? kind : "?");
 	if (!in_list(s->classes, r->accuracy_class))
-		return ml_errorf(err, ML_EINVAL, "scheme %s suits classes '%s', not %s", s->code, s->classes,
-				 r->accuracy_class);
-	if (meter && s->connection[0] && strcmp(s->connection, model_connection_name(r->connection) ? model_connection_name(r->connection) : ""))
-		return ml_errorf(err, ML_EINVAL, "scheme %s is for %s meters, not %s", s->code, s->connection,
-				 model_connection_name(r->connection) ? model_connection_name(r->connection) : "?");
+		return ml_errorf(err, ML_EINVAL, "scheme %s suits classes '%s', not %s", s->code,
+				 s->classes, r->accuracy_class);
+	if (meter && s->connection[0] &&
+	    strcmp(s->connection, model_connection_name(r->connection)
+					  ? model_connection_name(r->connection)
+					  : ""))
+		return ml_errorf(err, ML_EINVAL, "scheme %s is for %s meters, not %s", s->code,
+				 s->connection,
+				 model_connection_name(r->connection)
+					 ? model_connection_name(r->connection)
+					 : "?");
 	return ML_OK;
 }

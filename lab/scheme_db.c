@@ -33,11 +33,12 @@ static int insert_step(struct db *db, const char *scheme_id, int seq, const stru
 		I64(b[13], st->duration_ms),
 		I64(b[14], st->energy_wh_e4),
 	};
-	return db_cmd(db,
-		      "INSERT INTO scheme_step (scheme_id, seq, kind, point_base, mult_e4, pf, element, readings, pulses, "
-		      "settle_timeout_ms, percent_e4, burden_pct_e4, limit_e4, duration_ms, energy_wh_e4) "
-		      "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
-		      15, p, err);
+	return db_cmd(
+		db,
+		"INSERT INTO scheme_step (scheme_id, seq, kind, point_base, mult_e4, pf, element, readings, pulses, "
+		"settle_timeout_ms, percent_e4, burden_pct_e4, limit_e4, duration_ms, energy_wh_e4) "
+		"VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
+		15, p, err);
 }
 
 static int save_tx(struct db *db, struct scheme *s, struct ml_error *err)
@@ -45,16 +46,21 @@ static int save_tx(struct db *db, struct scheme *s, struct ml_error *err)
 	PGresult *res = NULL;
 	const char *pc[] = { s->code };
 	/* serialise savers of one code: version = max + 1 must not race */
-	int rc = db_exec(db, "SELECT pg_advisory_xact_lock(hashtext('meterlab.scheme'), hashtext($1))", 1, pc,
-			 PGRES_TUPLES_OK, NULL, err);
-	rc = rc ? rc : db_cmd(db, "UPDATE scheme SET retired_at = NULL WHERE code = $1 AND retired_at IS NOT NULL", 1, pc, err);
+	int rc = db_exec(db,
+			 "SELECT pg_advisory_xact_lock(hashtext('meterlab.scheme'), hashtext($1))",
+			 1, pc, PGRES_TUPLES_OK, NULL, err);
+	rc = rc ? rc
+		: db_cmd(db,
+			 "UPDATE scheme SET retired_at = NULL WHERE code = $1 AND retired_at IS NOT NULL",
+			 1, pc, err);
 	const char *pi[] = { s->code, s->name, s->kinds, s->classes, s->connection };
 	rc = rc ? rc
-		: db_query_one(db,
-			       "INSERT INTO scheme (code, version, name, kinds, classes, connection) "
-			       "SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5 FROM scheme WHERE code = $1 "
-			       "RETURNING scheme_id, version",
-			       5, pi, &res, err);
+		: db_query_one(
+			  db,
+			  "INSERT INTO scheme (code, version, name, kinds, classes, connection) "
+			  "SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5 FROM scheme WHERE code = $1 "
+			  "RETURNING scheme_id, version",
+			  5, pi, &res, err);
 	if (rc)
 		return rc;
 	char id[24];
@@ -74,7 +80,8 @@ int scheme_db_save(struct db *db, struct scheme *s, struct ml_error *err)
 		return ml_errorf(err, ML_EINVAL, "scheme %s has no steps", s->code);
 	for (size_t i = 0; i < s->nsteps; i++)
 		if (scheme_step_check(&s->steps[i], err))
-			return ml_error_prefix(err, "scheme %s step %zu: ", s->code, i + 1), ML_EINVAL;
+			return ml_error_prefix(err, "scheme %s step %zu: ", s->code, i + 1),
+			       ML_EINVAL;
 	int rc = db_begin(db, err);
 	rc = rc ? rc : save_tx(db, s, err);
 	rc = rc ? rc : db_commit(db, err);
@@ -93,8 +100,8 @@ static int load_steps(struct db *db, struct scheme *s, const char *scheme_id, st
 {
 	PGresult *res = NULL;
 	const char *p[] = { scheme_id };
-	int rc = db_exec(db, "SELECT * FROM scheme_step WHERE scheme_id = $1 ORDER BY seq", 1, p, PGRES_TUPLES_OK, &res,
-			 err);
+	int rc = db_exec(db, "SELECT * FROM scheme_step WHERE scheme_id = $1 ORDER BY seq", 1, p,
+			 PGRES_TUPLES_OK, &res, err);
 	for (int i = 0; !rc && i < PQntuples(res); i++) {
 		struct scheme_step st;
 		memset(&st, 0, sizeof st);
@@ -121,8 +128,8 @@ static int load_steps(struct db *db, struct scheme *s, const char *scheme_id, st
 	return rc;
 }
 
-static int load_where(struct db *db, const char *sql, int np, const char *const *params, const char *what,
-		      struct scheme **out, struct ml_error *err)
+static int load_where(struct db *db, const char *sql, int np, const char *const *params,
+		      const char *what, struct scheme **out, struct ml_error *err)
 {
 	PGresult *res = NULL;
 	int rc = db_exec(db, sql, np, params, PGRES_TUPLES_OK, &res, err);
@@ -153,41 +160,48 @@ static int load_where(struct db *db, const char *sql, int np, const char *const 
 int scheme_db_load(struct db *db, const char *code, struct scheme **out, struct ml_error *err)
 {
 	const char *p[] = { code };
-	return load_where(db,
-			  "SELECT * FROM scheme WHERE code = $1 AND retired_at IS NULL ORDER BY version DESC LIMIT 1", 1,
-			  p, code, out, err);
+	return load_where(
+		db,
+		"SELECT * FROM scheme WHERE code = $1 AND retired_at IS NULL ORDER BY version DESC LIMIT 1",
+		1, p, code, out, err);
 }
 
-int scheme_db_load_version(struct db *db, const char *code, int version, struct scheme **out, struct ml_error *err)
+int scheme_db_load_version(struct db *db, const char *code, int version, struct scheme **out,
+			   struct ml_error *err)
 {
 	char v[24], what[64];
 	snprintf(v, sizeof v, "%d", version);
 	snprintf(what, sizeof what, "%.40s version %d", code ? code : "", version);
 	const char *p[] = { code, v };
-	return load_where(db, "SELECT * FROM scheme WHERE code = $1 AND version = $2", 2, p, what, out, err);
+	return load_where(db, "SELECT * FROM scheme WHERE code = $1 AND version = $2", 2, p, what,
+			  out, err);
 }
 
 int scheme_db_retire(struct db *db, const char *code, struct ml_error *err)
 {
 	PGresult *res = NULL;
 	const char *p[] = { code };
-	int rc = db_exec(db, "UPDATE scheme SET retired_at = now() WHERE code = $1 AND retired_at IS NULL", 1, p,
-			 PGRES_COMMAND_OK, &res, err);
+	int rc = db_exec(
+		db, "UPDATE scheme SET retired_at = now() WHERE code = $1 AND retired_at IS NULL",
+		1, p, PGRES_COMMAND_OK, &res, err);
 	if (rc)
 		return rc;
 	int n = atoi(PQcmdTuples(res));
 	PQclear(res);
-	return n > 0 ? ML_OK : ml_errorf(err, ML_ENOTFOUND, "scheme %s not found (or already retired)", code);
+	return n > 0 ? ML_OK
+		     : ml_errorf(err, ML_ENOTFOUND, "scheme %s not found (or already retired)",
+				 code);
 }
 
 int scheme_db_list(struct db *db, struct scheme_summary **out, size_t *n, struct ml_error *err)
 {
 	PGresult *res = NULL;
-	int rc = db_exec(db,
-			 "SELECT DISTINCT ON (s.code) s.code, s.name, s.kinds, s.classes, s.connection, s.version, "
-			 "(SELECT count(*) FROM scheme_step t WHERE t.scheme_id = s.scheme_id) AS nsteps "
-			 "FROM scheme s WHERE s.retired_at IS NULL ORDER BY s.code, s.version DESC",
-			 0, NULL, PGRES_TUPLES_OK, &res, err);
+	int rc = db_exec(
+		db,
+		"SELECT DISTINCT ON (s.code) s.code, s.name, s.kinds, s.classes, s.connection, s.version, "
+		"(SELECT count(*) FROM scheme_step t WHERE t.scheme_id = s.scheme_id) AS nsteps "
+		"FROM scheme s WHERE s.retired_at IS NULL ORDER BY s.code, s.version DESC",
+		0, NULL, PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
 	int rows = PQntuples(res);
@@ -201,7 +215,8 @@ int scheme_db_list(struct db *db, struct scheme_summary **out, size_t *n, struct
 		snprintf(v[i].name, sizeof v[i].name, "%s", db_get(res, i, "name"));
 		snprintf(v[i].kinds, sizeof v[i].kinds, "%s", db_get(res, i, "kinds"));
 		snprintf(v[i].classes, sizeof v[i].classes, "%s", db_get(res, i, "classes"));
-		snprintf(v[i].connection, sizeof v[i].connection, "%s", db_get(res, i, "connection"));
+		snprintf(v[i].connection, sizeof v[i].connection, "%s",
+			 db_get(res, i, "connection"));
 		v[i].version = (int)col64(res, i, "version");
 		v[i].nsteps = (int)col64(res, i, "nsteps");
 	}

@@ -33,28 +33,52 @@ struct pf_row {
 #define HALF -1 /* marks the optional 0.5Imax point */
 
 /* Direct-connected, balanced / single-phase (classes 1 and 2). */
-static const struct pf_row direct_pf1 = { PF_1, { IMAX_, IMAX_, IB_, IB_, IB_ }, { 10000, HALF, 10000, 1000, 500 } };
-static const struct pf_row direct_pf05l = { PF_0_5L, { IMAX_, IMAX_, IB_, IB_, IB_ }, { 10000, HALF, 10000, 2000, 1000 } };
-static const struct pf_row direct_pf08c = { PF_0_8C, { IMAX_, IMAX_, IB_, IB_, IB_ }, { 10000, HALF, 10000, 2000, 1000 } };
+static const struct pf_row direct_pf1 = { PF_1,
+					  { IMAX_, IMAX_, IB_, IB_, IB_ },
+					  { 10000, HALF, 10000, 1000, 500 } };
+static const struct pf_row direct_pf05l = { PF_0_5L,
+					    { IMAX_, IMAX_, IB_, IB_, IB_ },
+					    { 10000, HALF, 10000, 2000, 1000 } };
+static const struct pf_row direct_pf08c = { PF_0_8C,
+					    { IMAX_, IMAX_, IB_, IB_, IB_ },
+					    { 10000, HALF, 10000, 2000, 1000 } };
 /* Direct-connected, single element. */
 static const struct pf_row direct_u_pf1 = { PF_1, { IMAX_, IB_, IB_ }, { 10000, 10000, 1000 } };
-static const struct pf_row direct_u_pf05l = { PF_0_5L, { IMAX_, IB_, IB_ }, { 10000, 10000, 2000 } };
+static const struct pf_row direct_u_pf05l = { PF_0_5L,
+					      { IMAX_, IB_, IB_ },
+					      { 10000, 10000, 2000 } };
 /* Transformer-operated, balanced, classes 1 and 2. */
 static const struct pf_row tr_pf1 = { PF_1, { IMAX_, IB_, IB_, IB_ }, { 10000, 10000, 500, 200 } };
-static const struct pf_row tr_pf05l = { PF_0_5L, { IMAX_, IB_, IB_, IB_ }, { 10000, 10000, 1000, 500 } };
-static const struct pf_row tr_pf08c = { PF_0_8C, { IMAX_, IB_, IB_, IB_ }, { 10000, 10000, 1000, 500 } };
+static const struct pf_row tr_pf05l = { PF_0_5L,
+					{ IMAX_, IB_, IB_, IB_ },
+					{ 10000, 10000, 1000, 500 } };
+static const struct pf_row tr_pf08c = { PF_0_8C,
+					{ IMAX_, IB_, IB_, IB_ },
+					{ 10000, 10000, 1000, 500 } };
 /* Transformer-operated, balanced, 0.5S / 0.2S. */
 static const struct pf_row trs_pf1 = { PF_1, { IMAX_, IB_, IB_, IB_ }, { 10000, 10000, 500, 100 } };
-static const struct pf_row trs_pf05l = { PF_0_5L, { IMAX_, IB_, IB_, IB_ }, { 10000, 10000, 1000, 200 } };
-static const struct pf_row trs_pf08c = { PF_0_8C, { IMAX_, IB_, IB_, IB_ }, { 10000, 10000, 1000, 200 } };
+static const struct pf_row trs_pf05l = { PF_0_5L,
+					 { IMAX_, IB_, IB_, IB_ },
+					 { 10000, 10000, 1000, 200 } };
+static const struct pf_row trs_pf08c = { PF_0_8C,
+					 { IMAX_, IB_, IB_, IB_ },
+					 { 10000, 10000, 1000, 200 } };
 /* Transformer-operated, single element. */
 static const struct pf_row tr_u_pf1 = { PF_1, { IMAX_, IB_, IB_ }, { 10000, 10000, 500 } };
 static const struct pf_row tr_u_pf05l = { PF_0_5L, { IMAX_, IB_, IB_ }, { 10000, 10000, 1000 } };
 /* Letter classes (revised profile). */
-static const struct pf_row let_pf1 = { PF_1, { IMAX_, IMAX_, ITR_, ITR_, IMIN_ }, { 10000, HALF, 100000, 10000, 10000 } };
-static const struct pf_row let_a_pf1 = { PF_1, { IMAX_, IMAX_, ITR_, ITR_ }, { 10000, HALF, 100000, 10000 } };
-static const struct pf_row let_pf05l = { PF_0_5L, { IMAX_, IMAX_, ITR_, ITR_ }, { 10000, HALF, 100000, 10000 } };
-static const struct pf_row let_pf08c = { PF_0_8C, { IMAX_, IMAX_, ITR_, ITR_ }, { 10000, HALF, 100000, 10000 } };
+static const struct pf_row let_pf1 = { PF_1,
+				       { IMAX_, IMAX_, ITR_, ITR_, IMIN_ },
+				       { 10000, HALF, 100000, 10000, 10000 } };
+static const struct pf_row let_a_pf1 = { PF_1,
+					 { IMAX_, IMAX_, ITR_, ITR_ },
+					 { 10000, HALF, 100000, 10000 } };
+static const struct pf_row let_pf05l = { PF_0_5L,
+					 { IMAX_, IMAX_, ITR_, ITR_ },
+					 { 10000, HALF, 100000, 10000 } };
+static const struct pf_row let_pf08c = { PF_0_8C,
+					 { IMAX_, IMAX_, ITR_, ITR_ },
+					 { 10000, HALF, 100000, 10000 } };
 
 struct gen {
 	struct scheme *s;
@@ -94,7 +118,8 @@ static int add_rows(struct gen *g, const struct pf_row *const *rows, enum point_
 	return rc;
 }
 
-static int meter_basic(struct gen *g, const struct model_rating *r, enum meter_class c, const struct lab_settings *set)
+static int meter_basic(struct gen *g, const struct model_rating *r, enum meter_class c,
+		       const struct lab_settings *set)
 {
 	const struct pf_row *bal[4] = { 0 }, *unb[3] = { 0 };
 	int direct = r->connection == CONN_DIRECT;
@@ -104,10 +129,13 @@ static int meter_basic(struct gen *g, const struct model_rating *r, enum meter_c
 		bal[2] = c == MCLS_A ? NULL : &let_pf08c;
 	} else if (direct) {
 		if (c == MCLS_0_2S || c == MCLS_0_5S)
-			return ml_errorf(g->err, ML_EINVAL,
-					 "JJG 596-2012 has no point list for class %s direct-connected meters "
-					 "(S classes are transformer-operated)", limits_meter_class_text(c));
-		bal[0] = &direct_pf1, bal[1] = &direct_pf05l, bal[2] = c == MCLS_1 ? &direct_pf08c : NULL;
+			return ml_errorf(
+				g->err, ML_EINVAL,
+				"JJG 596-2012 has no point list for class %s direct-connected meters "
+				"(S classes are transformer-operated)",
+				limits_meter_class_text(c));
+		bal[0] = &direct_pf1, bal[1] = &direct_pf05l,
+		bal[2] = c == MCLS_1 ? &direct_pf08c : NULL;
 		unb[0] = &direct_u_pf1, unb[1] = &direct_u_pf05l;
 	} else if (c == MCLS_0_2S || c == MCLS_0_5S) {
 		bal[0] = &trs_pf1, bal[1] = &trs_pf05l, bal[2] = &trs_pf08c;
@@ -132,7 +160,8 @@ static int meter_scheme(struct gen *g, const struct model_rating *r, const struc
 	if (rc)
 		return rc;
 	/* 0.5Imax when Imax ≥ 4 Ib (LYTest flag Imax4Ib) and only for direct meters (§1.3 tables) */
-	g->half_imax = set->half_imax < 0 ? (r->ib_ma > 0 && r->imax_ma >= 4 * r->ib_ma) : set->half_imax;
+	g->half_imax = set->half_imax < 0 ? (r->ib_ma > 0 && r->imax_ma >= 4 * r->ib_ma)
+					  : set->half_imax;
 	g->half_imax = g->half_imax && (r->connection == CONN_DIRECT || limits_is_letter(c));
 	struct scheme_step st;
 	memset(&st, 0, sizeof st);
@@ -149,8 +178,8 @@ static int meter_scheme(struct gen *g, const struct model_rating *r, const struc
 	return rc ? rc : add(g, &st);
 }
 
-static int xfmr_points(struct gen *g, enum scheme_step_kind kind, const int64_t *pts, int npts, const int64_t *burdens,
-		       int nb)
+static int xfmr_points(struct gen *g, enum scheme_step_kind kind, const int64_t *pts, int npts,
+		       const int64_t *burdens, int nb)
 {
 	int rc = ML_OK;
 	for (int b = 0; b < nb && !rc; b++) {
@@ -176,14 +205,17 @@ static int xfmr_scheme(struct gen *g, const struct model_rating *r, const struct
 	if (rc)
 		return rc;
 	if (r->kind == MODEL_VT)
-		return xfmr_points(g, STEP_VT, set->vt_points_e4, set->vt_points_n, set->burdens_e4, set->burdens_n);
+		return xfmr_points(g, STEP_VT, set->vt_points_e4, set->vt_points_n, set->burdens_e4,
+				   set->burdens_n);
 	if (!strcmp(cls, "3") || !strcmp(cls, "5") || !strcmp(cls, "3.0") || !strcmp(cls, "5.0")) {
 		static const int64_t pts[] = { 500000, 1200000 }, burd[] = { 1000000, 500000 };
 		return xfmr_points(g, STEP_CT, pts, 2, burd, 2);
 	}
 	if (n > 0 && (cls[n - 1] == 'S' || cls[n - 1] == 's'))
-		return xfmr_points(g, STEP_CT, set->ct_points_s_e4, set->ct_points_s_n, set->burdens_e4, set->burdens_n);
-	return xfmr_points(g, STEP_CT, set->ct_points_e4, set->ct_points_n, set->burdens_e4, set->burdens_n);
+		return xfmr_points(g, STEP_CT, set->ct_points_s_e4, set->ct_points_s_n,
+				   set->burdens_e4, set->burdens_n);
+	return xfmr_points(g, STEP_CT, set->ct_points_e4, set->ct_points_n, set->burdens_e4,
+			   set->burdens_n);
 }
 
 static int fill_header(struct scheme *s, const struct model_rating *r)
@@ -191,7 +223,8 @@ static int fill_header(struct scheme *s, const struct model_rating *r)
 	snprintf(s->kinds, sizeof s->kinds, "%s", model_kind_name(r->kind));
 	snprintf(s->classes, sizeof s->classes, "%s", r->accuracy_class);
 	if (r->kind == MODEL_METER_1P || r->kind == MODEL_METER_3P)
-		snprintf(s->connection, sizeof s->connection, "%s", model_connection_name(r->connection));
+		snprintf(s->connection, sizeof s->connection, "%s",
+			 model_connection_name(r->connection));
 	s->version = 0;
 	return ML_OK;
 }
@@ -205,15 +238,22 @@ int scheme_default(const struct model_rating *r, const struct lab_settings *set,
 	if (meter && !model_connection_name(r->connection))
 		return ml_errorf(err, ML_EINVAL, "unknown connection %d", (int)r->connection);
 	/* JJG596-1P-D-1, JJG596-3P-T-0.5S, JJG313-CT-0.2S, JJG314-VT-0.2: always within SCHEME_CODE_MAX */
-	static const char *const reg[] = { NULL, "JJG596-1P", "JJG596-3P", "JJG313-CT", "JJG314-VT" };
+	static const char *const reg[] = { NULL, "JJG596-1P", "JJG596-3P", "JJG313-CT",
+					   "JJG314-VT" };
 	char defcode[SCHEME_CODE_MAX], name[SCHEME_NAME_MAX];
 	if (strlen(r->accuracy_class) >= MODEL_CLASS_MAX)
 		return ml_errorf(err, ML_EINVAL, "accuracy class too long");
 	snprintf(defcode, sizeof defcode, "%s%s-%s", reg[r->kind],
-		 !meter ? "" : r->connection == CONN_DIRECT ? "-D" : "-T", r->accuracy_class);
-	snprintf(name, sizeof name, "%s %s%s%s class %s", meter ? "JJG 596-2012" : r->kind == MODEL_CT ? "JJG 313 / IEC 61869-2" : "JJG 314 / IEC 61869-3",
-		 model_kind_name(r->kind), meter ? " " : "", meter ? model_connection_name(r->connection) : "",
+		 !meter                         ? ""
+		 : r->connection == CONN_DIRECT ? "-D"
+						: "-T",
 		 r->accuracy_class);
+	snprintf(name, sizeof name, "%s %s%s%s class %s",
+		 meter                 ? "JJG 596-2012"
+		 : r->kind == MODEL_CT ? "JJG 313 / IEC 61869-2"
+				       : "JJG 314 / IEC 61869-3",
+		 model_kind_name(r->kind), meter ? " " : "",
+		 meter ? model_connection_name(r->connection) : "", r->accuracy_class);
 	struct gen g = { NULL, 0, err };
 	int rc = scheme_new(code && code[0] ? code : defcode, name, &g.s, err);
 	if (rc)

@@ -65,9 +65,10 @@ int scheme_step_format(const struct scheme_step *st, struct ml_buf *out, struct 
 	rc = ml_buf_printf(out, "%-8s", scheme_step_kind_name(st->kind));
 	if (st->kind == STEP_BASIC || st->kind == STEP_CONSTANT) {
 		char cur[24];
-		rc |= ml_buf_printf(out, "  I=%s  pf=%s  element=%s",
-				    point_current_text(st->point.base, st->point.mult_e4, cur, sizeof cur),
-				    point_pf_text(st->point.pf), point_element_text(st->point.element));
+		rc |= ml_buf_printf(
+			out, "  I=%s  pf=%s  element=%s",
+			point_current_text(st->point.base, st->point.mult_e4, cur, sizeof cur),
+			point_pf_text(st->point.pf), point_element_text(st->point.element));
 	} else if (st->kind == STEP_CT || st->kind == STEP_VT) {
 		rc |= put_dec(out, "percent", st->percent_e4, 4);
 		rc |= put_dec(out, "burden", st->burden_pct_e4, 4);
@@ -92,8 +93,9 @@ static int put_quoted(struct ml_buf *b, const char *s)
 
 int scheme_format_text(const struct scheme *s, struct ml_buf *out, struct ml_error *err)
 {
-	int rc = ml_buf_printf(out, "# meterlab verification scheme; one step per line, '#' comments\n"
-				    "scheme  code=%s  version=%d  name=",
+	int rc = ml_buf_printf(out,
+			       "# meterlab verification scheme; one step per line, '#' comments\n"
+			       "scheme  code=%s  version=%d  name=",
 			       s->code, s->version);
 	rc |= put_quoted(out, s->name);
 	rc |= ml_buf_printf(out, "\nsuits");
@@ -119,7 +121,8 @@ int scheme_format_text(const struct scheme *s, struct ml_buf *out, struct ml_err
 /* ---- parsing ---- */
 
 /* Split "word k=v k=\"v w\" # comment" into the word and key/value tokens. */
-static int tokenize(const char *line, char *word, size_t wlen, struct tok *t, int *nt, struct ml_error *err)
+static int tokenize(const char *line, char *word, size_t wlen, struct tok *t, int *nt,
+		    struct ml_error *err)
 {
 	const char *p = line;
 	*nt = 0;
@@ -135,13 +138,15 @@ static int tokenize(const char *line, char *word, size_t wlen, struct tok *t, in
 		size_t kl = (size_t)(p - start);
 		if (*p != '=') {
 			if (word[0] || kl >= wlen)
-				return ml_errorf(err, ML_EINVAL, "unexpected '%.*s'", (int)kl, start);
+				return ml_errorf(err, ML_EINVAL, "unexpected '%.*s'", (int)kl,
+						 start);
 			memcpy(word, start, kl);
 			word[kl] = '\0';
 			continue;
 		}
 		if (*nt == MAX_TOK || kl == 0 || kl >= sizeof t->key)
-			return ml_errorf(err, ML_EINVAL, "bad or too many options at '%.20s'", start);
+			return ml_errorf(err, ML_EINVAL, "bad or too many options at '%.20s'",
+					 start);
 		struct tok *k = &t[(*nt)++];
 		memcpy(k->key, start, kl);
 		k->key[kl] = '\0';
@@ -150,7 +155,8 @@ static int tokenize(const char *line, char *word, size_t wlen, struct tok *t, in
 		int quoted = *p == '"';
 		if (quoted)
 			p++;
-		while (*p && (quoted ? *p != '"' : (*p != ' ' && *p != '\t' && *p != '\r' && *p != '#'))) {
+		while (*p && (quoted ? *p != '"'
+				     : (*p != ' ' && *p != '\t' && *p != '\r' && *p != '#'))) {
 			if (quoted && *p == '\\' && p[1])
 				p++;
 			if (vl + 1 >= sizeof k->val)
@@ -167,12 +173,14 @@ static int parse_int(const char *key, const char *v, int lo, int hi, int *out, s
 {
 	int64_t x;
 	if (dec_parse(v, 0, &x, NULL) || x < lo || x > hi)
-		return ml_errorf(err, ML_EINVAL, "%s=%s: expected an integer %d..%d", key, v, lo, hi);
+		return ml_errorf(err, ML_EINVAL, "%s=%s: expected an integer %d..%d", key, v, lo,
+				 hi);
 	*out = (int)x;
 	return ML_OK;
 }
 
-static int parse_nonneg(const char *key, const char *v, int scale, int64_t *out, struct ml_error *err)
+static int parse_nonneg(const char *key, const char *v, int scale, int64_t *out,
+			struct ml_error *err)
 {
 	if (dec_parse(v, scale, out, NULL) || *out < 0)
 		return ml_errorf(err, ML_EINVAL, "%s=%s: expected a non-negative decimal", key, v);
@@ -257,7 +265,8 @@ static int suits_line(struct scheme *s, const struct tok *t, int nt, struct ml_e
 	return rc;
 }
 
-static int step_line(struct scheme *s, const char *word, const struct tok *t, int nt, struct ml_error *err)
+static int step_line(struct scheme *s, const char *word, const struct tok *t, int nt,
+		     struct ml_error *err)
 {
 	struct scheme_step st;
 	memset(&st, 0, sizeof st);
@@ -288,7 +297,8 @@ static int parse_line(struct scheme **s, const char *line, struct ml_error *err)
 	if (!strcmp(word, "scheme"))
 		return header_line(s, t, nt, err);
 	if (!strcmp(word, "suits"))
-		return *s ? suits_line(*s, t, nt, err) : ml_errorf(err, ML_EINVAL, "'suits' before 'scheme'");
+		return *s ? suits_line(*s, t, nt, err)
+			  : ml_errorf(err, ML_EINVAL, "'suits' before 'scheme'");
 	return step_line(*s, word, t, nt, err);
 }
 
@@ -313,7 +323,8 @@ int scheme_parse_text(const char *text, struct scheme **out, struct ml_error *er
 		p = nl ? nl + 1 : p + len;
 	}
 	if (!rc && (!s || s->nsteps == 0))
-		rc = ml_errorf(err, ML_EINVAL, "scheme text: %s", s ? "no steps" : "no 'scheme code=...' line");
+		rc = ml_errorf(err, ML_EINVAL, "scheme text: %s",
+			       s ? "no steps" : "no 'scheme code=...' line");
 	if (rc) {
 		scheme_free(s);
 		return rc;

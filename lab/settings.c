@@ -13,7 +13,7 @@
 
 #define OFF(f) offsetof(struct lab_settings, f)
 #define LIST(f, n) OFF(f), OFF(n)
-#define E4(x) ((int64_t)(x) * DEC4_SCALE)
+#define E4(x) ((int64_t)(x)*DEC4_SCALE)
 
 /*
  * Evidence tags follow domain.md §0. Everything tagged [M] is the
@@ -21,86 +21,107 @@
  * industry practice a centre may want to change.
  */
 static const struct lab_setting_desc table[] = {
-	{ "judge.verdict_on_rounded", LAB_SET_BOOL, "yes", "[M] JJG 596-2012 (recollection); LYTest judges the mean",
-	  "judge the rounded value (yes) or the unrounded mean (no)", OFF(verdict_on_rounded), 0, 0, 1 },
-	{ "judge.internal_coefficient", LAB_SET_DEC4, "60", "[C] ModelTest 60 %, Henan State Grid upload",
+	{ "judge.verdict_on_rounded", LAB_SET_BOOL, "yes",
+	  "[M] JJG 596-2012 (recollection); LYTest judges the mean",
+	  "judge the rounded value (yes) or the unrounded mean (no)", OFF(verdict_on_rounded), 0, 0,
+	  1 },
+	{ "judge.internal_coefficient", LAB_SET_DEC4, "60",
+	  "[C] ModelTest 60 %, Henan State Grid upload",
 	  "internal acceptance limit as % of the regulation limit (100 = same as regulation)",
 	  OFF(internal_coeff_e4), 0, E4(1), E4(100) },
-	{ "basic.readings", LAB_SET_INT, "2", "[C] MDS SIMPLING=2", "readings per basic-error point",
-	  OFF(basic_readings), 0, 1, 32 },
-	{ "basic.ref_pulses", LAB_SET_INT, "2", "[C] LYTest SetLapCount", "pulses per reading at Ib, PF 1.0",
-	  OFF(basic_ref_pulses), 0, 1, 1000 },
+	{ "basic.readings", LAB_SET_INT, "2", "[C] MDS SIMPLING=2",
+	  "readings per basic-error point", OFF(basic_readings), 0, 1, 32 },
+	{ "basic.ref_pulses", LAB_SET_INT, "2", "[C] LYTest SetLapCount",
+	  "pulses per reading at Ib, PF 1.0", OFF(basic_ref_pulses), 0, 1, 1000 },
 	{ "basic.min_reading_ms", LAB_SET_I64, "0", "[C] ModelTest 10 s, LYTest 5 s",
-	  "raise pulses so one reading lasts at least this long (0 = off)", OFF(basic_min_reading_ms), 0, 0,
-	  3600000 },
+	  "raise pulses so one reading lasts at least this long (0 = off)",
+	  OFF(basic_min_reading_ms), 0, 0, 3600000 },
 	{ "scheme.half_imax", LAB_SET_TRI, "auto", "[C] LYTest Imax4Ib flag",
 	  "add 0.5Imax points: auto (when Imax >= 4 Ib), yes, no", OFF(half_imax), 0, -1, 1 },
 	{ "scheme.unbalanced", LAB_SET_BOOL, "yes", "JJG 596-2012 §1.3 (LYTest JJGPoints)",
 	  "single-element points for three-phase meters", OFF(unbalanced), 0, 0, 1 },
-	{ "source.settle_timeout_ms", LAB_SET_INT, "20000", "[C] ModelTest 20 s", "source settle timeout per step",
-	  OFF(settle_timeout_ms), 0, 1000, 600000 },
-	{ "creep.voltage_pct", LAB_SET_DEC4, "115", "[C] LYTest FloatxU=1.15", "creep voltage, % of Un",
-	  OFF(creep_voltage_pct_e4), 0, E4(80), E4(130) },
+	{ "source.settle_timeout_ms", LAB_SET_INT, "20000", "[C] ModelTest 20 s",
+	  "source settle timeout per step", OFF(settle_timeout_ms), 0, 1000, 600000 },
+	{ "creep.voltage_pct", LAB_SET_DEC4, "115", "[C] LYTest FloatxU=1.15",
+	  "creep voltage, % of Un", OFF(creep_voltage_pct_e4), 0, E4(80), E4(130) },
 	{ "creep.max_pulses", LAB_SET_INT, "1", "[M] JJG 596-2012; ModelTest <= 1, LYTest 0",
-	  "creep passes when at most this many pulses are counted", OFF(creep_max_pulses), 0, 0, 10 },
-	{ "creep.k_0_2s", LAB_SET_I64, "900", "[C] LYTest StPlan_QianDong", "K of the creep time, class 0.2S",
-	  OFF(creep_k_0_2s), 0, 1, 100000 },
-	{ "creep.k_0_5s", LAB_SET_I64, "600", "[C] LYTest StPlan_QianDong", "K of the creep time, class 0.5S",
-	  OFF(creep_k_0_5s), 0, 1, 100000 },
-	{ "creep.k_1", LAB_SET_I64, "600", "[C] LYTest StPlan_QianDong", "K of the creep time, class 1",
-	  OFF(creep_k_1), 0, 1, 100000 },
-	{ "creep.k_2", LAB_SET_I64, "480", "[C] LYTest StPlan_QianDong", "K of the creep time, class 2",
-	  OFF(creep_k_2), 0, 1, 100000 },
+	  "creep passes when at most this many pulses are counted", OFF(creep_max_pulses), 0, 0,
+	  10 },
+	{ "creep.k_0_2s", LAB_SET_I64, "900", "[C] LYTest StPlan_QianDong",
+	  "K of the creep time, class 0.2S", OFF(creep_k_0_2s), 0, 1, 100000 },
+	{ "creep.k_0_5s", LAB_SET_I64, "600", "[C] LYTest StPlan_QianDong",
+	  "K of the creep time, class 0.5S", OFF(creep_k_0_5s), 0, 1, 100000 },
+	{ "creep.k_1", LAB_SET_I64, "600", "[C] LYTest StPlan_QianDong",
+	  "K of the creep time, class 1", OFF(creep_k_1), 0, 1, 100000 },
+	{ "creep.k_2", LAB_SET_I64, "480", "[C] LYTest StPlan_QianDong",
+	  "K of the creep time, class 2", OFF(creep_k_2), 0, 1, 100000 },
 	{ "start.min_pulses", LAB_SET_INT, "1", "[M] JJG 596-2012; LYTest 1 pulse",
-	  "starting passes when at least this many pulses arrive in time", OFF(start_min_pulses), 0, 1, 10 },
+	  "starting passes when at least this many pulses arrive in time", OFF(start_min_pulses), 0,
+	  1, 10 },
 	{ "start.coefficient", LAB_SET_DEC4, "1.2", "[C] LYTest GetQiDongTime (JJG 596-2012)",
-	  "the 1.2 of t0 = 1.2*60*1000/(C*m*Un*Ist) min", OFF(start_coeff_e4), 0, E4(1) / 10, E4(10) },
+	  "the 1.2 of t0 = 1.2*60*1000/(C*m*Un*Ist) min", OFF(start_coeff_e4), 0, E4(1) / 10,
+	  E4(10) },
 	{ "start.time_factor", LAB_SET_DEC4, "1.0", "[C] LYTest allows 1.5 t0",
-	  "time limit of the starting test as a multiple of t0", OFF(start_time_factor_e4), 0, E4(1) / 10, E4(10) },
-	{ "constant.by_pulses", LAB_SET_BOOL, "no", "[C] LYTest |error| <= class; ModelTest |pulse diff| <= 1",
+	  "time limit of the starting test as a multiple of t0", OFF(start_time_factor_e4), 0,
+	  E4(1) / 10, E4(10) },
+	{ "constant.by_pulses", LAB_SET_BOOL, "no",
+	  "[C] LYTest |error| <= class; ModelTest |pulse diff| <= 1",
 	  "judge the constant test by pulse difference (yes) or by error vs class index (no)",
 	  OFF(constant_by_pulses), 0, 0, 1 },
-	{ "constant.max_pulse_diff", LAB_SET_INT, "1", "[C] ModelTest", "allowed |pulse difference|",
-	  OFF(constant_max_pulse_diff), 0, 0, 1000 },
-	{ "constant.energy_wh", LAB_SET_DEC4, "1000", "[M] minimum energy of JJG 596-2012 not retrieved",
-	  "energy run in the constant test, Wh", OFF(constant_energy_wh_e4), 0, E4(1), E4(1000000) },
-	{ "clock.limit", LAB_SET_DEC4, "0.5", "[C] LYTest ClockError wcLimit", "daily clock error limit, s/d",
-	  OFF(clock_limit_e4), 0, 1, E4(60) },
-	{ "clock.readings", LAB_SET_INT, "5", "[C] LYTest WcCount=5; ModelTest 10", "clock readings",
-	  OFF(clock_readings), 0, 1, 32 },
+	{ "constant.max_pulse_diff", LAB_SET_INT, "1", "[C] ModelTest",
+	  "allowed |pulse difference|", OFF(constant_max_pulse_diff), 0, 0, 1000 },
+	{ "constant.energy_wh", LAB_SET_DEC4, "1000",
+	  "[M] minimum energy of JJG 596-2012 not retrieved", "energy run in the constant test, Wh",
+	  OFF(constant_energy_wh_e4), 0, E4(1), E4(1000000) },
+	{ "clock.limit", LAB_SET_DEC4, "0.5", "[C] LYTest ClockError wcLimit",
+	  "daily clock error limit, s/d", OFF(clock_limit_e4), 0, 1, E4(60) },
+	{ "clock.readings", LAB_SET_INT, "5", "[C] LYTest WcCount=5; ModelTest 10",
+	  "clock readings", OFF(clock_readings), 0, 1, 32 },
 	{ "clock.interval", LAB_SET_DEC4, "0.01", "[M] (Henan record shows 0.00s/d)",
 	  "rounding interval of the clock error, s/d", OFF(clock_interval_e4), 0, 1, E4(1) },
 	{ "letter.itr_pct_direct", LAB_SET_DEC4, "10", "[M] LYTest GetFloatCurrent: Itr = 0.1 Ib",
 	  "letter classes: Itr as % of Ib (direct)", OFF(itr_pct_direct_e4), 0, 1, E4(100) },
-	{ "letter.itr_pct_transformer", LAB_SET_DEC4, "5", "[M] LYTest GetFloatCurrent: Itr = 0.05 In",
-	  "letter classes: Itr as % of In (transformer)", OFF(itr_pct_transformer_e4), 0, 1, E4(100) },
-	{ "letter.imin_pct_direct_a", LAB_SET_DEC4, "50", "[M] LYTest GetFloatCurrent: Imin = 0.5 Itr",
-	  "letter class A direct: Imin as % of Itr", OFF(imin_pct_direct_a_e4), 0, 1, E4(100) },
-	{ "letter.imin_pct_direct", LAB_SET_DEC4, "40", "[M] LYTest GetFloatCurrent: Imin = 0.4 Itr",
+	{ "letter.itr_pct_transformer", LAB_SET_DEC4, "5",
+	  "[M] LYTest GetFloatCurrent: Itr = 0.05 In",
+	  "letter classes: Itr as % of In (transformer)", OFF(itr_pct_transformer_e4), 0, 1,
+	  E4(100) },
+	{ "letter.imin_pct_direct_a", LAB_SET_DEC4, "50",
+	  "[M] LYTest GetFloatCurrent: Imin = 0.5 Itr", "letter class A direct: Imin as % of Itr",
+	  OFF(imin_pct_direct_a_e4), 0, 1, E4(100) },
+	{ "letter.imin_pct_direct", LAB_SET_DEC4, "40",
+	  "[M] LYTest GetFloatCurrent: Imin = 0.4 Itr",
 	  "letter classes B-E direct: Imin as % of Itr", OFF(imin_pct_direct_e4), 0, 1, E4(100) },
-	{ "letter.imin_pct_transformer", LAB_SET_DEC4, "20", "[M] LYTest GetFloatCurrent: Imin = 0.2 Itr",
-	  "letter classes transformer-operated: Imin as % of Itr", OFF(imin_pct_transformer_e4), 0, 1, E4(100) },
+	{ "letter.imin_pct_transformer", LAB_SET_DEC4, "20",
+	  "[M] LYTest GetFloatCurrent: Imin = 0.2 Itr",
+	  "letter classes transformer-operated: Imin as % of Itr", OFF(imin_pct_transformer_e4), 0,
+	  1, E4(100) },
 	{ "letter.creep_voltage_pct", LAB_SET_DEC4, "110", "[C] LYTest FloatxU=1.1, ModelTest",
-	  "letter classes (revised profile): creep voltage, % of Un", OFF(letter_creep_voltage_pct_e4), 0, E4(80),
-	  E4(130) },
+	  "letter classes (revised profile): creep voltage, % of Un",
+	  OFF(letter_creep_voltage_pct_e4), 0, E4(80), E4(130) },
 	{ "ct.points_s", LAB_SET_DEC4_LIST, "1,5,20,100,120", "[M] JJG 313-2010 (recollection)",
-	  "CT S-class points, % of rated current", LIST(ct_points_s_e4, ct_points_s_n), 1, E4(200) },
+	  "CT S-class points, % of rated current", LIST(ct_points_s_e4, ct_points_s_n), 1,
+	  E4(200) },
 	{ "ct.points", LAB_SET_DEC4_LIST, "5,20,100,120", "[M] JJG 313-2010 (recollection)",
-	  "CT points (non-S classes), % of rated current", LIST(ct_points_e4, ct_points_n), 1, E4(200) },
+	  "CT points (non-S classes), % of rated current", LIST(ct_points_e4, ct_points_n), 1,
+	  E4(200) },
 	{ "vt.points", LAB_SET_DEC4_LIST, "80,100,120", "[M] JJG 314-2010",
 	  "VT points, % of rated voltage", LIST(vt_points_e4, vt_points_n), 1, E4(200) },
-	{ "xfmr.burdens", LAB_SET_DEC4_LIST, "100,25", "[M] JJG 313/314-2010 (rated and lower-limit burden)",
-	  "burdens, % of rated burden", LIST(burdens_e4, burdens_n), 1, E4(200) },
+	{ "xfmr.burdens", LAB_SET_DEC4_LIST, "100,25",
+	  "[M] JJG 313/314-2010 (rated and lower-limit burden)", "burdens, % of rated burden",
+	  LIST(burdens_e4, burdens_n), 1, E4(200) },
 	{ "xfmr.round_fraction", LAB_SET_DEC4, "10", "[M] 1/10 of the class limit at rated",
-	  "CT/VT rounding interval as % of the limit at 100 %", OFF(xfmr_round_frac_e4), 0, 1, E4(100) },
-	{ "xfmr.readings", LAB_SET_INT, "1", "[M]", "readings per CT/VT point", OFF(xfmr_readings), 0, 1, 32 },
+	  "CT/VT rounding interval as % of the limit at 100 %", OFF(xfmr_round_frac_e4), 0, 1,
+	  E4(100) },
+	{ "xfmr.readings", LAB_SET_INT, "1", "[M]", "readings per CT/VT point", OFF(xfmr_readings),
+	  0, 1, 32 },
 	{ "judge.recheck_low", LAB_SET_DEC4, "0", "[M] e.g. 80 (extra readings near the limit)",
-	  "basic error: |mean| from this % of the limit asks for more readings (0 = never)", OFF(recheck_low_pct_e4), 0,
-	  0, E4(200) },
+	  "basic error: |mean| from this % of the limit asks for more readings (0 = never)",
+	  OFF(recheck_low_pct_e4), 0, 0, E4(200) },
 	{ "judge.recheck_high", LAB_SET_DEC4, "0", "[M] e.g. 120",
-	  "basic error: ... up to this % of the limit (0 = no upper bound)", OFF(recheck_high_pct_e4), 0, 0, E4(1000) },
-	{ "judge.recheck_readings", LAB_SET_INT, "2", "[M]", "how many more readings a recheck asks for",
-	  OFF(recheck_readings), 0, 1, 30 },
+	  "basic error: ... up to this % of the limit (0 = no upper bound)",
+	  OFF(recheck_high_pct_e4), 0, 0, E4(1000) },
+	{ "judge.recheck_readings", LAB_SET_INT, "2", "[M]",
+	  "how many more readings a recheck asks for", OFF(recheck_readings), 0, 1, 30 },
 };
 
 const struct lab_setting_desc *lab_settings_table(size_t *n)
@@ -120,7 +141,9 @@ static const struct lab_setting_desc *find(const char *key)
 
 static int parse_bool(const char *v, int *out)
 {
-	static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
+	static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no",
+										       "false",
+										       "off", "0" };
 	for (size_t i = 0; i < 4; i++) {
 		if (strcasecmp(v, yes[i]) == 0)
 			return *out = 1, 0;
@@ -136,10 +159,12 @@ static int range_err(const struct lab_setting_desc *d, const char *v, struct ml_
 	int dec = d->type == LAB_SET_DEC4 || d->type == LAB_SET_DEC4_LIST;
 	dec_format(d->min, dec ? 4 : 0, dec ? dec4_min_decimals(d->min) : 0, 0, lo, sizeof lo);
 	dec_format(d->max, dec ? 4 : 0, dec ? dec4_min_decimals(d->max) : 0, 0, hi, sizeof hi);
-	return ml_errorf(err, ML_EINVAL, "setting %s: value '%s' out of range %s..%s", d->key, v, lo, hi);
+	return ml_errorf(err, ML_EINVAL, "setting %s: value '%s' out of range %s..%s", d->key, v,
+			 lo, hi);
 }
 
-static int set_list(struct lab_settings *s, const struct lab_setting_desc *d, const char *v, struct ml_error *err)
+static int set_list(struct lab_settings *s, const struct lab_setting_desc *d, const char *v,
+		    struct ml_error *err)
 {
 	int64_t vals[LAB_SETTING_LIST_MAX];
 	int n = 0;
@@ -149,8 +174,8 @@ static int set_list(struct lab_settings *s, const struct lab_setting_desc *d, co
 	memcpy(tmp, v, strlen(v) + 1);
 	for (char *tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (n == LAB_SETTING_LIST_MAX)
-			return ml_errorf(err, ML_EINVAL, "setting %s: more than %d values in '%s'", d->key,
-					 LAB_SETTING_LIST_MAX, v);
+			return ml_errorf(err, ML_EINVAL, "setting %s: more than %d values in '%s'",
+					 d->key, LAB_SETTING_LIST_MAX, v);
 		if (dec4_parse(tok, &vals[n], err))
 			return ml_error_prefix(err, "setting %s: ", d->key), ML_EINVAL;
 		if (vals[n] < d->min || vals[n] > d->max)
@@ -164,20 +189,23 @@ static int set_list(struct lab_settings *s, const struct lab_setting_desc *d, co
 	return ML_OK;
 }
 
-static int parse_scalar(const struct lab_setting_desc *d, const char *v, int64_t *x, struct ml_error *err)
+static int parse_scalar(const struct lab_setting_desc *d, const char *v, int64_t *x,
+			struct ml_error *err)
 {
 	int b;
 	switch (d->type) {
 	case LAB_SET_BOOL:
 		if (parse_bool(v, &b))
-			return ml_errorf(err, ML_EINVAL, "setting %s: '%s' is not yes/no", d->key, v);
+			return ml_errorf(err, ML_EINVAL, "setting %s: '%s' is not yes/no", d->key,
+					 v);
 		*x = b;
 		return ML_OK;
 	case LAB_SET_TRI:
 		if (strcasecmp(v, "auto") == 0)
 			return *x = -1, ML_OK;
 		if (parse_bool(v, &b))
-			return ml_errorf(err, ML_EINVAL, "setting %s: '%s' is not auto/yes/no", d->key, v);
+			return ml_errorf(err, ML_EINVAL, "setting %s: '%s' is not auto/yes/no",
+					 d->key, v);
 		*x = b;
 		return ML_OK;
 	case LAB_SET_INT:
@@ -192,7 +220,8 @@ static int parse_scalar(const struct lab_setting_desc *d, const char *v, int64_t
 	}
 }
 
-int lab_settings_set(struct lab_settings *s, const char *key, const char *value, struct ml_error *err)
+int lab_settings_set(struct lab_settings *s, const char *key, const char *value,
+		     struct ml_error *err)
 {
 	const struct lab_setting_desc *d = key ? find(key) : NULL;
 	if (!d)
@@ -223,17 +252,20 @@ void lab_settings_defaults(struct lab_settings *s)
 	}
 }
 
-static int format_list(const struct lab_settings *s, const struct lab_setting_desc *d, struct ml_buf *out)
+static int format_list(const struct lab_settings *s, const struct lab_setting_desc *d,
+		       struct ml_buf *out)
 {
 	const int64_t *v = (const int64_t *)((const char *)s + d->offset);
 	int n = *(const int *)((const char *)s + d->count_offset), rc = 0;
 	char tmp[DEC4_FMT_MAX];
 	for (int i = 0; i < n; i++)
-		rc |= ml_buf_printf(out, "%s%s", i ? "," : "", dec4_format(v[i], dec4_min_decimals(v[i]), tmp, sizeof tmp));
+		rc |= ml_buf_printf(out, "%s%s", i ? "," : "",
+				    dec4_format(v[i], dec4_min_decimals(v[i]), tmp, sizeof tmp));
 	return rc;
 }
 
-int lab_settings_get(const struct lab_settings *s, const char *key, struct ml_buf *out, struct ml_error *err)
+int lab_settings_get(const struct lab_settings *s, const char *key, struct ml_buf *out,
+		     struct ml_error *err)
 {
 	const struct lab_setting_desc *d = key ? find(key) : NULL;
 	if (!d)
@@ -247,7 +279,9 @@ int lab_settings_get(const struct lab_settings *s, const char *key, struct ml_bu
 		rc = ml_buf_puts(out, *(const int *)p ? "yes" : "no");
 		break;
 	case LAB_SET_TRI:
-		rc = ml_buf_puts(out, *(const int *)p < 0 ? "auto" : *(const int *)p ? "yes" : "no");
+		rc = ml_buf_puts(out, *(const int *)p < 0 ? "auto"
+				      : *(const int *)p   ? "yes"
+							  : "no");
 		break;
 	case LAB_SET_INT:
 		rc = ml_buf_printf(out, "%d", *(const int *)p);
@@ -271,12 +305,14 @@ int lab_settings_load(struct db *db, struct lab_settings *s, struct ml_error *er
 	struct lab_settings tmp;
 	lab_settings_defaults(&tmp);
 	PGresult *res = NULL;
-	int rc = db_exec(db, "SELECT key, value FROM lab_setting ORDER BY key", 0, NULL, PGRES_TUPLES_OK, &res, err);
+	int rc = db_exec(db, "SELECT key, value FROM lab_setting ORDER BY key", 0, NULL,
+			 PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
 	for (int i = 0; i < PQntuples(res) && !rc; i++) {
 		rc = lab_settings_set(&tmp, db_get(res, i, "key"), db_get(res, i, "value"), err);
-		if (rc == ML_ENOTFOUND) /* a key of a newer build: ignore, it cannot affect this one */
+		/* a key of a newer build: ignore, it cannot affect this one */
+		if (rc == ML_ENOTFOUND)
 			rc = ML_OK;
 		else if (rc) { /* a stored value this build rejects: a configuration error, named */
 			ml_error_prefix(err, "table lab_setting: ");
@@ -298,21 +334,23 @@ static int store_tx(struct db *db, const char *key, const char *new_value, struc
 	const char *p1[] = { key };
 	int rc = db_begin(db, err);
 	rc = rc ? rc
-		: db_exec(db, "SELECT value FROM lab_setting WHERE key = $1 FOR UPDATE", 1, p1, PGRES_TUPLES_OK,
-			  &res, err);
+		: db_exec(db, "SELECT value FROM lab_setting WHERE key = $1 FOR UPDATE", 1, p1,
+			  PGRES_TUPLES_OK, &res, err);
 	const char *old = res && PQntuples(res) ? db_get(res, 0, "value") : NULL;
 	if (!rc && !new_value && !old)
 		rc = ml_errorf(err, ML_ENOTFOUND, "setting %s already has its default value", key);
 	const char *pl[] = { key, old, new_value };
 	rc = rc ? rc
-		: db_cmd(db, "INSERT INTO lab_setting_log (key, old_value, new_value) VALUES ($1, $2, $3)", 3, pl,
-			 err);
+		: db_cmd(db,
+			 "INSERT INTO lab_setting_log (key, old_value, new_value) VALUES ($1, $2, $3)",
+			 3, pl, err);
 	const char *pu[] = { key, new_value };
 	if (!rc && new_value)
-		rc = db_cmd(db,
-			    "INSERT INTO lab_setting (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE "
-			    "SET value = EXCLUDED.value, updated_at = now(), updated_by = current_user",
-			    2, pu, err);
+		rc = db_cmd(
+			db,
+			"INSERT INTO lab_setting (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE "
+			"SET value = EXCLUDED.value, updated_at = now(), updated_by = current_user",
+			2, pu, err);
 	else if (!rc)
 		rc = db_cmd(db, "DELETE FROM lab_setting WHERE key = $1", 1, p1, err);
 	PQclear(res);

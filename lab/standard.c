@@ -31,28 +31,34 @@ static int check_cert(const struct standard_cert *c, struct ml_error *err)
 	if (!c->issuer[0])
 		return ml_errorf(err, ML_EINVAL, "certificate '%s': issuer is empty", c->cert_no);
 	if (!standard_date_ok(c->valid_from))
-		return ml_errorf(err, ML_EINVAL, "certificate '%s': valid-from '%s' is not YYYY-MM-DD", c->cert_no,
+		return ml_errorf(err, ML_EINVAL,
+				 "certificate '%s': valid-from '%s' is not YYYY-MM-DD", c->cert_no,
 				 c->valid_from);
 	if (!standard_date_ok(c->valid_until))
-		return ml_errorf(err, ML_EINVAL, "certificate '%s': valid-until '%s' is not YYYY-MM-DD", c->cert_no,
+		return ml_errorf(err, ML_EINVAL,
+				 "certificate '%s': valid-until '%s' is not YYYY-MM-DD", c->cert_no,
 				 c->valid_until);
 	if (strcmp(c->valid_until, c->valid_from) < 0)
-		return ml_errorf(err, ML_EINVAL, "certificate '%s': valid-until %s is before valid-from %s",
+		return ml_errorf(err, ML_EINVAL,
+				 "certificate '%s': valid-until %s is before valid-from %s",
 				 c->cert_no, c->valid_until, c->valid_from);
 	return ML_OK;
 }
 
-static int insert_cert(struct db *db, const char *code, const struct standard_cert *c, struct ml_error *err)
+static int insert_cert(struct db *db, const char *code, const struct standard_cert *c,
+		       struct ml_error *err)
 {
 	const char *p[5] = { code, c->cert_no, c->issuer, c->valid_from, c->valid_until };
 	PGresult *res = NULL;
-	int rc = db_exec(db,
-			 "INSERT INTO standard_certificate (standard_id, cert_no, issuer, valid_from, valid_until) "
-			 "SELECT standard_id, $2, $3, $4::date, $5::date FROM reference_standard WHERE code = $1 "
-			 "RETURNING cert_id",
-			 5, p, PGRES_TUPLES_OK, &res, err);
+	int rc = db_exec(
+		db,
+		"INSERT INTO standard_certificate (standard_id, cert_no, issuer, valid_from, valid_until) "
+		"SELECT standard_id, $2, $3, $4::date, $5::date FROM reference_standard WHERE code = $1 "
+		"RETURNING cert_id",
+		5, p, PGRES_TUPLES_OK, &res, err);
 	if (rc == ML_EEXISTS)
-		return ml_error_prefix(err, "standard '%s' already has certificate '%s': ", code, c->cert_no);
+		return ml_error_prefix(err, "standard '%s' already has certificate '%s': ", code,
+				       c->cert_no);
 	if (rc)
 		return rc;
 	int n = PQntuples(res);
@@ -63,8 +69,10 @@ static int insert_cert(struct db *db, const char *code, const struct standard_ce
 int standard_add(struct db *db, const struct standard_rec *s, int64_t *id_out, struct ml_error *err)
 {
 	if (!s->code[0] || !s->name[0] || !s->accuracy_class[0])
-		return ml_errorf(err, ML_EINVAL, "a standard needs a code, a name and an accuracy class (code '%s')",
-				 s->code);
+		return ml_errorf(
+			err, ML_EINVAL,
+			"a standard needs a code, a name and an accuracy class (code '%s')",
+			s->code);
 	int rc = check_cert(&s->cert, err);
 	if (rc)
 		return rc;
@@ -79,7 +87,8 @@ int standard_add(struct db *db, const struct standard_rec *s, int64_t *id_out, s
 	if (rc == ML_EEXISTS)
 		ml_error_prefix(err, "reference standard '%s' already exists: ", s->code);
 	else if (rc == ML_EINVAL)
-		ml_error_prefix(err, "reference standard '%s' (class '%s'): ", s->code, s->accuracy_class);
+		ml_error_prefix(err, "reference standard '%s' (class '%s'): ", s->code,
+				s->accuracy_class);
 	if (!rc && id_out)
 		*id_out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
@@ -92,7 +101,8 @@ int standard_add(struct db *db, const struct standard_rec *s, int64_t *id_out, s
 	return rc;
 }
 
-int standard_certify(struct db *db, const char *code, const struct standard_cert *c, struct ml_error *err)
+int standard_certify(struct db *db, const char *code, const struct standard_cert *c,
+		     struct ml_error *err)
 {
 	int rc = check_cert(c, err);
 	return rc ? rc : insert_cert(db, code, c, err);
@@ -159,17 +169,19 @@ int standard_list(struct db *db, struct standard_rec **out, size_t *n, struct ml
 	return ML_OK;
 }
 
-int standard_certs(struct db *db, const char *code, struct standard_cert **out, size_t *n, struct ml_error *err)
+int standard_certs(struct db *db, const char *code, struct standard_cert **out, size_t *n,
+		   struct ml_error *err)
 {
 	*out = NULL;
 	*n = 0;
 	const char *p[1] = { code };
 	PGresult *res = NULL;
-	int rc = db_exec(db,
-			 "SELECT c.cert_no, c.issuer, c.valid_from::text AS valid_from, c.valid_until::text AS valid_until "
-			 "FROM standard_certificate c JOIN reference_standard s USING (standard_id) WHERE s.code = $1 "
-			 "ORDER BY c.valid_until DESC, c.cert_id DESC",
-			 1, p, PGRES_TUPLES_OK, &res, err);
+	int rc = db_exec(
+		db,
+		"SELECT c.cert_no, c.issuer, c.valid_from::text AS valid_from, c.valid_until::text AS valid_until "
+		"FROM standard_certificate c JOIN reference_standard s USING (standard_id) WHERE s.code = $1 "
+		"ORDER BY c.valid_until DESC, c.cert_id DESC",
+		1, p, PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
 	int rows = PQntuples(res);
@@ -195,38 +207,48 @@ int standard_certs(struct db *db, const char *code, struct standard_cert **out, 
 static int bench_valid(const struct bench_rec *b, struct ml_error *err)
 {
 	if (!b->code[0] || !b->name[0] || !b->uri[0])
-		return ml_errorf(err, ML_EINVAL, "a bench needs a code, a name and a URI (code '%s')", b->code);
-	if (strcmp(b->kind, "meter-1p") && strcmp(b->kind, "meter-3p") && strcmp(b->kind, "transformer"))
-		return ml_errorf(err, ML_EINVAL, "bench '%s': kind '%s' is not meter-1p, meter-3p or transformer",
+		return ml_errorf(err, ML_EINVAL,
+				 "a bench needs a code, a name and a URI (code '%s')", b->code);
+	if (strcmp(b->kind, "meter-1p") && strcmp(b->kind, "meter-3p") &&
+	    strcmp(b->kind, "transformer"))
+		return ml_errorf(err, ML_EINVAL,
+				 "bench '%s': kind '%s' is not meter-1p, meter-3p or transformer",
 				 b->code, b->kind);
 	if (b->positions < 1 || b->positions > 96)
-		return ml_errorf(err, ML_EINVAL, "bench '%s': %d positions is outside 1..96", b->code, b->positions);
+		return ml_errorf(err, ML_EINVAL, "bench '%s': %d positions is outside 1..96",
+				 b->code, b->positions);
 	if (b->n_standards < 1 || b->n_standards > STANDARD_BENCH_MAX_STD)
-		return ml_errorf(err, ML_EINVAL, "bench '%s' must name 1..%d reference standards (got %d)", b->code,
+		return ml_errorf(err, ML_EINVAL,
+				 "bench '%s' must name 1..%d reference standards (got %d)", b->code,
 				 STANDARD_BENCH_MAX_STD, b->n_standards);
 	return ML_OK;
 }
 
-static int link_standard(struct db *db, int64_t bench_id, const char *std_code, struct ml_error *err)
+static int link_standard(struct db *db, int64_t bench_id, const char *std_code,
+			 struct ml_error *err)
 {
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRId64, bench_id);
 	const char *p[2] = { id, std_code };
 	PGresult *res = NULL;
-	int rc = db_exec(db,
-			 "INSERT INTO lab_bench_standard (bench_id, standard_id) "
-			 "SELECT $1::bigint, standard_id FROM reference_standard WHERE code = $2 RETURNING standard_id",
-			 2, p, PGRES_TUPLES_OK, &res, err);
+	int rc = db_exec(
+		db,
+		"INSERT INTO lab_bench_standard (bench_id, standard_id) "
+		"SELECT $1::bigint, standard_id FROM reference_standard WHERE code = $2 RETURNING standard_id",
+		2, p, PGRES_TUPLES_OK, &res, err);
 	if (rc == ML_EEXISTS)
-		return ml_errorf(err, ML_EINVAL, "reference standard '%s' is listed twice", std_code);
+		return ml_errorf(err, ML_EINVAL, "reference standard '%s' is listed twice",
+				 std_code);
 	if (rc)
 		return rc;
 	int n = PQntuples(res);
 	PQclear(res);
-	return n == 1 ? ML_OK : ml_errorf(err, ML_ENOTFOUND, "no reference standard '%s'", std_code);
+	return n == 1 ? ML_OK
+		      : ml_errorf(err, ML_ENOTFOUND, "no reference standard '%s'", std_code);
 }
 
-int standard_bench_add(struct db *db, const struct bench_rec *b, int64_t *id_out, struct ml_error *err)
+int standard_bench_add(struct db *db, const struct bench_rec *b, int64_t *id_out,
+		       struct ml_error *err)
 {
 	int rc = bench_valid(b, err);
 	if (rc)
@@ -237,10 +259,11 @@ int standard_bench_add(struct db *db, const struct bench_rec *b, int64_t *id_out
 	snprintf(pos, sizeof(pos), "%d", b->positions);
 	const char *p[5] = { b->code, b->name, b->uri, b->kind, pos };
 	PGresult *res = NULL;
-	rc = db_query_one(db,
-			  "INSERT INTO lab_bench (code, name, uri, kind, positions) VALUES ($1, $2, $3, $4, $5::int) "
-			  "RETURNING bench_id",
-			  5, p, &res, err);
+	rc = db_query_one(
+		db,
+		"INSERT INTO lab_bench (code, name, uri, kind, positions) VALUES ($1, $2, $3, $4, $5::int) "
+		"RETURNING bench_id",
+		5, p, &res, err);
 	if (rc == ML_EEXISTS)
 		ml_error_prefix(err, "bench '%s' already exists: ", b->code);
 	int64_t id = rc ? 0 : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -303,7 +326,8 @@ int standard_bench_get(struct db *db, const char *code, struct bench_rec *out, s
 	return bench_get_where(db, "WHERE b.code = $1", code, out, err);
 }
 
-int standard_bench_get_id(struct db *db, int64_t bench_id, struct bench_rec *out, struct ml_error *err)
+int standard_bench_get_id(struct db *db, int64_t bench_id, struct bench_rec *out,
+			  struct ml_error *err)
 {
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRId64, bench_id);
@@ -355,16 +379,19 @@ int standard_check_bench(struct db *db, int64_t bench_id, const char *date, stru
 	if (rc)
 		return rc;
 	if (PQntuples(res) == 0)
-		rc = ml_errorf(err, ML_ESTATE, "bench id %s has no reference standard: cannot verify (traceability)", id);
+		rc = ml_errorf(
+			err, ML_ESTATE,
+			"bench id %s has no reference standard: cannot verify (traceability)", id);
 	for (int r = 0; !rc && r < PQntuples(res); r++) {
 		const char *ok = db_get(res, r, "ok");
 		if (ok && ok[0] == 't')
 			continue;
 		const char *latest = db_get(res, r, "latest");
-		rc = ml_errorf(err, ML_ESTATE,
-			       "bench '%s': reference standard '%s' has no calibration certificate valid on %s (%s%s)",
-			       db_get(res, r, "bench"), db_get(res, r, "standard"), date,
-			       latest ? "latest valid until " : "no certificate", latest ? latest : "");
+		rc = ml_errorf(
+			err, ML_ESTATE,
+			"bench '%s': reference standard '%s' has no calibration certificate valid on %s (%s%s)",
+			db_get(res, r, "bench"), db_get(res, r, "standard"), date,
+			latest ? "latest valid until " : "no certificate", latest ? latest : "");
 	}
 	PQclear(res);
 	return rc;

@@ -38,39 +38,50 @@ struct standard_rec {
 	char name[201];
 	char accuracy_class[16]; /* "0.05", "0.1", "0.2S" */
 	char range_text[201];    /* free text: "220 V, 0.05–100 A" */
-	struct standard_cert cert; /* the certificate with the latest valid_until ("" fields when none) */
+	struct standard_cert
+		cert; /* the certificate with the latest valid_until ("" fields when none) */
 };
 
-enum { STANDARD_BENCH_MAX_STD = 8 };
+enum {
+	STANDARD_BENCH_MAX_STD = 8
+};
 
 struct bench_rec {
 	int64_t bench_id;
 	char code[41];
 	char name[201];
-	char uri[301];  /* tcp://HOST:PORT, rtu:..., or "manual" */
-	char kind[16];  /* meter-1p | meter-3p | transformer */
-	int positions;  /* 1..96 */
+	char uri[301]; /* tcp://HOST:PORT, rtu:..., or "manual" */
+	char kind[16]; /* meter-1p | meter-3p | transformer */
+	int positions; /* 1..96 */
 	int n_standards;
 	char standards[STANDARD_BENCH_MAX_STD][41]; /* codes of the reference standards used */
 };
 
 /* Register a standard together with its first certificate, in one transaction. */
-int standard_add(struct db *db, const struct standard_rec *s, int64_t *id_out, struct ml_error *err) ML_MUSTCHECK;
+int standard_add(struct db *db, const struct standard_rec *s, int64_t *id_out,
+		 struct ml_error *err) ML_MUSTCHECK;
 /* Add a (re)calibration certificate to an existing standard. ML_ENOTFOUND for an unknown code. */
-int standard_certify(struct db *db, const char *code, const struct standard_cert *c, struct ml_error *err) ML_MUSTCHECK;
+int standard_certify(struct db *db, const char *code, const struct standard_cert *c,
+		     struct ml_error *err) ML_MUSTCHECK;
 /* One standard by code (ML_ENOTFOUND when unknown). */
-int standard_get(struct db *db, const char *code, struct standard_rec *out, struct ml_error *err) ML_MUSTCHECK;
+int standard_get(struct db *db, const char *code, struct standard_rec *out,
+		 struct ml_error *err) ML_MUSTCHECK;
 /* All standards, ordered by code. *out malloc'd (free()). */
-int standard_list(struct db *db, struct standard_rec **out, size_t *n, struct ml_error *err) ML_MUSTCHECK;
+int standard_list(struct db *db, struct standard_rec **out, size_t *n,
+		  struct ml_error *err) ML_MUSTCHECK;
 /* All certificates of one standard, newest first. *out malloc'd (free()). */
 int standard_certs(struct db *db, const char *code, struct standard_cert **out, size_t *n,
 		   struct ml_error *err) ML_MUSTCHECK;
 
 /* Register a bench and the standards it uses (b->standards) in one transaction. */
-int standard_bench_add(struct db *db, const struct bench_rec *b, int64_t *id_out, struct ml_error *err) ML_MUSTCHECK;
-int standard_bench_get(struct db *db, const char *code, struct bench_rec *out, struct ml_error *err) ML_MUSTCHECK;
-int standard_bench_get_id(struct db *db, int64_t bench_id, struct bench_rec *out, struct ml_error *err) ML_MUSTCHECK;
-int standard_bench_list(struct db *db, struct bench_rec **out, size_t *n, struct ml_error *err) ML_MUSTCHECK;
+int standard_bench_add(struct db *db, const struct bench_rec *b, int64_t *id_out,
+		       struct ml_error *err) ML_MUSTCHECK;
+int standard_bench_get(struct db *db, const char *code, struct bench_rec *out,
+		       struct ml_error *err) ML_MUSTCHECK;
+int standard_bench_get_id(struct db *db, int64_t bench_id, struct bench_rec *out,
+			  struct ml_error *err) ML_MUSTCHECK;
+int standard_bench_list(struct db *db, struct bench_rec **out, size_t *n,
+			struct ml_error *err) ML_MUSTCHECK;
 
 /*
  * Traceability check for a verification on `date` (YYYY-MM-DD): the bench
@@ -78,7 +89,8 @@ int standard_bench_list(struct db *db, struct bench_rec **out, size_t *n, struct
  * valid_from <= date <= valid_until. Otherwise ML_ESTATE naming the bench,
  * the standard and its latest certificate's validity.
  */
-int standard_check_bench(struct db *db, int64_t bench_id, const char *date, struct ml_error *err) ML_MUSTCHECK;
+int standard_check_bench(struct db *db, int64_t bench_id, const char *date,
+			 struct ml_error *err) ML_MUSTCHECK;
 
 /* 1 when s is a well-formed calendar-looking date YYYY-MM-DD (the server checks the calendar). */
 int standard_date_ok(const char *s);

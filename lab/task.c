@@ -2,8 +2,8 @@
 #include "lab/task.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +39,8 @@ static int parse_pos(const char *s, int *out)
 	return 1;
 }
 
-static int slot_from(char *pos, char *bc, struct task_slot *slot, const char *where, struct ml_error *err)
+static int slot_from(char *pos, char *bc, struct task_slot *slot, const char *where,
+		     struct ml_error *err)
 {
 	pos = trim(pos);
 	bc = trim(bc);
@@ -64,14 +65,14 @@ int task_parse_slot_arg(const char *arg, struct task_slot *slot, struct ml_error
 	return slot_from(tmp, eq + 1, slot, "argument", err);
 }
 
-static int parse_line(char *line, int lineno, int *seen_data, struct task_slot *slot, struct ml_error *err)
+static int parse_line(char *line, int lineno, int *seen_data, struct task_slot *slot,
+		      struct ml_error *err)
 {
 	char *s = trim(line);
 	if (!*s || *s == '#')
 		return 1; /* skip */
 	char *comma = strchr(s, ',');
-	if (!comma)
-	{
+	if (!comma) {
 		ml_errorf(err, ML_EINVAL, "line %d: '%s' is not 'position,barcode'", lineno, s);
 		return -1;
 	}
@@ -220,19 +221,22 @@ static void check_positions(const struct task_spec *s, int npos, struct checked 
 	for (size_t i = 0; i < s->nslots; i++) {
 		const struct task_slot *a = &s->slots[i];
 		if (a->position < 1 || a->position > npos)
-			problem(c, ML_EINVAL, "position %d is outside the bench's 1..%d", a->position, npos);
+			problem(c, ML_EINVAL, "position %d is outside the bench's 1..%d",
+				a->position, npos);
 		for (size_t j = 0; j < i; j++) {
 			if (s->slots[j].position == a->position)
-				problem(c, ML_EINVAL, "position %d is used twice (%s and %s)", a->position,
-					s->slots[j].barcode, a->barcode);
+				problem(c, ML_EINVAL, "position %d is used twice (%s and %s)",
+					a->position, s->slots[j].barcode, a->barcode);
 			if (!strcmp(s->slots[j].barcode, a->barcode))
-				problem(c, ML_EINVAL, "barcode %s is mounted twice (positions %d and %d)", a->barcode,
-					s->slots[j].position, a->position);
+				problem(c, ML_EINVAL,
+					"barcode %s is mounted twice (positions %d and %d)",
+					a->barcode, s->slots[j].position, a->position);
 		}
 	}
 }
 
-static void check_assets(struct db *db, const struct task_spec *s, struct checked *c, struct ml_error *err)
+static void check_assets(struct db *db, const struct task_spec *s, struct checked *c,
+			 struct ml_error *err)
 {
 	for (size_t i = 0; i < s->nslots; i++) {
 		struct ml_error e = ML_ERROR_INIT;
@@ -248,13 +252,16 @@ static void check_assets(struct db *db, const struct task_spec *s, struct checke
 			continue;
 		}
 		if (!asset_can(ai->state, ASSET_ACT_VERIFY_START))
-			problem(c, ML_ESTATE, "position %d: asset %s is '%s', which does not allow verification",
+			problem(c, ML_ESTATE,
+				"position %d: asset %s is '%s', which does not allow verification",
 				s->slots[i].position, ai->barcode, asset_state_name(ai->state));
 		if (!c->model_id)
 			c->model_id = ai->model_id;
 		else if (ai->model_id != c->model_id)
-			problem(c, ML_EINVAL, "position %d: asset %s is model %s, unlike the others (%s)",
-				s->slots[i].position, ai->barcode, ai->model_code, c->info[0].model_code);
+			problem(c, ML_EINVAL,
+				"position %d: asset %s is model %s, unlike the others (%s)",
+				s->slots[i].position, ai->barcode, ai->model_code,
+				c->info[0].model_code);
 	}
 }
 
@@ -268,15 +275,15 @@ static int kind_fits(const char *bench_kind, enum model_kind k)
 }
 
 /* The scheme plans for the model: every step has setpoints and limits. */
-static int check_plan(struct db *db, const struct scheme *sch, const struct bench_rec *b, int64_t model_id,
-		      struct ml_error *err)
+static int check_plan(struct db *db, const struct scheme *sch, const struct bench_rec *b,
+		      int64_t model_id, struct ml_error *err)
 {
 	struct model_rating r;
 	struct lab_settings set;
 	int rc = task_load_rating(db, model_id, &r, NULL, err);
 	if (!rc && !kind_fits(b->kind, r.kind))
-		rc = ml_errorf(err, ML_EINVAL, "bench '%s' (%s) cannot verify model kind '%s'", b->code, b->kind,
-			       model_kind_name(r.kind));
+		rc = ml_errorf(err, ML_EINVAL, "bench '%s' (%s) cannot verify model kind '%s'",
+			       b->code, b->kind, model_kind_name(r.kind));
 	if (!rc)
 		rc = lab_settings_load(db, &set, err);
 	struct plan_step *ps = NULL;
@@ -299,35 +306,47 @@ static int server_date(struct db *db, char out[11], struct ml_error *err)
 
 /* ---- creation ---- */
 
-static int insert_run(struct db *db, const struct task_spec *s, const struct bench_rec *b, int64_t model_id,
-		      const struct scheme *sch, const char *scheme_text, const char *date, int64_t *run_id,
-		      struct ml_error *err)
+static int insert_run(struct db *db, const struct task_spec *s, const struct bench_rec *b,
+		      int64_t model_id, const struct scheme *sch, const char *scheme_text,
+		      const char *date, int64_t *run_id, struct ml_error *err)
 {
 	char bid[24], mid[24], ver[16], steps[16];
 	snprintf(bid, sizeof(bid), "%" PRId64, b->bench_id);
 	snprintf(mid, sizeof(mid), "%" PRId64, model_id);
 	snprintf(ver, sizeof(ver), "%d", sch->version);
 	snprintf(steps, sizeof(steps), "%zu", sch->nsteps);
-	const char *p[11] = { bid, mid, sch->code, ver, scheme_text, s->manual ? "manual" : "driven", steps,
-			      s->operator_name ? s->operator_name : "unknown", date, s->temperature_c, s->humidity_pct };
+	const char *p[11] = { bid,
+			      mid,
+			      sch->code,
+			      ver,
+			      scheme_text,
+			      s->manual ? "manual" : "driven",
+			      steps,
+			      s->operator_name ? s->operator_name : "unknown",
+			      date,
+			      s->temperature_c,
+			      s->humidity_pct };
 	PGresult *res = NULL;
-	int rc = db_query_one(db,
-			      "INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, scheme_text, "
-			      "mode, steps_total, operator, run_date, ambient_temp_c, ambient_rh_pct) VALUES ($1::bigint, "
-			      "$2::bigint, $3, $4::int, $5, $6, $7::int, $8, $9::date, $10::numeric, $11::numeric) "
-			      "RETURNING run_id",
-			      11, p, &res, err);
+	int rc = db_query_one(
+		db,
+		"INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, scheme_text, "
+		"mode, steps_total, operator, run_date, ambient_temp_c, ambient_rh_pct) VALUES ($1::bigint, "
+		"$2::bigint, $3, $4::int, $5, $6, $7::int, $8, $9::date, $10::numeric, $11::numeric) "
+		"RETURNING run_id",
+		11, p, &res, err);
 	if (rc == ML_EINVAL)
-		ml_error_prefix(err, "ambient conditions (temperature '%s' ℃, humidity '%s' %%RH): ",
-				s->temperature_c ? s->temperature_c : "-", s->humidity_pct ? s->humidity_pct : "-");
+		ml_error_prefix(err,
+				"ambient conditions (temperature '%s' ℃, humidity '%s' %%RH): ",
+				s->temperature_c ? s->temperature_c : "-",
+				s->humidity_pct ? s->humidity_pct : "-");
 	if (!rc)
 		*run_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	return rc;
 }
 
-static int insert_positions(struct db *db, int64_t run_id, const struct task_spec *s, const struct checked *c,
-			    struct ml_error *err)
+static int insert_positions(struct db *db, int64_t run_id, const struct task_spec *s,
+			    const struct checked *c, struct ml_error *err)
 {
 	struct ml_buf ids = ML_BUF_INIT, pos = ML_BUF_INIT, bcs = ML_BUF_INIT;
 	int rc = ml_buf_putc(&ids, '{') || ml_buf_putc(&pos, '{') || ml_buf_putc(&bcs, '{');
@@ -344,17 +363,19 @@ static int insert_positions(struct db *db, int64_t run_id, const struct task_spe
 	if (rc)
 		rc = ml_errorf(err, ML_ENOMEM, "out of memory");
 	else
-		rc = db_cmd(db,
-			    "INSERT INTO run_position (run_id, asset_id, position, barcode) "
-			    "SELECT $1::bigint, a, p, b FROM unnest($2::bigint[], $3::int[], $4::text[]) AS t(a, p, b)",
-			    4, p, err);
+		rc = db_cmd(
+			db,
+			"INSERT INTO run_position (run_id, asset_id, position, barcode) "
+			"SELECT $1::bigint, a, p, b FROM unnest($2::bigint[], $3::int[], $4::text[]) AS t(a, p, b)",
+			4, p, err);
 	ml_buf_free(&ids);
 	ml_buf_free(&pos);
 	ml_buf_free(&bcs);
 	return rc;
 }
 
-static int move_verifying(struct db *db, int64_t run_id, const struct task_spec *s, struct ml_error *err)
+static int move_verifying(struct db *db, int64_t run_id, const struct task_spec *s,
+			  struct ml_error *err)
 {
 	struct asset_move *mv = calloc(s->nslots, sizeof(*mv));
 	if (!mv)
@@ -373,8 +394,9 @@ static int move_verifying(struct db *db, int64_t run_id, const struct task_spec 
 	return rc;
 }
 
-static int create_tx(struct db *db, const struct task_spec *s, const struct bench_rec *b, const struct checked *c,
-		     const struct scheme *sch, const char *date, int64_t *run_id, struct ml_error *err)
+static int create_tx(struct db *db, const struct task_spec *s, const struct bench_rec *b,
+		     const struct checked *c, const struct scheme *sch, const char *date,
+		     int64_t *run_id, struct ml_error *err)
 {
 	struct ml_buf text = ML_BUF_INIT;
 	int rc = scheme_format_text(sch, &text, err);
@@ -394,16 +416,17 @@ static int create_tx(struct db *db, const struct task_spec *s, const struct benc
 	return rc;
 }
 
-static int validate(struct db *db, const struct task_spec *s, const struct bench_rec *b, struct checked *c,
-		    struct ml_error *err)
+static int validate(struct db *db, const struct task_spec *s, const struct bench_rec *b,
+		    struct checked *c, struct ml_error *err)
 {
 	check_positions(s, b->positions, c);
 	check_assets(db, s, c, err);
 	if (c->first_code == ML_EDB)
 		return ML_EDB;
 	if (c->nproblems)
-		return ml_errorf(err, c->first_code, "task refused, %d problem%s: %s%s", c->nproblems,
-				 c->nproblems == 1 ? "" : "s", ml_buf_str(&c->problems),
+		return ml_errorf(err, c->first_code, "task refused, %d problem%s: %s%s",
+				 c->nproblems, c->nproblems == 1 ? "" : "s",
+				 ml_buf_str(&c->problems),
 				 c->nproblems > TASK_MAX_LISTED ? "; …" : "");
 	return ML_OK;
 }
@@ -411,7 +434,8 @@ static int validate(struct db *db, const struct task_spec *s, const struct bench
 int task_create(struct db *db, const struct task_spec *s, int64_t *run_id, struct ml_error *err)
 {
 	if (s->nslots < 1 || s->nslots > 96)
-		return ml_errorf(err, ML_EINVAL, "a task needs 1..96 positions (got %zu)", s->nslots);
+		return ml_errorf(err, ML_EINVAL, "a task needs 1..96 positions (got %zu)",
+				 s->nslots);
 	struct bench_rec b;
 	int rc = standard_bench_get(db, s->bench_code, &b, err);
 	if (rc)

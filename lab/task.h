@@ -38,11 +38,13 @@ struct task_slot {
 struct task_spec {
 	const char *bench_code;
 	const char *scheme_code;
-	const char *operator_name;  /* who mounted the meters; NULL -> "unknown" */
-	const char *date;           /* verification date YYYY-MM-DD; NULL -> the server's current_date */
-	int manual;                 /* 1: readings are typed in (meterlab run manual) */
-	const char *temperature_c;  /* ambient temperature, decimal text (e.g. "21.2"); NULL = not recorded */
-	const char *humidity_pct;   /* ambient relative humidity %, decimal text; NULL = not recorded */
+	const char *operator_name; /* who mounted the meters; NULL -> "unknown" */
+	const char *date; /* verification date YYYY-MM-DD; NULL -> the server's current_date */
+	int manual;       /* 1: readings are typed in (meterlab run manual) */
+	const char *
+		temperature_c; /* ambient temperature, decimal text (e.g. "21.2"); NULL = not recorded */
+	const char
+		*humidity_pct; /* ambient relative humidity %, decimal text; NULL = not recorded */
 	const struct task_slot *slots;
 	size_t nslots;
 };
@@ -52,7 +54,8 @@ struct task_spec {
  * comments and a header line "position,barcode" are skipped. *out is
  * malloc'd (free()); ML_EINVAL names the line and value on bad input.
  */
-int task_parse_map(const char *text, struct task_slot **out, size_t *n, struct ml_error *err) ML_MUSTCHECK;
+int task_parse_map(const char *text, struct task_slot **out, size_t *n,
+		   struct ml_error *err) ML_MUSTCHECK;
 
 /* Parse one "POS=BARCODE" argument into slot. */
 int task_parse_slot_arg(const char *arg, struct task_slot *slot, struct ml_error *err) ML_MUSTCHECK;
@@ -64,7 +67,8 @@ int task_parse_slot_arg(const char *arg, struct task_slot *slot, struct ml_error
  * traceability), each naming the value; err lists every problem found
  * with the asset checks, not just the first.
  */
-int task_create(struct db *db, const struct task_spec *spec, int64_t *run_id, struct ml_error *err) ML_MUSTCHECK;
+int task_create(struct db *db, const struct task_spec *spec, int64_t *run_id,
+		struct ml_error *err) ML_MUSTCHECK;
 
 /*
  * The rating of a device model from table device_model (as plan_step

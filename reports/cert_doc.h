@@ -54,15 +54,15 @@ struct cert_item {
 
 /* One basic-error row (meters). */
 struct cert_error_row {
-	const char *load;      /* "Imax", "0.1Ib" */
-	const char *current;   /* "60 A" */
-	const char *pf;        /* "1.0", "0.5L", "0.8C" */
-	const char *element;   /* "合元" / "A" / "B" / "C" */
-	const char *readings;  /* "-0.1691 | -0.1719" */
-	const char *mean;      /* "-0.1705" */
-	const char *rounded;   /* "-0.2" */
-	const char *limit;     /* "±1.0" */
-	const char *verdict;   /* "合格" / "不合格" */
+	const char *load;     /* "Imax", "0.1Ib" */
+	const char *current;  /* "60 A" */
+	const char *pf;       /* "1.0", "0.5L", "0.8C" */
+	const char *element;  /* "合元" / "A" / "B" / "C" */
+	const char *readings; /* "-0.1691 | -0.1719" */
+	const char *mean;     /* "-0.1705" */
+	const char *rounded;  /* "-0.2" */
+	const char *limit;    /* "±1.0" */
+	const char *verdict;  /* "合格" / "不合格" */
 };
 
 /* One ratio-error / phase-displacement row (CTs/VTs). */
@@ -78,33 +78,38 @@ struct cert_xfmr_row {
 
 struct cert_doc {
 	enum cert_kind kind;
-	const char *cert_no;       /* 证书编号, e.g. "JL2026-000123" */
-	int revision;              /* 0 for the original, 1.. for corrections */
-	const char *supersedes;    /* certificate number (and revision) replaced, or NULL */
-	const char *record_no;     /* 原始记录号 */
+	const char *cert_no;    /* 证书编号, e.g. "JL2026-000123" */
+	int revision;           /* 0 for the original, 1.. for corrections */
+	const char *supersedes; /* certificate number (and revision) replaced, or NULL */
+	const char *record_no;  /* 原始记录号 */
 	struct cert_issuer issuer;
-	const char *client;        /* 送检单位 */
-	const char *instrument;    /* 器具名称: 单相费控智能电能表 */
-	const char *model;         /* 型号/规格: DDZY285-Z */
-	const char *spec;          /* "220V 5(60)A 1200imp/kWh 直接接入" */
-	const char *barcode;       /* 22-digit asset barcode = 出厂编号 for State Grid assets */
+	const char *client;     /* 送检单位 */
+	const char *instrument; /* 器具名称: 单相费控智能电能表 */
+	const char *model;      /* 型号/规格: DDZY285-Z */
+	const char *spec;       /* "220V 5(60)A 1200imp/kWh 直接接入" */
+	const char *barcode;    /* 22-digit asset barcode = 出厂编号 for State Grid assets */
 	const char *manufacturer;
-	const char *regulation;    /* 检定依据: "JJG 596-2012 电子式交流电能表" */
-	const char *accuracy_class;/* "1级" */
-	const char *conclusion;    /* "合格" / "不合格" (class prefix added by the renderer when合格) */
+	const char *regulation;     /* 检定依据: "JJG 596-2012 电子式交流电能表" */
+	const char *accuracy_class; /* "1级" */
+	const char
+		*conclusion; /* "合格" / "不合格" (class prefix added by the renderer when合格) */
 	const char *verifier, *checker, *approver;
-	const char *verified_on;   /* 检定日期 YYYY-MM-DD */
-	const char *valid_until;   /* 有效期至 YYYY-MM-DD; NULL for a notice */
-	const char *issued_on;     /* 签发日期 — also the PDF CreationDate, so output is reproducible */
-	const char *place;         /* 检定地点 */
-	const char *temperature;   /* "21.2 ℃" */
-	const char *humidity;      /* "53 %RH" */
-	const struct cert_standard *standards; size_t n_standards;
-	const struct cert_item *items; size_t n_items;
-	const struct cert_error_row *errors; size_t n_errors;
-	const struct cert_xfmr_row *xfmr; size_t n_xfmr;
-	const char *verify_code;   /* printed verification code (also in the QR payload) */
-	const char *qr_payload;    /* text encoded in the QR code */
+	const char *verified_on; /* 检定日期 YYYY-MM-DD */
+	const char *valid_until; /* 有效期至 YYYY-MM-DD; NULL for a notice */
+	const char *issued_on; /* 签发日期 — also the PDF CreationDate, so output is reproducible */
+	const char *place;       /* 检定地点 */
+	const char *temperature; /* "21.2 ℃" */
+	const char *humidity;    /* "53 %RH" */
+	const struct cert_standard *standards;
+	size_t n_standards;
+	const struct cert_item *items;
+	size_t n_items;
+	const struct cert_error_row *errors;
+	size_t n_errors;
+	const struct cert_xfmr_row *xfmr;
+	size_t n_xfmr;
+	const char *verify_code; /* printed verification code (also in the QR payload) */
+	const char *qr_payload;  /* text encoded in the QR code */
 };
 
 struct cert_renderer;
@@ -112,7 +117,7 @@ struct cert_renderer;
 struct cert_render_opts {
 	const char *font_path; /* TrueType CJK font; NULL = default (fonts-wqy-zenhei face 0) */
 	int font_face;         /* face index in a .ttc */
-	int full_font;         /* 1 = let libharu embed the whole face (slow baseline, for benches); 0 = subset */
+	int full_font; /* 1 = let libharu embed the whole face (slow baseline, for benches); 0 = subset */
 };
 
 /*
@@ -120,7 +125,8 @@ struct cert_render_opts {
  * thread (libharu documents are not shared across threads). opts may be NULL.
  * *out is owned by the caller: cert_renderer_free().
  */
-int cert_renderer_new(const struct cert_render_opts *opts, struct cert_renderer **out, struct ml_error *err) ML_MUSTCHECK;
+int cert_renderer_new(const struct cert_render_opts *opts, struct cert_renderer **out,
+		      struct ml_error *err) ML_MUSTCHECK;
 void cert_renderer_free(struct cert_renderer *r); /* NULL-safe */
 
 /*
@@ -128,7 +134,8 @@ void cert_renderer_free(struct cert_renderer *r); /* NULL-safe */
  * buffer). Deterministic: the same doc gives the same bytes (CreationDate
  * from doc->issued_on, no random IDs).
  */
-int cert_render(struct cert_renderer *r, const struct cert_doc *doc, struct ml_buf *pdf, struct ml_error *err) ML_MUSTCHECK;
+int cert_render(struct cert_renderer *r, const struct cert_doc *doc, struct ml_buf *pdf,
+		struct ml_error *err) ML_MUSTCHECK;
 
 #ifdef __cplusplus
 }

@@ -52,15 +52,15 @@ struct cert_renderer {
 	struct ttf_font *font;
 	char *font_path;
 	int font_face;
-	int full_font;          /* baseline: embed via libharu's own loader */
-	int memfd;              /* holds the current subset font */
+	int full_font; /* baseline: embed via libharu's own loader */
+	int memfd;     /* holds the current subset font */
 	char memfd_path[64];
 	struct ml_buf subset;
 	struct rl_list list;
-	uint16_t *code_of;      /* BMP code point -> dense code for this document (0 = unused) */
-	uint16_t *cps;          /* code index -> code point, n_codes entries */
+	uint16_t *code_of; /* BMP code point -> dense code for this document (0 = unused) */
+	uint16_t *cps;     /* code index -> code point, n_codes entries */
 	size_t n_codes;
-	struct ml_buf text;     /* one text run converted to dense codes */
+	struct ml_buf text; /* one text run converted to dense codes */
 };
 
 #define ML_DENSE_ENCODER "ML-Dense-H"
@@ -79,7 +79,8 @@ static void on_hpdf_error(HPDF_STATUS code, HPDF_STATUS detail, void *user)
 	}
 }
 
-int cert_renderer_new(const struct cert_render_opts *opts, struct cert_renderer **out, struct ml_error *err)
+int cert_renderer_new(const struct cert_render_opts *opts, struct cert_renderer **out,
+		      struct ml_error *err)
 {
 	*out = NULL;
 	struct cert_renderer *r = calloc(1, sizeof *r);
@@ -106,7 +107,8 @@ int cert_renderer_new(const struct cert_render_opts *opts, struct cert_renderer 
 		r->memfd = memfd_create("meterlab-cert-font", MFD_CLOEXEC);
 		if (r->memfd < 0) {
 			char eb[128];
-			rc = ml_errorf(err, ML_EIO, "renderer: memfd_create: %s", ml_errno_str(errno, eb, sizeof eb));
+			rc = ml_errorf(err, ML_EIO, "renderer: memfd_create: %s",
+				       ml_errno_str(errno, eb, sizeof eb));
 			goto fail;
 		}
 		snprintf(r->memfd_path, sizeof r->memfd_path, "/proc/self/fd/%d", r->memfd);
@@ -134,10 +136,11 @@ void cert_renderer_free(struct cert_renderer *r)
 	free(r);
 }
 
-static int hpdf_fail(struct ml_error *err, const struct cert_doc *doc, const struct hpdf_err *he, const char *what)
+static int hpdf_fail(struct ml_error *err, const struct cert_doc *doc, const struct hpdf_err *he,
+		     const char *what)
 {
-	return ml_errorf(err, ML_EPDF, "certificate %s: libharu error 0x%04X (detail %u) while %s", doc->cert_no,
-			 (unsigned)he->code, (unsigned)he->detail, what);
+	return ml_errorf(err, ML_EPDF, "certificate %s: libharu error 0x%04X (detail %u) while %s",
+			 doc->cert_no, (unsigned)he->code, (unsigned)he->detail, what);
 }
 
 /* Replace the memfd's content with the subset font for this document. */
@@ -149,14 +152,16 @@ static int write_subset(struct cert_renderer *r, struct ml_error *err)
 		return rc;
 	char eb[128];
 	if (ftruncate(r->memfd, 0) != 0)
-		return ml_errorf(err, ML_EIO, "renderer: ftruncate font memfd: %s", ml_errno_str(errno, eb, sizeof eb));
+		return ml_errorf(err, ML_EIO, "renderer: ftruncate font memfd: %s",
+				 ml_errno_str(errno, eb, sizeof eb));
 	size_t off = 0;
 	while (off < r->subset.len) {
 		ssize_t n = pwrite(r->memfd, r->subset.data + off, r->subset.len - off, (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return ml_errorf(err, ML_EIO, "renderer: write font memfd: %s", ml_errno_str(errno, eb, sizeof eb));
+			return ml_errorf(err, ML_EIO, "renderer: write font memfd: %s",
+					 ml_errno_str(errno, eb, sizeof eb));
 		off += (size_t)n;
 	}
 	return ML_OK;
@@ -192,7 +197,8 @@ static void assign_codes(struct cert_renderer *r)
 			r->cps[r->n_codes++] = (uint16_t)cp;
 		}
 	}
-	r->cps[r->n_codes] = 0x20; /* sentinel; code_of[0x20] keeps the real code if a space is used */
+	r->cps[r->n_codes] =
+		0x20; /* sentinel; code_of[0x20] keeps the real code if a space is used */
 }
 
 /* Lead byte then trail byte, always: every dense code is two bytes. */
@@ -235,23 +241,28 @@ static int register_dense_encoder(struct cert_renderer *r, HPDF_Doc pdf)
 }
 
 /* One "<code> <unicode>" bfchar line, or for the UTF-8 path an identity bfrange over a 256-code block. */
-static HPDF_STATUS cmap_entries(HPDF_Stream st, const struct cert_renderer *r, const uint16_t *blocks, size_t n)
+static HPDF_STATUS cmap_entries(HPDF_Stream st, const struct cert_renderer *r,
+				const uint16_t *blocks, size_t n)
 {
 	char line[64];
 	HPDF_STATUS rc = HPDF_OK;
 	for (size_t i = 0; i < n && rc == HPDF_OK; i += 100) { /* at most 100 entries per section */
 		size_t m = n - i < 100 ? n - i : 100;
-		snprintf(line, sizeof line, "%zu %s\n", m, r->full_font ? "beginbfrange" : "beginbfchar");
+		snprintf(line, sizeof line, "%zu %s\n", m,
+			 r->full_font ? "beginbfrange" : "beginbfchar");
 		rc = HPDF_Stream_WriteStr(st, line);
 		for (size_t k = i; k < i + m && rc == HPDF_OK; k++) {
 			if (r->full_font)
-				snprintf(line, sizeof line, "<%02X00> <%02XFF> <%02X00>\n", blocks[k], blocks[k], blocks[k]);
+				snprintf(line, sizeof line, "<%02X00> <%02XFF> <%02X00>\n",
+					 blocks[k], blocks[k], blocks[k]);
 			else
-				snprintf(line, sizeof line, "<%04X> <%04X>\n", dense_code(k), r->cps[k]);
+				snprintf(line, sizeof line, "<%04X> <%04X>\n", dense_code(k),
+					 r->cps[k]);
 			rc = HPDF_Stream_WriteStr(st, line);
 		}
 		if (rc == HPDF_OK)
-			rc = HPDF_Stream_WriteStr(st, r->full_font ? "endbfrange\n" : "endbfchar\n");
+			rc = HPDF_Stream_WriteStr(st,
+						  r->full_font ? "endbfrange\n" : "endbfchar\n");
 	}
 	return rc;
 }
@@ -280,7 +291,8 @@ static int add_tounicode(const struct cert_renderer *r, HPDF_Doc pdf, HPDF_Font 
 	if (!tu)
 		return -1;
 	tu->filter = HPDF_STREAM_FILTER_FLATE_DECODE;
-	HPDF_STATUS rc = HPDF_Stream_WriteStr(tu->stream,
+	HPDF_STATUS rc = HPDF_Stream_WriteStr(
+		tu->stream,
 		"/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
 		"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
 		"/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
@@ -288,7 +300,9 @@ static int add_tounicode(const struct cert_renderer *r, HPDF_Doc pdf, HPDF_Font 
 	if (rc == HPDF_OK)
 		rc = cmap_entries(tu->stream, r, blocks, r->full_font ? nb : r->n_codes);
 	if (rc == HPDF_OK)
-		rc = HPDF_Stream_WriteStr(tu->stream, "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+		rc = HPDF_Stream_WriteStr(
+			tu->stream,
+			"endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
 	if (rc == HPDF_OK)
 		rc = HPDF_Dict_Add(font, "ToUnicode", tu);
 	return rc == HPDF_OK ? 0 : -1;
@@ -311,8 +325,9 @@ static void embed_every_glyph(HPDF_Font font)
 static HPDF_Font load_font(struct cert_renderer *r, HPDF_Doc pdf)
 {
 	const char *name = r->full_font
-		? HPDF_LoadTTFontFromFile2(pdf, r->font_path, (HPDF_UINT)r->font_face, HPDF_TRUE)
-		: HPDF_LoadTTFontFromFile(pdf, r->memfd_path, HPDF_TRUE);
+				   ? HPDF_LoadTTFontFromFile2(pdf, r->font_path,
+							      (HPDF_UINT)r->font_face, HPDF_TRUE)
+				   : HPDF_LoadTTFontFromFile(pdf, r->memfd_path, HPDF_TRUE);
 	if (!name || (!r->full_font && register_dense_encoder(r, pdf)))
 		return NULL;
 	HPDF_Font font = HPDF_GetFont(pdf, name, r->full_font ? "UTF-8" : ML_DENSE_ENCODER);
@@ -351,10 +366,11 @@ static int set_info(HPDF_Doc pdf, const struct cert_doc *doc, struct ml_error *e
 {
 	HPDF_Date d = { 0 };
 	char tail;
-	if (!doc->issued_on || sscanf(doc->issued_on, "%4d-%2d-%2d%c", &d.year, &d.month, &d.day, &tail) != 3 ||
+	if (!doc->issued_on ||
+	    sscanf(doc->issued_on, "%4d-%2d-%2d%c", &d.year, &d.month, &d.day, &tail) != 3 ||
 	    d.month < 1 || d.month > 12 || d.day < 1 || d.day > 31)
-		return ml_errorf(err, ML_EINVAL, "certificate %s: issued_on '%s' is not YYYY-MM-DD", doc->cert_no,
-				 doc->issued_on ? doc->issued_on : "(null)");
+		return ml_errorf(err, ML_EINVAL, "certificate %s: issued_on '%s' is not YYYY-MM-DD",
+				 doc->cert_no, doc->issued_on ? doc->issued_on : "(null)");
 	d.ind = '+';
 	d.off_hour = 8; /* China Standard Time */
 	HPDF_SetInfoDateAttr(pdf, HPDF_INFO_CREATION_DATE, d);
@@ -434,7 +450,8 @@ static int draw_text(struct cert_renderer *r, HPDF_Page page, HPDF_Font font, in
 		}
 		if ((op->kind == RL_TEXTB) != bold) {
 			bold = op->kind == RL_TEXTB;
-			HPDF_Page_SetTextRenderingMode(page, bold ? HPDF_FILL_THEN_STROKE : HPDF_FILL);
+			HPDF_Page_SetTextRenderingMode(page,
+						       bold ? HPDF_FILL_THEN_STROKE : HPDF_FILL);
 		}
 		const char *t = r->full_font ? rl_text(l, op) : dense_text(r, rl_text(l, op));
 		if (t)
@@ -465,7 +482,8 @@ static int save(HPDF_Doc pdf, struct ml_buf *out, struct hpdf_err *he)
 		left -= n;
 	}
 	HPDF_UINT32 got = size;
-	if (HPDF_ReadFromStream(pdf, (HPDF_BYTE *)out->data + at, &got) != HPDF_OK || got != size || he->code) {
+	if (HPDF_ReadFromStream(pdf, (HPDF_BYTE *)out->data + at, &got) != HPDF_OK || got != size ||
+	    he->code) {
 		out->len = at;
 		out->data[at] = '\0';
 		return -1;
@@ -481,10 +499,11 @@ static int ascii(const char *s)
 	return 1;
 }
 
-static int emit(struct cert_renderer *r, HPDF_Doc pdf, struct hpdf_err *he, const struct cert_doc *doc,
-		struct ml_buf *out, struct ml_error *err)
+static int emit(struct cert_renderer *r, HPDF_Doc pdf, struct hpdf_err *he,
+		const struct cert_doc *doc, struct ml_buf *out, struct ml_error *err)
 {
-	HPDF_SetCompressionMode(pdf, HPDF_COMP_ALL); /* before GetFont: the font filter is fixed there */
+	HPDF_SetCompressionMode(pdf,
+				HPDF_COMP_ALL); /* before GetFont: the font filter is fixed there */
 	/*
 	 * The UTF-8 encoder is needed for the baseline's text, and as the
 	 * current encoder so a non-ASCII Info string (the title is the
@@ -503,21 +522,26 @@ static int emit(struct cert_renderer *r, HPDF_Doc pdf, struct hpdf_err *he, cons
 		return rc;
 	for (int p = 0; p < r->list.pages; p++) {
 		HPDF_Page page = HPDF_AddPage(pdf);
-		if (!page || HPDF_Page_SetSize(page, HPDF_PAGE_SIZE_A4, HPDF_PAGE_PORTRAIT) != HPDF_OK)
+		if (!page ||
+		    HPDF_Page_SetSize(page, HPDF_PAGE_SIZE_A4, HPDF_PAGE_PORTRAIT) != HPDF_OK)
 			return hpdf_fail(err, doc, he, "adding a page");
 		draw_graphics(page, &r->list, p);
 		if (draw_text(r, page, font, p))
-			return ml_errorf(err, ML_ENOMEM, "certificate %s: out of memory converting text", doc->cert_no);
+			return ml_errorf(err, ML_ENOMEM,
+					 "certificate %s: out of memory converting text",
+					 doc->cert_no);
 		if (he->code)
 			return hpdf_fail(err, doc, he, "drawing a page");
 	}
 	int s = save(pdf, out, he);
 	if (s == -2)
-		return ml_errorf(err, ML_ENOMEM, "certificate %s: PDF exceeds the output buffer", doc->cert_no);
+		return ml_errorf(err, ML_ENOMEM, "certificate %s: PDF exceeds the output buffer",
+				 doc->cert_no);
 	return s ? hpdf_fail(err, doc, he, "writing the PDF") : ML_OK;
 }
 
-int cert_render(struct cert_renderer *r, const struct cert_doc *doc, struct ml_buf *pdf, struct ml_error *err)
+int cert_render(struct cert_renderer *r, const struct cert_doc *doc, struct ml_buf *pdf,
+		struct ml_error *err)
 {
 	if (!r || !doc || !pdf)
 		return ml_errorf(err, ML_EINVAL, "cert_render: NULL argument");

@@ -16,7 +16,15 @@
 #include "lab/settings.h"
 #include "reports/cert_store.h"
 
-enum { Q_RUN, Q_POS, Q_ITEMS, Q_ERRORS, Q_XFMR, Q_STD, Q_COUNT };
+enum {
+	Q_RUN,
+	Q_POS,
+	Q_ITEMS,
+	Q_ERRORS,
+	Q_XFMR,
+	Q_STD,
+	Q_COUNT
+};
 
 struct src_doc {
 	struct cert_doc doc;
@@ -141,8 +149,9 @@ static const char *verdict_text(const char *v)
 static const char *item_text(const char *item)
 {
 	static const char *const map[][2] = {
-		{ "creep", "潜动试验" }, { "start", "起动试验" },   { "basic", "基本误差" }, { "constant", "仪表常数试验" },
-		{ "clock", "日计时误差" }, { "ratio", "比值差" }, { "phase", "相位差" },
+		{ "creep", "潜动试验" },        { "start", "起动试验" },   { "basic", "基本误差" },
+		{ "constant", "仪表常数试验" }, { "clock", "日计时误差" }, { "ratio", "比值差" },
+		{ "phase", "相位差" },
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		if (!strcmp(item, map[i][0]))
@@ -223,7 +232,8 @@ static int fill_items(struct cert_source *s, struct src_doc *d, struct ml_error 
 		return ml_errorf(err, ML_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		int row = f + (int)i;
-		d->items[i] = (struct cert_item){ item_text(db_get(r, row, "item")), verdict_text(db_get(r, row, "verdict")),
+		d->items[i] = (struct cert_item){ item_text(db_get(r, row, "item")),
+						  verdict_text(db_get(r, row, "verdict")),
 						  db_get(r, row, "detail") };
 	}
 	d->doc.items = d->items;
@@ -242,9 +252,14 @@ static int fill_errors(struct cert_source *s, struct src_doc *d, struct ml_error
 	for (size_t i = 0; i < n; i++) {
 		int row = f + (int)i;
 		d->errors[i] = (struct cert_error_row){
-			.load = db_get(r, row, "load"), .current = db_get(r, row, "current"), .pf = db_get(r, row, "pf"),
-			.element = db_get(r, row, "element"), .readings = db_get(r, row, "readings"),
-			.mean = db_get(r, row, "mean"), .rounded = db_get(r, row, "rounded"), .limit = db_get(r, row, "lim"),
+			.load = db_get(r, row, "load"),
+			.current = db_get(r, row, "current"),
+			.pf = db_get(r, row, "pf"),
+			.element = db_get(r, row, "element"),
+			.readings = db_get(r, row, "readings"),
+			.mean = db_get(r, row, "mean"),
+			.rounded = db_get(r, row, "rounded"),
+			.limit = db_get(r, row, "lim"),
 			.verdict = verdict_text(db_get(r, row, "verdict")),
 		};
 	}
@@ -264,9 +279,12 @@ static int fill_xfmr(struct cert_source *s, struct src_doc *d, struct ml_error *
 	for (size_t i = 0; i < n; i++) {
 		int row = f + (int)i;
 		d->xfmr[i] = (struct cert_xfmr_row){
-			.percent = db_get(r, row, "percent"), .burden = db_get(r, row, "burden"),
-			.ratio_error = db_get(r, row, "ratio_error"), .phase = db_get(r, row, "phase"),
-			.ratio_limit = db_get(r, row, "ratio_limit"), .phase_limit = db_get(r, row, "phase_limit"),
+			.percent = db_get(r, row, "percent"),
+			.burden = db_get(r, row, "burden"),
+			.ratio_error = db_get(r, row, "ratio_error"),
+			.phase = db_get(r, row, "phase"),
+			.ratio_limit = db_get(r, row, "ratio_limit"),
+			.phase_limit = db_get(r, row, "phase_limit"),
 			.verdict = verdict_text(db_get(r, row, "verdict")),
 		};
 	}
@@ -280,7 +298,8 @@ static void fill_cover(struct cert_source *s, struct src_doc *d, int row, long l
 	const PGresult *run = s->res[Q_RUN], *pos = s->res[Q_POS];
 	int pass = !strcmp(db_get(pos, row, "verdict"), "pass");
 	struct cert_doc *c = &d->doc;
-	snprintf(d->record_no, sizeof(d->record_no), "R%lld-%02d", run_id, atoi(db_get(pos, row, "position")));
+	snprintf(d->record_no, sizeof(d->record_no), "R%lld-%02d", run_id,
+		 atoi(db_get(pos, row, "position")));
 	c->kind = pass ? CERT_KIND_CERTIFICATE : CERT_KIND_NOTICE;
 	c->record_no = d->record_no;
 	c->client = db_get(run, 0, "client");
@@ -311,8 +330,10 @@ static int load_standards(struct cert_source *s, struct ml_error *err)
 		return ml_errorf(err, ML_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		int row = (int)i;
-		s->standards[i] = (struct cert_standard){ db_get(r, row, "name"), db_get(r, row, "range_text"),
-							  db_get(r, row, "accuracy"), db_get(r, row, "cert_no"),
+		s->standards[i] = (struct cert_standard){ db_get(r, row, "name"),
+							  db_get(r, row, "range_text"),
+							  db_get(r, row, "accuracy"),
+							  db_get(r, row, "cert_no"),
 							  db_get(r, row, "valid_until") };
 	}
 	s->n_standards = n;
@@ -333,24 +354,31 @@ static const char *setting_default(const char *key)
 
 static int run_queries(struct db *db, long long run_id, struct cert_source *s, struct ml_error *err)
 {
-	static const char *const sql[Q_COUNT] = { run_sql, pos_sql, items_sql, errors_sql, xfmr_sql, std_sql };
+	static const char *const sql[Q_COUNT] = { run_sql,    pos_sql,  items_sql,
+						  errors_sql, xfmr_sql, std_sql };
 	char rid[24];
 	snprintf(rid, sizeof(rid), "%lld", run_id);
-	const char *p[3] = { rid, setting_default("creep.max_pulses"), setting_default("start.min_pulses") };
+	const char *p[3] = { rid, setting_default("creep.max_pulses"),
+			     setting_default("start.min_pulses") };
 	for (int q = 0; q < Q_COUNT; q++) {
-		int rc = db_exec(db, sql[q], q == Q_ITEMS ? 3 : 1, p, PGRES_TUPLES_OK, &s->res[q], err);
+		int rc = db_exec(db, sql[q], q == Q_ITEMS ? 3 : 1, p, PGRES_TUPLES_OK, &s->res[q],
+				 err);
 		if (rc)
 			return ml_error_prefix(err, "loading run %lld for certificates: ", run_id);
 		if (q == Q_RUN && PQntuples(s->res[q]) != 1)
 			return ml_errorf(err, ML_ENOTFOUND, "run %lld not found", run_id);
 		if (q == Q_RUN && strcmp(db_get(s->res[q], 0, "status"), "finished"))
-			return ml_errorf(err, ML_ESTATE, "run %lld is %s, not finished: certificates come from finished "
-					 "runs only", run_id, db_get(s->res[q], 0, "status"));
+			return ml_errorf(
+				err, ML_ESTATE,
+				"run %lld is %s, not finished: certificates come from finished "
+				"runs only",
+				run_id, db_get(s->res[q], 0, "status"));
 	}
 	return ML_OK;
 }
 
-int cert_source_load(struct db *db, long long run_id, struct cert_source **out, struct ml_error *err)
+int cert_source_load(struct db *db, long long run_id, struct cert_source **out,
+		     struct ml_error *err)
 {
 	*out = NULL;
 	struct cert_source *s = calloc(1, sizeof(*s));
@@ -382,16 +410,18 @@ int cert_source_load(struct db *db, long long run_id, struct cert_source **out, 
 }
 
 /* Ids of the run's originals in position order. */
-static int run_cert_ids(struct db *db, long long run_id, long long **ids, size_t *n, struct ml_error *err)
+static int run_cert_ids(struct db *db, long long run_id, long long **ids, size_t *n,
+			struct ml_error *err)
 {
 	char rid[24];
 	snprintf(rid, sizeof(rid), "%lld", run_id);
 	const char *p[1] = { rid };
 	PGresult *res = NULL;
-	int rc = db_exec(db,
-			 "SELECT c.id FROM certificate c JOIN run_position p ON p.asset_id = c.asset_id AND p.run_id = c.run_id "
-			 "WHERE c.run_id = $1::bigint AND c.revision = 0 ORDER BY p.position",
-			 1, p, PGRES_TUPLES_OK, &res, err);
+	int rc = db_exec(
+		db,
+		"SELECT c.id FROM certificate c JOIN run_position p ON p.asset_id = c.asset_id AND p.run_id = c.run_id "
+		"WHERE c.run_id = $1::bigint AND c.revision = 0 ORDER BY p.position",
+		1, p, PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
 	size_t m = (size_t)PQntuples(res);
@@ -407,17 +437,19 @@ static int run_cert_ids(struct db *db, long long run_id, long long **ids, size_t
 	return ML_OK;
 }
 
-static int has_cert(struct db *db, long long asset_id, long long run_id, int *yes, struct ml_error *err)
+static int has_cert(struct db *db, long long asset_id, long long run_id, int *yes,
+		    struct ml_error *err)
 {
 	char a[24], r[24];
 	snprintf(a, sizeof(a), "%lld", asset_id);
 	snprintf(r, sizeof(r), "%lld", run_id);
 	const char *p[2] = { a, r };
 	PGresult *res = NULL;
-	int rc = db_query_one(db,
-			      "SELECT count(*) FROM certificate WHERE asset_id = $1::bigint AND run_id = $2::bigint "
-			      "AND revision = 0",
-			      2, p, &res, err);
+	int rc = db_query_one(
+		db,
+		"SELECT count(*) FROM certificate WHERE asset_id = $1::bigint AND run_id = $2::bigint "
+		"AND revision = 0",
+		2, p, &res, err);
 	if (rc)
 		return rc;
 	*yes = atoi(PQgetvalue(res, 0, 0)) > 0;
@@ -425,8 +457,9 @@ static int has_cert(struct db *db, long long asset_id, long long run_id, int *ye
 	return ML_OK;
 }
 
-static int drafts_locked(struct db *db, long long run_id, const struct cert_source *s, const char *verifier,
-			 const char *issuer_id, size_t *created, struct ml_error *err)
+static int drafts_locked(struct db *db, long long run_id, const struct cert_source *s,
+			 const char *verifier, const char *issuer_id, size_t *created,
+			 struct ml_error *err)
 {
 	int rc = ML_OK;
 	for (size_t i = 0; i < s->n && !rc; i++) {
@@ -451,12 +484,16 @@ int cert_source_drafts(struct db *db, long long run_id, const char *verifier, co
 	struct cert_source *s = NULL;
 	int rc = cert_source_load(db, run_id, &s, err);
 	if (!rc && s->n == 0)
-		rc = ml_errorf(err, ML_ESTATE, "run %lld has no concluded assets: nothing to certify", run_id);
+		rc = ml_errorf(err, ML_ESTATE,
+			       "run %lld has no concluded assets: nothing to certify", run_id);
 	/* The verifier signs the certificate: a run started without --operator
 	 * records the placeholder "unknown" (lab/task.c), which cannot sign. */
 	if (!rc && !verifier && !strcmp(cert_source_operator(s), "unknown"))
-		rc = ml_errorf(err, ML_EINVAL, "run %lld has no recorded operator to sign as verifier (检定员): give the "
-			       "verifier's name", run_id);
+		rc = ml_errorf(
+			err, ML_EINVAL,
+			"run %lld has no recorded operator to sign as verifier (检定员): give the "
+			"verifier's name",
+			run_id);
 	if (!rc)
 		rc = db_begin(db, err);
 	if (!rc)

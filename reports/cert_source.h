@@ -29,12 +29,13 @@ struct cert_source;
  * Load the content of every asset of run_id that has an overall conclusion.
  * ML_ENOTFOUND for an unknown run, ML_ESTATE when the run is not finished.
  */
-int cert_source_load(struct db *db, long long run_id, struct cert_source **out, struct ml_error *err) ML_MUSTCHECK;
+int cert_source_load(struct db *db, long long run_id, struct cert_source **out,
+		     struct ml_error *err) ML_MUSTCHECK;
 size_t cert_source_count(const struct cert_source *s);
 const struct cert_doc *cert_source_doc(const struct cert_source *s, size_t i);
 long long cert_source_asset(const struct cert_source *s, size_t i);
 const char *cert_source_operator(const struct cert_source *s); /* the run's verifier */
-void cert_source_free(struct cert_source *s); /* NULL-safe */
+void cert_source_free(struct cert_source *s);                  /* NULL-safe */
 
 /*
  * Create drafts (reports/cert_store.h) for every asset of the run that has
@@ -45,7 +46,8 @@ void cert_source_free(struct cert_source *s); /* NULL-safe */
  * the new ones.
  */
 int cert_source_drafts(struct db *db, long long run_id, const char *verifier, const char *issuer_id,
-		       long long **ids, size_t *n, size_t *created, struct ml_error *err) ML_MUSTCHECK;
+		       long long **ids, size_t *n, size_t *created,
+		       struct ml_error *err) ML_MUSTCHECK;
 
 #ifdef __cplusplus
 }

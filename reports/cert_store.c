@@ -20,30 +20,37 @@ struct field {
 	size_t off; /* offset of a const char * member */
 };
 
-#define F(type, m) { #m, offsetof(struct type, m) }
+#define F(type, m)                           \
+	{                                    \
+#m, offsetof(struct type, m) \
+	}
 
 /* Content fields of struct cert_doc (workflow fields are added at issue). */
 static const struct field doc_fields[] = {
-	F(cert_doc, record_no), F(cert_doc, client), F(cert_doc, instrument), F(cert_doc, model),
-	F(cert_doc, spec), F(cert_doc, barcode), F(cert_doc, manufacturer), F(cert_doc, regulation),
-	F(cert_doc, accuracy_class), F(cert_doc, conclusion), F(cert_doc, verifier), F(cert_doc, verified_on),
-	F(cert_doc, valid_until), F(cert_doc, place), F(cert_doc, temperature), F(cert_doc, humidity),
+	F(cert_doc, record_no),    F(cert_doc, client),     F(cert_doc, instrument),
+	F(cert_doc, model),        F(cert_doc, spec),       F(cert_doc, barcode),
+	F(cert_doc, manufacturer), F(cert_doc, regulation), F(cert_doc, accuracy_class),
+	F(cert_doc, conclusion),   F(cert_doc, verifier),   F(cert_doc, verified_on),
+	F(cert_doc, valid_until),  F(cert_doc, place),      F(cert_doc, temperature),
+	F(cert_doc, humidity),
 };
 static const struct field std_fields[] = {
-	F(cert_standard, name), F(cert_standard, range), F(cert_standard, accuracy),
+	F(cert_standard, name),    F(cert_standard, range),       F(cert_standard, accuracy),
 	F(cert_standard, cert_no), F(cert_standard, valid_until),
 };
 static const struct field item_fields[] = {
-	F(cert_item, name), F(cert_item, conclusion), F(cert_item, detail),
+	F(cert_item, name),
+	F(cert_item, conclusion),
+	F(cert_item, detail),
 };
 static const struct field err_fields[] = {
-	F(cert_error_row, load), F(cert_error_row, current), F(cert_error_row, pf),
+	F(cert_error_row, load),    F(cert_error_row, current),  F(cert_error_row, pf),
 	F(cert_error_row, element), F(cert_error_row, readings), F(cert_error_row, mean),
-	F(cert_error_row, rounded), F(cert_error_row, limit), F(cert_error_row, verdict),
+	F(cert_error_row, rounded), F(cert_error_row, limit),    F(cert_error_row, verdict),
 };
 static const struct field xfmr_fields[] = {
-	F(cert_xfmr_row, percent), F(cert_xfmr_row, burden), F(cert_xfmr_row, ratio_error),
-	F(cert_xfmr_row, phase), F(cert_xfmr_row, ratio_limit), F(cert_xfmr_row, phase_limit),
+	F(cert_xfmr_row, percent), F(cert_xfmr_row, burden),      F(cert_xfmr_row, ratio_error),
+	F(cert_xfmr_row, phase),   F(cert_xfmr_row, ratio_limit), F(cert_xfmr_row, phase_limit),
 	F(cert_xfmr_row, verdict),
 };
 
@@ -51,9 +58,9 @@ static const struct field xfmr_fields[] = {
 
 struct array_desc {
 	const char *key;
-	size_t elem;     /* sizeof one row struct */
-	size_t arr_off;  /* offset of the row pointer in cert_doc */
-	size_t n_off;    /* offset of the count in cert_doc */
+	size_t elem;    /* sizeof one row struct */
+	size_t arr_off; /* offset of the row pointer in cert_doc */
+	size_t n_off;   /* offset of the count in cert_doc */
 	const struct field *fields;
 	size_t nfields;
 };
@@ -61,12 +68,12 @@ struct array_desc {
 static const struct array_desc arrays[] = {
 	{ "standards", sizeof(struct cert_standard), offsetof(struct cert_doc, standards),
 	  offsetof(struct cert_doc, n_standards), std_fields, NF(std_fields) },
-	{ "items", sizeof(struct cert_item), offsetof(struct cert_doc, items), offsetof(struct cert_doc, n_items),
-	  item_fields, NF(item_fields) },
+	{ "items", sizeof(struct cert_item), offsetof(struct cert_doc, items),
+	  offsetof(struct cert_doc, n_items), item_fields, NF(item_fields) },
 	{ "errors", sizeof(struct cert_error_row), offsetof(struct cert_doc, errors),
 	  offsetof(struct cert_doc, n_errors), err_fields, NF(err_fields) },
-	{ "xfmr", sizeof(struct cert_xfmr_row), offsetof(struct cert_doc, xfmr), offsetof(struct cert_doc, n_xfmr),
-	  xfmr_fields, NF(xfmr_fields) },
+	{ "xfmr", sizeof(struct cert_xfmr_row), offsetof(struct cert_doc, xfmr),
+	  offsetof(struct cert_doc, n_xfmr), xfmr_fields, NF(xfmr_fields) },
 };
 #define N_ARRAYS NF(arrays)
 
@@ -84,7 +91,8 @@ static void set_str(void *base, size_t off, const char *s)
 
 /* "key":"value",... for the non-NULL string fields of one struct; *first
  * tracks whether a comma is needed. */
-static int fields_kv(struct ml_buf *b, const void *base, const struct field *f, size_t n, int *first)
+static int fields_kv(struct ml_buf *b, const void *base, const struct field *f, size_t n,
+		     int *first)
 {
 	int rc = ML_OK;
 	for (size_t i = 0; i < n && !rc; i++) {
@@ -131,10 +139,12 @@ int cert_valid_name(const char *what, const char *s, struct ml_error *err)
 	if (!s || !*s)
 		return ml_errorf(err, ML_EINVAL, "%s name is missing", what);
 	if (strlen(s) > CERT_NAME_MAX)
-		return ml_errorf(err, ML_EINVAL, "%s name '%.40s…' is longer than %d bytes", what, s, CERT_NAME_MAX);
+		return ml_errorf(err, ML_EINVAL, "%s name '%.40s…' is longer than %d bytes", what,
+				 s, CERT_NAME_MAX);
 	for (const char *p = s; *p; p++) {
 		if ((unsigned char)*p < 0x20 || *p == 0x7F)
-			return ml_errorf(err, ML_EINVAL, "%s name '%s' contains a control character", what, s);
+			return ml_errorf(err, ML_EINVAL,
+					 "%s name '%s' contains a control character", what, s);
 	}
 	/*
 	 * The three signers are told apart by comparing names byte for byte
@@ -144,27 +154,36 @@ int cert_valid_name(const char *what, const char *s, struct ml_error *err)
 	 */
 	size_t n = strlen(s);
 	static const char ideo_sp[] = "\xE3\x80\x80";
-	if (s[0] == ' ' || s[n - 1] == ' ' || !strncmp(s, ideo_sp, 3) || (n >= 3 && !strcmp(s + n - 3, ideo_sp)))
-		return ml_errorf(err, ML_EINVAL, "%s name '%s' starts or ends with a space", what, s);
+	if (s[0] == ' ' || s[n - 1] == ' ' || !strncmp(s, ideo_sp, 3) ||
+	    (n >= 3 && !strcmp(s + n - 3, ideo_sp)))
+		return ml_errorf(err, ML_EINVAL, "%s name '%s' starts or ends with a space", what,
+				 s);
 	return ML_OK;
 }
 
 /* JJF 1069-2012 / domain.md §6.1: a certificate for 合格, a result notice for 不合格. */
 static int check_content(const struct cert_doc *c, struct ml_error *err)
 {
-	if (!c->barcode || !*c->barcode || strlen(c->barcode) >= sizeof(((struct cert_record *)0)->barcode))
-		return ml_errorf(err, ML_EINVAL, "certificate content: barcode '%s' is missing or too long",
+	if (!c->barcode || !*c->barcode ||
+	    strlen(c->barcode) >= sizeof(((struct cert_record *)0)->barcode))
+		return ml_errorf(err, ML_EINVAL,
+				 "certificate content: barcode '%s' is missing or too long",
 				 c->barcode ? c->barcode : "");
 	if (!c->conclusion)
-		return ml_errorf(err, ML_EINVAL, "certificate content for %s: conclusion is missing", c->barcode);
+		return ml_errorf(err, ML_EINVAL,
+				 "certificate content for %s: conclusion is missing", c->barcode);
 	if (c->kind == CERT_KIND_CERTIFICATE && strcmp(c->conclusion, "合格"))
-		return ml_errorf(err, ML_EINVAL, "%s: a certificate (检定证书) needs conclusion 合格, not '%s'",
+		return ml_errorf(err, ML_EINVAL,
+				 "%s: a certificate (检定证书) needs conclusion 合格, not '%s'",
 				 c->barcode, c->conclusion);
 	if (c->kind == CERT_KIND_NOTICE && strcmp(c->conclusion, "不合格"))
-		return ml_errorf(err, ML_EINVAL, "%s: a result notice (检定结果通知书) needs conclusion 不合格, not '%s'",
-				 c->barcode, c->conclusion);
+		return ml_errorf(
+			err, ML_EINVAL,
+			"%s: a result notice (检定结果通知书) needs conclusion 不合格, not '%s'",
+			c->barcode, c->conclusion);
 	if (c->kind != CERT_KIND_CERTIFICATE && c->kind != CERT_KIND_NOTICE)
-		return ml_errorf(err, ML_EINVAL, "%s: unknown certificate kind %d", c->barcode, (int)c->kind);
+		return ml_errorf(err, ML_EINVAL, "%s: unknown certificate kind %d", c->barcode,
+				 (int)c->kind);
 	return ML_OK;
 }
 
@@ -184,19 +203,23 @@ int cert_draft_create(struct db *db, long long asset_id, long long run_id, const
 	struct ml_buf json = ML_BUF_INIT;
 	if (cert_content_json(content, &json)) {
 		ml_buf_free(&json);
-		return ml_errorf(err, ML_ENOMEM, "certificate content for %s is too large", content->barcode);
+		return ml_errorf(err, ML_ENOMEM, "certificate content for %s is too large",
+				 content->barcode);
 	}
 	char aid[24], rid[24], kind[8];
 	snprintf(aid, sizeof(aid), "%lld", asset_id);
 	snprintf(rid, sizeof(rid), "%lld", run_id);
 	snprintf(kind, sizeof(kind), "%d", (int)content->kind);
-	const char *p[7] = { aid, run_id > 0 ? rid : NULL, issuer_id, kind, content->barcode, json.data, verifier };
+	const char *p[7] = { aid,     run_id > 0 ? rid : NULL, issuer_id,
+			     kind,    content->barcode,        json.data,
+			     verifier };
 	PGresult *res = NULL;
-	rc = db_query_one(db,
-			  "INSERT INTO certificate (asset_id, run_id, issuer_id, kind, barcode, content, verifier) "
-			  "VALUES ($1, $2, coalesce($3, (SELECT id FROM issuer WHERE is_default)), $4, $5, $6::jsonb, $7) "
-			  "RETURNING id",
-			  7, p, &res, err);
+	rc = db_query_one(
+		db,
+		"INSERT INTO certificate (asset_id, run_id, issuer_id, kind, barcode, content, verifier) "
+		"VALUES ($1, $2, coalesce($3, (SELECT id FROM issuer WHERE is_default)), $4, $5, $6::jsonb, $7) "
+		"RETURNING id",
+		7, p, &res, err);
 	ml_buf_free(&json);
 	if (rc)
 		return ml_error_prefix(err, "draft certificate for asset %lld: ", asset_id);
@@ -208,23 +231,23 @@ int cert_draft_create(struct db *db, long long asset_id, long long run_id, const
 
 /* ---- records ---- */
 
-#define RECORD_SELECT                                                                                        \
-	"SELECT c.id, c.asset_id, coalesce(c.run_id, 0) AS run_id, coalesce(c.revises_id, 0) AS revises_id, "  \
-	"coalesce(s.new_id, 0) AS superseded_by, c.kind, c.revision, c.state, c.issuer_id, c.barcode, "       \
-	"coalesce(c.cert_no, '') AS cert_no, c.verifier, coalesce(c.checker, '') AS checker, "                \
-	"coalesce(c.approver, '') AS approver, "                                                               \
-	"to_char(c.created_at, 'YYYY-MM-DD HH24:MI:SSOF') AS created_at, "                                    \
-	"coalesce(to_char(c.checked_at, 'YYYY-MM-DD HH24:MI:SSOF'), '') AS checked_at, "                      \
-	"coalesce(to_char(c.approved_at, 'YYYY-MM-DD HH24:MI:SSOF'), '') AS approved_at, "                    \
-	"coalesce(to_char(c.issued_on, 'YYYY-MM-DD'), '') AS issued_on, "                                     \
-	"coalesce(c.verify_code, '') AS verify_code, coalesce(p.sha256, '') AS sha256, "                       \
+#define RECORD_SELECT                                                                                            \
+	"SELECT c.id, c.asset_id, coalesce(c.run_id, 0) AS run_id, coalesce(c.revises_id, 0) AS revises_id, "    \
+	"coalesce(s.new_id, 0) AS superseded_by, c.kind, c.revision, c.state, c.issuer_id, c.barcode, "          \
+	"coalesce(c.cert_no, '') AS cert_no, c.verifier, coalesce(c.checker, '') AS checker, "                   \
+	"coalesce(c.approver, '') AS approver, "                                                                 \
+	"to_char(c.created_at, 'YYYY-MM-DD HH24:MI:SSOF') AS created_at, "                                       \
+	"coalesce(to_char(c.checked_at, 'YYYY-MM-DD HH24:MI:SSOF'), '') AS checked_at, "                         \
+	"coalesce(to_char(c.approved_at, 'YYYY-MM-DD HH24:MI:SSOF'), '') AS approved_at, "                       \
+	"coalesce(to_char(c.issued_on, 'YYYY-MM-DD'), '') AS issued_on, "                                        \
+	"coalesce(c.verify_code, '') AS verify_code, coalesce(p.sha256, '') AS sha256, "                         \
 	"coalesce(c.revise_reason, '') AS revise_reason, coalesce(c.content->>'conclusion', '') AS conclusion, " \
-	"(w.cert_id IS NOT NULL)::int AS withdrawn, coalesce(w.reason, '') AS withdraw_reason, "               \
-	"coalesce(w.withdrawn_by, '') AS withdrawn_by, "                                                      \
-	"coalesce(to_char(w.withdrawn_at, 'YYYY-MM-DD HH24:MI:SSOF'), '') AS withdrawn_at "                    \
-	"FROM certificate c "                                                                                  \
-	"LEFT JOIN cert_supersession s ON s.asset_id = c.asset_id AND s.old_id = c.id "                        \
-	"LEFT JOIN cert_withdrawal w ON w.asset_id = c.asset_id AND w.cert_id = c.id "                         \
+	"(w.cert_id IS NOT NULL)::int AS withdrawn, coalesce(w.reason, '') AS withdraw_reason, "                 \
+	"coalesce(w.withdrawn_by, '') AS withdrawn_by, "                                                         \
+	"coalesce(to_char(w.withdrawn_at, 'YYYY-MM-DD HH24:MI:SSOF'), '') AS withdrawn_at "                      \
+	"FROM certificate c "                                                                                    \
+	"LEFT JOIN cert_supersession s ON s.asset_id = c.asset_id AND s.old_id = c.id "                          \
+	"LEFT JOIN cert_withdrawal w ON w.asset_id = c.asset_id AND w.cert_id = c.id "                           \
 	"LEFT JOIN cert_pdf p ON p.asset_id = c.asset_id AND p.cert_id = c.id "
 
 static void copy_col(char *dst, size_t len, const PGresult *res, int row, const char *col)
@@ -250,9 +273,24 @@ static void record_from(const PGresult *res, int row, struct cert_record *r)
 	r->kind = (int)int_col(res, row, "kind");
 	r->revision = (int)int_col(res, row, "revision");
 #define C(m) copy_col(r->m, sizeof(r->m), res, row, #m)
-	C(state); C(issuer_id); C(barcode); C(cert_no); C(verifier); C(checker); C(approver);
-	C(created_at); C(checked_at); C(approved_at); C(issued_on); C(verify_code); C(sha256);
-	C(revise_reason); C(conclusion); C(withdraw_reason); C(withdrawn_by); C(withdrawn_at);
+	C(state);
+	C(issuer_id);
+	C(barcode);
+	C(cert_no);
+	C(verifier);
+	C(checker);
+	C(approver);
+	C(created_at);
+	C(checked_at);
+	C(approved_at);
+	C(issued_on);
+	C(verify_code);
+	C(sha256);
+	C(revise_reason);
+	C(conclusion);
+	C(withdraw_reason);
+	C(withdrawn_by);
+	C(withdrawn_at);
 #undef C
 	r->withdrawn = (int)int_col(res, row, "withdrawn");
 }
@@ -289,13 +327,13 @@ static int id_array(const long long *ids, size_t n, struct ml_buf *b)
 	return rc ? rc : ml_buf_putc(b, '}');
 }
 
-static int get_many(struct db *db, const char *arr, const long long *ids, size_t n, struct cert_record *out,
-		    struct ml_error *err)
+static int get_many(struct db *db, const char *arr, const long long *ids, size_t n,
+		    struct cert_record *out, struct ml_error *err)
 {
 	const char *p[1] = { arr };
 	PGresult *res = NULL;
-	int rc = db_exec(db, RECORD_SELECT "WHERE c.id = ANY($1::bigint[]) ORDER BY c.id", 1, p, PGRES_TUPLES_OK,
-			 &res, err);
+	int rc = db_exec(db, RECORD_SELECT "WHERE c.id = ANY($1::bigint[]) ORDER BY c.id", 1, p,
+			 PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
 	size_t got = (size_t)PQntuples(res), j = 0;
@@ -314,8 +352,9 @@ int cert_get_many(struct db *db, const long long *ids, size_t n, int lock, struc
 {
 	for (size_t i = 1; i < n; i++) {
 		if (ids[i] <= ids[i - 1])
-			return ml_errorf(err, ML_EINTERNAL, "cert_get_many needs ascending ids (%lld after %lld)", ids[i],
-					 ids[i - 1]);
+			return ml_errorf(err, ML_EINTERNAL,
+					 "cert_get_many needs ascending ids (%lld after %lld)",
+					 ids[i], ids[i - 1]);
 	}
 	struct ml_buf arr = ML_BUF_INIT;
 	if (id_array(ids, n, &arr)) {
@@ -324,9 +363,11 @@ int cert_get_many(struct db *db, const long long *ids, size_t n, int lock, struc
 	}
 	const char *p[1] = { ml_buf_str(&arr) };
 	/* Row locks in id order, so concurrent callers cannot deadlock. */
-	int rc = lock ? db_exec(db, "SELECT id FROM certificate WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE", 1,
-				p, PGRES_TUPLES_OK, NULL, err)
-		      : ML_OK;
+	int rc =
+		lock ? db_exec(db,
+			       "SELECT id FROM certificate WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+			       1, p, PGRES_TUPLES_OK, NULL, err)
+		     : ML_OK;
 	if (!rc)
 		rc = get_many(db, ml_buf_str(&arr), ids, n, out, err);
 	ml_buf_free(&arr);
@@ -347,7 +388,9 @@ static int all_digits(const char *s)
 int cert_find(struct db *db, const char *ref, struct cert_record *out, struct ml_error *err)
 {
 	if (!ref || !*ref || strlen(ref) > 60)
-		return ml_errorf(err, ML_EINVAL, "certificate reference '%s' is not an id or a number", ref ? ref : "");
+		return ml_errorf(err, ML_EINVAL,
+				 "certificate reference '%s' is not an id or a number",
+				 ref ? ref : "");
 	if (all_digits(ref) && strlen(ref) < 19)
 		return cert_get(db, strtoll(ref, NULL, 10), out, err);
 	char no[64];
@@ -358,19 +401,23 @@ int cert_find(struct db *db, const char *ref, struct cert_record *out, struct ml
 		*slash = '\0';
 		rev = slash + 1;
 		if (!all_digits(rev) || strlen(rev) > 6)
-			return ml_errorf(err, ML_EINVAL, "certificate reference '%s': revision '%s' is not a number",
-					 ref, rev);
+			return ml_errorf(
+				err, ML_EINVAL,
+				"certificate reference '%s': revision '%s' is not a number", ref,
+				rev);
 	}
 	const char *p[2] = { no, rev };
 	return one_record(db,
-			  RECORD_SELECT "WHERE c.cert_no = $1 AND ($2::int IS NULL OR c.revision = $2::int) "
-					"ORDER BY c.revision DESC LIMIT 1",
+			  RECORD_SELECT
+			  "WHERE c.cert_no = $1 AND ($2::int IS NULL OR c.revision = $2::int) "
+			  "ORDER BY c.revision DESC LIMIT 1",
 			  2, p, ref, out, err);
 }
 
 static int valid_state_filter(const char *s)
 {
-	static const char *const ok[] = { "draft", "checked", "issued", "superseded", "withdrawn", "current" };
+	static const char *const ok[] = { "draft",      "checked",   "issued",
+					  "superseded", "withdrawn", "current" };
 	for (size_t i = 0; i < NF(ok); i++) {
 		if (!strcmp(s, ok[i]))
 			return 1;
@@ -387,22 +434,25 @@ int cert_list(struct db *db, const struct cert_filter *f, struct cert_record **o
 	if (!f)
 		f = &none;
 	if (f->state && !valid_state_filter(f->state))
-		return ml_errorf(err, ML_EINVAL,
-				 "state '%s' is not one of draft, checked, issued, superseded, withdrawn, current", f->state);
+		return ml_errorf(
+			err, ML_EINVAL,
+			"state '%s' is not one of draft, checked, issued, superseded, withdrawn, current",
+			f->state);
 	char run[24], asset[24];
 	snprintf(run, sizeof(run), "%lld", f->run_id);
 	snprintf(asset, sizeof(asset), "%lld", f->asset_id);
 	const char *p[4] = { run, asset, f->state, f->cert_no };
 	PGresult *res = NULL;
-	int rc = db_exec(db,
-			 RECORD_SELECT
-			 "WHERE ($1::bigint = 0 OR c.run_id = $1::bigint) AND ($2::bigint = 0 OR c.asset_id = $2::bigint) "
-			 "AND ($3::text IS NULL OR CASE $3::text WHEN 'superseded' THEN s.new_id IS NOT NULL "
-			 "  WHEN 'withdrawn' THEN w.cert_id IS NOT NULL "
-			 "  WHEN 'current' THEN c.state = 'issued' AND s.new_id IS NULL AND w.cert_id IS NULL "
-			 "  ELSE c.state = $3::text END) "
-			 "AND ($4::text IS NULL OR c.cert_no = $4::text) ORDER BY c.id",
-			 4, p, PGRES_TUPLES_OK, &res, err);
+	int rc = db_exec(
+		db,
+		RECORD_SELECT
+		"WHERE ($1::bigint = 0 OR c.run_id = $1::bigint) AND ($2::bigint = 0 OR c.asset_id = $2::bigint) "
+		"AND ($3::text IS NULL OR CASE $3::text WHEN 'superseded' THEN s.new_id IS NOT NULL "
+		"  WHEN 'withdrawn' THEN w.cert_id IS NOT NULL "
+		"  WHEN 'current' THEN c.state = 'issued' AND s.new_id IS NULL AND w.cert_id IS NULL "
+		"  ELSE c.state = $3::text END) "
+		"AND ($4::text IS NULL OR c.cert_no = $4::text) ORDER BY c.id",
+		4, p, PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
 	size_t rows = (size_t)PQntuples(res);
@@ -421,16 +471,18 @@ int cert_list(struct db *db, const struct cert_filter *f, struct cert_record **o
 
 /* ---- stored PDF ---- */
 
-int cert_pdf_get(struct db *db, long long id, struct ml_buf *pdf, char *sha256, struct ml_error *err)
+int cert_pdf_get(struct db *db, long long id, struct ml_buf *pdf, char *sha256,
+		 struct ml_error *err)
 {
 	char sid[24];
 	snprintf(sid, sizeof(sid), "%lld", id);
 	const char *p[1] = { sid };
 	/* Binary result format: the bytes come back as they were stored. */
-	PGresult *res = PQexecParams(db_conn(db),
-				     "SELECT p.pdf, p.sha256 FROM cert_pdf p JOIN certificate c "
-				     "ON c.asset_id = p.asset_id AND c.id = p.cert_id WHERE c.id = $1::bigint",
-				     1, NULL, p, NULL, NULL, 1);
+	PGresult *res = PQexecParams(
+		db_conn(db),
+		"SELECT p.pdf, p.sha256 FROM cert_pdf p JOIN certificate c "
+		"ON c.asset_id = p.asset_id AND c.id = p.cert_id WHERE c.id = $1::bigint",
+		1, NULL, p, NULL, NULL, 1);
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		int rc = db_result_error(db, res, "stored certificate PDF", err);
 		PQclear(res);
@@ -438,7 +490,8 @@ int cert_pdf_get(struct db *db, long long id, struct ml_buf *pdf, char *sha256, 
 	}
 	int rc = ML_OK;
 	if (PQntuples(res) != 1) {
-		rc = ml_errorf(err, ML_ENOTFOUND, "certificate %lld has no stored PDF (not issued?)", id);
+		rc = ml_errorf(err, ML_ENOTFOUND,
+			       "certificate %lld has no stored PDF (not issued?)", id);
 		goto out;
 	}
 	const char *bytes = PQgetvalue(res, 0, 0);
@@ -447,12 +500,14 @@ int cert_pdf_get(struct db *db, long long id, struct ml_buf *pdf, char *sha256, 
 	snprintf(stored, sizeof(stored), "%.*s", PQgetlength(res, 0, 1), PQgetvalue(res, 0, 1));
 	cert_sha256_hex(bytes, len, hex);
 	if (strcmp(hex, stored)) {
-		rc = ml_errorf(err, ML_EINTERNAL, "certificate %lld: stored PDF hash %s does not match its bytes (%s)",
+		rc = ml_errorf(err, ML_EINTERNAL,
+			       "certificate %lld: stored PDF hash %s does not match its bytes (%s)",
 			       id, stored, hex);
 		goto out;
 	}
 	if (ml_buf_append(pdf, bytes, len)) {
-		rc = ml_errorf(err, ML_ENOMEM, "certificate %lld: PDF of %zu bytes does not fit", id, len);
+		rc = ml_errorf(err, ML_ENOMEM, "certificate %lld: PDF of %zu bytes does not fit",
+			       id, len);
 		goto out;
 	}
 	if (sha256)
@@ -466,7 +521,7 @@ out:
 
 struct cert_content {
 	struct cert_doc doc;
-	PGresult *res;           /* every string of doc points into it */
+	PGresult *res; /* every string of doc points into it */
 	void *rows[N_ARRAYS];
 };
 
@@ -487,8 +542,8 @@ void cert_content_free(struct cert_content *c)
 
 /* base + base_off is the struct the field offsets refer to. (The whole
  * object is passed as base so compilers checking object sizes see it.) */
-static void set_by_key(void *base, size_t base_off, const struct field *f, size_t n, const char *key,
-		       const char *val)
+static void set_by_key(void *base, size_t base_off, const struct field *f, size_t n,
+		       const char *key, const char *val)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!strcmp(f[i].key, key)) {
@@ -526,7 +581,8 @@ static int alloc_arrays(struct cert_content *c, struct ml_error *err)
 	for (size_t a = 0; a < N_ARRAYS; a++) {
 		c->rows[a] = calloc(n[a] ? n[a] : 1, arrays[a].elem);
 		if (!c->rows[a])
-			return ml_errorf(err, ML_ENOMEM, "out of memory loading %zu %s", n[a], arrays[a].key);
+			return ml_errorf(err, ML_ENOMEM, "out of memory loading %zu %s", n[a],
+					 arrays[a].key);
 		void *ptr = c->rows[a];
 		memcpy((char *)&c->doc + arrays[a].arr_off, &ptr, sizeof(ptr));
 		memcpy((char *)&c->doc + arrays[a].n_off, &n[a], sizeof(n[a]));
@@ -545,10 +601,12 @@ static void fill_content(struct cert_content *c)
 		size_t ord = (size_t)strtoull(PQgetvalue(res, i, 2), NULL, 10);
 		const char *k = PQgetvalue(res, i, 3), *v = PQgetvalue(res, i, 4);
 		if (sec == 0) {
-			set_by_key(c, offsetof(struct cert_content, doc), doc_fields, NF(doc_fields), k, v);
+			set_by_key(c, offsetof(struct cert_content, doc), doc_fields,
+				   NF(doc_fields), k, v);
 		} else if (sec <= N_ARRAYS && ord >= 1) {
 			const struct array_desc *d = &arrays[sec - 1];
-			set_by_key(c->rows[sec - 1], (ord - 1) * d->elem, d->fields, d->nfields, k, v);
+			set_by_key(c->rows[sec - 1], (ord - 1) * d->elem, d->fields, d->nfields, k,
+				   v);
 		}
 	}
 }

@@ -32,23 +32,23 @@ extern "C" {
 struct cert_record {
 	long long id;
 	long long asset_id;
-	long long run_id;         /* 0 when the draft was not made from a run */
-	long long revises_id;     /* 0 for an original */
-	long long superseded_by;  /* id of the revision that replaced it; 0 when current */
-	int kind;                 /* enum cert_kind */
+	long long run_id;        /* 0 when the draft was not made from a run */
+	long long revises_id;    /* 0 for an original */
+	long long superseded_by; /* id of the revision that replaced it; 0 when current */
+	int kind;                /* enum cert_kind */
 	int revision;
-	char state[12];           /* "draft", "checked", "issued" */
+	char state[12]; /* "draft", "checked", "issued" */
 	char issuer_id[36];
 	char barcode[40];
-	char cert_no[48];         /* "" until issued (a revision keeps the number of the one it corrects) */
+	char cert_no[48]; /* "" until issued (a revision keeps the number of the one it corrects) */
 	char verifier[CERT_NAME_MAX + 1], checker[CERT_NAME_MAX + 1], approver[CERT_NAME_MAX + 1];
 	char created_at[32], checked_at[32], approved_at[32]; /* "YYYY-MM-DD HH:MM:SS+TZ" or "" */
-	char issued_on[12];       /* "YYYY-MM-DD" or "" */
+	char issued_on[12];                                   /* "YYYY-MM-DD" or "" */
 	char verify_code[20];
-	char sha256[65];          /* stored PDF hash, "" until issued */
+	char sha256[65]; /* stored PDF hash, "" until issued */
 	char revise_reason[256];
-	char conclusion[16];      /* from the content: "合格" / "不合格" */
-	int withdrawn;            /* 1 when withdrawn (作废) without replacement */
+	char conclusion[16]; /* from the content: "合格" / "不合格" */
+	int withdrawn;       /* 1 when withdrawn (作废) without replacement */
 	char withdraw_reason[256];
 	char withdrawn_by[CERT_NAME_MAX + 1];
 	char withdrawn_at[32];
@@ -66,7 +66,8 @@ int cert_draft_create(struct db *db, long long asset_id, long long run_id, const
 		      struct ml_error *err) ML_MUSTCHECK;
 
 /* The record with this id (ML_ENOTFOUND when none). */
-int cert_get(struct db *db, long long id, struct cert_record *out, struct ml_error *err) ML_MUSTCHECK;
+int cert_get(struct db *db, long long id, struct cert_record *out,
+	     struct ml_error *err) ML_MUSTCHECK;
 
 /*
  * The records of ids (ascending, no duplicates) into out[n], in the same
@@ -80,13 +81,15 @@ int cert_get_many(struct db *db, const long long *ids, size_t n, int lock, struc
  * Resolve "ID" (digits) or "NUMBER" (e.g. JL2026-000001, the current
  * revision) or "NUMBER/REV" to a record.
  */
-int cert_find(struct db *db, const char *ref, struct cert_record *out, struct ml_error *err) ML_MUSTCHECK;
+int cert_find(struct db *db, const char *ref, struct cert_record *out,
+	      struct ml_error *err) ML_MUSTCHECK;
 
 struct cert_filter {
 	long long run_id;   /* 0 = any */
 	long long asset_id; /* 0 = any */
-	const char *state;  /* NULL = any; "draft", "checked", "issued", "superseded", "withdrawn", "current" */
-	const char *cert_no;/* NULL = any */
+	const char *
+		state; /* NULL = any; "draft", "checked", "issued", "superseded", "withdrawn", "current" */
+	const char *cert_no; /* NULL = any */
 };
 
 /* Records matching f (NULL = all), ordered by id. *out is malloc'd; caller free()s. */
@@ -98,12 +101,14 @@ int cert_list(struct db *db, const struct cert_filter *f, struct cert_record **o
  * (optional, 65 bytes) receives the stored hash. The bytes are checked
  * against the stored hash before they are returned (ML_EINTERNAL if not).
  */
-int cert_pdf_get(struct db *db, long long id, struct ml_buf *pdf, char *sha256, struct ml_error *err) ML_MUSTCHECK;
+int cert_pdf_get(struct db *db, long long id, struct ml_buf *pdf, char *sha256,
+		 struct ml_error *err) ML_MUSTCHECK;
 
 /* Content loaded back from a draft, as a cert_doc whose strings live as long
  * as the cert_content. Opaque; free with cert_content_free (NULL-safe). */
 struct cert_content;
-int cert_content_load(struct db *db, long long id, struct cert_content **out, struct ml_error *err) ML_MUSTCHECK;
+int cert_content_load(struct db *db, long long id, struct cert_content **out,
+		      struct ml_error *err) ML_MUSTCHECK;
 struct cert_doc *cert_content_doc(struct cert_content *c);
 void cert_content_free(struct cert_content *c);
 

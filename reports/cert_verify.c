@@ -14,9 +14,12 @@ int cert_verify_code(const char *key, const char *cert_no, int revision, const c
 	char msg[160];
 	int n = snprintf(msg, sizeof(msg), "%s|%d|%s", cert_no, revision, barcode);
 	if (!key || strlen(key) < 32)
-		return ml_errorf(err, ML_ECONFIG, "issuer verification key is missing or shorter than 32 characters");
+		return ml_errorf(
+			err, ML_ECONFIG,
+			"issuer verification key is missing or shorter than 32 characters");
 	if (n < 0 || (size_t)n >= sizeof(msg))
-		return ml_errorf(err, ML_EINVAL, "certificate '%s' barcode '%s' too long for a verification code",
+		return ml_errorf(err, ML_EINVAL,
+				 "certificate '%s' barcode '%s' too long for a verification code",
 				 cert_no, barcode);
 	unsigned char mac[CERT_SHA256_LEN];
 	cert_hmac_sha256(key, strlen(key), msg, (size_t)n, mac);
@@ -32,12 +35,14 @@ int cert_verify_code(const char *key, const char *cert_no, int revision, const c
 	return ML_OK;
 }
 
-int cert_qr_payload(const char *cert_no, int revision, const char *barcode, const char *code, char *out,
-		    size_t len, struct ml_error *err)
+int cert_qr_payload(const char *cert_no, int revision, const char *barcode, const char *code,
+		    char *out, size_t len, struct ml_error *err)
 {
-	int n = snprintf(out, len, CERT_QR_PREFIX ";NO=%s;REV=%d;BC=%s;VC=%s", cert_no, revision, barcode, code);
+	int n = snprintf(out, len, CERT_QR_PREFIX ";NO=%s;REV=%d;BC=%s;VC=%s", cert_no, revision,
+			 barcode, code);
 	if (n < 0 || (size_t)n >= len)
-		return ml_errorf(err, ML_EINVAL, "QR payload for %s does not fit in %zu bytes", cert_no, len);
+		return ml_errorf(err, ML_EINVAL, "QR payload for %s does not fit in %zu bytes",
+				 cert_no, len);
 	return ML_OK;
 }
 
@@ -85,7 +90,8 @@ int cert_qr_parse(const char *payload, size_t len, struct cert_claim *out, struc
 static int claim_at(const unsigned char *pdf, size_t len, size_t i, struct cert_claim *claim)
 {
 	size_t e = i;
-	while (e < len && e - i < 200 && pdf[e] >= 0x21 && pdf[e] < 0x7f && pdf[e] != ')' && pdf[e] != '>')
+	while (e < len && e - i < 200 && pdf[e] >= 0x21 && pdf[e] < 0x7f && pdf[e] != ')' &&
+	       pdf[e] != '>')
 		e++;
 	struct ml_error ignore = ML_ERROR_INIT;
 	return !cert_qr_parse((const char *)pdf + i, e - i, claim, &ignore);
@@ -113,7 +119,10 @@ static int find_claim(const unsigned char *pdf, size_t len, struct cert_claim *c
 
 static int hexval(unsigned char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+				      : -1;
 }
 
 /* The Info /Title the renderer sets to the certificate number: a literal
@@ -134,7 +143,8 @@ static int find_title(const unsigned char *pdf, size_t len, char *out, size_t ol
 				out[o++] = (char)pdf[p];
 		} else if (p + 5 < len && pdf[p] == '<' && !memcmp(pdf + p + 1, "FEFF", 4)) {
 			for (p += 5; p + 4 <= len && pdf[p] != '>' && o + 1 < olen; p += 4) {
-				int h[4] = { hexval(pdf[p]), hexval(pdf[p + 1]), hexval(pdf[p + 2]), hexval(pdf[p + 3]) };
+				int h[4] = { hexval(pdf[p]), hexval(pdf[p + 1]), hexval(pdf[p + 2]),
+					     hexval(pdf[p + 3]) };
 				if (h[0] || h[1] || h[2] < 0 || h[3] < 0)
 					return 0; /* not ASCII: not one of our numbers */
 				out[o++] = (char)(h[2] << 4 | h[3]);
@@ -150,7 +160,8 @@ static int find_title(const unsigned char *pdf, size_t len, char *out, size_t ol
 	return 0;
 }
 
-static int current_of(struct db *db, const struct cert_record *r, struct cert_record *cur, struct ml_error *err)
+static int current_of(struct db *db, const struct cert_record *r, struct cert_record *cur,
+		      struct ml_error *err)
 {
 	char ref[64];
 	snprintf(ref, sizeof(ref), "%s", r->cert_no);
@@ -173,15 +184,18 @@ static int genuine_status(struct db *db, struct cert_verify_result *out, struct 
 		return ML_OK;
 	}
 	out->status = out->match.superseded_by ? CERT_VERIFY_SUPERSEDED : CERT_VERIFY_CURRENT;
-	return out->status == CERT_VERIFY_SUPERSEDED ? current_of(db, &out->match, &out->current, err) : ML_OK;
+	return out->status == CERT_VERIFY_SUPERSEDED
+		       ? current_of(db, &out->match, &out->current, err)
+		       : ML_OK;
 }
 
 static int lookup_hash(struct db *db, const char *hex, long long *id, struct ml_error *err)
 {
 	const char *p[1] = { hex };
 	PGresult *res = NULL;
-	int rc = db_exec(db, "SELECT cert_id FROM cert_pdf WHERE sha256 = $1 ORDER BY cert_id LIMIT 1", 1, p,
-			 PGRES_TUPLES_OK, &res, err);
+	int rc = db_exec(db,
+			 "SELECT cert_id FROM cert_pdf WHERE sha256 = $1 ORDER BY cert_id LIMIT 1",
+			 1, p, PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
 	*id = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
@@ -206,7 +220,8 @@ int cert_verify_pdf(struct db *db, const void *pdf, size_t len, struct cert_veri
 		return genuine_status(db, out, err);
 	}
 	out->status = CERT_VERIFY_UNKNOWN;
-	if (!out->has_claim && find_title(pdf, len, out->claim.cert_no, sizeof(out->claim.cert_no))) {
+	if (!out->has_claim &&
+	    find_title(pdf, len, out->claim.cert_no, sizeof(out->claim.cert_no))) {
 		out->has_claim = 1;
 		out->claim.revision = -1; /* the title names the number only */
 	}
@@ -253,7 +268,8 @@ static int claim_matches(const struct cert_claim *claim, const struct cert_recor
 	char given[32], stored[32];
 	normalise_code(claim->code, given, sizeof(given));
 	normalise_code(r->verify_code, stored, sizeof(stored));
-	return !strcmp(given, stored) && (!claim->barcode[0] || !strcmp(claim->barcode, r->barcode));
+	return !strcmp(given, stored) &&
+	       (!claim->barcode[0] || !strcmp(claim->barcode, r->barcode));
 }
 
 /*
@@ -262,8 +278,8 @@ static int claim_matches(const struct cert_claim *claim, const struct cert_recor
  * no revision, so its holder enters none; a genuine original that was later
  * revised must come out superseded, not forged.
  */
-static int match_any_revision(struct db *db, const struct cert_claim *claim, struct cert_record *match, int *found,
-			      struct ml_error *err)
+static int match_any_revision(struct db *db, const struct cert_claim *claim,
+			      struct cert_record *match, int *found, struct ml_error *err)
 {
 	struct cert_record *list = NULL;
 	size_t n = 0;
@@ -294,7 +310,8 @@ int cert_verify_claim(struct db *db, const struct cert_claim *claim, struct cert
 		snprintf(ref, sizeof(ref), "%s", claim->cert_no);
 	struct ml_error nf = ML_ERROR_INIT;
 	int rc = cert_find(db, ref, &out->match, &nf);
-	if (rc == ML_ENOTFOUND || rc == ML_EINVAL || (rc == ML_OK && strcmp(out->match.state, "issued"))) {
+	if (rc == ML_ENOTFOUND || rc == ML_EINVAL ||
+	    (rc == ML_OK && strcmp(out->match.state, "issued"))) {
 		memset(&out->match, 0, sizeof(out->match));
 		return ML_OK;
 	}
@@ -317,10 +334,15 @@ int cert_verify_claim(struct db *db, const struct cert_claim *claim, struct cert
 const char *cert_verify_status_name(int status)
 {
 	switch (status) {
-	case CERT_VERIFY_CURRENT: return "current";
-	case CERT_VERIFY_SUPERSEDED: return "superseded";
-	case CERT_VERIFY_FORGED: return "forged";
-	case CERT_VERIFY_WITHDRAWN: return "withdrawn";
-	default: return "unknown";
+	case CERT_VERIFY_CURRENT:
+		return "current";
+	case CERT_VERIFY_SUPERSEDED:
+		return "superseded";
+	case CERT_VERIFY_FORGED:
+		return "forged";
+	case CERT_VERIFY_WITHDRAWN:
+		return "withdrawn";
+	default:
+		return "unknown";
 	}
 }

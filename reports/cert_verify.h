@@ -37,32 +37,34 @@ int cert_verify_code(const char *key, const char *cert_no, int revision, const c
 		     char out[CERT_VCODE_LEN], struct ml_error *err) ML_MUSTCHECK;
 
 /* "MLCERT1;NO=<number>;REV=<rev>;BC=<barcode>;VC=<code>" into out. ML_EINVAL when it does not fit. */
-int cert_qr_payload(const char *cert_no, int revision, const char *barcode, const char *code, char *out,
-		    size_t len, struct ml_error *err) ML_MUSTCHECK;
+int cert_qr_payload(const char *cert_no, int revision, const char *barcode, const char *code,
+		    char *out, size_t len, struct ml_error *err) ML_MUSTCHECK;
 
 /* Parse a payload back (fields copied into the caller's buffers). ML_EINVAL when malformed. */
 struct cert_claim {
 	char cert_no[48];
-	int revision;       /* -1: unknown (only the number was found, in the document title) */
+	int revision; /* -1: unknown (only the number was found, in the document title) */
 	char barcode[40];
 	char code[CERT_VCODE_LEN];
 };
-int cert_qr_parse(const char *payload, size_t len, struct cert_claim *out, struct ml_error *err) ML_MUSTCHECK;
+int cert_qr_parse(const char *payload, size_t len, struct cert_claim *out,
+		  struct ml_error *err) ML_MUSTCHECK;
 
 enum cert_verify_status {
 	CERT_VERIFY_CURRENT = 0,    /* genuine, and the current revision */
 	CERT_VERIFY_SUPERSEDED = 1, /* genuine, but replaced by a later revision */
-	CERT_VERIFY_FORGED = 2,     /* claims a known certificate, bytes differ from what was issued */
-	CERT_VERIFY_UNKNOWN = 3,    /* matches nothing issued here */
-	CERT_VERIFY_WITHDRAWN = 4,  /* genuine, but withdrawn (作废) without replacement: not valid */
+	CERT_VERIFY_FORGED = 2,  /* claims a known certificate, bytes differ from what was issued */
+	CERT_VERIFY_UNKNOWN = 3, /* matches nothing issued here */
+	CERT_VERIFY_WITHDRAWN =
+		4, /* genuine, but withdrawn (作废) without replacement: not valid */
 };
 
 struct cert_verify_result {
-	int status;                 /* enum cert_verify_status */
-	char sha256[65];            /* of the presented bytes */
-	int has_claim;              /* a QR payload was found in the file */
+	int status;      /* enum cert_verify_status */
+	char sha256[65]; /* of the presented bytes */
+	int has_claim;   /* a QR payload was found in the file */
 	struct cert_claim claim;
-	struct cert_record match;   /* the stored certificate (genuine) or the one claimed (forged) */
+	struct cert_record match; /* the stored certificate (genuine) or the one claimed (forged) */
 	struct cert_record current; /* the current revision when superseded */
 };
 

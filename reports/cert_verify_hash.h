@@ -19,9 +19,9 @@ extern "C" {
 
 struct cert_sha256 {
 	uint32_t h[8];
-	uint64_t total;      /* bytes hashed so far */
+	uint64_t total; /* bytes hashed so far */
 	unsigned char block[64];
-	size_t used;         /* bytes waiting in block */
+	size_t used; /* bytes waiting in block */
 };
 
 void cert_sha256_init(struct cert_sha256 *s);

@@ -28,7 +28,8 @@ static int cmp_ll(const void *a, const void *b)
 }
 
 /* Sorted, duplicate-free copy of ids (caller frees). */
-static int sorted_ids(const long long *ids, size_t n, long long **out, size_t *nout, struct ml_error *err)
+static int sorted_ids(const long long *ids, size_t n, long long **out, size_t *nout,
+		      struct ml_error *err)
 {
 	long long *s = malloc((n ? n : 1) * sizeof(*s));
 	if (!s)
@@ -52,8 +53,8 @@ static int lock_record(struct db *db, long long id, struct cert_record *rec, str
 	snprintf(sid, sizeof(sid), "%lld", id);
 	const char *p[1] = { sid };
 	PGresult *res = NULL;
-	int rc = db_exec(db, "SELECT 1 FROM certificate WHERE id = $1::bigint FOR UPDATE", 1, p, PGRES_TUPLES_OK,
-			 &res, err);
+	int rc = db_exec(db, "SELECT 1 FROM certificate WHERE id = $1::bigint FOR UPDATE", 1, p,
+			 PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
 	int found = PQntuples(res);
@@ -73,20 +74,27 @@ static int same(const char *a, const char *b)
 static int validate_check(const struct cert_record *r, const char *checker, struct ml_error *err)
 {
 	if (strcmp(r->state, "draft"))
-		return ml_errorf(err, ML_ESTATE, "certificate %lld is %s (checked by %s), not a draft: it cannot be "
-				 "checked again", r->id, r->state, r->checker);
+		return ml_errorf(
+			err, ML_ESTATE,
+			"certificate %lld is %s (checked by %s), not a draft: it cannot be "
+			"checked again",
+			r->id, r->state, r->checker);
 	if (same(r->verifier, checker))
-		return ml_errorf(err, ML_ESTATE, "certificate %lld: %s verified it and cannot also check it; the "
-				 "verifier, checker and approver must be three different people", r->id, checker);
+		return ml_errorf(err, ML_ESTATE,
+				 "certificate %lld: %s verified it and cannot also check it; the "
+				 "verifier, checker and approver must be three different people",
+				 r->id, checker);
 	return ML_OK;
 }
 
 /* Lock, validate, then one UPDATE for all (compare-and-set on state). */
-static int check_locked(struct db *db, const long long *ids, size_t n, const char *checker, struct ml_error *err)
+static int check_locked(struct db *db, const long long *ids, size_t n, const char *checker,
+			struct ml_error *err)
 {
 	struct cert_record *r = calloc(n ? n : 1, sizeof(*r));
 	struct ml_buf arr = ML_BUF_INIT;
-	int rc = r ? cert_get_many(db, ids, n, 1, r, err) : ml_errorf(err, ML_ENOMEM, "out of memory");
+	int rc = r ? cert_get_many(db, ids, n, 1, r, err)
+		   : ml_errorf(err, ML_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = validate_check(&r[i], checker, err);
 	int brc = ml_buf_putc(&arr, '{');
@@ -98,10 +106,14 @@ static int check_locked(struct db *db, const long long *ids, size_t n, const cha
 	PGresult *res = NULL;
 	const char *p[2] = { ml_buf_str(&arr), checker };
 	if (!rc)
-		rc = db_exec(db, "UPDATE certificate SET state = 'checked', checker = $2, checked_at = now() "
-				 "WHERE id = ANY($1::bigint[]) AND state = 'draft'", 2, p, PGRES_COMMAND_OK, &res, err);
+		rc = db_exec(
+			db,
+			"UPDATE certificate SET state = 'checked', checker = $2, checked_at = now() "
+			"WHERE id = ANY($1::bigint[]) AND state = 'draft'",
+			2, p, PGRES_COMMAND_OK, &res, err);
 	if (!rc && strtoull(PQcmdTuples(res), NULL, 10) != n)
-		rc = ml_errorf(err, ML_ECONFLICT, "certificates changed while being checked; try again");
+		rc = ml_errorf(err, ML_ECONFLICT,
+			       "certificates changed while being checked; try again");
 	PQclear(res);
 	ml_buf_free(&arr);
 	free(r);
@@ -116,7 +128,8 @@ static int check_reason(const char *what, const char *reason, struct ml_error *e
 	return ML_OK;
 }
 
-int cert_check(struct db *db, const long long *ids, size_t n, const char *checker, struct ml_error *err)
+int cert_check(struct db *db, const long long *ids, size_t n, const char *checker,
+	       struct ml_error *err)
 {
 	int rc = cert_valid_name("checker", checker, err);
 	long long *s = NULL;
@@ -161,18 +174,24 @@ static void items_free(struct issue_item *it, size_t n)
 	free(it);
 }
 
-static int validate_approval(const struct cert_record *r, const char *approver, struct ml_error *err)
+static int validate_approval(const struct cert_record *r, const char *approver,
+			     struct ml_error *err)
 {
 	if (!strcmp(r->state, "draft"))
-		return ml_errorf(err, ML_ESTATE, "certificate %lld is a draft: it must be checked before it is "
-				 "approved", r->id);
+		return ml_errorf(err, ML_ESTATE,
+				 "certificate %lld is a draft: it must be checked before it is "
+				 "approved",
+				 r->id);
 	if (!strcmp(r->state, "issued"))
-		return ml_errorf(err, ML_ESTATE, "certificate %lld is already issued as %s revision %d", r->id,
+		return ml_errorf(err, ML_ESTATE,
+				 "certificate %lld is already issued as %s revision %d", r->id,
 				 r->cert_no, r->revision);
 	if (same(r->verifier, approver) || same(r->checker, approver))
-		return ml_errorf(err, ML_ESTATE, "certificate %lld: %s already signed it as %s and cannot also "
-				 "approve it; the verifier, checker and approver must be three different people",
-				 r->id, approver, same(r->verifier, approver) ? "verifier" : "checker");
+		return ml_errorf(
+			err, ML_ESTATE,
+			"certificate %lld: %s already signed it as %s and cannot also "
+			"approve it; the verifier, checker and approver must be three different people",
+			r->id, approver, same(r->verifier, approver) ? "verifier" : "checker");
 	return ML_OK;
 }
 
@@ -187,22 +206,26 @@ static int load_issuer(struct db *db, struct issue_item *items, size_t i, struct
 	}
 	const char *p[1] = { items[i].rec.issuer_id };
 	items[i].owns_issuer = 1;
-	return db_query_one(db,
-			    "SELECT name, authorization_no, address, postcode, phone, fax, email, number_prefix, "
-			    "verify_key FROM issuer WHERE id = $1",
-			    1, p, &items[i].issuer, err);
+	return db_query_one(
+		db,
+		"SELECT name, authorization_no, address, postcode, phone, fax, email, number_prefix, "
+		"verify_key FROM issuer WHERE id = $1",
+		1, p, &items[i].issuer, err);
 }
 
 /* Serials for the originals of items[i]'s issuer: one block per issuer,
  * handed out in id order (the items are sorted by id). */
-static int alloc_block(struct db *db, struct issue_item *items, size_t n, size_t i, int year, struct ml_error *err)
+static int alloc_block(struct db *db, struct issue_item *items, size_t n, size_t i, int year,
+		       struct ml_error *err)
 {
 	int count = 0, first = 0;
 	for (size_t j = i; j < n; j++)
-		count += !items[j].rec.revises_id && !strcmp(items[j].rec.issuer_id, items[i].rec.issuer_id);
+		count += !items[j].rec.revises_id &&
+			 !strcmp(items[j].rec.issuer_id, items[i].rec.issuer_id);
 	int rc = cert_number_alloc(db, items[i].rec.issuer_id, year, count, &first, err);
 	for (size_t j = i; j < n && !rc; j++) {
-		if (items[j].rec.revises_id || strcmp(items[j].rec.issuer_id, items[i].rec.issuer_id))
+		if (items[j].rec.revises_id ||
+		    strcmp(items[j].rec.issuer_id, items[i].rec.issuer_id))
 			continue;
 		items[j].year = year;
 		items[j].serial = first++;
@@ -219,19 +242,24 @@ static int revision_number(struct db *db, struct issue_item *it, struct ml_error
 	if (rc)
 		return rc;
 	if (strcmp(old.state, "issued") || old.superseded_by || old.withdrawn)
-		return ml_errorf(err, ML_ESTATE, "certificate %lld revises %lld, which is %s", it->rec.id, old.id,
-				 old.superseded_by ? "already superseded" : old.withdrawn ? "withdrawn" : "not issued");
+		return ml_errorf(err, ML_ESTATE, "certificate %lld revises %lld, which is %s",
+				 it->rec.id, old.id,
+				 old.superseded_by ? "already superseded"
+				 : old.withdrawn   ? "withdrawn"
+						   : "not issued");
 	snprintf(it->cert_no, sizeof(it->cert_no), "%s", old.cert_no);
 	/* Printed as "第N版，替代 <this>" by the renderer. */
 	if (old.revision == 0)
 		snprintf(it->supersedes, sizeof(it->supersedes), "%s（原证书）", old.cert_no);
 	else
-		snprintf(it->supersedes, sizeof(it->supersedes), "%s 第%d版", old.cert_no, old.revision);
+		snprintf(it->supersedes, sizeof(it->supersedes), "%s 第%d版", old.cert_no,
+			 old.revision);
 	PGresult *res = NULL;
 	char sid[24];
 	snprintf(sid, sizeof(sid), "%lld", old.id);
 	const char *p[1] = { sid };
-	rc = db_query_one(db, "SELECT issue_year, serial FROM certificate WHERE id = $1::bigint", 1, p, &res, err);
+	rc = db_query_one(db, "SELECT issue_year, serial FROM certificate WHERE id = $1::bigint", 1,
+			  p, &res, err);
 	if (rc)
 		return rc;
 	it->year = atoi(PQgetvalue(res, 0, 0));
@@ -253,15 +281,15 @@ static int assign_number(struct db *db, struct issue_item *items, size_t n, size
 		if (!it->serial)
 			rc = alloc_block(db, items, n, i, year, err);
 		if (!rc)
-			rc = cert_number_format(db_get(it->issuer, 0, "number_prefix"), year, it->serial, it->cert_no,
-						sizeof(it->cert_no), err);
+			rc = cert_number_format(db_get(it->issuer, 0, "number_prefix"), year,
+						it->serial, it->cert_no, sizeof(it->cert_no), err);
 	}
 	if (!rc)
-		rc = cert_verify_code(db_get(it->issuer, 0, "verify_key"), it->cert_no, it->rec.revision,
-				      it->rec.barcode, it->vcode, err);
+		rc = cert_verify_code(db_get(it->issuer, 0, "verify_key"), it->cert_no,
+				      it->rec.revision, it->rec.barcode, it->vcode, err);
 	if (!rc)
-		rc = cert_qr_payload(it->cert_no, it->rec.revision, it->rec.barcode, it->vcode, it->qr, sizeof(it->qr),
-				     err);
+		rc = cert_qr_payload(it->cert_no, it->rec.revision, it->rec.barcode, it->vcode,
+				     it->qr, sizeof(it->qr), err);
 	return rc;
 }
 
@@ -275,9 +303,13 @@ static void complete_doc(struct issue_item *it, const char *approver, const char
 	d->revision = it->rec.revision;
 	d->supersedes = it->supersedes[0] ? it->supersedes : NULL;
 	d->issuer = (struct cert_issuer){
-		.name = db_get(is, 0, "name"), .authorization_no = db_get(is, 0, "authorization_no"),
-		.address = db_get(is, 0, "address"), .postcode = db_get(is, 0, "postcode"),
-		.phone = db_get(is, 0, "phone"), .fax = db_get(is, 0, "fax"), .email = db_get(is, 0, "email"),
+		.name = db_get(is, 0, "name"),
+		.authorization_no = db_get(is, 0, "authorization_no"),
+		.address = db_get(is, 0, "address"),
+		.postcode = db_get(is, 0, "postcode"),
+		.phone = db_get(is, 0, "phone"),
+		.fax = db_get(is, 0, "fax"),
+		.email = db_get(is, 0, "email"),
 	};
 	d->verifier = it->rec.verifier;
 	d->checker = it->rec.checker;
@@ -317,7 +349,8 @@ static void *render_loop(void *arg)
 }
 
 /* Render every item, one thread per renderer (the calling thread is one of them). */
-static int render_all(struct issue_item *items, size_t n, const struct cert_issue_opts *o, struct ml_error *err)
+static int render_all(struct issue_item *items, size_t n, const struct cert_issue_opts *o,
+		      struct ml_error *err)
 {
 	struct render_pool pool = { .items = items, .n = n };
 	atomic_init(&pool.next, 0);
@@ -340,7 +373,9 @@ static int render_all(struct issue_item *items, size_t n, const struct cert_issu
 	for (size_t i = 0; i < n; i++) {
 		if (items[i].rc) {
 			*err = items[i].err;
-			return ml_error_prefix(err, "rendering certificate %lld (%s): ", items[i].rec.id, items[i].cert_no);
+			return ml_error_prefix(err,
+					       "rendering certificate %lld (%s): ", items[i].rec.id,
+					       items[i].cert_no);
 		}
 	}
 	return ML_OK;
@@ -365,29 +400,31 @@ static int store_pdf(struct db *db, const struct issue_item *it, struct ml_error
 	return rc;
 }
 
-static int mark_issued(struct db *db, const struct issue_item *it, const char *approver, const char *issued_on,
-		       struct ml_error *err)
+static int mark_issued(struct db *db, const struct issue_item *it, const char *approver,
+		       const char *issued_on, struct ml_error *err)
 {
 	char cid[24], year[8], serial[16];
 	snprintf(cid, sizeof(cid), "%lld", it->rec.id);
 	snprintf(year, sizeof(year), "%d", it->year);
 	snprintf(serial, sizeof(serial), "%d", it->serial);
 	const char *p[7] = { cid, approver, it->cert_no, year, serial, issued_on, it->vcode };
-	int rc = db_cmd(db,
-			"UPDATE certificate SET state = 'issued', approver = $2, approved_at = now(), cert_no = $3, "
-			"issue_year = $4::int, serial = $5::int, issued_on = $6::date, verify_code = $7 "
-			"WHERE id = $1::bigint AND state = 'checked'",
-			7, p, err);
+	int rc = db_cmd(
+		db,
+		"UPDATE certificate SET state = 'issued', approver = $2, approved_at = now(), cert_no = $3, "
+		"issue_year = $4::int, serial = $5::int, issued_on = $6::date, verify_code = $7 "
+		"WHERE id = $1::bigint AND state = 'checked'",
+		7, p, err);
 	if (rc || !it->rec.revises_id)
 		return rc;
 	char aid[24], old[24];
 	snprintf(aid, sizeof(aid), "%lld", it->rec.asset_id);
 	snprintf(old, sizeof(old), "%lld", it->rec.revises_id);
 	const char *q[5] = { aid, old, cid, it->rec.revise_reason, approver };
-	return db_cmd(db,
-		      "INSERT INTO cert_supersession (asset_id, old_id, new_id, reason, revised_by) "
-		      "VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5)",
-		      5, q, err);
+	return db_cmd(
+		db,
+		"INSERT INTO cert_supersession (asset_id, old_id, new_id, reason, revised_by) "
+		"VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5)",
+		5, q, err);
 }
 
 static int issue_date(struct db *db, const char *given, char out[12], struct ml_error *err)
@@ -396,9 +433,10 @@ static int issue_date(struct db *db, const char *given, char out[12], struct ml_
 	PGresult *res = NULL;
 	/* Today in China Standard Time, the zone of the printed dates and of the
 	 * PDF CreationDate (reports/cert_render.c), whatever the server's zone. */
-	int rc = db_query_one(db,
-			      "SELECT to_char(coalesce($1::date, (now() AT TIME ZONE 'Asia/Shanghai')::date), 'YYYY-MM-DD')",
-			      1, p, &res, err);
+	int rc = db_query_one(
+		db,
+		"SELECT to_char(coalesce($1::date, (now() AT TIME ZONE 'Asia/Shanghai')::date), 'YYYY-MM-DD')",
+		1, p, &res, err);
 	if (rc)
 		return ml_error_prefix(err, "issue date '%s': ", given ? given : "today");
 	snprintf(out, 12, "%s", PQgetvalue(res, 0, 0));
@@ -406,8 +444,8 @@ static int issue_date(struct db *db, const char *given, char out[12], struct ml_
 	return ML_OK;
 }
 
-static int prepare_items(struct db *db, struct issue_item *it, size_t n, const char *approver, const char *date,
-			 struct ml_error *err)
+static int prepare_items(struct db *db, struct issue_item *it, size_t n, const char *approver,
+			 const char *date, struct ml_error *err)
 {
 	int rc = ML_OK;
 	for (size_t i = 0; i < n && !rc; i++)
@@ -430,7 +468,8 @@ static int approve_locked(struct db *db, const long long *ids, size_t n, const c
 	if (!it)
 		return ml_errorf(err, ML_ENOMEM, "out of memory for %zu certificates", n);
 	struct cert_record *recs = calloc(n ? n : 1, sizeof(*recs));
-	int rc = recs ? issue_date(db, o->issued_on, date, err) : ml_errorf(err, ML_ENOMEM, "out of memory");
+	int rc = recs ? issue_date(db, o->issued_on, date, err)
+		      : ml_errorf(err, ML_ENOMEM, "out of memory");
 	if (!rc)
 		rc = cert_get_many(db, ids, n, 1, recs, err);
 	for (size_t i = 0; i < n; i++) {
@@ -475,8 +514,10 @@ int cert_approve(struct db *db, const long long *ids, size_t n, const char *appr
 
 static int override_allowed(const char *f)
 {
-	static const char *const ok[] = { "client", "place", "temperature", "humidity", "record_no", "model",
-					   "spec", "manufacturer", "instrument", "verified_on", "valid_until" };
+	static const char *const ok[] = { "client",      "place",        "temperature",
+					  "humidity",    "record_no",    "model",
+					  "spec",        "manufacturer", "instrument",
+					  "verified_on", "valid_until" };
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		if (!strcmp(f, ok[i]))
 			return 1;
@@ -484,16 +525,19 @@ static int override_allowed(const char *f)
 	return 0;
 }
 
-static int overrides_json(const char *by, const struct cert_override *ov, size_t n, struct ml_buf *b,
-			  struct ml_error *err)
+static int overrides_json(const char *by, const struct cert_override *ov, size_t n,
+			  struct ml_buf *b, struct ml_error *err)
 {
 	int rc = ml_buf_putc(b, '{');
 	rc |= ml_json_kv_str(b, 1, "verifier", by);
 	for (size_t i = 0; i < n && !rc; i++) {
 		if (!ov[i].field || !override_allowed(ov[i].field))
-			return ml_errorf(err, ML_EINVAL, "field '%s' cannot be corrected by a revision (allowed: client, "
-					 "place, temperature, humidity, record_no, model, spec, manufacturer, "
-					 "instrument, verified_on, valid_until)", ov[i].field ? ov[i].field : "");
+			return ml_errorf(
+				err, ML_EINVAL,
+				"field '%s' cannot be corrected by a revision (allowed: client, "
+				"place, temperature, humidity, record_no, model, spec, manufacturer, "
+				"instrument, verified_on, valid_until)",
+				ov[i].field ? ov[i].field : "");
 		rc = ml_json_kv_str(b, 0, ov[i].field, ov[i].value);
 	}
 	rc |= ml_buf_putc(b, '}');
@@ -507,42 +551,49 @@ static int revise_checks(struct db *db, long long id, struct ml_error *err)
 	if (rc)
 		return rc;
 	if (strcmp(r.state, "issued"))
-		return ml_errorf(err, ML_ESTATE, "certificate %lld is a %s, not issued: correct the draft's source "
-				 "instead of revising", id, r.state);
+		return ml_errorf(err, ML_ESTATE,
+				 "certificate %lld is a %s, not issued: correct the draft's source "
+				 "instead of revising",
+				 id, r.state);
 	if (r.superseded_by)
-		return ml_errorf(err, ML_ESTATE, "certificate %lld (%s revision %d) is already superseded by "
-				 "certificate %lld: revise the current revision", id, r.cert_no, r.revision,
-				 r.superseded_by);
+		return ml_errorf(err, ML_ESTATE,
+				 "certificate %lld (%s revision %d) is already superseded by "
+				 "certificate %lld: revise the current revision",
+				 id, r.cert_no, r.revision, r.superseded_by);
 	if (r.withdrawn)
-		return ml_errorf(err, ML_ESTATE, "certificate %lld (%s) was withdrawn on %s: it cannot be revised", id,
-				 r.cert_no, r.withdrawn_at);
+		return ml_errorf(err, ML_ESTATE,
+				 "certificate %lld (%s) was withdrawn on %s: it cannot be revised",
+				 id, r.cert_no, r.withdrawn_at);
 	char sid[24];
 	snprintf(sid, sizeof(sid), "%lld", id);
 	const char *p[1] = { sid };
 	PGresult *res = NULL;
-	rc = db_exec(db, "SELECT id FROM certificate WHERE revises_id = $1::bigint", 1, p, PGRES_TUPLES_OK, &res, err);
+	rc = db_exec(db, "SELECT id FROM certificate WHERE revises_id = $1::bigint", 1, p,
+		     PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
 	if (PQntuples(res))
-		rc = ml_errorf(err, ML_ESTATE, "certificate %lld already has a pending revision (draft %s)", id,
+		rc = ml_errorf(err, ML_ESTATE,
+			       "certificate %lld already has a pending revision (draft %s)", id,
 			       PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return rc;
 }
 
-static int insert_revision(struct db *db, long long id, const char *reason, const char *by, const char *json,
-			   long long *new_id, struct ml_error *err)
+static int insert_revision(struct db *db, long long id, const char *reason, const char *by,
+			   const char *json, long long *new_id, struct ml_error *err)
 {
 	char sid[24];
 	snprintf(sid, sizeof(sid), "%lld", id);
 	const char *p[4] = { sid, reason, json, by };
 	PGresult *res = NULL;
-	int rc = db_query_one(db,
-			      "INSERT INTO certificate (asset_id, run_id, issuer_id, kind, barcode, content, revision, "
-			      "revises_id, revise_reason, verifier) "
-			      "SELECT asset_id, run_id, issuer_id, kind, barcode, content || $3::jsonb, revision + 1, id, "
-			      "$2, $4 FROM certificate WHERE id = $1::bigint AND state = 'issued' RETURNING id",
-			      4, p, &res, err);
+	int rc = db_query_one(
+		db,
+		"INSERT INTO certificate (asset_id, run_id, issuer_id, kind, barcode, content, revision, "
+		"revises_id, revise_reason, verifier) "
+		"SELECT asset_id, run_id, issuer_id, kind, barcode, content || $3::jsonb, revision + 1, id, "
+		"$2, $4 FROM certificate WHERE id = $1::bigint AND state = 'issued' RETURNING id",
+		4, p, &res, err);
 	if (rc)
 		return rc;
 	if (new_id)
@@ -551,8 +602,9 @@ static int insert_revision(struct db *db, long long id, const char *reason, cons
 	return ML_OK;
 }
 
-int cert_revise(struct db *db, long long id, const char *reason, const char *by, const struct cert_override *ov,
-		size_t n_ov, long long *new_id, struct ml_error *err)
+int cert_revise(struct db *db, long long id, const char *reason, const char *by,
+		const struct cert_override *ov, size_t n_ov, long long *new_id,
+		struct ml_error *err)
 {
 	int rc = check_reason("a revision", reason, err);
 	if (!rc)
@@ -573,20 +625,27 @@ int cert_revise(struct db *db, long long id, const char *reason, const char *by,
 
 /* ---- withdraw ---- */
 
-static int withdraw_locked(struct db *db, long long id, const char *reason, const char *by, struct ml_error *err)
+static int withdraw_locked(struct db *db, long long id, const char *reason, const char *by,
+			   struct ml_error *err)
 {
 	struct cert_record r;
 	int rc = lock_record(db, id, &r, err);
 	if (rc)
 		return rc;
 	if (strcmp(r.state, "issued"))
-		return ml_errorf(err, ML_ESTATE, "certificate %lld is a %s: only issued certificates are withdrawn "
-				 "(a draft is simply not approved)", id, r.state);
+		return ml_errorf(err, ML_ESTATE,
+				 "certificate %lld is a %s: only issued certificates are withdrawn "
+				 "(a draft is simply not approved)",
+				 id, r.state);
 	if (r.superseded_by)
-		return ml_errorf(err, ML_ESTATE, "certificate %lld (%s revision %d) is superseded by certificate %lld: "
-				 "withdraw the current revision", id, r.cert_no, r.revision, r.superseded_by);
+		return ml_errorf(
+			err, ML_ESTATE,
+			"certificate %lld (%s revision %d) is superseded by certificate %lld: "
+			"withdraw the current revision",
+			id, r.cert_no, r.revision, r.superseded_by);
 	if (r.withdrawn)
-		return ml_errorf(err, ML_ESTATE, "certificate %lld (%s) was already withdrawn on %s by %s", id,
+		return ml_errorf(err, ML_ESTATE,
+				 "certificate %lld (%s) was already withdrawn on %s by %s", id,
 				 r.cert_no, r.withdrawn_at, r.withdrawn_by);
 	char aid[24], cid[24];
 	snprintf(aid, sizeof(aid), "%lld", r.asset_id);
@@ -598,7 +657,8 @@ static int withdraw_locked(struct db *db, long long id, const char *reason, cons
 		      4, p, err);
 }
 
-int cert_withdraw(struct db *db, long long id, const char *reason, const char *by, struct ml_error *err)
+int cert_withdraw(struct db *db, long long id, const char *reason, const char *by,
+		  struct ml_error *err)
 {
 	int rc = check_reason("a withdrawal", reason, err);
 	if (!rc)
@@ -612,29 +672,37 @@ int cert_withdraw(struct db *db, long long id, const char *reason, const char *b
 
 /* ---- discard ---- */
 
-static int discard_locked(struct db *db, long long id, const char *reason, const char *by, struct ml_error *err)
+static int discard_locked(struct db *db, long long id, const char *reason, const char *by,
+			  struct ml_error *err)
 {
 	struct cert_record r;
 	int rc = lock_record(db, id, &r, err);
 	if (rc)
 		return rc;
 	if (!strcmp(r.state, "issued"))
-		return ml_errorf(err, ML_ESTATE, "certificate %lld is issued as %s: an issued certificate is withdrawn "
-				 "or revised, never discarded", id, r.cert_no);
+		return ml_errorf(
+			err, ML_ESTATE,
+			"certificate %lld is issued as %s: an issued certificate is withdrawn "
+			"or revised, never discarded",
+			id, r.cert_no);
 	char sid[24];
 	snprintf(sid, sizeof(sid), "%lld", id);
 	const char *p[3] = { sid, reason, by };
-	rc = db_cmd(db,
-		    "INSERT INTO cert_discard_log (asset_id, cert_id, run_id, barcode, revision, state, content, verifier, "
-		    "checker, reason, discarded_by) SELECT asset_id, id, run_id, barcode, revision, state, content, "
-		    "verifier, checker, $2, $3 FROM certificate WHERE id = $1::bigint",
-		    3, p, err);
+	rc = db_cmd(
+		db,
+		"INSERT INTO cert_discard_log (asset_id, cert_id, run_id, barcode, revision, state, content, verifier, "
+		"checker, reason, discarded_by) SELECT asset_id, id, run_id, barcode, revision, state, content, "
+		"verifier, checker, $2, $3 FROM certificate WHERE id = $1::bigint",
+		3, p, err);
 	if (!rc)
-		rc = db_cmd(db, "DELETE FROM certificate WHERE id = $1::bigint AND state <> 'issued'", 1, p, err);
+		rc = db_cmd(db,
+			    "DELETE FROM certificate WHERE id = $1::bigint AND state <> 'issued'",
+			    1, p, err);
 	return rc;
 }
 
-int cert_discard(struct db *db, long long id, const char *reason, const char *by, struct ml_error *err)
+int cert_discard(struct db *db, long long id, const char *reason, const char *by,
+		 struct ml_error *err)
 {
 	int rc = check_reason("discarding a draft", reason, err);
 	if (!rc)

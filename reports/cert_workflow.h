@@ -31,7 +31,7 @@ int cert_check(struct db *db, const long long *ids, size_t n, const char *checke
 	       struct ml_error *err) ML_MUSTCHECK;
 
 struct cert_issue_opts {
-	const char *issued_on;                  /* "YYYY-MM-DD"; NULL = today in China Standard Time */
+	const char *issued_on; /* "YYYY-MM-DD"; NULL = today in China Standard Time */
 	struct cert_renderer *const *renderers; /* one per rendering thread; n_renderers >= 1 */
 	size_t n_renderers;
 };
@@ -48,7 +48,8 @@ int cert_approve(struct db *db, const long long *ids, size_t n, const char *appr
 
 /* A cover field replaced in a revision (whitelisted: see cert_revise). */
 struct cert_override {
-	const char *field; /* "client", "place", "temperature", "humidity", "record_no", "model", "spec",
+	const char *
+		field; /* "client", "place", "temperature", "humidity", "record_no", "model", "spec",
 			      "manufacturer", "instrument", "verified_on", "valid_until" */
 	const char *value;
 };
@@ -62,7 +63,8 @@ struct cert_override {
  * is pending. *new_id receives the draft's id.
  */
 int cert_revise(struct db *db, long long id, const char *reason, const char *by,
-		const struct cert_override *ov, size_t n_ov, long long *new_id, struct ml_error *err) ML_MUSTCHECK;
+		const struct cert_override *ov, size_t n_ov, long long *new_id,
+		struct ml_error *err) ML_MUSTCHECK;
 
 /*
  * Withdraw (作废) an issued, current certificate without a replacement, e.g.

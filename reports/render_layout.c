@@ -24,15 +24,19 @@
 #define ML_BOTTOM 70.0f
 #define DASH "—"
 
-enum align { AL_LEFT, AL_CENTER, AL_RIGHT };
+enum align {
+	AL_LEFT,
+	AL_CENTER,
+	AL_RIGHT
+};
 
 struct lay {
 	struct rl_list *l;
 	const struct ttf_font *font;
 	const struct cert_doc *doc;
 	int page;
-	float y;  /* cursor: top of the next block */
-	int rc;   /* first failure (ML_ENOMEM); later calls become no-ops */
+	float y; /* cursor: top of the next block */
+	int rc;  /* first failure (ML_ENOMEM); later calls become no-ops */
 };
 
 void rl_list_init(struct rl_list *l)
@@ -89,7 +93,8 @@ static void mark_used(struct rl_list *l, const char *s)
 {
 	while (*s) {
 		uint32_t cp = ttf_utf8_next(&s);
-		if (cp >= 0xFFFF) /* beyond the BMP (and U+FFFF): printed as a space, as libharu's UTF-8 encoder does */
+		/* beyond the BMP (and U+FFFF): printed as a space, as libharu's UTF-8 encoder does */
+		if (cp >= 0xFFFF)
 			cp = 0x20;
 		l->used[cp >> 3] |= (uint8_t)(1u << (cp & 7));
 	}
@@ -124,7 +129,8 @@ static void text_at(struct lay *y, float x, float base, float size, const char *
 	mark_used(y->l, s);
 }
 
-static void text_al(struct lay *y, float x0, float x1, float base, float size, const char *s, enum align a, int bold)
+static void text_al(struct lay *y, float x0, float x1, float base, float size, const char *s,
+		    enum align a, int bold)
 {
 	float w = width(y, s, size);
 	float x = a == AL_LEFT ? x0 : a == AL_RIGHT ? x1 - w : (x0 + x1 - w) / 2;
@@ -152,7 +158,8 @@ static void box(struct lay *y, int kind, float x, float yb, float w, float h, fl
  * space of a Latin word, so "220V 5(60)A" never splits inside a token.
  * Returns the number of lines; draws them only when draw is set.
  */
-static int wrap(struct lay *y, float x, float base, float w, float size, float lead, const char *s, int draw)
+static int wrap(struct lay *y, float x, float base, float w, float size, float lead, const char *s,
+		int draw)
 {
 	char line_buf[1024];
 	int lines = 0;
@@ -162,7 +169,8 @@ static int wrap(struct lay *y, float x, float base, float w, float size, float l
 		while (*p) {
 			const char *q = p;
 			uint32_t cp = ttf_utf8_next(&q);
-			uint32_t wcp = cp >= 0xFFFF || cp < 0x20 || cp == 0x7F ? 0x20 : cp; /* as drawn */
+			uint32_t wcp = cp >= 0xFFFF || cp < 0x20 || cp == 0x7F ? 0x20
+									       : cp; /* as drawn */
 			float cw = (float)ttf_font_width1000(y->font, wcp) * size / 1000.0f;
 			if (cp == ' ' || cp >= 0x2E80)
 				brk = cp == ' ' ? q : p;
@@ -306,7 +314,8 @@ static void qr_code(struct lay *y, float x_right, float yb, float side)
 			for (int k = 0; k < h; k++)
 				memset(used + (r + k) * w + c0, 1, (size_t)(c - c0));
 			/* module row r counts from the top; PDF y grows upwards */
-			box(y, RL_FILL, (float)c0, (float)(w - r - h), (float)(c - c0), (float)h, 0);
+			box(y, RL_FILL, (float)c0, (float)(w - r - h), (float)(c - c0), (float)h,
+			    0);
 		}
 	}
 	if (!used)
@@ -320,7 +329,8 @@ static void layout_cover(struct lay *y)
 	const struct cert_doc *d = y->doc;
 	const int notice = d->kind == CERT_KIND_NOTICE;
 	char b[512];
-	text_al(y, ML_LEFT, ML_RIGHT, RL_PAGE_H - 150.0f, 30.0f, notice ? "检定结果通知书" : "检定证书", AL_CENTER, 1);
+	text_al(y, ML_LEFT, ML_RIGHT, RL_PAGE_H - 150.0f, 30.0f,
+		notice ? "检定结果通知书" : "检定证书", AL_CENTER, 1);
 	y->y = RL_PAGE_H - 172.0f;
 	if (d->revision > 0) {
 		snprintf(b, sizeof b, "第%d版，替代 %s", d->revision, or_dash(d->supersedes));
@@ -332,12 +342,16 @@ static void layout_cover(struct lay *y)
 	cn_date(d->verified_on, vdate, sizeof vdate);
 	cn_date(d->valid_until, udate, sizeof udate);
 	const char *const rows[][2] = {
-		{ "送检单位", d->client }, { "计量器具名称", d->instrument }, { "型号/规格", model },
-		{ "出厂编号", d->barcode }, { "制造单位", d->manufacturer }, { "检定依据", d->regulation },
-		{ "检定结论", concl }, { NULL, NULL }, { "批准人", d->approver }, { "核验员", d->checker },
-		{ "检定员", d->verifier }, { "检定日期", vdate }, { "有效期至", udate },
+		{ "送检单位", d->client },       { "计量器具名称", d->instrument },
+		{ "型号/规格", model },          { "出厂编号", d->barcode },
+		{ "制造单位", d->manufacturer }, { "检定依据", d->regulation },
+		{ "检定结论", concl },           { NULL, NULL },
+		{ "批准人", d->approver },       { "核验员", d->checker },
+		{ "检定员", d->verifier },       { "检定日期", vdate },
+		{ "有效期至", udate },
 	};
-	const size_t nrows = sizeof rows / sizeof rows[0] - (notice ? 1 : 0); /* a notice has no validity */
+	const size_t nrows = sizeof rows / sizeof rows[0] -
+			     (notice ? 1 : 0); /* a notice has no validity */
 	/* Long values wrap; when they would run into the issuing body and seal
 	 * (name at 205 pt), the values are set smaller until they fit. */
 	float size = 12.0f;
@@ -356,7 +370,8 @@ static void layout_cover(struct lay *y)
 		else
 			y->y -= 14.0f;
 	}
-	text_al(y, ML_LEFT, ML_RIGHT - 130.0f, 205.0f, 12.0f, or_dash(d->issuer.name), AL_CENTER, 1);
+	text_al(y, ML_LEFT, ML_RIGHT - 130.0f, 205.0f, 12.0f, or_dash(d->issuer.name), AL_CENTER,
+		1);
 	text_al(y, ML_LEFT, ML_RIGHT - 130.0f, 188.0f, 9.0f, "（检定专用章）", AL_CENTER, 0);
 	cover_issuer(y);
 	qr_code(y, ML_RIGHT, 112.0f, 86.0f);
@@ -403,7 +418,8 @@ static float cell_lead(float size)
 }
 
 /* Height of a row: 18 pt, or what its wrapped cells need. */
-static float row_height(struct lay *y, const struct col *cols, size_t nc, const char *const *cells, int header)
+static float row_height(struct lay *y, const struct col *cols, size_t nc, const char *const *cells,
+			int header)
 {
 	const float size = header ? 8.5f : 9.0f;
 	float h = ROW_H;
@@ -411,7 +427,8 @@ static float row_height(struct lay *y, const struct col *cols, size_t nc, const 
 		const char *s = or_dash(cells[i]);
 		if (!cell_wraps(y, s, size, cols[i].w))
 			continue;
-		int n = wrap(y, 0, 0, cols[i].w - 2 * CELL_PAD, size * 0.75f, cell_lead(size), s, 0);
+		int n = wrap(y, 0, 0, cols[i].w - 2 * CELL_PAD, size * 0.75f, cell_lead(size), s,
+			     0);
 		float need = (float)n * cell_lead(size) + 8.0f;
 		if (need > h)
 			h = need;
@@ -419,7 +436,8 @@ static float row_height(struct lay *y, const struct col *cols, size_t nc, const 
 	return h;
 }
 
-static void row(struct lay *y, const struct col *cols, size_t nc, const char *const *cells, int header)
+static void row(struct lay *y, const struct col *cols, size_t nc, const char *const *cells,
+		int header)
 {
 	const float size = header ? 8.5f : 9.0f, h = row_height(y, cols, nc, cells, header);
 	float x = ML_LEFT, top = y->y;
@@ -430,7 +448,8 @@ static void row(struct lay *y, const struct col *cols, size_t nc, const char *co
 		if (cell_wraps(y, s, size, cols[i].w)) {
 			float ws = size * 0.75f, lead = cell_lead(size);
 			int n = wrap(y, 0, 0, cols[i].w - 2 * CELL_PAD, ws, lead, s, 0);
-			float first = top - (h - (float)n * lead) / 2 - lead + (lead - ws) / 2 + 1.0f;
+			float first = top - (h - (float)n * lead) / 2 - lead + (lead - ws) / 2 +
+				      1.0f;
 			wrap(y, x + CELL_PAD, first, cols[i].w - 2 * CELL_PAD, ws, lead, s, 1);
 		} else {
 			enum align a = header ? AL_CENTER : cols[i].a;
@@ -476,12 +495,16 @@ static void paragraph(struct lay *y, const char *s, float size)
 	y->y -= lead * (float)n + 2.0f;
 }
 
-static void table(struct lay *y, const struct col *cols, size_t nc, const char *const *cells, size_t nrows)
+static void table(struct lay *y, const struct col *cols, size_t nc, const char *const *cells,
+		  size_t nrows)
 {
 	const char *heads[16];
 	for (size_t i = 0; i < nc && i < 16; i++)
 		heads[i] = cols[i].head;
-	ensure(y, row_height(y, cols, nc, heads, 1) + (nrows ? row_height(y, cols, nc, cells, 0) : 0) + 4.0f, NULL, 0);
+	ensure(y,
+	       row_height(y, cols, nc, heads, 1) + (nrows ? row_height(y, cols, nc, cells, 0) : 0) +
+		       4.0f,
+	       NULL, 0);
 	row(y, cols, nc, heads, 1);
 	for (size_t r = 0; r < nrows; r++) {
 		ensure(y, row_height(y, cols, nc, cells + r * nc, 0), cols, nc);
@@ -502,13 +525,17 @@ static void layout_inner(struct lay *y)
 	paragraph(y, or_dash(d->regulation), 10.0f);
 	heading(y, "二、本次检定所使用的计量标准器具");
 	static const struct col cols[] = {
-		{ "名称", 118, AL_CENTER }, { "测量范围", 90, AL_CENTER }, { "准确度等级/不确定度", 100, AL_CENTER },
-		{ "证书编号", 110, AL_CENTER }, { "有效期至", 65.276f, AL_CENTER },
+		{ "名称", 118, AL_CENTER },
+		{ "测量范围", 90, AL_CENTER },
+		{ "准确度等级/不确定度", 100, AL_CENTER },
+		{ "证书编号", 110, AL_CENTER },
+		{ "有效期至", 65.276f, AL_CENTER },
 	};
 	for (size_t i = 0; i == 0 || i < d->n_standards; i++) {
 		const struct cert_standard *s = d->n_standards ? &d->standards[i] : NULL;
-		const char *cells[5] = { s ? s->name : NULL, s ? s->range : NULL, s ? s->accuracy : NULL,
-					 s ? s->cert_no : NULL, s ? s->valid_until : NULL };
+		const char *cells[5] = { s ? s->name : NULL, s ? s->range : NULL,
+					 s ? s->accuracy : NULL, s ? s->cert_no : NULL,
+					 s ? s->valid_until : NULL };
 		if (i == 0)
 			table(y, cols, 5, cells, 1);
 		else {
@@ -519,7 +546,8 @@ static void layout_inner(struct lay *y)
 	heading(y, "三、检定地点及环境条件");
 	snprintf(b, sizeof b, "检定地点：%s", or_dash(d->place));
 	paragraph(y, b, 10.0f);
-	snprintf(b, sizeof b, "温度：%s        相对湿度：%s", or_dash(d->temperature), or_dash(d->humidity));
+	snprintf(b, sizeof b, "温度：%s        相对湿度：%s", or_dash(d->temperature),
+		 or_dash(d->humidity));
 	paragraph(y, b, 10.0f);
 	heading(y, "四、声明");
 	paragraph(y, "1. 本证书（通知书）给出的检定结果仅对本次所检定的计量器具有效。", 10.0f);
@@ -545,11 +573,13 @@ static void notice_box(struct lay *y)
 			rc |= ml_buf_printf(&b, "%s%s", n++ ? "、" : "", or_dash(d->items[i].name));
 	for (size_t i = 0; i < d->n_errors; i++)
 		if (failed(d->errors[i].verdict))
-			rc |= ml_buf_printf(&b, "%s基本误差（%s %s %s）", n++ ? "、" : "", or_dash(d->errors[i].load),
-					    or_dash(d->errors[i].pf), or_dash(d->errors[i].element));
+			rc |= ml_buf_printf(&b, "%s基本误差（%s %s %s）", n++ ? "、" : "",
+					    or_dash(d->errors[i].load), or_dash(d->errors[i].pf),
+					    or_dash(d->errors[i].element));
 	for (size_t i = 0; i < d->n_xfmr; i++)
 		if (failed(d->xfmr[i].verdict))
-			rc |= ml_buf_printf(&b, "%s误差（%s %s）", n++ ? "、" : "", or_dash(d->xfmr[i].percent),
+			rc |= ml_buf_printf(&b, "%s误差（%s %s）", n++ ? "、" : "",
+					    or_dash(d->xfmr[i].percent),
 					    or_dash(d->xfmr[i].burden));
 	if (rc)
 		y->rc = ML_ENOMEM;
@@ -572,7 +602,10 @@ static void items_table(struct lay *y)
 {
 	const struct cert_doc *d = y->doc;
 	static const struct col cols[] = {
-		{ "序号", 40, AL_CENTER }, { "检定项目", 150, AL_CENTER }, { "结论", 80, AL_CENTER }, { "说明", 213.276f, AL_CENTER },
+		{ "序号", 40, AL_CENTER },
+		{ "检定项目", 150, AL_CENTER },
+		{ "结论", 80, AL_CENTER },
+		{ "说明", 213.276f, AL_CENTER },
 	};
 	heading(y, "一、检定项目及结论");
 	const char *none[4] = { NULL, NULL, NULL, NULL };
@@ -583,7 +616,8 @@ static void items_table(struct lay *y)
 	char num[24];
 	for (size_t i = 0; i < d->n_items; i++) {
 		snprintf(num, sizeof num, "%zu", i + 1);
-		const char *cells[4] = { num, d->items[i].name, d->items[i].conclusion, d->items[i].detail };
+		const char *cells[4] = { num, d->items[i].name, d->items[i].conclusion,
+					 d->items[i].detail };
 		if (i == 0)
 			table(y, cols, 4, cells, 1);
 		else {
@@ -597,14 +631,16 @@ static void errors_table(struct lay *y)
 {
 	const struct cert_doc *d = y->doc;
 	static const struct col cols[] = {
-		{ "负载点", 42, AL_CENTER }, { "电流", 42, AL_CENTER }, { "功率因数", 44, AL_CENTER },
-		{ "元件", 34, AL_CENTER }, { "误差读数(%)", 121, AL_RIGHT }, { "平均值(%)", 50, AL_RIGHT },
-		{ "化整值(%)", 50, AL_RIGHT }, { "误差限(%)", 50, AL_RIGHT }, { "结论", 50.276f, AL_CENTER },
+		{ "负载点", 42, AL_CENTER },      { "电流", 42, AL_CENTER },
+		{ "功率因数", 44, AL_CENTER },    { "元件", 34, AL_CENTER },
+		{ "误差读数(%)", 121, AL_RIGHT }, { "平均值(%)", 50, AL_RIGHT },
+		{ "化整值(%)", 50, AL_RIGHT },    { "误差限(%)", 50, AL_RIGHT },
+		{ "结论", 50.276f, AL_CENTER },
 	};
 	heading(y, "二、基本误差");
 	for (size_t i = 0; i < d->n_errors; i++) {
 		const struct cert_error_row *e = &d->errors[i];
-		const char *cells[9] = { e->load, e->current, e->pf, e->element, e->readings,
+		const char *cells[9] = { e->load, e->current, e->pf,    e->element, e->readings,
 					 e->mean, e->rounded, e->limit, e->verdict };
 		if (i == 0)
 			table(y, cols, 9, cells, 1);
@@ -619,14 +655,16 @@ static void xfmr_table(struct lay *y)
 {
 	const struct cert_doc *d = y->doc;
 	static const struct col cols[] = {
-		{ "百分点", 56, AL_CENTER }, { "二次负荷", 70, AL_CENTER }, { "比值差(%)", 70, AL_RIGHT },
-		{ "相位差(′)", 70, AL_RIGHT }, { "比值差限值(%)", 75, AL_RIGHT }, { "相位差限值(′)", 75, AL_RIGHT },
+		{ "百分点", 56, AL_CENTER },       { "二次负荷", 70, AL_CENTER },
+		{ "比值差(%)", 70, AL_RIGHT },     { "相位差(′)", 70, AL_RIGHT },
+		{ "比值差限值(%)", 75, AL_RIGHT }, { "相位差限值(′)", 75, AL_RIGHT },
 		{ "结论", 67.276f, AL_CENTER },
 	};
 	heading(y, d->n_errors ? "三、比值差和相位差" : "二、比值差和相位差");
 	for (size_t i = 0; i < d->n_xfmr; i++) {
 		const struct cert_xfmr_row *e = &d->xfmr[i];
-		const char *cells[7] = { e->percent, e->burden, e->ratio_error, e->phase, e->ratio_limit, e->phase_limit, e->verdict };
+		const char *cells[7] = { e->percent,     e->burden,      e->ratio_error, e->phase,
+					 e->ratio_limit, e->phase_limit, e->verdict };
 		if (i == 0)
 			table(y, cols, 7, cells, 1);
 		else {
@@ -671,7 +709,8 @@ static void page_furniture(struct lay *y)
 		 * (ISO/IEC 17025:2017 7.8.2.1 d) and a loose page of the revision
 		 * cannot pass for a page of the certificate it supersedes. */
 		if (d->revision > 0)
-			snprintf(b, sizeof b, "证书编号：%s（第%d版）", or_dash(d->cert_no), d->revision);
+			snprintf(b, sizeof b, "证书编号：%s（第%d版）", or_dash(d->cert_no),
+				 d->revision);
 		else
 			snprintf(b, sizeof b, "证书编号：%s", or_dash(d->cert_no));
 		text_al(y, ML_LEFT, ML_RIGHT, RL_PAGE_H - 56.0f, 10.0f, b, AL_RIGHT, 0);
@@ -685,22 +724,26 @@ static void page_furniture(struct lay *y)
 	y->l->pages = total;
 }
 
-int rl_layout_cert(struct rl_list *l, const struct cert_doc *doc, const struct ttf_font *font, struct ml_error *err)
+int rl_layout_cert(struct rl_list *l, const struct cert_doc *doc, const struct ttf_font *font,
+		   struct ml_error *err)
 {
 	rl_list_reset(l);
 	if (!doc->cert_no || !*doc->cert_no)
 		return ml_errorf(err, ML_EINVAL, "certificate: cert_no is required");
 	if (doc->kind != CERT_KIND_CERTIFICATE && doc->kind != CERT_KIND_NOTICE)
-		return ml_errorf(err, ML_EINVAL, "certificate %s: unknown kind %d", doc->cert_no, (int)doc->kind);
+		return ml_errorf(err, ML_EINVAL, "certificate %s: unknown kind %d", doc->cert_no,
+				 (int)doc->kind);
 	struct lay y = { .l = l, .font = font, .doc = doc, .page = 0, .y = ML_TOP };
 	layout_cover(&y);
 	layout_inner(&y);
 	layout_results(&y);
 	page_furniture(&y);
 	if (y.rc == ML_EINVAL)
-		return ml_errorf(err, ML_EINVAL, "certificate %s: QR payload cannot be encoded", doc->cert_no);
+		return ml_errorf(err, ML_EINVAL, "certificate %s: QR payload cannot be encoded",
+				 doc->cert_no);
 	if (y.rc)
-		return ml_errorf(err, ML_ENOMEM, "certificate %s: out of memory during layout", doc->cert_no);
+		return ml_errorf(err, ML_ENOMEM, "certificate %s: out of memory during layout",
+				 doc->cert_no);
 	if (l->pages > 0xFFFF)
 		return ml_errorf(err, ML_EINVAL, "certificate %s: too many pages", doc->cert_no);
 	return ML_OK;

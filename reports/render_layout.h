@@ -47,9 +47,9 @@ struct rl_op {
 struct rl_list {
 	struct rl_op *ops;
 	size_t n, cap;
-	struct ml_buf pool;  /* NUL-separated text runs */
+	struct ml_buf pool; /* NUL-separated text runs */
 	int pages;
-	uint8_t used[8192];  /* BMP code points appearing in text runs (bitmap) */
+	uint8_t used[8192]; /* BMP code points appearing in text runs (bitmap) */
 };
 
 void rl_list_init(struct rl_list *l);

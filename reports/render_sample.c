@@ -13,15 +13,18 @@
 #include <string.h>
 
 static const char *const CLIENTS[] = {
-	"国网河南省电力公司郑州供电公司", "国网河南省电力公司洛阳供电公司", "国网河南省电力公司开封供电公司",
-	"国网河南省电力公司新乡供电公司", "国网河南省电力公司南阳供电公司", "国网河南省电力公司信阳供电公司",
+	"国网河南省电力公司郑州供电公司", "国网河南省电力公司洛阳供电公司",
+	"国网河南省电力公司开封供电公司", "国网河南省电力公司新乡供电公司",
+	"国网河南省电力公司南阳供电公司", "国网河南省电力公司信阳供电公司",
 	"国网河南省电力公司周口供电公司", "国网河南省电力公司驻马店供电公司",
 };
-static const char *const VERIFIERS[] = { "张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄强" };
+static const char *const VERIFIERS[] = { "张伟", "王芳", "李娜", "刘洋",
+					 "陈静", "杨磊", "赵敏", "黄强" };
 static const char *const CHECKERS[] = { "周杰", "吴霞", "徐涛", "孙丽", "马超", "朱琳" };
 static const char *const MAKERS[] = {
-	"宁波三星医疗电气股份有限公司", "深圳市科陆电子科技股份有限公司", "江苏林洋能源股份有限公司",
-	"威胜集团有限公司", "杭州海兴电力科技股份有限公司",
+	"宁波三星医疗电气股份有限公司", "深圳市科陆电子科技股份有限公司",
+	"江苏林洋能源股份有限公司",     "威胜集团有限公司",
+	"杭州海兴电力科技股份有限公司",
 };
 
 struct point {
@@ -30,9 +33,11 @@ struct point {
 
 /* JJG 596-2012 Table 3, class 1, direct connection, balanced load (subset). */
 static const struct point METER_POINTS[] = {
-	{ "Imax", "60 A", "1.0", "±1.0" },  { "Ib", "5 A", "1.0", "±1.0" },     { "0.1Ib", "0.5 A", "1.0", "±1.0" },
-	{ "0.05Ib", "0.25 A", "1.0", "±1.5" }, { "Imax", "60 A", "0.5L", "±1.0" }, { "Ib", "5 A", "0.5L", "±1.0" },
-	{ "0.2Ib", "1 A", "0.5L", "±1.5" }, { "Ib", "5 A", "0.8C", "±1.0" },    { "0.1Ib", "0.5 A", "0.8C", "±1.5" },
+	{ "Imax", "60 A", "1.0", "±1.0" },    { "Ib", "5 A", "1.0", "±1.0" },
+	{ "0.1Ib", "0.5 A", "1.0", "±1.0" },  { "0.05Ib", "0.25 A", "1.0", "±1.5" },
+	{ "Imax", "60 A", "0.5L", "±1.0" },   { "Ib", "5 A", "0.5L", "±1.0" },
+	{ "0.2Ib", "1 A", "0.5L", "±1.5" },   { "Ib", "5 A", "0.8C", "±1.0" },
+	{ "0.1Ib", "0.5 A", "0.8C", "±1.5" },
 };
 #define N_METER_POINTS (sizeof METER_POINTS / sizeof METER_POINTS[0])
 
@@ -69,7 +74,8 @@ static void fill_common(struct cert_sample *s, unsigned seq)
 	snprintf(s->record_no, sizeof s->record_no, "YS2026-%06u", (seq * 7 + 13) % 1000000);
 	snprintf(s->verify_code, sizeof s->verify_code, "%08X", h);
 	snprintf(s->qr, sizeof s->qr, "https://jl.ha.sgcc.example/v?c=%s&k=%08X", s->cert_no, h);
-	snprintf(s->client, sizeof s->client, "%s", CLIENTS[h % (sizeof CLIENTS / sizeof CLIENTS[0])]);
+	snprintf(s->client, sizeof s->client, "%s",
+		 CLIENTS[h % (sizeof CLIENTS / sizeof CLIENTS[0])]);
 	d->cert_no = s->cert_no;
 	d->record_no = s->record_no;
 	d->verify_code = s->verify_code;
@@ -97,8 +103,8 @@ static void fill_common(struct cert_sample *s, unsigned seq)
 
 static void fill_meter_standards(struct cert_sample *s)
 {
-	s->standards[0] = (struct cert_standard){ "单相交流电能表标准装置", "220V (0.1~100)A", "0.05级",
-						  "国量标豫证字第0123号", "2027-06-30" };
+	s->standards[0] = (struct cert_standard){ "单相交流电能表标准装置", "220V (0.1~100)A",
+						  "0.05级", "国量标豫证字第0123号", "2027-06-30" };
 	s->standards[1] = (struct cert_standard){ "单相电能表检定装置", "200V (0.1~100)A", "0.1级",
 						  "豫计检字第2026-0457号", "2027-03-31" };
 	s->doc.standards = s->standards;
@@ -107,9 +113,12 @@ static void fill_meter_standards(struct cert_sample *s)
 
 static void fill_meter_items(struct cert_sample *s, int notice)
 {
-	static const char *const names[] = { "外观检查", "交流电压试验", "潜动试验", "起动试验", "基本误差", "仪表常数试验", "日计时误差" };
-	static const char *const details[] = { "", "2 kV 1 min 无击穿", "0 脉冲 / 37.9 min", "Ist = 0.02 A 连续脉冲",
-					       "", "1200 imp/kWh", "+0.12 s/d" };
+	static const char *const names[] = { "外观检查", "交流电压试验", "潜动试验",  "起动试验",
+					     "基本误差", "仪表常数试验", "日计时误差" };
+	static const char *const details[] = {
+		"", "2 kV 1 min 无击穿", "0 脉冲 / 37.9 min", "Ist = 0.02 A 连续脉冲",
+		"", "1200 imp/kWh",      "+0.12 s/d"
+	};
 	for (size_t i = 0; i < 7; i++) {
 		int bad = notice && (i == 4 || i == 6);
 		s->items[i] = (struct cert_item){ names[i], bad ? "不合格" : "合格", details[i] };
@@ -135,8 +144,11 @@ static void fill_meter_errors(struct cert_sample *s, unsigned seq, int notice)
 		long mean = (r1 + r2) / 2; /* sample data: truncating mean is fine here */
 		fmt4(s->mean[i], sizeof s->mean[i], mean);
 		fmt_rounded(s->rounded[i], sizeof s->rounded[i], mean);
-		s->errors[i] = (struct cert_error_row){ p->load, p->current, p->pf, "合元", s->readings[i],
-							s->mean[i], s->rounded[i], p->limit, notice && i == 0 ? "不合格" : "合格" };
+		s->errors[i] = (struct cert_error_row){
+			p->load,       p->current,     p->pf,
+			"合元",        s->readings[i], s->mean[i],
+			s->rounded[i], p->limit,       notice && i == 0 ? "不合格" : "合格"
+		};
 	}
 	s->doc.errors = s->errors;
 	s->doc.n_errors = N_METER_POINTS;
@@ -172,11 +184,15 @@ static void fill_ct_rows(struct cert_sample *s, unsigned seq)
 		for (size_t i = 0; i < 5 && n < 8; i++, n++) {
 			unsigned h = mix(seq * 17 + (unsigned)n);
 			long re = (long)(h % 200) - 100, ph = (long)((h >> 10) % 160) - 80;
-			snprintf(s->ratio[n], sizeof s->ratio[n], "%+ld.%03ld", re / 1000, (re < 0 ? -re : re) % 1000);
+			snprintf(s->ratio[n], sizeof s->ratio[n], "%+ld.%03ld", re / 1000,
+				 (re < 0 ? -re : re) % 1000);
 			if (re < 0 && re > -1000)
 				s->ratio[n][0] = '-';
 			snprintf(s->phase[n], sizeof s->phase[n], "%+.1f", (double)ph / 10.0);
-			s->xfmr[n] = (struct cert_xfmr_row){ pct[i], b ? "3.75 VA" : "15 VA", s->ratio[n], s->phase[n], rl[i], pl[i], "合格" };
+			s->xfmr[n] = (struct cert_xfmr_row){ pct[i],      b ? "3.75 VA" : "15 VA",
+							     s->ratio[n], s->phase[n],
+							     rl[i],       pl[i],
+							     "合格" };
 		}
 	s->doc.xfmr = s->xfmr;
 	s->doc.n_xfmr = n;
@@ -195,11 +211,14 @@ static void fill_ct(struct cert_sample *s, unsigned seq)
 	d->accuracy_class = "0.2S级";
 	d->conclusion = "合格";
 	d->valid_until = "2028-11-19";
-	s->standards[0] = (struct cert_standard){ "互感器校验仪", "(0~200)%", "2级", "国量标豫证字第0211号", "2027-09-30" };
-	s->standards[1] = (struct cert_standard){ "标准电流互感器", "(5~3000)A/5A", "0.01S级", "国量标豫证字第0212号", "2027-09-30" };
+	s->standards[0] = (struct cert_standard){ "互感器校验仪", "(0~200)%", "2级",
+						  "国量标豫证字第0211号", "2027-09-30" };
+	s->standards[1] = (struct cert_standard){ "标准电流互感器", "(5~3000)A/5A", "0.01S级",
+						  "国量标豫证字第0212号", "2027-09-30" };
 	d->standards = s->standards;
 	d->n_standards = 2;
-	static const char *const names[] = { "外观检查", "绝缘电阻测量", "工频耐压试验", "绕组极性检查", "退磁", "误差测量" };
+	static const char *const names[] = { "外观检查",     "绝缘电阻测量", "工频耐压试验",
+					     "绕组极性检查", "退磁",         "误差测量" };
 	for (size_t i = 0; i < 6; i++)
 		s->items[i] = (struct cert_item){ names[i], "合格", i == 1 ? "> 500 MΩ" : "" };
 	d->items = s->items;
@@ -217,7 +236,8 @@ void cert_sample_fill(struct cert_sample *s, enum cert_sample_kind kind, unsigne
 		fill_meter(s, seq, kind == CERT_SAMPLE_METER_NOTICE);
 	if (seq % 10 == 9) { /* every tenth sample is a corrected reissue */
 		s->doc.revision = 1;
-		snprintf(s->supersedes, sizeof s->supersedes, "JL2025-%06u", (seq * 3 + 1) % 1000000);
+		snprintf(s->supersedes, sizeof s->supersedes, "JL2025-%06u",
+			 (seq * 3 + 1) % 1000000);
 		s->doc.supersedes = s->supersedes;
 	}
 }

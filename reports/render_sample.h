@@ -17,9 +17,10 @@ extern "C" {
 #endif
 
 enum cert_sample_kind {
-	CERT_SAMPLE_METER = 1,        /* certificate, 合格 */
-	CERT_SAMPLE_METER_NOTICE = 2, /* result notice, 不合格 (one basic-error point and 日计时 fail) */
-	CERT_SAMPLE_CT = 3,           /* current transformer certificate */
+	CERT_SAMPLE_METER = 1, /* certificate, 合格 */
+	CERT_SAMPLE_METER_NOTICE =
+		2, /* result notice, 不合格 (one basic-error point and 日计时 fail) */
+	CERT_SAMPLE_CT = 3, /* current transformer certificate */
 };
 
 /*
@@ -32,7 +33,8 @@ struct cert_sample {
 	struct cert_item items[8];
 	struct cert_error_row errors[12];
 	struct cert_xfmr_row xfmr[8];
-	char cert_no[32], record_no[32], barcode[32], client[96], verify_code[16], qr[160], supersedes[48];
+	char cert_no[32], record_no[32], barcode[32], client[96], verify_code[16], qr[160],
+		supersedes[48];
 	char readings[12][48], mean[12][16], rounded[12][16], ratio[8][16], phase[8][16];
 };
 

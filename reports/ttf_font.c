@@ -16,11 +16,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { T_OS2, T_CMAP, T_CVT, T_FPGM, T_GLYF, T_HEAD, T_HHEA, T_HMTX, T_LOCA, T_MAXP, T_NAME, T_POST, T_PREP, T_COUNT };
+enum {
+	T_OS2,
+	T_CMAP,
+	T_CVT,
+	T_FPGM,
+	T_GLYF,
+	T_HEAD,
+	T_HHEA,
+	T_HMTX,
+	T_LOCA,
+	T_MAXP,
+	T_NAME,
+	T_POST,
+	T_PREP,
+	T_COUNT
+};
 
 /* Sorted by tag (the sfnt directory must be sorted), same order libharu writes. */
 static const char TAGS[T_COUNT][5] = {
-	"OS/2", "cmap", "cvt ", "fpgm", "glyf", "head", "hhea", "hmtx", "loca", "maxp", "name", "post", "prep",
+	"OS/2", "cmap", "cvt ", "fpgm", "glyf", "head", "hhea",
+	"hmtx", "loca", "maxp", "name", "post", "prep",
 };
 
 struct table {
@@ -34,14 +50,20 @@ struct ttf_font {
 	struct table t[T_COUNT];
 	uint16_t num_glyphs, num_hmetrics, upem;
 	int long_loca;
-	uint16_t *cmap;    /* 65,536 entries: BMP code point -> glyph id */
-	uint16_t *remap;   /* scratch: old gid -> new gid + 1 (0 = not in subset) */
-	uint16_t *order;   /* scratch: new gid -> old gid */
+	uint16_t *cmap;  /* 65,536 entries: BMP code point -> glyph id */
+	uint16_t *remap; /* scratch: old gid -> new gid + 1 (0 = not in subset) */
+	uint16_t *order; /* scratch: new gid -> old gid */
 	size_t n_order;
 };
 
-static uint16_t u16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t u32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+static uint16_t u16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+static uint32_t u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
 
 static int bad(struct ml_error *err, const char *what)
 {
@@ -62,13 +84,16 @@ static int parse_directory(struct ttf_font *f, int face, struct ml_error *err)
 	if (memcmp(f->map, "ttcf", 4) == 0) {
 		uint32_t n = u32(f->map + 8);
 		if (face < 0 || (uint32_t)face >= n || !in_file(f, 12 + 4 * (uint64_t)face, 4))
-			return ml_errorf(err, ML_ECONFIG, "font: face %d not in collection of %u", face, n);
+			return ml_errorf(err, ML_ECONFIG, "font: face %d not in collection of %u",
+					 face, n);
 		off = u32(f->map + 12 + 4 * face);
 	} else if (face != 0) {
-		return ml_errorf(err, ML_ECONFIG, "font: face %d requested from a single-face file", face);
+		return ml_errorf(err, ML_ECONFIG, "font: face %d requested from a single-face file",
+				 face);
 	}
 	if (!in_file(f, off, 12) || u32(f->map + off) != 0x00010000u)
-		return bad(err, "not a TrueType (glyf) face; CFF/OpenType outlines are not supported");
+		return bad(err,
+			   "not a TrueType (glyf) face; CFF/OpenType outlines are not supported");
 	uint16_t n = u16(f->map + off + 4);
 	if (!in_file(f, off + 12, 16 * (uint64_t)n))
 		return bad(err, "truncated table directory");
@@ -79,29 +104,35 @@ static int parse_directory(struct ttf_font *f, int face, struct ml_error *err)
 			if (memcmp(rec, TAGS[k], 4) != 0)
 				continue;
 			if (!in_file(f, toff, tlen))
-				return ml_errorf(err, ML_ECONFIG, "font: table '%s' outside the file", TAGS[k]);
+				return ml_errorf(err, ML_ECONFIG,
+						 "font: table '%s' outside the file", TAGS[k]);
 			f->t[k].p = f->map + toff;
 			f->t[k].len = tlen;
 		}
 	}
-	static const int need[] = { T_OS2, T_CMAP, T_GLYF, T_HEAD, T_HHEA, T_HMTX, T_LOCA, T_MAXP, T_NAME, T_POST };
+	static const int need[] = { T_OS2,  T_CMAP, T_GLYF, T_HEAD, T_HHEA,
+				    T_HMTX, T_LOCA, T_MAXP, T_NAME, T_POST };
 	for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
 		if (!f->t[need[i]].p)
-			return ml_errorf(err, ML_ECONFIG, "font: required table '%s' missing", TAGS[need[i]]);
+			return ml_errorf(err, ML_ECONFIG, "font: required table '%s' missing",
+					 TAGS[need[i]]);
 	return ML_OK;
 }
 
 static int parse_metrics(struct ttf_font *f, struct ml_error *err)
 {
-	if (f->t[T_HEAD].len < 54 || f->t[T_HHEA].len < 36 || f->t[T_MAXP].len < 6 || f->t[T_POST].len < 32)
+	if (f->t[T_HEAD].len < 54 || f->t[T_HHEA].len < 36 || f->t[T_MAXP].len < 6 ||
+	    f->t[T_POST].len < 32)
 		return bad(err, "head/hhea/maxp/post too short");
 	f->upem = u16(f->t[T_HEAD].p + 18);
 	f->long_loca = u16(f->t[T_HEAD].p + 50) != 0;
 	f->num_glyphs = u16(f->t[T_MAXP].p + 4);
 	f->num_hmetrics = u16(f->t[T_HHEA].p + 34);
-	if (f->upem == 0 || f->num_glyphs == 0 || f->num_hmetrics == 0 || f->num_hmetrics > f->num_glyphs)
+	if (f->upem == 0 || f->num_glyphs == 0 || f->num_hmetrics == 0 ||
+	    f->num_hmetrics > f->num_glyphs)
 		return bad(err, "bad unitsPerEm, glyph or metric count");
-	uint64_t hmtx_need = 4 * (uint64_t)f->num_hmetrics + 2 * (uint64_t)(f->num_glyphs - f->num_hmetrics);
+	uint64_t hmtx_need = 4 * (uint64_t)f->num_hmetrics +
+			     2 * (uint64_t)(f->num_glyphs - f->num_hmetrics);
 	uint64_t loca_need = (uint64_t)(f->num_glyphs + 1) * (f->long_loca ? 4 : 2);
 	if (f->t[T_HMTX].len < hmtx_need || f->t[T_LOCA].len < loca_need)
 		return bad(err, "hmtx or loca shorter than the glyph count");
@@ -116,7 +147,8 @@ static void cmap_format4(struct ttf_font *f, const uint8_t *s, uint32_t avail)
 	uint16_t segs = u16(s + 6) / 2;
 	if (len < 16 + 8 * (uint32_t)segs)
 		return;
-	const uint8_t *end = s + 14, *start = end + 2 * segs + 2, *delta = start + 2 * segs, *ro = delta + 2 * segs;
+	const uint8_t *end = s + 14, *start = end + 2 * segs + 2, *delta = start + 2 * segs,
+		      *ro = delta + 2 * segs;
 	for (uint16_t i = 0; i < segs; i++) {
 		uint32_t a = u16(start + 2 * i), b = u16(end + 2 * i);
 		uint16_t d = u16(delta + 2 * i), r = u16(ro + 2 * i);
@@ -169,7 +201,8 @@ static int parse_cmap(struct ttf_font *f, struct ml_error *err)
 		const uint8_t *rec = t->p + 4 + 8 * i;
 		uint16_t plat = u16(rec), enc = u16(rec + 2);
 		uint32_t off = u32(rec + 4);
-		if (off > t->len || t->len - off < 2) /* not off + 2: that wraps for off near 2^32 */
+		/* not off + 2: that wraps for off near 2^32 */
+		if (off > t->len || t->len - off < 2)
 			continue;
 		uint16_t fmt = u16(t->p + off);
 		int rank = 0;
@@ -208,7 +241,8 @@ int ttf_font_open(const char *path, int face, struct ttf_font **out, struct ml_e
 	int rc;
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		char eb[128];
-		rc = ml_errorf(err, ML_ECONFIG, "font '%s': %s", path, ml_errno_str(errno, eb, sizeof eb));
+		rc = ml_errorf(err, ML_ECONFIG, "font '%s': %s", path,
+			       ml_errno_str(errno, eb, sizeof eb));
 		goto fail;
 	}
 	f->map_len = (size_t)st.st_size;
@@ -218,7 +252,8 @@ int ttf_font_open(const char *path, int face, struct ttf_font **out, struct ml_e
 		rc = ml_errorf(err, ML_ECONFIG, "font '%s': cannot map file", path);
 		goto fail;
 	}
-	if ((rc = parse_directory(f, face, err)) || (rc = parse_metrics(f, err)) || (rc = parse_cmap(f, err))) {
+	if ((rc = parse_directory(f, face, err)) || (rc = parse_metrics(f, err)) ||
+	    (rc = parse_cmap(f, err))) {
 		ml_error_prefix(err, "'%s' face %d: ", path, face);
 		goto fail;
 	}
@@ -278,7 +313,11 @@ uint32_t ttf_utf8_next(const char **sp)
 {
 	const unsigned char *s = (const unsigned char *)*sp;
 	uint32_t c = s[0];
-	int n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+	int n = c < 0x80             ? 0
+		: (c & 0xE0) == 0xC0 ? 1
+		: (c & 0xF0) == 0xE0 ? 2
+		: (c & 0xF8) == 0xF0 ? 3
+				     : -1;
 	if (n < 0) {
 		*sp += 1;
 		return 0xFFFD;
@@ -384,10 +423,12 @@ static int collect_glyphs(struct ttf_font *f, const uint8_t used[8192], struct m
 	for (size_t i = 0; i < f->n_order; i++) { /* n_order grows as components are found */
 		uint32_t off, len;
 		if (glyph_range(f, f->order[i], &off, &len))
-			return ml_errorf(err, ML_ECONFIG, "font: glyph %u has a bad loca entry", f->order[i]);
+			return ml_errorf(err, ML_ECONFIG, "font: glyph %u has a bad loca entry",
+					 f->order[i]);
 		const uint8_t *g = f->t[T_GLYF].p + off;
 		if (len >= 10 && (int16_t)u16(g) < 0 && walk_components(f, g, len, NULL))
-			return ml_errorf(err, ML_ECONFIG, "font: composite glyph %u is malformed", f->order[i]);
+			return ml_errorf(err, ML_ECONFIG, "font: composite glyph %u is malformed",
+					 f->order[i]);
 	}
 	return ML_OK;
 }
@@ -433,7 +474,8 @@ static int write_glyf_loca(struct ttf_font *f, struct ml_buf *glyf, struct ml_bu
 		size_t at = glyf->len;
 		if (ml_buf_append(glyf, g, len))
 			return -1;
-		if (len >= 10 && (int16_t)u16(g) < 0 && walk_components(f, g, len, (uint8_t *)glyf->data + at))
+		if (len >= 10 && (int16_t)u16(g) < 0 &&
+		    walk_components(f, g, len, (uint8_t *)glyf->data + at))
 			return -1;
 		if (pad4(glyf))
 			return -1;
@@ -493,7 +535,8 @@ static int write_cmap(const struct ttf_font *f, const uint8_t used[8192], struct
 	}
 	rc = rc || put16(b, 0) || put16(b, 1) || put16(b, 3) || put16(b, 1) || put32(b, 12);
 	rc = rc || put16(b, 4) || put16(b, (uint32_t)(16 + 8 * n)) || put16(b, 0);
-	rc = rc || put16(b, (uint32_t)(2 * n)) || put16(b, sr) || put16(b, es) || put16(b, (uint32_t)(2 * n - sr));
+	rc = rc || put16(b, (uint32_t)(2 * n)) || put16(b, sr) || put16(b, es) ||
+	     put16(b, (uint32_t)(2 * n - sr));
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = put16(b, end[i]);
 	rc = rc || put16(b, 0);
@@ -521,7 +564,8 @@ static int write_name(const struct ttf_font *f, struct ml_buf *b)
 	for (uint16_t i = 0; i < count && nk < 64; i++) {
 		const uint8_t *r = t->p + 6 + 12 * i;
 		uint16_t plat = u16(r), enc = u16(r + 2), lang = u16(r + 4), id = u16(r + 6);
-		int win = plat == 3 && enc == 1 && lang == 0x409, mac = plat == 1 && enc == 0 && lang == 0;
+		int win = plat == 3 && enc == 1 && lang == 0x409,
+		    mac = plat == 1 && enc == 0 && lang == 0;
 		if ((win || mac) && id <= 6 && (uint32_t)soff + u16(r + 10) + u16(r + 8) <= t->len)
 			keep[nk++] = r;
 	}
@@ -551,19 +595,21 @@ static int build_tables(struct ttf_font *f, const uint8_t used[8192], struct ml_
 	if (copy_patched(&f->t[T_OS2], f->t[T_OS2].len, &tb[T_OS2]) ||
 	    copy_patched(&f->t[T_HEAD], 54, &tb[T_HEAD]) ||
 	    copy_patched(&f->t[T_HHEA], 36, &tb[T_HHEA]) ||
-	    copy_patched(&f->t[T_MAXP], f->t[T_MAXP].len < 32 ? f->t[T_MAXP].len : 32, &tb[T_MAXP]) ||
+	    copy_patched(&f->t[T_MAXP], f->t[T_MAXP].len < 32 ? f->t[T_MAXP].len : 32,
+			 &tb[T_MAXP]) ||
 	    copy_patched(&f->t[T_POST], 32, &tb[T_POST]))
 		return -1;
-	set32(&tb[T_HEAD], 8, 0);       /* checkSumAdjustment, fixed up at the end */
-	set16(&tb[T_HEAD], 50, 1);      /* indexToLocFormat: long */
-	set16(&tb[T_HHEA], 34, ng);     /* numberOfHMetrics */
-	set16(&tb[T_MAXP], 4, ng);      /* numGlyphs */
+	set32(&tb[T_HEAD], 8, 0);           /* checkSumAdjustment, fixed up at the end */
+	set16(&tb[T_HEAD], 50, 1);          /* indexToLocFormat: long */
+	set16(&tb[T_HHEA], 34, ng);         /* numberOfHMetrics */
+	set16(&tb[T_MAXP], 4, ng);          /* numGlyphs */
 	set32(&tb[T_POST], 0, 0x00030000u); /* post 3.0: no glyph names */
 	for (int k = 16; k < 32; k++)
 		tb[T_POST].data[k] = 0;
 	static const int hint[] = { T_CVT, T_FPGM, T_PREP };
 	for (int i = 0; i < 3; i++)
-		if (f->t[hint[i]].p && copy_patched(&f->t[hint[i]], f->t[hint[i]].len, &tb[hint[i]]))
+		if (f->t[hint[i]].p &&
+		    copy_patched(&f->t[hint[i]], f->t[hint[i]].len, &tb[hint[i]]))
 			return -1;
 	return 0;
 }
@@ -593,12 +639,14 @@ static int assemble(struct ml_buf tb[T_COUNT], struct ml_buf *out)
 		es++;
 	}
 	size_t base = out->len;
-	int rc = put32(out, 0x00010000u) || put16(out, n) || put16(out, sr) || put16(out, es) || put16(out, 16u * n - sr);
+	int rc = put32(out, 0x00010000u) || put16(out, n) || put16(out, sr) || put16(out, es) ||
+		 put16(out, 16u * n - sr);
 	uint32_t off = 12 + 16u * n;
 	for (int k = 0; k < T_COUNT && !rc; k++) {
 		if (!tb[k].len)
 			continue;
-		rc = ml_buf_append(out, TAGS[k], 4) || put32(out, checksum((uint8_t *)tb[k].data, tb[k].len));
+		rc = ml_buf_append(out, TAGS[k], 4) ||
+		     put32(out, checksum((uint8_t *)tb[k].data, tb[k].len));
 		rc = rc || put32(out, off) || put32(out, (uint32_t)tb[k].len);
 		off += (uint32_t)((tb[k].len + 3) & ~(size_t)3);
 	}
@@ -617,7 +665,8 @@ static int assemble(struct ml_buf tb[T_COUNT], struct ml_buf *out)
 	return 0;
 }
 
-int ttf_font_subset(struct ttf_font *f, const uint8_t used[8192], struct ml_buf *out, struct ml_error *err)
+int ttf_font_subset(struct ttf_font *f, const uint8_t used[8192], struct ml_buf *out,
+		    struct ml_error *err)
 {
 	int rc = collect_glyphs(f, used, err);
 	if (rc)
@@ -626,7 +675,8 @@ int ttf_font_subset(struct ttf_font *f, const uint8_t used[8192], struct ml_buf 
 	for (int k = 0; k < T_COUNT; k++)
 		ml_buf_init(&tb[k], 64u << 20);
 	if (build_tables(f, used, tb) || assemble(tb, out))
-		rc = ml_errorf(err, ML_ECONFIG, "font: cannot build a subset of %zu glyphs", f->n_order);
+		rc = ml_errorf(err, ML_ECONFIG, "font: cannot build a subset of %zu glyphs",
+			       f->n_order);
 	for (int k = 0; k < T_COUNT; k++)
 		ml_buf_free(&tb[k]);
 	return rc;

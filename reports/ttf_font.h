@@ -38,7 +38,8 @@ struct ttf_font;
  * Only TrueType outlines (glyf) are accepted. *out is owned by the caller:
  * ttf_font_free().
  */
-int ttf_font_open(const char *path, int face, struct ttf_font **out, struct ml_error *err) ML_MUSTCHECK;
+int ttf_font_open(const char *path, int face, struct ttf_font **out,
+		  struct ml_error *err) ML_MUSTCHECK;
 void ttf_font_free(struct ttf_font *f); /* NULL-safe */
 
 /* Glyph id for a BMP code point; 0 (.notdef) when the font lacks it. */
@@ -64,7 +65,8 @@ uint32_t ttf_utf8_next(const char **s);
  * name post prep; hinting tables only when the source has them) and a
  * (3,1) format-4 cmap. Not thread-safe for one font (uses scratch space).
  */
-int ttf_font_subset(struct ttf_font *f, const uint8_t used[8192], struct ml_buf *out, struct ml_error *err) ML_MUSTCHECK;
+int ttf_font_subset(struct ttf_font *f, const uint8_t used[8192], struct ml_buf *out,
+		    struct ml_error *err) ML_MUSTCHECK;
 
 /* Number of glyphs in the last subset written (for tests and benches). */
 size_t ttf_font_last_subset_glyphs(const struct ttf_font *f);

@@ -74,8 +74,9 @@ int db_result_error(struct db *db, const PGresult *res, const char *what, struct
 	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
 	if (!prim)
 		prim = PQerrorMessage(db->conn);
-	return ml_errorf(err, code_for_sqlstate(st), "%s: %s%s%s [SQLSTATE %s]", what ? what : "database",
-			 prim, detail ? " — " : "", detail ? detail : "", st ? st : "none");
+	return ml_errorf(err, code_for_sqlstate(st), "%s: %s%s%s [SQLSTATE %s]",
+			 what ? what : "database", prim, detail ? " — " : "", detail ? detail : "",
+			 st ? st : "none");
 }
 
 int db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
@@ -96,13 +97,14 @@ int db_exec(struct db *db, const char *sql, int nparams, const char *const *para
 	return ML_OK;
 }
 
-int db_cmd(struct db *db, const char *sql, int nparams, const char *const *params, struct ml_error *err)
+int db_cmd(struct db *db, const char *sql, int nparams, const char *const *params,
+	   struct ml_error *err)
 {
 	return db_exec(db, sql, nparams, params, PGRES_COMMAND_OK, NULL, err);
 }
 
-int db_query_one(struct db *db, const char *sql, int nparams, const char *const *params, PGresult **out,
-		 struct ml_error *err)
+int db_query_one(struct db *db, const char *sql, int nparams, const char *const *params,
+		 PGresult **out, struct ml_error *err)
 {
 	PGresult *res = NULL;
 	int rc = db_exec(db, sql, nparams, params, PGRES_TUPLES_OK, &res, err);
@@ -111,7 +113,8 @@ int db_query_one(struct db *db, const char *sql, int nparams, const char *const 
 	if (PQntuples(res) != 1) {
 		int n = PQntuples(res);
 		PQclear(res);
-		return ml_errorf(err, n == 0 ? ML_ENOTFOUND : ML_EINTERNAL, "expected one row, got %d", n);
+		return ml_errorf(err, n == 0 ? ML_ENOTFOUND : ML_EINTERNAL,
+				 "expected one row, got %d", n);
 	}
 	*out = res;
 	return ML_OK;
@@ -164,7 +167,8 @@ const char *db_get(const PGresult *res, int row, const char *name)
 	return PQgetvalue(res, row, col);
 }
 
-int db_copy_in(struct db *db, const char *copy_sql, const char *data, size_t len, struct ml_error *err)
+int db_copy_in(struct db *db, const char *copy_sql, const char *data, size_t len,
+	       struct ml_error *err)
 {
 	PGresult *res = PQexec(db->conn, copy_sql);
 	if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
@@ -185,7 +189,8 @@ int db_copy_in(struct db *db, const char *copy_sql, const char *data, size_t len
 	 * with a result pending left the connection busy for the next command. */
 	int rc = ML_OK;
 	if (PQputCopyEnd(db->conn, sent ? NULL : "client send failed") != 1 || !sent)
-		rc = ml_errorf(err, ML_EDB, "COPY: sending data failed: %s", PQerrorMessage(db->conn));
+		rc = ml_errorf(err, ML_EDB, "COPY: sending data failed: %s",
+			       PQerrorMessage(db->conn));
 	while ((res = PQgetResult(db->conn)) != NULL) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == ML_OK)
 			rc = db_result_error(db, res, "COPY", err);

@@ -15,8 +15,8 @@
 #ifndef ML_DB_H
 #define ML_DB_H
 
-#include <stddef.h>
 #include <libpq-fe.h>
+#include <stddef.h>
 
 #include "common/ml_error.h"
 
@@ -86,7 +86,11 @@ struct db_migration {
 /* The migrations built into this binary, in order. Static storage. */
 const struct db_migration *db_migrations_builtin(size_t *count);
 
-enum db_migration_state { DB_MIG_APPLIED = 0, DB_MIG_PENDING = 1, DB_MIG_CHANGED = 2 };
+enum db_migration_state {
+	DB_MIG_APPLIED = 0,
+	DB_MIG_PENDING = 1,
+	DB_MIG_CHANGED = 2
+};
 
 struct db_migration_status {
 	char version[16];
@@ -101,7 +105,8 @@ struct db_migration_status {
  * list/count NULL = the built-in list.
  */
 int db_migrate_status(struct db *db, const struct db_migration *list, size_t count,
-		      struct db_migration_status **out, size_t *n, struct ml_error *err) ML_MUSTCHECK;
+		      struct db_migration_status **out, size_t *n,
+		      struct ml_error *err) ML_MUSTCHECK;
 
 /*
  * Apply pending migrations, each in its own transaction, recording version
@@ -109,8 +114,8 @@ int db_migrate_status(struct db *db, const struct db_migration *list, size_t cou
  * applied) when an applied file's checksum changed. Serialised across
  * processes with an advisory lock. *applied (optional) counts new ones.
  */
-int db_migrate(struct db *db, const struct db_migration *list, size_t count,
-	       int *applied, struct ml_error *err) ML_MUSTCHECK;
+int db_migrate(struct db *db, const struct db_migration *list, size_t count, int *applied,
+	       struct ml_error *err) ML_MUSTCHECK;
 
 #ifdef __cplusplus
 }

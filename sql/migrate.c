@@ -16,18 +16,18 @@
 /* Arbitrary constant for pg_advisory_lock: one migrator at a time per database. */
 #define MIGRATE_LOCK_KEY "7340031"
 
-static const char *const ensure_table_sql =
-	"CREATE TABLE IF NOT EXISTS schema_migrations ("
-	" version text PRIMARY KEY,"
-	" name text NOT NULL,"
-	" checksum text NOT NULL,"
-	" applied_at timestamptz NOT NULL DEFAULT now())";
+static const char *const ensure_table_sql = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+					    " version text PRIMARY KEY,"
+					    " name text NOT NULL,"
+					    " checksum text NOT NULL,"
+					    " applied_at timestamptz NOT NULL DEFAULT now())";
 
 static int checksum_of(struct db *db, const char *sql, char out[65], struct ml_error *err)
 {
 	const char *p[1] = { sql };
 	PGresult *res = NULL;
-	int rc = db_query_one(db, "SELECT encode(sha256(convert_to($1, 'UTF8')), 'hex')", 1, p, &res, err);
+	int rc = db_query_one(db, "SELECT encode(sha256(convert_to($1, 'UTF8')), 'hex')", 1, p,
+			      &res, err);
 	if (rc)
 		return rc;
 	snprintf(out, 65, "%s", PQgetvalue(res, 0, 0));
@@ -44,15 +44,19 @@ int db_migrate_status(struct db *db, const struct db_migration *list, size_t cou
 		list = db_migrations_builtin(&count);
 	PGresult *res = NULL;
 	int have_table = 0;
-	int rc = db_query_one(db, "SELECT to_regclass('schema_migrations') IS NOT NULL", 0, NULL, &res, err);
+	int rc = db_query_one(db, "SELECT to_regclass('schema_migrations') IS NOT NULL", 0, NULL,
+			      &res, err);
 	if (rc)
 		return rc;
 	have_table = PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
 	res = NULL;
 	if (have_table) {
-		rc = db_exec(db, "SELECT version, checksum, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ') AS at "
-				 "FROM schema_migrations", 0, NULL, PGRES_TUPLES_OK, &res, err);
+		rc = db_exec(
+			db,
+			"SELECT version, checksum, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ') AS at "
+			"FROM schema_migrations",
+			0, NULL, PGRES_TUPLES_OK, &res, err);
 		if (rc)
 			return rc;
 	}
@@ -74,8 +78,11 @@ int db_migrate_status(struct db *db, const struct db_migration *list, size_t cou
 		for (int r = 0; res && r < PQntuples(res); r++) {
 			if (strcmp(PQgetvalue(res, r, 0), list[i].version))
 				continue;
-			st[i].state = strcmp(PQgetvalue(res, r, 1), st[i].checksum) ? DB_MIG_CHANGED : DB_MIG_APPLIED;
-			snprintf(st[i].applied_at, sizeof(st[i].applied_at), "%s", PQgetvalue(res, r, 2));
+			st[i].state = strcmp(PQgetvalue(res, r, 1), st[i].checksum)
+					      ? DB_MIG_CHANGED
+					      : DB_MIG_APPLIED;
+			snprintf(st[i].applied_at, sizeof(st[i].applied_at), "%s",
+				 PQgetvalue(res, r, 2));
 		}
 	}
 	PQclear(res);
@@ -84,7 +91,8 @@ int db_migrate_status(struct db *db, const struct db_migration *list, size_t cou
 	return ML_OK;
 }
 
-static int apply_one(struct db *db, const struct db_migration *m, const char *checksum, struct ml_error *err)
+static int apply_one(struct db *db, const struct db_migration *m, const char *checksum,
+		     struct ml_error *err)
 {
 	int rc = db_begin(db, err);
 	if (rc)
@@ -100,7 +108,9 @@ static int apply_one(struct db *db, const struct db_migration *m, const char *ch
 	}
 	PQclear(res);
 	const char *p[3] = { m->version, m->name, checksum };
-	rc = db_cmd(db, "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", 3, p, err);
+	rc = db_cmd(db,
+		    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+		    3, p, err);
 	if (!rc)
 		rc = db_commit(db, err);
 	if (rc)
@@ -108,13 +118,15 @@ static int apply_one(struct db *db, const struct db_migration *m, const char *ch
 	return rc;
 }
 
-int db_migrate(struct db *db, const struct db_migration *list, size_t count, int *applied, struct ml_error *err)
+int db_migrate(struct db *db, const struct db_migration *list, size_t count, int *applied,
+	       struct ml_error *err)
 {
 	if (applied)
 		*applied = 0;
 	if (!list)
 		list = db_migrations_builtin(&count);
-	int rc = db_exec(db, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", 0, NULL, PGRES_TUPLES_OK, NULL, err);
+	int rc = db_exec(db, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", 0, NULL,
+			 PGRES_TUPLES_OK, NULL, err);
 	if (rc)
 		return rc;
 	struct db_migration_status *st = NULL;
@@ -124,10 +136,11 @@ int db_migrate(struct db *db, const struct db_migration *list, size_t count, int
 		rc = db_migrate_status(db, list, count, &st, &n, err);
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (st[i].state == DB_MIG_CHANGED)
-			rc = ml_errorf(err, ML_ECONFLICT,
-				       "migration %s was changed after it was applied (checksum now %.12s…); "
-				       "applied migrations are append-only: add a new migration instead",
-				       st[i].name, st[i].checksum);
+			rc = ml_errorf(
+				err, ML_ECONFLICT,
+				"migration %s was changed after it was applied (checksum now %.12s…); "
+				"applied migrations are append-only: add a new migration instead",
+				st[i].name, st[i].checksum);
 	}
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (st[i].state != DB_MIG_PENDING)

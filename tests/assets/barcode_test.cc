@@ -10,8 +10,8 @@
 TEST(Barcode, RealBarcodesAreValid)
 {
 	/* The four real barcodes from the Henan record (domain.md §5.2). */
-	for (const char *b : { "4130001000000446529641", "4130001000000461395474", "4130001000000461595133",
-			       "4130001000000461409508" }) {
+	for (const char *b : { "4130001000000446529641", "4130001000000461395474",
+			       "4130001000000461595133", "4130001000000461409508" }) {
 		struct ml_error err = ML_ERROR_INIT;
 		EXPECT_EQ(ML_OK, barcode_validate(b, &err)) << b << ": " << err.msg;
 	}

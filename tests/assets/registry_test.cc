@@ -20,7 +20,8 @@
 #include "assets/lifecycle.h"
 #include "assets/registry.h"
 
-namespace {
+namespace
+{
 
 std::string g_ci;
 
@@ -73,8 +74,8 @@ std::string csv(unsigned long long first, int n, const char *model = "M1")
 	return s;
 }
 
-int receive(struct db *db, const std::string &lot, const std::string &data, struct asset_import_report *rep,
-	    struct ml_error *err)
+int receive(struct db *db, const std::string &lot, const std::string &data,
+	    struct asset_import_report *rep, struct ml_error *err)
 {
 	struct asset_receive_opts o = {};
 	o.lot_code = lot.c_str();
@@ -107,8 +108,9 @@ int move(struct db *db, const std::string &barcode, enum asset_action a, struct 
 	return asset_move_one(db, &m, err);
 }
 
-class Registry : public ::testing::Test {
-protected:
+class Registry : public ::testing::Test
+{
+      protected:
 	static void SetUpTestSuite()
 	{
 		g_ci = pgtest_fresh_db("assets");
@@ -129,13 +131,22 @@ protected:
 		m.constant_imp = "1200";
 		m.verification_period_months = "96";
 		ASSERT_EQ(ML_OK, asset_model_add(db, &m, &err)) << err.msg;
-		ASSERT_EQ(ML_OK, asset_location_add(db, "CITY1", "city store", "secondary_store", "CENTRAL", &err))
+		ASSERT_EQ(ML_OK, asset_location_add(db, "CITY1", "city store", "secondary_store",
+						    "CENTRAL", &err))
 			<< err.msg;
-		ASSERT_EQ(ML_OK, asset_location_add(db, "TEAM1", "field team", "field_team", nullptr, &err)) << err.msg;
+		ASSERT_EQ(ML_OK, asset_location_add(db, "TEAM1", "field team", "field_team",
+						    nullptr, &err))
+			<< err.msg;
 		db_close(db);
 	}
-	void SetUp() override { db = pgtest_connect(g_ci); }
-	void TearDown() override { db_close(db); }
+	void SetUp() override
+	{
+		db = pgtest_connect(g_ci);
+	}
+	void TearDown() override
+	{
+		db_close(db);
+	}
 	struct db *db = nullptr;
 };
 
@@ -175,8 +186,11 @@ TEST_F(Registry, CatalogueRefusesBadInput)
 	ct.rated_burden_va = "10";
 	ct.verification_period_months = "120";
 	ASSERT_EQ(ML_OK, asset_model_add(db, &ct, &err)) << err.msg;
-	EXPECT_EQ("600/5 0.2S 10", one(db, "SELECT ct_primary_a || '/' || ct_secondary_a || ' ' || accuracy_class || ' ' || "
-					   "rated_burden_va FROM device_model WHERE code = 'LZZBJ9-10'"));
+	EXPECT_EQ(
+		"600/5 0.2S 10",
+		one(db,
+		    "SELECT ct_primary_a || '/' || ct_secondary_a || ' ' || accuracy_class || ' ' || "
+		    "rated_burden_va FROM device_model WHERE code = 'LZZBJ9-10'"));
 }
 
 TEST_F(Registry, ImportGoodDelivery)
@@ -189,12 +203,21 @@ TEST_F(Registry, ImportGoodDelivery)
 	EXPECT_EQ(0u, rep.nissues);
 	EXPECT_EQ(64u, strlen(rep.sha256));
 	asset_import_report_free(&rep);
-	EXPECT_EQ(50, count(db, "SELECT count(*) FROM asset a JOIN lot l USING (lot_id) WHERE l.code = 'GOOD-1' "
-				"AND a.state = 'arrived' AND a.location_id = (SELECT location_id FROM location "
-				"WHERE code = 'CENTRAL')"));
-	EXPECT_EQ(50, count(db, "SELECT count(*) FROM asset_event e JOIN asset a USING (asset_id) JOIN lot l "
-				"USING (lot_id) WHERE l.code = 'GOOD-1' AND e.action = 'receive' AND e.to_state = 'arrived'"));
-	EXPECT_EQ("M1", one(db, "SELECT m.code FROM lot l JOIN device_model m USING (model_id) WHERE l.code = 'GOOD-1'"));
+	EXPECT_EQ(
+		50,
+		count(db,
+		      "SELECT count(*) FROM asset a JOIN lot l USING (lot_id) WHERE l.code = 'GOOD-1' "
+		      "AND a.state = 'arrived' AND a.location_id = (SELECT location_id FROM location "
+		      "WHERE code = 'CENTRAL')"));
+	EXPECT_EQ(
+		50,
+		count(db,
+		      "SELECT count(*) FROM asset_event e JOIN asset a USING (asset_id) JOIN lot l "
+		      "USING (lot_id) WHERE l.code = 'GOOD-1' AND e.action = 'receive' AND e.to_state = 'arrived'"));
+	EXPECT_EQ(
+		"M1",
+		one(db,
+		    "SELECT m.code FROM lot l JOIN device_model m USING (model_id) WHERE l.code = 'GOOD-1'"));
 	struct asset_info info;
 	ASSERT_EQ(ML_OK, asset_lookup(db, bc(1010).c_str(), &info, &err)) << err.msg;
 	EXPECT_EQ(ASSET_ARRIVED, info.state);
@@ -211,17 +234,17 @@ TEST_F(Registry, ImportReportsEveryBadRowAndWritesNothing)
 	std::string bad = bc(2101);
 	bad[21] = bad[21] == '9' ? '0' : (char)(bad[21] + 1);
 	std::string data = "barcode,model_code,production_batch,production_date\n" /* line 1 */
-			   + bc(2100) + ",M1,B1,2026-09-14\n"                     /* 2 ok */
-			   + bad + ",M1,B1,2026-09-14\n"                          /* 3 check digit */
-			   + "41300010000000021O2X19,M1,B1,2026-09-14\n"          /* 4 non-digit */
-			   + bc(2104) + ",NOPE,B1,2026-09-14\n"                   /* 5 unknown model */
-			   + bc(2105) + ",M1,B1,2026-02-30\n"                     /* 6 bad date */
-			   + bc(2106) + ",M1,B1,2026-09-14\n"                     /* 7 ok */
-			   + bc(2100) + ",M1,B1,2026-09-14\n"                     /* 8 duplicate of line 2 */
-			   + bc(2000) + ",M1,B1,2026-09-14\n"                     /* 9 already registered */
-			   + bc(2109) + ",M1,B1\n"                                /* 10 missing field */
-			   + "\n"                                                 /* 11 blank: skipped */
-			   + bc(2111) + ",M1,,2026-09-14\n";                      /* 12 empty batch */
+			   + bc(2100) + ",M1,B1,2026-09-14\n"                      /* 2 ok */
+			   + bad + ",M1,B1,2026-09-14\n"                 /* 3 check digit */
+			   + "41300010000000021O2X19,M1,B1,2026-09-14\n" /* 4 non-digit */
+			   + bc(2104) + ",NOPE,B1,2026-09-14\n"          /* 5 unknown model */
+			   + bc(2105) + ",M1,B1,2026-02-30\n"            /* 6 bad date */
+			   + bc(2106) + ",M1,B1,2026-09-14\n"            /* 7 ok */
+			   + bc(2100) + ",M1,B1,2026-09-14\n"            /* 8 duplicate of line 2 */
+			   + bc(2000) + ",M1,B1,2026-09-14\n"            /* 9 already registered */
+			   + bc(2109) + ",M1,B1\n"                       /* 10 missing field */
+			   + "\n"                                        /* 11 blank: skipped */
+			   + bc(2111) + ",M1,,2026-09-14\n";             /* 12 empty batch */
 	long long before = count(db, "SELECT count(*) FROM asset");
 	long long ev_before = count(db, "SELECT count(*) FROM asset_event");
 	struct asset_import_report rep;
@@ -233,16 +256,21 @@ TEST_F(Registry, ImportReportsEveryBadRowAndWritesNothing)
 		const char *column;
 		const char *reason_part;
 	} want[] = {
-		{ 3, "barcode", "check digit" },      { 4, "barcode", "non-digit" },
-		{ 5, "model_code", "unknown model" }, { 6, "production_date", "calendar date" },
-		{ 8, "barcode", "line 2" },           { 9, "barcode", "already registered" },
-		{ 10, "", "fields" },                 { 12, "production_batch", "empty" },
+		{ 3, "barcode", "check digit" },
+		{ 4, "barcode", "non-digit" },
+		{ 5, "model_code", "unknown model" },
+		{ 6, "production_date", "calendar date" },
+		{ 8, "barcode", "line 2" },
+		{ 9, "barcode", "already registered" },
+		{ 10, "", "fields" },
+		{ 12, "production_batch", "empty" },
 	};
 	ASSERT_EQ(sizeof(want) / sizeof(want[0]), rep.nissues);
 	for (size_t i = 0; i < rep.nissues; i++) {
 		EXPECT_EQ(want[i].line, rep.issues[i].line) << i;
 		EXPECT_STREQ(want[i].column, rep.issues[i].column) << i;
-		EXPECT_NE(nullptr, strstr(rep.issues[i].reason, want[i].reason_part)) << rep.issues[i].reason;
+		EXPECT_NE(nullptr, strstr(rep.issues[i].reason, want[i].reason_part))
+			<< rep.issues[i].reason;
 	}
 	EXPECT_STREQ(bad.c_str(), rep.issues[0].value);
 	EXPECT_STREQ("NOPE", rep.issues[2].value);
@@ -257,22 +285,29 @@ TEST_F(Registry, HeaderProblemsAndEmptyFiles)
 {
 	struct asset_import_report rep;
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_EINVAL, receive(db, "HDR-1", "barcode,model_code,colour\n" + bc(2500) + ",M1,red\n", &rep, &err));
+	ASSERT_EQ(ML_EINVAL,
+		  receive(db, "HDR-1", "barcode,model_code,colour\n" + bc(2500) + ",M1,red\n", &rep,
+			  &err));
 	ASSERT_GE(rep.nissues, 3u); /* unknown column + two missing ones */
 	EXPECT_EQ(1, rep.issues[0].line);
 	asset_import_report_free(&rep);
 	ASSERT_EQ(ML_EINVAL, receive(db, "HDR-2", "", &rep, &err));
 	asset_import_report_free(&rep);
-	ASSERT_EQ(ML_EINVAL, receive(db, "HDR-3", "barcode,model_code,production_batch,production_date\n", &rep, &err));
+	ASSERT_EQ(ML_EINVAL,
+		  receive(db, "HDR-3", "barcode,model_code,production_batch,production_date\n",
+			  &rep, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "no rows")) << err.msg;
 	asset_import_report_free(&rep);
 	/* quoted fields, CRLF, BOM, optional column in another order */
-	std::string ok = "\xEF\xBB\xBFmodel_code,barcode,production_date,production_batch,box_code\r\n\"M1\",\"" +
-			 bc(2501) + "\",2026-09-14,\"B \"\"7\"\"\",BOX1\r\n";
+	std::string ok =
+		"\xEF\xBB\xBFmodel_code,barcode,production_date,production_batch,box_code\r\n\"M1\",\"" +
+		bc(2501) + "\",2026-09-14,\"B \"\"7\"\"\",BOX1\r\n";
 	ASSERT_EQ(ML_OK, receive(db, "HDR-4", ok, &rep, &err)) << err.msg;
 	asset_import_report_free(&rep);
-	EXPECT_EQ("B \"7\"|BOX1", one(db, "SELECT production_batch || '|' || box_code FROM asset WHERE barcode = $1",
-				      { bc(2501) }));
+	EXPECT_EQ("B \"7\"|BOX1",
+		  one(db,
+		      "SELECT production_batch || '|' || box_code FROM asset WHERE barcode = $1",
+		      { bc(2501) }));
 }
 
 /*
@@ -282,12 +317,13 @@ TEST_F(Registry, HeaderProblemsAndEmptyFiles)
  */
 TEST_F(Registry, BadEncodingAndControlCharactersAreRowProblems)
 {
-	std::string data = "barcode,model_code,production_batch,production_date,box_code\n" /* line 1 */
-			   + bc(2600) + ",M1,\xC5\xFA\xB4\xCE,2026-09-14,\n"             /* 2 GBK 批次 */
-			   + bc(2601) + ",M1,\"B\rX\",2026-09-14,\n"                     /* 3 CR inside */
-			   + bc(2602) + ",M1,批次7,2026-09-14,BOX\x01\n"                 /* 4 control char */
-			   + bc(2603) + ",M\xFF,B1,2026-09-14,\n"                          /* 5 bad model bytes */
-			   + bc(2604) + ",M1,批次8,2026-09-14,\n";                         /* 6 ok (UTF-8) */
+	std::string data =
+		"barcode,model_code,production_batch,production_date,box_code\n" /* line 1 */
+		+ bc(2600) + ",M1,\xC5\xFA\xB4\xCE,2026-09-14,\n"                /* 2 GBK 批次 */
+		+ bc(2601) + ",M1,\"B\rX\",2026-09-14,\n"                        /* 3 CR inside */
+		+ bc(2602) + ",M1,批次7,2026-09-14,BOX\x01\n" /* 4 control char */
+		+ bc(2603) + ",M\xFF,B1,2026-09-14,\n"        /* 5 bad model bytes */
+		+ bc(2604) + ",M1,批次8,2026-09-14,\n";       /* 6 ok (UTF-8) */
 	struct asset_import_report rep;
 	struct ml_error err = ML_ERROR_INIT;
 	ASSERT_EQ(ML_EINVAL, receive(db, "ENC-1", data, &rep, &err)) << err.msg;
@@ -306,7 +342,8 @@ TEST_F(Registry, BadEncodingAndControlCharactersAreRowProblems)
 	for (size_t i = 0; i < rep.nissues; i++) {
 		EXPECT_EQ(want[i].line, rep.issues[i].line) << i;
 		EXPECT_STREQ(want[i].column, rep.issues[i].column) << i;
-		EXPECT_NE(nullptr, strstr(rep.issues[i].reason, want[i].reason_part)) << rep.issues[i].reason;
+		EXPECT_NE(nullptr, strstr(rep.issues[i].reason, want[i].reason_part))
+			<< rep.issues[i].reason;
 		EXPECT_STREQ(want[i].value, rep.issues[i].value) << i;
 	}
 	asset_import_report_free(&rep);
@@ -324,10 +361,14 @@ TEST_F(Registry, FieldLengthsCountCharactersNotBytes)
 	std::string hdr = "barcode,model_code,production_batch,production_date\n";
 	struct asset_import_report rep;
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, receive(db, "LEN-1", hdr + bc(2700) + ",M1," + b30 + ",2026-09-14\n", &rep, &err)) << err.msg;
+	ASSERT_EQ(ML_OK,
+		  receive(db, "LEN-1", hdr + bc(2700) + ",M1," + b30 + ",2026-09-14\n", &rep, &err))
+		<< err.msg;
 	asset_import_report_free(&rep);
-	EXPECT_EQ("30", one(db, "SELECT length(production_batch) FROM asset WHERE barcode = $1", { bc(2700) }));
-	ASSERT_EQ(ML_EINVAL, receive(db, "LEN-2", hdr + bc(2701) + ",M1," + b65 + ",2026-09-14\n", &rep, &err));
+	EXPECT_EQ("30", one(db, "SELECT length(production_batch) FROM asset WHERE barcode = $1",
+			    { bc(2700) }));
+	ASSERT_EQ(ML_EINVAL, receive(db, "LEN-2", hdr + bc(2701) + ",M1," + b65 + ",2026-09-14\n",
+				     &rep, &err));
 	ASSERT_EQ(1u, rep.nissues);
 	EXPECT_STREQ("production_batch", rep.issues[0].column);
 	EXPECT_NE(nullptr, strstr(rep.issues[0].reason, "longer than 64")) << rep.issues[0].reason;
@@ -357,8 +398,11 @@ TEST_F(Registry, DeliveryArrivesInAStore)
 	o.location = "CITY1";
 	ASSERT_EQ(ML_OK, asset_receive(db, &o, data.data(), data.size(), &rep, &err)) << err.msg;
 	asset_import_report_free(&rep);
-	EXPECT_EQ(2, count(db, "SELECT count(*) FROM asset a JOIN location l USING (location_id) WHERE l.code = 'CITY1' "
-			       "AND a.lot_id = (SELECT lot_id FROM lot WHERE code = 'LOC-1')"));
+	EXPECT_EQ(
+		2,
+		count(db,
+		      "SELECT count(*) FROM asset a JOIN location l USING (location_id) WHERE l.code = 'CITY1' "
+		      "AND a.lot_id = (SELECT lot_id FROM lot WHERE code = 'LOC-1')"));
 }
 
 TEST_F(Registry, ReimportIsRefusedWithoutDuplicates)
@@ -386,7 +430,8 @@ TEST_F(Registry, BulkMoveIsAllOrNothingAndReportsEveryRefusal)
 	struct ml_error err = ML_ERROR_INIT;
 	ASSERT_EQ(ML_OK, move(db, bc(4002), ASSET_ACT_SAMPLE, &err)) << err.msg;
 	long long ev_before = count(db, "SELECT count(*) FROM asset_event");
-	std::vector<std::string> b = { bc(4000), bc(4001), bc(4002), bc(4003), bc(4999), bc(4004), bc(4001) };
+	std::vector<std::string> b = { bc(4000), bc(4001), bc(4002), bc(4003),
+				       bc(4999), bc(4004), bc(4001) };
 	std::vector<struct asset_move> mv(b.size());
 	for (size_t i = 0; i < b.size(); i++) {
 		mv[i].barcode = b[i].c_str();
@@ -439,8 +484,10 @@ TEST_F(Registry, TwoClerksRaceExactlyOneWins)
 	 * is generous because the loop ends as soon as B blocks: 5 s was within
 	 * reach of a thread start + connect under ASan on a loaded 2-core CI box. */
 	for (int i = 0; i < 3000 && !blocked; i++) {
-		blocked = count(watch, "SELECT count(*) FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))",
-				{ a_pid }) > 0;
+		blocked =
+			count(watch,
+			      "SELECT count(*) FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))",
+			      { a_pid }) > 0;
 		if (!blocked)
 			std::this_thread::sleep_for(std::chrono::milliseconds(10));
 	}
@@ -451,8 +498,12 @@ TEST_F(Registry, TwoClerksRaceExactlyOneWins)
 	EXPECT_NE(nullptr, strstr(b_err.msg, b.c_str())) << b_err.msg;
 	EXPECT_NE(nullptr, strstr(b_err.msg, "changed by someone else")) << b_err.msg;
 	EXPECT_EQ("sampling", state_of(db, b));
-	EXPECT_EQ(1, count(db, "SELECT count(*) FROM asset_event e JOIN asset a USING (asset_id) WHERE a.barcode = $1 "
-			       "AND e.action = 'sample'", { b }));
+	EXPECT_EQ(
+		1,
+		count(db,
+		      "SELECT count(*) FROM asset_event e JOIN asset a USING (asset_id) WHERE a.barcode = $1 "
+		      "AND e.action = 'sample'",
+		      { b }));
 	/* B, retrying, now gets a clear state refusal */
 	EXPECT_EQ(ML_ESTATE, move(other, b, ASSET_ACT_SAMPLE, &b_err));
 	EXPECT_NE(nullptr, strstr(b_err.msg, "'sampling'")) << b_err.msg;
@@ -497,15 +548,20 @@ TEST_F(Registry, VerificationPeriodAndIssue)
 		ASSERT_EQ(ML_OK, move(db, bc(7000 + i), ASSET_ACT_VERIFY_START, &err)) << err.msg;
 	ASSERT_EQ(ML_OK, move(db, bc(7000), ASSET_ACT_VERIFY_PASS, &err)) << err.msg;
 	/* period 96 months, valid until the day before (Henan certificate: 2020-06-20 -> 2028-06-19) */
-	EXPECT_EQ("t", one(db, "SELECT valid_until = (current_date + interval '96 months')::date - 1 FROM asset "
-			       "WHERE barcode = $1", { bc(7000) }));
+	EXPECT_EQ(
+		"t",
+		one(db,
+		    "SELECT valid_until = (current_date + interval '96 months')::date - 1 FROM asset "
+		    "WHERE barcode = $1",
+		    { bc(7000) }));
 	struct asset_move m = {};
 	std::string b1 = bc(7001);
 	m.barcode = b1.c_str();
 	m.action = ASSET_ACT_VERIFY_PASS;
 	m.valid_until = "2020-01-31"; /* explicit date, already past */
 	ASSERT_EQ(ML_OK, asset_move_one(db, &m, &err)) << err.msg;
-	EXPECT_EQ("2020-01-31", one(db, "SELECT valid_until::text FROM asset WHERE barcode = $1", { b1 }));
+	EXPECT_EQ("2020-01-31",
+		  one(db, "SELECT valid_until::text FROM asset WHERE barcode = $1", { b1 }));
 	EXPECT_EQ(ML_ESTATE, move(db, b1, ASSET_ACT_ISSUE, &err, "TEAM1"));
 	EXPECT_NE(nullptr, strstr(err.msg, "expired on 2020-01-31")) << err.msg;
 	EXPECT_NE(nullptr, strstr(err.msg, b1.c_str())) << err.msg;
@@ -550,8 +606,11 @@ TEST_F(Registry, StockMovesGoToAStoreOfTheRightKind)
 	EXPECT_NE(nullptr, strstr(err.msg, "'TEAM1' is a field_team")) << err.msg;
 	EXPECT_EQ("issued", state_of(db, b));
 	ASSERT_EQ(ML_OK, move(db, b, ASSET_ACT_RETURN_UNUSED, &err, "CENTRAL")) << err.msg;
-	EXPECT_EQ("in_stock|CENTRAL", one(db, "SELECT a.state || '|' || l.code FROM asset a JOIN location l "
-					      "USING (location_id) WHERE a.barcode = $1", { b }));
+	EXPECT_EQ("in_stock|CENTRAL",
+		  one(db,
+		      "SELECT a.state || '|' || l.code FROM asset a JOIN location l "
+		      "USING (location_id) WHERE a.barcode = $1",
+		      { b }));
 }
 
 TEST_F(Registry, SwapIsOneTransaction)
@@ -565,16 +624,23 @@ TEST_F(Registry, SwapIsOneTransaction)
 	}
 	/* old one not installed yet: both refused, nothing changes */
 	struct asset_move_report rep;
-	EXPECT_EQ(ML_ESTATE, asset_swap(db, oldb.c_str(), newb.c_str(), "team", "TEAM1", "fault", &rep, &err));
+	EXPECT_EQ(ML_ESTATE,
+		  asset_swap(db, oldb.c_str(), newb.c_str(), "team", "TEAM1", "fault", &rep, &err));
 	asset_move_report_free(&rep);
 	EXPECT_EQ("issued", state_of(db, newb));
 	ASSERT_EQ(ML_OK, move(db, oldb, ASSET_ACT_INSTALL, &err)) << err.msg;
-	ASSERT_EQ(ML_OK, asset_swap(db, oldb.c_str(), newb.c_str(), "team", "TEAM1", "fault", &rep, &err)) << err.msg;
+	ASSERT_EQ(ML_OK,
+		  asset_swap(db, oldb.c_str(), newb.c_str(), "team", "TEAM1", "fault", &rep, &err))
+		<< err.msg;
 	asset_move_report_free(&rep);
 	EXPECT_EQ("removed", state_of(db, oldb));
 	EXPECT_EQ("installed", state_of(db, newb));
-	EXPECT_EQ(oldb, one(db, "SELECT e.details->>'replaces' FROM asset_event e JOIN asset a USING (asset_id) "
-				"WHERE a.barcode = $1 AND e.action = 'install'", { newb }));
+	EXPECT_EQ(
+		oldb,
+		one(db,
+		    "SELECT e.details->>'replaces' FROM asset_event e JOIN asset a USING (asset_id) "
+		    "WHERE a.barcode = $1 AND e.action = 'install'",
+		    { newb }));
 }
 
 TEST_F(Registry, AppRoleWorksButCannotRewriteHistory)
@@ -585,8 +651,12 @@ TEST_F(Registry, AppRoleWorksButCannotRewriteHistory)
 	struct ml_error err = ML_ERROR_INIT;
 	ASSERT_EQ(ML_OK, move(app, bc(9000), ASSET_ACT_SAMPLE, &err)) << err.msg;
 	PGresult *res = nullptr;
-	ASSERT_EQ(ML_OK, asset_history(app, atoll(one(app, "SELECT asset_id FROM asset WHERE barcode = $1",
-						      { bc(9000) }).c_str()), &res, &err));
+	ASSERT_EQ(ML_OK,
+		  asset_history(app,
+				atoll(one(app, "SELECT asset_id FROM asset WHERE barcode = $1",
+					  { bc(9000) })
+					      .c_str()),
+				&res, &err));
 	EXPECT_EQ(2, PQntuples(res));
 	PQclear(res);
 	long long n = count(db, "SELECT count(*) FROM asset_event");
@@ -644,17 +714,22 @@ TEST_F(Registry, ReferencesAreCheckedAndNeverDeleted)
 	std::string b = bc(11001);
 	/* an asset pointing at a model, lot or location that does not exist is refused like a foreign key */
 	const char *p[1] = { b.c_str() };
-	EXPECT_EQ(ML_EINVAL, db_cmd(db, "INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date) "
-				    "SELECT $1, 999999, lot_id, 'B', '2026-01-01' FROM lot WHERE code = 'REF-11'",
-				    1, p, &err));
+	EXPECT_EQ(
+		ML_EINVAL,
+		db_cmd(db,
+		       "INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date) "
+		       "SELECT $1, 999999, lot_id, 'B', '2026-01-01' FROM lot WHERE code = 'REF-11'",
+		       1, p, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "23503")) << err.msg;
 	EXPECT_NE(nullptr, strstr(err.msg, "device_model 999999")) << err.msg;
 	std::string b0 = bc(11000);
 	const char *p0[1] = { b0.c_str() };
-	EXPECT_EQ(ML_EINVAL, db_cmd(db, "UPDATE asset SET location_id = 999999 WHERE barcode = $1", 1, p0, &err));
+	EXPECT_EQ(ML_EINVAL, db_cmd(db, "UPDATE asset SET location_id = 999999 WHERE barcode = $1",
+				    1, p0, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "location 999999")) << err.msg;
 	/* catalogue rows, lots and locations are history: never deleted */
-	EXPECT_NE(ML_OK, db_cmd(db, "DELETE FROM device_model WHERE code = 'M1'", 0, nullptr, &err));
+	EXPECT_NE(ML_OK,
+		  db_cmd(db, "DELETE FROM device_model WHERE code = 'M1'", 0, nullptr, &err));
 	EXPECT_NE(ML_OK, db_cmd(db, "DELETE FROM lot WHERE code = 'REF-11'", 0, nullptr, &err));
 	EXPECT_NE(ML_OK, db_cmd(db, "DELETE FROM location WHERE code = 'TEAM1'", 0, nullptr, &err));
 	EXPECT_NE(ML_OK, db_cmd(db, "TRUNCATE location CASCADE", 0, nullptr, &err));
@@ -671,12 +746,21 @@ TEST_F(Registry, ReferencesAreCheckedAndNeverDeleted)
 		EXPECT_EQ(ML_EINVAL, db_cmd(db, sql, strchr(sql, '$') ? 1 : 0, p0, &err)) << sql;
 		EXPECT_NE(nullptr, strstr(err.msg, "cannot change")) << sql << ": " << err.msg;
 	}
-	EXPECT_EQ(0, count(db, "SELECT count(*) FROM asset a WHERE NOT EXISTS (SELECT 1 FROM device_model m "
-			       "WHERE m.model_id = a.model_id) OR NOT EXISTS (SELECT 1 FROM lot l WHERE l.lot_id = a.lot_id)"));
-	EXPECT_EQ(0, count(db, "SELECT count(*) FROM asset_event e WHERE NOT EXISTS (SELECT 1 FROM asset a "
-			       "WHERE a.asset_id = e.asset_id)"));
-	EXPECT_EQ("CENTRAL", one(db, "SELECT l.code FROM asset a JOIN location l USING (location_id) WHERE a.barcode = $1",
-				 { bc(11000) }));
+	EXPECT_EQ(
+		0,
+		count(db,
+		      "SELECT count(*) FROM asset a WHERE NOT EXISTS (SELECT 1 FROM device_model m "
+		      "WHERE m.model_id = a.model_id) OR NOT EXISTS (SELECT 1 FROM lot l WHERE l.lot_id = a.lot_id)"));
+	EXPECT_EQ(
+		0,
+		count(db,
+		      "SELECT count(*) FROM asset_event e WHERE NOT EXISTS (SELECT 1 FROM asset a "
+		      "WHERE a.asset_id = e.asset_id)"));
+	EXPECT_EQ(
+		"CENTRAL",
+		one(db,
+		    "SELECT l.code FROM asset a JOIN location l USING (location_id) WHERE a.barcode = $1",
+		    { bc(11000) }));
 }
 
 TEST_F(Registry, ReceiveInsideCallersTransaction)
@@ -686,14 +770,18 @@ TEST_F(Registry, ReceiveInsideCallersTransaction)
 	ASSERT_EQ(ML_OK, db_begin(db, &err));
 	ASSERT_EQ(ML_OK, receive(db, "CTX-12a", csv(12000, 3), &rep, &err)) << err.msg;
 	asset_import_report_free(&rep);
-	ASSERT_EQ(ML_OK, receive(db, "CTX-12b", csv(12100, 2), &rep, &err)) << err.msg; /* staging reused */
+	ASSERT_EQ(ML_OK, receive(db, "CTX-12b", csv(12100, 2), &rep, &err))
+		<< err.msg; /* staging reused */
 	asset_import_report_free(&rep);
 	/* a failing one rolls back to its savepoint only */
 	ASSERT_EQ(ML_EINVAL, receive(db, "CTX-12c", csv(12000, 1), &rep, &err));
 	asset_import_report_free(&rep);
 	EXPECT_EQ(PQTRANS_INTRANS, PQtransactionStatus(db_conn(db)));
 	ASSERT_EQ(ML_OK, db_commit(db, &err)) << err.msg;
-	EXPECT_EQ(5, count(db, "SELECT count(*) FROM asset a JOIN lot l USING (lot_id) WHERE l.code LIKE 'CTX-12_'"));
+	EXPECT_EQ(
+		5,
+		count(db,
+		      "SELECT count(*) FROM asset a JOIN lot l USING (lot_id) WHERE l.code LIKE 'CTX-12_'"));
 }
 
 TEST_F(Registry, EventsLandInMonthlyPartitions)
@@ -701,8 +789,12 @@ TEST_F(Registry, EventsLandInMonthlyPartitions)
 	arrive(db, "PART-13", 13000, 2);
 	/* today's events go to this month's partition, never to the default one */
 	std::string part = one(db, "SELECT 'asset_event_' || to_char(now(), 'YYYY_MM')");
-	EXPECT_EQ(2, count(db, "SELECT count(*) FROM " + part + " e JOIN asset a USING (asset_id) JOIN lot l "
-				"USING (lot_id) WHERE l.code = 'PART-13'"));
+	EXPECT_EQ(2, count(db, "SELECT count(*) FROM " + part +
+				       " e JOIN asset a USING (asset_id) JOIN lot l "
+				       "USING (lot_id) WHERE l.code = 'PART-13'"));
 	EXPECT_EQ(0, count(db, "SELECT count(*) FROM asset_event_default"));
-	EXPECT_GE(count(db, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'asset_event'::regclass"), 12 * 12 + 1);
+	EXPECT_GE(
+		count(db,
+		      "SELECT count(*) FROM pg_inherits WHERE inhparent = 'asset_event'::regclass"),
+		12 * 12 + 1);
 }

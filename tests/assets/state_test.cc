@@ -10,7 +10,8 @@
 
 #include "assets/lifecycle.h"
 
-namespace {
+namespace
+{
 
 /* "state action" -> next state, for return_unused to the central store. */
 const std::map<std::string, std::string> &allowed()
@@ -54,7 +55,8 @@ TEST(AssetState, EveryStateActionPair)
 		for (int a = 0; a < ASSET_ACTION_COUNT; a++) {
 			auto st = (enum asset_state)s;
 			auto ac = (enum asset_action)a;
-			std::string key = std::string(asset_state_name(st)) + " " + asset_action_name(ac);
+			std::string key = std::string(asset_state_name(st)) + " " +
+					  asset_action_name(ac);
 			auto it = allowed().find(key);
 			struct ml_error err = ML_ERROR_INIT;
 			enum asset_state to = ASSET_SCRAPPED;
@@ -63,8 +65,10 @@ TEST(AssetState, EveryStateActionPair)
 			if (it == allowed().end()) {
 				EXPECT_EQ(0, asset_can(st, ac)) << key;
 				EXPECT_EQ(ML_ESTATE, rc) << key;
-				EXPECT_NE(nullptr, strstr(err.msg, asset_state_name(st))) << err.msg;
-				EXPECT_NE(nullptr, strstr(err.msg, asset_action_name(ac))) << err.msg;
+				EXPECT_NE(nullptr, strstr(err.msg, asset_state_name(st)))
+					<< err.msg;
+				EXPECT_NE(nullptr, strstr(err.msg, asset_action_name(ac)))
+					<< err.msg;
 			} else {
 				legal++;
 				EXPECT_EQ(1, asset_can(st, ac)) << key;
@@ -99,12 +103,14 @@ TEST(AssetState, NamesRoundTripAndStableValues)
 {
 	for (int s = 0; s < ASSET_STATE_COUNT; s++) {
 		enum asset_state back;
-		ASSERT_EQ(ML_OK, asset_state_parse(asset_state_name((enum asset_state)s), &back, nullptr));
+		ASSERT_EQ(ML_OK,
+			  asset_state_parse(asset_state_name((enum asset_state)s), &back, nullptr));
 		EXPECT_EQ(s, (int)back);
 	}
 	for (int a = 0; a < ASSET_ACTION_COUNT; a++) {
 		enum asset_action back;
-		ASSERT_EQ(ML_OK, asset_action_parse(asset_action_name((enum asset_action)a), &back, nullptr));
+		ASSERT_EQ(ML_OK, asset_action_parse(asset_action_name((enum asset_action)a), &back,
+						    nullptr));
 		EXPECT_EQ(a, (int)back);
 	}
 	/* stored codes must never be renumbered */
@@ -120,5 +126,5 @@ TEST(AssetState, NamesRoundTripAndStableValues)
 	EXPECT_NE(nullptr, strstr(err.msg, "'fly'"));
 	EXPECT_EQ(nullptr, asset_state_name((enum asset_state)99));
 	EXPECT_EQ(0, asset_can((enum asset_state)99, ASSET_ACT_SAMPLE));
-	EXPECT_EQ(0, asset_can(ASSET_ARRIVED, (enum asset_action)-1));
+	EXPECT_EQ(0, asset_can(ASSET_ARRIVED, (enum asset_action) - 1));
 }

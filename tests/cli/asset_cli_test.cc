@@ -6,7 +6,8 @@
 
 #include "../support/pgtest.h"
 
-namespace {
+namespace
+{
 
 std::string g_db;
 
@@ -17,7 +18,8 @@ int run(const std::string &args, std::string *out)
 
 int run_stdout(const std::string &args, std::string *out)
 {
-	return pgtest_run(pgtest_cli() + " --db " + pgtest_sq(g_db) + " " + args + " 2>/dev/null", out, false);
+	return pgtest_run(pgtest_cli() + " --db " + pgtest_sq(g_db) + " " + args + " 2>/dev/null",
+			  out, false);
 }
 
 bool has(const std::string &s, const std::string &needle)
@@ -29,19 +31,29 @@ const char *const B1 = "4130001000000462000018"; /* rows 1-3 of samples/delivery
 const char *const B2 = "4130001000000462000025";
 const char *const B3 = "4130001000000462000032";
 
-class AssetCli : public ::testing::Test {
-protected:
+class AssetCli : public ::testing::Test
+{
+      protected:
 	static void SetUpTestSuite()
 	{
 		g_db = pgtest_fresh_db("asset_cli");
 		std::string out;
 		ASSERT_EQ(0, run("asset manufacturer add HX --name '浙江华仪'", &out)) << out;
-		ASSERT_EQ(0, run("asset model add --code DDZY285-Z --manufacturer HX --name 'single-phase' --kind meter_1p "
-				 "--class 1 --connection direct --wiring 1p2w --un 220 --ib 5 --imax 60 --constant 1200 "
-				 "--period 96", &out)) << out;
-		ASSERT_EQ(0, run("asset location add TEAM-7 --name 'field team 7' --kind field_team", &out)) << out;
+		ASSERT_EQ(
+			0,
+			run("asset model add --code DDZY285-Z --manufacturer HX --name 'single-phase' --kind meter_1p "
+			    "--class 1 --connection direct --wiring 1p2w --un 220 --ib 5 --imax 60 --constant 1200 "
+			    "--period 96",
+			    &out))
+			<< out;
+		ASSERT_EQ(0,
+			  run("asset location add TEAM-7 --name 'field team 7' --kind field_team",
+			      &out))
+			<< out;
 		ASSERT_EQ(0, run("asset receive --lot DEMO-1 --actor clerk --file " +
-				 pgtest_sq(pgtest_src("samples/delivery-demo.csv")), &out)) << out;
+					 pgtest_sq(pgtest_src("samples/delivery-demo.csv")),
+				 &out))
+			<< out;
 		ASSERT_TRUE(has(out, "received 24 assets")) << out;
 	}
 };
@@ -50,8 +62,8 @@ protected:
 
 TEST(AssetCliHelp, EverySubcommandAnswersHelp)
 {
-	for (const char *sub : { "", "receive", "move", "swap", "show", "list", "model", "model add", "location",
-				 "manufacturer", "lot" }) {
+	for (const char *sub : { "", "receive", "move", "swap", "show", "list", "model",
+				 "model add", "location", "manufacturer", "lot" }) {
 		std::string out;
 		std::string cmd = pgtest_cli() + " asset " + sub + " --help";
 		EXPECT_EQ(0, pgtest_run(cmd, &out, true)) << cmd << "\n" << out;
@@ -59,7 +71,8 @@ TEST(AssetCliHelp, EverySubcommandAnswersHelp)
 	}
 	std::string out;
 	EXPECT_EQ(2, pgtest_run(pgtest_cli() + " asset frob", &out, true));
-	EXPECT_EQ(2, pgtest_run(pgtest_cli() + " asset receive --lot X", &out, true)); /* no --file */
+	EXPECT_EQ(2,
+		  pgtest_run(pgtest_cli() + " asset receive --lot X", &out, true)); /* no --file */
 	EXPECT_TRUE(has(out, "--file")) << out;
 	EXPECT_EQ(2, pgtest_run(pgtest_cli() + " asset list --bogus 1", &out, true));
 	EXPECT_TRUE(has(out, "--bogus")) << out;
@@ -68,7 +81,8 @@ TEST(AssetCliHelp, EverySubcommandAnswersHelp)
 TEST_F(AssetCli, ReceiveAgainIsRefused)
 {
 	std::string out;
-	EXPECT_EQ(5, run("asset receive --lot DEMO-2 --file " + pgtest_sq(pgtest_src("samples/delivery-demo.csv")),
+	EXPECT_EQ(5, run("asset receive --lot DEMO-2 --file " +
+				 pgtest_sq(pgtest_src("samples/delivery-demo.csv")),
 			 &out));
 	EXPECT_TRUE(has(out, "already imported as lot 'DEMO-1'")) << out;
 	ASSERT_EQ(0, run_stdout("--json asset list --lot DEMO-1 --limit 100", &out));
@@ -80,12 +94,14 @@ TEST_F(AssetCli, BadDeliveryListsEveryRow)
 	std::string file = pgtest_sq(pgtest_src("tests/data/assets/bad-delivery.csv"));
 	std::string out;
 	EXPECT_EQ(3, run("asset receive --lot BAD-1 --file " + file, &out));
-	for (const char *want : { "line 3, barcode '4130001000000770000022'", "line 4, model_code 'NO-SUCH-MODEL'",
-				  "line 5, production_date '2026-13-01'", "line 6, barcode", "4 problems" })
+	for (const char *want :
+	     { "line 3, barcode '4130001000000770000022'", "line 4, model_code 'NO-SUCH-MODEL'",
+	       "line 5, production_date '2026-13-01'", "line 6, barcode", "4 problems" })
 		EXPECT_TRUE(has(out, want)) << want << "\n" << out;
 	EXPECT_EQ(3, run_stdout("--json asset receive --lot BAD-1 --file " + file, &out));
 	EXPECT_TRUE(has(out, "\"imported\":0")) << out;
-	EXPECT_TRUE(has(out, "\"line\":4,\"column\":\"model_code\",\"value\":\"NO-SUCH-MODEL\"")) << out;
+	EXPECT_TRUE(has(out, "\"line\":4,\"column\":\"model_code\",\"value\":\"NO-SUCH-MODEL\""))
+		<< out;
 	EXPECT_EQ(0, run_stdout("asset list --lot BAD-1", &out));
 	EXPECT_EQ(1u, (size_t)std::count(out.begin(), out.end(), '\n')) << out; /* header only */
 }
@@ -94,13 +110,20 @@ TEST_F(AssetCli, LifecycleThroughTheCommand)
 {
 	std::string out;
 	/* barcodes from standard input, with a comment and a header line */
-	std::string in = std::string("printf '# lot DEMO-1\\nbarcode\\n%s\\n%s\\n' ") + B1 + " " + B2 + " | ";
+	std::string in = std::string("printf '# lot DEMO-1\\nbarcode\\n%s\\n%s\\n' ") + B1 + " " +
+			 B2 + " | ";
 	ASSERT_EQ(0, pgtest_run(in + pgtest_cli() + " --db " + pgtest_sq(g_db) +
-					" asset move verify_start - --actor tech.wang", &out, true)) << out;
+					" asset move verify_start - --actor tech.wang",
+				&out, true))
+		<< out;
 	EXPECT_TRUE(has(out, "verify_start: moved 2 assets")) << out;
-	ASSERT_EQ(0, run(std::string("asset move verify_pass ") + B1 + " " + B2 + " --actor tech.wang", &out)) << out;
+	ASSERT_EQ(0,
+		  run(std::string("asset move verify_pass ") + B1 + " " + B2 + " --actor tech.wang",
+		      &out))
+		<< out;
 	/* one refused -> nothing moves, every refusal listed, exit 5 */
-	EXPECT_EQ(5, run(std::string("asset move issue ") + B1 + " " + B3 + " 4130001000000999999990 --location TEAM-7",
+	EXPECT_EQ(5, run(std::string("asset move issue ") + B1 + " " + B3 +
+				 " 4130001000000999999990 --location TEAM-7",
 			 &out));
 	EXPECT_TRUE(has(out, std::string("refused (argument 2) ") + B3)) << out;
 	EXPECT_TRUE(has(out, "'arrived'")) << out;
@@ -108,18 +131,33 @@ TEST_F(AssetCli, LifecycleThroughTheCommand)
 	EXPECT_TRUE(has(out, "2 of 3 moves refused")) << out;
 	ASSERT_EQ(0, run_stdout(std::string("--json asset show ") + B1, &out));
 	EXPECT_TRUE(has(out, "\"state\":\"in_stock\"")) << out;
-	EXPECT_TRUE(has(out, "\"model\":{\"model_id\":\"1\",\"code\":\"DDZY285-Z\",\"manufacturer\":\"HX\"")) << out;
-	ASSERT_EQ(0, run(std::string("asset move issue ") + B1 + " --location TEAM-7 --actor clerk.li", &out)) << out;
-	ASSERT_EQ(0, run(std::string("asset move install ") + B1 + " --actor team7 --reason 'account 3301'", &out));
-	ASSERT_EQ(0, run(std::string("asset move issue ") + B2 + " --location TEAM-7", &out)) << out;
-	ASSERT_EQ(0, run_stdout(std::string("--json asset swap ") + B1 + " " + B2 + " --actor team7", &out)) << out;
+	EXPECT_TRUE(
+		has(out,
+		    "\"model\":{\"model_id\":\"1\",\"code\":\"DDZY285-Z\",\"manufacturer\":\"HX\""))
+		<< out;
+	ASSERT_EQ(0,
+		  run(std::string("asset move issue ") + B1 + " --location TEAM-7 --actor clerk.li",
+		      &out))
+		<< out;
+	ASSERT_EQ(0, run(std::string("asset move install ") + B1 +
+				 " --actor team7 --reason 'account 3301'",
+			 &out));
+	ASSERT_EQ(0, run(std::string("asset move issue ") + B2 + " --location TEAM-7", &out))
+		<< out;
+	ASSERT_EQ(0,
+		  run_stdout(std::string("--json asset swap ") + B1 + " " + B2 + " --actor team7",
+			     &out))
+		<< out;
 	EXPECT_TRUE(has(out, "\"moved\":2")) << out;
 	ASSERT_EQ(0, run_stdout(std::string("asset show ") + B1, &out));
-	for (const char *want : { "state        removed", "receive", "verify_start", "verify_pass", "issue",
-				  "install           issued -> installed  by team7 at TEAM-7: account 3301", "remove" })
+	for (const char *want :
+	     { "state        removed", "receive", "verify_start", "verify_pass", "issue",
+	       "install           issued -> installed  by team7 at TEAM-7: account 3301",
+	       "remove" })
 		EXPECT_TRUE(has(out, want)) << want << "\n" << out;
 	ASSERT_EQ(0, run_stdout(std::string("--json asset show ") + B2, &out));
-	EXPECT_TRUE(has(out, std::string("\"details\":{\"swap\": true, \"replaces\": \"") + B1)) << out;
+	EXPECT_TRUE(has(out, std::string("\"details\":{\"swap\": true, \"replaces\": \"") + B1))
+		<< out;
 	ASSERT_EQ(0, run_stdout("--json asset list --state installed", &out));
 	EXPECT_TRUE(has(out, B2)) << out;
 	EXPECT_FALSE(has(out, B1)) << out;
@@ -129,8 +167,11 @@ TEST_F(AssetCli, LifecycleThroughTheCommand)
 TEST_F(AssetCli, MoveListWithByteOrderMark)
 {
 	std::string out;
-	std::string in = "printf '\\357\\273\\277barcode\\r\\n4130001000000462000100\\r\\n4130001000000462000117\\r\\n' | ";
-	ASSERT_EQ(0, pgtest_run(in + pgtest_cli() + " --db " + pgtest_sq(g_db) + " asset move sample -", &out, true))
+	std::string in =
+		"printf '\\357\\273\\277barcode\\r\\n4130001000000462000100\\r\\n4130001000000462000117\\r\\n' | ";
+	ASSERT_EQ(0, pgtest_run(in + pgtest_cli() + " --db " + pgtest_sq(g_db) +
+					" asset move sample -",
+				&out, true))
 		<< out;
 	EXPECT_TRUE(has(out, "sample: moved 2 assets")) << out;
 	ASSERT_EQ(0, run_stdout("--json asset show 4130001000000462000100", &out));
@@ -140,9 +181,11 @@ TEST_F(AssetCli, MoveListWithByteOrderMark)
 TEST_F(AssetCli, ReceiveFromStandardInput)
 {
 	std::string out;
-	std::string cmd = "printf 'production_date,barcode,production_batch,model_code\\n2026-10-01,"
-			  "4130001000000446529641,P9,DDZY285-Z\\n' | " + pgtest_cli() + " --db " + pgtest_sq(g_db) +
-			  " --json asset receive --lot STDIN-1 --file - 2>&1";
+	std::string cmd =
+		"printf 'production_date,barcode,production_batch,model_code\\n2026-10-01,"
+		"4130001000000446529641,P9,DDZY285-Z\\n' | " +
+		pgtest_cli() + " --db " + pgtest_sq(g_db) +
+		" --json asset receive --lot STDIN-1 --file - 2>&1";
 	ASSERT_EQ(0, pgtest_run(cmd, &out)) << out;
 	EXPECT_TRUE(has(out, "\"lot\":\"STDIN-1\"")) << out;
 	EXPECT_TRUE(has(out, "\"imported\":1")) << out;
@@ -160,13 +203,16 @@ TEST_F(AssetCli, NotFoundAndInvalid)
 	EXPECT_TRUE(has(out, "check digit")) << out;
 	EXPECT_EQ(3, run("asset move fly 4130001000000446529641", &out));
 	EXPECT_TRUE(has(out, "'fly'")) << out;
-	EXPECT_EQ(5, run("asset model add --code DDZY285-Z --manufacturer HX --name x --kind meter_1p "
-			 "--connection direct --period 96", &out));
+	EXPECT_EQ(5,
+		  run("asset model add --code DDZY285-Z --manufacturer HX --name x --kind meter_1p "
+		      "--connection direct --period 96",
+		      &out));
 	ASSERT_EQ(0, run_stdout("--json asset model list", &out));
 	EXPECT_TRUE(has(out, "\"code\":\"DDZY285-Z\"")) << out;
 	EXPECT_TRUE(has(out, "\"constant_imp\":\"1200\"")) << out;
 	ASSERT_EQ(0, run_stdout("--json asset lot list", &out));
-	EXPECT_TRUE(has(out, "\"code\":\"DEMO-1\",\"manufacturer\":\"HX\",\"model\":\"DDZY285-Z\"")) << out;
+	EXPECT_TRUE(has(out, "\"code\":\"DEMO-1\",\"manufacturer\":\"HX\",\"model\":\"DDZY285-Z\""))
+		<< out;
 	EXPECT_TRUE(has(out, "\"assets\":\"24\"")) << out;
 	ASSERT_EQ(0, run_stdout("--json asset location list", &out));
 	EXPECT_TRUE(has(out, "\"code\":\"CENTRAL\"")) << out;

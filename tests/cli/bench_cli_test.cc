@@ -29,7 +29,8 @@ static int port_of(const std::string &line)
 TEST(BenchCli, HelpOnEveryCommand)
 {
 	std::string out;
-	for (const char *args : { "bench --help", "bench probe --help", "bench simulate --help", "bench fault --help", "bench -h" }) {
+	for (const char *args : { "bench --help", "bench probe --help", "bench simulate --help",
+				  "bench fault --help", "bench -h" }) {
 		EXPECT_EQ(run_cmd(cli() + " " + args, &out), 0) << args;
 		EXPECT_NE(out.find("usage"), std::string::npos) << args << ": " << out;
 	}
@@ -41,25 +42,35 @@ TEST(BenchCli, HelpOnEveryCommand)
 TEST(BenchCli, SimulateServesScenariosUntilSigterm)
 {
 	Child sim;
-	ASSERT_TRUE(sim.spawn({ cli(), "bench", "simulate", "--scenario", src("samples/bench-demo.scenario"), "--scenario",
+	ASSERT_TRUE(sim.spawn({ cli(), "bench", "simulate", "--scenario",
+				src("samples/bench-demo.scenario"), "--scenario",
 				src("samples/ct-bench.scenario"), "--time-scale", "1000" }));
 	int meter = port_of(sim.line(5000)), ct = port_of(sim.line(5000));
 	ASSERT_GT(meter, 0);
 	ASSERT_GT(ct, 0);
 	EXPECT_NE(meter, ct);
 	std::string out;
-	ASSERT_EQ(run_cmd(cli() + " bench probe 127.0.0.1:" + std::to_string(meter), &out), 0) << out;
-	EXPECT_NE(out.find("model DL-3000 single-phase bench, serial BENCH-2026-017"), std::string::npos) << out;
+	ASSERT_EQ(run_cmd(cli() + " bench probe 127.0.0.1:" + std::to_string(meter), &out), 0)
+		<< out;
+	EXPECT_NE(out.find("model DL-3000 single-phase bench, serial BENCH-2026-017"),
+		  std::string::npos)
+		<< out;
 	EXPECT_NE(out.find("meter bench, 24 positions, 1 phase"), std::string::npos) << out;
 	EXPECT_NE(out.find(" 24 yes "), std::string::npos) << out;
-	ASSERT_EQ(run_cmd(cli() + " --json bench probe tcp://127.0.0.1:" + std::to_string(ct), &out), 0) << out;
+	ASSERT_EQ(
+		run_cmd(cli() + " --json bench probe tcp://127.0.0.1:" + std::to_string(ct), &out),
+		0)
+		<< out;
 	EXPECT_EQ(out.rfind("{\"uri\":", 0), 0u) << out;
 	EXPECT_NE(out.find("\"device_class\":2"), std::string::npos) << out;
 	EXPECT_NE(out.find("\"capabilities\":\"ct,vt\""), std::string::npos) << out;
 	EXPECT_NE(out.find("{\"position\":6,\"present\":false"), std::string::npos) << out;
 	EXPECT_EQ(sim.stop(SIGTERM), 0);
 	// the ports are closed once the process has gone
-	EXPECT_EQ(run_cmd(cli() + " bench probe 127.0.0.1:" + std::to_string(meter) + " --timeout 300 2>&1", &out), 7);
+	EXPECT_EQ(run_cmd(cli() + " bench probe 127.0.0.1:" + std::to_string(meter) +
+				  " --timeout 300 2>&1",
+			  &out),
+		  7);
 }
 
 TEST(BenchCli, CountAndConsecutivePorts)
@@ -67,11 +78,13 @@ TEST(BenchCli, CountAndConsecutivePorts)
 	int base = free_port();
 	ASSERT_GT(base, 0);
 	Child sim;
-	ASSERT_TRUE(sim.spawn({ cli(), "bench", "simulate", "--count", "3", "--port", std::to_string(base) }));
+	ASSERT_TRUE(sim.spawn(
+		{ cli(), "bench", "simulate", "--count", "3", "--port", std::to_string(base) }));
 	for (int k = 0; k < 3; k++)
 		EXPECT_EQ(port_of(sim.line(5000)), base + k);
 	std::string out;
-	EXPECT_EQ(run_cmd(cli() + " bench probe 127.0.0.1:" + std::to_string(base + 2), &out), 0) << out;
+	EXPECT_EQ(run_cmd(cli() + " bench probe 127.0.0.1:" + std::to_string(base + 2), &out), 0)
+		<< out;
 	EXPECT_EQ(sim.stop(SIGINT), 0);
 }
 
@@ -82,7 +95,8 @@ TEST(BenchCli, FaultSwitchOnTheCommandLine)
 	int port = port_of(sim.line(5000));
 	ASSERT_GT(port, 0);
 	std::string out;
-	EXPECT_EQ(run_cmd(cli() + " bench probe 127.0.0.1:" + std::to_string(port) + " 2>&1", &out), 7);
+	EXPECT_EQ(run_cmd(cli() + " bench probe 127.0.0.1:" + std::to_string(port) + " 2>&1", &out),
+		  7);
 	EXPECT_NE(out.find("exception 04"), std::string::npos) << out;
 	EXPECT_NE(out.find("read input 0x0000+48"), std::string::npos) << out;
 	EXPECT_EQ(sim.stop(), 0);
@@ -92,13 +106,17 @@ TEST(BenchCli, ExitCodes)
 {
 	std::string out;
 	int port = free_port(); // nobody listens here
-	EXPECT_EQ(run_cmd(cli() + " bench probe 127.0.0.1:" + std::to_string(port) + " --timeout 300 2>&1", &out), 7);
+	EXPECT_EQ(run_cmd(cli() + " bench probe 127.0.0.1:" + std::to_string(port) +
+				  " --timeout 300 2>&1",
+			  &out),
+		  7);
 	EXPECT_NE(out.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << out;
 	EXPECT_EQ(run_cmd(cli() + " bench probe 2>&1", &out), 2);
 	EXPECT_EQ(run_cmd(cli() + " bench probe a b 2>&1", &out), 2);
 	EXPECT_EQ(run_cmd(cli() + " bench probe 127.0.0.1:99999 2>&1", &out), 3);
 	EXPECT_EQ(run_cmd(cli() + " bench simulate --time-scale -1 2>&1", &out), 2);
-	EXPECT_EQ(run_cmd(cli() + " bench simulate --scenario /nonexistent.scenario 2>&1", &out), 3);
+	EXPECT_EQ(run_cmd(cli() + " bench simulate --scenario /nonexistent.scenario 2>&1", &out),
+		  3);
 	EXPECT_NE(out.find("/nonexistent.scenario"), std::string::npos) << out;
 	EXPECT_EQ(run_cmd(cli() + " bench simulate --fault sneeze=1 2>&1", &out), 3);
 	EXPECT_EQ(run_cmd(cli() + " bench frobnicate 2>&1", &out), 2);
@@ -110,12 +128,15 @@ TEST(BenchCli, FaultSwitchesARunningSimulator)
 	ASSERT_TRUE(sim.spawn({ cli(), "bench", "simulate", "--time-scale", "100" }));
 	std::string addr = "127.0.0.1:" + std::to_string(port_of(sim.line(5000)));
 	std::string out;
-	ASSERT_EQ(run_cmd(cli() + " bench fault " + addr + " exception=6 exception_count=1", &out), 0) << out;
+	ASSERT_EQ(run_cmd(cli() + " bench fault " + addr + " exception=6 exception_count=1", &out),
+		  0)
+		<< out;
 	EXPECT_NE(out.find("exception 6 exception_count 1"), std::string::npos) << out;
 	EXPECT_EQ(run_cmd(cli() + " bench probe " + addr + " 2>&1", &out), 7);
 	EXPECT_NE(out.find("exception 06 device busy"), std::string::npos) << out;
 	EXPECT_EQ(run_cmd(cli() + " bench probe " + addr, &out), 0) << out; // count used up
-	ASSERT_EQ(run_cmd(cli() + " --json bench fault " + addr + " freeze_heartbeat=1", &out), 0) << out;
+	ASSERT_EQ(run_cmd(cli() + " --json bench fault " + addr + " freeze_heartbeat=1", &out), 0)
+		<< out;
 	EXPECT_NE(out.find("\"freeze_heartbeat\":1"), std::string::npos) << out;
 	EXPECT_NE(out.find("\"exception\":0"), std::string::npos) << out;
 	EXPECT_EQ(run_cmd(cli() + " bench fault " + addr + " sneeze=1 2>&1", &out), 3);

@@ -3,12 +3,13 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <unistd.h>
 #include <string>
+#include <unistd.h>
 
 #include "../support/pgtest.h"
 
-namespace {
+namespace
+{
 
 /* Runs without a database unless args carry --db; METERLAB_DB is cleared so the result is deterministic. */
 int run(const std::string &args, std::string *out)
@@ -24,7 +25,10 @@ bool has(const std::string &out, const std::string &s)
 TEST(JudgeCli, HenanRowPasses)
 {
 	std::string out;
-	ASSERT_EQ(0, run("judge --class 1 --connection direct --point Imax --pf 0.5L --readings -0.1691,-0.1719", &out))
+	ASSERT_EQ(
+		0,
+		run("judge --class 1 --connection direct --point Imax --pf 0.5L --readings -0.1691,-0.1719",
+		    &out))
 		<< out;
 	EXPECT_TRUE(has(out, "mean       -0.1705")) << out;
 	EXPECT_TRUE(has(out, "rounded    -0.2 (interval 0.1)")) << out;
@@ -36,9 +40,11 @@ TEST(JudgeCli, HenanRowPasses)
 TEST(JudgeCli, JsonCarriesExactDecimals)
 {
 	std::string out;
-	ASSERT_EQ(0, run("--json judge --class 1 --point Imax --pf 0.5L --element H --readings -0.1691,-0.1719 "
-			 "--internal 60",
-			 &out));
+	ASSERT_EQ(
+		0,
+		run("--json judge --class 1 --point Imax --pf 0.5L --element H --readings -0.1691,-0.1719 "
+		    "--internal 60",
+		    &out));
 	EXPECT_TRUE(has(out, "\"mean\":\"-0.1705\"")) << out;
 	EXPECT_TRUE(has(out, "\"rounded\":\"-0.2\"")) << out;
 	EXPECT_TRUE(has(out, "\"limit\":\"1.0\"")) << out;
@@ -61,8 +67,12 @@ TEST(JudgeCli, FailAndInternalExitCodes)
 	EXPECT_EQ(0, run("judge --class 1 --point Ib --readings 1.05,1.05", &out)) << out;
 	EXPECT_EQ(1, run("judge --class 1 --point Ib --readings 1.05,1.05 --on-mean", &out)) << out;
 	/* CT ratio and phase */
-	EXPECT_EQ(0, run("judge --kind ct --class 0.2S --percent 5 --readings 0.3 --phase 14", &out)) << out;
-	EXPECT_EQ(1, run("judge --kind ct --class 0.2S --percent 5 --readings 0.3 --phase 16", &out)) << out;
+	EXPECT_EQ(0,
+		  run("judge --kind ct --class 0.2S --percent 5 --readings 0.3 --phase 14", &out))
+		<< out;
+	EXPECT_EQ(1,
+		  run("judge --kind ct --class 0.2S --percent 5 --readings 0.3 --phase 16", &out))
+		<< out;
 }
 
 TEST(JudgeCli, BadInputNamesTheValue)
@@ -78,7 +88,8 @@ TEST(JudgeCli, BadInputNamesTheValue)
 	EXPECT_TRUE(has(out, "0.9L")) << out;
 	EXPECT_EQ(3, run("judge --class 2 --point 0.01Ib --readings 0.1", &out));
 	/* an override limit of 0 or below is refused, not silently replaced by the regulation limit */
-	EXPECT_EQ(3, run("judge --class 1 --point Ib --readings 0.5,0.5 --limit -0.3", &out)) << out;
+	EXPECT_EQ(3, run("judge --class 1 --point Ib --readings 0.5,0.5 --limit -0.3", &out))
+		<< out;
 	EXPECT_TRUE(has(out, "--limit '-0.3'")) << out;
 	EXPECT_EQ(3, run("judge --class 1 --point Ib --readings 0.5,0.5 --limit 0", &out)) << out;
 	EXPECT_TRUE(has(out, "--limit '0'")) << out;
@@ -108,18 +119,25 @@ TEST(SampleCli, WorkedExample)
 TEST(SchemeCli, DefaultWithoutDatabase)
 {
 	std::string out;
-	ASSERT_EQ(0, run("scheme default --kind meter_1p --class 1 --connection direct --ib 5 --imax 60", &out)) << out;
+	ASSERT_EQ(
+		0,
+		run("scheme default --kind meter_1p --class 1 --connection direct --ib 5 --imax 60",
+		    &out))
+		<< out;
 	EXPECT_TRUE(has(out, "basic     I=0.5Imax  pf=0.8C  element=H")) << out;
 	EXPECT_TRUE(has(out, "\ncreep\n")) << out;
-	ASSERT_EQ(0, run("scheme plan --default --kind meter_1p --class 2 --un 220 --ib 5 --imax 60 --constant 1200",
-			 &out))
+	ASSERT_EQ(
+		0,
+		run("scheme plan --default --kind meter_1p --class 2 --un 220 --ib 5 --imax 60 --constant 1200",
+		    &out))
 		<< out;
 	EXPECT_TRUE(has(out, "1818.2 s")) << out; /* creep 30.3 min */
 	EXPECT_TRUE(has(out, "654.5 s")) << out;  /* starting 10.9 min */
 	EXPECT_EQ(3, run("scheme default --kind meter_1p --class 0.5S --connection direct", &out));
 	EXPECT_TRUE(has(out, "0.5S")) << out;
 	EXPECT_EQ(3, run("scheme default --kind toaster --class 1", &out));
-	for (const char *c : { "default", "list", "show", "export", "import", "retire", "plan", "settings" }) {
+	for (const char *c :
+	     { "default", "list", "show", "export", "import", "retire", "plan", "settings" }) {
 		EXPECT_EQ(0, run(std::string("scheme ") + c + " --help", &out)) << c;
 		EXPECT_TRUE(has(out, "usage")) << c;
 	}
@@ -129,7 +147,10 @@ TEST(SchemeCli, SaveExportImportSettings)
 {
 	std::string db = "--db " + pgtest_sq(pgtest_fresh_db("cli_scheme")) + " ";
 	std::string out;
-	ASSERT_EQ(0, run(db + "scheme default --kind meter_3p --class 0.5S --connection transformer --save=PROV-3P", &out))
+	ASSERT_EQ(
+		0,
+		run(db + "scheme default --kind meter_3p --class 0.5S --connection transformer --save=PROV-3P",
+		    &out))
 		<< out;
 	ASSERT_EQ(0, run(db + "--json scheme list", &out)) << out;
 	EXPECT_TRUE(has(out, "\"code\":\"PROV-3P\",\"version\":1")) << out;
@@ -158,9 +179,11 @@ TEST(SchemeCli, SaveExportImportSettings)
 	unlink(path);
 	ASSERT_EQ(0, run(db + "--json scheme show PROV-3P", &out));
 	EXPECT_TRUE(has(out, "\"version\":1")) << out;
-	ASSERT_EQ(0, run(db + "scheme plan PROV-3P --kind meter_3p --class 0.5S --connection transformer --un 57.7 --ib 1.5 "
-			      "--imax 6 --constant 20000",
-			 &out))
+	ASSERT_EQ(
+		0,
+		run(db + "scheme plan PROV-3P --kind meter_3p --class 0.5S --connection transformer --un 57.7 --ib 1.5 "
+			 "--imax 6 --constant 20000",
+		    &out))
 		<< out;
 	EXPECT_TRUE(has(out, "limit 0.50")) << out;
 	/* settings: stored values change the judge */
@@ -169,9 +192,11 @@ TEST(SchemeCli, SaveExportImportSettings)
 	EXPECT_EQ(4, run(db + "scheme settings set judge.nope 1", &out));
 	ASSERT_EQ(0, run(db + "--json scheme settings", &out));
 	EXPECT_TRUE(has(out, "\"key\":\"judge.internal_coefficient\",\"value\":\"80\"")) << out;
-	ASSERT_EQ(0, run(db + "judge --class 1 --point Ib --readings 0.7,0.7 --strict", &out)) << out;
+	ASSERT_EQ(0, run(db + "judge --class 1 --point Ib --readings 0.7,0.7 --strict", &out))
+		<< out;
 	ASSERT_EQ(0, run(db + "scheme settings reset judge.internal_coefficient", &out)) << out;
-	EXPECT_EQ(1, run(db + "judge --class 1 --point Ib --readings 0.7,0.7 --strict", &out)) << out;
+	EXPECT_EQ(1, run(db + "judge --class 1 --point Ib --readings 0.7,0.7 --strict", &out))
+		<< out;
 	ASSERT_EQ(0, run(db + "scheme retire PROV-3P", &out)) << out;
 	EXPECT_EQ(4, run(db + "scheme show PROV-3P", &out));
 	EXPECT_EQ(0, run(db + "scheme show PROV-3P --version 1", &out));

@@ -19,7 +19,8 @@
 
 using rfx::one;
 
-namespace {
+namespace
+{
 
 const char *const kScheme = "scheme code=CLI-1P name=\"cli test\"\n"
 			    "suits kinds=meter_1p classes=1 connection=direct\n"
@@ -31,8 +32,9 @@ const char *const kScheme = "scheme code=CLI-1P name=\"cli test\"\n"
 			    "basic I=0.1Ib pf=1.0 element=H readings=2\n"
 			    "clock readings=3\n";
 
-class LabRunCli : public ::testing::Test {
-protected:
+class LabRunCli : public ::testing::Test
+{
+      protected:
 	/* One database for the suite (creating one costs seconds); codes and assets are per test. */
 	static void SetUpTestSuite()
 	{
@@ -48,8 +50,9 @@ protected:
 		tag_ = std::to_string(n);
 		db_ = pgtest_connect(ci_);
 		bcs_ = rfx::seed_assets(db_, 6, 7000 + 100 * (unsigned long long)n);
-		sim_ = rfx::start_sim("kind meter\npositions 12\n[1-12]\nconstant 1200\nib 5\nerror 0.05\n[3]\nerror -1.8\n",
-				      1000);
+		sim_ = rfx::start_sim(
+			"kind meter\npositions 12\n[1-12]\nconstant 1200\nib 5\nerror 0.05\n[3]\nerror -1.8\n",
+			1000);
 		ASSERT_TRUE(sim_);
 		dir_ = "/tmp/mlt_runcli_" + std::to_string(getpid()) + "_" + tag_;
 		ASSERT_EQ(0, pgtest_run("mkdir -p " + dir_, nullptr));
@@ -62,17 +65,26 @@ protected:
 	}
 	int cli(const std::string &args, std::string *out, bool merge = false)
 	{
-		return pgtest_run(pgtest_cli() + " --db " + pgtest_sq(ci_) + " " + args, out, merge);
+		return pgtest_run(pgtest_cli() + " --db " + pgtest_sq(ci_) + " " + args, out,
+				  merge);
 	}
 	void register_bench()
 	{
 		std::string out;
-		ASSERT_EQ(0, cli("standard add --code STD-A" + tag_ + " --name 'standard meter' --class 0.05 --cert-no C-1 "
-				 "--issuer institute --valid-from 2020-01-01 --valid-until 2099-12-31 --range '220V 0.05-100A'",
-				 &out, true)) << out;
-		ASSERT_EQ(0, cli("standard bench-add --code BCLI" + tag_ + " --name 'cli bench' --uri tcp://127.0.0.1:" +
-					 std::to_string(benchsim_port(sim_)) + " --kind meter-1p --positions 12 --standard STD-A" + tag_ + "",
-				 &out, true)) << out;
+		ASSERT_EQ(
+			0,
+			cli("standard add --code STD-A" + tag_ +
+				    " --name 'standard meter' --class 0.05 --cert-no C-1 "
+				    "--issuer institute --valid-from 2020-01-01 --valid-until 2099-12-31 --range '220V 0.05-100A'",
+			    &out, true))
+			<< out;
+		ASSERT_EQ(0, cli("standard bench-add --code BCLI" + tag_ +
+					 " --name 'cli bench' --uri tcp://127.0.0.1:" +
+					 std::to_string(benchsim_port(sim_)) +
+					 " --kind meter-1p --positions 12 --standard STD-A" + tag_ +
+					 "",
+				 &out, true))
+			<< out;
 	}
 	std::string write_map()
 	{
@@ -94,9 +106,10 @@ std::string LabRunCli::ci_;
 
 TEST_F(LabRunCli, EveryRunAndStandardCommandAnswersHelp)
 {
-	for (const char *c : { "run", "run create", "run start", "run start-many", "run resume", "run abort", "run manual",
-			       "run show", "run list", "standard", "standard add", "standard certify", "standard list",
-			       "standard show", "standard bench-add", "standard bench-list" }) {
+	for (const char *c :
+	     { "run", "run create", "run start", "run start-many", "run resume", "run abort",
+	       "run manual", "run show", "run list", "standard", "standard add", "standard certify",
+	       "standard list", "standard show", "standard bench-add", "standard bench-list" }) {
 		std::string out;
 		EXPECT_EQ(0, cli(std::string(c) + " --help", &out)) << c;
 		EXPECT_NE(std::string::npos, out.find("usage: meterlab")) << c << ": " << out;
@@ -112,10 +125,16 @@ TEST_F(LabRunCli, StandardCommandsListAndRefuse)
 	EXPECT_NE(std::string::npos, out.find("\"valid_until\":\"2099-12-31\"")) << out;
 	ASSERT_EQ(0, cli("standard bench-list", &out));
 	EXPECT_NE(std::string::npos, out.find("BCLI" + tag_ + "")) << out;
-	EXPECT_EQ(5, cli("standard add --code STD-A" + tag_ + " --name x --class 0.05 --cert-no C-2 --issuer i --valid-from "
-			 "2020-01-01 --valid-until 2021-01-01", &out, true)) << out;
-	EXPECT_EQ(3, cli("standard certify STD-A" + tag_ + " --cert-no C-3 --issuer i --valid-from 2021-01-01 --valid-until 2020-01-01",
-			 &out, true));
+	EXPECT_EQ(5, cli("standard add --code STD-A" + tag_ +
+				 " --name x --class 0.05 --cert-no C-2 --issuer i --valid-from "
+				 "2020-01-01 --valid-until 2021-01-01",
+			 &out, true))
+		<< out;
+	EXPECT_EQ(
+		3,
+		cli("standard certify STD-A" + tag_ +
+			    " --cert-no C-3 --issuer i --valid-from 2021-01-01 --valid-until 2020-01-01",
+		    &out, true));
 	EXPECT_NE(std::string::npos, out.find("before valid-from")) << out;
 	EXPECT_EQ(4, cli("standard show NOPE", &out, true));
 	EXPECT_EQ(2, cli("standard add --code X", &out, true));
@@ -125,19 +144,28 @@ TEST_F(LabRunCli, CreateRefusesOutOfRangeAndDuplicate)
 {
 	register_bench();
 	std::string out;
-	EXPECT_EQ(3, cli("run create --bench BCLI" + tag_ + " --scheme CLI-1P 13=" + bcs_[0], &out, true));
+	EXPECT_EQ(3, cli("run create --bench BCLI" + tag_ + " --scheme CLI-1P 13=" + bcs_[0], &out,
+			 true));
 	EXPECT_NE(std::string::npos, out.find("position 13 is outside the bench's 1..12")) << out;
-	EXPECT_EQ(3, cli("run create --bench BCLI" + tag_ + " --scheme CLI-1P 1=" + bcs_[0] + " 2=" + bcs_[0], &out, true));
+	EXPECT_EQ(3, cli("run create --bench BCLI" + tag_ + " --scheme CLI-1P 1=" + bcs_[0] +
+				 " 2=" + bcs_[0],
+			 &out, true));
 	EXPECT_NE(std::string::npos, out.find("mounted twice")) << out;
-	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM verification_run r JOIN lab_bench b USING (bench_id) WHERE b.code = "
-				"'BCLI" + tag_ + "'"));
+	EXPECT_EQ(
+		"0",
+		one(db_,
+		    "SELECT count(*) FROM verification_run r JOIN lab_bench b USING (bench_id) WHERE b.code = "
+		    "'BCLI" +
+			    tag_ + "'"));
 }
 
 TEST_F(LabRunCli, KilledRunnerResumesWithNothingLostOrDuplicated)
 {
 	register_bench();
 	std::string out;
-	ASSERT_EQ(0, cli("run create --bench BCLI" + tag_ + " --scheme CLI-1P --operator tester --map " + write_map(), &out, true))
+	ASSERT_EQ(0, cli("run create --bench BCLI" + tag_ +
+				 " --scheme CLI-1P --operator tester --map " + write_map(),
+			 &out, true))
 		<< out;
 	std::string id = out.substr(0, out.find('\n'));
 	ASSERT_FALSE(id.empty());
@@ -149,8 +177,8 @@ TEST_F(LabRunCli, KilledRunnerResumesWithNothingLostOrDuplicated)
 		int devnull = open("/dev/null", O_WRONLY);
 		dup2(devnull, 1);
 		dup2(devnull, 2);
-		execl(cli_path.c_str(), cli_path.c_str(), "--db", ci_.c_str(), "run", "start", id.c_str(), "--poll-ms", "2",
-		      (char *)nullptr);
+		execl(cli_path.c_str(), cli_path.c_str(), "--db", ci_.c_str(), "run", "start",
+		      id.c_str(), "--poll-ms", "2", (char *)nullptr);
 		_exit(127);
 	}
 	/*
@@ -177,21 +205,28 @@ TEST_F(LabRunCli, KilledRunnerResumesWithNothingLostOrDuplicated)
 	EXPECT_EQ(1, cli("run resume " + id + " --poll-ms 2", &out, true)) << out;
 	EXPECT_EQ("finished", one(db_, "SELECT status FROM verification_run WHERE run_id = " + id));
 	EXPECT_EQ("7", one(db_, "SELECT count(*) FROM run_step WHERE run_id = " + id));
-	EXPECT_EQ(one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + id),
-		  one(db_, "SELECT count(*) FROM (SELECT DISTINCT asset_id, step_no, reading_no FROM run_reading WHERE "
-			   "run_id = " + id + ") d"));
+	EXPECT_EQ(
+		one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + id),
+		one(db_,
+		    "SELECT count(*) FROM (SELECT DISTINCT asset_id, step_no, reading_no FROM run_reading WHERE "
+		    "run_id = " +
+			    id + ") d"));
 	/* 6 positions x (creep 1 + start 1 + 4 basic x 2 + clock 3) readings */
 	EXPECT_EQ("78", one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + id));
 	EXPECT_EQ("failed", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs_[2] + "'"));
-	EXPECT_EQ("5", one(db_, "SELECT count(*) FROM asset a JOIN run_position p USING (asset_id) WHERE p.run_id = " + id +
-				" AND a.state = 'in_stock'"));
+	EXPECT_EQ(
+		"5",
+		one(db_,
+		    "SELECT count(*) FROM asset a JOIN run_position p USING (asset_id) WHERE p.run_id = " +
+			    id + " AND a.state = 'in_stock'"));
 
 	ASSERT_EQ(0, cli("run show " + id, &out, true)) << out;
 	EXPECT_NE(std::string::npos, out.find(bcs_[2])) << out;
 	EXPECT_NE(std::string::npos, out.find("status finished")) << out;
 	ASSERT_EQ(0, cli("--json run show " + id, &out));
 	EXPECT_NE(std::string::npos, out.find("\"conclusions\":[")) << out.substr(0, 300);
-	EXPECT_NE(std::string::npos, out.find("\"item\":\"overall\",\"verdict\":\"fail\"")) << out.substr(0, 300);
+	EXPECT_NE(std::string::npos, out.find("\"item\":\"overall\",\"verdict\":\"fail\""))
+		<< out.substr(0, 300);
 	ASSERT_EQ(0, cli("run list --status finished", &out, true));
 	EXPECT_NE(std::string::npos, out.find("BCLI" + tag_ + "")) << out;
 	EXPECT_EQ(5, cli("run resume " + id, &out, true)); /* finished: nothing to do */
@@ -201,7 +236,9 @@ TEST_F(LabRunCli, SigtermStopsCleanlySourceOffRunInterrupted)
 {
 	register_bench();
 	std::string out;
-	ASSERT_EQ(0, cli("run create --bench BCLI" + tag_ + " --scheme CLI-1P --map " + write_map(), &out, true)) << out;
+	ASSERT_EQ(0, cli("run create --bench BCLI" + tag_ + " --scheme CLI-1P --map " + write_map(),
+			 &out, true))
+		<< out;
 	std::string id = out.substr(0, out.find('\n'));
 	pid_t pid = fork();
 	ASSERT_GE(pid, 0);
@@ -210,8 +247,8 @@ TEST_F(LabRunCli, SigtermStopsCleanlySourceOffRunInterrupted)
 		int devnull = open("/dev/null", O_WRONLY);
 		dup2(devnull, 1);
 		dup2(devnull, 2);
-		execl(cli_path.c_str(), cli_path.c_str(), "--db", ci_.c_str(), "run", "start", id.c_str(), "--poll-ms", "2",
-		      (char *)nullptr);
+		execl(cli_path.c_str(), cli_path.c_str(), "--db", ci_.c_str(), "run", "start",
+		      id.c_str(), "--poll-ms", "2", (char *)nullptr);
 		_exit(127);
 	}
 	std::string steps = "0";
@@ -224,9 +261,11 @@ TEST_F(LabRunCli, SigtermStopsCleanlySourceOffRunInterrupted)
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	ASSERT_TRUE(WIFEXITED(st));
 	EXPECT_EQ(5, WEXITSTATUS(st)); /* state: cancelled */
-	EXPECT_EQ("interrupted", one(db_, "SELECT status FROM verification_run WHERE run_id = " + id));
-	EXPECT_NE(std::string::npos, one(db_, "SELECT last_error FROM verification_run WHERE run_id = " + id)
-					     .find("cancelled by the operator"));
+	EXPECT_EQ("interrupted",
+		  one(db_, "SELECT status FROM verification_run WHERE run_id = " + id));
+	EXPECT_NE(std::string::npos,
+		  one(db_, "SELECT last_error FROM verification_run WHERE run_id = " + id)
+			  .find("cancelled by the operator"));
 	/* the bench was left safe: source off */
 	struct bench *b = nullptr;
 	struct ml_error err = ML_ERROR_INIT;
@@ -244,7 +283,9 @@ TEST_F(LabRunCli, JsonEventsOnePerLine)
 {
 	register_bench();
 	std::string out;
-	int rc = cli("--json run start --bench BCLI" + tag_ + " --scheme CLI-1P --poll-ms 2 1=" + bcs_[0] + " 2=" + bcs_[1], &out);
+	int rc = cli("--json run start --bench BCLI" + tag_ +
+			     " --scheme CLI-1P --poll-ms 2 1=" + bcs_[0] + " 2=" + bcs_[1],
+		     &out);
 	EXPECT_EQ(0, rc) << out;
 	size_t lines = 0, finished = 0, pos = 0;
 	while (pos < out.size()) {
@@ -265,36 +306,51 @@ TEST_F(LabRunCli, JsonEventsOnePerLine)
 TEST_F(LabRunCli, StartManyRunsTwoBenchesConcurrently)
 {
 	register_bench();
-	struct benchsim *sim2 = rfx::start_sim("kind meter\npositions 12\n[1-12]\nconstant 1200\nib 5\nerror -0.05\n", 1000);
+	struct benchsim *sim2 = rfx::start_sim(
+		"kind meter\npositions 12\n[1-12]\nconstant 1200\nib 5\nerror -0.05\n", 1000);
 	ASSERT_TRUE(sim2);
 	std::string out;
-	ASSERT_EQ(0, cli("standard bench-add --code BCLI2-" + tag_ + " --uri tcp://127.0.0.1:" +
-				 std::to_string(benchsim_port(sim2)) + " --kind meter-1p --positions 12 --standard STD-A" + tag_,
-			 &out, true)) << out;
+	ASSERT_EQ(0, cli("standard bench-add --code BCLI2-" + tag_ +
+				 " --uri tcp://127.0.0.1:" + std::to_string(benchsim_port(sim2)) +
+				 " --kind meter-1p --positions 12 --standard STD-A" + tag_,
+			 &out, true))
+		<< out;
 	std::string map1 = dir_ + "/m1.csv", map2 = dir_ + "/m2.csv", tasks = dir_ + "/tasks.txt";
 	{
 		std::ofstream a(map1), b(map2), t(tasks);
 		a << "1," << bcs_[0] << "\n2," << bcs_[1] << "\n3," << bcs_[2] << "\n";
 		b << "1," << bcs_[3] << "\n2," << bcs_[4] << "\n3," << bcs_[5] << "\n";
-		t << "# bench scheme map\nBCLI" << tag_ << " CLI-1P " << map1 << "\nBCLI2-" << tag_ << ", CLI-1P, " << map2
-		  << "\n";
+		t << "# bench scheme map\nBCLI" << tag_ << " CLI-1P " << map1 << "\nBCLI2-" << tag_
+		  << ", CLI-1P, " << map2 << "\n";
 	}
 	/* bcs_[2] is out of limits on the first bench's scenario (position 3, -1.8 %) */
 	EXPECT_EQ(1, cli("run start-many " + tasks + " --poll-ms 2", &out, true)) << out;
 	benchsim_stop(sim2);
-	EXPECT_EQ("2", one(db_, "SELECT count(*) FROM verification_run r JOIN run_position p USING (run_id) WHERE "
-				"p.barcode IN ('" + bcs_[0] + "','" + bcs_[3] + "') AND r.status = 'finished'"));
+	EXPECT_EQ(
+		"2",
+		one(db_,
+		    "SELECT count(*) FROM verification_run r JOIN run_position p USING (run_id) WHERE "
+		    "p.barcode IN ('" +
+			    bcs_[0] + "','" + bcs_[3] + "') AND r.status = 'finished'"));
 	EXPECT_EQ("failed", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs_[2] + "'"));
-	EXPECT_EQ("in_stock", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs_[5] + "'"));
+	EXPECT_EQ("in_stock",
+		  one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs_[5] + "'"));
 }
 
 TEST_F(LabRunCli, ManualVerificationFromFile)
 {
 	std::string out;
-	ASSERT_EQ(0, cli("standard add --code STD-M" + tag_ + " --name m --class 0.1 --cert-no CM --issuer i "
-			 "--valid-from 2020-01-01 --valid-until 2099-12-31", &out, true)) << out;
-	ASSERT_EQ(0, cli("standard bench-add --code MAN" + tag_ + " --uri manual --kind meter-1p --positions 6 "
-			 "--standard STD-M" + tag_, &out, true)) << out;
+	ASSERT_EQ(0, cli("standard add --code STD-M" + tag_ +
+				 " --name m --class 0.1 --cert-no CM --issuer i "
+				 "--valid-from 2020-01-01 --valid-until 2099-12-31",
+			 &out, true))
+		<< out;
+	ASSERT_EQ(0, cli("standard bench-add --code MAN" + tag_ +
+				 " --uri manual --kind meter-1p --positions 6 "
+				 "--standard STD-M" +
+				 tag_,
+			 &out, true))
+		<< out;
 	std::string readings = dir_ + "/readings.csv";
 	{
 		std::ofstream f(readings);
@@ -302,18 +358,25 @@ TEST_F(LabRunCli, ManualVerificationFromFile)
 		for (int p = 1; p <= 2; p++) {
 			f << p << ", creep, pulses=0\n" << p << ", start, pulses=1, elapsed=500\n";
 			for (int s = 3; s <= 6; s++)
-				f << p << ", " << s << ", " << (p == 2 && s == 4 ? "1.21, 1.25" : "0.10, 0.12") << "\n";
+				f << p << ", " << s << ", "
+				  << (p == 2 && s == 4 ? "1.21, 1.25" : "0.10, 0.12") << "\n";
 			f << p << ", 7, 0.10, 0.11, 0.12\n";
 		}
 	}
-	int rc = cli("--json run manual --bench MAN" + tag_ + " --scheme CLI-1P --file " + readings + " 1=" + bcs_[0] +
-			     " 2=" + bcs_[1], &out, true);
+	int rc = cli("--json run manual --bench MAN" + tag_ + " --scheme CLI-1P --file " +
+			     readings + " 1=" + bcs_[0] + " 2=" + bcs_[1],
+		     &out, true);
 	EXPECT_EQ(1, rc) << out; /* position 2 fails basic error */
 	EXPECT_NE(std::string::npos, out.find("\"passed\":1,\"failed\":1")) << out;
-	EXPECT_EQ("in_stock", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs_[0] + "'"));
+	EXPECT_EQ("in_stock",
+		  one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs_[0] + "'"));
 	EXPECT_EQ("failed", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs_[1] + "'"));
-	EXPECT_EQ("manual", one(db_, "SELECT r.mode FROM verification_run r JOIN run_position p USING (run_id) WHERE "
-				     "p.barcode = '" + bcs_[0] + "'"));
+	EXPECT_EQ(
+		"manual",
+		one(db_,
+		    "SELECT r.mode FROM verification_run r JOIN run_position p USING (run_id) WHERE "
+		    "p.barcode = '" +
+			    bcs_[0] + "'"));
 }
 
 } // namespace

@@ -12,8 +12,10 @@ TEST(Cli, TopLevelHelpListsEveryCommand)
 {
 	std::string out;
 	ASSERT_EQ(0, run("--help", &out));
-	for (const char *c : { "db", "asset", "bench", "judge", "scheme", "standard", "run", "sample", "cert" })
-		EXPECT_NE(std::string::npos, out.find(std::string("  ") + c + " ")) << c << "\n" << out;
+	for (const char *c :
+	     { "db", "asset", "bench", "judge", "scheme", "standard", "run", "sample", "cert" })
+		EXPECT_NE(std::string::npos, out.find(std::string("  ") + c + " ")) << c << "\n"
+										    << out;
 }
 
 TEST(Cli, UnknownCommandIsUsageError)
@@ -26,7 +28,8 @@ TEST(Cli, UnknownCommandIsUsageError)
 
 TEST(Cli, EveryCommandAnswersHelp)
 {
-	for (const char *c : { "db", "asset", "bench", "judge", "scheme", "standard", "run", "sample", "cert" }) {
+	for (const char *c :
+	     { "db", "asset", "bench", "judge", "scheme", "standard", "run", "sample", "cert" }) {
 		std::string out;
 		EXPECT_EQ(0, run(std::string(c) + " --help", &out)) << c << ": " << out;
 		EXPECT_NE(std::string::npos, out.find("usage")) << c << ": " << out;

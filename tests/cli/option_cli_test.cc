@@ -9,7 +9,8 @@
 
 #include "../support/pgtest.h"
 
-namespace {
+namespace
+{
 
 int run(const std::string &args, std::string *out)
 {
@@ -48,9 +49,11 @@ TEST(OptionCli, MissingValueIsReportedByName)
 TEST(OptionCli, EqualsFormGivesTheSameResultAsSeparateValue)
 {
 	std::string spaced, joined;
-	ASSERT_EQ(0, run("--json judge --class 1 --point Imax --pf 0.5L --readings -0.1691,-0.1719", &spaced))
+	ASSERT_EQ(0, run("--json judge --class 1 --point Imax --pf 0.5L --readings -0.1691,-0.1719",
+			 &spaced))
 		<< spaced;
-	ASSERT_EQ(0, run("--json judge --class=1 --point=Imax --pf=0.5L --readings=-0.1691,-0.1719", &joined))
+	ASSERT_EQ(0, run("--json judge --class=1 --point=Imax --pf=0.5L --readings=-0.1691,-0.1719",
+			 &joined))
 		<< joined;
 	EXPECT_EQ(spaced, joined);
 	EXPECT_TRUE(has(joined, "\"mean\":\"-0.1705\"")) << joined;
@@ -65,7 +68,8 @@ TEST(OptionCli, EqualsFormGivesTheSameResultAsSeparateValue)
 TEST(OptionCli, FlagsTakeNoValue)
 {
 	std::string out;
-	EXPECT_EQ(2, run("judge --class 1 --point Ib --readings 0.7,0.7 --strict=yes", &out)) << out;
+	EXPECT_EQ(2, run("judge --class 1 --point Ib --readings 0.7,0.7 --strict=yes", &out))
+		<< out;
 	EXPECT_TRUE(has(out, "option '--strict' takes no value")) << out;
 	EXPECT_EQ(1, run("judge --class 1 --point Ib --readings 0.7,0.7 --strict", &out)) << out;
 }
@@ -104,7 +108,10 @@ TEST(OptionCli, MalformedNumbersAreNotWholeNumbers)
 	EXPECT_TRUE(has(out, "--poll-ms '5ms' is not a whole number")) << out;
 	EXPECT_EQ(2, run("asset list --after ' 7'", &out)) << out;
 	EXPECT_TRUE(has(out, "--after ' 7' is not a whole number")) << out;
-	EXPECT_EQ(2, run("standard bench-add --code B --uri u --kind meter-1p --standard S --positions ''", &out))
+	EXPECT_EQ(
+		2,
+		run("standard bench-add --code B --uri u --kind meter-1p --standard S --positions ''",
+		    &out))
 		<< out;
 	EXPECT_TRUE(has(out, "--positions '' is not a whole number")) << out;
 }

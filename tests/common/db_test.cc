@@ -35,7 +35,8 @@ TEST(Migrate, AppliesOnceAndRefusesChangedFile)
 	EXPECT_EQ(ML_ECONFLICT, db_migrate(db, list.data(), list.size(), &applied, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "9990_test.sql")) << err.msg;
 	PGresult *res = nullptr;
-	ASSERT_EQ(ML_OK, db_query_one(db, "SELECT to_regclass('mig_next') IS NULL", 0, nullptr, &res, &err));
+	ASSERT_EQ(ML_OK, db_query_one(db, "SELECT to_regclass('mig_next') IS NULL", 0, nullptr,
+				      &res, &err));
 	EXPECT_STREQ("t", PQgetvalue(res, 0, 0));
 	PQclear(res);
 
@@ -59,11 +60,13 @@ TEST(Migrate, FailedMigrationLeavesNothing)
 	size_t n = 0;
 	const struct db_migration *builtin = db_migrations_builtin(&n);
 	std::vector<struct db_migration> list(builtin, builtin + n);
-	list.push_back({ "9992", "9992_bad.sql", "CREATE TABLE half (x int); SELECT no_such_function();" });
+	list.push_back({ "9992", "9992_bad.sql",
+			 "CREATE TABLE half (x int); SELECT no_such_function();" });
 	EXPECT_EQ(ML_EDB, db_migrate(db, list.data(), list.size(), nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "9992_bad.sql")) << err.msg;
 	PGresult *res = nullptr;
-	ASSERT_EQ(ML_OK, db_query_one(db, "SELECT to_regclass('half') IS NULL", 0, nullptr, &res, &err));
+	ASSERT_EQ(ML_OK,
+		  db_query_one(db, "SELECT to_regclass('half') IS NULL", 0, nullptr, &res, &err));
 	EXPECT_STREQ("t", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	db_close(db);

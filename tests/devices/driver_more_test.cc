@@ -45,7 +45,7 @@ TEST(DriverMore, ThreePhaseElementMaskDrivesCurrentAndPower)
 	struct bench_source_status st;
 	ASSERT_EQ(bench_read_source(f.b, &st, &err), ML_OK) << err.msg;
 	EXPECT_NEAR(st.p_total, 990.0, 1.0); // 3 x 220 V x 1.5 A
-	s = source_3p(1.5f, 0.0f, 2); // element B only
+	s = source_3p(1.5f, 0.0f, 2);        // element B only
 	ASSERT_EQ(bench_set_source(f.b, &s, 2, &err), ML_OK) << err.msg;
 	ASSERT_EQ(bench_wait_stable(f.b, 2, 5000, &err), ML_OK) << err.msg;
 	ASSERT_EQ(bench_read_source(f.b, &st, &err), ML_OK) << err.msg;
@@ -196,7 +196,9 @@ TEST(DriverMore, UnreachableBenchNamesUriAndBlock)
 	ASSERT_EQ(bench_open("127.0.0.1:1", &o, &b, &err), ML_OK);
 	struct bench_identity id;
 	EXPECT_EQ(bench_identify(b, &id, &err), ML_EIO);
-	EXPECT_NE(strstr(err.msg, "bench 127.0.0.1:1: read input 0x0000+48: connect: Connection refused"), nullptr)
+	EXPECT_NE(strstr(err.msg,
+			 "bench 127.0.0.1:1: read input 0x0000+48: connect: Connection refused"),
+		  nullptr)
 		<< err.msg;
 	bench_close(b);
 }

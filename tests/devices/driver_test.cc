@@ -56,7 +56,8 @@ TEST(Driver, IdentifyMatchesScenario)
 	EXPECT_EQ(id.device_class, BENCH_CLASS_METER);
 	EXPECT_EQ(id.positions, 8);
 	EXPECT_EQ(id.phases, 1);
-	EXPECT_EQ(id.capabilities, BENCH_CAP_BASIC | BENCH_CAP_CREEP | BENCH_CAP_START | BENCH_CAP_CONSTANT | BENCH_CAP_CLOCK);
+	EXPECT_EQ(id.capabilities, BENCH_CAP_BASIC | BENCH_CAP_CREEP | BENCH_CAP_START |
+					   BENCH_CAP_CONSTANT | BENCH_CAP_CLOCK);
 	EXPECT_EQ(id.u_max, 264.0f);
 	EXPECT_EQ(id.i_max, 100.0f);
 	EXPECT_EQ(id.std_class, 0.05f);
@@ -113,7 +114,8 @@ TEST(Driver, BasicErrorReadingsFollowScenarioByWatchingSeq)
 	for (int p = 0; p < 3; p++) {
 		uint16_t last = 0;
 		for (int k = 0; k < 3; k++) {
-			ASSERT_TRUE(wait_change(f.b, p, last, &st[p], 3000, &err)) << "position " << p << " " << err.msg;
+			ASSERT_TRUE(wait_change(f.b, p, last, &st[p], 3000, &err))
+				<< "position " << p << " " << err.msg;
 			EXPECT_EQ(st[p].state, BENCH_POS_RUNNING);
 			EXPECT_EQ(st[p].value_e4, want[p]) << "position " << p;
 			EXPECT_GE(st[p].pulses, 2u * st[p].reading_seq);
@@ -212,7 +214,8 @@ TEST(Driver, StartingTestFailsTheMeterThatDoesNotStart)
 	for (int p : { 0, 1, 3, 5 }) {
 		ASSERT_TRUE(wait_done(f.b, p, &st, 5000)) << "position " << p;
 		bool fails = p == 3 || p == 5; // dead, not starting
-		EXPECT_EQ(st.result, fails ? BENCH_RES_TIME_LIMIT : BENCH_RES_OK) << "position " << p;
+		EXPECT_EQ(st.result, fails ? BENCH_RES_TIME_LIMIT : BENCH_RES_OK)
+			<< "position " << p;
 		if (!fails) {
 			EXPECT_LT(st.elapsed, 1500.0f);
 		}
@@ -313,7 +316,8 @@ TEST(Driver, OutOfRangeSetpointRefusedBeforeSending)
 	s.wiring = BENCH_WIRING_3P4W;
 	EXPECT_EQ(bench_set_source(f.b, &s, 1, &err), ML_EINVAL);
 	struct bench_position_config c = cfg_mode(BENCH_MODE_BASIC, 2, 0);
-	EXPECT_EQ(bench_configure_positions(f.b, 6, 3, &c, &err), ML_EINVAL); // positions 6..8 of 0..7
+	EXPECT_EQ(bench_configure_positions(f.b, 6, 3, &c, &err),
+		  ML_EINVAL); // positions 6..8 of 0..7
 	c.mode = 9;
 	EXPECT_EQ(bench_configure_positions(f.b, 0, 1, &c, &err), ML_EINVAL);
 	EXPECT_EQ(bench_position_command(f.b, 8, BENCH_CMD_START, &err), ML_EINVAL);
@@ -330,9 +334,9 @@ TEST(Driver, BusyWhileSettlingIsAClearDeviceError)
 	struct bench_position_config c = cfg_mode(BENCH_MODE_BASIC, 2, 0);
 	EXPECT_EQ(bench_configure_positions(f.b, 0, 1, &c, &err), ML_EDEVICE);
 	EXPECT_NE(strstr(err.msg, "exception 06"), nullptr) << err.msg;
-	EXPECT_NE(strstr(err.msg, "0x1000"), nullptr) << err.msg; // names the register block
+	EXPECT_NE(strstr(err.msg, "0x1000"), nullptr) << err.msg;      // names the register block
 	EXPECT_NE(strstr(err.msg, f.uri.c_str()), nullptr) << err.msg; // and the bench
-	ASSERT_EQ(bench_source_off(f.b, &err), ML_OK) << err.msg; // off stays allowed
+	ASSERT_EQ(bench_source_off(f.b, &err), ML_OK) << err.msg;      // off stays allowed
 }
 
 TEST(Driver, PositionsBeyondOneBlockAreSplit)

@@ -33,7 +33,8 @@ static void start_readings(SimBench &f)
 	struct bench_source s = source_1p(220.0f, 5.0f, 0.0f);
 	ASSERT_EQ(bench_set_source(f.b, &s, 5, &err), ML_OK) << err.msg;
 	ASSERT_EQ(bench_wait_stable(f.b, 5, 5000, &err), ML_OK) << err.msg;
-	struct bench_position_config c[2] = { cfg_mode(BENCH_MODE_BASIC, 2, 0), cfg_mode(BENCH_MODE_BASIC, 2, 0) };
+	struct bench_position_config c[2] = { cfg_mode(BENCH_MODE_BASIC, 2, 0),
+					      cfg_mode(BENCH_MODE_BASIC, 2, 0) };
 	ASSERT_EQ(bench_configure_positions(f.b, 0, 2, c, &err), ML_OK) << err.msg;
 	ASSERT_EQ(bench_all_command(f.b, BENCH_CMD_START, &err), ML_OK) << err.msg;
 }

@@ -33,7 +33,8 @@ static std::string mbpoll(int port, const std::string &args)
 TEST(Interop, MbpollReadsIdentityAndPositions)
 {
 	SimBench f;
-	f.start("positions 4\nu_max 264\ni_max 100\nsettle_s 0.1\n[1-4]\nerror 0.25\n[3]\nabsent\n", 1000);
+	f.start("positions 4\nu_max 264\ni_max 100\nsettle_s 0.1\n[1-4]\nerror 0.25\n[3]\nabsent\n",
+		1000);
 	int port = benchsim_port(f.sim);
 	std::string out;
 	// identity: mbpoll references are 1-based, register 0x0000 is -r 1
@@ -55,8 +56,10 @@ TEST(Interop, MbpollReadsIdentityAndPositions)
 	ASSERT_EQ(bench_set_source(f.b, &s, 1, &err), ML_OK) << err.msg;
 	ASSERT_EQ(bench_wait_stable(f.b, 1, 5000, &err), ML_OK) << err.msg;
 	// mbpoll configures position 2 (0-based 1) itself: mode basic, then start
-	ASSERT_EQ(run_cmd(mbpoll(port, "-0 -t 4 -r 4112") + " 1", &out), 0) << out; // 0x1010 mode = 1
-	ASSERT_EQ(run_cmd(mbpoll(port, "-0 -t 4:int -B -r 4113") + " 1200", &out), 0) << out; // constant
+	ASSERT_EQ(run_cmd(mbpoll(port, "-0 -t 4 -r 4112") + " 1", &out), 0)
+		<< out; // 0x1010 mode = 1
+	ASSERT_EQ(run_cmd(mbpoll(port, "-0 -t 4:int -B -r 4113") + " 1200", &out), 0)
+		<< out;                                                             // constant
 	ASSERT_EQ(run_cmd(mbpoll(port, "-0 -t 4 -r 4115") + " 1", &out), 0) << out; // pulses
 	ASSERT_EQ(run_cmd(mbpoll(port, "-0 -t 4 -r 4119") + " 1", &out), 0) << out; // enabled
 	ASSERT_EQ(run_cmd(mbpoll(port, "-0 -t 4 -r 4118") + " 1", &out), 0) << out; // command start
@@ -83,7 +86,8 @@ TEST(Interop, DriverReadsIndependentPymodbusBench)
 	int port = free_port();
 	ASSERT_GT(port, 0);
 	Child py;
-	ASSERT_TRUE(py.spawn({ "/usr/bin/python3", std::string(ML_SOURCE_DIR) + "/tests/devices/pymodbus_bench.py",
+	ASSERT_TRUE(py.spawn({ "/usr/bin/python3",
+			       std::string(ML_SOURCE_DIR) + "/tests/devices/pymodbus_bench.py",
 			       std::to_string(port) }));
 	std::string uri = "127.0.0.1:" + std::to_string(port);
 	struct bench_options o = {};

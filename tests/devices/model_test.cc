@@ -21,7 +21,10 @@ struct Model {
 		EXPECT_EQ(benchsim_scenario_parse(text, "model", &sc, &err), ML_OK) << err.msg;
 		sim_init(&st, sc, 1);
 	}
-	~Model() { benchsim_scenario_free(sc); }
+	~Model()
+	{
+		benchsim_scenario_free(sc);
+	}
 	// Write registers as a master would; returns the exception code (0 = accepted).
 	int write(int addr, std::vector<uint16_t> v)
 	{
@@ -61,7 +64,10 @@ struct Model {
 		sim_fill_dynamic(&st, in.data());
 		return in.data();
 	}
-	const uint16_t *pos(double t, int p) { return at(t) + BR_POS_ADDR(p); }
+	const uint16_t *pos(double t, int p)
+	{
+		return at(t) + BR_POS_ADDR(p);
+	}
 };
 
 TEST(Model, SettlingHeartbeatAndBusy)
@@ -70,7 +76,7 @@ TEST(Model, SettlingHeartbeatAndBusy)
 	EXPECT_EQ(m.at(0.55)[BR_SRC_HEARTBEAT], 5); // +1 per 100 ms
 	m.source(220.0f, 5.0f, 11);
 	EXPECT_EQ(m.at(2.5)[BR_SRC_STATE], BENCH_SRC_SETTLING); // applied at 0.55, stable at 2.55
-	EXPECT_EQ(m.write(BR_ALL_COMMAND, { 1 }), 6);          // busy while settling
+	EXPECT_EQ(m.write(BR_ALL_COMMAND, { 1 }), 6);           // busy while settling
 	EXPECT_EQ(m.at(2.56)[BR_SRC_STATE], BENCH_SRC_STABLE);
 	EXPECT_EQ(m.in[BR_SRC_APPLIED], 11);
 	EXPECT_NEAR(bcodec_get_f32(&m.in[BR_SRC_U]), 220.0, 0.11);
@@ -107,7 +113,8 @@ TEST(Model, CreepAndStartWindows)
 	EXPECT_EQ(m.pos(99.0, 0)[BR_PS_STATE], BENCH_POS_RUNNING);
 	EXPECT_EQ(m.pos(101.0, 0)[BR_PS_STATE], BENCH_POS_DONE);
 	EXPECT_EQ(m.in[BR_POS_ADDR(0) + BR_PS_RESULT], BENCH_RES_OK);
-	EXPECT_EQ(bcodec_get_f32(&m.in[BR_POS_ADDR(0) + BR_PS_ELAPSED]), 100.0f); // stops at the limit
+	EXPECT_EQ(bcodec_get_f32(&m.in[BR_POS_ADDR(0) + BR_PS_ELAPSED]),
+		  100.0f); // stops at the limit
 
 	m.source(220.0f, 0.02f, 2); // 4.4 W: one pulse per 681.8 s
 	m.at(101.5);

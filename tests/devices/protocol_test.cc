@@ -2,8 +2,8 @@
 // register map, exceptions 01/02/03/06, CT/VT bench, scenario parsing.
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <atomic>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,7 +39,8 @@ TEST(Protocol, ExceptionsForUnmappedAndBadValues)
 	EXPECT_EQ(errno, EMBXILADD);
 	EXPECT_EQ(modbus_read_input_registers(r.ctx, BR_POS_ADDR(4), 1, v), -1); // past position 4
 	EXPECT_EQ(errno, EMBXILADD);
-	EXPECT_EQ(modbus_read_registers(r.ctx, BR_XF_KIND, 1, v), -1); // no transformer block on a meter bench
+	EXPECT_EQ(modbus_read_registers(r.ctx, BR_XF_KIND, 1, v),
+		  -1); // no transformer block on a meter bench
 	EXPECT_EQ(errno, EMBXILADD);
 	EXPECT_EQ(modbus_write_bit(r.ctx, 0, 1), -1); // FC 05 is not part of the protocol
 	EXPECT_EQ(errno, EMBXILFUN);
@@ -63,7 +64,8 @@ TEST(Protocol, ExceptionsForUnmappedAndBadValues)
 
 	// valid setpoints: settling (5 s real) -> everything but "off" answers 06
 	bcodec_put_f32(&sp[BR_SP_U - BR_SP_WIRING], 220.0f);
-	EXPECT_EQ(modbus_write_registers(r.ctx, BR_SP_WIRING, BR_SP_END - BR_SP_WIRING, sp), BR_SP_END - BR_SP_WIRING);
+	EXPECT_EQ(modbus_write_registers(r.ctx, BR_SP_WIRING, BR_SP_END - BR_SP_WIRING, sp),
+		  BR_SP_END - BR_SP_WIRING);
 	EXPECT_EQ(modbus_write_register(r.ctx, BR_POS_ADDR(1) + BR_PC_MODE, 1), -1);
 	EXPECT_EQ(errno, EMBXSBUSY);
 	EXPECT_EQ(modbus_write_register(r.ctx, BR_ALL_COMMAND, 1), -1);
@@ -120,7 +122,8 @@ TEST(Protocol, ManyClientsAtOnce)
 			struct bench_position_status st[8];
 			int good = 1;
 			for (int i = 0; i < 50; i++)
-				good &= bench_identify(b, &id, &err) == ML_OK && id.positions == 8 &&
+				good &= bench_identify(b, &id, &err) == ML_OK &&
+					id.positions == 8 &&
 					bench_read_positions(b, 0, 8, st, &err) == ML_OK;
 			ok += good;
 			bench_close(b);
@@ -226,7 +229,8 @@ TEST(Scenario, ErrorsNameFileLineAndValue)
 	struct {
 		const char *text, *want;
 	} bad[] = {
-		{ "positions 4\n[1-4]\nerror 0.123456\n", "line 3: not an exact decimal with at most 4 places: 0.123456" },
+		{ "positions 4\n[1-4]\nerror 0.123456\n",
+		  "line 3: not an exact decimal with at most 4 places: 0.123456" },
 		{ "positions 4\n[5]\n", "line 2: bad position or range in section: 5" },
 		{ "kind toaster\n", "line 1: kind must be meter or transformer, not toaster" },
 		{ "positions 4\n[1]\ndefect haunted\n", "line 3: unknown defect haunted" },
@@ -238,7 +242,8 @@ TEST(Scenario, ErrorsNameFileLineAndValue)
 	for (auto &c : bad) {
 		struct ml_error err = ML_ERROR_INIT;
 		struct benchsim_scenario *sc = nullptr;
-		EXPECT_EQ(benchsim_scenario_parse(c.text, "t.scenario", &sc, &err), ML_ECONFIG) << c.text;
+		EXPECT_EQ(benchsim_scenario_parse(c.text, "t.scenario", &sc, &err), ML_ECONFIG)
+			<< c.text;
 		EXPECT_EQ(sc, nullptr);
 		EXPECT_NE(strstr(err.msg, "scenario t.scenario "), nullptr) << err.msg;
 		EXPECT_NE(strstr(err.msg, c.want), nullptr) << err.msg;
@@ -269,7 +274,8 @@ TEST(Scenario, NoiseIsDeterministicPerSeed)
 		struct bench_source s = source_1p(220.0f, 60.0f, 0.0f);
 		EXPECT_EQ(bench_set_source(b, &s, 1, &err), ML_OK);
 		EXPECT_EQ(bench_wait_stable(b, 1, 5000, &err), ML_OK);
-		struct bench_position_config c = cfg_mode(BENCH_MODE_BASIC, 20, 0); // ~2 readings per 10 ms
+		struct bench_position_config c = cfg_mode(BENCH_MODE_BASIC, 20,
+							  0); // ~2 readings per 10 ms
 		EXPECT_EQ(bench_configure_positions(b, 0, 1, &c, &err), ML_OK);
 		EXPECT_EQ(bench_position_command(b, 0, BENCH_CMD_START, &err), ML_OK);
 		std::vector<int32_t> v;
@@ -293,7 +299,8 @@ TEST(Scenario, NoiseIsDeterministicPerSeed)
 	for (size_t i = 0; i < a.size(); i++) {
 		for (size_t j = 0; j < b.size(); j++) {
 			if (a[i] / 1000000 == b[j] / 1000000) {
-				EXPECT_EQ(a[i], b[j]); // same seed, same reading index -> same value
+				EXPECT_EQ(a[i],
+					  b[j]); // same seed, same reading index -> same value
 				compared++;
 			}
 		}

@@ -26,7 +26,8 @@ struct PtyLink {
 
 	bool open()
 	{
-		if (openpty(&m1, &s1, n1, nullptr, nullptr) || openpty(&m2, &s2, n2, nullptr, nullptr))
+		if (openpty(&m1, &s1, n1, nullptr, nullptr) ||
+		    openpty(&m2, &s2, n2, nullptr, nullptr))
 			return false;
 		relay = std::thread([this] {
 			struct pollfd pf[2] = { { m1, POLLIN, 0 }, { m2, POLLIN, 0 } };

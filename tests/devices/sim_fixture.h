@@ -63,8 +63,9 @@ static inline struct bench_position_config cfg_mode(uint16_t mode, uint16_t puls
 
 // Poll position p until its reading_seq differs from last (the protocol's
 // "watch reading_seq" rule) or the state leaves running; false on timeout.
-static inline bool wait_change(struct bench *b, int p, uint16_t last, struct bench_position_status *st,
-			       int timeout_ms, struct ml_error *err)
+static inline bool wait_change(struct bench *b, int p, uint16_t last,
+			       struct bench_position_status *st, int timeout_ms,
+			       struct ml_error *err)
 {
 	auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
 	while (std::chrono::steady_clock::now() < end) {
@@ -78,7 +79,8 @@ static inline bool wait_change(struct bench *b, int p, uint16_t last, struct ben
 }
 
 // Poll until position p is done (state 2); false on timeout.
-static inline bool wait_done(struct bench *b, int p, struct bench_position_status *st, int timeout_ms)
+static inline bool wait_done(struct bench *b, int p, struct bench_position_status *st,
+			     int timeout_ms)
 {
 	struct ml_error err = ML_ERROR_INIT;
 	auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);

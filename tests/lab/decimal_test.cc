@@ -10,7 +10,8 @@ extern "C" {
 #include "lab/judge.h"
 }
 
-namespace {
+namespace
+{
 
 int64_t d4(const std::string &s)
 {
@@ -37,7 +38,9 @@ TEST(Decimal, ParsesExactText)
 	EXPECT_EQ(2000, v);
 	ASSERT_EQ(ML_OK, dec4_parse(" 0.05 ", &v, &err));
 	EXPECT_EQ(500, v);
-	ASSERT_EQ(ML_OK, dec4_parse("\xE2\x88\x92" "0.5", &v, &err)); /* U+2212 minus */
+	ASSERT_EQ(ML_OK, dec4_parse("\xE2\x88\x92"
+				    "0.5",
+				    &v, &err)); /* U+2212 minus */
 	EXPECT_EQ(-5000, v);
 	ASSERT_EQ(ML_OK, dec4_parse("12", &v, &err));
 	EXPECT_EQ(120000, v);
@@ -49,7 +52,8 @@ TEST(Decimal, ParsesExactText)
 
 TEST(Decimal, RejectsBadTextNamingIt)
 {
-	const char *bad[] = { "", "-", "1e-3", "0.1.2", "0.12345", "abc", "1,5", "--1", "0x10", "1 2" };
+	const char *bad[] = { "",    "-",   "1e-3", "0.1.2", "0.12345",
+			      "abc", "1,5", "--1",  "0x10",  "1 2" };
 	for (const char *b : bad) {
 		int64_t v = 77;
 		struct ml_error err = ML_ERROR_INIT;
@@ -61,8 +65,9 @@ TEST(Decimal, RejectsBadTextNamingIt)
 	}
 	int64_t v;
 	EXPECT_EQ(ML_EINVAL, dec4_parse("99999999999", &v, nullptr));
-	EXPECT_EQ(ML_EINVAL, dec_parse("99999999999999", 6, &v, nullptr)); /* would overflow when scaled */
-	ASSERT_EQ(ML_OK, dec4_parse("10000000000", &v, nullptr));             /* exactly the bound */
+	EXPECT_EQ(ML_EINVAL,
+		  dec_parse("99999999999999", 6, &v, nullptr));   /* would overflow when scaled */
+	ASSERT_EQ(ML_OK, dec4_parse("10000000000", &v, nullptr)); /* exactly the bound */
 	EXPECT_EQ(DEC4_ABS_MAX, v);
 }
 
@@ -91,12 +96,15 @@ TEST(Decimal, DivHalfEvenIsSymmetricAndExact)
 	EXPECT_EQ(0, dec_div_half_even(1, 3));
 	EXPECT_EQ(INT64_MIN / 2, dec_div_half_even(INT64_MIN, 2));
 	int64_t out;
-	EXPECT_EQ(ML_OK, dec_muldiv(INT64_C(4000000000000), INT64_C(4000000000000), INT64_C(1000000000000), &out, nullptr));
+	EXPECT_EQ(ML_OK, dec_muldiv(INT64_C(4000000000000), INT64_C(4000000000000),
+				    INT64_C(1000000000000), &out, nullptr));
 	EXPECT_EQ(INT64_C(16000000000000), out);
 	EXPECT_EQ(ML_EINVAL, dec_muldiv(INT64_MAX, 4, 2, &out, nullptr));
 }
 
-class RoundingCase : public ::testing::TestWithParam<TsvRow> {};
+class RoundingCase : public ::testing::TestWithParam<TsvRow>
+{
+};
 
 TEST_P(RoundingCase, HalfToEvenInOneStep)
 {
@@ -111,9 +119,13 @@ TEST_P(RoundingCase, HalfToEvenInOneStep)
 }
 
 INSTANTIATE_TEST_SUITE_P(Tsv, RoundingCase, ::testing::ValuesIn(tsv_load("rounding.tsv")),
-			 [](const ::testing::TestParamInfo<TsvRow> &i) { return tsv_name(i.param); });
+			 [](const ::testing::TestParamInfo<TsvRow> &i) {
+				 return tsv_name(i.param);
+			 });
 
-class MeanCase : public ::testing::TestWithParam<TsvRow> {};
+class MeanCase : public ::testing::TestWithParam<TsvRow>
+{
+};
 
 TEST_P(MeanCase, MeanAndRoundedFromTheExactSum)
 {
@@ -123,13 +135,16 @@ TEST_P(MeanCase, MeanAndRoundedFromTheExactSum)
 		v.push_back(d4(s));
 	int64_t mean = 0, rounded = 0;
 	int sign = 9;
-	ASSERT_EQ(ML_OK, dec4_mean(v.data(), (int)v.size(), d4(r[1]), &mean, &rounded, &sign, nullptr));
+	ASSERT_EQ(ML_OK,
+		  dec4_mean(v.data(), (int)v.size(), d4(r[1]), &mean, &rounded, &sign, nullptr));
 	EXPECT_EQ(d4(r[2]), mean) << r[4];
 	EXPECT_EQ(d4(r[3]), rounded) << r[4];
 }
 
 INSTANTIATE_TEST_SUITE_P(Tsv, MeanCase, ::testing::ValuesIn(tsv_load("means.tsv")),
-			 [](const ::testing::TestParamInfo<TsvRow> &i) { return tsv_name(i.param); });
+			 [](const ::testing::TestParamInfo<TsvRow> &i) {
+				 return tsv_name(i.param);
+			 });
 
 TEST(Decimal, MeanRejectsBadInput)
 {

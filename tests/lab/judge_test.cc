@@ -12,7 +12,8 @@ extern "C" {
 #include "lab/settings.h"
 }
 
-namespace {
+namespace
+{
 
 int64_t d4(const std::string &s)
 {
@@ -29,7 +30,9 @@ struct lab_settings defaults()
 	return s;
 }
 
-class MeterLimitCase : public ::testing::TestWithParam<TsvRow> {};
+class MeterLimitCase : public ::testing::TestWithParam<TsvRow>
+{
+};
 
 TEST_P(MeterLimitCase, MatchesTheTable)
 {
@@ -43,7 +46,8 @@ TEST_P(MeterLimitCase, MatchesTheTable)
 	ASSERT_EQ(ML_OK, point_pf_parse(r[3].c_str(), &pt.pf, &err));
 	ASSERT_EQ(ML_OK, point_element_parse(r[4].c_str(), &pt.element, &err));
 	struct judge_limit lim;
-	int rc = judge_meter_limit(r[0].c_str(), conn, &pt, std::stoll(r[5]), std::stoll(r[6]), &set, &lim, &err);
+	int rc = judge_meter_limit(r[0].c_str(), conn, &pt, std::stoll(r[5]), std::stoll(r[6]),
+				   &set, &lim, &err);
 	if (r[7] == "none") {
 		EXPECT_EQ(ML_EINVAL, rc) << r[8];
 		EXPECT_NE(nullptr, strstr(err.msg, r[0].c_str())) << err.msg;
@@ -56,9 +60,13 @@ TEST_P(MeterLimitCase, MatchesTheTable)
 }
 
 INSTANTIATE_TEST_SUITE_P(Tsv, MeterLimitCase, ::testing::ValuesIn(tsv_load("meter_limits.tsv")),
-			 [](const ::testing::TestParamInfo<TsvRow> &i) { return tsv_name(i.param); });
+			 [](const ::testing::TestParamInfo<TsvRow> &i) {
+				 return tsv_name(i.param);
+			 });
 
-class XfmrLimitCase : public ::testing::TestWithParam<TsvRow> {};
+class XfmrLimitCase : public ::testing::TestWithParam<TsvRow>
+{
+};
 
 TEST_P(XfmrLimitCase, MatchesIec61869)
 {
@@ -78,9 +86,13 @@ TEST_P(XfmrLimitCase, MatchesIec61869)
 }
 
 INSTANTIATE_TEST_SUITE_P(Tsv, XfmrLimitCase, ::testing::ValuesIn(tsv_load("xfmr_limits.tsv")),
-			 [](const ::testing::TestParamInfo<TsvRow> &i) { return tsv_name(i.param); });
+			 [](const ::testing::TestParamInfo<TsvRow> &i) {
+				 return tsv_name(i.param);
+			 });
 
-class VerdictCase : public ::testing::TestWithParam<TsvRow> {};
+class VerdictCase : public ::testing::TestWithParam<TsvRow>
+{
+};
 
 TEST_P(VerdictCase, RegulationAndInternal)
 {
@@ -90,7 +102,8 @@ TEST_P(VerdictCase, RegulationAndInternal)
 		v.push_back(d4(s));
 	int64_t limit = d4(r[1]), internal = judge_internal_limit(limit, d4(r[3]));
 	struct judge_value jv;
-	ASSERT_EQ(ML_OK, judge_readings(v.data(), (int)v.size(), limit, internal, d4(r[2]), std::stoi(r[4]), &jv, nullptr));
+	ASSERT_EQ(ML_OK, judge_readings(v.data(), (int)v.size(), limit, internal, d4(r[2]),
+					std::stoi(r[4]), &jv, nullptr));
 	EXPECT_EQ(r[5], judge_verdict_name(jv.verdict)) << r[7];
 	EXPECT_EQ(r[6], judge_verdict_name(jv.internal_verdict)) << r[7];
 	EXPECT_EQ(limit, jv.limit_e4);
@@ -98,14 +111,17 @@ TEST_P(VerdictCase, RegulationAndInternal)
 }
 
 INSTANTIATE_TEST_SUITE_P(Tsv, VerdictCase, ::testing::ValuesIn(tsv_load("verdicts.tsv")),
-			 [](const ::testing::TestParamInfo<TsvRow> &i) { return tsv_name(i.param); });
+			 [](const ::testing::TestParamInfo<TsvRow> &i) {
+				 return tsv_name(i.param);
+			 });
 
 TEST(Judge, IntervalsPerClass)
 {
 	const struct {
 		const char *cls;
 		int64_t iv;
-	} t[] = { { "0.2S", 200 }, { "0.5S", 500 }, { "1", 1000 }, { "2", 2000 }, { "B", 1000 }, { "D", 200 }, { "E", 100 } };
+	} t[] = { { "0.2S", 200 }, { "0.5S", 500 }, { "1", 1000 }, { "2", 2000 },
+		  { "B", 1000 },   { "D", 200 },    { "E", 100 } };
 	for (auto &c : t) {
 		int64_t iv = 0;
 		ASSERT_EQ(ML_OK, judge_meter_interval(c.cls, &iv, nullptr));
@@ -166,9 +182,11 @@ TEST(Judge, ConstantByErrorAndByPulses)
 	ASSERT_EQ(ML_OK, judge_constant(0, 0, 1200, 10000, &set, &g, &d, &v, nullptr));
 	EXPECT_EQ(JUDGE_FAIL, v);
 	EXPECT_EQ(ML_EINVAL, judge_constant(100, 1, 0, 10000, &set, &g, &d, &v, nullptr));
-	EXPECT_EQ(ML_EINVAL, judge_constant(INT64_C(100000000000), 1, 1200, 10000, &set, &g, &d, &v, nullptr));
+	EXPECT_EQ(ML_EINVAL,
+		  judge_constant(INT64_C(100000000000), 1, 1200, 10000, &set, &g, &d, &v, nullptr));
 	/* large but plausible: 10⁶ kWh at 10⁸ imp/kWh against one pulse */
-	EXPECT_EQ(ML_EINVAL, judge_constant(INT64_C(10000000000), 1, 100000000, 10000, &set, &g, &d, &v, nullptr));
+	EXPECT_EQ(ML_EINVAL, judge_constant(INT64_C(10000000000), 1, 100000000, 10000, &set, &g, &d,
+					    &v, nullptr));
 }
 
 TEST(Judge, ValueRejectsBadArguments)
@@ -176,7 +194,8 @@ TEST(Judge, ValueRejectsBadArguments)
 	int64_t r[1] = { 1 };
 	struct judge_value jv;
 	EXPECT_EQ(ML_EINVAL, judge_readings(r, 0, 10000, 0, 1000, 1, &jv, nullptr));
-	EXPECT_EQ(ML_EINVAL, judge_readings(r, JUDGE_MAX_READINGS + 1, 10000, 0, 1000, 1, &jv, nullptr));
+	EXPECT_EQ(ML_EINVAL,
+		  judge_readings(r, JUDGE_MAX_READINGS + 1, 10000, 0, 1000, 1, &jv, nullptr));
 	EXPECT_EQ(ML_EINVAL, judge_readings(r, 1, 0, 0, 1000, 1, &jv, nullptr));
 	EXPECT_EQ(ML_EINVAL, judge_readings(r, 1, 10000, 0, 0, 1, &jv, nullptr));
 }
@@ -236,7 +255,8 @@ TEST(Settings, DefaultsParseAndRoundTrip)
 	for (size_t i = 0; i < n; i++) {
 		ASSERT_EQ(ML_OK, lab_settings_get(&s, t[i].key, &b, nullptr)) << t[i].key;
 		struct lab_settings s2 = defaults();
-		ASSERT_EQ(ML_OK, lab_settings_set(&s2, t[i].key, ml_buf_str(&b), nullptr)) << t[i].key;
+		ASSERT_EQ(ML_OK, lab_settings_set(&s2, t[i].key, ml_buf_str(&b), nullptr))
+			<< t[i].key;
 		EXPECT_EQ(0, memcmp(&s, &s2, sizeof s)) << t[i].key;
 		EXPECT_NE(nullptr, t[i].source);
 		EXPECT_NE(nullptr, t[i].description);

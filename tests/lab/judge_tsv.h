@@ -4,8 +4,8 @@
 
 #include <fstream>
 #include <ostream>
-#include <stdexcept>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -14,7 +14,10 @@
 struct TsvRow {
 	int line;
 	std::vector<std::string> f;
-	const std::string &operator[](size_t i) const { return f.at(i); }
+	const std::string &operator[](size_t i) const
+	{
+		return f.at(i);
+	}
 };
 
 /* gtest prints parameters with this: show the data line, not bytes */

@@ -7,7 +7,8 @@
 
 using rfx::one;
 
-namespace {
+namespace
+{
 
 const char *const kScheme = "scheme code=T-MAN name=\"manual\"\n"
 			    "suits kinds=meter_1p classes=1 connection=direct\n"
@@ -15,8 +16,9 @@ const char *const kScheme = "scheme code=T-MAN name=\"manual\"\n"
 			    "basic I=Ib pf=1.0 element=H readings=2\n"
 			    "basic I=Imax pf=1.0 element=H readings=2\n";
 
-class ManualTest : public ::testing::Test {
-protected:
+class ManualTest : public ::testing::Test
+{
+      protected:
 	static void SetUpTestSuite()
 	{
 		ci_ = new std::string(pgtest_fresh_db("manual"));
@@ -35,9 +37,18 @@ protected:
 		rfx::add_scheme(db, kScheme);
 		db_close(db);
 	}
-	static void TearDownTestSuite() { delete ci_; }
-	void SetUp() override { db_ = pgtest_connect(*ci_); }
-	void TearDown() override { db_close(db_); }
+	static void TearDownTestSuite()
+	{
+		delete ci_;
+	}
+	void SetUp() override
+	{
+		db_ = pgtest_connect(*ci_);
+	}
+	void TearDown() override
+	{
+		db_close(db_);
+	}
 	int64_t task(const std::vector<std::string> &bcs)
 	{
 		std::vector<struct task_slot> slots(bcs.size());
@@ -74,7 +85,8 @@ TEST_F(ManualTest, TypedReadingsAreJudgedStoredAndAssetsMoved)
 			   "2, 3, 0.1, 0.1\n";
 	int passed = -1, failed = -1;
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, manual_record(db_, run, text, "operator", &passed, &failed, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, manual_record(db_, run, text, "operator", &passed, &failed, &err))
+		<< err.msg;
 	EXPECT_EQ(1, passed);
 	EXPECT_EQ(1, failed);
 	std::string r = std::to_string(run);
@@ -83,12 +95,18 @@ TEST_F(ManualTest, TypedReadingsAreJudgedStoredAndAssetsMoved)
 	EXPECT_EQ("finished", one(db_, "SELECT status FROM verification_run WHERE run_id = " + r));
 	EXPECT_EQ("10", one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + r));
 	/* the typed values are stored exactly (dec4), and judged with the regulation's rounding */
-	EXPECT_EQ("-1200,-1000", one(db_, "SELECT string_agg(value_e4::text, ',' ORDER BY reading_no) FROM run_reading "
-					  "WHERE run_id = " + r + " AND step_no = 1 AND position = 1"));
+	EXPECT_EQ("-1200,-1000",
+		  one(db_,
+		      "SELECT string_agg(value_e4::text, ',' ORDER BY reading_no) FROM run_reading "
+		      "WHERE run_id = " +
+			      r + " AND step_no = 1 AND position = 1"));
 	EXPECT_EQ("-1100", one(db_, "SELECT mean_e4 FROM run_step_result WHERE run_id = " + r +
-					" AND step_no = 1 AND position = 1"));
-	EXPECT_EQ("fail", one(db_, "SELECT verdict FROM run_conclusion c JOIN asset a USING (asset_id) WHERE "
-				   "run_id = " + r + " AND item = 'basic' AND a.barcode = '" + bcs[1] + "'"));
+					    " AND step_no = 1 AND position = 1"));
+	EXPECT_EQ(
+		"fail",
+		one(db_, "SELECT verdict FROM run_conclusion c JOIN asset a USING (asset_id) WHERE "
+			 "run_id = " +
+				 r + " AND item = 'basic' AND a.barcode = '" + bcs[1] + "'"));
 }
 
 TEST_F(ManualTest, BadInputStoresNothing)
@@ -98,18 +116,22 @@ TEST_F(ManualTest, BadInputStoresNothing)
 	std::string r = std::to_string(run);
 	struct ml_error err = ML_ERROR_INIT;
 	/* position 2 lacks step 3 */
-	EXPECT_EQ(ML_EINVAL, manual_record(db_, run, "1, 1, pulses=0\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n"
-						    "2, 1, pulses=0\n2, 2, 0.1, 0.1\n",
+	EXPECT_EQ(ML_EINVAL, manual_record(db_, run,
+					   "1, 1, pulses=0\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n"
+					   "2, 1, pulses=0\n2, 2, 0.1, 0.1\n",
 					   "op", nullptr, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "position 2: no readings for step 3")) << err.msg;
 	/* a malformed value names the line */
-	EXPECT_EQ(ML_EINVAL, manual_record(db_, run, "1, 1, pulses=0\n1, 2, 0.1, abc\n", "op", nullptr, nullptr, &err));
+	EXPECT_EQ(ML_EINVAL, manual_record(db_, run, "1, 1, pulses=0\n1, 2, 0.1, abc\n", "op",
+					   nullptr, nullptr, &err));
 	/* a position without an asset */
-	EXPECT_EQ(ML_EINVAL, manual_record(db_, run, "9, 1, pulses=0\n", "op", nullptr, nullptr, &err));
+	EXPECT_EQ(ML_EINVAL,
+		  manual_record(db_, run, "9, 1, pulses=0\n", "op", nullptr, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "position 9 has no asset")) << err.msg;
 	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + r));
 	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM run_step WHERE run_id = " + r));
-	EXPECT_EQ("verifying", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs[0] + "'"));
+	EXPECT_EQ("verifying",
+		  one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs[0] + "'"));
 }
 
 /* Starting the runner on a manual run is refused and leaves the run open for its typed readings. */
@@ -124,8 +146,8 @@ TEST_F(ManualTest, RunnerRefusesAManualRunAndLeavesItRecordable)
 	EXPECT_EQ(ML_ESTATE, runner_execute(ci_->c_str(), run, &o, &out, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "manual run")) << err.msg;
 	EXPECT_EQ("pending", one(db_, "SELECT status FROM verification_run WHERE run_id = " + r));
-	EXPECT_EQ(ML_OK, manual_record(db_, run, "1, 1, pulses=0\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n", "op", nullptr,
-				      nullptr, &err))
+	EXPECT_EQ(ML_OK, manual_record(db_, run, "1, 1, pulses=0\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n",
+				       "op", nullptr, nullptr, &err))
 		<< err.msg;
 	EXPECT_EQ("finished", one(db_, "SELECT status FROM verification_run WHERE run_id = " + r));
 }
@@ -147,11 +169,14 @@ TEST_F(ManualTest, LongLineOrHugePositionIsRefusedNotTruncatedOrWrapped)
 	EXPECT_EQ(ML_EINVAL, manual_record(db_, run, text.c_str(), "op", nullptr, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "line 2")) << err.msg;
 	EXPECT_NE(nullptr, strstr(err.msg, "too long")) << err.msg;
-	EXPECT_EQ(ML_EINVAL, manual_record(db_, run, "4294967297, 1, pulses=0\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n", "op",
-					   nullptr, nullptr, &err));
+	EXPECT_EQ(ML_EINVAL,
+		  manual_record(db_, run,
+				"4294967297, 1, pulses=0\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n", "op",
+				nullptr, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "position 4294967297 has no asset")) << err.msg;
 	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + r));
-	EXPECT_EQ("verifying", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs[0] + "'"));
+	EXPECT_EQ("verifying",
+		  one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs[0] + "'"));
 }
 
 /*
@@ -162,21 +187,32 @@ TEST_F(ManualTest, LongLineOrHugePositionIsRefusedNotTruncatedOrWrapped)
  */
 TEST_F(ManualTest, TransformerRatioAndPhaseItemsAreJudgedSeparately)
 {
-	rfx::exec(db_, "INSERT INTO manufacturer (code, name) VALUES ('HXCT', 'CT maker') ON CONFLICT DO NOTHING");
-	rfx::exec(db_, "INSERT INTO device_model (code, manufacturer_id, name, kind, accuracy_class, ct_primary_a, "
-		       "ct_secondary_a, rated_burden_va, verification_period_months) SELECT 'LMZ-CT', manufacturer_id, "
-		       "'current transformer', 'ct', '0.2S', 100, 5, 10, 24 FROM manufacturer WHERE code = 'HXCT'");
-	rfx::exec(db_, "INSERT INTO lot (code, model_id, received_by, file_sha256, row_count) SELECT 'LOT-CT', model_id, "
-		       "'test', encode(sha256('LOT-CT'), 'hex'), 2 FROM device_model WHERE code = 'LMZ-CT'");
+	rfx::exec(
+		db_,
+		"INSERT INTO manufacturer (code, name) VALUES ('HXCT', 'CT maker') ON CONFLICT DO NOTHING");
+	rfx::exec(
+		db_,
+		"INSERT INTO device_model (code, manufacturer_id, name, kind, accuracy_class, ct_primary_a, "
+		"ct_secondary_a, rated_burden_va, verification_period_months) SELECT 'LMZ-CT', manufacturer_id, "
+		"'current transformer', 'ct', '0.2S', 100, 5, 10, 24 FROM manufacturer WHERE code = 'HXCT'");
+	rfx::exec(
+		db_,
+		"INSERT INTO lot (code, model_id, received_by, file_sha256, row_count) SELECT 'LOT-CT', model_id, "
+		"'test', encode(sha256('LOT-CT'), 'hex'), 2 FROM device_model WHERE code = 'LMZ-CT'");
 	std::vector<std::string> bcs;
 	for (unsigned long long i = 0; i < 2; i++) {
 		char bc[23];
 		struct ml_error e = ML_ERROR_INIT;
 		ASSERT_EQ(ML_OK, barcode_make("41300", "01", 8800 + i, bc, &e)) << e.msg;
 		bcs.push_back(bc);
-		rfx::exec(db_, std::string("INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date) "
-					   "SELECT '") + bc + "', m.model_id, l.lot_id, 'B1', date '2026-09-01' FROM "
-					   "device_model m, lot l WHERE m.code = 'LMZ-CT' AND l.code = 'LOT-CT'");
+		rfx::exec(
+			db_,
+			std::string(
+				"INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date) "
+				"SELECT '") +
+				bc +
+				"', m.model_id, l.lot_id, 'B1', date '2026-09-01' FROM "
+				"device_model m, lot l WHERE m.code = 'LMZ-CT' AND l.code = 'LOT-CT'");
 	}
 	struct bench_rec b = {};
 	snprintf(b.code, sizeof(b.code), "MANCT");
@@ -205,13 +241,17 @@ TEST_F(ManualTest, TransformerRatioAndPhaseItemsAreJudgedSeparately)
 	ASSERT_EQ(ML_OK, task_create(db_, &spec, &run, &err)) << err.msg;
 	/* 0.2S at 100 %: ±0.2 % and ±10′. Position 1 within both; position 2 ratio 0.10 %, phase 15′. */
 	int passed = -1, failed = -1;
-	ASSERT_EQ(ML_OK, manual_record(db_, run, "1, 1, 0.05/3\n2, 1, 0.10/15\n", "op", &passed, &failed, &err))
+	ASSERT_EQ(ML_OK, manual_record(db_, run, "1, 1, 0.05/3\n2, 1, 0.10/15\n", "op", &passed,
+				       &failed, &err))
 		<< err.msg;
 	EXPECT_EQ(1, passed);
 	EXPECT_EQ(1, failed);
 	auto item = [&](const std::string &bc, const char *it) {
-		return one(db_, "SELECT verdict FROM run_conclusion c JOIN asset a USING (asset_id) WHERE run_id = " +
-					std::to_string(run) + " AND a.barcode = '" + bc + "' AND item = '" + it + "'");
+		return one(
+			db_,
+			"SELECT verdict FROM run_conclusion c JOIN asset a USING (asset_id) WHERE run_id = " +
+				std::to_string(run) + " AND a.barcode = '" + bc + "' AND item = '" +
+				it + "'");
 	};
 	EXPECT_EQ("pass", item(bcs[0], "ratio"));
 	EXPECT_EQ("pass", item(bcs[0], "phase"));

@@ -12,7 +12,8 @@ extern "C" {
 #include "lab/scheme.h"
 }
 
-namespace {
+namespace
+{
 
 int64_t milli(const std::string &s)
 {
@@ -22,8 +23,8 @@ int64_t milli(const std::string &s)
 	return v;
 }
 
-struct model_rating meter(const char *cls, enum model_connection conn, enum model_wiring w, int64_t un_mv,
-			  int64_t ib_ma, int64_t imax_ma, int64_t c)
+struct model_rating meter(const char *cls, enum model_connection conn, enum model_wiring w,
+			  int64_t un_mv, int64_t ib_ma, int64_t imax_ma, int64_t c)
 {
 	struct model_rating r;
 	memset(&r, 0, sizeof r);
@@ -72,7 +73,8 @@ struct scheme_step simple(enum scheme_step_kind k)
 	return st;
 }
 
-struct plan_step plan(const struct scheme_step &st, const struct model_rating &r, const struct lab_settings &set)
+struct plan_step plan(const struct scheme_step &st, const struct model_rating &r,
+		      const struct lab_settings &set)
 {
 	struct plan_step ps;
 	struct ml_error err = ML_ERROR_INIT;
@@ -80,7 +82,9 @@ struct plan_step plan(const struct scheme_step &st, const struct model_rating &r
 	return ps;
 }
 
-class DurationCase : public ::testing::TestWithParam<TsvRow> {};
+class DurationCase : public ::testing::TestWithParam<TsvRow>
+{
+};
 
 TEST_P(DurationCase, CreepAndStartingTimes)
 {
@@ -89,7 +93,8 @@ TEST_P(DurationCase, CreepAndStartingTimes)
 	enum model_wiring w;
 	ASSERT_EQ(ML_OK, model_connection_parse(t[1].c_str(), &conn, nullptr));
 	ASSERT_EQ(ML_OK, model_wiring_parse(t[2].c_str(), &w, nullptr));
-	struct model_rating r = meter(t[0].c_str(), conn, w, milli(t[3]), milli(t[4]), milli(t[5]), std::stoll(t[6]));
+	struct model_rating r = meter(t[0].c_str(), conn, w, milli(t[3]), milli(t[4]), milli(t[5]),
+				      std::stoll(t[6]));
 	struct lab_settings set = defaults();
 	int64_t creep = 0, ist = 0, start = 0;
 	struct ml_error err = ML_ERROR_INIT;
@@ -109,7 +114,9 @@ TEST_P(DurationCase, CreepAndStartingTimes)
 }
 
 INSTANTIATE_TEST_SUITE_P(Tsv, DurationCase, ::testing::ValuesIn(tsv_load("plan_durations.tsv")),
-			 [](const ::testing::TestParamInfo<TsvRow> &i) { return tsv_name(i.param); });
+			 [](const ::testing::TestParamInfo<TsvRow> &i) {
+				 return tsv_name(i.param);
+			 });
 
 TEST(Plan, WorkedExampleMinutes)
 {
@@ -181,14 +188,15 @@ TEST(Plan, ThreePhaseElements)
 	EXPECT_FLOAT_EQ(60.0f, ps.source.i[0]);
 	EXPECT_FLOAT_EQ(0.0f, ps.source.i[1]);
 	EXPECT_FLOAT_EQ(220.0f, ps.source.u[1]); /* voltages stay balanced */
-	EXPECT_EQ(8, ps.pos.pulses);            /* round(2 × 12 / 3) */
+	EXPECT_EQ(8, ps.pos.pulses);             /* round(2 × 12 / 3) */
 	EXPECT_EQ(20000, ps.limit_e4);           /* single-element table */
 	ps = plan(basic("Ib", PF_0_5L, ELEM_B), r, set);
 	EXPECT_EQ(2, ps.source.element_mask);
 	EXPECT_EQ(1, ps.pos.pulses);
 	EXPECT_STREQ("Ib cos\u03c6=0.5L B", ps.label);
 
-	struct model_rating r3 = meter("0.5S", CONN_TRANSFORMER, WIRING_3P3W, 100000, 1500, 6000, 20000);
+	struct model_rating r3 = meter("0.5S", CONN_TRANSFORMER, WIRING_3P3W, 100000, 1500, 6000,
+				       20000);
 	ps = plan(basic("Ib", PF_1), r3, set);
 	EXPECT_EQ(5, ps.source.element_mask);
 	EXPECT_EQ(BENCH_WIRING_3P3W, ps.source.wiring);
@@ -284,7 +292,8 @@ TEST(Plan, RefusesWhatDoesNotFit)
 	struct ml_error err = ML_ERROR_INIT;
 	struct model_rating r = henan();
 	r.constant = 0;
-	EXPECT_EQ(ML_EINVAL, plan_make_step(&(const struct scheme_step &)basic("Ib", PF_1), 2, &r, &set, &ps, &err));
+	EXPECT_EQ(ML_EINVAL, plan_make_step(&(const struct scheme_step &)basic("Ib", PF_1), 2, &r,
+					    &set, &ps, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "step 3")) << err.msg;
 	EXPECT_NE(nullptr, strstr(err.msg, "meter constant")) << err.msg;
 	r = henan();
@@ -316,8 +325,8 @@ TEST(Plan, RefusesWhatDoesNotFit)
 TEST(JudgeManual, TypedReadingsUseThePlannedSteps)
 {
 	struct lab_settings set = defaults();
-	struct scheme_step st[5] = { simple(STEP_CREEP), simple(STEP_START), basic("Imax", PF_0_5L), basic("Ib", PF_1),
-				     basic("Imax", PF_1) };
+	struct scheme_step st[5] = { simple(STEP_CREEP), simple(STEP_START), basic("Imax", PF_0_5L),
+				     basic("Ib", PF_1), basic("Imax", PF_1) };
 	st[4].kind = STEP_CONSTANT;
 	struct plan_step ps[5];
 	struct model_rating r = henan();
@@ -371,7 +380,8 @@ TEST(JudgeManual, TypedReadingsUseThePlannedSteps)
 	};
 	for (auto &b : bad) {
 		res = nullptr;
-		EXPECT_EQ(ML_EINVAL, judge_manual_text(ps, 5, b.text, &set, &res, &n, &pos, &err)) << b.text;
+		EXPECT_EQ(ML_EINVAL, judge_manual_text(ps, 5, b.text, &set, &res, &n, &pos, &err))
+			<< b.text;
 		EXPECT_EQ(nullptr, res);
 		EXPECT_NE(nullptr, strstr(err.msg, b.want)) << b.text << " -> " << err.msg;
 	}

@@ -14,15 +14,16 @@
 #include <string>
 #include <vector>
 
+#include "../support/pgtest.h"
 #include "assets/barcode.h"
 #include "devices/benchsim.h"
 #include "lab/runner.h"
 #include "lab/scheme.h"
 #include "lab/standard.h"
 #include "lab/task.h"
-#include "../support/pgtest.h"
 
-namespace rfx {
+namespace rfx
+{
 
 inline std::string one(struct db *db, const std::string &sql)
 {
@@ -48,27 +49,33 @@ inline std::vector<std::string> seed_assets(struct db *db, int n, unsigned long 
 {
 	if (one(db, "SELECT count(*) FROM device_model WHERE code = 'DDZY285-Z'") == "0") {
 		exec(db, "INSERT INTO manufacturer (code, name) VALUES ('HX', 'Test maker')");
-		exec(db, "INSERT INTO device_model (code, manufacturer_id, name, kind, accuracy_class, connection, wiring, "
-			 "un_v, ib_a, imax_a, constant_imp, verification_period_months) SELECT 'DDZY285-Z', manufacturer_id, "
-			 "'single-phase smart meter', 'meter_1p', '1', 'direct', '1p2w', 220, 5, 60, 1200, 96 "
-			 "FROM manufacturer WHERE code = 'HX'");
+		exec(db,
+		     "INSERT INTO device_model (code, manufacturer_id, name, kind, accuracy_class, connection, wiring, "
+		     "un_v, ib_a, imax_a, constant_imp, verification_period_months) SELECT 'DDZY285-Z', manufacturer_id, "
+		     "'single-phase smart meter', 'meter_1p', '1', 'direct', '1p2w', 220, 5, 60, 1200, 96 "
+		     "FROM manufacturer WHERE code = 'HX'");
 	}
 	std::string lot = "LOT-" + std::to_string(first);
-	exec(db, "INSERT INTO lot (code, model_id, received_by, file_sha256, row_count) SELECT '" + lot +
-			 "', model_id, 'test', encode(sha256('" + lot + "'), 'hex'), " + std::to_string(n) +
-			 " FROM device_model WHERE code = 'DDZY285-Z'");
+	exec(db, "INSERT INTO lot (code, model_id, received_by, file_sha256, row_count) SELECT '" +
+			 lot + "', model_id, 'test', encode(sha256('" + lot + "'), 'hex'), " +
+			 std::to_string(n) + " FROM device_model WHERE code = 'DDZY285-Z'");
 	std::vector<std::string> bcs;
 	std::string values;
 	for (int i = 0; i < n; i++) {
 		char bc[23];
 		struct ml_error err = ML_ERROR_INIT;
-		EXPECT_EQ(ML_OK, barcode_make("41300", "01", first + (unsigned long long)i, bc, &err)) << err.msg;
+		EXPECT_EQ(ML_OK,
+			  barcode_make("41300", "01", first + (unsigned long long)i, bc, &err))
+			<< err.msg;
 		bcs.push_back(bc);
 		values += std::string(i ? "," : "") + "('" + bc + "')";
 	}
-	exec(db, "INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date) "
-		 "SELECT v.bc, m.model_id, l.lot_id, 'B1', date '2026-09-01' FROM (VALUES " + values +
-		 ") AS v(bc), device_model m, lot l WHERE m.code = 'DDZY285-Z' AND l.code = '" + lot + "'");
+	exec(db,
+	     "INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date) "
+	     "SELECT v.bc, m.model_id, l.lot_id, 'B1', date '2026-09-01' FROM (VALUES " +
+		     values +
+		     ") AS v(bc), device_model m, lot l WHERE m.code = 'DDZY285-Z' AND l.code = '" +
+		     lot + "'");
 	return bcs;
 }
 
@@ -86,7 +93,8 @@ inline void add_standard(struct db *db, const char *code, const char *from, cons
 	ASSERT_EQ(ML_OK, standard_add(db, &s, nullptr, &err)) << err.msg;
 }
 
-inline void add_bench(struct db *db, const char *code, int port, int positions, const char *std_code)
+inline void add_bench(struct db *db, const char *code, int port, int positions,
+		      const char *std_code)
 {
 	struct bench_rec b = {};
 	snprintf(b.code, sizeof(b.code), "%s", code);
@@ -127,8 +135,9 @@ inline struct benchsim *start_sim(const std::string &scenario, double time_scale
 	return sim;
 }
 
-inline int64_t create_task(struct db *db, const char *bench, const char *scheme, const std::vector<std::string> &bcs,
-			   int first_pos = 1, struct ml_error *err_out = nullptr)
+inline int64_t create_task(struct db *db, const char *bench, const char *scheme,
+			   const std::vector<std::string> &bcs, int first_pos = 1,
+			   struct ml_error *err_out = nullptr)
 {
 	std::vector<struct task_slot> slots(bcs.size());
 	for (size_t i = 0; i < bcs.size(); i++) {

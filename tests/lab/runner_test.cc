@@ -13,7 +13,8 @@
 
 using rfx::one;
 
-namespace {
+namespace
+{
 
 const char *const kScheme = "scheme code=T-1P name=\"runner test\"\n"
 			    "suits kinds=meter_1p classes=1 connection=direct\n"
@@ -48,12 +49,13 @@ const char *const kConstantShort = "scheme code=T-CONST-1WH name=\"1 Wh constant
 
 std::string scenario(int positions, const std::string &extra)
 {
-	return "kind meter\npositions " + std::to_string(positions) + "\n[1-" + std::to_string(positions) +
-	       "]\nconstant 1200\nib 5\nerror 0.05\n" + extra;
+	return "kind meter\npositions " + std::to_string(positions) + "\n[1-" +
+	       std::to_string(positions) + "]\nconstant 1200\nib 5\nerror 0.05\n" + extra;
 }
 
-class RunnerTest : public ::testing::Test {
-protected:
+class RunnerTest : public ::testing::Test
+{
+      protected:
 	/* One database for the suite (creating one costs seconds); each test has its own benches and assets. */
 	static void SetUpTestSuite()
 	{
@@ -74,8 +76,16 @@ protected:
 		serial_ = base;
 		tag_ = std::to_string(base / 10000);
 	}
-	std::vector<std::string> assets(int n) { auto v = rfx::seed_assets(db_, n, serial_); serial_ += (unsigned long long)n; return v; }
-	std::string code(const std::string &c) { return c + "-" + tag_; }
+	std::vector<std::string> assets(int n)
+	{
+		auto v = rfx::seed_assets(db_, n, serial_);
+		serial_ += (unsigned long long)n;
+		return v;
+	}
+	std::string code(const std::string &c)
+	{
+		return c + "-" + tag_;
+	}
 	void TearDown() override
 	{
 		for (auto *s : sims_)
@@ -92,18 +102,25 @@ protected:
 		}
 		return s;
 	}
-	std::string state_of(const std::string &bc) { return one(db_, "SELECT state FROM asset WHERE barcode = '" + bc + "'"); }
+	std::string state_of(const std::string &bc)
+	{
+		return one(db_, "SELECT state FROM asset WHERE barcode = '" + bc + "'");
+	}
 	std::string count(const std::string &table, int64_t run)
 	{
-		return one(db_, "SELECT count(*) FROM " + table + " WHERE run_id = " + std::to_string(run));
+		return one(db_, "SELECT count(*) FROM " + table +
+					" WHERE run_id = " + std::to_string(run));
 	}
 	/* No reading stored twice, whatever happened to the run. */
 	void expect_no_duplicates(int64_t run)
 	{
 		std::string r = std::to_string(run);
-		EXPECT_EQ(one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + r),
-			  one(db_, "SELECT count(*) FROM (SELECT DISTINCT asset_id, step_no, reading_no FROM run_reading "
-				   "WHERE run_id = " + r + ") d"));
+		EXPECT_EQ(
+			one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + r),
+			one(db_,
+			    "SELECT count(*) FROM (SELECT DISTINCT asset_id, step_no, reading_no FROM run_reading "
+			    "WHERE run_id = " +
+				    r + ") d"));
 	}
 
 	static std::string ci_;
@@ -132,27 +149,47 @@ TEST_F(RunnerTest, FullRunGoodAndDefectiveMeters)
 	EXPECT_EQ(2, out.failed);
 
 	EXPECT_EQ("in_stock", state_of(bcs[0]));
-	EXPECT_EQ("failed", state_of(bcs[1]));  /* +1.5 % on a class 1 meter */
+	EXPECT_EQ("failed", state_of(bcs[1])); /* +1.5 % on a class 1 meter */
 	EXPECT_EQ("in_stock", state_of(bcs[2]));
-	EXPECT_EQ("failed", state_of(bcs[3]));  /* no pulses */
+	EXPECT_EQ("failed", state_of(bcs[3])); /* no pulses */
 	/* valid until run date + 96 months - 1 day */
-	EXPECT_EQ(one(db_, "SELECT (current_date + interval '96 months' - interval '1 day')::date::text"),
-		  one(db_, "SELECT valid_until::text FROM asset WHERE barcode = '" + bcs[0] + "'"));
+	EXPECT_EQ(
+		one(db_,
+		    "SELECT (current_date + interval '96 months' - interval '1 day')::date::text"),
+		one(db_, "SELECT valid_until::text FROM asset WHERE barcode = '" + bcs[0] + "'"));
 
 	EXPECT_EQ("7", count("run_step", run));
 	EXPECT_EQ("42", count("run_step_result", run)); /* 7 steps x 6 positions */
 	/* every basic reading of the good positions: 4 steps x 2 readings; clock 3 */
-	EXPECT_EQ("11", one(db_, "SELECT count(*) FROM run_reading r JOIN asset a USING (asset_id) WHERE run_id = " +
-					 std::to_string(run) + " AND a.barcode = '" + bcs[0] + "' AND step_no >= 2"));
-	EXPECT_EQ("fail", one(db_, "SELECT verdict FROM run_conclusion c JOIN asset a USING (asset_id) WHERE run_id = " +
-					   std::to_string(run) + " AND item = 'basic' AND a.barcode = '" + bcs[1] + "'"));
-	EXPECT_EQ("pass", one(db_, "SELECT verdict FROM run_conclusion c JOIN asset a USING (asset_id) WHERE run_id = " +
-					   std::to_string(run) + " AND item = 'creep' AND a.barcode = '" + bcs[1] + "'"));
-	EXPECT_EQ("2", one(db_, "SELECT count(*) FROM run_conclusion WHERE item = 'overall' AND verdict = 'fail' AND "
-				"run_id = " + std::to_string(run)));
+	EXPECT_EQ(
+		"11",
+		one(db_,
+		    "SELECT count(*) FROM run_reading r JOIN asset a USING (asset_id) WHERE run_id = " +
+			    std::to_string(run) + " AND a.barcode = '" + bcs[0] +
+			    "' AND step_no >= 2"));
+	EXPECT_EQ(
+		"fail",
+		one(db_,
+		    "SELECT verdict FROM run_conclusion c JOIN asset a USING (asset_id) WHERE run_id = " +
+			    std::to_string(run) + " AND item = 'basic' AND a.barcode = '" + bcs[1] +
+			    "'"));
+	EXPECT_EQ(
+		"pass",
+		one(db_,
+		    "SELECT verdict FROM run_conclusion c JOIN asset a USING (asset_id) WHERE run_id = " +
+			    std::to_string(run) + " AND item = 'creep' AND a.barcode = '" + bcs[1] +
+			    "'"));
+	EXPECT_EQ(
+		"2",
+		one(db_,
+		    "SELECT count(*) FROM run_conclusion WHERE item = 'overall' AND verdict = 'fail' AND "
+		    "run_id = " +
+			    std::to_string(run)));
 	/* the defective meter's Imax reading is the simulated +1.5 % (dec4 15000), within noise */
-	std::string v = one(db_, "SELECT max(value_e4) FROM run_reading r JOIN asset a USING (asset_id) WHERE run_id = " +
-					 std::to_string(run) + " AND step_no = 2 AND a.barcode = '" + bcs[1] + "'");
+	std::string v = one(
+		db_,
+		"SELECT max(value_e4) FROM run_reading r JOIN asset a USING (asset_id) WHERE run_id = " +
+			std::to_string(run) + " AND step_no = 2 AND a.barcode = '" + bcs[1] + "'");
 	EXPECT_NEAR(15000, atol(v.c_str()), 500);
 	expect_no_duplicates(run);
 
@@ -169,8 +206,11 @@ TEST_F(RunnerTest, FullRunGoodAndDefectiveMeters)
  */
 TEST_F(RunnerTest, ConstantTestGammaIsTheRegisterErrorAtHighTimeScale)
 {
-	ASSERT_TRUE(sim(scenario(4, "[2]\nregister_error 0.95\n[3]\nregister_error -1.2\n[4]\nregister_error 1.5\n"),
-			code("B1").c_str(), 100000));
+	ASSERT_TRUE(sim(
+		scenario(
+			4,
+			"[2]\nregister_error 0.95\n[3]\nregister_error -1.2\n[4]\nregister_error 1.5\n"),
+		code("B1").c_str(), 100000));
 	auto bcs = assets(4);
 	int64_t run = rfx::create_task(db_, code("B1").c_str(), "T-CONST", bcs);
 	ASSERT_GT(run, 0);
@@ -183,12 +223,14 @@ TEST_F(RunnerTest, ConstantTestGammaIsTheRegisterErrorAtHighTimeScale)
 	const long expect_gamma[4] = { 0, 9500, -12000, 15000 }; /* dec4 % */
 	const char *expect_verdict[4] = { "pass", "pass", "fail", "fail" };
 	for (int i = 0; i < 4; i++) {
-		std::string where = " FROM run_step_result r JOIN asset a USING (asset_id) WHERE run_id = " +
-				    std::to_string(run) + " AND a.barcode = '" + bcs[(size_t)i] + "'";
+		std::string where =
+			" FROM run_step_result r JOIN asset a USING (asset_id) WHERE run_id = " +
+			std::to_string(run) + " AND a.barcode = '" + bcs[(size_t)i] + "'";
 		std::string g = one(db_, "SELECT gamma_e4" + where);
 		ASSERT_FALSE(g.empty()) << "position " << i + 1;
 		EXPECT_NEAR(expect_gamma[i], atol(g.c_str()), 100) << "position " << i + 1;
-		EXPECT_EQ(expect_verdict[i], one(db_, "SELECT verdict" + where)) << "position " << i + 1;
+		EXPECT_EQ(expect_verdict[i], one(db_, "SELECT verdict" + where))
+			<< "position " << i + 1;
 	}
 	EXPECT_EQ("in_stock", state_of(bcs[1]));
 	EXPECT_EQ("failed", state_of(bcs[2]));
@@ -206,7 +248,8 @@ TEST_F(RunnerTest, ConstantTestOverBeforeFirstPollIsNotJudged)
 	struct runner_outcome out;
 	struct ml_error err = ML_ERROR_INIT;
 	EXPECT_EQ(ML_ETIMEOUT, runner_execute(ci_.c_str(), run, &o, &out, &err));
-	EXPECT_NE(std::string::npos, std::string(err.msg).find("start register reading")) << err.msg;
+	EXPECT_NE(std::string::npos, std::string(err.msg).find("start register reading"))
+		<< err.msg;
 	EXPECT_STREQ("interrupted", out.status);
 	EXPECT_EQ("0", count("run_step_result", run));
 	EXPECT_EQ("verifying", state_of(bcs[0]));
@@ -226,10 +269,17 @@ TEST_F(RunnerTest, AbsentPositionIsNotConcludedAndGoesToReverify)
 	EXPECT_EQ(1, out.untested);
 	/* a meter the bench never saw is not a defective meter */
 	EXPECT_EQ("reverify", state_of(bcs[2]));
-	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM run_conclusion c JOIN asset a USING (asset_id) WHERE run_id = " +
-				std::to_string(run) + " AND a.barcode = '" + bcs[2] + "'"));
-	EXPECT_EQ("none", one(db_, "SELECT min(verdict) FROM run_step_result r JOIN asset a USING (asset_id) WHERE "
-				   "run_id = " + std::to_string(run) + " AND a.barcode = '" + bcs[2] + "'"));
+	EXPECT_EQ(
+		"0",
+		one(db_,
+		    "SELECT count(*) FROM run_conclusion c JOIN asset a USING (asset_id) WHERE run_id = " +
+			    std::to_string(run) + " AND a.barcode = '" + bcs[2] + "'"));
+	EXPECT_EQ(
+		"none",
+		one(db_,
+		    "SELECT min(verdict) FROM run_step_result r JOIN asset a USING (asset_id) WHERE "
+		    "run_id = " +
+			    std::to_string(run) + " AND a.barcode = '" + bcs[2] + "'"));
 }
 
 TEST_F(RunnerTest, ApplicationRoleRunsButCannotRewriteResults)
@@ -248,10 +298,13 @@ TEST_F(RunnerTest, ApplicationRoleRunsButCannotRewriteResults)
 	std::string r = std::to_string(run);
 	for (const char *sql : { "UPDATE run_reading SET value_e4 = 0 WHERE run_id = ",
 				 "UPDATE run_step_result SET verdict = 'pass' WHERE run_id = ",
-				 "DELETE FROM run_conclusion WHERE run_id = ", "DELETE FROM run_step WHERE run_id = " })
+				 "DELETE FROM run_conclusion WHERE run_id = ",
+				 "DELETE FROM run_step WHERE run_id = " })
 		EXPECT_NE(ML_OK, db_cmd(adb, (sql + r).c_str(), 0, nullptr, &err)) << sql;
 	/* even the owner cannot edit history: append-only triggers */
-	EXPECT_NE(ML_OK, db_cmd(db_, ("UPDATE run_reading SET value_e4 = 0 WHERE run_id = " + r).c_str(), 0, nullptr, &err));
+	EXPECT_NE(ML_OK,
+		  db_cmd(db_, ("UPDATE run_reading SET value_e4 = 0 WHERE run_id = " + r).c_str(),
+			 0, nullptr, &err));
 	db_close(adb);
 }
 
@@ -267,8 +320,10 @@ TEST_F(RunnerTest, StopThenResumeKeepsCompletedSteps)
 	ASSERT_EQ(ML_OK, runner_execute(ci_.c_str(), run, &o, &out, &err)) << err.msg;
 	EXPECT_STREQ("interrupted", out.status);
 	EXPECT_EQ("3", count("run_step", run));
-	std::string first_readings = one(db_, "SELECT string_agg(value_e4::text, ',' ORDER BY asset_id, step_no, "
-					      "reading_no) FROM run_reading WHERE run_id = " + std::to_string(run));
+	std::string first_readings = one(
+		db_, "SELECT string_agg(value_e4::text, ',' ORDER BY asset_id, step_no, "
+		     "reading_no) FROM run_reading WHERE run_id = " +
+			     std::to_string(run));
 	EXPECT_EQ("verifying", state_of(bcs[0]));
 
 	o.stop_after_steps = 0;
@@ -277,9 +332,10 @@ TEST_F(RunnerTest, StopThenResumeKeepsCompletedSteps)
 	EXPECT_EQ(4, out.passed);
 	EXPECT_EQ("7", count("run_step", run));
 	/* the readings of the three steps done before the stop are untouched */
-	EXPECT_EQ(first_readings, one(db_, "SELECT string_agg(value_e4::text, ',' ORDER BY asset_id, step_no, "
-					   "reading_no) FROM run_reading WHERE run_id = " + std::to_string(run) +
-					   " AND step_no < 3"));
+	EXPECT_EQ(first_readings,
+		  one(db_, "SELECT string_agg(value_e4::text, ',' ORDER BY asset_id, step_no, "
+			   "reading_no) FROM run_reading WHERE run_id = " +
+				   std::to_string(run) + " AND step_no < 3"));
 	expect_no_duplicates(run);
 }
 
@@ -297,7 +353,8 @@ TEST_F(RunnerTest, DroppedConnectionMidStepIsRedone)
 		/* drop every connection twice while steps are running */
 		for (int k = 0; k < 2 && !done; k++) {
 			std::this_thread::sleep_for(std::chrono::milliseconds(250));
-			if (!done && one(dbw_, "SELECT count(*) FROM run_step WHERE run_id = " + std::to_string(run)) != "7") {
+			if (!done && one(dbw_, "SELECT count(*) FROM run_step WHERE run_id = " +
+						       std::to_string(run)) != "7") {
 				benchsim_drop_connections(s, 50);
 				drops_mid_run++;
 			}
@@ -323,7 +380,8 @@ TEST_F(RunnerTest, SecondExecutorIsRefusedWhileLocked)
 	int64_t run = rfx::create_task(db_, code("B1").c_str(), "T-SHORT", bcs);
 	/* hold the run's executor lock from another session */
 	struct db *other = pgtest_connect(ci_);
-	EXPECT_EQ("t", one(other, "SELECT pg_try_advisory_lock(7340032, " + std::to_string(run) + ")"));
+	EXPECT_EQ("t",
+		  one(other, "SELECT pg_try_advisory_lock(7340032, " + std::to_string(run) + ")"));
 	struct runner_options o = rfx::fast_options();
 	struct ml_error err = ML_ERROR_INIT;
 	EXPECT_EQ(ML_ECONFLICT, runner_execute(ci_.c_str(), run, &o, nullptr, &err));
@@ -339,7 +397,8 @@ TEST_F(RunnerTest, AbortMovesAssetsToReverify)
 	struct ml_error err = ML_ERROR_INIT;
 	ASSERT_EQ(ML_OK, runner_abort(db_, run, "tester", &err)) << err.msg;
 	EXPECT_EQ("reverify", state_of(bcs[0]));
-	EXPECT_EQ("aborted", one(db_, "SELECT status FROM verification_run WHERE run_id = " + std::to_string(run)));
+	EXPECT_EQ("aborted", one(db_, "SELECT status FROM verification_run WHERE run_id = " +
+					      std::to_string(run)));
 	EXPECT_EQ(ML_ESTATE, runner_abort(db_, run, "tester", &err));
 }
 
@@ -349,7 +408,8 @@ TEST_F(RunnerTest, TwentyBenchesOf48PositionsConcurrently)
 	std::vector<int64_t> runs;
 	for (int b = 0; b < kBenches; b++) {
 		std::string bc = code("M" + std::to_string(b));
-		ASSERT_TRUE(sim(scenario(kPos, b == 7 ? "[13]\nerror -2.5\n" : ""), bc.c_str(), 10000));
+		ASSERT_TRUE(
+			sim(scenario(kPos, b == 7 ? "[13]\nerror -2.5\n" : ""), bc.c_str(), 10000));
 		auto bcs = assets(kPos);
 		runs.push_back(rfx::create_task(db_, bc.c_str(), "T-SHORT", bcs));
 		ASSERT_GT(runs.back(), 0);
@@ -358,7 +418,9 @@ TEST_F(RunnerTest, TwentyBenchesOf48PositionsConcurrently)
 	o.poll_ms = 5;
 	std::vector<struct runner_outcome> out(kBenches);
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, runner_execute_many(ci_.c_str(), runs.data(), runs.size(), &o, out.data(), &err)) << err.msg;
+	ASSERT_EQ(ML_OK,
+		  runner_execute_many(ci_.c_str(), runs.data(), runs.size(), &o, out.data(), &err))
+		<< err.msg;
 	int passed = 0, failed = 0;
 	for (auto &x : out) {
 		EXPECT_STREQ("finished", x.status) << x.msg;
@@ -370,10 +432,14 @@ TEST_F(RunnerTest, TwentyBenchesOf48PositionsConcurrently)
 	std::string in;
 	for (auto r : runs)
 		in += (in.empty() ? "" : ",") + std::to_string(r);
-	EXPECT_EQ(std::to_string(kBenches * kPos * 2 * 2), one(db_, "SELECT count(*) FROM run_reading WHERE run_id IN (" + in + ")"));
-	EXPECT_EQ(std::to_string(kBenches * kPos - 1),
-		  one(db_, "SELECT count(*) FROM asset a JOIN run_position p USING (asset_id) WHERE a.state = 'in_stock' "
-			   "AND p.run_id IN (" + in + ")"));
+	EXPECT_EQ(std::to_string(kBenches * kPos * 2 * 2),
+		  one(db_, "SELECT count(*) FROM run_reading WHERE run_id IN (" + in + ")"));
+	EXPECT_EQ(
+		std::to_string(kBenches * kPos - 1),
+		one(db_,
+		    "SELECT count(*) FROM asset a JOIN run_position p USING (asset_id) WHERE a.state = 'in_stock' "
+		    "AND p.run_id IN (" +
+			    in + ")"));
 }
 
 } // namespace

@@ -12,7 +12,8 @@ extern "C" {
 #include "lab/sampling_table.h"
 }
 
-namespace {
+namespace
+{
 
 const char *const kJsonToTsv =
 	"import json,sys\n"
@@ -103,7 +104,9 @@ struct PlanCase {
 	int ac, re, arrow, full;
 };
 
-class SamplingPlan : public ::testing::TestWithParam<PlanCase> {};
+class SamplingPlan : public ::testing::TestWithParam<PlanCase>
+{
+};
 
 TEST_P(SamplingPlan, Resolves)
 {
@@ -124,17 +127,19 @@ TEST_P(SamplingPlan, Resolves)
 
 INSTANTIATE_TEST_SUITE_P(
 	Iso2859, SamplingPlan,
-	::testing::Values(PlanCase{ 2400, "II", "1.0", 'K', 'K', 125, 3, 4, 0, 0 },   /* domain 3.3 worked example */
-			  PlanCase{ 2400, "II", "0.15", 'K', 'J', 80, 0, 1, -1, 0 },  /* ↑ to J */
-			  PlanCase{ 2400, "II", "2.5", 'K', 'K', 125, 7, 8, 0, 0 },   /* drmcoder's check */
-			  PlanCase{ 2400, "II", "1", 'K', 'K', 125, 3, 4, 0, 0 },     /* spelling */
-			  PlanCase{ 10, "II", "1.0", 'B', 'E', 10, 0, 1, 1, 1 },      /* ↓ to n 13 ≥ lot: 100 % */
-			  PlanCase{ 600, "S-2", "4.0", 'C', 'B', 3, 0, 1, -1, 0 },    /* special level, ↑ */
-			  PlanCase{ 600, "S2", "6.5", 'C', 'D', 8, 1, 2, 1, 0 },      /* C at 6.5: ↓ to D's 1/2 */
-			  PlanCase{ 1000000, "III", "0.65", 'R', 'R', 2000, 21, 22, 0, 0 },
-			  PlanCase{ 200, "I", "0.15", 'E', 'J', 80, 0, 1, 1, 0 },
-			  PlanCase{ 3200, "II", "0.15", 'K', 'J', 80, 0, 1, -1, 0 },
-			  PlanCase{ 3201, "II", "0.15", 'L', 'M', 315, 1, 2, 1, 0 })); /* aql.js typo cell */
+	::testing::Values(
+		PlanCase{ 2400, "II", "1.0", 'K', 'K', 125, 3, 4, 0,
+			  0 }, /* domain 3.3 worked example */
+		PlanCase{ 2400, "II", "0.15", 'K', 'J', 80, 0, 1, -1, 0 }, /* ↑ to J */
+		PlanCase{ 2400, "II", "2.5", 'K', 'K', 125, 7, 8, 0, 0 },  /* drmcoder's check */
+		PlanCase{ 2400, "II", "1", 'K', 'K', 125, 3, 4, 0, 0 },    /* spelling */
+		PlanCase{ 10, "II", "1.0", 'B', 'E', 10, 0, 1, 1, 1 }, /* ↓ to n 13 ≥ lot: 100 % */
+		PlanCase{ 600, "S-2", "4.0", 'C', 'B', 3, 0, 1, -1, 0 }, /* special level, ↑ */
+		PlanCase{ 600, "S2", "6.5", 'C', 'D', 8, 1, 2, 1, 0 }, /* C at 6.5: ↓ to D's 1/2 */
+		PlanCase{ 1000000, "III", "0.65", 'R', 'R', 2000, 21, 22, 0, 0 },
+		PlanCase{ 200, "I", "0.15", 'E', 'J', 80, 0, 1, 1, 0 },
+		PlanCase{ 3200, "II", "0.15", 'K', 'J', 80, 0, 1, -1, 0 },
+		PlanCase{ 3201, "II", "0.15", 'L', 'M', 315, 1, 2, 1, 0 })); /* aql.js typo cell */
 
 TEST(Sampling, RejectsBadInputAndFlagsUnverified)
 {

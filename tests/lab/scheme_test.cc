@@ -16,7 +16,8 @@ extern "C" {
 #include "sql/db.h"
 }
 
-namespace {
+namespace
+{
 
 struct lab_settings defaults()
 {
@@ -74,7 +75,9 @@ struct DefaultCase {
 	size_t steps, basic;
 };
 
-class SchemeDefault : public ::testing::TestWithParam<DefaultCase> {};
+class SchemeDefault : public ::testing::TestWithParam<DefaultCase>
+{
+};
 
 /* Point counts from the domain 1.3 tables; every generated step must plan against the rating. */
 TEST_P(SchemeDefault, PointCountsAndEveryStepPlans)
@@ -88,7 +91,8 @@ TEST_P(SchemeDefault, PointCountsAndEveryStepPlans)
 	EXPECT_EQ((int)c.basic, count(s, STEP_BASIC));
 	struct plan_step *ps = nullptr;
 	size_t n = 0;
-	EXPECT_EQ(ML_OK, plan_scheme(s, &c.r, &set, &ps, &n, &err)) << err.msg << "\n" << text_of(s);
+	EXPECT_EQ(ML_OK, plan_scheme(s, &c.r, &set, &ps, &n, &err)) << err.msg << "\n"
+								    << text_of(s);
 	EXPECT_EQ(s->nsteps, n);
 	free(ps);
 	/* and survives the text round trip */
@@ -117,10 +121,13 @@ INSTANTIATE_TEST_SUITE_P(
 		/* letter B: PF1 Imax 0.5Imax 10Itr Itr Imin + 0.5L 4 + 0.8C 4 */
 		DefaultCase{ meter("B", CONN_DIRECT, WIRING_1P2W), 17, 13 },
 		DefaultCase{ meter("A", CONN_DIRECT, WIRING_1P2W), 12, 8 },
-		DefaultCase{ meter("D", CONN_TRANSFORMER, WIRING_3P4W), 17, 13 }, /* Imax = 4 In: 0.5Imax too */
+		DefaultCase{ meter("D", CONN_TRANSFORMER, WIRING_3P4W), 17,
+			     13 }, /* Imax = 4 In: 0.5Imax too */
 		/* CT S: 5 points × 2 burdens; non-S 4 × 2; class 3: 50/120 % × 2 burdens; VT 3 × 2 */
-		DefaultCase{ xfmr(MODEL_CT, "0.2S"), 10, 0 }, DefaultCase{ xfmr(MODEL_CT, "0.5"), 8, 0 },
-		DefaultCase{ xfmr(MODEL_CT, "3"), 4, 0 }, DefaultCase{ xfmr(MODEL_VT, "0.2"), 6, 0 }));
+		DefaultCase{ xfmr(MODEL_CT, "0.2S"), 10, 0 },
+		DefaultCase{ xfmr(MODEL_CT, "0.5"), 8, 0 },
+		DefaultCase{ xfmr(MODEL_CT, "3"), 4, 0 },
+		DefaultCase{ xfmr(MODEL_VT, "0.2"), 6, 0 }));
 
 TEST(Scheme, DefaultOrderAndHalfImaxSetting)
 {
@@ -157,9 +164,10 @@ TEST(Scheme, DefaultOrderAndHalfImaxSetting)
 TEST(Scheme, SuitsChecksKindClassConnection)
 {
 	struct scheme *s = nullptr;
-	ASSERT_EQ(ML_OK, scheme_parse_text("scheme code=S name=s\nsuits kinds=meter_1p,meter_3p classes=1,2 "
-					   "connection=direct\ncreep\n",
-					   &s, nullptr));
+	ASSERT_EQ(ML_OK, scheme_parse_text(
+				 "scheme code=S name=s\nsuits kinds=meter_1p,meter_3p classes=1,2 "
+				 "connection=direct\ncreep\n",
+				 &s, nullptr));
 	struct ml_error err = ML_ERROR_INIT;
 	struct model_rating r = meter("2", CONN_DIRECT, WIRING_3P4W);
 	EXPECT_EQ(ML_OK, scheme_suits(s, &r, &err));
@@ -260,7 +268,8 @@ TEST(SchemeText, ShippedSamplesParse)
 		ss << in.rdbuf();
 		struct scheme *s = nullptr, *back = nullptr;
 		struct ml_error err = ML_ERROR_INIT;
-		ASSERT_EQ(ML_OK, scheme_parse_text(ss.str().c_str(), &s, &err)) << name << ": " << err.msg;
+		ASSERT_EQ(ML_OK, scheme_parse_text(ss.str().c_str(), &s, &err))
+			<< name << ": " << err.msg;
 		std::string t = text_of(s);
 		ASSERT_EQ(ML_OK, scheme_parse_text(t.c_str(), &back, &err)) << name;
 		EXPECT_TRUE(scheme_equal(s, back)) << name;
@@ -281,14 +290,18 @@ TEST(SchemeText, ShippedSamplesParse)
 	EXPECT_GE(n, 6);
 }
 
-class SchemeDb : public ::testing::Test {
-protected:
+class SchemeDb : public ::testing::Test
+{
+      protected:
 	void SetUp() override
 	{
 		ci_ = pgtest_fresh_db("scheme");
 		db_ = pgtest_connect(ci_);
 	}
-	void TearDown() override { db_close(db_); }
+	void TearDown() override
+	{
+		db_close(db_);
+	}
 	std::string ci_;
 	struct db *db_ = nullptr;
 };
@@ -323,8 +336,8 @@ TEST_F(SchemeDb, SaveLoadVersionsRetire)
 	EXPECT_EQ(7, list[0].nsteps);
 	free(list);
 	/* versions are immutable, even for the admin role */
-	const char *refused[] = { "UPDATE scheme_step SET readings = 9", "DELETE FROM scheme_step", "DELETE FROM scheme",
-				  "UPDATE scheme SET name = 'x'" };
+	const char *refused[] = { "UPDATE scheme_step SET readings = 9", "DELETE FROM scheme_step",
+				  "DELETE FROM scheme", "UPDATE scheme SET name = 'x'" };
 	for (const char *sql : refused) {
 		EXPECT_NE(ML_OK, db_cmd(db_, sql, 0, nullptr, &err)) << sql;
 		EXPECT_NE(nullptr, strstr(err.msg, "immutable")) << sql << ": " << err.msg;
@@ -380,7 +393,8 @@ TEST_F(SchemeDb, SettingsStoreLoadReset)
 	struct ml_error err = ML_ERROR_INIT;
 	ASSERT_EQ(ML_OK, lab_settings_load(db_, &s, &err));
 	EXPECT_EQ(600000, s.internal_coeff_e4);
-	ASSERT_EQ(ML_OK, lab_settings_store(db_, "judge.internal_coefficient", "80", &err)) << err.msg;
+	ASSERT_EQ(ML_OK, lab_settings_store(db_, "judge.internal_coefficient", "80", &err))
+		<< err.msg;
 	ASSERT_EQ(ML_OK, lab_settings_store(db_, "judge.verdict_on_rounded", "NO", &err));
 	EXPECT_EQ(ML_EINVAL, lab_settings_store(db_, "creep.max_pulses", "-3", &err));
 	EXPECT_EQ(ML_ENOTFOUND, lab_settings_store(db_, "creep.max_puls", "1", &err));
@@ -389,20 +403,26 @@ TEST_F(SchemeDb, SettingsStoreLoadReset)
 	EXPECT_EQ(0, s.verdict_on_rounded);
 	EXPECT_EQ(1, s.creep_max_pulses);
 	PGresult *res = nullptr;
-	ASSERT_EQ(ML_OK, db_query_one(db_, "SELECT value FROM lab_setting WHERE key = 'judge.verdict_on_rounded'", 0,
-				      nullptr, &res, &err));
+	ASSERT_EQ(
+		ML_OK,
+		db_query_one(db_,
+			     "SELECT value FROM lab_setting WHERE key = 'judge.verdict_on_rounded'",
+			     0, nullptr, &res, &err));
 	EXPECT_STREQ("no", db_get(res, 0, "value")); /* stored normalised */
 	PQclear(res);
 	ASSERT_EQ(ML_OK, lab_settings_reset(db_, "judge.internal_coefficient", &err));
 	EXPECT_EQ(ML_ENOTFOUND, lab_settings_reset(db_, "judge.internal_coefficient", &err));
 	ASSERT_EQ(ML_OK, lab_settings_load(db_, &s, &err));
 	EXPECT_EQ(600000, s.internal_coeff_e4);
-	ASSERT_EQ(ML_OK, db_query_one(db_, "SELECT count(*) AS n FROM lab_setting_log", 0, nullptr, &res, &err));
+	ASSERT_EQ(ML_OK, db_query_one(db_, "SELECT count(*) AS n FROM lab_setting_log", 0, nullptr,
+				      &res, &err));
 	EXPECT_STREQ("3", db_get(res, 0, "n"));
 	PQclear(res);
 	/* a stored value this build rejects is a configuration error, and s stays as it was */
-	ASSERT_EQ(ML_OK, db_cmd(db_, "INSERT INTO lab_setting (key, value) VALUES ('clock.readings', 'many')", 0, nullptr,
-				&err));
+	ASSERT_EQ(ML_OK,
+		  db_cmd(db_,
+			 "INSERT INTO lab_setting (key, value) VALUES ('clock.readings', 'many')",
+			 0, nullptr, &err));
 	struct lab_settings before = s;
 	EXPECT_EQ(ML_ECONFIG, lab_settings_load(db_, &s, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "clock.readings")) << err.msg;

@@ -6,14 +6,16 @@
 
 using rfx::one;
 
-namespace {
+namespace
+{
 
 const char *const kScheme = "scheme code=T-TASK name=\"task test\"\n"
 			    "suits kinds=meter_1p classes=1 connection=direct\n"
 			    "basic I=Ib pf=1.0 element=H readings=2\n";
 
-class TaskTest : public ::testing::Test {
-protected:
+class TaskTest : public ::testing::Test
+{
+      protected:
 	/* One database for the suite (creating one costs seconds); each test uses its own assets. */
 	static void SetUpTestSuite()
 	{
@@ -24,7 +26,10 @@ protected:
 		rfx::add_scheme(db, kScheme);
 		db_close(db);
 	}
-	static void TearDownTestSuite() { delete ci_; }
+	static void TearDownTestSuite()
+	{
+		delete ci_;
+	}
 	void SetUp() override
 	{
 		static int serial = 1000;
@@ -32,14 +37,18 @@ protected:
 		serial += 100;
 		bcs_ = rfx::seed_assets(db_, 4, (unsigned long long)serial);
 	}
-	void TearDown() override { db_close(db_); }
-	int create(const std::vector<std::pair<int, std::string>> &map, const char *date, struct ml_error *err,
-		   int64_t *id = nullptr, const char *bench = "B1")
+	void TearDown() override
+	{
+		db_close(db_);
+	}
+	int create(const std::vector<std::pair<int, std::string>> &map, const char *date,
+		   struct ml_error *err, int64_t *id = nullptr, const char *bench = "B1")
 	{
 		std::vector<struct task_slot> slots(map.size());
 		for (size_t i = 0; i < map.size(); i++) {
 			slots[i].position = map[i].first;
-			snprintf(slots[i].barcode, sizeof(slots[i].barcode), "%s", map[i].second.c_str());
+			snprintf(slots[i].barcode, sizeof(slots[i].barcode), "%s",
+				 map[i].second.c_str());
 		}
 		struct task_spec spec = {};
 		spec.bench_code = bench;
@@ -56,7 +65,9 @@ protected:
 		std::string in;
 		for (auto &b : bcs_)
 			in += std::string(in.empty() ? "'" : ",'") + b + "'";
-		return one(db_, "SELECT count(DISTINCT run_id) FROM run_position WHERE barcode IN (" + in + ")");
+		return one(db_,
+			   "SELECT count(DISTINCT run_id) FROM run_position WHERE barcode IN (" +
+				   in + ")");
 	}
 
 	static std::string *ci_;
@@ -70,8 +81,11 @@ TEST_F(TaskTest, ParsesPositionMapFile)
 	struct task_slot *v = nullptr;
 	size_t n = 0;
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, task_parse_map("position,barcode\r\n# bench B1\n\n1, 4130001000000462000018\n 12,X\n", &v, &n,
-					&err)) << err.msg;
+	ASSERT_EQ(ML_OK,
+		  task_parse_map(
+			  "position,barcode\r\n# bench B1\n\n1, 4130001000000462000018\n 12,X\n",
+			  &v, &n, &err))
+		<< err.msg;
 	ASSERT_EQ(2u, n);
 	EXPECT_EQ(1, v[0].position);
 	EXPECT_STREQ("4130001000000462000018", v[0].barcode);
@@ -90,11 +104,16 @@ TEST_F(TaskTest, CreatesRunAndMovesAssetsToVerifying)
 {
 	struct ml_error err = ML_ERROR_INIT;
 	int64_t id = 0;
-	ASSERT_EQ(ML_OK, create({ { 1, bcs_[0] }, { 3, bcs_[1] } }, "2026-06-01", &err, &id)) << err.msg;
-	EXPECT_EQ("pending", one(db_, "SELECT status FROM verification_run WHERE run_id = " + std::to_string(id)));
-	EXPECT_EQ("2", one(db_, "SELECT count(*) FROM run_position WHERE run_id = " + std::to_string(id)));
-	EXPECT_EQ("verifying", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs_[1] + "'"));
-	EXPECT_NE("", one(db_, "SELECT scheme_text FROM verification_run WHERE run_id = " + std::to_string(id)));
+	ASSERT_EQ(ML_OK, create({ { 1, bcs_[0] }, { 3, bcs_[1] } }, "2026-06-01", &err, &id))
+		<< err.msg;
+	EXPECT_EQ("pending", one(db_, "SELECT status FROM verification_run WHERE run_id = " +
+					      std::to_string(id)));
+	EXPECT_EQ("2", one(db_, "SELECT count(*) FROM run_position WHERE run_id = " +
+					std::to_string(id)));
+	EXPECT_EQ("verifying",
+		  one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs_[1] + "'"));
+	EXPECT_NE("", one(db_, "SELECT scheme_text FROM verification_run WHERE run_id = " +
+				       std::to_string(id)));
 }
 
 TEST_F(TaskTest, RecordsAmbientConditionsAndRefusesImpossibleOnes)
@@ -120,8 +139,11 @@ TEST_F(TaskTest, RecordsAmbientConditionsAndRefusesImpossibleOnes)
 	EXPECT_NE(nullptr, strstr(err.msg, "warm")) << err.msg;
 	spec.humidity_pct = "48.5";
 	ASSERT_EQ(ML_OK, task_create(db_, &spec, &id, &err)) << err.msg;
-	EXPECT_EQ("21.5|48.5", one(db_, "SELECT ambient_temp_c || '|' || ambient_rh_pct FROM verification_run WHERE run_id = " +
-					 std::to_string(id)));
+	EXPECT_EQ(
+		"21.5|48.5",
+		one(db_,
+		    "SELECT ambient_temp_c || '|' || ambient_rh_pct FROM verification_run WHERE run_id = " +
+			    std::to_string(id)));
 }
 
 TEST_F(TaskTest, RefusesPositionOutOfRange)
@@ -137,7 +159,8 @@ TEST_F(TaskTest, RefusesBarcodeMountedTwice)
 {
 	struct ml_error err = ML_ERROR_INIT;
 	EXPECT_EQ(ML_EINVAL, create({ { 1, bcs_[0] }, { 2, bcs_[0] } }, "2026-06-01", &err));
-	EXPECT_NE(nullptr, strstr(err.msg, ("barcode " + bcs_[0] + " is mounted twice").c_str())) << err.msg;
+	EXPECT_NE(nullptr, strstr(err.msg, ("barcode " + bcs_[0] + " is mounted twice").c_str()))
+		<< err.msg;
 	EXPECT_EQ(ML_EINVAL, create({ { 1, bcs_[0] }, { 1, bcs_[1] } }, "2026-06-01", &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "position 1 is used twice")) << err.msg;
 	EXPECT_EQ("0", runs());
@@ -149,7 +172,8 @@ TEST_F(TaskTest, RefusesAssetInWrongStateAndUnknownBarcode)
 	ASSERT_EQ(ML_OK, create({ { 1, bcs_[0] } }, "2026-06-01", &err)) << err.msg;
 	/* bcs_[0] is now verifying: a second task cannot take it */
 	EXPECT_EQ(ML_ESTATE, create({ { 1, bcs_[0] }, { 2, bcs_[1] } }, "2026-06-01", &err));
-	EXPECT_NE(nullptr, strstr(err.msg, "is 'verifying', which does not allow verification")) << err.msg;
+	EXPECT_NE(nullptr, strstr(err.msg, "is 'verifying', which does not allow verification"))
+		<< err.msg;
 	EXPECT_EQ("arrived", one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs_[1] + "'"));
 	char unknown[23];
 	ASSERT_EQ(ML_OK, barcode_make("41300", "01", 99999, unknown, &err));
@@ -164,7 +188,10 @@ TEST_F(TaskTest, RefusesWhenStandardCertificateExpired)
 	rfx::add_bench(db_, "B-EXP", 1504, 24, "STD-EXP");
 	struct ml_error err = ML_ERROR_INIT;
 	EXPECT_EQ(ML_ESTATE, create({ { 1, bcs_[0] } }, "2027-01-01", &err, nullptr, "B-EXP"));
-	EXPECT_NE(nullptr, strstr(err.msg, "reference standard 'STD-EXP' has no calibration certificate valid on 2027-01-01"))
+	EXPECT_NE(
+		nullptr,
+		strstr(err.msg,
+		       "reference standard 'STD-EXP' has no calibration certificate valid on 2027-01-01"))
 		<< err.msg;
 	EXPECT_NE(nullptr, strstr(err.msg, "latest valid until 2026-12-31")) << err.msg;
 	EXPECT_EQ(ML_ESTATE, create({ { 1, bcs_[0] } }, "2025-12-31", &err, nullptr, "B-EXP"));
@@ -176,7 +203,8 @@ TEST_F(TaskTest, RefusesWhenStandardCertificateExpired)
 	snprintf(c.valid_from, sizeof(c.valid_from), "2026-12-20");
 	snprintf(c.valid_until, sizeof(c.valid_until), "2027-12-19");
 	ASSERT_EQ(ML_OK, standard_certify(db_, "STD-EXP", &c, &err)) << err.msg;
-	EXPECT_EQ(ML_OK, create({ { 1, bcs_[0] } }, "2027-01-01", &err, nullptr, "B-EXP")) << err.msg;
+	EXPECT_EQ(ML_OK, create({ { 1, bcs_[0] } }, "2027-01-01", &err, nullptr, "B-EXP"))
+		<< err.msg;
 }
 
 TEST_F(TaskTest, StandardRegistryValidatesAndListsLatestCertificate)
@@ -193,7 +221,8 @@ TEST_F(TaskTest, StandardRegistryValidatesAndListsLatestCertificate)
 	snprintf(bad.issuer, sizeof(bad.issuer), "I");
 	snprintf(bad.valid_from, sizeof(bad.valid_from), "2026-02-30"); /* parsed by the server */
 	snprintf(bad.valid_until, sizeof(bad.valid_until), "2026-12-31");
-	EXPECT_EQ(ML_EINVAL, standard_certify(db_, "STD1", &bad, &err)); /* the server rejects Feb 30 */
+	EXPECT_EQ(ML_EINVAL,
+		  standard_certify(db_, "STD1", &bad, &err)); /* the server rejects Feb 30 */
 	struct bench_rec b = {};
 	snprintf(b.code, sizeof(b.code), "B2");
 	snprintf(b.name, sizeof(b.name), "b2");
@@ -206,10 +235,14 @@ TEST_F(TaskTest, StandardRegistryValidatesAndListsLatestCertificate)
 	b.positions = 48;
 	snprintf(b.standards[0], sizeof(b.standards[0]), "NOPE");
 	EXPECT_EQ(ML_ENOTFOUND, standard_bench_add(db_, &b, nullptr, &err));
-	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM lab_bench WHERE code = 'B2'")); /* nothing half-written */
+	EXPECT_EQ(
+		"0",
+		one(db_,
+		    "SELECT count(*) FROM lab_bench WHERE code = 'B2'")); /* nothing half-written */
 	/* the application role may not rewrite certificate history */
 	struct db *app = pgtest_connect(pgtest_as_role(*ci_, "meterlab_app"));
-	EXPECT_NE(ML_OK, db_cmd(app, "UPDATE standard_certificate SET valid_until = '2099-01-01'", 0, nullptr, &err));
+	EXPECT_NE(ML_OK, db_cmd(app, "UPDATE standard_certificate SET valid_until = '2099-01-01'",
+				0, nullptr, &err));
 	EXPECT_NE(ML_OK, db_cmd(app, "DELETE FROM run_reading", 0, nullptr, &err));
 	db_close(app);
 }

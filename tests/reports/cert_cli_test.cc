@@ -10,7 +10,8 @@
 
 #include "workflow_support.h"
 
-namespace {
+namespace
+{
 
 struct CertCli : ::testing::Test {
 	std::string ci, cli, dir;
@@ -31,7 +32,10 @@ struct CertCli : ::testing::Test {
 		std::string out;
 		pgtest_run("rm -rf " + pgtest_sq(dir), &out);
 	}
-	int run(const std::string &args, std::string *out) { return pgtest_run(cli + args, out, true); }
+	int run(const std::string &args, std::string *out)
+	{
+		return pgtest_run(cli + args, out, true);
+	}
 };
 
 std::string slurp(const std::string &path)
@@ -47,8 +51,8 @@ std::string slurp(const std::string &path)
 TEST_F(CertCli, EverySubcommandAnswersHelp)
 {
 	std::string out;
-	for (const char *c :
-	     { "issue", "check", "approve", "show", "list", "print", "verify", "revise", "withdraw", "discard", "issuer" }) {
+	for (const char *c : { "issue", "check", "approve", "show", "list", "print", "verify",
+			       "revise", "withdraw", "discard", "issuer" }) {
 		EXPECT_EQ(0, run(std::string("cert ") + c + " --help", &out)) << c << out;
 		EXPECT_NE(std::string::npos, out.find("usage: meterlab cert")) << c << out;
 	}
@@ -60,7 +64,9 @@ TEST_F(CertCli, EverySubcommandAnswersHelp)
 	EXPECT_NE(std::string::npos, out.find("\"id\":\"DEMO\"")) << out;
 	EXPECT_NE(std::string::npos, out.find("\"number_prefix\":\"JL\"")) << out;
 	EXPECT_EQ(std::string::npos, out.find("verify_key")) << out;
-	EXPECT_EQ(std::string::npos, out.find(wf_scalar(db, "SELECT verify_key FROM issuer WHERE id = 'DEMO'"))) << out;
+	EXPECT_EQ(std::string::npos,
+		  out.find(wf_scalar(db, "SELECT verify_key FROM issuer WHERE id = 'DEMO'")))
+		<< out;
 	ASSERT_EQ(0, run("cert issuer", &out)) << out;
 	EXPECT_NE(std::string::npos, out.find("authorization_no")) << out;
 	EXPECT_EQ(2, run("cert issuer extra", &out));
@@ -81,11 +87,14 @@ TEST_F(CertCli, CheckApproveShowListPrintWithExitCodes)
 	ASSERT_EQ(0, run("cert check " + sid + " --by 李四 --json", &out)) << out;
 	EXPECT_NE(std::string::npos, out.find("\"state\":\"checked\"")) << out;
 	EXPECT_NE(std::string::npos, out.find("\"checker\":\"李四\"")) << out;
-	EXPECT_EQ(5, run("cert print " + sid + " --out " + pgtest_sq(dir + "/x.pdf"), &out)) << "not issued: " << out;
+	EXPECT_EQ(5, run("cert print " + sid + " --out " + pgtest_sq(dir + "/x.pdf"), &out))
+		<< "not issued: " << out;
 	EXPECT_EQ(5, run("cert approve " + sid + " --by 李四", &out)) << out;
 	EXPECT_EQ(3, run("cert approve " + sid + " --by 王五 --issued-on 2026-13-45", &out)) << out;
 	EXPECT_EQ(3, run("cert approve " + sid + " --by 王五 --threads 0", &out)) << out;
-	ASSERT_EQ(0, run("cert approve " + sid + " --by 王五 --issued-on 2026-11-26 --out-dir " + pgtest_sq(dir), &out))
+	ASSERT_EQ(0, run("cert approve " + sid + " --by 王五 --issued-on 2026-11-26 --out-dir " +
+				 pgtest_sq(dir),
+			 &out))
 		<< out;
 	EXPECT_NE(std::string::npos, out.find("CA2026-000001")) << out;
 	EXPECT_NE(std::string::npos, out.find(dir + "/CA2026-000001.pdf")) << out;
@@ -122,7 +131,9 @@ TEST_F(CertCli, VerifyAndReviseThroughTheBinary)
 	long long id = wf_draft(db, 71, wf_barcode(71), true, wf_issuer(db, "CB"));
 	std::string sid = std::to_string(id), out;
 	ASSERT_EQ(0, run("cert check " + sid + " --by 李四", &out)) << out;
-	ASSERT_EQ(0, run("cert approve " + sid + " --by 王五 --issued-on 2026-11-26 --out-dir " + pgtest_sq(dir), &out))
+	ASSERT_EQ(0, run("cert approve " + sid + " --by 王五 --issued-on 2026-11-26 --out-dir " +
+				 pgtest_sq(dir),
+			 &out))
 		<< out;
 	std::string orig = dir + "/CB2026-000001.pdf";
 	ASSERT_EQ(0, run("cert verify " + pgtest_sq(orig), &out)) << out;
@@ -144,7 +155,8 @@ TEST_F(CertCli, VerifyAndReviseThroughTheBinary)
 	bytes.replace(t + 8, 13, "XXXXXXXXXXXXX");
 	std::ofstream(forged, std::ios::binary | std::ios::trunc) << bytes;
 	EXPECT_EQ(1, run("cert verify " + pgtest_sq(forged), &out)) << out;
-	EXPECT_NE(std::string::npos, out.find("NOT GENUINE — claims CB2026-000001 revision 0")) << out;
+	EXPECT_NE(std::string::npos, out.find("NOT GENUINE — claims CB2026-000001 revision 0"))
+		<< out;
 	EXPECT_EQ(7, run("cert verify " + pgtest_sq(dir + "/missing.pdf"), &out)) << out;
 
 	/* A paper certificate: number and printed code (read leniently), or the scanned QR text. */
@@ -160,18 +172,21 @@ TEST_F(CertCli, VerifyAndReviseThroughTheBinary)
 	wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
 	EXPECT_EQ(1, run("cert verify --number CB2026-000001 --code " + wrong, &out)) << out;
 	EXPECT_NE(std::string::npos, out.find("does not match")) << out;
-	EXPECT_EQ(1, run("cert verify --number CB2026-000099 --code " + code + " --json", &out)) << out;
+	EXPECT_EQ(1, run("cert verify --number CB2026-000099 --code " + code + " --json", &out))
+		<< out;
 	EXPECT_NE(std::string::npos, out.find("\"status\":\"unknown\"")) << out;
 	std::string qr = "MLCERT1;NO=CB2026-000001;REV=0;BC=" + bc + ";VC=" + code;
 	ASSERT_EQ(0, run("cert verify --qr " + pgtest_sq(qr), &out)) << out;
 	std::string qr_bad = "MLCERT1;NO=CB2026-000001;REV=0;BC=4130001000000000000000;VC=" + code;
-	EXPECT_EQ(1, run("cert verify --qr " + pgtest_sq(qr_bad), &out)) << "barcode must match: " << out;
+	EXPECT_EQ(1, run("cert verify --qr " + pgtest_sq(qr_bad), &out))
+		<< "barcode must match: " << out;
 	EXPECT_EQ(3, run("cert verify --qr nonsense", &out)) << out;
 	EXPECT_EQ(2, run("cert verify --number CB2026-000001", &out)) << out;
 	/* A revision that is not a number is refused, not read as revision 0. */
 	for (const char *rev : { "/x", "/", "/-1", "/0x1" }) {
 		std::string num = std::string("CB2026-000001") + rev;
-		EXPECT_EQ(2, run("cert verify --number " + num + " --code " + code, &out)) << num << ": " << out;
+		EXPECT_EQ(2, run("cert verify --number " + num + " --code " + code, &out))
+			<< num << ": " << out;
 		EXPECT_NE(std::string::npos, out.find(num)) << out;
 	}
 	ASSERT_EQ(0, run("cert verify --number CB2026-000001/0 --code " + code, &out)) << out;
@@ -179,20 +194,29 @@ TEST_F(CertCli, VerifyAndReviseThroughTheBinary)
 	/* Revise: usage errors, refusals, then carried straight through to issue. */
 	EXPECT_EQ(2, run("cert revise " + sid + " --by 赵六", &out)) << "missing --reason";
 	EXPECT_EQ(2, run("cert revise " + sid + " --reason x --by 赵六 --set client", &out));
-	EXPECT_EQ(3, run("cert revise " + sid + " --reason x --by 赵六 --set barcode=1", &out)) << out;
+	EXPECT_EQ(3, run("cert revise " + sid + " --reason x --by 赵六 --set barcode=1", &out))
+		<< out;
 	EXPECT_EQ(2, run("cert revise " + sid + " --reason x --by 赵六 --approver 王五", &out));
-	EXPECT_EQ(5, run("cert revise " + sid + " --reason 更正 --by 赵六 --checker 赵六 --approver 王五", &out)) << out;
+	EXPECT_EQ(5, run("cert revise " + sid +
+				 " --reason 更正 --by 赵六 --checker 赵六 --approver 王五",
+			 &out))
+		<< out;
 	EXPECT_NE(std::string::npos, out.find("three different people")) << out;
-	EXPECT_EQ("0", wf_scalar(db, "SELECT count(*) FROM certificate WHERE revision = 1 AND asset_id = 71")) << "refused before drafting";
+	EXPECT_EQ(
+		"0",
+		wf_scalar(db,
+			  "SELECT count(*) FROM certificate WHERE revision = 1 AND asset_id = 71"))
+		<< "refused before drafting";
 	/* Step by step this time: revise (draft), check, approve. */
 	ASSERT_EQ(0, run("cert revise " + sid + " --reason 更正 --by 赵六 --json", &out)) << out;
 	EXPECT_NE(std::string::npos, out.find("\"state\":\"draft\"")) << out;
 	EXPECT_NE(std::string::npos, out.find("\"revise_reason\":\"更正\"")) << out;
-	std::string draft = wf_scalar(db, "SELECT id FROM certificate WHERE revision = 1 AND asset_id = 71");
+	std::string draft = wf_scalar(
+		db, "SELECT id FROM certificate WHERE revision = 1 AND asset_id = 71");
 	ASSERT_NE("", draft);
 	ASSERT_EQ(0, run("cert check " + draft + " --by 李四", &out)) << out;
-	ASSERT_EQ(0, run("cert approve " + draft + " --by 王五 --issued-on 2026-11-27 --out-dir " + pgtest_sq(dir) +
-				 " --json",
+	ASSERT_EQ(0, run("cert approve " + draft + " --by 王五 --issued-on 2026-11-27 --out-dir " +
+				 pgtest_sq(dir) + " --json",
 			 &out))
 		<< out;
 	EXPECT_NE(std::string::npos, out.find("\"revision\":1")) << out;
@@ -207,9 +231,12 @@ TEST_F(CertCli, VerifyAndReviseThroughTheBinary)
 	EXPECT_EQ(5, run("cert revise CB2026-000001/0 --reason again --by 赵六", &out)) << out;
 
 	/* A second correction of the current revision, straight through. */
-	ASSERT_EQ(0, run("cert revise CB2026-000001 --reason 温度记录更正 --by 赵六 --set temperature='20.8 ℃' "
-			 "--checker 李四 --approver 王五 --issued-on 2026-11-28 --out-dir " + pgtest_sq(dir),
-			 &out))
+	ASSERT_EQ(
+		0,
+		run("cert revise CB2026-000001 --reason 温度记录更正 --by 赵六 --set temperature='20.8 ℃' "
+		    "--checker 李四 --approver 王五 --issued-on 2026-11-28 --out-dir " +
+			    pgtest_sq(dir),
+		    &out))
 		<< out;
 	EXPECT_NE(std::string::npos, out.find("CB2026-000001/2")) << out;
 	ASSERT_EQ(0, run("cert list --number CB2026-000001 --json", &out)) << out;
@@ -224,15 +251,18 @@ TEST_F(CertCli, WithdrawThroughTheBinary)
 	long long id = wf_draft(db, 91, wf_barcode(91), true, wf_issuer(db, "CW"));
 	std::string sid = std::to_string(id), out;
 	ASSERT_EQ(0, run("cert check " + sid + " --by 李四", &out)) << out;
-	ASSERT_EQ(0, run("cert approve " + sid + " --by 王五 --out-dir " + pgtest_sq(dir), &out)) << out;
+	ASSERT_EQ(0, run("cert approve " + sid + " --by 王五 --out-dir " + pgtest_sq(dir), &out))
+		<< out;
 	std::string file = wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + sid);
 	file = dir + "/" + file + ".pdf";
 	EXPECT_EQ(2, run("cert withdraw " + sid + " --by 王五", &out)) << "missing --reason";
-	ASSERT_EQ(0, run("cert withdraw " + sid + " --reason 'wrong asset' --by 王五 --json", &out)) << out;
+	ASSERT_EQ(0, run("cert withdraw " + sid + " --reason 'wrong asset' --by 王五 --json", &out))
+		<< out;
 	EXPECT_NE(std::string::npos, out.find("\"status\":\"withdrawn\"")) << out;
 	EXPECT_NE(std::string::npos, out.find("\"withdraw_reason\":\"wrong asset\"")) << out;
 	EXPECT_EQ(5, run("cert withdraw " + sid + " --reason again --by 王五", &out)) << out;
-	EXPECT_EQ(1, run("cert verify " + pgtest_sq(file), &out)) << "genuine but not valid: " << out;
+	EXPECT_EQ(1, run("cert verify " + pgtest_sq(file), &out))
+		<< "genuine but not valid: " << out;
 	EXPECT_NE(std::string::npos, out.find("WITHDRAWN")) << out;
 	ASSERT_EQ(0, run("cert show " + sid, &out)) << out;
 	EXPECT_NE(std::string::npos, out.find("withdrawn:")) << out;
@@ -241,9 +271,13 @@ TEST_F(CertCli, WithdrawThroughTheBinary)
 	/* discard: issued ones never; drafts with a logged reason. */
 	EXPECT_EQ(5, run("cert discard " + sid + " --reason x --by 王五", &out)) << out;
 	EXPECT_EQ(4, run("cert discard 99999999 --reason x --by 王五", &out)) << out;
-	EXPECT_EQ(2, run("cert discard JL2026-000001 --reason x --by 王五", &out)) << "ids only: " << out;
+	EXPECT_EQ(2, run("cert discard JL2026-000001 --reason x --by 王五", &out))
+		<< "ids only: " << out;
 	long long d = wf_draft(db, 92, wf_barcode(92), true, "CW");
-	ASSERT_EQ(0, run("cert discard " + std::to_string(d) + " --reason 'duplicate draft' --by 张三 --json", &out)) << out;
+	ASSERT_EQ(0, run("cert discard " + std::to_string(d) +
+				 " --reason 'duplicate draft' --by 张三 --json",
+			 &out))
+		<< out;
 	EXPECT_EQ("{\"discarded\":" + std::to_string(d) + "}\n", out);
 	EXPECT_EQ(4, run("cert show " + std::to_string(d), &out)) << out;
 }

@@ -12,11 +12,12 @@
 #include <thread>
 #include <vector>
 
+#include "../support/pgtest.h"
 #include "reports/cert_doc.h"
 #include "reports/render_sample.h"
-#include "../support/pgtest.h"
 
-namespace {
+namespace
+{
 
 std::string out_dir()
 {
@@ -87,8 +88,9 @@ std::string sha256(const std::string &path)
 	return out.substr(0, out.find(' '));
 }
 
-class RenderPdf : public ::testing::Test {
-protected:
+class RenderPdf : public ::testing::Test
+{
+      protected:
 	static void SetUpTestSuite()
 	{
 		meter = new cert_sample;
@@ -123,19 +125,45 @@ TEST_F(RenderPdf, QpdfCheckPasses)
 		int st = -1;
 		std::string out = run("qpdf --check " + pgtest_sq(f.path), &st);
 		EXPECT_EQ(0, st) << f.path << "\n" << out;
-		EXPECT_NE(std::string::npos, out.find("No syntax or stream encoding errors")) << out;
+		EXPECT_NE(std::string::npos, out.find("No syntax or stream encoding errors"))
+			<< out;
 	}
 }
 
 TEST_F(RenderPdf, MeterCertificateTextHasLabelsAndValues)
 {
 	std::string t = text_of((*files)[0].path);
-	for (const char *s : { "检定证书", "证书编号", "JL2026-000000", "送检单位", "计量器具名称", "单相费控智能电能表",
-			       "型号/规格", "DDZY285-Z", "出厂编号", "制造单位", "检定依据", "JJG 596-2012 电子式交流电能表",
-			       "检定结论", "1级 合格", "批准人", "核验员", "检定员", "2026年11月20日", "有效期至",
-			       "国网河南省电力公司计量中心", "授权证书号", "基本误差", "化整值", "以下空白",
-			       "仅对本次所检定的计量器具有效", "不得部分复制", "21.2 ℃", "53 %RH",
-			       "单相交流电能表标准装置", "国量标豫证字第0123号", "YS2026-" })
+	for (const char *s : { "检定证书",
+			       "证书编号",
+			       "JL2026-000000",
+			       "送检单位",
+			       "计量器具名称",
+			       "单相费控智能电能表",
+			       "型号/规格",
+			       "DDZY285-Z",
+			       "出厂编号",
+			       "制造单位",
+			       "检定依据",
+			       "JJG 596-2012 电子式交流电能表",
+			       "检定结论",
+			       "1级 合格",
+			       "批准人",
+			       "核验员",
+			       "检定员",
+			       "2026年11月20日",
+			       "有效期至",
+			       "国网河南省电力公司计量中心",
+			       "授权证书号",
+			       "基本误差",
+			       "化整值",
+			       "以下空白",
+			       "仅对本次所检定的计量器具有效",
+			       "不得部分复制",
+			       "21.2 ℃",
+			       "53 %RH",
+			       "单相交流电能表标准装置",
+			       "国量标豫证字第0123号",
+			       "YS2026-" })
 		EXPECT_NE(std::string::npos, t.find(s)) << "missing '" << s << "'";
 	EXPECT_NE(std::string::npos, t.find(meter->barcode)) << meter->barcode;
 	EXPECT_NE(std::string::npos, t.find(meter->verify_code)) << meter->verify_code;
@@ -151,10 +179,11 @@ TEST_F(RenderPdf, MeterCertificateTextHasLabelsAndValues)
 TEST_F(RenderPdf, NoticeListsFailedItemsAndForbidsUse)
 {
 	std::string t = text_of((*files)[1].path);
-	for (const char *s : { "检定结果通知书", "不合格项目（3项）", "日计时误差", "基本误差（Imax 1.0 合元）",
-			       "不得按原用途使用", "JL2026-000001" })
+	for (const char *s : { "检定结果通知书", "不合格项目（3项）", "日计时误差",
+			       "基本误差（Imax 1.0 合元）", "不得按原用途使用", "JL2026-000001" })
 		EXPECT_NE(std::string::npos, t.find(s)) << "missing '" << s << "'";
-	std::string cover = run("pdftotext -enc UTF-8 -f 1 -l 1 " + pgtest_sq((*files)[1].path) + " -");
+	std::string cover = run("pdftotext -enc UTF-8 -f 1 -l 1 " + pgtest_sq((*files)[1].path) +
+				" -");
 	EXPECT_NE(std::string::npos, cover.find("检定日期")) << cover;
 	EXPECT_EQ(std::string::npos, cover.find("有效期至")) << "a notice has no validity";
 	EXPECT_EQ(std::string::npos, t.find("1级 合格"));
@@ -163,7 +192,8 @@ TEST_F(RenderPdf, NoticeListsFailedItemsAndForbidsUse)
 TEST_F(RenderPdf, TransformerCertificateHasRatioAndPhaseTable)
 {
 	std::string t = text_of((*files)[2].path);
-	for (const char *s : { "低压电流互感器", "JJG 313-2010", "比值差(%)", "相位差(′)", "0.2S级 合格", "15 VA" })
+	for (const char *s :
+	     { "低压电流互感器", "JJG 313-2010", "比值差(%)", "相位差(′)", "0.2S级 合格", "15 VA" })
 		EXPECT_NE(std::string::npos, t.find(s)) << "missing '" << s << "'";
 	for (size_t i = 0; i < ct->doc.n_xfmr; i++) {
 		EXPECT_NE(std::string::npos, t.find(ct->ratio[i])) << ct->ratio[i];
@@ -185,7 +215,8 @@ TEST_F(RenderPdf, FontIsEmbeddedSubsetCidTrueType)
 				continue;
 			fonts++;
 			EXPECT_NE(std::string::npos, line.find("+WenQuanYiZenHei")) << line;
-			EXPECT_NE(std::string::npos, squeezed(line).find("Identity-Hyesyesyes")) << "emb/sub/uni: " << line;
+			EXPECT_NE(std::string::npos, squeezed(line).find("Identity-Hyesyesyes"))
+				<< "emb/sub/uni: " << line;
 		}
 		EXPECT_EQ(1, fonts) << out;
 	}
@@ -195,7 +226,10 @@ TEST_F(RenderPdf, EveryUsedCharacterHasAnOutline)
 {
 	for (const Rendered &f : *files) {
 		int st = -1;
-		std::string out = run("/usr/bin/python3 " + pgtest_src("tests/reports/render_glyphs.py") + " " + pgtest_sq(f.path), &st);
+		std::string out = run("/usr/bin/python3 " +
+					      pgtest_src("tests/reports/render_glyphs.py") + " " +
+					      pgtest_sq(f.path),
+				      &st);
 		EXPECT_EQ(0, st) << f.path << "\n" << out;
 		EXPECT_EQ(0u, out.find("ok ")) << out;
 	}
@@ -209,12 +243,14 @@ TEST_F(RenderPdf, QrCodeScansToThePayload)
 		std::string png = (*files)[i].path + ".cover";
 		int st = -1;
 		// Only the bottom-right corner of page 1 (QR at x 453-539 pt, y 112-198 pt; 200 dpi = 2.78 px/pt).
-		std::string out = run("pdftoppm -png -r 200 -f 1 -l 1 -x 1200 -y 1730 -W 360 -H 360 -singlefile " +
-				      pgtest_sq((*files)[i].path) + " " +
-				      pgtest_sq(png), &st);
+		std::string out = run(
+			"pdftoppm -png -r 200 -f 1 -l 1 -x 1200 -y 1730 -W 360 -H 360 -singlefile " +
+				pgtest_sq((*files)[i].path) + " " + pgtest_sq(png),
+			&st);
 		ASSERT_EQ(0, st) << out;
 		std::string code;
-		st = pgtest_run("zbarimg -q --raw " + pgtest_sq(png + ".png") + " 2>/dev/null", &code, false);
+		st = pgtest_run("zbarimg -q --raw " + pgtest_sq(png + ".png") + " 2>/dev/null",
+				&code, false);
 		EXPECT_EQ(0, st) << code;
 		EXPECT_EQ(std::string(s[i]->qr) + "\n", code);
 	}
@@ -284,7 +320,8 @@ TEST_F(RenderPdf, GoldenHash)
 	std::ifstream in(golden_file);
 	std::string want;
 	in >> want;
-	EXPECT_EQ(want, got) << "rendered " << (*files)[0].path << "; see the comment above to refresh";
+	EXPECT_EQ(want, got) << "rendered " << (*files)[0].path
+			     << "; see the comment above to refresh";
 }
 
 TEST(RenderPdfMore, RevisionLineAndLongTablesPaginate)
@@ -311,13 +348,15 @@ TEST(RenderPdfMore, RevisionLineAndLongTablesPaginate)
 	// Every page names the revision next to the number, so a loose page of
 	// the revision cannot pass for a page of the original it supersedes.
 	size_t marked = 0;
-	std::string sq = squeezed(t), mark = std::string("证书编号：") + s.doc.cert_no + "（第1版）";
+	std::string sq = squeezed(t),
+		    mark = std::string("证书编号：") + s.doc.cert_no + "（第1版）";
 	for (size_t p = sq.find(mark); p != std::string::npos; p = sq.find(mark, p + 1))
 		marked++;
 	EXPECT_EQ(static_cast<size_t>(pages), marked) << mark;
 	// The table head is repeated on each continuation page.
 	size_t heads = 0;
-	for (size_t p = t.find("误差读数(%)"); p != std::string::npos; p = t.find("误差读数(%)", p + 1))
+	for (size_t p = t.find("误差读数(%)"); p != std::string::npos;
+	     p = t.find("误差读数(%)", p + 1))
 		heads++;
 	EXPECT_EQ(static_cast<size_t>(pages - 2), heads) << "one table head per results page";
 }
@@ -339,18 +378,24 @@ TEST(RenderPdfMore, MinimalDocumentPrintsDashesAndLongValuesWrap)
 
 	cert_sample s;
 	cert_sample_fill(&s, CERT_SAMPLE_METER, 4);
-	std::string client = "国网河南省电力公司郑州供电公司营销部（客户服务中心）计量室 Metering Laboratory of the "
-			     "Zhengzhou Power Supply Company, State Grid Henan Electric Power Company";
+	std::string client =
+		"国网河南省电力公司郑州供电公司营销部（客户服务中心）计量室 Metering Laboratory of the "
+		"Zhengzhou Power Supply Company, State Grid Henan Electric Power Company";
 	s.doc.client = client.c_str();
 	s.doc.place = client.c_str();
-	s.doc.manufacturer = "威胜集团\n有限公司\xF0\x9F\x98\x80\xEF\xBF\xBF"; // newline, U+1F600, U+FFFF print as spaces
+	s.doc.manufacturer =
+		"威胜集团\n有限公司\xF0\x9F\x98\x80\xEF\xBF\xBF"; // newline, U+1F600, U+FFFF print as spaces
 	f = render(s.doc, "long-values.pdf");
 	std::string sq = squeezed(text_of(f.path));
 	EXPECT_NE(std::string::npos, text_of(f.path).find("威胜集团 有限公司"));
-	for (const char *part : { "计量室", "MeteringLaboratory", "StateGridHenanElectricPowerCompany" })
+	for (const char *part :
+	     { "计量室", "MeteringLaboratory", "StateGridHenanElectricPowerCompany" })
 		EXPECT_NE(std::string::npos, sq.find(part)) << part;
 	st = -1;
-	std::string glyphs = run("/usr/bin/python3 " + pgtest_src("tests/reports/render_glyphs.py") + " " + pgtest_sq(f.path), &st);
+	std::string glyphs = run("/usr/bin/python3 " +
+					 pgtest_src("tests/reports/render_glyphs.py") + " " +
+					 pgtest_sq(f.path),
+				 &st);
 	EXPECT_EQ(0, st) << glyphs;
 }
 
@@ -363,7 +408,8 @@ TEST(RenderPdfMore, MinimalDocumentPrintsDashesAndLongValuesWrap)
 TEST(RenderPdfMore, NoOverlapsOrTextOutsideTheFrame)
 {
 	std::string py = "/usr/bin/python3 " + pgtest_src("tests/reports/check_layout.py") + " ";
-	const cert_sample_kind kinds[] = { CERT_SAMPLE_METER, CERT_SAMPLE_METER_NOTICE, CERT_SAMPLE_CT };
+	const cert_sample_kind kinds[] = { CERT_SAMPLE_METER, CERT_SAMPLE_METER_NOTICE,
+					   CERT_SAMPLE_CT };
 	for (cert_sample_kind k : kinds) {
 		cert_sample s;
 		cert_sample_fill(&s, k, 7);
@@ -377,12 +423,17 @@ TEST(RenderPdfMore, NoOverlapsOrTextOutsideTheFrame)
 	cert_sample_fill(&s, CERT_SAMPLE_METER, 8);
 	s.doc.revision = 2;
 	s.doc.supersedes = "JL2026-000123/1";
-	s.doc.client = "国网河南省电力公司郑州供电公司营销部（客户服务中心）计量室及所属各县供电公司营业厅、"
-		       "农村供电所和城区客户服务分中心、大客户经理部、电能计量装置运维班组及各乡镇供电所联合送检";
-	s.doc.instrument = "单相费控智能电能表（远程费控、载波通信、内置负荷开关，带蓝牙模块和红外通信接口）";
-	s.doc.spec = "220V 5(60)A 1200imp/kWh 50Hz 直接接入 载波 HPLC+HRF 双模通信 蓝牙 5.0 红外 1200bps RS-485 2400bps";
-	s.doc.manufacturer = "深圳市科陆电子科技股份有限公司（生产地址：江西省南昌市高新技术产业开发区科陆智能电网产业园）";
-	s.items[2].detail = "无脉冲输出；表位故障；接线故障；通信故障；脉冲输出不稳定；未能判定（见原始记录）";
+	s.doc.client =
+		"国网河南省电力公司郑州供电公司营销部（客户服务中心）计量室及所属各县供电公司营业厅、"
+		"农村供电所和城区客户服务分中心、大客户经理部、电能计量装置运维班组及各乡镇供电所联合送检";
+	s.doc.instrument =
+		"单相费控智能电能表（远程费控、载波通信、内置负荷开关，带蓝牙模块和红外通信接口）";
+	s.doc.spec =
+		"220V 5(60)A 1200imp/kWh 50Hz 直接接入 载波 HPLC+HRF 双模通信 蓝牙 5.0 红外 1200bps RS-485 2400bps";
+	s.doc.manufacturer =
+		"深圳市科陆电子科技股份有限公司（生产地址：江西省南昌市高新技术产业开发区科陆智能电网产业园）";
+	s.items[2].detail =
+		"无脉冲输出；表位故障；接线故障；通信故障；脉冲输出不稳定；未能判定（见原始记录）";
 	s.standards[0].name = "单相电能表标准装置（0.05级，含三相程控功率源及误差计算器）";
 	s.standards[0].cert_no = "国量标豫证字第2026000211号（复查）";
 	s.standards[0].range = "57.7~380 V, 0.001~120 A";
@@ -394,8 +445,8 @@ TEST(RenderPdfMore, NoOverlapsOrTextOutsideTheFrame)
 	for (char c : text_of(f.path))
 		if (c != ' ' && c != '\n')
 			t += c; // wrapped values continue on the next line
-	for (const char *part : { "联合送检", "红外通信接口", "RS-485", "科陆智能电网产业园", "判定（见原始记录）",
-				  "误差计算器）", "复查）" })
+	for (const char *part : { "联合送检", "红外通信接口", "RS-485", "科陆智能电网产业园",
+				  "判定（见原始记录）", "误差计算器）", "复查）" })
 		EXPECT_NE(std::string::npos, t.find(part)) << part << " is printed in full";
 }
 
@@ -411,7 +462,9 @@ TEST(RenderPdfMore, CompositeGlyphsKeepTheirOutlines)
 	std::string t = text_of(f.path);
 	EXPECT_NE(std::string::npos, t.find("∷")) << t.substr(0, 200);
 	int st = -1;
-	std::string out = run("/usr/bin/python3 " + pgtest_src("tests/reports/render_glyphs.py") + " " + pgtest_sq(f.path), &st);
+	std::string out = run("/usr/bin/python3 " + pgtest_src("tests/reports/render_glyphs.py") +
+				      " " + pgtest_sq(f.path),
+			      &st);
 	EXPECT_EQ(0, st) << out;
 }
 
@@ -495,12 +548,15 @@ TEST(RenderPdfMore, UmingAndFullFontBaselineAlsoRenderCorrectly)
 	cert_sample_fill(&s, CERT_SAMPLE_METER, 5);
 	const cert_render_opts uming = { "/usr/share/fonts/truetype/arphic/uming.ttc", 0, 0 };
 	const cert_render_opts full = { nullptr, 0, 1 };
-	for (auto [opts, name] : { std::pair{ &uming, "meter-uming.pdf" }, std::pair{ &full, "meter-fullfont.pdf" } }) {
+	for (auto [opts, name] :
+	     { std::pair{ &uming, "meter-uming.pdf" }, std::pair{ &full, "meter-fullfont.pdf" } }) {
 		Rendered f = render(s.doc, name, opts);
 		int st = -1;
 		std::string out = run("qpdf --check " + pgtest_sq(f.path), &st);
 		EXPECT_EQ(0, st) << out;
-		out = run("/usr/bin/python3 " + pgtest_src("tests/reports/render_glyphs.py") + " " + pgtest_sq(f.path), &st);
+		out = run("/usr/bin/python3 " + pgtest_src("tests/reports/render_glyphs.py") + " " +
+				  pgtest_sq(f.path),
+			  &st);
 		EXPECT_EQ(0, st) << name << "\n" << out;
 		EXPECT_NE(std::string::npos, text_of(f.path).find("DDZY285-Z"));
 	}

@@ -16,7 +16,8 @@
 #include "common/buf.h"
 #include "reports/ttf_font.h"
 
-namespace {
+namespace
+{
 
 using Bytes = std::vector<uint8_t>;
 
@@ -42,7 +43,7 @@ struct Table {
 Bytes build_font(uint16_t ng, const Bytes &cmap, size_t *cmap_off_field)
 {
 	Bytes head(54, 0), hhea(36, 0), maxp, post(32, 0), os2(4, 0), name, hmtx, loca, glyf(4, 0);
-	head[18] = 0x03, head[19] = 0xE8; // unitsPerEm 1000
+	head[18] = 0x03, head[19] = 0xE8;                    // unitsPerEm 1000
 	hhea[34] = uint8_t(ng >> 8), hhea[35] = uint8_t(ng); // numberOfHMetrics
 	p32(maxp, 0x00005000u);
 	p16(maxp, ng);
@@ -51,9 +52,10 @@ Bytes build_font(uint16_t ng, const Bytes &cmap, size_t *cmap_off_field)
 		p16(hmtx, 500), p16(hmtx, 0);
 	for (int i = 0; i <= ng; i++)
 		p16(loca, 0);
-	std::vector<Table> t = { { "OS/2", os2 }, { "cmap", cmap }, { "glyf", glyf }, { "head", head },
-				 { "hhea", hhea }, { "hmtx", hmtx }, { "loca", loca }, { "maxp", maxp },
-				 { "name", name }, { "post", post } };
+	std::vector<Table> t = { { "OS/2", os2 },  { "cmap", cmap }, { "glyf", glyf },
+				 { "head", head }, { "hhea", hhea }, { "hmtx", hmtx },
+				 { "loca", loca }, { "maxp", maxp }, { "name", name },
+				 { "post", post } };
 	Bytes f;
 	p32(f, 0x00010000u);
 	p16(f, uint32_t(t.size())), p16(f, 128), p16(f, 3), p16(f, uint32_t(16 * t.size() - 128));
@@ -78,9 +80,9 @@ Bytes build_font(uint16_t ng, const Bytes &cmap, size_t *cmap_off_field)
 Bytes tiny_font(size_t *cmap_off_field)
 {
 	Bytes cmap;
-	p16(cmap, 0), p16(cmap, 1);                   // version, one encoding record
-	p16(cmap, 3), p16(cmap, 1), p32(cmap, 12);    // (3,1) at offset 12
-	p16(cmap, 4), p16(cmap, 32), p16(cmap, 0);    // format 4, length 16 + 8 * 2, language
+	p16(cmap, 0), p16(cmap, 1);                // version, one encoding record
+	p16(cmap, 3), p16(cmap, 1), p32(cmap, 12); // (3,1) at offset 12
+	p16(cmap, 4), p16(cmap, 32), p16(cmap, 0); // format 4, length 16 + 8 * 2, language
 	p16(cmap, 4), p16(cmap, 4), p16(cmap, 1), p16(cmap, 0); // segCountX2 2 segments
 	p16(cmap, 0x42), p16(cmap, 0xFFFF), p16(cmap, 0);       // endCode, reservedPad
 	p16(cmap, 0x41), p16(cmap, 0xFFFF);                     // startCode
@@ -129,7 +131,8 @@ std::string write_font(const Bytes &b, const char *name)
 	std::string d = std::string(ML_BINARY_DIR) + "/tests/reports-ttf";
 	std::filesystem::create_directories(d);
 	std::string path = d + "/" + name;
-	std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char *>(b.data()), std::streamsize(b.size()));
+	std::ofstream(path, std::ios::binary)
+		.write(reinterpret_cast<const char *>(b.data()), std::streamsize(b.size()));
 	return path;
 }
 
@@ -209,7 +212,8 @@ TEST(TtfFont, TruncatedOrDamagedFacesNeverReadOutsideTheFile)
 			Bytes b = good;
 			b[i] = v;
 			int rc = open_and_subset(write_font(b, "damaged.ttf"), &err);
-			EXPECT_TRUE(rc == ML_ECONFIG || rc == ML_OK) << "byte " << i << " = " << int(v);
+			EXPECT_TRUE(rc == ML_ECONFIG || rc == ML_OK)
+				<< "byte " << i << " = " << int(v);
 			if (rc) {
 				EXPECT_NE('\0', err.msg[0]) << "byte " << i;
 			}

@@ -13,7 +13,8 @@
 
 using rfx::one;
 
-namespace {
+namespace
+{
 
 const char *const kScheme = "scheme code=CERT-1P name=\"certificate e2e\"\n"
 			    "suits kinds=meter_1p classes=1 connection=direct\n"
@@ -32,9 +33,10 @@ TEST(CertEndToEnd, CertificatesAndNoticesFromASimulatedRun)
 	struct db *db = pgtest_connect(ci);
 	rfx::add_standard(db, "STD-E2E", "2020-01-01", "2099-12-31");
 	rfx::add_scheme(db, kScheme);
-	struct benchsim *sim = rfx::start_sim("kind meter\npositions 6\n[1-6]\nconstant 1200\nib 5\nerror 0.05\n"
-					      "[2]\nerror 1.5\n[4]\ndefect dead\n",
-					      5000);
+	struct benchsim *sim = rfx::start_sim(
+		"kind meter\npositions 6\n[1-6]\nconstant 1200\nib 5\nerror 0.05\n"
+		"[2]\nerror 1.5\n[4]\ndefect dead\n",
+		5000);
 	ASSERT_TRUE(sim);
 	rfx::add_bench(db, "BE2E", benchsim_port(sim), 6, "STD-E2E");
 	auto bcs = rfx::seed_assets(db, 6, 52000);
@@ -72,9 +74,12 @@ TEST(CertEndToEnd, CertificatesAndNoticesFromASimulatedRun)
 	EXPECT_STREQ("60 A", bad->errors[0].current);
 	EXPECT_STREQ("不合格", bad->errors[0].verdict);
 	/* The printed rounded value is the stored one, to the interval's decimals. */
-	std::string rounded = one(db, "SELECT cert_fmt_e4(rounded_e4, cert_e4_places(interval_e4)) FROM run_step_result s "
-				      "JOIN asset a USING (asset_id) WHERE s.run_id = " + std::to_string(run) +
-				      " AND s.kind = 'basic' AND a.barcode = '" + bcs[1] + "' ORDER BY step_no LIMIT 1");
+	std::string rounded = one(
+		db,
+		"SELECT cert_fmt_e4(rounded_e4, cert_e4_places(interval_e4)) FROM run_step_result s "
+		"JOIN asset a USING (asset_id) WHERE s.run_id = " +
+			std::to_string(run) + " AND s.kind = 'basic' AND a.barcode = '" + bcs[1] +
+			"' ORDER BY step_no LIMIT 1");
 	EXPECT_EQ(rounded, bad->errors[0].rounded);
 	EXPECT_EQ('+', bad->errors[0].rounded[0]) << bad->errors[0].rounded;
 	/* The dead meter could not be judged: the runner's note explains the failed item. */
@@ -82,9 +87,13 @@ TEST(CertEndToEnd, CertificatesAndNoticesFromASimulatedRun)
 	EXPECT_EQ(CERT_KIND_NOTICE, dead->kind);
 	EXPECT_STREQ("基本误差", dead->items[2].name);
 	EXPECT_STREQ("不合格", dead->items[2].conclusion);
-	std::string note = one(db, "SELECT string_agg(DISTINCT note, '; ') FROM run_step_result s JOIN asset a "
-				   "USING (asset_id) WHERE s.run_id = " + std::to_string(run) + " AND s.kind = 'basic' "
-				   "AND note <> '' AND a.barcode = '" + bcs[3] + "'");
+	std::string note = one(
+		db, "SELECT string_agg(DISTINCT note, '; ') FROM run_step_result s JOIN asset a "
+		    "USING (asset_id) WHERE s.run_id = " +
+			    std::to_string(run) +
+			    " AND s.kind = 'basic' "
+			    "AND note <> '' AND a.barcode = '" +
+			    bcs[3] + "'");
 	/* ... in Chinese metrology wording, never the runner's English note. */
 	EXPECT_EQ("no pulses from the meter", note);
 	ASSERT_NE(nullptr, dead->items[2].detail);
@@ -93,28 +102,35 @@ TEST(CertEndToEnd, CertificatesAndNoticesFromASimulatedRun)
 		const struct cert_doc *d = cert_source_doc(s, i);
 		for (size_t k = 0; k < d->n_items; k++) {
 			std::string t = d->items[k].detail ? d->items[k].detail : "";
-			size_t u = t.find(" s/d"); /* the unit of the daily clock error is printed as s/d */
+			size_t u = t.find(
+				" s/d"); /* the unit of the daily clock error is printed as s/d */
 			if (u != std::string::npos)
 				t.erase(u, 4);
-			EXPECT_EQ(std::string::npos, t.find_first_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"))
-				<< d->barcode << " item " << d->items[k].name << ": " << d->items[k].detail;
+			EXPECT_EQ(std::string::npos,
+				  t.find_first_of(
+					  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+				<< d->barcode << " item " << d->items[k].name << ": "
+				<< d->items[k].detail;
 		}
 	}
 	EXPECT_EQ(nullptr, dead->errors[0].rounded) << "nothing judged, nothing printed";
 	const struct cert_doc *good = cert_source_doc(s, 0);
 	EXPECT_EQ(CERT_KIND_CERTIFICATE, good->kind);
-	EXPECT_EQ(one(db, "SELECT valid_until::text FROM asset WHERE barcode = '" + bcs[0] + "'"), good->valid_until);
+	EXPECT_EQ(one(db, "SELECT valid_until::text FROM asset WHERE barcode = '" + bcs[0] + "'"),
+		  good->valid_until);
 	EXPECT_STREQ("tester", good->verifier);
 	cert_source_free(s);
 
 	/* Drafts -> checked -> issued, then each stored PDF verifies as current. */
 	long long *ids = nullptr;
 	size_t n = 0, created = 0;
-	ASSERT_EQ(ML_OK, cert_source_drafts(db, run, nullptr, nullptr, &ids, &n, &created, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, cert_source_drafts(db, run, nullptr, nullptr, &ids, &n, &created, &err))
+		<< err.msg;
 	ASSERT_EQ(6u, n);
 	std::vector<long long> v(ids, ids + n);
 	free(ids);
-	EXPECT_EQ(ML_ESTATE, cert_check(db, v.data(), v.size(), "tester", &err)) << "the run's operator verified them";
+	EXPECT_EQ(ML_ESTATE, cert_check(db, v.data(), v.size(), "tester", &err))
+		<< "the run's operator verified them";
 	ASSERT_EQ(ML_OK, cert_check(db, v.data(), v.size(), "李四", &err)) << err.msg;
 	ASSERT_EQ(ML_OK, wf_approve(db, v, "王五", &err)) << err.msg;
 	for (long long id : v) {
@@ -122,13 +138,15 @@ TEST(CertEndToEnd, CertificatesAndNoticesFromASimulatedRun)
 		ASSERT_EQ(ML_OK, cert_pdf_get(db, id, &pdf, nullptr, &err)) << err.msg;
 		if (id == v[3]) {
 			/* The dead meter's result notice as printed: the Chinese detail is on the page. */
-			std::string path = std::string(ML_BINARY_DIR) + "/tests/reports-e2e-dead.pdf";
+			std::string path = std::string(ML_BINARY_DIR) +
+					   "/tests/reports-e2e-dead.pdf";
 			FILE *f = fopen(path.c_str(), "wb");
 			ASSERT_NE(nullptr, f);
 			fwrite(pdf.data, 1, pdf.len, f);
 			fclose(f);
 			std::string text;
-			ASSERT_EQ(0, pgtest_run("pdftotext -enc UTF-8 " + pgtest_sq(path) + " -", &text));
+			ASSERT_EQ(0, pgtest_run("pdftotext -enc UTF-8 " + pgtest_sq(path) + " -",
+						&text));
 			EXPECT_NE(std::string::npos, text.find("检定结果通知书")) << text;
 			EXPECT_NE(std::string::npos, text.find("无脉冲输出")) << text;
 			EXPECT_EQ(std::string::npos, text.find("pulses")) << text;
@@ -140,7 +158,10 @@ TEST(CertEndToEnd, CertificatesAndNoticesFromASimulatedRun)
 		EXPECT_EQ(id, vr.match.id);
 		ml_buf_free(&pdf);
 	}
-	EXPECT_EQ("2", one(db, "SELECT count(*) FROM certificate WHERE kind = 2 AND state = 'issued' AND run_id = " +
-				       std::to_string(run)));
+	EXPECT_EQ(
+		"2",
+		one(db,
+		    "SELECT count(*) FROM certificate WHERE kind = 2 AND state = 'issued' AND run_id = " +
+			    std::to_string(run)));
 	db_close(db);
 }

@@ -69,7 +69,8 @@ TEST(CertSource, BuildsOneDocumentPerAssetFromTheRun)
 	ASSERT_EQ(3u, pass->n_items);
 	EXPECT_STREQ("潜动试验", pass->items[0].name);
 	EXPECT_STREQ("起动试验", pass->items[1].name);
-	EXPECT_STREQ("0 个脉冲（限值 ≤1）", pass->items[0].detail) << "the default limit of creep.max_pulses";
+	EXPECT_STREQ("0 个脉冲（限值 ≤1）", pass->items[0].detail)
+		<< "the default limit of creep.max_pulses";
 	EXPECT_STREQ("3 个脉冲（限值 ≥1）", pass->items[1].detail);
 	EXPECT_STREQ("基本误差", pass->items[2].name);
 	ASSERT_EQ(2u, pass->n_errors);
@@ -107,7 +108,8 @@ TEST(CertSource, CurrentTransformerRun)
 {
 	struct db *db = pgtest_connect(shared_run_db());
 	struct ml_error err = ML_ERROR_INIT;
-	std::string run = wf_scalar(db, "SELECT run_id FROM verification_run WHERE scheme_code = 'JJG313-CT'");
+	std::string run = wf_scalar(
+		db, "SELECT run_id FROM verification_run WHERE scheme_code = 'JJG313-CT'");
 	struct cert_source *s = nullptr;
 	ASSERT_EQ(ML_OK, cert_source_load(db, atoll(run.c_str()), &s, &err)) << err.msg;
 	ASSERT_EQ(1u, cert_source_count(s));
@@ -144,7 +146,8 @@ TEST(CertSource, DetailsPrintInChineseMetrologyWording)
 	/* Run 1 gets a constant test (step 4), a clock test (step 5) and a third
 	 * basic point (step 6); the notes are the runner's exact strings
 	 * (lab/runner.c fault_note/observe, lab/manual.c) and a judge error. */
-	PGresult *res = PQexec(db_conn(db),
+	PGresult *res = PQexec(
+		db_conn(db),
 		"INSERT INTO run_step_result (asset_id, run_id, step_no, position, kind, label, n_readings, mean_e4, "
 		"rounded_e4, pulses, limit_e4, interval_e4, gamma_e4, verdict, internal_verdict, note, measured_at) "
 		"SELECT p.asset_id, 1, s.step_no, p.position, s.kind, s.kind, s.n, s.mean, s.rnd, s.pulses, s.lim, s.intv, "
@@ -178,11 +181,15 @@ TEST(CertSource, DetailsPrintInChineseMetrologyWording)
 	ASSERT_EQ(3u, cert_source_count(s));
 	const char *const want[3][5] = {
 		/* creep, start, basic, constant, clock ("manual" marks a manual step: no finding) */
-		{ "0 个脉冲（限值 ≤0）", "3 个脉冲（限值 ≥1）", nullptr, "误差 γ=+0.10%", "+0.12 s/d" },
-		{ "0 个脉冲（限值 ≤0）", "3 个脉冲（限值 ≥1）", "脉冲输出不稳定", "无脉冲输出", "表位故障" },
-		{ "0 个脉冲（限值 ≤0）", "3 个脉冲（限值 ≥1）", "接线故障", "无脉冲输出", "未能判定（见原始记录）" },
+		{ "0 个脉冲（限值 ≤0）", "3 个脉冲（限值 ≥1）", nullptr, "误差 γ=+0.10%",
+		  "+0.12 s/d" },
+		{ "0 个脉冲（限值 ≤0）", "3 个脉冲（限值 ≥1）", "脉冲输出不稳定", "无脉冲输出",
+		  "表位故障" },
+		{ "0 个脉冲（限值 ≤0）", "3 个脉冲（限值 ≥1）", "接线故障", "无脉冲输出",
+		  "未能判定（见原始记录）" },
 	};
-	const char *const names[5] = { "潜动试验", "起动试验", "基本误差", "仪表常数试验", "日计时误差" };
+	const char *const names[5] = { "潜动试验", "起动试验", "基本误差", "仪表常数试验",
+				       "日计时误差" };
 	for (size_t i = 0; i < 3; i++) {
 		const struct cert_doc *d = cert_source_doc(s, i);
 		ASSERT_EQ(5u, d->n_items) << i;
@@ -192,14 +199,23 @@ TEST(CertSource, DetailsPrintInChineseMetrologyWording)
 		}
 	}
 	/* Every note lab/runner.c can store has its wording. */
-	EXPECT_EQ("表位无被检器具", wf_scalar(db, "SELECT cert_note_text('no device present at the position')"));
+	EXPECT_EQ("表位无被检器具",
+		  wf_scalar(db, "SELECT cert_note_text('no device present at the position')"));
 	EXPECT_EQ("通信故障", wf_scalar(db, "SELECT cert_note_text('meter communication fault')"));
 	EXPECT_EQ("A元", wf_scalar(db, "SELECT cert_element_text('A')"));
 	/* A setting never changed: the current row, else the default. */
 	EXPECT_EQ("1", wf_scalar(db, "SELECT cert_setting_at('start.min_pulses', now(), '1')"));
-	EXPECT_EQ("1", wf_scalar(db, "SELECT cert_setting_at('creep.max_pulses', now() - interval '3 days', '1')"))
+	EXPECT_EQ(
+		"1",
+		wf_scalar(
+			db,
+			"SELECT cert_setting_at('creep.max_pulses', now() - interval '3 days', '1')"))
 		<< "before the first logged change: its old value, NULL = the default";
-	EXPECT_EQ("2", wf_scalar(db, "SELECT cert_setting_at('creep.max_pulses', now() + interval '3 days', '1')"));
+	EXPECT_EQ(
+		"2",
+		wf_scalar(
+			db,
+			"SELECT cert_setting_at('creep.max_pulses', now() + interval '3 days', '1')"));
 	cert_source_free(s);
 	db_close(db);
 }
@@ -210,13 +226,15 @@ TEST(CertSource, RefusesUnfinishedRunsAndDraftsOnce)
 	struct ml_error err = ML_ERROR_INIT;
 	long long *ids = nullptr;
 	size_t n = 0, created = 0;
-	ASSERT_EQ(ML_OK, cert_source_drafts(db, 1, nullptr, nullptr, &ids, &n, &created, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, cert_source_drafts(db, 1, nullptr, nullptr, &ids, &n, &created, &err))
+		<< err.msg;
 	EXPECT_EQ(3u, n);
 	EXPECT_EQ(3u, created);
 	std::vector<long long> first(ids, ids + n);
 	free(ids);
 	/* Again: nothing new, the same ids in position order. */
-	ASSERT_EQ(ML_OK, cert_source_drafts(db, 1, nullptr, nullptr, &ids, &n, &created, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, cert_source_drafts(db, 1, nullptr, nullptr, &ids, &n, &created, &err))
+		<< err.msg;
 	EXPECT_EQ(0u, created);
 	EXPECT_EQ(first, std::vector<long long>(ids, ids + n));
 	free(ids);
@@ -233,37 +251,61 @@ TEST(CertSource, RefusesUnfinishedRunsAndDraftsOnce)
 	EXPECT_EQ("3", wf_scalar(db, "SELECT count(*) FROM cert_pdf"));
 
 	/* The database refuses a second original for the same asset and run. */
-	EXPECT_EQ(ML_EEXISTS, db_cmd(db,
-				     "INSERT INTO certificate (asset_id, run_id, issuer_id, kind, barcode, content, verifier) "
-				     "SELECT asset_id, run_id, issuer_id, kind, barcode, content, verifier FROM certificate "
-				     "WHERE id = 1",
-				     0, nullptr, &err));
+	EXPECT_EQ(
+		ML_EEXISTS,
+		db_cmd(db,
+		       "INSERT INTO certificate (asset_id, run_id, issuer_id, kind, barcode, content, verifier) "
+		       "SELECT asset_id, run_id, issuer_id, kind, barcode, content, verifier FROM certificate "
+		       "WHERE id = 1",
+		       0, nullptr, &err));
 
 	/* A run that is not finished gives no certificates. */
-	std::string running = wf_scalar(db, "INSERT INTO verification_run (bench_id, model_id, scheme_code, "
-					    "scheme_version, scheme_text, mode, status, steps_total, operator) SELECT bench_id, "
-					    "model_id, scheme_code, scheme_version, scheme_text, mode, 'running', steps_total, "
-					    "operator FROM verification_run WHERE run_id = 1 RETURNING run_id");
+	std::string running = wf_scalar(
+		db,
+		"INSERT INTO verification_run (bench_id, model_id, scheme_code, "
+		"scheme_version, scheme_text, mode, status, steps_total, operator) SELECT bench_id, "
+		"model_id, scheme_code, scheme_version, scheme_text, mode, 'running', steps_total, "
+		"operator FROM verification_run WHERE run_id = 1 RETURNING run_id");
 	ASSERT_NE("", running);
-	EXPECT_EQ(ML_ESTATE, cert_source_drafts(db, atoll(running.c_str()), nullptr, nullptr, &ids, &n, &created, &err));
+	EXPECT_EQ(ML_ESTATE, cert_source_drafts(db, atoll(running.c_str()), nullptr, nullptr, &ids,
+						&n, &created, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "running")) << err.msg;
-	EXPECT_EQ(ML_ENOTFOUND, cert_source_drafts(db, 77, nullptr, nullptr, &ids, &n, &created, &err));
+	EXPECT_EQ(ML_ENOTFOUND,
+		  cert_source_drafts(db, 77, nullptr, nullptr, &ids, &n, &created, &err));
 
 	/* A run without a recorded operator needs the verifier's name. */
-	std::string anon = wf_scalar(db, "INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, "
-					 "scheme_text, mode, status, steps_total, operator) SELECT bench_id, model_id, "
-					 "scheme_code, scheme_version, scheme_text, mode, 'finished', steps_total, 'unknown' "
-					 "FROM verification_run WHERE run_id = 1 RETURNING run_id");
-	ASSERT_EQ(ML_OK, db_cmd(db, ("INSERT INTO run_position (asset_id, run_id, position, barcode) SELECT asset_id, " +
-				     anon + ", position, barcode FROM run_position WHERE run_id = 1 AND position = 1").c_str(),
-				0, nullptr, &err)) << err.msg;
-	ASSERT_EQ(ML_OK, db_cmd(db, ("INSERT INTO run_conclusion (asset_id, run_id, item, verdict, internal_verdict, "
-				     "valid_until) SELECT asset_id, " + anon + ", item, verdict, internal_verdict, valid_until "
-				     "FROM run_conclusion WHERE run_id = 1 AND item = 'overall' AND verdict = 'pass' LIMIT 1").c_str(),
-				0, nullptr, &err)) << err.msg;
-	EXPECT_EQ(ML_EINVAL, cert_source_drafts(db, atoll(anon.c_str()), nullptr, nullptr, &ids, &n, &created, &err));
+	std::string anon = wf_scalar(
+		db,
+		"INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, "
+		"scheme_text, mode, status, steps_total, operator) SELECT bench_id, model_id, "
+		"scheme_code, scheme_version, scheme_text, mode, 'finished', steps_total, 'unknown' "
+		"FROM verification_run WHERE run_id = 1 RETURNING run_id");
+	ASSERT_EQ(
+		ML_OK,
+		db_cmd(db,
+		       ("INSERT INTO run_position (asset_id, run_id, position, barcode) SELECT asset_id, " +
+			anon +
+			", position, barcode FROM run_position WHERE run_id = 1 AND position = 1")
+			       .c_str(),
+		       0, nullptr, &err))
+		<< err.msg;
+	ASSERT_EQ(
+		ML_OK,
+		db_cmd(db,
+		       ("INSERT INTO run_conclusion (asset_id, run_id, item, verdict, internal_verdict, "
+			"valid_until) SELECT asset_id, " +
+			anon +
+			", item, verdict, internal_verdict, valid_until "
+			"FROM run_conclusion WHERE run_id = 1 AND item = 'overall' AND verdict = 'pass' LIMIT 1")
+			       .c_str(),
+		       0, nullptr, &err))
+		<< err.msg;
+	EXPECT_EQ(ML_EINVAL, cert_source_drafts(db, atoll(anon.c_str()), nullptr, nullptr, &ids, &n,
+						&created, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "verifier")) << err.msg;
-	ASSERT_EQ(ML_OK, cert_source_drafts(db, atoll(anon.c_str()), "张三", nullptr, &ids, &n, &created, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, cert_source_drafts(db, atoll(anon.c_str()), "张三", nullptr, &ids, &n,
+					    &created, &err))
+		<< err.msg;
 	EXPECT_EQ(1u, created);
 	free(ids);
 	db_close(db);
@@ -280,15 +322,23 @@ TEST(CertSource, IssueRunThroughTheCli)
 	std::string out;
 	/* Missing --run is a usage error; the same person twice is refused, nothing issued. */
 	EXPECT_EQ(2, pgtest_run(cli + "cert issue", &out, true));
-	EXPECT_EQ(5, pgtest_run(cli + "cert issue --run 1 --checker 张三 --approver 王五", &out, true)) << out;
+	EXPECT_EQ(5,
+		  pgtest_run(cli + "cert issue --run 1 --checker 张三 --approver 王五", &out, true))
+		<< out;
 	EXPECT_NE(std::string::npos, out.find("three different people")) << out;
-	ASSERT_EQ(0, pgtest_run(cli + "cert issue --run 1 --checker 李四 --approver 王五 --issued-on 2026-11-26 "
-					"--out-dir " + pgtest_sq(dir) + " --json",
-				&out))
+	ASSERT_EQ(
+		0,
+		pgtest_run(
+			cli +
+				"cert issue --run 1 --checker 李四 --approver 王五 --issued-on 2026-11-26 "
+				"--out-dir " +
+				pgtest_sq(dir) + " --json",
+			&out))
 		<< out;
 	EXPECT_EQ('[', out[0]) << out;
 	for (const char *no : { "JL2026-000001", "JL2026-000002", "JL2026-000003" }) {
-		EXPECT_NE(std::string::npos, out.find(std::string("\"cert_no\":\"") + no + "\"")) << out;
+		EXPECT_NE(std::string::npos, out.find(std::string("\"cert_no\":\"") + no + "\""))
+			<< out;
 		std::string path = dir + "/" + no + ".pdf";
 		EXPECT_NE(std::string::npos, out.find("\"path\":\"" + path + "\"")) << out;
 		std::string v;
@@ -298,7 +348,9 @@ TEST(CertSource, IssueRunThroughTheCli)
 	}
 	EXPECT_NE(std::string::npos, out.find("\"kind\":\"notice\"")) << out;
 	/* Issuing again changes nothing and uses no numbers. */
-	ASSERT_EQ(0, pgtest_run(cli + "cert issue --run 1 --checker 李四 --approver 王五", &out, true)) << out;
+	ASSERT_EQ(0,
+		  pgtest_run(cli + "cert issue --run 1 --checker 李四 --approver 王五", &out, true))
+		<< out;
 	EXPECT_EQ(std::string::npos, out.find("JL2026-000004")) << out;
 	rmdir(dir.c_str());
 }

@@ -22,15 +22,18 @@ struct wf_doc {
 	struct cert_doc doc;
 
 	explicit wf_doc(const std::string &bc, bool pass = true, const char *verifier = "张三")
-		: barcode(bc)
+	    : barcode(bc)
 	{
 		items[0] = { "潜动试验", "合格", "0 pulses in 37.9 min" };
 		items[1] = { "起动试验", "合格", nullptr };
 		items[2] = { "基本误差", pass ? "合格" : "不合格", nullptr };
-		errors[0] = { "Imax", "60 A", "1.0", "合元", "-0.1691 | -0.1719", "-0.1705", "-0.2", "±1.0", "合格" };
-		errors[1] = { "0.1Ib", "0.5 A", "0.5L", "合元", "+0.41 | +0.43", "+0.420", "+0.4", "±1.0",
-			      pass ? "合格" : "不合格" };
-		standard = { "单相交流电能表标准装置", "220V (0.1~100)A", "0.05级", "国量标[2024]第0001号", "2027-06-30" };
+		errors[0] = { "Imax",    "60 A", "1.0",  "合元", "-0.1691 | -0.1719",
+			      "-0.1705", "-0.2", "±1.0", "合格" };
+		errors[1] = { "0.1Ib", "0.5 A",         "0.5L",
+			      "合元",  "+0.41 | +0.43", "+0.420",
+			      "+0.4",  "±1.0",          pass ? "合格" : "不合格" };
+		standard = { "单相交流电能表标准装置", "220V (0.1~100)A", "0.05级",
+			     "国量标[2024]第0001号", "2027-06-30" };
 		doc = {};
 		doc.kind = pass ? CERT_KIND_CERTIFICATE : CERT_KIND_NOTICE;
 		doc.record_no = "R-2026-0001";
@@ -71,13 +74,15 @@ inline std::string wf_barcode(long serial)
 	return s;
 }
 
-inline long long wf_draft(struct db *db, long long asset_id, const std::string &bc, bool pass = true,
-			  const char *issuer = nullptr, const char *verifier = "张三")
+inline long long wf_draft(struct db *db, long long asset_id, const std::string &bc,
+			  bool pass = true, const char *issuer = nullptr,
+			  const char *verifier = "张三")
 {
 	wf_doc d(bc, pass, verifier);
 	long long id = 0;
 	struct ml_error err = ML_ERROR_INIT;
-	EXPECT_EQ(ML_OK, cert_draft_create(db, asset_id, 0, issuer, &d.doc, nullptr, &id, &err)) << err.msg;
+	EXPECT_EQ(ML_OK, cert_draft_create(db, asset_id, 0, issuer, &d.doc, nullptr, &id, &err))
+		<< err.msg;
 	return id;
 }
 
@@ -95,10 +100,12 @@ inline const char *wf_issuer(struct db *db, const char *code)
 {
 	const char *p[1] = { code };
 	struct ml_error err = ML_ERROR_INIT;
-	EXPECT_EQ(ML_OK, db_cmd(db,
-				"INSERT INTO issuer (id, name, authorization_no, number_prefix, verify_key) "
-				"VALUES ($1, '测试计量中心 ' || $1, '(测)法计(2026)0' || $1 || '号', $1, repeat('k', 40))",
-				1, p, &err))
+	EXPECT_EQ(
+		ML_OK,
+		db_cmd(db,
+		       "INSERT INTO issuer (id, name, authorization_no, number_prefix, verify_key) "
+		       "VALUES ($1, '测试计量中心 ' || $1, '(测)法计(2026)0' || $1 || '号', $1, repeat('k', 40))",
+		       1, p, &err))
 		<< err.msg;
 	return code;
 }
@@ -119,7 +126,8 @@ inline std::string wf_scalar(struct db *db, const std::string &sql)
 {
 	PGresult *res = nullptr;
 	struct ml_error err = ML_ERROR_INIT;
-	EXPECT_EQ(ML_OK, db_query_one(db, sql.c_str(), 0, nullptr, &res, &err)) << err.msg << " in " << sql;
+	EXPECT_EQ(ML_OK, db_query_one(db, sql.c_str(), 0, nullptr, &res, &err))
+		<< err.msg << " in " << sql;
 	std::string v = res && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "";
 	PQclear(res);
 	return v;

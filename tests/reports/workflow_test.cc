@@ -79,20 +79,25 @@ TEST(CertVerifyCode, DeterministicKeyedAndParsable)
 	struct ml_error err = ML_ERROR_INIT;
 	const char *key = "0123456789abcdef0123456789abcdef";
 	char a[CERT_VCODE_LEN], b[CERT_VCODE_LEN], c[CERT_VCODE_LEN];
-	ASSERT_EQ(ML_OK, cert_verify_code(key, "JL2026-000001", 0, "4130001000000446529641", a, &err));
-	ASSERT_EQ(ML_OK, cert_verify_code(key, "JL2026-000001", 0, "4130001000000446529641", b, &err));
+	ASSERT_EQ(ML_OK,
+		  cert_verify_code(key, "JL2026-000001", 0, "4130001000000446529641", a, &err));
+	ASSERT_EQ(ML_OK,
+		  cert_verify_code(key, "JL2026-000001", 0, "4130001000000446529641", b, &err));
 	EXPECT_STREQ(a, b);
 	EXPECT_EQ(9u, strlen(a));
 	EXPECT_EQ('-', a[4]);
-	ASSERT_EQ(ML_OK, cert_verify_code(key, "JL2026-000001", 1, "4130001000000446529641", c, &err));
+	ASSERT_EQ(ML_OK,
+		  cert_verify_code(key, "JL2026-000001", 1, "4130001000000446529641", c, &err));
 	EXPECT_STRNE(a, c) << "the revision is part of the code";
 	ASSERT_EQ(ML_OK, cert_verify_code("fedcba9876543210fedcba9876543210", "JL2026-000001", 0,
 					  "4130001000000446529641", c, &err));
 	EXPECT_STRNE(a, c) << "the key is part of the code";
-	EXPECT_EQ(ML_ECONFIG, cert_verify_code("short", "JL2026-000001", 0, "4130001000000446529641", c, &err));
+	EXPECT_EQ(ML_ECONFIG,
+		  cert_verify_code("short", "JL2026-000001", 0, "4130001000000446529641", c, &err));
 
 	char qr[256];
-	ASSERT_EQ(ML_OK, cert_qr_payload("JL2026-000001", 2, "4130001000000446529641", a, qr, sizeof(qr), &err));
+	ASSERT_EQ(ML_OK, cert_qr_payload("JL2026-000001", 2, "4130001000000446529641", a, qr,
+					 sizeof(qr), &err));
 	struct cert_claim cl;
 	ASSERT_EQ(ML_OK, cert_qr_parse(qr, strlen(qr), &cl, &err)) << err.msg;
 	EXPECT_STREQ("JL2026-000001", cl.cert_no);
@@ -139,11 +144,13 @@ TEST(CertStore, ContentRoundTripsThroughJson)
 	struct ml_error err = ML_ERROR_INIT;
 	wf_doc d(wf_barcode(446529641), false);
 	struct cert_xfmr_row xr[2] = { { "5%", "2.5 VA", "+0.12", "+4.0", "±0.75", "±30", "合格" },
-				      { "100%", nullptr, "-0.05", "-1.5", "±0.2", "±10", "合格" } };
+				       { "100%", nullptr, "-0.05", "-1.5", "±0.2", "±10",
+					 "合格" } };
 	d.doc.xfmr = xr;
 	d.doc.n_xfmr = 2;
 	long long id = 0;
-	ASSERT_EQ(ML_OK, cert_draft_create(db, 7, 0, nullptr, &d.doc, nullptr, &id, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, cert_draft_create(db, 7, 0, nullptr, &d.doc, nullptr, &id, &err))
+		<< err.msg;
 	struct cert_content *c = nullptr;
 	ASSERT_EQ(ML_OK, cert_content_load(db, id, &c, &err)) << err.msg;
 	struct cert_doc *x = cert_content_doc(c);
@@ -209,12 +216,14 @@ TEST(CertWorkflow, PaddedNameIsRefusedNotTakenForAnotherSigner)
 	const char *iss = wf_issuer(db, "PN");
 	struct ml_error err = ML_ERROR_INIT;
 	long long id = wf_draft(db, 13, wf_barcode(13), true, iss);
-	for (const char *name : { "张三 ", " 张三", "\xE3\x80\x80张三", "张三\xE3\x80\x80", "张三\x7F" }) {
+	for (const char *name :
+	     { "张三 ", " 张三", "\xE3\x80\x80张三", "张三\xE3\x80\x80", "张三\x7F" }) {
 		ml_error_clear(&err);
 		EXPECT_EQ(ML_EINVAL, cert_check(db, &id, 1, name, &err)) << name;
 		EXPECT_NE(nullptr, strstr(err.msg, "checker name")) << err.msg;
 	}
-	EXPECT_EQ("draft", wf_scalar(db, "SELECT state FROM certificate WHERE id = " + std::to_string(id)));
+	EXPECT_EQ("draft",
+		  wf_scalar(db, "SELECT state FROM certificate WHERE id = " + std::to_string(id)));
 	long long id2 = 0;
 	wf_doc d(wf_barcode(14), true, "王五 ");
 	EXPECT_EQ(ML_EINVAL, cert_draft_create(db, 14, 0, iss, &d.doc, nullptr, &id2, &err));
@@ -238,7 +247,11 @@ TEST(CertWorkflow, ThreeDifferentPeopleMustSign)
 	EXPECT_EQ(ML_ESTATE, cert_check(db, &id, 1, "赵六", &err)) << "checked once only";
 	EXPECT_EQ(ML_ESTATE, wf_approve(db, { id }, "张三", &err)) << "verifier cannot approve";
 	EXPECT_EQ(ML_ESTATE, wf_approve(db, { id }, "李四", &err)) << "checker cannot approve";
-	EXPECT_EQ("0", wf_scalar(db, "SELECT coalesce(sum(last_serial), 0) FROM cert_counter WHERE issuer_id = 'FE'"));
+	EXPECT_EQ(
+		"0",
+		wf_scalar(
+			db,
+			"SELECT coalesce(sum(last_serial), 0) FROM cert_counter WHERE issuer_id = 'FE'"));
 	ASSERT_EQ(ML_OK, wf_approve(db, { id }, "王五", &err)) << err.msg;
 	EXPECT_EQ(ML_ESTATE, wf_approve(db, { id }, "钱七", &err)) << "issued once only";
 
@@ -258,8 +271,9 @@ TEST(CertWorkflow, ThreeDifferentPeopleMustSign)
 
 	/* The database enforces the same rule if someone bypasses the library. */
 	long long id2 = wf_draft(db, 12, wf_barcode(12), true, iss);
-	std::string sql = "UPDATE certificate SET state = 'checked', checker = verifier WHERE id = " +
-			  std::to_string(id2);
+	std::string sql =
+		"UPDATE certificate SET state = 'checked', checker = verifier WHERE id = " +
+		std::to_string(id2);
 	EXPECT_EQ(ML_EINVAL, db_cmd(db, sql.c_str(), 0, nullptr, &err));
 	db_close(db);
 }
@@ -276,17 +290,23 @@ TEST(CertWorkflow, BatchIsAllOrNothingAndGivesNumbersBack)
 	ASSERT_EQ(ML_OK, cert_check(db, ab.data(), ab.size(), "李四", &err)) << err.msg;
 	/* c is still a draft: the whole batch is refused, a and b stay checked. */
 	EXPECT_EQ(ML_ESTATE, wf_approve(db, { a, b, c }, "王五", &err));
-	EXPECT_EQ("checked", wf_scalar(db, "SELECT state FROM certificate WHERE id = " + std::to_string(a)));
-	EXPECT_EQ("0", wf_scalar(db, "SELECT count(*) FROM cert_pdf WHERE cert_id IN (" + std::to_string(a) + ", " + std::to_string(b) + ")"));
+	EXPECT_EQ("checked",
+		  wf_scalar(db, "SELECT state FROM certificate WHERE id = " + std::to_string(a)));
+	EXPECT_EQ("0", wf_scalar(db, "SELECT count(*) FROM cert_pdf WHERE cert_id IN (" +
+					     std::to_string(a) + ", " + std::to_string(b) + ")"));
 	/* A second issuing body in the same batch numbers in its own series. */
 	long long d = wf_draft(db, 24, wf_barcode(24), true, wf_issuer(db, "BB"));
 	ASSERT_EQ(ML_OK, cert_check(db, &d, 1, "李四", &err)) << err.msg;
 	ASSERT_EQ(ML_OK, wf_approve(db, { b, d, a }, "王五", &err)) << err.msg;
-	EXPECT_EQ("BB2026-000001", wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(d)));
+	EXPECT_EQ("BB2026-000001",
+		  wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(d)));
 	/* Numbers in id order; a result notice is numbered in the same series. */
-	EXPECT_EQ("BA2026-000001", wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(a)));
-	EXPECT_EQ("BA2026-000002", wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(b)));
-	EXPECT_EQ("2", wf_scalar(db, "SELECT kind FROM certificate WHERE id = " + std::to_string(b)));
+	EXPECT_EQ("BA2026-000001",
+		  wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(a)));
+	EXPECT_EQ("BA2026-000002",
+		  wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(b)));
+	EXPECT_EQ("2",
+		  wf_scalar(db, "SELECT kind FROM certificate WHERE id = " + std::to_string(b)));
 	db_close(db);
 }
 
@@ -303,9 +323,11 @@ TEST(CertWorkflow, ConcurrentIssuingIsGapFree)
 		for (int t = 0; t < threads; t++) {
 			for (int i = 0; i < per; i++) {
 				long long asset = 100 + t * per + i;
-				ids[t].push_back(wf_draft(db, asset, wf_barcode(asset), i % 3 != 2, "CO"));
+				ids[t].push_back(
+					wf_draft(db, asset, wf_barcode(asset), i % 3 != 2, "CO"));
 			}
-			ASSERT_EQ(ML_OK, cert_check(db, ids[t].data(), ids[t].size(), "李四", &err)) << err.msg;
+			ASSERT_EQ(ML_OK, cert_check(db, ids[t].data(), ids[t].size(), "李四", &err))
+				<< err.msg;
 		}
 		db_close(db);
 	}
@@ -341,8 +363,11 @@ TEST(CertWorkflow, ConcurrentIssuingIsGapFree)
 	struct db *db = pgtest_connect(ci);
 	PGresult *res = nullptr;
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, db_exec(db, "SELECT serial, cert_no FROM certificate WHERE issuer_id = 'CO' ORDER BY serial", 0, nullptr,
-				 PGRES_TUPLES_OK, &res, &err));
+	ASSERT_EQ(
+		ML_OK,
+		db_exec(db,
+			"SELECT serial, cert_no FROM certificate WHERE issuer_id = 'CO' ORDER BY serial",
+			0, nullptr, PGRES_TUPLES_OK, &res, &err));
 	ASSERT_EQ(threads * per, PQntuples(res));
 	std::set<std::string> nos;
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -351,7 +376,8 @@ TEST(CertWorkflow, ConcurrentIssuingIsGapFree)
 	}
 	EXPECT_EQ((size_t)(threads * per), nos.size());
 	PQclear(res);
-	EXPECT_EQ(std::to_string(threads * per), wf_scalar(db, "SELECT last_serial FROM cert_counter WHERE issuer_id = 'CO'"));
+	EXPECT_EQ(std::to_string(threads * per),
+		  wf_scalar(db, "SELECT last_serial FROM cert_counter WHERE issuer_id = 'CO'"));
 	db_close(db);
 }
 
@@ -373,14 +399,18 @@ TEST(CertWorkflow, IssueFailingAfterNumberingGivesTheNumberBack)
 	ASSERT_LT(fresh, rev);
 	std::vector<long long> batch = { fresh, rev };
 	ASSERT_EQ(ML_OK, cert_check(db, batch.data(), batch.size(), "李四", &err)) << err.msg;
-	ASSERT_EQ(ML_OK, cert_withdraw(db, orig, "issued for the wrong asset", "王五", &err)) << err.msg;
+	ASSERT_EQ(ML_OK, cert_withdraw(db, orig, "issued for the wrong asset", "王五", &err))
+		<< err.msg;
 	ml_error_clear(&err);
 	EXPECT_EQ(ML_ESTATE, wf_approve(db, batch, "王五", &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "withdrawn")) << err.msg;
-	EXPECT_EQ("1", wf_scalar(db, "SELECT last_serial FROM cert_counter WHERE issuer_id = 'RB'"));
-	EXPECT_EQ("checked", wf_scalar(db, "SELECT state FROM certificate WHERE id = " + std::to_string(fresh)));
+	EXPECT_EQ("1",
+		  wf_scalar(db, "SELECT last_serial FROM cert_counter WHERE issuer_id = 'RB'"));
+	EXPECT_EQ("checked", wf_scalar(db, "SELECT state FROM certificate WHERE id = " +
+						   std::to_string(fresh)));
 	ASSERT_EQ(ML_OK, wf_approve(db, { fresh }, "王五", &err)) << err.msg;
-	EXPECT_EQ("RB2026-000002", wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(fresh)));
+	EXPECT_EQ("RB2026-000002", wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " +
+							 std::to_string(fresh)));
 	db_close(db);
 }
 
@@ -415,28 +445,38 @@ TEST(CertWorkflow, IssuedCertificateIsImmutableForTheAppRole)
 	EXPECT_NE(ML_OK, db_cmd(app, "TRUNCATE cert_pdf", 0, nullptr, &err));
 	EXPECT_NE(ML_OK, db_cmd(app, "TRUNCATE certificate CASCADE", 0, nullptr, &err));
 	/* A draft's frozen content cannot be rewritten either. */
-	std::string s = "UPDATE certificate SET checker = '李四', state = 'checked', content = '{}' WHERE id = " +
-			std::to_string(other);
+	std::string s =
+		"UPDATE certificate SET checker = '李四', state = 'checked', content = '{}' WHERE id = " +
+		std::to_string(other);
 	EXPECT_NE(ML_OK, db_cmd(app, s.c_str(), 0, nullptr, &err));
 	/* Certificates enter only as drafts; PDFs only for certificates being issued;
 	 * nothing becomes issued without its PDF (checked at commit). */
-	EXPECT_NE(ML_OK, db_cmd(app, "INSERT INTO certificate (asset_id, issuer_id, kind, barcode, content, verifier, "
-				     "state) VALUES (33, 'IM', 1, '1', '{}', 'x', 'issued')", 0, nullptr, &err));
-	s = "INSERT INTO cert_pdf (asset_id, cert_id, pdf, sha256) VALUES (32, " + std::to_string(other) +
-	    ", 'x', encode(sha256('x'), 'hex'))";
+	EXPECT_NE(
+		ML_OK,
+		db_cmd(app,
+		       "INSERT INTO certificate (asset_id, issuer_id, kind, barcode, content, verifier, "
+		       "state) VALUES (33, 'IM', 1, '1', '{}', 'x', 'issued')",
+		       0, nullptr, &err));
+	s = "INSERT INTO cert_pdf (asset_id, cert_id, pdf, sha256) VALUES (32, " +
+	    std::to_string(other) + ", 'x', encode(sha256('x'), 'hex'))";
 	EXPECT_EQ(ML_EINVAL, db_cmd(app, s.c_str(), 0, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "not being issued")) << err.msg;
 	ASSERT_EQ(ML_OK, cert_check(app, &other, 1, "李四", &err)) << err.msg;
 	s = "UPDATE certificate SET state = 'issued', approver = '王五', cert_no = 'IM2026-999999', issued_on = "
-	    "current_date, verify_code = 'AAAA-AAAA' WHERE id = " + std::to_string(other);
+	    "current_date, verify_code = 'AAAA-AAAA' WHERE id = " +
+	    std::to_string(other);
 	EXPECT_EQ(ML_EINVAL, db_cmd(app, s.c_str(), 0, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "without a stored PDF")) << err.msg;
-	EXPECT_EQ("checked", wf_scalar(app, "SELECT state FROM certificate WHERE id = " + std::to_string(other)));
+	EXPECT_EQ("checked", wf_scalar(app, "SELECT state FROM certificate WHERE id = " +
+						    std::to_string(other)));
 
 	/* Even the owner is stopped by the trigger. */
-	EXPECT_EQ(ML_EINVAL, db_cmd(owner, "INSERT INTO certificate (asset_id, issuer_id, kind, barcode, content, "
-					   "verifier, state, checker) VALUES (33, 'IM', 1, '1', '{}', 'x', 'checked', 'y')",
-				    0, nullptr, &err));
+	EXPECT_EQ(
+		ML_EINVAL,
+		db_cmd(owner,
+		       "INSERT INTO certificate (asset_id, issuer_id, kind, barcode, content, "
+		       "verifier, state, checker) VALUES (33, 'IM', 1, '1', '{}', 'x', 'checked', 'y')",
+		       0, nullptr, &err));
 	s = "UPDATE certificate SET approver = 'x' WHERE id = " + sid;
 	EXPECT_EQ(ML_EINVAL, db_cmd(owner, s.c_str(), 0, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "issued")) << err.msg;
@@ -457,8 +497,8 @@ TEST(CertWorkflow, OwnerCannotTruncateCertificateTables)
 	long long id = wf_draft(owner, 36, wf_barcode(36), true, iss);
 	ASSERT_EQ(ML_OK, cert_check(owner, &id, 1, "李四", &err)) << err.msg;
 	ASSERT_EQ(ML_OK, wf_approve(owner, { id }, "王五", &err)) << err.msg;
-	const char *tables[] = { "certificate CASCADE", "cert_pdf", "cert_supersession", "cert_withdrawal",
-				 "cert_discard_log", "cert_counter" };
+	const char *tables[] = { "certificate CASCADE", "cert_pdf",         "cert_supersession",
+				 "cert_withdrawal",     "cert_discard_log", "cert_counter" };
 	for (const char *t : tables) {
 		std::string s = std::string("TRUNCATE ") + t;
 		ml_error_clear(&err);
@@ -468,7 +508,8 @@ TEST(CertWorkflow, OwnerCannotTruncateCertificateTables)
 	std::string sid = std::to_string(id);
 	EXPECT_EQ("issued", wf_scalar(owner, "SELECT state FROM certificate WHERE id = " + sid));
 	EXPECT_EQ("1", wf_scalar(owner, "SELECT count(*) FROM cert_pdf WHERE cert_id = " + sid));
-	EXPECT_EQ("1", wf_scalar(owner, "SELECT count(*) FROM cert_counter WHERE issuer_id = 'TR'"));
+	EXPECT_EQ("1",
+		  wf_scalar(owner, "SELECT count(*) FROM cert_counter WHERE issuer_id = 'TR'"));
 	db_close(owner);
 }
 
@@ -486,18 +527,22 @@ TEST(CertWorkflow, CounterNeverMovesBackOrDisappears)
 	ASSERT_EQ(ML_OK, cert_check(app, &a, 1, "李四", &err)) << err.msg;
 	ASSERT_EQ(ML_OK, wf_approve(app, { a }, "王五", &err)) << err.msg;
 	for (struct db *db : { app, owner }) {
-		for (const char *sql : { "UPDATE cert_counter SET last_serial = last_serial - 1 WHERE issuer_id = 'CN'",
-					 "UPDATE cert_counter SET year = year + 1 WHERE issuer_id = 'CN'",
-					 "DELETE FROM cert_counter WHERE issuer_id = 'CN'" }) {
+		for (const char *sql :
+		     { "UPDATE cert_counter SET last_serial = last_serial - 1 WHERE issuer_id = 'CN'",
+		       "UPDATE cert_counter SET year = year + 1 WHERE issuer_id = 'CN'",
+		       "DELETE FROM cert_counter WHERE issuer_id = 'CN'" }) {
 			ml_error_clear(&err);
-			EXPECT_NE(ML_OK, db_cmd(db, sql, 0, nullptr, &err)) << (db == app ? "app: " : "owner: ") << sql;
+			EXPECT_NE(ML_OK, db_cmd(db, sql, 0, nullptr, &err))
+				<< (db == app ? "app: " : "owner: ") << sql;
 		}
 	}
-	EXPECT_EQ("1", wf_scalar(owner, "SELECT last_serial FROM cert_counter WHERE issuer_id = 'CN'"));
+	EXPECT_EQ("1",
+		  wf_scalar(owner, "SELECT last_serial FROM cert_counter WHERE issuer_id = 'CN'"));
 	long long b = wf_draft(app, 38, wf_barcode(38), true, iss);
 	ASSERT_EQ(ML_OK, cert_check(app, &b, 1, "李四", &err)) << err.msg;
 	ASSERT_EQ(ML_OK, wf_approve(app, { b }, "王五", &err)) << err.msg;
-	EXPECT_EQ("CN2026-000002", wf_scalar(owner, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(b)));
+	EXPECT_EQ("CN2026-000002", wf_scalar(owner, "SELECT cert_no FROM certificate WHERE id = " +
+							    std::to_string(b)));
 	db_close(app);
 	db_close(owner);
 }
@@ -540,7 +585,9 @@ TEST(CertWorkflow, StoredBytesAreTheIssuedDocument)
 	char hex[65];
 	cert_sha256_hex(pdf.data(), pdf.size(), hex);
 	EXPECT_EQ(sha, hex);
-	EXPECT_EQ(sha, wf_scalar(db, "SELECT encode(sha256(pdf), 'hex') FROM cert_pdf WHERE cert_id = " + std::to_string(id)));
+	EXPECT_EQ(sha,
+		  wf_scalar(db, "SELECT encode(sha256(pdf), 'hex') FROM cert_pdf WHERE cert_id = " +
+					std::to_string(id)));
 	EXPECT_EQ(pdf, stored_pdf(db, id)) << "the same bytes every time";
 
 	/* Rendering the same content with the same issue date again gives the same bytes. */
@@ -555,7 +602,8 @@ TEST(CertWorkflow, StoredBytesAreTheIssuedDocument)
 	forged[forged.size() / 2] ^= 0x01;
 	v = verify(db, forged);
 	/* The renderer titles the document with its number: a tampered copy is recognised as a forgery of it. */
-	EXPECT_EQ(CERT_VERIFY_FORGED, v.status) << "claims a known number but is not the issued file";
+	EXPECT_EQ(CERT_VERIFY_FORGED, v.status)
+		<< "claims a known number but is not the issued file";
 	EXPECT_EQ(1, v.has_claim);
 	EXPECT_STREQ(r.cert_no, v.claim.cert_no);
 	EXPECT_EQ(id, v.match.id);
@@ -573,8 +621,8 @@ TEST(CertWorkflow, StoredBytesAreTheIssuedDocument)
 	EXPECT_EQ(0, v.claim.revision);
 	EXPECT_EQ(id, v.match.id);
 	/* Keywords naming a revision that was never issued: unknown, the claim still reported. */
-	v = verify(db, std::string("%PDF-1.4\n1 0 obj << /Keywords (MLCERT1;NO=") + r.cert_no + ";REV=7;BC=" + r.barcode +
-			       ";VC=AAAA-AAAA) >> endobj\n");
+	v = verify(db, std::string("%PDF-1.4\n1 0 obj << /Keywords (MLCERT1;NO=") + r.cert_no +
+			       ";REV=7;BC=" + r.barcode + ";VC=AAAA-AAAA) >> endobj\n");
 	EXPECT_EQ(CERT_VERIFY_UNKNOWN, v.status);
 	EXPECT_EQ(1, v.has_claim);
 	EXPECT_EQ(7, v.claim.revision);
@@ -604,17 +652,21 @@ TEST(CertWorkflow, RevisionSupersedesAndBothStayRetrievable)
 	long long draft = wf_draft(db, 52, wf_barcode(52), true, iss);
 	long long rev = 0;
 	struct cert_override ov[] = { { "client", "示范市供电公司营销部（更正）" } };
-	EXPECT_EQ(ML_ESTATE, cert_revise(db, draft, "typo", "赵六", ov, 1, &rev, &err)) << "drafts are not revised";
+	EXPECT_EQ(ML_ESTATE, cert_revise(db, draft, "typo", "赵六", ov, 1, &rev, &err))
+		<< "drafts are not revised";
 	struct cert_override bad[] = { { "conclusion", "合格" } };
 	EXPECT_EQ(ML_EINVAL, cert_revise(db, id, "typo", "赵六", bad, 1, &rev, &err));
 	EXPECT_EQ(ML_EINVAL, cert_revise(db, id, "", "赵六", ov, 1, &rev, &err));
-	ASSERT_EQ(ML_OK, cert_revise(db, id, "送检单位名称有误", "赵六", ov, 1, &rev, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, cert_revise(db, id, "送检单位名称有误", "赵六", ov, 1, &rev, &err))
+		<< err.msg;
 	long long rev2 = 0;
-	EXPECT_EQ(ML_ESTATE, cert_revise(db, id, "again", "赵六", ov, 1, &rev2, &err)) << "one pending revision";
+	EXPECT_EQ(ML_ESTATE, cert_revise(db, id, "again", "赵六", ov, 1, &rev2, &err))
+		<< "one pending revision";
 
 	/* Until the revision is issued, the original stays current. */
 	EXPECT_EQ(CERT_VERIFY_CURRENT, verify(db, old_pdf).status);
-	EXPECT_EQ(ML_ESTATE, cert_check(db, &rev, 1, "赵六", &err)) << "the reviser is the revision's verifier";
+	EXPECT_EQ(ML_ESTATE, cert_check(db, &rev, 1, "赵六", &err))
+		<< "the reviser is the revision's verifier";
 	ASSERT_EQ(ML_OK, cert_check(db, &rev, 1, "李四", &err));
 	ASSERT_EQ(ML_OK, wf_approve(db, { rev }, "王五", &err, "2026-11-27")) << err.msg;
 
@@ -629,10 +681,13 @@ TEST(CertWorkflow, RevisionSupersedesAndBothStayRetrievable)
 	EXPECT_EQ(id, n.revises_id);
 	EXPECT_STREQ("送检单位名称有误", n.revise_reason);
 	EXPECT_STRNE(o.verify_code, n.verify_code);
-	EXPECT_EQ("1", wf_scalar(db, "SELECT max(last_serial) FROM cert_counter WHERE issuer_id = 'RV'")) << "no new number used";
+	EXPECT_EQ("1",
+		  wf_scalar(db, "SELECT max(last_serial) FROM cert_counter WHERE issuer_id = 'RV'"))
+		<< "no new number used";
 
 	std::string new_pdf = stored_pdf(db, rev);
-	EXPECT_EQ(old_pdf, stored_pdf(db, id)) << "the superseded PDF is still retrievable, unchanged";
+	EXPECT_EQ(old_pdf, stored_pdf(db, id))
+		<< "the superseded PDF is still retrievable, unchanged";
 	EXPECT_NE(old_pdf, new_pdf);
 	struct cert_verify_result v = verify(db, old_pdf);
 	EXPECT_EQ(CERT_VERIFY_SUPERSEDED, v.status);
@@ -704,12 +759,14 @@ TEST(CertWorkflow, WithdrawalKeepsTheRecordAndVerifiesAsWithdrawn)
 	struct ml_error err = ML_ERROR_INIT;
 	const char *iss = wf_issuer(db, "WD");
 	long long id = wf_draft(db, 81, wf_barcode(81), true, iss);
-	EXPECT_EQ(ML_ESTATE, cert_withdraw(db, id, "wrong asset", "王五", &err)) << "a draft is not withdrawn";
+	EXPECT_EQ(ML_ESTATE, cert_withdraw(db, id, "wrong asset", "王五", &err))
+		<< "a draft is not withdrawn";
 	ASSERT_EQ(ML_OK, cert_check(db, &id, 1, "李四", &err));
 	ASSERT_EQ(ML_OK, wf_approve(db, { id }, "王五", &err)) << err.msg;
 	std::string pdf = stored_pdf(db, id);
 	EXPECT_EQ(ML_EINVAL, cert_withdraw(db, id, "", "王五", &err));
-	ASSERT_EQ(ML_OK, cert_withdraw(db, id, "issued for the wrong asset", "王五", &err)) << err.msg;
+	ASSERT_EQ(ML_OK, cert_withdraw(db, id, "issued for the wrong asset", "王五", &err))
+		<< err.msg;
 	EXPECT_EQ(ML_ESTATE, cert_withdraw(db, id, "again", "王五", &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "already withdrawn")) << err.msg;
 
@@ -726,7 +783,8 @@ TEST(CertWorkflow, WithdrawalKeepsTheRecordAndVerifiesAsWithdrawn)
 
 	struct cert_override ov[] = { { "client", "x" } };
 	long long rev = 0;
-	EXPECT_EQ(ML_ESTATE, cert_revise(db, id, "fix", "赵六", ov, 1, &rev, &err)) << "withdrawn: no revision";
+	EXPECT_EQ(ML_ESTATE, cert_revise(db, id, "fix", "赵六", ov, 1, &rev, &err))
+		<< "withdrawn: no revision";
 
 	struct cert_filter f = {};
 	f.asset_id = 81;
@@ -745,9 +803,10 @@ TEST(CertWorkflow, WithdrawalKeepsTheRecordAndVerifiesAsWithdrawn)
 	std::string s = "DELETE FROM cert_withdrawal WHERE cert_id = " + std::to_string(id);
 	EXPECT_NE(ML_OK, db_cmd(db, s.c_str(), 0, nullptr, &err));
 	long long d2 = wf_draft(db, 82, wf_barcode(82), true, iss);
-	s = "INSERT INTO cert_withdrawal (asset_id, cert_id, reason, withdrawn_by) VALUES (82, " + std::to_string(d2) +
-	    ", 'x', 'y')";
-	EXPECT_EQ(ML_EINVAL, db_cmd(db, s.c_str(), 0, nullptr, &err)) << "drafts cannot be withdrawn";
+	s = "INSERT INTO cert_withdrawal (asset_id, cert_id, reason, withdrawn_by) VALUES (82, " +
+	    std::to_string(d2) + ", 'x', 'y')";
+	EXPECT_EQ(ML_EINVAL, db_cmd(db, s.c_str(), 0, nullptr, &err))
+		<< "drafts cannot be withdrawn";
 	db_close(db);
 }
 
@@ -760,22 +819,30 @@ TEST(CertWorkflow, DiscardedDraftIsLoggedAndUnblocksTheNextRevision)
 	long long id = wf_draft(app, 95, wf_barcode(95), true, iss);
 	ASSERT_EQ(ML_OK, cert_check(app, &id, 1, "李四", &err));
 	ASSERT_EQ(ML_OK, wf_approve(app, { id }, "王五", &err)) << err.msg;
-	EXPECT_EQ(ML_ESTATE, cert_discard(app, id, "no", "王五", &err)) << "issued: never discarded";
+	EXPECT_EQ(ML_ESTATE, cert_discard(app, id, "no", "王五", &err))
+		<< "issued: never discarded";
 	struct cert_override ov[] = { { "client", "x" } };
 	long long rev = 0, rev2 = 0;
 	ASSERT_EQ(ML_OK, cert_revise(app, id, "fix", "赵六", ov, 1, &rev, &err)) << err.msg;
-	EXPECT_EQ(ML_ESTATE, cert_revise(app, id, "fix again", "赵六", ov, 1, &rev2, &err)) << "one pending revision";
+	EXPECT_EQ(ML_ESTATE, cert_revise(app, id, "fix again", "赵六", ov, 1, &rev2, &err))
+		<< "one pending revision";
 	EXPECT_EQ(ML_EINVAL, cert_discard(app, rev, "", "赵六", &err));
 	ASSERT_EQ(ML_OK, cert_discard(app, rev, "wrong correction", "赵六", &err)) << err.msg;
 	struct cert_record r;
 	EXPECT_EQ(ML_ENOTFOUND, cert_get(app, rev, &r, &err));
-	EXPECT_EQ("wrong correction", wf_scalar(app, "SELECT reason FROM cert_discard_log WHERE cert_id = " +
-							  std::to_string(rev)));
+	EXPECT_EQ("wrong correction",
+		  wf_scalar(app, "SELECT reason FROM cert_discard_log WHERE cert_id = " +
+					 std::to_string(rev)));
 	ASSERT_EQ(ML_OK, cert_revise(app, id, "fix again", "赵六", ov, 1, &rev2, &err)) << err.msg;
-	EXPECT_NE(ML_OK, db_cmd(app, ("DELETE FROM cert_discard_log WHERE cert_id = " + std::to_string(rev)).c_str(), 0,
-				nullptr, &err));
-	EXPECT_NE(ML_OK, db_cmd(app, ("DELETE FROM certificate WHERE id = " + std::to_string(id)).c_str(), 0, nullptr,
-				&err)) << "issued rows cannot be deleted";
+	EXPECT_NE(ML_OK,
+		  db_cmd(app,
+			 ("DELETE FROM cert_discard_log WHERE cert_id = " + std::to_string(rev))
+				 .c_str(),
+			 0, nullptr, &err));
+	EXPECT_NE(ML_OK,
+		  db_cmd(app, ("DELETE FROM certificate WHERE id = " + std::to_string(id)).c_str(),
+			 0, nullptr, &err))
+		<< "issued rows cannot be deleted";
 	db_close(app);
 	db_close(db);
 }
