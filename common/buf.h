@@ -26,10 +26,9 @@ struct ml_buf {
 };
 
 #define ML_BUF_DEFAULT_MAX ((size_t)1 << 30)
-#define ML_BUF_INIT                            \
-	{                                      \
-		NULL, 0, 0, ML_BUF_DEFAULT_MAX \
-	}
+/* clang-format off */
+#define ML_BUF_INIT { NULL, 0, 0, ML_BUF_DEFAULT_MAX }
+/* clang-format on */
 
 void ml_buf_init(struct ml_buf *b, size_t max);
 void ml_buf_free(struct ml_buf *b);

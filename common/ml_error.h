@@ -53,13 +53,9 @@ struct ml_error {
 	char msg[ML_ERROR_MSG_MAX]; /* human-readable, names the offending value */
 };
 
-#define ML_ERROR_INIT     \
-	{                 \
-		0,        \
-		{         \
-			0 \
-		}         \
-	}
+/* clang-format off */
+#define ML_ERROR_INIT { 0, { 0 } }
+/* clang-format on */
 
 /* Stable short name of a code ("invalid input", "conflict", ...). Static storage. */
 const char *ml_strerror(int code);
