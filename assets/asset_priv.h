@@ -7,27 +7,11 @@
 
 #include "common/buf.h"
 #include "common/ml_error.h"
+#include "sql/pgarr.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/*
- * PostgreSQL array literal builder ("{"a","b",NULL}"), passed as ONE text
- * parameter and cast in SQL ($1::text[]): values never become SQL text.
- * Elements are double-quoted with " and \ backslash-escaped; NULL -> NULL.
- */
-struct pgarr {
-	struct ml_buf b;
-	size_t n;
-	int rc; /* first append failure, sticky */
-};
-void pgarr_init(struct pgarr *a);
-void pgarr_add(struct pgarr *a, const char *s);
-void pgarr_add_i64(struct pgarr *a, long long v);
-/* Close the literal; returns the string (owned by a) or NULL on failure. */
-const char *pgarr_finish(struct pgarr *a);
-void pgarr_free(struct pgarr *a);
 
 /* 1 when s is a calendar date YYYY-MM-DD (Gregorian, years 1900..2199). */
 int asset_date_ok(const char *s);
