@@ -1,5 +1,7 @@
 #include "cli/cli.h"
 
+#include "common/json.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -29,6 +31,8 @@ int cli_exit_code(int code)
 		return CLI_DEVICE;
 	case ML_EPDF:
 		return CLI_FAIL;
+	case ML_EPERM:
+		return CLI_PERM;
 	default:
 		return CLI_INTERNAL;
 	}
@@ -251,4 +255,72 @@ int cli_parse_id(const char *what, const char *s, int64_t *out)
 	if (!cli_is_id(s, out))
 		return cli_usage("%s '%s' is not a positive number", what, s ? s : "");
 	return CLI_OK;
+}
+
+/* ---- printing query results ---- */
+
+/* Row r of a result as one JSON object (values as strings or null; details is raw JSON). */
+int cli_json_row(struct ml_buf *b, const PGresult *res, int r)
+{
+	int rc = ml_buf_putc(b, '{');
+	for (int c = 0; c < PQnfields(res) && !rc; c++) {
+		const char *v = PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
+		if (!strcmp(PQfname(res, c), "details") && v)
+			rc = ml_json_kv_raw(b, c == 0, "details", v);
+		else
+			rc = ml_json_kv_str(b, c == 0, PQfname(res, c), v);
+	}
+	return rc ? rc : ml_buf_putc(b, '}');
+}
+
+/* Every row of a result as a JSON array of objects. */
+int cli_json_rows(struct ml_buf *b, const PGresult *res)
+{
+	int rc = ml_buf_putc(b, '[');
+	for (int r = 0; r < PQntuples(res) && !rc; r++) {
+		if (r)
+			rc = ml_buf_putc(b, ',');
+		if (!rc)
+			rc = cli_json_row(b, res, r);
+	}
+	return rc ? rc : ml_buf_putc(b, ']');
+}
+
+/* Print a result as an aligned text table with a header. */
+static int text_rows(struct ml_buf *b, const PGresult *res)
+{
+	int nf = PQnfields(res), rc = ML_OK;
+	int w[32] = { 0 };
+	for (int c = 0; c < nf && c < 32; c++) {
+		w[c] = (int)strlen(PQfname(res, c));
+		for (int r = 0; r < PQntuples(res); r++) {
+			int l = PQgetlength(res, r, c);
+			w[c] = l > w[c] ? l : w[c];
+		}
+	}
+	for (int r = -1; r < PQntuples(res) && !rc; r++) {
+		for (int c = 0; c < nf && c < 32 && !rc; c++) {
+			const char *v = r < 0 ? PQfname(res, c) : PQgetvalue(res, r, c);
+			if (c + 1 < nf)
+				rc = ml_buf_printf(b, "%-*s  ", w[c], v);
+			else
+				rc = ml_buf_puts(b, v);
+		}
+		if (!rc)
+			rc = ml_buf_putc(b, '\n');
+	}
+	return rc;
+}
+
+int cli_print_result(struct cli_ctx *ctx, PGresult *res)
+{
+	struct ml_buf b = ML_BUF_INIT;
+	int rc = ctx->json ? cli_json_rows(&b, res) : text_rows(&b, res);
+	PQclear(res);
+	if (!rc)
+		rc = cli_out(&b, ctx->json);
+	else
+		rc = CLI_INTERNAL;
+	ml_buf_free(&b);
+	return rc;
 }

@@ -7,6 +7,7 @@
  *   2 usage error        3 invalid input         4 not found
  *   5 conflict / state / duplicate               6 database error
  *   7 device, I/O or timeout                     8 internal error
+ *   9 permission denied (not a meterlab user, or lacks the role)
  */
 #ifndef ML_CLI_H
 #define ML_CLI_H
@@ -32,6 +33,7 @@ enum cli_exit {
 	CLI_DB = 6,
 	CLI_DEVICE = 7,
 	CLI_INTERNAL = 8,
+	CLI_PERM = 9,
 };
 
 struct cli_ctx {
@@ -55,6 +57,16 @@ int cli_dispatch(struct cli_ctx *ctx, const char *group, const char *group_help,
 
 /* The database connection, opened on first use. Returns ML_OK or prints and returns the error code. */
 int cli_db(struct cli_ctx *ctx, struct db **out);
+
+/*
+ * Print a query result on stdout — an aligned text table with a header, or
+ * with --json an array of objects (values as strings or null; a column
+ * named "details" is raw JSON) — and PQclear it. Returns an exit code.
+ */
+int cli_print_result(struct cli_ctx *ctx, PGresult *res);
+/* Row r as one JSON object / every row as an array, the same way (for composed output). */
+int cli_json_row(struct ml_buf *b, const PGresult *res, int r) ML_MUSTCHECK;
+int cli_json_rows(struct ml_buf *b, const PGresult *res) ML_MUSTCHECK;
 
 /* Map an ml_err code to an exit code. */
 int cli_exit_code(int ml_code);
@@ -161,6 +173,7 @@ int cmd_standard(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_sample(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_cert(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_user(struct cli_ctx *ctx, int argc, char **argv);
 
 #ifdef __cplusplus
 }

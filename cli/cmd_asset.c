@@ -22,73 +22,6 @@ static const char *default_actor(const char *given)
 	return u && *u ? u : "unknown";
 }
 
-/* Row r of a result as one JSON object (values as strings or null; details is raw JSON). */
-static int json_obj(struct ml_buf *b, const PGresult *res, int r)
-{
-	int rc = ml_buf_putc(b, '{');
-	for (int c = 0; c < PQnfields(res) && !rc; c++) {
-		const char *v = PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
-		if (!strcmp(PQfname(res, c), "details") && v)
-			rc = ml_json_kv_raw(b, c == 0, "details", v);
-		else
-			rc = ml_json_kv_str(b, c == 0, PQfname(res, c), v);
-	}
-	return rc ? rc : ml_buf_putc(b, '}');
-}
-
-/* Every row of a result as a JSON array of objects. */
-static int json_rows(struct ml_buf *b, const PGresult *res)
-{
-	int rc = ml_buf_putc(b, '[');
-	for (int r = 0; r < PQntuples(res) && !rc; r++) {
-		if (r)
-			rc = ml_buf_putc(b, ',');
-		if (!rc)
-			rc = json_obj(b, res, r);
-	}
-	return rc ? rc : ml_buf_putc(b, ']');
-}
-
-/* Print a result as an aligned text table with a header. */
-static int text_rows(struct ml_buf *b, const PGresult *res)
-{
-	int nf = PQnfields(res), rc = ML_OK;
-	int w[32] = { 0 };
-	for (int c = 0; c < nf && c < 32; c++) {
-		w[c] = (int)strlen(PQfname(res, c));
-		for (int r = 0; r < PQntuples(res); r++) {
-			int l = PQgetlength(res, r, c);
-			w[c] = l > w[c] ? l : w[c];
-		}
-	}
-	for (int r = -1; r < PQntuples(res) && !rc; r++) {
-		for (int c = 0; c < nf && c < 32 && !rc; c++) {
-			const char *v = r < 0 ? PQfname(res, c) : PQgetvalue(res, r, c);
-			if (c + 1 < nf)
-				rc = ml_buf_printf(b, "%-*s  ", w[c], v);
-			else
-				rc = ml_buf_puts(b, v);
-		}
-		if (!rc)
-			rc = ml_buf_putc(b, '\n');
-	}
-	return rc;
-}
-
-/* Output a query result in the chosen format and free it. */
-static int out_result(struct cli_ctx *ctx, PGresult *res)
-{
-	struct ml_buf b = ML_BUF_INIT;
-	int rc = ctx->json ? json_rows(&b, res) : text_rows(&b, res);
-	PQclear(res);
-	if (!rc)
-		rc = cli_out(&b, ctx->json);
-	else
-		rc = CLI_INTERNAL;
-	ml_buf_free(&b);
-	return rc;
-}
-
 /* ---- catalogue ---- */
 
 static int manufacturer_add(struct cli_ctx *ctx, int argc, char **argv)
@@ -203,7 +136,7 @@ static int model_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	PGresult *res = NULL;
 	if (asset_model_list(db, &res, &err))
 		return cli_fail(&err);
-	return out_result(ctx, res);
+	return cli_print_result(ctx, res);
 }
 
 static int location_cmd(struct cli_ctx *ctx, int argc, char **argv)
@@ -242,7 +175,7 @@ static int location_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	PGresult *res = NULL;
 	if (asset_location_list(db, &res, &err))
 		return cli_fail(&err);
-	return out_result(ctx, res);
+	return cli_print_result(ctx, res);
 }
 
 /* ---- receive ---- */
@@ -639,8 +572,8 @@ static int show_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		     ml_json_kv_str(&b, 0, "valid_until",
 				    a.valid_until[0] ? a.valid_until : NULL) ||
 		     ml_buf_puts(&b, ",\"model\":") ||
-		     (PQntuples(model) ? json_obj(&b, model, 0) : ml_buf_puts(&b, "null")) ||
-		     ml_buf_puts(&b, ",\"history\":") || json_rows(&b, hist) ||
+		     (PQntuples(model) ? cli_json_row(&b, model, 0) : ml_buf_puts(&b, "null")) ||
+		     ml_buf_puts(&b, ",\"history\":") || cli_json_rows(&b, hist) ||
 		     ml_buf_putc(&b, '}');
 	} else {
 		rc = show_text(&b, &a, model, hist);
@@ -689,7 +622,7 @@ static int list_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	PGresult *res = NULL;
 	if (asset_list(db, &f, &res, &err))
 		return cli_fail(&err);
-	return out_result(ctx, res);
+	return cli_print_result(ctx, res);
 }
 
 static int lot_cmd(struct cli_ctx *ctx, int argc, char **argv)
@@ -710,7 +643,7 @@ static int lot_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	PGresult *res = NULL;
 	if (asset_lot_list(db, &res, &err))
 		return cli_fail(&err);
-	return out_result(ctx, res);
+	return cli_print_result(ctx, res);
 }
 
 int cmd_asset(struct cli_ctx *ctx, int argc, char **argv)

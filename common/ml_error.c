@@ -37,6 +37,8 @@ const char *ml_strerror(int code)
 		return "configuration error";
 	case ML_EPDF:
 		return "PDF error";
+	case ML_EPERM:
+		return "permission denied";
 	default:
 		return "unknown error";
 	}

@@ -44,6 +44,7 @@ enum ml_err {
 	ML_EINTERNAL = 12, /* a bug: invariant broken */
 	ML_ECONFIG = 13,   /* bad configuration (missing setting, bad file) */
 	ML_EPDF = 14,      /* PDF generation failed */
+	ML_EPERM = 15,     /* not an authenticated meterlab user, or lacks the permission */
 };
 
 #define ML_ERROR_MSG_MAX 1024

@@ -62,8 +62,15 @@ static int code_for_sqlstate(const char *st)
 		return ML_ECONFLICT;
 	if (!strncmp(st, "22", 2) || !strncmp(st, "23", 2))
 		return ML_EINVAL;
-	if (!strcmp(st, "42501"))
-		return ML_EDB; /* insufficient privilege: still a database refusal */
+	/* 42501 insufficient privilege (ml_require, grants), 28000 no such user */
+	if (!strcmp(st, "42501") || !strcmp(st, "28000"))
+		return ML_EPERM;
+	/* 55000 object not in prerequisite state: a rule of a state machine */
+	if (!strcmp(st, "55000"))
+		return ML_ESTATE;
+	/* P0002 no data found: a function was given a key that names nothing */
+	if (!strcmp(st, "P0002"))
+		return ML_ENOTFOUND;
 	return ML_EDB;
 }
 
@@ -85,7 +92,12 @@ int db_exec(struct db *db, const char *sql, int nparams, const char *const *para
 	if (out)
 		*out = NULL;
 	PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-	if (!res || PQresultStatus(res) != expect) {
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	/* A command may be a call of a database function (SELECT fn(...)):
+	 * its rows are of no interest, its success is. */
+	if (expect == PGRES_COMMAND_OK && st == PGRES_TUPLES_OK)
+		st = PGRES_COMMAND_OK;
+	if (st != expect) {
 		int rc = db_result_error(db, res, "database", err);
 		PQclear(res);
 		return rc;

@@ -7,6 +7,9 @@
  *   23505 unique violation            -> ML_EEXISTS
  *   40001 serialization, 40P01 deadlock, 55P03 lock not available -> ML_ECONFLICT
  *   22xxx data exception, 23xxx other integrity -> ML_EINVAL
+ *   42501 insufficient privilege, 28000 not a meterlab user -> ML_EPERM
+ *   55000 object not in prerequisite state (a state rule)   -> ML_ESTATE
+ *   P0002 no data found (a function's key names nothing)    -> ML_ENOTFOUND
  *   anything else                     -> ML_EDB
  * The message carries PostgreSQL's primary message and detail.
  *
@@ -45,7 +48,10 @@ PGconn *db_conn(struct db *db);
 int db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
 	    ExecStatusType expect, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
 
-/* Shorthands: a command, and a query that must return exactly one row. */
+/*
+ * Shorthands: a command (also a call "SELECT fn(...)" whose rows are
+ * discarded), and a query that must return exactly one row.
+ */
 int db_cmd(struct db *db, const char *sql, int nparams, const char *const *params,
 	   struct ml_error *err) ML_MUSTCHECK;
 int db_query_one(struct db *db, const char *sql, int nparams, const char *const *params,
