@@ -9,6 +9,7 @@
 
 static const struct cli_cmd commands[] = {
 	{ "db", cmd_db, "database migrations and status" },
+	{ "user", cmd_user, "people, roles and permissions; who am I" },
 	{ "asset", cmd_asset,
 	  "asset registry: receive deliveries, move through the lifecycle, show, list" },
 	{ "bench", cmd_bench, "verification benches: probe a bench, run the bench simulator" },
@@ -30,7 +31,8 @@ static const char *const top_help =
 	"  -h, --help      help for any command\n"
 	"\n"
 	"exit codes: 0 ok, 1 failure, 2 usage, 3 invalid input, 4 not found,\n"
-	"            5 conflict/state/duplicate, 6 database, 7 device/I-O/timeout, 8 internal";
+	"            5 conflict/state/duplicate, 6 database, 7 device/I-O/timeout, 8 internal,\n"
+	"            9 permission denied";
 
 /* Pull --db/--json out of argv wherever they appear, so every command takes them. */
 static int take_globals(struct cli_ctx *ctx, int *argc, char **argv)

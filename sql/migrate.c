@@ -22,6 +22,64 @@ static const char *const ensure_table_sql = "CREATE TABLE IF NOT EXISTS schema_m
 					    " checksum text NOT NULL,"
 					    " applied_at timestamptz NOT NULL DEFAULT now())";
 
+/*
+ * After every migration, in its transaction: everything in schema public
+ * belongs to meterlab_owner, whoever ran the migration (a superuser in
+ * tests, a DBA member of meterlab_owner in production). SECURITY DEFINER
+ * functions therefore run as the owner, never as a superuser; PUBLIC loses
+ * its default EXECUTE on them (each migration grants its callers), and one
+ * without a pinned search_path is refused (a caller's objects could
+ * otherwise shadow the ones it means). Objects of extensions are left alone.
+ * Before 0100 there is no owner-run function yet; the sweep is harmless.
+ */
+static const char *const ownership_sql =
+	"DO $sweep$\n"
+	"DECLARE r record;\n"
+	"BEGIN\n"
+	"  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'meterlab_owner') THEN RETURN; END IF;\n"
+	"  FOR r IN SELECT c.oid::regclass AS obj, c.relkind FROM pg_class c\n"
+	"    JOIN pg_namespace n ON n.oid = c.relnamespace\n"
+	"    WHERE n.nspname = 'public' AND c.relkind IN ('r','p','v','m','f','c')\n"
+	"      AND c.relowner <> 'meterlab_owner'::regrole\n"
+	"      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass\n"
+	"                      AND d.objid = c.oid AND d.deptype = 'e')\n"
+	"  LOOP\n"
+	"    EXECUTE format(CASE r.relkind WHEN 'v' THEN 'ALTER VIEW %s OWNER TO meterlab_owner'\n"
+	"                   WHEN 'm' THEN 'ALTER MATERIALIZED VIEW %s OWNER TO meterlab_owner'\n"
+	"                   WHEN 'c' THEN 'ALTER TYPE %s OWNER TO meterlab_owner'\n"
+	"                   ELSE 'ALTER TABLE %s OWNER TO meterlab_owner' END, r.obj);\n"
+	"  END LOOP;\n"
+	/* sequences not owned by a column (those followed their table) */
+	"  FOR r IN SELECT c.oid::regclass AS obj FROM pg_class c\n"
+	"    JOIN pg_namespace n ON n.oid = c.relnamespace\n"
+	"    WHERE n.nspname = 'public' AND c.relkind = 'S' AND c.relowner <> 'meterlab_owner'::regrole\n"
+	"      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass\n"
+	"                      AND d.objid = c.oid AND d.deptype IN ('a','i','e'))\n"
+	"  LOOP EXECUTE format('ALTER SEQUENCE %s OWNER TO meterlab_owner', r.obj); END LOOP;\n"
+	"  FOR r IN SELECT t.oid::regtype AS obj FROM pg_type t\n"
+	"    JOIN pg_namespace n ON n.oid = t.typnamespace\n"
+	"    WHERE n.nspname = 'public' AND t.typtype IN ('e','d','r') AND t.typowner <> 'meterlab_owner'::regrole\n"
+	"      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass\n"
+	"                      AND d.objid = t.oid AND d.deptype = 'e')\n"
+	"  LOOP EXECUTE format('ALTER TYPE %s OWNER TO meterlab_owner', r.obj); END LOOP;\n"
+	"  FOR r IN SELECT p.oid::regprocedure AS obj, p.prosecdef,\n"
+	"      coalesce(EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%'), false) AS pinned\n"
+	"    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace\n"
+	"    WHERE n.nspname = 'public'\n"
+	"      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass\n"
+	"                      AND d.objid = p.oid AND d.deptype = 'e')\n"
+	"  LOOP\n"
+	"    IF r.prosecdef AND NOT r.pinned THEN\n"
+	"      RAISE EXCEPTION 'SECURITY DEFINER function % has no SET search_path', r.obj;\n"
+	"    END IF;\n"
+	"    IF (SELECT proowner FROM pg_proc WHERE oid = r.obj::oid) <> 'meterlab_owner'::regrole THEN\n"
+	"      EXECUTE format('ALTER ROUTINE %s OWNER TO meterlab_owner', r.obj);\n"
+	"    END IF;\n"
+	"    IF r.prosecdef THEN EXECUTE format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', r.obj); END IF;\n"
+	"  END LOOP;\n"
+	"END\n"
+	"$sweep$";
+
 static int checksum_of(struct db *db, const char *sql, char out[65], struct ml_error *err)
 {
 	const char *p[1] = { sql };
@@ -107,6 +165,12 @@ static int apply_one(struct db *db, const struct db_migration *m, const char *ch
 		return rc;
 	}
 	PQclear(res);
+	rc = db_cmd(db, ownership_sql, 0, NULL, err);
+	if (rc) {
+		ml_error_prefix(err, "%s (ownership sweep): ", m->name);
+		db_rollback(db);
+		return rc;
+	}
 	const char *p[3] = { m->version, m->name, checksum };
 	rc = db_cmd(db,
 		    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
@@ -151,10 +215,12 @@ int db_migrate(struct db *db, const struct db_migration *list, size_t count, int
 		 * migrated at the same moment, both may pass 0001's "role exists?"
 		 * check and one CREATE ROLE then fails with a unique violation.
 		 * The failed migration rolled back whole, and the second attempt
-		 * sees the role: retry once. A migration that is simply wrong fails
-		 * the same way again and is reported.
+		 * sees the role: retry once. Concurrent GRANT/ALTER ROLE of the same
+		 * role fail instead with "tuple concurrently updated" (XX000), so
+		 * any failure is retried once. A migration that is simply wrong
+		 * fails the same way again and is reported.
 		 */
-		if (rc == ML_EEXISTS || rc == ML_ECONFLICT)
+		if (rc && rc != ML_ENOMEM)
 			rc = apply_one(db, &list[i], st[i].checksum, err);
 		if (!rc && applied)
 			(*applied)++;

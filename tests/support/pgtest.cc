@@ -30,6 +30,8 @@ struct db *pgtest_connect(const std::string &conninfo)
 	return db;
 }
 
+static void add_test_cast(const std::string &ci);
+
 std::string pgtest_fresh_db(const char *tag)
 {
 	static std::atomic<int> counter{ 0 };
@@ -53,7 +55,54 @@ std::string pgtest_fresh_db(const char *tag)
 		abort();
 	}
 	db_close(db);
+	add_test_cast(ci);
 	return ci;
+}
+
+std::string pgtest_as(const std::string &conninfo, const char *login)
+{
+	return conninfo + " user=" + login;
+}
+
+std::string pgtest_user(const std::string &conninfo, const char *login, const char *display_name,
+			const char *roles_csv, const char *team)
+{
+	std::string roles = std::string("{") + roles_csv + "}";
+	const char *p[4] = { login, display_name, roles.c_str(), team };
+	struct ml_error err = ML_ERROR_INIT;
+	/* Logins are cluster-wide: test binaries running at once may create
+	 * the same one at the same moment; the loser's retry finds it. */
+	for (int attempt = 0;; attempt++) {
+		struct db *db = pgtest_connect(conninfo);
+		int rc = db_cmd(db, "SELECT ml_user_add($1, $2, $3::text[], $4)", 4, p, &err);
+		db_close(db);
+		if (!rc)
+			break;
+		if (attempt == 5) {
+			fprintf(stderr, "pgtest: user %s: %s\n", login, err.msg);
+			abort();
+		}
+		usleep(20000 * (attempt + 1));
+	}
+	return pgtest_as(conninfo, login);
+}
+
+static void add_test_cast(const std::string &ci)
+{
+	static const char *const cast[][3] = {
+		{ "mlt_admin", "系统管理员甲", "admin" },
+		{ "mlt_clerk", "李库管", "warehouse_clerk" },
+		{ "mlt_tech", "王检定", "lab_technician" },
+		{ "mlt_tech2", "赵检定", "lab_technician" },
+		{ "mlt_checker", "张核验", "checker" },
+		{ "mlt_approver", "刘批准", "approver" },
+		{ "mlt_field", "陈装接", "field_member" },
+		{ "mlt_analyst", "孙分析", "quality_analyst" },
+		{ "mlt_manager", "周经理", "manager" },
+		{ "mlt_auditor", "吴审计", "auditor" },
+	};
+	for (const auto &c : cast)
+		pgtest_user(ci, c[0], c[1], c[2]);
 }
 
 std::string pgtest_as_role(const std::string &conninfo, const char *role)

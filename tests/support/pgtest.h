@@ -23,6 +23,27 @@ std::string pgtest_admin_conninfo();
  */
 std::string pgtest_fresh_db(const char *tag);
 
+/*
+ * Every fresh database holds the same cast of test people, each with a
+ * PostgreSQL login of the same name (roles are cluster-wide, so the logins
+ * are shared by every test database; the app_user rows are per database):
+ *   mlt_admin (admin)            mlt_clerk (warehouse_clerk)
+ *   mlt_tech, mlt_tech2 (lab_technician)
+ *   mlt_checker (checker)        mlt_approver (approver)
+ *   mlt_field (field_member)     mlt_analyst (quality_analyst)
+ *   mlt_manager (manager)        mlt_auditor (auditor)
+ * Connect as one with pgtest_as(conninfo, "mlt_tech").
+ */
+std::string pgtest_as(const std::string &conninfo, const char *login);
+
+/*
+ * Add a person to the database (as the DBA, i.e. the admin conninfo):
+ * roles comma-separated, team a field_team location code or nullptr.
+ * Returns the conninfo connecting as that person. Aborts on failure.
+ */
+std::string pgtest_user(const std::string &conninfo, const char *login, const char *display_name,
+			const char *roles_csv, const char *team = nullptr);
+
 /* Same database, connecting as another role (e.g. "meterlab_app"). */
 std::string pgtest_as_role(const std::string &conninfo, const char *role);
 
