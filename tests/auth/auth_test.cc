@@ -8,8 +8,8 @@
 
 #include <string>
 
-#include "auth/auth.h"
 #include "../support/pgtest.h"
+#include "auth/auth.h"
 
 namespace
 {
