@@ -1,3 +1,8 @@
+/*
+ * cli.c — the one shared path every command goes through (cli_run), the
+ * option parser, and the helpers command bodies use. Command files hold
+ * only their table rows and the work (CONTRIBUTING.md, "Adding a command").
+ */
 #include "cli/cli.h"
 
 #include "common/json.h"
@@ -56,18 +61,6 @@ int cli_usage(const char *fmt, ...)
 	return CLI_USAGE;
 }
 
-int cli_out(const struct ml_buf *b, int nl)
-{
-	fwrite(ml_buf_str(b), 1, b->len, stdout);
-	if (nl)
-		fputc('\n', stdout);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "meterlab: cannot write to standard output\n");
-		return CLI_FAIL;
-	}
-	return CLI_OK;
-}
-
 int cli_wants_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -79,92 +72,206 @@ int cli_wants_help(int argc, char **argv)
 	return 0;
 }
 
-int cli_help(int argc, char **argv, const char *text)
-{
-	if (!cli_wants_help(argc, argv))
-		return 0;
-	puts(text);
-	return 1;
-}
+/* ---- the shared path ---- */
 
-int cli_finish(struct ml_buf *b, int built, int nl)
+static void group_help(FILE *f, const char *path, const struct cli_cmd *g)
 {
-	int rc = built ? CLI_INTERNAL : cli_out(b, nl);
-	ml_buf_free(b);
-	return rc;
-}
-
-int cli_start_noargs(struct cli_ctx *ctx, int argc, char **argv, const char *help, struct db **db)
-{
-	*db = NULL;
-	if (cli_help(argc, argv, help))
-		return CLI_OK;
-	if (argc > 1)
-		return cli_usage("unexpected argument '%s'", argv[1]);
-	return cli_db(ctx, db);
-}
-
-int cli_db(struct cli_ctx *ctx, struct db **out)
-{
-	if (!ctx->db) {
-		struct ml_error err = ML_ERROR_INIT;
-		if (db_connect(ctx->conninfo, &ctx->db, &err))
-			return cli_fail(&err);
-	}
-	*out = ctx->db;
-	return CLI_OK;
-}
-
-static void group_help(FILE *f, const char *group, const char *help, const struct cli_cmd *table)
-{
-	const char *sp = *group ? " " : "";
-	fprintf(f, "usage: meterlab%s%s <command> [options]\n", sp, group);
-	if (help && *help)
-		fprintf(f, "\n%s\n", help);
+	fprintf(f, "usage: %s <command> [options]\n", path);
+	if (g->help && *g->help)
+		fprintf(f, "\n%s\n", g->help);
 	fprintf(f, "\ncommands:\n");
-	for (const struct cli_cmd *c = table; c->name; c++)
+	for (const struct cli_cmd *c = g->sub; c->name; c++)
 		fprintf(f, "  %-12s %s\n", c->name, c->summary);
-	fprintf(f, "\nRun 'meterlab%s%s <command> --help' for a command's options.\n", sp, group);
+	fprintf(f, "\nRun '%s <command> --help' for a command's options.\n", path);
 }
 
-int cli_dispatch(struct cli_ctx *ctx, const char *group, const char *help,
-		 const struct cli_cmd *table, int argc, char **argv)
+static int run_group(struct cli_ctx *ctx, const struct cli_cmd *g, const char *path, int argc,
+		     char **argv)
 {
 	if (argc < 2) {
-		group_help(stderr, group, help, table);
+		group_help(stderr, path, g);
 		return CLI_USAGE;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
-		group_help(stdout, group, help, table);
+		group_help(stdout, path, g);
 		return CLI_OK;
 	}
-	for (const struct cli_cmd *c = table; c->name; c++) {
-		if (!strcmp(c->name, argv[1]))
-			return c->fn(ctx, argc - 1, argv + 1);
+	const struct cli_cmd *c = g->sub;
+	while (c->name && strcmp(c->name, argv[1]))
+		c++;
+	if (!c->name)
+		return cli_usage("unknown command '%s %s' (see '%s --help')", path, argv[1], path);
+	size_t len = strlen(path) + strlen(c->name) + 2;
+	char *sub = malloc(len);
+	if (!sub) {
+		fputs("meterlab: out of memory\n", stderr);
+		return CLI_INTERNAL;
 	}
-	const char *sp = *group ? " " : "";
-	return cli_usage("unknown command 'meterlab%s%s %s' (see 'meterlab%s%s --help')", sp, group,
-			 argv[1], sp, group);
+	snprintf(sub, len, "%s %s", path, c->name);
+	int rc = cli_run(ctx, c, sub, argc - 1, argv + 1);
+	free(sub);
+	return rc;
 }
 
-int cli_take_opt(int argc, char **argv, int *i, const char *name, const char **val)
+/* The value slot of option o in the argument struct at base. */
+static const char **slot(void *base, const struct cli_opt *o)
 {
-	size_t l = strlen(name);
-	if (strncmp(argv[*i], name, l))
-		return 0;
-	if (argv[*i][l] == '=') {
-		*val = argv[*i] + l + 1;
-		return 1;
-	}
-	if (argv[*i][l] != '\0' || *i + 1 >= argc)
-		return 0;
-	*val = argv[++*i];
-	return 1;
+	return (const char **)((char *)base + o->off);
 }
+
+/* Positional count and required options, after parsing: CLI_OK or a usage error. */
+static int check_line(const struct cli_call *c)
+{
+	const struct cli_cmd *cmd = c->cmd;
+	if (c->npos > cmd->max_pos)
+		return cli_usage("unexpected argument '%s' (see '%s --help')", c->pos[cmd->max_pos],
+				 c->path);
+	int missing = c->npos < cmd->min_pos;
+	for (const struct cli_opt *o = cmd->opts; o && o->name && !missing; o++)
+		missing = o->required && !*slot(c->args, o);
+	if (!missing)
+		return CLI_OK;
+	if (cmd->need)
+		return cli_usage("%s", cmd->need);
+	return cli_usage("'%s' needs more arguments (see '%s --help')", c->path, c->path);
+}
+
+/*
+ * A check or run function's result as an exit code: its own exit code on
+ * success or when it already reported, else the library error it filled.
+ */
+static int exit_of(struct cli_call *c, int rc)
+{
+	if (rc == ML_OK)
+		return c->exit;
+	if (c->reported)
+		return c->exit ? c->exit : CLI_INTERNAL;
+	if (c->err.code == ML_OK) /* e.g. an output buffer that failed: no message was set */
+		c->err.code = rc;
+	return cli_fail(&c->err);
+}
+
+static int run_leaf(struct cli_ctx *ctx, const struct cli_cmd *cmd, const char *path, int argc,
+		    char **argv)
+{
+	if (cli_wants_help(argc, argv)) {
+		printf("%s\n", cmd->help);
+		return fflush(stdout) ? CLI_FAIL : CLI_OK;
+	}
+	struct cli_call c = { .cmd = cmd, .path = path, .argc = argc, .argv = argv };
+	int rc = CLI_INTERNAL;
+	c.args = calloc(1, cmd->args_size ? cmd->args_size : 1);
+	c.pos = calloc((size_t)argc, sizeof(*c.pos));
+	if (!c.args || !c.pos) {
+		fputs("meterlab: out of memory\n", stderr);
+		goto out;
+	}
+	rc = cli_parse_opts(argc, argv, cmd->opts, c.args, c.pos, argc, &c.npos);
+	if (rc)
+		goto out;
+	rc = check_line(&c);
+	if (rc)
+		goto out;
+	if (cmd->check) {
+		rc = exit_of(&c, cmd->check(ctx, &c));
+		if (rc)
+			goto out;
+	}
+	if (cmd->flags & CLI_NEED_DB) {
+		rc = exit_of(&c, cli_call_db(ctx, &c));
+		if (rc)
+			goto out;
+	}
+	rc = exit_of(&c, cmd->run(ctx, &c));
+out:
+	free(c.pos);
+	free(c.args);
+	return rc;
+}
+
+int cli_run(struct cli_ctx *ctx, const struct cli_cmd *cmd, const char *path, int argc, char **argv)
+{
+	if (cmd->impl)
+		cmd = cmd->impl;
+	return cmd->sub ? run_group(ctx, cmd, path, argc, argv)
+			: run_leaf(ctx, cmd, path, argc, argv);
+}
+
+/* ---- helpers for command bodies ---- */
+
+int cli_call_db(struct cli_ctx *ctx, struct cli_call *c)
+{
+	if (!ctx->db) {
+		int rc = db_connect(ctx->conninfo, &ctx->db, &c->err);
+		if (rc)
+			return rc;
+	}
+	c->db = ctx->db;
+	return ML_OK;
+}
+
+int cli_call_usage(struct cli_call *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("meterlab: usage error: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs("\n", stderr);
+	va_end(ap);
+	c->exit = CLI_USAGE;
+	c->reported = 1;
+	return ML_EINVAL;
+}
+
+int cli_call_reported(struct cli_call *c, int rc)
+{
+	c->exit = cli_exit_code(rc);
+	c->reported = 1;
+	return rc;
+}
+
+int cli_emit(struct cli_call *c, const struct ml_buf *b, int nl)
+{
+	if (ml_buf_failed(b))
+		return ML_ENOMEM;
+	fwrite(ml_buf_str(b), 1, b->len, stdout);
+	if (nl)
+		fputc('\n', stdout);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "meterlab: cannot write to standard output\n");
+		c->exit = CLI_FAIL;
+		c->reported = 1;
+		return ML_EIO;
+	}
+	return ML_OK;
+}
+
+void cli_emit_detail(const struct ml_buf *b)
+{
+	if (ml_buf_failed(b))
+		return;
+	fwrite(ml_buf_str(b), 1, b->len, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+int cli_printf(struct cli_call *c, const char *fmt, ...)
+{
+	struct ml_buf b = ML_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	ml_buf_vprintf(&b, fmt, ap); /* a failure is seen by cli_emit */
+	va_end(ap);
+	int rc = cli_emit(c, &b, 0);
+	ml_buf_free(&b);
+	return rc;
+}
+
+/* ---- option parsing and numbers ---- */
 
 static const struct cli_opt *find_opt(const struct cli_opt *opts, const char *name, size_t len)
 {
-	for (const struct cli_opt *o = opts; o->name; o++) {
+	for (const struct cli_opt *o = opts; o && o->name; o++) {
 		if (strlen(o->name) == len && !strncmp(o->name, name, len))
 			return o;
 	}
@@ -172,20 +279,21 @@ static const struct cli_opt *find_opt(const struct cli_opt *opts, const char *na
 }
 
 /* Store one value of o (a LIST appends while there is room). */
-static int store_opt(const struct cli_opt *o, const char *v)
+static int store_opt(const struct cli_opt *o, void *base, const char *v)
 {
 	if (o->kind != CLI_OPT_LIST) {
-		*o->val = v;
+		*slot(base, o) = v;
 		return CLI_OK;
 	}
-	if (*o->count >= o->cap)
+	int *count = (int *)((char *)base + o->count_off);
+	if (*count >= o->cap)
 		return cli_usage("at most %d --%s options", o->cap, o->name);
-	o->val[(*o->count)++] = v;
+	slot(base, o)[(*count)++] = v;
 	return CLI_OK;
 }
 
-int cli_parse_opts(int argc, char **argv, const struct cli_opt *opts, const char **pos, int maxpos,
-		   int *npos)
+int cli_parse_opts(int argc, char **argv, const struct cli_opt *opts, void *base, const char **pos,
+		   int maxpos, int *npos)
 {
 	*npos = 0;
 	for (int i = 1; i < argc; i++) {
@@ -202,16 +310,16 @@ int cli_parse_opts(int argc, char **argv, const struct cli_opt *opts, const char
 						   eq ? (size_t)(eq - a - 2) : strlen(a + 2));
 		if (!o)
 			return cli_usage("unknown option '%s' (see --help)", a);
-		if (o->kind == CLI_OPT_FLAG) {
+		if (o->kind == CLI_OPT_FLAG || (o->kind == CLI_OPT_OPTIONAL && !eq)) {
 			if (eq)
 				return cli_usage("option '--%s' takes no value", o->name);
-			*o->val = "1";
+			*slot(base, o) = o->kind == CLI_OPT_FLAG ? "1" : "";
 			continue;
 		}
 		const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
 		if (!v)
 			return cli_usage("option '--%s' needs a value", o->name);
-		int rc = store_opt(o, v);
+		int rc = store_opt(o, base, v);
 		if (rc)
 			return rc;
 	}
@@ -231,14 +339,15 @@ int cli_strtoll(const char *s, long long lo, long long hi, long long *out)
 	return 0;
 }
 
-int cli_parse_ll(const char *what, const char *s, long long lo, long long hi, long long *out)
+int cli_parse_ll(struct cli_call *c, const char *what, const char *s, long long lo, long long hi,
+		 long long *out)
 {
-	if (!cli_strtoll(s, lo, hi, out))
-		return CLI_OK;
+	if (!s || !cli_strtoll(s, lo, hi, out))
+		return ML_OK;
 	long long any;
 	if (cli_strtoll(s, LLONG_MIN, LLONG_MAX, &any))
-		return cli_usage("%s '%s' is not a whole number", what, s ? s : "");
-	return cli_usage("%s '%s' is not in %lld..%lld", what, s, lo, hi);
+		return cli_call_usage(c, "%s '%s' is not a whole number", what, s ? s : "");
+	return cli_call_usage(c, "%s '%s' is not in %lld..%lld", what, s, lo, hi);
 }
 
 int cli_is_id(const char *s, int64_t *out)
@@ -250,46 +359,43 @@ int cli_is_id(const char *s, int64_t *out)
 	return 1;
 }
 
-int cli_parse_id(const char *what, const char *s, int64_t *out)
+int cli_parse_id(struct cli_call *c, const char *what, const char *s, int64_t *out)
 {
 	if (!cli_is_id(s, out))
-		return cli_usage("%s '%s' is not a positive number", what, s ? s : "");
-	return CLI_OK;
+		return cli_call_usage(c, "%s '%s' is not a positive number", what, s ? s : "");
+	return ML_OK;
 }
 
 /* ---- printing query results ---- */
 
-/* Row r of a result as one JSON object (values as strings or null; details is raw JSON). */
-int cli_json_row(struct ml_buf *b, const PGresult *res, int r)
+void cli_json_row(struct ml_buf *b, const PGresult *res, int r)
 {
-	int rc = ml_buf_putc(b, '{');
-	for (int c = 0; c < PQnfields(res) && !rc; c++) {
+	ml_buf_putc(b, '{');
+	for (int c = 0; c < PQnfields(res); c++) {
 		const char *v = PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
 		if (!strcmp(PQfname(res, c), "details") && v)
-			rc = ml_json_kv_raw(b, c == 0, "details", v);
+			ml_json_kv_raw(b, c == 0, "details", v);
 		else
-			rc = ml_json_kv_str(b, c == 0, PQfname(res, c), v);
+			ml_json_kv_str(b, c == 0, PQfname(res, c), v);
 	}
-	return rc ? rc : ml_buf_putc(b, '}');
+	ml_buf_putc(b, '}');
 }
 
-/* Every row of a result as a JSON array of objects. */
-int cli_json_rows(struct ml_buf *b, const PGresult *res)
+void cli_json_rows(struct ml_buf *b, const PGresult *res)
 {
-	int rc = ml_buf_putc(b, '[');
-	for (int r = 0; r < PQntuples(res) && !rc; r++) {
+	ml_buf_putc(b, '[');
+	for (int r = 0; r < PQntuples(res); r++) {
 		if (r)
-			rc = ml_buf_putc(b, ',');
-		if (!rc)
-			rc = cli_json_row(b, res, r);
+			ml_buf_putc(b, ',');
+		cli_json_row(b, res, r);
 	}
-	return rc ? rc : ml_buf_putc(b, ']');
+	ml_buf_putc(b, ']');
 }
 
-/* Print a result as an aligned text table with a header. */
-static int text_rows(struct ml_buf *b, const PGresult *res)
+/* An aligned text table with a header. */
+static void text_rows(struct ml_buf *b, const PGresult *res)
 {
-	int nf = PQnfields(res), rc = ML_OK;
+	int nf = PQnfields(res);
 	int w[32] = { 0 };
 	for (int c = 0; c < nf && c < 32; c++) {
 		w[c] = (int)strlen(PQfname(res, c));
@@ -298,29 +404,27 @@ static int text_rows(struct ml_buf *b, const PGresult *res)
 			w[c] = l > w[c] ? l : w[c];
 		}
 	}
-	for (int r = -1; r < PQntuples(res) && !rc; r++) {
-		for (int c = 0; c < nf && c < 32 && !rc; c++) {
+	for (int r = -1; r < PQntuples(res); r++) {
+		for (int c = 0; c < nf && c < 32; c++) {
 			const char *v = r < 0 ? PQfname(res, c) : PQgetvalue(res, r, c);
 			if (c + 1 < nf)
-				rc = ml_buf_printf(b, "%-*s  ", w[c], v);
+				ml_buf_printf(b, "%-*s  ", w[c], v);
 			else
-				rc = ml_buf_puts(b, v);
+				ml_buf_puts(b, v);
 		}
-		if (!rc)
-			rc = ml_buf_putc(b, '\n');
+		ml_buf_putc(b, '\n');
 	}
-	return rc;
 }
 
-int cli_print_result(struct cli_ctx *ctx, PGresult *res)
+int cli_print_result(struct cli_ctx *ctx, struct cli_call *c, PGresult *res)
 {
 	struct ml_buf b = ML_BUF_INIT;
-	int rc = ctx->json ? cli_json_rows(&b, res) : text_rows(&b, res);
-	PQclear(res);
-	if (!rc)
-		rc = cli_out(&b, ctx->json);
+	if (ctx->json)
+		cli_json_rows(&b, res);
 	else
-		rc = CLI_INTERNAL;
+		text_rows(&b, res);
+	PQclear(res);
+	int rc = cli_emit(c, &b, ctx->json);
 	ml_buf_free(&b);
 	return rc;
 }

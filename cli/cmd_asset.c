@@ -12,8 +12,6 @@
 #include "cli/cli.h"
 #include "common/json.h"
 
-#define MAX_POS 8
-
 static const char *default_actor(const char *given)
 {
 	if (given && *given)
@@ -22,33 +20,35 @@ static const char *default_actor(const char *given)
 	return u && *u ? u : "unknown";
 }
 
+/* Options of every asset subcommand; each row's table says which it takes. */
+struct asset_args {
+	const char *name, *kind, *parent;
+	const char *file, *actor, *location, *reason, *details, *valid_until;
+	const char *limit, *after;
+	struct asset_receive_opts recv;
+	struct asset_filter filter;
+};
+
 /* ---- catalogue ---- */
 
-static int manufacturer_add(struct cli_ctx *ctx, int argc, char **argv)
+static int manufacturer_add(struct cli_ctx *ctx, struct cli_call *c)
 {
-	if (cli_help(argc, argv,
-		     "usage: meterlab asset manufacturer add CODE --name NAME\n\n"
-		     "Register a manufacturer (code: letters, digits, _ . -; e.g. HX)."))
-		return CLI_OK;
-	const char *name = NULL, *pos[MAX_POS];
-	int npos;
-	const struct cli_opt opts[] = { CLI_OPT("name", &name), CLI_OPT_END };
-	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
+	struct ml_buf b = ML_BUF_INIT;
+	const struct asset_args *a = c->args;
+	int rc = asset_manufacturer_add(c->db, c->pos[0], a->name, &c->err);
 	if (rc)
-		return rc;
-	if (npos < 2 || strcmp(pos[0], "add") || npos > 2)
-		return cli_usage("expected 'meterlab asset manufacturer add CODE --name NAME'");
-	struct db *db;
-	if ((rc = cli_db(ctx, &db)))
-		return rc;
-	struct ml_error err = ML_ERROR_INIT;
-	if (asset_manufacturer_add(db, pos[1], name, &err))
-		return cli_fail(&err);
-	if (!ctx->json)
-		printf("manufacturer %s added\n", pos[1]);
-	else
-		printf("{\"manufacturer\":\"%s\",\"added\":true}\n", pos[1]);
-	return CLI_OK;
+		goto out;
+	if (ctx->json) {
+		ml_buf_putc(&b, '{');
+		ml_json_kv_str(&b, 1, "manufacturer", c->pos[0]);
+		ml_buf_puts(&b, ",\"added\":true}");
+	} else {
+		ml_buf_printf(&b, "manufacturer %s added", c->pos[0]);
+	}
+	rc = cli_emit(c, &b, 1);
+out:
+	ml_buf_free(&b);
+	return rc;
 }
 
 static const char model_help[] =
@@ -66,116 +66,68 @@ static const char model_help[] =
 	"         --kind meter_1p --class 1 --connection direct --wiring 1p2w --un 220 --ib 5 --imax 60\n"
 	"         --constant 1200 --period 96";
 
-static int model_add(struct cli_ctx *ctx, int argc, char **argv)
+static int model_add(struct cli_ctx *ctx, struct cli_call *c)
 {
-	struct asset_model m = { 0 };
-	const char *pos[MAX_POS];
-	int npos;
-	const struct cli_opt opts[] = {
-		CLI_OPT("code", &m.code),
-		CLI_OPT("manufacturer", &m.manufacturer_code),
-		CLI_OPT("name", &m.name),
-		CLI_OPT("kind", &m.kind),
-		CLI_OPT("class", &m.accuracy_class),
-		CLI_OPT("reactive-class", &m.reactive_class),
-		CLI_OPT("connection", &m.connection),
-		CLI_OPT("wiring", &m.wiring),
-		CLI_OPT("un", &m.un_v),
-		CLI_OPT("ib", &m.ib_a),
-		CLI_OPT("imax", &m.imax_a),
-		CLI_OPT("constant", &m.constant_imp),
-		CLI_OPT("clock-hz", &m.clock_freq_hz),
-		CLI_OPT("ct-primary", &m.ct_primary_a),
-		CLI_OPT("ct-secondary", &m.ct_secondary_a),
-		CLI_OPT("vt-primary", &m.vt_primary_v),
-		CLI_OPT("vt-secondary", &m.vt_secondary_v),
-		CLI_OPT("burden", &m.rated_burden_va),
-		CLI_OPT("period", &m.verification_period_months),
-		CLI_OPT_END,
-	};
-	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
-	if (rc)
-		return rc;
-	if (npos)
-		return cli_usage("unexpected argument '%s'", pos[0]);
-	if (!m.code || !m.manufacturer_code || !m.name || !m.kind || !m.verification_period_months)
-		return cli_usage(
-			"model add needs --code, --manufacturer, --name, --kind and --period");
-	struct db *db;
-	if ((rc = cli_db(ctx, &db)))
-		return rc;
-	struct ml_error err = ML_ERROR_INIT;
-	if (asset_model_add(db, &m, &err))
-		return cli_fail(&err);
 	struct ml_buf b = ML_BUF_INIT;
-	if (ctx->json)
-		rc = ml_buf_puts(&b, "{") || ml_json_kv_str(&b, 1, "model", m.code) ||
-		     ml_buf_puts(&b, ",\"added\":true}");
-	else
-		rc = ml_buf_printf(&b, "model %s added", m.code);
-	return cli_finish(&b, rc, 1);
+	const struct asset_model *m = c->args;
+	int rc = asset_model_add(c->db, m, &c->err);
+	if (rc)
+		goto out;
+	if (ctx->json) {
+		ml_buf_puts(&b, "{");
+		ml_json_kv_str(&b, 1, "model", m->code);
+		ml_buf_puts(&b, ",\"added\":true}");
+	} else {
+		ml_buf_printf(&b, "model %s added", m->code);
+	}
+	rc = cli_emit(c, &b, 1);
+out:
+	ml_buf_free(&b);
+	return rc;
 }
 
-static int model_cmd(struct cli_ctx *ctx, int argc, char **argv)
+static int model_list(struct cli_ctx *ctx, struct cli_call *c)
 {
-	if (cli_wants_help(argc, argv) || argc < 2) {
-		puts(model_help);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	if (!strcmp(argv[1], "add"))
-		return model_add(ctx, argc - 1, argv + 1);
-	if (strcmp(argv[1], "list"))
-		return cli_usage("unknown 'meterlab asset model %s' (add or list)", argv[1]);
-	if (argc > 2)
-		return cli_usage("unexpected argument '%s'", argv[2]);
-	struct db *db;
-	int rc = cli_db(ctx, &db);
+	PGresult *res = NULL;
+	int rc = asset_model_list(c->db, &res, &c->err);
 	if (rc)
 		return rc;
-	struct ml_error err = ML_ERROR_INIT;
-	PGresult *res = NULL;
-	if (asset_model_list(db, &res, &err))
-		return cli_fail(&err);
-	return cli_print_result(ctx, res);
+	return cli_print_result(ctx, c, res);
 }
 
-static int location_cmd(struct cli_ctx *ctx, int argc, char **argv)
+static const char location_help[] =
+	"usage: meterlab asset location add CODE --name NAME --kind KIND [--parent CODE]\n"
+	"       meterlab asset location list [--json]\n\n"
+	"Stores and places an asset can be: KIND is central_store, secondary_store (city/county\n"
+	"二级表库), bench, lab, field_team, customer_site or maker. CENTRAL (central store) exists.";
+
+static int location_add(struct cli_ctx *ctx, struct cli_call *c)
 {
-	if (cli_wants_help(argc, argv) || argc < 2) {
-		puts("usage: meterlab asset location add CODE --name NAME --kind KIND [--parent CODE]\n"
-		     "       meterlab asset location list [--json]\n\n"
-		     "Stores and places an asset can be: KIND is central_store, secondary_store (city/county\n"
-		     "二级表库), bench, lab, field_team, customer_site or maker. CENTRAL (central store) exists.");
-		return argc < 2 ? CLI_USAGE : CLI_OK;
+	struct ml_buf b = ML_BUF_INIT;
+	const struct asset_args *a = c->args;
+	int rc = asset_location_add(c->db, c->pos[0], a->name, a->kind, a->parent, &c->err);
+	if (rc)
+		goto out;
+	if (ctx->json) {
+		ml_buf_putc(&b, '{');
+		ml_json_kv_str(&b, 1, "location", c->pos[0]);
+		ml_buf_puts(&b, ",\"added\":true}");
+	} else {
+		ml_buf_printf(&b, "location %s added", c->pos[0]);
 	}
-	const char *name = NULL, *kind = NULL, *parent = NULL, *pos[MAX_POS];
-	int npos;
-	const struct cli_opt opts[] = { CLI_OPT("name", &name), CLI_OPT("kind", &kind),
-					CLI_OPT("parent", &parent), CLI_OPT_END };
-	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
+	rc = cli_emit(c, &b, 1);
+out:
+	ml_buf_free(&b);
+	return rc;
+}
+
+static int location_list(struct cli_ctx *ctx, struct cli_call *c)
+{
+	PGresult *res = NULL;
+	int rc = asset_location_list(c->db, &res, &c->err);
 	if (rc)
 		return rc;
-	int add = npos == 2 && !strcmp(pos[0], "add");
-	if (!add && !(npos == 1 && !strcmp(pos[0], "list")))
-		return cli_usage(
-			"expected 'location add CODE --name NAME --kind KIND' or 'location list'");
-	struct db *db;
-	if ((rc = cli_db(ctx, &db)))
-		return rc;
-	struct ml_error err = ML_ERROR_INIT;
-	if (add) {
-		if (asset_location_add(db, pos[1], name, kind, parent, &err))
-			return cli_fail(&err);
-		if (!ctx->json)
-			printf("location %s added\n", pos[1]);
-		else
-			printf("{\"location\":\"%s\",\"added\":true}\n", pos[1]);
-		return CLI_OK;
-	}
-	PGresult *res = NULL;
-	if (asset_location_list(db, &res, &err))
-		return cli_fail(&err);
-	return cli_print_result(ctx, res);
+	return cli_print_result(ctx, c, res);
 }
 
 /* ---- receive ---- */
@@ -195,86 +147,77 @@ static const char receive_help[] =
 	"(exit 3). Importing the same file again, or reusing a lot code, is refused (exit 5).\n"
 	"Assets start in state 'arrived' at STORE (default CENTRAL).";
 
-static int print_issues(struct cli_ctx *ctx, const char *lot, const struct asset_import_report *rep)
+static void print_issues(struct cli_ctx *ctx, const char *lot,
+			 const struct asset_import_report *rep)
 {
-	struct ml_buf b = ML_BUF_INIT;
-	int rc = ML_OK;
-	if (ctx->json) {
-		rc = ml_buf_putc(&b, '{') || ml_json_kv_str(&b, 1, "lot", lot) ||
-		     ml_json_kv_int(&b, 0, "imported", 0) || ml_buf_puts(&b, ",\"issues\":[");
-		for (size_t i = 0; i < rep->nissues && !rc; i++) {
-			const struct asset_import_issue *is = &rep->issues[i];
-			rc = ml_buf_puts(&b, i ? ",{" : "{") ||
-			     ml_json_kv_int(&b, 1, "line", is->line) ||
-			     ml_json_kv_str(&b, 0, "column", is->column) ||
-			     ml_json_kv_str(&b, 0, "value", is->value) ||
-			     ml_json_kv_str(&b, 0, "reason", is->reason) || ml_buf_putc(&b, '}');
-		}
-		if (!rc)
-			rc = ml_buf_puts(&b, "]}");
-		if (!rc)
-			rc = cli_out(&b, 1);
-	} else {
+	if (!ctx->json) {
 		for (size_t i = 0; i < rep->nissues; i++) {
 			const struct asset_import_issue *is = &rep->issues[i];
 			fprintf(stderr, "line %ld%s%s%s%s%s: %s\n", is->line,
 				is->column[0] ? ", " : "", is->column, is->value[0] ? " '" : "",
 				is->value, is->value[0] ? "'" : "", is->reason);
 		}
+		return;
 	}
+	struct ml_buf b = ML_BUF_INIT;
+	ml_buf_putc(&b, '{');
+	ml_json_kv_str(&b, 1, "lot", lot);
+	ml_json_kv_int(&b, 0, "imported", 0);
+	ml_buf_puts(&b, ",\"issues\":[");
+	for (size_t i = 0; i < rep->nissues; i++) {
+		const struct asset_import_issue *is = &rep->issues[i];
+		ml_buf_puts(&b, i ? ",{" : "{");
+		ml_json_kv_int(&b, 1, "line", is->line);
+		ml_json_kv_str(&b, 0, "column", is->column);
+		ml_json_kv_str(&b, 0, "value", is->value);
+		ml_json_kv_str(&b, 0, "reason", is->reason);
+		ml_buf_putc(&b, '}');
+	}
+	ml_buf_puts(&b, "]}");
+	/* The detail of a refusal the shared path reports: no exit code of its own. */
+	cli_emit_detail(&b);
 	ml_buf_free(&b);
-	return rc;
 }
 
-static int receive_cmd(struct cli_ctx *ctx, int argc, char **argv)
+static int receive_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
-	if (cli_help(argc, argv, receive_help))
-		return CLI_OK;
-	struct asset_receive_opts o = { 0 };
-	const char *file = NULL, *pos[MAX_POS];
-	int npos;
-	const struct cli_opt opts[] = {
-		CLI_OPT("lot", &o.lot_code),      CLI_OPT("file", &file),
-		CLI_OPT("supplier", &o.supplier), CLI_OPT("actor", &o.actor),
-		CLI_OPT("location", &o.location), CLI_OPT_END
-	};
-	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
-	if (rc)
-		return rc;
-	if (npos)
-		return cli_usage("unexpected argument '%s'", pos[0]);
-	if (!o.lot_code || !file)
-		return cli_usage("receive needs --lot LOT and --file FILE (see --help)");
-	o.actor = default_actor(o.actor);
-	o.file_name = file;
-	struct ml_error err = ML_ERROR_INIT;
+	struct asset_args *a = c->args;
+	struct asset_receive_opts *o = &a->recv;
+	struct asset_import_report rep;
+	struct ml_buf b = ML_BUF_INIT;
 	char *data = NULL;
 	size_t len = 0;
-	if (asset_read_file(file, &data, &len, &err))
-		return cli_fail(&err);
-	struct db *db;
-	if ((rc = cli_db(ctx, &db))) {
-		free(data);
-		return rc;
-	}
-	struct asset_import_report rep;
-	rc = asset_receive(db, &o, data, len, &rep, &err);
-	free(data);
+	memset(&rep, 0, sizeof(rep));
+	o->actor = default_actor(o->actor);
+	o->file_name = a->file;
+	int rc = asset_read_file(a->file, &data, &len, &c->err);
+	if (rc)
+		goto out;
+	rc = cli_call_db(ctx, c);
+	if (rc)
+		goto out;
+	rc = asset_receive(c->db, o, data, len, &rep, &c->err);
 	if (rc) {
-		if (print_issues(ctx, o.lot_code, &rep))
-			rc = ML_EINTERNAL;
-		asset_import_report_free(&rep);
-		return cli_fail(&err);
+		print_issues(ctx, o->lot_code, &rep);
+		goto out;
 	}
-	if (ctx->json)
-		printf("{\"lot\":\"%s\",\"lot_id\":%" PRId64
-		       ",\"imported\":%zu,\"sha256\":\"%s\"}\n",
-		       o.lot_code, rep.lot_id, rep.rows, rep.sha256);
-	else
-		printf("lot %s: received %zu asset%s (state arrived), file sha256 %s\n", o.lot_code,
-		       rep.rows, rep.rows == 1 ? "" : "s", rep.sha256);
+	if (ctx->json) {
+		ml_buf_putc(&b, '{');
+		ml_json_kv_str(&b, 1, "lot", o->lot_code);
+		ml_json_kv_int(&b, 0, "lot_id", rep.lot_id);
+		ml_json_kv_int(&b, 0, "imported", (int64_t)rep.rows);
+		ml_json_kv_str(&b, 0, "sha256", rep.sha256);
+		ml_buf_putc(&b, '}');
+	} else {
+		ml_buf_printf(&b, "lot %s: received %zu asset%s (state arrived), file sha256 %s",
+			      o->lot_code, rep.rows, rep.rows == 1 ? "" : "s", rep.sha256);
+	}
+	rc = cli_emit(c, &b, 1);
+out:
 	asset_import_report_free(&rep);
-	return fflush(stdout) ? CLI_FAIL : CLI_OK;
+	ml_buf_free(&b);
+	free(data);
+	return rc;
 }
 
 /* ---- move / swap ---- */
@@ -357,34 +300,13 @@ static int bc_parse(struct bc_list *l)
 	return ML_OK;
 }
 
-static int print_move_report(struct cli_ctx *ctx, const struct bc_list *l,
+/* The moved count (ok), or every refusal; JSON either way. Returns cli_emit's result. */
+static int print_move_report(struct cli_ctx *ctx, struct cli_call *c, const struct bc_list *l,
 			     const struct asset_move_report *rep, const char *action, int ok)
 {
 	struct ml_buf b = ML_BUF_INIT;
 	int rc = ML_OK;
-	if (ctx->json) {
-		rc = ml_buf_putc(&b, '{') || ml_json_kv_str(&b, 1, "action", action) ||
-		     ml_json_kv_int(&b, 0, "moved", (int64_t)rep->moved) ||
-		     ml_buf_puts(&b, ",\"refused\":[");
-		for (size_t i = 0; i < rep->nrefused && !rc; i++) {
-			const struct asset_refusal *r = &rep->refused[i];
-			rc = ml_buf_puts(&b, i ? ",{" : "{") ||
-			     ml_json_kv_str(&b, 1, "barcode", r->barcode) ||
-			     ml_json_kv_int(&b, 0, "line", l->line[r->index]) ||
-			     ml_json_kv_int(&b, 0, "index", (int64_t)r->index) ||
-			     ml_json_kv_str(&b, 0, "error", ml_strerror(r->code)) ||
-			     ml_json_kv_str(&b, 0, "reason", r->msg) || ml_buf_putc(&b, '}');
-		}
-		if (!rc)
-			rc = ml_buf_puts(&b, "]}");
-		if (!rc)
-			rc = cli_out(&b, 1);
-	} else if (ok) {
-		rc = ml_buf_printf(&b, "%s: moved %zu asset%s", action, rep->moved,
-				   rep->moved == 1 ? "" : "s");
-		if (!rc)
-			rc = cli_out(&b, 1);
-	} else {
+	if (!ctx->json && !ok) {
 		for (size_t i = 0; i < rep->nrefused; i++) {
 			size_t k = rep->refused[i].index;
 			/* line 0 marks a barcode given as an argument: name its position instead */
@@ -393,7 +315,32 @@ static int print_move_report(struct cli_ctx *ctx, const struct bc_list *l,
 				l->line[k] ? l->line[k] : (long)k + 1, rep->refused[i].barcode,
 				rep->refused[i].msg);
 		}
+		return ML_OK;
 	}
+	if (ctx->json) {
+		ml_buf_putc(&b, '{');
+		ml_json_kv_str(&b, 1, "action", action);
+		ml_json_kv_int(&b, 0, "moved", (int64_t)rep->moved);
+		ml_buf_puts(&b, ",\"refused\":[");
+		for (size_t i = 0; i < rep->nrefused; i++) {
+			const struct asset_refusal *r = &rep->refused[i];
+			ml_buf_puts(&b, i ? ",{" : "{");
+			ml_json_kv_str(&b, 1, "barcode", r->barcode);
+			ml_json_kv_int(&b, 0, "line", l->line[r->index]);
+			ml_json_kv_int(&b, 0, "index", (int64_t)r->index);
+			ml_json_kv_str(&b, 0, "error", ml_strerror(r->code));
+			ml_json_kv_str(&b, 0, "reason", r->msg);
+			ml_buf_putc(&b, '}');
+		}
+		ml_buf_puts(&b, "]}");
+	} else {
+		ml_buf_printf(&b, "%s: moved %zu asset%s", action, rep->moved,
+			      rep->moved == 1 ? "" : "s");
+	}
+	if (ok)
+		rc = cli_emit(c, &b, 1);
+	else
+		cli_emit_detail(&b); /* the refusal is the error the shared path reports */
 	ml_buf_free(&b);
 	return rc;
 }
@@ -413,56 +360,54 @@ static int load_barcodes(const char *file, const char **pos, int npos, struct bc
 		return ML_OK;
 	size_t len;
 	int rc = asset_read_file(file, &l->data, &len, err);
-	if (!rc && bc_parse(l))
-		rc = ml_errorf(err, ML_ENOMEM, "out of memory");
-	return rc;
-}
-
-static int move_cmd(struct cli_ctx *ctx, int argc, char **argv)
-{
-	if (cli_help(argc, argv, move_help))
-		return CLI_OK;
-	const char *file = NULL, *pos[MAX_POS];
-	struct asset_move tmpl = { 0 };
-	int npos;
-	const struct cli_opt opts[] = { CLI_OPT("file", &file),
-					CLI_OPT("actor", &tmpl.actor),
-					CLI_OPT("location", &tmpl.location),
-					CLI_OPT("reason", &tmpl.reason),
-					CLI_OPT("details", &tmpl.details_json),
-					CLI_OPT("valid-until", &tmpl.valid_until),
-					CLI_OPT_END };
-	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
 	if (rc)
 		return rc;
-	if (npos < 1)
-		return cli_usage("move needs an ACTION (see 'meterlab asset move --help')");
-	struct ml_error err = ML_ERROR_INIT;
-	if (asset_action_parse(pos[0], &tmpl.action, &err))
-		return cli_fail(&err);
-	tmpl.actor = default_actor(tmpl.actor);
+	if (bc_parse(l))
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	return ML_OK;
+}
+
+static int move_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct asset_args *a = c->args;
+	struct asset_move tmpl = { .actor = default_actor(a->actor),
+				   .location = a->location,
+				   .reason = a->reason,
+				   .details_json = a->details,
+				   .valid_until = a->valid_until };
 	struct bc_list l = { 0 };
 	struct asset_move *mv = NULL;
 	struct asset_move_report rep = { 0 };
-	struct db *db = NULL;
-	rc = load_barcodes(file, pos, npos, &l, &err) ? cli_fail(&err) : CLI_OK;
-	if (!rc && l.n == 0)
-		rc = cli_usage(
-			"no barcodes given (arguments, --file FILE or - for standard input)");
-	if (!rc && !(mv = calloc(l.n, sizeof(*mv))))
-		rc = CLI_INTERNAL;
-	if (!rc)
-		rc = cli_db(ctx, &db);
-	if (!rc) {
-		for (size_t i = 0; i < l.n; i++) {
-			mv[i] = tmpl;
-			mv[i].barcode = l.v[i];
-		}
-		int ml = asset_move_batch(db, mv, l.n, &rep, &err);
-		rc = print_move_report(ctx, &l, &rep, pos[0], ml == ML_OK) ? CLI_INTERNAL : CLI_OK;
-		if (ml)
-			rc = cli_fail(&err);
+	int rc = asset_action_parse(c->pos[0], &tmpl.action, &c->err);
+	if (rc)
+		goto out;
+	rc = load_barcodes(a->file, c->pos, c->npos, &l, &c->err);
+	if (rc)
+		goto out;
+	if (l.n == 0) {
+		rc = cli_call_usage(
+			c, "no barcodes given (arguments, --file FILE or - for standard input)");
+		goto out;
 	}
+	mv = calloc(l.n, sizeof(*mv));
+	if (!mv) {
+		rc = ml_errorf(&c->err, ML_ENOMEM, "out of memory (%zu barcodes)", l.n);
+		goto out;
+	}
+	rc = cli_call_db(ctx, c);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < l.n; i++) {
+		mv[i] = tmpl;
+		mv[i].barcode = l.v[i];
+	}
+	rc = asset_move_batch(c->db, mv, l.n, &rep, &c->err);
+	if (rc) {
+		print_move_report(ctx, c, &l, &rep, c->pos[0], 0);
+		goto out;
+	}
+	rc = print_move_report(ctx, c, &l, &rep, c->pos[0], 1);
+out:
 	asset_move_report_free(&rep);
 	free(mv);
 	free(l.v);
@@ -471,197 +416,343 @@ static int move_cmd(struct cli_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
-static int swap_cmd(struct cli_ctx *ctx, int argc, char **argv)
+static int swap_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
-	if (cli_help(
-		    argc, argv,
-		    "usage: meterlab asset swap OLD_BARCODE NEW_BARCODE [--actor NAME] [--location CODE]\n"
-		    "                           [--reason TEXT]\n\n"
-		    "Replace an installed meter in one transaction: OLD (installed) is removed and NEW\n"
-		    "(issued) is installed, at --location when given. Either refusal leaves both unchanged."))
-		return CLI_OK;
-	const char *actor = NULL, *location = NULL, *reason = NULL, *pos[MAX_POS];
-	int npos;
-	const struct cli_opt opts[] = { CLI_OPT("actor", &actor), CLI_OPT("location", &location),
-					CLI_OPT("reason", &reason), CLI_OPT_END };
-	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
-	if (rc)
-		return rc;
-	if (npos != 2)
-		return cli_usage("swap needs OLD_BARCODE and NEW_BARCODE");
-	struct db *db;
-	if ((rc = cli_db(ctx, &db)))
-		return rc;
-	struct ml_error err = ML_ERROR_INIT;
+	const struct asset_args *a = c->args;
 	struct asset_move_report rep = { 0 };
-	char *bcs[2] = { (char *)pos[0], (char *)pos[1] };
+	char *bcs[2] = { (char *)c->pos[0], (char *)c->pos[1] };
 	long lines[2] = { 0, 0 };
 	struct bc_list l = { .v = bcs, .line = lines, .n = 2 };
-	int ml = asset_swap(db, pos[0], pos[1], default_actor(actor), location, reason, &rep, &err);
-	rc = print_move_report(ctx, &l, &rep, "swap", ml == ML_OK) ? CLI_INTERNAL : CLI_OK;
+	int rc = asset_swap(c->db, c->pos[0], c->pos[1], default_actor(a->actor), a->location,
+			    a->reason, &rep, &c->err);
+	int printed = print_move_report(ctx, c, &l, &rep, "swap", rc == ML_OK);
 	asset_move_report_free(&rep);
-	return ml ? cli_fail(&err) : rc;
+	if (rc)
+		return rc;
+	return printed;
 }
 
 /* ---- show / list ---- */
 
-static int show_text(struct ml_buf *b, const struct asset_info *a, const PGresult *model,
-		     const PGresult *hist)
+static void show_text(struct ml_buf *b, const struct asset_info *a, const PGresult *model,
+		      const PGresult *hist)
 {
-	int rc = ml_buf_printf(b, "barcode      %s\nmodel        %s", a->barcode, a->model_code);
-	for (int r = 0; r < PQntuples(model) && !rc; r++) {
-		if (!strcmp(PQgetvalue(model, r, 1), a->model_code))
-			rc = ml_buf_printf(b, " (%s %s, %s, class %s, period %s months)",
-					   db_get(model, r, "manufacturer"),
-					   db_get(model, r, "name"), db_get(model, r, "kind"),
-					   db_get(model, r, "accuracy_class")
-						   ? db_get(model, r, "accuracy_class")
-						   : "-",
-					   db_get(model, r, "verification_period_months"));
+	ml_buf_printf(b, "barcode      %s\nmodel        %s", a->barcode, a->model_code);
+	for (int r = 0; r < PQntuples(model); r++) {
+		if (strcmp(db_get(model, r, "code"), a->model_code))
+			continue;
+		const char *cls = db_get(model, r, "accuracy_class");
+		ml_buf_printf(b, " (%s %s, %s, class %s, period %s months)",
+			      db_get(model, r, "manufacturer"), db_get(model, r, "name"),
+			      db_get(model, r, "kind"), cls ? cls : "-",
+			      db_get(model, r, "verification_period_months"));
 	}
-	if (!rc)
-		rc = ml_buf_printf(
-			b,
-			"\nlot          %s\nstate        %s\nlocation     %s\nvalid until  %s\nhistory:\n",
-			a->lot_code, asset_state_name(a->state), a->location[0] ? a->location : "-",
-			a->valid_until[0] ? a->valid_until : "-");
-	for (int r = 0; r < PQntuples(hist) && !rc; r++) {
+	ml_buf_printf(
+		b,
+		"\nlot          %s\nstate        %s\nlocation     %s\nvalid until  %s\nhistory:\n",
+		a->lot_code, asset_state_name(a->state), a->location[0] ? a->location : "-",
+		a->valid_until[0] ? a->valid_until : "-");
+	for (int r = 0; r < PQntuples(hist); r++) {
 		const char *from = db_get(hist, r, "from_state"),
 			   *loc = db_get(hist, r, "location");
 		const char *reason = db_get(hist, r, "reason");
-		rc = ml_buf_printf(b, "  %s  %-17s %s -> %s  by %s%s%s%s%s\n",
-				   db_get(hist, r, "occurred_at"), db_get(hist, r, "action"),
-				   from ? from : "(new)", db_get(hist, r, "to_state"),
-				   db_get(hist, r, "actor"), loc ? " at " : "", loc ? loc : "",
-				   reason ? ": " : "", reason ? reason : "");
+		ml_buf_printf(b, "  %s  %-17s %s -> %s  by %s%s%s%s%s\n",
+			      db_get(hist, r, "occurred_at"), db_get(hist, r, "action"),
+			      from ? from : "(new)", db_get(hist, r, "to_state"),
+			      db_get(hist, r, "actor"), loc ? " at " : "", loc ? loc : "",
+			      reason ? ": " : "", reason ? reason : "");
 	}
+}
+
+static int show_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	struct asset_info a;
+	PGresult *hist = NULL, *model = NULL;
+	struct ml_buf b = ML_BUF_INIT;
+	int rc = asset_lookup(c->db, c->pos[0], &a, &c->err);
+	if (rc)
+		goto out;
+	rc = asset_history(c->db, a.asset_id, &hist, &c->err);
+	if (rc)
+		goto out;
+	rc = asset_model_get(c->db, a.model_id, &model, &c->err);
+	if (rc)
+		goto out;
+	if (ctx->json) {
+		ml_buf_putc(&b, '{');
+		ml_json_kv_int(&b, 1, "asset_id", a.asset_id);
+		ml_json_kv_str(&b, 0, "barcode", a.barcode);
+		ml_json_kv_str(&b, 0, "model_code", a.model_code);
+		ml_json_kv_str(&b, 0, "lot", a.lot_code);
+		ml_json_kv_str(&b, 0, "state", asset_state_name(a.state));
+		ml_json_kv_str(&b, 0, "location", a.location[0] ? a.location : NULL);
+		ml_json_kv_str(&b, 0, "valid_until", a.valid_until[0] ? a.valid_until : NULL);
+		ml_buf_puts(&b, ",\"model\":");
+		if (PQntuples(model))
+			cli_json_row(&b, model, 0);
+		else
+			ml_buf_puts(&b, "null");
+		ml_buf_puts(&b, ",\"history\":");
+		cli_json_rows(&b, hist);
+		ml_buf_putc(&b, '}');
+	} else {
+		show_text(&b, &a, model, hist);
+	}
+	rc = cli_emit(c, &b, ctx->json);
+out:
+	PQclear(hist);
+	PQclear(model);
+	ml_buf_free(&b);
 	return rc;
 }
 
-static int show_cmd(struct cli_ctx *ctx, int argc, char **argv)
+/* Only the form here: asset_list() checks the range and names the value. */
+static int check_list(struct cli_ctx *ctx, struct cli_call *c)
 {
-	if (cli_help(
-		    argc, argv,
-		    "usage: meterlab asset show BARCODE [--json]\n\n"
-		    "Show one asset: model, lot, state, location, valid-until and its whole history\n"
-		    "(every lifecycle event, oldest first)."))
-		return CLI_OK;
-	if (argc != 2)
-		return cli_usage("show needs exactly one BARCODE");
-	struct db *db;
-	int rc = cli_db(ctx, &db);
-	if (rc)
-		return rc;
-	struct ml_error err = ML_ERROR_INIT;
-	struct asset_info a;
-	PGresult *hist = NULL, *model = NULL;
-	if (asset_lookup(db, argv[1], &a, &err) || asset_history(db, a.asset_id, &hist, &err))
-		return cli_fail(&err);
-	if (asset_model_get(db, a.model_id, &model, &err)) {
-		PQclear(hist);
-		return cli_fail(&err);
-	}
-	struct ml_buf b = ML_BUF_INIT;
-	if (ctx->json) {
-		rc = ml_buf_putc(&b, '{') || ml_json_kv_int(&b, 1, "asset_id", a.asset_id) ||
-		     ml_json_kv_str(&b, 0, "barcode", a.barcode) ||
-		     ml_json_kv_str(&b, 0, "model_code", a.model_code) ||
-		     ml_json_kv_str(&b, 0, "lot", a.lot_code) ||
-		     ml_json_kv_str(&b, 0, "state", asset_state_name(a.state)) ||
-		     ml_json_kv_str(&b, 0, "location", a.location[0] ? a.location : NULL) ||
-		     ml_json_kv_str(&b, 0, "valid_until",
-				    a.valid_until[0] ? a.valid_until : NULL) ||
-		     ml_buf_puts(&b, ",\"model\":") ||
-		     (PQntuples(model) ? cli_json_row(&b, model, 0) : ml_buf_puts(&b, "null")) ||
-		     ml_buf_puts(&b, ",\"history\":") || cli_json_rows(&b, hist) ||
-		     ml_buf_putc(&b, '}');
-	} else {
-		rc = show_text(&b, &a, model, hist);
-	}
-	PQclear(hist);
-	PQclear(model);
-	return cli_finish(&b, rc, ctx->json);
-}
-
-static int list_cmd(struct cli_ctx *ctx, int argc, char **argv)
-{
-	if (cli_help(
-		    argc, argv,
-		    "usage: meterlab asset list [--state S] [--model CODE] [--lot LOT] [--location CODE]\n"
-		    "                           [--limit N] [--after ASSET_ID] [--json]\n\n"
-		    "List assets ordered by asset_id, at most N (default 100, max 10000). Page with\n"
-		    "--after: pass the last asset_id of the previous page."))
-		return CLI_OK;
-	struct asset_filter f = { 0 };
-	const char *limit = NULL, *after = NULL, *pos[MAX_POS];
-	int npos;
-	const struct cli_opt opts[] = { CLI_OPT("state", &f.state),
-					CLI_OPT("model", &f.model),
-					CLI_OPT("lot", &f.lot),
-					CLI_OPT("location", &f.location),
-					CLI_OPT("limit", &limit),
-					CLI_OPT("after", &after),
-					CLI_OPT_END };
-	int rc = cli_parse_opts(argc, argv, opts, pos, MAX_POS, &npos);
-	if (rc)
-		return rc;
-	if (npos)
-		return cli_usage("unexpected argument '%s'", pos[0]);
-	/* Only the form here: asset_list() checks the range and names the value. */
+	struct asset_args *a = c->args;
 	long long n;
-	if (limit && (rc = cli_parse_ll("--limit", limit, LONG_MIN, LONG_MAX, &n)))
-		return rc;
-	f.limit = limit ? (long)n : 0;
-	if (after && (rc = cli_parse_ll("--after", after, INT64_MIN, INT64_MAX, &n)))
-		return rc;
-	f.after_id = after ? n : 0;
-	struct db *db;
-	if ((rc = cli_db(ctx, &db)))
-		return rc;
-	struct ml_error err = ML_ERROR_INIT;
-	PGresult *res = NULL;
-	if (asset_list(db, &f, &res, &err))
-		return cli_fail(&err);
-	return cli_print_result(ctx, res);
+	int rc;
+	(void)ctx;
+	if (a->limit) {
+		rc = cli_parse_ll(c, "--limit", a->limit, LONG_MIN, LONG_MAX, &n);
+		if (rc)
+			return rc;
+		a->filter.limit = (long)n;
+	}
+	if (a->after) {
+		rc = cli_parse_ll(c, "--after", a->after, INT64_MIN, INT64_MAX, &n);
+		if (rc)
+			return rc;
+		a->filter.after_id = n;
+	}
+	return ML_OK;
 }
 
-static int lot_cmd(struct cli_ctx *ctx, int argc, char **argv)
+static int list_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
-	if (cli_help(
-		    argc, argv,
-		    "usage: meterlab asset lot list [--json]\n\n"
-		    "Arrival lots, newest first: manufacturer, model (when the lot has one), supplier,\n"
-		    "asset count and how many assets of the lot are in each state."))
-		return CLI_OK;
-	if (argc != 2 || strcmp(argv[1], "list"))
-		return cli_usage("expected 'meterlab asset lot list'");
-	struct db *db;
-	int rc = cli_db(ctx, &db);
+	const struct asset_args *a = c->args;
+	PGresult *res = NULL;
+	int rc = asset_list(c->db, &a->filter, &res, &c->err);
 	if (rc)
 		return rc;
-	struct ml_error err = ML_ERROR_INIT;
-	PGresult *res = NULL;
-	if (asset_lot_list(db, &res, &err))
-		return cli_fail(&err);
-	return cli_print_result(ctx, res);
+	return cli_print_result(ctx, c, res);
 }
 
-int cmd_asset(struct cli_ctx *ctx, int argc, char **argv)
+static int lot_list(struct cli_ctx *ctx, struct cli_call *c)
 {
-	static const struct cli_cmd table[] = {
-		{ "receive", receive_cmd, "receive a supplier delivery (CSV) into a new lot" },
-		{ "move", move_cmd, "apply a lifecycle action to assets, all or nothing" },
-		{ "swap", swap_cmd, "remove an installed meter and install its replacement" },
-		{ "show", show_cmd, "one asset with its model and whole history" },
-		{ "list", list_cmd, "list assets with filters and paging" },
-		{ "model", model_cmd, "device-model catalogue (add, list)" },
-		{ "manufacturer", manufacturer_add, "add a manufacturer" },
-		{ "location", location_cmd, "stores and places (add, list)" },
-		{ "lot", lot_cmd, "arrival lots with per-state counts (list)" },
-		{ NULL, NULL, NULL },
-	};
-	return cli_dispatch(
-		ctx, "asset",
-		"The asset registry: catalogue, deliveries, lifecycle (assets/README.md).", table,
-		argc, argv);
+	PGresult *res = NULL;
+	int rc = asset_lot_list(c->db, &res, &c->err);
+	if (rc)
+		return rc;
+	return cli_print_result(ctx, c, res);
 }
+
+/* ---- the tables ---- */
+
+static const struct cli_opt manufacturer_opts[] = {
+	CLI_OPT("name", struct asset_args, name),
+	CLI_OPT_END,
+};
+
+static const struct cli_cmd manufacturer_cmds[] = {
+	{ .name = "add",
+	  .run = manufacturer_add,
+	  CLI_ARGS(struct asset_args, manufacturer_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "expected 'meterlab asset manufacturer add CODE --name NAME'",
+	  .flags = CLI_NEED_DB,
+	  .summary = "add a manufacturer",
+	  .help = "usage: meterlab asset manufacturer add CODE --name NAME\n\n"
+		  "Register a manufacturer (code: letters, digits, _ . -; e.g. HX)." },
+	{ .name = NULL },
+};
+
+static const struct cli_opt model_opts[] = {
+	CLI_REQ("code", struct asset_model, code),
+	CLI_REQ("manufacturer", struct asset_model, manufacturer_code),
+	CLI_REQ("name", struct asset_model, name),
+	CLI_REQ("kind", struct asset_model, kind),
+	CLI_OPT("class", struct asset_model, accuracy_class),
+	CLI_OPT("reactive-class", struct asset_model, reactive_class),
+	CLI_OPT("connection", struct asset_model, connection),
+	CLI_OPT("wiring", struct asset_model, wiring),
+	CLI_OPT("un", struct asset_model, un_v),
+	CLI_OPT("ib", struct asset_model, ib_a),
+	CLI_OPT("imax", struct asset_model, imax_a),
+	CLI_OPT("constant", struct asset_model, constant_imp),
+	CLI_OPT("clock-hz", struct asset_model, clock_freq_hz),
+	CLI_OPT("ct-primary", struct asset_model, ct_primary_a),
+	CLI_OPT("ct-secondary", struct asset_model, ct_secondary_a),
+	CLI_OPT("vt-primary", struct asset_model, vt_primary_v),
+	CLI_OPT("vt-secondary", struct asset_model, vt_secondary_v),
+	CLI_OPT("burden", struct asset_model, rated_burden_va),
+	CLI_REQ("period", struct asset_model, verification_period_months),
+	CLI_OPT_END,
+};
+
+static const char model_need[] =
+	"model add needs --code, --manufacturer, --name, --kind and --period";
+
+static const struct cli_cmd model_cmds[] = {
+	{ .name = "add",
+	  .run = model_add,
+	  CLI_ARGS(struct asset_model, model_opts),
+	  .need = model_need,
+	  .flags = CLI_NEED_DB,
+	  .summary = "add a device model",
+	  .help = model_help },
+	{ .name = "list",
+	  .run = model_list,
+	  .flags = CLI_NEED_DB,
+	  .summary = "list the device models",
+	  .help = model_help },
+	{ .name = NULL },
+};
+
+static const struct cli_opt location_opts[] = {
+	CLI_OPT("name", struct asset_args, name),
+	CLI_OPT("kind", struct asset_args, kind),
+	CLI_OPT("parent", struct asset_args, parent),
+	CLI_OPT_END,
+};
+
+static const struct cli_cmd location_cmds[] = {
+	{ .name = "add",
+	  .run = location_add,
+	  CLI_ARGS(struct asset_args, location_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "expected 'location add CODE --name NAME --kind KIND' or 'location list'",
+	  .flags = CLI_NEED_DB,
+	  .summary = "add a store or place",
+	  .help = location_help },
+	{ .name = "list",
+	  .run = location_list,
+	  .flags = CLI_NEED_DB,
+	  .summary = "list stores and places",
+	  .help = location_help },
+	{ .name = NULL },
+};
+
+static const char lot_help[] =
+	"usage: meterlab asset lot list [--json]\n\n"
+	"Arrival lots, newest first: manufacturer, model (when the lot has one), supplier,\n"
+	"asset count and how many assets of the lot are in each state.";
+
+static const struct cli_cmd lot_cmds[] = {
+	{ .name = "list",
+	  .run = lot_list,
+	  .flags = CLI_NEED_DB,
+	  .summary = "arrival lots with per-state counts",
+	  .help = lot_help },
+	{ .name = NULL },
+};
+
+static const struct cli_opt receive_opts[] = {
+	CLI_REQ("lot", struct asset_args, recv.lot_code),
+	CLI_REQ("file", struct asset_args, file),
+	CLI_OPT("supplier", struct asset_args, recv.supplier),
+	CLI_OPT("actor", struct asset_args, recv.actor),
+	CLI_OPT("location", struct asset_args, recv.location),
+	CLI_OPT_END,
+};
+
+static const struct cli_opt move_opts[] = {
+	CLI_OPT("file", struct asset_args, file),
+	CLI_OPT("actor", struct asset_args, actor),
+	CLI_OPT("location", struct asset_args, location),
+	CLI_OPT("reason", struct asset_args, reason),
+	CLI_OPT("details", struct asset_args, details),
+	CLI_OPT("valid-until", struct asset_args, valid_until),
+	CLI_OPT_END,
+};
+
+static const struct cli_opt swap_opts[] = {
+	CLI_OPT("actor", struct asset_args, actor),
+	CLI_OPT("location", struct asset_args, location),
+	CLI_OPT("reason", struct asset_args, reason),
+	CLI_OPT_END,
+};
+
+static const struct cli_opt list_opts[] = {
+	CLI_OPT("state", struct asset_args, filter.state),
+	CLI_OPT("model", struct asset_args, filter.model),
+	CLI_OPT("lot", struct asset_args, filter.lot),
+	CLI_OPT("location", struct asset_args, filter.location),
+	CLI_OPT("limit", struct asset_args, limit),
+	CLI_OPT("after", struct asset_args, after),
+	CLI_OPT_END,
+};
+
+static const struct cli_cmd asset_cmds[] = {
+	{ .name = "receive",
+	  .run = receive_cmd,
+	  CLI_ARGS(struct asset_args, receive_opts),
+	  .need = "receive needs --lot LOT and --file FILE (see --help)",
+	  .summary = "receive a supplier delivery (CSV) into a new lot",
+	  .help = receive_help },
+	{ .name = "move",
+	  .run = move_cmd,
+	  CLI_ARGS(struct asset_args, move_opts),
+	  .min_pos = 1,
+	  .max_pos = 8,
+	  .need = "move needs an ACTION (see 'meterlab asset move --help')",
+	  .summary = "apply a lifecycle action to assets, all or nothing",
+	  .help = move_help },
+	{ .name = "swap",
+	  .run = swap_cmd,
+	  CLI_ARGS(struct asset_args, swap_opts),
+	  .min_pos = 2,
+	  .max_pos = 2,
+	  .need = "swap needs OLD_BARCODE and NEW_BARCODE",
+	  .flags = CLI_NEED_DB,
+	  .summary = "remove an installed meter and install its replacement",
+	  .help = "usage: meterlab asset swap OLD_BARCODE NEW_BARCODE [--actor NAME] [--location CODE]\n"
+		  "                           [--reason TEXT]\n\n"
+		  "Replace an installed meter in one transaction: OLD (installed) is removed and NEW\n"
+		  "(issued) is installed, at --location when given. Either refusal leaves both unchanged." },
+	{ .name = "show",
+	  .run = show_cmd,
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "show needs exactly one BARCODE",
+	  .flags = CLI_NEED_DB,
+	  .summary = "one asset with its model and whole history",
+	  .help = "usage: meterlab asset show BARCODE [--json]\n\n"
+		  "Show one asset: model, lot, state, location, valid-until and its whole history\n"
+		  "(every lifecycle event, oldest first)." },
+	{ .name = "list",
+	  .check = check_list,
+	  .run = list_cmd,
+	  CLI_ARGS(struct asset_args, list_opts),
+	  .flags = CLI_NEED_DB,
+	  .summary = "list assets with filters and paging",
+	  .help = "usage: meterlab asset list [--state S] [--model CODE] [--lot LOT] [--location CODE]\n"
+		  "                           [--limit N] [--after ASSET_ID] [--json]\n\n"
+		  "List assets ordered by asset_id, at most N (default 100, max 10000). Page with\n"
+		  "--after: pass the last asset_id of the previous page." },
+	{ .name = "model",
+	  .sub = model_cmds,
+	  .summary = "device-model catalogue (add, list)",
+	  .help = model_help },
+	{ .name = "manufacturer",
+	  .sub = manufacturer_cmds,
+	  .summary = "add a manufacturer",
+	  .help = "Manufacturers of the catalogue." },
+	{ .name = "location",
+	  .sub = location_cmds,
+	  .summary = "stores and places (add, list)",
+	  .help = location_help },
+	{ .name = "lot",
+	  .sub = lot_cmds,
+	  .summary = "arrival lots with per-state counts (list)",
+	  .help = lot_help },
+	{ .name = NULL },
+};
+
+const struct cli_cmd cmd_asset = {
+	.name = "asset",
+	.help = "The asset registry: catalogue, deliveries, lifecycle (assets/README.md).",
+	.sub = asset_cmds,
+};

@@ -33,34 +33,27 @@ static const char usage[] =
 
 struct judge_args {
 	const char *cls, *conn, *point, *pf, *element, *readings, *phase, *internal, *limit, *kind,
-		*percent, *ib, *imax;
-	int on_mean, strict;
+		*percent, *ib, *imax, *on_mean, *strict;
 };
 
-static int parse_args(int argc, char **argv, struct judge_args *a)
-{
-	const char *on_mean = NULL, *strict = NULL, *pos[1];
-	const struct cli_opt opts[] = {
-		CLI_OPT("class", &a->cls),       CLI_OPT("connection", &a->conn),
-		CLI_OPT("point", &a->point),     CLI_OPT("pf", &a->pf),
-		CLI_OPT("element", &a->element), CLI_OPT("readings", &a->readings),
-		CLI_OPT("phase", &a->phase),     CLI_OPT("internal", &a->internal),
-		CLI_OPT("limit", &a->limit),     CLI_OPT("kind", &a->kind),
-		CLI_OPT("percent", &a->percent), CLI_OPT("ib", &a->ib),
-		CLI_OPT("imax", &a->imax),       CLI_FLAG("on-mean", &on_mean),
-		CLI_FLAG("strict", &strict),     CLI_OPT_END,
-	};
-	int npos, rc = cli_parse_opts(argc, argv, opts, pos, 1, &npos);
-	if (rc)
-		return rc;
-	if (npos)
-		return cli_usage("judge: unexpected argument '%s' (see --help)", pos[0]);
-	a->on_mean = on_mean != NULL;
-	a->strict = strict != NULL;
-	if (!a->cls || !a->readings)
-		return cli_usage("judge needs --class and --readings (see --help)");
-	return CLI_OK;
-}
+static const struct cli_opt judge_opts[] = {
+	CLI_REQ("class", struct judge_args, cls),
+	CLI_OPT("connection", struct judge_args, conn),
+	CLI_OPT("point", struct judge_args, point),
+	CLI_OPT("pf", struct judge_args, pf),
+	CLI_OPT("element", struct judge_args, element),
+	CLI_REQ("readings", struct judge_args, readings),
+	CLI_OPT("phase", struct judge_args, phase),
+	CLI_OPT("internal", struct judge_args, internal),
+	CLI_OPT("limit", struct judge_args, limit),
+	CLI_OPT("kind", struct judge_args, kind),
+	CLI_OPT("percent", struct judge_args, percent),
+	CLI_OPT("ib", struct judge_args, ib),
+	CLI_OPT("imax", struct judge_args, imax),
+	CLI_FLAG("on-mean", struct judge_args, on_mean),
+	CLI_FLAG("strict", struct judge_args, strict),
+	CLI_OPT_END,
+};
 
 /* "r1,r2,..." → dec4 values; err names the bad one. */
 static int parse_list(const char *s, const char *what, int64_t *v, int *n, struct ml_error *err)
@@ -95,31 +88,51 @@ struct outcome {
 	int64_t coeff_e4;
 };
 
+/* The optional point options (--pf, --element, --connection, --ib, --imax) into pt, conn, ib, imax. */
+static int point_opts(const struct judge_args *a, struct load_point *pt,
+		      enum model_connection *conn, int64_t *ib, int64_t *imax, struct ml_error *err)
+{
+	int rc = ML_OK;
+	if (a->pf && (rc = point_pf_parse(a->pf, &pt->pf, err)))
+		return rc;
+	if (a->element && (rc = point_element_parse(a->element, &pt->element, err)))
+		return rc;
+	if (a->conn && (rc = model_connection_parse(a->conn, conn, err)))
+		return rc;
+	if (a->ib && (rc = opt_dec(a->ib, 3, "--ib", ib, err)))
+		return rc;
+	if (a->imax && (rc = opt_dec(a->imax, 3, "--imax", imax, err)))
+		return rc;
+	return rc;
+}
+
 static int meter_limit(const struct judge_args *a, const struct lab_settings *set,
 		       struct outcome *o, struct ml_error *err)
 {
 	struct load_point pt = { POINT_IB, DEC4_SCALE, PF_1, ELEM_H };
 	enum model_connection conn = CONN_DIRECT;
+	enum meter_class c;
 	int64_t ib = 0, imax = 0;
+	char cur[24];
 	if (!a->point)
 		return ml_errorf(err, ML_EINVAL, "--point is required for meters");
 	int rc = point_current_parse(a->point, &pt.base, &pt.mult_e4, err);
-	rc = rc || !a->pf ? rc : point_pf_parse(a->pf, &pt.pf, err);
-	rc = rc || !a->element ? rc : point_element_parse(a->element, &pt.element, err);
-	rc = rc || !a->conn ? rc : model_connection_parse(a->conn, &conn, err);
-	rc = rc || !a->ib ? rc : opt_dec(a->ib, 3, "--ib", &ib, err);
-	rc = rc || !a->imax ? rc : opt_dec(a->imax, 3, "--imax", &imax, err);
-	rc = rc ? rc : judge_meter_limit(a->cls, conn, &pt, ib, imax, set, &o->lim, err);
 	if (rc)
 		return rc;
-	enum meter_class c;
+	rc = point_opts(a, &pt, &conn, &ib, &imax, err);
+	if (rc)
+		return rc;
+	rc = judge_meter_limit(a->cls, conn, &pt, ib, imax, set, &o->lim, err);
+	if (rc)
+		return rc;
 	rc = limits_meter_class(a->cls, &c, err);
-	char cur[24];
+	if (rc)
+		return rc;
 	snprintf(o->title, sizeof o->title, "%s cos\u03c6=%s %s (class %s, %s)",
 		 point_current_text(pt.base, pt.mult_e4, cur, sizeof cur), point_pf_text(pt.pf),
 		 point_element_text(pt.element), limits_meter_class_text(c),
 		 model_connection_name(conn));
-	return rc;
+	return ML_OK;
 }
 
 static int xfmr_limit(const struct judge_args *a, const struct lab_settings *set, struct outcome *o,
@@ -132,30 +145,38 @@ static int xfmr_limit(const struct judge_args *a, const struct lab_settings *set
 	if (!a->percent)
 		return ml_errorf(err, ML_EINVAL, "--percent is required for %s", a->kind);
 	int rc = opt_dec(a->percent, 4, "--percent", &pct, err);
-	rc = rc   ? rc
-	     : ct ? judge_ct_limit(a->cls, pct, set, &o->lim, err)
-		  : judge_vt_limit(a->cls, pct, set, &o->lim, err);
-	if (!rc)
-		snprintf(o->title, sizeof o->title, "%s class %s at %s %% of rated",
-			 ct ? "CT" : "VT", a->cls, a->percent);
-	return rc;
+	if (rc)
+		return rc;
+	if (ct)
+		rc = judge_ct_limit(a->cls, pct, set, &o->lim, err);
+	else
+		rc = judge_vt_limit(a->cls, pct, set, &o->lim, err);
+	if (rc)
+		return rc;
+	snprintf(o->title, sizeof o->title, "%s class %s at %s %% of rated", ct ? "CT" : "VT",
+		 a->cls, a->percent);
+	return ML_OK;
 }
 
+/* The limits, --limit override and --internal coefficient, then the verdict on the readings. */
 static int evaluate(const struct judge_args *a, struct lab_settings set, struct outcome *o,
 		    struct ml_error *err)
 {
 	int64_t r[JUDGE_MAX_READINGS], r2[JUDGE_MAX_READINGS], override = 0;
-	int n = 0, n2 = 0;
-	int rc = a->internal
-			 ? lab_settings_set(&set, "judge.internal_coefficient", a->internal, err)
-			 : ML_OK;
-	rc = rc ? rc : parse_list(a->readings, "--readings", r, &n, err);
-	rc = rc || !a->limit ? rc : opt_dec(a->limit, 4, "--limit", &override, err);
-	if (!rc && a->limit && override <= 0)
-		rc = ml_errorf(err, ML_EINVAL, "--limit '%s' must be a positive percentage",
-			       a->limit);
+	int n = 0, n2 = 0, rc = ML_OK;
 	int meter = !a->kind || !strcmp(a->kind, "meter");
-	rc = rc ? rc : meter ? meter_limit(a, &set, o, err) : xfmr_limit(a, &set, o, err);
+	if (a->internal &&
+	    (rc = lab_settings_set(&set, "judge.internal_coefficient", a->internal, err)))
+		return rc;
+	rc = parse_list(a->readings, "--readings", r, &n, err);
+	if (rc)
+		return rc;
+	if (a->limit && (rc = opt_dec(a->limit, 4, "--limit", &override, err)))
+		return rc;
+	if (a->limit && override <= 0)
+		return ml_errorf(err, ML_EINVAL, "--limit '%s' must be a positive percentage",
+				 a->limit);
+	rc = meter ? meter_limit(a, &set, o, err) : xfmr_limit(a, &set, o, err);
 	if (rc)
 		return rc;
 	if (override > 0)
@@ -169,13 +190,14 @@ static int evaluate(const struct judge_args *a, struct lab_settings set, struct 
 	if (rc || meter || !a->phase || o->lim.limit2_e4 <= 0)
 		return rc;
 	rc = parse_list(a->phase, "--phase", r2, &n2, err);
-	if (!rc && n2 != n)
-		rc = ml_errorf(err, ML_EINVAL, "--phase has %d values, --readings %d", n2, n);
-	o->has2 = !rc;
-	return rc ? rc
-		  : judge_readings(r2, n2, o->lim.limit2_e4,
-				   judge_internal_limit(o->lim.limit2_e4, o->coeff_e4),
-				   o->lim.interval2_e4, on_rounded, &o->v2, err);
+	if (rc)
+		return rc;
+	if (n2 != n)
+		return ml_errorf(err, ML_EINVAL, "--phase has %d values, --readings %d", n2, n);
+	o->has2 = 1;
+	return judge_readings(r2, n2, o->lim.limit2_e4,
+			      judge_internal_limit(o->lim.limit2_e4, o->coeff_e4),
+			      o->lim.interval2_e4, on_rounded, &o->v2, err);
 }
 
 static const char *d4(int64_t v, int dec, char *b)
@@ -190,116 +212,112 @@ static const char *lim_text(const struct judge_value *v, int64_t lim, char *b)
 	return d4(lim, d > m ? d : m, b);
 }
 
-static int print_text(struct ml_buf *b, const char *what, const struct judge_value *v,
-		      const char *unit, int on_mean)
+static void print_text(struct ml_buf *b, const char *what, const struct judge_value *v,
+		       const char *unit, int on_mean)
 {
 	char t1[DEC4_FMT_MAX], t2[DEC4_FMT_MAX], t3[DEC4_FMT_MAX];
-	int rc = ml_buf_printf(b, "%-10s", what);
+	ml_buf_printf(b, "%-10s", what);
 	for (int i = 0; i < v->n; i++)
-		rc |= ml_buf_printf(
-			b, " %s", d4(v->readings_e4[i], dec4_min_decimals(v->readings_e4[i]), t1));
-	rc |= ml_buf_printf(b, "\nmean       %s\nrounded    %s (interval %s)\n",
-			    d4(v->mean_e4, 4, t1), judge_rounded_text(v, t2, sizeof t2),
-			    d4(v->interval_e4, dec4_min_decimals(v->interval_e4), t3));
-	rc |= ml_buf_printf(b, "limit      \u00b1%s %s\n", lim_text(v, v->limit_e4, t1), unit);
-	rc |= ml_buf_printf(b, "internal   \u00b1%s %s\n", lim_text(v, v->internal_limit_e4, t1),
-			    unit);
-	rc |= ml_buf_printf(b, "verdict    %s (regulation, on the %s), %s (internal)\n",
-			    judge_verdict_name(v->verdict), on_mean ? "mean" : "rounded value",
-			    judge_verdict_name(v->internal_verdict));
-	return rc;
+		ml_buf_printf(b, " %s",
+			      d4(v->readings_e4[i], dec4_min_decimals(v->readings_e4[i]), t1));
+	ml_buf_printf(b, "\nmean       %s\nrounded    %s (interval %s)\n", d4(v->mean_e4, 4, t1),
+		      judge_rounded_text(v, t2, sizeof t2),
+		      d4(v->interval_e4, dec4_min_decimals(v->interval_e4), t3));
+	ml_buf_printf(b, "limit      \u00b1%s %s\n", lim_text(v, v->limit_e4, t1), unit);
+	ml_buf_printf(b, "internal   \u00b1%s %s\n", lim_text(v, v->internal_limit_e4, t1), unit);
+	ml_buf_printf(b, "verdict    %s (regulation, on the %s), %s (internal)\n",
+		      judge_verdict_name(v->verdict), on_mean ? "mean" : "rounded value",
+		      judge_verdict_name(v->internal_verdict));
 }
 
-static int json_value(struct ml_buf *b, const char *key, const struct judge_value *v)
+static void json_value(struct ml_buf *b, const char *key, const struct judge_value *v)
 {
 	char t[DEC4_FMT_MAX];
-	int rc = ml_json_key(b, key);
-	rc |= ml_buf_puts(b, "{\"readings\":[");
+	ml_json_key(b, key);
+	ml_buf_puts(b, "{\"readings\":[");
 	for (int i = 0; i < v->n; i++) {
-		rc |= ml_buf_puts(b, i ? "," : "");
-		rc |= ml_json_str(b,
-				  d4(v->readings_e4[i], dec4_min_decimals(v->readings_e4[i]), t));
+		ml_buf_puts(b, i ? "," : "");
+		ml_json_str(b, d4(v->readings_e4[i], dec4_min_decimals(v->readings_e4[i]), t));
 	}
-	rc |= ml_buf_putc(b, ']');
-	rc |= ml_json_kv_str(b, 0, "mean", d4(v->mean_e4, 4, t));
-	rc |= ml_json_kv_str(b, 0, "rounded", judge_rounded_text(v, t, sizeof t));
-	rc |= ml_json_kv_str(b, 0, "interval",
-			     d4(v->interval_e4, dec4_min_decimals(v->interval_e4), t));
-	rc |= ml_json_kv_str(b, 0, "limit", lim_text(v, v->limit_e4, t));
-	rc |= ml_json_kv_str(b, 0, "internal_limit", lim_text(v, v->internal_limit_e4, t));
-	rc |= ml_json_kv_str(b, 0, "verdict", judge_verdict_name(v->verdict));
-	rc |= ml_json_kv_str(b, 0, "internal_verdict", judge_verdict_name(v->internal_verdict));
-	rc |= ml_buf_putc(b, '}');
-	return rc;
+	ml_buf_putc(b, ']');
+	ml_json_kv_str(b, 0, "mean", d4(v->mean_e4, 4, t));
+	ml_json_kv_str(b, 0, "rounded", judge_rounded_text(v, t, sizeof t));
+	ml_json_kv_str(b, 0, "interval", d4(v->interval_e4, dec4_min_decimals(v->interval_e4), t));
+	ml_json_kv_str(b, 0, "limit", lim_text(v, v->limit_e4, t));
+	ml_json_kv_str(b, 0, "internal_limit", lim_text(v, v->internal_limit_e4, t));
+	ml_json_kv_str(b, 0, "verdict", judge_verdict_name(v->verdict));
+	ml_json_kv_str(b, 0, "internal_verdict", judge_verdict_name(v->internal_verdict));
+	ml_buf_putc(b, '}');
 }
 
-static int render(const struct outcome *o, int json, int on_mean, struct ml_buf *b)
+static void render(const struct outcome *o, int json, int on_mean, struct ml_buf *b)
 {
 	char t[DEC4_FMT_MAX];
 	if (!json) {
-		int rc = ml_buf_printf(b, "point      %s\n", o->title);
-		rc |= print_text(b, "readings", &o->v, "%", on_mean);
+		ml_buf_printf(b, "point      %s\n", o->title);
+		print_text(b, "readings", &o->v, "%", on_mean);
 		if (o->has2)
-			rc |= print_text(b, "phase", &o->v2, "min", on_mean);
-		rc |= ml_buf_printf(b, "source     %s; internal = %s %% of the limit",
-				    o->lim.clause,
-				    d4(o->coeff_e4, dec4_min_decimals(o->coeff_e4), t));
-		return rc;
+			print_text(b, "phase", &o->v2, "min", on_mean);
+		ml_buf_printf(b, "source     %s; internal = %s %% of the limit", o->lim.clause,
+			      d4(o->coeff_e4, dec4_min_decimals(o->coeff_e4), t));
+		return;
 	}
-	int rc = ml_buf_putc(b, '{');
-	rc |= ml_json_kv_str(b, 1, "point", o->title);
-	rc |= ml_json_kv_str(b, 0, "judged_on", on_mean ? "mean" : "rounded");
-	rc |= ml_json_kv_str(b, 0, "internal_coefficient",
-			     d4(o->coeff_e4, dec4_min_decimals(o->coeff_e4), t));
-	rc |= ml_json_kv_str(b, 0, "clause", o->lim.clause);
-	rc |= ml_buf_putc(b, ',');
-	rc |= json_value(b, "error", &o->v);
+	ml_buf_putc(b, '{');
+	ml_json_kv_str(b, 1, "point", o->title);
+	ml_json_kv_str(b, 0, "judged_on", on_mean ? "mean" : "rounded");
+	ml_json_kv_str(b, 0, "internal_coefficient",
+		       d4(o->coeff_e4, dec4_min_decimals(o->coeff_e4), t));
+	ml_json_kv_str(b, 0, "clause", o->lim.clause);
+	ml_buf_putc(b, ',');
+	json_value(b, "error", &o->v);
 	if (o->has2) {
-		rc |= ml_buf_putc(b, ',');
-		rc |= json_value(b, "phase", &o->v2);
+		ml_buf_putc(b, ',');
+		json_value(b, "phase", &o->v2);
 	}
-	rc |= ml_buf_putc(b, '}');
-	return rc;
+	ml_buf_putc(b, '}');
 }
 
-int cmd_judge(struct cli_ctx *ctx, int argc, char **argv)
+static int judge_run(struct cli_ctx *ctx, struct cli_call *c)
 {
-	if (cli_help(argc, argv, usage))
-		return CLI_OK;
-	struct judge_args a;
-	memset(&a, 0, sizeof a);
-	int rc = parse_args(argc, argv, &a);
-	if (rc)
-		return rc;
-	struct outcome o;
-	memset(&o, 0, sizeof o);
-	struct ml_error err = ML_ERROR_INIT;
+	const struct judge_args *a = c->args;
+	struct ml_buf b = ML_BUF_INIT;
 	struct lab_settings set;
+	struct outcome o;
+	int rc = ML_OK;
+	memset(&o, 0, sizeof o);
 	lab_settings_defaults(&set);
 	/* a centre's stored settings apply when a database is configured; otherwise the built-in defaults */
 	if (ctx->conninfo || getenv("METERLAB_DB")) {
-		struct db *db;
-		rc = cli_db(ctx, &db);
+		rc = cli_call_db(ctx, c);
 		if (rc)
-			return rc;
-		if (lab_settings_load(db, &set, &err))
-			return cli_fail(&err);
+			goto out;
+		rc = lab_settings_load(c->db, &set, &c->err);
+		if (rc)
+			goto out;
 	}
-	if (evaluate(&a, set, &o, &err))
-		return cli_fail(&err);
-	int on_mean = a.on_mean || !set.verdict_on_rounded;
-	struct ml_buf b = ML_BUF_INIT;
-	if (render(&o, ctx->json, on_mean, &b)) {
-		ml_buf_free(&b);
-		return CLI_INTERNAL;
-	}
-	rc = cli_out(&b, 1);
-	ml_buf_free(&b);
+	rc = evaluate(a, set, &o, &c->err);
 	if (rc)
-		return rc;
+		goto out;
+	int on_mean = a->on_mean || !set.verdict_on_rounded;
+	render(&o, ctx->json, on_mean, &b);
+	rc = cli_emit(c, &b, 1);
+	if (rc)
+		goto out;
 	enum judge_verdict v = o.has2 && o.v2.verdict == JUDGE_FAIL ? JUDGE_FAIL : o.v.verdict;
 	enum judge_verdict vi = o.has2 && o.v2.internal_verdict == JUDGE_FAIL
 					? JUDGE_FAIL
 					: o.v.internal_verdict;
-	return v == JUDGE_FAIL || (a.strict && vi == JUDGE_FAIL) ? CLI_FAIL : CLI_OK;
+	if (v == JUDGE_FAIL || (a->strict && vi == JUDGE_FAIL))
+		c->exit = CLI_FAIL;
+out:
+	ml_buf_free(&b);
+	return rc;
 }
+
+const struct cli_cmd cmd_judge = {
+	.name = "judge",
+	.run = judge_run,
+	CLI_ARGS(struct judge_args, judge_opts),
+	.need = "judge needs --class and --readings (see --help)",
+	.help = usage,
+};

@@ -20,6 +20,28 @@
 #include "lab/task.h"
 
 #define RUN_MAX_MANY 64
+#define RUN_MAX_SLOTS 96 /* bench positions (bench-protocol.md: 1..96) */
+
+/*
+ * Options of every run subcommand; each row's table says which it takes.
+ * The check functions fill the second half from the first.
+ */
+struct run_args {
+	/* a task: bench, scheme, positions */
+	const char *bench, *scheme, *map, *date, *operator, * temperature, *humidity, *manual;
+	/* execution */
+	const char *poll_ms, *stop_after, *stall_ms;
+	const char *tasks[RUN_MAX_MANY];
+	int ntasks;
+	/* manual, show, list */
+	const char *file, *steps, *readings, *status;
+
+	struct task_spec spec;
+	struct task_slot slots[RUN_MAX_SLOTS];
+	struct runner_options ro;
+	int64_t ids[RUN_MAX_MANY];
+	size_t nids;
+};
 
 static char *read_file(const char *path, struct ml_error *err)
 {
@@ -32,13 +54,13 @@ static char *read_file(const char *path, struct ml_error *err)
 	ml_buf_init(&b, 16 << 20);
 	char chunk[4096];
 	size_t n;
-	int rc = 0;
-	while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		rc = ml_buf_append(&b, chunk, n);
-	rc = rc || ferror(f) || ml_buf_putc(&b, '\0');
+	while (!ml_buf_failed(&b) && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		ml_buf_append(&b, chunk, n);
+	ml_buf_putc(&b, '\0');
+	int bad = ferror(f) || ml_buf_failed(&b);
 	if (f != stdin)
 		fclose(f);
-	if (rc) {
+	if (bad) {
 		ml_buf_free(&b);
 		ml_errorf(err, ML_EIO, "cannot read '%s'", path);
 		return NULL;
@@ -62,46 +84,43 @@ static const char *ev_name(enum runner_event_kind k)
 
 static void ev_json(struct ml_buf *b, const struct runner_event *ev)
 {
-	int rc = ml_buf_putc(b, '{') || ml_json_kv_str(b, 1, "event", ev_name(ev->kind)) ||
-		 ml_json_kv_int(b, 0, "run_id", ev->run_id) ||
-		 ml_json_kv_str(b, 0, "bench", ev->bench) ||
-		 ml_json_kv_int(b, 0, "step", ev->step) ||
-		 ml_json_kv_int(b, 0, "steps_total", ev->steps_total) ||
-		 ml_json_kv_str(b, 0, "label", ev->label) ||
-		 ml_json_kv_int(b, 0, "positions_done", ev->positions_done) ||
-		 ml_json_kv_int(b, 0, "positions_total", ev->positions_total) ||
-		 ml_json_kv_int(b, 0, "failures", ev->failures);
-	if (ev->kind == RUNNER_EV_FINISHED)
-		rc = rc || ml_json_kv_int(b, 0, "passed", ev->passed) ||
-		     ml_json_kv_int(b, 0, "failed", ev->failed);
+	ml_buf_putc(b, '{');
+	ml_json_kv_str(b, 1, "event", ev_name(ev->kind));
+	ml_json_kv_int(b, 0, "run_id", ev->run_id);
+	ml_json_kv_str(b, 0, "bench", ev->bench);
+	ml_json_kv_int(b, 0, "step", ev->step);
+	ml_json_kv_int(b, 0, "steps_total", ev->steps_total);
+	ml_json_kv_str(b, 0, "label", ev->label);
+	ml_json_kv_int(b, 0, "positions_done", ev->positions_done);
+	ml_json_kv_int(b, 0, "positions_total", ev->positions_total);
+	ml_json_kv_int(b, 0, "failures", ev->failures);
+	if (ev->kind == RUNNER_EV_FINISHED) {
+		ml_json_kv_int(b, 0, "passed", ev->passed);
+		ml_json_kv_int(b, 0, "failed", ev->failed);
+	}
 	if (ev->message[0])
-		rc = rc || ml_json_kv_str(b, 0, "message", ev->message);
-	(void)!(rc || ml_buf_puts(b, "}\n"));
+		ml_json_kv_str(b, 0, "message", ev->message);
+	ml_buf_puts(b, "}\n");
 }
 
 static void ev_text(struct ml_buf *b, const struct runner_event *ev)
 {
 	const char *k = ev_name(ev->kind);
-	int rc = ml_buf_printf(b, "[%s run %" PRId64 "] ", ev->bench, ev->run_id);
+	ml_buf_printf(b, "[%s run %" PRId64 "] ", ev->bench, ev->run_id);
 	if (ev->kind == RUNNER_EV_FINISHED)
-		rc = rc ||
-		     ml_buf_printf(b, "finished: %d passed, %d failed (%d failed step results)\n",
-				   ev->passed, ev->failed, ev->failures);
+		ml_buf_printf(b, "finished: %d passed, %d failed (%d failed step results)\n",
+			      ev->passed, ev->failed, ev->failures);
 	else if (ev->kind == RUNNER_EV_START)
-		rc = rc || ml_buf_printf(b, "start: %d steps, %d positions\n", ev->steps_total,
-					 ev->positions_total);
+		ml_buf_printf(b, "start: %d steps, %d positions\n", ev->steps_total,
+			      ev->positions_total);
 	else if (ev->kind == RUNNER_EV_STEP)
-		rc = rc || ml_buf_printf(b, "step %d/%d %s: started\n", ev->step, ev->steps_total,
-					 ev->label);
+		ml_buf_printf(b, "step %d/%d %s: started\n", ev->step, ev->steps_total, ev->label);
 	else if (ev->kind == RUNNER_EV_RECONNECT || ev->kind == RUNNER_EV_ERROR)
-		rc = rc || ml_buf_printf(b, "%s at step %d: %s\n", k, ev->step, ev->message);
+		ml_buf_printf(b, "%s at step %d: %s\n", k, ev->step, ev->message);
 	else
-		rc = rc ||
-		     ml_buf_printf(
-			     b, "step %d/%d %s: %d/%d positions done, %d failure%s so far%s\n",
-			     ev->step, ev->steps_total, ev->label, ev->positions_done,
-			     ev->positions_total, ev->failures, ev->failures == 1 ? "" : "s", "");
-	(void)rc;
+		ml_buf_printf(b, "step %d/%d %s: %d/%d positions done, %d failure%s so far\n",
+			      ev->step, ev->steps_total, ev->label, ev->positions_done,
+			      ev->positions_total, ev->failures, ev->failures == 1 ? "" : "s");
 }
 
 static void on_event(void *arg, const struct runner_event *ev)
@@ -125,12 +144,6 @@ static void on_event(void *arg, const struct runner_event *ev)
 
 /* ---- execution ---- */
 
-struct exec_opts {
-	struct runner_options ro;
-	struct progress prog;
-	int bad; /* CLI_USAGE once an option value was refused (already reported) */
-};
-
 /* SIGINT/SIGTERM: ask every runner to stop cleanly (source off, run 'interrupted', resumable). */
 static volatile sig_atomic_t cancel_flag;
 static void on_signal(int sig)
@@ -149,295 +162,247 @@ static void catch_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-/* A numeric execution option in lo..hi; a bad value is reported now and remembered in x->bad. */
-static void exec_num(struct exec_opts *x, const char *name, const char *v, long long lo,
-		     long long hi, int *out)
+/* The execution options (--poll-ms, --stop-after, --stall-timeout-ms, --operator) into a->ro. */
+static int check_exec(struct cli_call *c)
 {
-	long long n;
-	int rc = cli_parse_ll(name, v, lo, hi, &n);
+	struct run_args *a = c->args;
+	runner_options_default(&a->ro);
+	long long poll = a->ro.poll_ms, stop = a->ro.stop_after_steps,
+		  stall = a->ro.stall_timeout_ms;
+	int rc = cli_parse_ll(c, "--poll-ms", a->poll_ms, 1, 60000, &poll);
 	if (rc)
-		x->bad = rc;
-	else
-		*out = (int)n;
+		return rc;
+	rc = cli_parse_ll(c, "--stop-after", a->stop_after, 0, INT_MAX, &stop);
+	if (rc)
+		return rc;
+	rc = cli_parse_ll(c, "--stall-timeout-ms", a->stall_ms, 0, INT_MAX, &stall);
+	if (rc)
+		return rc;
+	a->ro.poll_ms = (int)poll;
+	a->ro.stop_after_steps = (int)stop;
+	a->ro.stall_timeout_ms = (int)stall;
+	if (a->operator)
+		a->ro.actor = a->operator;
+	return ML_OK;
 }
 
-/* One execution option at argv[*i]: 1 when taken (check x->bad after the loop), 0 otherwise. */
-static int exec_opt(int argc, char **argv, int *i, struct exec_opts *x)
+/* One positional of run create/start/manual: a POSITION=BARCODE slot, or (ids) a run id. */
+static int take_positional(struct cli_call *c, const char *p, int ids)
 {
-	const char *v = NULL;
-	if (cli_take_opt(argc, argv, i, "--poll-ms", &v))
-		exec_num(x, "--poll-ms", v, 1, 60000, &x->ro.poll_ms);
-	else if (cli_take_opt(argc, argv, i, "--stop-after", &v))
-		exec_num(x, "--stop-after", v, 0, INT_MAX, &x->ro.stop_after_steps);
-	else if (cli_take_opt(argc, argv, i, "--stall-timeout-ms", &v))
-		exec_num(x, "--stall-timeout-ms", v, 0, INT_MAX, &x->ro.stall_timeout_ms);
-	else if (cli_take_opt(argc, argv, i, "--operator", &v))
-		x->ro.actor = v;
-	else
-		return 0;
-	return 1;
+	struct run_args *a = c->args;
+	struct task_spec *t = &a->spec;
+	int64_t id;
+	if (ids && cli_is_id(p, &id)) {
+		if (a->nids + 1 >= RUN_MAX_MANY)
+			return cli_call_usage(c, "at most %d runs at once", RUN_MAX_MANY - 1);
+		a->ids[a->nids++] = id;
+		return ML_OK;
+	}
+	if (!strchr(p, '=') || p[0] == '-')
+		return cli_call_usage(c, "run %s: unexpected argument '%s'", c->cmd->name, p);
+	if (t->nslots >= RUN_MAX_SLOTS)
+		return ml_errorf(&c->err, ML_EINVAL, "more than %d positions", RUN_MAX_SLOTS);
+	return task_parse_slot_arg(p, &a->slots[t->nslots++], &c->err);
 }
 
-static void exec_init(struct cli_ctx *ctx, struct exec_opts *x)
+/* The task part of the line (bench, scheme, positions; ids when allowed) into a->spec. */
+static int check_task(struct cli_call *c, int ids)
 {
-	runner_options_default(&x->ro);
-	x->bad = 0;
-	pthread_mutex_init(&x->prog.mu, NULL);
-	x->prog.json = ctx->json;
-	x->ro.on_event = on_event;
-	x->ro.event_arg = &x->prog;
-	x->ro.cancel = &cancel_flag;
-	catch_signals();
+	struct run_args *a = c->args;
+	struct task_spec *t = &a->spec;
+	t->bench_code = a->bench;
+	t->scheme_code = a->scheme;
+	t->date = a->date;
+	t->operator_name = a->operator;
+	t->temperature_c = a->temperature;
+	t->humidity_pct = a->humidity;
+	t->manual = a->manual != NULL;
+	t->slots = a->slots;
+	int rc = ML_OK;
+	for (int i = 0; i < a->ntasks && !rc; i++) {
+		int64_t id;
+		if (!cli_is_id(a->tasks[i], &id))
+			return cli_call_usage(c, "--task needs a run id, got '%s'", a->tasks[i]);
+		rc = take_positional(c, a->tasks[i], 1);
+	}
+	for (int i = 0; i < c->npos && !rc; i++)
+		rc = take_positional(c, c->pos[i], ids);
+	return rc;
 }
 
-static int execute(struct cli_ctx *ctx, struct exec_opts *x, const int64_t *ids, size_t n)
+/* A task is described on the line (else only run ids were given). */
+static int has_task(const struct run_args *a)
 {
+	return a->bench || a->map || a->spec.nslots;
+}
+
+/* Validate the task, add the --map file's positions, create it: *run_id. */
+static int create_run(struct cli_ctx *ctx, struct cli_call *c, struct task_spec *t,
+		      struct task_slot *slots, const char *map_file, int64_t *run_id)
+{
+	struct task_slot *from_file = NULL;
+	char *text = NULL;
+	size_t nfile = 0;
+	int rc = ML_OK;
+	if (!t->bench_code || !t->scheme_code || (!map_file && !t->nslots))
+		return cli_call_usage(
+			c,
+			"a task needs --bench, --scheme and --map FILE or POSITION=BARCODE arguments");
+	if (map_file) {
+		text = read_file(map_file, &c->err);
+		if (!text) {
+			rc = ML_EIO;
+			goto out;
+		}
+		rc = task_parse_map(text, &from_file, &nfile, &c->err);
+		if (rc)
+			goto out;
+		for (size_t k = 0; k < nfile && t->nslots < RUN_MAX_SLOTS; k++)
+			slots[t->nslots++] = from_file[k];
+	}
+	t->slots = slots;
+	rc = cli_call_db(ctx, c);
+	if (rc)
+		goto out;
+	rc = task_create(c->db, t, run_id, &c->err);
+out:
+	free(text);
+	free(from_file);
+	return rc;
+}
+
+/* Execute runs ids[0..n-1] (one thread per bench when n > 1) and report each. */
+static int execute(struct cli_ctx *ctx, struct cli_call *c, const int64_t *ids, size_t n)
+{
+	struct run_args *a = c->args;
+	struct progress prog = { .json = ctx->json };
+	struct ml_buf b = ML_BUF_INIT;
+	int any_failed = 0;
 	struct runner_outcome *out = calloc(n, sizeof(*out));
 	if (!out)
-		return CLI_INTERNAL;
-	struct ml_error err = ML_ERROR_INIT;
-	int rc = n == 1 ? runner_execute(ctx->conninfo, ids[0], &x->ro, out, &err)
-			: runner_execute_many(ctx->conninfo, ids, n, &x->ro, out, &err);
-	int any_failed = 0;
+		return ml_errorf(&c->err, ML_ENOMEM, "out of memory (%zu runs)", n);
+	pthread_mutex_init(&prog.mu, NULL);
+	a->ro.on_event = on_event;
+	a->ro.event_arg = &prog;
+	a->ro.cancel = &cancel_flag;
+	catch_signals();
+	int rc = n == 1 ? runner_execute(ctx->conninfo, ids[0], &a->ro, out, &c->err)
+			: runner_execute_many(ctx->conninfo, ids, n, &a->ro, out, &c->err);
 	for (size_t i = 0; i < n; i++) {
 		any_failed |= out[i].failed > 0;
 		if (out[i].code && n > 1)
 			fprintf(stderr, "meterlab: run %" PRId64 ": %s: %s\n", out[i].run_id,
 				ml_strerror(out[i].code), out[i].msg);
 		else if (!out[i].code && !ctx->json)
-			printf("run %" PRId64 ": %s, %d passed, %d failed%s\n", out[i].run_id,
-			       out[i].status, out[i].passed, out[i].failed,
-			       out[i].untested ? ", some not present (moved to reverify)" : "");
+			ml_buf_printf(&b, "run %" PRId64 ": %s, %d passed, %d failed%s\n",
+				      out[i].run_id, out[i].status, out[i].passed, out[i].failed,
+				      out[i].untested ? ", some not present (moved to reverify)"
+						      : "");
 	}
+	if (rc && n > 1) /* every run's error is printed above */
+		rc = cli_call_reported(c, rc);
+	if (rc)
+		goto out;
+	rc = cli_emit(c, &b, 0);
+	if (any_failed)
+		c->exit = CLI_FAIL;
+out:
 	free(out);
-	pthread_mutex_destroy(&x->prog.mu);
-	if (rc)
-		return n == 1 ? cli_fail(&err) : cli_exit_code(rc);
-	return any_failed ? CLI_FAIL : CLI_OK;
+	ml_buf_free(&b);
+	pthread_mutex_destroy(&prog.mu);
+	return rc;
 }
 
-/* ---- create ---- */
+/* ---- create / start / resume / start-many ---- */
 
-struct create_args {
-	struct task_spec spec;
-	struct task_slot slots[97];
-	const char *map_file;
-};
-
-static int create_opt(int argc, char **argv, int *i, struct create_args *c, struct ml_error *err,
-		      int *bad)
+static int check_create(struct cli_ctx *ctx, struct cli_call *c)
 {
-	const char *v = NULL;
-	if (cli_take_opt(argc, argv, i, "--bench", &v))
-		c->spec.bench_code = v;
-	else if (cli_take_opt(argc, argv, i, "--scheme", &v))
-		c->spec.scheme_code = v;
-	else if (cli_take_opt(argc, argv, i, "--map", &v))
-		c->map_file = v;
-	else if (cli_take_opt(argc, argv, i, "--date", &v))
-		c->spec.date = v;
-	else if (cli_take_opt(argc, argv, i, "--operator", &v))
-		c->spec.operator_name = v;
-	else if (cli_take_opt(argc, argv, i, "--temperature", &v))
-		c->spec.temperature_c = v;
-	else if (cli_take_opt(argc, argv, i, "--humidity", &v))
-		c->spec.humidity_pct = v;
-	else if (!strcmp(argv[*i], "--manual"))
-		c->spec.manual = 1;
-	else if (strchr(argv[*i], '=') && argv[*i][0] != '-') {
-		if (c->spec.nslots >= 96)
-			*bad = ml_errorf(err, ML_EINVAL, "more than 96 positions");
-		else
-			*bad = task_parse_slot_arg(argv[*i], &c->slots[c->spec.nslots++], err);
-	} else
-		return 0;
-	return 1;
+	(void)ctx;
+	return check_task(c, 0);
 }
 
-static int create_run(struct cli_ctx *ctx, struct create_args *c, int64_t *run_id)
+static int print_run_id(struct cli_ctx *ctx, struct cli_call *c, int64_t id)
 {
-	struct ml_error err = ML_ERROR_INIT;
-	if (!c->spec.bench_code || !c->spec.scheme_code || (!c->map_file && !c->spec.nslots))
-		return cli_usage(
-			"a task needs --bench, --scheme and --map FILE or POSITION=BARCODE arguments");
-	struct task_slot *from_file = NULL;
-	size_t nfile = 0;
-	if (c->map_file) {
-		char *text = read_file(c->map_file, &err);
-		if (!text || task_parse_map(text, &from_file, &nfile, &err)) {
-			free(text);
-			return cli_fail(&err);
-		}
-		free(text);
-		for (size_t k = 0; k < nfile && c->spec.nslots < 96; k++)
-			c->slots[c->spec.nslots++] = from_file[k];
-		free(from_file);
-	}
-	c->spec.slots = c->slots;
-	struct db *db;
-	int rc = cli_db(ctx, &db);
-	if (rc)
-		return rc;
-	if (task_create(db, &c->spec, run_id, &err))
-		return cli_fail(&err);
-	return CLI_OK;
-}
-
-static const char *const create_help =
-	"  --bench CODE         registered bench (meterlab standard bench-add)\n"
-	"  --scheme CODE        verification scheme (meterlab scheme ...)\n"
-	"  --map FILE           position map, one 'position,barcode' per line ('-' = stdin)\n"
-	"  POSITION=BARCODE     positions given as arguments (with or instead of --map)\n"
-	"  --operator NAME      who mounted the meters\n"
-	"  --date YYYY-MM-DD    verification date (default: today) for the traceability check\n"
-	"  --temperature C      ambient temperature in the lab, ℃ (printed on certificates)\n"
-	"  --humidity RH        ambient relative humidity, %RH (printed on certificates)\n";
-
-static int run_create(struct cli_ctx *ctx, int argc, char **argv)
-{
-	if (cli_wants_help(argc, argv)) {
-		printf("usage: meterlab run create --bench CODE --scheme CODE (--map FILE | POS=BARCODE ...) [--manual]\n\n"
-		       "Create a verification task: validates positions, barcodes, asset states, the scheme against\n"
-		       "the model and the bench's reference-standard certificates; then moves the assets to\n"
-		       "'verifying'. Prints the run id. --manual: readings will be typed in (meterlab run manual).\n\n%s",
-		       create_help);
-		return CLI_OK;
-	}
-	struct create_args *c = calloc(1, sizeof(*c));
-	struct ml_error err = ML_ERROR_INIT;
-	int bad = 0, rc = CLI_OK;
-	for (int i = 1; i < argc && !bad && rc == CLI_OK; i++) {
-		if (!create_opt(argc, argv, &i, c, &err, &bad))
-			rc = cli_usage("run create: unexpected argument '%s'", argv[i]);
-	}
-	int64_t id = 0;
-	if (rc == CLI_OK)
-		rc = bad ? cli_fail(&err) : create_run(ctx, c, &id);
-	free(c);
-	if (rc)
-		return rc;
 	if (ctx->json)
-		printf("{\"run_id\":%" PRId64 "}\n", id);
-	else
-		printf("%" PRId64 "\n", id);
-	return CLI_OK;
+		return cli_printf(c, "{\"run_id\":%" PRId64 "}\n", id);
+	return cli_printf(c, "%" PRId64 "\n", id);
 }
 
-static const char *const exec_help =
-	"  --poll-ms N          reading_seq polling interval (default 5)\n"
-	"  --stall-timeout-ms N give up when no position changes for this long (default 30000)\n"
-	"  --stop-after N       stop (status interrupted) after N steps; resume later\n"
-	"  --operator NAME      recorded on the asset moves\n"
-	"Progress goes to stderr; with --json one event object per line goes to stdout.\n"
-	"Ctrl-C / SIGTERM stops cleanly: positions stopped, source off, run 'interrupted' (resume it later).\n"
-	"Exit status 0 when every asset passed, 1 when some failed verification.\n";
-
-static int run_start(struct cli_ctx *ctx, int argc, char **argv)
+static int run_create(struct cli_ctx *ctx, struct cli_call *c)
 {
-	if (cli_wants_help(argc, argv)) {
-		printf("usage: meterlab run start [ID ...] [--task ID ...] [options]\n"
-		       "       meterlab run start --bench CODE --scheme CODE (--map FILE | POS=BARCODE ...) [options]\n\n"
-		       "Execute pending runs (several at once: one thread per bench), or create a task and run it.\n\n"
-		       "%s%s",
-		       create_help, exec_help);
-		return CLI_OK;
-	}
-	struct exec_opts x;
-	exec_init(ctx, &x);
-	struct create_args *c = calloc(1, sizeof(*c));
-	int64_t ids[RUN_MAX_MANY];
-	size_t n = 0;
-	struct ml_error err = ML_ERROR_INIT;
-	int bad = 0, rc = CLI_OK;
-	for (int i = 1; i < argc && !bad && !x.bad && rc == CLI_OK; i++) {
-		const char *v = NULL;
-		if (cli_take_opt(argc, argv, &i, "--task", &v) || cli_is_id(argv[i], &ids[n])) {
-			if (v && !cli_is_id(v, &ids[n]))
-				rc = cli_usage("--task needs a run id, got '%s'", v);
-			else if (++n == RUN_MAX_MANY)
-				rc = cli_usage("at most %d runs at once", RUN_MAX_MANY - 1);
-		} else if (!exec_opt(argc, argv, &i, &x) &&
-			   !create_opt(argc, argv, &i, c, &err, &bad))
-			rc = cli_usage("run start: unexpected argument '%s'", argv[i]);
-	}
-	if (rc == CLI_OK && x.bad)
-		rc = x.bad;
-	if (rc == CLI_OK && bad)
-		rc = cli_fail(&err);
-	if (!c->spec.operator_name && strcmp(x.ro.actor, "runner"))
-		c->spec.operator_name =
-			x.ro.actor; /* --operator was taken by the execution options */
-	if (rc == CLI_OK && (c->spec.bench_code || c->map_file || c->spec.nslots))
-		rc = create_run(ctx, c, &ids[n++]);
-	free(c);
-	if (rc == CLI_OK && n == 0)
-		rc = cli_usage("run start needs run ids or --bench/--scheme/--map (see --help)");
-	return rc ? rc : execute(ctx, &x, ids, n);
+	struct run_args *a = c->args;
+	int64_t id = 0;
+	int rc = create_run(ctx, c, &a->spec, a->slots, a->map, &id);
+	if (rc)
+		return rc;
+	return print_run_id(ctx, c, id);
 }
 
-static int run_resume(struct cli_ctx *ctx, int argc, char **argv)
+static int check_start(struct cli_ctx *ctx, struct cli_call *c)
 {
-	if (cli_wants_help(argc, argv)) {
-		printf("usage: meterlab run resume ID [ID ...] [options]\n\n"
-		       "Continue interrupted runs (killed process, lost bench) from the first incomplete step;\n"
-		       "completed steps are kept, an incomplete step is redone.\n\n%s",
-		       exec_help);
-		return CLI_OK;
+	const struct run_args *a = c->args;
+	(void)ctx;
+	int rc = check_exec(c);
+	if (rc)
+		return rc;
+	rc = check_task(c, 1);
+	if (rc)
+		return rc;
+	if (!a->nids && !has_task(a))
+		return cli_call_usage(c, "run start needs run ids or --bench/--scheme/--map (see "
+					 "--help)");
+	return ML_OK;
+}
+
+static int run_start(struct cli_ctx *ctx, struct cli_call *c)
+{
+	struct run_args *a = c->args;
+	int rc = ML_OK;
+	if (has_task(a))
+		rc = create_run(ctx, c, &a->spec, a->slots, a->map, &a->ids[a->nids++]);
+	if (rc)
+		return rc;
+	return execute(ctx, c, a->ids, a->nids);
+}
+
+static int check_resume(struct cli_ctx *ctx, struct cli_call *c)
+{
+	struct run_args *a = c->args;
+	(void)ctx;
+	int rc = check_exec(c);
+	for (int i = 0; i < c->npos && !rc; i++) {
+		if (!cli_is_id(c->pos[i], &a->ids[a->nids]) || a->nids + 1 >= RUN_MAX_MANY)
+			return cli_call_usage(c, "run resume: unexpected argument '%s'", c->pos[i]);
+		a->nids++;
 	}
-	struct exec_opts x;
-	exec_init(ctx, &x);
-	int64_t ids[RUN_MAX_MANY];
-	size_t n = 0;
-	for (int i = 1; i < argc && !x.bad; i++) {
-		if (exec_opt(argc, argv, &i, &x))
-			continue;
-		if (!cli_is_id(argv[i], &ids[n]) || n + 1 >= RUN_MAX_MANY)
-			return cli_usage("run resume: unexpected argument '%s'", argv[i]);
-		n++;
-	}
-	if (x.bad)
-		return x.bad;
-	if (!n)
-		return cli_usage("run resume needs a run id");
-	return execute(ctx, &x, ids, n);
+	return rc;
+}
+
+static int run_resume(struct cli_ctx *ctx, struct cli_call *c)
+{
+	struct run_args *a = c->args;
+	return execute(ctx, c, a->ids, a->nids);
+}
+
+static int check_start_many(struct cli_ctx *ctx, struct cli_call *c)
+{
+	(void)ctx;
+	if (c->pos[0][0] == '-')
+		return cli_call_usage(c, "run start-many: unexpected argument '%s'", c->pos[0]);
+	return check_exec(c);
 }
 
 /* start-many FILE: one task per line "BENCH SCHEME MAPFILE" (spaces or commas); all run at once. */
-static int run_start_many(struct cli_ctx *ctx, int argc, char **argv)
+static int run_start_many(struct cli_ctx *ctx, struct cli_call *c)
 {
-	if (cli_wants_help(argc, argv)) {
-		printf("usage: meterlab run start-many FILE [options]\n\n"
-		       "FILE has one task per line: BENCH SCHEME MAPFILE (separated by spaces or commas; '#'\n"
-		       "comments). Every task is created first (all are validated before any runs), then all\n"
-		       "run concurrently, one thread and one bench connection per task.\n\n%s",
-		       exec_help);
-		return CLI_OK;
-	}
-	struct exec_opts x;
-	exec_init(ctx, &x);
-	const char *file = NULL;
-	for (int i = 1; i < argc && !x.bad; i++) {
-		if (!exec_opt(argc, argv, &i, &x)) {
-			if (file || argv[i][0] == '-')
-				return cli_usage("run start-many: unexpected argument '%s'",
-						 argv[i]);
-			file = argv[i];
-		}
-	}
-	if (x.bad)
-		return x.bad;
-	if (!file)
-		return cli_usage("run start-many needs a FILE");
-	struct ml_error err = ML_ERROR_INIT;
-	char *text = read_file(file, &err);
+	struct run_args *a = c->args;
+	const char *file = c->pos[0];
+	char *save = NULL, *text = read_file(file, &c->err);
+	int rc = ML_OK;
 	if (!text)
-		return cli_fail(&err);
-	int64_t ids[RUN_MAX_MANY];
-	size_t n = 0;
-	int rc = CLI_OK;
-	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line && rc == CLI_OK;
-	     line = strtok_r(NULL, "\n", &save)) {
+		return ML_EIO;
+	a->nids = 0;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *s2 = NULL, *f[3];
 		int k = 0;
 		for (char *t = strtok_r(line, " \t,\r", &s2); t && k < 3;
@@ -445,106 +410,97 @@ static int run_start_many(struct cli_ctx *ctx, int argc, char **argv)
 			f[k++] = t;
 		if (k == 0 || f[0][0] == '#')
 			continue;
-		if (k != 3 || n + 1 >= RUN_MAX_MANY) {
-			rc = cli_usage("%s: each line needs BENCH SCHEME MAPFILE (at most %d)",
-				       file, RUN_MAX_MANY - 1);
-			break;
+		if (k != 3 || a->nids + 1 >= RUN_MAX_MANY) {
+			rc = cli_call_usage(c,
+					    "%s: each line needs BENCH SCHEME MAPFILE (at most %d)",
+					    file, RUN_MAX_MANY - 1);
+			goto out;
 		}
-		struct create_args *c = calloc(1, sizeof(*c));
-		c->spec.bench_code = f[0];
-		c->spec.scheme_code = f[1];
-		c->map_file = f[2];
-		c->spec.operator_name = x.ro.actor;
-		rc = create_run(ctx, c, &ids[n++]);
-		free(c);
+		/* each task from its own spec and slots: the line's map is its only source */
+		struct task_spec t = { .bench_code = f[0],
+				       .scheme_code = f[1],
+				       .operator_name = a->ro.actor };
+		memset(a->slots, 0, sizeof(a->slots));
+		rc = create_run(ctx, c, &t, a->slots, f[2], &a->ids[a->nids++]);
+		if (rc)
+			goto out;
 	}
+	if (!a->nids) {
+		rc = cli_call_usage(c, "%s lists no task", file);
+		goto out;
+	}
+	rc = execute(ctx, c, a->ids, a->nids);
+out:
 	free(text);
-	if (rc == CLI_OK && !n)
-		rc = cli_usage("%s lists no task", file);
-	return rc ? rc : execute(ctx, &x, ids, n);
+	return rc;
 }
 
-static int run_abort(struct cli_ctx *ctx, int argc, char **argv)
+/* ---- abort / manual ---- */
+
+static int check_abort(struct cli_ctx *ctx, struct cli_call *c)
 {
-	if (cli_help(
-		    argc, argv,
-		    "usage: meterlab run abort ID [--operator NAME]\n\nCancel a run that has not finished: its assets "
-		    "go to 'reverify' (verify_abort), the run to 'aborted'."))
-		return CLI_OK;
-	int64_t id = 0;
-	const char *who = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!cli_take_opt(argc, argv, &i, "--operator", &who) && !cli_is_id(argv[i], &id))
-			return cli_usage("run abort: unexpected argument '%s'", argv[i]);
-	}
-	if (!id)
-		return cli_usage("run abort needs a run id");
-	struct db *db;
-	int rc = cli_db(ctx, &db);
-	if (rc)
-		return rc;
-	struct ml_error err = ML_ERROR_INIT;
-	if (runner_abort(db, id, who, &err))
-		return cli_fail(&err);
-	printf(ctx->json ? "{\"run_id\":%" PRId64 ",\"status\":\"aborted\"}\n"
-			 : "run %" PRId64 " aborted\n",
-	       id);
-	return CLI_OK;
+	struct run_args *a = c->args;
+	(void)ctx;
+	if (!cli_is_id(c->pos[0], &a->ids[0]))
+		return cli_call_usage(c, "run abort: unexpected argument '%s'", c->pos[0]);
+	return ML_OK;
 }
 
-static int run_manual(struct cli_ctx *ctx, int argc, char **argv)
+static int run_abort(struct cli_ctx *ctx, struct cli_call *c)
 {
-	if (cli_wants_help(argc, argv)) {
-		printf("usage: meterlab run manual ID --file FILE [--operator NAME]\n"
-		       "       meterlab run manual --bench CODE --scheme CODE (--map FILE | POS=BARCODE ...) --file FILE\n\n"
-		       "Manual verification (手工检定): readings typed in or imported. FILE ('-' = stdin) has one line\n"
-		       "per position and step:  POSITION, STEP, value1, value2, ...\n"
-		       "STEP is the step label or its number; creep/start/constant take 'pulses=N[, elapsed=S]\n"
-		       "[, register=KWH]'; CT/VT values are 'ratio / phase'. Everything is judged before anything is\n"
-		       "stored; results go to the same tables as a driven run, then the assets move.\n\n%s",
-		       create_help);
-		return CLI_OK;
-	}
-	struct create_args *c = calloc(1, sizeof(*c));
-	const char *file = NULL;
-	int64_t id = 0;
-	struct ml_error err = ML_ERROR_INIT;
-	int bad = 0, rc = CLI_OK;
-	for (int i = 1; i < argc && !bad && rc == CLI_OK; i++) {
-		if (!cli_take_opt(argc, argv, &i, "--file", &file) && !cli_is_id(argv[i], &id) &&
-		    !create_opt(argc, argv, &i, c, &err, &bad))
-			rc = cli_usage("run manual: unexpected argument '%s'", argv[i]);
-	}
-	c->spec.manual = 1;
-	if (rc == CLI_OK && bad)
-		rc = cli_fail(&err);
-	if (rc == CLI_OK && !file)
-		rc = cli_usage("run manual needs --file FILE");
-	if (rc == CLI_OK && !id)
-		rc = create_run(ctx, c, &id);
-	const char *who = c->spec.operator_name;
-	free(c);
+	const struct run_args *a = c->args;
+	int64_t id = a->ids[0];
+	int rc = runner_abort(c->db, id, a->operator, & c->err);
 	if (rc)
 		return rc;
-	char *text = read_file(file, &err);
-	struct db *db;
-	if (!text)
-		return cli_fail(&err);
-	if ((rc = cli_db(ctx, &db))) {
-		free(text);
-		return rc;
-	}
-	int passed = 0, failed = 0;
-	rc = manual_record(db, id, text, who, &passed, &failed, &err);
-	free(text);
-	if (rc)
-		return cli_fail(&err);
 	if (ctx->json)
-		printf("{\"run_id\":%" PRId64 ",\"passed\":%d,\"failed\":%d}\n", id, passed,
-		       failed);
+		return cli_printf(c, "{\"run_id\":%" PRId64 ",\"status\":\"aborted\"}\n", id);
+	return cli_printf(c, "run %" PRId64 " aborted\n", id);
+}
+
+static int check_manual(struct cli_ctx *ctx, struct cli_call *c)
+{
+	struct run_args *a = c->args;
+	(void)ctx;
+	int rc = check_task(c, 1);
+	a->spec.manual = 1;
+	if (rc)
+		return rc;
+	if (a->nids > 1)
+		return cli_call_usage(c, "run manual: unexpected argument '%s'", c->pos[1]);
+	return ML_OK;
+}
+
+static int run_manual(struct cli_ctx *ctx, struct cli_call *c)
+{
+	struct run_args *a = c->args;
+	int64_t id = a->nids ? a->ids[0] : 0;
+	int passed = 0, failed = 0, rc = ML_OK;
+	char *text = NULL;
+	if (!id && (rc = create_run(ctx, c, &a->spec, a->slots, a->map, &id)))
+		goto out;
+	text = read_file(a->file, &c->err);
+	if (!text) {
+		rc = ML_EIO;
+		goto out;
+	}
+	rc = cli_call_db(ctx, c);
+	if (rc)
+		goto out;
+	rc = manual_record(c->db, id, text, a->operator, & passed, &failed, &c->err);
+	if (rc)
+		goto out;
+	if (failed)
+		c->exit = CLI_FAIL;
+	if (ctx->json)
+		rc = cli_printf(c, "{\"run_id\":%" PRId64 ",\"passed\":%d,\"failed\":%d}\n", id,
+				passed, failed);
 	else
-		printf("run %" PRId64 ": finished, %d passed, %d failed\n", id, passed, failed);
-	return failed ? CLI_FAIL : CLI_OK;
+		rc = cli_printf(c, "run %" PRId64 ": finished, %d passed, %d failed\n", id, passed,
+				failed);
+out:
+	free(text);
+	return rc;
 }
 
 /* ---- show / list ---- */
@@ -572,7 +528,9 @@ static int q_span(struct db *db, const char *sql, const char *id, PGresult **res
 	char from[40], to[40];
 	int rc = result_run_span(db, strtoll(id, NULL, 10), from, to, err);
 	const char *p[3] = { id, from, to };
-	return rc ? rc : db_exec(db, sql, 3, p, PGRES_TUPLES_OK, res, err);
+	if (rc)
+		return rc;
+	return db_exec(db, sql, 3, p, PGRES_TUPLES_OK, res, err);
 }
 
 static const char *const items[] = { "creep", "start", "basic", "constant",
@@ -607,9 +565,9 @@ static int item_present(const PGresult *c, const char *item)
 	return 0;
 }
 
-static int show_head(struct ml_buf *b, const PGresult *h)
+static void show_head(struct ml_buf *b, const PGresult *h)
 {
-	int rc = ml_buf_printf(
+	ml_buf_printf(
 		b,
 		"run %s  bench %s  scheme %s v%s  model %s  %s  status %s  date %s  steps %s/%s\n",
 		db_get(h, 0, "run_id"), db_get(h, 0, "bench"), db_get(h, 0, "scheme_code"),
@@ -617,103 +575,110 @@ static int show_head(struct ml_buf *b, const PGresult *h)
 		db_get(h, 0, "status"), db_get(h, 0, "run_date"), db_get(h, 0, "steps_done"),
 		db_get(h, 0, "steps_total"));
 	if (db_get(h, 0, "last_error"))
-		rc = rc || ml_buf_printf(b, "last error: %s\n", db_get(h, 0, "last_error"));
-	return rc;
+		ml_buf_printf(b, "last error: %s\n", db_get(h, 0, "last_error"));
 }
 
 /* Position, barcode, one column per item tested in this run, overall, valid until. */
-static int show_conclusions(struct ml_buf *b, const PGresult *pos, const PGresult *c)
+static void show_conclusions(struct ml_buf *b, const PGresult *pos, const PGresult *c)
 {
-	int rc = ml_buf_printf(b, "\n%3s %-22s", "POS", "BARCODE");
-	for (size_t k = 0; k < NITEMS; k++)
-		rc = rc || (item_present(c, items[k]) && ml_buf_printf(b, " %-8s", items[k]));
-	rc = rc || ml_buf_puts(b, " VALID UNTIL\n");
+	ml_buf_printf(b, "\n%3s %-22s", "POS", "BARCODE");
+	for (size_t k = 0; k < NITEMS; k++) {
+		if (item_present(c, items[k]))
+			ml_buf_printf(b, " %-8s", items[k]);
+	}
+	ml_buf_puts(b, " VALID UNTIL\n");
 	int pass = 0, fail = 0;
-	for (int r = 0; r < PQntuples(pos) && !rc; r++) {
+	for (int r = 0; r < PQntuples(pos); r++) {
 		const char *a = db_get(pos, r, "asset_id");
-		rc = ml_buf_printf(b, "%3s %-22s", db_get(pos, r, "position"),
-				   db_get(pos, r, "barcode"));
+		ml_buf_printf(b, "%3s %-22s", db_get(pos, r, "position"),
+			      db_get(pos, r, "barcode"));
 		for (size_t k = 0; k < NITEMS; k++) {
 			const char *v = concl(c, a, items[k]);
-			rc = rc ||
-			     (item_present(c, items[k]) && ml_buf_printf(b, " %-8s", v ? v : "-"));
+			if (item_present(c, items[k]))
+				ml_buf_printf(b, " %-8s", v ? v : "-");
 		}
 		const char *o = concl(c, a, "overall"), *u = concl_until(c, a);
 		pass += o && !strcmp(o, "pass");
 		fail += o && !strcmp(o, "fail");
-		rc = rc || ml_buf_printf(b, " %s\n", u ? u : "");
+		ml_buf_printf(b, " %s\n", u ? u : "");
 	}
-	return rc || ml_buf_printf(b, "\n%d passed, %d failed, %d not concluded\n", pass, fail,
-				   PQntuples(pos) - pass - fail);
+	ml_buf_printf(b, "\n%d passed, %d failed, %d not concluded\n", pass, fail,
+		      PQntuples(pos) - pass - fail);
 }
 
-static int show_steps(struct ml_buf *b, const PGresult *sr)
+static void show_steps(struct ml_buf *b, const PGresult *sr)
 {
-	int rc = ml_buf_printf(b, "\n%4s %3s %-28s %3s %10s %8s %8s %7s %s\n", "STEP", "POS",
-			       "LABEL", "N", "MEAN", "ROUNDED", "LIMIT", "VERDICT", "NOTE");
-	for (int r = 0; r < PQntuples(sr) && !rc; r++) {
+	ml_buf_printf(b, "\n%4s %3s %-28s %3s %10s %8s %8s %7s %s\n", "STEP", "POS", "LABEL", "N",
+		      "MEAN", "ROUNDED", "LIMIT", "VERDICT", "NOTE");
+	for (int r = 0; r < PQntuples(sr); r++) {
 		char m[DEC4_FMT_MAX], rd[DEC4_FMT_MAX], lim[DEC4_FMT_MAX], pulses[32] = "";
 		const char *iv = db_get(sr, r, "interval_e4"), *mean = db_get(sr, r, "mean_e4");
 		if (!mean && db_get(sr, r, "pulses"))
 			snprintf(pulses, sizeof(pulses), "%s pulses", db_get(sr, r, "pulses"));
-		rc = ml_buf_printf(b, "%4d %3s %-28s %3s %10s %8s %8s %7s %s\n",
-				   atoi(db_get(sr, r, "step_no")) + 1, db_get(sr, r, "position"),
-				   db_get(sr, r, "label"), db_get(sr, r, "n_readings"),
-				   mean ? dec_text(mean, NULL, m, sizeof(m)) : pulses,
-				   dec_text(db_get(sr, r, "rounded_e4"), iv, rd, sizeof(rd)),
-				   dec_text(db_get(sr, r, "limit_e4"), NULL, lim, sizeof(lim)),
-				   db_get(sr, r, "verdict"), db_get(sr, r, "note"));
+		ml_buf_printf(b, "%4d %3s %-28s %3s %10s %8s %8s %7s %s\n",
+			      atoi(db_get(sr, r, "step_no")) + 1, db_get(sr, r, "position"),
+			      db_get(sr, r, "label"), db_get(sr, r, "n_readings"),
+			      mean ? dec_text(mean, NULL, m, sizeof(m)) : pulses,
+			      dec_text(db_get(sr, r, "rounded_e4"), iv, rd, sizeof(rd)),
+			      dec_text(db_get(sr, r, "limit_e4"), NULL, lim, sizeof(lim)),
+			      db_get(sr, r, "verdict"), db_get(sr, r, "note"));
 	}
-	return rc;
 }
 
-static int show_readings(struct ml_buf *b, const PGresult *rd)
+static void show_readings(struct ml_buf *b, const PGresult *rd)
 {
-	int rc = ml_buf_printf(b, "\n%4s %3s %3s %10s %10s %8s %6s %s\n", "STEP", "POS", "#",
-			       "VALUE", "VALUE2", "PULSES", "RESULT", "MEASURED AT");
-	for (int r = 0; r < PQntuples(rd) && !rc; r++) {
+	ml_buf_printf(b, "\n%4s %3s %3s %10s %10s %8s %6s %s\n", "STEP", "POS", "#", "VALUE",
+		      "VALUE2", "PULSES", "RESULT", "MEASURED AT");
+	for (int r = 0; r < PQntuples(rd); r++) {
 		char v[DEC4_FMT_MAX], v2[DEC4_FMT_MAX];
 		const char *p = db_get(rd, r, "pulses");
-		rc = ml_buf_printf(
+		ml_buf_printf(
 			b, "%4d %3s %3s %10s %10s %8s %6s %s\n", atoi(db_get(rd, r, "step_no")) + 1,
 			db_get(rd, r, "position"), db_get(rd, r, "reading_no"),
 			dec_text(db_get(rd, r, "value_e4"), NULL, v, sizeof(v)),
 			dec_text(db_get(rd, r, "value2_e4"), NULL, v2, sizeof(v2)), p ? p : "",
 			db_get(rd, r, "bench_result"), db_get(rd, r, "measured_at"));
 	}
-	return rc;
 }
 
-static int show_text(struct ml_buf *b, const PGresult *h, const PGresult *pos, const PGresult *c,
-		     const PGresult *sr, const PGresult *rd)
+static void show_text(struct ml_buf *b, const PGresult *h, const PGresult *pos, const PGresult *c,
+		      const PGresult *sr, const PGresult *rd)
 {
-	int rc = show_head(b, h) || show_conclusions(b, pos, c);
-	rc = rc || (sr && show_steps(b, sr));
-	return rc || (rd && show_readings(b, rd));
+	show_head(b, h);
+	show_conclusions(b, pos, c);
+	if (sr)
+		show_steps(b, sr);
+	if (rd)
+		show_readings(b, rd);
 }
 
-static int json_row(struct ml_buf *b, const PGresult *res, int r, const char *const *num,
-		    const char *const *str)
-{
-	int rc = ml_buf_putc(b, '{'), first = 1;
-	for (const char *const *c = num; *c && !rc; c++, first = 0)
-		rc = ml_json_kv_raw(b, first, *c, db_get(res, r, *c));
-	for (const char *const *c = str; *c && !rc; c++, first = 0)
-		rc = ml_json_kv_str(b, first, *c, db_get(res, r, *c));
-	return rc || ml_buf_putc(b, '}');
-}
-
-static int json_rows(struct ml_buf *b, const char *key, const PGresult *res, const char *const *num,
+/* Row r as an object: the num columns as raw JSON numbers, the str columns as strings. */
+static void json_row(struct ml_buf *b, const PGresult *res, int r, const char *const *num,
 		     const char *const *str)
 {
-	int rc = ml_buf_printf(b, ",\"%s\":[", key);
-	for (int r = 0; r < PQntuples(res) && !rc; r++)
-		rc = (r && ml_buf_putc(b, ',')) || json_row(b, res, r, num, str);
-	return rc || ml_buf_putc(b, ']');
+	int first = 1;
+	ml_buf_putc(b, '{');
+	for (const char *const *c = num; *c; c++, first = 0)
+		ml_json_kv_raw(b, first, *c, db_get(res, r, *c));
+	for (const char *const *c = str; *c; c++, first = 0)
+		ml_json_kv_str(b, first, *c, db_get(res, r, *c));
+	ml_buf_putc(b, '}');
 }
 
-static int show_json(struct ml_buf *b, const PGresult *h, const PGresult *pos, const PGresult *c,
-		     const PGresult *sr, const PGresult *rd)
+static void json_rows(struct ml_buf *b, const char *key, const PGresult *res,
+		      const char *const *num, const char *const *str)
+{
+	ml_buf_printf(b, ",\"%s\":[", key);
+	for (int r = 0; r < PQntuples(res); r++) {
+		if (r)
+			ml_buf_putc(b, ',');
+		json_row(b, res, r, num, str);
+	}
+	ml_buf_putc(b, ']');
+}
+
+static void show_json(struct ml_buf *b, const PGresult *h, const PGresult *pos, const PGresult *c,
+		      const PGresult *sr, const PGresult *rd)
 {
 	static const char *const hn[] = { "run_id", "scheme_version", "steps_total", "steps_done",
 					  NULL };
@@ -736,167 +701,319 @@ static int show_json(struct ml_buf *b, const PGresult *h, const PGresult *pos, c
 					  "reading_no", "value_e4",     "value2_e4",
 					  "pulses",     "bench_result", NULL };
 	static const char *const rs[] = { "measured_at", NULL };
-	int rc = json_row(b, h, 0, hn, hs);
+	json_row(b, h, 0, hn, hs);
 	b->len--; /* reopen the run object */
-	rc = rc || json_rows(b, "positions", pos, pn, ps) ||
-	     json_rows(b, "conclusions", c, cn, cs) || json_rows(b, "results", sr, sn, ss) ||
-	     json_rows(b, "readings", rd, rn, rs);
-	return rc || ml_buf_putc(b, '}');
+	json_rows(b, "positions", pos, pn, ps);
+	json_rows(b, "conclusions", c, cn, cs);
+	json_rows(b, "results", sr, sn, ss);
+	json_rows(b, "readings", rd, rn, rs);
+	ml_buf_putc(b, '}');
 }
 
-static int run_show(struct cli_ctx *ctx, int argc, char **argv)
+static int check_show(struct cli_ctx *ctx, struct cli_call *c)
 {
-	if (cli_help(
-		    argc, argv,
-		    "usage: meterlab run show ID [--steps] [--readings] [--json]\n\nThe run and its positions with "
-		    "per-item and overall conclusions (the results table).\n--steps adds every step result (mean, "
-		    "rounded value, limit, verdict), --readings every raw\nreading. --json always includes all of them "
-		    "(values are dec4: value x 10000)."))
-		return CLI_OK;
-	int64_t id = 0;
-	int steps = ctx->json, readings = ctx->json;
-	const char *ids = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--steps"))
-			steps = 1;
-		else if (!strcmp(argv[i], "--readings"))
-			readings = 1;
-		else if (!ids && cli_is_id(argv[i], &id))
-			ids = argv[i];
-		else
-			return cli_usage("run show: unexpected argument '%s'", argv[i]);
-	}
-	if (!ids)
-		return cli_usage("run show needs one run id");
-	struct db *db;
-	int rc = cli_db(ctx, &db);
+	struct run_args *a = c->args;
+	(void)ctx;
+	if (!cli_is_id(c->pos[0], &a->ids[0]))
+		return cli_call_usage(c, "run show: unexpected argument '%s'", c->pos[0]);
+	return ML_OK;
+}
+
+static int run_show(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct run_args *a = c->args;
+	const char *ids = c->pos[0];
+	int steps = ctx->json || a->steps, readings = ctx->json || a->readings;
+	PGresult *h = NULL, *pos = NULL, *cl = NULL, *sr = NULL, *rd = NULL;
+	struct ml_buf b = ML_BUF_INIT;
+	int rc = q(
+		c->db,
+		"SELECT r.run_id, b.code AS bench, r.scheme_code, r.scheme_version, m.code AS model, r.mode, r.status, "
+		"r.run_date::text AS run_date, r.operator, r.started_at::text AS started_at, r.finished_at::text AS "
+		"finished_at, r.last_error, r.steps_total, (SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) "
+		"AS steps_done FROM verification_run r JOIN lab_bench b USING (bench_id) JOIN device_model m USING "
+		"(model_id) WHERE r.run_id = $1::bigint",
+		ids, &h, &c->err);
 	if (rc)
-		return rc;
-	struct ml_error err = ML_ERROR_INIT;
-	PGresult *h = NULL, *pos = NULL, *c = NULL, *sr = NULL, *rd = NULL;
-	rc = q(db,
-	       "SELECT r.run_id, b.code AS bench, r.scheme_code, r.scheme_version, m.code AS model, r.mode, r.status, "
-	       "r.run_date::text AS run_date, r.operator, r.started_at::text AS started_at, r.finished_at::text AS "
-	       "finished_at, r.last_error, r.steps_total, (SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) "
-	       "AS steps_done FROM verification_run r JOIN lab_bench b USING (bench_id) JOIN device_model m USING "
-	       "(model_id) WHERE r.run_id = $1::bigint",
-	       ids, &h, &err);
-	if (!rc && PQntuples(h) != 1)
-		rc = ml_errorf(&err, ML_ENOTFOUND, "no run %s", ids);
-	rc = rc ? rc
-		: q(db,
-		    "SELECT position, asset_id, barcode FROM run_position WHERE run_id = $1::bigint "
-		    "ORDER BY position",
-		    ids, &pos, &err);
-	rc = rc ? rc
-		: q(db,
-		    "SELECT asset_id, item, verdict, internal_verdict, valid_until::text AS valid_until "
-		    "FROM run_conclusion WHERE run_id = $1::bigint",
-		    ids, &c, &err);
-	if (!rc && steps)
+		goto out;
+	if (PQntuples(h) != 1) {
+		rc = ml_errorf(&c->err, ML_ENOTFOUND, "no run %s", ids);
+		goto out;
+	}
+	rc = q(c->db,
+	       "SELECT position, asset_id, barcode FROM run_position WHERE run_id = $1::bigint "
+	       "ORDER BY position",
+	       ids, &pos, &c->err);
+	if (rc)
+		goto out;
+	rc = q(c->db,
+	       "SELECT asset_id, item, verdict, internal_verdict, valid_until::text AS valid_until "
+	       "FROM run_conclusion WHERE run_id = $1::bigint",
+	       ids, &cl, &c->err);
+	if (rc)
+		goto out;
+	if (steps &&
+	    (rc = q_span(
+		     c->db,
+		     "SELECT * FROM run_step_result WHERE run_id = $1::bigint AND measured_at >= $2::timestamptz "
+		     "AND measured_at < $3::timestamptz ORDER BY step_no, position",
+		     ids, &sr, &c->err)))
+		goto out;
+	if (readings)
 		rc = q_span(
-			db,
-			"SELECT * FROM run_step_result WHERE run_id = $1::bigint AND measured_at >= $2::timestamptz "
-			"AND measured_at < $3::timestamptz ORDER BY step_no, position",
-			ids, &sr, &err);
-	if (!rc && readings)
-		rc = q_span(
-			db,
+			c->db,
 			"SELECT step_no, position, asset_id, reading_no, value_e4, value2_e4, pulses, bench_result, "
 			"measured_at::text AS measured_at FROM run_reading WHERE run_id = $1::bigint AND measured_at >= "
 			"$2::timestamptz AND measured_at < $3::timestamptz ORDER BY step_no, position, reading_no",
-			ids, &rd, &err);
-	struct ml_buf b = ML_BUF_INIT;
-	int out = rc ? cli_fail(&err)
-		  : (ctx->json ? show_json(&b, h, pos, c, sr, rd)
-			       : show_text(&b, h, pos, c, sr, rd))
-			  ? CLI_INTERNAL
-			  : cli_out(&b, ctx->json);
+			ids, &rd, &c->err);
+	if (rc)
+		goto out;
+	if (ctx->json)
+		show_json(&b, h, pos, cl, sr, rd);
+	else
+		show_text(&b, h, pos, cl, sr, rd);
+	rc = cli_emit(c, &b, ctx->json);
+out:
 	PQclear(h);
 	PQclear(pos);
-	PQclear(c);
+	PQclear(cl);
 	PQclear(sr);
 	PQclear(rd);
 	ml_buf_free(&b);
-	return out;
+	return rc;
 }
 
-static int run_list(struct cli_ctx *ctx, int argc, char **argv)
+static int run_list(struct cli_ctx *ctx, struct cli_call *c)
 {
-	if (cli_help(
-		    argc, argv,
-		    "usage: meterlab run list [--status STATUS] [--json]\n\nRuns, newest first. STATUS: pending, running, "
-		    "interrupted, finished, aborted.\n'running(no executor)': the executing process died (killed, power "
-		    "loss); 'meterlab run resume ID' continues it."))
-		return CLI_OK;
-	const char *status = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!cli_take_opt(argc, argv, &i, "--status", &status))
-			return cli_usage("run list: unexpected argument '%s'", argv[i]);
-	}
-	struct db *db;
-	int rc = cli_db(ctx, &db);
-	if (rc)
-		return rc;
-	struct ml_error err = ML_ERROR_INIT;
-	PGresult *res = NULL;
-	const char *p[1] = { status };
-	if (db_exec(db,
-		    "SELECT r.run_id, b.code AS bench, r.scheme_code, r.mode, r.status, r.run_date::text AS run_date, "
-		    "r.steps_total, (SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) AS steps_done, "
-		    "(SELECT count(*) FROM run_position p WHERE p.run_id = r.run_id) AS positions, "
-		    /* Is a process executing it now? (the runner's session advisory lock, runner.c) */
-		    "CASE WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = 7340032 "
-		    "AND l.objid = r.run_id AND l.objsubid = 2 AND l.granted) THEN 'true' ELSE 'false' END AS executing "
-		    "FROM verification_run r JOIN lab_bench b USING (bench_id) "
-		    "WHERE $1::text IS NULL OR r.status = $1 ORDER BY r.run_id DESC LIMIT 1000",
-		    1, p, PGRES_TUPLES_OK, &res, &err))
-		return cli_fail(&err);
+	struct ml_buf b = ML_BUF_INIT;
+	const struct run_args *a = c->args;
 	static const char *const ln[] = { "run_id",    "steps_total", "steps_done",
 					  "positions", "executing",   NULL };
 	static const char *const ls[] = {
 		"bench", "scheme_code", "mode", "status", "run_date", NULL
 	};
-	struct ml_buf b = ML_BUF_INIT;
-	rc = ctx->json ? ml_buf_putc(&b, '[')
-		       : ml_buf_printf(&b, "%6s %-12s %-24s %-7s %-20s %-10s %5s %4s\n", "RUN",
-				       "BENCH", "SCHEME", "MODE", "STATUS", "DATE", "STEPS", "POS");
-	for (int r = 0; r < PQntuples(res) && !rc; r++) {
-		if (ctx->json)
-			rc = (r && ml_buf_putc(&b, ',')) || json_row(&b, res, r, ln, ls);
-		else
-			rc = ml_buf_printf(
-				&b, "%6s %-12s %-24s %-7s %-20s %-10s %2s/%-2s %4s\n",
-				db_get(res, r, "run_id"), db_get(res, r, "bench"),
-				db_get(res, r, "scheme_code"), db_get(res, r, "mode"),
-				/* 'running' without an executor: the process died; 'run resume' continues it */
-				!strcmp(db_get(res, r, "status"), "running") &&
-						!strcmp(db_get(res, r, "executing"), "false")
-					? "running(no executor)"
-					: db_get(res, r, "status"),
-				db_get(res, r, "run_date"), db_get(res, r, "steps_done"),
-				db_get(res, r, "steps_total"), db_get(res, r, "positions"));
+	PGresult *res = NULL;
+	const char *p[1] = { a->status };
+	int rc = db_exec(
+		c->db,
+		"SELECT r.run_id, b.code AS bench, r.scheme_code, r.mode, r.status, r.run_date::text AS run_date, "
+		"r.steps_total, (SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) AS steps_done, "
+		"(SELECT count(*) FROM run_position p WHERE p.run_id = r.run_id) AS positions, "
+		/* Is a process executing it now? (the runner's session advisory lock, runner.c) */
+		"CASE WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = 7340032 "
+		"AND l.objid = r.run_id AND l.objsubid = 2 AND l.granted) THEN 'true' ELSE 'false' END AS executing "
+		"FROM verification_run r JOIN lab_bench b USING (bench_id) "
+		"WHERE $1::text IS NULL OR r.status = $1 ORDER BY r.run_id DESC LIMIT 1000",
+		1, p, PGRES_TUPLES_OK, &res, &c->err);
+	if (rc)
+		goto out;
+	if (ctx->json)
+		ml_buf_putc(&b, '[');
+	else
+		ml_buf_printf(&b, "%6s %-12s %-24s %-7s %-20s %-10s %5s %4s\n", "RUN", "BENCH",
+			      "SCHEME", "MODE", "STATUS", "DATE", "STEPS", "POS");
+	for (int r = 0; r < PQntuples(res); r++) {
+		if (ctx->json) {
+			if (r)
+				ml_buf_putc(&b, ',');
+			json_row(&b, res, r, ln, ls);
+			continue;
+		}
+		/* 'running' without an executor: the process died; 'run resume' continues it */
+		int orphan = !strcmp(db_get(res, r, "status"), "running") &&
+			     !strcmp(db_get(res, r, "executing"), "false");
+		ml_buf_printf(&b, "%6s %-12s %-24s %-7s %-20s %-10s %2s/%-2s %4s\n",
+			      db_get(res, r, "run_id"), db_get(res, r, "bench"),
+			      db_get(res, r, "scheme_code"), db_get(res, r, "mode"),
+			      orphan ? "running(no executor)" : db_get(res, r, "status"),
+			      db_get(res, r, "run_date"), db_get(res, r, "steps_done"),
+			      db_get(res, r, "steps_total"), db_get(res, r, "positions"));
 	}
-	rc = rc || (ctx->json && ml_buf_putc(&b, ']'));
+	if (ctx->json)
+		ml_buf_putc(&b, ']');
 	PQclear(res);
-	return cli_finish(&b, rc, ctx->json);
+	rc = cli_emit(c, &b, ctx->json);
+out:
+	ml_buf_free(&b);
+	return rc;
 }
 
-int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
-{
-	static const struct cli_cmd table[] = {
-		{ "create", run_create, "create a verification task (bench + scheme + positions)" },
-		{ "start", run_start, "execute runs (or create and execute a task)" },
-		{ "start-many", run_start_many,
-		  "create and execute many tasks concurrently, one per bench" },
-		{ "resume", run_resume,
-		  "continue interrupted runs from the first incomplete step" },
-		{ "abort", run_abort, "cancel an unfinished run (assets -> reverify)" },
-		{ "manual", run_manual, "manual verification: typed-in or imported readings" },
-		{ "show", run_show, "readings, results and conclusions of a run" },
-		{ "list", run_list, "list runs" },
-		{ NULL, NULL, NULL },
-	};
-	return cli_dispatch(ctx, "run", "Verification runs on benches (检定任务).", table, argc,
-			    argv);
-}
+/* ---- the table ---- */
+
+/* clang-format off */
+#define TASK_OPTS                                                   \
+	CLI_OPT("bench", struct run_args, bench),                   \
+	CLI_OPT("scheme", struct run_args, scheme),                 \
+	CLI_OPT("map", struct run_args, map),                       \
+	CLI_OPT("date", struct run_args, date),                     \
+	CLI_OPT("temperature", struct run_args, temperature),       \
+	CLI_OPT("humidity", struct run_args, humidity),             \
+	CLI_OPT("operator", struct run_args, operator)
+#define EXEC_OPTS                                                   \
+	CLI_OPT("poll-ms", struct run_args, poll_ms),               \
+	CLI_OPT("stop-after", struct run_args, stop_after),         \
+	CLI_OPT("stall-timeout-ms", struct run_args, stall_ms)
+/* clang-format on */
+
+static const struct cli_opt create_opts[] = {
+	TASK_OPTS,
+	CLI_FLAG("manual", struct run_args, manual),
+	CLI_OPT_END,
+};
+
+static const struct cli_opt start_opts[] = {
+	TASK_OPTS,
+	EXEC_OPTS,
+	CLI_FLAG("manual", struct run_args, manual),
+	CLI_LIST("task", struct run_args, tasks, ntasks),
+	CLI_OPT_END,
+};
+
+static const struct cli_opt exec_opts[] = {
+	EXEC_OPTS,
+	CLI_OPT("operator", struct run_args, operator),
+	CLI_OPT_END,
+};
+
+static const struct cli_opt abort_opts[] = {
+	CLI_OPT("operator", struct run_args, operator),
+	CLI_OPT_END,
+};
+
+static const struct cli_opt manual_opts[] = {
+	TASK_OPTS,
+	CLI_FLAG("manual", struct run_args, manual),
+	CLI_REQ("file", struct run_args, file),
+	CLI_OPT_END,
+};
+
+static const struct cli_opt show_opts[] = {
+	CLI_FLAG("steps", struct run_args, steps),
+	CLI_FLAG("readings", struct run_args, readings),
+	CLI_OPT_END,
+};
+
+static const struct cli_opt list_opts[] = {
+	CLI_OPT("status", struct run_args, status),
+	CLI_OPT_END,
+};
+
+#define CREATE_HELP                                                                              \
+	"  --bench CODE         registered bench (meterlab standard bench-add)\n"                \
+	"  --scheme CODE        verification scheme (meterlab scheme ...)\n"                     \
+	"  --map FILE           position map, one 'position,barcode' per line ('-' = stdin)\n"   \
+	"  POSITION=BARCODE     positions given as arguments (with or instead of --map)\n"       \
+	"  --operator NAME      who mounted the meters\n"                                        \
+	"  --date YYYY-MM-DD    verification date (default: today) for the traceability check\n" \
+	"  --temperature C      ambient temperature in the lab, ℃ (printed on certificates)\n" \
+	"  --humidity RH        ambient relative humidity, %RH (printed on certificates)"
+
+#define EXEC_HELP                                                                                               \
+	"  --poll-ms N          reading_seq polling interval (default 5)\n"                                     \
+	"  --stall-timeout-ms N give up when no position changes for this long (default 30000)\n"               \
+	"  --stop-after N       stop (status interrupted) after N steps; resume later\n"                        \
+	"  --operator NAME      recorded on the asset moves\n"                                                  \
+	"Progress goes to stderr; with --json one event object per line goes to stdout.\n"                      \
+	"Ctrl-C / SIGTERM stops cleanly: positions stopped, source off, run 'interrupted' (resume it later).\n" \
+	"Exit status 0 when every asset passed, 1 when some failed verification."
+
+static const struct cli_cmd run_cmds[] = {
+	{ .name = "create",
+	  .check = check_create,
+	  .run = run_create,
+	  CLI_ARGS(struct run_args, create_opts),
+	  .max_pos = 4 * RUN_MAX_SLOTS,
+	  .summary = "create a verification task (bench + scheme + positions)",
+	  .help = "usage: meterlab run create --bench CODE --scheme CODE (--map FILE | POS=BARCODE ...) [--manual]\n\n"
+		  "Create a verification task: validates positions, barcodes, asset states, the scheme against\n"
+		  "the model and the bench's reference-standard certificates; then moves the assets to\n"
+		  "'verifying'. Prints the run id. --manual: readings will be typed in (meterlab run manual).\n\n" CREATE_HELP },
+	{ .name = "start",
+	  .check = check_start,
+	  .run = run_start,
+	  CLI_ARGS(struct run_args, start_opts),
+	  .max_pos = 4 * RUN_MAX_SLOTS,
+	  .summary = "execute runs (or create and execute a task)",
+	  .help = "usage: meterlab run start [ID ...] [--task ID ...] [options]\n"
+		  "       meterlab run start --bench CODE --scheme CODE (--map FILE | POS=BARCODE ...) [options]\n\n"
+		  "Execute pending runs (several at once: one thread per bench), or create a task and run it.\n\n" CREATE_HELP
+		  "\n" EXEC_HELP },
+	{ .name = "start-many",
+	  .check = check_start_many,
+	  .run = run_start_many,
+	  CLI_ARGS(struct run_args, exec_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "run start-many needs a FILE",
+	  .summary = "create and execute many tasks concurrently, one per bench",
+	  .help = "usage: meterlab run start-many FILE [options]\n\n"
+		  "FILE has one task per line: BENCH SCHEME MAPFILE (separated by spaces or commas; '#'\n"
+		  "comments). Every task is created first (all are validated before any runs), then all\n"
+		  "run concurrently, one thread and one bench connection per task.\n\n" EXEC_HELP },
+	{ .name = "resume",
+	  .check = check_resume,
+	  .run = run_resume,
+	  CLI_ARGS(struct run_args, exec_opts),
+	  .min_pos = 1,
+	  .max_pos = 4 * RUN_MAX_MANY,
+	  .need = "run resume needs a run id",
+	  .summary = "continue interrupted runs from the first incomplete step",
+	  .help = "usage: meterlab run resume ID [ID ...] [options]\n\n"
+		  "Continue interrupted runs (killed process, lost bench) from the first incomplete step;\n"
+		  "completed steps are kept, an incomplete step is redone.\n\n" EXEC_HELP },
+	{ .name = "abort",
+	  .check = check_abort,
+	  .run = run_abort,
+	  CLI_ARGS(struct run_args, abort_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "run abort needs a run id",
+	  .flags = CLI_NEED_DB,
+	  .summary = "cancel an unfinished run (assets -> reverify)",
+	  .help = "usage: meterlab run abort ID [--operator NAME]\n\n"
+		  "Cancel a run that has not finished: its assets go to 'reverify' (verify_abort), the run "
+		  "to 'aborted'." },
+	{ .name = "manual",
+	  .check = check_manual,
+	  .run = run_manual,
+	  CLI_ARGS(struct run_args, manual_opts),
+	  .max_pos = 4 * RUN_MAX_SLOTS,
+	  .need = "run manual needs --file FILE",
+	  .summary = "manual verification: typed-in or imported readings",
+	  .help = "usage: meterlab run manual ID --file FILE [--operator NAME]\n"
+		  "       meterlab run manual --bench CODE --scheme CODE (--map FILE | POS=BARCODE ...) --file FILE\n\n"
+		  "Manual verification (手工检定): readings typed in or imported. FILE ('-' = stdin) has one line\n"
+		  "per position and step:  POSITION, STEP, value1, value2, ...\n"
+		  "STEP is the step label or its number; creep/start/constant take 'pulses=N[, elapsed=S]\n"
+		  "[, register=KWH]'; CT/VT values are 'ratio / phase'. Everything is judged before anything is\n"
+		  "stored; results go to the same tables as a driven run, then the assets move.\n\n" CREATE_HELP },
+	{ .name = "show",
+	  .check = check_show,
+	  .run = run_show,
+	  CLI_ARGS(struct run_args, show_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "run show needs one run id",
+	  .flags = CLI_NEED_DB,
+	  .summary = "readings, results and conclusions of a run",
+	  .help = "usage: meterlab run show ID [--steps] [--readings] [--json]\n\n"
+		  "The run and its positions with per-item and overall conclusions (the results table).\n"
+		  "--steps adds every step result (mean, rounded value, limit, verdict), --readings every raw\n"
+		  "reading. --json always includes all of them (values are dec4: value x 10000)." },
+	{ .name = "list",
+	  .run = run_list,
+	  CLI_ARGS(struct run_args, list_opts),
+	  .flags = CLI_NEED_DB,
+	  .summary = "list runs",
+	  .help = "usage: meterlab run list [--status STATUS] [--json]\n\n"
+		  "Runs, newest first. STATUS: pending, running, interrupted, finished, aborted.\n"
+		  "'running(no executor)': the executing process died (killed, power loss); 'meterlab run "
+		  "resume ID' continues it." },
+	{ .name = NULL },
+};
+
+const struct cli_cmd cmd_run = {
+	.name = "run",
+	.help = "Verification runs on benches (检定任务).",
+	.sub = run_cmds,
+};

@@ -1,28 +1,14 @@
 /*
- * main.c — the meterlab command. Thin: global options, then one table
- * dispatches to cli/cmd_NAME.c. Libraries do the work and return errors.
+ * main.c — the meterlab command. Thin: global options, then the table of
+ * top-level commands goes through the one shared path (cli_run, cli.c).
+ * Each command lives in cli/cmd_NAME.c; libraries do the work.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 
-static const struct cli_cmd commands[] = {
-	{ "db", cmd_db, "database migrations and status" },
-	{ "user", cmd_user, "people, roles and permissions; who am I" },
-	{ "asset", cmd_asset,
-	  "asset registry: receive deliveries, move through the lifecycle, show, list" },
-	{ "bench", cmd_bench, "verification benches: probe a bench, run the bench simulator" },
-	{ "judge", cmd_judge, "judge readings by the regulation (manual verification)" },
-	{ "scheme", cmd_scheme, "verification schemes: defaults, import, export" },
-	{ "standard", cmd_standard, "reference standards and their calibration certificates" },
-	{ "run", cmd_run, "verification runs: start, resume, show" },
-	{ "sample", cmd_sample, "arrival sampling plans (GB/T 2828.1 / ISO 2859-1)" },
-	{ "cert", cmd_cert, "verification certificates and result notices" },
-	{ NULL, NULL, NULL },
-};
-
-static const char *const top_help =
+static const char top_help[] =
 	"meterlab — metering asset and verification lab management\n"
 	"\n"
 	"global options (anywhere on the line):\n"
@@ -33,6 +19,36 @@ static const char *const top_help =
 	"exit codes: 0 ok, 1 failure, 2 usage, 3 invalid input, 4 not found,\n"
 	"            5 conflict/state/duplicate, 6 database, 7 device/I-O/timeout, 8 internal,\n"
 	"            9 permission denied";
+
+static const struct cli_cmd commands[] = {
+	{ .name = "db", .impl = &cmd_db, .summary = "database migrations and status" },
+	{ .name = "user", .impl = &cmd_user, .summary = "people, roles and permissions; who am I" },
+	{ .name = "asset",
+	  .impl = &cmd_asset,
+	  .summary = "asset registry: receive deliveries, move through the lifecycle, show, list" },
+	{ .name = "bench",
+	  .impl = &cmd_bench,
+	  .summary = "verification benches: probe a bench, run the bench simulator" },
+	{ .name = "judge",
+	  .impl = &cmd_judge,
+	  .summary = "judge readings by the regulation (manual verification)" },
+	{ .name = "scheme",
+	  .impl = &cmd_scheme,
+	  .summary = "verification schemes: defaults, import, export" },
+	{ .name = "standard",
+	  .impl = &cmd_standard,
+	  .summary = "reference standards and their calibration certificates" },
+	{ .name = "run", .impl = &cmd_run, .summary = "verification runs: start, resume, show" },
+	{ .name = "sample",
+	  .impl = &cmd_sample,
+	  .summary = "arrival sampling plans (GB/T 2828.1 / ISO 2859-1)" },
+	{ .name = "cert",
+	  .impl = &cmd_cert,
+	  .summary = "verification certificates and result notices" },
+	{ .name = NULL },
+};
+
+static const struct cli_cmd meterlab = { .name = "meterlab", .help = top_help, .sub = commands };
 
 /* Pull --db/--json out of argv wherever they appear, so every command takes them. */
 static int take_globals(struct cli_ctx *ctx, int *argc, char **argv)
@@ -62,7 +78,7 @@ int main(int argc, char **argv)
 	int rc = take_globals(&ctx, &argc, argv);
 	if (rc)
 		return rc;
-	rc = cli_dispatch(&ctx, "", top_help, commands, argc, argv);
+	rc = cli_run(&ctx, &meterlab, "meterlab", argc, argv);
 	db_close(ctx.db);
 	return rc;
 }

@@ -10,6 +10,7 @@ void ml_buf_init(struct ml_buf *b, size_t max)
 	b->len = 0;
 	b->cap = 0;
 	b->max = max ? max : ML_BUF_DEFAULT_MAX;
+	b->failed = 0;
 }
 
 void ml_buf_free(struct ml_buf *b)
@@ -19,19 +20,29 @@ void ml_buf_free(struct ml_buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
+	b->failed = 0;
 }
 
 void ml_buf_reset(struct ml_buf *b)
 {
 	b->len = 0;
+	b->failed = 0;
 	if (b->data)
 		b->data[0] = '\0';
 }
 
+int ml_buf_failed(const struct ml_buf *b)
+{
+	return b->failed ? ML_ENOMEM : ML_OK;
+}
+
+/* Room for extra more bytes and the NUL; a failure is remembered (buf.h). */
 static int grow(struct ml_buf *b, size_t extra)
 {
-	if (extra > b->max || b->len + extra + 1 > b->max)
+	if (b->failed || extra > b->max || b->len + extra + 1 > b->max) {
+		b->failed = 1;
 		return ML_ENOMEM;
+	}
 	size_t need = b->len + extra + 1;
 	if (need <= b->cap)
 		return ML_OK;
@@ -41,8 +52,10 @@ static int grow(struct ml_buf *b, size_t extra)
 	if (cap > b->max)
 		cap = b->max;
 	char *p = realloc(b->data, cap);
-	if (!p)
+	if (!p) {
+		b->failed = 1;
 		return ML_ENOMEM;
+	}
 	b->data = p;
 	b->cap = cap;
 	return ML_OK;
@@ -75,8 +88,10 @@ int ml_buf_vprintf(struct ml_buf *b, const char *fmt, va_list ap)
 	va_copy(cp, ap);
 	int n = vsnprintf(NULL, 0, fmt, cp);
 	va_end(cp);
-	if (n < 0)
+	if (n < 0) {
+		b->failed = 1;
 		return ML_EINVAL;
+	}
 	if (grow(b, (size_t)n))
 		return ML_ENOMEM;
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
@@ -102,6 +117,7 @@ char *ml_buf_detach(struct ml_buf *b, size_t *len)
 		*len = b->len;
 	b->data = NULL;
 	b->len = b->cap = 0;
+	b->failed = 0;
 	return p;
 }
 

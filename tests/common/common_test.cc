@@ -28,6 +28,26 @@ TEST(MlBuf, RespectsMaximum)
 	ml_buf_free(&b);
 }
 
+TEST(MlBuf, AFailedAppendIsRememberedUntilReset)
+{
+	/* Output is built with unchecked appends and checked once (CONTRIBUTING.md): a
+	 * later append that would fit must not hide an earlier failure. */
+	struct ml_buf b;
+	ml_buf_init(&b, 8);
+	EXPECT_EQ(ML_OK, ml_buf_failed(&b));
+	EXPECT_EQ(ML_OK, ml_buf_puts(&b, "ab"));
+	EXPECT_EQ(ML_ENOMEM, ml_buf_puts(&b, "too long to fit"));
+	EXPECT_EQ(ML_ENOMEM, ml_buf_puts(&b, "c"));
+	EXPECT_EQ(ML_ENOMEM, ml_json_kv_int(&b, 1, "k", 1));
+	EXPECT_EQ(ML_ENOMEM, ml_buf_failed(&b));
+	EXPECT_STREQ("ab", ml_buf_str(&b));
+	ml_buf_reset(&b);
+	EXPECT_EQ(ML_OK, ml_buf_failed(&b));
+	EXPECT_EQ(ML_OK, ml_buf_puts(&b, "c"));
+	EXPECT_STREQ("c", ml_buf_str(&b));
+	ml_buf_free(&b);
+}
+
 TEST(MlJson, EscapesStrings)
 {
 	struct ml_buf b = ML_BUF_INIT;
