@@ -212,27 +212,65 @@ int asset_model_get(struct db *db, int64_t model_id, PGresult **out, struct ml_e
 	return rc;
 }
 
+/* Counts come from asset_count_place (migration 0170), maintained by triggers:
+ * reading them does not grow with the registry. */
 int asset_location_list(struct db *db, PGresult **out, struct ml_error *err)
 {
 	return db_exec(
 		db,
-		"SELECT l.code, l.name, l.kind, p.code AS parent, "
-		"(SELECT count(*) FROM asset a WHERE a.location_id = l.location_id) AS assets "
-		"FROM location l LEFT JOIN location p ON p.location_id = l.parent_id ORDER BY l.code",
+		"SELECT l.code, l.name, l.kind, p.code AS parent, coalesce(c.n, 0) AS assets "
+		"FROM location l LEFT JOIN location p ON p.location_id = l.parent_id "
+		"LEFT JOIN (SELECT location_id, sum(n) AS n FROM asset_count_place GROUP BY location_id) c "
+		"ON c.location_id = l.location_id ORDER BY l.code",
 		0, NULL, PGRES_TUPLES_OK, out, err);
 }
 
+/* Per-state counts from asset_count_lot (0170), not from the assets. */
 int asset_lot_list(struct db *db, PGresult **out, struct ml_error *err)
 {
 	return db_exec(
 		db,
 		"SELECT l.code, f.code AS manufacturer, m.code AS model, l.supplier, l.row_count AS assets, "
-		"(SELECT string_agg(state || ':' || n, ' ' ORDER BY state) FROM (SELECT a.state, count(*) AS n "
-		"  FROM asset a WHERE a.lot_id = l.lot_id GROUP BY a.state) s) AS states, "
+		"(SELECT string_agg(c.state || ':' || c.n, ' ' ORDER BY c.state) FROM asset_count_lot c "
+		"  WHERE c.lot_id = l.lot_id AND c.n > 0) AS states, "
 		"to_char(l.received_at, 'YYYY-MM-DD HH24:MI') AS received_at, l.received_by "
 		"FROM lot l LEFT JOIN manufacturer f USING (manufacturer_id) "
 		"LEFT JOIN device_model m ON m.model_id = l.model_id ORDER BY l.received_at DESC, l.lot_id DESC",
 		0, NULL, PGRES_TUPLES_OK, out, err);
+}
+
+int asset_stock(struct db *db, const struct asset_stock_filter *f, PGresult **out,
+		struct ml_error *err)
+{
+	enum asset_state st;
+	if (f->state && asset_state_parse(f->state, &st, err))
+		return ML_EINVAL;
+	if (f->scope == ASSET_STOCK_TOTALS) {
+		if (f->location)
+			return ml_errorf(err, ML_EINVAL,
+					 "province-wide totals are not per location ('%s')",
+					 f->location);
+		const char *p[2] = { f->state, f->model };
+		return db_exec(
+			db,
+			"SELECT m.code AS model, c.state, c.n AS assets FROM asset_count_model c "
+			"JOIN device_model m ON m.model_id = c.model_id WHERE c.n > 0 "
+			"AND ($1::text IS NULL OR c.state = $1) AND ($2::text IS NULL OR m.code = $2) "
+			"ORDER BY 1, 2",
+			2, p, PGRES_TUPLES_OK, out, err);
+	}
+	/* A named location is shown whatever its kind; otherwise STORES keeps the stores. */
+	const char *p[4] = { f->state, f->model, f->location,
+			     f->scope == ASSET_STOCK_STORES && !f->location ? "t" : "f" };
+	return db_exec(
+		db,
+		"SELECT coalesce(l.code, '-') AS location, l.kind, m.code AS model, c.state, c.n AS assets "
+		"FROM asset_count_place c JOIN device_model m ON m.model_id = c.model_id "
+		"LEFT JOIN location l ON l.location_id = c.location_id "
+		"WHERE c.n > 0 AND ($1::text IS NULL OR c.state = $1) AND ($2::text IS NULL OR m.code = $2) "
+		"AND ($3::text IS NULL OR l.code = $3) "
+		"AND (NOT $4::boolean OR l.kind IN ('central_store', 'secondary_store')) ORDER BY 1, 3, 4",
+		4, p, PGRES_TUPLES_OK, out, err);
 }
 
 int asset_list(struct db *db, const struct asset_filter *f, PGresult **out, struct ml_error *err)
@@ -247,16 +285,17 @@ int asset_list(struct db *db, const struct asset_filter *f, PGresult **out, stru
 	snprintf(after, sizeof(after), "%" PRId64, f->after_id);
 	snprintf(lim, sizeof(lim), "%ld", limit);
 	const char *p[6] = { f->state, f->model, f->lot, f->location, after, lim };
+	/* asset_page (migration 0172) picks the page's ids from exact index ranges;
+	 * this only fetches those rows. */
 	return db_exec(
 		db,
 		"SELECT a.asset_id, a.barcode, m.code AS model_code, lot.code AS lot_code, a.production_batch, "
 		"a.production_date, a.state, l.code AS location, a.valid_until, "
 		"to_char(a.state_changed_at, 'YYYY-MM-DD HH24:MI:SS') AS state_changed_at "
-		"FROM asset a JOIN device_model m ON m.model_id = a.model_id JOIN lot ON lot.lot_id = a.lot_id "
-		"LEFT JOIN location l ON l.location_id = a.location_id "
-		"WHERE ($1::text IS NULL OR a.state = $1) AND ($2::text IS NULL OR m.code = $2) "
-		"AND ($3::text IS NULL OR lot.code = $3) AND ($4::text IS NULL OR l.code = $4) "
-		"AND a.asset_id > $5::bigint ORDER BY a.asset_id LIMIT $6::integer",
+		"FROM asset_page($1, $2, $3, $4, $5::bigint, $6::integer) WITH ORDINALITY p(id, ord) "
+		"JOIN asset a ON a.asset_id = p.id JOIN device_model m ON m.model_id = a.model_id "
+		"JOIN lot ON lot.lot_id = a.lot_id LEFT JOIN location l ON l.location_id = a.location_id "
+		"ORDER BY p.ord",
 		6, p, PGRES_TUPLES_OK, out, err);
 }
 

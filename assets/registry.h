@@ -114,7 +114,9 @@ struct asset_filter {
 };
 
 /*
- * List assets ordered by asset_id. *out (caller PQclear()s) has columns
+ * List assets ordered by asset_id, keyset-paged: a page costs about the
+ * same whatever the filters and wherever it starts (migration 0172). Unknown
+ * codes give an empty list. *out (caller PQclear()s) has columns
  * asset_id, barcode, model_code, lot_code, production_batch,
  * production_date, state, location, valid_until, state_changed_at.
  */
@@ -137,6 +139,30 @@ int asset_model_get(struct db *db, int64_t model_id, PGresult **out,
 int asset_location_list(struct db *db, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
 /* Arrival lots, newest first, with asset counts per state; *out caller PQclear()s. */
 int asset_lot_list(struct db *db, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
+
+/*
+ * Stock counts, maintained by the database with every change (migration
+ * 0170), so reading them does not take longer as the registry grows.
+ */
+enum asset_stock_scope {
+	ASSET_STOCK_STORES = 0, /* per store (central/secondary), model and state */
+	ASSET_STOCK_PLACES = 1, /* per place of any kind, model and state */
+	ASSET_STOCK_TOTALS = 2, /* province-wide per model and state */
+};
+
+struct asset_stock_filter {
+	const char *state, *model, *location; /* NULL = any; location not with TOTALS */
+	enum asset_stock_scope scope;
+};
+
+/*
+ * One row per non-empty combination. *out (caller PQclear()s) has columns
+ * location, kind, model, state, assets (TOTALS: model, state, assets),
+ * ordered by location, model, state. A location filter names any place
+ * (with STORES too). ML_EINVAL for an unknown state or a location with TOTALS.
+ */
+int asset_stock(struct db *db, const struct asset_stock_filter *f, PGresult **out,
+		struct ml_error *err) ML_MUSTCHECK;
 
 #ifdef __cplusplus
 }

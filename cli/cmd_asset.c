@@ -27,6 +27,8 @@ struct asset_args {
 	const char *limit, *after;
 	struct asset_receive_opts recv;
 	struct asset_filter filter;
+	struct asset_stock_filter stock;
+	const char *all_places, *totals;
 };
 
 /* ---- catalogue ---- */
@@ -538,6 +540,28 @@ static int list_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	return cli_print_result(ctx, c, res);
 }
 
+static int check_stock(struct cli_ctx *ctx, struct cli_call *c)
+{
+	struct asset_args *a = c->args;
+	(void)ctx;
+	if (a->all_places && a->totals)
+		return cli_call_usage(c, "--all-places and --totals exclude each other");
+	a->stock.scope = a->totals       ? ASSET_STOCK_TOTALS
+			 : a->all_places ? ASSET_STOCK_PLACES
+					 : ASSET_STOCK_STORES;
+	return ML_OK;
+}
+
+static int stock_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct asset_args *a = c->args;
+	PGresult *res = NULL;
+	int rc = asset_stock(c->db, &a->stock, &res, &c->err);
+	if (rc)
+		return rc;
+	return cli_print_result(ctx, c, res);
+}
+
 static int lot_list(struct cli_ctx *ctx, struct cli_call *c)
 {
 	PGresult *res = NULL;
@@ -685,6 +709,15 @@ static const struct cli_opt list_opts[] = {
 	CLI_OPT_END,
 };
 
+static const struct cli_opt stock_opts[] = {
+	CLI_OPT("state", struct asset_args, stock.state),
+	CLI_OPT("model", struct asset_args, stock.model),
+	CLI_OPT("location", struct asset_args, stock.location),
+	CLI_FLAG("all-places", struct asset_args, all_places),
+	CLI_FLAG("totals", struct asset_args, totals),
+	CLI_OPT_END,
+};
+
 static const struct cli_cmd asset_cmds[] = {
 	{ .name = "receive",
 	  .run = receive_cmd,
@@ -732,6 +765,19 @@ static const struct cli_cmd asset_cmds[] = {
 		  "                           [--limit N] [--after ASSET_ID] [--json]\n\n"
 		  "List assets ordered by asset_id, at most N (default 100, max 10000). Page with\n"
 		  "--after: pass the last asset_id of the previous page." },
+	{ .name = "stock",
+	  .check = check_stock,
+	  .run = stock_cmd,
+	  CLI_ARGS(struct asset_args, stock_opts),
+	  .flags = CLI_NEED_DB,
+	  .summary = "stock counts by location, model and state",
+	  .help = "usage: meterlab asset stock [--location CODE] [--model CODE] [--state S]\n"
+		  "                            [--all-places | --totals] [--json]\n\n"
+		  "How many assets there are by place, model and state: by default in every store\n"
+		  "(central and secondary), with --all-places at every place (field teams, customer\n"
+		  "districts, benches…), with --totals province-wide per model and state. The\n"
+		  "database keeps these counts up to date with every change, so the answer does not\n"
+		  "take longer as the registry grows." },
 	{ .name = "model",
 	  .sub = model_cmds,
 	  .summary = "device-model catalogue (add, list)",

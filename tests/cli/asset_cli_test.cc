@@ -63,7 +63,7 @@ class AssetCli : public ::testing::Test
 TEST(AssetCliHelp, EverySubcommandAnswersHelp)
 {
 	for (const char *sub : { "", "receive", "move", "swap", "show", "list", "model",
-				 "model add", "location", "manufacturer", "lot" }) {
+				 "model add", "location", "manufacturer", "lot", "stock" }) {
 		std::string out;
 		std::string cmd = pgtest_cli() + " asset " + sub + " --help";
 		EXPECT_EQ(0, pgtest_run(cmd, &out, true)) << cmd << "\n" << out;
@@ -216,4 +216,40 @@ TEST_F(AssetCli, NotFoundAndInvalid)
 	EXPECT_TRUE(has(out, "\"assets\":\"24\"")) << out;
 	ASSERT_EQ(0, run_stdout("--json asset location list", &out));
 	EXPECT_TRUE(has(out, "\"code\":\"CENTRAL\"")) << out;
+}
+
+TEST_F(AssetCli, StockCountsByStoreModelAndState)
+{
+	std::string out;
+	/* the 24 arrived meters of DEMO-1 are in the central store */
+	ASSERT_EQ(0, run_stdout("asset stock --json", &out)) << out;
+	EXPECT_TRUE(has(out, "\"location\":\"CENTRAL\"")) << out;
+	EXPECT_TRUE(has(out, "\"model\":\"DDZY285-Z\"")) << out;
+	ASSERT_EQ(0, run_stdout("asset stock --totals --state arrived", &out)) << out;
+	EXPECT_TRUE(has(out, "DDZY285-Z")) << out;
+	EXPECT_TRUE(has(out, "arrived")) << out;
+	/* the count moves with the assets, in the same transaction */
+	auto sampling = [](const std::string &json) {
+		const std::string key = "\"state\":\"sampling\",\"assets\":\"";
+		size_t p = json.find(key);
+		return p == std::string::npos ? 0 : atoi(json.c_str() + p + key.size());
+	};
+	const char *b20 =
+		"4130001000000462000209"; /* row 20 of the delivery, untouched elsewhere */
+	std::string before;
+	ASSERT_EQ(0, run_stdout("asset stock --totals --state sampling --json", &before)) << before;
+	ASSERT_EQ(0, run(std::string("asset move sample ") + b20 + " --actor tech", &out)) << out;
+	ASSERT_EQ(0, run_stdout("asset stock --totals --state sampling --json", &out)) << out;
+	EXPECT_EQ(sampling(before) + 1, sampling(out)) << before << "\n" << out;
+	ASSERT_EQ(0, run(std::string("asset move sample_return ") + b20 + " --actor tech", &out))
+		<< out;
+	ASSERT_EQ(0, run_stdout("asset stock --totals --state sampling --json", &out)) << out;
+	EXPECT_EQ(sampling(before), sampling(out)) << out;
+	/* a field team is no store: only with --all-places or by name */
+	ASSERT_EQ(0, run_stdout("asset stock --all-places --location TEAM-7", &out)) << out;
+	EXPECT_EQ(2, run("asset stock --totals --all-places", &out));
+	EXPECT_TRUE(has(out, "exclude")) << out;
+	EXPECT_EQ(3, run("asset stock --state lost", &out));
+	EXPECT_TRUE(has(out, "lost")) << out;
+	EXPECT_EQ(3, run("asset stock --totals --location CENTRAL", &out));
 }
