@@ -1,0 +1,489 @@
+/*
+ * bench_scale — the everyday read commands at province scale (issue 10):
+ * how long a clerk waits for `asset lot list`, `asset location list`,
+ * `asset stock`, `asset list` with filters and pages, and `asset show`, on
+ * whatever registry the database holds (grow it with bench_gen).
+ *
+ *   bench_scale [--db CONNINFO] --cli PATH/meterlab [--reps R (7)] [--show N (200)]
+ *
+ * Two figures per command:
+ *   process  the whole `meterlab …` process, spawned as a clerk runs it:
+ *            start-up, connection, a new backend's first queries, output
+ *            (stdout to /dev/null);
+ *   sql      the library call behind it (the same SQL) on a warm connection,
+ *            measured at the client (so it includes one or a few round trips).
+ * The commands are run round-robin, R rounds, so a burst of load on this
+ * shared machine hits all of them alike; each figure is the median of R with
+ * the range (min–max). `asset show` runs N different random assets: p50 and
+ * p99 over them. The process floor (`meterlab --help`, and a bare connect +
+ * `SELECT 1`) is printed for reference: it does not depend on the registry.
+ *
+ * The filter values are taken from the data: a lot in the middle of the
+ * registry, the busiest secondary store, the busiest customer district, the
+ * commonest model, the commonest and the rarest state.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "assets/lifecycle.h"
+#include "assets/registry.h"
+#include "sql/db.h"
+
+extern char **environ;
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Sorts v; the value at quantile q (0..1, nearest rank). */
+static double quantile(double *v, int n, double q)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_d);
+	int k = (int)(q * n + 0.999999) - 1;
+	return v[k < 0 ? 0 : k >= n ? n - 1 : k];
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_d);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static const char *g_conninfo;
+static const char *g_cli;
+
+/* Spawn `meterlab --db C args…` with stdout/stderr to /dev/null; wall ms, or -1 on failure. */
+static double run_cli(const char *const *args)
+{
+	const char *argv[32];
+	int n = 0;
+	argv[n++] = g_cli;
+	argv[n++] = "--db";
+	argv[n++] = g_conninfo;
+	for (int i = 0; args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	pid_t pid;
+	double t0 = now_ms();
+	int rc = posix_spawn(&pid, g_cli, &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc) {
+		fprintf(stderr, "bench_scale: cannot run %s: %s\n", g_cli, strerror(rc));
+		return -1;
+	}
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	double t = now_ms() - t0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		fprintf(stderr, "bench_scale: meterlab");
+		for (int i = 3; argv[i]; i++)
+			fprintf(stderr, " %s", argv[i]);
+		fprintf(stderr, " failed (status %d)\n", st);
+		return -1;
+	}
+	return t;
+}
+
+/* ---- the commands ---- */
+
+enum kind {
+	K_LOTS,
+	K_LOCATIONS,
+	K_STOCK,
+	K_LIST
+};
+
+struct cmd {
+	const char *label;
+	enum kind kind;
+	struct asset_filter f; /* K_LIST */
+	const char *args[16];
+	struct asset_stock_filter sf; /* K_STOCK */
+	double *proc, *sql;
+	int rows;
+};
+
+static char s_lot[64], s_lot_after[24], s_store[64], s_district[64], s_model[64], s_model2[64],
+	s_common[32], s_rare[32], s_mid[24], s_max[24];
+
+static int lib_call(struct db *db, struct cmd *c, struct ml_error *err)
+{
+	PGresult *res = NULL;
+	int rc;
+	switch (c->kind) {
+	case K_LOTS:
+		rc = asset_lot_list(db, &res, err);
+		break;
+	case K_LOCATIONS:
+		rc = asset_location_list(db, &res, err);
+		break;
+	case K_STOCK:
+		rc = asset_stock(db, &c->sf, &res, err);
+		break;
+	default:
+		rc = asset_list(db, &c->f, &res, err);
+		break;
+	}
+	if (!rc)
+		c->rows = PQntuples(res);
+	PQclear(res);
+	return rc;
+}
+
+/* The first column of the first row of sql, or fallback when there is none (a small registry). */
+static int pick(struct db *db, const char *sql, char *out, size_t size, const char *fallback,
+		struct ml_error *err)
+{
+	PGresult *res = NULL;
+	int rc = db_exec(db, sql, 0, NULL, PGRES_TUPLES_OK, &res, err);
+	if (rc)
+		return rc;
+	snprintf(out, size, "%s",
+		 PQntuples(res) && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : fallback);
+	PQclear(res);
+	return ML_OK;
+}
+
+static int choose_values(struct db *db, struct ml_error *err)
+{
+	int rc = pick(db, "SELECT max(asset_id) FROM asset", s_max, sizeof(s_max), "0", err);
+	if (!rc)
+		snprintf(s_mid, sizeof(s_mid), "%lld", atoll(s_max) / 2);
+	if (!rc)
+		rc = pick(
+			db,
+			"SELECT l.code FROM asset a JOIN lot l USING (lot_id) "
+			"WHERE a.asset_id >= (SELECT max(asset_id) / 2 FROM asset) ORDER BY a.asset_id LIMIT 1",
+			s_lot, sizeof(s_lot), "NONE", err);
+	if (!rc)
+		rc = pick(
+			db,
+			"SELECT (first_id + last_id) / 2 FROM asset_lot_span s JOIN lot l USING (lot_id) "
+			"WHERE l.code = (SELECT l.code FROM asset a JOIN lot l USING (lot_id) "
+			"WHERE a.asset_id >= (SELECT max(asset_id) / 2 FROM asset) ORDER BY a.asset_id LIMIT 1)",
+			s_lot_after, sizeof(s_lot_after), "0", err);
+	if (!rc)
+		rc = pick(
+			db,
+			"SELECT l.code FROM asset_count_place c JOIN location l USING (location_id) "
+			"WHERE l.kind = 'secondary_store' GROUP BY l.code ORDER BY sum(c.n) DESC, 1 LIMIT 1",
+			s_store, sizeof(s_store), "CENTRAL", err);
+	if (!rc)
+		rc = pick(
+			db,
+			"SELECT l.code FROM asset_count_place c JOIN location l USING (location_id) "
+			"WHERE l.kind = 'customer_site' GROUP BY l.code ORDER BY sum(c.n) DESC, 1 LIMIT 1",
+			s_district, sizeof(s_district), "CENTRAL", err);
+	if (!rc)
+		rc = pick(
+			db,
+			"SELECT m.code FROM asset_count_place c JOIN device_model m USING (model_id) "
+			"GROUP BY m.code ORDER BY sum(c.n) DESC, 1 LIMIT 1",
+			s_model, sizeof(s_model), "NONE", err);
+	if (!rc)
+		rc = pick(
+			db,
+			"SELECT m.code FROM asset_count_place c JOIN device_model m USING (model_id) "
+			"GROUP BY m.code ORDER BY sum(c.n) DESC, 1 OFFSET 1 LIMIT 1",
+			s_model2, sizeof(s_model2), s_model, err);
+	if (!rc)
+		rc = pick(db,
+			  "SELECT state FROM asset_count_place GROUP BY 1 HAVING sum(n) > 0 "
+			  "ORDER BY sum(n) DESC, 1 LIMIT 1",
+			  s_common, sizeof(s_common), "arrived", err);
+	if (!rc)
+		rc = pick(db,
+			  "SELECT state FROM asset_count_place GROUP BY 1 HAVING sum(n) > 0 "
+			  "ORDER BY sum(n), 1 LIMIT 1",
+			  s_rare, sizeof(s_rare), "arrived", err);
+	return rc;
+}
+
+#define F(...) ((struct asset_filter){ __VA_ARGS__ })
+
+static int setup_cmds(struct cmd *c)
+{
+	int n = 0;
+	c[n++] = (struct cmd){ "asset lot list", K_LOTS, F(0), { "asset", "lot", "list" } };
+	c[n++] = (struct cmd){
+		"asset location list", K_LOCATIONS, F(0), { "asset", "location", "list" }
+	};
+	c[n++] = (struct cmd){
+		"asset stock (every store, model, state)", K_STOCK, F(0), { "asset", "stock" }
+	};
+	c[n++] = (struct cmd){ "asset stock --location STORE",
+			       K_STOCK,
+			       F(0),
+			       { "asset", "stock", "--location", s_store },
+			       .sf = { .location = s_store } };
+	c[n++] = (struct cmd){
+		"asset stock --all-places --model M --state COMMON",
+		K_STOCK,
+		F(0),
+		{ "asset", "stock", "--all-places", "--model", s_model, "--state", s_common },
+		.sf = { .model = s_model, .state = s_common, .scope = ASSET_STOCK_PLACES }
+	};
+	c[n++] = (struct cmd){ "asset stock --totals",
+			       K_STOCK,
+			       F(0),
+			       { "asset", "stock", "--totals" },
+			       .sf = { .scope = ASSET_STOCK_TOTALS } };
+	c[n++] = (struct cmd){
+		"asset list --lot L", K_LIST, F(.lot = s_lot), { "asset", "list", "--lot", s_lot }
+	};
+	c[n++] = (struct cmd){ "asset list --lot L --after (middle of L)",
+			       K_LIST,
+			       F(.lot = s_lot, .after_id = atoll(s_lot_after)),
+			       { "asset", "list", "--lot", s_lot, "--after", s_lot_after } };
+	c[n++] = (struct cmd){ "asset list --lot L --after MAX (empty page)",
+			       K_LIST,
+			       F(.lot = s_lot, .after_id = atoll(s_max)),
+			       { "asset", "list", "--lot", s_lot, "--after", s_max } };
+	c[n++] = (struct cmd){ "asset list --lot L --state RARE",
+			       K_LIST,
+			       F(.lot = s_lot, .state = s_rare),
+			       { "asset", "list", "--lot", s_lot, "--state", s_rare } };
+	c[n++] = (struct cmd){ "asset list --lot L --location DISTRICT",
+			       K_LIST,
+			       F(.lot = s_lot, .location = s_district),
+			       { "asset", "list", "--lot", s_lot, "--location", s_district } };
+	c[n++] = (struct cmd){ "asset list --location STORE --after MID",
+			       K_LIST,
+			       F(.location = s_store, .after_id = atoll(s_mid)),
+			       { "asset", "list", "--location", s_store, "--after", s_mid } };
+	c[n++] = (struct cmd){ "asset list --location STORE --state COMMON",
+			       K_LIST,
+			       F(.location = s_store, .state = s_common),
+			       { "asset", "list", "--location", s_store, "--state", s_common } };
+	c[n++] = (struct cmd){ "asset list --location DISTRICT --model M2",
+			       K_LIST,
+			       F(.location = s_district, .model = s_model2),
+			       { "asset", "list", "--location", s_district, "--model", s_model2 } };
+	c[n++] = (struct cmd){ "asset list --location CENTRAL --model M --state RARE",
+			       K_LIST,
+			       F(.location = "CENTRAL", .model = s_model, .state = s_rare),
+			       { "asset", "list", "--location", "CENTRAL", "--model", s_model,
+				 "--state", s_rare } };
+	c[n++] = (struct cmd){ "asset list --model M --after MID",
+			       K_LIST,
+			       F(.model = s_model, .after_id = atoll(s_mid)),
+			       { "asset", "list", "--model", s_model, "--after", s_mid } };
+	c[n++] = (struct cmd){ "asset list --model M --state RARE",
+			       K_LIST,
+			       F(.model = s_model, .state = s_rare),
+			       { "asset", "list", "--model", s_model, "--state", s_rare } };
+	c[n++] = (struct cmd){ "asset list --state RARE --after MID",
+			       K_LIST,
+			       F(.state = s_rare, .after_id = atoll(s_mid)),
+			       { "asset", "list", "--state", s_rare, "--after", s_mid } };
+	c[n++] = (struct cmd){ "asset list --state COMMON --after MID",
+			       K_LIST,
+			       F(.state = s_common, .after_id = atoll(s_mid)),
+			       { "asset", "list", "--state", s_common, "--after", s_mid } };
+	c[n++] = (struct cmd){ "asset list --after MID --limit 1000",
+			       K_LIST,
+			       F(.after_id = atoll(s_mid), .limit = 1000),
+			       { "asset", "list", "--after", s_mid, "--limit", "1000" } };
+	return n;
+}
+
+/* ---- asset show ---- */
+
+static int show_sql(struct db *db, const char *bc, struct ml_error *err)
+{
+	struct asset_info a;
+	PGresult *h = NULL, *m = NULL;
+	int rc = asset_lookup(db, bc, &a, err);
+	if (!rc)
+		rc = asset_history(db, a.asset_id, &h, err);
+	if (!rc)
+		rc = asset_model_get(db, a.model_id, &m, err);
+	if (!rc && PQntuples(h) < 1)
+		rc = ml_errorf(err, ML_EINTERNAL, "asset %s has no history", bc);
+	PQclear(h);
+	PQclear(m);
+	return rc;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: bench_scale [--db CONNINFO] --cli PATH [--reps R] [--show N]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	int reps = 7, nshow = 200;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--db") && i + 1 < argc)
+			g_conninfo = argv[++i];
+		else if (!strcmp(a, "--cli") && i + 1 < argc)
+			g_cli = argv[++i];
+		else if (!strcmp(a, "--reps") && i + 1 < argc)
+			reps = atoi(argv[++i]);
+		else if (!strcmp(a, "--show") && i + 1 < argc)
+			nshow = atoi(argv[++i]);
+		else
+			usage();
+	}
+	if (!g_cli || reps < 1 || nshow < 1)
+		usage();
+	if (!g_conninfo)
+		g_conninfo = getenv("METERLAB_DB") ? getenv("METERLAB_DB") : "";
+	struct ml_error err = ML_ERROR_INIT;
+	struct db *db = NULL;
+	if (db_connect(g_conninfo, &db, &err) || choose_values(db, &err)) {
+		fprintf(stderr, "bench_scale: %s\n", err.msg);
+		db_close(db);
+		return 6;
+	}
+	PGresult *res = NULL;
+	long long nassets = 0, nevents = 0;
+	if (!db_query_one(
+		    db,
+		    "SELECT (SELECT sum(n) FROM asset_count_lot), "
+		    "(SELECT sum(c.reltuples)::bigint FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid "
+		    " WHERE i.inhparent = 'asset_event'::regclass)",
+		    0, NULL, &res, &err)) {
+		nassets = atoll(PQgetvalue(res, 0, 0));
+		nevents = atoll(PQgetvalue(res, 0, 1));
+		PQclear(res);
+	}
+	printf("bench_scale: %lld assets, ~%lld events; %d rounds; lot L=%s, STORE=%s, DISTRICT=%s, "
+	       "M=%s, M2=%s, COMMON=%s, RARE=%s, MID=%s, MAX=%s\n",
+	       nassets, nevents, reps, s_lot, s_store, s_district, s_model, s_model2, s_common,
+	       s_rare, s_mid, s_max);
+
+	struct cmd cmds[32];
+	int nc = setup_cmds(cmds);
+	for (int i = 0; i < nc; i++) {
+		cmds[i].proc = calloc((size_t)reps, sizeof(double));
+		cmds[i].sql = calloc((size_t)reps, sizeof(double));
+	}
+	double *floor_help = calloc((size_t)reps, sizeof(double));
+	double *floor_conn = calloc((size_t)reps, sizeof(double));
+	int rc = 0;
+	/* one warm-up round of everything (page cache, plan caches), not counted */
+	for (int i = 0; i < nc && !rc; i++)
+		rc = lib_call(db, &cmds[i], &err) || run_cli(cmds[i].args) < 0;
+	for (int r = 0; r < reps && !rc; r++) {
+		const char *help[] = { "--help", NULL };
+		floor_help[r] = run_cli(help);
+		double t0 = now_ms();
+		struct db *c2 = NULL;
+		rc = db_connect(g_conninfo, &c2, &err);
+		if (!rc)
+			rc = db_query_one(c2, "SELECT 1", 0, NULL, &res, &err);
+		if (!rc)
+			PQclear(res);
+		db_close(c2);
+		floor_conn[r] = now_ms() - t0;
+		for (int i = 0; i < nc && !rc; i++) {
+			double s0 = now_ms();
+			rc = lib_call(db, &cmds[i], &err);
+			cmds[i].sql[r] = now_ms() - s0;
+			cmds[i].proc[r] = run_cli(cmds[i].args);
+			if (cmds[i].proc[r] < 0)
+				rc = ML_EINTERNAL;
+		}
+	}
+	if (rc) {
+		fprintf(stderr, "bench_scale: %s\n", err.msg[0] ? err.msg : "a command failed");
+		db_close(db);
+		return 6;
+	}
+	printf("  %-52s %8s %17s %8s %17s %6s\n", "command", "process", "(range)", "sql", "(range)",
+	       "rows");
+	for (int i = 0; i < nc; i++) {
+		double pmin, pmax, smin, smax;
+		double pm = median(cmds[i].proc, reps), sm = median(cmds[i].sql, reps);
+		pmin = cmds[i].proc[0], pmax = cmds[i].proc[reps - 1];
+		smin = cmds[i].sql[0], smax = cmds[i].sql[reps - 1];
+		printf("  %-52s %5.1f ms (%6.1f–%6.1f) %5.2f ms (%6.2f–%6.2f) %6d\n", cmds[i].label,
+		       pm, pmin, pmax, sm, smin, smax, cmds[i].rows);
+	}
+	double hm = median(floor_help, reps), cm = median(floor_conn, reps);
+	printf("  process floor: meterlab --help %.1f ms (%.1f–%.1f); connect + SELECT 1 %.1f ms "
+	       "(%.1f–%.1f)\n",
+	       hm, floor_help[0], floor_help[reps - 1], cm, floor_conn[0], floor_conn[reps - 1]);
+
+	/* asset show: N random assets, each once as a process and once as SQL */
+	char **bcs = calloc((size_t)nshow, sizeof(char *));
+	double *sp = calloc((size_t)nshow, sizeof(double)),
+	       *ss = calloc((size_t)nshow, sizeof(double));
+	char n_s[24];
+	snprintf(n_s, sizeof(n_s), "%d", nshow);
+	const char *pn[1] = { n_s };
+	/* the same assets in every run: a fixed seed */
+	rc = db_exec(db, "SELECT setseed(0.42)", 0, NULL, PGRES_TUPLES_OK, NULL, &err);
+	if (!rc)
+		rc = db_exec(
+			db,
+			"SELECT (SELECT barcode FROM asset WHERE asset_id >= r ORDER BY asset_id LIMIT 1) "
+			"FROM (SELECT 1 + floor(random() * (SELECT max(asset_id) FROM asset))::bigint AS r "
+			"FROM generate_series(1, $1::integer)) s",
+			1, pn, PGRES_TUPLES_OK, &res, &err);
+	int ns = rc ? 0 : PQntuples(res);
+	for (int i = 0; i < ns; i++)
+		bcs[i] = strdup(PQgetvalue(res, i, 0));
+	PQclear(res);
+	for (int i = 0; i < ns && !rc; i++) {
+		double s0 = now_ms();
+		rc = show_sql(db, bcs[i], &err);
+		ss[i] = now_ms() - s0;
+		const char *args[] = { "asset", "show", bcs[i], NULL };
+		sp[i] = run_cli(args);
+		if (sp[i] < 0)
+			rc = ML_EINTERNAL;
+	}
+	double s50 = 0, s99 = 0, smax = 0, q50 = 0, q99 = 0;
+	if (!rc && ns > 0) {
+		s50 = quantile(sp, ns, 0.5);
+		s99 = quantile(sp, ns, 0.99);
+		smax = sp[ns - 1];
+		q50 = quantile(ss, ns, 0.5);
+		q99 = quantile(ss, ns, 0.99);
+	}
+	if (!rc && ns > 0)
+		printf("  %-52s p50 %5.1f ms  p99 %5.1f ms  (max %.1f) — sql p50 %.2f ms  p99 %.2f ms  "
+		       "(%d assets)\n",
+		       "asset show BARCODE", s50, s99, smax, q50, q99, ns);
+	else
+		fprintf(stderr, "bench_scale: asset show: %s\n", err.msg);
+	for (int i = 0; i < ns; i++)
+		free(bcs[i]);
+	free(bcs);
+	free(sp);
+	free(ss);
+	for (int i = 0; i < nc; i++) {
+		free(cmds[i].proc);
+		free(cmds[i].sql);
+	}
+	free(floor_help);
+	free(floor_conn);
+	db_close(db);
+	return rc ? 6 : 0;
+}
