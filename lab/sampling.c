@@ -1,6 +1,6 @@
 /*
- * sampling.c — ISO 2859-1 normal single sampling plans over the generated
- * tables in sampling_table.c.
+ * sampling.c — ISO 2859-1 single sampling plans (normal, tightened,
+ * reduced) over the generated tables in sampling_table.c.
  */
 #include "lab/sampling.h"
 
@@ -8,6 +8,26 @@
 
 #include "lab/decimal.h"
 #include "lab/sampling_table.h"
+
+static const char *const severity_names[] = { "normal", "tightened", "reduced" };
+
+const char *sampling_severity_name(enum sampling_severity s)
+{
+	return s >= SAMPLING_NORMAL && s <= SAMPLING_REDUCED ? severity_names[s] : "?";
+}
+
+int sampling_severity_parse(const char *s, enum sampling_severity *out, struct ml_error *err)
+{
+	for (int i = SAMPLING_NORMAL; s && i <= SAMPLING_REDUCED; i++) {
+		if (!strcmp(s, severity_names[i])) {
+			*out = (enum sampling_severity)i;
+			return ML_OK;
+		}
+	}
+	return ml_errorf(err, ML_EINVAL,
+			 "inspection severity '%s' is not one of normal, tightened, reduced",
+			 s ? s : "");
+}
 
 static const char *const level_names[] = { NULL, "S-1", "S-2", "S-3", "S-4", "I", "II", "III" };
 static const char *const aqls[SAMPLING_AQLS] = { "0.010", "0.015", "0.025", "0.040", "0.065",
@@ -74,13 +94,30 @@ static char code_letter(uint32_t lot, enum sampling_level level)
 	return 0;
 }
 
-int sampling_plan_normal(uint32_t lot_size, enum sampling_level level, const char *aql,
-			 struct sampling_plan *out, struct ml_error *err)
+static const struct sampling_cell (*table_of(enum sampling_severity s))[SAMPLING_AQLS]
+{
+	switch (s) {
+	case SAMPLING_TIGHTENED:
+		return sampling_table2b;
+	case SAMPLING_REDUCED:
+		return sampling_table2c;
+	default:
+		return sampling_table2a;
+	}
+}
+
+static const char *const table_names[] = { "2-A", "2-B", "2-C" };
+
+int sampling_plan_for(uint32_t lot_size, enum sampling_level level, const char *aql,
+		      enum sampling_severity severity, struct sampling_plan *out,
+		      struct ml_error *err)
 {
 	if (lot_size < 2)
 		return ml_errorf(err, ML_EINVAL, "lot size %u: Table 1 starts at 2", lot_size);
 	if (level < SAMPLING_S1 || level > SAMPLING_III)
 		return ml_errorf(err, ML_EINVAL, "inspection level %d unknown", (int)level);
+	if (severity < SAMPLING_NORMAL || severity > SAMPLING_REDUCED)
+		return ml_errorf(err, ML_EINVAL, "inspection severity %d unknown", (int)severity);
 	int col = aql_column(aql, err);
 	if (col < 0)
 		return ML_EINVAL;
@@ -88,16 +125,19 @@ int sampling_plan_normal(uint32_t lot_size, enum sampling_level level, const cha
 	int li = letter_index(letter);
 	if (li < 0)
 		return ml_errorf(err, ML_EINTERNAL, "no code letter for lot %u", lot_size);
-	const struct sampling_cell *c = &sampling_table2a[li][col];
+	const struct sampling_cell *c = &table_of(severity)[li][col];
 	if (!c->use_letter)
-		return ml_errorf(err, ML_EINVAL,
-				 "code letter %c at AQL %s has no plan in the reference table "
-				 "(unverified edge cell): choose another AQL or level",
-				 letter, aqls[col]);
+		return ml_errorf(
+			err, ML_EINVAL,
+			"code letter %c at AQL %s has no plan in Table %s of the reference "
+			"(unverified edge cell): choose another AQL or level",
+			letter, aqls[col], table_names[severity]);
 	memset(out, 0, sizeof *out);
 	out->lot_size = lot_size;
 	out->level = level;
+	out->severity = severity;
 	memcpy(out->aql, aqls[col], strlen(aqls[col]) + 1);
+	out->aql_column = col;
 	out->code_letter = letter;
 	out->plan_letter = c->use_letter;
 	out->arrow = c->cell == 'D' ? 1 : c->cell == 'U' ? -1 : 0;
@@ -111,6 +151,25 @@ int sampling_plan_normal(uint32_t lot_size, enum sampling_level level, const cha
 		out->sample_size = lot_size;
 	}
 	return ML_OK;
+}
+
+int sampling_plan_normal(uint32_t lot_size, enum sampling_level level, const char *aql,
+			 struct sampling_plan *out, struct ml_error *err)
+{
+	return sampling_plan_for(lot_size, level, aql, SAMPLING_NORMAL, out, err);
+}
+
+int sampling_accepted_one_step_tighter(const struct sampling_plan *p, uint32_t nonconforming)
+{
+	int li = letter_index(p->plan_letter);
+	if (p->severity != SAMPLING_NORMAL || li < 0 || p->aql_column <= 0 ||
+	    p->aql_column >= SAMPLING_AQLS)
+		return -1;
+	const struct sampling_cell *t = &sampling_table2a[li][p->aql_column - 1];
+	/* the same sample must be judged: same letter, so the same sample size */
+	if (!t->use_letter || t->use_letter != p->plan_letter)
+		return -1;
+	return nonconforming <= (uint32_t)t->ac;
 }
 
 int sampling_lot_accepted(const struct sampling_plan *p, uint32_t nonconforming)

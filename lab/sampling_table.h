@@ -1,6 +1,7 @@
 /*
  * sampling_table.h — the ISO 2859-1 / GB/T 2828.1 tables as C data
- * (generated into sampling_table.c by lab/sampling_gen.py). Internal to
+ * (generated into sampling_table.c by lab/sampling_gen.py from the shared
+ * reference and lab/iso2859-1-tightened-reduced.json). Internal to
  * lab/sampling.c and its test; static storage, read-only, thread-safe.
  */
 #ifndef ML_LAB_SAMPLING_TABLE_H
@@ -27,13 +28,19 @@ struct sampling_cell {
 	char use_letter; /* letter whose plan applies; 0 when the table gives none */
 	uint32_t n;
 	int ac, re;
-	int unverified; /* edge cell the reference could not verify (domain 3.3) */
+	int unverified; /* edge cell the reference could not verify (domain 3.3), or a single-source
+			   cell (every cell of Table 2-C) */
 };
 
 extern const struct sampling_t1_row sampling_table1[SAMPLING_T1_ROWS];
 extern const char sampling_letters[SAMPLING_LETTERS + 1];
 extern const uint32_t sampling_sizes[SAMPLING_LETTERS];
+/* Sample size of each code letter's own plans under reduced inspection (Table 2-C). */
+extern const uint32_t sampling_sizes_reduced[SAMPLING_LETTERS];
+/* Table 2-A normal, 2-B tightened (arrows may lead to letter S, n 3150), 2-C reduced. */
 extern const struct sampling_cell sampling_table2a[SAMPLING_LETTERS][SAMPLING_AQLS];
+extern const struct sampling_cell sampling_table2b[SAMPLING_LETTERS][SAMPLING_AQLS];
+extern const struct sampling_cell sampling_table2c[SAMPLING_LETTERS][SAMPLING_AQLS];
 
 #ifdef __cplusplus
 }
