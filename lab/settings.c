@@ -122,6 +122,26 @@ static const struct lab_setting_desc table[] = {
 	  OFF(recheck_high_pct_e4), 0, 0, E4(1000) },
 	{ "judge.recheck_readings", LAB_SET_INT, "2", "[M]",
 	  "how many more readings a recheck asks for", OFF(recheck_readings), 0, 1, 30 },
+	/* arrival sampling: ISO 2859-1:1999 clause 9 switching rules (lab/sampling_switch.h) */
+	{ "sampling.switch.tighten_rejects", LAB_SET_INT, "2", "[M] ISO 2859-1:1999 9.3.1",
+	  "normal -> tightened when this many lots are not accepted ...", OFF(sw_tighten_rejects),
+	  0, 1, 32 },
+	{ "sampling.switch.tighten_window", LAB_SET_INT, "5", "[M] ISO 2859-1:1999 9.3.1",
+	  "... within this many (or fewer) consecutive lots", OFF(sw_tighten_window), 0, 1, 32 },
+	{ "sampling.switch.normal_after_accepts", LAB_SET_INT, "5", "[M] ISO 2859-1:1999 9.3.2",
+	  "tightened -> normal after this many consecutive accepted lots",
+	  OFF(sw_normal_after_accepts), 0, 1, 32 },
+	{ "sampling.switch.reduced_score", LAB_SET_INT, "30", "[M] ISO 2859-1:1999 9.3.3",
+	  "switching score from which the authority may approve reduced inspection",
+	  OFF(sw_reduced_score), 0, 1, 1000 },
+	{ "sampling.switch.score_ac2", LAB_SET_INT, "3", "[M] ISO 2859-1:1999 9.3.3.2 a)",
+	  "score added for a lot also accepted one AQL step tighter (plans with Ac >= 2)",
+	  OFF(sw_score_ac2), 0, 0, 100 },
+	{ "sampling.switch.score_ac01", LAB_SET_INT, "2", "[M] ISO 2859-1:1999 9.3.3.2 a)",
+	  "score added for an accepted lot (plans with Ac 0 or 1)", OFF(sw_score_ac01), 0, 0, 100 },
+	{ "sampling.switch.discontinue_rejects", LAB_SET_INT, "5", "[M] ISO 2859-1:1999 9.4",
+	  "lots not accepted on tightened inspection that discontinue sampling inspection",
+	  OFF(sw_discontinue_rejects), 0, 1, 1000 },
 };
 
 const struct lab_setting_desc *lab_settings_table(size_t *n)

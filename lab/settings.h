@@ -76,6 +76,9 @@ struct lab_settings {
 	/* §1.11 [M]: when |mean| lies in [low, high] % of the limit, ask for more readings (0 = off) */
 	int64_t recheck_low_pct_e4, recheck_high_pct_e4;
 	int recheck_readings;
+	/* arrival sampling, ISO 2859-1 clause 9 switching rules ([M], domain 3.4) */
+	int sw_tighten_rejects, sw_tighten_window, sw_normal_after_accepts, sw_reduced_score;
+	int sw_score_ac2, sw_score_ac01, sw_discontinue_rejects;
 };
 
 /* BOOL/INT/TRI: int field; I64: int64_t field; DEC4: int64_t × 1e4; DEC4_LIST: int64_t[] + int count. */
