@@ -1,0 +1,236 @@
+/*
+ * trace.c — the recall list of a reference standard or a bench
+ * (ml_trace_runs, migration 0270) and its text, JSON and CSV renderings.
+ */
+#include "quality/trace.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/json.h"
+#include "quality/quality_priv.h"
+#include "sql/db.h"
+
+#define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src) ? (src) : "")
+
+int trace_load(struct db *db, const char *standard, const char *bench, const char *since,
+	       const char *until, struct trace_list *out, struct ml_error *err)
+{
+	if (!standard == !bench)
+		return ml_errorf(err, ML_EINVAL, "trace needs a standard or a bench (one of them)");
+	if (!quality_date_ok(since))
+		return ml_errorf(err, ML_EINVAL, "--since '%s' is not a date YYYY-MM-DD",
+				 since ? since : "");
+	if (until && !quality_date_ok(until))
+		return ml_errorf(err, ML_EINVAL, "--until '%s' is not a date YYYY-MM-DD", until);
+	if (until && strcmp(since, until) > 0)
+		return ml_errorf(err, ML_EINVAL, "--since %s is after --until %s", since, until);
+	const char *p[4] = { standard, bench, since, until };
+	PGresult *r = NULL;
+	int rc = db_exec(db, "SELECT * FROM ml_trace_runs($1, $2, $3::date, $4::date)", 4, p,
+			 PGRES_TUPLES_OK, &r, err);
+	if (rc)
+		return rc;
+	struct trace_list t;
+	memset(&t, 0, sizeof t);
+	COPY(t.what, standard ? "standard" : "bench");
+	COPY(t.code, standard ? standard : bench);
+	COPY(t.since, since);
+	COPY(t.until, until);
+	int n = PQntuples(r);
+	t.rows = calloc(n ? (size_t)n : 1, sizeof *t.rows);
+	if (!t.rows) {
+		PQclear(r);
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	}
+	int64_t last_run = -1;
+	for (int i = 0; i < n; i++) {
+		struct trace_row *x = &t.rows[i];
+		x->run_id = strtoll(db_get(r, i, "run_id"), NULL, 10);
+		COPY(x->run_date, db_get(r, i, "run_date"));
+		COPY(x->run_status, db_get(r, i, "run_status"));
+		COPY(x->bench, db_get(r, i, "bench"));
+		COPY(x->standards, db_get(r, i, "standards"));
+		x->position = atoi(db_get(r, i, "pos"));
+		COPY(x->barcode, db_get(r, i, "barcode"));
+		COPY(x->model, db_get(r, i, "model"));
+		COPY(x->maker, db_get(r, i, "maker"));
+		COPY(x->verdict, db_get(r, i, "verdict"));
+		COPY(x->cert_no, db_get(r, i, "cert_no"));
+		const char *rev = db_get(r, i, "cert_revision");
+		x->cert_revision = rev ? atoi(rev) : -1;
+		COPY(x->cert_kind, db_get(r, i, "cert_kind"));
+		COPY(x->cert_state, db_get(r, i, "cert_state"));
+		COPY(x->cert_issued_on, db_get(r, i, "cert_issued_on"));
+		COPY(x->cert_status, db_get(r, i, "cert_status"));
+		COPY(x->asset_state, db_get(r, i, "asset_state"));
+		COPY(x->location, db_get(r, i, "location"));
+		COPY(x->location_name, db_get(r, i, "location_name"));
+		COPY(x->location_kind, db_get(r, i, "location_kind"));
+		COPY(x->valid_until, db_get(r, i, "valid_until"));
+		COPY(x->state_since, db_get(r, i, "state_since"));
+		if (x->run_id != last_run)
+			t.runs++;
+		last_run = x->run_id;
+		t.certificates += !strcmp(x->cert_status, "current");
+		t.installed += !strcmp(x->asset_state, "installed");
+	}
+	t.n = (size_t)n;
+	PQclear(r);
+	*out = t;
+	return ML_OK;
+}
+
+void trace_list_free(struct trace_list *t)
+{
+	if (!t)
+		return;
+	free(t->rows);
+	memset(t, 0, sizeof *t);
+}
+
+/* The certificate column as one word: "JL2026-000017/1 (withdrawn)". */
+static void cert_text(const struct trace_row *x, char *buf, size_t size)
+{
+	if (!x->cert_no[0] && x->cert_revision < 0) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	char rev[16] = "";
+	if (x->cert_revision > 0)
+		snprintf(rev, sizeof rev, "/%d", x->cert_revision);
+	snprintf(buf, size, "%s%s%s%s%s", x->cert_no[0] ? x->cert_no : x->cert_state, rev,
+		 strcmp(x->cert_status, "current") ? " (" : "",
+		 strcmp(x->cert_status, "current") ? x->cert_status : "",
+		 strcmp(x->cert_status, "current") ? ")" : "");
+}
+
+int trace_text(const struct trace_list *t, struct ml_buf *b)
+{
+	int rc = ml_buf_printf(b,
+			       "%s %s, runs dated %s .. %s: %zu runs, %zu assets, %zu current "
+			       "certificates, %zu assets installed\n",
+			       t->what, t->code, t->since, t->until[0] ? t->until : "today",
+			       t->runs, t->n, t->certificates, t->installed);
+	rc |= ml_buf_printf(b, "%-8s %-10s %-8s %4s %-22s %-12s %-7s %-28s %-14s %s\n", "run",
+			    "date", "bench", "pos", "barcode", "model", "verdict", "certificate",
+			    "state", "where");
+	for (size_t i = 0; i < t->n && !rc; i++) {
+		const struct trace_row *x = &t->rows[i];
+		char cert[96];
+		cert_text(x, cert, sizeof cert);
+		rc |= ml_buf_printf(b,
+				    "%-8lld %-10s %-8s %4d %-22s %-12s %-7s %-28s %-14s %s%s%s\n",
+				    (long long)x->run_id, x->run_date, x->bench, x->position,
+				    x->barcode, x->model, x->verdict[0] ? x->verdict : "-", cert,
+				    x->asset_state, x->location[0] ? x->location : "-",
+				    x->location_name[0] ? " " : "", x->location_name);
+	}
+	return rc;
+}
+
+int trace_json(const struct trace_list *t, struct ml_buf *b)
+{
+	int rc = ml_buf_putc(b, '{');
+	rc |= ml_json_kv_str(b, 1, t->what, t->code);
+	rc |= ml_json_kv_str(b, 0, "since", t->since);
+	rc |= t->until[0] ? ml_json_kv_str(b, 0, "until", t->until)
+			  : ml_json_kv_raw(b, 0, "until", "null");
+	rc |= ml_json_kv_int(b, 0, "runs", (int64_t)t->runs);
+	rc |= ml_json_kv_int(b, 0, "assets", (int64_t)t->n);
+	rc |= ml_json_kv_int(b, 0, "current_certificates", (int64_t)t->certificates);
+	rc |= ml_json_kv_int(b, 0, "installed", (int64_t)t->installed);
+	rc |= ml_buf_puts(b, ",\"rows\":[");
+	for (size_t i = 0; i < t->n && !rc; i++) {
+		const struct trace_row *x = &t->rows[i];
+		rc |= ml_buf_puts(b, i ? ",{" : "{");
+		rc |= ml_json_kv_int(b, 1, "run_id", x->run_id);
+		rc |= ml_json_kv_str(b, 0, "run_date", x->run_date);
+		rc |= ml_json_kv_str(b, 0, "run_status", x->run_status);
+		rc |= ml_json_kv_str(b, 0, "bench", x->bench);
+		rc |= ml_json_kv_str(b, 0, "standards", x->standards);
+		rc |= ml_json_kv_int(b, 0, "position", x->position);
+		rc |= ml_json_kv_str(b, 0, "barcode", x->barcode);
+		rc |= ml_json_kv_str(b, 0, "model", x->model);
+		rc |= ml_json_kv_str(b, 0, "maker", x->maker);
+		rc |= ml_json_kv_str(b, 0, "verdict", x->verdict[0] ? x->verdict : NULL);
+		if (x->cert_revision >= 0) {
+			rc |= ml_buf_puts(b, ",\"certificate\":{");
+			rc |= ml_json_kv_str(b, 1, "number", x->cert_no[0] ? x->cert_no : NULL);
+			rc |= ml_json_kv_int(b, 0, "revision", x->cert_revision);
+			rc |= ml_json_kv_str(b, 0, "kind", x->cert_kind);
+			rc |= ml_json_kv_str(b, 0, "state", x->cert_state);
+			rc |= ml_json_kv_str(b, 0, "issued_on",
+					     x->cert_issued_on[0] ? x->cert_issued_on : NULL);
+			rc |= ml_json_kv_str(b, 0, "status", x->cert_status);
+			rc |= ml_buf_putc(b, '}');
+		} else {
+			rc |= ml_json_kv_raw(b, 0, "certificate", "null");
+		}
+		rc |= ml_json_kv_str(b, 0, "asset_state", x->asset_state);
+		rc |= ml_json_kv_str(b, 0, "location", x->location[0] ? x->location : NULL);
+		rc |= ml_json_kv_str(b, 0, "location_name",
+				     x->location_name[0] ? x->location_name : NULL);
+		rc |= ml_json_kv_str(b, 0, "location_kind",
+				     x->location_kind[0] ? x->location_kind : NULL);
+		rc |= ml_json_kv_str(b, 0, "valid_until",
+				     x->valid_until[0] ? x->valid_until : NULL);
+		rc |= ml_json_kv_str(b, 0, "state_since", x->state_since);
+		rc |= ml_buf_putc(b, '}');
+	}
+	return rc | ml_buf_puts(b, "]}");
+}
+
+int trace_csv(const struct trace_list *t, struct ml_buf *b)
+{
+	static const char *const head[] = {
+		"run_id",      "run_date",      "run_status", "bench",         "standards",
+		"position",    "barcode",       "model",      "maker",         "verdict",
+		"cert_no",     "cert_revision", "cert_kind",  "cert_state",    "cert_issued_on",
+		"cert_status", "asset_state",   "location",   "location_name", "location_kind",
+		"valid_until", "state_since",
+	};
+	enum {
+		NCOL = sizeof head / sizeof head[0]
+	};
+	int rc = 0;
+	for (int i = 0; i < NCOL; i++)
+		rc |= (i ? ml_buf_putc(b, ',') : 0) | quality_csv_field(b, head[i]);
+	rc |= ml_buf_puts(b, "\r\n");
+	for (size_t i = 0; i < t->n && !rc; i++) {
+		const struct trace_row *x = &t->rows[i];
+		char run[24], pos[12], rev[12];
+		snprintf(run, sizeof run, "%lld", (long long)x->run_id);
+		snprintf(pos, sizeof pos, "%d", x->position);
+		if (x->cert_revision >= 0)
+			snprintf(rev, sizeof rev, "%d", x->cert_revision);
+		else
+			rev[0] = 0;
+		const char *f[NCOL] = { run,
+					x->run_date,
+					x->run_status,
+					x->bench,
+					x->standards,
+					pos,
+					x->barcode,
+					x->model,
+					x->maker,
+					x->verdict,
+					x->cert_no,
+					rev,
+					x->cert_kind,
+					x->cert_state,
+					x->cert_issued_on,
+					x->cert_status,
+					x->asset_state,
+					x->location,
+					x->location_name,
+					x->location_kind,
+					x->valid_until,
+					x->state_since };
+		for (int k = 0; k < NCOL; k++)
+			rc |= (k ? ml_buf_putc(b, ',') : 0) | quality_csv_field(b, f[k]);
+		rc |= ml_buf_puts(b, "\r\n");
+	}
+	return rc;
+}

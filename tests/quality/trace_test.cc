@@ -1,0 +1,218 @@
+/*
+ * Reverse traceability across runs, certificates and moves
+ * (tests/data/quality/trace_fixture.sql lists what each position holds).
+ */
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+#include "quality_fixture.h"
+
+extern "C" {
+#include "quality/trace.h"
+#include "reports/cert_doc.h"
+#include "reports/cert_source.h"
+#include "reports/cert_workflow.h"
+}
+
+namespace
+{
+
+/* Certificates of run 1 through the real workflow (see trace_fixture.sql). */
+void issue_certificates(const std::string &ci)
+{
+	struct db *db = pgtest_connect(ci);
+	struct ml_error err = ML_ERROR_INIT;
+	long long *ids = nullptr, rev = 0;
+	size_t n = 0, created = 0;
+	ASSERT_EQ(ML_OK, cert_source_drafts(db, 1, nullptr, nullptr, &ids, &n, &created, &err))
+		<< err.msg;
+	ASSERT_EQ(3u, n);
+	struct cert_renderer *r = nullptr;
+	ASSERT_EQ(ML_OK, cert_renderer_new(nullptr, &r, &err)) << err.msg;
+	struct cert_issue_opts o = { "2026-11-22", &r, 1 };
+	EXPECT_EQ(ML_OK, cert_check(db, ids, 2, "李四", &err)) << err.msg;
+	EXPECT_EQ(ML_OK, cert_approve(db, ids, 2, "王五", &o, &err)) << err.msg;
+	EXPECT_EQ(ML_OK, cert_revise(db, ids[0], "更正送检单位", "张三", nullptr, 0, &rev, &err))
+		<< err.msg;
+	o.issued_on = "2026-11-25";
+	EXPECT_EQ(ML_OK, cert_check(db, &rev, 1, "李四", &err)) << err.msg;
+	EXPECT_EQ(ML_OK, cert_approve(db, &rev, 1, "王五", &o, &err)) << err.msg;
+	EXPECT_EQ(ML_OK, cert_withdraw(db, ids[1], "发给了错误的表", "王五", &err)) << err.msg;
+	cert_renderer_free(r);
+	free(ids);
+	db_close(db);
+}
+
+const std::string &trace_db()
+{
+	static std::string ci;
+	if (ci.empty()) {
+		ci = pgtest_fresh_db("trace");
+		quality_run_script(ci, "tests/reports/workflow_run_fixture.sql");
+		quality_run_script(ci, "tests/data/quality/trace_fixture.sql");
+		issue_certificates(ci);
+	}
+	return ci;
+}
+
+/* The certificate number the workflow gave position p of run 1. */
+std::string cert_no(int position)
+{
+	struct db *db = pgtest_connect(trace_db());
+	PGresult *res = nullptr;
+	std::string pos = std::to_string(position);
+	const char *p[1] = { pos.c_str() };
+	struct ml_error err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_OK,
+		  db_query_one(
+			  db,
+			  "SELECT c.cert_no FROM certificate c JOIN run_position r ON r.asset_id = "
+			  "c.asset_id AND r.run_id = c.run_id WHERE r.run_id = 1 AND r.position = "
+			  "$1::int AND c.revision = 0",
+			  1, p, &res, &err))
+		<< err.msg;
+	std::string s = res ? db_get(res, 0, "cert_no") : "";
+	PQclear(res);
+	db_close(db);
+	return s;
+}
+
+struct Trace {
+	struct trace_list t;
+	int rc;
+	struct ml_error err = ML_ERROR_INIT;
+	Trace(const char *standard, const char *bench, const char *since,
+	      const char *until = nullptr)
+	{
+		memset(&t, 0, sizeof t);
+		struct db *db = pgtest_connect(trace_db());
+		rc = trace_load(db, standard, bench, since, until, &t, &err);
+		db_close(db);
+	}
+	~Trace()
+	{
+		trace_list_free(&t);
+	}
+	const trace_row *at(const char *scheme_date, int pos) const
+	{
+		for (size_t i = 0; i < t.n; i++)
+			if (!strcmp(t.rows[i].run_date, scheme_date) && t.rows[i].position == pos)
+				return &t.rows[i];
+		return nullptr;
+	}
+};
+
+TEST(QualityTrace, StandardFindsRunsCertificatesAndWhereAssetsAre)
+{
+	Trace tr("STD-1P-01", nullptr, "2026-11-01");
+	ASSERT_EQ(ML_OK, tr.rc) << tr.err.msg;
+	/* run 1 on B1 (three meters) and the run on B2 (one), not the October run, not CT1 */
+	EXPECT_EQ(4u, tr.t.n);
+	EXPECT_EQ(2u, tr.t.runs);
+	const trace_row *p1 = tr.at("2026-11-20", 1);
+	ASSERT_NE(nullptr, p1);
+	EXPECT_STREQ("B1", p1->bench);
+	EXPECT_STREQ("STD-1P-01", p1->standards);
+	EXPECT_STREQ("pass", p1->verdict);
+	EXPECT_EQ(cert_no(1), p1->cert_no);
+	EXPECT_FALSE(cert_no(1).empty());
+	EXPECT_EQ(1, p1->cert_revision); /* the revision, not the superseded original */
+	EXPECT_STREQ("current", p1->cert_status);
+	EXPECT_STREQ("2026-11-25", p1->cert_issued_on);
+	EXPECT_STREQ("installed", p1->asset_state);
+	EXPECT_STREQ("SITE-9", p1->location);
+	EXPECT_STREQ("customer_site", p1->location_kind);
+	const trace_row *p2 = tr.at("2026-11-20", 2);
+	EXPECT_STREQ("fail", p2->verdict);
+	EXPECT_STREQ("notice", p2->cert_kind);
+	EXPECT_STREQ("withdrawn", p2->cert_status);
+	EXPECT_STREQ("returned_to_maker", p2->asset_state);
+	const trace_row *p3 = tr.at("2026-11-20", 3);
+	EXPECT_STREQ("", p3->cert_no);
+	EXPECT_STREQ("draft", p3->cert_state);
+	EXPECT_STREQ("not issued", p3->cert_status);
+	EXPECT_STREQ("CENTRAL", p3->location);
+	const trace_row *b2 = tr.at("2026-11-28", 2);
+	ASSERT_NE(nullptr, b2);
+	EXPECT_STREQ("B2", b2->bench);
+	EXPECT_STREQ("interrupted", b2->run_status);
+	EXPECT_EQ(-1, b2->cert_revision);
+	EXPECT_EQ(1u, tr.t.certificates);
+	EXPECT_EQ(1u, tr.t.installed);
+}
+
+TEST(QualityTrace, WindowAndBench)
+{
+	Trace all("STD-1P-01", nullptr, "2026-01-01");
+	EXPECT_EQ(5u, all.t.n); /* the October run too */
+	Trace until("STD-1P-01", nullptr, "2026-11-01", "2026-11-27");
+	EXPECT_EQ(3u, until.t.n);
+	Trace bench(nullptr, "CT1", "2026-11-01");
+	ASSERT_EQ(ML_OK, bench.rc) << bench.err.msg;
+	ASSERT_EQ(1u, bench.t.n);
+	EXPECT_STREQ("STD-CT-01", bench.t.rows[0].standards);
+	EXPECT_STREQ("bench", bench.t.what);
+	Trace ct("STD-CT-01", nullptr, "2026-11-01");
+	EXPECT_EQ(1u, ct.t.n);
+}
+
+TEST(QualityTrace, Renderings)
+{
+	Trace tr("STD-1P-01", nullptr, "2026-11-01");
+	struct ml_buf b = ML_BUF_INIT;
+	ASSERT_EQ(0, trace_text(&tr.t, &b));
+	std::string text = ml_buf_str(&b);
+	EXPECT_NE(std::string::npos,
+		  text.find("standard STD-1P-01, runs dated 2026-11-01 .. today: 2 runs, "
+			    "4 assets, 1 current certificates, 1 assets installed"))
+		<< text;
+	EXPECT_NE(std::string::npos, text.find(cert_no(1) + "/1")) << text;
+	EXPECT_NE(std::string::npos, text.find(cert_no(2) + " (withdrawn)")) << text;
+	ml_buf_reset(&b);
+	ASSERT_EQ(0, trace_json(&tr.t, &b));
+	std::string json = ml_buf_str(&b);
+	EXPECT_EQ(
+		0u,
+		json.find(
+			"{\"standard\":\"STD-1P-01\",\"since\":\"2026-11-01\",\"until\":null,\"runs\":2"))
+		<< json;
+	EXPECT_NE(std::string::npos, json.find("\"status\":\"withdrawn\"")) << json;
+	EXPECT_NE(std::string::npos, json.find("\"certificate\":null")) << json;
+	/* valid JSON: python parses it */
+	std::string out;
+	EXPECT_EQ(
+		0,
+		pgtest_run(
+			"printf '%s' " + pgtest_sq(json) +
+				" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); "
+				"print(len(d[\"rows\"]))'",
+			&out))
+		<< out;
+	EXPECT_EQ("4\n", out);
+	ml_buf_reset(&b);
+	ASSERT_EQ(0, trace_csv(&tr.t, &b));
+	std::string csv = ml_buf_str(&b);
+	EXPECT_EQ(0u, csv.find("run_id,run_date,run_status,bench,standards,position,barcode"))
+		<< csv;
+	EXPECT_NE(std::string::npos, csv.find(",SITE-9,示范小区9号台区,customer_site,")) << csv;
+	ml_buf_free(&b);
+}
+
+TEST(QualityTrace, RefusesBadInput)
+{
+	Trace nope("NO-SUCH", nullptr, "2026-11-01");
+	EXPECT_EQ(ML_ENOTFOUND, nope.rc);
+	EXPECT_NE(nullptr, strstr(nope.err.msg, "NO-SUCH"));
+	Trace nob(nullptr, "NO-BENCH", "2026-11-01");
+	EXPECT_EQ(ML_ENOTFOUND, nob.rc);
+	Trace date("STD-1P-01", nullptr, "2026-11-31");
+	EXPECT_EQ(ML_EINVAL, date.rc);
+	Trace both("STD-1P-01", "B1", "2026-11-01");
+	EXPECT_EQ(ML_EINVAL, both.rc);
+	Trace order("STD-1P-01", nullptr, "2026-11-02", "2026-11-01");
+	EXPECT_EQ(ML_EINVAL, order.rc);
+}
+
+} // namespace
