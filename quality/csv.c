@@ -10,28 +10,31 @@
 #include "quality/quality.h"
 #include "quality/quality_priv.h"
 
-int quality_csv_field(struct ml_buf *b, const char *s)
+void quality_csv_field(struct ml_buf *b, const char *s)
 {
 	if (!s)
 		s = "";
-	if (!strpbrk(s, ",\"\r\n"))
-		return ml_buf_puts(b, s);
-	int rc = ml_buf_putc(b, '"');
-	for (; *s && !rc; s++)
-		rc = *s == '"' ? ml_buf_puts(b, "\"\"") : ml_buf_putc(b, *s);
-	return rc | ml_buf_putc(b, '"');
+	if (!strpbrk(s, ",\"\r\n")) {
+		ml_buf_puts(b, s);
+		return;
+	}
+	ml_buf_putc(b, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			ml_buf_putc(b, '"');
+		ml_buf_putc(b, *s);
+	}
+	ml_buf_putc(b, '"');
 }
 
-/* Fields separated by commas, one row. */
-static int row(struct ml_buf *b, int n, const char *const *f)
+void quality_csv_row(struct ml_buf *b, int n, const char *const *f)
 {
-	int rc = 0;
 	for (int i = 0; i < n; i++) {
 		if (i)
-			rc |= ml_buf_putc(b, ',');
-		rc |= quality_csv_field(b, f[i]);
+			ml_buf_putc(b, ',');
+		quality_csv_field(b, f[i]);
 	}
-	return rc | ml_buf_puts(b, "\r\n");
+	ml_buf_puts(b, "\r\n");
 }
 
 static int write_file(const char *dir, const char *name, const struct ml_buf *b,
@@ -50,13 +53,13 @@ static int write_file(const char *dir, const char *name, const struct ml_buf *b,
 
 #define I(v) (snprintf(num[k], sizeof num[k], "%lld", (long long)(v)), num[k++])
 
-static int verdicts_csv(const struct quality_report *r, struct ml_buf *b)
+static void verdicts_csv(const struct quality_report *r, struct ml_buf *b)
 {
 	static const char *const head[] = { "dim",          "key",    "name",   "maker",
 					    "verified",     "passed", "failed", "failed_internal",
 					    "fail_rate_pct" };
-	int rc = row(b, 9, head);
-	for (size_t i = 0; i < r->n_verdicts && !rc; i++) {
+	quality_csv_row(b, 9, head);
+	for (size_t i = 0; i < r->n_verdicts; i++) {
 		const struct quality_verdict_row *v = &r->verdicts[i];
 		char num[5][32], rate[32];
 		int k = 0;
@@ -69,17 +72,16 @@ static int verdicts_csv(const struct quality_report *r, struct ml_buf *b)
 				     I(v->fail),
 				     I(v->internal_fail),
 				     quality_ratio(v->fail, v->n, 100, 2, rate) };
-		rc = row(b, 9, f);
+		quality_csv_row(b, 9, f);
 	}
-	return rc;
 }
 
-static int items_csv(const struct quality_report *r, struct ml_buf *b)
+static void items_csv(const struct quality_report *r, struct ml_buf *b)
 {
 	static const char *const head[] = { "dim",       "key",    "item",
 					    "concluded", "failed", "fail_rate_pct" };
-	int rc = row(b, 6, head);
-	for (size_t i = 0; i < r->n_items && !rc; i++) {
+	quality_csv_row(b, 6, head);
+	for (size_t i = 0; i < r->n_items; i++) {
 		const struct quality_item_row *v = &r->items[i];
 		char num[2][32], rate[32];
 		int k = 0;
@@ -87,12 +89,11 @@ static int items_csv(const struct quality_report *r, struct ml_buf *b)
 			v->dim,  v->key,     v->item,
 			I(v->n), I(v->fail), quality_ratio(v->fail, v->n, 100, 2, rate)
 		};
-		rc = row(b, 6, f);
+		quality_csv_row(b, 6, f);
 	}
-	return rc;
 }
 
-static int points_csv(const struct quality_report *r, struct ml_buf *b)
+static void points_csv(const struct quality_report *r, struct ml_buf *b)
 {
 	const char *head[16 + QUALITY_HIST_BINS] = { "dim",
 						     "key",
@@ -113,8 +114,9 @@ static int points_csv(const struct quality_report *r, struct ml_buf *b)
 		snprintf(bins[i], sizeof bins[i], "b%d", i + QUALITY_HIST_LOW);
 		head[14 + i] = bins[i];
 	}
-	int ncol = 14 + QUALITY_HIST_BINS, rc = row(b, ncol, head);
-	for (size_t i = 0; i < r->n_points && !rc; i++) {
+	int ncol = 14 + QUALITY_HIST_BINS;
+	quality_csv_row(b, ncol, head);
+	for (size_t i = 0; i < r->n_points; i++) {
 		const struct quality_point_row *v = &r->points[i];
 		char num[3 + QUALITY_HIST_BINS][32], d[7][32];
 		int k = 0;
@@ -136,28 +138,26 @@ static int points_csv(const struct quality_report *r, struct ml_buf *b)
 		};
 		for (int h = 0; h < QUALITY_HIST_BINS; h++)
 			f[14 + h] = I(v->hist[h]);
-		rc = row(b, ncol, f);
+		quality_csv_row(b, ncol, f);
 	}
-	return rc;
 }
 
-static int point_fails_csv(const struct quality_report *r, struct ml_buf *b)
+static void point_fails_csv(const struct quality_report *r, struct ml_buf *b)
 {
 	static const char *const head[] = { "maker",   "kind",   "label",
 					    "results", "failed", "failed_internal" };
-	int rc = row(b, 6, head);
-	for (size_t i = 0; i < r->n_point_fails && !rc; i++) {
+	quality_csv_row(b, 6, head);
+	for (size_t i = 0; i < r->n_point_fails; i++) {
 		const struct quality_point_fail_row *v = &r->point_fails[i];
 		char num[3][32];
 		int k = 0;
 		const char *f[6] = { v->maker, v->kind,    v->label,
 				     I(v->n),  I(v->fail), I(v->internal_fail) };
-		rc = row(b, 6, f);
+		quality_csv_row(b, 6, f);
 	}
-	return rc;
 }
 
-static int field_csv(const struct quality_report *r, struct ml_buf *b)
+static void field_csv(const struct quality_report *r, struct ml_buf *b)
 {
 	static const char *const head[] = { "dim",
 					    "key",
@@ -166,8 +166,8 @@ static int field_csv(const struct quality_report *r, struct ml_buf *b)
 					    "asset_days",
 					    "faults",
 					    "faults_per_1000_asset_years" };
-	int rc = row(b, 7, head);
-	for (size_t i = 0; i < r->n_field && !rc; i++) {
+	quality_csv_row(b, 7, head);
+	for (size_t i = 0; i < r->n_field; i++) {
 		const struct quality_field_row *v = &r->field[i];
 		char num[3][32], rate[32];
 		int k = 0;
@@ -178,12 +178,11 @@ static int field_csv(const struct quality_report *r, struct ml_buf *b)
 				     I(v->exposure_days),
 				     I(v->faults),
 				     quality_fault_rate(v->faults, v->exposure_days, rate) };
-		rc = row(b, 7, f);
+		quality_csv_row(b, 7, f);
 	}
-	return rc;
 }
 
-static int months_csv(const struct quality_report *r, struct ml_buf *b)
+static void months_csv(const struct quality_report *r, struct ml_buf *b)
 {
 	static const char *const head[] = { "month",
 					    "verified",
@@ -192,8 +191,8 @@ static int months_csv(const struct quality_report *r, struct ml_buf *b)
 					    "asset_days",
 					    "faults",
 					    "faults_per_1000_asset_years" };
-	int rc = row(b, 7, head);
-	for (size_t i = 0; i < r->n_months && !rc; i++) {
+	quality_csv_row(b, 7, head);
+	for (size_t i = 0; i < r->n_months; i++) {
 		const struct quality_month_row *v = &r->months[i];
 		char num[4][32], rate[2][32];
 		int k = 0;
@@ -204,9 +203,8 @@ static int months_csv(const struct quality_report *r, struct ml_buf *b)
 				     I(v->exposure_days),
 				     I(v->faults),
 				     quality_fault_rate(v->faults, v->exposure_days, rate[1]) };
-		rc = row(b, 7, f);
+		quality_csv_row(b, 7, f);
 	}
-	return rc;
 }
 
 int quality_report_csv(const struct quality_report *r, const char *dir, struct ml_error *err)
@@ -215,7 +213,7 @@ int quality_report_csv(const struct quality_report *r, const char *dir, struct m
 		return ml_errorf(err, ML_EIO, "cannot create %s: %s", dir, strerror(errno));
 	static const struct {
 		const char *name;
-		int (*fn)(const struct quality_report *, struct ml_buf *);
+		void (*fn)(const struct quality_report *, struct ml_buf *);
 	} files[] = {
 		{ "verdicts.csv", verdicts_csv }, { "items.csv", items_csv },
 		{ "points.csv", points_csv },     { "point_failures.csv", point_fails_csv },
@@ -223,9 +221,10 @@ int quality_report_csv(const struct quality_report *r, const char *dir, struct m
 	};
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		struct ml_buf b = ML_BUF_INIT;
-		int rc = files[i].fn(r, &b)
-				 ? ml_errorf(err, ML_ENOMEM, "building %s", files[i].name)
-				 : write_file(dir, files[i].name, &b, err);
+		files[i].fn(r, &b);
+		int rc = ml_buf_failed(&b) ? ml_errorf(err, ML_ENOMEM, "out of memory building %s",
+						       files[i].name)
+					   : write_file(dir, files[i].name, &b, err);
 		ml_buf_free(&b);
 		if (rc)
 			return rc;

@@ -9,6 +9,8 @@
 /* 1 when s is a real calendar date YYYY-MM-DD (years 1900..9999). */
 int quality_date_ok(const char *s);
 /* One CSV field (RFC 4180: quoted when it holds a comma, quote, CR or LF). */
-int quality_csv_field(struct ml_buf *b, const char *s) ML_MUSTCHECK;
+void quality_csv_field(struct ml_buf *b, const char *s);
+/* n fields separated by commas and CRLF. */
+void quality_csv_row(struct ml_buf *b, int n, const char *const *f);
 
 #endif

@@ -141,6 +141,24 @@ static int int_array(const char *s, int64_t *out, int cap)
 	return *s == '}' ? n : -1;
 }
 
+/* The sparse histogram (bins[], counts[]) of row i into v->hist. */
+static int hist_of(const PGresult *r, int i, struct quality_point_row *v, struct ml_error *err)
+{
+	int64_t bins[QUALITY_HIST_BINS], counts[QUALITY_HIST_BINS];
+	int nb = int_array(db_get(r, i, "bins"), bins, QUALITY_HIST_BINS);
+	int nc = int_array(db_get(r, i, "counts"), counts, QUALITY_HIST_BINS);
+	if (nb < 0 || nb != nc)
+		return ml_errorf(err, ML_EINTERNAL, "histogram of %s is malformed", v->label);
+	for (int k = 0; k < nb; k++) {
+		int64_t b = bins[k] - QUALITY_HIST_LOW;
+		if (b < 0 || b >= QUALITY_HIST_BINS)
+			return ml_errorf(err, ML_EINTERNAL, "histogram bin %lld out of range",
+					 (long long)bins[k]);
+		v->hist[b] = counts[k];
+	}
+	return ML_OK;
+}
+
 static int load_points(struct db *db, const struct quality_filter *f, struct quality_report *q,
 		       struct ml_error *err)
 {
@@ -170,19 +188,9 @@ static int load_points(struct db *db, const struct quality_filter *f, struct qua
 		v->max_e4 = i64(r, i, "max_e4");
 		rc = quality_moments(v->n, db_get(r, i, "sum_e4"), db_get(r, i, "sumsq_e8"),
 				     &v->mean_e6, &v->sd_e6, err);
-		int64_t bins[QUALITY_HIST_BINS], counts[QUALITY_HIST_BINS];
-		int nb = int_array(db_get(r, i, "bins"), bins, QUALITY_HIST_BINS);
-		int nc = int_array(db_get(r, i, "counts"), counts, QUALITY_HIST_BINS);
-		if (!rc && (nb < 0 || nb != nc))
-			rc = ml_errorf(err, ML_EINTERNAL, "histogram of %s is malformed", v->label);
-		for (int k = 0; !rc && k < nb; k++) {
-			int64_t b = bins[k] - QUALITY_HIST_LOW;
-			if (b < 0 || b >= QUALITY_HIST_BINS)
-				rc = ml_errorf(err, ML_EINTERNAL, "histogram bin %lld out of range",
-					       (long long)bins[k]);
-			else
-				v->hist[b] = counts[k];
-		}
+		if (rc)
+			break;
+		rc = hist_of(r, i, v, err);
 	}
 	q->n_points = (size_t)n;
 	PQclear(r);
@@ -282,42 +290,33 @@ int quality_report_load(struct db *db, const struct quality_filter *f, struct qu
 			struct ml_error *err)
 {
 	struct quality_report q;
+	PGresult *r = NULL;
 	memset(&q, 0, sizeof q);
 	int rc = db_cmd(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err);
 	if (rc)
 		return rc;
-	rc = check_filter(db, f, err);
-	if (!rc) {
-		COPY(q.from, f->from);
-		COPY(q.to, f->to);
-		COPY(q.maker, f->maker);
-		COPY(q.model, f->model);
-		PGresult *r = NULL;
-		rc = db_query_one(db, "SELECT to_char(now(), 'YYYY-MM-DD HH24:MI:SS TZ') AS at", 0,
-				  NULL, &r, err);
-		if (!rc)
-			COPY(q.generated_at, db_get(r, 0, "at"));
-		PQclear(r);
-	}
-	if (!rc)
-		rc = load_verdicts(db, f, &q, err);
-	if (!rc)
-		rc = load_items(db, f, &q, err);
-	if (!rc)
-		rc = load_points(db, f, &q, err);
-	if (!rc)
-		rc = load_point_fails(db, f, &q, err);
-	if (!rc)
-		rc = load_field(db, f, &q, err);
-	if (!rc)
-		rc = load_months(db, f, &q, err);
-	db_rollback(db); /* read only: nothing to keep */
-	if (rc) {
-		quality_report_free(&q);
-		return rc;
-	}
+	if ((rc = check_filter(db, f, err)))
+		goto out;
+	COPY(q.from, f->from);
+	COPY(q.to, f->to);
+	COPY(q.maker, f->maker);
+	COPY(q.model, f->model);
+	rc = db_query_one(db, "SELECT to_char(now(), 'YYYY-MM-DD HH24:MI:SS TZ') AS at", 0, NULL,
+			  &r, err);
+	if (rc)
+		goto out;
+	COPY(q.generated_at, db_get(r, 0, "at"));
+	if ((rc = load_verdicts(db, f, &q, err)) || (rc = load_items(db, f, &q, err)) ||
+	    (rc = load_points(db, f, &q, err)) || (rc = load_point_fails(db, f, &q, err)) ||
+	    (rc = load_field(db, f, &q, err)) || (rc = load_months(db, f, &q, err)))
+		goto out;
 	*out = q;
-	return ML_OK;
+	memset(&q, 0, sizeof q);
+out:
+	PQclear(r);
+	db_rollback(db); /* read only: nothing to keep */
+	quality_report_free(&q);
+	return rc;
 }
 
 void quality_report_free(struct quality_report *r)

@@ -105,83 +105,82 @@ static void cert_text(const struct trace_row *x, char *buf, size_t size)
 		 strcmp(x->cert_status, "current") ? ")" : "");
 }
 
-int trace_text(const struct trace_list *t, struct ml_buf *b)
+void trace_text(const struct trace_list *t, struct ml_buf *b)
 {
-	int rc = ml_buf_printf(b,
-			       "%s %s, runs dated %s .. %s: %zu runs, %zu assets, %zu current "
-			       "certificates, %zu assets installed\n",
-			       t->what, t->code, t->since, t->until[0] ? t->until : "today",
-			       t->runs, t->n, t->certificates, t->installed);
-	rc |= ml_buf_printf(b, "%-8s %-10s %-8s %4s %-22s %-12s %-7s %-28s %-14s %s\n", "run",
-			    "date", "bench", "pos", "barcode", "model", "verdict", "certificate",
-			    "state", "where");
-	for (size_t i = 0; i < t->n && !rc; i++) {
+	ml_buf_printf(b,
+		      "%s %s, runs dated %s .. %s: %zu runs, %zu assets, %zu current "
+		      "certificates, %zu assets installed\n",
+		      t->what, t->code, t->since, t->until[0] ? t->until : "today", t->runs, t->n,
+		      t->certificates, t->installed);
+	ml_buf_printf(b, "%-8s %-10s %-8s %4s %-22s %-12s %-7s %-28s %-14s %s\n", "run", "date",
+		      "bench", "pos", "barcode", "model", "verdict", "certificate", "state",
+		      "where");
+	for (size_t i = 0; i < t->n; i++) {
 		const struct trace_row *x = &t->rows[i];
 		char cert[96];
 		cert_text(x, cert, sizeof cert);
-		rc |= ml_buf_printf(b,
-				    "%-8lld %-10s %-8s %4d %-22s %-12s %-7s %-28s %-14s %s%s%s\n",
-				    (long long)x->run_id, x->run_date, x->bench, x->position,
-				    x->barcode, x->model, x->verdict[0] ? x->verdict : "-", cert,
-				    x->asset_state, x->location[0] ? x->location : "-",
-				    x->location_name[0] ? " " : "", x->location_name);
+		ml_buf_printf(b, "%-8lld %-10s %-8s %4d %-22s %-12s %-7s %-28s %-14s %s%s%s\n",
+			      (long long)x->run_id, x->run_date, x->bench, x->position, x->barcode,
+			      x->model, x->verdict[0] ? x->verdict : "-", cert, x->asset_state,
+			      x->location[0] ? x->location : "-", x->location_name[0] ? " " : "",
+			      x->location_name);
 	}
-	return rc;
 }
 
-int trace_json(const struct trace_list *t, struct ml_buf *b)
+/* "key": text, or null for "" */
+static void kv_text(struct ml_buf *b, const char *key, const char *v)
 {
-	int rc = ml_buf_putc(b, '{');
-	rc |= ml_json_kv_str(b, 1, t->what, t->code);
-	rc |= ml_json_kv_str(b, 0, "since", t->since);
-	rc |= t->until[0] ? ml_json_kv_str(b, 0, "until", t->until)
-			  : ml_json_kv_raw(b, 0, "until", "null");
-	rc |= ml_json_kv_int(b, 0, "runs", (int64_t)t->runs);
-	rc |= ml_json_kv_int(b, 0, "assets", (int64_t)t->n);
-	rc |= ml_json_kv_int(b, 0, "current_certificates", (int64_t)t->certificates);
-	rc |= ml_json_kv_int(b, 0, "installed", (int64_t)t->installed);
-	rc |= ml_buf_puts(b, ",\"rows\":[");
-	for (size_t i = 0; i < t->n && !rc; i++) {
-		const struct trace_row *x = &t->rows[i];
-		rc |= ml_buf_puts(b, i ? ",{" : "{");
-		rc |= ml_json_kv_int(b, 1, "run_id", x->run_id);
-		rc |= ml_json_kv_str(b, 0, "run_date", x->run_date);
-		rc |= ml_json_kv_str(b, 0, "run_status", x->run_status);
-		rc |= ml_json_kv_str(b, 0, "bench", x->bench);
-		rc |= ml_json_kv_str(b, 0, "standards", x->standards);
-		rc |= ml_json_kv_int(b, 0, "position", x->position);
-		rc |= ml_json_kv_str(b, 0, "barcode", x->barcode);
-		rc |= ml_json_kv_str(b, 0, "model", x->model);
-		rc |= ml_json_kv_str(b, 0, "maker", x->maker);
-		rc |= ml_json_kv_str(b, 0, "verdict", x->verdict[0] ? x->verdict : NULL);
-		if (x->cert_revision >= 0) {
-			rc |= ml_buf_puts(b, ",\"certificate\":{");
-			rc |= ml_json_kv_str(b, 1, "number", x->cert_no[0] ? x->cert_no : NULL);
-			rc |= ml_json_kv_int(b, 0, "revision", x->cert_revision);
-			rc |= ml_json_kv_str(b, 0, "kind", x->cert_kind);
-			rc |= ml_json_kv_str(b, 0, "state", x->cert_state);
-			rc |= ml_json_kv_str(b, 0, "issued_on",
-					     x->cert_issued_on[0] ? x->cert_issued_on : NULL);
-			rc |= ml_json_kv_str(b, 0, "status", x->cert_status);
-			rc |= ml_buf_putc(b, '}');
-		} else {
-			rc |= ml_json_kv_raw(b, 0, "certificate", "null");
-		}
-		rc |= ml_json_kv_str(b, 0, "asset_state", x->asset_state);
-		rc |= ml_json_kv_str(b, 0, "location", x->location[0] ? x->location : NULL);
-		rc |= ml_json_kv_str(b, 0, "location_name",
-				     x->location_name[0] ? x->location_name : NULL);
-		rc |= ml_json_kv_str(b, 0, "location_kind",
-				     x->location_kind[0] ? x->location_kind : NULL);
-		rc |= ml_json_kv_str(b, 0, "valid_until",
-				     x->valid_until[0] ? x->valid_until : NULL);
-		rc |= ml_json_kv_str(b, 0, "state_since", x->state_since);
-		rc |= ml_buf_putc(b, '}');
-	}
-	return rc | ml_buf_puts(b, "]}");
+	ml_json_kv_str(b, 0, key, v && v[0] ? v : NULL);
 }
 
-int trace_csv(const struct trace_list *t, struct ml_buf *b)
+void trace_json(const struct trace_list *t, struct ml_buf *b)
+{
+	ml_buf_putc(b, '{');
+	ml_json_kv_str(b, 1, t->what, t->code);
+	ml_json_kv_str(b, 0, "since", t->since);
+	kv_text(b, "until", t->until);
+	ml_json_kv_int(b, 0, "runs", (int64_t)t->runs);
+	ml_json_kv_int(b, 0, "assets", (int64_t)t->n);
+	ml_json_kv_int(b, 0, "current_certificates", (int64_t)t->certificates);
+	ml_json_kv_int(b, 0, "installed", (int64_t)t->installed);
+	ml_buf_puts(b, ",\"rows\":[");
+	for (size_t i = 0; i < t->n; i++) {
+		const struct trace_row *x = &t->rows[i];
+		ml_buf_puts(b, i ? ",{" : "{");
+		ml_json_kv_int(b, 1, "run_id", x->run_id);
+		ml_json_kv_str(b, 0, "run_date", x->run_date);
+		ml_json_kv_str(b, 0, "run_status", x->run_status);
+		ml_json_kv_str(b, 0, "bench", x->bench);
+		ml_json_kv_str(b, 0, "standards", x->standards);
+		ml_json_kv_int(b, 0, "position", x->position);
+		ml_json_kv_str(b, 0, "barcode", x->barcode);
+		ml_json_kv_str(b, 0, "model", x->model);
+		ml_json_kv_str(b, 0, "maker", x->maker);
+		kv_text(b, "verdict", x->verdict);
+		if (x->cert_revision >= 0) {
+			ml_buf_puts(b, ",\"certificate\":{");
+			ml_json_kv_str(b, 1, "number", x->cert_no[0] ? x->cert_no : NULL);
+			ml_json_kv_int(b, 0, "revision", x->cert_revision);
+			ml_json_kv_str(b, 0, "kind", x->cert_kind);
+			ml_json_kv_str(b, 0, "state", x->cert_state);
+			kv_text(b, "issued_on", x->cert_issued_on);
+			ml_json_kv_str(b, 0, "status", x->cert_status);
+			ml_buf_putc(b, '}');
+		} else {
+			ml_json_kv_raw(b, 0, "certificate", "null");
+		}
+		ml_json_kv_str(b, 0, "asset_state", x->asset_state);
+		kv_text(b, "location", x->location);
+		kv_text(b, "location_name", x->location_name);
+		kv_text(b, "location_kind", x->location_kind);
+		kv_text(b, "valid_until", x->valid_until);
+		ml_json_kv_str(b, 0, "state_since", x->state_since);
+		ml_buf_putc(b, '}');
+	}
+	ml_buf_puts(b, "]}");
+}
+
+void trace_csv(const struct trace_list *t, struct ml_buf *b)
 {
 	static const char *const head[] = {
 		"run_id",      "run_date",      "run_status", "bench",         "standards",
@@ -193,19 +192,14 @@ int trace_csv(const struct trace_list *t, struct ml_buf *b)
 	enum {
 		NCOL = sizeof head / sizeof head[0]
 	};
-	int rc = 0;
-	for (int i = 0; i < NCOL; i++)
-		rc |= (i ? ml_buf_putc(b, ',') : 0) | quality_csv_field(b, head[i]);
-	rc |= ml_buf_puts(b, "\r\n");
-	for (size_t i = 0; i < t->n && !rc; i++) {
+	quality_csv_row(b, NCOL, head);
+	for (size_t i = 0; i < t->n; i++) {
 		const struct trace_row *x = &t->rows[i];
-		char run[24], pos[12], rev[12];
+		char run[24], pos[12], rev[12] = "";
 		snprintf(run, sizeof run, "%lld", (long long)x->run_id);
 		snprintf(pos, sizeof pos, "%d", x->position);
 		if (x->cert_revision >= 0)
 			snprintf(rev, sizeof rev, "%d", x->cert_revision);
-		else
-			rev[0] = 0;
 		const char *f[NCOL] = { run,
 					x->run_date,
 					x->run_status,
@@ -228,9 +222,6 @@ int trace_csv(const struct trace_list *t, struct ml_buf *b)
 					x->location_kind,
 					x->valid_until,
 					x->state_since };
-		for (int k = 0; k < NCOL; k++)
-			rc |= (k ? ml_buf_putc(b, ',') : 0) | quality_csv_field(b, f[k]);
-		rc |= ml_buf_puts(b, "\r\n");
+		quality_csv_row(b, NCOL, f);
 	}
-	return rc;
 }

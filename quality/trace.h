@@ -60,10 +60,11 @@ int trace_load(struct db *db, const char *standard, const char *bench, const cha
 	       const char *until, struct trace_list *out, struct ml_error *err) ML_MUSTCHECK;
 void trace_list_free(struct trace_list *t); /* NULL-safe */
 
-/* Renderings: an aligned text table with a summary, a JSON object, CSV (header row). */
-int trace_text(const struct trace_list *t, struct ml_buf *b) ML_MUSTCHECK;
-int trace_json(const struct trace_list *t, struct ml_buf *b) ML_MUSTCHECK;
-int trace_csv(const struct trace_list *t, struct ml_buf *b) ML_MUSTCHECK;
+/* Renderings appended to b (check ml_buf_failed once): an aligned text table with a
+ * summary, a JSON object, CSV (header row). */
+void trace_text(const struct trace_list *t, struct ml_buf *b);
+void trace_json(const struct trace_list *t, struct ml_buf *b);
+void trace_csv(const struct trace_list *t, struct ml_buf *b);
 
 #ifdef __cplusplus
 }
