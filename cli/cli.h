@@ -247,6 +247,9 @@ extern const struct cli_cmd cmd_standard;
 extern const struct cli_cmd cmd_run;
 extern const struct cli_cmd cmd_sample;
 extern const struct cli_cmd cmd_cert;
+extern const struct cli_cmd cmd_quality;
+/* Rows defined in their own file and listed in another group's table. */
+extern const struct cli_cmd cmd_standard_trace; /* standard trace (cmd_trace.c) */
 
 #ifdef __cplusplus
 }

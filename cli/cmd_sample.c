@@ -1,6 +1,8 @@
 /*
- * meterlab sample plan — arrival sampling plans by ISO 2859-1 / GB/T 2828.1
- * (normal inspection, single sampling; lab/sampling.h).
+ * meterlab sample plan|select — arrival sampling by ISO 2859-1 / GB/T 2828.1:
+ * single sampling plans under normal, tightened and reduced inspection
+ * (lab/sampling.h), and the reproducible draw of a lot's sample from a seed
+ * (lab/sampling_draw.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,8 @@
 #include "common/json.h"
 #include "lab/decimal.h"
 #include "lab/sampling.h"
+#include "lab/sampling_draw.h"
+#include "sql/db.h"
 
 static void render(const struct sampling_plan *p, int json, struct ml_buf *b)
 {
@@ -19,7 +23,7 @@ static void render(const struct sampling_plan *p, int json, struct ml_buf *b)
 		ml_json_kv_int(b, 1, "lot_size", p->lot_size);
 		ml_json_kv_str(b, 0, "level", sampling_level_name(p->level));
 		ml_json_kv_str(b, 0, "aql", p->aql);
-		ml_json_kv_str(b, 0, "inspection", "normal");
+		ml_json_kv_str(b, 0, "inspection", sampling_severity_name(p->severity));
 		ml_buf_printf(b, ",\"code_letter\":\"%c\",\"plan_letter\":\"%c\"", p->code_letter,
 			      p->plan_letter);
 		ml_json_kv_str(b, 0, "arrow", arrow);
@@ -33,8 +37,12 @@ static void render(const struct sampling_plan *p, int json, struct ml_buf *b)
 	}
 	ml_buf_printf(
 		b,
-		"lot size      %u\nlevel         %s (normal inspection, single sampling)\nAQL           %s %%\n",
-		p->lot_size, sampling_level_name(p->level), p->aql);
+		"lot size      %u\nlevel         %s (%s inspection, single sampling, Table %s)\nAQL           %s %%\n",
+		p->lot_size, sampling_level_name(p->level), sampling_severity_name(p->severity),
+		p->severity == SAMPLING_TIGHTENED ? "2-B"
+		: p->severity == SAMPLING_REDUCED ? "2-C"
+						  : "2-A",
+		p->aql);
 	ml_buf_printf(b, "code letter   %c", p->code_letter);
 	if (p->arrow)
 		ml_buf_printf(b, " (arrow %s: plan of letter %c)", arrow, p->plan_letter);
@@ -49,17 +57,19 @@ static void render(const struct sampling_plan *p, int json, struct ml_buf *b)
 	if (p->unverified)
 		ml_buf_puts(
 			b,
-			"\nWARNING: this cell of Table 2-A is unverified in the reference; check the standard");
+			"\nWARNING: this cell is unverified (Table 2-A edge cell, or Table 2-C, which has one "
+			"source); check the standard");
 }
 
 struct plan_args {
-	const char *lot, *level, *aql;
+	const char *lot, *level, *aql, *severity;
 };
 
 static const struct cli_opt plan_opts[] = {
 	CLI_REQ("lot-size", struct plan_args, lot),
 	CLI_OPT("level", struct plan_args, level),
 	CLI_REQ("aql", struct plan_args, aql),
+	CLI_OPT("severity", struct plan_args, severity),
 	CLI_OPT_END,
 };
 
@@ -79,7 +89,10 @@ static int sample_plan(struct cli_ctx *ctx, struct cli_call *c)
 	rc = sampling_level_parse(a->level ? a->level : "II", &lv, &c->err);
 	if (rc)
 		goto out;
-	rc = sampling_plan_normal((uint32_t)n, lv, a->aql, &p, &c->err);
+	enum sampling_severity sv = SAMPLING_NORMAL;
+	if (a->severity && (rc = sampling_severity_parse(a->severity, &sv, &c->err)))
+		goto out;
+	rc = sampling_plan_for((uint32_t)n, lv, a->aql, sv, &p, &c->err);
 	if (rc)
 		goto out;
 	render(&p, ctx->json, &b);
@@ -89,19 +102,173 @@ out:
 	return rc;
 }
 
+struct select_args {
+	const char *lot, *seed, *size, *level, *aql, *severity;
+};
+
+static const struct cli_opt select_opts[] = {
+	CLI_REQ("lot", struct select_args, lot),
+	CLI_OPT("seed", struct select_args, seed),
+	CLI_OPT("size", struct select_args, size),
+	CLI_OPT("level", struct select_args, level),
+	CLI_OPT("aql", struct select_args, aql),
+	CLI_OPT("severity", struct select_args, severity),
+	CLI_OPT_END,
+};
+
+static int select_check(struct cli_ctx *ctx, struct cli_call *c)
+{
+	(void)ctx;
+	const struct select_args *a = c->args;
+	if (!a->size == !a->aql)
+		return cli_call_usage(
+			c, "sample select needs --size N or --aql AQL (the plan's size), "
+			   "not both");
+	if (a->size && (a->level || a->severity))
+		return cli_call_usage(c, "sample select: --level and --severity go with --aql");
+	return ML_OK;
+}
+
+/* The lot's barcodes in ascending order (the draw's list) and the SHA-256 of the list. */
+static int lot_list(struct db *db, const char *lot, PGresult **rows, char *sha, size_t sha_size,
+		    struct ml_error *err)
+{
+	const char *p[1] = { lot };
+	PGresult *r = NULL;
+	int rc = db_query_one(
+		db,
+		"SELECT count(*) AS n, encode(sha256(convert_to(coalesce(string_agg("
+		"a.barcode, E'\\n' ORDER BY a.barcode), ''), 'UTF8')), 'hex') AS sha "
+		"FROM lot l LEFT JOIN asset a ON a.lot_id = l.lot_id WHERE l.code = $1 "
+		"GROUP BY l.lot_id",
+		1, p, &r, err);
+	if (rc == ML_ENOTFOUND || (!rc && PQntuples(r) != 1)) {
+		PQclear(r);
+		return ml_errorf(err, ML_ENOTFOUND, "no lot '%s'", lot);
+	}
+	if (rc)
+		return rc;
+	snprintf(sha, sha_size, "%s", db_get(r, 0, "sha"));
+	PQclear(r);
+	return db_exec(db,
+		       "SELECT a.barcode FROM asset a JOIN lot l ON l.lot_id = a.lot_id "
+		       "WHERE l.code = $1 ORDER BY a.barcode",
+		       1, p, PGRES_TUPLES_OK, rows, err);
+}
+
+static int sample_select(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct select_args *a = c->args;
+	PGresult *rows = NULL;
+	struct ml_buf b = ML_BUF_INIT;
+	size_t *idx = NULL;
+	uint8_t seed[SAMPLING_SEED_LEN];
+	char seedhex[2 * SAMPLING_SEED_LEN + 1], sha[65];
+	struct sampling_plan p;
+	int have_plan = 0;
+	int rc = a->seed ? sampling_seed_parse(a->seed, seed, &c->err)
+			 : sampling_seed_new(seed, &c->err);
+	if (rc)
+		goto out;
+	sampling_seed_hex(seed, seedhex);
+	if ((rc = lot_list(c->db, a->lot, &rows, sha, sizeof sha, &c->err)))
+		goto out;
+	size_t n = (size_t)PQntuples(rows), k = 0;
+	if (a->size) {
+		long long v = 0;
+		if (cli_strtoll(a->size, 0, (long long)n, &v)) {
+			rc = ml_errorf(&c->err, ML_EINVAL,
+				       "--size '%s' is not a number of 0..%zu (the lot)", a->size,
+				       n);
+			goto out;
+		}
+		k = (size_t)v;
+	} else {
+		enum sampling_level lv;
+		enum sampling_severity sv = SAMPLING_NORMAL;
+		if ((rc = sampling_level_parse(a->level ? a->level : "II", &lv, &c->err)) ||
+		    (a->severity && (rc = sampling_severity_parse(a->severity, &sv, &c->err))) ||
+		    (rc = sampling_plan_for((uint32_t)n, lv, a->aql, sv, &p, &c->err)))
+			goto out;
+		have_plan = 1;
+		k = p.sample_size;
+	}
+	idx = calloc(k ? k : 1, sizeof *idx);
+	if (!idx) {
+		rc = ml_errorf(&c->err, ML_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = sampling_draw(seed, n, k, idx, &c->err)))
+		goto out;
+	if (ctx->json) {
+		ml_buf_putc(&b, '{');
+		ml_json_kv_str(&b, 1, "lot", a->lot);
+		ml_json_kv_int(&b, 0, "lot_size", (int64_t)n);
+		ml_json_kv_str(&b, 0, "list_sha256", sha);
+		ml_json_kv_str(&b, 0, "algorithm", SAMPLING_DRAW_ALGORITHM);
+		ml_json_kv_str(&b, 0, "seed", seedhex);
+		if (have_plan) {
+			ml_buf_puts(&b, ",\"plan\":");
+			render(&p, 1, &b);
+		}
+		ml_buf_puts(&b, ",\"barcodes\":[");
+		for (size_t i = 0; i < k; i++) {
+			if (i)
+				ml_buf_putc(&b, ',');
+			ml_json_str(&b, PQgetvalue(rows, (int)idx[i], 0));
+		}
+		ml_buf_puts(&b, "]}");
+	} else {
+		ml_buf_printf(&b, "lot %s: %zu assets (list sha256 %s)\nalgorithm %s\nseed %s\n",
+			      a->lot, n, sha, SAMPLING_DRAW_ALGORITHM, seedhex);
+		if (have_plan)
+			ml_buf_printf(
+				&b,
+				"plan %s, %s, AQL %s: code letter %c, sample %u, Ac %d, Re %d%s\n",
+				sampling_severity_name(p.severity), sampling_level_name(p.level),
+				p.aql, p.code_letter, p.sample_size, p.ac, p.re,
+				p.unverified ? " (unverified cell)" : "");
+		ml_buf_printf(&b, "selected %zu, in draw order:", k);
+		for (size_t i = 0; i < k; i++)
+			ml_buf_printf(&b, "\n%4zu  %s", i + 1, PQgetvalue(rows, (int)idx[i], 0));
+	}
+	rc = cli_emit(c, &b, 1);
+out:
+	PQclear(rows);
+	free(idx);
+	ml_buf_free(&b);
+	return rc;
+}
+
 static const struct cli_cmd sample_cmds[] = {
 	{ .name = "plan",
 	  .run = sample_plan,
 	  CLI_ARGS(struct plan_args, plan_opts),
 	  .need = "sample plan needs --lot-size and --aql (see --help)",
-	  .summary = "sampling plan for a lot (ISO 2859-1 normal single sampling)",
-	  .help = "usage: meterlab sample plan --lot-size N [--level II] --aql AQL [--json]\n\n"
-		  "Sample size code letter (ISO 2859-1 Table 1) and normal single sampling plan (Table 2-A,\n"
-		  "arrows resolved) for an arriving lot. Levels S-1 S-2 S-3 S-4 I II III (default II);\n"
-		  "AQL 0.010 0.015 0.025 0.040 0.065 0.10 0.15 0.25 0.40 0.65 1.0 1.5 2.5 4.0 6.5 (% nonconforming).\n"
-		  "When the plan's sample size reaches the lot size, every item is inspected.\n"
-		  "Tightened/reduced inspection and the switching rules are not provided (unverified in the\n"
-		  "reference); the plan printed is always the normal-inspection plan." },
+	  .summary = "sampling plan for a lot (ISO 2859-1 single sampling)",
+	  .help = "usage: meterlab sample plan --lot-size N [--level II] --aql AQL\n"
+		  "         [--severity normal|tightened|reduced] [--json]\n\n"
+		  "Sample size code letter (ISO 2859-1 Table 1) and the single sampling plan for an arriving\n"
+		  "lot: Table 2-A (normal, default), 2-B (tightened) or 2-C (reduced), arrows resolved.\n"
+		  "Levels S-1 S-2 S-3 S-4 I II III (default II); AQL 0.010 0.015 0.025 0.040 0.065 0.10 0.15\n"
+		  "0.25 0.40 0.65 1.0 1.5 2.5 4.0 6.5 (% nonconforming). When the plan's sample size reaches\n"
+		  "the lot size, every item is inspected. Table 2-C has one source: its plans print as\n"
+		  "unverified (lab/README.md, 'Sampling tables 2-B and 2-C: sources')." },
+	{ .name = "select",
+	  .check = select_check,
+	  .run = sample_select,
+	  CLI_ARGS(struct select_args, select_opts),
+	  .need = "sample select needs --lot (see --help)",
+	  .flags = CLI_NEED_DB,
+	  .summary = "which barcodes a seed draws from a lot (reproduce a draw)",
+	  .help = "usage: meterlab sample select --lot LOT (--size N | --aql AQL [--level II]\n"
+		  "         [--severity normal]) [--seed HEX64] [--json]\n\n"
+		  "The random sample of a lot, reproducible: the lot's barcodes in ascending order, a\n"
+		  "ChaCha20 stream keyed by the 32-byte seed (a fresh one from the kernel when --seed is\n"
+		  "absent; always printed), a partial Fisher-Yates shuffle (algorithm chacha20-fy-v1,\n"
+		  "lab/sampling_draw.h; tests/lab/sampling_draw_ref.py redoes it in plain Python). The\n"
+		  "size is --size or the sampling plan's. Prints the list's SHA-256, so a second party can\n"
+		  "check it holds the same list. Records and moves nothing." },
 	{ .name = NULL },
 };
 

@@ -391,6 +391,9 @@ static const struct cli_cmd standard_cmds[] = {
 		  "rtu:/dev/ttyUSB0?baud=19200&unit=1, or 'manual' for a bench whose readings are typed in.\n"
 		  "KIND is meter-1p, meter-3p or transformer; N is 1..96; each --standard names a registered\n"
 		  "reference standard the bench uses (its certificate must be valid on the run date)." },
+	{ .name = "trace",
+	  .impl = &cmd_standard_trace,
+	  .summary = "recall list of a standard or a bench: runs, certificates, whereabouts" },
 	{ .name = "bench-list",
 	  .run = bench_list,
 	  .flags = CLI_NEED_DB,

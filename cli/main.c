@@ -45,6 +45,9 @@ static const struct cli_cmd commands[] = {
 	{ .name = "cert",
 	  .impl = &cmd_cert,
 	  .summary = "verification certificates and result notices" },
+	{ .name = "quality",
+	  .impl = &cmd_quality,
+	  .summary = "quality report (PDF, CSV) and early warning" },
 	{ .name = NULL },
 };
 
