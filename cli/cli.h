@@ -250,6 +250,10 @@ extern const struct cli_cmd cmd_cert;
 extern const struct cli_cmd cmd_quality;
 /* Rows defined in their own file and listed in another group's table. */
 extern const struct cli_cmd cmd_standard_trace; /* standard trace (cmd_trace.c) */
+extern const struct cli_cmd cmd_serve;
+/* `user password` and `user token` (cmd_user_cred.c), rows of cmd_user. */
+extern const struct cli_cmd cmd_user_password;
+extern const struct cli_cmd cmd_user_token;
 
 #ifdef __cplusplus
 }

@@ -306,6 +306,10 @@ static const struct cli_cmd user_cmds[] = {
 	  .summary = "the role → permission table",
 	  .help = "usage: meterlab user permissions [--json]\n\n"
 		  "The role → permission table (app_role_permission)." },
+	{ .name = "password",
+	  .impl = &cmd_user_password,
+	  .summary = "set your password for the server (or a person's, as an administrator)" },
+	{ .name = "token", .impl = &cmd_user_token, .summary = "API tokens: create, list, revoke" },
 	{ .name = NULL },
 };
 

@@ -48,6 +48,9 @@ static const struct cli_cmd commands[] = {
 	{ .name = "quality",
 	  .impl = &cmd_quality,
 	  .summary = "quality report (PDF, CSV) and early warning" },
+	{ .name = "serve",
+	  .impl = &cmd_serve,
+	  .summary = "the HTTP/JSON API server (logins, sessions, API tokens)" },
 	{ .name = NULL },
 };
 

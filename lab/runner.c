@@ -18,8 +18,6 @@
 #include "lab/standard.h"
 #include "lab/task.h"
 
-/* Advisory-lock class for "run N is being executed" (objid = run id). */
-#define RUN_LOCK_CLASS "7340032"
 #define MAX_POS 96
 
 struct slot {

@@ -38,6 +38,13 @@
 extern "C" {
 #endif
 
+/*
+ * Advisory-lock class for "run N is being executed": the runner holds
+ * pg_try_advisory_lock(RUN_LOCK_CLASS, run_id) for a run's whole execution;
+ * in pg_locks it shows as classid RUN_LOCK_CLASS, objid run_id, objsubid 2.
+ */
+#define RUN_LOCK_CLASS "7340032"
+
 enum runner_event_kind {
 	RUNNER_EV_START = 1,    /* run loaded; steps_total, positions_total set */
 	RUNNER_EV_STEP = 2,     /* a step begins */

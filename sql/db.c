@@ -3,8 +3,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Prepared-statement cache (db_set_statement_cache): statements are keyed by
+ * their text (not its address: some callers build SQL in stack buffers),
+ * prepared once per connection as "mls_N" and executed by name afterwards.
+ */
+#define STMT_CACHE_SLOTS 512 /* open addressing; at most half of it used */
+
+struct stmt_slot {
+	char *sql; /* owned copy; NULL = empty */
+	unsigned long hash;
+	int nparams;
+	unsigned long id; /* statement name mls_<id>, unique for the connection's life */
+};
+
 struct db {
 	PGconn *conn;
+	struct stmt_slot *stmts; /* NULL: cache off */
+	int nstmts;
+	unsigned long prepared, hits;
 };
 
 int db_connect(const char *conninfo, struct db **out, struct ml_error *err)
@@ -39,12 +56,49 @@ int db_connect(const char *conninfo, struct db **out, struct ml_error *err)
 	return ML_OK;
 }
 
+static void stmt_cache_clear(struct db *db)
+{
+	if (!db->stmts)
+		return;
+	for (int i = 0; i < STMT_CACHE_SLOTS; i++) {
+		free(db->stmts[i].sql);
+		db->stmts[i].sql = NULL;
+	}
+	db->nstmts = 0;
+}
+
 void db_close(struct db *db)
 {
 	if (!db)
 		return;
+	stmt_cache_clear(db);
+	free(db->stmts);
 	PQfinish(db->conn);
 	free(db);
+}
+
+int db_set_statement_cache(struct db *db, int on)
+{
+	if (!on) {
+		stmt_cache_clear(db);
+		free(db->stmts);
+		db->stmts = NULL;
+		return ML_OK;
+	}
+	if (!db->stmts)
+		db->stmts = calloc(STMT_CACHE_SLOTS, sizeof(*db->stmts));
+	return db->stmts ? ML_OK : ML_ENOMEM;
+}
+
+void db_statement_cache_reset(struct db *db)
+{
+	stmt_cache_clear(db);
+}
+
+void db_statement_cache_stats(const struct db *db, unsigned long *prepared, unsigned long *hits)
+{
+	*prepared = db->prepared;
+	*hits = db->hits;
 }
 
 PGconn *db_conn(struct db *db)
@@ -86,12 +140,76 @@ int db_result_error(struct db *db, const PGresult *res, const char *what, struct
 			 st ? st : "none");
 }
 
+/* Worth preparing: data statements (not SAVEPOINT and other utility commands). */
+static int cacheable(const char *sql)
+{
+	while (*sql == ' ' || *sql == '\n' || *sql == '\t')
+		sql++;
+	static const char *const kw[] = { "SELECT", "WITH", "INSERT", "UPDATE", "DELETE" };
+	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++) {
+		size_t l = strlen(kw[i]);
+		if (!strncmp(sql, kw[i], l) && (sql[l] == ' ' || sql[l] == '\n'))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The cached statement for sql, preparing it on first use; NULL when the
+ * statement is to be sent unnamed (cache off or full, not cacheable, or
+ * preparing failed: the unnamed execution then reports the error).
+ */
+static const struct stmt_slot *stmt_lookup(struct db *db, const char *sql, int nparams)
+{
+	if (!db->stmts || !cacheable(sql))
+		return NULL;
+	unsigned long h = 1469598103934665603UL; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+		h = (h ^ *p) * 1099511628211UL;
+	unsigned i = (unsigned)(h % STMT_CACHE_SLOTS);
+	for (; db->stmts[i].sql; i = (i + 1) % STMT_CACHE_SLOTS) {
+		if (db->stmts[i].hash == h && db->stmts[i].nparams == nparams &&
+		    !strcmp(db->stmts[i].sql, sql)) {
+			db->hits++;
+			return &db->stmts[i];
+		}
+	}
+	/* Inside a failed transaction nothing can be prepared; keep half the slots free. */
+	if (db->nstmts >= STMT_CACHE_SLOTS / 2 || PQtransactionStatus(db->conn) == PQTRANS_INERROR)
+		return NULL;
+	char name[24];
+	snprintf(name, sizeof(name), "mls_%lu", db->prepared);
+	PGresult *r = PQprepare(db->conn, name, sql, nparams, NULL);
+	int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (!ok)
+		return NULL;
+	char *copy = strdup(sql);
+	if (!copy)
+		return NULL;
+	struct stmt_slot *s = &db->stmts[i];
+	s->sql = copy;
+	s->hash = h;
+	s->nparams = nparams;
+	s->id = db->prepared++;
+	db->nstmts++;
+	return s;
+}
+
 int db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
 	    ExecStatusType expect, PGresult **out, struct ml_error *err)
 {
 	if (out)
 		*out = NULL;
-	PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	const struct stmt_slot *slot = stmt_lookup(db, sql, nparams);
+	PGresult *res;
+	if (slot) {
+		char name[24];
+		snprintf(name, sizeof(name), "mls_%lu", slot->id);
+		res = PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
+	} else {
+		res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	}
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	/* A command may be a call of a database function (SELECT fn(...)):
 	 * its rows are of no interest, its success is. */

@@ -40,6 +40,21 @@ void db_close(struct db *db); /* NULL-safe */
 PGconn *db_conn(struct db *db);
 
 /*
+ * Prepared statements for a long-lived connection (the server's pool):
+ * with the cache on, db_exec prepares each distinct data statement (SELECT,
+ * WITH, INSERT, UPDATE, DELETE) once and afterwards executes it by name, so
+ * library calls skip parsing and planning. Keyed by the statement's text; at
+ * most 256 statements per connection, the rest run unnamed. Call
+ * db_statement_cache_reset after PQreset (the server forgets prepared
+ * statements with the session). Off by default: the CLI's short-lived
+ * connections gain nothing from it.
+ */
+int db_set_statement_cache(struct db *db, int on) ML_MUSTCHECK;
+void db_statement_cache_reset(struct db *db);
+/* Statements prepared and executions that reused one, since the connection opened. */
+void db_statement_cache_stats(const struct db *db, unsigned long *prepared, unsigned long *hits);
+
+/*
  * Run one parameterised statement. params are text values (NULL = SQL NULL).
  * expect is PGRES_COMMAND_OK or PGRES_TUPLES_OK. On success, when out is
  * non-NULL, *out receives the result and the caller PQclear()s it; when out

@@ -1,0 +1,195 @@
+/*
+ * h_lab.c — benches, reference standards, runs and their live progress:
+ * thin over lab/standard.h and lab/run_query.h, the same calls as the
+ * CLI's `standard` and `run list|show`.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lab/run_query.h"
+#include "lab/standard.h"
+#include "server/srv.h"
+
+static json_t *bench_json(const struct bench_rec *b)
+{
+	json_t *stds = json_array();
+	for (int i = 0; i < b->n_standards; i++)
+		json_array_append_new(stds, json_string(b->standards[i]));
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:i, s:o}", "bench_id", (json_int_t)b->bench_id,
+			 "code", b->code, "name", b->name, "uri", b->uri, "kind", b->kind,
+			 "positions", b->positions, "standards", stds);
+}
+
+static json_t *cert_json(const struct standard_cert *c)
+{
+	if (!c->cert_no[0])
+		return json_null();
+	return json_pack("{s:s, s:s, s:s, s:s}", "cert_no", c->cert_no, "issuer", c->issuer,
+			 "valid_from", c->valid_from, "valid_until", c->valid_until);
+}
+
+static json_t *standard_json(const struct standard_rec *s)
+{
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:o}", "standard_id",
+			 (json_int_t)s->standard_id, "code", s->code, "name", s->name,
+			 "accuracy_class", s->accuracy_class, "range", s->range_text, "certificate",
+			 cert_json(&s->cert));
+}
+
+int h_bench_list(struct req *rq, struct ml_error *err)
+{
+	struct bench_rec *b = NULL;
+	size_t n = 0;
+	int rc = standard_bench_list(rq->db, &b, &n, err);
+	if (rc)
+		return rc;
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, bench_json(&b[i]));
+	free(b);
+	req_json(rq, 200, json_pack("{s:o}", "items", a));
+	return ML_OK;
+}
+
+int h_bench_get(struct req *rq, struct ml_error *err)
+{
+	struct bench_rec b;
+	int rc = standard_bench_get(rq->db, req_seg(rq, 0), &b, err);
+	if (rc)
+		return rc;
+	req_json(rq, 200, bench_json(&b));
+	return ML_OK;
+}
+
+int h_standard_list(struct req *rq, struct ml_error *err)
+{
+	struct standard_rec *s = NULL;
+	size_t n = 0;
+	int rc = standard_list(rq->db, &s, &n, err);
+	if (rc)
+		return rc;
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, standard_json(&s[i]));
+	free(s);
+	req_json(rq, 200, json_pack("{s:o}", "items", a));
+	return ML_OK;
+}
+
+int h_standard_get(struct req *rq, struct ml_error *err)
+{
+	struct standard_rec s;
+	struct standard_cert *c = NULL;
+	size_t n = 0;
+	int rc = standard_get(rq->db, req_seg(rq, 0), &s, err);
+	if (!rc)
+		rc = standard_certs(rq->db, s.code, &c, &n, err);
+	if (rc)
+		return rc;
+	json_t *o = standard_json(&s), *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, cert_json(&c[i]));
+	free(c);
+	json_object_set_new(o, "certificates", a);
+	req_json(rq, 200, o);
+	return ML_OK;
+}
+
+int h_run_list(struct req *rq, struct ml_error *err)
+{
+	struct run_filter f = { 0 };
+	f.status = req_query(rq, "status");
+	f.bench = req_query(rq, "bench");
+	const char *before = req_query(rq, "before"), *limit = req_query(rq, "limit");
+	f.before_id = before ? strtoll(before, NULL, 10) : 0;
+	f.limit = limit ? strtol(limit, NULL, 10) : 100;
+	if (limit && f.limit == 0)
+		return ml_errorf(err, ML_EINVAL, "limit 0 is outside 1..1000");
+	PGresult *res = NULL;
+	int rc = run_list(rq->db, &f, &res, err);
+	if (rc)
+		return rc;
+	int n = PQntuples(res);
+	json_t *next = n == f.limit ? json_integer(strtoll(db_get(res, n - 1, "run_id"), NULL, 10))
+				    : json_null();
+	req_json(rq, 200, json_pack("{s:o, s:o}", "items", json_rows(res), "next_before", next));
+	PQclear(res);
+	return ML_OK;
+}
+
+static int64_t path_id(struct req *rq)
+{
+	return strtoll(req_seg(rq, 0), NULL, 10);
+}
+
+static int flag(struct req *rq, const char *name)
+{
+	const char *v = req_query(rq, name);
+	return v && !strcmp(v, "true");
+}
+
+int h_run_get(struct req *rq, struct ml_error *err)
+{
+	struct run_detail d;
+	int rc = run_detail_get(rq->db, path_id(rq), flag(rq, "results"), flag(rq, "readings"), &d,
+				err);
+	if (rc)
+		return rc;
+	json_t *o = json_row(d.head, 0);
+	json_object_set_new(o, "positions", json_rows(d.positions));
+	json_object_set_new(o, "conclusions", json_rows(d.conclusions));
+	if (d.results)
+		json_object_set_new(o, "results", json_rows(d.results));
+	if (d.readings)
+		json_object_set_new(o, "readings", json_rows(d.readings));
+	run_detail_free(&d);
+	req_json(rq, 200, o);
+	return ML_OK;
+}
+
+/* A stream whose first event is the run's state now (the client needs no second request). */
+static int start_stream(struct req *rq, int64_t run_id, struct ml_error *err)
+{
+	char *first = NULL;
+	if (run_id) {
+		struct run_detail d;
+		int rc = run_detail_get(rq->db, run_id, 0, 0, &d, err);
+		if (rc)
+			return rc;
+		json_t *o = json_pack(
+			"{s:I, s:s, s:s, s:o, s:o}", "run_id", (json_int_t)run_id, "event",
+			"snapshot", "status", db_get(d.head, 0, "status"), "steps_done",
+			json_integer(strtoll(db_get(d.head, 0, "steps_done"), NULL, 10)),
+			"steps_total",
+			json_integer(strtoll(db_get(d.head, 0, "steps_total"), NULL, 10)));
+		run_detail_free(&d);
+		char *data = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		if (data) {
+			size_t n = strlen(data) + 32;
+			first = malloc(n);
+			if (first)
+				snprintf(first, n, "event: run\ndata: %s\n\n", data);
+			free(data);
+		}
+	}
+	rq->resp = sse_response(rq->srv->hub, rq->conn, run_id, rq->token_param,
+				srv_routes[rq->route].perm, first);
+	free(first);
+	if (!rq->resp)
+		return ml_errorf(err, ML_ENOMEM, "cannot open an event stream");
+	rq->is_stream = 1;
+	rq->status = 200;
+	return ML_OK;
+}
+
+int h_run_events(struct req *rq, struct ml_error *err)
+{
+	return start_stream(rq, path_id(rq), err);
+}
+
+int h_runs_events(struct req *rq, struct ml_error *err)
+{
+	return start_stream(rq, 0, err);
+}

@@ -1,0 +1,215 @@
+/*
+ * routes.c — THE route table. The router, the OpenAPI document
+ * (/api/openapi.json), the metrics labels and the permission-matrix test
+ * (tests/server) are all driven by it: a route added here is documented,
+ * measured and tried by every role without further work.
+ *
+ * perm is checked inside the request's transaction by the database
+ * (ml_api_enter → ml_require, the one role → permission table); NULL means
+ * any logged-in user. Changes check their own rules in the database
+ * functions they call.
+ */
+#include "server/srv.h"
+
+/* ---- parameters ---- */
+
+static const struct route_param p_barcode[] = {
+	{ "barcode", PT_STRING, 1, 22, "22-digit State Grid asset barcode" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param p_code[] = {
+	{ "code", PT_STRING, 1, 40, "code" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param p_id[] = {
+	{ "id", PT_INT, 1, 0, "id" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param p_number[] = {
+	{ "number", PT_STRING, 1, 47, "certificate number as printed, e.g. JL2026-000001" },
+	{ NULL, 0, 0, 0, NULL },
+};
+
+static const struct route_param q_assets[] = {
+	{ "state", PT_STRING, 0, 32, "lifecycle state (arrived, in_stock, installed, …)" },
+	{ "model", PT_STRING, 0, 64, "device model code" },
+	{ "lot", PT_STRING, 0, 64, "arrival lot code" },
+	{ "location", PT_STRING, 0, 64, "location code" },
+	{ "after", PT_INT, 0, 0, "keyset paging: assets with asset_id greater than this" },
+	{ "limit", PT_INT, 0, 10000, "page size, 1..10000 (default 100)" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param q_runs[] = {
+	{ "status", PT_STRING, 0, 16, "pending, running, interrupted, finished, aborted" },
+	{ "bench", PT_STRING, 0, 40, "bench code" },
+	{ "before", PT_INT, 0, 0, "keyset paging, newest first: runs with run_id less than this" },
+	{ "limit", PT_INT, 0, 1000, "page size, 1..1000 (default 100)" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param q_run[] = {
+	{ "results", PT_BOOL, 0, 0, "include every step result" },
+	{ "readings", PT_BOOL, 0, 0, "include every raw reading" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param q_tokens[] = {
+	{ "login", PT_STRING, 0, 32, "another person's tokens (needs user.admin)" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param q_verify[] = {
+	{ "code", PT_STRING, 1, 20, "verification code printed on the certificate (XXXX-XXXX)" },
+	{ "rev", PT_INT, 0, 9999, "revision printed next to the number, if any" },
+	{ "barcode", PT_STRING, 0, 22, "asset barcode printed on the certificate (optional)" },
+	{ "format", PT_STRING, 0, 4, "json or html (default: by the Accept header)" },
+	{ NULL, 0, 0, 0, NULL },
+};
+
+static const struct route_param b_login[] = {
+	{ "login", PT_STRING, 1, 64, "login" },
+	{ "password", PT_STRING, 1, 128, "password" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_password[] = {
+	{ "old_password", PT_STRING, 1, 128, "the current password" },
+	{ "new_password", PT_STRING, 1, 128, "10–128 characters, not the login" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_token[] = {
+	{ "label", PT_STRING, 1, 100, "what the token is for" },
+	{ "roles", PT_STRINGS, 1, 16, "roles the token acts with (a subset of the user's)" },
+	{ "ttl_days", PT_INT, 1, 366, "lifetime in days, 1..366" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_reason[] = {
+	{ "reason", PT_STRING, 1, 500, "why" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_none[] = {
+	{ NULL, 0, 0, 0, NULL },
+};
+
+/* ---- response schemas (OpenAPI; JSON Schema text) ---- */
+
+#define S_USER                                                                                \
+	"{\"type\":\"object\",\"properties\":{\"user_id\":{\"type\":\"integer\"},\"login\":{" \
+	"\"type\":\"string\"},\"display_name\":{\"type\":\"string\"},\"roles\":{\"type\":"    \
+	"\"array\",\"items\":{\"type\":\"string\"}},\"permissions\":{\"type\":\"array\","     \
+	"\"items\":{\"type\":\"string\"}},\"session\":{\"type\":\"string\",\"enum\":["        \
+	"\"browser\",\"api\"]},\"csrf_token\":{\"type\":\"string\"}}}"
+#define S_ASSET                                                                                  \
+	"{\"type\":\"object\",\"properties\":{\"asset_id\":{\"type\":\"integer\"},\"barcode\":{" \
+	"\"type\":\"string\"},\"model\":{\"type\":\"string\"},\"lot\":{\"type\":\"string\"},"    \
+	"\"state\":{\"type\":\"string\"},\"location\":{\"type\":[\"string\",\"null\"]},"         \
+	"\"valid_until\":{\"type\":[\"string\",\"null\"],\"format\":\"date\"}}}"
+#define S_PAGE(item, cursor)                                                                   \
+	"{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":" item   \
+	"},\"" cursor "\":{\"type\":[\"integer\",\"null\"],\"description\":\"pass as ?" cursor \
+	"= for the next page; null on the last\"}}}"
+#define S_LIST "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\"}}}"
+#define S_OBJ "{\"type\":\"object\"}"
+#define S_OK "{\"type\":\"object\",\"properties\":{\"ok\":{\"type\":\"boolean\"}}}"
+
+const struct route srv_routes[] = {
+	/* operations */
+	{ "GET", "/healthz", h_healthz, AUTH_PUBLIC, NULL, RF_NO_TX, NULL, NULL, NULL, 200, "ops",
+	  "liveness and database reachability (503 when the database is not)",
+	  "{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\"},\"db\":{"
+	  "\"type\":\"string\"}}}",
+	  "/healthz", NULL },
+	{ "GET", "/metrics", h_metrics, AUTH_PUBLIC, NULL, RF_NO_TX | RF_RAW, NULL, NULL, NULL, 200,
+	  "ops",
+	  "Prometheus text: requests by route and status, latency histogram, pool use, streams",
+	  NULL, "/metrics", NULL },
+	{ "GET", "/api/openapi.json", h_openapi, AUTH_PUBLIC, NULL, RF_NO_TX, NULL, NULL, NULL, 200,
+	  "ops", "this API's OpenAPI 3 description, generated from the route table", S_OBJ,
+	  "/api/openapi.json", NULL },
+
+	/* sessions and credentials */
+	{ "POST", "/api/login", h_login, AUTH_PUBLIC, NULL, RF_SLOW | RF_NO_TX, NULL, NULL, b_login,
+	  200, "auth",
+	  "log in with a password: sets the HttpOnly session cookie and returns the CSRF token "
+	  "(429 when throttled)",
+	  S_USER, "/api/login",
+	  "{\"login\":\"tech.wang\",\"password\":\"correct horse battery\"}" },
+	{ "POST", "/api/logout", h_logout, AUTH_SESSION, NULL, 0, NULL, NULL, b_none, 200, "auth",
+	  "end this session", S_OK, "/api/logout", "{}" },
+	{ "GET", "/api/whoami", h_whoami, AUTH_SESSION, NULL, 0, NULL, NULL, NULL, 200, "auth",
+	  "the user this session acts for, roles and permissions in effect (and the CSRF token "
+	  "of a browser session)",
+	  S_USER, "/api/whoami", NULL },
+	{ "POST", "/api/password", h_password, AUTH_SESSION, NULL, RF_SLOW | RF_NO_TX | RF_BROWSER,
+	  NULL, NULL, b_password, 200, "auth",
+	  "change one's own password (the old one is checked); every other session and API "
+	  "token of the user ends",
+	  "{\"type\":\"object\",\"properties\":{\"sessions_ended\":{\"type\":\"integer\"}}}",
+	  "/api/password",
+	  "{\"old_password\":\"correct horse battery\",\"new_password\":\"staple battery horse\"}" },
+	{ "GET", "/api/tokens", h_token_list, AUTH_SESSION, NULL, 0, NULL, q_tokens, NULL, 200,
+	  "auth", "one's API tokens (another person's with user.admin); never the secret", S_LIST,
+	  "/api/tokens", NULL },
+	{ "POST", "/api/tokens", h_token_create, AUTH_SESSION, NULL, RF_BROWSER, NULL, NULL,
+	  b_token, 201, "auth",
+	  "create an API token for oneself, acting with some of one's roles; the secret is in "
+	  "this answer only",
+	  "{\"type\":\"object\",\"properties\":{\"token_id\":{\"type\":\"integer\"},\"token\":{"
+	  "\"type\":\"string\"},\"expires_at\":{\"type\":\"string\"}}}",
+	  "/api/tokens",
+	  "{\"label\":\"handheld scanner 7\",\"roles\":[\"{role}\"],\"ttl_days\":90}" },
+	{ "POST", "/api/tokens/{id}/revoke", h_token_revoke, AUTH_SESSION, NULL, RF_IDEMPOTENT,
+	  p_id, NULL, b_reason, 200, "auth",
+	  "revoke an API token (one's own, or anyone's with user.admin)", S_OK,
+	  "/api/tokens/999999/revoke", "{\"reason\":\"scanner lost\"}" },
+
+	/* assets */
+	{ "GET", "/api/assets", h_asset_list, AUTH_SESSION, "asset.read", 0, NULL, q_assets, NULL,
+	  200, "assets", "assets by state, model, lot and location, keyset-paged by asset_id",
+	  S_PAGE(S_ASSET, "next_after"), "/api/assets?state=in_stock&limit=5", NULL },
+	{ "GET", "/api/assets/{barcode}", h_asset_get, AUTH_SESSION, "asset.read", 0, p_barcode,
+	  NULL, NULL, 200, "assets", "one asset by its barcode (a scan)", S_ASSET,
+	  "/api/assets/4130001000000462000018", NULL },
+	{ "GET", "/api/assets/{barcode}/history", h_asset_history, AUTH_SESSION, "asset.read", 0,
+	  p_barcode, NULL, NULL, 200, "assets", "the asset's history, oldest first", S_LIST,
+	  "/api/assets/4130001000000462000018/history", NULL },
+	{ "GET", "/api/models", h_model_list, AUTH_SESSION, "asset.read", 0, NULL, NULL, NULL, 200,
+	  "assets", "device models of the catalogue", S_LIST, "/api/models", NULL },
+	{ "GET", "/api/locations", h_location_list, AUTH_SESSION, "asset.read", 0, NULL, NULL, NULL,
+	  200, "assets", "stores, benches, field teams and other locations", S_LIST,
+	  "/api/locations", NULL },
+
+	/* lab */
+	{ "GET", "/api/benches", h_bench_list, AUTH_SESSION, "lab.read", 0, NULL, NULL, NULL, 200,
+	  "lab", "verification benches and the reference standards they use", S_LIST,
+	  "/api/benches", NULL },
+	{ "GET", "/api/benches/{code}", h_bench_get, AUTH_SESSION, "lab.read", 0, p_code, NULL,
+	  NULL, 200, "lab", "one bench", S_OBJ, "/api/benches/B1", NULL },
+	{ "GET", "/api/standards", h_standard_list, AUTH_SESSION, "lab.read", 0, NULL, NULL, NULL,
+	  200, "lab", "reference standards with their latest calibration certificate", S_LIST,
+	  "/api/standards", NULL },
+	{ "GET", "/api/standards/{code}", h_standard_get, AUTH_SESSION, "lab.read", 0, p_code, NULL,
+	  NULL, 200, "lab", "one reference standard and all its calibration certificates", S_OBJ,
+	  "/api/standards/STD-1P-01", NULL },
+	{ "GET", "/api/runs", h_run_list, AUTH_SESSION, "lab.read", 0, NULL, q_runs, NULL, 200,
+	  "lab", "verification runs, newest first, keyset-paged by run_id",
+	  S_PAGE(S_OBJ, "next_before"), "/api/runs?limit=5", NULL },
+	{ "GET", "/api/runs/{id}", h_run_get, AUTH_SESSION, "lab.read", 0, p_id, q_run, NULL, 200,
+	  "lab", "one run: positions and conclusions (and step results and readings on request)",
+	  S_OBJ, "/api/runs/1?results=true", NULL },
+	{ "GET", "/api/runs/{id}/events", h_run_events, AUTH_SESSION, "lab.read", RF_STREAM, p_id,
+	  NULL, NULL, 200, "lab",
+	  "live progress of one run (text/event-stream: 'run' events with status changes and "
+	  "completed steps, heartbeats)",
+	  NULL, "/api/runs/1/events", NULL },
+	{ "GET", "/api/events/runs", h_runs_events, AUTH_SESSION, "lab.read", RF_STREAM, NULL, NULL,
+	  NULL, 200, "lab", "live progress of every run (a bench board), text/event-stream", NULL,
+	  "/api/events/runs", NULL },
+
+	/* public verification of a certificate (the URL of its QR code) */
+	{ "GET", "/verify/{number}", h_verify, AUTH_PUBLIC, NULL, RF_HTML, p_number, q_verify, NULL,
+	  200, "public",
+	  "is this certificate genuine and current? (no login; rate-limited per address; HTML "
+	  "page or JSON)",
+	  "{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\",\"enum\":["
+	  "\"current\",\"superseded\",\"withdrawn\",\"unknown\"]}}}",
+	  "/verify/JL2026-000001?code=ABCD-EFGH", NULL },
+};
+
+const size_t srv_nroutes = sizeof(srv_routes) / sizeof(srv_routes[0]);

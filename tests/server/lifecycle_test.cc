@@ -1,0 +1,230 @@
+/*
+ * The server process itself: graceful SIGTERM during requests, a slow
+ * client that must not hold a thread, keep-alive, TLS, and the refusals at
+ * start (plain HTTP off loopback, half a TLS configuration, a database
+ * login other than the service).
+ */
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "server_fixture.h"
+
+namespace
+{
+
+class Life : public ::testing::Test
+{
+      protected:
+	static void SetUpTestSuite()
+	{
+		ci_ = new std::string(pgtest_fresh_db("life"));
+	}
+	static void TearDownTestSuite()
+	{
+		delete ci_;
+	}
+	static std::string &ci()
+	{
+		return *ci_;
+	}
+	static std::string service()
+	{
+		return pgtest_as_role(ci(), "meterlab_service");
+	}
+	static std::string *ci_;
+};
+std::string *Life::ci_ = nullptr;
+
+using clk = std::chrono::steady_clock;
+
+long ms_since(clk::time_point t)
+{
+	return (long)std::chrono::duration_cast<std::chrono::milliseconds>(clk::now() - t).count();
+}
+
+TEST_F(Life, SigtermLetsRequestsInFlightFinishAndHalfDoesNothing)
+{
+	/* Real Argon2id cost, so that logins are in flight for a while. */
+	struct db *db = pgtest_connect(ci());
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, auth_crypto_init(&err));
+	ASSERT_EQ(ML_OK, auth_user_set_password(db, "mlt_checker", "correct horse battery",
+						auth_pwcost_default(), nullptr, &err))
+		<< err.msg;
+	db_close(db);
+	test_server srv;
+	std::string why;
+	ASSERT_TRUE(srv.start(service(), { "--threads", "2", "--workers", "2" }, &why)) << why;
+	test_session s = direct_session(ci(), "mlt_tech");
+	std::atomic<int> logins_ok{ 0 }, tokens_ok{ 0 }, other{ 0 };
+	std::vector<std::thread> th;
+	for (int i = 0; i < 6; i++)
+		th.emplace_back([&, i] {
+			http_resp r;
+			login(srv.port, "mlt_checker", "correct horse battery",
+			      ("127.0.1." + std::to_string(i + 1)).c_str(), &r);
+			(r.status == 200 ? logins_ok : other)++;
+			if (r.status && r.status != 200)
+				ADD_FAILURE() << "login answered " << r.dump();
+		});
+	for (int i = 0; i < 10; i++)
+		th.emplace_back([&, i] {
+			std::this_thread::sleep_for(std::chrono::milliseconds(5 * i));
+			std::string body = "{\"label\":\"shutdown " + std::to_string(i) +
+					   "\",\"roles\":[\"lab_technician\"],\"ttl_days\":1}";
+			http_resp r = http_do(srv.port, "POST", "/api/tokens", s.change(), &body);
+			(r.status == 201 ? tokens_ok : other)++;
+			if (r.status && r.status != 201)
+				ADD_FAILURE() << "token answered " << r.dump();
+		});
+	std::this_thread::sleep_for(std::chrono::milliseconds(40));
+	auto t0 = clk::now();
+	int code = srv.stop(SIGTERM);
+	for (auto &t : th)
+		t.join();
+	EXPECT_EQ(0, code) << test_server::file(srv.out);
+	EXPECT_LT(ms_since(t0), 10000);
+	/* Every change that happened was answered; nothing happened unanswered. */
+	EXPECT_EQ(std::to_string(logins_ok.load()),
+		  sql_value(ci(), "SELECT count(*) FROM auth_session s JOIN app_user u USING "
+				  "(user_id) WHERE u.login = 'mlt_checker'"));
+	EXPECT_EQ(
+		std::to_string(tokens_ok.load()),
+		sql_value(ci(), "SELECT count(*) FROM auth_session WHERE label LIKE 'shutdown %'"));
+	EXPECT_GT(logins_ok + tokens_ok, 0);
+	std::string log = test_server::file(srv.log);
+	EXPECT_NE(std::string::npos, log.find("\"event\":\"stop\"")) << log;
+	EXPECT_NE(std::string::npos, log.find("0 request(s) still in flight")) << log;
+	/* And it no longer listens. */
+	EXPECT_LT(http_connect(srv.port), 0);
+}
+
+TEST_F(Life, ASlowClientTimesOutWithoutHoldingAThread)
+{
+	test_server srv;
+	std::string why;
+	ASSERT_TRUE(srv.start(service(), { "--threads", "1", "--connection-timeout", "2" }, &why))
+		<< why;
+	/* Three clients that send half a request and stall, one that sends half a body. */
+	std::vector<int> slow;
+	for (int i = 0; i < 3; i++) {
+		int fd = http_connect(srv.port);
+		ASSERT_GE(fd, 0);
+		ASSERT_TRUE(http_send_all(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n"));
+		slow.push_back(fd);
+	}
+	int body_fd = http_connect(srv.port);
+	ASSERT_TRUE(http_send_all(body_fd, "POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: "
+					   "application/json\r\nContent-Length: 100\r\n\r\n{\"lo"));
+	slow.push_back(body_fd);
+	/* The one thread still serves everyone else at once. */
+	auto t0 = clk::now();
+	for (int i = 0; i < 5; i++) {
+		http_resp r = http_do(srv.port, "GET", "/healthz");
+		EXPECT_EQ(200, r.status);
+	}
+	EXPECT_LT(ms_since(t0), 1000);
+	/* The stalled connections are closed after the timeout. */
+	t0 = clk::now();
+	for (int fd : slow) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		ASSERT_EQ(1, poll(&pf, 1, 6000)) << "connection not closed";
+		char b[256];
+		ssize_t n = recv(fd, b, sizeof(b), 0);
+		EXPECT_LE(n, 0);
+		close(fd);
+	}
+	long waited = ms_since(t0);
+	EXPECT_GE(waited, 1000);
+	EXPECT_LT(waited, 6000);
+	EXPECT_EQ(0, srv.stop());
+	std::string log = test_server::file(srv.log);
+	EXPECT_NE(std::string::npos, log.find("\"end\":\"timeout\"")) << log;
+}
+
+TEST_F(Life, KeepAliveServesManyRequestsOnOneConnection)
+{
+	test_server srv;
+	std::string why;
+	ASSERT_TRUE(srv.start(service(), {}, &why)) << why;
+	int fd = http_connect(srv.port);
+	ASSERT_GE(fd, 0);
+	for (int i = 0; i < 3; i++) {
+		ASSERT_TRUE(http_send_all(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+		http_resp r = http_read(fd, 5000);
+		ASSERT_EQ(200, r.status) << i;
+		EXPECT_EQ("", r.header("connection"))
+			<< "the server closed a keep-alive connection";
+	}
+	close(fd);
+	EXPECT_EQ(0, srv.stop());
+}
+
+TEST_F(Life, TlsServesHttpsAndPlainHttpOffLoopbackIsRefused)
+{
+	char tmpl[] = "/tmp/mlt-tls-XXXXXX";
+	std::string dir = mkdtemp(tmpl);
+	std::string out;
+	ASSERT_EQ(0, pgtest_run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+				"-nodes -keyout " +
+					dir + "/k.pem -out " + dir +
+					"/c.pem -days 2 -subj /CN=127.0.0.1",
+				&out, true))
+		<< out;
+	{
+		test_server srv;
+		std::string why;
+		ASSERT_TRUE(srv.start(service(),
+				      { "--tls-cert", dir + "/c.pem", "--tls-key", dir + "/k.pem" },
+				      &why))
+			<< why;
+		std::string port = std::to_string(srv.port);
+		ASSERT_EQ(0, pgtest_run("curl -sk -D - https://127.0.0.1:" + port + "/healthz",
+					&out, true))
+			<< out;
+		EXPECT_NE(std::string::npos, out.find("\"status\":\"ok\"")) << out;
+		EXPECT_NE(std::string::npos, out.find("Strict-Transport-Security")) << out;
+		/* TLS 1.1 is refused. */
+		EXPECT_NE(0, pgtest_run("curl -sk --tls-max 1.1 https://127.0.0.1:" + port +
+						"/healthz",
+					&out, true));
+		/* Plain HTTP on the TLS port gets no answer. */
+		http_resp p = http_do(srv.port, "GET", "/healthz");
+		EXPECT_NE(200, p.status);
+		EXPECT_EQ(0, srv.stop());
+	}
+	std::string cli = pgtest_cli() + " --db " + pgtest_sq(service()) + " serve ";
+	int rc = pgtest_run(cli + "--listen 0.0.0.0:0", &out, true);
+	EXPECT_EQ(3, rc) << out;
+	EXPECT_NE(std::string::npos, out.find("refusing plain HTTP")) << out;
+	rc = pgtest_run(cli + "--listen 127.0.0.1:0 --tls-cert " + dir + "/c.pem", &out, true);
+	EXPECT_EQ(3, rc) << out;
+	EXPECT_NE(std::string::npos, out.find("both --tls-cert and --tls-key")) << out;
+	rc = pgtest_run(cli + "--listen 127.0.0.1:0 --tls-cert " + dir + "/c.pem --tls-key " + dir +
+				"/missing.pem",
+			&out, true);
+	EXPECT_EQ(3, rc) << out;
+	/* On purpose, behind a TLS proxy: allowed. */
+	{
+		test_server srv;
+		std::string why;
+		EXPECT_TRUE(
+			srv.start(service(), { "--listen", "0.0.0.0:0", "--insecure-http" }, &why))
+			<< why;
+		EXPECT_EQ(200, http_do(srv.port, "GET", "/healthz").status);
+		EXPECT_EQ(0, srv.stop());
+	}
+	/* Only the service login: a person's or the DBA's would act as them. */
+	rc = pgtest_run(pgtest_cli() + " --db " + pgtest_sq(pgtest_as(ci(), "mlt_tech")) +
+				" serve --listen 127.0.0.1:0",
+			&out, true);
+	EXPECT_EQ(3, rc) << out;
+	EXPECT_NE(std::string::npos, out.find("meterlab_service")) << out;
+	unlink((dir + "/k.pem").c_str());
+	unlink((dir + "/c.pem").c_str());
+	rmdir(dir.c_str());
+}
+
+} // namespace

@@ -1,0 +1,722 @@
+/*
+ * The server (server/, `meterlab serve`) as a client sees it: a real server
+ * process on loopback and a real PostgreSQL. Logins and sessions (expiry,
+ * idle, logout, throttling per account and per address), CSRF, the error
+ * shape, malformed requests that change nothing, 413, unknown routes,
+ * idempotent retries (also two at once), API tokens, password changes,
+ * assets, and run progress over Server-Sent Events.
+ */
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "assets/registry.h"
+#include "server_fixture.h"
+
+namespace
+{
+
+const char *const PW = "correct horse battery";
+
+/* A 22-digit barcode with a valid check digit (mod 10, weights 3/1; domain.md §5.2). */
+std::string barcode(long serial)
+{
+	char body[32];
+	snprintf(body, sizeof(body), "4130001%014ld", serial);
+	int sum = 0;
+	for (int i = 0; i < 21; i++)
+		sum += (body[i] - '0') * (i % 2 == 0 ? 3 : 1);
+	return std::string(body) + (char)('0' + (10 - sum % 10) % 10);
+}
+
+class Server : public ::testing::Test
+{
+      protected:
+	static void SetUpTestSuite()
+	{
+		ci_ = new std::string(pgtest_fresh_db("server"));
+		srv_ = new test_server();
+		std::string why;
+		bool ok = srv_->start(pgtest_as_role(ci(), "meterlab_service"),
+				      { "--threads",
+					"2",
+					"--pwhash-ops",
+					"1",
+					"--pwhash-mem",
+					"8192",
+					"--login-window",
+					"60",
+					"--login-account-limit",
+					"3",
+					"--login-address-limit",
+					"8",
+					"--verify-per-minute",
+					"6",
+					"--max-body",
+					"65536",
+					"--sse-heartbeat",
+					"1",
+					"--session-idle",
+					"600" },
+				      &why);
+		if (!ok) {
+			fprintf(stderr, "%s\n", why.c_str());
+			abort();
+		}
+		set_password(ci(), "mlt_tech", PW);
+		set_password(ci(), "mlt_clerk", PW);
+	}
+	static void TearDownTestSuite()
+	{
+		delete srv_;
+		delete ci_;
+	}
+	static std::string &ci()
+	{
+		return *ci_;
+	}
+	static unsigned port()
+	{
+		return srv_->port;
+	}
+	static std::string *ci_;
+	static test_server *srv_;
+
+	/* A person of one's own (so tests do not share throttling counts or sessions). */
+	static std::string person(const char *prefix, const char *roles)
+	{
+		static int n = 0;
+		std::string login = std::string(prefix) + std::to_string(n++);
+		pgtest_user(ci(), login.c_str(), "测试者", roles);
+		set_password(ci(), login.c_str(), PW);
+		return login;
+	}
+};
+std::string *Server::ci_ = nullptr;
+test_server *Server::srv_ = nullptr;
+
+TEST_F(Server, HealthAndMetricsAreOpenAndTrue)
+{
+	http_resp h = http_do(port(), "GET", "/healthz");
+	ASSERT_EQ(200, h.status) << h.dump();
+	EXPECT_EQ("ok", h.str("status"));
+	EXPECT_EQ("ok", h.str("db"));
+	http_resp m = http_do(port(), "GET", "/metrics");
+	ASSERT_EQ(200, m.status);
+	EXPECT_NE(std::string::npos, m.header("content-type").find("text/plain"));
+	EXPECT_NE(
+		std::string::npos,
+		m.body.find("meterlab_http_requests_total{route=\"GET /healthz\",status=\"200\"}"))
+		<< m.body.substr(0, 500);
+	EXPECT_NE(std::string::npos,
+		  m.body.find(
+			  "meterlab_http_request_duration_seconds_bucket{route=\"GET /healthz\""));
+	EXPECT_NE(std::string::npos, m.body.find("meterlab_db_pool_connections{state=\"idle\"}"));
+	/* One structured access-log line per request. */
+	std::string log = test_server::file(srv_->log);
+	EXPECT_NE(std::string::npos,
+		  log.find("\"path\":\"/healthz\",\"route\":\"/healthz\",\"status\":200"))
+		<< log.substr(0, 800);
+}
+
+TEST_F(Server, LoginSetsAStrictCookieAndLogoutEndsTheSession)
+{
+	http_resp r;
+	test_session s = login(port(), "mlt_tech", PW, "127.0.0.11", &r);
+	ASSERT_EQ(200, r.status) << r.dump();
+	std::string c = r.header("set-cookie");
+	EXPECT_NE(std::string::npos, c.find("HttpOnly")) << c;
+	EXPECT_NE(std::string::npos, c.find("Secure")) << c;
+	EXPECT_NE(std::string::npos, c.find("SameSite=Strict")) << c;
+	EXPECT_EQ(43u, s.token.size());
+	EXPECT_EQ("mlt_tech", r.str("login"));
+	EXPECT_EQ("王检定", r.str("display_name"));
+	EXPECT_FALSE(s.csrf.empty());
+	/* The database keeps only the token's hash. */
+	EXPECT_EQ("1", sql_value(ci(), "SELECT count(*) FROM auth_session WHERE token_hash = "
+				       "decode('" +
+					       token_hash_hex(s.token) +
+					       "', 'hex') AND kind = 'browser'"));
+	http_resp w = http_do(port(), "GET", "/api/whoami", s.cookie());
+	ASSERT_EQ(200, w.status) << w.dump();
+	EXPECT_EQ("mlt_tech", w.str("login"));
+	EXPECT_EQ(s.csrf, w.str("csrf_token"));
+	std::string empty = "{}";
+	http_resp out = http_do(port(), "POST", "/api/logout", s.change(), &empty);
+	ASSERT_EQ(200, out.status) << out.dump();
+	EXPECT_NE(std::string::npos, out.header("set-cookie").find("Max-Age=0"));
+	http_resp after = http_do(port(), "GET", "/api/whoami", s.cookie());
+	EXPECT_EQ(401, after.status);
+	EXPECT_EQ("unauthenticated", after.str("error.code"));
+	EXPECT_EQ("1", sql_value(ci(), "SELECT count(*) FROM auth_log WHERE event = 'logout' AND "
+				       "login = 'mlt_tech'"));
+}
+
+TEST_F(Server, WrongPasswordUnknownUserAndDisabledUserGetTheSameAnswerAndAreLogged)
+{
+	std::string dis = person("mlt_dis", "checker");
+	sql_exec(ci(), "SELECT ml_user_disable('" + dis + "', 'left the lab')");
+	http_resp a, b, c;
+	login(port(), "mlt_tech", "wrong password!", "127.0.0.12", &a);
+	login(port(), "mlt_nobody", PW, "127.0.0.12", &b);
+	login(port(), dis, PW, "127.0.0.12", &c);
+	for (http_resp *r : { &a, &b, &c }) {
+		EXPECT_EQ(401, r->status) << r->dump();
+		EXPECT_EQ("bad_credentials", r->str("error.code"));
+		EXPECT_EQ("wrong login or password", r->str("error.message"));
+		EXPECT_EQ("", r->header("set-cookie"));
+	}
+	EXPECT_EQ("login_bad_password,login_unknown_user,login_disabled",
+		  sql_value(ci(), "SELECT string_agg(event, ',' ORDER BY log_id) FROM auth_log "
+				  "WHERE client_addr = '127.0.0.12'"));
+}
+
+TEST_F(Server, BadPasswordsThrottleTheAccountFromAnyAddress)
+{
+	std::string u = person("mlt_thr", "checker");
+	for (int i = 0; i < 3; i++) {
+		http_resp r;
+		login(port(), u, "not the password", "127.0.0.21", &r);
+		EXPECT_EQ(401, r.status) << r.dump();
+	}
+	/* Now even the right password, from another address, is refused unchecked. */
+	http_resp t;
+	test_session s = login(port(), u, PW, "127.0.0.22", &t);
+	EXPECT_EQ(429, t.status) << t.dump();
+	EXPECT_EQ("throttled", t.str("error.code"));
+	EXPECT_TRUE(s.token.empty());
+	long ra = atol(t.header("retry-after").c_str());
+	EXPECT_GT(ra, 0);
+	EXPECT_LE(ra, 60);
+	EXPECT_EQ("1", sql_value(ci(), "SELECT count(*) FROM auth_log WHERE login = '" + u +
+					       "' AND event = 'login_throttled'"));
+	/* Another account is not affected. */
+	http_resp o;
+	login(port(), "mlt_clerk", PW, "127.0.0.22", &o);
+	EXPECT_EQ(200, o.status) << o.dump();
+	/* When the failures leave the window, the account opens again (time moved by the test). */
+	sql_exec(ci(), "ALTER TABLE auth_log DISABLE TRIGGER auth_log_append_only");
+	sql_exec(ci(),
+		 "UPDATE auth_log SET at = at - interval '2 minutes' WHERE login = '" + u + "'");
+	sql_exec(ci(), "ALTER TABLE auth_log ENABLE TRIGGER auth_log_append_only");
+	http_resp ok;
+	login(port(), u, PW, "127.0.0.23", &ok);
+	EXPECT_EQ(200, ok.status) << ok.dump();
+}
+
+TEST_F(Server, FailedLoginsThrottleTheAddressWhateverTheAccount)
+{
+	for (int i = 0; i < 8; i++) {
+		http_resp r;
+		login(port(), "mlt_guess" + std::to_string(i), PW, "127.0.0.31", &r);
+		EXPECT_EQ(401, r.status) << r.dump();
+	}
+	http_resp t;
+	login(port(), "mlt_tech", PW, "127.0.0.31", &t);
+	EXPECT_EQ(429, t.status) << t.dump();
+	/* The same account from another address still logs in. */
+	http_resp o;
+	login(port(), "mlt_tech", PW, "127.0.0.32", &o);
+	EXPECT_EQ(200, o.status) << o.dump();
+}
+
+TEST_F(Server, ExpiredIdleRevokedAndDisabledSessionsAreRefused)
+{
+	std::string u = person("mlt_exp", "checker");
+	test_session a = login(port(), u, PW, "127.0.0.41");
+	test_session b = login(port(), u, PW, "127.0.0.41");
+	test_session c = login(port(), u, PW, "127.0.0.41");
+	ASSERT_FALSE(a.token.empty());
+	ASSERT_EQ(200, http_do(port(), "GET", "/api/whoami", a.cookie()).status);
+	/* Time moves (the test edits the clock columns as the DBA). */
+	sql_exec(ci(), "UPDATE auth_session SET expires_at = now() - interval '1 second' WHERE "
+		       "token_hash = decode('" +
+			       token_hash_hex(a.token) + "', 'hex')");
+	sql_exec(ci(), "UPDATE auth_session SET last_seen_at = now() - interval '11 minutes' WHERE "
+		       "token_hash = decode('" +
+			       token_hash_hex(b.token) + "', 'hex')");
+	EXPECT_EQ(401, http_do(port(), "GET", "/api/whoami", a.cookie()).status);
+	EXPECT_EQ(401, http_do(port(), "GET", "/api/whoami", b.cookie()).status);
+	EXPECT_EQ(200, http_do(port(), "GET", "/api/whoami", c.cookie()).status);
+	sql_exec(ci(), "SELECT ml_user_disable('" + u + "', 'test')");
+	http_resp d = http_do(port(), "GET", "/api/whoami", c.cookie());
+	EXPECT_EQ(401, d.status) << d.dump();
+	/* A made-up or malformed token is no session either. */
+	EXPECT_EQ(401, http_do(port(), "GET", "/api/whoami",
+			       { "Cookie: ml_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" })
+			       .status);
+	EXPECT_EQ(401,
+		  http_do(port(), "GET", "/api/whoami", { "Authorization: Bearer x'--" }).status);
+}
+
+TEST_F(Server, CookieChangesNeedTheCsrfTokenBearerTokensDoNot)
+{
+	test_session s = direct_session(ci(), "mlt_tech");
+	std::string body =
+		"{\"label\":\"csrf probe\",\"roles\":[\"lab_technician\"],\"ttl_days\":1}";
+	std::string before = sql_value(ci(),
+				       "SELECT count(*) FROM auth_session WHERE kind = 'api'");
+	http_resp no = http_do(port(), "POST", "/api/tokens", s.cookie(), &body);
+	EXPECT_EQ(403, no.status) << no.dump();
+	EXPECT_EQ("csrf", no.str("error.code"));
+	std::vector<std::string> wrong = s.cookie();
+	wrong.push_back("X-CSRF-Token: " + std::string(43, 'A'));
+	EXPECT_EQ(403, http_do(port(), "POST", "/api/tokens", wrong, &body).status);
+	EXPECT_EQ(before, sql_value(ci(), "SELECT count(*) FROM auth_session WHERE kind = 'api'"));
+	http_resp yes = http_do(port(), "POST", "/api/tokens", s.change(), &body);
+	ASSERT_EQ(201, yes.status) << yes.dump();
+	/* The new API token works as a bearer token, with its roles only, no CSRF needed. */
+	std::string tok = yes.str("token");
+	http_resp w = http_do(port(), "GET", "/api/whoami", { "Authorization: Bearer " + tok });
+	ASSERT_EQ(200, w.status) << w.dump();
+	EXPECT_EQ("api", w.str("session"));
+	EXPECT_EQ("", w.str("csrf_token"));
+	std::string empty = "{}";
+	http_resp out = http_do(port(), "POST", "/api/logout", { "Authorization: Bearer " + tok },
+				&empty);
+	EXPECT_EQ(200, out.status) << out.dump();
+	/* A form post (not JSON) is refused before anything happens. */
+	std::string form = "label=x";
+	http_resp f = http_do(
+		port(), "POST", "/api/tokens",
+		{ s.change()[0], s.change()[1], "Content-Type: application/x-www-form-urlencoded" },
+		&form);
+	EXPECT_EQ(415, f.status) << f.dump();
+}
+
+/* Every malformed request is a 400/404/405/413/415 in the one error shape, and changes nothing. */
+TEST_F(Server, MalformedRequestsAreClearAndWriteNothing)
+{
+	test_session s = direct_session(ci(), "mlt_tech");
+	auto count = [&] {
+		return sql_value(ci(), "SELECT (SELECT count(*) FROM auth_session) + "
+				       "(SELECT count(*) FROM auth_log)");
+	};
+	std::string before = count();
+	struct {
+		std::string body;
+		int status;
+		const char *code;
+		const char *needle;
+	} cases[] = {
+		{ "{\"label\":\"x\",", 400, "bad_json", "not valid JSON" },
+		{ "", 400, "bad_json", "not valid JSON" },
+		{ "[1,2]", 400, "bad_json", "JSON object" },
+		{ "{\"label\":\"a\",\"label\":\"b\",\"roles\":[],\"ttl_days\":1}", 400, "bad_json",
+		  "duplicate" },
+		{ "{\"label\":\"x\",\"roles\":[\"lab_technician\"],\"ttl_days\":\"30\"}", 400,
+		  "wrong_type", "ttl_days" },
+		{ "{\"label\":\"x\",\"roles\":\"lab_technician\",\"ttl_days\":30}", 400,
+		  "wrong_type", "roles" },
+		{ "{\"label\":\"x\",\"roles\":[\"lab_technician\"],\"ttl_days\":30,\"admin\":true}",
+		  400, "unknown_field", "admin" },
+		{ "{\"roles\":[\"lab_technician\"],\"ttl_days\":30}", 400, "missing_field",
+		  "label" },
+		{ "{\"label\":\"x\",\"roles\":[\"lab_technician\"],\"ttl_days\":3000}", 400,
+		  "wrong_type", "ttl_days" },
+		{ "{\"label\":\"x\\u0000y\",\"roles\":[\"lab_technician\"],\"ttl_days\":3}", 400,
+		  "bad_json", "" },
+		{ "{\"label\":\"bad\\u200bname\",\"roles\":[\"lab_technician\"],\"ttl_days\":3}",
+		  422, "invalid_input", "token label" },
+		{ "{\"label\":\"x\",\"roles\":[\"approver\"],\"ttl_days\":3}", 403, "forbidden",
+		  "approver" },
+	};
+	for (const auto &c : cases) {
+		http_resp r = http_do(port(), "POST", "/api/tokens", s.change(), &c.body);
+		EXPECT_EQ(c.status, r.status) << c.body << " → " << r.dump();
+		EXPECT_EQ(c.code, r.str("error.code")) << c.body;
+		EXPECT_NE(std::string::npos, r.str("error.message").find(c.needle))
+			<< c.body << " → " << r.str("error.message");
+		EXPECT_TRUE(json_is_object(r.at("error.details"))) << r.dump();
+	}
+	/* Query strings and paths. */
+	http_resp q1 = http_do(port(), "GET", "/api/assets?limit=ten", s.cookie());
+	EXPECT_EQ(400, q1.status);
+	EXPECT_EQ("wrong_type", q1.str("error.code"));
+	http_resp q2 = http_do(port(), "GET", "/api/assets?state=a&state=b", s.cookie());
+	EXPECT_EQ(400, q2.status);
+	http_resp q3 = http_do(port(), "GET", "/api/assets?colour=red", s.cookie());
+	EXPECT_EQ("unknown_parameter", q3.str("error.code"));
+	http_resp q4 = http_do(port(), "GET", "/api/assets/4130001000000462000018%00/history",
+			       s.cookie());
+	EXPECT_EQ(400, q4.status) << q4.dump();
+	http_resp q5 = http_do(port(), "GET", "/api/assets?state=%zz", s.cookie());
+	EXPECT_EQ(400, q5.status) << q5.dump();
+	std::string junk = "{}";
+	http_resp q6 = http_do(port(), "GET", "/api/whoami", s.cookie(), &junk);
+	EXPECT_EQ(400, q6.status);
+	EXPECT_EQ("unexpected_body", q6.str("error.code"));
+	/* Routes. */
+	http_resp u = http_do(port(), "GET", "/api/nothing-here");
+	EXPECT_EQ(404, u.status);
+	EXPECT_EQ("unknown_route", u.str("error.code"));
+	http_resp m = http_do(port(), "DELETE", "/api/tokens", s.cookie());
+	EXPECT_EQ(405, m.status);
+	EXPECT_EQ("method_not_allowed", m.str("error.code"));
+	EXPECT_NE(std::string::npos, m.header("allow").find("POST")) << m.header("allow");
+	/* A garbage request line is refused by the HTTP layer, and the server carries on. */
+	http_resp g = http_raw(port(), "HELLO\r\n\r\n");
+	EXPECT_TRUE(g.status == 400 || g.status == 0) << g.dump();
+	EXPECT_EQ(200, http_do(port(), "GET", "/healthz").status);
+	EXPECT_EQ(before, count());
+}
+
+TEST_F(Server, OversizedBodiesGet413AndNothingIsRead)
+{
+	test_session s = direct_session(ci(), "mlt_tech");
+	std::string big(70000, 'x');
+	big = "{\"label\":\"" + big + "\",\"roles\":[\"lab_technician\"],\"ttl_days\":1}";
+	http_resp r = http_do(port(), "POST", "/api/tokens", s.change(), &big);
+	EXPECT_EQ(413, r.status) << r.dump();
+	EXPECT_EQ("payload_too_large", r.str("error.code"));
+	/* Chunked: no length announced; counted while it arrives. */
+	std::string req = "POST /api/tokens HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+			  "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n" +
+			  s.change()[0] + "\r\n" + s.change()[1] + "\r\n\r\n";
+	for (int i = 0; i < 20; i++)
+		req += "1000\r\n" + std::string(4096, 'y') + "\r\n";
+	req += "0\r\n\r\n";
+	http_resp c = http_raw(port(), req);
+	EXPECT_EQ(413, c.status) << c.dump();
+	EXPECT_EQ("payload_too_large", c.str("error.code"));
+}
+
+TEST_F(Server, AnIdempotentRetryAppliesTheChangeOnce)
+{
+	std::string u = person("mlt_idem", "checker");
+	test_session s = direct_session(ci(), u);
+	std::string body = "{\"label\":\"to revoke\",\"roles\":[\"checker\"],\"ttl_days\":1}";
+	http_resp t = http_do(port(), "POST", "/api/tokens", s.change(), &body);
+	ASSERT_EQ(201, t.status) << t.dump();
+	std::string path = "/api/tokens/" + std::to_string(t.num("token_id")) + "/revoke";
+	std::string why = "{\"reason\":\"scanner lost\"}";
+	std::vector<std::string> h = s.change();
+	h.push_back("Idempotency-Key: 6f1c2a9e-retry-0001");
+	http_resp a = http_do(port(), "POST", path, h, &why);
+	ASSERT_EQ(200, a.status) << a.dump();
+	EXPECT_EQ("", a.header("idempotent-replayed"));
+	http_resp b = http_do(port(), "POST", path, h, &why);
+	EXPECT_EQ(200, b.status) << b.dump();
+	EXPECT_EQ("true", b.header("idempotent-replayed"));
+	EXPECT_EQ(a.body, b.body);
+	EXPECT_EQ("1",
+		  sql_value(ci(), "SELECT count(*) FROM auth_log WHERE event = 'token_revoked' "
+				  "AND login = '" +
+					  u + "'"));
+	/* The same key with another request is refused; without a key the change is not repeated. */
+	std::string other = "{\"reason\":\"another reason\"}";
+	http_resp c = http_do(port(), "POST", path, h, &other);
+	EXPECT_EQ(422, c.status) << c.dump();
+	EXPECT_EQ("idempotency_key_reused", c.str("error.code"));
+	http_resp d = http_do(port(), "POST", path, s.change(), &why);
+	EXPECT_EQ(409, d.status) << d.dump();
+	EXPECT_EQ("state", d.str("error.code"));
+	/* Keys are per user: another user's identical key is another request. */
+	/* A route that cannot be replayed refuses a key rather than ignoring it. */
+	std::vector<std::string> h2 = s.change();
+	h2.push_back("Idempotency-Key: 6f1c2a9e-retry-0002");
+	http_resp e = http_do(port(), "POST", "/api/tokens", h2, &body);
+	EXPECT_EQ(400, e.status);
+	EXPECT_EQ("idempotency_not_supported", e.str("error.code"));
+}
+
+TEST_F(Server, TwoRetriesAtOnceApplyTheChangeOnce)
+{
+	std::string u = person("mlt_idem2", "checker");
+	test_session s = direct_session(ci(), u);
+	std::string body = "{\"label\":\"raced\",\"roles\":[\"checker\"],\"ttl_days\":1}";
+	for (int round = 0; round < 5; round++) {
+		http_resp t = http_do(port(), "POST", "/api/tokens", s.change(), &body);
+		ASSERT_EQ(201, t.status) << t.dump();
+		std::string path = "/api/tokens/" + std::to_string(t.num("token_id")) + "/revoke";
+		std::string why = "{\"reason\":\"raced\"}";
+		std::vector<std::string> h = s.change();
+		h.push_back("Idempotency-Key: race-key-" + std::to_string(round) + "-abcdef");
+		http_resp r[4];
+		std::vector<std::thread> th;
+		for (int i = 0; i < 4; i++)
+			th.emplace_back([&, i] { r[i] = http_do(port(), "POST", path, h, &why); });
+		for (auto &x : th)
+			x.join();
+		int replayed = 0;
+		for (auto &x : r) {
+			EXPECT_EQ(200, x.status) << x.dump();
+			replayed += x.header("idempotent-replayed") == "true";
+		}
+		EXPECT_EQ(3, replayed);
+	}
+	EXPECT_EQ("5",
+		  sql_value(ci(), "SELECT count(*) FROM auth_log WHERE event = 'token_revoked' "
+				  "AND login = '" +
+					  u + "'"));
+}
+
+TEST_F(Server, PasswordChangeChecksTheOldOneAndEndsTheOtherSessions)
+{
+	std::string u = person("mlt_pw", "checker");
+	test_session other = login(port(), u, PW, "127.0.0.51");
+	test_session me = login(port(), u, PW, "127.0.0.51");
+	ASSERT_FALSE(other.token.empty());
+	std::string wrong =
+		"{\"old_password\":\"not it at all\",\"new_password\":\"a brand new one\"}";
+	http_resp w = http_do(port(), "POST", "/api/password", me.change(), &wrong);
+	EXPECT_EQ(403, w.status) << w.dump();
+	EXPECT_EQ("bad_credentials", w.str("error.code"));
+	std::string weak = std::string("{\"old_password\":\"") + PW +
+			   "\",\"new_password\":\"short\"}";
+	http_resp k = http_do(port(), "POST", "/api/password", me.change(), &weak);
+	EXPECT_EQ(422, k.status) << k.dump();
+	std::string good = std::string("{\"old_password\":\"") + PW +
+			   "\",\"new_password\":\"a brand new one\"}";
+	http_resp g = http_do(port(), "POST", "/api/password", me.change(), &good);
+	ASSERT_EQ(200, g.status) << g.dump();
+	EXPECT_EQ(1, g.num("sessions_ended"));
+	EXPECT_EQ(401, http_do(port(), "GET", "/api/whoami", other.cookie()).status);
+	EXPECT_EQ(200, http_do(port(), "GET", "/api/whoami", me.cookie()).status);
+	http_resp o;
+	login(port(), u, PW, "127.0.0.52", &o);
+	EXPECT_EQ(401, o.status);
+	http_resp n;
+	login(port(), u, "a brand new one", "127.0.0.52", &n);
+	EXPECT_EQ(200, n.status) << n.dump();
+	/* An API token cannot change the password of the person it stands for. */
+	test_session api = direct_session(ci(), u, "api", "{checker}");
+	std::string again =
+		"{\"old_password\":\"a brand new one\",\"new_password\":\"and another one\"}";
+	http_resp t = http_do(port(), "POST", "/api/password",
+			      { "Authorization: Bearer " + api.token }, &again);
+	EXPECT_EQ(403, t.status) << t.dump();
+	EXPECT_EQ("browser_session_required", t.str("error.code"));
+}
+
+TEST_F(Server, CliTokensAreScopedToRolesAndRevocable)
+{
+	std::string u = person("mlt_cli", "checker,lab_technician");
+	std::string ci_u = pgtest_as(ci(), u.c_str());
+	std::string out;
+	int rc = pgtest_run(
+		pgtest_cli() + " --db " + pgtest_sq(ci_u) +
+			" --json user token create --label scanner --role checker --days 2",
+		&out);
+	ASSERT_EQ(0, rc) << out;
+	json_error_t je;
+	json_t *j = json_loads(out.c_str(), 0, &je);
+	ASSERT_NE(nullptr, j) << out;
+	std::string tok = json_string_value(json_object_get(j, "token"));
+	long long id = json_integer_value(json_object_get(j, "token_id"));
+	json_decref(j);
+	http_resp w = http_do(port(), "GET", "/api/whoami", { "Authorization: Bearer " + tok });
+	ASSERT_EQ(200, w.status) << w.dump();
+	EXPECT_EQ(1u, json_array_size(w.at("roles")));
+	EXPECT_STREQ("checker", json_string_value(json_array_get(w.at("roles"), 0)));
+	/* It cannot be wider than the person. */
+	rc = pgtest_run(pgtest_cli() + " --db " + pgtest_sq(ci_u) +
+				" user token create --label x --role approver",
+			&out, true);
+	EXPECT_EQ(9, rc) << out;
+	rc = pgtest_run(pgtest_cli() + " --db " + pgtest_sq(ci_u) + " user token revoke " +
+				std::to_string(id) + " --reason 'scanner lost'",
+			&out, true);
+	EXPECT_EQ(0, rc) << out;
+	EXPECT_EQ(401,
+		  http_do(port(), "GET", "/api/whoami", { "Authorization: Bearer " + tok }).status);
+	/* Passwords from the command line: the person's own, and refusals. */
+	rc = pgtest_run("echo 'my own new password' | " + pgtest_cli() + " --db " +
+				pgtest_sq(ci_u) + " user password",
+			&out, true);
+	EXPECT_EQ(0, rc) << out;
+	http_resp l;
+	login(port(), u, "my own new password", "127.0.0.61", &l);
+	EXPECT_EQ(200, l.status) << l.dump();
+	rc = pgtest_run("echo 'somebody elses password' | " + pgtest_cli() + " --db " +
+				pgtest_sq(ci_u) + " user password mlt_tech",
+			&out, true);
+	EXPECT_EQ(9, rc) << out;
+}
+
+TEST_F(Server, AssetsByBarcodeListAndHistory)
+{
+	struct db *db = pgtest_connect(pgtest_as(ci(), "mlt_admin"));
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, asset_manufacturer_add(db, "SRV", "srv", &err)) << err.msg;
+	struct asset_model m = {};
+	m.code = "SRV-M";
+	m.manufacturer_code = "SRV";
+	m.name = "单相表";
+	m.kind = "meter_1p";
+	m.accuracy_class = "1";
+	m.connection = "direct";
+	m.wiring = "1p2w";
+	m.un_v = "220";
+	m.ib_a = "5";
+	m.imax_a = "60";
+	m.constant_imp = "1200";
+	m.verification_period_months = "96";
+	ASSERT_EQ(ML_OK, asset_model_add(db, &m, &err)) << err.msg;
+	db_close(db);
+	db = pgtest_connect(pgtest_as(ci(), "mlt_clerk"));
+	std::string csv = "barcode,model_code,production_batch,production_date\n";
+	std::string bcv[3] = { barcode(901), barcode(902), barcode(903) };
+	const char *bcs[] = { bcv[0].c_str(), bcv[1].c_str(), bcv[2].c_str() };
+	for (const char *bc : bcs)
+		csv += std::string(bc) + ",SRV-M,B1,2026-01-05\n";
+	struct asset_receive_opts o = {};
+	o.lot_code = "SRV-LOT";
+	struct asset_import_report rep = {};
+	ASSERT_EQ(ML_OK, asset_receive(db, &o, csv.data(), csv.size(), &rep, &err)) << err.msg;
+	asset_import_report_free(&rep);
+	db_close(db);
+	test_session s = direct_session(ci(), "mlt_clerk");
+	http_resp a = http_do(port(), "GET", std::string("/api/assets/") + bcs[1], s.cookie());
+	ASSERT_EQ(200, a.status) << a.dump();
+	EXPECT_EQ("arrived", a.str("state"));
+	EXPECT_EQ("SRV-M", a.str("model"));
+	EXPECT_EQ(json_null(), a.at("valid_until"));
+	http_resp nf = http_do(port(), "GET", "/api/assets/" + barcode(904), s.cookie());
+	EXPECT_EQ(404, nf.status);
+	EXPECT_EQ("not_found", nf.str("error.code"));
+	http_resp bad = http_do(port(), "GET", "/api/assets/41300010000000000000", s.cookie());
+	EXPECT_EQ(422, bad.status);
+	EXPECT_NE(std::string::npos, bad.str("error.message").find("41300010000000000000"));
+	/* Keyset paging: two, then the rest. */
+	http_resp p1 = http_do(port(), "GET", "/api/assets?lot=SRV-LOT&limit=2", s.cookie());
+	ASSERT_EQ(200, p1.status) << p1.dump();
+	ASSERT_EQ(2u, json_array_size(p1.at("items")));
+	long long next = p1.num("next_after");
+	ASSERT_GT(next, 0);
+	http_resp p2 = http_do(port(), "GET",
+			       "/api/assets?lot=SRV-LOT&limit=2&after=" + std::to_string(next),
+			       s.cookie());
+	ASSERT_EQ(1u, json_array_size(p2.at("items")));
+	EXPECT_TRUE(json_is_null(p2.at("next_after")));
+	EXPECT_STREQ(bcs[2], json_string_value(json_object_get(json_array_get(p2.at("items"), 0),
+							       "barcode")));
+	http_resp st = http_do(port(), "GET", "/api/assets?state=flying", s.cookie());
+	EXPECT_EQ(422, st.status) << st.dump();
+	http_resp h = http_do(port(), "GET", std::string("/api/assets/") + bcs[0] + "/history",
+			      s.cookie());
+	ASSERT_EQ(200, h.status) << h.dump();
+	ASSERT_EQ(1u, json_array_size(h.at("items")));
+	EXPECT_STREQ("receive", json_string_value(json_object_get(json_array_get(h.at("items"), 0),
+								  "action")));
+}
+
+/* Run progress: a change to a run's status or a completed step reaches an open stream. */
+TEST_F(Server, RunProgressArrivesAsServerSentEvents)
+{
+	struct db *db = pgtest_connect(ci());
+	struct ml_error err = ML_ERROR_INIT;
+	PGresult *res = nullptr;
+	ASSERT_EQ(ML_OK,
+		  db_query_one(
+			  db,
+			  "WITH m AS (INSERT INTO manufacturer (code, name) VALUES ('SSE', 's') "
+			  "RETURNING manufacturer_id), dm AS (INSERT INTO device_model (code, "
+			  "manufacturer_id, name, kind, accuracy_class, connection, wiring, un_v, "
+			  "ib_a, imax_a, constant_imp, verification_period_months) SELECT "
+			  "'SSE-M', manufacturer_id, 'm', 'meter_1p', '1', 'direct', '1p2w', 220, "
+			  "5, 60, 1200, 96 FROM m RETURNING model_id), b AS (INSERT INTO "
+			  "lab_bench (code, name, uri, kind, positions) VALUES ('SSE-B', 'b', "
+			  "'manual', 'meter-1p', 4) RETURNING bench_id) INSERT INTO "
+			  "verification_run (bench_id, model_id, scheme_code, scheme_version, "
+			  "scheme_text, mode, steps_total, operator) SELECT bench_id, model_id, "
+			  "'S', 1, 's', 'manual', 3, 'x' FROM b, dm RETURNING run_id",
+			  0, nullptr, &res, &err))
+		<< err.msg;
+	std::string run = PQgetvalue(res, 0, 0);
+	PQclear(res);
+	test_session s = direct_session(ci(), "mlt_tech");
+	int fd = http_connect(port());
+	ASSERT_GE(fd, 0);
+	ASSERT_TRUE(
+		http_send_all(fd, http_build("GET", "/api/runs/" + run + "/events", s.cookie())));
+	http_resp r = http_read(fd, 5000);
+	ASSERT_EQ(200, r.status) << r.dump();
+	EXPECT_NE(std::string::npos, r.header("content-type").find("text/event-stream"));
+	auto read_until = [&](const std::string &needle, int ms) {
+		std::string got = r.body;
+		auto t0 = std::chrono::steady_clock::now();
+		while (got.find(needle) == std::string::npos &&
+		       std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(ms)) {
+			struct pollfd pf = { fd, POLLIN, 0 };
+			if (poll(&pf, 1, 100) > 0) {
+				char b[4096];
+				ssize_t n = recv(fd, b, sizeof(b), 0);
+				if (n <= 0)
+					break;
+				got.append(b, (size_t)n);
+			}
+		}
+		r.body = got;
+		return got.find(needle) != std::string::npos;
+	};
+	EXPECT_TRUE(read_until("\"event\":\"snapshot\"", 3000)) << r.body;
+	EXPECT_TRUE(read_until(": ping", 3000)) << r.body; /* heartbeat every second */
+	ASSERT_EQ(ML_OK,
+		  db_cmd(db,
+			 ("UPDATE verification_run SET status = 'running' WHERE run_id = " + run)
+				 .c_str(),
+			 0, nullptr, &err))
+		<< err.msg;
+	EXPECT_TRUE(read_until("\"status\":\"running\"", 5000)) << r.body;
+	ASSERT_EQ(ML_OK, db_cmd(db,
+				("INSERT INTO run_step (run_id, step_no, kind, label, started_at) "
+				 "VALUES (" +
+				 run + ", 0, 'creep', '潜动', now())")
+					.c_str(),
+				0, nullptr, &err))
+		<< err.msg;
+	EXPECT_TRUE(read_until("\"event\":\"step\"", 5000)) << r.body;
+	/* What rolls back is never announced. */
+	ASSERT_EQ(ML_OK, db_begin(db, &err));
+	ASSERT_EQ(ML_OK,
+		  db_cmd(db,
+			 ("UPDATE verification_run SET status = 'aborted' WHERE run_id = " + run)
+				 .c_str(),
+			 0, nullptr, &err));
+	db_rollback(db);
+	EXPECT_FALSE(read_until("\"status\":\"aborted\"", 1500)) << r.body;
+	close(fd);
+	db_close(db);
+	/* A stream needs lab.read like the run itself: a clerk is refused. */
+	test_session c = direct_session(ci(), "mlt_clerk");
+	http_resp no = http_do(port(), "GET", "/api/runs/" + run + "/events", c.cookie());
+	EXPECT_EQ(403, no.status) << no.dump();
+}
+
+TEST_F(Server, PublicVerificationAnswersUnknownAndIsRateLimited)
+{
+	http_resp j = http_raw(port(),
+			       http_build("GET", "/verify/JL2026-999999?code=ABCD-EFGH", {}),
+			       "127.0.0.71");
+	ASSERT_EQ(200, j.status) << j.dump();
+	EXPECT_EQ("unknown", j.str("status"));
+	http_resp h = http_raw(port(),
+			       http_build("GET", "/verify/JL2026-999999?code=%3Cscript%3E",
+					  { "Accept: text/html" }),
+			       "127.0.0.71");
+	ASSERT_EQ(200, h.status);
+	EXPECT_NE(std::string::npos, h.header("content-type").find("text/html"));
+	EXPECT_NE(std::string::npos, h.body.find("查无此证书"));
+	EXPECT_EQ(std::string::npos, h.body.find("<script>"));
+	int limited = 0;
+	for (int i = 0; i < 8; i++) {
+		http_resp r = http_raw(
+			port(),
+			http_build("GET", "/verify/JL2026-999999?code=AAAA-AAA" + std::to_string(i),
+				   {}),
+			"127.0.0.71");
+		if (r.status == 429) {
+			limited++;
+			EXPECT_GT(atoi(r.header("retry-after").c_str()), 0);
+		}
+	}
+	EXPECT_GE(limited, 3);
+	/* Another address is not limited by this one. */
+	EXPECT_EQ(
+		200,
+		http_raw(port(), http_build("GET", "/verify/X1?code=A", {}), "127.0.0.72").status);
+}
+
+} // namespace
