@@ -151,7 +151,8 @@ static int create_run(struct cli_ctx *ctx, struct cli_call *c)
 		ml_buf_puts(&b, "}");
 	} else {
 		ml_buf_printf(&b,
-			      "%s\n(API token %" PRId64 ", valid %lld days; shown only now: keep it "
+			      "%s\n(API token %" PRId64
+			      ", valid %lld days; shown only now: keep it "
 			      "secret; revoke with 'meterlab user token revoke %" PRId64 "')",
 			      token, id, a->ndays, id);
 	}

@@ -31,31 +31,30 @@ static int number_ok(const char *s)
 	return 1;
 }
 
-static int html_escape(struct ml_buf *b, const char *s)
+/* Append s with the HTML metacharacters escaped (the buffer remembers a failure). */
+static void html_escape(struct ml_buf *b, const char *s)
 {
-	int rc = 0;
-	for (; s && *s && !rc; s++) {
+	for (; s && *s; s++) {
 		switch (*s) {
 		case '<':
-			rc = ml_buf_puts(b, "&lt;");
+			ml_buf_puts(b, "&lt;");
 			break;
 		case '>':
-			rc = ml_buf_puts(b, "&gt;");
+			ml_buf_puts(b, "&gt;");
 			break;
 		case '&':
-			rc = ml_buf_puts(b, "&amp;");
+			ml_buf_puts(b, "&amp;");
 			break;
 		case '"':
-			rc = ml_buf_puts(b, "&quot;");
+			ml_buf_puts(b, "&quot;");
 			break;
 		case '\'':
-			rc = ml_buf_puts(b, "&#39;");
+			ml_buf_puts(b, "&#39;");
 			break;
 		default:
-			rc = ml_buf_putc(b, *s);
+			ml_buf_putc(b, *s);
 		}
 	}
-	return rc;
 }
 
 static int wants_html(struct req *rq)
@@ -77,16 +76,16 @@ static int page(struct req *rq, const json_t *o)
 							  : "查无此证书";
 	const char *color = !strcmp(st, "current") ? "#1b7f3b" : "#b3261e";
 	struct ml_buf b = ML_BUF_INIT;
-	int rc = ml_buf_printf(
-		&b,
-		"<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
-		"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-		"<title>证书查验</title><style>body{font-family:sans-serif;margin:1.5em;"
-		"max-width:36em}h1{color:%s;font-size:1.4em}dt{color:#555;margin-top:"
-		".6em}dd{margin:0;font-weight:bold}</style></head><body>"
-		"<h1 id=\"status\" data-status=\"%s\">",
-		color, st);
-	rc = rc || html_escape(&b, headline) || ml_buf_puts(&b, "</h1><dl>");
+	ml_buf_printf(&b,
+		      "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+		      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+		      "<title>证书查验</title><style>body{font-family:sans-serif;margin:1.5em;"
+		      "max-width:36em}h1{color:%s;font-size:1.4em}dt{color:#555;margin-top:"
+		      ".6em}dd{margin:0;font-weight:bold}</style></head><body>"
+		      "<h1 id=\"status\" data-status=\"%s\">",
+		      color, st);
+	html_escape(&b, headline);
+	ml_buf_puts(&b, "</h1><dl>");
 	static const char *const fields[][2] = {
 		{ "number", "证书编号" },
 		{ "revision", "版本" },
@@ -97,7 +96,7 @@ static int page(struct req *rq, const json_t *o)
 		{ "superseded_by_revision", "现行版本" },
 		{ "withdrawn_at", "作废时间" },
 	};
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && !rc; i++) {
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		json_t *v = json_object_get(o, fields[i][0]);
 		if (!v || json_is_null(v))
 			continue;
@@ -109,11 +108,13 @@ static int page(struct req *rq, const json_t *o)
 		}
 		if (!strcmp(fields[i][0], "kind"))
 			text = !strcmp(text, "certificate") ? "检定证书" : "检定结果通知书";
-		rc = ml_buf_printf(&b, "<dt>%s</dt><dd id=\"%s\">", fields[i][1], fields[i][0]) ||
-		     html_escape(&b, text) || ml_buf_puts(&b, "</dd>");
+		ml_buf_printf(&b, "<dt>%s</dt><dd id=\"%s\">", fields[i][1], fields[i][0]);
+		html_escape(&b, text);
+		ml_buf_puts(&b, "</dd>");
 	}
-	rc = rc || ml_buf_puts(&b, "</dl><p>核对纸质证书上的编号、条码与结论是否与本页一致。</p>"
-				   "</body></html>");
+	ml_buf_puts(&b, "</dl><p>核对纸质证书上的编号、条码与结论是否与本页一致。</p>"
+			"</body></html>");
+	int rc = ml_buf_failed(&b);
 	if (!rc)
 		rc = req_raw(rq, 200, "text/html; charset=utf-8", ml_buf_str(&b), b.len);
 	ml_buf_free(&b);

@@ -732,12 +732,13 @@ static int idem_key_ok(const char *k)
 static void request_hash(struct req *rq, char out[AUTH_HASH_HEX_LEN + 1])
 {
 	struct ml_buf b = ML_BUF_INIT;
-	int rc = ml_buf_printf(&b, "%s %s?", rq->method, rq->path);
-	for (int i = 0; i < rq->nquery && !rc; i++)
-		rc = ml_buf_printf(&b, "%s=%s&", rq->query[i].name,
-				   rq->query[i].value ? rq->query[i].value : "");
-	rc = rc || ml_buf_putc(&b, '\n') ||
-	     ml_buf_append(&b, rq->body.len ? ml_buf_str(&rq->body) : "", rq->body.len);
+	ml_buf_printf(&b, "%s %s?", rq->method, rq->path);
+	for (int i = 0; i < rq->nquery; i++)
+		ml_buf_printf(&b, "%s=%s&", rq->query[i].name,
+			      rq->query[i].value ? rq->query[i].value : "");
+	ml_buf_putc(&b, '\n');
+	ml_buf_append(&b, rq->body.len ? ml_buf_str(&rq->body) : "", rq->body.len);
+	/* A failed buffer still hashes what it holds: the body (≤ max_body) fits. */
 	unsigned char h[AUTH_TOKEN_HASH_BYTES];
 	crypto_generichash(h, sizeof(h), (const unsigned char *)(b.len ? ml_buf_str(&b) : ""),
 			   b.len, NULL, 0);
@@ -1215,11 +1216,10 @@ static int read_file(const char *path, char **out, struct ml_error *err)
 	struct ml_buf b = ML_BUF_INIT;
 	char chunk[4096];
 	size_t n;
-	int rc = 0;
-	while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		rc = ml_buf_append(&b, chunk, n);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		ml_buf_append(&b, chunk, n);
 	fclose(f);
-	if (rc || !b.len) {
+	if (ml_buf_failed(&b) || !b.len) {
 		ml_buf_free(&b);
 		return ml_errorf(err, ML_ECONFIG, "%s is empty or unreadable", path);
 	}

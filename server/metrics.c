@@ -84,88 +84,82 @@ static void route_label(size_t i, char *out, size_t n)
 
 int metrics_render(struct metrics *m, struct srv *s, struct ml_buf *b)
 {
-	int rc = ml_buf_puts(b, "# HELP meterlab_http_requests_total HTTP requests by route and "
-				"status (status 0: no answer was sent, e.g. a timeout).\n"
-				"# TYPE meterlab_http_requests_total counter\n");
+	ml_buf_puts(b, "# HELP meterlab_http_requests_total HTTP requests by route and status "
+		       "(status 0: no answer was sent, e.g. a timeout).\n"
+		       "# TYPE meterlab_http_requests_total counter\n");
 	char label[160];
-	for (size_t i = 0; i < m->n && !rc; i++) {
+	for (size_t i = 0; i < m->n; i++) {
 		route_label(i, label, sizeof(label));
-		for (size_t k = 0; k < NSTATUS && !rc; k++) {
+		for (size_t k = 0; k < NSTATUS; k++) {
 			unsigned long v = atomic_load(&m->r[i].by_status[k]);
 			if (!v)
 				continue;
 			if (k < NSTATUS - 1)
-				rc = ml_buf_printf(
+				ml_buf_printf(
 					b,
-					"meterlab_http_requests_total{route=\"%s\",status="
-					"\"%d\"} %lu\n",
+					"meterlab_http_requests_total{route=\"%s\",status=\"%d\"} "
+					"%lu\n",
 					label, statuses[k], v);
 			else
-				rc = ml_buf_printf(
-					b,
-					"meterlab_http_requests_total{route=\"%s\",status="
-					"\"other\"} %lu\n",
-					label, v);
+				ml_buf_printf(b,
+					      "meterlab_http_requests_total{route=\"%s\",status="
+					      "\"other\"} %lu\n",
+					      label, v);
 		}
 	}
-	rc = rc || ml_buf_puts(b, "# HELP meterlab_http_request_duration_seconds Time from the "
-				  "request's headers to its completion, by route.\n"
-				  "# TYPE meterlab_http_request_duration_seconds histogram\n");
-	for (size_t i = 0; i < m->n && !rc; i++) {
+	ml_buf_puts(b, "# HELP meterlab_http_request_duration_seconds Time from the request's "
+		       "headers to its completion, by route.\n"
+		       "# TYPE meterlab_http_request_duration_seconds histogram\n");
+	for (size_t i = 0; i < m->n; i++) {
 		unsigned long cum = 0, total = 0;
 		for (size_t k = 0; k <= MET_BUCKETS; k++)
 			total += atomic_load(&m->r[i].bucket[k]);
 		if (!total)
 			continue;
 		route_label(i, label, sizeof(label));
-		for (size_t k = 0; k < MET_BUCKETS && !rc; k++) {
+		for (size_t k = 0; k < MET_BUCKETS; k++) {
 			cum += atomic_load(&m->r[i].bucket[k]);
-			rc = ml_buf_printf(
-				b,
-				"meterlab_http_request_duration_seconds_bucket{route=\"%s\","
-				"le=\"%g\"} %lu\n",
-				label, bucket_le[k], cum);
+			ml_buf_printf(b,
+				      "meterlab_http_request_duration_seconds_bucket{route=\"%s\","
+				      "le=\"%g\"} %lu\n",
+				      label, bucket_le[k], cum);
 		}
 		cum += atomic_load(&m->r[i].bucket[MET_BUCKETS]);
-		rc = rc ||
-		     ml_buf_printf(
-			     b,
-			     "meterlab_http_request_duration_seconds_bucket{route=\"%s\",le="
-			     "\"+Inf\"} %lu\n"
-			     "meterlab_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
-			     "meterlab_http_request_duration_seconds_count{route=\"%s\"} %lu\n",
-			     label, cum, label, (double)atomic_load(&m->r[i].sum_us) / 1e6, label,
-			     cum);
+		ml_buf_printf(
+			b,
+			"meterlab_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} "
+			"%lu\n"
+			"meterlab_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+			"meterlab_http_request_duration_seconds_count{route=\"%s\"} %lu\n",
+			label, cum, label, (double)atomic_load(&m->r[i].sum_us) / 1e6, label, cum);
 	}
 	unsigned size = 0, in_use = 0;
 	unsigned long waits = 0, timeouts = 0, resets = 0;
 	pool_stats(s->pool, &size, &in_use, &waits, &timeouts, &resets);
-	rc = rc ||
-	     ml_buf_printf(
-		     b,
-		     "# HELP meterlab_http_requests_in_flight Requests begun and not completed "
-		     "(event streams excluded).\n"
-		     "# TYPE meterlab_http_requests_in_flight gauge\n"
-		     "meterlab_http_requests_in_flight %d\n"
-		     "# HELP meterlab_sse_streams Open Server-Sent Events streams.\n"
-		     "# TYPE meterlab_sse_streams gauge\n"
-		     "meterlab_sse_streams %u\n"
-		     "# HELP meterlab_db_pool_connections Database connections of the pool.\n"
-		     "# TYPE meterlab_db_pool_connections gauge\n"
-		     "meterlab_db_pool_connections{state=\"in_use\"} %u\n"
-		     "meterlab_db_pool_connections{state=\"idle\"} %u\n"
-		     "# HELP meterlab_db_pool_waits_total Requests that had to wait for a "
-		     "connection.\n"
-		     "# TYPE meterlab_db_pool_waits_total counter\n"
-		     "meterlab_db_pool_waits_total %lu\n"
-		     "# HELP meterlab_db_pool_timeouts_total Requests that got no connection in "
-		     "time (503).\n"
-		     "# TYPE meterlab_db_pool_timeouts_total counter\n"
-		     "meterlab_db_pool_timeouts_total %lu\n"
-		     "# HELP meterlab_db_pool_resets_total Broken connections reset.\n"
-		     "# TYPE meterlab_db_pool_resets_total counter\n"
-		     "meterlab_db_pool_resets_total %lu\n",
-		     atomic_load(&s->in_flight), sse_hub_streams(s->hub), in_use, size - in_use,
-		     waits, timeouts, resets);
-	return rc;
+	ml_buf_printf(b,
+		      "# HELP meterlab_http_requests_in_flight Requests begun and not completed "
+		      "(event streams excluded).\n"
+		      "# TYPE meterlab_http_requests_in_flight gauge\n"
+		      "meterlab_http_requests_in_flight %d\n"
+		      "# HELP meterlab_sse_streams Open Server-Sent Events streams.\n"
+		      "# TYPE meterlab_sse_streams gauge\n"
+		      "meterlab_sse_streams %u\n"
+		      "# HELP meterlab_db_pool_connections Database connections of the pool.\n"
+		      "# TYPE meterlab_db_pool_connections gauge\n"
+		      "meterlab_db_pool_connections{state=\"in_use\"} %u\n"
+		      "meterlab_db_pool_connections{state=\"idle\"} %u\n"
+		      "# HELP meterlab_db_pool_waits_total Requests that had to wait for a "
+		      "connection.\n"
+		      "# TYPE meterlab_db_pool_waits_total counter\n"
+		      "meterlab_db_pool_waits_total %lu\n"
+		      "# HELP meterlab_db_pool_timeouts_total Requests that got no connection in "
+		      "time (503).\n"
+		      "# TYPE meterlab_db_pool_timeouts_total counter\n"
+		      "meterlab_db_pool_timeouts_total %lu\n"
+		      "# HELP meterlab_db_pool_resets_total Broken connections reset.\n"
+		      "# TYPE meterlab_db_pool_resets_total counter\n"
+		      "meterlab_db_pool_resets_total %lu\n",
+		      atomic_load(&s->in_flight), sse_hub_streams(s->hub), in_use, size - in_use,
+		      waits, timeouts, resets);
+	return ml_buf_failed(b);
 }

@@ -136,8 +136,10 @@ struct MHD_Response *sse_response(struct sse_hub *h, struct MHD_Connection *c, i
 	snprintf(st->perm, sizeof(st->perm), "%s", perm ? perm : "");
 	ml_buf_init(&st->pending, SSE_MAX_PENDING * 2);
 	/* A reconnecting EventSource waits this long; then it refetches the run. */
-	if (ml_buf_puts(&st->pending, "retry: 3000\n\n") ||
-	    (first && ml_buf_puts(&st->pending, first))) {
+	ml_buf_puts(&st->pending, "retry: 3000\n\n");
+	if (first)
+		ml_buf_puts(&st->pending, first);
+	if (ml_buf_failed(&st->pending)) {
 		ml_buf_free(&st->pending);
 		free(st);
 		return NULL;
