@@ -124,8 +124,8 @@ const struct cli_cmd cmd_serve = {
 	.run = serve_run,
 	CLI_ARGS(struct serve_args, serve_opts),
 	.need = "serve needs --listen ADDR:PORT",
-	.help = "usage: meterlab --db 'CONNINFO user=meterlab_service' serve --listen ADDR:PORT "
-		"[options]\n"
+	.help = "usage: meterlab serve --listen ADDR:PORT [options]\n"
+		"       (with --db 'CONNINFO user=meterlab_service' or METERLAB_DB)\n"
 		"\n"
 		"Serve the HTTP/JSON API (the routes: GET /api/openapi.json). The database login\n"
 		"must be meterlab_service; every request acts for the user whose session or API\n"

@@ -195,20 +195,21 @@ CREATE FUNCTION ml_api_enter(p_token_hash bytea, p_perm text,
 			     OUT user_id bigint, OUT login text, OUT session_id bigint, OUT kind text)
 	LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
-	s auth_session;
+	ok boolean;
 BEGIN
 	user_id := ml_session_assume(p_token_hash);
-	SELECT * INTO s FROM auth_session a WHERE a.token_hash = p_token_hash;
-	IF p_perm IS NOT NULL AND NOT EXISTS (
+	SELECT u.login, s.session_id, s.kind,
+	       p_perm IS NULL OR EXISTS (
 		SELECT 1 FROM app_user_role r JOIN app_role_permission rp ON rp.role = r.role
 		WHERE r.user_id = s.user_id AND rp.perm = p_perm
-		  AND (s.scope_roles IS NULL OR r.role = ANY (s.scope_roles))) THEN
+		  AND (s.scope_roles IS NULL OR r.role = ANY (s.scope_roles)))
+	INTO login, session_id, kind, ok
+	FROM auth_session s JOIN app_user u ON u.user_id = s.user_id
+	WHERE s.token_hash = p_token_hash;
+	IF NOT ok THEN
 		PERFORM ml_require(p_perm);
 		RAISE EXCEPTION 'permission % refused', p_perm USING ERRCODE = '42501';
 	END IF;
-	SELECT u.login INTO login FROM app_user u WHERE u.user_id = s.user_id;
-	session_id := s.session_id;
-	kind := s.kind;
 END
 $$;
 

@@ -11,8 +11,24 @@
 #include <atomic>
 #include <thread>
 
+#include "../reports/workflow_support.h"
 #include "assets/registry.h"
 #include "server_fixture.h"
+
+/* workflow_support.h's renderer, for this binary (font parsing is the slow part). */
+struct cert_renderer *wf_renderer()
+{
+	static struct cert_renderer *r = [] {
+		struct cert_renderer *x = nullptr;
+		struct ml_error err = ML_ERROR_INIT;
+		if (cert_renderer_new(nullptr, &x, &err)) {
+			fprintf(stderr, "renderer: %s\n", err.msg);
+			abort();
+		}
+		return x;
+	}();
+	return r;
+}
 
 namespace
 {
@@ -717,6 +733,83 @@ TEST_F(Server, PublicVerificationAnswersUnknownAndIsRateLimited)
 	EXPECT_EQ(
 		200,
 		http_raw(port(), http_build("GET", "/verify/X1?code=A", {}), "127.0.0.72").status);
+}
+
+/*
+ * A paper certificate checked by its number and code, the way its QR code
+ * asks: genuine and current; superseded by a revision; withdrawn; and a
+ * wrong code or barcode is "unknown" (nothing about the number leaks).
+ */
+TEST_F(Server, PublicVerificationTellsCurrentSupersededAndWithdrawn)
+{
+	struct db *db = pgtest_connect(ci());
+	struct ml_error err = ML_ERROR_INIT;
+	const char *iss = wf_issuer(db, "SV");
+	long long a = wf_draft(db, 7001, wf_barcode(7001), true, iss);
+	long long b = wf_draft(db, 7002, wf_barcode(7002), false, iss);
+	std::vector<long long> ab = { a, b };
+	ASSERT_EQ(ML_OK, cert_check(db, ab.data(), ab.size(), "李四", &err)) << err.msg;
+	ASSERT_EQ(ML_OK, wf_approve(db, ab, "王五", &err)) << err.msg;
+	struct cert_record ra, rb;
+	ASSERT_EQ(ML_OK, cert_get(db, a, &ra, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, cert_get(db, b, &rb, &err)) << err.msg;
+	int src = 80;
+	auto verify = [&](const std::string &q, std::vector<std::string> h = {}) {
+		std::string from = "127.0.0." + std::to_string(src++);
+		return http_raw(port(), http_build("GET", "/verify/" + q, h), from.c_str());
+	};
+	std::string code_a = ra.verify_code;
+	http_resp cur = verify(std::string(ra.cert_no) + "?code=" + code_a);
+	ASSERT_EQ(200, cur.status) << cur.dump();
+	EXPECT_EQ("current", cur.str("status"));
+	EXPECT_EQ("certificate", cur.str("kind"));
+	EXPECT_EQ("合格", cur.str("conclusion"));
+	EXPECT_EQ(wf_barcode(7001), cur.str("barcode"));
+	EXPECT_EQ(0, cur.num("revision"));
+	/* Read leniently as printed (lower case, no dash), with the barcode too. */
+	std::string lenient = code_a;
+	lenient.erase(std::remove(lenient.begin(), lenient.end(), '-'), lenient.end());
+	for (auto &ch : lenient)
+		ch = (char)tolower(ch);
+	EXPECT_EQ("current", verify(std::string(ra.cert_no) + "?code=" + lenient +
+				    "&barcode=" + wf_barcode(7001))
+				     .str("status"));
+	/* A wrong code, or the right code with another barcode: nothing to confirm. */
+	http_resp bad = verify(std::string(ra.cert_no) + "?code=AAAA-AAAA");
+	EXPECT_EQ("unknown", bad.str("status"));
+	EXPECT_EQ("", bad.str("conclusion"));
+	EXPECT_EQ("unknown", verify(std::string(ra.cert_no) + "?code=" + code_a +
+				    "&barcode=" + wf_barcode(7002))
+				     .str("status"));
+	/* The page a phone shows. */
+	http_resp page = verify(std::string(ra.cert_no) + "?code=" + code_a,
+				{ "Accept: text/html" });
+	EXPECT_NE(std::string::npos, page.body.find("证书真实有效")) << page.body;
+	EXPECT_NE(std::string::npos, page.body.find(ra.cert_no));
+	EXPECT_NE(std::string::npos,
+		  page.header("content-security-policy").find("default-src 'none'"));
+	/* A revision supersedes the original; the original's code still tells so. */
+	struct cert_override ov[] = { { "client", "示范市供电公司（更正）" } };
+	long long rev = 0;
+	ASSERT_EQ(ML_OK, cert_revise(db, a, "客户名称有误", "赵六", ov, 1, &rev, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, cert_check(db, &rev, 1, "李四", &err)) << err.msg;
+	ASSERT_EQ(ML_OK, wf_approve(db, { rev }, "王五", &err)) << err.msg;
+	struct cert_record rr;
+	ASSERT_EQ(ML_OK, cert_get(db, rev, &rr, &err)) << err.msg;
+	http_resp sup = verify(std::string(ra.cert_no) + "?code=" + code_a);
+	EXPECT_EQ("superseded", sup.str("status")) << sup.dump();
+	EXPECT_EQ(1, sup.num("superseded_by_revision"));
+	http_resp now = verify(std::string(ra.cert_no) + "?rev=1&code=" + rr.verify_code);
+	EXPECT_EQ("current", now.str("status")) << now.dump();
+	EXPECT_EQ(1, now.num("revision"));
+	/* Withdrawn (作废): genuine paper, not valid. */
+	ASSERT_EQ(ML_OK, cert_withdraw(db, b, "issued for the wrong asset", "王五", &err))
+		<< err.msg;
+	http_resp w = verify(std::string(rb.cert_no) + "?code=" + rb.verify_code);
+	EXPECT_EQ("withdrawn", w.str("status")) << w.dump();
+	EXPECT_EQ("result_notice", w.str("kind"));
+	EXPECT_NE("", w.str("withdrawn_at"));
+	db_close(db);
 }
 
 } // namespace
