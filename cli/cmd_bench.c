@@ -98,7 +98,11 @@ static void json_position(struct ml_buf *b, int p, const struct bench_position_s
 	put_dec4(b, 0, "value2", s->value2_e4);
 	ml_json_kv_int(b, 0, "pulses", s->pulses);
 	put_float(b, 0, "elapsed", s->elapsed);
-	put_float(b, 0, "register_kwh", s->register_kwh);
+	/* protocol 1.1: the register in Wh, exact; null when a 1.0 bench's f32 value is refused */
+	if (s->register_refused)
+		ml_json_kv_raw(b, 0, "register_wh", "null");
+	else
+		ml_json_kv_int(b, 0, "register_wh", s->register_wh);
 	ml_json_kv_bool(b, 0, "meter_comm", s->meter_comm);
 	ml_buf_putc(b, '}');
 }
@@ -128,15 +132,21 @@ static void text_probe(struct ml_buf *b, struct bench *bn, const struct bench_id
 	ml_buf_puts(
 		b,
 		"pos present state    seq result     value      value2     pulses  elapsed   register_kwh comm\n");
+	char reg[32];
 	for (int p = 0; p < id->positions; p++) {
 		const struct bench_position_status *q = &ps[p];
 		char v[24], v2[24];
 		bcodec_dec4_format(q->value_e4, v, sizeof(v));
 		bcodec_dec4_format(q->value2_e4, v2, sizeof(v2));
-		ml_buf_printf(b, "%3d %-7s %-8s %5u %-10s %-10s %-10s %7u %8.1f %14.3f %s\n", p + 1,
+		if (q->register_refused) /* a 1.0 bench's f32 kWh, too coarse (§6) */
+			snprintf(reg, sizeof(reg), "%.3f?", (double)q->register_kwh_v10);
+		else /* Wh as exact kWh text */
+			snprintf(reg, sizeof(reg), "%u.%03u", q->register_wh / 1000,
+				 q->register_wh % 1000);
+		ml_buf_printf(b, "%3d %-7s %-8s %5u %-10s %-10s %-10s %7u %8.1f %14s %s\n", p + 1,
 			      q->present ? "yes" : "no", bench_pos_state_name(q->state),
 			      q->reading_seq, bench_result_name(q->result), v, v2, q->pulses,
-			      q->elapsed, q->register_kwh, q->meter_comm ? "yes" : "no");
+			      q->elapsed, reg, q->meter_comm ? "yes" : "no");
 	}
 }
 

@@ -351,7 +351,15 @@ int bench_position_command(struct bench *b, int pos, enum bench_cmd cmd, struct 
 	int rc = check_positions(b, pos, 1, err);
 	if (!rc)
 		rc = check_cmd(b, cmd, err);
-	return rc ? rc : b->ops->position_command(b, pos, cmd, err);
+	if (rc)
+		return rc;
+	/* 1.1 §4.4: a position's command is 0 none, 1 start, 2 stop; reset is for all (§4.1). */
+	if (cmd == BENCH_CMD_RESET && b->id.proto_minor >= 1)
+		return ml_errorf(err, ML_EINVAL,
+				 "bench %s: position %d: reset is a command for all positions "
+				 "(protocol 1.1 §4.1), not for one",
+				 b->uri, pos);
+	return b->ops->position_command(b, pos, cmd, err);
 }
 
 int bench_all_command(struct bench *b, enum bench_cmd cmd, struct ml_error *err)
@@ -365,6 +373,19 @@ int bench_read_positions(struct bench *b, int first, int n, struct bench_positio
 {
 	int rc = check_positions(b, first, n, err);
 	return rc ? rc : b->ops->read_positions(b, first, n, out, err);
+}
+
+int bench_position_register(const struct bench *b, int pos, const struct bench_position_status *st,
+			    uint32_t *wh, struct ml_error *err)
+{
+	*wh = st->register_wh;
+	if (!st->register_refused)
+		return ML_OK;
+	return ml_errorf(err, ML_EPROTO,
+			 "bench %s speaks protocol 1.0: position %d's register %.3f kWh is sent as "
+			 "f32 kWh, which is exact enough for the constant test only below %d kWh "
+			 "(bench-protocol.md §6); use a protocol 1.1 bench",
+			 b->uri, pos + 1, (double)st->register_kwh_v10, BENCH_V10_REGISTER_MAX_KWH);
 }
 
 const char *bench_src_state_name(unsigned state)

@@ -122,9 +122,25 @@ struct bench_position_status {
 	uint32_t pulses;
 	float elapsed;     /* s */
 	int32_t value2_e4; /* dec4: phase displacement, minutes */
-	float register_kwh; /* constant mode: the start reading while running, the final one once done */
+	/*
+	 * The meter's energy register in Wh, exact (protocol 1.1 §3.3 +12). In
+	 * the constant test: the start reading while running, the final one
+	 * once done (§5). From a 1.0 bench (f32 kWh) it is the f32 value in Wh
+	 * below BENCH_V10_REGISTER_MAX_KWH; above, register_refused is 1 and
+	 * register_wh 0: use bench_position_register() for the reason.
+	 */
+	uint32_t register_wh;
+	uint16_t register_refused;
+	float register_kwh_v10; /* what a 1.0 bench sent (f32 kWh); 0 from a 1.1 bench */
 	uint16_t meter_comm;
 };
+
+/*
+ * A protocol 1.0 bench's f32 kWh register is accepted below this many kWh
+ * (bench-protocol.md §6: f32 keeps the 0.01 kWh resolution of DL/T 645
+ * registers up to about 10⁵ kWh; the protocol's bound has margin).
+ */
+#define BENCH_V10_REGISTER_MAX_KWH 10000
 
 /* Transformer test setpoints (protocol §4.3). */
 struct bench_xfmr_setpoint {
@@ -182,9 +198,23 @@ int bench_position_command(struct bench *b, int pos, enum bench_cmd cmd,
 			   struct ml_error *err) ML_MUSTCHECK;
 int bench_all_command(struct bench *b, enum bench_cmd cmd, struct ml_error *err) ML_MUSTCHECK;
 
-/* Read status of positions first..first+n-1 in blocks of at most 125 registers (7 positions). */
+/*
+ * Read status of positions first..first+n-1 in blocks of at most 125
+ * registers (7 positions). The register (+12) is decoded by the bench's
+ * protocol version (proto_minor, from the identity): u32 Wh from 1.1, f32
+ * kWh from 1.0 (see struct bench_position_status).
+ */
 int bench_read_positions(struct bench *b, int first, int n, struct bench_position_status *out,
 			 struct ml_error *err) ML_MUSTCHECK;
+
+/*
+ * The register of status st (position pos, 0-based, for the message) in Wh.
+ * ML_EPROTO naming the bench, the position and the value when a protocol
+ * 1.0 bench sent a register at or above BENCH_V10_REGISTER_MAX_KWH, which its
+ * f32 encoding cannot carry exactly enough for the constant test (§6).
+ */
+int bench_position_register(const struct bench *b, int pos, const struct bench_position_status *st,
+			    uint32_t *wh, struct ml_error *err) ML_MUSTCHECK;
 
 /*
  * Additions (devices owner):

@@ -1,6 +1,8 @@
 /*
  * bench_modbus.c — Modbus TCP/RTU backend (libmodbus 3.1.6) for bench.h,
- * register map bench-protocol.md v1 (bench_regmap.h).
+ * register map bench-protocol.md v1.1 (bench_regmap.h). Reads cover mapped
+ * ranges only: a real bench answers exception 02 for any unmapped register
+ * in a block (§5), so no read spans a gap.
  *
  * Connection policy (tech-notes §1.5):
  *  - one modbus_t per connection, created on (re)connect and freed on close;
@@ -17,6 +19,7 @@
  *    thread-safe (#468).
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,10 +234,14 @@ static int mb_write(struct bench *b, int addr, int n, uint16_t *regs, struct ml_
 	return ML_OK;
 }
 
+/* Identity in its two mapped ranges, 0x0000+12 and 0x0010+32 (§3.1, §5). */
 static int mb_identify(struct bench *b, struct bench_identity *id, struct ml_error *err)
 {
-	uint16_t r[BR_ID_END];
-	int rc = mb_read(b, MB_READ_INPUT, 0, BR_ID_END, r, err);
+	uint16_t r[BR_ID_END] = { 0 };
+	int rc = mb_read(b, MB_READ_INPUT, 0, BR_ID_HEAD_END, r, err);
+	if (rc)
+		return rc;
+	rc = mb_read(b, MB_READ_INPUT, BR_ID_MODEL, BR_ID_END - BR_ID_MODEL, &r[BR_ID_MODEL], err);
 	if (rc)
 		return rc;
 	memset(id, 0, sizeof(*id));
@@ -360,7 +367,29 @@ static int mb_all_command(struct bench *b, enum bench_cmd cmd, struct ml_error *
 	return mb_write(b, BR_ALL_COMMAND, 1, &v, err);
 }
 
-static void decode_status(const uint16_t *r, struct bench_position_status *o)
+/*
+ * The register at +12 (§3.3, §6): u32 Wh from a 1.1 bench; from a 1.0 bench
+ * f32 kWh, converted to the nearest Wh below BENCH_V10_REGISTER_MAX_KWH
+ * (the f32 step there is under 1 Wh) and refused above.
+ */
+static void decode_register(const uint16_t *r, int minor, struct bench_position_status *o)
+{
+	o->register_wh = 0;
+	o->register_refused = 0;
+	o->register_kwh_v10 = 0;
+	if (minor >= 1) {
+		o->register_wh = bcodec_get_u32(r);
+		return;
+	}
+	float kwh = bcodec_get_f32(r);
+	o->register_kwh_v10 = kwh;
+	if (kwh >= 0 && kwh < BENCH_V10_REGISTER_MAX_KWH)
+		o->register_wh = (uint32_t)llround((double)kwh * 1000.0);
+	else
+		o->register_refused = 1;
+}
+
+static void decode_status(const uint16_t *r, int minor, struct bench_position_status *o)
 {
 	o->state = r[BR_PS_STATE];
 	o->present = r[BR_PS_PRESENT];
@@ -370,7 +399,7 @@ static void decode_status(const uint16_t *r, struct bench_position_status *o)
 	o->pulses = bcodec_get_u32(&r[BR_PS_PULSES]);
 	o->elapsed = bcodec_get_f32(&r[BR_PS_ELAPSED]);
 	o->value2_e4 = bcodec_get_i32(&r[BR_PS_VALUE2]);
-	o->register_kwh = bcodec_get_f32(&r[BR_PS_REGKWH]);
+	decode_register(&r[BR_PS_REGISTER], minor, o);
 	o->meter_comm = r[BR_PS_COMM];
 }
 
@@ -386,7 +415,7 @@ static int mb_read_positions(struct bench *b, int first, int n, struct bench_pos
 		if (rc)
 			return rc;
 		for (int j = 0; j < k; j++)
-			decode_status(&r[j * BR_POS_STRIDE], &out[p + j]);
+			decode_status(&r[j * BR_POS_STRIDE], b->id.proto_minor, &out[p + j]);
 	}
 	return ML_OK;
 }

@@ -1,7 +1,9 @@
 /*
- * bench_regmap.h — register map of the bench Modbus protocol, version 1
+ * bench_regmap.h — register map of the bench Modbus protocol, version 1.1
  * (../shared/bench-protocol.md), shared by the driver (bench_modbus.c) and
- * the simulator (benchsim.c) so both sides cannot drift apart.
+ * the simulator (benchsim.c) so both sides cannot drift apart. Only the
+ * addresses below are mapped: every gap answers exception 02 (§5), so reads
+ * cover mapped ranges only (BR_ID_HEAD and BR_ID_STR for the identity).
  *
  * Addresses are 0-based protocol addresses (mbpoll's -r is 1-based: add 1).
  */
@@ -27,10 +29,14 @@ extern "C" {
 #define BR_ID_UMAX 0x0006
 #define BR_ID_IMAX 0x0008
 #define BR_ID_STDCLASS 0x000A
+#define BR_ID_HEAD_END 0x000C /* 0x0000..0x000B mapped; 0x000C..0x000F are not */
 #define BR_ID_MODEL 0x0010    /* str[32] = 16 registers */
 #define BR_ID_SERIAL 0x0020   /* str[16] = 8 registers */
 #define BR_ID_FIRMWARE 0x0028 /* str[16] = 8 registers */
 #define BR_ID_END 0x0030
+
+/* The protocol minor version this code speaks (§6); 0 = 1.0 (f32 kWh register). */
+#define BR_PROTO_MINOR 1
 
 /* §3.2 source status, input registers */
 #define BR_SRC_STATE 0x0100
@@ -59,7 +65,7 @@ extern "C" {
 #define BR_PS_PULSES 6
 #define BR_PS_ELAPSED 8
 #define BR_PS_VALUE2 10
-#define BR_PS_REGKWH 12
+#define BR_PS_REGISTER 12 /* 1.1: u32 register_wh; 1.0: f32 kWh (§6) */
 #define BR_PS_COMM 14
 
 #define BR_PC_MODE 0

@@ -140,6 +140,7 @@ static void run_basic(struct sim_state *st, int p, double rate, double dt)
 {
 	struct sim_pos_rt *rt = &st->pos[p];
 	const struct sim_pos_model *m = &st->sc->pos[p];
+	uint32_t before = (uint32_t)rt->pulses_f;
 	rt->pulses_f += rate * dt;
 	uint32_t n = (uint32_t)(rt->pulses_f / rt->pulses);
 	if (n > rt->readings) {
@@ -148,10 +149,19 @@ static void run_basic(struct sim_state *st, int p, double rate, double dt)
 		rt->value = e + noise(st, p, n, 1);
 		rt->result = BENCH_RES_OK;
 	}
-	/* No pulse in twice the expected time of one reading (plus 1 s): "no pulses". */
+	/*
+	 * §5 (1.1): no pulse counted for three times the time one reading should
+	 * take (pulses / (P·constant/3.6e6), device time at full source) ends the
+	 * position with result 1. Time without the source does not count.
+	 */
 	double nom = nominal_rate(st, rt);
-	if (rt->pulses_f < 1 && nom > 0 && rt->elapsed > 2.0 * rt->pulses / nom + 1.0)
-		rt->result = BENCH_RES_NO_PULSES;
+	if ((uint32_t)rt->pulses_f != before || nom <= 0) {
+		rt->silent_s = 0;
+		return;
+	}
+	rt->silent_s += dt;
+	if (st->sc->no_pulses && rt->silent_s > 3.0 * rt->pulses / nom)
+		finish(rt, BENCH_RES_NO_PULSES);
 }
 
 static void run_clock(struct sim_state *st, int p, double dt)

@@ -57,6 +57,8 @@ struct benchsim_scenario {
 	uint64_t seed;
 	int32_t noise_e4;      /* uniform integer noise, +- this many 1e-4 units */
 	uint16_t source_fault; /* non-zero: applying the source ends in this fault */
+	int proto_minor;       /* 1 (1.1, u32 register_wh) or 0 (1.0, f32 kWh register), §6 */
+	int no_pulses; /* 1: a dead position ends with result 1 (§5); 0: never (a bench that does not) */
 	struct benchsim_faults faults;
 	struct sim_pos_model pos[BR_MAX_POSITIONS];
 };
@@ -69,6 +71,7 @@ struct sim_pos_rt {
 	int32_t value, value2;
 	uint32_t readings;
 	double pulses_f, elapsed, clock_pulses, measure_s, reg_kwh;
+	double silent_s; /* basic: device seconds at full source since the last pulse (§5 "no pulses") */
 	double reg_start, reg_end; /* constant test: register read at start and at the time limit */
 };
 

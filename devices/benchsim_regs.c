@@ -17,7 +17,7 @@ void sim_fill_identity(const struct sim_state *st, uint16_t *in)
 	const struct benchsim_scenario *sc = st->sc;
 	memset(in, 0, BR_ID_END * sizeof(*in));
 	in[BR_ID_PROTO_MAJOR] = 1;
-	in[BR_ID_PROTO_MINOR] = 0;
+	in[BR_ID_PROTO_MINOR] = (uint16_t)sc->proto_minor;
 	in[BR_ID_CLASS] = (uint16_t)sc->device_class;
 	in[BR_ID_POSITIONS] = (uint16_t)sc->positions;
 	in[BR_ID_PHASES] = (uint16_t)sc->phases;
@@ -68,6 +68,22 @@ static void fill_source(struct sim_state *st, uint16_t *in)
 	bcodec_put_f32(&in[BR_SRC_Q], (float)q);
 }
 
+/*
+ * The register at +12 (§3.3, §6): 1.1 sends u32 Wh, the meter's register
+ * read with 0.001 kWh resolution (what it completed, so truncated); 1.0
+ * sent f32 kWh.
+ */
+static void put_register(uint16_t *r, int minor, double kwh)
+{
+	if (minor == 0) {
+		bcodec_put_f32(r, (float)kwh);
+		return;
+	}
+	double wh = floor(kwh * 1000.0 +
+			  1e-6); /* 1e-6 Wh: "123456.78" is 123456.779999… in binary */
+	bcodec_put_u32(r, wh <= 0 ? 0u : wh >= 4294967295.0 ? 4294967295u : (uint32_t)wh);
+}
+
 void sim_fill_dynamic(struct sim_state *st, uint16_t *in)
 {
 	fill_source(st, in);
@@ -91,7 +107,7 @@ void sim_fill_dynamic(struct sim_state *st, uint16_t *in)
 		double reg = rt->reg_kwh;
 		if (rt->mode == BENCH_MODE_CONSTANT && rt->state != BENCH_POS_IDLE)
 			reg = rt->state == BENCH_POS_DONE ? rt->reg_end : rt->reg_start;
-		bcodec_put_f32(&r[BR_PS_REGKWH], m->present ? (float)reg : 0.0f);
+		put_register(&r[BR_PS_REGISTER], st->sc->proto_minor, m->present ? reg : 0);
 		r[BR_PS_COMM] = (uint16_t)(m->present && !m->comm_fault &&
 					   st->sc->device_class == BENCH_CLASS_METER);
 	}
@@ -102,9 +118,11 @@ static int within(int addr, int n, int lo, int hi)
 	return addr >= lo && addr + n <= hi;
 }
 
+/* Only the addresses of §3 are mapped: 0x000C..0x000F and every other gap answer 02 (§5). */
 int sim_input_mapped(const struct sim_state *st, int addr, int n)
 {
-	return within(addr, n, 0, BR_ID_END) || within(addr, n, BR_SRC_STATE, BR_SRC_END) ||
+	return within(addr, n, 0, BR_ID_HEAD_END) || within(addr, n, BR_ID_MODEL, BR_ID_END) ||
+	       within(addr, n, BR_SRC_STATE, BR_SRC_END) ||
 	       within(addr, n, BR_POS_BASE, BR_POS_ADDR(st->sc->positions));
 }
 
@@ -178,7 +196,9 @@ static int bad_position(const struct sim_state *st, const struct wview *w, int p
 	if (written(w, base + BR_PC_MODE) && mode != 0 &&
 	    (xf ? mode != BENCH_MODE_TRANSFORMER : mode > BENCH_MODE_CLOCK))
 		return 1;
-	if (written(w, base + BR_PC_COMMAND) && wv(w, base + BR_PC_COMMAND) > 3)
+	/* 1.1 §4.4: 0 none, 1 start, 2 stop (a 1.0 bench also took 3, reset) */
+	if (written(w, base + BR_PC_COMMAND) &&
+	    wv(w, base + BR_PC_COMMAND) > (st->sc->proto_minor >= 1 ? 2 : 3))
 		return 1;
 	return written(w, base + BR_PC_ENABLED) && wv(w, base + BR_PC_ENABLED) > 1;
 }

@@ -126,6 +126,8 @@ static void set_defaults(struct benchsim_scenario *sc)
 	sc->settle_s = 2.0;
 	sc->reading_s = 1.0;
 	sc->seed = 1;
+	sc->proto_minor = BR_PROTO_MINOR;
+	sc->no_pulses = 1;
 	for (int p = 0; p < BR_MAX_POSITIONS; p++) {
 		struct sim_pos_model *m = &sc->pos[p];
 		m->present = 1;
@@ -186,6 +188,10 @@ static int p_global(struct pctx *c, char **t, int nt)
 			return perr(c, "kind must be meter or transformer, not ", t[1], NULL);
 		sc->device_class = !strcmp(t[1], "meter") ? BENCH_CLASS_METER
 							  : BENCH_CLASS_TRANSFORMER;
+	} else if (!strcmp(k, "protocol")) {
+		if (strcmp(t[1], "1.0") && strcmp(t[1], "1.1"))
+			return perr(c, "protocol must be 1.0 or 1.1, not ", t[1], NULL);
+		sc->proto_minor = t[1][2] - '0';
 	} else if (!strcmp(k, "noise"))
 		return p_dec4(c, t[1], &sc->noise_e4);
 	else if (p_num(c, t[1], 0, 1e9, &v))
@@ -210,6 +216,8 @@ static int p_global(struct pctx *c, char **t, int nt)
 		sc->caps = (int)v;
 	else if (!strcmp(k, "source_fault") && v <= 4)
 		sc->source_fault = (uint16_t)v;
+	else if (!strcmp(k, "no_pulses") && (v == 0 || v == 1))
+		sc->no_pulses = (int)v;
 	else
 		return perr(c, "unknown key or value out of range: ", k, NULL);
 	return 0;

@@ -334,6 +334,8 @@ static int plan_basic(const struct scheme_step *st, const struct model_rating *r
 	int pulses = st->pulses ? st->pulses : basic_pulses(ps, r, set);
 	ps->duration_ms = pulses_ms(
 		ps, r, (int64_t)pulses * ps->readings); /* expected, for runner timeouts */
+	/* the runner's "no pulses" bound uses the bench's formula (bench-protocol.md §5) */
+	ps->reading_ms = pulses_ms(ps, r, pulses);
 	set_pos(ps, BENCH_MODE_BASIC, r, pulses);
 	ps->pos.time_limit = 0; /* not used in mode 1 */
 	return ML_OK;

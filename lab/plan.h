@@ -46,6 +46,7 @@ struct plan_step {
 	int readings;                    /* readings to collect (basic, clock, xfmr) */
 	int settle_timeout_ms;
 	int64_t duration_ms; /* creep/start/constant/clock time limit (= pos.time_limit) */
+	int64_t reading_ms; /* basic: device time one reading should take, pulses·3.6e12/(P_mW·C) */
 	/* exact setpoints (the floats in source are derived from these) */
 	int64_t voltage_mv; /* per phase */
 	int64_t current_ua; /* per loaded element, µA */

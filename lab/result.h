@@ -46,8 +46,8 @@ struct result_row {
 	int64_t asset_id;
 	int position;
 	struct judge_step_result r;
-	char note
-		[128]; /* why a position failed without a judgement ("no pulses", "wiring fault") */
+	/* why a position failed, or was not judged, without a judgement ("no pulses", "wiring fault") */
+	char note[320];
 };
 
 /* Current wall-clock time in µs since the epoch (measured_at of readings). */

@@ -59,12 +59,19 @@ struct obs {
 	int64_t value[JUDGE_MAX_READINGS], value2[JUDGE_MAX_READINGS], at[JUDGE_MAX_READINGS];
 	uint32_t pulses;
 	int64_t elapsed_ms, last_value, last_value2;
-	float reg0,
-		reg1; /* constant test: register at the start (seen while running) and at the end */
+	/* constant test: the register (Wh) at the start (seen while running) and at the end */
+	uint32_t reg0, reg1;
 	int reg_seen; /* reg0 was taken from a poll while the position was running */
 	int bench_result;
-	int absent; /* the bench saw no device: not measured, not a meter defect */
-	char note[96];
+	/* basic: the bench's elapsed time (ms) when the pulse count last changed */
+	uint32_t quiet_pulses;
+	int64_t quiet_from_ms;
+	/*
+	 * Not measured, not a meter defect (nothing mounted; a register the
+	 * bench cannot send exactly): no verdict, the asset goes back to reverify.
+	 */
+	int no_verdict;
+	char note[ML_ERROR_MSG_MAX];
 };
 
 void runner_options_default(struct runner_options *o)
@@ -309,14 +316,70 @@ static void take_reading(const struct plan_step *ps, const struct bench_position
 	o->n++;
 }
 
-static void observe(const struct plan_step *ps, const struct bench_position_status *st,
-		    struct obs *o)
+/*
+ * The runner's own bound on a basic-error step (bench-protocol.md §5): a
+ * position whose pulse count has not moved for three times the time one
+ * reading should take is finished as failed with "no pulses", whether or
+ * not the bench raises result 1 itself, so one dead meter cannot hold the
+ * step (and the bench) forever. Measured on the bench's elapsed device
+ * time, so the bound is the same at any time scale. 1 when it fired.
+ */
+static int no_pulses_bound(const struct plan_step *ps, const struct bench_position_status *st,
+			   struct obs *o)
+{
+	if (ps->kind != STEP_BASIC || ps->reading_ms <= 0)
+		return 0;
+	if (st->pulses != o->quiet_pulses || o->elapsed_ms < o->quiet_from_ms) {
+		o->quiet_pulses = st->pulses;
+		o->quiet_from_ms = o->elapsed_ms;
+		return 0;
+	}
+	int64_t quiet = o->elapsed_ms - o->quiet_from_ms;
+	if (quiet <= 3 * ps->reading_ms)
+		return 0;
+	snprintf(o->note, sizeof(o->note),
+		 "%s: none counted for %" PRId64 " ms, 3 times the %" PRId64
+		 " ms one reading takes",
+		 fault_note(BENCH_RES_NO_PULSES), quiet, ps->reading_ms);
+	o->finished = 1;
+	o->at[0] = result_now_us();
+	return 1;
+}
+
+/* The register of a constant test (Wh); a 1.0 bench's refused one leaves the position unjudged. */
+static void take_register(const struct run *r, int pos, const struct bench_position_status *st,
+			  struct obs *o)
+{
+	uint32_t wh = 0;
+	struct ml_error e = ML_ERROR_INIT;
+	if (bench_position_register(r->bench, pos, st, &wh, &e)) {
+		snprintf(o->note, sizeof(o->note), "%s", e.msg);
+		o->no_verdict = 1;
+		o->finished = 1;
+		return;
+	}
+	/*
+	 * While a position runs the bench shows the register it read at the
+	 * start, once done the final read (§5). The start value must come from
+	 * a poll while running: a read before the start command misses the
+	 * energy the meter registers until the start (γ skewed by
+	 * gap/duration, ~0.1-0.3 % at 1000x).
+	 */
+	if (st->state == BENCH_POS_RUNNING && !o->reg_seen) {
+		o->reg0 = wh;
+		o->reg_seen = 1;
+	}
+	o->reg1 = wh;
+}
+
+static void observe(const struct run *r, int pos, const struct plan_step *ps,
+		    const struct bench_position_status *st, struct obs *o)
 {
 	if (o->finished)
 		return;
 	if (!st->present) {
 		snprintf(o->note, sizeof(o->note), "no device present at the position");
-		o->absent = 1;
+		o->no_verdict = 1;
 		o->finished = 1;
 		return;
 	}
@@ -325,18 +388,11 @@ static void observe(const struct plan_step *ps, const struct bench_position_stat
 	o->pulses = st->pulses;
 	o->elapsed_ms = (int64_t)llround((double)st->elapsed * 1000.0);
 	o->bench_result = st->result;
-	/*
-	 * Constant test (bench.h, devices/README.md): while a position runs the
-	 * bench shows the register it read at the start, once done the final
-	 * read. The start value must come from a poll while running: a read
-	 * before the start command misses the energy the meter registers
-	 * until the start (γ skewed by gap/duration, ~0.1-0.3 % at 1000x).
-	 */
-	if (st->state == BENCH_POS_RUNNING && !o->reg_seen) {
-		o->reg0 = st->register_kwh;
-		o->reg_seen = 1;
+	if (ps->kind == STEP_CONSTANT) {
+		take_register(r, pos, st, o);
+		if (o->finished)
+			return;
 	}
-	o->reg1 = st->register_kwh;
 	int ended = st->state == BENCH_POS_DONE || st->state == BENCH_POS_FAULT;
 	int faulty = st->state == BENCH_POS_FAULT || st->result == BENCH_RES_WIRING ||
 		     st->result == BENCH_RES_COMM || st->result == BENCH_RES_UNSTABLE ||
@@ -348,6 +404,8 @@ static void observe(const struct plan_step *ps, const struct bench_position_stat
 		if (faulty || counts_readings(ps->kind))
 			snprintf(o->note, sizeof(o->note), "%s", fault_note(st->result));
 		o->at[0] = result_now_us();
+	} else {
+		no_pulses_bound(ps, st, o);
 	}
 }
 
@@ -366,7 +424,7 @@ static int poll_until_done(struct run *r, const struct plan_step *ps, struct obs
 		uint64_t sig = 0;
 		for (int i = 0; i < r->nslots; i++) {
 			const struct bench_position_status *s = &st[r->slot[i].position - 1];
-			observe(ps, s, &obs[i]);
+			observe(r, r->slot[i].position - 1, ps, s, &obs[i]);
 			ndone += obs[i].finished;
 			sig = sig * 1000003u + s->reading_seq * 31u + s->state + s->pulses +
 			      (uint64_t)(s->elapsed * 1000.0f);
@@ -405,7 +463,8 @@ static void judge_obs(const struct run *r, const struct plan_step *ps, const str
 	memcpy(in.value2_e4, o->value2, sizeof(in.value2_e4));
 	in.pulses = o->pulses;
 	in.elapsed_ms = o->elapsed_ms;
-	in.register_delta_kwh_e4 = (int64_t)llround(((double)o->reg1 - (double)o->reg0) * 10000.0);
+	/* Wh to kWh × 1e4, exact: the register travels as u32 Wh (protocol 1.1 §3.3) */
+	in.register_delta_kwh_e4 = ((int64_t)o->reg1 - (int64_t)o->reg0) * 10;
 	if (!o->note[0] && !judge_step(ps, &in, &r->set, &row->r, &e))
 		return;
 	/* The bench could not measure this position (or the judge refused the input): it fails the step. */
@@ -415,12 +474,21 @@ static void judge_obs(const struct run *r, const struct plan_step *ps, const str
 	snprintf(row->r.label, sizeof(row->r.label), "%s", ps->label);
 	row->r.value.n = o->n;
 	/* Not measured (nothing mounted) is no verdict: the asset goes back to reverify, not to failed. */
-	row->r.verdict = row->r.internal_verdict = o->absent ? JUDGE_NONE : JUDGE_FAIL;
-	snprintf(row->note, sizeof(row->note), "%.120s", o->note[0] ? o->note : e.msg);
+	row->r.verdict = row->r.internal_verdict = o->no_verdict ? JUDGE_NONE : JUDGE_FAIL;
+	snprintf(row->note, sizeof(row->note), "%.*s", (int)sizeof(row->note) - 1,
+		 o->note[0] ? o->note : e.msg);
 }
 
+/*
+ * The readings of a step: every reading of a counting step; one row for a
+ * timed step (creep, start, constant) whose value is the step's own result
+ * as judged (γ of the constant test, 0 for creep/start; like manual runs),
+ * never the bench's value register, which still holds the previous test's
+ * reading in those modes.
+ */
 static size_t collect_readings(const struct run *r, const struct plan_step *ps,
-			       const struct obs *obs, struct result_reading *rd)
+			       const struct obs *obs, const struct result_row *rows,
+			       struct result_reading *rd)
 {
 	size_t n = 0;
 	for (int i = 0; i < r->nslots; i++) {
@@ -432,7 +500,7 @@ static size_t collect_readings(const struct run *r, const struct plan_step *ps,
 			x->asset_id = r->slot[i].asset_id;
 			x->position = r->slot[i].position;
 			x->reading_no = k + 1;
-			x->value_e4 = timed ? o->last_value : o->value[k];
+			x->value_e4 = timed ? rows[i].r.gamma_e4 : o->value[k];
 			x->has_value2 = ps->kind == STEP_CT || ps->kind == STEP_VT;
 			x->value2_e4 = o->value2[k];
 			x->pulses = timed ? (int64_t)o->pulses : -1;
@@ -599,7 +667,7 @@ static int store_step(struct run *r, const struct plan_step *ps, int64_t started
 		judge_obs(r, ps, &obs[i], &j->rows[i]);
 		j->fails += j->rows[i].r.verdict == JUDGE_FAIL;
 	}
-	j->nrd = collect_readings(r, ps, obs, j->rd);
+	j->nrd = collect_readings(r, ps, obs, j->rows, j->rd);
 	r->failures += j->fails; /* judged now; progress shows them at once */
 	int rc = writer_submit(r, j, err);
 	if (rc)

@@ -197,7 +197,7 @@ TEST(DriverMore, UnreachableBenchNamesUriAndBlock)
 	struct bench_identity id;
 	EXPECT_EQ(bench_identify(b, &id, &err), ML_EIO);
 	EXPECT_NE(strstr(err.msg,
-			 "bench 127.0.0.1:1: read input 0x0000+48: connect: Connection refused"),
+			 "bench 127.0.0.1:1: read input 0x0000+12: connect: Connection refused"),
 		  nullptr)
 		<< err.msg;
 	bench_close(b);

@@ -52,7 +52,7 @@ TEST(Driver, IdentifyMatchesScenario)
 	struct ml_error err = ML_ERROR_INIT;
 	ASSERT_EQ(bench_identify(f.b, &id, &err), ML_OK) << err.msg;
 	EXPECT_EQ(id.proto_major, 1);
-	EXPECT_EQ(id.proto_minor, 0);
+	EXPECT_EQ(id.proto_minor, 1); /* the simulator speaks 1.1 unless told 'protocol 1.0' */
 	EXPECT_EQ(id.device_class, BENCH_CLASS_METER);
 	EXPECT_EQ(id.positions, 8);
 	EXPECT_EQ(id.phases, 1);
@@ -169,7 +169,29 @@ TEST(Driver, DeadMeterReportsNoPulses)
 		std::this_thread::sleep_for(std::chrono::milliseconds(2));
 	}
 	EXPECT_EQ(st.result, BENCH_RES_NO_PULSES);
+	EXPECT_EQ(st.state, BENCH_POS_DONE); /* 1.1 §5: the position ends */
 	EXPECT_EQ(st.reading_seq, 0);
+}
+
+/* A simulator serving protocol 1.0 (§6): the driver reads proto_minor and decodes f32 kWh. */
+TEST(Driver, Protocol10RegisterIsAcceptedBelowTenThousandKwh)
+{
+	SimBench f;
+	f.start("protocol 1.0\npositions 2\n[1]\nregister_start 4321.57\n[2]\n"
+		"register_start 10000.01\n",
+		1000);
+	struct ml_error err = ML_ERROR_INIT;
+	struct bench_identity id;
+	ASSERT_EQ(bench_identify(f.b, &id, &err), ML_OK) << err.msg;
+	EXPECT_EQ(id.proto_minor, 0);
+	struct bench_position_status st[2];
+	ASSERT_EQ(bench_read_positions(f.b, 0, 2, st, &err), ML_OK) << err.msg;
+	uint32_t wh = 0;
+	ASSERT_EQ(bench_position_register(f.b, 0, &st[0], &wh, &err), ML_OK) << err.msg;
+	EXPECT_EQ(wh, 4321570u);
+	EXPECT_EQ(bench_position_register(f.b, 1, &st[1], &wh, &err), ML_EPROTO);
+	EXPECT_NE(strstr(err.msg, f.uri.c_str()), nullptr) << err.msg;
+	EXPECT_NE(strstr(err.msg, "position 2's register 10000.010 kWh"), nullptr) << err.msg;
 }
 
 TEST(Driver, CreepTestFailsOnlyTheCreepingMeter)
@@ -264,18 +286,18 @@ TEST(Driver, ConstantTestRegisterFollowsEnergy)
 	ASSERT_EQ(bench_read_positions(f.b, 0, 8, mid, &err), ML_OK) << err.msg;
 	for (int p : { 0, 7 }) {
 		EXPECT_EQ(start[p].state, BENCH_POS_RUNNING);
-		EXPECT_EQ(mid[p].register_kwh, start[p].register_kwh); // the start reading, held
+		EXPECT_EQ(mid[p].register_wh, start[p].register_wh); // the start reading, held
 		ASSERT_TRUE(wait_done(f.b, p, &after[p], 5000));
 	}
 	std::this_thread::sleep_for(std::chrono::milliseconds(50)); // the source stays on
 	ASSERT_EQ(bench_read_positions(f.b, 0, 8, after, &err), ML_OK) << err.msg;
 	for (int p : { 0, 7 }) {
 		double pulses_kwh = after[p].pulses / 1200.0;
-		double reg = after[p].register_kwh - start[p].register_kwh;
+		double reg = (after[p].register_wh - start[p].register_wh) / 1000.0;
 		EXPECT_GT(after[p].pulses, 2000u);
 		EXPECT_EQ(after[p].result, BENCH_RES_OK);
 		double rel = (reg - pulses_kwh) / pulses_kwh * 100.0; // register vs pulses, %
-		// f32 register near 1000 kWh resolves ~6e-5 kWh, the pulse count 1/2000: compare loosely.
+		// the register resolves 1 Wh (u32 Wh, protocol 1.1), the pulse count 1/2000: compare loosely.
 		EXPECT_NEAR(rel, p == 7 ? 0.5 : 0.0, 0.1) << "position " << p;
 	}
 }

@@ -137,3 +137,102 @@ TEST(Model, ClockReadingEverySixtyPulses)
 	EXPECT_EQ(m.pos(0.001 + 59.999, 0)[BR_PS_SEQ], 1);
 	EXPECT_EQ(bcodec_get_i32(&m.in[BR_POS_ADDR(0) + BR_PS_VALUE]), 86400);
 }
+
+/*
+ * §5 (1.1): a basic-error position that counts no pulse for three times the
+ * time one reading should take ends with result 1. 220 V × 5 A = 1100 W at
+ * 1200 imp/kWh is 0.3667 pulses/s: 10 pulses take 27.27 s, the bound is
+ * 81.8 s of device time at full source.
+ */
+TEST(Model, DeadPositionEndsWithNoPulsesAfterThreeReadingTimes)
+{
+	Model m("positions 2\n[2]\ndefect dead\n");
+	m.source(220.0f, 5.0f, 1);
+	m.at(2.5); /* settle_s 2: stable */
+	m.start(0, BENCH_MODE_BASIC, 10, 0.0f);
+	m.start(1, BENCH_MODE_BASIC, 10, 0.0f);
+	const double t0 = 2.5, reading = 10 / (1100.0 * 1200 / 3.6e6);
+	const uint16_t *p = m.pos(t0 + 3 * reading - 0.5, 1);
+	EXPECT_EQ(p[BR_PS_STATE], BENCH_POS_RUNNING);
+	EXPECT_EQ(p[BR_PS_RESULT], BENCH_RES_OK);
+	p = m.pos(t0 + 3 * reading + 0.5, 1);
+	EXPECT_EQ(p[BR_PS_STATE], BENCH_POS_DONE);
+	EXPECT_EQ(p[BR_PS_RESULT], BENCH_RES_NO_PULSES);
+	EXPECT_EQ(p[BR_PS_SEQ], 0);
+	p = m.pos(t0 + 3 * reading + 0.5, 0); /* the good meter goes on */
+	EXPECT_EQ(p[BR_PS_STATE], BENCH_POS_RUNNING);
+	EXPECT_GE(p[BR_PS_SEQ], 2);
+}
+
+/* A bench that does not follow §5 (scenario 'no_pulses 0'): the driver must bound its wait itself. */
+TEST(Model, BenchWithoutTheNoPulsesRuleNeverEndsADeadPosition)
+{
+	Model m("positions 1\nno_pulses 0\n[1]\ndefect dead\n");
+	m.source(220.0f, 5.0f, 1);
+	m.at(2.5);
+	m.start(0, BENCH_MODE_BASIC, 10, 0.0f);
+	const uint16_t *p = m.pos(2.5 + 100000.0, 0);
+	EXPECT_EQ(p[BR_PS_STATE], BENCH_POS_RUNNING);
+	EXPECT_EQ(p[BR_PS_RESULT], BENCH_RES_OK);
+	EXPECT_EQ(bcodec_get_u32(&p[BR_PS_PULSES]), 0u);
+}
+
+/* §6: 1.1 sends the register as u32 Wh (exact at any size), 1.0 as f32 kWh; proto_minor says which. */
+TEST(Model, RegisterIsU32WhIn11AndF32KwhIn10)
+{
+	Model v11("positions 1\n[1]\nregister_start 123456.78\n");
+	Model v10("protocol 1.0\npositions 1\n[1]\nregister_start 123456.78\n");
+	std::vector<uint16_t> id(BR_ID_END, 0);
+	sim_fill_identity(&v11.st, id.data());
+	EXPECT_EQ(id[BR_ID_PROTO_MINOR], 1);
+	sim_fill_identity(&v10.st, id.data());
+	EXPECT_EQ(id[BR_ID_PROTO_MINOR], 0);
+	EXPECT_EQ(bcodec_get_u32(&v11.pos(1.0, 0)[BR_PS_REGISTER]), 123456780u);
+	EXPECT_EQ(bcodec_get_f32(&v10.pos(1.0, 0)[BR_PS_REGISTER]), 123456.78f);
+}
+
+/* §5: only the addresses of the tables are mapped; the identity gap 0x000C..0x000F is not. */
+TEST(Model, OnlyMappedInputRangesAreMapped)
+{
+	Model m("positions 3\n");
+	EXPECT_TRUE(sim_input_mapped(&m.st, 0x0000, 12));
+	EXPECT_FALSE(sim_input_mapped(&m.st, 0x0000, 13));
+	for (int a = 0x000C; a <= 0x000F; a++)
+		EXPECT_FALSE(sim_input_mapped(&m.st, a, 1)) << a;
+	EXPECT_TRUE(sim_input_mapped(&m.st, 0x0010, 32));
+	EXPECT_FALSE(sim_input_mapped(&m.st, 0x0010, 33));
+	EXPECT_TRUE(sim_input_mapped(&m.st, BR_SRC_STATE, BR_SRC_END - BR_SRC_STATE));
+	EXPECT_FALSE(sim_input_mapped(&m.st, BR_SRC_END, 1));
+	EXPECT_TRUE(sim_input_mapped(&m.st, BR_POS_ADDR(0), 3 * BR_POS_STRIDE));
+	EXPECT_FALSE(sim_input_mapped(&m.st, BR_POS_ADDR(3), 1));
+}
+
+/*
+ * §4.4 (1.1): command 0 means none, so a configuration block written while a
+ * position runs (the runner writes one block per step) neither stops nor
+ * restarts it; 1 starts (clearing reading_seq), 2 stops, 3 is refused (03).
+ */
+TEST(Model, CommandZeroInAConfigurationBlockIsNone)
+{
+	Model m("positions 1\n");
+	m.source(220.0f, 60.0f, 1);
+	m.at(2.5);
+	m.start(0, BENCH_MODE_BASIC, 10, 0.0f);
+	uint16_t seq = m.pos(20.0, 0)[BR_PS_SEQ];
+	ASSERT_GT(seq, 2);
+	std::vector<uint16_t> r(BR_PC_USED, 0);
+	r[BR_PC_MODE] = BENCH_MODE_BASIC;
+	bcodec_put_u32(&r[BR_PC_CONSTANT], 1200);
+	r[BR_PC_PULSES] = 10;
+	r[BR_PC_ENABLED] = 1;
+	r[BR_PC_COMMAND] = 0;
+	EXPECT_EQ(m.write(BR_POS_ADDR(0), r), 0);
+	const uint16_t *p = m.pos(20.0, 0);
+	EXPECT_EQ(p[BR_PS_STATE], BENCH_POS_RUNNING);
+	EXPECT_EQ(p[BR_PS_SEQ], seq);
+	EXPECT_EQ(m.write(BR_POS_ADDR(0) + BR_PC_COMMAND, { 3 }), 3);
+	EXPECT_EQ(m.write(BR_POS_ADDR(0) + BR_PC_COMMAND, { BENCH_CMD_START }), 0);
+	EXPECT_EQ(m.pos(20.0, 0)[BR_PS_SEQ], 0);
+	EXPECT_EQ(m.write(BR_POS_ADDR(0) + BR_PC_COMMAND, { BENCH_CMD_STOP }), 0);
+	EXPECT_EQ(m.pos(20.0, 0)[BR_PS_STATE], BENCH_POS_IDLE);
+}

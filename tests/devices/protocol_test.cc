@@ -44,7 +44,19 @@ TEST(Protocol, ExceptionsForUnmappedAndBadValues)
 	EXPECT_EQ(errno, EMBXILADD);
 	EXPECT_EQ(modbus_write_bit(r.ctx, 0, 1), -1); // FC 05 is not part of the protocol
 	EXPECT_EQ(errno, EMBXILFUN);
-	EXPECT_EQ(modbus_read_input_registers(r.ctx, 0, 48, v), 48);
+	/* 1.1 §5: 0x000C..0x000F are not mapped, so the identity is read as 0x0000+12 and 0x0010+32 */
+	EXPECT_EQ(modbus_read_input_registers(r.ctx, 0, 48, v), -1);
+	EXPECT_EQ(errno, EMBXILADD);
+	for (int a = 0x000C; a <= 0x000F; a++) {
+		EXPECT_EQ(modbus_read_input_registers(r.ctx, a, 1, v), -1) << a;
+		EXPECT_EQ(errno, EMBXILADD) << a;
+	}
+	EXPECT_EQ(modbus_read_input_registers(r.ctx, 0, 12, v), 12);
+	EXPECT_EQ(modbus_read_input_registers(r.ctx, 0x0010, 32, v), 32);
+	EXPECT_EQ(modbus_read_input_registers(r.ctx, 0x0010, 33, v), -1); // one past firmware
+	EXPECT_EQ(errno, EMBXILADD);
+	EXPECT_EQ(modbus_read_input_registers(r.ctx, BR_SRC_END - 1, 2, v), -1); // past q_total
+	EXPECT_EQ(errno, EMBXILADD);
 	EXPECT_EQ(modbus_read_input_registers(r.ctx, BR_POS_BASE, 63, v), 63);
 
 	// setpoints: 300 V on a 264 V bench with the apply command -> 03, nothing latched
@@ -95,7 +107,12 @@ TEST(Protocol, ConfigurationReadsBackAndCommandsAreEvents)
 	struct bench_position_status st;
 	ASSERT_EQ(bench_read_positions(f.b, 2, 1, &st, &err), ML_OK) << err.msg;
 	EXPECT_EQ(st.state, BENCH_POS_RUNNING);
-	ASSERT_EQ(bench_position_command(f.b, 2, BENCH_CMD_RESET, &err), ML_OK) << err.msg;
+	/* 1.1 §4.4: a position's command is 0 none, 1 start, 2 stop; reset is for all (§4.1) */
+	EXPECT_EQ(bench_position_command(f.b, 2, BENCH_CMD_RESET, &err), ML_EINVAL);
+	EXPECT_NE(strstr(err.msg, "reset is a command for all positions"), nullptr) << err.msg;
+	EXPECT_EQ(modbus_write_register(r.ctx, BR_POS_ADDR(2) + BR_PC_COMMAND, 3), -1);
+	EXPECT_EQ(errno, EMBXILVAL);
+	ASSERT_EQ(bench_position_command(f.b, 2, BENCH_CMD_STOP, &err), ML_OK) << err.msg;
 	ASSERT_EQ(bench_read_positions(f.b, 2, 1, &st, &err), ML_OK) << err.msg;
 	EXPECT_EQ(st.state, BENCH_POS_IDLE);
 	// isolated position: all_command start skips it

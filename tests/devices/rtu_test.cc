@@ -140,6 +140,6 @@ TEST(Rtu, DriverIdentifiesAndReadsOverSerialFraming)
 	o.retries = -1;
 	ASSERT_EQ(bench_open(uri.c_str(), &o, &b, &err), ML_OK) << err.msg;
 	EXPECT_EQ(bench_identify(b, &id, &err), ML_ETIMEOUT);
-	EXPECT_NE(strstr(err.msg, "read input 0x0000+48"), nullptr) << err.msg;
+	EXPECT_NE(strstr(err.msg, "read input 0x0000+12"), nullptr) << err.msg;
 	bench_close(b);
 }

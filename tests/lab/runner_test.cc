@@ -47,6 +47,17 @@ const char *const kConstantShort = "scheme code=T-CONST-1WH name=\"1 Wh constant
 				   "suits kinds=meter_1p classes=1 connection=direct\n"
 				   "constant I=Imax pf=1.0 element=H energy=1\n";
 
+/* One basic-error step (bench-protocol.md §5 "no pulses" tests). */
+const char *const kOneStep = "scheme code=T-ONE name=\"one step\"\n"
+			     "suits kinds=meter_1p classes=1 connection=direct\n"
+			     "basic I=Ib pf=1.0 element=H readings=2\n";
+
+/* Basic error, then the constant test: its reading must be its own error. */
+const char *const kBasicThenConstant = "scheme code=T-B-CONST name=\"basic then constant\"\n"
+				       "suits kinds=meter_1p classes=1 connection=direct\n"
+				       "basic I=Imax pf=1.0 element=H readings=2\n"
+				       "constant I=Imax pf=1.0 element=H energy=10000\n";
+
 std::string scenario(int positions, const std::string &extra)
 {
 	return "kind meter\npositions " + std::to_string(positions) + "\n[1-" +
@@ -66,6 +77,8 @@ class RunnerTest : public ::testing::Test
 		rfx::add_scheme(db, kShort);
 		rfx::add_scheme(db, kConstant);
 		rfx::add_scheme(db, kConstantShort);
+		rfx::add_scheme(db, kOneStep);
+		rfx::add_scheme(db, kBasicThenConstant);
 		db_close(db);
 	}
 	void SetUp() override
@@ -443,3 +456,146 @@ TEST_F(RunnerTest, TwentyBenchesOf48PositionsConcurrently)
 }
 
 } // namespace
+
+/*
+ * bench-protocol.md §5: a dead position cannot hold a step forever. Against
+ * a bench that never raises "no pulses" (scenario 'no_pulses 0') the runner
+ * bounds its own wait by the same formula (3 × the time one reading takes,
+ * on the bench's elapsed device time) and records the position as failed.
+ * Before, a one-step scheme with one dead meter was still running after
+ * 120 s wall at 1000× (the dead position's elapsed kept changing, so the
+ * stall timeout never fired). A watchdog cancels the run after 60 s so a
+ * regression fails instead of hanging.
+ */
+TEST_F(RunnerTest, DeadPositionCannotHoldAStepAgainstABenchThatNeverRaisesNoPulses)
+{
+	ASSERT_TRUE(
+		sim("no_pulses 0\n" + scenario(4, "[3]\ndefect dead\n"), code("B1").c_str(), 1000));
+	auto bcs = assets(4);
+	int64_t run = rfx::create_task(db_, code("B1").c_str(), "T-ONE", bcs);
+	ASSERT_GT(run, 0);
+	static volatile sig_atomic_t cancel;
+	cancel = 0;
+	struct runner_options o = rfx::fast_options();
+	o.cancel = &cancel;
+	struct runner_outcome out;
+	struct ml_error err = ML_ERROR_INIT;
+	std::atomic<bool> done{ false };
+	std::thread watchdog([&] {
+		for (int i = 0; i < 6000 && !done; i++)
+			std::this_thread::sleep_for(std::chrono::milliseconds(10));
+		if (!done)
+			cancel = 1;
+	});
+	auto t0 = std::chrono::steady_clock::now();
+	int rc = runner_execute(ci_.c_str(), run, &o, &out, &err);
+	double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+	done = true;
+	watchdog.join();
+	ASSERT_EQ(ML_OK, rc) << err.msg;
+	/* 2 readings of 5.45 s device time, the bound 16.4 s: well under a second at 1000× */
+	EXPECT_LT(wall, 10.0);
+	EXPECT_STREQ("finished", out.status);
+	EXPECT_EQ(3, out.passed);
+	EXPECT_EQ(1, out.failed);
+	EXPECT_EQ("failed", state_of(bcs[2]));
+	std::string where =
+		" FROM run_step_result r JOIN asset a USING (asset_id) WHERE run_id = " +
+		std::to_string(run) + " AND a.barcode = '" + bcs[2] + "'";
+	EXPECT_EQ("fail", one(db_, "SELECT verdict" + where));
+	std::string note = one(db_, "SELECT note" + where);
+	EXPECT_NE(std::string::npos, note.find("no pulses from the meter: none counted for"))
+		<< note;
+	EXPECT_NE(std::string::npos, note.find("3 times the 5455 ms one reading takes")) << note;
+}
+
+/* The same dead meter on a bench that follows §5: the bench ends the position itself. */
+TEST_F(RunnerTest, DeadPositionOnAStrictBenchEndsWithNoPulses)
+{
+	ASSERT_TRUE(sim(scenario(2, "[2]\ndefect dead\n"), code("B1").c_str(), 1000));
+	auto bcs = assets(2);
+	int64_t run = rfx::create_task(db_, code("B1").c_str(), "T-ONE", bcs);
+	ASSERT_GT(run, 0);
+	struct runner_options o = rfx::fast_options();
+	struct runner_outcome out;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, runner_execute(ci_.c_str(), run, &o, &out, &err)) << err.msg;
+	EXPECT_EQ(1, out.passed);
+	EXPECT_EQ(1, out.failed);
+	std::string note = one(db_, "SELECT note FROM run_step_result r JOIN asset a USING "
+				    "(asset_id) WHERE run_id = " +
+					    std::to_string(run) + " AND a.barcode = '" + bcs[1] +
+					    "'");
+	EXPECT_EQ(0u, note.find("no pulses from the meter")) << note;
+}
+
+/*
+ * The constant test's reading is the constant test's own error γ (what the
+ * step result holds), not the bench's value register, which still holds the
+ * previous basic-error reading in mode 4.
+ */
+TEST_F(RunnerTest, ConstantStepStoresItsOwnError)
+{
+	ASSERT_TRUE(sim(scenario(2, "[2]\nregister_error 0.6\n"), code("B1").c_str(), 100000));
+	auto bcs = assets(2);
+	int64_t run = rfx::create_task(db_, code("B1").c_str(), "T-B-CONST", bcs);
+	ASSERT_GT(run, 0);
+	struct runner_options o = rfx::fast_options();
+	struct runner_outcome out;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, runner_execute(ci_.c_str(), run, &o, &out, &err)) << err.msg;
+	for (int i = 0; i < 2; i++) {
+		std::string w = " JOIN asset a USING (asset_id) WHERE run_id = " +
+				std::to_string(run) + " AND step_no = 1 AND a.barcode = '" +
+				bcs[(size_t)i] + "'";
+		std::string gamma = one(db_, "SELECT gamma_e4 FROM run_step_result" + w);
+		std::string value = one(db_, "SELECT value_e4 FROM run_reading" + w);
+		ASSERT_FALSE(gamma.empty());
+		EXPECT_EQ(gamma, value) << "position " << i + 1;
+		EXPECT_NEAR(i ? 6000 : 0, atol(value.c_str()), 100) << "position " << i + 1;
+		/* the basic step before measured +0.05 %: that value must not be the constant's */
+		std::string basic = one(
+			db_, "SELECT max(value_e4) FROM run_reading JOIN asset a USING (asset_id) "
+			     "WHERE run_id = " +
+				     std::to_string(run) + " AND step_no = 0 AND a.barcode = '" +
+				     bcs[(size_t)i] + "'");
+		EXPECT_NEAR(500, atol(basic.c_str()), 100);
+	}
+}
+
+/*
+ * A protocol 1.0 bench (§6) sends the register as f32 kWh: accepted below
+ * 10⁴ kWh (judged as on a 1.1 bench), refused above with an error naming
+ * the bench. A refused register is no verdict on the meter: the asset goes
+ * back to reverify, the others are concluded.
+ */
+TEST_F(RunnerTest, Protocol10BenchConstantTestWithinItsRange)
+{
+	ASSERT_TRUE(
+		sim("protocol 1.0\n" +
+			    scenario(3, "[2]\nregister_error 0.6\n[3]\nregister_start 12345.67\n"),
+		    code("B1").c_str(), 100000));
+	auto bcs = assets(3);
+	int64_t run = rfx::create_task(db_, code("B1").c_str(), "T-CONST", bcs);
+	ASSERT_GT(run, 0);
+	struct runner_options o = rfx::fast_options();
+	struct runner_outcome out;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, runner_execute(ci_.c_str(), run, &o, &out, &err)) << err.msg;
+	EXPECT_STREQ("finished", out.status);
+	EXPECT_EQ(2, out.passed);
+	EXPECT_EQ(0, out.failed);
+	EXPECT_EQ(1, out.untested);
+	auto where = [&](size_t i) {
+		return " FROM run_step_result r JOIN asset a USING (asset_id) WHERE run_id = " +
+		       std::to_string(run) + " AND a.barcode = '" + bcs[i] + "'";
+	};
+	EXPECT_NEAR(6000, atol(one(db_, "SELECT gamma_e4" + where(1)).c_str()), 100);
+	EXPECT_EQ("none", one(db_, "SELECT verdict" + where(2)));
+	std::string note = one(db_, "SELECT note" + where(2));
+	EXPECT_NE(std::string::npos, note.find("speaks protocol 1.0: position 3's register 123"))
+		<< note;
+	EXPECT_NE(std::string::npos, note.find("use a protocol 1.1 bench")) << note;
+	EXPECT_EQ("reverify", state_of(bcs[2]));
+	EXPECT_EQ("in_stock", state_of(bcs[1]));
+}
