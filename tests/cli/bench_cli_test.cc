@@ -98,7 +98,8 @@ TEST(BenchCli, FaultSwitchOnTheCommandLine)
 	EXPECT_EQ(run_cmd(cli() + " bench probe 127.0.0.1:" + std::to_string(port) + " 2>&1", &out),
 		  7);
 	EXPECT_NE(out.find("exception 04"), std::string::npos) << out;
-	EXPECT_NE(out.find("read input 0x0000+48"), std::string::npos) << out;
+	/* protocol 1.1 §5: the identity is read in its mapped ranges, 0x0000+12 first */
+	EXPECT_NE(out.find("read input 0x0000+12"), std::string::npos) << out;
 	EXPECT_EQ(sim.stop(), 0);
 }
 
