@@ -2,8 +2,8 @@
  * bench_gen — grow a scratch registry to N assets with a realistic history,
  * at COPY speed, for the province-scale benchmarks (issue 10).
  *
- *   bench_gen [--db CONNINFO] --to N [--lot-size 100000] [--block 500000]
- *             [--now YYYY-MM-DD] [--no-analyze]
+ *   bench_gen [--db CONNINFO] --to N [--lot-size 100000] [--block 200000]
+ *             [--now YYYY-MM-DD] [--no-analyze] [--serial]
  *
  * The database must be migrated (meterlab db migrate) and is meant to be a
  * scratch database: rows are written with binary COPY as the connecting
@@ -31,8 +31,10 @@
  * Growth is incremental: the program continues after the lots it already
  * made (GEN-nnnnnn), so 100 k -> 1 M -> 10 M reuses the earlier rows.
  *
- * Each block of assets is one transaction for the assets (and their lots)
- * and one for their events; events are sent in day order within a block,
+ * Each block of assets is one transaction for the assets (their lots are
+ * inserted first) and one for their events, the two loaded at the same time
+ * on two connections while the next block is generated; events are sent in
+ * day order within a block,
  * so a partition holds a few time-ordered runs (one per block) as a live
  * registry's partitions hold one: BRIN on occurred_at stays meaningful. At the end the
  * sequences are moved past the ids used and the tables are ANALYZEd
@@ -41,6 +43,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -676,50 +679,69 @@ static const char event_copy[] =
 	"COPY asset_event (asset_id, event_id, occurred_at, actor, location_id, from_state, to_state, "
 	"action, details) FROM STDIN (FORMAT binary)";
 
-static int run_block(struct gen *G, struct lotinfo *lots, int nlots, struct ml_error *err)
+/* One block: its lots, and the COPY data of its assets and of its events. */
+struct block {
+	struct lotinfo lots[64];
+	int nlots;
+	int64_t nas, nev;
+	int64_t first_event_id;
+	struct bbuf assets;
+	struct bbuf *days; /* N_DAYS buckets */
+};
+
+static void block_free(struct block *k)
+{
+	free(k->assets.p);
+	for (int i = 0; k->days && i < N_DAYS; i++)
+		free(k->days[i].p);
+	free(k->days);
+	memset(k, 0, sizeof(*k));
+}
+
+/* Client side: the rows of every asset of the block and their events, ids assigned. */
+static int gen_block(struct gen *G, struct block *k, struct ml_error *err)
 {
 	double t0 = now_s();
-	struct bbuf head = { 0 }, assets = { 0 };
-	struct bbuf *days = calloc(N_DAYS, sizeof(*days));
-	if (!days)
+	k->days = calloc(N_DAYS, sizeof(*k->days));
+	if (!k->days)
 		return ml_errorf(err, ML_ENOMEM, "out of memory");
-	bb_header(&head);
-	int64_t nev = 0, nas = 0;
+	k->nas = k->nev = 0;
+	k->first_event_id = G->next_event_id;
 	char bc[23], batch[16], box[16], lotjson[64];
 	struct life L;
-	for (int li = 0; li < nlots; li++) {
-		const struct lotinfo *l = &lots[li];
+	for (int li = 0; li < k->nlots; li++) {
+		const struct lotinfo *l = &k->lots[li];
 		const struct gmodel *m = &models[l->model];
 		int64_t pdate = l->t / DAY - 30 - (int64_t)(mix64((uint64_t)l->k) % 150);
 		snprintf(lotjson, sizeof(lotjson), "{\"lot\": \"%s\"}", l->code);
 		for (int64_t g = l->g0; g < l->g0 + l->size; g++) {
 			make_life(&G->cat, l, g, G->now, &L);
-			int64_t id = G->next_asset_id + nas++;
+			int64_t id = G->next_asset_id + k->nas++;
+			struct bbuf *a = &k->assets;
 			barcode_make("41300", m->type2, 10000000 + (unsigned long long)g, bc, NULL);
-			bb_u16(&assets, 12);
-			f_i64(&assets, id);
-			f_text(&assets, bc, 22);
-			f_i64(&assets, G->cat.model[l->model]);
-			f_i64(&assets, l->id);
-			f_text(&assets, batch,
+			bb_u16(a, 12);
+			f_i64(a, id);
+			f_text(a, bc, 22);
+			f_i64(a, G->cat.model[l->model]);
+			f_i64(a, l->id);
+			f_text(a, batch,
 			       (size_t)snprintf(batch, sizeof(batch), "PB%06" PRId64, g / 5000));
-			f_date(&assets, pdate);
-			f_text(&assets, box,
-			       (size_t)snprintf(box, sizeof(box), "BX%09" PRId64, g / 24));
-			f_str(&assets, asset_state_name((enum asset_state)L.state));
-			f_i64(&assets, L.loc);
+			f_date(a, pdate);
+			f_text(a, box, (size_t)snprintf(box, sizeof(box), "BX%09" PRId64, g / 24));
+			f_str(a, asset_state_name((enum asset_state)L.state));
+			f_i64(a, L.loc);
 			if (L.valid_until >= 0)
-				f_date(&assets, L.valid_until);
+				f_date(a, L.valid_until);
 			else
-				f_null(&assets);
-			f_ts(&assets, L.state_t);
-			f_ts(&assets, l->t);
+				f_null(a);
+			f_ts(a, L.state_t);
+			f_ts(a, l->t);
 			for (int e = 0; e < L.n; e++) {
 				const struct gev *ev = &L.ev[e];
-				struct bbuf *b = &days[day_bucket(ev->t)];
+				struct bbuf *b = &k->days[day_bucket(ev->t)];
 				bb_u16(b, 9);
 				f_i64(b, id);
-				f_i64(b, G->next_event_id + nev++);
+				f_i64(b, k->first_event_id + k->nev++);
 				f_ts(b, ev->t);
 				f_str(b, actor_of(ev->action));
 				f_i64(b, ev->loc);
@@ -736,44 +758,48 @@ static int run_block(struct gen *G, struct lotinfo *lots, int nlots, struct ml_e
 			}
 		}
 	}
-	double t1 = now_s();
-	G->t_gen += t1 - t0;
-	/* The lots were inserted before generating (their ids are in the rows). */
-	int rc = db_begin(G->db, err);
-	if (!rc)
-		rc = copy_send(G->db, asset_copy, &head, &assets, 1, err);
-	if (!rc)
-		rc = db_commit(G->db, err);
-	else
-		db_rollback(G->db);
-	double t2 = now_s();
-	G->t_assets += t2 - t1;
-	if (!rc)
-		rc = db_begin(G->db, err);
-	if (!rc)
-		rc = copy_send(G->db, event_copy, &head, days, N_DAYS, err);
-	if (!rc) {
+	G->next_asset_id += k->nas;
+	G->next_event_id += k->nev;
+	G->t_gen += now_s() - t0;
+	return ML_OK;
+}
+
+/* A loader thread: one COPY in one transaction on its own connection. */
+struct loader {
+	struct db *db;
+	const struct block *k;
+	int events; /* 0: the assets, 1: the events */
+	int rc;
+	double secs;
+	struct ml_error err;
+};
+
+static void *load_part(void *arg)
+{
+	struct loader *w = arg;
+	struct bbuf head = { 0 };
+	bb_header(&head);
+	double t0 = now_s();
+	int rc = db_begin(w->db, &w->err);
+	if (!rc && !w->events)
+		rc = copy_send(w->db, asset_copy, &head, (struct bbuf *)&w->k->assets, 1, &w->err);
+	if (!rc && w->events)
+		rc = copy_send(w->db, event_copy, &head, w->k->days, N_DAYS, &w->err);
+	if (!rc && w->events && w->k->nev) {
 		char v[24];
-		snprintf(v, sizeof(v), "%" PRId64, G->next_event_id + nev - 1);
+		snprintf(v, sizeof(v), "%" PRId64, w->k->first_event_id + w->k->nev - 1);
 		const char *p[1] = { v };
-		rc = db_exec(G->db, "SELECT setval('asset_event_seq', $1::bigint)", 1, p,
-			     PGRES_TUPLES_OK, NULL, err);
+		rc = db_exec(w->db, "SELECT setval('asset_event_seq', $1::bigint)", 1, p,
+			     PGRES_TUPLES_OK, NULL, &w->err);
 	}
 	if (!rc)
-		rc = db_commit(G->db, err);
+		rc = db_commit(w->db, &w->err);
 	else
-		db_rollback(G->db);
-	G->t_events += now_s() - t2;
-	G->next_asset_id += nas;
-	G->next_event_id += nev;
-	G->n_assets += nas;
-	G->n_events += nev;
+		db_rollback(w->db);
+	w->secs = now_s() - t0;
+	w->rc = rc;
 	free(head.p);
-	free(assets.p);
-	for (int i = 0; i < N_DAYS; i++)
-		free(days[i].p);
-	free(days);
-	return rc;
+	return NULL;
 }
 
 static int64_t parse_day(const char *s)
@@ -814,16 +840,16 @@ static int report_size(struct db *db, int64_t n, struct ml_error *err)
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_gen [--db CONNINFO] --to N [--lot-size N] [--block N] "
-			"[--now YYYY-MM-DD] [--no-analyze]\n");
+			"[--now YYYY-MM-DD] [--no-analyze] [--serial]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	const char *conninfo = NULL;
-	int64_t target = -1, lot_size = 100000, block = 500000,
+	int64_t target = -1, lot_size = 100000, block = 200000,
 		now_day = days_from_civil(2026, 12, 1);
-	int analyze = 1;
+	int analyze = 1, serial = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--db") && v)
@@ -838,6 +864,8 @@ int main(int argc, char **argv)
 			now_day = parse_day(argv[++i]);
 		else if (!strcmp(a, "--no-analyze"))
 			analyze = 0;
+		else if (!strcmp(a, "--serial"))
+			serial = 1;
 		else
 			usage();
 	}
@@ -870,31 +898,97 @@ int main(int argc, char **argv)
 		PQclear(res);
 	}
 	int64_t lot_k = have_lots, g = have;
-	while (!rc && g < target) {
-		struct lotinfo lots[64];
-		int nl = 0;
-		int64_t in_block = 0;
-		while (g < target && in_block < block && nl < 64) {
-			struct lotinfo *l = &lots[nl++];
-			memset(l, 0, sizeof(*l));
-			l->k = lot_k++;
-			l->t = lot_arrival(l->k);
-			l->model = pick_model(l->k);
-			l->g0 = g;
-			l->size = target - g < lot_size ? target - g : lot_size;
-			snprintf(l->code, sizeof(l->code), "GEN-%06" PRId64, l->k + 1);
-			rc = insert_lot(&G, l, &err);
-			if (rc)
-				break;
-			g += l->size;
-			in_block += l->size;
+	/*
+	 * A pipeline over two cores: while the server loads block i — its
+	 * assets and its events at the same time, on two connections (asset_event
+	 * has no foreign key to wait for) — the client generates block i + 1.
+	 */
+	struct db *conn[2] = { NULL, NULL };
+	for (int i = 0; i < 2 && !rc; i++)
+		rc = db_connect(conninfo, &conn[i], &err);
+	struct block blk[2];
+	memset(blk, 0, sizeof(blk));
+	int cur = 0, have_cur = 0;
+	while (!rc && (have_cur || g < target)) {
+		/* lots of the next block (inserted now: their ids go into the rows) */
+		struct block *next = &blk[cur ^ 1];
+		int have_next = 0;
+		if (g < target) {
+			int64_t in_block = 0;
+			next->nlots = 0;
+			while (g < target && in_block < block && next->nlots < 64) {
+				struct lotinfo *l = &next->lots[next->nlots++];
+				memset(l, 0, sizeof(*l));
+				l->k = lot_k++;
+				l->t = lot_arrival(l->k);
+				l->model = pick_model(l->k);
+				l->g0 = g;
+				l->size = target - g < lot_size ? target - g : lot_size;
+				snprintf(l->code, sizeof(l->code), "GEN-%06" PRId64, l->k + 1);
+				rc = insert_lot(&G, l, &err);
+				if (rc)
+					break;
+				g += l->size;
+				in_block += l->size;
+			}
+			have_next = !rc;
 		}
-		if (!rc)
-			rc = run_block(&G, lots, nl, &err);
-		if (!rc)
-			fprintf(stderr, "bench_gen: %" PRId64 " assets (%.0f s)\n", g,
-				now_s() - t0);
+		struct loader w[2] = { { .db = conn[0], .k = &blk[cur], .events = 0 },
+				       { .db = conn[1], .k = &blk[cur], .events = 1 } };
+		pthread_t th[2];
+		int started = 0;
+		if (!rc && have_cur && serial) {
+			/* --serial: one thing at a time, for comparison */
+			load_part(&w[0]);
+			if (!w[0].rc)
+				load_part(&w[1]);
+			else
+				w[1].rc = ML_OK;
+			started = 0;
+			for (int i = 0; i < 2 && !rc; i++) {
+				if (w[i].rc) {
+					rc = w[i].rc;
+					err = w[i].err;
+				}
+			}
+		}
+		if (!rc && have_cur && !serial) {
+			for (; started < 2; started++) {
+				if (pthread_create(&th[started], NULL, load_part, &w[started])) {
+					rc = ml_errorf(&err, ML_EINTERNAL,
+						       "cannot start a loader thread");
+					break;
+				}
+			}
+		}
+		if (!rc && have_next)
+			rc = gen_block(&G, next, &err);
+		for (int i = 0; i < started; i++)
+			pthread_join(th[i], NULL);
+		if (have_cur) {
+			for (int i = 0; i < (serial ? 0 : started) && !rc; i++) {
+				if (w[i].rc) {
+					rc = w[i].rc;
+					err = w[i].err;
+				}
+			}
+			if (!rc) {
+				G.t_assets += w[0].secs;
+				G.t_events += w[1].secs;
+				G.n_assets += blk[cur].nas;
+				G.n_events += blk[cur].nev;
+				fprintf(stderr, "bench_gen: %" PRId64 " assets loaded (%.0f s)\n",
+					have + G.n_assets, now_s() - t0);
+			}
+			block_free(&blk[cur]);
+		}
+		cur ^= 1;
+		have_cur = have_next && !rc;
 	}
+	for (int i = 0; i < 2; i++)
+		block_free(&blk[i]);
+	db_close(conn[0]);
+	db_close(conn[1]);
 	if (!rc && G.n_assets) {
 		char v[24];
 		snprintf(v, sizeof(v), "%" PRId64, G.next_asset_id - 1);
@@ -918,12 +1012,12 @@ int main(int argc, char **argv)
 			       " events (%.2f events/asset); client generation %.1f s\n",
 			       G.n_assets, G.n_events, (double)G.n_events / (double)G.n_assets,
 			       G.t_gen);
-			printf("  assets  %.1f s  %.0f rows/s\n", G.t_assets,
+			printf("  assets  %.1f s  %.0f rows/s (one connection)\n", G.t_assets,
 			       (double)G.n_assets / G.t_assets);
-			printf("  events  %.1f s  %.0f rows/s\n", G.t_events,
-			       (double)G.n_events / G.t_events);
-			printf("  total load %.1f s (%.0f assets/s)%s, ANALYZE %.1f s\n", t_load,
-			       (double)G.n_assets / t_load, "", t_an);
+			printf("  events  %.1f s  %.0f rows/s (another, at the same time)\n",
+			       G.t_events, (double)G.n_events / G.t_events);
+			printf("  total load %.1f s (%.0f assets/s), ANALYZE %.1f s\n", t_load,
+			       (double)G.n_assets / t_load, t_an);
 		}
 		rc = report_size(G.db, g, &err);
 	}
