@@ -5,6 +5,7 @@
  * whatever registry the database holds (grow it with bench_gen).
  *
  *   bench_scale [--db CONNINFO] --cli PATH/meterlab [--reps R (7)] [--show N (200)]
+ *               [--writes W (0)]
  *
  * Two figures per command:
  *   process  the whole `meterlab …` process, spawned as a clerk runs it:
@@ -17,6 +18,11 @@
  * the range (min–max). `asset show` runs N different random assets: p50 and
  * p99 over them. The process floor (`meterlab --help`, and a bare connect +
  * `SELECT 1`) is printed for reference: it does not depend on the registry.
+ *
+ * With --writes W, then W pairs of (`asset receive` of a fresh 100 000-row
+ * delivery, `psql \\copy` of the same file into a plain table), the order
+ * alternating, and W moves of 10 000 random installed assets (`asset move
+ * remove --file`): these grow the registry by 100 000 assets per pair.
  *
  * The filter values are taken from the data: a lot in the middle of the
  * registry, the busiest secondary store, the busiest customer district, the
@@ -33,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "assets/barcode.h"
 #include "assets/lifecycle.h"
 #include "assets/registry.h"
 #include "sql/db.h"
@@ -104,6 +111,148 @@ static double run_cli(const char *const *args)
 		return -1;
 	}
 	return t;
+}
+
+static int pick(struct db *db, const char *sql, char *out, size_t size, const char *fallback,
+		struct ml_error *err);
+
+/* Spawn argv[0] (a path) with stdout/stderr to /dev/null; wall ms, or -1 on failure. */
+static double run_argv(const char *const *argv)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	pid_t pid;
+	double t0 = now_ms();
+	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc) {
+		fprintf(stderr, "bench_scale: cannot run %s: %s\n", argv[0], strerror(rc));
+		return -1;
+	}
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	double t = now_ms() - t0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		fprintf(stderr, "bench_scale: %s failed (status %d)\n", argv[0], st);
+		return -1;
+	}
+	return t;
+}
+
+/* ---- the writes: a delivery against psql \copy, a 10 000-barcode move ---- */
+
+/* A delivery CSV of n fresh assets from serial base. */
+static int write_delivery(const char *path, unsigned long long base, int n, const char *model)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "barcode,model_code,production_batch,production_date\n");
+	char bc[23];
+	for (int i = 0; i < n; i++) {
+		if (barcode_make("41300", "01", base + (unsigned long long)i, bc, NULL))
+			break;
+		fprintf(f, "%s,%s,B%d,2026-09-14\n", bc, model, i / 1000);
+	}
+	return fclose(f) ? -1 : 0;
+}
+
+static int write_step(struct db *db, int reps, struct ml_error *err)
+{
+	PGresult *res = NULL;
+	int rc = db_cmd(
+		db,
+		"CREATE TABLE IF NOT EXISTS bench_plain_copy (barcode text, model_code text, "
+		"production_batch text, production_date date)",
+		0, NULL, err);
+	char maxid[24] = "0", model[64] = "";
+	if (!rc)
+		rc = pick(db, "SELECT max(asset_id) FROM asset", maxid, sizeof(maxid), "0", err);
+	if (!rc)
+		rc = pick(db, "SELECT code FROM device_model ORDER BY model_id LIMIT 1", model,
+			  sizeof(model), "NONE", err);
+	if (rc)
+		return rc;
+	double *rcv = calloc((size_t)reps, sizeof(double)),
+	       *cpy = calloc((size_t)reps, sizeof(double)),
+	       *psql1 = calloc((size_t)reps, sizeof(double)),
+	       *mv = calloc((size_t)reps, sizeof(double));
+	char path[64], lot[64], copycmd[160], mvpath[64];
+	snprintf(path, sizeof(path), "/tmp/bench_scale_delivery_%d.csv", (int)getpid());
+	snprintf(mvpath, sizeof(mvpath), "/tmp/bench_scale_move_%d.txt", (int)getpid());
+	snprintf(copycmd, sizeof(copycmd),
+		 "\\copy bench_plain_copy FROM '%s' WITH (FORMAT csv, HEADER)", path);
+	for (int r = 0; r < reps && !rc; r++) {
+		/* fresh serials each time, far from the generated ones and from earlier runs */
+		unsigned long long base = 700000000000ULL + strtoull(maxid, NULL, 10) * 4 +
+					  (unsigned long long)r * 100000;
+		if (write_delivery(path, base, 100000, model)) {
+			rc = ml_errorf(err, ML_EIO, "cannot write %s", path);
+			break;
+		}
+		snprintf(lot, sizeof(lot), "BENCH-%llu", base);
+		const char *recv[] = { "asset", "receive", "--lot", lot, "--file", path, NULL };
+		const char *cp[] = { "psql", "-X", "-q", g_conninfo, "-c", copycmd, NULL };
+		const char *p1[] = { "psql", "-X", "-q", g_conninfo, "-c", "SELECT 1", NULL };
+		/* paired, the order alternating */
+		for (int j = 0; j < 2 && !rc; j++) {
+			if ((r + j) % 2 == 0)
+				rcv[r] = run_cli(recv);
+			else
+				cpy[r] = run_argv(cp);
+		}
+		psql1[r] = run_argv(p1);
+		if (rcv[r] < 0 || cpy[r] < 0 || psql1[r] < 0)
+			rc = ml_errorf(err, ML_EINTERNAL, "a receive or a copy failed");
+		/* 10 000 installed assets at random, removed from service in one move */
+		if (!rc)
+			rc = db_exec(
+				db,
+				"SELECT a.barcode FROM (SELECT DISTINCT 1 + floor(random() * "
+				"(SELECT max(asset_id) FROM asset))::bigint AS id FROM generate_series(1, 40000)) r "
+				"JOIN asset a ON a.asset_id = r.id WHERE a.state = 'installed' LIMIT 10000",
+				0, NULL, PGRES_TUPLES_OK, &res, err);
+		if (!rc) {
+			FILE *f = fopen(mvpath, "w");
+			for (int i = 0; f && i < PQntuples(res); i++)
+				fprintf(f, "%s\n", PQgetvalue(res, i, 0));
+			int n = PQntuples(res);
+			PQclear(res);
+			if (!f || fclose(f) || n < 10000) {
+				rc = ml_errorf(err, ML_EINTERNAL, "only %d installed assets found",
+					       n);
+				break;
+			}
+			const char *m[] = { "asset", "move",    "remove", "--file",
+					    mvpath,  "--actor", "bench",  NULL };
+			mv[r] = run_cli(m);
+			if (mv[r] < 0)
+				rc = ml_errorf(err, ML_EINTERNAL, "the move failed");
+		}
+	}
+	if (!rc) {
+		double rm = median(rcv, reps), cm = median(cpy, reps), pm = median(psql1, reps);
+		double mm = median(mv, reps);
+		printf("  %-52s %7.0f ms (%6.0f–%6.0f)\n", "asset receive, 100 000-row delivery",
+		       rm, rcv[0], rcv[reps - 1]);
+		printf("  %-52s %7.0f ms (%6.0f–%6.0f)   psql -c 'SELECT 1' alone %.0f ms\n",
+		       "the same file by psql \\copy into a plain table", cm, cpy[0], cpy[reps - 1],
+		       pm);
+		printf("  %-52s %7.1fx (paired, alternating; %d pairs)\n", "ratio receive / \\copy",
+		       rm / cm, reps);
+		printf("  %-52s %7.0f ms (%6.0f–%6.0f)\n",
+		       "asset move remove, 10 000 random barcodes (file)", mm, mv[0], mv[reps - 1]);
+	}
+	unlink(path);
+	unlink(mvpath);
+	free(rcv);
+	free(cpy);
+	free(psql1);
+	free(mv);
+	return rc;
 }
 
 /* ---- the commands ---- */
@@ -335,7 +484,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	int reps = 7, nshow = 200;
+	int reps = 7, nshow = 200, writes = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--db") && i + 1 < argc)
@@ -346,6 +495,8 @@ int main(int argc, char **argv)
 			reps = atoi(argv[++i]);
 		else if (!strcmp(a, "--show") && i + 1 < argc)
 			nshow = atoi(argv[++i]);
+		else if (!strcmp(a, "--writes") && i + 1 < argc)
+			writes = atoi(argv[++i]);
 		else
 			usage();
 	}
@@ -481,6 +632,11 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nc; i++) {
 		free(cmds[i].proc);
 		free(cmds[i].sql);
+	}
+	if (!rc && writes > 0) {
+		rc = write_step(db, writes, &err);
+		if (rc)
+			fprintf(stderr, "bench_scale: %s\n", err.msg);
 	}
 	free(floor_help);
 	free(floor_conn);
