@@ -211,8 +211,10 @@ static int write_step(struct db *db, int reps, struct ml_error *err)
 		if (!rc)
 			rc = db_exec(
 				db,
-				"SELECT a.barcode FROM (SELECT DISTINCT 1 + floor(random() * "
-				"(SELECT max(asset_id) FROM asset))::bigint AS id FROM generate_series(1, 40000)) r "
+				"SELECT a.barcode FROM (SELECT DISTINCT 1 + floor(random() * m.mx)::bigint AS id "
+				"FROM (SELECT max(asset_id) AS mx, (SELECT sum(n) FROM asset_count_model "
+				"WHERE state = 'installed') AS inst FROM asset) m, "
+				"generate_series(1, least(5000000, ceil(40000.0 * m.mx / greatest(m.inst, 1))::int))) r "
 				"JOIN asset a ON a.asset_id = r.id WHERE a.state = 'installed' LIMIT 10000",
 				0, NULL, PGRES_TUPLES_OK, &res, err);
 		if (!rc) {
