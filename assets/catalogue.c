@@ -47,10 +47,7 @@ int asset_manufacturer_add(struct db *db, const char *code, const char *name, st
 	if (!name || !*name)
 		return ml_errorf(err, ML_EINVAL, "manufacturer '%s' needs a name", code);
 	const char *p[2] = { code, name };
-	int rc = db_cmd(db, "INSERT INTO manufacturer (code, name) VALUES ($1, $2)", 2, p, err);
-	if (rc == ML_EEXISTS)
-		return ml_errorf(err, rc, "manufacturer '%s' already exists", code);
-	return rc;
+	return db_cmd(db, "SELECT ml_manufacturer_add($1, $2)", 2, p, err);
 }
 
 /* Field-by-field checks so the message names the field and value. */
@@ -133,24 +130,14 @@ int asset_model_add(struct db *db, const struct asset_model *m, struct ml_error 
 			      m->vt_secondary_v,
 			      m->rated_burden_va,
 			      m->verification_period_months };
-	PGresult *res = NULL;
-	rc = db_exec(
+	rc = db_cmd(
 		db,
-		"INSERT INTO device_model (code, manufacturer_id, name, kind, accuracy_class, reactive_class, "
-		" connection, wiring, un_v, ib_a, imax_a, constant_imp, clock_freq_hz, ct_primary_a, "
-		" ct_secondary_a, vt_primary_v, vt_secondary_v, rated_burden_va, verification_period_months) "
-		"SELECT $1, manufacturer_id, $3, $4, $5, $6, $7, $8, $9::numeric, $10::numeric, $11::numeric, "
-		" $12::integer, coalesce($13::numeric, 1), $14::numeric, $15::numeric, $16::numeric, "
-		" $17::numeric, $18::numeric, $19::integer FROM manufacturer WHERE code = $2 RETURNING model_id",
-		19, p, PGRES_TUPLES_OK, &res, err);
-	if (rc == ML_EEXISTS)
-		return ml_errorf(err, rc, "device model '%s' already exists", m->code);
-	if (rc)
-		return ml_error_prefix(err, "model %s: ", m->code);
-	if (PQntuples(res) == 0)
-		rc = ml_errorf(err, ML_ENOTFOUND, "model %s: manufacturer '%s' does not exist",
-			       m->code, m->manufacturer_code);
-	PQclear(res);
+		"SELECT ml_model_add($1, $2, $3, $4, $5, $6, $7, $8, $9::numeric, $10::numeric, "
+		"$11::numeric, $12::integer, $13::numeric, $14::numeric, $15::numeric, $16::numeric, "
+		"$17::numeric, $18::numeric, $19::integer)",
+		19, p, err);
+	if (rc == ML_EINVAL && !strstr(err ? err->msg : "", m->code))
+		ml_error_prefix(err, "model %s: ", m->code);
 	return rc;
 }
 
@@ -168,23 +155,7 @@ int asset_location_add(struct db *db, const char *code, const char *name, const 
 			"field_team customer_site maker",
 			code, kind);
 	const char *p[4] = { code, name, kind, parent_code };
-	PGresult *res = NULL;
-	int rc = db_exec(
-		db,
-		"INSERT INTO location (code, name, kind, parent_id) SELECT $1, $2, $3, "
-		"(SELECT location_id FROM location WHERE code = $4) "
-		"WHERE $4::text IS NULL OR EXISTS (SELECT 1 FROM location WHERE code = $4) RETURNING location_id",
-		4, p, PGRES_TUPLES_OK, &res, err);
-	if (rc == ML_EEXISTS)
-		return ml_errorf(err, rc, "location '%s' already exists", code);
-	if (rc)
-		return rc;
-	if (PQntuples(res) == 0)
-		rc = ml_errorf(err, ML_ENOTFOUND,
-			       "location %s: parent location '%s' does not exist", code,
-			       parent_code);
-	PQclear(res);
-	return rc;
+	return db_cmd(db, "SELECT ml_location_add($1, $2, $3, $4)", 4, p, err);
 }
 
 #define MODEL_SELECT                                                                             \
@@ -233,8 +204,10 @@ int asset_lot_list(struct db *db, PGresult **out, struct ml_error *err)
 		"SELECT l.code, f.code AS manufacturer, m.code AS model, l.supplier, l.row_count AS assets, "
 		"(SELECT string_agg(c.state || ':' || c.n, ' ' ORDER BY c.state) FROM asset_count_lot c "
 		"  WHERE c.lot_id = l.lot_id AND c.n > 0) AS states, "
-		"to_char(l.received_at, 'YYYY-MM-DD HH24:MI') AS received_at, l.received_by "
+		"to_char(l.received_at, 'YYYY-MM-DD HH24:MI') AS received_at, "
+		"coalesce(u.display_name || ' (' || u.login || ')', l.received_by) AS received_by "
 		"FROM lot l LEFT JOIN manufacturer f USING (manufacturer_id) "
+		"LEFT JOIN app_user u ON u.user_id = l.received_by_id "
 		"LEFT JOIN device_model m ON m.model_id = l.model_id ORDER BY l.received_at DESC, l.lot_id DESC",
 		0, NULL, PGRES_TUPLES_OK, out, err);
 }
@@ -306,9 +279,11 @@ int asset_history(struct db *db, int64_t asset_id, PGresult **out, struct ml_err
 	const char *p[1] = { id };
 	return db_exec(
 		db,
-		"SELECT e.event_id, to_char(e.occurred_at, 'YYYY-MM-DD HH24:MI:SS TZ') AS occurred_at, e.actor, "
+		"SELECT e.event_id, to_char(e.occurred_at, 'YYYY-MM-DD HH24:MI:SS TZ') AS occurred_at, "
+		"coalesce(u.display_name || ' (' || u.login || ')', e.actor) AS actor, "
 		"l.code AS location, e.from_state, e.to_state, e.action, e.reason, e.details::text AS details "
 		"FROM asset_event e LEFT JOIN location l ON l.location_id = e.location_id "
+		"LEFT JOIN app_user u ON u.user_id = e.actor_id "
 		"WHERE e.asset_id = $1::bigint ORDER BY e.occurred_at, e.event_id",
 		1, p, PGRES_TUPLES_OK, out, err);
 }

@@ -344,8 +344,20 @@ static void parse_csv(struct importer *im, char *data, size_t len)
 	while (s < end && !im->oom) {
 		char *nl = memchr(s, '\n', (size_t)(end - s));
 		char *e = nl ? nl : end;
-		*e = '\0';
 		line++;
+		/* A NUL byte would end the line here as a C string and drop the rest
+		 * silently: the line is refused, naming where the byte is. */
+		char *nul = memchr(s, '\0', (size_t)(e - s));
+		*e = '\0';
+		if (nul) {
+			issue(im, line, "", "", "contains a NUL byte (\\x00) at character %ld",
+			      (long)(nul - s) + 1);
+			if (header)
+				return;
+			im->rows++;
+			s = e + 1;
+			continue;
+		}
 		char *t = trim(s);
 		if (header) {
 			if (parse_header(im, t))
@@ -383,142 +395,64 @@ static int file_sha256(struct db *db, const char *data, size_t len, char out[65]
 	return ML_OK;
 }
 
-/* Refuse a lot code or a file that was already imported, naming the earlier lot. */
-static int check_not_imported(struct db *db, const char *lot, const char *sha, struct ml_error *err)
-{
-	const char *p[2] = { lot, sha };
-	PGresult *res = NULL;
-	int rc = db_exec(
-		db,
-		"SELECT code, file_sha256 = $2 AS same_file, to_char(received_at, 'YYYY-MM-DD HH24:MI') AS at "
-		"FROM lot WHERE code = $1 OR file_sha256 = $2 ORDER BY code = $1 DESC LIMIT 1",
-		2, p, PGRES_TUPLES_OK, &res, err);
-	if (rc)
-		return rc;
-	if (PQntuples(res) == 1) {
-		if (db_get(res, 0, "same_file")[0] == 't')
-			rc = ml_errorf(
-				err, ML_EEXISTS,
-				"this file was already imported as lot '%s' on %s; nothing imported",
-				db_get(res, 0, "code"), db_get(res, 0, "at"));
-		else
-			rc = ml_errorf(err, ML_EEXISTS,
-				       "lot '%s' already exists (received %s); nothing imported",
-				       lot, db_get(res, 0, "at"));
-	}
-	PQclear(res);
-	return rc;
-}
-
+/*
+ * The rows go to the database's staging table (COPY; the application may
+ * only INSERT there, and only rows of its own transaction), then ONE call of
+ * ml_asset_receive checks them set-based (barcodes, models, texts, dates,
+ * duplicates, already registered) and — when nothing is wrong — inserts the
+ * lot, the assets and their events with the authenticated user as actor.
+ */
 static int stage(struct db *db, struct importer *im, struct ml_error *err)
 {
-	/* Inside a caller's transaction ON COMMIT DROP has not fired yet for an
-	 * earlier delivery: start from a clean staging table. */
-	int rc = db_cmd(db, "DROP TABLE IF EXISTS pg_temp.asset_import_stage", 0, NULL, err);
-	if (!rc)
-		rc = db_cmd(
-			db,
-			"CREATE TEMP TABLE asset_import_stage (line integer NOT NULL, barcode char(22), "
-			"model_code text, production_batch text, production_date date, box_code text) ON COMMIT DROP",
-			0, NULL, err);
-	if (!rc)
-		rc = db_copy_in(db, "COPY asset_import_stage FROM STDIN", ml_buf_str(&im->copy),
-				im->copy.len, err);
-	if (!rc)
-		rc = db_cmd(db, "ANALYZE asset_import_stage", 0, NULL, err);
-	return rc;
+	return db_copy_in(db,
+			  "COPY asset_receive_stage (line, barcode, model_code, production_batch, "
+			  "production_date, box_code) FROM STDIN",
+			  ml_buf_str(&im->copy), im->copy.len, err);
 }
 
-/* Set-based checks against the catalogue and the registry; every hit becomes an issue. */
-static int check_in_sql(struct db *db, struct importer *im, struct ml_error *err)
+/* 1 when the parser already reported a problem at (line, column). */
+static int reported(const struct importer *im, size_t upto, long line, const char *column)
 {
-	PGresult *res = NULL;
-	int rc = db_exec(
-		db,
-		"SELECT line, 'model_code' AS col, model_code AS val, 'unknown model code' AS reason "
-		"FROM asset_import_stage s WHERE model_code IS NOT NULL "
-		"AND NOT EXISTS (SELECT 1 FROM device_model m WHERE m.code = s.model_code) "
-		"UNION ALL "
-		"SELECT line, 'barcode', barcode, 'duplicate within the file (first on line ' || first || ')' "
-		"FROM (SELECT line, barcode, min(line) OVER (PARTITION BY barcode) AS first "
-		"      FROM asset_import_stage WHERE barcode IS NOT NULL) d WHERE line <> first "
-		"UNION ALL "
-		"SELECT s.line, 'barcode', s.barcode, 'barcode already registered (lot ' || l.code || ', state ' "
-		"       || a.state || ')' "
-		"FROM asset_import_stage s JOIN asset a ON a.barcode = s.barcode JOIN lot l ON l.lot_id = a.lot_id "
-		"ORDER BY 1, 2",
-		0, NULL, PGRES_TUPLES_OK, &res, err);
-	if (rc)
-		return rc;
-	for (int r = 0; r < PQntuples(res); r++)
-		issue(im, strtol(PQgetvalue(res, r, 0), NULL, 10), PQgetvalue(res, r, 1),
-		      PQgetvalue(res, r, 2), "%s", PQgetvalue(res, r, 3));
-	PQclear(res);
-	return ML_OK;
+	for (size_t i = 0; i < upto; i++) {
+		if (im->issues[i].line == line && !strcmp(im->issues[i].column, column))
+			return 1;
+	}
+	return 0;
 }
 
-/* Why insert_all found no store: the location is missing, or is not a store (a delivery arrives in one). */
-static int store_missing(struct db *db, const char *loc, struct ml_error *err)
-{
-	const char *p[1] = { loc };
-	PGresult *res = NULL;
-	int rc = db_exec(db, "SELECT kind FROM location WHERE code = $1", 1, p, PGRES_TUPLES_OK,
-			 &res, err);
-	if (rc)
-		return rc;
-	if (PQntuples(res) == 1)
-		rc = ml_errorf(
-			err, ML_EINVAL,
-			"a delivery is received into a store, but '%s' is a %s; nothing imported",
-			loc, PQgetvalue(res, 0, 0));
-	else
-		rc = ml_errorf(err, ML_ENOTFOUND,
-			       "store location '%s' does not exist; nothing imported", loc);
-	PQclear(res);
-	return rc;
-}
-
-static int insert_all(struct db *db, const struct asset_receive_opts *o, const char *sha,
-		      struct asset_import_report *rep, struct ml_error *err)
+static int receive_in_sql(struct db *db, const struct asset_receive_opts *o, struct importer *im,
+			  struct asset_import_report *rep, struct ml_error *err)
 {
 	const char *loc = o->location ? o->location : "CENTRAL";
-	const char *actor = o->actor && *o->actor ? o->actor : "unknown";
-	const char *p[6] = { o->lot_code, o->supplier, o->file_name, sha, actor, loc };
+	const char *p[6] = { o->lot_code, o->supplier, o->file_name,
+			     rep->sha256, loc,         im->nissues ? "true" : "false" };
 	PGresult *res = NULL;
-	int rc = db_exec(
-		db,
-		"WITH lot_ins AS (INSERT INTO lot (code, manufacturer_id, model_id, supplier, file_name, file_sha256, "
-		"  row_count, received_by) SELECT $1, "
-		"  CASE WHEN count(DISTINCT m.manufacturer_id) = 1 THEN min(m.manufacturer_id) END, "
-		"  CASE WHEN count(DISTINCT m.model_id) = 1 THEN min(m.model_id) END, $2, $3, $4, count(*), $5 "
-		"  FROM asset_import_stage s JOIN device_model m ON m.code = s.model_code RETURNING lot_id), "
-		"loc AS (SELECT location_id FROM location WHERE code = $6 "
-		"  AND kind IN ('central_store', 'secondary_store')), "
-		"ins AS (INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date, box_code, "
-		"  state, location_id) SELECT s.barcode, m.model_id, lot_ins.lot_id, s.production_batch, "
-		"  s.production_date, s.box_code, 'arrived', loc.location_id "
-		"  FROM asset_import_stage s JOIN device_model m ON m.code = s.model_code CROSS JOIN lot_ins "
-		"  CROSS JOIN loc ORDER BY s.line RETURNING asset_id, location_id), "
-		"ev AS (INSERT INTO asset_event (asset_id, actor, location_id, from_state, to_state, action, details) "
-		"  SELECT asset_id, $5, location_id, NULL, 'arrived', 'receive', jsonb_build_object('lot', $1::text) "
-		"  FROM ins) "
-		"SELECT lot_id, (SELECT count(*) FROM ins) AS n, (SELECT count(*) FROM loc) AS loc_found FROM lot_ins",
-		6, p, PGRES_TUPLES_OK, &res, err);
-	if (rc == ML_EEXISTS)
-		return ml_errorf(
-			err, rc,
-			"lot '%s' or this file was imported concurrently; nothing imported",
-			o->lot_code);
+	int rc = db_exec(db,
+			 "SELECT line, col, val, reason FROM ml_asset_receive($1, $2, $3, $4, $5, "
+			 "$6::boolean)",
+			 6, p, PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
-	if (PQntuples(res) != 1 || db_get(res, 0, "loc_found")[0] == '0') {
-		PQclear(res);
-		return store_missing(db, loc, err);
+	size_t parsed = im->nissues;
+	for (int r = 0; r < PQntuples(res); r++) {
+		long line = strtol(PQgetvalue(res, r, 0), NULL, 10);
+		const char *col = PQgetvalue(res, r, 1);
+		/* a value the parser refused was staged as NULL: the database calls it missing */
+		if (reported(im, parsed, line, col))
+			continue;
+		issue(im, line, col, db_get(res, r, "val"), "%s", PQgetvalue(res, r, 3));
 	}
-	rep->lot_id = strtoll(db_get(res, 0, "lot_id"), NULL, 10);
-	rep->rows = (size_t)strtoull(db_get(res, 0, "n"), NULL, 10);
 	PQclear(res);
-	return ML_OK;
+	if (im->nissues)
+		return ML_OK;
+	p[0] = o->lot_code;
+	rc = db_query_one(db, "SELECT lot_id, row_count FROM lot WHERE code = $1", 1, p, &res, err);
+	if (!rc) {
+		rep->lot_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		rep->rows = (size_t)strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+	}
+	PQclear(res);
+	return rc;
 }
 
 static int summarise(struct importer *im, struct asset_import_report *rep, struct ml_error *err)
@@ -546,19 +480,16 @@ static int cmp_issue(const void *a, const void *b)
 static int receive_tx(struct db *db, const struct asset_receive_opts *o, struct importer *im,
 		      struct asset_import_report *rep, struct ml_error *err)
 {
-	int rc = check_not_imported(db, o->lot_code, rep->sha256, err);
-	if (!rc)
-		rc = stage(db, im, err);
-	if (!rc)
-		rc = check_in_sql(db, im, err);
+	/* every row had a problem the parser reported: nothing to stage or check further */
+	int rc = im->copy.len ? stage(db, im, err) : ML_OK;
+	if (!rc && im->copy.len)
+		rc = receive_in_sql(db, o, im, rep, err);
 	if (!rc && im->oom)
 		rc = ml_errorf(err, ML_ENOMEM, "out of memory collecting problems");
 	if (!rc && im->nissues) {
 		qsort(im->issues, im->nissues, sizeof(*im->issues), cmp_issue);
 		return summarise(im, rep, err);
 	}
-	if (!rc)
-		rc = insert_all(db, o, rep->sha256, rep, err);
 	return rc;
 }
 

@@ -109,13 +109,13 @@ int asset_lookup(struct db *db, const char *barcode, struct asset_info *out,
 struct asset_move {
 	const char *barcode;      /* required */
 	enum asset_action action; /* required */
-	const char *actor;        /* who (user name); NULL -> "unknown" */
+	const char *actor; /* IGNORED (issue 8): the actor is the connection's authenticated user */
 	const char
 		*location;  /* location code the asset moves to; NULL keeps the current location */
 	const char *reason; /* free text, NULL allowed */
 	const char *details_json; /* JSON object text stored in asset_event.details; NULL -> {} */
-	const char *valid_until;  /* verify_pass only: YYYY-MM-DD; NULL -> today + model's
-				    * verification_period_months − 1 day (JJG 596-2012 §1.12) */
+	const char *valid_until;  /* must be NULL: validity comes only from a run's conclusion
+				   * (the model's verification period, JJG 596-2012 §1.12) */
 };
 
 /* One refused move: index into the caller's array, the barcode and why. */
@@ -136,15 +136,16 @@ struct asset_move_report {
 void asset_move_report_free(struct asset_move_report *rep);
 
 /*
- * Apply n moves, all or nothing. Every move is checked first (barcode
- * registered, transition legal, issue not after valid_until, location
- * known, receive_secondary ending at a secondary store and return_unused at
- * a store, valid_until given only with verify_pass, barcode not twice in the
- * batch) and EVERY refusal is reported in
- * rep (may be NULL); then state changes are compare-and-set
- * (UPDATE … WHERE asset_id=$1 AND state=$2) and one event per move is
- * appended to asset_event in the same transaction. A lost race is
- * ML_ECONFLICT naming the barcode.
+ * Apply n moves, all or nothing, through the database (ml_asset_move,
+ * 0111), which checks every move (barcode registered, permission of the
+ * action for the connection's user, transition legal, not mounted on an
+ * unfinished run, issue not after valid_until, location known,
+ * receive_secondary ending at a secondary store and return_unused at a
+ * store, barcode not twice in the batch) and reports EVERY refusal in rep
+ * (may be NULL); then the state changes are compare-and-set with one event
+ * per move in the same statement (ml_asset_apply). The verify_* actions are
+ * refused: they come only from runs (lab/task.h, lab/runner.h). A lost race
+ * is ML_ECONFLICT naming the barcode; a missing permission ML_EPERM.
  *
  * Transactions: when the connection already has a transaction open
  * (PQtransactionStatus != PQTRANS_IDLE) the moves run inside it under a
@@ -163,8 +164,9 @@ int asset_move_one(struct db *db, const struct asset_move *move, struct ml_error
 
 /*
  * Swap an installed meter: remove(old_barcode) + install(new_barcode) in one
- * transaction (same rules as asset_move_batch). details_json of both events
- * records the other barcode.
+ * transaction (same rules as asset_move_batch, permission asset.move.field).
+ * details_json of both events records the other barcode. actor is IGNORED
+ * (issue 8; the parameter goes when the CLI stops passing it).
  */
 int asset_swap(struct db *db, const char *old_barcode, const char *new_barcode, const char *actor,
 	       const char *location, const char *reason, struct asset_move_report *rep,

@@ -85,19 +85,23 @@ void asset_import_report_free(struct asset_import_report *rep); /* NULL-safe; fr
 struct asset_receive_opts {
 	const char *lot_code;  /* required, unique */
 	const char *supplier;  /* free text, optional */
-	const char *actor;     /* who received it; NULL -> "unknown" */
+	const char *actor;     /* IGNORED (issue 8): who received it is the connection's user */
 	const char *location;  /* store code; NULL -> "CENTRAL" */
 	const char *file_name; /* recorded with the lot, optional */
 };
 
 /*
  * Import a delivery (data/len = the file bytes) into a new lot, all or
- * nothing, in one transaction: COPY into a temporary staging table, checks
- * in C (barcode, dates, field lengths) and SQL (unknown model, duplicate in
- * the file, barcode already registered), then INSERT … SELECT of assets and
- * their 'receive' events. EVERY bad row is reported in rep->issues and the
- * call returns ML_EINVAL with nothing written. The same file (sha256) or the
- * same lot code imported again is ML_EEXISTS.
+ * nothing, in one transaction: rows parsed and checked in C (quoting, field
+ * count, NUL bytes, UTF-8, control characters), COPY into the database's
+ * staging table, then one call of ml_asset_receive (0111), which checks
+ * again set-based (barcode check digit, model, texts, dates not in the
+ * future nor over 20 years old, duplicates, already registered) and inserts
+ * the lot, the assets and their 'receive' events. Needs permission
+ * asset.receive; the receiver recorded is the connection's user. EVERY bad
+ * row is reported in rep->issues and the call returns ML_EINVAL with nothing
+ * written. The same file (sha256) or the same lot code imported again is
+ * ML_EEXISTS.
  */
 int asset_receive(struct db *db, const struct asset_receive_opts *o, const char *data, size_t len,
 		  struct asset_import_report *rep, struct ml_error *err) ML_MUSTCHECK;

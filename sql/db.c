@@ -106,7 +106,7 @@ PGconn *db_conn(struct db *db)
 	return db->conn;
 }
 
-static int code_for_sqlstate(const char *st)
+int db_sqlstate_code(const char *st)
 {
 	if (!st)
 		return ML_EDB;
@@ -135,7 +135,7 @@ int db_result_error(struct db *db, const PGresult *res, const char *what, struct
 	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
 	if (!prim)
 		prim = PQerrorMessage(db->conn);
-	return ml_errorf(err, code_for_sqlstate(st), "%s: %s%s%s [SQLSTATE %s]",
+	return ml_errorf(err, db_sqlstate_code(st), "%s: %s%s%s [SQLSTATE %s]",
 			 what ? what : "database", prim, detail ? " — " : "", detail ? detail : "",
 			 st ? st : "none");
 }

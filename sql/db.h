@@ -83,6 +83,9 @@ void db_rollback(struct db *db);
  */
 int db_finish(struct db *db, int rc, struct ml_error *err);
 
+/* The ml_err code of a SQLSTATE (table above); ML_EDB for NULL or an unlisted one. */
+int db_sqlstate_code(const char *sqlstate);
+
 /* Map a failed result to an ml_err code and message (prefix names the operation). */
 int db_result_error(struct db *db, const PGresult *res, const char *what, struct ml_error *err);
 

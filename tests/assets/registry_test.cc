@@ -4,6 +4,12 @@
  * moves inside a caller's transaction, verification expiry, and the
  * append-only history as the application role.
  *
+ * Writes go through the database functions as a person (issue 8): the
+ * library tests connect as "mlt_stores", a test person holding every role
+ * that moves assets (clerk, field member, technician, analyst, admin);
+ * permission-by-role is tested in attack_test.cc. Fixture states a move can
+ * no longer produce (in_stock needs a run) are set by the DBA (superuser).
+ *
  * One database per suite; every test uses its own barcode serial range and
  * lot codes, so tests do not depend on each other or on their order.
  */
@@ -79,7 +85,6 @@ int receive(struct db *db, const std::string &lot, const std::string &data,
 {
 	struct asset_receive_opts o = {};
 	o.lot_code = lot.c_str();
-	o.actor = "test";
 	return asset_receive(db, &o, data.data(), data.size(), rep, err);
 }
 
@@ -103,10 +108,26 @@ int move(struct db *db, const std::string &barcode, enum asset_action a, struct 
 	struct asset_move m = {};
 	m.barcode = barcode.c_str();
 	m.action = a;
-	m.actor = "test";
 	m.location = location;
 	return asset_move_one(db, &m, err);
 }
+
+/* The DBA puts an asset in a state only a run can produce (fixture, not a move). */
+void dba_state(const std::string &barcode, const char *state, const char *valid_until = nullptr)
+{
+	struct db *dba = pgtest_connect(g_ci);
+	const char *p[3] = { barcode.c_str(), state, valid_until };
+	struct ml_error err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_OK,
+		  db_cmd(dba,
+			 "UPDATE asset SET state = $2, valid_until = coalesce($3::date, "
+			 "(current_date + interval '96 months')::date - 1) WHERE barcode = $1",
+			 3, p, &err))
+		<< err.msg;
+	db_close(dba);
+}
+
+std::string g_person; /* conninfo of mlt_stores */
 
 class Registry : public ::testing::Test
 {
@@ -114,7 +135,10 @@ class Registry : public ::testing::Test
 	static void SetUpTestSuite()
 	{
 		g_ci = pgtest_fresh_db("assets");
-		struct db *db = pgtest_connect(g_ci);
+		g_person = pgtest_user(
+			g_ci, "mlt_stores", "仓储测试员",
+			"warehouse_clerk,field_member,lab_technician,quality_analyst,admin");
+		struct db *db = pgtest_connect(g_person);
 		struct ml_error err = ML_ERROR_INIT;
 		ASSERT_EQ(ML_OK, asset_manufacturer_add(db, "HX", "浙江华仪", &err)) << err.msg;
 		struct asset_model m = {};
@@ -141,13 +165,16 @@ class Registry : public ::testing::Test
 	}
 	void SetUp() override
 	{
-		db = pgtest_connect(g_ci);
+		db = pgtest_connect(g_person);
+		dba = pgtest_connect(g_ci);
 	}
 	void TearDown() override
 	{
 		db_close(db);
+		db_close(dba);
 	}
 	struct db *db = nullptr;
+	struct db *dba = nullptr; /* superuser: fixtures and checks of what binds even the owner */
 };
 
 } // namespace
@@ -382,7 +409,6 @@ TEST_F(Registry, DeliveryArrivesInAStore)
 {
 	struct asset_receive_opts o = {};
 	o.lot_code = "LOC-1";
-	o.actor = "test";
 	o.location = "TEAM1";
 	std::string data = csv(2800, 2);
 	struct asset_import_report rep;
@@ -436,7 +462,6 @@ TEST_F(Registry, BulkMoveIsAllOrNothingAndReportsEveryRefusal)
 	for (size_t i = 0; i < b.size(); i++) {
 		mv[i].barcode = b[i].c_str();
 		mv[i].action = ASSET_ACT_SAMPLE;
-		mv[i].actor = "clerk";
 	}
 	struct asset_move_report rep;
 	int rc = asset_move_batch(db, mv.data(), mv.size(), &rep, &err);
@@ -468,7 +493,7 @@ TEST_F(Registry, TwoClerksRaceExactlyOneWins)
 {
 	arrive(db, "RACE-5", 5000, 1);
 	std::string b = bc(5000);
-	struct db *other = pgtest_connect(g_ci);
+	struct db *other = pgtest_connect(g_person);
 	struct ml_error err = ML_ERROR_INIT;
 	/* Clerk A moves the asset inside an open transaction and holds the row lock. */
 	ASSERT_EQ(ML_OK, db_begin(db, &err)) << err.msg;
@@ -516,7 +541,7 @@ TEST_F(Registry, MovesJoinTheCallersTransaction)
 	arrive(db, "TX-6", 6000, 2);
 	struct ml_error err = ML_ERROR_INIT;
 	ASSERT_EQ(ML_OK, db_begin(db, &err));
-	ASSERT_EQ(ML_OK, move(db, bc(6000), ASSET_ACT_VERIFY_START, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, move(db, bc(6000), ASSET_ACT_SAMPLE, &err)) << err.msg;
 	EXPECT_EQ(PQTRANS_INTRANS, PQtransactionStatus(db_conn(db))); /* no COMMIT of its own */
 	/* a refused batch inside the caller's transaction leaves the earlier work intact */
 	EXPECT_EQ(ML_ESTATE, move(db, bc(6001), ASSET_ACT_INSTALL, &err));
@@ -525,7 +550,7 @@ TEST_F(Registry, MovesJoinTheCallersTransaction)
 	struct asset_move m = {};
 	std::string b1 = bc(6001);
 	m.barcode = b1.c_str();
-	m.action = ASSET_ACT_SAMPLE;
+	m.action = ASSET_ACT_REUSE;
 	m.details_json = "{not json";
 	EXPECT_EQ(ML_EINVAL, asset_move_one(db, &m, &err));
 	EXPECT_EQ(PQTRANS_INTRANS, PQtransactionStatus(db_conn(db)));
@@ -534,54 +559,58 @@ TEST_F(Registry, MovesJoinTheCallersTransaction)
 	db_rollback(db);
 	EXPECT_EQ("arrived", state_of(other, bc(6000))); /* the caller decides */
 	ASSERT_EQ(ML_OK, db_begin(db, &err));
-	ASSERT_EQ(ML_OK, move(db, bc(6000), ASSET_ACT_VERIFY_START, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, move(db, bc(6000), ASSET_ACT_SAMPLE, &err)) << err.msg;
 	ASSERT_EQ(ML_OK, db_commit(db, &err));
-	EXPECT_EQ("verifying", state_of(other, bc(6000)));
+	EXPECT_EQ("sampling", state_of(other, bc(6000)));
 	db_close(other);
 }
 
-TEST_F(Registry, VerificationPeriodAndIssue)
+/*
+ * verify_start/pass/fail/abort are not moves (issue 8): they come only from
+ * runs, and a validity is never an argument. Issue refuses an expired asset.
+ */
+TEST_F(Registry, VerificationComesOnlyFromRunsAndExpiryBlocksIssue)
 {
 	arrive(db, "VP-7", 7000, 3);
 	struct ml_error err = ML_ERROR_INIT;
-	for (int i = 0; i < 3; i++)
-		ASSERT_EQ(ML_OK, move(db, bc(7000 + i), ASSET_ACT_VERIFY_START, &err)) << err.msg;
-	ASSERT_EQ(ML_OK, move(db, bc(7000), ASSET_ACT_VERIFY_PASS, &err)) << err.msg;
-	/* period 96 months, valid until the day before (Henan certificate: 2020-06-20 -> 2028-06-19) */
-	EXPECT_EQ(
-		"t",
-		one(db,
-		    "SELECT valid_until = (current_date + interval '96 months')::date - 1 FROM asset "
-		    "WHERE barcode = $1",
-		    { bc(7000) }));
+	for (auto a : { ASSET_ACT_VERIFY_START, ASSET_ACT_VERIFY_PASS, ASSET_ACT_VERIFY_FAIL,
+			ASSET_ACT_VERIFY_ABORT }) {
+		EXPECT_EQ(ML_EPERM, move(db, bc(7000), a, &err)) << asset_action_name(a);
+		EXPECT_NE(nullptr, strstr(err.msg, "not a move")) << err.msg;
+	}
+	dba_state(bc(7000), "verifying");
+	EXPECT_EQ(ML_EPERM, move(db, bc(7000), ASSET_ACT_VERIFY_PASS, &err));
+	EXPECT_EQ("verifying", state_of(db, bc(7000)));
 	struct asset_move m = {};
 	std::string b1 = bc(7001);
 	m.barcode = b1.c_str();
-	m.action = ASSET_ACT_VERIFY_PASS;
-	m.valid_until = "2020-01-31"; /* explicit date, already past */
-	ASSERT_EQ(ML_OK, asset_move_one(db, &m, &err)) << err.msg;
-	EXPECT_EQ("2020-01-31",
-		  one(db, "SELECT valid_until::text FROM asset WHERE barcode = $1", { b1 }));
+	m.action = ASSET_ACT_ISSUE;
+	m.location = "TEAM1";
+	m.valid_until = "2199-12-31"; /* the attack of issue 8 */
+	EXPECT_EQ(ML_EINVAL, asset_move_one(db, &m, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "not an argument")) << err.msg;
+	EXPECT_EQ("NULL", one(db, "SELECT valid_until FROM asset WHERE barcode = $1", { b1 }));
+	/* in stock but expired (set by the DBA): not issued */
+	dba_state(b1, "in_stock", "2020-01-31");
 	EXPECT_EQ(ML_ESTATE, move(db, b1, ASSET_ACT_ISSUE, &err, "TEAM1"));
 	EXPECT_NE(nullptr, strstr(err.msg, "expired on 2020-01-31")) << err.msg;
 	EXPECT_NE(nullptr, strstr(err.msg, b1.c_str())) << err.msg;
 	EXPECT_EQ("in_stock", state_of(db, b1));
-	ASSERT_EQ(ML_OK, move(db, bc(7000), ASSET_ACT_ISSUE, &err, "TEAM1")) << err.msg;
+	dba_state(bc(7002), "in_stock");
+	ASSERT_EQ(ML_OK, move(db, bc(7002), ASSET_ACT_ISSUE, &err, "TEAM1")) << err.msg;
 	/* return to a secondary store -> secondary_stock */
-	ASSERT_EQ(ML_OK, move(db, bc(7000), ASSET_ACT_RETURN_UNUSED, &err, "CITY1")) << err.msg;
-	EXPECT_EQ("secondary_stock", state_of(db, bc(7000)));
-	EXPECT_EQ(ML_ENOTFOUND, move(db, bc(7000), ASSET_ACT_ISSUE, &err, "NOWHERE"));
+	ASSERT_EQ(ML_OK, move(db, bc(7002), ASSET_ACT_RETURN_UNUSED, &err, "CITY1")) << err.msg;
+	EXPECT_EQ("secondary_stock", state_of(db, bc(7002)));
+	EXPECT_EQ(ML_ENOTFOUND, move(db, bc(7002), ASSET_ACT_ISSUE, &err, "NOWHERE"));
 	EXPECT_NE(nullptr, strstr(err.msg, "NOWHERE")) << err.msg;
-	std::string b2 = bc(7002);
-	m.barcode = b2.c_str();
-	m.valid_until = "2031-02-30";
-	EXPECT_EQ(ML_EINVAL, asset_move_one(db, &m, &err));
-	/* a validity date with another action is refused, not silently dropped */
-	m.action = ASSET_ACT_VERIFY_FAIL;
-	m.valid_until = "2031-02-28";
-	EXPECT_EQ(ML_EINVAL, asset_move_one(db, &m, &err));
-	EXPECT_NE(nullptr, strstr(err.msg, "verify_pass only, not by verify_fail")) << err.msg;
-	EXPECT_EQ("verifying", state_of(db, b2));
+	/* the event records the person, by id */
+	EXPECT_EQ(
+		"mlt_stores|仓储测试员",
+		one(db,
+		    "SELECT e.actor || '|' || u.display_name FROM asset_event e JOIN asset a USING "
+		    "(asset_id) JOIN app_user u ON u.user_id = e.actor_id WHERE a.barcode = $1 AND "
+		    "e.action = 'return_unused'",
+		    { bc(7002) }));
 }
 
 /* Stock states name a kind of place: secondary_stock is in a secondary store, in_stock in a store. */
@@ -590,8 +619,8 @@ TEST_F(Registry, StockMovesGoToAStoreOfTheRightKind)
 	arrive(db, "ST-14", 14000, 1);
 	std::string b = bc(14000);
 	struct ml_error err = ML_ERROR_INIT;
-	for (auto a : { ASSET_ACT_VERIFY_START, ASSET_ACT_VERIFY_PASS, ASSET_ACT_DISPATCH })
-		ASSERT_EQ(ML_OK, move(db, b, a, &err)) << err.msg;
+	dba_state(b, "in_stock");
+	ASSERT_EQ(ML_OK, move(db, b, ASSET_ACT_DISPATCH, &err)) << err.msg;
 	/* dispatched without a destination: still at CENTRAL, which is not a secondary store */
 	EXPECT_EQ(ML_EINVAL, move(db, b, ASSET_ACT_RECEIVE_SECONDARY, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "'CENTRAL'")) << err.msg;
@@ -618,10 +647,10 @@ TEST_F(Registry, SwapIsOneTransaction)
 	arrive(db, "SW-8", 8000, 2);
 	struct ml_error err = ML_ERROR_INIT;
 	std::string oldb = bc(8000), newb = bc(8001);
-	for (auto a : { ASSET_ACT_VERIFY_START, ASSET_ACT_VERIFY_PASS, ASSET_ACT_ISSUE }) {
-		ASSERT_EQ(ML_OK, move(db, oldb, a, &err)) << err.msg;
-		ASSERT_EQ(ML_OK, move(db, newb, a, &err)) << err.msg;
-	}
+	dba_state(oldb, "in_stock");
+	dba_state(newb, "in_stock");
+	ASSERT_EQ(ML_OK, move(db, oldb, ASSET_ACT_ISSUE, &err, "TEAM1")) << err.msg;
+	ASSERT_EQ(ML_OK, move(db, newb, ASSET_ACT_ISSUE, &err, "TEAM1")) << err.msg;
 	/* old one not installed yet: both refused, nothing changes */
 	struct asset_move_report rep;
 	EXPECT_EQ(ML_ESTATE,
@@ -643,39 +672,46 @@ TEST_F(Registry, SwapIsOneTransaction)
 		    { newb }));
 }
 
-TEST_F(Registry, AppRoleWorksButCannotRewriteHistory)
+TEST_F(Registry, PeopleWorkButCannotRewriteHistory)
 {
-	struct db *app = pgtest_connect(pgtest_as_role(g_ci, "meterlab_app"));
-	/* the application role can run the normal workflow */
-	arrive(app, "APP-9", 9000, 2);
+	/* a clerk receives, a technician draws a sample: the normal workflow */
+	struct db *clerk = pgtest_connect(pgtest_as(g_ci, "mlt_clerk"));
+	struct db *tech = pgtest_connect(pgtest_as(g_ci, "mlt_tech"));
+	arrive(clerk, "APP-9", 9000, 2);
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, move(app, bc(9000), ASSET_ACT_SAMPLE, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, move(tech, bc(9000), ASSET_ACT_SAMPLE, &err)) << err.msg;
 	PGresult *res = nullptr;
 	ASSERT_EQ(ML_OK,
-		  asset_history(app,
-				atoll(one(app, "SELECT asset_id FROM asset WHERE barcode = $1",
+		  asset_history(tech,
+				atoll(one(tech, "SELECT asset_id FROM asset WHERE barcode = $1",
 					  { bc(9000) })
 					      .c_str()),
 				&res, &err));
-	EXPECT_EQ(2, PQntuples(res));
+	ASSERT_EQ(2, PQntuples(res));
+	EXPECT_STREQ("李库管 (mlt_clerk)", db_get(res, 0, "actor"));
+	EXPECT_STREQ("王检定 (mlt_tech)", db_get(res, 1, "actor"));
 	PQclear(res);
 	long long n = count(db, "SELECT count(*) FROM asset_event");
 	/* but never UPDATE, DELETE or TRUNCATE history */
-	EXPECT_NE(ML_OK, db_cmd(app, "UPDATE asset_event SET actor = 'forged'", 0, nullptr, &err));
-	EXPECT_NE(nullptr, strstr(err.msg, "42501")) << err.msg;
-	EXPECT_NE(ML_OK, db_cmd(app, "DELETE FROM asset_event", 0, nullptr, &err));
-	EXPECT_NE(nullptr, strstr(err.msg, "42501")) << err.msg;
-	EXPECT_NE(ML_OK, db_cmd(app, "TRUNCATE asset_event", 0, nullptr, &err));
-	EXPECT_NE(ML_OK, db_cmd(app, "DELETE FROM asset_event_default", 0, nullptr, &err));
+	for (struct db *app : { clerk, tech }) {
+		EXPECT_NE(ML_OK,
+			  db_cmd(app, "UPDATE asset_event SET actor = 'forged'", 0, nullptr, &err));
+		EXPECT_NE(nullptr, strstr(err.msg, "42501")) << err.msg;
+		EXPECT_NE(ML_OK, db_cmd(app, "DELETE FROM asset_event", 0, nullptr, &err));
+		EXPECT_NE(nullptr, strstr(err.msg, "42501")) << err.msg;
+		EXPECT_NE(ML_OK, db_cmd(app, "TRUNCATE asset_event", 0, nullptr, &err));
+		EXPECT_NE(ML_OK, db_cmd(app, "DELETE FROM asset_event_default", 0, nullptr, &err));
+	}
 	/* even the owner is stopped by the trigger */
-	EXPECT_NE(ML_OK, db_cmd(db, "UPDATE asset_event SET actor = 'forged'", 0, nullptr, &err));
+	EXPECT_NE(ML_OK, db_cmd(dba, "UPDATE asset_event SET actor = 'forged'", 0, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "append-only")) << err.msg;
-	EXPECT_NE(ML_OK, db_cmd(db, "DELETE FROM asset_event", 0, nullptr, &err));
-	EXPECT_NE(ML_OK, db_cmd(db, "TRUNCATE asset_event", 0, nullptr, &err));
+	EXPECT_NE(ML_OK, db_cmd(dba, "DELETE FROM asset_event", 0, nullptr, &err));
+	EXPECT_NE(ML_OK, db_cmd(dba, "TRUNCATE asset_event", 0, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "append-only")) << err.msg;
 	EXPECT_EQ(n, count(db, "SELECT count(*) FROM asset_event"));
 	EXPECT_EQ(0, count(db, "SELECT count(*) FROM asset_event WHERE actor = 'forged'"));
-	db_close(app);
+	db_close(clerk);
+	db_close(tech);
 }
 
 TEST_F(Registry, ListFiltersAndPages)
@@ -716,7 +752,7 @@ TEST_F(Registry, ReferencesAreCheckedAndNeverDeleted)
 	const char *p[1] = { b.c_str() };
 	EXPECT_EQ(
 		ML_EINVAL,
-		db_cmd(db,
+		db_cmd(dba,
 		       "INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date) "
 		       "SELECT $1, 999999, lot_id, 'B', '2026-01-01' FROM lot WHERE code = 'REF-11'",
 		       1, p, &err));
@@ -724,15 +760,16 @@ TEST_F(Registry, ReferencesAreCheckedAndNeverDeleted)
 	EXPECT_NE(nullptr, strstr(err.msg, "device_model 999999")) << err.msg;
 	std::string b0 = bc(11000);
 	const char *p0[1] = { b0.c_str() };
-	EXPECT_EQ(ML_EINVAL, db_cmd(db, "UPDATE asset SET location_id = 999999 WHERE barcode = $1",
+	EXPECT_EQ(ML_EINVAL, db_cmd(dba, "UPDATE asset SET location_id = 999999 WHERE barcode = $1",
 				    1, p0, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "location 999999")) << err.msg;
 	/* catalogue rows, lots and locations are history: never deleted */
 	EXPECT_NE(ML_OK,
-		  db_cmd(db, "DELETE FROM device_model WHERE code = 'M1'", 0, nullptr, &err));
-	EXPECT_NE(ML_OK, db_cmd(db, "DELETE FROM lot WHERE code = 'REF-11'", 0, nullptr, &err));
-	EXPECT_NE(ML_OK, db_cmd(db, "DELETE FROM location WHERE code = 'TEAM1'", 0, nullptr, &err));
-	EXPECT_NE(ML_OK, db_cmd(db, "TRUNCATE location CASCADE", 0, nullptr, &err));
+		  db_cmd(dba, "DELETE FROM device_model WHERE code = 'M1'", 0, nullptr, &err));
+	EXPECT_NE(ML_OK, db_cmd(dba, "DELETE FROM lot WHERE code = 'REF-11'", 0, nullptr, &err));
+	EXPECT_NE(ML_OK,
+		  db_cmd(dba, "DELETE FROM location WHERE code = 'TEAM1'", 0, nullptr, &err));
+	EXPECT_NE(ML_OK, db_cmd(dba, "TRUNCATE location CASCADE", 0, nullptr, &err));
 	EXPECT_EQ(1, count(db, "SELECT count(*) FROM location WHERE code = 'TEAM1'"));
 	/* nor re-keyed: an identity column still takes SET … = DEFAULT, which would
 	 * orphan the assets (and the history of an asset) that point at the old id */
@@ -743,7 +780,7 @@ TEST_F(Registry, ReferencesAreCheckedAndNeverDeleted)
 		"UPDATE asset SET asset_id = DEFAULT WHERE barcode = $1",
 	};
 	for (const char *sql : rekey) {
-		EXPECT_EQ(ML_EINVAL, db_cmd(db, sql, strchr(sql, '$') ? 1 : 0, p0, &err)) << sql;
+		EXPECT_EQ(ML_EINVAL, db_cmd(dba, sql, strchr(sql, '$') ? 1 : 0, p0, &err)) << sql;
 		EXPECT_NE(nullptr, strstr(err.msg, "cannot change")) << sql << ": " << err.msg;
 	}
 	EXPECT_EQ(
@@ -793,9 +830,45 @@ TEST_F(Registry, EventsLandInTheirAssetsPartition)
 			       "JOIN lot l USING (lot_id) JOIN pg_class c ON c.oid = e.tableoid "
 			       "WHERE l.code = 'PART-13' AND c.relname = 'asset_event_a' || "
 			       "to_char(a.asset_id / 4000000 * 4, 'FM000') || 'm'"));
-	EXPECT_EQ(0, count(db, "SELECT count(*) FROM asset_event_default"));
+	EXPECT_EQ(0, count(dba, "SELECT count(*) FROM asset_event_default"));
 	EXPECT_EQ(
 		31,
 		count(db,
 		      "SELECT count(*) FROM pg_inherits WHERE inhparent = 'asset_event'::regclass"));
+}
+
+/* A NUL byte used to end the line as a C string: a row starting with one was skipped as blank. */
+TEST_F(Registry, NulByteRowIsRefusedNotDropped)
+{
+	std::string last = bc(15002) + ",M1,B";
+	last += '\0';
+	last += "X,2026-09-14\n";
+	std::string data = "barcode,model_code,production_batch,production_date\n" + bc(15000) +
+			   ",M1,B1,2026-09-14\n" + std::string(1, '\0') + bc(15001) +
+			   ",M1,B1,2026-09-14\n" + last;
+	struct asset_import_report rep;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_EINVAL, receive(db, "NUL-15", data, &rep, &err)) << err.msg;
+	ASSERT_EQ(2u, rep.nissues) << err.msg;
+	EXPECT_EQ(3, rep.issues[0].line);
+	EXPECT_NE(nullptr, strstr(rep.issues[0].reason, "NUL byte")) << rep.issues[0].reason;
+	EXPECT_EQ(4, rep.issues[1].line);
+	EXPECT_NE(nullptr, strstr(rep.issues[1].reason, "character 28")) << rep.issues[1].reason;
+	asset_import_report_free(&rep);
+	EXPECT_EQ(0, count(db, "SELECT count(*) FROM lot WHERE code = 'NUL-15'"));
+}
+
+/* Production dates are range-checked by the database: not in the future, not decades old. */
+TEST_F(Registry, ProductionDateIsRangeChecked)
+{
+	std::string hdr = "barcode,model_code,production_batch,production_date\n";
+	std::string data = hdr + bc(15100) + ",M1,B1,2099-12-31\n" + bc(15101) +
+			   ",M1,B1,1990-01-01\n" + bc(15102) + ",M1,B1,2026-09-14\n";
+	struct asset_import_report rep;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_EINVAL, receive(db, "PD-15", data, &rep, &err)) << err.msg;
+	ASSERT_EQ(2u, rep.nissues) << err.msg;
+	EXPECT_NE(nullptr, strstr(rep.issues[0].reason, "in the future")) << rep.issues[0].reason;
+	EXPECT_NE(nullptr, strstr(rep.issues[1].reason, "20 years")) << rep.issues[1].reason;
+	asset_import_report_free(&rep);
 }
