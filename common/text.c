@@ -118,3 +118,40 @@ int ml_text_check(const char *s, size_t max_chars, unsigned flags, const char *w
 	}
 	return ML_OK;
 }
+
+const char *ml_skip_bom(const char *s)
+{
+	return s && !strncmp(s, "\xEF\xBB\xBF", 3) ? s + 3 : s;
+}
+
+int ml_text_file_check(const char *data, size_t len, const char *what, struct ml_error *err)
+{
+	size_t start = len >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3) ? 3 : 0;
+	long line = 1, col = 1;
+	for (size_t i = start; i < len;) {
+		uint32_t cp = 0;
+		int l = ml_utf8_decode((const unsigned char *)data + i, len - i, &cp);
+		if (!l)
+			return ml_errorf(err, ML_EINVAL,
+					 "%s line %ld: byte 0x%02X at character %ld is not UTF-8 "
+					 "(save the file as UTF-8)",
+					 what, line, (unsigned char)data[i], col);
+		if (cp == '\n') {
+			line++;
+			col = 1;
+			i += (size_t)l;
+			continue;
+		}
+		/* a CR ends a CRLF line; a tab separates; everything else invisible is refused */
+		int ok = cp == '\t' || (cp == '\r' && i + 1 < len && data[i + 1] == '\n') ||
+			 (cp == '\r' && i + 1 == len);
+		if (!ok && ml_text_forbidden(cp))
+			return ml_errorf(
+				err, ML_EINVAL, "%s line %ld: %s U+%04X at character %ld", what,
+				line, cp == 0 ? "a NUL byte" : "the control or invisible character",
+				(unsigned)cp, col);
+		col++;
+		i += (size_t)l;
+	}
+	return ML_OK;
+}

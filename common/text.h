@@ -43,6 +43,19 @@ int ml_text_check(const char *s, size_t max_chars, unsigned flags, const char *w
  */
 int ml_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 
+/* s past a leading UTF-8 byte-order mark (spreadsheets write one), else s. */
+const char *ml_skip_bom(const char *s);
+
+/*
+ * Check a whole text file read into memory (len bytes; it may contain NUL
+ * bytes, which a C string would silently end at): valid UTF-8, no NUL or
+ * other control or invisible character except tab and the line ends LF and
+ * CRLF. A leading BOM is accepted. ML_EINVAL names the file (what), the line
+ * and the character. Every file reader calls it before parsing.
+ */
+int ml_text_file_check(const char *data, size_t len, const char *what,
+		       struct ml_error *err) ML_MUSTCHECK;
+
 /* 1 when cp is a control or invisible format character (never allowed in text). */
 int ml_text_forbidden(uint32_t cp);
 

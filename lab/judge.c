@@ -175,6 +175,7 @@ int judge_step(const struct plan_step *ps, const struct judge_step_input *in,
 	out->kind = ps->kind;
 	memcpy(out->label, ps->label, sizeof out->label);
 	out->pulses = in->pulses;
+	out->elapsed_ms = in->elapsed_ms;
 	int rc = ML_OK;
 	switch (ps->kind) {
 	case STEP_BASIC:

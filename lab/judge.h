@@ -142,6 +142,7 @@ struct judge_step_result {
 	struct judge_value value;  /* basic, clock, CT/VT ratio error */
 	struct judge_value value2; /* CT/VT phase displacement */
 	uint32_t pulses;
+	int64_t elapsed_ms; /* creep/start: how long the test ran (stored, checked by the database) */
 	int64_t gamma_e4, pulse_diff;        /* constant */
 	enum judge_verdict verdict;          /* overall regulation verdict of the step */
 	enum judge_verdict internal_verdict; /* against internal limits */

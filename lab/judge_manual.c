@@ -86,6 +86,45 @@ static int reading_field(const struct plan_step *ps, char *f, struct judge_step_
 	return ML_OK;
 }
 
+/*
+ * A typed-in step must hold every measurement the scheme requires (issue 8):
+ * the step's reading count (§1.11; recheck readings may come on top), and for
+ * creep and starting the time the meter was watched — creep passes only after
+ * its whole window Δt (§1.7, a bench or stopwatch resolves 1 s), a start
+ * needs the moment its pulse came (§1.6). A failing creep (too many pulses)
+ * or start (no pulse) needs no time: the meter already failed.
+ */
+static int manual_complete(const struct plan_step *ps, const struct judge_step_input *in,
+			   const struct lab_settings *set, struct ml_error *err)
+{
+	int counts = ps->kind == STEP_BASIC || ps->kind == STEP_CLOCK || ps->kind == STEP_CT ||
+		     ps->kind == STEP_VT;
+	if (counts && in->n < ps->readings)
+		return ml_errorf(err, ML_EINVAL,
+				 "step '%s' needs %d readings (scheme, settings %s), %d given",
+				 ps->label, ps->readings,
+				 ps->kind == STEP_BASIC   ? "basic.readings"
+				 : ps->kind == STEP_CLOCK ? "clock.readings"
+							  : "xfmr.readings",
+				 in->n);
+	if (ps->kind == STEP_CREEP && (int64_t)in->pulses <= set->creep_max_pulses &&
+	    in->elapsed_ms + 1000 < ps->duration_ms)
+		return ml_errorf(
+			err, ML_EINVAL,
+			"creep: %s; the meter must be watched for the whole creep time "
+			"%lld.%03lld s (domain.md 1.7) before it passes: give elapsed=SECONDS",
+			in->elapsed_ms ? "elapsed time too short" : "no elapsed time given",
+			(long long)(ps->duration_ms / 1000), (long long)(ps->duration_ms % 1000));
+	if (ps->kind == STEP_START && (int64_t)in->pulses >= set->start_min_pulses &&
+	    in->elapsed_ms <= 0)
+		return ml_errorf(
+			err, ML_EINVAL,
+			"start: give elapsed=SECONDS, when the pulse came (limit %lld.%03lld s, "
+			"domain.md 1.6)",
+			(long long)(ps->duration_ms / 1000), (long long)(ps->duration_ms % 1000));
+	return ML_OK;
+}
+
 static int judge_line(const struct plan_step *steps, size_t nsteps, char *line,
 		      const struct lab_settings *set, struct judge_step_result *out,
 		      struct ml_error *err)
@@ -112,7 +151,8 @@ static int judge_line(const struct plan_step *steps, size_t nsteps, char *line,
 		if (rc)
 			return rc;
 	}
-	return judge_step(ps, &in, set, out, err);
+	int rc = manual_complete(ps, &in, set, err);
+	return rc ? rc : judge_step(ps, &in, set, out, err);
 }
 
 int judge_manual_text(const struct plan_step *steps, size_t nsteps, const char *text,

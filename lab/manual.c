@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/text.h"
 #include "lab/judge.h"
 #include "lab/plan.h"
 #include "lab/result.h"
@@ -33,6 +34,7 @@ struct manual {
 	int64_t run_id;
 	char id[24];
 	int64_t model_id;
+	int64_t scheme_id; /* 0: a run before 0113, planned from scheme_text */
 	char *scheme_text;
 	int nslots;
 	struct mslot slot[MAN_MAX_POS];
@@ -46,15 +48,18 @@ static int load_head(struct manual *m, struct ml_error *err)
 {
 	const char *p[1] = { m->id };
 	PGresult *res = NULL;
-	int rc = db_query_one(m->db,
-			      "SELECT model_id, scheme_text, mode, status FROM verification_run "
-			      "WHERE run_id = $1::bigint",
-			      1, p, &res, err);
+	int rc = db_query_one(
+		m->db,
+		"SELECT model_id, scheme_id, coalesce(scheme_text, '') AS scheme_text, mode, "
+		"status FROM verification_run WHERE run_id = $1::bigint",
+		1, p, &res, err);
 	if (rc == ML_ENOTFOUND)
 		return ml_errorf(err, ML_ENOTFOUND, "no run %s", m->id);
 	if (rc)
 		return rc;
 	m->model_id = strtoll(db_get(res, 0, "model_id"), NULL, 10);
+	m->scheme_id = db_get(res, 0, "scheme_id") ? strtoll(db_get(res, 0, "scheme_id"), NULL, 10)
+						   : 0;
 	m->scheme_text = strdup(db_get(res, 0, "scheme_text"));
 	if (strcmp(db_get(res, 0, "mode"), "manual"))
 		rc = ml_errorf(err, ML_ESTATE,
@@ -98,7 +103,8 @@ static int load(struct manual *m, struct ml_error *err)
 	if (!rc)
 		rc = lab_settings_load(m->db, &m->set, err);
 	if (!rc)
-		rc = scheme_parse_text(m->scheme_text, &m->sch, err);
+		rc = m->scheme_id ? scheme_db_load_id(m->db, m->scheme_id, &m->sch, err)
+				  : scheme_parse_text(m->scheme_text, &m->sch, err);
 	if (!rc)
 		rc = plan_scheme(m->sch, &r, &m->set, &m->plan, &m->nplan, err);
 	return rc;
@@ -240,11 +246,7 @@ static int store_steps(struct manual *m, struct ml_error *err)
 static int mark_running(struct manual *m, struct ml_error *err)
 {
 	const char *p[1] = { m->id };
-	return db_cmd(
-		m->db,
-		"UPDATE verification_run SET status = 'running', started_at = coalesce(started_at, now()) "
-		"WHERE run_id = $1::bigint",
-		1, p, err);
+	return db_cmd(m->db, "SELECT ml_run_status($1::bigint, 'running', NULL)", 1, p, err);
 }
 
 static void release(struct manual *m)
@@ -269,16 +271,23 @@ int manual_record(struct db *db, int64_t run_id, const char *text, const char *a
 	m->run_id = run_id;
 	snprintf(m->id, sizeof(m->id), "%" PRId64, run_id);
 	int rc = load(m, err);
+	text = ml_skip_bom(text ? text : "");
 	if (!rc)
-		rc = split_lines(m, text ? text : "", err);
+		rc = ml_text_file_check(text, strlen(text), "readings", err);
+	if (!rc)
+		rc = split_lines(m, text, err);
 	for (int i = 0; !rc && i < m->nslots; i++)
 		rc = judge_slot(m, &m->slot[i], err);
+	/* all or nothing: the status, every step and the conclusion in one transaction */
+	if (!rc)
+		rc = db_begin(db, err);
 	if (!rc)
 		rc = mark_running(m, err);
 	if (!rc)
 		rc = store_steps(m, err);
 	if (!rc)
 		rc = runner_conclude(db, run_id, actor, passed, failed, err);
+	rc = db_finish(db, rc, err);
 	release(m);
 	return rc;
 }

@@ -65,34 +65,28 @@ static const char *arr_done(struct arr *a)
 
 /* ---- step commit ---- */
 
-static int copy_readings(struct db *db, int64_t run_id, int step_no,
-			 const struct result_reading *rd, size_t n, struct ml_error *err)
+enum {
+	RD_ASSET,
+	RD_NO,
+	RD_POS,
+	RD_VALUE,
+	RD_VALUE2,
+	RD_PULSES,
+	RD_RESULT,
+	RD_AT,
+	RD_N
+};
+
+static int reading_arrays(struct arr *a, const struct result_reading *r)
 {
-	if (n == 0)
-		return ML_OK;
-	struct ml_buf b = ML_BUF_INIT;
-	int rc = 0;
-	for (size_t i = 0; i < n && !rc; i++) {
-		const struct result_reading *r = &rd[i];
-		rc = ml_buf_printf(&b, "%" PRId64 "\t%" PRId64 "\t%d\t%d\t%d\t%" PRId64 "\t",
-				   r->asset_id, run_id, step_no, r->reading_no, r->position,
-				   r->value_e4);
-		rc = rc || (r->has_value2 ? ml_buf_printf(&b, "%" PRId64 "\t", r->value2_e4)
-					  : ml_buf_puts(&b, "\\N\t"));
-		rc = rc || (r->pulses >= 0 ? ml_buf_printf(&b, "%" PRId64 "\t", r->pulses)
-					   : ml_buf_puts(&b, "\\N\t"));
-		rc = rc || ml_buf_printf(&b, "%d\t", r->bench_result) || put_ts(&b, r->at_us) ||
-		     ml_buf_putc(&b, '\n');
-	}
-	if (rc)
-		rc = ml_errorf(err, ML_ENOMEM, "out of memory formatting %zu readings", n);
-	else
-		rc = db_copy_in(
-			db,
-			"COPY run_reading (asset_id, run_id, step_no, reading_no, position, value_e4, value2_e4, "
-			"pulses, bench_result, measured_at) FROM STDIN",
-			b.data, b.len, err);
-	ml_buf_free(&b);
+	int rc = arr_ll(&a[RD_ASSET], r->asset_id, 0) || arr_ll(&a[RD_NO], r->reading_no, 0) ||
+		 arr_ll(&a[RD_POS], r->position, 0) || arr_ll(&a[RD_VALUE], r->value_e4, 0) ||
+		 arr_ll(&a[RD_VALUE2], r->value2_e4, !r->has_value2) ||
+		 arr_ll(&a[RD_PULSES], r->pulses, r->pulses < 0) ||
+		 arr_ll(&a[RD_RESULT], r->bench_result, 0);
+	struct ml_buf ts = ML_BUF_INIT;
+	rc = rc || put_ts(&ts, r->at_us) || arr_str(&a[RD_AT], ml_buf_str(&ts));
+	ml_buf_free(&ts);
 	return rc;
 }
 
@@ -117,6 +111,7 @@ enum {
 	COL_VERDICT2,
 	COL_VERDICT1,
 	COL_NOTE,
+	COL_ELAPSED,
 	NCOLS
 };
 
@@ -148,56 +143,26 @@ static int row_arrays(struct arr *a, const struct result_row *row)
 	     arr_str(&a[COL_IVERDICT], judge_verdict_name(r->internal_verdict)) ||
 	     arr_str(&a[COL_VERDICT2], judge_verdict_name(x ? r->value2.verdict : JUDGE_NONE)) ||
 	     arr_str(&a[COL_VERDICT1], judge_verdict_name(x ? r->value.verdict : JUDGE_NONE)) ||
-	     arr_str(&a[COL_NOTE], row->note);
+	     arr_str(&a[COL_NOTE], row->note) ||
+	     arr_ll(&a[COL_ELAPSED], r->elapsed_ms, r->kind != STEP_CREEP && r->kind != STEP_START);
 	return rc;
 }
 
-static const char *const insert_results_sql =
-	"INSERT INTO run_step_result (run_id, step_no, kind, label, measured_at, asset_id, position, n_readings, "
-	"mean_e4, rounded_e4, mean2_e4, rounded2_e4, pulses, limit_e4, internal_limit_e4, interval_e4, limit2_e4, "
-	"internal_limit2_e4, interval2_e4, gamma_e4, verdict, internal_verdict, verdict2, verdict1, note) "
-	"SELECT $1::bigint, $2::int, $3, $4, $5::timestamptz, * FROM unnest($6::bigint[], $7::int[], $8::int[], "
-	"$9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], "
-	"$16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[], $21::text[], $22::text[], "
-	"$23::text[], $24::text[], $25::text[])";
-
-static int insert_results(struct db *db, const char *rid, const char *sno,
-			  const struct plan_step *ps, const char *ts, const struct result_row *rows,
-			  size_t n, struct ml_error *err)
-{
-	struct arr a[NCOLS];
-	for (int c = 0; c < NCOLS; c++) {
-		ml_buf_init(&a[c].b, ML_BUF_DEFAULT_MAX);
-		a[c].n = 0;
-	}
-	int rc = 0;
-	for (size_t i = 0; i < n && !rc; i++)
-		rc = row_arrays(a, &rows[i]);
-	const char *p[5 + NCOLS] = { rid, sno, scheme_step_kind_name(ps->kind), ps->label, ts };
-	for (int c = 0; c < NCOLS; c++)
-		p[5 + c] = arr_done(&a[c]);
-	if (rc)
-		rc = ml_errorf(err, ML_ENOMEM, "out of memory formatting %zu results", n);
-	else if (n)
-		rc = db_cmd(db, insert_results_sql, 5 + NCOLS, p, err);
-	for (int c = 0; c < NCOLS; c++)
-		ml_buf_free(&a[c].b);
-	return rc;
-}
-
-static int insert_step_mark(struct db *db, const char *rid, const char *sno,
-			    const struct plan_step *ps, const char *started, struct ml_error *err)
-{
-	const char *p[5] = { rid, sno, scheme_step_kind_name(ps->kind), ps->label, started };
-	int rc = db_cmd(db,
-			"INSERT INTO run_step (run_id, step_no, kind, label, started_at) "
-			"VALUES ($1::bigint, $2::int, $3, $4, $5::timestamptz)",
-			5, p, err);
-	if (rc == ML_EEXISTS)
-		ml_errorf(err, ML_EEXISTS, "run %s: step %d (%s) was already completed", rid,
-			  ps->index + 1, ps->label);
-	return rc;
-}
+/*
+ * One call of ml_run_record_step (0113) stores the step: its completion
+ * mark, every reading and the result of every position, in one statement's
+ * transaction. The database refuses what the rules do not support (a pass
+ * without the scheme's reading count, a mean that does not follow from the
+ * readings, a limit wider than the regulation, creep cut short …) and a
+ * second completion of the same step (ML_EEXISTS). Arrays travel as one
+ * text parameter each.
+ */
+static const char *const record_sql =
+	"SELECT ml_run_record_step($1::bigint, $2::int, $3, $4, $5::timestamptz, $6::bigint[], $7::int[], "
+	"$8::int[], $9::bigint[], $10::bigint[], $11::bigint[], $12::int[], $13::timestamptz[], $14::bigint[], "
+	"$15::int[], $16::int[], $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[], "
+	"$22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[], $26::bigint[], $27::bigint[], $28::bigint[], "
+	"$29::text[], $30::text[], $31::text[], $32::text[], $33::text[], $34::bigint[])";
 
 int result_commit_step(struct db *db, int64_t run_id, const struct plan_step *ps,
 		       int64_t started_us, const struct result_reading *rd, size_t nrd,
@@ -206,25 +171,28 @@ int result_commit_step(struct db *db, int64_t run_id, const struct plan_step *ps
 	char rid[24], sno[16];
 	snprintf(rid, sizeof(rid), "%" PRId64, run_id);
 	snprintf(sno, sizeof(sno), "%d", ps->index);
-	struct ml_buf started = ML_BUF_INIT, now = ML_BUF_INIT;
-	int rc = put_ts(&started, started_us) || put_ts(&now, result_now_us());
+	struct ml_buf started = ML_BUF_INIT;
+	struct arr a[RD_N + NCOLS];
+	for (int c = 0; c < RD_N + NCOLS; c++) {
+		ml_buf_init(&a[c].b, ML_BUF_DEFAULT_MAX);
+		a[c].n = 0;
+	}
+	int rc = put_ts(&started, started_us);
+	for (size_t i = 0; i < nrd && !rc; i++)
+		rc = reading_arrays(a, &rd[i]);
+	for (size_t i = 0; i < nrows && !rc; i++)
+		rc = row_arrays(a + RD_N, &rows[i]);
+	const char *p[5 + RD_N + NCOLS] = { rid, sno, scheme_step_kind_name(ps->kind), ps->label,
+					    ml_buf_str(&started) };
+	for (int c = 0; c < RD_N + NCOLS; c++)
+		p[5 + c] = arr_done(&a[c]);
 	if (rc)
-		rc = ml_errorf(err, ML_ENOMEM, "out of memory");
-	if (!rc)
-		rc = db_begin(db, err);
-	/* The mark first: a second completion of the step fails before any COPY. */
-	if (!rc)
-		rc = insert_step_mark(db, rid, sno, ps, ml_buf_str(&started), err);
-	if (!rc)
-		rc = copy_readings(db, run_id, ps->index, rd, nrd, err);
-	if (!rc)
-		rc = insert_results(db, rid, sno, ps, ml_buf_str(&now), rows, nrows, err);
-	if (!rc)
-		rc = db_commit(db, err);
-	if (rc)
-		db_rollback(db);
+		rc = ml_errorf(err, ML_ENOMEM, "out of memory formatting %zu readings", nrd);
+	else
+		rc = db_cmd(db, record_sql, 5 + RD_N + NCOLS, p, err);
+	for (int c = 0; c < RD_N + NCOLS; c++)
+		ml_buf_free(&a[c].b);
 	ml_buf_free(&started);
-	ml_buf_free(&now);
 	return rc;
 }
 
@@ -357,55 +325,4 @@ int result_fold_positions(struct db *db, int64_t run_id, const int64_t *asset_id
 	}
 	PQclear(res);
 	return ML_OK;
-}
-
-static int conclusion_arrays(const int64_t *ids, const struct judge_position *jp, size_t n,
-			     struct arr *a)
-{
-	int rc = 0;
-	for (size_t i = 0; i < n && !rc; i++) {
-		for (int it = 0; it <= JUDGE_ITEM_COUNT && !rc; it++) {
-			int overall = it == JUDGE_ITEM_COUNT;
-			enum judge_verdict v = overall ? jp[i].overall : jp[i].item[it];
-			enum judge_verdict iv = overall ? jp[i].overall_internal
-							: jp[i].item_internal[it];
-			if (v == JUDGE_NONE)
-				continue; /* item not tested */
-			rc = arr_ll(&a[0], ids[i], 0) ||
-			     arr_str(&a[1],
-				     overall ? "overall" : judge_item_name((enum judge_item)it)) ||
-			     arr_str(&a[2], judge_verdict_name(v)) ||
-			     arr_str(&a[3], judge_verdict_name(iv));
-		}
-	}
-	return rc;
-}
-
-int result_insert_conclusions(struct db *db, int64_t run_id, const int64_t *asset_ids,
-			      const struct judge_position *jp, size_t n, const char *valid_until,
-			      struct ml_error *err)
-{
-	struct arr a[4];
-	for (int c = 0; c < 4; c++) {
-		ml_buf_init(&a[c].b, ML_BUF_DEFAULT_MAX);
-		a[c].n = 0;
-	}
-	int rc = conclusion_arrays(asset_ids, jp, n, a);
-	char rid[24];
-	snprintf(rid, sizeof(rid), "%" PRId64, run_id);
-	const char *p[6] = {
-		rid, valid_until, arr_done(&a[0]), arr_done(&a[1]), arr_done(&a[2]), arr_done(&a[3])
-	};
-	if (rc)
-		rc = ml_errorf(err, ML_ENOMEM, "out of memory");
-	else
-		rc = db_cmd(
-			db,
-			"INSERT INTO run_conclusion (run_id, asset_id, item, verdict, internal_verdict, valid_until) "
-			"SELECT $1::bigint, a, i, v, iv, CASE WHEN i = 'overall' AND v = 'pass' THEN $2::date END "
-			"FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[]) AS t(a, i, v, iv)",
-			6, p, err);
-	for (int c = 0; c < 4; c++)
-		ml_buf_free(&a[c].b);
-	return rc;
 }

@@ -2,9 +2,10 @@
  * result.h — storage of verification results (tables of migration 0031):
  * raw readings, judged step results, step completion marks, conclusions.
  *
- * A step is committed in ONE transaction: its readings (COPY), its results
- * (one INSERT … SELECT unnest($n::…[]) for all positions) and its run_step
- * row. Never row by row. A crash before the commit loses the step entirely,
+ * A step is committed in ONE call of the database function
+ * ml_run_record_step: its readings and its results as arrays (one parameter
+ * per column, unnest in SQL) and its run_step row. Never row by row; the
+ * application cannot write these tables directly (issue 8). A crash before the commit loses the step entirely,
  * so a resumed run redoes it; the run_step primary key makes a second
  * completion of the same step fail, so readings are never duplicated.
  *
@@ -55,8 +56,11 @@ int64_t result_now_us(void);
 
 /*
  * Commit one completed step (readings + results + run_step) in one
- * transaction, opened and committed here. ML_EEXISTS when the step was
- * already completed (nothing written).
+ * transaction through ml_run_record_step (0113; permission run.execute for a
+ * driven run, run.manual for a manual one). The database refuses a 'pass'
+ * that the readings and the rules do not support (ML_EINVAL naming the
+ * position and the rule) and a step already completed (ML_EEXISTS); nothing
+ * is written then.
  */
 int result_commit_step(struct db *db, int64_t run_id, const struct plan_step *ps,
 		       int64_t started_us, const struct result_reading *rd, size_t nrd,
@@ -88,15 +92,6 @@ int result_run_span(struct db *db, int64_t run_id, char from[40], char to[40],
 int result_fold_positions(struct db *db, int64_t run_id, const int64_t *asset_ids, size_t n,
 			  struct judge_position *jp, int *failures, int *untested,
 			  struct ml_error *err) ML_MUSTCHECK;
-
-/*
- * Insert the per-item and overall conclusions of every asset (jp[i] for
- * asset_ids[i]) in the caller's open transaction. valid_until (YYYY-MM-DD)
- * is stored on overall passes.
- */
-int result_insert_conclusions(struct db *db, int64_t run_id, const int64_t *asset_ids,
-			      const struct judge_position *jp, size_t n, const char *valid_until,
-			      struct ml_error *err) ML_MUSTCHECK;
 
 #ifdef __cplusplus
 }

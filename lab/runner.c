@@ -39,6 +39,7 @@ struct run {
 	int nslots;
 	struct slot slot[MAX_POS];
 	int64_t model_id;
+	int64_t scheme_id; /* 0: a run before 0113, planned from scheme_text */
 	int period_months;
 	struct model_rating rating;
 	struct lab_settings set;
@@ -163,7 +164,7 @@ static int load_row(struct run *r, const char *id, char **scheme_text, int64_t *
 	PGresult *res = NULL;
 	int rc = db_query_one(
 		r->db,
-		"SELECT bench_id, model_id, scheme_text, status, mode, run_date::text AS run_date "
+		"SELECT bench_id, model_id, scheme_id, scheme_text, status, mode, run_date::text AS run_date "
 		"FROM verification_run WHERE run_id = $1::bigint",
 		1, p, &res, err);
 	if (rc == ML_ENOTFOUND)
@@ -172,10 +173,14 @@ static int load_row(struct run *r, const char *id, char **scheme_text, int64_t *
 		return rc;
 	*bench_id = strtoll(db_get(res, 0, "bench_id"), NULL, 10);
 	r->model_id = strtoll(db_get(res, 0, "model_id"), NULL, 10);
+	const char *sid = db_get(res, 0, "scheme_id");
+	r->scheme_id = sid ? strtoll(sid, NULL, 10) : 0;
 	snprintf(r->status, sizeof(r->status), "%s", db_get(res, 0, "status"));
 	snprintf(r->mode, sizeof(r->mode), "%s", db_get(res, 0, "mode"));
 	snprintf(r->run_date, sizeof(r->run_date), "%s", db_get(res, 0, "run_date"));
-	*scheme_text = strdup(db_get(res, 0, "scheme_text"));
+	/* runs before 0113 carry a text snapshot; later ones name the immutable version */
+	const char *text = db_get(res, 0, "scheme_text");
+	*scheme_text = strdup(text ? text : "");
 	PQclear(res);
 	if (!*scheme_text)
 		return ml_errorf(err, ML_ENOMEM, "out of memory");
@@ -206,7 +211,8 @@ static int load_run(struct run *r, struct ml_error *err)
 	if (!rc)
 		rc = lab_settings_load(r->db, &r->set, err);
 	if (!rc)
-		rc = scheme_parse_text(text, &r->sch, err);
+		rc = r->scheme_id ? scheme_db_load_id(r->db, r->scheme_id, &r->sch, err)
+				  : scheme_parse_text(text, &r->sch, err);
 	if (!rc)
 		rc = plan_scheme(r->sch, &r->rating, &r->set, &r->plan, &r->nplan, err);
 	if (!rc && r->nplan > SCHEME_MAX_STEPS)
@@ -217,18 +223,16 @@ static int load_run(struct run *r, struct ml_error *err)
 	return rc;
 }
 
+/* Status changes go through ml_run_status (0113): only the legal transitions of run_status_transition. */
 static int set_status(struct run *r, const char *status, const char *error, struct ml_error *err)
 {
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRId64, r->run_id);
 	const char *p[3] = { id, status, error };
-	snprintf(r->status, sizeof(r->status), "%s", status);
-	return db_cmd(
-		r->db,
-		"UPDATE verification_run SET status = $2, started_at = coalesce(started_at, now()), "
-		"last_error = $3, finished_at = CASE WHEN $2 IN ('finished', 'aborted') THEN now() END "
-		"WHERE run_id = $1::bigint",
-		3, p, err);
+	int rc = db_cmd(r->db, "SELECT ml_run_status($1::bigint, $2, $3)", 3, p, err);
+	if (!rc)
+		snprintf(r->status, sizeof(r->status), "%s", status);
+	return rc;
 }
 
 /* ---- bench ---- */
@@ -747,84 +751,36 @@ static int step_with_retry(struct run *r, const struct plan_step *ps, struct ml_
 
 /* ---- the end of a run ---- */
 
-static int valid_until(struct run *r, char out[11], struct ml_error *err)
-{
-	char months[16];
-	snprintf(months, sizeof(months), "%d", r->period_months);
-	const char *p[2] = { r->run_date, months };
-	PGresult *res = NULL;
-	/* Valid for the model's verification period from the verification date (domain §1.12). */
-	int rc = db_query_one(
-		r->db, "SELECT (($1::date + make_interval(months => $2::int))::date - 1)::text", 2,
-		p, &res, err);
-	if (!rc)
-		snprintf(out, 11, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return rc;
-}
-
-static int move_assets(struct run *r, const struct judge_position *jp, const int *untested,
-		       const char *until, int *passed, struct ml_error *err)
-{
-	struct asset_move mv[MAX_POS];
-	char details[64];
-	snprintf(details, sizeof(details), "{\"run_id\":%" PRId64 "}", r->run_id);
-	*passed = 0;
-	for (int i = 0; i < r->nslots; i++) {
-		int pass = !untested[i] && jp[i].overall == JUDGE_PASS;
-		*passed += pass;
-		memset(&mv[i], 0, sizeof(mv[i]));
-		mv[i].barcode = r->slot[i].barcode;
-		mv[i].action = untested[i] ? ASSET_ACT_VERIFY_ABORT
-			       : pass      ? ASSET_ACT_VERIFY_PASS
-					   : ASSET_ACT_VERIFY_FAIL;
-		mv[i].actor = r->opt->actor ? r->opt->actor : "runner";
-		mv[i].reason = untested[i] ? "not present on the bench: not verified"
-			       : pass      ? "verification passed"
-					   : "verification failed";
-		mv[i].details_json = details;
-		mv[i].valid_until = pass ? until : NULL;
-	}
-	return asset_move_batch(r->db, mv, (size_t)r->nslots, NULL, err);
-}
-
+/*
+ * The conclusion is computed by the database from the stored step results
+ * (ml_run_conclude, 0113): per-item and overall verdicts, valid_until from
+ * the run date and the model's verification period, the assets' moves and
+ * the 'finished' status in one transaction. Nothing of it is an argument.
+ */
 static int conclude(struct run *r, struct runner_outcome *out, struct ml_error *err)
 {
 	struct judge_position jp[MAX_POS];
 	int64_t ids[MAX_POS];
-	int untested[MAX_POS];
 	for (int i = 0; i < r->nslots; i++)
 		ids[i] = r->slot[i].asset_id;
-	char until[11];
-	int passed = 0, nuntested = 0;
+	/* failures of this run's steps, for the FINISHED event (also after a resume) */
 	int rc = result_fold_positions(r->db, r->run_id, ids, (size_t)r->nslots, jp, &r->failures,
-				       untested, err);
-	/* An asset not measured in every step is given no conclusion (judge_position stays empty). */
-	for (int i = 0; !rc && i < r->nslots; i++) {
-		if (untested[i])
-			judge_position_init(&jp[i]);
-		nuntested += untested[i];
-	}
+				       NULL, err);
+	char id[24];
+	snprintf(id, sizeof(id), "%" PRId64, r->run_id);
+	const char *p[1] = { id };
+	PGresult *res = NULL;
 	if (!rc)
-		rc = valid_until(r, until, err);
-	if (!rc)
-		rc = db_begin(r->db, err);
-	if (!rc)
-		rc = result_insert_conclusions(r->db, r->run_id, ids, jp, (size_t)r->nslots, until,
-					       err);
-	if (!rc)
-		rc = move_assets(r, jp, untested, until, &passed, err);
-	if (!rc)
-		rc = set_status(r, "finished", NULL, err);
-	if (!rc)
-		rc = db_commit(r->db, err);
-	if (rc) {
-		db_rollback(r->db);
+		rc = db_query_one(
+			r->db, "SELECT passed, failed, untested FROM ml_run_conclude($1::bigint)",
+			1, p, &res, err);
+	if (rc)
 		return rc;
-	}
-	out->passed = passed;
-	out->untested = nuntested;
-	out->failed = r->nslots - passed - nuntested;
+	out->passed = atoi(db_get(res, 0, "passed"));
+	out->failed = atoi(db_get(res, 0, "failed"));
+	out->untested = atoi(db_get(res, 0, "untested"));
+	PQclear(res);
+	snprintf(r->status, sizeof(r->status), "finished");
 	return ML_OK;
 }
 
@@ -991,57 +947,21 @@ int runner_execute_many(const char *conninfo, const int64_t *run_ids, size_t n,
 	return rc;
 }
 
-static int all_steps_done(struct db *db, const char *id, struct ml_error *err)
-{
-	const char *p[1] = { id };
-	PGresult *res = NULL;
-	int rc = db_query_one(
-		db,
-		"SELECT steps_total, (SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) "
-		"AS done FROM verification_run r WHERE run_id = $1::bigint",
-		1, p, &res, err);
-	if (rc)
-		return rc;
-	int total = atoi(PQgetvalue(res, 0, 0)), done = atoi(PQgetvalue(res, 0, 1));
-	PQclear(res);
-	return done == total ? ML_OK
-			     : ml_errorf(err, ML_ESTATE,
-					 "run %s has %d of %d steps completed: cannot conclude", id,
-					 done, total);
-}
-
 int runner_conclude(struct db *db, int64_t run_id, const char *actor, int *passed, int *failed,
 		    struct ml_error *err)
 {
-	struct run *r = calloc(1, sizeof(*r));
-	if (!r)
-		return ml_errorf(err, ML_ENOMEM, "out of memory");
-	struct runner_options o;
-	runner_options_default(&o);
-	o.actor = actor;
-	r->db = db;
-	r->opt = &o;
-	r->run_id = run_id;
+	(void)actor; /* the authenticated user concludes; the parameter goes with the CLI change */
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRId64, run_id);
-	char *text = NULL;
-	int64_t bench_id = 0;
-	struct runner_outcome out = { 0 };
-	int rc = load_row(r, id, &text, &bench_id, err);
-	if (!rc)
-		rc = load_positions(r, id, err);
-	if (!rc)
-		rc = task_load_rating(db, r->model_id, &r->rating, &r->period_months, err);
-	if (!rc)
-		rc = all_steps_done(db, id, err);
-	if (!rc)
-		rc = conclude(r, &out, err);
-	if (passed)
-		*passed = out.passed;
-	if (failed)
-		*failed = out.failed;
-	free(text);
-	free(r);
+	const char *p[1] = { id };
+	PGresult *res = NULL;
+	int rc = db_query_one(db, "SELECT passed, failed FROM ml_run_conclude($1::bigint)", 1, p,
+			      &res, err);
+	if (!rc && passed)
+		*passed = atoi(PQgetvalue(res, 0, 0));
+	if (!rc && failed)
+		*failed = atoi(PQgetvalue(res, 0, 1));
+	PQclear(res);
 	return rc;
 }
 
@@ -1049,44 +969,9 @@ int runner_conclude(struct db *db, int64_t run_id, const char *actor, int *passe
 
 int runner_abort(struct db *db, int64_t run_id, const char *actor, struct ml_error *err)
 {
-	struct run *r = calloc(1, sizeof(*r));
-	if (!r)
-		return ml_errorf(err, ML_ENOMEM, "out of memory");
-	struct runner_options o;
-	runner_options_default(&o);
-	r->db = db;
-	r->opt = &o;
-	r->run_id = run_id;
+	(void)actor; /* the authenticated user aborts; the parameter goes with the CLI change */
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRId64, run_id);
-	char *text = NULL;
-	int64_t bench_id = 0;
-	int rc = lock_run(r, err);
-	if (!rc)
-		rc = load_row(r, id, &text, &bench_id, err);
-	if (!rc)
-		rc = load_positions(r, id, err);
-	struct asset_move mv[MAX_POS];
-	for (int i = 0; !rc && i < r->nslots; i++)
-		mv[i] = (struct asset_move){ .barcode = r->slot[i].barcode,
-					     .action = ASSET_ACT_VERIFY_ABORT,
-					     .actor = actor ? actor : "unknown",
-					     .reason = "run aborted" };
-	if (!rc)
-		rc = db_begin(db, err);
-	if (!rc)
-		rc = asset_move_batch(db, mv, (size_t)r->nslots, NULL, err);
-	if (!rc)
-		rc = set_status(r, "aborted", NULL, err);
-	if (!rc)
-		rc = db_commit(db, err);
-	if (rc)
-		db_rollback(db);
-	PGresult *res = PQexecParams(db_conn(db),
-				     "SELECT pg_advisory_unlock(" RUN_LOCK_CLASS ", $1::int)", 1,
-				     NULL, (const char *const[]){ id }, NULL, NULL, 0);
-	PQclear(res);
-	free(text);
-	free(r);
-	return rc;
+	const char *p[1] = { id };
+	return db_cmd(db, "SELECT ml_run_abort($1::bigint)", 1, p, err);
 }

@@ -227,19 +227,33 @@ int scheme_parse_text(const char *text, struct scheme **out, struct ml_error *er
 /* ---- database (tables scheme, scheme_step) ---- */
 
 /*
- * Store s as a new version of s->code in one transaction (versions are
- * immutable: version = previous + 1, or 1 for a new code; a retired code is
- * revived). The version is written back to s->version. A scheme with zero
- * steps is ML_EINVAL; nothing is written on any error.
+ * Store s as a new version of s->code (ml_scheme_save, 0112; permission
+ * scheme.edit): version = previous + 1, or 1 for a new code; versions are
+ * immutable. The database refuses a step looser than the regulation (a
+ * limit wider than the regulation's at that point, fewer readings than the
+ * rule, less constant-test energy) naming the step and the rule. The new
+ * version is INACTIVE: new runs use it only once a person with
+ * scheme.activate activates it (scheme_db_activate). The version is written
+ * back to s->version. A scheme with zero steps is ML_EINVAL; nothing is
+ * written on any error.
  */
 int scheme_db_save(struct db *db, struct scheme *s, struct ml_error *err) ML_MUSTCHECK;
-/* Load the latest version of a scheme with its steps by code. ML_ENOTFOUND when absent or retired. */
+/*
+ * Make a version of code the one new runs use (version 0: the latest);
+ * permission scheme.activate. *activated (optional) receives the version.
+ */
+int scheme_db_activate(struct db *db, const char *code, int version, int *activated,
+		       struct ml_error *err) ML_MUSTCHECK;
+/* Load the ACTIVE version of a scheme with its steps by code. ML_ENOTFOUND when none is active. */
 int scheme_db_load(struct db *db, const char *code, struct scheme **out,
 		   struct ml_error *err) ML_MUSTCHECK;
 /* Load one exact version (also when retired: results name the version they ran). */
 int scheme_db_load_version(struct db *db, const char *code, int version, struct scheme **out,
 			   struct ml_error *err) ML_MUSTCHECK;
-/* Retire every version of code (versions are never deleted). ML_ENOTFOUND when absent or already retired. */
+/* Load the version with this scheme_id (a run's scheme). */
+int scheme_db_load_id(struct db *db, int64_t scheme_id, struct scheme **out,
+		      struct ml_error *err) ML_MUSTCHECK;
+/* Retire every version of code (scheme.activate; versions are never deleted). ML_ENOTFOUND when absent or already retired. */
 int scheme_db_retire(struct db *db, const char *code, struct ml_error *err) ML_MUSTCHECK;
 
 struct scheme_summary {
@@ -248,7 +262,8 @@ struct scheme_summary {
 	char kinds[SCHEME_LIST_MAX];
 	char classes[SCHEME_LIST_MAX];
 	char connection[16];
-	int version;
+	int version;        /* the latest saved version */
+	int active_version; /* the version new runs use, 0 = none */
 	int nsteps;
 };
 /* All schemes ordered by code. *out malloc'd (caller frees), *n set. */

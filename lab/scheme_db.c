@@ -6,72 +6,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "lab/scheme.h"
 #include "sql/db.h"
 
 #define I64(buf, v) (snprintf(buf, sizeof buf, "%lld", (long long)(v)), buf)
 
-static int insert_step(struct db *db, const char *scheme_id, int seq, const struct scheme_step *st,
-		       struct ml_error *err)
+/*
+ * Saving goes through ml_scheme_save (0112): the steps travel as ONE array
+ * parameter of the composite type ml_scheme_step_in, the database checks
+ * every step against the regulation (limits no wider, reading counts and the
+ * constant-test energy no smaller than the rules; refused naming the step
+ * and the rule) and stores an INACTIVE version; scheme.activate makes it the
+ * one new runs use.
+ */
+static int steps_literal(const struct scheme *s, struct ml_buf *b)
 {
-	char b[15][24];
-	int point = st->kind == STEP_BASIC || st->kind == STEP_CONSTANT;
-	const char *p[15] = {
-		scheme_id,
-		I64(b[1], seq),
-		I64(b[2], st->kind),
-		point ? I64(b[3], st->point.base) : NULL,
-		point ? I64(b[4], st->point.mult_e4) : "0",
-		point ? I64(b[5], st->point.pf) : NULL,
-		point ? I64(b[6], st->point.element) : "0",
-		I64(b[7], st->readings),
-		I64(b[8], st->pulses),
-		I64(b[9], st->settle_timeout_ms),
-		I64(b[10], st->percent_e4),
-		I64(b[11], st->burden_pct_e4),
-		I64(b[12], st->limit_e4),
-		I64(b[13], st->duration_ms),
-		I64(b[14], st->energy_wh_e4),
-	};
-	return db_cmd(
-		db,
-		"INSERT INTO scheme_step (scheme_id, seq, kind, point_base, mult_e4, pf, element, readings, pulses, "
-		"settle_timeout_ms, percent_e4, burden_pct_e4, limit_e4, duration_ms, energy_wh_e4) "
-		"VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
-		15, p, err);
-}
-
-static int save_tx(struct db *db, struct scheme *s, struct ml_error *err)
-{
-	PGresult *res = NULL;
-	const char *pc[] = { s->code };
-	/* serialise savers of one code: version = max + 1 must not race */
-	int rc = db_exec(db,
-			 "SELECT pg_advisory_xact_lock(hashtext('meterlab.scheme'), hashtext($1))",
-			 1, pc, PGRES_TUPLES_OK, NULL, err);
-	rc = rc ? rc
-		: db_cmd(db,
-			 "UPDATE scheme SET retired_at = NULL WHERE code = $1 AND retired_at IS NOT NULL",
-			 1, pc, err);
-	const char *pi[] = { s->code, s->name, s->kinds, s->classes, s->connection };
-	rc = rc ? rc
-		: db_query_one(
-			  db,
-			  "INSERT INTO scheme (code, version, name, kinds, classes, connection) "
-			  "SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5 FROM scheme WHERE code = $1 "
-			  "RETURNING scheme_id, version",
-			  5, pi, &res, err);
-	if (rc)
-		return rc;
-	char id[24];
-	snprintf(id, sizeof id, "%s", db_get(res, 0, "scheme_id"));
-	int version = atoi(db_get(res, 0, "version"));
-	PQclear(res);
-	for (size_t i = 0; i < s->nsteps && !rc; i++)
-		rc = insert_step(db, id, (int)i + 1, &s->steps[i], err);
-	if (!rc)
-		s->version = version;
-	return rc;
+	int rc = ml_buf_putc(b, '{');
+	for (size_t i = 0; i < s->nsteps && !rc; i++) {
+		const struct scheme_step *st = &s->steps[i];
+		int point = st->kind == STEP_BASIC || st->kind == STEP_CONSTANT;
+		/* composite "(kind,base,mult,pf,element,readings,pulses,settle,percent,burden,limit,duration,energy)";
+		 * an empty field is NULL */
+		rc = ml_buf_printf(b, "%s\"(%d,", i ? "," : "", (int)st->kind);
+		rc = rc ||
+		     (point ? ml_buf_printf(b, "%d,", (int)st->point.base) : ml_buf_puts(b, ","));
+		rc = rc || ml_buf_printf(b, "%lld,", point ? (long long)st->point.mult_e4 : 0LL);
+		rc = rc ||
+		     (point ? ml_buf_printf(b, "%d,", (int)st->point.pf) : ml_buf_puts(b, ","));
+		rc = rc ||
+		     ml_buf_printf(b, "%d,%d,%d,%d,%lld,%lld,%lld,%lld,%lld)\"",
+				   point ? (int)st->point.element : 0, st->readings, st->pulses,
+				   st->settle_timeout_ms, (long long)st->percent_e4,
+				   (long long)st->burden_pct_e4, (long long)st->limit_e4,
+				   (long long)st->duration_ms, (long long)st->energy_wh_e4);
+	}
+	return rc || ml_buf_putc(b, '}');
 }
 
 int scheme_db_save(struct db *db, struct scheme *s, struct ml_error *err)
@@ -82,11 +52,35 @@ int scheme_db_save(struct db *db, struct scheme *s, struct ml_error *err)
 		if (scheme_step_check(&s->steps[i], err))
 			return ml_error_prefix(err, "scheme %s step %zu: ", s->code, i + 1),
 			       ML_EINVAL;
-	int rc = db_begin(db, err);
-	rc = rc ? rc : save_tx(db, s, err);
-	rc = rc ? rc : db_commit(db, err);
-	if (rc)
-		db_rollback(db);
+	struct ml_buf steps = ML_BUF_INIT;
+	if (steps_literal(s, &steps)) {
+		ml_buf_free(&steps);
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	}
+	const char *p[6] = { s->code,    s->name,       s->kinds,
+			     s->classes, s->connection, ml_buf_str(&steps) };
+	PGresult *res = NULL;
+	int rc = db_query_one(db,
+			      "SELECT ml_scheme_save($1, $2, $3, $4, $5, $6::ml_scheme_step_in[])",
+			      6, p, &res, err);
+	if (!rc)
+		s->version = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	ml_buf_free(&steps);
+	return rc;
+}
+
+int scheme_db_activate(struct db *db, const char *code, int version, int *activated,
+		       struct ml_error *err)
+{
+	char v[16];
+	snprintf(v, sizeof v, "%d", version);
+	const char *p[2] = { code, version > 0 ? v : NULL };
+	PGresult *res = NULL;
+	int rc = db_query_one(db, "SELECT ml_scheme_activate($1, $2::int)", 2, p, &res, err);
+	if (!rc && activated)
+		*activated = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
 	return rc;
 }
 
@@ -160,10 +154,20 @@ static int load_where(struct db *db, const char *sql, int np, const char *const 
 int scheme_db_load(struct db *db, const char *code, struct scheme **out, struct ml_error *err)
 {
 	const char *p[] = { code };
-	return load_where(
-		db,
-		"SELECT * FROM scheme WHERE code = $1 AND retired_at IS NULL ORDER BY version DESC LIMIT 1",
-		1, p, code, out, err);
+	char what[80];
+	snprintf(what, sizeof what, "%.40s (no active version)", code ? code : "");
+	return load_where(db, "SELECT * FROM scheme WHERE scheme_id = ml_scheme_active($1)", 1, p,
+			  what, out, err);
+}
+
+int scheme_db_load_id(struct db *db, int64_t scheme_id, struct scheme **out, struct ml_error *err)
+{
+	char id[24], what[40];
+	snprintf(id, sizeof id, "%lld", (long long)scheme_id);
+	snprintf(what, sizeof what, "id %s", id);
+	const char *p[] = { id };
+	return load_where(db, "SELECT * FROM scheme WHERE scheme_id = $1::bigint", 1, p, what, out,
+			  err);
 }
 
 int scheme_db_load_version(struct db *db, const char *code, int version, struct scheme **out,
@@ -179,18 +183,8 @@ int scheme_db_load_version(struct db *db, const char *code, int version, struct 
 
 int scheme_db_retire(struct db *db, const char *code, struct ml_error *err)
 {
-	PGresult *res = NULL;
 	const char *p[] = { code };
-	int rc = db_exec(
-		db, "UPDATE scheme SET retired_at = now() WHERE code = $1 AND retired_at IS NULL",
-		1, p, PGRES_COMMAND_OK, &res, err);
-	if (rc)
-		return rc;
-	int n = atoi(PQcmdTuples(res));
-	PQclear(res);
-	return n > 0 ? ML_OK
-		     : ml_errorf(err, ML_ENOTFOUND, "scheme %s not found (or already retired)",
-				 code);
+	return db_cmd(db, "SELECT ml_scheme_retire($1)", 1, p, err);
 }
 
 int scheme_db_list(struct db *db, struct scheme_summary **out, size_t *n, struct ml_error *err)
@@ -199,8 +193,9 @@ int scheme_db_list(struct db *db, struct scheme_summary **out, size_t *n, struct
 	int rc = db_exec(
 		db,
 		"SELECT DISTINCT ON (s.code) s.code, s.name, s.kinds, s.classes, s.connection, s.version, "
-		"(SELECT count(*) FROM scheme_step t WHERE t.scheme_id = s.scheme_id) AS nsteps "
-		"FROM scheme s WHERE s.retired_at IS NULL ORDER BY s.code, s.version DESC",
+		"(SELECT count(*) FROM scheme_step t WHERE t.scheme_id = s.scheme_id) AS nsteps, "
+		"coalesce((SELECT a.version FROM scheme a WHERE a.scheme_id = ml_scheme_active(s.code)), 0) "
+		"AS active_version FROM scheme s WHERE s.retired_at IS NULL ORDER BY s.code, s.version DESC",
 		0, NULL, PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
@@ -219,6 +214,7 @@ int scheme_db_list(struct db *db, struct scheme_summary **out, size_t *n, struct
 			 db_get(res, i, "connection"));
 		v[i].version = (int)col64(res, i, "version");
 		v[i].nsteps = (int)col64(res, i, "nsteps");
+		v[i].active_version = (int)col64(res, i, "active_version");
 	}
 	PQclear(res);
 	*out = v;

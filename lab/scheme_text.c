@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "lab/decimal.h"
 #include "lab/scheme.h"
 
@@ -306,6 +307,10 @@ int scheme_parse_text(const char *text, struct scheme **out, struct ml_error *er
 {
 	struct scheme *s = NULL;
 	int lineno = 0, rc = ML_OK;
+	/* a BOM (spreadsheets, Windows editors) is accepted; control characters are refused */
+	text = ml_skip_bom(text);
+	if (text && ml_text_file_check(text, strlen(text), "scheme", err))
+		return ML_EINVAL;
 	for (const char *p = text; p && *p && !rc;) {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);

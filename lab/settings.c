@@ -347,37 +347,16 @@ int lab_settings_load(struct db *db, struct lab_settings *s, struct ml_error *er
 	return rc;
 }
 
-/* Log the change (old → new) and apply it, in one transaction. new_value NULL = reset. */
+/*
+ * Stored by ml_setting_set (0112; permission setting.edit): the database
+ * checks the key and the value against its copy of this table
+ * (lab_setting_def), writes the change log with the authenticated person and
+ * applies the value, in one transaction. new_value NULL = back to the default.
+ */
 static int store_tx(struct db *db, const char *key, const char *new_value, struct ml_error *err)
 {
-	PGresult *res = NULL;
-	const char *p1[] = { key };
-	int rc = db_begin(db, err);
-	rc = rc ? rc
-		: db_exec(db, "SELECT value FROM lab_setting WHERE key = $1 FOR UPDATE", 1, p1,
-			  PGRES_TUPLES_OK, &res, err);
-	const char *old = res && PQntuples(res) ? db_get(res, 0, "value") : NULL;
-	if (!rc && !new_value && !old)
-		rc = ml_errorf(err, ML_ENOTFOUND, "setting %s already has its default value", key);
-	const char *pl[] = { key, old, new_value };
-	rc = rc ? rc
-		: db_cmd(db,
-			 "INSERT INTO lab_setting_log (key, old_value, new_value) VALUES ($1, $2, $3)",
-			 3, pl, err);
-	const char *pu[] = { key, new_value };
-	if (!rc && new_value)
-		rc = db_cmd(
-			db,
-			"INSERT INTO lab_setting (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE "
-			"SET value = EXCLUDED.value, updated_at = now(), updated_by = current_user",
-			2, pu, err);
-	else if (!rc)
-		rc = db_cmd(db, "DELETE FROM lab_setting WHERE key = $1", 1, p1, err);
-	PQclear(res);
-	rc = rc ? rc : db_commit(db, err);
-	if (rc)
-		db_rollback(db);
-	return rc;
+	const char *p[] = { key, new_value };
+	return db_cmd(db, "SELECT ml_setting_set($1, $2)", 2, p, err);
 }
 
 int lab_settings_store(struct db *db, const char *key, const char *value, struct ml_error *err)

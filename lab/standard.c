@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sql/pgarr.h"
+
 static void copy_col(char *dst, size_t cap, const PGresult *res, int row, const char *col)
 {
 	const char *v = db_get(res, row, col);
@@ -45,27 +47,11 @@ static int check_cert(const struct standard_cert *c, struct ml_error *err)
 	return ML_OK;
 }
 
-static int insert_cert(struct db *db, const char *code, const struct standard_cert *c,
-		       struct ml_error *err)
-{
-	const char *p[5] = { code, c->cert_no, c->issuer, c->valid_from, c->valid_until };
-	PGresult *res = NULL;
-	int rc = db_exec(
-		db,
-		"INSERT INTO standard_certificate (standard_id, cert_no, issuer, valid_from, valid_until) "
-		"SELECT standard_id, $2, $3, $4::date, $5::date FROM reference_standard WHERE code = $1 "
-		"RETURNING cert_id",
-		5, p, PGRES_TUPLES_OK, &res, err);
-	if (rc == ML_EEXISTS)
-		return ml_error_prefix(err, "standard '%s' already has certificate '%s': ", code,
-				       c->cert_no);
-	if (rc)
-		return rc;
-	int n = PQntuples(res);
-	PQclear(res);
-	return n == 1 ? ML_OK : ml_errorf(err, ML_ENOTFOUND, "no reference standard '%s'", code);
-}
-
+/*
+ * Writes go through ml_standard_add / ml_standard_certify / ml_bench_add
+ * (0112; permission standard.edit): the database checks the texts and the
+ * whole dates again and records the person.
+ */
 int standard_add(struct db *db, const struct standard_rec *s, int64_t *id_out, struct ml_error *err)
 {
 	if (!s->code[0] || !s->name[0] || !s->accuracy_class[0])
@@ -76,28 +62,16 @@ int standard_add(struct db *db, const struct standard_rec *s, int64_t *id_out, s
 	int rc = check_cert(&s->cert, err);
 	if (rc)
 		return rc;
-	if ((rc = db_begin(db, err)))
-		return rc;
-	const char *p[4] = { s->code, s->name, s->accuracy_class, s->range_text };
+	const char *p[8] = {
+		s->code,         s->name,        s->accuracy_class,  s->range_text,
+		s->cert.cert_no, s->cert.issuer, s->cert.valid_from, s->cert.valid_until
+	};
 	PGresult *res = NULL;
-	rc = db_query_one(db,
-			  "INSERT INTO reference_standard (code, name, accuracy_class, range_text) "
-			  "VALUES ($1, $2, $3, $4) RETURNING standard_id",
-			  4, p, &res, err);
-	if (rc == ML_EEXISTS)
-		ml_error_prefix(err, "reference standard '%s' already exists: ", s->code);
-	else if (rc == ML_EINVAL)
-		ml_error_prefix(err, "reference standard '%s' (class '%s'): ", s->code,
-				s->accuracy_class);
+	rc = db_query_one(db, "SELECT ml_standard_add($1, $2, $3, $4, $5, $6, $7, $8)", 8, p, &res,
+			  err);
 	if (!rc && id_out)
 		*id_out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
-	if (!rc)
-		rc = insert_cert(db, s->code, &s->cert, err);
-	if (!rc)
-		rc = db_commit(db, err);
-	if (rc)
-		db_rollback(db);
 	return rc;
 }
 
@@ -105,7 +79,8 @@ int standard_certify(struct db *db, const char *code, const struct standard_cert
 		     struct ml_error *err)
 {
 	int rc = check_cert(c, err);
-	return rc ? rc : insert_cert(db, code, c, err);
+	const char *p[5] = { code, c->cert_no, c->issuer, c->valid_from, c->valid_until };
+	return rc ? rc : db_cmd(db, "SELECT ml_standard_certify($1, $2, $3, $4, $5)", 5, p, err);
 }
 
 /* Latest certificate per standard via LATERAL: one round trip for list and show. */
@@ -224,61 +199,28 @@ static int bench_valid(const struct bench_rec *b, struct ml_error *err)
 	return ML_OK;
 }
 
-static int link_standard(struct db *db, int64_t bench_id, const char *std_code,
-			 struct ml_error *err)
-{
-	char id[24];
-	snprintf(id, sizeof(id), "%" PRId64, bench_id);
-	const char *p[2] = { id, std_code };
-	PGresult *res = NULL;
-	int rc = db_exec(
-		db,
-		"INSERT INTO lab_bench_standard (bench_id, standard_id) "
-		"SELECT $1::bigint, standard_id FROM reference_standard WHERE code = $2 RETURNING standard_id",
-		2, p, PGRES_TUPLES_OK, &res, err);
-	if (rc == ML_EEXISTS)
-		return ml_errorf(err, ML_EINVAL, "reference standard '%s' is listed twice",
-				 std_code);
-	if (rc)
-		return rc;
-	int n = PQntuples(res);
-	PQclear(res);
-	return n == 1 ? ML_OK
-		      : ml_errorf(err, ML_ENOTFOUND, "no reference standard '%s'", std_code);
-}
-
 int standard_bench_add(struct db *db, const struct bench_rec *b, int64_t *id_out,
 		       struct ml_error *err)
 {
 	int rc = bench_valid(b, err);
 	if (rc)
 		return rc;
-	if ((rc = db_begin(db, err)))
-		return rc;
+	struct pgarr stds;
+	pgarr_init(&stds);
+	for (int i = 0; i < b->n_standards; i++)
+		pgarr_add(&stds, b->standards[i]);
 	char pos[16];
 	snprintf(pos, sizeof(pos), "%d", b->positions);
-	const char *p[5] = { b->code, b->name, b->uri, b->kind, pos };
+	const char *p[6] = { b->code, b->name, b->uri, b->kind, pos, pgarr_finish(&stds) };
 	PGresult *res = NULL;
-	rc = db_query_one(
-		db,
-		"INSERT INTO lab_bench (code, name, uri, kind, positions) VALUES ($1, $2, $3, $4, $5::int) "
-		"RETURNING bench_id",
-		5, p, &res, err);
-	if (rc == ML_EEXISTS)
-		ml_error_prefix(err, "bench '%s' already exists: ", b->code);
-	int64_t id = rc ? 0 : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	rc = !p[5] ? ml_errorf(err, ML_ENOMEM, "out of memory")
+		   : db_query_one(db, "SELECT ml_bench_add($1, $2, $3, $4, $5::int, $6::text[])", 6,
+				  p, &res, err);
+	if (!rc && id_out)
+		*id_out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
-	for (int i = 0; !rc && i < b->n_standards; i++)
-		rc = link_standard(db, id, b->standards[i], err);
-	if (!rc)
-		rc = db_commit(db, err);
-	if (rc) {
-		db_rollback(db);
-		return rc;
-	}
-	if (id_out)
-		*id_out = id;
-	return ML_OK;
+	pgarr_free(&stds);
+	return rc;
 }
 
 static const char *const bench_select =

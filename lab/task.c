@@ -9,10 +9,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "assets/asset_priv.h"
 #include "assets/lifecycle.h"
 #include "common/buf.h"
+#include "common/text.h"
 #include "lab/plan.h"
 #include "lab/standard.h"
+#include "sql/pgarr.h"
 
 /* At most this many problems are listed in one refusal message. */
 #define TASK_MAX_LISTED 8
@@ -57,6 +60,12 @@ static int slot_from(char *pos, char *bc, struct task_slot *slot, const char *wh
 int task_parse_slot_arg(const char *arg, struct task_slot *slot, struct ml_error *err)
 {
 	char tmp[96];
+	/* never cut: a barcode cut after 95 characters could name another asset */
+	if (strlen(arg) >= sizeof(tmp))
+		return ml_errorf(err, ML_EINVAL,
+				 "argument '%.40s…' is %zu characters, too long for "
+				 "POSITION=BARCODE",
+				 arg, strlen(arg));
 	snprintf(tmp, sizeof(tmp), "%s", arg);
 	char *eq = strchr(tmp, '=');
 	if (!eq)
@@ -91,7 +100,12 @@ int task_parse_map(const char *text, struct task_slot **out, size_t *n, struct m
 {
 	*out = NULL;
 	*n = 0;
-	char *copy = strdup(text ? text : "");
+	/* a spreadsheet's BOM is accepted; control characters are refused, naming the line */
+	text = ml_skip_bom(text ? text : "");
+	int rc0 = ml_text_file_check(text, strlen(text), "position map", err);
+	if (rc0)
+		return rc0;
+	char *copy = strdup(text);
 	struct task_slot *v = calloc(97, sizeof(*v));
 	if (!copy || !v) {
 		free(copy);
@@ -294,125 +308,44 @@ static int check_plan(struct db *db, const struct scheme *sch, const struct benc
 	return rc;
 }
 
-static int server_date(struct db *db, char out[11], struct ml_error *err)
-{
-	PGresult *res = NULL;
-	int rc = db_query_one(db, "SELECT current_date::text", 0, NULL, &res, err);
-	if (!rc)
-		snprintf(out, 11, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return rc;
-}
-
 /* ---- creation ---- */
 
-static int insert_run(struct db *db, const struct task_spec *s, const struct bench_rec *b,
-		      int64_t model_id, const struct scheme *sch, const char *scheme_text,
-		      const char *date, int64_t *run_id, struct ml_error *err)
+/*
+ * ml_run_create (0113) validates again, authoritatively, and writes the run
+ * (server date, the authenticated operator, the ACTIVE scheme version), its
+ * positions and the assets' verify_start moves in one transaction.
+ */
+static int create_in_db(struct db *db, const struct task_spec *s, int64_t *run_id,
+			struct ml_error *err)
 {
-	char bid[24], mid[24], ver[16], steps[16];
-	snprintf(bid, sizeof(bid), "%" PRId64, b->bench_id);
-	snprintf(mid, sizeof(mid), "%" PRId64, model_id);
-	snprintf(ver, sizeof(ver), "%d", sch->version);
-	snprintf(steps, sizeof(steps), "%zu", sch->nsteps);
-	const char *p[11] = { bid,
-			      mid,
-			      sch->code,
-			      ver,
-			      scheme_text,
-			      s->manual ? "manual" : "driven",
-			      steps,
-			      s->operator_name ? s->operator_name : "unknown",
-			      date,
-			      s->temperature_c,
-			      s->humidity_pct };
+	struct pgarr pos, bcs;
+	pgarr_init(&pos);
+	pgarr_init(&bcs);
+	for (size_t i = 0; i < s->nslots; i++) {
+		pgarr_add_i64(&pos, s->slots[i].position);
+		pgarr_add(&bcs, s->slots[i].barcode);
+	}
+	const char *p[9] = { s->bench_code,
+			     s->scheme_code,
+			     s->manual ? "manual" : "driven",
+			     pgarr_finish(&pos),
+			     pgarr_finish(&bcs),
+			     s->temperature_c,
+			     s->humidity_pct,
+			     s->date,
+			     s->backdate_reason };
 	PGresult *res = NULL;
-	int rc = db_query_one(
-		db,
-		"INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, scheme_text, "
-		"mode, steps_total, operator, run_date, ambient_temp_c, ambient_rh_pct) VALUES ($1::bigint, "
-		"$2::bigint, $3, $4::int, $5, $6, $7::int, $8, $9::date, $10::numeric, $11::numeric) "
-		"RETURNING run_id",
-		11, p, &res, err);
-	if (rc == ML_EINVAL)
-		ml_error_prefix(err,
-				"ambient conditions (temperature '%s' ℃, humidity '%s' %%RH): ",
-				s->temperature_c ? s->temperature_c : "-",
-				s->humidity_pct ? s->humidity_pct : "-");
+	int rc = !p[3] || !p[4]
+			 ? ml_errorf(err, ML_ENOMEM, "out of memory")
+			 : db_query_one(db,
+					"SELECT ml_run_create($1, $2, $3, $4::int[], $5::text[], "
+					"$6::numeric, $7::numeric, $8::date, $9)",
+					9, p, &res, err);
 	if (!rc)
 		*run_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
-	return rc;
-}
-
-static int insert_positions(struct db *db, int64_t run_id, const struct task_spec *s,
-			    const struct checked *c, struct ml_error *err)
-{
-	struct ml_buf ids = ML_BUF_INIT, pos = ML_BUF_INIT, bcs = ML_BUF_INIT;
-	int rc = ml_buf_putc(&ids, '{') || ml_buf_putc(&pos, '{') || ml_buf_putc(&bcs, '{');
-	for (size_t i = 0; i < s->nslots && !rc; i++) {
-		const char *sep = i ? "," : "";
-		rc = ml_buf_printf(&ids, "%s%" PRId64, sep, c->info[i].asset_id) ||
-		     ml_buf_printf(&pos, "%s%d", sep, s->slots[i].position) ||
-		     ml_buf_printf(&bcs, "%s\"%s\"", sep, c->info[i].barcode);
-	}
-	rc = rc || ml_buf_putc(&ids, '}') || ml_buf_putc(&pos, '}') || ml_buf_putc(&bcs, '}');
-	char rid[24];
-	snprintf(rid, sizeof(rid), "%" PRId64, run_id);
-	const char *p[4] = { rid, ml_buf_str(&ids), ml_buf_str(&pos), ml_buf_str(&bcs) };
-	if (rc)
-		rc = ml_errorf(err, ML_ENOMEM, "out of memory");
-	else
-		rc = db_cmd(
-			db,
-			"INSERT INTO run_position (run_id, asset_id, position, barcode) "
-			"SELECT $1::bigint, a, p, b FROM unnest($2::bigint[], $3::int[], $4::text[]) AS t(a, p, b)",
-			4, p, err);
-	ml_buf_free(&ids);
-	ml_buf_free(&pos);
-	ml_buf_free(&bcs);
-	return rc;
-}
-
-static int move_verifying(struct db *db, int64_t run_id, const struct task_spec *s,
-			  struct ml_error *err)
-{
-	struct asset_move *mv = calloc(s->nslots, sizeof(*mv));
-	if (!mv)
-		return ml_errorf(err, ML_ENOMEM, "out of memory");
-	char details[64];
-	snprintf(details, sizeof(details), "{\"run_id\":%" PRId64 "}", run_id);
-	for (size_t i = 0; i < s->nslots; i++) {
-		mv[i].barcode = s->slots[i].barcode;
-		mv[i].action = ASSET_ACT_VERIFY_START;
-		mv[i].actor = s->operator_name ? s->operator_name : "unknown";
-		mv[i].reason = "mounted on bench";
-		mv[i].details_json = details;
-	}
-	int rc = asset_move_batch(db, mv, s->nslots, NULL, err);
-	free(mv);
-	return rc;
-}
-
-static int create_tx(struct db *db, const struct task_spec *s, const struct bench_rec *b,
-		     const struct checked *c, const struct scheme *sch, const char *date,
-		     int64_t *run_id, struct ml_error *err)
-{
-	struct ml_buf text = ML_BUF_INIT;
-	int rc = scheme_format_text(sch, &text, err);
-	if (!rc)
-		rc = db_begin(db, err);
-	if (!rc)
-		rc = insert_run(db, s, b, c->model_id, sch, ml_buf_str(&text), date, run_id, err);
-	if (!rc)
-		rc = insert_positions(db, *run_id, s, c, err);
-	if (!rc)
-		rc = move_verifying(db, *run_id, s, err);
-	if (!rc)
-		rc = db_commit(db, err);
-	if (rc)
-		db_rollback(db);
-	ml_buf_free(&text);
+	pgarr_free(&pos);
+	pgarr_free(&bcs);
 	return rc;
 }
 
@@ -436,6 +369,10 @@ int task_create(struct db *db, const struct task_spec *s, int64_t *run_id, struc
 	if (s->nslots < 1 || s->nslots > 96)
 		return ml_errorf(err, ML_EINVAL, "a task needs 1..96 positions (got %zu)",
 				 s->nslots);
+	if (s->date && !asset_date_ok(s->date))
+		return ml_errorf(err, ML_EINVAL,
+				 "verification date '%.40s' is not a whole date YYYY-MM-DD",
+				 s->date);
 	struct bench_rec b;
 	int rc = standard_bench_get(db, s->bench_code, &b, err);
 	if (rc)
@@ -444,21 +381,15 @@ int task_create(struct db *db, const struct task_spec *s, int64_t *run_id, struc
 	if (!c)
 		return ml_errorf(err, ML_ENOMEM, "out of memory");
 	ml_buf_init(&c->problems, 8192);
-	char date[11];
 	struct scheme *sch = NULL;
+	/* early, complete messages (every problem of every position); the database decides */
 	rc = validate(db, s, &b, c, err);
-	if (!rc && s->date)
-		snprintf(date, sizeof(date), "%s", s->date);
-	else if (!rc)
-		rc = server_date(db, date, err);
-	if (!rc)
-		rc = standard_check_bench(db, b.bench_id, date, err);
 	if (!rc)
 		rc = scheme_db_load(db, s->scheme_code, &sch, err);
 	if (!rc)
 		rc = check_plan(db, sch, &b, c->model_id, err);
 	if (!rc)
-		rc = create_tx(db, s, &b, c, sch, date, run_id, err);
+		rc = create_in_db(db, s, run_id, err);
 	scheme_free(sch);
 	ml_buf_free(&c->problems);
 	free(c);

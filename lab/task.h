@@ -9,9 +9,12 @@
  *   - the scheme plans for the model (lab/plan.h) without error;
  *   - every reference standard of the bench has a certificate valid on the
  *     run date (lab/standard.h).
- * Then, in one transaction, the run row (status pending, with a snapshot of
- * the scheme text), its positions, and the assets' verify_start moves are
- * written; any failure leaves nothing behind.
+ * Then ml_run_create (0113) checks all of it again in the database (with
+ * the ACTIVE scheme version, the model's durations, one unfinished run per
+ * bench, the person's permission run.create) and writes, in one transaction,
+ * the run row (status pending, the server's date, the authenticated operator,
+ * the scheme version by id), its positions, and the assets' verify_start
+ * moves; any failure leaves nothing behind.
  *
  * Thread-safety: functions use only the connection they are given.
  */
@@ -38,13 +41,16 @@ struct task_slot {
 struct task_spec {
 	const char *bench_code;
 	const char *scheme_code;
-	const char *operator_name; /* who mounted the meters; NULL -> "unknown" */
-	const char *date; /* verification date YYYY-MM-DD; NULL -> the server's current_date */
-	int manual;       /* 1: readings are typed in (meterlab run manual) */
-	const char *
-		temperature_c; /* ambient temperature, decimal text (e.g. "21.2"); NULL = not recorded */
-	const char
-		*humidity_pct; /* ambient relative humidity %, decimal text; NULL = not recorded */
+	const char *operator_name; /* IGNORED (issue 8): the operator is the connection's user */
+	/* NULL: the server's date. A day in the past records paper work done earlier: manual runs
+	 * only, permission record.backdate and backdate_reason required (shown on the run). */
+	const char *date;
+	const char *backdate_reason;
+	int manual; /* 1: readings are typed in (meterlab run manual) */
+	/* ambient temperature ℃ / relative humidity %, decimal text with at most one decimal
+	 * (stored exactly, never rounded: "21.25" is refused); NULL = not recorded */
+	const char *temperature_c;
+	const char *humidity_pct;
 	const struct task_slot *slots;
 	size_t nslots;
 };

@@ -39,9 +39,7 @@ class LabRunCli : public ::testing::Test
 	static void SetUpTestSuite()
 	{
 		ci_ = pgtest_fresh_db("runcli");
-		struct db *db = pgtest_connect(ci_);
-		rfx::add_scheme(db, kScheme);
-		db_close(db);
+		rfx::add_scheme(ci_, kScheme);
 	}
 	void SetUp() override
 	{

@@ -22,20 +22,9 @@ class ManualTest : public ::testing::Test
 	static void SetUpTestSuite()
 	{
 		ci_ = new std::string(pgtest_fresh_db("manual"));
-		struct db *db = pgtest_connect(*ci_);
-		rfx::add_standard(db, "STD1", "2020-01-01", "2099-12-31");
-		struct bench_rec b = {};
-		snprintf(b.code, sizeof(b.code), "MAN1");
-		snprintf(b.name, sizeof(b.name), "manual single-phase bench");
-		snprintf(b.uri, sizeof(b.uri), "manual");
-		snprintf(b.kind, sizeof(b.kind), "meter-1p");
-		b.positions = 24;
-		b.n_standards = 1;
-		snprintf(b.standards[0], sizeof(b.standards[0]), "STD1");
-		struct ml_error err = ML_ERROR_INIT;
-		EXPECT_EQ(ML_OK, standard_bench_add(db, &b, nullptr, &err)) << err.msg;
-		rfx::add_scheme(db, kScheme);
-		db_close(db);
+		rfx::add_standard(*ci_, "STD1", "2020-01-01", "2099-12-31");
+		rfx::add_bench(*ci_, "MAN1", 0, 24, "STD1");
+		rfx::add_scheme(*ci_, kScheme);
 	}
 	static void TearDownTestSuite()
 	{
@@ -43,11 +32,16 @@ class ManualTest : public ::testing::Test
 	}
 	void SetUp() override
 	{
-		db_ = pgtest_connect(*ci_);
+		db_ = pgtest_connect(pgtest_as(*ci_, "mlt_tech"));
+		dba_ = pgtest_connect(*ci_);
+		/* one unfinished run per bench: end what the previous test left */
+		rfx::exec(dba_, "UPDATE verification_run SET status = 'aborted' WHERE status IN "
+				"('pending', 'running', 'interrupted')");
 	}
 	void TearDown() override
 	{
 		db_close(db_);
+		db_close(dba_);
 	}
 	int64_t task(const std::vector<std::string> &bcs)
 	{
@@ -68,19 +62,20 @@ class ManualTest : public ::testing::Test
 		return id;
 	}
 	static std::string *ci_;
-	struct db *db_ = nullptr;
+	struct db *db_ = nullptr;  /* mlt_tech */
+	struct db *dba_ = nullptr; /* the DBA: fixtures */
 };
 std::string *ManualTest::ci_ = nullptr;
 
 TEST_F(ManualTest, TypedReadingsAreJudgedStoredAndAssetsMoved)
 {
-	auto bcs = rfx::seed_assets(db_, 2, 5000);
+	auto bcs = rfx::seed_assets(dba_, 2, 5000);
 	int64_t run = task(bcs);
 	const char *text = "# position, step, readings\n"
-			   "1, 1, pulses=0\n"
+			   "1, 1, pulses=0, elapsed=2300\n"
 			   "1, 2, -0.12, -0.10\n"
 			   "1, 3, 0.05, 0.07\n"
-			   "2, 1, pulses=0\n"
+			   "2, 1, pulses=0, elapsed=2300\n"
 			   "2, 2, 1.30, 1.42\n"
 			   "2, 3, 0.1, 0.1\n";
 	int passed = -1, failed = -1;
@@ -111,22 +106,24 @@ TEST_F(ManualTest, TypedReadingsAreJudgedStoredAndAssetsMoved)
 
 TEST_F(ManualTest, BadInputStoresNothing)
 {
-	auto bcs = rfx::seed_assets(db_, 2, 6000);
+	auto bcs = rfx::seed_assets(dba_, 2, 6000);
 	int64_t run = task(bcs);
 	std::string r = std::to_string(run);
 	struct ml_error err = ML_ERROR_INIT;
 	/* position 2 lacks step 3 */
-	EXPECT_EQ(ML_EINVAL, manual_record(db_, run,
-					   "1, 1, pulses=0\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n"
-					   "2, 1, pulses=0\n2, 2, 0.1, 0.1\n",
-					   "op", nullptr, nullptr, &err));
+	EXPECT_EQ(ML_EINVAL,
+		  manual_record(db_, run,
+				"1, 1, pulses=0, elapsed=2300\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n"
+				"2, 1, pulses=0, elapsed=2300\n2, 2, 0.1, 0.1\n",
+				"op", nullptr, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "position 2: no readings for step 3")) << err.msg;
 	/* a malformed value names the line */
-	EXPECT_EQ(ML_EINVAL, manual_record(db_, run, "1, 1, pulses=0\n1, 2, 0.1, abc\n", "op",
-					   nullptr, nullptr, &err));
-	/* a position without an asset */
 	EXPECT_EQ(ML_EINVAL,
-		  manual_record(db_, run, "9, 1, pulses=0\n", "op", nullptr, nullptr, &err));
+		  manual_record(db_, run, "1, 1, pulses=0, elapsed=2300\n1, 2, 0.1, abc\n", "op",
+				nullptr, nullptr, &err));
+	/* a position without an asset */
+	EXPECT_EQ(ML_EINVAL, manual_record(db_, run, "9, 1, pulses=0, elapsed=2300\n", "op",
+					   nullptr, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "position 9 has no asset")) << err.msg;
 	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + r));
 	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM run_step WHERE run_id = " + r));
@@ -137,17 +134,20 @@ TEST_F(ManualTest, BadInputStoresNothing)
 /* Starting the runner on a manual run is refused and leaves the run open for its typed readings. */
 TEST_F(ManualTest, RunnerRefusesAManualRunAndLeavesItRecordable)
 {
-	auto bcs = rfx::seed_assets(db_, 1, 6700);
+	auto bcs = rfx::seed_assets(dba_, 1, 6700);
 	int64_t run = task(bcs);
 	std::string r = std::to_string(run);
 	struct runner_options o = rfx::fast_options();
 	struct runner_outcome out;
 	struct ml_error err = ML_ERROR_INIT;
-	EXPECT_EQ(ML_ESTATE, runner_execute(ci_->c_str(), run, &o, &out, &err));
+	EXPECT_EQ(ML_ESTATE,
+		  runner_execute(pgtest_as(*ci_, "mlt_tech").c_str(), run, &o, &out, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "manual run")) << err.msg;
 	EXPECT_EQ("pending", one(db_, "SELECT status FROM verification_run WHERE run_id = " + r));
-	EXPECT_EQ(ML_OK, manual_record(db_, run, "1, 1, pulses=0\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n",
-				       "op", nullptr, nullptr, &err))
+	EXPECT_EQ(ML_OK,
+		  manual_record(db_, run,
+				"1, 1, pulses=0, elapsed=2300\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n",
+				"op", nullptr, nullptr, &err))
 		<< err.msg;
 	EXPECT_EQ("finished", one(db_, "SELECT status FROM verification_run WHERE run_id = " + r));
 }
@@ -160,19 +160,20 @@ TEST_F(ManualTest, RunnerRefusesAManualRunAndLeavesItRecordable)
  */
 TEST_F(ManualTest, LongLineOrHugePositionIsRefusedNotTruncatedOrWrapped)
 {
-	auto bcs = rfx::seed_assets(db_, 1, 6500);
+	auto bcs = rfx::seed_assets(dba_, 1, 6500);
 	int64_t run = task(bcs);
 	std::string r = std::to_string(run);
 	struct ml_error err = ML_ERROR_INIT;
 	std::string longline = "1, 2, 0.1, " + std::string(1009, ' ') + "0.15\n";
-	std::string text = "1, 1, pulses=0\n" + longline + "1, 3, 0.1, 0.1\n";
+	std::string text = "1, 1, pulses=0, elapsed=2300\n" + longline + "1, 3, 0.1, 0.1\n";
 	EXPECT_EQ(ML_EINVAL, manual_record(db_, run, text.c_str(), "op", nullptr, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "line 2")) << err.msg;
 	EXPECT_NE(nullptr, strstr(err.msg, "too long")) << err.msg;
 	EXPECT_EQ(ML_EINVAL,
-		  manual_record(db_, run,
-				"4294967297, 1, pulses=0\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n", "op",
-				nullptr, nullptr, &err));
+		  manual_record(
+			  db_, run,
+			  "4294967297, 1, pulses=0, elapsed=2300\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n",
+			  "op", nullptr, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "position 4294967297 has no asset")) << err.msg;
 	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + r));
 	EXPECT_EQ("verifying",
@@ -188,15 +189,15 @@ TEST_F(ManualTest, LongLineOrHugePositionIsRefusedNotTruncatedOrWrapped)
 TEST_F(ManualTest, TransformerRatioAndPhaseItemsAreJudgedSeparately)
 {
 	rfx::exec(
-		db_,
+		dba_,
 		"INSERT INTO manufacturer (code, name) VALUES ('HXCT', 'CT maker') ON CONFLICT DO NOTHING");
 	rfx::exec(
-		db_,
+		dba_,
 		"INSERT INTO device_model (code, manufacturer_id, name, kind, accuracy_class, ct_primary_a, "
 		"ct_secondary_a, rated_burden_va, verification_period_months) SELECT 'LMZ-CT', manufacturer_id, "
 		"'current transformer', 'ct', '0.2S', 100, 5, 10, 24 FROM manufacturer WHERE code = 'HXCT'");
 	rfx::exec(
-		db_,
+		dba_,
 		"INSERT INTO lot (code, model_id, received_by, file_sha256, row_count) SELECT 'LOT-CT', model_id, "
 		"'test', encode(sha256('LOT-CT'), 'hex'), 2 FROM device_model WHERE code = 'LMZ-CT'");
 	std::vector<std::string> bcs;
@@ -206,7 +207,7 @@ TEST_F(ManualTest, TransformerRatioAndPhaseItemsAreJudgedSeparately)
 		ASSERT_EQ(ML_OK, barcode_make("41300", "01", 8800 + i, bc, &e)) << e.msg;
 		bcs.push_back(bc);
 		rfx::exec(
-			db_,
+			dba_,
 			std::string(
 				"INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date) "
 				"SELECT '") +
@@ -214,18 +215,11 @@ TEST_F(ManualTest, TransformerRatioAndPhaseItemsAreJudgedSeparately)
 				"', m.model_id, l.lot_id, 'B1', date '2026-09-01' FROM "
 				"device_model m, lot l WHERE m.code = 'LMZ-CT' AND l.code = 'LOT-CT'");
 	}
-	struct bench_rec b = {};
-	snprintf(b.code, sizeof(b.code), "MANCT");
-	snprintf(b.name, sizeof(b.name), "manual CT bench");
-	snprintf(b.uri, sizeof(b.uri), "manual");
-	snprintf(b.kind, sizeof(b.kind), "transformer");
-	b.positions = 4;
-	b.n_standards = 1;
-	snprintf(b.standards[0], sizeof(b.standards[0]), "STD1");
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, standard_bench_add(db_, &b, nullptr, &err)) << err.msg;
-	rfx::add_scheme(db_, "scheme code=T-MANCT name=\"manual ct\"\nsuits kinds=ct classes=0.2S\n"
-			     "ct percent=100 burden=100\n");
+	rfx::add_bench(*ci_, "MANCT", 0, 4, "STD1", "transformer");
+	rfx::add_scheme(*ci_,
+			"scheme code=T-MANCT name=\"manual ct\"\nsuits kinds=ct classes=0.2S\n"
+			"ct percent=100 burden=100\n");
 	std::vector<struct task_slot> slots(2);
 	for (size_t i = 0; i < 2; i++) {
 		slots[i].position = (int)i + 1;
@@ -261,3 +255,44 @@ TEST_F(ManualTest, TransformerRatioAndPhaseItemsAreJudgedSeparately)
 }
 
 } // namespace
+
+/*
+ * Manual verification enforces every measurement the scheme requires (issue
+ * 8): a step with fewer readings than the scheme's count, a creep test with
+ * no (or too short an) elapsed time, a start without the time of its pulse.
+ */
+TEST_F(ManualTest, EveryRequiredMeasurementIsEnforced)
+{
+	auto bcs = rfx::seed_assets(dba_, 1, 6900);
+	int64_t run = task(bcs);
+	std::string r = std::to_string(run);
+	struct ml_error err = ML_ERROR_INIT;
+	/* one reading where the scheme needs two */
+	EXPECT_EQ(ML_EINVAL,
+		  manual_record(db_, run,
+				"1, 1, pulses=0, elapsed=2300\n1, 2, 0.1\n1, 3, 0.1, 0.1\n", "op",
+				nullptr, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "needs 2 readings")) << err.msg;
+	/* creep with 0 pulses and no elapsed time */
+	EXPECT_EQ(ML_EINVAL,
+		  manual_record(db_, run, "1, 1, pulses=0\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n", "op",
+				nullptr, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "no elapsed time")) << err.msg;
+	/* creep watched for a minute of its 37.9 minutes */
+	EXPECT_EQ(ML_EINVAL,
+		  manual_record(db_, run,
+				"1, 1, pulses=0, elapsed=60\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n",
+				"op", nullptr, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "too short")) << err.msg;
+	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM run_step WHERE run_id = " + r));
+	EXPECT_EQ("pending", one(db_, "SELECT status FROM verification_run WHERE run_id = " + r));
+	EXPECT_EQ("verifying",
+		  one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs[0] + "'"));
+	/* a creeping meter fails without a time: it already moved */
+	int passed = -1, failed = -1;
+	ASSERT_EQ(ML_OK, manual_record(db_, run, "1, 1, pulses=3\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n",
+				       "op", &passed, &failed, &err))
+		<< err.msg;
+	EXPECT_EQ(0, passed);
+	EXPECT_EQ(1, failed);
+}

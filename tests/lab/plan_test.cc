@@ -333,7 +333,7 @@ TEST(JudgeManual, TypedReadingsUseThePlannedSteps)
 	for (int i = 0; i < 5; i++)
 		ASSERT_EQ(ML_OK, plan_make_step(&st[i], i, &r, &set, &ps[i], nullptr));
 	const char *text = "# position 7, typed from the bench display\n"
-			   "creep, pulses=0\n"
+			   "creep, pulses=0, elapsed=2273\n"
 			   "START, pulses=1, elapsed=500.5\n"
 			   "Imax cos\u03c6=0.5L H, -0.1691, -0.1719\n"
 			   "\n"
@@ -375,7 +375,12 @@ TEST(JudgeManual, TypedReadingsUseThePlannedSteps)
 		{ "creep, 3\n", "pulses=N" },
 		{ "9, 0.1\n", "'9'" },
 		{ "Ib cos\u03c6=1.0 H\n", "no readings" },
-		{ "creep, pulses=0\nIb cos\u03c6=1.0 H, 0.1, 0.2/3\n", "line 2" },
+		{ "creep, pulses=0, elapsed=2273\nIb cos\u03c6=1.0 H, 0.1, 0.2/3\n", "line 2" },
+		/* every measurement the scheme requires (issue 8) */
+		{ "creep, pulses=0\n", "no elapsed time" },
+		{ "creep, pulses=1, elapsed=0.001\n", "too short" },
+		{ "START, pulses=1\n", "when the pulse came" },
+		{ "Ib cos\u03c6=1.0 H, 0.1\n", "needs 2 readings" },
 		{ "# nothing\n", "no readings" },
 	};
 	for (auto &b : bad) {

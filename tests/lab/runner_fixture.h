@@ -5,6 +5,11 @@
  * reference standard with a valid certificate, simulated benches (the real
  * Modbus TCP simulator, in-process, on 127.0.0.1) registered as lab
  * benches, and a scheme stored through the judge engineer's scheme API.
+ *
+ * Who does what (issue 8): the catalogue rows and assets are fixtures the
+ * DBA (superuser) inserts; standards and benches are added by mlt_admin
+ * (standard.edit), schemes saved by mlt_tech (scheme.edit) and activated by
+ * mlt_approver (scheme.activate); tasks are created and run by mlt_tech.
  */
 #ifndef ML_TEST_RUNNER_FIXTURE_H
 #define ML_TEST_RUNNER_FIXTURE_H
@@ -19,6 +24,7 @@
 #include "devices/benchsim.h"
 #include "lab/runner.h"
 #include "lab/scheme.h"
+#include "lab/settings.h"
 #include "lab/standard.h"
 #include "lab/task.h"
 
@@ -79,7 +85,14 @@ inline std::vector<std::string> seed_assets(struct db *db, int n, unsigned long 
 	return bcs;
 }
 
-inline void add_standard(struct db *db, const char *code, const char *from, const char *until)
+/* The base conninfo (superuser) of a fresh test database -> one of its people. */
+inline std::string person(const std::string &ci, const char *login)
+{
+	return pgtest_as(ci, login);
+}
+
+inline void add_standard(const std::string &ci, const char *code, const char *from,
+			 const char *until)
 {
 	struct standard_rec s = {};
 	snprintf(s.code, sizeof(s.code), "%s", code);
@@ -90,30 +103,52 @@ inline void add_standard(struct db *db, const char *code, const char *from, cons
 	snprintf(s.cert.valid_from, sizeof(s.cert.valid_from), "%s", from);
 	snprintf(s.cert.valid_until, sizeof(s.cert.valid_until), "%s", until);
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, standard_add(db, &s, nullptr, &err)) << err.msg;
+	struct db *db = pgtest_connect(person(ci, "mlt_admin"));
+	EXPECT_EQ(ML_OK, standard_add(db, &s, nullptr, &err)) << err.msg;
+	db_close(db);
 }
 
-inline void add_bench(struct db *db, const char *code, int port, int positions,
-		      const char *std_code)
+inline void add_bench(const std::string &ci, const char *code, int port, int positions,
+		      const char *std_code, const char *kind = "meter-1p")
 {
 	struct bench_rec b = {};
 	snprintf(b.code, sizeof(b.code), "%s", code);
 	snprintf(b.name, sizeof(b.name), "bench %s", code);
-	snprintf(b.uri, sizeof(b.uri), "tcp://127.0.0.1:%d", port);
-	snprintf(b.kind, sizeof(b.kind), "meter-1p");
+	if (port > 0)
+		snprintf(b.uri, sizeof(b.uri), "tcp://127.0.0.1:%d", port);
+	else
+		snprintf(b.uri, sizeof(b.uri), "manual");
+	snprintf(b.kind, sizeof(b.kind), "%s", kind);
 	b.positions = positions;
 	b.n_standards = 1;
 	snprintf(b.standards[0], sizeof(b.standards[0]), "%s", std_code);
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, standard_bench_add(db, &b, nullptr, &err)) << err.msg;
+	struct db *db = pgtest_connect(person(ci, "mlt_admin"));
+	EXPECT_EQ(ML_OK, standard_bench_add(db, &b, nullptr, &err)) << err.msg;
+	db_close(db);
 }
 
-inline void add_scheme(struct db *db, const char *text)
+/* An approver changes a lab rule (setting.edit), logged (0112). */
+inline void set_rule(const std::string &ci, const char *key, const char *value)
+{
+	struct ml_error err = ML_ERROR_INIT;
+	struct db *appr = pgtest_connect(person(ci, "mlt_approver"));
+	EXPECT_EQ(ML_OK, lab_settings_store(appr, key, value, &err)) << err.msg;
+	db_close(appr);
+}
+
+/* A technician saves the scheme, an approver activates it (0112). */
+inline void add_scheme(const std::string &ci, const char *text)
 {
 	struct scheme *s = nullptr;
 	struct ml_error err = ML_ERROR_INIT;
 	ASSERT_EQ(ML_OK, scheme_parse_text(text, &s, &err)) << err.msg;
-	ASSERT_EQ(ML_OK, scheme_db_save(db, s, &err)) << err.msg;
+	struct db *tech = pgtest_connect(person(ci, "mlt_tech"));
+	EXPECT_EQ(ML_OK, scheme_db_save(tech, s, &err)) << err.msg;
+	db_close(tech);
+	struct db *appr = pgtest_connect(person(ci, "mlt_approver"));
+	EXPECT_EQ(ML_OK, scheme_db_activate(appr, s->code, s->version, nullptr, &err)) << err.msg;
+	db_close(appr);
 	scheme_free(s);
 }
 
@@ -147,7 +182,6 @@ inline int64_t create_task(struct db *db, const char *bench, const char *scheme,
 	struct task_spec spec = {};
 	spec.bench_code = bench;
 	spec.scheme_code = scheme;
-	spec.operator_name = "tester";
 	spec.slots = slots.data();
 	spec.nslots = slots.size();
 	struct ml_error err = ML_ERROR_INIT;

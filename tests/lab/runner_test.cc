@@ -71,27 +71,31 @@ class RunnerTest : public ::testing::Test
 	static void SetUpTestSuite()
 	{
 		ci_ = pgtest_fresh_db("runner");
-		struct db *db = pgtest_connect(ci_);
-		rfx::add_standard(db, "STD1", "2020-01-01", "2099-12-31");
-		rfx::add_scheme(db, kScheme);
-		rfx::add_scheme(db, kShort);
-		rfx::add_scheme(db, kConstant);
-		rfx::add_scheme(db, kConstantShort);
-		rfx::add_scheme(db, kOneStep);
-		rfx::add_scheme(db, kBasicThenConstant);
-		db_close(db);
+		tech_ = pgtest_as(ci_, "mlt_tech");
+		rfx::add_standard(ci_, "STD1", "2020-01-01", "2099-12-31");
+		/* this test lab's rules (the approver's settings): 3 clock readings, constant tests
+		 * from 1 Wh, so the short schemes below are not looser than the lab's rules */
+		rfx::set_rule(ci_, "clock.readings", "3");
+		rfx::set_rule(ci_, "constant.energy_wh", "1");
+		rfx::add_scheme(ci_, kScheme);
+		rfx::add_scheme(ci_, kShort);
+		rfx::add_scheme(ci_, kConstant);
+		rfx::add_scheme(ci_, kConstantShort);
+		rfx::add_scheme(ci_, kOneStep);
+		rfx::add_scheme(ci_, kBasicThenConstant);
 	}
 	void SetUp() override
 	{
 		static unsigned long long base = 0;
-		db_ = pgtest_connect(ci_);
+		db_ = pgtest_connect(tech_);
+		dba_ = pgtest_connect(ci_);
 		base += 10000;
 		serial_ = base;
 		tag_ = std::to_string(base / 10000);
 	}
 	std::vector<std::string> assets(int n)
 	{
-		auto v = rfx::seed_assets(db_, n, serial_);
+		auto v = rfx::seed_assets(dba_, n, serial_);
 		serial_ += (unsigned long long)n;
 		return v;
 	}
@@ -104,6 +108,7 @@ class RunnerTest : public ::testing::Test
 		for (auto *s : sims_)
 			benchsim_stop(s);
 		db_close(db_);
+		db_close(dba_);
 		db_close(dbw_);
 	}
 	struct benchsim *sim(const std::string &sc, const char *bench_code, double scale = 5000)
@@ -111,7 +116,7 @@ class RunnerTest : public ::testing::Test
 		struct benchsim *s = rfx::start_sim(sc, scale);
 		if (s) {
 			sims_.push_back(s);
-			rfx::add_bench(db_, bench_code, benchsim_port(s), 48, "STD1");
+			rfx::add_bench(ci_, bench_code, benchsim_port(s), 48, "STD1");
 		}
 		return s;
 	}
@@ -136,14 +141,17 @@ class RunnerTest : public ::testing::Test
 				    r + ") d"));
 	}
 
-	static std::string ci_;
+	static std::string ci_;   /* the DBA (superuser): fixtures */
+	static std::string tech_; /* mlt_tech: creates and runs tasks */
 	unsigned long long serial_ = 0;
 	std::string tag_;
-	struct db *db_ = nullptr;
+	struct db *db_ = nullptr;  /* as mlt_tech */
+	struct db *dba_ = nullptr; /* as the DBA */
 	struct db *dbw_ = nullptr; /* a second connection for the watcher thread */
 	std::vector<struct benchsim *> sims_;
 };
 std::string RunnerTest::ci_;
+std::string RunnerTest::tech_;
 
 TEST_F(RunnerTest, FullRunGoodAndDefectiveMeters)
 {
@@ -156,7 +164,7 @@ TEST_F(RunnerTest, FullRunGoodAndDefectiveMeters)
 	struct runner_options o = rfx::fast_options();
 	struct runner_outcome out;
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, runner_execute(ci_.c_str(), run, &o, &out, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, runner_execute(tech_.c_str(), run, &o, &out, &err)) << err.msg;
 	EXPECT_STREQ("finished", out.status);
 	EXPECT_EQ(4, out.passed);
 	EXPECT_EQ(2, out.failed);
@@ -207,7 +215,7 @@ TEST_F(RunnerTest, FullRunGoodAndDefectiveMeters)
 	expect_no_duplicates(run);
 
 	/* a finished run cannot be executed again */
-	EXPECT_EQ(ML_ESTATE, runner_execute(ci_.c_str(), run, &o, &out, &err));
+	EXPECT_EQ(ML_ESTATE, runner_execute(tech_.c_str(), run, &o, &out, &err));
 }
 
 /*
@@ -230,7 +238,7 @@ TEST_F(RunnerTest, ConstantTestGammaIsTheRegisterErrorAtHighTimeScale)
 	struct runner_options o = rfx::fast_options();
 	struct runner_outcome out;
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, runner_execute(ci_.c_str(), run, &o, &out, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, runner_execute(tech_.c_str(), run, &o, &out, &err)) << err.msg;
 	EXPECT_EQ(2, out.passed);
 	EXPECT_EQ(2, out.failed);
 	const long expect_gamma[4] = { 0, 9500, -12000, 15000 }; /* dec4 % */
@@ -260,7 +268,7 @@ TEST_F(RunnerTest, ConstantTestOverBeforeFirstPollIsNotJudged)
 	o.max_reconnects = 0;
 	struct runner_outcome out;
 	struct ml_error err = ML_ERROR_INIT;
-	EXPECT_EQ(ML_ETIMEOUT, runner_execute(ci_.c_str(), run, &o, &out, &err));
+	EXPECT_EQ(ML_ETIMEOUT, runner_execute(tech_.c_str(), run, &o, &out, &err));
 	EXPECT_NE(std::string::npos, std::string(err.msg).find("start register reading"))
 		<< err.msg;
 	EXPECT_STREQ("interrupted", out.status);
@@ -276,7 +284,7 @@ TEST_F(RunnerTest, AbsentPositionIsNotConcludedAndGoesToReverify)
 	struct runner_options o = rfx::fast_options();
 	struct runner_outcome out;
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, runner_execute(ci_.c_str(), run, &o, &out, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, runner_execute(tech_.c_str(), run, &o, &out, &err)) << err.msg;
 	EXPECT_EQ(3, out.passed);
 	EXPECT_EQ(0, out.failed);
 	EXPECT_EQ(1, out.untested);
@@ -295,30 +303,37 @@ TEST_F(RunnerTest, AbsentPositionIsNotConcludedAndGoesToReverify)
 			    std::to_string(run) + " AND a.barcode = '" + bcs[2] + "'"));
 }
 
-TEST_F(RunnerTest, ApplicationRoleRunsButCannotRewriteResults)
+TEST_F(RunnerTest, PersonRunsButCannotRewriteResults)
 {
 	ASSERT_TRUE(sim(scenario(8, ""), code("B1").c_str()));
 	auto bcs = assets(2);
-	std::string app = pgtest_as_role(ci_, "meterlab_app");
-	struct db *adb = pgtest_connect(app);
-	int64_t run = rfx::create_task(adb, code("B1").c_str(), "T-SHORT", bcs);
+	int64_t run = rfx::create_task(db_, code("B1").c_str(), "T-SHORT", bcs);
 	ASSERT_GT(run, 0);
 	struct runner_options o = rfx::fast_options();
 	struct runner_outcome out;
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, runner_execute(app.c_str(), run, &o, &out, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, runner_execute(tech_.c_str(), run, &o, &out, &err)) << err.msg;
 	EXPECT_EQ(2, out.passed);
+	/* the run, its results and the asset moves name the technician by id */
+	EXPECT_EQ("mlt_tech", one(db_, "SELECT u.login FROM verification_run r JOIN app_user u ON "
+				       "u.user_id = r.operator_id WHERE run_id = " +
+					       std::to_string(run)));
+	EXPECT_EQ("2",
+		  one(db_, "SELECT count(*) FROM asset_event e JOIN app_user u ON u.user_id = "
+			   "e.actor_id WHERE e.action = 'verify_pass' AND u.login = 'mlt_tech' AND "
+			   "e.details->>'run_id' = '" +
+				   std::to_string(run) + "'"));
 	std::string r = std::to_string(run);
-	for (const char *sql : { "UPDATE run_reading SET value_e4 = 0 WHERE run_id = ",
-				 "UPDATE run_step_result SET verdict = 'pass' WHERE run_id = ",
-				 "DELETE FROM run_conclusion WHERE run_id = ",
-				 "DELETE FROM run_step WHERE run_id = " })
-		EXPECT_NE(ML_OK, db_cmd(adb, (sql + r).c_str(), 0, nullptr, &err)) << sql;
+	for (const char *sql :
+	     { "UPDATE run_reading SET value_e4 = 0 WHERE run_id = ",
+	       "UPDATE run_step_result SET verdict = 'pass' WHERE run_id = ",
+	       "DELETE FROM run_conclusion WHERE run_id = ", "DELETE FROM run_step WHERE run_id = ",
+	       "UPDATE verification_run SET status = 'running' WHERE run_id = " })
+		EXPECT_EQ(ML_EPERM, db_cmd(db_, (sql + r).c_str(), 0, nullptr, &err)) << sql;
 	/* even the owner cannot edit history: append-only triggers */
 	EXPECT_NE(ML_OK,
-		  db_cmd(db_, ("UPDATE run_reading SET value_e4 = 0 WHERE run_id = " + r).c_str(),
+		  db_cmd(dba_, ("UPDATE run_reading SET value_e4 = 0 WHERE run_id = " + r).c_str(),
 			 0, nullptr, &err));
-	db_close(adb);
 }
 
 TEST_F(RunnerTest, StopThenResumeKeepsCompletedSteps)
@@ -330,7 +345,7 @@ TEST_F(RunnerTest, StopThenResumeKeepsCompletedSteps)
 	o.stop_after_steps = 3;
 	struct runner_outcome out;
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, runner_execute(ci_.c_str(), run, &o, &out, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, runner_execute(tech_.c_str(), run, &o, &out, &err)) << err.msg;
 	EXPECT_STREQ("interrupted", out.status);
 	EXPECT_EQ("3", count("run_step", run));
 	std::string first_readings = one(
@@ -340,7 +355,7 @@ TEST_F(RunnerTest, StopThenResumeKeepsCompletedSteps)
 	EXPECT_EQ("verifying", state_of(bcs[0]));
 
 	o.stop_after_steps = 0;
-	ASSERT_EQ(ML_OK, runner_execute(ci_.c_str(), run, &o, &out, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, runner_execute(tech_.c_str(), run, &o, &out, &err)) << err.msg;
 	EXPECT_STREQ("finished", out.status);
 	EXPECT_EQ(4, out.passed);
 	EXPECT_EQ("7", count("run_step", run));
@@ -356,7 +371,7 @@ TEST_F(RunnerTest, DroppedConnectionMidStepIsRedone)
 {
 	struct benchsim *s = sim(scenario(8, ""), code("B1").c_str(), 2000);
 	ASSERT_TRUE(s);
-	dbw_ = pgtest_connect(ci_);
+	dbw_ = pgtest_connect(tech_);
 	auto bcs = assets(8);
 	int64_t run = rfx::create_task(db_, code("B1").c_str(), "T-1P", bcs);
 	struct runner_options o = rfx::fast_options();
@@ -375,7 +390,7 @@ TEST_F(RunnerTest, DroppedConnectionMidStepIsRedone)
 	});
 	struct runner_outcome out;
 	struct ml_error err = ML_ERROR_INIT;
-	int rc = runner_execute(ci_.c_str(), run, &o, &out, &err);
+	int rc = runner_execute(tech_.c_str(), run, &o, &out, &err);
 	done = true;
 	dropper.join();
 	ASSERT_EQ(ML_OK, rc) << err.msg;
@@ -397,13 +412,13 @@ TEST_F(RunnerTest, SecondExecutorIsRefusedWhileLocked)
 		  one(other, "SELECT pg_try_advisory_lock(7340032, " + std::to_string(run) + ")"));
 	struct runner_options o = rfx::fast_options();
 	struct ml_error err = ML_ERROR_INIT;
-	EXPECT_EQ(ML_ECONFLICT, runner_execute(ci_.c_str(), run, &o, nullptr, &err));
+	EXPECT_EQ(ML_ECONFLICT, runner_execute(tech_.c_str(), run, &o, nullptr, &err));
 	/* release it before closing: a closing session drops its locks only once the server
 	 * has processed the termination, after PQfinish returned (the retry below raced it) */
 	EXPECT_EQ("t",
 		  one(other, "SELECT pg_advisory_unlock(7340032, " + std::to_string(run) + ")"));
 	db_close(other);
-	EXPECT_EQ(ML_OK, runner_execute(ci_.c_str(), run, &o, nullptr, &err)) << err.msg;
+	EXPECT_EQ(ML_OK, runner_execute(tech_.c_str(), run, &o, nullptr, &err)) << err.msg;
 }
 
 TEST_F(RunnerTest, AbortMovesAssetsToReverify)
@@ -435,8 +450,8 @@ TEST_F(RunnerTest, TwentyBenchesOf48PositionsConcurrently)
 	o.poll_ms = 5;
 	std::vector<struct runner_outcome> out(kBenches);
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK,
-		  runner_execute_many(ci_.c_str(), runs.data(), runs.size(), &o, out.data(), &err))
+	ASSERT_EQ(ML_OK, runner_execute_many(tech_.c_str(), runs.data(), runs.size(), &o,
+					     out.data(), &err))
 		<< err.msg;
 	int passed = 0, failed = 0;
 	for (auto &x : out) {

@@ -290,42 +290,65 @@ TEST(SchemeText, ShippedSamplesParse)
 	EXPECT_GE(n, 6);
 }
 
+/*
+ * Schemes in the database (0112): a technician saves (scheme.edit), the new
+ * version is INACTIVE until an approver activates it (scheme.activate); the
+ * database refuses a scheme looser than the regulation, naming the step and
+ * the rule.
+ */
 class SchemeDb : public ::testing::Test
 {
       protected:
 	void SetUp() override
 	{
 		ci_ = pgtest_fresh_db("scheme");
-		db_ = pgtest_connect(ci_);
+		dba_ = pgtest_connect(ci_);
+		db_ = pgtest_connect(pgtest_as(ci_, "mlt_tech"));
+		appr_ = pgtest_connect(pgtest_as(ci_, "mlt_approver"));
 	}
 	void TearDown() override
 	{
 		db_close(db_);
+		db_close(dba_);
+		db_close(appr_);
 	}
 	std::string ci_;
-	struct db *db_ = nullptr;
+	struct db *db_ = nullptr;   /* mlt_tech */
+	struct db *appr_ = nullptr; /* mlt_approver */
+	struct db *dba_ = nullptr;  /* the DBA */
 };
 
-TEST_F(SchemeDb, SaveLoadVersionsRetire)
+/* kText with the constant test's energy at the lab's rule (1000 Wh): a scheme the database accepts. */
+std::string db_text()
+{
+	std::string t = kText;
+	t.replace(t.find("energy=500"), 10, "energy=1000");
+	return t;
+}
+
+TEST_F(SchemeDb, SaveLoadVersionsActivateRetire)
 {
 	struct scheme *s = nullptr, *back = nullptr;
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, scheme_parse_text(kText, &s, &err));
+	ASSERT_EQ(ML_OK, scheme_parse_text(db_text().c_str(), &s, &err));
 	ASSERT_EQ(ML_OK, scheme_db_save(db_, s, &err)) << err.msg;
 	EXPECT_EQ(1, s->version);
+	/* saved, not active: new runs cannot use it yet */
+	EXPECT_EQ(ML_ENOTFOUND, scheme_db_load(db_, "PROV-1P-1", &back, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "no active version")) << err.msg;
+	/* the technician may not activate; the approver does */
+	EXPECT_EQ(ML_EPERM, scheme_db_activate(db_, "PROV-1P-1", 1, nullptr, &err));
+	ASSERT_EQ(ML_OK, scheme_db_activate(appr_, "PROV-1P-1", 1, nullptr, &err)) << err.msg;
 	ASSERT_EQ(ML_OK, scheme_db_load(db_, "PROV-1P-1", &back, &err)) << err.msg;
 	EXPECT_TRUE(scheme_equal(s, back));
 	EXPECT_EQ(1, back->version);
 	scheme_free(back);
-	/* a second save is version 2; version 1 stays loadable */
+	/* a second save is version 2, but version 1 stays the active one until activated */
 	s->steps[2].readings = 4;
 	ASSERT_EQ(ML_OK, scheme_db_save(db_, s, &err)) << err.msg;
 	EXPECT_EQ(2, s->version);
 	ASSERT_EQ(ML_OK, scheme_db_load(db_, "PROV-1P-1", &back, &err));
-	EXPECT_EQ(4, back->steps[2].readings);
-	EXPECT_TRUE(scheme_equal(s, back));
-	scheme_free(back);
-	ASSERT_EQ(ML_OK, scheme_db_load_version(db_, "PROV-1P-1", 1, &back, &err));
+	EXPECT_EQ(1, back->version);
 	EXPECT_EQ(3, back->steps[2].readings);
 	scheme_free(back);
 	struct scheme_summary *list = nullptr;
@@ -333,25 +356,103 @@ TEST_F(SchemeDb, SaveLoadVersionsRetire)
 	ASSERT_EQ(ML_OK, scheme_db_list(db_, &list, &n, &err));
 	ASSERT_EQ(1u, n);
 	EXPECT_EQ(2, list[0].version);
+	EXPECT_EQ(1, list[0].active_version);
 	EXPECT_EQ(7, list[0].nsteps);
 	free(list);
-	/* versions are immutable, even for the admin role */
+	int v = 0;
+	ASSERT_EQ(ML_OK, scheme_db_activate(appr_, "PROV-1P-1", 0, &v, &err)) << err.msg;
+	EXPECT_EQ(2, v);
+	ASSERT_EQ(ML_OK, scheme_db_load(db_, "PROV-1P-1", &back, &err));
+	EXPECT_EQ(4, back->steps[2].readings);
+	EXPECT_TRUE(scheme_equal(s, back));
+	scheme_free(back);
+	ASSERT_EQ(ML_OK, scheme_db_load_version(db_, "PROV-1P-1", 1, &back, &err));
+	EXPECT_EQ(3, back->steps[2].readings);
+	scheme_free(back);
+	/* versions are immutable, even for the owner; people may not even try */
 	const char *refused[] = { "UPDATE scheme_step SET readings = 9", "DELETE FROM scheme_step",
 				  "DELETE FROM scheme", "UPDATE scheme SET name = 'x'" };
 	for (const char *sql : refused) {
-		EXPECT_NE(ML_OK, db_cmd(db_, sql, 0, nullptr, &err)) << sql;
+		EXPECT_NE(ML_OK, db_cmd(dba_, sql, 0, nullptr, &err)) << sql;
 		EXPECT_NE(nullptr, strstr(err.msg, "immutable")) << sql << ": " << err.msg;
+		EXPECT_EQ(ML_EPERM, db_cmd(db_, sql, 0, nullptr, &err)) << sql;
 	}
-	ASSERT_EQ(ML_OK, scheme_db_retire(db_, "PROV-1P-1", &err)) << err.msg;
+	EXPECT_EQ(ML_EPERM, scheme_db_retire(db_, "PROV-1P-1", &err));
+	ASSERT_EQ(ML_OK, scheme_db_retire(appr_, "PROV-1P-1", &err)) << err.msg;
 	EXPECT_EQ(ML_ENOTFOUND, scheme_db_load(db_, "PROV-1P-1", &back, &err));
-	EXPECT_EQ(ML_ENOTFOUND, scheme_db_retire(db_, "PROV-1P-1", &err));
+	EXPECT_EQ(ML_ENOTFOUND, scheme_db_retire(appr_, "PROV-1P-1", &err));
 	ASSERT_EQ(ML_OK, scheme_db_load_version(db_, "PROV-1P-1", 2, &back, &err)) << err.msg;
 	scheme_free(back);
-	/* saving revives the code as version 3 */
+	/* saving again is version 3, used once activated */
 	ASSERT_EQ(ML_OK, scheme_db_save(db_, s, &err));
 	EXPECT_EQ(3, s->version);
+	EXPECT_EQ(ML_ENOTFOUND, scheme_db_load(db_, "PROV-1P-1", &back, &err));
+	ASSERT_EQ(ML_OK, scheme_db_activate(appr_, "PROV-1P-1", 3, nullptr, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, scheme_db_load(db_, "PROV-1P-1", &back, &err)) << err.msg;
+	EXPECT_EQ(3, back->version);
+	scheme_free(back);
 	EXPECT_EQ(ML_ENOTFOUND, scheme_db_load(db_, "NOPE", &back, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "NOPE"));
+	scheme_free(s);
+}
+
+/*
+ * The attack of issue 8: "limit=50", "creep duration=0.001", "readings=1"
+ * under an existing code. Each is refused by the database naming the step
+ * and the rule (creep duration: when a run would use it for a model).
+ */
+TEST_F(SchemeDb, LooserThanTheRegulationIsRefusedNamingStepAndRule)
+{
+	const struct {
+		const char *step, *want;
+	} cases[] = {
+		{ "basic I=Ib pf=1.0 element=H limit=50",
+		  "step 1 (basic): limit=50% is wider than the "
+		  "regulation limit ±1% of class 1" },
+		{ "basic I=Ib pf=1.0 element=H readings=1",
+		  "step 1 (basic): readings=1 is fewer than "
+		  "the 2 readings" },
+		{ "basic I=0.1Ib pf=0.5L element=H limit=1.6",
+		  "limit=1.6% is wider than the regulation "
+		  "limit ±1.5%" },
+		{ "clock readings=2", "step 1 (clock): readings=2 is fewer than the 5" },
+		{ "clock limit=1", "wider than the daily clock error limit ±0.5 s/d" },
+		{ "constant I=Imax pf=1.0 element=H energy=10",
+		  "energy=10 Wh is less than the 1000 Wh" },
+		{ "constant I=Imax pf=1.0 element=H limit=1.5", "wider than the class index 1%" },
+		{ "constant I=Imax pf=1.0 element=H duration=1", "set energy=" },
+	};
+	for (auto &c : cases) {
+		std::string text = std::string(
+					   "scheme code=LOOSE name=\"loose\"\n"
+					   "suits kinds=meter_1p classes=1 connection=direct\n") +
+				   c.step + "\n";
+		struct scheme *s = nullptr;
+		struct ml_error err = ML_ERROR_INIT;
+		ASSERT_EQ(ML_OK, scheme_parse_text(text.c_str(), &s, &err)) << err.msg;
+		EXPECT_EQ(ML_EINVAL, scheme_db_save(db_, s, &err)) << c.step;
+		EXPECT_NE(nullptr, strstr(err.msg, c.want)) << c.step << " -> " << err.msg;
+		scheme_free(s);
+	}
+	/* and the tightest possible overrides pass */
+	struct scheme *s = nullptr;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK,
+		  scheme_parse_text(
+			  "scheme code=TIGHT name=\"tight\"\nsuits kinds=meter_1p classes=1 "
+			  "connection=direct\nbasic I=Ib pf=1.0 element=H limit=1 readings=3\n"
+			  "clock readings=5 limit=0.5\n",
+			  &s, &err))
+		<< err.msg;
+	EXPECT_EQ(ML_OK, scheme_db_save(db_, s, &err)) << err.msg;
+	scheme_free(s);
+	/* a CT ratio limit is compared with the interpolated IEC 61869-2 value */
+	ASSERT_EQ(ML_OK, scheme_parse_text(
+				 "scheme code=CT-LOOSE name=\"ct\"\nsuits kinds=ct classes=0.2S\n"
+				 "ct percent=10 burden=100 limit=0.31\n",
+				 &s, &err));
+	EXPECT_EQ(ML_EINVAL, scheme_db_save(db_, s, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "±0.3%")) << err.msg; /* 0.35 - 0.15 × 5/15 */
 	scheme_free(s);
 }
 
@@ -365,6 +466,8 @@ TEST_F(SchemeDb, DefaultSchemesStoreAndReload)
 		struct ml_error err = ML_ERROR_INIT;
 		ASSERT_EQ(ML_OK, scheme_default(&r, &set, nullptr, &s, &err));
 		ASSERT_EQ(ML_OK, scheme_db_save(db_, s, &err)) << err.msg;
+		ASSERT_EQ(ML_OK, scheme_db_activate(appr_, s->code, s->version, nullptr, &err))
+			<< err.msg;
 		ASSERT_EQ(ML_OK, scheme_db_load(db_, s->code, &back, &err)) << err.msg;
 		EXPECT_TRUE(scheme_equal(s, back)) << s->code;
 		scheme_free(back);
@@ -372,61 +475,115 @@ TEST_F(SchemeDb, DefaultSchemesStoreAndReload)
 	}
 }
 
-TEST_F(SchemeDb, AppRoleMaySaveButNotRewrite)
+TEST_F(SchemeDb, OnlyPeopleWithTheRoleWriteSchemesAndSettings)
 {
-	struct db *app = pgtest_connect(pgtest_as_role(ci_, "meterlab_app"));
 	struct scheme *s = nullptr;
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, scheme_parse_text(kText, &s, &err));
-	ASSERT_EQ(ML_OK, scheme_db_save(app, s, &err)) << err.msg;
-	ASSERT_EQ(ML_OK, scheme_db_retire(app, s->code, &err)) << err.msg;
-	ASSERT_EQ(ML_OK, scheme_db_save(app, s, &err)) << err.msg;
-	EXPECT_NE(ML_OK, db_cmd(app, "UPDATE scheme SET name = 'x'", 0, nullptr, &err));
-	ASSERT_EQ(ML_OK, lab_settings_store(app, "creep.max_pulses", "0", &err)) << err.msg;
-	scheme_free(s);
+	ASSERT_EQ(ML_OK, scheme_parse_text(db_text().c_str(), &s, &err));
+	/* the group role is nobody: it holds no identity */
+	struct db *app = pgtest_connect(pgtest_as_role(ci_, "meterlab_app"));
+	EXPECT_EQ(ML_EPERM, scheme_db_save(app, s, &err));
 	db_close(app);
+	for (const char *who : { "mlt_clerk", "mlt_checker", "mlt_auditor", "mlt_admin" }) {
+		struct db *x = pgtest_connect(pgtest_as(ci_, who));
+		EXPECT_EQ(ML_EPERM, scheme_db_save(x, s, &err)) << who;
+		EXPECT_EQ(ML_EPERM, lab_settings_store(x, "creep.max_pulses", "0", &err)) << who;
+		db_close(x);
+	}
+	ASSERT_EQ(ML_OK, scheme_db_save(db_, s, &err)) << err.msg;
+	EXPECT_EQ(ML_EPERM, lab_settings_store(db_, "creep.max_pulses", "0", &err));
+	ASSERT_EQ(ML_OK, lab_settings_store(appr_, "creep.max_pulses", "0", &err)) << err.msg;
+	EXPECT_NE(ML_OK, db_cmd(db_, "UPDATE scheme SET name = 'x'", 0, nullptr, &err));
+	EXPECT_EQ(ML_EPERM, db_cmd(appr_, "UPDATE lab_setting SET value = '5'", 0, nullptr, &err));
+	EXPECT_EQ(ML_EPERM,
+		  db_cmd(appr_,
+			 "INSERT INTO lab_setting (key, value) VALUES ('clock.readings', '1')", 0,
+			 nullptr, &err));
+	scheme_free(s);
 }
 
 TEST_F(SchemeDb, SettingsStoreLoadReset)
 {
 	struct lab_settings s;
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, lab_settings_load(db_, &s, &err));
+	struct db *db = appr_; /* setting.edit: the approver */
+	ASSERT_EQ(ML_OK, lab_settings_load(db, &s, &err));
 	EXPECT_EQ(600000, s.internal_coeff_e4);
-	ASSERT_EQ(ML_OK, lab_settings_store(db_, "judge.internal_coefficient", "80", &err))
+	ASSERT_EQ(ML_OK, lab_settings_store(db, "judge.internal_coefficient", "80", &err))
 		<< err.msg;
-	ASSERT_EQ(ML_OK, lab_settings_store(db_, "judge.verdict_on_rounded", "NO", &err));
-	EXPECT_EQ(ML_EINVAL, lab_settings_store(db_, "creep.max_pulses", "-3", &err));
-	EXPECT_EQ(ML_ENOTFOUND, lab_settings_store(db_, "creep.max_puls", "1", &err));
-	ASSERT_EQ(ML_OK, lab_settings_load(db_, &s, &err));
+	ASSERT_EQ(ML_OK, lab_settings_store(db, "judge.verdict_on_rounded", "NO", &err));
+	EXPECT_EQ(ML_EINVAL, lab_settings_store(db, "creep.max_pulses", "-3", &err));
+	EXPECT_EQ(ML_ENOTFOUND, lab_settings_store(db, "creep.max_puls", "1", &err));
+	ASSERT_EQ(ML_OK, lab_settings_load(db, &s, &err));
 	EXPECT_EQ(800000, s.internal_coeff_e4);
 	EXPECT_EQ(0, s.verdict_on_rounded);
 	EXPECT_EQ(1, s.creep_max_pulses);
 	PGresult *res = nullptr;
 	ASSERT_EQ(
 		ML_OK,
-		db_query_one(db_,
+		db_query_one(db,
 			     "SELECT value FROM lab_setting WHERE key = 'judge.verdict_on_rounded'",
 			     0, nullptr, &res, &err));
 	EXPECT_STREQ("no", db_get(res, 0, "value")); /* stored normalised */
 	PQclear(res);
-	ASSERT_EQ(ML_OK, lab_settings_reset(db_, "judge.internal_coefficient", &err));
-	EXPECT_EQ(ML_ENOTFOUND, lab_settings_reset(db_, "judge.internal_coefficient", &err));
-	ASSERT_EQ(ML_OK, lab_settings_load(db_, &s, &err));
+	ASSERT_EQ(ML_OK, lab_settings_reset(db, "judge.internal_coefficient", &err));
+	EXPECT_EQ(ML_ENOTFOUND, lab_settings_reset(db, "judge.internal_coefficient", &err));
+	ASSERT_EQ(ML_OK, lab_settings_load(db, &s, &err));
 	EXPECT_EQ(600000, s.internal_coeff_e4);
-	ASSERT_EQ(ML_OK, db_query_one(db_, "SELECT count(*) AS n FROM lab_setting_log", 0, nullptr,
-				      &res, &err));
-	EXPECT_STREQ("3", db_get(res, 0, "n"));
-	PQclear(res);
-	/* a stored value this build rejects is a configuration error, and s stays as it was */
+	/* the log names the person (by id), written by the function */
 	ASSERT_EQ(ML_OK,
-		  db_cmd(db_,
+		  db_query_one(
+			  db,
+			  "SELECT count(*) AS n, bool_and(u.login = 'mlt_approver') AS who "
+			  "FROM lab_setting_log l JOIN app_user u ON u.user_id = l.changed_by_id",
+			  0, nullptr, &res, &err));
+	EXPECT_STREQ("3", db_get(res, 0, "n"));
+	EXPECT_STREQ("t", db_get(res, 0, "who"));
+	PQclear(res);
+	/* the database checks the value itself, whoever calls (here as SQL, bypassing the C check) */
+	EXPECT_EQ(ML_EINVAL,
+		  db_cmd(db, "SELECT ml_setting_set('clock.readings', 'many')", 0, nullptr, &err));
+	EXPECT_EQ(ML_EINVAL,
+		  db_cmd(db, "SELECT ml_setting_set('judge.internal_coefficient', '100.00001')", 0,
+			 nullptr, &err));
+	/* a stored value this build rejects (written by the DBA) is a configuration error, and s stays */
+	ASSERT_EQ(ML_OK,
+		  db_cmd(dba_,
 			 "INSERT INTO lab_setting (key, value) VALUES ('clock.readings', 'many')",
 			 0, nullptr, &err));
 	struct lab_settings before = s;
-	EXPECT_EQ(ML_ECONFIG, lab_settings_load(db_, &s, &err));
+	EXPECT_EQ(ML_ECONFIG, lab_settings_load(db, &s, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "clock.readings")) << err.msg;
 	EXPECT_EQ(0, memcmp(&before, &s, sizeof s));
+}
+
+/* lab_setting_def in the database is lab/settings.c's table, row by row (key, type, default, range). */
+TEST_F(SchemeDb, SettingDefinitionsEqualTheCTable)
+{
+	size_t n = 0;
+	const struct lab_setting_desc *t = lab_settings_table(&n);
+	static const char *const types[] = { "", "bool", "int", "dec4", "dec4_list", "tri", "i64" };
+	for (size_t i = 0; i < n; i++) {
+		const char *p[1] = { t[i].key };
+		PGresult *res = nullptr;
+		struct ml_error err = ML_ERROR_INIT;
+		ASSERT_EQ(ML_OK, db_query_one(db_,
+					      "SELECT type, default_value, min_v, max_v FROM "
+					      "lab_setting_def WHERE key = $1",
+					      1, p, &res, &err))
+			<< t[i].key << ": " << err.msg;
+		EXPECT_STREQ(types[t[i].type], db_get(res, 0, "type")) << t[i].key;
+		EXPECT_STREQ(t[i].def, db_get(res, 0, "default_value")) << t[i].key;
+		EXPECT_EQ(t[i].min, atoll(db_get(res, 0, "min_v"))) << t[i].key;
+		EXPECT_EQ(t[i].max, atoll(db_get(res, 0, "max_v"))) << t[i].key;
+		PQclear(res);
+	}
+	PGresult *res = nullptr;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, db_query_one(db_, "SELECT count(*) FROM lab_setting_def", 0, nullptr, &res,
+				      &err));
+	EXPECT_EQ(std::to_string(n), PQgetvalue(res, 0, 0));
+	PQclear(res);
 }
 
 } // namespace
