@@ -100,7 +100,7 @@ static int summarise(const struct asset_move_report *rep, size_t n, struct ml_er
 			 rep->nrefused, n, r0->msg);
 }
 
-/* Refusals the library finds before asking the database (arguments it no longer takes). */
+/* Refusals the library finds before asking the database. */
 static int precheck(const struct asset_move *moves, size_t n, struct asset_move_report *rep,
 		    size_t *cap)
 {
@@ -108,18 +108,10 @@ static int precheck(const struct asset_move *moves, size_t n, struct asset_move_
 	for (size_t i = 0; i < n && !rc; i++) {
 		char msg[256];
 		const struct asset_move *m = &moves[i];
-		if (!asset_action_name(m->action))
-			snprintf(msg, sizeof(msg), "asset %s: unknown action %d",
-				 m->barcode ? m->barcode : "", (int)m->action);
-		else if (m->valid_until)
-			/* issue 8: validity comes from a run's conclusion and the model's period */
-			snprintf(
-				msg, sizeof(msg),
-				"asset %s: valid_until '%.20s' is not an argument: it comes from a "
-				"run's conclusion and the model's verification period",
-				m->barcode ? m->barcode : "", m->valid_until);
-		else
+		if (asset_action_name(m->action))
 			continue;
+		snprintf(msg, sizeof(msg), "asset %s: unknown action %d",
+			 m->barcode ? m->barcode : "", (int)m->action);
 		rc = add_refusal(rep, cap, i, m->barcode, ML_EINVAL, msg);
 	}
 	return rc;
@@ -208,11 +200,10 @@ int asset_move_one(struct db *db, const struct asset_move *move, struct ml_error
 	return asset_move_batch(db, move, 1, NULL, err);
 }
 
-int asset_swap(struct db *db, const char *old_barcode, const char *new_barcode, const char *actor,
+int asset_swap(struct db *db, const char *old_barcode, const char *new_barcode,
 	       const char *location, const char *reason, struct asset_move_report *rep,
 	       struct ml_error *err)
 {
-	(void)actor; /* the authenticated user is recorded; kept until the CLI stops passing it */
 	char d_old[96], d_new[96];
 	/* Barcodes are validated by the batch before use; %.22s keeps the JSON well-formed regardless. */
 	snprintf(d_old, sizeof(d_old), "{\"swap\":true,\"replaced_by\":\"%.22s\"}",

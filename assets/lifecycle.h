@@ -106,16 +106,17 @@ int asset_lookup(struct db *db, const char *barcode, struct asset_info *out,
 
 /* ---- moves ---- */
 
+/*
+ * One move. Who moves is the connection's authenticated user (ml_actor_id,
+ * issue 8), never a field; a validity is never an argument either: only a
+ * run's conclusion sets valid_until (the model's verification period).
+ */
 struct asset_move {
 	const char *barcode;      /* required */
 	enum asset_action action; /* required */
-	const char *actor; /* IGNORED (issue 8): the actor is the connection's authenticated user */
-	const char
-		*location;  /* location code the asset moves to; NULL keeps the current location */
-	const char *reason; /* free text, NULL allowed */
+	const char *location;     /* location code the asset moves to; NULL keeps the current one */
+	const char *reason;       /* free text, NULL allowed */
 	const char *details_json; /* JSON object text stored in asset_event.details; NULL -> {} */
-	const char *valid_until;  /* must be NULL: validity comes only from a run's conclusion
-				   * (the model's verification period, JJG 596-2012 §1.12) */
 };
 
 /* One refused move: index into the caller's array, the barcode and why. */
@@ -165,10 +166,9 @@ int asset_move_one(struct db *db, const struct asset_move *move, struct ml_error
 /*
  * Swap an installed meter: remove(old_barcode) + install(new_barcode) in one
  * transaction (same rules as asset_move_batch, permission asset.move.field).
- * details_json of both events records the other barcode. actor is IGNORED
- * (issue 8; the parameter goes when the CLI stops passing it).
+ * details_json of both events records the other barcode.
  */
-int asset_swap(struct db *db, const char *old_barcode, const char *new_barcode, const char *actor,
+int asset_swap(struct db *db, const char *old_barcode, const char *new_barcode,
 	       const char *location, const char *reason, struct asset_move_report *rep,
 	       struct ml_error *err) ML_MUSTCHECK;
 

@@ -85,7 +85,6 @@ void asset_import_report_free(struct asset_import_report *rep); /* NULL-safe; fr
 struct asset_receive_opts {
 	const char *lot_code;  /* required, unique */
 	const char *supplier;  /* free text, optional */
-	const char *actor;     /* IGNORED (issue 8): who received it is the connection's user */
 	const char *location;  /* store code; NULL -> "CENTRAL" */
 	const char *file_name; /* recorded with the lot, optional */
 };

@@ -126,8 +126,13 @@ int main(int argc, char **argv)
 		brs_die("simulator", &err);
 	benchsim_scenario_free(sc);
 	snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", benchsim_port(sim));
+	char pci[600];
+	brs_person(db, ci, pci, sizeof(pci));
 	brs_catalogue(db);
-	brs_registry(db, uri, 24, scheme_text);
+	brs_registry(pci, uri, 24, scheme_text);
+	struct db *pdb = NULL;
+	if (db_connect(pci, &pdb, &err))
+		brs_die("connect", &err);
 	char bcs[24][23];
 	brs_assets(db, 24, 1000, bcs);
 	double step_min[MAX_STEPS];
@@ -143,10 +148,10 @@ int main(int argc, char **argv)
 	o.on_event = on_event;
 	double wall[50], setup[50], end[50], stepo[MAX_STEPS][50], stepsum[50];
 	for (int k = 0; k < reps; k++) {
-		int64_t run = brs_task(db, "OVH", 24, bcs);
+		int64_t run = brs_task(pdb, "OVH", 24, bcs);
 		double t0 = brs_now();
 		struct runner_outcome out;
-		if (runner_execute(ci, run, &o, &out, &err))
+		if (runner_execute(pci, run, &o, &out, &err))
 			brs_die("run", &err);
 		double t1 = brs_now();
 		wall[k] = (t1 - t0) * 1000.0;
@@ -181,6 +186,7 @@ int main(int argc, char **argv)
 		printf("%s%.2f", i ? " " : "", brs_median(stepo[i], reps));
 	printf("), end %.1f\n", brs_median(end, reps));
 	benchsim_stop(sim);
+	db_close(pdb);
 	db_close(db);
 	brs_drop_db(name);
 	return 0;

@@ -11,19 +11,12 @@
 #include "assets/registry.h"
 #include "cli/cli.h"
 #include "common/json.h"
-
-static const char *default_actor(const char *given)
-{
-	if (given && *given)
-		return given;
-	const char *u = getenv("USER");
-	return u && *u ? u : "unknown";
-}
+#include "common/text.h"
 
 /* Options of every asset subcommand; each row's table says which it takes. */
 struct asset_args {
 	const char *name, *kind, *parent;
-	const char *file, *actor, *location, *reason, *details, *valid_until;
+	const char *file, *location, *reason, *details;
 	const char *limit, *after;
 	struct asset_receive_opts recv;
 	struct asset_filter filter;
@@ -135,19 +128,19 @@ static int location_list(struct cli_ctx *ctx, struct cli_call *c)
 /* ---- receive ---- */
 
 static const char receive_help[] =
-	"usage: meterlab asset receive --lot LOT --file FILE|- [--supplier TEXT] [--actor NAME]\n"
-	"                             [--location STORE]\n\n"
+	"usage: meterlab asset receive --lot LOT --file FILE|- [--supplier TEXT] [--location STORE]\n\n"
 	"Receive a supplier delivery into a new arrival lot, all rows or none. FILE is CSV (UTF-8),\n"
 	"first line a header naming the columns, in any order:\n"
 	"  barcode           22-digit State Grid asset barcode (mod-10 check digit verified)\n"
 	"  model_code        an existing model (meterlab asset model list)\n"
 	"  production_batch  manufacturer's batch, 1-64 characters\n"
-	"  production_date   YYYY-MM-DD\n"
+	"  production_date   YYYY-MM-DD, not in the future, not more than 20 years ago\n"
 	"  box_code          optional column: packing box barcode\n"
 	"Every bad row is reported (line, column, value, reason): bad barcode, unknown model, bad\n"
-	"date, duplicate within the file, barcode already registered; then nothing is imported\n"
-	"(exit 3). Importing the same file again, or reusing a lot code, is refused (exit 5).\n"
-	"Assets start in state 'arrived' at STORE (default CENTRAL).";
+	"date, a NUL byte or control character, duplicate within the file, barcode already\n"
+	"registered; then nothing is imported (exit 3). Importing the same file again, or reusing a\n"
+	"lot code, is refused (exit 5). Assets start in state 'arrived' at STORE (default CENTRAL).\n"
+	"The receiver recorded is you, the database login (permission asset.receive, warehouse clerk).";
 
 static void print_issues(struct cli_ctx *ctx, const char *lot,
 			 const struct asset_import_report *rep)
@@ -190,7 +183,6 @@ static int receive_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	char *data = NULL;
 	size_t len = 0;
 	memset(&rep, 0, sizeof(rep));
-	o->actor = default_actor(o->actor);
 	o->file_name = a->file;
 	int rc = asset_read_file(a->file, &data, &len, &c->err);
 	if (rc)
@@ -225,18 +217,15 @@ out:
 /* ---- move / swap ---- */
 
 static const char move_help[] =
-	"usage: meterlab asset move ACTION [--file FILE | -] [BARCODE...] [--actor NAME]\n"
-	"                          [--location CODE] [--reason TEXT] [--details JSON] [--valid-until DATE]\n\n"
+	"usage: meterlab asset move ACTION [--file FILE | -] [BARCODE...] [--location CODE]\n"
+	"                          [--reason TEXT] [--details JSON]\n\n"
 	"Apply one lifecycle action to every listed asset, all or nothing: when any asset is\n"
 	"refused, every refused barcode is reported with its reason and nothing moves (exit 5, or\n"
 	"4 for an unknown barcode/location, 3 for a malformed one). Barcodes come from the\n"
 	"arguments, from FILE, or from standard input ('-'): one per line, the first comma-separated\n"
 	"field counts, blank lines, '#' comments and a 'barcode' header line are skipped.\n"
-	"ACTION (state -> state):\n"
-	"  sample            arrived -> sampling            sample_return  sampling -> arrived\n"
-	"  verify_start      arrived|sampling|reverify|in_stock -> verifying\n"
-	"  verify_pass       verifying -> in_stock (sets valid_until; --valid-until or the model's period)\n"
-	"  verify_fail       verifying -> failed            verify_abort   verifying -> reverify\n"
+	"ACTION (state -> state), and the permission it needs:\n"
+	"  sample            arrived -> sampling            sample_return  sampling -> arrived   (lab)\n"
 	"  dispatch          in_stock -> in_transit         receive_secondary in_transit -> secondary_stock\n"
 	"  issue             in_stock|secondary_stock -> issued (refused after valid_until)\n"
 	"  install           issued -> installed\n"
@@ -245,9 +234,14 @@ static const char move_help[] =
 	"  reuse             removed|fault_analysis -> reverify\n"
 	"  return_to_maker   failed|fault_analysis -> returned_to_maker\n"
 	"  scrap             failed|fault_analysis|removed -> scrapped\n"
+	"Store moves (dispatch … return_unused) need asset.move.store, field moves (install, remove,\n"
+	"fault_report) asset.move.field, lab moves (sample, sample_return, reuse) asset.move.lab,\n"
+	"return_to_maker and scrap asset.retire. verify_start/pass/fail/abort are not moves: only a\n"
+	"run mounts, concludes (valid_until from the model's period) or aborts (meterlab run).\n"
+	"An asset mounted on an unfinished run is moved only by that run.\n"
 	"--location moves the asset to that place (e.g. a secondary store for dispatch);\n"
 	"receive_secondary must end at a secondary store, return_unused at a store.\n"
-	"See also 'meterlab asset swap' (remove + install in one transaction).";
+	"The actor recorded is you, the database login. See also 'meterlab asset swap'.";
 
 struct bc_list {
 	char **v;
@@ -362,6 +356,9 @@ static int load_barcodes(const char *file, const char **pos, int npos, struct bc
 		return ML_OK;
 	size_t len;
 	int rc = asset_read_file(file, &l->data, &len, err);
+	/* a NUL byte would silently end the list as a C string: refused, naming the line */
+	if (!rc)
+		rc = ml_text_file_check(l->data, len, file, err);
 	if (rc)
 		return rc;
 	if (bc_parse(l))
@@ -372,11 +369,9 @@ static int load_barcodes(const char *file, const char **pos, int npos, struct bc
 static int move_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
 	const struct asset_args *a = c->args;
-	struct asset_move tmpl = { .actor = default_actor(a->actor),
-				   .location = a->location,
+	struct asset_move tmpl = { .location = a->location,
 				   .reason = a->reason,
-				   .details_json = a->details,
-				   .valid_until = a->valid_until };
+				   .details_json = a->details };
 	struct bc_list l = { 0 };
 	struct asset_move *mv = NULL;
 	struct asset_move_report rep = { 0 };
@@ -425,8 +420,7 @@ static int swap_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	char *bcs[2] = { (char *)c->pos[0], (char *)c->pos[1] };
 	long lines[2] = { 0, 0 };
 	struct bc_list l = { .v = bcs, .line = lines, .n = 2 };
-	int rc = asset_swap(c->db, c->pos[0], c->pos[1], default_actor(a->actor), a->location,
-			    a->reason, &rep, &c->err);
+	int rc = asset_swap(c->db, c->pos[0], c->pos[1], a->location, a->reason, &rep, &c->err);
 	int printed = print_move_report(ctx, c, &l, &rep, "swap", rc == ML_OK);
 	asset_move_report_free(&rep);
 	if (rc)
@@ -677,23 +671,19 @@ static const struct cli_opt receive_opts[] = {
 	CLI_REQ("lot", struct asset_args, recv.lot_code),
 	CLI_REQ("file", struct asset_args, file),
 	CLI_OPT("supplier", struct asset_args, recv.supplier),
-	CLI_OPT("actor", struct asset_args, recv.actor),
 	CLI_OPT("location", struct asset_args, recv.location),
 	CLI_OPT_END,
 };
 
 static const struct cli_opt move_opts[] = {
 	CLI_OPT("file", struct asset_args, file),
-	CLI_OPT("actor", struct asset_args, actor),
 	CLI_OPT("location", struct asset_args, location),
 	CLI_OPT("reason", struct asset_args, reason),
 	CLI_OPT("details", struct asset_args, details),
-	CLI_OPT("valid-until", struct asset_args, valid_until),
 	CLI_OPT_END,
 };
 
 static const struct cli_opt swap_opts[] = {
-	CLI_OPT("actor", struct asset_args, actor),
 	CLI_OPT("location", struct asset_args, location),
 	CLI_OPT("reason", struct asset_args, reason),
 	CLI_OPT_END,
@@ -741,8 +731,7 @@ static const struct cli_cmd asset_cmds[] = {
 	  .need = "swap needs OLD_BARCODE and NEW_BARCODE",
 	  .flags = CLI_NEED_DB,
 	  .summary = "remove an installed meter and install its replacement",
-	  .help = "usage: meterlab asset swap OLD_BARCODE NEW_BARCODE [--actor NAME] [--location CODE]\n"
-		  "                           [--reason TEXT]\n\n"
+	  .help = "usage: meterlab asset swap OLD_BARCODE NEW_BARCODE [--location CODE] [--reason TEXT]\n\n"
 		  "Replace an installed meter in one transaction: OLD (installed) is removed and NEW\n"
 		  "(issued) is installed, at --location when given. Either refusal leaves both unchanged." },
 	{ .name = "show",

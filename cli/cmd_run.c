@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "common/json.h"
+#include "common/text.h"
 #include "lab/decimal.h"
 #include "lab/manual.h"
 #include "lab/result.h"
@@ -28,7 +29,7 @@
  */
 struct run_args {
 	/* a task: bench, scheme, positions */
-	const char *bench, *scheme, *map, *date, *operator, * temperature, *humidity, *manual;
+	const char *bench, *scheme, *map, *date, *reason, *temperature, *humidity, *manual;
 	/* execution */
 	const char *poll_ms, *stop_after, *stall_ms;
 	const char *tasks[RUN_MAX_MANY];
@@ -56,8 +57,16 @@ static char *read_file(const char *path, struct ml_error *err)
 	size_t n;
 	while (!ml_buf_failed(&b) && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		ml_buf_append(&b, chunk, n);
-	ml_buf_putc(&b, '\0');
 	int bad = ferror(f) || ml_buf_failed(&b);
+	/* a NUL byte would silently end the text (and every line after it): refused, naming the line */
+	if (!bad && b.len && ml_text_file_check(b.data, b.len, path, err)) {
+		if (f != stdin)
+			fclose(f);
+		ml_buf_free(&b);
+		return NULL;
+	}
+	ml_buf_putc(&b, '\0');
+	bad = ml_buf_failed(&b);
 	if (f != stdin)
 		fclose(f);
 	if (bad) {
@@ -162,7 +171,7 @@ static void catch_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-/* The execution options (--poll-ms, --stop-after, --stall-timeout-ms, --operator) into a->ro. */
+/* The execution options (--poll-ms, --stop-after, --stall-timeout-ms) into a->ro. */
 static int check_exec(struct cli_call *c)
 {
 	struct run_args *a = c->args;
@@ -181,8 +190,6 @@ static int check_exec(struct cli_call *c)
 	a->ro.poll_ms = (int)poll;
 	a->ro.stop_after_steps = (int)stop;
 	a->ro.stall_timeout_ms = (int)stall;
-	if (a->operator)
-		a->ro.actor = a->operator;
 	return ML_OK;
 }
 
@@ -213,7 +220,7 @@ static int check_task(struct cli_call *c, int ids)
 	t->bench_code = a->bench;
 	t->scheme_code = a->scheme;
 	t->date = a->date;
-	t->operator_name = a->operator;
+	t->backdate_reason = a->reason;
 	t->temperature_c = a->temperature;
 	t->humidity_pct = a->humidity;
 	t->manual = a->manual != NULL;
@@ -417,9 +424,7 @@ static int run_start_many(struct cli_ctx *ctx, struct cli_call *c)
 			goto out;
 		}
 		/* each task from its own spec and slots: the line's map is its only source */
-		struct task_spec t = { .bench_code = f[0],
-				       .scheme_code = f[1],
-				       .operator_name = a->ro.actor };
+		struct task_spec t = { .bench_code = f[0], .scheme_code = f[1] };
 		memset(a->slots, 0, sizeof(a->slots));
 		rc = create_run(ctx, c, &t, a->slots, f[2], &a->ids[a->nids++]);
 		if (rc)
@@ -450,7 +455,7 @@ static int run_abort(struct cli_ctx *ctx, struct cli_call *c)
 {
 	const struct run_args *a = c->args;
 	int64_t id = a->ids[0];
-	int rc = runner_abort(c->db, id, a->operator, & c->err);
+	int rc = runner_abort(c->db, id, a->reason, &c->err);
 	if (rc)
 		return rc;
 	if (ctx->json)
@@ -487,7 +492,7 @@ static int run_manual(struct cli_ctx *ctx, struct cli_call *c)
 	rc = cli_call_db(ctx, c);
 	if (rc)
 		goto out;
-	rc = manual_record(c->db, id, text, a->operator, & passed, &failed, &c->err);
+	rc = manual_record(c->db, id, text, &passed, &failed, &c->err);
 	if (rc)
 		goto out;
 	if (failed)
@@ -574,6 +579,11 @@ static void show_head(struct ml_buf *b, const PGresult *h)
 		db_get(h, 0, "scheme_version"), db_get(h, 0, "model"), db_get(h, 0, "mode"),
 		db_get(h, 0, "status"), db_get(h, 0, "run_date"), db_get(h, 0, "steps_done"),
 		db_get(h, 0, "steps_total"));
+	ml_buf_printf(b, "operator %s\n", db_get(h, 0, "operator"));
+	if (db_get(h, 0, "backdated_reason"))
+		ml_buf_printf(b, "recorded %s by %s for the date above: %s\n",
+			      db_get(h, 0, "created_at"), db_get(h, 0, "backdated_by"),
+			      db_get(h, 0, "backdated_reason"));
 	if (db_get(h, 0, "last_error"))
 		ml_buf_printf(b, "last error: %s\n", db_get(h, 0, "last_error"));
 }
@@ -682,9 +692,20 @@ static void show_json(struct ml_buf *b, const PGresult *h, const PGresult *pos, 
 {
 	static const char *const hn[] = { "run_id", "scheme_version", "steps_total", "steps_done",
 					  NULL };
-	static const char *const hs[] = { "bench",       "scheme_code", "model",    "mode",
-					  "status",      "run_date",    "operator", "started_at",
-					  "finished_at", "last_error",  NULL };
+	static const char *const hs[] = { "bench",
+					  "scheme_code",
+					  "model",
+					  "mode",
+					  "status",
+					  "run_date",
+					  "operator",
+					  "started_at",
+					  "finished_at",
+					  "last_error",
+					  "created_at",
+					  "backdated_by",
+					  "backdated_reason",
+					  NULL };
 	static const char *const pn[] = { "position", "asset_id", NULL }, *const ps[] = { "barcode",
 											  NULL };
 	static const char *const cn[] = { "asset_id", NULL }, *const cs[] = { "item", "verdict",
@@ -729,10 +750,14 @@ static int run_show(struct cli_ctx *ctx, struct cli_call *c)
 	int rc = q(
 		c->db,
 		"SELECT r.run_id, b.code AS bench, r.scheme_code, r.scheme_version, m.code AS model, r.mode, r.status, "
-		"r.run_date::text AS run_date, r.operator, r.started_at::text AS started_at, r.finished_at::text AS "
-		"finished_at, r.last_error, r.steps_total, (SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) "
+		"r.run_date::text AS run_date, coalesce(o.display_name || ' (' || o.login || ')', r.operator) AS operator, "
+		"r.started_at::text AS started_at, r.finished_at::text AS finished_at, r.last_error, r.steps_total, "
+		"to_char(r.created_at, 'YYYY-MM-DD HH24:MI') AS created_at, "
+		"bd.display_name || ' (' || bd.login || ')' AS backdated_by, r.backdated_reason, "
+		"(SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) "
 		"AS steps_done FROM verification_run r JOIN lab_bench b USING (bench_id) JOIN device_model m USING "
-		"(model_id) WHERE r.run_id = $1::bigint",
+		"(model_id) LEFT JOIN app_user o ON o.user_id = r.operator_id "
+		"LEFT JOIN app_user bd ON bd.user_id = r.backdated_by WHERE r.run_id = $1::bigint",
 		ids, &h, &c->err);
 	if (rc)
 		goto out;
@@ -848,7 +873,7 @@ out:
 	CLI_OPT("date", struct run_args, date),                     \
 	CLI_OPT("temperature", struct run_args, temperature),       \
 	CLI_OPT("humidity", struct run_args, humidity),             \
-	CLI_OPT("operator", struct run_args, operator)
+	CLI_OPT("reason", struct run_args, reason)
 #define EXEC_OPTS                                                   \
 	CLI_OPT("poll-ms", struct run_args, poll_ms),               \
 	CLI_OPT("stop-after", struct run_args, stop_after),         \
@@ -871,12 +896,11 @@ static const struct cli_opt start_opts[] = {
 
 static const struct cli_opt exec_opts[] = {
 	EXEC_OPTS,
-	CLI_OPT("operator", struct run_args, operator),
 	CLI_OPT_END,
 };
 
 static const struct cli_opt abort_opts[] = {
-	CLI_OPT("operator", struct run_args, operator),
+	CLI_OPT("reason", struct run_args, reason),
 	CLI_OPT_END,
 };
 
@@ -898,21 +922,25 @@ static const struct cli_opt list_opts[] = {
 	CLI_OPT_END,
 };
 
-#define CREATE_HELP                                                                              \
-	"  --bench CODE         registered bench (meterlab standard bench-add)\n"                \
-	"  --scheme CODE        verification scheme (meterlab scheme ...)\n"                     \
-	"  --map FILE           position map, one 'position,barcode' per line ('-' = stdin)\n"   \
-	"  POSITION=BARCODE     positions given as arguments (with or instead of --map)\n"       \
-	"  --operator NAME      who mounted the meters\n"                                        \
-	"  --date YYYY-MM-DD    verification date (default: today) for the traceability check\n" \
-	"  --temperature C      ambient temperature in the lab, ℃ (printed on certificates)\n" \
-	"  --humidity RH        ambient relative humidity, %RH (printed on certificates)"
+#define CREATE_HELP                                                                                          \
+	"  --bench CODE         registered bench (meterlab standard bench-add)\n"                            \
+	"  --scheme CODE        verification scheme (meterlab scheme ...)\n"                                 \
+	"  --map FILE           position map, one 'position,barcode' per line ('-' = stdin)\n"               \
+	"  POSITION=BARCODE     positions given as arguments (with or instead of --map)\n"                   \
+	"  --temperature C      ambient temperature in the lab, ℃, at most one decimal (stored exactly)\n" \
+	"  --humidity RH        ambient relative humidity, %RH, at most one decimal\n"                       \
+	"  --date YYYY-MM-DD --reason TEXT\n"                                                                \
+	"                       record paper work done earlier (manual runs; permission\n"                   \
+	"                       record.backdate): the reason is shown on the run, and the bench's\n"         \
+	"                       standards must have been valid on that date\n"                               \
+	"The run's date is the database server's date; its operator is you (the database login,\n"           \
+	"permission run.create); the scheme's ACTIVE version is used (meterlab scheme activate)."
 
 #define EXEC_HELP                                                                                               \
 	"  --poll-ms N          reading_seq polling interval (default 5)\n"                                     \
 	"  --stall-timeout-ms N give up when no position changes for this long (default 30000)\n"               \
 	"  --stop-after N       stop (status interrupted) after N steps; resume later\n"                        \
-	"  --operator NAME      recorded on the asset moves\n"                                                  \
+	"Results, the conclusion and the asset moves are recorded as you (permission run.execute).\n"           \
 	"Progress goes to stderr; with --json one event object per line goes to stdout.\n"                      \
 	"Ctrl-C / SIGTERM stops cleanly: positions stopped, source off, run 'interrupted' (resume it later).\n" \
 	"Exit status 0 when every asset passed, 1 when some failed verification."
@@ -970,9 +998,10 @@ static const struct cli_cmd run_cmds[] = {
 	  .need = "run abort needs a run id",
 	  .flags = CLI_NEED_DB,
 	  .summary = "cancel an unfinished run (assets -> reverify)",
-	  .help = "usage: meterlab run abort ID [--operator NAME]\n\n"
-		  "Cancel a run that has not finished: its assets go to 'reverify' (verify_abort), the run "
-		  "to 'aborted'." },
+	  .help = "usage: meterlab run abort ID [--reason TEXT]\n\n"
+		  "Cancel a run that has not finished: its assets still on the bench go to 'reverify'\n"
+		  "(verify_abort), the run to 'aborted', whatever happened to its assets meanwhile. Refused\n"
+		  "while a process executes the run (stop it there first)." },
 	{ .name = "manual",
 	  .check = check_manual,
 	  .run = run_manual,
@@ -980,13 +1009,16 @@ static const struct cli_cmd run_cmds[] = {
 	  .max_pos = 4 * RUN_MAX_SLOTS,
 	  .need = "run manual needs --file FILE",
 	  .summary = "manual verification: typed-in or imported readings",
-	  .help = "usage: meterlab run manual ID --file FILE [--operator NAME]\n"
+	  .help = "usage: meterlab run manual ID --file FILE\n"
 		  "       meterlab run manual --bench CODE --scheme CODE (--map FILE | POS=BARCODE ...) --file FILE\n\n"
 		  "Manual verification (手工检定): readings typed in or imported. FILE ('-' = stdin) has one line\n"
 		  "per position and step:  POSITION, STEP, value1, value2, ...\n"
 		  "STEP is the step label or its number; creep/start/constant take 'pulses=N[, elapsed=S]\n"
-		  "[, register=KWH]'; CT/VT values are 'ratio / phase'. Everything is judged before anything is\n"
-		  "stored; results go to the same tables as a driven run, then the assets move.\n\n" CREATE_HELP },
+		  "[, register=KWH]'; CT/VT values are 'ratio / phase'. Every measurement the scheme requires\n"
+		  "must be there: its number of readings, the creep test's elapsed time (its whole window)\n"
+		  "and the moment the starting pulse came. Everything is judged before anything is stored;\n"
+		  "results go to the same tables as a driven run, then the assets move (permission\n"
+		  "run.manual).\n\n" CREATE_HELP },
 	{ .name = "show",
 	  .check = check_show,
 	  .run = run_show,

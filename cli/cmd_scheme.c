@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "common/json.h"
+#include "common/text.h"
 #include "lab/decimal.h"
 #include "lab/plan.h"
 #include "lab/scheme.h"
@@ -153,8 +154,10 @@ static int sch_default(struct cli_ctx *ctx, struct cli_call *c)
 	if (a->save && (rc = scheme_db_save(c->db, s, &c->err)))
 		goto out;
 	if (a->save && !ctx->json)
-		fprintf(stderr, "saved scheme %s version %d (%zu steps)\n", s->code, s->version,
-			s->nsteps);
+		fprintf(stderr,
+			"saved scheme %s version %d (%zu steps), inactive until activated "
+			"(meterlab scheme activate %s)\n",
+			s->code, s->version, s->nsteps, s->code);
 	rc = out_scheme(c, ctx->json, s);
 out:
 	scheme_free(s);
@@ -207,6 +210,9 @@ static int read_all(const char *path, struct ml_buf *b, struct ml_error *err)
 		rc = ml_errorf(err, ML_EIO, "reading '%s' failed", path);
 	if (f != stdin)
 		fclose(f);
+	/* a NUL byte would silently end the scheme as a C string: refused, naming the line */
+	if (!rc && b->len)
+		rc = ml_text_file_check(b->data, b->len, path, err);
 	return rc;
 }
 
@@ -240,8 +246,10 @@ static int sch_import(struct cli_ctx *ctx, struct cli_call *c)
 		ml_json_kv_int(&b, 0, "steps", (int64_t)s->nsteps);
 		ml_buf_puts(&b, "}");
 	} else {
-		ml_buf_printf(&b, "imported scheme %s version %d (%zu steps)", s->code, s->version,
-			      s->nsteps);
+		ml_buf_printf(&b,
+			      "imported scheme %s version %d (%zu steps), inactive until activated "
+			      "(meterlab scheme activate %s %d)",
+			      s->code, s->version, s->nsteps, s->code, s->version);
 	}
 	rc = cli_emit(c, &b, 1);
 out:
@@ -262,18 +270,21 @@ static int sch_list(struct cli_ctx *ctx, struct cli_call *c)
 	if (ctx->json)
 		ml_buf_putc(&b, '[');
 	else
-		ml_buf_printf(&b, "%-32s %4s %5s  %-20s %-10s %-12s %s\n", "CODE", "VER", "STEPS",
-			      "KINDS", "CLASSES", "CONNECTION", "NAME");
+		ml_buf_printf(&b, "%-32s %4s %6s %5s  %-20s %-10s %-12s %s\n", "CODE", "VER",
+			      "ACTIVE", "STEPS", "KINDS", "CLASSES", "CONNECTION", "NAME");
 	for (size_t i = 0; i < n; i++) {
 		if (!ctx->json) {
-			ml_buf_printf(&b, "%-32s %4d %5d  %-20s %-10s %-12s %s\n", v[i].code,
-				      v[i].version, v[i].nsteps, v[i].kinds, v[i].classes,
-				      v[i].connection, v[i].name);
+			char act[16];
+			snprintf(act, sizeof act, "%d", v[i].active_version);
+			ml_buf_printf(&b, "%-32s %4d %6s %5d  %-20s %-10s %-12s %s\n", v[i].code,
+				      v[i].version, v[i].active_version ? act : "-", v[i].nsteps,
+				      v[i].kinds, v[i].classes, v[i].connection, v[i].name);
 			continue;
 		}
 		ml_buf_puts(&b, i ? ",{" : "{");
 		ml_json_kv_str(&b, 1, "code", v[i].code);
 		ml_json_kv_int(&b, 0, "version", v[i].version);
+		ml_json_kv_int(&b, 0, "active_version", v[i].active_version);
 		ml_json_kv_str(&b, 0, "name", v[i].name);
 		ml_json_kv_str(&b, 0, "kinds", v[i].kinds);
 		ml_json_kv_str(&b, 0, "classes", v[i].classes);
@@ -301,6 +312,33 @@ static int sch_retire(struct cli_ctx *ctx, struct cli_call *c)
 	ml_buf_puts(&b, "{");
 	ml_json_kv_str(&b, 1, "retired", c->pos[0]);
 	ml_buf_puts(&b, "}");
+	rc = cli_emit(c, &b, 1);
+out:
+	ml_buf_free(&b);
+	return rc;
+}
+
+static int sch_activate(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct scheme_args *a = c->args;
+	struct ml_buf b = ML_BUF_INIT;
+	int64_t v = 0;
+	if (a->version && dec_parse(a->version, 0, &v, NULL))
+		return ml_errorf(&c->err, ML_EINVAL, "--version '%s' must be a positive integer",
+				 a->version);
+	int activated = 0;
+	int rc = scheme_db_activate(c->db, c->pos[0], (int)v, &activated, &c->err);
+	if (rc)
+		goto out;
+	if (ctx->json) {
+		ml_buf_puts(&b, "{");
+		ml_json_kv_str(&b, 1, "code", c->pos[0]);
+		ml_json_kv_int(&b, 0, "active_version", activated);
+		ml_buf_puts(&b, "}");
+	} else {
+		ml_buf_printf(&b, "scheme %s version %d is now the one new runs use", c->pos[0],
+			      activated);
+	}
 	rc = cli_emit(c, &b, 1);
 out:
 	ml_buf_free(&b);
@@ -563,7 +601,7 @@ static const struct cli_opt import_opts[] = {
 static const char show_help[] =
 	"usage: meterlab scheme show CODE [--version N] [--json]\n"
 	"       meterlab scheme export CODE [--version N]\n\n"
-	"Print a stored scheme (latest version unless --version) in the text format that 'scheme "
+	"Print a stored scheme (the active version unless --version) in the text format that 'scheme "
 	"import' reads; show --json gives the steps as JSON.";
 
 static const struct cli_cmd scheme_cmds[] = {
@@ -576,13 +614,15 @@ static const struct cli_cmd scheme_cmds[] = {
 		  "Generate the regulation scheme for a model from the JJG 596-2012 point tables (meters, incl.\n"
 		  "single-element points of three-phase meters; 0.5Imax when Imax >= 4 Ib, so give --ib/--imax)\n"
 		  "or the IEC 61869 point lists (CT/VT, settings ct.points*, vt.points, xfmr.burdens).\n"
-		  "Prints the scheme text; --save stores it as a new version of CODE (default e.g. JJG596-1P-D-1)." },
+		  "Prints the scheme text; --save stores it as a new version of CODE (default e.g. JJG596-1P-D-1),\n"
+		  "inactive until a person with scheme.activate activates it (meterlab scheme activate)." },
 	{ .name = "list",
 	  .run = sch_list,
 	  .flags = CLI_NEED_DB,
 	  .summary = "stored schemes",
 	  .help = "usage: meterlab scheme list [--json]\n\n"
-		  "Stored schemes (latest version of each code, retired ones hidden)." },
+		  "Stored schemes: the latest version of each code (VER) and the version new runs use\n"
+		  "(ACTIVE, '-' when none is activated); retired ones hidden." },
 	{ .name = "show",
 	  .check = check_version,
 	  .run = sch_show,
@@ -612,7 +652,23 @@ static const struct cli_cmd scheme_cmds[] = {
 	  .summary = "store a scheme from a text file as a new version",
 	  .help = "usage: meterlab scheme import FILE|- [--code CODE] [--json]\n\n"
 		  "Read a scheme in the text format (see 'scheme export') and store it as a new version of its\n"
-		  "code (or of --code). Nothing is stored when any line is invalid; the error names the line." },
+		  "code (or of --code). Nothing is stored when any line is invalid; the error names the line.\n"
+		  "The database refuses a scheme looser than the regulation (a limit wider than the regulation\n"
+		  "limit at that point, fewer readings than the rule, less constant-test energy; creep/start\n"
+		  "durations are checked against the model when a run is created), naming the step and the\n"
+		  "rule. The new version is INACTIVE: runs keep the active one until 'scheme activate'\n"
+		  "(permission scheme.edit to import, scheme.activate to activate)." },
+	{ .name = "activate",
+	  .run = sch_activate,
+	  CLI_ARGS(struct scheme_args, show_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "scheme activate needs a scheme code",
+	  .flags = CLI_NEED_DB,
+	  .summary = "make a saved version the one new runs use",
+	  .help = "usage: meterlab scheme activate CODE [--version N]\n\n"
+		  "Make version N (default: the latest) of CODE the version new runs use. Needs permission\n"
+		  "scheme.activate (approver); recorded with the person in scheme_activation." },
 	{ .name = "retire",
 	  .run = sch_retire,
 	  .min_pos = 1,
@@ -621,8 +677,8 @@ static const struct cli_cmd scheme_cmds[] = {
 	  .flags = CLI_NEED_DB,
 	  .summary = "hide a scheme (versions are kept)",
 	  .help = "usage: meterlab scheme retire CODE\n\n"
-		  "Hide a scheme from list/load. Its versions stay stored (results name the version they "
-		  "ran); importing the code again revives it." },
+		  "Hide a scheme from list/load: new runs cannot use it (permission scheme.activate). Its\n"
+		  "versions stay stored (results name the version they ran); activating a version revives it." },
 	{ .name = "plan",
 	  .check = check_plan,
 	  .run = sch_plan,
@@ -645,7 +701,9 @@ static const struct cli_cmd scheme_cmds[] = {
 		  "       meterlab scheme settings reset KEY\n\n"
 		  "The verification rules a centre may set (every rule the reference leaves unverified, the\n"
 		  "internal acceptance coefficient, point lists ...), their values, defaults and sources.\n"
-		  "Without a database only the built-in defaults are shown. Changes are logged (lab_setting_log)." },
+		  "Without a database only the built-in defaults are shown. Changes need permission\n"
+		  "setting.edit (approver); the database checks the value and logs who changed what\n"
+		  "(lab_setting_log)." },
 	{ .name = NULL },
 };
 

@@ -261,8 +261,8 @@ static void release(struct manual *m)
 	free(m);
 }
 
-int manual_record(struct db *db, int64_t run_id, const char *text, const char *actor, int *passed,
-		  int *failed, struct ml_error *err)
+int manual_record(struct db *db, int64_t run_id, const char *text, int *passed, int *failed,
+		  struct ml_error *err)
 {
 	struct manual *m = calloc(1, sizeof(*m));
 	if (!m)
@@ -286,7 +286,7 @@ int manual_record(struct db *db, int64_t run_id, const char *text, const char *a
 	if (!rc)
 		rc = store_steps(m, err);
 	if (!rc)
-		rc = runner_conclude(db, run_id, actor, passed, failed, err);
+		rc = runner_conclude(db, run_id, passed, failed, err);
 	rc = db_finish(db, rc, err);
 	release(m);
 	return rc;

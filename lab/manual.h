@@ -29,8 +29,8 @@ extern "C" {
 #endif
 
 /* Record and conclude a manual run (created with task_spec.manual = 1, status pending). */
-int manual_record(struct db *db, int64_t run_id, const char *text, const char *actor, int *passed,
-		  int *failed, struct ml_error *err) ML_MUSTCHECK;
+int manual_record(struct db *db, int64_t run_id, const char *text, int *passed, int *failed,
+		  struct ml_error *err) ML_MUSTCHECK;
 
 #ifdef __cplusplus
 }

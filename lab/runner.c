@@ -81,7 +81,6 @@ void runner_options_default(struct runner_options *o)
 	o->poll_ms = 5;
 	o->stall_timeout_ms = 30000;
 	o->max_reconnects = 3;
-	o->actor = "runner";
 }
 
 static void emit(const struct run *r, enum runner_event_kind kind, int step, const char *label,
@@ -947,10 +946,8 @@ int runner_execute_many(const char *conninfo, const int64_t *run_ids, size_t n,
 	return rc;
 }
 
-int runner_conclude(struct db *db, int64_t run_id, const char *actor, int *passed, int *failed,
-		    struct ml_error *err)
+int runner_conclude(struct db *db, int64_t run_id, int *passed, int *failed, struct ml_error *err)
 {
-	(void)actor; /* the authenticated user concludes; the parameter goes with the CLI change */
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRId64, run_id);
 	const char *p[1] = { id };
@@ -967,11 +964,10 @@ int runner_conclude(struct db *db, int64_t run_id, const char *actor, int *passe
 
 /* ---- abort ---- */
 
-int runner_abort(struct db *db, int64_t run_id, const char *actor, struct ml_error *err)
+int runner_abort(struct db *db, int64_t run_id, const char *reason, struct ml_error *err)
 {
-	(void)actor; /* the authenticated user aborts; the parameter goes with the CLI change */
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRId64, run_id);
-	const char *p[1] = { id };
-	return db_cmd(db, "SELECT ml_run_abort($1::bigint)", 1, p, err);
+	const char *p[2] = { id, reason };
+	return db_cmd(db, "SELECT ml_run_abort($1::bigint, $2)", 2, p, err);
 }

@@ -8,8 +8,10 @@
  * readings count or when the bench ends a timed test (creep, start,
  * constant), judge each position (lab/judge.h) and commit the step's
  * readings and results in one transaction (lab/result.h). At the end the
- * conclusions are written and every asset moves verify_pass / verify_fail
- * in ONE transaction with the run's 'finished' status. An asset the bench
+ * database computes the conclusions and moves every asset verify_pass /
+ * verify_fail in ONE transaction with the run's 'finished' status
+ * (ml_run_conclude); status changes go through ml_run_status. Everything is
+ * recorded as the user of the conninfo's login (issue 8). An asset the bench
  * reported as not present (position sensor) in some step was not verified:
  * it is given no conclusion and moves verify_abort (-> reverify).
  *
@@ -79,7 +81,6 @@ struct runner_options {
 	int max_reconnects; /* per run (default 3) */
 	int stop_after_steps; /* testing/maintenance: stop (interrupted) after this many steps; 0 = run all */
 	struct bench_options bench; /* connection options; zero fields take bench.h defaults */
-	const char *actor;          /* recorded on asset moves (default "runner") */
 	/* Set to non-zero (e.g. from a SIGINT handler) to stop: positions stop, the source is switched off,
 	 * the run becomes 'interrupted' (resumable) and runner_execute returns ML_ESTATE. May be NULL. */
 	volatile sig_atomic_t *cancel;
@@ -116,17 +117,24 @@ int runner_execute_many(const char *conninfo, const int64_t *run_ids, size_t n,
 			struct ml_error *err) ML_MUSTCHECK;
 
 /*
- * Write the conclusions of a run whose steps are all completed (judge over
- * the stored step results), move every asset verify_pass (valid until the
- * run date + the model's verification period − 1 day) or verify_fail, and
- * mark the run finished — one transaction. Used by the runner and by
- * manual verification. passed/failed optional.
+ * Conclude a run whose steps are all recorded: ml_run_conclude (0113)
+ * computes the per-item and overall conclusions in the database from the
+ * stored step results, moves every asset still on the bench verify_pass
+ * (valid until the run date + the model's verification period − 1 day),
+ * verify_fail or verify_abort (a position the bench never saw), and marks the
+ * run finished — one transaction, recorded as the connection's user
+ * (run.execute; run.manual for a manual run). passed/failed optional.
  */
-int runner_conclude(struct db *db, int64_t run_id, const char *actor, int *passed, int *failed,
+int runner_conclude(struct db *db, int64_t run_id, int *passed, int *failed,
 		    struct ml_error *err) ML_MUSTCHECK;
 
-/* Cancel a run that is not finished: assets verify_abort (-> reverify), status aborted, one transaction. */
-int runner_abort(struct db *db, int64_t run_id, const char *actor,
+/*
+ * End a run that is not finished (ml_run_abort): assets still on the bench
+ * go back to reverify, the run is aborted, with the reason (may be NULL) on
+ * the run and the events. Always possible, whatever happened to its assets,
+ * unless a process is executing it (ML_ECONFLICT).
+ */
+int runner_abort(struct db *db, int64_t run_id, const char *reason,
 		 struct ml_error *err) ML_MUSTCHECK;
 
 #ifdef __cplusplus

@@ -41,7 +41,6 @@ struct task_slot {
 struct task_spec {
 	const char *bench_code;
 	const char *scheme_code;
-	const char *operator_name; /* IGNORED (issue 8): the operator is the connection's user */
 	/* NULL: the server's date. A day in the past records paper work done earlier: manual runs
 	 * only, permission record.backdate and backdate_reason required (shown on the run). */
 	const char *date;

@@ -581,15 +581,7 @@ TEST_F(Registry, VerificationComesOnlyFromRunsAndExpiryBlocksIssue)
 	dba_state(bc(7000), "verifying");
 	EXPECT_EQ(ML_EPERM, move(db, bc(7000), ASSET_ACT_VERIFY_PASS, &err));
 	EXPECT_EQ("verifying", state_of(db, bc(7000)));
-	struct asset_move m = {};
 	std::string b1 = bc(7001);
-	m.barcode = b1.c_str();
-	m.action = ASSET_ACT_ISSUE;
-	m.location = "TEAM1";
-	m.valid_until = "2199-12-31"; /* the attack of issue 8 */
-	EXPECT_EQ(ML_EINVAL, asset_move_one(db, &m, &err));
-	EXPECT_NE(nullptr, strstr(err.msg, "not an argument")) << err.msg;
-	EXPECT_EQ("NULL", one(db, "SELECT valid_until FROM asset WHERE barcode = $1", { b1 }));
 	/* in stock but expired (set by the DBA): not issued */
 	dba_state(b1, "in_stock", "2020-01-31");
 	EXPECT_EQ(ML_ESTATE, move(db, b1, ASSET_ACT_ISSUE, &err, "TEAM1"));
@@ -654,12 +646,11 @@ TEST_F(Registry, SwapIsOneTransaction)
 	/* old one not installed yet: both refused, nothing changes */
 	struct asset_move_report rep;
 	EXPECT_EQ(ML_ESTATE,
-		  asset_swap(db, oldb.c_str(), newb.c_str(), "team", "TEAM1", "fault", &rep, &err));
+		  asset_swap(db, oldb.c_str(), newb.c_str(), "TEAM1", "fault", &rep, &err));
 	asset_move_report_free(&rep);
 	EXPECT_EQ("issued", state_of(db, newb));
 	ASSERT_EQ(ML_OK, move(db, oldb, ASSET_ACT_INSTALL, &err)) << err.msg;
-	ASSERT_EQ(ML_OK,
-		  asset_swap(db, oldb.c_str(), newb.c_str(), "team", "TEAM1", "fault", &rep, &err))
+	ASSERT_EQ(ML_OK, asset_swap(db, oldb.c_str(), newb.c_str(), "TEAM1", "fault", &rep, &err))
 		<< err.msg;
 	asset_move_report_free(&rep);
 	EXPECT_EQ("removed", state_of(db, oldb));

@@ -118,10 +118,11 @@ void dba_state(unsigned long long first, int n, const char *state)
 	const char *p[2] = { arr.c_str(), state };
 	struct db *dba = pgtest_connect(g_ci);
 	struct ml_error err = ML_ERROR_INIT;
-	EXPECT_EQ(ML_OK, db_cmd(dba,
-				"UPDATE asset SET state = $2, valid_until = CASE WHEN $2 = 'in_stock' "
-				"THEN current_date + 365 END WHERE barcode = ANY($1::bpchar[])",
-				2, p, &err))
+	EXPECT_EQ(ML_OK,
+		  db_cmd(dba,
+			 "UPDATE asset SET state = $2, valid_until = CASE WHEN $2 = 'in_stock' "
+			 "THEN current_date + 365 END WHERE barcode = ANY($1::bpchar[])",
+			 2, p, &err))
 		<< err.msg;
 	db_close(dba);
 }
@@ -151,8 +152,9 @@ class Scale : public ::testing::Test
 	static void SetUpTestSuite()
 	{
 		g_ci = pgtest_fresh_db("scale");
-		g_person = pgtest_user(g_ci, "mlt_scale", "规模测试员",
-				       "warehouse_clerk,field_member,lab_technician,quality_analyst,admin");
+		g_person = pgtest_user(
+			g_ci, "mlt_scale", "规模测试员",
+			"warehouse_clerk,field_member,lab_technician,quality_analyst,admin");
 		struct db *db = pgtest_connect(g_person);
 		struct ml_error err = ML_ERROR_INIT;
 		ASSERT_EQ(ML_OK, asset_manufacturer_add(db, "HX", "华仪", &err)) << err.msg;
@@ -248,8 +250,8 @@ TEST_F(Scale, CountsEqualTheAssetsAfterEveryKindOfWrite)
 	must_move(p, 5000, 2, ASSET_ACT_ISSUE, "TEAM1");
 	must_move(p, 5000, 1, ASSET_ACT_INSTALL, "SITE1");
 	struct asset_move_report rep;
-	ASSERT_EQ(ML_OK, asset_swap(p, bc(5000).c_str(), bc(5001).c_str(), "test", "SITE1", "swap",
-				    &rep, &err))
+	ASSERT_EQ(ML_OK,
+		  asset_swap(p, bc(5000).c_str(), bc(5001).c_str(), "SITE1", "swap", &rep, &err))
 		<< err.msg;
 	db_close(p);
 	asset_move_report_free(&rep);

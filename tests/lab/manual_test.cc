@@ -80,8 +80,7 @@ TEST_F(ManualTest, TypedReadingsAreJudgedStoredAndAssetsMoved)
 			   "2, 3, 0.1, 0.1\n";
 	int passed = -1, failed = -1;
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, manual_record(db_, run, text, "operator", &passed, &failed, &err))
-		<< err.msg;
+	ASSERT_EQ(ML_OK, manual_record(db_, run, text, &passed, &failed, &err)) << err.msg;
 	EXPECT_EQ(1, passed);
 	EXPECT_EQ(1, failed);
 	std::string r = std::to_string(run);
@@ -115,15 +114,15 @@ TEST_F(ManualTest, BadInputStoresNothing)
 		  manual_record(db_, run,
 				"1, 1, pulses=0, elapsed=2300\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n"
 				"2, 1, pulses=0, elapsed=2300\n2, 2, 0.1, 0.1\n",
-				"op", nullptr, nullptr, &err));
+				nullptr, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "position 2: no readings for step 3")) << err.msg;
 	/* a malformed value names the line */
 	EXPECT_EQ(ML_EINVAL,
-		  manual_record(db_, run, "1, 1, pulses=0, elapsed=2300\n1, 2, 0.1, abc\n", "op",
-				nullptr, nullptr, &err));
+		  manual_record(db_, run, "1, 1, pulses=0, elapsed=2300\n1, 2, 0.1, abc\n", nullptr,
+				nullptr, &err));
 	/* a position without an asset */
-	EXPECT_EQ(ML_EINVAL, manual_record(db_, run, "9, 1, pulses=0, elapsed=2300\n", "op",
-					   nullptr, nullptr, &err));
+	EXPECT_EQ(ML_EINVAL, manual_record(db_, run, "9, 1, pulses=0, elapsed=2300\n", nullptr,
+					   nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "position 9 has no asset")) << err.msg;
 	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + r));
 	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM run_step WHERE run_id = " + r));
@@ -147,7 +146,7 @@ TEST_F(ManualTest, RunnerRefusesAManualRunAndLeavesItRecordable)
 	EXPECT_EQ(ML_OK,
 		  manual_record(db_, run,
 				"1, 1, pulses=0, elapsed=2300\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n",
-				"op", nullptr, nullptr, &err))
+				nullptr, nullptr, &err))
 		<< err.msg;
 	EXPECT_EQ("finished", one(db_, "SELECT status FROM verification_run WHERE run_id = " + r));
 }
@@ -166,14 +165,14 @@ TEST_F(ManualTest, LongLineOrHugePositionIsRefusedNotTruncatedOrWrapped)
 	struct ml_error err = ML_ERROR_INIT;
 	std::string longline = "1, 2, 0.1, " + std::string(1009, ' ') + "0.15\n";
 	std::string text = "1, 1, pulses=0, elapsed=2300\n" + longline + "1, 3, 0.1, 0.1\n";
-	EXPECT_EQ(ML_EINVAL, manual_record(db_, run, text.c_str(), "op", nullptr, nullptr, &err));
+	EXPECT_EQ(ML_EINVAL, manual_record(db_, run, text.c_str(), nullptr, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "line 2")) << err.msg;
 	EXPECT_NE(nullptr, strstr(err.msg, "too long")) << err.msg;
 	EXPECT_EQ(ML_EINVAL,
 		  manual_record(
 			  db_, run,
 			  "4294967297, 1, pulses=0, elapsed=2300\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n",
-			  "op", nullptr, nullptr, &err));
+			  nullptr, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "position 4294967297 has no asset")) << err.msg;
 	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + r));
 	EXPECT_EQ("verifying",
@@ -235,8 +234,8 @@ TEST_F(ManualTest, TransformerRatioAndPhaseItemsAreJudgedSeparately)
 	ASSERT_EQ(ML_OK, task_create(db_, &spec, &run, &err)) << err.msg;
 	/* 0.2S at 100 %: ±0.2 % and ±10′. Position 1 within both; position 2 ratio 0.10 %, phase 15′. */
 	int passed = -1, failed = -1;
-	ASSERT_EQ(ML_OK, manual_record(db_, run, "1, 1, 0.05/3\n2, 1, 0.10/15\n", "op", &passed,
-				       &failed, &err))
+	ASSERT_EQ(ML_OK,
+		  manual_record(db_, run, "1, 1, 0.05/3\n2, 1, 0.10/15\n", &passed, &failed, &err))
 		<< err.msg;
 	EXPECT_EQ(1, passed);
 	EXPECT_EQ(1, failed);
@@ -270,19 +269,19 @@ TEST_F(ManualTest, EveryRequiredMeasurementIsEnforced)
 	/* one reading where the scheme needs two */
 	EXPECT_EQ(ML_EINVAL,
 		  manual_record(db_, run,
-				"1, 1, pulses=0, elapsed=2300\n1, 2, 0.1\n1, 3, 0.1, 0.1\n", "op",
+				"1, 1, pulses=0, elapsed=2300\n1, 2, 0.1\n1, 3, 0.1, 0.1\n",
 				nullptr, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "needs 2 readings")) << err.msg;
 	/* creep with 0 pulses and no elapsed time */
 	EXPECT_EQ(ML_EINVAL,
-		  manual_record(db_, run, "1, 1, pulses=0\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n", "op",
+		  manual_record(db_, run, "1, 1, pulses=0\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n",
 				nullptr, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "no elapsed time")) << err.msg;
 	/* creep watched for a minute of its 37.9 minutes */
 	EXPECT_EQ(ML_EINVAL,
 		  manual_record(db_, run,
 				"1, 1, pulses=0, elapsed=60\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n",
-				"op", nullptr, nullptr, &err));
+				nullptr, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "too short")) << err.msg;
 	EXPECT_EQ("0", one(db_, "SELECT count(*) FROM run_step WHERE run_id = " + r));
 	EXPECT_EQ("pending", one(db_, "SELECT status FROM verification_run WHERE run_id = " + r));
@@ -291,7 +290,7 @@ TEST_F(ManualTest, EveryRequiredMeasurementIsEnforced)
 	/* a creeping meter fails without a time: it already moved */
 	int passed = -1, failed = -1;
 	ASSERT_EQ(ML_OK, manual_record(db_, run, "1, 1, pulses=3\n1, 2, 0.1, 0.1\n1, 3, 0.1, 0.1\n",
-				       "op", &passed, &failed, &err))
+				       &passed, &failed, &err))
 		<< err.msg;
 	EXPECT_EQ(0, passed);
 	EXPECT_EQ(1, failed);

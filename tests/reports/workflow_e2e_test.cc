@@ -34,7 +34,8 @@ TEST(CertEndToEnd, CertificatesAndNoticesFromASimulatedRun)
 	std::string tech_ci = pgtest_as(ci, "mlt_tech");
 	struct db *tech = pgtest_connect(tech_ci);
 	rfx::add_standard(ci, "STD-E2E", "2020-01-01", "2099-12-31");
-	rfx::set_rule(ci, "clock.readings", "3"); /* this lab's rule, so the scheme below is not looser */
+	rfx::set_rule(ci, "clock.readings",
+		      "3"); /* this lab's rule, so the scheme below is not looser */
 	rfx::add_scheme(ci, kScheme);
 	struct benchsim *sim = rfx::start_sim(
 		"kind meter\npositions 6\n[1-6]\nconstant 1200\nib 5\nerror 0.05\n"
