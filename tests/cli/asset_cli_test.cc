@@ -1,4 +1,10 @@
-/* meterlab asset … through the built binary: output, --json and exit codes. */
+/*
+ * meterlab asset … through the built binary: output, --json and exit codes.
+ * Each command runs as the person who would do it (issue 8): the catalogue
+ * as mlt_admin, deliveries and store moves as mlt_clerk, lab moves as
+ * mlt_tech, field moves as mlt_field; states only a run produces are set by
+ * the DBA as fixtures.
+ */
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,15 +17,37 @@ namespace
 
 std::string g_db;
 
+int run_as(const char *who, const std::string &args, std::string *out)
+{
+	return pgtest_run(pgtest_cli() + " --db " + pgtest_sq(pgtest_as(g_db, who)) + " " + args,
+			  out, true);
+}
+
+/* Reading commands and the clerk's work: as the warehouse clerk. */
 int run(const std::string &args, std::string *out)
 {
-	return pgtest_run(pgtest_cli() + " --db " + pgtest_sq(g_db) + " " + args, out, true);
+	return run_as("mlt_clerk", args, out);
 }
 
 int run_stdout(const std::string &args, std::string *out)
 {
-	return pgtest_run(pgtest_cli() + " --db " + pgtest_sq(g_db) + " " + args + " 2>/dev/null",
+	return pgtest_run(pgtest_cli() + " --db " + pgtest_sq(pgtest_as(g_db, "mlt_clerk")) + " " +
+				  args + " 2>/dev/null",
 			  out, false);
+}
+
+/* The DBA puts barcodes in a state only a run produces (a fixture). */
+void dba_state(const std::string &barcodes, const char *state)
+{
+	struct db *db = pgtest_connect(g_db);
+	const char *p[2] = { barcodes.c_str(), state };
+	struct ml_error err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_OK, db_cmd(db,
+				"UPDATE asset SET state = $2, valid_until = current_date + 365 "
+				"WHERE barcode = ANY($1::bpchar[])",
+				2, p, &err))
+		<< err.msg;
+	db_close(db);
 }
 
 bool has(const std::string &s, const std::string &needle)
@@ -38,19 +66,28 @@ class AssetCli : public ::testing::Test
 	{
 		g_db = pgtest_fresh_db("asset_cli");
 		std::string out;
-		ASSERT_EQ(0, run("asset manufacturer add HX --name '浙江华仪'", &out)) << out;
+		ASSERT_EQ(0,
+			  run_as("mlt_admin", "asset manufacturer add HX --name '浙江华仪'", &out))
+			<< out;
 		ASSERT_EQ(
 			0,
-			run("asset model add --code DDZY285-Z --manufacturer HX --name 'single-phase' --kind meter_1p "
-			    "--class 1 --connection direct --wiring 1p2w --un 220 --ib 5 --imax 60 --constant 1200 "
-			    "--period 96",
-			    &out))
+			run_as("mlt_admin",
+			       "asset model add --code DDZY285-Z --manufacturer HX --name 'single-phase' --kind meter_1p "
+			       "--class 1 --connection direct --wiring 1p2w --un 220 --ib 5 --imax 60 --constant 1200 "
+			       "--period 96",
+			       &out))
 			<< out;
-		ASSERT_EQ(0,
-			  run("asset location add TEAM-7 --name 'field team 7' --kind field_team",
-			      &out))
+		ASSERT_EQ(
+			0,
+			run_as("mlt_admin",
+			       "asset location add TEAM-7 --name 'field team 7' --kind field_team",
+			       &out))
 			<< out;
-		ASSERT_EQ(0, run("asset receive --lot DEMO-1 --actor clerk --file " +
+		/* --actor is gone: who receives is the login */
+		EXPECT_EQ(2, run("asset receive --lot DEMO-0 --actor clerk --file " +
+					 pgtest_sq(pgtest_src("samples/delivery-demo.csv")),
+				 &out));
+		ASSERT_EQ(0, run("asset receive --lot DEMO-1 --file " +
 					 pgtest_sq(pgtest_src("samples/delivery-demo.csv")),
 				 &out))
 			<< out;
@@ -112,15 +149,28 @@ TEST_F(AssetCli, LifecycleThroughTheCommand)
 	/* barcodes from standard input, with a comment and a header line */
 	std::string in = std::string("printf '# lot DEMO-1\\nbarcode\\n%s\\n%s\\n' ") + B1 + " " +
 			 B2 + " | ";
-	ASSERT_EQ(0, pgtest_run(in + pgtest_cli() + " --db " + pgtest_sq(g_db) +
-					" asset move verify_start - --actor tech.wang",
-				&out, true))
-		<< out;
-	EXPECT_TRUE(has(out, "verify_start: moved 2 assets")) << out;
 	ASSERT_EQ(0,
-		  run(std::string("asset move verify_pass ") + B1 + " " + B2 + " --actor tech.wang",
-		      &out))
+		  pgtest_run(in + pgtest_cli() + " --db " + pgtest_sq(pgtest_as(g_db, "mlt_tech")) +
+				     " asset move sample -",
+			     &out, true))
 		<< out;
+	EXPECT_TRUE(has(out, "sample: moved 2 assets")) << out;
+	ASSERT_EQ(0, run_as("mlt_tech", std::string("asset move sample_return ") + B1 + " " + B2,
+			    &out))
+		<< out;
+	/* the attack of issue 8: verify_pass is no move, a validity no argument */
+	EXPECT_EQ(9, run_as("mlt_tech", std::string("asset move verify_start ") + B1, &out));
+	EXPECT_TRUE(has(out, "not a move")) << out;
+	EXPECT_EQ(2,
+		  run_as("mlt_tech",
+			 std::string("asset move verify_pass ") + B1 + " --valid-until 2199-12-31",
+			 &out));
+	EXPECT_TRUE(has(out, "--valid-until")) << out;
+	EXPECT_EQ(9, run_as("mlt_admin", std::string("asset move verify_pass ") + B1, &out));
+	/* a clerk may not draw samples, a technician may not issue */
+	EXPECT_EQ(9, run(std::string("asset move sample ") + B1, &out));
+	EXPECT_TRUE(has(out, "asset.move.lab")) << out;
+	dba_state(std::string("{") + B1 + "," + B2 + "}", "in_stock"); /* as a passing run would */
 	/* one refused -> nothing moves, every refusal listed, exit 5 */
 	EXPECT_EQ(5, run(std::string("asset move issue ") + B1 + " " + B3 +
 				 " 4130001000000999999990 --location TEAM-7",
@@ -135,24 +185,26 @@ TEST_F(AssetCli, LifecycleThroughTheCommand)
 		has(out,
 		    "\"model\":{\"model_id\":\"1\",\"code\":\"DDZY285-Z\",\"manufacturer\":\"HX\""))
 		<< out;
-	ASSERT_EQ(0,
-		  run(std::string("asset move issue ") + B1 + " --location TEAM-7 --actor clerk.li",
-		      &out))
+	EXPECT_EQ(9, run_as("mlt_tech",
+			    std::string("asset move issue ") + B1 + " --location TEAM-7", &out));
+	ASSERT_EQ(0, run(std::string("asset move issue ") + B1 + " --location TEAM-7", &out))
 		<< out;
-	ASSERT_EQ(0, run(std::string("asset move install ") + B1 +
-				 " --actor team7 --reason 'account 3301'",
-			 &out));
+	EXPECT_EQ(9, run(std::string("asset move install ") + B1, &out));
+	ASSERT_EQ(0, run_as("mlt_field",
+			    std::string("asset move install ") + B1 + " --reason 'account 3301'",
+			    &out))
+		<< out;
 	ASSERT_EQ(0, run(std::string("asset move issue ") + B2 + " --location TEAM-7", &out))
 		<< out;
-	ASSERT_EQ(0,
-		  run_stdout(std::string("--json asset swap ") + B1 + " " + B2 + " --actor team7",
-			     &out))
+	ASSERT_EQ(0, pgtest_run(pgtest_cli() + " --db " + pgtest_sq(pgtest_as(g_db, "mlt_field")) +
+					" --json asset swap " + B1 + " " + B2 + " 2>/dev/null",
+				&out))
 		<< out;
 	EXPECT_TRUE(has(out, "\"moved\":2")) << out;
 	ASSERT_EQ(0, run_stdout(std::string("asset show ") + B1, &out));
 	for (const char *want :
-	     { "state        removed", "receive", "verify_start", "verify_pass", "issue",
-	       "install           issued -> installed  by team7 at TEAM-7: account 3301",
+	     { "state        removed", "arrived  by 李库管 (mlt_clerk)", "sample", "issue",
+	       "install           issued -> installed  by 陈装接 (mlt_field) at TEAM-7: account 3301",
 	       "remove" })
 		EXPECT_TRUE(has(out, want)) << want << "\n" << out;
 	ASSERT_EQ(0, run_stdout(std::string("--json asset show ") + B2, &out));
@@ -169,9 +221,10 @@ TEST_F(AssetCli, MoveListWithByteOrderMark)
 	std::string out;
 	std::string in =
 		"printf '\\357\\273\\277barcode\\r\\n4130001000000462000100\\r\\n4130001000000462000117\\r\\n' | ";
-	ASSERT_EQ(0, pgtest_run(in + pgtest_cli() + " --db " + pgtest_sq(g_db) +
-					" asset move sample -",
-				&out, true))
+	ASSERT_EQ(0,
+		  pgtest_run(in + pgtest_cli() + " --db " + pgtest_sq(pgtest_as(g_db, "mlt_tech")) +
+				     " asset move sample -",
+			     &out, true))
 		<< out;
 	EXPECT_TRUE(has(out, "sample: moved 2 assets")) << out;
 	ASSERT_EQ(0, run_stdout("--json asset show 4130001000000462000100", &out));
@@ -184,7 +237,7 @@ TEST_F(AssetCli, ReceiveFromStandardInput)
 	std::string cmd =
 		"printf 'production_date,barcode,production_batch,model_code\\n2026-10-01,"
 		"4130001000000446529641,P9,DDZY285-Z\\n' | " +
-		pgtest_cli() + " --db " + pgtest_sq(g_db) +
+		pgtest_cli() + " --db " + pgtest_sq(pgtest_as(g_db, "mlt_clerk")) +
 		" --json asset receive --lot STDIN-1 --file - 2>&1";
 	ASSERT_EQ(0, pgtest_run(cmd, &out)) << out;
 	EXPECT_TRUE(has(out, "\"lot\":\"STDIN-1\"")) << out;
@@ -203,10 +256,15 @@ TEST_F(AssetCli, NotFoundAndInvalid)
 	EXPECT_TRUE(has(out, "check digit")) << out;
 	EXPECT_EQ(3, run("asset move fly 4130001000000446529641", &out));
 	EXPECT_TRUE(has(out, "'fly'")) << out;
-	EXPECT_EQ(5,
-		  run("asset model add --code DDZY285-Z --manufacturer HX --name x --kind meter_1p "
-		      "--connection direct --period 96",
-		      &out));
+	EXPECT_EQ(
+		5,
+		run_as("mlt_admin",
+		       "asset model add --code DDZY285-Z --manufacturer HX --name x --kind meter_1p "
+		       "--connection direct --period 96",
+		       &out));
+	EXPECT_EQ(9, run("asset model add --code M2 --manufacturer HX --name x --kind meter_1p "
+			 "--connection direct --period 96",
+			 &out));
 	ASSERT_EQ(0, run_stdout("--json asset model list", &out));
 	EXPECT_TRUE(has(out, "\"code\":\"DDZY285-Z\"")) << out;
 	EXPECT_TRUE(has(out, "\"constant_imp\":\"1200\"")) << out;
@@ -238,10 +296,10 @@ TEST_F(AssetCli, StockCountsByStoreModelAndState)
 		"4130001000000462000209"; /* row 20 of the delivery, untouched elsewhere */
 	std::string before;
 	ASSERT_EQ(0, run_stdout("asset stock --totals --state sampling --json", &before)) << before;
-	ASSERT_EQ(0, run(std::string("asset move sample ") + b20 + " --actor tech", &out)) << out;
+	ASSERT_EQ(0, run_as("mlt_tech", std::string("asset move sample ") + b20, &out)) << out;
 	ASSERT_EQ(0, run_stdout("asset stock --totals --state sampling --json", &out)) << out;
 	EXPECT_EQ(sampling(before) + 1, sampling(out)) << before << "\n" << out;
-	ASSERT_EQ(0, run(std::string("asset move sample_return ") + b20 + " --actor tech", &out))
+	ASSERT_EQ(0, run_as("mlt_tech", std::string("asset move sample_return ") + b20, &out))
 		<< out;
 	ASSERT_EQ(0, run_stdout("asset stock --totals --state sampling --json", &out)) << out;
 	EXPECT_EQ(sampling(before), sampling(out)) << out;

@@ -136,25 +136,39 @@ TEST(SchemeCli, DefaultWithoutDatabase)
 	EXPECT_EQ(3, run("scheme default --kind meter_1p --class 0.5S --connection direct", &out));
 	EXPECT_TRUE(has(out, "0.5S")) << out;
 	EXPECT_EQ(3, run("scheme default --kind toaster --class 1", &out));
-	for (const char *c :
-	     { "default", "list", "show", "export", "import", "retire", "plan", "settings" }) {
+	for (const char *c : { "default", "list", "show", "export", "import", "activate", "retire",
+			       "plan", "settings" }) {
 		EXPECT_EQ(0, run(std::string("scheme ") + c + " --help", &out)) << c;
 		EXPECT_TRUE(has(out, "usage")) << c;
 	}
 }
 
-TEST(SchemeCli, SaveExportImportSettings)
+/*
+ * Schemes and settings as the people who own them (issue 8): a technician
+ * saves and imports (inactive versions), an approver activates, retires and
+ * changes settings; the database refuses a scheme looser than the regulation.
+ */
+TEST(SchemeCli, SaveExportImportActivateSettings)
 {
-	std::string db = "--db " + pgtest_sq(pgtest_fresh_db("cli_scheme")) + " ";
+	std::string ci = pgtest_fresh_db("cli_scheme");
+	std::string db = "--db " + pgtest_sq(pgtest_as(ci, "mlt_tech")) + " ";
+	std::string appr = "--db " + pgtest_sq(pgtest_as(ci, "mlt_approver")) + " ";
 	std::string out;
 	ASSERT_EQ(
 		0,
 		run(db + "scheme default --kind meter_3p --class 0.5S --connection transformer --save=PROV-3P",
 		    &out))
 		<< out;
+	EXPECT_TRUE(has(out, "inactive until activated")) << out;
 	ASSERT_EQ(0, run(db + "--json scheme list", &out)) << out;
-	EXPECT_TRUE(has(out, "\"code\":\"PROV-3P\",\"version\":1")) << out;
+	EXPECT_TRUE(has(out, "\"code\":\"PROV-3P\",\"version\":1,\"active_version\":0")) << out;
 	EXPECT_TRUE(has(out, "\"steps\":34")) << out;
+	/* not active yet: nothing to show for new runs; the technician may not activate */
+	EXPECT_EQ(4, run(db + "scheme show PROV-3P", &out));
+	EXPECT_EQ(9, run(db + "scheme activate PROV-3P", &out));
+	EXPECT_TRUE(has(out, "scheme.activate")) << out;
+	ASSERT_EQ(0, run(appr + "scheme activate PROV-3P", &out)) << out;
+	EXPECT_TRUE(has(out, "version 1 is now the one new runs use")) << out;
 	std::string text;
 	ASSERT_EQ(0, run(db + "scheme export PROV-3P", &text)) << text;
 	char path[] = "/tmp/ml_scheme_XXXXXX";
@@ -164,7 +178,8 @@ TEST(SchemeCli, SaveExportImportSettings)
 	fputs(text.c_str(), f);
 	fclose(f);
 	ASSERT_EQ(0, run(db + "scheme import " + path + " --code PROV-3P-COPY", &out)) << out;
-	EXPECT_TRUE(has(out, "PROV-3P-COPY version 1 (34 steps)")) << out;
+	EXPECT_TRUE(has(out, "PROV-3P-COPY version 1 (34 steps), inactive")) << out;
+	ASSERT_EQ(0, run(appr + "scheme activate PROV-3P-COPY --version 1", &out)) << out;
 	std::string copy;
 	ASSERT_EQ(0, run(db + "scheme export PROV-3P-COPY", &copy));
 	/* identical apart from the code line */
@@ -176,9 +191,34 @@ TEST(SchemeCli, SaveExportImportSettings)
 	EXPECT_EQ(3, run(db + "scheme import " + path, &out));
 	EXPECT_TRUE(has(out, "line")) << out;
 	EXPECT_TRUE(has(out, "2Iz")) << out;
-	unlink(path);
+	/* the attack of issue 8: a looser version under the existing code is refused, naming the step
+	 * and the rule; a stricter one is stored but not used until activated */
+	f = fopen(path, "w");
+	fputs("scheme code=PROV-3P name=\"loose\"\nsuits kinds=meter_3p classes=0.5S "
+	      "connection=transformer\nbasic I=In pf=1.0 element=H limit=50\n",
+	      f);
+	fclose(f);
+	EXPECT_EQ(3, run(db + "scheme import " + path, &out));
+	EXPECT_TRUE(has(out, "step 1 (basic): limit=50% is wider than the regulation limit ±0.5%"))
+		<< out;
+	f = fopen(path, "w");
+	fputs("scheme code=PROV-3P name=\"strict\"\nsuits kinds=meter_3p classes=0.5S "
+	      "connection=transformer\nbasic I=In pf=1.0 element=H limit=0.3 readings=3\n",
+	      f);
+	fclose(f);
+	ASSERT_EQ(0, run(db + "scheme import " + path, &out)) << out;
 	ASSERT_EQ(0, run(db + "--json scheme show PROV-3P", &out));
-	EXPECT_TRUE(has(out, "\"version\":1")) << out;
+	EXPECT_TRUE(has(out, "\"version\":1")) << out; /* still the active one */
+	/* a file with a NUL byte is refused, naming the line, not read up to the NUL */
+	f = fopen(path, "w");
+	fputs("scheme code=NUL-1 name=\"n\"\nsuits kinds=meter_3p\n", f);
+	fputc('\0', f);
+	fputs("basic I=In pf=1.0 element=H\n", f);
+	fclose(f);
+	EXPECT_EQ(3, run(db + "scheme import " + path, &out));
+	EXPECT_TRUE(has(out, "line 3")) << out;
+	EXPECT_TRUE(has(out, "NUL")) << out;
+	unlink(path);
 	ASSERT_EQ(
 		0,
 		run(db + "scheme plan PROV-3P --kind meter_3p --class 0.5S --connection transformer --un 57.7 --ib 1.5 "
@@ -186,18 +226,20 @@ TEST(SchemeCli, SaveExportImportSettings)
 		    &out))
 		<< out;
 	EXPECT_TRUE(has(out, "limit 0.50")) << out;
-	/* settings: stored values change the judge */
-	ASSERT_EQ(0, run(db + "scheme settings set judge.internal_coefficient 80", &out)) << out;
-	EXPECT_EQ(3, run(db + "scheme settings set judge.internal_coefficient 180", &out));
-	EXPECT_EQ(4, run(db + "scheme settings set judge.nope 1", &out));
+	/* settings: the approver's; stored values change the judge */
+	EXPECT_EQ(9, run(db + "scheme settings set judge.internal_coefficient 80", &out));
+	ASSERT_EQ(0, run(appr + "scheme settings set judge.internal_coefficient 80", &out)) << out;
+	EXPECT_EQ(3, run(appr + "scheme settings set judge.internal_coefficient 180", &out));
+	EXPECT_EQ(4, run(appr + "scheme settings set judge.nope 1", &out));
 	ASSERT_EQ(0, run(db + "--json scheme settings", &out));
 	EXPECT_TRUE(has(out, "\"key\":\"judge.internal_coefficient\",\"value\":\"80\"")) << out;
 	ASSERT_EQ(0, run(db + "judge --class 1 --point Ib --readings 0.7,0.7 --strict", &out))
 		<< out;
-	ASSERT_EQ(0, run(db + "scheme settings reset judge.internal_coefficient", &out)) << out;
+	ASSERT_EQ(0, run(appr + "scheme settings reset judge.internal_coefficient", &out)) << out;
 	EXPECT_EQ(1, run(db + "judge --class 1 --point Ib --readings 0.7,0.7 --strict", &out))
 		<< out;
-	ASSERT_EQ(0, run(db + "scheme retire PROV-3P", &out)) << out;
+	EXPECT_EQ(9, run(db + "scheme retire PROV-3P", &out));
+	ASSERT_EQ(0, run(appr + "scheme retire PROV-3P", &out)) << out;
 	EXPECT_EQ(4, run(db + "scheme show PROV-3P", &out));
 	EXPECT_EQ(0, run(db + "scheme show PROV-3P --version 1", &out));
 }

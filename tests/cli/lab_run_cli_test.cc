@@ -3,6 +3,9 @@
  * the real PostgreSQL and the real bench simulator (in-process Modbus TCP
  * server on 127.0.0.1). Includes SIGKILL of a `meterlab run start` child
  * mid-run followed by `meterlab run resume`.
+ *
+ * Commands run as the person who would (issue 8): standards and benches as
+ * mlt_admin, runs as mlt_tech; assets are DBA fixtures.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -39,6 +42,9 @@ class LabRunCli : public ::testing::Test
 	static void SetUpTestSuite()
 	{
 		ci_ = pgtest_fresh_db("runcli");
+		tech_ = pgtest_as(ci_, "mlt_tech");
+		rfx::set_rule(ci_, "clock.readings",
+			      "3"); /* this lab's rule: the scheme's clock readings */
 		rfx::add_scheme(ci_, kScheme);
 	}
 	void SetUp() override
@@ -61,27 +67,35 @@ class LabRunCli : public ::testing::Test
 		db_close(db_);
 		(void)!pgtest_run("rm -rf " + dir_, nullptr);
 	}
+	int cli_as(const char *who, const std::string &args, std::string *out, bool merge = false)
+	{
+		return pgtest_run(pgtest_cli() + " --db " + pgtest_sq(pgtest_as(ci_, who)) + " " +
+					  args,
+				  out, merge);
+	}
+	/* the technician's commands */
 	int cli(const std::string &args, std::string *out, bool merge = false)
 	{
-		return pgtest_run(pgtest_cli() + " --db " + pgtest_sq(ci_) + " " + args, out,
-				  merge);
+		return cli_as("mlt_tech", args, out, merge);
 	}
 	void register_bench()
 	{
 		std::string out;
 		ASSERT_EQ(
 			0,
-			cli("standard add --code STD-A" + tag_ +
-				    " --name 'standard meter' --class 0.05 --cert-no C-1 "
-				    "--issuer institute --valid-from 2020-01-01 --valid-until 2099-12-31 --range '220V 0.05-100A'",
-			    &out, true))
+			cli_as("mlt_admin",
+			       "standard add --code STD-A" + tag_ +
+				       " --name 'standard meter' --class 0.05 --cert-no C-1 "
+				       "--issuer institute --valid-from 2020-01-01 --valid-until 2099-12-31 --range '220V 0.05-100A'",
+			       &out, true))
 			<< out;
-		ASSERT_EQ(0, cli("standard bench-add --code BCLI" + tag_ +
-					 " --name 'cli bench' --uri tcp://127.0.0.1:" +
-					 std::to_string(benchsim_port(sim_)) +
-					 " --kind meter-1p --positions 12 --standard STD-A" + tag_ +
-					 "",
-				 &out, true))
+		ASSERT_EQ(0, cli_as("mlt_admin",
+				    "standard bench-add --code BCLI" + tag_ +
+					    " --name 'cli bench' --uri tcp://127.0.0.1:" +
+					    std::to_string(benchsim_port(sim_)) +
+					    " --kind meter-1p --positions 12 --standard STD-A" +
+					    tag_ + "",
+				    &out, true))
 			<< out;
 	}
 	std::string write_map()
@@ -94,13 +108,15 @@ class LabRunCli : public ::testing::Test
 		return path;
 	}
 
-	static std::string ci_;
+	static std::string ci_;   /* the DBA */
+	static std::string tech_; /* mlt_tech */
 	std::string dir_, tag_;
 	struct db *db_ = nullptr;
 	struct benchsim *sim_ = nullptr;
 	std::vector<std::string> bcs_;
 };
 std::string LabRunCli::ci_;
+std::string LabRunCli::tech_;
 
 TEST_F(LabRunCli, EveryRunAndStandardCommandAnswersHelp)
 {
@@ -123,16 +139,23 @@ TEST_F(LabRunCli, StandardCommandsListAndRefuse)
 	EXPECT_NE(std::string::npos, out.find("\"valid_until\":\"2099-12-31\"")) << out;
 	ASSERT_EQ(0, cli("standard bench-list", &out));
 	EXPECT_NE(std::string::npos, out.find("BCLI" + tag_ + "")) << out;
-	EXPECT_EQ(5, cli("standard add --code STD-A" + tag_ +
+	EXPECT_EQ(9, cli("standard add --code STD-B" + tag_ +
 				 " --name x --class 0.05 --cert-no C-2 --issuer i --valid-from "
 				 "2020-01-01 --valid-until 2021-01-01",
 			 &out, true))
+		<< out; /* a technician registers no standard */
+	EXPECT_EQ(5, cli_as("mlt_admin",
+			    "standard add --code STD-A" + tag_ +
+				    " --name x --class 0.05 --cert-no C-2 --issuer i --valid-from "
+				    "2020-01-01 --valid-until 2021-01-01",
+			    &out, true))
 		<< out;
 	EXPECT_EQ(
 		3,
-		cli("standard certify STD-A" + tag_ +
-			    " --cert-no C-3 --issuer i --valid-from 2021-01-01 --valid-until 2020-01-01",
-		    &out, true));
+		cli_as("mlt_admin",
+		       "standard certify STD-A" + tag_ +
+			       " --cert-no C-3 --issuer i --valid-from 2021-01-01 --valid-until 2020-01-01",
+		       &out, true));
 	EXPECT_NE(std::string::npos, out.find("before valid-from")) << out;
 	EXPECT_EQ(4, cli("standard show NOPE", &out, true));
 	EXPECT_EQ(2, cli("standard add --code X", &out, true));
@@ -161,8 +184,11 @@ TEST_F(LabRunCli, KilledRunnerResumesWithNothingLostOrDuplicated)
 {
 	register_bench();
 	std::string out;
-	ASSERT_EQ(0, cli("run create --bench BCLI" + tag_ +
+	/* --operator is gone: the operator is the login */
+	EXPECT_EQ(2, cli("run create --bench BCLI" + tag_ +
 				 " --scheme CLI-1P --operator tester --map " + write_map(),
+			 &out, true));
+	ASSERT_EQ(0, cli("run create --bench BCLI" + tag_ + " --scheme CLI-1P --map " + write_map(),
 			 &out, true))
 		<< out;
 	std::string id = out.substr(0, out.find('\n'));
@@ -175,7 +201,7 @@ TEST_F(LabRunCli, KilledRunnerResumesWithNothingLostOrDuplicated)
 		int devnull = open("/dev/null", O_WRONLY);
 		dup2(devnull, 1);
 		dup2(devnull, 2);
-		execl(cli_path.c_str(), cli_path.c_str(), "--db", ci_.c_str(), "run", "start",
+		execl(cli_path.c_str(), cli_path.c_str(), "--db", tech_.c_str(), "run", "start",
 		      id.c_str(), "--poll-ms", "2", (char *)nullptr);
 		_exit(127);
 	}
@@ -245,7 +271,7 @@ TEST_F(LabRunCli, SigtermStopsCleanlySourceOffRunInterrupted)
 		int devnull = open("/dev/null", O_WRONLY);
 		dup2(devnull, 1);
 		dup2(devnull, 2);
-		execl(cli_path.c_str(), cli_path.c_str(), "--db", ci_.c_str(), "run", "start",
+		execl(cli_path.c_str(), cli_path.c_str(), "--db", tech_.c_str(), "run", "start",
 		      id.c_str(), "--poll-ms", "2", (char *)nullptr);
 		_exit(127);
 	}
@@ -308,10 +334,11 @@ TEST_F(LabRunCli, StartManyRunsTwoBenchesConcurrently)
 		"kind meter\npositions 12\n[1-12]\nconstant 1200\nib 5\nerror -0.05\n", 1000);
 	ASSERT_TRUE(sim2);
 	std::string out;
-	ASSERT_EQ(0, cli("standard bench-add --code BCLI2-" + tag_ +
-				 " --uri tcp://127.0.0.1:" + std::to_string(benchsim_port(sim2)) +
-				 " --kind meter-1p --positions 12 --standard STD-A" + tag_,
-			 &out, true))
+	ASSERT_EQ(0, cli_as("mlt_admin",
+			    "standard bench-add --code BCLI2-" + tag_ + " --uri tcp://127.0.0.1:" +
+				    std::to_string(benchsim_port(sim2)) +
+				    " --kind meter-1p --positions 12 --standard STD-A" + tag_,
+			    &out, true))
 		<< out;
 	std::string map1 = dir_ + "/m1.csv", map2 = dir_ + "/m2.csv", tasks = dir_ + "/tasks.txt";
 	{
@@ -338,23 +365,26 @@ TEST_F(LabRunCli, StartManyRunsTwoBenchesConcurrently)
 TEST_F(LabRunCli, ManualVerificationFromFile)
 {
 	std::string out;
-	ASSERT_EQ(0, cli("standard add --code STD-M" + tag_ +
-				 " --name m --class 0.1 --cert-no CM --issuer i "
-				 "--valid-from 2020-01-01 --valid-until 2099-12-31",
-			 &out, true))
+	ASSERT_EQ(0, cli_as("mlt_admin",
+			    "standard add --code STD-M" + tag_ +
+				    " --name m --class 0.1 --cert-no CM --issuer i "
+				    "--valid-from 2020-01-01 --valid-until 2099-12-31",
+			    &out, true))
 		<< out;
-	ASSERT_EQ(0, cli("standard bench-add --code MAN" + tag_ +
-				 " --uri manual --kind meter-1p --positions 6 "
-				 "--standard STD-M" +
-				 tag_,
-			 &out, true))
+	ASSERT_EQ(0, cli_as("mlt_admin",
+			    "standard bench-add --code MAN" + tag_ +
+				    " --uri manual --kind meter-1p --positions 6 "
+				    "--standard STD-M" +
+				    tag_,
+			    &out, true))
 		<< out;
 	std::string readings = dir_ + "/readings.csv";
 	{
 		std::ofstream f(readings);
 		f << "# position, step, readings\n";
 		for (int p = 1; p <= 2; p++) {
-			f << p << ", creep, pulses=0\n" << p << ", start, pulses=1, elapsed=500\n";
+			f << p << ", creep, pulses=0, elapsed=2300\n"
+			  << p << ", start, pulses=1, elapsed=500\n";
 			for (int s = 3; s <= 6; s++)
 				f << p << ", " << s << ", "
 				  << (p == 2 && s == 4 ? "1.21, 1.25" : "0.10, 0.12") << "\n";
@@ -375,6 +405,147 @@ TEST_F(LabRunCli, ManualVerificationFromFile)
 		    "SELECT r.mode FROM verification_run r JOIN run_position p USING (run_id) WHERE "
 		    "p.barcode = '" +
 			    bcs_[0] + "'"));
+}
+
+/*
+ * The attacks of issue 8 through the command (each failed on the code before
+ * it): a bench taken by a second run, a mounted asset moved away, a run that
+ * could not be ended after that, back-dated and future-dated runs, a
+ * truncated POS=BARCODE, a rounded temperature, a manual run with missing
+ * measurements.
+ */
+TEST_F(LabRunCli, IssueEightAttacksAreRefused)
+{
+	register_bench();
+	std::string out, bench = "BCLI" + tag_;
+	/* dates are whole dates, and the server's: a garbage date, a back-date without the right */
+	EXPECT_EQ(3, cli("run create --bench " + bench +
+				 " --scheme CLI-1P --date 2026-12-03garbage 1=" + bcs_[0],
+			 &out, true));
+	EXPECT_NE(std::string::npos, out.find("2026-12-03garbage")) << out;
+	EXPECT_EQ(9, cli("run create --bench " + bench +
+				 " --scheme CLI-1P --date 2026-11-01 1=" + bcs_[0],
+			 &out, true));
+	EXPECT_NE(std::string::npos, out.find("record.backdate")) << out;
+	/* nothing cut: a POS=BARCODE longer than the reader's buffer, a temperature to 0.01 */
+	EXPECT_EQ(3, cli("run create --bench " + bench + " --scheme CLI-1P 1=" + bcs_[0] +
+				 std::string(100, '7'),
+			 &out, true));
+	EXPECT_NE(std::string::npos, out.find("too long")) << out;
+	EXPECT_EQ(3, cli("run create --bench " + bench +
+				 " --scheme CLI-1P --temperature 21.25 1=" + bcs_[0],
+			 &out, true));
+	EXPECT_NE(std::string::npos, out.find("21.25")) << out;
+	/* one unfinished run per bench */
+	ASSERT_EQ(0, cli("run create --bench " + bench + " --scheme CLI-1P --temperature 21.2 1=" +
+				 bcs_[0] + " 2=" + bcs_[1],
+			 &out, true))
+		<< out;
+	std::string id = out.substr(0, out.find('\n'));
+	EXPECT_EQ(5,
+		  cli("run create --bench " + bench + " --scheme CLI-1P 3=" + bcs_[2], &out, true));
+	EXPECT_NE(std::string::npos, out.find("unfinished run " + id)) << out;
+	/* a mounted asset is moved by nobody but its run */
+	EXPECT_EQ(5, cli("asset move sample " + bcs_[0], &out, true));
+	EXPECT_NE(std::string::npos, out.find("mounted on run " + id)) << out;
+	EXPECT_EQ(9, cli_as("mlt_clerk", "asset move verify_abort " + bcs_[0], &out, true));
+	/* whatever happened to its assets (here the DBA moved one away), the run can be ended */
+	rfx::exec(db_, "UPDATE asset SET state = 'reverify' WHERE barcode = '" + bcs_[1] + "'");
+	ASSERT_EQ(0, cli("run abort " + id + " --reason 'meter dropped'", &out, true)) << out;
+	EXPECT_EQ("aborted", one(db_, "SELECT status FROM verification_run WHERE run_id = " + id));
+	EXPECT_EQ("reverify",
+		  one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs_[0] + "'"));
+	EXPECT_EQ("run aborted: meter dropped",
+		  one(db_, "SELECT e.reason FROM asset_event e JOIN asset a USING (asset_id) WHERE "
+			   "a.barcode = '" +
+				   bcs_[0] + "' AND e.action = 'verify_abort'"));
+
+	/* paper work done earlier: an administrator with a reason, shown on the run */
+	ASSERT_EQ(0, cli_as("mlt_admin",
+			    "standard bench-add --code MANB" + tag_ +
+				    " --uri manual --kind meter-1p --positions 6 --standard STD-A" +
+				    tag_,
+			    &out, true))
+		<< out;
+	rfx::exec(db_,
+		  "UPDATE asset SET created_at = '2026-10-01' WHERE barcode = '" + bcs_[3] + "'");
+	std::string manb = "MANB" + tag_;
+	EXPECT_EQ(9,
+		  cli("run create --manual --bench " + manb +
+			      " --scheme CLI-1P --date 2026-11-02 --reason 'paper record 17' 1=" +
+			      bcs_[3],
+		      &out, true)); /* a technician may not back-date */
+	EXPECT_EQ(3,
+		  cli_as("mlt_admin",
+			 "run create --bench " + bench +
+				 " --scheme CLI-1P --date 2026-11-02 --reason 'paper' 1=" + bcs_[3],
+			 &out, true)); /* a bench runs today */
+	EXPECT_EQ(3,
+		  cli_as("mlt_admin",
+			 "run create --manual --bench " + manb +
+				 " --scheme CLI-1P --date 2026-09-02 --reason 'paper' 1=" + bcs_[3],
+			 &out, true)); /* before the asset arrived */
+	EXPECT_NE(std::string::npos, out.find("before the assets were received")) << out;
+	ASSERT_EQ(
+		0,
+		cli_as("mlt_admin",
+		       "run create --manual --bench " + manb +
+			       " --scheme CLI-1P --date 2026-11-02 --reason 'paper record 17' 1=" +
+			       bcs_[3],
+		       &out, true))
+		<< out;
+	std::string bid = out.substr(0, out.find('\n'));
+	std::string readings = dir_ + "/bd.csv";
+	{
+		std::ofstream f(readings);
+		f << "1, creep, pulses=0, elapsed=2300\n1, start, pulses=1, elapsed=500\n";
+		for (int s = 3; s <= 6; s++)
+			f << "1, " << s << ", 0.10\n"; /* one reading where the scheme needs two */
+		f << "1, 7, 0.10, 0.11, 0.12\n";
+	}
+	EXPECT_EQ(3, cli_as("mlt_admin", "run manual " + bid + " --file " + readings, &out, true));
+	EXPECT_NE(std::string::npos, out.find("needs 2 readings")) << out;
+	{
+		std::ofstream f(readings);
+		f << "1, creep, pulses=0, elapsed=2300\n1, start, pulses=1, elapsed=500\n";
+		for (int s = 3; s <= 6; s++)
+			f << "1, " << s << ", 0.10, 0.12\n";
+		f << "1, 7, 0.10, 0.11, 0.12\n";
+	}
+	ASSERT_EQ(0, cli_as("mlt_admin", "run manual " + bid + " --file " + readings, &out, true))
+		<< out;
+	ASSERT_EQ(0, cli("run show " + bid, &out, true)) << out;
+	EXPECT_NE(std::string::npos, out.find("date 2026-11-02")) << out;
+	EXPECT_NE(std::string::npos,
+		  out.find("by 系统管理员甲 (mlt_admin) for the date above: paper "
+			   "record 17"))
+		<< out;
+	/* valid until the run's date + 96 months - 1 day, never an argument */
+	EXPECT_EQ("2034-11-01",
+		  one(db_, "SELECT valid_until FROM asset WHERE barcode = '" + bcs_[3] + "'"));
+	/* a back-date past the standard's certificate is refused */
+	ASSERT_EQ(0, cli_as("mlt_admin",
+			    "standard add --code STD-OLD" + tag_ +
+				    " --name old --class 0.1 --cert-no CO --issuer i "
+				    "--valid-from 2020-01-01 --valid-until 2026-10-31",
+			    &out, true))
+		<< out;
+	ASSERT_EQ(0,
+		  cli_as("mlt_admin",
+			 "standard bench-add --code MANO" + tag_ +
+				 " --uri manual --kind meter-1p --positions 6 --standard STD-OLD" +
+				 tag_,
+			 &out, true))
+		<< out;
+	rfx::exec(db_,
+		  "UPDATE asset SET created_at = '2026-10-01' WHERE barcode = '" + bcs_[4] + "'");
+	EXPECT_EQ(5,
+		  cli_as("mlt_admin",
+			 "run create --manual --bench MANO" + tag_ +
+				 " --scheme CLI-1P --date 2026-11-02 --reason 'paper' 1=" + bcs_[4],
+			 &out, true));
+	EXPECT_NE(std::string::npos, out.find("no calibration certificate valid on 2026-11-02"))
+		<< out;
 }
 
 } // namespace

@@ -1,0 +1,309 @@
+/*
+ * Issue 8, part A: the attacks an insider could make with the application's
+ * own database login, tried as EVERY role (each person of the test cast, the
+ * service login, the group role meterlab_app) — and refused. First the
+ * direct writes of the truth tables (privileges), then the functions called
+ * with forged arguments (the rules inside them).
+ */
+#include <string>
+#include <vector>
+
+#include "runner_fixture.h"
+
+using rfx::one;
+
+namespace
+{
+
+const char *const kScheme = "scheme code=ATK name=\"attack\"\n"
+			    "suits kinds=meter_1p classes=1 connection=direct\n"
+			    "creep\n"
+			    "basic I=Ib pf=1.0 element=H readings=2\n";
+
+const char *const kLogins[] = { "mlt_admin",   "mlt_clerk",    "mlt_tech",         "mlt_tech2",
+				"mlt_checker", "mlt_approver", "mlt_field",        "mlt_analyst",
+				"mlt_manager", "mlt_auditor",  "meterlab_service", "meterlab_app" };
+
+class Attack : public ::testing::Test
+{
+      protected:
+	static void SetUpTestSuite()
+	{
+		ci_ = pgtest_fresh_db("attack");
+		rfx::add_standard(ci_, "STD1", "2020-01-01", "2099-12-31");
+		rfx::add_bench(ci_, "B1", 1502, 24, "STD1");
+		rfx::add_scheme(ci_, kScheme);
+		struct db *dba = pgtest_connect(ci_);
+		bcs_ = rfx::seed_assets(dba, 4, 1000);
+		/* bcs_[0] failed, bcs_[3] in stock (as earlier runs left them) */
+		rfx::exec(dba,
+			  "UPDATE asset SET state = 'failed' WHERE barcode = '" + bcs_[0] + "'");
+		rfx::exec(dba,
+			  "UPDATE asset SET state = 'in_stock', valid_until = current_date + 30 "
+			  "WHERE barcode = '" +
+				  bcs_[3] + "'");
+		db_close(dba);
+		/* bcs_[1], bcs_[2] mounted on a running run of the technician */
+		struct db *tech = pgtest_connect(pgtest_as(ci_, "mlt_tech"));
+		run_ = rfx::create_task(tech, "B1", "ATK", { bcs_[1], bcs_[2] });
+		struct ml_error err = ML_ERROR_INIT;
+		std::string r = std::to_string(run_);
+		const char *p[1] = { r.c_str() };
+		EXPECT_EQ(ML_OK,
+			  db_cmd(tech, "SELECT ml_run_status($1::bigint, 'running')", 1, p, &err))
+			<< err.msg;
+		db_close(tech);
+	}
+	void SetUp() override
+	{
+		dba_ = pgtest_connect(ci_);
+	}
+	void TearDown() override
+	{
+		db_close(dba_);
+	}
+	/* A statement as one login: its SQLSTATE-mapped code (ML_OK when it went through). */
+	int as(const char *login, const std::string &sql, struct ml_error *err)
+	{
+		struct db *db = pgtest_connect(pgtest_as(ci_, login));
+		int rc = db_cmd(db, sql.c_str(), 0, nullptr, err);
+		db_close(db);
+		return rc;
+	}
+	/* The truth as it stands: every attack must leave it unchanged. */
+	std::string truth()
+	{
+		return one(
+			dba_,
+			"SELECT (SELECT string_agg(barcode || ':' || state || ':' || "
+			"coalesce(valid_until::text, '-'), ',' ORDER BY barcode) FROM asset) || '|' || "
+			"(SELECT count(*) FROM asset_event) || '|' || (SELECT count(*) FROM "
+			"verification_run) || '|' || (SELECT string_agg(run_id || status, ',') FROM "
+			"verification_run) || '|' || (SELECT count(*) FROM run_conclusion) || '|' || "
+			"(SELECT count(*) FROM run_step_result) || '|' || (SELECT count(*) FROM "
+			"lab_setting) || '|' || (SELECT count(*) FROM lab_setting_log) || '|' || "
+			"(SELECT accuracy_class || verification_period_months FROM device_model) || '|' "
+			"|| (SELECT count(*) FROM scheme) || '|' || (SELECT count(*) FROM "
+			"scheme_activation) || '|' || (SELECT count(*) FROM standard_certificate) || "
+			"'|' || (SELECT count(*) FROM lot)");
+	}
+	static std::string ci_;
+	static std::vector<std::string> bcs_;
+	static int64_t run_;
+	struct db *dba_ = nullptr;
+};
+std::string Attack::ci_;
+std::vector<std::string> Attack::bcs_;
+int64_t Attack::run_ = 0;
+
+/* Every direct write of the attacker of issue 8, as every login: permission denied, nothing changed. */
+TEST_F(Attack, DirectWritesOfTheTruthAreRefusedForEveryRole)
+{
+	std::string before = truth();
+	std::string r = std::to_string(run_);
+	const std::vector<std::string> attacks = {
+		/* a failed meter in stock, with no event */
+		"UPDATE asset SET state = 'in_stock', valid_until = '2199-12-31' WHERE barcode = '" +
+			bcs_[0] + "'",
+		/* a back-dated event in someone else's name */
+		"INSERT INTO asset_event (asset_id, occurred_at, actor, to_state, action) SELECT asset_id, "
+		"'2025-01-01', 'chief.liu', 'in_stock', 'verify_pass' FROM asset WHERE barcode = '" +
+			bcs_[0] + "'",
+		"DELETE FROM asset_event",
+		/* a model's class and verification period */
+		"UPDATE device_model SET accuracy_class = '0.2S', verification_period_months = 600",
+		/* a lab rule with nothing in the change log */
+		"INSERT INTO lab_setting (key, value) VALUES ('creep.max_pulses', '10')",
+		"INSERT INTO lab_setting_log (key, new_value) VALUES ('judge.internal_coefficient', '100')",
+		/* a run's status */
+		"UPDATE verification_run SET status = 'finished' WHERE run_id = " + r,
+		"UPDATE verification_run SET run_date = '2020-01-01'",
+		/* a finished run with a position and a passing conclusion valid until 2199 */
+		"INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, mode, status, "
+		"steps_total, operator) SELECT 1, model_id, 'ATK', 1, 'driven', 'finished', 1, 'x' FROM "
+		"device_model",
+		"INSERT INTO run_position (asset_id, run_id, position, barcode) SELECT asset_id, " +
+			r + ", 9, barcode FROM asset WHERE barcode = '" + bcs_[0] + "'",
+		"INSERT INTO run_conclusion (asset_id, run_id, item, verdict, internal_verdict, valid_until) "
+		"SELECT asset_id, " +
+			r +
+			", 'overall', 'pass', 'pass', '2199-12-31' FROM asset WHERE barcode = '" +
+			bcs_[1] + "'",
+		"INSERT INTO run_step (run_id, step_no, kind, label, started_at) VALUES (" + r +
+			", 0, 'creep', 'creep', now())",
+		"UPDATE run_step_result SET verdict = 'pass'",
+		/* a looser scheme, activated */
+		"INSERT INTO scheme (code, version, name) VALUES ('ATK', 99, 'loose')",
+		"INSERT INTO scheme_step (scheme_id, seq, kind, limit_e4) SELECT scheme_id, 99, 3, 500000 "
+		"FROM scheme",
+		"INSERT INTO scheme_activation (code, scheme_id, action) SELECT code, scheme_id, 'activate' "
+		"FROM scheme",
+		/* a standard valid forever, a forged delivery */
+		"INSERT INTO standard_certificate (standard_id, cert_no, issuer, valid_from, valid_until) "
+		"SELECT standard_id, 'FORGED', 'x', '2000-01-01', '2199-12-31' FROM reference_standard",
+		"UPDATE standard_certificate SET valid_until = '2199-12-31'",
+		"INSERT INTO lot (code, file_sha256, row_count, received_by) VALUES ('FAKE', repeat('c', "
+		"64), 0, 'x')",
+		/* the internal primitive */
+		"SELECT ml_asset_apply(1, ARRAY[ROW((SELECT asset_id FROM asset WHERE barcode = '" +
+			bcs_[0] +
+			"'), 'failed', 'scrapped', 'scrap', NULL, false, NULL, NULL, NULL)::ml_asset_change])",
+		/* the lifecycle and the regulation as data */
+		"INSERT INTO asset_transition VALUES ('failed', 'verify_pass', 'in_stock', false)",
+		"UPDATE reg_meter_band SET lim = '{90000,90000,90000,90000}'",
+		"UPDATE lab_setting_def SET max_v = 1000000000",
+	};
+	for (const char *login : kLogins) {
+		for (const std::string &sql : attacks) {
+			struct ml_error err = ML_ERROR_INIT;
+			EXPECT_EQ(ML_EPERM, as(login, sql, &err)) << login << ": " << sql << "\n"
+								  << err.msg;
+		}
+	}
+	EXPECT_EQ(before, truth());
+}
+
+/* Even the owner (here the DBA) cannot change a model's class or period, nor the lifecycle or the regulation data. */
+TEST_F(Attack, ModelsLifecycleAndRegulationAreFixedForTheOwnerToo)
+{
+	struct ml_error err = ML_ERROR_INIT;
+	for (const char *sql :
+	     { "UPDATE device_model SET accuracy_class = '0.2S'",
+	       "UPDATE device_model SET verification_period_months = 600",
+	       "UPDATE device_model SET constant_imp = 1", "DELETE FROM asset_transition",
+	       "UPDATE reg_xfmr_limit SET ratio_e4 = 100000",
+	       "DELETE FROM run_status_transition" }) {
+		EXPECT_EQ(ML_EPERM, db_cmd(dba_, sql, 0, nullptr, &err)) << sql << ": " << err.msg;
+	}
+	EXPECT_EQ("196", one(dba_, "SELECT accuracy_class || verification_period_months FROM "
+				   "device_model"));
+}
+
+/* The functions with forged arguments: each rule holds whoever calls, however. */
+TEST_F(Attack, FunctionsRefuseForgedCalls)
+{
+	std::string before = truth();
+	std::string r = std::to_string(run_);
+	struct ml_error err = ML_ERROR_INIT;
+	/* verify_pass by a bare move, for anyone */
+	for (const char *login : kLogins) {
+		EXPECT_EQ(ML_EPERM, as(login,
+				       "SELECT * FROM ml_asset_move(ARRAY['" + bcs_[1] +
+					       "'], ARRAY['verify_pass'])",
+				       &err))
+			<< login << ": " << err.msg;
+	}
+	/* a run's status straight to finished, for the technician who runs it */
+	EXPECT_EQ(ML_ESTATE, as("mlt_tech", "SELECT ml_run_status(" + r + ", 'finished')", &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "cannot become finished")) << err.msg;
+	/* a conclusion before the steps are recorded */
+	EXPECT_EQ(ML_ESTATE, as("mlt_tech", "SELECT ml_run_conclude(" + r + ")", &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "0 of 2 steps")) << err.msg;
+	/* a passing step with one reading where the scheme needs two, a mean that does not follow
+	 * from the readings, a limit wider than the regulation, a creep cut short */
+	std::string a1 = one(dba_, "SELECT asset_id FROM asset WHERE barcode = '" + bcs_[1] + "'");
+	std::string a2 = one(dba_, "SELECT asset_id FROM asset WHERE barcode = '" + bcs_[2] + "'");
+	auto basic = [&](const std::string &values, const std::string &mean,
+			 const std::string &lim) {
+		std::string nread = std::to_string(
+			1 + (int)std::count(values.begin(), values.end(), ','));
+		std::string rd = "ARRAY[" + a1 + "]";
+		for (size_t i = 1; i < (size_t)atoi(nread.c_str()); i++)
+			rd = "ARRAY[" + a1 + "," + a1 + "]";
+		return "SELECT ml_run_record_step(" + r + ", 1, 'basic', 'Ib', now(), " + rd +
+		       ", ARRAY[1" + (nread == "2" ? ",2" : std::string()) + "], ARRAY[1" +
+		       (nread == "2" ? ",1" : std::string()) + "], ARRAY[" + values +
+		       "]::bigint[], NULL, NULL, NULL, ARRAY[now()" +
+		       (nread == "2" ? ",now()" : std::string()) + "], ARRAY[" + a1 + "," + a2 +
+		       "], ARRAY[1,2], ARRAY[" + nread + ",0], ARRAY[" + mean + ",NULL], ARRAY[" +
+		       mean +
+		       ",NULL], "
+		       "NULL, NULL, NULL, ARRAY[" +
+		       lim +
+		       ",NULL], ARRAY[6000,NULL], ARRAY[1000,NULL], "
+		       "NULL, NULL, NULL, NULL, ARRAY['pass','fail'], ARRAY['pass','fail'], "
+		       "ARRAY['none','none'], ARRAY['none','none'], ARRAY['',''], NULL)";
+	};
+	EXPECT_EQ(ML_EINVAL, as("mlt_tech", basic("100", "100", "10000"), &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "1 readings where the scheme requires 2")) << err.msg;
+	EXPECT_EQ(ML_EINVAL, as("mlt_tech", basic("25000,25000", "100", "10000"), &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "does not follow from the readings")) << err.msg;
+	EXPECT_EQ(ML_EINVAL, as("mlt_tech", basic("25000,25000", "25000", "500000"), &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "not within the regulation limit")) << err.msg;
+	EXPECT_EQ(ML_EINVAL, as("mlt_tech", basic("15000,15000", "15000", "10000"), &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "beyond the limit")) << err.msg;
+	/* the step of another kind than the scheme says */
+	EXPECT_EQ(
+		ML_EINVAL,
+		as("mlt_tech",
+		   "SELECT ml_run_record_step(" + r +
+			   ", 0, 'basic', 'x', now(), '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', "
+			   "'{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', "
+			   "'{}', '{}', '{}', '{}', '{}', '{}', '{}')",
+		   &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "the scheme says creep")) << err.msg;
+	/* creep: 0 pulses but ran 1 s of its 37.9 minutes */
+	EXPECT_EQ(
+		ML_EINVAL,
+		as("mlt_tech",
+		   "SELECT ml_run_record_step(" + r + ", 0, 'creep', 'creep', now(), ARRAY[" + a1 +
+			   "," + a2 +
+			   "], ARRAY[1,1], ARRAY[1,2], ARRAY[0,0], NULL, ARRAY[0,0], ARRAY[0,0], "
+			   "ARRAY[now(),now()], ARRAY[" +
+			   a1 + "," + a2 +
+			   "], ARRAY[1,2], ARRAY[0,0], NULL, NULL, NULL, NULL, ARRAY[0,0], NULL, NULL, "
+			   "NULL, NULL, NULL, NULL, NULL, ARRAY['pass','pass'], ARRAY['pass','pass'], "
+			   "ARRAY['none','none'], ARRAY['none','none'], ARRAY['',''], ARRAY[1000,1000])",
+		   &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "the creep test ran 1 s")) << err.msg;
+	/* someone else's role */
+	EXPECT_EQ(ML_EPERM, as("mlt_clerk",
+			       "SELECT ml_run_create('B1', 'ATK', 'driven', ARRAY[3], ARRAY['" +
+				       bcs_[3] + "'])",
+			       &err));
+	EXPECT_EQ(ML_EPERM,
+		  as("mlt_tech", "SELECT ml_setting_set('creep.max_pulses', '10')", &err));
+	EXPECT_EQ(ML_EPERM, as("mlt_tech", "SELECT ml_scheme_activate('ATK', 1)", &err));
+	EXPECT_EQ(
+		ML_EPERM,
+		as("mlt_clerk",
+		   "SELECT ml_model_add('X', 'HX', 'x', 'meter_1p', '1', NULL, 'direct', '1p2w', 220, 5, "
+		   "60, 1200, 1, NULL, NULL, NULL, NULL, NULL, 96)",
+		   &err));
+	EXPECT_EQ(ML_EPERM, as("mlt_tech",
+			       "SELECT * FROM ml_asset_receive('L', NULL, NULL, "
+			       "repeat('d', 64))",
+			       &err));
+	EXPECT_EQ(ML_EPERM, as("mlt_auditor", "SELECT ml_run_abort(" + r + ")", &err));
+	/* back-dating is the administrator's, for manual runs, with a reason */
+	EXPECT_EQ(ML_EPERM, as("mlt_tech",
+			       "SELECT ml_run_create('B1', 'ATK', 'manual', ARRAY[3], ARRAY['" +
+				       bcs_[3] + "'], NULL, NULL, '2026-11-01', 'paper')",
+			       &err));
+	EXPECT_EQ(ML_EINVAL, as("mlt_admin",
+				"SELECT ml_run_create('B1', 'ATK', 'manual', ARRAY[3], ARRAY['" +
+					bcs_[3] + "'], NULL, NULL, current_date - 5, NULL)",
+				&err));
+	EXPECT_NE(nullptr, strstr(err.msg, "reason")) << err.msg;
+	/* a validity far in the future through a model: the period is capped by the regulation */
+	EXPECT_EQ(
+		ML_EINVAL,
+		as("mlt_admin",
+		   "SELECT ml_model_add('X', 'HX', 'x', 'meter_1p', '1', NULL, 'direct', '1p2w', 220, 5, "
+		   "60, 1200, 1, NULL, NULL, NULL, NULL, NULL, 600)",
+		   &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "96 months")) << err.msg;
+	/* rows staged into someone else's delivery: the CHECK binds them to the stager's transaction */
+	EXPECT_EQ(ML_EINVAL, as("mlt_clerk",
+				"INSERT INTO asset_receive_stage (stage_xid, line, barcode) VALUES "
+				"((pg_current_xact_id()::text::bigint + 1)::text::xid8, 2, '" +
+					bcs_[0] + "')",
+				&err));
+	/* a free text with a NUL-like control character or a zero-width space */
+	EXPECT_EQ(ML_EINVAL,
+		  as("mlt_admin", "SELECT ml_manufacturer_add('ZW', E'ab\\u200bc')", &err));
+	EXPECT_EQ(ML_EINVAL, as("mlt_admin", "SELECT ml_manufacturer_add('ZW', E'a\\x01b')", &err));
+	EXPECT_EQ(before, truth());
+}
+
+} // namespace
