@@ -51,6 +51,7 @@ struct run {
 	int reconnects;
 	uint16_t seq;
 	struct writer *writer; /* step-commit thread, NULL when none is running */
+	int locked;            /* this session holds the run's executor lock */
 };
 
 /* What the runner saw at one position during one step. */
@@ -130,6 +131,7 @@ static int lock_run(struct run *r, struct ml_error *err)
 		return rc;
 	int ok = PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
+	r->locked = ok;
 	return ok ? ML_OK
 		  : ml_errorf(err, ML_ECONFLICT, "run %s is being executed by another process", id);
 }
@@ -718,6 +720,10 @@ static int exec_step(struct run *r, const struct plan_step *ps, struct ml_error 
 	if (!rc)
 		rc = store_step(r, ps, started, obs, err);
 	free(obs);
+	/* every message names the step it happened in (the bench's own messages do not) */
+	if (rc && err && !strstr(err->msg, " step "))
+		ml_error_prefix(err, "bench '%s' step %d (%s): ", r->br.code, ps->index + 1,
+				ps->label);
 	return rc;
 }
 
@@ -726,9 +732,22 @@ static int retryable(int rc)
 	return rc == ML_EIO || rc == ML_ETIMEOUT || rc == ML_EPROTO;
 }
 
+/*
+ * A bench that is busy for a moment (exception 06 while its source settles)
+ * or whose heartbeat stalled briefly is not a broken bench: the step is redone
+ * once on the same connection before the run is interrupted (issue 8). The
+ * device layer reports both as ML_EDEVICE; its message says which
+ * (bench_modbus.c "device busy", bench.c "heartbeat").
+ */
+static int transient_device(int rc, const struct ml_error *e)
+{
+	return rc == ML_EDEVICE && (strstr(e->msg, "device busy") || strstr(e->msg, "heartbeat"));
+}
+
 /* Run one step; on bench I/O trouble reopen the bench and redo the step. */
 static int step_with_retry(struct run *r, const struct plan_step *ps, struct ml_error *err)
 {
+	int transient_left = 1;
 	for (;;) {
 		struct ml_error e = ML_ERROR_INIT;
 		int rc = r->bench ? ML_OK : open_bench(r, &e);
@@ -736,6 +755,17 @@ static int step_with_retry(struct run *r, const struct plan_step *ps, struct ml_
 			rc = exec_step(r, ps, &e);
 		if (!rc)
 			return ML_OK;
+		if (transient_device(rc, &e) && transient_left) {
+			transient_left--;
+			emit(r, RUNNER_EV_RECONNECT, ps->index + 1, ps->label, 0, e.msg);
+			if (r->bench) {
+				/* positions stopped before the step starts again (best effort) */
+				struct ml_error ignore = ML_ERROR_INIT;
+				(void)!bench_all_command(r->bench, BENCH_CMD_STOP, &ignore);
+			}
+			sleep_ms(500);
+			continue;
+		}
 		if (!retryable(rc) || r->reconnects >= r->opt->max_reconnects) {
 			*err = e;
 			return rc;
@@ -840,6 +870,18 @@ static int drive(struct run *r, struct runner_outcome *out, struct ml_error *err
 
 static void run_release(struct run *r)
 {
+	/* Unlock before closing: the server drops a closed session's locks only
+	 * when its backend has exited, so an abort right after could find the run
+	 * still "being executed". Best effort: closing releases it anyway. */
+	if (r->locked) {
+		char id[24];
+		snprintf(id, sizeof(id), "%" PRId64, r->run_id);
+		const char *p[1] = { id };
+		struct ml_error ignore = ML_ERROR_INIT;
+		db_rollback(r->db);
+		(void)!db_exec(r->db, "SELECT pg_advisory_unlock(" RUN_LOCK_CLASS ", $1::int)", 1,
+			       p, PGRES_TUPLES_OK, NULL, &ignore);
+	}
 	bench_close(r->bench);
 	scheme_free(r->sch);
 	free(r->plan);

@@ -20,7 +20,10 @@
  * incomplete step. A run is executed by one process at a time (a session
  * advisory lock; a second executor receives ML_ECONFLICT). A bench I/O failure
  * inside a step closes the bench, reopens it and redoes the step, up to
- * max_reconnects times per run; after that the run is 'interrupted'.
+ * max_reconnects times per run; after that the run is 'interrupted'. A
+ * single "device busy" exception or a short heartbeat stall in a step is
+ * redone once on the same connection before the run is interrupted. Every
+ * error message names the bench and the step it happened in.
  *
  * Threads: each runner_execute() opens its own database connection and its
  * own bench connection, so runner_execute_many() runs one thread per run.

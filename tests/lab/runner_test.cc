@@ -474,6 +474,69 @@ TEST_F(RunnerTest, TwentyBenchesOf48PositionsConcurrently)
 			    in + ")"));
 }
 
+/*
+ * One "device busy" answer (exception 06) in the middle of a run: the step is
+ * redone, the run finishes (it used to be interrupted at once); a bench that
+ * stays busy still stops the run, and the message names the step.
+ */
+struct busy_ctx {
+	struct benchsim *sim;
+	int at_step, count;
+	std::atomic<int> injected{ 0 };
+};
+
+void inject_busy(void *arg, const struct runner_event *ev)
+{
+	auto *b = (busy_ctx *)arg;
+	if (ev->kind == RUNNER_EV_STEP && ev->step == b->at_step && !b->injected) {
+		struct benchsim_faults f = {};
+		f.exception = 6;
+		f.exception_count = (uint16_t)b->count;
+		benchsim_set_faults(b->sim, &f);
+		b->injected = 1;
+	}
+}
+
+TEST_F(RunnerTest, OneDeviceBusyIsRetriedWithinTheStep)
+{
+	struct benchsim *s = sim(scenario(8, ""), code("B1").c_str());
+	ASSERT_TRUE(s);
+	auto bcs = assets(2);
+	int64_t run = rfx::create_task(db_, code("B1").c_str(), "T-SHORT", bcs);
+	busy_ctx b;
+	b.sim = s;
+	b.at_step = 2;
+	b.count = 1;
+	struct runner_options o = rfx::fast_options();
+	o.max_reconnects = 0;
+	o.on_event = inject_busy;
+	o.event_arg = &b;
+	struct runner_outcome out;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, runner_execute(tech_.c_str(), run, &o, &out, &err)) << err.msg;
+	EXPECT_EQ(1, b.injected.load());
+	EXPECT_STREQ("finished", out.status);
+	EXPECT_EQ(2, out.passed);
+	expect_no_duplicates(run);
+
+	/* busy for good: interrupted, the message names the bench's step */
+	auto more = assets(2);
+	int64_t run2 = rfx::create_task(db_, code("B1").c_str(), "T-SHORT", more);
+	busy_ctx b2;
+	b2.sim = s;
+	b2.at_step = 2;
+	b2.count = 0; /* every request */
+	o.event_arg = &b2;
+	EXPECT_EQ(ML_EDEVICE, runner_execute(tech_.c_str(), run2, &o, &out, &err));
+	EXPECT_STREQ("interrupted", out.status);
+	EXPECT_NE(nullptr, strstr(err.msg, "step 2 (Ib")) << err.msg;
+	EXPECT_NE(nullptr, strstr(err.msg, "device busy")) << err.msg;
+	struct benchsim_faults none = {};
+	benchsim_set_faults(s, &none);
+	/* and it can always be ended */
+	ASSERT_EQ(ML_OK, runner_abort(db_, run2, "bench busy", &err)) << err.msg;
+}
+
 } // namespace
 
 /*
