@@ -570,7 +570,7 @@ TEST_F(RunnerTest, DeadPositionCannotHoldAStepAgainstABenchThatNeverRaisesNoPuls
 			cancel = 1;
 	});
 	auto t0 = std::chrono::steady_clock::now();
-	int rc = runner_execute(ci_.c_str(), run, &o, &out, &err);
+	int rc = runner_execute(tech_.c_str(), run, &o, &out, &err);
 	double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 	done = true;
 	watchdog.join();
@@ -601,7 +601,7 @@ TEST_F(RunnerTest, DeadPositionOnAStrictBenchEndsWithNoPulses)
 	struct runner_options o = rfx::fast_options();
 	struct runner_outcome out;
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, runner_execute(ci_.c_str(), run, &o, &out, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, runner_execute(tech_.c_str(), run, &o, &out, &err)) << err.msg;
 	EXPECT_EQ(1, out.passed);
 	EXPECT_EQ(1, out.failed);
 	std::string note = one(db_, "SELECT note FROM run_step_result r JOIN asset a USING "
@@ -625,7 +625,7 @@ TEST_F(RunnerTest, ConstantStepStoresItsOwnError)
 	struct runner_options o = rfx::fast_options();
 	struct runner_outcome out;
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, runner_execute(ci_.c_str(), run, &o, &out, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, runner_execute(tech_.c_str(), run, &o, &out, &err)) << err.msg;
 	for (int i = 0; i < 2; i++) {
 		std::string w = " JOIN asset a USING (asset_id) WHERE run_id = " +
 				std::to_string(run) + " AND step_no = 1 AND a.barcode = '" +
@@ -663,7 +663,7 @@ TEST_F(RunnerTest, Protocol10BenchConstantTestWithinItsRange)
 	struct runner_options o = rfx::fast_options();
 	struct runner_outcome out;
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, runner_execute(ci_.c_str(), run, &o, &out, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, runner_execute(tech_.c_str(), run, &o, &out, &err)) << err.msg;
 	EXPECT_STREQ("finished", out.status);
 	EXPECT_EQ(2, out.passed);
 	EXPECT_EQ(0, out.failed);
