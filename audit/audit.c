@@ -33,6 +33,15 @@ struct chain_def {
 static const struct chain_def known[] = {
 	{ "app_user_log", "app_user_log", "log_id", "{}", NULL, NULL, 0, NULL, NULL },
 	{ "asset_event", "asset_event", "event_id", "{}", NULL, NULL, 0, NULL, NULL },
+	{ "cert_backdate", "cert_backdate", "cert_id", "{}", NULL, NULL, 0, NULL, NULL },
+	{ "cert_discard_log", "cert_discard_log", "cert_id", "{}", NULL, NULL, 0, NULL, NULL },
+	{ "cert_pdf", "cert_pdf", "cert_id", "{pdf}", NULL, NULL, 0,
+	  "SELECT cert_id, sha256 FROM public.cert_pdf "
+	  "WHERE sha256 IS DISTINCT FROM encode(sha256(pdf), 'hex') ORDER BY cert_id LIMIT 1",
+	  "its stored PDF bytes no longer have the recorded SHA-256" },
+	{ "cert_supersession", "cert_supersession", "new_id", "{}", NULL, NULL, 0, NULL, NULL },
+	{ "cert_withdrawal", "cert_withdrawal", "cert_id", "{}", NULL, NULL, 0, NULL, NULL },
+	{ "certificate", "certificate", "id", "{}", "state", "issued", 1, NULL, NULL },
 	{ "lab_setting_log", "lab_setting_log", "log_id", "{}", NULL, NULL, 0, NULL, NULL },
 };
 #define N_KNOWN (sizeof(known) / sizeof(known[0]))

@@ -3,17 +3,21 @@
  * approve = lock drafts, allocate gap-free numbers, render, store PDF +
  * SHA-256, mark issued, commit (reports/cert_workflow.h).
  *
- * In one run, on the same kind of N checked drafts (reports/render_sample.c
- * content: meter certificates, notices, CT certificates), R repetitions of:
+ * In one run, on N checked drafts of finished runs (made by the test helper
+ * tests/data/reports/make_run.sql: meter certificates and notices), drafted
+ * by a technician and checked by a checker, R repetitions of:
  *   single   N approvals, one transaction each, one renderer
  *   batch1   one approval of all N (one transaction), one renderer
  *   batch2   one approval of all N, two renderers (two threads)
  * Only the approve call is timed (drafting and checking are not). Medians
  * and ratios are printed; rates are per wall-clock second.
  *
- * Needs a migrated scratch database where it may add an issuer "BENCH"
- * (owner or superuser): bench_cert_issue [--db CONNINFO] [-n N] [-r RUNS].
- * Without --db, METERLAB_DB / PG* variables are used.
+ * The approver is a person (issue 8): the approval runs through the
+ * database's issuing functions on that person's login (bench_approver).
+ *
+ * Needs a migrated scratch database where it may add an issuer "BENCH",
+ * people and runs (superuser, as scripts/bench gives it):
+ * bench_cert_issue --db CONNINFO [-n N] [-r RUNS].
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +25,9 @@
 #include <time.h>
 
 #include "reports/cert_doc.h"
+#include "reports/cert_source.h"
 #include "reports/cert_store.h"
 #include "reports/cert_workflow.h"
-#include "reports/render_sample.h"
 
 enum {
 	M_SINGLE,
@@ -52,49 +56,90 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static int setup_issuer(struct db *db, struct ml_error *err)
+/* The issuer, the run maker and three people; the DBA's connection. */
+static int setup(struct db *db, struct ml_error *err)
 {
-	return db_cmd(
-		db,
-		"INSERT INTO issuer (id, name, authorization_no, number_prefix, verify_key) "
-		"VALUES ('BENCH', '基准测试计量中心', '(测)法计(2026)00000号', 'BENCH', repeat('b', 40)) "
-		"ON CONFLICT (id) DO NOTHING",
-		0, NULL, err);
+	FILE *f = fopen(ML_SOURCE_DIR "/tests/data/reports/make_run.sql", "rb");
+	if (!f)
+		return ml_errorf(err, ML_EIO, "cannot open %s",
+				 ML_SOURCE_DIR "/tests/data/reports/make_run.sql");
+	struct ml_buf sql = ML_BUF_INIT;
+	char chunk[4096];
+	size_t n;
+	int rc = ML_OK;
+	while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		rc = ml_buf_append(&sql, chunk, n);
+	fclose(f);
+	PGresult *res = rc ? NULL
+			   : PQexec(db_conn(db), ml_buf_str(&sql)); /* static file: a script */
+	if (!rc && PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = db_result_error(db, res, "loading make_run.sql", err);
+	PQclear(res);
+	ml_buf_free(&sql);
+	if (!rc)
+		rc = db_cmd(
+			db,
+			"INSERT INTO issuer (id, name, authorization_no, number_prefix) "
+			"VALUES ('BENCH', '基准测试计量中心', '(测)法计(2026)00000号', 'BENCH') "
+			"ON CONFLICT (id) DO NOTHING",
+			0, NULL, err);
+	static const char *const people[][3] = { { "bench_tech", "基准检定", "{lab_technician}" },
+						 { "bench_checker", "基准核验", "{checker}" },
+						 { "bench_approver", "基准批准", "{approver}" } };
+	for (size_t i = 0; i < 3 && !rc; i++)
+		rc = db_cmd(db,
+			    "SELECT ml_user_add($1, $2, $3::text[]) WHERE NOT EXISTS "
+			    "(SELECT 1 FROM app_user WHERE login = $1)",
+			    3, people[i], err);
+	return rc;
 }
 
-/* n checked drafts with sample content; ids into out. */
-static int make_drafts(struct db *db, int n, unsigned seq0, long long *out, struct ml_error *err)
+/* n checked drafts of a new run; ids into out (position order). */
+static int make_drafts(struct db *dba, struct db *tech, struct db *checker, int n, unsigned seq,
+		       long long *out, struct ml_error *err)
 {
-	static const enum cert_sample_kind kinds[] = { CERT_SAMPLE_METER, CERT_SAMPLE_METER,
-						       CERT_SAMPLE_METER_NOTICE, CERT_SAMPLE_CT };
-	struct cert_sample *s = malloc(sizeof(*s));
-	if (!s)
-		return ml_errorf(err, ML_ENOMEM, "out of memory");
-	int rc = ML_OK;
-	for (int i = 0; i < n && !rc; i++) {
-		cert_sample_fill(s, kinds[i % 4], seq0 + (unsigned)i);
-		/* asset ids far above real ones; the bench issuer keeps numbers apart */
-		rc = cert_draft_create(db, 900000000000LL + seq0 + i, 0, "BENCH", &s->doc,
-				       "bench-verifier", &out[i], err);
-	}
-	free(s);
-	return rc ? rc : cert_check(db, out, (size_t)n, "bench-checker", err);
+	char tag[32], cnt[16];
+	snprintf(tag, sizeof(tag), "bench%u", seq);
+	snprintf(cnt, sizeof(cnt), "%d", n);
+	const char *p[2] = { tag, cnt };
+	PGresult *res = NULL;
+	int rc = db_query_one(dba, "SELECT wf_make_run($1, $2::int, $2::int / 4)", 2, p, &res, err);
+	long long run = rc ? 0 : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	long long *ids = NULL;
+	size_t m = 0, created = 0;
+	if (!rc)
+		rc = cert_source_drafts(tech, run, "BENCH", &ids, &m, &created, err);
+	if (!rc && m != (size_t)n)
+		rc = ml_errorf(err, ML_EINTERNAL, "run %lld gave %zu drafts, not %d", run, m, n);
+	for (size_t i = 0; !rc && i < m; i++)
+		out[i] = ids[i];
+	free(ids);
+	return rc ? rc : cert_check(checker, out, (size_t)n, err);
 }
 
 static int timed_approve(struct db *db, int mode, const long long *ids, int n,
 			 struct cert_renderer **r, double *secs, struct ml_error *err)
 {
-	struct cert_issue_opts o = { "2026-11-26", r, mode == M_BATCH2 ? 2 : 1 };
+	struct cert_issue_opts o = { r, mode == M_BATCH2 ? 2 : 1 };
 	double t0 = now();
 	int rc = ML_OK;
 	if (mode == M_SINGLE) {
 		for (int i = 0; i < n && !rc; i++)
-			rc = cert_approve(db, &ids[i], 1, "bench-approver", &o, err);
+			rc = cert_approve(db, &ids[i], 1, &o, err);
 	} else {
-		rc = cert_approve(db, ids, (size_t)n, "bench-approver", &o, err);
+		rc = cert_approve(db, ids, (size_t)n, &o, err);
 	}
 	*secs = now() - t0;
 	return rc;
+}
+
+/* conninfo of the same database as login (the bench's own cast). */
+static int connect_as(const char *ci, const char *login, struct db **out, struct ml_error *err)
+{
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%s user=%s", ci ? ci : "", login);
+	return db_connect(buf, out, err);
 }
 
 static int parse(int argc, char **argv, const char **ci, int *n, int *runs)
@@ -109,7 +154,7 @@ static int parse(int argc, char **argv, const char **ci, int *n, int *runs)
 		else
 			return -1;
 	}
-	return *n >= 1 && *n <= 10000 && *runs >= 1 && *runs <= 99 ? 0 : -1;
+	return *ci && *n >= 1 && *n <= 96 && *runs >= 1 && *runs <= 99 ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -118,26 +163,31 @@ int main(int argc, char **argv)
 	int n = 24, runs = 3;
 	if (parse(argc, argv, &ci, &n, &runs)) {
 		fprintf(stderr,
-			"usage: bench_cert_issue [--db CONNINFO] [-n N (1..10000)] [-r RUNS (1..99)]\n");
+			"usage: bench_cert_issue --db CONNINFO [-n N (1..96, one run)] [-r RUNS (1..99)]\n");
 		return 2;
 	}
 	struct ml_error err = ML_ERROR_INIT;
-	struct db *db = NULL;
+	struct db *db = NULL, *tech = NULL, *checker = NULL, *approver = NULL;
 	struct cert_renderer *r[2] = { NULL, NULL };
 	long long *ids = calloc((size_t)n, sizeof(*ids));
 	double t[M_COUNT][99];
 	int rc = ids ? db_connect(ci, &db, &err) : ML_ENOMEM;
 	if (!rc)
-		rc = setup_issuer(db, &err);
+		rc = setup(db, &err);
+	if (!rc)
+		rc = connect_as(ci, "bench_tech", &tech, &err);
+	if (!rc)
+		rc = connect_as(ci, "bench_checker", &checker, &err);
+	if (!rc)
+		rc = connect_as(ci, "bench_approver", &approver, &err);
 	for (int i = 0; i < 2 && !rc; i++)
 		rc = cert_renderer_new(NULL, &r[i], &err);
-	unsigned seq = (unsigned)time(NULL) % 100000 * 1000;
+	unsigned seq = (unsigned)time(NULL) % 100000 * 100;
 	for (int k = 0; k < runs && !rc; k++) {
 		for (int m = 0; m < M_COUNT && !rc; m++) {
-			rc = make_drafts(db, n, seq, ids, &err);
-			seq += (unsigned)n;
+			rc = make_drafts(db, tech, checker, n, seq++, ids, &err);
 			if (!rc)
-				rc = timed_approve(db, m, ids, n, r, &t[m][k], &err);
+				rc = timed_approve(approver, m, ids, n, r, &t[m][k], &err);
 		}
 	}
 	if (rc) {
@@ -155,6 +205,9 @@ int main(int argc, char **argv)
 	}
 	cert_renderer_free(r[0]);
 	cert_renderer_free(r[1]);
+	db_close(approver);
+	db_close(checker);
+	db_close(tech);
 	db_close(db);
 	free(ids);
 	return rc ? 1 : 0;

@@ -1,7 +1,8 @@
 /*
  * meterlab cert issue|check|approve|show|list|print|verify|revise|withdraw|
- * discard|issuer — verification certificates and result notices
- * (reports/cert_workflow.h).
+ * discard|backdate|issuer — verification certificates and result notices
+ * (reports/cert_workflow.h). Each person runs their own step as themselves
+ * (their database login): there is no option naming a signer or a date.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,8 +24,8 @@
 
 /* Options of every cert subcommand; each row's table says which it takes. */
 struct cert_args {
-	const char *by, *issued_on, *dir, *threads, *run, *asset, *state, *number, *out, *code, *qr,
-		*reason, *checker, *approver, *issuer;
+	const char *dir, *threads, *run, *asset, *state, *number, *out, *code, *qr, *reason,
+		*issuer, *date;
 	const char *sets[MAX_SET];
 	int nsets;
 	int64_t run_id, asset_id, id; /* filled by the check functions */
@@ -74,8 +75,11 @@ static void record_json(struct ml_buf *b, const struct cert_record *r, const cha
 	ml_json_kv_str(b, 0, "conclusion", r->conclusion);
 	ml_json_kv_str(b, 0, "issuer", r->issuer_id);
 	ml_json_kv_str(b, 0, "verifier", r->verifier);
+	kv_opt(b, "verifier_login", r->verifier_login, 1);
 	kv_opt(b, "checker", r->checker, 1);
+	kv_opt(b, "checker_login", r->checker_login, 1);
 	kv_opt(b, "approver", r->approver, 1);
+	kv_opt(b, "approver_login", r->approver_login, 1);
 	ml_json_kv_str(b, 0, "created_at", r->created_at);
 	kv_opt(b, "checked_at", r->checked_at, 1);
 	kv_opt(b, "approved_at", r->approved_at, 1);
@@ -89,6 +93,10 @@ static void record_json(struct ml_buf *b, const struct cert_record *r, const cha
 	ml_json_kv_str(b, 0, "withdrawn_at", r->withdrawn ? r->withdrawn_at : NULL);
 	ml_json_kv_str(b, 0, "withdrawn_by", r->withdrawn ? r->withdrawn_by : NULL);
 	ml_json_kv_str(b, 0, "withdraw_reason", r->withdrawn ? r->withdraw_reason : NULL);
+	/* an issue date recorded by an administrator (ml_cert_backdate) */
+	ml_json_kv_str(b, 0, "backdated_on", r->backdated ? r->backdated_on : NULL);
+	ml_json_kv_str(b, 0, "backdated_by", r->backdated ? r->backdated_by : NULL);
+	ml_json_kv_str(b, 0, "backdate_reason", r->backdated ? r->backdate_reason : NULL);
 	if (path)
 		ml_json_kv_str(b, 0, "path", path);
 	ml_buf_putc(b, '}');
@@ -118,14 +126,21 @@ static void record_detail(struct ml_buf *b, const struct cert_record *r)
 	if (r->run_id)
 		ml_buf_printf(b, "run:           %lld\n", r->run_id);
 	ml_buf_printf(b, "conclusion:    %s\nissuer:        %s\n", r->conclusion, r->issuer_id);
-	ml_buf_printf(b, "verifier:      %s (%s)\n", r->verifier, r->created_at);
+	ml_buf_printf(b, "verifier:      %s [%s] (%s)\n", r->verifier, r->verifier_login,
+		      r->created_at);
 	if (r->checker[0])
-		ml_buf_printf(b, "checker:       %s (%s)\n", r->checker, r->checked_at);
+		ml_buf_printf(b, "checker:       %s [%s] (%s)\n", r->checker, r->checker_login,
+			      r->checked_at);
 	if (r->approver[0])
-		ml_buf_printf(b, "approver:      %s (%s)\n", r->approver, r->approved_at);
+		ml_buf_printf(b, "approver:      %s [%s] (%s)\n", r->approver, r->approver_login,
+			      r->approved_at);
 	if (r->issued_on[0])
 		ml_buf_printf(b, "issued on:     %s\nverify code:   %s\nsha256:        %s\n",
 			      r->issued_on, r->verify_code, r->sha256);
+	if (r->backdated)
+		ml_buf_printf(b, "back-dated:    issue date %s recorded by %s on %s (reason: %s)\n",
+			      r->backdated_on, r->backdated_by, r->backdated_at,
+			      r->backdate_reason);
 	if (r->revises_id)
 		ml_buf_printf(b, "revises:       %lld (reason: %s)\n", r->revises_id,
 			      r->revise_reason);
@@ -296,16 +311,16 @@ static void renderers_close(struct renderers *rs)
 	rs->n = 0;
 }
 
-static int approve_ids(struct db *db, const long long *ids, size_t n, const char *approver,
-		       const char *issued_on, const char *threads, struct ml_error *err)
+static int approve_ids(struct db *db, const long long *ids, size_t n, const char *threads,
+		       struct ml_error *err)
 {
 	struct renderers rs;
 	int one = n < 2 && !threads;
 	int rc = renderers_open(&rs, one ? "1" : threads, err);
 	if (rc)
 		goto out;
-	struct cert_issue_opts o = { issued_on, rs.r, rs.n };
-	rc = cert_approve(db, ids, n, approver, &o, err);
+	struct cert_issue_opts o = { rs.r, rs.n };
+	rc = cert_approve(db, ids, n, &o, err);
 out:
 	renderers_close(&rs);
 	return rc;
@@ -313,9 +328,31 @@ out:
 
 /* ---- commands ---- */
 
-/* The positionals (ids or numbers) as certificate ids. *ids malloc'd (caller frees). */
-static int resolve_ids(struct cli_call *c, long long **ids)
+/*
+ * The certificates a check or an approval is about: the positionals (ids or
+ * numbers), or with --run the run's certificates in state st (its drafts for
+ * the checker, its checked ones for the approver). *ids malloc'd (caller frees).
+ */
+static int resolve_ids(struct cli_call *c, const char *st, long long **ids, size_t *n)
 {
+	const struct cert_args *a = c->args;
+	*n = 0;
+	if (a->run) {
+		struct cert_filter f = { .run_id = a->run_id, .state = st };
+		struct cert_record *r = NULL;
+		size_t m = 0;
+		int rc = cert_list(c->db, &f, &r, &m, &c->err);
+		*ids = calloc(m ? m : 1, sizeof(**ids));
+		if (!rc && !*ids)
+			rc = ml_errorf(&c->err, ML_ENOMEM, "out of memory");
+		for (size_t i = 0; i < m && !rc; i++)
+			(*ids)[(*n)++] = r[i].id;
+		free(r);
+		if (!rc && !*n)
+			rc = ml_errorf(&c->err, ML_ENOTFOUND, "run %lld has no %s certificates",
+				       (long long)a->run_id, st);
+		return rc;
+	}
 	*ids = calloc((size_t)(c->npos ? c->npos : 1), sizeof(**ids));
 	if (!*ids)
 		return ml_errorf(&c->err, ML_ENOMEM, "out of memory");
@@ -324,22 +361,33 @@ static int resolve_ids(struct cli_call *c, long long **ids)
 		int rc = cert_find(c->db, c->pos[i], &r, &c->err);
 		if (rc)
 			return rc;
-		(*ids)[i] = r.id;
+		(*ids)[(*n)++] = r.id;
 	}
 	return ML_OK;
 }
 
+/* IDs... or --run RUN, not both. */
+static int check_ids_or_run(struct cli_ctx *ctx, struct cli_call *c)
+{
+	struct cert_args *a = c->args;
+	(void)ctx;
+	if (!c->npos == !a->run)
+		return cli_call_usage(c, "%s needs certificate IDs or --run RUN (not both)",
+				      c->path);
+	return a->run ? cli_parse_id(c, "--run", a->run, &a->run_id) : ML_OK;
+}
+
 static int cert_check_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
-	const struct cert_args *a = c->args;
 	long long *ids = NULL;
-	int rc = resolve_ids(c, &ids);
+	size_t n = 0;
+	int rc = resolve_ids(c, "draft", &ids, &n);
 	if (rc)
 		goto out;
-	rc = cert_check(c->db, ids, (size_t)c->npos, a->by, &c->err);
+	rc = cert_check(c->db, ids, n, &c->err);
 	if (rc)
 		goto out;
-	rc = print_ids(ctx, c, ids, (size_t)c->npos, NULL);
+	rc = print_ids(ctx, c, ids, n, NULL);
 out:
 	free(ids);
 	return rc;
@@ -349,13 +397,14 @@ static int cert_approve_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
 	const struct cert_args *a = c->args;
 	long long *ids = NULL;
-	int rc = resolve_ids(c, &ids);
+	size_t n = 0;
+	int rc = resolve_ids(c, "checked", &ids, &n);
 	if (rc)
 		goto out;
-	rc = approve_ids(c->db, ids, (size_t)c->npos, a->by, a->issued_on, a->threads, &c->err);
+	rc = approve_ids(c->db, ids, n, a->threads, &c->err);
 	if (rc)
 		goto out;
-	rc = write_dir_and_print(ctx, c, ids, (size_t)c->npos, a->dir);
+	rc = write_dir_and_print(ctx, c, ids, n, a->dir);
 out:
 	free(ids);
 	return rc;
@@ -630,25 +679,14 @@ static int split_sets(struct cli_call *c, struct cert_override *ov, char *store,
 
 static int check_revise(struct cli_ctx *ctx, struct cli_call *c)
 {
-	const struct cert_args *a = c->args;
-	const char *by = a->by, *checker = a->checker, *approver = a->approver;
 	(void)ctx;
-	if (approver && !checker)
-		return cli_call_usage(
-			c,
-			"--approver needs --checker (a revision is checked before it is approved)");
-	/* Refuse a doomed carry-through before the revision draft is created. */
-	if ((checker && !strcmp(checker, by)) ||
-	    (approver && (!strcmp(approver, by) || !strcmp(approver, checker))))
-		return ml_errorf(&c->err, ML_ESTATE,
-				 "the reviser (%s), checker (%s) and approver (%s) must be three "
-				 "different people",
-				 by, checker, approver ? approver : "-");
 	struct cert_override ov[MAX_SET];
 	char keys[1024];
 	return split_sets(c, ov, keys, sizeof(keys));
 }
 
+/* The reviser drafts the revision (its verifier); a checker and another
+ * approver then sign it with 'cert check' and 'cert approve'. */
 static int cert_revise_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
 	const struct cert_args *a = c->args;
@@ -662,67 +700,10 @@ static int cert_revise_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	rc = cert_find(c->db, c->pos[0], &r, &c->err);
 	if (rc)
 		return rc;
-	rc = cert_revise(c->db, r.id, a->reason, a->by, ov, (size_t)a->nsets, &nid, &c->err);
+	rc = cert_revise(c->db, r.id, a->reason, ov, (size_t)a->nsets, &nid, &c->err);
 	if (rc)
 		return rc;
-	if (a->checker && (rc = cert_check(c->db, &nid, 1, a->checker, &c->err)))
-		return rc;
-	if (a->approver &&
-	    (rc = approve_ids(c->db, &nid, 1, a->approver, a->issued_on, NULL, &c->err)))
-		return rc;
-	return write_dir_and_print(ctx, c, &nid, 1, a->dir);
-}
-
-/* The ids among ids[0..n-1] in state st, into out[0..*m-1]. */
-static int ids_in_state(struct db *db, const long long *ids, size_t n, const char *st,
-			long long *out, size_t *m, struct ml_error *err)
-{
-	*m = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct cert_record r;
-		int rc = cert_get(db, ids[i], &r, err);
-		if (rc)
-			return rc;
-		if (!strcmp(r.state, st))
-			out[(*m)++] = ids[i];
-	}
-	return ML_OK;
-}
-
-/* Drafts for every asset of the run; then checked and issued when a checker/approver is given. */
-static int issue_run(struct cli_call *c, long long **ids, size_t *n)
-{
-	const struct cert_args *a = c->args;
-	struct db *db = c->db;
-	struct ml_error *err = &c->err;
-	size_t created = 0;
-	long long *sel = NULL;
-	int rc = cert_source_drafts(db, a->run_id, a->by, a->issuer, ids, n, &created, err);
-	if (rc)
-		goto out;
-	sel = calloc(*n ? *n : 1, sizeof(*sel));
-	if (!sel) {
-		rc = ml_errorf(err, ML_ENOMEM, "out of memory");
-		goto out;
-	}
-	size_t m = 0;
-	if (a->checker) {
-		rc = ids_in_state(db, *ids, *n, "draft", sel, &m, err);
-		if (rc)
-			goto out;
-		if (m && (rc = cert_check(db, sel, m, a->checker, err)))
-			goto out;
-	}
-	if (a->approver) {
-		rc = ids_in_state(db, *ids, *n, "checked", sel, &m, err);
-		if (rc)
-			goto out;
-		if (m && (rc = approve_ids(db, sel, m, a->approver, a->issued_on, a->threads, err)))
-			goto out;
-	}
-out:
-	free(sel);
-	return rc;
+	return print_ids(ctx, c, &nid, 1, NULL);
 }
 
 static int check_issue(struct cli_ctx *ctx, struct cli_call *c)
@@ -732,15 +713,16 @@ static int check_issue(struct cli_ctx *ctx, struct cli_call *c)
 	return cli_parse_id(c, "--run", a->run, &a->run_id);
 }
 
+/* The verifier's step: drafts for every concluded asset of the run, signed by the caller. */
 static int cert_issue_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
 	const struct cert_args *a = c->args;
 	long long *ids = NULL;
-	size_t n = 0;
-	int rc = issue_run(c, &ids, &n);
+	size_t n = 0, created = 0;
+	int rc = cert_source_drafts(c->db, a->run_id, a->issuer, &ids, &n, &created, &c->err);
 	if (rc)
 		goto out;
-	rc = write_dir_and_print(ctx, c, ids, n, a->dir);
+	rc = print_ids(ctx, c, ids, n, NULL);
 out:
 	free(ids);
 	return rc;
@@ -753,7 +735,7 @@ static int cert_withdraw_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	int rc = cert_find(c->db, c->pos[0], &r, &c->err);
 	if (rc)
 		return rc;
-	rc = cert_withdraw(c->db, r.id, a->reason, a->by, &c->err);
+	rc = cert_withdraw(c->db, r.id, a->reason, &c->err);
 	if (rc)
 		return rc;
 	rc = print_ids(ctx, c, &r.id, 1, NULL);
@@ -770,12 +752,25 @@ static int check_discard(struct cli_ctx *ctx, struct cli_call *c)
 static int cert_discard_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
 	const struct cert_args *a = c->args;
-	int rc = cert_discard(c->db, a->id, a->reason, a->by, &c->err);
+	int rc = cert_discard(c->db, a->id, a->reason, &c->err);
 	if (rc)
 		return rc;
 	if (ctx->json)
 		return cli_printf(c, "{\"discarded\":%lld}\n", (long long)a->id);
 	return cli_printf(c, "discarded draft %lld\n", (long long)a->id);
+}
+
+static int cert_backdate_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct cert_args *a = c->args;
+	struct cert_record r;
+	int rc = cert_find(c->db, c->pos[0], &r, &c->err);
+	if (rc)
+		return rc;
+	rc = cert_backdate(c->db, r.id, a->date, a->reason, &c->err);
+	if (rc)
+		return rc;
+	return print_ids(ctx, c, &r.id, 1, NULL);
 }
 
 static void issuer_out(struct cli_ctx *ctx, struct ml_buf *b, const PGresult *res)
@@ -823,13 +818,12 @@ out:
 /* ---- the table ---- */
 
 static const struct cli_opt check_opts[] = {
-	CLI_REQ("by", struct cert_args, by),
+	CLI_OPT("run", struct cert_args, run),
 	CLI_OPT_END,
 };
 
 static const struct cli_opt approve_opts[] = {
-	CLI_REQ("by", struct cert_args, by),
-	CLI_OPT("issued-on", struct cert_args, issued_on),
+	CLI_OPT("run", struct cert_args, run),
 	CLI_OPT("out-dir", struct cert_args, dir),
 	CLI_OPT("threads", struct cert_args, threads),
 	CLI_OPT_END,
@@ -857,30 +851,24 @@ static const struct cli_opt verify_opts[] = {
 
 static const struct cli_opt revise_opts[] = {
 	CLI_REQ("reason", struct cert_args, reason),
-	CLI_REQ("by", struct cert_args, by),
 	CLI_LIST("set", struct cert_args, sets, nsets),
-	CLI_OPT("checker", struct cert_args, checker),
-	CLI_OPT("approver", struct cert_args, approver),
-	CLI_OPT("issued-on", struct cert_args, issued_on),
-	CLI_OPT("out-dir", struct cert_args, dir),
 	CLI_OPT_END,
 };
 
 static const struct cli_opt issue_opts[] = {
 	CLI_REQ("run", struct cert_args, run),
-	CLI_OPT("by", struct cert_args, by),
 	CLI_OPT("issuer", struct cert_args, issuer),
-	CLI_OPT("checker", struct cert_args, checker),
-	CLI_OPT("approver", struct cert_args, approver),
-	CLI_OPT("issued-on", struct cert_args, issued_on),
-	CLI_OPT("out-dir", struct cert_args, dir),
-	CLI_OPT("threads", struct cert_args, threads),
 	CLI_OPT_END,
 };
 
-static const struct cli_opt reason_by_opts[] = {
+static const struct cli_opt reason_opts[] = {
 	CLI_REQ("reason", struct cert_args, reason),
-	CLI_REQ("by", struct cert_args, by),
+	CLI_OPT_END,
+};
+
+static const struct cli_opt backdate_opts[] = {
+	CLI_REQ("date", struct cert_args, date),
+	CLI_REQ("reason", struct cert_args, reason),
 	CLI_OPT_END,
 };
 
@@ -891,39 +879,42 @@ static const struct cli_cmd cert_cmds[] = {
 	  CLI_ARGS(struct cert_args, issue_opts),
 	  .need = "cert issue needs --run ID",
 	  .flags = CLI_NEED_DB,
-	  .summary = "draft (and check/issue) the certificates of a finished run",
-	  .help = "usage: meterlab cert issue --run ID [--by VERIFIER] [--issuer ID]\n"
-		  "                           [--checker NAME [--approver NAME]] [--issued-on YYYY-MM-DD]\n"
-		  "                           [--out-dir DIR] [--threads N] [--json]\n\n"
-		  "Create draft certificates (合格) and result notices (不合格) for every asset of a finished\n"
-		  "run (the verifier is the run's operator unless --by). With --checker the drafts are\n"
-		  "checked, with --approver also issued (three different people). --out-dir writes the\n"
-		  "issued PDFs as DIR/NUMBER.pdf; each line shows id, kind, status, number, barcode,\n"
-		  "conclusion and path. Repeating the command continues where it stopped." },
+	  .summary = "the verifier's step: draft the certificates of a finished run",
+	  .help = "usage: meterlab cert issue --run ID [--issuer ID] [--json]\n\n"
+		  "The verifier's step (检定员, permission cert.draft): draft the certificates (合格) and\n"
+		  "result notices (不合格) of every concluded asset of a finished run whose results cover\n"
+		  "every step of its scheme. You — the user connected to the database — sign them as\n"
+		  "verifier. Then a checker signs ('cert check --run ID') and an approver issues\n"
+		  "('cert approve --run ID'): three different people, each as themselves. Repeating\n"
+		  "the command continues where it stopped; each line shows id, kind, status, number,\n"
+		  "barcode and conclusion." },
 	{ .name = "check",
+	  .check = check_ids_or_run,
 	  .run = cert_check_cmd,
 	  CLI_ARGS(struct cert_args, check_opts),
-	  .min_pos = 1,
 	  .max_pos = MAX_POS,
-	  .need = "cert check needs at least one ID and --by NAME",
 	  .flags = CLI_NEED_DB,
 	  .summary = "sign drafts as checker (核验员)",
-	  .help = "usage: meterlab cert check ID... --by NAME [--json]\n\n"
-		  "Record NAME as the checker (核验员) of the draft certificates ID (ids or numbers).\n"
-		  "The checker must not be the verifier. All or none are checked." },
+	  .help = "usage: meterlab cert check ID|NUMBER... [--json]\n"
+		  "       meterlab cert check --run RUN [--json]\n\n"
+		  "Sign draft certificates as checker (核验员): you, the user connected to the database\n"
+		  "(permission cert.check), who must not be their verifier. With --run, every draft of\n"
+		  "the run. All or none are checked." },
 	{ .name = "approve",
+	  .check = check_ids_or_run,
 	  .run = cert_approve_cmd,
 	  CLI_ARGS(struct cert_args, approve_opts),
-	  .min_pos = 1,
 	  .max_pos = MAX_POS,
-	  .need = "cert approve needs at least one ID and --by NAME",
 	  .flags = CLI_NEED_DB,
 	  .summary = "sign as approver (批准人) and issue: number, PDF, hash",
-	  .help = "usage: meterlab cert approve ID... --by NAME [--issued-on YYYY-MM-DD] [--out-dir DIR]\n"
-		  "                              [--threads N] [--json]\n\n"
-		  "Sign checked certificates as approver (批准人) and issue them: allocate numbers, render\n"
-		  "and store the PDFs. The approver must be neither the verifier nor the checker.\n"
-		  "All or none are issued. --out-dir also writes the stored PDFs as DIR/NUMBER.pdf." },
+	  .help = "usage: meterlab cert approve ID|NUMBER... [--out-dir DIR] [--threads N] [--json]\n"
+		  "       meterlab cert approve --run RUN [--out-dir DIR] [--threads N] [--json]\n\n"
+		  "Sign checked certificates as approver (批准人) and issue them: you, the user connected\n"
+		  "to the database (permission cert.approve), neither their verifier nor their checker.\n"
+		  "The database allocates the numbers and verification codes and dates them today (its\n"
+		  "clock, China Standard Time); the PDFs are rendered and stored with their SHA-256. With\n"
+		  "--run, every checked certificate of the run. All or none are issued. --out-dir also\n"
+		  "writes the stored PDFs as DIR/NUMBER.pdf." },
 	{ .name = "show",
 	  .run = cert_show_cmd,
 	  .min_pos = 1,
@@ -932,7 +923,8 @@ static const struct cli_cmd cert_cmds[] = {
 	  .flags = CLI_NEED_DB,
 	  .summary = "show one certificate by id or number",
 	  .help = "usage: meterlab cert show ID|NUMBER[/REV] [--json]\n\n"
-		  "Show one certificate: by id, by number (the current revision) or NUMBER/REV." },
+		  "Show one certificate: by id, by number (the current revision) or NUMBER/REV. Signers\n"
+		  "are shown with the names the certificate prints and their logins [in brackets]." },
 	{ .name = "list",
 	  .check = check_list,
 	  .run = cert_list_cmd,
@@ -965,66 +957,82 @@ static const struct cli_cmd cert_cmds[] = {
 		  "       meterlab cert verify --qr PAYLOAD [--json]\n\n"
 		  "Check a presented PDF against the issued documents: genuine only when it matches a\n"
 		  "stored issued PDF byte for byte (SHA-256). Or check the number and verification code\n"
-		  "printed on a paper certificate, or the text scanned from its QR code. Reports current\n"
-		  "or superseded (and by which revision). Exit 0 when genuine, 1 when not genuine\n"
-		  "(forged or unknown) or withdrawn." },
+		  "printed on a paper certificate, or the text scanned from its QR code, against the\n"
+		  "codes the database computed at issue. Reports current or superseded (and by which\n"
+		  "revision). Exit 0 when genuine, 1 when not genuine (forged or unknown) or withdrawn." },
 	{ .name = "revise",
 	  .check = check_revise,
 	  .run = cert_revise_cmd,
 	  CLI_ARGS(struct cert_args, revise_opts),
 	  .min_pos = 1,
 	  .max_pos = 1,
-	  .need = "cert revise needs one ID or NUMBER, --reason TEXT and --by NAME",
+	  .need = "cert revise needs one ID or NUMBER and --reason TEXT",
 	  .flags = CLI_NEED_DB,
 	  .summary = "correct an issued certificate with a new revision",
-	  .help = "usage: meterlab cert revise ID|NUMBER --reason TEXT --by NAME [--set FIELD=VALUE]...\n"
-		  "                            [--checker NAME --approver NAME [--issued-on DATE] [--out-dir DIR]]\n"
-		  "                            [--json]\n\n"
-		  "Correct an issued certificate: a new revision with the same number supersedes it when\n"
-		  "issued; the old one stays stored, unchanged, and is reported as superseded.\n"
-		  "NAME (--by) is the revision's verifier. FIELD: client, place, temperature, humidity,\n"
-		  "record_no, model, spec, manufacturer, instrument, verified_on, valid_until.\n"
-		  "With --checker and --approver the revision is checked and issued at once." },
+	  .help = "usage: meterlab cert revise ID|NUMBER --reason TEXT [--set FIELD=VALUE]... [--json]\n\n"
+		  "Correct an issued certificate (permission cert.revise): a new draft revision with the\n"
+		  "same number, whose verifier is you. A checker and another approver sign it like any\n"
+		  "draft ('cert check', 'cert approve'); when issued it supersedes the old one, which\n"
+		  "stays stored, unchanged, and is reported as superseded, and the asset's validity\n"
+		  "follows it. FIELD: client, place, temperature (℃, −20..60, one decimal), humidity\n"
+		  "(%RH, 0..100), record_no, model, spec, manufacturer, instrument, verified_on (only\n"
+		  "the run's date), valid_until (within the model's verification period)." },
 	{ .name = "withdraw",
 	  .run = cert_withdraw_cmd,
-	  CLI_ARGS(struct cert_args, reason_by_opts),
+	  CLI_ARGS(struct cert_args, reason_opts),
 	  .min_pos = 1,
 	  .max_pos = 1,
-	  .need = "cert withdraw needs one ID or NUMBER, --reason TEXT and --by NAME",
+	  .need = "cert withdraw needs one ID or NUMBER and --reason TEXT",
 	  .flags = CLI_NEED_DB,
 	  .summary = "withdraw (作废) an issued certificate without replacement",
-	  .help = "usage: meterlab cert withdraw ID|NUMBER --reason TEXT --by NAME [--json]\n\n"
+	  .help = "usage: meterlab cert withdraw ID|NUMBER --reason TEXT [--json]\n\n"
 		  "Withdraw (作废) an issued, current certificate without a replacement (e.g. issued for\n"
-		  "the wrong asset). The certificate and its PDF stay stored unchanged; a presented copy\n"
-		  "then verifies as genuine but withdrawn (exit 1). To correct one, use 'cert revise'." },
+		  "the wrong asset): permission cert.withdraw, recorded with you and the reason. The\n"
+		  "certificate and its PDF stay stored unchanged; a presented copy then verifies as\n"
+		  "genuine but withdrawn (exit 1). To correct one, use 'cert revise'." },
 	{ .name = "discard",
 	  .check = check_discard,
 	  .run = cert_discard_cmd,
-	  CLI_ARGS(struct cert_args, reason_by_opts),
+	  CLI_ARGS(struct cert_args, reason_opts),
 	  .min_pos = 1,
 	  .max_pos = 1,
-	  .need = "cert discard needs one ID, --reason TEXT and --by NAME",
+	  .need = "cert discard needs one ID and --reason TEXT",
 	  .flags = CLI_NEED_DB,
 	  .summary = "discard a draft that will not be issued (logged)",
-	  .help = "usage: meterlab cert discard ID --reason TEXT --by NAME [--json]\n\n"
+	  .help = "usage: meterlab cert discard ID --reason TEXT [--json]\n\n"
 		  "Discard a draft or checked certificate that will not be issued (e.g. an abandoned\n"
-		  "revision). It is kept in an append-only log with the reason; issued certificates are\n"
-		  "never discarded (use 'cert withdraw' or 'cert revise')." },
+		  "revision): its verifier or an approver. It is kept in an append-only log with you and\n"
+		  "the reason; issued certificates are never discarded (use 'cert withdraw' or\n"
+		  "'cert revise')." },
+	{ .name = "backdate",
+	  .run = cert_backdate_cmd,
+	  CLI_ARGS(struct cert_args, backdate_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "cert backdate needs one ID or NUMBER, --date YYYY-MM-DD and --reason TEXT",
+	  .flags = CLI_NEED_DB,
+	  .summary = "record an earlier issue date for a draft (administrator, with a reason)",
+	  .help = "usage: meterlab cert backdate ID|NUMBER --date YYYY-MM-DD --reason TEXT [--json]\n\n"
+		  "Record that a certificate not yet issued carries an earlier issue date (work done on\n"
+		  "paper and entered late): permission record.backdate (administrator). The date is not\n"
+		  "in the future and not before the verification; it, you and the reason are shown with\n"
+		  "the certificate ('cert show'). Dates are otherwise always the database's clock." },
 	{ .name = "issuer",
 	  .run = cert_issuer_cmd,
 	  .flags = CLI_NEED_DB,
 	  .summary = "show the issuing bodies printed on certificates",
 	  .help = "usage: meterlab cert issuer [--json]\n\n"
 		  "Show the issuing bodies printed on certificates (name, authorisation number, address,\n"
-		  "numbering prefix). They are configuration: the owner role edits table issuer. The key\n"
-		  "behind the verification codes is never shown." },
+		  "numbering prefix). They are configuration: the DBA edits table issuer. The key behind\n"
+		  "the verification codes is readable by no login: the database computes the codes." },
 	{ .name = NULL },
 };
 
 const struct cli_cmd cmd_cert = {
 	.name = "cert",
 	.help = "Verification certificates (检定证书) and result notices (检定结果通知书):\n"
-		"draft -> checked -> issued, three different signers, gap-free numbers,\n"
+		"draft -> checked -> issued, signed by three different people, each as themselves,\n"
+		"gap-free numbers,\n"
 		"immutable stored PDFs, revisions, verification.",
 	.sub = cert_cmds,
 };

@@ -1,12 +1,14 @@
 /*
- * cert_store.h — certificates in PostgreSQL (sql/migrations/0040): drafts
- * with their frozen content, issued records, stored PDF bytes.
+ * cert_store.h — reading certificates in PostgreSQL (sql/migrations/0040,
+ * 0141): drafts with their frozen content, issued records, stored PDF bytes.
  *
  * The content of a certificate (struct cert_doc, reports/cert_doc.h) is
- * frozen as JSON when the draft is created, so what the checker reviewed
- * is exactly what is issued. Workflow fields (number, revision, signers,
- * issue date, verification code, issuer details) are added at issue time
- * (reports/cert_workflow.h).
+ * built by the database from a finished run and frozen as JSON when the
+ * draft is created (ml_cert_draft, migration 0141), so what the checker
+ * reviewed is exactly what is issued. Workflow fields (number, revision,
+ * signers, issue date, verification code, issuer details) are added at
+ * issue time (reports/cert_workflow.h). Rows are written only by the
+ * database's functions; this file reads.
  *
  * All functions take a struct db (one connection, one thread) and return
  * enum ml_err; err names the offending value. Nothing prints.
@@ -25,10 +27,14 @@
 extern "C" {
 #endif
 
-#define CERT_NAME_MAX 64 /* bytes of a signer's name (UTF-8) */
+#define CERT_NAME_MAX 256 /* bytes of a signer's display name (64 characters of UTF-8) */
+#define CERT_LOGIN_MAX 40 /* bytes of a login (app_user.login: at most 32 ASCII characters) */
 
-/* A certificate row plus its supersession and PDF hash. Plain data: the
- * caller owns it (arrays from cert_list are freed with free()). */
+/* A certificate row plus its supersession, withdrawal, back-date and PDF
+ * hash. Plain data: the caller owns it (arrays from cert_list are freed with
+ * free()). Signers are users: *_login says who they are, verifier / checker /
+ * approver hold the display name frozen on the record when each signed (what
+ * the certificate prints). */
 struct cert_record {
 	long long id;
 	long long asset_id;
@@ -41,29 +47,26 @@ struct cert_record {
 	char issuer_id[36];
 	char barcode[40];
 	char cert_no[48]; /* "" until issued (a revision keeps the number of the one it corrects) */
-	char verifier[CERT_NAME_MAX + 1], checker[CERT_NAME_MAX + 1], approver[CERT_NAME_MAX + 1];
+	char verifier[CERT_NAME_MAX], checker[CERT_NAME_MAX], approver[CERT_NAME_MAX];
+	char verifier_login[CERT_LOGIN_MAX], checker_login[CERT_LOGIN_MAX],
+		approver_login[CERT_LOGIN_MAX];
 	char created_at[32], checked_at[32], approved_at[32]; /* "YYYY-MM-DD HH:MM:SS+TZ" or "" */
 	char issued_on[12];                                   /* "YYYY-MM-DD" or "" */
 	char verify_code[20];
 	char sha256[65]; /* stored PDF hash, "" until issued */
-	char revise_reason[256];
+	char revise_reason[1024];
 	char conclusion[16]; /* from the content: "合格" / "不合格" */
 	int withdrawn;       /* 1 when withdrawn (作废) without replacement */
-	char withdraw_reason[256];
-	char withdrawn_by[CERT_NAME_MAX + 1];
+	char withdraw_reason[1024];
+	char withdrawn_by[CERT_NAME_MAX];
 	char withdrawn_at[32];
+	/* An administrator recorded an earlier issue date (ml_cert_backdate). */
+	int backdated;
+	char backdated_on[12];
+	char backdate_reason[2048];
+	char backdated_by[CERT_NAME_MAX];
+	char backdated_at[32];
 };
-
-/*
- * Create a draft from content. asset_id > 0; run_id 0 = none; issuer_id NULL
- * = the default issuer; verifier NULL = content->verifier. The content is
- * copied (JSON); workflow fields in content (cert_no, revision, supersedes,
- * issuer, checker, approver, issued_on, verify_code, qr_payload) are ignored.
- * ML_EINVAL for a missing barcode/verifier/conclusion or an over-long name.
- */
-int cert_draft_create(struct db *db, long long asset_id, long long run_id, const char *issuer_id,
-		      const struct cert_doc *content, const char *verifier, long long *id_out,
-		      struct ml_error *err) ML_MUSTCHECK;
 
 /* The record with this id (ML_ENOTFOUND when none). */
 int cert_get(struct db *db, long long id, struct cert_record *out,
@@ -71,10 +74,9 @@ int cert_get(struct db *db, long long id, struct cert_record *out,
 
 /*
  * The records of ids (ascending, no duplicates) into out[n], in the same
- * order; ML_ENOTFOUND naming the first missing id. With lock, the rows are
- * locked FOR UPDATE (in id order) for the caller's open transaction.
+ * order; ML_ENOTFOUND naming the first missing id.
  */
-int cert_get_many(struct db *db, const long long *ids, size_t n, int lock, struct cert_record *out,
+int cert_get_many(struct db *db, const long long *ids, size_t n, struct cert_record *out,
 		  struct ml_error *err) ML_MUSTCHECK;
 
 /*
@@ -104,20 +106,23 @@ int cert_list(struct db *db, const struct cert_filter *f, struct cert_record **o
 int cert_pdf_get(struct db *db, long long id, struct ml_buf *pdf, char *sha256,
 		 struct ml_error *err) ML_MUSTCHECK;
 
-/* Content loaded back from a draft, as a cert_doc whose strings live as long
- * as the cert_content. Opaque; free with cert_content_free (NULL-safe). */
+/*
+ * A document as a cert_doc whose strings live as long as the cert_content:
+ * loaded from a certificate's frozen content (cert_content_load), or parsed
+ * from a document JSON (cert_content_parse): the content fields of a draft
+ * plus, for a document being issued, the workflow fields cert_no, revision,
+ * supersedes, issuer_name / issuer_authorization_no / issuer_address /
+ * issuer_postcode / issuer_phone / issuer_fax / issuer_email, checker,
+ * approver, issued_on, verify_code, qr_payload (ml_cert_issue_begin, 0141).
+ * Opaque; *out is owned by the caller: cert_content_free (NULL-safe).
+ */
 struct cert_content;
 int cert_content_load(struct db *db, long long id, struct cert_content **out,
 		      struct ml_error *err) ML_MUSTCHECK;
+int cert_content_parse(struct db *db, const char *json, struct cert_content **out,
+		       struct ml_error *err) ML_MUSTCHECK;
 struct cert_doc *cert_content_doc(struct cert_content *c);
 void cert_content_free(struct cert_content *c);
-
-/* A signer's name: non-blank, at most CERT_NAME_MAX bytes, no control characters, no leading or trailing
- * space (ASCII or U+3000): names are compared byte for byte for the three-signer rule. */
-int cert_valid_name(const char *what, const char *name, struct ml_error *err) ML_MUSTCHECK;
-
-/* Serialise the content part of doc as JSON (appended to *out). */
-int cert_content_json(const struct cert_doc *doc, struct ml_buf *out) ML_MUSTCHECK;
 
 #ifdef __cplusplus
 }

@@ -104,7 +104,8 @@ TEST_F(Audit, UntouchedHistoryVerifiesAndOnlyAuditorsMayVerify)
 	const struct audit_chain_report *people = chain(rep, "app_user_log");
 	ASSERT_NE(nullptr, people);
 	EXPECT_EQ(10, people->rows) << "the test cast was added";
-	for (const char *c : { "lab_setting_log" })
+	for (const char *c : { "certificate", "cert_pdf", "cert_supersession", "cert_withdrawal",
+			       "cert_discard_log", "cert_backdate", "lab_setting_log" })
 		EXPECT_NE(nullptr, chain(rep, c)) << c;
 	std::string anchor = rep.anchor;
 	EXPECT_NE(std::string::npos, anchor.find("asset_event=2")) << anchor;

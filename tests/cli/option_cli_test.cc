@@ -42,7 +42,7 @@ TEST(OptionCli, MissingValueIsReportedByName)
 	EXPECT_TRUE(has(out, "option '--readings' needs a value")) << out;
 	EXPECT_EQ(2, run("asset list --state", &out)) << out;
 	EXPECT_TRUE(has(out, "option '--state' needs a value")) << out;
-	EXPECT_EQ(2, run("cert revise 7 --reason r --by b --set", &out)) << out;
+	EXPECT_EQ(2, run("cert revise 7 --reason r --set", &out)) << out;
 	EXPECT_TRUE(has(out, "option '--set' needs a value")) << out;
 }
 
@@ -123,7 +123,7 @@ TEST(OptionCli, IdsMustBePositive)
 	EXPECT_TRUE(has(out, "--run '0' is not a positive number")) << out;
 	EXPECT_EQ(2, run("cert list --asset -3", &out)) << out;
 	EXPECT_TRUE(has(out, "--asset '-3' is not a positive number")) << out;
-	EXPECT_EQ(2, run("cert discard x --reason r --by b", &out)) << out;
+	EXPECT_EQ(2, run("cert discard x --reason r", &out)) << out;
 	EXPECT_TRUE(has(out, "certificate id 'x' is not a positive number")) << out;
 	/* run resume tries each word as an id: a non-id is an unexpected argument */
 	EXPECT_EQ(2, run("run resume 0", &out)) << out;

@@ -26,6 +26,15 @@ VALUES ('B1', '单相电能表检定装置1号', 'tcp://127.0.0.1:1502', 'meter-
 INSERT INTO lab_bench_standard SELECT b.bench_id, s.standard_id FROM lab_bench b, reference_standard s
 WHERE b.code = 'B1' AND s.code = 'STD-1P-01';
 
+-- The scheme the run followed (a certificate needs results of every step of it, 0141).
+INSERT INTO scheme (code, version, name, kinds, classes, connection)
+VALUES ('JJG596-1P', 1, 'JJG 596 单相1级', 'meter_1p', '1', 'direct');
+INSERT INTO scheme_step (scheme_id, seq, kind, point_base, mult_e4, pf, element, readings)
+SELECT s.scheme_id, v.seq, v.kind, v.base, v.mult, v.pf, 0, v.readings FROM scheme s,
+     (VALUES (1, 1, NULL::int, 0, NULL::int, 0), (2, 2, NULL, 0, NULL, 0), (3, 3, 2, 10000, 1, 2),
+	     (4, 3, 1, 1000, 2, 2)) AS v(seq, kind, base, mult, pf, readings)
+WHERE s.code = 'JJG596-1P';
+
 INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, scheme_text, mode, status,
 			      steps_total, operator, run_date, started_at, finished_at, ambient_temp_c, ambient_rh_pct)
 SELECT b.bench_id, m.model_id, 'JJG596-1P', 1, 'creep; start; basic Imax 1.0 H; basic 0.1Ib 0.5L H', 'driven',
@@ -35,6 +44,11 @@ FROM lab_bench b, device_model m WHERE b.code = 'B1' AND m.code = 'DDZY285-Z';
 INSERT INTO run_position (asset_id, run_id, position, barcode)
 SELECT a.asset_id, r.run_id, row_number() OVER (ORDER BY a.barcode), a.barcode
 FROM asset a, verification_run r WHERE a.lot_id = (SELECT lot_id FROM lot WHERE code = 'LOT-T1');
+INSERT INTO run_step (run_id, step_no, kind, label, started_at)
+SELECT r.run_id, s.step_no, s.kind, s.label, timestamptz '2026-11-20 08:30:00+08' FROM verification_run r,
+     (VALUES (0, 'creep', 'creep'), (1, 'start', 'start'), (2, 'basic', 'Imax cosφ=1.0 H'),
+	     (3, 'basic', '0.1Ib cosφ=0.5L H')) AS s(step_no, kind, label)
+WHERE r.scheme_code = 'JJG596-1P';
 
 INSERT INTO run_step_result (asset_id, run_id, step_no, position, kind, label, n_readings, mean_e4, rounded_e4,
 			     pulses, limit_e4, internal_limit_e4, interval_e4, verdict, internal_verdict, measured_at)
@@ -71,6 +85,11 @@ SELECT '4130002000000000009012', m.model_id, l.lot_id, 'C1', date '2026-10-01', 
 FROM device_model m, lot l WHERE m.code = 'LMZJ1-0.5' AND l.code = 'LOT-T1';
 INSERT INTO lab_bench (code, name, uri, kind, positions)
 VALUES ('CT1', '互感器检定装置1号', 'tcp://127.0.0.1:1503', 'transformer', 6);
+INSERT INTO scheme (code, version, name, kinds, classes, connection)
+VALUES ('JJG313-CT', 1, 'JJG 313 电流互感器', 'ct', '0.2S', '');
+INSERT INTO scheme_step (scheme_id, seq, kind, percent_e4, burden_pct_e4, readings)
+SELECT s.scheme_id, v.seq, 6, v.pct, 250000, 1 FROM scheme s, (VALUES (1, 50000), (2, 1000000)) AS v(seq, pct)
+WHERE s.code = 'JJG313-CT';
 INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, scheme_text, mode, status,
 			      steps_total, operator, run_date, started_at, finished_at)
 SELECT b.bench_id, m.model_id, 'JJG313-CT', 1, 'ct percent=5 burden=25; ct percent=100 burden=25', 'driven',
@@ -79,6 +98,10 @@ FROM lab_bench b, device_model m WHERE b.code = 'CT1' AND m.code = 'LMZJ1-0.5';
 INSERT INTO run_position (asset_id, run_id, position, barcode)
 SELECT a.asset_id, r.run_id, 1, a.barcode FROM asset a, verification_run r
 WHERE a.barcode = '4130002000000000009012' AND r.scheme_code = 'JJG313-CT';
+INSERT INTO run_step (run_id, step_no, kind, label, started_at)
+SELECT r.run_id, s.step_no, 'ct', s.label, timestamptz '2026-11-21 09:30:00+08' FROM verification_run r,
+     (VALUES (0, 'CT 5% 25%VA'), (1, 'CT 100% 25%VA')) AS s(step_no, label)
+WHERE r.scheme_code = 'JJG313-CT';
 INSERT INTO run_step_result (asset_id, run_id, step_no, position, kind, label, n_readings, mean_e4, rounded_e4,
 			     mean2_e4, rounded2_e4, limit_e4, internal_limit_e4, interval_e4, limit2_e4,
 			     internal_limit2_e4, interval2_e4, verdict, internal_verdict, verdict2, measured_at)

@@ -16,15 +16,7 @@
 static std::string run_db(const char *tag)
 {
 	std::string ci = pgtest_fresh_db(tag);
-	std::ifstream f(pgtest_src("tests/reports/workflow_run_fixture.sql"));
-	std::stringstream ss;
-	ss << f.rdbuf();
-	struct db *db = pgtest_connect(ci);
-	/* Static fixture text from the repository, run as one script. */
-	PGresult *res = PQexec(db_conn(db), ("BEGIN;" + ss.str() + "COMMIT;").c_str());
-	EXPECT_EQ(PGRES_COMMAND_OK, PQresultStatus(res)) << PQerrorMessage(db_conn(db));
-	PQclear(res);
-	db_close(db);
+	wf_script(ci, "tests/reports/workflow_run_fixture.sql");
 	return ci;
 }
 
@@ -42,7 +34,6 @@ TEST(CertSource, BuildsOneDocumentPerAssetFromTheRun)
 	struct cert_source *s = nullptr;
 	ASSERT_EQ(ML_OK, cert_source_load(db, 1, &s, &err)) << err.msg;
 	ASSERT_EQ(3u, cert_source_count(s));
-	EXPECT_STREQ("张三", cert_source_operator(s));
 
 	const struct cert_doc *pass = cert_source_doc(s, 0);
 	EXPECT_EQ(CERT_KIND_CERTIFICATE, pass->kind);
@@ -61,6 +52,7 @@ TEST(CertSource, BuildsOneDocumentPerAssetFromTheRun)
 	EXPECT_STREQ("21.2 ℃", pass->temperature);
 	EXPECT_STREQ("53.0 %RH", pass->humidity);
 	EXPECT_STREQ("R1-01", pass->record_no);
+	EXPECT_EQ(nullptr, pass->verifier) << "the verifier is whoever drafts, not the run's text";
 	EXPECT_STREQ("示范省电力公司", pass->client);
 	ASSERT_EQ(1u, pass->n_standards);
 	EXPECT_STREQ("国量标[2025]第0417号", pass->standards[0].cert_no);
@@ -168,6 +160,12 @@ TEST(CertSource, DetailsPrintInChineseMetrologyWording)
 		"INSERT INTO run_conclusion (asset_id, run_id, item, verdict, internal_verdict) "
 		"SELECT p.asset_id, 1, i.item, CASE WHEN p.position = 1 THEN 'pass' ELSE 'fail' END, 'none' "
 		"FROM run_position p, (VALUES ('constant'), ('clock')) AS i(item) WHERE p.run_id = 1; "
+		/* position 3 fails those items: its overall conclusion is a fail too (the DBA
+		 * corrects the fixture's row around its append-only guard) */
+		"SET session_replication_role = replica; "
+		"UPDATE run_conclusion SET verdict = 'fail', valid_until = NULL WHERE run_id = 1 AND item = "
+		"'overall' AND asset_id = (SELECT asset_id FROM run_position WHERE run_id = 1 AND position = 3); "
+		"SET session_replication_role = DEFAULT; "
 		/* The creep limit was set to 0 pulses a day before the run and to 2 a day after it: the run was judged with 0. */
 		"INSERT INTO lab_setting_log (key, old_value, new_value, changed_at) "
 		"SELECT 'creep.max_pulses', NULL, '0', started_at - interval '1 day' FROM verification_run WHERE run_id = 1 "
@@ -222,135 +220,117 @@ TEST(CertSource, DetailsPrintInChineseMetrologyWording)
 
 TEST(CertSource, RefusesUnfinishedRunsAndDraftsOnce)
 {
-	struct db *db = pgtest_connect(shared_run_db());
+	std::string ci = shared_run_db();
+	wf_people p(ci);
 	struct ml_error err = ML_ERROR_INIT;
 	long long *ids = nullptr;
 	size_t n = 0, created = 0;
-	ASSERT_EQ(ML_OK, cert_source_drafts(db, 1, nullptr, nullptr, &ids, &n, &created, &err))
+	ASSERT_EQ(ML_OK, cert_source_drafts(p.tech, 1, nullptr, &ids, &n, &created, &err))
 		<< err.msg;
 	EXPECT_EQ(3u, n);
 	EXPECT_EQ(3u, created);
 	std::vector<long long> first(ids, ids + n);
 	free(ids);
-	/* Again: nothing new, the same ids in position order. */
-	ASSERT_EQ(ML_OK, cert_source_drafts(db, 1, nullptr, nullptr, &ids, &n, &created, &err))
+	/* Again (by another technician): nothing new, the same ids in position order. */
+	struct db *tech2 = pgtest_connect(pgtest_as(ci, "mlt_tech2"));
+	ASSERT_EQ(ML_OK, cert_source_drafts(tech2, 1, nullptr, &ids, &n, &created, &err))
 		<< err.msg;
 	EXPECT_EQ(0u, created);
 	EXPECT_EQ(first, std::vector<long long>(ids, ids + n));
 	free(ids);
+	db_close(tech2);
 	struct cert_record r;
-	ASSERT_EQ(ML_OK, cert_get(db, first[1], &r, &err));
+	ASSERT_EQ(ML_OK, cert_get(p.tech, first[1], &r, &err));
 	EXPECT_EQ(CERT_KIND_NOTICE, r.kind);
 	EXPECT_EQ(1, r.run_id);
-	EXPECT_STREQ("张三", r.verifier);
+	EXPECT_STREQ("王检定", r.verifier) << "the drafting user, by display name";
+	EXPECT_STREQ("mlt_tech", r.verifier_login);
 	EXPECT_STREQ("4130001000000461395474", r.barcode);
 
-	/* The whole workflow from the run's drafts. */
-	ASSERT_EQ(ML_OK, cert_check(db, first.data(), first.size(), "李四", &err)) << err.msg;
-	ASSERT_EQ(ML_OK, wf_approve(db, first, "王五", &err)) << err.msg;
-	EXPECT_EQ("3", wf_scalar(db, "SELECT count(*) FROM cert_pdf"));
+	/* The whole workflow from the run's drafts, each step by its person. */
+	ASSERT_EQ(ML_OK, cert_check(p.checker, first.data(), first.size(), &err)) << err.msg;
+	ASSERT_EQ(ML_OK, wf_approve(p.approver, first, &err)) << err.msg;
+	EXPECT_EQ("3", wf_scalar(p.admin, "SELECT count(*) FROM cert_pdf"));
 
-	/* The database refuses a second original for the same asset and run. */
+	/* The database refuses a second original for the same asset and run, even from the DBA. */
 	EXPECT_EQ(
 		ML_EEXISTS,
-		db_cmd(db,
-		       "INSERT INTO certificate (asset_id, run_id, issuer_id, kind, barcode, content, verifier) "
-		       "SELECT asset_id, run_id, issuer_id, kind, barcode, content, verifier FROM certificate "
-		       "WHERE id = 1",
+		db_cmd(p.admin,
+		       "INSERT INTO certificate (asset_id, run_id, issuer_id, kind, barcode, content, verifier, "
+		       "verifier_id) SELECT asset_id, run_id, issuer_id, kind, barcode, content, verifier, "
+		       "verifier_id FROM certificate WHERE id = 1",
 		       0, nullptr, &err));
 
 	/* A run that is not finished gives no certificates. */
 	std::string running = wf_scalar(
-		db,
+		p.admin,
 		"INSERT INTO verification_run (bench_id, model_id, scheme_code, "
 		"scheme_version, scheme_text, mode, status, steps_total, operator) SELECT bench_id, "
 		"model_id, scheme_code, scheme_version, scheme_text, mode, 'running', steps_total, "
 		"operator FROM verification_run WHERE run_id = 1 RETURNING run_id");
 	ASSERT_NE("", running);
-	EXPECT_EQ(ML_ESTATE, cert_source_drafts(db, atoll(running.c_str()), nullptr, nullptr, &ids,
-						&n, &created, &err));
-	EXPECT_NE(nullptr, strstr(err.msg, "running")) << err.msg;
-	EXPECT_EQ(ML_ENOTFOUND,
-		  cert_source_drafts(db, 77, nullptr, nullptr, &ids, &n, &created, &err));
-
-	/* A run without a recorded operator needs the verifier's name. */
-	std::string anon = wf_scalar(
-		db,
-		"INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, "
-		"scheme_text, mode, status, steps_total, operator) SELECT bench_id, model_id, "
-		"scheme_code, scheme_version, scheme_text, mode, 'finished', steps_total, 'unknown' "
-		"FROM verification_run WHERE run_id = 1 RETURNING run_id");
-	ASSERT_EQ(
-		ML_OK,
-		db_cmd(db,
-		       ("INSERT INTO run_position (asset_id, run_id, position, barcode) SELECT asset_id, " +
-			anon +
-			", position, barcode FROM run_position WHERE run_id = 1 AND position = 1")
-			       .c_str(),
-		       0, nullptr, &err))
-		<< err.msg;
-	ASSERT_EQ(
-		ML_OK,
-		db_cmd(db,
-		       ("INSERT INTO run_conclusion (asset_id, run_id, item, verdict, internal_verdict, "
-			"valid_until) SELECT asset_id, " +
-			anon +
-			", item, verdict, internal_verdict, valid_until "
-			"FROM run_conclusion WHERE run_id = 1 AND item = 'overall' AND verdict = 'pass' LIMIT 1")
-			       .c_str(),
-		       0, nullptr, &err))
-		<< err.msg;
-	EXPECT_EQ(ML_EINVAL, cert_source_drafts(db, atoll(anon.c_str()), nullptr, nullptr, &ids, &n,
+	EXPECT_EQ(ML_ESTATE, cert_source_drafts(p.tech, atoll(running.c_str()), nullptr, &ids, &n,
 						&created, &err));
-	EXPECT_NE(nullptr, strstr(err.msg, "verifier")) << err.msg;
-	ASSERT_EQ(ML_OK, cert_source_drafts(db, atoll(anon.c_str()), "张三", nullptr, &ids, &n,
-					    &created, &err))
-		<< err.msg;
-	EXPECT_EQ(1u, created);
-	free(ids);
-	db_close(db);
+	EXPECT_NE(nullptr, strstr(err.msg, "running")) << err.msg;
+	EXPECT_EQ(ML_ENOTFOUND, cert_source_drafts(p.tech, 77, nullptr, &ids, &n, &created, &err));
+	EXPECT_EQ(ML_ENOTFOUND, cert_source_drafts(p.tech, 1, "NOSUCH", &ids, &n, &created, &err));
 }
 
-/* The demo path through the binary: one command drafts, checks, issues and writes the files. */
+/* Through the binary, each person runs their own step; the old options that
+ * named people are gone. */
 TEST(CertSource, IssueRunThroughTheCli)
 {
 	std::string ci = run_db("certsrccli");
 	char tmpl[] = "/tmp/mlcert_XXXXXX";
 	ASSERT_NE(nullptr, mkdtemp(tmpl));
 	std::string dir = tmpl;
-	std::string cli = pgtest_cli() + " --db " + pgtest_sq(ci) + " ";
+	auto as = [&](const char *login) {
+		return pgtest_cli() + " --db " + pgtest_sq(pgtest_as(ci, login)) + " ";
+	};
 	std::string out;
-	/* Missing --run is a usage error; the same person twice is refused, nothing issued. */
-	EXPECT_EQ(2, pgtest_run(cli + "cert issue", &out, true));
-	EXPECT_EQ(5,
-		  pgtest_run(cli + "cert issue --run 1 --checker 张三 --approver 王五", &out, true))
+	EXPECT_EQ(2, pgtest_run(as("mlt_tech") + "cert issue", &out, true));
+	EXPECT_EQ(2, pgtest_run(as("mlt_tech") + "cert issue --run 1 --by 张三", &out, true))
 		<< out;
-	EXPECT_NE(std::string::npos, out.find("three different people")) << out;
-	ASSERT_EQ(
-		0,
-		pgtest_run(
-			cli +
-				"cert issue --run 1 --checker 李四 --approver 王五 --issued-on 2026-11-26 "
-				"--out-dir " +
-				pgtest_sq(dir) + " --json",
-			&out))
+	EXPECT_EQ(2,
+		  pgtest_run(as("mlt_tech") + "cert issue --run 1 --checker 李四 --approver 王五",
+			     &out, true))
+		<< out;
+	EXPECT_EQ(9, pgtest_run(as("mlt_checker") + "cert issue --run 1", &out, true))
+		<< "a checker does not draft: " << out;
+	ASSERT_EQ(0, pgtest_run(as("mlt_tech") + "cert issue --run 1 --json", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("\"verifier\":\"王检定\"")) << out;
+	EXPECT_EQ(9, pgtest_run(as("mlt_tech") + "cert check --run 1", &out, true))
+		<< "a technician does not check: " << out;
+	EXPECT_EQ(2, pgtest_run(as("mlt_checker") + "cert check --run 1 --by 李四", &out, true));
+	ASSERT_EQ(0, pgtest_run(as("mlt_checker") + "cert check --run 1", &out, true)) << out;
+	EXPECT_EQ(9, pgtest_run(as("mlt_checker") + "cert approve --run 1", &out, true))
+		<< "a checker does not approve: " << out;
+	EXPECT_EQ(2, pgtest_run(as("mlt_approver") + "cert approve --run 1 --issued-on 2026-11-26",
+				&out, true))
+		<< "no date option: the server's clock dates it: " << out;
+	ASSERT_EQ(0, pgtest_run(as("mlt_approver") + "cert approve --run 1 --out-dir " +
+					pgtest_sq(dir) + " --json",
+				&out))
 		<< out;
 	EXPECT_EQ('[', out[0]) << out;
-	for (const char *no : { "JL2026-000001", "JL2026-000002", "JL2026-000003" }) {
-		EXPECT_NE(std::string::npos, out.find(std::string("\"cert_no\":\"") + no + "\""))
-			<< out;
+	struct db *db = pgtest_connect(ci);
+	for (int i = 1; i <= 3; i++) {
+		std::string no = wf_no(db, "JL", i);
+		EXPECT_NE(std::string::npos, out.find("\"cert_no\":\"" + no + "\"")) << out;
 		std::string path = dir + "/" + no + ".pdf";
 		EXPECT_NE(std::string::npos, out.find("\"path\":\"" + path + "\"")) << out;
 		std::string v;
-		EXPECT_EQ(0, pgtest_run(cli + "cert verify " + pgtest_sq(path), &v, true)) << v;
+		EXPECT_EQ(0, pgtest_run(as("mlt_auditor") + "cert verify " + pgtest_sq(path), &v,
+					true))
+			<< v;
 		EXPECT_NE(std::string::npos, v.find("GENUINE")) << v;
 		unlink(path.c_str());
 	}
 	EXPECT_NE(std::string::npos, out.find("\"kind\":\"notice\"")) << out;
-	/* Issuing again changes nothing and uses no numbers. */
-	ASSERT_EQ(0,
-		  pgtest_run(cli + "cert issue --run 1 --checker 李四 --approver 王五", &out, true))
-		<< out;
-	EXPECT_EQ(std::string::npos, out.find("JL2026-000004")) << out;
+	EXPECT_NE(std::string::npos, out.find("\"approver\":\"刘批准\"")) << out;
+	/* Drafting again changes nothing and uses no numbers. */
+	ASSERT_EQ(0, pgtest_run(as("mlt_tech") + "cert issue --run 1", &out, true)) << out;
+	EXPECT_EQ(std::string::npos, out.find(wf_no(db, "JL", 4))) << out;
+	db_close(db);
 	rmdir(dir.c_str());
 }

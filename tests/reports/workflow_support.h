@@ -1,65 +1,26 @@
-/* Shared fixtures of the certificate workflow tests (tests/reports/workflow_*.cc). */
+/* Shared fixtures of the certificate workflow tests (tests/reports/workflow_*.cc).
+ *
+ * Certificates are made only from finished runs, by people: wf_run inserts
+ * a complete run as the DBA (tests/data/reports/make_run.sql), and each step
+ * is done on the connection of the person who does it (the test cast of
+ * tests/support/pgtest.h: mlt_tech 王检定 drafts, mlt_checker 张核验 checks,
+ * mlt_approver 刘批准 approves). */
 #ifndef ML_TEST_WORKFLOW_SUPPORT_H
 #define ML_TEST_WORKFLOW_SUPPORT_H
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "../support/pgtest.h"
 #include "reports/cert_doc.h"
+#include "reports/cert_source.h"
 #include "reports/cert_store.h"
 #include "reports/cert_verify.h"
 #include "reports/cert_workflow.h"
-
-/* A plausible single-phase meter certificate (domain.md §6.1, Henan sample). */
-struct wf_doc {
-	std::string barcode;
-	struct cert_item items[3];
-	struct cert_error_row errors[2];
-	struct cert_standard standard;
-	struct cert_doc doc;
-
-	explicit wf_doc(const std::string &bc, bool pass = true, const char *verifier = "张三")
-	    : barcode(bc)
-	{
-		items[0] = { "潜动试验", "合格", "0 pulses in 37.9 min" };
-		items[1] = { "起动试验", "合格", nullptr };
-		items[2] = { "基本误差", pass ? "合格" : "不合格", nullptr };
-		errors[0] = { "Imax",    "60 A", "1.0",  "合元", "-0.1691 | -0.1719",
-			      "-0.1705", "-0.2", "±1.0", "合格" };
-		errors[1] = { "0.1Ib", "0.5 A",         "0.5L",
-			      "合元",  "+0.41 | +0.43", "+0.420",
-			      "+0.4",  "±1.0",          pass ? "合格" : "不合格" };
-		standard = { "单相交流电能表标准装置", "220V (0.1~100)A", "0.05级",
-			     "国量标[2024]第0001号", "2027-06-30" };
-		doc = {};
-		doc.kind = pass ? CERT_KIND_CERTIFICATE : CERT_KIND_NOTICE;
-		doc.record_no = "R-2026-0001";
-		doc.client = "示范市供电公司 \"营销部\"";
-		doc.instrument = "单相费控智能电能表";
-		doc.model = "DDZY285-Z";
-		doc.spec = "220V 5(60)A 1200imp/kWh 直接接入";
-		doc.barcode = barcode.c_str();
-		doc.manufacturer = "示范电气有限公司";
-		doc.regulation = "JJG 596-2012 电子式交流电能表";
-		doc.accuracy_class = "1级";
-		doc.conclusion = pass ? "合格" : "不合格";
-		doc.verifier = verifier;
-		doc.verified_on = "2026-11-20";
-		doc.valid_until = pass ? "2034-11-19" : nullptr;
-		doc.place = "计量中心2楼单相电能表流水线";
-		doc.temperature = "21.2 ℃";
-		doc.humidity = "53 %RH";
-		doc.standards = &standard;
-		doc.n_standards = 1;
-		doc.items = items;
-		doc.n_items = 3;
-		doc.errors = errors;
-		doc.n_errors = 2;
-	}
-};
 
 /* 22-digit barcodes with a valid GS1-style check digit (domain.md §5.2). */
 inline std::string wf_barcode(long serial)
@@ -74,52 +35,34 @@ inline std::string wf_barcode(long serial)
 	return s;
 }
 
-inline long long wf_draft(struct db *db, long long asset_id, const std::string &bc,
-			  bool pass = true, const char *issuer = nullptr,
-			  const char *verifier = "张三")
+/* Run a static SQL script from the source tree as one transaction (admin connection). */
+inline void wf_script(const std::string &ci, const char *rel)
 {
-	wf_doc d(bc, pass, verifier);
-	long long id = 0;
-	struct ml_error err = ML_ERROR_INIT;
-	EXPECT_EQ(ML_OK, cert_draft_create(db, asset_id, 0, issuer, &d.doc, nullptr, &id, &err))
-		<< err.msg;
-	return id;
+	std::ifstream f(pgtest_src(rel));
+	std::stringstream ss;
+	ss << f.rdbuf();
+	struct db *db = pgtest_connect(ci);
+	PGresult *res = PQexec(db_conn(db), ("BEGIN;" + ss.str() + "COMMIT;").c_str());
+	EXPECT_EQ(PGRES_COMMAND_OK, PQresultStatus(res))
+		<< rel << ": " << PQerrorMessage(db_conn(db));
+	PQclear(res);
+	db_close(db);
 }
 
-/* One database for the workflow tests of this binary (creating and
- * migrating one costs seconds); tests keep apart by issuer and asset ids. */
-inline std::string wf_db()
+/* A fresh database with the run maker loaded. */
+inline std::string wf_fresh_db(const char *tag)
 {
-	static const std::string ci = pgtest_fresh_db("certwf");
+	std::string ci = pgtest_fresh_db(tag);
+	wf_script(ci, "tests/data/reports/make_run.sql");
 	return ci;
 }
 
-/* An issuing body of the test's own (id = number prefix = code), so its
- * certificate numbers start at 1 whatever other tests issued. Admin connection. */
-inline const char *wf_issuer(struct db *db, const char *code)
+/* One database for the workflow tests of this binary (creating and
+ * migrating one costs seconds); tests keep apart by issuer and run. */
+inline std::string wf_db()
 {
-	const char *p[1] = { code };
-	struct ml_error err = ML_ERROR_INIT;
-	EXPECT_EQ(
-		ML_OK,
-		db_cmd(db,
-		       "INSERT INTO issuer (id, name, authorization_no, number_prefix, verify_key) "
-		       "VALUES ($1, '测试计量中心 ' || $1, '(测)法计(2026)0' || $1 || '号', $1, repeat('k', 40))",
-		       1, p, &err))
-		<< err.msg;
-	return code;
-}
-
-/* One renderer for the whole test binary (font parsing is the slow part). */
-struct cert_renderer *wf_renderer();
-
-/* Approve with the shared renderer; issue date fixed for reproducible PDFs. */
-inline int wf_approve(struct db *db, const std::vector<long long> &ids, const char *approver,
-		      struct ml_error *err, const char *date = "2026-11-26")
-{
-	struct cert_renderer *r = wf_renderer();
-	struct cert_issue_opts o = { date, &r, 1 };
-	return cert_approve(db, ids.data(), ids.size(), approver, &o, err);
+	static const std::string ci = wf_fresh_db("certwf");
+	return ci;
 }
 
 inline std::string wf_scalar(struct db *db, const std::string &sql)
@@ -131,6 +74,102 @@ inline std::string wf_scalar(struct db *db, const std::string &sql)
 	std::string v = res && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "";
 	PQclear(res);
 	return v;
+}
+
+/* A finished run of n meters (the last n_fail fail), made by the DBA; its id. */
+inline long long wf_run(struct db *admin, const std::string &tag, int n, int n_fail = 0)
+{
+	std::string id = wf_scalar(admin, "SELECT wf_make_run('" + tag + "', " + std::to_string(n) +
+						  ", " + std::to_string(n_fail) + ")");
+	EXPECT_NE("", id) << tag;
+	return atoll(id.c_str());
+}
+
+/* An issuing body of the test's own (id = number prefix = code), so its
+ * certificate numbers start at 1 whatever other tests issued. The DBA adds
+ * it; its verification key is made by the database. */
+inline const char *wf_issuer(struct db *admin, const char *code)
+{
+	const char *p[1] = { code };
+	struct ml_error err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_OK,
+		  db_cmd(admin,
+			 "INSERT INTO issuer (id, name, authorization_no, number_prefix) "
+			 "VALUES ($1, '测试计量中心 ' || $1, '(测)法计(2026)0' || $1 || '号', $1)",
+			 1, p, &err))
+		<< err.msg;
+	return code;
+}
+
+/* One renderer for the whole test binary (font parsing is the slow part). */
+struct cert_renderer *wf_renderer();
+
+/* The people of a test, each on their own connection. */
+struct wf_people {
+	std::string ci;
+	struct db *admin, *tech, *checker, *approver;
+	explicit wf_people(const std::string &c)
+	    : ci(c), admin(pgtest_connect(c)), tech(pgtest_connect(pgtest_as(c, "mlt_tech"))),
+	      checker(pgtest_connect(pgtest_as(c, "mlt_checker"))),
+	      approver(pgtest_connect(pgtest_as(c, "mlt_approver")))
+	{
+	}
+	~wf_people()
+	{
+		db_close(admin);
+		db_close(tech);
+		db_close(checker);
+		db_close(approver);
+	}
+	wf_people(const wf_people &) = delete;
+	wf_people &operator=(const wf_people &) = delete;
+};
+
+/* The verifier drafts the run's certificates; their ids in position order. */
+inline std::vector<long long> wf_drafts(struct db *verifier, long long run,
+					const char *issuer = nullptr)
+{
+	long long *ids = nullptr;
+	size_t n = 0, created = 0;
+	struct ml_error err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_OK, cert_source_drafts(verifier, run, issuer, &ids, &n, &created, &err))
+		<< err.msg;
+	std::vector<long long> v(ids, ids + n);
+	free(ids);
+	return v;
+}
+
+/* Approve with the shared renderer. */
+inline int wf_approve(struct db *db, const std::vector<long long> &ids, struct ml_error *err)
+{
+	struct cert_renderer *r = wf_renderer();
+	struct cert_issue_opts o = { &r, 1 };
+	return cert_approve(db, ids.data(), ids.size(), &o, err);
+}
+
+/* Draft, check and issue a run's certificates, each step by its person. */
+inline std::vector<long long> wf_issue_run(wf_people &p, long long run,
+					   const char *issuer = nullptr)
+{
+	std::vector<long long> ids = wf_drafts(p.tech, run, issuer);
+	struct ml_error err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_OK, cert_check(p.checker, ids.data(), ids.size(), &err)) << err.msg;
+	EXPECT_EQ(ML_OK, wf_approve(p.approver, ids, &err)) << err.msg;
+	return ids;
+}
+
+/* Today in China Standard Time (the issue date of everything issued now). */
+inline std::string wf_today(struct db *db)
+{
+	return wf_scalar(db, "SELECT to_char(ml_cert_today(), 'YYYY-MM-DD')");
+}
+
+/* The number of the serial-th certificate an issuer gives this year (PREFIX2026-000001). */
+inline std::string wf_no(struct db *db, const char *prefix, int serial)
+{
+	return wf_scalar(db, std::string("SELECT ml_cert_number('") + prefix +
+				     "', extract(year FROM ml_cert_today())::int, " +
+				     std::to_string(serial) + ")");
 }
 
 #endif

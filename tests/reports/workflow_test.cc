@@ -1,15 +1,17 @@
-/* Certificate workflow against a real PostgreSQL: content, four eyes,
- * numbering, immutability, revisions, stored bytes, verification. */
+/* Certificate workflow against a real PostgreSQL: people sign, the database
+ * guards numbering, immutability, revisions, stored bytes, verification —
+ * and refuses what an attacker with a login (or the owner) tries. */
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
 #include <string.h>
 
 #include <atomic>
+#include <functional>
 #include <set>
 #include <thread>
 
-#include "reports/cert_number.h"
+#include "audit/audit.h"
 #include "reports/cert_verify_hash.h"
 #include "workflow_support.h"
 
@@ -108,234 +110,262 @@ TEST(CertVerifyCode, DeterministicKeyedAndParsable)
 	EXPECT_EQ(ML_EINVAL, cert_qr_parse("hello", 5, &cl, &err));
 }
 
-TEST(CertNumber, FormatAndTransactionRequired)
+/* The database computes the codes (the key never leaves it): the same
+ * algorithm as the C reference implementation above; numbers are never cut. */
+TEST(CertVerifyCode, DatabaseComputesTheSameCodes)
 {
+	struct db *admin = pgtest_connect(wf_db());
+	wf_issuer(admin, "VC");
+	/* The DBA (superuser) sets a known key to compare with the C implementation. */
 	struct ml_error err = ML_ERROR_INIT;
-	char no[32];
-	ASSERT_EQ(ML_OK, cert_number_format("JL", 2026, 123, no, sizeof(no), &err));
-	EXPECT_STREQ("JL2026-000123", no);
-	EXPECT_EQ(ML_EINVAL, cert_number_format("JL", 2026, 0, no, sizeof(no), &err));
-	EXPECT_EQ(ML_EINVAL, cert_number_format("JL", 2026, 1, no, 8, &err));
-
-	struct db *db = pgtest_connect(wf_db());
-	const char *iss = wf_issuer(db, "NA");
-	int first = 0;
-	EXPECT_EQ(ML_EINTERNAL, cert_number_alloc(db, iss, 2026, 1, &first, &err));
-	ASSERT_EQ(ML_OK, db_begin(db, &err));
-	ASSERT_EQ(ML_OK, cert_number_alloc(db, iss, 2026, 3, &first, &err)) << err.msg;
-	EXPECT_EQ(1, first);
-	ASSERT_EQ(ML_OK, cert_number_alloc(db, iss, 2026, 1, &first, &err)) << err.msg;
-	EXPECT_EQ(4, first);
-	db_rollback(db); /* numbers given back */
-	ASSERT_EQ(ML_OK, db_begin(db, &err));
-	ASSERT_EQ(ML_OK, cert_number_alloc(db, iss, 2026, 1, &first, &err)) << err.msg;
-	EXPECT_EQ(1, first);
-	ASSERT_EQ(ML_OK, cert_number_alloc(db, iss, 2027, 1, &first, &err)) << err.msg;
-	EXPECT_EQ(1, first) << "each year starts again at 1";
-	ASSERT_EQ(ML_OK, db_commit(db, &err));
-	db_close(db);
+	ASSERT_EQ(ML_OK,
+		  db_cmd(admin,
+			 "UPDATE issuer_key SET verify_key = '0123456789abcdef0123456789abcdef' "
+			 "WHERE issuer_id = 'VC'",
+			 0, nullptr, &err))
+		<< err.msg;
+	for (int rev : { 0, 1, 7 }) {
+		char c[CERT_VCODE_LEN];
+		ASSERT_EQ(ML_OK,
+			  cert_verify_code("0123456789abcdef0123456789abcdef", "VC2026-000042", rev,
+					   "4130001000000446529641", c, &err));
+		EXPECT_EQ(c, wf_scalar(admin, "SELECT ml_cert_code('VC', 'VC2026-000042', " +
+						      std::to_string(rev) +
+						      ", '4130001000000446529641')"));
+	}
+	EXPECT_EQ("JL2026-000123", wf_scalar(admin, "SELECT ml_cert_number('JL', 2026, 123)"));
+	EXPECT_EQ("JL2026-1234567", wf_scalar(admin, "SELECT ml_cert_number('JL', 2026, 1234567)"))
+		<< "a seventh digit is added, not cut";
+	db_close(admin);
 }
 
 /* ---- content ---- */
 
-TEST(CertStore, ContentRoundTripsThroughJson)
+TEST(CertStore, DocumentJsonRoundTrips)
 {
-	struct db *db = pgtest_connect(wf_db());
+	struct db *db = pgtest_connect(pgtest_as(wf_db(), "mlt_tech"));
 	struct ml_error err = ML_ERROR_INIT;
-	wf_doc d(wf_barcode(446529641), false);
-	struct cert_xfmr_row xr[2] = { { "5%", "2.5 VA", "+0.12", "+4.0", "±0.75", "±30", "合格" },
-				       { "100%", nullptr, "-0.05", "-1.5", "±0.2", "±10",
-					 "合格" } };
-	d.doc.xfmr = xr;
-	d.doc.n_xfmr = 2;
-	long long id = 0;
-	ASSERT_EQ(ML_OK, cert_draft_create(db, 7, 0, nullptr, &d.doc, nullptr, &id, &err))
-		<< err.msg;
 	struct cert_content *c = nullptr;
-	ASSERT_EQ(ML_OK, cert_content_load(db, id, &c, &err)) << err.msg;
+	ASSERT_EQ(
+		ML_OK,
+		cert_content_parse(
+			db,
+			"{\"kind\": 2, \"client\": \"示范市供电公司 \\\"营销部\\\"\", \"conclusion\": "
+			"\"不合格\", \"revision\": 3, \"cert_no\": \"JL2026-000007\", "
+			"\"issuer_name\": \"测试计量中心\", \"approver\": \"刘批准\", "
+			"\"items\": [{\"name\": \"潜动试验\", \"conclusion\": \"合格\", \"detail\": \"0 "
+			"个脉冲\"}, {\"name\": \"基本误差\", \"conclusion\": \"不合格\"}], "
+			"\"xfmr\": [{\"percent\": \"5%\", \"burden\": \"2.5 VA\"}, {\"percent\": "
+			"\"100%\"}], \"standards\": [], \"errors\": []}",
+			&c, &err))
+		<< err.msg;
 	struct cert_doc *x = cert_content_doc(c);
 	EXPECT_EQ(CERT_KIND_NOTICE, x->kind);
-	EXPECT_STREQ(d.doc.client, x->client); /* quotes survive the JSON trip */
-	EXPECT_STREQ(d.doc.spec, x->spec);
+	EXPECT_STREQ("示范市供电公司 \"营销部\"", x->client) << "quotes survive the JSON trip";
 	EXPECT_STREQ("不合格", x->conclusion);
+	EXPECT_EQ(3, x->revision);
+	EXPECT_STREQ("JL2026-000007", x->cert_no);
+	EXPECT_STREQ("测试计量中心", x->issuer.name);
+	EXPECT_STREQ("刘批准", x->approver);
 	EXPECT_EQ(nullptr, x->valid_until);
-	EXPECT_EQ(nullptr, x->cert_no) << "numbers are given at issue, not in the draft";
-	ASSERT_EQ(3u, x->n_items);
-	EXPECT_STREQ("潜动试验", x->items[0].name);
-	EXPECT_STREQ("0 pulses in 37.9 min", x->items[0].detail);
+	ASSERT_EQ(2u, x->n_items);
+	EXPECT_STREQ("0 个脉冲", x->items[0].detail);
 	EXPECT_EQ(nullptr, x->items[1].detail);
-	EXPECT_STREQ("不合格", x->items[2].conclusion);
-	ASSERT_EQ(2u, x->n_errors);
-	EXPECT_STREQ("0.1Ib", x->errors[1].load);
-	EXPECT_STREQ("+0.41 | +0.43", x->errors[1].readings);
-	EXPECT_STREQ("±1.0", x->errors[1].limit);
-	ASSERT_EQ(1u, x->n_standards);
-	EXPECT_STREQ("国量标[2024]第0001号", x->standards[0].cert_no);
 	ASSERT_EQ(2u, x->n_xfmr);
 	EXPECT_STREQ("2.5 VA", x->xfmr[0].burden);
-	EXPECT_STREQ("±30", x->xfmr[0].phase_limit);
-	EXPECT_STREQ("100%", x->xfmr[1].percent);
 	EXPECT_EQ(nullptr, x->xfmr[1].burden);
-	EXPECT_STREQ("-1.5", x->xfmr[1].phase);
+	EXPECT_EQ(0u, x->n_errors);
 	cert_content_free(c);
-
-	struct cert_record r;
-	ASSERT_EQ(ML_OK, cert_get(db, id, &r, &err));
-	EXPECT_STREQ("draft", r.state);
-	EXPECT_STREQ("张三", r.verifier);
-	EXPECT_EQ(7, r.asset_id);
-	EXPECT_STREQ("DEMO", r.issuer_id);
-	EXPECT_EQ(ML_ENOTFOUND, cert_get(db, id + 1000, &r, &err));
+	EXPECT_EQ(ML_EINVAL, cert_content_parse(db, "{\"client\": \"x\"}", &c, &err))
+		<< "a document has a kind";
+	EXPECT_EQ(ML_EINVAL, cert_content_parse(db, "not json", &c, &err));
 	db_close(db);
 }
 
-TEST(CertStore, DraftRefusesInconsistentContent)
+/* ---- people sign ---- */
+
+TEST(CertWorkflow, ThreeDifferentPeopleSignEachTheirOwnStep)
 {
-	struct db *db = pgtest_connect(wf_db());
+	wf_people p(wf_db());
+	const char *iss = wf_issuer(p.admin, "FE");
+	long long run = wf_run(p.admin, "fe", 1);
 	struct ml_error err = ML_ERROR_INIT;
-	wf_doc d(wf_barcode(1));
-	d.doc.conclusion = "不合格"; /* a 检定证书 must say 合格 */
-	long long id = 0;
-	EXPECT_EQ(ML_EINVAL, cert_draft_create(db, 901, 0, nullptr, &d.doc, nullptr, &id, &err));
-	EXPECT_NE(nullptr, strstr(err.msg, "合格")) << err.msg;
-	wf_doc e(wf_barcode(2));
-	EXPECT_EQ(ML_EINVAL, cert_draft_create(db, 901, 0, nullptr, &e.doc, "", &id, &err));
-	EXPECT_EQ(ML_EINVAL, cert_draft_create(db, 0, 0, nullptr, &e.doc, nullptr, &id, &err));
-	EXPECT_EQ(ML_EINVAL, cert_draft_create(db, 901, 0, "NOSUCH", &e.doc, nullptr, &id, &err));
-	EXPECT_EQ("0", wf_scalar(db, "SELECT count(*) FROM certificate WHERE asset_id = 901"));
-	db_close(db);
-}
 
-/* ---- four eyes ---- */
+	/* Only a lab technician drafts; the drafter is the verifier. */
+	long long *ids = nullptr;
+	size_t n = 0, created = 0;
+	EXPECT_EQ(ML_EPERM, cert_source_drafts(p.checker, run, iss, &ids, &n, &created, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "cert.draft")) << err.msg;
+	std::vector<long long> v = wf_drafts(p.tech, run, iss);
+	ASSERT_EQ(1u, v.size());
+	long long id = v[0];
 
-/* The signers are compared byte for byte (here and in the CHECKs of 0040):
- * a padded name ("张三 ", "　张三" with U+3000) would pass as another person. */
-TEST(CertWorkflow, PaddedNameIsRefusedNotTakenForAnotherSigner)
-{
-	struct db *db = pgtest_connect(wf_db());
-	const char *iss = wf_issuer(db, "PN");
-	struct ml_error err = ML_ERROR_INIT;
-	long long id = wf_draft(db, 13, wf_barcode(13), true, iss);
-	for (const char *name :
-	     { "张三 ", " 张三", "\xE3\x80\x80张三", "张三\xE3\x80\x80", "张三\x7F" }) {
-		ml_error_clear(&err);
-		EXPECT_EQ(ML_EINVAL, cert_check(db, &id, 1, name, &err)) << name;
-		EXPECT_NE(nullptr, strstr(err.msg, "checker name")) << err.msg;
-	}
-	EXPECT_EQ("draft",
-		  wf_scalar(db, "SELECT state FROM certificate WHERE id = " + std::to_string(id)));
-	long long id2 = 0;
-	wf_doc d(wf_barcode(14), true, "王五 ");
-	EXPECT_EQ(ML_EINVAL, cert_draft_create(db, 14, 0, iss, &d.doc, nullptr, &id2, &err));
-	/* A space inside a name is fine. */
-	ASSERT_EQ(ML_OK, cert_check(db, &id, 1, "Li Si", &err)) << err.msg;
-	db_close(db);
-}
-
-TEST(CertWorkflow, ThreeDifferentPeopleMustSign)
-{
-	struct db *db = pgtest_connect(wf_db());
-	const char *iss = wf_issuer(db, "FE");
-	struct ml_error err = ML_ERROR_INIT;
-	long long id = wf_draft(db, 11, wf_barcode(11), true, iss);
-
-	EXPECT_EQ(ML_ESTATE, wf_approve(db, { id }, "王五", &err)) << "a draft cannot be approved";
+	EXPECT_EQ(ML_ESTATE, wf_approve(p.approver, { id }, &err)) << "a draft cannot be approved";
 	EXPECT_NE(nullptr, strstr(err.msg, "checked")) << err.msg;
-	EXPECT_EQ(ML_ESTATE, cert_check(db, &id, 1, "张三", &err)) << "verifier cannot check";
-	EXPECT_NE(nullptr, strstr(err.msg, "three different people")) << err.msg;
-	ASSERT_EQ(ML_OK, cert_check(db, &id, 1, "李四", &err)) << err.msg;
-	EXPECT_EQ(ML_ESTATE, cert_check(db, &id, 1, "赵六", &err)) << "checked once only";
-	EXPECT_EQ(ML_ESTATE, wf_approve(db, { id }, "张三", &err)) << "verifier cannot approve";
-	EXPECT_EQ(ML_ESTATE, wf_approve(db, { id }, "李四", &err)) << "checker cannot approve";
-	EXPECT_EQ(
-		"0",
-		wf_scalar(
-			db,
-			"SELECT coalesce(sum(last_serial), 0) FROM cert_counter WHERE issuer_id = 'FE'"));
-	ASSERT_EQ(ML_OK, wf_approve(db, { id }, "王五", &err)) << err.msg;
-	EXPECT_EQ(ML_ESTATE, wf_approve(db, { id }, "钱七", &err)) << "issued once only";
+	EXPECT_EQ(ML_EPERM, cert_check(p.tech, &id, 1, &err)) << "a technician is no checker";
+	EXPECT_EQ(ML_EPERM, cert_check(p.approver, &id, 1, &err)) << "an approver is no checker";
+	ASSERT_EQ(ML_OK, cert_check(p.checker, &id, 1, &err)) << err.msg;
+	EXPECT_EQ(ML_ESTATE, cert_check(p.checker, &id, 1, &err)) << "checked once only";
+	EXPECT_EQ(ML_EPERM, wf_approve(p.checker, { id }, &err)) << "a checker does not approve";
+	EXPECT_NE(nullptr, strstr(err.msg, "cert.approve")) << err.msg;
+	EXPECT_EQ(ML_EPERM, wf_approve(p.tech, { id }, &err)) << "the verifier does not approve";
+	EXPECT_EQ("0", wf_scalar(p.admin, "SELECT coalesce(sum(last_serial), 0) FROM cert_counter "
+					  "WHERE issuer_id = 'FE'"));
+	ASSERT_EQ(ML_OK, wf_approve(p.approver, { id }, &err)) << err.msg;
+	EXPECT_EQ(ML_ESTATE, wf_approve(p.approver, { id }, &err)) << "issued once only";
 
 	struct cert_record r;
-	ASSERT_EQ(ML_OK, cert_get(db, id, &r, &err));
+	ASSERT_EQ(ML_OK, cert_get(p.tech, id, &r, &err));
 	EXPECT_STREQ("issued", r.state);
-	EXPECT_STREQ("FE2026-000001", r.cert_no);
-	EXPECT_STREQ("张三", r.verifier);
-	EXPECT_STREQ("李四", r.checker);
-	EXPECT_STREQ("王五", r.approver);
-	EXPECT_STRNE("", r.created_at);
+	EXPECT_EQ(wf_no(p.admin, "FE", 1), r.cert_no);
+	/* People, with the names they print under. */
+	EXPECT_STREQ("王检定", r.verifier);
+	EXPECT_STREQ("mlt_tech", r.verifier_login);
+	EXPECT_STREQ("张核验", r.checker);
+	EXPECT_STREQ("mlt_checker", r.checker_login);
+	EXPECT_STREQ("刘批准", r.approver);
+	EXPECT_STREQ("mlt_approver", r.approver_login);
 	EXPECT_STRNE("", r.checked_at);
-	EXPECT_STRNE("", r.approved_at);
-	EXPECT_STREQ("2026-11-26", r.issued_on);
+	EXPECT_EQ(wf_today(p.admin), r.issued_on) << "the server's clock dates it";
 	EXPECT_EQ(9u, strlen(r.verify_code));
 	EXPECT_EQ(64u, strlen(r.sha256));
+	/* The printed document carries the display names frozen at signing. */
+	struct ml_buf pdf = ML_BUF_INIT;
+	ASSERT_EQ(ML_OK, cert_pdf_get(p.tech, id, &pdf, nullptr, &err)) << err.msg;
+	std::string path = std::string(ML_BINARY_DIR) + "/tests/reports-wf-signers.pdf";
+	FILE *f = fopen(path.c_str(), "wb");
+	ASSERT_NE(nullptr, f);
+	fwrite(pdf.data, 1, pdf.len, f);
+	fclose(f);
+	ml_buf_free(&pdf);
+	std::string text;
+	ASSERT_EQ(0, pgtest_run("pdftotext -enc UTF-8 " + pgtest_sq(path) + " -", &text));
+	for (const char *name : { "王检定", "张核验", "刘批准" })
+		EXPECT_NE(std::string::npos, text.find(name)) << name << "\n" << text;
+	EXPECT_EQ(std::string::npos, text.find("mlt_")) << "logins are not printed";
+	/* A later change of a display name does not change what was signed. */
+	ASSERT_EQ(ML_OK, db_cmd(p.admin, "SELECT ml_user_set_name('mlt_checker', '张核验改')", 0,
+				nullptr, &err))
+		<< err.msg;
+	ASSERT_EQ(ML_OK, cert_get(p.tech, id, &r, &err));
+	EXPECT_STREQ("张核验", r.checker);
+	ASSERT_EQ(ML_OK, db_cmd(p.admin, "SELECT ml_user_set_name('mlt_checker', '张核验')", 0,
+				nullptr, &err))
+		<< err.msg;
+}
 
-	/* The database enforces the same rule if someone bypasses the library. */
-	long long id2 = wf_draft(db, 12, wf_barcode(12), true, iss);
-	std::string sql =
-		"UPDATE certificate SET state = 'checked', checker = verifier WHERE id = " +
-		std::to_string(id2);
-	EXPECT_EQ(ML_EINVAL, db_cmd(db, sql.c_str(), 0, nullptr, &err));
-	db_close(db);
+/* One person holding every role still cannot sign twice; two people with
+ * the same name are two people (users are compared, not strings). */
+TEST(CertWorkflow, OnePersonCannotBeVerifierCheckerAndApprover)
+{
+	std::string ci = wf_db();
+	wf_people p(ci);
+	const char *iss = wf_issuer(p.admin, "ON");
+	std::string all_ci = pgtest_user(ci, "mlt_wf_all", "全能者",
+					 "lab_technician,checker,approver");
+	struct db *all = pgtest_connect(all_ci);
+	struct ml_error err = ML_ERROR_INIT;
+	long long run = wf_run(p.admin, "on", 2);
+	std::vector<long long> v = wf_drafts(all, run, iss);
+	ASSERT_EQ(2u, v.size());
+	EXPECT_EQ(ML_ESTATE, cert_check(all, v.data(), 2, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "three different people")) << err.msg;
+	ASSERT_EQ(ML_OK, cert_check(p.checker, v.data(), 2, &err)) << err.msg;
+	EXPECT_EQ(ML_ESTATE, wf_approve(all, v, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "as verifier")) << err.msg;
+	/* The same person as checker and approver. */
+	long long run2 = wf_run(p.admin, "on2", 1);
+	std::vector<long long> w = wf_drafts(p.tech, run2, iss);
+	ASSERT_EQ(ML_OK, cert_check(all, w.data(), 1, &err)) << err.msg;
+	EXPECT_EQ(ML_ESTATE, wf_approve(all, w, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "as checker")) << err.msg;
+	ASSERT_EQ(ML_OK, wf_approve(p.approver, w, &err)) << err.msg;
+	/* The database holds the same rule if a row is written around the functions. */
+	long long other = wf_drafts(p.tech, wf_run(p.admin, "on4", 1), iss)[0];
+	EXPECT_NE(ML_OK,
+		  db_cmd(p.admin,
+			 ("UPDATE certificate SET state = 'checked', checker_id = verifier_id, "
+			  "checker = 'x' WHERE id = " +
+			  std::to_string(other))
+				 .c_str(),
+			 0, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "certificate_three_people")) << err.msg;
+
+	/* Two different people who share a display name. */
+	std::string twin_ci = pgtest_user(ci, "mlt_wf_twin", "王检定", "checker");
+	struct db *twin = pgtest_connect(twin_ci);
+	long long run3 = wf_run(p.admin, "on3", 1);
+	std::vector<long long> x = wf_drafts(p.tech, run3, iss);
+	ASSERT_EQ(ML_OK, cert_check(twin, x.data(), 1, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, wf_approve(p.approver, x, &err)) << err.msg;
+	struct cert_record r;
+	ASSERT_EQ(ML_OK, cert_get(twin, x[0], &r, &err));
+	EXPECT_STREQ(r.verifier, r.checker) << "same name";
+	EXPECT_STRNE(r.verifier_login, r.checker_login) << "different people";
+	db_close(twin);
+	db_close(all);
 }
 
 TEST(CertWorkflow, BatchIsAllOrNothingAndGivesNumbersBack)
 {
-	struct db *db = pgtest_connect(wf_db());
-	const char *iss = wf_issuer(db, "BA");
+	wf_people p(wf_db());
+	const char *iss = wf_issuer(p.admin, "BA");
 	struct ml_error err = ML_ERROR_INIT;
-	long long a = wf_draft(db, 21, wf_barcode(21), true, iss);
-	long long b = wf_draft(db, 22, wf_barcode(22), false, iss);
-	long long c = wf_draft(db, 23, wf_barcode(23), true, iss);
-	std::vector<long long> ab = { a, b };
-	ASSERT_EQ(ML_OK, cert_check(db, ab.data(), ab.size(), "李四", &err)) << err.msg;
-	/* c is still a draft: the whole batch is refused, a and b stay checked. */
-	EXPECT_EQ(ML_ESTATE, wf_approve(db, { a, b, c }, "王五", &err));
-	EXPECT_EQ("checked",
-		  wf_scalar(db, "SELECT state FROM certificate WHERE id = " + std::to_string(a)));
-	EXPECT_EQ("0", wf_scalar(db, "SELECT count(*) FROM cert_pdf WHERE cert_id IN (" +
-					     std::to_string(a) + ", " + std::to_string(b) + ")"));
+	long long run = wf_run(p.admin, "ba", 3, 1);
+	std::vector<long long> v = wf_drafts(p.tech, run, iss);
+	ASSERT_EQ(3u, v.size());
+	std::vector<long long> ab = { v[0], v[2] };
+	ASSERT_EQ(ML_OK, cert_check(p.checker, ab.data(), ab.size(), &err)) << err.msg;
+	/* v[1] is still a draft: the whole batch is refused, the others stay checked. */
+	EXPECT_EQ(ML_ESTATE, wf_approve(p.approver, v, &err));
+	EXPECT_EQ("checked", wf_scalar(p.admin, "SELECT state FROM certificate WHERE id = " +
+							std::to_string(v[0])));
+	EXPECT_EQ("0", wf_scalar(p.admin, "SELECT count(*) FROM cert_pdf WHERE cert_id IN (" +
+						  std::to_string(v[0]) + ", " +
+						  std::to_string(v[2]) + ")"));
+	EXPECT_EQ("0",
+		  wf_scalar(p.admin, "SELECT count(*) FROM cert_counter WHERE issuer_id = 'BA'"));
 	/* A second issuing body in the same batch numbers in its own series. */
-	long long d = wf_draft(db, 24, wf_barcode(24), true, wf_issuer(db, "BB"));
-	ASSERT_EQ(ML_OK, cert_check(db, &d, 1, "李四", &err)) << err.msg;
-	ASSERT_EQ(ML_OK, wf_approve(db, { b, d, a }, "王五", &err)) << err.msg;
-	EXPECT_EQ("BB2026-000001",
-		  wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(d)));
+	const char *iss2 = wf_issuer(p.admin, "BB");
+	long long run2 = wf_run(p.admin, "bb", 1);
+	std::vector<long long> d = wf_drafts(p.tech, run2, iss2);
+	ASSERT_EQ(ML_OK, cert_check(p.checker, d.data(), 1, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, cert_check(p.checker, &v[1], 1, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, wf_approve(p.approver, { v[1], d[0], v[0], v[2] }, &err)) << err.msg;
+	EXPECT_EQ(wf_no(p.admin, "BB", 1),
+		  wf_scalar(p.admin,
+			    "SELECT cert_no FROM certificate WHERE id = " + std::to_string(d[0])));
 	/* Numbers in id order; a result notice is numbered in the same series. */
-	EXPECT_EQ("BA2026-000001",
-		  wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(a)));
-	EXPECT_EQ("BA2026-000002",
-		  wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " + std::to_string(b)));
-	EXPECT_EQ("2",
-		  wf_scalar(db, "SELECT kind FROM certificate WHERE id = " + std::to_string(b)));
-	db_close(db);
+	for (int i = 0; i < 3; i++)
+		EXPECT_EQ(wf_no(p.admin, "BA", i + 1),
+			  wf_scalar(p.admin, "SELECT cert_no FROM certificate WHERE id = " +
+						     std::to_string(v[i])));
+	EXPECT_EQ("2", wf_scalar(p.admin, "SELECT kind FROM certificate WHERE id = " +
+						  std::to_string(v[2])));
 }
 
-/* Several issuers at once, each with its own connection: numbers are 1..N. */
+/* Several approvers at once, each with its own connection: numbers are 1..N. */
 TEST(CertWorkflow, ConcurrentIssuingIsGapFree)
 {
 	std::string ci = wf_db();
-	const int threads = 4, per = 4;
+	const int threads = 4, per = 3;
 	std::vector<std::vector<long long>> ids(threads);
 	{
-		struct db *db = pgtest_connect(ci);
+		wf_people p(ci);
+		wf_issuer(p.admin, "CO");
 		struct ml_error err = ML_ERROR_INIT;
-		wf_issuer(db, "CO");
 		for (int t = 0; t < threads; t++) {
-			for (int i = 0; i < per; i++) {
-				long long asset = 100 + t * per + i;
-				ids[t].push_back(
-					wf_draft(db, asset, wf_barcode(asset), i % 3 != 2, "CO"));
-			}
-			ASSERT_EQ(ML_OK, cert_check(db, ids[t].data(), ids[t].size(), "李四", &err))
+			long long run = wf_run(p.admin, "co" + std::to_string(t), per, 1);
+			ids[t] = wf_drafts(p.tech, run, "CO");
+			ASSERT_EQ(ML_OK, cert_check(p.checker, ids[t].data(), ids[t].size(), &err))
 				<< err.msg;
 		}
-		db_close(db);
 	}
 	std::atomic<int> failures{ 0 };
 	std::vector<std::thread> th;
 	for (int t = 0; t < threads; t++) {
 		th.emplace_back([&, t] {
-			struct db *db = pgtest_connect(ci);
+			struct db *db = pgtest_connect(pgtest_as(ci, "mlt_approver"));
 			struct cert_renderer *r = nullptr;
 			struct ml_error err = ML_ERROR_INIT;
 			if (cert_renderer_new(nullptr, &r, &err)) {
@@ -343,14 +373,14 @@ TEST(CertWorkflow, ConcurrentIssuingIsGapFree)
 				db_close(db);
 				return;
 			}
-			struct cert_issue_opts o = { "2026-11-26", &r, 1 };
-			/* A failing attempt first (a draft id that does not exist): refused before any
-			 * number is allocated (rollback after allocation: IssueFailingAfterNumbering...). */
+			struct cert_issue_opts o = { &r, 1 };
+			/* A failing attempt first (an id that does not exist): refused before any
+			 * number is allocated. */
 			long long bogus[2] = { ids[t][0], 999999 };
-			if (cert_approve(db, bogus, 2, "王五", &o, &err) != ML_ENOTFOUND)
+			if (cert_approve(db, bogus, 2, &o, &err) != ML_ENOTFOUND)
 				failures++;
 			for (long long id : ids[t]) {
-				if (cert_approve(db, &id, 1, "王五", &o, &err))
+				if (cert_approve(db, &id, 1, &o, &err))
 					failures++;
 			}
 			cert_renderer_free(r);
@@ -386,165 +416,332 @@ TEST(CertWorkflow, ConcurrentIssuingIsGapFree)
  * the number included: the next issue gets it. */
 TEST(CertWorkflow, IssueFailingAfterNumberingGivesTheNumberBack)
 {
-	struct db *db = pgtest_connect(wf_db());
-	const char *iss = wf_issuer(db, "RB");
+	wf_people p(wf_db());
+	const char *iss = wf_issuer(p.admin, "RB");
 	struct ml_error err = ML_ERROR_INIT;
-	long long orig = wf_draft(db, 44, wf_barcode(44), true, iss);
-	ASSERT_EQ(ML_OK, cert_check(db, &orig, 1, "李四", &err)) << err.msg;
-	ASSERT_EQ(ML_OK, wf_approve(db, { orig }, "王五", &err)) << err.msg; /* RB2026-000001 */
-	long long fresh = wf_draft(db, 45, wf_barcode(45), true, iss);
+	long long orig = wf_issue_run(p, wf_run(p.admin, "rb1", 1), iss)[0]; /* RB2026-000001 */
+	long long fresh = wf_drafts(p.tech, wf_run(p.admin, "rb2", 1), iss)[0];
 	struct cert_override ov[] = { { "client", "更正" } };
 	long long rev = 0;
-	ASSERT_EQ(ML_OK, cert_revise(db, orig, "typo", "赵六", ov, 1, &rev, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, cert_revise(p.approver, orig, "typo", ov, 1, &rev, &err)) << err.msg;
 	ASSERT_LT(fresh, rev);
 	std::vector<long long> batch = { fresh, rev };
-	ASSERT_EQ(ML_OK, cert_check(db, batch.data(), batch.size(), "李四", &err)) << err.msg;
-	ASSERT_EQ(ML_OK, cert_withdraw(db, orig, "issued for the wrong asset", "王五", &err))
+	ASSERT_EQ(ML_OK, cert_check(p.checker, batch.data(), batch.size(), &err)) << err.msg;
+	ASSERT_EQ(ML_OK, cert_withdraw(p.approver, orig, "issued for the wrong asset", &err))
 		<< err.msg;
+	/* The reviser (an approver) is the revision's verifier: another approver issues it. */
+	std::string ap2_ci = pgtest_user(p.ci, "mlt_wf_ap2", "钱批准", "approver");
+	struct db *ap2 = pgtest_connect(ap2_ci);
 	ml_error_clear(&err);
-	EXPECT_EQ(ML_ESTATE, wf_approve(db, batch, "王五", &err));
+	EXPECT_EQ(ML_ESTATE, wf_approve(ap2, batch, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "withdrawn")) << err.msg;
-	EXPECT_EQ("1",
-		  wf_scalar(db, "SELECT last_serial FROM cert_counter WHERE issuer_id = 'RB'"));
-	EXPECT_EQ("checked", wf_scalar(db, "SELECT state FROM certificate WHERE id = " +
-						   std::to_string(fresh)));
-	ASSERT_EQ(ML_OK, wf_approve(db, { fresh }, "王五", &err)) << err.msg;
-	EXPECT_EQ("RB2026-000002", wf_scalar(db, "SELECT cert_no FROM certificate WHERE id = " +
-							 std::to_string(fresh)));
-	db_close(db);
+	EXPECT_EQ("1", wf_scalar(p.admin,
+				 "SELECT last_serial FROM cert_counter WHERE issuer_id = 'RB'"));
+	EXPECT_EQ("checked", wf_scalar(p.admin, "SELECT state FROM certificate WHERE id = " +
+							std::to_string(fresh)));
+	ASSERT_EQ(ML_OK, wf_approve(ap2, { fresh }, &err)) << err.msg;
+	EXPECT_EQ(wf_no(p.admin, "RB", 2),
+		  wf_scalar(p.admin,
+			    "SELECT cert_no FROM certificate WHERE id = " + std::to_string(fresh)));
+	db_close(ap2);
 }
 
-/* ---- immutability ---- */
+/* ---- what no login can do ---- */
 
-TEST(CertWorkflow, IssuedCertificateIsImmutableForTheAppRole)
+/* Every login and the shared role, directly in SQL: the certificate tables
+ * are read-only, the key is unreadable, the counter cannot move. */
+TEST(CertWorkflow, NoRoleWritesCertificateTablesDirectly)
 {
 	std::string ci = wf_db();
-	struct db *owner = pgtest_connect(ci);
-	const char *iss = wf_issuer(owner, "IM");
-	struct db *app = pgtest_connect(pgtest_as_role(ci, "meterlab_app"));
-	struct ml_error err = ML_ERROR_INIT;
-	/* The whole workflow works as the application role... */
-	long long id = wf_draft(app, 31, wf_barcode(31), true, iss);
-	long long other = wf_draft(app, 32, wf_barcode(32), true, iss);
-	ASSERT_EQ(ML_OK, cert_check(app, &id, 1, "李四", &err)) << err.msg;
-	ASSERT_EQ(ML_OK, wf_approve(app, { id }, "王五", &err)) << err.msg;
-	/* ...but it cannot change or remove what was issued. */
-	std::string sid = std::to_string(id);
-	const char *refused[] = {
-		"UPDATE certificate SET approver = 'x' WHERE id = ",
-		"UPDATE certificate SET content = '{}' WHERE id = ",
-		"DELETE FROM certificate WHERE id = ",
-		"UPDATE cert_pdf SET pdf = 'x' WHERE cert_id = ",
-		"DELETE FROM cert_pdf WHERE cert_id = ",
-		"UPDATE issuer SET name = 'x' WHERE 0 = ",
+	wf_people p(ci);
+	const char *iss = wf_issuer(p.admin, "IM");
+	std::vector<long long> v = wf_issue_run(p, wf_run(p.admin, "im", 2), iss);
+	long long other = wf_drafts(p.tech, wf_run(p.admin, "im2", 1), iss)[0];
+	std::string sid = std::to_string(v[0]), oid = std::to_string(other);
+	std::string asset = wf_scalar(p.admin,
+				      "SELECT asset_id FROM certificate WHERE id = " + oid);
+	const std::string attacks[] = {
+		/* a second certificate with an existing number and any PDF bytes */
+		"INSERT INTO certificate (asset_id, run_id, issuer_id, kind, barcode, content, verifier) "
+		"SELECT " +
+			asset +
+			", run_id, issuer_id, kind, barcode, content, verifier FROM certificate WHERE id = " +
+			sid,
+		"INSERT INTO cert_pdf (asset_id, cert_id, pdf, sha256) VALUES (" + asset + ", " +
+			oid + ", 'x', encode(sha256('x'), 'hex'))",
+		"UPDATE certificate SET state = 'checked', checker = 'x' WHERE id = " + oid,
+		"UPDATE certificate SET approver = 'x' WHERE id = " + sid,
+		"UPDATE certificate SET content = '{}' WHERE id = " + oid,
+		"DELETE FROM certificate WHERE id = " + oid,
+		"UPDATE cert_pdf SET pdf = 'x' WHERE cert_id = " + sid,
+		"DELETE FROM cert_pdf WHERE cert_id = " + sid,
+		"UPDATE cert_counter SET last_serial = last_serial - 1 WHERE issuer_id = 'IM'",
+		"UPDATE cert_counter SET last_serial = last_serial + 5 WHERE issuer_id = 'IM'",
+		"INSERT INTO cert_counter (issuer_id, year) VALUES ('IM', 2031)",
+		"INSERT INTO cert_number (issuer_id, cert_no, asset_id, year, serial) VALUES ('IM', 'IM2026-000009', 1, 2026, 9)",
+		"INSERT INTO cert_supersession (asset_id, old_id, new_id, reason, revised_by) VALUES (" +
+			asset + ", " + sid + ", " + oid + ", 'x', 'x')",
+		"INSERT INTO cert_withdrawal (asset_id, cert_id, reason, withdrawn_by) SELECT asset_id, id, 'x', 'x' FROM certificate WHERE id = " +
+			sid,
+		"INSERT INTO cert_discard_log (asset_id, cert_id, barcode, revision, state, content, verifier, reason, discarded_by) VALUES (1, 1, 'x', 0, 'draft', '{}', 'x', 'x', 'x')",
+		"INSERT INTO cert_backdate (asset_id, cert_id, issued_on, reason, by_id, by_name) VALUES (" +
+			asset + ", " + oid + ", current_date - 30, 'x', 1, 'x')",
+		"UPDATE issuer SET name = 'x' WHERE id = 'IM'",
+		"INSERT INTO issuer (id, name, authorization_no, number_prefix) VALUES ('EVIL', 'x', 'x', 'EVIL')",
+		"SELECT verify_key FROM issuer_key",
+		"SELECT ml_cert_code('IM', 'IM2026-000001', 0, '1')",
+		"SELECT ml_asset_apply(1, '{}')",
+		"TRUNCATE cert_pdf",
+		"TRUNCATE certificate CASCADE",
 	};
-	for (const char *sql : refused) {
-		std::string s = sql + sid;
-		EXPECT_NE(ML_OK, db_cmd(app, s.c_str(), 0, nullptr, &err)) << s;
+	std::vector<std::string> roles = { "meterlab_app", "meterlab_service", "mlt_admin",
+					   "mlt_clerk",    "mlt_tech",         "mlt_tech2",
+					   "mlt_checker",  "mlt_approver",     "mlt_field",
+					   "mlt_analyst",  "mlt_manager",      "mlt_auditor" };
+	for (const std::string &role : roles) {
+		struct db *db = pgtest_connect(pgtest_as_role(ci, role.c_str()));
+		for (const std::string &sql : attacks) {
+			struct ml_error err = ML_ERROR_INIT;
+			EXPECT_EQ(ML_EPERM, db_cmd(db, sql.c_str(), 0, nullptr, &err))
+				<< role << ": " << sql << ": " << err.msg;
+		}
+		db_close(db);
 	}
-	EXPECT_NE(ML_OK, db_cmd(app, "TRUNCATE cert_pdf", 0, nullptr, &err));
-	EXPECT_NE(ML_OK, db_cmd(app, "TRUNCATE certificate CASCADE", 0, nullptr, &err));
-	/* A draft's frozen content cannot be rewritten either. */
-	std::string s =
-		"UPDATE certificate SET checker = '李四', state = 'checked', content = '{}' WHERE id = " +
-		std::to_string(other);
-	EXPECT_NE(ML_OK, db_cmd(app, s.c_str(), 0, nullptr, &err));
-	/* Certificates enter only as drafts; PDFs only for certificates being issued;
-	 * nothing becomes issued without its PDF (checked at commit). */
-	EXPECT_NE(
-		ML_OK,
-		db_cmd(app,
-		       "INSERT INTO certificate (asset_id, issuer_id, kind, barcode, content, verifier, "
-		       "state) VALUES (33, 'IM', 1, '1', '{}', 'x', 'issued')",
-		       0, nullptr, &err));
-	s = "INSERT INTO cert_pdf (asset_id, cert_id, pdf, sha256) VALUES (32, " +
-	    std::to_string(other) + ", 'x', encode(sha256('x'), 'hex'))";
-	EXPECT_EQ(ML_EINVAL, db_cmd(app, s.c_str(), 0, nullptr, &err));
-	EXPECT_NE(nullptr, strstr(err.msg, "not being issued")) << err.msg;
-	ASSERT_EQ(ML_OK, cert_check(app, &other, 1, "李四", &err)) << err.msg;
-	s = "UPDATE certificate SET state = 'issued', approver = '王五', cert_no = 'IM2026-999999', issued_on = "
-	    "current_date, verify_code = 'AAAA-AAAA' WHERE id = " +
-	    std::to_string(other);
-	EXPECT_EQ(ML_EINVAL, db_cmd(app, s.c_str(), 0, nullptr, &err));
-	EXPECT_NE(nullptr, strstr(err.msg, "without a stored PDF")) << err.msg;
-	EXPECT_EQ("checked", wf_scalar(app, "SELECT state FROM certificate WHERE id = " +
-						    std::to_string(other)));
+	EXPECT_EQ("2", wf_scalar(p.admin,
+				 "SELECT last_serial FROM cert_counter WHERE issuer_id = 'IM'"));
+	EXPECT_EQ("draft", wf_scalar(p.admin, "SELECT state FROM certificate WHERE id = " + oid));
+	/* the attacks above did not move anything: the functions still work */
+	EXPECT_EQ("1", wf_scalar(p.admin, "SELECT count(*) FROM cert_pdf WHERE cert_id = " + sid));
+	/* The key is not a column of issuer any more: reading the table shows no key. */
+	EXPECT_EQ("",
+		  wf_scalar(p.tech, "SELECT string_agg(column_name, ',') FROM "
+				    "information_schema.columns WHERE table_name = 'issuer' AND "
+				    "column_name LIKE '%key%'"));
 
-	/* Even the owner is stopped by the trigger. */
+	/* Certificate numbers are unique across everything an issuer issues: even
+	 * the DBA, going around the functions, cannot put an issued number on
+	 * another asset (cert_number holds the number alone). */
+	struct ml_error err = ML_ERROR_INIT;
+	std::string no = wf_scalar(p.admin, "SELECT cert_no FROM certificate WHERE id = " + sid);
+	EXPECT_EQ(
+		ML_EEXISTS,
+		db_cmd(p.admin,
+		       ("INSERT INTO cert_number (issuer_id, cert_no, asset_id, year, serial) VALUES "
+			"('IM', '" +
+			no + "', " + asset + ", 2026, 99)")
+			       .c_str(),
+		       0, nullptr, &err))
+		<< err.msg;
+	ASSERT_EQ(ML_OK, cert_check(p.checker, &other, 1, &err)) << err.msg;
 	EXPECT_EQ(
 		ML_EINVAL,
-		db_cmd(owner,
-		       "INSERT INTO certificate (asset_id, issuer_id, kind, barcode, content, "
-		       "verifier, state, checker) VALUES (33, 'IM', 1, '1', '{}', 'x', 'checked', 'y')",
-		       0, nullptr, &err));
-	s = "UPDATE certificate SET approver = 'x' WHERE id = " + sid;
-	EXPECT_EQ(ML_EINVAL, db_cmd(owner, s.c_str(), 0, nullptr, &err));
-	EXPECT_NE(nullptr, strstr(err.msg, "issued")) << err.msg;
-	s = "DELETE FROM cert_pdf WHERE cert_id = " + sid;
-	EXPECT_NE(ML_OK, db_cmd(owner, s.c_str(), 0, nullptr, &err));
-	EXPECT_EQ("1", wf_scalar(owner, "SELECT count(*) FROM cert_pdf WHERE cert_id = " + sid));
-	db_close(owner);
-	db_close(app);
+		db_cmd(p.admin,
+		       ("UPDATE certificate SET state = 'issued', approver_id = (SELECT user_id FROM "
+			"app_user WHERE login = 'mlt_approver'), approver = 'x', cert_no = '" +
+			no +
+			"', issued_on = current_date, verify_code = 'AAAA-AAAA' WHERE id = " + oid)
+			       .c_str(),
+		       0, nullptr, &err))
+		<< err.msg;
+	EXPECT_NE(nullptr, strstr(err.msg, "certificate_number_registered")) << err.msg;
 }
 
-/* TRUNCATE fires no row trigger: the owning role must be stopped by statement triggers. */
+/* TRUNCATE fires no row trigger: the owning role is stopped by statement triggers. */
 TEST(CertWorkflow, OwnerCannotTruncateCertificateTables)
 {
-	std::string ci = wf_db();
-	struct db *owner = pgtest_connect(ci);
-	const char *iss = wf_issuer(owner, "TR");
+	wf_people p(wf_db());
+	const char *iss = wf_issuer(p.admin, "TR");
+	long long id = wf_issue_run(p, wf_run(p.admin, "tr", 1), iss)[0];
 	struct ml_error err = ML_ERROR_INIT;
-	long long id = wf_draft(owner, 36, wf_barcode(36), true, iss);
-	ASSERT_EQ(ML_OK, cert_check(owner, &id, 1, "李四", &err)) << err.msg;
-	ASSERT_EQ(ML_OK, wf_approve(owner, { id }, "王五", &err)) << err.msg;
+	ASSERT_EQ(ML_OK, db_cmd(p.admin, "SET ROLE meterlab_owner", 0, nullptr, &err)) << err.msg;
 	const char *tables[] = { "certificate CASCADE", "cert_pdf",         "cert_supersession",
-				 "cert_withdrawal",     "cert_discard_log", "cert_counter" };
+				 "cert_withdrawal",     "cert_discard_log", "cert_counter",
+				 "cert_number CASCADE", "cert_backdate" };
 	for (const char *t : tables) {
 		std::string s = std::string("TRUNCATE ") + t;
 		ml_error_clear(&err);
-		EXPECT_NE(ML_OK, db_cmd(owner, s.c_str(), 0, nullptr, &err)) << s;
+		EXPECT_NE(ML_OK, db_cmd(p.admin, s.c_str(), 0, nullptr, &err)) << s;
 		EXPECT_NE(nullptr, strstr(err.msg, "TRUNCATE")) << s << ": " << err.msg;
 	}
 	std::string sid = std::to_string(id);
-	EXPECT_EQ("issued", wf_scalar(owner, "SELECT state FROM certificate WHERE id = " + sid));
-	EXPECT_EQ("1", wf_scalar(owner, "SELECT count(*) FROM cert_pdf WHERE cert_id = " + sid));
-	EXPECT_EQ("1",
-		  wf_scalar(owner, "SELECT count(*) FROM cert_counter WHERE issuer_id = 'TR'"));
-	db_close(owner);
+	EXPECT_EQ("issued", wf_scalar(p.admin, "SELECT state FROM certificate WHERE id = " + sid));
+	EXPECT_EQ("1", wf_scalar(p.admin, "SELECT count(*) FROM cert_pdf WHERE cert_id = " + sid));
+	/* Nor can the owner move the counter back or delete it. */
+	for (const char *sql :
+	     { "UPDATE cert_counter SET last_serial = last_serial - 1 WHERE issuer_id = 'TR'",
+	       "UPDATE cert_counter SET year = year + 1 WHERE issuer_id = 'TR'",
+	       "DELETE FROM cert_counter WHERE issuer_id = 'TR'",
+	       "DELETE FROM cert_number WHERE issuer_id = 'TR'" }) {
+		ml_error_clear(&err);
+		EXPECT_NE(ML_OK, db_cmd(p.admin, sql, 0, nullptr, &err)) << sql;
+	}
+	ASSERT_EQ(ML_OK, db_cmd(p.admin, "RESET ROLE", 0, nullptr, &err)) << err.msg;
 }
 
-/* Certificate numbers are unique only through the counter (certificate's
- * unique keys hold asset_id, the distribution column): a counter moved back
- * would hand out an issued number again, to another asset. */
-TEST(CertWorkflow, CounterNeverMovesBackOrDisappears)
+/* The PDF is handed to the database by the approver's own issuing call:
+ * anything else — bytes without a begun issue, bytes claiming another
+ * number, a begun issue left unfinished — is refused. */
+TEST(CertWorkflow, OnlyTheIssuingCallStoresThePdfItAllocatedFor)
 {
-	std::string ci = wf_db();
-	struct db *owner = pgtest_connect(ci);
-	const char *iss = wf_issuer(owner, "CN");
-	struct db *app = pgtest_connect(pgtest_as_role(ci, "meterlab_app"));
+	wf_people p(wf_db());
+	const char *iss = wf_issuer(p.admin, "PF");
+	std::vector<long long> v = wf_drafts(p.tech, wf_run(p.admin, "pf", 2), iss);
 	struct ml_error err = ML_ERROR_INIT;
-	long long a = wf_draft(app, 37, wf_barcode(37), true, iss);
-	ASSERT_EQ(ML_OK, cert_check(app, &a, 1, "李四", &err)) << err.msg;
-	ASSERT_EQ(ML_OK, wf_approve(app, { a }, "王五", &err)) << err.msg;
-	for (struct db *db : { app, owner }) {
-		for (const char *sql :
-		     { "UPDATE cert_counter SET last_serial = last_serial - 1 WHERE issuer_id = 'CN'",
-		       "UPDATE cert_counter SET year = year + 1 WHERE issuer_id = 'CN'",
-		       "DELETE FROM cert_counter WHERE issuer_id = 'CN'" }) {
-			ml_error_clear(&err);
-			EXPECT_NE(ML_OK, db_cmd(db, sql, 0, nullptr, &err))
-				<< (db == app ? "app: " : "owner: ") << sql;
-		}
+	ASSERT_EQ(ML_OK, cert_check(p.checker, v.data(), v.size(), &err)) << err.msg;
+	std::string a = std::to_string(v[0]), b = std::to_string(v[1]);
+	std::string fake =
+		"'\\x255044462d312e340a' || repeat('x', 300)::bytea || '\\x2525454f460a'";
+	/* Without a begun issue. */
+	EXPECT_EQ(ML_ESTATE,
+		  db_cmd(p.approver, ("SELECT ml_cert_issue_pdf(" + a + ", " + fake + ")").c_str(),
+			 0, nullptr, &err))
+		<< err.msg;
+	EXPECT_EQ(ML_EPERM,
+		  db_cmd(p.checker, ("SELECT ml_cert_issue_pdf(" + a + ", " + fake + ")").c_str(),
+			 0, nullptr, &err))
+		<< err.msg;
+	/* Begun, but the bytes are not the allocated certificate. */
+	ASSERT_EQ(ML_OK, db_begin(p.approver, &err));
+	std::string doc = wf_scalar(p.approver, "SELECT string_agg(doc::text, '|') FROM "
+						"ml_cert_issue_begin(ARRAY[" +
+							a + "])");
+	std::string no1 = wf_no(p.admin, "PF", 1);
+	ASSERT_NE(std::string::npos, doc.find(no1)) << doc;
+	EXPECT_EQ(ML_EINVAL,
+		  db_cmd(p.approver, ("SELECT ml_cert_issue_pdf(" + a + ", " + fake + ")").c_str(),
+			 0, nullptr, &err))
+		<< err.msg;
+	EXPECT_NE(nullptr, strstr(err.msg, "does not carry")) << err.msg;
+	db_rollback(p.approver);
+	/* A PDF with the right title but a made-up code; one claiming two certificates;
+	 * one for a certificate of the batch that was not begun: each in its own issue. */
+	auto attempt = [&](long long id,
+			   const std::function<std::string(const std::string &)> &bytes, int want,
+			   const char *says) {
+		ASSERT_EQ(ML_OK, db_begin(p.approver, &err));
+		std::string qr = wf_scalar(p.approver, "SELECT doc->>'qr_payload' FROM "
+						       "ml_cert_issue_begin(ARRAY[" +
+							       a + "])");
+		ml_error_clear(&err);
+		EXPECT_EQ(want, db_cmd(p.approver,
+				       ("SELECT ml_cert_issue_pdf(" + std::to_string(id) + ", " +
+					bytes(qr) + ")")
+					       .c_str(),
+				       0, nullptr, &err))
+			<< err.msg;
+		EXPECT_NE(nullptr, strstr(err.msg, says)) << err.msg;
+		db_rollback(p.approver);
+	};
+	attempt(
+		v[0],
+		[&](const std::string &qr) {
+			return "convert_to('%PDF-1.4 /Title (" + no1 + ") /Keywords (" +
+			       qr.substr(0, qr.size() - 9) +
+			       "AAAA-AAAA)' || repeat(' ', 300) || '%%EOF', 'UTF8')";
+		},
+		ML_EINVAL, "does not carry");
+	attempt(
+		v[0],
+		[&](const std::string &qr) {
+			return "convert_to('%PDF-1.4 /Title (" + no1 + ") /Keywords (" + qr +
+			       ") MLCERT1;NO=X' || repeat(' ', 300) || '%%EOF', 'UTF8')";
+		},
+		ML_EINVAL, "more than one");
+	attempt(
+		v[1], [&](const std::string &) { return fake; }, ML_ESTATE, "not being issued");
+	/* Begun and not finished: the transaction cannot commit, no number is used. */
+	ASSERT_EQ(ML_OK, db_begin(p.approver, &err));
+	ASSERT_EQ(ML_OK,
+		  db_cmd(p.approver, ("SELECT ml_cert_issue_begin(ARRAY[" + a + "])").c_str(), 0,
+			 nullptr, &err))
+		<< err.msg;
+	EXPECT_EQ(ML_ESTATE, db_commit(p.approver, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "not finished")) << err.msg;
+	db_rollback(p.approver);
+	EXPECT_EQ("0",
+		  wf_scalar(p.admin, "SELECT count(*) FROM cert_counter WHERE issuer_id = 'PF'"));
+	EXPECT_EQ("checked", wf_scalar(p.admin, "SELECT state FROM certificate WHERE id = " + a));
+	/* The real path still works, and numbers start at 1. */
+	ASSERT_EQ(ML_OK, wf_approve(p.approver, v, &err)) << err.msg;
+	EXPECT_EQ(wf_no(p.admin, "PF", 1),
+		  wf_scalar(p.admin, "SELECT cert_no FROM certificate WHERE id = " + a));
+}
+
+/* Issuing needs a concluded run whose results cover every item of its
+ * scheme: a run someone inserted without test items is refused, and so is
+ * a conclusion the rules cannot give. */
+TEST(CertWorkflow, NoCertificateFromARunWithoutItsResults)
+{
+	wf_people p(wf_db());
+	const char *iss = wf_issuer(p.admin, "NR");
+	struct ml_error err = ML_ERROR_INIT;
+	long long *ids = nullptr;
+	size_t n = 0, created = 0;
+	long long base = wf_run(p.admin, "nrbase", 1);
+	/* The attacker's run: finished, one position, a passing conclusion valid until 2199. */
+	std::string bare = wf_scalar(
+		p.admin,
+		"WITH r AS (INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, "
+		"scheme_text, mode, status, steps_total, operator) SELECT bench_id, model_id, scheme_code, "
+		"scheme_version, scheme_text, mode, 'finished', 1, 'x' FROM verification_run "
+		"WHERE run_id = " +
+			std::to_string(base) +
+			" RETURNING run_id), "
+			"a AS (SELECT asset_id, barcode FROM run_position WHERE run_id = " +
+			std::to_string(base) +
+			"), "
+			"pos AS (INSERT INTO run_position (asset_id, run_id, position, barcode) "
+			"SELECT a.asset_id, r.run_id, 1, a.barcode FROM a, r RETURNING run_id, asset_id) "
+			"INSERT INTO run_conclusion (asset_id, run_id, item, verdict, internal_verdict, valid_until) "
+			"SELECT asset_id, run_id, 'overall', 'pass', 'none', date '2199-12-31' FROM pos RETURNING run_id");
+	ASSERT_NE("", bare);
+	EXPECT_EQ(ML_ESTATE,
+		  cert_source_drafts(p.tech, atoll(bare.c_str()), iss, &ids, &n, &created, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "steps")) << err.msg;
+	struct cert_source *s = nullptr;
+	EXPECT_EQ(ML_ESTATE, cert_source_load(p.tech, atoll(bare.c_str()), &s, &err));
+
+	/* A complete run, then one thing removed at a time (as the DBA). */
+	struct {
+		const char *sql, *says;
+	} cases[] = {
+		{ "DELETE FROM run_step WHERE run_id = $R AND step_no = 3", "no completed step 4" },
+		{ "DELETE FROM run_step_result WHERE run_id = $R AND step_no = 2 AND position = 1",
+		  "no result of step 3" },
+		{ "DELETE FROM run_conclusion WHERE run_id = $R AND item = 'start' AND asset_id = "
+		  "(SELECT asset_id FROM run_position WHERE run_id = $R AND position = 1)",
+		  "no conclusion of item start" },
+		{ "UPDATE run_conclusion SET verdict = 'fail' WHERE run_id = $R AND item = 'basic'",
+		  "although item basic failed" },
+		{ "UPDATE run_conclusion SET valid_until = date '2199-12-31' WHERE run_id = $R AND item = "
+		  "'overall'",
+		  "the rule gives" },
+		{ "UPDATE verification_run SET scheme_version = 77 WHERE run_id = $R",
+		  "does not exist" },
+		{ "UPDATE verification_run SET status = 'interrupted' WHERE run_id = $R",
+		  "not finished" },
+	};
+	int k = 0;
+	for (const auto &c : cases) {
+		long long run = wf_run(p.admin, "nr" + std::to_string(k++), 2);
+		std::string sql = c.sql;
+		for (size_t at; (at = sql.find("$R")) != std::string::npos;)
+			sql.replace(at, 2, std::to_string(run));
+		/* the tables' own guards stop even the DBA's UPDATE/DELETE: lift them for the setup */
+		std::string full = "SET session_replication_role = replica; " + sql +
+				   "; SET session_replication_role = DEFAULT";
+		PGresult *res = PQexec(db_conn(p.admin), full.c_str());
+		ASSERT_EQ(PGRES_COMMAND_OK, PQresultStatus(res))
+			<< PQerrorMessage(db_conn(p.admin));
+		PQclear(res);
+		ml_error_clear(&err);
+		EXPECT_EQ(ML_ESTATE, cert_source_drafts(p.tech, run, iss, &ids, &n, &created, &err))
+			<< c.sql;
+		EXPECT_NE(nullptr, strstr(err.msg, c.says)) << c.sql << ": " << err.msg;
 	}
-	EXPECT_EQ("1",
-		  wf_scalar(owner, "SELECT last_serial FROM cert_counter WHERE issuer_id = 'CN'"));
-	long long b = wf_draft(app, 38, wf_barcode(38), true, iss);
-	ASSERT_EQ(ML_OK, cert_check(app, &b, 1, "李四", &err)) << err.msg;
-	ASSERT_EQ(ML_OK, wf_approve(app, { b }, "王五", &err)) << err.msg;
-	EXPECT_EQ("CN2026-000002", wf_scalar(owner, "SELECT cert_no FROM certificate WHERE id = " +
-							    std::to_string(b)));
-	db_close(app);
-	db_close(owner);
+	EXPECT_EQ("0",
+		  wf_scalar(p.admin, "SELECT count(*) FROM certificate WHERE issuer_id = 'NR'"));
+	EXPECT_EQ(ML_ENOTFOUND, cert_source_drafts(p.tech, 99999, iss, &ids, &n, &created, &err));
 }
 
 /* ---- stored bytes, revisions, verification ---- */
@@ -572,42 +769,34 @@ static struct cert_verify_result verify(struct db *db, const std::string &pdf)
 
 TEST(CertWorkflow, StoredBytesAreTheIssuedDocument)
 {
-	struct db *db = pgtest_connect(wf_db());
-	const char *iss = wf_issuer(db, "SB");
-	struct ml_error err = ML_ERROR_INIT;
-	long long id = wf_draft(db, 41, wf_barcode(41), true, iss);
-	ASSERT_EQ(ML_OK, cert_check(db, &id, 1, "李四", &err));
-	ASSERT_EQ(ML_OK, wf_approve(db, { id }, "王五", &err)) << err.msg;
+	wf_people p(wf_db());
+	const char *iss = wf_issuer(p.admin, "SB");
+	long long id = wf_issue_run(p, wf_run(p.admin, "sb", 1), iss)[0];
 	std::string sha;
-	std::string pdf = stored_pdf(db, id, &sha);
+	std::string pdf = stored_pdf(p.tech, id, &sha);
 	ASSERT_GT(pdf.size(), 1000u);
 	EXPECT_EQ(0, pdf.compare(0, 5, "%PDF-"));
 	char hex[65];
 	cert_sha256_hex(pdf.data(), pdf.size(), hex);
 	EXPECT_EQ(sha, hex);
-	EXPECT_EQ(sha,
-		  wf_scalar(db, "SELECT encode(sha256(pdf), 'hex') FROM cert_pdf WHERE cert_id = " +
-					std::to_string(id)));
-	EXPECT_EQ(pdf, stored_pdf(db, id)) << "the same bytes every time";
+	EXPECT_EQ(pdf, stored_pdf(p.tech, id)) << "the same bytes every time";
 
-	/* Rendering the same content with the same issue date again gives the same bytes. */
+	struct ml_error err = ML_ERROR_INIT;
 	struct cert_record r;
-	ASSERT_EQ(ML_OK, cert_get(db, id, &r, &err));
-	struct cert_verify_result v = verify(db, pdf);
+	ASSERT_EQ(ML_OK, cert_get(p.tech, id, &r, &err));
+	struct cert_verify_result v = verify(p.tech, pdf);
 	EXPECT_EQ(CERT_VERIFY_CURRENT, v.status);
 	EXPECT_EQ(id, v.match.id);
 	EXPECT_STREQ(r.cert_no, v.match.cert_no);
 
 	std::string forged = pdf;
 	forged[forged.size() / 2] ^= 0x01;
-	v = verify(db, forged);
-	/* The renderer titles the document with its number: a tampered copy is recognised as a forgery of it. */
+	v = verify(p.tech, forged);
 	EXPECT_EQ(CERT_VERIFY_FORGED, v.status)
 		<< "claims a known number but is not the issued file";
 	EXPECT_EQ(1, v.has_claim);
 	EXPECT_STREQ(r.cert_no, v.claim.cert_no);
 	EXPECT_EQ(id, v.match.id);
-	/* The claim comes from the Info /Keywords (the QR payload): revision, barcode and code, not just the number. */
 	EXPECT_EQ(0, v.claim.revision);
 	EXPECT_STREQ(r.barcode, v.claim.barcode);
 	EXPECT_STREQ(r.verify_code, v.claim.code);
@@ -615,64 +804,61 @@ TEST(CertWorkflow, StoredBytesAreTheIssuedDocument)
 	size_t t = forged.find("/Title (");
 	ASSERT_NE(std::string::npos, t);
 	forged.replace(t + 8, strlen(r.cert_no), std::string(strlen(r.cert_no), 'X'));
-	v = verify(db, forged);
+	v = verify(p.tech, forged);
 	EXPECT_EQ(CERT_VERIFY_FORGED, v.status);
 	EXPECT_STREQ(r.cert_no, v.claim.cert_no);
-	EXPECT_EQ(0, v.claim.revision);
 	EXPECT_EQ(id, v.match.id);
 	/* Keywords naming a revision that was never issued: unknown, the claim still reported. */
-	v = verify(db, std::string("%PDF-1.4\n1 0 obj << /Keywords (MLCERT1;NO=") + r.cert_no +
-			       ";REV=7;BC=" + r.barcode + ";VC=AAAA-AAAA) >> endobj\n");
+	v = verify(p.tech, std::string("%PDF-1.4\n1 0 obj << /Keywords (MLCERT1;NO=") + r.cert_no +
+				   ";REV=7;BC=" + r.barcode + ";VC=AAAA-AAAA) >> endobj\n");
 	EXPECT_EQ(CERT_VERIFY_UNKNOWN, v.status);
 	EXPECT_EQ(1, v.has_claim);
 	EXPECT_EQ(7, v.claim.revision);
 	EXPECT_EQ(0, v.match.id);
-	/* A claimed number that was never issued is simply unknown. */
-	v = verify(db, "%PDF-1.4\n1 0 obj << /Title (JL2026-000777) >> endobj\n");
+	v = verify(p.tech, "%PDF-1.4\n1 0 obj << /Title (JL2026-000777) >> endobj\n");
 	EXPECT_EQ(CERT_VERIFY_UNKNOWN, v.status);
-	EXPECT_EQ(1, v.has_claim);
-	EXPECT_STREQ("JL2026-000777", v.claim.cert_no);
-	EXPECT_EQ(0, v.match.id);
-	v = verify(db, "%PDF-1.4 not a certificate");
+	v = verify(p.tech, "%PDF-1.4 not a certificate");
 	EXPECT_EQ(CERT_VERIFY_UNKNOWN, v.status);
 	EXPECT_EQ(0, v.has_claim);
-	db_close(db);
 }
 
 TEST(CertWorkflow, RevisionSupersedesAndBothStayRetrievable)
 {
-	struct db *db = pgtest_connect(wf_db());
-	const char *iss = wf_issuer(db, "RV");
+	wf_people p(wf_db());
+	const char *iss = wf_issuer(p.admin, "RV");
 	struct ml_error err = ML_ERROR_INIT;
-	long long id = wf_draft(db, 51, wf_barcode(51), true, iss);
-	ASSERT_EQ(ML_OK, cert_check(db, &id, 1, "李四", &err));
-	ASSERT_EQ(ML_OK, wf_approve(db, { id }, "王五", &err)) << err.msg;
-	std::string old_pdf = stored_pdf(db, id);
+	std::vector<long long> v = wf_issue_run(p, wf_run(p.admin, "rv", 1), iss);
+	long long id = v[0];
+	std::string old_pdf = stored_pdf(p.tech, id);
 
-	long long draft = wf_draft(db, 52, wf_barcode(52), true, iss);
+	long long draft = wf_drafts(p.tech, wf_run(p.admin, "rv2", 1), iss)[0];
 	long long rev = 0;
 	struct cert_override ov[] = { { "client", "示范市供电公司营销部（更正）" } };
-	EXPECT_EQ(ML_ESTATE, cert_revise(db, draft, "typo", "赵六", ov, 1, &rev, &err))
+	EXPECT_EQ(ML_ESTATE, cert_revise(p.approver, draft, "typo", ov, 1, &rev, &err))
 		<< "drafts are not revised";
+	EXPECT_EQ(ML_EPERM, cert_revise(p.tech, id, "typo", ov, 1, &rev, &err))
+		<< "revising needs cert.revise";
 	struct cert_override bad[] = { { "conclusion", "合格" } };
-	EXPECT_EQ(ML_EINVAL, cert_revise(db, id, "typo", "赵六", bad, 1, &rev, &err));
-	EXPECT_EQ(ML_EINVAL, cert_revise(db, id, "", "赵六", ov, 1, &rev, &err));
-	ASSERT_EQ(ML_OK, cert_revise(db, id, "送检单位名称有误", "赵六", ov, 1, &rev, &err))
+	EXPECT_EQ(ML_EINVAL, cert_revise(p.approver, id, "typo", bad, 1, &rev, &err));
+	EXPECT_EQ(ML_EINVAL, cert_revise(p.approver, id, "", ov, 1, &rev, &err));
+	ASSERT_EQ(ML_OK, cert_revise(p.approver, id, "送检单位名称有误", ov, 1, &rev, &err))
 		<< err.msg;
 	long long rev2 = 0;
-	EXPECT_EQ(ML_ESTATE, cert_revise(db, id, "again", "赵六", ov, 1, &rev2, &err))
+	EXPECT_EQ(ML_ESTATE, cert_revise(p.approver, id, "again", ov, 1, &rev2, &err))
 		<< "one pending revision";
 
 	/* Until the revision is issued, the original stays current. */
-	EXPECT_EQ(CERT_VERIFY_CURRENT, verify(db, old_pdf).status);
-	EXPECT_EQ(ML_ESTATE, cert_check(db, &rev, 1, "赵六", &err))
-		<< "the reviser is the revision's verifier";
-	ASSERT_EQ(ML_OK, cert_check(db, &rev, 1, "李四", &err));
-	ASSERT_EQ(ML_OK, wf_approve(db, { rev }, "王五", &err, "2026-11-27")) << err.msg;
+	EXPECT_EQ(CERT_VERIFY_CURRENT, verify(p.tech, old_pdf).status);
+	/* The reviser is the revision's verifier: a checker and another approver sign it. */
+	ASSERT_EQ(ML_OK, cert_check(p.checker, &rev, 1, &err)) << err.msg;
+	EXPECT_EQ(ML_ESTATE, wf_approve(p.approver, { rev }, &err)) << "the reviser cannot approve";
+	std::string ap2_ci = pgtest_user(p.ci, "mlt_wf_rv2", "孙批准", "approver");
+	struct db *ap2 = pgtest_connect(ap2_ci);
+	ASSERT_EQ(ML_OK, wf_approve(ap2, { rev }, &err)) << err.msg;
 
 	struct cert_record o, n;
-	ASSERT_EQ(ML_OK, cert_get(db, id, &o, &err));
-	ASSERT_EQ(ML_OK, cert_get(db, rev, &n, &err));
+	ASSERT_EQ(ML_OK, cert_get(p.tech, id, &o, &err));
+	ASSERT_EQ(ML_OK, cert_get(p.tech, rev, &n, &err));
 	EXPECT_EQ(rev, o.superseded_by);
 	EXPECT_STREQ("issued", o.state) << "the old row itself is not altered";
 	EXPECT_EQ(0, n.superseded_by);
@@ -680,169 +866,313 @@ TEST(CertWorkflow, RevisionSupersedesAndBothStayRetrievable)
 	EXPECT_EQ(1, n.revision);
 	EXPECT_EQ(id, n.revises_id);
 	EXPECT_STREQ("送检单位名称有误", n.revise_reason);
+	EXPECT_STREQ("刘批准", n.verifier);
+	EXPECT_STREQ("孙批准", n.approver);
 	EXPECT_STRNE(o.verify_code, n.verify_code);
 	EXPECT_EQ("1",
-		  wf_scalar(db, "SELECT max(last_serial) FROM cert_counter WHERE issuer_id = 'RV'"))
+		  wf_scalar(p.admin,
+			    "SELECT max(last_serial) FROM cert_counter WHERE issuer_id = 'RV'"))
 		<< "no new number used";
 
-	std::string new_pdf = stored_pdf(db, rev);
-	EXPECT_EQ(old_pdf, stored_pdf(db, id))
+	std::string new_pdf = stored_pdf(p.tech, rev);
+	EXPECT_EQ(old_pdf, stored_pdf(p.tech, id))
 		<< "the superseded PDF is still retrievable, unchanged";
 	EXPECT_NE(old_pdf, new_pdf);
-	struct cert_verify_result v = verify(db, old_pdf);
-	EXPECT_EQ(CERT_VERIFY_SUPERSEDED, v.status);
-	EXPECT_EQ(rev, v.current.id);
-	EXPECT_EQ(1, v.current.revision);
-	v = verify(db, new_pdf);
-	EXPECT_EQ(CERT_VERIFY_CURRENT, v.status);
-	EXPECT_EQ(rev, v.match.id);
+	struct cert_verify_result vr = verify(p.tech, old_pdf);
+	EXPECT_EQ(CERT_VERIFY_SUPERSEDED, vr.status);
+	EXPECT_EQ(rev, vr.current.id);
+	vr = verify(p.tech, new_pdf);
+	EXPECT_EQ(CERT_VERIFY_CURRENT, vr.status);
 
-	/* A paper original prints no revision: number + its code (no /REV) is
-	 * genuine but superseded, not forged; the revision's code is current. */
+	/* A paper original prints no revision: number + its code is superseded, not forged. */
 	struct cert_claim cl = {};
-	auto set_code = [&cl](const char *c) {
-		ASSERT_LT(strlen(c), sizeof cl.code);
-		memcpy(cl.code, c, strlen(c) + 1);
-	};
 	snprintf(cl.cert_no, sizeof cl.cert_no, "%s", o.cert_no);
 	cl.revision = -1;
-	set_code(o.verify_code);
-	ASSERT_EQ(ML_OK, cert_verify_claim(db, &cl, &v, &err)) << err.msg;
-	EXPECT_EQ(CERT_VERIFY_SUPERSEDED, v.status) << cert_verify_status_name(v.status);
-	EXPECT_EQ(id, v.match.id);
-	EXPECT_EQ(rev, v.current.id);
-	set_code(n.verify_code);
-	ASSERT_EQ(ML_OK, cert_verify_claim(db, &cl, &v, &err)) << err.msg;
-	EXPECT_EQ(CERT_VERIFY_CURRENT, v.status) << cert_verify_status_name(v.status);
-	EXPECT_EQ(rev, v.match.id);
-	cl.revision = 1; /* an explicit revision takes only that revision's code */
-	set_code(o.verify_code);
-	ASSERT_EQ(ML_OK, cert_verify_claim(db, &cl, &v, &err)) << err.msg;
-	EXPECT_EQ(CERT_VERIFY_FORGED, v.status) << cert_verify_status_name(v.status);
-	cl.revision = -1;
-	set_code("0000-0000");
-	ASSERT_EQ(ML_OK, cert_verify_claim(db, &cl, &v, &err)) << err.msg;
-	EXPECT_EQ(CERT_VERIFY_FORGED, v.status) << cert_verify_status_name(v.status);
+	snprintf(cl.code, sizeof cl.code, "%.9s", o.verify_code);
+	ASSERT_EQ(ML_OK, cert_verify_claim(p.tech, &cl, &vr, &err)) << err.msg;
+	EXPECT_EQ(CERT_VERIFY_SUPERSEDED, vr.status) << cert_verify_status_name(vr.status);
+	snprintf(cl.code, sizeof cl.code, "%.9s", n.verify_code);
+	ASSERT_EQ(ML_OK, cert_verify_claim(p.tech, &cl, &vr, &err)) << err.msg;
+	EXPECT_EQ(CERT_VERIFY_CURRENT, vr.status);
+	cl.revision = 1;
+	snprintf(cl.code, sizeof cl.code, "%.9s", o.verify_code);
+	ASSERT_EQ(ML_OK, cert_verify_claim(p.tech, &cl, &vr, &err)) << err.msg;
+	EXPECT_EQ(CERT_VERIFY_FORGED, vr.status);
 
-	/* Lookups by number: the current revision, or an explicit one. */
 	struct cert_record f;
-	ASSERT_EQ(ML_OK, cert_find(db, o.cert_no, &f, &err));
+	ASSERT_EQ(ML_OK, cert_find(p.tech, o.cert_no, &f, &err));
 	EXPECT_EQ(rev, f.id);
-	ASSERT_EQ(ML_OK, cert_find(db, (std::string(o.cert_no) + "/0").c_str(), &f, &err));
+	ASSERT_EQ(ML_OK, cert_find(p.tech, (std::string(o.cert_no) + "/0").c_str(), &f, &err));
 	EXPECT_EQ(id, f.id);
-	EXPECT_EQ(ML_ENOTFOUND, cert_find(db, "RV2026-999999", &f, &err));
-	/* The superseded one cannot be revised again; the content change shows up in the new draft's content. */
-	EXPECT_EQ(ML_ESTATE, cert_revise(db, id, "again", "赵六", ov, 1, &rev2, &err));
+	EXPECT_EQ(ML_ESTATE, cert_revise(p.approver, id, "again", ov, 1, &rev2, &err))
+		<< "a superseded certificate is not revised again";
 	struct cert_content *c = nullptr;
-	ASSERT_EQ(ML_OK, cert_content_load(db, rev, &c, &err));
+	ASSERT_EQ(ML_OK, cert_content_load(p.tech, rev, &c, &err));
 	EXPECT_STREQ("示范市供电公司营销部（更正）", cert_content_doc(c)->client);
-	EXPECT_STREQ("赵六", cert_content_doc(c)->verifier);
+	EXPECT_STREQ("刘批准", cert_content_doc(c)->verifier);
 	cert_content_free(c);
+	db_close(ap2);
+}
 
-	struct cert_filter flt = {};
-	flt.state = "superseded";
-	flt.asset_id = 51;
-	struct cert_record *list = nullptr;
-	size_t nl = 0;
-	ASSERT_EQ(ML_OK, cert_list(db, &flt, &list, &nl, &err));
-	ASSERT_EQ(1u, nl);
-	EXPECT_EQ(id, list[0].id);
-	free(list);
-	flt.state = "bogus";
-	EXPECT_EQ(ML_EINVAL, cert_list(db, &flt, &list, &nl, &err));
-	db_close(db);
+/* cert revise refuses values a certificate can never carry, and the asset's
+ * validity follows the current revision. */
+TEST(CertWorkflow, RevisionRefusesImpossibleValuesAndKeepsTheAssetValidity)
+{
+	wf_people p(wf_db());
+	const char *iss = wf_issuer(p.admin, "RI");
+	struct ml_error err = ML_ERROR_INIT;
+	std::vector<long long> v = wf_issue_run(p, wf_run(p.admin, "ri", 2, 1), iss);
+	long long pass = v[0], notice = v[1];
+	std::string sid = std::to_string(pass);
+	std::string verified = wf_scalar(
+		p.admin, "SELECT content->>'verified_on' FROM certificate WHERE id = " + sid);
+	std::string until = wf_scalar(
+		p.admin, "SELECT content->>'valid_until' FROM certificate WHERE id = " + sid);
+	std::string asset = wf_scalar(p.admin,
+				      "SELECT asset_id FROM certificate WHERE id = " + sid);
+	EXPECT_EQ(until,
+		  wf_scalar(p.admin, "SELECT valid_until FROM asset WHERE asset_id = " + asset));
+	struct {
+		const char *field, *value, *says;
+	} bad[] = {
+		{ "valid_until", "2199-12-31", "outside the verification period" },
+		{ "valid_until", "2026-02-30", "not a date" },
+		{ "valid_until", "2034-12-01garbage", "not a date" },
+		{ "temperature", "-273", "cannot be the temperature" },
+		{ "temperature", "21.25", "at most one decimal" },
+		{ "temperature", "hot", "not a temperature" },
+		{ "humidity", "101", "0 to 100" },
+		{ "humidity", "-5", "not a relative humidity" },
+		{ "verified_on", "2020-01-01", "not the date of run" },
+		{ "client", "示范\xE2\x80\x8B公司", "invisible" },
+	};
+	for (const auto &b : bad) {
+		struct cert_override ov[] = { { b.field, b.value } };
+		long long rev = 0;
+		ml_error_clear(&err);
+		EXPECT_EQ(ML_EINVAL, cert_revise(p.approver, pass, "更正", ov, 1, &rev, &err))
+			<< b.field << "=" << b.value;
+		EXPECT_NE(nullptr, strstr(err.msg, b.says))
+			<< b.field << "=" << b.value << ": " << err.msg;
+	}
+	struct cert_override nv[] = { { "valid_until", "2030-01-01" } };
+	long long rev = 0;
+	EXPECT_EQ(ML_EINVAL, cert_revise(p.approver, notice, "更正", nv, 1, &rev, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "no validity")) << err.msg;
+	EXPECT_EQ(
+		"0",
+		wf_scalar(
+			p.admin,
+			"SELECT count(*) FROM certificate WHERE revision > 0 AND issuer_id = 'RI'"));
+
+	/* A correction within the rules: one day shorter, the temperature, the run's own date. */
+	std::string shorter = wf_scalar(p.admin, "SELECT (date '" + until + "' - 1)::text");
+	struct cert_override ok[] = { { "valid_until", shorter.c_str() },
+				      { "temperature", "20.8 ℃" },
+				      { "humidity", "55" },
+				      { "verified_on", verified.c_str() } };
+	ASSERT_EQ(ML_OK, cert_revise(p.approver, pass, "有效期更正", ok, 4, &rev, &err)) << err.msg;
+	struct cert_content *c = nullptr;
+	ASSERT_EQ(ML_OK, cert_content_load(p.tech, rev, &c, &err));
+	EXPECT_STREQ("20.8 ℃", cert_content_doc(c)->temperature);
+	EXPECT_STREQ("55.0 %RH", cert_content_doc(c)->humidity);
+	EXPECT_EQ(shorter, cert_content_doc(c)->valid_until);
+	cert_content_free(c);
+	/* Not yet issued: the asset keeps the validity of the current certificate. */
+	EXPECT_EQ(until,
+		  wf_scalar(p.admin, "SELECT valid_until FROM asset WHERE asset_id = " + asset));
+	ASSERT_EQ(ML_OK, cert_check(p.checker, &rev, 1, &err)) << err.msg;
+	std::string ap2_ci = pgtest_user(p.ci, "mlt_wf_ri2", "周批准", "approver");
+	struct db *ap2 = pgtest_connect(ap2_ci);
+	ASSERT_EQ(ML_OK, wf_approve(ap2, { rev }, &err)) << err.msg;
+	EXPECT_EQ(shorter,
+		  wf_scalar(p.admin, "SELECT valid_until FROM asset WHERE asset_id = " + asset))
+		<< "the asset's validity follows the current revision";
+	EXPECT_EQ(
+		"cert_revise|mlt_wf_ri2|" + until,
+		wf_scalar(
+			p.admin,
+			"SELECT action || '|' || actor || '|' || (details->>'valid_until_before') "
+			"FROM asset_event WHERE asset_id = " +
+				asset + " ORDER BY event_id DESC LIMIT 1"))
+		<< "with its history event, by the approver who issued the revision";
+	db_close(ap2);
 }
 
 TEST(CertWorkflow, WithdrawalKeepsTheRecordAndVerifiesAsWithdrawn)
 {
-	struct db *db = pgtest_connect(wf_db());
+	wf_people p(wf_db());
 	struct ml_error err = ML_ERROR_INIT;
-	const char *iss = wf_issuer(db, "WD");
-	long long id = wf_draft(db, 81, wf_barcode(81), true, iss);
-	EXPECT_EQ(ML_ESTATE, cert_withdraw(db, id, "wrong asset", "王五", &err))
+	const char *iss = wf_issuer(p.admin, "WD");
+	long long draft = wf_drafts(p.tech, wf_run(p.admin, "wd0", 1), iss)[0];
+	EXPECT_EQ(ML_ESTATE, cert_withdraw(p.approver, draft, "wrong asset", &err))
 		<< "a draft is not withdrawn";
-	ASSERT_EQ(ML_OK, cert_check(db, &id, 1, "李四", &err));
-	ASSERT_EQ(ML_OK, wf_approve(db, { id }, "王五", &err)) << err.msg;
-	std::string pdf = stored_pdf(db, id);
-	EXPECT_EQ(ML_EINVAL, cert_withdraw(db, id, "", "王五", &err));
-	ASSERT_EQ(ML_OK, cert_withdraw(db, id, "issued for the wrong asset", "王五", &err))
+	long long id = wf_issue_run(p, wf_run(p.admin, "wd", 1), iss)[0];
+	std::string pdf = stored_pdf(p.tech, id);
+	EXPECT_EQ(ML_EINVAL, cert_withdraw(p.approver, id, "", &err));
+	EXPECT_EQ(ML_EPERM, cert_withdraw(p.checker, id, "wrong asset", &err));
+	ASSERT_EQ(ML_OK, cert_withdraw(p.approver, id, "issued for the wrong asset", &err))
 		<< err.msg;
-	EXPECT_EQ(ML_ESTATE, cert_withdraw(db, id, "again", "王五", &err));
-	EXPECT_NE(nullptr, strstr(err.msg, "already withdrawn")) << err.msg;
+	EXPECT_EQ(ML_ESTATE, cert_withdraw(p.approver, id, "again", &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "withdrawn")) << err.msg;
 
 	struct cert_record r;
-	ASSERT_EQ(ML_OK, cert_get(db, id, &r, &err));
+	ASSERT_EQ(ML_OK, cert_get(p.tech, id, &r, &err));
 	EXPECT_EQ(1, r.withdrawn);
 	EXPECT_STREQ("issued", r.state) << "the issued row itself is not altered";
-	EXPECT_STREQ("王五", r.withdrawn_by);
+	EXPECT_STREQ("刘批准", r.withdrawn_by);
 	EXPECT_STREQ("issued for the wrong asset", r.withdraw_reason);
-	EXPECT_EQ(pdf, stored_pdf(db, id)) << "the PDF stays stored";
-	struct cert_verify_result v = verify(db, pdf);
-	EXPECT_EQ(CERT_VERIFY_WITHDRAWN, v.status);
-	EXPECT_STREQ("withdrawn", cert_verify_status_name(v.status));
-
+	EXPECT_EQ(pdf, stored_pdf(p.tech, id)) << "the PDF stays stored";
+	EXPECT_EQ(CERT_VERIFY_WITHDRAWN, verify(p.tech, pdf).status);
 	struct cert_override ov[] = { { "client", "x" } };
 	long long rev = 0;
-	EXPECT_EQ(ML_ESTATE, cert_revise(db, id, "fix", "赵六", ov, 1, &rev, &err))
+	EXPECT_EQ(ML_ESTATE, cert_revise(p.approver, id, "fix", ov, 1, &rev, &err))
 		<< "withdrawn: no revision";
-
 	struct cert_filter f = {};
-	f.asset_id = 81;
+	f.asset_id = r.asset_id;
 	f.state = "current";
 	struct cert_record *list = nullptr;
 	size_t n = 0;
-	ASSERT_EQ(ML_OK, cert_list(db, &f, &list, &n, &err));
+	ASSERT_EQ(ML_OK, cert_list(p.tech, &f, &list, &n, &err));
 	EXPECT_EQ(0u, n) << "a withdrawn certificate is not current";
 	free(list);
-	f.state = "withdrawn";
-	ASSERT_EQ(ML_OK, cert_list(db, &f, &list, &n, &err));
-	EXPECT_EQ(1u, n);
-	free(list);
-
-	/* The record is append-only and guarded in the database too. */
-	std::string s = "DELETE FROM cert_withdrawal WHERE cert_id = " + std::to_string(id);
-	EXPECT_NE(ML_OK, db_cmd(db, s.c_str(), 0, nullptr, &err));
-	long long d2 = wf_draft(db, 82, wf_barcode(82), true, iss);
-	s = "INSERT INTO cert_withdrawal (asset_id, cert_id, reason, withdrawn_by) VALUES (82, " +
-	    std::to_string(d2) + ", 'x', 'y')";
-	EXPECT_EQ(ML_EINVAL, db_cmd(db, s.c_str(), 0, nullptr, &err))
-		<< "drafts cannot be withdrawn";
-	db_close(db);
 }
 
 TEST(CertWorkflow, DiscardedDraftIsLoggedAndUnblocksTheNextRevision)
 {
-	struct db *db = pgtest_connect(wf_db());
-	struct db *app = pgtest_connect(pgtest_as_role(wf_db(), "meterlab_app"));
+	wf_people p(wf_db());
 	struct ml_error err = ML_ERROR_INIT;
-	const char *iss = wf_issuer(db, "DC");
-	long long id = wf_draft(app, 95, wf_barcode(95), true, iss);
-	ASSERT_EQ(ML_OK, cert_check(app, &id, 1, "李四", &err));
-	ASSERT_EQ(ML_OK, wf_approve(app, { id }, "王五", &err)) << err.msg;
-	EXPECT_EQ(ML_ESTATE, cert_discard(app, id, "no", "王五", &err))
-		<< "issued: never discarded";
+	const char *iss = wf_issuer(p.admin, "DC");
+	long long id = wf_issue_run(p, wf_run(p.admin, "dc", 1), iss)[0];
+	EXPECT_EQ(ML_ESTATE, cert_discard(p.approver, id, "no", &err)) << "issued: never discarded";
 	struct cert_override ov[] = { { "client", "x" } };
 	long long rev = 0, rev2 = 0;
-	ASSERT_EQ(ML_OK, cert_revise(app, id, "fix", "赵六", ov, 1, &rev, &err)) << err.msg;
-	EXPECT_EQ(ML_ESTATE, cert_revise(app, id, "fix again", "赵六", ov, 1, &rev2, &err))
+	ASSERT_EQ(ML_OK, cert_revise(p.approver, id, "fix", ov, 1, &rev, &err)) << err.msg;
+	EXPECT_EQ(ML_ESTATE, cert_revise(p.approver, id, "fix again", ov, 1, &rev2, &err))
 		<< "one pending revision";
-	EXPECT_EQ(ML_EINVAL, cert_discard(app, rev, "", "赵六", &err));
-	ASSERT_EQ(ML_OK, cert_discard(app, rev, "wrong correction", "赵六", &err)) << err.msg;
+	EXPECT_EQ(ML_EINVAL, cert_discard(p.approver, rev, "", &err));
+	EXPECT_EQ(ML_EPERM, cert_discard(p.tech, rev, "not mine", &err))
+		<< "only its verifier or an approver";
+	ASSERT_EQ(ML_OK, cert_discard(p.approver, rev, "wrong correction", &err)) << err.msg;
 	struct cert_record r;
-	EXPECT_EQ(ML_ENOTFOUND, cert_get(app, rev, &r, &err));
-	EXPECT_EQ("wrong correction",
-		  wf_scalar(app, "SELECT reason FROM cert_discard_log WHERE cert_id = " +
-					 std::to_string(rev)));
-	ASSERT_EQ(ML_OK, cert_revise(app, id, "fix again", "赵六", ov, 1, &rev2, &err)) << err.msg;
-	EXPECT_NE(ML_OK,
-		  db_cmd(app,
-			 ("DELETE FROM cert_discard_log WHERE cert_id = " + std::to_string(rev))
-				 .c_str(),
-			 0, nullptr, &err));
-	EXPECT_NE(ML_OK,
-		  db_cmd(app, ("DELETE FROM certificate WHERE id = " + std::to_string(id)).c_str(),
-			 0, nullptr, &err))
-		<< "issued rows cannot be deleted";
-	db_close(app);
-	db_close(db);
+	EXPECT_EQ(ML_ENOTFOUND, cert_get(p.tech, rev, &r, &err));
+	EXPECT_EQ(
+		"wrong correction|刘批准",
+		wf_scalar(
+			p.tech,
+			"SELECT reason || '|' || discarded_by FROM cert_discard_log WHERE cert_id = " +
+				std::to_string(rev)));
+	ASSERT_EQ(ML_OK, cert_revise(p.approver, id, "fix again", ov, 1, &rev2, &err)) << err.msg;
+	/* A technician discards a draft of their own. */
+	long long mine = wf_drafts(p.tech, wf_run(p.admin, "dc2", 1), iss)[0];
+	ASSERT_EQ(ML_OK, cert_discard(p.tech, mine, "duplicate", &err)) << err.msg;
+}
+
+/* Dates are the server's clock; an earlier date only through an
+ * administrator's explicit, reasoned and recorded action. */
+TEST(CertWorkflow, BackDatingIsAnAdministratorsRecordedAction)
+{
+	wf_people p(wf_db());
+	const char *iss = wf_issuer(p.admin, "BD");
+	struct ml_error err = ML_ERROR_INIT;
+	std::string admin_ci = pgtest_as(p.ci, "mlt_admin");
+	struct db *adm = pgtest_connect(admin_ci);
+	/* A run done (on paper) a week ago. */
+	long long run = wf_run(p.admin, "bd", 1);
+	PGresult *res = PQexec(
+		db_conn(p.admin),
+		("SET session_replication_role = replica; UPDATE verification_run SET "
+		 "run_date = ml_cert_today() - 7 WHERE run_id = " +
+		 std::to_string(run) +
+		 "; UPDATE run_conclusion SET valid_until = (ml_cert_today() - 7 + interval "
+		 "'96 months')::date - 1 WHERE run_id = " +
+		 std::to_string(run) +
+		 " AND item = 'overall'; SET session_replication_role = DEFAULT")
+			.c_str());
+	ASSERT_EQ(PGRES_COMMAND_OK, PQresultStatus(res)) << PQerrorMessage(db_conn(p.admin));
+	PQclear(res);
+	long long id = wf_drafts(p.tech, run, iss)[0];
+	std::string five = wf_scalar(p.admin, "SELECT (ml_cert_today() - 5)::text");
+	std::string tomorrow = wf_scalar(p.admin, "SELECT (ml_cert_today() + 1)::text");
+	std::string before = wf_scalar(p.admin, "SELECT (ml_cert_today() - 8)::text");
+	EXPECT_EQ(ML_EPERM, cert_backdate(p.approver, id, five.c_str(), "paper record", &err));
+	EXPECT_EQ(ML_EPERM, cert_backdate(p.tech, id, five.c_str(), "paper record", &err));
+	EXPECT_EQ(ML_EINVAL, cert_backdate(adm, id, tomorrow.c_str(), "paper record", &err))
+		<< "never in the future";
+	EXPECT_NE(nullptr, strstr(err.msg, "future")) << err.msg;
+	EXPECT_EQ(ML_EINVAL, cert_backdate(adm, id, before.c_str(), "paper record", &err))
+		<< "never before the verification";
+	EXPECT_EQ(ML_EINVAL, cert_backdate(adm, id, (five + "garbage").c_str(), "paper", &err));
+	EXPECT_EQ(ML_EINVAL, cert_backdate(adm, id, five.c_str(), "", &err))
+		<< "a reason is needed";
+	ASSERT_EQ(ML_OK, cert_backdate(adm, id, five.c_str(), "纸质记录补录（停电）", &err))
+		<< err.msg;
+	EXPECT_EQ(ML_ESTATE, cert_backdate(adm, id, five.c_str(), "again", &err));
+	ASSERT_EQ(ML_OK, cert_check(p.checker, &id, 1, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, wf_approve(p.approver, { id }, &err)) << err.msg;
+	struct cert_record r;
+	ASSERT_EQ(ML_OK, cert_get(p.tech, id, &r, &err));
+	EXPECT_EQ(five, r.issued_on);
+	EXPECT_EQ(1, r.backdated);
+	EXPECT_EQ(five, r.backdated_on);
+	EXPECT_STREQ("纸质记录补录（停电）", r.backdate_reason);
+	EXPECT_STREQ("系统管理员甲", r.backdated_by);
+	EXPECT_EQ(ML_ESTATE, cert_backdate(adm, id, five.c_str(), "after the fact", &err))
+		<< "an issued certificate's date is never changed";
+	db_close(adm);
+}
+
+/* Tamper evidence for certificates: the owner, around every guard, edits an
+ * issued certificate or swaps its stored PDF (with a matching hash column):
+ * audit verify names the certificate. */
+TEST(CertWorkflow, OwnerEditingIssuedCertificatesIsNamedByAuditVerify)
+{
+	std::string ci = wf_fresh_db("certaudit");
+	wf_people p(ci);
+	std::vector<long long> v = wf_issue_run(p, wf_run(p.admin, "au", 2));
+	struct db *auditor = pgtest_connect(pgtest_as(ci, "mlt_auditor"));
+	struct audit_report rep = {};
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, audit_verify(auditor, nullptr, &rep, &err)) << err.msg;
+	EXPECT_EQ(1, rep.ok);
+	auto find = [&](const char *name) -> const struct audit_chain_report *
+	{
+		for (size_t i = 0; i < rep.n; i++)
+			if (!strcmp(rep.chains[i].chain, name))
+				return &rep.chains[i];
+		return nullptr;
+	};
+	ASSERT_NE(nullptr, find("certificate"));
+	EXPECT_EQ(2, find("certificate")->rows) << "both issued certificates are chained";
+	EXPECT_EQ(1, find("certificate")->blocks) << "one block for the batch";
+	EXPECT_EQ(2, find("cert_pdf")->rows);
+	std::string anchor = rep.anchor;
+	audit_report_free(&rep);
+
+	std::string a = std::to_string(v[0]), b = std::to_string(v[1]);
+	PGresult *res = PQexec(
+		db_conn(p.admin),
+		("SET ROLE meterlab_owner; "
+		 "ALTER TABLE certificate DISABLE TRIGGER certificate_guard; "
+		 "UPDATE certificate SET content = jsonb_set(content, '{client}', '\"伪造单位\"') WHERE id = " +
+		 a +
+		 "; ALTER TABLE certificate ENABLE TRIGGER certificate_guard; "
+		 "ALTER TABLE cert_pdf DISABLE TRIGGER cert_pdf_append_only; "
+		 "UPDATE cert_pdf SET pdf = pdf || '\\x0a'::bytea, sha256 = encode(sha256(pdf || '\\x0a'::bytea), "
+		 "'hex') WHERE cert_id = " +
+		 b + "; ALTER TABLE cert_pdf ENABLE TRIGGER cert_pdf_append_only; RESET ROLE")
+			.c_str());
+	ASSERT_EQ(PGRES_COMMAND_OK, PQresultStatus(res)) << PQerrorMessage(db_conn(p.admin));
+	PQclear(res);
+	ASSERT_EQ(ML_OK, audit_verify(auditor, anchor.c_str(), &rep, &err)) << err.msg;
+	EXPECT_EQ(0, rep.ok);
+	ASSERT_NE(nullptr, find("certificate"));
+	EXPECT_EQ(0, find("certificate")->ok);
+	EXPECT_STREQ("changed", find("certificate")->bad_kind);
+	EXPECT_EQ(v[0], find("certificate")->bad_key) << find("certificate")->problem;
+	EXPECT_EQ(0, find("cert_pdf")->ok);
+	EXPECT_EQ(v[1], find("cert_pdf")->bad_key) << find("cert_pdf")->problem;
+	EXPECT_EQ(1, find("asset_event")->ok);
+	audit_report_free(&rep);
+	db_close(auditor);
 }
