@@ -22,7 +22,7 @@
  * finding, not something to trust. Others found in the ledger (added by a
  * later migration) are verified from the ledger's own definition. */
 struct chain_def {
-	const char *chain, *table, *key, *exclude, *filter_column, *filter_value;
+	const char *chain, *table, *key, *filter_column, *filter_value;
 	int on_update;
 	/* optional: SELECT <key>, <text> of the first row whose stored data
 	 * contradicts itself (e.g. PDF bytes vs their recorded hash) */
@@ -31,26 +31,27 @@ struct chain_def {
 };
 
 static const struct chain_def known[] = {
-	{ "app_user_log", "app_user_log", "log_id", "{}", NULL, NULL, 0, NULL, NULL },
-	{ "asset_event", "asset_event", "event_id", "{}", NULL, NULL, 0, NULL, NULL },
-	{ "cert_backdate", "cert_backdate", "cert_id", "{}", NULL, NULL, 0, NULL, NULL },
-	{ "cert_discard_log", "cert_discard_log", "cert_id", "{}", NULL, NULL, 0, NULL, NULL },
-	{ "cert_pdf", "cert_pdf", "cert_id", "{pdf}", NULL, NULL, 0,
+	{ "app_user_log", "app_user_log", "log_id", NULL, NULL, 0, NULL, NULL },
+	{ "asset_event", "asset_event", "event_id", NULL, NULL, 0, NULL, NULL },
+	{ "cert_backdate", "cert_backdate", "cert_id", NULL, NULL, 0, NULL, NULL },
+	{ "cert_discard_log", "cert_discard_log", "cert_id", NULL, NULL, 0, NULL, NULL },
+	{ "cert_pdf", "cert_pdf", "cert_id", NULL, NULL, 0,
 	  "SELECT cert_id, sha256 FROM public.cert_pdf "
 	  "WHERE sha256 IS DISTINCT FROM encode(sha256(pdf), 'hex') ORDER BY cert_id LIMIT 1",
 	  "its stored PDF bytes no longer have the recorded SHA-256" },
-	{ "cert_supersession", "cert_supersession", "new_id", "{}", NULL, NULL, 0, NULL, NULL },
-	{ "cert_withdrawal", "cert_withdrawal", "cert_id", "{}", NULL, NULL, 0, NULL, NULL },
-	{ "certificate", "certificate", "id", "{}", "state", "issued", 1, NULL, NULL },
-	{ "lab_setting_log", "lab_setting_log", "log_id", "{}", NULL, NULL, 0, NULL, NULL },
+	{ "cert_supersession", "cert_supersession", "new_id", NULL, NULL, 0, NULL, NULL },
+	{ "cert_withdrawal", "cert_withdrawal", "cert_id", NULL, NULL, 0, NULL, NULL },
+	{ "certificate", "certificate", "id", "state", "issued", 1, NULL, NULL },
+	{ "lab_setting_log", "lab_setting_log", "log_id", NULL, NULL, 0, NULL, NULL },
 };
 #define N_KNOWN (sizeof(known) / sizeof(known[0]))
 
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
-/* Settings the JSON text of a row depends on: pinned as the trigger pins them. */
+/* Settings the text of a row depends on: pinned as the trigger pins them. */
 static const char *const session_sql =
-	"SELECT set_config('TimeZone', 'UTC', true), set_config('IntervalStyle', 'postgres', true), "
+	"SELECT set_config('DateStyle', 'ISO, YMD', true), set_config('TimeZone', 'UTC', true), "
+	"set_config('IntervalStyle', 'postgres', true), "
 	"set_config('extra_float_digits', '1', true), set_config('bytea_output', 'hex', true), "
 	"set_config('search_path', 'pg_catalog, pg_temp', true)";
 
@@ -60,12 +61,12 @@ static const char *const block_sql =
 	"  WHEN b.block_no <> row_number() OVER w THEN 'the blocks before it are missing'"
 	"  WHEN b.prev_hash <> coalesce(lag(b.block_hash) OVER w, decode(repeat('00', 32), 'hex'))"
 	"   THEN 'it does not link to the block before it (blocks removed, replaced or inserted)'"
-	"  WHEN cardinality(b.row_keys) IS DISTINCT FROM cardinality(b.row_hashes)"
+	"  WHEN length(b.row_hashes) IS DISTINCT FROM 32 * cardinality(b.row_keys)"
 	"   OR coalesce(cardinality(b.row_keys), 0) = 0 THEN 'its keys and hashes do not pair up'"
 	"  WHEN b.block_hash IS DISTINCT FROM sha256(b.prev_hash || convert_to(b.chain, 'UTF8')"
 	"   || int8send(b.block_no) || int8send((extract(epoch FROM b.created_at) * 1000000)::bigint)"
-	"   || coalesce((SELECT string_agg(int8send(x.k) || x.h, '\\x'::bytea ORDER BY x.o)"
-	"     FROM unnest(b.row_keys, b.row_hashes) WITH ORDINALITY x(k, h, o)), '\\x'::bytea))"
+	"   || (SELECT string_agg(int8send(x.k), '\\x'::bytea ORDER BY x.o)"
+	"     FROM unnest(b.row_keys) WITH ORDINALITY x(k, o)) || b.row_hashes)"
 	"   THEN 'its hash does not match its content (a recorded key, hash or time was changed)'"
 	"  END AS problem"
 	" FROM public.audit_block b WHERE b.chain = $1 WINDOW w AS (ORDER BY b.block_no)) s "
@@ -78,7 +79,7 @@ static const char *const head_sql =
 	"FROM public.audit_block WHERE chain = $1";
 
 struct chain_row {
-	char chain[64], table[64], key[64], exclude[256], fcol[64], fval[64];
+	char chain[64], table[64], key[64], fcol[64], fval[64];
 	int on_update;
 	long long blocks, rows;
 	char head[65];
@@ -94,7 +95,7 @@ static int load_chains(struct db *db, struct chain_row **out, size_t *n, struct 
 	PGresult *res = NULL;
 	int rc = db_exec(
 		db,
-		"SELECT chain, table_name, key_column, exclude_columns::text, filter_column, filter_value, "
+		"SELECT chain, table_name, key_column, filter_column, filter_value, "
 		"on_update::int, blocks, rows, encode(head_hash, 'hex') FROM public.audit_chain ORDER BY chain",
 		0, NULL, PGRES_TUPLES_OK, &res, err);
 	if (rc)
@@ -110,15 +111,14 @@ static int load_chains(struct db *db, struct chain_row **out, size_t *n, struct 
 		copy(c[i].chain, sizeof(c[i].chain), PQgetvalue(res, r, 0));
 		copy(c[i].table, sizeof(c[i].table), PQgetvalue(res, r, 1));
 		copy(c[i].key, sizeof(c[i].key), PQgetvalue(res, r, 2));
-		copy(c[i].exclude, sizeof(c[i].exclude), PQgetvalue(res, r, 3));
 		copy(c[i].fcol, sizeof(c[i].fcol),
-		     PQgetisnull(res, r, 4) ? NULL : PQgetvalue(res, r, 4));
+		     PQgetisnull(res, r, 3) ? NULL : PQgetvalue(res, r, 3));
 		copy(c[i].fval, sizeof(c[i].fval),
-		     PQgetisnull(res, r, 5) ? NULL : PQgetvalue(res, r, 5));
-		c[i].on_update = atoi(PQgetvalue(res, r, 6));
-		c[i].blocks = strtoll(PQgetvalue(res, r, 7), NULL, 10);
-		c[i].rows = strtoll(PQgetvalue(res, r, 8), NULL, 10);
-		copy(c[i].head, sizeof(c[i].head), PQgetvalue(res, r, 9));
+		     PQgetisnull(res, r, 4) ? NULL : PQgetvalue(res, r, 4));
+		c[i].on_update = atoi(PQgetvalue(res, r, 5));
+		c[i].blocks = strtoll(PQgetvalue(res, r, 6), NULL, 10);
+		c[i].rows = strtoll(PQgetvalue(res, r, 7), NULL, 10);
+		copy(c[i].head, sizeof(c[i].head), PQgetvalue(res, r, 8));
 	}
 	PQclear(res);
 	*out = c;
@@ -277,17 +277,20 @@ static int check_rows(struct db *db, const struct chain_def *d, struct audit_cha
 		return rc;
 	char filter[256];
 	if (d->filter_column)
-		snprintf(filter, sizeof(filter), "(t.%s::text = $3)", fq);
+		snprintf(filter, sizeof(filter), "(t.%s::text = $2)", fq);
 	else
-		snprintf(filter, sizeof(filter), "($3::text IS NULL)");
+		snprintf(filter, sizeof(filter), "($2::text IS NULL)");
 	struct ml_buf sql = ML_BUF_INIT;
 	rc = ml_buf_printf(
 		&sql,
-		"WITH rec AS (SELECT b.block_no, x.o, x.k, x.h FROM public.audit_block b "
-		" CROSS JOIN LATERAL unnest(b.row_keys, b.row_hashes) WITH ORDINALITY x(k, h, o) "
-		" WHERE b.chain = $1), "
-		"act AS (SELECT t.%s AS k, "
-		" sha256(convert_to(jsonb_strip_nulls(to_jsonb(t) - $2::text[])::text, 'UTF8')) AS h, "
+		/* each block's hashes read once, then cut 32 bytes per row; both materialized
+		 * so that no row of the join carries its block's whole hash string along */
+		"WITH blk AS MATERIALIZED (SELECT block_no, row_keys, row_hashes || '\\x'::bytea AS hs "
+		" FROM public.audit_block WHERE chain = $1), "
+		"rec AS MATERIALIZED (SELECT b.block_no, x.o, x.k, "
+		" substring(b.hs FROM (x.o::int - 1) * 32 + 1 FOR 32) AS h "
+		" FROM blk b CROSS JOIN LATERAL unnest(b.row_keys) WITH ORDINALITY x(k, o)), "
+		"act AS (SELECT t.%s AS k, sha256(textsend(rtrim(t::text, ',)') || ')')) AS h, "
 		" %s AS f FROM public.%s t) "
 		"SELECT rec.block_no, rec.o, coalesce(rec.k, act.k), CASE WHEN act.k IS NULL THEN "
 		"'removed' WHEN rec.k IS NULL THEN 'unchained' ELSE 'changed' END "
@@ -300,9 +303,9 @@ static int check_rows(struct db *db, const struct chain_def *d, struct audit_cha
 		ml_buf_free(&sql);
 		return ml_errorf(err, ML_ENOMEM, "out of memory");
 	}
-	const char *p[3] = { d->chain, d->exclude, d->filter_value };
+	const char *p[2] = { d->chain, d->filter_value };
 	PGresult *res = NULL;
-	rc = db_exec(db, ml_buf_str(&sql), 3, p, PGRES_TUPLES_OK, &res, err);
+	rc = db_exec(db, ml_buf_str(&sql), 2, p, PGRES_TUPLES_OK, &res, err);
 	ml_buf_free(&sql);
 	if (rc)
 		return rc;
@@ -353,7 +356,6 @@ static int verify_chain(struct db *db, const struct chain_row *c, struct audit_c
 	struct chain_def fromdb = { c->chain,
 				    c->table,
 				    c->key,
-				    c->exclude,
 				    c->fcol[0] ? c->fcol : NULL,
 				    c->fcol[0] ? c->fval : NULL,
 				    c->on_update,
@@ -361,13 +363,13 @@ static int verify_chain(struct db *db, const struct chain_row *c, struct audit_c
 				    NULL };
 	r->known = k != NULL;
 	if (k && (!same(k->table, c->table) || !same(k->key, c->key) ||
-		  !same(k->exclude, c->exclude) || !same(k->filter_column, c->fcol) ||
-		  !same(k->filter_value, c->fval) || k->on_update != c->on_update)) {
+		  !same(k->filter_column, c->fcol) || !same(k->filter_value, c->fval) ||
+		  k->on_update != c->on_update)) {
 		char msg[AUDIT_PROBLEM_MAX];
 		snprintf(msg, sizeof(msg),
 			 "the ledger defines chain %s differently from this build (table %s, key "
-			 "%s, not hashed %s): verified as this build defines it",
-			 c->chain, c->table, c->key, c->exclude);
+			 "%s): verified as this build defines it",
+			 c->chain, c->table, c->key);
 		set_problem(r, "definition", 0, 0, msg);
 	}
 	const struct chain_def *d = k ? k : &fromdb;

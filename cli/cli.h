@@ -254,6 +254,7 @@ extern const struct cli_cmd cmd_serve;
 /* `user password` and `user token` (cmd_user_cred.c), rows of cmd_user. */
 extern const struct cli_cmd cmd_user_password;
 extern const struct cli_cmd cmd_user_token;
+extern const struct cli_cmd cmd_audit;
 
 #ifdef __cplusplus
 }

@@ -51,6 +51,9 @@ static const struct cli_cmd commands[] = {
 	{ .name = "serve",
 	  .impl = &cmd_serve,
 	  .summary = "the HTTP/JSON API server (logins, sessions, API tokens)" },
+	{ .name = "audit",
+	  .impl = &cmd_audit,
+	  .summary = "tamper evidence: verify the hash chains of history and certificates" },
 	{ .name = NULL },
 };
 

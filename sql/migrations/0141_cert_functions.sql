@@ -996,8 +996,8 @@ $$;
 
 -- ---- tamper evidence for the certificate tables (0140) ----
 
-SELECT ml_audit_chain_add('certificate', 'certificate', 'id', '{}', 'state', 'issued', true);
-SELECT ml_audit_chain_add('cert_pdf', 'cert_pdf', 'cert_id', '{pdf}'); -- the bytes are covered by sha256
+SELECT ml_audit_chain_add('certificate', 'certificate', 'id', 'state', 'issued', true);
+SELECT ml_audit_chain_add('cert_pdf', 'cert_pdf', 'cert_id'); -- the PDF bytes are part of the row hash
 SELECT ml_audit_chain_add('cert_supersession', 'cert_supersession', 'new_id');
 SELECT ml_audit_chain_add('cert_withdrawal', 'cert_withdrawal', 'cert_id');
 SELECT ml_audit_chain_add('cert_discard_log', 'cert_discard_log', 'cert_id');

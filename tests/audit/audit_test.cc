@@ -146,7 +146,7 @@ TEST_F(Audit, UntouchedHistoryVerifiesAndOnlyAuditorsMayVerify)
 		     { "DELETE FROM audit_block", "UPDATE audit_chain SET blocks = 0",
 		       "INSERT INTO audit_block (chain, block_no, prev_hash, row_keys, row_hashes, "
 		       "block_hash) VALUES ('asset_event', 99, '\\x00', '{1}', '{\\\\x00}', '\\x00')",
-		       "SELECT ml_audit_append_block('asset_event', '{1}', '{}', NULL)" }) {
+		       "SELECT ml_audit_append_block('asset_event', '{1}', '\\x', '\\x')" }) {
 			EXPECT_EQ(ML_EPERM, db_cmd(db, sql, 0, nullptr, &err))
 				<< who << ": " << sql;
 		}
@@ -226,8 +226,8 @@ TEST_F(Audit, OwnerEditingTheLedgerIsNamed)
 	as_owner(
 		admin,
 		"ALTER TABLE audit_block DISABLE TRIGGER audit_block_append_only; "
-		"UPDATE audit_block SET row_hashes[1] = sha256('x') WHERE chain = 'asset_event' AND "
-		"block_no = 1; ALTER TABLE audit_block ENABLE TRIGGER audit_block_append_only");
+		"UPDATE audit_block SET row_hashes = overlay(row_hashes PLACING sha256('x') FROM 1 FOR 32) "
+		"WHERE chain = 'asset_event' AND block_no = 1; ALTER TABLE audit_block ENABLE TRIGGER audit_block_append_only");
 	verify();
 	const struct audit_chain_report *ev = chain(rep, "asset_event");
 	ASSERT_NE(nullptr, ev);
@@ -278,14 +278,15 @@ TEST_F(Audit, OwnerRecomputingTheChainIsCaughtByTheAnchor)
 			"DELETE FROM audit_block WHERE chain = 'asset_event'; "
 			"UPDATE audit_chain SET blocks = 0, rows = 0, head_hash = decode(repeat('00', 32), 'hex') "
 			"WHERE chain = 'asset_event'; "
-			"SET TimeZone = 'UTC'; "
+			"SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; "
 			/* the same two blocks again, over the changed rows */
-			"DO $$ DECLARE c audit_chain; k bigint[]; h bytea[]; b bytea; BEGIN "
-			"SELECT * INTO c FROM audit_chain WHERE chain = 'asset_event'; "
-			"EXECUTE ml_audit_rows_sql(c, '(SELECT * FROM asset_event WHERE action = ''receive'')') "
-			"INTO k, h, b; PERFORM ml_audit_append_block('asset_event', k, h, b); "
-			"EXECUTE ml_audit_rows_sql(c, '(SELECT * FROM asset_event WHERE action <> ''receive'')') "
-			"INTO k, h, b; PERFORM ml_audit_append_block('asset_event', k, h, b); END $$; "
+			"DO $$ DECLARE k bigint[]; kb bytea; h bytea; BEGIN "
+			"EXECUTE ml_audit_rows_sql('event_id', NULL, NULL, "
+			"'(SELECT * FROM asset_event WHERE action = ''receive'')') "
+			"INTO k, kb, h; PERFORM ml_audit_append_block('asset_event', k, kb, h); "
+			"EXECUTE ml_audit_rows_sql('event_id', NULL, NULL, "
+			"'(SELECT * FROM asset_event WHERE action <> ''receive'')') "
+			"INTO k, kb, h; PERFORM ml_audit_append_block('asset_event', k, kb, h); END $$; "
 			"ALTER TABLE asset_event ENABLE TRIGGER asset_event_no_update_delete; "
 			"ALTER TABLE audit_chain ENABLE TRIGGER audit_chain_guard; "
 			"ALTER TABLE audit_block ENABLE TRIGGER audit_block_append_only");
@@ -324,4 +325,41 @@ TEST_F(Audit, OwnerCuttingTheChainBackIsCaughtByTheAnchor)
 	EXPECT_EQ(0, rep.ok);
 	EXPECT_EQ(0, rep.expect_ok);
 	EXPECT_NE(nullptr, strstr(rep.expect_problem, "no block 2")) << rep.expect_problem;
+}
+
+TEST_F(Audit, ThroughTheBinary)
+{
+	auto run = [&](const char *login, const std::string &args, std::string *out) {
+		return pgtest_run(pgtest_cli() + " --db " + pgtest_sq(pgtest_as(ci, login)) + " " +
+					  args,
+				  out, true);
+	};
+	std::string out;
+	ASSERT_EQ(0, run("mlt_auditor", "audit verify", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("AUDIT OK")) << out;
+	size_t at = out.rfind("anchor: ");
+	ASSERT_NE(std::string::npos, at) << out;
+	std::string anchor = out.substr(at + 8);
+	while (!anchor.empty() && (anchor.back() == '\n' || anchor.back() == ' '))
+		anchor.pop_back();
+	ASSERT_EQ(0, run("mlt_auditor", "audit verify --expect " + pgtest_sq(anchor) + " --json",
+			 &out))
+		<< out;
+	EXPECT_NE(std::string::npos, out.find("\"expect_ok\":true")) << out;
+	EXPECT_EQ(9, run("mlt_tech", "audit verify", &out)) << out;
+	EXPECT_EQ(3, run("mlt_auditor", "audit verify --expect nonsense", &out)) << out;
+	EXPECT_EQ(0, run("mlt_auditor", "audit --help", &out)) << out;
+
+	std::string id = event(20);
+	as_owner(admin,
+		 "ALTER TABLE asset_event DISABLE TRIGGER asset_event_no_update_delete; "
+		 "UPDATE asset_event SET to_state = 'in_stock' WHERE event_id = " +
+			 id +
+			 "; ALTER TABLE asset_event ENABLE TRIGGER asset_event_no_update_delete");
+	EXPECT_EQ(1, run("mlt_auditor", "audit verify", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("AUDIT FAILED")) << out;
+	EXPECT_NE(std::string::npos, out.find("asset_event        TAMPERED")) << out;
+	EXPECT_NE(std::string::npos, out.find("event_id " + id + " (block 1")) << out;
+	EXPECT_EQ(1, run("mlt_auditor", "audit verify --json", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("\"key\":" + id)) << out;
 }
