@@ -19,30 +19,42 @@ extern "C" {
 namespace
 {
 
-/* Certificates of run 1 through the real workflow (see trace_fixture.sql). */
+/* Certificates of run 1 through the real workflow (see trace_fixture.sql),
+ * each step by its person (tests/support/pgtest.h); the fixture's dates
+ * are kept by an administrator's back-dating, the one way to issue earlier
+ * than today (migration 0141). */
 void issue_certificates(const std::string &ci)
 {
-	struct db *db = pgtest_connect(ci);
+	struct db *tech = pgtest_connect(pgtest_as(ci, "mlt_tech"));
+	struct db *checker = pgtest_connect(pgtest_as(ci, "mlt_checker"));
+	struct db *approver = pgtest_connect(pgtest_as(ci, "mlt_approver"));
+	struct db *admin = pgtest_connect(pgtest_as(ci, "mlt_admin"));
+	/* the reviser is the revision's verifier: a second approver issues it */
+	struct db *approver2 = pgtest_connect(
+		pgtest_user(ci, "mlt_trace_ap2", "钱批准", "approver"));
 	struct ml_error err = ML_ERROR_INIT;
 	long long *ids = nullptr, rev = 0;
 	size_t n = 0, created = 0;
-	ASSERT_EQ(ML_OK, cert_source_drafts(db, 1, nullptr, nullptr, &ids, &n, &created, &err))
-		<< err.msg;
+	ASSERT_EQ(ML_OK, cert_source_drafts(tech, 1, nullptr, &ids, &n, &created, &err)) << err.msg;
 	ASSERT_EQ(3u, n);
 	struct cert_renderer *r = nullptr;
 	ASSERT_EQ(ML_OK, cert_renderer_new(nullptr, &r, &err)) << err.msg;
-	struct cert_issue_opts o = { "2026-11-22", &r, 1 };
-	EXPECT_EQ(ML_OK, cert_check(db, ids, 2, "李四", &err)) << err.msg;
-	EXPECT_EQ(ML_OK, cert_approve(db, ids, 2, "王五", &o, &err)) << err.msg;
-	EXPECT_EQ(ML_OK, cert_revise(db, ids[0], "更正送检单位", "张三", nullptr, 0, &rev, &err))
+	struct cert_issue_opts o = { &r, 1 };
+	EXPECT_EQ(ML_OK, cert_check(checker, ids, 2, &err)) << err.msg;
+	for (int i = 0; i < 2; i++)
+		EXPECT_EQ(ML_OK, cert_backdate(admin, ids[i], "2026-11-22", "纸质记录补录", &err))
+			<< err.msg;
+	EXPECT_EQ(ML_OK, cert_approve(approver, ids, 2, &o, &err)) << err.msg;
+	EXPECT_EQ(ML_OK, cert_revise(approver, ids[0], "更正送检单位", nullptr, 0, &rev, &err))
 		<< err.msg;
-	o.issued_on = "2026-11-25";
-	EXPECT_EQ(ML_OK, cert_check(db, &rev, 1, "李四", &err)) << err.msg;
-	EXPECT_EQ(ML_OK, cert_approve(db, &rev, 1, "王五", &o, &err)) << err.msg;
-	EXPECT_EQ(ML_OK, cert_withdraw(db, ids[1], "发给了错误的表", "王五", &err)) << err.msg;
+	EXPECT_EQ(ML_OK, cert_backdate(admin, rev, "2026-11-25", "纸质记录补录", &err)) << err.msg;
+	EXPECT_EQ(ML_OK, cert_check(checker, &rev, 1, &err)) << err.msg;
+	EXPECT_EQ(ML_OK, cert_approve(approver2, &rev, 1, &o, &err)) << err.msg;
+	EXPECT_EQ(ML_OK, cert_withdraw(approver, ids[1], "发给了错误的表", &err)) << err.msg;
 	cert_renderer_free(r);
 	free(ids);
-	db_close(db);
+	for (struct db *db : { tech, checker, approver, admin, approver2 })
+		db_close(db);
 }
 
 const std::string &trace_db()
