@@ -223,11 +223,11 @@ CREATE CONSTRAINT TRIGGER cert_issuing_finished AFTER INSERT ON cert_issuing
 
 -- ---- content from a run ----
 
--- Defaults of the lab settings a certificate prints (lab/settings.c holds
--- the same; tests/reports compare them).
+-- Default of a lab setting a certificate prints (lab_setting_def, 0112,
+-- kept equal to lab/settings.c by tests/lab).
 CREATE FUNCTION ml_cert_setting_default(p_key text) RETURNS text
-	LANGUAGE sql IMMUTABLE
-	RETURN CASE p_key WHEN 'creep.max_pulses' THEN '1' WHEN 'start.min_pulses' THEN '1' END;
+	LANGUAGE sql STABLE
+	RETURN (SELECT default_value FROM lab_setting_def WHERE key = p_key);
 
 -- Why the certificates of run p_run cannot be drafted or issued, or NULL.
 -- Issuing needs a finished run whose results cover every item of its scheme
