@@ -123,7 +123,7 @@ TEST_F(Audit, UntouchedHistoryVerifiesAndOnlyAuditorsMayVerify)
 	EXPECT_EQ(1, rep.expect_ok) << rep.expect_problem;
 	EXPECT_NE(anchor, std::string(rep.anchor));
 
-	for (const char *who : { "mlt_tech", "mlt_clerk", "meterlab_app" }) {
+	for (const char *who : { "mlt_tech", "mlt_clerk", "mlt_field" }) {
 		struct db *db = pgtest_connect(pgtest_as(ci, who));
 		struct ml_error err = ML_ERROR_INIT;
 		struct audit_report r = {};
@@ -140,7 +140,7 @@ TEST_F(Audit, UntouchedHistoryVerifiesAndOnlyAuditorsMayVerify)
 	EXPECT_EQ(ML_EINVAL, audit_verify(auditor, "nonsense", &r, &err));
 	EXPECT_EQ(ML_EINVAL, audit_verify(auditor, "asset_event=x@00", &r, &err));
 	/* Nobody but the chain triggers writes the ledger. */
-	for (const char *who : { "mlt_auditor", "mlt_admin", "meterlab_app" }) {
+	for (const char *who : { "mlt_auditor", "mlt_admin", "mlt_clerk" }) {
 		struct db *db = pgtest_connect(pgtest_as(ci, who));
 		for (const char *sql :
 		     { "DELETE FROM audit_block", "UPDATE audit_chain SET blocks = 0",

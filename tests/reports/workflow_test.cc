@@ -494,10 +494,10 @@ TEST(CertWorkflow, NoRoleWritesCertificateTablesDirectly)
 		"TRUNCATE cert_pdf",
 		"TRUNCATE certificate CASCADE",
 	};
-	std::vector<std::string> roles = { "meterlab_app", "meterlab_service", "mlt_admin",
-					   "mlt_clerk",    "mlt_tech",         "mlt_tech2",
-					   "mlt_checker",  "mlt_approver",     "mlt_field",
-					   "mlt_analyst",  "mlt_manager",      "mlt_auditor" };
+	std::vector<std::string> roles = { "meterlab_service", "mlt_admin",  "mlt_clerk",
+					   "mlt_tech",         "mlt_tech2",  "mlt_checker",
+					   "mlt_approver",     "mlt_field",  "mlt_analyst",
+					   "mlt_manager",      "mlt_auditor" };
 	for (const std::string &role : roles) {
 		struct db *db = pgtest_connect(pgtest_as_role(ci, role.c_str()));
 		for (const std::string &sql : attacks) {
@@ -1175,4 +1175,24 @@ TEST(CertWorkflow, OwnerEditingIssuedCertificatesIsNamedByAuditVerify)
 	EXPECT_EQ(1, find("asset_event")->ok);
 	audit_report_free(&rep);
 	db_close(auditor);
+}
+
+/* The group role of the application's privileges is nobody: with truth
+ * written only by functions that name the person, its login is gone (0142).
+ * Its members — every person and the service — keep its privileges. */
+TEST(CertWorkflow, TheSharedRoleCannotLogIn)
+{
+	struct db *app = nullptr;
+	struct ml_error err = ML_ERROR_INIT;
+	EXPECT_NE(ML_OK, db_connect(pgtest_as_role(wf_db(), "meterlab_app").c_str(), &app, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "not permitted to log in")) << err.msg;
+	db_close(app);
+	struct db *dba = pgtest_connect(wf_db());
+	EXPECT_EQ(
+		"f",
+		wf_scalar(dba, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'meterlab_app'"));
+	EXPECT_EQ("t",
+		  wf_scalar(dba, "SELECT pg_has_role('mlt_tech', 'meterlab_app', 'MEMBER') AND "
+				 "pg_has_role('meterlab_service', 'meterlab_app', 'MEMBER')"));
+	db_close(dba);
 }
