@@ -72,15 +72,15 @@ int pool_open(const char *conninfo, unsigned size, struct pool **out, struct ml_
 	for (unsigned i = 0; !rc && i < size; i++) {
 		rc = db_connect(conninfo, &p->all[i], err);
 		if (!rc)
+			p->size++; /* counted once open: pool_close closes it on any later failure */
+		if (!rc)
 			rc = i == 0 ? check_conn(p->all[i], err) : ML_OK;
 		if (!rc)
 			rc = prepare(p->all[i], err);
 		if (!rc)
 			rc = db_set_statement_cache(p->all[i], 1);
-		if (!rc) {
+		if (!rc)
 			p->idle[p->nidle++] = p->all[i];
-			p->size++;
-		}
 	}
 	if (rc) {
 		pool_close(p);
