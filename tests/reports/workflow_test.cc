@@ -1018,6 +1018,16 @@ TEST(CertWorkflow, WithdrawalKeepsTheRecordAndVerifiesAsWithdrawn)
 
 	struct cert_record r;
 	ASSERT_EQ(ML_OK, cert_get(p.tech, id, &r, &err));
+	EXPECT_EQ("",
+		  wf_scalar(p.admin,
+			    "SELECT coalesce(valid_until::text, '') FROM asset WHERE asset_id = " +
+				    std::to_string(r.asset_id)))
+		<< "the validity the certificate gave the asset is taken back";
+	EXPECT_EQ("cert_withdraw|mlt_approver",
+		  wf_scalar(p.admin,
+			    "SELECT action || '|' || actor FROM asset_event WHERE asset_id = " +
+				    std::to_string(r.asset_id) + " ORDER BY event_id DESC LIMIT 1"))
+		<< "with its history event, by the approver who withdrew it";
 	EXPECT_EQ(1, r.withdrawn);
 	EXPECT_STREQ("issued", r.state) << "the issued row itself is not altered";
 	EXPECT_STREQ("刘批准", r.withdrawn_by);
