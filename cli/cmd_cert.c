@@ -20,7 +20,6 @@
 
 #define MAX_POS 256
 #define MAX_SET 16
-#define MAX_THREADS 8
 
 /* Options of every cert subcommand; each row's table says which it takes. */
 struct cert_args {
@@ -277,53 +276,14 @@ out:
 	return rc;
 }
 
-/* ---- renderers ---- */
-
-struct renderers {
-	struct cert_renderer *r[MAX_THREADS];
-	size_t n;
-};
-
-static int renderers_open(struct renderers *rs, const char *threads, struct ml_error *err)
-{
-	long n = 2; /* the machine's two cores: rendering dominates issuing */
-	memset(rs, 0, sizeof(*rs));
-	if (threads) {
-		long long v;
-		if (cli_strtoll(threads, 1, MAX_THREADS, &v))
-			return ml_errorf(err, ML_EINVAL, "--threads '%s' is not 1..%d", threads,
-					 MAX_THREADS);
-		n = (long)v;
-	}
-	for (long i = 0; i < n; i++) {
-		int rc = cert_renderer_new(NULL, &rs->r[i], err);
-		if (rc)
-			return rc;
-		rs->n++;
-	}
-	return ML_OK;
-}
-
-static void renderers_close(struct renderers *rs)
-{
-	for (size_t i = 0; i < rs->n; i++)
-		cert_renderer_free(rs->r[i]);
-	rs->n = 0;
-}
-
 static int approve_ids(struct db *db, const long long *ids, size_t n, const char *threads,
 		       struct ml_error *err)
 {
-	struct renderers rs;
-	int one = n < 2 && !threads;
-	int rc = renderers_open(&rs, one ? "1" : threads, err);
-	if (rc)
-		goto out;
-	struct cert_issue_opts o = { rs.r, rs.n };
-	rc = cert_approve(db, ids, n, &o, err);
-out:
-	renderers_close(&rs);
-	return rc;
+	long long t = n < 2 && !threads ? 1 : 2; /* the machine's two cores: rendering dominates */
+	if (threads && cli_strtoll(threads, 1, CERT_APPROVE_MAX_THREADS, &t))
+		return ml_errorf(err, ML_EINVAL, "--threads '%s' is not 1..%d", threads,
+				 CERT_APPROVE_MAX_THREADS);
+	return cert_approve_threads(db, ids, n, (int)t, err);
 }
 
 /* ---- commands ---- */
@@ -337,22 +297,8 @@ static int resolve_ids(struct cli_call *c, const char *st, long long **ids, size
 {
 	const struct cert_args *a = c->args;
 	*n = 0;
-	if (a->run) {
-		struct cert_filter f = { .run_id = a->run_id, .state = st };
-		struct cert_record *r = NULL;
-		size_t m = 0;
-		int rc = cert_list(c->db, &f, &r, &m, &c->err);
-		*ids = calloc(m ? m : 1, sizeof(**ids));
-		if (!rc && !*ids)
-			rc = ml_errorf(&c->err, ML_ENOMEM, "out of memory");
-		for (size_t i = 0; i < m && !rc; i++)
-			(*ids)[(*n)++] = r[i].id;
-		free(r);
-		if (!rc && !*n)
-			rc = ml_errorf(&c->err, ML_ENOTFOUND, "run %lld has no %s certificates",
-				       (long long)a->run_id, st);
-		return rc;
-	}
+	if (a->run)
+		return cert_ids_of_run(c->db, a->run_id, st, ids, n, &c->err);
 	*ids = calloc((size_t)(c->npos ? c->npos : 1), sizeof(**ids));
 	if (!*ids)
 		return ml_errorf(&c->err, ML_ENOMEM, "out of memory");
@@ -800,11 +746,7 @@ static int cert_issuer_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
 	struct ml_buf b = ML_BUF_INIT;
 	PGresult *res = NULL;
-	int rc = db_exec(
-		c->db,
-		"SELECT id, name, authorization_no, address, postcode, phone, fax, email, number_prefix, "
-		"default_client, CASE WHEN is_default THEN 'yes' ELSE 'no' END AS is_default FROM issuer ORDER BY id",
-		0, NULL, PGRES_TUPLES_OK, &res, &c->err);
+	int rc = cert_issuer_list(c->db, &res, &c->err);
 	if (rc)
 		goto out;
 	issuer_out(ctx, &b, res);

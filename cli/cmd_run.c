@@ -17,6 +17,7 @@
 #include "lab/decimal.h"
 #include "lab/manual.h"
 #include "lab/result.h"
+#include "lab/run_query.h"
 #include "lab/runner.h"
 #include "lab/task.h"
 
@@ -520,24 +521,6 @@ static const char *dec_text(const char *v, const char *interval, char *buf, size
 	return dec_format(x, 4, d, DEC_FMT_PLUS, buf, len);
 }
 
-static int q(struct db *db, const char *sql, const char *id, PGresult **res, struct ml_error *err)
-{
-	const char *p[1] = { id };
-	return db_exec(db, sql, 1, p, PGRES_TUPLES_OK, res, err);
-}
-
-/* Same, with the run's measured_at span (partition pruning on the partitioned result tables). */
-static int q_span(struct db *db, const char *sql, const char *id, PGresult **res,
-		  struct ml_error *err)
-{
-	char from[40], to[40];
-	int rc = result_run_span(db, strtoll(id, NULL, 10), from, to, err);
-	const char *p[3] = { id, from, to };
-	if (rc)
-		return rc;
-	return db_exec(db, sql, 3, p, PGRES_TUPLES_OK, res, err);
-}
-
 static const char *const items[] = { "creep", "start", "basic", "constant",
 				     "clock", "ratio", "phase", "overall" };
 #define NITEMS (sizeof(items) / sizeof(items[0]))
@@ -743,93 +726,34 @@ static int check_show(struct cli_ctx *ctx, struct cli_call *c)
 static int run_show(struct cli_ctx *ctx, struct cli_call *c)
 {
 	const struct run_args *a = c->args;
-	const char *ids = c->pos[0];
 	int steps = ctx->json || a->steps, readings = ctx->json || a->readings;
-	PGresult *h = NULL, *pos = NULL, *cl = NULL, *sr = NULL, *rd = NULL;
+	struct run_detail d;
 	struct ml_buf b = ML_BUF_INIT;
-	int rc = q(
-		c->db,
-		"SELECT r.run_id, b.code AS bench, r.scheme_code, r.scheme_version, m.code AS model, r.mode, r.status, "
-		"r.run_date::text AS run_date, coalesce(o.display_name || ' (' || o.login || ')', r.operator) AS operator, "
-		"r.started_at::text AS started_at, r.finished_at::text AS finished_at, r.last_error, r.steps_total, "
-		"to_char(r.created_at, 'YYYY-MM-DD HH24:MI') AS created_at, "
-		"bd.display_name || ' (' || bd.login || ')' AS backdated_by, r.backdated_reason, "
-		"(SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) "
-		"AS steps_done FROM verification_run r JOIN lab_bench b USING (bench_id) JOIN device_model m USING "
-		"(model_id) LEFT JOIN app_user o ON o.user_id = r.operator_id "
-		"LEFT JOIN app_user bd ON bd.user_id = r.backdated_by WHERE r.run_id = $1::bigint",
-		ids, &h, &c->err);
+	int rc = run_detail_get(c->db, a->ids[0], steps, readings, &d, &c->err);
 	if (rc)
-		goto out;
-	if (PQntuples(h) != 1) {
-		rc = ml_errorf(&c->err, ML_ENOTFOUND, "no run %s", ids);
-		goto out;
-	}
-	rc = q(c->db,
-	       "SELECT position, asset_id, barcode FROM run_position WHERE run_id = $1::bigint "
-	       "ORDER BY position",
-	       ids, &pos, &c->err);
-	if (rc)
-		goto out;
-	rc = q(c->db,
-	       "SELECT asset_id, item, verdict, internal_verdict, valid_until::text AS valid_until "
-	       "FROM run_conclusion WHERE run_id = $1::bigint",
-	       ids, &cl, &c->err);
-	if (rc)
-		goto out;
-	if (steps &&
-	    (rc = q_span(
-		     c->db,
-		     "SELECT * FROM run_step_result WHERE run_id = $1::bigint AND measured_at >= $2::timestamptz "
-		     "AND measured_at < $3::timestamptz ORDER BY step_no, position",
-		     ids, &sr, &c->err)))
-		goto out;
-	if (readings)
-		rc = q_span(
-			c->db,
-			"SELECT step_no, position, asset_id, reading_no, value_e4, value2_e4, pulses, bench_result, "
-			"measured_at::text AS measured_at FROM run_reading WHERE run_id = $1::bigint AND measured_at >= "
-			"$2::timestamptz AND measured_at < $3::timestamptz ORDER BY step_no, position, reading_no",
-			ids, &rd, &c->err);
-	if (rc)
-		goto out;
+		return rc;
 	if (ctx->json)
-		show_json(&b, h, pos, cl, sr, rd);
+		show_json(&b, d.head, d.positions, d.conclusions, d.results, d.readings);
 	else
-		show_text(&b, h, pos, cl, sr, rd);
+		show_text(&b, d.head, d.positions, d.conclusions, d.results, d.readings);
 	rc = cli_emit(c, &b, ctx->json);
-out:
-	PQclear(h);
-	PQclear(pos);
-	PQclear(cl);
-	PQclear(sr);
-	PQclear(rd);
+	run_detail_free(&d);
 	ml_buf_free(&b);
 	return rc;
 }
 
-static int run_list(struct cli_ctx *ctx, struct cli_call *c)
+static int run_list_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
 	struct ml_buf b = ML_BUF_INIT;
 	const struct run_args *a = c->args;
-	static const char *const ln[] = { "run_id",    "steps_total", "steps_done",
-					  "positions", "executing",   NULL };
+	static const char *const ln[] = { "run_id", "steps_total", "steps_done", "positions",
+					  NULL };
 	static const char *const ls[] = {
 		"bench", "scheme_code", "mode", "status", "run_date", NULL
 	};
+	struct run_filter f = { .status = a->status, .limit = 1000 };
 	PGresult *res = NULL;
-	const char *p[1] = { a->status };
-	int rc = db_exec(
-		c->db,
-		"SELECT r.run_id, b.code AS bench, r.scheme_code, r.mode, r.status, r.run_date::text AS run_date, "
-		"r.steps_total, (SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) AS steps_done, "
-		"(SELECT count(*) FROM run_position p WHERE p.run_id = r.run_id) AS positions, "
-		/* Is a process executing it now? (the runner's session advisory lock, runner.c) */
-		"CASE WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = 7340032 "
-		"AND l.objid = r.run_id AND l.objsubid = 2 AND l.granted) THEN 'true' ELSE 'false' END AS executing "
-		"FROM verification_run r JOIN lab_bench b USING (bench_id) "
-		"WHERE $1::text IS NULL OR r.status = $1 ORDER BY r.run_id DESC LIMIT 1000",
-		1, p, PGRES_TUPLES_OK, &res, &c->err);
+	int rc = run_list(c->db, &f, &res, &c->err);
 	if (rc)
 		goto out;
 	if (ctx->json)
@@ -838,15 +762,19 @@ static int run_list(struct cli_ctx *ctx, struct cli_call *c)
 		ml_buf_printf(&b, "%6s %-12s %-24s %-7s %-20s %-10s %5s %4s\n", "RUN", "BENCH",
 			      "SCHEME", "MODE", "STATUS", "DATE", "STEPS", "POS");
 	for (int r = 0; r < PQntuples(res); r++) {
+		/* Is a process executing it now? (the runner's lock, lab/run_query.h) */
+		int executing = !strcmp(db_get(res, r, "executing"), "t");
 		if (ctx->json) {
 			if (r)
 				ml_buf_putc(&b, ',');
 			json_row(&b, res, r, ln, ls);
+			b.len--; /* reopen the object */
+			ml_json_kv_raw(&b, 0, "executing", executing ? "true" : "false");
+			ml_buf_putc(&b, '}');
 			continue;
 		}
 		/* 'running' without an executor: the process died; 'run resume' continues it */
-		int orphan = !strcmp(db_get(res, r, "status"), "running") &&
-			     !strcmp(db_get(res, r, "executing"), "false");
+		int orphan = !strcmp(db_get(res, r, "status"), "running") && !executing;
 		ml_buf_printf(&b, "%6s %-12s %-24s %-7s %-20s %-10s %2s/%-2s %4s\n",
 			      db_get(res, r, "run_id"), db_get(res, r, "bench"),
 			      db_get(res, r, "scheme_code"), db_get(res, r, "mode"),
@@ -1033,7 +961,7 @@ static const struct cli_cmd run_cmds[] = {
 		  "--steps adds every step result (mean, rounded value, limit, verdict), --readings every raw\n"
 		  "reading. --json always includes all of them (values are dec4: value x 10000)." },
 	{ .name = "list",
-	  .run = run_list,
+	  .run = run_list_cmd,
 	  CLI_ARGS(struct run_args, list_opts),
 	  .flags = CLI_NEED_DB,
 	  .summary = "list runs",

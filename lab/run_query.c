@@ -81,11 +81,16 @@ int run_detail_get(struct db *db, int64_t run_id, int with_results, int with_rea
 	int rc = q(
 		db,
 		"SELECT r.run_id, b.code AS bench, r.scheme_code, r.scheme_version, m.code AS model, "
-		"r.mode, r.status, r.run_date::text AS run_date, r.operator, "
+		"r.mode, r.status, r.run_date::text AS run_date, "
+		"coalesce(o.display_name || ' (' || o.login || ')', r.operator) AS operator, "
 		"r.started_at::text AS started_at, r.finished_at::text AS finished_at, r.last_error, "
-		"r.steps_total, (SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) "
-		"AS steps_done FROM verification_run r JOIN lab_bench b USING (bench_id) "
-		"JOIN device_model m USING (model_id) WHERE r.run_id = $1::bigint",
+		"r.steps_total, to_char(r.created_at, 'YYYY-MM-DD HH24:MI') AS created_at, "
+		"bd.display_name || ' (' || bd.login || ')' AS backdated_by, r.backdated_reason, "
+		"(SELECT count(*) FROM run_step s WHERE s.run_id = r.run_id) AS steps_done "
+		"FROM verification_run r JOIN lab_bench b USING (bench_id) "
+		"JOIN device_model m USING (model_id) "
+		"LEFT JOIN app_user o ON o.user_id = r.operator_id "
+		"LEFT JOIN app_user bd ON bd.user_id = r.backdated_by WHERE r.run_id = $1::bigint",
 		1, p1, &out->head, err);
 	if (!rc && PQntuples(out->head) != 1)
 		rc = ml_errorf(err, ML_ENOTFOUND, "no run %" PRId64, run_id);

@@ -38,8 +38,10 @@ int run_list(struct db *db, const struct run_filter *f, PGresult **out,
 
 struct run_detail {
 	PGresult *head;        /* one row: run_id, bench, scheme_code, scheme_version, model,
-				* mode, status, run_date, operator, started_at, finished_at,
-				* last_error, steps_total, steps_done */
+				* mode, status, run_date, operator ("name (login)"), started_at,
+				* finished_at, last_error, steps_total, created_at,
+				* backdated_by, backdated_reason (NULL unless back-dated),
+				* steps_done */
 	PGresult *positions;   /* position, asset_id, barcode — by position */
 	PGresult *conclusions; /* asset_id, item, verdict, internal_verdict, valid_until */
 	PGresult *results;     /* every run_step_result column, by step and position (or NULL) */

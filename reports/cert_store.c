@@ -547,3 +547,41 @@ int cert_content_load(struct db *db, long long id, struct cert_content **out, st
 	PQclear(res);
 	return rc;
 }
+
+int cert_ids_of_run(struct db *db, long long run_id, const char *st, long long **ids, size_t *n,
+		    struct ml_error *err)
+{
+	struct cert_filter f = { .run_id = run_id, .state = st };
+	struct cert_record *r = NULL;
+	size_t m = 0;
+	*ids = NULL;
+	*n = 0;
+	int rc = cert_list(db, &f, &r, &m, err);
+	if (rc)
+		return rc;
+	if (!m) {
+		free(r);
+		return ml_errorf(err, ML_ENOTFOUND, "run %lld has no %s certificates", run_id,
+				 st ? st : "");
+	}
+	*ids = calloc(m, sizeof(**ids));
+	if (!*ids) {
+		free(r);
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < m; i++)
+		(*ids)[i] = r[i].id;
+	*n = m;
+	free(r);
+	return ML_OK;
+}
+
+int cert_issuer_list(struct db *db, PGresult **out, struct ml_error *err)
+{
+	return db_exec(db,
+		       "SELECT id, name, authorization_no, address, postcode, phone, fax, email, "
+		       "number_prefix, default_client, "
+		       "CASE WHEN is_default THEN 'yes' ELSE 'no' END AS is_default "
+		       "FROM issuer ORDER BY id",
+		       0, NULL, PGRES_TUPLES_OK, out, err);
+}

@@ -99,6 +99,21 @@ int cert_list(struct db *db, const struct cert_filter *f, struct cert_record **o
 	      struct ml_error *err) ML_MUSTCHECK;
 
 /*
+ * The ids of run_id's certificates in state st ("draft" for the checker,
+ * "checked" for the approver; any cert_filter state), ascending. *ids
+ * malloc'd, caller frees. ML_ENOTFOUND when the run has none in that state.
+ */
+int cert_ids_of_run(struct db *db, long long run_id, const char *st, long long **ids, size_t *n,
+		    struct ml_error *err) ML_MUSTCHECK;
+
+/*
+ * The issuers (table issuer, 0040): id, name, authorization_no, address,
+ * postcode, phone, fax, email, number_prefix, default_client, is_default
+ * ('yes'/'no'), by id. *out: caller PQclear()s.
+ */
+int cert_issuer_list(struct db *db, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
+
+/*
  * The stored PDF bytes of an issued certificate, appended to *pdf; sha256
  * (optional, 65 bytes) receives the stored hash. The bytes are checked
  * against the stored hash before they are returned (ML_EINTERNAL if not).

@@ -289,3 +289,25 @@ int cert_backdate(struct db *db, long long id, const char *date, const char *rea
 	const char *p[3] = { sid, date, reason };
 	return rc ? rc : db_cmd(db, "SELECT ml_cert_backdate($1::bigint, $2, $3)", 3, p, err);
 }
+
+int cert_approve_threads(struct db *db, const long long *ids, size_t n, int threads,
+			 struct ml_error *err)
+{
+	struct cert_renderer *r[CERT_APPROVE_MAX_THREADS] = { 0 };
+	size_t nr = 0;
+	int rc = ML_OK;
+	if (threads < 1 || threads > CERT_APPROVE_MAX_THREADS)
+		return ml_errorf(err, ML_EINVAL, "%d rendering threads is not 1..%d", threads,
+				 CERT_APPROVE_MAX_THREADS);
+	while (nr < (size_t)threads && !rc) {
+		rc = cert_renderer_new(NULL, &r[nr], err);
+		nr += !rc;
+	}
+	if (!rc) {
+		struct cert_issue_opts o = { r, nr };
+		rc = cert_approve(db, ids, n, &o, err);
+	}
+	for (size_t i = 0; i < nr; i++)
+		cert_renderer_free(r[i]);
+	return rc;
+}

@@ -56,6 +56,15 @@ struct cert_issue_opts {
 int cert_approve(struct db *db, const long long *ids, size_t n, const struct cert_issue_opts *opts,
 		 struct ml_error *err) ML_MUSTCHECK;
 
+#define CERT_APPROVE_MAX_THREADS 8
+
+/*
+ * cert_approve with threads renderers of the default fonts (1..8; made
+ * here and freed before returning): what both fronts call.
+ */
+int cert_approve_threads(struct db *db, const long long *ids, size_t n, int threads,
+			 struct ml_error *err) ML_MUSTCHECK;
+
 /* A cover field replaced in a revision (whitelisted: see cert_revise). */
 struct cert_override {
 	const char *
