@@ -204,11 +204,14 @@ int cert_approve(struct db *db, const long long *ids, size_t n, const struct cer
 		return ml_errorf(err, ML_EINVAL, "no certificates to approve");
 	struct pgarr a;
 	const char *arr = id_array(&a, ids, n);
-	int rc = arr ? db_begin(db, err)
-		     : ml_errorf(err, ML_ENOMEM, "out of memory for %zu ids", n);
+	/* Inside a caller's transaction (the server's request) it is the caller's to finish. */
+	int own = PQtransactionStatus(db_conn(db)) == PQTRANS_IDLE;
+	int rc = !arr  ? ml_errorf(err, ML_ENOMEM, "out of memory for %zu ids", n)
+		 : own ? db_begin(db, err)
+		       : ML_OK;
 	if (!rc)
 		rc = approve_in_tx(db, arr, opts, err);
-	if (arr)
+	if (arr && own)
 		rc = db_finish(db, rc, err);
 	pgarr_free(&a);
 	return rc;

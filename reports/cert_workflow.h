@@ -17,7 +17,9 @@
  * carries what was allocated, and the row becomes immutable.
  *
  * Every function that touches several certificates does so in one
- * transaction: all succeed or nothing changes. Refusals: ML_EPERM (not a
+ * transaction: all succeed or nothing changes (cert_approve opens and
+ * commits its own unless the caller has one open, e.g. the server's
+ * request transaction, which the caller then finishes). Refusals: ML_EPERM (not a
  * meterlab user, or the role lacks the permission), ML_ESTATE (a state or
  * four-eyes rule, naming the certificate and the people), ML_EINVAL (a bad
  * value), ML_ENOTFOUND.
