@@ -118,22 +118,35 @@ TEST_F(Server, HealthAndMetricsAreOpenAndTrue)
 	ASSERT_EQ(200, h.status) << h.dump();
 	EXPECT_EQ("ok", h.str("status"));
 	EXPECT_EQ("ok", h.str("db"));
-	http_resp m = http_do(port(), "GET", "/metrics");
+	/* The request is counted and logged in libmicrohttpd's completion callback, which runs
+	 * after the answer has been sent: the client may ask for /metrics before the /healthz it
+	 * just got is counted. Wait (bounded) for it rather than race it. */
+	const std::string counted =
+		"meterlab_http_requests_total{route=\"GET /healthz\",status=\"200\"}";
+	http_resp m;
+	for (int i = 0; i < 100; i++) {
+		m = http_do(port(), "GET", "/metrics");
+		if (m.status != 200 || m.body.find(counted) != std::string::npos)
+			break;
+		std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	}
 	ASSERT_EQ(200, m.status);
 	EXPECT_NE(std::string::npos, m.header("content-type").find("text/plain"));
-	EXPECT_NE(
-		std::string::npos,
-		m.body.find("meterlab_http_requests_total{route=\"GET /healthz\",status=\"200\"}"))
-		<< m.body.substr(0, 500);
+	EXPECT_NE(std::string::npos, m.body.find(counted)) << m.body.substr(0, 500);
 	EXPECT_NE(std::string::npos,
 		  m.body.find(
 			  "meterlab_http_request_duration_seconds_bucket{route=\"GET /healthz\""));
 	EXPECT_NE(std::string::npos, m.body.find("meterlab_db_pool_connections{state=\"idle\"}"));
 	/* One structured access-log line per request. */
-	std::string log = test_server::file(srv_->log);
-	EXPECT_NE(std::string::npos,
-		  log.find("\"path\":\"/healthz\",\"route\":\"/healthz\",\"status\":200"))
-		<< log.substr(0, 800);
+	const std::string logged = "\"path\":\"/healthz\",\"route\":\"/healthz\",\"status\":200";
+	std::string log;
+	for (int i = 0; i < 100; i++) { /* written just after the count, same callback */
+		log = test_server::file(srv_->log);
+		if (log.find(logged) != std::string::npos)
+			break;
+		std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	}
+	EXPECT_NE(std::string::npos, log.find(logged)) << log.substr(0, 800);
 }
 
 TEST_F(Server, LoginSetsAStrictCookieAndLogoutEndsTheSession)
