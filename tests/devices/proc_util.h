@@ -87,7 +87,10 @@ struct Child {
 	}
 };
 
-// A currently free loopback TCP port (bind to 0, read it back, close).
+// A currently free loopback TCP port (bind to 0, read it back, close). Only a
+// hint: another process may take it before the caller binds it, so a caller
+// must retry (see BenchCli.CountAndConsecutivePorts) or, better, let the
+// server bind port 0 itself and report its port.
 static inline int free_port()
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -101,6 +104,23 @@ static inline int free_port()
 		return -1;
 	}
 	close(fd);
+	return ntohs(a.sin_port);
+}
+
+// A loopback port that stays closed while *fd is open: the socket is bound
+// but never listens, so nobody else can take the port and a connect to it is
+// refused at once. For "nobody listens here" tests (a port merely free a
+// moment ago may be taken by a parallel test). Caller close()s *fd.
+static inline int closed_port(int *fd)
+{
+	*fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {};
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t l = sizeof(a);
+	if (*fd < 0 || bind(*fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    getsockname(*fd, (struct sockaddr *)&a, &l))
+		return -1;
 	return ntohs(a.sin_port);
 }
 

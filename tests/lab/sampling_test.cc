@@ -27,12 +27,13 @@ const char *const kJsonToTsv =
 	"    print('T2',k,a,c['cell'],c.get('use_letter','-'),c.get('sample_size',0),c.get('Ac',0),c.get('Re',0),"
 	"1 if c.get('unverified') else 0)\n";
 
-/* The reference JSON as lines, via the Debian python (the C side must not parse JSON). */
+/* The reference JSON as lines, via the Debian python (the C side must not parse JSON).
+ * The reference lies beside the source tree (../shared), as on CI. */
 std::vector<std::string> reference_lines()
 {
 	std::string out;
 	std::string cmd = "/usr/bin/python3 -c " + pgtest_sq(kJsonToTsv) + " " +
-			  pgtest_sq("/work/shared/reference/iso2859-1-normal-single.json");
+			  pgtest_sq(pgtest_src("../shared/reference/iso2859-1-normal-single.json"));
 	int rc = pgtest_run(cmd, &out);
 	EXPECT_EQ(0, rc) << out;
 	std::vector<std::string> lines;
