@@ -336,22 +336,31 @@ static void layout_cover(struct lay *y)
 		snprintf(b, sizeof b, "第%d版，替代 %s", d->revision, or_dash(d->supersedes));
 		text_al(y, ML_LEFT, ML_RIGHT, y->y - 4.0f, 10.5f, b, AL_CENTER, 0);
 	}
-	char model[512], concl[128], vdate[64], udate[64];
+	char model[512], concl[128], vdate[64], udate[64], idate[64];
 	snprintf(model, sizeof model, "%s  %s", or_dash(d->model), d->spec ? d->spec : "");
 	cover_conclusion(y, concl, sizeof concl);
 	cn_date(d->verified_on, vdate, sizeof vdate);
 	cn_date(d->valid_until, udate, sizeof udate);
-	const char *const rows[][2] = {
+	cn_date(d->issued_on, idate, sizeof idate);
+	/* The issue date is the approver's (or an administrator's back-dating),
+	 * which may differ from the verification date: both are printed. */
+	const char *const all[][2] = {
 		{ "送检单位", d->client },       { "计量器具名称", d->instrument },
 		{ "型号/规格", model },          { "出厂编号", d->barcode },
 		{ "制造单位", d->manufacturer }, { "检定依据", d->regulation },
 		{ "检定结论", concl },           { NULL, NULL },
 		{ "批准人", d->approver },       { "核验员", d->checker },
 		{ "检定员", d->verifier },       { "检定日期", vdate },
-		{ "有效期至", udate },
+		{ "有效期至", udate },           { "签发日期", idate },
 	};
-	const size_t nrows = sizeof rows / sizeof rows[0] -
-			     (notice ? 1 : 0); /* a notice has no validity */
+	const char *rows[sizeof all / sizeof all[0]][2];
+	size_t nrows = 0;
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		if (notice && all[i][0] && !strcmp(all[i][0], "有效期至"))
+			continue; /* a notice has no validity */
+		rows[nrows][0] = all[i][0];
+		rows[nrows++][1] = all[i][1];
+	}
 	/* Long values wrap; when they would run into the issuing body and seal
 	 * (name at 205 pt), the values are set smaller until they fit. */
 	float size = 12.0f;
@@ -730,6 +739,12 @@ int rl_layout_cert(struct rl_list *l, const struct cert_doc *doc, const struct t
 	rl_list_reset(l);
 	if (!doc->cert_no || !*doc->cert_no)
 		return ml_errorf(err, ML_EINVAL, "certificate: cert_no is required");
+	int yy, mm, dd;
+	char tail;
+	if (!doc->issued_on || sscanf(doc->issued_on, "%4d-%2d-%2d%c", &yy, &mm, &dd, &tail) != 3)
+		return ml_errorf(err, ML_EINVAL,
+				 "certificate %s: issued_on '%s' is required as YYYY-MM-DD",
+				 doc->cert_no, doc->issued_on ? doc->issued_on : "(null)");
 	if (doc->kind != CERT_KIND_CERTIFICATE && doc->kind != CERT_KIND_NOTICE)
 		return ml_errorf(err, ML_EINVAL, "certificate %s: unknown kind %d", doc->cert_no,
 				 (int)doc->kind);

@@ -14,7 +14,9 @@
 
 #include "../support/pgtest.h"
 #include "reports/cert_doc.h"
+#include "reports/render_layout.h"
 #include "reports/render_sample.h"
+#include "reports/ttf_font.h"
 
 namespace
 {
@@ -152,6 +154,8 @@ TEST_F(RenderPdf, MeterCertificateTextHasLabelsAndValues)
 			       "检定员",
 			       "2026年11月20日",
 			       "有效期至",
+			       "签发日期",
+			       "2026年11月21日", /* issued_on, a day after the verification */
 			       "国网河南省电力公司计量中心",
 			       "授权证书号",
 			       "基本误差",
@@ -185,6 +189,7 @@ TEST_F(RenderPdf, NoticeListsFailedItemsAndForbidsUse)
 	std::string cover = run("pdftotext -enc UTF-8 -f 1 -l 1 " + pgtest_sq((*files)[1].path) +
 				" -");
 	EXPECT_NE(std::string::npos, cover.find("检定日期")) << cover;
+	EXPECT_NE(std::string::npos, cover.find("签发日期")) << cover;
 	EXPECT_EQ(std::string::npos, cover.find("有效期至")) << "a notice has no validity";
 	EXPECT_EQ(std::string::npos, t.find("1级 合格"));
 }
@@ -563,3 +568,29 @@ TEST(RenderPdfMore, UmingAndFullFontBaselineAlsoRenderCorrectly)
 }
 
 } // namespace
+
+/* The layout itself refuses a document without its issue date, as its header
+ * promises (the renderer checks too; the layout is also used on its own). */
+TEST(RenderPdfMore, LayoutRefusesAMissingIssueDate)
+{
+	ttf_font *font = nullptr;
+	ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK,
+		  ttf_font_open("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0, &font, &err))
+		<< err.msg;
+	cert_sample s;
+	cert_sample_fill(&s, CERT_SAMPLE_METER, 3);
+	rl_list l;
+	rl_list_init(&l);
+	EXPECT_EQ(ML_OK, rl_layout_cert(&l, &s.doc, font, &err)) << err.msg;
+	EXPECT_GT(l.pages, 0);
+	for (const char *bad : { (const char *)nullptr, "", "2026-11", "21/11/2026" }) {
+		s.doc.issued_on = bad;
+		ml_error_clear(&err);
+		EXPECT_EQ(ML_EINVAL, rl_layout_cert(&l, &s.doc, font, &err))
+			<< (bad ? bad : "NULL");
+		EXPECT_NE(nullptr, strstr(err.msg, "issued_on")) << err.msg;
+	}
+	rl_list_free(&l);
+	ttf_font_free(font);
+}
