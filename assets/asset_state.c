@@ -27,6 +27,7 @@ static const char *const state_names[ASSET_STATE_COUNT] = {
 	[ASSET_REVERIFY] = "reverify",
 	[ASSET_RETURNED_TO_MAKER] = "returned_to_maker",
 	[ASSET_SCRAPPED] = "scrapped",
+	[ASSET_LOST] = "lost",
 };
 
 static const char *const action_names[ASSET_ACTION_COUNT] = {
@@ -46,6 +47,10 @@ static const char *const action_names[ASSET_ACTION_COUNT] = {
 	[ASSET_ACT_REUSE] = "reuse",
 	[ASSET_ACT_RETURN_TO_MAKER] = "return_to_maker",
 	[ASSET_ACT_SCRAP] = "scrap",
+	[ASSET_ACT_REVERIFY_SEND] = "reverify_send",
+	[ASSET_ACT_RECEIVE_CENTRAL] = "receive_central",
+	[ASSET_ACT_LOSE] = "lose",
+	[ASSET_ACT_FIND] = "find",
 };
 
 /*
@@ -57,6 +62,7 @@ static const signed char next[ASSET_STATE_COUNT][ASSET_ACTION_COUNT] = {
 	[ASSET_ARRIVED] = {
 		[ASSET_ACT_SAMPLE] = TO(ASSET_SAMPLING),
 		[ASSET_ACT_VERIFY_START] = TO(ASSET_VERIFYING),
+		[ASSET_ACT_RETURN_TO_MAKER] = TO(ASSET_RETURNED_TO_MAKER), /* lot rejected on sampling */
 	},
 	[ASSET_SAMPLING] = {
 		[ASSET_ACT_SAMPLE_RETURN] = TO(ASSET_ARRIVED),
@@ -71,6 +77,8 @@ static const signed char next[ASSET_STATE_COUNT][ASSET_ACTION_COUNT] = {
 		[ASSET_ACT_VERIFY_START] = TO(ASSET_VERIFYING), /* stock re-verification 库存复检 */
 		[ASSET_ACT_DISPATCH] = TO(ASSET_IN_TRANSIT),
 		[ASSET_ACT_ISSUE] = TO(ASSET_ISSUED),
+		[ASSET_ACT_REVERIFY_SEND] = TO(ASSET_REVERIFY),
+		[ASSET_ACT_LOSE] = TO(ASSET_LOST),
 	},
 	[ASSET_FAILED] = {
 		[ASSET_ACT_RETURN_TO_MAKER] = TO(ASSET_RETURNED_TO_MAKER),
@@ -78,9 +86,14 @@ static const signed char next[ASSET_STATE_COUNT][ASSET_ACTION_COUNT] = {
 	},
 	[ASSET_IN_TRANSIT] = {
 		[ASSET_ACT_RECEIVE_SECONDARY] = TO(ASSET_SECONDARY_STOCK),
+		[ASSET_ACT_RECEIVE_CENTRAL] = TO(ASSET_IN_STOCK),
+		[ASSET_ACT_LOSE] = TO(ASSET_LOST),
 	},
 	[ASSET_SECONDARY_STOCK] = {
 		[ASSET_ACT_ISSUE] = TO(ASSET_ISSUED),
+		[ASSET_ACT_DISPATCH] = TO(ASSET_IN_TRANSIT),
+		[ASSET_ACT_REVERIFY_SEND] = TO(ASSET_REVERIFY),
+		[ASSET_ACT_LOSE] = TO(ASSET_LOST),
 	},
 	[ASSET_ISSUED] = {
 		[ASSET_ACT_INSTALL] = TO(ASSET_INSTALLED),
@@ -102,6 +115,9 @@ static const signed char next[ASSET_STATE_COUNT][ASSET_ACTION_COUNT] = {
 	},
 	[ASSET_REVERIFY] = {
 		[ASSET_ACT_VERIFY_START] = TO(ASSET_VERIFYING),
+	},
+	[ASSET_LOST] = {
+		[ASSET_ACT_FIND] = TO(ASSET_REVERIFY),
 	},
 	/* returned_to_maker and scrapped are terminal: no action. */
 };

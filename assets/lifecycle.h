@@ -38,8 +38,9 @@ enum asset_state {
 	ASSET_REVERIFY = 11,          /* waiting for (re-)verification */
 	ASSET_RETURNED_TO_MAKER = 12, /* returned to the manufacturer (返厂) — terminal */
 	ASSET_SCRAPPED = 13,          /* scrapped (报废) — terminal */
+	ASSET_LOST = 14, /* recorded lost (in transit or short in a count); found by a count */
 };
-#define ASSET_STATE_COUNT 14
+#define ASSET_STATE_COUNT 15
 
 enum asset_action {
 	ASSET_ACT_SAMPLE = 0,            /* arrived -> sampling */
@@ -59,8 +60,12 @@ enum asset_action {
 	ASSET_ACT_REUSE = 13,           /* removed|fault_analysis -> reverify */
 	ASSET_ACT_RETURN_TO_MAKER = 14, /* failed|fault_analysis -> returned_to_maker */
 	ASSET_ACT_SCRAP = 15,           /* failed|fault_analysis|removed -> scrapped */
+	ASSET_ACT_REVERIFY_SEND = 16,   /* in_stock|secondary_stock -> reverify (stores/) */
+	ASSET_ACT_RECEIVE_CENTRAL = 17, /* in_transit -> in_stock (an order to the central store) */
+	ASSET_ACT_LOSE = 18,            /* in_transit|in_stock|secondary_stock -> lost */
+	ASSET_ACT_FIND = 19,            /* lost -> reverify (found by a stock count) */
 };
-#define ASSET_ACTION_COUNT 16
+#define ASSET_ACTION_COUNT 20
 /* "swap" is not a single-asset action: it is remove(old) + install(new) in
  * one transaction, see asset_swap(). "receive" (creation) is asset_receive(). */
 

@@ -255,6 +255,25 @@ extern const struct cli_cmd cmd_serve;
 extern const struct cli_cmd cmd_user_password;
 extern const struct cli_cmd cmd_user_token;
 extern const struct cli_cmd cmd_audit;
+/* The warehouse (stores/, issue 11): cmd_stock.c, cmd_order.c. */
+extern const struct cli_cmd cmd_stock;
+extern const struct cli_cmd cmd_order;
+
+/* Scanned codes from positionals (from first_pos on) and --file (cmd_stock.c). */
+struct cli_scan {
+	const char **v; /* n codes: into argv or fcodes */
+	size_t *line;   /* source line of each (0: an argument) */
+	size_t n;
+	char **fcodes, *data; /* owned */
+	size_t *fline;
+};
+struct stock_scan_report;
+/* Load codes; a usage error when there is none. cli_scan_free always. */
+int cli_scan_load(struct cli_call *c, const char *file, int first_pos, struct cli_scan *s);
+void cli_scan_free(struct cli_scan *s);
+/* Print a scan report: every refusal naming its line (stderr), or the count / JSON. */
+int cli_scan_report(struct cli_ctx *ctx, struct cli_call *c, const struct cli_scan *s,
+		    const struct stock_scan_report *rep, const char *what, int ok);
 
 #ifdef __cplusplus
 }

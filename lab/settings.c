@@ -142,6 +142,10 @@ static const struct lab_setting_desc table[] = {
 	{ "sampling.switch.discontinue_rejects", LAB_SET_INT, "5", "[M] ISO 2859-1:1999 9.4",
 	  "lots not accepted on tightened inspection that discontinue sampling inspection",
 	  OFF(sw_discontinue_rejects), 0, 1, 1000 },
+	/* stores (issue 11): State Grid practice, no regulation clause */
+	{ "stock.reverify_months", LAB_SET_INT, "6", "[M] State Grid practice",
+	  "stock verified longer ago than this many months is re-verified before issue or install",
+	  OFF(stock_reverify_months), 0, 1, 96 },
 };
 
 const struct lab_setting_desc *lab_settings_table(size_t *n)

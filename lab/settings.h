@@ -79,6 +79,8 @@ struct lab_settings {
 	/* arrival sampling, ISO 2859-1 clause 9 switching rules ([M], domain 3.4) */
 	int sw_tighten_rejects, sw_tighten_window, sw_normal_after_accepts, sw_reduced_score;
 	int sw_score_ac2, sw_score_ac01, sw_discontinue_rejects;
+	/* stores (issue 11): months in stock after verification before re-verification */
+	int stock_reverify_months;
 };
 
 /* BOOL/INT/TRI: int field; I64: int64_t field; DEC4: int64_t × 1e4; DEC4_LIST: int64_t[] + int count. */

@@ -467,7 +467,7 @@ TEST_F(Scale, LotLocationAndStockListsReadTheCounts)
 	tf.location = "CITY1";
 	EXPECT_EQ(ML_EINVAL, asset_stock(db, &tf, &res, &err));
 	tf.location = nullptr;
-	tf.state = "lost";
+	tf.state = "misplaced";
 	EXPECT_EQ(ML_EINVAL, asset_stock(db, &tf, &res, &err));
 }
 

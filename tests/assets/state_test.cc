@@ -42,6 +42,16 @@ const std::map<std::string, std::string> &allowed()
 		{ "failed scrap", "scrapped" },
 		{ "fault_analysis scrap", "scrapped" },
 		{ "removed scrap", "scrapped" },
+		/* the warehouse (issue 11, 0200) */
+		{ "arrived return_to_maker", "returned_to_maker" },
+		{ "in_stock reverify_send", "reverify" },
+		{ "secondary_stock reverify_send", "reverify" },
+		{ "secondary_stock dispatch", "in_transit" },
+		{ "in_transit receive_central", "in_stock" },
+		{ "in_transit lose", "lost" },
+		{ "in_stock lose", "lost" },
+		{ "secondary_stock lose", "lost" },
+		{ "lost find", "reverify" },
 	};
 	return m;
 }
@@ -77,7 +87,7 @@ TEST(AssetState, EveryStateActionPair)
 			}
 		}
 	}
-	EXPECT_EQ(14 * 16, checked);
+	EXPECT_EQ(15 * 20, checked);
 	EXPECT_EQ((int)allowed().size(), legal);
 }
 

@@ -1,0 +1,315 @@
+/*
+ * cmd_order.c — `meterlab order ...`: distribution orders (配送) between
+ * stores (stores/stores.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/json.h"
+#include "stores/stores.h"
+
+#define ORDER_MAX_LINES 200
+
+struct order_args {
+	const char *from, *to, *note, *file, *reason, *status;
+	const char *line[ORDER_MAX_LINES];
+	int nline;
+	const char *missing[1000];
+	int nmissing;
+	int64_t id;
+	struct order_line lines[ORDER_MAX_LINES];
+	char models[ORDER_MAX_LINES][72];
+};
+
+static int check_id(struct cli_ctx *ctx, struct cli_call *c)
+{
+	(void)ctx;
+	struct order_args *a = c->args;
+	return cli_parse_id(c, "order", c->pos[0], &a->id);
+}
+
+/* --line MODEL:QTY */
+static int check_create(struct cli_ctx *ctx, struct cli_call *c)
+{
+	(void)ctx;
+	struct order_args *a = c->args;
+	for (int i = 0; i < a->nline; i++) {
+		const char *colon = strrchr(a->line[i], ':');
+		long long q = 0;
+		size_t mlen = colon ? (size_t)(colon - a->line[i]) : 0;
+		if (!colon || mlen == 0 || mlen >= sizeof(a->models[i]) ||
+		    cli_strtoll(colon + 1, 1, 1000000, &q))
+			return cli_call_usage(
+				c, "--line '%s' is not MODEL:QUANTITY (quantity 1..1000000)",
+				a->line[i]);
+		memcpy(a->models[i], a->line[i], mlen);
+		a->models[i][mlen] = '\0';
+		a->lines[i] = (struct order_line){ .model = a->models[i], .quantity = (int)q };
+	}
+	return ML_OK;
+}
+
+static int create(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct order_args *a = c->args;
+	struct cli_scan s = { 0 };
+	int64_t id = 0;
+	int rc = ML_OK;
+	if (a->file || c->npos > 0)
+		rc = cli_scan_load(c, a->file, 0, &s);
+	else if (a->nline == 0)
+		rc = cli_call_usage(
+			c, "an order needs --line MODEL:QTY or barcodes (arguments or --file)");
+	if (!rc)
+		rc = cli_call_db(ctx, c);
+	if (!rc)
+		rc = order_create(c->db, a->from, a->to, a->lines, (size_t)a->nline, s.v, s.n,
+				  a->note, &id, &c->err);
+	if (!rc)
+		rc = ctx->json ? cli_printf(c, "{\"order_id\":%lld}\n", (long long)id)
+			       : cli_printf(c, "order %lld created: %s -> %s\n", (long long)id,
+					    a->from, a->to);
+	cli_scan_free(&s);
+	return rc;
+}
+
+static int pick(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct order_args *a = c->args;
+	struct cli_scan s;
+	struct stock_scan_report rep = { 0 };
+	int rc = cli_scan_load(c, a->file, 1, &s);
+	if (!rc)
+		rc = cli_call_db(ctx, c);
+	if (!rc) {
+		rc = order_pick(c->db, a->id, s.v, s.n, &rep, &c->err);
+		int r2 = cli_scan_report(ctx, c, &s, &rep, "picked", rc == ML_OK);
+		if (!rc)
+			rc = r2;
+	}
+	stock_scan_report_free(&rep);
+	cli_scan_free(&s);
+	return rc;
+}
+
+static int dispatch(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct order_args *a = c->args;
+	size_t n = 0;
+	int rc = order_dispatch(c->db, a->id, &n, &c->err);
+	if (rc)
+		return rc;
+	return ctx->json ? cli_printf(c, "{\"order_id\":%lld,\"dispatched\":%zu}\n",
+				      (long long)a->id, n)
+			 : cli_printf(c, "order %lld dispatched: %zu assets in transit\n",
+				      (long long)a->id, n);
+}
+
+static int receive(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct order_args *a = c->args;
+	struct cli_scan s;
+	struct order_receive_report rep = { 0 };
+	struct ml_buf b = ML_BUF_INIT;
+	int rc = cli_scan_load(c, a->file, 1, &s);
+	if (!rc)
+		rc = cli_call_db(ctx, c);
+	if (!rc)
+		rc = order_receive(c->db, a->id, s.v, s.n, &rep, &c->err);
+	if (rc)
+		goto out;
+	if (ctx->json) {
+		ml_buf_putc(&b, '{');
+		ml_json_kv_int(&b, 1, "order_id", a->id);
+		for (int k = 0; k < ORDER_OUTCOME_COUNT; k++)
+			ml_json_kv_int(&b, 0, order_outcome_name((enum order_outcome)k),
+				       (int64_t)rep.n[k]);
+		ml_buf_puts(&b, ",\"scans\":[");
+		for (size_t i = 0; i < rep.nscans; i++) {
+			ml_buf_puts(&b, i ? ",{" : "{");
+			ml_json_kv_str(&b, 1, "code", rep.scans[i].code);
+			ml_json_kv_str(&b, 0, "outcome", order_outcome_name(rep.scans[i].outcome));
+			ml_json_kv_str(&b, 0, "message", rep.scans[i].msg);
+			ml_buf_putc(&b, '}');
+		}
+		ml_buf_puts(&b, "],\"missing\":[");
+		for (size_t i = 0; i < rep.nmissing; i++) {
+			if (i)
+				ml_buf_putc(&b, ',');
+			ml_json_str(&b, rep.missing[i]);
+		}
+		ml_buf_puts(&b, "]}");
+	} else {
+		for (size_t i = 0; i < rep.nscans; i++)
+			if (rep.scans[i].outcome != ORDER_RECEIVED)
+				ml_buf_printf(&b, "%s: %s\n",
+					      order_outcome_name(rep.scans[i].outcome),
+					      rep.scans[i].msg);
+		ml_buf_printf(
+			&b,
+			"order %lld: %zu received, %zu extra, %zu wrong, %zu duplicate; %zu still missing",
+			(long long)a->id, rep.n[ORDER_RECEIVED], rep.n[ORDER_EXTRA],
+			rep.n[ORDER_WRONG], rep.n[ORDER_DUPLICATE], rep.nmissing);
+		for (size_t i = 0; i < rep.nmissing; i++)
+			ml_buf_printf(&b, "%s%s", i ? " " : ": ", rep.missing[i]);
+	}
+	rc = cli_emit(c, &b, 1);
+out:
+	ml_buf_free(&b);
+	order_receive_report_free(&rep);
+	cli_scan_free(&s);
+	return rc;
+}
+
+static int close_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct order_args *a = c->args;
+	size_t lost = 0;
+	int rc = order_close(c->db, a->id, a->missing, (size_t)a->nmissing, a->reason, &lost,
+			     &c->err);
+	if (rc)
+		return rc;
+	return ctx->json
+		       ? cli_printf(c, "{\"order_id\":%lld,\"lost\":%zu}\n", (long long)a->id, lost)
+		       : cli_printf(c, "order %lld closed; %zu reported missing (recorded lost)\n",
+				    (long long)a->id, lost);
+}
+
+static int cancel(struct cli_ctx *ctx, struct cli_call *c)
+{
+	(void)ctx;
+	const struct order_args *a = c->args;
+	int rc = order_cancel(c->db, a->id, a->reason, &c->err);
+	if (rc)
+		return rc;
+	return cli_printf(c, "order %lld cancelled\n", (long long)a->id);
+}
+
+static int show(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct order_args *a = c->args;
+	PGresult *res = NULL;
+	int rc = order_show(c->db, a->id, &res, &c->err);
+	if (rc)
+		return rc;
+	return cli_print_result(ctx, c, res);
+}
+
+static int list(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct order_args *a = c->args;
+	PGresult *res = NULL;
+	int rc = order_list(c->db, a->status, &res, &c->err);
+	if (rc)
+		return rc;
+	return cli_print_result(ctx, c, res);
+}
+
+static const struct cli_opt create_opts[] = {
+	CLI_REQ("from", struct order_args, from),         CLI_REQ("to", struct order_args, to),
+	CLI_LIST("line", struct order_args, line, nline), CLI_OPT("note", struct order_args, note),
+	CLI_OPT("file", struct order_args, file),         CLI_OPT_END,
+};
+static const struct cli_opt file_opts[] = {
+	CLI_OPT("file", struct order_args, file),
+	CLI_OPT_END,
+};
+static const struct cli_opt close_opts[] = {
+	CLI_LIST("missing", struct order_args, missing, nmissing),
+	CLI_OPT("reason", struct order_args, reason),
+	CLI_OPT_END,
+};
+static const struct cli_opt cancel_opts[] = {
+	CLI_REQ("reason", struct order_args, reason),
+	CLI_OPT_END,
+};
+static const struct cli_opt list_opts[] = {
+	CLI_OPT("status", struct order_args, status),
+	CLI_OPT_END,
+};
+
+static const struct cli_cmd order_cmds[] = {
+	{ .name = "create",
+	  .run = create,
+	  .check = check_create,
+	  CLI_ARGS(struct order_args, create_opts),
+	  .max_pos = 100000,
+	  .need = "order create needs --from STORE --to STORE",
+	  .summary = "create a distribution order: lines by model and quantity, or barcodes",
+	  .help = "usage: meterlab order create --from STORE --to STORE [--line MODEL:QTY]... [BARCODE...]\n"
+		  "       [--file BARCODES] [--note TEXT] [--json]\n\n"
+		  "Barcodes (arguments or a file, one per line) are planned on the order at once; an asset\n"
+		  "is on at most one open order." },
+	{ .name = "pick",
+	  .run = pick,
+	  .check = check_id,
+	  CLI_ARGS(struct order_args, file_opts),
+	  .min_pos = 1,
+	  .max_pos = 100000,
+	  .need = "order pick needs ORDER",
+	  .summary = "pick scanned assets against the order's lines, all or nothing",
+	  .help = "usage: meterlab order pick ORDER [BARCODE...] [--file SCANS] [--json]\n\n"
+		  "Refused, naming the barcode and its line: wrong model, over-picking, not in the\n"
+		  "from-store, not valid for issue, on another open order; nothing is picked then." },
+	{ .name = "dispatch",
+	  .run = dispatch,
+	  .check = check_id,
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "order dispatch needs ORDER",
+	  .flags = CLI_NEED_DB,
+	  .summary = "dispatch the picked assets: in transit on the order",
+	  .help = "usage: meterlab order dispatch ORDER [--json]" },
+	{ .name = "receive",
+	  .run = receive,
+	  .check = check_id,
+	  CLI_ARGS(struct order_args, file_opts),
+	  .min_pos = 1,
+	  .max_pos = 100000,
+	  .need = "order receive needs ORDER",
+	  .summary = "receive at the destination by scanning; reports missing, extra, wrong",
+	  .help = "usage: meterlab order receive ORDER [BARCODE...] [--file SCANS] [--json]" },
+	{ .name = "close",
+	  .run = close_cmd,
+	  .check = check_id,
+	  CLI_ARGS(struct order_args, close_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "order close needs ORDER",
+	  .flags = CLI_NEED_DB,
+	  .summary = "close a received order; what never arrived is reported missing (lost)",
+	  .help = "usage: meterlab order close ORDER [--missing BARCODE]... [--reason TEXT] [--json]\n\n"
+		  "Refused while an asset is neither received nor listed with --missing; listed ones are\n"
+		  "recorded lost in transit, by you, with the reason." },
+	{ .name = "cancel",
+	  .run = cancel,
+	  .check = check_id,
+	  CLI_ARGS(struct order_args, cancel_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "order cancel needs ORDER --reason TEXT",
+	  .flags = CLI_NEED_DB,
+	  .summary = "cancel an order not dispatched yet",
+	  .help = "usage: meterlab order cancel ORDER --reason TEXT" },
+	{ .name = "show",
+	  .run = show,
+	  .check = check_id,
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "order show needs ORDER",
+	  .flags = CLI_NEED_DB,
+	  .summary = "an order's lines: wanted, picked, in transit, received, missing",
+	  .help = "usage: meterlab order show ORDER [--json]" },
+	{ .name = "list",
+	  .run = list,
+	  CLI_ARGS(struct order_args, list_opts),
+	  .flags = CLI_NEED_DB,
+	  .summary = "distribution orders, newest first",
+	  .help = "usage: meterlab order list [--status open|dispatched|closed|cancelled] [--json]" },
+	{ .name = NULL },
+};
+
+const struct cli_cmd cmd_order = { .name = "order",
+				   .help = "Distribution orders (配送) between stores.",
+				   .sub = order_cmds };

@@ -1,0 +1,317 @@
+/*
+ * cmd_stock.c — `meterlab stock ...`: slots, put-away by scanning, stock
+ * counts, where an asset is, the re-verification list and send (stores/).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "assets/registry.h"
+#include "cli/cli.h"
+#include "common/json.h"
+#include "stores/stores.h"
+
+struct stock_args {
+	const char *kind, *parent, *name, *file, *lab, *reason;
+	const char *store, *slot, *model, *state, *lot, *older, *by_slot;
+	struct stock_filter f;
+};
+
+int cli_scan_load(struct cli_call *c, const char *file, int first_pos, struct cli_scan *s)
+{
+	memset(s, 0, sizeof(*s));
+	size_t npos = c->npos > first_pos ? (size_t)(c->npos - first_pos) : 0;
+	size_t nfile = 0;
+	int rc = ML_OK;
+	if (file) {
+		size_t len = 0;
+		rc = asset_read_file(file, &s->data, &len, &c->err);
+		/* a spreadsheet's "CSV UTF-8" starts with a BOM */
+		size_t skip = len >= 3 && !memcmp(s->data, "\xEF\xBB\xBF", 3) ? 3 : 0;
+		if (!rc)
+			rc = stock_scan_parse(s->data + skip, len - skip, &s->fcodes, &nfile,
+					      &s->fline, &c->err);
+		if (rc) {
+			ml_error_prefix(&c->err, "%s: ", file);
+			return rc;
+		}
+	}
+	s->n = npos + nfile;
+	s->v = calloc(s->n ? s->n : 1, sizeof(*s->v));
+	s->line = calloc(s->n ? s->n : 1, sizeof(*s->line));
+	if (!s->v || !s->line)
+		return ml_errorf(&c->err, ML_ENOMEM, "out of memory (%zu codes)", s->n);
+	for (size_t i = 0; i < npos; i++)
+		s->v[i] = c->pos[first_pos + (int)i];
+	for (size_t i = 0; i < nfile; i++) {
+		s->v[npos + i] = s->fcodes[i];
+		s->line[npos + i] = s->fline[i];
+	}
+	if (s->n == 0)
+		return cli_call_usage(
+			c,
+			"nothing scanned (give codes as arguments or --file FILE, - for standard input)");
+	return ML_OK;
+}
+
+void cli_scan_free(struct cli_scan *s)
+{
+	free(s->v);
+	free(s->line);
+	free(s->fcodes);
+	free(s->fline);
+	free(s->data);
+	memset(s, 0, sizeof(*s));
+}
+
+int cli_scan_report(struct cli_ctx *ctx, struct cli_call *c, const struct cli_scan *s,
+		    const struct stock_scan_report *rep, const char *what, int ok)
+{
+	struct ml_buf b = ML_BUF_INIT;
+	int rc = ML_OK;
+	if (!ctx->json && !ok) {
+		for (size_t i = 0; i < rep->nrefused; i++) {
+			size_t k = rep->refused[i].index;
+			int in_file = k < s->n && s->line[k];
+			fprintf(stderr, "refused (%s %zu) %s: %s\n", in_file ? "line" : "argument",
+				in_file ? s->line[k] : k + 1, rep->refused[i].code,
+				rep->refused[i].msg);
+		}
+		return ML_OK;
+	}
+	if (ctx->json) {
+		ml_buf_putc(&b, '{');
+		ml_json_kv_str(&b, 1, "operation", what);
+		ml_json_kv_int(&b, 0, "done", (int64_t)rep->done);
+		ml_buf_puts(&b, ",\"refused\":[");
+		for (size_t i = 0; i < rep->nrefused; i++) {
+			const struct stock_refusal *r = &rep->refused[i];
+			ml_buf_puts(&b, i ? ",{" : "{");
+			ml_json_kv_str(&b, 1, "code", r->code);
+			ml_json_kv_int(&b, 0, "index", (int64_t)r->index);
+			ml_json_kv_int(&b, 0, "line",
+				       r->index < s->n ? (int64_t)s->line[r->index] : 0);
+			ml_json_kv_str(&b, 0, "error", ml_strerror(r->err));
+			ml_json_kv_str(&b, 0, "reason", r->msg);
+			ml_buf_putc(&b, '}');
+		}
+		ml_buf_puts(&b, "]}");
+	} else {
+		ml_buf_printf(&b, "%s: %zu asset%s", what, rep->done, rep->done == 1 ? "" : "s");
+	}
+	if (ok)
+		rc = cli_emit(c, &b, 1);
+	else
+		cli_emit_detail(&b);
+	ml_buf_free(&b);
+	return rc;
+}
+
+static int slot_add(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct stock_args *a = c->args;
+	int64_t id = 0;
+	int rc = stock_slot_add(c->db, c->pos[0], c->pos[1], a->kind, a->parent, a->name, &id,
+				&c->err);
+	if (rc)
+		return rc;
+	if (ctx->json)
+		return cli_printf(c, "{\"slot_id\":%lld}\n", (long long)id);
+	return cli_printf(c, "slot %s added to store %s\n", c->pos[1], c->pos[0]);
+}
+
+static int putaway(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct stock_args *a = c->args;
+	struct cli_scan s;
+	struct stock_scan_report rep = { 0 };
+	int rc = cli_scan_load(c, a->file, 0, &s);
+	if (!rc)
+		rc = cli_call_db(ctx, c);
+	if (!rc) {
+		rc = stock_putaway(c->db, s.v, s.n, &rep, &c->err);
+		int r2 = cli_scan_report(ctx, c, &s, &rep, "put away", rc == ML_OK);
+		if (!rc)
+			rc = r2;
+	}
+	stock_scan_report_free(&rep);
+	cli_scan_free(&s);
+	return rc;
+}
+
+static int check_counts(struct cli_ctx *ctx, struct cli_call *c)
+{
+	(void)ctx;
+	struct stock_args *a = c->args;
+	long long m = 0;
+	int rc = cli_parse_ll(c, "--older-than-months", a->older, 1, 1200, &m);
+	if (rc)
+		return rc;
+	a->f = (struct stock_filter){ .store = a->store,
+				      .slot = a->slot,
+				      .model = a->model,
+				      .state = a->state,
+				      .lot = a->lot,
+				      .min_age_months = (int)m,
+				      .by_slot = a->by_slot != NULL || a->slot != NULL };
+	return ML_OK;
+}
+
+static int counts(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct stock_args *a = c->args;
+	PGresult *res = NULL;
+	int rc = stock_counts(c->db, &a->f, &res, &c->err);
+	if (rc)
+		return rc;
+	return cli_print_result(ctx, c, res);
+}
+
+static int where(struct cli_ctx *ctx, struct cli_call *c)
+{
+	char place[256], why[400];
+	int rc = stock_place(c->db, c->pos[0], place, sizeof(place), &c->err);
+	if (!rc)
+		rc = stock_valid_for_issue(c->db, c->pos[0], why, sizeof(why), &c->err);
+	if (rc)
+		return rc;
+	if (ctx->json) {
+		struct ml_buf b = ML_BUF_INIT;
+		ml_buf_putc(&b, '{');
+		ml_json_kv_str(&b, 1, "barcode", c->pos[0]);
+		ml_json_kv_str(&b, 0, "place", place);
+		ml_json_kv_str(&b, 0, "not_valid_for_issue", why[0] ? why : NULL);
+		ml_buf_putc(&b, '}');
+		rc = cli_emit(c, &b, 1);
+		ml_buf_free(&b);
+		return rc;
+	}
+	return cli_printf(c, "%s: %s\n%s\n", c->pos[0], place, why[0] ? why : "valid for issue");
+}
+
+static int reverify_list(struct cli_ctx *ctx, struct cli_call *c)
+{
+	(void)ctx;
+	const struct stock_args *a = c->args;
+	struct ml_buf b = ML_BUF_INIT;
+	int rc = stock_reverify_csv(c->db, a->store, &b, NULL, &c->err);
+	if (!rc)
+		rc = cli_emit(c, &b, 0);
+	ml_buf_free(&b);
+	return rc;
+}
+
+static int reverify_send(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct stock_args *a = c->args;
+	struct cli_scan s;
+	struct stock_scan_report rep = { 0 };
+	int rc = cli_scan_load(c, a->file, 0, &s);
+	if (!rc)
+		rc = cli_call_db(ctx, c);
+	if (!rc) {
+		rc = stock_reverify_send(c->db, s.v, s.n, a->lab, a->reason, &rep, &c->err);
+		int r2 = cli_scan_report(ctx, c, &s, &rep, "sent for re-verification", rc == ML_OK);
+		if (!rc)
+			rc = r2;
+	}
+	stock_scan_report_free(&rep);
+	cli_scan_free(&s);
+	return rc;
+}
+
+static const struct cli_opt slot_opts[] = {
+	CLI_REQ("kind", struct stock_args, kind),
+	CLI_OPT("parent", struct stock_args, parent),
+	CLI_OPT("name", struct stock_args, name),
+	CLI_OPT_END,
+};
+static const struct cli_opt file_opts[] = {
+	CLI_OPT("file", struct stock_args, file),
+	CLI_OPT_END,
+};
+static const struct cli_opt count_opts[] = {
+	CLI_OPT("store", struct stock_args, store),
+	CLI_OPT("slot", struct stock_args, slot),
+	CLI_OPT("model", struct stock_args, model),
+	CLI_OPT("state", struct stock_args, state),
+	CLI_OPT("lot", struct stock_args, lot),
+	CLI_OPT("older-than-months", struct stock_args, older),
+	CLI_FLAG("by-slot", struct stock_args, by_slot),
+	CLI_OPT_END,
+};
+static const struct cli_opt list_opts[] = {
+	CLI_OPT("store", struct stock_args, store),
+	CLI_OPT_END,
+};
+static const struct cli_opt send_opts[] = {
+	CLI_REQ("lab", struct stock_args, lab),
+	CLI_OPT("reason", struct stock_args, reason),
+	CLI_OPT("file", struct stock_args, file),
+	CLI_OPT_END,
+};
+
+static const struct cli_cmd stock_cmds[] = {
+	{ .name = "slot-add",
+	  .run = slot_add,
+	  CLI_ARGS(struct stock_args, slot_opts),
+	  .min_pos = 2,
+	  .max_pos = 2,
+	  .need = "stock slot-add needs STORE SLOT --kind area|shelf|box|pallet",
+	  .flags = CLI_NEED_DB,
+	  .summary = "add a storage slot (area, shelf, box, pallet) under a store",
+	  .help = "usage: meterlab stock slot-add STORE SLOT --kind area|shelf|box|pallet [--parent SLOT] "
+		  "[--name TEXT] [--json]\n\n"
+		  "SLOT is the slot's own barcode label (not 22 digits: those are assets)." },
+	{ .name = "put-away",
+	  .run = putaway,
+	  CLI_ARGS(struct stock_args, file_opts),
+	  .max_pos = 100000,
+	  .summary = "put verified stock into slots by scanning: SLOT, then its assets, ...",
+	  .help = "usage: meterlab stock put-away [CODE...] [--file SCANS] [--json]\n\n"
+		  "The scan stream: a slot barcode, then the asset barcodes that go into it, then another\n"
+		  "slot ... (arguments, then the file: one code per line, a scanner's dump or the first\n"
+		  "column of a CSV). An asset already in a slot moves. All or nothing: every refused code\n"
+		  "is reported with its line and nothing is put away (exit 5 or 4)." },
+	{ .name = "counts",
+	  .run = counts,
+	  .check = check_counts,
+	  CLI_ARGS(struct stock_args, count_opts),
+	  .flags = CLI_NEED_DB,
+	  .summary = "stock counts by store, slot, model, lot and state",
+	  .help = "usage: meterlab stock counts [--store CODE] [--slot SLOT] [--model CODE] [--state S]\n"
+		  "       [--lot CODE] [--older-than-months N] [--by-slot] [--json]\n\n"
+		  "Assets in stores grouped by store (and slot), model, lot and state, with the oldest\n"
+		  "verification and how many may not be issued (expired, or verified longer ago than\n"
+		  "the setting stock.reverify_months)." },
+	{ .name = "where",
+	  .run = where,
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "stock where needs BARCODE",
+	  .flags = CLI_NEED_DB,
+	  .summary = "where an asset is, and whether it may be issued",
+	  .help = "usage: meterlab stock where BARCODE [--json]" },
+	{ .name = "reverify-list",
+	  .run = reverify_list,
+	  CLI_ARGS(struct stock_args, list_opts),
+	  .flags = CLI_NEED_DB,
+	  .summary = "CSV of the stock that must be re-verified before issue",
+	  .help = "usage: meterlab stock reverify-list [--store CODE]\n\n"
+		  "Stock past its valid_until, or verified longer ago than stock.reverify_months\n"
+		  "(default 6, State Grid practice), oldest first, as CSV on standard output." },
+	{ .name = "reverify-send",
+	  .run = reverify_send,
+	  CLI_ARGS(struct stock_args, send_opts),
+	  .max_pos = 100000,
+	  .need = "stock reverify-send needs --lab LAB",
+	  .summary = "send stock to the lab for re-verification, all or nothing",
+	  .help = "usage: meterlab stock reverify-send --lab LAB [--reason TEXT] [BARCODE...] [--file FILE]\n\n"
+		  "FILE may be the reverify-list CSV (the first column is read)." },
+	{ .name = NULL },
+};
+
+const struct cli_cmd cmd_stock = {
+	.name = "stock",
+	.help = "Stock in the stores: slots, put-away, counts, re-verification.",
+	.sub = stock_cmds
+};

@@ -1,0 +1,228 @@
+/*
+ * stores.h — the warehouse (issue 11): storage slots and put-away, stock
+ * queries, the validity rule for issue, re-verification of stock,
+ * distribution orders (配送) between stores.
+ *
+ * Every operation is ONE function over one connection that runs in one
+ * transaction (a savepoint inside the caller's transaction when one is
+ * open: the caller decides to commit), with a report struct; the server
+ * and web fronts call the same functions. Who acts is the connection's
+ * authenticated user (ml_actor_id); the database functions (migrations
+ * 0200–0224) check the permission, the state and the rules and change
+ * assets only through ml_asset_apply. stores/README.md explains the model.
+ *
+ * Thread-safety: one connection per thread; no global state.
+ */
+#ifndef ML_STORES_H
+#define ML_STORES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "common/buf.h"
+#include "common/ml_error.h"
+#include "sql/db.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One refused scanned code: index into the caller's array, the code and why. */
+struct stock_refusal {
+	size_t index;
+	char code[72];
+	int err; /* ML_EINVAL, ML_ENOTFOUND, ML_ESTATE */
+	char msg[320];
+};
+
+/* Report of an all-or-nothing scan operation (put-away, pick, re-verify send). */
+struct stock_scan_report {
+	size_t done;                   /* assets changed (0 unless all succeeded) */
+	struct stock_refusal *refused; /* malloc'd, owned by the report */
+	size_t nrefused;
+};
+/* Release the report's memory (NULL-safe); the struct itself is the caller's. */
+void stock_scan_report_free(struct stock_scan_report *rep);
+
+/* ---- slots and put-away ---- */
+
+/*
+ * Add a storage slot under a store. kind: area, shelf, box or pallet;
+ * parent (a slot barcode of the same store) and name may be NULL. The slot
+ * barcode is never 22 digits (those are assets). *slot_id may be NULL.
+ * Permission store.slot.
+ */
+int stock_slot_add(struct db *db, const char *store, const char *barcode, const char *kind,
+		   const char *parent, const char *name, int64_t *slot_id,
+		   struct ml_error *err) ML_MUSTCHECK;
+
+/*
+ * Put away by scanning: codes is the scan stream — a slot barcode, then the
+ * asset barcodes that go into it, then another slot ... Each asset must be
+ * verified stock (in_stock / secondary_stock) of the slot's store; an asset
+ * in another slot moves. All or nothing: every refusal is in rep (may be
+ * NULL), rc is the first refusal's code, err counts them and names the
+ * first. Each asset gets a 'put_away' event naming the slot. Permission
+ * store.slot.
+ */
+int stock_putaway(struct db *db, const char *const *codes, size_t n, struct stock_scan_report *rep,
+		  struct ml_error *err) ML_MUSTCHECK;
+
+/* ---- stock queries ---- */
+
+struct stock_filter {
+	const char *store, *slot, *model, *state, *lot; /* NULL = any */
+	int min_age_months;                             /* > 0: verified at least this long ago */
+	int by_slot;                                    /* 1: one row per slot as well */
+};
+
+/*
+ * Counts of the assets in stores (every state whose location is a store,
+ * in_transit counted at its from-store) grouped by store[, slot], model,
+ * lot and state, with the oldest verification. *out (caller PQclear()s):
+ * columns store, slot, model, lot, state, assets, oldest_verified,
+ * not_valid (how many may not be issued). ML_EINVAL for an unknown state.
+ */
+int stock_counts(struct db *db, const struct stock_filter *f, PGresult **out,
+		 struct ml_error *err) ML_MUSTCHECK;
+
+/*
+ * The one validity rule for issue and install (ml_asset_valid_for_issue):
+ * *reason is "" when the asset may be issued, else why not (naming the
+ * barcode). ML_ENOTFOUND for an unregistered barcode.
+ */
+int stock_valid_for_issue(struct db *db, const char *barcode, char *reason, size_t cap,
+			  struct ml_error *err) ML_MUSTCHECK;
+
+/* Where an asset is, in words ("slot A-01 of store CENTRAL", "in transit on order 7 ..."). */
+int stock_place(struct db *db, const char *barcode, char *place, size_t cap,
+		struct ml_error *err) ML_MUSTCHECK;
+
+/*
+ * The re-verification list (stock that may not be issued: expired, or
+ * verified longer ago than stock.reverify_months) as CSV appended to out:
+ * barcode,model,lot,store,slot,state,valid_until,verified_on,reason.
+ * store NULL = every store. *count (may be NULL) = data rows.
+ */
+int stock_reverify_csv(struct db *db, const char *store, struct ml_buf *out, size_t *count,
+		       struct ml_error *err) ML_MUSTCHECK;
+
+/*
+ * Send stock to a lab location for re-verification, all or nothing (state
+ * reverify, event reverify_send with the reason, slot dropped). Refusals as
+ * stock_putaway. Permission store.reverify.
+ */
+int stock_reverify_send(struct db *db, const char *const *barcodes, size_t n, const char *lab,
+			const char *reason, struct stock_scan_report *rep,
+			struct ml_error *err) ML_MUSTCHECK;
+
+/* ---- distribution orders ---- */
+
+struct order_line {
+	const char *model;
+	int quantity;
+};
+
+/*
+ * Create an order from one store to another, with lines by model and
+ * quantity and/or by barcodes (those are planned on the order at once).
+ * Refused as a whole naming the bad model or barcode. Permission store.order.
+ */
+int order_create(struct db *db, const char *from, const char *to, const struct order_line *lines,
+		 size_t nlines, const char *const *barcodes, size_t nbarcodes, const char *note,
+		 int64_t *order_id, struct ml_error *err) ML_MUSTCHECK;
+
+/*
+ * Pick by scanning against an open order, all or nothing: wrong model,
+ * over-picking, not in the from-store, not valid for issue, on another open
+ * order, scanned twice, already picked — each refused in rep naming the
+ * barcode. A race lost to another clerk is ML_ECONFLICT naming the barcode
+ * (nothing picked). Permission store.order.
+ */
+int order_pick(struct db *db, int64_t order_id, const char *const *barcodes, size_t n,
+	       struct stock_scan_report *rep, struct ml_error *err) ML_MUSTCHECK;
+
+/* Dispatch an open order: every picked asset in_transit on it. *count (may be NULL) = assets. */
+int order_dispatch(struct db *db, int64_t order_id, size_t *count,
+		   struct ml_error *err) ML_MUSTCHECK;
+
+enum order_outcome {
+	ORDER_RECEIVED = 0,
+	ORDER_ALREADY_RECEIVED = 1,
+	ORDER_DUPLICATE = 2,        /* scanned twice in this list */
+	ORDER_MISSING_REPORTED = 3, /* reported missing before: recorded lost */
+	ORDER_EXTRA = 4,            /* a registered asset not on this order */
+	ORDER_WRONG = 5,            /* unregistered/malformed, or on another order */
+};
+#define ORDER_OUTCOME_COUNT 6
+const char *order_outcome_name(enum order_outcome o); /* static storage */
+
+struct order_scan {
+	size_t index;
+	char code[72];
+	enum order_outcome outcome;
+	char msg[320];
+};
+
+struct order_receive_report {
+	size_t n[ORDER_OUTCOME_COUNT]; /* scans per outcome */
+	struct order_scan *scans;      /* one per scan, malloc'd, owned by the report */
+	size_t nscans;
+	char (*missing)[23]; /* still in transit after this receipt, malloc'd */
+	size_t nmissing;
+};
+void order_receive_report_free(struct order_receive_report *rep); /* NULL-safe */
+
+/*
+ * Receive a dispatched order by scanning at the destination. The scans on
+ * the order become stock of the destination (one transaction); extra and
+ * wrong scans are reported and change nothing (they are not refusals: rc is
+ * ML_OK). rep lists every scan's outcome and what is still missing.
+ * Permission store.order.
+ */
+int order_receive(struct db *db, int64_t order_id, const char *const *barcodes, size_t n,
+		  struct order_receive_report *rep, struct ml_error *err) ML_MUSTCHECK;
+
+/*
+ * Close a dispatched order. Everything still in transit must be in missing
+ * (with a reason): those become 'lost' recorded by the actor. *lost (may be
+ * NULL) = how many. Refused naming an asset neither received nor listed.
+ */
+int order_close(struct db *db, int64_t order_id, const char *const *missing, size_t n,
+		const char *reason, size_t *lost, struct ml_error *err) ML_MUSTCHECK;
+
+/* Cancel an open order (nothing dispatched): its items are released. */
+int order_cancel(struct db *db, int64_t order_id, const char *reason,
+		 struct ml_error *err) ML_MUSTCHECK;
+
+/*
+ * An order's lines: *out (caller PQclear()s) columns order_id, status, from,
+ * to, line, model, wanted, by_barcode, planned, picked, in_transit,
+ * received, missing. ML_ENOTFOUND for an unknown order.
+ */
+int order_show(struct db *db, int64_t order_id, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
+
+/* Orders (newest first); status NULL = any. Columns order_id, status, from, to, created_by, created_at, assets. */
+int order_list(struct db *db, const char *status, PGresult **out,
+	       struct ml_error *err) ML_MUSTCHECK;
+
+/* ---- files ---- */
+
+/*
+ * A scan list or order-lines file as people make them (a scanner's dump, a
+ * spreadsheet saved as CSV): one code per line, the first field of a CSV
+ * row; blank lines and a first line "barcode"/"code" are skipped. All or
+ * nothing: a line with a control character, NUL or an over-long field is
+ * refused naming its line number. *codes: ONE malloc'd block holding the
+ * pointer array and the strings (free(*codes) frees all). *lines (may be
+ * NULL): the 1-based source line of each code, malloc'd, caller frees.
+ */
+int stock_scan_parse(const char *data, size_t len, char ***codes, size_t *n, size_t **lines,
+		     struct ml_error *err) ML_MUSTCHECK;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

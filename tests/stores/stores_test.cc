@@ -1,0 +1,461 @@
+/*
+ * stores/ (issue 11, warehouse half) against a real PostgreSQL: slots and
+ * put-away, the validity rule, the re-verification list and send, the
+ * distribution order flow with every refusal, the pick race, and direct
+ * writes refused for every role.
+ */
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../support/pgtest.h"
+#include "stores/stores.h"
+
+namespace
+{
+
+std::string g_ci;
+
+std::string one(struct db *db, const std::string &sql)
+{
+	PGresult *res = nullptr;
+	struct ml_error err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_OK, db_query_one(db, sql.c_str(), 0, nullptr, &res, &err))
+		<< sql << ": " << err.msg;
+	std::string v = res && PQgetvalue(res, 0, 0) ? PQgetvalue(res, 0, 0) : "";
+	PQclear(res);
+	return v;
+}
+
+/* Barcode of test asset n (serial n, valid check digit). */
+std::string bc(int n)
+{
+	struct db *db = pgtest_connect(g_ci);
+	std::string b = one(db,
+			    "SELECT b || ml_barcode_check_digit(b) FROM (SELECT '41300010000' || "
+			    "lpad('" +
+				    std::to_string(n) + "', 10, '0') AS b) x");
+	db_close(db);
+	return b;
+}
+
+std::string g_bc[40];
+
+class Stores : public ::testing::Test
+{
+      protected:
+	static void SetUpTestSuite()
+	{
+		g_ci = pgtest_fresh_db("stores");
+		pgtest_user(g_ci, "mlt_clerk2", "Clerk Two", "warehouse_clerk");
+		struct db *db = pgtest_connect(g_ci);
+		struct ml_error err = ML_ERROR_INIT;
+		/* fixture rows written as the DBA: assets 1..30 verified stock at CENTRAL
+		 * (model A 1..20, model B 21..30); 28 waited 7 months since verification,
+		 * 29 expired; 31..32 arrived (not verified) */
+		const char *const fixture[] = {
+			"INSERT INTO manufacturer (code, name) VALUES ('M', 'M')",
+			"INSERT INTO device_model (code, manufacturer_id, name, kind, accuracy_class, connection, "
+			" wiring, un_v, ib_a, imax_a, constant_imp, verification_period_months) "
+			" SELECT c, manufacturer_id, 'm', 'meter_1p', '1', 'direct', '1p2w', 220, 5, 60, 1200, 96 "
+			" FROM manufacturer, (VALUES ('MOD-A'), ('MOD-B')) v(c)",
+			"INSERT INTO lot (code, model_id, received_by, file_sha256, row_count) "
+			" SELECT 'LOT1', model_id, 'x', repeat('b', 64), 32 FROM device_model WHERE code = 'MOD-A'",
+			"INSERT INTO location (code, name, kind) VALUES ('CITY-A', 'City A', 'secondary_store'), "
+			" ('CITY-B', 'City B', 'secondary_store'), ('LAB1', 'Lab', 'lab'), ('TEAM-1', 'Team', 'field_team')",
+			"INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date, state, "
+			" location_id, valid_until, verified_at) "
+			" SELECT b || ml_barcode_check_digit(b), "
+			"  (SELECT model_id FROM device_model WHERE code = CASE WHEN n <= 20 OR n > 30 THEN 'MOD-A' "
+			"   ELSE 'MOD-B' END), (SELECT lot_id FROM lot), 'B', date '2026-01-01', "
+			"  CASE WHEN n > 30 THEN 'arrived' ELSE 'in_stock' END, "
+			"  (SELECT location_id FROM location WHERE code = 'CENTRAL'), "
+			"  CASE WHEN n = 29 THEN current_date - 1 WHEN n <= 30 THEN current_date + 3000 END, "
+			"  CASE WHEN n = 28 THEN now() - interval '7 months' WHEN n <= 30 THEN now() - interval '1 month' END "
+			" FROM generate_series(1, 32) n, LATERAL (SELECT '41300010000' || lpad(n::text, 10, '0') AS b) x",
+		};
+		for (const char *sql : fixture)
+			ASSERT_EQ(ML_OK, db_cmd(db, sql, 0, nullptr, &err))
+				<< sql << ": " << err.msg;
+		db_close(db);
+		for (int i = 1; i < 40; i++)
+			g_bc[i] = bc(i);
+	}
+
+	void SetUp() override
+	{
+		clerk_ = pgtest_connect(pgtest_as(g_ci, "mlt_clerk"));
+		dba_ = pgtest_connect(g_ci);
+	}
+	void TearDown() override
+	{
+		db_close(clerk_);
+		db_close(dba_);
+	}
+	struct db *clerk_ = nullptr, *dba_ = nullptr;
+	struct ml_error err_ = ML_ERROR_INIT;
+};
+
+std::string state_of(struct db *db, int n)
+{
+	return one(db, "SELECT state FROM asset WHERE barcode = '" + g_bc[n] + "'");
+}
+
+std::string slot_of(struct db *db, int n)
+{
+	return one(
+		db,
+		"SELECT coalesce((SELECT s.barcode FROM asset_slot x JOIN store_slot s USING (slot_id) "
+		"JOIN asset a USING (asset_id) WHERE a.barcode = '" +
+			g_bc[n] + "'), '-')");
+}
+
+TEST_F(Stores, SlotsAndPutAwayByScanning)
+{
+	ASSERT_EQ(ML_OK, stock_slot_add(clerk_, "CENTRAL", "C-A1", "area", nullptr, "Area 1",
+					nullptr, &err_))
+		<< err_.msg;
+	ASSERT_EQ(ML_OK, stock_slot_add(clerk_, "CENTRAL", "C-A1-S1", "shelf", "C-A1", nullptr,
+					nullptr, &err_))
+		<< err_.msg;
+	ASSERT_EQ(ML_OK, stock_slot_add(clerk_, "CITY-A", "A-P1", "pallet", nullptr, nullptr,
+					nullptr, &err_));
+	EXPECT_EQ(ML_EINVAL,
+		  stock_slot_add(clerk_, "LAB1", "L-1", "box", nullptr, nullptr, nullptr, &err_));
+	EXPECT_EQ(ML_EINVAL, stock_slot_add(clerk_, "CENTRAL", g_bc[1].c_str(), "box", nullptr,
+					    nullptr, nullptr, &err_))
+		<< "a slot barcode of 22 digits would be taken for an asset";
+	EXPECT_EQ(ML_EEXISTS, stock_slot_add(clerk_, "CENTRAL", "C-A1", "box", nullptr, nullptr,
+					     nullptr, &err_));
+
+	const char *scan[] = { "C-A1", g_bc[1].c_str(), g_bc[2].c_str(), "C-A1-S1",
+			       g_bc[3].c_str() };
+	struct stock_scan_report rep = {};
+	ASSERT_EQ(ML_OK, stock_putaway(clerk_, scan, 5, &rep, &err_)) << err_.msg;
+	EXPECT_EQ(3u, rep.done);
+	stock_scan_report_free(&rep);
+	EXPECT_EQ("C-A1", slot_of(dba_, 1));
+	EXPECT_EQ("C-A1-S1", slot_of(dba_, 3));
+	EXPECT_EQ("put_away",
+		  one(dba_, "SELECT action FROM asset_event e JOIN asset a USING (asset_id) WHERE "
+			    "a.barcode = '" +
+				    g_bc[3] + "' ORDER BY event_id DESC LIMIT 1"));
+	/* moving between slots */
+	const char *mv[] = { "C-A1-S1", g_bc[1].c_str() };
+	ASSERT_EQ(ML_OK, stock_putaway(clerk_, mv, 2, nullptr, &err_)) << err_.msg;
+	EXPECT_EQ("C-A1-S1", slot_of(dba_, 1));
+	char place[200];
+	ASSERT_EQ(ML_OK, stock_place(clerk_, g_bc[1].c_str(), place, sizeof(place), &err_));
+	EXPECT_STREQ("slot C-A1-S1 of store CENTRAL", place);
+
+	/* refusals, all or nothing, each naming the code */
+	const char *bad[] = { g_bc[4].c_str(),  "NO-SUCH",       g_bc[5].c_str(),
+			      "A-P1",           g_bc[6].c_str(), "C-A1",
+			      g_bc[31].c_str(), g_bc[7].c_str(), g_bc[7].c_str() };
+	ASSERT_EQ(ML_EINVAL, stock_putaway(clerk_, bad, 9, &rep, &err_));
+	ASSERT_EQ(5u, rep.nrefused) << err_.msg;
+	EXPECT_EQ(0u, rep.refused[0].index);
+	EXPECT_NE(nullptr, strstr(rep.refused[0].msg, "before any slot"));
+	EXPECT_NE(nullptr, strstr(rep.refused[1].msg, "slot NO-SUCH does not exist"));
+	EXPECT_NE(nullptr, strstr(rep.refused[2].msg, "not in the store of slot A-P1"))
+		<< rep.refused[2].msg;
+	EXPECT_NE(nullptr, strstr(rep.refused[3].msg, "'arrived'")) << rep.refused[3].msg;
+	EXPECT_NE(nullptr, strstr(rep.refused[4].msg, "scanned twice")) << rep.refused[4].msg;
+	stock_scan_report_free(&rep);
+	EXPECT_EQ("-", slot_of(dba_, 6));
+
+	/* a field member may not put away */
+	struct db *field = pgtest_connect(pgtest_as(g_ci, "mlt_field"));
+	EXPECT_EQ(ML_EPERM, stock_putaway(field, mv, 2, nullptr, &err_));
+	db_close(field);
+}
+
+TEST_F(Stores, ValidityRuleAndReverification)
+{
+	char why[300];
+	ASSERT_EQ(ML_OK, stock_valid_for_issue(clerk_, g_bc[10].c_str(), why, sizeof(why), &err_));
+	EXPECT_STREQ("", why);
+	ASSERT_EQ(ML_OK, stock_valid_for_issue(clerk_, g_bc[28].c_str(), why, sizeof(why), &err_));
+	EXPECT_NE(nullptr, strstr(why, "more than 6 months ago")) << why;
+	ASSERT_EQ(ML_OK, stock_valid_for_issue(clerk_, g_bc[29].c_str(), why, sizeof(why), &err_));
+	EXPECT_NE(nullptr, strstr(why, "expired on")) << why;
+	EXPECT_EQ(ML_ENOTFOUND,
+		  stock_valid_for_issue(clerk_, "4130001000099999999990", why, sizeof(why), &err_));
+
+	struct ml_buf csv = ML_BUF_INIT;
+	size_t n = 0;
+	ASSERT_EQ(ML_OK, stock_reverify_csv(clerk_, "CENTRAL", &csv, &n, &err_)) << err_.msg;
+	std::string text = ml_buf_str(&csv);
+	ml_buf_free(&csv);
+	EXPECT_EQ(2u, n) << text;
+	EXPECT_EQ(0u,
+		  text.find("barcode,model,lot,store,slot,state,valid_until,verified_on,reason\n"));
+	EXPECT_NE(std::string::npos, text.find(g_bc[28]));
+	EXPECT_NE(std::string::npos, text.find(g_bc[29]));
+
+	/* all or nothing: an arrived asset in the list refuses the whole send */
+	const char *send_bad[] = { g_bc[28].c_str(), g_bc[32].c_str() };
+	struct stock_scan_report rep = {};
+	EXPECT_EQ(ML_ESTATE,
+		  stock_reverify_send(clerk_, send_bad, 2, "LAB1", "waited too long", &rep, &err_));
+	ASSERT_EQ(1u, rep.nrefused);
+	EXPECT_EQ(1u, rep.refused[0].index);
+	stock_scan_report_free(&rep);
+	EXPECT_EQ("in_stock", state_of(dba_, 28));
+	EXPECT_EQ(ML_EINVAL,
+		  stock_reverify_send(clerk_, send_bad, 1, "CENTRAL", nullptr, nullptr, &err_))
+		<< "CENTRAL is not a lab";
+	const char *send[] = { g_bc[28].c_str(), g_bc[29].c_str() };
+	ASSERT_EQ(ML_OK, stock_reverify_send(clerk_, send, 2, "LAB1", "stock re-verification", &rep,
+					     &err_))
+		<< err_.msg;
+	EXPECT_EQ(2u, rep.done);
+	EXPECT_EQ("reverify", state_of(dba_, 28));
+	EXPECT_EQ(
+		"LAB1",
+		one(dba_,
+		    "SELECT l.code FROM asset a JOIN location l USING (location_id) WHERE a.barcode = '" +
+			    g_bc[29] + "'"));
+	EXPECT_EQ("mlt_clerk",
+		  one(dba_, "SELECT u.login FROM asset_event e JOIN asset a USING (asset_id) "
+			    "JOIN app_user u ON u.user_id = e.actor_id WHERE a.barcode = '" +
+				    g_bc[28] + "' AND e.action = 'reverify_send'"));
+}
+
+TEST_F(Stores, DistributionOrderFlow)
+{
+	/* lines: 3 of MOD-A by quantity, and barcodes 21, 22 (MOD-B) */
+	struct order_line lines[] = { { "MOD-A", 3 } };
+	const char *planned[] = { g_bc[21].c_str(), g_bc[22].c_str() };
+	int64_t id = 0;
+	ASSERT_EQ(ML_OK, order_create(clerk_, "CENTRAL", "CITY-A", lines, 1, planned, 2, "weekly",
+				      &id, &err_))
+		<< err_.msg;
+	/* an asset planned on an open order cannot be on a second one */
+	int64_t id2 = 0;
+	EXPECT_EQ(ML_EINVAL, order_create(clerk_, "CENTRAL", "CITY-B", nullptr, 0, planned, 1,
+					  nullptr, &id2, &err_));
+	EXPECT_NE(nullptr, strstr(err_.msg, g_bc[21].c_str())) << err_.msg;
+	struct order_line unknown[] = { { "NOPE", 1 } };
+	EXPECT_EQ(ML_EINVAL, order_create(clerk_, "CENTRAL", "CITY-A", unknown, 1, nullptr, 0,
+					  nullptr, &id2, &err_));
+
+	/* refusals naming the barcode: wrong model, not valid, not in store, unregistered, over-picking */
+	const char *bad[] = { g_bc[23].c_str(),         g_bc[28].c_str(), g_bc[31].c_str(),
+			      "4130001000099999999990", g_bc[11].c_str(), g_bc[12].c_str(),
+			      g_bc[13].c_str(),         g_bc[14].c_str() };
+	struct stock_scan_report rep = {};
+	EXPECT_NE(ML_OK, order_pick(clerk_, id, bad, 8, &rep, &err_));
+	ASSERT_GE(rep.nrefused, 5u) << err_.msg;
+	std::string all;
+	for (size_t i = 0; i < rep.nrefused; i++)
+		all += rep.refused[i].msg + std::string("\n");
+	stock_scan_report_free(&rep);
+	EXPECT_NE(std::string::npos, all.find("asset " + g_bc[23] + " is model MOD-B, which order"))
+		<< all;
+	EXPECT_NE(std::string::npos, all.find("asset " + g_bc[31] + " is not in store CENTRAL"))
+		<< all;
+	EXPECT_NE(std::string::npos, all.find(g_bc[14] + " would over-pick line 1")) << all;
+	EXPECT_EQ(std::string::npos, all.find(g_bc[13] + " would")) << all;
+	EXPECT_EQ("0", one(dba_, "SELECT count(*) FROM dist_order_item WHERE status = 'picked'"));
+
+	/* a planned barcode must be picked before dispatch */
+	const char *good[] = { g_bc[11].c_str(), g_bc[12].c_str(), g_bc[13].c_str(),
+			       g_bc[21].c_str() };
+	ASSERT_EQ(ML_OK, order_pick(clerk_, id, good, 4, &rep, &err_)) << err_.msg;
+	EXPECT_EQ(ML_ESTATE, order_dispatch(clerk_, id, nullptr, &err_));
+	EXPECT_NE(nullptr, strstr(err_.msg, g_bc[22].c_str())) << err_.msg;
+	const char *again[] = { g_bc[11].c_str() };
+	EXPECT_EQ(ML_ESTATE, order_pick(clerk_, id, again, 1, &rep, &err_));
+	EXPECT_NE(nullptr, strstr(rep.refused[0].msg, "already picked")) << rep.refused[0].msg;
+	stock_scan_report_free(&rep);
+	const char *last[] = { g_bc[22].c_str() };
+	ASSERT_EQ(ML_OK, order_pick(clerk_, id, last, 1, nullptr, &err_)) << err_.msg;
+
+	/* put one away first: dispatch drops its slot */
+	ASSERT_EQ(ML_OK, stock_slot_add(clerk_, "CENTRAL", "C-FLOW", "box", nullptr, nullptr,
+					nullptr, &err_));
+	const char *pa[] = { "C-FLOW", g_bc[12].c_str() };
+	ASSERT_EQ(ML_OK, stock_putaway(clerk_, pa, 2, nullptr, &err_)) << err_.msg;
+	size_t nd = 0;
+	ASSERT_EQ(ML_OK, order_dispatch(clerk_, id, &nd, &err_)) << err_.msg;
+	EXPECT_EQ(5u, nd);
+	EXPECT_EQ("in_transit", state_of(dba_, 12));
+	EXPECT_EQ("-", slot_of(dba_, 12));
+	char place[200];
+	ASSERT_EQ(ML_OK, stock_place(clerk_, g_bc[12].c_str(), place, sizeof(place), &err_));
+	EXPECT_NE(nullptr, strstr(place, "in transit on distribution order")) << place;
+
+	/* receive: 11, 12, 21 arrive, plus an extra (15), a duplicate and garbage */
+	const char *recv[] = { g_bc[11].c_str(), g_bc[12].c_str(), g_bc[21].c_str(),
+			       g_bc[15].c_str(), g_bc[11].c_str(), "12345" };
+	struct order_receive_report rr = {};
+	ASSERT_EQ(ML_OK, order_receive(clerk_, id, recv, 6, &rr, &err_)) << err_.msg;
+	EXPECT_EQ(3u, rr.n[ORDER_RECEIVED]);
+	EXPECT_EQ(1u, rr.n[ORDER_EXTRA]);
+	EXPECT_EQ(1u, rr.n[ORDER_DUPLICATE]);
+	EXPECT_EQ(1u, rr.n[ORDER_WRONG]);
+	ASSERT_EQ(2u, rr.nmissing);
+	order_receive_report_free(&rr);
+	EXPECT_EQ("secondary_stock", state_of(dba_, 11));
+	EXPECT_EQ("in_stock", state_of(dba_, 15)) << "an extra scan changes nothing";
+
+	/* close: refused while something is neither received nor reported missing */
+	EXPECT_EQ(ML_ESTATE, order_close(clerk_, id, nullptr, 0, nullptr, nullptr, &err_));
+	EXPECT_NE(nullptr, strstr(err_.msg, "neither received nor reported missing")) << err_.msg;
+	const char *recv2[] = { g_bc[13].c_str() };
+	ASSERT_EQ(ML_OK, order_receive(clerk_, id, recv2, 1, nullptr, &err_));
+	const char *missing[] = { g_bc[22].c_str() };
+	const char *wrong_missing[] = { g_bc[11].c_str() };
+	EXPECT_EQ(ML_EINVAL, order_close(clerk_, id, wrong_missing, 1, "gone", nullptr, &err_));
+	EXPECT_EQ(ML_EINVAL, order_close(clerk_, id, missing, 1, nullptr, nullptr, &err_))
+		<< "a reason is needed";
+	size_t lost = 0;
+	ASSERT_EQ(ML_OK, order_close(clerk_, id, missing, 1, "box not on the truck", &lost, &err_))
+		<< err_.msg;
+	EXPECT_EQ(1u, lost);
+	EXPECT_EQ("lost", state_of(dba_, 22));
+	EXPECT_EQ(
+		"mlt_clerk",
+		one(dba_,
+		    "SELECT u.login FROM dist_order_item i JOIN app_user u ON u.user_id = i.missing_by "
+		    "JOIN asset a USING (asset_id) WHERE a.barcode = '" +
+			    g_bc[22] + "'"));
+	EXPECT_EQ("closed", one(dba_, "SELECT status FROM dist_order WHERE order_id = " +
+					      std::to_string(id)));
+	PGresult *res = nullptr;
+	ASSERT_EQ(ML_OK, order_show(clerk_, id, &res, &err_));
+	EXPECT_EQ(2, PQntuples(res));
+	PQclear(res);
+
+	/* from a secondary store back to the central store */
+	const char *back[] = { g_bc[11].c_str() };
+	int64_t id3 = 0;
+	ASSERT_EQ(ML_OK, order_create(clerk_, "CITY-A", "CENTRAL", nullptr, 0, back, 1, nullptr,
+				      &id3, &err_))
+		<< err_.msg;
+	ASSERT_EQ(ML_OK, order_pick(clerk_, id3, back, 1, nullptr, &err_)) << err_.msg;
+	ASSERT_EQ(ML_OK, order_dispatch(clerk_, id3, nullptr, &err_)) << err_.msg;
+	ASSERT_EQ(ML_OK, order_receive(clerk_, id3, back, 1, nullptr, &err_)) << err_.msg;
+	ASSERT_EQ(ML_OK, order_close(clerk_, id3, nullptr, 0, nullptr, nullptr, &err_)) << err_.msg;
+	EXPECT_EQ("in_stock", state_of(dba_, 11));
+}
+
+TEST_F(Stores, CancelReleasesTheAssets)
+{
+	const char *b[] = { g_bc[16].c_str() };
+	int64_t id = 0, id2 = 0;
+	ASSERT_EQ(ML_OK,
+		  order_create(clerk_, "CENTRAL", "CITY-B", nullptr, 0, b, 1, nullptr, &id, &err_))
+		<< err_.msg;
+	EXPECT_EQ(ML_EINVAL, order_cancel(clerk_, id, nullptr, &err_)) << "a reason is needed";
+	ASSERT_EQ(ML_OK, order_cancel(clerk_, id, "plan changed", &err_)) << err_.msg;
+	ASSERT_EQ(ML_OK,
+		  order_create(clerk_, "CENTRAL", "CITY-B", nullptr, 0, b, 1, nullptr, &id2, &err_))
+		<< err_.msg;
+	EXPECT_EQ(ML_ESTATE, order_dispatch(clerk_, id, nullptr, &err_));
+	ASSERT_EQ(ML_OK, order_cancel(clerk_, id2, "again", &err_));
+}
+
+/* Two clerks pick the same asset on two orders at once: exactly one wins. */
+TEST_F(Stores, TwoClerksPickingOneAssetExactlyOneWins)
+{
+	struct order_line l[] = { { "MOD-A", 1 } };
+	int64_t o1 = 0, o2 = 0;
+	ASSERT_EQ(ML_OK,
+		  order_create(clerk_, "CENTRAL", "CITY-A", l, 1, nullptr, 0, nullptr, &o1, &err_));
+	ASSERT_EQ(ML_OK,
+		  order_create(clerk_, "CENTRAL", "CITY-B", l, 1, nullptr, 0, nullptr, &o2, &err_));
+	struct db *c2 = pgtest_connect(pgtest_as(g_ci, "mlt_clerk2"));
+	const char *b[] = { g_bc[17].c_str() };
+	/* clerk 1 picks inside an open transaction; clerk 2's pick must wait for it */
+	ASSERT_EQ(ML_OK, db_begin(clerk_, &err_));
+	ASSERT_EQ(ML_OK, order_pick(clerk_, o1, b, 1, nullptr, &err_)) << err_.msg;
+	int rc2 = -1;
+	struct ml_error err2 = ML_ERROR_INIT;
+	std::thread t([&] { rc2 = order_pick(c2, o2, b, 1, nullptr, &err2); });
+	usleep(300000);
+	EXPECT_EQ(-1, rc2) << "the second pick waits for the first";
+	ASSERT_EQ(ML_OK, db_commit(clerk_, &err_));
+	t.join();
+	EXPECT_EQ(ML_ECONFLICT, rc2) << err2.msg;
+	EXPECT_NE(nullptr, strstr(err2.msg, g_bc[17].c_str())) << err2.msg;
+	EXPECT_EQ("1",
+		  one(dba_, "SELECT count(*) FROM dist_order_item i JOIN asset a USING (asset_id) "
+			    "WHERE i.open AND a.barcode = '" +
+				    g_bc[17] + "'"));
+	/* and both at once, many times: never two */
+	for (int round = 0; round < 5; round++) {
+		int64_t p1 = 0, p2 = 0;
+		ASSERT_EQ(ML_OK, order_create(clerk_, "CENTRAL", "CITY-A", l, 1, nullptr, 0,
+					      nullptr, &p1, &err_));
+		ASSERT_EQ(ML_OK, order_create(clerk_, "CENTRAL", "CITY-B", l, 1, nullptr, 0,
+					      nullptr, &p2, &err_));
+		const char *x[] = { g_bc[18].c_str() };
+		int r1 = -1, r2 = -1;
+		struct ml_error e1 = ML_ERROR_INIT, e2 = ML_ERROR_INIT;
+		std::thread t1([&] { r1 = order_pick(clerk_, p1, x, 1, nullptr, &e1); });
+		std::thread t2([&] { r2 = order_pick(c2, p2, x, 1, nullptr, &e2); });
+		t1.join();
+		t2.join();
+		EXPECT_EQ(1, (r1 == ML_OK) + (r2 == ML_OK)) << e1.msg << " / " << e2.msg;
+		ASSERT_EQ(ML_OK, order_cancel(clerk_, p1, "round over", &err_));
+		ASSERT_EQ(ML_OK, order_cancel(clerk_, p2, "round over", &err_));
+	}
+	db_close(c2);
+}
+
+/* Nobody writes the warehouse tables directly: every role is refused. */
+TEST_F(Stores, DirectWritesAreRefusedForEveryRole)
+{
+	const char *who[] = { "mlt_clerk", "mlt_admin",    "mlt_manager", "mlt_field",
+			      "mlt_tech",  "mlt_approver", "mlt_analyst", "mlt_auditor" };
+	const char *attack[] = {
+		"INSERT INTO store_slot (store_id, barcode, kind, created_by) SELECT location_id, 'X1', 'box', 1 "
+		"FROM location WHERE code = 'CENTRAL'",
+		"INSERT INTO asset_slot (asset_id, slot_id, placed_by) SELECT 1, slot_id, 1 FROM store_slot LIMIT 1",
+		"UPDATE asset_slot SET slot_id = slot_id",
+		"DELETE FROM asset_slot",
+		"INSERT INTO dist_order (from_id, to_id, created_by) VALUES (1, 2, 1)",
+		"UPDATE dist_order SET status = 'closed'",
+		"UPDATE dist_order_item SET status = 'received'",
+		"DELETE FROM dist_order_item",
+		"INSERT INTO dist_order_item (order_id, asset_id, line_no, status) VALUES (1, 1, 1, 'picked')",
+		"UPDATE asset SET state = 'lost'",
+	};
+	for (const char *w : who) {
+		struct db *db = pgtest_connect(pgtest_as(g_ci, w));
+		for (const char *sql : attack) {
+			struct ml_error e = ML_ERROR_INIT;
+			EXPECT_EQ(ML_EPERM, db_cmd(db, sql, 0, nullptr, &e)) << w << ": " << sql;
+		}
+		db_close(db);
+	}
+}
+
+TEST(StoresParse, ScanListAllOrNothingWithLineNumbers)
+{
+	const char ok[] = "barcode\n4130001000000000013\r\n\n\"A-01\",x\n  B-02  \n";
+	char **codes = nullptr;
+	size_t n = 0, *lines = nullptr;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, stock_scan_parse(ok, sizeof(ok) - 1, &codes, &n, &lines, &err)) << err.msg;
+	ASSERT_EQ(3u, n);
+	EXPECT_STREQ("4130001000000000013", codes[0]);
+	EXPECT_STREQ("A-01", codes[1]);
+	EXPECT_STREQ("B-02", codes[2]);
+	EXPECT_EQ(4u, lines[1]);
+	free(codes);
+	free(lines);
+	const char bad[] = "A\nB\nC\x01\n";
+	EXPECT_EQ(ML_EINVAL, stock_scan_parse(bad, sizeof(bad) - 1, &codes, &n, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "line 3")) << err.msg;
+	EXPECT_EQ(nullptr, codes);
+}
+
+} // namespace
