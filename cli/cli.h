@@ -258,6 +258,7 @@ extern const struct cli_cmd cmd_audit;
 /* The warehouse (stores/, issue 11): cmd_stock.c, cmd_order.c. */
 extern const struct cli_cmd cmd_stock;
 extern const struct cli_cmd cmd_order;
+extern const struct cli_cmd cmd_retire; /* cmd_retire.c */
 
 /* Scanned codes from positionals (from first_pos on) and --file (cmd_stock.c). */
 struct cli_scan {

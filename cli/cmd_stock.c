@@ -14,6 +14,7 @@ struct stock_args {
 	const char *kind, *parent, *name, *file, *lab, *reason;
 	const char *store, *slot, *model, *state, *lot, *older, *by_slot;
 	struct stock_filter f;
+	int64_t id;
 };
 
 int cli_scan_load(struct cli_call *c, const char *file, int first_pos, struct cli_scan *s)
@@ -219,6 +220,97 @@ static int reverify_send(struct cli_ctx *ctx, struct cli_call *c)
 	return rc;
 }
 
+static int count_submit(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct stock_args *a = c->args;
+	struct cli_scan s;
+	struct stock_count_report rep = { 0 };
+	struct ml_buf b = ML_BUF_INIT;
+	int rc = cli_scan_load(c, a->file, 1, &s);
+	if (!rc)
+		rc = cli_call_db(ctx, c);
+	if (!rc)
+		rc = stock_count_submit(c->db, c->pos[0], a->slot, s.v, s.n, &rep, &c->err);
+	if (rc)
+		goto out;
+	if (ctx->json) {
+		ml_buf_putc(&b, '{');
+		ml_json_kv_int(&b, 1, "count_id", rep.count_id);
+		for (int k = 0; k < COUNT_KIND_COUNT; k++)
+			ml_json_kv_int(&b, 0, count_kind_name((enum count_kind)k),
+				       (int64_t)rep.n[k]);
+		ml_buf_puts(&b, ",\"lines\":[");
+		for (size_t i = 0; i < rep.nlines; i++) {
+			ml_buf_puts(&b, i ? ",{" : "{");
+			ml_json_kv_str(&b, 1, "kind", count_kind_name(rep.lines[i].kind));
+			ml_json_kv_str(&b, 0, "code", rep.lines[i].code);
+			ml_buf_printf(&b, ",\"adjustable\":%s",
+				      rep.lines[i].adjustable ? "true" : "false");
+			ml_json_kv_str(&b, 0, "note", rep.lines[i].note);
+			ml_buf_putc(&b, '}');
+		}
+		ml_buf_puts(&b, "]}");
+	} else {
+		for (size_t i = 0; i < rep.nlines; i++)
+			ml_buf_printf(&b, "%-12s %s%s\n", count_kind_name(rep.lines[i].kind),
+				      rep.lines[i].note,
+				      rep.lines[i].adjustable ? "" : " [not adjustable]");
+		ml_buf_printf(
+			&b,
+			"count %lld: %zu surplus, %zu shortage, %zu wrong slot, %zu unregistered; "
+			"a second person confirms with: meterlab stock count-confirm %lld --reason TEXT",
+			(long long)rep.count_id, rep.n[COUNT_SURPLUS], rep.n[COUNT_SHORTAGE],
+			rep.n[COUNT_WRONG_SLOT], rep.n[COUNT_UNREGISTERED],
+			(long long)rep.count_id);
+	}
+	rc = cli_emit(c, &b, 1);
+out:
+	ml_buf_free(&b);
+	stock_count_report_free(&rep);
+	cli_scan_free(&s);
+	return rc;
+}
+
+static int check_count_id(struct cli_ctx *ctx, struct cli_call *c)
+{
+	(void)ctx;
+	struct stock_args *a = c->args;
+	return cli_parse_id(c, "count", c->pos[0], &a->id);
+}
+
+static int count_confirm(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct stock_args *a = c->args;
+	size_t n = 0;
+	int rc = stock_count_confirm(c->db, a->id, a->reason, &n, &c->err);
+	if (rc)
+		return rc;
+	return ctx->json ? cli_printf(c, "{\"count_id\":%lld,\"adjusted\":%zu}\n", (long long)a->id,
+				      n)
+			 : cli_printf(c, "count %lld confirmed: %zu assets adjusted\n",
+				      (long long)a->id, n);
+}
+
+static int count_reject(struct cli_ctx *ctx, struct cli_call *c)
+{
+	(void)ctx;
+	const struct stock_args *a = c->args;
+	int rc = stock_count_reject(c->db, a->id, a->reason, &c->err);
+	if (rc)
+		return rc;
+	return cli_printf(c, "count %lld rejected: nothing adjusted\n", (long long)a->id);
+}
+
+static int count_show(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct stock_args *a = c->args;
+	PGresult *res = NULL;
+	int rc = stock_count_show(c->db, a->id, &res, &c->err);
+	if (rc)
+		return rc;
+	return cli_print_result(ctx, c, res);
+}
+
 static const struct cli_opt slot_opts[] = {
 	CLI_REQ("kind", struct stock_args, kind),
 	CLI_OPT("parent", struct stock_args, parent),
@@ -247,6 +339,16 @@ static const struct cli_opt send_opts[] = {
 	CLI_REQ("lab", struct stock_args, lab),
 	CLI_OPT("reason", struct stock_args, reason),
 	CLI_OPT("file", struct stock_args, file),
+	CLI_OPT_END,
+};
+
+static const struct cli_opt cnt_opts[] = {
+	CLI_OPT("slot", struct stock_args, slot),
+	CLI_OPT("file", struct stock_args, file),
+	CLI_OPT_END,
+};
+static const struct cli_opt reason_opts[] = {
+	CLI_REQ("reason", struct stock_args, reason),
 	CLI_OPT_END,
 };
 
@@ -307,6 +409,47 @@ static const struct cli_cmd stock_cmds[] = {
 	  .summary = "send stock to the lab for re-verification, all or nothing",
 	  .help = "usage: meterlab stock reverify-send --lab LAB [--reason TEXT] [BARCODE...] [--file FILE]\n\n"
 		  "FILE may be the reverify-list CSV (the first column is read)." },
+	{ .name = "count",
+	  .run = count_submit,
+	  CLI_ARGS(struct stock_args, cnt_opts),
+	  .min_pos = 1,
+	  .max_pos = 100000,
+	  .need = "stock count needs STORE",
+	  .summary = "count a store or one slot by scanning (盘点): surplus, shortage, wrong slot",
+	  .help = "usage: meterlab stock count STORE [--slot SLOT] [CODE...] [--file SCANS] [--json]\n\n"
+		  "A store count scans like a put-away (slot, its assets, slot ...); a slot count scans\n"
+		  "its assets. Nothing changes until a second person confirms (stock count-confirm)." },
+	{ .name = "count-confirm",
+	  .run = count_confirm,
+	  .check = check_count_id,
+	  CLI_ARGS(struct stock_args, reason_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "stock count-confirm needs COUNT --reason TEXT",
+	  .flags = CLI_NEED_DB,
+	  .summary = "confirm a count (not the counter): its adjustments become history",
+	  .help = "usage: meterlab stock count-confirm COUNT --reason TEXT [--json]\n\n"
+		  "Shortages are recorded lost, surpluses move here (a lost one goes to re-verification),\n"
+		  "wrong slots are corrected; each with an event naming the count and the reason." },
+	{ .name = "count-reject",
+	  .run = count_reject,
+	  .check = check_count_id,
+	  CLI_ARGS(struct stock_args, reason_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "stock count-reject needs COUNT --reason TEXT",
+	  .flags = CLI_NEED_DB,
+	  .summary = "reject a count (not the counter): nothing adjusted",
+	  .help = "usage: meterlab stock count-reject COUNT --reason TEXT" },
+	{ .name = "count-show",
+	  .run = count_show,
+	  .check = check_count_id,
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "stock count-show needs COUNT",
+	  .flags = CLI_NEED_DB,
+	  .summary = "a count's differences and who counted and decided",
+	  .help = "usage: meterlab stock count-show COUNT [--json]" },
 	{ .name = NULL },
 };
 

@@ -208,6 +208,90 @@ int order_show(struct db *db, int64_t order_id, PGresult **out, struct ml_error 
 int order_list(struct db *db, const char *status, PGresult **out,
 	       struct ml_error *err) ML_MUSTCHECK;
 
+/* ---- stock counts (盘点) ---- */
+
+enum count_kind {
+	COUNT_SURPLUS = 0,      /* scanned here, recorded elsewhere (or lost) */
+	COUNT_SHORTAGE = 1,     /* recorded here, not scanned */
+	COUNT_WRONG_SLOT = 2,   /* here, but scanned in another slot */
+	COUNT_UNREGISTERED = 3, /* no such asset (or a malformed barcode) */
+};
+#define COUNT_KIND_COUNT 4
+const char *count_kind_name(enum count_kind k); /* static storage */
+
+struct count_line {
+	enum count_kind kind;
+	char code[72];
+	int adjustable; /* 1: confirming the count applies it */
+	char note[320];
+};
+
+struct stock_count_report {
+	int64_t count_id;
+	size_t n[COUNT_KIND_COUNT];
+	struct count_line *lines; /* malloc'd, owned by the report */
+	size_t nlines;
+};
+void stock_count_report_free(struct stock_count_report *rep); /* NULL-safe */
+
+/*
+ * Submit a count of a store (slot NULL: codes are a put-away style stream,
+ * assets before the first slot are found without a slot) or of one slot
+ * (codes are assets). Nothing changes yet: rep lists the differences
+ * (surplus, shortage, wrong slot, unregistered) of the new count. A code
+ * that is neither an asset nor a slot of the store refuses the count
+ * (ML_EINVAL naming it). Permission store.count.
+ */
+int stock_count_submit(struct db *db, const char *store, const char *slot, const char *const *codes,
+		       size_t n, struct stock_count_report *rep, struct ml_error *err) ML_MUSTCHECK;
+
+/*
+ * Confirm a count as a SECOND person (the database refuses the counter,
+ * ML_EPERM): its adjustable lines become history events with reason —
+ * shortage: lost; surplus: moved here (or found: to re-verification);
+ * wrong slot: the slot where it was found. *adjusted (may be NULL).
+ * Permission store.confirm.
+ */
+int stock_count_confirm(struct db *db, int64_t count_id, const char *reason, size_t *adjusted,
+			struct ml_error *err) ML_MUSTCHECK;
+/* Reject a count as a second person: nothing adjusted. */
+int stock_count_reject(struct db *db, int64_t count_id, const char *reason,
+		       struct ml_error *err) ML_MUSTCHECK;
+/* A count's lines: *out columns count_id, status, store, slot, counted_by, line, kind, code, adjustable, note. */
+int stock_count_show(struct db *db, int64_t count_id, PGresult **out,
+		     struct ml_error *err) ML_MUSTCHECK;
+
+/* ---- retirement: return to the maker (warranty, 返厂), scrap (报废) ---- */
+
+enum retire_action {
+	RETIRE_RETURN_TO_MAKER = 0,
+	RETIRE_SCRAP = 1
+};
+
+/*
+ * Request a retirement of assets with a reason (to: a maker location for a
+ * return, or NULL). Each asset must be in a state that takes the action
+ * (failed, fault_analysis, removed; arrived for a lot rejected on sampling,
+ * issue 14) and on no other pending request or open order. Refused as a
+ * whole naming the barcode. Permission asset.retire.request.
+ */
+int retire_request(struct db *db, enum retire_action action, const char *const *barcodes, size_t n,
+		   const char *reason, const char *to, int64_t *request_id,
+		   struct ml_error *err) ML_MUSTCHECK;
+/*
+ * Approve as a SECOND person (permission asset.retire; the requester is
+ * refused, ML_EPERM): every asset must still be in the state it had when
+ * requested (else ML_ECONFLICT, nothing applied). *count (may be NULL).
+ */
+int retire_approve(struct db *db, int64_t request_id, const char *note, size_t *count,
+		   struct ml_error *err) ML_MUSTCHECK;
+/* Reject as a second person, with a note: nothing retired. */
+int retire_reject(struct db *db, int64_t request_id, const char *note,
+		  struct ml_error *err) ML_MUSTCHECK;
+/* Requests (newest first; status NULL = any): request_id, action, status, assets, reason, requested_by, decided_by. */
+int retire_list(struct db *db, const char *status, PGresult **out,
+		struct ml_error *err) ML_MUSTCHECK;
+
 /* ---- files ---- */
 
 /*

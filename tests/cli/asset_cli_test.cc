@@ -307,7 +307,7 @@ TEST_F(AssetCli, StockCountsByStoreModelAndState)
 	ASSERT_EQ(0, run_stdout("asset stock --all-places --location TEAM-7", &out)) << out;
 	EXPECT_EQ(2, run("asset stock --totals --all-places", &out));
 	EXPECT_TRUE(has(out, "exclude")) << out;
-	EXPECT_EQ(3, run("asset stock --state lost", &out));
-	EXPECT_TRUE(has(out, "lost")) << out;
+	EXPECT_EQ(3, run("asset stock --state misplaced", &out));
+	EXPECT_TRUE(has(out, "misplaced")) << out;
 	EXPECT_EQ(3, run("asset stock --totals --location CENTRAL", &out));
 }

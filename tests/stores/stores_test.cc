@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <string>
 #include <thread>
@@ -44,7 +45,7 @@ std::string bc(int n)
 	return b;
 }
 
-std::string g_bc[40];
+std::string g_bc[80];
 
 class Stores : public ::testing::Test
 {
@@ -83,7 +84,7 @@ class Stores : public ::testing::Test
 			ASSERT_EQ(ML_OK, db_cmd(db, sql, 0, nullptr, &err))
 				<< sql << ": " << err.msg;
 		db_close(db);
-		for (int i = 1; i < 40; i++)
+		for (int i = 1; i < 80; i++)
 			g_bc[i] = bc(i);
 	}
 
@@ -410,6 +411,172 @@ TEST_F(Stores, TwoClerksPickingOneAssetExactlyOneWins)
 	db_close(c2);
 }
 
+/* Insert test assets n in [lo, hi] as the DBA in a state at a location. */
+void dba_assets(struct db *dba, int lo, int hi, const char *state, const char *loc)
+{
+	struct ml_error err = ML_ERROR_INIT;
+	std::string sql =
+		"INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date, state, location_id, "
+		" valid_until, verified_at) SELECT b || ml_barcode_check_digit(b), "
+		" (SELECT model_id FROM device_model WHERE code = 'MOD-A'), (SELECT lot_id FROM lot), 'B', "
+		" date '2026-01-01', '" +
+		std::string(state) + "', (SELECT location_id FROM location WHERE code = '" + loc +
+		"'), current_date + 3000, now() - interval '1 month' FROM generate_series(" +
+		std::to_string(lo) + ", " + std::to_string(hi) +
+		") n, LATERAL (SELECT '41300010000' || lpad(n::text, 10, '0') AS b) x";
+	ASSERT_EQ(ML_OK, db_cmd(dba, sql.c_str(), 0, nullptr, &err)) << err.msg;
+}
+
+TEST_F(Stores, StockCountNeedsASecondPerson)
+{
+	ASSERT_EQ(ML_OK,
+		  db_cmd(dba_,
+			 "INSERT INTO location (code, name, kind) VALUES ('CNT', 'Count store', "
+			 "'secondary_store')",
+			 0, nullptr, &err_));
+	dba_assets(dba_, 51, 55, "secondary_stock", "CNT");
+	dba_assets(dba_, 56, 56, "lost", "CENTRAL");
+	dba_assets(dba_, 57, 57, "secondary_stock", "CITY-B");
+	std::string b[70];
+	for (int i = 51; i < 60; i++)
+		b[i] = bc(i);
+	ASSERT_EQ(ML_OK, stock_slot_add(clerk_, "CNT", "CNT-1", "shelf", nullptr, nullptr, nullptr,
+					&err_));
+	ASSERT_EQ(ML_OK, stock_slot_add(clerk_, "CNT", "CNT-2", "shelf", nullptr, nullptr, nullptr,
+					&err_));
+	const char *pa[] = { "CNT-1", b[51].c_str(), b[52].c_str(), "CNT-2", b[53].c_str() };
+	ASSERT_EQ(ML_OK, stock_putaway(clerk_, pa, 5, nullptr, &err_)) << err_.msg;
+
+	/* a code that is no slot of this store refuses the count */
+	const char *bad[] = { "C-A1", b[51].c_str() };
+	EXPECT_EQ(ML_EINVAL, stock_count_submit(clerk_, "CNT", nullptr, bad, 2, nullptr, &err_));
+	EXPECT_NE(nullptr, strstr(err_.msg, "C-A1 is not a slot of store CNT")) << err_.msg;
+
+	const char *scan[] = { "CNT-1",       b[51].c_str(), b[53].c_str(), "CNT-2",
+			       b[56].c_str(), b[57].c_str(), b[59].c_str() };
+	struct stock_count_report rep = {};
+	ASSERT_EQ(ML_OK, stock_count_submit(clerk_, "CNT", nullptr, scan, 7, &rep, &err_))
+		<< err_.msg;
+	EXPECT_EQ(2u, rep.n[COUNT_SURPLUS]);
+	EXPECT_EQ(3u, rep.n[COUNT_SHORTAGE]);
+	EXPECT_EQ(1u, rep.n[COUNT_WRONG_SLOT]);
+	EXPECT_EQ(1u, rep.n[COUNT_UNREGISTERED]);
+	int64_t id = rep.count_id;
+	stock_count_report_free(&rep);
+	EXPECT_EQ("secondary_stock", state_of(dba_, 52))
+		<< "nothing changes before the confirmation";
+
+	/* the counter may not confirm; a second clerk may */
+	EXPECT_EQ(ML_EPERM, stock_count_confirm(clerk_, id, "checked", nullptr, &err_));
+	struct db *c2 = pgtest_connect(pgtest_as(g_ci, "mlt_clerk2"));
+	EXPECT_EQ(ML_EINVAL, stock_count_confirm(c2, id, nullptr, nullptr, &err_))
+		<< "a reason is needed";
+	size_t adjusted = 0;
+	ASSERT_EQ(ML_OK, stock_count_confirm(c2, id, "annual count 2026", &adjusted, &err_))
+		<< err_.msg;
+	EXPECT_EQ(6u, adjusted);
+	EXPECT_EQ(ML_ESTATE, stock_count_confirm(c2, id, "again", nullptr, &err_));
+	db_close(c2);
+	EXPECT_EQ("lost", state_of(dba_, 52));
+	EXPECT_EQ("lost", state_of(dba_, 55));
+	EXPECT_EQ("CNT-1", slot_of(dba_, 53));
+	EXPECT_EQ("reverify", state_of(dba_, 56));
+	EXPECT_EQ("CNT-2", slot_of(dba_, 57));
+	EXPECT_EQ(
+		"CNT",
+		one(dba_,
+		    "SELECT l.code FROM asset a JOIN location l USING (location_id) WHERE a.barcode = '" +
+			    b[57] + "'"));
+	EXPECT_EQ(
+		"mlt_clerk2|stock count " + std::to_string(id) + " (shortage): annual count 2026",
+		one(dba_,
+		    "SELECT u.login || '|' || e.reason FROM asset_event e JOIN asset a USING (asset_id) "
+		    "JOIN app_user u ON u.user_id = e.actor_id WHERE a.barcode = '" +
+			    b[52] + "' AND e.action = 'lose'"));
+
+	/* a slot count scans assets only */
+	const char *slotscan[] = { b[53].c_str(), b[57].c_str() };
+	ASSERT_EQ(ML_OK, stock_count_submit(clerk_, "CNT", "CNT-2", slotscan, 2, &rep, &err_))
+		<< err_.msg;
+	EXPECT_EQ(1u, rep.n[COUNT_WRONG_SLOT]);
+	EXPECT_EQ(0u, rep.n[COUNT_SHORTAGE]);
+	struct db *mgr = pgtest_connect(pgtest_as(g_ci, "mlt_manager"));
+	EXPECT_EQ(ML_OK, stock_count_reject(mgr, rep.count_id, "recount tomorrow", &err_))
+		<< err_.msg;
+	db_close(mgr);
+	stock_count_report_free(&rep);
+	EXPECT_EQ("CNT-1", slot_of(dba_, 53));
+}
+
+TEST_F(Stores, RetirementNeedsAReasonAndASecondPerson)
+{
+	dba_assets(dba_, 61, 63, "failed", "CENTRAL");
+	dba_assets(dba_, 64, 64, "in_stock", "CENTRAL");
+	dba_assets(dba_, 65, 65, "arrived", "CENTRAL");
+	ASSERT_EQ(
+		ML_OK,
+		db_cmd(dba_,
+		       "INSERT INTO location (code, name, kind) VALUES ('MAKER-M', 'Maker', 'maker')",
+		       0, nullptr, &err_));
+	std::string b[70];
+	for (int i = 61; i < 66; i++)
+		b[i] = bc(i);
+	const char *scrap[] = { b[61].c_str(), b[62].c_str() };
+	int64_t rid = 0, rid2 = 0;
+	EXPECT_EQ(ML_EINVAL,
+		  retire_request(clerk_, RETIRE_SCRAP, scrap, 2, nullptr, nullptr, &rid, &err_))
+		<< "a reason is needed";
+	ASSERT_EQ(ML_OK, retire_request(clerk_, RETIRE_SCRAP, scrap, 2, "burnt terminal block",
+					nullptr, &rid, &err_))
+		<< err_.msg;
+	EXPECT_EQ(ML_ESTATE,
+		  retire_request(clerk_, RETIRE_SCRAP, scrap, 1, "again", nullptr, &rid2, &err_));
+	EXPECT_NE(nullptr, strstr(err_.msg, "pending retirement request")) << err_.msg;
+	const char *instock[] = { b[64].c_str() };
+	EXPECT_EQ(ML_ESTATE,
+		  retire_request(clerk_, RETIRE_SCRAP, instock, 1, "x", nullptr, &rid2, &err_));
+	EXPECT_NE(nullptr, strstr(err_.msg, b[64].c_str())) << err_.msg;
+
+	/* lot rejected on sampling: arrived -> returned_to_maker, requested by the analyst */
+	struct db *an = pgtest_connect(pgtest_as(g_ci, "mlt_analyst"));
+	const char *back[] = { b[63].c_str(), b[65].c_str() };
+	ASSERT_EQ(ML_OK, retire_request(an, RETIRE_RETURN_TO_MAKER, back, 2,
+					"lot rejected on sampling", "MAKER-M", &rid2, &err_))
+		<< err_.msg;
+	EXPECT_EQ(ML_EPERM, retire_approve(an, rid2, nullptr, nullptr, &err_))
+		<< "the requester cannot approve";
+	EXPECT_EQ(ML_EPERM, retire_approve(clerk_, rid, nullptr, nullptr, &err_))
+		<< "a clerk cannot approve";
+	db_close(an);
+	struct db *mgr = pgtest_connect(pgtest_as(g_ci, "mlt_manager"));
+	size_t n = 0;
+	ASSERT_EQ(ML_OK, retire_approve(mgr, rid2, "warranty claim 17", &n, &err_)) << err_.msg;
+	EXPECT_EQ(2u, n);
+	EXPECT_EQ("returned_to_maker", state_of(dba_, 65));
+	EXPECT_EQ(
+		"MAKER-M",
+		one(dba_,
+		    "SELECT l.code FROM asset a JOIN location l USING (location_id) WHERE a.barcode = '" +
+			    b[63] + "'"));
+	EXPECT_EQ(ML_ESTATE, retire_approve(mgr, rid2, nullptr, nullptr, &err_));
+	EXPECT_EQ(ML_EINVAL, retire_reject(mgr, rid, nullptr, &err_)) << "a note is needed";
+	ASSERT_EQ(ML_OK, retire_reject(mgr, rid, "repairable", &err_)) << err_.msg;
+	EXPECT_EQ("failed", state_of(dba_, 61));
+	ASSERT_EQ(ML_OK, retire_request(clerk_, RETIRE_SCRAP, scrap, 2, "not repairable after all",
+					nullptr, &rid, &err_))
+		<< err_.msg;
+	ASSERT_EQ(ML_OK, retire_approve(mgr, rid, nullptr, &n, &err_)) << err_.msg;
+	EXPECT_EQ("scrapped", state_of(dba_, 62));
+	EXPECT_EQ(
+		"mlt_manager|not repairable after all|mlt_clerk",
+		one(dba_,
+		    "SELECT u.login || '|' || e.reason || '|' || (SELECT login FROM app_user WHERE user_id = "
+		    "(e.details->>'requested_by')::bigint) FROM asset_event e JOIN asset a USING (asset_id) "
+		    "JOIN app_user u ON u.user_id = e.actor_id WHERE a.barcode = '" +
+			    b[62] + "' AND e.action = 'scrap'"));
+	db_close(mgr);
+}
+
 /* Nobody writes the warehouse tables directly: every role is refused. */
 TEST_F(Stores, DirectWritesAreRefusedForEveryRole)
 {
@@ -427,6 +594,12 @@ TEST_F(Stores, DirectWritesAreRefusedForEveryRole)
 		"DELETE FROM dist_order_item",
 		"INSERT INTO dist_order_item (order_id, asset_id, line_no, status) VALUES (1, 1, 1, 'picked')",
 		"UPDATE asset SET state = 'lost'",
+		"INSERT INTO stock_count (store_id, scans, counted_by) VALUES (1, 0, 1)",
+		"UPDATE stock_count SET status = 'confirmed', decided_by = 2",
+		"INSERT INTO stock_count_line (count_id, line_no, kind, code, adjustable, note) VALUES (1, 9, 'shortage', 'x', true, 'x')",
+		"INSERT INTO retire_request (action, reason, requested_by) VALUES ('scrap', 'x', 1)",
+		"UPDATE retire_request SET status = 'approved'",
+		"UPDATE retire_request_item SET pending = false",
 	};
 	for (const char *w : who) {
 		struct db *db = pgtest_connect(pgtest_as(g_ci, w));
@@ -436,6 +609,55 @@ TEST_F(Stores, DirectWritesAreRefusedForEveryRole)
 		}
 		db_close(db);
 	}
+}
+
+/* The commands, as the clerk: a scanner's dump with a bad line is refused naming the line. */
+TEST_F(Stores, CommandLinePutAwayOrderAndList)
+{
+	std::string db = " --db " + pgtest_sq(pgtest_as(g_ci, "mlt_clerk")) + " ";
+	std::string out;
+	ASSERT_EQ(0, pgtest_run(pgtest_cli() + db + "stock slot-add CENTRAL CLI-1 --kind box", &out,
+				true))
+		<< out;
+	char path[] = "/tmp/ml-scan-XXXXXX";
+	int fd = mkstemp(path);
+	ASSERT_GE(fd, 0);
+	std::string scans = "code\nCLI-1\n" + g_bc[19] + "\n" + g_bc[31] + "\n";
+	ASSERT_EQ((ssize_t)scans.size(), write(fd, scans.data(), scans.size()));
+	close(fd);
+	EXPECT_EQ(5, pgtest_run(pgtest_cli() + db + "stock put-away --file " + path, &out, true))
+		<< out;
+	EXPECT_NE(std::string::npos, out.find("refused (line 4) " + g_bc[31])) << out;
+	EXPECT_EQ(0, pgtest_run(pgtest_cli() + db + "stock put-away CLI-1 " + g_bc[19], &out, true))
+		<< out;
+	EXPECT_NE(std::string::npos, out.find("put away: 1 asset")) << out;
+	EXPECT_EQ(0, pgtest_run(pgtest_cli() + db + "stock where " + g_bc[19], &out, true)) << out;
+	EXPECT_NE(std::string::npos, out.find("slot CLI-1 of store CENTRAL")) << out;
+	EXPECT_EQ(0,
+		  pgtest_run(pgtest_cli() + db + "stock counts --store CENTRAL --slot CLI-1 --json",
+			     &out))
+		<< out;
+	EXPECT_NE(std::string::npos, out.find("\"assets\":\"1\"")) << out;
+	EXPECT_EQ(0, pgtest_run(pgtest_cli() + db + "stock reverify-list", &out)) << out;
+	EXPECT_EQ(0u,
+		  out.find("barcode,model,lot,store,slot,state,valid_until,verified_on,reason\n"))
+		<< out;
+	EXPECT_EQ(
+		0,
+		pgtest_run(pgtest_cli() + db +
+				   "order create --from CENTRAL --to CITY-B --line MOD-A:1 --json",
+			   &out))
+		<< out;
+	EXPECT_NE(std::string::npos, out.find("order_id")) << out;
+	EXPECT_EQ(2, pgtest_run(pgtest_cli() + db +
+					"order create --from CENTRAL --to CITY-B --line MOD-A",
+				&out, true));
+	EXPECT_EQ(0, pgtest_run(pgtest_cli() + db + "order list --status open", &out, true)) << out;
+	EXPECT_EQ(9, pgtest_run(pgtest_cli() + " --db " + pgtest_sq(pgtest_as(g_ci, "mlt_field")) +
+					" stock put-away CLI-1 " + g_bc[19],
+				&out, true))
+		<< out;
+	unlink(path);
 }
 
 TEST(StoresParse, ScanListAllOrNothingWithLineNumbers)
