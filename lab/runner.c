@@ -119,14 +119,34 @@ static int64_t mono_ms(void)
 
 /* ---- loading ---- */
 
+/*
+ * The lock's second key is an int4: run ids up to 2^32 - 1 map onto it one to
+ * one (as the unsigned objid pg_locks shows); a larger id is refused rather
+ * than silently sharing a lock with another run (a province makes ~10^5 runs
+ * a year, so this is a guard, not a limit anyone meets).
+ */
+static int lock_key(int64_t run_id, char *key, size_t len, struct ml_error *err)
+{
+	if (run_id < 0 || run_id > (int64_t)UINT32_MAX)
+		return ml_errorf(err, ML_EINTERNAL,
+				 "run %" PRId64
+				 " is beyond the runner's lock key space (0..%" PRIu32 ")",
+				 run_id, UINT32_MAX);
+	snprintf(key, len, "%" PRId32, (int32_t)(uint32_t)run_id);
+	return ML_OK;
+}
+
 static int lock_run(struct run *r, struct ml_error *err)
 {
-	char id[24];
+	char id[24], key[16];
 	snprintf(id, sizeof(id), "%" PRId64, r->run_id);
-	const char *p[1] = { id };
+	int rc = lock_key(r->run_id, key, sizeof key, err);
+	if (rc)
+		return rc;
+	const char *p[1] = { key };
 	PGresult *res = NULL;
-	int rc = db_query_one(r->db, "SELECT pg_try_advisory_lock(" RUN_LOCK_CLASS ", $1::int)", 1,
-			      p, &res, err);
+	rc = db_query_one(r->db, "SELECT pg_try_advisory_lock(" RUN_LOCK_CLASS ", $1::int)", 1, p,
+			  &res, err);
 	if (rc)
 		return rc;
 	int ok = PQgetvalue(res, 0, 0)[0] == 't';
@@ -147,7 +167,16 @@ static int load_positions(struct run *r, const char *id, struct ml_error *err)
 		1, p, PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
-	r->nslots = PQntuples(res) < MAX_POS ? PQntuples(res) : MAX_POS;
+	if (PQntuples(res) > MAX_POS) {
+		/* The database allows positions 1..96 (0031), so this cannot happen
+		 * unless that check changes: refuse rather than drop the rest. */
+		rc = ml_errorf(err, ML_EINTERNAL,
+			       "run %s has %d positions; the runner drives at most %d", id,
+			       PQntuples(res), MAX_POS);
+		PQclear(res);
+		return rc;
+	}
+	r->nslots = PQntuples(res);
 	for (int i = 0; i < r->nslots; i++) {
 		r->slot[i].position = atoi(db_get(res, i, "position"));
 		r->slot[i].asset_id = strtoll(db_get(res, i, "asset_id"), NULL, 10);
@@ -874,10 +903,11 @@ static void run_release(struct run *r)
 	 * when its backend has exited, so an abort right after could find the run
 	 * still "being executed". Best effort: closing releases it anyway. */
 	if (r->locked) {
-		char id[24];
-		snprintf(id, sizeof(id), "%" PRId64, r->run_id);
-		const char *p[1] = { id };
+		char key[16] = "0";
 		struct ml_error ignore = ML_ERROR_INIT;
+		(void)!lock_key(r->run_id, key, sizeof key,
+				&ignore); /* it was taken with this key */
+		const char *p[1] = { key };
 		db_rollback(r->db);
 		(void)!db_exec(r->db, "SELECT pg_advisory_unlock(" RUN_LOCK_CLASS ", $1::int)", 1,
 			       p, PGRES_TUPLES_OK, NULL, &ignore);

@@ -45,8 +45,10 @@ extern "C" {
 
 /*
  * Advisory-lock class for "run N is being executed": the runner holds
- * pg_try_advisory_lock(RUN_LOCK_CLASS, run_id) for a run's whole execution;
- * in pg_locks it shows as classid RUN_LOCK_CLASS, objid run_id, objsubid 2.
+ * pg_try_advisory_lock(RUN_LOCK_CLASS, run_id as int4, two's complement) for
+ * a run's whole execution; in pg_locks it shows as classid RUN_LOCK_CLASS,
+ * objid run_id (an unsigned oid), objsubid 2. Run ids above 2^32 - 1 are
+ * refused, never wrapped onto another run's lock.
  */
 #define RUN_LOCK_CLASS "7340032"
 

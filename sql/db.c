@@ -1,5 +1,6 @@
 #include "sql/db.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -292,7 +293,15 @@ int db_finish(struct db *db, int rc, struct ml_error *err)
 const char *db_get(const PGresult *res, int row, const char *name)
 {
 	int col = PQfnumber(res, name);
-	if (col < 0 || row >= PQntuples(res) || PQgetisnull(res, row, col))
+	if (col < 0) {
+		/* A misspelled or dropped column is a bug in the caller's SQL, not
+		 * data: returning NULL made it look like SQL NULL and callers fed it
+		 * to atoi/strcmp as "no value" (issue 9). Stop loudly instead. */
+		fprintf(stderr, "meterlab: internal error: db_get: the result has no column '%s'\n",
+			name ? name : "(null)");
+		abort();
+	}
+	if (row >= PQntuples(res) || PQgetisnull(res, row, col))
 		return NULL;
 	return PQgetvalue(res, row, col);
 }

@@ -89,7 +89,11 @@ int db_sqlstate_code(const char *sqlstate);
 /* Map a failed result to an ml_err code and message (prefix names the operation). */
 int db_result_error(struct db *db, const PGresult *res, const char *what, struct ml_error *err);
 
-/* Value of column `name` in row `row`, or NULL for SQL NULL / missing column. */
+/*
+ * Value of column `name` in row `row` (points into res), or NULL for SQL NULL
+ * or a row past the end. A column the result does not have is a programming
+ * error: the process stops with a message naming it (never a silent NULL).
+ */
 const char *db_get(const PGresult *res, int row, const char *name);
 
 /*

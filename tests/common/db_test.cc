@@ -86,3 +86,23 @@ TEST(Db, MapsSqlstateToErrorCodes)
 	EXPECT_EQ(ML_EINVAL, db_cmd(db, "SELECT $1::int", 1, bad, &err));
 	db_close(db);
 }
+
+/* db_get: SQL NULL and a row past the end are NULL; a column the result does
+ * not have is a bug in the caller's SQL and stops the process loudly (it used
+ * to look like SQL NULL, issue 9). */
+TEST(Db, GetTellsNullFromAMissingColumn)
+{
+	std::string ci = pgtest_fresh_db("dbget");
+	struct db *db = pgtest_connect(ci);
+	struct ml_error err = ML_ERROR_INIT;
+	PGresult *res = nullptr;
+	ASSERT_EQ(ML_OK, db_query_one(db, "SELECT 'v' AS here, NULL::text AS empty", 0, nullptr,
+				      &res, &err))
+		<< err.msg;
+	EXPECT_STREQ("v", db_get(res, 0, "here"));
+	EXPECT_EQ(nullptr, db_get(res, 0, "empty"));
+	EXPECT_EQ(nullptr, db_get(res, 1, "here"));
+	EXPECT_DEATH((void)db_get(res, 0, "hree"), "no column 'hree'");
+	PQclear(res);
+	db_close(db);
+}
