@@ -259,6 +259,10 @@ extern const struct cli_cmd cmd_audit;
 extern const struct cli_cmd cmd_stock;
 extern const struct cli_cmd cmd_order;
 extern const struct cli_cmd cmd_retire; /* cmd_retire.c */
+/* The field teams (field/, issue 11): cmd_field.c. */
+extern const struct cli_cmd cmd_point;
+extern const struct cli_cmd cmd_field;
+extern const struct cli_cmd cmd_seal;
 
 /* Scanned codes from positionals (from first_pos on) and --file (cmd_stock.c). */
 struct cli_scan {
