@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "common/json.h"
 #include "common/text.h"
+#include "stores/stores.h"
 
 /* Options of every asset subcommand; each row's table says which it takes. */
 struct asset_args {
@@ -430,8 +431,8 @@ static int swap_cmd(struct cli_ctx *ctx, struct cli_call *c)
 
 /* ---- show / list ---- */
 
-static void show_text(struct ml_buf *b, const struct asset_info *a, const PGresult *model,
-		      const PGresult *hist)
+static void show_text(struct ml_buf *b, const struct asset_info *a, const char *place,
+		      const PGresult *model, const PGresult *hist)
 {
 	ml_buf_printf(b, "barcode      %s\nmodel        %s", a->barcode, a->model_code);
 	for (int r = 0; r < PQntuples(model); r++) {
@@ -445,9 +446,10 @@ static void show_text(struct ml_buf *b, const struct asset_info *a, const PGresu
 	}
 	ml_buf_printf(
 		b,
-		"\nlot          %s\nstate        %s\nlocation     %s\nvalid until  %s\nhistory:\n",
+		"\nlot          %s\nstate        %s\nlocation     %s\nwhere        %s\nvalid until  "
+		"%s\nhistory:\n",
 		a->lot_code, asset_state_name(a->state), a->location[0] ? a->location : "-",
-		a->valid_until[0] ? a->valid_until : "-");
+		place[0] ? place : "-", a->valid_until[0] ? a->valid_until : "-");
 	for (int r = 0; r < PQntuples(hist); r++) {
 		const char *from = db_get(hist, r, "from_state"),
 			   *loc = db_get(hist, r, "location");
@@ -474,6 +476,11 @@ static int show_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	rc = asset_model_get(c->db, a.model_id, &model, &c->err);
 	if (rc)
 		goto out;
+	/* where exactly: slot, order in transit, team or metering point (issue 11) */
+	char place[512];
+	rc = stock_place(c->db, a.barcode, place, sizeof place, &c->err);
+	if (rc)
+		goto out;
 	if (ctx->json) {
 		ml_buf_putc(&b, '{');
 		ml_json_kv_int(&b, 1, "asset_id", a.asset_id);
@@ -482,6 +489,7 @@ static int show_cmd(struct cli_ctx *ctx, struct cli_call *c)
 		ml_json_kv_str(&b, 0, "lot", a.lot_code);
 		ml_json_kv_str(&b, 0, "state", asset_state_name(a.state));
 		ml_json_kv_str(&b, 0, "location", a.location[0] ? a.location : NULL);
+		ml_json_kv_str(&b, 0, "where", place[0] ? place : NULL);
 		ml_json_kv_str(&b, 0, "valid_until", a.valid_until[0] ? a.valid_until : NULL);
 		ml_buf_puts(&b, ",\"model\":");
 		if (PQntuples(model))
@@ -492,7 +500,7 @@ static int show_cmd(struct cli_ctx *ctx, struct cli_call *c)
 		cli_json_rows(&b, hist);
 		ml_buf_putc(&b, '}');
 	} else {
-		show_text(&b, &a, model, hist);
+		show_text(&b, &a, place, model, hist);
 	}
 	rc = cli_emit(c, &b, ctx->json);
 out:

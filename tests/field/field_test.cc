@@ -252,6 +252,13 @@ TEST_F(Field, InstallAndRemoveRecordReadingsSealsAndPlace)
 	EXPECT_GT(inst, 0);
 	/* an installed meter is at its metering point's site, not at the team */
 	EXPECT_EQ("installed SITE1", state(a[0]));
+	std::string out;
+	ASSERT_EQ(0, pgtest_run(pgtest_cli() + " --db " + pgtest_sq(g_a1) + " asset show " + a[0],
+				&out))
+		<< out;
+	EXPECT_NE(std::string::npos,
+		  out.find("where        metering point P1 (meter; account 3301000001"))
+		<< out;
 	EXPECT_EQ("applied P1",
 		  one(g_ci, "SELECT string_agg(DISTINCT s.state || ' ' || mp.code, ',') "
 			    "FROM seal s JOIN installation i USING (installation_id) "
@@ -279,6 +286,9 @@ TEST_F(Field, InstallAndRemoveRecordReadingsSealsAndPlace)
 	EXPECT_NE(nullptr, strstr(err.msg, "'bored'")) << err.msg;
 	ASSERT_EQ(ML_OK, remove_(g_a2, a[0], "1300.00", "rotation", &err, { "S-0101" })) << err.msg;
 	EXPECT_EQ("removed TEAMA", state(a[0]));
+	EXPECT_EQ("field team TEAMA (removed from service)",
+		  one(g_ci, "SELECT ml_asset_place(asset_id) FROM asset WHERE barcode = $1",
+		      { a[0] }));
 	EXPECT_EQ("2", one(g_ci, "SELECT count(*) FROM seal WHERE state = 'removed' AND code IN "
 				 "('S-0101','S-0102')"));
 	EXPECT_EQ("1300.00 rotation mlf_a2",
