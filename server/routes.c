@@ -87,6 +87,83 @@ static const struct route_param b_none[] = {
 	{ NULL, 0, 0, 0, NULL },
 };
 
+
+/* the warehouse and the field (issue 11) */
+static const struct route_param q_stock[] = {
+	{ "store", PT_STRING, 0, 64, "store location code" },
+	{ "slot", PT_STRING, 0, 64, "storage slot barcode" },
+	{ "model", PT_STRING, 0, 64, "device model code" },
+	{ "state", PT_STRING, 0, 32, "lifecycle state" },
+	{ "lot", PT_STRING, 0, 64, "arrival lot code" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param q_orders[] = {
+	{ "status", PT_STRING, 0, 16, "open, picking, dispatched, closed, cancelled" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param q_seals[] = {
+	{ "code", PT_STRING, 0, 32, "one seal" },
+	{ "team", PT_STRING, 0, 64, "field team code" },
+	{ "state", PT_STRING, 0, 16, "in_store, issued, applied, removed, destroyed" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_putaway[] = {
+	{ "codes", PT_STRINGS, 1, 100000,
+	  "scans in order: a slot barcode, then asset barcodes, …" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_order[] = {
+	{ "from", PT_STRING, 1, 64, "store the assets leave" },
+	{ "to", PT_STRING, 1, 64, "store that receives them" },
+	{ "lines", PT_STRINGS, 0, 1000, "MODEL:QUANTITY lines" },
+	{ "barcodes", PT_STRINGS, 0, 100000, "or the exact assets" },
+	{ "note", PT_STRING, 0, 500, "note" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_barcodes[] = {
+	{ "barcodes", PT_STRINGS, 1, 100000, "scanned asset barcodes" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_close[] = {
+	{ "missing", PT_STRINGS, 0, 100000,
+	  "dispatched assets reported missing (lost in transit)" },
+	{ "reason", PT_STRING, 0, 500, "why they are missing" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_install[] = {
+	{ "barcode", PT_STRING, 1, 22, "the meter, issued to the installer's team" },
+	{ "point", PT_STRING, 1, 64, "metering point code" },
+	{ "element", PT_STRING, 0, 8, "meter (default), ct_a, ct_b, ct_c" },
+	{ "reading", PT_STRING, 1, 16, "initial register reading in kWh, at most 2 decimals" },
+	{ "seals", PT_STRINGS, 0, 16, "seal codes applied" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_remove[] = {
+	{ "barcode", PT_STRING, 1, 22, "the installed meter" },
+	{ "reading", PT_STRING, 1, 16, "final register reading in kWh" },
+	{ "reason", PT_STRING, 1, 16, "rotation, fault, upgrade, complaint, other" },
+	{ "note", PT_STRING, 0, 500, "note" },
+	{ "seals", PT_STRINGS, 0, 16, "seals removed (each must be on the meter)" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_swap[] = {
+	{ "old", PT_STRING, 1, 22, "the installed meter" },
+	{ "old_reading", PT_STRING, 1, 16, "its final reading in kWh" },
+	{ "reason", PT_STRING, 1, 16, "rotation, fault, upgrade, complaint, other" },
+	{ "new", PT_STRING, 1, 22, "the meter installed in its place" },
+	{ "reading", PT_STRING, 1, 16, "the new meter's initial reading in kWh" },
+	{ "seals", PT_STRINGS, 0, 16, "seal codes applied" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_fault[] = {
+	{ "barcode", PT_STRING, 1, 22, "the removed meter" },
+	{ "symptom", PT_STRING, 1, 32, "symptom code (NO_DISPLAY, STOPPED, FAST, …)" },
+	{ "description", PT_STRING, 1, 500, "what was seen" },
+	{ "complaint", PT_STRING, 0, 64, "customer complaint reference: arbitration verification" },
+	{ "lab", PT_STRING, 1, 64, "lab location the meter goes to" },
+	{ NULL, 0, 0, 0, NULL },
+};
+
 /* ---- response schemas (OpenAPI; JSON Schema text) ---- */
 
 #define S_USER                                                                                \
@@ -201,6 +278,70 @@ const struct route srv_routes[] = {
 	{ "GET", "/api/events/runs", h_runs_events, AUTH_SESSION, "lab.read", RF_STREAM, NULL, NULL,
 	  NULL, 200, "lab", "live progress of every run (a bench board), text/event-stream", NULL,
 	  "/api/events/runs", NULL },
+
+	/* the warehouse (stores/) and the field (field/), issue 11 */
+	{ "GET", "/api/assets/{barcode}/where", h_asset_where, AUTH_SESSION, "asset.read", 0,
+	  p_barcode, NULL, NULL, 200, "assets",
+	  "where the asset is: slot, order in transit, team or metering point", S_OBJ,
+	  "/api/assets/4130001000000462000018/where", NULL },
+	{ "GET", "/api/stock", h_stock_counts, AUTH_SESSION, "asset.read", 0, NULL, q_stock, NULL,
+	  200, "warehouse", "stock counts by store, slot, model, lot and state", S_LIST,
+	  "/api/stock?store=CENTRAL", NULL },
+	{ "POST", "/api/stock/putaway", h_stock_putaway, AUTH_SESSION, "store.slot", RF_IDEMPOTENT,
+	  NULL, NULL, b_putaway, 200, "warehouse",
+	  "put away by scanning: a slot, then its assets (all or nothing; every refusal listed)",
+	  S_OBJ, "/api/stock/putaway", "{\"codes\":[\"NO-SUCH-SLOT\"]}" },
+	{ "GET", "/api/orders", h_order_list, AUTH_SESSION, "asset.read", 0, NULL, q_orders, NULL,
+	  200, "warehouse", "distribution orders (配送)", S_LIST, "/api/orders", NULL },
+	{ "GET", "/api/orders/{id}", h_order_get, AUTH_SESSION, "asset.read", 0, p_id, NULL, NULL,
+	  200, "warehouse", "one order: lines with planned, picked, in transit, received, missing",
+	  S_OBJ, "/api/orders/999999", NULL },
+	{ "POST", "/api/orders", h_order_create, AUTH_SESSION, "store.order", RF_IDEMPOTENT, NULL,
+	  NULL, b_order, 201, "warehouse", "create a distribution order between two stores", S_OBJ,
+	  "/api/orders", "{\"from\":\"NO-SUCH\",\"to\":\"NO-SUCH-2\",\"lines\":[\"M:1\"]}" },
+	{ "POST", "/api/orders/{id}/pick", h_order_pick, AUTH_SESSION, "store.order", RF_IDEMPOTENT,
+	  p_id, NULL, b_barcodes, 200, "warehouse",
+	  "pick by scanning against the order's lines (wrong model, over-picking … refused)", S_OBJ,
+	  "/api/orders/999999/pick", "{\"barcodes\":[\"4130001000000462000018\"]}" },
+	{ "POST", "/api/orders/{id}/dispatch", h_order_dispatch, AUTH_SESSION, "store.order",
+	  RF_IDEMPOTENT, p_id, NULL, b_none, 200, "warehouse",
+	  "dispatch: the picked assets are in transit on the order", S_OBJ,
+	  "/api/orders/999999/dispatch", "{}" },
+	{ "POST", "/api/orders/{id}/receive", h_order_receive, AUTH_SESSION, "store.order",
+	  RF_IDEMPOTENT, p_id, NULL, b_barcodes, 200, "warehouse",
+	  "receive by scanning at the destination: missing, extra and wrong reported", S_OBJ,
+	  "/api/orders/999999/receive", "{\"barcodes\":[\"4130001000000462000018\"]}" },
+	{ "POST", "/api/orders/{id}/close", h_order_close, AUTH_SESSION, "store.order",
+	  RF_IDEMPOTENT, p_id, NULL, b_close, 200, "warehouse",
+	  "close: every dispatched asset received or reported missing (then lost in transit)",
+	  S_OBJ, "/api/orders/999999/close", "{\"missing\":[]}" },
+	{ "GET", "/api/points/{code}", h_point_get, AUTH_SESSION, "asset.read", 0, p_code, NULL,
+	  NULL, 200, "field", "a metering point and every meter installed there", S_OBJ,
+	  "/api/points/NO-SUCH-POINT", NULL },
+	{ "GET", "/api/seals", h_seal_list, AUTH_SESSION, "asset.read", 0, NULL, q_seals, NULL, 200,
+	  "field", "where every seal is: state, holder, meter, point", S_LIST,
+	  "/api/seals?state=issued", NULL },
+	{ "POST", "/api/field/install", h_field_install, AUTH_SESSION, "asset.move.field",
+	  RF_IDEMPOTENT, NULL, NULL, b_install, 201, "field",
+	  "install a meter issued to the team at a metering point, with reading and seals", S_OBJ,
+	  "/api/field/install",
+	  "{\"barcode\":\"4130001000000462000018\",\"point\":\"NO-SUCH-POINT\",\"reading\":"
+	  "\"0\"}" },
+	{ "POST", "/api/field/remove", h_field_remove, AUTH_SESSION, "asset.move.field",
+	  RF_IDEMPOTENT, NULL, NULL, b_remove, 200, "field",
+	  "remove an installed meter with its final reading and reason", S_OBJ, "/api/field/remove",
+	  "{\"barcode\":\"4130001000000462000018\",\"reading\":\"1\",\"reason\":\"fault\"}" },
+	{ "POST", "/api/field/swap", h_field_swap, AUTH_SESSION, "asset.move.field", RF_IDEMPOTENT,
+	  NULL, NULL, b_swap, 201, "field",
+	  "remove one meter and install another in its place, at once", S_OBJ, "/api/field/swap",
+	  "{\"old\":\"4130001000000462000018\",\"old_reading\":\"1\",\"reason\":\"rotation\","
+	  "\"new\":\"4130001000000462000026\",\"reading\":\"0\"}" },
+	{ "POST", "/api/field/faults", h_field_fault, AUTH_SESSION, "asset.move.field",
+	  RF_IDEMPOTENT, NULL, NULL, b_fault, 201, "field",
+	  "report a removed meter's fault and send it to the lab (analysis or arbitration)", S_OBJ,
+	  "/api/field/faults",
+	  "{\"barcode\":\"4130001000000462000018\",\"symptom\":\"FAST\",\"description\":\"x\","
+	  "\"lab\":\"NO-SUCH-LAB\"}" },
 
 	/* public verification of a certificate (the URL of its QR code) */
 	{ "GET", "/verify/{number}", h_verify, AUTH_PUBLIC, NULL, RF_HTML, p_number, q_verify, NULL,

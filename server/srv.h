@@ -306,6 +306,23 @@ int h_run_get(struct req *rq, struct ml_error *err);
 int h_run_events(struct req *rq, struct ml_error *err);
 int h_runs_events(struct req *rq, struct ml_error *err);
 int h_verify(struct req *rq, struct ml_error *err);
+/* the warehouse and the field (h_stores.c, issue 11) */
+int h_stock_counts(struct req *rq, struct ml_error *err);
+int h_stock_putaway(struct req *rq, struct ml_error *err);
+int h_asset_where(struct req *rq, struct ml_error *err);
+int h_order_list(struct req *rq, struct ml_error *err);
+int h_order_get(struct req *rq, struct ml_error *err);
+int h_order_create(struct req *rq, struct ml_error *err);
+int h_order_pick(struct req *rq, struct ml_error *err);
+int h_order_dispatch(struct req *rq, struct ml_error *err);
+int h_order_receive(struct req *rq, struct ml_error *err);
+int h_order_close(struct req *rq, struct ml_error *err);
+int h_point_get(struct req *rq, struct ml_error *err);
+int h_field_install(struct req *rq, struct ml_error *err);
+int h_field_remove(struct req *rq, struct ml_error *err);
+int h_field_swap(struct req *rq, struct ml_error *err);
+int h_field_fault(struct req *rq, struct ml_error *err);
+int h_seal_list(struct req *rq, struct ml_error *err);
 
 /* The OpenAPI document built from the route table (server/openapi.c). */
 json_t *openapi_document(void);

@@ -283,7 +283,7 @@ CREATE FUNCTION ml_install(p_barcode text, p_point text, p_element text, p_kwh t
 	LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	actor bigint := ml_require('asset.move.field');
-	team bigint := ml_actor_team(actor);
+	team bigint;
 	a asset;
 	mp metering_point;
 	why text;
@@ -308,6 +308,7 @@ BEGIN
 		RAISE EXCEPTION 'asset % is ''%'': only an asset issued to a field team can be installed', a.barcode, a.state
 			USING ERRCODE = '55000';
 	END IF;
+	team := ml_actor_team(actor);
 	IF a.location_id IS DISTINCT FROM team THEN
 		RAISE EXCEPTION 'asset % is issued to %, not to your team %', a.barcode,
 			(SELECT code FROM location WHERE location_id = a.location_id),
@@ -350,7 +351,7 @@ CREATE FUNCTION ml_remove(p_barcode text, p_kwh text, p_reason text, p_note text
 	LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
 	actor bigint := ml_require('asset.move.field');
-	team bigint := ml_actor_team(actor);
+	team bigint;
 	a asset;
 	i installation;
 	kwh numeric := ml_reading('final reading', p_kwh);
@@ -369,6 +370,7 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'asset % is ''%'', not installed at a metering point', a.barcode, a.state USING ERRCODE = '55000';
 	END IF;
+	team := ml_actor_team(actor);
 	IF kwh < i.install_kwh THEN
 		RAISE EXCEPTION 'final reading % kWh of % is below its initial reading % kWh at installation; check the register',
 			kwh, a.barcode, i.install_kwh USING ERRCODE = '22023';

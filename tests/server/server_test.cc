@@ -832,3 +832,127 @@ TEST_F(Server, PublicVerificationTellsCurrentSupersededAndWithdrawn)
 }
 
 } // namespace
+
+/* The field over the API (issue 11 through issue 12): an install retried with
+ * its Idempotency-Key is applied once; two members installing at one point at
+ * the same moment: exactly one wins, the other gets 409; what the database
+ * records is the person of the session. */
+TEST_F(Server, FieldInstallOverTheApiIsOnceAndOneWinsAPoint)
+{
+	std::string admin = pgtest_user(ci(), "mlt_fadmin", "管理员", "admin,warehouse_clerk");
+	{
+		struct db *db = pgtest_connect(admin);
+		struct ml_error err = ML_ERROR_INIT;
+		ASSERT_EQ(ML_OK, asset_manufacturer_add(db, "FHX", "浙江华仪", &err)) << err.msg;
+		struct asset_model m = {};
+		m.code = "FM1";
+		m.manufacturer_code = "FHX";
+		m.name = "single-phase class 1";
+		m.kind = "meter_1p";
+		m.accuracy_class = "1";
+		m.connection = "direct";
+		m.wiring = "1p2w";
+		m.un_v = "220";
+		m.ib_a = "5";
+		m.imax_a = "60";
+		m.constant_imp = "1200";
+		m.verification_period_months = "96";
+		ASSERT_EQ(ML_OK, asset_model_add(db, &m, &err)) << err.msg;
+		ASSERT_EQ(ML_OK,
+			  asset_location_add(db, "FSITE", "site", "customer_site", nullptr, &err))
+			<< err.msg;
+		ASSERT_EQ(ML_OK,
+			  asset_location_add(db, "FTEAM", "team", "field_team", nullptr, &err))
+			<< err.msg;
+		std::string csv = "barcode,model_code,production_batch,production_date\n";
+		for (long i = 0; i < 3; i++)
+			csv += barcode(880000 + i) + ",FM1,B1,2026-09-14\n";
+		struct asset_receive_opts o = {};
+		o.lot_code = "FLOT-1";
+		struct asset_import_report rep;
+		ASSERT_EQ(ML_OK, asset_receive(db, &o, csv.data(), csv.size(), &rep, &err))
+			<< err.msg;
+		asset_import_report_free(&rep);
+		const char *p[4] = { "{FP1}", "{3309000001}", "{杭州市上城区1号}", "{FSITE}" };
+		ASSERT_EQ(ML_OK,
+			  db_cmd(db,
+				 "SELECT * FROM ml_point_add($1::text[], $2::text[], $3::text[], "
+				 "$4::text[])",
+				 4, p, &err))
+			<< err.msg;
+		db_close(db);
+	}
+	sql_exec(ci(),
+		 "UPDATE asset SET state = 'issued', valid_until = current_date + 365, "
+		 "verified_at = now(), location_id = (SELECT location_id FROM location WHERE "
+		 "code = 'FTEAM') WHERE lot_id = (SELECT lot_id FROM lot WHERE code = 'FLOT-1')");
+	pgtest_user(ci(), "mlt_fa", "装接甲", "field_member", "FTEAM");
+	pgtest_user(ci(), "mlt_fb", "装接乙", "field_member", "FTEAM");
+	test_session a = direct_session(ci(), "mlt_fa"), b = direct_session(ci(), "mlt_fb");
+
+	std::string body = "{\"barcode\":\"" + barcode(880000) +
+			   "\",\"point\":\"FP1\",\"reading\":\"12.50\"}";
+	std::vector<std::string> h = a.change();
+	h.push_back("Idempotency-Key: field-install-0001-abcdef");
+	http_resp r1 = http_do(port(), "POST", "/api/field/install", h, &body);
+	ASSERT_EQ(201, r1.status) << r1.dump();
+	http_resp r2 = http_do(port(), "POST", "/api/field/install", h, &body);
+	EXPECT_EQ(201, r2.status) << r2.dump();
+	EXPECT_EQ("true", r2.header("idempotent-replayed"));
+	EXPECT_EQ(r1.body, r2.body);
+	EXPECT_EQ("1 mlt_fa 12.50",
+		  sql_value(ci(),
+			    "SELECT count(*) || ' ' || min(u.login) || ' ' || min(install_kwh) "
+			    "FROM installation i JOIN app_user u ON u.user_id = i.installed_by "
+			    "JOIN metering_point mp USING (point_id) WHERE mp.code = 'FP1'"));
+	/* where is it: at the metering point */
+	http_resp w = http_do(port(), "GET", "/api/assets/" + barcode(880000) + "/where",
+			      a.cookie());
+	ASSERT_EQ(200, w.status) << w.dump();
+	EXPECT_EQ(0u, w.str("where").find("metering point FP1")) << w.dump();
+	/* the point is taken: a plain refusal naming the meter in place */
+	std::string again = "{\"barcode\":\"" + barcode(880001) +
+			    "\",\"point\":\"FP1\",\"reading\":\"0\"}";
+	http_resp t = http_do(port(), "POST", "/api/field/install", b.change(), &again);
+	EXPECT_EQ(409, t.status) << t.dump();
+	EXPECT_NE(std::string::npos, t.str("error.message").find(barcode(880000))) << t.dump();
+
+	/* two members, one free point, the same moment: one 201, one 409 */
+	{
+		struct db *db = pgtest_connect(admin);
+		struct ml_error err = ML_ERROR_INIT;
+		const char *p[4] = { "{FP2}", "{3309000002}", "{杭州市上城区2号}", "{FSITE}" };
+		ASSERT_EQ(ML_OK,
+			  db_cmd(db,
+				 "SELECT * FROM ml_point_add($1::text[], $2::text[], $3::text[], "
+				 "$4::text[])",
+				 4, p, &err))
+			<< err.msg;
+		db_close(db);
+	}
+	std::string ba = "{\"barcode\":\"" + barcode(880001) +
+			 "\",\"point\":\"FP2\",\"reading\":\"0\"}",
+		    bb = "{\"barcode\":\"" + barcode(880002) +
+			 "\",\"point\":\"FP2\",\"reading\":\"0\"}";
+	http_resp ra, rb;
+	std::atomic<int> go{ 0 };
+	std::thread ta([&] {
+		go++;
+		while (go < 2) {
+		}
+		ra = http_do(port(), "POST", "/api/field/install", a.change(), &ba);
+	});
+	std::thread tb([&] {
+		go++;
+		while (go < 2) {
+		}
+		rb = http_do(port(), "POST", "/api/field/install", b.change(), &bb);
+	});
+	ta.join();
+	tb.join();
+	EXPECT_EQ(1, (ra.status == 201) + (rb.status == 201)) << ra.dump() << rb.dump();
+	EXPECT_EQ(1, (ra.status == 409) + (rb.status == 409)) << ra.dump() << rb.dump();
+	EXPECT_EQ("1",
+		  sql_value(ci(), "SELECT count(*) FROM installation i JOIN metering_point mp "
+				  "USING (point_id) WHERE mp.code = 'FP2' AND removed_at IS NULL"));
+}

@@ -1,0 +1,342 @@
+/*
+ * h_stores.c — the warehouse and the field over HTTP (issue 11 through the
+ * server of issue 12): thin over stores/stores.h and field/field.h, the same
+ * calls as `meterlab stock|order|field|seal|point`. Every rule is in the
+ * database functions those call; a handler only moves JSON in and out.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "field/field.h"
+#include "server/srv.h"
+#include "stores/stores.h"
+
+/* ---- body helpers ---- */
+
+static const char *body_str(const struct req *rq, const char *name)
+{
+	return json_string_value(json_object_get(rq->in, name));
+}
+
+/* The strings of a JSON array field (validated as PT_STRINGS by the router):
+ * *v malloc'd (points into rq->in), caller frees. */
+static int body_strs(const struct req *rq, const char *name, const char ***v, size_t *n,
+		     struct ml_error *err)
+{
+	json_t *a = json_object_get(rq->in, name);
+	*n = json_is_array(a) ? json_array_size(a) : 0;
+	*v = calloc(*n ? *n : 1, sizeof **v);
+	if (!*v)
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	for (size_t i = 0; i < *n; i++)
+		(*v)[i] = json_string_value(json_array_get(a, i));
+	return ML_OK;
+}
+
+static int64_t seg_id(const struct req *rq)
+{
+	return strtoll(req_seg(rq, 0), NULL, 10);
+}
+
+/* A scan report: 200 with the count, or the refusals (rc already set). */
+static json_t *scan_json(const struct stock_scan_report *rep)
+{
+	json_t *refused = json_array();
+	for (size_t i = 0; i < rep->nrefused; i++)
+		json_array_append_new(refused, json_pack("{s:I, s:s, s:s}", "index",
+							 (json_int_t)rep->refused[i].index + 1,
+							 "code", rep->refused[i].code, "message",
+							 rep->refused[i].msg));
+	return json_pack("{s:I, s:o}", "done", (json_int_t)rep->done, "refused", refused);
+}
+
+/* Answer a scan operation: 200 {done}, or 422/404/409 with every refusal. */
+static int scan_answer(struct req *rq, int rc, struct stock_scan_report *rep, struct ml_error *err)
+{
+	if (rc && rep->nrefused) {
+		int status = rc == ML_ENOTFOUND ? 404 : rc == ML_ESTATE ? 409 : 422;
+		req_error(rq, status, "refused", err->msg, scan_json(rep));
+		stock_scan_report_free(rep);
+		return ML_OK;
+	}
+	if (!rc)
+		req_json(rq, 200, scan_json(rep));
+	stock_scan_report_free(rep);
+	return rc;
+}
+
+/* ---- stock ---- */
+
+int h_stock_counts(struct req *rq, struct ml_error *err)
+{
+	struct stock_filter f = { 0 };
+	f.store = req_query(rq, "store");
+	f.slot = req_query(rq, "slot");
+	f.model = req_query(rq, "model");
+	f.state = req_query(rq, "state");
+	f.lot = req_query(rq, "lot");
+	PGresult *res = NULL;
+	int rc = stock_counts(rq->db, &f, &res, err);
+	if (rc)
+		return rc;
+	req_json(rq, 200, json_pack("{s:o}", "items", json_rows(res)));
+	PQclear(res);
+	return ML_OK;
+}
+
+int h_stock_putaway(struct req *rq, struct ml_error *err)
+{
+	const char **codes = NULL;
+	size_t n = 0;
+	struct stock_scan_report rep = { 0 };
+	int rc = body_strs(rq, "codes", &codes, &n, err);
+	if (!rc)
+		rc = stock_putaway(rq->db, codes, n, &rep, err);
+	free(codes);
+	return scan_answer(rq, rc, &rep, err);
+}
+
+int h_asset_where(struct req *rq, struct ml_error *err)
+{
+	char place[512];
+	int rc = stock_place(rq->db, req_seg(rq, 0), place, sizeof place, err);
+	if (rc)
+		return rc;
+	req_json(rq, 200, json_pack("{s:s, s:s}", "barcode", req_seg(rq, 0), "where", place));
+	return ML_OK;
+}
+
+/* ---- distribution orders ---- */
+
+int h_order_list(struct req *rq, struct ml_error *err)
+{
+	PGresult *res = NULL;
+	int rc = order_list(rq->db, req_query(rq, "status"), &res, err);
+	if (rc)
+		return rc;
+	req_json(rq, 200, json_pack("{s:o}", "items", json_rows(res)));
+	PQclear(res);
+	return ML_OK;
+}
+
+int h_order_get(struct req *rq, struct ml_error *err)
+{
+	PGresult *res = NULL;
+	int rc = order_show(rq->db, seg_id(rq), &res, err);
+	if (rc)
+		return rc;
+	req_json(rq, 200,
+		 json_pack("{s:I, s:o}", "order_id", (json_int_t)seg_id(rq), "lines",
+			   json_rows(res)));
+	PQclear(res);
+	return ML_OK;
+}
+
+int h_order_create(struct req *rq, struct ml_error *err)
+{
+	const char **lines_s = NULL, **barcodes = NULL;
+	size_t nl = 0, nb = 0;
+	struct order_line *lines = NULL;
+	char **models = NULL;
+	int64_t id = 0;
+	int rc = body_strs(rq, "lines", &lines_s, &nl, err);
+	if (!rc)
+		rc = body_strs(rq, "barcodes", &barcodes, &nb, err);
+	if (!rc) {
+		lines = calloc(nl ? nl : 1, sizeof *lines);
+		models = calloc(nl ? nl : 1, sizeof *models);
+		if (!lines || !models)
+			rc = ml_errorf(err, ML_ENOMEM, "out of memory");
+	}
+	/* "MODEL:QTY", as on the command line */
+	for (size_t i = 0; i < nl && !rc; i++) {
+		const char *colon = strrchr(lines_s[i], ':');
+		char *end = NULL;
+		long q = colon ? strtol(colon + 1, &end, 10) : 0;
+		if (!colon || colon == lines_s[i] || !end || *end || q < 1 || q > 1000000) {
+			rc = ml_errorf(err, ML_EINVAL, "order line '%s' is not MODEL:QUANTITY",
+				       lines_s[i]);
+			break;
+		}
+		models[i] = strndup(lines_s[i], (size_t)(colon - lines_s[i]));
+		if (!models[i])
+			rc = ml_errorf(err, ML_ENOMEM, "out of memory");
+		lines[i].model = models[i];
+		lines[i].quantity = (int)q;
+	}
+	if (!rc)
+		rc = order_create(rq->db, body_str(rq, "from"), body_str(rq, "to"), lines, nl,
+				  barcodes, nb, body_str(rq, "note"), &id, err);
+	if (!rc)
+		req_json(rq, 201, json_pack("{s:I}", "order_id", (json_int_t)id));
+	for (size_t i = 0; models && i < nl; i++)
+		free(models[i]);
+	free(models);
+	free(lines);
+	free(lines_s);
+	free(barcodes);
+	return rc;
+}
+
+int h_order_pick(struct req *rq, struct ml_error *err)
+{
+	const char **codes = NULL;
+	size_t n = 0;
+	struct stock_scan_report rep = { 0 };
+	int rc = body_strs(rq, "barcodes", &codes, &n, err);
+	if (!rc)
+		rc = order_pick(rq->db, seg_id(rq), codes, n, &rep, err);
+	free(codes);
+	return scan_answer(rq, rc, &rep, err);
+}
+
+int h_order_dispatch(struct req *rq, struct ml_error *err)
+{
+	size_t n = 0;
+	int rc = order_dispatch(rq->db, seg_id(rq), &n, err);
+	if (!rc)
+		req_json(rq, 200, json_pack("{s:I}", "dispatched", (json_int_t)n));
+	return rc;
+}
+
+int h_order_receive(struct req *rq, struct ml_error *err)
+{
+	const char **codes = NULL;
+	size_t n = 0;
+	struct order_receive_report rep = { 0 };
+	int rc = body_strs(rq, "barcodes", &codes, &n, err);
+	if (!rc)
+		rc = order_receive(rq->db, seg_id(rq), codes, n, &rep, err);
+	free(codes);
+	if (!rc) {
+		json_t *scans = json_array(), *missing = json_array();
+		for (size_t i = 0; i < rep.nscans; i++)
+			json_array_append_new(scans,
+					      json_pack("{s:I, s:s, s:s, s:s}", "index",
+							(json_int_t)rep.scans[i].index + 1, "code",
+							rep.scans[i].code, "outcome",
+							order_outcome_name(rep.scans[i].outcome),
+							"message", rep.scans[i].msg));
+		for (size_t i = 0; i < rep.nmissing; i++)
+			json_array_append_new(missing, json_string(rep.missing[i]));
+		req_json(rq, 200, json_pack("{s:o, s:o}", "scans", scans, "missing", missing));
+	}
+	order_receive_report_free(&rep);
+	return rc;
+}
+
+int h_order_close(struct req *rq, struct ml_error *err)
+{
+	const char **missing = NULL;
+	size_t n = 0, lost = 0;
+	int rc = body_strs(rq, "missing", &missing, &n, err);
+	if (!rc)
+		rc = order_close(rq->db, seg_id(rq), missing, n, body_str(rq, "reason"), &lost,
+				 err);
+	free(missing);
+	if (!rc)
+		req_json(rq, 200, json_pack("{s:b, s:I}", "closed", 1, "lost", (json_int_t)lost));
+	return rc;
+}
+
+/* ---- field ---- */
+
+int h_point_get(struct req *rq, struct ml_error *err)
+{
+	PGresult *res = NULL;
+	int rc = field_point_show(rq->db, req_seg(rq, 0), &res, err);
+	if (rc)
+		return rc;
+	req_json(rq, 200,
+		 json_pack("{s:s, s:o}", "point", req_seg(rq, 0), "installations", json_rows(res)));
+	PQclear(res);
+	return ML_OK;
+}
+
+int h_field_install(struct req *rq, struct ml_error *err)
+{
+	const char **seals = NULL;
+	size_t n = 0;
+	int64_t id = 0;
+	int rc = body_strs(rq, "seals", &seals, &n, err);
+	if (!rc) {
+		struct field_install_in in = { .barcode = body_str(rq, "barcode"),
+					       .point = body_str(rq, "point"),
+					       .element = body_str(rq, "element"),
+					       .kwh = body_str(rq, "reading"),
+					       .seals = seals,
+					       .nseals = n };
+		rc = field_install(rq->db, &in, &id, err);
+	}
+	free(seals);
+	if (!rc)
+		req_json(rq, 201, json_pack("{s:I}", "installation", (json_int_t)id));
+	return rc;
+}
+
+int h_field_remove(struct req *rq, struct ml_error *err)
+{
+	const char **seals = NULL;
+	size_t n = 0;
+	int64_t id = 0;
+	int rc = body_strs(rq, "seals", &seals, &n, err);
+	if (!rc) {
+		struct field_remove_in r = { .barcode = body_str(rq, "barcode"),
+					     .kwh = body_str(rq, "reading"),
+					     .reason = body_str(rq, "reason"),
+					     .note = body_str(rq, "note"),
+					     .seals = seals,
+					     .nseals = n };
+		rc = field_remove(rq->db, &r, &id, err);
+	}
+	free(seals);
+	if (!rc)
+		req_json(rq, 200, json_pack("{s:I}", "installation", (json_int_t)id));
+	return rc;
+}
+
+int h_field_swap(struct req *rq, struct ml_error *err)
+{
+	const char **seals = NULL;
+	size_t n = 0;
+	int64_t id = 0;
+	int rc = body_strs(rq, "seals", &seals, &n, err);
+	if (!rc) {
+		struct field_remove_in old = { .barcode = body_str(rq, "old"),
+					       .kwh = body_str(rq, "old_reading"),
+					       .reason = body_str(rq, "reason") };
+		struct field_install_in repl = { .barcode = body_str(rq, "new"),
+						 .kwh = body_str(rq, "reading"),
+						 .seals = seals,
+						 .nseals = n };
+		rc = field_swap(rq->db, &old, &repl, &id, err);
+	}
+	free(seals);
+	if (!rc)
+		req_json(rq, 201, json_pack("{s:I}", "installation", (json_int_t)id));
+	return rc;
+}
+
+int h_field_fault(struct req *rq, struct ml_error *err)
+{
+	int64_t id = 0;
+	int rc = field_fault_report(rq->db, body_str(rq, "barcode"), body_str(rq, "symptom"),
+				    body_str(rq, "description"), body_str(rq, "complaint"),
+				    body_str(rq, "lab"), &id, err);
+	if (!rc)
+		req_json(rq, 201, json_pack("{s:I}", "fault", (json_int_t)id));
+	return rc;
+}
+
+int h_seal_list(struct req *rq, struct ml_error *err)
+{
+	PGresult *res = NULL;
+	int rc = field_seal_list(rq->db, req_query(rq, "code"), req_query(rq, "team"),
+				 req_query(rq, "state"), &res, err);
+	if (rc)
+		return rc;
+	req_json(rq, 200, json_pack("{s:o}", "items", json_rows(res)));
+	PQclear(res);
+	return ML_OK;
+}
