@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assets/registry.h"
 #include "cli/cli.h"
 #include "common/json.h"
 #include "stores/stores.h"
@@ -53,24 +54,53 @@ static int check_create(struct cli_ctx *ctx, struct cli_call *c)
 static int create(struct cli_ctx *ctx, struct cli_call *c)
 {
 	const struct order_args *a = c->args;
-	struct cli_scan s = { 0 };
+	struct order_file f = { 0 };
+	struct order_line *lines = NULL;
+	const char **bcs = NULL;
+	char *data = NULL;
+	size_t len = 0;
 	int64_t id = 0;
 	int rc = ML_OK;
-	if (a->file || c->npos > 0)
-		rc = cli_scan_load(c, a->file, 0, &s);
-	else if (a->nline == 0)
+	if (a->file) {
+		rc = asset_read_file(a->file, &data, &len, &c->err);
+		if (!rc)
+			rc = order_file_parse(data, len, &f, &c->err);
+		if (rc) {
+			ml_error_prefix(&c->err, "%s: ", a->file);
+			goto out;
+		}
+	}
+	size_t nl = (size_t)a->nline + f.nlines, nb = (size_t)c->npos + f.nbarcodes;
+	if (nl + nb == 0) {
 		rc = cli_call_usage(
-			c, "an order needs --line MODEL:QTY or barcodes (arguments or --file)");
+			c, "an order needs --line MODEL:QTY, barcodes, or --file LINES.csv");
+		goto out;
+	}
+	lines = calloc(nl + 1, sizeof(*lines));
+	bcs = calloc(nb + 1, sizeof(*bcs));
+	if (!lines || !bcs) {
+		rc = ml_errorf(&c->err, ML_ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(lines, a->lines, (size_t)a->nline * sizeof(*lines));
+	if (f.nlines)
+		memcpy(lines + a->nline, f.lines, f.nlines * sizeof(*lines));
+	for (int i = 0; i < c->npos; i++)
+		bcs[i] = c->pos[i];
+	if (f.nbarcodes)
+		memcpy(bcs + c->npos, f.barcodes, f.nbarcodes * sizeof(*bcs));
+	rc = cli_call_db(ctx, c);
 	if (!rc)
-		rc = cli_call_db(ctx, c);
-	if (!rc)
-		rc = order_create(c->db, a->from, a->to, a->lines, (size_t)a->nline, s.v, s.n,
-				  a->note, &id, &c->err);
+		rc = order_create(c->db, a->from, a->to, lines, nl, bcs, nb, a->note, &id, &c->err);
 	if (!rc)
 		rc = ctx->json ? cli_printf(c, "{\"order_id\":%lld}\n", (long long)id)
 			       : cli_printf(c, "order %lld created: %s -> %s\n", (long long)id,
 					    a->from, a->to);
-	cli_scan_free(&s);
+out:
+	free(lines);
+	free(bcs);
+	free(data);
+	order_file_free(&f);
 	return rc;
 }
 
@@ -238,9 +268,9 @@ static const struct cli_cmd order_cmds[] = {
 	  .need = "order create needs --from STORE --to STORE",
 	  .summary = "create a distribution order: lines by model and quantity, or barcodes",
 	  .help = "usage: meterlab order create --from STORE --to STORE [--line MODEL:QTY]... [BARCODE...]\n"
-		  "       [--file BARCODES] [--note TEXT] [--json]\n\n"
-		  "Barcodes (arguments or a file, one per line) are planned on the order at once; an asset\n"
-		  "is on at most one open order." },
+		  "       [--file LINES.csv] [--note TEXT] [--json]\n\n"
+		  "LINES.csv rows are MODEL,QUANTITY or a barcode in the first column. Barcodes are planned\n"
+		  "on the order at once; an asset is on at most one open order." },
 	{ .name = "pick",
 	  .run = pick,
 	  .check = check_id,

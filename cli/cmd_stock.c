@@ -201,6 +201,18 @@ static int reverify_list(struct cli_ctx *ctx, struct cli_call *c)
 	return rc;
 }
 
+static int sheet(struct cli_ctx *ctx, struct cli_call *c)
+{
+	(void)ctx;
+	const struct stock_args *a = c->args;
+	struct ml_buf b = ML_BUF_INIT;
+	int rc = stock_sheet_csv(c->db, c->pos[0], a->slot, &b, NULL, &c->err);
+	if (!rc)
+		rc = cli_emit(c, &b, 0);
+	ml_buf_free(&b);
+	return rc;
+}
+
 static int reverify_send(struct cli_ctx *ctx, struct cli_call *c)
 {
 	const struct stock_args *a = c->args;
@@ -347,6 +359,10 @@ static const struct cli_opt cnt_opts[] = {
 	CLI_OPT("file", struct stock_args, file),
 	CLI_OPT_END,
 };
+static const struct cli_opt sheet_opts[] = {
+	CLI_OPT("slot", struct stock_args, slot),
+	CLI_OPT_END,
+};
 static const struct cli_opt reason_opts[] = {
 	CLI_REQ("reason", struct stock_args, reason),
 	CLI_OPT_END,
@@ -419,6 +435,16 @@ static const struct cli_cmd stock_cmds[] = {
 	  .help = "usage: meterlab stock count STORE [--slot SLOT] [CODE...] [--file SCANS] [--json]\n\n"
 		  "A store count scans like a put-away (slot, its assets, slot ...); a slot count scans\n"
 		  "its assets. Nothing changes until a second person confirms (stock count-confirm)." },
+	{ .name = "sheet",
+	  .run = sheet,
+	  CLI_ARGS(struct stock_args, sheet_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "stock sheet needs STORE",
+	  .flags = CLI_NEED_DB,
+	  .summary = "the count sheet (CSV): what the records hold, slot by slot",
+	  .help = "usage: meterlab stock sheet STORE [--slot SLOT]\n\n"
+		  "CSV on standard output: slot,barcode,model,lot,state,verified_on." },
 	{ .name = "count-confirm",
 	  .run = count_confirm,
 	  .check = check_count_id,

@@ -306,6 +306,33 @@ int retire_list(struct db *db, const char *status, PGresult **out,
 int stock_scan_parse(const char *data, size_t len, char ***codes, size_t *n, size_t **lines,
 		     struct ml_error *err) ML_MUSTCHECK;
 
+/*
+ * An order-lines file (a spreadsheet saved as CSV): each row either
+ * "MODEL,QUANTITY" (a line by model) or a 22-digit barcode in the first
+ * column (a planned asset); a header row starting "model" or "barcode",
+ * blank and # lines are skipped. All or nothing: a bad quantity, an empty
+ * model or a control character is refused naming the line. The struct's
+ * arrays point into one malloc'd block: order_file_free() releases it.
+ */
+struct order_file {
+	struct order_line *lines;
+	size_t nlines;
+	const char **barcodes;
+	size_t nbarcodes;
+	void *block; /* owns everything above */
+};
+int order_file_parse(const char *data, size_t len, struct order_file *out,
+		     struct ml_error *err) ML_MUSTCHECK;
+void order_file_free(struct order_file *f); /* NULL-safe */
+
+/*
+ * A count sheet as CSV appended to out: what the records say lies in a store
+ * (or one slot), slot by slot — slot,barcode,model,lot,state,verified_on —
+ * for counting on paper or checking a scanner's dump. *count = rows.
+ */
+int stock_sheet_csv(struct db *db, const char *store, const char *slot, struct ml_buf *out,
+		    size_t *count, struct ml_error *err) ML_MUSTCHECK;
+
 #ifdef __cplusplus
 }
 #endif

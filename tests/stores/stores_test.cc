@@ -577,6 +577,28 @@ TEST_F(Stores, RetirementNeedsAReasonAndASecondPerson)
 	db_close(mgr);
 }
 
+/* The rule holds for a bare move too (0204): stock verified 7 months ago cannot be issued. */
+TEST_F(Stores, BareIssueOfStaleStockIsRefused)
+{
+	dba_assets(dba_, 71, 72, "in_stock", "CENTRAL");
+	ASSERT_EQ(
+		ML_OK,
+		db_cmd(dba_,
+		       ("UPDATE asset SET verified_at = now() - interval '7 months' WHERE barcode = '" +
+			g_bc[71] + "'")
+			       .c_str(),
+		       0, nullptr, &err_));
+	std::string move = "SELECT count(*) FROM ml_asset_move(ARRAY['";
+	struct ml_error e = ML_ERROR_INIT;
+	EXPECT_EQ(ML_ESTATE,
+		  db_cmd(clerk_, (move + g_bc[71] + "'], ARRAY['issue'], ARRAY['TEAM-1'])").c_str(),
+			 0, nullptr, &e));
+	EXPECT_NE(nullptr, strstr(e.msg, "more than 6 months ago")) << e.msg;
+	EXPECT_EQ("in_stock", state_of(dba_, 71));
+	EXPECT_EQ("0", one(clerk_, move + g_bc[72] + "'], ARRAY['issue'], ARRAY['TEAM-1'])"));
+	EXPECT_EQ("issued", state_of(dba_, 72));
+}
+
 /* Nobody writes the warehouse tables directly: every role is refused. */
 TEST_F(Stores, DirectWritesAreRefusedForEveryRole)
 {
@@ -653,6 +675,12 @@ TEST_F(Stores, CommandLinePutAwayOrderAndList)
 					"order create --from CENTRAL --to CITY-B --line MOD-A",
 				&out, true));
 	EXPECT_EQ(0, pgtest_run(pgtest_cli() + db + "order list --status open", &out, true)) << out;
+	EXPECT_EQ(0, pgtest_run(pgtest_cli() + db + "stock sheet CENTRAL --slot CLI-1", &out))
+		<< out;
+	EXPECT_EQ("slot,barcode,model,lot,state,verified_on\nCLI-1," + g_bc[19] +
+			  ",MOD-A,LOT1,in_stock,",
+		  out.substr(0, out.rfind(',') + 1))
+		<< out;
 	EXPECT_EQ(9, pgtest_run(pgtest_cli() + " --db " + pgtest_sq(pgtest_as(g_ci, "mlt_field")) +
 					" stock put-away CLI-1 " + g_bc[19],
 				&out, true))
@@ -678,6 +706,29 @@ TEST(StoresParse, ScanListAllOrNothingWithLineNumbers)
 	EXPECT_EQ(ML_EINVAL, stock_scan_parse(bad, sizeof(bad) - 1, &codes, &n, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "line 3")) << err.msg;
 	EXPECT_EQ(nullptr, codes);
+}
+
+TEST(StoresParse, OrderLinesFileByModelOrBarcode)
+{
+	const char ok[] =
+		"\xEF\xBB\xBFmodel,quantity\r\nMOD-A,200\n\"MOD-B\", 3\n4130001000000000000135\n# note\n";
+	struct order_file f;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, order_file_parse(ok, sizeof(ok) - 1, &f, &err)) << err.msg;
+	ASSERT_EQ(2u, f.nlines);
+	EXPECT_STREQ("MOD-A", f.lines[0].model);
+	EXPECT_EQ(200, f.lines[0].quantity);
+	EXPECT_STREQ("MOD-B", f.lines[1].model);
+	EXPECT_EQ(3, f.lines[1].quantity);
+	ASSERT_EQ(1u, f.nbarcodes);
+	EXPECT_STREQ("4130001000000000000135", f.barcodes[0]);
+	order_file_free(&f);
+	const char bad[] = "MOD-A,2\nMOD-B,two\n";
+	EXPECT_EQ(ML_EINVAL, order_file_parse(bad, sizeof(bad) - 1, &f, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "line 2")) << err.msg;
+	EXPECT_EQ(nullptr, f.block);
+	const char zero[] = "MOD-A,0\n";
+	EXPECT_EQ(ML_EINVAL, order_file_parse(zero, sizeof(zero) - 1, &f, &err));
 }
 
 } // namespace
