@@ -4,7 +4,9 @@
 -- UPDATE of asset, where this guard refuses an asset whose verification
 -- expired or that was verified longer ago than stock.reverify_months
 -- (ml_issue_problem, 0200; State Grid practice, JJG 596-2012 for validity).
--- The WHEN clause keeps every other update free of it.
+-- The WHEN clause keeps every other update free of it: only the lifecycle's
+-- ways in (stock -> issued, issued -> installed) are judged; a DBA writing a
+-- test fixture straight into 'installed' is not a lifecycle move.
 CREATE FUNCTION asset_issue_guard() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 	SET search_path = public, pg_temp AS $$
 DECLARE
@@ -18,5 +20,6 @@ BEGIN
 END
 $$;
 CREATE TRIGGER asset_issue_guard BEFORE UPDATE OF state ON asset
-	FOR EACH ROW WHEN (NEW.state IN ('issued', 'installed') AND OLD.state IS DISTINCT FROM NEW.state)
+	FOR EACH ROW WHEN (NEW.state IN ('issued', 'installed') AND OLD.state IN ('in_stock', 'secondary_stock', 'issued')
+			   AND OLD.state IS DISTINCT FROM NEW.state)
 	EXECUTE FUNCTION asset_issue_guard();
