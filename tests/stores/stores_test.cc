@@ -688,6 +688,61 @@ TEST_F(Stores, CommandLinePutAwayOrderAndList)
 	unlink(path);
 }
 
+/* The count, order-lines file and retirement commands, as the people who would run them. */
+TEST_F(Stores, CommandLineCountOrderFileAndRetire)
+{
+	std::string clerk = " --db " + pgtest_sq(pgtest_as(g_ci, "mlt_clerk")) + " ";
+	std::string clerk2 = " --db " + pgtest_sq(pgtest_as(g_ci, "mlt_clerk2")) + " ";
+	std::string mgr = " --db " + pgtest_sq(pgtest_as(g_ci, "mlt_manager")) + " ";
+	std::string out;
+	dba_assets(dba_, 75, 77, "secondary_stock", "CITY-B");
+	dba_assets(dba_, 78, 78, "failed", "CENTRAL");
+	ASSERT_EQ(0, pgtest_run(pgtest_cli() + clerk + "stock count CITY-B " + g_bc[75] + " " +
+					g_bc[76] + " --json",
+				&out))
+		<< out;
+	size_t at = out.find("\"count_id\":");
+	ASSERT_NE(std::string::npos, at) << out;
+	std::string id = std::to_string(atoll(out.c_str() + at + 11));
+	EXPECT_NE(std::string::npos, out.find("\"shortage\":1")) << out;
+	EXPECT_EQ(9, pgtest_run(pgtest_cli() + clerk + "stock count-confirm " + id + " --reason x",
+				&out, true))
+		<< out;
+	EXPECT_EQ(0, pgtest_run(pgtest_cli() + clerk2 + "stock count-confirm " + id +
+					" --reason 'count B'",
+				&out, true))
+		<< out;
+	EXPECT_NE(std::string::npos, out.find("1 assets adjusted")) << out;
+	EXPECT_EQ("lost", state_of(dba_, 77));
+
+	char path[] = "/tmp/ml-lines-XXXXXX";
+	int fd = mkstemp(path);
+	ASSERT_GE(fd, 0);
+	std::string lines = "model,quantity\nMOD-A,2\n" + g_bc[75] + "\n";
+	ASSERT_EQ((ssize_t)lines.size(), write(fd, lines.data(), lines.size()));
+	close(fd);
+	EXPECT_EQ(0, pgtest_run(pgtest_cli() + clerk +
+					"order create --from CITY-B --to CENTRAL --file " + path,
+				&out, true))
+		<< out;
+	EXPECT_NE(std::string::npos, out.find("created: CITY-B -> CENTRAL")) << out;
+	unlink(path);
+
+	EXPECT_EQ(0, pgtest_run(pgtest_cli() + clerk + "retire request scrap " + g_bc[78] +
+					" --reason 'cracked case'",
+				&out, true))
+		<< out;
+	at = out.find("retirement request ");
+	ASSERT_NE(std::string::npos, at) << out;
+	std::string rid = std::to_string(atoll(out.c_str() + at + 19));
+	EXPECT_EQ(9, pgtest_run(pgtest_cli() + clerk + "retire approve " + rid, &out, true)) << out;
+	EXPECT_EQ(0, pgtest_run(pgtest_cli() + mgr + "retire approve " + rid, &out, true)) << out;
+	EXPECT_EQ("scrapped", state_of(dba_, 78));
+	EXPECT_EQ(0, pgtest_run(pgtest_cli() + mgr + "retire list --status approved", &out, true))
+		<< out;
+	EXPECT_NE(std::string::npos, out.find("cracked case")) << out;
+}
+
 TEST(StoresParse, ScanListAllOrNothingWithLineNumbers)
 {
 	const char ok[] = "barcode\n4130001000000000013\r\n\n\"A-01\",x\n  B-02  \n";
