@@ -13,6 +13,7 @@
 #include "lab/decimal.h"
 #include "lab/sampling.h"
 #include "lab/sampling_draw.h"
+#include "lab/sampling_lot.h"
 #include "sql/db.h"
 
 static void render(const struct sampling_plan *p, int json, struct ml_buf *b)
@@ -240,6 +241,108 @@ out:
 	return rc;
 }
 
+/* ---- a lot's sampling that decides it (0273) ---- */
+
+struct lot_args {
+	const char *lot, *level, *aql, *seed, *note;
+};
+
+static int sample_draw(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct lot_args *a = c->args;
+	PGresult *res = NULL;
+	int rc = sampling_lot_draw(c->db, a->lot, a->level, a->aql, a->seed, &res, &c->err);
+	if (rc)
+		return rc;
+	PQclear(res);
+	rc = sampling_lot_show(c->db, a->lot, &res, &c->err);
+	if (rc)
+		return rc;
+	if (!ctx->json) {
+		rc = cli_printf(c,
+				"lot %s quarantined: sample of %s drawn (plan %s, Ac %s Re %s, %s "
+				"inspection), seed %s\n",
+				a->lot, db_get(res, 0, "sample_size"),
+				db_get(res, 0, "plan_letter"), db_get(res, 0, "ac"),
+				db_get(res, 0, "re"), db_get(res, 0, "severity"),
+				db_get(res, 0, "seed"));
+		PQclear(res);
+		if (rc)
+			return rc;
+		const char *p[1] = { a->lot };
+		rc = db_exec(c->db,
+			     "SELECT i.draw_order, a.barcode, a.state FROM lot_sample_item i "
+			     "JOIN asset a USING (asset_id) JOIN lot l ON l.lot_id = i.lot_id "
+			     "WHERE l.code = $1 ORDER BY i.draw_order",
+			     1, p, PGRES_TUPLES_OK, &res, &c->err);
+		if (rc)
+			return rc;
+	}
+	return cli_print_result(ctx, c, res);
+}
+
+static int sample_judge(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct lot_args *a = c->args;
+	struct sampling_lot_verdict v;
+	int rc = sampling_lot_judge(c->db, a->lot, &v, &c->err);
+	if (rc)
+		return rc;
+	struct ml_buf b = ML_BUF_INIT;
+	if (ctx->json) {
+		ml_buf_putc(&b, '{');
+		ml_json_kv_str(&b, 1, "verdict", v.verdict[0] ? v.verdict : NULL);
+		ml_json_kv_int(&b, 0, "nonconforming", v.nonconforming);
+		ml_json_kv_int(&b, 0, "judged", v.judged);
+		ml_json_kv_int(&b, 0, "sample_size", v.sample_size);
+		ml_json_kv_int(&b, 0, "ac", v.ac);
+		ml_json_kv_int(&b, 0, "re", v.re);
+		ml_buf_putc(&b, '}');
+	} else {
+		ml_buf_printf(&b,
+			      "lot %s: %d of %d drawn assets verified, %d nonconforming (Ac %d, "
+			      "Re %d): %s",
+			      a->lot, v.judged, v.sample_size, v.nonconforming, v.ac, v.re,
+			      v.verdict[0] ? v.verdict : "not decidable yet");
+	}
+	rc = cli_emit(c, &b, 1);
+	ml_buf_free(&b);
+	return rc;
+}
+
+static int sample_decide(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct lot_args *a = c->args;
+	(void)ctx;
+	char outcome[32];
+	int rc = sampling_lot_decide(c->db, a->lot, c->pos[0], a->note, outcome, sizeof outcome,
+				     &c->err);
+	return rc ? rc
+		  : cli_printf(c, "lot %s: %s confirmed; switching (ISO 2859-1 clause 9): %s\n",
+			       a->lot, c->pos[0], outcome);
+}
+
+static int sample_show(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct lot_args *a = c->args;
+	PGresult *res = NULL;
+	int rc = sampling_lot_show(c->db, a->lot, &res, &c->err);
+	return rc ? rc : cli_print_result(ctx, c, res);
+}
+
+static const struct cli_opt draw_opts[] = {
+	CLI_REQ("lot", struct lot_args, lot),
+	CLI_OPT("level", struct lot_args, level),
+	CLI_REQ("aql", struct lot_args, aql),
+	CLI_OPT("seed", struct lot_args, seed),
+	CLI_OPT_END,
+};
+static const struct cli_opt lot_opts[] = {
+	CLI_REQ("lot", struct lot_args, lot),
+	CLI_OPT("note", struct lot_args, note),
+	CLI_OPT_END,
+};
+
 static const struct cli_cmd sample_cmds[] = {
 	{ .name = "plan",
 	  .run = sample_plan,
@@ -269,6 +372,44 @@ static const struct cli_cmd sample_cmds[] = {
 		  "lab/sampling_draw.h; tests/lab/sampling_draw_ref.py redoes it in plain Python). The\n"
 		  "size is --size or the sampling plan's. Prints the list's SHA-256, so a second party can\n"
 		  "check it holds the same list. Records and moves nothing." },
+	{ .name = "draw",
+	  .run = sample_draw,
+	  CLI_ARGS(struct lot_args, draw_opts),
+	  .need = "sample draw needs --lot and --aql",
+	  .flags = CLI_NEED_DB,
+	  .summary = "draw and record a lot's arrival sample; the lot is quarantined until decided",
+	  .help = "usage: meterlab sample draw --lot LOT --aql AQL [--level II] [--seed HEX64]\n\n"
+		  "The database computes the plan at the supplier and model's current severity (ISO\n"
+		  "2859-1 clause 9), draws the sample from the seed (random when absent; recorded, so\n"
+		  "'sample select --lot LOT --seed HEX' redoes it), moves the drawn assets to sampling and\n"
+		  "quarantines the lot: none of its other assets may be verified, issued, dispatched or\n"
+		  "installed until the lot is accepted. Permission sample.draw." },
+	{ .name = "judge",
+	  .run = sample_judge,
+	  CLI_ARGS(struct lot_args, lot_opts),
+	  .need = "sample judge needs --lot",
+	  .flags = CLI_NEED_DB,
+	  .summary = "the verdict (Ac/Re) the sample's verification results give so far",
+	  .help = "usage: meterlab sample judge --lot LOT [--json]" },
+	{ .name = "decide",
+	  .run = sample_decide,
+	  CLI_ARGS(struct lot_args, lot_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "accept|reject --lot LOT",
+	  .flags = CLI_NEED_DB,
+	  .summary = "confirm the verdict: accept releases the lot, reject returns it to the maker",
+	  .help = "usage: meterlab sample decide accept|reject --lot LOT [--note T]\n\n"
+		  "A person with sample.decide (quality analyst, approver, manager) confirms the verdict\n"
+		  "the database computes from the sample's results; a confirmation that differs from it\n"
+		  "is refused. Reject sends every asset of the lot back to the maker." },
+	{ .name = "show",
+	  .run = sample_show,
+	  CLI_ARGS(struct lot_args, lot_opts),
+	  .need = "sample show needs --lot",
+	  .flags = CLI_NEED_DB,
+	  .summary = "a lot's sampling record: plan, seed, who drew, verdict, who confirmed",
+	  .help = "usage: meterlab sample show --lot LOT [--json]" },
 	{ .name = NULL },
 };
 
