@@ -2,13 +2,14 @@
  * meterlab standard trace — reverse traceability of a reference standard
  * or a bench (quality/trace.h): the recall list as text, JSON or CSV.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "quality/trace.h"
 
 struct trace_args {
-	const char *bench, *since, *until, *csv;
+	const char *bench, *since, *until, *csv, *flag, *reason;
 };
 
 static const struct cli_opt trace_opts[] = {
@@ -16,6 +17,8 @@ static const struct cli_opt trace_opts[] = {
 	CLI_REQ("since", struct trace_args, since),
 	CLI_OPT("until", struct trace_args, until),
 	CLI_FLAG("csv", struct trace_args, csv),
+	CLI_FLAG("flag", struct trace_args, flag),
+	CLI_OPT("reason", struct trace_args, reason),
 	CLI_OPT_END,
 };
 
@@ -27,6 +30,9 @@ static int trace_check(struct cli_ctx *ctx, struct cli_call *c)
 			c, "standard trace needs a standard CODE or --bench CODE, not both");
 	if (a->csv && ctx->json)
 		return cli_call_usage(c, "standard trace: --csv and --json exclude each other");
+	if (!a->flag != !a->reason)
+		return cli_call_usage(
+			c, "standard trace: --flag needs --reason R (and --reason, --flag)");
 	return ML_OK;
 }
 
@@ -40,6 +46,15 @@ static int trace_run(struct cli_ctx *ctx, struct cli_call *c)
 			    &c->err);
 	if (rc)
 		goto out;
+	if (a->flag) {
+		/* the same window and subject as the list printed below */
+		size_t n = 0;
+		rc = trace_flag(c->db, c->npos ? c->pos[0] : NULL, a->bench, a->since, a->until,
+				a->reason, &n, &c->err);
+		if (rc)
+			goto out;
+		fprintf(stderr, "%zu assets flagged for re-verification\n", n);
+	}
 	if (ctx->json)
 		trace_json(&t, &b);
 	else if (a->csv)
@@ -70,5 +85,8 @@ const struct cli_cmd cmd_standard_trace = {
 		"bench is found faulty): every run dated in the window on a bench that uses the standard (or\n"
 		"on the bench), each asset of those runs with its verdict, its current certificate from the\n"
 		"run (revisions followed; withdrawn ones named) and where the asset is now (in stock and\n"
-		"where, installed at which site, returned, scrapped). Text, JSON or CSV.",
+		"where, installed at which site, returned, scrapped). Text, JSON or CSV.\n\n"
+		"--flag --reason R flags every listed asset still in the centre's hands for\n"
+		"re-verification, all or nothing: it can no longer be issued, dispatched or installed\n"
+		"until it passes verification again. Permission trace.flag (quality analyst, manager).",
 };

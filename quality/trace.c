@@ -225,3 +225,18 @@ void trace_csv(const struct trace_list *t, struct ml_buf *b)
 		quality_csv_row(b, NCOL, f);
 	}
 }
+
+int trace_flag(struct db *db, const char *standard, const char *bench, const char *since,
+	       const char *until, const char *reason, size_t *flagged, struct ml_error *err)
+{
+	const char *p[5] = { standard, bench, since, until, reason };
+	PGresult *res = NULL;
+	int rc = db_query_one(db, "SELECT ml_trace_flag($1, $2, $3::date, $4::date, $5)", 5, p,
+			      &res, err);
+	if (rc)
+		return rc;
+	if (flagged)
+		*flagged = (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return ML_OK;
+}

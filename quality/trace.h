@@ -59,6 +59,16 @@ struct trace_list {
 int trace_load(struct db *db, const char *standard, const char *bench, const char *since,
 	       const char *until, struct trace_list *out, struct ml_error *err) ML_MUSTCHECK;
 void trace_list_free(struct trace_list *t); /* NULL-safe */
+/*
+ * Flag every asset of the same trace still in the centre's hands for
+ * re-verification, all or nothing (0274): a flagged asset cannot be issued,
+ * dispatched or installed until it passes verification again. *flagged: how
+ * many were newly flagged (already flagged ones keep their flag). Permission
+ * trace.flag (quality analyst, manager).
+ */
+int trace_flag(struct db *db, const char *standard, const char *bench, const char *since,
+	       const char *until, const char *reason, size_t *flagged,
+	       struct ml_error *err) ML_MUSTCHECK;
 
 /* Renderings appended to b (check ml_buf_failed once): an aligned text table with a
  * summary, a JSON object, CSV (header row). */

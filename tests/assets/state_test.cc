@@ -52,6 +52,9 @@ const std::map<std::string, std::string> &allowed()
 		{ "in_stock lose", "lost" },
 		{ "secondary_stock lose", "lost" },
 		{ "lost find", "reverify" },
+		/* a lot rejected on arrival sampling goes back whole (issue 14, 0273) */
+		{ "sampling return_to_maker", "returned_to_maker" },
+		{ "in_stock return_to_maker", "returned_to_maker" },
 	};
 	return m;
 }

@@ -231,3 +231,59 @@ TEST(QualityTrace, RefusesBadInput)
 }
 
 } // namespace
+
+/* One step, all or nothing: the traced assets still here are flagged, and a
+ * flagged one cannot be issued by anyone until it passes verification again. */
+TEST(QualityTrace, FlagForReverificationHoldsTheAssets)
+{
+	struct db *tech = pgtest_connect(pgtest_as(trace_db(), "mlt_tech"));
+	struct db *qa = pgtest_connect(pgtest_as(trace_db(), "mlt_analyst"));
+	struct ml_error err = ML_ERROR_INIT;
+	size_t n = 0;
+	EXPECT_EQ(ML_EPERM,
+		  trace_flag(tech, "STD-1P-01", nullptr, "2026-11-01", nullptr, "超差", &n, &err));
+	EXPECT_EQ(ML_EINVAL,
+		  trace_flag(qa, "STD-1P-01", nullptr, "2026-11-01", nullptr, "", &n, &err));
+	ASSERT_EQ(ML_OK, trace_flag(qa, "STD-1P-01", nullptr, "2026-11-01", nullptr,
+				    "复校发现标准装置超差", &n, &err))
+		<< err.msg;
+	/* four traced assets, one of them returned to the maker */
+	EXPECT_EQ(3u, n);
+	ASSERT_EQ(ML_OK,
+		  trace_flag(qa, "STD-1P-01", nullptr, "2026-11-01", nullptr, "再次", &n, &err))
+		<< err.msg;
+	EXPECT_EQ(0u, n) << "flags are not doubled";
+	db_close(tech);
+	db_close(qa);
+	/* position 3 of run 1 (in the central store): not even the owner may issue it */
+	struct db *dba = pgtest_connect(trace_db());
+	PGresult *res = nullptr;
+	ASSERT_EQ(ML_OK, db_query_one(dba,
+				      "SELECT a.barcode FROM run_position r JOIN asset a USING "
+				      "(asset_id) WHERE r.run_id = 1 AND r.position = 3",
+				      0, nullptr, &res, &err))
+		<< err.msg;
+	std::string bc = PQgetvalue(res, 0, 0);
+	PQclear(res);
+	const char *p[1] = { bc.c_str() };
+	ASSERT_EQ(ML_OK,
+		  db_cmd(dba, "UPDATE asset SET state = 'in_stock' WHERE barcode = $1", 1, p, &err))
+		<< err.msg;
+	EXPECT_EQ(ML_ESTATE,
+		  db_cmd(dba, "UPDATE asset SET state = 'issued' WHERE barcode = $1", 1, p, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "flagged for re-verification")) << err.msg;
+	EXPECT_NE(nullptr, strstr(err.msg, "STD-1P-01")) << err.msg;
+	/* verified again: the flag clears, the asset may go */
+	ASSERT_EQ(ML_OK, db_cmd(dba, "UPDATE asset SET state = 'verifying' WHERE barcode = $1", 1,
+				p, &err))
+		<< err.msg;
+	ASSERT_EQ(ML_OK, db_cmd(dba,
+				"UPDATE asset SET state = 'in_stock', valid_until = "
+				"current_date + 365 WHERE barcode = $1",
+				1, p, &err))
+		<< err.msg;
+	EXPECT_EQ(ML_OK,
+		  db_cmd(dba, "UPDATE asset SET state = 'issued' WHERE barcode = $1", 1, p, &err))
+		<< err.msg;
+	db_close(dba);
+}
