@@ -164,6 +164,13 @@ static const struct route_param b_fault[] = {
 	{ NULL, 0, 0, 0, NULL },
 };
 
+static const struct route_param q_certs[] = {
+	{ "run", PT_INT, 0, 0, "certificates of one run" },
+	{ "state", PT_STRING, 0, 16, "draft, checked, issued, superseded, withdrawn, current" },
+	{ "number", PT_STRING, 0, 47, "certificate number" },
+	{ NULL, 0, 0, 0, NULL },
+};
+
 /* ---- response schemas (OpenAPI; JSON Schema text) ---- */
 
 #define S_USER                                                                                \
@@ -342,6 +349,38 @@ const struct route srv_routes[] = {
 	  "/api/field/faults",
 	  "{\"barcode\":\"4130001000000462000018\",\"symptom\":\"FAST\",\"description\":\"x\","
 	  "\"lab\":\"NO-SUCH-LAB\"}" },
+
+	/* certificates: the checker's and approver's queue (four eyes in the database) */
+	{ "GET", "/api/certificates", h_cert_list, AUTH_SESSION, "lab.read", 0, NULL, q_certs, NULL,
+	  200, "certificates", "certificates and result notices by run, state or number", S_LIST,
+	  "/api/certificates?state=draft", NULL },
+	{ "GET", "/api/certificates/{id}", h_cert_get, AUTH_SESSION, "lab.read", 0, p_id, NULL,
+	  NULL, 200, "certificates", "one certificate: state, signers, number, verification code",
+	  S_OBJ, "/api/certificates/999999", NULL },
+	{ "GET", "/api/certificates/{id}/pdf", h_cert_pdf, AUTH_SESSION, "lab.read", RF_RAW, p_id,
+	  NULL, NULL, 200, "certificates",
+	  "the stored PDF of an issued certificate (checked against its SHA-256)", NULL,
+	  "/api/certificates/999999/pdf", NULL },
+	{ "POST", "/api/certificates/{id}/check", h_cert_check, AUTH_SESSION, "cert.check",
+	  RF_IDEMPOTENT, p_id, NULL, b_none, 200, "certificates",
+	  "sign a draft as its checker (not its verifier)", S_LIST,
+	  "/api/certificates/999999/check", "{}" },
+	{ "POST", "/api/certificates/{id}/approve", h_cert_approve, AUTH_SESSION, "cert.approve",
+	  RF_IDEMPOTENT | RF_SLOW, p_id, NULL, b_none, 200, "certificates",
+	  "approve and issue a checked certificate (number, PDF; not its verifier nor checker)",
+	  S_LIST, "/api/certificates/999999/approve", "{}" },
+	{ "POST", "/api/certificates/{id}/withdraw", h_cert_withdraw, AUTH_SESSION, "cert.withdraw",
+	  RF_IDEMPOTENT, p_id, NULL, b_reason, 200, "certificates",
+	  "withdraw (作废) an issued certificate with a reason", S_LIST,
+	  "/api/certificates/999999/withdraw", "{\"reason\":\"wrong asset\"}" },
+	{ "POST", "/api/runs/{id}/certificates/check", h_run_cert_check, AUTH_SESSION, "cert.check",
+	  RF_IDEMPOTENT, p_id, NULL, b_none, 200, "certificates",
+	  "sign every draft of a run as its checker", S_LIST, "/api/runs/999999/certificates/check",
+	  "{}" },
+	{ "POST", "/api/runs/{id}/certificates/approve", h_run_cert_approve, AUTH_SESSION,
+	  "cert.approve", RF_IDEMPOTENT | RF_SLOW, p_id, NULL, b_none, 200, "certificates",
+	  "approve and issue every checked certificate of a run", S_LIST,
+	  "/api/runs/999999/certificates/approve", "{}" },
 
 	/* public verification of a certificate (the URL of its QR code) */
 	{ "GET", "/verify/{number}", h_verify, AUTH_PUBLIC, NULL, RF_HTML, p_number, q_verify, NULL,

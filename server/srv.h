@@ -323,6 +323,15 @@ int h_field_remove(struct req *rq, struct ml_error *err);
 int h_field_swap(struct req *rq, struct ml_error *err);
 int h_field_fault(struct req *rq, struct ml_error *err);
 int h_seal_list(struct req *rq, struct ml_error *err);
+/* certificates (h_certs.c) */
+int h_cert_list(struct req *rq, struct ml_error *err);
+int h_cert_get(struct req *rq, struct ml_error *err);
+int h_cert_pdf(struct req *rq, struct ml_error *err);
+int h_cert_check(struct req *rq, struct ml_error *err);
+int h_cert_approve(struct req *rq, struct ml_error *err);
+int h_cert_withdraw(struct req *rq, struct ml_error *err);
+int h_run_cert_check(struct req *rq, struct ml_error *err);
+int h_run_cert_approve(struct req *rq, struct ml_error *err);
 
 /* The OpenAPI document built from the route table (server/openapi.c). */
 json_t *openapi_document(void);

@@ -956,3 +956,61 @@ TEST_F(Server, FieldInstallOverTheApiIsOnceAndOneWinsAPoint)
 		  sql_value(ci(), "SELECT count(*) FROM installation i JOIN metering_point mp "
 				  "USING (point_id) WHERE mp.code = 'FP2' AND removed_at IS NULL"));
 }
+
+/* The certificate queue over the API: the checker signs a run's drafts, the
+ * approver issues one, the PDF comes back; a person who checked cannot also
+ * approve (four eyes, in the database); order matters (approve before check
+ * is refused). */
+TEST_F(Server, CheckerAndApproverSignOverTheApi)
+{
+	struct db *db = pgtest_connect(ci());
+	wf_script(ci(), "tests/data/reports/make_run.sql");
+	wf_people p(ci());
+	const char *iss = wf_issuer(db, "SA");
+	long long run = wf_run(db, "sa", 2, 0);
+	std::vector<long long> ids = wf_drafts(p.tech, run, iss);
+	ASSERT_EQ(2u, ids.size());
+	test_session checker = direct_session(ci(), "mlt_checker"),
+		     approver = direct_session(ci(), "mlt_approver");
+	std::string none = "{}", a0 = std::to_string(ids[0]);
+	http_resp early = http_do(port(), "POST", "/api/certificates/" + a0 + "/approve",
+				  approver.change(), &none);
+	EXPECT_EQ(409, early.status) << early.dump();
+	http_resp chk = http_do(port(), "POST",
+				"/api/runs/" + std::to_string(run) + "/certificates/check",
+				checker.change(), &none);
+	ASSERT_EQ(200, chk.status) << chk.dump();
+	auto first = [](const http_resp &r, const char *key) {
+		json_t *v = json_object_get(json_array_get(json_object_get(r.json, "items"), 0),
+					    key);
+		return std::string(v && json_is_string(v) ? json_string_value(v) : "");
+	};
+	EXPECT_EQ("checked", first(chk, "state")) << chk.dump();
+	/* someone who is both checker and approver checked the other run's draft: may not approve it */
+	pgtest_user(ci(), "mlt_both", "两者", "checker,approver");
+	test_session both = direct_session(ci(), "mlt_both");
+	long long run2 = wf_run(db, "sb", 1, 0);
+	std::vector<long long> ids2 = wf_drafts(p.tech, run2, iss);
+	ASSERT_EQ(1u, ids2.size());
+	std::string b0 = std::to_string(ids2[0]);
+	ASSERT_EQ(200, http_do(port(), "POST", "/api/certificates/" + b0 + "/check", both.change(),
+			       &none)
+			       .status);
+	http_resp self = http_do(port(), "POST", "/api/certificates/" + b0 + "/approve",
+				 both.change(), &none);
+	EXPECT_TRUE(self.status == 403 || self.status == 409) << self.dump();
+	EXPECT_EQ("checked", sql_value(ci(), "SELECT state FROM certificate WHERE id = " + b0));
+	/* the approver issues */
+	http_resp ok = http_do(port(), "POST", "/api/certificates/" + a0 + "/approve",
+			       approver.change(), &none);
+	ASSERT_EQ(200, ok.status) << ok.dump();
+	EXPECT_EQ("issued", first(ok, "state"));
+	EXPECT_EQ(0u, first(ok, "cert_no").find("SA")) << ok.dump();
+	http_resp pdf = http_do(port(), "GET", "/api/certificates/" + a0 + "/pdf",
+				checker.cookie());
+	ASSERT_EQ(200, pdf.status);
+	EXPECT_EQ("application/pdf", pdf.header("content-type"));
+	EXPECT_EQ(0u, pdf.body.find("%PDF-"));
+	EXPECT_EQ(64u, pdf.header("x-content-sha256").size());
+	db_close(db);
+}

@@ -1,0 +1,142 @@
+/*
+ * h_certs.c — certificates over HTTP (issue 12): the list, one record, the
+ * stored PDF, and the checker's and approver's signatures and a withdrawal,
+ * one certificate or a whole run at a time. Thin over reports/cert_store.h
+ * and reports/cert_workflow.h, the same calls as `meterlab cert …`; the
+ * database functions compare the signers (four eyes) and keep the numbers.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reports/cert_store.h"
+#include "reports/cert_workflow.h"
+#include "server/srv.h"
+
+static json_t *cert_json(const struct cert_record *c)
+{
+	return json_pack(
+		"{s:I, s:I, s:I, s:s, s:i, s:s, s:s?, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, "
+		"s:b}",
+		"id", (json_int_t)c->id, "asset_id", (json_int_t)c->asset_id, "run_id",
+		(json_int_t)c->run_id, "kind",
+		c->kind == CERT_KIND_NOTICE ? "notice" : "certificate", "revision", c->revision,
+		"state", c->state, "cert_no", c->cert_no[0] ? c->cert_no : NULL, "barcode",
+		c->barcode, "verifier", c->verifier[0] ? c->verifier : NULL, "checker",
+		c->checker[0] ? c->checker : NULL, "approver", c->approver[0] ? c->approver : NULL,
+		"issued_on", c->issued_on[0] ? c->issued_on : NULL, "verify_code",
+		c->verify_code[0] ? c->verify_code : NULL, "conclusion",
+		c->conclusion[0] ? c->conclusion : NULL, "withdrawn", c->withdrawn);
+}
+
+static long long seg_ll(const struct req *rq)
+{
+	return strtoll(req_seg(rq, 0), NULL, 10);
+}
+
+int h_cert_list(struct req *rq, struct ml_error *err)
+{
+	struct cert_filter f = { 0 };
+	const char *run = req_query(rq, "run");
+	f.run_id = run ? strtoll(run, NULL, 10) : 0;
+	f.state = req_query(rq, "state");
+	f.cert_no = req_query(rq, "number");
+	struct cert_record *recs = NULL;
+	size_t n = 0;
+	int rc = cert_list(rq->db, &f, &recs, &n, err);
+	if (rc)
+		return rc;
+	json_t *items = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(items, cert_json(&recs[i]));
+	free(recs);
+	req_json(rq, 200, json_pack("{s:o}", "items", items));
+	return ML_OK;
+}
+
+int h_cert_get(struct req *rq, struct ml_error *err)
+{
+	struct cert_record c;
+	int rc = cert_get(rq->db, seg_ll(rq), &c, err);
+	if (rc)
+		return rc;
+	req_json(rq, 200, cert_json(&c));
+	return ML_OK;
+}
+
+int h_cert_pdf(struct req *rq, struct ml_error *err)
+{
+	struct ml_buf pdf = ML_BUF_INIT;
+	char sha[65];
+	int rc = cert_pdf_get(rq->db, seg_ll(rq), &pdf, sha, err);
+	if (!rc) {
+		req_header(rq, "X-Content-SHA256", sha);
+		rc = req_raw(rq, 200, "application/pdf", pdf.data, pdf.len);
+	}
+	ml_buf_free(&pdf);
+	return rc;
+}
+
+/* The answer to a signature: the records as they are now. */
+static int signed_answer(struct req *rq, const long long *ids, size_t n, struct ml_error *err)
+{
+	struct cert_record *recs = calloc(n ? n : 1, sizeof *recs);
+	if (!recs)
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	int rc = cert_get_many(rq->db, ids, n, recs, err);
+	if (!rc) {
+		json_t *items = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(items, cert_json(&recs[i]));
+		req_json(rq, 200, json_pack("{s:o}", "items", items));
+	}
+	free(recs);
+	return rc;
+}
+
+int h_cert_check(struct req *rq, struct ml_error *err)
+{
+	long long id = seg_ll(rq);
+	int rc = cert_check(rq->db, &id, 1, err);
+	return rc ? rc : signed_answer(rq, &id, 1, err);
+}
+
+int h_cert_approve(struct req *rq, struct ml_error *err)
+{
+	long long id = seg_ll(rq);
+	int rc = cert_approve_threads(rq->db, &id, 1, 1, err);
+	return rc ? rc : signed_answer(rq, &id, 1, err);
+}
+
+int h_cert_withdraw(struct req *rq, struct ml_error *err)
+{
+	long long id = seg_ll(rq);
+	const char *reason = json_string_value(json_object_get(rq->in, "reason"));
+	int rc = cert_withdraw(rq->db, id, reason, err);
+	return rc ? rc : signed_answer(rq, &id, 1, err);
+}
+
+/* Every certificate of a run in the state the step signs. */
+static int run_step(struct req *rq, const char *st, int approve, struct ml_error *err)
+{
+	long long *ids = NULL;
+	size_t n = 0;
+	int rc = cert_ids_of_run(rq->db, seg_ll(rq), st, &ids, &n, err);
+	if (!rc)
+		rc = approve ? cert_approve_threads(rq->db, ids, n, 2, err)
+			     : cert_check(rq->db, ids, n, err);
+	if (!rc)
+		rc = signed_answer(rq, ids, n, err);
+	free(ids);
+	return rc;
+}
+
+int h_run_cert_check(struct req *rq, struct ml_error *err)
+{
+	return run_step(rq, "draft", 0, err);
+}
+
+int h_run_cert_approve(struct req *rq, struct ml_error *err)
+{
+	return run_step(rq, "checked", 1, err);
+}
