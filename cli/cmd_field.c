@@ -56,7 +56,9 @@ static int point_show_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
 	PGresult *res = NULL;
 	int rc = field_point_show(c->db, c->pos[0], &res, &c->err);
-	return rc ? rc : cli_print_result(ctx, c, res);
+	if (rc)
+		return rc;
+	return cli_print_result(ctx, c, res);
 }
 
 static const struct cli_opt point_import_opts[] = {
@@ -132,7 +134,9 @@ static int install_cmd(struct cli_ctx *ctx, struct cli_call *c)
 				       .nseals = (size_t)a->nseals };
 	int64_t id = 0;
 	int rc = field_install(c->db, &in, &id, &c->err);
-	return rc ? rc : print_id(ctx, c, "installation", "installed: installation", id);
+	if (rc)
+		return rc;
+	return print_id(ctx, c, "installation", "installed: installation", id);
 }
 
 static int remove_cmd(struct cli_ctx *ctx, struct cli_call *c)
@@ -146,7 +150,9 @@ static int remove_cmd(struct cli_ctx *ctx, struct cli_call *c)
 				     .nseals = (size_t)a->nseals };
 	int64_t id = 0;
 	int rc = field_remove(c->db, &r, &id, &c->err);
-	return rc ? rc : print_id(ctx, c, "installation", "removed: installation", id);
+	if (rc)
+		return rc;
+	return print_id(ctx, c, "installation", "removed: installation", id);
 }
 
 static int swap_cmd(struct cli_ctx *ctx, struct cli_call *c)
@@ -162,7 +168,9 @@ static int swap_cmd(struct cli_ctx *ctx, struct cli_call *c)
 					 .nseals = (size_t)a->nseals };
 	int64_t id = 0;
 	int rc = field_swap(c->db, &old, &repl, &id, &c->err);
-	return rc ? rc : print_id(ctx, c, "installation", "swapped: new installation", id);
+	if (rc)
+		return rc;
+	return print_id(ctx, c, "installation", "swapped: new installation", id);
 }
 
 static int fault_cmd(struct cli_ctx *ctx, struct cli_call *c)
@@ -171,7 +179,9 @@ static int fault_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	int64_t id = 0;
 	int rc = field_fault_report(c->db, c->pos[0], a->symptom, a->description, a->complaint,
 				    a->lab, &id, &c->err);
-	return rc ? rc : print_id(ctx, c, "fault", "fault report", id);
+	if (rc)
+		return rc;
+	return print_id(ctx, c, "fault", "fault report", id);
 }
 
 static int outcome_cmd(struct cli_ctx *ctx, struct cli_call *c)
@@ -182,7 +192,9 @@ static int outcome_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	int rc = cli_parse_id(c, "fault id", c->pos[0], &id);
 	if (!rc)
 		rc = field_fault_outcome(c->db, id, a->outcome, a->note, &c->err);
-	return rc ? rc : cli_printf(c, "fault %" PRId64 ": %s\n", id, a->outcome);
+	if (rc)
+		return rc;
+	return cli_printf(c, "fault %" PRId64 ": %s\n", id, a->outcome);
 }
 
 static int faults_cmd(struct cli_ctx *ctx, struct cli_call *c)
@@ -190,7 +202,9 @@ static int faults_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	const struct field_args *a = c->args;
 	PGresult *res = NULL;
 	int rc = field_fault_list(c->db, a->open != NULL, &res, &c->err);
-	return rc ? rc : cli_print_result(ctx, c, res);
+	if (rc)
+		return rc;
+	return cli_print_result(ctx, c, res);
 }
 
 static const struct cli_opt install_opts[] = {
@@ -348,7 +362,9 @@ static int seal_receive_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	if (!rc)
 		rc = field_seal_receive(c->db, s.v, s.n, a->batch, &n, &c->err);
 	cli_scan_free(&s);
-	return rc ? rc : seal_done(ctx, c, "received", n);
+	if (rc)
+		return rc;
+	return seal_done(ctx, c, "received", n);
 }
 
 static int seal_issue_cmd(struct cli_ctx *ctx, struct cli_call *c)
@@ -360,7 +376,9 @@ static int seal_issue_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	if (!rc)
 		rc = field_seal_issue(c->db, s.v, s.n, a->team, a->person, &n, &c->err);
 	cli_scan_free(&s);
-	return rc ? rc : seal_done(ctx, c, "issued", n);
+	if (rc)
+		return rc;
+	return seal_done(ctx, c, "issued", n);
 }
 
 static int seal_destroy_cmd(struct cli_ctx *ctx, struct cli_call *c)
@@ -372,7 +390,9 @@ static int seal_destroy_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	if (!rc)
 		rc = field_seal_destroy(c->db, s.v, s.n, a->reason, &n, &c->err);
 	cli_scan_free(&s);
-	return rc ? rc : seal_done(ctx, c, "destroyed", n);
+	if (rc)
+		return rc;
+	return seal_done(ctx, c, "destroyed", n);
 }
 
 static int seal_list_cmd(struct cli_ctx *ctx, struct cli_call *c)
@@ -381,7 +401,9 @@ static int seal_list_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	PGresult *res = NULL;
 	int rc = field_seal_list(c->db, c->npos ? c->pos[0] : NULL, a->team, a->state, &res,
 				 &c->err);
-	return rc ? rc : cli_print_result(ctx, c, res);
+	if (rc)
+		return rc;
+	return cli_print_result(ctx, c, res);
 }
 
 static const struct cli_opt seal_receive_opts[] = {

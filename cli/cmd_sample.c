@@ -317,9 +317,10 @@ static int sample_decide(struct cli_ctx *ctx, struct cli_call *c)
 	char outcome[32];
 	int rc = sampling_lot_decide(c->db, a->lot, c->pos[0], a->note, outcome, sizeof outcome,
 				     &c->err);
-	return rc ? rc
-		  : cli_printf(c, "lot %s: %s confirmed; switching (ISO 2859-1 clause 9): %s\n",
-			       a->lot, c->pos[0], outcome);
+	if (rc)
+		return rc;
+	return cli_printf(c, "lot %s: %s confirmed; switching (ISO 2859-1 clause 9): %s\n", a->lot,
+			  c->pos[0], outcome);
 }
 
 static int sample_show(struct cli_ctx *ctx, struct cli_call *c)
@@ -327,7 +328,9 @@ static int sample_show(struct cli_ctx *ctx, struct cli_call *c)
 	const struct lot_args *a = c->args;
 	PGresult *res = NULL;
 	int rc = sampling_lot_show(c->db, a->lot, &res, &c->err);
-	return rc ? rc : cli_print_result(ctx, c, res);
+	if (rc)
+		return rc;
+	return cli_print_result(ctx, c, res);
 }
 
 static const struct cli_opt draw_opts[] = {

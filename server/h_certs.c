@@ -98,14 +98,18 @@ int h_cert_check(struct req *rq, struct ml_error *err)
 {
 	long long id = seg_ll(rq);
 	int rc = cert_check(rq->db, &id, 1, err);
-	return rc ? rc : signed_answer(rq, &id, 1, err);
+	if (rc)
+		return rc;
+	return signed_answer(rq, &id, 1, err);
 }
 
 int h_cert_approve(struct req *rq, struct ml_error *err)
 {
 	long long id = seg_ll(rq);
 	int rc = cert_approve_threads(rq->db, &id, 1, 1, err);
-	return rc ? rc : signed_answer(rq, &id, 1, err);
+	if (rc)
+		return rc;
+	return signed_answer(rq, &id, 1, err);
 }
 
 int h_cert_withdraw(struct req *rq, struct ml_error *err)
@@ -113,7 +117,9 @@ int h_cert_withdraw(struct req *rq, struct ml_error *err)
 	long long id = seg_ll(rq);
 	const char *reason = json_string_value(json_object_get(rq->in, "reason"));
 	int rc = cert_withdraw(rq->db, id, reason, err);
-	return rc ? rc : signed_answer(rq, &id, 1, err);
+	if (rc)
+		return rc;
+	return signed_answer(rq, &id, 1, err);
 }
 
 /* Every certificate of a run in the state the step signs. */
