@@ -116,12 +116,10 @@ int plan_creep_ms(const struct model_rating *r, const struct lab_settings *set, 
 		  struct ml_error *err)
 {
 	enum meter_class c;
-	int rc = limits_meter_class(r->accuracy_class, &c, err);
-	rc = rc ? rc : need(r->constant, "a meter constant", err);
-	rc = rc ? rc : need(r->un_mv, "Un", err);
-	rc = rc ? rc : need(r->imax_ma, "Imax", err);
-	rc = rc ? rc : need(r->ib_ma, "Ib", err);
-	if (rc)
+	int rc;
+	if ((rc = limits_meter_class(r->accuracy_class, &c, err)) ||
+	    (rc = need(r->constant, "a meter constant", err)) || (rc = need(r->un_mv, "Un", err)) ||
+	    (rc = need(r->imax_ma, "Imax", err)) || (rc = need(r->ib_ma, "Ib", err)))
 		return rc;
 	if (!limits_is_letter(c)) {
 		/* Δt = K·10⁶/(C·m·Un·Imax) min → ms = K·6·10¹⁶/(C·m·mV·mA) (JJG 596-2012, §1.7) */
@@ -170,11 +168,10 @@ int plan_start_ms(const struct model_rating *r, const struct lab_settings *set, 
 {
 	enum meter_class c;
 	int64_t ist_ua = 0;
-	int rc = limits_meter_class(r->accuracy_class, &c, err);
-	rc = rc ? rc : need(r->constant, "a meter constant", err);
-	rc = rc ? rc : need(r->un_mv, "Un", err);
-	rc = rc ? rc : plan_start_current_ua(r, set, &ist_ua, err);
-	if (rc)
+	int rc;
+	if ((rc = limits_meter_class(r->accuracy_class, &c, err)) ||
+	    (rc = need(r->constant, "a meter constant", err)) || (rc = need(r->un_mv, "Un", err)) ||
+	    (rc = plan_start_current_ua(r, set, &ist_ua, err)))
 		return rc;
 	/*
 	 * JJG 596-2012: t₀ = 1.2·60·1000/(C·m·Un·Ist) min → ms = coeff_e4·3.6·10¹⁴/(C·m·mV·µA).
@@ -257,13 +254,11 @@ static int point_current_ua(const struct load_point *pt, const struct model_rati
 	enum meter_class c;
 	int64_t rel;
 	int lower;
-	int rc = limits_meter_class(r->accuracy_class, &c, err);
-	rc = rc ? rc : need(r->ib_ma, "Ib", err);
-	rc = rc ? rc : need(r->imax_ma, "Imax", err);
-	rc = rc ? rc
-		: limits_point_rel_ib(pt, c, r->connection, r->ib_ma, r->imax_ma, set, &rel, &lower,
-				      err);
-	if (rc)
+	int rc;
+	if ((rc = limits_meter_class(r->accuracy_class, &c, err)) ||
+	    (rc = need(r->ib_ma, "Ib", err)) || (rc = need(r->imax_ma, "Imax", err)) ||
+	    (rc = limits_point_rel_ib(pt, c, r->connection, r->ib_ma, r->imax_ma, set, &rel, &lower,
+				      err)))
 		return rc;
 	*ua = dec_div_half_even(rel * r->ib_ma, 10); /* mA × rel_e4 / 1e4 × 1000 */
 	return need(*ua, "a usable load current", err);
@@ -319,12 +314,11 @@ static int plan_basic(const struct scheme_step *st, const struct model_rating *r
 	int64_t i_ua;
 	struct judge_limit lim;
 	ps->point = st->point;
-	int rc = check_element(&st->point, r, err);
-	rc = rc ? rc : point_current_ua(&st->point, r, set, &i_ua, err);
-	rc = rc ? rc
-		: judge_meter_limit(r->accuracy_class, r->connection, &st->point, r->ib_ma,
-				    r->imax_ma, set, &lim, err);
-	if (rc)
+	int rc;
+	if ((rc = check_element(&st->point, r, err)) ||
+	    (rc = point_current_ua(&st->point, r, set, &i_ua, err)) ||
+	    (rc = judge_meter_limit(r->accuracy_class, r->connection, &st->point, r->ib_ma,
+				    r->imax_ma, set, &lim, err)))
 		return rc;
 	set_source(ps, r, r->un_mv, i_ua, &st->point);
 	point_label(ps, "");
@@ -387,10 +381,10 @@ static int plan_constant(const struct scheme_step *st, const struct model_rating
 	enum meter_class c;
 	int64_t i_ua;
 	ps->point = st->point;
-	int rc = limits_meter_class(r->accuracy_class, &c, err);
-	rc = rc ? rc : check_element(&st->point, r, err);
-	rc = rc ? rc : point_current_ua(&st->point, r, set, &i_ua, err);
-	if (rc)
+	int rc;
+	if ((rc = limits_meter_class(r->accuracy_class, &c, err)) ||
+	    (rc = check_element(&st->point, r, err)) ||
+	    (rc = point_current_ua(&st->point, r, set, &i_ua, err)))
 		return rc;
 	set_source(ps, r, r->un_mv, i_ua, &st->point);
 	point_label(ps, "constant ");
@@ -437,8 +431,7 @@ static int plan_xfmr(const struct scheme_step *st, const struct model_rating *r,
 	struct judge_limit lim;
 	int rc = ct ? judge_ct_limit(r->accuracy_class, st->percent_e4, set, &lim, err)
 		    : judge_vt_limit(r->accuracy_class, st->percent_e4, set, &lim, err);
-	rc = rc ? rc : need(r->rated_burden_mva, "a rated burden", err);
-	if (rc)
+	if (rc || (rc = need(r->rated_burden_mva, "a rated burden", err)))
 		return rc;
 	set_limits(ps, &lim, st->limit_e4, 0);
 	ps->readings = st->readings ? st->readings : set->xfmr_readings;
@@ -459,6 +452,36 @@ static int plan_xfmr(const struct scheme_step *st, const struct model_rating *r,
 	return ML_OK;
 }
 
+/* The checks and the step's own planning; plan_make_step names the step in an error. */
+static int plan_step_body(const struct scheme_step *step, const struct model_rating *r,
+			  const struct lab_settings *set, struct plan_step *ps,
+			  struct ml_error *err)
+{
+	int meter = r->kind == MODEL_METER_1P || r->kind == MODEL_METER_3P;
+	int rc;
+	if ((rc = scheme_step_check(step, err)))
+		return rc;
+	if (meter == (step->kind == STEP_CT || step->kind == STEP_VT))
+		return ml_errorf(err, ML_EINVAL, "%s step does not apply to a %s",
+				 scheme_step_kind_name(step->kind), model_kind_name(r->kind));
+	if ((rc = model_rating_check(r, err)))
+		return rc;
+	switch (step->kind) {
+	case STEP_BASIC:
+		return plan_basic(step, r, set, ps, err);
+	case STEP_CREEP:
+		return plan_creep(step, r, set, ps, err);
+	case STEP_START:
+		return plan_start(step, r, set, ps, err);
+	case STEP_CONSTANT:
+		return plan_constant(step, r, set, ps, err);
+	case STEP_CLOCK:
+		return plan_clock(step, r, set, ps);
+	default:
+		return plan_xfmr(step, r, set, ps, err);
+	}
+}
+
 int plan_make_step(const struct scheme_step *step, int index, const struct model_rating *r,
 		   const struct lab_settings *set, struct plan_step *out, struct ml_error *err)
 {
@@ -468,34 +491,7 @@ int plan_make_step(const struct scheme_step *step, int index, const struct model
 	ps.kind = step->kind;
 	ps.settle_timeout_ms = step->settle_timeout_ms ? step->settle_timeout_ms
 						       : set->settle_timeout_ms;
-	int meter = r->kind == MODEL_METER_1P || r->kind == MODEL_METER_3P;
-	int rc = scheme_step_check(step, err);
-	if (!rc && meter == (step->kind == STEP_CT || step->kind == STEP_VT))
-		rc = ml_errorf(err, ML_EINVAL, "%s step does not apply to a %s",
-			       scheme_step_kind_name(step->kind), model_kind_name(r->kind));
-	rc = rc ? rc : model_rating_check(r, err);
-	if (!rc) {
-		switch (step->kind) {
-		case STEP_BASIC:
-			rc = plan_basic(step, r, set, &ps, err);
-			break;
-		case STEP_CREEP:
-			rc = plan_creep(step, r, set, &ps, err);
-			break;
-		case STEP_START:
-			rc = plan_start(step, r, set, &ps, err);
-			break;
-		case STEP_CONSTANT:
-			rc = plan_constant(step, r, set, &ps, err);
-			break;
-		case STEP_CLOCK:
-			rc = plan_clock(step, r, set, &ps);
-			break;
-		default:
-			rc = plan_xfmr(step, r, set, &ps, err);
-			break;
-		}
-	}
+	int rc = plan_step_body(step, r, set, &ps, err);
 	if (rc)
 		return ml_error_prefix(err, "step %d (%s): ", index + 1,
 				       scheme_step_kind_name(step->kind)),

@@ -84,28 +84,32 @@ int model_rating_check(const struct model_rating *r, struct ml_error *err)
 	if (!model_kind_name(r->kind))
 		return ml_errorf(err, ML_EINVAL, "model rating: unknown kind %d", (int)r->kind);
 	if (r->kind == MODEL_CT || r->kind == MODEL_VT) {
-		int rc = need_pos(r->rated_primary_milli, "rated primary", err);
-		rc = rc ? rc : need_pos(r->rated_secondary_milli, "rated secondary", err);
-		return rc ? rc : need_pos(r->rated_burden_mva, "rated burden", err);
+		int rc;
+		if ((rc = need_pos(r->rated_primary_milli, "rated primary", err)) ||
+		    (rc = need_pos(r->rated_secondary_milli, "rated secondary", err)))
+			return rc;
+		return need_pos(r->rated_burden_mva, "rated burden", err);
 	}
 	enum meter_class c;
 	int rc = limits_meter_class(r->accuracy_class, &c, err);
-	if (!rc && !model_connection_name(r->connection))
-		rc = ml_errorf(err, ML_EINVAL, "model rating: unknown connection %d",
-			       (int)r->connection);
-	if (!rc && !model_wiring_name(r->wiring))
-		rc = ml_errorf(err, ML_EINVAL, "model rating: unknown wiring %d", (int)r->wiring);
-	if (!rc && (r->kind == MODEL_METER_1P) != (r->wiring == WIRING_1P2W))
-		rc = ml_errorf(err, ML_EINVAL, "model rating: wiring %s does not fit kind %s",
-			       model_wiring_name(r->wiring), model_kind_name(r->kind));
-	rc = rc ? rc : need_pos(r->un_mv, "Un", err);
-	rc = rc ? rc : need_pos(r->ib_ma, "Ib", err);
-	rc = rc ? rc : need_pos(r->imax_ma, "Imax", err);
-	rc = rc ? rc : need_pos(r->constant, "meter constant", err);
-	if (!rc && r->imax_ma < r->ib_ma)
-		rc = ml_errorf(err, ML_EINVAL, "model rating: Imax %lld mA below Ib %lld mA",
-			       (long long)r->imax_ma, (long long)r->ib_ma);
-	return rc;
+	if (rc)
+		return rc;
+	if (!model_connection_name(r->connection))
+		return ml_errorf(err, ML_EINVAL, "model rating: unknown connection %d",
+				 (int)r->connection);
+	if (!model_wiring_name(r->wiring))
+		return ml_errorf(err, ML_EINVAL, "model rating: unknown wiring %d", (int)r->wiring);
+	if ((r->kind == MODEL_METER_1P) != (r->wiring == WIRING_1P2W))
+		return ml_errorf(err, ML_EINVAL, "model rating: wiring %s does not fit kind %s",
+				 model_wiring_name(r->wiring), model_kind_name(r->kind));
+	if ((rc = need_pos(r->un_mv, "Un", err)) || (rc = need_pos(r->ib_ma, "Ib", err)) ||
+	    (rc = need_pos(r->imax_ma, "Imax", err)) ||
+	    (rc = need_pos(r->constant, "meter constant", err)))
+		return rc;
+	if (r->imax_ma < r->ib_ma)
+		return ml_errorf(err, ML_EINVAL, "model rating: Imax %lld mA below Ib %lld mA",
+				 (long long)r->imax_ma, (long long)r->ib_ma);
+	return ML_OK;
 }
 
 /* ---- load points ---- */

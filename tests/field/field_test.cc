@@ -515,6 +515,9 @@ TEST_F(Field, FaultGoesToTheLabAndItsOutcomeIsAnotherPersons)
 					    "TS-2026-0042", "LAB1", &f, &err))
 		<< err.msg;
 	EXPECT_EQ("fault_analysis LAB1", state(a[0]));
+	EXPECT_EQ("fault_analysis at lab LAB1",
+		  one(g_ci, "SELECT ml_asset_place(asset_id) FROM asset WHERE barcode = $1",
+		      { a[0] }));
 	EXPECT_EQ("arbitration TS-2026-0042",
 		  one(g_ci,
 		      "SELECT kind || ' ' || complaint_ref FROM fault_report WHERE fault_id = $1",
