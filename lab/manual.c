@@ -1,5 +1,6 @@
 /* manual.c — manual verification: typed-in readings judged and stored like a driven run (see manual.h). */
 #include "lab/manual.h"
+#include "lab/run_status.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -36,6 +37,7 @@ struct manual {
 	int64_t model_id;
 	int64_t scheme_id; /* 0: a run before 0113, planned from scheme_text */
 	char *scheme_text;
+	enum run_status status;
 	int nslots;
 	struct mslot slot[MAN_MAX_POS];
 	struct lab_settings set;
@@ -64,12 +66,16 @@ static int load_head(struct manual *m, struct ml_error *err)
 	if (strcmp(db_get(res, 0, "mode"), "manual"))
 		rc = ml_errorf(err, ML_ESTATE,
 			       "run %s is a driven run: readings come from its bench", m->id);
-	else if (strcmp(db_get(res, 0, "status"), "pending") &&
-		 strcmp(db_get(res, 0, "status"), "running"))
+	else if (!(rc = run_status_parse(db_get(res, 0, "status"), &m->status, err)) &&
+		 m->status != RUN_PENDING && m->status != RUN_RUNNING)
 		rc = ml_errorf(err, ML_ESTATE, "run %s is %s: readings can no longer be recorded",
-			       m->id, db_get(res, 0, "status"));
+			       m->id, run_status_name(m->status));
 	PQclear(res);
-	return rc ? rc : m->scheme_text ? ML_OK : ml_errorf(err, ML_ENOMEM, "out of memory");
+	if (rc)
+		return rc;
+	if (!m->scheme_text)
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	return ML_OK;
 }
 
 static int load_slots(struct manual *m, struct ml_error *err)
@@ -245,8 +251,7 @@ static int store_steps(struct manual *m, struct ml_error *err)
 
 static int mark_running(struct manual *m, struct ml_error *err)
 {
-	const char *p[1] = { m->id };
-	return db_cmd(m->db, "SELECT ml_run_status($1::bigint, 'running', NULL)", 1, p, err);
+	return run_status_change(m->db, m->run_id, &m->status, RUN_RUNNING, NULL, err);
 }
 
 static void release(struct manual *m)

@@ -3,6 +3,7 @@
  * server alike.
  */
 #include "lab/run_query.h"
+#include "lab/run_status.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,9 +12,6 @@
 #include "lab/result.h"
 #include "lab/runner.h"
 
-static const char *const statuses[] = { "pending", "running", "interrupted", "finished",
-					"aborted" };
-
 int run_list(struct db *db, const struct run_filter *f, PGresult **out, struct ml_error *err)
 {
 	*out = NULL;
@@ -21,16 +19,10 @@ int run_list(struct db *db, const struct run_filter *f, PGresult **out, struct m
 	if (limit < 1 || limit > 1000)
 		return ml_errorf(err, ML_EINVAL, "limit %ld is outside 1..1000", limit);
 	const char *status = f ? f->status : NULL;
-	if (status) {
-		int ok = 0;
-		for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
-			ok |= !strcmp(status, statuses[i]);
-		if (!ok)
-			return ml_errorf(err, ML_EINVAL,
-					 "unknown run status '%s' (pending, running, interrupted, "
-					 "finished, aborted)",
-					 status);
-	}
+	enum run_status st;
+	int vrc;
+	if (status && (vrc = run_status_parse(status, &st, err)))
+		return vrc;
 	if (f && f->before_id < 0)
 		return ml_errorf(err, ML_EINVAL, "before %" PRId64 " is negative", f->before_id);
 	char before[24], lim[24];

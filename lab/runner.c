@@ -1,5 +1,6 @@
 /* runner.c — execute and resume verification runs on benches (see runner.h). */
 #include "lab/runner.h"
+#include "lab/run_status.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -31,7 +32,7 @@ struct run {
 	struct bench *bench;
 	const struct runner_options *opt;
 	int64_t run_id;
-	char status[16];
+	enum run_status status;
 	char mode[8]; /* driven | manual */
 	char run_date[11];
 	struct bench_rec br;
@@ -205,7 +206,11 @@ static int load_row(struct run *r, const char *id, char **scheme_text, int64_t *
 	r->model_id = strtoll(db_get(res, 0, "model_id"), NULL, 10);
 	const char *sid = db_get(res, 0, "scheme_id");
 	r->scheme_id = sid ? strtoll(sid, NULL, 10) : 0;
-	snprintf(r->status, sizeof(r->status), "%s", db_get(res, 0, "status"));
+	rc = run_status_parse(db_get(res, 0, "status"), &r->status, err);
+	if (rc) {
+		PQclear(res);
+		return rc;
+	}
 	snprintf(r->mode, sizeof(r->mode), "%s", db_get(res, 0, "mode"));
 	snprintf(r->run_date, sizeof(r->run_date), "%s", db_get(res, 0, "run_date"));
 	/* runs before 0113 carry a text snapshot; later ones name the immutable version */
@@ -214,8 +219,9 @@ static int load_row(struct run *r, const char *id, char **scheme_text, int64_t *
 	PQclear(res);
 	if (!*scheme_text)
 		return ml_errorf(err, ML_ENOMEM, "out of memory");
-	if (!strcmp(r->status, "finished") || !strcmp(r->status, "aborted"))
-		return ml_errorf(err, ML_ESTATE, "run %s is already %s", id, r->status);
+	if (run_status_terminal(r->status))
+		return ml_errorf(err, ML_ESTATE, "run %s is already %s", id,
+				 run_status_name(r->status));
 	return ML_OK;
 }
 
@@ -253,16 +259,10 @@ static int load_run(struct run *r, struct ml_error *err)
 	return rc;
 }
 
-/* Status changes go through ml_run_status (0113): only the legal transitions of run_status_transition. */
-static int set_status(struct run *r, const char *status, const char *error, struct ml_error *err)
+/* Status changes: the one table and function of lab/run_status.h (and ml_run_status, 0113). */
+static int set_status(struct run *r, enum run_status to, const char *error, struct ml_error *err)
 {
-	char id[24];
-	snprintf(id, sizeof(id), "%" PRId64, r->run_id);
-	const char *p[3] = { id, status, error };
-	int rc = db_cmd(r->db, "SELECT ml_run_status($1::bigint, $2, $3)", 3, p, err);
-	if (!rc)
-		snprintf(r->status, sizeof(r->status), "%s", status);
-	return rc;
+	return run_status_change(r->db, r->run_id, &r->status, to, error, err);
 }
 
 /* ---- bench ---- */
@@ -838,7 +838,7 @@ static int conclude(struct run *r, struct runner_outcome *out, struct ml_error *
 	out->failed = atoi(db_get(res, 0, "failed"));
 	out->untested = atoi(db_get(res, 0, "untested"));
 	PQclear(res);
-	snprintf(r->status, sizeof(r->status), "finished");
+	r->status = RUN_FINISHED; /* by ml_run_conclude, in the same transaction */
 	return ML_OK;
 }
 
@@ -848,7 +848,7 @@ static int drive(struct run *r, struct runner_outcome *out, struct ml_error *err
 {
 	int rc = standard_check_bench(r->db, r->br.bench_id, r->run_date, err);
 	if (!rc)
-		rc = set_status(r, "running", NULL, err);
+		rc = set_status(r, RUN_RUNNING, NULL, err);
 	if (rc)
 		return rc;
 	emit(r, RUNNER_EV_START, 0, NULL, 0, NULL);
@@ -859,7 +859,7 @@ static int drive(struct run *r, struct runner_outcome *out, struct ml_error *err
 		if (r->opt->stop_after_steps && executed == r->opt->stop_after_steps)
 			return writer_wait(r, err)
 				       ? err->code
-				       : set_status(r, "interrupted", "stopped on request", err);
+				       : set_status(r, RUN_INTERRUPTED, "stopped on request", err);
 		const struct plan_step *ps = &r->plan[i];
 		if (r->opt->cancel && *r->opt->cancel)
 			return ml_errorf(err, ML_ESTATE,
@@ -954,15 +954,15 @@ int runner_execute(const char *conninfo, int64_t run_id, const struct runner_opt
 			r,
 			&ignore); /* the run already failed; queued commits may or may not land */
 	}
-	if (rc && loaded && strcmp(r->status, "finished")) {
+	if (rc && loaded && !run_status_terminal(r->status)) {
 		struct ml_error ignore = ML_ERROR_INIT;
 		db_rollback(r->db);
-		(void)!set_status(r, "interrupted", e.msg, &ignore);
+		(void)!set_status(r, RUN_INTERRUPTED, e.msg, &ignore);
 		emit(r, RUNNER_EV_ERROR, 0, NULL, 0, e.msg);
 	}
 	out->code = rc;
 	snprintf(out->msg, sizeof(out->msg), "%s", e.msg);
-	snprintf(out->status, sizeof(out->status), "%s", r->status);
+	snprintf(out->status, sizeof(out->status), "%s", loaded ? run_status_name(r->status) : "");
 	run_release(r);
 	if (rc && err)
 		*err = e;
