@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assets/lifecycle.h"
 #include "field/field.h"
 #include "server/srv.h"
 #include "stores/stores.h"
@@ -339,4 +340,51 @@ int h_seal_list(struct req *rq, struct ml_error *err)
 	req_json(rq, 200, json_pack("{s:o}", "items", json_rows(res)));
 	PQclear(res);
 	return ML_OK;
+}
+
+/* ---- lifecycle moves (asset_move_batch: all or nothing, every refusal listed) ---- */
+
+int h_asset_move(struct req *rq, struct ml_error *err)
+{
+	enum asset_action act;
+	int rc = asset_action_parse(body_str(rq, "action"), &act, err);
+	if (rc)
+		return rc;
+	const char **codes = NULL;
+	size_t n = 0;
+	struct asset_move *moves = NULL;
+	struct asset_move_report rep = { 0 };
+	rc = body_strs(rq, "barcodes", &codes, &n, err);
+	if (!rc && !(moves = calloc(n ? n : 1, sizeof *moves)))
+		rc = ml_errorf(err, ML_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < n; i++) {
+		moves[i].barcode = codes[i];
+		moves[i].action = act;
+		moves[i].location = body_str(rq, "location");
+		moves[i].reason = body_str(rq, "reason");
+	}
+	if (!rc)
+		rc = asset_move_batch(rq->db, moves, n, &rep, err);
+	if (rc && rep.nrefused) {
+		json_t *refused = json_array();
+		for (size_t i = 0; i < rep.nrefused; i++)
+			json_array_append_new(refused,
+					      json_pack("{s:I, s:s, s:s}", "index",
+							(json_int_t)rep.refused[i].index + 1,
+							"code", rep.refused[i].barcode, "message",
+							rep.refused[i].msg));
+		int status = rc == ML_ENOTFOUND ? 404
+			     : rc == ML_EPERM   ? 403
+			     : rc == ML_EINVAL  ? 422
+						: 409;
+		req_error(rq, status, status == 403 ? "forbidden" : "refused", err->msg,
+			  json_pack("{s:o}", "refused", refused));
+		rc = ML_OK;
+	} else if (!rc) {
+		req_json(rq, 200, json_pack("{s:I}", "moved", (json_int_t)rep.moved));
+	}
+	asset_move_report_free(&rep);
+	free(moves);
+	free(codes);
+	return rc;
 }

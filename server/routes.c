@@ -171,6 +171,16 @@ static const struct route_param q_certs[] = {
 	{ NULL, 0, 0, 0, NULL },
 };
 
+static const struct route_param b_move[] = {
+	{ "action", PT_STRING, 1, 32,
+	  "lifecycle action: dispatch, receive_secondary, issue, return_unused, sample, "
+	  "sample_return, reuse, return_to_maker, scrap, …" },
+	{ "barcodes", PT_STRINGS, 1, 100000, "the assets (scans), all moved or none" },
+	{ "location", PT_STRING, 0, 64, "where they go (store, team)" },
+	{ "reason", PT_STRING, 0, 500, "why" },
+	{ NULL, 0, 0, 0, NULL },
+};
+
 /* ---- response schemas (OpenAPI; JSON Schema text) ---- */
 
 #define S_USER                                                                                \
@@ -287,6 +297,13 @@ const struct route srv_routes[] = {
 	  "/api/events/runs", NULL },
 
 	/* the warehouse (stores/) and the field (field/), issue 11 */
+	{ "POST", "/api/assets/move", h_asset_move, AUTH_SESSION, NULL, RF_IDEMPOTENT, NULL, NULL,
+	  b_move, 200, "assets",
+	  "lifecycle moves of many assets, all or nothing; every refusal listed (the database "
+	  "checks each action's permission for the person)",
+	  S_OBJ, "/api/assets/move",
+	  "{\"action\":\"sneeze\",\"barcodes\":[\"4130001000000462000018\"]}" },
+
 	{ "GET", "/api/assets/{barcode}/where", h_asset_where, AUTH_SESSION, "asset.read", 0,
 	  p_barcode, NULL, NULL, 200, "assets",
 	  "where the asset is: slot, order in transit, team or metering point", S_OBJ,

@@ -323,6 +323,7 @@ int h_field_remove(struct req *rq, struct ml_error *err);
 int h_field_swap(struct req *rq, struct ml_error *err);
 int h_field_fault(struct req *rq, struct ml_error *err);
 int h_seal_list(struct req *rq, struct ml_error *err);
+int h_asset_move(struct req *rq, struct ml_error *err);
 /* certificates (h_certs.c) */
 int h_cert_list(struct req *rq, struct ml_error *err);
 int h_cert_get(struct req *rq, struct ml_error *err);

@@ -1014,3 +1014,85 @@ TEST_F(Server, CheckerAndApproverSignOverTheApi)
 	EXPECT_EQ(64u, pdf.header("x-content-sha256").size());
 	db_close(db);
 }
+
+/* Lifecycle moves over the API: all or nothing with every refusal listed;
+ * two clerks moving the same asset at the same moment: exactly one wins. */
+TEST_F(Server, AssetMovesOverTheApiAreAllOrNothingAndOneWinsARace)
+{
+	std::string admin = pgtest_user(ci(), "mlt_madmin", "管理员", "admin,warehouse_clerk");
+	{
+		struct db *db = pgtest_connect(admin);
+		struct ml_error err = ML_ERROR_INIT;
+		ASSERT_EQ(ML_OK, asset_manufacturer_add(db, "MHX", "浙江华仪", &err)) << err.msg;
+		struct asset_model m = {};
+		m.code = "MM1";
+		m.manufacturer_code = "MHX";
+		m.name = "single-phase class 1";
+		m.kind = "meter_1p";
+		m.accuracy_class = "1";
+		m.connection = "direct";
+		m.wiring = "1p2w";
+		m.un_v = "220";
+		m.ib_a = "5";
+		m.imax_a = "60";
+		m.constant_imp = "1200";
+		m.verification_period_months = "96";
+		ASSERT_EQ(ML_OK, asset_model_add(db, &m, &err)) << err.msg;
+		ASSERT_EQ(ML_OK, asset_location_add(db, "MCITY", "city", "secondary_store",
+						    "CENTRAL", &err))
+			<< err.msg;
+		std::string csv = "barcode,model_code,production_batch,production_date\n";
+		for (long i = 0; i < 8; i++)
+			csv += barcode(890000 + i) + ",MM1,B1,2026-09-14\n";
+		struct asset_receive_opts o = {};
+		o.lot_code = "MLOT-1";
+		struct asset_import_report rep;
+		ASSERT_EQ(ML_OK, asset_receive(db, &o, csv.data(), csv.size(), &rep, &err))
+			<< err.msg;
+		asset_import_report_free(&rep);
+		db_close(db);
+	}
+	sql_exec(ci(), "UPDATE asset SET state = 'in_stock', valid_until = current_date + 365, "
+		       "verified_at = now() WHERE lot_id = (SELECT lot_id FROM lot WHERE code = "
+		       "'MLOT-1')");
+	pgtest_user(ci(), "mlt_mc1", "库管甲", "warehouse_clerk");
+	pgtest_user(ci(), "mlt_mc2", "库管乙", "warehouse_clerk");
+	test_session c1 = direct_session(ci(), "mlt_mc1"), c2 = direct_session(ci(), "mlt_mc2");
+	/* one unknown barcode: nothing moves, the refusal names it */
+	std::string bad = "{\"action\":\"dispatch\",\"location\":\"MCITY\",\"barcodes\":[\"" +
+			  barcode(890000) + "\",\"" + barcode(899999) + "\"]}";
+	http_resp r = http_do(port(), "POST", "/api/assets/move", c1.change(), &bad);
+	EXPECT_EQ(404, r.status) << r.dump();
+	EXPECT_NE(std::string::npos, r.body.find(barcode(899999))) << r.dump();
+	EXPECT_EQ("in_stock", sql_value(ci(), "SELECT state FROM asset WHERE barcode = '" +
+						      barcode(890000) + "'"));
+	/* the race, five rounds */
+	for (int round = 1; round <= 5; round++) {
+		std::string body =
+			"{\"action\":\"dispatch\",\"location\":\"MCITY\",\"barcodes\":[\"" +
+			barcode(890000 + round) + "\"]}";
+		http_resp a, b;
+		std::atomic<int> go{ 0 };
+		std::thread ta([&] {
+			go++;
+			while (go < 2) {
+			}
+			a = http_do(port(), "POST", "/api/assets/move", c1.change(), &body);
+		});
+		std::thread tb([&] {
+			go++;
+			while (go < 2) {
+			}
+			b = http_do(port(), "POST", "/api/assets/move", c2.change(), &body);
+		});
+		ta.join();
+		tb.join();
+		EXPECT_EQ(1, (a.status == 200) + (b.status == 200)) << a.dump() << b.dump();
+		EXPECT_EQ(1, (a.status == 409) + (b.status == 409)) << a.dump() << b.dump();
+		EXPECT_EQ("1",
+			  sql_value(ci(), "SELECT count(*) FROM asset_event e JOIN asset a USING "
+					  "(asset_id) WHERE a.barcode = '" +
+						  barcode(890000 + round) +
+						  "' AND e.action = 'dispatch'"));
+	}
+}
