@@ -721,10 +721,18 @@ static int cert_backdate_cmd(struct cli_ctx *ctx, struct cli_call *c)
 
 static void issuer_out(struct cli_ctx *ctx, struct ml_buf *b, const PGresult *res)
 {
-	static const char *const cols[] = {
-		"id",  "name",  "authorization_no", "address",        "postcode",  "phone",
-		"fax", "email", "number_prefix",    "default_client", "is_default"
-	};
+	static const char *const cols[] = { "id",
+					    "name",
+					    "authorization_no",
+					    "address",
+					    "postcode",
+					    "phone",
+					    "fax",
+					    "email",
+					    "number_prefix",
+					    "default_client",
+					    "public_base_url",
+					    "is_default" };
 	if (ctx->json)
 		ml_buf_putc(b, '[');
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -965,8 +973,11 @@ static const struct cli_cmd cert_cmds[] = {
 	  .summary = "show the issuing bodies printed on certificates",
 	  .help = "usage: meterlab cert issuer [--json]\n\n"
 		  "Show the issuing bodies printed on certificates (name, authorisation number, address,\n"
-		  "numbering prefix). They are configuration: the DBA edits table issuer. The key behind\n"
-		  "the verification codes is readable by no login: the database computes the codes." },
+		  "numbering prefix, public base URL). They are configuration: the DBA edits table\n"
+		  "issuer. With public_base_url set (e.g. https://jl.example.cn), the QR code of every\n"
+		  "certificate issued from then on opens BASE/verify/NUMBER?code=CODE, the public\n"
+		  "verification page of `meterlab serve`. The key behind the verification codes is\n"
+		  "readable by no login: the database computes the codes." },
 	{ .name = NULL },
 };
 

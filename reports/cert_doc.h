@@ -109,7 +109,12 @@ struct cert_doc {
 	const struct cert_xfmr_row *xfmr;
 	size_t n_xfmr;
 	const char *verify_code; /* printed verification code (also in the QR payload) */
-	const char *qr_payload;  /* text encoded in the QR code */
+	const char *
+		qr_payload; /* the MLCERT1 claim: document keywords, and the QR code unless qr_url */
+	/* BASE/verify/NUMBER?code=CODE when the issuer has a public base URL
+	 * (0251): then the QR code encodes this, so a phone opens the public
+	 * verification page. NULL or "": the QR code encodes qr_payload. */
+	const char *qr_url;
 };
 
 struct cert_renderer;

@@ -52,6 +52,7 @@ static const struct field doc_fields[] = {
 	F(cert_doc, issued_on),
 	F(cert_doc, verify_code),
 	F(cert_doc, qr_payload),
+	F(cert_doc, qr_url),
 	{ "issuer_name", offsetof(struct cert_doc, issuer.name) },
 	{ "issuer_authorization_no", offsetof(struct cert_doc, issuer.authorization_no) },
 	{ "issuer_address", offsetof(struct cert_doc, issuer.address) },
@@ -580,7 +581,7 @@ int cert_issuer_list(struct db *db, PGresult **out, struct ml_error *err)
 {
 	return db_exec(db,
 		       "SELECT id, name, authorization_no, address, postcode, phone, fax, email, "
-		       "number_prefix, default_client, "
+		       "number_prefix, default_client, public_base_url, "
 		       "CASE WHEN is_default THEN 'yes' ELSE 'no' END AS is_default "
 		       "FROM issuer ORDER BY id",
 		       0, NULL, PGRES_TUPLES_OK, out, err);

@@ -1,5 +1,6 @@
 #include "reports/cert_verify.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,9 +66,52 @@ static int field(const char *p, const char *end, const char *key, char *dst, siz
 	return -1;
 }
 
+/* The verification URL form (0251): ".../verify/NUMBER?code=CODE[&...]". */
+static int parse_url(const char *p, const char *end, struct cert_claim *out)
+{
+	const char *q = memchr(p, '?', (size_t)(end - p));
+	if (!q)
+		return -1;
+	const char *no = NULL;
+	for (const char *s = p; s + 8 <= q; s++)
+		if (!memcmp(s, "/verify/", 8))
+			no = s + 8;
+	if (!no || no == q || (size_t)(q - no) >= sizeof(out->cert_no))
+		return -1;
+	for (const char *s = no; s < q; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-')
+			return -1;
+	memcpy(out->cert_no, no, (size_t)(q - no));
+	for (const char *s = q + 1; s < end;) {
+		const char *e = memchr(s, '&', (size_t)(end - s));
+		if (!e)
+			e = end;
+		if (e - s > 5 && !memcmp(s, "code=", 5)) {
+			if ((size_t)(e - s - 5) >= sizeof(out->code))
+				return -1;
+			memcpy(out->code, s + 5, (size_t)(e - s - 5));
+			out->revision = -1;
+			return 0;
+		}
+		s = e < end ? e + 1 : end;
+	}
+	return -1;
+}
+
 int cert_qr_parse(const char *payload, size_t len, struct cert_claim *out, struct ml_error *err)
 {
 	memset(out, 0, sizeof(*out));
+	if ((len > 7 && !memcmp(payload, "http://", 7)) ||
+	    (len > 8 && !memcmp(payload, "https://", 8))) {
+		if (parse_url(payload, payload + len, out)) {
+			memset(out, 0, sizeof(*out));
+			return ml_errorf(err, ML_EINVAL,
+					 "'%.*s' is not a meterlab certificate verification URL "
+					 "(…/verify/NUMBER?code=CODE)",
+					 (int)(len > 120 ? 120 : len), payload);
+		}
+		return ML_OK;
+	}
 	const char *end = payload + len;
 	size_t pl = strlen(CERT_QR_PREFIX ";");
 	char rev[12];

@@ -40,7 +40,13 @@ int cert_verify_code(const char *key, const char *cert_no, int revision, const c
 int cert_qr_payload(const char *cert_no, int revision, const char *barcode, const char *code,
 		    char *out, size_t len, struct ml_error *err) ML_MUSTCHECK;
 
-/* Parse a payload back (fields copied into the caller's buffers). ML_EINVAL when malformed. */
+/*
+ * Parse what a QR code carries back into a claim (fields copied into the
+ * caller's buffers): the MLCERT1 payload, or the verification URL
+ * "http(s)://HOST[/PATH]/verify/NUMBER?code=CODE" (0251), which names no
+ * barcode and no revision (revision -1: the code tells it). ML_EINVAL when
+ * malformed.
+ */
 struct cert_claim {
 	char cert_no[48];
 	int revision; /* -1: unknown (only the number was found, in the document title) */

@@ -288,9 +288,10 @@ static int same_run(const QRcode *q, int r, int c0, int c1)
 static void qr_code(struct lay *y, float x_right, float yb, float side)
 {
 	const struct cert_doc *d = y->doc;
-	if (!d->qr_payload || !*d->qr_payload)
+	const char *text = d->qr_url && *d->qr_url ? d->qr_url : d->qr_payload;
+	if (!text || !*text)
 		return;
-	QRcode *q = QRcode_encodeString(d->qr_payload, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	QRcode *q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
 	if (!q) {
 		y->rc = ML_EINVAL;
 		return;

@@ -108,6 +108,27 @@ TEST(CertVerifyCode, DeterministicKeyedAndParsable)
 	EXPECT_STREQ(a, cl.code);
 	EXPECT_EQ(ML_EINVAL, cert_qr_parse("MLCERT1;NO=X;REV=a;BC=1;VC=2", 28, &cl, &err));
 	EXPECT_EQ(ML_EINVAL, cert_qr_parse("hello", 5, &cl, &err));
+
+	/* The verification URL a QR code carries when the issuer has a public base URL (0251). */
+	auto url = [&](const char *u) { return cert_qr_parse(u, strlen(u), &cl, &err); };
+	ASSERT_EQ(ML_OK, url("https://jl.example.cn/meterlab/verify/JL2026-000001?code=ABCD-EFGH"))
+		<< err.msg;
+	EXPECT_STREQ("JL2026-000001", cl.cert_no);
+	EXPECT_STREQ("ABCD-EFGH", cl.code);
+	EXPECT_EQ(-1, cl.revision) << "the code tells the revision";
+	EXPECT_STREQ("", cl.barcode);
+	ASSERT_EQ(ML_OK, url("http://127.0.0.1:8080/verify/JL2026-000002?lang=zh&code=abcdefgh"));
+	EXPECT_STREQ("JL2026-000002", cl.cert_no);
+	EXPECT_STREQ("abcdefgh", cl.code);
+	for (const char *bad :
+	     { "https://x/verify/JL2026-000001", "https://x/verify/?code=ABCD-EFGH",
+	       "https://x/check/JL2026-000001?code=ABCD-EFGH",
+	       "https://x/verify/JL2026 000001?code=ABCD-EFGH",
+	       "https://x/verify/JL2026-000001?code=ABCD-EFGH-IJKL-MNOP",
+	       "https://x/verify/JL2026-000001?cod=ABCD-EFGH" }) {
+		EXPECT_EQ(ML_EINVAL, url(bad)) << bad;
+		EXPECT_NE(nullptr, strstr(err.msg, "verification URL")) << err.msg;
+	}
 }
 
 /* The database computes the codes (the key never leaves it): the same

@@ -831,6 +831,85 @@ TEST_F(Server, PublicVerificationTellsCurrentSupersededAndWithdrawn)
 	db_close(db);
 }
 
+/* The QR code on the paper opens the public verification page (0251): with the
+ * issuer's public base URL set, the code printed on an issued certificate scans
+ * (pdftoppm + zbarimg, as a phone's camera would) to BASE/verify/NUMBER?code=…,
+ * and that URL, fetched from this server, says the certificate is genuine. The
+ * base URL is the issuer's data: checked in form, not writable by the lab. */
+TEST_F(Server, TheQrCodeOpensThePublicVerificationPage)
+{
+	struct db *db = pgtest_connect(ci());
+	struct ml_error err = ML_ERROR_INIT;
+	wf_script(ci(), "tests/data/reports/make_run.sql");
+	wf_people p(ci());
+	const char *iss = wf_issuer(db, "QU");
+	const std::string base = "http://127.0.0.1:" + std::to_string(port());
+	const char *up[2] = { iss, nullptr };
+	for (const char *bad :
+	     { "javascript:alert(1)", "http://x.cn/", "http://x.cn/a?b=1", "https://x.cn/a b" }) {
+		up[1] = bad;
+		EXPECT_EQ(ML_EINVAL,
+			  db_cmd(db, "UPDATE issuer SET public_base_url = $2 WHERE id = $1", 2, up,
+				 &err))
+			<< bad;
+	}
+	up[1] = base.c_str();
+	ASSERT_EQ(ML_OK,
+		  db_cmd(db, "UPDATE issuer SET public_base_url = $2 WHERE id = $1", 2, up, &err))
+		<< err.msg;
+	/* The lab cannot point the QR codes elsewhere. */
+	EXPECT_EQ(ML_EPERM,
+		  db_cmd(p.approver, "UPDATE issuer SET public_base_url = $2 WHERE id = $1", 2, up,
+			 &err));
+
+	std::vector<long long> ids = wf_issue_run(p, wf_run(db, "qu", 1, 0), iss);
+	ASSERT_EQ(1u, ids.size());
+	struct cert_record r;
+	ASSERT_EQ(ML_OK, cert_get(db, ids[0], &r, &err)) << err.msg;
+	struct ml_buf pdf;
+	ml_buf_init(&pdf, (size_t)16 << 20);
+	char sha[65];
+	ASSERT_EQ(ML_OK, cert_pdf_get(db, ids[0], &pdf, sha, &err)) << err.msg;
+	char dir[] = "/tmp/meterlab-qr.XXXXXX";
+	ASSERT_NE(nullptr, mkdtemp(dir));
+	std::string f = std::string(dir) + "/cert.pdf";
+	FILE *fp = fopen(f.c_str(), "wb");
+	ASSERT_NE(nullptr, fp);
+	ASSERT_EQ(pdf.len, fwrite(pdf.data, 1, pdf.len, fp));
+	fclose(fp);
+	ml_buf_free(&pdf);
+	std::string out;
+	int st = pgtest_run("pdftoppm -png -r 150 -f 1 -l 1 -singlefile " + pgtest_sq(f) + " " +
+				    pgtest_sq(std::string(dir) + "/p1") + " 2>&1",
+			    &out, false);
+	ASSERT_EQ(0, st) << out;
+	st = pgtest_run("zbarimg -q " + pgtest_sq(std::string(dir) + "/p1.png") + " 2>/dev/null",
+			&out, false);
+	pgtest_run("rm -rf " + pgtest_sq(dir), nullptr, false);
+	EXPECT_EQ(0, st) << out;
+	const std::string want = base + "/verify/" + r.cert_no + "?code=" + r.verify_code;
+	EXPECT_NE(std::string::npos, out.find("QR-Code:" + want + "\n")) << out;
+
+	/* `meterlab cert verify --qr` reads the URL as it reads the MLCERT1 claim. */
+	struct cert_claim cl;
+	ASSERT_EQ(ML_OK, cert_qr_parse(want.c_str(), want.size(), &cl, &err)) << err.msg;
+	struct cert_verify_result v;
+	ASSERT_EQ(ML_OK, cert_verify_claim(db, &cl, &v, &err)) << err.msg;
+	EXPECT_EQ(CERT_VERIFY_CURRENT, v.status);
+
+	/* What the phone gets at that address: the page, and the JSON. */
+	const std::string path = want.substr(base.size());
+	http_resp page = http_raw(port(), http_build("GET", path, { "Accept: text/html" }),
+				  "127.0.0.90");
+	ASSERT_EQ(200, page.status) << page.body;
+	EXPECT_NE(std::string::npos, page.body.find("证书真实有效")) << page.body;
+	EXPECT_NE(std::string::npos, page.body.find(r.cert_no));
+	http_resp js = http_raw(port(), http_build("GET", path), "127.0.0.91");
+	EXPECT_EQ("current", js.str("status")) << js.dump();
+	EXPECT_EQ(std::string(r.barcode), js.str("barcode"));
+	db_close(db);
+}
+
 } // namespace
 
 /* The field over the API (issue 11 through issue 12): an install retried with
