@@ -11,7 +11,8 @@
 
 struct serve_args {
 	const char *listen, *cert, *key, *insecure, *threads, *workers, *pool, *ctimeout, *maxbody,
-		*ttl, *idle, *lwin, *lacc, *laddr, *vpm, *beat, *stop, *alog, *pfile, *ops, *mem;
+		*maxup, *ttl, *idle, *lwin, *lacc, *laddr, *vpm, *beat, *stop, *alog, *pfile, *ops,
+		*mem;
 	struct srv_config cfg; /* filled by check */
 };
 
@@ -25,6 +26,7 @@ static const struct cli_opt serve_opts[] = {
 	CLI_OPT("pool", struct serve_args, pool),
 	CLI_OPT("connection-timeout", struct serve_args, ctimeout),
 	CLI_OPT("max-body", struct serve_args, maxbody),
+	CLI_OPT("max-upload", struct serve_args, maxup),
 	CLI_OPT("session-ttl", struct serve_args, ttl),
 	CLI_OPT("session-idle", struct serve_args, idle),
 	CLI_OPT("login-window", struct serve_args, lwin),
@@ -52,7 +54,7 @@ static int serve_check(struct cli_ctx *ctx, struct cli_call *c)
 {
 	struct serve_args *a = c->args;
 	struct srv_config *cfg = &a->cfg;
-	long long v[14], o = 0, m = 0;
+	long long v[15], o = 0, m = 0;
 	const struct {
 		const char *what, *val;
 		long long lo, hi;
@@ -70,6 +72,7 @@ static int serve_check(struct cli_ctx *ctx, struct cli_call *c)
 		{ "--verify-per-minute", a->vpm, 1, 100000 },
 		{ "--sse-heartbeat", a->beat, 1, 3600 },
 		{ "--shutdown-timeout", a->stop, 1, 3600 },
+		{ "--max-upload", a->maxup, 1024, 1LL << 30 },
 	};
 	int rc = ML_OK;
 	for (size_t i = 0; i < sizeof(n) / sizeof(n[0]) && !rc; i++)
@@ -101,6 +104,7 @@ static int serve_check(struct cli_ctx *ctx, struct cli_call *c)
 	cfg->verify_per_minute = (unsigned)v[10];
 	cfg->sse_heartbeat = (unsigned)v[11];
 	cfg->shutdown_timeout = (unsigned)v[12];
+	cfg->max_upload = (size_t)v[13];
 	cfg->access_log = a->alog;
 	cfg->port_file = a->pfile;
 	cfg->pwcost.ops = (unsigned long long)o;
@@ -140,6 +144,7 @@ const struct cli_cmd cmd_serve = {
 		"  --pool N                  database connections (default threads + workers + 2)\n"
 		"  --connection-timeout S    idle or stalled connections are closed (default 30)\n"
 		"  --max-body BYTES          larger request bodies get 413 (default 1048576)\n"
+		"  --max-upload BYTES        the same for file uploads (deliveries; default 33554432)\n"
 		"  --session-ttl S           browser session lifetime (default 43200)\n"
 		"  --session-idle S          browser session idle timeout (default 1800)\n"
 		"  --login-window S          failed logins count this long (default 900)\n"

@@ -91,3 +91,46 @@ int h_location_list(struct req *rq, struct ml_error *err)
 	PQclear(res);
 	return ML_OK;
 }
+
+/* ---- deliveries: POST /api/deliveries (asset_receive, `meterlab asset receive`) ---- */
+
+/*
+ * The delivery file travels as a JSON string ("csv"): a browser reads the
+ * chosen file and posts it as application/json like every other change
+ * (the CSRF defence needs no multipart exception). The route takes up to
+ * --max-upload and runs on the slow lane: 100 000 rows take seconds.
+ * Every bad row comes back with its line, column, value and reason (422),
+ * and nothing is written.
+ */
+int h_delivery_receive(struct req *rq, struct ml_error *err)
+{
+	json_t *csv = json_object_get(rq->in, "csv");
+	struct asset_receive_opts o = {
+		.lot_code = json_string_value(json_object_get(rq->in, "lot")),
+		.supplier = json_string_value(json_object_get(rq->in, "supplier")),
+		.location = json_string_value(json_object_get(rq->in, "location")),
+		.file_name = json_string_value(json_object_get(rq->in, "file_name")),
+	};
+	struct asset_import_report rep = { 0 };
+	int rc = asset_receive(rq->db, &o, json_string_value(csv), json_string_length(csv), &rep,
+			       err);
+	if (rc == ML_EINVAL && rep.nissues) {
+		json_t *issues = json_array();
+		for (size_t i = 0; i < rep.nissues; i++) {
+			const struct asset_import_issue *x = &rep.issues[i];
+			json_array_append_new(issues,
+					      json_pack("{s:I, s:s, s:s, s:s}", "line",
+							(json_int_t)x->line, "column", x->column,
+							"value", x->value, "reason", x->reason));
+		}
+		req_error(rq, 422, "invalid_rows", err->msg, json_pack("{s:o}", "issues", issues));
+		rc = ML_OK;
+	} else if (!rc) {
+		req_json(rq, 201,
+			 json_pack("{s:s, s:I, s:I, s:s}", "lot", o.lot_code, "lot_id",
+				   (json_int_t)rep.lot_id, "rows", (json_int_t)rep.rows, "sha256",
+				   rep.sha256));
+	}
+	asset_import_report_free(&rep);
+	return rc;
+}

@@ -728,7 +728,8 @@ static int idem_key_ok(const char *k)
 	return 1;
 }
 
-/* BLAKE2b-256 over method, path, query and body: "the same request". */
+/* BLAKE2b-256 over method, path, query and body: "the same request". The
+ * body is hashed where it lies (an upload may be tens of MiB). */
 static void request_hash(struct req *rq, char out[AUTH_HASH_HEX_LEN + 1])
 {
 	struct ml_buf b = ML_BUF_INIT;
@@ -737,11 +738,13 @@ static void request_hash(struct req *rq, char out[AUTH_HASH_HEX_LEN + 1])
 		ml_buf_printf(&b, "%s=%s&", rq->query[i].name,
 			      rq->query[i].value ? rq->query[i].value : "");
 	ml_buf_putc(&b, '\n');
-	ml_buf_append(&b, rq->body.len ? ml_buf_str(&rq->body) : "", rq->body.len);
-	/* A failed buffer still hashes what it holds: the body (≤ max_body) fits. */
+	crypto_generichash_state st;
 	unsigned char h[AUTH_TOKEN_HASH_BYTES];
-	crypto_generichash(h, sizeof(h), (const unsigned char *)(b.len ? ml_buf_str(&b) : ""),
-			   b.len, NULL, 0);
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)(b.len ? ml_buf_str(&b) : ""), b.len);
+	if (rq->body.len)
+		crypto_generichash_update(&st, (const unsigned char *)rq->body.data, rq->body.len);
+	crypto_generichash_final(&st, h, sizeof(h));
 	auth_hash_param(h, out);
 	ml_buf_free(&b);
 }
@@ -996,6 +999,16 @@ static void slow_push(struct srv *s, struct req *rq)
 
 /* ---- the daemon's callbacks ---- */
 
+/* The body limit of a request: a file upload's route takes --max-upload (a
+ * delivery of 100 000 rows is about 6 MB of JSON), every other --max-body. */
+static size_t body_limit(const struct req *rq)
+{
+	const struct srv *s = rq->srv;
+	if (rq->matched == 1 && (srv_routes[rq->route].flags & RF_UPLOAD))
+		return s->cfg.max_upload;
+	return s->cfg.max_body;
+}
+
 static struct req *req_new(struct srv *s, struct MHD_Connection *c, const char *url,
 			   const char *method)
 {
@@ -1010,7 +1023,6 @@ static struct req *req_new(struct srv *s, struct MHD_Connection *c, const char *
 		 atomic_fetch_add(&s->req_seq, 1));
 	snprintf(rq->method, sizeof(rq->method), "%s", method);
 	rq->path = strdup(url);
-	ml_buf_init(&rq->body, s->cfg.max_body + 1);
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
 		c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci && ci->client_addr) {
@@ -1032,6 +1044,7 @@ static struct req *req_new(struct srv *s, struct MHD_Connection *c, const char *
 		rq->route = m;
 		take_path_params(rq, srv_routes[m].pattern);
 	}
+	ml_buf_init(&rq->body, body_limit(rq) + 1);
 	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, on_query_arg, rq);
 	take_token(rq);
 	return rq;
@@ -1081,10 +1094,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		/* Too large by its announced length: refuse before reading it (the
 		 * connection then closes, which is what we want for it). */
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) {
+		if (cl && strtoull(cl, NULL, 10) > body_limit(rq)) {
 			char msg[120];
 			snprintf(msg, sizeof(msg), "the body is larger than %zu bytes",
-				 s->cfg.max_body);
+				 body_limit(rq));
 			req_error(rq, 413, "payload_too_large", msg, NULL);
 			rq->too_large = 1;
 			return queue_answer(rq);
@@ -1102,7 +1115,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		rq->state = RQ_BODY;
 		/* Chunked uploads have no length: count, keep nothing past the limit. */
 		if (!rq->too_large) {
-			if (rq->body.len + *upload_size > s->cfg.max_body) {
+			if (rq->body.len + *upload_size > body_limit(rq)) {
 				rq->too_large = 1;
 				ml_buf_free(&rq->body);
 			} else if (ml_buf_append(&rq->body, upload, *upload_size)) {
@@ -1114,7 +1127,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 	}
 	if (rq->too_large) {
 		char msg[120];
-		snprintf(msg, sizeof(msg), "the body is larger than %zu bytes", s->cfg.max_body);
+		snprintf(msg, sizeof(msg), "the body is larger than %zu bytes", body_limit(rq));
 		req_error(rq, 413, "payload_too_large", msg, NULL);
 		return queue_answer(rq);
 	}
@@ -1291,6 +1304,8 @@ static void defaults(struct srv_config *c)
 		c->connection_memory = 16 * 1024;
 	if (!c->max_body)
 		c->max_body = 1024 * 1024;
+	if (!c->max_upload)
+		c->max_upload = (size_t)32 << 20;
 	if (!c->session_ttl)
 		c->session_ttl = 12 * 3600;
 	if (!c->session_idle)

@@ -171,6 +171,15 @@ static const struct route_param q_certs[] = {
 	{ NULL, 0, 0, 0, NULL },
 };
 
+static const struct route_param b_delivery[] = {
+	{ "lot", PT_STRING, 1, 64, "the new lot's code (unique)" },
+	{ "csv", PT_STRING, 1, 64L << 20,
+	  "the delivery file: barcode,model_code,production_batch,production_date[,box_code]" },
+	{ "supplier", PT_STRING, 0, 200, "who delivered it" },
+	{ "location", PT_STRING, 0, 64, "the receiving store (default CENTRAL)" },
+	{ "file_name", PT_STRING, 0, 200, "the file's name, recorded with the lot" },
+	{ NULL, 0, 0, 0, NULL },
+};
 static const struct route_param b_move[] = {
 	{ "action", PT_STRING, 1, 32,
 	  "lifecycle action: dispatch, receive_secondary, issue, return_unused, sample, "
@@ -303,6 +312,12 @@ const struct route srv_routes[] = {
 	  "checks each action's permission for the person)",
 	  S_OBJ, "/api/assets/move",
 	  "{\"action\":\"sneeze\",\"barcodes\":[\"4130001000000462000018\"]}" },
+
+	{ "POST", "/api/deliveries", h_delivery_receive, AUTH_SESSION, "asset.receive",
+	  RF_IDEMPOTENT | RF_SLOW | RF_UPLOAD, NULL, NULL, b_delivery, 201, "assets",
+	  "receive a supplier's delivery file as a new lot, all or nothing; every bad row listed "
+	  "with its line (422)",
+	  S_OBJ, "/api/deliveries", "{\"lot\":\"PROBE\",\"csv\":\"barcode\\n\"}" },
 
 	{ "GET", "/api/assets/{barcode}/where", h_asset_where, AUTH_SESSION, "asset.read", 0,
 	  p_barcode, NULL, NULL, 200, "assets",

@@ -40,6 +40,7 @@ struct srv_config {
 	unsigned connection_limit;   /* open connections; 0 -> 1024 */
 	size_t connection_memory;    /* per-connection buffer for headers; 0 -> 16 KiB */
 	size_t max_body;             /* request body limit (413 above); 0 -> 1 MiB */
+	size_t max_upload;           /* body limit of file uploads (RF_UPLOAD); 0 -> 32 MiB */
 	long session_ttl;            /* browser session lifetime, seconds; 0 -> 12 h */
 	long session_idle;           /* browser session idle timeout, seconds; 0 -> 30 min */
 	long login_window;           /* seconds over which failed logins count; 0 -> 15 min */

@@ -55,6 +55,8 @@ enum route_flags {
 	RF_HTML = 16,      /* may answer text/html (content negotiation) */
 	RF_RAW = 32,       /* answers something other than JSON (metrics text, PDF) */
 	RF_BROWSER = 64,   /* needs a password (browser) session, not an API token */
+	RF_UPLOAD =
+		128, /* a file in the body: up to --max-upload, not --max-body (use with RF_SLOW) */
 };
 
 struct req;
@@ -324,6 +326,7 @@ int h_field_swap(struct req *rq, struct ml_error *err);
 int h_field_fault(struct req *rq, struct ml_error *err);
 int h_seal_list(struct req *rq, struct ml_error *err);
 int h_asset_move(struct req *rq, struct ml_error *err);
+int h_delivery_receive(struct req *rq, struct ml_error *err);
 /* certificates (h_certs.c) */
 int h_cert_list(struct req *rq, struct ml_error *err);
 int h_cert_get(struct req *rq, struct ml_error *err);

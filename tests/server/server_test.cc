@@ -1175,3 +1175,86 @@ TEST_F(Server, AssetMovesOverTheApiAreAllOrNothingAndOneWinsARace)
 						  "' AND e.action = 'dispatch'"));
 	}
 }
+
+/* A delivery received over the API (POST /api/deliveries, the same call as
+ * `meterlab asset receive`): a file with bad rows writes nothing and names
+ * every bad line; a good one becomes a lot of arrived assets, once even when
+ * retried; a file larger than --max-body goes through (uploads have their
+ * own limit); only a role with asset.receive may do it. */
+TEST_F(Server, DeliveriesAreReceivedWholeOrNotAtAllWithEveryBadLineNamed)
+{
+	std::string admin = pgtest_user(ci(), "mlt_dadmin", "管理员", "admin");
+	{
+		struct db *db = pgtest_connect(admin);
+		struct ml_error err = ML_ERROR_INIT;
+		ASSERT_EQ(ML_OK, asset_manufacturer_add(db, "DHX", "浙江华仪", &err)) << err.msg;
+		struct asset_model m = {};
+		m.code = "DM1";
+		m.manufacturer_code = "DHX";
+		m.name = "single-phase class 1";
+		m.kind = "meter_1p";
+		m.accuracy_class = "1";
+		m.connection = "direct";
+		m.wiring = "1p2w";
+		m.un_v = "220";
+		m.ib_a = "5";
+		m.imax_a = "60";
+		m.constant_imp = "1200";
+		m.verification_period_months = "96";
+		ASSERT_EQ(ML_OK, asset_model_add(db, &m, &err)) << err.msg;
+		db_close(db);
+	}
+	pgtest_user(ci(), "mlt_dc1", "收货员", "warehouse_clerk");
+	pgtest_user(ci(), "mlt_dfm", "外勤", "field_member");
+	test_session clerk = direct_session(ci(), "mlt_dc1"), fm = direct_session(ci(), "mlt_dfm");
+	auto body = [](const std::string &lot, const std::string &csv) {
+		std::string e;
+		for (char ch : csv)
+			e += ch == '\n' ? std::string("\\n") : std::string(1, ch);
+		return "{\"lot\":\"" + lot +
+		       "\",\"supplier\":\"华仪\",\"file_name\":\"d.csv\",\"csv\":\"" + e + "\"}";
+	};
+	const std::string head = "barcode,model_code,production_batch,production_date\n";
+	std::string bad = head + barcode(770001) + ",DM1,B1,2026-09-14\n" +
+			  "4130001000000000000000,DM1,B1,2026-09-14\n" + barcode(770003) +
+			  ",NOSUCH,B1,2026-09-14\n";
+	std::string b = body("DLOT-1", bad);
+	http_resp r = http_do(port(), "POST", "/api/deliveries", clerk.change(), &b);
+	ASSERT_EQ(422, r.status) << r.dump();
+	EXPECT_EQ("invalid_rows", r.str("error.code")) << r.dump();
+	EXPECT_NE(std::string::npos, r.body.find("\"line\":3")) << r.dump();
+	EXPECT_NE(std::string::npos, r.body.find("\"line\":4")) << r.dump();
+	EXPECT_NE(std::string::npos, r.body.find("NOSUCH")) << r.dump();
+	EXPECT_EQ("0", sql_value(ci(), "SELECT count(*) FROM lot WHERE code = 'DLOT-1'"));
+	EXPECT_EQ("0", sql_value(ci(), "SELECT count(*) FROM asset WHERE barcode = '" +
+					       barcode(770001) + "'"));
+
+	/* 30 000 rows: about 1.3 MB of JSON, over --max-body; received once though sent twice. */
+	std::string good = head;
+	for (long i = 0; i < 30000; i++)
+		good += barcode(700000 + i) + ",DM1,B2,2026-09-14\n";
+	b = body("DLOT-2", good);
+	ASSERT_GT(b.size(), (size_t)1 << 20);
+	std::vector<std::string> h = clerk.change();
+	h.push_back("Idempotency-Key: delivery-DLOT-2-0001");
+	r = http_do(port(), "POST", "/api/deliveries", h, &b);
+	ASSERT_EQ(201, r.status) << r.dump();
+	EXPECT_EQ(30000, r.num("rows"));
+	http_resp again = http_do(port(), "POST", "/api/deliveries", h, &b);
+	EXPECT_EQ(201, again.status) << again.dump();
+	EXPECT_EQ(r.num("lot_id"), again.num("lot_id"));
+	EXPECT_EQ("30000", sql_value(ci(), "SELECT count(*) FROM asset a JOIN lot l USING (lot_id) "
+					   "WHERE l.code = 'DLOT-2' AND a.state = 'arrived'"));
+	EXPECT_EQ("收货员",
+		  sql_value(ci(), "SELECT u.display_name FROM lot l JOIN app_user u ON "
+				  "u.user_id = l.received_by_id WHERE l.code = 'DLOT-2'"));
+	/* The same file again under another lot code: already received. */
+	b = body("DLOT-3", good);
+	r = http_do(port(), "POST", "/api/deliveries", clerk.change(), &b);
+	EXPECT_EQ(409, r.status) << r.dump();
+	/* A field member may not receive deliveries. */
+	b = body("DLOT-4", head + barcode(779999) + ",DM1,B1,2026-09-14\n");
+	r = http_do(port(), "POST", "/api/deliveries", fm.change(), &b);
+	EXPECT_EQ(403, r.status) << r.dump();
+	EXPECT_EQ("0", sql_value(ci(), "SELECT count(*) FROM lot WHERE code = 'DLOT-4'"));
+}
