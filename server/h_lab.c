@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "lab/run_query.h"
+#include "lab/runner.h"
 #include "lab/standard.h"
+#include "lab/task.h"
 #include "server/srv.h"
 
 static json_t *bench_json(const struct bench_rec *b)
@@ -192,4 +194,57 @@ int h_run_events(struct req *rq, struct ml_error *err)
 int h_runs_events(struct req *rq, struct ml_error *err)
 {
 	return start_stream(rq, 0, err);
+}
+
+/* ---- creating and aborting runs (lab/task.h, lab/runner.h: `meterlab run create|abort`) ---- */
+
+/*
+ * POST /api/runs {bench, scheme, positions: ["1=BARCODE", …], manual?,
+ * temperature?, humidity?}: the task is validated in C and again by
+ * ml_run_create in the database, which records the person of the session
+ * as the operator and moves the assets to verifying — all or nothing.
+ * Executing the run stays with the lab machine that reaches the bench
+ * (`meterlab run start ID`): the runner holds a bench connection for hours
+ * and records every step as the technician's own database login.
+ */
+int h_run_create(struct req *rq, struct ml_error *err)
+{
+	json_t *pos = json_object_get(rq->in, "positions");
+	size_t n = json_array_size(pos);
+	struct task_slot *slots = calloc(n ? n : 1, sizeof *slots);
+	if (!slots)
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	int rc = ML_OK;
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = task_parse_slot_arg(json_string_value(json_array_get(pos, i)), &slots[i], err);
+	struct task_spec t = {
+		.bench_code = json_string_value(json_object_get(rq->in, "bench")),
+		.scheme_code = json_string_value(json_object_get(rq->in, "scheme")),
+		.manual = json_is_true(json_object_get(rq->in, "manual")),
+		.temperature_c = json_string_value(json_object_get(rq->in, "temperature")),
+		.humidity_pct = json_string_value(json_object_get(rq->in, "humidity")),
+		.slots = slots,
+		.nslots = n,
+	};
+	int64_t id = 0;
+	if (!rc)
+		rc = task_create(rq->db, &t, &id, err);
+	free(slots);
+	if (rc)
+		return rc;
+	req_json(rq, 201, json_pack("{s:I, s:s}", "run_id", (json_int_t)id, "status", "pending"));
+	return ML_OK;
+}
+
+/* POST /api/runs/{id}/abort {reason?}: ml_run_abort — the assets still on
+ * the bench go back to reverify; refused (409) while a runner executes it. */
+int h_run_abort(struct req *rq, struct ml_error *err)
+{
+	int64_t id = strtoll(req_seg(rq, 0), NULL, 10);
+	int rc = runner_abort(rq->db, id, json_string_value(json_object_get(rq->in, "reason")),
+			      err);
+	if (rc)
+		return rc;
+	req_json(rq, 200, json_pack("{s:I, s:s}", "run_id", (json_int_t)id, "status", "aborted"));
+	return ML_OK;
 }

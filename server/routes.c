@@ -180,6 +180,19 @@ static const struct route_param b_delivery[] = {
 	{ "file_name", PT_STRING, 0, 200, "the file's name, recorded with the lot" },
 	{ NULL, 0, 0, 0, NULL },
 };
+static const struct route_param b_run[] = {
+	{ "bench", PT_STRING, 1, 32, "the bench's code" },
+	{ "scheme", PT_STRING, 1, 64, "the scheme's code (its active version is used)" },
+	{ "positions", PT_STRINGS, 1, 4096, "\"POSITION=BARCODE\" per meter on the bench" },
+	{ "manual", PT_BOOL, 0, 0, "readings will be typed in (manual verification)" },
+	{ "temperature", PT_STRING, 0, 8, "ambient temperature ℃, at most one decimal" },
+	{ "humidity", PT_STRING, 0, 8, "relative humidity %, at most one decimal" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_abort[] = {
+	{ "reason", PT_STRING, 0, 500, "why the run is abandoned" },
+	{ NULL, 0, 0, 0, NULL },
+};
 static const struct route_param b_move[] = {
 	{ "action", PT_STRING, 1, 32,
 	  "lifecycle action: dispatch, receive_secondary, issue, return_unused, sample, "
@@ -296,6 +309,16 @@ const struct route srv_routes[] = {
 	{ "GET", "/api/runs/{id}", h_run_get, AUTH_SESSION, "lab.read", 0, p_id, q_run, NULL, 200,
 	  "lab", "one run: positions and conclusions (and step results and readings on request)",
 	  S_OBJ, "/api/runs/1?results=true", NULL },
+	{ "POST", "/api/runs", h_run_create, AUTH_SESSION, "run.create", RF_IDEMPOTENT, NULL, NULL,
+	  b_run, 201, "lab",
+	  "create a verification task: bench, scheme and the meters in its positions (they move "
+	  "to verifying); executed on the lab machine by `meterlab run start ID`",
+	  S_OBJ, "/api/runs",
+	  "{\"bench\":\"NO-SUCH\",\"scheme\":\"NO-SUCH\",\"positions\":[\"1=4130001000000462000018\"]}" },
+	{ "POST", "/api/runs/{id}/abort", h_run_abort, AUTH_SESSION, "run.execute", RF_IDEMPOTENT,
+	  p_id, NULL, b_abort, 200, "lab",
+	  "abandon an unfinished run: its meters go back to reverify (409 while it executes)",
+	  S_OBJ, "/api/runs/999999/abort", "{\"reason\":\"bench fault\"}" },
 	{ "GET", "/api/runs/{id}/events", h_run_events, AUTH_SESSION, "lab.read", RF_STREAM, p_id,
 	  NULL, NULL, 200, "lab",
 	  "live progress of one run (text/event-stream: 'run' events with status changes and "

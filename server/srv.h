@@ -305,6 +305,8 @@ int h_standard_list(struct req *rq, struct ml_error *err);
 int h_standard_get(struct req *rq, struct ml_error *err);
 int h_run_list(struct req *rq, struct ml_error *err);
 int h_run_get(struct req *rq, struct ml_error *err);
+int h_run_create(struct req *rq, struct ml_error *err);
+int h_run_abort(struct req *rq, struct ml_error *err);
 int h_run_events(struct req *rq, struct ml_error *err);
 int h_runs_events(struct req *rq, struct ml_error *err);
 int h_verify(struct req *rq, struct ml_error *err);

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <thread>
 
+#include "../lab/runner_fixture.h"
 #include "../reports/workflow_support.h"
 #include "assets/registry.h"
 #include "server_fixture.h"
@@ -1257,4 +1258,72 @@ TEST_F(Server, DeliveriesAreReceivedWholeOrNotAtAllWithEveryBadLineNamed)
 	r = http_do(port(), "POST", "/api/deliveries", fm.change(), &b);
 	EXPECT_EQ(403, r.status) << r.dump();
 	EXPECT_EQ("0", sql_value(ci(), "SELECT count(*) FROM lot WHERE code = 'DLOT-4'"));
+}
+
+/* A verification task created and abandoned over the API (POST /api/runs,
+ * POST /api/runs/{id}/abort; `meterlab run create|abort`): the database
+ * records the person of the session as the operator, a bad position names
+ * the barcode and writes nothing, a warehouse clerk is refused. */
+TEST_F(Server, RunsAreCreatedAndAbortedOverTheApiByTheTechnician)
+{
+	rfx::add_standard(ci(), "RSTD", "2026-01-01", "2099-12-31");
+	rfx::add_bench(ci(), "RB1", 1, 24, "RSTD");
+	rfx::add_scheme(ci(), "scheme code=R-API name=\"api task\"\n"
+			      "suits kinds=meter_1p classes=1 connection=direct\n"
+			      "basic I=Ib pf=1.0 element=H readings=2\n");
+	struct db *dba = pgtest_connect(ci());
+	std::vector<std::string> bcs = rfx::seed_assets(dba, 3, 660000);
+	db_close(dba);
+	test_session tech = direct_session(ci(), "mlt_tech");
+	pgtest_user(ci(), "mlt_rclerk", "库管", "warehouse_clerk");
+	test_session clerk = direct_session(ci(), "mlt_rclerk");
+	auto task = [&](const std::string &second) {
+		return "{\"bench\":\"RB1\",\"scheme\":\"R-API\",\"temperature\":\"21.5\","
+		       "\"positions\":[\"1=" +
+		       bcs[0] + "\",\"2=" + second + "\"]}";
+	};
+	/* an unknown barcode: 404 naming it, no run, the first meter not moved */
+	char unknown[23];
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, barcode_make("41300", "01", 669999, unknown, &err)) << err.msg;
+	std::string b = task(unknown);
+	http_resp r = http_do(port(), "POST", "/api/runs", tech.change(), &b);
+	EXPECT_EQ(404, r.status) << r.dump();
+	EXPECT_NE(std::string::npos, r.str("error.message").find(unknown)) << r.dump();
+	EXPECT_EQ("0", sql_value(ci(), "SELECT count(*) FROM verification_run WHERE bench_id = "
+				       "(SELECT bench_id FROM lab_bench WHERE code = 'RB1')"));
+	EXPECT_EQ("arrived",
+		  sql_value(ci(), "SELECT state FROM asset WHERE barcode = '" + bcs[0] + "'"));
+	/* a clerk may not */
+	b = task(bcs[1]);
+	r = http_do(port(), "POST", "/api/runs", clerk.change(), &b);
+	EXPECT_EQ(403, r.status) << r.dump();
+	/* the technician */
+	r = http_do(port(), "POST", "/api/runs", tech.change(), &b);
+	ASSERT_EQ(201, r.status) << r.dump();
+	long long id = (long long)r.num("run_id");
+	const std::string sid = std::to_string(id);
+	EXPECT_EQ(
+		"pending|mlt_tech|21.5",
+		sql_value(ci(), "SELECT r.status || '|' || u.login || '|' || r.ambient_temp_c FROM "
+				"verification_run r JOIN app_user u ON u.user_id = r.operator_id "
+				"WHERE r.run_id = " +
+					sid));
+	EXPECT_EQ("verifying",
+		  sql_value(ci(), "SELECT state FROM asset WHERE barcode = '" + bcs[1] + "'"));
+	http_resp g = http_do(port(), "GET", "/api/runs/" + sid, tech.cookie());
+	EXPECT_EQ(200, g.status) << g.dump();
+	EXPECT_EQ("pending", g.str("status")) << g.dump();
+	/* abandoned: the meters go back to reverify */
+	std::string why = "{\"reason\":\"工作台故障\"}";
+	r = http_do(port(), "POST", "/api/runs/" + sid + "/abort", clerk.change(), &why);
+	EXPECT_EQ(403, r.status) << r.dump();
+	r = http_do(port(), "POST", "/api/runs/" + sid + "/abort", tech.change(), &why);
+	ASSERT_EQ(200, r.status) << r.dump();
+	EXPECT_EQ("aborted",
+		  sql_value(ci(), "SELECT status FROM verification_run WHERE run_id = " + sid));
+	EXPECT_EQ("reverify",
+		  sql_value(ci(), "SELECT state FROM asset WHERE barcode = '" + bcs[1] + "'"));
+	r = http_do(port(), "POST", "/api/runs/" + sid + "/abort", tech.change(), &why);
+	EXPECT_EQ(409, r.status) << r.dump();
 }
