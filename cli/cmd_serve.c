@@ -12,7 +12,7 @@
 struct serve_args {
 	const char *listen, *cert, *key, *insecure, *threads, *workers, *pool, *ctimeout, *maxbody,
 		*maxup, *ttl, *idle, *lwin, *lacc, *laddr, *vpm, *beat, *stop, *alog, *pfile, *ops,
-		*mem;
+		*mem, *web;
 	struct srv_config cfg; /* filled by check */
 };
 
@@ -39,6 +39,7 @@ static const struct cli_opt serve_opts[] = {
 	CLI_OPT("port-file", struct serve_args, pfile),
 	CLI_OPT("pwhash-ops", struct serve_args, ops),
 	CLI_OPT("pwhash-mem", struct serve_args, mem),
+	CLI_OPT("web", struct serve_args, web),
 	CLI_OPT_END,
 };
 
@@ -107,6 +108,7 @@ static int serve_check(struct cli_ctx *ctx, struct cli_call *c)
 	cfg->max_upload = (size_t)v[13];
 	cfg->access_log = a->alog;
 	cfg->port_file = a->pfile;
+	cfg->web_root = a->web;
 	cfg->pwcost.ops = (unsigned long long)o;
 	cfg->pwcost.mem = (size_t)m;
 	return ML_OK;
@@ -155,6 +157,8 @@ const struct cli_cmd cmd_serve = {
 		"  --shutdown-timeout S      how long SIGTERM waits for requests (default 30)\n"
 		"  --access-log FILE         one JSON line per request (default: standard error)\n"
 		"  --port-file FILE          write the bound port there once listening\n"
+		"  --web DIR                 the web pages' folder (default: web/ of the source tree;\n"
+		"                            --web '' serves the API only)\n"
 		"  --pwhash-ops N --pwhash-mem BYTES   Argon2id cost of new password hashes\n"
 		"                            (default libsodium INTERACTIVE: 2, 67108864)",
 };

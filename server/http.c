@@ -20,12 +20,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/text.h"
@@ -800,6 +803,11 @@ static int idem_store(struct req *rq, const char *key, struct ml_error *err)
 static void run_route(struct req *rq)
 {
 	struct ml_error err = ML_ERROR_INIT;
+	if (rq->matched == -1 && (!strcmp(rq->method, "GET") || !strcmp(rq->method, "HEAD")) &&
+	    strncmp(rq->path, "/api/", 5)) {
+		static_serve(rq); /* the web pages (web/, server/static.c) */
+		return;
+	}
 	if (rq->matched == -1) {
 		char msg[200];
 		snprintf(msg, sizeof(msg), "no such route: %s %.120s", rq->method, rq->path);
@@ -939,7 +947,10 @@ static enum MHD_Result queue_answer(struct req *rq)
 	}
 	MHD_add_response_header(resp, "X-Request-Id", rq->id);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	if (!rq->is_stream)
+	int own_cache = 0; /* the web pages say how they may be cached (static.c) */
+	for (int i = 0; i < rq->nhdr; i++)
+		own_cache |= !strcasecmp(rq->hdr[i].name, "Cache-Control");
+	if (!rq->is_stream && !own_cache)
 		MHD_add_response_header(resp, "Cache-Control", "no-store");
 	if (s->tls)
 		MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
@@ -1288,6 +1299,35 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, int *v6, int
 	return ML_OK;
 }
 
+/*
+ * The web pages' folder, resolved once (static.c compares every file's
+ * realpath against it). Given explicitly, it must exist; the built-in
+ * default (the source tree's web/) is optional: without it the server
+ * serves the API only.
+ */
+static int web_root(struct srv *s, struct ml_error *err)
+{
+#ifdef ML_WEB_DIR
+	const char *dir = s->cfg.web_root ? s->cfg.web_root : ML_WEB_DIR;
+#else
+	const char *dir = s->cfg.web_root ? s->cfg.web_root : "";
+#endif
+	if (!dir[0])
+		return ML_OK;
+	char real[PATH_MAX];
+	struct stat st;
+	errno = 0;
+	if (!realpath(dir, real) || stat(real, &st) || !S_ISDIR(st.st_mode)) {
+		if (!s->cfg.web_root)
+			return ML_OK;
+		char eb[128];
+		return ml_errorf(err, ML_ECONFIG, "web pages folder %s: %s", dir,
+				 errno ? ml_errno_str(errno, eb, sizeof(eb)) : "not a directory");
+	}
+	s->web_root = strdup(real);
+	return s->web_root ? ML_OK : ml_errorf(err, ML_ENOMEM, "out of memory");
+}
+
 static void defaults(struct srv_config *c)
 {
 	if (!c->threads)
@@ -1352,6 +1392,7 @@ static void free_srv(struct srv *s)
 	}
 	if (s->own_log_fd)
 		close(s->log_fd);
+	free(s->web_root);
 	free(s);
 }
 
@@ -1401,6 +1442,8 @@ int srv_start(const struct srv_config *cfg, struct srv **out, struct ml_error *e
 		rc = auth_password_hash("no such user, no such password", s->cfg.pwcost,
 					s->dummy_hash, err);
 	}
+	if (!rc)
+		rc = web_root(s, err);
 	if (!rc)
 		rc = pool_open(s->cfg.conninfo, s->cfg.pool_size, &s->pool, err);
 	if (!rc) {

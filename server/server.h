@@ -52,6 +52,8 @@ struct srv_config {
 	const char *access_log;      /* file for access-log lines; NULL or "-" = stderr */
 	const char *port_file;       /* written with the bound port once listening (tests) */
 	struct auth_pwcost pwcost;   /* Argon2id cost for new hashes; {0,0} -> INTERACTIVE */
+	const char *web_root;        /* folder of the web pages; NULL -> the built-in ML_WEB_DIR,
+					"" -> no pages */
 };
 
 struct srv;

@@ -177,6 +177,7 @@ struct srv {
 	atomic_int shutting_down;
 	atomic_ulong req_seq;
 	char dummy_hash[AUTH_PWHASH_MAX]; /* verified for unknown logins: same time as a real one */
+	char *web_root; /* realpath of the web pages' folder, NULL: none served (malloc'd) */
 };
 #endif
 
@@ -338,6 +339,23 @@ int h_cert_approve(struct req *rq, struct ml_error *err);
 int h_cert_withdraw(struct req *rq, struct ml_error *err);
 int h_run_cert_check(struct req *rq, struct ml_error *err);
 int h_run_cert_approve(struct req *rq, struct ml_error *err);
+
+/* ---- the web pages (server/static.c) ---- */
+
+/*
+ * Answer GET/HEAD of a path no route matched from the web root: the file,
+ * 304 when If-None-Match holds its ETag, else 404 (also for every refused
+ * path). Always answers; returns 0.
+ */
+int static_serve(struct req *rq);
+/* The MIME type of a file name by its extension, NULL for a type not served. */
+const char *static_mime(const char *path);
+/*
+ * Decode a raw request path into out ("/dir/" → "/dir/index.html"); -1 for a
+ * path that is refused (bad escape, control character, backslash, an empty,
+ * "." or ".." segment, a segment starting with a dot, too long).
+ */
+int static_clean_path(const char *raw, char *out, size_t outsz);
 
 /* The OpenAPI document built from the route table (server/openapi.c). */
 json_t *openapi_document(void);

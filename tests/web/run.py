@@ -1,0 +1,262 @@
+#!/usr/bin/python3
+"""Browser tests of the web pages (issue 13), run by ctest.
+
+web_fixture (tests/web/web_fixture.cc) makes a fresh database with people,
+certificates, stores and assets, starts a real `meterlab serve` serving
+web/, and takes commands on stdin (stop/start the server, one SQL value).
+python3-selenium drives Debian's headless chromium (chromium-driver).
+
+Every page is captured at 1280x800 and 390x844 into OUT/screenshots/, and
+for every page's first load (cache cleared) the bytes transferred (the
+Resource Timing API's transferSize of the document and of everything it
+fetched) and the time until the page marked itself usable
+(performance.mark("usable"), set when its data is shown) go to
+OUT/web-metrics.json. Assertions read what the page shows.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+SIZES = [(1280, 800, False), (390, 844, True)]
+
+
+class Fixture:
+    def __init__(self, path):
+        self.p = subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  text=True, bufsize=1)
+        line = self.p.stdout.readline()
+        if not line:
+            raise RuntimeError("web_fixture did not start (see its standard error)")
+        self.data = json.loads(line)
+        self.base = "http://127.0.0.1:%d" % self.data["port"]
+
+    def cmd(self, c):
+        self.p.stdin.write(c + "\n")
+        self.p.stdin.flush()
+        return self.p.stdout.readline().strip()
+
+    def sql(self, q):
+        return json.loads(self.cmd("sql " + q.replace("\n", " ")))
+
+    def close(self):
+        try:
+            self.cmd("quit")
+        except Exception:
+            pass
+        try:
+            self.p.wait(30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+
+
+class Browser:
+    def __init__(self, fx, out):
+        self.fx = fx
+        self.out = out
+        self.shots = os.path.join(out, "screenshots")
+        os.makedirs(self.shots, exist_ok=True)
+        o = webdriver.ChromeOptions()
+        o.binary_location = "/usr/bin/chromium"
+        for a in ("--headless=new", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--window-size=1280,800", "--lang=zh-CN", "--no-first-run",
+                  "--disable-extensions", "--mute-audio", "--autoplay-policy=no-user-gesture-required"):
+            o.add_argument(a)
+        if os.geteuid() == 0:
+            o.add_argument("--no-sandbox")  # chromium's sandbox refuses to run as root
+        o.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN"})
+        self.d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+        self.d.set_page_load_timeout(20)
+        self.metrics = {}
+        self.size(*SIZES[0])
+
+    def size(self, w, hgt, mobile):
+        self.d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": w, "height": hgt, "deviceScaleFactor": 1, "mobile": mobile})
+
+    def get(self, path):
+        self.d.get(self.fx.base + path)
+
+    def wait(self, cond, timeout=10, what="condition"):
+        try:
+            return WebDriverWait(self.d, timeout, poll_frequency=0.05).until(lambda d: cond())
+        except TimeoutException:
+            raise AssertionError("timed out waiting for " + what + " on " + self.d.current_url)
+
+    def ready(self, timeout=10):
+        self.wait(lambda: self.d.execute_script(
+            "return document.readyState === 'complete' && (!document.querySelector('script[type=module]') || !!document.body.dataset.ready)"),
+            timeout, "the page to be usable")
+
+    def css(self, sel):
+        return self.d.find_element(By.CSS_SELECTOR, sel)
+
+    def csss(self, sel):
+        return self.d.find_elements(By.CSS_SELECTOR, sel)
+
+    def text(self, sel):
+        return self.css(sel).text
+
+    def wait_text(self, sel, want, timeout=10):
+        def has():
+            els = self.csss(sel)
+            return any(want in e.text for e in els)
+        self.wait(has, timeout, "%r in %s" % (want, sel))
+
+    def shot(self, name):
+        """The page as it is now, at both sizes (the layout reflows, nothing reloads)."""
+        for w, hgt, mobile in SIZES:
+            self.size(w, hgt, mobile)
+            time.sleep(0.15)
+            self.d.save_screenshot(os.path.join(self.shots, "%s-%d.png" % (name, w)))
+        self.size(*SIZES[0])
+
+    def visit(self, name, path, shoot=True):
+        """First load of a page with the cache cleared: metrics, then screenshots."""
+        self.d.execute_cdp_cmd("Network.clearBrowserCache", {})
+        self.get(path)
+        self.ready()
+        m = self.d.execute_script("""
+            const nav = performance.getEntriesByType('navigation')[0];
+            const res = performance.getEntriesByType('resource');
+            const mark = performance.getEntriesByName('usable')[0];
+            return {bytes: nav.transferSize + res.reduce((a, r) => a + r.transferSize, 0),
+                    requests: 1 + res.length,
+                    usable_ms: Math.round(mark ? mark.startTime : nav.loadEventEnd),
+                    dom_ms: Math.round(nav.domContentLoadedEventEnd)};""")
+        m["path"] = path
+        self.metrics[name] = m
+        if shoot:
+            self.shot(name)
+        return m
+
+    def login(self, user, password=None):
+        self.d.delete_all_cookies()
+        self.get("/login.html")
+        self.d.execute_script("sessionStorage.clear()")
+        self.ready()
+        self.css("#user").send_keys(user)
+        self.css("#pw").send_keys(password or self.fx.data["password"])
+        self.css("#go").click()
+        self.wait(lambda: "/login.html" not in self.d.current_url, 10, "login of " + user)
+        self.ready()
+
+    def close(self):
+        self.d.quit()
+
+
+# ---- the tests ----
+
+def t_verify_page(b, fx):
+    """A scanned QR code opens the public verification page: no login, says genuine."""
+    v = fx.data["verify"]
+    b.d.delete_all_cookies()
+    b.visit("verify", "/verify/%s?code=%s" % (v["number"], v["code"]))
+    assert b.text("#status") == "证书真实有效", b.text("#status")
+    assert b.text("#number") == v["number"]
+    assert b.text("#barcode") == v["barcode"]
+    b.get("/verify/%s?code=AAAA-AAAA" % v["number"])
+    assert b.text("#status") == "查无此证书", b.text("#status")
+    # typed by hand on the public form: the same answer
+    b.visit("check", "/check.html")
+    b.css("#number").send_keys(v["number"])
+    b.css("#code").send_keys(v["code"] + Keys.ENTER)
+    b.wait_text("#status", "证书真实有效")
+
+
+def t_login_and_homes(b, fx):
+    """The login page refuses a wrong password on the page; each role gets its home."""
+    b.d.delete_all_cookies()
+    b.get("/")
+    b.wait(lambda: "/login.html" in b.d.current_url, 10, "redirect to login")
+    b.visit("login", "/login.html")
+    b.css("#user").send_keys("mlt_clerk")
+    b.css("#pw").send_keys("wrong password")
+    b.css("#go").click()
+    b.wait_text("#msg", "登录名或密码错误")
+    b.shot("login-refused")
+    homes = {
+        "mlt_clerk": ["配送单", "上架", "库存"],
+        "mlt_field": ["现场作业"],
+        "mlt_tech": ["检定台看板", "证书审核"],
+        "mlt_checker": ["证书审核"],
+        "mlt_approver": ["证书审核"],
+        "mlt_manager": ["管理概览", "库存"],
+        "mlt_auditor": ["证书查验"],
+    }
+    for user, want in homes.items():
+        b.login(user)
+        b.visit("home-" + user.replace("mlt_", ""), "/")
+        tiles = [e.text.split("\n")[0] for e in b.csss(".tile")]
+        for t in want:
+            assert t in tiles, (user, tiles)
+        if user != "mlt_clerk":
+            assert "配送单" not in tiles, (user, tiles)
+    # logging out ends the session: the home page sends one back to the login
+    b.css("header.top button.link").click()
+    b.wait(lambda: "/login.html" in b.d.current_url, 10, "logout")
+    b.get("/")
+    b.wait(lambda: "/login.html" in b.d.current_url, 10, "redirect after logout")
+
+
+TESTS = [t_verify_page, t_login_and_homes]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--fixture", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("-k", help="run only tests whose name contains this")
+    a = ap.parse_args()
+    t0 = time.time()
+    fx = Fixture(a.fixture)
+    print("fixture ready in %.1f s, server on %s" % (time.time() - t0, fx.base), flush=True)
+    b = None
+    failed = []
+    try:
+        b = Browser(fx, a.out)
+        for t in TESTS:
+            if a.k and a.k not in t.__name__:
+                continue
+            t1 = time.time()
+            try:
+                t(b, fx)
+                print("ok    %-28s %.1f s" % (t.__name__, time.time() - t1), flush=True)
+            except Exception:
+                failed.append(t.__name__)
+                print("FAIL  %s\n%s" % (t.__name__, traceback.format_exc()), flush=True)
+                try:
+                    b.d.save_screenshot(os.path.join(b.shots, "FAILED-%s.png" % t.__name__))
+                except Exception:
+                    pass
+        with open(os.path.join(a.out, "web-metrics.json"), "w") as f:
+            json.dump({"pages": b.metrics,
+                       "goals": {"bytes": 200 * 1024, "usable_ms": 1000}}, f, indent=1, sort_keys=True)
+        print("%-22s %9s %5s %8s" % ("page", "bytes", "reqs", "usable"))
+        for name, m in sorted(b.metrics.items()):
+            print("%-22s %9d %5d %6d ms" % (name, m["bytes"], m["requests"], m["usable_ms"]))
+            if m["bytes"] > 200 * 1024:
+                failed.append("%s: %d bytes over 200 KB" % (name, m["bytes"]))
+    finally:
+        if b:
+            b.close()
+        fx.close()
+    print("total %.1f s" % (time.time() - t0))
+    if failed:
+        print("FAILED: " + ", ".join(failed))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

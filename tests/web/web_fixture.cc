@@ -1,0 +1,229 @@
+/*
+ * web_fixture — the world the browser tests (tests/web/run.py) act in: a
+ * fresh test database with people, passwords, certificates, stores and
+ * assets, and a real `meterlab serve` serving web/ on loopback (the same
+ * test_server as tests/server).
+ *
+ * It prints one JSON line (port, people, the data the tests need) and then
+ * obeys one command per line on standard input, answering one line each:
+ *   stop            SIGTERM the server, wait       -> "stopped"
+ *   start           start it again on the same port -> "started"
+ *   sql QUERY       first column of the first row (admin) -> JSON string or null
+ *   quit (or EOF)   stop everything, drop nothing (the cluster is thrown away)
+ */
+#include <jansson.h>
+#include <stdio.h>
+
+#include <iostream>
+#include <string>
+
+#include "../reports/workflow_support.h"
+#include "../server/server_fixture.h"
+#include "assets/registry.h"
+
+struct cert_renderer *wf_renderer()
+{
+	static struct cert_renderer *r = [] {
+		struct cert_renderer *x = nullptr;
+		struct ml_error err = ML_ERROR_INIT;
+		if (cert_renderer_new(nullptr, &x, &err)) {
+			fprintf(stderr, "renderer: %s\n", err.msg);
+			abort();
+		}
+		return x;
+	}();
+	return r;
+}
+
+namespace
+{
+
+const char *const PW = "correct horse battery";
+
+[[noreturn]] void die(const std::string &what)
+{
+	fprintf(stderr, "web_fixture: %s\n", what.c_str());
+	exit(1);
+}
+
+void ok(int rc, const struct ml_error &err, const char *what)
+{
+	if (rc)
+		die(std::string(what) + ": " + err.msg);
+}
+
+std::string q1(const std::string &ci, const std::string &sql, bool *null = nullptr)
+{
+	struct db *db = pgtest_connect(ci);
+	PGresult *res = nullptr;
+	struct ml_error err = ML_ERROR_INIT;
+	int rc = db_query_one(db, sql.c_str(), 0, nullptr, &res, &err);
+	std::string v;
+	if (null)
+		*null = rc || PQgetisnull(res, 0, 0);
+	if (rc)
+		v = std::string("ERROR: ") + err.msg;
+	else if (!PQgetisnull(res, 0, 0))
+		v = PQgetvalue(res, 0, 0);
+	PQclear(res);
+	db_close(db);
+	return v;
+}
+
+void exec(const std::string &ci, const std::string &sql)
+{
+	struct db *db = pgtest_connect(ci);
+	struct ml_error err = ML_ERROR_INIT;
+	ok(db_cmd(db, sql.c_str(), 0, nullptr, &err), err, sql.c_str());
+	db_close(db);
+}
+
+/* Certificates: one run's two drafts waiting in the queue, and one issued
+ * certificate whose QR URL the verification page is opened with. */
+void certificates(const std::string &ci, json_t *out)
+{
+	wf_script(ci, "tests/data/reports/make_run.sql");
+	wf_people p(ci);
+	const char *iss = wf_issuer(p.admin, "WB");
+	std::vector<long long> issued = wf_issue_run(p, wf_run(p.admin, "webiss", 1, 0), iss);
+	if (issued.size() != 1)
+		die("issuing the verification certificate");
+	struct cert_record r;
+	struct ml_error err = ML_ERROR_INIT;
+	ok(cert_get(p.admin, issued[0], &r, &err), err, "cert_get");
+	json_object_set_new(out, "verify",
+			    json_pack("{s:s, s:s, s:s}", "number", r.cert_no, "code", r.verify_code,
+				      "barcode", r.barcode));
+	long long run = wf_run(p.admin, "webq", 2, 0);
+	std::vector<long long> drafts = wf_drafts(p.tech, run, iss);
+	if (drafts.size() != 2)
+		die("drafting the queue's certificates");
+	json_t *ids = json_array();
+	for (long long id : drafts)
+		json_array_append_new(ids, json_integer(id));
+	json_object_set_new(out, "queue", json_pack("{s:I, s:o}", "run", run, "drafts", ids));
+}
+
+/* The warehouse: a model, a central and a county store, twelve meters in
+ * stock at the centre, valid for issue (verified this year). */
+void warehouse(const std::string &ci, json_t *out)
+{
+	std::string admin = pgtest_user(ci, "mlt_wadmin", "仓储管理员", "admin,warehouse_clerk");
+	struct db *db = pgtest_connect(admin);
+	struct ml_error err = ML_ERROR_INIT;
+	ok(asset_manufacturer_add(db, "WHX", "浙江华仪", &err), err, "maker");
+	struct asset_model m = {};
+	m.code = "DDZY-W1";
+	m.manufacturer_code = "WHX";
+	m.name = "单相费控智能电能表";
+	m.kind = "meter_1p";
+	m.accuracy_class = "1";
+	m.connection = "direct";
+	m.wiring = "1p2w";
+	m.un_v = "220";
+	m.ib_a = "5";
+	m.imax_a = "60";
+	m.constant_imp = "1200";
+	m.verification_period_months = "96";
+	ok(asset_model_add(db, &m, &err), err, "model");
+	ok(asset_location_add(db, "WH-CENTRAL", "中心库房", "central_store", nullptr, &err), err,
+	   "central");
+	ok(asset_location_add(db, "WH-COUNTY", "城东县公司库房", "secondary_store", nullptr, &err),
+	   err, "county");
+	std::string csv = "barcode,model_code,production_batch,production_date\n";
+	json_t *bcs = json_array();
+	for (long i = 0; i < 12; i++) {
+		std::string b = wf_barcode(770000 + i);
+		csv += b + ",DDZY-W1,B1,2026-09-14\n";
+		json_array_append_new(bcs, json_string(b.c_str()));
+	}
+	struct asset_receive_opts o = {};
+	o.lot_code = "WLOT-1";
+	struct asset_import_report rep;
+	ok(asset_receive(db, &o, csv.data(), csv.size(), &rep, &err), err, "receive");
+	asset_import_report_free(&rep);
+	db_close(db);
+	exec(ci, "UPDATE asset SET state = 'in_stock', valid_until = current_date + 3000, "
+		 "verified_at = now(), location_id = (SELECT location_id FROM location WHERE "
+		 "code = 'WH-CENTRAL') WHERE lot_id = (SELECT lot_id FROM lot WHERE code = "
+		 "'WLOT-1')");
+	json_object_set_new(out, "warehouse",
+			    json_pack("{s:s, s:s, s:s, s:o}", "from", "WH-CENTRAL", "to",
+				      "WH-COUNTY", "model", "DDZY-W1", "barcodes", bcs));
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	setvbuf(stdout, nullptr, _IOLBF, 0);
+	std::string ci = pgtest_fresh_db("web");
+	const char *people[] = { "mlt_admin",   "mlt_clerk",    "mlt_tech",
+				 "mlt_checker", "mlt_approver", "mlt_field",
+				 "mlt_manager", "mlt_auditor",  "mlt_analyst" };
+	json_t *out = json_object();
+	json_t *logins = json_array();
+	for (const char *p : people) {
+		set_password(ci, p, PW);
+		json_array_append_new(logins, json_string(p));
+	}
+	pgtest_user(ci, "mlt_clerk2", "赵收货", "warehouse_clerk");
+	set_password(ci, "mlt_clerk2", PW);
+	json_array_append_new(logins, json_string("mlt_clerk2"));
+	certificates(ci, out);
+	warehouse(ci, out);
+
+	test_server srv;
+	std::string web = pgtest_src("web"), service = pgtest_as_role(ci, "meterlab_service");
+	std::vector<std::string> args = { "--threads",    "2",    "--pwhash-ops",    "1",
+					  "--pwhash-mem", "8192", "--sse-heartbeat", "1",
+					  "--web",        web };
+	std::string why;
+	if (!srv.start(service, args, &why))
+		die(why);
+	unsigned port = srv.port;
+	json_object_set_new(out, "port", json_integer(port));
+	json_object_set_new(out, "password", json_string(PW));
+	json_object_set_new(out, "logins", logins);
+	json_object_set_new(out, "conninfo", json_string(ci.c_str()));
+	char *line = json_dumps(out, JSON_COMPACT);
+	printf("%s\n", line);
+	free(line);
+	json_decref(out);
+
+	std::string cmd;
+	while (std::getline(std::cin, cmd)) {
+		if (cmd == "quit")
+			break;
+		if (cmd == "stop") {
+			srv.stop();
+			printf("stopped\n");
+		} else if (cmd == "start") {
+			std::vector<std::string> a = args;
+			a.push_back("--listen");
+			a.push_back("127.0.0.1:" + std::to_string(port));
+			bool up = false;
+			for (int i = 0; i < 50 && !up;
+			     i++) { /* the old socket may linger a moment */
+				up = srv.start(service, a, &why);
+				if (!up)
+					std::this_thread::sleep_for(std::chrono::milliseconds(100));
+			}
+			printf("%s\n", up ? "started" : ("failed " + why).c_str());
+		} else if (cmd.rfind("sql ", 0) == 0) {
+			bool null = false;
+			std::string v = q1(ci, cmd.substr(4), &null);
+			json_t *s = null ? json_null() : json_string(v.c_str());
+			char *t = json_dumps(s, JSON_ENCODE_ANY);
+			printf("%s\n", t ? t : "null");
+			free(t);
+			json_decref(s);
+		} else {
+			printf("unknown command\n");
+		}
+	}
+	srv.stop();
+	return 0;
+}

@@ -1,0 +1,119 @@
+// ui.js — small helpers shared by every page: building elements, Chinese
+// number and date formats, the top bar with the person's pages, the
+// "usable" mark the browser tests measure, and the scan sounds.
+import { whoami, logout } from "./api.js";
+
+// h("td", {class: "num"}, "12", child…): an element; text is always text (never HTML).
+export function h(tag, attrs, ...children) {
+	const e = document.createElement(tag);
+	for (const [k, v] of Object.entries(attrs || {})) {
+		if (v === null || v === undefined || v === false) continue;
+		if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+		else if (k === "dataset") Object.assign(e.dataset, v);
+		else e.setAttribute(k, v === true ? "" : v);
+	}
+	for (const c of children.flat()) {
+		if (c === null || c === undefined || c === false) continue;
+		e.append(c instanceof Node ? c : String(c));
+	}
+	return e;
+}
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+
+const numFmt = new Intl.NumberFormat("zh-CN");
+export function fmtNum(n) {
+	if (n === null || n === undefined || n === "") return "";
+	return typeof n === "number" ? numFmt.format(n) : String(n);
+}
+// 2026-12-04 → 2026年12月4日 (a date of the lab, not converted between zones)
+export function fmtDate(s) {
+	if (!s) return "";
+	const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
+	return m ? `${m[1]}年${+m[2]}月${+m[3]}日` : s;
+}
+// a timestamp, shown in China Standard Time: 2026/12/4 13:05
+export function fmtTime(s) {
+	if (!s) return "";
+	const d = new Date(s);
+	if (isNaN(d)) return s;
+	return d.toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false, year: "numeric", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
+
+export const stateNames = {
+	arrived: "到货待检", sampling: "抽检中", in_verification: "检定中", in_stock: "在库",
+	issued: "已领用", installed: "已安装", removed: "已拆回", in_transit: "在途",
+	lost: "丢失", scrapped: "报废", returned_to_maker: "退厂", quarantined: "隔离",
+	failed: "检定不合格", reverify: "待复检",
+};
+export const stateName = (s) => stateNames[s] || s;
+
+// The pages a person sees, by role (a page's API refuses whoever lacks the permission anyway).
+export const pages = [
+	{ href: "/wh/orders.html", title: "配送单", desc: "建单、扫码拣货、发运、收货", roles: ["warehouse_clerk"] },
+	{ href: "/wh/putaway.html", title: "上架", desc: "扫库位，再扫资产", roles: ["warehouse_clerk"] },
+	{ href: "/wh/stock.html", title: "库存", desc: "按库房、型号、状态", roles: ["warehouse_clerk", "manager"] },
+	{ href: "/field/", title: "现场作业", desc: "装表、换表、故障上报（可离线）", roles: ["field_member"] },
+	{ href: "/lab/board.html", title: "检定台看板", desc: "各检定台与任务的实时状态", roles: ["lab_technician", "checker", "approver", "quality_analyst", "manager"] },
+	{ href: "/lab/certs.html", title: "证书审核", desc: "核验、批准（双人复核）", roles: ["checker", "approver", "lab_technician"] },
+	{ href: "/manager.html", title: "管理概览", desc: "库存、临期资产、今日检定、合格率", roles: ["manager", "admin"] },
+	{ href: "/check.html", title: "证书查验", desc: "输入证书编号与查验码", roles: null },
+];
+
+export const roleNames = {
+	admin: "管理员", warehouse_clerk: "库管员", lab_technician: "检定员", checker: "核验员",
+	approver: "批准人", field_member: "装接人员", quality_analyst: "质量分析员", manager: "主管", auditor: "审计员",
+};
+
+export function pagesFor(user) {
+	return pages.filter((p) => !p.roles || p.roles.some((r) => user.roles.includes(r)));
+}
+
+// Log in first (or come back here afterwards), draw the top bar; the person.
+export async function boot(title) {
+	const user = await whoami();
+	if (!user) {
+		location.replace("/login.html?next=" + encodeURIComponent(location.pathname + location.search));
+		return new Promise(() => {});
+	}
+	document.title = title + " · 计量资产管理";
+	const nav = h("nav", { "aria-label": "页面" }, h("a", { href: "/" }, "首页"),
+		pagesFor(user).filter((p) => p.roles).map((p) => h("a", { href: p.href }, p.title)));
+	const out = h("button", { class: "link", type: "button", onclick: async () => { await logout(); location.href = "/login.html"; } }, "退出");
+	const bar = h("header", { class: "top" }, h("span", { class: "brand" }, "计量资产管理"), nav,
+		h("span", { class: "who", id: "who" }, `${user.display_name}（${user.roles.map((r) => roleNames[r] || r).join("、")}）`), out);
+	document.body.prepend(bar);
+	return user;
+}
+
+// The page shows what it is for: the browser tests measure up to here.
+export function usable() {
+	if (document.body.dataset.ready) return;
+	performance.mark("usable");
+	document.body.dataset.ready = "1";
+}
+
+export function message(box, kind, text) {
+	box.replaceChildren(text ? h("div", { class: "msg " + kind, role: kind === "error" ? "alert" : "status" }, text) : "");
+}
+
+// Two sounds a person tells apart without looking: accepted (short, high), refused (long, low, twice).
+let audio;
+export function beep(ok) {
+	try {
+		audio = audio || new AudioContext();
+		const t = audio.currentTime;
+		const tones = ok ? [[1320, 0, 0.08]] : [[220, 0, 0.18], [180, 0.22, 0.18]];
+		for (const [f, at, len] of tones) {
+			const o = audio.createOscillator(), g = audio.createGain();
+			o.type = ok ? "sine" : "square";
+			o.frequency.value = f;
+			g.gain.value = 0.15;
+			o.connect(g).connect(audio.destination);
+			o.start(t + at);
+			o.stop(t + at + len);
+		}
+	} catch (e) {
+		/* no sound here: the colour and the text still say it */
+	}
+}
