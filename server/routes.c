@@ -416,6 +416,11 @@ const struct route srv_routes[] = {
 	  NULL, NULL, 200, "certificates",
 	  "the stored PDF of an issued certificate (checked against its SHA-256)", NULL,
 	  "/api/certificates/999999/pdf", NULL },
+	{ "GET", "/api/certificates/{id}/preview", h_cert_preview, AUTH_SESSION, "lab.read",
+	  RF_RAW | RF_SLOW, p_id, NULL, NULL, 200, "certificates",
+	  "a draft or checked certificate rendered as it would be issued (no number yet; never "
+	  "stored), for the checker and the approver to read what they sign",
+	  NULL, "/api/certificates/999999/preview", NULL },
 	{ "POST", "/api/certificates/{id}/check", h_cert_check, AUTH_SESSION, "cert.check",
 	  RF_IDEMPOTENT, p_id, NULL, b_none, 200, "certificates",
 	  "sign a draft as its checker (not its verifier)", S_LIST,

@@ -209,7 +209,59 @@ def t_login_and_homes(b, fx):
     b.wait(lambda: "/login.html" in b.d.current_url, 10, "redirect after logout")
 
 
-TESTS = [t_verify_page, t_login_and_homes]
+def t_cert_queue(b, fx):
+    """A checker and an approver sign in the page; a third person without the
+    role is refused; one person may not both check and approve (four eyes)."""
+    d1, d2 = fx.data["queue"]["drafts"]
+    b.login("mlt_checker")
+    b.visit("certs-checker", "/lab/certs.html#%d" % d1)
+    assert b.text("#state") == "待核验", b.text("#state")
+    assert "/preview" in b.css("#pdf").get_attribute("src")
+    b.css("#check").click()
+    b.wait_text("#state", "待批准")
+    assert b.text("#checker") not in ("", "—")
+    b.wait_text("#msg", "已核验")
+    b.shot("certs-checked")
+
+    b.login("mlt_approver")
+    b.visit("certs-approver", "/lab/certs.html#%d" % d1)
+    assert b.text("#state") == "待批准"
+    b.css("#approve").click()
+    b.wait_text("#state", "已签发", timeout=20)
+    b.wait_text("#msg", "已签发：WB")
+    assert b.css("#pdf").get_attribute("src").endswith("/%d/pdf" % d1)
+    assert fx.sql("SELECT state FROM certificate WHERE id = %d" % d1) == "issued"
+    time.sleep(0.5)  # the stored PDF in its frame
+    b.shot("certs-issued")
+
+    # the verifier who drafted it has no checker role: the page says so, and
+    # the database refuses even a forced click
+    b.login("mlt_tech")
+    b.get("/lab/certs.html#%d" % d2)
+    b.ready()
+    assert b.css("#check").get_attribute("disabled") is not None
+    assert "没有核验权限" in b.text("#note"), b.text("#note")
+    b.d.execute_script("document.querySelector('#check').disabled = false")
+    b.css("#check").click()
+    b.wait_text("#msg", "核验被拒绝")
+    assert "无权" in b.text("#msg"), b.text("#msg")
+    b.shot("certs-refused")
+    assert fx.sql("SELECT state FROM certificate WHERE id = %d" % d2) == "draft"
+
+    # checker and approver in one person: checks, then may not approve
+    b.login("mlt_both")
+    b.get("/lab/certs.html#%d" % d2)
+    b.ready()
+    b.css("#check").click()
+    b.wait_text("#state", "待批准")
+    b.css("#approve").click()
+    b.wait_text("#msg", "批准被拒绝")
+    assert b.text("#state") == "待批准"
+    b.shot("certs-four-eyes")
+    assert fx.sql("SELECT state FROM certificate WHERE id = %d" % d2) == "checked"
+
+
+TESTS = [t_verify_page, t_login_and_homes, t_cert_queue]
 
 
 def main():

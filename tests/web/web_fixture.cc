@@ -172,6 +172,10 @@ int main(int argc, char **argv)
 	pgtest_user(ci, "mlt_clerk2", "赵收货", "warehouse_clerk");
 	set_password(ci, "mlt_clerk2", PW);
 	json_array_append_new(logins, json_string("mlt_clerk2"));
+	/* both roles: may check or approve, never both on one certificate */
+	pgtest_user(ci, "mlt_both", "钱双岗", "checker,approver");
+	set_password(ci, "mlt_both", PW);
+	json_array_append_new(logins, json_string("mlt_both"));
 	certificates(ci, out);
 	warehouse(ci, out);
 

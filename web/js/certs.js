@@ -1,0 +1,81 @@
+// certs.js — the certificate queue of checkers and approvers: the document
+// shown in the page (the draft rendered as it would be issued, or the stored
+// PDF once issued), and the one button the person's role and the
+// certificate's state allow. The database decides: a refusal (four eyes,
+// order, permission) is shown as it comes back.
+import { api } from "./api.js";
+import { boot, h, $, fmtDate, message, usable } from "./ui.js";
+
+const user = await boot("证书审核");
+const can = (p) => user.permissions.includes(p);
+const stateNames = { draft: "待核验", checked: "待批准", issued: "已签发", superseded: "已替代", withdrawn: "已作废" };
+const badge = { draft: "warn", checked: "warn", issued: "ok", withdrawn: "bad" };
+let selected = null;
+
+async function load() {
+	const f = $("#filter").value;
+	const states = f === "queue" ? ["draft", "checked"] : [f];
+	const lists = await Promise.all(states.map((s) => api("GET", "/api/certificates?state=" + s)));
+	const items = lists.flatMap((l) => l.items);
+	const tb = $("#list tbody");
+	tb.replaceChildren(...items.map((c) => h("tr", { dataset: { id: c.id }, class: c.id === selected ? "sel" : null },
+		h("td", {}, h("span", { class: "badge " + (badge[c.state] || "") }, stateNames[c.state] || c.state)),
+		h("td", {}, h("a", { href: "#" + c.id, onclick: (e) => { e.preventDefault(); show(c.id); } }, c.barcode)),
+		h("td", {}, c.conclusion || ""), h("td", {}, c.verifier || ""))));
+	if (!items.length) tb.append(h("tr", {}, h("td", { colspan: 4, class: "muted" }, "没有待办的证书")));
+	return items;
+}
+
+function field(dt, dd, id) {
+	return [h("dt", {}, dt), h("dd", { id }, dd || "—")];
+}
+
+async function show(id) {
+	selected = id;
+	message($("#msg"), "", "");
+	const c = await api("GET", "/api/certificates/" + id);
+	const pdf = c.state === "issued" || c.state === "superseded" || c.state === "withdrawn"
+		? "/api/certificates/" + id + "/pdf" : "/api/certificates/" + id + "/preview";
+	const actions = h("div", { class: "row", id: "actions" });
+	const note = h("p", { class: "muted", id: "note" });
+	if (c.state === "draft") {
+		actions.append(h("button", { id: "check", type: "button", disabled: !can("cert.check"), onclick: () => sign(id, "check") }, "核验签字"));
+		if (!can("cert.check")) note.textContent = "您没有核验权限（需要核验员角色），不能核验此证书。";
+	} else if (c.state === "checked") {
+		actions.append(h("button", { id: "approve", type: "button", disabled: !can("cert.approve"), onclick: () => sign(id, "approve") }, "批准签发"));
+		if (!can("cert.approve")) note.textContent = "您没有批准权限（需要批准人角色），不能签发此证书。";
+	}
+	$("#detail").replaceChildren(
+		h("h2", {}, (c.kind === "notice" ? "检定结果通知书" : "检定证书") + (c.cert_no ? " " + c.cert_no : "（未编号草稿）")),
+		h("dl", { class: "card" },
+			field("状态", stateNames[c.state] || c.state, "state"), field("资产条码", c.barcode, "barcode"),
+			field("结论", c.conclusion, "conclusion"), field("检定员", c.verifier, "verifier"),
+			field("核验员", c.checker, "checker"), field("批准人", c.approver, "approver"),
+			field("签发日期", fmtDate(c.issued_on), "issued")),
+		actions, note,
+		h("iframe", { class: "pdf", id: "pdf", src: pdf, title: "证书 PDF" + (c.state === "issued" ? "（已存档）" : "（草稿预览，未签发）") }),
+		h("p", {}, h("a", { href: pdf, target: "_blank", rel: "noopener" }, c.state === "issued" ? "打开存档 PDF" : "打开草稿预览 PDF")));
+}
+
+async function sign(id, step) {
+	const btn = $("#" + step);
+	btn.disabled = true;
+	try {
+		const r = await api("POST", `/api/certificates/${id}/${step}`, {});
+		const c = r.items[0];
+		message($("#msg"), "ok", step === "check" ? "已核验：" + c.barcode : "已签发：" + c.cert_no);
+		await load();
+		await show(id);
+		message($("#msg"), "ok", step === "check" ? "已核验：" + c.barcode : "已签发：" + c.cert_no);
+	} catch (e) {
+		message($("#msg"), "error", (step === "check" ? "核验被拒绝：" : "批准被拒绝：") + e.message);
+		btn.disabled = false;
+	}
+}
+
+$("#filter").addEventListener("change", load);
+const items = await load();
+const want = Number(location.hash.slice(1));
+if (want) await show(want);
+else if (items.length) await show(items[0].id);
+usable();
