@@ -78,7 +78,8 @@ int h_cert_pdf(struct req *rq, struct ml_error *err)
 }
 
 /* The answer to a signature: the records as they are now. */
-static int signed_answer(struct req *rq, const long long *ids, size_t n, struct ml_error *err)
+static int signed_answer(struct req *rq, int status, const long long *ids, size_t n,
+			 struct ml_error *err)
 {
 	struct cert_record *recs = calloc(n ? n : 1, sizeof *recs);
 	if (!recs)
@@ -88,7 +89,7 @@ static int signed_answer(struct req *rq, const long long *ids, size_t n, struct 
 		json_t *items = json_array();
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(items, cert_json(&recs[i]));
-		req_json(rq, 200, json_pack("{s:o}", "items", items));
+		req_json(rq, status, json_pack("{s:o}", "items", items));
 	}
 	free(recs);
 	return rc;
@@ -100,7 +101,7 @@ int h_cert_check(struct req *rq, struct ml_error *err)
 	int rc = cert_check(rq->db, &id, 1, err);
 	if (rc)
 		return rc;
-	return signed_answer(rq, &id, 1, err);
+	return signed_answer(rq, 200, &id, 1, err);
 }
 
 int h_cert_approve(struct req *rq, struct ml_error *err)
@@ -109,7 +110,7 @@ int h_cert_approve(struct req *rq, struct ml_error *err)
 	int rc = cert_approve_threads(rq->db, &id, 1, 1, err);
 	if (rc)
 		return rc;
-	return signed_answer(rq, &id, 1, err);
+	return signed_answer(rq, 200, &id, 1, err);
 }
 
 int h_cert_withdraw(struct req *rq, struct ml_error *err)
@@ -119,7 +120,7 @@ int h_cert_withdraw(struct req *rq, struct ml_error *err)
 	int rc = cert_withdraw(rq->db, id, reason, err);
 	if (rc)
 		return rc;
-	return signed_answer(rq, &id, 1, err);
+	return signed_answer(rq, 200, &id, 1, err);
 }
 
 /* Every certificate of a run in the state the step signs. */
@@ -132,7 +133,7 @@ static int run_step(struct req *rq, const char *st, int approve, struct ml_error
 		rc = approve ? cert_approve_threads(rq->db, ids, n, 2, err)
 			     : cert_check(rq->db, ids, n, err);
 	if (!rc)
-		rc = signed_answer(rq, ids, n, err);
+		rc = signed_answer(rq, 200, ids, n, err);
 	free(ids);
 	return rc;
 }
@@ -145,4 +146,37 @@ int h_run_cert_check(struct req *rq, struct ml_error *err)
 int h_run_cert_approve(struct req *rq, struct ml_error *err)
 {
 	return run_step(rq, "checked", 1, err);
+}
+
+/*
+ * POST /api/certificates/{id}/revise {reason, client?, place?, …}: a
+ * correction of an issued, current certificate (cert_revise): a new draft
+ * with the overrides, the same number once issued; the person of the
+ * session is its verifier, so two others check and approve it. The fields
+ * a revision may change are cert_revise's whitelist, one body field each.
+ */
+static const char *const revisable[] = { "client",     "place",       "temperature", "humidity",
+					 "record_no",  "model",       "spec",        "manufacturer",
+					 "instrument", "verified_on", "valid_until" };
+
+int h_cert_revise(struct req *rq, struct ml_error *err)
+{
+	struct cert_override ov[sizeof revisable / sizeof revisable[0]];
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof revisable / sizeof revisable[0]; i++) {
+		const char *v = json_string_value(json_object_get(rq->in, revisable[i]));
+		if (v)
+			ov[n++] = (struct cert_override){ revisable[i], v };
+	}
+	if (!n)
+		return ml_errorf(err, ML_EINVAL,
+				 "a revision changes at least one field (client, place, "
+				 "temperature, humidity, record_no, model, spec, manufacturer, "
+				 "instrument, verified_on, valid_until)");
+	long long id = 0;
+	int rc = cert_revise(rq->db, seg_ll(rq),
+			     json_string_value(json_object_get(rq->in, "reason")), ov, n, &id, err);
+	if (rc)
+		return rc;
+	return signed_answer(rq, 201, &id, 1, err);
 }

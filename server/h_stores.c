@@ -388,3 +388,68 @@ int h_asset_move(struct req *rq, struct ml_error *err)
 	free(codes);
 	return rc;
 }
+
+/* ---- retirement: return to the maker (返厂) and scrap (报废), two people ---- */
+
+int h_retire_list(struct req *rq, struct ml_error *err)
+{
+	PGresult *res = NULL;
+	int rc = retire_list(rq->db, req_query(rq, "status"), &res, err);
+	if (rc)
+		return rc;
+	req_json(rq, 200, json_pack("{s:o}", "items", json_rows(res)));
+	PQclear(res);
+	return ML_OK;
+}
+
+/* POST /api/retirements {action, barcodes, reason, to?}: the request; a
+ * second person approves it (the database compares the two users). */
+int h_retire_request(struct req *rq, struct ml_error *err)
+{
+	const char *a = body_str(rq, "action");
+	enum retire_action act;
+	if (!strcmp(a, "return_to_maker"))
+		act = RETIRE_RETURN_TO_MAKER;
+	else if (!strcmp(a, "scrap"))
+		act = RETIRE_SCRAP;
+	else
+		return ml_errorf(err, ML_EINVAL,
+				 "action '%s' is not a retirement: return_to_maker or scrap", a);
+	const char **codes = NULL;
+	size_t n = 0;
+	int64_t id = 0;
+	int rc = body_strs(rq, "barcodes", &codes, &n, err);
+	if (!rc)
+		rc = retire_request(rq->db, act, codes, n, body_str(rq, "reason"),
+				    body_str(rq, "to"), &id, err);
+	free(codes);
+	if (rc)
+		return rc;
+	req_json(rq, 201,
+		 json_pack("{s:I, s:s, s:I}", "request_id", (json_int_t)id, "status", "pending",
+			   "assets", (json_int_t)n));
+	return ML_OK;
+}
+
+int h_retire_approve(struct req *rq, struct ml_error *err)
+{
+	size_t count = 0;
+	int rc = retire_approve(rq->db, seg_id(rq), body_str(rq, "note"), &count, err);
+	if (rc)
+		return rc;
+	req_json(rq, 200,
+		 json_pack("{s:I, s:s, s:I}", "request_id", (json_int_t)seg_id(rq), "status",
+			   "approved", "retired", (json_int_t)count));
+	return ML_OK;
+}
+
+int h_retire_reject(struct req *rq, struct ml_error *err)
+{
+	int rc = retire_reject(rq->db, seg_id(rq), body_str(rq, "note"), err);
+	if (rc)
+		return rc;
+	req_json(rq, 200,
+		 json_pack("{s:I, s:s}", "request_id", (json_int_t)seg_id(rq), "status",
+			   "rejected"));
+	return ML_OK;
+}

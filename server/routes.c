@@ -193,6 +193,36 @@ static const struct route_param b_abort[] = {
 	{ "reason", PT_STRING, 0, 500, "why the run is abandoned" },
 	{ NULL, 0, 0, 0, NULL },
 };
+static const struct route_param b_revise[] = {
+	{ "reason", PT_STRING, 1, 500, "why the certificate is corrected" },
+	{ "client", PT_STRING, 0, 200, "送检单位" },
+	{ "place", PT_STRING, 0, 200, "检定地点" },
+	{ "temperature", PT_STRING, 0, 8, "℃, at most one decimal" },
+	{ "humidity", PT_STRING, 0, 8, "%RH, at most one decimal" },
+	{ "record_no", PT_STRING, 0, 64, "原始记录编号" },
+	{ "model", PT_STRING, 0, 64, "型号规格" },
+	{ "spec", PT_STRING, 0, 200, "规格" },
+	{ "manufacturer", PT_STRING, 0, 200, "制造单位" },
+	{ "instrument", PT_STRING, 0, 200, "计量器具名称" },
+	{ "verified_on", PT_STRING, 0, 10, "YYYY-MM-DD (must be the run's date)" },
+	{ "valid_until", PT_STRING, 0, 10, "YYYY-MM-DD (within the model's period)" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_retire[] = {
+	{ "action", PT_STRING, 1, 16, "return_to_maker or scrap" },
+	{ "barcodes", PT_STRINGS, 1, 100000, "the assets, all or none" },
+	{ "reason", PT_STRING, 1, 500, "why" },
+	{ "to", PT_STRING, 0, 64, "the maker's location (returns)" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_note[] = {
+	{ "note", PT_STRING, 0, 500, "the decision's note" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param q_retire[] = {
+	{ "status", PT_STRING, 0, 16, "pending, approved, rejected" },
+	{ NULL, 0, 0, 0, NULL },
+};
 static const struct route_param b_move[] = {
 	{ "action", PT_STRING, 1, 32,
 	  "lifecycle action: dispatch, receive_secondary, issue, return_unused, sample, "
@@ -342,6 +372,23 @@ const struct route srv_routes[] = {
 	  "with its line (422)",
 	  S_OBJ, "/api/deliveries", "{\"lot\":\"PROBE\",\"csv\":\"barcode\\n\"}" },
 
+	{ "GET", "/api/retirements", h_retire_list, AUTH_SESSION, "asset.read", 0, NULL, q_retire,
+	  NULL, 200, "warehouse", "retirement requests (return to maker, scrap), newest first",
+	  S_LIST, "/api/retirements?status=pending", NULL },
+	{ "POST", "/api/retirements", h_retire_request, AUTH_SESSION, "asset.retire.request",
+	  RF_IDEMPOTENT, NULL, NULL, b_retire, 201, "warehouse",
+	  "request a return to the maker (返厂) or a scrap (报废); a second person decides", S_OBJ,
+	  "/api/retirements",
+	  "{\"action\":\"scrap\",\"barcodes\":[\"4130001000000462000018\"],\"reason\":\"x\"}" },
+	{ "POST", "/api/retirements/{id}/approve", h_retire_approve, AUTH_SESSION, "asset.retire",
+	  RF_IDEMPOTENT, p_id, NULL, b_note, 200, "warehouse",
+	  "approve a retirement as a second person: the assets leave the registry's use", S_OBJ,
+	  "/api/retirements/999999/approve", "{}" },
+	{ "POST", "/api/retirements/{id}/reject", h_retire_reject, AUTH_SESSION, "asset.retire",
+	  RF_IDEMPOTENT, p_id, NULL, b_note, 200, "warehouse",
+	  "reject a retirement as a second person: nothing retired", S_OBJ,
+	  "/api/retirements/999999/reject", "{\"note\":\"repairable\"}" },
+
 	{ "GET", "/api/assets/{barcode}/where", h_asset_where, AUTH_SESSION, "asset.read", 0,
 	  p_barcode, NULL, NULL, 200, "assets",
 	  "where the asset is: slot, order in transit, team or metering point", S_OBJ,
@@ -433,6 +480,11 @@ const struct route srv_routes[] = {
 	  RF_IDEMPOTENT, p_id, NULL, b_reason, 200, "certificates",
 	  "withdraw (作废) an issued certificate with a reason", S_LIST,
 	  "/api/certificates/999999/withdraw", "{\"reason\":\"wrong asset\"}" },
+	{ "POST", "/api/certificates/{id}/revise", h_cert_revise, AUTH_SESSION, "cert.revise",
+	  RF_IDEMPOTENT, p_id, NULL, b_revise, 201, "certificates",
+	  "start a correction of an issued certificate: a draft revision with the changed fields "
+	  "(you are its verifier; two others check and approve it)",
+	  S_LIST, "/api/certificates/999999/revise", "{\"reason\":\"typo\",\"client\":\"x\"}" },
 	{ "POST", "/api/runs/{id}/certificates/check", h_run_cert_check, AUTH_SESSION, "cert.check",
 	  RF_IDEMPOTENT, p_id, NULL, b_none, 200, "certificates",
 	  "sign every draft of a run as its checker", S_LIST, "/api/runs/999999/certificates/check",

@@ -329,6 +329,10 @@ int h_field_swap(struct req *rq, struct ml_error *err);
 int h_field_fault(struct req *rq, struct ml_error *err);
 int h_seal_list(struct req *rq, struct ml_error *err);
 int h_asset_move(struct req *rq, struct ml_error *err);
+int h_retire_list(struct req *rq, struct ml_error *err);
+int h_retire_request(struct req *rq, struct ml_error *err);
+int h_retire_approve(struct req *rq, struct ml_error *err);
+int h_retire_reject(struct req *rq, struct ml_error *err);
 int h_delivery_receive(struct req *rq, struct ml_error *err);
 /* certificates (h_certs.c) */
 int h_cert_list(struct req *rq, struct ml_error *err);
@@ -337,6 +341,7 @@ int h_cert_pdf(struct req *rq, struct ml_error *err);
 int h_cert_check(struct req *rq, struct ml_error *err);
 int h_cert_approve(struct req *rq, struct ml_error *err);
 int h_cert_withdraw(struct req *rq, struct ml_error *err);
+int h_cert_revise(struct req *rq, struct ml_error *err);
 int h_run_cert_check(struct req *rq, struct ml_error *err);
 int h_run_cert_approve(struct req *rq, struct ml_error *err);
 /* for the web pages (h_web.c, issue 13) */

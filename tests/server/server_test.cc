@@ -1327,3 +1327,135 @@ TEST_F(Server, RunsAreCreatedAndAbortedOverTheApiByTheTechnician)
 	r = http_do(port(), "POST", "/api/runs/" + sid + "/abort", tech.change(), &why);
 	EXPECT_EQ(409, r.status) << r.dump();
 }
+
+/* A certificate corrected over the API (POST /api/certificates/{id}/revise):
+ * the approver who asks for it becomes the revision's verifier, so two other
+ * people must check and approve it; a field outside the whitelist is an
+ * unknown field, a revision with no change is refused. */
+TEST_F(Server, ARevisionOverTheApiNeedsTwoOtherPeople)
+{
+	struct db *db = pgtest_connect(ci());
+	struct ml_error err = ML_ERROR_INIT;
+	wf_script(ci(), "tests/data/reports/make_run.sql");
+	wf_people p(ci());
+	const char *iss = wf_issuer(db, "RV");
+	std::vector<long long> ids = wf_issue_run(p, wf_run(db, "rv", 1, 0), iss);
+	ASSERT_EQ(1u, ids.size());
+	const std::string a = std::to_string(ids[0]);
+	test_session approver = direct_session(ci(), "mlt_approver"),
+		     checker = direct_session(ci(), "mlt_checker");
+	std::string b = "{\"reason\":\"客户名称有误\"}";
+	http_resp r = http_do(port(), "POST", "/api/certificates/" + a + "/revise",
+			      approver.change(), &b);
+	EXPECT_EQ(422, r.status) << r.dump();
+	b = "{\"reason\":\"x\",\"conclusion\":\"合格\"}";
+	r = http_do(port(), "POST", "/api/certificates/" + a + "/revise", approver.change(), &b);
+	EXPECT_EQ(400, r.status) << r.dump();
+	EXPECT_EQ("unknown_field", r.str("error.code")) << r.dump();
+	b = "{\"reason\":\"客户名称有误\",\"client\":\"示范市供电公司（更正）\"}";
+	r = http_do(port(), "POST", "/api/certificates/" + a + "/revise", checker.change(), &b);
+	EXPECT_EQ(403, r.status) << r.dump();
+	r = http_do(port(), "POST", "/api/certificates/" + a + "/revise", approver.change(), &b);
+	ASSERT_EQ(201, r.status) << r.dump();
+	json_t *it = json_array_get(json_object_get(r.json, "items"), 0);
+	long long rev = json_integer_value(json_object_get(it, "id"));
+	ASSERT_GT(rev, ids[0]) << r.dump();
+	EXPECT_STREQ("draft", json_string_value(json_object_get(it, "state"))) << r.dump();
+	EXPECT_EQ("mlt_approver|1",
+		  sql_value(ci(), "SELECT u.login || '|' || c.revision FROM certificate c JOIN "
+				  "app_user u ON u.user_id = c.verifier_id WHERE c.id = " +
+					  std::to_string(rev)));
+	/* the approver drafted it: checking it is the checker's; approving it, someone else's */
+	std::string none = "{}";
+	const std::string rs = std::to_string(rev);
+	ASSERT_EQ(200, http_do(port(), "POST", "/api/certificates/" + rs + "/check",
+			       checker.change(), &none)
+			       .status);
+	r = http_do(port(), "POST", "/api/certificates/" + rs + "/approve", approver.change(),
+		    &none);
+	EXPECT_TRUE(r.status == 403 || r.status == 409) << r.dump();
+	EXPECT_EQ("checked", sql_value(ci(), "SELECT state FROM certificate WHERE id = " + rs));
+	pgtest_user(ci(), "mlt_rv_ap2", "孙批准", "approver");
+	test_session ap2 = direct_session(ci(), "mlt_rv_ap2");
+	r = http_do(port(), "POST", "/api/certificates/" + rs + "/approve", ap2.change(), &none);
+	ASSERT_EQ(200, r.status) << r.dump();
+	EXPECT_EQ("issued", sql_value(ci(), "SELECT state FROM certificate WHERE id = " + rs));
+	EXPECT_EQ("1",
+		  sql_value(ci(), "SELECT count(*) FROM cert_supersession WHERE old_id = " + a));
+	(void)err;
+	db_close(db);
+}
+
+/* Retirement over the API: a clerk asks to scrap, the same clerk cannot
+ * approve (the database compares the users), a manager can; a request with
+ * one asset in the wrong state is refused whole. */
+TEST_F(Server, RetirementsOverTheApiNeedASecondPerson)
+{
+	std::string admin = pgtest_user(ci(), "mlt_radmin", "管理员", "admin,warehouse_clerk");
+	{
+		struct db *db = pgtest_connect(admin);
+		struct ml_error err = ML_ERROR_INIT;
+		ASSERT_EQ(ML_OK, asset_manufacturer_add(db, "RHX", "浙江华仪", &err)) << err.msg;
+		struct asset_model m = {};
+		m.code = "RM1";
+		m.manufacturer_code = "RHX";
+		m.name = "single-phase class 1";
+		m.kind = "meter_1p";
+		m.accuracy_class = "1";
+		m.connection = "direct";
+		m.wiring = "1p2w";
+		m.un_v = "220";
+		m.ib_a = "5";
+		m.imax_a = "60";
+		m.constant_imp = "1200";
+		m.verification_period_months = "96";
+		ASSERT_EQ(ML_OK, asset_model_add(db, &m, &err)) << err.msg;
+		std::string csv = "barcode,model_code,production_batch,production_date\n";
+		for (long i = 0; i < 3; i++)
+			csv += barcode(880000 + i) + ",RM1,B1,2026-09-14\n";
+		struct asset_receive_opts o = {};
+		o.lot_code = "RLOT-1";
+		struct asset_import_report rep;
+		ASSERT_EQ(ML_OK, asset_receive(db, &o, csv.data(), csv.size(), &rep, &err))
+			<< err.msg;
+		asset_import_report_free(&rep);
+		db_close(db);
+	}
+	/* two failed verification, one still in stock */
+	sql_exec(ci(), "UPDATE asset SET state = 'failed' WHERE barcode IN ('" + barcode(880000) +
+			       "','" + barcode(880001) + "')");
+	sql_exec(ci(), "UPDATE asset SET state = 'in_stock', valid_until = current_date + 365, "
+		       "verified_at = now() WHERE barcode = '" +
+			       barcode(880002) + "'");
+	pgtest_user(ci(), "mlt_rc1", "库管甲", "warehouse_clerk");
+	pgtest_user(ci(), "mlt_rmg", "主任", "manager");
+	test_session clerk = direct_session(ci(), "mlt_rc1"), mgr = direct_session(ci(), "mlt_rmg");
+	std::string b = "{\"action\":\"scrap\",\"reason\":\"检定不合格\",\"barcodes\":[\"" +
+			barcode(880000) + "\",\"" + barcode(880002) + "\"]}";
+	http_resp r = http_do(port(), "POST", "/api/retirements", clerk.change(), &b);
+	EXPECT_EQ(409, r.status) << r.dump();
+	EXPECT_NE(std::string::npos, r.str("error.message").find(barcode(880002))) << r.dump();
+	EXPECT_EQ("0", sql_value(ci(), "SELECT count(*) FROM retire_request"));
+	b = "{\"action\":\"melt\",\"reason\":\"x\",\"barcodes\":[\"" + barcode(880000) + "\"]}";
+	r = http_do(port(), "POST", "/api/retirements", clerk.change(), &b);
+	EXPECT_EQ(422, r.status) << r.dump();
+	EXPECT_NE(std::string::npos, r.str("error.message").find("melt")) << r.dump();
+	b = "{\"action\":\"scrap\",\"reason\":\"检定不合格\",\"barcodes\":[\"" + barcode(880000) +
+	    "\",\"" + barcode(880001) + "\"]}";
+	r = http_do(port(), "POST", "/api/retirements", clerk.change(), &b);
+	ASSERT_EQ(201, r.status) << r.dump();
+	const std::string id = std::to_string((long long)r.num("request_id"));
+	std::string note = "{\"note\":\"同意\"}";
+	r = http_do(port(), "POST", "/api/retirements/" + id + "/approve", clerk.change(), &note);
+	EXPECT_EQ(403, r.status) << r.dump();
+	EXPECT_EQ("failed", sql_value(ci(), "SELECT state FROM asset WHERE barcode = '" +
+						    barcode(880000) + "'"));
+	r = http_do(port(), "POST", "/api/retirements/" + id + "/approve", mgr.change(), &note);
+	ASSERT_EQ(200, r.status) << r.dump();
+	EXPECT_EQ(2, r.num("retired"));
+	EXPECT_EQ("scrapped", sql_value(ci(), "SELECT state FROM asset WHERE barcode = '" +
+						      barcode(880001) + "'"));
+	http_resp l = http_do(port(), "GET", "/api/retirements?status=approved", mgr.cookie());
+	EXPECT_EQ(200, l.status) << l.dump();
+	EXPECT_NE(std::string::npos, l.body.find("\"request_id\":" + id)) << l.dump();
+}
