@@ -248,3 +248,34 @@ int h_run_abort(struct req *rq, struct ml_error *err)
 	req_json(rq, 200, json_pack("{s:I, s:s}", "run_id", (json_int_t)id, "status", "aborted"));
 	return ML_OK;
 }
+
+/* POST /api/standards/{code}/certificates: a (re)calibration certificate of
+ * a reference standard (standard_certify; permission standard.edit). The
+ * benches using it may run again once it is valid on the run date. */
+int h_standard_certify(struct req *rq, struct ml_error *err)
+{
+	struct standard_cert c = { 0 };
+	const char *f[4] = { json_string_value(json_object_get(rq->in, "cert_no")),
+			     json_string_value(json_object_get(rq->in, "issuer")),
+			     json_string_value(json_object_get(rq->in, "valid_from")),
+			     json_string_value(json_object_get(rq->in, "valid_until")) };
+	char *dst[4] = { c.cert_no, c.issuer, c.valid_from, c.valid_until };
+	size_t len[4] = { sizeof c.cert_no, sizeof c.issuer, sizeof c.valid_from,
+			  sizeof c.valid_until };
+	static const char *const name[4] = { "cert_no", "issuer", "valid_from", "valid_until" };
+	for (int i = 0; i < 4; i++) {
+		if (strlen(f[i]) >= len[i])
+			return ml_errorf(err, ML_EINVAL,
+					 "%s '%.40s…' is longer than %zu characters", name[i], f[i],
+					 len[i] - 1);
+		memcpy(dst[i], f[i], strlen(f[i]) + 1);
+	}
+	if (!standard_date_ok(c.valid_from) || !standard_date_ok(c.valid_until))
+		return ml_errorf(err, ML_EINVAL, "valid_from '%s' / valid_until '%s': YYYY-MM-DD",
+				 c.valid_from, c.valid_until);
+	int rc = standard_certify(rq->db, req_seg(rq, 0), &c, err);
+	if (rc)
+		return rc;
+	req_json(rq, 201, cert_json(&c));
+	return ML_OK;
+}

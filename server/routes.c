@@ -223,6 +223,28 @@ static const struct route_param q_retire[] = {
 	{ "status", PT_STRING, 0, 16, "pending, approved, rejected" },
 	{ NULL, 0, 0, 0, NULL },
 };
+static const struct route_param b_std_cert[] = {
+	{ "cert_no", PT_STRING, 1, 80, "the calibration certificate's number" },
+	{ "issuer", PT_STRING, 1, 200, "who calibrated it" },
+	{ "valid_from", PT_STRING, 1, 10, "YYYY-MM-DD" },
+	{ "valid_until", PT_STRING, 1, 10, "YYYY-MM-DD, inclusive" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param q_trace[] = {
+	{ "standard", PT_STRING, 0, 40, "a reference standard's code" },
+	{ "bench", PT_STRING, 0, 40, "or a bench's code" },
+	{ "since", PT_STRING, 1, 10, "runs dated from (YYYY-MM-DD)" },
+	{ "until", PT_STRING, 0, 10, "to (inclusive; default: no end)" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_trace_flag[] = {
+	{ "standard", PT_STRING, 0, 40, "a reference standard's code" },
+	{ "bench", PT_STRING, 0, 40, "or a bench's code" },
+	{ "since", PT_STRING, 1, 10, "runs dated from (YYYY-MM-DD)" },
+	{ "until", PT_STRING, 0, 10, "to (inclusive)" },
+	{ "reason", PT_STRING, 1, 500, "why (the recalibration finding)" },
+	{ NULL, 0, 0, 0, NULL },
+};
 static const struct route_param b_move[] = {
 	{ "action", PT_STRING, 1, 32,
 	  "lifecycle action: dispatch, receive_secondary, issue, return_unused, sample, "
@@ -333,6 +355,23 @@ const struct route srv_routes[] = {
 	{ "GET", "/api/standards/{code}", h_standard_get, AUTH_SESSION, "lab.read", 0, p_code, NULL,
 	  NULL, 200, "lab", "one reference standard and all its calibration certificates", S_OBJ,
 	  "/api/standards/STD-1P-01", NULL },
+	{ "POST", "/api/standards/{code}/certificates", h_standard_certify, AUTH_SESSION,
+	  "standard.edit", RF_IDEMPOTENT, p_code, NULL, b_std_cert, 201, "lab",
+	  "a (re)calibration certificate of a reference standard", S_OBJ,
+	  "/api/standards/NO-SUCH/certificates",
+	  "{\"cert_no\":\"C1\",\"issuer\":\"x\",\"valid_from\":\"2026-01-01\","
+	  "\"valid_until\":\"2027-01-01\"}" },
+	{ "GET", "/api/trace", h_trace, AUTH_SESSION, "lab.read", 0, NULL, q_trace, NULL, 200,
+	  "quality",
+	  "reverse traceability (标准量传): the runs of a standard or bench since a date, their "
+	  "certificates and where each asset is now",
+	  S_OBJ, "/api/trace?standard=NO-SUCH&since=2026-01-01", NULL },
+	{ "POST", "/api/trace/flag", h_trace_flag, AUTH_SESSION, "trace.flag", RF_IDEMPOTENT, NULL,
+	  NULL, b_trace_flag, 200, "quality",
+	  "flag every asset of a trace still in the centre's hands for re-verification, all or "
+	  "nothing",
+	  S_OBJ, "/api/trace/flag",
+	  "{\"standard\":\"NO-SUCH\",\"since\":\"2026-01-01\",\"reason\":\"x\"}" },
 	{ "GET", "/api/runs", h_run_list, AUTH_SESSION, "lab.read", 0, NULL, q_runs, NULL, 200,
 	  "lab", "verification runs, newest first, keyset-paged by run_id",
 	  S_PAGE(S_OBJ, "next_before"), "/api/runs?limit=5", NULL },

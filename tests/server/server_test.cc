@@ -1459,3 +1459,55 @@ TEST_F(Server, RetirementsOverTheApiNeedASecondPerson)
 	EXPECT_EQ(200, l.status) << l.dump();
 	EXPECT_NE(std::string::npos, l.body.find("\"request_id\":" + id)) << l.dump();
 }
+
+/* Reference standards over the API: a recalibration certificate added by the
+ * administrator (a technician is refused, a bad date named), and the reverse
+ * trace of a standard naming the run, its certificate and where the asset is
+ * now; flagging is the quality analyst's. */
+TEST_F(Server, StandardsAreRecertifiedAndTracedOverTheApi)
+{
+	struct db *db = pgtest_connect(ci());
+	wf_script(ci(), "tests/data/reports/make_run.sql");
+	wf_people p(ci());
+	const char *iss = wf_issuer(db, "TR");
+	std::vector<long long> ids = wf_issue_run(p, wf_run(db, "tr", 1, 0), iss);
+	ASSERT_EQ(1u, ids.size());
+	struct cert_record rec;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, cert_get(db, ids[0], &rec, &err)) << err.msg;
+	db_close(db);
+	test_session admin = direct_session(ci(), "mlt_admin"),
+		     tech = direct_session(ci(), "mlt_tech");
+	std::string c = "{\"cert_no\":\"国量标[2026]第0001号\",\"issuer\":\"示范省计量院\","
+			"\"valid_from\":\"2026-11-01\",\"valid_until\":\"2027-10-31\"}";
+	http_resp r = http_do(port(), "POST", "/api/standards/WF-STD/certificates", tech.change(),
+			      &c);
+	EXPECT_EQ(403, r.status) << r.dump();
+	std::string bad = "{\"cert_no\":\"X\",\"issuer\":\"Y\",\"valid_from\":\"2026-13-01\","
+			  "\"valid_until\":\"2027-10-31\"}";
+	r = http_do(port(), "POST", "/api/standards/WF-STD/certificates", admin.change(), &bad);
+	EXPECT_EQ(422, r.status) << r.dump();
+	EXPECT_NE(std::string::npos, r.str("error.message").find("2026-13-01")) << r.dump();
+	r = http_do(port(), "POST", "/api/standards/WF-STD/certificates", admin.change(), &c);
+	ASSERT_EQ(201, r.status) << r.dump();
+	http_resp s = http_do(port(), "GET", "/api/standards/WF-STD", tech.cookie());
+	EXPECT_NE(std::string::npos, s.body.find("国量标[2026]第0001号")) << s.dump();
+
+	http_resp t = http_do(port(), "GET", "/api/trace?standard=WF-STD&since=2020-01-01",
+			      tech.cookie());
+	ASSERT_EQ(200, t.status) << t.dump();
+	EXPECT_NE(std::string::npos, t.body.find(rec.cert_no)) << t.dump();
+	EXPECT_NE(std::string::npos, t.body.find(rec.barcode)) << t.dump();
+	r = http_do(port(), "GET", "/api/trace?since=2020-01-01", tech.cookie());
+	EXPECT_EQ(422, r.status) << r.dump();
+	std::string flag =
+		"{\"standard\":\"WF-STD\",\"since\":\"2020-01-01\",\"until\":\"2020-12-31\","
+		"\"reason\":\"复校超差\"}";
+	r = http_do(port(), "POST", "/api/trace/flag", tech.change(), &flag);
+	EXPECT_EQ(403, r.status) << r.dump();
+	pgtest_user(ci(), "mlt_tqa", "质量", "quality_analyst");
+	test_session qa = direct_session(ci(), "mlt_tqa");
+	r = http_do(port(), "POST", "/api/trace/flag", qa.change(), &flag);
+	ASSERT_EQ(200, r.status) << r.dump();
+	EXPECT_EQ(0, r.num("flagged")) << "no run of WF-STD in 2020";
+}
