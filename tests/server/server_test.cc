@@ -1412,7 +1412,7 @@ TEST_F(Server, RetirementsOverTheApiNeedASecondPerson)
 		ASSERT_EQ(ML_OK, asset_model_add(db, &m, &err)) << err.msg;
 		std::string csv = "barcode,model_code,production_batch,production_date\n";
 		for (long i = 0; i < 3; i++)
-			csv += barcode(880000 + i) + ",RM1,B1,2026-09-14\n";
+			csv += barcode(610000 + i) + ",RM1,B1,2026-09-14\n";
 		struct asset_receive_opts o = {};
 		o.lot_code = "RLOT-1";
 		struct asset_import_report rep;
@@ -1422,26 +1422,26 @@ TEST_F(Server, RetirementsOverTheApiNeedASecondPerson)
 		db_close(db);
 	}
 	/* two failed verification, one still in stock */
-	sql_exec(ci(), "UPDATE asset SET state = 'failed' WHERE barcode IN ('" + barcode(880000) +
-			       "','" + barcode(880001) + "')");
+	sql_exec(ci(), "UPDATE asset SET state = 'failed' WHERE barcode IN ('" + barcode(610000) +
+			       "','" + barcode(610001) + "')");
 	sql_exec(ci(), "UPDATE asset SET state = 'in_stock', valid_until = current_date + 365, "
 		       "verified_at = now() WHERE barcode = '" +
-			       barcode(880002) + "'");
+			       barcode(610002) + "'");
 	pgtest_user(ci(), "mlt_rc1", "库管甲", "warehouse_clerk");
 	pgtest_user(ci(), "mlt_rmg", "主任", "manager");
 	test_session clerk = direct_session(ci(), "mlt_rc1"), mgr = direct_session(ci(), "mlt_rmg");
 	std::string b = "{\"action\":\"scrap\",\"reason\":\"检定不合格\",\"barcodes\":[\"" +
-			barcode(880000) + "\",\"" + barcode(880002) + "\"]}";
+			barcode(610000) + "\",\"" + barcode(610002) + "\"]}";
 	http_resp r = http_do(port(), "POST", "/api/retirements", clerk.change(), &b);
 	EXPECT_EQ(409, r.status) << r.dump();
-	EXPECT_NE(std::string::npos, r.str("error.message").find(barcode(880002))) << r.dump();
+	EXPECT_NE(std::string::npos, r.str("error.message").find(barcode(610002))) << r.dump();
 	EXPECT_EQ("0", sql_value(ci(), "SELECT count(*) FROM retire_request"));
-	b = "{\"action\":\"melt\",\"reason\":\"x\",\"barcodes\":[\"" + barcode(880000) + "\"]}";
+	b = "{\"action\":\"melt\",\"reason\":\"x\",\"barcodes\":[\"" + barcode(610000) + "\"]}";
 	r = http_do(port(), "POST", "/api/retirements", clerk.change(), &b);
 	EXPECT_EQ(422, r.status) << r.dump();
 	EXPECT_NE(std::string::npos, r.str("error.message").find("melt")) << r.dump();
-	b = "{\"action\":\"scrap\",\"reason\":\"检定不合格\",\"barcodes\":[\"" + barcode(880000) +
-	    "\",\"" + barcode(880001) + "\"]}";
+	b = "{\"action\":\"scrap\",\"reason\":\"检定不合格\",\"barcodes\":[\"" + barcode(610000) +
+	    "\",\"" + barcode(610001) + "\"]}";
 	r = http_do(port(), "POST", "/api/retirements", clerk.change(), &b);
 	ASSERT_EQ(201, r.status) << r.dump();
 	const std::string id = std::to_string((long long)r.num("request_id"));
@@ -1449,12 +1449,12 @@ TEST_F(Server, RetirementsOverTheApiNeedASecondPerson)
 	r = http_do(port(), "POST", "/api/retirements/" + id + "/approve", clerk.change(), &note);
 	EXPECT_EQ(403, r.status) << r.dump();
 	EXPECT_EQ("failed", sql_value(ci(), "SELECT state FROM asset WHERE barcode = '" +
-						    barcode(880000) + "'"));
+						    barcode(610000) + "'"));
 	r = http_do(port(), "POST", "/api/retirements/" + id + "/approve", mgr.change(), &note);
 	ASSERT_EQ(200, r.status) << r.dump();
 	EXPECT_EQ(2, r.num("retired"));
 	EXPECT_EQ("scrapped", sql_value(ci(), "SELECT state FROM asset WHERE barcode = '" +
-						      barcode(880001) + "'"));
+						      barcode(610001) + "'"));
 	http_resp l = http_do(port(), "GET", "/api/retirements?status=approved", mgr.cookie());
 	EXPECT_EQ(200, l.status) << l.dump();
 	EXPECT_NE(std::string::npos, l.body.find("\"request_id\":" + id)) << l.dump();
