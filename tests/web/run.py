@@ -22,7 +22,7 @@ import time
 import traceback
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -89,7 +89,10 @@ class Browser:
 
     def wait(self, cond, timeout=10, what="condition"):
         try:
-            return WebDriverWait(self.d, timeout, poll_frequency=0.05).until(lambda d: cond())
+            # A page that re-renders replaces the elements a condition looked up:
+            # a stale element means "not yet", so look again.
+            return WebDriverWait(self.d, timeout, poll_frequency=0.05,
+                                 ignored_exceptions=[StaleElementReferenceException]).until(lambda d: cond())
         except TimeoutException:
             raise AssertionError("timed out waiting for " + what + " on " + self.d.current_url)
 
