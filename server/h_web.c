@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "quality/quality.h"
 #include "reports/cert_doc.h"
 #include "reports/cert_store.h"
 #include "server/srv.h"
@@ -75,4 +76,99 @@ out:
 	cert_content_free(c);
 	ml_buf_free(&pdf);
 	return rc;
+}
+
+/*
+ * GET /api/field/team: the field team of the person (the field pages list
+ * the team's meters and seals with /api/assets and /api/seals), or nulls.
+ */
+int h_field_team(struct req *rq, struct ml_error *err)
+{
+	PGresult *res = NULL;
+	int rc = db_exec(rq->db,
+			 "SELECT l.code AS team, l.name FROM app_user u LEFT JOIN location l "
+			 "ON l.location_id = u.team_location_id WHERE u.user_id = ml_actor_id()",
+			 0, NULL, PGRES_TUPLES_OK, &res, err);
+	if (rc)
+		return rc;
+	req_json(rq, 200,
+		 PQntuples(res) ? json_row(res, 0) : json_pack("{s:n, s:n}", "team", "name"));
+	PQclear(res);
+	return ML_OK;
+}
+
+/* Rows of one query as a JSON array under key of o (the query takes no parameters). */
+static int rows_into(struct req *rq, json_t *o, const char *key, const char *sql,
+		     struct ml_error *err)
+{
+	PGresult *res = NULL;
+	int rc = db_exec(rq->db, sql, 0, NULL, PGRES_TUPLES_OK, &res, err);
+	if (rc)
+		return rc;
+	json_object_set_new(o, key, json_rows(res));
+	PQclear(res);
+	return ML_OK;
+}
+
+/*
+ * GET /api/summary: the manager's page — stock by store and state (from the
+ * trigger-kept counts of 0170, not the assets), assets whose verification
+ * runs out within 90 days while still in the centre's hands or issued,
+ * today's runs by status, and the pass rate by model over the last 90 days
+ * (the rate an exact decimal string, rounded half to even by quality_ratio,
+ * never a float).
+ */
+int h_summary(struct req *rq, struct ml_error *err)
+{
+	json_t *o = json_object();
+	int rc = rows_into(rq, o, "stock",
+			   "SELECT l.code AS store, l.name, c.state, sum(c.n)::bigint AS assets "
+			   "FROM asset_count_place c JOIN location l USING (location_id) "
+			   "WHERE l.kind IN ('central_store', 'secondary_store') AND c.n > 0 "
+			   "GROUP BY 1, 2, 3 ORDER BY 1, 3",
+			   err);
+	if (!rc)
+		rc = rows_into(rq, o, "expiring",
+			       "SELECT a.barcode, m.code AS model, a.state, l.code AS location, "
+			       "a.valid_until FROM asset a JOIN device_model m USING (model_id) "
+			       "LEFT JOIN location l USING (location_id) "
+			       "WHERE a.valid_until < current_date + 90 AND a.state IN "
+			       "('in_stock', 'secondary_stock', 'issued') "
+			       "ORDER BY a.valid_until, a.barcode LIMIT 50",
+			       err);
+	if (!rc)
+		rc = rows_into(rq, o, "runs_today",
+			       "SELECT status, count(*) AS runs FROM verification_run "
+			       "WHERE run_date = current_date GROUP BY status ORDER BY status",
+			       err);
+	PGresult *res = NULL;
+	if (!rc)
+		rc = db_exec(rq->db,
+			     "SELECT m.code AS model, m.name, count(*) AS verified, "
+			     "count(*) FILTER (WHERE c.verdict = 'pass') AS passed "
+			     "FROM run_conclusion c JOIN verification_run r USING (run_id) "
+			     "JOIN device_model m ON m.model_id = r.model_id "
+			     "WHERE c.item = 'overall' AND r.run_date > current_date - 90 "
+			     "GROUP BY 1, 2 ORDER BY 1",
+			     0, NULL, PGRES_TUPLES_OK, &res, err);
+	if (!rc) {
+		json_t *a = json_rows(res);
+		for (size_t i = 0; i < json_array_size(a); i++) {
+			json_t *row = json_array_get(a, i);
+			char rate[32];
+			quality_ratio(json_integer_value(json_object_get(row, "passed")),
+				      json_integer_value(json_object_get(row, "verified")), 100, 1,
+				      rate);
+			json_object_set_new(row, "pass_rate", json_string(rate));
+		}
+		json_object_set_new(o, "pass_rate", a);
+		json_object_set_new(o, "pass_rate_days", json_integer(90));
+	}
+	PQclear(res);
+	if (rc) {
+		json_decref(o);
+		return rc;
+	}
+	req_json(rq, 200, o);
+	return ML_OK;
 }

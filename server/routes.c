@@ -507,6 +507,16 @@ const struct route srv_routes[] = {
 	  "a draft or checked certificate rendered as it would be issued (no number yet; never "
 	  "stored), for the checker and the approver to read what they sign",
 	  NULL, "/api/certificates/999999/preview", NULL },
+	/* for the web pages (h_web.c, issue 13) */
+	{ "GET", "/api/field/team", h_field_team, AUTH_SESSION, "asset.read", 0, NULL, NULL, NULL,
+	  200, "field", "the person's field team (code and name; nulls when none)", S_OBJ,
+	  "/api/field/team", NULL },
+	{ "GET", "/api/summary", h_summary, AUTH_SESSION, "lab.read", 0, NULL, NULL, NULL, 200,
+	  "lab",
+	  "the manager's figures: stock by store and state, assets whose verification runs out "
+	  "within 90 days, today's runs by status, pass rate by model over 90 days (exact "
+	  "decimal)",
+	  S_OBJ, "/api/summary", NULL },
 	{ "POST", "/api/certificates/{id}/check", h_cert_check, AUTH_SESSION, "cert.check",
 	  RF_IDEMPOTENT, p_id, NULL, b_none, 200, "certificates",
 	  "sign a draft as its checker (not its verifier)", S_LIST,

@@ -349,6 +349,8 @@ int h_run_cert_check(struct req *rq, struct ml_error *err);
 int h_run_cert_approve(struct req *rq, struct ml_error *err);
 /* for the web pages (h_web.c, issue 13) */
 int h_cert_preview(struct req *rq, struct ml_error *err);
+int h_field_team(struct req *rq, struct ml_error *err);
+int h_summary(struct req *rq, struct ml_error *err);
 
 /* ---- the web pages (server/static.c) ---- */
 

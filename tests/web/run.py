@@ -26,7 +26,7 @@ from selenium.common.exceptions import StaleElementReferenceException, TimeoutEx
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 SIZES = [(1280, 800, False), (390, 844, True)]
 
@@ -111,15 +111,17 @@ class Browser:
         return self.css(sel).text
 
     def wait_text(self, sel, want, timeout=10):
-        def has():
-            els = self.csss(sel)
-            return any(want in e.text for e in els)
+        def has():  # read in the page: an element being redrawn is never stale there
+            texts = self.d.execute_script(
+                "return [...document.querySelectorAll(arguments[0])].map(e => e.innerText)", sel)
+            return any(want in t for t in texts)
         self.wait(has, timeout, "%r in %s" % (want, sel))
 
     def shot(self, name):
         """The page as it is now, at both sizes (the layout reflows, nothing reloads)."""
         for w, hgt, mobile in SIZES:
             self.size(w, hgt, mobile)
+            self.d.execute_script("window.scrollTo(0, 0)")
             time.sleep(0.15)
             self.d.save_screenshot(os.path.join(self.shots, "%s-%d.png" % (name, w)))
         self.size(*SIZES[0])
@@ -264,7 +266,187 @@ def t_cert_queue(b, fx):
     assert fx.sql("SELECT state FROM certificate WHERE id = %d" % d2) == "checked"
 
 
-TESTS = [t_verify_page, t_login_and_homes, t_cert_queue]
+def scan_log(b):
+    """The scan log, oldest first: (code, class, reason)."""
+    rows = b.d.execute_script("""return [...document.querySelectorAll('#log li')].map(
+        li => [li.dataset.code, li.className, li.querySelector('.why').textContent]);""")
+    return list(reversed(rows))
+
+
+def t_warehouse(b, fx):
+    """A clerk creates an order, picks it by scanning (fast, one refused, focus
+    kept), dispatches it; the receiving store scans what came and the page
+    shows the missing meter; closing records it lost in transit. Put-away by
+    scanning and the stock overview."""
+    w = fx.data["warehouse"]
+    bc = w["barcodes"]
+    b.login("mlt_clerk")
+    b.visit("orders", "/wh/orders.html")
+    Select(b.css("#from")).select_by_value(w["from"])
+    Select(b.css("#to")).select_by_value(w["to"])
+    Select(b.css("#model")).select_by_value(w["model"])
+    qty = b.css("#qty")
+    qty.clear()
+    qty.send_keys("3")
+    b.css("#create-go").click()
+    b.wait_text("#counts", "计划 3 件，已拣 0 件")
+    order = int(b.d.execute_script("return location.hash.slice(1)"))
+    # a scanner: four codes with Enter as fast as keys go, one not registered
+    scans = [bc[0], w["unknown"], bc[1], bc[2]]
+    b.css("#scan").send_keys("".join(c + Keys.ENTER for c in scans))
+    b.wait_text("#counts", "已拣 3 件", timeout=15)
+    b.wait(lambda: all(r[1] != "wait" for r in scan_log(b)), 10, "every scan handled")
+    log = scan_log(b)
+    assert [r[0] for r in log] == scans, log
+    assert [r[1] for r in log] == ["ok", "bad", "ok", "ok"], log
+    assert "拒绝" in log[1][2] and w["unknown"] in log[1][2], log[1]
+    assert b.d.execute_script("return document.activeElement.id") == "scan"
+    b.shot("orders-picked")
+    b.css("#dispatch").click()
+    b.wait_text("#status", "已发运")
+    b.wait_text("#msg", "已发运 3 件")
+
+    # the receiving store: two of the three arrive, and one that was not sent
+    b.login("mlt_clerk2")
+    b.visit("orders-receive", "/wh/orders.html#%d" % order)
+    assert b.text("#scanlabel").startswith("收货扫码")
+    b.css("#scan").send_keys(bc[0] + Keys.ENTER + bc[1] + Keys.ENTER + bc[5] + Keys.ENTER)
+    b.wait(lambda: len(scan_log(b)) == 3 and all(r[1] != "wait" for r in scan_log(b)), 15, "receipts")
+    log = scan_log(b)
+    assert [r[1] for r in log] == ["ok", "ok", "bad"], log
+    assert "多到" in log[2][2], log[2]
+    b.wait_text("#counts", "已收 2 件")
+    missing = [e.text for e in b.csss("#missing .missing-code")]
+    assert missing == [bc[2]], missing
+    assert "缺失 1 件" in b.text("#missing")
+    b.shot("orders-missing")
+    b.css("#close").click()
+    b.wait_text("#msg", "1 件记为途中丢失")
+    b.wait_text("#status", "已关闭")
+    assert fx.sql("SELECT state FROM asset WHERE barcode = '%s'" % bc[2]) == "lost"
+    assert fx.sql("SELECT count(*) FROM asset a JOIN location l USING (location_id) "
+                  "WHERE l.code = '%s' AND barcode IN ('%s', '%s')" % (w["to"], bc[0], bc[1])) == "2"
+
+    # put-away: a slot, then assets; an asset before any slot is refused
+    b.login("mlt_clerk")
+    b.visit("putaway", "/wh/putaway.html")
+    b.css("#scan").send_keys(bc[3] + Keys.ENTER + w["slot"] + Keys.ENTER + bc[3] + Keys.ENTER
+                             + bc[4] + Keys.ENTER + w["unknown"] + Keys.ENTER)
+    b.wait(lambda: len(scan_log(b)) == 5 and all(r[1] != "wait" for r in scan_log(b)), 15, "put-away")
+    log = scan_log(b)
+    assert [r[1] for r in log] == ["bad", "ok", "ok", "ok", "bad"], log
+    assert b.text("#done") == "2"
+    assert b.d.execute_script("return document.activeElement.id") == "scan"
+    b.shot("putaway-scanned")
+    assert fx.sql("SELECT s.barcode FROM asset a JOIN asset_slot x USING (asset_id) "
+                  "JOIN store_slot s USING (slot_id) WHERE a.barcode = '%s'" % bc[4]) == w["slot"]
+
+    b.visit("stock", "/wh/stock.html")
+    b.wait_text("#total", "合计")
+    rows = [e.text for e in b.csss("#stock tbody tr")]
+    assert any(w["to"] in r and "2" in r for r in rows), rows
+
+
+def t_field(b, fx):
+    """Phone first, offline: the page is kept by a service worker and is
+    installable; an install, a swap and a fault report made while the server
+    is stopped wait in IndexedDB (the page counts them) and are sent once
+    after it is back; a retry of a sent one with its key is replayed, not
+    applied again."""
+    f = fx.data["field"]
+    bc = f["barcodes"]
+    b.login(f["login"])
+    b.visit("field", "/field/")
+    b.d.set_script_timeout(15)
+    assert b.d.execute_async_script(
+        "const done = arguments[0]; navigator.serviceWorker.ready.then(() => done(true), () => done(false));")
+    b.get("/field/")
+    b.ready()
+    b.wait(lambda: b.d.execute_script("return !!navigator.serviceWorker.controller"), 10, "the service worker")
+    b.wait_text("#team", "表计 4 只")
+    inst = b.d.execute_cdp_cmd("Page.getInstallabilityErrors", {})
+    assert not inst.get("installabilityErrors"), inst
+    assert fx.cmd("stop") == "stopped"
+    b.get("/field/")  # the server is down: the service worker's copy
+    b.ready()
+    b.wait_text("#net", "离线")
+    # the install, the swap of that meter, the fault report of the removed one
+    b.css("#i-barcode").send_keys(bc[0])
+    b.css("#i-point").send_keys(f["point"])
+    b.css("#i-reading").send_keys("12.5")
+    b.css("#i-seals").send_keys(f["seals"][0])
+    b.css("#install button").click()
+    b.wait_text("#queued", "1")
+    b.css("#s-old").send_keys(bc[0])
+    b.css("#s-old-reading").send_keys("13.75")
+    Select(b.css("#s-reason")).select_by_value("rotation")
+    b.css("#s-new").send_keys(bc[1])
+    b.css("#s-reading").send_keys("0.5")
+    b.css("#s-seals").send_keys(f["seals"][1])
+    b.css("#swap button").click()
+    b.wait_text("#queued", "2")
+    b.css("#f-barcode").send_keys(bc[0])
+    Select(b.css("#f-symptom")).select_by_value("FAST")
+    b.css("#f-desc").send_keys("客户反映电量偏高，现场校验走快")
+    b.css("#f-lab").send_keys(f["lab"])
+    b.css("#fault button").click()
+    b.wait_text("#queued", "3")
+    b.wait_text("#msg", "离线")
+    b.shot("field-offline-queued")
+    ops = b.d.execute_async_script(
+        "const done = arguments[0]; import('/field/queue.js').then((q) => q.all()).then(done);")
+    assert [o["path"] for o in ops] == ["/api/field/install", "/api/field/swap", "/api/field/faults"], ops
+    assert len({o["key"] for o in ops}) == 3
+    assert fx.sql("SELECT count(*) FROM installation i JOIN metering_point p USING (point_id) "
+                  "WHERE p.code = '%s'" % f["point"]) == "0"
+    assert fx.cmd("start") == "started"
+    b.wait_text("#queued", "0", timeout=20)
+    b.wait(lambda: len(b.csss("#sent li.ok")) == 3, 10, "three sent")
+    b.wait_text("#net", "在线")
+    b.shot("field-sent")
+    q = ("SELECT string_agg(a.barcode || ':' || (i.removed_at IS NULL), ',' ORDER BY i.installation_id) "
+         "FROM installation i JOIN metering_point p USING (point_id) JOIN asset a USING (asset_id) "
+         "WHERE p.code = '%s'" % f["point"])
+    want = "%s:false,%s:true" % (bc[0], bc[1])
+    assert fx.sql(q) == want, fx.sql(q)
+    assert fx.sql("SELECT count(*) FROM fault_report r JOIN asset a USING (asset_id) "
+                  "WHERE a.barcode = '%s'" % bc[0]) == "1"
+    # the answer to the install was "lost": sending it again with its key is replayed
+    r = b.d.execute_async_script("""
+        const [op, done] = arguments;
+        import('/js/api.js').then((m) => m.api('POST', op.path, op.body, {idempotencyKey: op.key}))
+            .then((x) => done({ok: true}), (e) => done({ok: false, status: e.status, msg: e.message}));""", ops[0])
+    assert r["ok"], r
+    assert fx.sql(q) == want
+    assert fx.sql("SELECT count(*) FROM api_idempotency k JOIN app_user u USING (user_id) "
+                  "WHERE u.login = '%s'" % f["login"]) == "3"
+
+
+def t_lab_and_manager(b, fx):
+    """The bench board follows runs live (Server-Sent Events: a run made now
+    appears without a reload); a run's page plots each load point's errors
+    against the limits; the manager's page shows the pass rate by model."""
+    run = fx.data["queue"]["run"]
+    b.login("mlt_tech")
+    b.visit("board", "/lab/board.html")
+    b.wait_text("#live", "实时")
+    assert b.csss("#run-%d" % run)
+    new = fx.sql("SELECT wf_make_run('live', 1, 0)")
+    b.wait(lambda: b.csss("#run-%s" % new), 10, "the new run over the event stream")
+    b.wait(lambda: b.css("#run-%s" % new).get_attribute("data-status") == "finished", 10, "its status")
+    b.shot("board-live")
+    b.visit("run", "/lab/run.html#%d" % run)
+    assert b.csss("#plots .plot svg circle"), "no plotted errors"
+    assert "合格" in b.text("#conclusions")
+    assert len(b.csss("#results tbody tr")) > 0
+    b.login("mlt_manager")
+    b.visit("manager", "/manager.html")
+    rates = b.d.execute_script("return [...document.querySelectorAll('#rates tbody tr')].map(r => r.innerText)")
+    assert any("100.0" in r for r in rates), rates
+    assert int(b.text("#runs-total")) >= 3
+
+
+TESTS = [t_verify_page, t_login_and_homes, t_cert_queue, t_warehouse, t_field, t_lab_and_manager]
 
 
 def main():

@@ -20,6 +20,8 @@
 #include "../reports/workflow_support.h"
 #include "../server/server_fixture.h"
 #include "assets/registry.h"
+#include "field/field.h"
+#include "stores/stores.h"
 
 struct cert_renderer *wf_renderer()
 {
@@ -137,6 +139,8 @@ void warehouse(const std::string &ci, json_t *out)
 		csv += b + ",DDZY-W1,B1,2026-09-14\n";
 		json_array_append_new(bcs, json_string(b.c_str()));
 	}
+	ok(stock_slot_add(db, "WH-CENTRAL", "A-01-01", "shelf", nullptr, "一号货架", nullptr, &err),
+	   err, "slot");
 	struct asset_receive_opts o = {};
 	o.lot_code = "WLOT-1";
 	struct asset_import_report rep;
@@ -148,8 +152,49 @@ void warehouse(const std::string &ci, json_t *out)
 		 "code = 'WH-CENTRAL') WHERE lot_id = (SELECT lot_id FROM lot WHERE code = "
 		 "'WLOT-1')");
 	json_object_set_new(out, "warehouse",
-			    json_pack("{s:s, s:s, s:s, s:o}", "from", "WH-CENTRAL", "to",
-				      "WH-COUNTY", "model", "DDZY-W1", "barcodes", bcs));
+			    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "from", "WH-CENTRAL", "to",
+				      "WH-COUNTY", "model", "DDZY-W1", "slot", "A-01-01", "unknown",
+				      wf_barcode(999999).c_str(), "barcodes", bcs));
+}
+
+/* The field: a team with four meters issued to it (from the warehouse's
+ * lot), two seals, a metering point at a customer's site and the lab that
+ * receives faulty meters; a member of the team. */
+void field(const std::string &ci, json_t *out)
+{
+	std::string admin = pgtest_as(ci, "mlt_wadmin");
+	struct db *db = pgtest_connect(admin);
+	struct ml_error err = ML_ERROR_INIT;
+	ok(asset_location_add(db, "WEB-TEAM", "城东装接一班", "field_team", nullptr, &err), err,
+	   "team");
+	ok(asset_location_add(db, "WEB-SITE", "城东客户现场", "customer_site", nullptr, &err), err,
+	   "site");
+	ok(asset_location_add(db, "WEB-LAB", "省计量中心实验室", "lab", nullptr, &err), err, "lab");
+	const char *p[4] = { "{WP1}", "{3309000101}", "{杭州市上城区望江路1号}", "{WEB-SITE}" };
+	ok(db_cmd(db, "SELECT * FROM ml_point_add($1::text[], $2::text[], $3::text[], $4::text[])",
+		  4, p, &err),
+	   err, "point");
+	const char *seals[2] = { "SEAL-0001", "SEAL-0002" };
+	size_t cnt = 0;
+	ok(field_seal_receive(db, seals, 2, "B-2026-12", &cnt, &err), err, "seals");
+	ok(field_seal_issue(db, seals, 2, "WEB-TEAM", nullptr, &cnt, &err), err, "seal issue");
+	db_close(db);
+	json_t *bcs = json_array();
+	std::string in;
+	for (long i = 0; i < 4; i++) {
+		std::string b = wf_barcode(770006 + i);
+		json_array_append_new(bcs, json_string(b.c_str()));
+		in += (in.empty() ? "'" : ",'") + b + "'";
+	}
+	exec(ci, "UPDATE asset SET state = 'issued', location_id = (SELECT location_id FROM "
+		 "location WHERE code = 'WEB-TEAM') WHERE barcode IN (" +
+			 in + ")");
+	pgtest_user(ci, "mlt_fw", "孙装接", "field_member", "WEB-TEAM");
+	set_password(ci, "mlt_fw", PW);
+	json_object_set_new(out, "field",
+			    json_pack("{s:s, s:s, s:s, s:s, s:o, s:[s, s]}", "login", "mlt_fw",
+				      "team", "WEB-TEAM", "point", "WP1", "lab", "WEB-LAB",
+				      "barcodes", bcs, "seals", seals[0], seals[1]));
 }
 
 } // namespace
@@ -178,6 +223,7 @@ int main(int argc, char **argv)
 	json_array_append_new(logins, json_string("mlt_both"));
 	certificates(ci, out);
 	warehouse(ci, out);
+	field(ci, out);
 
 	test_server srv;
 	std::string web = pgtest_src("web"), service = pgtest_as_role(ci, "meterlab_service");

@@ -34,14 +34,16 @@ async function refresh() {
 	const r = await api("GET", "/api/orders/" + current.id);
 	current.lines = r.lines;
 	current.status = r.lines.length ? r.lines[0].status : current.status;
+	// a model line wants a quantity; a line of exact barcodes plans those
+	for (const l of r.lines) l.plan = l.by_barcode ? l.planned : l.wanted;
 	const sum = (k) => r.lines.reduce((a, l) => a + (l[k] || 0), 0);
 	$("#status").textContent = statusNames[current.status] || current.status;
 	$("#lines tbody").replaceChildren(...r.lines.map((l) => h("tr", {},
-		h("td", {}, l.model || "按条码"), h("td", { class: "num" }, fmtNum(l.planned)), h("td", { class: "num picked" }, fmtNum(l.picked)),
+		h("td", {}, l.model || "按条码"), h("td", { class: "num" }, fmtNum(l.plan)), h("td", { class: "num picked" }, fmtNum(l.picked)),
 		h("td", { class: "num" }, fmtNum(l.in_transit)), h("td", { class: "num received" }, fmtNum(l.received)), h("td", { class: "num" }, fmtNum(l.missing)))));
 	$("#counts").textContent = current.status === "dispatched" || current.status === "closed"
-		? `应到 ${fmtNum(sum("picked"))} 件，已收 ${fmtNum(sum("received"))} 件，在途 ${fmtNum(sum("in_transit"))} 件`
-		: `计划 ${fmtNum(sum("planned"))} 件，已拣 ${fmtNum(sum("picked"))} 件`;
+		? `应到 ${fmtNum(sum("in_transit") + sum("received") + sum("missing"))} 件，已收 ${fmtNum(sum("received"))} 件，在途 ${fmtNum(sum("in_transit"))} 件`
+		: `计划 ${fmtNum(sum("plan"))} 件，已拣 ${fmtNum(sum("picked"))} 件`;
 	$("#dispatch").hidden = !(current.status === "open" || current.status === "picking");
 	$("#dispatch").disabled = sum("picked") === 0;
 	$("#close").hidden = current.status !== "dispatched";

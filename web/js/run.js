@@ -1,0 +1,78 @@
+// run.js — one run: its conclusions, every step result, and per load point
+// an SVG plot of each meter's rounded error against the regulation limit
+// (solid) and the internal limit (dashed). Errors are integers × 10⁴ from
+// the server and are printed exactly; only the drawing uses floating point.
+import { api } from "./api.js";
+import { boot, h, $, fmtDate, message, usable } from "./ui.js";
+
+await boot("检定任务");
+const NS = "http://www.w3.org/2000/svg";
+const verdictNames = { pass: "合格", fail: "不合格", none: "—" };
+const statusNames = { pending: "待开始", running: "检定中", interrupted: "已中断", finished: "已完成", aborted: "已放弃" };
+
+// an integer × 10⁴ as an exact decimal: -1234 → "-0.1234"
+function e4(v) {
+	if (v === null || v === undefined) return "";
+	const n = BigInt(v), neg = n < 0n, a = neg ? -n : n;
+	const f = (a % 10000n).toString().padStart(4, "0").replace(/0+$/, "");
+	return (neg ? "-" : "") + (a / 10000n).toString() + (f ? "." + f : "");
+}
+
+function svg(tag, attrs, ...kids) {
+	const e = document.createElementNS(NS, tag);
+	for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+	for (const k of kids) e.append(k);
+	return e;
+}
+
+function plot(label, rows) {
+	const W = 320, H = 180, L = 44, R = 8, T = 22, B = 24;
+	const lim = Math.max(...rows.map((r) => Number(r.limit_e4 || 0)), 1);
+	const top = lim * 1.3, n = rows.length;
+	const y = (v) => T + (H - T - B) * (1 - (v + top) / (2 * top));
+	const x = (i) => L + ((W - L - R) * (i + 0.5)) / n;
+	const g = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: "100%", role: "img", "aria-label": `${label} 误差图` });
+	g.append(svg("text", { x: L, y: 14 }, label));
+	g.append(svg("line", { x1: L, x2: W - R, y1: y(0), y2: y(0), stroke: "#999" }));
+	for (const s of [1, -1]) {
+		g.append(svg("line", { x1: L, x2: W - R, y1: y(s * lim), y2: y(s * lim), stroke: "#b3261e", "stroke-width": 1.5 }));
+		const il = Number(rows[0].internal_limit_e4 || 0);
+		if (il && il !== lim) g.append(svg("line", { x1: L, x2: W - R, y1: y(s * il), y2: y(s * il), stroke: "#9a6400", "stroke-dasharray": "4 3" }));
+		g.append(svg("text", { x: 2, y: y(s * lim) + 4 }, (s > 0 ? "+" : "-") + e4(lim)));
+	}
+	rows.forEach((r, i) => {
+		const v = Number(r.rounded_e4 ?? r.mean_e4 ?? 0);
+		const bad = r.verdict === "fail";
+		g.append(svg("circle", { cx: x(i), cy: y(Math.max(-top, Math.min(top, v))), r: 4, fill: bad ? "#b3261e" : "#1b7f3b" },
+			svg("title", {}, `表位 ${r.position}：${e4(r.rounded_e4 ?? r.mean_e4)}%`)));
+		g.append(svg("text", { x: x(i) - 4, y: H - 6 }, String(r.position)));
+	});
+	return h("div", { class: "card plot", dataset: { label } }, g);
+}
+
+const id = Number(location.hash.slice(1));
+if (!id) {
+	message($("#msg"), "error", "请从检定台看板选择一个任务");
+} else {
+	const r = await api("GET", `/api/runs/${id}?results=true`);
+	$("#title").textContent = `检定任务 #${r.run_id}`;
+	const dl = (k, v) => [h("dt", {}, k), h("dd", {}, v ?? "—")];
+	$("#head").replaceChildren(...dl("检定台", r.bench), ...dl("型号", r.model), ...dl("方案", `${r.scheme_code} v${r.scheme_version}`),
+		...dl("状态", statusNames[r.status] || r.status), ...dl("进度", `${r.steps_done}/${r.steps_total}`), ...dl("检定日期", fmtDate(r.run_date)), ...dl("检定员", r.operator));
+	const pos = new Map(r.positions.map((p) => [p.asset_id, p]));
+	$("#conclusions tbody").replaceChildren(...r.conclusions.filter((c) => c.item === "overall").map((c) => h("tr", {},
+		h("td", {}, pos.get(c.asset_id)?.position ?? ""), h("td", {}, pos.get(c.asset_id)?.barcode ?? ""),
+		h("td", {}, h("span", { class: "badge " + (c.verdict === "pass" ? "ok" : "bad") }, verdictNames[c.verdict])), h("td", {}, fmtDate(c.valid_until)))));
+	const results = r.results || [];
+	$("#results tbody").replaceChildren(...results.map((x) => h("tr", {},
+		h("td", {}, x.step_no), h("td", {}, x.label), h("td", {}, x.position), h("td", { class: "num" }, e4(x.rounded_e4)),
+		h("td", { class: "num" }, e4(x.limit_e4)), h("td", {}, verdictNames[x.verdict] || x.verdict))));
+	const byPoint = new Map();
+	for (const x of results) if (x.kind === "basic" || x.limit_e4 !== null && (x.rounded_e4 !== null || x.mean_e4 !== null)) {
+		const k = x.step_no + " " + x.label;
+		if (!byPoint.has(k)) byPoint.set(k, []);
+		byPoint.get(k).push(x);
+	}
+	$("#plots").replaceChildren(...[...byPoint.entries()].map(([k, rows]) => plot(k.replace(/^\d+ /, ""), rows)));
+}
+usable();
