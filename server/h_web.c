@@ -16,6 +16,7 @@
 #include "reports/cert_doc.h"
 #include "reports/cert_store.h"
 #include "server/srv.h"
+#include "stores/stores.h"
 
 /*
  * One renderer for previews (parsing the font is the slow part), used by one
@@ -171,4 +172,61 @@ int h_summary(struct req *rq, struct ml_error *err)
 	}
 	req_json(rq, 200, o);
 	return ML_OK;
+}
+
+/* ---- stock counts (盘点) for the count page ---- */
+
+/*
+ * POST /api/stock/counts {store, slot?, codes}: submit a count (nothing
+ * changes yet); the answer lists every difference — surplus, shortage,
+ * wrong slot, unregistered — as stock_count_submit found them. A code that
+ * is neither an asset nor a slot of the store refuses the count (422).
+ */
+int h_count_submit(struct req *rq, struct ml_error *err)
+{
+	json_t *a = json_object_get(rq->in, "codes");
+	size_t n = json_array_size(a);
+	const char **codes = calloc(n ? n : 1, sizeof *codes);
+	struct stock_count_report rep;
+	memset(&rep, 0, sizeof(rep));
+	if (!codes)
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		codes[i] = json_string_value(json_array_get(a, i));
+	int rc = stock_count_submit(rq->db, json_string_value(json_object_get(rq->in, "store")),
+				    json_string_value(json_object_get(rq->in, "slot")), codes, n,
+				    &rep, err);
+	free(codes);
+	if (!rc) {
+		json_t *sum = json_object(), *lines = json_array();
+		for (int k = 0; k < COUNT_KIND_COUNT; k++)
+			json_object_set_new(sum, count_kind_name((enum count_kind)k),
+					    json_integer((json_int_t)rep.n[k]));
+		for (size_t i = 0; i < rep.nlines; i++)
+			json_array_append_new(lines,
+					      json_pack("{s:s, s:s, s:b, s:s}", "kind",
+							count_kind_name(rep.lines[i].kind), "code",
+							rep.lines[i].code, "adjustable",
+							rep.lines[i].adjustable, "note",
+							rep.lines[i].note));
+		req_json(rq, 201,
+			 json_pack("{s:I, s:o, s:o}", "count_id", (json_int_t)rep.count_id,
+				   "summary", sum, "lines", lines));
+	}
+	stock_count_report_free(&rep);
+	return rc;
+}
+
+/* POST /api/stock/counts/{id}/confirm {reason}: a second person applies the
+ * count's adjustable lines (the database refuses the counter). */
+int h_count_confirm(struct req *rq, struct ml_error *err)
+{
+	size_t adjusted = 0;
+	int rc = stock_count_confirm(rq->db, strtoll(req_seg(rq, 0), NULL, 10),
+				     json_string_value(json_object_get(rq->in, "reason")),
+				     &adjusted, err);
+	if (!rc)
+		req_json(rq, 200,
+			 json_pack("{s:b, s:I}", "confirmed", 1, "adjusted", (json_int_t)adjusted));
+	return rc;
 }

@@ -120,6 +120,13 @@ static const struct route_param b_order[] = {
 	{ "note", PT_STRING, 0, 500, "note" },
 	{ NULL, 0, 0, 0, NULL },
 };
+static const struct route_param b_count[] = {
+	{ "store", PT_STRING, 1, 64, "the store counted" },
+	{ "slot", PT_STRING, 0, 64, "one slot of it (codes are then assets only)" },
+	{ "codes", PT_STRINGS, 1, 100000,
+	  "scans in order: asset barcodes, and slot barcodes before the assets found in them" },
+	{ NULL, 0, 0, 0, NULL },
+};
 static const struct route_param b_barcodes[] = {
 	{ "barcodes", PT_STRINGS, 1, 100000, "scanned asset barcodes" },
 	{ NULL, 0, 0, 0, NULL },
@@ -511,6 +518,15 @@ const struct route srv_routes[] = {
 	{ "GET", "/api/field/team", h_field_team, AUTH_SESSION, "asset.read", 0, NULL, NULL, NULL,
 	  200, "field", "the person's field team (code and name; nulls when none)", S_OBJ,
 	  "/api/field/team", NULL },
+	{ "POST", "/api/stock/counts", h_count_submit, AUTH_SESSION, "store.count", RF_IDEMPOTENT,
+	  NULL, NULL, b_count, 201, "warehouse",
+	  "submit a stock count (盘点) of a store or slot: every difference listed, nothing "
+	  "changed until a second person confirms",
+	  S_OBJ, "/api/stock/counts", "{\"store\":\"NO-SUCH-STORE\",\"codes\":[]}" },
+	{ "POST", "/api/stock/counts/{id}/confirm", h_count_confirm, AUTH_SESSION, "store.confirm",
+	  RF_IDEMPOTENT, p_id, NULL, b_reason, 200, "warehouse",
+	  "confirm a count as a second person: its adjustable lines become history", S_OBJ,
+	  "/api/stock/counts/999999/confirm", "{\"reason\":\"recount agreed\"}" },
 	{ "GET", "/api/summary", h_summary, AUTH_SESSION, "lab.read", 0, NULL, NULL, NULL, 200,
 	  "lab",
 	  "the manager's figures: stock by store and state, assets whose verification runs out "

@@ -351,6 +351,8 @@ int h_run_cert_approve(struct req *rq, struct ml_error *err);
 int h_cert_preview(struct req *rq, struct ml_error *err);
 int h_field_team(struct req *rq, struct ml_error *err);
 int h_summary(struct req *rq, struct ml_error *err);
+int h_count_submit(struct req *rq, struct ml_error *err);
+int h_count_confirm(struct req *rq, struct ml_error *err);
 
 /* ---- the web pages (server/static.c) ---- */
 

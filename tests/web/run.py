@@ -349,7 +349,7 @@ def t_warehouse(b, fx):
 
 def t_field(b, fx):
     """Phone first, offline: the page is kept by a service worker and is
-    installable; an install, a swap and a fault report made while the server
+    installable; an install, a swap, a removal and a fault report made while the server
     is stopped wait in IndexedDB (the page counts them) and are sent once
     after it is back; a retry of a sent one with its key is replayed, not
     applied again."""
@@ -385,29 +385,36 @@ def t_field(b, fx):
     b.css("#s-seals").send_keys(f["seals"][1])
     b.css("#swap button").click()
     b.wait_text("#queued", "2")
+    b.css("#r-barcode").send_keys(bc[1])
+    b.css("#r-reading").send_keys("1.25")
+    Select(b.css("#r-reason")).select_by_value("fault")
+    b.css("#r-seals").send_keys(f["seals"][1])
+    b.css("#remove button").click()
+    b.wait_text("#queued", "3")
     b.css("#f-barcode").send_keys(bc[0])
     Select(b.css("#f-symptom")).select_by_value("FAST")
     b.css("#f-desc").send_keys("客户反映电量偏高，现场校验走快")
     b.css("#f-lab").send_keys(f["lab"])
     b.css("#fault button").click()
-    b.wait_text("#queued", "3")
+    b.wait_text("#queued", "4")
     b.wait_text("#msg", "离线")
     b.shot("field-offline-queued")
     ops = b.d.execute_async_script(
         "const done = arguments[0]; import('/field/queue.js').then((q) => q.all()).then(done);")
-    assert [o["path"] for o in ops] == ["/api/field/install", "/api/field/swap", "/api/field/faults"], ops
-    assert len({o["key"] for o in ops}) == 3
+    assert [o["path"] for o in ops] == ["/api/field/install", "/api/field/swap", "/api/field/remove",
+                                             "/api/field/faults"], ops
+    assert len({o["key"] for o in ops}) == 4
     assert fx.sql("SELECT count(*) FROM installation i JOIN metering_point p USING (point_id) "
                   "WHERE p.code = '%s'" % f["point"]) == "0"
     assert fx.cmd("start") == "started"
     b.wait_text("#queued", "0", timeout=20)
-    b.wait(lambda: len(b.csss("#sent li.ok")) == 3, 10, "three sent")
+    b.wait(lambda: len(b.csss("#sent li.ok")) == 4, 10, "four sent")
     b.wait_text("#net", "在线")
     b.shot("field-sent")
     q = ("SELECT string_agg(a.barcode || ':' || (i.removed_at IS NULL), ',' ORDER BY i.installation_id) "
          "FROM installation i JOIN metering_point p USING (point_id) JOIN asset a USING (asset_id) "
          "WHERE p.code = '%s'" % f["point"])
-    want = "%s:false,%s:true" % (bc[0], bc[1])
+    want = "%s:false,%s:false" % (bc[0], bc[1])
     assert fx.sql(q) == want, fx.sql(q)
     assert fx.sql("SELECT count(*) FROM fault_report r JOIN asset a USING (asset_id) "
                   "WHERE a.barcode = '%s'" % bc[0]) == "1"
@@ -419,7 +426,7 @@ def t_field(b, fx):
     assert r["ok"], r
     assert fx.sql(q) == want
     assert fx.sql("SELECT count(*) FROM api_idempotency k JOIN app_user u USING (user_id) "
-                  "WHERE u.login = '%s'" % f["login"]) == "3"
+                  "WHERE u.login = '%s'" % f["login"]) == "4"
 
 
 def t_lab_and_manager(b, fx):
@@ -446,7 +453,76 @@ def t_lab_and_manager(b, fx):
     assert int(b.text("#runs-total")) >= 3
 
 
-TESTS = [t_verify_page, t_login_and_homes, t_cert_queue, t_warehouse, t_field, t_lab_and_manager]
+def t_count(b, fx):
+    """A stock count by scanning: surplus and shortage live as the codes come,
+    the database's report after submitting; the counter may not confirm their
+    own count, a second clerk does and the shortage is recorded lost."""
+    w = fx.data["warehouse"]
+    bc = w["barcodes"]
+    b.login("mlt_clerk")
+    b.visit("count", "/wh/count.html")
+    Select(b.css("#store")).select_by_value(w["from"])
+    b.wait(lambda: b.text("#n-expected") != "0", 10, "the store's records")
+    expected = int(b.text("#n-expected"))
+    scans = [w["slot"], bc[3], bc[4], bc[5], bc[10], bc[0]]  # bc[0] was received elsewhere; bc[11] not scanned
+    b.css("#scan").send_keys("".join(c + Keys.ENTER for c in scans))
+    b.wait(lambda: len(scan_log(b)) == 6 and all(r[1] != "wait" for r in scan_log(b)), 10, "count scans")
+    assert b.text("#n-surplus") == "1", b.text("#n-surplus")
+    assert b.text("#n-short") == str(expected - 4), (b.text("#n-short"), expected)
+    assert "盘盈" in scan_log(b)[5][2]
+    b.css("#submit").click()
+    b.wait_text("#msg", "已提交盘点单")
+    lines = b.d.execute_script("return [...document.querySelectorAll('#count-lines tbody tr')].map(r => r.innerText)")
+    assert any("盘盈" in l and bc[0] in l for l in lines), lines
+    assert any("盘亏" in l and bc[11] in l for l in lines), lines
+    count = b.text("#count-no")
+    b.shot("count-submitted")
+    b.css("#count-id").send_keys(count)
+    b.css("#confirm").click()
+    b.wait_text("#msg", "确认被拒绝")
+    b.login("mlt_clerk2")
+    b.get("/wh/count.html")
+    b.ready()
+    b.css("#count-id").send_keys(count)
+    b.css("#confirm").click()
+    b.wait_text("#msg", "已确认")
+    assert fx.sql("SELECT state FROM asset WHERE barcode = '%s'" % bc[11]) == "lost"
+
+
+def t_delivery(b, fx):
+    """A delivery file with a bad row is refused whole, the row named by its
+    line; the corrected file is received as a new lot."""
+    w = fx.data["warehouse"]
+    good = [fx.data["delivery"][0], fx.data["delivery"][1]]
+    bad = good[1][:-1] + str((int(good[1][-1]) + 1) % 10)  # wrong check digit
+    d = os.path.join(b.out, "tmp")
+    os.makedirs(d, exist_ok=True)
+    head = "barcode,model_code,production_batch,production_date\n"
+    p_bad, p_good = os.path.join(d, "delivery-bad.csv"), os.path.join(d, "delivery.csv")
+    with open(p_bad, "w") as f:
+        f.write(head + "%s,%s,B9,2026-10-01\n%s,%s,B9,2026-10-01\n" % (good[0], w["model"], bad, w["model"]))
+    with open(p_good, "w") as f:
+        f.write(head + "".join("%s,%s,B9,2026-10-01\n" % (g, w["model"]) for g in good))
+    b.login("mlt_clerk")
+    b.visit("delivery", "/wh/delivery.html")
+    b.css("#file").send_keys(p_bad)
+    b.css("#lot").send_keys("WLOT-WEB-2")
+    b.css("#supplier").send_keys("浙江华仪")
+    b.css("#go").click()
+    b.wait_text("#msg", "整批未入库", timeout=20)
+    lines = [e.text for e in b.csss("#issues td.line")]
+    assert lines == ["3"], lines
+    assert bad in b.text("#issues")
+    b.shot("delivery-refused")
+    assert fx.sql("SELECT count(*) FROM lot WHERE code = 'WLOT-WEB-2'") == "0"
+    b.css("#file").send_keys(p_good)
+    b.css("#go").click()
+    b.wait_text("#msg", "已接收批次 WLOT-WEB-2：2 只", timeout=20)
+    assert fx.sql("SELECT count(*) FROM asset a JOIN lot l USING (lot_id) WHERE l.code = 'WLOT-WEB-2'") == "2"
+
+
+TESTS = [t_verify_page, t_login_and_homes, t_cert_queue, t_warehouse, t_count, t_delivery, t_field,
+         t_lab_and_manager]
 
 
 def main():

@@ -151,6 +151,10 @@ void warehouse(const std::string &ci, json_t *out)
 		 "verified_at = now(), location_id = (SELECT location_id FROM location WHERE "
 		 "code = 'WH-CENTRAL') WHERE lot_id = (SELECT lot_id FROM lot WHERE code = "
 		 "'WLOT-1')");
+	/* two meters of a delivery not received yet (the delivery page's file) */
+	json_object_set_new(
+		out, "delivery",
+		json_pack("[s, s]", wf_barcode(780000).c_str(), wf_barcode(780001).c_str()));
 	json_object_set_new(out, "warehouse",
 			    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "from", "WH-CENTRAL", "to",
 				      "WH-COUNTY", "model", "DDZY-W1", "slot", "A-01-01", "unknown",

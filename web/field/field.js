@@ -86,6 +86,13 @@ $("#swap").addEventListener("submit", (ev) => {
 	const o = $("#s-old").value.trim(), n = $("#s-new").value.trim();
 	enqueue(`换表 ${o} → ${n}`, "/api/field/swap", { old: o, old_reading: $("#s-old-reading").value.trim(), reason: $("#s-reason").value, new: n, reading: $("#s-reading").value.trim(), seals: seals($("#s-seals").value) }, ev.target);
 });
+$("#remove").addEventListener("submit", (ev) => {
+	ev.preventDefault();
+	const b = $("#r-barcode").value.trim();
+	const body = { barcode: b, reading: $("#r-reading").value.trim(), reason: $("#r-reason").value, seals: seals($("#r-seals").value) };
+	if ($("#r-note").value.trim()) body.note = $("#r-note").value.trim();
+	enqueue("拆表 " + b, "/api/field/remove", body, ev.target);
+});
 $("#fault").addEventListener("submit", (ev) => {
 	ev.preventDefault();
 	const b = $("#f-barcode").value.trim();

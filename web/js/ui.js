@@ -51,7 +51,9 @@ export const stateName = (s) => stateNames[s] || s;
 // The pages a person sees, by role (a page's API refuses whoever lacks the permission anyway).
 export const pages = [
 	{ href: "/wh/orders.html", title: "配送单", desc: "建单、扫码拣货、发运、收货", roles: ["warehouse_clerk"] },
+	{ href: "/wh/delivery.html", title: "到货接收", desc: "上传到货清单，逐行核对", roles: ["warehouse_clerk"] },
 	{ href: "/wh/putaway.html", title: "上架", desc: "扫库位，再扫资产", roles: ["warehouse_clerk"] },
+	{ href: "/wh/count.html", title: "盘点", desc: "扫码盘点，盘盈盘亏随扫随算", roles: ["warehouse_clerk", "manager"] },
 	{ href: "/wh/stock.html", title: "库存", desc: "按库房、型号、状态", roles: ["warehouse_clerk", "manager"] },
 	{ href: "/field/", title: "现场作业", desc: "装表、换表、故障上报（可离线）", roles: ["field_member"] },
 	{ href: "/lab/board.html", title: "检定台看板", desc: "各检定台与任务的实时状态", roles: ["lab_technician", "checker", "approver", "quality_analyst", "manager"] },
