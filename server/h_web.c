@@ -230,3 +230,62 @@ int h_count_confirm(struct req *rq, struct ml_error *err)
 			 json_pack("{s:b, s:I}", "confirmed", 1, "adjusted", (json_int_t)adjusted));
 	return rc;
 }
+
+/* ---- the re-verification list ---- */
+
+/*
+ * GET /api/stock/reverify?store=: stock that may not be issued (expired, or
+ * verified longer ago than stock.reverify_months), from the stores' own
+ * ml_stock_reverify_list — the rows of `meterlab stock reverify-list`.
+ */
+int h_reverify_list(struct req *rq, struct ml_error *err)
+{
+	const char *p[1] = { req_query(rq, "store") };
+	PGresult *res = NULL;
+	int rc = db_exec(rq->db, "SELECT * FROM ml_stock_reverify_list($1)", 1, p, PGRES_TUPLES_OK,
+			 &res, err);
+	if (rc)
+		return rc;
+	req_json(rq, 200, json_pack("{s:o}", "items", json_rows(res)));
+	PQclear(res);
+	return ML_OK;
+}
+
+/* POST /api/stock/reverify/send {barcodes, lab, reason}: all or nothing, every refusal listed. */
+int h_reverify_send(struct req *rq, struct ml_error *err)
+{
+	json_t *a = json_object_get(rq->in, "barcodes");
+	size_t n = json_array_size(a);
+	const char **codes = calloc(n ? n : 1, sizeof *codes);
+	struct stock_scan_report rep;
+	memset(&rep, 0, sizeof(rep));
+	if (!codes)
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		codes[i] = json_string_value(json_array_get(a, i));
+	int rc = stock_reverify_send(
+		rq->db, codes, n, json_string_value(json_object_get(rq->in, "lab")),
+		json_string_value(json_object_get(rq->in, "reason")), &rep, err);
+	free(codes);
+	json_t *refused = json_array();
+	for (size_t i = 0; i < rep.nrefused; i++)
+		json_array_append_new(refused, json_pack("{s:I, s:s, s:s}", "index",
+							 (json_int_t)rep.refused[i].index + 1,
+							 "code", rep.refused[i].code, "message",
+							 rep.refused[i].msg));
+	if (rc && rep.nrefused) {
+		req_error(rq,
+			  rc == ML_ENOTFOUND ? 404
+			  : rc == ML_ESTATE  ? 409
+					     : 422,
+			  "refused", err->msg, json_pack("{s:o}", "refused", refused));
+		rc = ML_OK;
+	} else if (!rc) {
+		req_json(rq, 200,
+			 json_pack("{s:I, s:o}", "done", (json_int_t)rep.done, "refused", refused));
+	} else {
+		json_decref(refused);
+	}
+	stock_scan_report_free(&rep);
+	return rc;
+}

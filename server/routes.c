@@ -127,6 +127,16 @@ static const struct route_param b_count[] = {
 	  "scans in order: asset barcodes, and slot barcodes before the assets found in them" },
 	{ NULL, 0, 0, 0, NULL },
 };
+static const struct route_param q_reverify[] = {
+	{ "store", PT_STRING, 0, 64, "one store (default: every store)" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_reverify[] = {
+	{ "barcodes", PT_STRINGS, 1, 100000, "the assets sent" },
+	{ "lab", PT_STRING, 1, 64, "the lab location they go to" },
+	{ "reason", PT_STRING, 1, 500, "why" },
+	{ NULL, 0, 0, 0, NULL },
+};
 static const struct route_param b_barcodes[] = {
 	{ "barcodes", PT_STRINGS, 1, 100000, "scanned asset barcodes" },
 	{ NULL, 0, 0, 0, NULL },
@@ -527,6 +537,16 @@ const struct route srv_routes[] = {
 	  RF_IDEMPOTENT, p_id, NULL, b_reason, 200, "warehouse",
 	  "confirm a count as a second person: its adjustable lines become history", S_OBJ,
 	  "/api/stock/counts/999999/confirm", "{\"reason\":\"recount agreed\"}" },
+	{ "GET", "/api/stock/reverify", h_reverify_list, AUTH_SESSION, "asset.read", 0, NULL,
+	  q_reverify, NULL, 200, "warehouse",
+	  "the re-verification list: stock that may not be issued (expired, or verified longer "
+	  "ago than stock.reverify_months)",
+	  S_LIST, "/api/stock/reverify", NULL },
+	{ "POST", "/api/stock/reverify/send", h_reverify_send, AUTH_SESSION, "store.reverify",
+	  RF_IDEMPOTENT, NULL, NULL, b_reverify, 200, "warehouse",
+	  "send stock to a lab for re-verification, all or nothing (every refusal listed)", S_OBJ,
+	  "/api/stock/reverify/send",
+	  "{\"barcodes\":[\"4130001000000462000018\"],\"lab\":\"NO-SUCH-LAB\",\"reason\":\"expired\"}" },
 	{ "GET", "/api/summary", h_summary, AUTH_SESSION, "lab.read", 0, NULL, NULL, NULL, 200,
 	  "lab",
 	  "the manager's figures: stock by store and state, assets whose verification runs out "

@@ -353,6 +353,8 @@ int h_field_team(struct req *rq, struct ml_error *err);
 int h_summary(struct req *rq, struct ml_error *err);
 int h_count_submit(struct req *rq, struct ml_error *err);
 int h_count_confirm(struct req *rq, struct ml_error *err);
+int h_reverify_list(struct req *rq, struct ml_error *err);
+int h_reverify_send(struct req *rq, struct ml_error *err);
 
 /* ---- the web pages (server/static.c) ---- */
 

@@ -521,7 +521,24 @@ def t_delivery(b, fx):
     assert fx.sql("SELECT count(*) FROM asset a JOIN lot l USING (lot_id) WHERE l.code = 'WLOT-WEB-2'") == "2"
 
 
-TESTS = [t_verify_page, t_login_and_homes, t_cert_queue, t_warehouse, t_count, t_delivery, t_field,
+def t_reverify(b, fx):
+    """The re-verification list shows the expired meter; sending it to the
+    lab moves it there in the database and empties the list."""
+    w = fx.data["warehouse"]
+    bc = w["barcodes"]
+    b.login("mlt_clerk")
+    b.visit("reverify", "/wh/reverify.html")
+    rows = b.d.execute_script("return [...document.querySelectorAll('#list tbody tr')].map(r => r.dataset.barcode)")
+    assert bc[10] in rows, rows
+    b.shot("reverify-list")
+    Select(b.css("#lab")).select_by_value(fx.data["field"]["lab"])
+    b.d.execute_script("document.querySelectorAll('.pick').forEach(c => { c.checked = c.value === arguments[0]; })", bc[10])
+    b.css("#go").click()
+    b.wait_text("#msg", "已送检 1 只")
+    assert fx.sql("SELECT state FROM asset WHERE barcode = '%s'" % bc[10]) == "reverify"
+
+
+TESTS = [t_verify_page, t_login_and_homes, t_cert_queue, t_warehouse, t_count, t_reverify, t_delivery, t_field,
          t_lab_and_manager]
 
 

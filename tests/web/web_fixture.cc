@@ -151,6 +151,9 @@ void warehouse(const std::string &ci, json_t *out)
 		 "verified_at = now(), location_id = (SELECT location_id FROM location WHERE "
 		 "code = 'WH-CENTRAL') WHERE lot_id = (SELECT lot_id FROM lot WHERE code = "
 		 "'WLOT-1')");
+	/* one expired on the shelf: the re-verification list's */
+	exec(ci, "UPDATE asset SET valid_until = current_date - 1 WHERE barcode = '" +
+			 wf_barcode(770010) + "'");
 	/* two meters of a delivery not received yet (the delivery page's file) */
 	json_object_set_new(
 		out, "delivery",

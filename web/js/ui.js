@@ -41,10 +41,10 @@ export function fmtTime(s) {
 }
 
 export const stateNames = {
-	arrived: "到货待检", sampling: "抽检中", in_verification: "检定中", in_stock: "在库",
-	issued: "已领用", installed: "已安装", removed: "已拆回", in_transit: "在途",
-	lost: "丢失", scrapped: "报废", returned_to_maker: "退厂", quarantined: "隔离",
-	failed: "检定不合格", reverify: "待复检",
+	arrived: "到货待检", sampling: "抽检中", verifying: "检定中", in_stock: "在库（中心）",
+	failed: "检定不合格", in_transit: "在途", secondary_stock: "在库（二级库）", issued: "已领用",
+	installed: "已安装", removed: "已拆回", fault_analysis: "故障分析", reverify: "待复检",
+	returned_to_maker: "退厂", scrapped: "报废", lost: "丢失",
 };
 export const stateName = (s) => stateNames[s] || s;
 
@@ -54,6 +54,7 @@ export const pages = [
 	{ href: "/wh/delivery.html", title: "到货接收", desc: "上传到货清单，逐行核对", roles: ["warehouse_clerk"] },
 	{ href: "/wh/putaway.html", title: "上架", desc: "扫库位，再扫资产", roles: ["warehouse_clerk"] },
 	{ href: "/wh/count.html", title: "盘点", desc: "扫码盘点，盘盈盘亏随扫随算", roles: ["warehouse_clerk", "manager"] },
+	{ href: "/wh/reverify.html", title: "待复检", desc: "过期或久存的库存，送检", roles: ["warehouse_clerk"] },
 	{ href: "/wh/stock.html", title: "库存", desc: "按库房、型号、状态", roles: ["warehouse_clerk", "manager"] },
 	{ href: "/field/", title: "现场作业", desc: "装表、换表、故障上报（可离线）", roles: ["field_member"] },
 	{ href: "/lab/board.html", title: "检定台看板", desc: "各检定台与任务的实时状态", roles: ["lab_technician", "checker", "approver", "quality_analyst", "manager"] },
