@@ -1,0 +1,155 @@
+/*
+ * watch.c — closed-loop monitoring: thin calls of the functions of
+ * sql/migrations/0300_watch.sql, which hold the rules and the refusals.
+ */
+#include "plan/watch.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+int watch_run(struct db *db, const char *rule, PGresult **out, struct ml_error *err)
+{
+	const char *p[1] = { rule };
+	return db_exec(
+		db,
+		"SELECT rule_code AS rule, n_found AS found, n_opened AS opened, n_open AS open, "
+		"n_cleared AS cleared FROM ml_watch_run(CASE WHEN $1::text IS NULL THEN NULL "
+		"ELSE ARRAY[$1::text] END)",
+		1, p, PGRES_TUPLES_OK, out, err);
+}
+
+int watch_list(struct db *db, const struct watch_filter *f, PGresult **out, struct ml_error *err)
+{
+	const char *status = f && f->status ? f->status : "open";
+	if (strcmp(status, "open") && strcmp(status, "closed") && strcmp(status, "all"))
+		return ml_errorf(err, ML_EINVAL, "status '%s' is not open, closed or all", status);
+	const char *p[5] = { status, f ? f->rule : NULL, f ? f->place : NULL, f ? f->role : NULL,
+			     f && f->overdue ? "t" : "f" };
+	return db_exec(
+		db,
+		"SELECT i.item_id AS id, i.rule, i.status, to_char(i.opened_at, 'YYYY-MM-DD') AS opened, "
+		"i.due_on AS due, (i.status = 'open' AND i.due_on < current_date) AS overdue, i.role, "
+		"coalesce(l.code, 'centre') AS place, i.summary, "
+		"CASE WHEN i.status = 'closed' THEN CASE WHEN i.condition_held THEN 'waived' ELSE 'fixed' END "
+		"WHEN i.cleared_at IS NOT NULL THEN 'gone' ELSE 'holds' END AS condition "
+		"FROM watch_item i LEFT JOIN location l ON l.location_id = i.place_id "
+		"WHERE ($1 = 'all' OR i.status = $1) AND ($2::text IS NULL OR i.rule = $2) "
+		"AND ($3::text IS NULL OR coalesce(l.code, 'centre') = $3) AND ($4::text IS NULL OR i.role = $4) "
+		"AND (NOT $5::boolean OR (i.status = 'open' AND i.due_on < current_date)) "
+		"ORDER BY i.item_id",
+		5, p, PGRES_TUPLES_OK, out, err);
+}
+
+int watch_show(struct db *db, int64_t id, PGresult **out, struct ml_error *err)
+{
+	char ids[24];
+	snprintf(ids, sizeof ids, "%" PRId64, id);
+	const char *p[1] = { ids };
+	PGresult *res = NULL;
+	int rc = db_exec(
+		db,
+		"SELECT i.item_id AS id, i.rule, r.title, i.status, i.anomaly_key AS key, a.barcode, "
+		"coalesce(l.code, 'centre') AS place, i.role, i.summary, "
+		"to_char(i.opened_at, 'YYYY-MM-DD HH24:MI') AS opened, uo.login AS opened_by, i.due_on AS due, "
+		"to_char(i.last_seen_at, 'YYYY-MM-DD HH24:MI') AS last_seen, "
+		"to_char(i.cleared_at, 'YYYY-MM-DD HH24:MI') AS cleared, "
+		"to_char(i.closed_at, 'YYYY-MM-DD HH24:MI') AS closed, uc.login AS closed_by, i.note, i.reason, "
+		"i.condition_held, i.evidence AS details "
+		"FROM watch_item i JOIN watch_rule r ON r.code = i.rule "
+		"LEFT JOIN asset a ON a.asset_id = i.asset_id LEFT JOIN location l ON l.location_id = i.place_id "
+		"JOIN app_user uo ON uo.user_id = i.opened_by LEFT JOIN app_user uc ON uc.user_id = i.closed_by "
+		"WHERE i.item_id = $1::bigint",
+		1, p, PGRES_TUPLES_OK, &res, err);
+	if (rc)
+		return rc;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return ml_errorf(err, ML_ENOTFOUND, "work item %" PRId64 " does not exist", id);
+	}
+	*out = res;
+	return ML_OK;
+}
+
+int watch_close(struct db *db, int64_t id, const char *note, const char *reason, int *held,
+		struct ml_error *err)
+{
+	char ids[24];
+	snprintf(ids, sizeof ids, "%" PRId64, id);
+	const char *p[3] = { ids, note, reason };
+	PGresult *res = NULL;
+	int rc = db_query_one(db, "SELECT ml_watch_close($1::bigint, $2, $3) AS held", 3, p, &res,
+			      err);
+	if (rc)
+		return rc;
+	if (held)
+		*held = !strcmp(db_get(res, 0, "held"), "t");
+	PQclear(res);
+	return ML_OK;
+}
+
+int watch_rules(struct db *db, PGresult **out, struct ml_error *err)
+{
+	return db_exec(
+		db,
+		"SELECT code, title, coalesce(threshold::text, ml_setting('stock.reverify_months') "
+		"|| ' months (stock.reverify_months)') AS threshold, unit, due_days, role, enabled "
+		"FROM watch_rule ORDER BY code",
+		0, NULL, PGRES_TUPLES_OK, out, err);
+}
+
+/* A whole number 0..max as text, or an error naming it. */
+static int whole(const char *what, const char *s, long max, struct ml_error *err)
+{
+	if (!s)
+		return ML_OK;
+	long v = 0;
+	size_t n = strlen(s);
+	if (n == 0 || n > 6)
+		return ml_errorf(err, ML_EINVAL, "%s '%s' is not a whole number 0..%ld", what, s,
+				 max);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return ml_errorf(err, ML_EINVAL, "%s '%s' is not a whole number 0..%ld",
+					 what, s, max);
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v > max)
+		return ml_errorf(err, ML_EINVAL, "%s '%s' is not a whole number 0..%ld", what, s,
+				 max);
+	return ML_OK;
+}
+
+int watch_rule_set(struct db *db, const char *code, const char *threshold, const char *due_days,
+		   const char *role, const char *enabled, const char *reason, struct ml_error *err)
+{
+	int rc = whole("threshold", threshold, 100000, err);
+	if (rc)
+		return rc;
+	if ((rc = whole("due days", due_days, 366, err)))
+		return rc;
+	const char *en = NULL;
+	if (enabled) {
+		if (!strcmp(enabled, "yes"))
+			en = "t";
+		else if (!strcmp(enabled, "no"))
+			en = "f";
+		else
+			return ml_errorf(err, ML_EINVAL, "enabled '%s' is not yes or no", enabled);
+	}
+	const char *p[6] = { code, threshold, due_days, role, en, reason };
+	return db_cmd(db, "SELECT ml_watch_rule_set($1, $2::int, $3::int, $4, $5::boolean, $6)", 6,
+		      p, err);
+}
+
+int watch_timeliness(struct db *db, const char *from, const char *to, PGresult **out,
+		     struct ml_error *err)
+{
+	const char *p[2] = { from, to };
+	return db_exec(
+		db,
+		"SELECT place, opened, closed, closed_in_time, share_in_time, open_overdue "
+		"FROM ml_watch_timeliness(coalesce($1::date, date_trunc('month', current_date)::date), "
+		"coalesce($2::date, current_date + 1))",
+		2, p, PGRES_TUPLES_OK, out, err);
+}
