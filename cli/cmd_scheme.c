@@ -530,20 +530,20 @@ static int sch_settings(struct cli_ctx *ctx, struct cli_call *c)
 /* ---- scheme printing ---- */
 
 /* One step as JSON; the output buffer's failure is seen by cli_emit. */
-static int step_json(struct ml_buf *b, const struct scheme_step *st, int first,
-		     struct ml_error *err)
+static int step_json(struct ml_buf *b, const struct scheme_step *st, enum model_connection conn,
+		     int first, struct ml_error *err)
 {
 	struct ml_buf line = ML_BUF_INIT;
-	int rc = scheme_step_format(st, &line, err);
+	int rc = scheme_step_format_for(st, conn, &line, err);
 	if (rc)
 		goto out;
 	char cur[24];
 	ml_buf_puts(b, first ? "{" : ",{");
 	ml_json_kv_str(b, 1, "kind", scheme_step_kind_name(st->kind));
 	if (st->kind == STEP_BASIC || st->kind == STEP_CONSTANT) {
-		ml_json_kv_str(
-			b, 0, "current",
-			point_current_text(st->point.base, st->point.mult_e4, cur, sizeof cur));
+		ml_json_kv_str(b, 0, "current",
+			       point_current_text_for(st->point.base, st->point.mult_e4, conn, cur,
+						      sizeof cur));
 		ml_json_kv_str(b, 0, "pf", point_pf_text(st->point.pf));
 		ml_json_kv_str(b, 0, "element", point_element_text(st->point.element));
 	}
@@ -570,7 +570,7 @@ static int print_scheme(const struct scheme *s, int json, struct ml_buf *b, stru
 	ml_buf_puts(b, ",\"steps\":[");
 	int rc = ML_OK;
 	for (size_t i = 0; i < s->nsteps && !rc; i++)
-		rc = step_json(b, &s->steps[i], i == 0, err);
+		rc = step_json(b, &s->steps[i], scheme_connection(s), i == 0, err);
 	ml_buf_puts(b, "]}");
 	return rc;
 }

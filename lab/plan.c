@@ -223,10 +223,11 @@ static void set_pos(struct plan_step *ps, enum bench_mode mode, const struct mod
 	ps->pos.clock_freq = r->clock_freq_mhz > 0 ? (float)r->clock_freq_mhz / 1000.0f : 1.0f;
 }
 
-static void point_label(struct plan_step *ps, const char *prefix)
+/* "0.5Ib cosφ=0.5L H" — In for a transformer-operated meter (JJG 596-2012). */
+static void point_label(struct plan_step *ps, const struct model_rating *r, const char *prefix)
 {
 	char cur[24];
-	point_current_text(ps->point.base, ps->point.mult_e4, cur, sizeof cur);
+	point_current_text_for(ps->point.base, ps->point.mult_e4, r->connection, cur, sizeof cur);
 	snprintf(ps->label, sizeof ps->label, "%s%s cos\u03c6=%s %s", prefix, cur,
 		 point_pf_text(ps->point.pf), point_element_text(ps->point.element));
 }
@@ -321,7 +322,7 @@ static int plan_basic(const struct scheme_step *st, const struct model_rating *r
 				    r->imax_ma, set, &lim, err)))
 		return rc;
 	set_source(ps, r, r->un_mv, i_ua, &st->point);
-	point_label(ps, "");
+	point_label(ps, r, "");
 	/* the internal acceptance coefficient applies to basic error (Henan / ModelTest practice, §1.11) */
 	set_limits(ps, &lim, st->limit_e4, set->internal_coeff_e4);
 	ps->readings = st->readings ? st->readings : set->basic_readings;
@@ -387,7 +388,7 @@ static int plan_constant(const struct scheme_step *st, const struct model_rating
 	    (rc = point_current_ua(&st->point, r, set, &i_ua, err)))
 		return rc;
 	set_source(ps, r, r->un_mv, i_ua, &st->point);
-	point_label(ps, "constant ");
+	point_label(ps, r, "constant ");
 	ps->energy_wh_e4 = st->energy_wh_e4 ? st->energy_wh_e4 : set->constant_energy_wh_e4;
 	/* run time = E / P: Wh·1e4 · 360000 / mW = ms */
 	ps->duration_ms = st->duration_ms

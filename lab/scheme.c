@@ -149,7 +149,14 @@ int point_current_parse(const char *s, enum point_base *base, int64_t *mult_e4,
 
 char *point_current_text(enum point_base base, int64_t mult_e4, char *buf, size_t len)
 {
-	static const char *const n[] = { "?", "Ib", "Imax", "Itr", "Imin" };
+	return point_current_text_for(base, mult_e4, 0, buf, len);
+}
+
+char *point_current_text_for(enum point_base base, int64_t mult_e4, enum model_connection conn,
+			     char *buf, size_t len)
+{
+	const char *const n[] = { "?", conn == CONN_TRANSFORMER ? "In" : "Ib", "Imax", "Itr",
+				  "Imin" };
 	char m[DEC4_FMT_MAX] = "";
 	if (mult_e4 != DEC4_SCALE)
 		dec4_format(mult_e4, dec4_min_decimals(mult_e4), m, sizeof m);

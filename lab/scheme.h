@@ -134,6 +134,15 @@ int point_pf_parse(const char *s, enum point_pf *out, struct ml_error *err) ML_M
 int point_element_parse(const char *s, enum point_element *out, struct ml_error *err) ML_MUSTCHECK;
 /* Text forms ("0.1Ib", "0.5L", "H"); buf ≥ 24 bytes; returns buf / static string. */
 char *point_current_text(enum point_base base, int64_t mult_e4, char *buf, size_t len);
+/*
+ * The same, named as the regulation names it for the meter's connection:
+ * direct-connected meters are rated by the basic current Ib (基本电流),
+ * transformer-operated meters by the rated current In (额定电流) (JJG
+ * 596-2012 §3; domain.md §1.3), so 0.05Ib of a direct meter is 0.05In of a
+ * transformer-operated one. conn 0 (unknown) names Ib. Returns buf.
+ */
+char *point_current_text_for(enum point_base base, int64_t mult_e4, enum model_connection conn,
+			     char *buf, size_t len);
 const char *point_pf_text(enum point_pf pf);          /* "1.0", "0.5L", ... */
 const char *point_element_text(enum point_element e); /* "H", "A", "B", "C" */
 /* φ in degrees × 10⁴ (current lagging positive): 1.0 → 0, 0.5L → 600000, 0.8C → −368699. */
@@ -218,7 +227,13 @@ int scheme_default(const struct model_rating *r, const struct lab_settings *set,
 /* One-line text form of a step ("basic  I=0.1Ib  pf=0.5L  element=H  readings=2"). */
 int scheme_step_format(const struct scheme_step *step, struct ml_buf *out,
 		       struct ml_error *err) ML_MUSTCHECK;
-/* Whole scheme as text (header lines + one line per step), appended to out. */
+/* The same with the load point named for conn ("I=0.05In" for CONN_TRANSFORMER). */
+int scheme_step_format_for(const struct scheme_step *step, enum model_connection conn,
+			   struct ml_buf *out, struct ml_error *err) ML_MUSTCHECK;
+/* The connection a scheme suits (its "suits connection="); 0 when either. */
+enum model_connection scheme_connection(const struct scheme *s);
+/* Whole scheme as text (header lines + one line per step, load points in Ib
+ * or, for a transformer-operated scheme, In), appended to out. */
 int scheme_format_text(const struct scheme *s, struct ml_buf *out,
 		       struct ml_error *err) ML_MUSTCHECK;
 /* Parse the text format; err names the line number and the bad token. */

@@ -58,7 +58,9 @@ static int put_options(struct ml_buf *b, const struct scheme_step *st)
 	return rc;
 }
 
-int scheme_step_format(const struct scheme_step *st, struct ml_buf *out, struct ml_error *err)
+/* One step; its load point named for conn (In for transformer-operated meters). */
+int scheme_step_format_for(const struct scheme_step *st, enum model_connection conn,
+			   struct ml_buf *out, struct ml_error *err)
 {
 	int rc = scheme_step_check(st, err);
 	if (rc)
@@ -66,10 +68,11 @@ int scheme_step_format(const struct scheme_step *st, struct ml_buf *out, struct 
 	rc = ml_buf_printf(out, "%-8s", scheme_step_kind_name(st->kind));
 	if (st->kind == STEP_BASIC || st->kind == STEP_CONSTANT) {
 		char cur[24];
-		rc |= ml_buf_printf(
-			out, "  I=%s  pf=%s  element=%s",
-			point_current_text(st->point.base, st->point.mult_e4, cur, sizeof cur),
-			point_pf_text(st->point.pf), point_element_text(st->point.element));
+		rc |= ml_buf_printf(out, "  I=%s  pf=%s  element=%s",
+				    point_current_text_for(st->point.base, st->point.mult_e4, conn,
+							   cur, sizeof cur),
+				    point_pf_text(st->point.pf),
+				    point_element_text(st->point.element));
 	} else if (st->kind == STEP_CT || st->kind == STEP_VT) {
 		rc |= put_dec(out, "percent", st->percent_e4, 4);
 		rc |= put_dec(out, "burden", st->burden_pct_e4, 4);
@@ -79,6 +82,19 @@ int scheme_step_format(const struct scheme_step *st, struct ml_buf *out, struct 
 	while (!rc && out->len > 0 && out->data[out->len - 1] == ' ')
 		out->data[--out->len] = '\0';
 	return rc ? ml_errorf(err, ML_ENOMEM, "out of memory") : ML_OK;
+}
+
+int scheme_step_format(const struct scheme_step *st, struct ml_buf *out, struct ml_error *err)
+{
+	return scheme_step_format_for(st, 0, out, err);
+}
+
+/* The connection a scheme is for; 0 when it suits both (its points then name Ib). */
+enum model_connection scheme_connection(const struct scheme *s)
+{
+	enum model_connection c;
+	struct ml_error ignore = ML_ERROR_INIT;
+	return s->connection[0] && !model_connection_parse(s->connection, &c, &ignore) ? c : 0;
 }
 
 static int put_quoted(struct ml_buf *b, const char *s)
@@ -110,7 +126,7 @@ int scheme_format_text(const struct scheme *s, struct ml_buf *out, struct ml_err
 	if (rc)
 		return ml_errorf(err, ML_ENOMEM, "out of memory");
 	for (size_t i = 0; i < s->nsteps; i++) {
-		rc = scheme_step_format(&s->steps[i], out, err);
+		rc = scheme_step_format_for(&s->steps[i], scheme_connection(s), out, err);
 		if (rc)
 			return ml_error_prefix(err, "step %zu: ", i + 1), rc;
 		if (ml_buf_putc(out, '\n'))

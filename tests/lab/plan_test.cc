@@ -202,6 +202,12 @@ TEST(Plan, ThreePhaseElements)
 	EXPECT_EQ(BENCH_WIRING_3P3W, ps.source.wiring);
 	EXPECT_EQ(259807, ps.power_mw); /* √3 × 100 V × 1.5 A */
 	EXPECT_EQ(500, ps.interval_e4);
+	/* a transformer-operated meter is rated by In (额定电流), JJG 596-2012 */
+	EXPECT_STREQ("In cos\u03c6=1.0 H", ps.label);
+	ps = plan(basic("0.05Ib", PF_1), r3, set);
+	EXPECT_STREQ("0.05In cos\u03c6=1.0 H", ps.label);
+	ps = plan(basic("0.05In", PF_1), r, set); /* written In, direct meter: Ib */
+	EXPECT_STREQ("0.05Ib cos\u03c6=1.0 H", ps.label);
 }
 
 TEST(Plan, MinimumReadingTimeRaisesPulses)

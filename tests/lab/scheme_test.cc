@@ -152,6 +152,24 @@ TEST(Scheme, DefaultOrderAndHalfImaxSetting)
 	struct model_rating r3 = meter("0.5S", CONN_TRANSFORMER, WIRING_3P4W);
 	ASSERT_EQ(ML_OK, scheme_default(&r3, &set, nullptr, &s, nullptr));
 	EXPECT_STREQ("JJG596-3P-T-0.5S", s->code);
+	{
+		/* transformer-operated: the points are named by In, never Ib (JJG 596-2012) */
+		struct ml_buf t = ML_BUF_INIT;
+		ASSERT_EQ(ML_OK, scheme_format_text(s, &t, nullptr));
+		std::string txt = ml_buf_str(&t);
+		ml_buf_free(&t);
+		EXPECT_NE(std::string::npos, txt.find("I=0.05In")) << txt;
+		EXPECT_NE(std::string::npos, txt.find("I=In ")) << txt;
+		EXPECT_EQ(std::string::npos, txt.find("Ib")) << txt;
+		struct scheme *back = nullptr;
+		ASSERT_EQ(ML_OK, scheme_parse_text(txt.c_str(), &back, nullptr));
+		ASSERT_EQ(s->nsteps, back->nsteps);
+		for (size_t i = 0; i < s->nsteps; i++) {
+			EXPECT_EQ(s->steps[i].point.base, back->steps[i].point.base) << i;
+			EXPECT_EQ(s->steps[i].point.mult_e4, back->steps[i].point.mult_e4) << i;
+		}
+		scheme_free(back);
+	}
 	scheme_free(s);
 	struct model_rating bad = meter("0.5S", CONN_DIRECT, WIRING_1P2W);
 	struct ml_error err = ML_ERROR_INIT;

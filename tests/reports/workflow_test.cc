@@ -1227,3 +1227,41 @@ TEST(CertWorkflow, TheSharedRoleCannotLogIn)
 				 "pg_has_role('meterlab_service', 'meterlab_app', 'MEMBER')"));
 	db_close(dba);
 }
+
+/* A transformer-operated meter's load points are named by In (额定电流),
+ * JJG 596-2012 (issue 9): the runner labels them "0.05In cosφ=1.0 H", and
+ * the certificate's error table turns the label into amperes from the
+ * model's rated current as it does for Ib and Imax (0160). */
+TEST(CertWorkflow, ErrorTableNamesTheRatedCurrentIn)
+{
+	wf_people p(wf_db());
+	long long run = wf_run(p.admin, "in", 1);
+	const std::string r = std::to_string(run);
+	wf_scalar(
+		p.admin,
+		"WITH s AS (INSERT INTO run_step (run_id, step_no, kind, label, started_at) "
+		"VALUES (" +
+			r +
+			", 4, 'basic', '0.05In cosφ=1.0 H', now()) RETURNING step_no) "
+			"INSERT INTO run_step_result (asset_id, run_id, step_no, position, kind, label, "
+			"n_readings, mean_e4, rounded_e4, limit_e4, internal_limit_e4, interval_e4, verdict, "
+			"internal_verdict, measured_at) SELECT p.asset_id, " +
+			r +
+			", 4, p.position, 'basic', "
+			"'0.05In cosφ=1.0 H', 2, 1000, 1000, 15000, 9000, 1000, 'pass', 'none', now() "
+			"FROM run_position p WHERE p.run_id = " +
+			r + " RETURNING 1");
+	std::string row = wf_scalar(
+		p.admin,
+		"SELECT e FROM ml_cert_run_docs(" + r +
+			") d, "
+			"jsonb_array_elements(d.content -> 'errors') e WHERE e ->> 'load' = '0.05In'");
+	EXPECT_NE(std::string::npos, row.find("\"current\": \"0.25 A\"")) << row;
+	/* Ib and Imax are as before: 0.1Ib of a 5(60) A meter is 0.5 A */
+	row = wf_scalar(
+		p.admin,
+		"SELECT e FROM ml_cert_run_docs(" + r +
+			") d, "
+			"jsonb_array_elements(d.content -> 'errors') e WHERE e ->> 'load' = '0.1Ib'");
+	EXPECT_NE(std::string::npos, row.find("\"current\": \"0.5 A\"")) << row;
+}
