@@ -261,7 +261,7 @@ static int write_dir_and_print(struct cli_ctx *ctx, struct cli_call *c, const lo
 		rc = cert_get(c->db, ids[i], &r, &c->err);
 		if (rc)
 			goto out;
-		if (strcmp(r.state, "issued"))
+		if (r.st != CERT_ISSUED)
 			continue;
 		rc = out_path(dir, &r, &paths[i], &c->err);
 		if (rc)
@@ -283,7 +283,7 @@ static int approve_ids(struct db *db, const long long *ids, size_t n, const char
 	if (threads && cli_strtoll(threads, 1, CERT_APPROVE_MAX_THREADS, &t))
 		return ml_errorf(err, ML_EINVAL, "--threads '%s' is not 1..%d", threads,
 				 CERT_APPROVE_MAX_THREADS);
-	return cert_approve_threads(db, ids, n, (int)t, err);
+	return cert_state_change(db, ids, n, CERT_CHECKED, CERT_ISSUED, (int)t, err);
 }
 
 /* ---- commands ---- */
@@ -293,12 +293,12 @@ static int approve_ids(struct db *db, const long long *ids, size_t n, const char
  * numbers), or with --run the run's certificates in state st (its drafts for
  * the checker, its checked ones for the approver). *ids malloc'd (caller frees).
  */
-static int resolve_ids(struct cli_call *c, const char *st, long long **ids, size_t *n)
+static int resolve_ids(struct cli_call *c, enum cert_state st, long long **ids, size_t *n)
 {
 	const struct cert_args *a = c->args;
 	*n = 0;
 	if (a->run)
-		return cert_ids_of_run(c->db, a->run_id, st, ids, n, &c->err);
+		return cert_ids_of_run(c->db, a->run_id, cert_state_name(st), ids, n, &c->err);
 	*ids = calloc((size_t)(c->npos ? c->npos : 1), sizeof(**ids));
 	if (!*ids)
 		return ml_errorf(&c->err, ML_ENOMEM, "out of memory");
@@ -327,10 +327,10 @@ static int cert_check_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
 	long long *ids = NULL;
 	size_t n = 0;
-	int rc = resolve_ids(c, "draft", &ids, &n);
+	int rc = resolve_ids(c, CERT_DRAFT, &ids, &n);
 	if (rc)
 		goto out;
-	rc = cert_check(c->db, ids, n, &c->err);
+	rc = cert_state_change(c->db, ids, n, CERT_DRAFT, CERT_CHECKED, 0, &c->err);
 	if (rc)
 		goto out;
 	rc = print_ids(ctx, c, ids, n, NULL);
@@ -344,7 +344,7 @@ static int cert_approve_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	const struct cert_args *a = c->args;
 	long long *ids = NULL;
 	size_t n = 0;
-	int rc = resolve_ids(c, "checked", &ids, &n);
+	int rc = resolve_ids(c, CERT_CHECKED, &ids, &n);
 	if (rc)
 		goto out;
 	rc = approve_ids(c->db, ids, n, a->threads, &c->err);
@@ -410,7 +410,7 @@ static int cert_print_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	int rc = cert_find(c->db, c->pos[0], &r, &c->err);
 	if (rc)
 		goto out;
-	if (strcmp(r.state, "issued")) {
+	if (r.st != CERT_ISSUED) {
 		rc = ml_errorf(&c->err, ML_ESTATE,
 			       "certificate %lld is a %s: only issued certificates have a PDF",
 			       r.id, r.state);

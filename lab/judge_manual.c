@@ -152,7 +152,9 @@ static int judge_line(const struct plan_step *steps, size_t nsteps, char *line,
 			return rc;
 	}
 	int rc = manual_complete(ps, &in, set, err);
-	return rc ? rc : judge_step(ps, &in, set, out, err);
+	if (rc)
+		return rc;
+	return judge_step(ps, &in, set, out, err);
 }
 
 int judge_manual_text(const struct plan_step *steps, size_t nsteps, const char *text,

@@ -233,7 +233,9 @@ int judge_meter_limit(const char *cls, enum model_connection conn, const struct 
 			       (int)conn);
 	if (!rc && !limits_is_letter(c) && (pt->base == POINT_ITR || pt->base == POINT_IMIN))
 		return point_err(cls, pt, "Itr/Imin points belong to the letter classes", err);
-	rc = rc ? rc : limits_point_rel_ib(pt, c, conn, ib_ma, imax_ma, set, &rel, &lower, err);
+	if (rc)
+		return rc;
+	rc = limits_point_rel_ib(pt, c, conn, ib_ma, imax_ma, set, &rel, &lower, err);
 	if (rc)
 		return rc;
 	if (lower && pt->mult_e4 < 2000)

@@ -42,7 +42,11 @@ static int arr_sep(struct arr *a)
 static int arr_ll(struct arr *a, int64_t v, int isnull)
 {
 	int rc = arr_sep(a);
-	return rc ? rc : isnull ? ml_buf_puts(&a->b, "NULL") : ml_buf_printf(&a->b, "%" PRId64, v);
+	if (rc)
+		return rc;
+	if (isnull)
+		return ml_buf_puts(&a->b, "NULL");
+	return ml_buf_printf(&a->b, "%" PRId64, v);
 }
 
 /* Element quoted: backslash and double quote escaped per array-literal rules. */

@@ -306,8 +306,10 @@ static int apply_source(struct run *r, const struct plan_step *ps, struct ml_err
 	r->seq = (uint16_t)(r->seq + 1 ? r->seq + 1 : 1);
 	int rc = ps->has_xfmr ? bench_set_transformer(r->bench, &ps->xfmr, r->seq, err)
 			      : bench_set_source(r->bench, &ps->source, r->seq, err);
+	if (rc)
+		return rc;
 	int timeout = ps->settle_timeout_ms > 0 ? ps->settle_timeout_ms : 60000;
-	return rc ? rc : bench_wait_stable(r->bench, r->seq, timeout, err);
+	return bench_wait_stable(r->bench, r->seq, timeout, err);
 }
 
 /* ---- observing one step ---- */

@@ -166,16 +166,18 @@ static int meter_scheme(struct gen *g, const struct model_rating *r, const struc
 	struct scheme_step st;
 	memset(&st, 0, sizeof st);
 	st.kind = STEP_CREEP;
-	rc = add(g, &st);
+	if ((rc = add(g, &st)))
+		return rc;
 	st.kind = STEP_START;
-	rc = rc ? rc : add(g, &st);
-	rc = rc ? rc : meter_basic(g, r, c, set);
+	if ((rc = add(g, &st)) || (rc = meter_basic(g, r, c, set)))
+		return rc;
 	st.kind = STEP_CONSTANT;
 	st.point = (struct load_point){ POINT_IMAX, 10000, PF_1, ELEM_H };
-	rc = rc ? rc : add(g, &st);
+	if ((rc = add(g, &st)))
+		return rc;
 	memset(&st, 0, sizeof st);
 	st.kind = STEP_CLOCK;
-	return rc ? rc : add(g, &st);
+	return add(g, &st);
 }
 
 static int xfmr_points(struct gen *g, enum scheme_step_kind kind, const int64_t *pts, int npts,

@@ -275,7 +275,8 @@ static int suits_line(struct scheme *s, const struct tok *t, int nt, struct ml_e
 		else if (!strcmp(t[i].key, "connection")) {
 			enum model_connection c;
 			rc = model_connection_parse(t[i].val, &c, err);
-			rc = rc ? rc : copy_field(s->connection, sizeof s->connection, &t[i], err);
+			if (!rc)
+				rc = copy_field(s->connection, sizeof s->connection, &t[i], err);
 		} else
 			rc = ml_errorf(err, ML_EINVAL, "unknown suits option '%s'", t[i].key);
 	}

@@ -373,7 +373,8 @@ int lab_settings_store(struct db *db, const char *key, const char *value, struct
 	/* Store the normalised form so the table reads the same whatever was typed ("YES" → "yes"). */
 	struct ml_buf norm = ML_BUF_INIT;
 	rc = lab_settings_get(&tmp, key, &norm, err);
-	rc = rc ? rc : store_tx(db, key, ml_buf_str(&norm), err);
+	if (!rc)
+		rc = store_tx(db, key, ml_buf_str(&norm), err);
 	ml_buf_free(&norm);
 	return rc;
 }

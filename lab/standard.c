@@ -79,8 +79,10 @@ int standard_certify(struct db *db, const char *code, const struct standard_cert
 		     struct ml_error *err)
 {
 	int rc = check_cert(c, err);
+	if (rc)
+		return rc;
 	const char *p[5] = { code, c->cert_no, c->issuer, c->valid_from, c->valid_until };
-	return rc ? rc : db_cmd(db, "SELECT ml_standard_certify($1, $2, $3, $4, $5)", 5, p, err);
+	return db_cmd(db, "SELECT ml_standard_certify($1, $2, $3, $4, $5)", 5, p, err);
 }
 
 /* Latest certificate per standard via LATERAL: one round trip for list and show. */

@@ -161,6 +161,11 @@ static void record_from(const PGresult *res, int row, struct cert_record *r)
 	r->revision = (int)int_col(res, row, "revision");
 #define C(m) copy_col(r->m, sizeof(r->m), res, row, #m)
 	C(state);
+	/* the CHECK of certificate.state allows only the enum's names (a test
+	 * keeps them equal), so this cannot fail on a row that was read */
+	struct ml_error ignore = ML_ERROR_INIT;
+	if (cert_state_parse(r->state, &r->st, &ignore))
+		r->st = CERT_STATE_COUNT;
 	C(issuer_id);
 	C(barcode);
 	C(cert_no);

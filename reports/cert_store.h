@@ -21,6 +21,7 @@
 #include "common/buf.h"
 #include "common/ml_error.h"
 #include "reports/cert_doc.h"
+#include "reports/cert_state.h"
 #include "sql/db.h"
 
 #ifdef __cplusplus
@@ -43,7 +44,8 @@ struct cert_record {
 	long long superseded_by; /* id of the revision that replaced it; 0 when current */
 	int kind;                /* enum cert_kind */
 	int revision;
-	char state[12]; /* "draft", "checked", "issued" */
+	char state[12];     /* "draft", "checked", "issued" (cert_state_name of st) */
+	enum cert_state st; /* the same as an enum (reports/cert_state.h) */
 	char issuer_id[36];
 	char barcode[40];
 	char cert_no[48]; /* "" until issued (a revision keeps the number of the one it corrects) */

@@ -327,7 +327,7 @@ static int match_any_revision(struct db *db, const struct cert_claim *claim,
 {
 	struct cert_record *list = NULL;
 	size_t n = 0;
-	struct cert_filter f = { .cert_no = claim->cert_no, .state = "issued" };
+	struct cert_filter f = { .cert_no = claim->cert_no, .state = cert_state_name(CERT_ISSUED) };
 	*found = 0;
 	int rc = cert_list(db, &f, &list, &n, err);
 	for (size_t i = 0; i < n && !rc && !*found; i++) {
@@ -355,7 +355,7 @@ int cert_verify_claim(struct db *db, const struct cert_claim *claim, struct cert
 	struct ml_error nf = ML_ERROR_INIT;
 	int rc = cert_find(db, ref, &out->match, &nf);
 	if (rc == ML_ENOTFOUND || rc == ML_EINVAL ||
-	    (rc == ML_OK && strcmp(out->match.state, "issued"))) {
+	    (rc == ML_OK && out->match.st != CERT_ISSUED)) {
 		memset(&out->match, 0, sizeof(out->match));
 		return ML_OK;
 	}

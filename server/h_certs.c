@@ -98,7 +98,7 @@ static int signed_answer(struct req *rq, int status, const long long *ids, size_
 int h_cert_check(struct req *rq, struct ml_error *err)
 {
 	long long id = seg_ll(rq);
-	int rc = cert_check(rq->db, &id, 1, err);
+	int rc = cert_state_change(rq->db, &id, 1, CERT_DRAFT, CERT_CHECKED, 0, err);
 	if (rc)
 		return rc;
 	return signed_answer(rq, 200, &id, 1, err);
@@ -107,7 +107,7 @@ int h_cert_check(struct req *rq, struct ml_error *err)
 int h_cert_approve(struct req *rq, struct ml_error *err)
 {
 	long long id = seg_ll(rq);
-	int rc = cert_approve_threads(rq->db, &id, 1, 1, err);
+	int rc = cert_state_change(rq->db, &id, 1, CERT_CHECKED, CERT_ISSUED, 1, err);
 	if (rc)
 		return rc;
 	return signed_answer(rq, 200, &id, 1, err);
@@ -123,15 +123,14 @@ int h_cert_withdraw(struct req *rq, struct ml_error *err)
 	return signed_answer(rq, 200, &id, 1, err);
 }
 
-/* Every certificate of a run in the state the step signs. */
-static int run_step(struct req *rq, const char *st, int approve, struct ml_error *err)
+/* Every certificate of a run in state from, moved to the next state. */
+static int run_step(struct req *rq, enum cert_state from, enum cert_state to, struct ml_error *err)
 {
 	long long *ids = NULL;
 	size_t n = 0;
-	int rc = cert_ids_of_run(rq->db, seg_ll(rq), st, &ids, &n, err);
+	int rc = cert_ids_of_run(rq->db, seg_ll(rq), cert_state_name(from), &ids, &n, err);
 	if (!rc)
-		rc = approve ? cert_approve_threads(rq->db, ids, n, 2, err)
-			     : cert_check(rq->db, ids, n, err);
+		rc = cert_state_change(rq->db, ids, n, from, to, 2, err);
 	if (!rc)
 		rc = signed_answer(rq, 200, ids, n, err);
 	free(ids);
@@ -140,12 +139,12 @@ static int run_step(struct req *rq, const char *st, int approve, struct ml_error
 
 int h_run_cert_check(struct req *rq, struct ml_error *err)
 {
-	return run_step(rq, "draft", 0, err);
+	return run_step(rq, CERT_DRAFT, CERT_CHECKED, err);
 }
 
 int h_run_cert_approve(struct req *rq, struct ml_error *err)
 {
-	return run_step(rq, "checked", 1, err);
+	return run_step(rq, CERT_CHECKED, CERT_ISSUED, err);
 }
 
 /*
