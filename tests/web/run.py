@@ -538,8 +538,42 @@ def t_reverify(b, fx):
     assert fx.sql("SELECT state FROM asset WHERE barcode = '%s'" % bc[10]) == "reverify"
 
 
+def t_lab_task(b, fx):
+    """A technician creates a verification task on the board (bench, scheme,
+    meters scanned into positions): it appears over the event stream; the
+    run page abandons it and its meters go back to re-verification. A
+    standard whose calibration runs out soon is warned."""
+    lab = fx.data["lab"]
+    b.login("mlt_tech")
+    b.get("/lab/board.html")
+    b.ready()
+    b.wait_text("#live", "实时")
+    b.wait_text("#warn", lab["expiring"])
+    Select(b.css("#t-bench")).select_by_value(lab["bench"])
+    assert b.css("#t-manual").is_selected()  # a manual bench
+    b.css("#t-scheme").send_keys(lab["scheme"])
+    b.css("#t-temp").send_keys("21.5")
+    b.css("#t-scan").send_keys("".join(c + Keys.ENTER for c in lab["barcodes"]))
+    b.wait(lambda: len(scan_log(b)) == 2 and all(r[1] == "ok" for r in scan_log(b)), 10, "positions")
+    b.css("#t-go").click()
+    b.wait_text("#msg", "已创建任务")
+    run = int(b.css("#msg").get_attribute("data-run"))
+    b.wait(lambda: b.csss("#run-%d" % run), 10, "the new task over the event stream")
+    assert b.css("#run-%d" % run).get_attribute("data-status") == "pending"
+    b.shot("board-task")
+    assert fx.sql("SELECT u.login FROM verification_run r JOIN app_user u ON u.user_id = r.operator_id "
+                  "WHERE r.run_id = %d" % run) == "mlt_tech"
+    b.get("/lab/run.html#%d" % run)
+    b.ready()
+    b.css("#abort-reason").send_keys("工作台故障")
+    b.css("#abort").click()
+    b.wait_text("#msg", "已放弃")
+    assert fx.sql("SELECT status FROM verification_run WHERE run_id = %d" % run) == "aborted"
+    assert fx.sql("SELECT state FROM asset WHERE barcode = '%s'" % lab["barcodes"][0]) == "reverify"
+
+
 TESTS = [t_verify_page, t_login_and_homes, t_cert_queue, t_warehouse, t_count, t_reverify, t_delivery, t_field,
-         t_lab_and_manager]
+         t_lab_and_manager, t_lab_task]
 
 
 def main():

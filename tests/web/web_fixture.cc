@@ -17,6 +17,7 @@
 #include <iostream>
 #include <string>
 
+#include "../lab/runner_fixture.h"
 #include "../reports/workflow_support.h"
 #include "../server/server_fixture.h"
 #include "assets/registry.h"
@@ -204,6 +205,27 @@ void field(const std::string &ci, json_t *out)
 				      "barcodes", bcs, "seals", seals[0], seals[1]));
 }
 
+/* The lab: a reference standard, one whose calibration runs out in ten
+ * days (the board warns), a manual bench, an active scheme, and two meters
+ * waiting for verification — the board's new-task form's. */
+void lab(const std::string &ci, json_t *out)
+{
+	rfx::add_standard(ci, "WSTD", "2026-01-01", "2099-12-31");
+	std::string soon = q1(ci, "SELECT to_char(current_date + 10, 'YYYY-MM-DD')");
+	rfx::add_standard(ci, "WSTD-OLD", "2025-01-01", soon.c_str());
+	rfx::add_bench(ci, "WB1", 0, 24, "WSTD");
+	rfx::add_scheme(ci, "scheme code=W-WEB name=\"web task\"\n"
+			    "suits kinds=meter_1p classes=1 connection=direct\n"
+			    "basic I=Ib pf=1.0 element=H readings=2\n");
+	struct db *dba = pgtest_connect(ci);
+	std::vector<std::string> bcs = rfx::seed_assets(dba, 2, 661000);
+	db_close(dba);
+	json_object_set_new(out, "lab",
+			    json_pack("{s:s, s:s, s:s, s:[s, s]}", "bench", "WB1", "scheme",
+				      "W-WEB", "expiring", "WSTD-OLD", "barcodes", bcs[0].c_str(),
+				      bcs[1].c_str()));
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -231,6 +253,7 @@ int main(int argc, char **argv)
 	certificates(ci, out);
 	warehouse(ci, out);
 	field(ci, out);
+	lab(ci, out);
 
 	test_server srv;
 	std::string web = pgtest_src("web"), service = pgtest_as_role(ci, "meterlab_service");

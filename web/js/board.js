@@ -2,10 +2,11 @@
 // server's event stream (GET /api/events/runs, Server-Sent Events) moves
 // each run's status and progress as the runner commits; 'resync' refetches.
 // Reference standards whose calibration runs out within 30 days are warned.
-import { api } from "./api.js";
-import { boot, h, $, fmtDate, fmtNum, usable } from "./ui.js";
+import { api, newKey } from "./api.js";
+import { scanField } from "./scan.js";
+import { boot, h, $, fmtDate, fmtNum, message, usable } from "./ui.js";
 
-await boot("检定台看板");
+const user = await boot("检定台看板");
 const statusNames = { pending: "待开始", running: "检定中", interrupted: "已中断", finished: "已完成", aborted: "已放弃" };
 const badge = { running: "warn", finished: "ok", aborted: "bad", interrupted: "bad" };
 const runs = new Map();
@@ -63,4 +64,39 @@ es.addEventListener("run", (ev) => {
 	if (d.event === "step") r.steps_done = Math.max(r.steps_done || 0, d.step_no + 1); // step_no counts from 0
 	draw();
 });
+// a new verification task (technicians: run.create): bench, scheme and the
+// meters scanned into positions 1, 2, … in order; executed on the lab
+// machine by `meterlab run start ID` (POST /api/runs).
+if (user.permissions.includes("run.create")) {
+	$("#task").hidden = false;
+	$("#t-bench").replaceChildren(...benches.items.map((b) => h("option", { value: b.code }, `${b.code} ${b.name}（${b.positions} 表位）`)));
+	// a bench without a driver connection is a manual bench: its runs are manual
+	const manualOf = () => { const b = benches.items.find((x) => x.code === $("#t-bench").value); $("#t-manual").checked = !!b && b.uri === "manual"; };
+	$("#t-bench").addEventListener("change", manualOf);
+	manualOf();
+	let positions = [];
+	scanField($("#t-scan"), $("#log"), async (code) => {
+		if (!/^\d{22}$/.test(code)) return { ok: false, text: "不是 22 位资产条码" };
+		if (positions.includes(code)) return { ok: false, text: "已在表位 " + (positions.indexOf(code) + 1) };
+		positions.push(code);
+		return { ok: true, text: "表位 " + positions.length };
+	});
+	$("#t-clear").addEventListener("click", () => { positions = []; $("#log").replaceChildren(); $("#t-scan").focus(); });
+	$("#task").addEventListener("submit", async (ev) => {
+		ev.preventDefault();
+		const body = { bench: $("#t-bench").value, scheme: $("#t-scheme").value.trim(), positions: positions.map((b, i) => `${i + 1}=${b}`) };
+		if ($("#t-manual").checked) body.manual = true;
+		if ($("#t-temp").value.trim()) body.temperature = $("#t-temp").value.trim();
+		if ($("#t-hum").value.trim()) body.humidity = $("#t-hum").value.trim();
+		try {
+			const r = await api("POST", "/api/runs", body, { idempotencyKey: newKey() });
+			message($("#msg"), "ok", `已创建任务 #${r.run_id}（在检定台电脑上执行 meterlab run start ${r.run_id}）`);
+			$("#msg").dataset.run = r.run_id;
+			positions = [];
+			$("#log").replaceChildren();
+		} catch (e) {
+			message($("#msg"), "error", "创建被拒绝：" + e.message);
+		}
+	});
+}
 usable();

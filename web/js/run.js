@@ -2,10 +2,10 @@
 // an SVG plot of each meter's rounded error against the regulation limit
 // (solid) and the internal limit (dashed). Errors are integers × 10⁴ from
 // the server and are printed exactly; only the drawing uses floating point.
-import { api } from "./api.js";
+import { api, newKey } from "./api.js";
 import { boot, h, $, fmtDate, message, usable } from "./ui.js";
 
-await boot("检定任务");
+const user = await boot("检定任务");
 const NS = "http://www.w3.org/2000/svg";
 const verdictNames = { pass: "合格", fail: "不合格", none: "—" };
 const statusNames = { pending: "待开始", running: "检定中", interrupted: "已中断", finished: "已完成", aborted: "已放弃" };
@@ -59,6 +59,20 @@ if (!id) {
 	const dl = (k, v) => [h("dt", {}, k), h("dd", {}, v ?? "—")];
 	$("#head").replaceChildren(...dl("检定台", r.bench), ...dl("型号", r.model), ...dl("方案", `${r.scheme_code} v${r.scheme_version}`),
 		...dl("状态", statusNames[r.status] || r.status), ...dl("进度", `${r.steps_done}/${r.steps_total}`), ...dl("检定日期", fmtDate(r.run_date)), ...dl("检定员", r.operator));
+	// an unfinished run may be abandoned by a technician (its meters go back to re-verification)
+	if (["pending", "interrupted", "running"].includes(r.status) && user.permissions.includes("run.execute")) {
+		$("#abort-form").hidden = false;
+		$("#abort-form").addEventListener("submit", async (ev) => {
+			ev.preventDefault();
+			try {
+				await api("POST", `/api/runs/${id}/abort`, $("#abort-reason").value.trim() ? { reason: $("#abort-reason").value.trim() } : {}, { idempotencyKey: newKey() });
+				message($("#msg"), "ok", "已放弃任务，表计退回待复检");
+				$("#abort-form").hidden = true;
+			} catch (e) {
+				message($("#msg"), "error", "放弃被拒绝：" + e.message);
+			}
+		});
+	}
 	const pos = new Map(r.positions.map((p) => [p.asset_id, p]));
 	$("#conclusions tbody").replaceChildren(...r.conclusions.filter((c) => c.item === "overall").map((c) => h("tr", {},
 		h("td", {}, pos.get(c.asset_id)?.position ?? ""), h("td", {}, pos.get(c.asset_id)?.barcode ?? ""),
