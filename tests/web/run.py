@@ -371,7 +371,9 @@ def t_field(b, fx):
     b.ready()
     b.wait_text("#net", "离线")
     # the install, the swap of that meter, the fault report of the removed one
-    b.css("#i-barcode").send_keys(bc[0])
+    # a scanner ends the barcode with Enter: the form goes on to the next field, it does not submit
+    b.css("#i-barcode").send_keys(bc[0] + Keys.ENTER)
+    assert b.d.execute_script("return document.activeElement.id") == "i-point"
     b.css("#i-point").send_keys(f["point"])
     b.css("#i-reading").send_keys("12.5")
     b.css("#i-seals").send_keys(f["seals"][0])

@@ -7,6 +7,7 @@ import { h, $, message, fmtTime, usable, stateName } from "/js/ui.js";
 import { api } from "/js/api.js";
 import * as queue from "/field/queue.js";
 import { newKey } from "/js/api.js";
+import { cameraInto } from "/js/scan.js";
 
 if ("serviceWorker" in navigator) navigator.serviceWorker.register("/field/sw.js", { scope: "/field/" }).catch(() => {});
 
@@ -121,6 +122,22 @@ async function mine() {
 	$("#team").textContent = m.team ? `${m.name || ""}（${m.team}）：表计 ${m.assets.length} 只，封印 ${m.seals.length} 个` : "未分配班组";
 	$("#assets").replaceChildren(...m.assets.map((a) => h("li", {}, h("code", {}, a.barcode), " ", a.model, " ", stateName(a.state))));
 	$("#seals").replaceChildren(...m.seals.map((s) => h("li", {}, h("code", {}, s.code || s.seal))));
+}
+
+// A scanner (or a person) ends a field with Enter: go on to the next field
+// of the form instead of submitting half of it; Enter in the last field
+// submits. Barcode fields get a camera button where the browser can scan.
+for (const form of document.querySelectorAll("main form")) {
+	const fields = [...form.querySelectorAll("input, select, textarea")];
+	fields.forEach((el, i) => {
+		if (el.tagName === "TEXTAREA") return;
+		el.addEventListener("keydown", (ev) => {
+			if (ev.key !== "Enter" || i === fields.length - 1) return;
+			ev.preventDefault();
+			fields[i + 1].focus();
+		});
+		if (el.getAttribute("pattern") === "\\d{22}") cameraInto(el, fields[i + 1]);
+	});
 }
 
 setNet(online);

@@ -83,12 +83,25 @@ function cameraButton(input, take) {
 		video.after(done);
 		while (!stop) {
 			const codes = await det.detect(video).catch(() => []);
-			for (const c of codes) if (c.rawValue !== last) { last = c.rawValue; take(c.rawValue); }
+			for (const c of codes) if (c.rawValue !== last) {
+				last = c.rawValue;
+				if (take(c.rawValue) === true) stop = true; // one code was all it wanted
+			}
 			await new Promise((r) => setTimeout(r, 250));
 		}
 		stream.getTracks().forEach((t) => t.stop());
 		video.remove();
 		done.remove();
 		input.focus();
+	});
+}
+
+// A camera button beside one field (phones): the first code seen fills it
+// and the focus moves on. Only where the browser offers BarcodeDetector.
+export function cameraInto(input, next) {
+	cameraButton(input, (code) => {
+		input.value = code;
+		if (next) next.focus();
+		return true;
 	});
 }
