@@ -264,6 +264,7 @@ extern const struct cli_cmd cmd_point;
 extern const struct cli_cmd cmd_field;
 extern const struct cli_cmd cmd_seal;
 /* Planning and monitoring (plan/, issue 15): cmd_plan.c, cmd_watch.c. */
+extern const struct cli_cmd cmd_plan;
 extern const struct cli_cmd cmd_watch;
 
 /* Scanned codes from positionals (from first_pos on) and --file (cmd_stock.c). */
