@@ -238,6 +238,11 @@ def t_cert_queue(b, fx):
     assert fx.sql("SELECT state FROM certificate WHERE id = %d" % d1) == "issued"
     time.sleep(0.5)  # the stored PDF in its frame
     b.shot("certs-issued")
+    # withdrawn (作废) by the approver, with a reason
+    b.css("#wd-reason").send_keys("证书客户名称有误，重新出具")
+    b.css("#withdraw").click()
+    b.wait_text("#state", "已作废")
+    assert fx.sql("SELECT count(*) FROM cert_withdrawal WHERE cert_id = %d" % d1) == "1"
 
     # the verifier who drafted it has no checker role: the page says so, and
     # the database refuses even a forced click
@@ -574,8 +579,22 @@ def t_lab_task(b, fx):
     assert fx.sql("SELECT state FROM asset WHERE barcode = '%s'" % lab["barcodes"][0]) == "reverify"
 
 
+def t_password(b, fx):
+    """A person changes their password in the page; the new one logs in."""
+    b.login("mlt_auditor")
+    b.visit("password", "/password.html")
+    new = "staple battery horse correct"
+    b.css("#old").send_keys(fx.data["password"])
+    b.css("#new").send_keys(new)
+    b.css("#again").send_keys(new)
+    b.css("#go").click()
+    b.wait_text("#msg", "密码已修改")
+    b.login("mlt_auditor", new)
+    assert b.text("#hello").startswith("您好")
+
+
 TESTS = [t_verify_page, t_login_and_homes, t_cert_queue, t_warehouse, t_count, t_reverify, t_delivery, t_field,
-         t_lab_and_manager, t_lab_task]
+         t_lab_and_manager, t_lab_task, t_password]
 
 
 def main():

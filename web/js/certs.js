@@ -45,10 +45,15 @@ async function show(id) {
 		actions.append(h("button", { id: "approve", type: "button", disabled: !can("cert.approve"), onclick: () => sign(id, "approve") }, "批准签发"));
 		if (!can("cert.approve")) note.textContent = "您没有批准权限（需要批准人角色），不能签发此证书。";
 	}
+	if (c.state === "issued" && !c.withdrawn && can("cert.withdraw")) {
+		const reason = h("input", { id: "wd-reason", maxlength: 500, autocomplete: "off" });
+		actions.append(h("div", {}, h("label", { for: "wd-reason" }, "作废原因"), reason),
+			h("button", { id: "withdraw", type: "button", class: "secondary", onclick: () => withdraw(id) }, "作废此证书"));
+	}
 	$("#detail").replaceChildren(
 		h("h2", {}, (c.kind === "notice" ? "检定结果通知书" : "检定证书") + (c.cert_no ? " " + c.cert_no : "（未编号草稿）")),
 		h("dl", { class: "card" },
-			field("状态", stateNames[c.state] || c.state, "state"), field("资产条码", c.barcode, "barcode"),
+			field("状态", c.withdrawn ? "已作废" : stateNames[c.state] || c.state, "state"), field("资产条码", c.barcode, "barcode"),
 			field("结论", c.conclusion, "conclusion"), field("检定员", c.verifier, "verifier"),
 			field("核验员", c.checker, "checker"), field("批准人", c.approver, "approver"),
 			field("签发日期", fmtDate(c.issued_on), "issued")),
@@ -70,6 +75,19 @@ async function sign(id, step) {
 	} catch (e) {
 		message($("#msg"), "error", (step === "check" ? "核验被拒绝：" : "批准被拒绝：") + e.message);
 		btn.disabled = false;
+	}
+}
+
+// 作废 an issued certificate: the paper stays genuine, the verification page says withdrawn
+async function withdraw(id) {
+	const reason = $("#wd-reason").value.trim();
+	if (!reason) return message($("#msg"), "error", "请填写作废原因");
+	try {
+		await api("POST", `/api/certificates/${id}/withdraw`, { reason });
+		await show(id);
+		message($("#msg"), "warn", "证书已作废");
+	} catch (e) {
+		message($("#msg"), "error", "作废被拒绝：" + e.message);
 	}
 }
 

@@ -81,7 +81,8 @@ export async function boot(title) {
 	}
 	document.title = title + " · 计量资产管理";
 	const nav = h("nav", { "aria-label": "页面" }, h("a", { href: "/" }, "首页"),
-		pagesFor(user).filter((p) => p.roles).map((p) => h("a", { href: p.href }, p.title)));
+		pagesFor(user).filter((p) => p.roles).map((p) => h("a", { href: p.href }, p.title)),
+		user.session === "browser" ? h("a", { href: "/password.html" }, "修改密码") : null);
 	const out = h("button", { class: "link", type: "button", onclick: async () => { await logout(); location.href = "/login.html"; } }, "退出");
 	const bar = h("header", { class: "top" }, h("span", { class: "brand" }, "计量资产管理"), nav,
 		h("span", { class: "who", id: "who" }, `${user.display_name}（${user.roles.map((r) => roleNames[r] || r).join("、")}）`), out);
