@@ -11,9 +11,11 @@
 #include "assets/registry.h"
 #include "cli/cli.h"
 #include "plan/planning.h"
+#include "plan/rotation.h"
 
 struct plan_args {
 	const char *store, *model, *quantity, *due, *ref, *file, *reason, *to, *from, *csv;
+	const char *month, *team, *until, *cls;
 	long long n;
 	int64_t id;
 };
@@ -153,6 +155,51 @@ static int show_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	return rc;
 }
 
+static int rotation_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct plan_args *a = c->args;
+	PGresult *res = NULL;
+	int rc = rotation_list(c->db, a->month, a->team, &res, &c->err);
+	if (rc)
+		return rc;
+	return cli_print_result(ctx, c, res);
+}
+
+static int inspection_due_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct plan_args *a = c->args;
+	PGresult *res = NULL;
+	int rc = inspection_due(c->db, a->until, &res, &c->err);
+	if (rc)
+		return rc;
+	return cli_print_result(ctx, c, res);
+}
+
+static int inspection_class_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct plan_args *a = c->args;
+	(void)ctx;
+	long n = 0;
+	int rc = inspection_class_set(c->db, c->pos, (size_t)c->npos, a->cls, &n, &c->err);
+	if (rc)
+		return rc;
+	return cli_printf(c, "%ld metering points: inspection class %s\n", n, a->cls);
+}
+
+static const struct cli_opt rotation_opts[] = {
+	CLI_REQ("month", struct plan_args, month),
+	CLI_OPT("team", struct plan_args, team),
+	CLI_OPT_END,
+};
+static const struct cli_opt due_opts[] = {
+	CLI_OPT("until", struct plan_args, until),
+	CLI_OPT_END,
+};
+static const struct cli_opt class_opts[] = {
+	CLI_REQ("class", struct plan_args, cls),
+	CLI_OPT_END,
+};
+
 static const struct cli_opt add_opts[] = {
 	CLI_REQ("store", struct plan_args, store),       CLI_REQ("model", struct plan_args, model),
 	CLI_REQ("quantity", struct plan_args, quantity), CLI_REQ("due", struct plan_args, due),
@@ -267,6 +314,33 @@ static const struct cli_cmd plan_cmds[] = {
 		  "then fill the benches with the oldest lots. A run takes the model's active\n"
 		  "scheme's planned duration plus plan.run_overhead_minutes out of the bench's\n"
 		  "plan.bench_minutes_per_day; lots under arrival sampling wait." },
+	{ .name = "rotation",
+	  .run = rotation_cmd,
+	  CLI_ARGS(struct plan_args, rotation_opts),
+	  .need = "--month YYYY-MM",
+	  .flags = CLI_NEED_DB,
+	  .summary = "the rotation list of a month per team (周期轮换)",
+	  .help = "usage: meterlab plan rotation --month YYYY-MM [--team T] [--json]\n\n"
+		  "Installed meters whose verification validity ends in the month (due) or ended\n"
+		  "before it (overdue), per installing team; each is swapped with meterlab field swap." },
+	{ .name = "inspection-due",
+	  .run = inspection_due_cmd,
+	  CLI_ARGS(struct plan_args, due_opts),
+	  .flags = CLI_NEED_DB,
+	  .summary = "on-site inspections due (现场检验) by inspection class",
+	  .help = "usage: meterlab plan inspection-due [--until YYYY-MM-DD] [--json]\n\n"
+		  "The last inspection (or the installation of the current meter) + the class's\n"
+		  "interval (DL/T 448-2000: I 3 months, II 6, III 12), clamped to the month's end." },
+	{ .name = "inspection-class",
+	  .run = inspection_class_cmd,
+	  CLI_ARGS(struct plan_args, class_opts),
+	  .min_pos = 1,
+	  .max_pos = 10000,
+	  .need = "--class I|II|III POINT...",
+	  .flags = CLI_NEED_DB,
+	  .summary = "give metering points an inspection class",
+	  .help = "usage: meterlab plan inspection-class --class I|II|III POINT...\n\n"
+		  "Permission inspection.class (manager, admin)." },
 	{ .name = NULL },
 };
 

@@ -1,0 +1,41 @@
+/*
+ * rotation.h — periodic rotation and on-site inspection due dates (周期轮换,
+ * 现场检验, issue 15; sql/migrations/0302_rotation.sql). Reads are one
+ * query each; *out is the caller's (PQclear).
+ */
+#ifndef ML_PLAN_ROTATION_H
+#define ML_PLAN_ROTATION_H
+
+#include <stddef.h>
+
+#include "common/ml_error.h"
+#include "sql/db.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * The rotation list of a month (YYYY-MM): per team, the installed meters
+ * whose verification validity ends in the month (due) or ended before it
+ * (overdue). Columns: team, status, barcode, model, point, address,
+ * installed_on, valid_until. team NULL: every team.
+ */
+int rotation_list(struct db *db, const char *month, const char *team, PGresult **out,
+		  struct ml_error *err) ML_MUSTCHECK;
+
+/*
+ * On-site inspections due up to `until` (YYYY-MM-DD, NULL: today): point,
+ * class, team, last_inspected, installed_on, due_on, overdue.
+ */
+int inspection_due(struct db *db, const char *until, PGresult **out,
+		   struct ml_error *err) ML_MUSTCHECK;
+
+/* Give points an inspection class (I, II, III); permission inspection.class. *count: points set. */
+int inspection_class_set(struct db *db, const char *const *points, size_t n, const char *cls,
+			 long *count, struct ml_error *err) ML_MUSTCHECK;
+
+#ifdef __cplusplus
+}
+#endif
+#endif
