@@ -59,6 +59,7 @@ async function probe() {
 async function send() {
 	await queue.flush((op) => {
 		setNet(true);
+		message($("#msg"), "ok", "已发送：" + op.label);
 		$("#sent").prepend(h("li", { class: "ok", dataset: { seq: op.seq } }, h("span", { class: "code" }, op.label), h("span", { class: "why" }, "已发送 " + fmtTime(new Date().toISOString()))));
 	});
 	const left = (await queue.all()).filter((o) => o.state === "queued").length;
