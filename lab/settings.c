@@ -142,6 +142,11 @@ static const struct lab_setting_desc table[] = {
 	{ "sampling.switch.discontinue_rejects", LAB_SET_INT, "5", "[M] ISO 2859-1:1999 9.4",
 	  "lots not accepted on tightened inspection that discontinue sampling inspection",
 	  OFF(sw_discontinue_rejects), 0, 1, 1000 },
+	/* the second of State Grid's three quality gates (domain.md §3.1): whether every lot
+	 * must pass arrival sampling before full verification is the centre's policy (0275) */
+	{ "sampling.required", LAB_SET_BOOL, "no", "[M] State Grid quality gate 2 (domain.md 3.1)",
+	  "an arrived lot is verified for stock only after its arrival sample accepted it",
+	  OFF(sampling_required), 0, 0, 1 },
 	/* stores (issue 11): State Grid practice, no regulation clause */
 	{ "stock.reverify_months", LAB_SET_INT, "6", "[M] State Grid practice",
 	  "stock verified longer ago than this many months is re-verified before issue or install",

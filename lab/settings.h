@@ -81,6 +81,7 @@ struct lab_settings {
 	int sw_score_ac2, sw_score_ac01, sw_discontinue_rejects;
 	/* stores (issue 11): months in stock after verification before re-verification */
 	int stock_reverify_months;
+	int sampling_required; /* 1: an arrived lot is verified only once its sample accepted it */
 };
 
 /* BOOL/INT/TRI: int field; I64: int64_t field; DEC4: int64_t × 1e4; DEC4_LIST: int64_t[] + int count. */

@@ -211,4 +211,35 @@ TEST_F(LotSamplingRun, ABadSampleRejectsTheLotAndReturnsAllOfIt)
 		      "'LR-REJ' AND a.state = 'returned_to_maker'"));
 }
 
+/* With sampling.required (0275), a lot that was never sampled cannot be
+ * verified for stock: the refusal names the lot and what to do; once its
+ * sample accepted it, it can. Without the setting it can (the default). */
+TEST_F(LotSamplingRun, WhenSamplingIsRequiredAnUnsampledLotWaits)
+{
+	rfx::add_bench(ci_, "LB-REQ", 1, 24, "STD1");
+	std::vector<std::string> lotb = receive("LR-REQ", 730000, 20);
+	rfx::set_rule(ci_, "sampling.required", "yes");
+	struct db *tech = pgtest_connect(rfx::person(ci_, "mlt_tech"));
+	struct ml_error err = ML_ERROR_INIT;
+	EXPECT_EQ(0, rfx::create_task(tech, "LB-REQ", "T-LOT", { lotb[0] }, 1, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "LR-REQ")) << err.msg;
+	EXPECT_NE(nullptr, strstr(err.msg, "not drawn")) << err.msg;
+	EXPECT_EQ("arrived", one("SELECT state FROM asset WHERE barcode = '" + lotb[0] + "'"));
+	/* even the superuser's own update is held: the rule is a trigger */
+	{
+		struct db *dba = pgtest_connect(ci_);
+		const char *p[1] = { lotb[0].c_str() };
+		struct ml_error e2 = ML_ERROR_INIT;
+		EXPECT_EQ(ML_ESTATE,
+			  db_cmd(dba, "UPDATE asset SET state = 'verifying' WHERE barcode = $1", 1,
+				 p, &e2));
+		EXPECT_NE(nullptr, strstr(e2.msg, "not drawn")) << e2.msg;
+		db_close(dba);
+	}
+	rfx::set_rule(ci_, "sampling.required", "no");
+	int64_t run = rfx::create_task(tech, "LB-REQ", "T-LOT", { lotb[0] });
+	EXPECT_GT(run, 0) << "without the setting, the lot goes on the bench";
+	db_close(tech);
+}
+
 } // namespace
