@@ -197,3 +197,35 @@ TEST_F(Rotation, InspectionDueFromInstallOrLastInspection)
 		  got);
 	db_close(db);
 }
+
+/* The overdue ones as monitoring rules (0303): dates relative to today, so the test holds on any day. */
+TEST_F(Rotation, OverdueRotationsAndInspectionsAreMonitoringRules)
+{
+	dba("UPDATE asset SET valid_until = current_date - 1 WHERE asset_id = (SELECT i.asset_id FROM installation i "
+	    "JOIN metering_point p ON p.point_id = i.point_id WHERE p.code = 'RP3' AND i.removed_at IS NULL)");
+	dba("UPDATE asset SET valid_until = current_date + 10 WHERE asset_id = (SELECT i.asset_id FROM installation i "
+	    "JOIN metering_point p ON p.point_id = i.point_id WHERE p.code = 'RP4' AND i.removed_at IS NULL)");
+	auto found = [](const char *rule, const char *point, const char *th = "0") {
+		return one(
+			pgtest_as(g_ci, "mlt_manager"),
+			"SELECT count(*) FROM ml_watch_detect($1, $3::int) WHERE evidence->>'point' = $2",
+			{ rule, point, th });
+	};
+	EXPECT_EQ("1", found("rotation_overdue", "RP3"));
+	EXPECT_EQ("0", found("rotation_overdue", "RP4"));
+	EXPECT_EQ("0", found("rotation_overdue", "RP5"));      // removed
+	EXPECT_EQ("0", found("rotation_overdue", "RP3", "1")); // one day of grace
+	// RP6: class II, installed 2026-01-31 -> due 2026-07-31 (past); inspected today -> not overdue
+	dba("INSERT INTO point_inspection_class (point_id, class, set_by) SELECT point_id, 'II', "
+	    "(SELECT user_id FROM app_user WHERE login = 'mlt_manager') FROM metering_point WHERE code IN ('RP6', 'RP4') "
+	    "ON CONFLICT (point_id) DO UPDATE SET class = 'II'");
+	EXPECT_EQ("1", found("inspection_overdue", "RP6"));
+	EXPECT_EQ("1", found("inspection_overdue", "RP4"));
+	dba("INSERT INTO point_inspection (point_id, inspected_on, recorded_by) SELECT point_id, current_date, "
+	    "(SELECT user_id FROM app_user WHERE login = 'mlt_field') FROM metering_point WHERE code = 'RP6'");
+	EXPECT_EQ("0", found("inspection_overdue", "RP6"));
+	EXPECT_EQ(
+		"field_member|14",
+		one(g_ci,
+		    "SELECT role || '|' || due_days FROM watch_rule WHERE code = 'inspection_overdue'"));
+}
