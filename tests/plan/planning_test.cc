@@ -214,6 +214,31 @@ TEST(Planning, DemandNettingAndThePlan)
 	EXPECT_NE(std::string::npos, out.find("2099-01-04 on time"))
 		<< out; // D1 alone: 5 to verify
 
+	// with arrival sampling as a gate (0275) an unsampled lot is not verifiable: nothing to plan
+	dba("INSERT INTO lab_setting (key, value, updated_by) VALUES ('sampling.required', 'yes', 'dba')");
+	mgr = pgtest_connect(as("mlt_manager"));
+	err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, plan_build(mgr, "2099-01-04", "2099-01-10", &v, &err)) << err.msg;
+	EXPECT_EQ(0u, v.in.nlots);
+	EXPECT_EQ(-1, v.out.met_day[0]);
+	plan_view_free(&v);
+	dbr = pgtest_connect(g_ci + " options='-c session_replication_role=replica'");
+	err = ML_ERROR_INIT;
+	ASSERT_EQ(
+		ML_OK,
+		db_cmd(dbr,
+		       "UPDATE lot_sampling SET status = 'accepted', confirmed_by = drawn_by WHERE lot_id = "
+		       "(SELECT lot_id FROM lot WHERE code = 'P-SAMPLING')",
+		       0, nullptr, &err))
+		<< err.msg;
+	db_close(dbr);
+	ASSERT_EQ(ML_OK, plan_build(mgr, "2099-01-04", "2099-01-10", &v, &err)) << err.msg;
+	ASSERT_EQ(1u, v.in.nlots); // the accepted lot's 10 arrived meters
+	EXPECT_STREQ("P-SAMPLING", v.lot[0].code);
+	plan_view_free(&v);
+	db_close(mgr);
+	dba("DELETE FROM lab_setting WHERE key = 'sampling.required'");
+
 	// nobody writes the planning tables directly
 	for (const char *login : { "mlt_manager", "mlt_clerk", "mlt_admin" }) {
 		struct db *db = pgtest_connect(as(login));
