@@ -336,7 +336,7 @@ static int sample_show(struct cli_ctx *ctx, struct cli_call *c)
 static const struct cli_opt draw_opts[] = {
 	CLI_REQ("lot", struct lot_args, lot),
 	CLI_OPT("level", struct lot_args, level),
-	CLI_REQ("aql", struct lot_args, aql),
+	CLI_OPT("aql", struct lot_args, aql),
 	CLI_OPT("seed", struct lot_args, seed),
 	CLI_OPT_END,
 };
@@ -378,10 +378,12 @@ static const struct cli_cmd sample_cmds[] = {
 	{ .name = "draw",
 	  .run = sample_draw,
 	  CLI_ARGS(struct lot_args, draw_opts),
-	  .need = "sample draw needs --lot and --aql",
+	  .need = "sample draw needs --lot",
 	  .flags = CLI_NEED_DB,
 	  .summary = "draw and record a lot's arrival sample; the lot is quarantined until decided",
-	  .help = "usage: meterlab sample draw --lot LOT --aql AQL [--level II] [--seed HEX64]\n\n"
+	  .help = "usage: meterlab sample draw --lot LOT [--aql AQL] [--level II] [--seed HEX64]\n\n"
+		  "Without --aql / --level: the settings sampling.aql.KIND and sampling.level.KIND of the\n"
+		  "lot's kind of device (meter, transformer, concentrator; meterlab scheme settings).\n"
 		  "The database computes the plan at the supplier and model's current severity (ISO\n"
 		  "2859-1 clause 9), draws the sample from the seed (random when absent; recorded, so\n"
 		  "'sample select --lot LOT --seed HEX' redoes it), moves the drawn assets to sampling and\n"

@@ -14,11 +14,14 @@ int sampling_lot_draw(struct db *db, const char *lot, const char *level, const c
 		if (!strchr("0123456789abcdefABCDEF", *s))
 			return ml_errorf(err, ML_EINVAL, "seed '%s' is not 64 hex digits",
 					 seed_hex);
-	const char *p[4] = { lot, level ? level : "II", aql, seed_hex };
-	return db_exec(db,
-		       "SELECT draw_order, barcode FROM ml_lot_sample_draw($1, $2, $3, "
-		       "decode($4, 'hex'))",
-		       4, p, PGRES_TUPLES_OK, drawn, err);
+	/* level or aql not given: the settings of the lot's kind of device (0276) */
+	const char *p[4] = { lot, level, aql, seed_hex };
+	return db_exec(
+		db,
+		"SELECT f.draw_order, f.barcode FROM ml_lot_sample_defaults($1) d, "
+		"LATERAL ml_lot_sample_draw($1, coalesce($2, d.level, 'II'), coalesce($3, d.aql), "
+		"decode($4, 'hex')) f",
+		4, p, PGRES_TUPLES_OK, drawn, err);
 }
 
 int sampling_lot_judge(struct db *db, const char *lot, struct sampling_lot_verdict *out,

@@ -15,8 +15,10 @@ extern "C" {
 #endif
 
 /* Draw lot's sample at level/aql (seed_hex: 64 hex digits, or NULL for a
- * random one, recorded either way). *drawn: draw_order, barcode (caller
- * PQclear()s). Permission sample.draw. */
+ * random one, recorded either way). level or aql NULL: the settings
+ * sampling.level.KIND / sampling.aql.KIND of the lot's kind of device
+ * (meter, transformer, concentrator; 0276). *drawn: draw_order, barcode
+ * (caller PQclear()s). Permission sample.draw. */
 int sampling_lot_draw(struct db *db, const char *lot, const char *level, const char *aql,
 		      const char *seed_hex, PGresult **drawn, struct ml_error *err) ML_MUSTCHECK;
 

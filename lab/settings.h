@@ -82,6 +82,10 @@ struct lab_settings {
 	/* stores (issue 11): months in stock after verification before re-verification */
 	int stock_reverify_months;
 	int sampling_required; /* 1: an arrived lot is verified only once its sample accepted it */
+	/* arrival sampling defaults per kind of device ([M]: the State Grid plan is not sourced):
+	 * AQL % × 1e4 and general inspection level 1..3 (I, II, III) */
+	int64_t sampling_aql_meter_e4, sampling_aql_xfmr_e4, sampling_aql_conc_e4;
+	int sampling_level_meter, sampling_level_xfmr, sampling_level_conc;
 };
 
 /* BOOL/INT/TRI: int field; I64: int64_t field; DEC4: int64_t × 1e4; DEC4_LIST: int64_t[] + int count. */

@@ -211,6 +211,44 @@ TEST_F(LotSamplingRun, ABadSampleRejectsTheLotAndReturnsAllOfIt)
 		      "'LR-REJ' AND a.state = 'returned_to_maker'"));
 }
 
+/* A draw that names no level or AQL takes the settings of the lot's kind of
+ * device (0276): level II and AQL 1.0 for meters by default, and what the
+ * approver sets. */
+TEST_F(LotSamplingRun, ADrawWithoutLevelOrAqlTakesTheKindsSettings)
+{
+	receive("LR-DEF1", 740000, 40);
+	struct db *tech = pgtest_connect(rfx::person(ci_, "mlt_tech"));
+	PGresult *res = nullptr;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, sampling_lot_draw(tech, "LR-DEF1", nullptr, nullptr, kSeed, &res, &err))
+		<< err.msg;
+	PQclear(res);
+	/* lot of 40, level II: letter D; AQL 1.0: arrow down to E, n 13, Ac 0 */
+	EXPECT_EQ("II 1.0 13 0",
+		  one("SELECT s.level || ' ' || s.aql || ' ' || s.sample_size || ' ' "
+		      "|| s.ac FROM lot_sampling s JOIN lot l USING (lot_id) WHERE "
+		      "l.code = 'LR-DEF1'"));
+	rfx::set_rule(ci_, "sampling.aql.meter", "6.5");
+	rfx::set_rule(ci_, "sampling.level.meter", "1");
+	receive("LR-DEF2", 750000, 40);
+	ASSERT_EQ(ML_OK, sampling_lot_draw(tech, "LR-DEF2", nullptr, nullptr, kSeed, &res, &err))
+		<< err.msg;
+	PQclear(res);
+	std::string got = one("SELECT s.level || ' ' || s.aql FROM lot_sampling s JOIN lot l USING "
+			      "(lot_id) WHERE l.code = 'LR-DEF2'");
+	EXPECT_EQ("I 6.5", got);
+	/* a level and AQL named in the draw win over the settings */
+	receive("LR-DEF3", 760000, 40);
+	ASSERT_EQ(ML_OK, sampling_lot_draw(tech, "LR-DEF3", "III", "0.65", kSeed, &res, &err))
+		<< err.msg;
+	PQclear(res);
+	EXPECT_EQ("III 0.65", one("SELECT s.level || ' ' || s.aql FROM lot_sampling s JOIN lot l "
+				  "USING (lot_id) WHERE l.code = 'LR-DEF3'"));
+	rfx::set_rule(ci_, "sampling.aql.meter", "1.0");
+	rfx::set_rule(ci_, "sampling.level.meter", "2");
+	db_close(tech);
+}
+
 /* With sampling.required (0275), a lot that was never sampled cannot be
  * verified for stock: the refusal names the lot and what to do; once its
  * sample accepted it, it can. Without the setting it can (the default). */
