@@ -58,7 +58,8 @@ char *quality_fixed(int64_t v, int places, char *buf)
 char *quality_ratio(int64_t num, int64_t den, int64_t scale, int places, char *buf)
 {
 	if (den == 0) {
-		strcpy(buf, "-");
+		buf[0] = '-';
+		buf[1] = '\0';
 		return buf;
 	}
 	i128 p10 = 1;

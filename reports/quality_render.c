@@ -454,7 +454,11 @@ static void summary(struct lay *L, const struct quality_report *r)
 	snprintf(v[1], sizeof v[1], "%lld", (long long)(n - fail));
 	snprintf(v[2], sizeof v[2], "%lld", (long long)fail);
 	quality_ratio(fail, n, 100, 2, v[3]);
-	strcat(v[3], strcmp(v[3], "-") ? "%" : "");
+	size_t l3 = strlen(v[3]);
+	if (strcmp(v[3], "-") && l3 + 1 < sizeof v[3]) {
+		v[3][l3] = '%';
+		v[3][l3 + 1] = '\0';
+	}
 	snprintf(v[4], sizeof v[4], "%lld", (long long)ifail);
 	static const struct col c1[] = { { "检定数量", 99, AL_CENTER },
 					 { "合格", 98, AL_CENTER },
