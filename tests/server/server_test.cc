@@ -47,6 +47,28 @@ std::string barcode(long serial)
 	return std::string(body) + (char)('0' + (10 - sum % 10) % 10);
 }
 
+/* A maker and its single-phase class-1 5(60) A, 1200 imp/kWh model, added by
+ * the catalogue keeper connected as db. */
+void add_meter_model(struct db *db, const char *maker, const char *model)
+{
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, asset_manufacturer_add(db, maker, "浙江华仪", &err)) << err.msg;
+	struct asset_model m = {};
+	m.code = model;
+	m.manufacturer_code = maker;
+	m.name = "single-phase class 1";
+	m.kind = "meter_1p";
+	m.accuracy_class = "1";
+	m.connection = "direct";
+	m.wiring = "1p2w";
+	m.un_v = "220";
+	m.ib_a = "5";
+	m.imax_a = "60";
+	m.constant_imp = "1200";
+	m.verification_period_months = "96";
+	ASSERT_EQ(ML_OK, asset_model_add(db, &m, &err)) << err.msg;
+}
+
 class Server : public ::testing::Test
 {
       protected:
@@ -569,21 +591,7 @@ TEST_F(Server, AssetsByBarcodeListAndHistory)
 {
 	struct db *db = pgtest_connect(pgtest_as(ci(), "mlt_admin"));
 	struct ml_error err = ML_ERROR_INIT;
-	ASSERT_EQ(ML_OK, asset_manufacturer_add(db, "SRV", "srv", &err)) << err.msg;
-	struct asset_model m = {};
-	m.code = "SRV-M";
-	m.manufacturer_code = "SRV";
-	m.name = "单相表";
-	m.kind = "meter_1p";
-	m.accuracy_class = "1";
-	m.connection = "direct";
-	m.wiring = "1p2w";
-	m.un_v = "220";
-	m.ib_a = "5";
-	m.imax_a = "60";
-	m.constant_imp = "1200";
-	m.verification_period_months = "96";
-	ASSERT_EQ(ML_OK, asset_model_add(db, &m, &err)) << err.msg;
+	ASSERT_NO_FATAL_FAILURE(add_meter_model(db, "SRV", "SRV-M"));
 	db_close(db);
 	db = pgtest_connect(pgtest_as(ci(), "mlt_clerk"));
 	std::string csv = "barcode,model_code,production_batch,production_date\n";
@@ -923,21 +931,7 @@ TEST_F(Server, FieldInstallOverTheApiIsOnceAndOneWinsAPoint)
 	{
 		struct db *db = pgtest_connect(admin);
 		struct ml_error err = ML_ERROR_INIT;
-		ASSERT_EQ(ML_OK, asset_manufacturer_add(db, "FHX", "浙江华仪", &err)) << err.msg;
-		struct asset_model m = {};
-		m.code = "FM1";
-		m.manufacturer_code = "FHX";
-		m.name = "single-phase class 1";
-		m.kind = "meter_1p";
-		m.accuracy_class = "1";
-		m.connection = "direct";
-		m.wiring = "1p2w";
-		m.un_v = "220";
-		m.ib_a = "5";
-		m.imax_a = "60";
-		m.constant_imp = "1200";
-		m.verification_period_months = "96";
-		ASSERT_EQ(ML_OK, asset_model_add(db, &m, &err)) << err.msg;
+		ASSERT_NO_FATAL_FAILURE(add_meter_model(db, "FHX", "FM1"));
 		ASSERT_EQ(ML_OK,
 			  asset_location_add(db, "FSITE", "site", "customer_site", nullptr, &err))
 			<< err.msg;
@@ -1103,21 +1097,7 @@ TEST_F(Server, AssetMovesOverTheApiAreAllOrNothingAndOneWinsARace)
 	{
 		struct db *db = pgtest_connect(admin);
 		struct ml_error err = ML_ERROR_INIT;
-		ASSERT_EQ(ML_OK, asset_manufacturer_add(db, "MHX", "浙江华仪", &err)) << err.msg;
-		struct asset_model m = {};
-		m.code = "MM1";
-		m.manufacturer_code = "MHX";
-		m.name = "single-phase class 1";
-		m.kind = "meter_1p";
-		m.accuracy_class = "1";
-		m.connection = "direct";
-		m.wiring = "1p2w";
-		m.un_v = "220";
-		m.ib_a = "5";
-		m.imax_a = "60";
-		m.constant_imp = "1200";
-		m.verification_period_months = "96";
-		ASSERT_EQ(ML_OK, asset_model_add(db, &m, &err)) << err.msg;
+		ASSERT_NO_FATAL_FAILURE(add_meter_model(db, "MHX", "MM1"));
 		ASSERT_EQ(ML_OK, asset_location_add(db, "MCITY", "city", "secondary_store",
 						    "CENTRAL", &err))
 			<< err.msg;
@@ -1187,22 +1167,7 @@ TEST_F(Server, DeliveriesAreReceivedWholeOrNotAtAllWithEveryBadLineNamed)
 	std::string admin = pgtest_user(ci(), "mlt_dadmin", "管理员", "admin");
 	{
 		struct db *db = pgtest_connect(admin);
-		struct ml_error err = ML_ERROR_INIT;
-		ASSERT_EQ(ML_OK, asset_manufacturer_add(db, "DHX", "浙江华仪", &err)) << err.msg;
-		struct asset_model m = {};
-		m.code = "DM1";
-		m.manufacturer_code = "DHX";
-		m.name = "single-phase class 1";
-		m.kind = "meter_1p";
-		m.accuracy_class = "1";
-		m.connection = "direct";
-		m.wiring = "1p2w";
-		m.un_v = "220";
-		m.ib_a = "5";
-		m.imax_a = "60";
-		m.constant_imp = "1200";
-		m.verification_period_months = "96";
-		ASSERT_EQ(ML_OK, asset_model_add(db, &m, &err)) << err.msg;
+		ASSERT_NO_FATAL_FAILURE(add_meter_model(db, "DHX", "DM1"));
 		db_close(db);
 	}
 	pgtest_user(ci(), "mlt_dc1", "收货员", "warehouse_clerk");
@@ -1395,21 +1360,7 @@ TEST_F(Server, RetirementsOverTheApiNeedASecondPerson)
 	{
 		struct db *db = pgtest_connect(admin);
 		struct ml_error err = ML_ERROR_INIT;
-		ASSERT_EQ(ML_OK, asset_manufacturer_add(db, "RHX", "浙江华仪", &err)) << err.msg;
-		struct asset_model m = {};
-		m.code = "RM1";
-		m.manufacturer_code = "RHX";
-		m.name = "single-phase class 1";
-		m.kind = "meter_1p";
-		m.accuracy_class = "1";
-		m.connection = "direct";
-		m.wiring = "1p2w";
-		m.un_v = "220";
-		m.ib_a = "5";
-		m.imax_a = "60";
-		m.constant_imp = "1200";
-		m.verification_period_months = "96";
-		ASSERT_EQ(ML_OK, asset_model_add(db, &m, &err)) << err.msg;
+		ASSERT_NO_FATAL_FAILURE(add_meter_model(db, "RHX", "RM1"));
 		std::string csv = "barcode,model_code,production_batch,production_date\n";
 		for (long i = 0; i < 3; i++)
 			csv += barcode(610000 + i) + ",RM1,B1,2026-09-14\n";
