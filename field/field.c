@@ -377,6 +377,29 @@ int field_seal_list(struct db *db, const char *code, const char *team, const cha
 		3, p, PGRES_TUPLES_OK, out, err);
 }
 
+int field_seal_history(struct db *db, const char *code, PGresult **out, struct ml_error *err)
+{
+	const char *p[1] = { code };
+	PGresult *res = NULL;
+	*out = NULL;
+	int rc = db_exec(db, "SELECT seal_id FROM seal WHERE code = $1", 1, p, PGRES_TUPLES_OK,
+			 &res, err);
+	if (rc)
+		return rc;
+	int known = PQntuples(res) == 1;
+	PQclear(res);
+	if (!known)
+		return ml_errorf(err, ML_ENOTFOUND, "seal '%s' is not registered", code);
+	return db_exec(
+		db,
+		"SELECT e.action, to_char(e.at, 'YYYY-MM-DD HH24:MI') AS at, u.login AS actor, "
+		"u.display_name AS actor_name, e.details "
+		"FROM seal s JOIN seal_event e USING (seal_id) "
+		"JOIN app_user u ON u.user_id = e.actor_id "
+		"WHERE s.code = $1 ORDER BY e.event_id",
+		1, p, PGRES_TUPLES_OK, out, err);
+}
+
 /* ---- faults ---- */
 
 int field_fault_report(struct db *db, const char *barcode, const char *symptom,

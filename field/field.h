@@ -95,6 +95,12 @@ int field_seal_destroy(struct db *db, const char *const *codes, size_t n, const 
  * asset, point, changed_at. Filters may be NULL. */
 int field_seal_list(struct db *db, const char *code, const char *team, const char *state,
 		    PGresult **out, struct ml_error *err) ML_MUSTCHECK;
+/* One seal's whole life from the append-only seal_event, oldest first (caller
+ * PQclear()s): action (receive, issue, apply, remove, destroy), at, actor,
+ * actor_name, details (jsonb: batch, team/person, point and asset, reason).
+ * An unknown seal is ML_ENOTFOUND. */
+int field_seal_history(struct db *db, const char *code, PGresult **out,
+		       struct ml_error *err) ML_MUSTCHECK;
 
 /* ---- faults ---- */
 

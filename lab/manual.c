@@ -283,8 +283,10 @@ int manual_record(struct db *db, int64_t run_id, const char *text, int *passed, 
 		rc = split_lines(m, text, err);
 	for (int i = 0; !rc && i < m->nslots; i++)
 		rc = judge_slot(m, &m->slot[i], err);
-	/* all or nothing: the status, every step and the conclusion in one transaction */
-	if (!rc)
+	/* all or nothing: the status, every step and the conclusion in one
+	 * transaction; inside a caller's (the server's request) it is the caller's to finish */
+	int own = PQtransactionStatus(db_conn(db)) == PQTRANS_IDLE;
+	if (!rc && own)
 		rc = db_begin(db, err);
 	if (!rc)
 		rc = mark_running(m, err);
@@ -292,7 +294,8 @@ int manual_record(struct db *db, int64_t run_id, const char *text, int *passed, 
 		rc = store_steps(m, err);
 	if (!rc)
 		rc = runner_conclude(db, run_id, passed, failed, err);
-	rc = db_finish(db, rc, err);
+	if (own)
+		rc = db_finish(db, rc, err);
 	release(m);
 	return rc;
 }

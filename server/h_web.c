@@ -1,17 +1,22 @@
 /*
  * h_web.c — the API routes the web pages (web/, issue 13) need beyond the
  * ones every integration uses: what a checker is about to sign (a draft's
- * preview PDF) and the figures of the manager's page.
+ * preview PDF), the figures of the manager's page, counts, seals (receive,
+ * issue, destroy, a seal's history), fault outcomes and a manual run's
+ * readings — each over the library call the CLI makes (stores/, field/,
+ * lab/).
  *
- * Thin over the libraries like the other handlers; reading only, in the
- * request's transaction that began with ml_api_enter (the route's
- * permission checked in the database).
+ * Thin over the libraries like the other handlers, in the request's
+ * transaction that began with ml_api_enter (the route's permission checked
+ * in the database); the rules are the database's.
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "field/field.h"
+#include "lab/manual.h"
 #include "quality/quality.h"
 #include "reports/cert_doc.h"
 #include "reports/cert_store.h"
@@ -287,5 +292,131 @@ int h_reverify_send(struct req *rq, struct ml_error *err)
 		json_decref(refused);
 	}
 	stock_scan_report_free(&rep);
+	return rc;
+}
+
+/* ---- seals (计量印证): the store receives, issues and destroys; anyone reads ---- */
+
+/* The strings of a JSON array field (validated as PT_STRINGS by the router):
+ * *v malloc'd (points into rq->in), caller frees. */
+static int body_strs(const struct req *rq, const char *name, const char ***v, size_t *n,
+		     struct ml_error *err)
+{
+	json_t *a = json_object_get(rq->in, name);
+	*n = json_is_array(a) ? json_array_size(a) : 0;
+	*v = calloc(*n ? *n : 1, sizeof **v);
+	if (!*v)
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	for (size_t i = 0; i < *n; i++)
+		(*v)[i] = json_string_value(json_array_get(a, i));
+	return ML_OK;
+}
+
+static const char *body_str(const struct req *rq, const char *name)
+{
+	return json_string_value(json_object_get(rq->in, name));
+}
+
+/* POST /api/seals/receive {batch, codes}: field_seal_receive, all or nothing. */
+int h_seal_receive(struct req *rq, struct ml_error *err)
+{
+	const char **codes = NULL;
+	size_t n = 0, count = 0;
+	int rc = body_strs(rq, "codes", &codes, &n, err);
+	if (!rc)
+		rc = field_seal_receive(rq->db, codes, n, body_str(rq, "batch"), &count, err);
+	free(codes);
+	if (!rc)
+		req_json(rq, 201, json_pack("{s:I}", "received", (json_int_t)count));
+	return rc;
+}
+
+/* POST /api/seals/issue {codes, team | login}: field_seal_issue, all or nothing. */
+int h_seal_issue(struct req *rq, struct ml_error *err)
+{
+	const char **codes = NULL;
+	size_t n = 0, count = 0;
+	int rc = body_strs(rq, "codes", &codes, &n, err);
+	if (!rc)
+		rc = field_seal_issue(rq->db, codes, n, body_str(rq, "team"), body_str(rq, "login"),
+				      &count, err);
+	free(codes);
+	if (!rc)
+		req_json(rq, 200, json_pack("{s:I}", "issued", (json_int_t)count));
+	return rc;
+}
+
+/* POST /api/seals/destroy {codes, reason}: field_seal_destroy, all or nothing. */
+int h_seal_destroy(struct req *rq, struct ml_error *err)
+{
+	const char **codes = NULL;
+	size_t n = 0, count = 0;
+	int rc = body_strs(rq, "codes", &codes, &n, err);
+	if (!rc)
+		rc = field_seal_destroy(rq->db, codes, n, body_str(rq, "reason"), &count, err);
+	free(codes);
+	if (!rc)
+		req_json(rq, 200, json_pack("{s:I}", "destroyed", (json_int_t)count));
+	return rc;
+}
+
+/* GET /api/seals/{code}/history: field_seal_history, oldest first. */
+int h_seal_history(struct req *rq, struct ml_error *err)
+{
+	PGresult *res = NULL;
+	int rc = field_seal_history(rq->db, req_seg(rq, 0), &res, err);
+	if (rc)
+		return rc;
+	req_json(rq, 200, json_pack("{s:o}", "items", json_rows(res)));
+	PQclear(res);
+	return ML_OK;
+}
+
+/* ---- fault reports and the lab's finding ---- */
+
+/* GET /api/faults?open=: field_fault_list. */
+int h_fault_list(struct req *rq, struct ml_error *err)
+{
+	const char *open = req_query(rq, "open");
+	PGresult *res = NULL;
+	int rc = field_fault_list(rq->db, open && !strcmp(open, "true"), &res, err);
+	if (rc)
+		return rc;
+	req_json(rq, 200, json_pack("{s:o}", "items", json_rows(res)));
+	PQclear(res);
+	return ML_OK;
+}
+
+/* POST /api/faults/{id}/outcome {outcome, note?}: field_fault_outcome (the
+ * database refuses the reporter and a second outcome). */
+int h_fault_outcome(struct req *rq, struct ml_error *err)
+{
+	int64_t id = strtoll(req_seg(rq, 0), NULL, 10);
+	int rc = field_fault_outcome(rq->db, id, body_str(rq, "outcome"), body_str(rq, "note"),
+				     err);
+	if (!rc)
+		req_json(rq, 200,
+			 json_pack("{s:I, s:s}", "fault", (json_int_t)id, "outcome",
+				   body_str(rq, "outcome")));
+	return rc;
+}
+
+/* ---- manual verification (手工检定): the readings typed in ---- */
+
+/*
+ * POST /api/runs/{id}/manual {readings}: manual_record, the call behind
+ * `meterlab run manual` — judged with the driven runs' functions, every
+ * step and the conclusion stored in the request's one transaction, or
+ * nothing (bad input names its line).
+ */
+int h_run_manual(struct req *rq, struct ml_error *err)
+{
+	int64_t id = strtoll(req_seg(rq, 0), NULL, 10);
+	int passed = 0, failed = 0;
+	int rc = manual_record(rq->db, id, body_str(rq, "readings"), &passed, &failed, err);
+	if (!rc)
+		req_json(rq, 200,
+			 json_pack("{s:I, s:i, s:i}", "run", (json_int_t)id, "passed", passed,
+				   "failed", failed));
 	return rc;
 }

@@ -262,6 +262,37 @@ static const struct route_param b_trace_flag[] = {
 	{ "reason", PT_STRING, 1, 500, "why (the recalibration finding)" },
 	{ NULL, 0, 0, 0, NULL },
 };
+/* seals and fault outcomes for the web pages (h_web.c, issue 13) */
+static const struct route_param b_seal_receive[] = {
+	{ "batch", PT_STRING, 1, 64, "the seal batch (letters, digits, _ . / -)" },
+	{ "codes", PT_STRINGS, 1, 100000, "the seal codes received, all or none" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_seal_issue[] = {
+	{ "codes", PT_STRINGS, 1, 100000, "seals in store, all issued or none" },
+	{ "team", PT_STRING, 0, 64, "the field team they go to" },
+	{ "login", PT_STRING, 0, 32, "or the person (a lab technician who seals)" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_seal_destroy[] = {
+	{ "codes", PT_STRINGS, 1, 100000, "seals destroyed, all or none" },
+	{ "reason", PT_STRING, 1, 500, "why" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param q_faults[] = {
+	{ "open", PT_BOOL, 0, 0, "only reports without an outcome yet" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_fault_outcome[] = {
+	{ "outcome", PT_STRING, 1, 16, "maker, usage, external or no_fault_found" },
+	{ "note", PT_STRING, 0, 500, "the analysis' finding" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_manual[] = {
+	{ "readings", PT_STRING, 1, 1L << 20,
+	  "one line per position and step: POSITION, STEP, value1, value2, … (lab/manual.h)" },
+	{ NULL, 0, 0, 0, NULL },
+};
 static const struct route_param b_move[] = {
 	{ "action", PT_STRING, 1, 32,
 	  "lifecycle action: dispatch, receive_secondary, issue, return_unused, sample, "
@@ -553,6 +584,31 @@ const struct route srv_routes[] = {
 	  "within 90 days, today's runs by status, pass rate by model over 90 days (exact "
 	  "decimal)",
 	  S_OBJ, "/api/summary", NULL },
+	{ "POST", "/api/seals/receive", h_seal_receive, AUTH_SESSION, "seal.manage", RF_IDEMPOTENT,
+	  NULL, NULL, b_seal_receive, 201, "field",
+	  "receive a batch of seals into the store (all or nothing)", S_OBJ, "/api/seals/receive",
+	  "{\"batch\":\"PROBE\",\"codes\":[\"x\"]}" },
+	{ "POST", "/api/seals/issue", h_seal_issue, AUTH_SESSION, "seal.manage", RF_IDEMPOTENT,
+	  NULL, NULL, b_seal_issue, 200, "field",
+	  "issue seals in store to a field team or to a person (all or nothing)", S_OBJ,
+	  "/api/seals/issue", "{\"codes\":[\"NO-SUCH-SEAL\"],\"team\":\"NO-SUCH-TEAM\"}" },
+	{ "POST", "/api/seals/destroy", h_seal_destroy, AUTH_SESSION, "seal.manage", RF_IDEMPOTENT,
+	  NULL, NULL, b_seal_destroy, 200, "field", "destroy seals, with a reason (all or nothing)",
+	  S_OBJ, "/api/seals/destroy", "{\"codes\":[\"NO-SUCH-SEAL\"],\"reason\":\"damaged\"}" },
+	{ "GET", "/api/seals/{code}/history", h_seal_history, AUTH_SESSION, "asset.read", 0, p_code,
+	  NULL, NULL, 200, "field", "one seal's whole life: received, issued, applied, removed",
+	  S_LIST, "/api/seals/NO-SUCH-SEAL/history", NULL },
+	{ "GET", "/api/faults", h_fault_list, AUTH_SESSION, "asset.read", 0, NULL, q_faults, NULL,
+	  200, "field", "fault reports (故障) and their analysis outcomes", S_LIST,
+	  "/api/faults?open=true", NULL },
+	{ "POST", "/api/faults/{id}/outcome", h_fault_outcome, AUTH_SESSION, "fault.analyse",
+	  RF_IDEMPOTENT, p_id, NULL, b_fault_outcome, 200, "field",
+	  "record the lab's finding on a fault report (not by its reporter)", S_OBJ,
+	  "/api/faults/999999/outcome", "{\"outcome\":\"maker\"}" },
+	{ "POST", "/api/runs/{id}/manual", h_run_manual, AUTH_SESSION, "run.manual", RF_IDEMPOTENT,
+	  p_id, NULL, b_manual, 200, "lab",
+	  "record a manual run's typed-in readings: judged like a driven run, all or nothing",
+	  S_OBJ, "/api/runs/999999/manual", "{\"readings\":\"1, 1, 0.1\"}" },
 	{ "POST", "/api/certificates/{id}/check", h_cert_check, AUTH_SESSION, "cert.check",
 	  RF_IDEMPOTENT, p_id, NULL, b_none, 200, "certificates",
 	  "sign a draft as its checker (not its verifier)", S_LIST,

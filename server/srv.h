@@ -355,6 +355,13 @@ int h_count_submit(struct req *rq, struct ml_error *err);
 int h_count_confirm(struct req *rq, struct ml_error *err);
 int h_reverify_list(struct req *rq, struct ml_error *err);
 int h_reverify_send(struct req *rq, struct ml_error *err);
+int h_seal_receive(struct req *rq, struct ml_error *err);
+int h_seal_issue(struct req *rq, struct ml_error *err);
+int h_seal_destroy(struct req *rq, struct ml_error *err);
+int h_seal_history(struct req *rq, struct ml_error *err);
+int h_fault_list(struct req *rq, struct ml_error *err);
+int h_fault_outcome(struct req *rq, struct ml_error *err);
+int h_run_manual(struct req *rq, struct ml_error *err);
 
 /* ---- the web pages (server/static.c) ---- */
 

@@ -300,6 +300,19 @@ TEST_F(Field, InstallAndRemoveRecordReadingsSealsAndPlace)
 	/* the point is free again */
 	EXPECT_EQ("0", one(g_ci, "SELECT count(*) FROM installation i JOIN metering_point mp "
 				 "USING (point_id) WHERE mp.code = 'P1' AND removed_at IS NULL"));
+	/* the seal's whole life, oldest first, with who did each step */
+	db = pgtest_connect(g_a1);
+	ASSERT_EQ(ML_OK, field_seal_history(db, "S-0101", &res, &err)) << err.msg;
+	std::string life;
+	for (int i = 0; i < PQntuples(res); i++)
+		life += std::string(db_get(res, i, "action")) + ":" + db_get(res, i, "actor") + " ";
+	EXPECT_EQ("receive:mlf_clerk issue:mlf_clerk apply:mlf_a1 remove:mlf_a2 ", life);
+	EXPECT_NE(nullptr, strstr(db_get(res, 2, "details"), "\"point\": \"P1\""))
+		<< db_get(res, 2, "details");
+	PQclear(res);
+	EXPECT_EQ(ML_ENOTFOUND, field_seal_history(db, "S-9999", &res, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "'S-9999'")) << err.msg;
+	db_close(db);
 }
 
 TEST_F(Field, EveryRefusalNamesTheValueAndWritesNothing)

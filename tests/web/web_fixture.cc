@@ -97,6 +97,11 @@ void certificates(const std::string &ci, json_t *out)
 	json_object_set_new(out, "verify",
 			    json_pack("{s:s, s:s, s:s}", "number", r.cert_no, "code", r.verify_code,
 				      "barcode", r.barcode));
+	/* one more issued certificate: the one the revision test corrects */
+	std::vector<long long> rev = wf_issue_run(p, wf_run(p.admin, "webrev", 1, 0), iss);
+	if (rev.size() != 1)
+		die("issuing the certificate to revise");
+	json_object_set_new(out, "revise", json_integer(rev[0]));
 	long long run = wf_run(p.admin, "webq", 2, 0);
 	std::vector<long long> drafts = wf_drafts(p.tech, run, iss);
 	if (drafts.size() != 2)
@@ -205,6 +210,72 @@ void field(const std::string &ci, json_t *out)
 				      "barcodes", bcs, "seals", seals[0], seals[1]));
 }
 
+/* n meters of a new lot of the warehouse's model, received by the
+ * warehouse's admin, then put in state at place by the DBA; their barcodes. */
+std::vector<std::string> lot_in(const std::string &ci, const char *lot, long first, int n,
+				const char *state, const char *place)
+{
+	struct db *db = pgtest_connect(pgtest_as(ci, "mlt_wadmin"));
+	struct ml_error err = ML_ERROR_INIT;
+	std::string csv = "barcode,model_code,production_batch,production_date\n";
+	std::vector<std::string> bcs;
+	for (long i = 0; i < n; i++) {
+		bcs.push_back(wf_barcode(first + i));
+		csv += bcs.back() + ",DDZY-W1,B2,2026-09-14\n";
+	}
+	struct asset_receive_opts o = {};
+	o.lot_code = lot;
+	struct asset_import_report rep;
+	ok(asset_receive(db, &o, csv.data(), csv.size(), &rep, &err), err, lot);
+	asset_import_report_free(&rep);
+	db_close(db);
+	exec(ci, std::string("UPDATE asset SET state = '") + state +
+			 "', location_id = (SELECT location_id FROM location WHERE code = '" +
+			 place + "') WHERE lot_id = (SELECT lot_id FROM lot WHERE code = '" + lot +
+			 "')");
+	return bcs;
+}
+
+/* Return to the maker and scrap: three meters that failed verification,
+ * in the central store, and a maker's location to return them to. */
+void retire(const std::string &ci, json_t *out)
+{
+	struct db *db = pgtest_connect(pgtest_as(ci, "mlt_wadmin"));
+	struct ml_error err = ML_ERROR_INIT;
+	ok(asset_location_add(db, "WEB-MAKER", "浙江华仪退货仓", "maker", nullptr, &err), err,
+	   "maker");
+	db_close(db);
+	std::vector<std::string> b = lot_in(ci, "WLOT-RET", 790000, 3, "failed", "WH-CENTRAL");
+	json_object_set_new(out, "retire",
+			    json_pack("{s:s, s:[s, s, s]}", "maker", "WEB-MAKER", "barcodes",
+				      b[0].c_str(), b[1].c_str(), b[2].c_str()));
+}
+
+/* Fault reports waiting for the lab's finding: one by the field member, one
+ * by a person who is both field member and lab technician (who may judge
+ * faults, but not their own report). */
+void faults(const std::string &ci, json_t *out)
+{
+	std::vector<std::string> b = lot_in(ci, "WLOT-FLT", 790010, 2, "removed", "WEB-TEAM");
+	pgtest_user(ci, "mlt_fwlab", "周两岗", "field_member,lab_technician", "WEB-TEAM");
+	set_password(ci, "mlt_fwlab", PW);
+	int64_t ids[2] = { 0, 0 };
+	const char *who[2] = { "mlt_fw", "mlt_fwlab" };
+	for (int i = 0; i < 2; i++) {
+		struct db *db = pgtest_connect(pgtest_as(ci, who[i]));
+		struct ml_error err = ML_ERROR_INIT;
+		ok(field_fault_report(db, b[i].c_str(), i ? "NO_DISPLAY" : "STOPPED",
+				      i ? "现场黑屏" : "现场停走，客户投诉电量为零", nullptr,
+				      "WEB-LAB", &ids[i], &err),
+		   err, "fault report");
+		db_close(db);
+	}
+	json_object_set_new(out, "faults",
+			    json_pack("{s:I, s:I, s:s, s:s}", "field", (json_int_t)ids[0], "own",
+				      (json_int_t)ids[1], "barcode", b[0].c_str(), "both",
+				      "mlt_fwlab"));
+}
+
 /* The lab: a reference standard, one whose calibration runs out in ten
  * days (the board warns), a manual bench, an active scheme, and two meters
  * waiting for verification — the board's new-task form's. */
@@ -219,11 +290,14 @@ void lab(const std::string &ci, json_t *out)
 			    "basic I=Ib pf=1.0 element=H readings=2\n");
 	struct db *dba = pgtest_connect(ci);
 	std::vector<std::string> bcs = rfx::seed_assets(dba, 2, 661000);
+	/* two more for a manual verification whose readings are typed in */
+	std::vector<std::string> man = rfx::seed_assets(dba, 2, 661100);
 	db_close(dba);
 	json_object_set_new(out, "lab",
-			    json_pack("{s:s, s:s, s:s, s:[s, s]}", "bench", "WB1", "scheme",
-				      "W-WEB", "expiring", "WSTD-OLD", "barcodes", bcs[0].c_str(),
-				      bcs[1].c_str()));
+			    json_pack("{s:s, s:s, s:s, s:[s, s], s:[s, s]}", "bench", "WB1",
+				      "scheme", "W-WEB", "expiring", "WSTD-OLD", "barcodes",
+				      bcs[0].c_str(), bcs[1].c_str(), "manual", man[0].c_str(),
+				      man[1].c_str()));
 }
 
 } // namespace
@@ -253,6 +327,8 @@ int main(int argc, char **argv)
 	certificates(ci, out);
 	warehouse(ci, out);
 	field(ci, out);
+	retire(ci, out);
+	faults(ci, out);
 	lab(ci, out);
 
 	test_server srv;

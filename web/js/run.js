@@ -50,11 +50,58 @@ function plot(label, rows) {
 	return h("div", { class: "card plot", dataset: { label } }, g);
 }
 
+// 手工检定: a manual run's readings typed in, one field per position and
+// step (values as the paper shows them: errors in %, comma-separated; for
+// creep/start/constant "pulses=N"), sent as lab/manual.h's text (POST
+// /api/runs/{id}/manual), judged by the server like a driven run, all or
+// nothing: a bad value is refused naming its line.
+function manualForm(r) {
+	const f = $("#manual-form");
+	if (r.mode !== "manual" || !["pending", "running"].includes(r.status) || !user.permissions.includes("run.manual")) {
+		f.hidden = true;
+		return;
+	}
+	f.hidden = false;
+	const cells = [];
+	for (const p of r.positions) for (let s = 1; s <= r.steps_total; s++) {
+		const fid = `m-${p.position}-${s}`;
+		cells.push(h("div", {}, h("label", { for: fid }, `表位 ${p.position}（${p.barcode}）第 ${s} 步`),
+			h("input", { id: fid, class: "reading", dataset: { position: p.position, step: s }, autocomplete: "off", inputmode: "decimal" })));
+	}
+	$("#manual-fields").replaceChildren(...cells);
+	// Enter goes to the next field, as on paper; the last one submits
+	const inputs = [...f.querySelectorAll("input.reading")];
+	inputs.forEach((el, i) => el.addEventListener("keydown", (e) => {
+		if (e.key !== "Enter" || i === inputs.length - 1) return;
+		e.preventDefault();
+		inputs[i + 1].focus();
+	}));
+}
+
+async function recordManual(ev) {
+	ev.preventDefault();
+	const lines = [];
+	for (const el of document.querySelectorAll("#manual-form input.reading")) {
+		if (!el.value.trim()) {
+			el.focus();
+			return message($("#msg"), "error", `表位 ${el.dataset.position} 第 ${el.dataset.step} 步的读数未填`);
+		}
+		lines.push(`${el.dataset.position}, ${el.dataset.step}, ${el.value.trim()}`);
+	}
+	try {
+		const r = await api("POST", `/api/runs/${id}/manual`, { readings: lines.join("\n") + "\n" }, { idempotencyKey: newKey() });
+		await render();
+		message($("#msg"), "ok", `已录入并判定：合格 ${r.passed} 只，不合格 ${r.failed} 只`);
+	} catch (e) {
+		message($("#msg"), "error", "读数被拒绝（未保存）：" + e.message);
+	}
+}
+
 const id = Number(location.hash.slice(1));
-if (!id) {
-	message($("#msg"), "error", "请从检定台看板选择一个任务");
-} else {
+$("#manual-form").addEventListener("submit", recordManual);
+async function render() {
 	const r = await api("GET", `/api/runs/${id}?results=true`);
+	manualForm(r);
 	$("#title").textContent = `检定任务 #${r.run_id}`;
 	const dl = (k, v) => [h("dt", {}, k), h("dd", {}, v ?? "—")];
 	$("#head").replaceChildren(...dl("检定台", r.bench), ...dl("型号", r.model), ...dl("方案", `${r.scheme_code} v${r.scheme_version}`),
@@ -62,7 +109,7 @@ if (!id) {
 	// an unfinished run may be abandoned by a technician (its meters go back to re-verification)
 	if (["pending", "interrupted", "running"].includes(r.status) && user.permissions.includes("run.execute")) {
 		$("#abort-form").hidden = false;
-		$("#abort-form").addEventListener("submit", async (ev) => {
+		$("#abort-form").onsubmit = async (ev) => {
 			ev.preventDefault();
 			try {
 				await api("POST", `/api/runs/${id}/abort`, $("#abort-reason").value.trim() ? { reason: $("#abort-reason").value.trim() } : {}, { idempotencyKey: newKey() });
@@ -71,8 +118,8 @@ if (!id) {
 			} catch (e) {
 				message($("#msg"), "error", "放弃被拒绝：" + e.message);
 			}
-		});
-	}
+		};
+	} else $("#abort-form").hidden = true;
 	const pos = new Map(r.positions.map((p) => [p.asset_id, p]));
 	$("#conclusions tbody").replaceChildren(...r.conclusions.filter((c) => c.item === "overall").map((c) => h("tr", {},
 		h("td", {}, pos.get(c.asset_id)?.position ?? ""), h("td", {}, pos.get(c.asset_id)?.barcode ?? ""),
@@ -89,4 +136,6 @@ if (!id) {
 	}
 	$("#plots").replaceChildren(...[...byPoint.entries()].map(([k, rows]) => plot(k.replace(/^\d+ /, ""), rows)));
 }
+if (!id) message($("#msg"), "error", "请从检定台看板选择一个任务");
+else await render();
 usable();

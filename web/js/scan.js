@@ -7,7 +7,8 @@
 // (newest on top): waiting, then accepted or refused with the reason beside
 // the code, and a sound (ui.beep) that tells the two apart without looking.
 // On phones, a camera button scans through BarcodeDetector where the
-// browser has it.
+// browser has it (tested with a stand-in detector and camera in chromium,
+// tests/web/run.py t_camera; no real camera was tried).
 import { h, beep } from "./ui.js";
 
 // input: the <input>; log: an <ol class="scans">; handle(code) → {ok, text}.
@@ -78,21 +79,21 @@ function cameraButton(input, take) {
 		btn.after(video);
 		video.srcObject = stream;
 		await video.play();
-		let last = "", stop = false;
+		let last = "", stop = false, byCode = false;
 		const done = h("button", { type: "button", onclick: () => { stop = true; } }, "停止");
 		video.after(done);
 		while (!stop) {
 			const codes = await det.detect(video).catch(() => []);
 			for (const c of codes) if (c.rawValue !== last) {
 				last = c.rawValue;
-				if (take(c.rawValue) === true) stop = true; // one code was all it wanted
+				if (take(c.rawValue) === true) stop = byCode = true; // one code was all it wanted (focus moved on)
 			}
 			await new Promise((r) => setTimeout(r, 250));
 		}
 		stream.getTracks().forEach((t) => t.stop());
 		video.remove();
 		done.remove();
-		input.focus();
+		if (!byCode) input.focus();
 	});
 }
 

@@ -55,11 +55,15 @@ export const pages = [
 	{ href: "/wh/putaway.html", title: "上架", desc: "扫库位，再扫资产", roles: ["warehouse_clerk"] },
 	{ href: "/wh/count.html", title: "盘点", desc: "扫码盘点，盘盈盘亏随扫随算", roles: ["warehouse_clerk", "manager"] },
 	{ href: "/wh/reverify.html", title: "待复检", desc: "过期或久存的库存，送检", roles: ["warehouse_clerk"] },
+	{ href: "/wh/seals.html", title: "封印", desc: "封印入库、发放，每只封印的去向与履历", roles: ["warehouse_clerk", "manager", "field_member", "lab_technician"] },
+	{ href: "/wh/retire.html", title: "返厂与报废", desc: "一人申请，另一人审批", roles: ["warehouse_clerk", "quality_analyst", "manager"] },
 	{ href: "/wh/stock.html", title: "库存", desc: "按库房、型号、状态", roles: ["warehouse_clerk", "manager"] },
 	{ href: "/field/", title: "现场作业", desc: "装表、换表、故障上报（可离线）", roles: ["field_member"] },
 	{ href: "/lab/board.html", title: "检定台看板", desc: "各检定台与任务的实时状态", roles: ["lab_technician", "checker", "approver", "quality_analyst", "manager"] },
 	{ href: "/lab/certs.html", title: "证书审核", desc: "核验、批准（双人复核）", roles: ["checker", "approver", "lab_technician"] },
+	{ href: "/lab/faults.html", title: "故障分析", desc: "现场故障表计的分析结论", roles: ["lab_technician", "quality_analyst", "manager"] },
 	{ href: "/manager.html", title: "管理概览", desc: "库存、临期资产、今日检定、合格率", roles: ["manager", "admin"] },
+	{ href: "/tokens.html", title: "API 令牌", desc: "扫码枪、对接系统用的令牌：新建、吊销", roles: null },
 	{ href: "/check.html", title: "证书查验", desc: "输入证书编号与查验码", roles: null },
 ];
 
@@ -82,7 +86,8 @@ export async function boot(title) {
 	document.title = title + " · 计量资产管理";
 	const nav = h("nav", { "aria-label": "页面" }, h("a", { href: "/" }, "首页"),
 		pagesFor(user).filter((p) => p.roles).map((p) => h("a", { href: p.href }, p.title)),
-		user.session === "browser" ? h("a", { href: "/password.html" }, "修改密码") : null);
+		user.session === "browser" ? h("a", { href: "/password.html" }, "修改密码") : null,
+		h("a", { href: "/tokens.html" }, "API 令牌"));
 	const out = h("button", { class: "link", type: "button", onclick: async () => { await logout(); location.href = "/login.html"; } }, "退出");
 	const bar = h("header", { class: "top" }, h("span", { class: "brand" }, "计量资产管理"), nav,
 		h("span", { class: "who", id: "who" }, `${user.display_name}（${user.roles.map((r) => roleNames[r] || r).join("、")}）`), out);
