@@ -25,15 +25,21 @@ function decide(r) {
 			h("button", { type: "button", class: "secondary reject", onclick: () => act(r.request_id, "reject") }, "驳回")));
 }
 
+// one card per request (a phone has no room for a wide table): who asked,
+// what, why, and the decision buttons for a second person
 async function load() {
 	const s = $("#status").value;
 	const r = await api("GET", "/api/retirements" + (s ? "?status=" + s : ""));
-	$("#list tbody").replaceChildren(...r.items.map((x) => h("tr", { id: "req-" + x.request_id, dataset: { status: x.status } },
-		h("td", {}, "#" + x.request_id), h("td", {}, actionNames[x.action] || x.action), h("td", { class: "num" }, fmtNum(x.assets)),
-		h("td", {}, x.reason), h("td", { class: "requester" }, x.requested_by),
-		h("td", { class: "status" }, h("span", { class: "badge " + (badge[x.status] || "") }, statusNames[x.status] || x.status), x.decided_by ? " " + x.decided_by : ""),
-		h("td", {}, decide(x)))));
-	if (!r.items.length) $("#list tbody").append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "没有申请")));
+	$("#list").replaceChildren(...r.items.map((x) => h("article", { class: "card req", id: "req-" + x.request_id, dataset: { status: x.status } },
+		h("h3", {}, `申请 #${x.request_id} `, h("span", { class: "badge " + (badge[x.status] || "") }, statusNames[x.status] || x.status)),
+		h("dl", { class: "pairs" },
+			h("dt", {}, "方式"), h("dd", {}, actionNames[x.action] || x.action),
+			h("dt", {}, "资产"), h("dd", {}, `${fmtNum(x.assets)} 只`),
+			h("dt", {}, "原因"), h("dd", {}, x.reason),
+			h("dt", {}, "申请人"), h("dd", { class: "requester" }, x.requested_by),
+			x.decided_by ? [h("dt", {}, "审批人"), h("dd", { class: "decider" }, x.decided_by)] : null),
+		decide(x))));
+	if (!r.items.length) $("#list").append(h("p", { class: "muted" }, "没有申请"));
 }
 
 async function act(id, step) {

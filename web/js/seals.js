@@ -52,6 +52,7 @@ async function history(code) {
 				h("thead", {}, h("tr", {}, h("th", {}, "时间"), h("th", {}, "动作"), h("th", {}, "操作人"), h("th", {}, "说明"))),
 				h("tbody", {}, r.items.map((e) => h("tr", { dataset: { action: e.action } }, h("td", {}, e.at),
 					h("td", {}, actionNames[e.action] || e.action), h("td", {}, `${e.actor_name}（${e.actor}）`), h("td", {}, details(e.details || {}))))))));
+		if (window.innerWidth < 800) $("#detail").scrollIntoView(); // a phone shows the history, not the list
 	} catch (e) {
 		$("#detail").replaceChildren(h("div", { class: "msg error", role: "alert" }, e.message));
 	}
