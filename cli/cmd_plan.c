@@ -10,12 +10,15 @@
 
 #include "assets/registry.h"
 #include "cli/cli.h"
+#include "common/json.h"
+#include "lab/decimal.h"
+#include "plan/inspect.h"
 #include "plan/planning.h"
 #include "plan/rotation.h"
 
 struct plan_args {
 	const char *store, *model, *quantity, *due, *ref, *file, *reason, *to, *from, *csv;
-	const char *month, *team, *until, *cls;
+	const char *month, *team, *until, *cls, *status;
 	long long n;
 	int64_t id;
 };
@@ -186,6 +189,157 @@ static int inspection_class_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	return cli_printf(c, "%ld metering points: inspection class %s\n", n, a->cls);
 }
 
+static int rotation_orders_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct plan_args *a = c->args;
+	(void)ctx;
+	long n = 0;
+	int rc = rotation_orders_open(c->db, a->month, a->team, &n, &c->err);
+	if (rc)
+		return rc;
+	return cli_printf(c, "%ld rotation swap orders opened for %s\n", n, a->month);
+}
+
+static int orders_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct plan_args *a = c->args;
+	PGresult *res = NULL;
+	int rc = swap_order_list(c->db, a->status, a->team, a->month, &res, &c->err);
+	if (rc)
+		return rc;
+	return cli_print_result(ctx, c, res);
+}
+
+static int order_id_check(struct cli_ctx *ctx, struct cli_call *c)
+{
+	struct plan_args *a = c->args;
+	(void)ctx;
+	return cli_parse_id(c, "swap order id", c->pos[0], &a->id);
+}
+
+static int order_cancel_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct plan_args *a = c->args;
+	(void)ctx;
+	int rc = swap_order_cancel(c->db, a->id, a->reason, &c->err);
+	if (rc)
+		return rc;
+	return cli_printf(c, "swap order %" PRId64 " cancelled\n", a->id);
+}
+
+static const struct cli_opt orders_opts[] = {
+	CLI_OPT("status", struct plan_args, status),
+	CLI_OPT("team", struct plan_args, team),
+	CLI_OPT("month", struct plan_args, month),
+	CLI_OPT_END,
+};
+static const struct cli_opt order_cancel_opts[] = {
+	CLI_REQ("reason", struct plan_args, reason),
+	CLI_OPT_END,
+};
+
+struct inspect_args {
+	const char *standard, *date, *note;
+	const char *errors[INSPECT_MAX_POINTS];
+	int nerrors;
+	struct inspect_point pts[INSPECT_MAX_POINTS]; /* parsed by inspect_check */
+};
+
+/* Every --errors parsed before the database is opened: bad text is exit 3 naming it. */
+static int inspect_check(struct cli_ctx *ctx, struct cli_call *c)
+{
+	struct inspect_args *a = c->args;
+	(void)ctx;
+	if (a->nerrors == 0)
+		return cli_call_usage(c,
+				      "give the errors of at least one load point with --errors");
+	for (int i = 0; i < a->nerrors; i++) {
+		int rc = inspect_parse(a->errors[i], &a->pts[i], &c->err);
+		if (rc)
+			return rc;
+	}
+	return ML_OK;
+}
+
+static int inspect_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct inspect_args *a = c->args;
+	struct inspect_in in = { .point = c->pos[0],
+				 .standard = a->standard,
+				 .date = a->date,
+				 .note = a->note,
+				 .points = a->pts,
+				 .npoints = (size_t)a->nerrors };
+	struct inspect_out *o = calloc(1, sizeof *o);
+	if (!o)
+		return ml_errorf(&c->err, ML_ENOMEM, "out of memory");
+	int rc = inspect_record(c->db, &in, o, &c->err);
+	if (rc) {
+		free(o);
+		return rc;
+	}
+	struct ml_buf b = ML_BUF_INIT;
+	if (ctx->json) {
+		ml_buf_putc(&b, '{');
+		ml_json_kv_int(&b, 1, "inspection", o->inspection_id);
+		ml_json_kv_str(&b, 0, "point", c->pos[0]);
+		ml_json_kv_str(&b, 0, "meter", o->barcode);
+		ml_json_kv_str(&b, 0, "verdict", o->pass ? "pass" : "fail");
+		if (o->order_id)
+			ml_json_kv_int(&b, 0, "swap_order", o->order_id);
+		ml_buf_putc(&b, ',');
+		ml_json_key(&b, "points");
+		ml_buf_putc(&b, '[');
+		for (size_t i = 0; i < o->npoints; i++) {
+			char m[DEC4_FMT_MAX], r[DEC4_FMT_MAX], l[DEC4_FMT_MAX];
+			ml_buf_puts(&b, i ? ",{" : "{");
+			ml_json_kv_str(&b, 1, "point", a->pts[i].label);
+			ml_json_kv_str(&b, 0, "mean",
+				       dec4_format(o->value[i].mean_e4, 4, m, sizeof m));
+			ml_json_kv_str(&b, 0, "rounded",
+				       judge_rounded_text(&o->value[i], r, sizeof r));
+			ml_json_kv_str(&b, 0, "limit",
+				       dec4_format(o->value[i].limit_e4,
+						   dec4_min_decimals(o->value[i].limit_e4), l,
+						   sizeof l));
+			ml_json_kv_str(&b, 0, "verdict", judge_verdict_name(o->value[i].verdict));
+			ml_buf_putc(&b, '}');
+		}
+		ml_buf_puts(&b, "]}");
+	} else {
+		ml_buf_printf(&b, "inspection %" PRId64 " of %s (meter %s): %s\n", o->inspection_id,
+			      c->pos[0], o->barcode, o->pass ? "pass" : "FAIL");
+		for (size_t i = 0; i < o->npoints; i++) {
+			char m[DEC4_FMT_MAX], r[DEC4_FMT_MAX], l[DEC4_FMT_MAX];
+			ml_buf_printf(
+				&b, "  %-16s mean %9s  rounded %7s  limit ±%-5s %s\n",
+				a->pts[i].label, dec4_format(o->value[i].mean_e4, 4, m, sizeof m),
+				judge_rounded_text(&o->value[i], r, sizeof r),
+				dec4_format(o->value[i].limit_e4,
+					    dec4_min_decimals(o->value[i].limit_e4), l, sizeof l),
+				judge_verdict_name(o->value[i].verdict));
+		}
+		if (o->order_id)
+			ml_buf_printf(&b,
+				      "swap work order %" PRId64 " open for the installing team\n",
+				      o->order_id);
+	}
+	if (!o->pass)
+		c->exit = CLI_FAIL;
+	free(o);
+	rc = cli_emit(c, &b, ctx->json);
+	ml_buf_free(&b);
+	return rc;
+}
+
+static const struct cli_opt inspect_opts[] = {
+	CLI_REQ("standard", struct inspect_args, standard),
+	CLI_OPT("date", struct inspect_args, date),
+	CLI_OPT("note", struct inspect_args, note),
+	CLI_LIST("errors", struct inspect_args, errors, nerrors),
+	CLI_OPT_END,
+};
+
 static const struct cli_opt rotation_opts[] = {
 	CLI_REQ("month", struct plan_args, month),
 	CLI_OPT("team", struct plan_args, team),
@@ -331,6 +485,53 @@ static const struct cli_cmd plan_cmds[] = {
 	  .help = "usage: meterlab plan inspection-due [--until YYYY-MM-DD] [--json]\n\n"
 		  "The last inspection (or the installation of the current meter) + the class's\n"
 		  "interval (DL/T 448-2000: I 3 months, II 6, III 12), clamped to the month's end." },
+	{ .name = "rotation-orders",
+	  .run = rotation_orders_cmd,
+	  CLI_ARGS(struct plan_args, rotation_opts),
+	  .need = "--month YYYY-MM",
+	  .flags = CLI_NEED_DB,
+	  .summary = "open the month's rotation swap work orders per team",
+	  .help = "usage: meterlab plan rotation-orders --month YYYY-MM [--team T]\n\n"
+		  "One swap work order per meter of the month's rotation list (due or overdue)\n"
+		  "without an open order, for the team that installed it, due the day its\n"
+		  "validity ends. meterlab field swap of that meter at that point completes it.\n"
+		  "Permission swap.order (manager)." },
+	{ .name = "orders",
+	  .run = orders_cmd,
+	  CLI_ARGS(struct plan_args, orders_opts),
+	  .flags = CLI_NEED_DB,
+	  .summary = "swap work orders (rotation, failed inspection) by state",
+	  .help = "usage: meterlab plan orders [--status open|done|cancelled|overdue|all]\n"
+		  "                            [--team T] [--month YYYY-MM] [--json]\n\n"
+		  "Default: open orders; overdue = open past the due date." },
+	{ .name = "order-cancel",
+	  .run = order_cancel_cmd,
+	  .check = order_id_check,
+	  CLI_ARGS(struct plan_args, order_cancel_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "ID --reason TEXT",
+	  .flags = CLI_NEED_DB,
+	  .summary = "cancel an open swap work order",
+	  .help = "usage: meterlab plan order-cancel ID --reason TEXT\n\nPermission swap.order." },
+	{ .name = "inspect",
+	  .run = inspect_cmd,
+	  .check = inspect_check,
+	  CLI_ARGS(struct inspect_args, inspect_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "POINT --standard CODE --errors 'Ib 1.0: r1, r2' ...",
+	  .flags = CLI_NEED_DB,
+	  .summary = "record an on-site inspection (现场检验) judged like the lab",
+	  .help = "usage: meterlab plan inspect POINT --standard CODE --errors 'CURRENT PF [EL]: r1, r2'\n"
+		  "                             [--errors ...] [--date YYYY-MM-DD] [--note TEXT] [--json]\n\n"
+		  "The errors (%) measured at each load point with the portable standard CODE\n"
+		  "(its certificate must be valid on the day), e.g. --errors 'Ib 1.0: +0.12, +0.10'\n"
+		  "--errors '0.2Ib 0.5L: -0.31, -0.27'. Judged with the lab's engine (JJG 596-2012\n"
+		  "limits of the meter's class, exact mean, GB/T 8170 rounding); the database checks\n"
+		  "every figure again. The result goes on the meter's history and moves the point's\n"
+		  "next inspection date; a failure (exit 1) opens a swap work order for the team.\n"
+		  "Permission inspection.record (field member, manager)." },
 	{ .name = "inspection-class",
 	  .run = inspection_class_cmd,
 	  CLI_ARGS(struct plan_args, class_opts),

@@ -4,6 +4,8 @@
  */
 #include "plan/rotation.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,4 +67,54 @@ int inspection_class_set(struct db *db, const char *const *points, size_t n, con
 	PQclear(res);
 	ml_buf_free(&a);
 	return rc;
+}
+
+/* "YYYY-MM" → "YYYY-MM-01" in first (11 bytes); ML_EINVAL otherwise. */
+static int month_first(const char *month, char first[11], struct ml_error *err)
+{
+	if (!month || strlen(month) != 7 || month[4] != '-')
+		return ml_errorf(err, ML_EINVAL, "month '%s' is not YYYY-MM",
+				 month ? month : "(none)");
+	memcpy(first, month, 7);
+	memcpy(first + 7, "-01", 4);
+	return ML_OK;
+}
+
+int rotation_orders_open(struct db *db, const char *month, const char *team, long *opened,
+			 struct ml_error *err)
+{
+	char first[11];
+	PGresult *res = NULL;
+	int rc = month_first(month, first, err);
+	if (rc)
+		return rc;
+	const char *p[2] = { first, team };
+	rc = db_query_one(db, "SELECT ml_rotation_orders_open($1::date, $2)", 2, p, &res, err);
+	if (!rc && opened)
+		*opened = atol(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return rc;
+}
+
+int swap_order_cancel(struct db *db, int64_t id, const char *reason, struct ml_error *err)
+{
+	char ids[24];
+	snprintf(ids, sizeof ids, "%" PRId64, id);
+	const char *p[2] = { ids, reason };
+	return db_cmd(db, "SELECT ml_swap_order_cancel($1::bigint, $2)", 2, p, err);
+}
+
+int swap_order_list(struct db *db, const char *status, const char *team, const char *month,
+		    PGresult **out, struct ml_error *err)
+{
+	char first[11];
+	int rc = month ? month_first(month, first, err) : ML_OK;
+	if (rc)
+		return rc;
+	const char *p[3] = { status, team, month ? first : NULL };
+	return db_exec(
+		db,
+		"SELECT id, kind, status, overdue, team, point, barcode, due_on, month, inspection, "
+		"opened_at, closed_at, replaced_by, note FROM ml_swap_orders($1, $2, $3::date)",
+		3, p, PGRES_TUPLES_OK, out, err);
 }

@@ -7,6 +7,7 @@
 #define ML_PLAN_ROTATION_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/ml_error.h"
 #include "sql/db.h"
@@ -34,6 +35,29 @@ int inspection_due(struct db *db, const char *until, PGresult **out,
 /* Give points an inspection class (I, II, III); permission inspection.class. *count: points set. */
 int inspection_class_set(struct db *db, const char *const *points, size_t n, const char *cls,
 			 long *count, struct ml_error *err) ML_MUSTCHECK;
+
+/*
+ * Swap work orders (0305, 0306). Open the rotation orders of a month
+ * (YYYY-MM) from its rotation list, one per installed meter due or overdue
+ * without an open order, for the installing team (team NULL: all);
+ * permission swap.order. *opened: how many.
+ */
+int rotation_orders_open(struct db *db, const char *month, const char *team, long *opened,
+			 struct ml_error *err) ML_MUSTCHECK;
+
+/* Cancel an open order with a reason (swap.order); ML_ESTATE when done or cancelled. */
+int swap_order_cancel(struct db *db, int64_t id, const char *reason,
+		      struct ml_error *err) ML_MUSTCHECK;
+
+/*
+ * Orders by state: status open | done | cancelled | overdue (open past
+ * due) | all (NULL = open); team and month (YYYY-MM) may be NULL. Columns:
+ * id, kind, status, overdue, team, point, barcode, due_on, month,
+ * inspection, opened_at, closed_at, replaced_by, note. *out is the
+ * caller's (PQclear).
+ */
+int swap_order_list(struct db *db, const char *status, const char *team, const char *month,
+		    PGresult **out, struct ml_error *err) ML_MUSTCHECK;
 
 #ifdef __cplusplus
 }
