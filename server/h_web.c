@@ -236,6 +236,43 @@ int h_count_confirm(struct req *rq, struct ml_error *err)
 	return rc;
 }
 
+/* GET /api/stock/counts/{id}: stock_count_show — the count's status, its
+ * counter and every line, so the second person sees what they confirm. */
+int h_count_show(struct req *rq, struct ml_error *err)
+{
+	PGresult *res = NULL;
+	int rc = stock_count_show(rq->db, strtoll(req_seg(rq, 0), NULL, 10), &res, err);
+	if (rc)
+		return rc;
+	req_json(rq, 200, json_pack("{s:o}", "items", json_rows(res)));
+	PQclear(res);
+	return ML_OK;
+}
+
+/* POST /api/stock/counts/{id}/reject {reason}: stock_count_reject (nothing adjusted). */
+int h_count_reject(struct req *rq, struct ml_error *err)
+{
+	int64_t id = strtoll(req_seg(rq, 0), NULL, 10);
+	int rc = stock_count_reject(rq->db, id,
+				    json_string_value(json_object_get(rq->in, "reason")), err);
+	if (!rc)
+		req_json(rq, 200,
+			 json_pack("{s:I, s:b}", "count_id", (json_int_t)id, "rejected", 1));
+	return rc;
+}
+
+/* GET /api/retirements/{id}: retire_show — the assets a second person approves. */
+int h_retire_show(struct req *rq, struct ml_error *err)
+{
+	PGresult *res = NULL;
+	int rc = retire_show(rq->db, strtoll(req_seg(rq, 0), NULL, 10), &res, err);
+	if (rc)
+		return rc;
+	req_json(rq, 200, json_pack("{s:o}", "items", json_rows(res)));
+	PQclear(res);
+	return ML_OK;
+}
+
 /* ---- the re-verification list ---- */
 
 /*

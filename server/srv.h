@@ -362,6 +362,9 @@ int h_seal_history(struct req *rq, struct ml_error *err);
 int h_fault_list(struct req *rq, struct ml_error *err);
 int h_fault_outcome(struct req *rq, struct ml_error *err);
 int h_run_manual(struct req *rq, struct ml_error *err);
+int h_retire_show(struct req *rq, struct ml_error *err);
+int h_count_show(struct req *rq, struct ml_error *err);
+int h_count_reject(struct req *rq, struct ml_error *err);
 
 /* ---- the web pages (server/static.c) ---- */
 

@@ -2,6 +2,7 @@
  * count.c — stock counts (盘点) and retirement requests with a second
  * person's approval (stores.h, 0202).
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,4 +193,28 @@ int retire_list(struct db *db, const char *status, PGresult **out, struct ml_err
 		"FROM retire_request r WHERE $1::text IS NULL OR r.status = $1 "
 		"ORDER BY r.request_id DESC LIMIT 1000",
 		1, p, PGRES_TUPLES_OK, out, err);
+}
+
+int retire_show(struct db *db, int64_t request_id, PGresult **out, struct ml_error *err)
+{
+	char id[24];
+	snprintf(id, sizeof id, "%" PRId64, request_id);
+	const char *p[1] = { id };
+	PGresult *res = NULL;
+	*out = NULL;
+	int rc = db_exec(db, "SELECT 1 FROM retire_request WHERE request_id = $1::bigint", 1, p,
+			 PGRES_TUPLES_OK, &res, err);
+	if (rc)
+		return rc;
+	int known = PQntuples(res) == 1;
+	PQclear(res);
+	if (!known)
+		return ml_errorf(err, ML_ENOTFOUND, "retirement request %s does not exist", id);
+	return db_exec(db,
+		       "SELECT a.barcode, m.code AS model, i.from_state, a.state, "
+		       "ml_asset_place(a.asset_id) AS place "
+		       "FROM retire_request_item i JOIN asset a USING (asset_id) "
+		       "JOIN device_model m USING (model_id) "
+		       "WHERE i.request_id = $1::bigint ORDER BY a.barcode",
+		       1, p, PGRES_TUPLES_OK, out, err);
 }

@@ -291,6 +291,11 @@ int retire_reject(struct db *db, int64_t request_id, const char *note,
 /* Requests (newest first; status NULL = any): request_id, action, status, assets, reason, requested_by, decided_by. */
 int retire_list(struct db *db, const char *status, PGresult **out,
 		struct ml_error *err) ML_MUSTCHECK;
+/* One request's assets, so the second person sees what they approve (caller
+ * PQclear()s): barcode, model, from_state (when requested), state (now),
+ * place. ML_ENOTFOUND for an unknown request. */
+int retire_show(struct db *db, int64_t request_id, PGresult **out,
+		struct ml_error *err) ML_MUSTCHECK;
 
 /* ---- files ---- */
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <thread>
 #include <vector>
@@ -547,6 +548,16 @@ TEST_F(Stores, RetirementNeedsAReasonAndASecondPerson)
 		<< "the requester cannot approve";
 	EXPECT_EQ(ML_EPERM, retire_approve(clerk_, rid, nullptr, nullptr, &err_))
 		<< "a clerk cannot approve";
+	/* what the approver sees: the request's assets, their state then and now */
+	PGresult *res = nullptr;
+	ASSERT_EQ(ML_OK, retire_show(clerk_, rid2, &res, &err_)) << err_.msg;
+	ASSERT_EQ(2, PQntuples(res));
+	EXPECT_EQ(std::min(b[63], b[65]), db_get(res, 0, "barcode"));
+	EXPECT_STREQ("arrived", db_get(res, b[65] < b[63] ? 0 : 1, "from_state"));
+	EXPECT_STREQ("failed", db_get(res, b[63] < b[65] ? 0 : 1, "state"));
+	PQclear(res);
+	EXPECT_EQ(ML_ENOTFOUND, retire_show(clerk_, 999999, &res, &err_));
+	EXPECT_NE(nullptr, strstr(err_.msg, "999999")) << err_.msg;
 	db_close(an);
 	struct db *mgr = pgtest_connect(pgtest_as(g_ci, "mlt_manager"));
 	size_t n = 0;

@@ -117,11 +117,15 @@ class Browser:
             return any(want in t for t in texts)
         self.wait(has, timeout, "%r in %s" % (want, sel))
 
-    def shot(self, name):
-        """The page as it is now, at both sizes (the layout reflows, nothing reloads)."""
+    def shot(self, name, at=None):
+        """The page as it is now, at both sizes (the layout reflows, nothing
+        reloads), from its top or scrolled to the element `at`."""
         for w, hgt, mobile in SIZES:
             self.size(w, hgt, mobile)
-            self.d.execute_script("window.scrollTo(0, 0)")
+            if at:
+                self.d.execute_script("document.querySelector(arguments[0]).scrollIntoView()", at)
+            else:
+                self.d.execute_script("window.scrollTo(0, 0)")
             time.sleep(0.15)
             self.d.save_screenshot(os.path.join(self.shots, "%s-%d.png" % (name, w)))
         self.size(*SIZES[0])
@@ -490,10 +494,39 @@ def t_count(b, fx):
     b.login("mlt_clerk2")
     b.get("/wh/count.html")
     b.ready()
-    b.css("#count-id").send_keys(count)
+    # the second person sees who counted and every difference before confirming
+    b.css("#count-id").send_keys(count + Keys.ENTER)
+    b.wait_text("#view-head", "盘点人 mlt_clerk")
+    lines = b.d.execute_script("return [...document.querySelectorAll('#view-lines tbody tr')].map(r => r.innerText)")
+    assert any("盘亏" in l and bc[11] in l for l in lines), lines
+    b.shot("count-review", at="#confirm-form")
     b.css("#confirm").click()
     b.wait_text("#msg", "已确认")
     assert fx.sql("SELECT state FROM asset WHERE barcode = '%s'" % bc[11]) == "lost"
+    # a count the second person rejects adjusts nothing
+    lost = fx.sql("SELECT count(*) FROM asset WHERE state = 'lost'")
+    b.login("mlt_clerk")
+    b.get("/wh/count.html")
+    b.ready()
+    Select(b.css("#store")).select_by_value(w["from"])
+    b.wait(lambda: b.text("#n-expected") != "0", 10, "the store's records")
+    b.css("#scan").send_keys(bc[3] + Keys.ENTER)
+    b.wait(lambda: len(scan_log(b)) == 1 and scan_log(b)[0][1] != "wait", 10, "one scan")
+    b.css("#submit").click()
+    b.wait_text("#msg", "已提交盘点单")
+    count2 = b.text("#count-no")
+    b.login("mlt_clerk2")
+    b.get("/wh/count.html")
+    b.ready()
+    b.css("#count-id").send_keys(count2 + Keys.ENTER)
+    b.wait_text("#view-head", "待确认")
+    b.css("#reason").clear()
+    b.css("#reason").send_keys("漏扫货架，重新盘点")
+    b.css("#reject").click()
+    b.wait_text("#msg", "已驳回")
+    b.wait_text("#view-head", "已驳回")
+    assert fx.sql("SELECT status FROM stock_count WHERE count_id = %s" % count2) == "rejected"
+    assert fx.sql("SELECT count(*) FROM asset WHERE state = 'lost'") == lost
 
 
 def t_delivery(b, fx):
@@ -641,7 +674,7 @@ def t_seals(b, fx):
     rows = b.d.execute_script("return [...document.querySelectorAll('#history tbody tr')].map(r => r.innerText)")
     assert len(rows) == 2 and "入库" in rows[0] and "B-WEB-1" in rows[0] and "mlt_clerk" in rows[0], rows
     assert "发放" in rows[1] and f["team"] in rows[1], rows
-    b.shot("seals-history")
+    b.shot("seals-history", at="#detail")
     # the field member: the team's seals, no store work; the API refuses a forced one
     b.login(f["login"])
     b.visit("seals-field", "/wh/seals.html")
@@ -701,6 +734,9 @@ def t_retire(b, fx):
     # the manager decides both
     b.login("mlt_manager")
     b.visit("retire-manager", "/wh/retire.html")
+    # the approver sees the assets before deciding
+    b.wait_text("#req-%d details.assets" % scrap, bc[1])
+    assert "检定不合格" in b.text("#req-%d details.assets" % scrap)
     b.css("#note-%d" % scrap).send_keys("同意报废")
     b.css("#req-%d .approve" % scrap).click()
     b.wait_text("#msg", "已批准申请 #%d：2 只" % scrap)
@@ -831,7 +867,7 @@ def t_manual(b, fx):
                   "WHERE c.run_id = %d AND c.item = 'overall'" % run) == "pass,fail"
     assert not b.css("#manual-form").is_displayed()
     b.wait(lambda: len(b.csss("#conclusions tbody tr")) == 2, 10, "the conclusions")
-    b.shot("run-manual-judged")
+    b.shot("run-manual-judged", at="#conclusions")
 
 
 def bearer(fx, token, path="/api/whoami"):

@@ -61,6 +61,36 @@ $("#submit").addEventListener("click", async () => {
 	}
 });
 
+// the count a second person is about to confirm: who counted, its state and every difference
+const statusNames = { counted: "待确认", confirmed: "已确认", rejected: "已驳回" };
+async function view() {
+	const id = $("#count-id").value.trim();
+	if (!id) return;
+	try {
+		const r = await api("GET", `/api/stock/counts/${encodeURIComponent(id)}`);
+		const c = r.items[0];
+		const lines = r.items.filter((l) => l.kind);
+		$("#count-view").replaceChildren(
+			h("p", { id: "view-head" }, `盘点单 #${c.count_id}：${c.store}${c.slot ? " / " + c.slot : ""}，盘点人 ${c.counted_by}，${statusNames[c.status] || c.status}` + (c.decided_by ? `（${c.decided_by}）` : "")),
+			h("div", { class: "scroll" }, h("table", { id: "view-lines" }, h("thead", {}, h("tr", {}, h("th", {}, "差异"), h("th", {}, "条码"), h("th", {}, "可调整"), h("th", {}, "说明"))),
+				h("tbody", {}, lines.map((l) => h("tr", {}, h("td", {}, kindNames[l.kind] || l.kind), h("td", {}, h("code", {}, l.code)),
+					h("td", {}, l.adjustable ? "是" : "否"), h("td", {}, l.note || "")))))));
+	} catch (e) {
+		$("#count-view").replaceChildren(h("div", { class: "msg error", role: "alert" }, e.message));
+	}
+}
+$("#show").addEventListener("click", view);
+$("#count-id").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); view(); } });
+$("#reject").addEventListener("click", async () => {
+	try {
+		await api("POST", `/api/stock/counts/${$("#count-id").value.trim()}/reject`, { reason: $("#reason").value }, { idempotencyKey: newKey() });
+		message($("#msg"), "ok", "已驳回，账目未调整");
+		await view();
+	} catch (e) {
+		message($("#msg"), "error", "驳回被拒绝：" + e.message);
+	}
+});
+
 $("#confirm-form").addEventListener("submit", async (ev) => {
 	ev.preventDefault();
 	try {

@@ -38,8 +38,30 @@ async function load() {
 			h("dt", {}, "原因"), h("dd", {}, x.reason),
 			h("dt", {}, "申请人"), h("dd", { class: "requester" }, x.requested_by),
 			x.decided_by ? [h("dt", {}, "审批人"), h("dd", { class: "decider" }, x.decided_by)] : null),
-		decide(x))));
+		assets(x), decide(x))));
 	if (!r.items.length) $("#list").append(h("p", { class: "muted" }, "没有申请"));
+}
+
+// the request's assets (GET /api/retirements/{id}), opened at once for a
+// person who decides: nobody approves what they have not seen
+function assets(x) {
+	const body = h("div", { class: "scroll" });
+	const d = h("details", { class: "assets" }, h("summary", {}, "资产清单"), body);
+	let loaded = false;
+	d.addEventListener("toggle", async () => {
+		if (!d.open || loaded) return;
+		loaded = true;
+		try {
+			const r = await api("GET", "/api/retirements/" + x.request_id);
+			body.replaceChildren(h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "条码"), h("th", {}, "型号"), h("th", {}, "申请时"), h("th", {}, "现在"), h("th", {}, "位置"))),
+				h("tbody", {}, r.items.map((a) => h("tr", { dataset: { barcode: a.barcode } }, h("td", {}, h("code", {}, a.barcode)), h("td", {}, a.model),
+					h("td", {}, stateName(a.from_state)), h("td", {}, stateName(a.state)), h("td", {}, a.place || ""))))));
+		} catch (e) {
+			body.replaceChildren(h("div", { class: "msg error", role: "alert" }, e.message));
+		}
+	});
+	if (x.status === "pending" && can("asset.retire")) d.open = true;
+	return d;
 }
 
 async function act(id, step) {
