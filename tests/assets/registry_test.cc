@@ -308,6 +308,53 @@ TEST_F(Registry, ImportReportsEveryBadRowAndWritesNothing)
 	EXPECT_EQ(0, count(db, "SELECT count(*) FROM lot WHERE code = 'BAD-2'"));
 }
 
+/*
+ * A file whose every row is well formed goes straight to the INSERT (0174);
+ * a barcode already registered or repeated in the file is then refused by the
+ * barcode index, and the full check must still name each one with its line,
+ * write nothing (lot, assets, events, counts) and leave the staging table empty.
+ */
+TEST_F(Registry, ImportOfACleanFileStillNamesRegisteredAndRepeatedBarcodes)
+{
+	arrive(db, "PRE-16", 16000, 2); /* bc(16000), bc(16001) registered */
+	std::string data = "barcode,model_code,production_batch,production_date\n" /* line 1 */
+			   + bc(16100) + ",M1,B1,2026-09-14\n"                     /* 2 ok */
+			   + bc(16001) + ",M1,B1,2026-09-14\n"  /* 3 already registered */
+			   + bc(16102) + ",M1,B1,2026-09-14\n"  /* 4 ok */
+			   + bc(16100) + ",M1,B1,2026-09-14\n"  /* 5 duplicate of line 2 */
+			   + bc(16000) + ",M1,B1,2026-09-14\n"; /* 6 already registered */
+	long long before = count(db, "SELECT count(*) FROM asset");
+	long long ev_before = count(db, "SELECT count(*) FROM asset_event");
+	long long n_before = count(db, "SELECT coalesce(sum(n), 0) FROM asset_count_model");
+	struct asset_import_report rep;
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_EINVAL, receive(db, "CLEAN-DUP", data, &rep, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "nothing imported")) << err.msg;
+	ASSERT_EQ(3u, rep.nissues);
+	EXPECT_EQ(3, rep.issues[0].line);
+	EXPECT_NE(nullptr, strstr(rep.issues[0].reason, "already registered (lot PRE-16"))
+		<< rep.issues[0].reason;
+	EXPECT_EQ(5, rep.issues[1].line);
+	EXPECT_NE(nullptr,
+		  strstr(rep.issues[1].reason, "duplicate within the file (first on line 2)"))
+		<< rep.issues[1].reason;
+	EXPECT_EQ(6, rep.issues[2].line);
+	EXPECT_STREQ(bc(16000).c_str(), rep.issues[2].value);
+	asset_import_report_free(&rep);
+	EXPECT_EQ(before, count(db, "SELECT count(*) FROM asset"));
+	EXPECT_EQ(ev_before, count(db, "SELECT count(*) FROM asset_event"));
+	EXPECT_EQ(n_before, count(db, "SELECT coalesce(sum(n), 0) FROM asset_count_model"));
+	EXPECT_EQ(0, count(db, "SELECT count(*) FROM lot WHERE code = 'CLEAN-DUP'"));
+	EXPECT_EQ(0, count(dba, "SELECT count(*) FROM asset_receive_stage"));
+	/* the same file without the bad lines goes in */
+	std::string good = "barcode,model_code,production_batch,production_date\n" + bc(16100) +
+			   ",M1,B1,2026-09-14\n" + bc(16102) + ",M1,B1,2026-09-14\n";
+	ASSERT_EQ(ML_OK, receive(db, "CLEAN-OK", good, &rep, &err)) << err.msg;
+	EXPECT_EQ(2u, rep.rows);
+	asset_import_report_free(&rep);
+	EXPECT_EQ(n_before + 2, count(db, "SELECT coalesce(sum(n), 0) FROM asset_count_model"));
+}
+
 TEST_F(Registry, HeaderProblemsAndEmptyFiles)
 {
 	struct asset_import_report rep;
