@@ -669,6 +669,15 @@ def t_seals(b, fx):
     b.wait_text("#msg", "已发放 1 只给 " + f["team"])
     assert fx.sql("SELECT s.state || ' ' || l.code FROM seal s JOIN location l ON l.location_id = s.holder_team_id "
                   "WHERE s.code = 'SEAL-W001'") == "issued " + f["team"]
+    # to a person: a technician who seals verified meters holds them personally
+    b.css("#op-login").send_keys("mlt_tech")
+    b.css("#op-scan").send_keys("SEAL-W002" + Keys.ENTER)
+    b.wait(lambda: scan_log(b) and scan_log(b)[0][1] == "ok", 10, "the seal for the person")
+    b.css("#op-go").click()
+    b.wait_text("#msg", "已发放 1 只给 mlt_tech")
+    assert fx.sql("SELECT u.login FROM seal s JOIN app_user u ON u.user_id = s.holder_user_id "
+                  "WHERE s.code = 'SEAL-W002'") == "mlt_tech"
+    b.css("#op-login").clear()
     b.css("#seals tr[data-code='SEAL-W001'] a").click()
     b.wait_text("#history", "发放")
     rows = b.d.execute_script("return [...document.querySelectorAll('#history tbody tr')].map(r => r.innerText)")
@@ -687,6 +696,14 @@ def t_seals(b, fx):
             .then(() => done('done'), (e) => done(e.status + ' ' + e.message));""")
     assert r.startswith("403") and "seal.manage" in r, r
     assert fx.sql("SELECT state FROM seal WHERE code = 'SEAL-W001'") == "issued"
+    # the technician's own seals
+    b.login("mlt_tech")
+    b.get("/wh/seals.html")
+    b.ready()
+    b.css("#f-mine").click()
+    b.wait(lambda: b.d.execute_script("return [...document.querySelectorAll('#seals tbody tr')].map(r => r.dataset.code)")
+           == ["SEAL-W002"], 10, "the technician's seals")
+    assert "mlt_tech" in b.text("#seals tr[data-code='SEAL-W002'] .where")
 
 
 def t_retire(b, fx):

@@ -25,6 +25,8 @@ async function load() {
 	for (const [k, sel] of [["team", "#f-team"], ["state", "#f-state"], ["code", "#f-code"]])
 		if ($(sel).value.trim()) q.set(k, $(sel).value.trim());
 	const r = await api("GET", "/api/seals" + (q.toString() ? "?" + q : ""));
+	// "mine": issued to me personally (a technician who seals) or to my team
+	if ($("#f-mine").checked) r.items = r.items.filter((s) => s.state === "issued" && (s.holder === user.login || (mine.team && s.holder === mine.team)));
 	$("#total").textContent = `共 ${fmtNum(r.items.length)} 只`;
 	$("#seals tbody").replaceChildren(...r.items.map((s) => h("tr", { dataset: { code: s.code, state: s.state } },
 		h("td", {}, h("a", { href: "#" + s.code, onclick: (e) => { e.preventDefault(); history(s.code); } }, s.code)),
@@ -67,6 +69,7 @@ if (mine.team) $("#f-team").value = mine.team; // a field member sees their team
 $("#filter").addEventListener("submit", (e) => { e.preventDefault(); load(); });
 $("#f-team").addEventListener("change", load);
 $("#f-state").addEventListener("change", load);
+$("#f-mine").addEventListener("change", load);
 // a seal scanned into the search field shows its history at once
 $("#f-code").addEventListener("keydown", (e) => {
 	if (e.key !== "Enter") return;
