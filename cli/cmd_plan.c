@@ -7,18 +7,20 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "assets/registry.h"
 #include "cli/cli.h"
 #include "common/json.h"
 #include "lab/decimal.h"
+#include "plan/actual.h"
 #include "plan/inspect.h"
 #include "plan/planning.h"
 #include "plan/rotation.h"
 
 struct plan_args {
 	const char *store, *model, *quantity, *due, *ref, *file, *reason, *to, *from, *csv;
-	const char *month, *team, *until, *cls, *status;
+	const char *month, *team, *until, *cls, *status, *working, *note, *lots;
 	long long n;
 	int64_t id;
 };
@@ -236,6 +238,130 @@ static const struct cli_opt orders_opts[] = {
 static const struct cli_opt order_cancel_opts[] = {
 	CLI_REQ("reason", struct plan_args, reason),
 	CLI_OPT_END,
+};
+
+static int calendar_show_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct plan_args *a = c->args;
+	PGresult *res = NULL;
+	int rc = plan_calendar_show(c->db, a->from, a->to, &res, &c->err);
+	if (rc)
+		return rc;
+	return cli_print_result(ctx, c, res);
+}
+
+static int calendar_set_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct plan_args *a = c->args;
+	(void)ctx;
+	int rc = plan_calendar_set(c->db, c->pos[0], a->working, a->note, &c->err);
+	if (rc)
+		return rc;
+	return cli_printf(c, "%s: %s\n", c->pos[0],
+			  !strcmp(a->working, "default") ? "the weekday rule applies"
+			  : !strcmp(a->working, "yes")   ? "a working day"
+							 : "no bench work");
+}
+
+static int weekday_check(struct cli_ctx *ctx, struct cli_call *c)
+{
+	struct plan_args *a = c->args;
+	(void)ctx;
+	return cli_parse_ll(c, "weekday", c->pos[0], 1, 7, &a->n);
+}
+
+static int calendar_weekday_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct plan_args *a = c->args;
+	(void)ctx;
+	int rc = plan_weekday_set(c->db, (int)a->n, a->working, &c->err);
+	if (rc)
+		return rc;
+	return cli_printf(c, "weekday %lld: %s\n", a->n,
+			  !strcmp(a->working, "yes") ? "working" : "off");
+}
+
+static int save_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct plan_args *a = c->args;
+	(void)ctx;
+	int64_t id = 0;
+	int rc = plan_save(c->db, a->from, a->to, &id, &c->err);
+	if (rc)
+		return rc;
+	return cli_printf(c,
+			  "plan %" PRId64 " saved (%s .. %s): meterlab plan actual %" PRId64 "\n",
+			  id, a->from, a->to, id);
+}
+
+static int plan_id_check(struct cli_ctx *ctx, struct cli_call *c)
+{
+	struct plan_args *a = c->args;
+	(void)ctx;
+	return cli_parse_id(c, "saved plan id", c->pos[0], &a->id);
+}
+
+static int actual_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct plan_args *a = c->args;
+	PGresult *res = NULL;
+	int rc = a->lots ? plan_lot_release(c->db, a->id, &res, &c->err)
+			 : plan_actual(c->db, a->id, &res, &c->err);
+	if (rc)
+		return rc;
+	return cli_print_result(ctx, c, res);
+}
+
+static const struct cli_opt range_opts[] = {
+	CLI_REQ("from", struct plan_args, from),
+	CLI_REQ("to", struct plan_args, to),
+	CLI_OPT_END,
+};
+static const struct cli_opt calendar_set_opts[] = {
+	CLI_REQ("working", struct plan_args, working),
+	CLI_OPT("note", struct plan_args, note),
+	CLI_OPT_END,
+};
+static const struct cli_opt weekday_opts[] = {
+	CLI_REQ("working", struct plan_args, working),
+	CLI_OPT_END,
+};
+static const struct cli_opt actual_opts[] = {
+	CLI_FLAG("lots", struct plan_args, lots),
+	CLI_OPT_END,
+};
+
+static const struct cli_cmd calendar_cmds[] = {
+	{ .name = "show",
+	  .run = calendar_show_cmd,
+	  CLI_ARGS(struct plan_args, range_opts),
+	  .need = "--from YYYY-MM-DD --to YYYY-MM-DD",
+	  .flags = CLI_NEED_DB,
+	  .summary = "every day of a range: working or not, and why",
+	  .help = "usage: meterlab plan calendar show --from YYYY-MM-DD --to YYYY-MM-DD [--json]" },
+	{ .name = "set",
+	  .run = calendar_set_cmd,
+	  CLI_ARGS(struct plan_args, calendar_set_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "YYYY-MM-DD --working yes|no|default --note TEXT",
+	  .flags = CLI_NEED_DB,
+	  .summary = "a holiday (no) or a make-up working day (yes); default removes it",
+	  .help = "usage: meterlab plan calendar set YYYY-MM-DD --working yes|no|default [--note TEXT]\n\n"
+		  "A dated exception to the working week (节假日, 调休); the note is required\n"
+		  "unless default. Permission plan.edit; logged." },
+	{ .name = "weekday",
+	  .run = calendar_weekday_cmd,
+	  .check = weekday_check,
+	  CLI_ARGS(struct plan_args, weekday_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "1..7 --working yes|no",
+	  .flags = CLI_NEED_DB,
+	  .summary = "the working week: ISO weekday 1 (Monday) .. 7 (Sunday)",
+	  .help = "usage: meterlab plan calendar weekday 1..7 --working yes|no\n\n"
+		  "Monday to Friday work by default. Permission plan.edit; logged." },
+	{ .name = NULL },
 };
 
 struct inspect_args {
@@ -468,6 +594,31 @@ static const struct cli_cmd plan_cmds[] = {
 		  "then fill the benches with the oldest lots. A run takes the model's active\n"
 		  "scheme's planned duration plus plan.run_overhead_minutes out of the bench's\n"
 		  "plan.bench_minutes_per_day; lots under arrival sampling wait." },
+	{ .name = "calendar",
+	  .help = "The working days of the verification plan (holidays and weekends as data).",
+	  .summary = "calendar: show, set, weekday",
+	  .sub = calendar_cmds },
+	{ .name = "save",
+	  .run = save_cmd,
+	  CLI_ARGS(struct plan_args, range_opts),
+	  .need = "--from YYYY-MM-DD --to YYYY-MM-DD",
+	  .flags = CLI_NEED_DB,
+	  .summary = "save the computed plan, to compare it with what was done",
+	  .help = "usage: meterlab plan save --from YYYY-MM-DD --to YYYY-MM-DD\n\n"
+		  "The runs of meterlab plan show, stored with the person. Permission plan.edit." },
+	{ .name = "actual",
+	  .run = actual_cmd,
+	  .check = plan_id_check,
+	  CLI_ARGS(struct plan_args, actual_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "ID",
+	  .flags = CLI_NEED_DB,
+	  .summary = "a saved plan against the runs done and the lots released",
+	  .help = "usage: meterlab plan actual ID [--lots] [--json]\n\n"
+		  "Per day and bench: runs and assets planned, runs finished, assets verified and\n"
+		  "passed. --lots: per planned lot, the day its last run was planned and the day\n"
+		  "it was released (nothing of it left waiting for verification)." },
 	{ .name = "rotation",
 	  .run = rotation_cmd,
 	  CLI_ARGS(struct plan_args, rotation_opts),

@@ -244,6 +244,7 @@ void plan_view_free(struct plan_view *v)
 	PQclear(v->demands);
 	PQclear(v->lots);
 	PQclear(v->models);
+	PQclear(v->workdays);
 	free(v->bench);
 	free(v->model);
 	free(v->lot);
@@ -340,6 +341,23 @@ static int scheme_minutes(struct db *db, int64_t model_id, const struct scheme_s
 	return ML_OK;
 }
 
+/*
+ * The scheduler's due day of a due date: the index of the last working day
+ * on or before it (a demand due on a Sunday is on time when met on the
+ * Friday before), -1 when no working day of the plan comes before it; a date
+ * before the plan starts counts back in calendar days (negative: overdue).
+ */
+static int due_day_of(const struct plan_view *v, int64_t day0, const char *due)
+{
+	int64_t d = date_days(due);
+	if (d < day0)
+		return (int)(d - day0);
+	int k = -1;
+	while (k + 1 < v->days && date_days(PQgetvalue(v->workdays, k + 1, 0)) <= d)
+		k++;
+	return k;
+}
+
 int plan_build(struct db *db, const char *from, const char *to, struct plan_view *v,
 	       struct ml_error *err)
 {
@@ -368,6 +386,19 @@ int plan_build(struct db *db, const char *from, const char *to, struct plan_view
 	res = NULL;
 	if (v->days < 1 || v->days > 366) {
 		rc = ml_errorf(err, ML_EINVAL, "plan from %s to %s: 1 to 366 days", v->from, v->to);
+		goto out;
+	}
+	/* the scheduler's days are the working days of the calendar (0307), in order */
+	const char *pr[2] = { v->from, v->to };
+	if ((rc = db_exec(db,
+			  "SELECT d::text AS day FROM ml_plan_working_days($1::date, $2::date) d",
+			  2, pr, PGRES_TUPLES_OK, &v->workdays, err)))
+		goto out;
+	v->days = PQntuples(v->workdays);
+	if (v->days == 0) {
+		rc = ml_errorf(err, ML_EINVAL,
+			       "no working day from %s to %s (meterlab plan calendar shows why)",
+			       v->from, v->to);
 		goto out;
 	}
 	if ((rc = db_exec(db, "SELECT code, kind, positions FROM lab_bench ORDER BY code", 0, NULL,
@@ -436,7 +467,7 @@ int plan_build(struct db *db, const char *from, const char *to, struct plan_view
 		v->demand[i] = (struct sched_demand){
 			atoll(db_get(v->demands, (int)i, "demand_id")), m,
 			atoll(db_get(v->demands, (int)i, "to_verify")),
-			(int)(date_days(db_get(v->demands, (int)i, "due_on")) - day0)
+			due_day_of(v, day0, db_get(v->demands, (int)i, "due_on"))
 		};
 		v->from_stock[i] = atoll(db_get(v->demands, (int)i, "from_stock"));
 	}
@@ -458,9 +489,13 @@ out:
 	return rc;
 }
 
+/* The date of scheduler day `day`: a working day of the plan (0307). */
 static void day_text(const struct plan_view *v, int day, char out[11])
 {
-	civil_from_days(date_days(v->from) + day, out);
+	if (day >= 0 && day < v->days)
+		snprintf(out, 11, "%s", PQgetvalue(v->workdays, day, 0));
+	else
+		civil_from_days(date_days(v->from) + day, out);
 }
 
 void plan_format_text(const struct plan_view *v, struct ml_buf *b)
@@ -494,7 +529,7 @@ void plan_format_text(const struct plan_view *v, struct ml_buf *b)
 	for (size_t k = 0; k < v->in.ndemands; k++) {
 		const struct sched_demand *dm = &v->demand[k];
 		char due[11], met[11];
-		day_text(v, dm->due_day, due);
+		snprintf(due, sizeof due, "%s", db_get(v->demands, (int)k, "due_on"));
 		int md = v->out.met_day[k];
 		if (md >= 0)
 			day_text(v, md, met);
@@ -550,7 +585,7 @@ void plan_format_json(const struct plan_view *v, struct ml_buf *b)
 	for (size_t k = 0; k < v->in.ndemands; k++) {
 		const struct sched_demand *dm = &v->demand[k];
 		char due[11], met[11];
-		day_text(v, dm->due_day, due);
+		snprintf(due, sizeof due, "%s", db_get(v->demands, (int)k, "due_on"));
 		ml_buf_puts(b, k ? ",{" : "{");
 		ml_json_kv_int(b, 1, "demand", dm->id);
 		ml_json_kv_str(b, 0, "store", db_get(v->demands, (int)k, "store"));
@@ -593,7 +628,7 @@ void plan_format_csv(const struct plan_view *v, struct ml_buf *b)
 	for (size_t k = 0; k < v->in.ndemands; k++) {
 		const struct sched_demand *dm = &v->demand[k];
 		char due[11], met[11] = "";
-		day_text(v, dm->due_day, due);
+		snprintf(due, sizeof due, "%s", db_get(v->demands, (int)k, "due_on"));
 		if (v->out.met_day[k] >= 0)
 			day_text(v, v->out.met_day[k], met);
 		ml_buf_printf(

@@ -69,6 +69,7 @@ struct plan_view {
 	int days;
 	int64_t day_minutes, overhead_minutes;
 	PGresult *benches, *demands, *lots, *models;
+	PGresult *workdays; /* the working days of the range (0307), one per scheduler day */
 	struct sched_bench *bench;
 	struct sched_model *model;
 	struct sched_lot *lot;

@@ -6,17 +6,135 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "common/buf.h"
+#include "quality/alerts.h"
+
+/* Append one PostgreSQL array element (text quoted, numbers bare). */
+static void arr_put(struct ml_buf *b, size_t i, const char *s, int quote)
+{
+	ml_buf_puts(b, i ? "," : "");
+	if (!quote) {
+		ml_buf_puts(b, s);
+		return;
+	}
+	ml_buf_putc(b, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			ml_buf_putc(b, '\\');
+		ml_buf_putc(b, *s);
+	}
+	ml_buf_putc(b, '"');
+}
+
+/*
+ * The quality issue's early warning over the quality_flag rule's window
+ * (its threshold in days, ending today), its flagged units recorded for the
+ * rule (0308). Nothing when the rule is disabled. Inside the caller's
+ * transaction.
+ */
+static int quality_flags_refresh(struct db *db, struct ml_error *err)
+{
+	PGresult *res = NULL;
+	struct quality_unit *units = NULL;
+	struct quality_alert *alerts = NULL;
+	size_t n = 0;
+	struct ml_buf a[9];
+	for (size_t k = 0; k < 9; k++)
+		a[k] = (struct ml_buf)ML_BUF_INIT;
+	char from[11], to[11];
+	int rc = db_exec(
+		db,
+		"SELECT (current_date - threshold)::text AS f, current_date::text AS t FROM watch_rule "
+		"WHERE code = 'quality_flag' AND enabled",
+		0, NULL, PGRES_TUPLES_OK, &res, err);
+	if (rc || PQntuples(res) == 0)
+		goto out;
+	snprintf(from, sizeof from, "%s", db_get(res, 0, "f"));
+	snprintf(to, sizeof to, "%s", db_get(res, 0, "t"));
+	PQclear(res);
+	res = NULL;
+	if ((rc = quality_alert_units_load(db, from, to, &units, &n, err)))
+		goto out;
+	struct quality_alert_opts o = { "0.05", QUALITY_HOLM };
+	if (n && (rc = quality_alerts_compute(units, n, &o, &alerts, err)))
+		goto out;
+	size_t f = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct quality_alert *q = &alerts[i];
+		if (!q->flagged)
+			continue;
+		char num[4][24], p[32];
+		snprintf(num[0], sizeof num[0], "%" PRId64, q->unit.n);
+		snprintf(num[1], sizeof num[1], "%" PRId64, q->unit.x);
+		snprintf(num[2], sizeof num[2], "%" PRId64, q->peer_n);
+		snprintf(num[3], sizeof num[3], "%" PRId64, q->peer_x);
+		snprintf(p, sizeof p, "%.3g",
+			 q->p); /* for display only: the flag was decided exactly */
+		arr_put(&a[0], f, q->unit.metric == QUALITY_VERIFY ? "verify" : "field", 1);
+		arr_put(&a[1], f, q->unit.dim, 1);
+		arr_put(&a[2], f, q->unit.key, 1);
+		arr_put(&a[3], f, q->unit.peer, 1);
+		for (int k = 0; k < 4; k++)
+			arr_put(&a[4 + k], f, num[k], 0);
+		arr_put(&a[8], f, p, 1);
+		f++;
+	}
+	struct ml_buf lit[9];
+	int failed = 0;
+	for (size_t k = 0; k < 9; k++) {
+		lit[k] = (struct ml_buf)ML_BUF_INIT;
+		ml_buf_printf(&lit[k], "{%s}", a[k].data ? a[k].data : "");
+		if (ml_buf_failed(&a[k]) || ml_buf_failed(&lit[k]))
+			failed = 1;
+	}
+	if (failed)
+		rc = ml_errorf(err, ML_ENOMEM, "out of memory for %zu flagged units", f);
+	else {
+		const char *pp[11] = { from,        to,          lit[0].data, lit[1].data,
+				       lit[2].data, lit[3].data, lit[4].data, lit[5].data,
+				       lit[6].data, lit[7].data, lit[8].data };
+		rc = db_query_one(db,
+				  "SELECT ml_quality_flags_record($1::date, $2::date, $3::text[], "
+				  "$4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], "
+				  "$9::bigint[], $10::bigint[], $11::text[])",
+				  11, pp, &res, err);
+	}
+	for (size_t k = 0; k < 9; k++)
+		ml_buf_free(&lit[k]);
+out:
+	PQclear(res);
+	free(units);
+	free(alerts);
+	for (size_t k = 0; k < 9; k++)
+		ml_buf_free(&a[k]);
+	return rc;
+}
 
 int watch_run(struct db *db, const char *rule, PGresult **out, struct ml_error *err)
 {
 	const char *p[1] = { rule };
-	return db_exec(
-		db,
+	const char *sql =
 		"SELECT rule_code AS rule, n_found AS found, n_opened AS opened, n_open AS open, "
 		"n_cleared AS cleared FROM ml_watch_run(CASE WHEN $1::text IS NULL THEN NULL "
-		"ELSE ARRAY[$1::text] END)",
-		1, p, PGRES_TUPLES_OK, out, err);
+		"ELSE ARRAY[$1::text] END)";
+	if (rule && strcmp(rule, "quality_flag"))
+		return db_exec(db, sql, 1, p, PGRES_TUPLES_OK, out, err);
+	/* the early warning's flags first, in the run's transaction */
+	int rc = db_begin(db, err);
+	if (rc)
+		return rc;
+	rc = quality_flags_refresh(db, err);
+	if (!rc)
+		rc = db_exec(db, sql, 1, p, PGRES_TUPLES_OK, out, err);
+	rc = db_finish(db, rc, err);
+	if (rc && *out) {
+		PQclear(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 int watch_list(struct db *db, const struct watch_filter *f, PGresult **out, struct ml_error *err)

@@ -14,6 +14,7 @@
 #include "../support/pgtest.h"
 #include "assets/barcode.h"
 #include "assets/registry.h"
+#include "plan/actual.h"
 #include "plan/planning.h"
 
 namespace
@@ -146,7 +147,8 @@ TEST(Planning, DemandNettingAndThePlan)
 	EXPECT_NE(std::string::npos, std::string(rep.problems[0].msg).find("NOPE"));
 	EXPECT_EQ(5u, rep.problems[1].line);
 	plan_demand_report_free(&rep);
-	// the plan starts 2099-01-04: demand D1 due the 5th, D2 the 6th
+	// the plan starts 2099-01-04 (a Sunday: its first working day is the 5th): demand D1 due
+	// the 5th, D2 the 6th
 	std::string good = "store,model,quantity,due,ref\n"
 			   "PCITY,PM1,20,2099-01-05,D1\n"
 			   "PCITY,PM1,20,2099-01-06,D2\n";
@@ -187,7 +189,8 @@ TEST(Planning, DemandNettingAndThePlan)
 	EXPECT_EQ(0, v.from_stock[1]);
 	EXPECT_EQ(20, v.demand[1].quantity);
 	EXPECT_EQ(75, v.model[0].run_minutes);
-	EXPECT_EQ(0, v.out.met_day[0]); // 2099-01-04, due the 5th
+	EXPECT_EQ(5, v.days);           // Monday 5th .. Friday 9th (0307: the working week)
+	EXPECT_EQ(0, v.out.met_day[0]); // 2099-01-05, due the 5th
 	EXPECT_EQ(1, v.out.met_day[1]); // 24 a day: the 25th asset on day 1, due the 6th
 	size_t day0 = 0;
 	for (size_t i = 0; i < v.out.nruns; i++)
@@ -197,7 +200,7 @@ TEST(Planning, DemandNettingAndThePlan)
 	struct ml_buf b = ML_BUF_INIT;
 	plan_format_csv(&v, &b);
 	std::string csv(b.data, b.len);
-	EXPECT_NE(std::string::npos, csv.find("run,2099-01-04,PB1,P-NEW,PM1,4,4,")) << csv;
+	EXPECT_NE(std::string::npos, csv.find("run,2099-01-05,PB1,P-NEW,PM1,4,4,")) << csv;
 	EXPECT_NE(std::string::npos, csv.find(",2099-01-05,yes")) << csv;
 	ml_buf_free(&b);
 	plan_view_free(&v);
@@ -211,7 +214,7 @@ TEST(Planning, DemandNettingAndThePlan)
 	EXPECT_NE(std::string::npos, out.find("\"expected\":\"2099-01-05\",\"on_time\":true"))
 		<< out;
 	ASSERT_EQ(0, pgtest_run(cli + "plan show --from 2099-01-04 --to 2099-01-05", &out)) << out;
-	EXPECT_NE(std::string::npos, out.find("2099-01-04 on time"))
+	EXPECT_NE(std::string::npos, out.find("2099-01-05 on time"))
 		<< out; // D1 alone: 5 to verify
 
 	// with arrival sampling as a gate (0275) an unsampled lot is not verifiable: nothing to plan
@@ -239,12 +242,152 @@ TEST(Planning, DemandNettingAndThePlan)
 	db_close(mgr);
 	dba("DELETE FROM lab_setting WHERE key = 'sampling.required'");
 
+
+	// ---- the working-day calendar (0307): the scheduler plans on working days only ----
+	mgr = pgtest_connect(as("mlt_manager"));
+	struct db *clerk2 = pgtest_connect(as("mlt_clerk"));
+	err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_EPERM, plan_calendar_set(clerk2, "2099-01-06", "no", "元旦", &err));
+	db_close(clerk2);
+	err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_EINVAL,
+		  plan_calendar_set(mgr, "2099-01-06", "no", "", &err)); // a note is required
+	err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_EINVAL, plan_calendar_set(mgr, "2099-01-06", "maybe", "x", &err));
+	err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_EINVAL, plan_weekday_set(mgr, 8, "yes", &err));
+	// Tuesday the 6th a holiday, Saturday the 10th a make-up working day (调休)
+	ASSERT_EQ(ML_OK, plan_calendar_set(mgr, "2099-01-06", "no", "holiday", &err)) << err.msg;
+	ASSERT_EQ(ML_OK, plan_calendar_set(mgr, "2099-01-10", "yes", "调休 for the 6th", &err))
+		<< err.msg;
+	ASSERT_EQ(ML_OK, plan_calendar_show(mgr, "2099-01-04", "2099-01-10", &res, &err))
+		<< err.msg;
+	std::string cal;
+	for (int r = 0; r < PQntuples(res); r++)
+		cal += db_get(res, r, "working");
+	EXPECT_EQ("ftftttt", cal);
+	EXPECT_STREQ("holiday", db_get(res, 2, "why"));
+	EXPECT_STREQ("weekend", db_get(res, 0, "why"));
+	PQclear(res);
+	err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, plan_build(mgr, "2099-01-04", "2099-01-10", &v, &err)) << err.msg;
+	EXPECT_EQ(5, v.days); // 5, 7, 8, 9, 10
+	ASSERT_EQ(2u, v.in.ndemands);
+	EXPECT_EQ(0,
+		  v.demand[1].due_day); // due the 6th, a holiday: the 5th is its last working day
+	EXPECT_EQ(0, v.out.met_day[0]); // D1 on the 5th
+	EXPECT_EQ(1, v.out.met_day[1]); // D2's 25th asset on the next working day, the 7th: late
+	b = ML_BUF_INIT;
+	plan_format_csv(&v, &b);
+	csv.assign(b.data, b.len);
+	ml_buf_free(&b);
+	EXPECT_EQ(std::string::npos, csv.find("run,2099-01-06")) << csv;
+	EXPECT_NE(std::string::npos, csv.find("run,2099-01-07,PB1,")) << csv;
+	EXPECT_NE(std::string::npos, csv.find(",2099-01-06,0,20,2099-01-07,no")) << csv;
+	size_t nruns = v.out.nruns, day0runs = 0, day1runs = 0;
+	int64_t day1assets = 0;
+	for (size_t i = 0; i < v.out.nruns; i++) {
+		day0runs += v.out.runs[i].day == 0;
+		day1runs += v.out.runs[i].day == 1;
+		day1assets += v.out.runs[i].day == 1 ? v.out.runs[i].assets : 0;
+	}
+	plan_view_free(&v);
+	EXPECT_EQ(6u, day0runs);
+	// a range without a working day is refused, naming it
+	err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_EINVAL, plan_build(mgr, "2099-01-11", "2099-01-11", &v, &err)); // a Sunday
+	EXPECT_NE(std::string::npos, std::string(err.msg).find("no working day")) << err.msg;
+
+	// ---- plan against actual: the plan saved, then the runs done and the lots released ----
+	int64_t sid = 0;
+	err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, plan_save(mgr, "2099-01-04", "2099-01-10", &sid, &err)) << err.msg;
+	struct db *dba_db = pgtest_connect(g_ci);
+	PGresult *r1 = nullptr;
+	std::string sids = std::to_string(sid);
+	const char *sp[1] = { sids.c_str() };
+	ASSERT_EQ(ML_OK,
+		  db_query_one(
+			  dba_db,
+			  "SELECT count(*) FROM plan_snapshot_run WHERE snapshot_id = $1::bigint",
+			  1, sp, &r1, &err))
+		<< err.msg;
+	EXPECT_EQ(std::to_string(nruns), PQgetvalue(r1, 0, 0));
+	PQclear(r1);
+	db_close(dba_db);
+	// what was done: one run of 4 P-NEW meters on PB1 on the 5th (3 passed), the rest of P-NEW
+	// verified by then; nothing of P-SAMPLING
+	dbr = pgtest_connect(g_ci + " options='-c session_replication_role=replica'");
+	err = ML_ERROR_INIT;
+	ASSERT_EQ(
+		ML_OK,
+		db_cmd(dbr,
+		       "WITH r AS (INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, "
+		       "scheme_text, mode, status, steps_total, operator, run_date) SELECT b.bench_id, m.model_id, "
+		       "'S', 1, '', 'manual', 'finished', 1, 'tech', '2099-01-05' FROM lab_bench b, device_model m "
+		       "WHERE b.code = 'PB1' AND m.code = 'PM1' RETURNING run_id), "
+		       "a AS (SELECT asset_id, barcode, row_number() OVER (ORDER BY asset_id) AS k FROM asset "
+		       "WHERE lot_id = (SELECT lot_id FROM lot WHERE code = 'P-NEW') ORDER BY asset_id LIMIT 4), "
+		       "p AS (INSERT INTO run_position (asset_id, run_id, position, barcode) SELECT a.asset_id, "
+		       "r.run_id, a.k, a.barcode FROM a, r RETURNING asset_id, run_id, position) "
+		       "INSERT INTO run_conclusion (asset_id, run_id, item, verdict, internal_verdict) "
+		       "SELECT asset_id, run_id, 'overall', CASE WHEN position = 4 THEN 'fail' ELSE 'pass' END, 'none' "
+		       "FROM p",
+		       0, nullptr, &err))
+		<< err.msg;
+	ASSERT_EQ(
+		ML_OK,
+		db_cmd(dbr,
+		       "UPDATE asset SET state = 'in_stock' WHERE lot_id = (SELECT lot_id FROM lot "
+		       "WHERE code = 'P-NEW')",
+		       0, nullptr, &err))
+		<< err.msg;
+	db_close(dbr);
+	ASSERT_EQ(ML_OK, plan_actual(mgr, sid, &res, &err)) << err.msg;
+	std::vector<std::string> rows;
+	for (int r = 0; r < PQntuples(res); r++)
+		rows.push_back(
+			std::string(db_get(res, r, "day")) + " " + db_get(res, r, "bench") + " " +
+			db_get(res, r, "planned_runs") + "/" + db_get(res, r, "planned_assets") +
+			" " + db_get(res, r, "actual_runs") + "/" +
+			db_get(res, r, "actual_assets") + "/" + db_get(res, r, "actual_passed"));
+	PQclear(res);
+	EXPECT_EQ((std::vector<std::string>{ "2099-01-05 PB1 6/24 1/4/3",
+					     "2099-01-07 PB1 " + std::to_string(day1runs) + "/" +
+						     std::to_string(day1assets) + " 0/0/0" }),
+		  rows);
+	ASSERT_EQ(ML_OK, plan_lot_release(mgr, sid, &res, &err)) << err.msg;
+	rows.clear();
+	for (int r = 0; r < PQntuples(res); r++)
+		rows.push_back(
+			std::string(db_get(res, r, "lot")) + " " + db_get(res, r, "planned_on") +
+			" " + (db_get(res, r, "released_on") ? db_get(res, r, "released_on") : "") +
+			" " + db_get(res, r, "status"));
+	PQclear(res);
+	EXPECT_EQ((std::vector<std::string>{ "P-NEW 2099-01-07 2099-01-05 on time",
+					     "P-SAMPLING 2099-01-07  not yet" }),
+		  rows);
+	err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_ENOTFOUND, plan_actual(mgr, sid + 100, &res, &err));
+	db_close(mgr);
+	ASSERT_EQ(0, pgtest_run(cli + "plan actual " + sids + " --lots", &out)) << out;
+	EXPECT_NE(std::string::npos, out.find("on time")) << out;
+	ASSERT_EQ(0, pgtest_run(cli + "plan calendar show --from 2099-01-09 --to 2099-01-10", &out))
+		<< out;
+	EXPECT_NE(std::string::npos, out.find("调休 for the 6th")) << out;
+	EXPECT_EQ(3, pgtest_run(cli + "plan calendar set 2099-01-12 --working maybe --note x", &out,
+				true))
+		<< out;
+
 	// nobody writes the planning tables directly
 	for (const char *login : { "mlt_manager", "mlt_clerk", "mlt_admin" }) {
 		struct db *db = pgtest_connect(as(login));
 		for (const char *sql :
 		     { "UPDATE plan_demand SET quantity = 1", "DELETE FROM plan_safety_stock",
-		       "UPDATE plan_setting SET value = 1", "DELETE FROM plan_log" }) {
+		       "UPDATE plan_setting SET value = 1", "DELETE FROM plan_log",
+		       "UPDATE plan_weekday SET working = true", "DELETE FROM plan_calendar",
+		       "DELETE FROM plan_snapshot_run",
+		       "UPDATE plan_snapshot SET to_day = from_day" }) {
 			err = ML_ERROR_INIT;
 			EXPECT_EQ(ML_EPERM, db_cmd(db, sql, 0, nullptr, &err))
 				<< login << ": " << sql;
