@@ -108,10 +108,19 @@ static int precheck(const struct asset_move *moves, size_t n, struct asset_move_
 	for (size_t i = 0; i < n && !rc; i++) {
 		char msg[256];
 		const struct asset_move *m = &moves[i];
-		if (asset_action_name(m->action))
+		const char *bc = m->barcode ? m->barcode : "";
+		if (m->action == ASSET_ACT_INSTALL || m->action == ASSET_ACT_REMOVE)
+			/* A bare move records no metering point, reading or seal (0205). */
+			snprintf(
+				msg, sizeof(msg),
+				"asset %s: %s is no bare move; it is done at a metering point with "
+				"its register reading and seals: meterlab field %s (or field swap)",
+				bc, asset_action_name(m->action), asset_action_name(m->action));
+		else if (asset_action_name(m->action))
 			continue;
-		snprintf(msg, sizeof(msg), "asset %s: unknown action %d",
-			 m->barcode ? m->barcode : "", (int)m->action);
+		else
+			snprintf(msg, sizeof(msg), "asset %s: unknown action %d", bc,
+				 (int)m->action);
 		rc = add_refusal(rep, cap, i, m->barcode, ML_EINVAL, msg);
 	}
 	return rc;
@@ -198,28 +207,4 @@ int asset_move_batch(struct db *db, const struct asset_move *moves, size_t n,
 int asset_move_one(struct db *db, const struct asset_move *move, struct ml_error *err)
 {
 	return asset_move_batch(db, move, 1, NULL, err);
-}
-
-int asset_swap(struct db *db, const char *old_barcode, const char *new_barcode,
-	       const char *location, const char *reason, struct asset_move_report *rep,
-	       struct ml_error *err)
-{
-	char d_old[96], d_new[96];
-	/* Barcodes are validated by the batch before use; %.22s keeps the JSON well-formed regardless. */
-	snprintf(d_old, sizeof(d_old), "{\"swap\":true,\"replaced_by\":\"%.22s\"}",
-		 new_barcode ? new_barcode : "");
-	snprintf(d_new, sizeof(d_new), "{\"swap\":true,\"replaces\":\"%.22s\"}",
-		 old_barcode ? old_barcode : "");
-	struct asset_move mv[2] = {
-		{ .barcode = old_barcode,
-		  .action = ASSET_ACT_REMOVE,
-		  .reason = reason,
-		  .details_json = d_old },
-		{ .barcode = new_barcode,
-		  .action = ASSET_ACT_INSTALL,
-		  .location = location,
-		  .reason = reason,
-		  .details_json = d_new },
-	};
-	return asset_move_batch(db, mv, 2, rep, err);
 }

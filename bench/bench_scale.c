@@ -21,8 +21,8 @@
  *
  * With --writes W, then W pairs of (`asset receive` of a fresh 100 000-row
  * delivery, `psql \\copy` of the same file into a plain table), the order
- * alternating, and W moves of 10 000 random installed assets (`asset move
- * remove --file`): these grow the registry by 100 000 assets per pair. The
+ * alternating, and W moves of 10 000 random assets of that delivery (`asset
+ * move sample --file`): these grow the registry by 100 000 assets per pair. The
  * writes run as the person bench.person (added when missing), so --db must
  * be the DBA's conninfo in key=value form.
  *
@@ -164,8 +164,8 @@ static int write_delivery(const char *path, unsigned long long base, int n, cons
 
 /*
  * The writes run as a person (issue 8: the actor is the authenticated login):
- * "bench.person", a warehouse clerk and field-team member of GEN-T001 (made by
- * bench_gen), added by the DBA when missing. Its conninfo is the DBA's with
+ * "bench.person", a warehouse clerk, lab technician and field-team member of
+ * GEN-T001 (made by bench_gen), added by the DBA when missing. Its conninfo is the DBA's with
  * the user replaced (key=value form).
  */
 static char g_person_ci[1024];
@@ -182,7 +182,7 @@ static int ensure_person(struct db *db, struct ml_error *err)
 	if (!have)
 		rc = db_exec(db,
 			     "SELECT ml_user_add('bench.person', '基准测试员', "
-			     "'{warehouse_clerk,field_member,admin}', 'GEN-T001')",
+			     "'{warehouse_clerk,lab_technician,field_member,admin}', 'GEN-T001')",
 			     0, NULL, PGRES_TUPLES_OK, NULL, err);
 	snprintf(g_person_ci, sizeof(g_person_ci), "%s user=bench.person", g_conninfo);
 	return rc;
@@ -247,16 +247,16 @@ static int write_step(struct db *db, int reps, struct ml_error *err)
 		psql1[r] = run_argv(p1);
 		if (rcv[r] < 0 || cpy[r] < 0 || psql1[r] < 0)
 			rc = ml_errorf(err, ML_EINTERNAL, "a receive or a copy failed");
-		/* 10 000 installed assets at random, removed from service in one move */
+		/* 10 000 assets of the fresh delivery at random, drawn for sampling in one
+		 * move. (Until 0205 this removed 10 000 random installed assets from
+		 * service; removal is the metering point's now, with readings: no bare move.) */
+		const char *lp[1] = { lot };
 		if (!rc)
 			rc = db_exec(
 				db,
-				"SELECT a.barcode FROM (SELECT DISTINCT 1 + floor(random() * m.mx)::bigint AS id "
-				"FROM (SELECT max(asset_id) AS mx, (SELECT sum(n) FROM asset_count_model "
-				"WHERE state = 'installed') AS inst FROM asset) m, "
-				"generate_series(1, least(5000000, ceil(40000.0 * m.mx / greatest(m.inst, 1))::int))) r "
-				"JOIN asset a ON a.asset_id = r.id WHERE a.state = 'installed' LIMIT 10000",
-				0, NULL, PGRES_TUPLES_OK, &res, err);
+				"SELECT a.barcode FROM asset a JOIN lot l ON l.lot_id = a.lot_id "
+				"WHERE l.code = $1 AND a.state = 'arrived' ORDER BY random() LIMIT 10000",
+				1, lp, PGRES_TUPLES_OK, &res, err);
 		if (!rc) {
 			FILE *f = fopen(mvpath, "w");
 			for (int i = 0; f && i < PQntuples(res); i++)
@@ -264,11 +264,11 @@ static int write_step(struct db *db, int reps, struct ml_error *err)
 			int n = PQntuples(res);
 			PQclear(res);
 			if (!f || fclose(f) || n < 10000) {
-				rc = ml_errorf(err, ML_EINTERNAL, "only %d installed assets found",
-					       n);
+				rc = ml_errorf(err, ML_EINTERNAL,
+					       "only %d arrived assets found in %s", n, lot);
 				break;
 			}
-			const char *m[] = { "asset", "move", "remove", "--file", mvpath, NULL };
+			const char *m[] = { "asset", "move", "sample", "--file", mvpath, NULL };
 			mv[r] = run_cli_person(m);
 			if (mv[r] < 0)
 				rc = ml_errorf(err, ML_EINTERNAL, "the move failed");
@@ -285,7 +285,7 @@ static int write_step(struct db *db, int reps, struct ml_error *err)
 		printf("  %-52s %7.1fx (paired, alternating; %d pairs)\n", "ratio receive / \\copy",
 		       rm / cm, reps);
 		printf("  %-52s %7.0f ms (%6.0f–%6.0f)\n",
-		       "asset move remove, 10 000 random barcodes (file)", mm, mv[0], mv[reps - 1]);
+		       "asset move sample, 10 000 random barcodes (file)", mm, mv[0], mv[reps - 1]);
 	}
 	unlink(path);
 	unlink(mvpath);

@@ -229,20 +229,21 @@ static const char move_help[] =
 	"  sample            arrived -> sampling            sample_return  sampling -> arrived   (lab)\n"
 	"  dispatch          in_stock -> in_transit         receive_secondary in_transit -> secondary_stock\n"
 	"  issue             in_stock|secondary_stock -> issued (refused after valid_until)\n"
-	"  install           issued -> installed\n"
 	"  return_unused     issued -> in_stock, or secondary_stock when --location is a secondary store\n"
-	"  remove            installed -> removed           fault_report   installed|removed -> fault_analysis\n"
+	"  fault_report      removed -> fault_analysis\n"
 	"  reuse             removed|fault_analysis -> reverify\n"
 	"  return_to_maker   failed|fault_analysis -> returned_to_maker\n"
 	"  scrap             failed|fault_analysis|removed -> scrapped\n"
-	"Store moves (dispatch … return_unused) need asset.move.store, field moves (install, remove,\n"
-	"fault_report) asset.move.field, lab moves (sample, sample_return, reuse) asset.move.lab,\n"
+	"install and remove are no moves: an asset is installed, removed and swapped at a metering\n"
+	"point with its register readings and seals (meterlab field install|remove|swap).\n"
+	"Store moves (dispatch … return_unused) need asset.move.store, fault_report\n"
+	"asset.move.field, lab moves (sample, sample_return, reuse) asset.move.lab,\n"
 	"return_to_maker and scrap asset.retire. verify_start/pass/fail/abort are not moves: only a\n"
 	"run mounts, concludes (valid_until from the model's period) or aborts (meterlab run).\n"
 	"An asset mounted on an unfinished run is moved only by that run.\n"
 	"--location moves the asset to that place (e.g. a secondary store for dispatch);\n"
 	"receive_secondary must end at a secondary store, return_unused at a store.\n"
-	"The actor recorded is you, the database login. See also 'meterlab asset swap'.";
+	"The actor recorded is you, the database login.";
 
 struct bc_list {
 	char **v;
@@ -414,19 +415,35 @@ out:
 	return rc;
 }
 
-static int swap_cmd(struct cli_ctx *ctx, struct cli_call *c)
+/* install, remove and swap are the metering-point flow's (field/, 0205): the
+ * bare forms are refused before the database is opened, naming the command. */
+static int field_only(struct cli_call *c, const char *what, const char *cmd)
 {
-	const struct asset_args *a = c->args;
-	struct asset_move_report rep = { 0 };
-	char *bcs[2] = { (char *)c->pos[0], (char *)c->pos[1] };
-	long lines[2] = { 0, 0 };
-	struct bc_list l = { .v = bcs, .line = lines, .n = 2 };
-	int rc = asset_swap(c->db, c->pos[0], c->pos[1], a->location, a->reason, &rep, &c->err);
-	int printed = print_move_report(ctx, c, &l, &rep, "swap", rc == ML_OK);
-	asset_move_report_free(&rep);
-	if (rc)
-		return rc;
-	return printed;
+	return ml_errorf(&c->err, ML_EINVAL,
+			 "%s records no metering point, register reading or seal; use %s", what,
+			 cmd);
+}
+
+static int check_move(struct cli_ctx *ctx, struct cli_call *c)
+{
+	(void)ctx;
+	if (!strcmp(c->pos[0], "install"))
+		return field_only(
+			c, "asset move install",
+			"meterlab field install BARCODE --point P --reading KWH [--seal S]");
+	if (!strcmp(c->pos[0], "remove"))
+		return field_only(
+			c, "asset move remove",
+			"meterlab field remove BARCODE --reading KWH --reason R [--seal S]");
+	return ML_OK;
+}
+
+static int check_swap(struct cli_ctx *ctx, struct cli_call *c)
+{
+	(void)ctx;
+	return field_only(c, "asset swap",
+			  "meterlab field swap OLD NEW --old-reading KWH --reason R --reading KWH "
+			  "[--seal S]");
 }
 
 /* ---- show / list ---- */
@@ -724,6 +741,7 @@ static const struct cli_cmd asset_cmds[] = {
 	  .summary = "receive a supplier delivery (CSV) into a new lot",
 	  .help = receive_help },
 	{ .name = "move",
+	  .check = check_move,
 	  .run = move_cmd,
 	  CLI_ARGS(struct asset_args, move_opts),
 	  .min_pos = 1,
@@ -732,16 +750,18 @@ static const struct cli_cmd asset_cmds[] = {
 	  .summary = "apply a lifecycle action to assets, all or nothing",
 	  .help = move_help },
 	{ .name = "swap",
-	  .run = swap_cmd,
+	  .check = check_swap,
+	  .run = check_swap, /* never reached: the check refuses */
 	  CLI_ARGS(struct asset_args, swap_opts),
 	  .min_pos = 2,
 	  .max_pos = 2,
 	  .need = "swap needs OLD_BARCODE and NEW_BARCODE",
-	  .flags = CLI_NEED_DB,
-	  .summary = "remove an installed meter and install its replacement",
-	  .help = "usage: meterlab asset swap OLD_BARCODE NEW_BARCODE [--location CODE] [--reason TEXT]\n\n"
-		  "Replace an installed meter in one transaction: OLD (installed) is removed and NEW\n"
-		  "(issued) is installed, at --location when given. Either refusal leaves both unchanged." },
+	  .summary = "replaced by meterlab field swap (refused)",
+	  .help = "usage: meterlab asset swap OLD NEW   (refused, exit 3)\n\n"
+		  "A swap is done at the metering point with both register readings and the seals,\n"
+		  "in one transaction:\n"
+		  "  meterlab field swap OLD NEW --old-reading KWH --reason R --reading KWH [--seal S]...\n"
+		  "This bare form recorded none of them and is refused." },
 	{ .name = "show",
 	  .run = show_cmd,
 	  .min_pos = 1,

@@ -591,7 +591,7 @@ TEST_F(Registry, MovesJoinTheCallersTransaction)
 	ASSERT_EQ(ML_OK, move(db, bc(6000), ASSET_ACT_SAMPLE, &err)) << err.msg;
 	EXPECT_EQ(PQTRANS_INTRANS, PQtransactionStatus(db_conn(db))); /* no COMMIT of its own */
 	/* a refused batch inside the caller's transaction leaves the earlier work intact */
-	EXPECT_EQ(ML_ESTATE, move(db, bc(6001), ASSET_ACT_INSTALL, &err));
+	EXPECT_EQ(ML_ESTATE, move(db, bc(6001), ASSET_ACT_DISPATCH, &err));
 	EXPECT_EQ(PQTRANS_INTRANS, PQtransactionStatus(db_conn(db)));
 	/* invalid details JSON fails in SQL: rolled back to the savepoint, the transaction stays usable */
 	struct asset_move m = {};
@@ -681,33 +681,32 @@ TEST_F(Registry, StockMovesGoToAStoreOfTheRightKind)
 		      { b }));
 }
 
-TEST_F(Registry, SwapIsOneTransaction)
+/* Installing and removing are the metering-point flow's (field/, 0205): the
+ * library refuses the bare actions, naming the field command, before the
+ * database; tests/field shows the database refusing them for every writer. */
+TEST_F(Registry, InstallAndRemoveAreNoBareMoves)
 {
 	arrive(db, "SW-8", 8000, 2);
 	struct ml_error err = ML_ERROR_INIT;
 	std::string oldb = bc(8000), newb = bc(8001);
 	dba_state(oldb, "in_stock");
-	dba_state(newb, "in_stock");
 	ASSERT_EQ(ML_OK, move(db, oldb, ASSET_ACT_ISSUE, &err, "TEAM1")) << err.msg;
-	ASSERT_EQ(ML_OK, move(db, newb, ASSET_ACT_ISSUE, &err, "TEAM1")) << err.msg;
-	/* old one not installed yet: both refused, nothing changes */
-	struct asset_move_report rep;
-	EXPECT_EQ(ML_ESTATE,
-		  asset_swap(db, oldb.c_str(), newb.c_str(), "TEAM1", "fault", &rep, &err));
-	asset_move_report_free(&rep);
-	EXPECT_EQ("issued", state_of(db, newb));
-	ASSERT_EQ(ML_OK, move(db, oldb, ASSET_ACT_INSTALL, &err)) << err.msg;
-	ASSERT_EQ(ML_OK, asset_swap(db, oldb.c_str(), newb.c_str(), "TEAM1", "fault", &rep, &err))
-		<< err.msg;
-	asset_move_report_free(&rep);
-	EXPECT_EQ("removed", state_of(db, oldb));
-	EXPECT_EQ("installed", state_of(db, newb));
-	EXPECT_EQ(
-		oldb,
-		one(db,
-		    "SELECT e.details->>'replaces' FROM asset_event e JOIN asset a USING (asset_id) "
-		    "WHERE a.barcode = $1 AND e.action = 'install'",
-		    { newb }));
+	EXPECT_EQ(ML_EINVAL, move(db, oldb, ASSET_ACT_INSTALL, &err, "TEAM1"));
+	EXPECT_NE(nullptr, strstr(err.msg, "meterlab field install")) << err.msg;
+	EXPECT_NE(nullptr, strstr(err.msg, oldb.c_str())) << err.msg;
+	EXPECT_EQ(ML_EINVAL, move(db, newb, ASSET_ACT_REMOVE, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "meterlab field remove")) << err.msg;
+	EXPECT_EQ("issued", state_of(db, oldb));
+	/* the database refuses the bare install too, whoever calls ml_asset_move */
+	PGresult *res = nullptr;
+	const char *p[1] = { oldb.c_str() };
+	EXPECT_EQ(ML_ESTATE, db_exec(db,
+				     "SELECT * FROM ml_asset_move(ARRAY[$1], ARRAY['install'], "
+				     "ARRAY['TEAM1'])",
+				     1, p, PGRES_TUPLES_OK, &res, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "meterlab field install")) << err.msg;
+	PQclear(res);
+	EXPECT_EQ("issued", state_of(db, oldb));
 }
 
 TEST_F(Registry, PeopleWorkButCannotRewriteHistory)

@@ -108,6 +108,33 @@ void must_move(struct db *db, unsigned long long first, int n, enum asset_action
 	ASSERT_EQ(ML_OK, move_range(db, first, n, a, location, &err)) << err.msg;
 }
 
+/* Install issued serials [first, first + n) at metering points of SITE1 the
+ * way the field does (ml_point_add, ml_install: 0205 refuses bare installs);
+ * the person is in team TEAM1. One statement each, so one transaction. */
+void field_install(struct db *db, unsigned long long first, int n)
+{
+	std::string arr = "{";
+	for (int i = 0; i < n; i++)
+		arr += (i ? "," : "") + bc(first + i);
+	arr += "}";
+	const char *p[1] = { arr.c_str() };
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK,
+		  db_exec(db,
+			  "SELECT * FROM ml_point_add((SELECT array_agg('P' || b) FROM "
+			  "unnest($1::text[]) b), (SELECT array_agg('A' || right(b, 8)) FROM "
+			  "unnest($1::text[]) b), array_fill('street 1'::text, "
+			  "ARRAY[cardinality($1::text[])]), array_fill('SITE1'::text, "
+			  "ARRAY[cardinality($1::text[])]))",
+			  1, p, PGRES_TUPLES_OK, nullptr, &err))
+		<< err.msg;
+	ASSERT_EQ(ML_OK, db_exec(db,
+				 "SELECT ml_install(b, 'P' || b, NULL, '0', NULL, NULL) "
+				 "FROM unnest($1::text[]) b",
+				 1, p, PGRES_TUPLES_OK, nullptr, &err))
+		<< err.msg;
+}
+
 /* The DBA puts serials [first, first + n) in a state only a run produces (a fixture). */
 void dba_state(unsigned long long first, int n, const char *state)
 {
@@ -184,6 +211,9 @@ class Scale : public ::testing::Test
 		for (auto &l : locs)
 			ASSERT_EQ(ML_OK, asset_location_add(db, l[0], l[0], l[1], nullptr, &err))
 				<< err.msg;
+		ASSERT_EQ(ML_OK, db_cmd(db, "SELECT ml_user_set_team('mlt_scale', 'TEAM1')", 0,
+					nullptr, &err))
+			<< err.msg;
 		/* deliveries: single-model lots and a mixed one */
 		receive(db, "L1", csv(1000, 60, "M1"));
 		receive(db, "L2", csv(2000, 40, "M2"), "CITY2");
@@ -195,10 +225,10 @@ class Scale : public ::testing::Test
 		must_move(db, 1000, 30, ASSET_ACT_DISPATCH, "CITY1");
 		must_move(db, 1000, 25, ASSET_ACT_RECEIVE_SECONDARY);
 		must_move(db, 1000, 15, ASSET_ACT_ISSUE, "TEAM1");
-		must_move(db, 1000, 10, ASSET_ACT_INSTALL, "SITE1");
+		field_install(db, 1000, 10);
 		dba_state(3000, 20, "in_stock");
 		must_move(db, 3005, 10, ASSET_ACT_ISSUE, "TEAM1");
-		must_move(db, 3005, 6, ASSET_ACT_INSTALL, "SITE1");
+		field_install(db, 3005, 6);
 		must_move(db, 4000, 10, ASSET_ACT_SAMPLE);
 		/* late additions to L1 and L3 (an owner's fix): their id ranges now
 		 * span the other lots, as when two deliveries are imported at once */
@@ -244,17 +274,17 @@ TEST_F(Scale, CountsEqualTheAssetsAfterEveryKindOfWrite)
 	EXPECT_EQ(0, count_mismatches(p));
 	db_rollback(p);
 	EXPECT_EQ(0, count_mismatches(db));
-	/* a swap (two statements' worth of moves in one) */
-	receive(p, "SWAP-A", csv(5000, 2, "M1"));
+	/* a swap at a metering point (two assets' changes in one statement) */
+	receive(p, "SWAP-A", csv(5000, 3, "M1")); /* 5002: never installed, deleted below */
 	dba_state(5000, 2, "in_stock");
 	must_move(p, 5000, 2, ASSET_ACT_ISSUE, "TEAM1");
-	must_move(p, 5000, 1, ASSET_ACT_INSTALL, "SITE1");
-	struct asset_move_report rep;
-	ASSERT_EQ(ML_OK,
-		  asset_swap(p, bc(5000).c_str(), bc(5001).c_str(), "SITE1", "swap", &rep, &err))
+	field_install(p, 5000, 1);
+	std::string olds = bc(5000), news = bc(5001);
+	const char *sw[2] = { olds.c_str(), news.c_str() };
+	ASSERT_EQ(ML_OK, db_exec(p, "SELECT ml_swap($1, '1', 'rotation', $2, '0', NULL, NULL)", 2,
+				 sw, PGRES_TUPLES_OK, nullptr, &err))
 		<< err.msg;
 	db_close(p);
-	asset_move_report_free(&rep);
 	EXPECT_EQ(0, count_mismatches(db));
 	/* the owner's direct writes, bypassing the library, are counted too */
 	ASSERT_EQ(ML_OK,
@@ -265,7 +295,7 @@ TEST_F(Scale, CountsEqualTheAssetsAfterEveryKindOfWrite)
 			"{" + bc(5000) + "," + bc(5001) + "}", &err))
 		<< err.msg;
 	EXPECT_EQ(0, count_mismatches(db));
-	ASSERT_EQ(ML_OK, exec1(db, "DELETE FROM asset WHERE barcode = $1", bc(5001), &err))
+	ASSERT_EQ(ML_OK, exec1(db, "DELETE FROM asset WHERE barcode = $1", bc(5002), &err))
 		<< err.msg;
 	EXPECT_EQ(0, count_mismatches(db));
 }

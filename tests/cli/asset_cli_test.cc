@@ -189,30 +189,20 @@ TEST_F(AssetCli, LifecycleThroughTheCommand)
 			    std::string("asset move issue ") + B1 + " --location TEAM-7", &out));
 	ASSERT_EQ(0, run(std::string("asset move issue ") + B1 + " --location TEAM-7", &out))
 		<< out;
-	EXPECT_EQ(9, run(std::string("asset move install ") + B1, &out));
-	ASSERT_EQ(0, run_as("mlt_field",
+	/* installing, removing and swapping are the metering point's (meterlab field …, 0205):
+	 * the bare forms are refused before the database is opened, naming the field command */
+	EXPECT_EQ(3, run_as("mlt_field",
 			    std::string("asset move install ") + B1 + " --reason 'account 3301'",
-			    &out))
-		<< out;
-	ASSERT_EQ(0, run(std::string("asset move issue ") + B2 + " --location TEAM-7", &out))
-		<< out;
-	ASSERT_EQ(0, pgtest_run(pgtest_cli() + " --db " + pgtest_sq(pgtest_as(g_db, "mlt_field")) +
-					" --json asset swap " + B1 + " " + B2 + " 2>/dev/null",
-				&out))
-		<< out;
-	EXPECT_TRUE(has(out, "\"moved\":2")) << out;
+			    &out));
+	EXPECT_TRUE(has(out, "meterlab field install BARCODE --point P --reading KWH")) << out;
+	EXPECT_EQ(3, run_as("mlt_field", std::string("asset move remove ") + B1, &out));
+	EXPECT_TRUE(has(out, "meterlab field remove BARCODE --reading KWH --reason R")) << out;
+	EXPECT_EQ(3, run_as("mlt_field", std::string("asset swap ") + B1 + " " + B2, &out));
+	EXPECT_TRUE(has(out, "meterlab field swap OLD NEW --old-reading KWH")) << out;
 	ASSERT_EQ(0, run_stdout(std::string("asset show ") + B1, &out));
 	for (const char *want :
-	     { "state        removed", "arrived  by 李库管 (mlt_clerk)", "sample", "issue",
-	       "install           issued -> installed  by 陈装接 (mlt_field) at TEAM-7: account 3301",
-	       "remove" })
+	     { "state        issued", "arrived  by 李库管 (mlt_clerk)", "sample", "issue" })
 		EXPECT_TRUE(has(out, want)) << want << "\n" << out;
-	ASSERT_EQ(0, run_stdout(std::string("--json asset show ") + B2, &out));
-	EXPECT_TRUE(has(out, std::string("\"details\":{\"swap\": true, \"replaces\": \"") + B1))
-		<< out;
-	ASSERT_EQ(0, run_stdout("--json asset list --state installed", &out));
-	EXPECT_TRUE(has(out, B2)) << out;
-	EXPECT_FALSE(has(out, B1)) << out;
 }
 
 /* A barcode list saved by a spreadsheet as "CSV UTF-8" starts with a BOM and has CRLF lines. */

@@ -101,8 +101,12 @@ FROM fx_asset x WHERE (x.lot = 'LB1' AND x.i <= 5) OR (x.lot = 'LA1' AND x.i = 1
 INSERT INTO asset_event (asset_id, occurred_at, actor, from_state, to_state, action)
 SELECT x.asset_id, timestamptz '2026-12-01 12:00:00', 'fixture', 'installed', 'removed', 'remove'
 FROM fx_asset x WHERE x.lot = 'LB1' AND x.i = 6;
+-- the states their history ends in, written straight from in_stock (a fixture, not the
+-- lifecycle: 0205 judges installed -> removed|fault_analysis, which only the field's
+-- ml_remove makes, closing the metering point's installation)
 UPDATE asset a SET state = 'installed', location_id = (SELECT location_id FROM location WHERE code = 'SITE-1')
-FROM fx_asset x WHERE x.asset_id = a.asset_id AND x.lot IN ('LA1', 'LB1', 'LC1') AND NOT x.bad;
+FROM fx_asset x WHERE x.asset_id = a.asset_id AND x.lot IN ('LA1', 'LB1', 'LC1') AND NOT x.bad
+AND NOT ((x.lot = 'LB1' AND x.i <= 6) OR (x.lot = 'LA1' AND x.i = 1));
 UPDATE asset a SET state = 'fault_analysis', location_id = NULL
 FROM fx_asset x WHERE x.asset_id = a.asset_id AND ((x.lot = 'LB1' AND x.i <= 5) OR (x.lot = 'LA1' AND x.i = 1));
 UPDATE asset a SET state = 'removed', location_id = NULL FROM fx_asset x WHERE x.asset_id = a.asset_id AND x.lot = 'LB1' AND x.i = 6;
