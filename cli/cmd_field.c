@@ -101,6 +101,7 @@ const struct cli_cmd cmd_point = {
 struct field_args {
 	const char *point, *element, *reading, *tariffs, *reason, *note;
 	const char *old_reading, *symptom, *description, *complaint, *lab, *outcome;
+	const char *run, *cert;
 	const char *seals[16];
 	int nseals;
 	const char *open;
@@ -197,6 +198,40 @@ static int outcome_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	return cli_printf(c, "fault %" PRId64 ": %s\n", id, a->outcome);
 }
 
+static int arbitration_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct field_args *a = c->args;
+	(void)ctx;
+	int64_t id = 0, run = 0, cert = 0;
+	int rc = cli_parse_id(c, "fault id", c->pos[0], &id);
+	if (!rc)
+		rc = cli_parse_id(c, "--run", a->run, &run);
+	if (!rc && a->cert)
+		rc = cli_parse_id(c, "--cert", a->cert, &cert);
+	if (!rc)
+		rc = field_fault_arbitration(c->db, id, run, cert, &c->err);
+	if (rc)
+		return rc;
+	if (cert)
+		return cli_printf(c,
+				  "fault %" PRId64 ": answered by run %" PRId64
+				  " and certificate %" PRId64 "\n",
+				  id, run, cert);
+	return cli_printf(c, "fault %" PRId64 ": answered by run %" PRId64 "\n", id, run);
+}
+
+static int fault_show_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	int64_t id = 0;
+	PGresult *res = NULL;
+	int rc = cli_parse_id(c, "fault id", c->pos[0], &id);
+	if (!rc)
+		rc = field_fault_show(c->db, id, &res, &c->err);
+	if (rc)
+		return rc;
+	return cli_print_result(ctx, c, res);
+}
+
 static int faults_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
 	const struct field_args *a = c->args;
@@ -235,6 +270,11 @@ static const struct cli_opt fault_opts[] = {
 	CLI_REQ("description", struct field_args, description),
 	CLI_OPT("complaint", struct field_args, complaint),
 	CLI_REQ("lab", struct field_args, lab),
+	CLI_OPT_END,
+};
+static const struct cli_opt arbitration_opts[] = {
+	CLI_REQ("run", struct field_args, run),
+	CLI_OPT("cert", struct field_args, cert),
 	CLI_OPT_END,
 };
 static const struct cli_opt outcome_opts[] = {
@@ -312,6 +352,29 @@ static const struct cli_cmd field_cmds[] = {
 	  .help = "usage: meterlab field outcome FAULT_ID --outcome O [--note T]\n\n"
 		  "O is maker, usage, external or no_fault_found. Permission fault.analyse (lab\n"
 		  "technician, quality analyst); once per fault." },
+	{ .name = "arbitration",
+	  .run = arbitration_cmd,
+	  CLI_ARGS(struct field_args, arbitration_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "FAULT_ID --run RUN [--cert CERT_ID]",
+	  .flags = CLI_NEED_DB,
+	  .summary = "link an arbitration complaint to the run and certificate that answered it",
+	  .help = "usage: meterlab field arbitration FAULT_ID --run RUN [--cert CERT_ID]\n\n"
+		  "The arbitration verification (仲裁检定) of a customer complaint is an ordinary run and\n"
+		  "certificate or result notice; this records which ones answered the complaint. The run\n"
+		  "must have verified the meter after the fault was reported (not abandoned); the\n"
+		  "certificate must be that run's for that meter, issued and not withdrawn. Once set, a\n"
+		  "link is never replaced; run it again with the same --run to add --cert. Shown by\n"
+		  "'field fault-show' and 'cert show'. Permission fault.analyse." },
+	{ .name = "fault-show",
+	  .run = fault_show_cmd,
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "FAULT_ID",
+	  .flags = CLI_NEED_DB,
+	  .summary = "one fault report with its outcome, arbitration run and certificate",
+	  .help = "usage: meterlab field fault-show FAULT_ID [--json]" },
 	{ .name = "faults",
 	  .run = faults_cmd,
 	  CLI_ARGS(struct field_args, faults_opts),
@@ -395,6 +458,20 @@ static int seal_destroy_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	return seal_done(ctx, c, "destroyed", n);
 }
 
+static int seal_apply_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct seal_args *a = c->args;
+	struct cli_scan s;
+	size_t n = 0;
+	int rc = cli_scan_load(c, a->file, 1, &s);
+	if (!rc)
+		rc = field_seal_apply(c->db, c->pos[0], s.v, s.n, &n, &c->err);
+	cli_scan_free(&s);
+	if (rc)
+		return rc;
+	return seal_done(ctx, c, "applied", n);
+}
+
 static int seal_list_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
 	const struct seal_args *a = c->args;
@@ -419,6 +496,10 @@ static const struct cli_opt seal_issue_opts[] = {
 };
 static const struct cli_opt seal_destroy_opts[] = {
 	CLI_REQ("reason", struct seal_args, reason),
+	CLI_OPT("file", struct seal_args, file),
+	CLI_OPT_END,
+};
+static const struct cli_opt seal_apply_opts[] = {
 	CLI_OPT("file", struct seal_args, file),
 	CLI_OPT_END,
 };
@@ -455,6 +536,20 @@ static const struct cli_cmd seal_cmds[] = {
 	  .flags = CLI_NEED_DB,
 	  .summary = "destroy seals (damaged, removed ones)",
 	  .help = "usage: meterlab seal destroy --reason R (CODE...|--file F)" },
+	{ .name = "apply",
+	  .run = seal_apply_cmd,
+	  CLI_ARGS(struct seal_args, seal_apply_opts),
+	  .min_pos = 1,
+	  .max_pos = 100000,
+	  .need = "apply needs BARCODE and SEAL... (or --file F)",
+	  .flags = CLI_NEED_DB,
+	  .summary = "seal a verified meter in the lab with your own seals",
+	  .help = "usage: meterlab seal apply BARCODE (SEAL...|--file F)\n\n"
+		  "The lab technician closes a meter that passed verification (in stock) with seals\n"
+		  "issued to them (meterlab seal issue --person LOGIN). All or nothing: a seal not\n"
+		  "issued to you, already used or listed twice is refused, naming it. The meter's\n"
+		  "history records the seals.\n"
+		  "Permission seal.apply (lab technician)." },
 	{ .name = "list",
 	  .run = seal_list_cmd,
 	  CLI_ARGS(struct seal_args, seal_list_opts),

@@ -358,6 +358,14 @@ int field_seal_destroy(struct db *db, const char *const *codes, size_t n, const 
 			 count, err);
 }
 
+int field_seal_apply(struct db *db, const char *barcode, const char *const *codes, size_t n,
+		     size_t *count, struct ml_error *err)
+{
+	/* the barcode goes second: seal_call puts the codes first */
+	return seal_call(db, "SELECT ml_seal_apply($2, $1::text[])", codes, n, barcode, NULL, 2,
+			 count, err);
+}
+
 int field_seal_list(struct db *db, const char *code, const char *team, const char *state,
 		    PGresult **out, struct ml_error *err)
 {
@@ -433,5 +441,62 @@ int field_fault_list(struct db *db, int open_only, PGresult **out, struct ml_err
 		"JOIN app_user ur ON ur.user_id = f.reported_by "
 		"LEFT JOIN app_user uo ON uo.user_id = f.outcome_by "
 		"WHERE NOT $1::boolean OR f.outcome IS NULL ORDER BY f.fault_id",
+		1, p, PGRES_TUPLES_OK, out, err);
+}
+
+/* ---- arbitration ---- */
+
+int field_fault_arbitration(struct db *db, int64_t fault_id, int64_t run_id, int64_t cert_id,
+			    struct ml_error *err)
+{
+	char f[24], r[24], c[24];
+	snprintf(f, sizeof f, "%" PRId64, fault_id);
+	snprintf(r, sizeof r, "%" PRId64, run_id);
+	snprintf(c, sizeof c, "%" PRId64, cert_id);
+	const char *p[3] = { f, r, cert_id > 0 ? c : NULL };
+	return db_cmd(db, "SELECT ml_fault_arbitration_link($1::bigint, $2::bigint, $3::bigint)", 3,
+		      p, err);
+}
+
+int field_fault_show(struct db *db, int64_t fault_id, PGresult **out, struct ml_error *err)
+{
+	char f[24];
+	snprintf(f, sizeof f, "%" PRId64, fault_id);
+	const char *p[1] = { f };
+	int rc = db_query_one(
+		db,
+		"SELECT f.fault_id, a.barcode, f.symptom, fs.name_zh AS symptom_zh, f.kind, "
+		"coalesce(f.complaint_ref, '') AS complaint, f.description, ur.login AS reported_by, "
+		"to_char(f.reported_at, 'YYYY-MM-DD HH24:MI') AS reported_at, "
+		"coalesce(f.outcome, '') AS outcome, coalesce(uo.login, '') AS outcome_by, "
+		"coalesce(f.outcome_note, '') AS outcome_note, "
+		"coalesce(f.arbitration_run_id::text, '') AS run_id, coalesce(r.status, '') AS run_status, "
+		"coalesce(r.run_date::text, '') AS run_date, "
+		"coalesce(f.arbitration_cert_id::text, '') AS cert_id, coalesce(c.cert_no, '') AS cert_no, "
+		"CASE c.kind WHEN 1 THEN 'certificate' WHEN 2 THEN 'result_notice' ELSE '' END "
+		"AS cert_kind, coalesce(c.state, '') AS cert_state, coalesce(ul.login, '') AS linked_by "
+		"FROM fault_report f JOIN asset a ON a.asset_id = f.asset_id "
+		"JOIN fault_symptom fs ON fs.code = f.symptom "
+		"JOIN app_user ur ON ur.user_id = f.reported_by "
+		"LEFT JOIN app_user uo ON uo.user_id = f.outcome_by "
+		"LEFT JOIN app_user ul ON ul.user_id = f.arbitration_linked_by "
+		"LEFT JOIN verification_run r ON r.run_id = f.arbitration_run_id "
+		"LEFT JOIN certificate c ON c.asset_id = f.asset_id AND c.id = f.arbitration_cert_id "
+		"WHERE f.fault_id = $1::bigint",
+		1, p, out, err);
+	if (rc == ML_ENOTFOUND)
+		return ml_errorf(err, ML_ENOTFOUND, "no fault report %" PRId64, fault_id);
+	return rc;
+}
+
+int field_cert_arbitration(struct db *db, int64_t cert_id, PGresult **out, struct ml_error *err)
+{
+	char c[24];
+	snprintf(c, sizeof c, "%" PRId64, cert_id);
+	const char *p[1] = { c };
+	return db_exec(
+		db,
+		"SELECT fault_id, complaint, to_char(reported_at, 'YYYY-MM-DD') AS reported_on "
+		"FROM ml_cert_arbitration($1::bigint) ORDER BY fault_id",
 		1, p, PGRES_TUPLES_OK, out, err);
 }

@@ -91,6 +91,12 @@ int field_seal_issue(struct db *db, const char *const *codes, size_t n, const ch
 		     const char *login, size_t *count, struct ml_error *err) ML_MUSTCHECK;
 int field_seal_destroy(struct db *db, const char *const *codes, size_t n, const char *reason,
 		       size_t *count, struct ml_error *err) ML_MUSTCHECK;
+/* A lab technician seals one verified meter (in_stock|secondary_stock, with a
+ * validity) with seals issued to them personally (0228, permission seal.apply);
+ * all or nothing, each seal used once; the meter's history gets a 'seal'
+ * event. *count = seals applied (may be NULL). */
+int field_seal_apply(struct db *db, const char *barcode, const char *const *codes, size_t n,
+		     size_t *count, struct ml_error *err) ML_MUSTCHECK;
 /* Seals with where they are (caller PQclear()s): code, batch, state, holder,
  * asset, point, changed_at. Filters may be NULL. */
 int field_seal_list(struct db *db, const char *code, const char *team, const char *state,
@@ -115,6 +121,28 @@ int field_fault_outcome(struct db *db, int64_t fault_id, const char *outcome, co
 /* Fault reports (caller PQclear()s), open ones only when open_only. */
 int field_fault_list(struct db *db, int open_only, PGresult **out,
 		     struct ml_error *err) ML_MUSTCHECK;
+
+/* ---- arbitration verification (仲裁检定) linked to its complaint (0229) ---- */
+
+/* Link the run that answered an arbitration fault report, and (cert_id > 0)
+ * the certificate or result notice issued from it for the meter. Permission
+ * fault.analyse; refused naming the value: not an arbitration, a run that did
+ * not verify the meter or predates the report or was abandoned, a certificate
+ * of another run or meter, not issued or withdrawn, a link already set to
+ * another run or certificate. Repeating with the same run adds the cert. */
+int field_fault_arbitration(struct db *db, int64_t fault_id, int64_t run_id, int64_t cert_id,
+			    struct ml_error *err) ML_MUSTCHECK;
+/* One fault report with its arbitration run and certificate (caller
+ * PQclear()s): fault_id, barcode, symptom, kind, complaint, description,
+ * reported_by, reported_at, outcome, outcome_by, outcome_note, run_id,
+ * run_status, run_date, cert_id, cert_no, cert_kind, cert_state, linked_by.
+ * ML_ENOTFOUND naming the id. */
+int field_fault_show(struct db *db, int64_t fault_id, PGresult **out,
+		     struct ml_error *err) ML_MUSTCHECK;
+/* The arbitration fault reports a certificate answered (caller PQclear()s;
+ * zero rows when none): fault_id, complaint, reported_on. */
+int field_cert_arbitration(struct db *db, int64_t cert_id, PGresult **out,
+			   struct ml_error *err) ML_MUSTCHECK;
 
 #ifdef __cplusplus
 }

@@ -592,3 +592,151 @@ TEST_F(Field, NoLoginWritesTheTablesDirectly)
 			   "WHERE a.barcode = $1",
 			   { a[0] }));
 }
+
+/* 0205: installing and removing happen only through the metering-point flow.
+ * The bare lifecycle moves are refused by the database for every writer —
+ * a field member calling ml_asset_move, the schema owner calling
+ * ml_asset_apply, the DBA updating the row — naming the field command; the
+ * asset stays where it is. */
+TEST_F(Field, BareMovesCannotInstallOrRemove)
+{
+	std::vector<std::string> a = issued(900, 1, "TEAMA");
+	points("code,account,address,site\nG1,3309000001,杭州市上城区1号,SITE1\n");
+	struct ml_error err = ML_ERROR_INIT;
+	struct db *db = pgtest_connect(g_a1);
+	const char *p[1] = { a[0].c_str() };
+	PGresult *res = nullptr;
+	EXPECT_EQ(
+		ML_ESTATE,
+		db_exec(db,
+			"SELECT * FROM ml_asset_move(ARRAY[$1], ARRAY['install'], ARRAY['SITE1'])",
+			1, p, PGRES_TUPLES_OK, &res, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "meterlab field install")) << err.msg;
+	EXPECT_NE(nullptr, strstr(err.msg, a[0].c_str())) << err.msg;
+	PQclear(res);
+	EXPECT_EQ("issued TEAMA", state(a[0]));
+	ASSERT_EQ(ML_OK, install(g_a1, a[0], "G1", "7", {}, &err)) << err.msg;
+	for (const char *act : { "remove", "fault_report" }) {
+		const char *q[2] = { a[0].c_str(), act };
+		EXPECT_EQ(ML_ESTATE, db_exec(db,
+					     "SELECT * FROM ml_asset_move(ARRAY[$1], ARRAY[$2], "
+					     "ARRAY[NULL::text])",
+					     2, q, PGRES_TUPLES_OK, &res, &err))
+			<< act;
+		EXPECT_NE(nullptr, strstr(err.msg, "at metering point G1")) << err.msg;
+		EXPECT_NE(nullptr, strstr(err.msg, "meterlab field remove")) << err.msg;
+		PQclear(res);
+	}
+	db_close(db);
+	/* the schema owner's own function and the DBA's UPDATE are held to it too */
+	struct db *d = pgtest_connect(g_ci);
+	EXPECT_EQ(
+		ML_ESTATE,
+		db_cmd(d,
+		       "SELECT ml_asset_apply((SELECT user_id FROM app_user WHERE login = 'mlf_a1'), "
+		       "ARRAY[ROW(asset_id, 'installed', 'removed', 'remove', NULL, false, NULL, NULL, "
+		       "NULL)::ml_asset_change]) FROM asset WHERE barcode = $1",
+		       1, p, &err));
+	EXPECT_EQ(ML_ESTATE,
+		  db_cmd(d, "UPDATE asset SET state = 'removed' WHERE barcode = $1", 1, p, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "meterlab field remove")) << err.msg;
+	db_close(d);
+	EXPECT_EQ("installed SITE1", state(a[0]));
+	/* through the field it works, with its reading */
+	ASSERT_EQ(ML_OK, remove_(g_a1, a[0], "8.25", "other", &err)) << err.msg;
+	EXPECT_EQ("removed TEAMA", state(a[0]));
+}
+
+/* Sealing a verified meter in the lab (0228): the technician's own seals,
+ * each used once, on a meter that passed verification; the meter's history
+ * records it. */
+TEST_F(Field, LabTechnicianSealsAVerifiedMeter)
+{
+	std::string tech2 = pgtest_user(g_ci, "mlf_tech2", "检定员乙", "lab_technician");
+	std::vector<std::string> a = issued(950, 3, "TEAMA");
+	/* verified stock at CENTRAL (a passing run's result, as a fixture); a[2] still arrived */
+	dba("UPDATE asset SET state = 'in_stock', location_id = (SELECT location_id FROM location "
+	    "WHERE code = 'CENTRAL') WHERE barcode IN ($1, $2)",
+	    { a[0], a[1] });
+	dba("UPDATE asset SET state = 'arrived', valid_until = NULL WHERE barcode = $1", { a[2] });
+	seals({ "L-0951", "L-0952", "L-0953", "L-0954" }, nullptr, "mlf_tech");
+	seals({ "L-0955" }, nullptr, "mlf_tech2");
+	seals({ "L-0956" }, "TEAMA");
+	struct ml_error err = ML_ERROR_INIT;
+	size_t n = 0;
+	struct db *tech = pgtest_connect(g_tech);
+	auto apply = [&](struct db *db, const std::string &b, std::vector<const char *> c) {
+		return field_seal_apply(db, b.c_str(), c.data(), c.size(), &n, &err);
+	};
+	/* refusals, each naming the value; nothing applied */
+	EXPECT_EQ(ML_EPERM, apply(tech, a[0], { "L-0951", "L-0955" }));
+	EXPECT_NE(nullptr, strstr(err.msg, "L-0955 is issued to mlf_tech2, not to you")) << err.msg;
+	EXPECT_EQ(ML_EPERM, apply(tech, a[0], { "L-0956" }));
+	EXPECT_NE(nullptr, strstr(err.msg, "team TEAMA")) << err.msg;
+	EXPECT_EQ(ML_EINVAL, apply(tech, a[0], { "L-0951", "L-0951" }));
+	EXPECT_NE(nullptr, strstr(err.msg, "listed twice")) << err.msg;
+	EXPECT_EQ(ML_ENOTFOUND, apply(tech, a[0], { "L-9999" }));
+	EXPECT_NE(nullptr, strstr(err.msg, "'L-9999'")) << err.msg;
+	EXPECT_EQ(ML_ESTATE, apply(tech, a[2], { "L-0951" }));
+	EXPECT_NE(nullptr, strstr(err.msg, "'arrived'")) << err.msg;
+	EXPECT_EQ(ML_EINVAL, apply(tech, a[0], {}));
+	struct db *fm = pgtest_connect(g_a1);
+	EXPECT_EQ(ML_EPERM,
+		  apply(fm, a[0], { "L-0956" })); /* a field member seals at installations */
+	EXPECT_NE(nullptr, strstr(err.msg, "seal.apply")) << err.msg;
+	db_close(fm);
+	EXPECT_EQ("4", one(g_ci, "SELECT count(*) FROM seal WHERE code IN ('L-0951','L-0952',"
+				 "'L-0953','L-0954') AND state = 'issued'"));
+	/* sealed */
+	ASSERT_EQ(ML_OK, apply(tech, a[0], { "L-0951", "L-0952" })) << err.msg;
+	EXPECT_EQ(2u, n);
+	EXPECT_EQ("in_stock CENTRAL", state(a[0]));
+	EXPECT_EQ("mlf_tech in_stock in_stock [\"L-0951\", \"L-0952\"]",
+		  one(g_ci,
+		      "SELECT e.actor || ' ' || e.from_state || ' ' || e.to_state || ' ' || "
+		      "(e.details->'seals')::text FROM asset_event e JOIN asset a USING (asset_id) "
+		      "WHERE a.barcode = $1 AND e.action = 'seal'",
+		      { a[0] }));
+	PGresult *res = nullptr;
+	ASSERT_EQ(ML_OK, field_seal_list(tech, "L-0951", nullptr, nullptr, &res, &err)) << err.msg;
+	ASSERT_EQ(1, PQntuples(res));
+	EXPECT_STREQ("applied", db_get(res, 0, "state"));
+	EXPECT_STREQ(a[0].c_str(), db_get(res, 0, "asset"));
+	PQclear(res);
+	/* a seal is used once: not on another meter, not again on this one */
+	EXPECT_EQ(ML_ESTATE, apply(tech, a[1], { "L-0953", "L-0951" }));
+	EXPECT_NE(nullptr, strstr(err.msg, ("already applied to " + a[0]).c_str())) << err.msg;
+	EXPECT_EQ("issued", one(g_ci, "SELECT state FROM seal WHERE code = 'L-0953'"));
+	/* one seal applied to two meters at once: exactly one gets it */
+	std::atomic<int> go{ 0 };
+	int rc[2];
+	struct ml_error e[2] = { ML_ERROR_INIT, ML_ERROR_INIT };
+	auto race = [&](int k) {
+		struct db *db = pgtest_connect(g_tech);
+		const char *c[] = { "L-0954" };
+		size_t m = 0;
+		go++;
+		while (go < 2) {
+		}
+		rc[k] = field_seal_apply(db, a[k].c_str(), c, 1, &m, &e[k]);
+		db_close(db);
+	};
+	std::thread t1(race, 0), t2(race, 1);
+	t1.join();
+	t2.join();
+	EXPECT_EQ(1, (rc[0] == ML_OK) + (rc[1] == ML_OK)) << e[0].msg << " / " << e[1].msg;
+	EXPECT_EQ("1", one(g_ci, "SELECT count(*) FROM seal_event e JOIN seal s USING (seal_id) "
+				 "WHERE s.code = 'L-0954' AND e.action = 'apply'"));
+	db_close(tech);
+	/* the CLI */
+	std::string out;
+	EXPECT_EQ(0, pgtest_run(pgtest_cli() + " --db " + pgtest_sq(tech2) + " seal apply " + a[1] +
+					" L-0955",
+				&out))
+		<< out;
+	EXPECT_NE(std::string::npos, out.find("1 seals applied")) << out;
+	EXPECT_EQ(5, pgtest_run(pgtest_cli() + " --db " + pgtest_sq(tech2) + " seal apply " + a[1] +
+					" L-0955",
+				&out, true));
+	EXPECT_NE(std::string::npos, out.find("used once")) << out;
+}
