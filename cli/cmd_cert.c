@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "common/json.h"
+#include "field/field.h"
 #include "reports/cert_doc.h"
 #include "reports/cert_source.h"
 #include "reports/cert_store.h"
@@ -356,19 +357,57 @@ out:
 	return rc;
 }
 
+/* The complaints a certificate answered as an arbitration verification
+ * (field/, 0229): a text line each, or a JSON member "arbitration". */
+static void arbitration_detail(struct ml_buf *b, const PGresult *res, int json)
+{
+	if (!PQntuples(res))
+		return;
+	if (json)
+		ml_buf_puts(b, ",\"arbitration\":[");
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (json) {
+			ml_buf_puts(b, i ? ",{" : "{");
+			ml_json_kv_int(b, 1, "fault_id",
+				       strtoll(db_get(res, i, "fault_id"), NULL, 10));
+			ml_json_kv_str(b, 0, "complaint", db_get(res, i, "complaint"));
+			ml_json_kv_str(b, 0, "reported_on", db_get(res, i, "reported_on"));
+			ml_buf_putc(b, '}');
+		} else {
+			ml_buf_printf(b, "arbitration:   complaint %s (fault report %s of %s)\n",
+				      db_get(res, i, "complaint"), db_get(res, i, "fault_id"),
+				      db_get(res, i, "reported_on"));
+		}
+	}
+	if (json)
+		ml_buf_putc(b, ']');
+}
+
 static int cert_show_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
 	struct ml_buf b = ML_BUF_INIT;
 	struct cert_record r;
+	PGresult *arb = NULL;
 	int rc = cert_find(c->db, c->pos[0], &r, &c->err);
 	if (rc)
 		goto out;
-	if (ctx->json)
+	rc = field_cert_arbitration(c->db, r.id, &arb, &c->err);
+	if (rc)
+		goto out;
+	if (ctx->json) {
 		record_json(&b, &r, NULL);
-	else
+		if (b.len && b.data[b.len - 1] == '}') { /* one more member before the close */
+			b.len--;
+			arbitration_detail(&b, arb, 1);
+			ml_buf_putc(&b, '}');
+		}
+	} else {
 		record_detail(&b, &r);
+		arbitration_detail(&b, arb, 0);
+	}
 	rc = cli_emit(c, &b, ctx->json);
 out:
+	PQclear(arb);
 	ml_buf_free(&b);
 	return rc;
 }
