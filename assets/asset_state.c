@@ -51,6 +51,7 @@ static const char *const action_names[ASSET_ACTION_COUNT] = {
 	[ASSET_ACT_RECEIVE_CENTRAL] = "receive_central",
 	[ASSET_ACT_LOSE] = "lose",
 	[ASSET_ACT_FIND] = "find",
+	[ASSET_ACT_COUNT_TRANSFER] = "count_transfer",
 };
 
 /*
@@ -81,6 +82,7 @@ static const signed char next[ASSET_STATE_COUNT][ASSET_ACTION_COUNT] = {
 		[ASSET_ACT_REVERIFY_SEND] = TO(ASSET_REVERIFY),
 		[ASSET_ACT_LOSE] = TO(ASSET_LOST),
 		[ASSET_ACT_RETURN_TO_MAKER] = TO(ASSET_RETURNED_TO_MAKER), /* warranty; a rejected lot */
+		[ASSET_ACT_COUNT_TRANSFER] = TO(ASSET_SECONDARY_STOCK), /* found in a city store (0206) */
 	},
 	[ASSET_FAILED] = {
 		[ASSET_ACT_RETURN_TO_MAKER] = TO(ASSET_RETURNED_TO_MAKER),
@@ -96,6 +98,7 @@ static const signed char next[ASSET_STATE_COUNT][ASSET_ACTION_COUNT] = {
 		[ASSET_ACT_DISPATCH] = TO(ASSET_IN_TRANSIT),
 		[ASSET_ACT_REVERIFY_SEND] = TO(ASSET_REVERIFY),
 		[ASSET_ACT_LOSE] = TO(ASSET_LOST),
+		[ASSET_ACT_COUNT_TRANSFER] = TO(ASSET_IN_STOCK), /* found in the central store (0206) */
 	},
 	[ASSET_ISSUED] = {
 		[ASSET_ACT_INSTALL] = TO(ASSET_INSTALLED),

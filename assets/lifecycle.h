@@ -64,10 +64,12 @@ enum asset_action {
 	ASSET_ACT_RECEIVE_CENTRAL = 17, /* in_transit -> in_stock (an order to the central store) */
 	ASSET_ACT_LOSE = 18,            /* in_transit|in_stock|secondary_stock -> lost */
 	ASSET_ACT_FIND = 19,            /* lost -> reverify (found by a stock count) */
+	ASSET_ACT_COUNT_TRANSFER = 20,  /* in_stock <-> secondary_stock (a confirmed count, 0206) */
 };
-#define ASSET_ACTION_COUNT 20
-/* "swap" is not a single-asset action: it is remove(old) + install(new) in
- * one transaction, see asset_swap(). "receive" (creation) is asset_receive(). */
+#define ASSET_ACTION_COUNT 21
+/* "receive" (creation) is asset_receive(). install and remove are lifecycle
+ * actions but no moves: an asset is installed, removed and swapped only at a
+ * metering point with its readings and seals (field/field.h, 0205). */
 
 /* Stable text codes ("in_stock", "verify_pass"); NULL for an out-of-range value. Static storage. */
 const char *asset_state_name(enum asset_state s);
@@ -150,7 +152,10 @@ void asset_move_report_free(struct asset_move_report *rep);
  * store, barcode not twice in the batch) and reports EVERY refusal in rep
  * (may be NULL); then the state changes are compare-and-set with one event
  * per move in the same statement (ml_asset_apply). The verify_* actions are
- * refused: they come only from runs (lab/task.h, lab/runner.h). A lost race
+ * refused: they come only from runs (lab/task.h, lab/runner.h); install and
+ * remove too (ML_EINVAL naming `meterlab field install|remove|swap`): only
+ * the metering-point flow (field/field.h) installs and removes, and the
+ * database refuses any other writer (0205). A lost race
  * is ML_ECONFLICT naming the barcode; a missing permission ML_EPERM.
  *
  * Transactions: when the connection already has a transaction open
@@ -167,15 +172,6 @@ int asset_move_batch(struct db *db, const struct asset_move *moves, size_t n,
 
 /* Single-move convenience wrapper around asset_move_batch. */
 int asset_move_one(struct db *db, const struct asset_move *move, struct ml_error *err) ML_MUSTCHECK;
-
-/*
- * Swap an installed meter: remove(old_barcode) + install(new_barcode) in one
- * transaction (same rules as asset_move_batch, permission asset.move.field).
- * details_json of both events records the other barcode.
- */
-int asset_swap(struct db *db, const char *old_barcode, const char *new_barcode,
-	       const char *location, const char *reason, struct asset_move_report *rep,
-	       struct ml_error *err) ML_MUSTCHECK;
 
 #ifdef __cplusplus
 }

@@ -509,6 +509,119 @@ TEST_F(Stores, StockCountNeedsASecondPerson)
 	EXPECT_EQ("CNT-1", slot_of(dba_, 53));
 }
 
+/* 0206: a surplus the records place in another store — of the other kind too
+ * (central <-> city) — is adjustable: it moves here on a second person's
+ * confirmation, its state following the store (count_transfer), the event
+ * naming the count, the reason and where it was recorded. Not what is on an
+ * open order or out of stock; not an asset that moved after the count. */
+TEST_F(Stores, CountSurplusFromAnotherStoreMovesHereWhenConfirmed)
+{
+	ASSERT_EQ(
+		ML_OK,
+		db_cmd(dba_,
+		       "INSERT INTO location (code, name, kind) VALUES ('CNT-X', 'Count store X', "
+		       "'secondary_store'), ('CNT-Y', 'Count store Y', 'secondary_store')",
+		       0, nullptr, &err_));
+	dba_assets(dba_, 81, 81, "in_stock", "CENTRAL");
+	dba_assets(dba_, 82, 82, "secondary_stock", "CITY-A");
+	dba_assets(dba_, 83, 83, "issued", "TEAM-1");
+	dba_assets(dba_, 84, 84, "secondary_stock", "CITY-A");
+	dba_assets(dba_, 85, 85, "secondary_stock", "CNT-X");
+	std::string b[90];
+	for (int i = 81; i < 86; i++)
+		b[i] = bc(i);
+	auto state = [&](int n) {
+		return one(dba_, "SELECT state FROM asset WHERE barcode = '" + b[n] + "'");
+	};
+	auto slot = [&](int n) {
+		return one(dba_,
+			   "SELECT coalesce((SELECT s.barcode FROM asset_slot x JOIN store_slot s "
+			   "USING (slot_id) JOIN asset a USING (asset_id) WHERE a.barcode = '" +
+				   b[n] + "'), '-')");
+	};
+	ASSERT_EQ(ML_OK, stock_slot_add(clerk_, "CNT-X", "CX-1", "shelf", nullptr, nullptr, nullptr,
+					&err_));
+	/* the city store finds a central-store meter on its shelf, and an issued one */
+	const char *scan[] = { "CX-1", b[85].c_str(), b[81].c_str(), b[83].c_str() };
+	struct stock_count_report rep = {};
+	ASSERT_EQ(ML_OK, stock_count_submit(clerk_, "CNT-X", nullptr, scan, 4, &rep, &err_))
+		<< err_.msg;
+	EXPECT_EQ(2u, rep.n[COUNT_SURPLUS]);
+	std::string notes;
+	for (size_t i = 0; i < rep.nlines; i++)
+		if (rep.lines[i].kind == COUNT_SURPLUS)
+			notes += std::string(rep.lines[i].code) +
+				 (rep.lines[i].adjustable ? " yes: " : " no: ") +
+				 rep.lines[i].note + "\n";
+	EXPECT_NE(
+		std::string::npos,
+		notes.find(
+			b[81] + " yes: asset " + b[81] +
+			" is recorded 'in_stock' at CENTRAL: it moves here from store CENTRAL when "
+			"confirmed (in_stock -> secondary_stock)"))
+		<< notes;
+	EXPECT_NE(std::string::npos, notes.find(b[83] + " no: ")) << notes;
+	EXPECT_NE(std::string::npos, notes.find("not adjustable, investigate")) << notes;
+	int64_t id = rep.count_id;
+	stock_count_report_free(&rep);
+	EXPECT_EQ("in_stock", state(81)) << "nothing changes before the confirmation";
+	EXPECT_EQ(ML_EPERM, stock_count_confirm(clerk_, id, "mine", nullptr, &err_));
+	struct db *c2 = pgtest_connect(pgtest_as(g_ci, "mlt_clerk2"));
+	size_t adjusted = 0;
+	ASSERT_EQ(ML_OK, stock_count_confirm(c2, id, "借调未登记", &adjusted, &err_)) << err_.msg;
+	EXPECT_EQ(2u, adjusted); /* 81 moves here; 85 was in no slot: put in CX-1 */
+	EXPECT_EQ("secondary_stock|CNT-X|CX-1",
+		  one(dba_, "SELECT a.state || '|' || l.code FROM asset a JOIN location l USING "
+			    "(location_id) WHERE a.barcode = '" +
+				    b[81] + "'") +
+			  "|" + slot(81));
+	EXPECT_EQ("issued", state(83));
+	EXPECT_EQ(
+		"mlt_clerk2|in_stock>secondary_stock|stock count " + std::to_string(id) +
+			" (surplus): 借调未登记|CENTRAL",
+		one(dba_,
+		    "SELECT u.login || '|' || e.from_state || '>' || e.to_state || '|' || "
+		    "e.reason || '|' || (e.details->>'recorded_at') FROM asset_event e JOIN asset a "
+		    "USING (asset_id) JOIN app_user u ON u.user_id = e.actor_id WHERE a.barcode = '" +
+			    b[81] + "' AND e.action = 'count_transfer'"));
+
+	/* the central store finds a city meter: secondary_stock -> in_stock; but the
+	 * meter moved after the count: the confirmation is refused, naming it */
+	ASSERT_EQ(ML_OK, stock_slot_add(clerk_, "CENTRAL", "CEN-X", "shelf", nullptr, nullptr,
+					nullptr, &err_));
+	const char *scan2[] = { b[82].c_str(), b[84].c_str() };
+	ASSERT_EQ(ML_OK, stock_count_submit(clerk_, "CENTRAL", "CEN-X", scan2, 2, &rep, &err_))
+		<< err_.msg;
+	int64_t id2 = rep.count_id;
+	size_t surplus = rep.n[COUNT_SURPLUS];
+	stock_count_report_free(&rep);
+	EXPECT_EQ(2u, surplus);
+	ASSERT_EQ(ML_OK,
+		  db_cmd(dba_,
+			 ("UPDATE asset SET location_id = (SELECT location_id FROM location WHERE "
+			  "code = 'CNT-Y') WHERE barcode = '" +
+			  b[84] + "'")
+				 .c_str(),
+			 0, nullptr, &err_));
+	EXPECT_EQ(ML_ECONFLICT, stock_count_confirm(c2, id2, "年度盘点", nullptr, &err_));
+	EXPECT_NE(nullptr, strstr(err_.msg, b[84].c_str())) << err_.msg;
+	EXPECT_NE(nullptr, strstr(err_.msg, "CNT-Y")) << err_.msg;
+	EXPECT_EQ("secondary_stock", state(82)) << "nothing of the count was applied";
+	ASSERT_EQ(ML_OK, stock_count_reject(c2, id2, "recount", &err_)) << err_.msg;
+	const char *scan3[] = { b[82].c_str() };
+	ASSERT_EQ(ML_OK, stock_count_submit(clerk_, "CENTRAL", "CEN-X", scan3, 1, &rep, &err_))
+		<< err_.msg;
+	int64_t id3 = rep.count_id;
+	stock_count_report_free(&rep);
+	ASSERT_EQ(ML_OK, stock_count_confirm(c2, id3, "年度盘点", &adjusted, &err_)) << err_.msg;
+	db_close(c2);
+	EXPECT_EQ("in_stock|CENTRAL|CEN-X",
+		  one(dba_, "SELECT a.state || '|' || l.code FROM asset a JOIN location l USING "
+			    "(location_id) WHERE a.barcode = '" +
+				    b[82] + "'") +
+			  "|" + slot(82));
+}
+
 TEST_F(Stores, RetirementNeedsAReasonAndASecondPerson)
 {
 	dba_assets(dba_, 61, 63, "failed", "CENTRAL");
