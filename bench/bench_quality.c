@@ -13,7 +13,9 @@
  * errors drawn per maker with its own bias and spread, deterministic),
  * run_conclusion (five items and the overall verdict, which follows the
  * event: a verify_fail meter fails one load point). It continues after the
- * verifications it already wrote, so it can be run again.
+ * verifications it already wrote, so it can be run again. Then, once, the
+ * field records the fault rates read (installations, fault reports),
+ * derived from the lifecycle's install/remove/fault_report events.
  *
  * Measure: every aggregate of migration 0270 behind `meterlab quality
  * report` and `quality alerts`, over three periods (the last month, the last
@@ -310,6 +312,68 @@ static int write_batch(struct gen *G, const struct meter *m, size_t n, int64_t *
 			  G->con.data, G->con.len, err);
 }
 
+/*
+ * The field records quality reads (0277: installations and fault reports),
+ * derived once from bench_gen's lifecycle history as the field flow would
+ * have written them, with triggers off (the DBA's bulk load): an install
+ * opens an installation at a metering point of its own, the asset's next
+ * install, remove or fault_report event closes it (reason 'fault' for a
+ * fault), and each fault_report event is a fault report on the
+ * installation it closed. The service counts are then recounted once.
+ */
+static const char *const field_sql[] = {
+	"SET session_replication_role = replica",
+	"INSERT INTO app_user (login, display_name) SELECT 'bench.field', 'bench field' "
+	"WHERE NOT EXISTS (SELECT 1 FROM app_user WHERE login = 'bench.field')",
+	"INSERT INTO location (code, name, kind) SELECT 'BQ-TEAM', 'bench team', 'field_team' "
+	"WHERE NOT EXISTS (SELECT 1 FROM location WHERE code = 'BQ-TEAM')",
+	"CREATE TEMP TABLE bq_service AS "
+	"SELECT asset_id, occurred_at AS installed_at, location_id, next_at, next_action FROM ("
+	" SELECT e.asset_id, e.action, e.occurred_at, e.location_id,"
+	"  lead(e.occurred_at) OVER w AS next_at, lead(e.action) OVER w AS next_action"
+	" FROM asset_event e WHERE e.action IN ('install', 'remove', 'fault_report')"
+	" WINDOW w AS (PARTITION BY e.asset_id ORDER BY e.occurred_at, e.event_id)) ev "
+	"WHERE action = 'install'",
+	"INSERT INTO metering_point (code, account_no, address, site_id, created_by) "
+	"SELECT DISTINCT ON (s.asset_id) 'BQP' || s.asset_id, 'A' || s.asset_id, 'bench address', "
+	" coalesce(s.location_id, (SELECT min(location_id) FROM location)), "
+	" (SELECT user_id FROM app_user WHERE login = 'bench.field') FROM bq_service s",
+	"INSERT INTO installation (asset_id, point_id, element, team_id, installed_by, installed_at, "
+	" install_kwh, removed_by, removed_at, remove_kwh, remove_reason) "
+	"SELECT s.asset_id, p.point_id, 'meter', (SELECT location_id FROM location WHERE code = 'BQ-TEAM'), "
+	" p.created_by, s.installed_at, 0, CASE WHEN s.next_at IS NOT NULL THEN p.created_by END, s.next_at, "
+	" CASE WHEN s.next_at IS NOT NULL THEN 1 END, "
+	" CASE s.next_action WHEN 'fault_report' THEN 'fault' WHEN 'remove' THEN 'rotation' "
+	"  WHEN 'install' THEN 'other' END "
+	"FROM bq_service s JOIN metering_point p ON p.code = 'BQP' || s.asset_id",
+	"INSERT INTO fault_report (asset_id, installation_id, symptom, description, kind, reported_by, "
+	" reported_at) "
+	"SELECT e.asset_id, (SELECT i.installation_id FROM installation i WHERE i.asset_id = e.asset_id "
+	"  AND i.installed_at <= e.occurred_at ORDER BY i.installed_at DESC LIMIT 1), "
+	" 'OTHER', 'bench', 'analysis', (SELECT user_id FROM app_user WHERE login = 'bench.field'), "
+	" e.occurred_at FROM asset_event e WHERE e.action = 'fault_report'",
+	"SET session_replication_role = origin",
+	/* the service counts the trigger would have kept (0277) */
+	"SELECT ml_quality_service_recount()",
+	"ANALYZE metering_point, installation, fault_report, quality_service_count",
+};
+
+static int setup_field(struct db *db, struct ml_error *err)
+{
+	int rc = 0;
+	if (scalar(db, "SELECT count(*) FROM installation", err, &rc) > 0 || rc)
+		return rc;
+	double t0 = now_ms();
+	for (size_t i = 0; i < sizeof field_sql / sizeof field_sql[0] && !rc; i++)
+		rc = db_cmd(db, field_sql[i], 0, NULL, err);
+	if (rc)
+		return rc;
+	printf("field records: %" PRId64 " installations, %" PRId64 " fault reports (%.1f s)\n",
+	       scalar(db, "SELECT count(*) FROM installation", err, &rc),
+	       scalar(db, "SELECT count(*) FROM fault_report", err, &rc), (now_ms() - t0) / 1e3);
+	return rc;
+}
+
 static int generate(struct db *db, int64_t target, struct ml_error *err)
 {
 	int rc = 0;
@@ -425,12 +489,15 @@ static int measure(struct db *db, int reps, struct ml_error *err)
 {
 	int rc = 0;
 	printf("data: %" PRId64 " result rows, %" PRId64 " conclusions, %" PRId64 " runs, %" PRId64
-	       " assets, %" PRId64 " events\n",
+	       " assets, %" PRId64 " events, %" PRId64 " installations, %" PRId64
+	       " fault reports\n",
 	       scalar(db, "SELECT count(*) FROM run_step_result", err, &rc),
 	       scalar(db, "SELECT count(*) FROM run_conclusion", err, &rc),
 	       scalar(db, "SELECT count(*) FROM verification_run", err, &rc),
 	       scalar(db, "SELECT count(*) FROM asset", err, &rc),
-	       scalar(db, "SELECT count(*) FROM asset_event", err, &rc));
+	       scalar(db, "SELECT count(*) FROM asset_event", err, &rc),
+	       scalar(db, "SELECT count(*) FROM installation", err, &rc),
+	       scalar(db, "SELECT count(*) FROM fault_report", err, &rc));
 	if (rc)
 		return rc;
 	PGresult *r = NULL;
@@ -572,11 +639,14 @@ int main(int argc, char **argv)
 	}
 	if (reps < 1)
 		reps = 1;
+	setvbuf(stdout, NULL, _IOLBF, 0); /* progress reaches a log file as it happens */
 	struct ml_error err = ML_ERROR_INIT;
 	struct db *db = NULL;
 	if (db_connect(conninfo, &db, &err))
 		return die(&err);
 	int rc = measure_only ? ML_OK : generate(db, target, &err);
+	if (!rc && !measure_only)
+		rc = setup_field(db, &err);
 	if (!rc)
 		rc = measure(db, reps, &err);
 	db_close(db);

@@ -221,6 +221,78 @@ TEST(QualityReport, FieldExposureAndFaults)
 		  quality_field_total(&dec.r)->exposure_days);
 }
 
+/* One text value of a query on an open connection (empty on error). */
+static std::string one(struct db *db, const char *sql)
+{
+	PGresult *res = PQexec(db_conn(db), sql);
+	std::string v = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
+				? PQgetvalue(res, 0, 0)
+				: std::string("error: ") + PQresultErrorMessage(res);
+	PQclear(res);
+	return v;
+}
+
+/*
+ * The service counts (0277) follow every change of an installation, and
+ * an asset with two intervals in the period is one asset: LC1 #1 (installed
+ * 11-15) is removed on 11-20 and installed again on 11-25 — 5 + 37 days
+ * instead of 47, still 198 assets. In a transaction that is rolled back.
+ */
+TEST(QualityReport, ServiceCountsFollowTheInstallations)
+{
+	struct db *db = pgtest_connect(quality_db());
+	const char *lc1 =
+		"SELECT assets || '/' || exposure_days FROM ml_quality_field('2026-11-01', "
+		"'2026-12-31') WHERE dim = 'lot' AND key = 'LC1'";
+	const char *age0 =
+		"SELECT assets || '/' || exposure_days FROM ml_quality_field('2026-11-01', "
+		"'2026-12-31') WHERE dim = 'age' AND key = '0'";
+	const char *counts =
+		"SELECT string_agg(concat_ws(',', lot_id, model_id, d0, d1, n), ';' "
+		"ORDER BY lot_id, model_id, d0, d1) FROM quality_service_count WHERE n <> 0";
+	EXPECT_EQ("198/9306", one(db, lc1));
+	EXPECT_EQ("396/18459", one(db, age0));
+	ASSERT_EQ(ML_OK, db_cmd(db, "BEGIN", 0, nullptr, nullptr));
+	EXPECT_EQ(
+		"UPDATE",
+		one(db,
+		    "WITH u AS (UPDATE installation i SET removed_at = '2026-11-20 12:00+00', "
+		    "removed_by = installed_by, remove_kwh = 3, remove_reason = 'other' "
+		    "FROM asset a JOIN lot l ON l.lot_id = a.lot_id WHERE a.asset_id = i.asset_id "
+		    "AND l.code = 'LC1' AND a.barcode LIKE '_______00001%' RETURNING 1) "
+		    "SELECT 'UPDATE' FROM u")
+			.substr(0, 6));
+	EXPECT_EQ(
+		"1",
+		one(db,
+		    "WITH n AS (INSERT INTO installation (asset_id, point_id, element, team_id, "
+		    "installed_by, installed_at, install_kwh) SELECT asset_id, point_id, 'meter', "
+		    "team_id, installed_by, '2026-11-25 09:00+00', 3 FROM installation "
+		    "WHERE removed_at = '2026-11-20 12:00+00' RETURNING 1) SELECT count(*) FROM n"));
+	EXPECT_EQ("198/9301", one(db, lc1));
+	EXPECT_EQ("396/18454", one(db, age0));
+	/* the trigger's counts are what a recount from the installations gives */
+	std::string kept = one(db, counts);
+	EXPECT_NE("", kept);
+	EXPECT_NE(std::string::npos,
+		  one(db, "SELECT ml_quality_service_recount()").find_first_of("0123456789"));
+	EXPECT_EQ(kept, one(db, counts));
+	ASSERT_EQ(ML_OK, db_cmd(db, "ROLLBACK", 0, nullptr, nullptr));
+	EXPECT_EQ("198/9306", one(db, lc1));
+	db_close(db);
+
+	/* derived data: no login writes it, not even an admin */
+	struct db *adm = pgtest_connect(pgtest_as(quality_db(), "mlt_admin"));
+	EXPECT_NE(std::string::npos,
+		  one(adm,
+		      "WITH x AS (INSERT INTO quality_service_count VALUES (1, 1, '2026-01-01', "
+		      "'infinity', 5) RETURNING 1) SELECT count(*) FROM x")
+			  .find("permission denied"));
+	EXPECT_NE(std::string::npos,
+		  one(adm, "SELECT ml_quality_service_recount()").find("permission denied"));
+	db_close(adm);
+}
+
 TEST(QualityReport, RefusesBadInput)
 {
 	struct db *db = pgtest_connect(quality_db());

@@ -110,3 +110,28 @@ AND NOT ((x.lot = 'LB1' AND x.i <= 6) OR (x.lot = 'LA1' AND x.i = 1));
 UPDATE asset a SET state = 'fault_analysis', location_id = NULL
 FROM fx_asset x WHERE x.asset_id = a.asset_id AND ((x.lot = 'LB1' AND x.i <= 5) OR (x.lot = 'LA1' AND x.i = 1));
 UPDATE asset a SET state = 'removed', location_id = NULL FROM fx_asset x WHERE x.asset_id = a.asset_id AND x.lot = 'LB1' AND x.i = 6;
+
+-- the same field history as the field flow records it (quality reads these,
+-- 0277): a metering point and an installation per installed asset, the
+-- faulty and the removed meters taken out when the events say, and one
+-- fault report per fault (reported when the meter was taken out)
+INSERT INTO location (code, name, kind) VALUES ('TEAM-FX', '装表一班', 'field_team');
+INSERT INTO app_user (login, display_name) VALUES ('fixture.field', '现场人员');
+INSERT INTO metering_point (code, account_no, address, site_id, created_by)
+SELECT 'FXP' || x.asset_id, 'ACC' || x.asset_id, '示范台区 ' || x.i || ' 号',
+       (SELECT location_id FROM location WHERE code = 'SITE-1'), (SELECT user_id FROM app_user WHERE login = 'fixture.field')
+FROM fx_asset x WHERE x.lot IN ('LA1', 'LB1', 'LC1') AND NOT x.bad;
+INSERT INTO installation (asset_id, point_id, element, team_id, installed_by, installed_at, install_kwh)
+SELECT x.asset_id, p.point_id, 'meter', (SELECT location_id FROM location WHERE code = 'TEAM-FX'), p.created_by,
+       timestamptz '2026-11-15 10:00:00', 0
+FROM fx_asset x JOIN metering_point p ON p.code = 'FXP' || x.asset_id;
+UPDATE installation i
+SET removed_by = i.installed_by, remove_kwh = 12.5,
+    removed_at = CASE WHEN x.lot = 'LB1' AND x.i <= 5 THEN timestamptz '2026-12-10 12:00:00'
+		      WHEN x.lot = 'LB1' THEN timestamptz '2026-12-01 12:00:00' ELSE timestamptz '2026-12-20 12:00:00' END,
+    remove_reason = CASE WHEN x.lot = 'LB1' AND x.i = 6 THEN 'other' ELSE 'fault' END
+FROM fx_asset x
+WHERE x.asset_id = i.asset_id AND ((x.lot = 'LB1' AND x.i <= 6) OR (x.lot = 'LA1' AND x.i = 1));
+INSERT INTO fault_report (asset_id, installation_id, symptom, description, kind, reported_by, reported_at)
+SELECT i.asset_id, i.installation_id, 'STOPPED', '停走', 'analysis', i.installed_by, i.removed_at
+FROM installation i WHERE i.remove_reason = 'fault';
