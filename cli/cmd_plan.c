@@ -21,6 +21,7 @@
 struct plan_args {
 	const char *store, *model, *quantity, *due, *ref, *file, *reason, *to, *from, *csv;
 	const char *month, *team, *until, *cls, *status, *working, *note, *lots;
+	const char *lot, *level, *aql, *seed;
 	long long n;
 	int64_t id;
 };
@@ -364,6 +365,68 @@ static const struct cli_cmd calendar_cmds[] = {
 	{ .name = NULL },
 };
 
+static int inservice_draw_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct plan_args *a = c->args;
+	PGresult *res = NULL;
+	int rc = inservice_sample_draw(c->db, a->lot, a->level, a->aql, a->seed, &res, &c->err);
+	if (rc)
+		return rc;
+	return cli_print_result(ctx, c, res);
+}
+
+static int inservice_decide_cmd(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct plan_args *a = c->args;
+	(void)ctx;
+	char verdict[8] = "";
+	int rc = inservice_sample_decide(c->db, a->lot, a->note, verdict, &c->err);
+	if (rc)
+		return rc;
+	return cli_printf(c, "lot %s: %s (%s)\n", a->lot, verdict,
+			  !strcmp(verdict, "accept")
+				  ? "its installed meters stay in service: rotation deferred"
+				  : "every installed meter of the lot is on the rotation list");
+}
+
+static const struct cli_opt inservice_draw_opts[] = {
+	CLI_REQ("lot", struct plan_args, lot),
+	CLI_REQ("aql", struct plan_args, aql),
+	CLI_OPT("level", struct plan_args, level),
+	CLI_OPT("seed", struct plan_args, seed),
+	CLI_OPT_END,
+};
+static const struct cli_opt inservice_decide_opts[] = {
+	CLI_REQ("lot", struct plan_args, lot),
+	CLI_OPT("note", struct plan_args, note),
+	CLI_OPT_END,
+};
+static const struct cli_cmd inservice_cmds[] = {
+	{ .name = "draw",
+	  .run = inservice_draw_cmd,
+	  CLI_ARGS(struct plan_args, inservice_draw_opts),
+	  .need = "--lot LOT --aql AQL",
+	  .flags = CLI_NEED_DB,
+	  .summary = "draw the in-service sample of a lot's installed meters",
+	  .help = "usage: meterlab plan inservice draw --lot LOT --aql AQL [--level I|II|III]\n"
+		  "                                    [--seed HEX] [--json]\n\n"
+		  "With plan setting rotation.state_based = 1: the GB/T 2828.1 plan for the number\n"
+		  "installed, the recorded-seed draw over the installed meters in barcode order, a\n"
+		  "swap work order per drawn meter. Permission swap.order." },
+	{ .name = "decide",
+	  .run = inservice_decide_cmd,
+	  CLI_ARGS(struct plan_args, inservice_decide_opts),
+	  .need = "--lot LOT",
+	  .flags = CLI_NEED_DB,
+	  .summary = "judge and confirm a lot's in-service sample (accept defers, reject rotates)",
+	  .help = "usage: meterlab plan inservice decide --lot LOT [--note TEXT]\n\n"
+		  "From the drawn meters' verifications since the draw: reject at Re nonconforming,\n"
+		  "accept when all are verified and at most Ac failed. Accept keeps the lot's\n"
+		  "installed meters off the rotation list for rotation.extend_months; reject puts\n"
+		  "all of them on it. Permission sample.decide." },
+	{ .name = NULL },
+};
+
 struct inspect_args {
 	const char *standard, *date, *note;
 	const char *errors[INSPECT_MAX_POINTS];
@@ -572,7 +635,9 @@ static const struct cli_cmd plan_cmds[] = {
 	  .summary = "set a planning setting (bench minutes a day, run overhead, default run)",
 	  .help = "usage: meterlab plan setting KEY VALUE\n\n"
 		  "KEY: plan.bench_minutes_per_day, plan.run_overhead_minutes,\n"
-		  "plan.default_run_minutes (whole minutes). Permission plan.edit." },
+		  "plan.default_run_minutes (whole minutes), swap.inspection_days (days a failed\n"
+		  "inspection's swap is due), rotation.state_based (0|1), rotation.extend_months.\n"
+		  "Permission plan.edit." },
 	{ .name = "netting",
 	  .run = netting_cmd,
 	  CLI_ARGS(struct plan_args, netting_opts),
@@ -594,6 +659,10 @@ static const struct cli_cmd plan_cmds[] = {
 		  "then fill the benches with the oldest lots. A run takes the model's active\n"
 		  "scheme's planned duration plus plan.run_overhead_minutes out of the bench's\n"
 		  "plan.bench_minutes_per_day; lots under arrival sampling wait." },
+	{ .name = "inservice",
+	  .help = "State-based rotation (状态轮换): in-service samples of installed lots.",
+	  .summary = "inservice: draw, decide",
+	  .sub = inservice_cmds },
 	{ .name = "calendar",
 	  .help = "The working days of the verification plan (holidays and weekends as data).",
 	  .summary = "calendar: show, set, weekday",

@@ -118,3 +118,26 @@ int swap_order_list(struct db *db, const char *status, const char *team, const c
 		"opened_at, closed_at, replaced_by, note FROM ml_swap_orders($1, $2, $3::date)",
 		3, p, PGRES_TUPLES_OK, out, err);
 }
+
+int inservice_sample_draw(struct db *db, const char *lot, const char *level, const char *aql,
+			  const char *seed_hex, PGresult **out, struct ml_error *err)
+{
+	const char *p[4] = { lot, level ? level : "II", aql, seed_hex };
+	return db_exec(
+		db,
+		"SELECT draw, barcode, point, swap_order_id FROM ml_inservice_sample_draw($1, $2, "
+		"$3, decode($4, 'hex'))",
+		4, p, PGRES_TUPLES_OK, out, err);
+}
+
+int inservice_sample_decide(struct db *db, const char *lot, const char *note, char verdict[8],
+			    struct ml_error *err)
+{
+	PGresult *res = NULL;
+	const char *p[2] = { lot, note };
+	int rc = db_query_one(db, "SELECT ml_inservice_sample_decide($1, $2)", 2, p, &res, err);
+	if (!rc)
+		snprintf(verdict, 8, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return rc;
+}

@@ -59,6 +59,21 @@ int swap_order_cancel(struct db *db, int64_t id, const char *reason,
 int swap_order_list(struct db *db, const char *status, const char *team, const char *month,
 		    PGresult **out, struct ml_error *err) ML_MUSTCHECK;
 
+/*
+ * State-based rotation (0309; plan setting rotation.state_based): draw the
+ * in-service sample of a lot's installed meters (swap.order): ISO 2859-1
+ * plan for the number installed (level I|II|III, AQL), recorded-seed draw
+ * (seed_hex: 64 hex digits, NULL: random), a swap order per drawn meter.
+ * *out: draw, barcode, point, swap_order_id (caller PQclears).
+ */
+int inservice_sample_draw(struct db *db, const char *lot, const char *level, const char *aql,
+			  const char *seed_hex, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
+
+/* Judge and confirm the lot's open sample from the drawn meters' verifications (sample.decide);
+ * verdict "accept" (rotation deferred) or "reject" (the lot's meters rotated). ML_ESTATE: not yet. */
+int inservice_sample_decide(struct db *db, const char *lot, const char *note, char verdict[8],
+			    struct ml_error *err) ML_MUSTCHECK;
+
 #ifdef __cplusplus
 }
 #endif

@@ -262,6 +262,35 @@ static const struct route_param b_trace_flag[] = {
 	{ "reason", PT_STRING, 1, 500, "why (the recalibration finding)" },
 	{ NULL, 0, 0, 0, NULL },
 };
+/* planning (h_plan.c, issue 15) */
+static const struct route_param q_plan_orders[] = {
+	{ "status", PT_STRING, 0, 16, "open (default), done, cancelled, overdue or all" },
+	{ "team", PT_STRING, 0, 64, "field team code" },
+	{ "month", PT_STRING, 0, 7, "YYYY-MM" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_plan_cancel[] = {
+	{ "reason", PT_STRING, 1, 500, "why the swap is not done" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_plan_inspect[] = {
+	{ "point", PT_STRING, 1, 64, "metering point code" },
+	{ "standard", PT_STRING, 1, 40, "the portable reference standard's code" },
+	{ "errors", PT_STRINGS, 1, 32,
+	  "per load point 'CURRENT PF [ELEMENT]: r1, r2', errors in %" },
+	{ "date", PT_STRING, 0, 10, "YYYY-MM-DD (default today)" },
+	{ "note", PT_STRING, 0, 500, "free text" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param q_plan_range[] = {
+	{ "from", PT_STRING, 1, 10, "YYYY-MM-DD" },
+	{ "to", PT_STRING, 1, 10, "YYYY-MM-DD" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param q_plan_actual[] = {
+	{ "lots", PT_BOOL, 0, 0, "per planned lot: planned day against release" },
+	{ NULL, 0, 0, 0, NULL },
+};
 /* seals and fault outcomes for the web pages (h_web.c, issue 13) */
 static const struct route_param b_seal_receive[] = {
 	{ "batch", PT_STRING, 1, 64, "the seal batch (letters, digits, _ . / -)" },
@@ -616,6 +645,27 @@ const struct route srv_routes[] = {
 	  RF_IDEMPOTENT, p_id, NULL, b_fault_outcome, 200, "field",
 	  "record the lab's finding on a fault report (not by its reporter)", S_OBJ,
 	  "/api/faults/999999/outcome", "{\"outcome\":\"maker\"}" },
+	{ "GET", "/api/plan/orders", h_plan_orders, AUTH_SESSION, "asset.read", 0, NULL,
+	  q_plan_orders, NULL, 200, "plan",
+	  "swap work orders (rotation, failed inspection) by state; overdue = open past due",
+	  S_LIST, "/api/plan/orders?status=all", NULL },
+	{ "POST", "/api/plan/orders/{id}/cancel", h_plan_order_cancel, AUTH_SESSION, "swap.order",
+	  RF_IDEMPOTENT, p_id, NULL, b_plan_cancel, 200, "plan",
+	  "cancel an open swap work order, with a reason", S_OBJ, "/api/plan/orders/999999/cancel",
+	  "{\"reason\":\"probe\"}" },
+	{ "POST", "/api/plan/inspections", h_plan_inspect, AUTH_SESSION, "inspection.record",
+	  RF_IDEMPOTENT, NULL, NULL, b_plan_inspect, 201, "plan",
+	  "record an on-site inspection (现场检验) judged like the lab; a failure opens a swap order",
+	  S_OBJ, "/api/plan/inspections",
+	  "{\"point\":\"NO-SUCH\",\"standard\":\"NO-SUCH\",\"errors\":[\"Ib 1.0: 0.1, 0.1\"]}" },
+	{ "GET", "/api/plan/calendar", h_plan_calendar, AUTH_SESSION, "asset.read", 0, NULL,
+	  q_plan_range, NULL, 200, "plan",
+	  "the plan's calendar: every day, working or not, and why", S_LIST,
+	  "/api/plan/calendar?from=2026-12-01&to=2026-12-31", NULL },
+	{ "GET", "/api/plan/actual/{id}", h_plan_actual, AUTH_SESSION, "asset.read", 0, p_id,
+	  q_plan_actual, NULL, 200, "plan",
+	  "a saved plan against the runs finished per day and bench (lots=true: lot releases)",
+	  S_LIST, "/api/plan/actual/999999", NULL },
 	{ "POST", "/api/runs/{id}/manual", h_run_manual, AUTH_SESSION, "run.manual", RF_IDEMPOTENT,
 	  p_id, NULL, b_manual, 200, "lab",
 	  "record a manual run's typed-in readings: judged like a driven run, all or nothing",

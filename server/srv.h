@@ -365,6 +365,12 @@ int h_run_manual(struct req *rq, struct ml_error *err);
 int h_retire_show(struct req *rq, struct ml_error *err);
 int h_count_show(struct req *rq, struct ml_error *err);
 int h_count_reject(struct req *rq, struct ml_error *err);
+/* planning (h_plan.c, issue 15) */
+int h_plan_orders(struct req *rq, struct ml_error *err);
+int h_plan_order_cancel(struct req *rq, struct ml_error *err);
+int h_plan_inspect(struct req *rq, struct ml_error *err);
+int h_plan_calendar(struct req *rq, struct ml_error *err);
+int h_plan_actual(struct req *rq, struct ml_error *err);
 
 /* ---- the web pages (server/static.c) ---- */
 

@@ -1462,3 +1462,82 @@ TEST_F(Server, StandardsAreRecertifiedAndTracedOverTheApi)
 	ASSERT_EQ(200, r.status) << r.dump();
 	EXPECT_EQ(0, r.num("flagged")) << "no run of WF-STD in 2020";
 }
+
+TEST_F(Server, OnSiteInspectionAndSwapOrdersOverTheApi)
+{
+	std::string admin = pgtest_user(ci(), "mlt_iadmin", "管理员", "admin,warehouse_clerk");
+	{
+		struct db *db = pgtest_connect(admin);
+		struct ml_error err = ML_ERROR_INIT;
+		ASSERT_NO_FATAL_FAILURE(add_meter_model(db, "IHX", "IM1"));
+		ASSERT_EQ(ML_OK,
+			  asset_location_add(db, "ISITE", "site", "customer_site", nullptr, &err))
+			<< err.msg;
+		ASSERT_EQ(ML_OK,
+			  asset_location_add(db, "ITEAM", "team", "field_team", nullptr, &err))
+			<< err.msg;
+		std::string csv = "barcode,model_code,production_batch,production_date\n" +
+				  barcode(890000) + ",IM1,B1,2026-09-14\n";
+		struct asset_receive_opts o = {};
+		o.lot_code = "ILOT-1";
+		struct asset_import_report rep;
+		ASSERT_EQ(ML_OK, asset_receive(db, &o, csv.data(), csv.size(), &rep, &err))
+			<< err.msg;
+		asset_import_report_free(&rep);
+		const char *p[4] = { "{IP1}", "{3309100001}", "{杭州市上城区9号}", "{ISITE}" };
+		ASSERT_EQ(ML_OK,
+			  db_cmd(db,
+				 "SELECT * FROM ml_point_add($1::text[], $2::text[], $3::text[], "
+				 "$4::text[])",
+				 4, p, &err))
+			<< err.msg;
+		db_close(db);
+	}
+	sql_exec(ci(),
+		 "UPDATE asset SET state = 'issued', valid_until = current_date + 365, "
+		 "verified_at = now(), location_id = (SELECT location_id FROM location WHERE "
+		 "code = 'ITEAM') WHERE lot_id = (SELECT lot_id FROM lot WHERE code = 'ILOT-1')");
+	sql_exec(ci(), "INSERT INTO reference_standard (code, name, accuracy_class) VALUES "
+		       "('IPS-1', 'portable standard', '0.05')");
+	sql_exec(ci(),
+		 "INSERT INTO standard_certificate (standard_id, cert_no, issuer, valid_from, "
+		 "valid_until) SELECT standard_id, 'IPS-C1', 'institute', current_date - 10, "
+		 "current_date + 300 FROM reference_standard WHERE code = 'IPS-1'");
+	pgtest_user(ci(), "mlt_ifield", "现场", "field_member", "ITEAM");
+	test_session f = direct_session(ci(), "mlt_ifield");
+	std::string body = "{\"barcode\":\"" + barcode(890000) +
+			   "\",\"point\":\"IP1\",\"reading\":\"1.00\"}";
+	http_resp in = http_do(port(), "POST", "/api/field/install", f.change(), &body);
+	ASSERT_EQ(201, in.status) << in.dump();
+
+	/* bad error text: 400 naming it, nothing recorded */
+	std::string bad =
+		"{\"point\":\"IP1\",\"standard\":\"IPS-1\",\"errors\":[\"Ib 1.0: 0.1, x\"]}";
+	http_resp b = http_do(port(), "POST", "/api/plan/inspections", f.change(), &bad);
+	EXPECT_EQ(422, b.status) << b.dump();
+	EXPECT_NE(std::string::npos, b.str("error.message").find("'x'")) << b.dump();
+	/* class 1 (add_meter_model): 2.14/2.16 → mean 2.15 → 2.2 beyond ±1.0: fail, a swap order */
+	std::string insp = "{\"point\":\"IP1\",\"standard\":\"IPS-1\",\"errors\":[\"Ib 1.0: 2.14, "
+			   "2.16\",\"0.2Ib 0.5L: 0.1, 0.1\"]}";
+	http_resp r = http_do(port(), "POST", "/api/plan/inspections", f.change(), &insp);
+	ASSERT_EQ(201, r.status) << r.dump();
+	EXPECT_EQ("fail", r.str("verdict")) << r.dump();
+	long long order = r.num("swap_order");
+	ASSERT_GT(order, 0) << r.dump();
+	http_resp l = http_do(port(), "GET", "/api/plan/orders?status=open&team=ITEAM", f.cookie());
+	ASSERT_EQ(200, l.status) << l.dump();
+	EXPECT_NE(std::string::npos, l.body.find("\"kind\":\"inspection\"")) << l.dump();
+	/* only swap.order cancels */
+	std::string why = "{\"reason\":\"customer left\"}";
+	std::string path = "/api/plan/orders/" + std::to_string(order) + "/cancel";
+	EXPECT_EQ(403, http_do(port(), "POST", path, f.change(), &why).status);
+	test_session m = direct_session(ci(), "mlt_manager");
+	http_resp c = http_do(port(), "POST", path, m.change(), &why);
+	EXPECT_EQ(200, c.status) << c.dump();
+	EXPECT_EQ("cancelled", sql_value(ci(), "SELECT status FROM swap_order WHERE order_id = " +
+						       std::to_string(order)));
+	http_resp cal = http_do(port(), "GET", "/api/plan/calendar?from=2099-01-03&to=2099-01-05",
+				m.cookie());
+	ASSERT_EQ(200, cal.status) << cal.dump();
+	EXPECT_NE(std::string::npos, cal.body.find("weekend")) << cal.dump();
+}

@@ -1,0 +1,249 @@
+/*
+ * State-based rotation by in-service sampling (状态轮换, issue 15, 0309):
+ * off by default (the period rule); on, a lot's installed meters are
+ * sampled by the GB/T 2828.1 plan with a recorded seed (the same draw
+ * anyone can redo), each drawn meter gets a swap order, the verifications
+ * after the draw decide by Ac/Re: an accepted lot leaves the rotation list
+ * until its deferral, a rejected lot's meters are all on it whatever their
+ * validity; the decision is refused until decidable and is final.
+ */
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "../support/pgtest.h"
+#include "assets/barcode.h"
+#include "assets/registry.h"
+#include "plan/planning.h"
+#include "plan/rotation.h"
+
+namespace
+{
+
+std::string g_ci, g_mgr;
+const char *kSeed = "0001020304050607080910111213141516171819202122232425262728293031";
+
+std::string one(const std::string &sql)
+{
+	struct db *db = pgtest_connect(g_ci);
+	PGresult *res = nullptr;
+	struct ml_error err = ML_ERROR_INIT;
+	std::string v = "?";
+	if (db_query_one(db, sql.c_str(), 0, nullptr, &res, &err))
+		ADD_FAILURE() << sql << ": " << err.msg;
+	else {
+		v = PQgetisnull(res, 0, 0) ? "NULL" : PQgetvalue(res, 0, 0);
+		PQclear(res);
+	}
+	db_close(db);
+	return v;
+}
+
+void dba(const std::string &sql)
+{
+	struct db *db = pgtest_connect(g_ci + " options='-c session_replication_role=replica'");
+	struct ml_error err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_OK, db_cmd(db, sql.c_str(), 0, nullptr, &err)) << sql << err.msg;
+	db_close(db);
+}
+
+/* Lot code with n meters installed at points CODE-1..n by team SRTEAM, valid until `valid`. */
+void installed_lot(const char *lot, unsigned long long first, int n, const char *valid)
+{
+	std::string csv = "barcode,model_code,production_batch,production_date\n";
+	struct ml_error err = ML_ERROR_INIT;
+	for (int i = 0; i < n; i++) {
+		char b[23];
+		ASSERT_EQ(ML_OK, barcode_make("41300", "06", first + i, b, &err)) << err.msg;
+		csv += std::string(b) + ",SRM1,B1,2018-09-14\n";
+	}
+	struct db *db = pgtest_connect(pgtest_as(g_ci, "mlt_clerk"));
+	struct asset_receive_opts o = {};
+	o.lot_code = lot;
+	struct asset_import_report rep;
+	ASSERT_EQ(ML_OK, asset_receive(db, &o, csv.data(), csv.size(), &rep, &err)) << err.msg;
+	asset_import_report_free(&rep);
+	db_close(db);
+	std::string l = lot;
+	dba("INSERT INTO metering_point (code, account_no, address, site_id, created_by) SELECT '" +
+	    l +
+	    "-' || g, '9' || g, 'lane ' || g, (SELECT location_id FROM location WHERE code = 'SRSITE'), "
+	    "(SELECT user_id FROM app_user WHERE login = 'mlt_manager') FROM generate_series(1, " +
+	    std::to_string(n) + ") g");
+	dba("UPDATE asset SET state = 'installed', valid_until = " + std::string(valid) +
+	    " WHERE lot_id = (SELECT lot_id FROM lot WHERE code = '" + l + "')");
+	dba("INSERT INTO installation (asset_id, point_id, element, team_id, installed_by, installed_at, install_kwh) "
+	    "SELECT a.asset_id, p.point_id, 'meter', (SELECT location_id FROM location WHERE code = 'SRTEAM'), "
+	    "(SELECT user_id FROM app_user WHERE login = 'mlt_field'), now() - interval '7 years', 0 "
+	    "FROM (SELECT asset_id, row_number() OVER (ORDER BY barcode) AS k FROM asset WHERE lot_id = "
+	    "(SELECT lot_id FROM lot WHERE code = '" +
+	    l + "')) a JOIN metering_point p ON p.code = '" + l + "-' || a.k");
+}
+
+/* The drawn meters of lot's open sample verified now: the first `failed` (in draw order) fail. */
+void sample_verified(const char *lot, int failed)
+{
+	std::string l = lot;
+	dba("WITH r AS (INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, scheme_text, "
+	    "mode, status, steps_total, operator) SELECT b.bench_id, m.model_id, 'S', 1, '', 'manual', 'finished', 1, "
+	    "'tech' FROM lab_bench b, device_model m WHERE b.code = 'SRB' AND m.code = 'SRM1' RETURNING run_id) "
+	    "INSERT INTO run_conclusion (asset_id, run_id, item, verdict, internal_verdict, concluded_at) "
+	    "SELECT it.asset_id, r.run_id, 'overall', CASE WHEN it.draw_order <= " +
+	    std::to_string(failed) +
+	    " THEN 'fail' ELSE 'pass' END, 'none', now() + interval '1 second' FROM inservice_sample_item it "
+	    "JOIN inservice_sample s USING (sample_id), r WHERE s.verdict IS NULL AND s.lot_id = (SELECT lot_id FROM "
+	    "lot WHERE code = '" +
+	    l + "')");
+}
+
+std::vector<std::string> rotation(const char *month)
+{
+	struct db *db = pgtest_connect(g_mgr);
+	PGresult *res = nullptr;
+	struct ml_error err = ML_ERROR_INIT;
+	std::vector<std::string> got;
+	EXPECT_EQ(ML_OK, rotation_list(db, month, nullptr, &res, &err)) << err.msg;
+	for (int r = 0; res && r < PQntuples(res); r++)
+		got.push_back(std::string(db_get(res, r, "point")) + ":" +
+			      db_get(res, r, "status"));
+	PQclear(res);
+	db_close(db);
+	return got;
+}
+
+} // namespace
+
+TEST(StateRotation, SampleDefersOrBringsForwardALot)
+{
+	g_ci = pgtest_fresh_db("staterot");
+	g_mgr = pgtest_as(g_ci, "mlt_manager");
+	struct db *db = pgtest_connect(pgtest_as(g_ci, "mlt_admin"));
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, asset_manufacturer_add(db, "SRX", "轮换厂", &err)) << err.msg;
+	struct asset_model m = {};
+	m.code = "SRM1";
+	m.manufacturer_code = "SRX";
+	m.name = "single-phase class 2";
+	m.kind = "meter_1p";
+	m.accuracy_class = "2";
+	m.connection = "direct";
+	m.wiring = "1p2w";
+	m.un_v = "220";
+	m.ib_a = "5";
+	m.imax_a = "60";
+	m.constant_imp = "1200";
+	m.verification_period_months = "96";
+	ASSERT_EQ(ML_OK, asset_model_add(db, &m, &err)) << err.msg;
+	for (auto l : { std::pair<const char *, const char *>{ "SRSITE", "customer_site" },
+			{ "SRTEAM", "field_team" } })
+		ASSERT_EQ(ML_OK, asset_location_add(db, l.first, l.first, l.second, nullptr, &err))
+			<< err.msg;
+	db_close(db);
+	dba("INSERT INTO lab_bench (code, name, uri, kind, positions) VALUES ('SRB', 'bench', 'manual', 'meter-1p', 24)");
+	// SA: 10 meters whose validity ends this month; SB: 10 valid for years
+	installed_lot("SA", 100, 10,
+		      "(date_trunc('month', current_date) + interval '1 month - 1 day')::date");
+	installed_lot("SB", 200, 10, "current_date + 1500");
+	std::string month = one("SELECT to_char(current_date, 'YYYY-MM')");
+	EXPECT_EQ(10u, rotation(month.c_str()).size()); // the period rule: SA's ten
+
+	// off by default: no in-service sample
+	struct db *mgr = pgtest_connect(g_mgr);
+	PGresult *res = nullptr;
+	err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_ESTATE, inservice_sample_draw(mgr, "SA", "II", "6.5", kSeed, &res, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "rotation.state_based")) << err.msg;
+	ASSERT_EQ(ML_OK, plan_setting_set(mgr, "rotation.state_based", 1, &err)) << err.msg;
+
+	// 10 installed, level II, AQL 6.5: Table 2-A's arrow leads to n = 2, Ac 0, Re 1; the draw is the seed's
+	ASSERT_EQ(ML_OK, inservice_sample_draw(mgr, "SA", "II", "6.5", kSeed, &res, &err))
+		<< err.msg;
+	ASSERT_EQ(2, PQntuples(res));
+	std::vector<std::string> drawn;
+	for (int r = 0; r < 2; r++) {
+		drawn.push_back(db_get(res, r, "point"));
+		EXPECT_NE(nullptr, db_get(res, r, "swap_order_id"));
+	}
+	PQclear(res);
+	EXPECT_EQ(
+		one("SELECT string_agg('SA-' || (x + 1), ',' ORDER BY o) FROM unnest(ml_sample_draw_indices("
+		    "decode('" +
+		    std::string(kSeed) + "', 'hex'), 10, 2)) WITH ORDINALITY t(x, o)"),
+		drawn[0] + "," + drawn[1]);
+	EXPECT_EQ("2|0|1",
+		  one("SELECT sample_size || '|' || ac || '|' || re FROM inservice_sample"));
+	EXPECT_EQ("2",
+		  one("SELECT count(*) FROM swap_order WHERE kind = 'sample' AND status = 'open'"));
+	err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_ESTATE,
+		  inservice_sample_draw(mgr, "SA", "II", "6.5", nullptr, &res, &err)); // one open
+	// not decidable before the lab has verified them; a field member may not decide
+	char verdict[8] = "";
+	err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_ESTATE, inservice_sample_decide(mgr, "SA", nullptr, verdict, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "0 of 2")) << err.msg;
+	struct db *field = pgtest_connect(pgtest_as(g_ci, "mlt_field"));
+	err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_EPERM, inservice_sample_decide(field, "SA", nullptr, verdict, &err));
+	db_close(field);
+	// both pass: accept, SA stays in service (off this month's and next year's lists)
+	sample_verified("SA", 0);
+	err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK,
+		  inservice_sample_decide(mgr, "SA", "in-service sample good", verdict, &err))
+		<< err.msg;
+	EXPECT_STREQ("accept", verdict);
+	EXPECT_EQ(one("SELECT (current_date + interval '24 months')::date::text"),
+		  one("SELECT defer_until::text FROM inservice_sample"));
+	EXPECT_TRUE(rotation(month.c_str()).empty());
+	err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_ENOTFOUND,
+		  inservice_sample_decide(mgr, "SA", nullptr, verdict, &err)); // decided
+
+	// SB: one of its sample fails: reject, all ten due now although valid for years
+	ASSERT_EQ(ML_OK, inservice_sample_draw(mgr, "SB", "II", "6.5", kSeed, &res, &err))
+		<< err.msg;
+	PQclear(res);
+	sample_verified("SB", 1);
+	ASSERT_EQ(ML_OK, inservice_sample_decide(mgr, "SB", nullptr, verdict, &err)) << err.msg;
+	EXPECT_STREQ("reject", verdict);
+	std::vector<std::string> list = rotation(month.c_str());
+	ASSERT_EQ(10u, list.size());
+	for (const auto &x : list)
+		EXPECT_EQ(0u, x.find("SB-")) << x;
+	EXPECT_NE(std::string::npos, list[0].find(":rejected"));
+	long opened = 0;
+	ASSERT_EQ(ML_OK, rotation_orders_open(mgr, month.c_str(), nullptr, &opened, &err))
+		<< err.msg;
+	EXPECT_EQ(8, opened); // the 2 drawn already have their sample orders
+	EXPECT_EQ(one("SELECT (current_date + 7)::text"),
+		  one("SELECT min(due_on)::text FROM swap_order WHERE kind = 'rotation'"));
+
+	// off again: the period rule (SA's ten are due, SB's not)
+	ASSERT_EQ(ML_OK, plan_setting_set(mgr, "rotation.state_based", 0, &err)) << err.msg;
+	list = rotation(month.c_str());
+	ASSERT_EQ(10u, list.size());
+	EXPECT_EQ(0u, list[0].find("SA-")) << list[0];
+	db_close(mgr);
+
+	// history: nobody rewrites a sample
+	for (const char *login : { "mlt_manager", "mlt_admin", "mlt_analyst" }) {
+		struct db *d = pgtest_connect(pgtest_as(g_ci, login));
+		for (const char *sql : { "UPDATE inservice_sample SET verdict = 'accept'",
+					 "DELETE FROM inservice_sample_item" }) {
+			err = ML_ERROR_INIT;
+			EXPECT_EQ(ML_EPERM, db_cmd(d, sql, 0, nullptr, &err))
+				<< login << ": " << sql;
+		}
+		db_close(d);
+	}
+	db = pgtest_connect(g_ci);
+	err = ML_ERROR_INIT;
+	EXPECT_NE(ML_OK, db_cmd(db,
+				"UPDATE inservice_sample SET defer_until = NULL, verdict = NULL, "
+				"decided_at = NULL",
+				0, nullptr, &err));
+	db_close(db);
+}
