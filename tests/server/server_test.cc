@@ -1477,7 +1477,7 @@ TEST_F(Server, OnSiteInspectionAndSwapOrdersOverTheApi)
 			  asset_location_add(db, "ITEAM", "team", "field_team", nullptr, &err))
 			<< err.msg;
 		std::string csv = "barcode,model_code,production_batch,production_date\n" +
-				  barcode(890000) + ",IM1,B1,2026-09-14\n";
+				  barcode(940000) + ",IM1,B1,2026-09-14\n";
 		struct asset_receive_opts o = {};
 		o.lot_code = "ILOT-1";
 		struct asset_import_report rep;
@@ -1505,7 +1505,7 @@ TEST_F(Server, OnSiteInspectionAndSwapOrdersOverTheApi)
 		 "current_date + 300 FROM reference_standard WHERE code = 'IPS-1'");
 	pgtest_user(ci(), "mlt_ifield", "现场", "field_member", "ITEAM");
 	test_session f = direct_session(ci(), "mlt_ifield");
-	std::string body = "{\"barcode\":\"" + barcode(890000) +
+	std::string body = "{\"barcode\":\"" + barcode(940000) +
 			   "\",\"point\":\"IP1\",\"reading\":\"1.00\"}";
 	http_resp in = http_do(port(), "POST", "/api/field/install", f.change(), &body);
 	ASSERT_EQ(201, in.status) << in.dump();
