@@ -12,7 +12,7 @@
 struct serve_args {
 	const char *listen, *cert, *key, *insecure, *threads, *workers, *pool, *ctimeout, *maxbody,
 		*maxup, *ttl, *idle, *lwin, *lacc, *laddr, *vpm, *beat, *stop, *alog, *pfile, *ops,
-		*mem, *web;
+		*mem, *web, *runners;
 	struct srv_config cfg; /* filled by check */
 };
 
@@ -40,6 +40,7 @@ static const struct cli_opt serve_opts[] = {
 	CLI_OPT("pwhash-ops", struct serve_args, ops),
 	CLI_OPT("pwhash-mem", struct serve_args, mem),
 	CLI_OPT("web", struct serve_args, web),
+	CLI_OPT("runners", struct serve_args, runners),
 	CLI_OPT_END,
 };
 
@@ -55,7 +56,7 @@ static int serve_check(struct cli_ctx *ctx, struct cli_call *c)
 {
 	struct serve_args *a = c->args;
 	struct srv_config *cfg = &a->cfg;
-	long long v[15], o = 0, m = 0;
+	long long v[16], o = 0, m = 0;
 	const struct {
 		const char *what, *val;
 		long long lo, hi;
@@ -74,6 +75,7 @@ static int serve_check(struct cli_ctx *ctx, struct cli_call *c)
 		{ "--sse-heartbeat", a->beat, 1, 3600 },
 		{ "--shutdown-timeout", a->stop, 1, 3600 },
 		{ "--max-upload", a->maxup, 1024, 1LL << 30 },
+		{ "--runners", a->runners, 0, 64 },
 	};
 	int rc = ML_OK;
 	for (size_t i = 0; i < sizeof(n) / sizeof(n[0]) && !rc; i++)
@@ -106,6 +108,7 @@ static int serve_check(struct cli_ctx *ctx, struct cli_call *c)
 	cfg->sse_heartbeat = (unsigned)v[11];
 	cfg->shutdown_timeout = (unsigned)v[12];
 	cfg->max_upload = (size_t)v[13];
+	cfg->runners = (unsigned)v[14];
 	cfg->access_log = a->alog;
 	cfg->port_file = a->pfile;
 	cfg->web_root = a->web;
@@ -159,6 +162,9 @@ const struct cli_cmd cmd_serve = {
 		"  --port-file FILE          write the bound port there once listening\n"
 		"  --web DIR                 the web pages' folder (default: web/ of the source tree;\n"
 		"                            --web '' serves the API only)\n"
+		"  --runners N               runs this server executes at once, started with\n"
+		"                            POST /api/runs/{id}/start (default 0: none; the\n"
+		"                            lab machine runs them with `meterlab run start`)\n"
 		"  --pwhash-ops N --pwhash-mem BYTES   Argon2id cost of new password hashes\n"
 		"                            (default libsodium INTERACTIVE: 2, 67108864)",
 };

@@ -937,6 +937,8 @@ int runner_execute(const char *conninfo, int64_t run_id, const struct runner_opt
 	r->opt = opt ? opt : &defaults;
 	struct ml_error e = ML_ERROR_INIT;
 	int rc = db_connect(conninfo, &r->db, &e);
+	if (!rc && r->opt->on_connect)
+		rc = r->opt->on_connect(r->opt->connect_arg, r->db, &e);
 	if (!rc)
 		rc = lock_run(r, &e);
 	if (!rc)

@@ -11,7 +11,9 @@
  * database computes the conclusions and moves every asset verify_pass /
  * verify_fail in ONE transaction with the run's 'finished' status
  * (ml_run_conclude); status changes go through ml_run_status. Everything is
- * recorded as the user of the conninfo's login (issue 8). An asset the bench
+ * recorded as the user of the conninfo's login (issue 8), or, for the
+ * server's meterlab_service login, as the person whose job session
+ * opt->on_connect assumes in every transaction (issue 12). An asset the bench
  * reported as not present (position sensor) in some step was not verified:
  * it is given no conclusion and moves verify_abort (-> reverify).
  *
@@ -91,6 +93,15 @@ struct runner_options {
 	volatile sig_atomic_t *cancel;
 	runner_event_fn on_event;
 	void *event_arg;
+	/*
+	 * Called once on the runner's database connection right after it opens,
+	 * before anything is read or locked (NULL: nothing). The server sets a
+	 * transaction hook there (sql/db.h db_set_tx_hook) that proves, in each
+	 * transaction, the person the run is executed for; a failure stops the
+	 * run before it is touched. From the runner's thread.
+	 */
+	int (*on_connect)(void *arg, struct db *db, struct ml_error *err);
+	void *connect_arg;
 };
 
 void runner_options_default(struct runner_options *o);

@@ -203,9 +203,8 @@ int h_runs_events(struct req *rq, struct ml_error *err)
  * temperature?, humidity?}: the task is validated in C and again by
  * ml_run_create in the database, which records the person of the session
  * as the operator and moves the assets to verifying — all or nothing.
- * Executing the run stays with the lab machine that reaches the bench
- * (`meterlab run start ID`): the runner holds a bench connection for hours
- * and records every step as the technician's own database login.
+ * It is executed by POST /api/runs/{id}/start (server/runjob.c) or on the
+ * lab machine by `meterlab run start ID`.
  */
 int h_run_create(struct req *rq, struct ml_error *err)
 {
@@ -236,11 +235,20 @@ int h_run_create(struct req *rq, struct ml_error *err)
 	return ML_OK;
 }
 
-/* POST /api/runs/{id}/abort {reason?}: ml_run_abort — the assets still on
- * the bench go back to reverify; refused (409) while a runner executes it. */
+/*
+ * POST /api/runs/{id}/abort {reason?}: ml_run_abort — the assets still on
+ * the bench go back to reverify. A run this server executes is stopped
+ * first (server/runjob.c: cancelled, so it ends interrupted and its job
+ * session is revoked), then aborted as the person asking, whose run.execute
+ * ml_api_enter has checked; refused (409) while another process executes
+ * it. Runs on the slow lane: stopping a runner takes up to a step's poll.
+ */
 int h_run_abort(struct req *rq, struct ml_error *err)
 {
 	int64_t id = strtoll(req_seg(rq, 0), NULL, 10);
+	if (runjobs_stop_run(rq->srv->jobs, id, 30) < 0)
+		return ml_errorf(err, ML_ECONFLICT,
+				 "run %" PRId64 " is still stopping on its bench; try again", id);
 	int rc = runner_abort(rq->db, id, json_string_value(json_object_get(rq->in, "reason")),
 			      err);
 	if (rc)

@@ -146,6 +146,11 @@ static void log_line(struct srv *s, const char *kind, const char *id, const char
 	json_decref(o);
 }
 
+void srv_log(struct srv *s, const char *event, const char *msg)
+{
+	log_line(s, event, NULL, msg);
+}
+
 /* ---- answers ---- */
 
 const char *req_seg(const struct req *rq, int i)
@@ -1381,6 +1386,7 @@ static void free_srv(struct srv *s)
 	}
 	pthread_mutex_destroy(&s->slow.mu);
 	pthread_cond_destroy(&s->slow.cv);
+	runjobs_free(s->jobs); /* after the slow lane: no start request is half-way */
 	sse_hub_free(s->hub);
 	pool_close(s->pool);
 	metrics_free(s->metrics);
@@ -1455,6 +1461,8 @@ int srv_start(const struct srv_config *cfg, struct srv **out, struct ml_error *e
 	}
 	if (!rc)
 		rc = sse_hub_start(s, s->cfg.conninfo, s->cfg.sse_heartbeat, &s->hub, err);
+	if (!rc)
+		rc = runjobs_new(s, s->cfg.runners, &s->jobs, err);
 	if (!rc) {
 		s->slow.threads = calloc(s->cfg.workers, sizeof(pthread_t));
 		if (!s->slow.threads)
@@ -1543,6 +1551,8 @@ void srv_stop(struct srv *s)
 	MHD_socket ls = MHD_quiesce_daemon(s->d);
 	/* Streams never end by themselves: end them, so they do not hold the stop. */
 	sse_hub_close_streams(s->hub);
+	/* Runs stop at once (interrupted, resumable) while requests finish. */
+	runjobs_cancel_all(s->jobs);
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/*

@@ -458,13 +458,21 @@ const struct route srv_routes[] = {
 	{ "POST", "/api/runs", h_run_create, AUTH_SESSION, "run.create", RF_IDEMPOTENT, NULL, NULL,
 	  b_run, 201, "lab",
 	  "create a verification task: bench, scheme and the meters in its positions (they move "
-	  "to verifying); executed on the lab machine by `meterlab run start ID`",
+	  "to verifying); executed by POST /api/runs/{id}/start or on the lab machine by "
+	  "`meterlab run start ID`",
 	  S_OBJ, "/api/runs",
 	  "{\"bench\":\"NO-SUCH\",\"scheme\":\"NO-SUCH\",\"positions\":[\"1=4130001000000462000018\"]}" },
-	{ "POST", "/api/runs/{id}/abort", h_run_abort, AUTH_SESSION, "run.execute", RF_IDEMPOTENT,
-	  p_id, NULL, b_abort, 200, "lab",
-	  "abandon an unfinished run: its meters go back to reverify (409 while it executes)",
+	{ "POST", "/api/runs/{id}/abort", h_run_abort, AUTH_SESSION, "run.execute",
+	  RF_IDEMPOTENT | RF_SLOW, p_id, NULL, b_abort, 200, "lab",
+	  "abandon an unfinished run: its meters go back to reverify; a run this server "
+	  "executes is stopped first (409 while another process executes it)",
 	  S_OBJ, "/api/runs/999999/abort", "{\"reason\":\"bench fault\"}" },
+	{ "POST", "/api/runs/{id}/start", h_run_start, AUTH_SESSION, "run.execute",
+	  RF_SLOW | RF_NO_TX, p_id, NULL, b_none, 202, "lab",
+	  "execute (or resume) a driven run on its bench in this server (`meterlab serve "
+	  "--runners N`), as the person asking: 202 once it runs, progress on "
+	  "/api/runs/{id}/events; 409 when it is being executed, 503 without runner capacity",
+	  S_OBJ, "/api/runs/999999/start", "{}" },
 	{ "GET", "/api/runs/{id}/events", h_run_events, AUTH_SESSION, "lab.read", RF_STREAM, p_id,
 	  NULL, NULL, 200, "lab",
 	  "live progress of one run (text/event-stream: 'run' events with status changes and "

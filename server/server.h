@@ -54,6 +54,9 @@ struct srv_config {
 	struct auth_pwcost pwcost;   /* Argon2id cost for new hashes; {0,0} -> INTERACTIVE */
 	const char *web_root;        /* folder of the web pages; NULL -> the built-in ML_WEB_DIR,
 					"" -> no pages */
+	unsigned runners;            /* runs executed at once (POST /api/runs/{id}/start), each
+					a thread with its own bench and database connections;
+					0 -> none (starts are refused with 503) */
 };
 
 struct srv;
@@ -70,8 +73,10 @@ int srv_start(const struct srv_config *cfg, struct srv **out, struct ml_error *e
 unsigned srv_port(const struct srv *s);
 
 /*
- * Graceful stop: stop accepting, end event streams, let requests in flight
- * finish (up to shutdown_timeout), then close everything and free s.
+ * Graceful stop: stop accepting, end event streams, cancel the runs it
+ * executes (they end interrupted and resumable, as ^C on `meterlab run
+ * start`), let requests in flight finish (up to shutdown_timeout), wait for
+ * the runners to let go, then close everything and free s.
  */
 void srv_stop(struct srv *s);
 

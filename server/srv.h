@@ -148,6 +148,25 @@ unsigned sse_hub_streams(struct sse_hub *h);
 struct MHD_Response *sse_response(struct sse_hub *h, struct MHD_Connection *c, int64_t run_id,
 				  const char *token_param, const char *perm, const char *first);
 
+/* ---- runs executed by the server (server/runjob.c) ---- */
+
+struct runjobs;
+/* At most max runs at once (0: this server executes none; starts get 503). */
+int runjobs_new(struct srv *s, unsigned max, struct runjobs **out,
+		struct ml_error *err) ML_MUSTCHECK;
+/* Runs executing now. */
+unsigned runjobs_active(struct runjobs *js);
+/*
+ * If this server executes run_id: cancel it (it ends interrupted) and wait
+ * up to wait_s seconds for the runner to let go. 0: not executed here;
+ * 1: stopped; -1: still stopping.
+ */
+int runjobs_stop_run(struct runjobs *js, int64_t run_id, unsigned wait_s);
+/* Shutdown: refuse new runs and cancel every run (does not wait). */
+void runjobs_cancel_all(struct runjobs *js);
+/* Cancel, wait for every runner to end and its job session to be revoked, free. NULL-safe. */
+void runjobs_free(struct runjobs *js);
+
 /* ---- the server ---- */
 
 struct slow_queue {
@@ -171,6 +190,7 @@ struct srv {
 	struct ratelimit *verify_rl;
 	struct sse_hub *hub;
 	struct slow_queue slow;
+	struct runjobs *jobs; /* runs executed here (--runners) */
 	int log_fd;
 	int own_log_fd;
 	atomic_int in_flight; /* requests begun and not completed (streams excluded) */
@@ -248,6 +268,9 @@ struct req {
 	size_t sent_bytes;
 };
 
+/* One structured line in the server's log (the access log's file). */
+void srv_log(struct srv *s, const char *event, const char *msg);
+
 /* Handler helpers (server/http.c). */
 const char *req_seg(const struct req *rq, int i);
 const char *req_query(const struct req *rq, const char *name);
@@ -311,6 +334,7 @@ int h_standard_certify(struct req *rq, struct ml_error *err);
 int h_trace(struct req *rq, struct ml_error *err);
 int h_trace_flag(struct req *rq, struct ml_error *err);
 int h_run_abort(struct req *rq, struct ml_error *err);
+int h_run_start(struct req *rq, struct ml_error *err);
 int h_run_events(struct req *rq, struct ml_error *err);
 int h_runs_events(struct req *rq, struct ml_error *err);
 int h_verify(struct req *rq, struct ml_error *err);

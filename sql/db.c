@@ -23,6 +23,9 @@ struct db {
 	struct stmt_slot *stmts; /* NULL: cache off */
 	int nstmts;
 	unsigned long prepared, hits;
+	db_tx_hook_fn hook; /* db_set_tx_hook; NULL: none */
+	void *hook_arg;
+	int in_hook; /* the hook's own statements are not hooked */
 };
 
 int db_connect(const char *conninfo, struct db **out, struct ml_error *err)
@@ -197,11 +200,21 @@ static const struct stmt_slot *stmt_lookup(struct db *db, const char *sql, int n
 	return s;
 }
 
-int db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
-	    ExecStatusType expect, PGresult **out, struct ml_error *err)
+void db_set_tx_hook(struct db *db, db_tx_hook_fn fn, void *arg)
 {
-	if (out)
-		*out = NULL;
+	db->hook = fn;
+	db->hook_arg = arg;
+}
+
+/* A hooked connection outside a transaction: the next statement gets its own, hooked. */
+static int needs_own_tx(struct db *db)
+{
+	return db->hook && !db->in_hook && PQtransactionStatus(db->conn) == PQTRANS_IDLE;
+}
+
+static int exec_one(struct db *db, const char *sql, int nparams, const char *const *params,
+		    ExecStatusType expect, PGresult **out, struct ml_error *err)
+{
 	const struct stmt_slot *slot = stmt_lookup(db, sql, nparams);
 	PGresult *res;
 	if (slot) {
@@ -226,6 +239,25 @@ int db_exec(struct db *db, const char *sql, int nparams, const char *const *para
 	else
 		PQclear(res);
 	return ML_OK;
+}
+
+int db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
+	    ExecStatusType expect, PGresult **out, struct ml_error *err)
+{
+	if (out)
+		*out = NULL;
+	if (!needs_own_tx(db))
+		return exec_one(db, sql, nparams, params, expect, out, err);
+	PGresult *res = NULL;
+	int rc = db_begin(db, err);
+	if (!rc)
+		rc = exec_one(db, sql, nparams, params, expect, &res, err);
+	rc = db_finish(db, rc, err);
+	if (!rc && out)
+		*out = res;
+	else
+		PQclear(res);
+	return rc;
 }
 
 int db_cmd(struct db *db, const char *sql, int nparams, const char *const *params,
@@ -265,7 +297,15 @@ static int simple(struct db *db, const char *sql, struct ml_error *err)
 
 int db_begin(struct db *db, struct ml_error *err)
 {
-	return simple(db, "BEGIN", err);
+	int rc = simple(db, "BEGIN", err);
+	if (rc || !db->hook || db->in_hook)
+		return rc;
+	db->in_hook = 1;
+	rc = db->hook(db, db->hook_arg, err);
+	db->in_hook = 0;
+	if (rc)
+		db_rollback(db);
+	return rc;
 }
 
 int db_commit(struct db *db, struct ml_error *err)
@@ -306,8 +346,22 @@ const char *db_get(const PGresult *res, int row, const char *name)
 	return PQgetvalue(res, row, col);
 }
 
+static int copy_in(struct db *db, const char *copy_sql, const char *data, size_t len,
+		   struct ml_error *err);
+
 int db_copy_in(struct db *db, const char *copy_sql, const char *data, size_t len,
 	       struct ml_error *err)
+{
+	if (!needs_own_tx(db))
+		return copy_in(db, copy_sql, data, len, err);
+	int rc = db_begin(db, err);
+	if (!rc)
+		rc = copy_in(db, copy_sql, data, len, err);
+	return db_finish(db, rc, err);
+}
+
+static int copy_in(struct db *db, const char *copy_sql, const char *data, size_t len,
+		   struct ml_error *err)
 {
 	PGresult *res = PQexec(db->conn, copy_sql);
 	if (!res || PQresultStatus(res) != PGRES_COPY_IN) {

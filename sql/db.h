@@ -72,6 +72,21 @@ int db_cmd(struct db *db, const char *sql, int nparams, const char *const *param
 int db_query_one(struct db *db, const char *sql, int nparams, const char *const *params,
 		 PGresult **out, struct ml_error *err) ML_MUSTCHECK;
 
+/*
+ * A transaction hook: fn runs as the first statement of every transaction
+ * of this connection — right after db_begin's BEGIN, and around a statement
+ * db_exec (or db_copy_in) is given outside a transaction, which then runs
+ * as BEGIN; fn; statement; COMMIT instead of autocommit. The server's
+ * runner uses it to prove, per transaction, the person a job acts for
+ * (SELECT ml_session_assume(hash): a transaction-local setting, so each
+ * transaction needs it again). When fn fails, the transaction is rolled
+ * back and its error is the statement's. arg is the caller's and must
+ * outlive the hook; fn NULL removes it. Statements fn runs itself are not
+ * hooked again.
+ */
+typedef int (*db_tx_hook_fn)(struct db *db, void *arg, struct ml_error *err);
+void db_set_tx_hook(struct db *db, db_tx_hook_fn fn, void *arg);
+
 /* Transactions. db_rollback is safe to call when no transaction is open. */
 int db_begin(struct db *db, struct ml_error *err) ML_MUSTCHECK;
 int db_commit(struct db *db, struct ml_error *err) ML_MUSTCHECK;
