@@ -294,6 +294,8 @@ int h_run_start(struct req *rq, struct ml_error *err)
 	int64_t sid = rc ? 0 : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	rc = db_finish(rq->db, rc, err);
+	pool_put(rq->srv->pool, rq->db); /* not held while the runner starts */
+	rq->db = NULL;
 	if (rc) {
 		unreserve(js, j);
 		return rc;

@@ -161,8 +161,8 @@ CREATE TRIGGER auth_session_no_token_from_job BEFORE INSERT ON auth_session
 -- In the request's transaction, after ml_api_enter proved the person and
 -- run.execute: a job session for (person, run), with the token hash the
 -- server made. Refused when the run is not a driven run that can run
--- (55000), when a process executes it now or another job session for it is
--- live (55P03). Returns the job session's id.
+-- (55000), when a process executes it now or another server is starting it
+-- (55P03). Returns the job session's id.
 CREATE FUNCTION ml_run_job_begin(p_run bigint, p_token_hash bytea, p_ttl interval) RETURNS bigint
 	LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
@@ -191,12 +191,25 @@ BEGIN
 		RAISE EXCEPTION 'run % is being executed by another process (meterlab run start on the lab machine, or another server)',
 			p_run USING ERRCODE = '55P03';
 	END IF;
+	-- A live job session whose runner holds no lock (checked just above) is
+	-- a runner starting (it takes the lock within moments of the commit) or
+	-- one that is gone: a server that died mid-run. After a minute it is the
+	-- latter; it is ended, so the run can be resumed at once.
 	SELECT a.session_id INTO other FROM auth_session a
-	WHERE a.kind = 'job' AND a.job_run_id = p_run AND a.revoked_at IS NULL AND a.expires_at > now();
+	WHERE a.kind = 'job' AND a.job_run_id = p_run AND a.revoked_at IS NULL AND a.expires_at > now()
+	  AND a.created_at > now() - interval '1 minute';
 	IF FOUND THEN
-		RAISE EXCEPTION 'run % is already being started or executed by a server (job session %)', p_run, other
+		RAISE EXCEPTION 'run % is already being started by a server (job session %)', p_run, other
 			USING ERRCODE = '55P03';
 	END IF;
+	WITH gone AS (
+		UPDATE auth_session a SET revoked_at = now(), revoked_reason = 'run job gone: no runner holds the run'
+		WHERE a.kind = 'job' AND a.job_run_id = p_run AND a.revoked_at IS NULL
+		RETURNING a.session_id, a.user_id)
+	INSERT INTO auth_log (event, login, user_id, session_id, detail)
+	SELECT 'job_ended', u.login, g.user_id, g.session_id,
+	       jsonb_build_object('run_id', p_run, 'outcome', 'gone: no runner held the run when it was started again')
+	FROM gone g JOIN app_user u ON u.user_id = g.user_id;
 	IF p_token_hash IS NULL OR length(p_token_hash) <> 32 THEN
 		RAISE EXCEPTION 'token hash must be 32 bytes (BLAKE2b-256)' USING ERRCODE = '22023';
 	END IF;

@@ -351,6 +351,24 @@ TEST_F(RunStart, AJobSessionExecutesItsOwnRunOnly)
 				 "SELECT ml_run_job_end(decode('" + jh + "', 'hex'), 'test')"));
 	EXPECT_EQ(ML_EPERM, as(jh, "SELECT 1")) << err.msg;
 	EXPECT_NE(std::string::npos, std::string(err.msg).find("no live session")) << err.msg;
+	/* a job whose server died (live, no runner's lock, over a minute old) does not block a
+	 * new start: it is ended */
+	std::string gone = std::string(64, 'f'), fresh = std::string(64, '0');
+	ASSERT_EQ(ML_OK, as(th, "SELECT ml_run_job_begin(" + other + ", decode('" + gone +
+					"', 'hex'), '1 hour')"))
+		<< err.msg;
+	sql_exec(ci(), "UPDATE auth_session SET created_at = now() - interval '2 minutes' WHERE "
+		       "token_hash = decode('" +
+			       gone + "', 'hex')");
+	EXPECT_EQ(ML_OK, as(th, "SELECT ml_run_job_begin(" + other + ", decode('" + fresh +
+					"', 'hex'), '1 hour')"))
+		<< err.msg;
+	EXPECT_EQ("run job gone: no runner holds the run",
+		  sql_value(ci(), "SELECT revoked_reason FROM auth_session WHERE token_hash = "
+				  "decode('" +
+					  gone + "', 'hex')"));
+	EXPECT_EQ("t", sql_value(pgtest_as_role(ci(), "meterlab_service"),
+				 "SELECT ml_run_job_end(decode('" + fresh + "', 'hex'), 'test')"));
 	db_close(svc);
 	/* a person's own login cannot start a job (the service's function) */
 	struct db *tech = pgtest_connect(pgtest_as(ci(), "mlt_tech"));
