@@ -342,6 +342,53 @@ int h_seal_list(struct req *rq, struct ml_error *err)
 	return ML_OK;
 }
 
+/* POST /api/seals/apply {barcode, codes}: field_seal_apply — a lab technician
+ * seals a verified meter with seals issued to them (all or nothing, 0228). */
+int h_seal_apply(struct req *rq, struct ml_error *err)
+{
+	const char **codes = NULL;
+	size_t n = 0, count = 0;
+	int rc = body_strs(rq, "codes", &codes, &n, err);
+	if (!rc)
+		rc = field_seal_apply(rq->db, body_str(rq, "barcode"), codes, n, &count, err);
+	free(codes);
+	if (!rc)
+		req_json(rq, 200, json_pack("{s:I}", "applied", (json_int_t)count));
+	return rc;
+}
+
+/* GET /api/faults/{id}: field_fault_show — the report, its outcome and the
+ * arbitration run and certificate that answered it (0229). */
+int h_fault_get(struct req *rq, struct ml_error *err)
+{
+	PGresult *res = NULL;
+	int rc = field_fault_show(rq->db, strtoll(req_seg(rq, 0), NULL, 10), &res, err);
+	if (rc)
+		return rc;
+	json_t *rows = json_rows(res);
+	PQclear(res);
+	json_t *one = json_incref(json_array_get(rows, 0));
+	json_decref(rows);
+	req_json(rq, 200, one);
+	return ML_OK;
+}
+
+/* POST /api/faults/{id}/arbitration {run, cert?}: field_fault_arbitration —
+ * the run and the certificate that answered an arbitration complaint. */
+int h_fault_arbitration(struct req *rq, struct ml_error *err)
+{
+	int64_t id = strtoll(req_seg(rq, 0), NULL, 10);
+	int64_t run = (int64_t)json_integer_value(json_object_get(rq->in, "run"));
+	int64_t cert = (int64_t)json_integer_value(json_object_get(rq->in, "cert"));
+	int rc = field_fault_arbitration(rq->db, id, run, cert, err);
+	if (!rc)
+		req_json(rq, 200,
+			 json_pack("{s:I, s:I, s:o}", "fault", (json_int_t)id, "run",
+				   (json_int_t)run, "cert",
+				   cert > 0 ? json_integer(cert) : json_null()));
+	return rc;
+}
+
 /* ---- lifecycle moves (asset_move_batch: all or nothing, every refusal listed) ---- */
 
 int h_asset_move(struct req *rq, struct ml_error *err)

@@ -317,6 +317,16 @@ static const struct route_param b_fault_outcome[] = {
 	{ "note", PT_STRING, 0, 500, "the analysis' finding" },
 	{ NULL, 0, 0, 0, NULL },
 };
+static const struct route_param b_seal_apply[] = {
+	{ "barcode", PT_STRING, 1, 22, "the verified meter (in stock after passing verification)" },
+	{ "codes", PT_STRINGS, 1, 16, "seals issued to you personally, each used once" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_arbitration[] = {
+	{ "run", PT_INT, 1, 0, "the verification run that answered the complaint" },
+	{ "cert", PT_INT, 0, 0, "the certificate or result notice issued from it (once issued)" },
+	{ NULL, 0, 0, 0, NULL },
+};
 static const struct route_param b_manual[] = {
 	{ "readings", PT_STRING, 1, 1L << 20,
 	  "one line per position and step: POSITION, STEP, value1, value2, … (lab/manual.h)" },
@@ -646,6 +656,21 @@ const struct route srv_routes[] = {
 	{ "GET", "/api/seals/{code}/history", h_seal_history, AUTH_SESSION, "asset.read", 0, p_code,
 	  NULL, NULL, 200, "field", "one seal's whole life: received, issued, applied, removed",
 	  S_LIST, "/api/seals/NO-SUCH-SEAL/history", NULL },
+	{ "POST", "/api/seals/apply", h_seal_apply, AUTH_SESSION, "seal.apply", RF_IDEMPOTENT, NULL,
+	  NULL, b_seal_apply, 200, "field",
+	  "seal a verified meter in the lab with one's own seals (all or nothing, each used once)",
+	  S_OBJ, "/api/seals/apply",
+	  "{\"barcode\":\"4130001000000462000018\",\"codes\":[\"NO-SUCH-SEAL\"]}" },
+	{ "GET", "/api/faults/{id}", h_fault_get, AUTH_SESSION, "asset.read", 0, p_id, NULL, NULL,
+	  200, "field",
+	  "one fault report: outcome, and for an arbitration the run and certificate that "
+	  "answered the complaint",
+	  S_OBJ, "/api/faults/999999", NULL },
+	{ "POST", "/api/faults/{id}/arbitration", h_fault_arbitration, AUTH_SESSION,
+	  "fault.analyse", RF_IDEMPOTENT, p_id, NULL, b_arbitration, 200, "field",
+	  "link an arbitration complaint to the run (and certificate) that answered it; never "
+	  "replaced once set",
+	  S_OBJ, "/api/faults/999999/arbitration", "{\"run\":999999}" },
 	{ "GET", "/api/faults", h_fault_list, AUTH_SESSION, "asset.read", 0, NULL, q_faults, NULL,
 	  200, "field", "fault reports (故障) and their analysis outcomes", S_LIST,
 	  "/api/faults?open=true", NULL },

@@ -14,6 +14,7 @@
 #include "../lab/runner_fixture.h"
 #include "../reports/workflow_support.h"
 #include "assets/registry.h"
+#include "field/field.h"
 #include "server_fixture.h"
 
 /* workflow_support.h's renderer, for this binary (font parsing is the slow part). */
@@ -1540,4 +1541,65 @@ TEST_F(Server, OnSiteInspectionAndSwapOrdersOverTheApi)
 				m.cookie());
 	ASSERT_EQ(200, cal.status) << cal.dump();
 	EXPECT_NE(std::string::npos, cal.body.find("weekend")) << cal.dump();
+}
+
+/* Lab sealing (0228) and the arbitration link (0229) over the API: the
+ * technician's own seals, each used once; a fault report read back; a link
+ * refused for a fault analysis, naming why. */
+TEST_F(Server, LabSealAndFaultArbitrationOverTheApi)
+{
+	std::string admin = pgtest_user(ci(), "mlt_sadmin", "管理员", "admin,warehouse_clerk");
+	pgtest_user(ci(), "mlt_stech", "检定员", "lab_technician");
+	{
+		struct db *db = pgtest_connect(admin);
+		struct ml_error err = ML_ERROR_INIT;
+		ASSERT_NO_FATAL_FAILURE(add_meter_model(db, "SHX", "SM1"));
+		std::string csv = "barcode,model_code,production_batch,production_date\n";
+		for (long i = 0; i < 2; i++)
+			csv += barcode(560000 + i) + ",SM1,B1,2026-09-14\n";
+		struct asset_receive_opts o = {};
+		o.lot_code = "SLOT-1";
+		struct asset_import_report rep;
+		ASSERT_EQ(ML_OK, asset_receive(db, &o, csv.data(), csv.size(), &rep, &err))
+			<< err.msg;
+		asset_import_report_free(&rep);
+		const char *codes[] = { "LS-0001", "LS-0002" };
+		size_t n = 0;
+		ASSERT_EQ(ML_OK, field_seal_receive(db, codes, 2, "LSB-1", &n, &err)) << err.msg;
+		ASSERT_EQ(ML_OK, field_seal_issue(db, codes, 2, nullptr, "mlt_stech", &n, &err))
+			<< err.msg;
+		db_close(db);
+	}
+	sql_exec(ci(), "UPDATE asset SET state = 'in_stock', valid_until = current_date + 365, "
+		       "verified_at = now() WHERE lot_id = (SELECT lot_id FROM lot WHERE code = "
+		       "'SLOT-1')");
+	test_session t = direct_session(ci(), "mlt_stech");
+	std::string body = "{\"barcode\":\"" + barcode(560000) + "\",\"codes\":[\"LS-0001\"]}";
+	http_resp r = http_do(port(), "POST", "/api/seals/apply", t.change(), &body);
+	ASSERT_EQ(200, r.status) << r.dump();
+	EXPECT_EQ(1, r.num("applied")) << r.dump();
+	std::string twice = "{\"barcode\":\"" + barcode(560001) + "\",\"codes\":[\"LS-0001\"]}";
+	http_resp r2 = http_do(port(), "POST", "/api/seals/apply", t.change(), &twice);
+	EXPECT_EQ(409, r2.status) << r2.dump();
+	EXPECT_NE(std::string::npos, r2.str("error.message").find("used once")) << r2.dump();
+	EXPECT_EQ("applied " + barcode(560000),
+		  sql_value(ci(), "SELECT s.state || ' ' || a.barcode FROM seal s JOIN asset a "
+				  "USING (asset_id) WHERE s.code = 'LS-0001'"));
+
+	/* a fault analysis (the DBA's fixture row), read back; no arbitration link for it */
+	std::string fid = sql_value(
+		ci(), "INSERT INTO fault_report (asset_id, symptom, description, kind, reported_by) "
+		      "SELECT asset_id, 'STOPPED', '停走', 'analysis', (SELECT user_id FROM app_user "
+		      "WHERE login = 'mlt_stech') FROM asset WHERE barcode = '" +
+			      barcode(560001) + "' RETURNING fault_id");
+	http_resp f = http_do(port(), "GET", "/api/faults/" + fid, t.cookie());
+	ASSERT_EQ(200, f.status) << f.dump();
+	EXPECT_EQ("analysis", f.str("kind")) << f.dump();
+	EXPECT_EQ(barcode(560001), f.str("barcode")) << f.dump();
+	std::string link = "{\"run\":1}";
+	http_resp l = http_do(port(), "POST", "/api/faults/" + fid + "/arbitration", t.change(),
+			      &link);
+	EXPECT_EQ(409, l.status) << l.dump();
+	EXPECT_NE(std::string::npos, l.str("error.message").find("not an arbitration")) << l.dump();
+	EXPECT_EQ(404, http_do(port(), "GET", "/api/faults/999999", t.cookie()).status);
 }
