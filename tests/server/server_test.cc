@@ -1588,10 +1588,11 @@ TEST_F(Server, LabSealAndFaultArbitrationOverTheApi)
 
 	/* a fault analysis (the DBA's fixture row), read back; no arbitration link for it */
 	std::string fid = sql_value(
-		ci(), "INSERT INTO fault_report (asset_id, symptom, description, kind, reported_by) "
-		      "SELECT asset_id, 'STOPPED', '停走', 'analysis', (SELECT user_id FROM app_user "
-		      "WHERE login = 'mlt_stech') FROM asset WHERE barcode = '" +
-			      barcode(560001) + "' RETURNING fault_id");
+		ci(),
+		"INSERT INTO fault_report (asset_id, symptom, description, kind, reported_by) "
+		"SELECT asset_id, 'STOPPED', '停走', 'analysis', (SELECT user_id FROM app_user "
+		"WHERE login = 'mlt_stech') FROM asset WHERE barcode = '" +
+			barcode(560001) + "' RETURNING fault_id");
 	http_resp f = http_do(port(), "GET", "/api/faults/" + fid, t.cookie());
 	ASSERT_EQ(200, f.status) << f.dump();
 	EXPECT_EQ("analysis", f.str("kind")) << f.dump();
