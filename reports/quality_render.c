@@ -627,8 +627,9 @@ static void distributions(struct lay *L, const struct quality_report *r)
 			snprintf(num[k][0], sizeof num[k][0], "%lld", (long long)p->n);
 			quality_ratio(p->mean_e6, 1000000, 1, 4, num[k][1]);
 			quality_ratio(p->sd_e6, 1000000, 1, 4, num[k][2]);
-			quality_ratio(p->internal_fail, p->n, 100, 2, num[k][3]);
-			strcat(num[k][3], "%");
+			char pct[32]; /* quality_ratio needs 32 */
+			snprintf(num[k][3], sizeof num[k][3], "%s%%",
+				 quality_ratio(p->internal_fail, p->n, 100, 2, pct));
 			const char *row[6] = { p->key,    p->label,  num[k][0],
 					       num[k][1], num[k][2], num[k][3] };
 			memcpy(cells + k * 6, row, sizeof row);
@@ -769,7 +770,7 @@ static void warnings(struct lay *L, const struct quality_render_opts *o)
 					{ "同组", 64, AL_LEFT },      { "本对象", 92, AL_RIGHT },
 					{ "同组其他", 92, AL_RIGHT }, { "p 值", 55, AL_RIGHT },
 					{ "阈值", 48, AL_RIGHT } };
-	char(*num)[5][64] = calloc((size_t)rows, sizeof *num);
+	char(*num)[5][96] = calloc((size_t)rows, sizeof *num);
 	const char **cells = calloc((size_t)rows * 7, sizeof *cells);
 	if (!num || !cells) {
 		L->nomem = 1;
@@ -783,24 +784,24 @@ static void warnings(struct lay *L, const struct quality_render_opts *o)
 		int field = a->unit.metric == QUALITY_FIELD;
 		char r1[32], r2[32];
 		if (field) {
-			snprintf(num[k][0], 96, "%lld/%lld日 %s", (long long)a->unit.x,
-				 (long long)a->unit.n,
+			snprintf(num[k][0], sizeof num[k][0], "%lld/%lld日 %s",
+				 (long long)a->unit.x, (long long)a->unit.n,
 				 quality_fault_rate(a->unit.x, a->unit.n, r1));
-			snprintf(num[k][1], 96, "%lld/%lld日 %s", (long long)a->peer_x,
-				 (long long)a->peer_n,
+			snprintf(num[k][1], sizeof num[k][0], "%lld/%lld日 %s",
+				 (long long)a->peer_x, (long long)a->peer_n,
 				 quality_fault_rate(a->peer_x, a->peer_n, r2));
 		} else {
-			snprintf(num[k][0], 96, "%lld/%lld %s%%", (long long)a->unit.x,
-				 (long long)a->unit.n,
+			snprintf(num[k][0], sizeof num[k][0], "%lld/%lld %s%%",
+				 (long long)a->unit.x, (long long)a->unit.n,
 				 quality_ratio(a->unit.x, a->unit.n, 100, 2, r1));
-			snprintf(num[k][1], 96, "%lld/%lld %s%%", (long long)a->peer_x,
-				 (long long)a->peer_n,
+			snprintf(num[k][1], sizeof num[k][0], "%lld/%lld %s%%",
+				 (long long)a->peer_x, (long long)a->peer_n,
 				 quality_ratio(a->peer_x, a->peer_n, 100, 2, r2));
 		}
-		snprintf(num[k][2], 96, "%.3g", a->p);
-		snprintf(num[k][3], 96, "%llu/%llu", (unsigned long long)a->t_num,
+		snprintf(num[k][2], sizeof num[k][0], "%.3g", a->p);
+		snprintf(num[k][3], sizeof num[k][0], "%llu/%llu", (unsigned long long)a->t_num,
 			 (unsigned long long)a->t_den);
-		snprintf(num[k][4], 96, "%s %s",
+		snprintf(num[k][4], sizeof num[k][0], "%s %s",
 			 !strcmp(a->unit.dim, "lot")     ? "批次"
 			 : !strcmp(a->unit.dim, "model") ? "型号"
 							 : "制造商",
