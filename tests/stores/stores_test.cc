@@ -867,6 +867,129 @@ TEST_F(Stores, CommandLineCountOrderFileAndRetire)
 	EXPECT_NE(std::string::npos, out.find("cracked case")) << out;
 }
 
+/*
+ * A bulk move of 10 000 slotted assets in one statement leaves every slot
+ * holding exactly the assets that stayed in the store (0330: the rule of 0200
+ * applied once per statement from its transition tables, no longer once per
+ * row). Own database: 12 000 assets would disturb the counts of the suite.
+ */
+TEST(StoresSlotsAtScale, TenThousandAssetMoveLeavesSlotCountsExact)
+{
+	std::string ci = pgtest_fresh_db("stores_slots");
+	struct db *dba = pgtest_connect(ci);
+	struct ml_error err = ML_ERROR_INIT;
+	const char *const fixture[] = {
+		"INSERT INTO manufacturer (code, name) VALUES ('M', 'M')",
+		"INSERT INTO device_model (code, manufacturer_id, name, kind, accuracy_class, connection, "
+		" wiring, un_v, ib_a, imax_a, constant_imp, verification_period_months) "
+		" SELECT 'MOD-S', manufacturer_id, 'm', 'meter_1p', '1', 'direct', '1p2w', 220, 5, 60, "
+		" 1200, 96 FROM manufacturer",
+		"INSERT INTO lot (code, model_id, received_by, file_sha256, row_count) "
+		" SELECT 'LOT-S', model_id, 'x', repeat('c', 64), 12000 FROM device_model",
+		"INSERT INTO location (code, name, kind) VALUES ('CITY-S', 'City S', 'secondary_store')",
+		/* serial n = 1..12000, verified stock at CENTRAL */
+		"INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date, state, "
+		" location_id, valid_until, verified_at) "
+		" SELECT b || ml_barcode_check_digit(b), (SELECT model_id FROM device_model), "
+		"  (SELECT lot_id FROM lot), 'B', date '2026-01-01', 'in_stock', "
+		"  (SELECT location_id FROM location WHERE code = 'CENTRAL'), current_date + 3000, "
+		"  now() - interval '1 month' "
+		" FROM generate_series(1, 12000) n, LATERAL (SELECT '41300020000' || lpad(n::text, 10, "
+		" '0') AS b) x",
+	};
+	for (const char *sql : fixture)
+		ASSERT_EQ(ML_OK, db_cmd(dba, sql, 0, nullptr, &err)) << sql << ": " << err.msg;
+
+	/* six slots; the clerk puts serials 2000k+1 .. 2000(k+1) into slot S-k by scanning */
+	struct db *clerk = pgtest_connect(pgtest_as(ci, "mlt_clerk"));
+	std::vector<std::string> codes;
+	for (int k = 0; k < 6; k++) {
+		std::string slot = "S-" + std::to_string(k);
+		ASSERT_EQ(ML_OK, stock_slot_add(clerk, "CENTRAL", slot.c_str(), "shelf", nullptr,
+						nullptr, nullptr, &err))
+			<< err.msg;
+		codes.push_back(slot);
+	}
+	PGresult *res = nullptr;
+	ASSERT_EQ(ML_OK, db_exec(dba, "SELECT barcode FROM asset ORDER BY barcode", 0, nullptr,
+				 PGRES_TUPLES_OK, &res, &err))
+		<< err.msg;
+	ASSERT_EQ(12000, PQntuples(res));
+	std::vector<std::string> scan;
+	for (int i = 0; i < 12000; i++) {
+		if (i % 2000 == 0)
+			scan.push_back(codes[(size_t)(i / 2000)]);
+		scan.push_back(PQgetvalue(res, i, 0));
+	}
+	PQclear(res);
+	std::vector<const char *> sp;
+	for (const std::string &s : scan)
+		sp.push_back(s.c_str());
+	struct stock_scan_report rep = {};
+	ASSERT_EQ(ML_OK, stock_putaway(clerk, sp.data(), sp.size(), &rep, &err)) << err.msg;
+	EXPECT_EQ(12000u, rep.done);
+	stock_scan_report_free(&rep);
+	db_close(clerk);
+
+	const std::string per_slot =
+		"SELECT string_agg(s.barcode || '=' || (SELECT count(*) FROM asset_slot x "
+		" WHERE x.slot_id = s.slot_id), ' ' ORDER BY s.barcode) FROM store_slot s";
+	EXPECT_EQ("S-0=2000 S-1=2000 S-2=2000 S-3=2000 S-4=2000 S-5=2000", one(dba, per_slot));
+
+	/* serials 1..10000 in ONE ml_asset_apply (one UPDATE), as the clerk:
+	 *    1.. 2500 reverify_send   (leaves stock: out of its slot)
+	 * 2501.. 5000 dispatch        (in transit, location unchanged: out)
+	 * 5001.. 7500 count_transfer  (still in stock, but in CITY-S: out)
+	 * 7501..10000 put_away        (same store, same state: stays)
+	 * 10001..12000 not moved      (stays) */
+	const std::string apply =
+		"SELECT ml_asset_apply((SELECT user_id FROM app_user WHERE login = 'mlt_clerk'), "
+		" array_agg(ROW(a.asset_id, 'in_stock', CASE WHEN n <= 2500 THEN 'reverify' "
+		"  WHEN n <= 5000 THEN 'in_transit' ELSE 'in_stock' END, CASE WHEN n <= 2500 THEN "
+		"  'reverify_send' WHEN n <= 5000 THEN 'dispatch' WHEN n <= 7500 THEN 'count_transfer' "
+		"  ELSE 'put_away' END, CASE WHEN n BETWEEN 5001 AND 7500 THEN (SELECT location_id "
+		"  FROM location WHERE code = 'CITY-S') END, false, NULL, NULL, NULL)::ml_asset_change "
+		"  ORDER BY a.asset_id)) "
+		"FROM (SELECT asset_id, substr(barcode, 12, 10)::int AS n FROM asset) a "
+		"WHERE n <= 10000";
+	/* rolled back, and refused (one asset changed meanwhile): every slot row stays */
+	ASSERT_EQ(ML_OK, db_cmd(dba, "BEGIN", 0, nullptr, &err));
+	EXPECT_EQ("10000", one(dba, apply));
+	EXPECT_EQ("S-0=0 S-1=0 S-2=0 S-3=500 S-4=2000 S-5=2000", one(dba, per_slot));
+	ASSERT_EQ(ML_OK, db_cmd(dba, "ROLLBACK", 0, nullptr, &err));
+	EXPECT_EQ("S-0=2000 S-1=2000 S-2=2000 S-3=2000 S-4=2000 S-5=2000", one(dba, per_slot));
+	ASSERT_EQ(ML_OK, db_cmd(dba,
+				"UPDATE asset SET state = 'issued' "
+				"WHERE barcode LIKE '413000200000000009999_'",
+				0, nullptr, &err))
+		<< err.msg;
+	EXPECT_EQ("S-0=2000 S-1=2000 S-2=2000 S-3=2000 S-4=1999 S-5=2000", one(dba, per_slot));
+	EXPECT_EQ(ML_ECONFLICT,
+		  db_exec(dba, apply.c_str(), 0, nullptr, PGRES_TUPLES_OK, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "nothing moved")) << err.msg;
+	EXPECT_EQ("S-0=2000 S-1=2000 S-2=2000 S-3=2000 S-4=1999 S-5=2000", one(dba, per_slot));
+	ASSERT_EQ(ML_OK, db_cmd(dba,
+				"UPDATE asset SET state = 'in_stock' "
+				"WHERE barcode LIKE '413000200000000009999_'",
+				0, nullptr, &err))
+		<< err.msg;
+
+	/* applied: exactly the assets still in CENTRAL's stock keep their slots */
+	EXPECT_EQ("10000", one(dba, apply));
+	EXPECT_EQ("S-0=0 S-1=0 S-2=0 S-3=500 S-4=1999 S-5=2000", one(dba, per_slot));
+	EXPECT_EQ("0",
+		  one(dba, "SELECT count(*) FROM asset_slot x JOIN asset a USING (asset_id) "
+			   "WHERE a.state NOT IN ('in_stock', 'secondary_stock') OR a.location_id "
+			   "<> (SELECT location_id FROM location WHERE code = 'CENTRAL')"));
+	EXPECT_EQ("4500", one(dba, "SELECT count(*) FROM asset a WHERE a.state = 'in_stock' AND "
+				   "a.location_id = (SELECT location_id FROM location WHERE code = "
+				   "'CENTRAL')"));
+	/* and it is one trigger call per statement (tgtype bit 0: FOR EACH ROW) */
+	EXPECT_EQ("0", one(dba, "SELECT tgtype & 1 FROM pg_trigger WHERE tgname = "
+				"'asset_slot_leaves'"));
+	db_close(dba);
+}
+
 TEST(StoresParse, ScanListAllOrNothingWithLineNumbers)
 {
 	const char ok[] = "barcode\n4130001000000000013\r\n\n\"A-01\",x\n  B-02  \n";
