@@ -448,6 +448,156 @@ TEST_F(Watch, MetersInstalledWithoutSeals)
 	EXPECT_EQ(0, held);
 }
 
+/*
+ * 0310 keeps the two installation rules' candidates as derived data (the
+ * previous installation's removal reading on each installation; the list of
+ * active meter installations with no applied seal). Whatever order the field
+ * records arrive in and however they change afterwards, the rules must find
+ * exactly what the full queries of 0300 find, a rebuild from scratch must
+ * change nothing, and no login may write the derived data.
+ */
+std::string full_backwards()
+{
+	return dbaq(
+		"SELECT coalesce(string_agg('installation:' || installation_id, ',' ORDER BY installation_id), '') "
+		"FROM (SELECT i.installation_id, i.install_kwh, lag(i.remove_kwh) OVER w AS prev "
+		"      FROM installation i WHERE i.element = 'meter' "
+		"      WINDOW w AS (PARTITION BY i.asset_id ORDER BY i.installed_at, i.installation_id)) x "
+		"WHERE x.install_kwh < x.prev");
+}
+
+std::string full_unsealed()
+{
+	return dbaq(
+		"SELECT coalesce(string_agg('installation:' || i.installation_id, ',' ORDER BY i.installation_id), '') "
+		"FROM installation i WHERE i.removed_at IS NULL AND i.element = 'meter' "
+		"AND NOT EXISTS (SELECT 1 FROM seal s WHERE s.installation_id = i.installation_id "
+		"AND s.state = 'applied')");
+}
+
+std::string rule_keys(const char *rule)
+{
+	return one(
+		as("mlt_manager"),
+		"SELECT coalesce(string_agg(anomaly_key, ',' ORDER BY substr(anomaly_key, 14)::bigint), '') "
+		"FROM ml_watch_detect($1, 0)",
+		{ rule });
+}
+
+std::string derived_state()
+{
+	return dbaq(
+		"SELECT md5(coalesce(string_agg(installation_id || ':' || coalesce(prev_installation_id::text, '-') "
+		"|| ':' || coalesce(prev_remove_kwh::text, '-'), ',' ORDER BY installation_id), '') || '|' "
+		"|| (SELECT coalesce(string_agg(installation_id::text, ',' ORDER BY installation_id), '') "
+		"    FROM installation_unsealed)) FROM installation");
+}
+
+void expect_rules_equal_full_queries(const char *when)
+{
+	SCOPED_TRACE(when);
+	EXPECT_EQ(full_backwards(), rule_keys("reading_backwards"));
+	EXPECT_EQ(full_unsealed(), rule_keys("unsealed_install"));
+}
+
+TEST_F(Watch, InstallationCandidatesFollowEveryChangeOfTheFieldRecords)
+{
+	auto a = assets(1550, 3, "installed", "WSITE");
+	// points of its own: the other tests' meters stay installed at WP1-WP9
+	dba("INSERT INTO metering_point (code, account_no, address, site_id, created_by) "
+	    "SELECT 'WP' || g, '330' || g, 'address ' || g, "
+	    "(SELECT location_id FROM location WHERE code = 'WSITE'), "
+	    "(SELECT user_id FROM app_user WHERE login = 'mlt_manager') FROM generate_series(21, 25) g");
+	// a[0]: the later installation arrives first (an offline record sent late), then the
+	// earlier one, removed at more than the later one was installed at
+	std::string later = installation(a[0], 21, 100, "40.00");
+	expect_rules_equal_full_queries("the later installation alone");
+	EXPECT_EQ(0, found("reading_backwards", "installation:" + later));
+	std::string earlier = installation(a[0], 22, 3000, "10.00", "50.00", 2000);
+	expect_rules_equal_full_queries("the earlier one arrives late");
+	EXPECT_EQ(1, found("reading_backwards", "installation:" + later));
+	EXPECT_EQ(earlier,
+		  dbaq("SELECT prev_installation_id FROM installation WHERE installation_id = $1",
+		       { later }));
+	// the earlier removal reading corrected down: no longer backwards
+	dba("UPDATE installation SET remove_kwh = 35.00 WHERE installation_id = $1", { earlier });
+	expect_rules_equal_full_queries("the removal reading corrected");
+	EXPECT_EQ(0, found("reading_backwards", "installation:" + later));
+	// a caller's own values for the derived columns are ignored
+	std::string second = installation(a[1], 24, 3000, "5.00", "9.00", 2900);
+	std::string forged = dbaq(
+		"INSERT INTO installation (asset_id, point_id, element, team_id, installed_by, installed_at, "
+		"install_kwh, prev_installation_id, prev_remove_kwh) "
+		"SELECT a.asset_id, p.point_id, 'meter', (SELECT location_id FROM location WHERE code = 'WTEAM'), "
+		"u.user_id, now() - interval '50 hours', 1, NULL, 0 "
+		"FROM asset a, metering_point p, app_user u WHERE a.barcode = $1 AND p.code = 'WP23' "
+		"AND u.login = 'mlt_field' RETURNING installation_id",
+		{ a[1] });
+	expect_rules_equal_full_queries("forged derived values");
+	EXPECT_EQ(1, found("reading_backwards", "installation:" + forged)); // 1 kWh after 9 kWh
+	EXPECT_EQ(second + "|9.00",
+		  dbaq("SELECT prev_installation_id || '|' || prev_remove_kwh FROM installation "
+		       "WHERE installation_id = $1",
+		       { forged }));
+	// a superuser's direct UPDATE of the column is what a bulk load with triggers off
+	// leaves: the rebuild puts it right
+	dba("UPDATE installation SET prev_remove_kwh = 0 WHERE installation_id = $1", { forged });
+	EXPECT_EQ(0, found("reading_backwards", "installation:" + forged));
+	EXPECT_GE(std::stoi(dbaq("SELECT backwards FROM ml_watch_field_rebuild()")), 1);
+	expect_rules_equal_full_queries("after a rebuild");
+	EXPECT_EQ(1, found("reading_backwards", "installation:" + forged));
+
+	// seals: applied, moved to another installation, removed; the installation removed
+	std::string i2 = installation(a[2], 25, 48, "1");
+	expect_rules_equal_full_queries("installed without a seal");
+	EXPECT_EQ(1, found("unsealed_install", "installation:" + i2));
+	dba("INSERT INTO seal (code, batch, state, installation_id, asset_id) VALUES ('WS0101', 'WB', 'applied', $1, $2)",
+	    { i2, aid(a[2]) });
+	expect_rules_equal_full_queries("sealed");
+	EXPECT_EQ(0, found("unsealed_install", "installation:" + i2));
+	dba("UPDATE seal SET installation_id = $1, asset_id = $2 WHERE code = 'WS0101'",
+	    { forged, aid(a[1]) });
+	expect_rules_equal_full_queries("the seal recorded on another installation");
+	EXPECT_EQ(1, found("unsealed_install", "installation:" + i2));
+	EXPECT_EQ(0, found("unsealed_install", "installation:" + forged));
+	dba("UPDATE seal SET state = 'removed' WHERE code = 'WS0101'");
+	expect_rules_equal_full_queries("the seal removed");
+	EXPECT_EQ(1, found("unsealed_install", "installation:" + forged));
+	dba("UPDATE installation SET removed_at = now(), removed_by = installed_by, remove_kwh = 3, "
+	    "remove_reason = 'fault' WHERE installation_id = $1",
+	    { i2 });
+	expect_rules_equal_full_queries("the unsealed meter removed");
+	EXPECT_EQ(0, found("unsealed_install", "installation:" + i2));
+	dba("DELETE FROM seal WHERE code = 'WS0101'");
+	expect_rules_equal_full_queries("the seal row deleted");
+
+	// a rebuild from scratch changes nothing the triggers kept
+	std::string before = derived_state();
+	dbaq("SELECT count(*) FROM ml_watch_field_rebuild()");
+	EXPECT_EQ(before, derived_state());
+
+	// no login writes the derived data or runs its functions
+	const char *attacks[] = {
+		"INSERT INTO installation_unsealed (installation_id) SELECT min(installation_id) FROM installation",
+		"DELETE FROM installation_unsealed",
+		"UPDATE installation SET prev_remove_kwh = 0",
+		"SELECT * FROM ml_watch_field_rebuild()",
+		"SELECT installation_prev_refresh(1)",
+		"SELECT installation_unsealed_sync(ARRAY[1::bigint])",
+	};
+	for (const char *login :
+	     { "mlt_admin", "mlt_manager", "mlt_field", "mlt_clerk", "mlt_auditor" }) {
+		struct db *db = pgtest_connect(as(login));
+		for (const char *sql : attacks) {
+			struct ml_error err = ML_ERROR_INIT;
+			EXPECT_EQ(ML_EPERM, db_cmd(db, sql, 0, nullptr, &err))
+				<< login << ": " << sql;
+		}
+		db_close(db);
+	}
+	EXPECT_EQ(before, derived_state());
+}
+
 TEST_F(Watch, StandardCertificatesExpiring)
 {
 	dba("INSERT INTO reference_standard (code, name, accuracy_class) VALUES ('WSTD1', 's1', '0.05'), "
