@@ -166,6 +166,7 @@ CREATE OR REPLACE FUNCTION ml_watch_detect(p_rule text, p_threshold int, p_key t
 #variable_conflict use_column
 DECLARE
 	th int := coalesce(p_threshold, 0);
+	reverify_months bigint;
 BEGIN
 	IF p_rule = 'transit_overdue' THEN
 		-- key: the asset and the moment its transit began
@@ -182,7 +183,10 @@ BEGIN
 		  AND (p_key IS NULL OR p_key = 'asset:' || a.asset_id || '@'
 		       || to_char(a.state_changed_at AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS'));
 	ELSIF p_rule = 'stock_reverify_age' THEN
-		-- one anomaly per store, model and lot (a delivery ages together)
+		-- one anomaly per store, model and lot (a delivery ages together); the setting is
+		-- read once (0310): ml_setting_e4 is SECURITY DEFINER, so it was called per stock
+		-- asset (786 000 calls at 10 M assets), where the inlined ml_issue_problem is cheap
+		reverify_months := ml_setting_e4('stock.reverify_months');
 		RETURN QUERY
 		SELECT 'stock:' || s.location_id || ':' || s.model_id || ':' || s.lot_id, NULL::bigint, s.location_id,
 		       format('%s assets of lot %s (model %s) at %s are past validity or re-verification age', s.n,
@@ -194,7 +198,7 @@ BEGIN
 			     min(a.valid_until) AS first_valid, (array_agg(a.barcode::text ORDER BY a.asset_id))[1:10] AS sample
 		      FROM asset a
 		      WHERE a.state IN ('in_stock', 'secondary_stock')
-			AND ml_issue_problem(a.valid_until, a.verified_at, ml_setting_e4('stock.reverify_months')) IS NOT NULL
+			AND ml_issue_problem(a.valid_until, a.verified_at, reverify_months) IS NOT NULL
 		      GROUP BY a.location_id, a.model_id, a.lot_id) s
 		JOIN lot l ON l.lot_id = s.lot_id JOIN device_model m ON m.model_id = s.model_id
 		LEFT JOIN location loc ON loc.location_id = s.location_id

@@ -380,8 +380,18 @@ TEST_F(Stores, TwoClerksPickingOneAssetExactlyOneWins)
 	ASSERT_EQ(ML_OK, order_pick(clerk_, o1, b, 1, nullptr, &err_)) << err_.msg;
 	int rc2 = -1;
 	struct ml_error err2 = ML_ERROR_INIT;
+	const std::string pid2 = std::to_string(PQbackendPID(db_conn(c2)));
 	std::thread t([&] { rc2 = order_pick(c2, o2, b, 1, nullptr, &err2); });
-	usleep(300000);
+	/* until clerk 2's backend waits on a lock: a fixed sleep was too short under load, and
+	 * clerk 2 then picked after the commit (a plain refusal, not the race this tests) */
+	bool waiting = false;
+	for (int i = 0; i < 600 && !waiting; i++) {
+		waiting = one(dba_, "SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid2 +
+					    " AND wait_event_type = 'Lock'") == "1";
+		if (!waiting)
+			usleep(50000);
+	}
+	EXPECT_TRUE(waiting) << "clerk 2's pick never waited for clerk 1's lock";
 	EXPECT_EQ(-1, rc2) << "the second pick waits for the first";
 	ASSERT_EQ(ML_OK, db_commit(clerk_, &err_));
 	t.join();
