@@ -1,7 +1,8 @@
 /*
  * h_plan.c — planning over HTTP (issue 15): swap work orders, recording an
- * on-site inspection, the working-day calendar and a saved plan against
- * actual. Thin over plan/inspect.h, plan/rotation.h and plan/actual.h, the
+ * on-site inspection, the working-day calendar, a saved plan against
+ * actual and the monitoring work items (稽查监控). Thin over plan/inspect.h,
+ * plan/rotation.h, plan/actual.h and plan/watch.h, the
  * same calls as `meterlab plan …`; every rule and refusal is the
  * database's.
  */
@@ -11,6 +12,7 @@
 #include "plan/actual.h"
 #include "plan/inspect.h"
 #include "plan/rotation.h"
+#include "plan/watch.h"
 #include "server/srv.h"
 
 /* A string field of the JSON body (NULL when absent); points into rq->in. */
@@ -137,4 +139,45 @@ int h_plan_actual(struct req *rq, struct ml_error *err)
 	int rc = lots && !strcmp(lots, "true") ? plan_lot_release(rq->db, id, &res, err)
 					       : plan_actual(rq->db, id, &res, err);
 	return rows(rq, rc, res);
+}
+
+/* GET /api/watch/items?status=&rule=&place=&role=&overdue=: watch_list. */
+int h_watch_list(struct req *rq, struct ml_error *err)
+{
+	const char *od = req_query(rq, "overdue");
+	struct watch_filter f = { .status = req_query(rq, "status"),
+				  .rule = req_query(rq, "rule"),
+				  .place = req_query(rq, "place"),
+				  .role = req_query(rq, "role"),
+				  .overdue = od && !strcmp(od, "true") };
+	PGresult *res = NULL;
+	int rc = watch_list(rq->db, &f, &res, err);
+	return rows(rq, rc, res);
+}
+
+/* GET /api/watch/items/{id}: watch_show, the evidence as JSON ("details"). */
+int h_watch_show(struct req *rq, struct ml_error *err)
+{
+	int64_t id = strtoll(req_seg(rq, 0), NULL, 10);
+	PGresult *res = NULL;
+	int rc = watch_show(rq->db, id, &res, err);
+	if (rc)
+		return rc;
+	req_json(rq, 200, json_row(res, 0));
+	PQclear(res);
+	return ML_OK;
+}
+
+/* POST /api/watch/items/{id}/close {note, reason?}: watch_close (watch.close and the
+ * item's role or manager); refused (409) while the condition holds and no reason is given. */
+int h_watch_close(struct req *rq, struct ml_error *err)
+{
+	int64_t id = strtoll(req_seg(rq, 0), NULL, 10);
+	int held = 0;
+	int rc = watch_close(rq->db, id, body_str(rq, "note"), body_str(rq, "reason"), &held, err);
+	if (!rc)
+		req_json(rq, 200,
+			 json_pack("{s:I, s:s, s:b}", "item", (json_int_t)id, "status", "closed",
+				   "condition_held", held));
+	return rc;
 }

@@ -291,6 +291,19 @@ static const struct route_param q_plan_actual[] = {
 	{ "lots", PT_BOOL, 0, 0, "per planned lot: planned day against release" },
 	{ NULL, 0, 0, 0, NULL },
 };
+static const struct route_param q_watch[] = {
+	{ "status", PT_STRING, 0, 8, "open (default), closed or all" },
+	{ "rule", PT_STRING, 0, 40, "one rule's code" },
+	{ "place", PT_STRING, 0, 64, "location code, centre for the lab's own items" },
+	{ "role", PT_STRING, 0, 32, "the role an item is for" },
+	{ "overdue", PT_BOOL, 0, 0, "only open items past their due date" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_watch_close[] = {
+	{ "note", PT_STRING, 1, 1000, "the rectification note (整改说明)" },
+	{ "reason", PT_STRING, 0, 500, "why it is closed while the rule still finds it" },
+	{ NULL, 0, 0, 0, NULL },
+};
 /* seals and fault outcomes for the web pages (h_web.c, issue 13) */
 static const struct route_param b_seal_receive[] = {
 	{ "batch", PT_STRING, 1, 64, "the seal batch (letters, digits, _ . / -)" },
@@ -699,6 +712,18 @@ const struct route srv_routes[] = {
 	  q_plan_actual, NULL, 200, "plan",
 	  "a saved plan against the runs finished per day and bench (lots=true: lot releases)",
 	  S_LIST, "/api/plan/actual/999999", NULL },
+	{ "GET", "/api/watch/items", h_watch_list, AUTH_SESSION, "asset.read", 0, NULL, q_watch,
+	  NULL, 200, "plan",
+	  "monitoring work items (稽查监控): open, closed or all, by rule, place, role", S_LIST,
+	  "/api/watch/items?status=all", NULL },
+	{ "GET", "/api/watch/items/{id}", h_watch_show, AUTH_SESSION, "asset.read", 0, p_id, NULL,
+	  NULL, 200, "plan", "one work item with its evidence, who opened and who closed it", S_OBJ,
+	  "/api/watch/items/999999", NULL },
+	{ "POST", "/api/watch/items/{id}/close", h_watch_close, AUTH_SESSION, "watch.close",
+	  RF_IDEMPOTENT, p_id, NULL, b_watch_close, 200, "plan",
+	  "close a work item with a rectification note; refused while the condition holds "
+	  "unless a reason is given",
+	  S_OBJ, "/api/watch/items/999999/close", "{\"note\":\"probe\"}" },
 	{ "POST", "/api/runs/{id}/manual", h_run_manual, AUTH_SESSION, "run.manual", RF_IDEMPOTENT,
 	  p_id, NULL, b_manual, 200, "lab",
 	  "record a manual run's typed-in readings: judged like a driven run, all or nothing",

@@ -398,6 +398,9 @@ int h_plan_order_cancel(struct req *rq, struct ml_error *err);
 int h_plan_inspect(struct req *rq, struct ml_error *err);
 int h_plan_calendar(struct req *rq, struct ml_error *err);
 int h_plan_actual(struct req *rq, struct ml_error *err);
+int h_watch_list(struct req *rq, struct ml_error *err);
+int h_watch_show(struct req *rq, struct ml_error *err);
+int h_watch_close(struct req *rq, struct ml_error *err);
 
 /* ---- the web pages (server/static.c) ---- */
 

@@ -196,11 +196,11 @@ def t_login_and_homes(b, fx):
     b.shot("login-refused")
     homes = {
         "mlt_clerk": ["配送单", "上架", "库存"],
-        "mlt_field": ["现场作业"],
+        "mlt_field": ["现场作业", "换表工单", "现场检验", "稽查监控"],
         "mlt_tech": ["检定台看板", "证书审核"],
         "mlt_checker": ["证书审核"],
         "mlt_approver": ["证书审核"],
-        "mlt_manager": ["管理概览", "库存"],
+        "mlt_manager": ["管理概览", "库存", "换表工单", "现场检验", "稽查监控"],
         "mlt_auditor": ["证书查验"],
     }
     for user, want in homes.items():
@@ -462,6 +462,10 @@ def t_lab_and_manager(b, fx):
     rates = b.d.execute_script("return [...document.querySelectorAll('#rates tbody tr')].map(r => r.innerText)")
     assert any("100.0" in r for r in rates), rates
     assert int(b.text("#runs-total")) >= 3
+    # the planning pages from the manager's page: the overdue rotation order, the open items
+    assert b.text("#plan-late .big") == "1", b.text("#plan-late")
+    assert b.text("#plan-watch .big") == fx.sql("SELECT count(*) FROM watch_item WHERE status = 'open'")
+    assert b.css("#plan-late").get_attribute("href").endswith("/plan/orders.html")
 
 
 def t_count(b, fx):
@@ -1010,9 +1014,113 @@ def t_camera(b, fx):
         b.d.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": sid})
 
 
+def t_inspect(b, fx):
+    """A field member records an on-site inspection: an expired portable
+    standard is refused in the server's words and nothing is recorded; a mean
+    of 1.15 % on a class 1 meter is judged by the server (rounded 1.2, fails)
+    and opens a swap work order for the installing team."""
+    pl = fx.data["plan"]
+    b.login("mlt_fw")
+    b.visit("inspect", "/plan/inspect.html")
+    assert b.d.execute_script("return document.activeElement.id") == "point"
+    b.css("#point").send_keys("WIP1")
+    b.css("#standard").send_keys(pl["expired"])
+    b.css("#rd-1").send_keys("1.1, 1.2")
+    b.css("#rd-2").send_keys("0.2 0.2")
+    b.css("#go").click()
+    b.wait_text("#msg", "检验被拒绝")
+    assert "has no calibration certificate valid on" in b.text("#msg"), b.text("#msg")
+    b.shot("inspect-refused")
+    assert fx.sql("SELECT count(*) FROM point_inspection") == "0"
+    b.css("#standard").clear()
+    b.css("#standard").send_keys(pl["standard"])
+    b.css("#add").click()
+    assert b.d.execute_script("return document.activeElement.id") == "lp-3"
+    b.css("#go").click()
+    b.wait_text("#msg", "已记录检验")
+    assert b.text("#verdict") == "不合格", b.text("#verdict")
+    rows = b.d.execute_script("return [...document.querySelectorAll('#points-result tbody tr')].map(r => [...r.cells].map(c => c.innerText))")
+    assert rows[0][0] == "Ib 1.0" and rows[0][1] == "1.15" and rows[0][2] == "+1.2" and rows[0][3] == "1" and rows[0][4] == "不合格", rows
+    assert rows[1][4] == "合格", rows
+    order = b.css("#swap a").text.lstrip("#")
+    b.shot("inspect-fail")
+    assert fx.sql("SELECT i.verdict || ' ' || u.login || ' ' || p.code FROM point_inspection i JOIN app_user u ON u.user_id = i.recorded_by "
+                  "JOIN metering_point p ON p.point_id = i.point_id") == "fail mlt_fw WIP1"
+    assert fx.sql("SELECT kind || ' ' || status FROM swap_order WHERE order_id = %s" % order) == "inspection open"
+    pl["inspection_order"] = int(order)
+
+
+def t_swaps(b, fx):
+    """Swap work orders: a field member sees their team's (none) and picks the
+    other team's: the overdue rotation order and the inspection's; a manager
+    cancels the rotation order with a reason."""
+    pl = fx.data["plan"]
+    b.login("mlt_fw")
+    b.visit("swaps", "/plan/orders.html")
+    assert Select(b.css("#f-team")).first_selected_option.get_attribute("value") == "WEB-TEAM"
+    b.wait_text("#orders tbody", "没有符合条件的工单")
+    Select(b.css("#f-team")).select_by_value(pl["team"])
+    b.wait(lambda: len(b.csss("#orders tbody tr[id]")) == (2 if pl.get("inspection_order") else 1), 10, "the team's orders")
+    b.wait_text("#total", "其中逾期 1 张")
+    late = b.css("#order-%d" % pl["order"])
+    assert "逾期" in late.text and "周期轮换" in late.text, late.text
+    if pl.get("inspection_order"):
+        assert "现场检验不合格" in b.text("#order-%d" % pl["inspection_order"])
+    Select(b.css("#f-status")).select_by_value("overdue")
+    b.wait(lambda: [r.get_attribute("id") for r in b.csss("#orders tbody tr[id]")] == ["order-%d" % pl["order"]], 10, "only the overdue one")
+    b.css("#order-%d a" % pl["order"]).click()
+    b.wait_text("#detail", "工单 #%d" % pl["order"])
+    assert not b.csss("#cancel-form")  # a field member does not cancel
+    b.shot("swaps")
+    b.login("mlt_manager")
+    b.get("/plan/orders.html#%d" % pl["order"])
+    b.ready()
+    b.wait_text("#detail", "工单 #%d" % pl["order"])
+    b.css("#c-reason").send_keys("客户已销户，计量点拆除")
+    b.shot("swaps-cancel", at="#cancel-form")
+    b.css("#c-go").click()
+    b.wait_text("#msg", "已取消工单 #%d" % pl["order"])
+    b.wait_text("#d-status", "已取消")
+    assert fx.sql("SELECT status || ' ' || u.login FROM swap_order o JOIN app_user u ON u.user_id = o.closed_by "
+                  "WHERE order_id = %d" % pl["order"]) == "cancelled mlt_manager"
+
+
+def t_watch(b, fx):
+    """A monitoring work item: closing while the meter is still past its
+    validity is refused with the server's words and the reason is asked
+    for; with a reason it closes, recorded as held, by the person."""
+    pl = fx.data["plan"]
+    b.login("mlt_fw")
+    b.visit("watch", "/plan/watch.html")
+    b.wait(lambda: b.csss("#item-%d" % pl["item"]), 10, "the rotation item")
+    assert "周期轮换逾期" in b.text("#item-%d" % pl["item"])
+    Select(b.css("#f-rule")).select_by_value("unsealed_install")
+    b.wait(lambda: b.csss("#items tbody tr[id]") and all(r.get_attribute("data-rule") == "unsealed_install" for r in b.csss("#items tbody tr[id]")), 10, "the rule filter")
+    Select(b.css("#f-rule")).select_by_value("")
+    b.wait(lambda: b.csss("#item-%d" % pl["item"]), 10, "all rules again")
+    b.css("#item-%d a" % pl["item"]).click()
+    b.wait_text("#detail", "待办 #%d" % pl["item"])
+    assert b.css("#c-reason-box").get_attribute("hidden") is not None
+    b.css("#c-note").send_keys("已通知城西装接二班换表")
+    b.css("#c-go").click()
+    b.wait_text("#msg", "关闭被拒绝")
+    assert "the condition still holds" in b.text("#msg"), b.text("#msg")
+    assert b.css("#c-reason-box").get_attribute("hidden") is None
+    assert b.d.execute_script("return document.activeElement.id") == "c-reason"
+    b.shot("watch-refused", at="#close-form")
+    assert fx.sql("SELECT status FROM watch_item WHERE item_id = %d" % pl["item"]) == "open"
+    b.css("#c-reason").send_keys("客户长期不在家，已约定下周换表")
+    b.css("#c-go").click()
+    b.wait_text("#msg", "已关闭待办 #%d（异常仍在" % pl["item"])
+    b.wait_text("#d-reason", "客户长期不在家")
+    assert fx.sql("SELECT status || ' ' || condition_held || ' ' || u.login FROM watch_item i JOIN app_user u ON u.user_id = i.closed_by "
+                  "WHERE item_id = %d" % pl["item"]) == "closed true mlt_fw"
+    b.shot("watch-closed")
+
+
 TESTS = [t_verify_page, t_login_and_homes, t_cert_queue, t_warehouse, t_count, t_reverify, t_delivery, t_field,
          t_lab_and_manager, t_lab_task, t_password, t_seals,
-         t_retire, t_faults, t_cert_revise, t_manual, t_tokens, t_camera]
+         t_retire, t_faults, t_cert_revise, t_manual, t_tokens, t_camera, t_inspect, t_swaps, t_watch]
 
 
 def main():

@@ -22,6 +22,8 @@
 #include "../server/server_fixture.h"
 #include "assets/registry.h"
 #include "field/field.h"
+#include "plan/rotation.h"
+#include "plan/watch.h"
 #include "stores/stores.h"
 
 struct cert_renderer *wf_renderer()
@@ -300,6 +302,71 @@ void lab(const std::string &ci, json_t *out)
 				      man[1].c_str()));
 }
 
+/* As the DBA with triggers off (session_replication_role = replica): the
+ * installed meters of the planning pages' world, set up the way
+ * tests/plan/inspect_test.cc does, not through the field's operations. */
+void dba(const std::string &ci, const std::string &sql)
+{
+	exec(ci + " options='-c session_replication_role=replica'", sql);
+}
+
+/* Planning (issue 15): a second team with three meters installed 30 days
+ * ago at points WIP1..WIP3 (WIP3's validity ended five days ago: on the
+ * rotation list, an overdue rotation swap order), a portable standard
+ * certified until 2099 and one whose certificate ended yesterday, and the
+ * monitoring rules rotation_overdue and unsealed_install run once by the
+ * manager (items for the team). */
+void plan(const std::string &ci, json_t *out)
+{
+	struct db *db = pgtest_connect(pgtest_as(ci, "mlt_wadmin"));
+	struct ml_error err = ML_ERROR_INIT;
+	ok(asset_location_add(db, "WEB-TEAM2", "城西装接二班", "field_team", nullptr, &err), err,
+	   "team 2");
+	db_close(db);
+	std::vector<std::string> b = lot_in(ci, "WLOT-PLAN", 795000, 3, "issued", "WEB-TEAM2");
+	dba(ci,
+	    "INSERT INTO metering_point (code, account_no, address, site_id, created_by) "
+	    "SELECT 'WIP' || g, '77' || g, '杭州市西湖区文三路' || g || '号', (SELECT location_id "
+	    "FROM location WHERE code = 'WEB-SITE'), (SELECT user_id FROM app_user WHERE login = "
+	    "'mlt_manager') FROM generate_series(1, 3) g");
+	dba(ci, "UPDATE asset SET state = 'installed', location_id = (SELECT location_id FROM "
+		"location WHERE code = 'WEB-SITE'), valid_until = CASE barcode WHEN '" +
+			b[2] +
+			"' THEN current_date - 5 ELSE current_date + 2000 END WHERE lot_id = "
+			"(SELECT lot_id FROM lot WHERE code = 'WLOT-PLAN')");
+	dba(ci,
+	    "INSERT INTO installation (asset_id, point_id, element, team_id, installed_by, "
+	    "installed_at, install_kwh) SELECT a.asset_id, p.point_id, 'meter', (SELECT "
+	    "location_id FROM location WHERE code = 'WEB-TEAM2'), (SELECT user_id FROM app_user "
+	    "WHERE login = 'mlt_fw'), now() - interval '30 days', 0 FROM (SELECT asset_id, "
+	    "row_number() OVER (ORDER BY barcode) AS k FROM asset WHERE lot_id = (SELECT lot_id "
+	    "FROM lot WHERE code = 'WLOT-PLAN')) a JOIN metering_point p ON p.code = 'WIP' || a.k");
+	rfx::add_standard(ci, "WPS1", "2026-01-01", "2099-12-31");
+	std::string yesterday = q1(ci, "SELECT to_char(current_date - 1, 'YYYY-MM-DD')");
+	rfx::add_standard(ci, "WPS-OLD", "2025-01-01", yesterday.c_str());
+	std::string month = q1(ci, "SELECT to_char(current_date - 5, 'YYYY-MM')");
+	db = pgtest_connect(pgtest_as(ci, "mlt_manager"));
+	long opened = 0;
+	ok(rotation_orders_open(db, month.c_str(), "WEB-TEAM2", &opened, &err), err,
+	   "rotation orders");
+	if (opened != 1)
+		die("rotation orders: " + std::to_string(opened) + " opened, 1 expected");
+	for (const char *rule : { "rotation_overdue", "unsealed_install" }) {
+		PGresult *res = nullptr;
+		ok(watch_run(db, rule, &res, &err), err, rule);
+		PQclear(res);
+	}
+	db_close(db);
+	std::string order = q1(ci, "SELECT max(order_id) FROM swap_order");
+	std::string item = q1(ci, "SELECT item_id FROM watch_item WHERE rule = 'rotation_overdue'");
+	json_object_set_new(out, "plan",
+			    json_pack("{s:s, s:[s, s, s], s:s, s:s, s:I, s:I, s:s}", "team",
+				      "WEB-TEAM2", "barcodes", b[0].c_str(), b[1].c_str(),
+				      b[2].c_str(), "standard", "WPS1", "expired", "WPS-OLD",
+				      "order", (json_int_t)std::stoll(order), "item",
+				      (json_int_t)std::stoll(item), "month", month.c_str()));
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -330,6 +397,7 @@ int main(int argc, char **argv)
 	retire(ci, out);
 	faults(ci, out);
 	lab(ci, out);
+	plan(ci, out);
 
 	test_server srv;
 	std::string web = pgtest_src("web"), service = pgtest_as_role(ci, "meterlab_service");

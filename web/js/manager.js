@@ -1,5 +1,6 @@
 // manager.js — the manager's page: today's runs, pass rate by model, stock
-// by store and state, assets nearing their verification limit (GET /api/summary).
+// by store and state, assets nearing their verification limit (GET /api/summary),
+// and links to the planning pages with the overdue swap orders and open monitoring items.
 import { api } from "./api.js";
 import { boot, h, $, fmtDate, fmtNum, message, stateName, usable } from "./ui.js";
 
@@ -16,6 +17,14 @@ try {
 	$("#stock tbody").replaceChildren(...s.stock.map((r) => h("tr", {}, h("td", {}, `${r.name}（${r.store}）`), h("td", {}, stateName(r.state)), h("td", { class: "num" }, fmtNum(r.assets)))));
 	$("#expiring tbody").replaceChildren(...s.expiring.map((r) => h("tr", {}, h("td", {}, r.barcode), h("td", {}, r.model), h("td", {}, stateName(r.state)), h("td", {}, r.location || ""), h("td", {}, h("span", { class: "badge warn" }, fmtDate(r.valid_until))))));
 	for (const t of ["#rates", "#stock", "#expiring"]) if (!$(t + " tbody").children.length) $(t + " tbody").append(h("tr", {}, h("td", { colspan: 5, class: "muted" }, "无")));
+} catch (e) {
+	message($("#msg"), "error", e.message);
+}
+// planning and monitoring (issue 15): how many swap orders are overdue, how many items wait
+try {
+	const [late, watch] = await Promise.all([api("GET", "/api/plan/orders?status=overdue"), api("GET", "/api/watch/items")]);
+	$("#plan-late .big").textContent = fmtNum(late.items.length);
+	$("#plan-watch .big").textContent = fmtNum(watch.items.length);
 } catch (e) {
 	message($("#msg"), "error", e.message);
 }

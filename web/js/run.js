@@ -3,20 +3,12 @@
 // (solid) and the internal limit (dashed). Errors are integers × 10⁴ from
 // the server and are printed exactly; only the drawing uses floating point.
 import { api, newKey } from "./api.js";
-import { boot, h, $, fmtDate, message, usable } from "./ui.js";
+import { boot, e4, h, $, fmtDate, message, usable } from "./ui.js";
 
 const user = await boot("检定任务");
 const NS = "http://www.w3.org/2000/svg";
 const verdictNames = { pass: "合格", fail: "不合格", none: "—" };
 const statusNames = { pending: "待开始", running: "检定中", interrupted: "已中断", finished: "已完成", aborted: "已放弃" };
-
-// an integer × 10⁴ as an exact decimal: -1234 → "-0.1234"
-function e4(v) {
-	if (v === null || v === undefined) return "";
-	const n = BigInt(v), neg = n < 0n, a = neg ? -n : n;
-	const f = (a % 10000n).toString().padStart(4, "0").replace(/0+$/, "");
-	return (neg ? "-" : "") + (a / 10000n).toString() + (f ? "." + f : "");
-}
 
 function svg(tag, attrs, ...kids) {
 	const e = document.createElementNS(NS, tag);

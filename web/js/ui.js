@@ -40,6 +40,14 @@ export function fmtTime(s) {
 	return d.toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false, year: "numeric", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" });
 }
 
+// an integer × 10⁴ (an error in % as the server sends it) as an exact decimal: -1234 → "-0.1234"
+export function e4(v) {
+	if (v === null || v === undefined) return "";
+	const n = BigInt(v), neg = n < 0n, a = neg ? -n : n;
+	const f = (a % 10000n).toString().padStart(4, "0").replace(/0+$/, "");
+	return (neg ? "-" : "") + (a / 10000n).toString() + (f ? "." + f : "");
+}
+
 export const stateNames = {
 	arrived: "到货待检", sampling: "抽检中", verifying: "检定中", in_stock: "在库（中心）",
 	failed: "检定不合格", in_transit: "在途", secondary_stock: "在库（二级库）", issued: "已领用",
@@ -62,6 +70,9 @@ export const pages = [
 	{ href: "/lab/board.html", title: "检定台看板", desc: "各检定台与任务的实时状态", roles: ["lab_technician", "checker", "approver", "quality_analyst", "manager"] },
 	{ href: "/lab/certs.html", title: "证书审核", desc: "核验、批准（双人复核）", roles: ["checker", "approver", "lab_technician"] },
 	{ href: "/lab/faults.html", title: "故障分析", desc: "现场故障表计的分析结论", roles: ["lab_technician", "quality_analyst", "manager"] },
+	{ href: "/plan/orders.html", title: "换表工单", desc: "周期轮换、检验不合格的换表，逾期一目了然", roles: ["field_member", "manager"] },
+	{ href: "/plan/inspect.html", title: "现场检验", desc: "便携标准表测误差，服务器判定", roles: ["field_member", "manager"] },
+	{ href: "/plan/watch.html", title: "稽查监控", desc: "异常待办：查看证据、整改后关闭", roles: ["manager", "quality_analyst", "warehouse_clerk", "lab_technician", "field_member", "approver", "auditor"] },
 	{ href: "/manager.html", title: "管理概览", desc: "库存、临期资产、今日检定、合格率", roles: ["manager", "admin"] },
 	{ href: "/tokens.html", title: "API 令牌", desc: "扫码枪、对接系统用的令牌：新建、吊销", roles: null },
 	{ href: "/check.html", title: "证书查验", desc: "输入证书编号与查验码", roles: null },
