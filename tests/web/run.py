@@ -1118,9 +1118,61 @@ def t_watch(b, fx):
     b.shot("watch-closed")
 
 
+def t_run_start(b, fx):
+    """A technician starts a run from its page (the server executes it,
+    --runners 1): progress arrives over Server-Sent Events; another run
+    started while the one runner is busy is refused in the server's words
+    (503) and stays pending; the long run aborted, the other one started
+    again completes, every step recorded as the technician."""
+    st = fx.data["start"]
+    b.login("mlt_tech")
+    b.visit("run-start", "/lab/run.html#%d" % st["long"])
+    assert not b.css("#start-form").get_attribute("hidden"), "no start button"
+    b.css("#start").click()
+    b.wait_text("#msg", "已开始执行任务 #%d" % st["long"], 15)
+    b.wait(lambda: int(b.text("#progress").split("/")[0]) >= 1, 30, "a step over the event stream")
+    assert b.text("#status") == "检定中", b.text("#status")
+    assert b.text("#live") == "实时"
+    b.shot("run-start-progress")
+    # the one runner is busy: refused, in words
+    b.get("/lab/run.html#%d" % st["short"])
+    b.ready()
+    b.css("#start").click()
+    b.wait_text("#msg", "开始被拒绝")
+    assert "执行能力已用满" in b.text("#msg") and "--runners" in b.text("#msg"), b.text("#msg")
+    b.shot("run-start-busy")
+    assert fx.sql("SELECT status FROM verification_run WHERE run_id = %d" % st["short"]) == "pending"
+    # abort the long one from its page; the runner stops
+    b.get("/lab/run.html#%d" % st["long"])
+    b.ready()
+    b.css("#abort-reason").send_keys("演示：让出检定台")
+    b.css("#abort").click()
+    b.wait_text("#msg", "已放弃")  # the answer or the event stream's status, whichever came last
+    b.wait_text("#status", "已放弃")
+    assert fx.sql("SELECT status FROM verification_run WHERE run_id = %d" % st["long"]) == "aborted"
+    # the runner is free again (it may take a moment to let go of the aborted run)
+    b.get("/lab/run.html#%d" % st["short"])
+    b.ready()
+    for _ in range(40):
+        b.d.execute_script("document.querySelector('#msg').replaceChildren()")
+        b.css("#start").click()
+        b.wait(lambda: "任务 #%d" % st["short"] in b.text("#msg") or "开始被拒绝" in b.text("#msg"), 15, "an answer")
+        if "已开始" in b.text("#msg"):
+            break
+        time.sleep(0.25)
+    b.wait_text("#status", "已完成", 60)
+    assert b.text("#status") == "已完成" and b.text("#progress") == "1/1", (b.text("#status"), b.text("#progress"))
+    assert len(b.csss("#conclusions tbody tr")) == 2
+    assert b.css("#start-form").get_attribute("hidden") is not None
+    b.shot("run-start-finished")
+    assert fx.sql("SELECT r.status || ' ' || count(*) FILTER (WHERE u.login = 'mlt_tech') || '/' || count(*) FROM verification_run r "
+                  "JOIN run_step s USING (run_id) JOIN app_user u ON u.user_id = s.recorded_by WHERE r.run_id = %d "
+                  "GROUP BY r.status" % st["short"]) == "finished 1/1"
+
+
 TESTS = [t_verify_page, t_login_and_homes, t_cert_queue, t_warehouse, t_count, t_reverify, t_delivery, t_field,
          t_lab_and_manager, t_lab_task, t_password, t_seals,
-         t_retire, t_faults, t_cert_revise, t_manual, t_tokens, t_camera, t_inspect, t_swaps, t_watch]
+         t_retire, t_faults, t_cert_revise, t_manual, t_tokens, t_camera, t_inspect, t_swaps, t_watch, t_run_start]
 
 
 def main():

@@ -302,6 +302,45 @@ void lab(const std::string &ci, json_t *out)
 				      man[1].c_str()));
 }
 
+/* Runs the server executes (`--runners 1`, the run page's start button):
+ * two simulated benches over Modbus TCP in this process (as
+ * tests/server/run_start_test.cc), a short run at 5000x and a long one at
+ * 300x (long enough to hold the one runner while another is refused), both
+ * pending, made by the technician. The simulators live as long as the
+ * process (static storage). */
+void runs(const std::string &ci, json_t *out)
+{
+	rfx::add_scheme(ci, "scheme code=W-LONG name=\"web long\"\n"
+			    "suits kinds=meter_1p classes=1 connection=direct\n"
+			    "basic I=Ib pf=1.0 element=H readings=2\n"
+			    "basic I=0.1Ib pf=1.0 element=H readings=10\n"
+			    "basic I=0.1Ib pf=0.5L element=H readings=10\n"
+			    "basic I=0.1Ib pf=0.8C element=H readings=10\n"
+			    "basic I=0.1Ib pf=1.0 element=H readings=10\n"
+			    "basic I=0.1Ib pf=0.5L element=H readings=10\n"
+			    "basic I=0.1Ib pf=0.8C element=H readings=10\n"
+			    "basic I=0.1Ib pf=1.0 element=H readings=10\n");
+	const std::string sc = "kind meter\npositions 2\n[1-2]\nconstant 1200\nib 5\nerror 0.05\n";
+	static struct benchsim *fast = rfx::start_sim(sc, 5000), *slow = rfx::start_sim(sc, 300);
+	if (!fast || !slow)
+		die("bench simulators");
+	rfx::add_bench(ci, "WB-SIM", benchsim_port(fast), 2, "WSTD");
+	rfx::add_bench(ci, "WB-SLOW", benchsim_port(slow), 2, "WSTD");
+	struct db *dba = pgtest_connect(ci);
+	std::vector<std::string> a = rfx::seed_assets(dba, 2, 662000);
+	std::vector<std::string> b = rfx::seed_assets(dba, 2, 662100);
+	db_close(dba);
+	struct db *tech = pgtest_connect(pgtest_as(ci, "mlt_tech"));
+	int64_t shortrun = rfx::create_task(tech, "WB-SIM", "W-WEB", a);
+	int64_t longrun = rfx::create_task(tech, "WB-SLOW", "W-LONG", b);
+	db_close(tech);
+	if (shortrun <= 0 || longrun <= 0)
+		die("the runs to start");
+	json_object_set_new(out, "start",
+			    json_pack("{s:I, s:I}", "short", (json_int_t)shortrun, "long",
+				      (json_int_t)longrun));
+}
+
 /* As the DBA with triggers off (session_replication_role = replica): the
  * installed meters of the planning pages' world, set up the way
  * tests/plan/inspect_test.cc does, not through the field's operations. */
@@ -398,12 +437,13 @@ int main(int argc, char **argv)
 	faults(ci, out);
 	lab(ci, out);
 	plan(ci, out);
+	runs(ci, out);
 
 	test_server srv;
 	std::string web = pgtest_src("web"), service = pgtest_as_role(ci, "meterlab_service");
-	std::vector<std::string> args = { "--threads",    "2",    "--pwhash-ops",    "1",
-					  "--pwhash-mem", "8192", "--sse-heartbeat", "1",
-					  "--web",        web };
+	std::vector<std::string> args = { "--threads",       "2",    "--pwhash-ops", "1",
+					  "--pwhash-mem",    "8192", "--runners",    "1",
+					  "--sse-heartbeat", "1",    "--web",        web };
 	std::string why;
 	if (!srv.start(service, args, &why))
 		die(why);

@@ -68,6 +68,9 @@ const codes = {
 	throttled: "尝试次数过多，请稍后再试",
 	rate_limited: "请求过于频繁，请稍后再试",
 	csrf: "页面已过期，请刷新",
+	no_runner: "本服务器不执行检定（未以 --runners 启动），请在检定机上执行",
+	runner_busy: "服务器的检定执行能力已用满，请稍后再试",
+	stopping: "服务器正在停止",
 };
 
 // codes whose Chinese sentence says it all (the server's words add nothing for the person)

@@ -89,15 +89,74 @@ async function recordManual(ev) {
 	}
 }
 
+// 开始检定: a driven run executed by this server (POST /api/runs/{id}/start,
+// `meterlab serve --runners N`) as the person who clicks; its progress comes
+// over GET /api/runs/{id}/events (Server-Sent Events: a status change or a
+// completed step), and the page reads the run again when it ends. The
+// server's refusals (409: executed already or by another process; 503: no
+// runner here or all busy) are shown in its words.
+let events = null;
+function follow() {
+	if (events) return;
+	events = new EventSource(`/api/runs/${id}/events`);
+	events.addEventListener("open", () => { $("#live").hidden = false; $("#live").textContent = "实时"; $("#live").className = "badge ok"; });
+	events.addEventListener("error", () => { $("#live").textContent = "重连中…"; $("#live").className = "badge bad"; });
+	events.addEventListener("resync", () => render());
+	events.addEventListener("run", (ev) => {
+		const d = JSON.parse(ev.data);
+		if (d.run_id !== id) return;
+		if (d.event === "step") {
+			steps = Math.max(steps, d.step_no + 1); // step_no counts from 0
+			$("#progress").textContent = `${steps}/${total}`;
+		}
+		if (d.event === "status") {
+			$("#status").textContent = statusNames[d.status] || d.status;
+			if (["finished", "aborted", "interrupted"].includes(d.status)) {
+				// an interrupted run may still be aborted or resumed: keep listening then
+				if (d.status !== "interrupted") {
+					events.close();
+					events = null;
+					$("#live").hidden = true;
+				}
+				render().then(() => message($("#msg"), d.status === "finished" ? "ok" : "warn", `检定${statusNames[d.status] || d.status}`));
+			}
+		}
+	});
+}
+let steps = 0, total = 0;
+
+async function start(ev) {
+	ev.preventDefault();
+	$("#start").disabled = true;
+	try {
+		follow(); // listening before the run starts: no step is missed
+		const r = await api("POST", `/api/runs/${id}/start`, {}); // not replayable: no Idempotency-Key
+		message($("#msg"), "ok", `已开始执行任务 #${r.run_id}`);
+		$("#start-form").hidden = true;
+	} catch (e) {
+		if (events) { events.close(); events = null; $("#live").hidden = true; }
+		message($("#msg"), "error", "开始被拒绝：" + e.message);
+	} finally {
+		$("#start").disabled = false;
+	}
+}
+
 const id = Number(location.hash.slice(1));
+addEventListener("hashchange", () => location.reload()); // another run's link: the page is per run
 $("#manual-form").addEventListener("submit", recordManual);
+$("#start-form").addEventListener("submit", start);
 async function render() {
 	const r = await api("GET", `/api/runs/${id}?results=true`);
 	manualForm(r);
 	$("#title").textContent = `检定任务 #${r.run_id}`;
 	const dl = (k, v) => [h("dt", {}, k), h("dd", {}, v ?? "—")];
+	steps = r.steps_done;
+	total = r.steps_total;
 	$("#head").replaceChildren(...dl("检定台", r.bench), ...dl("型号", r.model), ...dl("方案", `${r.scheme_code} v${r.scheme_version}`),
-		...dl("状态", statusNames[r.status] || r.status), ...dl("进度", `${r.steps_done}/${r.steps_total}`), ...dl("检定日期", fmtDate(r.run_date)), ...dl("检定员", r.operator));
+		h("dt", {}, "状态"), h("dd", { id: "status" }, statusNames[r.status] || r.status), h("dt", {}, "进度"), h("dd", { id: "progress" }, `${r.steps_done}/${r.steps_total}`),
+		...dl("检定日期", fmtDate(r.run_date)), ...dl("检定员", r.operator));
+	$("#start-form").hidden = !(r.mode !== "manual" && ["pending", "interrupted"].includes(r.status) && user.permissions.includes("run.execute"));
+	if (r.status === "running") follow();
 	// an unfinished run may be abandoned by a technician (its meters go back to re-verification)
 	if (["pending", "interrupted", "running"].includes(r.status) && user.permissions.includes("run.execute")) {
 		$("#abort-form").hidden = false;
@@ -105,8 +164,8 @@ async function render() {
 			ev.preventDefault();
 			try {
 				await api("POST", `/api/runs/${id}/abort`, $("#abort-reason").value.trim() ? { reason: $("#abort-reason").value.trim() } : {}, { idempotencyKey: newKey() });
+				await render();
 				message($("#msg"), "ok", "已放弃任务，表计退回待复检");
-				$("#abort-form").hidden = true;
 			} catch (e) {
 				message($("#msg"), "error", "放弃被拒绝：" + e.message);
 			}
