@@ -705,8 +705,9 @@ def t_seals(b, fx):
     b.get("/wh/seals.html")
     b.ready()
     b.css("#f-mine").click()
-    b.wait(lambda: b.d.execute_script("return [...document.querySelectorAll('#seals tbody tr')].map(r => r.dataset.code)")
-           == ["SEAL-W002"], 10, "the technician's seals")
+    # SEAL-W002 just issued, and the three the fixture issued for sealing in the lab (t_labseal)
+    b.wait(lambda: sorted(b.d.execute_script("return [...document.querySelectorAll('#seals tbody tr')].map(r => r.dataset.code)"))
+           == ["LSEAL-01", "LSEAL-02", "LSEAL-03", "SEAL-W002"], 10, "the technician's seals")
     assert "mlt_tech" in b.text("#seals tr[data-code='SEAL-W002'] .where")
 
 
@@ -1170,9 +1171,74 @@ def t_run_start(b, fx):
                   "GROUP BY r.status" % st["short"]) == "finished 1/1"
 
 
+def t_labseal(b, fx):
+    """A technician seals a verified meter in the lab with their own seals: a
+    seal not theirs is refused beside its code, a meter not in stock after a
+    passed verification is refused by the database (nothing applied); then
+    two seals applied, recorded as the technician."""
+    ls = fx.data["labseal"]
+    b.login("mlt_tech")
+    b.visit("labseal", "/lab/seal.html")
+    mine = lambda: [e.get_attribute("data-code") for e in b.csss("#mine tbody tr[data-code]")]
+    # the fixture's three (t_seals may have issued the technician one more)
+    b.wait(lambda: set(ls["seals"]) <= set(mine()), 10, "my seals")
+    assert b.d.execute_script("return document.activeElement.id") == "barcode"
+    b.css("#barcode").send_keys(fx.data["plan"]["barcodes"][0] + Keys.ENTER)  # installed at WIP1
+    assert b.d.execute_script("return document.activeElement.id") == "scan"
+    for c in [ls["not_mine"], ls["seals"][0], ls["seals"][1]]:
+        b.css("#scan").send_keys(c + Keys.ENTER)
+    b.wait(lambda: len(scan_log(b)) == 3 and all(s != "wait" for _, s, _ in scan_log(b)), 10, "three answers")
+    log = {c: (s, why) for c, s, why in scan_log(b)}
+    assert log[ls["not_mine"]][0] == "bad" and "不是发给您本人" in log[ls["not_mine"]][1], log
+    assert log[ls["seals"][0]][0] == "ok" and log[ls["seals"][1]][0] == "ok", log
+    b.css("#go").click()
+    b.wait_text("#msg", "施封被拒绝")
+    assert "only a meter that passed verification" in b.text("#msg"), b.text("#msg")
+    b.shot("labseal-refused")
+    assert fx.sql("SELECT string_agg(state, ',') FROM seal WHERE code IN ('%s', '%s')" % tuple(ls["seals"][:2])) == "issued,issued"
+    b.css("#barcode").clear()
+    b.css("#barcode").send_keys(ls["meter"])
+    b.css("#go").click()
+    b.wait_text("#msg", "已给表计 %s 施封 2 只" % ls["meter"])
+    b.wait(lambda: ls["seals"][2] in mine() and not set(ls["seals"][:2]) & set(mine()), 10, "the seal left")
+    b.shot("labseal-done")
+    assert fx.sql("SELECT count(*) FROM seal s JOIN asset a ON a.asset_id = s.asset_id JOIN seal_event e ON e.seal_id = s.seal_id "
+                  "AND e.action = 'apply' JOIN app_user u ON u.user_id = e.actor_id WHERE s.state = 'applied' AND a.barcode = '%s' "
+                  "AND u.login = 'mlt_tech'" % ls["meter"]) == "2"
+
+
+def t_arbitration(b, fx):
+    """An arbitration complaint is answered on the fault page: a run that did
+    not verify the meter is refused in the database's words; the run that did
+    and its issued certificate are linked, by the technician."""
+    ar = fx.data["arbitration"]
+    b.login("mlt_tech")
+    b.get("/lab/faults.html#%d" % ar["fault"])
+    b.ready()
+    b.wait_text("#arbitration", "仲裁检定")
+    assert b.text("#a-run") == "未关联"
+    assert "TS-WEB-1" in b.text("#detail")
+    b.css("#a-run-id").send_keys(str(ar["wrong_run"]) + Keys.TAB)
+    b.css("#a-go").click()
+    b.wait_text("#msg", "关联被拒绝")
+    assert "did not verify asset" in b.text("#msg"), b.text("#msg")
+    assert fx.sql("SELECT arbitration_run_id FROM fault_report WHERE fault_id = %d" % ar["fault"]) is None
+    b.css("#a-run-id").clear()
+    b.css("#a-run-id").send_keys(str(ar["run"]) + Keys.TAB)
+    b.wait(lambda: any(ar["cert_no"] in o.text for o in b.csss("#a-cert-id option")), 10, "the run's certificate offered")
+    Select(b.css("#a-cert-id")).select_by_value(str(ar["cert"]))
+    b.shot("arbitration-link", at="#arbitration")
+    b.css("#a-go").click()
+    b.wait_text("#msg", "已关联仲裁检定：任务 #%d" % ar["run"])
+    b.wait_text("#a-cert", ar["cert_no"])
+    assert "#%d" % ar["run"] in b.text("#a-run")
+    assert not b.csss("#arbitration-form")
+    assert fx.sql("SELECT arbitration_run_id || ' ' || arbitration_cert_id || ' ' || u.login FROM fault_report f JOIN app_user u "
+                  "ON u.user_id = f.arbitration_linked_by WHERE fault_id = %d" % ar["fault"]) == "%d %d mlt_tech" % (ar["run"], ar["cert"])
+
 TESTS = [t_verify_page, t_login_and_homes, t_cert_queue, t_warehouse, t_count, t_reverify, t_delivery, t_field,
          t_lab_and_manager, t_lab_task, t_password, t_seals,
-         t_retire, t_faults, t_cert_revise, t_manual, t_tokens, t_camera, t_inspect, t_swaps, t_watch, t_run_start]
+         t_retire, t_faults, t_cert_revise, t_manual, t_tokens, t_camera, t_inspect, t_swaps, t_watch, t_run_start, t_labseal, t_arbitration]
 
 
 def main():

@@ -99,6 +99,25 @@ void certificates(const std::string &ci, json_t *out)
 	json_object_set_new(out, "verify",
 			    json_pack("{s:s, s:s, s:s}", "number", r.cert_no, "code", r.verify_code,
 				      "barcode", r.barcode));
+	/* an arbitration complaint (仲裁检定) about that meter, reported the day
+	 * before its run was made (written as the DBA, as
+	 * tests/field/arbitration_fixture.sql: ml_fault_report needs a removed
+	 * meter), answered on the fault page by that run and certificate */
+	std::string cid = std::to_string(issued[0]);
+	exec(ci,
+	     "INSERT INTO fault_report (asset_id, symptom, description, kind, complaint_ref, "
+	     "reported_by, reported_at) SELECT c.asset_id, 'FAST', '用户投诉电表走快，申请仲裁检定', "
+	     "'arbitration', 'TS-WEB-1', (SELECT user_id FROM app_user WHERE login = 'mlt_field'), "
+	     "r.created_at - interval '1 day' FROM certificate c JOIN verification_run r ON r.run_id = "
+	     "c.run_id WHERE c.id = " +
+		     cid);
+	json_object_set_new(
+		out, "arbitration",
+		json_pack("{s:I, s:I, s:I, s:s}", "fault",
+			  (json_int_t)std::stoll(q1(ci, "SELECT fault_id FROM fault_report WHERE "
+							"complaint_ref = 'TS-WEB-1'")),
+			  "run", (json_int_t)r.run_id, "cert", (json_int_t)issued[0], "cert_no",
+			  r.cert_no));
 	/* one more issued certificate: the one the revision test corrects */
 	std::vector<long long> rev = wf_issue_run(p, wf_run(p.admin, "webrev", 1, 0), iss);
 	if (rev.size() != 1)
@@ -112,6 +131,8 @@ void certificates(const std::string &ci, json_t *out)
 	for (long long id : drafts)
 		json_array_append_new(ids, json_integer(id));
 	json_object_set_new(out, "queue", json_pack("{s:I, s:o}", "run", run, "drafts", ids));
+	/* a run that did not verify the arbitration's meter */
+	json_object_set_new(json_object_get(out, "arbitration"), "wrong_run", json_integer(run));
 }
 
 /* The warehouse: a model, a central and a county store, twelve meters in
@@ -193,6 +214,10 @@ void field(const std::string &ci, json_t *out)
 	size_t cnt = 0;
 	ok(field_seal_receive(db, seals, 2, "B-2026-12", &cnt, &err), err, "seals");
 	ok(field_seal_issue(db, seals, 2, "WEB-TEAM", nullptr, &cnt, &err), err, "seal issue");
+	/* three seals issued to the technician personally: sealing in the lab */
+	const char *lab[3] = { "LSEAL-01", "LSEAL-02", "LSEAL-03" };
+	ok(field_seal_receive(db, lab, 3, "B-LAB", &cnt, &err), err, "lab seals");
+	ok(field_seal_issue(db, lab, 3, nullptr, "mlt_tech", &cnt, &err), err, "lab seal issue");
 	db_close(db);
 	json_t *bcs = json_array();
 	std::string in;
@@ -406,6 +431,19 @@ void plan(const std::string &ci, json_t *out)
 				      (json_int_t)std::stoll(item), "month", month.c_str()));
 }
 
+/* Sealing in the lab: a meter verified and in stock (the technician's seals
+ * are issued in field()). */
+void labseal(const std::string &ci, json_t *out)
+{
+	std::vector<std::string> sm = lot_in(ci, "WLOT-SEAL", 796000, 1, "in_stock", "WH-CENTRAL");
+	exec(ci, "UPDATE asset SET valid_until = current_date + 2900, verified_at = now() WHERE "
+		 "barcode = '" +
+			 sm[0] + "'");
+	json_object_set_new(out, "labseal",
+			    json_pack("{s:s, s:[s, s, s], s:s}", "meter", sm[0].c_str(), "seals",
+				      "LSEAL-01", "LSEAL-02", "LSEAL-03", "not_mine", "SEAL-0002"));
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -437,6 +475,7 @@ int main(int argc, char **argv)
 	faults(ci, out);
 	lab(ci, out);
 	plan(ci, out);
+	labseal(ci, out);
 	runs(ci, out);
 
 	test_server srv;
