@@ -476,8 +476,10 @@ static int seal_list_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
 	const struct seal_args *a = c->args;
 	PGresult *res = NULL;
-	int rc = field_seal_list(c->db, c->npos ? c->pos[0] : NULL, a->team, a->state, &res,
-				 &c->err);
+	struct field_seal_filter f = { .code = c->npos ? c->pos[0] : NULL,
+				       .team = a->team,
+				       .state = a->state };
+	int rc = field_seal_list(c->db, &f, &res, &c->err);
 	if (rc)
 		return rc;
 	return cli_print_result(ctx, c, res);

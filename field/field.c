@@ -366,10 +366,16 @@ int field_seal_apply(struct db *db, const char *barcode, const char *const *code
 			 count, err);
 }
 
-int field_seal_list(struct db *db, const char *code, const char *team, const char *state,
-		    PGresult **out, struct ml_error *err)
+int field_seal_list(struct db *db, const struct field_seal_filter *f, PGresult **out,
+		    struct ml_error *err)
 {
-	const char *p[3] = { code, team, state };
+	if (f->limit < 0 || f->limit > FIELD_SEAL_PAGE_MAX)
+		return ml_errorf(err, ML_EINVAL, "seal page size %d is not 1..%d", f->limit,
+				 FIELD_SEAL_PAGE_MAX);
+	char lim[16];
+	snprintf(lim, sizeof lim, "%d", f->limit ? f->limit : FIELD_SEAL_PAGE_MAX);
+	const char *p[6] = { f->code, f->team, f->state, f->after, f->mine ? "t" : "f", lim };
+	/* keyset paging on the unique code (its index): a page costs its rows, not the offset */
 	return db_exec(
 		db,
 		"SELECT s.code, s.batch, s.state, coalesce(t.code, u.login, '') AS holder, "
@@ -381,8 +387,12 @@ int field_seal_list(struct db *db, const char *code, const char *team, const cha
 		"LEFT JOIN installation i ON i.installation_id = s.installation_id "
 		"LEFT JOIN metering_point mp ON mp.point_id = i.point_id "
 		"WHERE ($1::text IS NULL OR s.code = $1) AND ($2::text IS NULL OR t.code = $2) "
-		"AND ($3::text IS NULL OR s.state = $3) ORDER BY s.code LIMIT 10000",
-		3, p, PGRES_TUPLES_OK, out, err);
+		"AND ($3::text IS NULL OR s.state = $3) AND ($4::text IS NULL OR s.code > $4) "
+		"AND (NOT $5::boolean OR (s.state = 'issued' AND (s.holder_user_id = "
+		"ml_actor_id_or_null() OR s.holder_team_id = (SELECT team_location_id FROM app_user "
+		"WHERE user_id = ml_actor_id_or_null())))) "
+		"ORDER BY s.code LIMIT $6::int",
+		6, p, PGRES_TUPLES_OK, out, err);
 }
 
 int field_seal_history(struct db *db, const char *code, PGresult **out, struct ml_error *err)

@@ -97,10 +97,21 @@ int field_seal_destroy(struct db *db, const char *const *codes, size_t n, const 
  * event. *count = seals applied (may be NULL). */
 int field_seal_apply(struct db *db, const char *barcode, const char *const *codes, size_t n,
 		     size_t *count, struct ml_error *err) ML_MUSTCHECK;
-/* Seals with where they are (caller PQclear()s): code, batch, state, holder,
- * asset, point, changed_at. Filters may be NULL. */
-int field_seal_list(struct db *db, const char *code, const char *team, const char *state,
-		    PGresult **out, struct ml_error *err) ML_MUSTCHECK;
+/* Which seals field_seal_list returns; every field may be NULL/0. */
+struct field_seal_filter {
+	const char *code;  /* one seal */
+	const char *team;  /* held by this field team */
+	const char *state; /* in_store, issued, applied, removed, destroyed */
+	const char *after; /* keyset paging: codes greater than this (a page's last code) */
+	int mine;          /* issued to the connection's person or to their team */
+	int limit;         /* 1..FIELD_SEAL_PAGE_MAX rows; 0: FIELD_SEAL_PAGE_MAX */
+};
+#define FIELD_SEAL_PAGE_MAX 10000
+/* Seals with where they are, by code (caller PQclear()s): code, batch, state,
+ * holder, asset, point, changed_at. A page with limit rows is full: the next
+ * one starts after its last code. ML_EINVAL for a limit beyond the maximum. */
+int field_seal_list(struct db *db, const struct field_seal_filter *f, PGresult **out,
+		    struct ml_error *err) ML_MUSTCHECK;
 /* One seal's whole life from the append-only seal_event, oldest first (caller
  * PQclear()s): action (receive, issue, apply, remove, destroy), at, actor,
  * actor_name, details (jsonb: batch, team/person, point and asset, reason).

@@ -330,14 +330,25 @@ int h_field_fault(struct req *rq, struct ml_error *err)
 	return rc;
 }
 
+/* GET /api/seals?code=&team=&state=&mine=&after=&limit=: a page of seals by
+ * code (keyset: after = the previous page's last code); "next" is this page's
+ * last code when the page is full (there may be more), else null. */
 int h_seal_list(struct req *rq, struct ml_error *err)
 {
+	const char *lim = req_query(rq, "limit"), *mine = req_query(rq, "mine");
+	struct field_seal_filter f = { .code = req_query(rq, "code"),
+				       .team = req_query(rq, "team"),
+				       .state = req_query(rq, "state"),
+				       .after = req_query(rq, "after"),
+				       .mine = mine && !strcmp(mine, "true"),
+				       .limit = lim ? atoi(lim) : 1000 };
 	PGresult *res = NULL;
-	int rc = field_seal_list(rq->db, req_query(rq, "code"), req_query(rq, "team"),
-				 req_query(rq, "state"), &res, err);
+	int rc = field_seal_list(rq->db, &f, &res, err);
 	if (rc)
 		return rc;
-	req_json(rq, 200, json_pack("{s:o}", "items", json_rows(res)));
+	int n = PQntuples(res), full = f.limit ? f.limit : FIELD_SEAL_PAGE_MAX;
+	json_t *next = n > 0 && n == full ? json_string(db_get(res, n - 1, "code")) : json_null();
+	req_json(rq, 200, json_pack("{s:o, s:o}", "items", json_rows(res), "next", next));
 	PQclear(res);
 	return ML_OK;
 }

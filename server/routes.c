@@ -105,6 +105,10 @@ static const struct route_param q_seals[] = {
 	{ "code", PT_STRING, 0, 32, "one seal" },
 	{ "team", PT_STRING, 0, 64, "field team code" },
 	{ "state", PT_STRING, 0, 16, "in_store, issued, applied, removed, destroyed" },
+	{ "mine", PT_BOOL, 0, 0, "only seals issued to me or to my team" },
+	{ "after", PT_STRING, 0, 32, "keyset paging: seals with a code greater than this" },
+	{ "limit", PT_INT, 0, 10000,
+	  "page size, 1..10000 (default 1000); next: the last code of a full page" },
 	{ NULL, 0, 0, 0, NULL },
 };
 static const struct route_param b_putaway[] = {

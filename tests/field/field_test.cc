@@ -491,14 +491,50 @@ TEST_F(Field, SealsAreTrackedAndNeverUsedTwice)
 	ASSERT_EQ(ML_OK, field_seal_destroy(clerk, c + 2, 1, "损坏", &n, &err)) << err.msg;
 	EXPECT_EQ(ML_ESTATE, field_seal_issue(clerk, c + 2, 1, "TEAMA", nullptr, &n, &err));
 	PGresult *res = nullptr;
-	ASSERT_EQ(ML_OK, field_seal_list(clerk, nullptr, nullptr, nullptr, &res, &err)) << err.msg;
+	struct field_seal_filter all = {};
+	ASSERT_EQ(ML_OK, field_seal_list(clerk, &all, &res, &err)) << err.msg;
 	std::string where;
 	for (int i = 0; i < PQntuples(res); i++)
 		if (!strncmp(db_get(res, i, "code"), "S-060", 5))
 			where += std::string(db_get(res, i, "code")) + ":" +
 				 db_get(res, i, "state") + "@" + db_get(res, i, "holder") + " ";
 	EXPECT_EQ("S-0601:issued@mlf_tech S-0602:issued@TEAMB S-0603:destroyed@ ", where);
+	/* pages of two by keyset on the code: the same seals in the same order */
+	std::string whole, paged, last;
+	for (int i = 0; i < PQntuples(res); i++)
+		whole += std::string(db_get(res, i, "code")) + " ";
 	PQclear(res);
+	for (int pages = 0; pages < 10000; pages++) {
+		struct field_seal_filter pg = {};
+		pg.limit = 2;
+		pg.after = pages ? last.c_str() : nullptr;
+		ASSERT_EQ(ML_OK, field_seal_list(clerk, &pg, &res, &err)) << err.msg;
+		int n2 = PQntuples(res);
+		for (int i = 0; i < n2; i++)
+			paged += std::string(db_get(res, i, "code")) + " ";
+		if (n2)
+			last = db_get(res, n2 - 1, "code");
+		PQclear(res);
+		if (n2 < 2)
+			break;
+	}
+	EXPECT_EQ(whole, paged);
+	struct field_seal_filter big = {};
+	big.limit = FIELD_SEAL_PAGE_MAX + 1;
+	EXPECT_EQ(ML_EINVAL, field_seal_list(clerk, &big, &res, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "10001")) << err.msg;
+	/* mine: the seals issued to the technician personally */
+	struct db *ltech = pgtest_connect(g_tech);
+	struct field_seal_filter my = {};
+	my.mine = 1;
+	ASSERT_EQ(ML_OK, field_seal_list(ltech, &my, &res, &err)) << err.msg;
+	std::string mine;
+	for (int i = 0; i < PQntuples(res); i++)
+		mine += std::string(db_get(res, i, "code")) + "@" + db_get(res, i, "holder") + " ";
+	PQclear(res);
+	db_close(ltech);
+	EXPECT_NE(std::string::npos, mine.find("S-0601@mlf_tech")) << mine;
+	EXPECT_EQ(std::string::npos, mine.find("S-0602")) << mine;
 	/* a field member cannot receive or issue seals */
 	struct db *fm = pgtest_connect(g_a1);
 	const char *x[] = { "S-0609" };
@@ -698,7 +734,9 @@ TEST_F(Field, LabTechnicianSealsAVerifiedMeter)
 		      "WHERE a.barcode = $1 AND e.action = 'seal'",
 		      { a[0] }));
 	PGresult *res = nullptr;
-	ASSERT_EQ(ML_OK, field_seal_list(tech, "L-0951", nullptr, nullptr, &res, &err)) << err.msg;
+	struct field_seal_filter sl = {};
+	sl.code = "L-0951";
+	ASSERT_EQ(ML_OK, field_seal_list(tech, &sl, &res, &err)) << err.msg;
 	ASSERT_EQ(1, PQntuples(res));
 	EXPECT_STREQ("applied", db_get(res, 0, "state"));
 	EXPECT_STREQ(a[0].c_str(), db_get(res, 0, "asset"));

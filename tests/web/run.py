@@ -1236,9 +1236,35 @@ def t_arbitration(b, fx):
     assert fx.sql("SELECT arbitration_run_id || ' ' || arbitration_cert_id || ' ' || u.login FROM fault_report f JOIN app_user u "
                   "ON u.user_id = f.arbitration_linked_by WHERE fault_id = %d" % ar["fault"]) == "%d %d mlt_tech" % (ar["run"], ar["cert"])
 
+def t_seal_pages(b, fx):
+    """The seal list in pages (keyset on the code): three at a time with
+    ?per=3, 加载更多 until the server says there is no more; every seal of
+    the database shown once, in code order; the API's next is a full page's
+    last code."""
+    b.login("mlt_clerk")
+    b.visit("seal-pages", "/wh/seals.html?per=3")
+    b.wait(lambda: len(b.csss("#seals tbody tr[data-code]")) == 3, 10, "the first page")
+    assert b.css("#more").is_displayed()
+    b.wait_text("#total", "还有更多")
+    b.shot("seal-pages")
+    for _ in range(50):
+        if not b.css("#more").is_displayed():
+            break
+        n = len(b.csss("#seals tbody tr[data-code]"))
+        b.css("#more").click()
+        b.wait(lambda: len(b.csss("#seals tbody tr[data-code]")) > n or not b.css("#more").is_displayed(), 10, "the next page")
+    codes = b.d.execute_script("return [...document.querySelectorAll('#seals tbody tr[data-code]')].map(r => r.dataset.code)")
+    assert codes == sorted(set(codes)), codes
+    assert len(codes) == int(fx.sql("SELECT count(*) FROM seal")), codes
+    assert codes == fx.sql("SELECT string_agg(code, ',' ORDER BY code) FROM seal").split(","), codes
+    b.wait_text("#total", "共 %d 只" % len(codes))
+    r = b.d.execute_async_script("""const done = arguments[0];
+        fetch('/api/seals?limit=2').then(r => r.json()).then(j => done([j.items.map(i => i.code), j.next]));""")
+    assert r[1] == r[0][1] == codes[1], r
+
 TESTS = [t_verify_page, t_login_and_homes, t_cert_queue, t_warehouse, t_count, t_reverify, t_delivery, t_field,
          t_lab_and_manager, t_lab_task, t_password, t_seals,
-         t_retire, t_faults, t_cert_revise, t_manual, t_tokens, t_camera, t_inspect, t_swaps, t_watch, t_run_start, t_labseal, t_arbitration]
+         t_retire, t_faults, t_cert_revise, t_manual, t_tokens, t_camera, t_inspect, t_swaps, t_watch, t_run_start, t_labseal, t_arbitration, t_seal_pages]
 
 
 def main():

@@ -20,19 +20,28 @@ function where(s) {
 	return s.holder || (s.state === "in_store" ? "库房" : "—");
 }
 
-async function load() {
-	const q = new URLSearchParams();
+// Pages of seals by code (keyset: the server's "next" is where the following
+// page starts); ?per=N in the page's URL sets the page size (default 500).
+const per = Math.min(10000, Math.max(1, Number(new URLSearchParams(location.search).get("per")) || 500));
+let shown = [], next = null;
+
+async function load(more = false) {
+	const q = new URLSearchParams({ limit: per });
 	for (const [k, sel] of [["team", "#f-team"], ["state", "#f-state"], ["code", "#f-code"]])
 		if ($(sel).value.trim()) q.set(k, $(sel).value.trim());
-	const r = await api("GET", "/api/seals" + (q.toString() ? "?" + q : ""));
 	// "mine": issued to me personally (a technician who seals) or to my team
-	if ($("#f-mine").checked) r.items = r.items.filter((s) => s.state === "issued" && (s.holder === user.login || (mine.team && s.holder === mine.team)));
-	$("#total").textContent = `共 ${fmtNum(r.items.length)} 只`;
-	$("#seals tbody").replaceChildren(...r.items.map((s) => h("tr", { dataset: { code: s.code, state: s.state } },
+	if ($("#f-mine").checked) q.set("mine", "true");
+	if (more && next) q.set("after", next);
+	const r = await api("GET", "/api/seals?" + q);
+	next = r.next;
+	shown = more ? shown.concat(r.items) : r.items;
+	$("#total").textContent = next ? `已显示 ${fmtNum(shown.length)} 只，还有更多` : `共 ${fmtNum(shown.length)} 只`;
+	$("#more").hidden = !next;
+	$("#seals tbody").replaceChildren(...shown.map((s) => h("tr", { dataset: { code: s.code, state: s.state } },
 		h("td", {}, h("a", { href: "#" + s.code, onclick: (e) => { e.preventDefault(); history(s.code); } }, s.code)),
 		h("td", {}, h("span", { class: "badge " + (badge[s.state] || "") }, stateNames[s.state] || s.state)),
 		h("td", { class: "where" }, where(s)), h("td", {}, s.batch), h("td", {}, s.changed_at))));
-	if (!r.items.length) $("#seals tbody").append(h("tr", {}, h("td", { colspan: 5, class: "muted" }, "没有符合条件的封印")));
+	if (!shown.length) $("#seals tbody").append(h("tr", {}, h("td", { colspan: 5, class: "muted" }, "没有符合条件的封印")));
 }
 
 function details(d) {
@@ -67,9 +76,10 @@ for (const sel of ["#f-team", "#op-team"])
 const mine = await api("GET", "/api/field/team");
 if (mine.team) $("#f-team").value = mine.team; // a field member sees their team's seals first
 $("#filter").addEventListener("submit", (e) => { e.preventDefault(); load(); });
-$("#f-team").addEventListener("change", load);
-$("#f-state").addEventListener("change", load);
-$("#f-mine").addEventListener("change", load);
+$("#f-team").addEventListener("change", () => load());
+$("#f-state").addEventListener("change", () => load());
+$("#f-mine").addEventListener("change", () => load());
+$("#more").addEventListener("click", () => load(true));
 // a seal scanned into the search field shows its history at once
 $("#f-code").addEventListener("keydown", (e) => {
 	if (e.key !== "Enter") return;
