@@ -431,11 +431,20 @@ void plan(const std::string &ci, json_t *out)
 				      (json_int_t)std::stoll(item), "month", month.c_str()));
 }
 
-/* Sealing in the lab: a meter verified and in stock (the technician's seals
- * are issued in field()). */
+/* Sealing in the lab: a meter verified and in a store (the technician's
+ * seals are issued in field()). */
 void labseal(const std::string &ci, json_t *out)
 {
-	std::vector<std::string> sm = lot_in(ci, "WLOT-SEAL", 796000, 1, "in_stock", "WH-CENTRAL");
+	/* its own store: t_count's confirmed count at the centre records what
+	 * it did not scan as lost */
+	struct db *db = pgtest_connect(pgtest_as(ci, "mlt_wadmin"));
+	struct ml_error err = ML_ERROR_INIT;
+	ok(asset_location_add(db, "WEB-LABSTORE", "实验室待施封库", "secondary_store", nullptr,
+			      &err),
+	   err, "lab store");
+	db_close(db);
+	std::vector<std::string> sm = lot_in(ci, "WLOT-SEAL", 796000, 1, "secondary_stock",
+					     "WEB-LABSTORE");
 	exec(ci, "UPDATE asset SET valid_until = current_date + 2900, verified_at = now() WHERE "
 		 "barcode = '" +
 			 sm[0] + "'");
