@@ -637,6 +637,31 @@ static int check_csrf(struct req *rq)
 	return -1;
 }
 
+/* ml_api_enter failed: no live session is a 401 (answered: -1), else the error's code. */
+static int enter_refused(struct req *rq, const struct ml_error *err)
+{
+	char st[6];
+	if (!strcmp(sqlstate_of(err, st), "28000")) {
+		/* No live session: expired, idle too long, revoked, or the user disabled. */
+		req_error(rq, 401, "unauthenticated",
+			  "not logged in, or the session has ended (expired, idle, logged "
+			  "out or revoked)",
+			  NULL);
+		return -1;
+	}
+	return err->code ? err->code : ML_EDB;
+}
+
+/* Who the request acts for, from ml_api_enter's row (user_id, login, session_id, kind). */
+static void enter_who(struct req *rq, const PGresult *ent)
+{
+	rq->who.user_id = strtoll(PQgetvalue(ent, 0, 0), NULL, 10);
+	snprintf(rq->who.login, sizeof(rq->who.login), "%s", PQgetvalue(ent, 0, 1));
+	rq->who.session_id = strtoll(PQgetvalue(ent, 0, 2), NULL, 10);
+	snprintf(rq->who.kind, sizeof(rq->who.kind), "%s", PQgetvalue(ent, 0, 3));
+	rq->authed = 1;
+}
+
 /*
  * Open the request's transaction and, for a session route, assume the
  * session and check the permission (ml_api_enter) — BEGIN and the call go
@@ -688,22 +713,9 @@ static int begin_enter(struct req *rq, const char *perm, int session, struct ml_
 	if (rc) {
 		PQclear(ent);
 		db_rollback(rq->db);
-		char st[6];
-		if (!strcmp(sqlstate_of(err, st), "28000")) {
-			/* No live session: expired, idle too long, revoked, or the user disabled. */
-			req_error(rq, 401, "unauthenticated",
-				  "not logged in, or the session has ended (expired, idle, logged "
-				  "out or revoked)",
-				  NULL);
-			return -1;
-		}
-		return rc;
+		return enter_refused(rq, err);
 	}
-	rq->who.user_id = strtoll(PQgetvalue(ent, 0, 0), NULL, 10);
-	snprintf(rq->who.login, sizeof(rq->who.login), "%s", PQgetvalue(ent, 0, 1));
-	rq->who.session_id = strtoll(PQgetvalue(ent, 0, 2), NULL, 10);
-	snprintf(rq->who.kind, sizeof(rq->who.kind), "%s", PQgetvalue(ent, 0, 3));
-	rq->authed = 1;
+	enter_who(rq, ent);
 	PQclear(ent);
 	if ((srv_routes[rq->route].flags & RF_BROWSER) && strcmp(rq->who.kind, "browser")) {
 		/* A token cannot make tokens or change the password of the person it stands for. */
@@ -805,6 +817,53 @@ static int idem_store(struct req *rq, const char *key, struct ml_error *err)
 
 /* ---- running a route ---- */
 
+/*
+ * A read whose handler makes one statement (RF_ONE_STMT): ml_api_enter and
+ * that statement travel in one pipeline as one implicit transaction — one
+ * round trip, no BEGIN or COMMIT (sql/db.h, db_prologue_arm). The statement
+ * runs only when the session proof and the permission check succeeded; a
+ * second statement would be refused by sql/db.c. When the handler answers
+ * without reaching the database (a malformed barcode), the proof still runs
+ * alone first: an unauthenticated request gets its 401, never another answer.
+ */
+static void run_one_statement(struct req *rq, const struct route *r)
+{
+	struct ml_error err = ML_ERROR_INIT, perr = ML_ERROR_INIT;
+	if (!req_db(rq, &err)) {
+		req_fail(rq, &err);
+		return;
+	}
+	const char *p[2] = { rq->token_param, r->perm };
+	db_prologue_arm(rq->db, POOL_ENTER_STMT, 2, p);
+	int rc = r->fn(rq, &err);
+	const PGresult *ent = NULL;
+	enum db_prologue_state st = db_prologue_settle(rq->db, &ent, &perr);
+	if (st == DB_PRO_OK && PQntuples(ent) != 1) {
+		st = DB_PRO_FAILED;
+		ml_errorf(&perr, ML_EDB, "ml_api_enter returned no row");
+	}
+	if (st != DB_PRO_OK) {
+		/* Whatever the handler built is not the answer: the request is not authenticated. */
+		if (rq->resp) {
+			MHD_destroy_response(rq->resp);
+			rq->resp = NULL;
+		}
+		if (enter_refused(rq, &perr) >= 0)
+			req_fail(rq, &perr);
+	} else {
+		enter_who(rq, ent);
+		if (rc) {
+			if (rq->resp) {
+				MHD_destroy_response(rq->resp);
+				rq->resp = NULL;
+			}
+			req_fail(rq, &err);
+		}
+	}
+	db_prologue_end(rq->db);
+	release_db(rq);
+}
+
 static void run_route(struct req *rq)
 {
 	struct ml_error err = ML_ERROR_INIT;
@@ -868,6 +927,11 @@ static void run_route(struct req *rq)
 		release_db(rq);
 		return;
 	}
+	if ((r->flags & RF_ONE_STMT) && r->auth == AUTH_SESSION && !ik &&
+	    !(r->flags & (RF_BROWSER | RF_STREAM | RF_NO_TX)) && !strcmp(r->method, "GET")) {
+		run_one_statement(rq, r);
+		return;
+	}
 	int answered = 0, rc = ML_ENOMEM;
 	if (req_db(rq, &err)) {
 		int e = begin_enter(rq, r->perm, r->auth == AUTH_SESSION, &err);
@@ -889,7 +953,8 @@ static void run_route(struct req *rq)
 		if (!rc && ik && rq->status >= 200 && rq->status < 300)
 			rc = idem_store(rq, ik, &err);
 	}
-	if (rq->db && !rc && !strcmp(r->method, "GET") && !rq->is_stream) {
+	if (rq->db && !rc && !strcmp(r->method, "GET") && !rq->is_stream &&
+	    PQtransactionStatus(db_conn(rq->db)) == PQTRANS_INTRANS) {
 		/*
 		 * A GET changes nothing (the one write in its transaction is the
 		 * session's last-seen time): its COMMIT is sent, not awaited, and

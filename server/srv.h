@@ -57,6 +57,8 @@ enum route_flags {
 	RF_BROWSER = 64,   /* needs a password (browser) session, not an API token */
 	RF_UPLOAD =
 		128, /* a file in the body: up to --max-upload, not --max-body (use with RF_SLOW) */
+	RF_ONE_STMT = 256, /* a read whose handler makes exactly one statement: it travels with
+			    * ml_api_enter in one round trip (http.c, run_one_statement) */
 };
 
 struct req;

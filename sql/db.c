@@ -26,6 +26,12 @@ struct db {
 	db_tx_hook_fn hook; /* db_set_tx_hook; NULL: none */
 	void *hook_arg;
 	int in_hook; /* the hook's own statements are not hooked */
+	/* db_prologue_arm: a prepared statement to send before the next one (not owned) */
+	enum db_prologue_state pro_state;
+	char pro_name[64];
+	int pro_n;
+	const char *const *pro_params;
+	PGresult *pro_res; /* the prologue's result once sent (owned; db_prologue_end frees it) */
 };
 
 int db_connect(const char *conninfo, struct db **out, struct ml_error *err)
@@ -77,6 +83,7 @@ void db_close(struct db *db)
 		return;
 	stmt_cache_clear(db);
 	free(db->stmts);
+	PQclear(db->pro_res);
 	PQfinish(db->conn);
 	free(db);
 }
@@ -241,11 +248,134 @@ static int exec_one(struct db *db, const char *sql, int nparams, const char *con
 	return ML_OK;
 }
 
+/* ---- a prologue and one statement in one round trip (db_prologue_arm) ---- */
+
+void db_prologue_arm(struct db *db, const char *stmt_name, int nparams, const char *const *params)
+{
+	PQclear(db->pro_res);
+	db->pro_res = NULL;
+	snprintf(db->pro_name, sizeof(db->pro_name), "%s", stmt_name);
+	db->pro_n = nparams;
+	db->pro_params = params;
+	db->pro_state = DB_PRO_ARMED;
+}
+
+static int prologue_spent(struct ml_error *err)
+{
+	return ml_errorf(err, ML_EINTERNAL,
+			 "a second statement after a one-statement transaction (db_prologue_arm): "
+			 "it would run outside the transaction its prologue proved");
+}
+
+/* The prologue's outcome from its result (kept for db_prologue_settle). */
+static int prologue_outcome(struct db *db, PGresult *pro, struct ml_error *err)
+{
+	db->pro_res = pro;
+	if (pro && PQresultStatus(pro) == PGRES_TUPLES_OK) {
+		db->pro_state = DB_PRO_OK;
+		return ML_OK;
+	}
+	db->pro_state = DB_PRO_FAILED;
+	return db_result_error(db, pro, "database", err);
+}
+
+/*
+ * The prologue and the statement in one pipeline, one sync: PostgreSQL runs
+ * the messages up to the sync as one implicit transaction (no BEGIN, no
+ * COMMIT), and skips the statement when the prologue fails — its error is
+ * then ours. The prepared statement of the cache is made first (once per
+ * connection), outside the pipeline.
+ */
+static int exec_prologue(struct db *db, const char *sql, int nparams, const char *const *params,
+			 ExecStatusType expect, PGresult **out, struct ml_error *err)
+{
+	PGconn *c = db->conn;
+	const struct stmt_slot *slot = stmt_lookup(db, sql, nparams);
+	char name[24] = "";
+	if (slot)
+		snprintf(name, sizeof(name), "mls_%lu", slot->id);
+	db->pro_state = DB_PRO_FAILED; /* until the prologue's result says otherwise */
+	if (!PQenterPipelineMode(c))
+		return ml_errorf(err, ML_EDB, "database connection busy: %s", PQerrorMessage(c));
+	int sent = PQsendQueryPrepared(c, db->pro_name, db->pro_n, db->pro_params, NULL, NULL, 0) &&
+		   (slot ? PQsendQueryPrepared(c, name, nparams, params, NULL, NULL, 0)
+			 : PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 0)) &&
+		   PQpipelineSync(c);
+	int rc = sent ? ML_OK : ml_errorf(err, ML_EDB, "database: %s", PQerrorMessage(c));
+	PGresult *pro = NULL, *res = NULL;
+	/* Results: the prologue's, NULL, the statement's, NULL, then the sync. */
+	for (int nulls = 0; sent && nulls < 3;) {
+		PGresult *r = PQgetResult(c);
+		if (!r) {
+			if (PQstatus(c) != CONNECTION_OK) {
+				rc = ml_errorf(err, ML_EDB, "database connection lost: %s",
+					       PQerrorMessage(c));
+				break;
+			}
+			nulls++;
+			continue;
+		}
+		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			break;
+		}
+		if (nulls == 0 && !pro)
+			pro = r;
+		else if (nulls == 1 && !res)
+			res = r;
+		else
+			PQclear(r);
+	}
+	PQexitPipelineMode(c);
+	if (rc) {
+		PQclear(pro);
+		PQclear(res);
+		return rc;
+	}
+	rc = prologue_outcome(db, pro, err);
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (expect == PGRES_COMMAND_OK && st == PGRES_TUPLES_OK)
+		st = PGRES_COMMAND_OK;
+	if (!rc && st != expect)
+		rc = db_result_error(db, res, "database", err);
+	if (!rc && out)
+		*out = res;
+	else
+		PQclear(res);
+	return rc;
+}
+
+enum db_prologue_state db_prologue_settle(struct db *db, const PGresult **res, struct ml_error *err)
+{
+	if (db->pro_state == DB_PRO_ARMED) {
+		PGresult *r = PQexecPrepared(db->conn, db->pro_name, db->pro_n, db->pro_params,
+					     NULL, NULL, 0);
+		(void)prologue_outcome(db, r, err);
+	} else if (db->pro_state == DB_PRO_FAILED) {
+		(void)db_result_error(db, db->pro_res, "database", err);
+	}
+	if (res)
+		*res = db->pro_state == DB_PRO_OK ? db->pro_res : NULL;
+	return db->pro_state;
+}
+
+void db_prologue_end(struct db *db)
+{
+	PQclear(db->pro_res);
+	db->pro_res = NULL;
+	db->pro_params = NULL;
+	db->pro_state = DB_PRO_OFF;
+}
+
 int db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
 	    ExecStatusType expect, PGresult **out, struct ml_error *err)
 {
 	if (out)
 		*out = NULL;
+	if (db->pro_state == DB_PRO_ARMED)
+		return exec_prologue(db, sql, nparams, params, expect, out, err);
+	if (db->pro_state != DB_PRO_OFF)
+		return prologue_spent(err);
 	if (!needs_own_tx(db))
 		return exec_one(db, sql, nparams, params, expect, out, err);
 	PGresult *res = NULL;
@@ -297,6 +427,8 @@ static int simple(struct db *db, const char *sql, struct ml_error *err)
 
 int db_begin(struct db *db, struct ml_error *err)
 {
+	if (db->pro_state != DB_PRO_OFF)
+		return prologue_spent(err);
 	int rc = simple(db, "BEGIN", err);
 	if (rc || !db->hook || db->in_hook)
 		return rc;
@@ -352,6 +484,8 @@ static int copy_in(struct db *db, const char *copy_sql, const char *data, size_t
 int db_copy_in(struct db *db, const char *copy_sql, const char *data, size_t len,
 	       struct ml_error *err)
 {
+	if (db->pro_state != DB_PRO_OFF)
+		return prologue_spent(err);
 	if (!needs_own_tx(db))
 		return copy_in(db, copy_sql, data, len, err);
 	int rc = db_begin(db, err);

@@ -87,6 +87,33 @@ int db_query_one(struct db *db, const char *sql, int nparams, const char *const 
 typedef int (*db_tx_hook_fn)(struct db *db, void *arg, struct ml_error *err);
 void db_set_tx_hook(struct db *db, db_tx_hook_fn fn, void *arg);
 
+/*
+ * A one-statement transaction in one round trip (the server's hot reads):
+ * after db_prologue_arm, the next db_exec sends the prepared statement
+ * stmt_name (with params) and then its own statement in one pipeline with
+ * one sync and no BEGIN/COMMIT. PostgreSQL runs the messages up to a sync as
+ * one implicit transaction, so a transaction-local setting the prologue
+ * makes (ml_api_enter's proof of the session) holds for the statement, and
+ * when the prologue fails the statement is skipped and the prologue's error
+ * is db_exec's. After that db_exec, db_begin and db_copy_in refuse
+ * (ML_EINTERNAL) until db_prologue_end: a second statement would run in a
+ * transaction the prologue did not prove. params must stay valid until
+ * db_prologue_settle. The connection must be outside a transaction.
+ *
+ * db_prologue_settle: when no statement was made (still ARMED), runs the
+ * prologue alone; then says how it went: DB_PRO_OK (*res the prologue's
+ * result, owned by db), or DB_PRO_FAILED (err set: its error). */
+enum db_prologue_state {
+	DB_PRO_OFF = 0,
+	DB_PRO_ARMED,
+	DB_PRO_OK,
+	DB_PRO_FAILED
+};
+void db_prologue_arm(struct db *db, const char *stmt_name, int nparams, const char *const *params);
+enum db_prologue_state db_prologue_settle(struct db *db, const PGresult **res,
+					  struct ml_error *err);
+void db_prologue_end(struct db *db); /* back to ordinary statements; frees the result */
+
 /* Transactions. db_rollback is safe to call when no transaction is open. */
 int db_begin(struct db *db, struct ml_error *err) ML_MUSTCHECK;
 int db_commit(struct db *db, struct ml_error *err) ML_MUSTCHECK;

@@ -329,6 +329,143 @@ TEST_F(Auth, TheServiceActsOnlyForALiveSessionInItsTransaction)
 	db_close(svc);
 }
 
+/*
+ * 0253: ml_api_enter proves the session in one statement, and the server
+ * sends it with the request's one read in one pipeline as one implicit
+ * transaction (db_prologue_arm). Attacked: every kind of dead session, a
+ * person's own login, a missing permission, the read skipped when the proof
+ * fails, nothing left over for the next transaction, a second statement,
+ * and the internal actor function called directly.
+ */
+TEST_F(Auth, ApiEnterProvesTheSessionForOneImplicitTransactionOnly)
+{
+	std::string login = unique_login("mlt_ent");
+	pgtest_user(ci(), login.c_str(), "入口", "warehouse_clerk");
+	struct db *svc = pgtest_connect(pgtest_as(ci(), "meterlab_service"));
+	struct ml_error err = ML_ERROR_INIT;
+	const char *live = "5151515151515151515151515151515151515151515151515151515151515151";
+	const char *expired = "5252525252525252525252525252525252525252525252525252525252525252";
+	const char *idle = "5353535353535353535353535353535353535353535353535353535353535353";
+	const char *revoked = "5454545454545454545454545454545454545454545454545454545454545454";
+	const char *scoped = "5555555555555555555555555555555555555555555555555555555555555555";
+	std::string mk =
+		"SELECT ml_session_create((SELECT user_id FROM app_user WHERE login = $1), "
+		"decode($2, 'hex'), $3, $4::interval, $5::interval, $6::text[])";
+	struct {
+		const char *tok, *kind, *ttl, *idle, *scope;
+	} mkp[] = { { live, "browser", "1 hour", nullptr, nullptr },
+		    { expired, "browser", "-1 second", nullptr, nullptr },
+		    { idle, "browser", "1 hour", "-1 second", nullptr },
+		    { revoked, "api", "1 hour", nullptr, nullptr },
+		    { scoped, "api", "1 hour", nullptr, "{warehouse_clerk}" } };
+	for (auto &m : mkp) {
+		const char *p[6] = { login.c_str(), m.tok, m.kind, m.ttl, m.idle, m.scope };
+		ASSERT_EQ(ML_OK, db_cmd(svc, mk.c_str(), 6, p, &err)) << err.msg;
+	}
+	const char *pr[1] = { revoked };
+	ASSERT_EQ(ML_OK,
+		  db_cmd(svc, "SELECT ml_session_revoke(decode($1, 'hex'), 'test')", 1, pr, &err));
+	PGresult *r = PQprepare(db_conn(svc), "enter",
+				"SELECT user_id, login, session_id, kind FROM "
+				"ml_api_enter(decode($1, 'hex'), $2)",
+				2, nullptr);
+	ASSERT_EQ(PGRES_COMMAND_OK, PQresultStatus(r));
+	PQclear(r);
+	const char *who = "SELECT login FROM app_user WHERE user_id = ml_actor_id()";
+
+	/* The live session: the read runs as the person, in the proof's transaction. */
+	const char *pl[2] = { live, "asset.read" };
+	db_prologue_arm(svc, "enter", 2, pl);
+	PGresult *res = nullptr;
+	ASSERT_EQ(ML_OK, db_exec(svc, who, 0, nullptr, PGRES_TUPLES_OK, &res, &err)) << err.msg;
+	EXPECT_EQ(login, PQgetvalue(res, 0, 0));
+	PQclear(res);
+	const PGresult *ent = nullptr;
+	ASSERT_EQ(DB_PRO_OK, db_prologue_settle(svc, &ent, &err));
+	EXPECT_EQ(login, PQgetvalue(ent, 0, 1));
+	EXPECT_STREQ("browser", PQgetvalue(ent, 0, 3));
+	/* a second statement would run outside the proven transaction: refused */
+	EXPECT_EQ(ML_EINTERNAL, db_exec(svc, who, 0, nullptr, PGRES_TUPLES_OK, &res, &err));
+	EXPECT_EQ(ML_EINTERNAL, db_begin(svc, &err));
+	db_prologue_end(svc);
+	EXPECT_EQ(PQTRANS_IDLE, PQtransactionStatus(db_conn(svc)));
+	/* the implicit transaction ended at the sync: the next one acts for nobody */
+	EXPECT_EQ(ML_EPERM, db_query_one(svc, who, 0, nullptr, &res, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "acts for no user")) << err.msg;
+
+	/* Dead sessions: 28000, and the statement after the proof never runs (a
+	 * session it would have created does not exist). */
+	int n = 0;
+	for (const char *dead :
+	     { expired, idle, revoked,
+	       "5656565656565656565656565656565656565656565656565656565656565656" }) {
+		const char *pd[2] = { dead, "asset.read" };
+		db_prologue_arm(svc, "enter", 2, pd);
+		std::string witness = std::string(62, '9') + std::to_string(10 + n++);
+		const char *pw[2] = { login.c_str(), witness.c_str() };
+		EXPECT_EQ(ML_EPERM,
+			  db_exec(svc,
+				  "SELECT ml_session_create((SELECT user_id FROM app_user WHERE "
+				  "login = $1), decode($2, 'hex'), 'api', '1 hour')",
+				  2, pw, PGRES_TUPLES_OK, nullptr, &err));
+		EXPECT_NE(nullptr, strstr(err.msg, "SQLSTATE 28000")) << dead << ": " << err.msg;
+		EXPECT_EQ(DB_PRO_FAILED, db_prologue_settle(svc, nullptr, &err));
+		db_prologue_end(svc);
+		std::string v;
+		ASSERT_EQ(ML_OK, sql_as(nullptr,
+					("SELECT count(*) FROM auth_session WHERE token_hash = "
+					 "decode('" +
+					 witness + "', 'hex')")
+						.c_str(),
+					nullptr, &v));
+		EXPECT_EQ("0", v) << dead;
+		EXPECT_EQ(PQTRANS_IDLE, PQtransactionStatus(db_conn(svc)));
+	}
+	/* A permission the person lacks: refused with ml_require's message; a
+	 * scoped token holds only its scope. */
+	const char *pp[2] = { live, "cert.approve" };
+	db_prologue_arm(svc, "enter", 2, pp);
+	EXPECT_EQ(ML_EPERM, db_exec(svc, who, 0, nullptr, PGRES_TUPLES_OK, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "needs permission \"cert.approve\"")) << err.msg;
+	db_prologue_end(svc);
+	const char *ps[2] = { scoped, "asset.receive" };
+	db_prologue_arm(svc, "enter", 2, ps);
+	ASSERT_EQ(ML_OK, db_exec(svc, "SELECT ml_has('asset.receive'), ml_has('cert.approve')", 0,
+				 nullptr, PGRES_TUPLES_OK, &res, &err))
+		<< err.msg;
+	EXPECT_STREQ("t", PQgetvalue(res, 0, 0));
+	EXPECT_STREQ("f", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	db_prologue_end(svc);
+	/* Without a statement the proof runs alone when settled. */
+	const char *pn[2] = { expired, "asset.read" };
+	db_prologue_arm(svc, "enter", 2, pn);
+	EXPECT_EQ(DB_PRO_FAILED, db_prologue_settle(svc, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "SQLSTATE 28000")) << err.msg;
+	db_prologue_end(svc);
+	/* A disabled person's live session is refused too. */
+	std::string dis = "SELECT ml_user_disable('" + login + "', 'test')";
+	ASSERT_EQ(ML_OK, sql_as("mlt_admin", dis.c_str()));
+	db_prologue_arm(svc, "enter", 2, pl);
+	EXPECT_EQ(ML_EPERM, db_exec(svc, who, 0, nullptr, PGRES_TUPLES_OK, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "SQLSTATE 28000")) << err.msg;
+	db_prologue_end(svc);
+	db_close(svc);
+
+	/* Only the service enters; nobody calls the internal actor function. */
+	std::string msg;
+	EXPECT_EQ(ML_EPERM,
+		  sql_as("mlt_tech",
+			 "SELECT * FROM ml_api_enter(decode(repeat('51', 32), 'hex'), NULL)",
+			 &msg));
+	EXPECT_NE(std::string::npos, msg.find("permission denied for function ml_api_enter"))
+		<< msg;
+	EXPECT_EQ(ML_EPERM, sql_as("mlt_tech", "SELECT * FROM ml_actor_ctx()", &msg));
+	EXPECT_NE(std::string::npos, msg.find("permission denied for function ml_actor_ctx"))
+		<< msg;
+	EXPECT_EQ(ML_EPERM, sql_as("meterlab_service", "SELECT * FROM ml_actor_ctx()", &msg));
+}
+
 TEST_F(Auth, ApiTokenScopeNarrowsRoles)
 {
 	std::string login = unique_login("mlt_two");

@@ -641,6 +641,99 @@ TEST_F(Server, AssetsByBarcodeListAndHistory)
 								  "action")));
 }
 
+/*
+ * GET /api/assets/{barcode} proves the session and reads the asset in one
+ * round trip (RF_ONE_STMT, 0253): attacked with every dead session, a
+ * person without asset.read, and a malformed barcode (which must not answer
+ * 422 before the session is proved); the connections stay clean for the
+ * next request, and the access log names the person.
+ */
+TEST_F(Server, AOneRoundTripLookupAnswersOnlyALiveSessionWithThePermission)
+{
+	struct db *db = pgtest_connect(pgtest_as(ci(), "mlt_admin"));
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_NO_FATAL_FAILURE(add_meter_model(db, "ORT", "ORT-M"));
+	db_close(db);
+	db = pgtest_connect(pgtest_as(ci(), "mlt_clerk"));
+	std::string bc = barcode(931);
+	std::string csv = "barcode,model_code,production_batch,production_date\n" + bc +
+			  ",ORT-M,B1,2026-01-05\n";
+	struct asset_receive_opts o = {};
+	o.lot_code = "ORT-LOT";
+	struct asset_import_report rep = {};
+	ASSERT_EQ(ML_OK, asset_receive(db, &o, csv.data(), csv.size(), &rep, &err)) << err.msg;
+	asset_import_report_free(&rep);
+	db_close(db);
+	std::string u = person("mlt_ort", "checker");
+	std::string gone = person("mlt_ortgone", "checker");
+	test_session live = direct_session(ci(), u, "api");
+	test_session exp = direct_session(ci(), u, "api");
+	test_session rev = direct_session(ci(), u, "api");
+	test_session dis = direct_session(ci(), gone, "api");
+	/* scoped to a role the person does not hold: no role in effect, so no asset.read */
+	test_session norole = direct_session(ci(), u, "api", "{admin}");
+	auto bearer = [](const test_session &t) {
+		return std::vector<std::string>{ "Authorization: Bearer " + t.token };
+	};
+	sql_exec(ci(), "UPDATE auth_session SET expires_at = now() - interval '1 second' WHERE "
+		       "token_hash = decode('" +
+			       token_hash_hex(exp.token) + "', 'hex')");
+	sql_exec(ci(), "UPDATE auth_session SET revoked_at = now() WHERE token_hash = decode('" +
+			       token_hash_hex(rev.token) + "', 'hex')");
+	const std::string path = "/api/assets/" + bc;
+	for (int round = 0; round < 3; round++) { /* every pool connection sees each case */
+		http_resp ok = http_do(port(), "GET", path, bearer(live));
+		ASSERT_EQ(200, ok.status) << ok.dump();
+		EXPECT_EQ(bc, ok.str("barcode"));
+		for (const test_session *dead : { &exp, &rev }) {
+			http_resp r = http_do(port(), "GET", path, bearer(*dead));
+			EXPECT_EQ(401, r.status) << r.dump();
+			EXPECT_EQ("unauthenticated", r.str("error.code"));
+			EXPECT_EQ(std::string::npos, r.body.find("ORT-M")) << r.body;
+			/* a malformed barcode is not judged before the session is proved */
+			http_resp m = http_do(port(), "GET", "/api/assets/41300010000000000000",
+					      bearer(*dead));
+			EXPECT_EQ(401, m.status) << m.dump();
+		}
+		http_resp made_up = http_do(
+			port(), "GET", path,
+			{ "Authorization: Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" });
+		EXPECT_EQ(401, made_up.status) << made_up.dump();
+		/* a live session without asset.read: 403 with ml_require's message */
+		http_resp nr = http_do(port(), "GET", path, bearer(norole));
+		EXPECT_EQ(403, nr.status) << nr.dump();
+		EXPECT_NE(std::string::npos, nr.str("error.message").find("asset.read"))
+			<< nr.dump();
+		EXPECT_EQ(std::string::npos, nr.body.find("ORT-M")) << nr.body;
+		http_resp nrm = http_do(port(), "GET", "/api/assets/41300010000000000000",
+					bearer(norole));
+		EXPECT_EQ(403, nrm.status) << nrm.dump();
+		/* the lookup's own errors once the session is proved */
+		http_resp nf = http_do(port(), "GET", "/api/assets/" + barcode(932), bearer(live));
+		EXPECT_EQ(404, nf.status) << nf.dump();
+		http_resp bad = http_do(port(), "GET", "/api/assets/41300010000000000000",
+					bearer(live));
+		EXPECT_EQ(422, bad.status) << bad.dump();
+	}
+	/* A person disabled after the session was made. */
+	http_resp before = http_do(port(), "GET", path, bearer(dis));
+	EXPECT_EQ(200, before.status) << before.dump();
+	sql_exec(ci(), "SELECT ml_user_disable('" + gone + "', 'test')");
+	http_resp after = http_do(port(), "GET", path, bearer(dis));
+	EXPECT_EQ(401, after.status) << after.dump();
+	/* The access log names the person of a one-round-trip lookup. */
+	const std::string logged = "\"route\":\"/api/assets/{barcode}\",\"status\":200";
+	std::string log;
+	for (int i = 0; i < 100; i++) {
+		log = test_server::file(srv_->log);
+		if (log.find(logged) != std::string::npos &&
+		    log.find("\"user\":\"" + u + "\"") != std::string::npos)
+			break;
+		std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	}
+	EXPECT_NE(std::string::npos, log.find("\"user\":\"" + u + "\"")) << log.substr(0, 800);
+}
+
 /* Run progress: a change to a run's status or a completed step reaches an open stream. */
 TEST_F(Server, RunProgressArrivesAsServerSentEvents)
 {
