@@ -1058,11 +1058,25 @@ static void *slow_main(void *arg)
 		s->slow.head = rq->next;
 		if (!s->slow.head)
 			s->slow.tail = NULL;
+		s->slow.queued--;
+		s->slow.busy++;
 		pthread_mutex_unlock(&s->slow.mu);
 		run_route(rq);
+		pthread_mutex_lock(&s->slow.mu);
+		s->slow.busy--;
+		pthread_mutex_unlock(&s->slow.mu);
 		rq->state = RQ_READY;
 		MHD_resume_connection(rq->conn);
 	}
+}
+
+void slow_stats(struct srv *s, unsigned *busy, unsigned *threads, unsigned *queued)
+{
+	pthread_mutex_lock(&s->slow.mu);
+	*busy = s->slow.busy;
+	*threads = s->slow.n;
+	*queued = s->slow.queued;
+	pthread_mutex_unlock(&s->slow.mu);
 }
 
 static void slow_push(struct srv *s, struct req *rq)
@@ -1074,6 +1088,7 @@ static void slow_push(struct srv *s, struct req *rq)
 	else
 		s->slow.head = rq;
 	s->slow.tail = rq;
+	s->slow.queued++;
 	pthread_cond_signal(&s->slow.cv);
 	pthread_mutex_unlock(&s->slow.mu);
 }

@@ -136,6 +136,26 @@ int metrics_render(struct metrics *m, struct srv *s, struct ml_buf *b)
 	unsigned size = 0, in_use = 0;
 	unsigned long waits = 0, timeouts = 0, resets = 0;
 	pool_stats(s->pool, &size, &in_use, &waits, &timeouts, &resets);
+	unsigned slow_busy = 0, slow_n = 0, slow_queued = 0, run_max = 0, run_busy = 0;
+	slow_stats(s, &slow_busy, &slow_n, &slow_queued);
+	runjobs_stats(s->jobs, &run_max, &run_busy);
+	ml_buf_printf(b,
+		      "# HELP meterlab_runner_threads Runs executed by this server (--runners): "
+		      "threads executing a run (busy, starting ones included) and free slots "
+		      "(idle).\n"
+		      "# TYPE meterlab_runner_threads gauge\n"
+		      "meterlab_runner_threads{state=\"busy\"} %u\n"
+		      "meterlab_runner_threads{state=\"idle\"} %u\n"
+		      "# HELP meterlab_slow_lane_threads Slow-lane threads (--workers: logins, "
+		      "deliveries, PDFs) running a request (busy) and waiting for one (idle).\n"
+		      "# TYPE meterlab_slow_lane_threads gauge\n"
+		      "meterlab_slow_lane_threads{state=\"busy\"} %u\n"
+		      "meterlab_slow_lane_threads{state=\"idle\"} %u\n"
+		      "# HELP meterlab_slow_lane_queued Requests waiting for a slow-lane thread.\n"
+		      "# TYPE meterlab_slow_lane_queued gauge\n"
+		      "meterlab_slow_lane_queued %u\n",
+		      run_busy, run_max > run_busy ? run_max - run_busy : 0, slow_busy,
+		      slow_n > slow_busy ? slow_n - slow_busy : 0, slow_queued);
 	ml_buf_printf(b,
 		      "# HELP meterlab_http_requests_in_flight Requests begun and not completed "
 		      "(event streams excluded).\n"

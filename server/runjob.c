@@ -106,6 +106,17 @@ unsigned runjobs_active(struct runjobs *js)
 	return n;
 }
 
+void runjobs_stats(struct runjobs *js, unsigned *max, unsigned *busy)
+{
+	*max = *busy = 0;
+	if (!js)
+		return;
+	pthread_mutex_lock(&js->mu);
+	*max = js->max;
+	*busy = js->active;
+	pthread_mutex_unlock(&js->mu);
+}
+
 static void mark_ended(struct runjob *j)
 {
 	struct runjobs *js = j->owner;

@@ -158,6 +158,8 @@ int runjobs_new(struct srv *s, unsigned max, struct runjobs **out,
 		struct ml_error *err) ML_MUSTCHECK;
 /* Runs executing now. */
 unsigned runjobs_active(struct runjobs *js);
+/* The limit (--runners) and the runner threads executing a run now (starting ones included). */
+void runjobs_stats(struct runjobs *js, unsigned *max, unsigned *busy);
 /*
  * If this server executes run_id: cancel it (it ends interrupted) and wait
  * up to wait_s seconds for the runner to let go. 0: not executed here;
@@ -178,7 +180,11 @@ struct slow_queue {
 	int stop;
 	pthread_t *threads;
 	unsigned n;
+	unsigned busy;   /* threads running a request (mu) */
+	unsigned queued; /* requests waiting for a thread (mu) */
 };
+/* The slow lane's threads running a request, all its threads, requests waiting (metrics). */
+void slow_stats(struct srv *s, unsigned *busy, unsigned *threads, unsigned *queued);
 
 #ifndef __cplusplus /* C11 atomics; the tests (C++) only read the route table */
 struct srv {

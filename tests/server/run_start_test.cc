@@ -259,6 +259,11 @@ TEST_F(RunStart, RefusedWithoutPermissionWhileExecutingOrBusyAndAbortedMidRun)
 	EXPECT_EQ(503, busy.status) << busy.dump();
 	EXPECT_EQ("runner_busy", busy.str("error.code")) << busy.dump();
 	EXPECT_EQ("pending", status(other));
+	/* /metrics counts the one runner thread busy */
+	http_resp m = http_do(port(), "GET", "/metrics");
+	EXPECT_NE(std::string::npos, m.body.find("meterlab_runner_threads{state=\"busy\"} 1\n"))
+		<< m.body;
+	EXPECT_NE(std::string::npos, m.body.find("meterlab_runner_threads{state=\"idle\"} 0\n"));
 	/* abort in the middle: stopped, then aborted as the person asking */
 	wait_steps(id, 1);
 	ASSERT_EQ("running", status(id));
@@ -279,6 +284,10 @@ TEST_F(RunStart, RefusedWithoutPermissionWhileExecutingOrBusyAndAbortedMidRun)
 	std::this_thread::sleep_for(std::chrono::milliseconds(500));
 	EXPECT_EQ(done, steps_done(id));
 	/* the runner is free again */
+	m = http_do(port(), "GET", "/metrics");
+	EXPECT_NE(std::string::npos, m.body.find("meterlab_runner_threads{state=\"busy\"} 0\n"))
+		<< m.body;
+	EXPECT_NE(std::string::npos, m.body.find("meterlab_runner_threads{state=\"idle\"} 1\n"));
 	r = start(tech, other);
 	EXPECT_EQ(202, r.status) << r.dump();
 	EXPECT_EQ("finished", wait_status(other, "finished|interrupted|aborted"));

@@ -161,6 +161,11 @@ TEST_F(Server, HealthAndMetricsAreOpenAndTrue)
 		  m.body.find(
 			  "meterlab_http_request_duration_seconds_bucket{route=\"GET /healthz\""));
 	EXPECT_NE(std::string::npos, m.body.find("meterlab_db_pool_connections{state=\"idle\"}"));
+	/* this server executes no runs (no --runners); its slow lane idles */
+	EXPECT_NE(std::string::npos, m.body.find("meterlab_runner_threads{state=\"busy\"} 0\n"));
+	EXPECT_NE(std::string::npos, m.body.find("meterlab_runner_threads{state=\"idle\"} 0\n"));
+	EXPECT_NE(std::string::npos, m.body.find("meterlab_slow_lane_threads{state=\"busy\"} 0\n"));
+	EXPECT_NE(std::string::npos, m.body.find("meterlab_slow_lane_queued 0\n"));
 	/* One structured access-log line per request. */
 	const std::string logged = "\"path\":\"/healthz\",\"route\":\"/healthz\",\"status\":200";
 	std::string log;
