@@ -330,7 +330,7 @@ TEST_F(Auth, TheServiceActsOnlyForALiveSessionInItsTransaction)
 }
 
 /*
- * 0253: ml_api_enter proves the session in one statement, and the server
+ * 0340: ml_api_enter proves the session in one statement, and the server
  * sends it with the request's one read in one pipeline as one implicit
  * transaction (db_prologue_arm). Attacked: every kind of dead session, a
  * person's own login, a missing permission, the read skipped when the proof

@@ -648,7 +648,7 @@ TEST_F(Server, AssetsByBarcodeListAndHistory)
 
 /*
  * GET /api/assets/{barcode} proves the session and reads the asset in one
- * round trip (RF_ONE_STMT, 0253): attacked with every dead session, a
+ * round trip (RF_ONE_STMT, 0340): attacked with every dead session, a
  * person without asset.read, and a malformed barcode (which must not answer
  * 422 before the session is proved); the connections stay clean for the
  * next request, and the access log names the person.

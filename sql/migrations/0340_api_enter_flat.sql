@@ -1,4 +1,4 @@
--- 0253: the session proof of every API request, and every permission check,
+-- 0340: the session proof of every API request, and every permission check,
 -- read the session once (issue 12: asset lookup ≥ 5 000 requests/s).
 --
 -- What is checked does not change; only how often the same rows are read.
