@@ -251,6 +251,20 @@ static const struct route_param b_std_cert[] = {
 	{ "valid_until", PT_STRING, 1, 10, "YYYY-MM-DD, inclusive" },
 	{ NULL, 0, 0, 0, NULL },
 };
+static const struct route_param q_scheme[] = {
+	{ "version", PT_INT, 0, 100000, "one exact version (default: the active one)" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_scheme[] = {
+	{ "text", PT_STRING, 1, 200000,
+	  "the scheme as `meterlab scheme export` writes it (its header names code and name)" },
+	{ "code", PT_STRING, 0, 63, "save under this code instead of the text's" },
+	{ NULL, 0, 0, 0, NULL },
+};
+static const struct route_param b_scheme_activate[] = {
+	{ "version", PT_INT, 0, 100000, "the version new runs use (default: the latest)" },
+	{ NULL, 0, 0, 0, NULL },
+};
 static const struct route_param q_trace[] = {
 	{ "standard", PT_STRING, 0, 40, "a reference standard's code" },
 	{ "bench", PT_STRING, 0, 40, "or a bench's code" },
@@ -465,6 +479,27 @@ const struct route srv_routes[] = {
 	  "/api/standards/NO-SUCH/certificates",
 	  "{\"cert_no\":\"C1\",\"issuer\":\"x\",\"valid_from\":\"2026-01-01\","
 	  "\"valid_until\":\"2027-01-01\"}" },
+	{ "GET", "/api/schemes", h_scheme_list, AUTH_SESSION, "lab.read", 0, NULL, NULL, NULL, 200,
+	  "lab", "verification schemes: latest and active version of each code", S_LIST,
+	  "/api/schemes", NULL },
+	{ "GET", "/api/schemes/{code}", h_scheme_get, AUTH_SESSION, "lab.read", 0, p_code, q_scheme,
+	  NULL, 200, "lab",
+	  "one scheme's active version (or ?version=N) with its text, as `meterlab scheme export`",
+	  S_OBJ, "/api/schemes/NO-SUCH", NULL },
+	{ "POST", "/api/schemes", h_scheme_save, AUTH_SESSION, "scheme.edit", RF_IDEMPOTENT, NULL,
+	  NULL, b_scheme, 201, "lab",
+	  "save a scheme from its text: a new code is version 1, an existing code gets its next "
+	  "version (a revision); inactive until activated; a step looser than the regulation is "
+	  "refused (422)",
+	  S_OBJ, "/api/schemes", "{\"text\":\"not a scheme\"}" },
+	{ "POST", "/api/schemes/{code}/activate", h_scheme_activate, AUTH_SESSION,
+	  "scheme.activate", RF_IDEMPOTENT, p_code, NULL, b_scheme_activate, 200, "lab",
+	  "make a version (default the latest) the one new runs use", S_OBJ,
+	  "/api/schemes/NO-SUCH/activate", "{}" },
+	{ "POST", "/api/schemes/{code}/retire", h_scheme_retire, AUTH_SESSION, "scheme.activate",
+	  RF_IDEMPOTENT, p_code, NULL, b_none, 200, "lab",
+	  "retire every version: new runs cannot use the scheme (runs keep naming theirs)", S_OBJ,
+	  "/api/schemes/NO-SUCH/retire", "{}" },
 	{ "GET", "/api/trace", h_trace, AUTH_SESSION, "lab.read", 0, NULL, q_trace, NULL, 200,
 	  "quality",
 	  "reverse traceability (标准量传): the runs of a standard or bench since a date, their "

@@ -739,6 +739,86 @@ TEST_F(Server, AOneRoundTripLookupAnswersOnlyALiveSessionWithThePermission)
 	EXPECT_NE(std::string::npos, log.find("\"user\":\"" + u + "\"")) << log.substr(0, 800);
 }
 
+/*
+ * Verification schemes over the API (the calls of `meterlab scheme
+ * import|activate|retire`): a technician saves (scheme.edit), an approver
+ * activates and retires (scheme.activate), each refused to the other; a
+ * revision is the next version and stays inactive; a step looser than the
+ * regulation is refused naming the step and writes nothing; the person
+ * who saved is recorded.
+ */
+TEST_F(Server, SchemesAreSavedRevisedActivatedAndRetiredOverTheApi)
+{
+	test_session tech = direct_session(ci(), "mlt_tech");
+	test_session appr = direct_session(ci(), "mlt_approver");
+	const std::string head = "scheme code=API-1P name=\"API scheme\"\n"
+				 "suits kinds=meter_1p classes=1 connection=direct\n";
+	auto body = [](const std::string &text) {
+		json_t *o = json_pack("{s:s}", "text", text.c_str());
+		char *d = json_dumps(o, JSON_COMPACT);
+		std::string b = d;
+		free(d);
+		json_decref(o);
+		return b;
+	};
+	std::string b1 = body(head + "basic I=Ib pf=1.0 element=H\n");
+	http_resp r = http_do(port(), "POST", "/api/schemes", appr.change(), &b1);
+	EXPECT_EQ(403, r.status) << r.dump(); /* an approver does not edit schemes */
+	r = http_do(port(), "POST", "/api/schemes", tech.change(), &b1);
+	ASSERT_EQ(201, r.status) << r.dump();
+	EXPECT_EQ("API-1P", r.str("code"));
+	EXPECT_EQ(1, r.num("version"));
+	EXPECT_EQ("mlt_tech", sql_value(ci(), "SELECT u.login FROM scheme s JOIN app_user u ON "
+					      "u.user_id = s.created_by_id WHERE s.code = 'API-1P' "
+					      "AND s.version = 1"));
+	/* inactive until activated: not shown as the scheme runs use */
+	EXPECT_EQ(404, http_do(port(), "GET", "/api/schemes/API-1P", tech.cookie()).status);
+	std::string none = "{}";
+	r = http_do(port(), "POST", "/api/schemes/API-1P/activate", tech.change(), &none);
+	EXPECT_EQ(403, r.status) << r.dump(); /* a technician does not activate */
+	r = http_do(port(), "POST", "/api/schemes/API-1P/activate", appr.change(), &none);
+	ASSERT_EQ(200, r.status) << r.dump();
+	EXPECT_EQ(1, r.num("active_version"));
+	/* a revision: version 2, inactive; version 1 stays the one runs use */
+	std::string b2 = body(head +
+			      "basic I=Ib pf=1.0 element=H\nbasic I=Imax pf=1.0 element=H\n");
+	r = http_do(port(), "POST", "/api/schemes", tech.change(), &b2);
+	ASSERT_EQ(201, r.status) << r.dump();
+	EXPECT_EQ(2, r.num("version"));
+	EXPECT_EQ(2, r.num("steps"));
+	http_resp g = http_do(port(), "GET", "/api/schemes/API-1P", tech.cookie());
+	ASSERT_EQ(200, g.status) << g.dump();
+	EXPECT_EQ(1, g.num("version"));
+	EXPECT_NE(std::string::npos, g.str("text").find("basic")) << g.dump();
+	http_resp g2 = http_do(port(), "GET", "/api/schemes/API-1P?version=2", tech.cookie());
+	EXPECT_EQ(2, g2.num("steps")) << g2.dump();
+	http_resp l = http_do(port(), "GET", "/api/schemes", tech.cookie());
+	ASSERT_EQ(200, l.status) << l.dump();
+	EXPECT_NE(std::string::npos,
+		  l.body.find("\"code\":\"API-1P\",\"version\":2,\"active_version\":1"))
+		<< l.body;
+	/* looser than the regulation: refused naming the step, nothing written */
+	std::string loose = body(head + "basic I=Ib pf=1.0 element=H limit=50\n");
+	r = http_do(port(), "POST", "/api/schemes", tech.change(), &loose);
+	EXPECT_EQ(422, r.status) << r.dump();
+	EXPECT_NE(std::string::npos, r.str("error.message").find("limit=50% is wider")) << r.dump();
+	std::string bad = body("not a scheme");
+	EXPECT_EQ(422, http_do(port(), "POST", "/api/schemes", tech.change(), &bad).status);
+	EXPECT_EQ("2", sql_value(ci(), "SELECT max(version) FROM scheme WHERE code = 'API-1P'"));
+	/* activate the revision, then retire: no version for new runs */
+	std::string v2 = "{\"version\":2}";
+	r = http_do(port(), "POST", "/api/schemes/API-1P/activate", appr.change(), &v2);
+	EXPECT_EQ(2, r.num("active_version")) << r.dump();
+	r = http_do(port(), "POST", "/api/schemes/API-1P/retire", tech.change(), &none);
+	EXPECT_EQ(403, r.status) << r.dump();
+	r = http_do(port(), "POST", "/api/schemes/API-1P/retire", appr.change(), &none);
+	ASSERT_EQ(200, r.status) << r.dump();
+	EXPECT_EQ(404, http_do(port(), "GET", "/api/schemes/API-1P", tech.cookie()).status);
+	EXPECT_EQ(
+		404,
+		http_do(port(), "POST", "/api/schemes/API-1P/retire", appr.change(), &none).status);
+}
+
 /* Run progress: a change to a run's status or a completed step reaches an open stream. */
 TEST_F(Server, RunProgressArrivesAsServerSentEvents)
 {
