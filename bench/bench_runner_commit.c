@@ -12,8 +12,17 @@
  * (The brief names this benchmark bench_result_commit; files of this part
  * are named bench_runner*, so it lives here under that prefix.)
  *
- * usage: METERLAB_BENCH_PG='host=... user=postgres' bench_runner_commit [TRIALS] [STEPS_PER_TRIAL]
+ * With STREAMS > 1 it then measures the batched commit from STREAMS
+ * benches at once, as a lab runs them (lab/runner.c: one thread and one
+ * connection per bench): STREAMS threads, each its own connection, bench,
+ * 48 assets and run, each committing STEPS_PER_TRIAL steps; rows of all of
+ * them over the wall time, TRIALS times, alternating with one stream alone
+ * on the same kind of run, medians of both and their ratio.
+ *
+ * usage: METERLAB_BENCH_PG='host=... user=postgres' bench_runner_commit [TRIALS] [STEPS_PER_TRIAL] [STREAMS]
  */
+#include <pthread.h>
+
 #include "bench_runner_setup.h"
 
 #include "lab/decimal.h"
@@ -141,24 +150,104 @@ static int64_t row_by_row(struct db *db, int64_t run, struct step_data *d, const
 	return (int64_t)steps * (NPOS * NREAD + NPOS + 1);
 }
 
-static void asset_ids(struct db *db, int64_t *ids)
+/* The asset ids of barcodes bcs (positions in order). */
+static void asset_ids(struct db *db, char (*bcs)[23], int64_t *ids)
 {
-	PGresult *res = NULL;
 	struct ml_error err = ML_ERROR_INIT;
-	if (db_exec(db, "SELECT asset_id FROM asset ORDER BY asset_id LIMIT 48", 0, NULL,
-		    PGRES_TUPLES_OK, &res, &err))
-		brs_die("assets", &err);
-	for (int i = 0; i < NPOS; i++)
-		ids[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-	PQclear(res);
+	for (int i = 0; i < NPOS; i++) {
+		PGresult *res = NULL;
+		const char *p[1] = { bcs[i] };
+		if (db_query_one(db, "SELECT asset_id FROM asset WHERE barcode = $1", 1, p, &res, &err))
+			brs_die("assets", &err);
+		ids[i] = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+	}
+}
+
+#define MAX_STREAMS 8
+
+/* One bench of the concurrent phase: its own connection, run and assets. */
+struct stream {
+	struct db *db;
+	int64_t run, ids[NPOS];
+	int next; /* next step of its run */
+	int steps;
+	struct step_data *d;
+};
+
+static void *stream_main(void *arg)
+{
+	struct stream *st = arg;
+	(void)batched(st->db, st->run, st->d, st->ids, st->next, st->steps);
+	st->next += st->steps;
+	return NULL;
+}
+
+/* Bench BENCH<k> with its own 48 assets and a running run of the COMMIT scheme. */
+static void stream_setup(struct db *dba, const char *pci, int k, struct stream *st, int steps)
+{
+	struct ml_error err = ML_ERROR_INIT;
+	struct bench_rec b;
+	memset(&b, 0, sizeof(b));
+	snprintf(b.code, sizeof(b.code), "BENCH%d", k);
+	snprintf(b.name, sizeof(b.name), "bench %d", k);
+	snprintf(b.uri, sizeof(b.uri), "tcp://127.0.0.1:1");
+	snprintf(b.kind, sizeof(b.kind), "meter-1p");
+	b.positions = NPOS;
+	b.n_standards = 1;
+	snprintf(b.standards[0], sizeof(b.standards[0]), "STD");
+	if (db_connect(pci, &st->db, &err) || standard_bench_add(st->db, &b, NULL, &err))
+		brs_die("stream bench", &err);
+	char bcs[NPOS][23];
+	brs_assets(dba, NPOS, 100000ULL * (unsigned long long)(k + 1), bcs);
+	struct task_slot slots[NPOS];
+	for (int i = 0; i < NPOS; i++) {
+		slots[i].position = i + 1;
+		memcpy(slots[i].barcode, bcs[i], 23);
+	}
+	struct task_spec spec;
+	memset(&spec, 0, sizeof(spec));
+	spec.bench_code = b.code;
+	spec.scheme_code = "COMMIT";
+	spec.slots = slots;
+	spec.nslots = NPOS;
+	if (task_create(st->db, &spec, &st->run, &err))
+		brs_die("stream task", &err);
+	char rid[24];
+	snprintf(rid, sizeof(rid), "%" PRId64, st->run);
+	const char *pr[1] = { rid };
+	if (db_cmd(st->db, "SELECT ml_run_status($1::bigint, 'running')", 1, pr, &err))
+		brs_die("stream status", &err);
+	asset_ids(dba, bcs, st->ids);
+	st->next = 0;
+	st->steps = steps;
+	st->d = malloc(sizeof(*st->d));
+	if (!st->d)
+		brs_die("out of memory", NULL);
+}
+
+/* Rows per second of n streams committing at once (wall time of the slowest). */
+static double streams_round(struct stream *st, int n)
+{
+	pthread_t th[MAX_STREAMS];
+	double t0 = brs_now();
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&th[i], NULL, stream_main, &st[i]))
+			brs_die("thread", NULL);
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	return (double)n * st[0].steps * (NPOS * NREAD + NPOS + 1) / (brs_now() - t0);
 }
 
 int main(int argc, char **argv)
 {
-	int trials = argc > 1 ? atoi(argv[1]) : 5, steps = argc > 2 ? atoi(argv[2]) : 40;
-	if (trials < 1 || trials > 50 || steps < 1 || steps > 1000)
-		return fprintf(stderr,
-			       "usage: bench_runner_commit [TRIALS 1..50] [STEPS 1..1000]\n"),
+	int trials = argc > 1 ? atoi(argv[1]) : 5, steps = argc > 2 ? atoi(argv[2]) : 40,
+	    nstreams = argc > 3 ? atoi(argv[3]) : 1;
+	if (trials < 1 || trials > 50 || steps < 1 || steps > 1000 || nstreams < 1 ||
+	    nstreams > MAX_STREAMS)
+		return fprintf(stderr, "usage: bench_runner_commit [TRIALS 1..50] [STEPS 1..1000] "
+				       "[STREAMS 1..%d]\n",
+			       MAX_STREAMS),
 		       2;
 	if (trials * steps > NSTEPS)
 		return fprintf(stderr, "bench_runner_commit: TRIALS x STEPS must be at most %d\n",
@@ -188,7 +277,7 @@ int main(int argc, char **argv)
 	const char *pr[1] = { rid };
 	if (db_cmd(pdb, "SELECT ml_run_status($1::bigint, 'running')", 1, pr, &err))
 		brs_die("status", &err);
-	asset_ids(db, ids);
+	asset_ids(db, bcs, ids);
 	struct step_data *d = malloc(sizeof(*d));
 	double rate_b[50], rate_r[50];
 	int next_b = 0,
@@ -204,11 +293,34 @@ int main(int argc, char **argv)
 		next_r += steps;
 	}
 	double mb = brs_median(rate_b, trials), mr = brs_median(rate_r, trials);
+	double rate_1[50], rate_n[50];
+	struct stream st[MAX_STREAMS + 1];
+	if (nstreams > 1) {
+		/* streams 0..n-1 together; stream n alone: runs that start alike */
+		for (int k = 0; k <= nstreams; k++)
+			stream_setup(db, pci, k + 2, &st[k], steps);
+		for (int t = 0; t < trials; t++) {
+			rate_1[t] = streams_round(&st[nstreams], 1);
+			rate_n[t] = streams_round(st, nstreams);
+		}
+	}
 	printf("bench_runner_commit: %d trials x %d steps x (%d readings + %d results + 1 mark) rows\n",
 	       trials, steps, NPOS * NREAD, NPOS);
 	printf("  batched (ml_run_record_step: arrays, checked)       median %.0f rows/s\n", mb);
 	printf("  row by row (one INSERT per row, same transactions) median %.0f rows/s\n", mr);
 	printf("  ratio batched / row-by-row                          %.1fx\n", mb / mr);
+	if (nstreams > 1) {
+		double m1 = brs_median(rate_1, trials), mn = brs_median(rate_n, trials);
+		printf("  batched, one bench alone (own run)                  median %.0f rows/s\n", m1);
+		printf("  batched, %d benches at once (all rows / wall time)   median %.0f rows/s\n",
+		       nstreams, mn);
+		printf("  ratio %d benches / one                               %.2fx\n", nstreams,
+		       mn / m1);
+		for (int k = 0; k <= nstreams; k++) {
+			free(st[k].d);
+			db_close(st[k].db);
+		}
+	}
 	free(d);
 	db_close(pdb);
 	db_close(db);
