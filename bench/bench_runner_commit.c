@@ -157,7 +157,8 @@ static void asset_ids(struct db *db, char (*bcs)[23], int64_t *ids)
 	for (int i = 0; i < NPOS; i++) {
 		PGresult *res = NULL;
 		const char *p[1] = { bcs[i] };
-		if (db_query_one(db, "SELECT asset_id FROM asset WHERE barcode = $1", 1, p, &res, &err))
+		if (db_query_one(db, "SELECT asset_id FROM asset WHERE barcode = $1", 1, p, &res,
+				 &err))
 			brs_die("assets", &err);
 		ids[i] = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		PQclear(res);
@@ -245,8 +246,9 @@ int main(int argc, char **argv)
 	    nstreams = argc > 3 ? atoi(argv[3]) : 1;
 	if (trials < 1 || trials > 50 || steps < 1 || steps > 1000 || nstreams < 1 ||
 	    nstreams > MAX_STREAMS)
-		return fprintf(stderr, "usage: bench_runner_commit [TRIALS 1..50] [STEPS 1..1000] "
-				       "[STREAMS 1..%d]\n",
+		return fprintf(stderr,
+			       "usage: bench_runner_commit [TRIALS 1..50] [STEPS 1..1000] "
+			       "[STREAMS 1..%d]\n",
 			       MAX_STREAMS),
 		       2;
 	if (trials * steps > NSTEPS)
@@ -311,7 +313,8 @@ int main(int argc, char **argv)
 	printf("  ratio batched / row-by-row                          %.1fx\n", mb / mr);
 	if (nstreams > 1) {
 		double m1 = brs_median(rate_1, trials), mn = brs_median(rate_n, trials);
-		printf("  batched, one bench alone (own run)                  median %.0f rows/s\n", m1);
+		printf("  batched, one bench alone (own run)                  median %.0f rows/s\n",
+		       m1);
 		printf("  batched, %d benches at once (all rows / wall time)   median %.0f rows/s\n",
 		       nstreams, mn);
 		printf("  ratio %d benches / one                               %.2fx\n", nstreams,
