@@ -10,7 +10,10 @@
  *   batch1   one approval of all N (one transaction), one renderer
  *   batch2   one approval of all N, two renderers (two threads)
  * Only the approve call is timed (drafting and checking are not). Medians
- * and ratios are printed; rates are per wall-clock second.
+ * and ratios are printed; rates are per wall-clock second. Then where the
+ * time went, per certificate (cert_approve_timed): the database's issue
+ * begin (run checks, numbers, documents), rendering, storing the PDFs, the
+ * finish and the commit.
  *
  * The approver is a person (issue 8): the approval runs through the
  * database's issuing functions on that person's login (bench_approver).
@@ -125,16 +128,17 @@ static int make_drafts(struct db *dba, struct db *tech, struct db *checker, int 
 }
 
 static int timed_approve(struct db *db, int mode, const long long *ids, int n,
-			 struct cert_renderer **r, double *secs, struct ml_error *err)
+			 struct cert_renderer **r, double *secs, struct cert_issue_times *parts,
+			 struct ml_error *err)
 {
 	struct cert_issue_opts o = { r, mode == M_BATCH2 ? 2 : 1 };
 	double t0 = now();
 	int rc = ML_OK;
 	if (mode == M_SINGLE) {
 		for (int i = 0; i < n && !rc; i++)
-			rc = cert_approve(db, &ids[i], 1, &o, err);
+			rc = cert_approve_timed(db, &ids[i], 1, &o, parts, err);
 	} else {
-		rc = cert_approve(db, ids, (size_t)n, &o, err);
+		rc = cert_approve_timed(db, ids, (size_t)n, &o, parts, err);
 	}
 	*secs = now() - t0;
 	return rc;
@@ -227,13 +231,16 @@ int main(int argc, char **argv)
 	unsigned seq = (unsigned)time(NULL) % 100000 * 100;
 	for (int phase = 0; phase < (fill > 0 ? 2 : 1) && !rc; phase++) {
 		double fill_secs = 0;
+		struct cert_issue_times parts[M_COUNT];
+		memset(parts, 0, sizeof(parts));
 		if (phase == 1)
 			rc = fill_results(db, fill, &fill_secs, &err);
 		for (int k = 0; k < runs && !rc; k++) {
 			for (int m = 0; m < M_COUNT && !rc; m++) {
 				rc = make_drafts(db, tech, checker, n, seq++, ids, &err);
 				if (!rc)
-					rc = timed_approve(approver, m, ids, n, r, &t[m][k], &err);
+					rc = timed_approve(approver, m, ids, n, r, &t[m][k],
+							   &parts[m], &err);
 			}
 		}
 		if (rc)
@@ -250,6 +257,15 @@ int main(int argc, char **argv)
 		}
 		printf("  batch1 vs single: %.2fx   batch2 vs batch1: %.2fx\n",
 		       med[M_SINGLE] / med[M_BATCH1], med[M_BATCH1] / med[M_BATCH2]);
+		/* the wall time of each part of cert_approve, per certificate (means over all runs) */
+		printf("  per certificate, ms: begin (checks, numbers, documents) / render / store PDF "
+		       "/ finish / commit\n");
+		for (int m = 0; m < M_COUNT; m++) {
+			double k = 1e3 / ((double)runs * n);
+			printf("  %-7s %5.2f / %5.2f / %5.2f / %5.2f / %5.2f\n", mode_name[m],
+			       parts[m].begin * k, parts[m].render * k, parts[m].store * k,
+			       parts[m].finish * k, parts[m].commit * k);
+		}
 	}
 	if (rc)
 		fprintf(stderr, "bench_cert_issue: %s\n", err.msg);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/json.h"
 #include "common/text.h"
@@ -179,24 +180,53 @@ static void items_free(struct issue_item *it, size_t n)
 	free(it);
 }
 
+static double mono(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Adds the time since *t0 to *part (when measuring) and restarts *t0. */
+static void lap(struct cert_issue_times *tm, double *part, double *t0)
+{
+	if (!tm)
+		return;
+	double t = mono();
+	*part += t - *t0;
+	*t0 = t;
+}
+
 static int approve_in_tx(struct db *db, const char *arr, const struct cert_issue_opts *o,
-			 struct ml_error *err)
+			 struct cert_issue_times *tm, struct ml_error *err)
 {
 	struct issue_item *it = NULL;
 	size_t n = 0;
+	double t0 = tm ? mono() : 0;
 	int rc = begin_items(db, arr, &it, &n, err);
+	lap(tm, tm ? &tm->begin : NULL, &t0);
 	if (!rc)
 		rc = render_all(it, n, o, err);
+	lap(tm, tm ? &tm->render : NULL, &t0);
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = store_pdf(db, &it[i], err);
+	lap(tm, tm ? &tm->store : NULL, &t0);
 	if (!rc)
 		rc = db_cmd(db, "SELECT ml_cert_issue_finish()", 0, NULL, err);
+	lap(tm, tm ? &tm->finish : NULL, &t0);
 	items_free(it, n);
 	return rc;
 }
 
 int cert_approve(struct db *db, const long long *ids, size_t n, const struct cert_issue_opts *opts,
 		 struct ml_error *err)
+{
+	return cert_approve_timed(db, ids, n, opts, NULL, err);
+}
+
+int cert_approve_timed(struct db *db, const long long *ids, size_t n,
+		       const struct cert_issue_opts *opts, struct cert_issue_times *tm,
+		       struct ml_error *err)
 {
 	if (!opts || !opts->renderers || opts->n_renderers < 1)
 		return ml_errorf(err, ML_EINTERNAL, "cert_approve needs at least one renderer");
@@ -210,9 +240,11 @@ int cert_approve(struct db *db, const long long *ids, size_t n, const struct cer
 		 : own ? db_begin(db, err)
 		       : ML_OK;
 	if (!rc)
-		rc = approve_in_tx(db, arr, opts, err);
+		rc = approve_in_tx(db, arr, opts, tm, err);
+	double t0 = tm ? mono() : 0;
 	if (arr && own)
 		rc = db_finish(db, rc, err);
+	lap(tm, tm ? &tm->commit : NULL, &t0);
 	pgarr_free(&a);
 	return rc;
 }

@@ -58,6 +58,24 @@ struct cert_issue_opts {
 int cert_approve(struct db *db, const long long *ids, size_t n, const struct cert_issue_opts *opts,
 		 struct ml_error *err) ML_MUSTCHECK;
 
+/* Where an approval's wall time went, in seconds (see cert_approve_timed). */
+struct cert_issue_times {
+	double begin;  /* ml_cert_issue_begin: checks, numbers, documents; parsing them */
+	double render; /* rendering every PDF (the renderers' threads, wall time) */
+	double store;  /* ml_cert_issue_pdf for every PDF */
+	double finish; /* ml_cert_issue_finish */
+	double commit; /* COMMIT, when cert_approve_timed owns the transaction */
+};
+
+/*
+ * cert_approve, adding the wall time of each part to *times (not reset, so
+ * a caller can sum many approvals; NULL: not measured). For benchmarks and
+ * diagnostics; the result is cert_approve's.
+ */
+int cert_approve_timed(struct db *db, const long long *ids, size_t n,
+		       const struct cert_issue_opts *opts, struct cert_issue_times *times,
+		       struct ml_error *err) ML_MUSTCHECK;
+
 #define CERT_APPROVE_MAX_THREADS 8
 
 /*
