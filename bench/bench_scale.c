@@ -17,7 +17,7 @@
  * shared machine hits all of them alike; each figure is the median of R with
  * the range (min–max). In each round the library calls run before the
  * processes: a call timed right after a process shared the 2 cores with that
- * process's exiting backend (the SQL of `asset show` measured 1.5-2.2x its
+ * process's exiting backend (the SQL of `asset show` measured about twice its
  * quiet time that way). `asset show` runs N different random assets: p50 and
  * p99 over them, and its SQL also on N other assets with the statement cache
  * on (as the server runs it). The process floor (`meterlab --help`, and a bare connect +
@@ -634,9 +634,9 @@ int main(int argc, char **argv)
 	/*
 	 * asset show: N random assets, each once as SQL on the warm connection
 	 * (unnamed statements: parsed and planned at every call, as a library
-	 * call on a CLI connection runs them), and N
-	 * other random assets as SQL on a second warm connection with the
-	 * statement cache on, as the server's pool runs them (db.h). The two
+	 * call on a CLI connection runs them), and N other random assets as SQL
+	 * on a second warm connection with the statement cache on, as the
+	 * server's pool runs them (db.h). The two
 	 * SQL sides alternate which goes first; each asset is read once, so
 	 * neither finds the other's pages in shared buffers. Then the first N
 	 * once each as a `meterlab asset show` process.

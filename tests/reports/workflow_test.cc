@@ -365,6 +365,42 @@ TEST(CertWorkflow, BatchIsAllOrNothingAndGivesNumbersBack)
 						  std::to_string(v[2])));
 }
 
+/* cert_approve_timed issues exactly as cert_approve and accounts each part of
+ * the approval, adding to what the caller passed (benchmarks sum many). */
+TEST(CertWorkflow, TimedApprovalIssuesAndAccountsEachPart)
+{
+	wf_people p(wf_db());
+	const char *iss = wf_issuer(p.admin, "TM");
+	struct ml_error err = ML_ERROR_INIT;
+	std::vector<long long> v = wf_drafts(p.tech, wf_run(p.admin, "tm", 2), iss);
+	ASSERT_EQ(2u, v.size());
+	ASSERT_EQ(ML_OK, cert_check(p.checker, v.data(), v.size(), &err)) << err.msg;
+	struct cert_renderer *r = wf_renderer();
+	struct cert_issue_opts o = { &r, 1 };
+	struct cert_issue_times t = { 1.0, 1.0, 1.0, 1.0, 1.0 };
+	ASSERT_EQ(ML_OK, cert_approve_timed(p.approver, &v[0], 1, &o, &t, &err)) << err.msg;
+	EXPECT_GT(t.begin, 1.0);
+	EXPECT_GT(t.render, 1.0);
+	EXPECT_GT(t.store, 1.0);
+	EXPECT_GT(t.finish, 1.0);
+	EXPECT_GT(t.commit, 1.0);
+	EXPECT_LT(t.begin + t.render + t.store + t.finish + t.commit, 5.0 + 60.0);
+	EXPECT_EQ("issued", wf_scalar(p.admin, "SELECT state FROM certificate WHERE id = " +
+						       std::to_string(v[0])));
+	EXPECT_EQ(wf_no(p.admin, "TM", 1),
+		  wf_scalar(p.admin,
+			    "SELECT cert_no FROM certificate WHERE id = " + std::to_string(v[0])));
+	/* A refusal is reported as by cert_approve (already issued), nothing changes. */
+	EXPECT_EQ(ML_ESTATE, cert_approve_timed(p.approver, &v[0], 1, &o, &t, &err));
+	EXPECT_EQ("checked", wf_scalar(p.admin, "SELECT state FROM certificate WHERE id = " +
+							std::to_string(v[1])));
+	/* Without times it is cert_approve. */
+	ASSERT_EQ(ML_OK, cert_approve_timed(p.approver, &v[1], 1, &o, nullptr, &err)) << err.msg;
+	EXPECT_EQ(wf_no(p.admin, "TM", 2),
+		  wf_scalar(p.admin,
+			    "SELECT cert_no FROM certificate WHERE id = " + std::to_string(v[1])));
+}
+
 /* Several approvers at once, each with its own connection: numbers are 1..N. */
 TEST(CertWorkflow, ConcurrentIssuingIsGapFree)
 {
