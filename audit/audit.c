@@ -290,7 +290,10 @@ static int check_rows(struct db *db, const struct chain_def *d, struct audit_cha
 		"rec AS MATERIALIZED (SELECT b.block_no, x.o, x.k, "
 		" substring(b.hs FROM (x.o::int - 1) * 32 + 1 FOR 32) AS h "
 		" FROM blk b CROSS JOIN LATERAL unnest(b.row_keys) WITH ORDINALITY x(k, o)), "
-		"act AS (SELECT t.%s AS k, sha256(textsend(rtrim(t::text, ',)') || ')')) AS h, "
+		/* the row hash of 0140 on the text as stored (database encoding, whatever
+		 * the session's client_encoding; bytes trimmed: 0344) */
+		"act AS (SELECT t.%s AS k, sha256(rtrim(convert_to(t::text, getdatabaseencoding()), "
+		" '\\x2c29'::bytea) || '\\x29'::bytea) AS h, "
 		" %s AS f FROM public.%s t) "
 		"SELECT rec.block_no, rec.o, coalesce(rec.k, act.k), CASE WHEN act.k IS NULL THEN "
 		"'removed' WHEN rec.k IS NULL THEN 'unchained' ELSE 'changed' END "

@@ -154,6 +154,50 @@ TEST_F(Audit, UntouchedHistoryVerifiesAndOnlyAuditorsMayVerify)
 	}
 }
 
+/* A row's hash is 0140's — sha256 of the row's text with the trailing NULL
+ * fields trimmed — over the text as the database stores it (0344), so a
+ * client connected in another encoding (GBK: a Chinese Windows console)
+ * writes history that verifies. Before 0344 the GBK row was hashed over its
+ * GBK bytes and verify named it changed. Rows chosen to tell formulas apart:
+ * Chinese text, a long row, values ending in ',' and ')', a last field set
+ * and trailing NULL ones. */
+TEST_F(Audit, RowHashesAreTheStoredTextWhateverTheClientEncoding)
+{
+	script(admin,
+	       "INSERT INTO asset_event (asset_id, actor, to_state, action, reason, details, actor_id) "
+	       "VALUES (8, '王检定', 'in_stock', 'verify_pass', '合格,)', '{\"n\": \"表,)\"}', 3), "
+	       "(9, 'x', 'in_stock', 'move', NULL, "
+	       "jsonb_build_object('note', repeat('二级表库 ', 8000)), NULL)");
+	/* ASCII on the wire, Chinese in the row: 表号 */
+	script(admin, "SET client_encoding = 'GBK'; "
+		      "INSERT INTO asset_event (asset_id, actor, to_state, action, reason) "
+		      "VALUES (10, U&'\\8868\\53F7', 'in_stock', 'move', ')'); "
+		      "RESET client_encoding");
+	EXPECT_EQ("表号", scalar(admin, "SELECT actor FROM asset_event WHERE reason = ')'"));
+	std::string n = scalar(admin, "SELECT count(*) FROM asset_event");
+	EXPECT_EQ("56", n);
+	script(admin, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = "
+		      "'postgres'; SET extra_float_digits = 1; SET bytea_output = 'hex'");
+	/* every stored row hash is 0140's expression, computed here in UTF8 */
+	EXPECT_EQ(
+		n + " 0",
+		scalar(admin,
+		       "SELECT count(*) || ' ' || count(*) FILTER (WHERE r.h IS DISTINCT FROM "
+		       "sha256(textsend(rtrim(e::text, ',)') || ')'))) "
+		       "FROM (SELECT x.k, substring(b.row_hashes FROM (x.o::int - 1) * 32 + 1 FOR 32) AS h "
+		       "FROM audit_block b CROSS JOIN LATERAL unnest(b.row_keys) WITH ORDINALITY x(k, o) "
+		       "WHERE b.chain = 'asset_event') r JOIN asset_event e ON e.event_id = r.k"));
+	script(admin, "RESET ALL");
+	verify();
+	EXPECT_EQ(1, rep.ok) << (chain(rep, "asset_event") ? chain(rep, "asset_event")->problem
+							   : "");
+	/* the verifier's own session encoding does not matter either */
+	script(auditor, "SET client_encoding = 'GBK'");
+	verify();
+	EXPECT_EQ(1, rep.ok) << (chain(rep, "asset_event") ? chain(rep, "asset_event")->problem
+							   : "");
+}
+
 TEST_F(Audit, OwnerChangingAnEventIsNamed)
 {
 	std::string id = event(17);
