@@ -10,8 +10,12 @@
 -- every one of them at each call before run-time pruning leaves one or two
 -- (165 locks held after one ml_cert_run_problem). In a session that has not
 -- yet read those partitions (every `meterlab cert approve` process) the
--- first call loaded all of them: 89–102 ms, against 15 ms for the same
--- count with constant bounds; later calls 1.2–1.3 ms.
+-- first call loaded all of them: 111–153 ms (five fresh sessions, a run of
+-- 96 positions, PostgreSQL defaults), now 31–53 ms with 29 locks. A later
+-- call in the same session plans the count each time: 1.65–2.0 ms against
+-- 1.3–1.7 ms; in bench_cert_issue's one-per-transaction approvals the
+-- issue begin went from 4.8–5.7 to 4.5–4.6 ms a certificate (three
+-- alternating pairs), the locks no longer taken and released each time.
 --
 -- Now the bounds are computed first and handed to ml_run_result_pairs,
 -- which plans its one statement with them as constants (force_custom_plan:
