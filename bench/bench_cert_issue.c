@@ -9,6 +9,9 @@
  *   single   N approvals, one transaction each, one renderer
  *   batch1   one approval of all N (one transaction), one renderer
  *   batch2   one approval of all N, two renderers (two threads)
+ *   fresh    N approvals, each on a connection of its own, opened and
+ *            closed around it (timed with it): what each `meterlab cert
+ *            approve` process pays, whose backend has read nothing yet
  * Only the approve call is timed (drafting and checking are not). Medians
  * and ratios are printed; rates are per wall-clock second. Then where the
  * time went, per certificate (cert_approve_timed): the database's issue
@@ -42,9 +45,10 @@ enum {
 	M_SINGLE,
 	M_BATCH1,
 	M_BATCH2,
+	M_FRESH,
 	M_COUNT
 };
-static const char *const mode_name[M_COUNT] = { "single", "batch1", "batch2" };
+static const char *const mode_name[M_COUNT] = { "single", "batch1", "batch2", "fresh" };
 
 static double now(void)
 {
@@ -127,14 +131,30 @@ static int make_drafts(struct db *dba, struct db *tech, struct db *checker, int 
 	return rc ? rc : cert_check(checker, out, (size_t)n, err);
 }
 
-static int timed_approve(struct db *db, int mode, const long long *ids, int n,
+/* conninfo of the same database as login (the bench's own cast). */
+static int connect_as(const char *ci, const char *login, struct db **out, struct ml_error *err)
+{
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%s user=%s", ci ? ci : "", login);
+	return db_connect(buf, out, err);
+}
+
+static int timed_approve(const char *ci, struct db *db, int mode, const long long *ids, int n,
 			 struct cert_renderer **r, double *secs, struct cert_issue_times *parts,
 			 struct ml_error *err)
 {
 	struct cert_issue_opts o = { r, mode == M_BATCH2 ? 2 : 1 };
 	double t0 = now();
 	int rc = ML_OK;
-	if (mode == M_SINGLE) {
+	if (mode == M_FRESH) {
+		for (int i = 0; i < n && !rc; i++) {
+			struct db *one = NULL;
+			rc = connect_as(ci, "bench_approver", &one, err);
+			if (!rc)
+				rc = cert_approve_timed(one, &ids[i], 1, &o, parts, err);
+			db_close(one);
+		}
+	} else if (mode == M_SINGLE) {
 		for (int i = 0; i < n && !rc; i++)
 			rc = cert_approve_timed(db, &ids[i], 1, &o, parts, err);
 	} else {
@@ -144,13 +164,6 @@ static int timed_approve(struct db *db, int mode, const long long *ids, int n,
 	return rc;
 }
 
-/* conninfo of the same database as login (the bench's own cast). */
-static int connect_as(const char *ci, const char *login, struct db **out, struct ml_error *err)
-{
-	char buf[1024];
-	snprintf(buf, sizeof(buf), "%s user=%s", ci ? ci : "", login);
-	return db_connect(buf, out, err);
-}
 
 /*
  * rows step results of runs that do not exist (run ids from 10^9), all
@@ -239,7 +252,7 @@ int main(int argc, char **argv)
 			for (int m = 0; m < M_COUNT && !rc; m++) {
 				rc = make_drafts(db, tech, checker, n, seq++, ids, &err);
 				if (!rc)
-					rc = timed_approve(approver, m, ids, n, r, &t[m][k],
+					rc = timed_approve(ci, approver, m, ids, n, r, &t[m][k],
 							   &parts[m], &err);
 			}
 		}
@@ -255,10 +268,12 @@ int main(int argc, char **argv)
 			printf("  %-7s %8.3f s  %7.1f certificates/s\n", mode_name[m], med[m],
 			       n / med[m]);
 		}
-		printf("  batch1 vs single: %.2fx   batch2 vs batch1: %.2fx\n",
-		       med[M_SINGLE] / med[M_BATCH1], med[M_BATCH1] / med[M_BATCH2]);
+		printf("  batch1 vs single: %.2fx   batch2 vs batch1: %.2fx   fresh/single time: %.2fx\n",
+		       med[M_SINGLE] / med[M_BATCH1], med[M_BATCH1] / med[M_BATCH2],
+		       med[M_FRESH] / med[M_SINGLE]);
 		/* the wall time of each part of cert_approve, per certificate (means over all runs) */
-		printf("  per certificate, ms: begin (checks, numbers, documents) / render / store PDF "
+		printf("  per certificate, ms (fresh: without connecting): begin (checks, numbers, "
+		       "documents) / render / store PDF "
 		       "/ finish / commit\n");
 		for (int m = 0; m < M_COUNT; m++) {
 			double k = 1e3 / ((double)runs * n);
