@@ -164,7 +164,6 @@ static int timed_approve(const char *ci, struct db *db, int mode, const long lon
 	return rc;
 }
 
-
 /*
  * rows step results of runs that do not exist (run ids from 10^9), all
  * distinct keys, in one INSERT as the DBA. Results carry no foreign key;
