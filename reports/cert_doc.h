@@ -135,6 +135,13 @@ int cert_renderer_new(const struct cert_render_opts *opts, struct cert_renderer 
 void cert_renderer_free(struct cert_renderer *r); /* NULL-safe */
 
 /*
+ * How many documents this renderer embedded a font program from its cache
+ * (the same characters as a recent document) and how many made one.
+ */
+void cert_renderer_font_stats(const struct cert_renderer *r, unsigned long *hits,
+			      unsigned long *misses);
+
+/*
  * Render doc to PDF bytes appended to *pdf (the caller owns and frees the
  * buffer). Deterministic: the same doc gives the same bytes (CreationDate
  * from doc->issued_on, no random IDs).

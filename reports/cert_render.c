@@ -17,6 +17,10 @@
  * extraction and search stay exact. The naive baseline (opts->full_font)
  * uses the stock UTF-8 path on the whole face, as tech-notes.md §3.2 shows.
  *
+ * The font program (the embedded subset, deflated) is kept per renderer
+ * for the last few subsets (font_program()): certificates of one run
+ * share it (when their characters are the same), which halves a render.
+ *
  * libharu errors are recorded by the handler into a context (no longjmp)
  * and checked after each section. Determinism (tech-notes §3.6):
  * CreationDate comes from doc->issued_on, no encryption, no PDF/A.
@@ -25,11 +29,13 @@
 
 #include <errno.h>
 #include <hpdf.h>
+#include <hpdf_conf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "reports/render_layout.h"
 #include "reports/ttf_font.h"
@@ -37,7 +43,8 @@
 /*
  * This file fills libharu structures directly (the CMap encoder tables of
  * hpdf_encoder.h, the TrueType glyph flags of hpdf_fontdef.h, pdf->mmgr and
- * pdf->xref) and works around 2.3.0 bugs (highest CID dropped, begincidrange
+ * pdf->xref), stands in for the Type0 font's before-write function of
+ * hpdf_font_cid.c (font_before_write) and works around 2.3.0 bugs (highest CID dropped, begincidrange
  * ToUnicode, one-level composites). Another version may lay those structs
  * out differently or fix the bugs: re-check tech-notes.md §3 and the render
  * tests before allowing it here.
@@ -47,6 +54,30 @@
 #endif
 
 #define ML_DEFAULT_FONT "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+
+/*
+ * The embedded font program (FontFile2) of a subset, as libharu 2.3.0
+ * writes it: HPDF_TTFontDef_SaveFontData's TrueType file, deflated the way
+ * HPDF_Stream_WriteToStreamWithDeflate deflates. Making it is most of a
+ * render (a 58 KB program: ~1.9 ms of deflate and ~6.6 M instructions of
+ * copying and checksumming 4 bytes at a time), and the certificates of one
+ * run, one customer and one model use the same characters, so the same
+ * subset: each renderer keeps the programs of its last FONT_CACHE_N
+ * subsets, keyed by the subset's bytes and libharu's subset tag. A document
+ * gets the same bytes from the cache as a new renderer gives it, and those
+ * are the bytes libharu's own path writes (checked by the render tests:
+ * RenderPdfMore.FontProgramCacheGivesTheBytesOfANewRenderer, and the golden
+ * hash, which this cache left unchanged).
+ */
+#define FONT_CACHE_N 4
+
+struct font_prog {
+	struct ml_buf key; /* the subset TrueType file the program was made from */
+	char tag[HPDF_TTF_FONT_TAG_LEN + 1];
+	struct ml_buf z;    /* the program, deflated */
+	HPDF_UINT length1;  /* its size before deflating (/Length1) */
+	unsigned long used; /* LRU clock */
+};
 
 struct cert_renderer {
 	struct ttf_font *font;
@@ -61,6 +92,9 @@ struct cert_renderer {
 	uint16_t *cps;     /* code index -> code point, n_codes entries */
 	size_t n_codes;
 	struct ml_buf text; /* one text run converted to dense codes */
+	struct font_prog progs[FONT_CACHE_N];
+	unsigned long clock, prog_hits, prog_misses;
+	HPDF_Dict_BeforeWriteFunc libharu_font_write; /* CIDFontType2_BeforeWrite_Func */
 };
 
 #define ML_DENSE_ENCODER "ML-Dense-H"
@@ -68,6 +102,7 @@ struct cert_renderer {
 /* What the libharu error handler records. */
 struct hpdf_err {
 	HPDF_STATUS code, detail;
+	struct cert_renderer *r; /* the renderer of the document (font hook) */
 };
 
 static void on_hpdf_error(HPDF_STATUS code, HPDF_STATUS detail, void *user)
@@ -90,6 +125,10 @@ int cert_renderer_new(const struct cert_render_opts *opts, struct cert_renderer 
 	rl_list_init(&r->list);
 	ml_buf_init(&r->subset, 64u << 20);
 	ml_buf_init(&r->text, 1u << 20);
+	for (int i = 0; i < FONT_CACHE_N; i++) {
+		ml_buf_init(&r->progs[i].key, 64u << 20);
+		ml_buf_init(&r->progs[i].z, 64u << 20);
+	}
 	r->code_of = calloc(65536, sizeof *r->code_of);
 	r->cps = calloc(65536, sizeof *r->cps);
 	const char *path = opts && opts->font_path ? opts->font_path : ML_DEFAULT_FONT;
@@ -130,10 +169,21 @@ void cert_renderer_free(struct cert_renderer *r)
 		close(r->memfd);
 	ml_buf_free(&r->subset);
 	ml_buf_free(&r->text);
+	for (int i = 0; i < FONT_CACHE_N; i++) {
+		ml_buf_free(&r->progs[i].key);
+		ml_buf_free(&r->progs[i].z);
+	}
 	rl_list_free(&r->list);
 	free(r->code_of);
 	free(r->cps);
 	free(r);
+}
+
+void cert_renderer_font_stats(const struct cert_renderer *r, unsigned long *hits,
+			      unsigned long *misses)
+{
+	*hits = r ? r->prog_hits : 0;
+	*misses = r ? r->prog_misses : 0;
 }
 
 static int hpdf_fail(struct ml_error *err, const struct cert_doc *doc, const struct hpdf_err *he,
@@ -322,6 +372,170 @@ static void embed_every_glyph(HPDF_Font font)
 	memset(a->glyph_tbl.flgs, 1, a->num_glyphs);
 }
 
+/* Deflate src (a libharu memory stream) into z as HPDF_Stream_WriteToStreamWithDeflate does. */
+static HPDF_STATUS deflate_like_libharu(HPDF_Stream src, struct ml_buf *z)
+{
+	enum {
+		IN = HPDF_STREAM_BUF_SIZ,
+		OUT = (int)(HPDF_STREAM_BUF_SIZ * 1.1) + 13
+	};
+	Bytef in[IN], out[OUT];
+	z_stream s;
+	memset(&s, 0, sizeof s);
+	if (HPDF_Stream_Seek(src, 0, HPDF_SEEK_SET) != HPDF_OK ||
+	    deflateInit(&s, Z_DEFAULT_COMPRESSION) != Z_OK)
+		return HPDF_ZLIB_ERROR;
+	HPDF_STATUS rc = HPDF_OK;
+	int zr = Z_OK, done = 0;
+	/* the same 4 KB reads, Z_NO_FLUSH, then Z_FINISH: the same bytes */
+	while (!done && rc == HPDF_OK) {
+		HPDF_UINT n = IN;
+		HPDF_STATUS st = HPDF_Stream_Read(src, in, &n);
+		if (st == HPDF_STREAM_EOF)
+			done = 1;
+		else if (st != HPDF_OK) {
+			rc = st;
+			break;
+		}
+		s.next_in = in;
+		s.avail_in = n;
+		while (s.avail_in > 0 && rc == HPDF_OK) {
+			s.next_out = out;
+			s.avail_out = OUT;
+			zr = deflate(&s, Z_NO_FLUSH);
+			if (zr != Z_OK && zr != Z_BUF_ERROR)
+				rc = HPDF_ZLIB_ERROR;
+			else if (ml_buf_append(z, (const char *)out, OUT - s.avail_out))
+				rc = HPDF_FAILD_TO_ALLOC_MEM;
+		}
+	}
+	while (rc == HPDF_OK && zr != Z_STREAM_END) {
+		s.next_out = out;
+		s.avail_out = OUT;
+		zr = deflate(&s, Z_FINISH);
+		if (zr != Z_OK && zr != Z_STREAM_END)
+			rc = HPDF_ZLIB_ERROR;
+		else if (ml_buf_append(z, (const char *)out, OUT - s.avail_out))
+			rc = HPDF_FAILD_TO_ALLOC_MEM;
+	}
+	deflateEnd(&s);
+	return rc;
+}
+
+/*
+ * The program of the current subset (r->subset), from the cache or made
+ * and cached (the least recently used entry is replaced); NULL when making
+ * it failed (*st says why). The entry stays owned by r.
+ */
+static const struct font_prog *font_program(struct cert_renderer *r, HPDF_FontDef def,
+					    HPDF_STATUS *st)
+{
+	HPDF_TTFontDefAttr da = (HPDF_TTFontDefAttr)def->attr;
+	struct font_prog *victim = &r->progs[0];
+	r->clock++;
+	for (int i = 0; i < FONT_CACHE_N; i++) {
+		struct font_prog *p = &r->progs[i];
+		if (p->z.len && p->key.len == r->subset.len &&
+		    !memcmp(p->tag, da->tag_name, sizeof p->tag) &&
+		    !memcmp(p->key.data, r->subset.data, r->subset.len)) {
+			p->used = r->clock;
+			r->prog_hits++;
+			return p;
+		}
+		if (p->used < victim->used)
+			victim = p;
+	}
+	r->prog_misses++;
+	ml_buf_reset(&victim->key);
+	ml_buf_reset(&victim->z);
+	victim->used = 0;
+	HPDF_Stream raw = HPDF_MemStream_New(def->mmgr, HPDF_STREAM_BUF_SIZ);
+	if (!raw) {
+		*st = HPDF_FAILD_TO_ALLOC_MEM;
+		return NULL;
+	}
+	*st = HPDF_TTFontDef_SaveFontData(def, raw); /* sets da->length1 */
+	if (*st == HPDF_OK)
+		*st = deflate_like_libharu(raw, &victim->z);
+	HPDF_Stream_Free(raw);
+	if (*st == HPDF_OK &&
+	    ml_buf_append(&victim->key, (const char *)r->subset.data, r->subset.len))
+		*st = HPDF_FAILD_TO_ALLOC_MEM;
+	if (*st != HPDF_OK) {
+		ml_buf_reset(&victim->z); /* not a valid entry */
+		return NULL;
+	}
+	memcpy(victim->tag, da->tag_name, sizeof victim->tag);
+	victim->length1 = da->length1;
+	victim->used = r->clock;
+	return victim;
+}
+
+/*
+ * Where libharu writes the stream's /Filter (after the other entries), for
+ * a stream whose data is already deflated: its filter is NONE so libharu
+ * copies the bytes, and would drop a /Filter entry.
+ */
+static HPDF_STATUS write_flate_filter(HPDF_Dict obj, HPDF_Stream stream)
+{
+	(void)obj;
+	return HPDF_Stream_WriteStr(stream, "/Filter [ /FlateDecode ]\012");
+}
+
+/*
+ * The Type0 font's before-write, in place of libharu's
+ * CIDFontType2_BeforeWrite_Func (hpdf_font_cid.c of 2.3.0): the font
+ * descriptor made as that function makes it — the same objects in the same
+ * order, so the same object numbers — with the FontFile2 data taken from
+ * font_program(); then libharu's function, which finds the descriptor made
+ * and does the rest (filters of the CMap streams, BaseFont, the descendant's
+ * FontDescriptor).
+ */
+static HPDF_STATUS font_before_write(HPDF_Dict obj)
+{
+	struct hpdf_err *he = obj->error->user_data;
+	struct cert_renderer *r = he->r;
+	HPDF_FontAttr fa = (HPDF_FontAttr)obj->attr;
+	HPDF_FontDef def = fa->fontdef;
+	HPDF_TTFontDefAttr da = (HPDF_TTFontDefAttr)def->attr;
+	if (!def->descriptor && da->embedding && (obj->filter & HPDF_STREAM_FILTER_FLATE_DECODE)) {
+		HPDF_Dict descriptor = HPDF_Dict_New(obj->mmgr);
+		if (!descriptor)
+			return HPDF_Error_GetCode(obj->error);
+		HPDF_Dict font_data = HPDF_DictStream_New(obj->mmgr, fa->xref);
+		if (!font_data)
+			return HPDF_Error_GetCode(obj->error);
+		HPDF_STATUS st = HPDF_OK;
+		const struct font_prog *p = font_program(r, def, &st);
+		if (!p)
+			return HPDF_SetError(obj->error, st, 0);
+		da->length1 = p->length1;
+		HPDF_STATUS ret = HPDF_Stream_Write(font_data->stream, (const HPDF_BYTE *)p->z.data,
+						    (HPDF_UINT)p->z.len);
+		ret += HPDF_Dict_Add(descriptor, "FontFile2", font_data);
+		ret += HPDF_Dict_AddNumber(font_data, "Length1", (HPDF_INT32)da->length1);
+		ret += HPDF_Dict_AddNumber(font_data, "Length2", 0);
+		ret += HPDF_Dict_AddNumber(font_data, "Length3", 0);
+		font_data->filter = HPDF_STREAM_FILTER_NONE;
+		font_data->write_fn = write_flate_filter;
+		ret += HPDF_Xref_Add(fa->xref, descriptor);
+		ret += HPDF_Dict_AddName(descriptor, "Type", "FontDescriptor");
+		ret += HPDF_Dict_AddNumber(descriptor, "Ascent", def->ascent);
+		ret += HPDF_Dict_AddNumber(descriptor, "Descent", def->descent);
+		ret += HPDF_Dict_AddNumber(descriptor, "Flags", (HPDF_INT32)def->flags);
+		ret += HPDF_Dict_Add(descriptor, "FontBBox",
+				     HPDF_Box_Array_New(obj->mmgr, def->font_bbox));
+		ret += HPDF_Dict_AddName(descriptor, "FontName", da->base_font);
+		ret += HPDF_Dict_AddNumber(descriptor, "ItalicAngle", def->italic_angle);
+		ret += HPDF_Dict_AddNumber(descriptor, "StemV", def->stemv);
+		ret += HPDF_Dict_AddNumber(descriptor, "XHeight", def->x_height);
+		if (ret != HPDF_OK)
+			return HPDF_Error_GetCode(obj->error);
+		def->descriptor = descriptor;
+	}
+	return r->libharu_font_write(obj);
+}
+
 static HPDF_Font load_font(struct cert_renderer *r, HPDF_Doc pdf)
 {
 	const char *name = r->full_font
@@ -333,8 +547,12 @@ static HPDF_Font load_font(struct cert_renderer *r, HPDF_Doc pdf)
 	HPDF_Font font = HPDF_GetFont(pdf, name, r->full_font ? "UTF-8" : ML_DENSE_ENCODER);
 	if (font && add_tounicode(r, pdf, font))
 		return NULL;
-	if (font && !r->full_font)
+	if (font && !r->full_font) {
 		embed_every_glyph(font);
+		r->libharu_font_write = font->before_write_fn;
+		if (r->libharu_font_write)
+			font->before_write_fn = font_before_write;
+	}
 	return font;
 }
 
@@ -553,7 +771,7 @@ int cert_render(struct cert_renderer *r, const struct cert_doc *doc, struct ml_b
 			return rc;
 		assign_codes(r);
 	}
-	struct hpdf_err he = { 0, 0 };
+	struct hpdf_err he = { 0, 0, r };
 	HPDF_Doc h = HPDF_New(on_hpdf_error, &he);
 	if (!h)
 		return ml_errorf(err, ML_ENOMEM, "certificate %s: HPDF_New failed", doc->cert_no);

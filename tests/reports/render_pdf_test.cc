@@ -508,6 +508,60 @@ TEST(RenderPdfMore, RenderersInParallelThreadsAgreeWithSequential)
 	}
 }
 
+// cert_render.c keeps the embedded font programs of a renderer's last four
+// subsets (FONT_CACHE_N): a document using the characters of a recent one
+// takes its program from the cache. Whatever the cache holds, every document
+// comes out byte for byte as from a new renderer; the least recently used
+// program is the one replaced.
+TEST(RenderPdfMore, FontProgramCacheGivesTheBytesOfANewRenderer)
+{
+	// Six certificates alike but for a character of its own in each client's name.
+	static const char *const own[] = { "甲", "乙", "丙", "丁", "戊", "己" };
+	const int n = 6;
+	std::vector<cert_sample> s(n);
+	std::vector<std::string> fresh;
+	for (int i = 0; i < n; i++) {
+		cert_sample_fill(&s[i], CERT_SAMPLE_METER, 400);
+		snprintf(s[i].client, sizeof s[i].client, "国网测试供电公司%s供电所", own[i]);
+		fresh.push_back(
+			render(s[i].doc, ("font-cache-" + std::to_string(i) + ".pdf").c_str())
+				.bytes);
+		ASSERT_FALSE(fresh.back().empty());
+		if (i) {
+			ASSERT_NE(fresh[0], fresh[i]);
+		}
+	}
+	cert_renderer *r = nullptr;
+	ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, cert_renderer_new(nullptr, &r, &err)) << err.msg;
+	auto again = [&](int i) {
+		ml_buf b = ML_BUF_INIT;
+		EXPECT_EQ(ML_OK, cert_render(r, &s[i].doc, &b, &err)) << err.msg;
+		std::string out(b.data ? b.data : "", b.len);
+		ml_buf_free(&b);
+		return out;
+	};
+	auto stats = [&]() {
+		unsigned long h = 0, m = 0;
+		cert_renderer_font_stats(r, &h, &m);
+		return std::to_string(h) + " found, " + std::to_string(m) + " made";
+	};
+	EXPECT_EQ(fresh[0], again(0));
+	EXPECT_EQ(fresh[0], again(0));
+	EXPECT_EQ("1 found, 1 made", stats());
+	for (int i = 1; i <= 4; i++) // the fourth pushes 0 out
+		EXPECT_EQ(fresh[i], again(i)) << i;
+	EXPECT_EQ("1 found, 5 made", stats());
+	EXPECT_EQ(fresh[0], again(0)); // made again, in 1's place
+	EXPECT_EQ(fresh[4], again(4));
+	EXPECT_EQ("2 found, 6 made", stats());
+	EXPECT_EQ(fresh[5], again(5)); // in 2's place, the least recently used
+	EXPECT_EQ(fresh[3], again(3));
+	EXPECT_EQ(fresh[2], again(2));
+	EXPECT_EQ("3 found, 8 made", stats());
+	cert_renderer_free(r);
+}
+
 TEST(RenderPdfMore, BadInputIsRejectedWithAMessage)
 {
 	cert_renderer *r = nullptr;
