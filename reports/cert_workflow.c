@@ -332,6 +332,36 @@ int cert_backdate(struct db *db, long long id, const char *date, const char *rea
 	return rc ? rc : db_cmd(db, "SELECT ml_cert_backdate($1::bigint, $2, $3)", 3, p, err);
 }
 
+/*
+ * Renderers outlive an approval: a process that approves again (the
+ * server, one request after another) takes one back with the font
+ * programs it made (cert_render.c keeps the last few; the certificates of
+ * one run or customer share them). At most CERT_APPROVE_MAX_THREADS wait
+ * here, each in one thread's hands at a time; they are freed at exit.
+ */
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cert_renderer *spare[CERT_APPROVE_MAX_THREADS];
+static size_t n_spare;
+
+static int renderer_take(struct cert_renderer **r, struct ml_error *err)
+{
+	pthread_mutex_lock(&spare_lock);
+	*r = n_spare ? spare[--n_spare] : NULL;
+	pthread_mutex_unlock(&spare_lock);
+	return *r ? ML_OK : cert_renderer_new(NULL, r, err);
+}
+
+static void renderer_give_back(struct cert_renderer *r)
+{
+	pthread_mutex_lock(&spare_lock);
+	if (n_spare < CERT_APPROVE_MAX_THREADS) {
+		spare[n_spare++] = r;
+		r = NULL;
+	}
+	pthread_mutex_unlock(&spare_lock);
+	cert_renderer_free(r);
+}
+
 int cert_approve_threads(struct db *db, const long long *ids, size_t n, int threads,
 			 struct ml_error *err)
 {
@@ -342,7 +372,7 @@ int cert_approve_threads(struct db *db, const long long *ids, size_t n, int thre
 		return ml_errorf(err, ML_EINVAL, "%d rendering threads is not 1..%d", threads,
 				 CERT_APPROVE_MAX_THREADS);
 	while (nr < (size_t)threads && !rc) {
-		rc = cert_renderer_new(NULL, &r[nr], err);
+		rc = renderer_take(&r[nr], err);
 		nr += !rc;
 	}
 	if (!rc) {
@@ -350,6 +380,6 @@ int cert_approve_threads(struct db *db, const long long *ids, size_t n, int thre
 		rc = cert_approve(db, ids, n, &o, err);
 	}
 	for (size_t i = 0; i < nr; i++)
-		cert_renderer_free(r[i]);
+		renderer_give_back(r[i]);
 	return rc;
 }
