@@ -106,6 +106,12 @@ static struct result bench_renderer(const struct cert_sample *s, int n, int runs
 	res.med_kb = median(kb, n); /* sorts kb: max is last */
 	res.max_kb = kb[n - 1];
 	res.ok = 1;
+	if (!full_font) {
+		unsigned long hits = 0, made = 0;
+		cert_renderer_font_stats(r, &hits, &made);
+		printf("  (font program from the renderer's cache %lu times, made %lu times)\n",
+		       hits, made);
+	}
 out:
 	ml_buf_free(&b);
 	cert_renderer_free(r);

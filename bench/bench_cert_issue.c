@@ -10,8 +10,13 @@
  *   batch1   one approval of all N (one transaction), one renderer
  *   batch2   one approval of all N, two renderers (two threads)
  *   fresh    N approvals, each on a connection of its own, opened and
- *            closed around it (timed with it): what each `meterlab cert
- *            approve` process pays, whose backend has read nothing yet
+ *            closed around it (timed with it), and a new renderer: what
+ *            each `meterlab cert approve` process pays, whose backend has
+ *            read nothing yet and whose renderer has made no font program
+ * The renderers of the other modes live through the whole benchmark, as
+ * the server's do (cert_approve_threads keeps them): a document whose
+ * characters a recent one used takes its embedded font program from the
+ * renderer's cache (cert_render.c); how often is printed at the end.
  * Only the approve call is timed (drafting and checking are not). Medians
  * and ratios are printed; rates are per wall-clock second. Then where the
  * time went, per certificate (cert_approve_timed): the database's issue
@@ -147,11 +152,18 @@ static int timed_approve(const char *ci, struct db *db, int mode, const long lon
 	double t0 = now();
 	int rc = ML_OK;
 	if (mode == M_FRESH) {
+		/* as a new process: its own connection and a new renderer, which has
+		 * made no font program yet (cert_render.c) */
 		for (int i = 0; i < n && !rc; i++) {
 			struct db *one = NULL;
+			struct cert_renderer *nr = NULL;
 			rc = connect_as(ci, "bench_approver", &one, err);
 			if (!rc)
-				rc = cert_approve_timed(one, &ids[i], 1, &o, parts, err);
+				rc = cert_renderer_new(NULL, &nr, err);
+			struct cert_issue_opts fo = { &nr, 1 };
+			if (!rc)
+				rc = cert_approve_timed(one, &ids[i], 1, &fo, parts, err);
+			cert_renderer_free(nr);
 			db_close(one);
 		}
 	} else if (mode == M_SINGLE) {
@@ -280,6 +292,12 @@ int main(int argc, char **argv)
 			       parts[m].begin * k, parts[m].render * k, parts[m].store * k,
 			       parts[m].finish * k, parts[m].commit * k);
 		}
+	}
+	for (int i = 0; i < 2 && !rc; i++) {
+		unsigned long hits = 0, made = 0;
+		cert_renderer_font_stats(r[i], &hits, &made);
+		printf("renderer %d: font program found in its cache %lu times, made %lu times\n",
+		       i + 1, hits, made);
 	}
 	if (rc)
 		fprintf(stderr, "bench_cert_issue: %s\n", err.msg);
