@@ -7,11 +7,13 @@
 
 #include "reports/cert_verify_hash.h"
 
+/* Crockford base32: no I, L, O, U, so codes read aloud over the phone survive. */
+const char cert_vcode_alphabet[33] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
 int cert_verify_code(const char *key, const char *cert_no, int revision, const char *barcode,
 		     char out[CERT_VCODE_LEN], struct ml_error *err)
 {
-	/* Crockford base32: no I, L, O, U, so codes read aloud over the phone survive. */
-	static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	const char *alphabet = cert_vcode_alphabet;
 	char msg[160];
 	int n = snprintf(msg, sizeof(msg), "%s|%d|%s", cert_no, revision, barcode);
 	if (!key || strlen(key) < 32)

@@ -32,6 +32,9 @@ extern "C" {
 #define CERT_VCODE_LEN 10        /* "XXXX-XXXX" + NUL */
 #define CERT_QR_PREFIX "MLCERT1" /* first field of every QR payload */
 
+/* The letters of a verification code (Crockford base32; 0141 uses the same). */
+extern const char cert_vcode_alphabet[33];
+
 /* The verification code for (number, revision, barcode) under key. Pure. */
 int cert_verify_code(const char *key, const char *cert_no, int revision, const char *barcode,
 		     char out[CERT_VCODE_LEN], struct ml_error *err) ML_MUSTCHECK;
