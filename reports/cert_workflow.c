@@ -337,7 +337,7 @@ int cert_backdate(struct db *db, long long id, const char *date, const char *rea
  * server, one request after another) takes one back with the font
  * programs it made (cert_render.c keeps the last few; the certificates of
  * one run or customer share them). At most CERT_APPROVE_MAX_THREADS wait
- * here, each in one thread's hands at a time; they are freed at exit.
+ * here, each in one thread's hands at a time, until the process ends.
  */
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cert_renderer *spare[CERT_APPROVE_MAX_THREADS];
