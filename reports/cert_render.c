@@ -521,13 +521,15 @@ static HPDF_STATUS font_before_write(HPDF_Dict obj)
 		HPDF_Dict descriptor = HPDF_Dict_New(obj->mmgr);
 		if (!descriptor)
 			return HPDF_Error_GetCode(obj->error);
+		/* font_data joins the xref (freed with the document), descriptor not yet */
 		HPDF_Dict font_data = HPDF_DictStream_New(obj->mmgr, fa->xref);
-		if (!font_data)
-			return HPDF_Error_GetCode(obj->error);
 		HPDF_STATUS st = HPDF_OK;
-		const struct font_prog *p = font_program(r, def, &st);
-		if (!p)
-			return HPDF_SetError(obj->error, st, 0);
+		const struct font_prog *p = font_data ? font_program(r, def, &st) : NULL;
+		if (!p) {
+			HPDF_Dict_Free(descriptor);
+			return font_data ? HPDF_SetError(obj->error, st, 0)
+					 : HPDF_Error_GetCode(obj->error);
+		}
 		da->length1 = p->length1;
 		HPDF_STATUS ret = HPDF_Stream_Write(font_data->stream, (const HPDF_BYTE *)p->z.data,
 						    (HPDF_UINT)p->z.len);
