@@ -391,6 +391,19 @@ static void embed_every_glyph(HPDF_Font font)
 	memset(a->glyph_tbl.flgs, 1, a->num_glyphs);
 }
 
+/* One deflate() into a fresh out, appended to z (*zr: deflate's answer). */
+static HPDF_STATUS deflate_step(z_stream *s, int flush, Bytef *out, unsigned cap, struct ml_buf *z,
+				int *zr)
+{
+	s->next_out = out;
+	s->avail_out = cap;
+	*zr = deflate(s, flush);
+	if (*zr != Z_OK && *zr != Z_STREAM_END && *zr != Z_BUF_ERROR)
+		return HPDF_ZLIB_ERROR;
+	return ml_buf_append(z, (const char *)out, cap - s->avail_out) ? HPDF_FAILD_TO_ALLOC_MEM
+								       : HPDF_OK;
+}
+
 /* Deflate src (a libharu memory stream) into z as HPDF_Stream_WriteToStreamWithDeflate does. */
 static HPDF_STATUS deflate_like_libharu(HPDF_Stream src, struct ml_buf *z)
 {
@@ -412,31 +425,15 @@ static HPDF_STATUS deflate_like_libharu(HPDF_Stream src, struct ml_buf *z)
 		HPDF_STATUS st = HPDF_Stream_Read(src, in, &n);
 		if (st == HPDF_STREAM_EOF)
 			done = 1;
-		else if (st != HPDF_OK) {
+		else if (st != HPDF_OK)
 			rc = st;
-			break;
-		}
 		s.next_in = in;
-		s.avail_in = n;
-		while (s.avail_in > 0 && rc == HPDF_OK) {
-			s.next_out = out;
-			s.avail_out = OUT;
-			zr = deflate(&s, Z_NO_FLUSH);
-			if (zr != Z_OK && zr != Z_BUF_ERROR)
-				rc = HPDF_ZLIB_ERROR;
-			else if (ml_buf_append(z, (const char *)out, OUT - s.avail_out))
-				rc = HPDF_FAILD_TO_ALLOC_MEM;
-		}
+		s.avail_in = rc == HPDF_OK ? n : 0;
+		while (s.avail_in > 0 && rc == HPDF_OK)
+			rc = deflate_step(&s, Z_NO_FLUSH, out, OUT, z, &zr);
 	}
-	while (rc == HPDF_OK && zr != Z_STREAM_END) {
-		s.next_out = out;
-		s.avail_out = OUT;
-		zr = deflate(&s, Z_FINISH);
-		if (zr != Z_OK && zr != Z_STREAM_END)
-			rc = HPDF_ZLIB_ERROR;
-		else if (ml_buf_append(z, (const char *)out, OUT - s.avail_out))
-			rc = HPDF_FAILD_TO_ALLOC_MEM;
-	}
+	while (rc == HPDF_OK && zr != Z_STREAM_END)
+		rc = deflate_step(&s, Z_FINISH, out, OUT, z, &zr);
 	deflateEnd(&s);
 	return rc;
 }
