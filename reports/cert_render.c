@@ -2,7 +2,8 @@
  * cert_render.c — certificate PDF renderer (contract: cert_doc.h).
  *
  * Per document: lay out into a display list (render_layout.c), build a
- * TrueType subset holding only the glyphs the document uses (ttf_font.c),
+ * TrueType subset holding the glyphs the document uses (ttf_font.c; and
+ * the verification code's alphabet, below),
  * write it to a memfd, and let libharu 2.3.0 load it from /proc/self/fd/N
  * (2.3.0 loads fonts only from a path) with embedding on.
  *
