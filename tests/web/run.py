@@ -1162,9 +1162,12 @@ def t_run_start(b, fx):
             break
         time.sleep(0.25)
     b.wait_text("#status", "已完成", 60)
-    assert b.text("#status") == "已完成" and b.text("#progress") == "1/1", (b.text("#status"), b.text("#progress"))
-    assert len(b.csss("#conclusions tbody tr")) == 2
-    assert b.css("#start-form").get_attribute("hidden") is not None
+    # the event stream sets the status at once; the page then reloads the run
+    # (conclusions, progress, buttons) with a request of its own: wait for that
+    b.wait(lambda: len(b.csss("#conclusions tbody tr")) == 2, 15, "the finished run's two conclusions")
+    b.wait(lambda: b.text("#progress") == "1/1", 15, "progress 1/1")
+    assert b.text("#status") == "已完成", b.text("#status")
+    b.wait(lambda: b.css("#start-form").get_attribute("hidden") is not None, 15, "the start button hidden")
     b.shot("run-start-finished")
     assert fx.sql("SELECT r.status || ' ' || count(*) FILTER (WHERE u.login = 'mlt_tech') || '/' || count(*) FROM verification_run r "
                   "JOIN run_step s USING (run_id) JOIN app_user u ON u.user_id = s.recorded_by WHERE r.run_id = %d "
