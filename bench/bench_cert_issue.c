@@ -34,7 +34,9 @@
  *
  * Needs a migrated scratch database where it may add an issuer "BENCH",
  * people and runs (superuser, as scripts/bench gives it):
- * bench_cert_issue --db CONNINFO [-n N] [-r RUNS] [--fill ROWS].
+ * bench_cert_issue --db CONNINFO [-n N] [-r RUNS] [--fill ROWS] [--mode MODE]
+ * (--mode: that mode alone, e.g. to profile its statements with
+ * pg_stat_statements).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,12 +208,18 @@ static int fill_results(struct db *db, long rows, double *secs, struct ml_error 
 	return rc;
 }
 
-static int parse(int argc, char **argv, const char **ci, int *n, int *runs, long *fill)
+static int parse(int argc, char **argv, const char **ci, int *n, int *runs, long *fill, int *only)
 {
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--db") && i + 1 < argc)
 			*ci = argv[++i];
-		else if (!strcmp(argv[i], "--fill") && i + 1 < argc)
+		else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
+			const char *m = argv[++i];
+			*only = -2;
+			for (int k = 0; k < M_COUNT; k++)
+				if (!strcmp(m, mode_name[k]))
+					*only = k;
+		} else if (!strcmp(argv[i], "--fill") && i + 1 < argc)
 			*fill = atol(argv[++i]);
 		else if (!strcmp(argv[i], "-n") && i + 1 < argc)
 			*n = atoi(argv[++i]);
@@ -221,7 +229,7 @@ static int parse(int argc, char **argv, const char **ci, int *n, int *runs, long
 			return -1;
 	}
 	return *ci && *n >= 1 && *n <= 96 && *runs >= 1 && *runs <= 99 && *fill >= 0 &&
-			       *fill <= 1000000000L
+			       *fill <= 1000000000L && *only >= -1
 		       ? 0
 		       : -1;
 }
@@ -231,9 +239,11 @@ int main(int argc, char **argv)
 	const char *ci = NULL;
 	int n = 24, runs = 3;
 	long fill = 0;
-	if (parse(argc, argv, &ci, &n, &runs, &fill)) {
+	int only = -1; /* --mode: one mode alone, to profile its statements */
+	if (parse(argc, argv, &ci, &n, &runs, &fill, &only)) {
 		fprintf(stderr, "usage: bench_cert_issue --db CONNINFO [-n N (1..96, one run)] "
-				"[-r RUNS (1..99)] [--fill ROWS]\n");
+				"[-r RUNS (1..99)] [--fill ROWS] "
+				"[--mode single|batch1|batch2|fresh]\n");
 		return 2;
 	}
 	struct ml_error err = ML_ERROR_INIT;
@@ -261,6 +271,10 @@ int main(int argc, char **argv)
 			rc = fill_results(db, fill, &fill_secs, &err);
 		for (int k = 0; k < runs && !rc; k++) {
 			for (int m = 0; m < M_COUNT && !rc; m++) {
+				if (only >= 0 && m != only) {
+					t[m][k] = 0;
+					continue;
+				}
 				rc = make_drafts(db, tech, checker, n, seq++, ids, &err);
 				if (!rc)
 					rc = timed_approve(ci, approver, m, ids, n, r, &t[m][k],
@@ -276,17 +290,22 @@ int main(int argc, char **argv)
 		printf("certificates issued per run: %d, runs: %d (medians)\n", n, runs);
 		for (int m = 0; m < M_COUNT; m++) {
 			med[m] = median(t[m], runs);
+			if (only >= 0 && m != only)
+				continue;
 			printf("  %-7s %8.3f s  %7.1f certificates/s\n", mode_name[m], med[m],
 			       n / med[m]);
 		}
-		printf("  batch1 vs single: %.2fx   batch2 vs batch1: %.2fx   fresh/single time: %.2fx\n",
-		       med[M_SINGLE] / med[M_BATCH1], med[M_BATCH1] / med[M_BATCH2],
-		       med[M_FRESH] / med[M_SINGLE]);
+		if (only < 0)
+			printf("  batch1 vs single: %.2fx   batch2 vs batch1: %.2fx   fresh/single time: %.2fx\n",
+			       med[M_SINGLE] / med[M_BATCH1], med[M_BATCH1] / med[M_BATCH2],
+			       med[M_FRESH] / med[M_SINGLE]);
 		/* the wall time of each part of cert_approve, per certificate (means over all runs) */
 		printf("  per certificate, ms (fresh: without connecting): begin (checks, numbers, "
 		       "documents) / render / store PDF "
 		       "/ finish / commit\n");
 		for (int m = 0; m < M_COUNT; m++) {
+			if (only >= 0 && m != only)
+				continue;
 			double k = 1e3 / ((double)runs * n);
 			printf("  %-7s %5.2f / %5.2f / %5.2f / %5.2f / %5.2f\n", mode_name[m],
 			       parts[m].begin * k, parts[m].render * k, parts[m].store * k,
