@@ -28,21 +28,28 @@ struct chain_def {
 	 * contradicts itself (e.g. PDF bytes vs their recorded hash) */
 	const char *extra_sql;
 	const char *extra_what;
+	/* optional: a second text of the table's row t whose sha256 is also
+	 * accepted as the row's hash, hashed as it is (0345: a PDF row recorded
+	 * since then is hashed with its bytes replaced by their digest; rows
+	 * recorded before keep the whole row's text) */
+	const char *digest_row;
 };
 
 static const struct chain_def known[] = {
-	{ "app_user_log", "app_user_log", "log_id", NULL, NULL, 0, NULL, NULL },
-	{ "asset_event", "asset_event", "event_id", NULL, NULL, 0, NULL, NULL },
-	{ "cert_backdate", "cert_backdate", "cert_id", NULL, NULL, 0, NULL, NULL },
-	{ "cert_discard_log", "cert_discard_log", "cert_id", NULL, NULL, 0, NULL, NULL },
+	{ "app_user_log", "app_user_log", "log_id", NULL, NULL, 0, NULL, NULL, NULL },
+	{ "asset_event", "asset_event", "event_id", NULL, NULL, 0, NULL, NULL, NULL },
+	{ "cert_backdate", "cert_backdate", "cert_id", NULL, NULL, 0, NULL, NULL, NULL },
+	{ "cert_discard_log", "cert_discard_log", "cert_id", NULL, NULL, 0, NULL, NULL, NULL },
 	{ "cert_pdf", "cert_pdf", "cert_id", NULL, NULL, 0,
 	  "SELECT cert_id, sha256 FROM public.cert_pdf "
 	  "WHERE sha256 IS DISTINCT FROM encode(sha256(pdf), 'hex') ORDER BY cert_id LIMIT 1",
-	  "its stored PDF bytes no longer have the recorded SHA-256" },
-	{ "cert_supersession", "cert_supersession", "new_id", NULL, NULL, 0, NULL, NULL },
-	{ "cert_withdrawal", "cert_withdrawal", "cert_id", NULL, NULL, 0, NULL, NULL },
-	{ "certificate", "certificate", "id", "state", "issued", 1, NULL, NULL },
-	{ "lab_setting_log", "lab_setting_log", "log_id", NULL, NULL, 0, NULL, NULL },
+	  "its stored PDF bytes no longer have the recorded SHA-256",
+	  "ROW(t.asset_id, t.cert_id, 'sha256:' || encode(sha256(t.pdf), 'hex'), t.sha256, "
+	  "t.stored_at)" },
+	{ "cert_supersession", "cert_supersession", "new_id", NULL, NULL, 0, NULL, NULL, NULL },
+	{ "cert_withdrawal", "cert_withdrawal", "cert_id", NULL, NULL, 0, NULL, NULL, NULL },
+	{ "certificate", "certificate", "id", "state", "issued", 1, NULL, NULL, NULL },
+	{ "lab_setting_log", "lab_setting_log", "log_id", NULL, NULL, 0, NULL, NULL, NULL },
 };
 #define N_KNOWN (sizeof(known) / sizeof(known[0]))
 
@@ -291,17 +298,19 @@ static int check_rows(struct db *db, const struct chain_def *d, struct audit_cha
 		" substring(b.hs FROM (x.o::int - 1) * 32 + 1 FOR 32) AS h "
 		" FROM blk b CROSS JOIN LATERAL unnest(b.row_keys) WITH ORDINALITY x(k, o)), "
 		/* the row hash of 0140 on the text as stored (database encoding, whatever
-		 * the session's client_encoding; bytes trimmed: 0344) */
+		 * the session's client_encoding; bytes trimmed: 0344); h2 the chain's
+		 * digest form if it has one (0345), else NULL */
 		"act AS (SELECT t.%s AS k, sha256(rtrim(convert_to(t::text, getdatabaseencoding()), "
 		" '\\x2c29'::bytea) || '\\x29'::bytea) AS h, "
+		" sha256(convert_to((%s)::text, getdatabaseencoding())) AS h2, "
 		" %s AS f FROM public.%s t) "
 		"SELECT rec.block_no, rec.o, coalesce(rec.k, act.k), CASE WHEN act.k IS NULL THEN "
 		"'removed' WHEN rec.k IS NULL THEN 'unchained' ELSE 'changed' END "
 		"FROM rec FULL JOIN act ON act.k = rec.k "
 		"WHERE (rec.k IS NULL AND act.f) OR act.k IS NULL OR rec.h IS DISTINCT FROM act.h "
-		"AND rec.k IS NOT NULL "
+		"AND rec.h IS DISTINCT FROM act.h2 AND rec.k IS NOT NULL "
 		"ORDER BY rec.block_no NULLS LAST, rec.o, act.k LIMIT 1",
-		kq, filter, tq);
+		kq, d->digest_row ? d->digest_row : "NULL::text", filter, tq);
 	if (rc) {
 		ml_buf_free(&sql);
 		return ml_errorf(err, ML_ENOMEM, "out of memory");
@@ -362,6 +371,7 @@ static int verify_chain(struct db *db, const struct chain_row *c, struct audit_c
 				    c->fcol[0] ? c->fcol : NULL,
 				    c->fcol[0] ? c->fval : NULL,
 				    c->on_update,
+				    NULL,
 				    NULL,
 				    NULL };
 	r->known = k != NULL;

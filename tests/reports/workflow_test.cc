@@ -1251,6 +1251,116 @@ TEST(CertWorkflow, OwnerEditingIssuedCertificatesIsNamedByAuditVerify)
 	db_close(auditor);
 }
 
+/* A PDF row is chained by its digest since 0345: its recorded hash is that
+ * of the row's text with the bytes replaced by their SHA-256, not of the
+ * whole row's text. A row recorded with 0344's whole-text hash (the trigger
+ * as ml_audit_trigger_sql writes it, put back by the owner for one issue)
+ * still verifies; the owner changing either row's bytes is named, whether
+ * the row's digest column follows or not, and the row put back verifies. */
+TEST(CertWorkflow, PdfRowsAreChainedByTheirDigest)
+{
+	std::string ci = wf_fresh_db("certdigest");
+	wf_people p(ci);
+	std::vector<long long> a = wf_issue_run(p, wf_run(p.admin, "dg", 1));
+	ASSERT_EQ(1u, a.size());
+	/* the row hash each form gives, against the recorded one */
+	const std::string forms =
+		"SELECT (r.h = sha256(convert_to(ROW(c.asset_id, c.cert_id, 'sha256:' || "
+		"encode(sha256(c.pdf), 'hex'), c.sha256, c.stored_at)::text, "
+		"getdatabaseencoding())))::text || ' ' || "
+		"(r.h = sha256(rtrim(convert_to(c::text, getdatabaseencoding()), '\\x2c29'::bytea) "
+		"|| '\\x29'::bytea))::text "
+		"FROM (SELECT x.k, substring(b.row_hashes FROM (x.o::int - 1) * 32 + 1 FOR 32) AS h "
+		"FROM audit_block b CROSS JOIN LATERAL unnest(b.row_keys) WITH ORDINALITY x(k, o) "
+		"WHERE b.chain = 'cert_pdf') r JOIN cert_pdf c ON c.cert_id = r.k WHERE c.cert_id = ";
+	auto form = [&](long long id) {
+		PGresult *res = PQexec(db_conn(p.admin),
+				       "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; "
+				       "SET bytea_output = 'hex'");
+		PQclear(res);
+		std::string f = wf_scalar(p.admin, forms + std::to_string(id));
+		res = PQexec(db_conn(p.admin), "RESET ALL");
+		PQclear(res);
+		return f;
+	};
+	EXPECT_EQ("true false", form(a[0])) << "the digest form, not the whole text";
+
+	/* the owner puts 0344's trigger back (the generic one) for one issue */
+	PGresult *res = PQexec(
+		db_conn(p.admin),
+		"DO $$ BEGIN EXECUTE regexp_replace(ml_audit_trigger_sql('cert_pdf', 'cert_id', NULL, "
+		"NULL), '^\\s*CREATE FUNCTION ', 'CREATE OR REPLACE FUNCTION '); END $$");
+	ASSERT_EQ(PGRES_COMMAND_OK, PQresultStatus(res)) << PQerrorMessage(db_conn(p.admin));
+	PQclear(res);
+	std::vector<long long> b = wf_issue_run(p, wf_run(p.admin, "dh", 1));
+	ASSERT_EQ(1u, b.size());
+	EXPECT_EQ("false true", form(b[0])) << "the whole row's text, as 0344 hashed it";
+
+	struct db *auditor = pgtest_connect(pgtest_as(ci, "mlt_auditor"));
+	struct audit_report rep = {};
+	struct ml_error err = ML_ERROR_INIT;
+	auto pdf_chain = [&]() -> const struct audit_chain_report *
+	{
+		for (size_t i = 0; i < rep.n; i++)
+			if (!strcmp(rep.chains[i].chain, "cert_pdf"))
+				return &rep.chains[i];
+		return nullptr;
+	};
+	ASSERT_EQ(ML_OK, audit_verify(auditor, nullptr, &rep, &err)) << err.msg;
+	ASSERT_NE(nullptr, pdf_chain());
+	EXPECT_EQ(1, pdf_chain()->ok) << pdf_chain()->problem;
+	EXPECT_EQ(2, pdf_chain()->rows);
+	EXPECT_EQ(1, rep.ok);
+	audit_report_free(&rep);
+
+	/* each row in turn: bytes and digest column changed together, then the
+	 * bytes alone (the CHECK that ties them dropped first); each put back
+	 * after, and the chain verifies again */
+	auto owner = [&](const std::string &sql) {
+		PGresult *r = PQexec(
+			db_conn(p.admin),
+			("SET ROLE meterlab_owner; ALTER TABLE cert_pdf DISABLE TRIGGER "
+			 "cert_pdf_append_only; " +
+			 sql +
+			 "; ALTER TABLE cert_pdf ENABLE TRIGGER cert_pdf_append_only; RESET ROLE")
+				.c_str());
+		ASSERT_EQ(PGRES_COMMAND_OK, PQresultStatus(r)) << PQerrorMessage(db_conn(p.admin));
+		PQclear(r);
+	};
+	for (long long id : { a[0], b[0] }) {
+		for (int alone = 0; alone < 2; alone++) {
+			std::string w = " WHERE cert_id = " + std::to_string(id);
+			if (alone)
+				owner("ALTER TABLE cert_pdf DROP CONSTRAINT cert_pdf_check; "
+				      "UPDATE cert_pdf SET pdf = pdf || '\\x0a'::bytea" +
+				      w);
+			else
+				owner("UPDATE cert_pdf SET pdf = pdf || '\\x0a'::bytea, sha256 = "
+				      "encode(sha256(pdf || '\\x0a'::bytea), 'hex')" +
+				      w);
+			ASSERT_EQ(ML_OK, audit_verify(auditor, nullptr, &rep, &err)) << err.msg;
+			ASSERT_NE(nullptr, pdf_chain());
+			EXPECT_EQ(0, pdf_chain()->ok) << id << " alone=" << alone;
+			EXPECT_EQ(id, pdf_chain()->bad_key) << pdf_chain()->problem;
+			/* the digest in either form is of the bytes found, not recorded */
+			EXPECT_NE(nullptr,
+				  strstr(pdf_chain()->problem, "was changed after it was recorded"))
+				<< pdf_chain()->problem;
+			audit_report_free(&rep);
+			owner("UPDATE cert_pdf SET pdf = substring(pdf FROM 1 FOR length(pdf) - 1), "
+			      "sha256 = encode(sha256(substring(pdf FROM 1 FOR length(pdf) - 1)), 'hex')" +
+			      w +
+			      (alone ? "; ALTER TABLE cert_pdf ADD CONSTRAINT cert_pdf_check CHECK "
+				       "(sha256 = encode(sha256(pdf), 'hex'))"
+				     : ""));
+			ASSERT_EQ(ML_OK, audit_verify(auditor, nullptr, &rep, &err)) << err.msg;
+			EXPECT_EQ(1, pdf_chain()->ok) << "put back: " << pdf_chain()->problem;
+			audit_report_free(&rep);
+		}
+	}
+	db_close(auditor);
+}
+
 /* The group role of the application's privileges is nobody: with truth
  * written only by functions that name the person, its login is gone (0142).
  * Its members — every person and the service — keep its privileges. */
