@@ -87,6 +87,15 @@ class Browser:
     def get(self, path):
         self.d.get(self.fx.base + path)
 
+    def get_ready(self, path):
+        """Open path and wait until its page is usable. A path that differs from
+        the page shown only in its #fragment loads no new document: the page
+        reloads itself on hashchange, a moment later, and until then ready()
+        would see the old page. The old page's ready mark is cleared first."""
+        self.d.execute_script("delete document.body.dataset.ready")
+        self.get(path)
+        self.ready()
+
     def wait(self, cond, timeout=10, what="condition"):
         try:
             # A page that re-renders replaces the elements a condition looked up:
@@ -1136,24 +1145,21 @@ def t_run_start(b, fx):
     assert b.text("#live") == "实时"
     b.shot("run-start-progress")
     # the one runner is busy: refused, in words
-    b.get("/lab/run.html#%d" % st["short"])
-    b.ready()
+    b.get_ready("/lab/run.html#%d" % st["short"])
     b.css("#start").click()
     b.wait_text("#msg", "开始被拒绝")
     assert "执行能力已用满" in b.text("#msg") and "--runners" in b.text("#msg"), b.text("#msg")
     b.shot("run-start-busy")
     assert fx.sql("SELECT status FROM verification_run WHERE run_id = %d" % st["short"]) == "pending"
     # abort the long one from its page; the runner stops
-    b.get("/lab/run.html#%d" % st["long"])
-    b.ready()
+    b.get_ready("/lab/run.html#%d" % st["long"])
     b.css("#abort-reason").send_keys("演示：让出检定台")
     b.css("#abort").click()
     b.wait_text("#msg", "已放弃")  # the answer or the event stream's status, whichever came last
     b.wait_text("#status", "已放弃")
     assert fx.sql("SELECT status FROM verification_run WHERE run_id = %d" % st["long"]) == "aborted"
     # the runner is free again (it may take a moment to let go of the aborted run)
-    b.get("/lab/run.html#%d" % st["short"])
-    b.ready()
+    b.get_ready("/lab/run.html#%d" % st["short"])
     for _ in range(40):
         b.d.execute_script("document.querySelector('#msg').replaceChildren()")
         b.css("#start").click()
