@@ -334,6 +334,33 @@ TEST_F(RunnerTest, PersonRunsButCannotRewriteResults)
 	EXPECT_NE(ML_OK,
 		  db_cmd(dba_, ("UPDATE run_reading SET value_e4 = 0 WHERE run_id = " + r).c_str(),
 			 0, nullptr, &err));
+	/* nor record a second copy of a reading or a step result: the keys
+	 * (0346: run, step, asset, reading number, time) refuse exactly that,
+	 * while the same row under another reading number or step is taken */
+	const char *const tables[][3] = {
+		{ "run_reading", "reading_no",
+		  "Key (run_id, step_no, asset_id, reading_no, measured_at)" },
+		{ "run_step_result", "step_no", "Key (run_id, step_no, asset_id, measured_at)" }
+	};
+	for (const auto &t : tables) {
+		std::string from = std::string(" FROM ") + t[0] + " r WHERE r.run_id = " + r +
+				   " ORDER BY r.step_no LIMIT 1";
+		ml_error_clear(&err);
+		EXPECT_NE(
+			ML_OK,
+			db_cmd(dba_,
+			       (std::string("INSERT INTO ") + t[0] + " SELECT r.*" + from).c_str(),
+			       0, nullptr, &err))
+			<< t[0];
+		EXPECT_NE(nullptr, strstr(err.msg, t[2])) << err.msg;
+		std::string other = std::string("INSERT INTO ") + t[0] +
+				    " SELECT (jsonb_populate_record(r, " + "jsonb_build_object('" +
+				    t[1] + "', r." + t[1] + " + 100))).*" + from;
+		ASSERT_EQ(ML_OK, db_cmd(dba_, "BEGIN", 0, nullptr, &err)) << err.msg;
+		EXPECT_EQ(ML_OK, db_cmd(dba_, other.c_str(), 0, nullptr, &err))
+			<< t[0] << ": " << err.msg;
+		ASSERT_EQ(ML_OK, db_cmd(dba_, "ROLLBACK", 0, nullptr, &err)) << err.msg;
+	}
 }
 
 TEST_F(RunnerTest, StopThenResumeKeepsCompletedSteps)
