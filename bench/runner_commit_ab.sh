@@ -8,29 +8,14 @@
 #   bench/runner_commit_ab.sh BUILD_A BUILD_B [ROUNDS (3)] [bench_runner_commit args: 5 40 1]
 # e.g. bench/runner_commit_ab.sh /src/main/build build 5 5 40 2
 set -euo pipefail
-. "$(dirname "$0")/../scripts/lib/common.sh"
-
-[ $# -ge 2 ] || { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-a=$1 b=$2
-rounds=${3:-3}
-shift $(($# >= 3 ? 3 : 2))
-case "$rounds" in '' | *[!0-9]*) echo "runner_commit_ab.sh: ROUNDS '$rounds' is not a number" >&2; exit 2 ;; esac
-[ $# -gt 0 ] || set -- 5 40 1
-for d in "$a" "$b"; do
-	[ -x "$d/bench/bench_runner_commit" ] || { echo "runner_commit_ab.sh: no $d/bench/bench_runner_commit (build it first)" >&2; exit 2; }
-done
-
-pgdir=$(mktemp -d /tmp/meterlab-ab-pg.XXXXXX)
-trap 'ml_pg_stop "$pgdir"; rm -rf "$pgdir"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-ml_pg_start "$pgdir"
+. "$(dirname "$0")/ab_lib.sh"
+ab_start runner_commit_ab.sh "5 40 1" bench/bench_runner_commit -- "$@"
 export METERLAB_BENCH_PG="$ML_PG_ADMIN"
-for k in $(seq 1 "$rounds"); do
+for k in $(seq 1 "$ab_rounds"); do
 	for side in A B; do
-		d=$a
-		[ "$side" = A ] || d=$b
+		d=$ab_a
+		[ "$side" = A ] || d=$ab_b
 		echo "== round $k $side ($d) $(date -u +%T)"
-		"$d/bench/bench_runner_commit" "$@"
+		"$d/bench/bench_runner_commit" "${ab_args[@]}"
 	done
 done
