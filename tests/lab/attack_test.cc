@@ -259,6 +259,32 @@ TEST_F(Attack, FunctionsRefuseForgedCalls)
 			   "ARRAY['none','none'], ARRAY['none','none'], ARRAY['',''], ARRAY[1000,1000])",
 		   &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "the creep test ran 1 s")) << err.msg;
+	/* results and readings that are not the run's positions: an asset given twice, two assets
+	 * swapped, a position left out, a reading of one asset filed at the other's position */
+	auto creep_at = [&](const std::string &s_asset, const std::string &s_pos,
+			    const std::string &r_asset, const std::string &r_pos) {
+		return "SELECT ml_run_record_step(" + r + ", 0, 'creep', 'creep', now(), ARRAY[" +
+		       r_asset + "], ARRAY[1,1], ARRAY[" + r_pos +
+		       "], ARRAY[0,0], NULL, ARRAY[0,0], ARRAY[0,0], ARRAY[now(),now()], ARRAY[" +
+		       s_asset + "], ARRAY[" + s_pos +
+		       "], NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+		       "NULL, ARRAY['pass','pass'], NULL, NULL, NULL, NULL, NULL)";
+	};
+	const std::string both = a1 + "," + a2;
+	struct {
+		std::string sql, msg;
+	} misplaced[] = {
+		{ creep_at(a1 + "," + a1, "1,1", both, "1,2"),
+		  "asset " + a1 + " at position 1 is not a position of the run (or twice)" },
+		{ creep_at(a2 + "," + a1, "1,2", both, "1,2"), "is not a position of the run" },
+		{ creep_at(a1, "1", both, "1,2"), "1 results for 2 positions" },
+		{ creep_at(both, "1,2", a1 + "," + a1, "1,2"),
+		  "reading 1 of asset " + a1 + " at position 2 (measured" },
+	};
+	for (const auto &m : misplaced) {
+		EXPECT_EQ(ML_EINVAL, as("mlt_tech", m.sql, &err)) << m.sql;
+		EXPECT_NE(nullptr, strstr(err.msg, m.msg.c_str())) << m.msg << " / " << err.msg;
+	}
 	/* someone else's role */
 	EXPECT_EQ(ML_EPERM, as("mlt_clerk",
 			       "SELECT ml_run_create('B1', 'ATK', 'driven', ARRAY[3], ARRAY['" +
