@@ -197,7 +197,8 @@ static void stream_setup(struct db *dba, const char *pci, int k, struct stream *
 	b.positions = NPOS;
 	b.n_standards = 1;
 	snprintf(b.standards[0], sizeof(b.standards[0]), "STD");
-	if (db_connect(pci, &st->db, &err) || standard_bench_add(st->db, &b, NULL, &err))
+	if (db_connect(pci, &st->db, &err) || db_set_statement_cache(st->db, 1) ||
+	    standard_bench_add(st->db, &b, NULL, &err))
 		brs_die("stream bench", &err);
 	char bcs[NPOS][23];
 	brs_assets(dba, NPOS, 100000ULL * (unsigned long long)(k + 1), bcs);
@@ -271,7 +272,8 @@ int main(int argc, char **argv)
 	brs_assets(db, NPOS, 1000, bcs);
 	struct db *pdb = NULL;
 	struct ml_error err = ML_ERROR_INIT;
-	if (db_connect(pci, &pdb, &err))
+	/* prepared statements on the writing connection, as lab/runner.c's run connection */
+	if (db_connect(pci, &pdb, &err) || db_set_statement_cache(pdb, 1))
 		brs_die("connect", &err);
 	int64_t run = brs_task(pdb, "COMMIT", NPOS, bcs), ids[NPOS];
 	char rid[24];

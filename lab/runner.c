@@ -937,6 +937,13 @@ int runner_execute(const char *conninfo, int64_t run_id, const struct runner_opt
 	r->opt = opt ? opt : &defaults;
 	struct ml_error e = ML_ERROR_INIT;
 	int rc = db_connect(conninfo, &r->db, &e);
+	/*
+	 * The run's connection lives as long as the run and sends the same few
+	 * statements hundreds of times (a step's record, the done-steps read):
+	 * prepared once, each step skips parsing and planning its call (issue 10).
+	 */
+	if (!rc && db_set_statement_cache(r->db, 1))
+		rc = ml_errorf(&e, ML_ENOMEM, "out of memory for the statement cache");
 	if (!rc && r->opt->on_connect)
 		rc = r->opt->on_connect(r->opt->connect_arg, r->db, &e);
 	if (!rc)
