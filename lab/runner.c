@@ -938,8 +938,8 @@ int runner_execute(const char *conninfo, int64_t run_id, const struct runner_opt
 	struct ml_error e = ML_ERROR_INIT;
 	int rc = db_connect(conninfo, &r->db, &e);
 	/*
-	 * The run's connection lives as long as the run and sends the same few
-	 * statements hundreds of times (a step's record, the done-steps read):
+	 * The run's connection lives as long as the run and records every step
+	 * with the same statement (result_commit_step), hundreds of times a run:
 	 * prepared once, each step skips parsing and planning its call (issue 10).
 	 */
 	if (!rc && db_set_statement_cache(r->db, 1))
