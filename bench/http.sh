@@ -99,7 +99,7 @@ one() { # name url [header]
 	n=$(awk '/requests in/ {print $1}' "$out")
 	echo "$rps $p50 $p99 $n" >>"$tmp/$1.runs"
 }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+median() { sort -g | awk -f "$ROOT/bench/median.awk"; }
 col() { awk -v c="$2" '{print $c}' "$tmp/$1.runs" | median; }
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -39,7 +39,7 @@ for k in $(seq 1 "$ab_rounds"); do
 done
 median()
 {
-	printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+	printf '%s\n' "$@" | sort -g | awk -f "$(dirname "$0")/median.awk"
 }
 echo "== server time per recorded step, medians of $ab_rounds rounds: A $(median "${ms_a[@]}") ms, B $(median "${ms_b[@]}") ms"
 echo "   A: ${ms_a[*]}"
