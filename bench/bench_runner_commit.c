@@ -3,11 +3,14 @@
  * batched step commit (result_commit_step: one call of ml_run_record_step
  * with every reading and result as arrays, checked by the database and
  * stored with the step mark in one transaction, as the technician) versus
- * row by row (one parameterised INSERT per reading and per result, same
- * transaction per step, written directly by the DBA: the unchecked floor),
- * in the same run, alternating trials. TRIALS × STEPS batched steps must fit
- * the scheme (256 steps). A step = 48 positions × 2 readings (96 reading rows + 48 result
- * rows + 1 mark), as a 48-position bench produces per basic-error point.
+ * row by row (one parameterised INSERT per result row with its readings —
+ * per reading and per result before 0349 stored readings in their result
+ * row — same transaction per step, written directly by the DBA: the
+ * unchecked floor), in the same run, alternating trials. TRIALS × STEPS
+ * batched steps must fit the scheme (256 steps). A step = 48 positions × 2
+ * readings (96 readings + 48 results, counted as 144 rows, the rows of the
+ * run_reading view and run_step_result, + 1 mark), as a 48-position bench
+ * produces per basic-error point.
  *
  * (The brief names this benchmark bench_result_commit; files of this part
  * are named bench_runner*, so it lives here under that prefix.)
@@ -99,37 +102,33 @@ static void row_cmd(struct db *db, const char *sql, int n, const char *const *p)
 
 static void one_step_rows(struct db *db, const char *rid, const struct step_data *d)
 {
-	char sno[16], a[24], pos[8], no[8], v[24], m[24];
+	char sno[16], a[24], pos[8], m[24];
 	snprintf(sno, sizeof(sno), "%d", d->ps.index);
 	const char *pm[3] = { rid, sno, d->ps.label };
 	row_cmd(db,
 		"INSERT INTO run_step (run_id, step_no, kind, label, started_at) VALUES ($1::bigint, $2::int, "
 		"'basic', $3, now())",
 		3, pm);
-	for (int i = 0; i < NPOS * NREAD; i++) {
-		const struct result_reading *x = &d->rd[i];
-		snprintf(a, sizeof(a), "%" PRId64, x->asset_id);
-		snprintf(pos, sizeof(pos), "%d", x->position);
-		snprintf(no, sizeof(no), "%d", x->reading_no);
-		snprintf(v, sizeof(v), "%" PRId64, x->value_e4);
-		const char *p[6] = { a, rid, sno, no, pos, v };
-		row_cmd(db,
-			"INSERT INTO run_reading (asset_id, run_id, step_no, reading_no, position, value_e4, "
-			"measured_at) VALUES ($1::bigint, $2::bigint, $3::int, $4::int, $5::int, $6::bigint, now())",
-			6, p);
-	}
+	/* one INSERT per result row, carrying its position's readings (0349:
+	 * readings are stored in their result row) */
 	for (int i = 0; i < NPOS; i++) {
 		const struct result_row *r = &d->rows[i];
+		const struct result_reading *x = &d->rd[i * NREAD];
+		char no[32], v[64];
 		snprintf(a, sizeof(a), "%" PRId64, r->asset_id);
 		snprintf(pos, sizeof(pos), "%d", r->position);
 		snprintf(m, sizeof(m), "%" PRId64, r->r.value.mean_e4);
-		const char *p[6] = { a, rid, sno, pos, d->ps.label, m };
+		snprintf(no, sizeof(no), "{%d,%d}", x[0].reading_no, x[1].reading_no);
+		snprintf(v, sizeof(v), "{%" PRId64 ",%" PRId64 "}", x[0].value_e4, x[1].value_e4);
+		const char *p[8] = { a, rid, sno, pos, d->ps.label, m, no, v };
 		row_cmd(db,
 			"INSERT INTO run_step_result (asset_id, run_id, step_no, position, kind, label, n_readings, "
 			"mean_e4, rounded_e4, limit_e4, internal_limit_e4, interval_e4, verdict, internal_verdict, "
-			"measured_at) VALUES ($1::bigint, $2::bigint, $3::int, $4::int, 'basic', $5, 2, $6::bigint, -2000, "
-			"10000, 6000, 1000, 'pass', 'pass', now())",
-			6, p);
+			"measured_at, reading_no, reading_value_e4, reading_value2_e4, reading_pulses, "
+			"reading_bench_result, reading_at) VALUES ($1::bigint, $2::bigint, $3::int, $4::int, 'basic', "
+			"$5, 2, $6::bigint, -2000, 10000, 6000, 1000, 'pass', 'pass', now(), $7::int[], $8::bigint[], "
+			"'{NULL,NULL}', '{NULL,NULL}', '{0,0}', ARRAY[now(), now()])",
+			8, p);
 	}
 }
 
@@ -311,7 +310,7 @@ int main(int argc, char **argv)
 	printf("bench_runner_commit: %d trials x %d steps x (%d readings + %d results + 1 mark) rows\n",
 	       trials, steps, NPOS * NREAD, NPOS);
 	printf("  batched (ml_run_record_step: arrays, checked)       median %.0f rows/s\n", mb);
-	printf("  row by row (one INSERT per row, same transactions) median %.0f rows/s\n", mr);
+	printf("  row by row (one INSERT per result, same transactions) median %.0f rows/s\n", mr);
 	printf("  ratio batched / row-by-row                          %.1fx\n", mb / mr);
 	if (nstreams > 1) {
 		double m1 = brs_median(rate_1, trials), mn = brs_median(rate_n, trials);

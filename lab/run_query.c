@@ -102,15 +102,25 @@ int run_detail_get(struct db *db, int64_t run_id, int with_results, int with_rea
 		rc = result_run_span(db, run_id, from, to, err);
 	if (!rc && with_results)
 		rc = q(db,
-		       "SELECT * FROM run_step_result WHERE run_id = $1::bigint AND measured_at >= "
+		       /* the columns a result had before its readings moved into it (0349) */
+		       "SELECT asset_id, run_id, step_no, position, kind, label, n_readings, mean_e4, "
+		       "rounded_e4, mean2_e4, rounded2_e4, pulses, limit_e4, internal_limit_e4, "
+		       "interval_e4, limit2_e4, internal_limit2_e4, interval2_e4, gamma_e4, verdict, "
+		       "internal_verdict, verdict2, note, measured_at, verdict1, elapsed_ms "
+		       "FROM run_step_result WHERE run_id = $1::bigint AND measured_at >= "
 		       "$2::timestamptz AND measured_at < $3::timestamptz ORDER BY step_no, position",
 		       3, p3, &out->results, err);
 	if (!rc && with_readings)
 		rc = q(db,
-		       "SELECT step_no, position, asset_id, reading_no, value_e4, value2_e4, pulses, "
-		       "bench_result, measured_at::text AS measured_at FROM run_reading "
-		       "WHERE run_id = $1::bigint AND measured_at >= $2::timestamptz AND measured_at < "
-		       "$3::timestamptz ORDER BY step_no, position, reading_no",
+		       /* the run_reading view's rows, read from the result rows that hold
+			* them (0349) so the run's span prunes their partitions */
+		       "SELECT s.step_no, s.position, s.asset_id, u.reading_no, u.value_e4, u.value2_e4, "
+		       "u.pulses, u.bench_result, u.measured_at::text AS measured_at "
+		       "FROM run_step_result s, unnest(s.reading_no, s.reading_value_e4, "
+		       "s.reading_value2_e4, s.reading_pulses, s.reading_bench_result, s.reading_at) "
+		       "AS u(reading_no, value_e4, value2_e4, pulses, bench_result, measured_at) "
+		       "WHERE s.run_id = $1::bigint AND s.measured_at >= $2::timestamptz AND "
+		       "s.measured_at < $3::timestamptz ORDER BY s.step_no, s.position, u.reading_no",
 		       3, p3, &out->readings, err);
 	if (rc)
 		run_detail_free(out);

@@ -260,7 +260,8 @@ TEST_F(Attack, FunctionsRefuseForgedCalls)
 		   &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "the creep test ran 1 s")) << err.msg;
 	/* results and readings that are not the run's positions: an asset given twice, two assets
-	 * swapped, a position left out, a reading of one asset filed at the other's position */
+	 * swapped, a position left out, a reading of one asset filed at the other's position, one
+	 * reading given twice */
 	auto creep_at = [&](const std::string &s_asset, const std::string &s_pos,
 			    const std::string &r_asset, const std::string &r_pos) {
 		return "SELECT ml_run_record_step(" + r + ", 0, 'creep', 'creep', now(), ARRAY[" +
@@ -280,11 +281,30 @@ TEST_F(Attack, FunctionsRefuseForgedCalls)
 		{ creep_at(a1, "1", both, "1,2"), "1 results for 2 positions" },
 		{ creep_at(both, "1,2", a1 + "," + a1, "1,2"),
 		  "reading 1 of asset " + a1 + " at position 2 (measured" },
+		/* one reading twice (same asset, number and time): 0349 stores readings in the
+		 * result rows, with no key of their own, so the recorder refuses it by name */
+		{ creep_at(both, "1,2", a1 + "," + a1, "1,1"),
+		  "reading 1 of asset " + a1 + " (measured" },
 	};
 	for (const auto &m : misplaced) {
 		EXPECT_EQ(ML_EINVAL, as("mlt_tech", m.sql, &err)) << m.sql;
 		EXPECT_NE(nullptr, strstr(err.msg, m.msg.c_str())) << m.msg << " / " << err.msg;
 	}
+	/* a step recorded twice (here twice in one statement, so the truth below stays as it
+	 * was): the second call is refused by name (0349 finds it with ON CONFLICT instead of
+	 * an exception block) */
+	std::string creep_fail =
+		"ml_run_record_step(" + r + ", 0, 'creep', 'creep', now(), ARRAY[" + both +
+		"], ARRAY[1,1], ARRAY[1,2], ARRAY[0,0], NULL, ARRAY[5,5], ARRAY[0,0], "
+		"ARRAY[now(),now()], ARRAY[" +
+		both +
+		"], ARRAY[1,2], ARRAY[0,0], NULL, NULL, NULL, NULL, ARRAY[5,5], NULL, NULL, NULL, NULL, "
+		"NULL, NULL, NULL, ARRAY['fail','fail'], ARRAY['fail','fail'], ARRAY['none','none'], "
+		"ARRAY['none','none'], ARRAY['',''], ARRAY[1000,1000])";
+	EXPECT_EQ(ML_EEXISTS,
+		  as("mlt_tech", "SELECT count(" + creep_fail + ") FROM generate_series(1, 2)",
+		     &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "step 1 (creep) was already completed")) << err.msg;
 	/* someone else's role */
 	EXPECT_EQ(ML_EPERM, as("mlt_clerk",
 			       "SELECT ml_run_create('B1', 'ATK', 'driven', ARRAY[3], ARRAY['" +

@@ -325,23 +325,42 @@ TEST_F(RunnerTest, PersonRunsButCannotRewriteResults)
 				   std::to_string(run) + "'"));
 	std::string r = std::to_string(run);
 	for (const char *sql :
-	     { "UPDATE run_reading SET value_e4 = 0 WHERE run_id = ",
+	     { "UPDATE run_step_result SET reading_value_e4 = '{0,0}' WHERE run_id = ",
 	       "UPDATE run_step_result SET verdict = 'pass' WHERE run_id = ",
 	       "DELETE FROM run_conclusion WHERE run_id = ", "DELETE FROM run_step WHERE run_id = ",
 	       "UPDATE verification_run SET status = 'running' WHERE run_id = " })
 		EXPECT_EQ(ML_EPERM, db_cmd(db_, (sql + r).c_str(), 0, nullptr, &err)) << sql;
-	/* even the owner cannot edit history: append-only triggers */
+	/* even the owner cannot edit history: the readings live in the step
+	 * results (0349), whose append-only trigger refuses any change */
+	ml_error_clear(&err);
+	EXPECT_NE(
+		ML_OK,
+		db_cmd(dba_,
+		       ("UPDATE run_step_result SET reading_value_e4 = '{0,0}' WHERE run_id = " + r)
+			       .c_str(),
+		       0, nullptr, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "append-only")) << err.msg;
+	/* and the run_reading view takes no writes from anybody */
+	for (struct db *who : { db_, dba_ })
+		for (const char *sql : { "UPDATE run_reading SET value_e4 = 0 WHERE run_id = ",
+					 "DELETE FROM run_reading WHERE run_id = " }) {
+			ml_error_clear(&err);
+			EXPECT_NE(ML_OK, db_cmd(who, (sql + r).c_str(), 0, nullptr, &err)) << sql;
+			EXPECT_NE(nullptr, strstr(err.msg, "view \"run_reading\"")) << err.msg;
+		}
+	ml_error_clear(&err);
 	EXPECT_NE(ML_OK,
-		  db_cmd(dba_, ("UPDATE run_reading SET value_e4 = 0 WHERE run_id = " + r).c_str(),
+		  db_cmd(dba_,
+			 ("INSERT INTO run_reading SELECT * FROM run_reading WHERE run_id = " + r)
+				 .c_str(),
 			 0, nullptr, &err));
-	/* nor record a second copy of a reading or a step result: the keys
-	 * (0346: run, step, asset, reading number, time) refuse exactly that,
-	 * while the same row under another reading number or step is taken */
-	const char *const tables[][3] = {
-		{ "run_reading", "reading_no",
-		  "Key (run_id, step_no, asset_id, reading_no, measured_at)" },
-		{ "run_step_result", "step_no", "Key (run_id, step_no, asset_id, measured_at)" }
-	};
+	EXPECT_NE(nullptr, strstr(err.msg, "cannot insert into view")) << err.msg;
+	/* nor record a second copy of a step result (with its readings): the
+	 * key (0346: run, step, asset, time) refuses exactly that, while the
+	 * same row under another step is taken. A reading given twice within a
+	 * step is refused by the recorder (Attack.FunctionsRefuseForgedCalls). */
+	const char *const tables[][3] = { { "run_step_result", "step_no",
+					    "Key (run_id, step_no, asset_id, measured_at)" } };
 	for (const auto &t : tables) {
 		std::string from = std::string(" FROM ") + t[0] + " r WHERE r.run_id = " + r +
 				   " ORDER BY r.step_no LIMIT 1";

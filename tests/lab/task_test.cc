@@ -257,7 +257,9 @@ TEST_F(TaskTest, StandardRegistryValidatesAndListsLatestCertificate)
 		EXPECT_EQ(ML_EPERM,
 			  db_cmd(app, "UPDATE standard_certificate SET valid_until = '2099-01-01'",
 				 0, nullptr, &err));
-		EXPECT_EQ(ML_EPERM, db_cmd(app, "DELETE FROM run_reading", 0, nullptr, &err));
+		EXPECT_EQ(ML_EPERM, db_cmd(app, "DELETE FROM run_step_result", 0, nullptr, &err));
+		/* the readings' view (0349) takes no writes at all */
+		EXPECT_NE(ML_OK, db_cmd(app, "DELETE FROM run_reading", 0, nullptr, &err));
 	}
 	db_close(admin);
 }

@@ -76,23 +76,27 @@ BEGIN
 	     (VALUES (0, 'creep', 'creep'), (1, 'start', 'start'), (2, 'basic', 'Imax cosφ=1.0 H'),
 		     (3, 'basic', '0.1Ib cosφ=0.5L H')) AS s(step_no, kind, label);
 	INSERT INTO run_step_result (asset_id, run_id, step_no, position, kind, label, n_readings, mean_e4, rounded_e4,
-				     pulses, limit_e4, internal_limit_e4, interval_e4, verdict, internal_verdict, measured_at)
+				     pulses, limit_e4, internal_limit_e4, interval_e4, verdict, internal_verdict, measured_at,
+				     reading_no, reading_value_e4, reading_value2_e4, reading_pulses, reading_bench_result,
+				     reading_at)
 	SELECT p.asset_id, run, s.step_no, p.position, s.kind, s.label, s.n,
 	       CASE WHEN p.position > p_n - p_fail AND s.step_no = 3 THEN 12000 ELSE s.mean END,
 	       CASE WHEN p.position > p_n - p_fail AND s.step_no = 3 THEN 12000 ELSE s.rnd END, s.pulses, s.lim, s.ilim,
-	       s.intv, CASE WHEN p.position > p_n - p_fail AND s.step_no = 3 THEN 'fail' ELSE s.verdict END, 'none', now()
+	       s.intv, CASE WHEN p.position > p_n - p_fail AND s.step_no = 3 THEN 'fail' ELSE s.verdict END, 'none', now(),
+	       -- the step's two readings of each position (0349: stored in its result row)
+	       CASE WHEN s.rv IS NOT NULL THEN ARRAY[1, 2] END,
+	       CASE WHEN p.position > p_n - p_fail AND s.step_no = 3 THEN ARRAY[12000, 12000]::bigint[] ELSE s.rv END,
+	       CASE WHEN s.rv IS NOT NULL THEN ARRAY[NULL, NULL]::bigint[] END,
+	       CASE WHEN s.rv IS NOT NULL THEN ARRAY[NULL, NULL]::bigint[] END,
+	       CASE WHEN s.rv IS NOT NULL THEN ARRAY[0, 0]::smallint[] END,
+	       CASE WHEN s.rv IS NOT NULL THEN ARRAY[now(), now()] END
 	FROM run_position p,
 	     (VALUES (0, 'creep', 'creep', 0, NULL::bigint, NULL::bigint, 0::bigint, NULL::bigint, NULL::bigint,
-		      NULL::bigint, 'pass'),
-		     (1, 'start', 'start', 0, NULL, NULL, 3, NULL, NULL, NULL, 'pass'),
-		     (2, 'basic', 'Imax cosφ=1.0 H', 2, -1705, -2000, NULL, 10000, 6000, 1000, 'pass'),
-		     (3, 'basic', '0.1Ib cosφ=0.5L H', 2, 4200, 4000, NULL, 10000, 6000, 1000, 'pass'))
-	     AS s(step_no, kind, label, n, mean, rnd, pulses, lim, ilim, intv, verdict)
-	WHERE p.run_id = run;
-	INSERT INTO run_reading (asset_id, run_id, step_no, reading_no, position, value_e4, measured_at)
-	SELECT p.asset_id, run, s.step_no, s.k, p.position,
-	       CASE WHEN p.position > p_n - p_fail AND s.step_no = 3 THEN 12000 ELSE s.v END, now()
-	FROM run_position p, (VALUES (2, 1, -1691), (2, 2, -1719), (3, 1, 4100), (3, 2, 4300)) AS s(step_no, k, v)
+		      NULL::bigint, 'pass', NULL::bigint[]),
+		     (1, 'start', 'start', 0, NULL, NULL, 3, NULL, NULL, NULL, 'pass', NULL),
+		     (2, 'basic', 'Imax cosφ=1.0 H', 2, -1705, -2000, NULL, 10000, 6000, 1000, 'pass', ARRAY[-1691, -1719]),
+		     (3, 'basic', '0.1Ib cosφ=0.5L H', 2, 4200, 4000, NULL, 10000, 6000, 1000, 'pass', ARRAY[4100, 4300]))
+	     AS s(step_no, kind, label, n, mean, rnd, pulses, lim, ilim, intv, verdict, rv)
 	WHERE p.run_id = run;
 	INSERT INTO run_conclusion (asset_id, run_id, item, verdict, internal_verdict, valid_until)
 	SELECT p.asset_id, run, i.item,
