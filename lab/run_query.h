@@ -44,9 +44,8 @@ struct run_detail {
 				* steps_done */
 	PGresult *positions;   /* position, asset_id, barcode — by position */
 	PGresult *conclusions; /* asset_id, item, verdict, internal_verdict, valid_until */
-	PGresult *
-		results; /* a step result's columns but its readings, by step and position (or NULL) */
-	PGresult *readings; /* step_no, position, asset_id, reading_no, value_e4, value2_e4,
+	PGresult *results;     /* result columns but the readings, by step and position (or NULL) */
+	PGresult *readings;    /* step_no, position, asset_id, reading_no, value_e4, value2_e4,
 				* pulses, bench_result, measured_at (or NULL) */
 };
 
