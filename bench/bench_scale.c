@@ -23,9 +23,11 @@
  * on (as the server runs it). The process floor (`meterlab --help`, and a bare connect +
  * `SELECT 1`) is printed for reference: it does not depend on the registry.
  *
- * With --writes W, then W pairs of (`asset receive` of a fresh 100 000-row
- * delivery, `psql \\copy` of the same file into a plain table), the order
- * alternating, and W moves of 10 000 random assets of that delivery (`asset
+ * With --writes W, then W rounds of (`asset receive` of a fresh 100 000-row
+ * delivery, `psql \\copy` of the same file into a plain table, and into
+ * bench_indexed_copy: the asset table's columns, checks and four indexes
+ * without its triggers and events — the floor of the import's asset rows
+ * alone), the order rotating, and W moves of 10 000 random assets of that delivery (`asset
  * move sample --file`): these grow the registry by 100 000 assets per pair. The
  * writes run as the person bench.person (added when missing), so --db must
  * be the DBA's conninfo in key=value form.
@@ -212,6 +214,20 @@ static int write_step(struct db *db, int reps, struct ml_error *err)
 		    "CREATE TABLE IF NOT EXISTS bench_plain_copy (barcode text, model_code text, "
 		    "production_batch text, production_date date)",
 		    0, NULL, err);
+	/* The floor of the import's own rows: the asset table's columns, defaults,
+	 * checks and four indexes (LIKE … INCLUDING ALL copies no triggers), the
+	 * references fixed by defaults so \copy can fill it from the same file. */
+	if (!rc)
+		rc = db_cmd(
+			db,
+			"CREATE TABLE IF NOT EXISTS bench_indexed_copy (LIKE asset INCLUDING ALL, "
+			"model_code text)",
+			0, NULL, err);
+	if (!rc)
+		rc = db_cmd(db,
+			    "ALTER TABLE bench_indexed_copy ALTER model_id SET DEFAULT 1, "
+			    "ALTER lot_id SET DEFAULT 1, ALTER location_id SET DEFAULT 1",
+			    0, NULL, err);
 	char maxid[24] = "0", model[64] = "";
 	if (!rc)
 		rc = pick(db, "SELECT max(asset_id) FROM asset", maxid, sizeof(maxid), "0", err);
@@ -222,13 +238,18 @@ static int write_step(struct db *db, int reps, struct ml_error *err)
 		return rc;
 	double *rcv = calloc((size_t)reps, sizeof(double)),
 	       *cpy = calloc((size_t)reps, sizeof(double)),
+	       *icp = calloc((size_t)reps, sizeof(double)),
 	       *psql1 = calloc((size_t)reps, sizeof(double)),
 	       *mv = calloc((size_t)reps, sizeof(double));
-	char path[64], lot[64], copycmd[160], mvpath[64];
+	char path[64], lot[64], copycmd[160], icopycmd[256], mvpath[64];
 	snprintf(path, sizeof(path), "/tmp/bench_scale_delivery_%d.csv", (int)getpid());
 	snprintf(mvpath, sizeof(mvpath), "/tmp/bench_scale_move_%d.txt", (int)getpid());
 	snprintf(copycmd, sizeof(copycmd),
 		 "\\copy bench_plain_copy FROM '%s' WITH (FORMAT csv, HEADER)", path);
+	snprintf(icopycmd, sizeof(icopycmd),
+		 "\\copy bench_indexed_copy (barcode, model_code, production_batch, "
+		 "production_date) FROM '%s' WITH (FORMAT csv, HEADER)",
+		 path);
 	for (int r = 0; r < reps && !rc; r++) {
 		/* fresh serials each time, far from the generated ones and from earlier runs */
 		unsigned long long base = 700000000000ULL + strtoull(maxid, NULL, 10) * 4 +
@@ -240,16 +261,20 @@ static int write_step(struct db *db, int reps, struct ml_error *err)
 		snprintf(lot, sizeof(lot), "BENCH-%llu", base);
 		const char *recv[] = { "asset", "receive", "--lot", lot, "--file", path, NULL };
 		const char *cp[] = { "psql", "-X", "-q", g_conninfo, "-c", copycmd, NULL };
+		const char *icp_argv[] = { "psql", "-X", "-q", g_conninfo, "-c", icopycmd, NULL };
 		const char *p1[] = { "psql", "-X", "-q", g_conninfo, "-c", "SELECT 1", NULL };
-		/* paired, the order alternating */
-		for (int j = 0; j < 2 && !rc; j++) {
-			if ((r + j) % 2 == 0)
+		/* the three in one round, the order rotating */
+		for (int j = 0; j < 3 && !rc; j++) {
+			int w = (r + j) % 3;
+			if (w == 0)
 				rcv[r] = run_cli_person(recv);
-			else
+			else if (w == 1)
 				cpy[r] = run_argv(cp);
+			else
+				icp[r] = run_argv(icp_argv);
 		}
 		psql1[r] = run_argv(p1);
-		if (rcv[r] < 0 || cpy[r] < 0 || psql1[r] < 0)
+		if (rcv[r] < 0 || cpy[r] < 0 || icp[r] < 0 || psql1[r] < 0)
 			rc = ml_errorf(err, ML_EINTERNAL, "a receive or a copy failed");
 		/* 10 000 assets of the fresh delivery at random, drawn for sampling in one
 		 * move. (Until 0205 this removed 10 000 random installed assets from
@@ -288,6 +313,12 @@ static int write_step(struct db *db, int reps, struct ml_error *err)
 		       pm);
 		printf("  %-52s %7.1fx (paired, alternating; %d pairs)\n", "ratio receive / \\copy",
 		       rm / cm, reps);
+		double im = median(icp, reps);
+		printf("  %-52s %7.0f ms (%6.0f–%6.0f)\n",
+		       "psql \\copy into asset's columns, checks, 4 indexes", im, icp[0],
+		       icp[reps - 1]);
+		printf("  %-52s %7.1fx / %.1fx (same rounds)\n",
+		       "ratio that floor / \\copy; receive / that floor", im / cm, rm / im);
 		printf("  %-52s %7.0f ms (%6.0f–%6.0f)\n",
 		       "asset move sample, 10 000 random barcodes (file)", mm, mv[0], mv[reps - 1]);
 	}
@@ -295,6 +326,7 @@ static int write_step(struct db *db, int reps, struct ml_error *err)
 	unlink(mvpath);
 	free(rcv);
 	free(cpy);
+	free(icp);
 	free(psql1);
 	free(mv);
 	return rc;
