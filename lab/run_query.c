@@ -112,15 +112,13 @@ int run_detail_get(struct db *db, int64_t run_id, int with_results, int with_rea
 		       3, p3, &out->results, err);
 	if (!rc && with_readings)
 		rc = q(db,
-		       /* the run_reading view's rows, read from the result rows that hold
-			* them (0349) so the run's span prunes their partitions */
-		       "SELECT s.step_no, s.position, s.asset_id, u.reading_no, u.value_e4, u.value2_e4, "
-		       "u.pulses, u.bench_result, u.measured_at::text AS measured_at "
-		       "FROM run_step_result s, unnest(s.reading_no, s.reading_value_e4, "
-		       "s.reading_value2_e4, s.reading_pulses, s.reading_bench_result, s.reading_at) "
-		       "AS u(reading_no, value_e4, value2_e4, pulses, bench_result, measured_at) "
-		       "WHERE s.run_id = $1::bigint AND s.measured_at >= $2::timestamptz AND "
-		       "s.measured_at < $3::timestamptz ORDER BY s.step_no, s.position, u.reading_no",
+		       /* bounded by the time of the result rows that hold the readings
+			* (result_at, the partition key, 0350), so the run's span prunes
+			* the partitions; a reading's own time cannot */
+		       "SELECT step_no, position, asset_id, reading_no, value_e4, value2_e4, pulses, "
+		       "bench_result, measured_at::text AS measured_at FROM run_reading "
+		       "WHERE run_id = $1::bigint AND result_at >= $2::timestamptz AND "
+		       "result_at < $3::timestamptz ORDER BY step_no, position, reading_no",
 		       3, p3, &out->readings, err);
 	if (rc)
 		run_detail_free(out);

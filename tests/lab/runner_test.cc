@@ -355,6 +355,35 @@ TEST_F(RunnerTest, PersonRunsButCannotRewriteResults)
 				 .c_str(),
 			 0, nullptr, &err));
 	EXPECT_NE(nullptr, strstr(err.msg, "cannot insert into view")) << err.msg;
+	/* bounded by the time of the result rows (result_at, 0350), as run show
+	 * reads them, the view gives every reading of the run from the
+	 * partitions of that span alone (the reading's own time cannot prune) */
+	std::string lo = one(db_, "SELECT (now() - interval '1 day')::text"),
+		    hi = one(db_, "SELECT (now() + interval '1 day')::text");
+	std::string bounded = " FROM run_reading WHERE run_id = " + r + " AND result_at >= '" + lo +
+			      "' AND result_at < '" + hi + "'";
+	EXPECT_EQ(one(db_, "SELECT count(*) FROM run_reading WHERE run_id = " + r),
+		  one(db_, "SELECT count(*)" + bounded));
+	PGresult *plan = nullptr;
+	ASSERT_EQ(ML_OK, db_exec(db_, ("EXPLAIN (COSTS OFF) SELECT reading_no" + bounded).c_str(),
+				 0, nullptr, PGRES_TUPLES_OK, &plan, &err))
+		<< err.msg;
+	int partitions = 0;
+	std::string text;
+	for (int i = 0; i < PQntuples(plan); i++) {
+		std::string line = PQgetvalue(plan, i, 0);
+		text += line + "\n";
+		/* a scan of a partition names it and its alias ("on
+		 * run_step_result_2026_12 s", "… s_1" when several are read); a
+		 * bitmap's index scan names the index alone */
+		size_t on = line.find(" on run_step_result_");
+		partitions += on != std::string::npos &&
+			      line.find(' ', on + 4) != std::string::npos;
+	}
+	PQclear(plan);
+	/* one monthly partition, two when the span crosses a month's end */
+	EXPECT_GE(partitions, 1) << text;
+	EXPECT_LE(partitions, 2) << text;
 	/* nor record a second copy of a step result (with its readings): the
 	 * key (0346: run, step, asset, time) refuses exactly that, while the
 	 * same row under another step is taken. A reading given twice within a
