@@ -28,7 +28,7 @@
  * bench_indexed_copy: the asset table's columns, checks and four indexes
  * without its triggers and events — the floor of the import's asset rows
  * alone), the order rotating, and W moves of 10 000 random assets of that delivery (`asset
- * move sample --file`): these grow the registry by 100 000 assets per pair. The
+ * move sample --file`): these grow the registry by 100 000 assets per round. The
  * writes run as the person bench.person (added when missing), so --db must
  * be the DBA's conninfo in key=value form.
  *
@@ -311,8 +311,8 @@ static int write_step(struct db *db, int reps, struct ml_error *err)
 		printf("  %-52s %7.0f ms (%6.0f–%6.0f)   psql -c 'SELECT 1' alone %.0f ms\n",
 		       "the same file by psql \\copy into a plain table", cm, cpy[0], cpy[reps - 1],
 		       pm);
-		printf("  %-52s %7.1fx (paired, alternating; %d pairs)\n", "ratio receive / \\copy",
-		       rm / cm, reps);
+		printf("  %-52s %7.1fx (same rounds, order rotating; %d rounds)\n",
+		       "ratio receive / \\copy", rm / cm, reps);
 		double im = median(icp, reps);
 		printf("  %-52s %7.0f ms (%6.0f–%6.0f)\n",
 		       "psql \\copy into asset's columns, checks, 4 indexes", im, icp[0],
