@@ -111,6 +111,7 @@ static void one_step_rows(struct db *db, const char *rid, const struct step_data
 		3, pm);
 	/* one INSERT per result row, carrying its position's readings (0349:
 	 * readings are stored in their result row) */
+	_Static_assert(NREAD == 2, "the row-by-row INSERT spells out two readings per position");
 	for (int i = 0; i < NPOS; i++) {
 		const struct result_row *r = &d->rows[i];
 		const struct result_reading *x = &d->rd[i * NREAD];
