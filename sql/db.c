@@ -367,6 +367,96 @@ void db_prologue_end(struct db *db)
 	db->pro_state = DB_PRO_OFF;
 }
 
+/* ---- statements in one round trip (db_pipeline) ---- */
+
+int db_pipeline(struct db *db, const struct db_stmt *st, size_t n, PGresult **out,
+		struct ml_error *err)
+{
+	for (size_t i = 0; out && i < n; i++)
+		out[i] = NULL;
+	if (db->pro_state != DB_PRO_OFF)
+		return prologue_spent(err);
+	if (n == 0)
+		return ML_OK;
+	if (db->hook && !db->in_hook && !strcmp(st[0].sql, "BEGIN")) {
+		/* the hook's statements must follow BEGIN before any other */
+		int rc = db_begin(db, err);
+		if (!rc && out && !(out[0] = PQmakeEmptyPGresult(db->conn, PGRES_COMMAND_OK)))
+			rc = ml_errorf(err, ML_ENOMEM, "out of memory");
+		if (!rc)
+			rc = db_pipeline(db, st + 1, n - 1, out ? out + 1 : NULL, err);
+		if (rc && out) {
+			PQclear(out[0]);
+			out[0] = NULL;
+		}
+		return rc;
+	}
+	PGconn *c = db->conn;
+	/* Prepared statements are made (once per connection) before the pipeline. */
+	unsigned long *slot = calloc(n, sizeof(*slot));
+	if (!slot)
+		return ml_errorf(err, ML_ENOMEM, "out of memory for %zu statements", n);
+	for (size_t i = 0; i < n; i++) {
+		const struct stmt_slot *sl = stmt_lookup(db, st[i].sql, st[i].nparams);
+		slot[i] = sl ? sl->id + 1 : 0;
+	}
+	if (!PQenterPipelineMode(c)) {
+		free(slot);
+		return ml_errorf(err, ML_EDB, "database connection busy: %s", PQerrorMessage(c));
+	}
+	int sent = 1;
+	for (size_t i = 0; i < n && sent; i++) {
+		char name[24];
+		snprintf(name, sizeof(name), "mls_%lu", slot[i] - 1);
+		sent = slot[i] ? PQsendQueryPrepared(c, name, st[i].nparams, st[i].params,
+						     st[i].lengths, st[i].formats, 0)
+			       : PQsendQueryParams(c, st[i].sql, st[i].nparams, NULL, st[i].params,
+						   st[i].lengths, st[i].formats, 0);
+	}
+	free(slot);
+	sent = sent && PQpipelineSync(c);
+	int rc = sent ? ML_OK : ml_errorf(err, ML_EDB, "database: %s", PQerrorMessage(c));
+	/* Each statement's result then NULL (an aborted one's PGRES_PIPELINE_ABORTED),
+	 * then the sync's. The first failure is the error: the rest were skipped. */
+	size_t i = 0;
+	for (int done = !sent; !done;) {
+		PGresult *r = PQgetResult(c);
+		if (!r) {
+			if (PQstatus(c) != CONNECTION_OK) {
+				if (!rc)
+					rc = ml_errorf(err, ML_EDB, "database connection lost: %s",
+						       PQerrorMessage(c));
+				break;
+			}
+			i++;
+			continue;
+		}
+		ExecStatusType s = PQresultStatus(r);
+		if (s == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			done = 1;
+			continue;
+		}
+		if (i < n && !rc) {
+			ExecStatusType want = st[i].expect;
+			if (want == PGRES_COMMAND_OK && s == PGRES_TUPLES_OK)
+				s = PGRES_COMMAND_OK;
+			if (s != want)
+				rc = db_result_error(db, r, "database", err);
+		}
+		if (i < n && out && !out[i])
+			out[i] = r;
+		else
+			PQclear(r);
+	}
+	PQexitPipelineMode(c);
+	for (size_t k = 0; rc && out && k < n; k++) {
+		PQclear(out[k]);
+		out[k] = NULL;
+	}
+	return rc;
+}
+
 int db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
 	    ExecStatusType expect, PGresult **out, struct ml_error *err)
 {

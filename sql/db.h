@@ -114,7 +114,31 @@ enum db_prologue_state db_prologue_settle(struct db *db, const PGresult **res,
 					  struct ml_error *err);
 void db_prologue_end(struct db *db); /* back to ordinary statements; frees the result */
 
-/* Transactions. db_rollback is safe to call when no transaction is open. */
+/*
+ * Statements sent together, one round trip for all: PostgreSQL runs them in
+ * order up to one sync and skips the rest once one fails, whose error is
+ * the return value. They run in the open transaction, or in one that
+ * "BEGIN" among them opens — the sync then ends nothing, and a "COMMIT"
+ * among them commits only when every statement before it succeeded; with
+ * neither, the sync commits them as one implicit transaction. After a
+ * failure inside an explicit transaction the caller rolls back
+ * (db_rollback). A first statement "BEGIN" on a connection with a
+ * transaction hook runs as db_begin, hook and all, before the rest are sent. Values only as parameters (lengths/formats NULL for text,
+ * as PQexecParams). On success out (NULL: not wanted), when given, holds n
+ * results owned by the caller (PQclear); on failure none.
+ */
+struct db_stmt {
+	const char *sql;
+	int nparams;
+	const char *const *params;
+	const int *lengths;
+	const int *formats;
+	ExecStatusType expect; /* PGRES_COMMAND_OK accepts rows too, as db_cmd */
+};
+int db_pipeline(struct db *db, const struct db_stmt *st, size_t n, PGresult **out,
+		struct ml_error *err) ML_MUSTCHECK;
+
+/* Transactions. db_rollback is safe to call when no transaction is open. */ /* Transactions. db_rollback is safe to call when no transaction is open. */
 int db_begin(struct db *db, struct ml_error *err) ML_MUSTCHECK;
 int db_commit(struct db *db, struct ml_error *err) ML_MUSTCHECK;
 void db_rollback(struct db *db);

@@ -106,3 +106,89 @@ TEST(Db, GetTellsNullFromAMissingColumn)
 	PQclear(res);
 	db_close(db);
 }
+
+static long long count_rows(struct db *db, const char *sql)
+{
+	PGresult *r = PQexec(db_conn(db), sql);
+	long long n = r && PQresultStatus(r) == PGRES_TUPLES_OK ? atoll(PQgetvalue(r, 0, 0)) : -1;
+	PQclear(r);
+	return n;
+}
+
+static int hook_calls;
+static int set_name_hook(struct db *db, void *, struct ml_error *err)
+{
+	hook_calls++;
+	return db_cmd(db, "SELECT set_config('application_name', 'hooked', true)", 0, nullptr, err);
+}
+
+/* db_pipeline (one round trip for several statements, the certificate
+ * approval's): results in order, binary parameters, a failure skips the rest
+ * (a COMMIT after it too) and is the error, nothing is half written, and a
+ * transaction hook still runs right after BEGIN. */
+TEST(Db, PipelineRunsInOrderAndStopsAtTheFirstFailure)
+{
+	std::string ci = pgtest_fresh_db("pipeline");
+	struct db *db = pgtest_connect(ci);
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, db_cmd(db, "CREATE TABLE t (x int PRIMARY KEY)", 0, nullptr, &err));
+	const char *one[1] = { "1" }, *two[1] = { "2" }, *three[1] = { "3" };
+	const char bytes[3] = { 'a', '\0', 'b' };
+	const char *bin[1] = { bytes };
+	const int blen[1] = { 3 }, bfmt[1] = { 1 };
+	struct db_stmt ok[] = {
+		{ "BEGIN", 0, nullptr, nullptr, nullptr, PGRES_COMMAND_OK },
+		{ "INSERT INTO t VALUES ($1::int)", 1, one, nullptr, nullptr, PGRES_COMMAND_OK },
+		{ "SELECT x + 41 FROM t", 0, nullptr, nullptr, nullptr, PGRES_TUPLES_OK },
+		{ "SELECT length($1::bytea)", 1, bin, blen, bfmt, PGRES_TUPLES_OK },
+		{ "COMMIT", 0, nullptr, nullptr, nullptr, PGRES_COMMAND_OK },
+	};
+	PGresult *out[5];
+	ASSERT_EQ(ML_OK, db_pipeline(db, ok, 5, out, &err)) << err.msg;
+	EXPECT_STREQ("42", PQgetvalue(out[2], 0, 0));
+	EXPECT_STREQ("3", PQgetvalue(out[3], 0, 0)) << "a binary parameter keeps its NUL";
+	for (PGresult *r : out)
+		PQclear(r);
+	EXPECT_EQ(PQTRANS_IDLE, PQtransactionStatus(db_conn(db)));
+	EXPECT_EQ(1, count_rows(db, "SELECT count(*) FROM t"));
+
+	/* the duplicate fails: the insert of 3 and the COMMIT are skipped */
+	struct db_stmt bad[] = {
+		{ "BEGIN", 0, nullptr, nullptr, nullptr, PGRES_COMMAND_OK },
+		{ "INSERT INTO t VALUES ($1::int)", 1, two, nullptr, nullptr, PGRES_COMMAND_OK },
+		{ "INSERT INTO t VALUES ($1::int)", 1, one, nullptr, nullptr, PGRES_COMMAND_OK },
+		{ "INSERT INTO t VALUES ($1::int)", 1, three, nullptr, nullptr, PGRES_COMMAND_OK },
+		{ "COMMIT", 0, nullptr, nullptr, nullptr, PGRES_COMMAND_OK },
+	};
+	for (PGresult *&r : out)
+		r = reinterpret_cast<PGresult *>(1); /* must come back NULL */
+	EXPECT_EQ(ML_EEXISTS, db_pipeline(db, bad, 5, out, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "23505")) << err.msg;
+	for (PGresult *r : out)
+		EXPECT_EQ(nullptr, r);
+	EXPECT_EQ(PQTRANS_INERROR, PQtransactionStatus(db_conn(db))) << "not committed";
+	db_rollback(db);
+	EXPECT_EQ(1, count_rows(db, "SELECT count(*) FROM t"));
+	EXPECT_EQ(0, count_rows(db, "SELECT count(*) FROM t WHERE x IN (2, 3)"));
+
+	/* without BEGIN the statements up to the sync are one implicit transaction */
+	EXPECT_EQ(ML_EEXISTS, db_pipeline(db, bad + 1, 2, nullptr, &err));
+	EXPECT_EQ(PQTRANS_IDLE, PQtransactionStatus(db_conn(db)));
+	EXPECT_EQ(0, count_rows(db, "SELECT count(*) FROM t WHERE x = 2"));
+
+	/* a transaction hook runs right after BEGIN, before the other statements */
+	db_set_tx_hook(db, set_name_hook, nullptr);
+	struct db_stmt hooked[] = {
+		{ "BEGIN", 0, nullptr, nullptr, nullptr, PGRES_COMMAND_OK },
+		{ "SELECT current_setting('application_name')", 0, nullptr, nullptr, nullptr,
+		  PGRES_TUPLES_OK },
+		{ "COMMIT", 0, nullptr, nullptr, nullptr, PGRES_COMMAND_OK },
+	};
+	ASSERT_EQ(ML_OK, db_pipeline(db, hooked, 3, out, &err)) << err.msg;
+	EXPECT_EQ(1, hook_calls);
+	EXPECT_STREQ("hooked", PQgetvalue(out[1], 0, 0));
+	for (int i = 0; i < 3; i++)
+		PQclear(out[i]);
+	db_set_tx_hook(db, nullptr, nullptr);
+	db_close(db);
+}
