@@ -20,8 +20,8 @@
  * Only the approve call is timed (drafting and checking are not). Medians
  * and ratios are printed; rates are per wall-clock second. Then where the
  * time went, per certificate (cert_approve_timed): the database's issue
- * begin (run checks, numbers, documents), rendering, storing the PDFs, the
- * finish and the commit.
+ * begin (with the BEGIN: run checks, numbers, documents), rendering, and
+ * the finish (the PDFs, the finish and the COMMIT in one round trip).
  *
  * The approver is a person (issue 8): the approval runs through the
  * database's issuing functions on that person's login (bench_approver).
@@ -300,16 +300,14 @@ int main(int argc, char **argv)
 			       med[M_SINGLE] / med[M_BATCH1], med[M_BATCH1] / med[M_BATCH2],
 			       med[M_FRESH] / med[M_SINGLE]);
 		/* the wall time of each part of cert_approve, per certificate (means over all runs) */
-		printf("  per certificate, ms (fresh: without connecting): begin (checks, numbers, "
-		       "documents) / render / store PDF "
-		       "/ finish / commit\n");
+		printf("  per certificate, ms (fresh: without connecting): begin (BEGIN, checks, "
+		       "numbers, documents) / render / finish (store PDFs, finish, COMMIT)\n");
 		for (int m = 0; m < M_COUNT; m++) {
 			if (only >= 0 && m != only)
 				continue;
 			double k = 1e3 / ((double)runs * n);
-			printf("  %-7s %5.2f / %5.2f / %5.2f / %5.2f / %5.2f\n", mode_name[m],
-			       parts[m].begin * k, parts[m].render * k, parts[m].store * k,
-			       parts[m].finish * k, parts[m].commit * k);
+			printf("  %-7s %5.2f / %5.2f / %5.2f\n", mode_name[m], parts[m].begin * k,
+			       parts[m].render * k, parts[m].finish * k);
 		}
 	}
 	for (int i = 0; i < 2 && !rc; i++) {

@@ -64,6 +64,9 @@ static int run_ready(struct db *db, const char *rid, struct ml_error *err)
 	return rc;
 }
 
+const char cert_run_docs_sql[] =
+	"SELECT pos::bigint, asset_id, content FROM ml_cert_run_docs($1::bigint)";
+
 int cert_source_load(struct db *db, long long run_id, struct cert_source **out,
 		     struct ml_error *err)
 {
@@ -71,37 +74,32 @@ int cert_source_load(struct db *db, long long run_id, struct cert_source **out,
 	char rid[24];
 	snprintf(rid, sizeof(rid), "%lld", run_id);
 	const char *p[1] = { rid };
-	PGresult *res = NULL;
+	struct cert_content **docs = NULL;
+	long long *assets = NULL;
+	size_t n = 0;
 	int rc = run_ready(db, rid, err);
 	if (!rc)
-		rc = db_exec(
-			db,
-			"SELECT asset_id, content::text FROM ml_cert_run_docs($1::bigint) ORDER BY pos",
-			1, p, PGRES_TUPLES_OK, &res, err);
+		rc = cert_content_query(db, cert_run_docs_sql, 1, p, &docs, &assets, &n, err);
 	if (rc)
 		return rc == ML_ENOTFOUND || rc == ML_ESTATE
 			       ? rc
 			       : ml_error_prefix(err,
 						 "loading run %lld for certificates: ", run_id);
 	struct cert_source *s = calloc(1, sizeof(*s));
-	size_t n = (size_t)PQntuples(res);
 	if (s)
 		s->docs = calloc(n ? n : 1, sizeof(*s->docs));
-	if (!s || !s->docs)
-		rc = ml_errorf(err, ML_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n && !rc; i++) {
-		s->docs[i].asset_id = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
-		rc = cert_content_parse(db, PQgetvalue(res, (int)i, 1), &s->docs[i].content, err);
-		if (!rc)
-			s->n++;
-	}
-	PQclear(res);
-	if (rc) {
-		if (s && !s->docs)
-			free(s);
+	for (size_t i = 0; i < n; i++) {
+		if (s && s->docs)
+			s->docs[s->n++] = (struct src_doc){ assets[i], docs[i] };
 		else
-			cert_source_free(s);
-		return rc;
+			cert_content_free(docs[i]);
+	}
+	free(docs);
+	free(assets);
+	if (!s || !s->docs) {
+		free(s);
+		return ml_errorf(err, ML_ENOMEM, "out of memory for run %lld's %zu documents",
+				 run_id, n);
 	}
 	*out = s;
 	return ML_OK;

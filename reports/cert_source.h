@@ -31,6 +31,9 @@ struct cert_source;
  * ML_ENOTFOUND for an unknown run, ML_ESTATE when the run is not finished or
  * its results do not cover its scheme (the message names what is missing).
  */
+/* The statement cert_source_load's documents come from (cert_content_query's
+ * docs_sql; $1 the run id): exposed so tests can examine its plan. */
+extern const char cert_run_docs_sql[];
 int cert_source_load(struct db *db, long long run_id, struct cert_source **out,
 		     struct ml_error *err) ML_MUSTCHECK;
 size_t cert_source_count(const struct cert_source *s);

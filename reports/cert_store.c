@@ -411,9 +411,17 @@ out:
 
 /* ---- content loaded back ---- */
 
+/* The result a statement's documents point into, freed with the last of them.
+ * Not atomic: the documents of one result are freed by one thread (renderer
+ * threads only read them). */
+struct content_res {
+	PGresult *res;
+	size_t refs;
+};
+
 struct cert_content {
 	struct cert_doc doc;
-	PGresult *res; /* every string of doc points into it */
+	struct content_res *shared; /* every string of doc points into shared->res */
 	void *rows[N_ARRAYS];
 };
 
@@ -426,7 +434,10 @@ void cert_content_free(struct cert_content *c)
 {
 	if (!c)
 		return;
-	PQclear(c->res);
+	if (c->shared && --c->shared->refs == 0) {
+		PQclear(c->shared->res);
+		free(c->shared);
+	}
 	for (size_t i = 0; i < N_ARRAYS; i++)
 		free(c->rows[i]);
 	free(c);
@@ -446,30 +457,50 @@ static void set_by_key(void *base, size_t base_off, const struct field *f, size_
 }
 
 /*
- * The whole document in one round trip: section 0 holds the scalar fields,
- * section a + 1 the rows of arrays[a] (ord 1.., NULL key for an empty
- * object), sorted by section and row. Column 0 is the kind. The document
- * is a parameter: no table is read, so no row estimate can push the plan
- * over the JIT or parallel thresholds (issue 10).
+ * Every document of the CTE c (n orders the documents, k names each,
+ * content is the document) taken apart in the statement that makes them:
+ * section 0 holds a document's scalar fields, section a + 1 the rows of
+ * arrays[a] (ord 1.., NULL key for an empty object), sorted by document,
+ * section and row; every document has at least its section-0 row. The
+ * array names are the statement's last parameter (%d). The documents are
+ * never a table scan of their own here, so no row estimate of a
+ * certificate table can push this part of the plan over the JIT or
+ * parallel thresholds (issue 10).
  */
+enum {
+	COL_N,
+	COL_KEY,
+	COL_KIND,
+	COL_SEC,
+	COL_ORD,
+	COL_FKEY,
+	COL_FVAL
+};
 static const char *const content_sql =
-	"WITH c AS (SELECT $1::jsonb AS content) "
-	"SELECT (c.content->>'kind')::int AS kind, 0::bigint AS sec, 0::bigint AS ord, j.key, j.value FROM c "
+	"WITH c AS MATERIALIZED (SELECT d.n, d.k, d.content FROM (%s) d(n, k, content)) "
+	"SELECT c.n, c.k, (c.content->>'kind')::int AS kind, 0::bigint AS sec, 0::bigint AS ord, "
+	"j.key, j.value FROM c "
 	"LEFT JOIN LATERAL jsonb_each_text(c.content) j "
 	"ON jsonb_typeof(c.content -> j.key) IN ('string', 'number') "
 	"UNION ALL "
-	"SELECT (c.content->>'kind')::int, a.sec, e.ord, f.key, f.value FROM c "
-	"CROSS JOIN LATERAL unnest($2::text[]) WITH ORDINALITY a(name, sec) "
+	"SELECT c.n, c.k, (c.content->>'kind')::int, a.sec, e.ord, f.key, f.value FROM c "
+	"CROSS JOIN LATERAL unnest($%d::text[]) WITH ORDINALITY a(name, sec) "
 	"CROSS JOIN LATERAL jsonb_array_elements(coalesce(c.content -> a.name, '[]')) WITH ORDINALITY e(v, ord) "
 	"LEFT JOIN LATERAL jsonb_each_text(e.v) f ON true "
-	"ORDER BY 2, 3";
+	"ORDER BY 1, 4, 5";
 
-static int alloc_arrays(struct cert_content *c, struct ml_error *err)
+static size_t col_size(const PGresult *res, int row, int col)
 {
+	return (size_t)strtoull(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* Rows [r0, r1) of res are one document's. */
+static int alloc_arrays(struct cert_content *c, int r0, int r1, struct ml_error *err)
+{
+	const PGresult *res = c->shared->res;
 	size_t n[N_ARRAYS] = { 0 };
-	for (int i = 0; i < PQntuples(c->res); i++) {
-		size_t sec = (size_t)strtoull(PQgetvalue(c->res, i, 1), NULL, 10);
-		size_t ord = (size_t)strtoull(PQgetvalue(c->res, i, 2), NULL, 10);
+	for (int i = r0; i < r1; i++) {
+		size_t sec = col_size(res, i, COL_SEC), ord = col_size(res, i, COL_ORD);
 		if (sec >= 1 && sec <= N_ARRAYS && ord > n[sec - 1])
 			n[sec - 1] = ord;
 	}
@@ -485,16 +516,15 @@ static int alloc_arrays(struct cert_content *c, struct ml_error *err)
 	return ML_OK;
 }
 
-static void fill_content(struct cert_content *c)
+static void fill_content(struct cert_content *c, int r0, int r1)
 {
-	PGresult *res = c->res;
-	c->doc.kind = (enum cert_kind)atoi(PQgetvalue(res, 0, 0));
-	for (int i = 0; i < PQntuples(res); i++) {
-		if (PQgetisnull(res, i, 3))
+	const PGresult *res = c->shared->res;
+	c->doc.kind = (enum cert_kind)atoi(PQgetvalue(res, r0, COL_KIND));
+	for (int i = r0; i < r1; i++) {
+		if (PQgetisnull(res, i, COL_FKEY))
 			continue;
-		size_t sec = (size_t)strtoull(PQgetvalue(res, i, 1), NULL, 10);
-		size_t ord = (size_t)strtoull(PQgetvalue(res, i, 2), NULL, 10);
-		const char *k = PQgetvalue(res, i, 3), *v = PQgetvalue(res, i, 4);
+		size_t sec = col_size(res, i, COL_SEC), ord = col_size(res, i, COL_ORD);
+		const char *k = PQgetvalue(res, i, COL_FKEY), *v = PQgetvalue(res, i, COL_FVAL);
 		if (sec == 0 && !strcmp(k, "revision")) {
 			c->doc.revision = atoi(v);
 		} else if (sec == 0) {
@@ -508,50 +538,153 @@ static void fill_content(struct cert_content *c)
 	}
 }
 
-int cert_content_parse(struct db *db, const char *json, struct cert_content **out,
+/* One document from rows [r0, r1) of sh->res; takes a reference on sh. */
+static int one_content(struct content_res *sh, int r0, int r1, struct cert_content **out,
 		       struct ml_error *err)
 {
 	*out = NULL;
+	if (PQgetisnull(sh->res, r0, COL_KIND))
+		return ml_errorf(err, ML_EINVAL, "the document of %s has no kind",
+				 PQgetvalue(sh->res, r0, COL_KEY));
 	struct cert_content *c = calloc(1, sizeof(*c));
 	if (!c)
 		return ml_errorf(err, ML_ENOMEM, "out of memory");
-	const char *p[2] = { json, "{standards,items,errors,xfmr}" }; /* the order of arrays[] */
-	int rc = db_exec(db, content_sql, 2, p, PGRES_TUPLES_OK, &c->res, err);
-	if (!rc && (PQntuples(c->res) == 0 || PQgetisnull(c->res, 0, 0)))
-		rc = ml_errorf(err, ML_EINVAL, "certificate document has no kind");
-	if (!rc)
-		rc = alloc_arrays(c, err);
+	c->shared = sh;
+	sh->refs++;
+	int rc = alloc_arrays(c, r0, r1, err);
 	if (rc) {
 		cert_content_free(c);
-		return ml_error_prefix(err, "certificate document: ");
+		return rc;
 	}
-	fill_content(c);
+	fill_content(c, r0, r1);
 	*out = c;
 	return ML_OK;
 }
 
-int cert_content_load(struct db *db, long long id, struct cert_content **out, struct ml_error *err)
+int cert_content_take(PGresult *res, struct cert_content ***out, long long **keys, size_t *n,
+		      struct ml_error *err)
 {
 	*out = NULL;
-	char sid[24];
-	snprintf(sid, sizeof(sid), "%lld", id);
-	const char *p[1] = { sid };
+	*keys = NULL;
+	*n = 0;
+	int rows = PQntuples(res), docs = 0;
+	for (int i = 0; i < rows; i++)
+		docs += i == 0 || strcmp(PQgetvalue(res, i, COL_N), PQgetvalue(res, i - 1, COL_N));
+	struct content_res *sh = calloc(1, sizeof(*sh));
+	struct cert_content **c = calloc(docs ? (size_t)docs : 1, sizeof(*c));
+	long long *k = calloc(docs ? (size_t)docs : 1, sizeof(*k));
+	if (!sh || !c || !k) {
+		free(sh), free(c), free(k);
+		PQclear(res);
+		return ml_errorf(err, ML_ENOMEM, "out of memory for %d documents", docs);
+	}
+	sh->res = res;
+	sh->refs = 1; /* this function's, dropped below */
+	int rc = ML_OK;
+	size_t m = 0;
+	for (int r0 = 0, r1; r0 < rows && !rc; r0 = r1) {
+		for (r1 = r0 + 1;
+		     r1 < rows && !strcmp(PQgetvalue(res, r1, COL_N), PQgetvalue(res, r0, COL_N));
+		     r1++)
+			;
+		k[m] = strtoll(PQgetvalue(res, r0, COL_KEY), NULL, 10);
+		rc = one_content(sh, r0, r1, &c[m], err);
+		m += !rc;
+	}
+	if (--sh->refs == 0) {
+		PQclear(res);
+		free(sh);
+	}
+	if (rc) {
+		for (size_t i = 0; i < m; i++)
+			cert_content_free(c[i]);
+		free(c), free(k);
+		return rc;
+	}
+	*out = c;
+	*keys = k;
+	*n = m;
+	return ML_OK;
+}
+
+int cert_content_sql(struct ml_buf *sql, const char *docs_sql, int np)
+{
+	ml_buf_init(sql, ML_BUF_DEFAULT_MAX);
+	/* docs_sql is the caller's constant text: values travel only as parameters */
+	return ml_buf_printf(sql, content_sql, docs_sql, np + 1) || ml_buf_failed(sql) ? ML_ENOMEM
+										       : ML_OK;
+}
+
+int cert_content_query(struct db *db, const char *docs_sql, int np, const char *const *p,
+		       struct cert_content ***out, long long **keys, size_t *n,
+		       struct ml_error *err)
+{
+	*out = NULL;
+	*keys = NULL;
+	*n = 0;
+	enum {
+		MAXP = 8
+	};
+	if (np < 0 || np >= MAXP)
+		return ml_errorf(err, ML_EINTERNAL, "cert_content_query: %d parameters", np);
+	const char *pp[MAXP];
+	for (int i = 0; i < np; i++)
+		pp[i] = p[i];
+	pp[np] = CERT_CONTENT_ARRAYS; /* the order of arrays[] */
+	struct ml_buf sql;
+	if (cert_content_sql(&sql, docs_sql, np)) {
+		ml_buf_free(&sql);
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	}
 	PGresult *res = NULL;
+	int rc = db_exec(db, sql.data, np + 1, pp, PGRES_TUPLES_OK, &res, err);
+	ml_buf_free(&sql);
+	if (!rc)
+		rc = cert_content_take(res, out, keys, n, err);
+	return rc ? ml_error_prefix(err, "certificate document: ") : ML_OK;
+}
+
+/* Exactly one document from a statement of cert_content_query's form. */
+static int content_one(struct db *db, const char *docs_sql, const char *param, const char *what,
+		       struct cert_content **out, struct ml_error *err)
+{
+	*out = NULL;
+	struct cert_content **c = NULL;
+	long long *keys = NULL;
+	size_t n = 0;
+	const char *p[1] = { param };
+	int rc = cert_content_query(db, docs_sql, 1, p, &c, &keys, &n, err);
+	if (!rc && n == 1)
+		*out = c[0];
+	else if (!rc)
+		rc = ml_errorf(err, ML_ENOTFOUND, "%s not found", what);
+	for (size_t i = 1; i < n; i++)
+		cert_content_free(c[i]);
+	if (rc && n == 1)
+		cert_content_free(c[0]);
+	free(c);
+	free(keys);
+	return rc;
+}
+
+int cert_content_parse(struct db *db, const char *json, struct cert_content **out,
+		       struct ml_error *err)
+{
+	return content_one(db, "SELECT 1::bigint, 0::bigint, $1::jsonb", json,
+			   "certificate document", out, err);
+}
+
+int cert_content_load(struct db *db, long long id, struct cert_content **out, struct ml_error *err)
+{
+	char sid[24], what[48];
+	snprintf(sid, sizeof(sid), "%lld", id);
+	snprintf(what, sizeof(what), "certificate %s", sid);
 	/* The row's kind wins over the content's (they are equal for every draft).
 	 * Ids are unique; LIMIT 1 keeps the estimate at one row (issue 10). */
-	int rc = db_exec(
-		db,
-		"SELECT (content || jsonb_build_object('kind', kind))::text FROM certificate "
-		"WHERE id = $1::bigint LIMIT 1",
-		1, p, PGRES_TUPLES_OK, &res, err);
-	if (rc)
-		return rc;
-	if (PQntuples(res) == 0)
-		rc = ml_errorf(err, ML_ENOTFOUND, "certificate %s not found", sid);
-	else
-		rc = cert_content_parse(db, PQgetvalue(res, 0, 0), out, err);
-	PQclear(res);
-	return rc;
+	return content_one(db,
+			   "SELECT 1::bigint, id, content || jsonb_build_object('kind', kind) "
+			   "FROM certificate WHERE id = $1::bigint LIMIT 1",
+			   sid, what, out, err);
 }
 
 int cert_ids_of_run(struct db *db, long long run_id, const char *st, long long **ids, size_t *n,

@@ -138,6 +138,31 @@ int cert_content_load(struct db *db, long long id, struct cert_content **out,
 		      struct ml_error *err) ML_MUSTCHECK;
 int cert_content_parse(struct db *db, const char *json, struct cert_content **out,
 		       struct ml_error *err) ML_MUSTCHECK;
+/*
+ * The documents a statement makes, each parsed, in one round trip (not one
+ * per document), and the statement run once (it may allocate: issuing).
+ * docs_sql is constant text, never holding a value; its rows are
+ * (n bigint, k bigint, doc jsonb): n orders the documents, k names each (a
+ * certificate or asset id); its parameters are p[0..np-1] ($1..$np, np < 8).
+ * On success *out holds *n documents and *keys their k, in n's order; the
+ * caller frees each document (cert_content_free) and both arrays (free).
+ * Documents of one call share one result: free them from one thread.
+ */
+int cert_content_query(struct db *db, const char *docs_sql, int np, const char *const *p,
+		       struct cert_content ***out, long long **keys, size_t *n,
+		       struct ml_error *err) ML_MUSTCHECK;
+/* The statement cert_content_query runs for docs_sql (its parameters
+ * $1..$np, then the array names' text[] as $np+1), in *sql (initialised
+ * here; the caller frees it with ml_buf_free): exposed so tests can examine
+ * its plan. ML_ENOMEM on failure. */
+int cert_content_sql(struct ml_buf *sql, const char *docs_sql, int np) ML_MUSTCHECK;
+/* The documents of a result of cert_content_sql's statement (run by the
+ * caller, e.g. in a pipeline), as cert_content_query gives them; takes res
+ * (freed with the last document, or at once on failure). */
+int cert_content_take(PGresult *res, struct cert_content ***out, long long **keys, size_t *n,
+		      struct ml_error *err) ML_MUSTCHECK;
+/* The array names cert_content_sql's last parameter takes. */
+#define CERT_CONTENT_ARRAYS "{standards,items,errors,xfmr}"
 struct cert_doc *cert_content_doc(struct cert_content *c);
 void cert_content_free(struct cert_content *c);
 

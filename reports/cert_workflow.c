@@ -126,48 +126,116 @@ static int render_all(struct issue_item *items, size_t n, const struct cert_issu
 	return ML_OK;
 }
 
-/* Hand one rendered PDF to the database (binary parameter: no hex doubling). */
-static int store_pdf(struct db *db, const struct issue_item *it, struct ml_error *err)
+const char cert_issue_docs_sql[] =
+	"SELECT b.n, b.cert_id, b.doc "
+	"FROM ml_cert_issue_begin($1::bigint[]) WITH ORDINALITY b(cert_id, doc, n)";
+
+/*
+ * BEGIN (when the approval owns its transaction) and ml_cert_issue_begin
+ * with every document it allocated taken apart, in one round trip (one
+ * statement for N documents, pipelined behind the BEGIN).
+ */
+static int begin_items(struct db *db, const char *arr, int own, struct issue_item **out, size_t *n,
+		       struct ml_error *err)
 {
-	char cid[24];
-	snprintf(cid, sizeof(cid), "%lld", it->id);
-	const char *vals[2] = { cid, it->pdf.data };
-	int lens[2] = { 0, (int)it->pdf.len };
-	int fmts[2] = { 0, 1 };
-	PGresult *res = PQexecParams(db_conn(db), "SELECT ml_cert_issue_pdf($1::bigint, $2::bytea)",
-				     2, NULL, vals, lens, fmts, 0);
-	int rc = ML_OK;
-	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = db_result_error(db, res, "storing certificate PDF", err);
-	PQclear(res);
+	*out = NULL;
+	*n = 0;
+	struct ml_buf sql;
+	if (cert_content_sql(&sql, cert_issue_docs_sql, 1)) {
+		ml_buf_free(&sql);
+		return ml_errorf(err, ML_ENOMEM, "out of memory");
+	}
+	const char *p[2] = { arr, CERT_CONTENT_ARRAYS };
+	struct db_stmt st[2] = { { "BEGIN", 0, NULL, NULL, NULL, PGRES_COMMAND_OK },
+				 { sql.data, 2, p, NULL, NULL, PGRES_TUPLES_OK } };
+	PGresult *res[2] = { NULL, NULL };
+	int rc = db_pipeline(db, st + !own, own ? 2 : 1, res + !own, err);
+	ml_buf_free(&sql);
+	PQclear(res[0]);
+	struct cert_content **docs = NULL;
+	long long *ids = NULL;
+	size_t m = 0;
+	if (!rc)
+		rc = cert_content_take(res[1], &docs, &ids, &m, err);
+	if (rc)
+		return rc;
+	struct issue_item *it = calloc(m ? m : 1, sizeof(*it));
+	if (!it)
+		rc = ml_errorf(err, ML_ENOMEM, "out of memory for %zu certificates", m);
+	for (size_t i = 0; i < m; i++) {
+		if (!it) {
+			cert_content_free(docs[i]);
+			continue;
+		}
+		ml_buf_init(&it[i].pdf, ML_BUF_DEFAULT_MAX);
+		it[i].id = ids[i];
+		it[i].content = docs[i];
+	}
+	free(docs);
+	free(ids);
+	*out = it;
+	*n = it ? m : 0;
 	return rc;
 }
 
-/* The documents the database allocated, parsed for rendering. */
-static int begin_items(struct db *db, const char *arr, struct issue_item **out, size_t *n,
-		       struct ml_error *err)
+/*
+ * PDFs stored per round trip. The client sends a pipeline's statements
+ * before it reads their results, so the server's replies must fit in the
+ * socket's buffer meanwhile (libpq, "Pipeline Mode"): 32 replies of about
+ * 100 bytes do.
+ */
+enum {
+	PDFS_PER_TRIP = 32
+};
+
+/*
+ * Every PDF (ml_cert_issue_pdf checks each carries its allocated claim;
+ * binary parameters: no hex doubling), ml_cert_issue_finish and, when the
+ * approval owns its transaction, COMMIT, pipelined: one round trip for up
+ * to PDFS_PER_TRIP certificates. The transaction is open throughout (BEGIN
+ * in begin_items, or the caller's), so each trip's sync ends nothing; a
+ * failure skips what follows it, the COMMIT included.
+ */
+static int finish_items(struct db *db, const struct issue_item *it, size_t n, int own,
+			struct ml_error *err)
 {
-	const char *p[1] = { arr };
-	PGresult *res = NULL;
-	int rc = db_exec(db, "SELECT cert_id, doc::text FROM ml_cert_issue_begin($1::bigint[])", 1,
-			 p, PGRES_TUPLES_OK, &res, err);
-	if (rc)
-		return rc;
-	size_t m = (size_t)PQntuples(res);
-	struct issue_item *it = calloc(m ? m : 1, sizeof(*it));
-	if (!it) {
-		PQclear(res);
-		return ml_errorf(err, ML_ENOMEM, "out of memory for %zu certificates", m);
+	struct db_stmt *st = calloc(n + 2, sizeof(*st));
+	char(*cid)[24] = calloc(n ? n : 1, sizeof(*cid));
+	const char **vals = calloc(2 * (n ? n : 1), sizeof(*vals));
+	int *lens = calloc(2 * (n ? n : 1), sizeof(*lens));
+	static const int fmts[2] = { 0, 1 };
+	int rc = ML_OK;
+	if (!st || !cid || !vals || !lens)
+		rc = ml_errorf(err, ML_ENOMEM, "out of memory for %zu certificates", n);
+	for (size_t i = 0; i < n && !rc; i++) {
+		snprintf(cid[i], sizeof(cid[i]), "%lld", it[i].id);
+		vals[2 * i] = cid[i];
+		vals[2 * i + 1] = it[i].pdf.data;
+		lens[2 * i + 1] = (int)it[i].pdf.len;
+		st[i] = (struct db_stmt){ "SELECT ml_cert_issue_pdf($1::bigint, $2::bytea)",
+					  2,
+					  &vals[2 * i],
+					  &lens[2 * i],
+					  fmts,
+					  PGRES_COMMAND_OK };
 	}
-	for (size_t i = 0; i < m; i++)
-		ml_buf_init(&it[i].pdf, ML_BUF_DEFAULT_MAX);
-	for (size_t i = 0; i < m && !rc; i++) {
-		it[i].id = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
-		rc = cert_content_parse(db, PQgetvalue(res, (int)i, 1), &it[i].content, err);
+	if (!rc) {
+		st[n] = (struct db_stmt){
+			"SELECT ml_cert_issue_finish()", 0, NULL, NULL, NULL, PGRES_COMMAND_OK
+		};
+		st[n + 1] = (struct db_stmt){ "COMMIT", 0, NULL, NULL, NULL, PGRES_COMMAND_OK };
+		size_t total = n + 1 + (own != 0);
+		for (size_t at = 0; at < total && !rc; at += PDFS_PER_TRIP)
+			rc = db_pipeline(db, st + at,
+					 total - at < PDFS_PER_TRIP ? total - at : PDFS_PER_TRIP,
+					 NULL, err);
+		if (rc)
+			rc = ml_error_prefix(err, "issuing: ");
 	}
-	PQclear(res);
-	*out = it;
-	*n = m;
+	free(st);
+	free(cid);
+	free(vals);
+	free(lens);
 	return rc;
 }
 
@@ -195,22 +263,21 @@ static double lap(double *t0)
 	return d;
 }
 
-static int approve_in_tx(struct db *db, const char *arr, const struct cert_issue_opts *o,
-			 struct cert_issue_times *tm, struct ml_error *err)
+/* own: the approval opens and commits its transaction (rolled back by the
+ * caller on failure). */
+static int approve(struct db *db, const char *arr, int own, const struct cert_issue_opts *o,
+		   struct cert_issue_times *tm, struct ml_error *err)
 {
 	struct issue_item *it = NULL;
 	size_t n = 0;
 	double t0 = mono();
-	int rc = begin_items(db, arr, &it, &n, err);
+	int rc = begin_items(db, arr, own, &it, &n, err);
 	tm->begin = lap(&t0);
 	if (!rc)
 		rc = render_all(it, n, o, err);
 	tm->render = lap(&t0);
-	for (size_t i = 0; i < n && !rc; i++)
-		rc = store_pdf(db, &it[i], err);
-	tm->store = lap(&t0);
 	if (!rc)
-		rc = db_cmd(db, "SELECT ml_cert_issue_finish()", 0, NULL, err);
+		rc = finish_items(db, it, n, own, err);
 	tm->finish = lap(&t0);
 	items_free(it, n);
 	return rc;
@@ -234,23 +301,17 @@ int cert_approve_timed(struct db *db, const long long *ids, size_t n,
 	const char *arr = id_array(&a, ids, n);
 	/* Inside a caller's transaction (the server's request) it is the caller's to finish. */
 	int own = PQtransactionStatus(db_conn(db)) == PQTRANS_IDLE;
-	int rc = !arr  ? ml_errorf(err, ML_ENOMEM, "out of memory for %zu ids", n)
-		 : own ? db_begin(db, err)
-		       : ML_OK;
+	int rc = arr ? ML_OK : ml_errorf(err, ML_ENOMEM, "out of memory for %zu ids", n);
 	/* timed always (a few clock reads), added to *tm when asked */
-	struct cert_issue_times d = { 0, 0, 0, 0, 0 };
+	struct cert_issue_times d = { 0, 0, 0 };
 	if (!rc)
-		rc = approve_in_tx(db, arr, opts, &d, err);
-	double t0 = mono();
-	if (arr && own)
-		rc = db_finish(db, rc, err);
-	d.commit = lap(&t0);
+		rc = approve(db, arr, own, opts, &d, err);
+	if (rc && own)
+		db_rollback(db);
 	if (tm) {
 		tm->begin += d.begin;
 		tm->render += d.render;
-		tm->store += d.store;
 		tm->finish += d.finish;
-		tm->commit += d.commit;
 	}
 	pgarr_free(&a);
 	return rc;

@@ -41,6 +41,10 @@ extern "C" {
  * connected user must not be a draft's verifier. */
 int cert_check(struct db *db, const long long *ids, size_t n, struct ml_error *err) ML_MUSTCHECK;
 
+/* The statement an approval's documents come from (cert_content_query's
+ * docs_sql; $1 the ids as bigint[]): exposed so tests can examine its plan. */
+extern const char cert_issue_docs_sql[];
+
 struct cert_issue_opts {
 	struct cert_renderer *const *renderers; /* one per rendering thread; n_renderers >= 1 */
 	size_t n_renderers;
@@ -60,11 +64,11 @@ int cert_approve(struct db *db, const long long *ids, size_t n, const struct cer
 
 /* Where an approval's wall time went, in seconds (see cert_approve_timed). */
 struct cert_issue_times {
-	double begin;  /* ml_cert_issue_begin: checks, numbers, documents; parsing them */
+	double begin;  /* BEGIN and ml_cert_issue_begin: checks, numbers, the documents taken
+			  apart (one round trip) */
 	double render; /* rendering every PDF (the renderers' threads, wall time) */
-	double store;  /* ml_cert_issue_pdf for every PDF */
-	double finish; /* ml_cert_issue_finish */
-	double commit; /* COMMIT, when cert_approve_timed owns the transaction */
+	double finish; /* ml_cert_issue_pdf for every PDF, ml_cert_issue_finish and COMMIT,
+			  when cert_approve_timed owns the transaction (one round trip) */
 };
 
 /*

@@ -203,6 +203,105 @@ TEST(CertStore, DocumentJsonRoundTrips)
 	db_close(db);
 }
 
+TEST(CertStore, ManyDocumentsComeParsedFromOneStatement)
+{
+	struct db *db = pgtest_connect(pgtest_as(wf_db(), "mlt_tech"));
+	struct ml_error err = ML_ERROR_INIT;
+	struct cert_content **c = nullptr;
+	long long *keys = nullptr;
+	size_t n = 0;
+	/* out of order on purpose: n orders them; one has no arrays, one no scalars but kind */
+	const char *p[1] = {
+		"{\"kind\": 2, \"client\": \"B\", \"xfmr\": [{\"percent\": \"5%\"}]}"
+	};
+	ASSERT_EQ(
+		ML_OK,
+		cert_content_query(
+			db,
+			"SELECT v.n::bigint, v.k::bigint, v.d FROM (VALUES "
+			"(2, 20, $1::jsonb), "
+			"(1, 10, '{\"kind\": 1, \"client\": \"A\", \"items\": [{\"name\": \"x\"}, "
+			"{\"name\": \"y\"}], \"standards\": [{}]}'::jsonb), "
+			"(3, 30, '{\"kind\": 1}'::jsonb)) v(n, k, d)",
+			1, p, &c, &keys, &n, &err))
+		<< err.msg;
+	ASSERT_EQ(3u, n);
+	EXPECT_EQ(10, keys[0]);
+	EXPECT_EQ(20, keys[1]);
+	EXPECT_EQ(30, keys[2]);
+	struct cert_doc *a = cert_content_doc(c[0]), *b = cert_content_doc(c[1]),
+			*e = cert_content_doc(c[2]);
+	EXPECT_EQ(CERT_KIND_CERTIFICATE, a->kind);
+	EXPECT_STREQ("A", a->client);
+	ASSERT_EQ(2u, a->n_items);
+	EXPECT_STREQ("y", a->items[1].name);
+	EXPECT_EQ(1u, a->n_standards) << "an empty object is a row";
+	EXPECT_EQ(0u, a->n_xfmr);
+	EXPECT_EQ(CERT_KIND_NOTICE, b->kind);
+	EXPECT_STREQ("B", b->client);
+	ASSERT_EQ(1u, b->n_xfmr);
+	EXPECT_STREQ("5%", b->xfmr[0].percent);
+	EXPECT_EQ(0u, b->n_items) << "no rows of another document";
+	EXPECT_EQ(nullptr, e->client);
+	EXPECT_EQ(0u, e->n_items + e->n_standards + e->n_errors + e->n_xfmr);
+	/* each frees alone, in any order: they share one result */
+	cert_content_free(c[1]);
+	EXPECT_STREQ("A", a->client) << "the others' strings outlive one document";
+	cert_content_free(c[0]);
+	EXPECT_EQ(CERT_KIND_CERTIFICATE, e->kind);
+	cert_content_free(c[2]);
+	free(c);
+	free(keys);
+	/* one bad document fails the whole call and leaves nothing allocated */
+	c = nullptr;
+	EXPECT_EQ(ML_EINVAL,
+		  cert_content_query(
+			  db,
+			  "SELECT v.n::bigint, v.k::bigint, v.d FROM (VALUES "
+			  "(1, 10, $1::jsonb), (2, 77, '{\"client\": \"no kind\"}'::jsonb)) "
+			  "v(n, k, d)",
+			  1, p, &c, &keys, &n, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "77")) << err.msg;
+	EXPECT_EQ(nullptr, c);
+	EXPECT_EQ(0u, n);
+	db_close(db);
+}
+
+/* The statements that make and parse the documents of an approval and of a
+ * run cannot be planned over the JIT threshold, nor in parallel, whatever
+ * the batch (issue 10: a content query estimated at 566 680 rows compiled JIT
+ * code per certificate, 16–17/s): their functions say ROWS 1 (0351). */
+TEST(CertStore, DocumentStatementsStayUnderTheJitThreshold)
+{
+	struct db *db = pgtest_connect(wf_db());
+	PGresult *r = PQexec(db_conn(db), "SELECT current_setting('jit_above_cost')::float8");
+	ASSERT_EQ(PGRES_TUPLES_OK, PQresultStatus(r));
+	double jit = atof(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	struct {
+		const char *docs_sql, *param;
+	} cases[] = { { cert_issue_docs_sql, "{1,2,3,4,5,6,7,8,9,10,11,12}" },
+		      { cert_run_docs_sql, "1" } };
+	for (auto &k : cases) {
+		struct ml_buf sql;
+		ASSERT_EQ(ML_OK, cert_content_sql(&sql, k.docs_sql, 1));
+		std::string q = std::string("EXPLAIN (FORMAT JSON) ") + sql.data;
+		ml_buf_free(&sql);
+		const char *p[2] = { k.param, CERT_CONTENT_ARRAYS };
+		r = PQexecParams(db_conn(db), q.c_str(), 2, nullptr, p, nullptr, nullptr, 0);
+		ASSERT_EQ(PGRES_TUPLES_OK, PQresultStatus(r)) << PQerrorMessage(db_conn(db));
+		std::string plan = PQgetvalue(r, 0, 0);
+		PQclear(r);
+		size_t at = plan.find("\"Total Cost\": ");
+		ASSERT_NE(std::string::npos, at) << plan;
+		double cost = atof(plan.c_str() + at + strlen("\"Total Cost\": "));
+		EXPECT_GT(cost, 0) << plan;
+		EXPECT_LT(cost, jit / 4) << k.docs_sql << "\n" << plan;
+		EXPECT_EQ(std::string::npos, plan.find("Gather")) << plan;
+	}
+	db_close(db);
+}
+
 /* ---- people sign ---- */
 
 TEST(CertWorkflow, ThreeDifferentPeopleSignEachTheirOwnStep)
@@ -365,6 +464,49 @@ TEST(CertWorkflow, BatchIsAllOrNothingAndGivesNumbersBack)
 						  std::to_string(v[2])));
 }
 
+/* A batch stores its PDFs in pipelined trips of 32 (cert_workflow.c): 40
+ * certificates take two, the second with the finish and the COMMIT. Every
+ * certificate is issued with its own number and its own PDF (the database
+ * checks each PDF carries the claim it allocated for that certificate). */
+TEST(CertWorkflow, BatchOverSeveralTripsIssuesEachItsOwnPdf)
+{
+	wf_people p(wf_db());
+	const char *iss = wf_issuer(p.admin, "BT");
+	struct ml_error err = ML_ERROR_INIT;
+	std::vector<long long> v = wf_drafts(p.tech, wf_run(p.admin, "bt", 40), iss);
+	ASSERT_EQ(40u, v.size());
+	ASSERT_EQ(ML_OK, cert_check(p.checker, v.data(), v.size(), &err)) << err.msg;
+	ASSERT_EQ(ML_OK, wf_approve(p.approver, v, &err)) << err.msg;
+	EXPECT_EQ(PQTRANS_IDLE, PQtransactionStatus(db_conn(p.approver))) << "committed";
+	std::string in = "(";
+	for (size_t i = 0; i < v.size(); i++)
+		in += (i ? "," : "") + std::to_string(v[i]);
+	in += ")";
+	EXPECT_EQ("40",
+		  wf_scalar(p.admin, "SELECT count(*) FROM certificate WHERE state = 'issued' "
+				     "AND id IN " +
+					     in));
+	EXPECT_EQ("40", wf_scalar(p.admin, "SELECT count(DISTINCT sha256) FROM cert_pdf "
+					   "WHERE cert_id IN " +
+						   in));
+	for (size_t i = 0; i < v.size(); i += 13) {
+		std::string no = wf_no(p.admin, "BT", (int)i + 1);
+		EXPECT_EQ(no, wf_scalar(p.admin, "SELECT cert_no FROM certificate WHERE id = " +
+							 std::to_string(v[i])));
+		struct ml_buf pdf = ML_BUF_INIT;
+		ASSERT_EQ(ML_OK, cert_pdf_get(p.tech, v[i], &pdf, nullptr, &err)) << err.msg;
+		std::string path = std::string(ML_BINARY_DIR) + "/tests/reports-wf-trips.pdf";
+		FILE *f = fopen(path.c_str(), "wb");
+		ASSERT_NE(nullptr, f);
+		fwrite(pdf.data, 1, pdf.len, f);
+		fclose(f);
+		ml_buf_free(&pdf);
+		std::string text;
+		ASSERT_EQ(0, pgtest_run("pdftotext -enc UTF-8 " + pgtest_sq(path) + " -", &text));
+		EXPECT_NE(std::string::npos, text.find(no)) << no << "\n" << text;
+	}
+}
+
 /* cert_approve_timed issues exactly as cert_approve and accounts each part of
  * the approval, adding to what the caller passed (benchmarks sum many). */
 TEST(CertWorkflow, TimedApprovalIssuesAndAccountsEachPart)
@@ -377,14 +519,12 @@ TEST(CertWorkflow, TimedApprovalIssuesAndAccountsEachPart)
 	ASSERT_EQ(ML_OK, cert_check(p.checker, v.data(), v.size(), &err)) << err.msg;
 	struct cert_renderer *r = wf_renderer();
 	struct cert_issue_opts o = { &r, 1 };
-	struct cert_issue_times t = { 1.0, 1.0, 1.0, 1.0, 1.0 };
+	struct cert_issue_times t = { 1.0, 1.0, 1.0 };
 	ASSERT_EQ(ML_OK, cert_approve_timed(p.approver, &v[0], 1, &o, &t, &err)) << err.msg;
 	EXPECT_GT(t.begin, 1.0);
 	EXPECT_GT(t.render, 1.0);
-	EXPECT_GT(t.store, 1.0);
 	EXPECT_GT(t.finish, 1.0);
-	EXPECT_GT(t.commit, 1.0);
-	EXPECT_LT(t.begin + t.render + t.store + t.finish + t.commit, 5.0 + 60.0);
+	EXPECT_LT(t.begin + t.render + t.finish, 3.0 + 60.0);
 	EXPECT_EQ("issued", wf_scalar(p.admin, "SELECT state FROM certificate WHERE id = " +
 						       std::to_string(v[0])));
 	EXPECT_EQ(wf_no(p.admin, "TM", 1),
