@@ -165,6 +165,26 @@ inline std::string wf_today(struct db *db)
 }
 
 /* The number of the serial-th certificate an issuer gives this year (PREFIX2026-000001). */
+/* The text of certificate id's stored PDF (pdftotext, via a file in the
+ * build tree named after tag); "" when it cannot be read (a failure then). */
+inline std::string wf_pdf_text(struct db *db, long long id, const std::string &tag)
+{
+	struct ml_buf pdf = ML_BUF_INIT;
+	struct ml_error err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_OK, cert_pdf_get(db, id, &pdf, nullptr, &err)) << err.msg;
+	std::string path = std::string(ML_BINARY_DIR) + "/tests/reports-wf-" + tag + ".pdf";
+	FILE *f = fopen(path.c_str(), "wb");
+	EXPECT_NE(nullptr, f) << path;
+	if (f) {
+		fwrite(pdf.data, 1, pdf.len, f);
+		fclose(f);
+	}
+	ml_buf_free(&pdf);
+	std::string text;
+	EXPECT_EQ(0, pgtest_run("pdftotext -enc UTF-8 " + pgtest_sq(path) + " -", &text)) << path;
+	return text;
+}
+
 inline std::string wf_no(struct db *db, const char *prefix, int serial)
 {
 	return wf_scalar(db, std::string("SELECT ml_cert_number('") + prefix +

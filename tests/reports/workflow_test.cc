@@ -350,16 +350,7 @@ TEST(CertWorkflow, ThreeDifferentPeopleSignEachTheirOwnStep)
 	EXPECT_EQ(9u, strlen(r.verify_code));
 	EXPECT_EQ(64u, strlen(r.sha256));
 	/* The printed document carries the display names frozen at signing. */
-	struct ml_buf pdf = ML_BUF_INIT;
-	ASSERT_EQ(ML_OK, cert_pdf_get(p.tech, id, &pdf, nullptr, &err)) << err.msg;
-	std::string path = std::string(ML_BINARY_DIR) + "/tests/reports-wf-signers.pdf";
-	FILE *f = fopen(path.c_str(), "wb");
-	ASSERT_NE(nullptr, f);
-	fwrite(pdf.data, 1, pdf.len, f);
-	fclose(f);
-	ml_buf_free(&pdf);
-	std::string text;
-	ASSERT_EQ(0, pgtest_run("pdftotext -enc UTF-8 " + pgtest_sq(path) + " -", &text));
+	std::string text = wf_pdf_text(p.tech, id, "signers");
 	for (const char *name : { "王检定", "张核验", "刘批准" })
 		EXPECT_NE(std::string::npos, text.find(name)) << name << "\n" << text;
 	EXPECT_EQ(std::string::npos, text.find("mlt_")) << "logins are not printed";
@@ -493,16 +484,7 @@ TEST(CertWorkflow, BatchOverSeveralTripsIssuesEachItsOwnPdf)
 		std::string no = wf_no(p.admin, "BT", (int)i + 1);
 		EXPECT_EQ(no, wf_scalar(p.admin, "SELECT cert_no FROM certificate WHERE id = " +
 							 std::to_string(v[i])));
-		struct ml_buf pdf = ML_BUF_INIT;
-		ASSERT_EQ(ML_OK, cert_pdf_get(p.tech, v[i], &pdf, nullptr, &err)) << err.msg;
-		std::string path = std::string(ML_BINARY_DIR) + "/tests/reports-wf-trips.pdf";
-		FILE *f = fopen(path.c_str(), "wb");
-		ASSERT_NE(nullptr, f);
-		fwrite(pdf.data, 1, pdf.len, f);
-		fclose(f);
-		ml_buf_free(&pdf);
-		std::string text;
-		ASSERT_EQ(0, pgtest_run("pdftotext -enc UTF-8 " + pgtest_sq(path) + " -", &text));
+		std::string text = wf_pdf_text(p.tech, v[i], "trips");
 		EXPECT_NE(std::string::npos, text.find(no)) << no << "\n" << text;
 	}
 }
