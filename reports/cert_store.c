@@ -654,14 +654,14 @@ static int content_one(struct db *db, const char *docs_sql, const char *param, c
 	size_t n = 0;
 	const char *p[1] = { param };
 	int rc = cert_content_query(db, docs_sql, 1, p, &c, &keys, &n, err);
-	if (!rc && n == 1)
-		*out = c[0];
-	else if (!rc)
+	if (!rc && n == 0)
 		rc = ml_errorf(err, ML_ENOTFOUND, "%s not found", what);
-	for (size_t i = 1; i < n; i++)
+	else if (!rc && n > 1)
+		rc = ml_errorf(err, ML_EINTERNAL, "%s: %zu documents, not one", what, n);
+	if (!rc)
+		*out = c[0];
+	for (size_t i = rc ? 0 : 1; i < n; i++)
 		cert_content_free(c[i]);
-	if (rc && n == 1)
-		cert_content_free(c[0]);
 	free(c);
 	free(keys);
 	return rc;

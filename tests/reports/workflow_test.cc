@@ -200,6 +200,9 @@ TEST(CertStore, DocumentJsonRoundTrips)
 	EXPECT_EQ(ML_EINVAL, cert_content_parse(db, "{\"client\": \"x\"}", &c, &err))
 		<< "a document has a kind";
 	EXPECT_EQ(ML_EINVAL, cert_content_parse(db, "not json", &c, &err));
+	EXPECT_EQ(ML_ENOTFOUND, cert_content_load(db, 987654321987LL, &c, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "certificate 987654321987 not found")) << err.msg;
+	EXPECT_EQ(nullptr, c);
 	db_close(db);
 }
 
