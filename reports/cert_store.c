@@ -476,18 +476,18 @@ enum {
 	COL_FKEY,
 	COL_FVAL
 };
-static const char *const content_sql =
-	"WITH c AS MATERIALIZED (SELECT d.n, d.k, d.content FROM (%s) d(n, k, content)) "
-	"SELECT c.n, c.k, (c.content->>'kind')::int AS kind, 0::bigint AS sec, 0::bigint AS ord, "
-	"j.key, j.value FROM c "
-	"LEFT JOIN LATERAL jsonb_each_text(c.content) j "
-	"ON jsonb_typeof(c.content -> j.key) IN ('string', 'number') "
-	"UNION ALL "
-	"SELECT c.n, c.k, (c.content->>'kind')::int, a.sec, e.ord, f.key, f.value FROM c "
-	"CROSS JOIN LATERAL unnest($%d::text[]) WITH ORDINALITY a(name, sec) "
-	"CROSS JOIN LATERAL jsonb_array_elements(coalesce(c.content -> a.name, '[]')) WITH ORDINALITY e(v, ord) "
-	"LEFT JOIN LATERAL jsonb_each_text(e.v) f ON true "
-	"ORDER BY 1, 4, 5";
+#define CONTENT_SQL                                                                                               \
+	"WITH c AS MATERIALIZED (SELECT d.n, d.k, d.content FROM (%s) d(n, k, content)) "                         \
+	"SELECT c.n, c.k, (c.content->>'kind')::int AS kind, 0::bigint AS sec, 0::bigint AS ord, "                \
+	"j.key, j.value FROM c "                                                                                  \
+	"LEFT JOIN LATERAL jsonb_each_text(c.content) j "                                                         \
+	"ON jsonb_typeof(c.content -> j.key) IN ('string', 'number') "                                            \
+	"UNION ALL "                                                                                              \
+	"SELECT c.n, c.k, (c.content->>'kind')::int, a.sec, e.ord, f.key, f.value FROM c "                        \
+	"CROSS JOIN LATERAL unnest($%d::text[]) WITH ORDINALITY a(name, sec) "                                    \
+	"CROSS JOIN LATERAL jsonb_array_elements(coalesce(c.content -> a.name, '[]')) WITH ORDINALITY e(v, ord) " \
+	"LEFT JOIN LATERAL jsonb_each_text(e.v) f ON true "                                                       \
+	"ORDER BY 1, 4, 5"
 
 static size_t col_size(const PGresult *res, int row, int col)
 {
@@ -611,7 +611,7 @@ int cert_content_sql(struct ml_buf *sql, const char *docs_sql, int np)
 {
 	ml_buf_init(sql, ML_BUF_DEFAULT_MAX);
 	/* docs_sql is the caller's constant text: values travel only as parameters */
-	return ml_buf_printf(sql, content_sql, docs_sql, np + 1) || ml_buf_failed(sql) ? ML_ENOMEM
+	return ml_buf_printf(sql, CONTENT_SQL, docs_sql, np + 1) || ml_buf_failed(sql) ? ML_ENOMEM
 										       : ML_OK;
 }
 
