@@ -199,23 +199,26 @@ enum {
 static int finish_items(struct db *db, const struct issue_item *it, size_t n, int own,
 			struct ml_error *err)
 {
-	struct db_stmt *st = calloc(n + 2, sizeof(*st));
-	char(*cid)[24] = calloc(n ? n : 1, sizeof(*cid));
-	const char **vals = calloc(2 * (n ? n : 1), sizeof(*vals));
-	int *lens = calloc(2 * (n ? n : 1), sizeof(*lens));
+	/* one PDF's parameters: the id's text and the bytes (binary) */
+	struct pdf_param {
+		char cid[24];
+		const char *vals[2];
+		int lens[2];
+	};
 	static const int fmts[2] = { 0, 1 };
-	int rc = ML_OK;
-	if (!st || !cid || !vals || !lens)
-		rc = ml_errorf(err, ML_ENOMEM, "out of memory for %zu certificates", n);
+	struct db_stmt *st = calloc(n + 2, sizeof(*st));
+	struct pdf_param *pp = calloc(n ? n : 1, sizeof(*pp));
+	int rc = st && pp ? ML_OK
+			  : ml_errorf(err, ML_ENOMEM, "out of memory for %zu certificates", n);
 	for (size_t i = 0; i < n && !rc; i++) {
-		snprintf(cid[i], sizeof(cid[i]), "%lld", it[i].id);
-		vals[2 * i] = cid[i];
-		vals[2 * i + 1] = it[i].pdf.data;
-		lens[2 * i + 1] = (int)it[i].pdf.len;
+		snprintf(pp[i].cid, sizeof(pp[i].cid), "%lld", it[i].id);
+		pp[i].vals[0] = pp[i].cid;
+		pp[i].vals[1] = it[i].pdf.data;
+		pp[i].lens[1] = (int)it[i].pdf.len;
 		st[i] = (struct db_stmt){ "SELECT ml_cert_issue_pdf($1::bigint, $2::bytea)",
 					  2,
-					  &vals[2 * i],
-					  &lens[2 * i],
+					  pp[i].vals,
+					  pp[i].lens,
 					  fmts,
 					  PGRES_COMMAND_OK };
 	}
@@ -233,9 +236,7 @@ static int finish_items(struct db *db, const struct issue_item *it, size_t n, in
 			rc = ml_error_prefix(err, "issuing: ");
 	}
 	free(st);
-	free(cid);
-	free(vals);
-	free(lens);
+	free(pp);
 	return rc;
 }
 
