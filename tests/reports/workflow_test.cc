@@ -933,6 +933,75 @@ TEST(CertWorkflow, NoCertificateFromARunWithoutItsResults)
 	EXPECT_EQ(ML_ENOTFOUND, cert_source_drafts(p.tech, 99999, iss, &ids, &n, &created, &err));
 }
 
+/* Drafting checks every position of the run; an approval checks again, for
+ * each certificate it issues, that the record behind it is still whole
+ * (0352). The DBA, lifting the tables' guards between drafting and
+ * approval, removes one position's result and another's overall
+ * conclusion: those certificates are refused with their position named,
+ * an untouched position's certificate is issued, and the whole-run check
+ * still sees both. */
+TEST(CertWorkflow, AnApprovalRechecksTheRecordOfEachCertifiedAsset)
+{
+	wf_people p(wf_db());
+	const char *iss = wf_issuer(p.admin, "RA");
+	struct ml_error err = ML_ERROR_INIT;
+	long long run = wf_run(p.admin, "recheck", 3);
+	std::vector<long long> v = wf_drafts(p.tech, run, iss);
+	ASSERT_EQ(3u, v.size());
+	ASSERT_EQ(ML_OK, cert_check(p.checker, v.data(), v.size(), &err)) << err.msg;
+	const std::string r = std::to_string(run);
+	auto dba = [&](const std::string &sql) {
+		std::string full = "SET session_replication_role = replica; " + sql +
+				   "; SET session_replication_role = DEFAULT";
+		PGresult *res = PQexec(db_conn(p.admin), full.c_str());
+		ASSERT_EQ(PGRES_COMMAND_OK, PQresultStatus(res))
+			<< PQerrorMessage(db_conn(p.admin));
+		PQclear(res);
+	};
+	auto state = [&](long long id) {
+		return wf_scalar(p.admin,
+				 "SELECT state FROM certificate WHERE id = " + std::to_string(id));
+	};
+	dba("DELETE FROM run_step_result WHERE run_id = " + r +
+	    " AND step_no = 2 AND position = 1");
+	dba("DELETE FROM run_conclusion WHERE run_id = " + r +
+	    " AND item = 'overall' AND asset_id = (SELECT asset_id FROM run_position WHERE run_id = " +
+	    r + " AND position = 3)");
+	std::string bc3 = wf_scalar(p.admin, "SELECT barcode FROM run_position WHERE run_id = " +
+						     r + " AND position = 3");
+
+	EXPECT_EQ(ML_ESTATE, wf_approve(p.approver, { v[0] }, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "(position 1) has a conclusion but no result of step 3"))
+		<< err.msg;
+	ml_error_clear(&err);
+	EXPECT_EQ(ML_ESTATE, wf_approve(p.approver, { v[2] }, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, ("asset " + bc3 + " has no overall conclusion").c_str()))
+		<< err.msg;
+	ml_error_clear(&err);
+	/* With the others in one approval, the whole approval is refused. */
+	EXPECT_EQ(ML_ESTATE, wf_approve(p.approver, v, &err));
+	EXPECT_EQ("checked", state(v[0]));
+	EXPECT_EQ("checked", state(v[1]));
+	EXPECT_EQ("checked", state(v[2]));
+	EXPECT_EQ("0",
+		  wf_scalar(p.admin, "SELECT count(*) FROM cert_counter WHERE issuer_id = 'RA'"));
+
+	/* Position 2's record is whole: its certificate is issued, numbered 1. */
+	ml_error_clear(&err);
+	EXPECT_EQ(ML_OK, wf_approve(p.approver, { v[1] }, &err)) << err.msg;
+	EXPECT_EQ("issued", state(v[1]));
+	EXPECT_EQ(wf_no(p.admin, "RA", 1),
+		  wf_scalar(p.admin,
+			    "SELECT cert_no FROM certificate WHERE id = " + std::to_string(v[1])));
+	EXPECT_EQ("checked", state(v[0]));
+	EXPECT_EQ("checked", state(v[2]));
+
+	/* The whole-run form (drafting, `cert source`) names the first broken position. */
+	std::string whole = wf_scalar(p.tech, "SELECT ml_cert_run_problem(" + r + ")");
+	EXPECT_NE(std::string::npos, whole.find("(position 1) has a conclusion but no result"))
+		<< whole;
+}
+
 /* ---- stored bytes, revisions, verification ---- */
 
 static std::string stored_pdf(struct db *db, long long id, std::string *sha = nullptr)
