@@ -123,8 +123,9 @@ void db_prologue_end(struct db *db); /* back to ordinary statements; frees the r
  * neither, the sync commits them as one implicit transaction. After a
  * failure inside an explicit transaction the caller rolls back
  * (db_rollback). A first statement "BEGIN" on a connection with a
- * transaction hook runs as db_begin, hook and all, before the rest are sent. Values only as parameters (lengths/formats NULL for text,
- * as PQexecParams). On success out (NULL: not wanted), when given, holds n
+ * transaction hook runs as db_begin, hook and all, before the rest are
+ * sent. Values only as parameters (lengths/formats NULL for text, as
+ * PQexecParams). On success out (NULL: not wanted), when given, holds n
  * results owned by the caller (PQclear); on failure none.
  */
 struct db_stmt {
@@ -138,7 +139,7 @@ struct db_stmt {
 int db_pipeline(struct db *db, const struct db_stmt *st, size_t n, PGresult **out,
 		struct ml_error *err) ML_MUSTCHECK;
 
-/* Transactions. db_rollback is safe to call when no transaction is open. */ /* Transactions. db_rollback is safe to call when no transaction is open. */
+/* Transactions. db_rollback is safe to call when no transaction is open. */
 int db_begin(struct db *db, struct ml_error *err) ML_MUSTCHECK;
 int db_commit(struct db *db, struct ml_error *err) ML_MUSTCHECK;
 void db_rollback(struct db *db);
