@@ -1002,6 +1002,66 @@ TEST(CertWorkflow, AnApprovalRechecksTheRecordOfEachCertifiedAsset)
 		<< whole;
 }
 
+/* The run check reads its own run's conclusions whatever the statistics
+ * (0353): on a database whose run_conclusion has none (fresh, or loaded in
+ * bulk and not yet analysed) the check's plans, made once per session, used
+ * the partial index of every run's overall conclusions and filtered by run.
+ * 20 000 other runs' conclusions must not show in the buffers one approval's
+ * check reads. */
+TEST(CertWorkflow, TheRunCheckReadsOnlyItsRunWithoutStatistics)
+{
+	wf_people p(wf_db());
+	long long run = wf_run(p.admin, "nostats", 2);
+	const std::string r = std::to_string(run);
+	std::string assets = wf_scalar(p.admin, "SELECT array_agg(asset_id) FROM run_position "
+						"WHERE run_id = " +
+							r);
+	auto dba = [&](const std::string &sql) {
+		PGresult *res = PQexec(db_conn(p.admin), sql.c_str());
+		ASSERT_EQ(PGRES_COMMAND_OK, PQresultStatus(res))
+			<< PQerrorMessage(db_conn(p.admin));
+		PQclear(res);
+	};
+	/* Buffers one check reads in a new session, after a first call that
+	 * made its plans and warmed the catalogues. */
+	auto buffers = [&]() {
+		struct db *s = pgtest_connect(pgtest_as(p.ci, "mlt_approver"));
+		std::string call = "SELECT ml_cert_run_problem(" + r + ", '" + assets + "')";
+		EXPECT_EQ("", wf_scalar(s, call));
+		std::string plan = wf_scalar(s, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + call);
+		db_close(s);
+		long n = 0;
+		for (const char *k : { "\"Shared Hit Blocks\": ", "\"Shared Read Blocks\": " }) {
+			size_t at = plan.find(k);
+			EXPECT_NE(std::string::npos, at) << plan;
+			if (at != std::string::npos)
+				n += atol(plan.c_str() + at + strlen(k));
+		}
+		return n;
+	};
+	const std::string wipe =
+		"DELETE FROM pg_statistic WHERE starelid = 'run_conclusion'::regclass; "
+		"UPDATE pg_class SET reltuples = -1, relpages = 0 WHERE oid = "
+		"'run_conclusion'::regclass OR oid IN (SELECT indexrelid FROM pg_index "
+		"WHERE indrelid = 'run_conclusion'::regclass)";
+	dba(wipe);
+	long before = buffers();
+	/* Other runs' passing conclusions, as a bulk load leaves them (the DBA,
+	 * the tables' triggers and keys lifted), then no statistics again. */
+	dba("SET session_replication_role = replica; "
+	    "INSERT INTO run_conclusion (asset_id, run_id, item, verdict, internal_verdict, "
+	    "valid_until) SELECT g, 900000000 + g / 4, 'overall', 'pass', 'none', "
+	    "date '2030-01-01' FROM generate_series(1, 20000) g; "
+	    "SET session_replication_role = DEFAULT");
+	dba(wipe);
+	long after = buffers();
+	dba("SET session_replication_role = replica; "
+	    "DELETE FROM run_conclusion WHERE run_id >= 900000000; "
+	    "SET session_replication_role = DEFAULT");
+	EXPECT_GT(before, 0);
+	EXPECT_LT(after, before + 20) << "before " << before << ", after " << after;
+}
+
 /* ---- stored bytes, revisions, verification ---- */
 
 static std::string stored_pdf(struct db *db, long long id, std::string *sha = nullptr)
