@@ -70,7 +70,11 @@ TEST(Driver, IdentifyMatchesScenario)
 TEST(Driver, SourceSettlesThenStableWithinTolerance)
 {
 	SimBench f;
-	f.start(kMeterBench, 1000);
+	/* Time scale 20: the scenario's 1.5 s of settling last 75 ms, so the
+	 * read right after the command still sees the source settling. At 1000
+	 * they lasted 1.5 ms, which an ASan build on a busy machine could spend
+	 * between the two requests (CI, 2026-12-06: applied_seq was already 42). */
+	f.start(kMeterBench, 20);
 	struct ml_error err = ML_ERROR_INIT;
 	struct bench_source s = source_1p(220.0f, 5.0f, 60.0f);
 	ASSERT_EQ(bench_set_source(f.b, &s, 42, &err), ML_OK) << err.msg;
