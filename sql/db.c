@@ -220,16 +220,17 @@ static int needs_own_tx(struct db *db)
 }
 
 static int exec_one(struct db *db, const char *sql, int nparams, const char *const *params,
-		    ExecStatusType expect, PGresult **out, struct ml_error *err)
+		    const int *lengths, const int *formats, ExecStatusType expect, PGresult **out,
+		    struct ml_error *err)
 {
 	const struct stmt_slot *slot = stmt_lookup(db, sql, nparams);
 	PGresult *res;
 	if (slot) {
 		char name[24];
 		snprintf(name, sizeof(name), "mls_%lu", slot->id);
-		res = PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
+		res = PQexecPrepared(db->conn, name, nparams, params, lengths, formats, 0);
 	} else {
-		res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+		res = PQexecParams(db->conn, sql, nparams, NULL, params, lengths, formats, 0);
 	}
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	/* A command may be a call of a database function (SELECT fn(...)):
@@ -287,7 +288,8 @@ static int prologue_outcome(struct db *db, PGresult *pro, struct ml_error *err)
  * connection), outside the pipeline.
  */
 static int exec_prologue(struct db *db, const char *sql, int nparams, const char *const *params,
-			 ExecStatusType expect, PGresult **out, struct ml_error *err)
+			 const int *lengths, const int *formats, ExecStatusType expect,
+			 PGresult **out, struct ml_error *err)
 {
 	PGconn *c = db->conn;
 	const struct stmt_slot *slot = stmt_lookup(db, sql, nparams);
@@ -298,8 +300,8 @@ static int exec_prologue(struct db *db, const char *sql, int nparams, const char
 	if (!PQenterPipelineMode(c))
 		return ml_errorf(err, ML_EDB, "database connection busy: %s", PQerrorMessage(c));
 	int sent = PQsendQueryPrepared(c, db->pro_name, db->pro_n, db->pro_params, NULL, NULL, 0) &&
-		   (slot ? PQsendQueryPrepared(c, name, nparams, params, NULL, NULL, 0)
-			 : PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 0)) &&
+		   (slot ? PQsendQueryPrepared(c, name, nparams, params, lengths, formats, 0)
+			 : PQsendQueryParams(c, sql, nparams, NULL, params, lengths, formats, 0)) &&
 		   PQpipelineSync(c);
 	int rc = sent ? ML_OK : ml_errorf(err, ML_EDB, "database: %s", PQerrorMessage(c));
 	PGresult *pro = NULL, *res = NULL;
@@ -460,18 +462,25 @@ int db_pipeline(struct db *db, const struct db_stmt *st, size_t n, PGresult **ou
 int db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
 	    ExecStatusType expect, PGresult **out, struct ml_error *err)
 {
+	return db_exec_params(db, sql, nparams, params, NULL, NULL, expect, out, err);
+}
+
+int db_exec_params(struct db *db, const char *sql, int nparams, const char *const *params,
+		   const int *lengths, const int *formats, ExecStatusType expect, PGresult **out,
+		   struct ml_error *err)
+{
 	if (out)
 		*out = NULL;
 	if (db->pro_state == DB_PRO_ARMED)
-		return exec_prologue(db, sql, nparams, params, expect, out, err);
+		return exec_prologue(db, sql, nparams, params, lengths, formats, expect, out, err);
 	if (db->pro_state != DB_PRO_OFF)
 		return prologue_spent(err);
 	if (!needs_own_tx(db))
-		return exec_one(db, sql, nparams, params, expect, out, err);
+		return exec_one(db, sql, nparams, params, lengths, formats, expect, out, err);
 	PGresult *res = NULL;
 	int rc = db_begin(db, err);
 	if (!rc)
-		rc = exec_one(db, sql, nparams, params, expect, &res, err);
+		rc = exec_one(db, sql, nparams, params, lengths, formats, expect, &res, err);
 	rc = db_finish(db, rc, err);
 	if (!rc && out)
 		*out = res;

@@ -64,6 +64,17 @@ int db_exec(struct db *db, const char *sql, int nparams, const char *const *para
 	    ExecStatusType expect, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
 
 /*
+ * db_exec with parameters in binary too (sql/pgbin.h): lengths[i] and
+ * formats[i] as PQexecParams takes them (format 1: params[i] is lengths[i]
+ * bytes of the type's binary form; 0: text, length ignored); both NULL:
+ * every parameter text, as db_exec. Everything else as db_exec: the
+ * statement cache, the transaction hook, an armed prologue.
+ */
+int db_exec_params(struct db *db, const char *sql, int nparams, const char *const *params,
+		   const int *lengths, const int *formats, ExecStatusType expect, PGresult **out,
+		   struct ml_error *err) ML_MUSTCHECK;
+
+/*
  * Shorthands: a command (also a call "SELECT fn(...)" whose rows are
  * discarded), and a query that must return exactly one row.
  */
