@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common/buf.h"
+#include "sql/pgbin.h"
 
 int64_t result_now_us(void)
 {
@@ -27,46 +28,6 @@ static int put_ts(struct ml_buf *b, int64_t us)
 			     (int)(us % 1000000));
 }
 
-/* ---- PostgreSQL array literals, passed as ONE text parameter each ---- */
-
-struct arr {
-	struct ml_buf b;
-	int n;
-};
-
-static int arr_sep(struct arr *a)
-{
-	return ml_buf_putc(&a->b, a->n++ ? ',' : '{');
-}
-
-static int arr_ll(struct arr *a, int64_t v, int isnull)
-{
-	int rc = arr_sep(a);
-	if (rc)
-		return rc;
-	if (isnull)
-		return ml_buf_puts(&a->b, "NULL");
-	return ml_buf_printf(&a->b, "%" PRId64, v);
-}
-
-/* Element quoted: backslash and double quote escaped per array-literal rules. */
-static int arr_str(struct arr *a, const char *s)
-{
-	int rc = arr_sep(a) || ml_buf_putc(&a->b, '"');
-	for (const char *p = s; *p && !rc; p++)
-		rc = (*p == '"' || *p == '\\') ? ml_buf_putc(&a->b, '\\') || ml_buf_putc(&a->b, *p)
-					       : ml_buf_putc(&a->b, *p);
-	return rc || ml_buf_putc(&a->b, '"');
-}
-
-static const char *arr_done(struct arr *a)
-{
-	if (a->n == 0)
-		(void)!ml_buf_putc(&a->b, '{');
-	(void)!ml_buf_putc(&a->b, '}');
-	return ml_buf_str(&a->b);
-}
-
 /* ---- step commit ---- */
 
 enum {
@@ -81,17 +42,22 @@ enum {
 	RD_N
 };
 
-static int reading_arrays(struct arr *a, const struct result_reading *r)
+/* The array of each parameter, in parameter order: element types as record_sql casts them. */
+static const enum pgbin_type rd_type[RD_N] = {
+	PGBIN_INT8, PGBIN_INT4, PGBIN_INT4, PGBIN_INT8,
+	PGBIN_INT8, PGBIN_INT8, PGBIN_INT4, PGBIN_TIMESTAMPTZ
+};
+
+static void reading_arrays(struct pgbin_arr *a, const struct result_reading *r)
 {
-	int rc = arr_ll(&a[RD_ASSET], r->asset_id, 0) || arr_ll(&a[RD_NO], r->reading_no, 0) ||
-		 arr_ll(&a[RD_POS], r->position, 0) || arr_ll(&a[RD_VALUE], r->value_e4, 0) ||
-		 arr_ll(&a[RD_VALUE2], r->value2_e4, !r->has_value2) ||
-		 arr_ll(&a[RD_PULSES], r->pulses, r->pulses < 0) ||
-		 arr_ll(&a[RD_RESULT], r->bench_result, 0);
-	struct ml_buf ts = ML_BUF_INIT;
-	rc = rc || put_ts(&ts, r->at_us) || arr_str(&a[RD_AT], ml_buf_str(&ts));
-	ml_buf_free(&ts);
-	return rc;
+	pgbin_arr_int(&a[RD_ASSET], r->asset_id, 0);
+	pgbin_arr_int(&a[RD_NO], r->reading_no, 0);
+	pgbin_arr_int(&a[RD_POS], r->position, 0);
+	pgbin_arr_int(&a[RD_VALUE], r->value_e4, 0);
+	pgbin_arr_int(&a[RD_VALUE2], r->value2_e4, !r->has_value2);
+	pgbin_arr_int(&a[RD_PULSES], r->pulses, r->pulses < 0);
+	pgbin_arr_int(&a[RD_RESULT], r->bench_result, 0);
+	pgbin_arr_ts(&a[RD_AT], r->at_us, 0);
 }
 
 enum {
@@ -124,32 +90,40 @@ static int has_value(enum scheme_step_kind k)
 	return k == STEP_BASIC || k == STEP_CLOCK || k == STEP_CT || k == STEP_VT;
 }
 
-static int row_arrays(struct arr *a, const struct result_row *row)
+static const enum pgbin_type col_type[NCOLS] = {
+	PGBIN_INT8, PGBIN_INT4, PGBIN_INT4, PGBIN_INT8, PGBIN_INT8, PGBIN_INT8, PGBIN_INT8,
+	PGBIN_INT8, PGBIN_INT8, PGBIN_INT8, PGBIN_INT8, PGBIN_INT8, PGBIN_INT8, PGBIN_INT8,
+	PGBIN_INT8, PGBIN_TEXT, PGBIN_TEXT, PGBIN_TEXT, PGBIN_TEXT, PGBIN_TEXT, PGBIN_INT8
+};
+
+static void row_arrays(struct pgbin_arr *a, const struct result_row *row)
 {
 	const struct judge_step_result *r = &row->r;
 	int v = has_value(r->kind) && r->value.n > 0,
 	    x = (r->kind == STEP_CT || r->kind == STEP_VT) && r->value2.n > 0;
 	int p = r->kind == STEP_CREEP || r->kind == STEP_START || r->kind == STEP_CONSTANT;
-	int rc = arr_ll(&a[COL_ASSET], row->asset_id, 0) || arr_ll(&a[COL_POS], row->position, 0) ||
-		 arr_ll(&a[COL_N], r->value.n, 0) || arr_ll(&a[COL_MEAN], r->value.mean_e4, !v) ||
-		 arr_ll(&a[COL_ROUNDED], r->value.rounded_e4, !v) ||
-		 arr_ll(&a[COL_MEAN2], r->value2.mean_e4, !x) ||
-		 arr_ll(&a[COL_ROUNDED2], r->value2.rounded_e4, !x) ||
-		 arr_ll(&a[COL_PULSES], r->pulses, !p) ||
-		 arr_ll(&a[COL_LIMIT], r->value.limit_e4, !v) ||
-		 arr_ll(&a[COL_ILIMIT], r->value.internal_limit_e4, !v) ||
-		 arr_ll(&a[COL_INTERVAL], r->value.interval_e4, !v) ||
-		 arr_ll(&a[COL_LIMIT2], r->value2.limit_e4, !x) ||
-		 arr_ll(&a[COL_ILIMIT2], r->value2.internal_limit_e4, !x) ||
-		 arr_ll(&a[COL_INTERVAL2], r->value2.interval_e4, !x) ||
-		 arr_ll(&a[COL_GAMMA], r->gamma_e4, r->kind != STEP_CONSTANT);
-	rc = rc || arr_str(&a[COL_VERDICT], judge_verdict_name(r->verdict)) ||
-	     arr_str(&a[COL_IVERDICT], judge_verdict_name(r->internal_verdict)) ||
-	     arr_str(&a[COL_VERDICT2], judge_verdict_name(x ? r->value2.verdict : JUDGE_NONE)) ||
-	     arr_str(&a[COL_VERDICT1], judge_verdict_name(x ? r->value.verdict : JUDGE_NONE)) ||
-	     arr_str(&a[COL_NOTE], row->note) ||
-	     arr_ll(&a[COL_ELAPSED], r->elapsed_ms, r->kind != STEP_CREEP && r->kind != STEP_START);
-	return rc;
+	pgbin_arr_int(&a[COL_ASSET], row->asset_id, 0);
+	pgbin_arr_int(&a[COL_POS], row->position, 0);
+	pgbin_arr_int(&a[COL_N], r->value.n, 0);
+	pgbin_arr_int(&a[COL_MEAN], r->value.mean_e4, !v);
+	pgbin_arr_int(&a[COL_ROUNDED], r->value.rounded_e4, !v);
+	pgbin_arr_int(&a[COL_MEAN2], r->value2.mean_e4, !x);
+	pgbin_arr_int(&a[COL_ROUNDED2], r->value2.rounded_e4, !x);
+	pgbin_arr_int(&a[COL_PULSES], r->pulses, !p);
+	pgbin_arr_int(&a[COL_LIMIT], r->value.limit_e4, !v);
+	pgbin_arr_int(&a[COL_ILIMIT], r->value.internal_limit_e4, !v);
+	pgbin_arr_int(&a[COL_INTERVAL], r->value.interval_e4, !v);
+	pgbin_arr_int(&a[COL_LIMIT2], r->value2.limit_e4, !x);
+	pgbin_arr_int(&a[COL_ILIMIT2], r->value2.internal_limit_e4, !x);
+	pgbin_arr_int(&a[COL_INTERVAL2], r->value2.interval_e4, !x);
+	pgbin_arr_int(&a[COL_GAMMA], r->gamma_e4, r->kind != STEP_CONSTANT);
+	pgbin_arr_text(&a[COL_VERDICT], judge_verdict_name(r->verdict));
+	pgbin_arr_text(&a[COL_IVERDICT], judge_verdict_name(r->internal_verdict));
+	pgbin_arr_text(&a[COL_VERDICT2], judge_verdict_name(x ? r->value2.verdict : JUDGE_NONE));
+	pgbin_arr_text(&a[COL_VERDICT1], judge_verdict_name(x ? r->value.verdict : JUDGE_NONE));
+	pgbin_arr_text(&a[COL_NOTE], row->note);
+	pgbin_arr_int(&a[COL_ELAPSED], r->elapsed_ms,
+		      r->kind != STEP_CREEP && r->kind != STEP_START);
 }
 
 /*
@@ -159,7 +133,8 @@ static int row_arrays(struct arr *a, const struct result_row *row)
  * without the scheme's reading count, a mean that does not follow from the
  * readings, a limit wider than the regulation, creep cut short …) and a
  * second completion of the same step (ML_EEXISTS). Arrays travel as one
- * text parameter each.
+ * binary parameter each (sql/pgbin.h: the server reads them without parsing
+ * text), the five scalars as text; each array's element type is its cast's.
  */
 static const char *const record_sql =
 	"SELECT ml_run_record_step($1::bigint, $2::int, $3, $4, $5::timestamptz, $6::bigint[], $7::int[], "
@@ -172,30 +147,42 @@ int result_commit_step(struct db *db, int64_t run_id, const struct plan_step *ps
 		       int64_t started_us, const struct result_reading *rd, size_t nrd,
 		       const struct result_row *rows, size_t nrows, struct ml_error *err)
 {
+	enum {
+		NP = 5 + RD_N + NCOLS
+	};
 	char rid[24], sno[16];
 	snprintf(rid, sizeof(rid), "%" PRId64, run_id);
 	snprintf(sno, sizeof(sno), "%d", ps->index);
 	struct ml_buf started = ML_BUF_INIT;
-	struct arr a[RD_N + NCOLS];
-	for (int c = 0; c < RD_N + NCOLS; c++) {
-		ml_buf_init(&a[c].b, ML_BUF_DEFAULT_MAX);
-		a[c].n = 0;
-	}
+	struct pgbin_arr a[RD_N + NCOLS];
+	for (int c = 0; c < RD_N; c++)
+		pgbin_arr_init(&a[c], rd_type[c]);
+	for (int c = 0; c < NCOLS; c++)
+		pgbin_arr_init(&a[RD_N + c], col_type[c]);
+	for (size_t i = 0; i < nrd; i++)
+		reading_arrays(a, &rd[i]);
+	for (size_t i = 0; i < nrows; i++)
+		row_arrays(a + RD_N, &rows[i]);
 	int rc = put_ts(&started, started_us);
-	for (size_t i = 0; i < nrd && !rc; i++)
-		rc = reading_arrays(a, &rd[i]);
-	for (size_t i = 0; i < nrows && !rc; i++)
-		rc = row_arrays(a + RD_N, &rows[i]);
-	const char *p[5 + RD_N + NCOLS] = { rid, sno, scheme_step_kind_name(ps->kind), ps->label,
-					    ml_buf_str(&started) };
-	for (int c = 0; c < RD_N + NCOLS; c++)
-		p[5 + c] = arr_done(&a[c]);
-	if (rc)
+	const char *p[NP] = { rid, sno, scheme_step_kind_name(ps->kind), ps->label,
+			      ml_buf_str(&started) };
+	int len[NP] = { 0 }, fmt[NP] = { 0 };
+	for (int c = 0; c < RD_N + NCOLS; c++) {
+		p[5 + c] = pgbin_arr_finish(&a[c], &len[5 + c]);
+		fmt[5 + c] = 1;
+		if (!p[5 + c] && !rc)
+			rc = a[c].rc;
+	}
+	if (rc == ML_ENOMEM)
 		rc = ml_errorf(err, ML_ENOMEM, "out of memory formatting %zu readings", nrd);
+	else if (rc)
+		rc = ml_errorf(err, ML_EINVAL,
+			       "a step's value does not fit its column (an int beyond 32 bits or a "
+			       "time before year -290000)");
 	else
-		rc = db_cmd(db, record_sql, 5 + RD_N + NCOLS, p, err);
+		rc = db_exec_params(db, record_sql, NP, p, len, fmt, PGRES_COMMAND_OK, NULL, err);
 	for (int c = 0; c < RD_N + NCOLS; c++)
-		ml_buf_free(&a[c].b);
+		pgbin_arr_free(&a[c]);
 	ml_buf_free(&started);
 	return rc;
 }
