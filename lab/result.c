@@ -166,19 +166,33 @@ int result_commit_step(struct db *db, int64_t run_id, const struct plan_step *ps
 	int rc = put_ts(&started, started_us);
 	const char *p[NP] = { rid, sno, scheme_step_kind_name(ps->kind), ps->label,
 			      ml_buf_str(&started) };
-	int len[NP] = { 0 }, fmt[NP] = { 0 };
+	/* ml_run_record_step's parameter names, for a message that names the array */
+	static const char *const arr_name[RD_N + NCOLS] = {
+		"r_asset",    "r_reading_no",   "r_position", "r_value",    "r_value2",
+		"r_pulses",   "r_bench_result", "r_at",       "s_asset",    "s_position",
+		"s_n",        "s_mean",         "s_rounded",  "s_mean2",    "s_rounded2",
+		"s_pulses",   "s_limit",        "s_ilimit",   "s_interval", "s_limit2",
+		"s_ilimit2",  "s_interval2",    "s_gamma",    "s_verdict",  "s_iverdict",
+		"s_verdict2", "s_verdict1",     "s_note",     "s_elapsed"
+	};
+	int len[NP] = { 0 }, fmt[NP] = { 0 }, bad = -1;
 	for (int c = 0; c < RD_N + NCOLS; c++) {
 		p[5 + c] = pgbin_arr_finish(&a[c], &len[5 + c]);
 		fmt[5 + c] = 1;
-		if (!p[5 + c] && !rc)
+		if (!p[5 + c] && !rc) {
 			rc = a[c].rc;
+			bad = c;
+		}
 	}
 	if (rc == ML_ENOMEM)
 		rc = ml_errorf(err, ML_ENOMEM, "out of memory formatting %zu readings", nrd);
 	else if (rc)
 		rc = ml_errorf(err, ML_EINVAL,
-			       "a step's value does not fit its column (an int beyond 32 bits or a "
-			       "time before year -290000)");
+			       "run %" PRId64 " step %d: value %" PRId64
+			       " in %s (element %d) does not "
+			       "fit its column's type",
+			       run_id, ps->index + 1, bad >= 0 ? a[bad].bad : 0,
+			       bad >= 0 ? arr_name[bad] : "?", bad >= 0 ? a[bad].n + 1 : 0);
 	else
 		rc = db_exec_params(db, record_sql, NP, p, len, fmt, PGRES_COMMAND_OK, NULL, err);
 	for (int c = 0; c < RD_N + NCOLS; c++)

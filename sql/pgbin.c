@@ -30,6 +30,7 @@ void pgbin_arr_init(struct pgbin_arr *a, enum pgbin_type type)
 	a->type = type;
 	a->n = 0;
 	a->has_null = 0;
+	a->bad = 0;
 	a->rc = ml_buf_append(&a->b, zero, HDR);
 }
 
@@ -64,8 +65,10 @@ void pgbin_arr_int(struct pgbin_arr *a, int64_t v, int isnull)
 		be64(w, (uint64_t)v);
 		put(a, w, 8);
 	} else if (v < INT32_MIN || v > INT32_MAX) {
-		if (!a->rc)
+		if (!a->rc) {
 			a->rc = ML_EINVAL;
+			a->bad = v;
+		}
 	} else {
 		be32(w, (uint32_t)(int32_t)v);
 		put(a, w, 4);
@@ -80,8 +83,10 @@ void pgbin_arr_ts(struct pgbin_arr *a, int64_t unix_us, int isnull)
 	else if (isnull)
 		put(a, NULL, -1);
 	else if (unix_us < INT64_MIN + PG_EPOCH_US) {
-		if (!a->rc)
+		if (!a->rc) {
 			a->rc = ML_EINVAL;
+			a->bad = unix_us;
+		}
 	} else {
 		be64(w, (uint64_t)(unix_us - PG_EPOCH_US));
 		put(a, w, 8);

@@ -45,6 +45,7 @@ struct pgbin_arr {
 	int n;
 	int has_null;
 	int rc; /* first failure (ML_ENOMEM, or ML_EINVAL for a value of another type), sticky */
+	int64_t bad; /* with ML_EINVAL: the value that did not fit (0 for a wrong element type) */
 };
 
 void pgbin_arr_init(struct pgbin_arr *a, enum pgbin_type type);

@@ -111,6 +111,8 @@ TEST(PgBin, RefusesValuesOfAnotherTypeOrRange)
 	pgbin_arr_int(&a, INT64_C(2147483648), 0);
 	EXPECT_EQ(nullptr, pgbin_arr_finish(&a, &len));
 	EXPECT_EQ(ML_EINVAL, a.rc);
+	EXPECT_EQ(INT64_C(2147483648), a.bad); /* for a message that names it */
+	EXPECT_EQ(1, a.n);                     /* the element before it */
 	pgbin_arr_free(&a);
 
 	pgbin_arr_init(&a, PGBIN_INT8);
@@ -126,6 +128,7 @@ TEST(PgBin, RefusesValuesOfAnotherTypeOrRange)
 	pgbin_arr_init(&a, PGBIN_TIMESTAMPTZ);
 	pgbin_arr_ts(&a, INT64_MIN, 0);
 	EXPECT_EQ(nullptr, pgbin_arr_finish(&a, &len));
+	EXPECT_EQ(INT64_MIN, a.bad);
 	pgbin_arr_free(&a);
 
 	/* the layout itself: one int8 element, big-endian, after a 20-byte header */
