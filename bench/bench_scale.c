@@ -51,6 +51,7 @@
 #include "assets/lifecycle.h"
 #include "assets/registry.h"
 #include "sql/db.h"
+#include "stores/stores.h"
 
 extern char **environ;
 
@@ -537,6 +538,7 @@ static int setup_cmds(struct cmd *c)
 
 /* ---- asset show ---- */
 
+/* The four library calls of `asset show` (cli/cmd_asset.c): lookup, history, model, place. */
 static int show_sql(struct db *db, const char *bc, struct ml_error *err)
 {
 	struct asset_info a;
@@ -546,6 +548,9 @@ static int show_sql(struct db *db, const char *bc, struct ml_error *err)
 		rc = asset_history(db, a.asset_id, &h, err);
 	if (!rc)
 		rc = asset_model_get(db, a.model_id, &m, err);
+	char place[512]; /* where exactly (slot, order, team, metering point), as cmd_asset.c asks */
+	if (!rc)
+		rc = stock_place(db, a.barcode, place, sizeof place, err);
 	if (!rc && PQntuples(h) < 1)
 		rc = ml_errorf(err, ML_EINTERNAL, "asset %s has no history", bc);
 	PQclear(h);
