@@ -548,7 +548,8 @@ static int show_sql(struct db *db, const char *bc, struct ml_error *err)
 		rc = asset_history(db, a.asset_id, &h, err);
 	if (!rc)
 		rc = asset_model_get(db, a.model_id, &m, err);
-	char place[512]; /* where exactly (slot, order, team, metering point), as cmd_asset.c asks */
+	char place
+		[512]; /* where exactly (slot, order, team, metering point), as cmd_asset.c asks */
 	if (!rc)
 		rc = stock_place(db, a.barcode, place, sizeof place, err);
 	if (!rc && PQntuples(h) < 1)
