@@ -1062,6 +1062,86 @@ TEST(CertWorkflow, TheRunCheckReadsOnlyItsRunWithoutStatistics)
 	EXPECT_LT(after, before + 20) << "before " << before << ", after " << after;
 }
 
+/* An approval finds the certificates it approves by id whatever the
+ * statistics (0354): with none on `certificate` (a fresh database, or
+ * certificates loaded in bulk and not yet analysed), the begin's plans,
+ * made once per session, ANDed `id = ANY (…)` with a scan of the index
+ * certificate_no for `revision = 0`, which reads every certificate's entry.
+ * 20 000 other certificates must not show in the buffers one approval's
+ * begin reads. */
+TEST(CertWorkflow, AnApprovalFindsItsCertificatesByIdWithoutStatistics)
+{
+	wf_people p(wf_db());
+	const char *iss = wf_issuer(p.admin, "NB");
+	struct ml_error err = ML_ERROR_INIT;
+	long long run = wf_run(p.admin, "nostats-begin", 1);
+	std::vector<long long> v = wf_drafts(p.tech, run, iss);
+	ASSERT_EQ(1u, v.size());
+	ASSERT_EQ(ML_OK, cert_check(p.checker, v.data(), v.size(), &err)) << err.msg;
+	const std::string id = std::to_string(v[0]);
+	auto dba = [&](const std::string &sql) {
+		PGresult *res = PQexec(db_conn(p.admin), sql.c_str());
+		ASSERT_EQ(PGRES_COMMAND_OK, PQresultStatus(res))
+			<< PQerrorMessage(db_conn(p.admin));
+		PQclear(res);
+	};
+	/* Buffers the begin of approving the certificate reads in a new
+	 * session, after a first begin (rolled back) that made its plans. */
+	auto buffers = [&]() {
+		struct db *s = pgtest_connect(pgtest_as(p.ci, "mlt_approver"));
+		const std::string call = "SELECT * FROM ml_cert_issue_begin(ARRAY[" + id +
+					 "]::bigint[])";
+		long n = 0;
+		for (int round = 0; round < 2; round++) {
+			PGresult *res = PQexec(db_conn(s), "BEGIN");
+			PQclear(res);
+			std::string out = wf_scalar(
+				s,
+				(round ? "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " : "") + call);
+			res = PQexec(db_conn(s), "ROLLBACK");
+			PQclear(res);
+			if (!round) {
+				EXPECT_EQ(id, out); /* the begin allocated for it */
+				continue;
+			}
+			for (const char *k :
+			     { "\"Shared Hit Blocks\": ", "\"Shared Read Blocks\": " }) {
+				size_t at = out.find(k);
+				EXPECT_NE(std::string::npos, at) << out;
+				if (at != std::string::npos)
+					n += atol(out.c_str() + at + strlen(k));
+			}
+		}
+		db_close(s);
+		return n;
+	};
+	const std::string wipe =
+		"DELETE FROM pg_statistic WHERE starelid = 'certificate'::regclass; "
+		"UPDATE pg_class SET reltuples = -1, relpages = 0 WHERE oid = "
+		"'certificate'::regclass OR oid IN (SELECT indexrelid FROM pg_index "
+		"WHERE indrelid = 'certificate'::regclass)";
+	dba(wipe);
+	long before = buffers();
+	/* Other assets' original certificates, as a bulk load leaves them (the
+	 * DBA, triggers and keys lifted), then no statistics again. */
+	dba("SET session_replication_role = replica; "
+	    "INSERT INTO certificate OVERRIDING SYSTEM VALUE SELECT (jsonb_populate_record("
+	    "NULL::certificate, to_jsonb(c) || jsonb_build_object('id', 900000000 + g, "
+	    "'asset_id', 900000000 + g))).* FROM certificate c, generate_series(1, 20000) g "
+	    "WHERE c.id = " +
+	    id + "; SET session_replication_role = DEFAULT");
+	dba(wipe);
+	long after = buffers();
+	dba("SET session_replication_role = replica; "
+	    "DELETE FROM certificate WHERE id >= 900000000; "
+	    "SET session_replication_role = DEFAULT");
+	EXPECT_GT(before, 0);
+	EXPECT_LT(after, before + 20) << "before " << before << ", after " << after;
+	/* and the approval itself still issues it */
+	EXPECT_EQ(ML_OK, wf_approve(p.approver, { v[0] }, &err)) << err.msg;
+	EXPECT_EQ("issued", wf_scalar(p.admin, "SELECT state FROM certificate WHERE id = " + id));
+}
+
 /* ---- stored bytes, revisions, verification ---- */
 
 static std::string stored_pdf(struct db *db, long long id, std::string *sha = nullptr)
