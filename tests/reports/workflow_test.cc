@@ -1002,6 +1002,38 @@ TEST(CertWorkflow, AnApprovalRechecksTheRecordOfEachCertifiedAsset)
 		<< whole;
 }
 
+/* A DBA's statement in the statistics tests (on the admin's connection). */
+static void wf_dba(struct db *admin, const std::string &sql)
+{
+	PGresult *res = PQexec(db_conn(admin), sql.c_str());
+	EXPECT_EQ(PGRES_COMMAND_OK, PQresultStatus(res)) << PQerrorMessage(db_conn(admin));
+	PQclear(res);
+}
+
+/* Leaves a table (a name written in the test) as a bulk load leaves it
+ * before ANALYZE: no statistics, its size unknown to the planner. */
+static std::string wf_no_statistics(const char *table)
+{
+	const std::string t = std::string("'") + table + "'::regclass";
+	return "DELETE FROM pg_statistic WHERE starelid = " + t +
+	       "; UPDATE pg_class SET reltuples = -1, relpages = 0 WHERE oid = " + t +
+	       " OR oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = " + t + ")";
+}
+
+/* Shared buffers (hit + read) of an EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)
+ * plan's top node: what the statement read, nested calls included. */
+static long wf_plan_buffers(const std::string &plan)
+{
+	long n = 0;
+	for (const char *k : { "\"Shared Hit Blocks\": ", "\"Shared Read Blocks\": " }) {
+		size_t at = plan.find(k);
+		EXPECT_NE(std::string::npos, at) << plan;
+		if (at != std::string::npos)
+			n += atol(plan.c_str() + at + strlen(k));
+	}
+	return n;
+}
+
 /* The run check reads its own run's conclusions whatever the statistics
  * (0353): on a database whose run_conclusion has none (fresh, or loaded in
  * bulk and not yet analysed) the check's plans, made once per session, used
@@ -1016,12 +1048,7 @@ TEST(CertWorkflow, TheRunCheckReadsOnlyItsRunWithoutStatistics)
 	std::string assets = wf_scalar(p.admin, "SELECT array_agg(asset_id) FROM run_position "
 						"WHERE run_id = " +
 							r);
-	auto dba = [&](const std::string &sql) {
-		PGresult *res = PQexec(db_conn(p.admin), sql.c_str());
-		ASSERT_EQ(PGRES_COMMAND_OK, PQresultStatus(res))
-			<< PQerrorMessage(db_conn(p.admin));
-		PQclear(res);
-	};
+	auto dba = [&](const std::string &sql) { wf_dba(p.admin, sql); };
 	/* Buffers one check reads in a new session, after a first call that
 	 * made its plans and warmed the catalogues. */
 	auto buffers = [&]() {
@@ -1030,20 +1057,9 @@ TEST(CertWorkflow, TheRunCheckReadsOnlyItsRunWithoutStatistics)
 		EXPECT_EQ("", wf_scalar(s, call));
 		std::string plan = wf_scalar(s, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + call);
 		db_close(s);
-		long n = 0;
-		for (const char *k : { "\"Shared Hit Blocks\": ", "\"Shared Read Blocks\": " }) {
-			size_t at = plan.find(k);
-			EXPECT_NE(std::string::npos, at) << plan;
-			if (at != std::string::npos)
-				n += atol(plan.c_str() + at + strlen(k));
-		}
-		return n;
+		return wf_plan_buffers(plan);
 	};
-	const std::string wipe =
-		"DELETE FROM pg_statistic WHERE starelid = 'run_conclusion'::regclass; "
-		"UPDATE pg_class SET reltuples = -1, relpages = 0 WHERE oid = "
-		"'run_conclusion'::regclass OR oid IN (SELECT indexrelid FROM pg_index "
-		"WHERE indrelid = 'run_conclusion'::regclass)";
+	const std::string wipe = wf_no_statistics("run_conclusion");
 	dba(wipe);
 	long before = buffers();
 	/* Other runs' passing conclusions, as a bulk load leaves them (the DBA,
@@ -1079,47 +1095,26 @@ TEST(CertWorkflow, AnApprovalFindsItsCertificatesByIdWithoutStatistics)
 	ASSERT_EQ(1u, v.size());
 	ASSERT_EQ(ML_OK, cert_check(p.checker, v.data(), v.size(), &err)) << err.msg;
 	const std::string id = std::to_string(v[0]);
-	auto dba = [&](const std::string &sql) {
-		PGresult *res = PQexec(db_conn(p.admin), sql.c_str());
-		ASSERT_EQ(PGRES_COMMAND_OK, PQresultStatus(res))
-			<< PQerrorMessage(db_conn(p.admin));
-		PQclear(res);
-	};
+	auto dba = [&](const std::string &sql) { wf_dba(p.admin, sql); };
 	/* Buffers the begin of approving the certificate reads in a new
 	 * session, after a first begin (rolled back) that made its plans. */
 	auto buffers = [&]() {
 		struct db *s = pgtest_connect(pgtest_as(p.ci, "mlt_approver"));
 		const std::string call = "SELECT * FROM ml_cert_issue_begin(ARRAY[" + id +
 					 "]::bigint[])";
-		long n = 0;
+		std::string out[2];
 		for (int round = 0; round < 2; round++) {
-			PGresult *res = PQexec(db_conn(s), "BEGIN");
-			PQclear(res);
-			std::string out = wf_scalar(
+			PQclear(PQexec(db_conn(s), "BEGIN"));
+			out[round] = wf_scalar(
 				s,
 				(round ? "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " : "") + call);
-			res = PQexec(db_conn(s), "ROLLBACK");
-			PQclear(res);
-			if (!round) {
-				EXPECT_EQ(id, out); /* the begin allocated for it */
-				continue;
-			}
-			for (const char *k :
-			     { "\"Shared Hit Blocks\": ", "\"Shared Read Blocks\": " }) {
-				size_t at = out.find(k);
-				EXPECT_NE(std::string::npos, at) << out;
-				if (at != std::string::npos)
-					n += atol(out.c_str() + at + strlen(k));
-			}
+			PQclear(PQexec(db_conn(s), "ROLLBACK"));
 		}
 		db_close(s);
-		return n;
+		EXPECT_EQ(id, out[0]); /* the first begin allocated for it */
+		return wf_plan_buffers(out[1]);
 	};
-	const std::string wipe =
-		"DELETE FROM pg_statistic WHERE starelid = 'certificate'::regclass; "
-		"UPDATE pg_class SET reltuples = -1, relpages = 0 WHERE oid = "
-		"'certificate'::regclass OR oid IN (SELECT indexrelid FROM pg_index "
-		"WHERE indrelid = 'certificate'::regclass)";
+	const std::string wipe = wf_no_statistics("certificate");
 	dba(wipe);
 	long before = buffers();
 	/* Other assets' original certificates, as a bulk load leaves them (the
