@@ -9,6 +9,7 @@
 #include <atomic>
 #include <functional>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "audit/audit.h"
@@ -1135,6 +1136,74 @@ TEST(CertWorkflow, AnApprovalFindsItsCertificatesByIdWithoutStatistics)
 	/* and the approval itself still issues it */
 	EXPECT_EQ(ML_OK, wf_approve(p.approver, { v[0] }, &err)) << err.msg;
 	EXPECT_EQ("issued", wf_scalar(p.admin, "SELECT state FROM certificate WHERE id = " + id));
+}
+
+/* The approval's work table (cert_issuing) after many approvals and before
+ * autovacuum: its pages are full of deleted rows. An approval must read its
+ * own rows by key (0355), not the whole table, even in a session whose
+ * plans were made while the table was small. */
+TEST(CertWorkflow, AnApprovalReadsOnlyItsOwnRowsOfTheWorkTable)
+{
+	wf_people p(wf_db());
+	const char *iss = wf_issuer(p.admin, "WQ");
+	struct ml_error err = ML_ERROR_INIT;
+	long long run = wf_run(p.admin, "work-table", 2);
+	std::vector<long long> v = wf_drafts(p.tech, run, iss);
+	ASSERT_EQ(2u, v.size());
+	ASSERT_EQ(ML_OK, cert_check(p.checker, v.data(), v.size(), &err)) << err.msg;
+	auto dba = [&](const std::string &sql) { wf_dba(p.admin, sql); };
+	/* No autovacuum in between; a vacuumed table, so the planner knows it
+	 * small (a table never vacuumed is assumed to have 10 pages). */
+	dba("ALTER TABLE cert_issuing SET (autovacuum_enabled = off)");
+	dba("VACUUM cert_issuing");
+	/* The approver's session plans its statements on the small table. */
+	ASSERT_EQ(ML_OK, wf_approve(p.approver, { v[0] }, &err)) << err.msg;
+	/* 20 000 rows of other approvals, inserted and deleted (the DBA,
+	 * triggers lifted): their pages stay until a vacuum. */
+	dba("SET session_replication_role = replica; "
+	    "INSERT INTO cert_issuing (cert_id, asset_id, txid, approver_id, approver, issuer_id, "
+	    "revision, cert_no, year, serial, issued_on, verify_code, qr) "
+	    "SELECT 900000000 + g, 900000000 + g, 900000000 + g / 4, 1, 'someone else', 'WQ', 0, "
+	    "'WQ2026-' || g, 2026, g, DATE '2026-01-01', 'ABCD-EFGH', repeat('q', 80) "
+	    "FROM generate_series(1, 20000) g; "
+	    "DELETE FROM cert_issuing WHERE cert_id >= 900000000; "
+	    "SET session_replication_role = DEFAULT");
+	const std::string pages = wf_scalar(
+		p.admin,
+		"SELECT pg_relation_size('cert_issuing') / current_setting('block_size')::int");
+	EXPECT_GT(std::stol(pages), 200) << "the table holds the deleted rows' pages";
+	const std::string reads =
+		"SELECT s.seq_scan || ' ' || (io.heap_blks_hit + io.heap_blks_read + "
+		"coalesce(io.idx_blks_hit, 0) + coalesce(io.idx_blks_read, 0)) FROM pg_stat_user_tables s "
+		"JOIN pg_statio_user_tables io USING (relid) WHERE s.relid = 'cert_issuing'::regclass";
+	auto counts = [&]() {
+		long seq = 0, blocks = 0;
+		std::istringstream(wf_scalar(p.admin, reads)) >> seq >> blocks;
+		return std::make_pair(seq, blocks);
+	};
+	/* Each session's counters reach the statistics when its statement
+	 * returns (else up to a second or more later). */
+	auto flush = [&]() {
+		for (struct db *s : { p.admin, p.approver })
+			EXPECT_EQ("", wf_scalar(s, "SELECT pg_stat_force_next_flush()::text"));
+	};
+	flush();
+	auto before = counts();
+	ASSERT_EQ(ML_OK, wf_approve(p.approver, { v[1] }, &err)) << err.msg;
+	flush();
+	auto after = counts();
+	dba("ALTER TABLE cert_issuing RESET (autovacuum_enabled)");
+	dba("VACUUM cert_issuing");
+	EXPECT_EQ(before.first, after.first)
+		<< "sequential scans of the work table during the approval";
+	EXPECT_LT(after.second - before.second, 100)
+		<< "blocks of the work table (" << pages << " pages) read by the approval";
+	EXPECT_EQ("issued 2",
+		  wf_scalar(p.admin, "SELECT min(state) || ' ' || count(*) FROM certificate "
+				     "WHERE state = 'issued' AND id IN (" +
+					     std::to_string(v[0]) + ", " + std::to_string(v[1]) +
+					     ")"));
+	EXPECT_EQ("0", wf_scalar(p.admin, "SELECT count(*) FROM cert_issuing"));
 }
 
 /* ---- stored bytes, revisions, verification ---- */
