@@ -1035,6 +1035,31 @@ static long wf_plan_buffers(const std::string &plan)
 	return n;
 }
 
+/* A table's sequential scans and blocks read (heap and indexes, hit or
+ * read) so far, from the statistics views. */
+static std::pair<long, long> wf_table_reads(struct db *admin, const char *table)
+{
+	long seq = 0, blocks = 0;
+	std::istringstream(wf_scalar(
+		admin,
+		std::string(
+			"SELECT s.seq_scan || ' ' || (io.heap_blks_hit + io.heap_blks_read + "
+			"coalesce(io.idx_blks_hit, 0) + coalesce(io.idx_blks_read, 0)) "
+			"FROM pg_stat_user_tables s JOIN pg_statio_user_tables io USING (relid) "
+			"WHERE s.relid = '") +
+			table + "'::regclass")) >>
+		seq >> blocks;
+	return std::make_pair(seq, blocks);
+}
+
+/* Each session's counters reach the statistics when this returns (else up
+ * to a second or more later). */
+static void wf_flush_statistics(std::initializer_list<struct db *> sessions)
+{
+	for (struct db *s : sessions)
+		EXPECT_EQ("", wf_scalar(s, "SELECT pg_stat_force_next_flush()::text"));
+}
+
 /* The run check reads its own run's conclusions whatever the statistics
  * (0353): on a database whose run_conclusion has none (fresh, or loaded in
  * bulk and not yet analysed) the check's plans, made once per session, used
@@ -1172,26 +1197,11 @@ TEST(CertWorkflow, AnApprovalReadsOnlyItsOwnRowsOfTheWorkTable)
 		p.admin,
 		"SELECT pg_relation_size('cert_issuing') / current_setting('block_size')::int");
 	EXPECT_GT(std::stol(pages), 200) << "the table holds the deleted rows' pages";
-	const std::string reads =
-		"SELECT s.seq_scan || ' ' || (io.heap_blks_hit + io.heap_blks_read + "
-		"coalesce(io.idx_blks_hit, 0) + coalesce(io.idx_blks_read, 0)) FROM pg_stat_user_tables s "
-		"JOIN pg_statio_user_tables io USING (relid) WHERE s.relid = 'cert_issuing'::regclass";
-	auto counts = [&]() {
-		long seq = 0, blocks = 0;
-		std::istringstream(wf_scalar(p.admin, reads)) >> seq >> blocks;
-		return std::make_pair(seq, blocks);
-	};
-	/* Each session's counters reach the statistics when its statement
-	 * returns (else up to a second or more later). */
-	auto flush = [&]() {
-		for (struct db *s : { p.admin, p.approver })
-			EXPECT_EQ("", wf_scalar(s, "SELECT pg_stat_force_next_flush()::text"));
-	};
-	flush();
-	auto before = counts();
+	wf_flush_statistics({ p.admin, p.approver });
+	auto before = wf_table_reads(p.admin, "cert_issuing");
 	ASSERT_EQ(ML_OK, wf_approve(p.approver, { v[1] }, &err)) << err.msg;
-	flush();
-	auto after = counts();
+	wf_flush_statistics({ p.admin, p.approver });
+	auto after = wf_table_reads(p.admin, "cert_issuing");
 	dba("ALTER TABLE cert_issuing RESET (autovacuum_enabled)");
 	dba("VACUUM cert_issuing");
 	EXPECT_EQ(before.first, after.first)
@@ -1204,6 +1214,55 @@ TEST(CertWorkflow, AnApprovalReadsOnlyItsOwnRowsOfTheWorkTable)
 					     std::to_string(v[0]) + ", " + std::to_string(v[1]) +
 					     ")"));
 	EXPECT_EQ("0", wf_scalar(p.admin, "SELECT count(*) FROM cert_issuing"));
+}
+
+/* Approving a revision on a table without statistics (0355): the begin
+ * and the finish find the corrected certificate by its key, one lookup per
+ * revision, and the transaction's certificates by id alone. Before, the
+ * begin joined the corrected certificate by a merge over the id index from
+ * its start, and the finish ANDed the id index with a scan of the number
+ * index for `revision > 0`: both read more the more certificates came
+ * before. */
+TEST(CertWorkflow, ARevisionIsApprovedByKeysWithoutStatistics)
+{
+	wf_people p(wf_db());
+	const char *iss = wf_issuer(p.admin, "RK");
+	struct ml_error err = ML_ERROR_INIT;
+	long long id = wf_issue_run(p, wf_run(p.admin, "rk", 1), iss)[0];
+	long long rev = 0;
+	struct cert_override ov[] = { { "client", "示范市供电公司营销部（更正）" } };
+	ASSERT_EQ(ML_OK, cert_revise(p.approver, id, "送检单位名称有误", ov, 1, &rev, &err))
+		<< err.msg;
+	ASSERT_EQ(ML_OK, cert_check(p.checker, &rev, 1, &err)) << err.msg;
+	struct db *ap2 = pgtest_connect(pgtest_user(p.ci, "mlt_wf_rk2", "钱批准", "approver"));
+	auto dba = [&](const std::string &sql) { wf_dba(p.admin, sql); };
+	/* 20 000 older certificates of other assets, before the corrected one
+	 * in id order, as a bulk load leaves them (the DBA, triggers and keys
+	 * lifted), and no statistics. */
+	dba("SET session_replication_role = replica; "
+	    "INSERT INTO certificate OVERRIDING SYSTEM VALUE SELECT (jsonb_populate_record("
+	    "NULL::certificate, to_jsonb(c) || jsonb_build_object('id', -g, "
+	    "'asset_id', 900000000 + g))).* FROM certificate c, generate_series(1, 20000) g "
+	    "WHERE c.id = " +
+	    std::to_string(id) + "; SET session_replication_role = DEFAULT");
+	dba(wf_no_statistics("certificate"));
+	wf_flush_statistics({ p.admin, ap2 });
+	auto before = wf_table_reads(p.admin, "certificate");
+	EXPECT_EQ(ML_OK, wf_approve(ap2, { rev }, &err)) << err.msg;
+	wf_flush_statistics({ p.admin, ap2 });
+	auto after = wf_table_reads(p.admin, "certificate");
+	db_close(ap2);
+	dba("SET session_replication_role = replica; DELETE FROM certificate WHERE id < 0; "
+	    "SET session_replication_role = DEFAULT");
+	dba("ANALYZE certificate");
+	EXPECT_EQ(before.first, after.first) << "sequential scans of the certificates";
+	EXPECT_LT(after.second - before.second, 300)
+		<< "blocks of the certificates read by the approval";
+	EXPECT_EQ(std::to_string(rev),
+		  wf_scalar(p.admin, "SELECT new_id FROM cert_supersession WHERE old_id = " +
+					     std::to_string(id)));
+	EXPECT_EQ("issued", wf_scalar(p.admin, "SELECT state FROM certificate WHERE id = " +
+						       std::to_string(rev)));
 }
 
 /* ---- stored bytes, revisions, verification ---- */
