@@ -20,7 +20,10 @@
  * connection per bench): STREAMS threads, each its own connection, bench,
  * 48 assets and run, each committing STEPS_PER_TRIAL steps; rows of all of
  * them over the wall time, TRIALS times, alternating with one stream alone
- * on the same kind of run, medians of both and their ratio.
+ * on the same kind of run, medians of both and their ratio; then the same
+ * two grouped as the runner's writer groups the steps that wait for the
+ * database (result_commit_steps, up to RESULT_GROUP_MAX steps a
+ * transaction): here every step waits, so this is the saturated rate.
  *
  * usage: METERLAB_BENCH_PG='host=... user=postgres' bench_runner_commit [TRIALS] [STEPS_PER_TRIAL] [STREAMS]
  */
@@ -89,6 +92,32 @@ static int64_t batched(struct db *db, int64_t run, struct step_data *d, const in
 		if (result_commit_step(db, run, &d->ps, result_now_us(), d->rd, NPOS * NREAD,
 				       d->rows, NPOS, &err))
 			brs_die("batched commit", &err);
+	}
+	return (int64_t)steps * (NPOS * NREAD + NPOS + 1);
+}
+
+/*
+ * The runner's writer when the database is behind (lab/runner.c): the steps
+ * waiting in its queue, RESULT_GROUP_MAX at most, in one result_commit_steps
+ * call. Here every step is ready at once, so every call takes the most: the
+ * rate a saturated database reaches, not what a bench sees when it keeps up.
+ * d holds RESULT_GROUP_MAX steps.
+ */
+static int64_t grouped(struct db *db, int64_t run, struct step_data *d, const int64_t *ids,
+		       int first, int steps)
+{
+	struct ml_error err = ML_ERROR_INIT;
+	struct result_step g[RESULT_GROUP_MAX];
+	for (int s = 0; s < steps; s += RESULT_GROUP_MAX) {
+		size_t n = 0;
+		for (; n < RESULT_GROUP_MAX && s + (int)n < steps; n++) {
+			fill(&d[n], first + s + (int)n, ids);
+			g[n] = (struct result_step){ &d[n].ps,     result_now_us(), d[n].rd,
+						     NPOS * NREAD, d[n].rows,       NPOS };
+		}
+		size_t done = 0;
+		if (result_commit_steps(db, run, g, n, &done, &err) || done != n)
+			brs_die("grouped commit", &err);
 	}
 	return (int64_t)steps * (NPOS * NREAD + NPOS + 1);
 }
@@ -173,13 +202,17 @@ struct stream {
 	int64_t run, ids[NPOS];
 	int next; /* next step of its run */
 	int steps;
-	struct step_data *d;
+	int group;           /* commit as grouped() instead of batched() */
+	struct step_data *d; /* RESULT_GROUP_MAX steps */
 };
 
 static void *stream_main(void *arg)
 {
 	struct stream *st = arg;
-	(void)batched(st->db, st->run, st->d, st->ids, st->next, st->steps);
+	if (st->group)
+		(void)grouped(st->db, st->run, st->d, st->ids, st->next, st->steps);
+	else
+		(void)batched(st->db, st->run, st->d, st->ids, st->next, st->steps);
 	st->next += st->steps;
 	return NULL;
 }
@@ -223,15 +256,17 @@ static void stream_setup(struct db *dba, const char *pci, int k, struct stream *
 	asset_ids(dba, bcs, st->ids);
 	st->next = 0;
 	st->steps = steps;
-	st->d = malloc(sizeof(*st->d));
+	st->d = malloc(RESULT_GROUP_MAX * sizeof(*st->d));
 	if (!st->d)
 		brs_die("out of memory", NULL);
 }
 
 /* Rows per second of n streams committing at once (wall time of the slowest). */
-static double streams_round(struct stream *st, int n)
+static double streams_round(struct stream *st, int n, int group)
 {
 	pthread_t th[MAX_STREAMS];
+	for (int i = 0; i < n; i++)
+		st[i].group = group;
 	double t0 = brs_now();
 	for (int i = 0; i < n; i++)
 		if (pthread_create(&th[i], NULL, stream_main, &st[i]))
@@ -252,8 +287,11 @@ int main(int argc, char **argv)
 			       "[STREAMS 1..%d]\n",
 			       MAX_STREAMS),
 		       2;
-	if (trials * steps > NSTEPS)
-		return fprintf(stderr, "bench_runner_commit: TRIALS x STEPS must be at most %d\n",
+	/* the streams' runs take their steps twice: one by one, then grouped */
+	if (trials * steps * (nstreams > 1 ? 2 : 1) > NSTEPS)
+		return fprintf(stderr,
+			       "bench_runner_commit: TRIALS x STEPS (x 2 with STREAMS > 1) must be "
+			       "at most %d\n",
 			       NSTEPS),
 		       2;
 	int off = snprintf(scheme_text, sizeof(scheme_text),
@@ -297,15 +335,17 @@ int main(int argc, char **argv)
 		next_r += steps;
 	}
 	double mb = brs_median(rate_b, trials), mr = brs_median(rate_r, trials);
-	double rate_1[50], rate_n[50];
+	double rate_1[50], rate_n[50], rate_g1[50], rate_gn[50];
 	struct stream st[MAX_STREAMS + 1];
 	if (nstreams > 1) {
 		/* streams 0..n-1 together; stream n alone: runs that start alike */
 		for (int k = 0; k <= nstreams; k++)
 			stream_setup(db, pci, k + 2, &st[k], steps);
 		for (int t = 0; t < trials; t++) {
-			rate_1[t] = streams_round(&st[nstreams], 1);
-			rate_n[t] = streams_round(st, nstreams);
+			rate_1[t] = streams_round(&st[nstreams], 1, 0);
+			rate_n[t] = streams_round(st, nstreams, 0);
+			rate_g1[t] = streams_round(&st[nstreams], 1, 1);
+			rate_gn[t] = streams_round(st, nstreams, 1);
 		}
 	}
 	printf("bench_runner_commit: %d trials x %d steps x (%d readings + %d results + 1 mark) rows\n",
@@ -321,6 +361,15 @@ int main(int argc, char **argv)
 		       nstreams, mn);
 		printf("  ratio %d benches / one                               %.2fx\n", nstreams,
 		       mn / m1);
+		double g1 = brs_median(rate_g1, trials), gn = brs_median(rate_gn, trials);
+		printf("  grouped as the runner's writer when behind (up to %d steps a transaction):\n",
+		       RESULT_GROUP_MAX);
+		printf("  grouped, one bench alone (own run)                  median %.0f rows/s\n",
+		       g1);
+		printf("  grouped, %d benches at once (all rows / wall time)   median %.0f rows/s\n",
+		       nstreams, gn);
+		printf("  ratio grouped / one by one, %d benches at once       %.2fx\n", nstreams,
+		       gn / mn);
 		for (int k = 0; k <= nstreams; k++) {
 			free(st[k].d);
 			db_close(st[k].db);

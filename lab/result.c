@@ -143,29 +143,49 @@ static const char *const record_sql =
 	"$22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[], $26::bigint[], $27::bigint[], $28::bigint[], "
 	"$29::text[], $30::text[], $31::text[], $32::text[], $33::text[], $34::bigint[])";
 
-int result_commit_step(struct db *db, int64_t run_id, const struct plan_step *ps,
-		       int64_t started_us, const struct result_reading *rd, size_t nrd,
-		       const struct result_row *rows, size_t nrows, struct ml_error *err)
-{
-	enum {
-		NP = 5 + RD_N + NCOLS
-	};
+enum {
+	NP = 5 + RD_N + NCOLS
+};
+
+/* One step's parameters for record_sql: binary arrays, the scalars as text. */
+struct step_params {
 	char rid[24], sno[16];
-	snprintf(rid, sizeof(rid), "%" PRId64, run_id);
-	snprintf(sno, sizeof(sno), "%d", ps->index);
-	struct ml_buf started = ML_BUF_INIT;
+	struct ml_buf started;
 	struct pgbin_arr a[RD_N + NCOLS];
+	const char *p[NP];
+	int len[NP], fmt[NP];
+};
+
+static void step_params_free(struct step_params *sp)
+{
+	for (int c = 0; c < RD_N + NCOLS; c++)
+		pgbin_arr_free(&sp->a[c]);
+	ml_buf_free(&sp->started);
+}
+
+/* Fills *sp (freed by step_params_free, also after a failure). */
+static int step_params_build(struct step_params *sp, int64_t run_id, const struct result_step *s,
+			     struct ml_error *err)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->started = (struct ml_buf)ML_BUF_INIT;
+	snprintf(sp->rid, sizeof(sp->rid), "%" PRId64, run_id);
+	snprintf(sp->sno, sizeof(sp->sno), "%d", s->ps->index);
+	struct pgbin_arr *a = sp->a;
 	for (int c = 0; c < RD_N; c++)
 		pgbin_arr_init(&a[c], rd_type[c]);
 	for (int c = 0; c < NCOLS; c++)
 		pgbin_arr_init(&a[RD_N + c], col_type[c]);
-	for (size_t i = 0; i < nrd; i++)
-		reading_arrays(a, &rd[i]);
-	for (size_t i = 0; i < nrows; i++)
-		row_arrays(a + RD_N, &rows[i]);
-	int rc = put_ts(&started, started_us);
-	const char *p[NP] = { rid, sno, scheme_step_kind_name(ps->kind), ps->label,
-			      ml_buf_str(&started) };
+	for (size_t i = 0; i < s->nrd; i++)
+		reading_arrays(a, &s->rd[i]);
+	for (size_t i = 0; i < s->nrows; i++)
+		row_arrays(a + RD_N, &s->rows[i]);
+	int rc = put_ts(&sp->started, s->started_us);
+	sp->p[0] = sp->rid;
+	sp->p[1] = sp->sno;
+	sp->p[2] = scheme_step_kind_name(s->ps->kind);
+	sp->p[3] = s->ps->label;
+	sp->p[4] = ml_buf_str(&sp->started);
 	/* ml_run_record_step's parameter names, for a message that names the array */
 	static const char *const arr_name[RD_N + NCOLS] = {
 		"r_asset",    "r_reading_no",   "r_position", "r_value",    "r_value2",
@@ -175,29 +195,107 @@ int result_commit_step(struct db *db, int64_t run_id, const struct plan_step *ps
 		"s_ilimit2",  "s_interval2",    "s_gamma",    "s_verdict",  "s_iverdict",
 		"s_verdict2", "s_verdict1",     "s_note",     "s_elapsed"
 	};
-	int len[NP] = { 0 }, fmt[NP] = { 0 }, bad = -1;
+	int bad = -1;
 	for (int c = 0; c < RD_N + NCOLS; c++) {
-		p[5 + c] = pgbin_arr_finish(&a[c], &len[5 + c]);
-		fmt[5 + c] = 1;
-		if (!p[5 + c] && !rc) {
+		sp->p[5 + c] = pgbin_arr_finish(&a[c], &sp->len[5 + c]);
+		sp->fmt[5 + c] = 1;
+		if (!sp->p[5 + c] && !rc) {
 			rc = a[c].rc;
 			bad = c;
 		}
 	}
 	if (rc == ML_ENOMEM)
-		rc = ml_errorf(err, ML_ENOMEM, "out of memory formatting %zu readings", nrd);
-	else if (rc)
-		rc = ml_errorf(err, ML_EINVAL,
-			       "run %" PRId64 " step %d: value %" PRId64
-			       " in %s (element %d) does not "
-			       "fit its column's type",
-			       run_id, ps->index + 1, bad >= 0 ? a[bad].bad : 0,
-			       bad >= 0 ? arr_name[bad] : "?", bad >= 0 ? a[bad].n + 1 : 0);
-	else
-		rc = db_exec_params(db, record_sql, NP, p, len, fmt, PGRES_COMMAND_OK, NULL, err);
-	for (int c = 0; c < RD_N + NCOLS; c++)
-		pgbin_arr_free(&a[c]);
-	ml_buf_free(&started);
+		return ml_errorf(err, ML_ENOMEM, "out of memory formatting %zu readings", s->nrd);
+	if (rc)
+		return ml_errorf(err, ML_EINVAL,
+				 "run %" PRId64 " step %d: value %" PRId64
+				 " in %s (element %d) does not "
+				 "fit its column's type",
+				 run_id, s->ps->index + 1, bad >= 0 ? a[bad].bad : 0,
+				 bad >= 0 ? arr_name[bad] : "?", bad >= 0 ? a[bad].n + 1 : 0);
+	return ML_OK;
+}
+
+int result_commit_step(struct db *db, int64_t run_id, const struct plan_step *ps,
+		       int64_t started_us, const struct result_reading *rd, size_t nrd,
+		       const struct result_row *rows, size_t nrows, struct ml_error *err)
+{
+	const struct result_step s = { ps, started_us, rd, nrd, rows, nrows };
+	return result_commit_steps(db, run_id, &s, 1, NULL, err);
+}
+
+/* At most RESULT_GROUP_MAX steps: alone as one statement, else BEGIN … COMMIT in one pipeline. */
+static int commit_group(struct db *db, int64_t run_id, const struct result_step *steps, size_t n,
+			size_t *committed, struct ml_error *err)
+{
+	struct step_params sp[RESULT_GROUP_MAX];
+	struct db_stmt st[RESULT_GROUP_MAX + 2];
+	size_t built = 0;
+	int rc = ML_OK;
+	for (; built < n && !rc; built++)
+		rc = step_params_build(&sp[built], run_id, &steps[built], err);
+	/* a step that cannot be sent fails alone: the steps before it are stored */
+	size_t bad = rc ? built - 1 : n, failed = n;
+	if (rc) {
+		struct ml_error e = ML_ERROR_INIT;
+		size_t c = 0;
+		if (bad > 0 && commit_group(db, run_id, steps, bad, &c, &e)) {
+			*err = e;
+			rc = e.code;
+		}
+		*committed = c;
+		goto out;
+	}
+	if (n == 1) {
+		rc = db_exec_params(db, record_sql, NP, sp[0].p, sp[0].len, sp[0].fmt,
+				    PGRES_COMMAND_OK, NULL, err);
+		*committed = rc ? 0 : 1;
+		goto out;
+	}
+	st[0] = (struct db_stmt){ .sql = "BEGIN", .expect = PGRES_COMMAND_OK };
+	for (size_t i = 0; i < n; i++)
+		st[1 + i] = (struct db_stmt){ .sql = record_sql,
+					      .nparams = NP,
+					      .params = sp[i].p,
+					      .lengths = sp[i].len,
+					      .formats = sp[i].fmt,
+					      .expect = PGRES_COMMAND_OK };
+	st[n + 1] = (struct db_stmt){ .sql = "COMMIT", .expect = PGRES_COMMAND_OK };
+	rc = db_pipeline_at(db, st, n + 2, NULL, &failed, err);
+	if (!rc) {
+		*committed = n;
+		goto out;
+	}
+	db_rollback(db);
+	*committed = 0;
+	/* step failed - 1 was refused: store those before it, report its error */
+	if (failed >= 2 && failed <= n) {
+		struct ml_error e = ML_ERROR_INIT;
+		size_t c = 0;
+		if (commit_group(db, run_id, steps, failed - 1, &c, &e)) {
+			*err = e;
+			rc = e.code;
+		}
+		*committed = c;
+	}
+out:
+	for (size_t i = 0; i < built; i++)
+		step_params_free(&sp[i]);
+	return rc;
+}
+
+int result_commit_steps(struct db *db, int64_t run_id, const struct result_step *steps, size_t n,
+			size_t *committed, struct ml_error *err)
+{
+	size_t done = 0;
+	int rc = ML_OK;
+	while (done < n && !rc) {
+		size_t k = n - done < RESULT_GROUP_MAX ? n - done : RESULT_GROUP_MAX, c = 0;
+		rc = commit_group(db, run_id, steps + done, k, &c, err);
+		done += c;
+	}
+	if (committed)
+		*committed = done;
 	return rc;
 }
 

@@ -67,6 +67,33 @@ int result_commit_step(struct db *db, int64_t run_id, const struct plan_step *ps
 		       const struct result_row *rows, size_t nrows,
 		       struct ml_error *err) ML_MUSTCHECK;
 
+/* One completed step, as result_commit_step takes it; the arrays are the caller's. */
+struct result_step {
+	const struct plan_step *ps;
+	int64_t started_us;
+	const struct result_reading *rd;
+	size_t nrd;
+	const struct result_row *rows;
+	size_t nrows;
+};
+
+/* The most steps result_commit_steps stores in one transaction. */
+#define RESULT_GROUP_MAX 16
+
+/*
+ * Commit completed steps of one run in order, as result_commit_step would
+ * one by one, but up to RESULT_GROUP_MAX of them in one transaction sent in
+ * one round trip (db_pipeline): one WAL flush for the group instead of one
+ * per step. The runner's writer hands over the steps that wait while a
+ * commit is under way (lab/runner.c), so a bench that the database keeps up
+ * with still commits each step alone. When a step is refused, the steps
+ * before it are committed (again in one transaction), the refused one and
+ * those after it are not, and the error is the refused step's, exactly as
+ * one by one. *committed (may be NULL) receives how many steps are stored.
+ */
+int result_commit_steps(struct db *db, int64_t run_id, const struct result_step *steps, size_t n,
+			size_t *committed, struct ml_error *err) ML_MUSTCHECK;
+
 /* done[i] = 1 for each completed step_no i < cap (others 0). */
 int result_done_steps(struct db *db, int64_t run_id, unsigned char *done, size_t cap,
 		      struct ml_error *err) ML_MUSTCHECK;

@@ -550,10 +550,12 @@ static size_t collect_readings(const struct run *r, const struct plan_step *ps,
 /*
  * Step commits run on a writer thread so the bench goes on with the next
  * steps while PostgreSQL stores the finished ones, in order (a FIFO; the
- * thread has the run's connection to itself until writer_wait()). After a
- * failed commit nothing more is committed and the error surfaces at the
- * next store_step() or writer_wait(), which stops the run; resume redoes
- * from that step because its run_step mark was never committed.
+ * thread has the run's connection to itself until writer_wait()). The
+ * steps that waited while a commit was under way are stored together
+ * (writer_main). After a refused step nothing more is committed (the steps
+ * before it are) and the error surfaces at the next store_step() or
+ * writer_wait(), which stops the run; resume redoes from that step because
+ * its run_step mark was never committed.
  */
 struct commit_job {
 	const struct plan_step *ps;
@@ -585,38 +587,55 @@ static void job_free(struct commit_job *j)
 	free(j);
 }
 
-static struct commit_job *writer_pop(struct writer *w)
+/* Takes the queued jobs into out, at most RESULT_GROUP_MAX, oldest first; 0 once closing and empty. */
+static size_t writer_pop(struct writer *w, struct commit_job **out)
 {
+	size_t n = 0;
 	pthread_mutex_lock(&w->mu);
 	while (!w->head && !w->closing)
 		pthread_cond_wait(&w->cv, &w->mu);
-	struct commit_job *j = w->head;
-	if (j) {
+	while (w->head && n < RESULT_GROUP_MAX) {
+		struct commit_job *j = w->head;
 		w->head = j->next;
-		if (!w->head)
-			w->tail = NULL;
+		j->next = NULL;
+		out[n++] = j;
 	}
+	if (!w->head)
+		w->tail = NULL;
 	pthread_mutex_unlock(&w->mu);
-	return j;
+	return n;
 }
 
+/*
+ * The steps that queued up while the last commit was under way are stored
+ * together (result_commit_steps: one transaction, one WAL flush): when the
+ * database keeps up, each step is committed alone as soon as it is judged;
+ * when it falls behind (many benches at once), a flush serves several steps
+ * and the writer catches up instead of falling further behind.
+ */
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
-	struct commit_job *j;
-	while ((j = writer_pop(w)) != NULL) {
+	struct commit_job *j[RESULT_GROUP_MAX];
+	struct result_step s[RESULT_GROUP_MAX];
+	size_t n;
+	while ((n = writer_pop(w, j)) > 0) {
 		struct ml_error e = ML_ERROR_INIT;
+		for (size_t i = 0; i < n; i++)
+			s[i] = (struct result_step){
+				j[i]->ps,  j[i]->started, j[i]->rd,
+				j[i]->nrd, j[i]->rows,    (size_t)w->r->nslots
+			};
 		int rc = w->rc ? w->rc /* after a failure: drop the rest */
-			       : result_commit_step(w->r->db, w->r->run_id, j->ps, j->started,
-						    j->rd, j->nrd, j->rows, (size_t)w->r->nslots,
-						    &e);
+			       : result_commit_steps(w->r->db, w->r->run_id, s, n, NULL, &e);
 		if (rc && !w->rc) {
 			pthread_mutex_lock(&w->mu);
 			w->rc = rc;
 			w->err = e;
 			pthread_mutex_unlock(&w->mu);
 		}
-		job_free(j);
+		for (size_t i = 0; i < n; i++)
+			job_free(j[i]);
 	}
 	return NULL;
 }

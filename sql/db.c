@@ -374,6 +374,16 @@ void db_prologue_end(struct db *db)
 int db_pipeline(struct db *db, const struct db_stmt *st, size_t n, PGresult **out,
 		struct ml_error *err)
 {
+	return db_pipeline_at(db, st, n, out, NULL, err);
+}
+
+int db_pipeline_at(struct db *db, const struct db_stmt *st, size_t n, PGresult **out,
+		   size_t *failed, struct ml_error *err)
+{
+	size_t at_dummy;
+	if (!failed)
+		failed = &at_dummy;
+	*failed = n;
 	for (size_t i = 0; out && i < n; i++)
 		out[i] = NULL;
 	if (db->pro_state != DB_PRO_OFF)
@@ -383,10 +393,16 @@ int db_pipeline(struct db *db, const struct db_stmt *st, size_t n, PGresult **ou
 	if (db->hook && !db->in_hook && !strcmp(st[0].sql, "BEGIN")) {
 		/* the hook's statements must follow BEGIN before any other */
 		int rc = db_begin(db, err);
+		if (rc)
+			*failed = 0;
 		if (!rc && out && !(out[0] = PQmakeEmptyPGresult(db->conn, PGRES_COMMAND_OK)))
 			rc = ml_errorf(err, ML_ENOMEM, "out of memory");
-		if (!rc)
-			rc = db_pipeline(db, st + 1, n - 1, out ? out + 1 : NULL, err);
+		if (!rc) {
+			size_t f = n - 1;
+			rc = db_pipeline_at(db, st + 1, n - 1, out ? out + 1 : NULL, &f, err);
+			if (rc)
+				*failed = f + 1;
+		}
 		if (rc && out) {
 			PQclear(out[0]);
 			out[0] = NULL;
@@ -443,8 +459,10 @@ int db_pipeline(struct db *db, const struct db_stmt *st, size_t n, PGresult **ou
 			ExecStatusType want = st[i].expect;
 			if (want == PGRES_COMMAND_OK && s == PGRES_TUPLES_OK)
 				s = PGRES_COMMAND_OK;
-			if (s != want)
+			if (s != want) {
 				rc = db_result_error(db, r, "database", err);
+				*failed = i;
+			}
 		}
 		if (i < n && out && !out[i])
 			out[i] = r;

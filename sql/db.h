@@ -149,6 +149,10 @@ struct db_stmt {
 };
 int db_pipeline(struct db *db, const struct db_stmt *st, size_t n, PGresult **out,
 		struct ml_error *err) ML_MUSTCHECK;
+/* db_pipeline that also says, on failure, which statement failed: *failed is
+ * its index (n when none was to blame: the connection, the sync). */
+int db_pipeline_at(struct db *db, const struct db_stmt *st, size_t n, PGresult **out,
+		   size_t *failed, struct ml_error *err) ML_MUSTCHECK;
 
 /* Transactions. db_rollback is safe to call when no transaction is open. */
 int db_begin(struct db *db, struct ml_error *err) ML_MUSTCHECK;
