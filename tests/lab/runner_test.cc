@@ -442,6 +442,54 @@ TEST_F(RunnerTest, StopThenResumeKeepsCompletedSteps)
 	expect_no_duplicates(run);
 }
 
+/*
+ * The runner's writer stores the steps that waited for the database
+ * together (lab/runner.c, result_commit_steps). Another session holds
+ * run_step against inserts, so the first step's commit waits; the bench goes
+ * on and the judged steps queue. When the lock goes, the queued steps share
+ * a transaction: fewer transactions than steps, every step stored once, the
+ * run finished as usual.
+ */
+TEST_F(RunnerTest, StepsThatWaitForTheDatabaseShareACommit)
+{
+	ASSERT_TRUE(sim(scenario(8, ""), code("B1").c_str()));
+	auto bcs = assets(4);
+	int64_t run = rfx::create_task(db_, code("B1").c_str(), "T-1P", bcs);
+	struct db *blocker = pgtest_connect(ci_);
+	rfx::exec(blocker, "BEGIN");
+	rfx::exec(blocker, "LOCK TABLE run_step IN SHARE ROW EXCLUSIVE MODE");
+	struct runner_options o = rfx::fast_options();
+	struct runner_outcome out;
+	struct ml_error err = ML_ERROR_INIT;
+	int rc = -1;
+	std::thread runner([&] { rc = runner_execute(tech_.c_str(), run, &o, &out, &err); });
+	/* the writer's first commit waits for the lock ... */
+	int waiting = 0;
+	for (int i = 0; i < 1000 && !waiting; i++) {
+		waiting = one(dba_,
+			      "SELECT count(*) FROM pg_locks WHERE relation = 'run_step'::regclass "
+			      "AND NOT granted") != "0";
+		if (!waiting)
+			std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	}
+	EXPECT_TRUE(waiting) << "the writer never waited for run_step";
+	/* ... while the bench goes through the rest of the scheme (the whole run takes ~1.5 s) */
+	std::this_thread::sleep_for(std::chrono::seconds(4));
+	EXPECT_EQ("0", count("run_step", run));
+	rfx::exec(blocker, "ROLLBACK");
+	runner.join();
+	db_close(blocker);
+	ASSERT_EQ(ML_OK, rc) << err.msg;
+	EXPECT_STREQ("finished", out.status);
+	EXPECT_EQ("7", count("run_step", run));
+	int tx = std::stoi(
+		one(db_, "SELECT count(DISTINCT xmin::text) FROM run_step WHERE run_id = " +
+				 std::to_string(run)));
+	EXPECT_GE(tx, 2) << "the first step waited alone";
+	EXPECT_LT(tx, 7) << "every step had its own commit: nothing was grouped";
+	expect_no_duplicates(run);
+}
+
 TEST_F(RunnerTest, DroppedConnectionMidStepIsRedone)
 {
 	struct benchsim *s = sim(scenario(8, ""), code("B1").c_str(), 2000);
