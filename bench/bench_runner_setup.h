@@ -105,6 +105,12 @@ static void brs_person(struct db *db, const char *dba_ci, char *out, size_t cap)
 
 static void brs_drop_db(const char *name)
 {
+	/* ML_BENCH_KEEP_DB=1 leaves the database for a look afterwards (EXPLAIN, profiling). */
+	const char *keep = getenv("ML_BENCH_KEEP_DB");
+	if (keep && !strcmp(keep, "1")) {
+		fprintf(stderr, "bench: database %s kept (ML_BENCH_KEEP_DB=1)\n", name);
+		return;
+	}
 	const char *admin = getenv("METERLAB_BENCH_PG");
 	if (!admin || !*admin)
 		admin = getenv("METERLAB_TEST_PG");
