@@ -491,15 +491,15 @@ TEST_F(RunnerTest, StepsThatWaitForTheDatabaseShareACommit)
 }
 
 /*
- * The conclusion reads the run's results from the partitions of the run's
- * time alone (0356): the planner prunes run_step_result by the window, so a
+ * The conclusion, and then the certificate documents, read the run's results
+ * from the partitions of the run's time alone (0356, 0357): the planner prunes run_step_result by the window, so a
  * conclusion does not open and lock the 145 monthly partitions (which, on
  * the fresh connection of every run, cost most of the runner's end). The
  * locks a transaction's planning takes are held to its end: while the
  * conclusion waits for an asset's row, held by another session, the
  * partitions it planned over are visible in pg_locks.
  */
-TEST_F(RunnerTest, ConclusionOpensOnlyThePartitionsOfTheRunsTime)
+TEST_F(RunnerTest, ConclusionAndDocumentsOpenOnlyThePartitionsOfTheRunsTime)
 {
 	ASSERT_TRUE(sim(scenario(8, ""), code("B1").c_str()));
 	auto bcs = assets(2);
@@ -547,6 +547,22 @@ TEST_F(RunnerTest, ConclusionOpensOnlyThePartitionsOfTheRunsTime)
 	EXPECT_GE(std::stoi(partitions), 1);
 	EXPECT_LE(std::stoi(partitions), 2) << "of " << all << " partitions";
 	EXPECT_GT(std::stoi(all), 2);
+	/* so are the certificate documents made from the finished run, error tables
+	 * included (0357); the fixtures whose results lie outside the run's time are
+	 * read whole (tests/reports, CertSource) */
+	std::string r = std::to_string(run);
+	rfx::exec(dba_, "BEGIN");
+	EXPECT_EQ("2", one(dba_, "SELECT count(*) FROM ml_cert_run_docs(" + r + ")"));
+	EXPECT_EQ("2", one(dba_, "SELECT count(*) FROM ml_cert_run_docs(" + r +
+					 ") d "
+					 "WHERE jsonb_array_length(d.content->'errors') > 0"));
+	std::string docs = one(
+		dba_, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+		      "WHERE l.pid = pg_backend_pid() AND c.relkind = 'r' "
+		      "AND c.relname LIKE 'run\\_step\\_result\\_%'");
+	rfx::exec(dba_, "ROLLBACK");
+	EXPECT_GE(std::stoi(docs), 1);
+	EXPECT_LE(std::stoi(docs), 2) << "of " << all << " partitions";
 }
 
 TEST_F(RunnerTest, DroppedConnectionMidStepIsRedone)
