@@ -107,6 +107,36 @@ static void on_event(void *arg, const struct runner_event *ev)
 	}
 }
 
+/*
+ * The documents a certificate draft is made from (ml_cert_run_docs), read
+ * for the finished run: once in a new session (as `meterlab cert draft`
+ * does), then again in it. Connecting is not timed.
+ */
+static void docs_ms(const char *ci, int64_t run, double *first, double *again)
+{
+	struct ml_error err = ML_ERROR_INIT;
+	struct db *d = NULL;
+	if (db_connect(ci, &d, &err))
+		brs_die("connect", &err);
+	char id[24];
+	snprintf(id, sizeof(id), "%" PRId64, run);
+	const char *p[1] = { id };
+	double *out[2] = { first, again };
+	for (int i = 0; i < 2; i++) {
+		PGresult *res = NULL;
+		double t0 = brs_now();
+		if (db_query_one(d, "SELECT count(*) FROM ml_cert_run_docs($1::bigint)", 1, p, &res,
+				 &err))
+			brs_die("documents", &err);
+		*out[i] = (brs_now() - t0) * 1000.0;
+		if (atoi(PQgetvalue(res, 0, 0)) != 24)
+			fprintf(stderr, "bench: run %" PRId64 ": %s documents (expected 24)\n", run,
+				PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+	db_close(d);
+}
+
 int main(int argc, char **argv)
 {
 	int reps = argc > 1 ? atoi(argv[1]) : 5;
@@ -147,6 +177,7 @@ int main(int argc, char **argv)
 	o.poll_ms = 1;
 	o.on_event = on_event;
 	double wall[50], setup[50], end[50], stepo[MAX_STEPS][50], stepsum[50];
+	double docs_new[50], docs_warm[50];
 	for (int k = 0; k < reps; k++) {
 		int64_t run = brs_task(pdb, "OVH", 24, bcs);
 		double t0 = brs_now();
@@ -165,6 +196,7 @@ int main(int argc, char **argv)
 		if (out.passed != 24)
 			fprintf(stderr, "bench: run %" PRId64 ": %d passed (expected 24)\n", run,
 				out.passed);
+		docs_ms(pci, run, &docs_new[k], &docs_warm[k]);
 	}
 	double med = brs_median(wall, reps);
 	printf("bench_runner_overhead: 24 positions, %d steps, time scale %.0f, %d runs\n", nsteps,
@@ -185,6 +217,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nsteps; i++)
 		printf("%s%.2f", i ? " " : "", brs_median(stepo[i], reps));
 	printf("), end %.1f\n", brs_median(end, reps));
+	printf("  the run's certificate documents (ml_cert_run_docs, 24 positions; not part of the run's time):\n"
+	       "    medians %.1f ms in a new session, %.1f ms called again in it\n",
+	       brs_median(docs_new, reps), brs_median(docs_warm, reps));
 	benchsim_stop(sim);
 	db_close(pdb);
 	db_close(db);
