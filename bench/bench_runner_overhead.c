@@ -28,6 +28,10 @@
  * Each repetition runs a fresh task of 24 positions (all good meters, so
  * every asset returns to in_stock and can be verified again).
  *
+ * After each run, outside its time: the run's certificate documents
+ * (ml_cert_run_docs, what a draft is made from) in a new session and again
+ * in it (0357). ML_BENCH_KEEP_DB=1 keeps the database for a look afterwards.
+ *
  * usage: METERLAB_BENCH_PG='host=... user=postgres' bench_runner_overhead [REPS] [TIME_SCALE]
  */
 #include "bench_runner_setup.h"
