@@ -492,12 +492,12 @@ TEST_F(RunnerTest, StepsThatWaitForTheDatabaseShareACommit)
 
 /*
  * The conclusion, and then the certificate documents, read the run's results
- * from the partitions of the run's time alone (0356, 0357): the planner prunes run_step_result by the window, so a
- * conclusion does not open and lock the 145 monthly partitions (which, on
- * the fresh connection of every run, cost most of the runner's end). The
- * locks a transaction's planning takes are held to its end: while the
- * conclusion waits for an asset's row, held by another session, the
- * partitions it planned over are visible in pg_locks.
+ * from the partitions of the run's time alone (0356, 0357): the planner
+ * prunes run_step_result by the window, so neither opens and locks the 145
+ * monthly partitions (which, on the fresh connection of every run, cost most
+ * of the runner's end). The locks a transaction's planning takes are held to
+ * its end: while the conclusion waits for an asset's row, held by another
+ * session, the partitions it planned over are visible in pg_locks.
  */
 TEST_F(RunnerTest, ConclusionAndDocumentsOpenOnlyThePartitionsOfTheRunsTime)
 {
