@@ -32,9 +32,9 @@ echo "== medians of $ab_rounds rounds (A = $ab_a, B = $ab_b)"
 for what in overhead setup steps end docs_new docs_warm; do
 	line="  $what:"
 	for side in A B; do
-		m=$(awk -v s="$side" -v w="$what" '$1 == s && $2 == w { print $3 }' "$out" | sort -g |
-			awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
-		line="$line $side $m"
+		m=$(awk -v s="$side" -v w="$what" '$1 == s && $2 == w { print $3 }' "$out")
+		[ -z "$m" ] || m=$(printf '%s\n' "$m" | sort -g | awk -f "$(dirname "$0")/median.awk")
+		line="$line $side ${m:--}"
 	done
 	echo "$line"
 done
