@@ -98,7 +98,7 @@ for k in $(seq 1 "$rounds"); do
 		"$B/bench/bench_scale" --db "$db" --cli "$B/cli/meterlab" "${args[@]}" >"$one"
 		cat "$one"
 		# "  NAME   12.3 ms (  …)  [0.45 ms (…)  ROWS]": each command's whole-process figure.
-		awk -v s="$side" 'match($0, /  +[0-9.]+ ms \( *[0-9.]+/) {
+		awk -v s="$k|$side" 'match($0, /  +[0-9.]+ ms \( *[0-9.]+/) {
 			name = substr($0, 3, RSTART - 3); v = substr($0, RSTART, RLENGTH)
 			sub(/ ms.*/, "", v); gsub(/ /, "", v); print s "|" name "|" v }
 		$0 ~ /^  asset show BARCODE/ { print s "|asset show p50|" $5; print s "|asset show p99|" $8 }
@@ -107,13 +107,17 @@ for k in $(seq 1 "$rounds"); do
 		c=$(ml_as_pg "$ML_PGBIN/pgbench" -h "$dir" -p "$port" -U postgres -n -C -c 1 -t 200 \
 			-f "$top/select1.sql" scale 2>/dev/null | sed -n 's/^average connection time = \([0-9.]*\) ms/\1/p')
 		echo "  pgbench -C: average connection time $c ms"
-		echo "$side|pgbench -C connection|$c" >>"$out"
+		echo "$k|$side|pgbench -C connection|$c" >>"$out"
 	done
 done
 
-echo "== medians of $rounds rounds, ms (A: ${opts_a:-defaults}; B: ${opts_b:-defaults}; B/A)"
-cut -d'|' -f2 "$out" | awk '!seen[$0]++' | while IFS= read -r what; do
-	a=$(awk -F'|' -v w="$what" '$1 == "A" && $2 == w { print $3 }' "$out" | sort -g | awk -f "$(dirname "$0")/median.awk")
-	b=$(awk -F'|' -v w="$what" '$1 == "B" && $2 == w { print $3 }' "$out" | sort -g | awk -f "$(dirname "$0")/median.awk")
-	awk -v w="$what" -v a="$a" -v b="$b" 'BEGIN { printf "  %-55s A %9.1f  B %9.1f  %.2f\n", w, a, b, (a > 0 ? b / a : 0) }'
+echo "== medians of $rounds rounds, ms (A: ${opts_a:-defaults}; B: ${opts_b:-defaults}); B/A; rounds in which B was lower"
+cut -d'|' -f3 "$out" | awk '!seen[$0]++' | while IFS= read -r what; do
+	a=$(awk -F'|' -v w="$what" '$2 == "A" && $3 == w { print $4 }' "$out" | sort -g | awk -f "$(dirname "$0")/median.awk")
+	b=$(awk -F'|' -v w="$what" '$2 == "B" && $3 == w { print $4 }' "$out" | sort -g | awk -f "$(dirname "$0")/median.awk")
+	lower=$(awk -F'|' -v w="$what" '$3 == w { v[$1, $2] = $4; r[$1] = 1 }
+		END { for (k in r) if ((k, "A") in v && (k, "B") in v) { n++; if (v[k, "B"] < v[k, "A"]) l++ }
+		      printf "%d of %d", l, n }' "$out")
+	awk -v w="$what" -v a="$a" -v b="$b" -v l="$lower" \
+		'BEGIN { printf "  %-55s A %9.1f  B %9.1f  %.2f  %s\n", w, a, b, (a > 0 ? b / a : 0), l }'
 done
