@@ -24,7 +24,7 @@
 # pages reserved for the other side.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib/common.sh"
-[ $# -ge 5 ] || { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -ge 5 ] || { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 B=$1 rounds=$2 assets=$3 opts_a=$4 opts_b=$5
 shift 5
 if [ $# -gt 0 ]; then args=("$@"); else args=(--reps 5 --show 100 --writes 2); fi
