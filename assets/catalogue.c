@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "assets/asset_priv.h"
 #include "assets/lifecycle.h"
 
 int asset_decimal_ok(const char *s)
@@ -158,18 +159,10 @@ int asset_location_add(struct db *db, const char *code, const char *name, const 
 	return db_cmd(db, "SELECT ml_location_add($1, $2, $3, $4)", 4, p, err);
 }
 
-#define MODEL_SELECT                                                                             \
-	"SELECT m.model_id, m.code, f.code AS manufacturer, m.name, m.kind, m.accuracy_class, "  \
-	"m.reactive_class, m.connection, m.wiring, m.un_v::text AS un_v, m.ib_a::text AS ib_a, " \
-	"m.imax_a::text AS imax_a, m.constant_imp, m.clock_freq_hz::text AS clock_freq_hz, "     \
-	"m.ct_primary_a::text AS ct_primary_a, m.ct_secondary_a::text AS ct_secondary_a, "       \
-	"m.vt_primary_v::text AS vt_primary_v, m.vt_secondary_v::text AS vt_secondary_v, "       \
-	"m.rated_burden_va::text AS rated_burden_va, m.verification_period_months "              \
-	"FROM device_model m JOIN manufacturer f USING (manufacturer_id) "
-
 int asset_model_list(struct db *db, PGresult **out, struct ml_error *err)
 {
-	return db_exec(db, MODEL_SELECT "ORDER BY m.code", 0, NULL, PGRES_TUPLES_OK, out, err);
+	return db_exec(db, ASSET_MODEL_SELECT "ORDER BY m.code", 0, NULL, PGRES_TUPLES_OK, out,
+		       err);
 }
 
 int asset_model_get(struct db *db, int64_t model_id, PGresult **out, struct ml_error *err)
@@ -177,7 +170,8 @@ int asset_model_get(struct db *db, int64_t model_id, PGresult **out, struct ml_e
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRId64, model_id);
 	const char *p[1] = { id };
-	int rc = db_query_one(db, MODEL_SELECT "WHERE m.model_id = $1::bigint", 1, p, out, err);
+	int rc = db_query_one(db, ASSET_MODEL_SELECT "WHERE m.model_id = $1::bigint", 1, p, out,
+			      err);
 	if (rc == ML_ENOTFOUND)
 		return ml_errorf(err, rc, "device model %s does not exist", id);
 	return rc;
@@ -277,13 +271,6 @@ int asset_history(struct db *db, int64_t asset_id, PGresult **out, struct ml_err
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRId64, asset_id);
 	const char *p[1] = { id };
-	return db_exec(
-		db,
-		"SELECT e.event_id, to_char(e.occurred_at, 'YYYY-MM-DD HH24:MI:SS TZ') AS occurred_at, "
-		"coalesce(u.display_name || ' (' || u.login || ')', e.actor) AS actor, "
-		"l.code AS location, e.from_state, e.to_state, e.action, e.reason, e.details::text AS details "
-		"FROM asset_event e LEFT JOIN location l ON l.location_id = e.location_id "
-		"LEFT JOIN app_user u ON u.user_id = e.actor_id "
-		"WHERE e.asset_id = $1::bigint ORDER BY e.occurred_at, e.event_id",
-		1, p, PGRES_TUPLES_OK, out, err);
+	return db_exec(db, ASSET_HISTORY_SELECT "WHERE e.asset_id = $1::bigint" ASSET_HISTORY_ORDER,
+		       1, p, PGRES_TUPLES_OK, out, err);
 }

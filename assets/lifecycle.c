@@ -55,6 +55,54 @@ int asset_lookup(struct db *db, const char *barcode, struct asset_info *out, str
 	return rc;
 }
 
+int asset_view_get(struct db *db, const char *barcode, struct asset_view *out, struct ml_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	int rc = barcode_validate(barcode, err);
+	if (rc)
+		return rc;
+	const char *p[1] = { barcode };
+	const struct db_stmt st[3] = {
+		{ "SELECT v.*, ml_asset_place(v.asset_id) AS place FROM (" ASSET_SELECT
+		  "WHERE a.barcode = $1::bpchar) v",
+		  1, p, NULL, NULL, PGRES_TUPLES_OK },
+		{ ASSET_MODEL_SELECT
+		  "WHERE m.model_id = (SELECT model_id FROM asset WHERE barcode = $1::bpchar)",
+		  1, p, NULL, NULL, PGRES_TUPLES_OK },
+		{ ASSET_HISTORY_SELECT
+		  "WHERE e.asset_id = (SELECT asset_id FROM asset WHERE barcode = $1::bpchar)" ASSET_HISTORY_ORDER,
+		  1, p, NULL, NULL, PGRES_TUPLES_OK },
+	};
+	PGresult *res[3] = { NULL, NULL, NULL };
+	rc = db_pipeline(db, st, 3, res, err);
+	if (rc)
+		return rc;
+	if (PQntuples(res[0]) == 0)
+		rc = ml_errorf(err, ML_ENOTFOUND, "asset with barcode '%s' is not registered",
+			       barcode);
+	else
+		rc = info_from_row(res[0], 0, &out->a, err);
+	if (!rc) {
+		const char *w = db_get(res[0], 0, "place");
+		snprintf(out->place, sizeof(out->place), "%s", w ? w : "");
+		out->model = res[1];
+		out->history = res[2];
+		res[1] = res[2] = NULL;
+	}
+	for (int i = 0; i < 3; i++)
+		PQclear(res[i]);
+	return rc;
+}
+
+void asset_view_free(struct asset_view *v)
+{
+	if (!v)
+		return;
+	PQclear(v->model);
+	PQclear(v->history);
+	v->model = v->history = NULL;
+}
+
 void asset_move_report_free(struct asset_move_report *rep)
 {
 	if (!rep)

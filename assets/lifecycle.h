@@ -111,6 +111,27 @@ struct asset_info {
 int asset_lookup(struct db *db, const char *barcode, struct asset_info *out,
 		 struct ml_error *err) ML_MUSTCHECK;
 
+/*
+ * Everything `meterlab asset show` prints, in one round trip: the asset as
+ * asset_lookup finds it, where exactly it is (ml_asset_place: slot, order in
+ * transit, team or metering point, as stock_place gives it), its model (the
+ * row asset_model_get gives; none only if the catalogue lost it) and its
+ * history (asset_history's rows, oldest first). Three statements in one
+ * pipeline (db_pipeline), each finding the asset by its barcode, so none
+ * waits for another's answer (issue 10: the four calls one after another
+ * were 2.0–2.9 ms at 10 M). ML_EINVAL for a malformed barcode, ML_ENOTFOUND
+ * when not registered. On success out owns two results: asset_view_free().
+ */
+struct asset_view {
+	struct asset_info a;
+	char place[512];   /* "" when the database knows no more than the location */
+	PGresult *model;   /* 0 or 1 row */
+	PGresult *history; /* 1 row or more for a registered asset */
+};
+int asset_view_get(struct db *db, const char *barcode, struct asset_view *out,
+		   struct ml_error *err) ML_MUSTCHECK;
+void asset_view_free(struct asset_view *v); /* NULL-safe; leaves no dangling result */
+
 /* ---- moves ---- */
 
 /*

@@ -538,24 +538,17 @@ static int setup_cmds(struct cmd *c)
 
 /* ---- asset show ---- */
 
-/* The four library calls of `asset show` (cli/cmd_asset.c): lookup, history, model, place. */
+/* The library call of `asset show` (cli/cmd_asset.c): the asset, its place,
+   model and history in one round trip (asset_view_get). */
 static int show_sql(struct db *db, const char *bc, struct ml_error *err)
 {
-	struct asset_info a;
-	PGresult *h = NULL, *m = NULL;
-	int rc = asset_lookup(db, bc, &a, err);
-	if (!rc)
-		rc = asset_history(db, a.asset_id, &h, err);
-	if (!rc)
-		rc = asset_model_get(db, a.model_id, &m, err);
-	char place
-		[512]; /* where exactly (slot, order, team, metering point), as cmd_asset.c asks */
-	if (!rc)
-		rc = stock_place(db, a.barcode, place, sizeof place, err);
-	if (!rc && PQntuples(h) < 1)
+	struct asset_view v;
+	int rc = asset_view_get(db, bc, &v, err);
+	if (!rc && PQntuples(v.history) < 1)
 		rc = ml_errorf(err, ML_EINTERNAL, "asset %s has no history", bc);
-	PQclear(h);
-	PQclear(m);
+	if (!rc && PQntuples(v.model) != 1)
+		rc = ml_errorf(err, ML_EINTERNAL, "asset %s has no model", bc);
+	asset_view_free(&v);
 	return rc;
 }
 

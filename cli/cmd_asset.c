@@ -12,7 +12,6 @@
 #include "cli/cli.h"
 #include "common/json.h"
 #include "common/text.h"
-#include "stores/stores.h"
 
 /* Options of every asset subcommand; each row's table says which it takes. */
 struct asset_args {
@@ -481,48 +480,37 @@ static void show_text(struct ml_buf *b, const struct asset_info *a, const char *
 
 static int show_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
-	struct asset_info a;
-	PGresult *hist = NULL, *model = NULL;
+	/* the asset, where exactly it is (slot, order in transit, team or
+	   metering point: issue 11), its model and its history: one round trip */
+	struct asset_view v;
 	struct ml_buf b = ML_BUF_INIT;
-	int rc = asset_lookup(c->db, c->pos[0], &a, &c->err);
+	int rc = asset_view_get(c->db, c->pos[0], &v, &c->err);
 	if (rc)
-		goto out;
-	rc = asset_history(c->db, a.asset_id, &hist, &c->err);
-	if (rc)
-		goto out;
-	rc = asset_model_get(c->db, a.model_id, &model, &c->err);
-	if (rc)
-		goto out;
-	/* where exactly: slot, order in transit, team or metering point (issue 11) */
-	char place[512];
-	rc = stock_place(c->db, a.barcode, place, sizeof place, &c->err);
-	if (rc)
-		goto out;
+		return rc;
+	const struct asset_info *a = &v.a;
 	if (ctx->json) {
 		ml_buf_putc(&b, '{');
-		ml_json_kv_int(&b, 1, "asset_id", a.asset_id);
-		ml_json_kv_str(&b, 0, "barcode", a.barcode);
-		ml_json_kv_str(&b, 0, "model_code", a.model_code);
-		ml_json_kv_str(&b, 0, "lot", a.lot_code);
-		ml_json_kv_str(&b, 0, "state", asset_state_name(a.state));
-		ml_json_kv_str(&b, 0, "location", a.location[0] ? a.location : NULL);
-		ml_json_kv_str(&b, 0, "where", place[0] ? place : NULL);
-		ml_json_kv_str(&b, 0, "valid_until", a.valid_until[0] ? a.valid_until : NULL);
+		ml_json_kv_int(&b, 1, "asset_id", a->asset_id);
+		ml_json_kv_str(&b, 0, "barcode", a->barcode);
+		ml_json_kv_str(&b, 0, "model_code", a->model_code);
+		ml_json_kv_str(&b, 0, "lot", a->lot_code);
+		ml_json_kv_str(&b, 0, "state", asset_state_name(a->state));
+		ml_json_kv_str(&b, 0, "location", a->location[0] ? a->location : NULL);
+		ml_json_kv_str(&b, 0, "where", v.place[0] ? v.place : NULL);
+		ml_json_kv_str(&b, 0, "valid_until", a->valid_until[0] ? a->valid_until : NULL);
 		ml_buf_puts(&b, ",\"model\":");
-		if (PQntuples(model))
-			cli_json_row(&b, model, 0);
+		if (PQntuples(v.model))
+			cli_json_row(&b, v.model, 0);
 		else
 			ml_buf_puts(&b, "null");
 		ml_buf_puts(&b, ",\"history\":");
-		cli_json_rows(&b, hist);
+		cli_json_rows(&b, v.history);
 		ml_buf_putc(&b, '}');
 	} else {
-		show_text(&b, &a, place, model, hist);
+		show_text(&b, a, v.place, v.model, v.history);
 	}
 	rc = cli_emit(c, &b, ctx->json);
-out:
-	PQclear(hist);
-	PQclear(model);
+	asset_view_free(&v);
 	ml_buf_free(&b);
 	return rc;
 }

@@ -751,6 +751,81 @@ TEST_F(Registry, PeopleWorkButCannotRewriteHistory)
 	db_close(tech);
 }
 
+/* Two results with the same columns, rows and values (NULL apart from ""). */
+static void same_rows(const PGresult *a, const PGresult *b, const char *what)
+{
+	ASSERT_EQ(PQnfields(a), PQnfields(b)) << what;
+	ASSERT_EQ(PQntuples(a), PQntuples(b)) << what;
+	for (int c = 0; c < PQnfields(a); c++) {
+		EXPECT_STREQ(PQfname(a, c), PQfname(b, c)) << what;
+		for (int r = 0; r < PQntuples(a); r++) {
+			EXPECT_EQ(PQgetisnull(a, r, c), PQgetisnull(b, r, c))
+				<< what << " row " << r << " " << PQfname(a, c);
+			EXPECT_STREQ(PQgetvalue(a, r, c), PQgetvalue(b, r, c))
+				<< what << " row " << r << " " << PQfname(a, c);
+		}
+	}
+}
+
+/* `asset show`'s one round trip (asset_view_get) gives what the lookup, the
+ * history, the model and the place give one by one; its history names the
+ * person and the place of every event; a barcode that is not registered or
+ * malformed is refused and leaves nothing to free. */
+TEST_F(Registry, ShowInOneRoundTripGivesWhatTheSeparateCallsGive)
+{
+	arrive(db, "SHOW-17", 17000, 1);
+	std::string b = bc(17000);
+	struct ml_error err = ML_ERROR_INIT;
+	dba_state(b, "in_stock");
+	ASSERT_EQ(ML_OK, move(db, b, ASSET_ACT_DISPATCH, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, move(db, b, ASSET_ACT_RECEIVE_SECONDARY, &err, "CITY1")) << err.msg;
+	ASSERT_EQ(ML_OK, move(db, b, ASSET_ACT_ISSUE, &err, "TEAM1")) << err.msg;
+
+	struct asset_view v;
+	ASSERT_EQ(ML_OK, asset_view_get(db, b.c_str(), &v, &err)) << err.msg;
+	struct asset_info a;
+	ASSERT_EQ(ML_OK, asset_lookup(db, b.c_str(), &a, &err)) << err.msg;
+	EXPECT_EQ(a.asset_id, v.a.asset_id);
+	EXPECT_EQ(a.model_id, v.a.model_id);
+	EXPECT_EQ(a.state, v.a.state);
+	EXPECT_EQ(ASSET_ISSUED, v.a.state);
+	EXPECT_STREQ(b.c_str(), v.a.barcode);
+	EXPECT_STREQ("M1", v.a.model_code);
+	EXPECT_STREQ("SHOW-17", v.a.lot_code);
+	EXPECT_STREQ("TEAM1", v.a.location);
+	EXPECT_STREQ(a.valid_until, v.a.valid_until);
+	EXPECT_EQ(one(db, "SELECT ml_asset_place(asset_id) FROM asset WHERE barcode = $1", { b }),
+		  v.place);
+	EXPECT_NE(std::string::npos, std::string(v.place).find("TEAM1")) << v.place;
+	PGresult *m = nullptr, *h = nullptr;
+	ASSERT_EQ(ML_OK, asset_model_get(db, a.model_id, &m, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, asset_history(db, a.asset_id, &h, &err)) << err.msg;
+	same_rows(m, v.model, "model");
+	same_rows(h, v.history, "history");
+	/* receive, dispatch, receive at CITY1, issue to TEAM1: each by the person */
+	ASSERT_EQ(4, PQntuples(v.history));
+	for (int r = 0; r < 4; r++)
+		EXPECT_STREQ("仓储测试员 (mlt_stores)", db_get(v.history, r, "actor")) << r;
+	EXPECT_STREQ("receive", db_get(v.history, 0, "action"));
+	EXPECT_STREQ("CITY1", db_get(v.history, 2, "location"));
+	EXPECT_STREQ("issue", db_get(v.history, 3, "action"));
+	EXPECT_STREQ("TEAM1", db_get(v.history, 3, "location"));
+	PQclear(m);
+	PQclear(h);
+	asset_view_free(&v);
+	EXPECT_EQ(nullptr, v.model);
+	EXPECT_EQ(nullptr, v.history);
+
+	std::string none = bc(17999);
+	EXPECT_EQ(ML_ENOTFOUND, asset_view_get(db, none.c_str(), &v, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, none.c_str())) << err.msg;
+	EXPECT_EQ(nullptr, v.model);
+	EXPECT_EQ(nullptr, v.history);
+	EXPECT_EQ(ML_EINVAL, asset_view_get(db, "41300010000'; --", &v, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "41300010000'; --")) << err.msg;
+	asset_view_free(&v);
+}
+
 TEST_F(Registry, ListFiltersAndPages)
 {
 	arrive(db, "LIST-10", 10000, 7);
