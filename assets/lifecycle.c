@@ -6,6 +6,7 @@
  */
 #include "assets/lifecycle.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,20 +62,13 @@ int asset_view_get(struct db *db, const char *barcode, struct asset_view *out, s
 	int rc = barcode_validate(barcode, err);
 	if (rc)
 		return rc;
+	/* 1: the asset and its place, by barcode */
 	const char *p[1] = { barcode };
-	const struct db_stmt st[3] = {
-		{ "SELECT v.*, ml_asset_place(v.asset_id) AS place FROM (" ASSET_SELECT
-		  "WHERE a.barcode = $1::bpchar) v",
-		  1, p, NULL, NULL, PGRES_TUPLES_OK },
-		{ ASSET_MODEL_SELECT
-		  "WHERE m.model_id = (SELECT model_id FROM asset WHERE barcode = $1::bpchar)",
-		  1, p, NULL, NULL, PGRES_TUPLES_OK },
-		{ ASSET_HISTORY_SELECT
-		  "WHERE e.asset_id = (SELECT asset_id FROM asset WHERE barcode = $1::bpchar)" ASSET_HISTORY_ORDER,
-		  1, p, NULL, NULL, PGRES_TUPLES_OK },
-	};
 	PGresult *res[3] = { NULL, NULL, NULL };
-	rc = db_pipeline(db, st, 3, res, err);
+	rc = db_exec(db,
+		     "SELECT v.*, ml_asset_place(v.asset_id) AS place FROM (" ASSET_SELECT
+		     "WHERE a.barcode = $1) v",
+		     1, p, PGRES_TUPLES_OK, &res[0], err);
 	if (rc)
 		return rc;
 	if (PQntuples(res[0]) == 0)
@@ -85,13 +79,34 @@ int asset_view_get(struct db *db, const char *barcode, struct asset_view *out, s
 	if (!rc) {
 		const char *w = db_get(res[0], 0, "place");
 		snprintf(out->place, sizeof(out->place), "%s", w ? w : "");
-		out->model = res[1];
-		out->history = res[2];
-		res[1] = res[2] = NULL;
 	}
-	for (int i = 0; i < 3; i++)
-		PQclear(res[i]);
-	return rc;
+	PQclear(res[0]);
+	if (rc)
+		return rc;
+	/*
+	 * 2: its model and history together, by their ids. The history is not
+	 * in the first trip on purpose: found by the barcode in a subquery, its
+	 * asset id is unknown when an unnamed statement (a CLI connection) is
+	 * planned, so the planner opens every partition of asset_event instead
+	 * of the asset's one. Paired on 100 000 assets (bench/show_ab.sh), one
+	 * trip for all three made the process 1.14x slower and its SQL 1.16x.
+	 */
+	char mid[24], aid[24];
+	snprintf(mid, sizeof(mid), "%" PRId64, out->a.model_id);
+	snprintf(aid, sizeof(aid), "%" PRId64, out->a.asset_id);
+	const char *pm[1] = { mid }, *pa[1] = { aid };
+	const struct db_stmt st[2] = {
+		{ ASSET_MODEL_SELECT "WHERE m.model_id = $1::bigint", 1, pm, NULL, NULL,
+		  PGRES_TUPLES_OK },
+		{ ASSET_HISTORY_SELECT "WHERE e.asset_id = $1::bigint" ASSET_HISTORY_ORDER, 1, pa,
+		  NULL, NULL, PGRES_TUPLES_OK },
+	};
+	rc = db_pipeline(db, st, 2, res + 1, err);
+	if (rc)
+		return rc;
+	out->model = res[1];
+	out->history = res[2];
+	return ML_OK;
 }
 
 void asset_view_free(struct asset_view *v)

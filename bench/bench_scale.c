@@ -539,7 +539,7 @@ static int setup_cmds(struct cmd *c)
 /* ---- asset show ---- */
 
 /* The library call of `asset show` (cli/cmd_asset.c): the asset, its place,
-   model and history in one round trip (asset_view_get). */
+   model and history in two round trips (asset_view_get). */
 static int show_sql(struct db *db, const char *bc, struct ml_error *err)
 {
 	struct asset_view v;

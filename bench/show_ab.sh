@@ -43,5 +43,5 @@ for what in sql_p50 sql_p99 prepared_p50 prepared_p99 process_p50 process_p99; d
 	mb=$(printf '%s\n' "$b" | sort -g | awk -f "$(dirname "$0")/median.awk")
 	lower=$(paste <(printf '%s\n' "$a") <(printf '%s\n' "$b") | awk '$2 < $1 { n++ } END { print n + 0 }')
 	printf '  %-14s A %7.2f  B %7.2f  B/A %.2f  B lower in %d of %d rounds\n' "$what" "$ma" "$mb" \
-		"$(awk -v a="$ma" -v b="$mb" 'BEGIN { print a > 0 ? b / a : 0 }')" "$lower" "$ab_rounds"
+		"$(awk -v a="$ma" -v b="$mb" 'BEGIN { print (a > 0 ? b / a : 0) }')" "$lower" "$ab_rounds"
 done

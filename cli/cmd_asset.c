@@ -481,7 +481,7 @@ static void show_text(struct ml_buf *b, const struct asset_info *a, const char *
 static int show_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
 	/* the asset, where exactly it is (slot, order in transit, team or
-	   metering point: issue 11), its model and its history: one round trip */
+	   metering point: issue 11), its model and its history: two round trips */
 	struct asset_view v;
 	struct ml_buf b = ML_BUF_INIT;
 	int rc = asset_view_get(c->db, c->pos[0], &v, &c->err);
