@@ -28,8 +28,9 @@ extern "C" {
  * condition on e.asset_id and ASSET_HISTORY_ORDER. The place and the person
  * are read per event by their keys, not joined: a prepared statement's
  * generic plan cannot know that an asset has a handful of events (it
- * estimates the rows of every partition), and hash-joined all 2 408
- * locations to them, 0.4 ms of a 1 ms read (issue 10, asset show).
+ * estimated 37 rows over every partition), and hashed all 2 408 locations
+ * to join them to 7 events: 0.37 of the 0.98 ms that EXPLAIN ANALYZE gave
+ * the read on 100 000 assets (issue 10, asset show).
  */
 #define ASSET_HISTORY_SELECT                                                                     \
 	"SELECT e.event_id, to_char(e.occurred_at, 'YYYY-MM-DD HH24:MI:SS TZ') AS occurred_at, " \
