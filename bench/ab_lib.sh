@@ -13,7 +13,7 @@ ab_start()
 {
 	local me=$1 defaults=$2 programs=$3
 	shift 4
-	[ $# -ge 2 ] || { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+	[ $# -ge 2 ] || { sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 	ab_a=$1 ab_b=$2
 	ab_rounds=${3:-3}
 	shift $(($# >= 3 ? 3 : 2))
