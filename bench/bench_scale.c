@@ -51,7 +51,6 @@
 #include "assets/lifecycle.h"
 #include "assets/registry.h"
 #include "sql/db.h"
-#include "stores/stores.h"
 
 extern char **environ;
 
