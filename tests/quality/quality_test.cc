@@ -8,6 +8,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -291,6 +292,72 @@ TEST(QualityReport, ServiceCountsFollowTheInstallations)
 	EXPECT_NE(std::string::npos,
 		  one(adm, "SELECT ml_quality_service_recount()").find("permission denied"));
 	db_close(adm);
+}
+
+/*
+ * The histogram's bin is floor(10 × error / limit) by ml_floor_div, once per
+ * scanned result row. It must be exact for negative errors (floor, not
+ * truncation) and stay inlinable: marked STRICT it was not (its CASE is not
+ * strict), and the SQL-function executor ran it 2.8 M times for a year's
+ * report (migration 0358).
+ */
+TEST(QualityReport, HistogramBinIsAnInlinedFloorDivision)
+{
+	struct db *db = pgtest_connect(quality_db());
+	PGresult *r = PQexec(db_conn(db),
+			     "SELECT x, b, ml_floor_div(x, b) FROM generate_series(-25, 25) x, "
+			     "(VALUES (7::bigint), (10), (10000)) v(b) ORDER BY b, x");
+	ASSERT_EQ(PGRES_TUPLES_OK, PQresultStatus(r)) << PQerrorMessage(db_conn(db));
+	ASSERT_EQ(153, PQntuples(r));
+	for (int i = 0; i < PQntuples(r); i++) {
+		long long x = atoll(PQgetvalue(r, i, 0)), b = atoll(PQgetvalue(r, i, 1));
+		long long q = x / b - (x % b < 0 ? 1 : 0);
+		EXPECT_EQ(q, atoll(PQgetvalue(r, i, 2))) << x << " / " << b;
+	}
+	PQclear(r);
+	r = PQexec(db_conn(db),
+		   "SELECT ml_floor_div(NULL, 10) IS NULL, ml_floor_div(-1, NULL) IS NULL");
+	ASSERT_EQ(PGRES_TUPLES_OK, PQresultStatus(r)) << PQerrorMessage(db_conn(db));
+	EXPECT_STREQ("t", PQgetvalue(r, 0, 0));
+	EXPECT_STREQ("t", PQgetvalue(r, 0, 1));
+	PQclear(r);
+	/* inlined: the plan computes the expression, it does not call the function */
+	r = PQexec(
+		db_conn(db),
+		"EXPLAIN (VERBOSE, COSTS OFF) SELECT ml_floor_div(x, 10) FROM generate_series(-5, 5) x");
+	ASSERT_EQ(PGRES_TUPLES_OK, PQresultStatus(r)) << PQerrorMessage(db_conn(db));
+	std::string plan;
+	for (int i = 0; i < PQntuples(r); i++)
+		plan += std::string(PQgetvalue(r, i, 0)) + "\n";
+	EXPECT_EQ(std::string::npos, plan.find("ml_floor_div")) << plan;
+	EXPECT_NE(std::string::npos, plan.find("% '10'")) << plan;
+	PQclear(r);
+	db_close(db);
+}
+
+/*
+ * The setting that makes the error distribution and the point failures hash
+ * their groups whatever the statistics estimate (migration 0358). It lives
+ * on the functions, so a later CREATE OR REPLACE that forgets it drops it
+ * silently (that happened once while writing 0358); this names the function
+ * that lost it.
+ */
+TEST(QualityReport, AggregatesKeepTheirPlanSettings)
+{
+	struct db *db = pgtest_connect(quality_db());
+	PGresult *r = PQexec(
+		db_conn(db),
+		"SELECT p.proname, coalesce(array_to_string(p.proconfig, ' '), '') FROM pg_proc p "
+		"WHERE p.proname IN ('ml_quality_points', 'ml_quality_point_failures') ORDER BY 1");
+	ASSERT_EQ(PGRES_TUPLES_OK, PQresultStatus(r)) << PQerrorMessage(db_conn(db));
+	ASSERT_EQ(2, PQntuples(r));
+	for (int i = 0; i < PQntuples(r); i++) {
+		std::string name = PQgetvalue(r, i, 0), conf = PQgetvalue(r, i, 1);
+		EXPECT_NE(std::string::npos, conf.find("enable_sort=off")) << name << ": " << conf;
+		EXPECT_NE(std::string::npos, conf.find("work_mem=64MB")) << name << ": " << conf;
+	}
+	PQclear(r);
+	db_close(db);
 }
 
 TEST(QualityReport, RefusesBadInput)
