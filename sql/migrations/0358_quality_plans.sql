@@ -31,9 +31,10 @@
 -- Tried and dropped: `jit = off` on every quality function. Paired on the
 -- same data (bench/quality_ab.sh, 3 rounds), the aggregates over
 -- run_conclusion and the field records took 1.3-1.6 times as long without
--- JIT (its compiled expressions and tuple deforming pay on those scans);
--- on ml_quality_points, once it hashes, two calls each way in one session
--- took 2.9 s with JIT and 3.0-3.2 s without.
+-- JIT (its compiled expressions and tuple deforming pay on those scans).
+-- On the two functions of 2. JIT's compile is most of a one-month call
+-- (0.95 s with it, 0.37 s without, in two different pairings); turning it
+-- off for those two only is to be paired on its own.
 
 CREATE OR REPLACE FUNCTION ml_floor_div(a bigint, b bigint) RETURNS bigint
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
