@@ -336,8 +336,9 @@ TEST(QualityReport, HistogramBinIsAnInlinedFloorDivision)
 }
 
 /*
- * The setting that makes the error distribution and the point failures hash
- * their groups whatever the statistics estimate (migration 0358). It lives
+ * The settings that make the error distribution and the point failures hash
+ * their groups whatever the statistics estimate (migration 0358) and run
+ * without JIT, whose compile was most of a month's call (0359). They live
  * on the functions, so a later CREATE OR REPLACE that forgets it drops it
  * silently (that happened once while writing 0358); this names the function
  * that lost it.
@@ -355,6 +356,7 @@ TEST(QualityReport, AggregatesKeepTheirPlanSettings)
 		std::string name = PQgetvalue(r, i, 0), conf = PQgetvalue(r, i, 1);
 		EXPECT_NE(std::string::npos, conf.find("enable_sort=off")) << name << ": " << conf;
 		EXPECT_NE(std::string::npos, conf.find("work_mem=64MB")) << name << ": " << conf;
+		EXPECT_NE(std::string::npos, conf.find("jit=off")) << name << ": " << conf;
 	}
 	PQclear(r);
 	db_close(db);
