@@ -6,6 +6,10 @@
 #   ab_start SCRIPT DEFAULT_ARGS PROGRAMS -- "$@"
 # sets ab_a, ab_b, ab_rounds, ab_args (array: the bench's arguments, else
 # DEFAULT_ARGS split on spaces) and ab_pgdir, plus ML_PG_ADMIN (common.sh).
+#   ab_compare NAME A_VALUES B_VALUES [NAME_WIDTH (14)] [VALUE_FORMAT (%7.2f)]
+# prints one line of the summary: NAME, the medians of A's and B's values
+# (one per line, round by round in the same order), B/A, and in how many
+# rounds B was lower.
 # shellcheck shell=bash
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/common.sh"
 
@@ -30,4 +34,17 @@ ab_start()
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	ml_pg_start "$ab_pgdir"
+}
+
+ab_compare()
+{
+	local what=$1 a=$2 b=$3 width=${4:-14} fmt=${5:-%7.2f} median ma mb lower
+	median=$(dirname "${BASH_SOURCE[0]}")/median.awk
+	ma=$(printf '%s\n' "$a" | sort -g | awk -f "$median")
+	mb=$(printf '%s\n' "$b" | sort -g | awk -f "$median")
+	# round k's A against round k's B
+	lower=$(paste <(printf '%s\n' "$a") <(printf '%s\n' "$b") | awk '$2 < $1 { n++ } END { print n + 0 }')
+	# shellcheck disable=SC2059 # the format is the caller's
+	printf "  %-${width}s A $fmt  B $fmt  B/A %.2f  B lower in %d of %d rounds\n" "$what" "$ma" "$mb" \
+		"$(awk -v a="$ma" -v b="$mb" 'BEGIN { print (a > 0 ? b / a : 0) }')" "$lower" "$ab_rounds"
 }

@@ -75,12 +75,7 @@ echo "== medians of $ab_rounds rounds, ms (A = $ab_a, B = $ab_b)"
 for p in month year all; do
 	echo "  -- $p"
 	awk -F'|' -v p="$p" '$1 == "A" && $2 == p { print $3 }' "$out" | awk '!seen[$0]++' | while IFS= read -r what; do
-		a=$(awk -F'|' -v p="$p" -v w="$what" '$1 == "A" && $2 == p && $3 == w { print $4 }' "$out")
-		b=$(awk -F'|' -v p="$p" -v w="$what" '$1 == "B" && $2 == p && $3 == w { print $4 }' "$out")
-		ma=$(printf '%s\n' "$a" | sort -g | awk -f "$(dirname "$0")/median.awk")
-		mb=$(printf '%s\n' "$b" | sort -g | awk -f "$(dirname "$0")/median.awk")
-		lower=$(paste <(printf '%s\n' "$a") <(printf '%s\n' "$b") | awk '$2 < $1 { n++ } END { print n + 0 }')
-		printf '  %-30s A %9.1f  B %9.1f  B/A %.2f  B lower in %d of %d\n' "$what" "$ma" "$mb" \
-			"$(awk -v a="$ma" -v b="$mb" 'BEGIN { print (a > 0 ? b / a : 0) }')" "$lower" "$ab_rounds"
+		ab_compare "$what" "$(awk -F'|' -v p="$p" -v w="$what" '$1 == "A" && $2 == p && $3 == w { print $4 }' "$out")" \
+			"$(awk -F'|' -v p="$p" -v w="$what" '$1 == "B" && $2 == p && $3 == w { print $4 }' "$out")" 30 %9.1f
 	done
 done

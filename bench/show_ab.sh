@@ -46,11 +46,6 @@ for k in $(seq 1 "$ab_rounds"); do
 done
 echo "== medians of $ab_rounds rounds, ms (A = $ab_a, B = $ab_b)"
 for what in sql_p50 sql_p99 prepared_p50 prepared_p99 process_p50 process_p99; do
-	a=$(awk -v w="$what" '$1 == "A" && $2 == w { print $3 }' "$out")
-	b=$(awk -v w="$what" '$1 == "B" && $2 == w { print $3 }' "$out")
-	ma=$(printf '%s\n' "$a" | sort -g | awk -f "$(dirname "$0")/median.awk")
-	mb=$(printf '%s\n' "$b" | sort -g | awk -f "$(dirname "$0")/median.awk")
-	lower=$(paste <(printf '%s\n' "$a") <(printf '%s\n' "$b") | awk '$2 < $1 { n++ } END { print n + 0 }')
-	printf '  %-14s A %7.2f  B %7.2f  B/A %.2f  B lower in %d of %d rounds\n' "$what" "$ma" "$mb" \
-		"$(awk -v a="$ma" -v b="$mb" 'BEGIN { print (a > 0 ? b / a : 0) }')" "$lower" "$ab_rounds"
+	ab_compare "$what" "$(awk -v w="$what" '$1 == "A" && $2 == w { print $3 }' "$out")" \
+		"$(awk -v w="$what" '$1 == "B" && $2 == w { print $3 }' "$out")"
 done
