@@ -34,6 +34,21 @@ struct db {
 	PGresult *pro_res; /* the prologue's result once sent (owned; db_prologue_end frees it) */
 };
 
+/*
+ * Drops NOTICEs (e.g. a migration's "relation already exists, skipping");
+ * WARNINGs and INFOs still reach stderr, as libpq's default receiver prints
+ * them. This replaces a `SET client_min_messages = warning` at connect,
+ * which cost every connection -- every CLI command -- a round trip.
+ */
+static void drop_notices(void *arg, const PGresult *res)
+{
+	(void)arg;
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	if (severity && !strcmp(severity, "NOTICE"))
+		return;
+	fputs(PQresultErrorMessage(res), stderr);
+}
+
 int db_connect(const char *conninfo, struct db **out, struct ml_error *err)
 {
 	*out = NULL;
@@ -59,9 +74,7 @@ int db_connect(const char *conninfo, struct db **out, struct ml_error *err)
 		return ml_errorf(err, ML_ENOMEM, "out of memory");
 	}
 	db->conn = conn;
-	/* Quiet NOTICEs (e.g. "relation already exists, skipping"); errors still reach us. */
-	PGresult *r = PQexec(conn, "SET client_min_messages = warning");
-	PQclear(r);
+	PQsetNoticeReceiver(conn, drop_notices, NULL);
 	*out = db;
 	return ML_OK;
 }

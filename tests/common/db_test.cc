@@ -87,6 +87,26 @@ TEST(Db, MapsSqlstateToErrorCodes)
 	db_close(db);
 }
 
+/* A connection drops the server's NOTICEs (migrations' "already exists,
+ * skipping") and still shows its WARNINGs. The NOTICEs are dropped by the
+ * client, not by a SET at connect, which cost every command a round trip. */
+TEST(Db, DropsNoticesAndShowsWarnings)
+{
+	std::string ci = pgtest_fresh_db("notices");
+	struct db *db = pgtest_connect(ci);
+	struct ml_error err = ML_ERROR_INIT;
+	testing::internal::CaptureStderr();
+	int rc = db_cmd(db,
+			"DO $$ BEGIN RAISE NOTICE 'a notice nobody needs'; "
+			"RAISE WARNING 'a warning someone does'; END $$",
+			0, nullptr, &err);
+	std::string said = testing::internal::GetCapturedStderr();
+	ASSERT_EQ(ML_OK, rc) << err.msg;
+	EXPECT_EQ(std::string::npos, said.find("a notice nobody needs")) << said;
+	EXPECT_NE(std::string::npos, said.find("WARNING:  a warning someone does")) << said;
+	db_close(db);
+}
+
 /* db_get: SQL NULL and a row past the end are NULL; a column the result does
  * not have is a bug in the caller's SQL and stops the process loudly (it used
  * to look like SQL NULL, issue 9). */
