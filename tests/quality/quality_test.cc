@@ -339,9 +339,9 @@ TEST(QualityReport, HistogramBinIsAnInlinedFloorDivision)
  * The settings that make the error distribution and the point failures hash
  * their groups whatever the statistics estimate (migration 0358) and run
  * without JIT, whose compile was most of a month's call (0359). They live
- * on the functions, so a later CREATE OR REPLACE that forgets it drops it
- * silently (that happened once while writing 0358); this names the function
- * that lost it.
+ * on the functions, so a later CREATE OR REPLACE that forgets them drops
+ * them silently (that happened once while writing 0358); this names the
+ * function that lost one.
  */
 TEST(QualityReport, AggregatesKeepTheirPlanSettings)
 {
