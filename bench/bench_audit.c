@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "audit/audit.h"
+#include "bench_time.h"
 #include "sql/db.h"
 
 static double now(void)
@@ -30,18 +31,6 @@ static double now(void)
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* One statement of n events for assets first..first+n-1 (ml_asset_apply's shape). */

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_time.h"
 #include "common/json.h"
 #include "reports/cert_doc.h"
 #include "reports/render_sample.h"
@@ -41,18 +42,6 @@ static double now(clockid_t c)
 	struct timespec t;
 	clock_gettime(c, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static enum cert_sample_kind kind_of(int i)

@@ -43,6 +43,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_time.h"
 #include "reports/cert_doc.h"
 #include "reports/cert_source.h"
 #include "reports/cert_store.h"
@@ -62,18 +63,6 @@ static double now(void)
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* The issuer, the run maker and three people; the DBA's connection. */

@@ -21,26 +21,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_time.h"
 #include "sql/db.h"
-
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_d);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 enum {
 	WAY_DB,
@@ -50,10 +32,10 @@ enum {
 };
 static const char *const way_name[NWAYS] = { "db_connect", "with SET", "bare" };
 
-/* One connection the given way; its connect and statement times in µs. */
-static int one(const char *conninfo, int way, double *conn_us, double *stmt_us)
+/* One connection the given way; its connect and statement times in ms. */
+static int one(const char *conninfo, int way, double *conn_ms, double *stmt_ms)
 {
-	double t0 = now_us(), t1;
+	double t0 = now_ms(), t1;
 	int ok;
 	if (way == WAY_DB) {
 		struct db *db = NULL;
@@ -62,7 +44,7 @@ static int one(const char *conninfo, int way, double *conn_us, double *stmt_us)
 			fprintf(stderr, "bench_connect: %s\n", err.msg);
 			return -1;
 		}
-		t1 = now_us();
+		t1 = now_ms();
 		/* the same statement as the other ways, by the simple protocol */
 		PGresult *r = PQexec(db_conn(db), "SELECT 1");
 		ok = PQresultStatus(r) == PGRES_TUPLES_OK;
@@ -75,7 +57,7 @@ static int one(const char *conninfo, int way, double *conn_us, double *stmt_us)
 			PQfinish(c);
 			return -1;
 		}
-		t1 = now_us();
+		t1 = now_ms();
 		ok = 1;
 		if (way == WAY_SET) {
 			PGresult *r = PQexec(c, "SET client_min_messages = warning");
@@ -87,8 +69,8 @@ static int one(const char *conninfo, int way, double *conn_us, double *stmt_us)
 		PQclear(r);
 		PQfinish(c);
 	}
-	*conn_us = t1 - t0;
-	*stmt_us = now_us() - t1;
+	*conn_ms = t1 - t0;
+	*stmt_ms = now_ms() - t1;
 	return ok ? 0 : -1;
 }
 
@@ -134,8 +116,7 @@ int main(int argc, char **argv)
 	for (int w = 0; w < NWAYS; w++) {
 		for (int k = 0; k < 3; k++)
 			m[w][k] = median(v + (size_t)(w * 3 + k) * rounds, rounds);
-		printf("  %-12s %8.2f %8.2f %12.3f\n", way_name[w], m[w][0] / 1e3, m[w][1] / 1e3,
-		       m[w][2] / 1e3);
+		printf("  %-12s %8.2f %8.2f %12.3f\n", way_name[w], m[w][0], m[w][1], m[w][2]);
 	}
 	printf("  db_connect / with SET: whole %.3f, statements %.2f\n",
 	       m[WAY_DB][0] / m[WAY_SET][0], m[WAY_DB][2] / m[WAY_SET][2]);

@@ -52,16 +52,10 @@
 
 #include "assets/barcode.h"
 #include "assets/lifecycle.h"
+#include "bench_time.h"
 #include "sql/db.h"
 
 /* ---- small helpers ---- */
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t mix64(uint64_t x)
 {

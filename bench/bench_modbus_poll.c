@@ -24,18 +24,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_time.h"
 #include "devices/bench.h"
 #include "devices/benchsim.h"
 
 #define NBENCH 100
 #define NPOS 48
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static double cpu_s(int who)
 {
@@ -43,12 +37,6 @@ static double cpu_s(int who)
 	getrusage(who, &ru);
 	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
 	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
 }
 
 static double pct(double *v, int n, double p)

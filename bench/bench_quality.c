@@ -31,31 +31,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_time.h"
 #include "common/buf.h"
 #include "quality/alerts.h"
 #include "quality/quality.h"
 #include "quality/trace.h"
 #include "reports/quality_render.h"
 #include "sql/db.h"
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_d);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static uint64_t mix64(uint64_t x)
 {

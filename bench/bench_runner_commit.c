@@ -267,13 +267,13 @@ static double streams_round(struct stream *st, int n, int group)
 	pthread_t th[MAX_STREAMS];
 	for (int i = 0; i < n; i++)
 		st[i].group = group;
-	double t0 = brs_now();
+	double t0 = now_s();
 	for (int i = 0; i < n; i++)
 		if (pthread_create(&th[i], NULL, stream_main, &st[i]))
 			brs_die("thread", NULL);
 	for (int i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
-	return (double)n * st[0].steps * (NPOS * NREAD + NPOS + 1) / (brs_now() - t0);
+	return (double)n * st[0].steps * (NPOS * NREAD + NPOS + 1) / (now_s() - t0);
 }
 
 int main(int argc, char **argv)
@@ -325,16 +325,16 @@ int main(int argc, char **argv)
 	int next_b = 0,
 	    next_r = 1000; /* row-by-row steps are beyond the scheme: the DBA writes them */
 	for (int t = 0; t < trials; t++) {
-		double t0 = brs_now();
+		double t0 = now_s();
 		int64_t rows = batched(pdb, run, d, ids, next_b, steps);
-		rate_b[t] = (double)rows / (brs_now() - t0);
+		rate_b[t] = (double)rows / (now_s() - t0);
 		next_b += steps;
-		t0 = brs_now();
+		t0 = now_s();
 		rows = row_by_row(db, run, d, ids, next_r, steps);
-		rate_r[t] = (double)rows / (brs_now() - t0);
+		rate_r[t] = (double)rows / (now_s() - t0);
 		next_r += steps;
 	}
-	double mb = brs_median(rate_b, trials), mr = brs_median(rate_r, trials);
+	double mb = median(rate_b, trials), mr = median(rate_r, trials);
 	double rate_1[50], rate_n[50], rate_g1[50], rate_gn[50];
 	struct stream st[MAX_STREAMS + 1];
 	if (nstreams > 1) {
@@ -354,14 +354,14 @@ int main(int argc, char **argv)
 	printf("  row by row (one INSERT per result, same transactions) median %.0f rows/s\n", mr);
 	printf("  ratio batched / row-by-row                          %.1fx\n", mb / mr);
 	if (nstreams > 1) {
-		double m1 = brs_median(rate_1, trials), mn = brs_median(rate_n, trials);
+		double m1 = median(rate_1, trials), mn = median(rate_n, trials);
 		printf("  batched, one bench alone (own run)                  median %.0f rows/s\n",
 		       m1);
 		printf("  batched, %d benches at once (all rows / wall time)   median %.0f rows/s\n",
 		       nstreams, mn);
 		printf("  ratio %d benches / one                               %.2fx\n", nstreams,
 		       mn / m1);
-		double g1 = brs_median(rate_g1, trials), gn = brs_median(rate_gn, trials);
+		double g1 = median(rate_g1, trials), gn = median(rate_gn, trials);
 		printf("  grouped as the runner's writer when behind (up to %d steps a transaction):\n",
 		       RESULT_GROUP_MAX);
 		printf("  grouped, one bench alone (own run)                  median %.0f rows/s\n",

@@ -100,7 +100,7 @@ static double step_t0[MAX_STEPS + 1], step_wall[MAX_STEPS + 1], started_at, last
 static void on_event(void *arg, const struct runner_event *ev)
 {
 	(void)arg;
-	double t = brs_now();
+	double t = now_s();
 	if (ev->kind == RUNNER_EV_START)
 		started_at = t;
 	if (ev->kind == RUNNER_EV_STEP && ev->step <= MAX_STEPS)
@@ -128,11 +128,11 @@ static void docs_ms(const char *ci, int64_t run, double *first, double *again)
 	double *out[2] = { first, again };
 	for (int i = 0; i < 2; i++) {
 		PGresult *res = NULL;
-		double t0 = brs_now();
+		double t0 = now_s();
 		if (db_query_one(d, "SELECT count(*) FROM ml_cert_run_docs($1::bigint)", 1, p, &res,
 				 &err))
 			brs_die("documents", &err);
-		*out[i] = (brs_now() - t0) * 1000.0;
+		*out[i] = (now_s() - t0) * 1000.0;
 		if (atoi(PQgetvalue(res, 0, 0)) != 24)
 			fprintf(stderr, "bench: run %" PRId64 ": %s documents (expected 24)\n", run,
 				PQgetvalue(res, 0, 0));
@@ -184,11 +184,11 @@ int main(int argc, char **argv)
 	double docs_new[50], docs_warm[50];
 	for (int k = 0; k < reps; k++) {
 		int64_t run = brs_task(pdb, "OVH", 24, bcs);
-		double t0 = brs_now();
+		double t0 = now_s();
 		struct runner_outcome out;
 		if (runner_execute(pci, run, &o, &out, &err))
 			brs_die("run", &err);
-		double t1 = brs_now();
+		double t1 = now_s();
 		wall[k] = (t1 - t0) * 1000.0;
 		setup[k] = (started_at - t0) * 1000.0;
 		end[k] = (t1 - last_done) * 1000.0;
@@ -202,7 +202,7 @@ int main(int argc, char **argv)
 				out.passed);
 		docs_ms(pci, run, &docs_new[k], &docs_warm[k]);
 	}
-	double med = brs_median(wall, reps);
+	double med = median(wall, reps);
 	printf("bench_runner_overhead: 24 positions, %d steps, time scale %.0f, %d runs\n", nsteps,
 	       scale, reps);
 	printf("  measurement minimum  %.1f ms (%.0f s device time)\n", measure_ms,
@@ -217,13 +217,13 @@ int main(int argc, char **argv)
 	printf("  ratio wall / measurement minimum  %.4f -> overhead incl. settling %.2f %%\n",
 	       med / measure_ms, (med / measure_ms - 1.0) * 100.0);
 	printf("  where the runner overhead goes (medians, ms): setup %.1f, steps %.1f (",
-	       brs_median(setup, reps), brs_median(stepsum, reps));
+	       median(setup, reps), median(stepsum, reps));
 	for (int i = 0; i < nsteps; i++)
-		printf("%s%.2f", i ? " " : "", brs_median(stepo[i], reps));
-	printf("), end %.1f\n", brs_median(end, reps));
+		printf("%s%.2f", i ? " " : "", median(stepo[i], reps));
+	printf("), end %.1f\n", median(end, reps));
 	printf("  the run's certificate documents (ml_cert_run_docs, 24 positions; not part of the run's time):\n"
 	       "    medians %.1f ms in a new session, %.1f ms called again in it\n",
-	       brs_median(docs_new, reps), brs_median(docs_warm, reps));
+	       median(docs_new, reps), median(docs_warm, reps));
 	benchsim_stop(sim);
 	db_close(pdb);
 	db_close(db);

@@ -21,24 +21,7 @@
 #include "lab/task.h"
 #include "sql/db.h"
 
-static double brs_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int brs_cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double brs_median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), brs_cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+#include "bench_time.h"
 
 static void brs_die(const char *what, const struct ml_error *err)
 {

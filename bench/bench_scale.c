@@ -50,22 +50,10 @@
 #include "assets/barcode.h"
 #include "assets/lifecycle.h"
 #include "assets/registry.h"
+#include "bench_time.h"
 #include "sql/db.h"
 
 extern char **environ;
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 /* Sorts v; the value at quantile q (0..1, nearest rank). */
 static double quantile(double *v, int n, double q)
@@ -73,12 +61,6 @@ static double quantile(double *v, int n, double q)
 	qsort(v, (size_t)n, sizeof(*v), cmp_d);
 	int k = (int)(q * n + 0.999999) - 1;
 	return v[k < 0 ? 0 : k >= n ? n - 1 : k];
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_d);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static const char *g_conninfo;

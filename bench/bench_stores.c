@@ -25,6 +25,7 @@
 
 #include "assets/barcode.h"
 #include "assets/registry.h"
+#include "bench_time.h"
 #include "sql/db.h"
 #include "stores/stores.h"
 
@@ -45,25 +46,6 @@ static const char *const op_names[OP_N] = { "put-away",
 					    "put-away (destination)",
 					    "count (store)",
 					    "count confirm (10 shortages)" };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_d);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static const char *arg(int argc, char **argv, const char *name, const char *def)
 {
