@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <functional>
@@ -1060,6 +1061,38 @@ static void wf_flush_statistics(std::initializer_list<struct db *> sessions)
 		EXPECT_EQ("", wf_scalar(s, "SELECT pg_stat_force_next_flush()::text"));
 }
 
+/* The statistics views count every backend's reads of a table, whenever
+ * that backend flushes them: an idle session 10 s after its last statement
+ * (PostgreSQL's PGSTAT_IDLE_INTERVAL), an autovacuum worker when it ends.
+ * A test that counts one call's reads between two snapshots therefore
+ * first turns autovacuum off on the table, waits until no autovacuum
+ * worker is left in the database (a worker on the table is cancelled by
+ * the ALTER's lock; one that already read it flushes when it exits), and
+ * flushes every session of the test, so that nothing but the call is
+ * pending when the first snapshot is taken. (The bulk insert before
+ * ARevisionIsApprovedByKeysWithoutStatistics's snapshots takes about 10 s
+ * here, as long as that interval: the checker's flush of its own reads
+ * could fall between them, the likely cause of that test's one CI
+ * failure.) */
+static void wf_quiet_statistics(wf_people &p, const char *table,
+				std::initializer_list<struct db *> more = {})
+{
+	wf_dba(p.admin, std::string("ALTER TABLE ") + table + " SET (autovacuum_enabled = off)");
+	std::string workers;
+	for (int i = 0; i < 600; i++) {
+		workers = wf_scalar(p.admin, "SELECT count(*) FROM pg_stat_activity WHERE "
+					     "backend_type = 'autovacuum worker' AND "
+					     "datname = current_database()");
+		if (workers == "0")
+			break;
+		usleep(50 * 1000);
+	}
+	EXPECT_EQ("0", workers) << "autovacuum workers still in the database after 30 s";
+	wf_flush_statistics({ p.admin, p.tech, p.checker, p.approver });
+	for (struct db *s : more)
+		wf_flush_statistics({ s });
+}
+
 /* The run check reads its own run's conclusions whatever the statistics
  * (0353): on a database whose run_conclusion has none (fresh, or loaded in
  * bulk and not yet analysed) the check's plans, made once per session, used
@@ -1179,7 +1212,7 @@ TEST(CertWorkflow, AnApprovalReadsOnlyItsOwnRowsOfTheWorkTable)
 	auto dba = [&](const std::string &sql) { wf_dba(p.admin, sql); };
 	/* No autovacuum in between; a vacuumed table, so the planner knows it
 	 * small (a table never vacuumed is assumed to have 10 pages). */
-	dba("ALTER TABLE cert_issuing SET (autovacuum_enabled = off)");
+	wf_quiet_statistics(p, "cert_issuing");
 	dba("VACUUM cert_issuing");
 	/* The approver's session plans its statements on the small table. */
 	ASSERT_EQ(ML_OK, wf_approve(p.approver, { v[0] }, &err)) << err.msg;
@@ -1197,7 +1230,7 @@ TEST(CertWorkflow, AnApprovalReadsOnlyItsOwnRowsOfTheWorkTable)
 		p.admin,
 		"SELECT pg_relation_size('cert_issuing') / current_setting('block_size')::int");
 	EXPECT_GT(std::stol(pages), 200) << "the table holds the deleted rows' pages";
-	wf_flush_statistics({ p.admin, p.approver });
+	wf_quiet_statistics(p, "cert_issuing");
 	auto before = wf_table_reads(p.admin, "cert_issuing");
 	ASSERT_EQ(ML_OK, wf_approve(p.approver, { v[1] }, &err)) << err.msg;
 	wf_flush_statistics({ p.admin, p.approver });
@@ -1239,7 +1272,8 @@ TEST(CertWorkflow, ARevisionIsApprovedByKeysWithoutStatistics)
 	auto dba = [&](const std::string &sql) { wf_dba(p.admin, sql); };
 	/* 20 000 older certificates of other assets, before the corrected one
 	 * in id order, as a bulk load leaves them (the DBA, triggers and keys
-	 * lifted), and no statistics. */
+	 * lifted), and no statistics: no autoanalyze may give them some. */
+	dba("ALTER TABLE certificate SET (autovacuum_enabled = off)");
 	dba("SET session_replication_role = replica; "
 	    "INSERT INTO certificate OVERRIDING SYSTEM VALUE SELECT (jsonb_populate_record("
 	    "NULL::certificate, to_jsonb(c) || jsonb_build_object('id', -g, "
@@ -1247,7 +1281,7 @@ TEST(CertWorkflow, ARevisionIsApprovedByKeysWithoutStatistics)
 	    "WHERE c.id = " +
 	    std::to_string(id) + "; SET session_replication_role = DEFAULT");
 	dba(wf_no_statistics("certificate"));
-	wf_flush_statistics({ p.admin, ap2 });
+	wf_quiet_statistics(p, "certificate", { ap2 });
 	auto before = wf_table_reads(p.admin, "certificate");
 	EXPECT_EQ(ML_OK, wf_approve(ap2, { rev }, &err)) << err.msg;
 	wf_flush_statistics({ p.admin, ap2 });
@@ -1255,6 +1289,7 @@ TEST(CertWorkflow, ARevisionIsApprovedByKeysWithoutStatistics)
 	db_close(ap2);
 	dba("SET session_replication_role = replica; DELETE FROM certificate WHERE id < 0; "
 	    "SET session_replication_role = DEFAULT");
+	dba("ALTER TABLE certificate RESET (autovacuum_enabled)");
 	dba("ANALYZE certificate");
 	EXPECT_EQ(before.first, after.first) << "sequential scans of the certificates";
 	EXPECT_GT(after.second, before.second) << "the approval's reads reached the statistics";
