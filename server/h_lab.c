@@ -150,15 +150,29 @@ int h_run_get(struct req *rq, struct ml_error *err)
 	return ML_OK;
 }
 
-/* A stream whose first event is the run's state now (the client needs no second request). */
+/*
+ * A stream that begins with the run's state now, as a "snapshot" event (the
+ * client needs no second request). The stream is registered before that
+ * state is read, so a change committed in between is not lost: its event
+ * is queued on the stream, before or after the snapshot, and the snapshot
+ * is never older than the events that follow it. (Read first and
+ * registered second, a run that started or ended between the two was shown
+ * to the client as it had been.)
+ */
 static int start_stream(struct req *rq, int64_t run_id, struct ml_error *err)
 {
-	char *first = NULL;
+	struct sse_stream *st = NULL;
+	struct MHD_Response *resp = sse_response(rq->srv->hub, rq->conn, run_id, rq->token_param,
+						 srv_routes[rq->route].perm, &st);
+	if (!resp)
+		return ml_errorf(err, ML_ENOMEM, "cannot open an event stream");
 	if (run_id) {
 		struct run_detail d;
 		int rc = run_detail_get(rq->db, run_id, 0, 0, &d, err);
-		if (rc)
+		if (rc) {
+			MHD_destroy_response(resp); /* unregisters the stream */
 			return rc;
+		}
 		json_t *o = json_pack(
 			"{s:I, s:s, s:s, s:o, s:o}", "run_id", (json_int_t)run_id, "event",
 			"snapshot", "status", db_get(d.head, 0, "status"), "steps_done",
@@ -168,19 +182,20 @@ static int start_stream(struct req *rq, int64_t run_id, struct ml_error *err)
 		run_detail_free(&d);
 		char *data = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		json_decref(o);
-		if (data) {
-			size_t n = strlen(data) + 32;
-			first = malloc(n);
-			if (first)
-				snprintf(first, n, "event: run\ndata: %s\n\n", data);
-			free(data);
+		size_t n = data ? strlen(data) + 32 : 0;
+		char *first = data ? malloc(n) : NULL;
+		if (first) {
+			snprintf(first, n, "event: run\ndata: %s\n\n", data);
+			sse_send(rq->srv->hub, st, first);
+		}
+		free(first);
+		free(data);
+		if (!first) {
+			MHD_destroy_response(resp);
+			return ml_errorf(err, ML_ENOMEM, "cannot open an event stream");
 		}
 	}
-	rq->resp = sse_response(rq->srv->hub, rq->conn, run_id, rq->token_param,
-				srv_routes[rq->route].perm, first);
-	free(first);
-	if (!rq->resp)
-		return ml_errorf(err, ML_ENOMEM, "cannot open an event stream");
+	rq->resp = resp;
 	rq->is_stream = 1;
 	rq->status = 200;
 	return ML_OK;

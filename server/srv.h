@@ -141,14 +141,20 @@ int sse_hub_start(struct srv *s, const char *conninfo, unsigned heartbeat_s, str
 void sse_hub_close_streams(struct sse_hub *h);
 void sse_hub_free(struct sse_hub *h);
 unsigned sse_hub_streams(struct sse_hub *h);
+struct sse_stream;
 /*
  * A response streaming run events: run_id > 0 for one run, 0 for all.
  * token_param/perm: the session and permission the stream is checked
- * against every minute. first (may be NULL) is sent before anything else.
- * NULL on failure.
+ * against every minute. The stream receives every event broadcast from
+ * the moment this returns; *stream (may be NULL), owned by the response
+ * (freed with it), lets the caller add text with sse_send until the
+ * response is queued. NULL on failure.
  */
 struct MHD_Response *sse_response(struct sse_hub *h, struct MHD_Connection *c, int64_t run_id,
-				  const char *token_param, const char *perm, const char *first);
+				  const char *token_param, const char *perm,
+				  struct sse_stream **stream);
+/* Queue text on one stream, after what it holds already. */
+void sse_send(struct sse_hub *h, struct sse_stream *st, const char *text);
 
 /* ---- runs executed by the server (server/runjob.c) ---- */
 

@@ -30,7 +30,7 @@
 #define SSE_MAX_PENDING (256 * 1024) /* a client this far behind is dropped (it reconnects) */
 #define SSE_RECHECK_S 60
 
-struct stream {
+struct sse_stream {
 	struct sse_hub *hub;
 	struct MHD_Connection *c;
 	int64_t run_id; /* 0 = every run */
@@ -40,13 +40,13 @@ struct stream {
 	size_t off;
 	int suspended;
 	int closed;
-	struct stream *prev, *next;
+	struct sse_stream *prev, *next;
 };
 
 struct sse_hub {
 	struct srv *srv;
 	pthread_mutex_t mu;
-	struct stream *head;
+	struct sse_stream *head;
 	unsigned count;
 	pthread_t thr;
 	int started;
@@ -58,7 +58,7 @@ struct sse_hub {
 };
 
 /* Caller holds h->mu. */
-static void wake_stream(struct stream *st)
+static void wake_stream(struct sse_stream *st)
 {
 	if (st->suspended) {
 		st->suspended = 0;
@@ -67,7 +67,7 @@ static void wake_stream(struct stream *st)
 }
 
 /* Queue text on one stream (caller holds the lock). */
-static void push(struct stream *st, const char *text, size_t n)
+static void push(struct sse_stream *st, const char *text, size_t n)
 {
 	if (st->closed)
 		return;
@@ -81,7 +81,7 @@ static void push(struct stream *st, const char *text, size_t n)
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	(void)pos;
-	struct stream *st = cls;
+	struct sse_stream *st = cls;
 	struct sse_hub *h = st->hub;
 	pthread_mutex_lock(&h->mu);
 	size_t avail = st->pending.len - st->off;
@@ -108,7 +108,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 static void sse_free(void *cls)
 {
-	struct stream *st = cls;
+	struct sse_stream *st = cls;
 	struct sse_hub *h = st->hub;
 	pthread_mutex_lock(&h->mu);
 	if (st->prev)
@@ -124,9 +124,10 @@ static void sse_free(void *cls)
 }
 
 struct MHD_Response *sse_response(struct sse_hub *h, struct MHD_Connection *c, int64_t run_id,
-				  const char *token_param, const char *perm, const char *first)
+				  const char *token_param, const char *perm,
+				  struct sse_stream **stream)
 {
-	struct stream *st = calloc(1, sizeof(*st));
+	struct sse_stream *st = calloc(1, sizeof(*st));
 	if (!st)
 		return NULL;
 	st->hub = h;
@@ -137,8 +138,6 @@ struct MHD_Response *sse_response(struct sse_hub *h, struct MHD_Connection *c, i
 	ml_buf_init(&st->pending, SSE_MAX_PENDING * 2);
 	/* A reconnecting EventSource waits this long; then it refetches the run. */
 	ml_buf_puts(&st->pending, "retry: 3000\n\n");
-	if (first)
-		ml_buf_puts(&st->pending, first);
 	if (ml_buf_failed(&st->pending)) {
 		ml_buf_free(&st->pending);
 		free(st);
@@ -163,7 +162,16 @@ struct MHD_Response *sse_response(struct sse_hub *h, struct MHD_Connection *c, i
 	if (h->stop)
 		st->closed = 1;
 	pthread_mutex_unlock(&h->mu);
+	if (stream)
+		*stream = st;
 	return r;
+}
+
+void sse_send(struct sse_hub *h, struct sse_stream *st, const char *text)
+{
+	pthread_mutex_lock(&h->mu);
+	push(st, text, strlen(text));
+	pthread_mutex_unlock(&h->mu);
 }
 
 unsigned sse_hub_streams(struct sse_hub *h)
@@ -191,7 +199,7 @@ static void broadcast(struct sse_hub *h, const char *payload)
 	pthread_mutex_lock(&h->mu);
 	char head[64];
 	int hn = snprintf(head, sizeof(head), "id: %lu\nevent: run\ndata: ", ++h->seq);
-	for (struct stream *st = h->head; st; st = st->next) {
+	for (struct sse_stream *st = h->head; st; st = st->next) {
 		if (st->run_id && st->run_id != run)
 			continue;
 		push(st, head, (size_t)hn);
@@ -205,7 +213,7 @@ static void broadcast(struct sse_hub *h, const char *payload)
 static void to_all(struct sse_hub *h, const char *text)
 {
 	pthread_mutex_lock(&h->mu);
-	for (struct stream *st = h->head; st; st = st->next)
+	for (struct sse_stream *st = h->head; st; st = st->next)
 		push(st, text, strlen(text));
 	pthread_mutex_unlock(&h->mu);
 }
@@ -218,7 +226,7 @@ static void to_all(struct sse_hub *h, const char *text)
 static void recheck_sessions(struct sse_hub *h)
 {
 	struct item {
-		struct stream *st;
+		struct sse_stream *st;
 		char tp[AUTH_HASH_HEX_LEN + 1];
 		char perm[32];
 		int dead;
@@ -226,7 +234,7 @@ static void recheck_sessions(struct sse_hub *h)
 	size_t n = 0;
 	pthread_mutex_lock(&h->mu);
 	items = calloc(h->count ? h->count : 1, sizeof(*items));
-	for (struct stream *st = h->head; st && items; st = st->next) {
+	for (struct sse_stream *st = h->head; st && items; st = st->next) {
 		if (st->closed)
 			continue;
 		items[n].st = st;
@@ -255,7 +263,7 @@ static void recheck_sessions(struct sse_hub *h)
 		if (!items[i].dead)
 			continue;
 		/* Still listed? (it may have ended meanwhile) */
-		for (struct stream *st = h->head; st; st = st->next) {
+		for (struct sse_stream *st = h->head; st; st = st->next) {
 			if (st == items[i].st) {
 				const char *bye =
 					"event: end\ndata: {\"reason\":\"session ended\"}\n\n";
@@ -377,7 +385,7 @@ void sse_hub_close_streams(struct sse_hub *h)
 		return;
 	pthread_mutex_lock(&h->mu);
 	h->stop = 1;
-	for (struct stream *st = h->head; st; st = st->next) {
+	for (struct sse_stream *st = h->head; st; st = st->next) {
 		const char *bye = "event: end\ndata: {\"reason\":\"server shutting down\"}\n\n";
 		push(st, bye, strlen(bye));
 		st->closed = 1;
