@@ -1128,12 +1128,45 @@ def t_watch(b, fx):
     b.shot("watch-closed")
 
 
+# An EventSource that connects only once window.__streamGate is set, and
+# notes the status of every snapshot (a stream's first event) it passes on:
+# a stream that opens late, as a slow network or a busy server opens it.
+GATED_EVENTSOURCE = """
+const Real = window.EventSource;
+window.__snapshots = [];
+window.__streamGate = false;
+window.EventSource = class {
+    constructor(url) {
+        this.t = new EventTarget();
+        this.es = null;
+        this.closed = false;
+        const go = () => {
+            if (this.closed) return;
+            if (!window.__streamGate) return void setTimeout(go, 50);
+            this.es = new Real(url);
+            for (const k of ["open", "error", "run", "resync", "end"])
+                this.es.addEventListener(k, (e) => {
+                    if (k === "run" && JSON.parse(e.data).event === "snapshot")
+                        window.__snapshots.push(JSON.parse(e.data).status);
+                    this.t.dispatchEvent(new MessageEvent(k, { data: e.data }));
+                });
+        };
+        go();
+    }
+    addEventListener(k, f) { this.t.addEventListener(k, f); }
+    close() { this.closed = true; if (this.es) this.es.close(); }
+};
+"""
+
+
 def t_run_start(b, fx):
     """A technician starts a run from its page (the server executes it,
     --runners 1): progress arrives over Server-Sent Events; another run
     started while the one runner is busy is refused in the server's words
     (503) and stays pending; the long run aborted, the other one started
-    again completes, every step recorded as the technician."""
+    again completes, every step recorded as the technician, and the page
+    learns of the end from the stream's snapshot when its stream opens
+    only after the run ended."""
     st = fx.data["start"]
     b.login("mlt_tech")
     b.visit("run-start", "/lab/run.html#%d" % st["long"])
@@ -1166,6 +1199,7 @@ def t_run_start(b, fx):
     # answer is taken from what stays: a refusal leaves its words and the
     # run pending; an accepted start moves the run out of pending.
     short_status = lambda: fx.sql("SELECT status FROM verification_run WHERE run_id = %d" % st["short"])
+    b.d.execute_script(GATED_EVENTSOURCE)
     for _ in range(40):
         b.d.execute_script("document.querySelector('#msg').replaceChildren()")
         b.css("#start").click()
@@ -1175,7 +1209,13 @@ def t_run_start(b, fx):
         time.sleep(0.25)
     else:
         raise AssertionError("the runner never let go of the aborted run: " + b.text("#msg"))
+    # The stream the click opened connects only now that the run has ended
+    # (the page's EventSource held back): the end reaches the page through
+    # the stream's first event, its snapshot, and nothing else.
+    b.wait(lambda: short_status() == "finished", 60, "the short run finished")
+    b.d.execute_script("window.__streamGate = true")
     b.wait_text("#status", "已完成", 60)
+    assert b.d.execute_script("return window.__snapshots") == ["finished"], b.d.execute_script("return window.__snapshots")
     # the event stream sets the status at once; the page then reloads the run
     # (conclusions, progress, buttons) with a request of its own: wait for that
     b.wait(lambda: len(b.csss("#conclusions tbody tr")) == 2, 15, "the finished run's two conclusions")

@@ -109,7 +109,20 @@ function follow() {
 			steps = Math.max(steps, d.step_no + 1); // step_no counts from 0
 			$("#progress").textContent = `${steps}/${total}`;
 		}
-		if (d.event === "status") {
+		// The stream's first event is the run as it is once the stream
+		// listens: a run that started, or even ended, before the stream
+		// opened (start() posts at once) sends no event of its own for
+		// that. Only an ended run is read again from it; an interrupted
+		// one may be resuming (its own events follow).
+		if (d.event === "snapshot") {
+			steps = Math.max(steps, d.steps_done);
+			$("#progress").textContent = `${steps}/${total}`;
+			if (!["finished", "aborted"].includes(d.status)) {
+				$("#status").textContent = statusNames[d.status] || d.status;
+				return;
+			}
+		}
+		if (d.event === "status" || d.event === "snapshot") {
 			$("#status").textContent = statusNames[d.status] || d.status;
 			if (["finished", "aborted", "interrupted"].includes(d.status)) {
 				// an interrupted run may still be aborted or resumed: keep listening then
@@ -129,7 +142,7 @@ async function start(ev) {
 	ev.preventDefault();
 	$("#start").disabled = true;
 	try {
-		follow(); // listening before the run starts: no step is missed
+		follow(); // its snapshot tells what happened before it listens
 		const r = await api("POST", `/api/runs/${id}/start`, {}); // not replayable: no Idempotency-Key
 		message($("#msg"), "ok", `已开始执行任务 #${r.run_id}`);
 		$("#start-form").hidden = true;
