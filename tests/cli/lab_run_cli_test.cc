@@ -224,6 +224,20 @@ TEST_F(LabRunCli, KilledRunnerResumesWithNothingLostOrDuplicated)
 	EXPECT_GE(before, 1);
 	EXPECT_LT(before, 7);
 	EXPECT_EQ("running", one(db_, "SELECT status FROM verification_run WHERE run_id = " + id));
+	/* The killed runner's lock on the run goes with its backend, which
+	 * ends when it notices the closed socket: on a busy machine not yet,
+	 * and a resume then (rightly) refuses a run another process holds. */
+	std::string held;
+	for (int i = 0; i < 200; i++) {
+		held = one(db_, "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = "
+				"l.database WHERE d.datname = current_database() AND l.locktype = "
+				"'advisory' AND l.classid = " RUN_LOCK_CLASS " AND l.objid = " +
+					id);
+		if (held == "0")
+			break;
+		std::this_thread::sleep_for(std::chrono::milliseconds(50));
+	}
+	EXPECT_EQ("0", held) << "the killed runner's backend still holds the run after 10 s";
 
 	/* one meter is out of limits: the run finishes and exits 1 (a verification judged a failure) */
 	EXPECT_EQ(1, cli("run resume " + id + " --poll-ms 2", &out, true)) << out;
