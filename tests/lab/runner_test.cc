@@ -519,7 +519,7 @@ TEST_F(RunnerTest, ConclusionAndDocumentsOpenOnlyThePartitionsOfTheRunsTime)
 		pid = one(dba_,
 			  "SELECT coalesce(min(a.pid)::text, '') FROM pg_stat_activity a "
 			  "WHERE a.query LIKE '%ml_run_conclude%' AND a.wait_event_type = 'Lock' "
-			  "AND a.pid <> pg_backend_pid()");
+			  "AND a.pid <> pg_backend_pid() AND a.datname = current_database()");
 		if (pid.empty())
 			std::this_thread::sleep_for(std::chrono::milliseconds(10));
 	}
