@@ -594,7 +594,8 @@ def t_reverify(b, fx):
 def t_lab_task(b, fx):
     """A technician creates a verification task on the board (bench, scheme,
     meters scanned into positions): it appears over the event stream; the
-    run page abandons it and its meters go back to re-verification. A
+    run page abandons it and its meters go back to re-verification, and a
+    board whose stream opens only after that shows it abandoned. A
     standard whose calibration runs out soon is warned."""
     lab = fx.data["lab"]
     b.login("mlt_tech")
@@ -616,6 +617,17 @@ def t_lab_task(b, fx):
     b.shot("board-task")
     assert fx.sql("SELECT u.login FROM verification_run r JOIN app_user u ON u.user_id = r.operator_id "
                   "WHERE r.run_id = %d" % run) == "mlt_tech"
+    # The board again, its stream held back (as a network break or a
+    # server restart holds it) while the run is abandoned in another tab:
+    # no event of that reaches the board, which reads its list again when
+    # the stream opens.
+    gate = b.d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": GATED_EVENTSOURCE})
+    b.get("/lab/board.html")
+    b.ready()
+    b.d.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", gate)
+    board = b.d.current_window_handle
+    b.wait(lambda: b.csss("#run-%d" % run), 10, "the task in the list")
+    b.d.switch_to.new_window("tab")
     b.get("/lab/run.html#%d" % run)
     b.ready()
     b.css("#abort-reason").send_keys("工作台故障")
@@ -623,6 +635,12 @@ def t_lab_task(b, fx):
     b.wait_text("#msg", "已放弃")
     assert fx.sql("SELECT status FROM verification_run WHERE run_id = %d" % run) == "aborted"
     assert fx.sql("SELECT state FROM asset WHERE barcode = '%s'" % lab["barcodes"][0]) == "reverify"
+    b.d.close()
+    b.d.switch_to.window(board)
+    assert b.css("#run-%d" % run).get_attribute("data-status") == "pending", "the held-back board heard of the abort"
+    b.d.execute_script("window.__streamGate = true")
+    b.wait(lambda: b.css("#run-%d" % run).get_attribute("data-status") == "aborted", 10, "the abort on the board once its stream opened")
+    b.wait_text("#live", "实时")
 
 
 def t_password(b, fx):

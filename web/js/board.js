@@ -1,6 +1,7 @@
-// board.js — every bench and run, live: the runs list once, then the
-// server's event stream (GET /api/events/runs, Server-Sent Events) moves
-// each run's status and progress as the runner commits; 'resync' refetches.
+// board.js — every bench and run, live: the runs list, then the server's
+// event stream (GET /api/events/runs, Server-Sent Events) moves each run's
+// status and progress as the runner commits; the list is read again when
+// the stream (re)opens and on 'resync'.
 // Reference standards whose calibration runs out within 30 days are warned.
 import { api, newKey } from "./api.js";
 import { scanField } from "./scan.js";
@@ -32,11 +33,36 @@ function draw() {
 	}
 }
 
-async function loadRuns() {
-	const r = await api("GET", "/api/runs?limit=50");
-	runs.clear();
-	for (const x of r.items) runs.set(x.run_id, x);
+// One run's event on the list: false for a run the list does not hold.
+function apply(d) {
+	const r = runs.get(d.run_id);
+	if (!r) return false;
+	if (d.event === "status") r.status = d.status;
+	if (d.event === "step") r.steps_done = Math.max(r.steps_done || 0, d.step_no + 1); // step_no counts from 0
+	return true;
+}
+
+// The list is read again each time the stream (re)opens: what changed
+// while the page was not listening (the moment before the first open, a
+// network break, a server restart) sends no event of its own. The events
+// that arrive while the list is read may be newer than it: they are kept
+// and applied again to the list read (they come in commit order, so the
+// last one wins); a run they name that the list lacks is read once more.
+let buffered = null;
+async function loadRuns(again = false) {
+	if (buffered) return; // a read is on its way; it takes this moment's events
+	buffered = [];
+	let missing = false;
+	try {
+		const r = await api("GET", "/api/runs?limit=50");
+		runs.clear();
+		for (const x of r.items) runs.set(x.run_id, x);
+		for (const d of buffered) missing = !apply(d) || missing;
+	} finally {
+		buffered = null;
+	}
 	draw();
+	if (missing && !again) await loadRuns(true);
 }
 
 const benchTiles = new Map();
@@ -53,15 +79,13 @@ $("#warn").replaceChildren(...expiring.map((s) => h("div", { class: "msg warn", 
 await loadRuns();
 
 const es = new EventSource("/api/events/runs");
-es.addEventListener("open", () => { $("#live").textContent = "实时"; $("#live").className = "badge ok"; });
+es.addEventListener("open", () => { $("#live").textContent = "实时"; $("#live").className = "badge ok"; loadRuns(); });
 es.addEventListener("error", () => { $("#live").textContent = "重连中…"; $("#live").className = "badge bad"; });
-es.addEventListener("resync", loadRuns);
+es.addEventListener("resync", () => loadRuns());
 es.addEventListener("run", (ev) => {
 	const d = JSON.parse(ev.data);
-	const r = runs.get(d.run_id);
-	if (!r) return void loadRuns(); // a new run: its bench and scheme come with the list
-	if (d.event === "status") r.status = d.status;
-	if (d.event === "step") r.steps_done = Math.max(r.steps_done || 0, d.step_no + 1); // step_no counts from 0
+	if (buffered) buffered.push(d);
+	if (!apply(d)) return void loadRuns(); // a new run: its bench and scheme come with the list
 	draw();
 });
 // a new verification task (technicians: run.create): bench, scheme and the
