@@ -238,6 +238,91 @@ TEST_F(Auth, TheLastAdministratorKeepsTheRole)
 	db_close(admin);
 }
 
+/*
+ * Two administrators taking each other's admin role at the same moment: the
+ * second waits for the first (one lock for every change that can remove an
+ * administrator, 0360) and is then refused, so one administrator is left.
+ * Before 0360 neither waited and both committed: no administrator at all.
+ */
+TEST_F(Auth, TwoAdministratorsCannotDemoteEachOtherAtOnce)
+{
+	std::string fresh = pgtest_fresh_db("authadm2");
+	pgtest_user(fresh, "mlt_admin2", "第二管理员", "admin");
+	struct db *a = pgtest_connect(pgtest_as(fresh, "mlt_admin"));
+	struct db *b = pgtest_connect(pgtest_as(fresh, "mlt_admin2"));
+	PGresult *res = PQexec(db_conn(a), "BEGIN");
+	ASSERT_EQ(PGRES_COMMAND_OK, PQresultStatus(res));
+	PQclear(res);
+	res = PQexec(db_conn(a), "SELECT ml_user_set_roles('mlt_admin2', '{auditor}')");
+	ASSERT_EQ(PGRES_TUPLES_OK, PQresultStatus(res)) << PQerrorMessage(db_conn(a));
+	PQclear(res);
+	/* b's demotion of a, while a's of b is not committed yet */
+	ASSERT_EQ(1, PQsendQuery(db_conn(b), "SELECT ml_user_set_roles('mlt_admin', '{auditor}')"));
+	usleep(300 * 1000);
+	ASSERT_EQ(1, PQconsumeInput(db_conn(b)));
+	EXPECT_EQ(1, PQisBusy(db_conn(b))) << "the second change should wait for the first";
+	res = PQexec(db_conn(a), "COMMIT");
+	EXPECT_EQ(PGRES_COMMAND_OK, PQresultStatus(res));
+	PQclear(res);
+	bool refused = false;
+	std::string msg;
+	while ((res = PQgetResult(db_conn(b))) != nullptr) {
+		if (PQresultStatus(res) == PGRES_FATAL_ERROR) {
+			refused = true;
+			msg = PQresultErrorMessage(res);
+		}
+		PQclear(res);
+	}
+	EXPECT_TRUE(refused) << "both demotions went through";
+	EXPECT_NE(std::string::npos, msg.find("no active administrator")) << msg;
+	db_close(a);
+	db_close(b);
+	struct db *dba = pgtest_connect(fresh);
+	res = PQexec(db_conn(dba),
+		     "SELECT string_agg(u.login, ',' ORDER BY u.login) FROM app_user_role r "
+		     "JOIN app_user u USING (user_id) WHERE r.role = 'admin' AND u.active");
+	ASSERT_EQ(PGRES_TUPLES_OK, PQresultStatus(res));
+	EXPECT_STREQ("mlt_admin", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	db_close(dba);
+}
+
+/*
+ * No login creates temporary objects (0360): a definer function stages its
+ * input in a temporary table of the owner's; a table of the same name made
+ * first by the caller, with the caller's trigger on it, would have run that
+ * trigger as the owner. The owner's functions still stage their input.
+ */
+TEST_F(Auth, NoLoginCreatesTemporaryObjects)
+{
+	const char *const who[] = { "mlt_clerk", "mlt_auditor", "mlt_manager",
+				    "mlt_admin", "mlt_tech",    "mlt_field" };
+	for (const char *w : who) {
+		std::string msg;
+		EXPECT_NE(ML_OK,
+			  sql_as(w, "CREATE TEMP TABLE putaway_scan (idx int, code text)", &msg))
+			<< w << " created a temporary table";
+		EXPECT_NE(std::string::npos, msg.find("permission denied")) << w << ": " << msg;
+		EXPECT_NE(
+			ML_OK,
+			sql_as(w,
+			       "CREATE FUNCTION pg_temp.evil() RETURNS trigger LANGUAGE plpgsql AS "
+			       "'BEGIN RETURN NULL; END'",
+			       &msg))
+			<< w << " created a temporary function";
+	}
+	std::string msg;
+	EXPECT_NE(ML_OK,
+		  sql_as("meterlab_service", "CREATE TEMP TABLE watch_found (k text)", &msg));
+	/* the owner's function still makes its own: a refusal per code, no error */
+	std::string v;
+	EXPECT_EQ(ML_OK,
+		  sql_as("mlt_clerk", "SELECT count(*) FROM ml_stock_putaway(ARRAY['NOSLOT', '1'])",
+			 &msg, &v))
+		<< msg;
+	EXPECT_EQ("2", v);
+}
+
 TEST_F(Auth, APersonCannotClaimAnotherIdentity)
 {
 	/* The service's session setting is ignored for a person's login. */

@@ -8,7 +8,8 @@
  * the maker; the switching state is kept per supplier and model.
  *
  * Verification results are set by the DBA (a fixture: runs are tested in
- * runner_test.cc); the functions judge whatever states the assets are in.
+ * runner_test.cc and lot_sampling_run_test.cc): the states, and the runs'
+ * overall conclusions the verdict is computed from.
  */
 #include <gtest/gtest.h>
 
@@ -101,11 +102,35 @@ std::vector<std::string> draw(const std::string &code, const char *aql, const ch
 	return out;
 }
 
+/*
+ * The DBA records a run's overall conclusion for an asset (run ids from 900000
+ * up, no run rows: replica mode skips the foreign keys), as ml_run_conclude
+ * would: the verdict judges the sample (0360).
+ */
+void conclude(const std::string &barcode, const char *verdict)
+{
+	static int run = 900000;
+	struct ml_error err = ML_ERROR_INIT;
+	struct db *db = pgtest_connect(g_ci);
+	ASSERT_EQ(ML_OK, db_cmd(db, "SET session_replication_role = replica", 0, nullptr, &err));
+	std::string r = std::to_string(run++);
+	const char *p[] = { barcode.c_str(), r.c_str(), verdict };
+	ASSERT_EQ(ML_OK,
+		  db_cmd(db,
+			 "INSERT INTO run_conclusion (asset_id, run_id, item, verdict, "
+			 "internal_verdict) SELECT asset_id, $2::bigint, 'overall', $3, 'none' "
+			 "FROM asset WHERE barcode = $1",
+			 3, p, &err))
+		<< err.msg;
+	db_close(db);
+}
+
 /* The DBA sets the sample's verification results: the first `fail` drawn fail. */
 void results(const std::vector<std::string> &drawn, size_t fail)
 {
 	struct ml_error err = ML_ERROR_INIT;
 	for (size_t i = 0; i < drawn.size(); i++) {
+		conclude(drawn[i], i < fail ? "fail" : "pass");
 		ASSERT_EQ(ML_OK, dba("UPDATE asset SET state = 'verifying' WHERE barcode = $1",
 				     { drawn[i] }, &err))
 			<< err.msg;
@@ -292,4 +317,110 @@ TEST_F(LotSampling, NoLoginWritesTheSamplingTables)
 				<< who << ": " << sql;
 		db_close(db);
 	}
+}
+
+/*
+ * The verdict comes from the sample's own verifications (0360), not from the
+ * states the drawn assets are in: a drawn meter cannot be handed back
+ * untested to count as judged, and a failed one still counts as
+ * nonconforming once it is scrapped.
+ */
+TEST_F(LotSampling, TheSampleIsJudgedByItsVerificationsNotByStates)
+{
+	lot("LS-4", 5000, 50);
+	std::vector<std::string> drawn = draw("LS-4", "1.0", kSeed);
+	ASSERT_FALSE(drawn.empty());
+	struct ml_error err = ML_ERROR_INIT;
+	/* handing a drawn meter back to 'arrived' is refused, by any writer */
+	struct db *db = pgtest_connect(g_tech);
+	struct asset_move mv = {};
+	mv.barcode = drawn[0].c_str();
+	mv.action = ASSET_ACT_SAMPLE_RETURN;
+	EXPECT_EQ(ML_ESTATE, asset_move_one(db, &mv, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, drawn[0].c_str())) << err.msg;
+	EXPECT_NE(nullptr, strstr(err.msg, "drawn")) << err.msg;
+	db_close(db);
+	EXPECT_NE(ML_OK,
+		  dba("UPDATE asset SET state = 'arrived' WHERE barcode = $1", { drawn[0] }, &err));
+	/* a state that looks judged, without a verification, judges nothing */
+	for (auto &b : drawn)
+		ASSERT_EQ(ML_OK, dba("UPDATE asset SET state = 'verifying' WHERE barcode = $1",
+				     { b }, &err))
+			<< err.msg;
+	for (auto &b : drawn)
+		ASSERT_EQ(
+			ML_OK,
+			dba("UPDATE asset SET state = 'in_stock', valid_until = current_date + 365 "
+			    "WHERE barcode = $1",
+			    { b }, &err))
+			<< err.msg;
+	struct sampling_lot_verdict v;
+	db = pgtest_connect(g_tech);
+	ASSERT_EQ(ML_OK, sampling_lot_judge(db, "LS-4", &v, &err)) << err.msg;
+	EXPECT_STREQ("", v.verdict);
+	EXPECT_EQ(0, v.judged);
+	db_close(db);
+	EXPECT_EQ(ML_ESTATE, decide(g_qa, "LS-4", "accept", &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "0 of")) << err.msg;
+	/* Re of them fail (and are scrapped at once): still nonconforming */
+	std::string re = one("SELECT re FROM lot_sampling s JOIN lot l USING (lot_id) WHERE "
+			     "l.code = 'LS-4'");
+	for (size_t i = 0; i < drawn.size(); i++)
+		conclude(drawn[i], i < (size_t)std::stoi(re) ? "fail" : "pass");
+	for (size_t i = 0; i < (size_t)std::stoi(re); i++)
+		ASSERT_EQ(ML_OK, dba("UPDATE asset SET state = 'scrapped' WHERE barcode = $1",
+				     { drawn[i] }, &err))
+			<< err.msg;
+	db = pgtest_connect(g_tech);
+	ASSERT_EQ(ML_OK, sampling_lot_judge(db, "LS-4", &v, &err)) << err.msg;
+	EXPECT_STREQ("reject", v.verdict);
+	EXPECT_EQ(std::stoi(re), v.nonconforming);
+	EXPECT_EQ((int)drawn.size(), v.judged);
+	db_close(db);
+	EXPECT_EQ(ML_ESTATE, decide(g_qa, "LS-4", "accept", &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "differs")) << err.msg;
+}
+
+/*
+ * During quarantine only the drawn meters are verified, and a drawn meter
+ * whose run was abandoned can be verified again (0360): before, any meter of
+ * the lot moved to 'sampling' by hand went on to verification for stock, and
+ * an abandoned sample meter held the lot undecidable for good.
+ */
+TEST_F(LotSampling, OnlyTheDrawnMetersAreVerifiedAndCanBeVerifiedAgain)
+{
+	std::vector<std::string> all = lot("LS-5", 6000, 20);
+	std::vector<std::string> drawn = draw("LS-5", "1.0", nullptr);
+	ASSERT_FALSE(drawn.empty());
+	std::string other;
+	for (auto &b : all)
+		if (std::find(drawn.begin(), drawn.end(), b) == drawn.end())
+			other = b;
+	ASSERT_FALSE(other.empty());
+	struct ml_error err = ML_ERROR_INIT;
+	/* a meter of the lot moved to 'sampling' by hand is not in the sample */
+	struct db *db = pgtest_connect(g_tech);
+	struct asset_move mv = {};
+	mv.barcode = other.c_str();
+	mv.action = ASSET_ACT_SAMPLE;
+	ASSERT_EQ(ML_OK, asset_move_one(db, &mv, &err)) << err.msg;
+	db_close(db);
+	EXPECT_NE(ML_OK,
+		  dba("UPDATE asset SET state = 'verifying' WHERE barcode = $1", { other }, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "quarantined")) << err.msg;
+	/* and it may go back: it was never drawn */
+	db = pgtest_connect(g_tech);
+	mv.action = ASSET_ACT_SAMPLE_RETURN;
+	EXPECT_EQ(ML_OK, asset_move_one(db, &mv, &err)) << err.msg;
+	db_close(db);
+	/* a drawn meter's run abandoned (reverify): it is verified again */
+	ASSERT_EQ(ML_OK, dba("UPDATE asset SET state = 'verifying' WHERE barcode = $1",
+			     { drawn[0] }, &err))
+		<< err.msg;
+	ASSERT_EQ(ML_OK,
+		  dba("UPDATE asset SET state = 'reverify' WHERE barcode = $1", { drawn[0] }, &err))
+		<< err.msg;
+	EXPECT_EQ(ML_OK, dba("UPDATE asset SET state = 'verifying' WHERE barcode = $1",
+			     { drawn[0] }, &err))
+		<< err.msg;
 }

@@ -176,7 +176,7 @@ TEST_F(RunnerTest, FullRunGoodAndDefectiveMeters)
 	/* valid until run date + 96 months - 1 day */
 	EXPECT_EQ(
 		one(db_,
-		    "SELECT (current_date + interval '96 months' - interval '1 day')::date::text"),
+		    "SELECT (ml_cert_today() + interval '96 months' - interval '1 day')::date::text"),
 		one(db_, "SELECT valid_until::text FROM asset WHERE barcode = '" + bcs[0] + "'"));
 
 	EXPECT_EQ("7", count("run_step", run));

@@ -115,13 +115,14 @@ TEST_F(TaskTest, CreatesRunAndMovesAssetsToVerifying)
 					std::to_string(id)));
 	EXPECT_EQ("verifying",
 		  one(db_, "SELECT state FROM asset WHERE barcode = '" + bcs_[1] + "'"));
-	/* the immutable scheme version it runs, the server's date, the technician by id */
-	EXPECT_EQ("1|true|mlt_tech",
-		  one(db_,
-		      "SELECT r.scheme_version || '|' || (r.scheme_id IS NOT NULL AND r.run_date = "
-		      "current_date) || '|' || u.login FROM verification_run r JOIN app_user u ON "
-		      "u.user_id = r.operator_id WHERE run_id = " +
-			      std::to_string(id)));
+	/* the immutable scheme version it runs, the server's date in China (0360), the technician by id */
+	EXPECT_EQ(
+		"1|true|mlt_tech",
+		one(db_,
+		    "SELECT r.scheme_version || '|' || (r.scheme_id IS NOT NULL AND r.run_date = "
+		    "ml_cert_today()) || '|' || u.login FROM verification_run r JOIN app_user u ON "
+		    "u.user_id = r.operator_id WHERE run_id = " +
+			    std::to_string(id)));
 }
 
 TEST_F(TaskTest, RecordsAmbientConditionsAndRefusesImpossibleOnes)
