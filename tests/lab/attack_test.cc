@@ -355,6 +355,210 @@ TEST_F(Attack, FunctionsRefuseForgedCalls)
 	EXPECT_EQ(before, truth());
 }
 
+/*
+ * 0361: a transformer step's item verdicts, which ml_run_conclude concludes
+ * the ratio and phase items from, are checked against the readings like the
+ * step's own verdict. Before, only a step verdict 'pass' was checked: a
+ * technician recorded verdict 'fail', verdict1 'pass', verdict2 'pass' for a
+ * class 0.2S CT with a ratio error of +5.00 % (limit ±0.20 % at 100 %,
+ * IEC 61869-2 / JJG 313-2010, domain.md §2.1), and it was concluded 合格.
+ */
+class AttackXfmr : public ::testing::Test
+{
+      protected:
+	static void SetUpTestSuite()
+	{
+		ci_ = pgtest_fresh_db("attack_xfmr");
+		rfx::add_standard(ci_, "STD1", "2020-01-01", "2099-12-31");
+		rfx::add_bench(ci_, "BCT", 1503, 4, "STD1", "transformer");
+		rfx::add_scheme(ci_, "scheme code=ATK-CT name=\"attack ct\"\n"
+				     "suits kinds=ct classes=0.2S\n"
+				     "ct percent=100 burden=100\n");
+		struct db *dba = pgtest_connect(ci_);
+		rfx::exec(dba, "INSERT INTO manufacturer (code, name) VALUES ('HXCT', 'CT maker')");
+		rfx::exec(
+			dba,
+			"INSERT INTO device_model (code, manufacturer_id, name, kind, accuracy_class, "
+			"ct_primary_a, ct_secondary_a, rated_burden_va, verification_period_months) "
+			"SELECT 'LMZ-CT', manufacturer_id, 'current transformer', 'ct', '0.2S', 100, 5, "
+			"10, 24 FROM manufacturer WHERE code = 'HXCT'");
+		rfx::exec(dba,
+			  "INSERT INTO lot (code, model_id, received_by, file_sha256, row_count) "
+			  "SELECT 'LOT-CT', model_id, 'test', encode(sha256('LOT-CT'), 'hex'), 2 "
+			  "FROM device_model WHERE code = 'LMZ-CT'");
+		for (unsigned long long i = 0; i < 2; i++) {
+			char bc[23];
+			struct ml_error e = ML_ERROR_INIT;
+			ASSERT_EQ(ML_OK, barcode_make("41300", "01", 8900 + i, bc, &e)) << e.msg;
+			bcs_.push_back(bc);
+			rfx::exec(dba,
+				  std::string("INSERT INTO asset (barcode, model_id, lot_id, "
+					      "production_batch, production_date) SELECT '") +
+					  bc +
+					  "', m.model_id, l.lot_id, 'B1', date '2026-09-01' FROM "
+					  "device_model m, lot l WHERE m.code = 'LMZ-CT' AND "
+					  "l.code = 'LOT-CT'");
+			assets_.push_back(one(
+				dba, std::string("SELECT asset_id FROM asset WHERE barcode = '") +
+					     bc + "'"));
+		}
+		db_close(dba);
+		struct db *tech = pgtest_connect(pgtest_as(ci_, "mlt_tech"));
+		run_ = rfx::create_task(tech, "BCT", "ATK-CT", bcs_);
+		struct ml_error err = ML_ERROR_INIT;
+		std::string r = std::to_string(run_);
+		const char *p[1] = { r.c_str() };
+		EXPECT_EQ(ML_OK,
+			  db_cmd(tech, "SELECT ml_run_status($1::bigint, 'running')", 1, p, &err))
+			<< err.msg;
+		db_close(tech);
+	}
+	/*
+	 * The CT step as the technician sends it: position 1 a good CT (ratio
+	 * error 0.04 %, phase 3′, judged pass on both items), position 2 with
+	 * the given readings (ratio error and phase displacement × 1e4) and
+	 * verdicts (step, ratio item, phase item). Limits ±0.2 % and ±10′, the
+	 * rounding intervals 0.02 % and 1′ (xfmr.round_fraction 10 %), one
+	 * reading (xfmr.readings).
+	 */
+	static std::string step(int64_t ratio, int64_t phase, const char *verdict,
+				const char *verdict1, const char *verdict2)
+	{
+		const std::string a = "ARRAY[" + assets_[0] + "," + assets_[1] + "]";
+		const std::string v = "ARRAY[400," + std::to_string(ratio) + "]::bigint[]";
+		const std::string v2 = "ARRAY[30000," + std::to_string(phase) + "]::bigint[]";
+		/* every reading is its own mean; rounded to the interval, half-even */
+		const std::string rounded = "ARRAY[400, ml_div_he(" + std::to_string(ratio) +
+					    ", 200)::bigint * 200]";
+		const std::string rounded2 = "ARRAY[30000, ml_div_he(" + std::to_string(phase) +
+					     ", 10000)::bigint * 10000]";
+		return "SELECT ml_run_record_step(" + std::to_string(run_) +
+		       ", 0, 'ct', 'CT 100%', now(), " + a + ", ARRAY[1,1], ARRAY[1,2], " + v +
+		       ", " + v2 + ", ARRAY[-1,-1], ARRAY[0,0], ARRAY[now(),now()], " + a +
+		       ", ARRAY[1,2], ARRAY[1,1], " + v + ", " + rounded + ", " + v2 + ", " +
+		       rounded2 +
+		       ", NULL, ARRAY[2000,2000], ARRAY[2000,2000], ARRAY[200,200], "
+		       "ARRAY[100000,100000], ARRAY[100000,100000], ARRAY[10000,10000], NULL, "
+		       "ARRAY['pass','" +
+		       verdict + "'], ARRAY['pass','" + verdict + "'], ARRAY['pass','" + verdict2 +
+		       "'], ARRAY['pass','" + verdict1 + "'], ARRAY['',''], NULL)";
+	}
+	static int as_tech(const std::string &sql, struct ml_error *err)
+	{
+		struct db *db = pgtest_connect(pgtest_as(ci_, "mlt_tech"));
+		int rc = db_cmd(db, sql.c_str(), 0, nullptr, err);
+		db_close(db);
+		return rc;
+	}
+	static std::string ci_;
+	static std::vector<std::string> bcs_, assets_;
+	static int64_t run_;
+};
+std::string AttackXfmr::ci_;
+std::vector<std::string> AttackXfmr::bcs_, AttackXfmr::assets_;
+int64_t AttackXfmr::run_ = 0;
+
+TEST_F(AttackXfmr, ItemVerdictsThatContradictTheReadingsAreRefused)
+{
+	struct ml_error err = ML_ERROR_INIT;
+	const std::string pos2 = "position 2 (asset " + bcs_[1] + ")";
+	struct {
+		std::string sql;
+		std::vector<std::string> msg;
+	} lies[] = {
+		/* the audit's attack: +5.00 % judged fail as a step, pass as both items */
+		{ step(50000, 30000, "fail", "pass", "pass"),
+		  { pos2, "ratio error +5.0000 % (rounded) is beyond the limit ±0.2000 %",
+		    "class 0.2S at 100 % of rated current", "IEC 61869-2" } },
+		/* the same with the phase item failing as it should: the ratio item still lies */
+		{ step(50000, 150000, "fail", "pass", "fail"),
+		  { pos2, "ratio error +5.0000 %", "±0.2000 %" } },
+		/* a ratio within the limit and a phase displacement of 15′ judged pass as an item */
+		{ step(400, 150000, "fail", "pass", "pass"),
+		  { pos2, "+15.0000′ (rounded) is beyond the limit ±10.0000′" } },
+		{ step(-400, -150000, "none", "pass", "pass"), { pos2, "-15.0000′", "±10.0000′" } },
+		/* the step's verdict must be its items': not 'none' nor 'fail' for two passing items,
+		 * not 'pass' for a failing one */
+		{ step(400, 30000, "none", "pass", "pass"),
+		  { pos2,
+		    "the step's verdict none contradicts its items (ratio pass, phase pass)" } },
+		{ step(50000, 30000, "pass", "fail", "pass"), { pos2, "ratio error +5.0000 %" } },
+		{ step(400, 150000, "pass", "pass", "fail"), { pos2, "+15.0000′" } },
+		/* a class 0.2S step with a phase limit passes with both items judged */
+		{ step(400, 30000, "pass", "pass", "none"),
+		  { pos2, "needs both items judged pass (ratio pass, phase none)" } },
+	};
+	for (const auto &l : lies) {
+		EXPECT_EQ(ML_EINVAL, as_tech(l.sql, &err)) << l.sql;
+		for (const auto &m : l.msg)
+			EXPECT_NE(nullptr, strstr(err.msg, m.c_str())) << m << " / " << err.msg;
+	}
+	struct db *dba = pgtest_connect(ci_);
+	EXPECT_EQ("0", one(dba, "SELECT count(*) FROM run_step_result WHERE run_id = " +
+					std::to_string(run_)));
+	/* the truth still records: position 1 passes, position 2 fails its ratio (+5.00 %) and
+	 * passes its phase (3′); the conclusion follows */
+	ASSERT_EQ(ML_OK, as_tech(step(50000, 30000, "fail", "fail", "pass"), &err)) << err.msg;
+	ASSERT_EQ(ML_OK, as_tech("SELECT ml_run_conclude(" + std::to_string(run_) + ")", &err))
+		<< err.msg;
+	EXPECT_EQ(
+		"1:overall:pass,1:phase:pass,1:ratio:pass,2:overall:fail,2:phase:pass,2:ratio:fail",
+		one(dba, "SELECT string_agg(p.position || ':' || c.item || ':' || c.verdict, ',' "
+			 "ORDER BY p.position, c.item) FROM run_conclusion c JOIN run_position p "
+			 "USING (run_id, asset_id) WHERE c.run_id = " +
+				 std::to_string(run_)));
+	EXPECT_EQ("in_stock,failed",
+		  one(dba, "SELECT string_agg(state::text, ',' ORDER BY barcode) FROM asset "
+			   "WHERE barcode IN ('" +
+				   bcs_[0] + "','" + bcs_[1] + "')"));
+	/*
+	 * Results recorded before 0361 are not rewritten: a contradicting transformer step (here
+	 * written by the superuser, as the hole let a technician write it) is refused by the
+	 * certificate check, and a run holding one is not concluded.
+	 */
+	auto forged = [&](int64_t run, const std::string &asset, int pos) {
+		rfx::exec(dba,
+			  "INSERT INTO run_step_result (asset_id, run_id, step_no, position, kind, "
+			  "label, n_readings, verdict, internal_verdict, verdict1, verdict2, "
+			  "measured_at) VALUES (" +
+				  asset + ", " + std::to_string(run) + ", 0, " +
+				  std::to_string(pos) +
+				  ", 'ct', 'CT 100%', 1, 'fail', 'fail', 'pass', 'pass', now())");
+	};
+	forged(run_, assets_[0], 1);
+	EXPECT_NE(
+		std::string::npos,
+		one(dba, "SELECT ml_cert_run_problem(" + std::to_string(run_) + ", NULL)")
+			.find("asset " + bcs_[0] +
+			      " (position 1) step 1 (CT 100%) is fail although its items say ratio "
+			      "pass, phase pass"));
+	char bc[23];
+	ASSERT_EQ(ML_OK, barcode_make("41300", "01", 8902, bc, &err)) << err.msg;
+	rfx::exec(dba,
+		  std::string("INSERT INTO asset (barcode, model_id, lot_id, production_batch, "
+			      "production_date) SELECT '") +
+			  bc +
+			  "', m.model_id, l.lot_id, 'B1', date '2026-09-01' FROM device_model m, "
+			  "lot l WHERE m.code = 'LMZ-CT' AND l.code = 'LOT-CT'");
+	struct db *tech = pgtest_connect(pgtest_as(ci_, "mlt_tech"));
+	int64_t run2 = rfx::create_task(tech, "BCT", "ATK-CT", { bc });
+	db_close(tech);
+	ASSERT_EQ(ML_OK,
+		  as_tech("SELECT ml_run_status(" + std::to_string(run2) + ", 'running')", &err))
+		<< err.msg;
+	rfx::exec(dba, "INSERT INTO run_step (run_id, step_no, kind, label, started_at) VALUES (" +
+			       std::to_string(run2) + ", 0, 'ct', 'CT 100%', now())");
+	forged(run2,
+	       one(dba, std::string("SELECT asset_id FROM asset WHERE barcode = '") + bc + "'"), 1);
+	EXPECT_EQ(ML_ESTATE, as_tech("SELECT ml_run_conclude(" + std::to_string(run2) + ")", &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "the step's verdict fail contradicts its items (ratio "
+					   "pass, phase pass): not concluded"))
+		<< err.msg;
+	EXPECT_EQ("verifying",
+		  one(dba, std::string("SELECT state FROM asset WHERE barcode = '") + bc + "'"));
+	db_close(dba);
+}
+
 } // namespace
 
 /*
