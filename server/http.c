@@ -938,7 +938,7 @@ static void run_route(struct req *rq)
 		answered = e < 0;
 		rc = e > 0 ? e : answered ? ML_EPERM : 0;
 	}
-	int replay = 0;
+	int replay = 0, refused = 0;
 	if (!rc && ik) {
 		int c = idem_claim(rq, ik, &err);
 		if (c == -2)
@@ -950,8 +950,18 @@ static void run_route(struct req *rq)
 	}
 	if (!rc && !replay) {
 		rc = r->fn(rq, &err);
+		/*
+		 * Only a change that was made is kept under its key. A refusal the
+		 * handler answered itself (a scan's 409/422 with every refused code,
+		 * a delivery's bad rows) changed nothing: its claim is rolled back
+		 * with the rest, so a retry, made once the cause is fixed (the order
+		 * received, the file corrected), runs again, and one made before
+		 * gets the refusal again in its own words.
+		 */
 		if (!rc && ik && rq->status >= 200 && rq->status < 300)
 			rc = idem_store(rq, ik, &err);
+		else if (!rc && ik)
+			refused = 1;
 	}
 	if (rq->db && !rc && !strcmp(r->method, "GET") && !rq->is_stream &&
 	    PQtransactionStatus(db_conn(rq->db)) == PQTRANS_INTRANS) {
@@ -963,9 +973,9 @@ static void run_route(struct req *rq)
 		if (!PQsendQuery(db_conn(rq->db), "COMMIT"))
 			rc = db_commit(rq->db, &err);
 	} else if (rq->db && !answered) {
-		if (!rc)
+		if (!rc && !refused)
 			rc = db_commit(rq->db, &err);
-		if (rc)
+		if (rc || refused)
 			db_rollback(rq->db);
 	}
 	if (rc && rq->resp) {
