@@ -449,6 +449,79 @@ def t_field(b, fx):
                   "WHERE u.login = '%s'" % f["login"]) == "4"
 
 
+def t_field_session(b, fx):
+    """The field queue and the session (web audit W1, W3). A login in another
+    tab replaces the session cookie, so this tab's CSRF token is stale: an
+    install made here afterwards is sent (a fresh token fetched), not refused
+    for good. When the session ends (logged out in the other tab) the page
+    says 登录已过期 with a link back to it, and keeps the removal made
+    meanwhile; another person's login on the phone holds it (it is not
+    sent under their name); the person who made it logs in again and it is
+    sent, recorded as them."""
+    f = fx.data["field"]
+    bc = f["barcodes"][2]
+    point = f["point"]
+    inst = ("SELECT coalesce(string_agg(coalesce(ui.login, '?') || ':' || coalesce(ur.login, '-'), ','), 'none') "
+            "FROM installation i JOIN asset a USING (asset_id) JOIN app_user ui ON ui.user_id = i.installed_by "
+            "LEFT JOIN app_user ur ON ur.user_id = i.removed_by WHERE a.barcode = '%s'" % bc)
+    b.login(f["login"])
+    b.get_ready("/field/")
+    first = b.d.current_window_handle
+    b.d.switch_to.new_window("tab")
+    b.login(f["login"])  # the same person again: a new session cookie for both tabs
+    b.d.switch_to.window(first)
+    b.css("#i-barcode").send_keys(bc)
+    b.css("#i-point").send_keys(point)
+    b.css("#i-reading").send_keys("3")
+    b.css("#install button").click()
+    b.wait(lambda: any("装表 " + bc in li.text for li in b.csss("#sent li")), 15, "the install answered")
+    assert not b.csss("#sent li.bad"), b.text("#sent")
+    b.wait_text("#queued", "0")
+    assert fx.sql(inst) == "%s:-" % f["login"], fx.sql(inst)
+    # the session ends (logged out in the other tab): the removal made now waits, the page says why
+    b.d.switch_to.window(b.d.window_handles[1])
+    b.d.set_script_timeout(15)
+    b.d.execute_async_script("const done = arguments[0]; import('/js/api.js').then((m) => m.logout()).then(() => done(1), () => done(0));")
+    b.d.switch_to.window(first)
+    b.css("#r-barcode").send_keys(bc)
+    b.css("#r-reading").send_keys("4.5")
+    Select(b.css("#r-reason")).select_by_value("fault")
+    b.css("#remove button").click()
+    b.wait(lambda: b.css("#auth").is_displayed(), 15, "the expired-login banner")
+    assert "登录已过期" in b.text("#auth"), b.text("#auth")
+    link = b.css("#auth a").get_attribute("href")
+    assert link.endswith("/login.html?next=%2Ffield%2F"), link
+    b.wait_text("#queued", "1")
+    b.shot("field-expired")
+    time.sleep(3.5)  # a retry of the page's own (every 3 s) changes nothing
+    assert b.css("#auth").is_displayed() and b.text("#queued") == "1"
+    # someone else logs in on this phone: the removal is held for its person
+    b.d.switch_to.window(b.d.window_handles[1])
+    b.login("mlt_fwlab")
+    b.d.switch_to.window(first)
+    b.wait_text("#held", "由 %s 记录" % f["login"], 15)
+    b.wait(lambda: not b.css("#auth").is_displayed(), 10, "the banner gone")
+    assert b.text("#queued") == "0", b.text("#queued")
+    b.shot("field-held")
+    time.sleep(3.5)
+    assert fx.sql(inst) == "%s:-" % f["login"], fx.sql(inst)
+    # the person logs in again through the banner's way back: sent, as them
+    b.d.switch_to.window(b.d.window_handles[1])
+    b.d.close()
+    b.d.switch_to.window(first)
+    b.d.delete_all_cookies()
+    b.get("/login.html?next=%2Ffield%2F")
+    b.ready()
+    b.css("#user").send_keys(f["login"])
+    b.css("#pw").send_keys(fx.data["password"])
+    b.css("#go").click()
+    b.wait(lambda: b.d.current_url.endswith("/field/"), 10, "back on the field page")
+    b.ready()
+    b.wait(lambda: fx.sql(inst) == "%s:%s" % (f["login"], f["login"]), 15, "the removal recorded as its person")
+    b.wait_text("#queued", "0")
+    assert not b.text("#held"), b.text("#held")
+
+
 def t_lab_and_manager(b, fx):
     """The bench board follows runs live (Server-Sent Events: a run made now
     appears without a reload); a run's page plots each load point's errors
@@ -1337,7 +1410,7 @@ def t_seal_pages(b, fx):
         fetch('/api/seals?limit=2').then(r => r.json()).then(j => done([j.items.map(i => i.code), j.next]));""")
     assert r[1] == r[0][1] == codes[1], r
 
-TESTS = [t_verify_page, t_login_and_homes, t_cert_queue, t_warehouse, t_count, t_reverify, t_delivery, t_field,
+TESTS = [t_verify_page, t_login_and_homes, t_cert_queue, t_warehouse, t_count, t_reverify, t_delivery, t_field, t_field_session,
          t_lab_and_manager, t_lab_task, t_password, t_seals,
          t_retire, t_faults, t_cert_revise, t_manual, t_tokens, t_camera, t_inspect, t_swaps, t_watch, t_run_start, t_labseal, t_arbitration, t_seal_pages]
 

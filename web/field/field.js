@@ -1,8 +1,10 @@
 // field.js — the field team's page, phone first and usable offline. Every
 // operation goes into the IndexedDB queue first (queue.js) with its own
-// Idempotency-Key and is sent when the server answers; the page shows how
-// many still wait, what was sent and what the server refused.
-import { whoami } from "/js/api.js";
+// Idempotency-Key and the login that made it, and is sent when the server
+// answers; the page shows how many still wait, what was sent, what the
+// server refused (with what was typed, to send again or delete), what waits
+// for another person's login, and when the session has ended.
+import { whoami, actingLogin } from "/js/api.js";
 import { h, $, message, fmtTime, usable, stateName } from "/js/ui.js";
 import { api } from "/js/api.js";
 import * as queue from "/field/queue.js";
@@ -20,30 +22,69 @@ try {
 	if (!user) {
 		location.replace("/login.html?next=/field/");
 	} else {
-		localStorage.setItem("ml_field_user", JSON.stringify({ display_name: user.display_name }));
+		localStorage.setItem("ml_field_user", JSON.stringify({ display_name: user.display_name, login: user.login }));
 		online = true;
 	}
 } catch (e) {
 	user = JSON.parse(localStorage.getItem("ml_field_user") || "null") || { display_name: "（离线）" };
 }
 $("#who").textContent = user ? user.display_name : "";
+// the login whose session this tab's changes go under (queue.js)
+const me = () => actingLogin() || (user && user.login) || "";
 
+// The session ended (expired, idle, logged out): nothing is sent until the
+// person logs in again; the work stays queued on this phone.
+function expired(on) {
+	const box = $("#auth");
+	if (!on) {
+		box.hidden = true;
+		box.replaceChildren();
+		return;
+	}
+	if (!box.hidden) return;
+	box.replaceChildren(h("strong", {}, "登录已过期"), "：待发送的操作保存在本机，重新登录后自动发送。 ",
+		h("a", { href: "/login.html?next=" + encodeURIComponent("/field/"), id: "relogin" }, "重新登录"));
+	box.hidden = false;
+}
 function setNet(on) {
 	online = on;
 	$("#net").textContent = on ? "在线" : "离线";
 	$("#net").className = "badge " + (on ? "ok" : "bad");
 }
 
+const fieldNames = {
+	barcode: "条码", point: "计量点", reading: "示数", seals: "封印", old: "拆下表", old_reading: "拆下表止码",
+	new: "新表", reason: "原因", note: "备注", symptom: "现象", description: "说明", complaint: "投诉单号", lab: "实验室",
+};
+const valueNames = { rotation: "轮换", fault: "故障", upgrade: "升级", complaint: "客户投诉", other: "其他", NO_DISPLAY: "黑屏无显示", STOPPED: "停走", FAST: "走快", SLOW: "走慢", OTHER: "其他" };
+// what was typed (the label names the meter), so a refused or held operation can be checked before it is deleted
+function contents(body) {
+	return Object.entries(body || {}).filter(([k, v]) => k !== "barcode" && v !== "" && !(Array.isArray(v) && !v.length))
+		.map(([k, v]) => `${fieldNames[k] || k} ${Array.isArray(v) ? v.join(" ") : valueNames[v] || v}`).join("，");
+}
+
 async function showQueue() {
 	const ops = await queue.all();
-	const waiting = ops.filter((o) => o.state === "queued");
+	const login = me();
+	const waiting = ops.filter((o) => o.state === "queued" && queue.mine(o, login));
 	$("#queued").textContent = String(waiting.length);
+	// queued by someone else on this phone: kept for them
+	const held = ops.filter((o) => o.state === "queued" && !queue.mine(o, login));
+	const whose = [...new Set(held.map((o) => o.login))];
+	$("#held").replaceChildren(held.length ? h("div", { class: "msg warn", role: "status" },
+		`另有 ${held.length} 项由 ${whose.join("、")} 记录，须其本人登录后发送：`,
+		h("ul", {}, held.map((o) => h("li", { dataset: { seq: o.seq } }, h("span", { class: "code" }, o.label), " ", contents(o.body))))) : "");
 	const refused = ops.filter((o) => o.state === "refused");
+	for (const li of document.querySelectorAll("#sent li.bad")) {
+		if (!refused.some((o) => String(o.seq) === li.dataset.seq)) li.remove();
+	}
 	for (const o of refused) {
-		if (document.querySelector(`#sent li[data-seq="${o.seq}"]`)) continue;
+		if (document.querySelector(`#sent li.bad[data-seq="${o.seq}"]`)) continue;
 		$("#sent").prepend(h("li", { class: "bad", dataset: { seq: o.seq } }, h("span", { class: "code" }, o.label),
 			h("span", { class: "why" }, "被拒绝：" + o.error + " "),
-			h("button", { type: "button", class: "link", onclick: async (e) => { await queue.forget(o.seq); e.target.closest("li").remove(); } }, "删除")));
+			h("span", { class: "what muted" }, contents(o.body) + " "),
+			h("button", { type: "button", class: "link resend", onclick: async (e) => { await queue.resend(o.seq); e.target.closest("li").remove(); await showQueue(); send(); } }, "重新发送"), " ",
+			h("button", { type: "button", class: "link", onclick: async (e) => { if (!confirm("删除后这项记录将丢失，确定？")) return; await queue.forget(o.seq); e.target.closest("li").remove(); } }, "删除")));
 	}
 }
 
@@ -57,19 +98,32 @@ async function probe() {
 }
 
 async function send() {
-	await queue.flush((op) => {
+	const r = await queue.flush((op) => {
 		setNet(true);
 		message($("#msg"), "ok", "已发送：" + op.label);
 		$("#sent").prepend(h("li", { class: "ok", dataset: { seq: op.seq } }, h("span", { class: "code" }, op.label), h("span", { class: "why" }, "已发送 " + fmtTime(new Date().toISOString()))));
 	});
-	const left = (await queue.all()).filter((o) => o.state === "queued").length;
+	expired(r.stop === "expired");
+	if (r.login && user && r.login !== user.login) {
+		// another login took over the session (another tab, the login page): show who acts now
+		try {
+			const u = await whoami();
+			if (u) {
+				user = u;
+				$("#who").textContent = u.display_name;
+			}
+		} catch (e) {
+			/* shown at the next send */
+		}
+	}
+	const left = (await queue.all()).filter((o) => o.state === "queued" && queue.mine(o, me())).length;
 	// something still waits, or we were cut off: is the server there now?
 	if (left || !online) await probe();
 	await showQueue();
 }
 
 async function enqueue(label, path, body, form) {
-	await queue.add({ label, path, body, key: newKey() });
+	await queue.add({ label, path, body, key: newKey(), login: me() || undefined });
 	form.reset();
 	message($("#msg"), "ok", "已记录：" + label + (online ? "" : "（离线，联网后自动发送）"));
 	await showQueue();

@@ -13,11 +13,23 @@ export class ApiError extends Error {
 }
 
 let csrf = sessionStorage.getItem("ml_csrf") || "";
+// The login of the session the token belongs to: a change this tab sends
+// passes the CSRF check only while the cookie is still that session, so a
+// change that goes through acts for this person (the field queue relies on it).
+let csrfLogin = sessionStorage.getItem("ml_csrf_login") || "";
 
-export function setCsrf(token) {
+export function setCsrf(token, login) {
 	csrf = token || "";
+	csrfLogin = (csrf && login) || "";
 	if (csrf) sessionStorage.setItem("ml_csrf", csrf);
 	else sessionStorage.removeItem("ml_csrf");
+	if (csrfLogin) sessionStorage.setItem("ml_csrf_login", csrfLogin);
+	else sessionStorage.removeItem("ml_csrf_login");
+}
+
+// Whom this tab's changes act for ("" before whoami or login told it).
+export function actingLogin() {
+	return csrfLogin;
 }
 
 // method, path, optional JSON body, optional { idempotencyKey }.
@@ -85,17 +97,20 @@ function explain(status, e) {
 export async function whoami() {
 	try {
 		const u = await api("GET", "/api/whoami");
-		if (u.csrf_token) setCsrf(u.csrf_token);
+		if (u.csrf_token) setCsrf(u.csrf_token, u.login);
 		return u;
 	} catch (e) {
-		if (e.status === 401) return null;
+		if (e.status === 401) {
+			setCsrf("");
+			return null;
+		}
 		throw e;
 	}
 }
 
 export async function login(loginName, password) {
 	const u = await api("POST", "/api/login", { login: loginName, password });
-	setCsrf(u.csrf_token);
+	setCsrf(u.csrf_token, u.login);
 	return u;
 }
 
