@@ -227,6 +227,39 @@ def t_login_and_homes(b, fx):
     b.wait(lambda: "/login.html" in b.d.current_url, 10, "redirect after logout")
 
 
+def t_login_next(b, fx):
+    """After the login the page goes back to `next` only when it is a path of
+    this site (web audit W2): a tab, a newline or a backslash that the URL
+    parser would drop or read as a slash (/\t/evil.example/x is
+    //evil.example/x) lands on the home page instead; a page's own path,
+    query and #fragment come back whole (W9)."""
+    def login_via(next_q, user="mlt_tech"):
+        b.d.delete_all_cookies()
+        b.get("/login.html?next=" + next_q)
+        b.ready()
+        b.css("#user").send_keys(user)
+        b.css("#pw").send_keys(fx.data["password"])
+        b.css("#go").click()
+        b.wait(lambda: "/login.html" not in b.d.current_url, 10, "the login with next=" + next_q)
+        return b.d.current_url
+    for bad in ["/%09/evil.example/x", "/%0a/evil.example/x", "/%0d%0a/evil.example/x", "/%5C/evil.example/x",
+                "/%5Cevil.example", "//evil.example/x", "/%2F/evil.example/x", "https://evil.example/x",
+                "javascript:alert(1)", "%20/%09/evil.example"]:
+        url = login_via(bad)
+        assert url == fx.base + "/", (bad, url)
+    assert login_via("/wh/stock.html%3Fstore%3DCENTRAL", "mlt_clerk") == fx.base + "/wh/stock.html?store=CENTRAL"
+    # a page that sends one to log in keeps its #fragment
+    run = fx.data["start"]["long"]
+    b.d.delete_all_cookies()
+    b.get("/lab/run.html#%d" % run)
+    b.wait(lambda: "/login.html" in b.d.current_url, 10, "redirect to login")
+    b.ready()
+    b.css("#user").send_keys("mlt_tech")
+    b.css("#pw").send_keys(fx.data["password"])
+    b.css("#go").click()
+    b.wait(lambda: b.d.current_url == fx.base + "/lab/run.html#%d" % run, 10, "back on the run")
+
+
 def t_cert_queue(b, fx):
     """A checker and an approver sign in the page; a third person without the
     role is refused; one person may not both check and approve (four eyes)."""
@@ -1410,7 +1443,7 @@ def t_seal_pages(b, fx):
         fetch('/api/seals?limit=2').then(r => r.json()).then(j => done([j.items.map(i => i.code), j.next]));""")
     assert r[1] == r[0][1] == codes[1], r
 
-TESTS = [t_verify_page, t_login_and_homes, t_cert_queue, t_warehouse, t_count, t_reverify, t_delivery, t_field, t_field_session,
+TESTS = [t_verify_page, t_login_and_homes, t_login_next, t_cert_queue, t_warehouse, t_count, t_reverify, t_delivery, t_field, t_field_session,
          t_lab_and_manager, t_lab_task, t_password, t_seals,
          t_retire, t_faults, t_cert_revise, t_manual, t_tokens, t_camera, t_inspect, t_swaps, t_watch, t_run_start, t_labseal, t_arbitration, t_seal_pages]
 

@@ -92,7 +92,7 @@ export function pagesFor(user) {
 export async function boot(title) {
 	const user = await whoami();
 	if (!user) {
-		location.replace("/login.html?next=" + encodeURIComponent(location.pathname + location.search));
+		location.replace("/login.html?next=" + encodeURIComponent(location.pathname + location.search + location.hash));
 		return new Promise(() => {});
 	}
 	document.title = title + " · 计量资产管理";
