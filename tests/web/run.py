@@ -555,6 +555,23 @@ def t_field_session(b, fx):
     assert not b.text("#held"), b.text("#held")
 
 
+def t_order_double_submit(b, fx):
+    """A distribution order submitted twice at once (a double click, Enter
+    twice) is made once (web audit W6): the button is off while the request
+    runs and the form's filling keeps one Idempotency-Key until it succeeds."""
+    b.login("mlt_clerk")
+    b.get_ready("/wh/orders.html")
+    b.wait(lambda: len(b.csss("#model option")) > 0, 10, "the models")
+    b.css("#qty").clear()
+    b.css("#qty").send_keys("1")
+    orders = int(fx.sql("SELECT count(*) FROM dist_order"))
+    b.d.execute_script("const f = document.querySelector('#create'); f.requestSubmit(); f.requestSubmit();")
+    b.wait(lambda: int(fx.sql("SELECT count(*) FROM dist_order")) > orders, 10, "the order made")
+    b.wait_text("#order h2", "配送单 #")
+    time.sleep(1)
+    assert int(fx.sql("SELECT count(*) FROM dist_order")) == orders + 1, fx.sql("SELECT count(*) FROM dist_order")
+
+
 def t_lab_and_manager(b, fx):
     """The bench board follows runs live (Server-Sent Events: a run made now
     appears without a reload); a run's page plots each load point's errors
@@ -600,8 +617,13 @@ def t_count(b, fx):
     assert b.text("#n-surplus") == "1", b.text("#n-surplus")
     assert b.text("#n-short") == str(expected - 4), (b.text("#n-short"), expected)
     assert "盘盈" in scan_log(b)[5][2]
-    b.css("#submit").click()
+    # a double click makes one count (W6): the button is off while it is sent, the key kept
+    counts = int(fx.sql("SELECT count(*) FROM stock_count"))
+    b.d.execute_script("const s = document.querySelector('#submit'); s.click(); s.click();")
     b.wait_text("#msg", "已提交盘点单")
+    time.sleep(1)
+    assert int(fx.sql("SELECT count(*) FROM stock_count")) == counts + 1, fx.sql("SELECT count(*) FROM stock_count")
+    assert b.text("#n-scanned") == "0", b.text("#n-scanned")  # submitted: not ready to be sent again
     lines = b.d.execute_script("return [...document.querySelectorAll('#count-lines tbody tr')].map(r => r.innerText)")
     assert any("盘盈" in l and bc[0] in l for l in lines), lines
     assert any("盘亏" in l and bc[11] in l for l in lines), lines
@@ -1443,7 +1465,7 @@ def t_seal_pages(b, fx):
         fetch('/api/seals?limit=2').then(r => r.json()).then(j => done([j.items.map(i => i.code), j.next]));""")
     assert r[1] == r[0][1] == codes[1], r
 
-TESTS = [t_verify_page, t_login_and_homes, t_login_next, t_cert_queue, t_warehouse, t_count, t_reverify, t_delivery, t_field, t_field_session,
+TESTS = [t_verify_page, t_login_and_homes, t_login_next, t_cert_queue, t_warehouse, t_count, t_reverify, t_delivery, t_field, t_field_session, t_order_double_submit,
          t_lab_and_manager, t_lab_task, t_password, t_seals,
          t_retire, t_faults, t_cert_revise, t_manual, t_tokens, t_camera, t_inspect, t_swaps, t_watch, t_run_start, t_labseal, t_arbitration, t_seal_pages]
 

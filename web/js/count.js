@@ -10,6 +10,8 @@ import { scanField } from "./scan.js";
 await boot("盘点");
 const kindNames = { surplus: "盘盈", shortage: "盘亏", wrong_slot: "库位不符", unregistered: "未登记" };
 let expected = new Set(), scanned = [], seen = new Set();
+// One Idempotency-Key per count (these scans of this store), kept until it is submitted.
+let countKey = null, submitting = false;
 
 function live() {
 	let surplus = 0;
@@ -22,14 +24,19 @@ function live() {
 	$("#n-short").textContent = fmtNum(short);
 }
 
+function clearScans() {
+	scanned = [];
+	seen = new Set();
+	countKey = null;
+	$("#log").replaceChildren();
+	live();
+}
+
 async function start() {
 	const store = $("#store").value;
 	const r = await api("GET", `/api/assets?location=${encodeURIComponent(store)}&limit=10000`);
 	expected = new Set(r.items.map((a) => a.barcode));
-	scanned = [];
-	seen = new Set();
-	$("#log").replaceChildren();
-	live();
+	clearScans();
 	$("#scan").focus();
 }
 
@@ -40,6 +47,7 @@ $("#start").addEventListener("click", start);
 
 scanField($("#scan"), $("#log"), async (code) => {
 	scanned.push(code);
+	countKey = null; // another count now
 	if (!/^\d{22}$/.test(code)) return { ok: true, text: "库位" };
 	if (seen.has(code)) return { ok: false, text: "重复扫描" };
 	seen.add(code);
@@ -48,8 +56,13 @@ scanField($("#scan"), $("#log"), async (code) => {
 });
 
 $("#submit").addEventListener("click", async () => {
+	if (submitting) return;
+	submitting = true;
+	$("#submit").disabled = true;
+	countKey = countKey || newKey();
 	try {
-		const r = await api("POST", "/api/stock/counts", { store: $("#store").value, codes: scanned }, { idempotencyKey: newKey() });
+		const r = await api("POST", "/api/stock/counts", { store: $("#store").value, codes: scanned }, { idempotencyKey: countKey });
+		clearScans(); // submitted: the next count starts empty
 		$("#report").replaceChildren(h("h2", {}, `盘点单 #`, h("span", { id: "count-no" }, String(r.count_id))),
 			h("p", { id: "count-sum" }, Object.entries(r.summary).map(([k, v]) => `${kindNames[k] || k} ${fmtNum(v)}`).join("，")),
 			h("div", { class: "scroll" }, h("table", { id: "count-lines" }, h("thead", {}, h("tr", {}, h("th", {}, "差异"), h("th", {}, "条码"), h("th", {}, "说明"))),
@@ -58,6 +71,9 @@ $("#submit").addEventListener("click", async () => {
 		message($("#msg"), "ok", `已提交盘点单 #${r.count_id}`);
 	} catch (e) {
 		message($("#msg"), "error", "提交被拒绝：" + e.message);
+	} finally {
+		submitting = false;
+		$("#submit").disabled = false;
 	}
 });
 

@@ -122,19 +122,31 @@ async function closeOrder() {
 	}
 }
 
+// One Idempotency-Key per filling of the form, kept until the order is made:
+// a second click (or a retry after a lost answer) makes no second order.
+let createKey = null, creating = false;
+for (const ev of ["input", "change"]) $("#create").addEventListener(ev, () => { if (!creating) createKey = null; });
 $("#create").addEventListener("submit", async (ev) => {
 	ev.preventDefault();
+	if (creating) return;
+	creating = true;
+	$("#create-go").disabled = true;
+	createKey = createKey || newKey();
 	try {
 		const r = await api("POST", "/api/orders", {
 			from: $("#from").value, to: $("#to").value,
 			lines: [`${$("#model").value}:${$("#qty").value}`],
 			note: $("#note").value || undefined,
-		}, { idempotencyKey: newKey() });
+		}, { idempotencyKey: createKey });
+		createKey = null;
 		message($("#msg"), "ok", `已建配送单 #${r.order_id}`);
 		history.replaceState(null, "", "#" + r.order_id);
 		await open(r.order_id);
 	} catch (e) {
 		message($("#msg"), "error", "建单被拒绝：" + e.message);
+	} finally {
+		creating = false;
+		$("#create-go").disabled = false;
 	}
 });
 
