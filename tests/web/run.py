@@ -1385,6 +1385,10 @@ def t_labseal(b, fx):
     mine = lambda: [e.get_attribute("data-code") for e in b.csss("#mine tbody tr[data-code]")]
     # the fixture's three (t_seals may have issued the technician one more)
     b.wait(lambda: set(ls["seals"]) <= set(mine()), 10, "my seals")
+    # the person's own seals, every page of them (W4: the centre's first 1000 issued seals may hold none)
+    b.get_ready("/lab/seal.html?per=2")
+    b.wait(lambda: set(ls["seals"]) <= set(mine()), 10, "my seals over two pages")
+    b.get_ready("/lab/seal.html")
     assert b.d.execute_script("return document.activeElement.id") == "barcode"
     b.css("#barcode").send_keys(fx.data["plan"]["barcodes"][0] + Keys.ENTER)  # installed at WIP1
     assert b.d.execute_script("return document.activeElement.id") == "scan"

@@ -1,6 +1,6 @@
 // labseal.js — sealing a verified meter in the lab (实验室施封, 0228): the
-// technician's own seals (GET /api/seals?state=issued, those issued to them
-// personally), a meter's barcode, then seals scanned, applied all or none
+// technician's own seals (GET /api/seals?mine=true&state=issued, every page,
+// those issued to them personally), a meter's barcode, then seals scanned, applied all or none
 // (POST /api/seals/apply, permission seal.apply). A seal not in the
 // person's hands is refused beside its code before sending; the database
 // checks everything again (the meter in stock after a passed verification,
@@ -12,9 +12,20 @@ import { scanField } from "./scan.js";
 const user = await boot("实验室施封");
 let mine = [], scanned = [];
 
+// the person's seals in store (mine=true: issued to the person or their
+// team; the personal ones kept), every page of them (keyset on the code):
+// the centre's first 1000 issued seals may hold none of them
+// ?per=N in the page's URL sets the page size (default 1000)
+const per = Math.min(10000, Math.max(1, Number(new URLSearchParams(location.search).get("per")) || 1000));
 async function load() {
-	const r = await api("GET", "/api/seals?state=issued");
-	mine = r.items.filter((s) => s.holder === user.login);
+	const all = [];
+	for (let after = null; ;) {
+		const r = await api("GET", "/api/seals?mine=true&state=issued&limit=" + per + (after ? "&after=" + encodeURIComponent(after) : ""));
+		all.push(...r.items);
+		if (!r.next || r.next === after) break;
+		after = r.next;
+	}
+	mine = all.filter((s) => s.holder === user.login);
 	$("#total").textContent = `共 ${fmtNum(mine.length)} 只`;
 	$("#mine tbody").replaceChildren(...mine.map((s) => h("tr", { dataset: { code: s.code } }, h("td", {}, s.code), h("td", {}, s.batch), h("td", {}, s.changed_at))));
 	if (!mine.length) $("#mine tbody").append(h("tr", {}, h("td", { colspan: 3, class: "muted" }, "您手上没有封印（请库管员发放给您本人）")));
