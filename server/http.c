@@ -1072,11 +1072,12 @@ static void *slow_main(void *arg)
 		s->slow.busy++;
 		pthread_mutex_unlock(&s->slow.mu);
 		run_route(rq);
+		rq->state = RQ_READY;
+		MHD_resume_connection(rq->conn); /* rq is the daemon's again */
+		/* Not busy until resumed: slow_close waits for this to be 0. */
 		pthread_mutex_lock(&s->slow.mu);
 		s->slow.busy--;
 		pthread_mutex_unlock(&s->slow.mu);
-		rq->state = RQ_READY;
-		MHD_resume_connection(rq->conn);
 	}
 }
 
@@ -1089,9 +1090,20 @@ void slow_stats(struct srv *s, unsigned *busy, unsigned *threads, unsigned *queu
 	pthread_mutex_unlock(&s->slow.mu);
 }
 
-static void slow_push(struct srv *s, struct req *rq)
+/*
+ * Suspend the connection and queue the request for a slow-lane thread; -1
+ * (nothing done) once the lane is closed for the shutdown. The check and
+ * the suspension are under one lock, so slow_close never misses a request.
+ */
+static int slow_push(struct srv *s, struct req *rq)
 {
 	pthread_mutex_lock(&s->slow.mu);
+	if (s->slow.closed) {
+		pthread_mutex_unlock(&s->slow.mu);
+		return -1;
+	}
+	rq->state = RQ_SLOW;
+	MHD_suspend_connection(rq->conn);
 	rq->next = NULL;
 	if (s->slow.tail)
 		s->slow.tail->next = rq;
@@ -1101,6 +1113,48 @@ static void slow_push(struct srv *s, struct req *rq)
 	s->slow.queued++;
 	pthread_cond_signal(&s->slow.cv);
 	pthread_mutex_unlock(&s->slow.mu);
+	return 0;
+}
+
+static void answer_stopping(struct req *rq)
+{
+	req_error(rq, 503, "stopping", "the server is stopping; try again in a moment", NULL);
+	req_header(rq, "Retry-After", "5");
+}
+
+/*
+ * The end of the slow lane at shutdown, before the daemon stops (which
+ * libmicrohttpd 0.9.75 refuses, aborting the process, while a connection is
+ * suspended): take no more requests, answer those still waiting for a
+ * thread 503 stopping and resume them, and wait until the running ones
+ * have been resumed by their threads. Returns how many were refused.
+ */
+static unsigned slow_close(struct srv *s)
+{
+	pthread_mutex_lock(&s->slow.mu);
+	s->slow.closed = 1;
+	struct req *rq = s->slow.head;
+	unsigned n = s->slow.queued;
+	s->slow.head = s->slow.tail = NULL;
+	s->slow.queued = 0;
+	pthread_mutex_unlock(&s->slow.mu);
+	while (rq) {
+		struct req *next = rq->next; /* rq is the daemon's once resumed */
+		answer_stopping(rq);
+		rq->state = RQ_READY;
+		MHD_resume_connection(rq->conn);
+		rq = next;
+	}
+	/* A running handler ends with its one transaction (a login in ~0.1 s). */
+	for (;;) {
+		pthread_mutex_lock(&s->slow.mu);
+		unsigned busy = s->slow.busy;
+		pthread_mutex_unlock(&s->slow.mu);
+		if (!busy)
+			break;
+		usleep(10000);
+	}
+	return n;
 }
 
 /* ---- the daemon's callbacks ---- */
@@ -1125,6 +1179,7 @@ static struct req *req_new(struct srv *s, struct MHD_Connection *c, const char *
 	rq->conn = c;
 	rq->route = -1;
 	clock_gettime(CLOCK_MONOTONIC, &rq->t0);
+	rq->late = atomic_load(&s->shutting_down);
 	snprintf(rq->id, sizeof(rq->id), "%lx-%lu", (unsigned long)time(NULL),
 		 atomic_fetch_add(&s->req_seq, 1));
 	snprintf(rq->method, sizeof(rq->method), "%s", method);
@@ -1238,10 +1293,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		return queue_answer(rq);
 	}
 	if (rq->matched == 1 && (srv_routes[rq->route].flags & RF_SLOW)) {
-		rq->state = RQ_SLOW;
-		MHD_suspend_connection(c);
-		slow_push(s, rq);
-		return MHD_YES;
+		/* No new slow work once stopping: it could outlast the shutdown. */
+		if (!rq->late && !slow_push(s, rq))
+			return MHD_YES;
+		answer_stopping(rq);
+		return queue_answer(rq);
 	}
 	run_route(rq);
 	return queue_answer(rq);
@@ -1669,6 +1725,20 @@ void srv_stop(struct srv *s)
 	snprintf(msg, sizeof(msg), "stopping: %d request(s) still in flight after %.2f s", left,
 		 elapsed_s(&t0));
 	log_line(s, "stop", NULL, msg);
+	/* No connection may stay suspended by the slow lane when the daemon stops. */
+	unsigned refused = slow_close(s);
+	if (refused || left > 0) {
+		/* Let the daemon send the answers just made (Connection: close). */
+		struct timespec t1;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		while (atomic_load(&s->in_flight) > 0 && elapsed_s(&t1) < 2.0)
+			usleep(10000);
+		snprintf(msg, sizeof(msg),
+			 "stopping: %u waiting slow-lane request(s) answered 503 stopping; %d "
+			 "not answered",
+			 refused, atomic_load(&s->in_flight));
+		log_line(s, "stop", NULL, msg);
+	}
 	MHD_stop_daemon(s->d);
 	if (ls != MHD_INVALID_SOCKET)
 		close(ls);

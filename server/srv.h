@@ -188,6 +188,7 @@ struct slow_queue {
 	unsigned n;
 	unsigned busy;   /* threads running a request (mu) */
 	unsigned queued; /* requests waiting for a thread (mu) */
+	int closed;      /* shutting down: takes no more requests (mu) */
 };
 /* The slow lane's threads running a request, all its threads, requests waiting (metrics). */
 void slow_stats(struct srv *s, unsigned *busy, unsigned *threads, unsigned *queued);
@@ -260,6 +261,7 @@ struct req {
 	char addr[64];
 	char id[24];
 	struct timespec t0;
+	int late; /* begun after the shutdown started */
 	int is_stream;
 	/* authentication */
 	int via_cookie;

@@ -108,6 +108,75 @@ TEST_F(Life, SigtermLetsRequestsInFlightFinishAndHalfDoesNothing)
 	EXPECT_LT(http_connect(srv.port), 0);
 }
 
+/*
+ * More slow-lane work than the shutdown timeout allows (one worker, 40
+ * logins at the real Argon2id cost, --shutdown-timeout 1): the logins still
+ * waiting for the worker are answered 503 stopping, the one running
+ * finishes, and the process exits 0. libmicrohttpd aborts the process when
+ * the daemon is stopped with a connection still suspended, which left every
+ * waiting login unanswered.
+ */
+TEST_F(Life, SigtermAnswersTheSlowLaneItCannotFinish)
+{
+	struct db *db = pgtest_connect(ci());
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, auth_crypto_init(&err));
+	ASSERT_EQ(ML_OK, auth_user_set_password(db, "mlt_clerk", "correct horse battery",
+						auth_pwcost_default(), nullptr, &err))
+		<< err.msg;
+	db_close(db);
+	std::string before = sql_value(ci(), "SELECT count(*) FROM auth_session s JOIN app_user "
+					     "u USING (user_id) WHERE u.login = 'mlt_clerk'");
+	test_server srv;
+	std::string why;
+	ASSERT_TRUE(srv.start(
+		service(), { "--threads", "2", "--workers", "1", "--shutdown-timeout", "1" }, &why))
+		<< why;
+	const int n = 40;
+	std::atomic<int> ok{ 0 }, stopping{ 0 }, unanswered{ 0 }, other{ 0 };
+	std::vector<std::thread> th;
+	for (int i = 0; i < n; i++)
+		th.emplace_back([&, i] {
+			http_resp r;
+			login(srv.port, "mlt_clerk", "correct horse battery",
+			      ("127.0.2." + std::to_string(i + 1)).c_str(), &r);
+			if (r.status == 200)
+				ok++;
+			else if (r.status == 503 && r.str("error.code") == "stopping")
+				stopping++;
+			else if (r.status == 0)
+				unanswered++;
+			else
+				other++, ADD_FAILURE() << "login answered " << r.dump();
+		});
+	/* TERM once a first login is committed: the others are queued for the worker. */
+	for (int i = 0; i < 2000 && sql_value(ci(), "SELECT count(*) FROM auth_session s JOIN "
+						    "app_user u USING (user_id) WHERE u.login = "
+						    "'mlt_clerk'") == before;
+	     i++)
+		std::this_thread::sleep_for(std::chrono::milliseconds(5));
+	auto t0 = clk::now();
+	int code = srv.stop(SIGTERM);
+	for (auto &t : th)
+		t.join();
+	std::string out = test_server::file(srv.out), log = test_server::file(srv.log);
+	EXPECT_EQ(0, code) << out << log;
+	EXPECT_EQ(std::string::npos, out.find("Fatal error")) << out;
+	EXPECT_LT(ms_since(t0), 10000);
+	/* Every login was answered: done, or refused because the server stopped. */
+	EXPECT_EQ(0, unanswered.load());
+	EXPECT_EQ(0, other.load());
+	EXPECT_EQ(n, ok + stopping);
+	EXPECT_GT(ok.load(), 0);
+	EXPECT_GT(stopping.load(), 0) << "the worker finished every login within 1 s";
+	/* Every session made was answered, nothing answered 503 made one. */
+	EXPECT_EQ(std::to_string(std::stoll(before) + ok.load()),
+		  sql_value(ci(), "SELECT count(*) FROM auth_session s JOIN app_user u USING "
+				  "(user_id) WHERE u.login = 'mlt_clerk'"));
+	EXPECT_NE(std::string::npos, log.find("answered 503 stopping")) << log;
+	EXPECT_LT(http_connect(srv.port), 0);
+}
+
 TEST_F(Life, ASlowClientTimesOutWithoutHoldingAThread)
 {
 	test_server srv;
