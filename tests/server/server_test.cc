@@ -264,6 +264,35 @@ TEST_F(Server, BadPasswordsThrottleTheAccountFromAnyAddress)
 	EXPECT_EQ(200, ok.status) << ok.dump();
 }
 
+/*
+ * The account throttle counts failures per login text whatever the outcome,
+ * so it does not tell a login that exists from one that does not: wrong
+ * passwords for a real account and any password for an unknown login get
+ * the same answers in the same order (each attempt from its own address,
+ * far from the per-address limit).
+ */
+TEST_F(Server, KnownAndUnknownLoginsThrottleAlike)
+{
+	std::string u = person("mlt_known", "checker");
+	auto answers = [&](const std::string &who, int net) {
+		std::string seq;
+		for (int i = 0; i < 5; i++) {
+			http_resp r;
+			login(port(), who, "not the password",
+			      ("127.0." + std::to_string(net) + "." + std::to_string(i + 1))
+				      .c_str(),
+			      &r);
+			seq += (seq.empty() ? "" : " ") + std::to_string(r.status);
+		}
+		return seq;
+	};
+	std::string known = answers(u, 41), unknown = answers("mlt_nosuch_person", 42);
+	EXPECT_EQ("401 401 401 429 429", known);
+	EXPECT_EQ(known, unknown);
+	EXPECT_EQ("2", sql_value(ci(), "SELECT count(*) FROM auth_log WHERE login = "
+				       "'mlt_nosuch_person' AND event = 'login_throttled'"));
+}
+
 TEST_F(Server, FailedLoginsThrottleTheAddressWhateverTheAccount)
 {
 	for (int i = 0; i < 8; i++) {
