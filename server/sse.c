@@ -29,6 +29,7 @@
 
 #define SSE_MAX_PENDING (256 * 1024) /* a client this far behind is dropped (it reconnects) */
 #define SSE_RECHECK_S 60
+#define IDEM_PURGE_S 600 /* idempotency keys older than 24 hours are deleted this often */
 
 struct sse_stream {
 	struct sse_hub *hub;
@@ -278,6 +279,25 @@ static void recheck_sessions(struct sse_hub *h)
 	free(items);
 }
 
+/*
+ * Delete the idempotency keys older than 24 hours (ml_idem_purge, 0250;
+ * meterlab_service only, which the pool connects as). ml_idem_claim drops
+ * an old key only when the same key comes back: without this, every
+ * change's stored answer would stay for ever. Several servers may purge at
+ * once: the DELETE is idempotent. A failure is logged and tried again at
+ * the next turn.
+ */
+static void purge_idempotency(struct sse_hub *h)
+{
+	struct db *db = pool_get(h->srv->pool, 1000);
+	if (!db)
+		return;
+	struct ml_error err = ML_ERROR_INIT;
+	if (db_cmd(db, "SELECT ml_idem_purge()", 0, NULL, &err))
+		srv_log(h->srv, "idempotency_purge", err.msg);
+	pool_put(h->srv->pool, db);
+}
+
 static double mono(void)
 {
 	struct timespec t;
@@ -293,6 +313,7 @@ static void *listener(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	PGconn *c = NULL;
 	double next_beat = mono() + h->heartbeat, next_check = mono() + SSE_RECHECK_S;
+	double next_purge = mono(); /* first at start: a restart catches up */
 	int had_conn = 0;
 	for (;;) {
 		pthread_mutex_lock(&h->mu);
@@ -318,7 +339,8 @@ static void *listener(void *arg)
 			had_conn |= ok;
 		}
 		double now = mono();
-		int wait_ms = (int)((next_beat - now) * 1000);
+		double next = next_beat < next_purge ? next_beat : next_purge;
+		int wait_ms = (int)((next - now) * 1000);
 		if (wait_ms < 0)
 			wait_ms = 0;
 		if (!c && wait_ms > 1000)
@@ -347,6 +369,10 @@ static void *listener(void *arg)
 		if (now >= next_check) {
 			recheck_sessions(h);
 			next_check = now + SSE_RECHECK_S;
+		}
+		if (now >= next_purge) {
+			purge_idempotency(h);
+			next_purge = mono() + IDEM_PURGE_S;
 		}
 	}
 	if (c)

@@ -177,6 +177,40 @@ TEST_F(Life, SigtermAnswersTheSlowLaneItCannotFinish)
 	EXPECT_LT(http_connect(srv.port), 0);
 }
 
+/* Idempotency keys are kept 24 hours: the server deletes older ones (at
+ * start, then every ten minutes), not only when the same key comes back. */
+TEST_F(Life, IdempotencyKeysOlderThanADayArePurged)
+{
+	const std::string ins =
+		"INSERT INTO api_idempotency (user_id, idem_key, request_hash, status, body, "
+		"created_at) SELECT user_id, $k$, decode(repeat('ab', 32), 'hex'), 200, '{}', "
+		"now() - $age$::interval FROM app_user WHERE login = 'mlt_tech'";
+	auto row = [&](const char *key, const char *age) {
+		std::string q = ins;
+		q.replace(q.find("$k$"), 3, std::string("'") + key + "'");
+		q.replace(q.find("$age$"), 5, std::string("'") + age + "'");
+		sql_exec(ci(), q);
+	};
+	row("purge-old-key-1", "25 hours");
+	row("purge-old-key-2", "30 days");
+	row("purge-new-key-1", "23 hours");
+	auto count = [&](const char *like) {
+		return sql_value(ci(), std::string("SELECT count(*) FROM api_idempotency WHERE "
+						   "idem_key LIKE '") +
+					       like + "'");
+	};
+	ASSERT_EQ("2", count("purge-old-%"));
+	test_server srv;
+	std::string why;
+	ASSERT_TRUE(srv.start(service(), {}, &why)) << why;
+	for (int i = 0; i < 500 && count("purge-old-%") != "0"; i++)
+		std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	EXPECT_EQ("0", count("purge-old-%"));
+	EXPECT_EQ("1", count("purge-new-%"));
+	EXPECT_EQ(0, srv.stop());
+	sql_exec(ci(), "DELETE FROM api_idempotency WHERE idem_key LIKE 'purge-%'");
+}
+
 TEST_F(Life, ASlowClientTimesOutWithoutHoldingAThread)
 {
 	test_server srv;
