@@ -257,15 +257,39 @@ int h_run_create(struct req *rq, struct ml_error *err)
  * session is revoked), then aborted as the person asking, whose run.execute
  * ml_api_enter has checked; refused (409) while another process executes
  * it. Runs on the slow lane: stopping a runner takes up to a step's poll.
+ *
+ * What ml_run_abort would refuse whatever the runner does (no such run, a
+ * run already finished or aborted, a reason that is not clean text) is
+ * refused before the runner is stopped: an answer "nothing written" must
+ * not have interrupted the run. The run's row is read without a lock: the
+ * runner being stopped writes it.
  */
 int h_run_abort(struct req *rq, struct ml_error *err)
 {
 	int64_t id = strtoll(req_seg(rq, 0), NULL, 10);
+	const char *reason = json_string_value(json_object_get(rq->in, "reason"));
+	char ids[24];
+	snprintf(ids, sizeof(ids), "%" PRId64, id);
+	const char *p[2] = { ids, reason };
+	PGresult *res = NULL;
+	int rc = db_exec(rq->db,
+			 "SELECT r.status, ml_clean_text('reason', $2, 500, false) IS NULL "
+			 "FROM verification_run r WHERE r.run_id = $1::bigint",
+			 2, p, PGRES_TUPLES_OK, &res, err);
+	if (rc)
+		return rc;
+	char status[32] = "";
+	if (PQntuples(res) == 1)
+		snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (!status[0])
+		return ml_errorf(err, ML_ENOTFOUND, "no run %" PRId64, id);
+	if (strcmp(status, "pending") && strcmp(status, "running") && strcmp(status, "interrupted"))
+		return ml_errorf(err, ML_ESTATE, "run %" PRId64 " is already %s", id, status);
 	if (runjobs_stop_run(rq->srv->jobs, id, 30) < 0)
 		return ml_errorf(err, ML_ECONFLICT,
 				 "run %" PRId64 " is still stopping on its bench; try again", id);
-	int rc = runner_abort(rq->db, id, json_string_value(json_object_get(rq->in, "reason")),
-			      err);
+	rc = runner_abort(rq->db, id, reason, err);
 	if (rc)
 		return rc;
 	req_json(rq, 200, json_pack("{s:I, s:s}", "run_id", (json_int_t)id, "status", "aborted"));

@@ -498,8 +498,18 @@ static int type_ok(const struct route_param *p, json_t *v)
 		}
 		return 1;
 	}
-	default:
-		return json_is_string(v);
+	default: {
+		/* The length the route advertises (maxLength), in characters. */
+		if (!json_is_string(v))
+			return 0;
+		if (!p->max)
+			return 1;
+		const unsigned char *c = (const unsigned char *)json_string_value(v);
+		size_t len = json_string_length(v), chars = 0;
+		for (size_t i = 0; i < len; i++)
+			chars += (c[i] & 0xC0) != 0x80; /* jansson's strings are valid UTF-8 */
+		return chars <= (size_t)p->max;
+	}
 	}
 }
 
@@ -564,6 +574,10 @@ static int check_body(struct req *rq, const struct route *r)
 			else if (p->type == PT_STRINGS && p->max)
 				snprintf(msg, sizeof(msg),
 					 "field '%s' must be an array of at most %ld strings",
+					 p->name, p->max);
+			else if (p->type == PT_STRING && p->max)
+				snprintf(msg, sizeof(msg),
+					 "field '%s' must be a string of at most %ld characters",
 					 p->name, p->max);
 			else
 				snprintf(msg, sizeof(msg), "field '%s' must be %s", p->name,

@@ -271,6 +271,18 @@ TEST_F(RunStart, RefusedWithoutPermissionWhileExecutingOrBusyAndAbortedMidRun)
 	r = http_do(port(), "POST", "/api/runs/" + id + "/abort", clerk.change(), &why);
 	EXPECT_EQ(403, r.status) << r.dump();
 	EXPECT_EQ("running", status(id));
+	/* an abort the database would refuse does not stop the run first: a reason
+	 * with a tab (422), one longer than its advertised 500 characters (400) */
+	std::string tab = "{\"reason\":\"bench\\tfault\"}";
+	r = http_do(port(), "POST", "/api/runs/" + id + "/abort", tech.change(), &tab);
+	EXPECT_EQ(422, r.status) << r.dump();
+	std::string longer = "{\"reason\":\"" + std::string(501, 'x') + "\"}";
+	r = http_do(port(), "POST", "/api/runs/" + id + "/abort", tech.change(), &longer);
+	EXPECT_EQ(400, r.status) << r.dump();
+	EXPECT_EQ("wrong_type", r.str("error.code")) << r.dump();
+	std::this_thread::sleep_for(std::chrono::milliseconds(300));
+	EXPECT_EQ("running", status(id));
+	EXPECT_EQ("mlt_tech|false", jobs(id));
 	r = http_do(port(), "POST", "/api/runs/" + id + "/abort", tech.change(), &why);
 	ASSERT_EQ(200, r.status) << r.dump();
 	EXPECT_EQ("aborted", status(id));
