@@ -1318,6 +1318,37 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 }
 
 
+/*
+ * The raw path as the log shows it (malloc'd; NULL for none): JSON strings
+ * are UTF-8, so each byte that is not part of valid UTF-8 — and each
+ * backslash, so that the form is unambiguous — is written \xNN. A path of
+ * bytes that are not UTF-8 (a probe, a broken client) is logged like any
+ * other, not dropped.
+ */
+static char *log_path(const char *path)
+{
+	if (!path)
+		return NULL;
+	size_t n = strlen(path), k = 0;
+	char *o = malloc(n * 4 + 1);
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		int l = ml_utf8_decode((const unsigned char *)path + i, n - i, &cp);
+		if (l > 0 && cp != '\\') {
+			memcpy(o + k, path + i, (size_t)l);
+			k += (size_t)l;
+			i += (size_t)l;
+		} else {
+			k += (size_t)snprintf(o + k, 5, "\\x%02X", (unsigned char)path[i]);
+			i++;
+		}
+	}
+	o[k] = '\0';
+	return o;
+}
+
 /* One structured access-log line per request (JSON, one write). */
 static void access_log(struct srv *s, struct req *rq, double secs,
 		       enum MHD_RequestTerminationCode toe)
@@ -1325,9 +1356,10 @@ static void access_log(struct srv *s, struct req *rq, double secs,
 	char ts[40];
 	iso_now(ts, sizeof(ts));
 	const char *route = rq->route >= 0 ? srv_routes[rq->route].pattern : NULL;
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s*, s:i, s:I, s:f, s:s*, s:s*}", "ts",
-			      ts, "id", rq->id, "addr", rq->addr, "method", rq->method, "path",
-			      rq->path, "route", route, "status", rq->status, "bytes",
+	char *path = log_path(rq->path), *method = log_path(rq->method);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s*, s:i, s:I, s:f, s:s*, s:s*}", "ts",
+			      ts, "id", rq->id, "addr", rq->addr, "method", method, "path", path,
+			      "route", route, "status", rq->status, "bytes",
 			      (json_int_t)rq->sent_bytes, "ms", secs * 1000.0, "user",
 			      rq->authed ? rq->who.login : NULL, "end",
 			      toe == MHD_REQUEST_TERMINATED_COMPLETED_OK      ? NULL
@@ -1335,6 +1367,8 @@ static void access_log(struct srv *s, struct req *rq, double secs,
 			      : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT    ? "client_abort"
 			      : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? "shutdown"
 									      : "error");
+	free(path);
+	free(method);
 	if (!o)
 		return;
 	char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(4));

@@ -179,6 +179,31 @@ TEST_F(Server, HealthAndMetricsAreOpenAndTrue)
 	EXPECT_NE(std::string::npos, log.find(logged)) << log.substr(0, 800);
 }
 
+/* A raw path that is not UTF-8 is logged with its bad bytes (and any
+ * backslash) as \xNN, not left out of the access log. */
+TEST_F(Server, AccessLogKeepsPathsThatAreNotUtf8)
+{
+	http_resp a = http_raw(port(), "GET /api/assets/\xff\xfe HTTP/1.1\r\nHost: x\r\n"
+				       "Connection: close\r\n\r\n");
+	EXPECT_EQ(400, a.status) << a.dump();
+	http_resp b = http_raw(port(), "GET /x\xff\\y\xc3\xa9.html HTTP/1.1\r\nHost: x\r\n"
+				       "Connection: close\r\n\r\n");
+	EXPECT_EQ(404, b.status) << b.dump();
+	/* JSON escapes the backslashes once more. */
+	const std::string la = "\"path\":\"/api/assets/\\\\xFF\\\\xFE\",\"route\":"
+			       "\"/api/assets/{barcode}\",\"status\":400";
+	const std::string lb = "\"path\":\"/x\\\\xFF\\\\x5Cy\xc3\xa9.html\",\"status\":404";
+	std::string log;
+	for (int i = 0; i < 100; i++) {
+		log = test_server::file(srv_->log);
+		if (log.find(la) != std::string::npos && log.find(lb) != std::string::npos)
+			break;
+		std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	}
+	EXPECT_NE(std::string::npos, log.find(la)) << la;
+	EXPECT_NE(std::string::npos, log.find(lb)) << lb;
+}
+
 TEST_F(Server, LoginSetsAStrictCookieAndLogoutEndsTheSession)
 {
 	http_resp r;
