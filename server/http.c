@@ -1193,7 +1193,6 @@ static struct req *req_new(struct srv *s, struct MHD_Connection *c, const char *
 	rq->conn = c;
 	rq->route = -1;
 	clock_gettime(CLOCK_MONOTONIC, &rq->t0);
-	rq->late = atomic_load(&s->shutting_down);
 	snprintf(rq->id, sizeof(rq->id), "%lx-%lu", (unsigned long)time(NULL),
 		 atomic_fetch_add(&s->req_seq, 1));
 	snprintf(rq->method, sizeof(rq->method), "%s", method);
@@ -1307,8 +1306,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		return queue_answer(rq);
 	}
 	if (rq->matched == 1 && (srv_routes[rq->route].flags & RF_SLOW)) {
-		/* No new slow work once stopping: it could outlast the shutdown. */
-		if (!rq->late && !slow_push(s, rq))
+		/* Refused (503 stopping) once the lane is closed for the shutdown. */
+		if (!slow_push(s, rq))
 			return MHD_YES;
 		answer_stopping(rq);
 		return queue_answer(rq);

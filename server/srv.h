@@ -261,7 +261,6 @@ struct req {
 	char addr[64];
 	char id[24];
 	struct timespec t0;
-	int late; /* begun after the shutdown started */
 	int is_stream;
 	/* authentication */
 	int via_cookie;
