@@ -365,8 +365,8 @@ static const struct route_param b_manual[] = {
 };
 static const struct route_param b_move[] = {
 	{ "action", PT_STRING, 1, 32,
-	  "lifecycle action: dispatch, receive_secondary, issue, return_unused, sample, "
-	  "sample_return, reuse, return_to_maker, scrap, …" },
+	  "lifecycle action: dispatch, receive_secondary, issue (to a field team), return_unused, "
+	  "sample, sample_return, reuse, fault_report (retirement: /api/retirements)" },
 	{ "barcodes", PT_STRINGS, 1, 100000, "the assets (scans), all moved or none" },
 	{ "location", PT_STRING, 0, 64, "where they go (store, team)" },
 	{ "reason", PT_STRING, 0, 500, "why" },

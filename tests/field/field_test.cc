@@ -12,6 +12,8 @@
  */
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <string>
 #include <thread>
@@ -239,6 +241,55 @@ TEST_F(Field, PointImportIsAllOrNothingWithLineNumbers)
 	db_close(db);
 	EXPECT_EQ("杭州市西湖区文三路1号, 1单元",
 		  one(g_ci, "SELECT address FROM metering_point WHERE code = 'P1'"));
+}
+
+/*
+ * Destroying a seal while a team applies it (audit finding 5): the install
+ * holds the seal, the destruction waits for it and then sees it applied —
+ * refused naming the seal; the seal stays applied on its meter.
+ */
+TEST_F(Field, SealDestroyWaitsForAnApplyAndRefusesIt)
+{
+	std::vector<std::string> a = issued(1100, 1, "TEAMA");
+	seals({ "S-0701" }, "TEAMA");
+	points("code,account,address,site\nRD1,3306000001,丽水市莲都区1号,SITE1\n");
+	struct db *fm = pgtest_connect(g_a1);
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, db_cmd(fm, "BEGIN", 0, nullptr, &err)) << err.msg;
+	const char *p[] = { a[0].c_str() };
+	ASSERT_EQ(ML_OK,
+		  db_cmd(fm, "SELECT ml_install($1, 'RD1', NULL, '1', NULL, ARRAY['S-0701'])", 1, p,
+			 &err))
+		<< err.msg;
+	int rc = -1;
+	struct ml_error e = ML_ERROR_INIT;
+	std::thread destroyer([&] {
+		struct db *clerk = pgtest_connect(g_clerk);
+		const char *c[] = { "S-0701" };
+		size_t n = 0;
+		rc = field_seal_destroy(clerk, c, 1, "丢失", &n, &e);
+		db_close(clerk);
+	});
+	/* the destruction is waiting on the install's lock before the install commits */
+	std::string waiting = "0";
+	for (int i = 0; i < 500 && waiting == "0"; i++) {
+		usleep(10000);
+		waiting = one(g_ci, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+				    "current_database() AND wait_event_type = 'Lock'");
+	}
+	EXPECT_EQ("1", waiting);
+	ASSERT_EQ(ML_OK, db_cmd(fm, "COMMIT", 0, nullptr, &err)) << err.msg;
+	destroyer.join();
+	db_close(fm);
+	EXPECT_EQ(ML_ESTATE, rc) << e.msg;
+	EXPECT_NE(nullptr, strstr(e.msg, "S-0701")) << e.msg;
+	EXPECT_NE(nullptr, strstr(e.msg, "applied")) << e.msg;
+	EXPECT_EQ("applied|" + a[0],
+		  one(g_ci, "SELECT s.state || '|' || a.barcode FROM seal s JOIN asset a USING "
+			    "(asset_id) WHERE s.code = 'S-0701'"));
+	EXPECT_EQ("receive,issue,apply",
+		  one(g_ci, "SELECT string_agg(action, ',' ORDER BY event_id) FROM seal_event e "
+			    "JOIN seal s USING (seal_id) WHERE s.code = 'S-0701'"));
 }
 
 TEST_F(Field, InstallAndRemoveRecordReadingsSealsAndPlace)

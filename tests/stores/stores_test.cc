@@ -46,7 +46,7 @@ std::string bc(int n)
 	return b;
 }
 
-std::string g_bc[80];
+std::string g_bc[130];
 
 class Stores : public ::testing::Test
 {
@@ -85,7 +85,7 @@ class Stores : public ::testing::Test
 			ASSERT_EQ(ML_OK, db_cmd(db, sql, 0, nullptr, &err))
 				<< sql << ": " << err.msg;
 		db_close(db);
-		for (int i = 1; i < 80; i++)
+		for (int i = 1; i < 130; i++)
 			g_bc[i] = bc(i);
 	}
 
@@ -731,6 +731,337 @@ TEST_F(Stores, BareIssueOfStaleStockIsRefused)
 	EXPECT_EQ("in_stock", state_of(dba_, 71));
 	EXPECT_EQ("0", one(clerk_, move + g_bc[72] + "'], ARRAY['issue'], ARRAY['TEAM-1'])"));
 	EXPECT_EQ("issued", state_of(dba_, 72));
+}
+
+/* The string of a location code of test asset n. */
+std::string where_of(struct db *db, int n)
+{
+	return one(db, "SELECT coalesce(l.code, '-') FROM asset a LEFT JOIN location l USING "
+		       "(location_id) WHERE a.barcode = '" +
+			       bc(n) + "'");
+}
+
+/* The refusals of a bare move (code and message of each, in order), "" when it moved. */
+std::string refused(struct db *db, const std::string &args)
+{
+	return one(db,
+		   "SELECT coalesce(string_agg(code || ' ' || msg, '; ' ORDER BY idx), '') FROM "
+		   "ml_asset_move(" +
+			   args + ")");
+}
+
+/* An order of the given assets from one store to another, picked and dispatched. */
+int64_t order_sent(struct db *db, const char *from, const char *to,
+		   std::vector<std::string> barcodes)
+{
+	struct ml_error err = ML_ERROR_INIT;
+	std::vector<const char *> v;
+	for (const std::string &b : barcodes)
+		v.push_back(b.c_str());
+	int64_t id = 0;
+	EXPECT_EQ(ML_OK,
+		  order_create(db, from, to, nullptr, 0, v.data(), v.size(), nullptr, &id, &err))
+		<< err.msg;
+	struct stock_scan_report rep = {};
+	EXPECT_EQ(ML_OK, order_pick(db, id, v.data(), v.size(), &rep, &err)) << err.msg;
+	stock_scan_report_free(&rep);
+	EXPECT_EQ(ML_OK, order_dispatch(db, id, nullptr, &err)) << err.msg;
+	return id;
+}
+
+/*
+ * A retirement is no bare move (audit 2026-12-07, finding 1): a manager or a
+ * quality analyst (both hold asset.retire) moving a verified stock meter, an
+ * arrived one or a failed one to returned_to_maker or scrapped is refused;
+ * only the two-person request and approval retires.
+ */
+TEST_F(Stores, BareRetirementIsRefusedForEveryone)
+{
+	dba_assets(dba_, 101, 101, "in_stock", "CENTRAL");
+	dba_assets(dba_, 102, 102, "arrived", "CENTRAL");
+	dba_assets(dba_, 103, 103, "failed", "CENTRAL");
+	std::string out;
+	const struct {
+		const char *who, *action;
+		int n;
+		const char *state;
+	} tries[] = {
+		{ "mlt_manager", "return_to_maker", 101, "in_stock" },
+		{ "mlt_analyst", "return_to_maker", 102, "arrived" },
+		{ "mlt_manager", "scrap", 103, "failed" },
+		{ "mlt_admin", "return_to_maker", 103, "failed" },
+	};
+	for (const auto &t : tries) {
+		std::string db = " --db " + pgtest_sq(pgtest_as(g_ci, t.who)) + " ";
+		EXPECT_EQ(9,
+			  pgtest_run(pgtest_cli() + db + "asset move " + t.action + " " + bc(t.n),
+				     &out, true))
+			<< t.who << " " << t.action << ": " << out;
+		EXPECT_NE(std::string::npos, out.find(bc(t.n))) << out;
+		EXPECT_NE(std::string::npos, out.find("retire request")) << out;
+		EXPECT_EQ(t.state, state_of(dba_, t.n)) << t.who << " " << t.action;
+	}
+	EXPECT_EQ("0", one(dba_, "SELECT count(*) FROM asset_event e JOIN asset a USING (asset_id) "
+				 "WHERE a.barcode IN ('" +
+					 bc(101) + "', '" + bc(102) + "', '" + bc(103) + "')"));
+	/* the same refusal through the function, whatever else is in the batch */
+	struct db *mgr = pgtest_connect(pgtest_as(g_ci, "mlt_manager"));
+	struct ml_error e = ML_ERROR_INIT;
+	EXPECT_EQ(ML_EPERM, db_cmd(clerk_,
+				   ("SELECT * FROM ml_asset_move(ARRAY['" + bc(101) + "', '" +
+				    bc(103) + "'], ARRAY['issue', 'scrap'], ARRAY['TEAM-1', NULL])")
+					   .c_str(),
+				   0, nullptr, &e));
+	EXPECT_NE(nullptr, strstr(e.msg, bc(103).c_str())) << e.msg;
+	EXPECT_EQ("in_stock", state_of(dba_, 101));
+	/* the two-person way still retires */
+	std::string b103 = bc(103);
+	const char *failed[] = { b103.c_str() };
+	int64_t rid = 0;
+	ASSERT_EQ(ML_OK,
+		  retire_request(clerk_, RETIRE_SCRAP, failed, 1, "burnt", nullptr, &rid, &e))
+		<< e.msg;
+	ASSERT_EQ(ML_OK, retire_approve(mgr, rid, nullptr, nullptr, &e)) << e.msg;
+	EXPECT_EQ("scrapped", state_of(dba_, 103));
+	db_close(mgr);
+}
+
+/*
+ * A count's confirmation books nothing that moved properly since the count
+ * (finding 2): a shortage sent to another store by an order and received
+ * there is not made lost there; a wrong-slot line does not put a meter that
+ * left into a slot of the store it left; a shortage picked on an open order
+ * is not adjustable (the order dispatches it), and one picked after the
+ * count refuses the confirmation.
+ */
+TEST_F(Stores, CountConfirmBooksNothingThatMovedSinceTheCount)
+{
+	ASSERT_EQ(ML_OK,
+		  db_cmd(dba_,
+			 "INSERT INTO location (code, name, kind) VALUES ('HZ-1', 'Hangzhou 1', "
+			 "'secondary_store'), ('HZ-2', 'Hangzhou 2', 'secondary_store')",
+			 0, nullptr, &err_));
+	dba_assets(dba_, 111, 114, "secondary_stock", "HZ-1");
+	std::string b[120];
+	for (int i = 111; i < 118; i++)
+		b[i] = bc(i);
+	struct db *c2 = pgtest_connect(pgtest_as(g_ci, "mlt_clerk2"));
+	struct stock_count_report rep = {};
+
+	/* 1. shortage 112, then ordered to HZ-2 and received there */
+	const char *scan1[] = { b[111].c_str(), b[113].c_str(), b[114].c_str() };
+	ASSERT_EQ(ML_OK, stock_count_submit(clerk_, "HZ-1", nullptr, scan1, 3, &rep, &err_))
+		<< err_.msg;
+	int64_t count1 = rep.count_id;
+	EXPECT_EQ(1u, rep.n[COUNT_SHORTAGE]);
+	stock_count_report_free(&rep);
+	int64_t o1 = order_sent(clerk_, "HZ-1", "HZ-2", { b[112] });
+	const char *rcv1[] = { b[112].c_str() };
+	struct order_receive_report rr = {};
+	ASSERT_EQ(ML_OK, order_receive(clerk_, o1, rcv1, 1, &rr, &err_)) << err_.msg;
+	order_receive_report_free(&rr);
+	EXPECT_EQ(ML_ECONFLICT, stock_count_confirm(c2, count1, "年度盘点", nullptr, &err_));
+	EXPECT_NE(nullptr, strstr(err_.msg, b[112].c_str())) << err_.msg;
+	EXPECT_NE(nullptr, strstr(err_.msg, "HZ-2")) << err_.msg;
+	EXPECT_NE(nullptr, strstr(err_.msg, ("stock count " + std::to_string(count1)).c_str()))
+		<< err_.msg;
+	EXPECT_EQ("secondary_stock", state_of(dba_, 112));
+	EXPECT_EQ("HZ-2", where_of(dba_, 112));
+	ASSERT_EQ(ML_OK, stock_count_reject(c2, count1, "recount", &err_)) << err_.msg;
+
+	/* 2. wrong slot 111 (found in H1-B, put away in H1-A), then ordered to HZ-2 */
+	ASSERT_EQ(ML_OK, stock_slot_add(clerk_, "HZ-1", "H1-A", "shelf", nullptr, nullptr, nullptr,
+					&err_));
+	ASSERT_EQ(ML_OK, stock_slot_add(clerk_, "HZ-1", "H1-B", "shelf", nullptr, nullptr, nullptr,
+					&err_));
+	const char *pa[] = { "H1-A", b[111].c_str(), b[113].c_str(), b[114].c_str() };
+	ASSERT_EQ(ML_OK, stock_putaway(clerk_, pa, 4, nullptr, &err_)) << err_.msg;
+	const char *scan2[] = { "H1-B", b[111].c_str(), "H1-A", b[113].c_str(), b[114].c_str() };
+	ASSERT_EQ(ML_OK, stock_count_submit(clerk_, "HZ-1", nullptr, scan2, 5, &rep, &err_))
+		<< err_.msg;
+	int64_t count2 = rep.count_id;
+	EXPECT_EQ(1u, rep.n[COUNT_WRONG_SLOT]);
+	EXPECT_EQ(0u, rep.n[COUNT_SHORTAGE]);
+	stock_count_report_free(&rep);
+	int64_t o2 = order_sent(clerk_, "HZ-1", "HZ-2", { b[111] });
+	const char *rcv2[] = { b[111].c_str() };
+	ASSERT_EQ(ML_OK, order_receive(clerk_, o2, rcv2, 1, &rr, &err_)) << err_.msg;
+	order_receive_report_free(&rr);
+	EXPECT_EQ(ML_ECONFLICT, stock_count_confirm(c2, count2, "年度盘点", nullptr, &err_));
+	EXPECT_NE(nullptr, strstr(err_.msg, b[111].c_str())) << err_.msg;
+	EXPECT_EQ("-", slot_of(dba_, 111)) << "never in a slot of the store it left";
+	EXPECT_EQ("HZ-2", where_of(dba_, 111));
+	ASSERT_EQ(ML_OK, stock_count_reject(c2, count2, "recount", &err_)) << err_.msg;
+
+	/* a wrong-slot line whose meter was put away elsewhere since is refused too */
+	const char *scan2b[] = { "H1-B", b[113].c_str(), "H1-A", b[114].c_str() };
+	ASSERT_EQ(ML_OK, stock_count_submit(clerk_, "HZ-1", nullptr, scan2b, 4, &rep, &err_))
+		<< err_.msg;
+	int64_t count2b = rep.count_id;
+	stock_count_report_free(&rep);
+	const char *pa2[] = { "H1-B", b[113].c_str() };
+	ASSERT_EQ(ML_OK, stock_putaway(clerk_, pa2, 2, nullptr, &err_)) << err_.msg;
+	const char *pa3[] = { "H1-A", b[113].c_str() };
+	ASSERT_EQ(ML_OK, stock_putaway(clerk_, pa3, 2, nullptr, &err_)) << err_.msg;
+	EXPECT_EQ(ML_OK, stock_count_confirm(c2, count2b, "年度盘点", nullptr, &err_))
+		<< "back in the slot it was counted from: as counted; " << err_.msg;
+	EXPECT_EQ("H1-B", slot_of(dba_, 113));
+
+	/* 3. 114 picked on an open order: its shortage is the order's, not adjustable */
+	int64_t o3 = 0;
+	const char *p3[] = { b[114].c_str() };
+	ASSERT_EQ(ML_OK,
+		  order_create(clerk_, "HZ-1", "HZ-2", nullptr, 0, p3, 1, nullptr, &o3, &err_))
+		<< err_.msg;
+	struct stock_scan_report sr = {};
+	ASSERT_EQ(ML_OK, order_pick(clerk_, o3, p3, 1, &sr, &err_)) << err_.msg;
+	stock_scan_report_free(&sr);
+	const char *scan3[] = { "H1-B", b[113].c_str() };
+	ASSERT_EQ(ML_OK, stock_count_submit(clerk_, "HZ-1", nullptr, scan3, 2, &rep, &err_))
+		<< err_.msg;
+	int64_t count3 = rep.count_id;
+	ASSERT_EQ(1u, rep.n[COUNT_SHORTAGE]);
+	for (size_t i = 0; i < rep.nlines; i++)
+		if (rep.lines[i].kind == COUNT_SHORTAGE) {
+			EXPECT_EQ(0, rep.lines[i].adjustable);
+			EXPECT_NE(nullptr,
+				  strstr(rep.lines[i].note,
+					 ("distribution order " + std::to_string(o3)).c_str()))
+				<< rep.lines[i].note;
+		}
+	stock_count_report_free(&rep);
+	size_t adjusted = 9;
+	ASSERT_EQ(ML_OK, stock_count_confirm(c2, count3, "年度盘点", &adjusted, &err_)) << err_.msg;
+	EXPECT_EQ(0u, adjusted);
+	EXPECT_EQ("secondary_stock", state_of(dba_, 114));
+	size_t sent = 0;
+	ASSERT_EQ(ML_OK, order_dispatch(clerk_, o3, &sent, &err_)) << err_.msg;
+	EXPECT_EQ(1u, sent);
+
+	/* 4. a shortage picked after the count refuses the confirmation, naming the order */
+	dba_assets(dba_, 115, 115, "secondary_stock", "HZ-1");
+	ASSERT_EQ(ML_OK, stock_count_submit(clerk_, "HZ-1", nullptr, scan3, 2, &rep, &err_))
+		<< err_.msg;
+	int64_t count4 = rep.count_id;
+	EXPECT_EQ(1u, rep.n[COUNT_SHORTAGE]);
+	stock_count_report_free(&rep);
+	int64_t o4 = 0;
+	const char *p4[] = { b[115].c_str() };
+	ASSERT_EQ(ML_OK,
+		  order_create(clerk_, "HZ-1", "HZ-2", nullptr, 0, p4, 1, nullptr, &o4, &err_))
+		<< err_.msg;
+	ASSERT_EQ(ML_OK, order_pick(clerk_, o4, p4, 1, &sr, &err_)) << err_.msg;
+	stock_scan_report_free(&sr);
+	EXPECT_EQ(ML_ESTATE, stock_count_confirm(c2, count4, "年度盘点", nullptr, &err_));
+	EXPECT_NE(nullptr, strstr(err_.msg, b[115].c_str())) << err_.msg;
+	EXPECT_NE(nullptr, strstr(err_.msg, ("order " + std::to_string(o4)).c_str())) << err_.msg;
+	EXPECT_EQ("secondary_stock", state_of(dba_, 115));
+	ASSERT_EQ(ML_OK, order_dispatch(clerk_, o4, nullptr, &err_)) << err_.msg;
+	db_close(c2);
+}
+
+/*
+ * An asset on an open order moves only with the order (finding 4): a bare
+ * receive_secondary of an in-transit meter, into the from-store or the
+ * to-store, and a bare issue of a picked one are refused naming the order,
+ * and the order is received and closed as usual.
+ */
+TEST_F(Stores, BareMoveOfAnOrdersAssetIsRefused)
+{
+	dba_assets(dba_, 121, 122, "in_stock", "CENTRAL");
+	std::string b121 = bc(121), b122 = bc(122);
+	int64_t o = order_sent(clerk_, "CENTRAL", "CITY-A", { b121 });
+	struct ml_error e = ML_ERROR_INIT;
+	for (const char *to : { "CITY-A", "CITY-B" }) {
+		std::string r = refused(clerk_, "ARRAY['" + b121 +
+							"'], ARRAY['receive_secondary'], ARRAY['" +
+							to + "']");
+		EXPECT_EQ(0u, r.find("55000 asset " + b121)) << r;
+		EXPECT_NE(std::string::npos,
+			  r.find("is in_transit on distribution order " + std::to_string(o)))
+			<< r;
+	}
+	EXPECT_EQ("in_transit", state_of(dba_, 121));
+	/* picked, not dispatched: no bare issue either */
+	int64_t o2 = 0;
+	const char *p2[] = { b122.c_str() };
+	ASSERT_EQ(ML_OK,
+		  order_create(clerk_, "CENTRAL", "CITY-B", nullptr, 0, p2, 1, nullptr, &o2, &e))
+		<< e.msg;
+	std::string r = refused(clerk_, "ARRAY['" + b122 + "'], ARRAY['issue'], ARRAY['TEAM-1']");
+	EXPECT_NE(std::string::npos, r.find("distribution order " + std::to_string(o2))) << r;
+	EXPECT_EQ("in_stock", state_of(dba_, 122));
+	ASSERT_EQ(ML_OK, order_cancel(clerk_, o2, "not needed", &e)) << e.msg;
+	/* the order itself still works */
+	const char *rcv[] = { b121.c_str() };
+	struct order_receive_report rr = {};
+	ASSERT_EQ(ML_OK, order_receive(clerk_, o, rcv, 1, &rr, &e)) << e.msg;
+	EXPECT_EQ(1u, rr.n[ORDER_RECEIVED]);
+	order_receive_report_free(&rr);
+	ASSERT_EQ(ML_OK, order_close(clerk_, o, nullptr, 0, nullptr, nullptr, &e)) << e.msg;
+	EXPECT_EQ("secondary_stock", state_of(dba_, 121));
+	EXPECT_EQ("CITY-A", where_of(dba_, 121));
+}
+
+/*
+ * A pending retirement holds the asset (finding 8): it is not picked, put on
+ * an order, issued or moved until a second person decides; then approval
+ * retires it.
+ */
+TEST_F(Stores, PendingRetirementHoldsTheAsset)
+{
+	dba_assets(dba_, 123, 123, "in_stock", "CENTRAL");
+	std::string b123 = bc(123);
+	const char *v[] = { b123.c_str() };
+	struct ml_error e = ML_ERROR_INIT;
+	int64_t rid = 0;
+	ASSERT_EQ(ML_OK, retire_request(clerk_, RETIRE_RETURN_TO_MAKER, v, 1, "批次召回", nullptr,
+					&rid, &e))
+		<< e.msg;
+	std::string req = "retirement request " + std::to_string(rid);
+	int64_t o = 0;
+	EXPECT_EQ(ML_EINVAL,
+		  order_create(clerk_, "CENTRAL", "CITY-A", nullptr, 0, v, 1, nullptr, &o, &e));
+	EXPECT_NE(nullptr, strstr(e.msg, req.c_str())) << e.msg;
+	struct order_line lines[] = { { "MOD-A", 1 } };
+	ASSERT_EQ(ML_OK,
+		  order_create(clerk_, "CENTRAL", "CITY-A", lines, 1, nullptr, 0, nullptr, &o, &e))
+		<< e.msg;
+	struct stock_scan_report rep = {};
+	EXPECT_NE(ML_OK, order_pick(clerk_, o, v, 1, &rep, &e));
+	ASSERT_EQ(1u, rep.nrefused) << e.msg;
+	EXPECT_NE(nullptr, strstr(rep.refused[0].msg, req.c_str())) << rep.refused[0].msg;
+	stock_scan_report_free(&rep);
+	ASSERT_EQ(ML_OK, order_cancel(clerk_, o, "not needed", &e)) << e.msg;
+	for (const char *m :
+	     { "ARRAY['issue'], ARRAY['TEAM-1']", "ARRAY['dispatch'], ARRAY['CITY-A']" }) {
+		std::string r = refused(clerk_, "ARRAY['" + b123 + "'], " + m);
+		EXPECT_EQ(0u, r.find("55000 asset " + b123 + " is on pending " + req)) << r;
+	}
+	EXPECT_EQ("in_stock", state_of(dba_, 123));
+	struct db *mgr = pgtest_connect(pgtest_as(g_ci, "mlt_manager"));
+	ASSERT_EQ(ML_OK, retire_approve(mgr, rid, nullptr, nullptr, &e)) << e.msg;
+	db_close(mgr);
+	EXPECT_EQ("returned_to_maker", state_of(dba_, 123));
+}
+
+/* issue puts the asset at a field team (finding 6): no location, a store or a lab is refused. */
+TEST_F(Stores, IssueGoesToAFieldTeamOnly)
+{
+	dba_assets(dba_, 124, 124, "in_stock", "CENTRAL");
+	std::string b124 = bc(124);
+	std::string args = "ARRAY['" + b124 + "'], ARRAY['issue']";
+	for (const char *to :
+	     { "", ", ARRAY['CITY-A']", ", ARRAY['LAB1']", ", ARRAY['CENTRAL']" }) {
+		std::string r = refused(clerk_, args + to);
+		EXPECT_EQ(0u, r.find("22023 asset " + b124 + ": issue puts it in a field team"))
+			<< r;
+		EXPECT_NE(std::string::npos, r.find("give --location TEAM")) << r;
+	}
+	EXPECT_EQ("in_stock", state_of(dba_, 124));
+	EXPECT_EQ("", refused(clerk_, args + ", ARRAY['TEAM-1']"));
+	EXPECT_EQ("issued", state_of(dba_, 124));
+	EXPECT_EQ("TEAM-1", where_of(dba_, 124));
 }
 
 /* Nobody writes the warehouse tables directly: every role is refused. */
