@@ -53,7 +53,7 @@ struct csv_row {
 
 /* Parse the next record of [*p, end) into row (fields malloc'd; csv_row_free).
  * Returns 1 for a record, 0 at the end, -1 on a malformed record (unterminated
- * quote) or out of memory. */
+ * quote), -2 for a record of more fields than row holds, -3 out of memory. */
 static void csv_row_free(struct csv_row *r)
 {
 	for (size_t i = 0; i < r->n; i++)
@@ -95,7 +95,7 @@ static int csv_next(const char **p, const char *end, struct csv_row *row)
 		if (!v || row->n == sizeof row->f / sizeof row->f[0]) {
 			free(v);
 			csv_row_free(row);
-			return -1;
+			return v ? -2 : -3;
 		}
 		row->f[row->n++] = v;
 		if (s < end && *s == ',') {
@@ -150,6 +150,9 @@ int field_point_import(struct db *db, const char *csv, size_t len, struct field_
 	const char *p = csv, *end = csv + len;
 	size_t line = 0;
 	int r;
+	/* a spreadsheet's "CSV UTF-8" starts with a byte order mark */
+	if (len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3))
+		p += 3;
 	while ((r = csv_next(&p, end, &row)) == 1) {
 		line++;
 		if (line == 1) {
@@ -188,6 +191,16 @@ int field_point_import(struct db *db, const char *csv, size_t len, struct field_
 			rc = ml_errorf(err, ML_ENOMEM, "out of memory reading the metering points");
 			goto out;
 		}
+	}
+	if (r == -3) {
+		rc = ml_errorf(err, ML_ENOMEM, "out of memory reading the metering points");
+		goto out;
+	}
+	if (r == -2) {
+		rc = ml_errorf(err, ML_EINVAL,
+			       "line %zu: more than %zu fields; code,account,address,site are 4",
+			       line + 1, sizeof row.f / sizeof row.f[0]);
+		goto out;
 	}
 	if (r < 0) {
 		rc = ml_errorf(err, ML_EINVAL, "line %zu: a quoted field is not closed", line + 1);

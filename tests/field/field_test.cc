@@ -243,6 +243,35 @@ TEST_F(Field, PointImportIsAllOrNothingWithLineNumbers)
 		  one(g_ci, "SELECT address FROM metering_point WHERE code = 'P1'"));
 }
 
+/* A spreadsheet's "CSV UTF-8" (byte order mark, CR LF) imports; a record of
+ * too many fields is called that, not an unclosed quote (audit finding 7). */
+TEST_F(Field, PointImportTakesASpreadsheetsCsvUtf8)
+{
+	struct db *db = pgtest_connect(g_mgr);
+	struct field_point_report rep;
+	struct ml_error err = ML_ERROR_INIT;
+	std::string csv = "\xEF\xBB\xBF"
+			  "code,account,address,site\r\n"
+			  "BOM1,3305000001,温州市鹿城区1号,SITE1\r\n"
+			  "BOM2,3305000002,\"温州市鹿城区2号, 2单元\",SITE2\r\n";
+	ASSERT_EQ(ML_OK, field_point_import(db, csv.data(), csv.size(), &rep, &err)) << err.msg;
+	EXPECT_EQ(2u, rep.added);
+	field_point_report_free(&rep);
+	EXPECT_EQ("温州市鹿城区2号, 2单元|SITE2",
+		  one(g_ci,
+		      "SELECT p.address || '|' || l.code FROM metering_point p JOIN location l "
+		      "ON l.location_id = p.site_id WHERE p.code = 'BOM2'"));
+	std::string wide = "code,account,address,site\n"
+			   "BOM3,3305000003,温州市鹿城区3号,SITE1\n"
+			   "BOM4,3305000004,温州市,鹿城区,4号,SITE1,x,y,z\n";
+	EXPECT_EQ(ML_EINVAL, field_point_import(db, wide.data(), wide.size(), &rep, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "line 3: more than 8 fields")) << err.msg;
+	EXPECT_EQ(nullptr, strstr(err.msg, "quoted")) << err.msg;
+	field_point_report_free(&rep);
+	EXPECT_EQ("0", one(g_ci, "SELECT count(*) FROM metering_point WHERE code = 'BOM3'"));
+	db_close(db);
+}
+
 /*
  * Destroying a seal while a team applies it (audit finding 5): the install
  * holds the seal, the destruction waits for it and then sees it applied —
