@@ -596,3 +596,37 @@ TEST_F(Attack, TheCallersTimeZoneDoesNotDateARun)
 		      "(backdated_by IS NULL)::text::char FROM verification_run WHERE run_id = " +
 			      run));
 }
+
+/*
+ * A run does not mount an asset being retired (stores finding 8, 0369): the
+ * pending request freezes it, so verify_start is refused naming the asset and
+ * the request (before, the approval then failed for good on its
+ * compare-and-set); once the request is rejected the run takes it.
+ */
+TEST_F(Attack, ARunDoesNotMountAnAssetBeingRetired)
+{
+	rfx::add_bench(ci_, "B8", 1598, 4, "STD1");
+	std::vector<std::string> bc = rfx::seed_assets(dba_, 1, 8000);
+	rfx::exec(dba_, "UPDATE asset SET state = 'in_stock', valid_until = current_date + 30 "
+			"WHERE barcode = '" +
+				bc[0] + "'");
+	struct db *clerk = pgtest_connect(pgtest_as(ci_, "mlt_clerk"));
+	std::string req = one(clerk, "SELECT ml_retire_request('return_to_maker', ARRAY['" + bc[0] +
+					     "'], 'recall')");
+	db_close(clerk);
+	std::string create = "SELECT ml_run_create('B8', 'ATK', 'driven', ARRAY[1], ARRAY['" +
+			     bc[0] + "'])";
+	std::string before = truth();
+	struct ml_error err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_ESTATE, as("mlt_tech", create, &err));
+	EXPECT_NE(nullptr,
+		  strstr(err.msg,
+			 ("asset " + bc[0] + " is on pending retirement request " + req).c_str()))
+		<< err.msg;
+	EXPECT_EQ(before, truth());
+	EXPECT_EQ(ML_OK, as("mlt_manager", "SELECT ml_retire_reject(" + req + ", 'keep it')", &err))
+		<< err.msg;
+	EXPECT_EQ(ML_OK, as("mlt_tech", create, &err)) << err.msg;
+	EXPECT_EQ("verifying",
+		  one(dba_, "SELECT state FROM asset WHERE barcode = '" + bc[0] + "'"));
+}

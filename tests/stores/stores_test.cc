@@ -733,6 +733,12 @@ TEST_F(Stores, BareIssueOfStaleStockIsRefused)
 	EXPECT_EQ("issued", state_of(dba_, 72));
 }
 
+/* The state of the asset with barcode b (for assets past g_bc). */
+std::string state_by_bc(struct db *db, const std::string &b)
+{
+	return one(db, "SELECT state FROM asset WHERE barcode = '" + b + "'");
+}
+
 /* The string of a location code of test asset n. */
 std::string where_of(struct db *db, int n)
 {
@@ -1043,6 +1049,99 @@ TEST_F(Stores, PendingRetirementHoldsTheAsset)
 	ASSERT_EQ(ML_OK, retire_approve(mgr, rid, nullptr, nullptr, &e)) << e.msg;
 	db_close(mgr);
 	EXPECT_EQ("returned_to_maker", state_of(dba_, 123));
+}
+
+/*
+ * A pending retirement freezes the asset on every path, not only a bare move
+ * (finding 8, 0369): a stock re-verification send, a fault report on a
+ * removed meter and an order's dispatch of an asset picked before the request
+ * (the race 0369 closes, forged here) are refused naming the asset and the
+ * request, and the approval refuses an asset on an open order; once the
+ * request is rejected each moves again.
+ */
+TEST_F(Stores, PendingRetirementFreezesEveryPath)
+{
+	dba_assets(dba_, 131, 131, "in_stock", "CENTRAL");
+	dba_assets(dba_, 132, 132, "removed", "TEAM-1");
+	dba_assets(dba_, 133, 133, "in_stock", "CENTRAL");
+	std::string b131 = bc(131), b132 = bc(132), b133 = bc(133);
+	struct ml_error e = ML_ERROR_INIT;
+	struct db *mgr = pgtest_connect(pgtest_as(g_ci, "mlt_manager"));
+	struct db *field = pgtest_connect(pgtest_as(g_ci, "mlt_field"));
+
+	/* re-verification send of stock being returned to the maker */
+	const char *v131[] = { b131.c_str() };
+	int64_t r131 = 0;
+	ASSERT_EQ(ML_OK, retire_request(clerk_, RETIRE_RETURN_TO_MAKER, v131, 1, "recall", nullptr,
+					&r131, &e))
+		<< e.msg;
+	std::string req131 = "pending retirement request " + std::to_string(r131);
+	struct stock_scan_report rep = {};
+	EXPECT_NE(ML_OK, stock_reverify_send(clerk_, v131, 1, "LAB1", nullptr, &rep, &e));
+	ASSERT_EQ(1u, rep.nrefused) << e.msg;
+	EXPECT_NE(nullptr,
+		  strstr(rep.refused[0].msg, ("asset " + b131 + " is on " + req131).c_str()))
+		<< rep.refused[0].msg;
+	stock_scan_report_free(&rep);
+	EXPECT_EQ("in_stock", state_by_bc(dba_, bc(131)));
+
+	/* a fault report on a removed meter being scrapped */
+	const char *v132[] = { b132.c_str() };
+	int64_t r132 = 0;
+	ASSERT_EQ(ML_OK, retire_request(clerk_, RETIRE_SCRAP, v132, 1, "burnt", nullptr, &r132, &e))
+		<< e.msg;
+	std::string fault = "SELECT ml_fault_report('" + b132 +
+			    "', 'BURNT', 'smoke', NULL, 'LAB1')";
+	EXPECT_EQ(ML_ESTATE, db_cmd(field, fault.c_str(), 0, nullptr, &e));
+	EXPECT_NE(nullptr, strstr(e.msg, ("asset " + b132 + " is on pending retirement request " +
+					  std::to_string(r132))
+						 .c_str()))
+		<< e.msg;
+	EXPECT_EQ("removed", state_by_bc(dba_, bc(132)));
+
+	/* picked on an order, then (a concurrent request, forged) put on a request:
+	 * the dispatch does not take it, nor does the approval retire it */
+	int64_t o = 0;
+	const char *v133[] = { b133.c_str() };
+	ASSERT_EQ(ML_OK,
+		  order_create(clerk_, "CENTRAL", "CITY-A", nullptr, 0, v133, 1, nullptr, &o, &e))
+		<< e.msg;
+	ASSERT_EQ(ML_OK, order_pick(clerk_, o, v133, 1, &rep, &e)) << e.msg;
+	stock_scan_report_free(&rep);
+	std::string r133 = one(
+		dba_, "WITH r AS (INSERT INTO retire_request (action, reason, requested_by) SELECT "
+		      "'return_to_maker', 'race', user_id FROM app_user WHERE login = 'mlt_clerk' "
+		      "RETURNING request_id), i AS (INSERT INTO retire_request_item (request_id, "
+		      "asset_id, from_state) SELECT request_id, asset_id, 'in_stock' FROM r, asset "
+		      "WHERE barcode = '" +
+			      b133 + "') SELECT request_id FROM r");
+	EXPECT_EQ(ML_ESTATE, order_dispatch(clerk_, o, nullptr, &e));
+	EXPECT_NE(nullptr,
+		  strstr(e.msg,
+			 ("asset " + b133 + " is on pending retirement request " + r133).c_str()))
+		<< e.msg;
+	EXPECT_EQ("in_stock", state_by_bc(dba_, bc(133)));
+	EXPECT_EQ(ML_ESTATE, retire_approve(mgr, std::stoll(r133), nullptr, nullptr, &e));
+	EXPECT_NE(nullptr,
+		  strstr(e.msg, ("asset " + b133 + " is picked on open distribution order " +
+				 std::to_string(o))
+					.c_str()))
+		<< e.msg;
+	EXPECT_EQ("in_stock", state_by_bc(dba_, bc(133)));
+
+	/* rejected: each moves again */
+	ASSERT_EQ(ML_OK, retire_reject(mgr, r131, "keep it", &e)) << e.msg;
+	ASSERT_EQ(ML_OK, retire_reject(mgr, r132, "repairable", &e)) << e.msg;
+	ASSERT_EQ(ML_OK, retire_reject(mgr, std::stoll(r133), "on an order", &e)) << e.msg;
+	ASSERT_EQ(ML_OK, stock_reverify_send(clerk_, v131, 1, "LAB1", nullptr, &rep, &e)) << e.msg;
+	stock_scan_report_free(&rep);
+	EXPECT_EQ("reverify", state_by_bc(dba_, bc(131)));
+	EXPECT_EQ(ML_OK, db_cmd(field, fault.c_str(), 0, nullptr, &e)) << e.msg;
+	EXPECT_EQ("fault_analysis", state_by_bc(dba_, bc(132)));
+	ASSERT_EQ(ML_OK, order_dispatch(clerk_, o, nullptr, &e)) << e.msg;
+	EXPECT_EQ("in_transit", state_by_bc(dba_, bc(133)));
+	db_close(field);
+	db_close(mgr);
 }
 
 /* issue puts the asset at a field team (finding 6): no location, a store or a lab is refused. */
