@@ -169,24 +169,29 @@ static int counts(struct cli_ctx *ctx, struct cli_call *c)
 
 static int where(struct cli_ctx *ctx, struct cli_call *c)
 {
-	char place[256], why[400];
-	int rc = stock_place(c->db, c->pos[0], place, sizeof(place), &c->err);
-	if (!rc)
-		rc = stock_valid_for_issue(c->db, c->pos[0], why, sizeof(why), &c->err);
+	struct stock_whereabouts w;
+	int rc = stock_where(c->db, c->pos[0], &w, &c->err);
 	if (rc)
 		return rc;
 	if (ctx->json) {
 		struct ml_buf b = ML_BUF_INIT;
 		ml_buf_putc(&b, '{');
 		ml_json_kv_str(&b, 1, "barcode", c->pos[0]);
-		ml_json_kv_str(&b, 0, "place", place);
-		ml_json_kv_str(&b, 0, "not_valid_for_issue", why[0] ? why : NULL);
+		ml_json_kv_str(&b, 0, "place", w.place);
+		ml_json_kv_str(&b, 0, "state", w.state);
+		ml_json_kv_bool(&b, 0, "issuable", !w.why[0]);
+		ml_json_kv_str(&b, 0, "not_issuable", w.why[0] ? w.why : NULL);
 		ml_buf_putc(&b, '}');
 		rc = cli_emit(c, &b, 1);
 		ml_buf_free(&b);
 		return rc;
 	}
-	return cli_printf(c, "%s: %s\n%s\n", c->pos[0], place, why[0] ? why : "valid for issue");
+	/* the state as recorded, and "issuable" only when the issue's own rules
+	 * (ml_asset_issue_problem) would take it now */
+	if (w.why[0])
+		return cli_printf(c, "%s: %s\nstate %s: not issuable: %s\n", c->pos[0], w.place,
+				  w.state, w.why);
+	return cli_printf(c, "%s: %s\nstate %s: issuable\n", c->pos[0], w.place, w.state);
 }
 
 static int reverify_list(struct cli_ctx *ctx, struct cli_call *c)
@@ -407,8 +412,11 @@ static const struct cli_cmd stock_cmds[] = {
 	  .max_pos = 1,
 	  .need = "stock where needs BARCODE",
 	  .flags = CLI_NEED_DB,
-	  .summary = "where an asset is, and whether it may be issued",
-	  .help = "usage: meterlab stock where BARCODE [--json]" },
+	  .summary = "where an asset is, its state, and whether it may be issued",
+	  .help = "usage: meterlab stock where BARCODE [--json]\n\n"
+		  "Issuable only as asset move issue would take it now: in stock (in_stock or\n"
+		  "secondary_stock), on no open order and no pending retirement request, its\n"
+		  "verification valid and not older than the setting stock.reverify_months." },
 	{ .name = "reverify-list",
 	  .run = reverify_list,
 	  CLI_ARGS(struct stock_args, list_opts),

@@ -194,6 +194,29 @@ int stock_valid_for_issue(struct db *db, const char *barcode, char *reason, size
 	return rc;
 }
 
+int stock_where(struct db *db, const char *barcode, struct stock_whereabouts *out,
+		struct ml_error *err)
+{
+	const char *p[1] = { barcode };
+	PGresult *res = NULL;
+	memset(out, 0, sizeof(*out));
+	int rc = db_exec(db,
+			 "SELECT ml_asset_place(asset_id), state, ml_asset_issue_problem(asset_id) "
+			 "FROM asset WHERE ml_barcode_ok($1) AND barcode = $1::bpchar",
+			 1, p, PGRES_TUPLES_OK, &res, err);
+	if (rc)
+		return rc;
+	if (PQntuples(res) == 0) {
+		rc = ml_errorf(err, ML_ENOTFOUND, "asset %s is not registered", barcode);
+	} else {
+		snprintf(out->place, sizeof(out->place), "%s", PQgetvalue(res, 0, 0));
+		snprintf(out->state, sizeof(out->state), "%s", PQgetvalue(res, 0, 1));
+		snprintf(out->why, sizeof(out->why), "%s", PQgetvalue(res, 0, 2));
+	}
+	PQclear(res);
+	return rc;
+}
+
 int stock_place(struct db *db, const char *barcode, char *place, size_t cap, struct ml_error *err)
 {
 	const char *p[1] = { barcode };

@@ -101,6 +101,22 @@ int stock_place(struct db *db, const char *barcode, char *place, size_t cap,
 		struct ml_error *err) ML_MUSTCHECK;
 
 /*
+ * Where an asset is, its state, and whether it may be issued now
+ * (ml_asset_issue_problem, 0369: the database's rules for issue — a state the
+ * lifecycle issues from, no open order, no pending retirement, valid and not
+ * waited too long — not the dates alone). why is "" when it may be issued,
+ * else the reason (not repeating the barcode). ML_ENOTFOUND for an
+ * unregistered barcode.
+ */
+struct stock_whereabouts {
+	char place[256];
+	char state[32];
+	char why[400];
+};
+int stock_where(struct db *db, const char *barcode, struct stock_whereabouts *out,
+		struct ml_error *err) ML_MUSTCHECK;
+
+/*
  * The re-verification list (stock that may not be issued: expired, or
  * verified longer ago than stock.reverify_months) as CSV appended to out:
  * barcode,model,lot,store,slot,state,valid_until,verified_on,reason.

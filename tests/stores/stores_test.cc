@@ -1144,6 +1144,62 @@ TEST_F(Stores, PendingRetirementFreezesEveryPath)
 	db_close(mgr);
 }
 
+/*
+ * `stock where` says the state, and "issuable" only when the issue would take
+ * the asset (finding 6, 0369): a lost, a scrapped and a returned meter with
+ * good dates, and one on a pending retirement, are not issuable, naming why;
+ * a verified one in stock is, and the bare issue indeed takes it.
+ */
+TEST_F(Stores, StockWhereSaysTheStateAndIssuableOnlyByTheIssueRules)
+{
+	dba_assets(dba_, 134, 134, "lost", "CENTRAL");
+	dba_assets(dba_, 135, 135, "scrapped", "CENTRAL");
+	dba_assets(dba_, 136, 136, "returned_to_maker", "CENTRAL");
+	dba_assets(dba_, 137, 138, "in_stock", "CENTRAL");
+	std::string db = " --db " + pgtest_sq(pgtest_as(g_ci, "mlt_clerk")) + " ";
+	std::string out;
+	const struct {
+		int n;
+		const char *text;
+	} refused_ones[] = {
+		{ 134, "state lost: not issuable: it is 'lost'; only an asset in in_stock or "
+		       "secondary_stock is issued" },
+		{ 135, "state scrapped: not issuable: it is 'scrapped'" },
+		{ 136, "state returned_to_maker: not issuable: it is 'returned_to_maker'" },
+	};
+	for (const auto &r : refused_ones) {
+		EXPECT_EQ(0, pgtest_run(pgtest_cli() + db + "stock where " + bc(r.n), &out, true))
+			<< out;
+		EXPECT_NE(std::string::npos, out.find(r.text)) << out;
+		EXPECT_EQ(std::string::npos, out.find("valid for issue")) << out;
+	}
+	EXPECT_EQ(0, pgtest_run(pgtest_cli() + db + "stock where " + bc(134), &out, true)) << out;
+	EXPECT_EQ(0u, out.find(bc(134) + ": lost (last at CENTRAL)\n")) << out;
+	/* on a pending retirement: in stock, dates good, still not issuable */
+	std::string b137 = bc(137), b138 = bc(138);
+	const char *v[] = { b137.c_str() };
+	int64_t rid = 0;
+	struct ml_error e = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK,
+		  retire_request(clerk_, RETIRE_RETURN_TO_MAKER, v, 1, "recall", nullptr, &rid, &e))
+		<< e.msg;
+	EXPECT_EQ(0, pgtest_run(pgtest_cli() + db + "stock where " + b137, &out, true)) << out;
+	EXPECT_NE(std::string::npos,
+		  out.find("state in_stock: not issuable: it is on pending retirement request " +
+			   std::to_string(rid)))
+		<< out;
+	/* a genuinely issuable one */
+	EXPECT_EQ(0, pgtest_run(pgtest_cli() + db + "stock where " + b138, &out, true)) << out;
+	EXPECT_EQ(bc(138) + ": store CENTRAL (not put away)\nstate in_stock: issuable\n", out);
+	EXPECT_EQ(0, pgtest_run(pgtest_cli() + db + "stock where " + b138 + " --json", &out))
+		<< out;
+	EXPECT_NE(std::string::npos, out.find("\"state\":\"in_stock\",\"issuable\":true")) << out;
+	EXPECT_EQ("", refused(clerk_, "ARRAY['" + b138 + "'], ARRAY['issue'], ARRAY['TEAM-1']"));
+	EXPECT_EQ("issued", state_by_bc(dba_, bc(138)));
+	EXPECT_EQ(0, pgtest_run(pgtest_cli() + db + "stock where " + b138, &out, true)) << out;
+	EXPECT_NE(std::string::npos, out.find("state issued: not issuable: it is 'issued'")) << out;
+}
+
 /* issue puts the asset at a field team (finding 6): no location, a store or a lab is refused. */
 TEST_F(Stores, IssueGoesToAFieldTeamOnly)
 {
