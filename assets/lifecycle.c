@@ -20,7 +20,7 @@
 	"SELECT a.asset_id, a.barcode, a.model_id, m.code AS model_code, lot.code AS lot_code, " \
 	"a.state, coalesce(l.code, '') AS location, coalesce(l.kind, '') AS location_kind, "     \
 	"coalesce(to_char(a.valid_until, 'YYYY-MM-DD'), '') AS valid_until, "                    \
-	"(a.valid_until IS NOT NULL AND a.valid_until < current_date) AS expired "               \
+	"(a.valid_until IS NOT NULL AND a.valid_until < ml_cert_today()) AS expired "            \
 	"FROM asset a JOIN device_model m ON m.model_id = a.model_id "                           \
 	"JOIN lot ON lot.lot_id = a.lot_id LEFT JOIN location l ON l.location_id = a.location_id "
 

@@ -33,7 +33,7 @@ int inspection_due(struct db *db, const char *until, PGresult **out, struct ml_e
 	const char *p[1] = { until };
 	return db_exec(db,
 		       "SELECT point, class, team, last_inspected, installed_on, due_on, overdue "
-		       "FROM ml_inspection_due(coalesce($1::date, current_date))",
+		       "FROM ml_inspection_due(coalesce($1::date, ml_cert_today()))",
 		       1, p, PGRES_TUPLES_OK, out, err);
 }
 

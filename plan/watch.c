@@ -47,7 +47,7 @@ static int quality_flags_refresh(struct db *db, struct ml_error *err)
 	char from[11], to[11];
 	int rc = db_exec(
 		db,
-		"SELECT (current_date - threshold)::text AS f, current_date::text AS t FROM watch_rule "
+		"SELECT (ml_cert_today() - threshold)::text AS f, ml_cert_today()::text AS t FROM watch_rule "
 		"WHERE code = 'quality_flag' AND enabled",
 		0, NULL, PGRES_TUPLES_OK, &res, err);
 	if (rc || PQntuples(res) == 0)
@@ -147,14 +147,14 @@ int watch_list(struct db *db, const struct watch_filter *f, PGresult **out, stru
 	return db_exec(
 		db,
 		"SELECT i.item_id AS id, i.rule, i.status, to_char(i.opened_at, 'YYYY-MM-DD') AS opened, "
-		"i.due_on AS due, (i.status = 'open' AND i.due_on < current_date) AS overdue, i.role, "
+		"i.due_on AS due, (i.status = 'open' AND i.due_on < ml_cert_today()) AS overdue, i.role, "
 		"coalesce(l.code, 'centre') AS place, i.summary, "
 		"CASE WHEN i.status = 'closed' THEN CASE WHEN i.condition_held THEN 'waived' ELSE 'fixed' END "
 		"WHEN i.cleared_at IS NOT NULL THEN 'gone' ELSE 'holds' END AS condition "
 		"FROM watch_item i LEFT JOIN location l ON l.location_id = i.place_id "
 		"WHERE ($1 = 'all' OR i.status = $1) AND ($2::text IS NULL OR i.rule = $2) "
 		"AND ($3::text IS NULL OR coalesce(l.code, 'centre') = $3) AND ($4::text IS NULL OR i.role = $4) "
-		"AND (NOT $5::boolean OR (i.status = 'open' AND i.due_on < current_date)) "
+		"AND (NOT $5::boolean OR (i.status = 'open' AND i.due_on < ml_cert_today())) "
 		"ORDER BY i.item_id",
 		5, p, PGRES_TUPLES_OK, out, err);
 }
@@ -267,7 +267,7 @@ int watch_timeliness(struct db *db, const char *from, const char *to, PGresult *
 	return db_exec(
 		db,
 		"SELECT place, opened, closed, closed_in_time, share_in_time, open_overdue "
-		"FROM ml_watch_timeliness(coalesce($1::date, date_trunc('month', current_date)::date), "
-		"coalesce($2::date, current_date + 1))",
+		"FROM ml_watch_timeliness(coalesce($1::date, date_trunc('month', ml_cert_today())::date), "
+		"coalesce($2::date, ml_cert_today() + 1))",
 		2, p, PGRES_TUPLES_OK, out, err);
 }

@@ -50,9 +50,11 @@ int h_cert_preview(struct req *rq, struct ml_error *err)
 		goto out;
 	struct cert_doc doc = *cert_content_doc(c);
 	char today[16], no[48];
-	time_t now = time(NULL);
+	/* today in China Standard Time (UTC+8, no daylight saving), the zone of
+	 * the certificates' dates (ml_cert_today, 0141), whatever the server's */
+	time_t now = time(NULL) + 8 * 3600;
 	struct tm tm;
-	localtime_r(&now, &tm);
+	gmtime_r(&now, &tm);
 	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
 	snprintf(no, sizeof(no), "草稿-%lld", id);
 	if (!doc.cert_no || !doc.cert_no[0])
@@ -138,14 +140,14 @@ int h_summary(struct req *rq, struct ml_error *err)
 			       "SELECT a.barcode, m.code AS model, a.state, l.code AS location, "
 			       "a.valid_until FROM asset a JOIN device_model m USING (model_id) "
 			       "LEFT JOIN location l USING (location_id) "
-			       "WHERE a.valid_until < current_date + 90 AND a.state IN "
+			       "WHERE a.valid_until < ml_cert_today() + 90 AND a.state IN "
 			       "('in_stock', 'secondary_stock', 'issued') "
 			       "ORDER BY a.valid_until, a.barcode LIMIT 50",
 			       err);
 	if (!rc)
 		rc = rows_into(rq, o, "runs_today",
 			       "SELECT status, count(*) AS runs FROM verification_run "
-			       "WHERE run_date = current_date GROUP BY status ORDER BY status",
+			       "WHERE run_date = ml_cert_today() GROUP BY status ORDER BY status",
 			       err);
 	PGresult *res = NULL;
 	if (!rc)
@@ -154,7 +156,7 @@ int h_summary(struct req *rq, struct ml_error *err)
 			     "count(*) FILTER (WHERE c.verdict = 'pass') AS passed "
 			     "FROM run_conclusion c JOIN verification_run r USING (run_id) "
 			     "JOIN device_model m ON m.model_id = r.model_id "
-			     "WHERE c.item = 'overall' AND r.run_date > current_date - 90 "
+			     "WHERE c.item = 'overall' AND r.run_date > ml_cert_today() - 90 "
 			     "GROUP BY 1, 2 ORDER BY 1",
 			     0, NULL, PGRES_TUPLES_OK, &res, err);
 	if (!rc) {

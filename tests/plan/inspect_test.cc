@@ -132,7 +132,7 @@ class Inspect : public ::testing::Test
 		    "(SELECT user_id FROM app_user WHERE login = 'mlt_manager') FROM generate_series(1, 4) g "
 		    "UNION ALL SELECT 'IP9', '889', 'road 9', (SELECT location_id FROM location WHERE code = 'ISITE'), "
 		    "(SELECT user_id FROM app_user WHERE login = 'mlt_manager')");
-		dba("UPDATE asset SET state = 'installed', valid_until = current_date + 2000 "
+		dba("UPDATE asset SET state = 'installed', valid_until = ml_cert_today() + 2000 "
 		    "WHERE lot_id = (SELECT lot_id FROM lot WHERE code = 'I-1')");
 		dba("INSERT INTO installation (asset_id, point_id, element, team_id, installed_by, installed_at, "
 		    "install_kwh) SELECT a.asset_id, p.point_id, 'meter', (SELECT location_id FROM location WHERE "
@@ -144,8 +144,8 @@ class Inspect : public ::testing::Test
 		dba("INSERT INTO reference_standard (code, name, accuracy_class) VALUES "
 		    "('PS1', 'portable three-phase standard', '0.05'), ('PS-OLD', 'old portable standard', '0.1')");
 		dba("INSERT INTO standard_certificate (standard_id, cert_no, issuer, valid_from, valid_until) "
-		    "SELECT standard_id, code || '-C1', 'provincial institute', current_date - 300, "
-		    "CASE code WHEN 'PS1' THEN current_date + 60 ELSE current_date - 1 END FROM reference_standard");
+		    "SELECT standard_id, code || '-C1', 'provincial institute', ml_cert_today() - 300, "
+		    "CASE code WHEN 'PS1' THEN ml_cert_today() + 60 ELSE ml_cert_today() - 1 END FROM reference_standard");
 	}
 };
 
@@ -196,8 +196,8 @@ TEST_F(Inspect, PassRecordsHistoryAndMovesTheDueDate)
 	db_close(db);
 	// installed 30 days ago, class I: due in about two months, from the installation
 	EXPECT_EQ(
-		one("SELECT ((now() - interval '30 days')::date + interval '3 months')::date::text"),
-		one("SELECT due_on::text FROM ml_inspection_due(current_date + 400) WHERE point = 'IP1'"));
+		one("SELECT (ml_cst_day(now() - interval '30 days') + interval '3 months')::date::text"),
+		one("SELECT due_on::text FROM ml_inspection_due(ml_cert_today() + 400) WHERE point = 'IP1'"));
 
 	inspect_out o;
 	// the mean 1.05 % rounds half-even to 1.0 at the class's 0.1 interval: on the limit, a pass
@@ -234,8 +234,8 @@ TEST_F(Inspect, PassRecordsHistoryAndMovesTheDueDate)
 		    { o.barcode }));
 	// the next inspection is three months from today
 	EXPECT_EQ(
-		one("SELECT (current_date + interval '3 months')::date::text"),
-		one("SELECT due_on::text FROM ml_inspection_due(current_date + 400) WHERE point = 'IP1'"));
+		one("SELECT (ml_cert_today() + interval '3 months')::date::text"),
+		one("SELECT due_on::text FROM ml_inspection_due(ml_cert_today() + 400) WHERE point = 'IP1'"));
 }
 
 TEST_F(Inspect, FailOpensOneSwapOrder)
@@ -253,7 +253,7 @@ TEST_F(Inspect, FailOpensOneSwapOrder)
 	ASSERT_NE(0, o.order_id);
 	std::string oid = std::to_string(o.order_id);
 	EXPECT_EQ(
-		one("SELECT 'inspection|open|ITEAM|IP2|' || (current_date + 7)::text"),
+		one("SELECT 'inspection|open|ITEAM|IP2|' || (ml_cert_today() + 7)::text"),
 		one("SELECT o.kind || '|' || o.status || '|' || t.code || '|' || p.code || '|' || o.due_on "
 		    "FROM swap_order o JOIN location t ON t.location_id = o.team_id "
 		    "JOIN metering_point p USING (point_id) WHERE o.order_id = $1",
@@ -345,12 +345,12 @@ TEST_F(Inspect, NoRoleWritesTheRecordsDirectly)
 		struct db *db = pgtest_connect(pgtest_as(g_ci, login));
 		for (const char *sql :
 		     { "INSERT INTO point_inspection (point_id, inspected_on, recorded_by) SELECT point_id, "
-		       "current_date, 1 FROM metering_point LIMIT 1",
+		       "ml_cert_today(), 1 FROM metering_point LIMIT 1",
 		       "UPDATE point_inspection SET verdict = 'pass'",
 		       "DELETE FROM point_inspection_result",
 		       "INSERT INTO swap_order (kind, installation_id, point_id, asset_id, team_id, month, due_on, "
-		       "opened_by) SELECT 'rotation', installation_id, point_id, asset_id, team_id, current_date, "
-		       "current_date, 1 FROM installation LIMIT 1",
+		       "opened_by) SELECT 'rotation', installation_id, point_id, asset_id, team_id, ml_cert_today(), "
+		       "ml_cert_today(), 1 FROM installation LIMIT 1",
 		       "UPDATE swap_order SET status = 'cancelled', cancel_reason = 'x', closed_at = now()",
 		       "DELETE FROM swap_order" }) {
 			struct ml_error err = ML_ERROR_INIT;
@@ -394,4 +394,45 @@ TEST_F(Inspect, CommandLine)
 		<< out;
 	EXPECT_NE(std::string::npos, out.find("\"verdict\":\"pass\"")) << out;
 	EXPECT_NE(std::string::npos, out.find("\"rounded\":\"+0.1\"")) << out;
+}
+
+/*
+ * 0365: the inspection's date is China's whatever the field member's session
+ * zone (before, SET TimeZone or a server in UTC dated it a day off, and the
+ * next due date with it). The zone is picked
+ * so that its date differs from China's at this moment (UTC-12 agrees with
+ * China only from 20:00 China time, UTC+14 only before 18:00).
+ */
+TEST_F(Inspect, TheCallersTimeZoneDoesNotDateAnInspection)
+{
+	const char *zone =
+		std::stoi(one(
+			"SELECT extract(hour FROM now() AT TIME ZONE 'Asia/Shanghai')::int")) >= 20
+			? "Etc/GMT-14"
+			: "Etc/GMT+12";
+	std::string who = g_field + " options='-c TimeZone=" + zone + "'";
+	{
+		struct db *db = pgtest_connect(who);
+		PGresult *res = nullptr;
+		struct ml_error e = ML_ERROR_INIT;
+		ASSERT_EQ(ML_OK, db_query_one(db, "SELECT (current_date = ml_cert_today())::text",
+					      0, nullptr, &res, &e))
+			<< e.msg;
+		EXPECT_STREQ("false", PQgetvalue(res, 0, 0))
+			<< "the session's date should differ from China's in " << zone;
+		PQclear(res);
+		db_close(db);
+	}
+	inspect_out o;
+	struct ml_error err = ML_ERROR_INIT;
+	Pts p{ "Ib 1.0: 1.0, 1.02", "0.2Ib 0.5L: 0.1, 0.1" }; // passes
+	ASSERT_EQ(ML_OK, inspect(who, "IP3", "PS1", p, &o, &err)) << err.msg;
+	EXPECT_EQ(1, o.pass);
+	EXPECT_EQ(one("SELECT ml_cert_today()::text"),
+		  one("SELECT inspected_on::text FROM point_inspection WHERE inspection_id = $1",
+		      { std::to_string(o.inspection_id) }));
+	// the day given explicitly may be China's today, not the day after it
+	EXPECT_EQ(ML_OK, inspect(who, "IP3", "PS1", p, &o, &err,
+				 one("SELECT ml_cert_today()::text").c_str()))
+		<< err.msg;
 }

@@ -201,9 +201,9 @@ TEST_F(Rotation, InspectionDueFromInstallOrLastInspection)
 /* The overdue ones as monitoring rules (0303): dates relative to today, so the test holds on any day. */
 TEST_F(Rotation, OverdueRotationsAndInspectionsAreMonitoringRules)
 {
-	dba("UPDATE asset SET valid_until = current_date - 1 WHERE asset_id = (SELECT i.asset_id FROM installation i "
+	dba("UPDATE asset SET valid_until = ml_cert_today() - 1 WHERE asset_id = (SELECT i.asset_id FROM installation i "
 	    "JOIN metering_point p ON p.point_id = i.point_id WHERE p.code = 'RP3' AND i.removed_at IS NULL)");
-	dba("UPDATE asset SET valid_until = current_date + 10 WHERE asset_id = (SELECT i.asset_id FROM installation i "
+	dba("UPDATE asset SET valid_until = ml_cert_today() + 10 WHERE asset_id = (SELECT i.asset_id FROM installation i "
 	    "JOIN metering_point p ON p.point_id = i.point_id WHERE p.code = 'RP4' AND i.removed_at IS NULL)");
 	auto found = [](const char *rule, const char *point, const char *th = "0") {
 		return one(
@@ -221,7 +221,7 @@ TEST_F(Rotation, OverdueRotationsAndInspectionsAreMonitoringRules)
 	    "ON CONFLICT (point_id) DO UPDATE SET class = 'II'");
 	EXPECT_EQ("1", found("inspection_overdue", "RP6"));
 	EXPECT_EQ("1", found("inspection_overdue", "RP4"));
-	dba("INSERT INTO point_inspection (point_id, inspected_on, recorded_by) SELECT point_id, current_date, "
+	dba("INSERT INTO point_inspection (point_id, inspected_on, recorded_by) SELECT point_id, ml_cert_today(), "
 	    "(SELECT user_id FROM app_user WHERE login = 'mlt_field') FROM metering_point WHERE code = 'RP6'");
 	EXPECT_EQ("0", found("inspection_overdue", "RP6"));
 	EXPECT_EQ(

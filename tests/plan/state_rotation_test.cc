@@ -144,9 +144,9 @@ TEST(StateRotation, SampleDefersOrBringsForwardALot)
 	dba("INSERT INTO lab_bench (code, name, uri, kind, positions) VALUES ('SRB', 'bench', 'manual', 'meter-1p', 24)");
 	// SA: 10 meters whose validity ends this month; SB: 10 valid for years
 	installed_lot("SA", 100, 10,
-		      "(date_trunc('month', current_date) + interval '1 month - 1 day')::date");
-	installed_lot("SB", 200, 10, "current_date + 1500");
-	std::string month = one("SELECT to_char(current_date, 'YYYY-MM')");
+		      "(date_trunc('month', ml_cert_today()) + interval '1 month - 1 day')::date");
+	installed_lot("SB", 200, 10, "ml_cert_today() + 1500");
+	std::string month = one("SELECT to_char(ml_cert_today(), 'YYYY-MM')");
 	EXPECT_EQ(10u, rotation(month.c_str()).size()); // the period rule: SA's ten
 
 	// off by default: no in-service sample
@@ -191,11 +191,21 @@ TEST(StateRotation, SampleDefersOrBringsForwardALot)
 	// both pass: accept, SA stays in service (off this month's and next year's lists)
 	sample_verified("SA", 0);
 	err = ML_ERROR_INIT;
+	// 0365: decided from a session in a far-off zone (its date differs from China's now:
+	// UTC-12 agrees with China only from 20:00 China time, UTC+14 only before 18:00), the
+	// defer still runs from China's day
+	const char *zone =
+		std::stoi(one(
+			"SELECT extract(hour FROM now() AT TIME ZONE 'Asia/Shanghai')::int")) >= 20
+			? "Etc/GMT-14"
+			: "Etc/GMT+12";
+	struct db *far = pgtest_connect(g_mgr + " options='-c TimeZone=" + zone + "'");
 	ASSERT_EQ(ML_OK,
-		  inservice_sample_decide(mgr, "SA", "in-service sample good", verdict, &err))
+		  inservice_sample_decide(far, "SA", "in-service sample good", verdict, &err))
 		<< err.msg;
+	db_close(far);
 	EXPECT_STREQ("accept", verdict);
-	EXPECT_EQ(one("SELECT (current_date + interval '24 months')::date::text"),
+	EXPECT_EQ(one("SELECT (ml_cert_today() + interval '24 months')::date::text"),
 		  one("SELECT defer_until::text FROM inservice_sample"));
 	EXPECT_TRUE(rotation(month.c_str()).empty());
 	err = ML_ERROR_INIT;
@@ -218,7 +228,7 @@ TEST(StateRotation, SampleDefersOrBringsForwardALot)
 	ASSERT_EQ(ML_OK, rotation_orders_open(mgr, month.c_str(), nullptr, &opened, &err))
 		<< err.msg;
 	EXPECT_EQ(8, opened); // the 2 drawn already have their sample orders
-	EXPECT_EQ(one("SELECT (current_date + 7)::text"),
+	EXPECT_EQ(one("SELECT (ml_cert_today() + 7)::text"),
 		  one("SELECT min(due_on)::text FROM swap_order WHERE kind = 'rotation'"));
 
 	// off again: the period rule (SA's ten are due, SB's not)

@@ -106,7 +106,7 @@ std::vector<std::string> assets(unsigned long long first, int n, const char *sta
 	EXPECT_EQ(ML_OK, asset_receive(db, &o, csv.data(), csv.size(), &rep, &err)) << err.msg;
 	asset_import_report_free(&rep);
 	db_close(db);
-	dba("UPDATE asset SET state = $3, valid_until = current_date + 365, verified_at = now(), "
+	dba("UPDATE asset SET state = $3, valid_until = ml_cert_today() + 365, verified_at = now(), "
 	    "location_id = (SELECT location_id FROM location WHERE code = $2) "
 	    "WHERE lot_id = (SELECT lot_id FROM lot WHERE code = $1)",
 	    { lot, where, state });
@@ -263,7 +263,7 @@ TEST_F(Watch, TransitOverdueTripsOnlyPastTheThresholdAndClosesWhenGone)
 		dbaq("SELECT l.code FROM watch_item i JOIN location l ON l.location_id = i.place_id "
 		     "WHERE item_id = $1",
 		     { id }));
-	EXPECT_EQ(dbaq("SELECT (current_date + 3)::text"),
+	EXPECT_EQ(dbaq("SELECT (ml_cert_today() + 3)::text"),
 		  dbaq("SELECT due_on::text FROM watch_item WHERE item_id = $1", { id }));
 	EXPECT_EQ(dbaq("SELECT user_id::text FROM app_user WHERE login = 'mlt_manager'"),
 		  dbaq("SELECT opened_by::text FROM watch_item WHERE item_id = $1", { id }));
@@ -353,7 +353,7 @@ TEST_F(Watch, StockPastReverificationAge)
 	auto fresh = assets(1320, 2, "in_stock", "WSTORE");
 	auto installed = assets(1330, 1, "in_stock", "WSTORE");
 	dba("UPDATE asset SET verified_at = now() - interval '7 months' WHERE lot_id = (SELECT lot_id FROM lot WHERE code = 'W-1300')");
-	dba("UPDATE asset SET valid_until = current_date - 1 WHERE lot_id = (SELECT lot_id FROM lot WHERE code = 'W-1310')");
+	dba("UPDATE asset SET valid_until = ml_cert_today() - 1 WHERE lot_id = (SELECT lot_id FROM lot WHERE code = 'W-1310')");
 	dba("UPDATE asset SET verified_at = now() - interval '5 months' WHERE lot_id = (SELECT lot_id FROM lot WHERE code = 'W-1320')");
 	dba("UPDATE asset SET state = 'issued' WHERE lot_id = (SELECT lot_id FROM lot WHERE code = 'W-1330')");
 	dba("UPDATE asset SET verified_at = now() - interval '2 years' WHERE lot_id = (SELECT lot_id FROM lot WHERE code = 'W-1330')");
@@ -603,7 +603,7 @@ TEST_F(Watch, StandardCertificatesExpiring)
 	dba("INSERT INTO reference_standard (code, name, accuracy_class) VALUES ('WSTD1', 's1', '0.05'), "
 	    "('WSTD2', 's2', '0.05'), ('WSTD3', 's3', '0.05'), ('WSTD4', 's4', '0.05')");
 	dba("INSERT INTO standard_certificate (standard_id, cert_no, issuer, valid_from, valid_until) "
-	    "SELECT standard_id, c, 'NIM', current_date - 300, current_date + d FROM reference_standard "
+	    "SELECT standard_id, c, 'NIM', ml_cert_today() - 300, ml_cert_today() + d FROM reference_standard "
 	    "JOIN (VALUES ('WSTD1', 'C1', 10), ('WSTD2', 'C2', 60), ('WSTD3', 'C3a', 5), ('WSTD3', 'C3b', 400), "
 	    "('WSTD4', 'C4', -3)) v(s, c, d) ON v.s = code");
 	EXPECT_EQ(1, found("standard_cert_expiring", "WSTD1"));
@@ -619,7 +619,7 @@ TEST_F(Watch, StandardCertificatesExpiring)
 		     { id }));
 	// recalibrated: gone, closed without a reason
 	dba("INSERT INTO standard_certificate (standard_id, cert_no, issuer, valid_from, valid_until) "
-	    "SELECT standard_id, 'C1b', 'NIM', current_date, current_date + 365 FROM reference_standard WHERE code = 'WSTD1'");
+	    "SELECT standard_id, 'C1b', 'NIM', ml_cert_today(), ml_cert_today() + 365 FROM reference_standard WHERE code = 'WSTD1'");
 	struct ml_error err = ML_ERROR_INIT;
 	int held = -1;
 	EXPECT_EQ(ML_OK, close_item("mlt_tech", id, "recalibrated by NIM", nullptr, &held, &err))
@@ -632,7 +632,7 @@ TEST_F(Watch, CertificatesWithdrawnAndRevised)
 	auto a = assets(1600, 4, "installed", "WSITE");
 	dba("INSERT INTO certificate (asset_id, issuer_id, kind, barcode, content, state, verifier, checker, approver, "
 	    "cert_no, issued_on, verify_code, revision, revises_id, verifier_id, checker_id, approver_id) "
-	    "SELECT a.asset_id, 'DEMO', 1, a.barcode, '{}', 'issued', 'v', 'c', 'p', 'W' || a.asset_id, current_date, 'X', 0, "
+	    "SELECT a.asset_id, 'DEMO', 1, a.barcode, '{}', 'issued', 'v', 'c', 'p', 'W' || a.asset_id, ml_cert_today(), 'X', 0, "
 	    "NULL, " SIGNERS " "
 	    "FROM asset a WHERE a.lot_id = (SELECT lot_id FROM lot WHERE code = 'W-1600')",
 	    {}, false);
@@ -647,7 +647,7 @@ TEST_F(Watch, CertificatesWithdrawnAndRevised)
 	    { aid(a[0]), c0, aid(a[1]), c1, aid(a[2]), c2 }, false);
 	dba("INSERT INTO certificate (asset_id, issuer_id, kind, barcode, content, state, verifier, checker, approver, "
 	    "cert_no, issued_on, verify_code, verifier_id, checker_id, approver_id) VALUES ($1::bigint, 'DEMO', 1, $2, '{}', 'issued', 'v', 'c', 'p', 'W2-' || $1, "
-	    "current_date, 'Y', " SIGNERS ")",
+	    "ml_cert_today(), 'Y', " SIGNERS ")",
 	    { aid(a[1]), a[1] }, false);
 	dba("UPDATE asset SET state = 'scrapped' WHERE asset_id = $1::bigint", { aid(a[2]) },
 	    false);
@@ -659,7 +659,7 @@ TEST_F(Watch, CertificatesWithdrawnAndRevised)
 	// a[3] revised today; a[0]'s revision 40 days ago is outside the 30-day window
 	dba("INSERT INTO certificate (asset_id, issuer_id, kind, barcode, content, state, verifier, checker, approver, "
 	    "cert_no, issued_on, verify_code, revision, revises_id, verifier_id, checker_id, approver_id) VALUES "
-	    "($1::bigint, 'DEMO', 1, $2, '{}', 'issued', 'v', 'c', 'p', 'W' || $1, current_date, 'Z', 1, $3::bigint, " SIGNERS
+	    "($1::bigint, 'DEMO', 1, $2, '{}', 'issued', 'v', 'c', 'p', 'W' || $1, ml_cert_today(), 'Z', 1, $3::bigint, " SIGNERS
 	    ")",
 	    { aid(a[3]), a[3], c3 }, false);
 	std::string n3 = dbaq("SELECT max(id) FROM certificate WHERE barcode = $1", { a[3] });
@@ -770,9 +770,9 @@ TEST_F(Watch, NoLoginWritesItemsOrRules)
 	ASSERT_NE("none", id);
 	const char *attacks[] = {
 		"INSERT INTO watch_item (rule, anomaly_key, role, summary, evidence, opened_by, due_on) "
-		"VALUES ('transit_overdue', 'x', 'manager', 's', '{}', 1, current_date)",
+		"VALUES ('transit_overdue', 'x', 'manager', 's', '{}', 1, ml_cert_today())",
 		"UPDATE watch_item SET status = 'closed', closed_by = 1, closed_at = now(), note = 'n', condition_held = false",
-		"UPDATE watch_item SET due_on = current_date + 100",
+		"UPDATE watch_item SET due_on = ml_cert_today() + 100",
 		"DELETE FROM watch_item",
 		"TRUNCATE watch_item",
 		"UPDATE watch_rule SET threshold = 100000",
@@ -832,8 +832,8 @@ TEST_F(Watch, TimelinessPerPlaceAndTheCommandLine)
 				&out))
 		<< out;
 	// one closed late (due date moved into the past by the DBA: as if opened long ago)
-	dba("UPDATE watch_item SET due_on = current_date - 1 WHERE item_id = $1::bigint", { id1 },
-	    false);
+	dba("UPDATE watch_item SET due_on = ml_cert_today() - 1 WHERE item_id = $1::bigint",
+	    { id1 }, false);
 	ASSERT_EQ(0, pgtest_run(cli + "watch list --overdue --json", &out)) << out;
 	EXPECT_NE(std::string::npos, out.find(a[1])) << out;
 	ASSERT_EQ(0,
