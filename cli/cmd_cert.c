@@ -670,7 +670,7 @@ static int check_revise(struct cli_ctx *ctx, struct cli_call *c)
 	return split_sets(c, ov, keys, sizeof(keys));
 }
 
-/* The reviser drafts the revision (its verifier); a checker and another
+/* The reviser drafts the revision (its verifier stays the run's operator); a checker and another
  * approver then sign it with 'cert check' and 'cert approve'. */
 static int cert_revise_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
@@ -698,7 +698,7 @@ static int check_issue(struct cli_ctx *ctx, struct cli_call *c)
 	return cli_parse_id(c, "--run", a->run, &a->run_id);
 }
 
-/* The verifier's step: drafts for every concluded asset of the run, signed by the caller. */
+/* Drafts for every concluded asset of the run: its operator verifies, the caller drafts (0366). */
 static int cert_issue_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
 	const struct cert_args *a = c->args;
@@ -868,13 +868,14 @@ static const struct cli_cmd cert_cmds[] = {
 	  CLI_ARGS(struct cert_args, issue_opts),
 	  .need = "cert issue needs --run ID",
 	  .flags = CLI_NEED_DB,
-	  .summary = "the verifier's step: draft the certificates of a finished run",
+	  .summary = "draft the certificates of a finished run (verifier: its operator)",
 	  .help = "usage: meterlab cert issue --run ID [--issuer ID] [--json]\n\n"
-		  "The verifier's step (检定员, permission cert.draft): draft the certificates (合格) and\n"
-		  "result notices (不合格) of every concluded asset of a finished run whose results cover\n"
-		  "every step of its scheme. You — the user connected to the database — sign them as\n"
-		  "verifier. Then a checker signs ('cert check --run ID') and an approver issues\n"
-		  "('cert approve --run ID'): three different people, each as themselves. Repeating\n"
+		  "Draft (permission cert.draft) the certificates (合格) and result notices (不合格) of\n"
+		  "every concluded asset of a finished run whose results cover every step of its\n"
+		  "scheme. Their verifier (检定员) is the person who ran the run (its operator); you —\n"
+		  "the user connected to the database — are recorded as the drafter. Then a checker\n"
+		  "signs ('cert check --run ID') and an approver issues ('cert approve --run ID'): three\n"
+		  "different people, neither of them the operator or the drafter. Repeating\n"
 		  "the command continues where it stopped; each line shows id, kind, status, number,\n"
 		  "barcode and conclusion." },
 	{ .name = "check",
@@ -887,8 +888,8 @@ static const struct cli_cmd cert_cmds[] = {
 	  .help = "usage: meterlab cert check ID|NUMBER... [--json]\n"
 		  "       meterlab cert check --run RUN [--json]\n\n"
 		  "Sign draft certificates as checker (核验员): you, the user connected to the database\n"
-		  "(permission cert.check), who must not be their verifier. With --run, every draft of\n"
-		  "the run. All or none are checked." },
+		  "(permission cert.check), neither their verifier (the run's operator) nor their\n"
+		  "drafter. With --run, every draft of the run. All or none are checked." },
 	{ .name = "approve",
 	  .check = check_ids_or_run,
 	  .run = cert_approve_cmd,
@@ -899,7 +900,7 @@ static const struct cli_cmd cert_cmds[] = {
 	  .help = "usage: meterlab cert approve ID|NUMBER... [--out-dir DIR] [--threads N] [--json]\n"
 		  "       meterlab cert approve --run RUN [--out-dir DIR] [--threads N] [--json]\n\n"
 		  "Sign checked certificates as approver (批准人) and issue them: you, the user connected\n"
-		  "to the database (permission cert.approve), neither their verifier nor their checker.\n"
+		  "to the database (permission cert.approve), not their verifier, checker or drafter.\n"
 		  "The database allocates the numbers and verification codes and dates them today (its\n"
 		  "clock, China Standard Time); the PDFs are rendered and stored with their SHA-256. With\n"
 		  "--run, every checked certificate of the run. All or none are issued. --out-dir also\n"
@@ -960,12 +961,13 @@ static const struct cli_cmd cert_cmds[] = {
 	  .summary = "correct an issued certificate with a new revision",
 	  .help = "usage: meterlab cert revise ID|NUMBER --reason TEXT [--set FIELD=VALUE]... [--json]\n\n"
 		  "Correct an issued certificate (permission cert.revise): a new draft revision with the\n"
-		  "same number, whose verifier is you. A checker and another approver sign it like any\n"
-		  "draft ('cert check', 'cert approve'); when issued it supersedes the old one, which\n"
-		  "stays stored, unchanged, and is reported as superseded, and the asset's validity\n"
-		  "follows it. FIELD: client, place, temperature (℃, −20..60, one decimal), humidity\n"
-		  "(%RH, 0..100), record_no, model, spec, manufacturer, instrument, verified_on (only\n"
-		  "the run's date), valid_until (within the model's verification period)." },
+		  "same number, drafted by you (its verifier stays the run's operator). A checker and\n"
+		  "another approver sign it like any draft ('cert check', 'cert approve'); when issued\n"
+		  "it supersedes the old one, which stays stored, unchanged, and is reported as\n"
+		  "superseded, and the asset's validity follows it. FIELD: client, place, temperature\n"
+		  "(℃, −20..60, one decimal), humidity (%RH, 0..100), record_no, model, spec,\n"
+		  "manufacturer, instrument, verified_on (only the run's date), valid_until (within the\n"
+		  "model's verification period)." },
 	{ .name = "withdraw",
 	  .run = cert_withdraw_cmd,
 	  CLI_ARGS(struct cert_args, reason_opts),
@@ -990,9 +992,9 @@ static const struct cli_cmd cert_cmds[] = {
 	  .summary = "discard a draft that will not be issued (logged)",
 	  .help = "usage: meterlab cert discard ID --reason TEXT [--json]\n\n"
 		  "Discard a draft or checked certificate that will not be issued (e.g. an abandoned\n"
-		  "revision): its verifier or an approver. It is kept in an append-only log with you and\n"
-		  "the reason; issued certificates are never discarded (use 'cert withdraw' or\n"
-		  "'cert revise')." },
+		  "revision): its drafter, its verifier or an approver. It is kept in an append-only log\n"
+		  "with you and the reason; issued certificates are never discarded (use 'cert\n"
+		  "withdraw' or 'cert revise')." },
 	{ .name = "backdate",
 	  .run = cert_backdate_cmd,
 	  CLI_ARGS(struct cert_args, backdate_opts),

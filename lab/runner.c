@@ -59,6 +59,8 @@ struct run {
 struct obs {
 	uint16_t last_seq;
 	int n, missed, finished;
+	/* readings this position takes in the step: the plan's, or more once a recheck was asked for */
+	int want;
 	int64_t value[JUDGE_MAX_READINGS], value2[JUDGE_MAX_READINGS], at[JUDGE_MAX_READINGS];
 	uint32_t pulses;
 	int64_t elapsed_ms, last_value, last_value2;
@@ -335,6 +337,41 @@ static const char *fault_note(int result)
 	}
 }
 
+static int wanted(const struct plan_step *ps, const struct obs *o)
+{
+	return o->want > ps->readings ? o->want : ps->readings;
+}
+
+/*
+ * A basic-error position that has its planned readings and whose mean is
+ * near the limit (settings judge.recheck_low / judge.recheck_high, % of the
+ * limit; domain.md §1.11 [M] "extra readings near the limit") takes
+ * judge.recheck_readings more before it is judged: judge_step says so
+ * (out.recheck), exactly as it will judge the step, and only once (with
+ * the extra readings n exceeds the plan and it no longer asks). The step's
+ * result then carries every reading, and its mean is taken over all of
+ * them. 1 when the position goes on reading.
+ */
+static int recheck_more(const struct run *r, const struct plan_step *ps, struct obs *o)
+{
+	if (ps->kind != STEP_BASIC || o->want > ps->readings || r->set.recheck_low_pct_e4 <= 0 ||
+	    o->n != ps->readings)
+		return 0;
+	struct judge_step_input in;
+	struct judge_step_result res;
+	struct ml_error e = ML_ERROR_INIT;
+	memset(&in, 0, sizeof(in));
+	in.n = o->n;
+	memcpy(in.value_e4, o->value, sizeof(in.value_e4));
+	in.pulses = o->pulses;
+	in.elapsed_ms = o->elapsed_ms;
+	if (judge_step(ps, &in, &r->set, &res, &e) || !res.recheck)
+		return 0;
+	int more = ps->readings + r->set.recheck_readings;
+	o->want = more < JUDGE_MAX_READINGS ? more : JUDGE_MAX_READINGS;
+	return o->want > o->n;
+}
+
 static void take_reading(const struct plan_step *ps, const struct bench_position_status *st,
 			 struct obs *o)
 {
@@ -342,7 +379,7 @@ static void take_reading(const struct plan_step *ps, const struct bench_position
 	o->last_seq = st->reading_seq;
 	o->last_value = st->value_e4;
 	o->last_value2 = st->value2_e4;
-	if (!counts_readings(ps->kind) || o->n >= ps->readings || o->n >= JUDGE_MAX_READINGS)
+	if (!counts_readings(ps->kind) || o->n >= wanted(ps, o) || o->n >= JUDGE_MAX_READINGS)
 		return;
 	/* "value" holds only the latest reading: a skipped one cannot be recovered, count it. */
 	o->missed += delta - 1;
@@ -433,8 +470,9 @@ static void observe(const struct run *r, int pos, const struct plan_step *ps,
 	int faulty = st->state == BENCH_POS_FAULT || st->result == BENCH_RES_WIRING ||
 		     st->result == BENCH_RES_COMM || st->result == BENCH_RES_UNSTABLE ||
 		     (counts_readings(ps->kind) && st->result == BENCH_RES_NO_PULSES);
-	if (counts_readings(ps->kind) && o->n >= ps->readings) {
-		o->finished = 1;
+	if (counts_readings(ps->kind) && o->n >= wanted(ps, o)) {
+		if (!recheck_more(r, ps, o))
+			o->finished = 1;
 	} else if (ended || (faulty && st->result != BENCH_RES_OK)) {
 		o->finished = 1;
 		if (faulty || counts_readings(ps->kind))

@@ -44,8 +44,8 @@ void cert_source_free(struct cert_source *s); /* NULL-safe */
 /*
  * Draft the certificates of a run (ml_cert_draft): one per concluded asset
  * that has no original from this run yet, all in one transaction. The
- * verifier (检定员) is the connected user, who needs the cert.draft
- * permission; issuer_id NULL = the default issuer. *ids (malloc'd, caller
+ * verifier (检定员) is the run's operator (the person who ran it; 0366),
+ * the connected user, who needs the cert.draft permission, its drafter; issuer_id NULL = the default issuer. *ids (malloc'd, caller
  * frees) receives the ids of all original (revision 0) certificates of the
  * run, new and existing, in position order; *created counts the new ones.
  */

@@ -3,8 +3,9 @@
  * back-date: each person signs their own step.
  *
  * Three signatures by three different people (《计量检定印、证管理办法》,
- * JJF 1069-2012 cover: 检定员 / 核验员 / 批准人): the verifier who made the
- * draft (reports/cert_source.h), a checker, an approver. Who signs is the
+ * JJF 1069-2012 cover: 检定员 / 核验员 / 批准人): the verifier, who ran the
+ * verification (the run's operator; 0366), a checker, an approver; whoever
+ * drafted it (reports/cert_source.h) signs neither of the last two. Who signs is the
  * user connected to the database (ml_actor_id, migration 0100), never a
  * name passed in: every function here calls a database function (0141)
  * that checks the permission (ml_require), the state and the rules, records
@@ -38,7 +39,7 @@ extern "C" {
 #endif
 
 /* Sign drafts as checker (draft -> checked): permission cert.check; the
- * connected user must not be a draft's verifier. */
+ * connected user must be neither a draft's verifier nor its drafter. */
 int cert_check(struct db *db, const long long *ids, size_t n, struct ml_error *err) ML_MUSTCHECK;
 
 /* The statement an approval's documents come from (cert_content_query's
@@ -52,7 +53,7 @@ struct cert_issue_opts {
 
 /*
  * Approve and issue checked certificates as the connected user (permission
- * cert.approve; not the verifier nor the checker of any of them). Originals
+ * cert.approve; not the verifier, checker or drafter of any of them). Originals
  * get the next numbers of their issuer in the current year (in id order); a
  * revision keeps its number and supersedes the certificate it corrects.
  * The issue date is today (China Standard Time, the server's clock), or the
@@ -100,7 +101,8 @@ struct cert_override {
 /*
  * Start a correction of an issued, current certificate (permission
  * cert.revise): a new draft with revision + 1, the same number once issued,
- * the old content with the overrides applied, verifier = the connected user,
+ * the old content with the overrides applied, verifier = the run's operator,
+ * drafter = the connected user,
  * and the reason recorded. The database refuses values a certificate can
  * never carry: a verification date other than the run's, a validity beyond
  * the model's verification period, a temperature outside −20..60 ℃ or a
@@ -126,8 +128,8 @@ int cert_withdraw(struct db *db, long long id, const char *reason,
 
 /*
  * Discard a draft or checked certificate that will not be issued (e.g. an
- * abandoned revision, which otherwise blocks the next one): by its verifier
- * or an approver. The row is copied to cert_discard_log with the reason and
+ * abandoned revision, which otherwise blocks the next one): by its drafter,
+ * its verifier or an approver. The row is copied to cert_discard_log with the reason and
  * the user, then deleted, in one transaction. ML_ESTATE for an issued one.
  */
 int cert_discard(struct db *db, long long id, const char *reason,

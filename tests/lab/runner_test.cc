@@ -738,6 +738,66 @@ TEST_F(RunnerTest, OneDeviceBusyIsRetriedWithinTheStep)
 } // namespace
 
 /*
+ * Readings near the limit (domain.md §1.11 [M]): with judge.recheck_low /
+ * judge.recheck_high set, a basic-error position whose mean is within that
+ * band of the limit takes judge.recheck_readings more readings, and is
+ * judged on all of them; with the setting off (the default, 0) it takes
+ * the scheme's readings only. Class 1 at Ib cosφ=1.0: limit ±1.0 %;
+ * position 2 reads +0.90 % (90 % of the limit), position 1 +0.05 %.
+ */
+TEST_F(RunnerTest, ReadingsNearTheLimitTakeTheConfiguredRecheckReadings)
+{
+	struct reset_rules {
+		std::string ci;
+		~reset_rules()
+		{
+			rfx::set_rule(ci, "judge.recheck_low", "0");
+			rfx::set_rule(ci, "judge.recheck_high", "0");
+			rfx::set_rule(ci, "judge.recheck_readings", "2");
+		}
+	} reset{ ci_ };
+	ASSERT_TRUE(sim("kind meter\npositions 2\nnoise 0\n[1-2]\nconstant 1200\nib 5\nerror 0.05\n"
+			"[2]\nerror 0.9\n",
+			code("B1").c_str()));
+	auto readings = [&](int64_t run, const std::string &bc) {
+		return one(db_, "SELECT count(*) FROM run_reading r JOIN asset a USING (asset_id) "
+				"WHERE run_id = " +
+					std::to_string(run) + " AND a.barcode = '" + bc + "'");
+	};
+	struct runner_options o = rfx::fast_options();
+	struct runner_outcome out;
+	struct ml_error err = ML_ERROR_INIT;
+
+	/* off: two readings each */
+	auto bcs = assets(2);
+	int64_t run = rfx::create_task(db_, code("B1").c_str(), "T-ONE", bcs);
+	ASSERT_GT(run, 0);
+	ASSERT_EQ(ML_OK, runner_execute(tech_.c_str(), run, &o, &out, &err)) << err.msg;
+	EXPECT_EQ(2, out.passed);
+	EXPECT_EQ("2", readings(run, bcs[0]));
+	EXPECT_EQ("2", readings(run, bcs[1]));
+
+	/* on (80..120 % of the limit, 3 more readings): position 2 is rechecked */
+	rfx::set_rule(ci_, "judge.recheck_low", "80");
+	rfx::set_rule(ci_, "judge.recheck_high", "120");
+	rfx::set_rule(ci_, "judge.recheck_readings", "3");
+	auto bcs2 = assets(2);
+	int64_t run2 = rfx::create_task(db_, code("B1").c_str(), "T-ONE", bcs2);
+	ASSERT_GT(run2, 0);
+	ASSERT_EQ(ML_OK, runner_execute(tech_.c_str(), run2, &o, &out, &err)) << err.msg;
+	EXPECT_EQ(2, out.passed);
+	EXPECT_EQ("2", readings(run2, bcs2[0])); /* 5 % of the limit: not near it */
+	EXPECT_EQ("5", readings(run2, bcs2[1]));
+	EXPECT_EQ(
+		"5|9000|pass",
+		one(db_,
+		    "SELECT n_readings || '|' || mean_e4 || '|' || verdict FROM run_step_result s "
+		    "JOIN asset a USING (asset_id) WHERE s.run_id = " +
+			    std::to_string(run2) + " AND a.barcode = '" + bcs2[1] + "'"));
+	expect_no_duplicates(run2);
+}
+
+/*
  * bench-protocol.md §5: a dead position cannot hold a step forever. Against
  * a bench that never raises "no pulses" (scenario 'no_pulses 0') the runner
  * bounds its own wait by the same formula (3 × the time one reading takes,

@@ -129,6 +129,74 @@ TEST(CertSource, CurrentTransformerRun)
 	db_close(db);
 }
 
+/*
+ * A transformer's limits print as the regulation's table states them, not
+ * rounded to the rounding interval (0366): a class 0.5 CT at 20 % of rated
+ * current has ±0.75 % / ±45′ and at 100 % ±0.5 % / ±30′ (IEC 61869-2 /
+ * JJG 313-2010, domain.md §2.1). Rounded at 0.1 % and 6′ (one fifth of
+ * the limit at rated: setting xfmr.round_fraction 20), the results print
+ * with those decimals and the limits exactly: ±0.75 (was ±0.8).
+ */
+TEST(CertSource, TransformerLimitsPrintExactlyAsTheTableStatesThem)
+{
+	std::string ci = run_db("certlim");
+	wf_people p(ci);
+	struct ml_error err = ML_ERROR_INIT;
+	std::string run = wf_scalar(
+		p.admin, "SELECT run_id FROM verification_run WHERE scheme_code = 'JJG313-CT'");
+	/* the fixture's CT becomes a class 0.5 CT verified at 20 % and 100 % (the DBA, around
+	 * the results' append-only guard) */
+	PGresult *res = PQexec(
+		db_conn(p.admin),
+		("SET session_replication_role = replica; "
+		 "UPDATE device_model SET accuracy_class = '0.5' WHERE code = 'LMZJ1-0.5'; "
+		 "UPDATE run_step_result s SET label = v.label, limit_e4 = v.lim, internal_limit_e4 = v.lim, "
+		 "interval_e4 = 1000, rounded_e4 = v.r, limit2_e4 = v.lim2, internal_limit2_e4 = v.lim2, "
+		 "interval2_e4 = 60000, rounded2_e4 = v.r2 FROM (VALUES (0, 'CT 20% 25%VA', 7500, 1000, "
+		 "450000, 60000), (1, 'CT 100% 25%VA', 5000, 0, 300000, 0)) v(step_no, label, lim, r, lim2, r2) "
+		 "WHERE s.run_id = " +
+		 run + " AND s.step_no = v.step_no; SET session_replication_role = DEFAULT")
+			.c_str());
+	ASSERT_EQ(PGRES_COMMAND_OK, PQresultStatus(res)) << PQerrorMessage(db_conn(p.admin));
+	PQclear(res);
+	struct cert_source *s = nullptr;
+	ASSERT_EQ(ML_OK, cert_source_load(p.admin, atoll(run.c_str()), &s, &err)) << err.msg;
+	const struct cert_doc *d = cert_source_doc(s, 0);
+	ASSERT_EQ(2u, d->n_xfmr);
+	EXPECT_STREQ("20%", d->xfmr[0].percent);
+	EXPECT_STREQ("+0.1", d->xfmr[0].ratio_error) << "results: the interval's decimals";
+	EXPECT_STREQ("+6", d->xfmr[0].phase);
+	EXPECT_STREQ("±0.75", d->xfmr[0].ratio_limit) << "the table's 0.75, not 0.8";
+	EXPECT_STREQ("±45", d->xfmr[0].phase_limit);
+	EXPECT_STREQ("±0.5", d->xfmr[1].ratio_limit);
+	EXPECT_STREQ("±30", d->xfmr[1].phase_limit);
+	cert_source_free(s);
+	/* an exact limit with at least the interval's decimals (0.20 at 0.02, 1.0 at 0.1) */
+	EXPECT_EQ("±0.20|±1.0|±13.3333|±1.50",
+		  wf_scalar(p.admin,
+			    "SELECT cert_limit_text(2000, 200) || '|' || cert_limit_text(10000, "
+			    "1000) || '|' || cert_limit_text(133333, 10000) || '|' || "
+			    "cert_limit_text(15000, 500)"));
+
+	/* printed: the issued certificate's table */
+	const char *iss = wf_issuer(p.admin, "XL");
+	long long *ids = nullptr;
+	size_t n = 0, created = 0;
+	ASSERT_EQ(ML_OK,
+		  cert_source_drafts(p.tech, atoll(run.c_str()), iss, &ids, &n, &created, &err))
+		<< err.msg;
+	std::vector<long long> v(ids, ids + n);
+	free(ids);
+	ASSERT_EQ(1u, v.size());
+	ASSERT_EQ(ML_OK, cert_check(p.checker, v.data(), v.size(), &err)) << err.msg;
+	ASSERT_EQ(ML_OK, wf_approve(p.approver, v, &err)) << err.msg;
+	std::string text = wf_pdf_text(p.admin, v[0], "xfmr-limits");
+	EXPECT_NE(std::string::npos, text.find("±0.75")) << text;
+	EXPECT_NE(std::string::npos, text.find("±45")) << text;
+	EXPECT_NE(std::string::npos, text.find("±30")) << text;
+	EXPECT_EQ(std::string::npos, text.find("±0.8")) << text;
+}
+
 /* The runner's English notes and the measured quantities print in Chinese
  * metrology wording (migration 0045 cert_note_text), with the judged decimals. */
 TEST(CertSource, DetailsPrintInChineseMetrologyWording)
@@ -243,7 +311,8 @@ TEST(CertSource, RefusesUnfinishedRunsAndDraftsOnce)
 	ASSERT_EQ(ML_OK, cert_get(p.tech, first[1], &r, &err));
 	EXPECT_EQ(CERT_KIND_NOTICE, r.kind);
 	EXPECT_EQ(1, r.run_id);
-	EXPECT_STREQ("王检定", r.verifier) << "the drafting user, by display name";
+	EXPECT_STREQ("王检定", r.verifier)
+		<< "a run with no authenticated operator (DBA fixture): the drafting user (0366)";
 	EXPECT_STREQ("mlt_tech", r.verifier_login);
 	EXPECT_STREQ("4130001000000461395474", r.barcode);
 

@@ -422,6 +422,80 @@ TEST(CertWorkflow, OnePersonCannotBeVerifierCheckerAndApprover)
 	db_close(all);
 }
 
+/*
+ * The verifier (检定员) is the person who did the verification, the run's
+ * operator, not whoever drafted the certificate (0366; domain.md §6.1:
+ * verifier, checker and approver sign, three different people). Operator
+ * A, who also holds the checker's and the approver's roles, ran the
+ * verification; technician B (王检定) drafts. A can neither check nor
+ * approve the certificates of his own run; a checker and an approver who
+ * are neither of them issue them, and the certificate names A as 检定员.
+ */
+TEST(CertWorkflow, TheRunsOperatorIsTheVerifierAndCannotCheckOrApprove)
+{
+	std::string ci = wf_db();
+	wf_people p(ci);
+	const char *iss = wf_issuer(p.admin, "OV");
+	std::string a_ci = pgtest_user(ci, "mlt_wf_op", "钱操作",
+				       "lab_technician,checker,approver");
+	struct db *a = pgtest_connect(a_ci);
+	struct ml_error err = ML_ERROR_INIT;
+	long long run = wf_run(p.admin, "opv", 2);
+	const std::string rs = std::to_string(run);
+	/* A ran it: the authenticated operator ml_run_create records (0113) */
+	ASSERT_EQ(ML_OK, db_cmd(p.admin,
+				("UPDATE verification_run SET operator = '钱操作', operator_id = "
+				 "(SELECT user_id FROM app_user WHERE login = 'mlt_wf_op') "
+				 "WHERE run_id = " +
+				 rs)
+					.c_str(),
+				0, nullptr, &err))
+		<< err.msg;
+	std::vector<long long> v = wf_drafts(p.tech, run, iss); /* B drafts */
+	ASSERT_EQ(2u, v.size());
+	const std::string id0 = std::to_string(v[0]);
+	EXPECT_EQ("钱操作|钱操作|mlt_wf_op|王检定|mlt_tech",
+		  wf_scalar(p.admin,
+			    "SELECT c.verifier || '|' || (c.content ->> 'verifier') || '|' || "
+			    "uv.login || '|' || c.drafter || '|' || ud.login FROM certificate c "
+			    "JOIN app_user uv ON uv.user_id = c.verifier_id "
+			    "JOIN app_user ud ON ud.user_id = c.drafter_id WHERE c.id = " +
+				    id0));
+
+	/* A checks the certificates of his own run: refused, naming the certificate and A */
+	EXPECT_EQ(ML_ESTATE, cert_check(a, v.data(), v.size(), &err));
+	EXPECT_NE(nullptr, strstr(err.msg, ("certificate " + id0 + ": 钱操作").c_str())) << err.msg;
+	EXPECT_NE(nullptr,
+		  strstr(err.msg, ("as verifier (检定员, the operator of run " + rs).c_str()))
+		<< err.msg;
+	EXPECT_NE(nullptr, strstr(err.msg, "cannot also check it")) << err.msg;
+	EXPECT_EQ("draft", wf_scalar(p.admin, "SELECT state FROM certificate WHERE id = " + id0));
+
+	/* A approves them once someone else checked: refused */
+	ASSERT_EQ(ML_OK, cert_check(p.checker, v.data(), v.size(), &err)) << err.msg;
+	EXPECT_EQ(ML_ESTATE, wf_approve(a, v, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, ("certificate " + id0 + ": 钱操作").c_str())) << err.msg;
+	EXPECT_NE(nullptr, strstr(err.msg, "cannot also approve it")) << err.msg;
+	EXPECT_EQ("checked|0",
+		  wf_scalar(p.admin, "SELECT state || '|' || (SELECT count(*) FROM cert_pdf WHERE "
+				     "cert_id = " +
+					     id0 + ") FROM certificate WHERE id = " + id0));
+
+	/* The genuine path: A ran, 张核验 checked, 刘批准 approves */
+	ASSERT_EQ(ML_OK, wf_approve(p.approver, v, &err)) << err.msg;
+	struct cert_record r;
+	ASSERT_EQ(ML_OK, cert_get(p.admin, v[0], &r, &err)) << err.msg;
+	EXPECT_STREQ("钱操作", r.verifier);
+	EXPECT_STREQ("mlt_wf_op", r.verifier_login);
+	EXPECT_STREQ("张核验", r.checker);
+	EXPECT_STREQ("刘批准", r.approver);
+	/* the printed 检定员 is A; the drafter is printed nowhere */
+	std::string text = wf_pdf_text(p.admin, v[0], "operator");
+	EXPECT_NE(std::string::npos, text.find("钱操作")) << text;
+	EXPECT_EQ(std::string::npos, text.find("王检定")) << text;
+	db_close(a);
+}
+
 TEST(CertWorkflow, BatchIsAllOrNothingAndGivesNumbersBack)
 {
 	wf_people p(wf_db());
