@@ -1609,6 +1609,14 @@ TEST_F(Server, RunsAreCreatedAndAbortedOverTheApiByTheTechnician)
 		  sql_value(ci(), "SELECT state FROM asset WHERE barcode = '" + bcs[1] + "'"));
 	r = http_do(port(), "POST", "/api/runs/" + sid + "/abort", tech.change(), &why);
 	EXPECT_EQ(409, r.status) << r.dump();
+	/* Refused in ml_run_abort's order: no run, a run already ended, then the
+	 * reason — not a bad reason first, whatever the run. */
+	std::string tab = "{\"reason\":\"\\tbench\"}";
+	r = http_do(port(), "POST", "/api/runs/" + sid + "/abort", tech.change(), &tab);
+	EXPECT_EQ(409, r.status) << r.dump();
+	EXPECT_EQ("state", r.str("error.code")) << r.dump();
+	r = http_do(port(), "POST", "/api/runs/99999999/abort", tech.change(), &tab);
+	EXPECT_EQ(404, r.status) << r.dump();
 }
 
 /* A certificate corrected over the API (POST /api/certificates/{id}/revise):
