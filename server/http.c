@@ -1558,6 +1558,8 @@ static void defaults(struct srv_config *c)
 		c->verify_per_minute = 30;
 	if (!c->sse_heartbeat)
 		c->sse_heartbeat = 15;
+	if (!c->sse_recheck)
+		c->sse_recheck = 60;
 	if (!c->shutdown_timeout)
 		c->shutdown_timeout = 30;
 	if (!c->pwcost.ops || !c->pwcost.mem)

@@ -6,6 +6,9 @@
  */
 #include <gtest/gtest.h>
 
+#include <poll.h>
+
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -253,6 +256,97 @@ TEST_F(Life, ASlowClientTimesOutWithoutHoldingAThread)
 	EXPECT_EQ(0, srv.stop());
 	std::string log = test_server::file(srv.log);
 	EXPECT_NE(std::string::npos, log.find("\"end\":\"timeout\"")) << log;
+}
+
+/*
+ * The event streams' session re-check (--sse-recheck) runs on the thread
+ * that fans out every event and heartbeat. ml_api_enter moves the session's
+ * idle clock (an UPDATE of its row): while another transaction holds that
+ * row (a long request of the same person, a logout), the re-check waited
+ * for it, and every stream of the server went silent. It now waits at most
+ * a moment and checks again next time; a revoked session still ends its
+ * stream.
+ */
+TEST_F(Life, ASessionRowHeldElsewhereDoesNotStallTheEventStreams)
+{
+	test_server srv;
+	std::string why;
+	ASSERT_TRUE(srv.start(service(), { "--sse-heartbeat", "1", "--sse-recheck", "1" }, &why))
+		<< why;
+	test_session a = direct_session(ci(), "mlt_tech"), b = direct_session(ci(), "mlt_tech2");
+	auto open = [&](const test_session &x) {
+		int fd = http_connect(srv.port);
+		EXPECT_GE(fd, 0);
+		EXPECT_TRUE(http_send_all(fd, http_build("GET", "/api/events/runs", x.cookie())));
+		http_resp r = http_read(fd, 5000);
+		EXPECT_EQ(200, r.status) << r.dump();
+		return fd;
+	};
+	int fa = open(a), fb = open(b);
+	/* the longest silence on stream fd over ms milliseconds; got collects the text */
+	auto longest_gap = [](int fd, long ms, std::string *got) {
+		auto t0 = clk::now(), last = t0;
+		long gap = 0;
+		while (ms_since(t0) < ms) {
+			struct pollfd pf = { fd, POLLIN, 0 };
+			if (poll(&pf, 1, 50) > 0) {
+				char buf[4096];
+				ssize_t n = recv(fd, buf, sizeof(buf), 0);
+				if (n <= 0)
+					break;
+				got->append(buf, (size_t)n);
+				gap = std::max(
+					gap,
+					(long)std::chrono::duration_cast<std::chrono::milliseconds>(
+						clk::now() - last)
+						.count());
+				last = clk::now();
+			}
+		}
+		return std::max(gap, (long)std::chrono::duration_cast<std::chrono::milliseconds>(
+					     clk::now() - last)
+					     .count());
+	};
+	std::string ga, gb;
+	longest_gap(fb, 1500, &gb); /* both streams run */
+	/* Session a's idle clock is due (older than 30 s), and its row is held. */
+	const std::string hash = token_hash_hex(a.token);
+	sql_exec(ci(), "UPDATE auth_session SET last_seen_at = now() - interval '5 minutes' "
+		       "WHERE token_hash = decode('" +
+			       hash + "', 'hex')");
+	struct db *holder = pgtest_connect(ci());
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, db_begin(holder, &err));
+	ASSERT_EQ(ML_OK, db_cmd(holder,
+				("SELECT 1 FROM auth_session WHERE token_hash = decode('" + hash +
+				 "', 'hex') FOR UPDATE")
+					.c_str(),
+				0, nullptr, &err))
+		<< err.msg;
+	/* Heartbeats every second on the other person's stream, and on a's own. */
+	gb.clear();
+	long gap = longest_gap(fb, 5000, &gb);
+	EXPECT_LT(gap, 2500) << gb;
+	EXPECT_NE(std::string::npos, gb.find(": ping")) << gb;
+	db_rollback(holder);
+	db_close(holder);
+	longest_gap(fa, 1500, &ga);
+	EXPECT_EQ(std::string::npos, ga.find("event: end"))
+		<< "a live session's stream ended: " << ga;
+	/* A revoked session still ends its stream at the next re-check. */
+	sql_exec(ci(), "UPDATE auth_session SET revoked_at = now(), revoked_reason = 'test' WHERE "
+		       "token_hash = decode('" +
+			       hash + "', 'hex')");
+	ga.clear();
+	longest_gap(fa, 4000, &ga);
+	EXPECT_NE(std::string::npos, ga.find("event: end")) << ga;
+	EXPECT_NE(std::string::npos, ga.find("session ended")) << ga;
+	gb.clear();
+	longest_gap(fb, 1500, &gb);
+	EXPECT_EQ(std::string::npos, gb.find("event: end")) << gb;
+	close(fa);
+	close(fb);
+	EXPECT_EQ(0, srv.stop());
 }
 
 TEST_F(Life, KeepAliveServesManyRequestsOnOneConnection)
