@@ -12,7 +12,7 @@
 struct serve_args {
 	const char *listen, *cert, *key, *insecure, *threads, *workers, *pool, *ctimeout, *maxbody,
 		*maxup, *ttl, *idle, *lwin, *lacc, *laddr, *vpm, *beat, *stop, *alog, *pfile, *ops,
-		*mem, *web, *runners;
+		*mem, *web, *runners, *recheck;
 	struct srv_config cfg; /* filled by check */
 };
 
@@ -41,6 +41,7 @@ static const struct cli_opt serve_opts[] = {
 	CLI_OPT("pwhash-mem", struct serve_args, mem),
 	CLI_OPT("web", struct serve_args, web),
 	CLI_OPT("runners", struct serve_args, runners),
+	CLI_OPT("sse-recheck", struct serve_args, recheck),
 	CLI_OPT_END,
 };
 
@@ -56,7 +57,7 @@ static int serve_check(struct cli_ctx *ctx, struct cli_call *c)
 {
 	struct serve_args *a = c->args;
 	struct srv_config *cfg = &a->cfg;
-	long long v[16], o = 0, m = 0;
+	long long v[17], o = 0, m = 0;
 	const struct {
 		const char *what, *val;
 		long long lo, hi;
@@ -76,6 +77,7 @@ static int serve_check(struct cli_ctx *ctx, struct cli_call *c)
 		{ "--shutdown-timeout", a->stop, 1, 3600 },
 		{ "--max-upload", a->maxup, 1024, 1LL << 30 },
 		{ "--runners", a->runners, 0, 64 },
+		{ "--sse-recheck", a->recheck, 1, 3600 },
 	};
 	int rc = ML_OK;
 	for (size_t i = 0; i < sizeof(n) / sizeof(n[0]) && !rc; i++)
@@ -109,6 +111,7 @@ static int serve_check(struct cli_ctx *ctx, struct cli_call *c)
 	cfg->shutdown_timeout = (unsigned)v[12];
 	cfg->max_upload = (size_t)v[13];
 	cfg->runners = (unsigned)v[14];
+	cfg->sse_recheck = (unsigned)v[15];
 	cfg->access_log = a->alog;
 	cfg->port_file = a->pfile;
 	cfg->web_root = a->web;
@@ -157,6 +160,7 @@ const struct cli_cmd cmd_serve = {
 		"  --login-address-limit N   failed logins per address in the window (default 20)\n"
 		"  --verify-per-minute N     public certificate checks per address (default 30)\n"
 		"  --sse-heartbeat S         event-stream heartbeat (default 15)\n"
+		"  --sse-recheck S           re-check each event stream's session (default 60)\n"
 		"  --shutdown-timeout S      how long SIGTERM waits for requests (default 30)\n"
 		"  --access-log FILE         one JSON line per request (default: standard error)\n"
 		"  --port-file FILE          write the bound port there once listening\n"

@@ -261,8 +261,14 @@ int h_run_create(struct req *rq, struct ml_error *err)
  * What ml_run_abort would refuse whatever the runner does (no such run, a
  * run already finished or aborted, a reason that is not clean text) is
  * refused before the runner is stopped: an answer "nothing written" must
- * not have interrupted the run. The run's row is read without a lock: the
- * runner being stopped writes it.
+ * not have interrupted the run. In ml_run_abort's order (0113): no run 404,
+ * a run already ended 409, then the reason 422 with ml_clean_text, the
+ * check ml_run_abort makes, as a statement of its own. (It was a column of
+ * the status query whose value nobody read: with the reason a constant of
+ * the statement's plan, PostgreSQL may fold the IMMUTABLE call while
+ * planning, so a bad reason was answered 422 before the run was even
+ * looked up — "no run" and "already aborted" came out as a bad reason.)
+ * The run's row is read without a lock: the runner being stopped writes it.
  */
 int h_run_abort(struct req *rq, struct ml_error *err)
 {
@@ -270,12 +276,10 @@ int h_run_abort(struct req *rq, struct ml_error *err)
 	const char *reason = json_string_value(json_object_get(rq->in, "reason"));
 	char ids[24];
 	snprintf(ids, sizeof(ids), "%" PRId64, id);
-	const char *p[2] = { ids, reason };
+	const char *p[1] = { ids };
 	PGresult *res = NULL;
-	int rc = db_exec(rq->db,
-			 "SELECT r.status, ml_clean_text('reason', $2, 500, false) IS NULL "
-			 "FROM verification_run r WHERE r.run_id = $1::bigint",
-			 2, p, PGRES_TUPLES_OK, &res, err);
+	int rc = db_exec(rq->db, "SELECT status FROM verification_run WHERE run_id = $1::bigint", 1,
+			 p, PGRES_TUPLES_OK, &res, err);
 	if (rc)
 		return rc;
 	char status[32] = "";
@@ -286,6 +290,9 @@ int h_run_abort(struct req *rq, struct ml_error *err)
 		return ml_errorf(err, ML_ENOTFOUND, "no run %" PRId64, id);
 	if (strcmp(status, "pending") && strcmp(status, "running") && strcmp(status, "interrupted"))
 		return ml_errorf(err, ML_ESTATE, "run %" PRId64 " is already %s", id, status);
+	rc = db_cmd(rq->db, "SELECT ml_clean_text('reason', $1, 500, false)", 1, &reason, err);
+	if (rc)
+		return rc;
 	if (runjobs_stop_run(rq->srv->jobs, id, 30) < 0)
 		return ml_errorf(err, ML_ECONFLICT,
 				 "run %" PRId64 " is still stopping on its bench; try again", id);

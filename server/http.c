@@ -1004,41 +1004,60 @@ static void run_route(struct req *rq)
 
 /* ---- building and queueing the answer ---- */
 
+/*
+ * The answer's body as a daemon response in rq->resp (unless a handler made
+ * one), the JSON tree then freed; 0, or -1 when out of memory. The slow
+ * lane calls it before resuming the connection: encoding and freeing the
+ * answer of a batch (100 000 refused codes named: megabytes) would
+ * otherwise run on the HTTP thread, stalling its other connections.
+ */
+static int prepare_answer(struct req *rq)
+{
+	if (rq->resp)
+		return 0;
+	if (!rq->status)
+		rq->status = 500;
+	char *body = NULL;
+	size_t len = 0;
+	const char *ctype = "application/json; charset=utf-8";
+	if (rq->out) {
+		body = json_dumps(rq->out, JSON_COMPACT);
+		len = body ? strlen(body) : 0;
+	} else if (rq->raw) {
+		body = rq->raw;
+		len = rq->raw_len;
+		rq->raw = NULL;
+		ctype = rq->ctype;
+	}
+	if (!body && rq->out) {
+		rq->status = 500;
+		body = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"the answer "
+			      "could not be encoded\",\"details\":{}}}");
+		len = body ? strlen(body) : 0;
+	}
+	json_decref(rq->out);
+	rq->out = NULL;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, body ? body : (char *)"",
+								    body ? MHD_RESPMEM_MUST_FREE
+									 : MHD_RESPMEM_PERSISTENT);
+	if (!resp) {
+		free(body);
+		return -1;
+	}
+	MHD_add_response_header(resp, "Content-Type", ctype);
+	rq->sent_bytes = len;
+	rq->resp = resp;
+	return 0;
+}
+
 static enum MHD_Result queue_answer(struct req *rq)
 {
 	struct srv *s = rq->srv;
+	if (prepare_answer(rq))
+		return MHD_NO;
 	struct MHD_Response *resp = rq->resp;
 	rq->resp = NULL;
 	int status = rq->status ? rq->status : 500;
-	if (!resp) {
-		char *body = NULL;
-		size_t len = 0;
-		const char *ctype = "application/json; charset=utf-8";
-		if (rq->out) {
-			body = json_dumps(rq->out, JSON_COMPACT);
-			len = body ? strlen(body) : 0;
-		} else if (rq->raw) {
-			body = rq->raw;
-			len = rq->raw_len;
-			rq->raw = NULL;
-			ctype = rq->ctype;
-		}
-		if (!body && rq->out) {
-			status = 500;
-			body = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"the answer "
-				      "could not be encoded\",\"details\":{}}}");
-			len = body ? strlen(body) : 0;
-		}
-		resp = MHD_create_response_from_buffer(len, body ? body : (char *)"",
-						       body ? MHD_RESPMEM_MUST_FREE
-							    : MHD_RESPMEM_PERSISTENT);
-		if (!resp) {
-			free(body);
-			return MHD_NO;
-		}
-		MHD_add_response_header(resp, "Content-Type", ctype);
-		rq->sent_bytes = len;
-	}
 	MHD_add_response_header(resp, "X-Request-Id", rq->id);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	int own_cache = 0; /* the web pages say how they may be cached (static.c) */
@@ -1086,6 +1105,11 @@ static void *slow_main(void *arg)
 		s->slow.busy++;
 		pthread_mutex_unlock(&s->slow.mu);
 		run_route(rq);
+		/* The answer encoded and the parsed body freed here, not on the HTTP
+		 * thread (a batch's are megabytes). A failure is the final call's. */
+		(void)prepare_answer(rq);
+		json_decref(rq->in);
+		rq->in = NULL;
 		rq->state = RQ_READY;
 		MHD_resume_connection(rq->conn); /* rq is the daemon's again */
 		/* Not busy until resumed: slow_close waits for this to be 0. */
@@ -1169,6 +1193,26 @@ static unsigned slow_close(struct srv *s)
 		usleep(10000);
 	}
 	return n;
+}
+
+/*
+ * Whether a request runs on the slow lane: its route is RF_SLOW, or it is a
+ * batch route (an array of more than SLOW_BATCH_MIN_MAX strings in its
+ * body) and this body is over SLOW_BATCH_BYTES (srv.h): parsing and
+ * changing tens of thousands of codes takes seconds, and blocking here
+ * would stall every connection of this HTTP thread.
+ */
+static int on_slow_lane(const struct req *rq)
+{
+	const struct route *r = &srv_routes[rq->route];
+	if (r->flags & RF_SLOW)
+		return 1;
+	if (rq->body.len <= SLOW_BATCH_BYTES)
+		return 0;
+	for (const struct route_param *p = r->body; p && p->name; p++)
+		if (p->type == PT_STRINGS && p->max > SLOW_BATCH_MIN_MAX)
+			return 1;
+	return 0;
 }
 
 /* ---- the daemon's callbacks ---- */
@@ -1305,7 +1349,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		req_error(rq, 413, "payload_too_large", msg, NULL);
 		return queue_answer(rq);
 	}
-	if (rq->matched == 1 && (srv_routes[rq->route].flags & RF_SLOW)) {
+	if (rq->matched == 1 && on_slow_lane(rq)) {
 		/* Refused (503 stopping) once the lane is closed for the shutdown. */
 		if (!slow_push(s, rq))
 			return MHD_YES;
@@ -1558,6 +1602,8 @@ static void defaults(struct srv_config *c)
 		c->verify_per_minute = 30;
 	if (!c->sse_heartbeat)
 		c->sse_heartbeat = 15;
+	if (!c->sse_recheck)
+		c->sse_recheck = 60;
 	if (!c->shutdown_timeout)
 		c->shutdown_timeout = 30;
 	if (!c->pwcost.ops || !c->pwcost.mem)

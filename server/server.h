@@ -48,6 +48,8 @@ struct srv_config {
 	int login_address_limit;     /* failed logins per address in the window; 0 -> 20 */
 	unsigned verify_per_minute;  /* public verification requests per address; 0 -> 30 */
 	unsigned sse_heartbeat;      /* seconds between SSE heartbeats; 0 -> 15 */
+	unsigned sse_recheck;        /* seconds between re-checks of each stream's session;
+					0 -> 60 */
 	unsigned shutdown_timeout;   /* seconds SIGTERM waits for requests in flight; 0 -> 30 */
 	const char *access_log;      /* file for access-log lines; NULL or "-" = stderr */
 	const char *port_file;       /* written with the bound port once listening (tests) */

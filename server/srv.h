@@ -61,6 +61,20 @@ enum route_flags {
 			    * ml_api_enter in one round trip (http.c, run_one_statement) */
 };
 
+/*
+ * Batch routes: a route whose body takes an array of more than
+ * SLOW_BATCH_MIN_MAX strings (the scans of a move, a put-away, a count, an
+ * order's pick: up to 100 000 codes) runs on the slow lane when its body is
+ * larger than SLOW_BATCH_BYTES, without RF_SLOW in the table: 40 000 codes
+ * take seconds, which on an HTTP thread stall every connection of that
+ * thread (http.c's header rule). A scanner's single scan or a few dozen
+ * (under 4 KiB, about 150 barcodes: milliseconds) stay on the HTTP thread,
+ * without the suspension and without queueing behind logins. Derived from
+ * the body parameters, so a batch route added to the table needs no flag.
+ */
+#define SLOW_BATCH_MIN_MAX 1000
+#define SLOW_BATCH_BYTES 4096
+
 struct req;
 typedef int (*route_fn)(struct req *rq, struct ml_error *err);
 

@@ -13,9 +13,11 @@
  * returns 0; a new event or the heartbeat resumes it. Suspended connections
  * neither time out nor notice a client that left, so every stream gets a
  * comment line each heartbeat; a closed socket then fails the write and
- * the daemon frees the stream. Every minute each stream's session is
- * checked again (ml_api_enter): a stream ends with its session (logout,
- * expiry, revocation, a disabled user).
+ * the daemon frees the stream. Every minute (--sse-recheck) each stream's
+ * session is checked again (ml_api_enter): a stream ends with its session
+ * (logout, expiry, revocation, a disabled user). The check waits at most
+ * SSE_RECHECK_LOCK_TIMEOUT for the session row: this thread serves every
+ * stream.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,7 +30,14 @@
 #include "server/srv.h"
 
 #define SSE_MAX_PENDING (256 * 1024) /* a client this far behind is dropped (it reconnects) */
-#define SSE_RECHECK_S 60
+/*
+ * The re-check's wait for the session row (ml_api_enter moves the idle
+ * clock: an UPDATE). A transaction of the same session that holds the row
+ * (a request that moved the clock, a logout, a password change) must not
+ * stall this thread, which fans out every event and heartbeat: past this
+ * the stream counts as live until the next re-check.
+ */
+#define SSE_RECHECK_LOCK_TIMEOUT "50ms"
 #define IDEM_PURGE_S 600 /* idempotency keys older than 24 hours are deleted this often */
 
 struct sse_stream {
@@ -55,6 +64,7 @@ struct sse_hub {
 	int wake[2];
 	char *conninfo;
 	unsigned heartbeat;
+	unsigned recheck; /* seconds */
 	unsigned long seq;
 };
 
@@ -251,6 +261,13 @@ static void recheck_sessions(struct sse_hub *h)
 		struct ml_error err = ML_ERROR_INIT;
 		const char *p[2] = { items[i].tp, items[i].perm[0] ? items[i].perm : NULL };
 		int rc = db_begin(db, &err);
+		/* A lock_timeout (55P03) is ML_ECONFLICT, not ML_EPERM: the stream lives
+		 * on and is checked again next time. */
+		if (!rc)
+			rc = db_cmd(db,
+				    "SELECT set_config('lock_timeout', '" SSE_RECHECK_LOCK_TIMEOUT
+				    "', true)",
+				    0, NULL, &err);
 		if (!rc)
 			rc = db_cmd(db, "SELECT user_id FROM ml_api_enter($1::bytea, $2)", 2, p,
 				    &err);
@@ -312,7 +329,7 @@ static void *listener(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	PGconn *c = NULL;
-	double next_beat = mono() + h->heartbeat, next_check = mono() + SSE_RECHECK_S;
+	double next_beat = mono() + h->heartbeat, next_check = mono() + h->recheck;
 	double next_purge = mono(); /* first at start: a restart catches up */
 	int had_conn = 0;
 	for (;;) {
@@ -340,6 +357,8 @@ static void *listener(void *arg)
 		}
 		double now = mono();
 		double next = next_beat < next_purge ? next_beat : next_purge;
+		if (next_check < next)
+			next = next_check;
 		int wait_ms = (int)((next - now) * 1000);
 		if (wait_ms < 0)
 			wait_ms = 0;
@@ -368,7 +387,7 @@ static void *listener(void *arg)
 		}
 		if (now >= next_check) {
 			recheck_sessions(h);
-			next_check = now + SSE_RECHECK_S;
+			next_check = now + h->recheck;
 		}
 		if (now >= next_purge) {
 			purge_idempotency(h);
@@ -389,6 +408,7 @@ int sse_hub_start(struct srv *s, const char *conninfo, unsigned heartbeat_s, str
 		return ml_errorf(err, ML_ENOMEM, "out of memory");
 	h->srv = s;
 	h->heartbeat = heartbeat_s ? heartbeat_s : 15;
+	h->recheck = s->cfg.sse_recheck ? s->cfg.sse_recheck : 60;
 	h->conninfo = strdup(conninfo ? conninfo : "");
 	pthread_mutex_init(&h->mu, NULL);
 	h->wake[0] = h->wake[1] = -1;

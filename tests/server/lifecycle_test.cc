@@ -6,6 +6,9 @@
  */
 #include <gtest/gtest.h>
 
+#include <poll.h>
+
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -253,6 +256,188 @@ TEST_F(Life, ASlowClientTimesOutWithoutHoldingAThread)
 	EXPECT_EQ(0, srv.stop());
 	std::string log = test_server::file(srv.log);
 	EXPECT_NE(std::string::npos, log.find("\"end\":\"timeout\"")) << log;
+}
+
+/* A 22-digit barcode with a valid check digit (mod 10, weights 3/1; domain.md §5.2). */
+std::string barcode(long serial)
+{
+	char body[32];
+	snprintf(body, sizeof(body), "4130001%014ld", serial);
+	int sum = 0;
+	for (int i = 0; i < 21; i++)
+		sum += (body[i] - '0') * (i % 2 == 0 ? 3 : 1);
+	return std::string(body) + (char)('0' + (10 - sum % 10) % 10);
+}
+
+/* A move of n well-formed barcodes no asset has (refused 404, naming every one). */
+std::string big_move(long n, long first)
+{
+	std::string b = "{\"action\":\"dispatch\",\"location\":\"NOWHERE\",\"barcodes\":[";
+	for (long i = 0; i < n; i++)
+		b += (i ? ",\"" : "\"") + barcode(first + i) + "\"";
+	return b + "]}";
+}
+
+/*
+ * A batch of 60 000 scans (1.6 MB: the body is parsed, every code looked
+ * up, every refused one named in the answer: seconds) runs on the slow lane
+ * (srv.h, SLOW_BATCH_BYTES): with one HTTP thread, /healthz answers at
+ * once meanwhile. On the HTTP thread it waited for the whole batch (audit:
+ * 40 000 codes, 2.2 s; /healthz 1.99 s). And SIGTERM during such a batch
+ * lets it finish and answer before the process exits 0.
+ */
+TEST_F(Life, ABigBatchRunsOnTheSlowLaneAndHealthStaysPrompt)
+{
+	test_server srv;
+	std::string why;
+	ASSERT_TRUE(srv.start(
+		service(), { "--threads", "1", "--workers", "1", "--max-body", "4194304" }, &why))
+		<< why;
+	test_session s = direct_session(ci(), "mlt_clerk");
+	const std::string body = big_move(60000, 7000000);
+	const std::string req = http_build("POST", "/api/assets/move", s.change(), &body);
+	std::atomic<bool> done{ false };
+	http_resp big;
+	long batch_ms = 0;
+	std::thread t([&] {
+		auto t0 = clk::now();
+		big = http_raw(srv.port, req, nullptr, 120000);
+		batch_ms = ms_since(t0);
+		done = true;
+	});
+	long worst = 0;
+	int probes = 0;
+	while (!done) {
+		auto t0 = clk::now();
+		http_resp h = http_do(srv.port, "GET", "/healthz");
+		long ms = ms_since(t0);
+		if (done)
+			break; /* answered after the batch: proves nothing */
+		EXPECT_EQ(200, h.status) << h.dump();
+		worst = std::max(worst, ms);
+		probes++;
+		std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	}
+	t.join();
+	ASSERT_EQ(404, big.status) << big.status << " " << big.body.substr(0, 300);
+	EXPECT_NE(std::string::npos, big.body.find(barcode(7059999)));
+	printf("batch %ld ms; /healthz meanwhile: %d probes, the slowest %ld ms\n", batch_ms,
+	       probes, worst);
+	/* The batch must be slow for the bound to mean anything. */
+	ASSERT_GT(batch_ms, 1000) << "the batch was too quick to show anything";
+	EXPECT_GT(probes, 3);
+	EXPECT_LT(worst, 500) << "batch " << batch_ms << " ms";
+	EXPECT_LT(worst * 3, batch_ms);
+	/* SIGTERM in the middle of one: it finishes and is answered, then exit 0. */
+	done = false;
+	std::thread t2([&] {
+		big = http_raw(srv.port, req, nullptr, 120000);
+		done = true;
+	});
+	/* once it runs: the lane's one worker busy */
+	for (int i = 0; i < 1000 && !done; i++) {
+		http_resp m = http_do(srv.port, "GET", "/metrics");
+		if (m.body.find("meterlab_slow_lane_threads{state=\"busy\"} 1\n") !=
+		    std::string::npos)
+			break;
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	}
+	EXPECT_FALSE(done.load()) << "the batch ended before SIGTERM";
+	int code = srv.stop(SIGTERM);
+	t2.join();
+	EXPECT_EQ(0, code) << test_server::file(srv.out);
+	EXPECT_EQ(404, big.status) << big.status << " " << big.body.substr(0, 300);
+}
+
+/*
+ * The event streams' session re-check (--sse-recheck) runs on the thread
+ * that fans out every event and heartbeat. ml_api_enter moves the session's
+ * idle clock (an UPDATE of its row): while another transaction holds that
+ * row (a long request of the same person, a logout), the re-check waited
+ * for it, and every stream of the server went silent. It now waits at most
+ * a moment and checks again next time; a revoked session still ends its
+ * stream.
+ */
+TEST_F(Life, ASessionRowHeldElsewhereDoesNotStallTheEventStreams)
+{
+	test_server srv;
+	std::string why;
+	ASSERT_TRUE(srv.start(service(), { "--sse-heartbeat", "1", "--sse-recheck", "1" }, &why))
+		<< why;
+	test_session a = direct_session(ci(), "mlt_tech"), b = direct_session(ci(), "mlt_tech2");
+	auto open = [&](const test_session &x) {
+		int fd = http_connect(srv.port);
+		EXPECT_GE(fd, 0);
+		EXPECT_TRUE(http_send_all(fd, http_build("GET", "/api/events/runs", x.cookie())));
+		http_resp r = http_read(fd, 5000);
+		EXPECT_EQ(200, r.status) << r.dump();
+		return fd;
+	};
+	int fa = open(a), fb = open(b);
+	/* the longest silence on stream fd over ms milliseconds; got collects the text */
+	auto longest_gap = [](int fd, long ms, std::string *got) {
+		auto t0 = clk::now(), last = t0;
+		long gap = 0;
+		while (ms_since(t0) < ms) {
+			struct pollfd pf = { fd, POLLIN, 0 };
+			if (poll(&pf, 1, 50) > 0) {
+				char buf[4096];
+				ssize_t n = recv(fd, buf, sizeof(buf), 0);
+				if (n <= 0)
+					break;
+				got->append(buf, (size_t)n);
+				gap = std::max(
+					gap,
+					(long)std::chrono::duration_cast<std::chrono::milliseconds>(
+						clk::now() - last)
+						.count());
+				last = clk::now();
+			}
+		}
+		return std::max(gap, (long)std::chrono::duration_cast<std::chrono::milliseconds>(
+					     clk::now() - last)
+					     .count());
+	};
+	std::string ga, gb;
+	longest_gap(fb, 1500, &gb); /* both streams run */
+	/* Session a's idle clock is due (older than 30 s), and its row is held. */
+	const std::string hash = token_hash_hex(a.token);
+	sql_exec(ci(), "UPDATE auth_session SET last_seen_at = now() - interval '5 minutes' "
+		       "WHERE token_hash = decode('" +
+			       hash + "', 'hex')");
+	struct db *holder = pgtest_connect(ci());
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, db_begin(holder, &err));
+	ASSERT_EQ(ML_OK, db_cmd(holder,
+				("SELECT 1 FROM auth_session WHERE token_hash = decode('" + hash +
+				 "', 'hex') FOR UPDATE")
+					.c_str(),
+				0, nullptr, &err))
+		<< err.msg;
+	/* Heartbeats every second on the other person's stream, and on a's own. */
+	gb.clear();
+	long gap = longest_gap(fb, 5000, &gb);
+	EXPECT_LT(gap, 2500) << gb;
+	EXPECT_NE(std::string::npos, gb.find(": ping")) << gb;
+	db_rollback(holder);
+	db_close(holder);
+	longest_gap(fa, 1500, &ga);
+	EXPECT_EQ(std::string::npos, ga.find("event: end"))
+		<< "a live session's stream ended: " << ga;
+	/* A revoked session still ends its stream at the next re-check. */
+	sql_exec(ci(), "UPDATE auth_session SET revoked_at = now(), revoked_reason = 'test' WHERE "
+		       "token_hash = decode('" +
+			       hash + "', 'hex')");
+	ga.clear();
+	longest_gap(fa, 4000, &ga);
+	EXPECT_NE(std::string::npos, ga.find("event: end")) << ga;
+	EXPECT_NE(std::string::npos, ga.find("session ended")) << ga;
+	gb.clear();
+	longest_gap(fb, 1500, &gb);
+	EXPECT_EQ(std::string::npos, gb.find("event: end")) << gb;
+	close(fa);
+	close(fb);
+	EXPECT_EQ(0, srv.stop());
 }
 
 TEST_F(Life, KeepAliveServesManyRequestsOnOneConnection)

@@ -1391,6 +1391,90 @@ TEST_F(Server, AssetMovesOverTheApiAreAllOrNothingAndOneWinsARace)
 	}
 }
 
+/* A batch over 4 KiB (200 scans) runs on the slow lane (srv.h,
+ * SLOW_BATCH_BYTES), in the request's one transaction all the same: a retry
+ * under its Idempotency-Key is replayed, four at once apply it once, and a
+ * refused batch is neither kept nor half done. */
+TEST_F(Server, SlowLaneBatchesAreOnceUnderTheirKeyAndAllOrNothing)
+{
+	std::string admin = pgtest_user(ci(), "mlt_badmin", "管理员", "admin,warehouse_clerk");
+	{
+		struct db *db = pgtest_connect(admin);
+		struct ml_error err = ML_ERROR_INIT;
+		ASSERT_NO_FATAL_FAILURE(add_meter_model(db, "BHX", "BM1"));
+		ASSERT_EQ(ML_OK, asset_location_add(db, "BCITY", "city", "secondary_store",
+						    "CENTRAL", &err))
+			<< err.msg;
+		std::string csv = "barcode,model_code,production_batch,production_date\n";
+		for (long i = 0; i < 600; i++)
+			csv += barcode(780000 + i) + ",BM1,B1,2026-09-14\n";
+		struct asset_receive_opts o = {};
+		o.lot_code = "BLOT-1";
+		struct asset_import_report rep;
+		ASSERT_EQ(ML_OK, asset_receive(db, &o, csv.data(), csv.size(), &rep, &err))
+			<< err.msg;
+		asset_import_report_free(&rep);
+		db_close(db);
+	}
+	sql_exec(ci(), "UPDATE asset SET state = 'in_stock', valid_until = current_date + 365, "
+		       "verified_at = now() WHERE lot_id = (SELECT lot_id FROM lot WHERE code = "
+		       "'BLOT-1')");
+	pgtest_user(ci(), "mlt_bc1", "库管丙", "warehouse_clerk");
+	test_session c = direct_session(ci(), "mlt_bc1");
+	auto batch = [](long first, long n, long odd) {
+		std::string b = "{\"action\":\"dispatch\",\"location\":\"BCITY\",\"barcodes\":[";
+		for (long i = 0; i < n; i++)
+			b += (i ? ",\"" : "\"") +
+			     barcode(odd >= 0 && i == n - 1 ? odd : first + i) + "\"";
+		return b + "]}";
+	};
+	auto dispatched = [&](long first, long n) {
+		return sql_value(ci(),
+				 "SELECT count(*) FROM asset_event e JOIN asset a USING "
+				 "(asset_id) WHERE e.action = 'dispatch' AND a.barcode BETWEEN '" +
+					 barcode(first) + "' AND '" + barcode(first + n - 1) + "'");
+	};
+	/* one unknown code at the end: refused whole, not kept under the key */
+	std::string bad = batch(780000, 200, 789999);
+	ASSERT_GT(bad.size(), 4096u);
+	std::vector<std::string> h = c.change();
+	h.push_back("Idempotency-Key: slow-batch-0001");
+	http_resp r = http_do(port(), "POST", "/api/assets/move", h, &bad);
+	EXPECT_EQ(404, r.status) << r.dump();
+	EXPECT_NE(std::string::npos, r.body.find(barcode(789999))) << r.dump();
+	EXPECT_EQ("0", dispatched(780000, 200));
+	/* the good batch under the same key: it runs (the refusal was not kept), once */
+	std::string good = batch(780000, 200, -1);
+	r = http_do(port(), "POST", "/api/assets/move", h, &good);
+	ASSERT_EQ(200, r.status) << r.dump();
+	EXPECT_EQ(200, r.num("moved"));
+	EXPECT_EQ("", r.header("idempotent-replayed"));
+	http_resp again = http_do(port(), "POST", "/api/assets/move", h, &good);
+	EXPECT_EQ(200, again.status) << again.dump();
+	EXPECT_EQ("true", again.header("idempotent-replayed"));
+	EXPECT_EQ(r.body, again.body);
+	EXPECT_EQ("200", dispatched(780000, 200));
+	/* four at once under one key: applied once, three replayed */
+	std::string next = batch(780200, 400, -1);
+	std::vector<std::string> h2 = c.change();
+	h2.push_back("Idempotency-Key: slow-batch-0002");
+	http_resp four[4];
+	std::vector<std::thread> th;
+	for (int i = 0; i < 4; i++)
+		th.emplace_back([&, i] {
+			four[i] = http_do(port(), "POST", "/api/assets/move", h2, &next);
+		});
+	for (auto &t : th)
+		t.join();
+	int replayed = 0;
+	for (auto &x : four) {
+		EXPECT_EQ(200, x.status) << x.dump();
+		replayed += x.header("idempotent-replayed") == "true";
+	}
+	EXPECT_EQ(3, replayed);
+	EXPECT_EQ("400", dispatched(780200, 400));
+}
+
 /* A refused scan is not kept under its Idempotency-Key (web audit S1). An
  * offline scanner sends every scan with its key and retries until it has an
  * answer: the retry of a put-away refused because the meter is not verified
@@ -1609,6 +1693,14 @@ TEST_F(Server, RunsAreCreatedAndAbortedOverTheApiByTheTechnician)
 		  sql_value(ci(), "SELECT state FROM asset WHERE barcode = '" + bcs[1] + "'"));
 	r = http_do(port(), "POST", "/api/runs/" + sid + "/abort", tech.change(), &why);
 	EXPECT_EQ(409, r.status) << r.dump();
+	/* Refused in ml_run_abort's order: no run, a run already ended, then the
+	 * reason — not a bad reason first, whatever the run. */
+	std::string tab = "{\"reason\":\"\\tbench\"}";
+	r = http_do(port(), "POST", "/api/runs/" + sid + "/abort", tech.change(), &tab);
+	EXPECT_EQ(409, r.status) << r.dump();
+	EXPECT_EQ("state", r.str("error.code")) << r.dump();
+	r = http_do(port(), "POST", "/api/runs/99999999/abort", tech.change(), &tab);
+	EXPECT_EQ(404, r.status) << r.dump();
 }
 
 /* A certificate corrected over the API (POST /api/certificates/{id}/revise):
