@@ -429,7 +429,7 @@ BEGIN
 	-- Validity: after the verification, at most the model's verification
 	-- period from it (the rule the run applied, domain.md §1.12).
 	IF v_until IS NOT NULL THEN
-		v_rule := (verified + make_interval(months => period))::date - 1;
+		v_rule := ml_valid_until(verified, period);  -- 0365: the day before the anniversary
 		IF v_until <= verified OR v_until > v_rule THEN
 			RAISE EXCEPTION 'valid until % is outside the verification period: verified on %, the model''s period of % months ends %',
 				v_until, verified, period, v_rule USING ERRCODE = '22023';
