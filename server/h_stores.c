@@ -86,6 +86,18 @@ int h_stock_counts(struct req *rq, struct ml_error *err)
 	return ML_OK;
 }
 
+/* The slots of a store: the count page checks a slot code while scanning (W5). */
+int h_slot_list(struct req *rq, struct ml_error *err)
+{
+	PGresult *res = NULL;
+	int rc = stock_slot_list(rq->db, req_query(rq, "store"), &res, err);
+	if (rc)
+		return rc;
+	req_json(rq, 200, json_pack("{s:o}", "items", json_rows(res)));
+	PQclear(res);
+	return ML_OK;
+}
+
 int h_stock_putaway(struct req *rq, struct ml_error *err)
 {
 	const char **codes = NULL;

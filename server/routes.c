@@ -97,6 +97,10 @@ static const struct route_param q_stock[] = {
 	{ "lot", PT_STRING, 0, 64, "arrival lot code" },
 	{ NULL, 0, 0, 0, NULL },
 };
+static const struct route_param q_slots[] = {
+	{ "store", PT_STRING, 1, 64, "store location code (required)" },
+	{ NULL, 0, 0, 0, NULL },
+};
 static const struct route_param q_orders[] = {
 	{ "status", PT_STRING, 0, 16, "open, picking, dispatched, closed, cancelled" },
 	{ NULL, 0, 0, 0, NULL },
@@ -582,6 +586,9 @@ const struct route srv_routes[] = {
 	{ "GET", "/api/stock", h_stock_counts, AUTH_SESSION, "asset.read", 0, NULL, q_stock, NULL,
 	  200, "warehouse", "stock counts by store, slot, model, lot and state", S_LIST,
 	  "/api/stock?store=CENTRAL", NULL },
+	{ "GET", "/api/slots", h_slot_list, AUTH_SESSION, "asset.read", 0, NULL, q_slots, NULL, 200,
+	  "warehouse", "the storage slots of a store (barcode, kind, name, parent)", S_LIST,
+	  "/api/slots?store=CENTRAL", NULL },
 	{ "POST", "/api/stock/putaway", h_stock_putaway, AUTH_SESSION, "store.slot", RF_IDEMPOTENT,
 	  NULL, NULL, b_putaway, 200, "warehouse",
 	  "put away by scanning: a slot, then its assets (all or nothing; every refusal listed)",

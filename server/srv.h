@@ -374,6 +374,7 @@ int h_runs_events(struct req *rq, struct ml_error *err);
 int h_verify(struct req *rq, struct ml_error *err);
 /* the warehouse and the field (h_stores.c, issue 11) */
 int h_stock_counts(struct req *rq, struct ml_error *err);
+int h_slot_list(struct req *rq, struct ml_error *err);
 int h_stock_putaway(struct req *rq, struct ml_error *err);
 int h_asset_where(struct req *rq, struct ml_error *err);
 int h_order_list(struct req *rq, struct ml_error *err);

@@ -114,6 +114,32 @@ int stock_slot_add(struct db *db, const char *store, const char *barcode, const 
 	return ML_OK;
 }
 
+int stock_slot_list(struct db *db, const char *store, PGresult **out, struct ml_error *err)
+{
+	*out = NULL;
+	if (!store || !*store)
+		return ml_errorf(err, ML_EINVAL, "slots: a store code is required");
+	const char *p[1] = { store };
+	PGresult *res = NULL;
+	int rc = db_exec(db,
+			 "SELECT 1 FROM location WHERE code = $1 "
+			 "AND kind IN ('central_store', 'secondary_store')",
+			 1, p, PGRES_TUPLES_OK, &res, err);
+	if (rc)
+		return ml_error_prefix(err, "slots of %s: ", store);
+	int found = PQntuples(res) == 1;
+	PQclear(res);
+	if (!found)
+		return ml_errorf(err, ML_ENOTFOUND, "store '%s' not found", store);
+	rc = db_exec(db,
+		     "SELECT s.barcode, s.kind, s.name, p.barcode AS parent FROM store_slot s "
+		     "JOIN location l ON l.location_id = s.store_id "
+		     "LEFT JOIN store_slot p ON p.slot_id = s.parent_id "
+		     "WHERE l.code = $1 ORDER BY s.barcode",
+		     1, p, PGRES_TUPLES_OK, out, err);
+	return rc ? ml_error_prefix(err, "slots of %s: ", store) : ML_OK;
+}
+
 int stock_putaway(struct db *db, const char *const *codes, size_t n, struct stock_scan_report *rep,
 		  struct ml_error *err)
 {

@@ -59,6 +59,15 @@ int stock_slot_add(struct db *db, const char *store, const char *barcode, const 
 		   struct ml_error *err) ML_MUSTCHECK;
 
 /*
+ * The slots of one store (barcode, kind, name, parent slot's barcode), in
+ * barcode order: what a scan page checks a slot code against while scanning
+ * (the count and put-away refuse a code that is no slot of the store only on
+ * submit). ML_ENOTFOUND naming the store when it is not a store. Reads only.
+ */
+int stock_slot_list(struct db *db, const char *store, PGresult **out,
+		    struct ml_error *err) ML_MUSTCHECK;
+
+/*
  * Put away by scanning: codes is the scan stream — a slot barcode, then the
  * asset barcodes that go into it, then another slot ... Each asset must be
  * verified stock (in_stock / secondary_stock) of the slot's store; an asset

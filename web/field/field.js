@@ -5,7 +5,7 @@
 // server refused (with what was typed, to send again or delete), what waits
 // for another person's login, and when the session has ended.
 import { whoami, actingLogin } from "/js/api.js";
-import { h, $, message, fmtTime, usable, stateName } from "/js/ui.js";
+import { h, $, message, fmtTime, usable, stateName, barcodeProblem } from "/js/ui.js";
 import { api } from "/js/api.js";
 import * as queue from "/field/queue.js";
 import { newKey } from "/js/api.js";
@@ -191,7 +191,17 @@ for (const form of document.querySelectorAll("main form")) {
 			ev.preventDefault();
 			fields[i + 1].focus();
 		});
-		if (el.getAttribute("pattern") === "\\d{22}") cameraInto(el, fields[i + 1]);
+		if (el.getAttribute("pattern") !== "\\d{22}") return;
+		cameraInto(el, fields[i + 1]);
+		// 22 digits with a wrong check digit is a misread or a typo: the form
+		// is not sent (nor queued offline to be refused later), as the server
+		// would refuse it (assets/barcode.c)
+		const check = () => {
+			const v = el.value.trim();
+			el.setCustomValidity(v && /^\d{22}$/.test(v) ? barcodeProblem(v) : "");
+		};
+		el.addEventListener("input", check);
+		el.addEventListener("change", check);
 	});
 }
 

@@ -114,12 +114,16 @@ export async function login(loginName, password) {
 	return u;
 }
 
+// Throws when the server did not end the session (network down, 5xx): the
+// session is still valid and the caller must say so. A session that had
+// ended already (401) counts as logged out.
 export async function logout() {
 	try {
 		await api("POST", "/api/logout", {});
-	} finally {
-		setCsrf("");
+	} catch (e) {
+		if (e.status !== 401) throw e;
 	}
+	setCsrf("");
 }
 
 // A fresh Idempotency-Key (8–128 printable ASCII; server/README.md).

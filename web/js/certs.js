@@ -4,7 +4,7 @@
 // certificate's state allow. The database decides: a refusal (four eyes,
 // order, permission) is shown as it comes back.
 import { api } from "./api.js";
-import { boot, h, $, fmtDate, message, usable } from "./ui.js";
+import { boot, h, $, fmtDate, message, usable, done } from "./ui.js";
 
 const user = await boot("证书审核");
 const can = (p) => user.permissions.includes(p);
@@ -68,17 +68,16 @@ async function show(id) {
 async function sign(id, step) {
 	const btn = $("#" + step);
 	btn.disabled = true;
+	let c;
 	try {
 		const r = await api("POST", `/api/certificates/${id}/${step}`, {});
-		const c = r.items[0];
-		message($("#msg"), "ok", step === "check" ? "已核验：" + c.barcode : "已签发：" + c.cert_no);
-		await load();
-		await show(id);
-		message($("#msg"), "ok", step === "check" ? "已核验：" + c.barcode : "已签发：" + c.cert_no);
+		c = r.items[0];
 	} catch (e) {
 		message($("#msg"), "error", (step === "check" ? "核验被拒绝：" : "批准被拒绝：") + e.message);
 		btn.disabled = false;
+		return;
 	}
+	await done($("#msg"), step === "check" ? "已核验：" + c.barcode : "已签发：" + c.cert_no, async () => { await load(); await show(id); });
 }
 
 // 修订: a corrected certificate (POST /api/certificates/{id}/revise) — a new
@@ -110,16 +109,15 @@ async function revise(id) {
 		const v = $("#rv-" + k).value.trim();
 		if (v) body[k] = v;
 	}
+	let d;
 	try {
 		const r = await api("POST", `/api/certificates/${id}/revise`, body);
-		const d = r.items[0];
-		$("#filter").value = "queue";
-		await load();
-		await show(d.id);
-		message($("#msg"), "ok", `已生成修订版草稿（第 ${d.revision} 次修订），核验、批准后替代原证书`);
+		d = r.items[0];
 	} catch (e) {
-		message($("#msg"), "error", "修订被拒绝：" + e.message);
+		return message($("#msg"), "error", "修订被拒绝：" + e.message);
 	}
+	$("#filter").value = "queue";
+	await done($("#msg"), `已生成修订版草稿（第 ${d.revision} 次修订），核验、批准后替代原证书`, async () => { await load(); await show(d.id); });
 }
 
 // 作废 an issued certificate: the paper stays genuine, the verification page says withdrawn
@@ -128,11 +126,10 @@ async function withdraw(id) {
 	if (!reason) return message($("#msg"), "error", "请填写作废原因");
 	try {
 		await api("POST", `/api/certificates/${id}/withdraw`, { reason });
-		await show(id);
-		message($("#msg"), "warn", "证书已作废");
 	} catch (e) {
-		message($("#msg"), "error", "作废被拒绝：" + e.message);
+		return message($("#msg"), "error", "作废被拒绝：" + e.message);
 	}
+	await done($("#msg"), "证书已作废", () => show(id));
 }
 
 $("#filter").addEventListener("change", load);

@@ -9,7 +9,7 @@
 // certificates of the run typed in; the database refuses a run that did not
 // verify the meter or predates the report, and a link set already.
 import { api, newKey } from "./api.js";
-import { boot, h, $, fmtDate, fmtNum, message, usable } from "./ui.js";
+import { boot, h, $, fmtDate, fmtNum, message, usable, done } from "./ui.js";
 import { scanField } from "./scan.js";
 
 const user = await boot("故障分析");
@@ -108,13 +108,11 @@ async function record(id) {
 	const note = $("#o-note").value.trim();
 	try {
 		await api("POST", `/api/faults/${id}/outcome`, note ? { outcome: o.value, note } : { outcome: o.value }, { idempotencyKey: newKey() });
-		$("#show").value = "all";
-		await load();
-		await show(id);
-		message($("#msg"), "ok", `已记录故障 #${id} 的结论：${outcomeNames[o.value]}`);
 	} catch (e) {
-		message($("#msg"), "error", "结论被拒绝：" + e.message);
+		return message($("#msg"), "error", "结论被拒绝：" + e.message);
 	}
+	$("#show").value = "all";
+	await done($("#msg"), `已记录故障 #${id} 的结论：${outcomeNames[o.value]}`, async () => { await load(); await show(id); });
 }
 
 $("#show").addEventListener("change", load);

@@ -6,7 +6,7 @@
 // checks everything again (the meter in stock after a passed verification,
 // each seal issued to this person and used once) and its refusal is shown.
 import { api, newKey } from "./api.js";
-import { boot, h, $, fmtNum, message, usable } from "./ui.js";
+import { boot, h, $, fmtNum, message, usable, done } from "./ui.js";
 import { scanField } from "./scan.js";
 
 const user = await boot("实验室施封");
@@ -51,16 +51,16 @@ $("#op").addEventListener("submit", async (ev) => {
 	const barcode = $("#barcode").value.trim();
 	if (!barcode) return message($("#msg"), "error", "请先扫表计条码");
 	if (!scanned.length) return message($("#msg"), "error", "还没有扫封印");
+	let r;
 	try {
-		const r = await api("POST", "/api/seals/apply", { barcode, codes: scanned }, { idempotencyKey: newKey() });
-		message($("#msg"), "ok", `已给表计 ${barcode} 施封 ${fmtNum(r.applied)} 只`);
-		clear();
-		$("#barcode").value = "";
-		await load();
-		$("#barcode").focus();
+		r = await api("POST", "/api/seals/apply", { barcode, codes: scanned }, { idempotencyKey: newKey() });
 	} catch (e) {
-		message($("#msg"), "error", "施封被拒绝（一只都未施封）：" + e.message);
+		return message($("#msg"), "error", "施封被拒绝（一只都未施封）：" + e.message);
 	}
+	clear();
+	$("#barcode").value = "";
+	await done($("#msg"), `已给表计 ${barcode} 施封 ${fmtNum(r.applied)} 只`, load);
+	$("#barcode").focus();
 });
 if (!user.permissions.includes("seal.apply")) message($("#msg"), "warn", "您没有实验室施封权限（检定员），提交会被拒绝。");
 await load();

@@ -3,7 +3,7 @@
 // missing / extra / wrong shown, close with the missing ones reported lost.
 // Every rule (model, quantity, validity, who may) is the database's.
 import { api, newKey } from "./api.js";
-import { boot, h, $, fmtNum, fmtTime, message, usable } from "./ui.js";
+import { boot, h, $, fmtNum, fmtTime, message, usable, done } from "./ui.js";
 import { scanField } from "./scan.js";
 
 await boot("配送单");
@@ -86,7 +86,7 @@ async function scan(code) {
 		const s = r.scans[0];
 		missing = r.missing;
 		showMissing();
-		await refresh();
+		await refreshAfterScan();
 		return { ok: s.outcome === "received", text: (outcomeNames[s.outcome] || s.outcome) + (s.outcome === "received" ? "" : "：" + s.message) };
 	}
 	try {
@@ -95,31 +95,41 @@ async function scan(code) {
 		const why = e.details && e.details.refused && e.details.refused[0];
 		return { ok: false, text: "拒绝：" + (why ? why.message : e.message) };
 	}
-	await refresh();
+	await refreshAfterScan();
 	return { ok: true, text: "已拣货" };
 }
 
-async function dispatch() {
+// a scan the server took stays taken when the counts cannot be read again
+async function refreshAfterScan() {
 	try {
-		const r = await api("POST", `/api/orders/${current.id}/dispatch`, {}, { idempotencyKey: newKey() });
-		message($("#msg"), "ok", `已发运 ${fmtNum(r.dispatched)} 件`);
 		await refresh();
-		await loadList();
-		$("#scan").focus();
 	} catch (e) {
-		message($("#msg"), "error", "发运被拒绝：" + e.message);
+		message($("#msg"), "warn", "刷新计数失败，请刷新页面：" + e.message);
 	}
 }
 
-async function closeOrder() {
+async function dispatch() {
+	let r;
 	try {
-		const r = await api("POST", `/api/orders/${current.id}/close`, { missing, reason: missing.length ? "收货时未到，途中丢失" : undefined }, { idempotencyKey: newKey() });
-		message($("#msg"), r.lost ? "warn" : "ok", r.lost ? `已关闭，${fmtNum(r.lost)} 件记为途中丢失` : "已关闭，全部收到");
-		await refresh();
-		await loadList();
+		r = await api("POST", `/api/orders/${current.id}/dispatch`, {}, { idempotencyKey: newKey() });
 	} catch (e) {
-		message($("#msg"), "error", "关闭被拒绝：" + e.message);
+		return message($("#msg"), "error", "发运被拒绝：" + e.message);
 	}
+	await done($("#msg"), `已发运 ${fmtNum(r.dispatched)} 件`, async () => { await refresh(); await loadList(); });
+	$("#scan").focus();
+}
+
+async function closeOrder() {
+	let r;
+	try {
+		r = await api("POST", `/api/orders/${current.id}/close`, { missing, reason: missing.length ? "收货时未到，途中丢失" : undefined }, { idempotencyKey: newKey() });
+	} catch (e) {
+		return message($("#msg"), "error", "关闭被拒绝：" + e.message);
+	}
+	// closed: the missing ones are recorded lost, no longer outstanding
+	missing = [];
+	showMissing();
+	await done($("#msg"), r.lost ? `已关闭，${fmtNum(r.lost)} 件记为途中丢失` : "已关闭，全部收到", async () => { await refresh(); await loadList(); });
 }
 
 // One Idempotency-Key per filling of the form, kept until the order is made:

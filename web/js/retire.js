@@ -5,7 +5,7 @@
 // people: the requester's own approval is refused, and the page shows the
 // server's words.
 import { api, newKey } from "./api.js";
-import { boot, h, $, fmtNum, message, stateName, usable } from "./ui.js";
+import { boot, h, $, fmtNum, message, stateName, usable, done } from "./ui.js";
 import { scanField } from "./scan.js";
 
 const user = await boot("返厂与报废审批");
@@ -67,13 +67,13 @@ function assets(x) {
 async function act(id, step) {
 	const note = $("#note-" + id).value.trim();
 	if (step === "reject" && !note) return message($("#msg"), "error", "驳回请填写审批意见");
+	let r;
 	try {
-		const r = await api("POST", `/api/retirements/${id}/${step}`, note ? { note } : {}, { idempotencyKey: newKey() });
-		await load();
-		message($("#msg"), "ok", step === "approve" ? `已批准申请 #${id}：${fmtNum(r.retired)} 只已处理` : `已驳回申请 #${id}`);
+		r = await api("POST", `/api/retirements/${id}/${step}`, note ? { note } : {}, { idempotencyKey: newKey() });
 	} catch (e) {
-		message($("#msg"), "error", (step === "approve" ? "批准被拒绝：" : "驳回被拒绝：") + e.message);
+		return message($("#msg"), "error", (step === "approve" ? "批准被拒绝：" : "驳回被拒绝：") + e.message);
 	}
+	await done($("#msg"), step === "approve" ? `已批准申请 #${id}：${fmtNum(r.retired)} 只已处理` : `已驳回申请 #${id}`, load);
 }
 
 function counted() { $("#r-count").textContent = `已扫 ${fmtNum(scanned.length)} 只`; }
@@ -97,14 +97,14 @@ if (can("asset.retire.request")) {
 		if (!scanned.length) return message($("#msg"), "error", "还没有扫资产");
 		const body = { action: $("#r-action").value, barcodes: scanned, reason: $("#r-reason").value.trim() };
 		if (body.action === "return_to_maker" && $("#r-to").value) body.to = $("#r-to").value;
+		let r;
 		try {
-			const r = await api("POST", "/api/retirements", body, { idempotencyKey: newKey() });
-			clear();
-			await load();
-			message($("#msg"), "ok", `已提交申请 #${r.request_id}（${fmtNum(r.assets)} 只），等待他人审批`);
+			r = await api("POST", "/api/retirements", body, { idempotencyKey: newKey() });
 		} catch (e) {
-			message($("#msg"), "error", "申请被拒绝（一只都未提交）：" + e.message);
+			return message($("#msg"), "error", "申请被拒绝（一只都未提交）：" + e.message);
 		}
+		clear();
+		await done($("#msg"), `已提交申请 #${r.request_id}（${fmtNum(r.assets)} 只），等待他人审批`, load);
 	});
 }
 $("#status").addEventListener("change", load);

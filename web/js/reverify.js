@@ -2,7 +2,7 @@
 // sending the chosen assets to a lab (POST /api/stock/reverify/send, all or
 // nothing; every refusal shown beside its barcode).
 import { api, newKey } from "./api.js";
-import { boot, h, $, fmtDate, fmtNum, message, usable } from "./ui.js";
+import { boot, h, $, fmtDate, fmtNum, message, usable, done } from "./ui.js";
 
 await boot("待复检清单");
 
@@ -25,10 +25,9 @@ $("#send").addEventListener("submit", async (ev) => {
 	ev.preventDefault();
 	const barcodes = [...document.querySelectorAll(".pick:checked")].map((c) => c.value);
 	if (!barcodes.length) return message($("#msg"), "error", "没有选择资产");
+	let r;
 	try {
-		const r = await api("POST", "/api/stock/reverify/send", { barcodes, lab: $("#lab").value, reason: $("#reason").value }, { idempotencyKey: newKey() });
-		message($("#msg"), "ok", `已送检 ${fmtNum(r.done)} 只`);
-		await load();
+		r = await api("POST", "/api/stock/reverify/send", { barcodes, lab: $("#lab").value, reason: $("#reason").value }, { idempotencyKey: newKey() });
 	} catch (e) {
 		const refused = (e.details && e.details.refused) || [];
 		message($("#msg"), "error", "送检被拒绝（一只都未送出）：" + e.message);
@@ -36,7 +35,9 @@ $("#send").addEventListener("submit", async (ev) => {
 			const td = document.querySelector(`#list tr[data-barcode="${x.code}"] .why`);
 			if (td) td.textContent = "拒绝：" + x.message;
 		}
+		return;
 	}
+	await done($("#msg"), `已送检 ${fmtNum(r.done)} 只`, load);
 });
 await load();
 usable();

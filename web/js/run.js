@@ -3,7 +3,7 @@
 // (solid) and the internal limit (dashed). Errors are integers × 10⁴ from
 // the server and are printed exactly; only the drawing uses floating point.
 import { api, newKey } from "./api.js";
-import { boot, e4, h, $, fmtDate, message, usable } from "./ui.js";
+import { boot, e4, h, $, fmtDate, message, usable, done } from "./ui.js";
 
 const user = await boot("检定任务");
 const NS = "http://www.w3.org/2000/svg";
@@ -80,13 +80,13 @@ async function recordManual(ev) {
 		}
 		lines.push(`${el.dataset.position}, ${el.dataset.step}, ${el.value.trim()}`);
 	}
+	let r;
 	try {
-		const r = await api("POST", `/api/runs/${id}/manual`, { readings: lines.join("\n") + "\n" }, { idempotencyKey: newKey() });
-		await render();
-		message($("#msg"), "ok", `已录入并判定：合格 ${r.passed} 只，不合格 ${r.failed} 只`);
+		r = await api("POST", `/api/runs/${id}/manual`, { readings: lines.join("\n") + "\n" }, { idempotencyKey: newKey() });
 	} catch (e) {
-		message($("#msg"), "error", "读数被拒绝（未保存）：" + e.message);
+		return message($("#msg"), "error", "读数被拒绝（未保存）：" + e.message);
 	}
+	await done($("#msg"), `已录入并判定：合格 ${r.passed} 只，不合格 ${r.failed} 只`, render);
 }
 
 // 开始检定: a driven run executed by this server (POST /api/runs/{id}/start,

@@ -11,7 +11,8 @@
 // tests/web/run.py t_camera; no real camera was tried).
 import { h, beep } from "./ui.js";
 
-// input: the <input>; log: an <ol class="scans">; handle(code) → {ok, text}.
+// input: the <input>; log: an <ol class="scans">; handle(code, li) → {ok, text}
+// (li: the code's line in the log, for a page that adds to it).
 export function scanField(input, log, handle) {
 	const queue = [];
 	let busy = false;
@@ -24,7 +25,7 @@ export function scanField(input, log, handle) {
 			const { code, li } = queue.shift();
 			let r;
 			try {
-				r = await handle(code);
+				r = await handle(code, li);
 			} catch (e) {
 				r = { ok: false, text: e.message };
 			}
@@ -46,19 +47,22 @@ export function scanField(input, log, handle) {
 		drain();
 	}
 
+	// A scanner ends a code with Enter, or with Tab where it is set up so:
+	// a Tab after a typed code takes it and keeps the focus here for the
+	// next one; a Tab in the empty field moves the focus on as usual.
 	input.addEventListener("keydown", (ev) => {
-		if (ev.key !== "Enter") return;
+		if (ev.key !== "Enter" && !(ev.key === "Tab" && !ev.shiftKey && input.value.trim())) return;
 		ev.preventDefault();
 		const v = input.value;
 		input.value = "";
 		take(v);
 	});
-	// a scanner that sends a tab or a pasted list: every line is a code
+	// a pasted list (or a scanner that pastes): every line is a code
 	input.addEventListener("paste", (ev) => {
 		const t = ev.clipboardData.getData("text");
-		if (!/[\r\n]/.test(t)) return;
+		if (!/[\r\n\t]/.test(t)) return;
 		ev.preventDefault();
-		t.split(/[\r\n]+/).forEach(take);
+		t.split(/[\r\n\t]+/).forEach(take);
 	});
 	input.setAttribute("autocomplete", "off");
 	input.setAttribute("autocapitalize", "off");
@@ -102,6 +106,7 @@ function cameraButton(input, take) {
 export function cameraInto(input, next) {
 	cameraButton(input, (code) => {
 		input.value = code;
+		input.dispatchEvent(new Event("input", { bubbles: true })); // the page's checks see it as typed
 		if (next) next.focus();
 		return true;
 	});

@@ -5,7 +5,7 @@
 // nothing). Field members see their team's seals first. The database decides
 // every rule; its refusal is shown as it comes.
 import { api, newKey } from "./api.js";
-import { boot, h, $, fmtNum, message, usable } from "./ui.js";
+import { boot, h, $, fmtNum, message, usable, done } from "./ui.js";
 import { scanField } from "./scan.js";
 
 const user = await boot("封印");
@@ -127,16 +127,19 @@ if (can) {
 			else body.team = $("#op-team").value;
 		}
 		if (k === "destroy") body.reason = $("#op-reason").value.trim();
+		let r;
 		try {
-			const r = await api("POST", "/api/seals/" + k, body, { idempotencyKey: newKey() });
+			r = await api("POST", "/api/seals/" + k, body, { idempotencyKey: newKey() });
+		} catch (e) {
+			r = null;
+			message($("#msg"), "error", "被拒绝（一只都未处理）：" + e.message);
+		}
+		if (r) {
 			const n = r.received ?? r.issued ?? r.destroyed;
 			const to = body.team || body.login || "";
-			message($("#msg"), "ok", k === "receive" ? `已入库 ${fmtNum(n)} 只（批次 ${body.batch}）`
-				: k === "issue" ? `已发放 ${fmtNum(n)} 只给 ${to}` : `已销毁 ${fmtNum(n)} 只`);
 			clear();
-			await load();
-		} catch (e) {
-			message($("#msg"), "error", "被拒绝（一只都未处理）：" + e.message);
+			await done($("#msg"), k === "receive" ? `已入库 ${fmtNum(n)} 只（批次 ${body.batch}）`
+				: k === "issue" ? `已发放 ${fmtNum(n)} 只给 ${to}` : `已销毁 ${fmtNum(n)} 只`, load);
 		}
 		$("#op-scan").focus();
 	});

@@ -5,7 +5,7 @@
 // /api/plan/orders/{id}/cancel). An order completes itself when the team
 // swaps the meter (a trigger on installation); the page only shows it.
 import { api, newKey } from "./api.js";
-import { boot, h, $, fmtDate, fmtNum, fmtTime, message, usable } from "./ui.js";
+import { boot, h, $, fmtDate, fmtNum, fmtTime, message, usable, done } from "./ui.js";
 
 const user = await boot("换表工单");
 const can = user.permissions.includes("swap.order");
@@ -66,13 +66,11 @@ async function cancel(id) {
 	if (!reason) return message($("#msg"), "error", "请填写取消原因");
 	try {
 		await api("POST", `/api/plan/orders/${id}/cancel`, { reason }, { idempotencyKey: newKey() });
-		$("#f-status").value = "all";
-		await load();
-		show(id);
-		message($("#msg"), "ok", `已取消工单 #${id}`);
 	} catch (e) {
-		message($("#msg"), "error", "取消被拒绝：" + e.message);
+		return message($("#msg"), "error", "取消被拒绝：" + e.message);
 	}
+	$("#f-status").value = "all";
+	await done($("#msg"), `已取消工单 #${id}`, async () => { await load(); show(id); });
 }
 
 const locs = await api("GET", "/api/locations");

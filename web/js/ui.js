@@ -48,6 +48,18 @@ export function e4(v) {
 	return (neg ? "-" : "") + (a / 10000n).toString() + (f ? "." + f : "");
 }
 
+// A State Grid asset barcode: 22 digits, the last a check digit (GS1-style
+// mod-10 over the first 21, weight 3 on positions 1, 3, …, 21 from the left,
+// weight 1 on the others; assets/barcode.c, domain.md). What is wrong with
+// code, in words for the person, or "" when it is a valid barcode.
+export function barcodeProblem(code) {
+	if (!/^\d{22}$/.test(code)) return `条码 ${code} 应为 22 位数字（现为 ${code.length} 位）`;
+	let sum = 0;
+	for (let i = 0; i < 21; i++) sum += (code.charCodeAt(i) - 48) * (i % 2 === 0 ? 3 : 1);
+	const want = (10 - (sum % 10)) % 10;
+	return +code[21] === want ? "" : `条码 ${code} 的校验位是 ${code[21]}，应为 ${want}：请重新扫描或核对`;
+}
+
 export const stateNames = {
 	arrived: "到货待检", sampling: "抽检中", verifying: "检定中", in_stock: "在库（中心）",
 	failed: "检定不合格", in_transit: "在途", secondary_stock: "在库（二级库）", issued: "已领用",
@@ -100,7 +112,18 @@ export async function boot(title) {
 		pagesFor(user).filter((p) => p.roles).map((p) => h("a", { href: p.href }, p.title)),
 		user.session === "browser" ? h("a", { href: "/password.html" }, "修改密码") : null,
 		h("a", { href: "/tokens.html" }, "API 令牌"));
-	const out = h("button", { class: "link", type: "button", onclick: async () => { await logout(); location.href = "/login.html"; } }, "退出");
+	// Logging out that did not reach the server leaves the session valid: say
+	// so, and stay (the person may be leaving a shared computer).
+	const out = h("button", { class: "link", type: "button", id: "logout", onclick: async () => {
+		try {
+			await logout();
+		} catch (e) {
+			const box = $("#msg") || document.body;
+			box.prepend(h("div", { class: "msg error", role: "alert", id: "logout-failed" }, "退出失败，您仍处于登录状态：" + e.message));
+			return;
+		}
+		location.href = "/login.html";
+	} }, "退出");
 	const bar = h("header", { class: "top" }, h("span", { class: "brand" }, "计量资产管理"), nav,
 		h("span", { class: "who", id: "who" }, `${user.display_name}（${user.roles.map((r) => roleNames[r] || r).join("、")}）`), out);
 	document.body.prepend(bar);
@@ -116,6 +139,22 @@ export function usable() {
 
 export function message(box, kind, text) {
 	box.replaceChildren(text ? h("div", { class: "msg " + kind, role: kind === "error" ? "alert" : "status" }, text) : "");
+}
+
+// A change the server accepted: said at once, whatever happens next. Then the
+// page reads its data again (reload, may be null); if that fails, the change
+// still stands and the person is told the page is stale, not that the change
+// was refused (W8: the reload used to share the change's try/catch).
+export async function done(box, text, reload) {
+	message(box, "ok", text);
+	if (!reload) return;
+	try {
+		await reload();
+		message(box, "ok", text); // again: a reload may redraw the box
+	} catch (e) {
+		message(box, "ok", text);
+		box.append(h("div", { class: "msg warn", role: "status", dataset: { refresh: "failed" } }, "已完成，但刷新页面数据失败，请刷新页面：" + e.message));
+	}
 }
 
 // Two sounds a person tells apart without looking: accepted (short, high), refused (long, low, twice).

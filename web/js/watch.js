@@ -6,7 +6,7 @@
 // refuses while the anomaly still holds unless a reason is given; the page
 // shows its words and then asks for the reason.
 import { api, newKey } from "./api.js";
-import { boot, h, $, fmtDate, fmtNum, message, roleNames, usable } from "./ui.js";
+import { boot, h, $, fmtDate, fmtNum, message, roleNames, usable, done } from "./ui.js";
 
 const user = await boot("稽查监控");
 const can = user.permissions.includes("watch.close");
@@ -79,18 +79,18 @@ async function show(id, needReason = false) {
 async function close(id) {
 	const note = $("#c-note").value.trim(), reason = $("#c-reason").value.trim();
 	if (!note) return message($("#msg"), "error", "请填写整改说明");
+	let r;
 	try {
-		const r = await api("POST", `/api/watch/items/${id}/close`, reason ? { note, reason } : { note }, { idempotencyKey: newKey() });
-		await load();
-		await show(id);
-		message($("#msg"), "ok", `已关闭待办 #${id}` + (r.condition_held ? "（异常仍在，已记录理由）" : ""));
+		r = await api("POST", `/api/watch/items/${id}/close`, reason ? { note, reason } : { note }, { idempotencyKey: newKey() });
 	} catch (e) {
 		message($("#msg"), "error", "关闭被拒绝：" + e.message);
 		if (e.status === 409) { // the anomaly still holds: keep the note, ask for the reason
 			$("#c-reason-box").hidden = false;
 			$("#c-reason").focus();
 		}
+		return;
 	}
+	await done($("#msg"), `已关闭待办 #${id}` + (r.condition_held ? "（异常仍在，已记录理由）" : ""), async () => { await load(); await show(id); });
 }
 
 $("#f-rule").append(...Object.entries(ruleNames).map(([k, v]) => h("option", { value: k }, v)));
