@@ -133,16 +133,33 @@ int h_order_list(struct req *rq, struct ml_error *err)
 	return ML_OK;
 }
 
+/* GET /api/orders/{id}?after=&limit=: the lines with their counts, and a page
+ * of the barcodes still in transit in barcode order (keyset: after = the
+ * previous page's next). The receiving page rebuilds its missing list from
+ * these after a reload: closing must name every one of them (ml_order_close).
+ * "next" is this page's last barcode when the page is full, else null. */
 int h_order_get(struct req *rq, struct ml_error *err)
 {
-	PGresult *res = NULL;
+	PGresult *res = NULL, *tr = NULL;
+	const char *lim = req_query(rq, "limit");
+	int limit = lim ? atoi(lim) : 1000;
 	int rc = order_show(rq->db, seg_id(rq), &res, err);
-	if (rc)
+	if (!rc)
+		rc = order_in_transit(rq->db, seg_id(rq), req_query(rq, "after"), limit, &tr, err);
+	if (rc) {
+		PQclear(res);
 		return rc;
+	}
+	int n = PQntuples(tr), full = limit ? limit : ORDER_TRANSIT_PAGE_MAX;
+	json_t *codes = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(codes, json_string(PQgetvalue(tr, i, 0)));
+	json_t *next = n > 0 && n == full ? json_string(PQgetvalue(tr, n - 1, 0)) : json_null();
 	req_json(rq, 200,
-		 json_pack("{s:I, s:o}", "order_id", (json_int_t)seg_id(rq), "lines",
-			   json_rows(res)));
+		 json_pack("{s:I, s:o, s:o, s:o}", "order_id", (json_int_t)seg_id(rq), "lines",
+			   json_rows(res), "in_transit", codes, "next", next));
 	PQclear(res);
+	PQclear(tr);
 	return ML_OK;
 }
 

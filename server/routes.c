@@ -105,6 +105,13 @@ static const struct route_param q_orders[] = {
 	{ "status", PT_STRING, 0, 16, "open, picking, dispatched, closed, cancelled" },
 	{ NULL, 0, 0, 0, NULL },
 };
+static const struct route_param q_order[] = {
+	{ "after", PT_STRING, 0, 32,
+	  "keyset paging of in_transit: barcodes greater than this (the previous page's next)" },
+	{ "limit", PT_INT, 0, 10000,
+	  "in_transit page size, 1..10000 (default 1000); next: the last barcode of a full page" },
+	{ NULL, 0, 0, 0, NULL },
+};
 static const struct route_param q_seals[] = {
 	{ "code", PT_STRING, 0, 32, "one seal" },
 	{ "team", PT_STRING, 0, 64, "field team code" },
@@ -595,8 +602,10 @@ const struct route srv_routes[] = {
 	  S_OBJ, "/api/stock/putaway", "{\"codes\":[\"NO-SUCH-SLOT\"]}" },
 	{ "GET", "/api/orders", h_order_list, AUTH_SESSION, "asset.read", 0, NULL, q_orders, NULL,
 	  200, "warehouse", "distribution orders (配送)", S_LIST, "/api/orders", NULL },
-	{ "GET", "/api/orders/{id}", h_order_get, AUTH_SESSION, "asset.read", 0, p_id, NULL, NULL,
-	  200, "warehouse", "one order: lines with planned, picked, in transit, received, missing",
+	{ "GET", "/api/orders/{id}", h_order_get, AUTH_SESSION, "asset.read", 0, p_id, q_order,
+	  NULL, 200, "warehouse",
+	  "one order: lines with planned, picked, in transit, received, missing; a page of the "
+	  "barcodes still in transit (in_transit, next)",
 	  S_OBJ, "/api/orders/999999", NULL },
 	{ "POST", "/api/orders", h_order_create, AUTH_SESSION, "store.order", RF_IDEMPOTENT, NULL,
 	  NULL, b_order, 201, "warehouse", "create a distribution order between two stores", S_OBJ,

@@ -237,6 +237,28 @@ int order_show(struct db *db, int64_t order_id, PGresult **out, struct ml_error 
 	return ML_OK;
 }
 
+int order_in_transit(struct db *db, int64_t order_id, const char *after, int limit, PGresult **out,
+		     struct ml_error *err)
+{
+	char id[24], lim[16];
+	*out = NULL;
+	if (limit < 0 || limit > ORDER_TRANSIT_PAGE_MAX)
+		return ml_errorf(err, ML_EINVAL, "limit %d is not 1..%d", limit,
+				 ORDER_TRANSIT_PAGE_MAX);
+	snprintf(id, sizeof(id), "%lld", (long long)order_id);
+	snprintf(lim, sizeof(lim), "%d", limit ? limit : ORDER_TRANSIT_PAGE_MAX);
+	const char *p[3] = { id, after, lim };
+	/* keyset on the barcode (bpchar: compared as text), the same order as
+	 * order_receive's missing list */
+	return db_exec(db,
+		       "SELECT a.barcode::text AS barcode FROM dist_order_item i "
+		       "JOIN asset a USING (asset_id) "
+		       "WHERE i.order_id = $1::bigint AND i.status = 'in_transit' "
+		       "AND ($2::text IS NULL OR a.barcode::text > $2::text) "
+		       "ORDER BY a.barcode::text LIMIT $3::int",
+		       3, p, PGRES_TUPLES_OK, out, err);
+}
+
 int order_list(struct db *db, const char *status, PGresult **out, struct ml_error *err)
 {
 	const char *p[1] = { status };

@@ -229,6 +229,18 @@ int order_cancel(struct db *db, int64_t order_id, const char *reason,
  */
 int order_show(struct db *db, int64_t order_id, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
 
+/*
+ * A page of the barcodes still in transit on an order (dispatched, neither
+ * received nor reported missing), in barcode order: those after `after`
+ * (NULL: from the first), at most limit (1..ORDER_TRANSIT_PAGE_MAX; 0: the
+ * maximum). *out (caller PQclear()s) has one column, barcode. This is what a
+ * receiving page must list as missing to close the order (ml_order_close
+ * refuses an in-transit asset left out), so it can be rebuilt after a reload.
+ */
+#define ORDER_TRANSIT_PAGE_MAX 10000
+int order_in_transit(struct db *db, int64_t order_id, const char *after, int limit, PGresult **out,
+		     struct ml_error *err) ML_MUSTCHECK;
+
 /* Orders (newest first); status NULL = any. Columns order_id, status, from, to, created_by, created_at, assets. */
 int order_list(struct db *db, const char *status, PGresult **out,
 	       struct ml_error *err) ML_MUSTCHECK;

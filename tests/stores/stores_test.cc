@@ -304,6 +304,29 @@ TEST_F(Stores, DistributionOrderFlow)
 	EXPECT_EQ(1u, rr.n[ORDER_WRONG]);
 	ASSERT_EQ(2u, rr.nmissing);
 	order_receive_report_free(&rr);
+
+	/* what is still in transit (13, 22) can be read again a page at a time,
+	 * in barcode order (a page reloaded after the receipt rebuilds its list) */
+	std::string lo = std::min(g_bc[13], g_bc[22]), hi = std::max(g_bc[13], g_bc[22]);
+	PGresult *tr = nullptr;
+	ASSERT_EQ(ML_OK, order_in_transit(clerk_, id, nullptr, 0, &tr, &err_)) << err_.msg;
+	ASSERT_EQ(2, PQntuples(tr));
+	EXPECT_EQ(lo, PQgetvalue(tr, 0, 0));
+	EXPECT_EQ(hi, PQgetvalue(tr, 1, 0));
+	PQclear(tr);
+	ASSERT_EQ(ML_OK, order_in_transit(clerk_, id, nullptr, 1, &tr, &err_)) << err_.msg;
+	ASSERT_EQ(1, PQntuples(tr));
+	EXPECT_EQ(lo, PQgetvalue(tr, 0, 0));
+	PQclear(tr);
+	ASSERT_EQ(ML_OK, order_in_transit(clerk_, id, lo.c_str(), 1, &tr, &err_)) << err_.msg;
+	ASSERT_EQ(1, PQntuples(tr));
+	EXPECT_EQ(hi, PQgetvalue(tr, 0, 0));
+	PQclear(tr);
+	ASSERT_EQ(ML_OK, order_in_transit(clerk_, id, hi.c_str(), 1, &tr, &err_)) << err_.msg;
+	EXPECT_EQ(0, PQntuples(tr));
+	PQclear(tr);
+	EXPECT_EQ(ML_EINVAL, order_in_transit(clerk_, id, nullptr, 10001, &tr, &err_));
+	EXPECT_NE(nullptr, strstr(err_.msg, "10001")) << err_.msg;
 	EXPECT_EQ("secondary_stock", state_of(dba_, 11));
 	EXPECT_EQ("in_stock", state_of(dba_, 15)) << "an extra scan changes nothing";
 

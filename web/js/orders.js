@@ -31,7 +31,8 @@ async function loadForm() {
 
 // the order's lines, counts refreshed after every scan
 async function refresh() {
-	const r = await api("GET", "/api/orders/" + current.id);
+	// the counts only: the barcodes in transit are read whole by loadMissing
+	const r = await api("GET", `/api/orders/${current.id}?limit=1`);
 	current.lines = r.lines;
 	current.status = r.lines.length ? r.lines[0].status : current.status;
 	// a model line wants a quantity; a line of exact barcodes plans those
@@ -49,6 +50,23 @@ async function refresh() {
 	$("#close").hidden = current.status !== "dispatched";
 	$("#scanbox").hidden = !["open", "picking", "dispatched"].includes(current.status);
 	$("#scanlabel").textContent = current.status === "dispatched" ? "收货扫码（接收库房）" : "拣货扫码";
+}
+
+// What is still in transit is what closing must report missing
+// (ml_order_close refuses one left out): read from the server, page by page
+// (keyset on the barcode, 10 000 a request), so a reload or another clerk's
+// receipt does not leave the list empty.
+async function loadMissing() {
+	const id = current.id, codes = [];
+	let after = null;
+	do {
+		const r = await api("GET", `/api/orders/${id}?limit=10000` + (after ? "&after=" + encodeURIComponent(after) : ""));
+		codes.push(...r.in_transit);
+		after = r.next;
+	} while (after);
+	if (current.id !== id) return; // another order opened meanwhile
+	missing = codes;
+	showMissing();
 }
 
 function showMissing() {
@@ -75,6 +93,7 @@ async function open(id) {
 			h("button", { id: "close", type: "button", class: "secondary", onclick: closeOrder }, "关闭（缺失的记为途中丢失）")));
 	scanField(input, $("#log"), scan);
 	await refresh();
+	if (current.status === "dispatched") await loadMissing();
 	await loadList();
 	input.focus();
 }
