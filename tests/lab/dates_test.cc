@@ -23,6 +23,7 @@
 #include "reports/cert_workflow.h"
 #include "runner_fixture.h"
 
+using rfx::far_zone;
 using rfx::one;
 
 namespace
@@ -31,17 +32,6 @@ namespace
 const char *const kScheme = "scheme code=DTS name=\"dates\"\n"
 			    "suits kinds=meter_1p classes=1 connection=direct\n"
 			    "creep\n";
-
-/* A zone whose date differs from China's at this moment (UTC-12 agrees with
- * China only from 20:00 China time, UTC+14 only before 18:00). */
-std::string far_zone(struct db *db)
-{
-	return std::stoi(one(
-		       db, "SELECT extract(hour FROM now() AT TIME ZONE 'Asia/Shanghai')::int")) >=
-			       20
-		       ? "Etc/GMT-14"
-		       : "Etc/GMT+12";
-}
 
 class Dates : public ::testing::Test
 {
