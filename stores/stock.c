@@ -199,27 +199,6 @@ int stock_counts(struct db *db, const struct stock_filter *f, PGresult **out, st
 	return rc ? ml_error_prefix(err, "stock counts: ") : ML_OK;
 }
 
-int stock_valid_for_issue(struct db *db, const char *barcode, char *reason, size_t cap,
-			  struct ml_error *err)
-{
-	const char *p[1] = { barcode };
-	PGresult *res = NULL;
-	if (cap)
-		reason[0] = '\0';
-	int rc = db_exec(db,
-			 "SELECT ml_asset_valid_for_issue(asset_id) FROM asset "
-			 "WHERE ml_barcode_ok($1) AND barcode = $1::bpchar",
-			 1, p, PGRES_TUPLES_OK, &res, err);
-	if (rc)
-		return rc;
-	if (PQntuples(res) == 0)
-		rc = ml_errorf(err, ML_ENOTFOUND, "asset %s is not registered", barcode);
-	else if (cap)
-		snprintf(reason, cap, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return rc;
-}
-
 int stock_where(struct db *db, const char *barcode, struct stock_whereabouts *out,
 		struct ml_error *err)
 {

@@ -97,14 +97,6 @@ struct stock_filter {
 int stock_counts(struct db *db, const struct stock_filter *f, PGresult **out,
 		 struct ml_error *err) ML_MUSTCHECK;
 
-/*
- * The one validity rule for issue and install (ml_asset_valid_for_issue):
- * *reason is "" when the asset may be issued, else why not (naming the
- * barcode). ML_ENOTFOUND for an unregistered barcode.
- */
-int stock_valid_for_issue(struct db *db, const char *barcode, char *reason, size_t cap,
-			  struct ml_error *err) ML_MUSTCHECK;
-
 /* Where an asset is, in words ("slot A-01 of store CENTRAL", "in transit on order 7 ..."). */
 int stock_place(struct db *db, const char *barcode, char *place, size_t cap,
 		struct ml_error *err) ML_MUSTCHECK;

@@ -565,20 +565,14 @@ TEST_F(AttackXfmr, ItemVerdictsThatContradictTheReadingsAreRefused)
  * The date of a run is China's (0360), whatever time zone the caller's
  * session sets: before, a technician's SET TimeZone dated a bench run a day
  * off without the back-dating permission (and past the check of the
- * standards' certificates on that day). The zone is picked so that its date
- * differs from China's at this moment (UTC-12 agrees with China only from
- * 20:00 China time, UTC+14 only before 18:00).
+ * standards' certificates on that day). The zone's date differs from China's
+ * at this moment (rfx::far_zone).
  */
 TEST_F(Attack, TheCallersTimeZoneDoesNotDateARun)
 {
 	rfx::add_bench(ci_, "B9", 1599, 4, "STD1");
 	std::vector<std::string> bc = rfx::seed_assets(dba_, 1, 9000);
-	const char *zone =
-		std::stoi(one(
-			dba_,
-			"SELECT extract(hour FROM now() AT TIME ZONE 'Asia/Shanghai')::int")) >= 20
-			? "Etc/GMT-14"
-			: "Etc/GMT+12";
+	std::string zone = rfx::far_zone(dba_);
 	struct db *tech = pgtest_connect(pgtest_as(ci_, "mlt_tech"));
 	struct ml_error err = ML_ERROR_INIT;
 	ASSERT_EQ(ML_OK, db_cmd(tech, (std::string("SET TimeZone = '") + zone + "'").c_str(), 0,

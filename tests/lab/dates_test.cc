@@ -15,11 +15,15 @@
  * ml_run_create since 0360); a guard lists any function that takes a date
  * from the clock or from a moment without the pin.
  */
+#include <cstring>
 #include <string>
 #include <vector>
 
+#include "reports/cert_doc.h"
+#include "reports/cert_workflow.h"
 #include "runner_fixture.h"
 
+using rfx::far_zone;
 using rfx::one;
 
 namespace
@@ -28,17 +32,6 @@ namespace
 const char *const kScheme = "scheme code=DTS name=\"dates\"\n"
 			    "suits kinds=meter_1p classes=1 connection=direct\n"
 			    "creep\n";
-
-/* A zone whose date differs from China's at this moment (UTC-12 agrees with
- * China only from 20:00 China time, UTC+14 only before 18:00). */
-std::string far_zone(struct db *db)
-{
-	return std::stoi(one(
-		       db, "SELECT extract(hour FROM now() AT TIME ZONE 'Asia/Shanghai')::int")) >=
-			       20
-		       ? "Etc/GMT-14"
-		       : "Etc/GMT+12";
-}
 
 class Dates : public ::testing::Test
 {
@@ -51,7 +44,7 @@ class Dates : public ::testing::Test
 		rfx::add_scheme(ci_, kScheme);
 		struct db *dba = pgtest_connect(ci_);
 		y8_ = rfx::seed_assets(dba, 2, 3000); /* DDZY285-Z: 96 months */
-		/* a model with a one-year period, and two of its meters */
+		/* a model with a one-year period, and three of its meters */
 		rfx::exec(
 			dba,
 			"INSERT INTO device_model (code, manufacturer_id, name, kind, accuracy_class, "
@@ -61,9 +54,9 @@ class Dates : public ::testing::Test
 		rfx::exec(
 			dba,
 			"INSERT INTO lot (code, model_id, received_by, file_sha256, row_count) SELECT "
-			"'LOT-Y', model_id, 'test', encode(sha256('LOT-Y'), 'hex'), 2 FROM device_model "
+			"'LOT-Y', model_id, 'test', encode(sha256('LOT-Y'), 'hex'), 3 FROM device_model "
 			"WHERE code = 'DDZY285-Y'");
-		for (unsigned long long i = 0; i < 2; i++) {
+		for (unsigned long long i = 0; i < 3; i++) {
 			char bc[23];
 			struct ml_error err = ML_ERROR_INIT;
 			ASSERT_EQ(ML_OK, barcode_make("41300", "01", 3100 + i, bc, &err))
@@ -179,6 +172,40 @@ TEST_F(Dates, ValidUntilIsTheDayBeforeTheAnniversary)
  * one valid until China's today may (ml_issue_problem, the rule of issue and
  * install, 0200).
  */
+/* A revision's corrected 有效期至 obeys the same rule (0366's ml_cert_revise):
+ * verified 2024-02-29 on a one-year model, the period ends 2025-02-28; the
+ * old (verified + period) − 1 day would have ended it on 2025-02-27 and
+ * refused the day the run itself gave. */
+TEST_F(Dates, RevisionValidityEndsOnTheRulesLastDay)
+{
+	ASSERT_EQ("2025-02-28|2025-02-28|2025-02-28|consistent", verify_on(y1_[2], "2024-02-29"));
+	long long id = std::stoll(one(dba_, "SELECT max(k.id) FROM certificate k JOIN asset a ON "
+					    "a.asset_id = k.asset_id WHERE a.barcode = '" +
+						    y1_[2] + "'"));
+	struct ml_error err = ML_ERROR_INIT;
+	struct db *checker = pgtest_connect(pgtest_as(ci_, "mlt_checker"));
+	struct db *approver = pgtest_connect(pgtest_as(ci_, "mlt_approver"));
+	ASSERT_EQ(ML_OK, cert_check(checker, &id, 1, &err)) << err.msg;
+	struct cert_renderer *r = nullptr;
+	ASSERT_EQ(ML_OK, cert_renderer_new(nullptr, &r, &err)) << err.msg;
+	struct cert_issue_opts o = { &r, 1 };
+	ASSERT_EQ(ML_OK, cert_approve(approver, &id, 1, &o, &err)) << err.msg;
+	cert_renderer_free(r);
+
+	long long rev = 0;
+	struct cert_override late[] = { { "valid_until", "2025-03-01" } };
+	EXPECT_EQ(ML_EINVAL, cert_revise(approver, id, "有效期更正", late, 1, &rev, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "period of 12 months ends 2025-02-28")) << err.msg;
+	struct cert_override last[] = { { "valid_until", "2025-02-28" } };
+	ml_error_clear(&err);
+	EXPECT_EQ(ML_OK, cert_revise(approver, id, "有效期更正", last, 1, &rev, &err)) << err.msg;
+	EXPECT_EQ("2025-02-28", one(dba_, "SELECT content ->> 'valid_until' FROM certificate "
+					  "WHERE id = " +
+						  std::to_string(rev)));
+	db_close(approver);
+	db_close(checker);
+}
+
 TEST_F(Dates, ExpiryIsJudgedOnChinasDay)
 {
 	std::string zone = far_zone(dba_);

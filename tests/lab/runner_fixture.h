@@ -194,6 +194,18 @@ inline int64_t create_task(struct db *db, const char *bench, const char *scheme,
 	return rc ? 0 : id;
 }
 
+/* A time zone whose date differs from China's at this moment (UTC-12 agrees
+ * with China only from 20:00 China time, UTC+14 only before 18:00): a session
+ * set to it catches a business date taken from the session's clock. */
+inline std::string far_zone(struct db *db)
+{
+	return std::stoi(one(
+		       db, "SELECT extract(hour FROM now() AT TIME ZONE 'Asia/Shanghai')::int")) >=
+			       20
+		       ? "Etc/GMT-14"
+		       : "Etc/GMT+12";
+}
+
 inline struct runner_options fast_options()
 {
 	struct runner_options o;

@@ -258,17 +258,6 @@ TEST_F(Life, ASlowClientTimesOutWithoutHoldingAThread)
 	EXPECT_NE(std::string::npos, log.find("\"end\":\"timeout\"")) << log;
 }
 
-/* A 22-digit barcode with a valid check digit (mod 10, weights 3/1; domain.md §5.2). */
-std::string barcode(long serial)
-{
-	char body[32];
-	snprintf(body, sizeof(body), "4130001%014ld", serial);
-	int sum = 0;
-	for (int i = 0; i < 21; i++)
-		sum += (body[i] - '0') * (i % 2 == 0 ? 3 : 1);
-	return std::string(body) + (char)('0' + (10 - sum % 10) % 10);
-}
-
 /* A move of n well-formed barcodes no asset has (refused 404, naming every one). */
 std::string big_move(long n, long first)
 {

@@ -38,17 +38,6 @@ namespace
 
 const char *const PW = "correct horse battery";
 
-/* A 22-digit barcode with a valid check digit (mod 10, weights 3/1; domain.md §5.2). */
-std::string barcode(long serial)
-{
-	char body[32];
-	snprintf(body, sizeof(body), "4130001%014ld", serial);
-	int sum = 0;
-	for (int i = 0; i < 21; i++)
-		sum += (body[i] - '0') * (i % 2 == 0 ? 3 : 1);
-	return std::string(body) + (char)('0' + (10 - sum % 10) % 10);
-}
-
 /* A maker and its single-phase class-1 5(60) A, 1200 imp/kWh model, added by
  * the catalogue keeper connected as db. */
 void add_meter_model(struct db *db, const char *maker, const char *model)
@@ -69,6 +58,34 @@ void add_meter_model(struct db *db, const char *maker, const char *model)
 	m.constant_imp = "1200";
 	m.verification_period_months = "96";
 	ASSERT_EQ(ML_OK, asset_model_add(db, &m, &err)) << err.msg;
+}
+
+/* n meters (serials first..) of a new model `model` of maker `maker`,
+ * received as lot `lot` by an admin and clerk `login`, then put in stock
+ * valid for a year; and a secondary store `city` under CENTRAL to move them
+ * to. */
+void stock_lot(const std::string &ci, const char *login, const char *maker, const char *model,
+	       const char *city, const char *lot, long first, long n)
+{
+	struct db *db = pgtest_connect(pgtest_user(ci, login, "管理员", "admin,warehouse_clerk"));
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_NO_FATAL_FAILURE(add_meter_model(db, maker, model));
+	ASSERT_EQ(ML_OK, asset_location_add(db, city, "city", "secondary_store", "CENTRAL", &err))
+		<< err.msg;
+	std::string csv = "barcode,model_code,production_batch,production_date\n";
+	for (long i = 0; i < n; i++)
+		csv += barcode(first + i) + "," + model + ",B1,2026-09-14\n";
+	struct asset_receive_opts o = {};
+	o.lot_code = lot;
+	struct asset_import_report rep;
+	ASSERT_EQ(ML_OK, asset_receive(db, &o, csv.data(), csv.size(), &rep, &err)) << err.msg;
+	asset_import_report_free(&rep);
+	db_close(db);
+	sql_exec(ci,
+		 std::string("UPDATE asset SET state = 'in_stock', valid_until = current_date + "
+			     "365, verified_at = now() WHERE lot_id = (SELECT lot_id FROM lot "
+			     "WHERE code = '") +
+			 lot + "')");
 }
 
 class Server : public ::testing::Test
@@ -1327,28 +1344,8 @@ TEST_F(Server, CheckerAndApproverSignOverTheApi)
  * two clerks moving the same asset at the same moment: exactly one wins. */
 TEST_F(Server, AssetMovesOverTheApiAreAllOrNothingAndOneWinsARace)
 {
-	std::string admin = pgtest_user(ci(), "mlt_madmin", "管理员", "admin,warehouse_clerk");
-	{
-		struct db *db = pgtest_connect(admin);
-		struct ml_error err = ML_ERROR_INIT;
-		ASSERT_NO_FATAL_FAILURE(add_meter_model(db, "MHX", "MM1"));
-		ASSERT_EQ(ML_OK, asset_location_add(db, "MCITY", "city", "secondary_store",
-						    "CENTRAL", &err))
-			<< err.msg;
-		std::string csv = "barcode,model_code,production_batch,production_date\n";
-		for (long i = 0; i < 8; i++)
-			csv += barcode(890000 + i) + ",MM1,B1,2026-09-14\n";
-		struct asset_receive_opts o = {};
-		o.lot_code = "MLOT-1";
-		struct asset_import_report rep;
-		ASSERT_EQ(ML_OK, asset_receive(db, &o, csv.data(), csv.size(), &rep, &err))
-			<< err.msg;
-		asset_import_report_free(&rep);
-		db_close(db);
-	}
-	sql_exec(ci(), "UPDATE asset SET state = 'in_stock', valid_until = current_date + 365, "
-		       "verified_at = now() WHERE lot_id = (SELECT lot_id FROM lot WHERE code = "
-		       "'MLOT-1')");
+	ASSERT_NO_FATAL_FAILURE(
+		stock_lot(ci(), "mlt_madmin", "MHX", "MM1", "MCITY", "MLOT-1", 890000, 8));
 	pgtest_user(ci(), "mlt_mc1", "库管甲", "warehouse_clerk");
 	pgtest_user(ci(), "mlt_mc2", "库管乙", "warehouse_clerk");
 	test_session c1 = direct_session(ci(), "mlt_mc1"), c2 = direct_session(ci(), "mlt_mc2");
@@ -1397,28 +1394,8 @@ TEST_F(Server, AssetMovesOverTheApiAreAllOrNothingAndOneWinsARace)
  * refused batch is neither kept nor half done. */
 TEST_F(Server, SlowLaneBatchesAreOnceUnderTheirKeyAndAllOrNothing)
 {
-	std::string admin = pgtest_user(ci(), "mlt_badmin", "管理员", "admin,warehouse_clerk");
-	{
-		struct db *db = pgtest_connect(admin);
-		struct ml_error err = ML_ERROR_INIT;
-		ASSERT_NO_FATAL_FAILURE(add_meter_model(db, "BHX", "BM1"));
-		ASSERT_EQ(ML_OK, asset_location_add(db, "BCITY", "city", "secondary_store",
-						    "CENTRAL", &err))
-			<< err.msg;
-		std::string csv = "barcode,model_code,production_batch,production_date\n";
-		for (long i = 0; i < 600; i++)
-			csv += barcode(780000 + i) + ",BM1,B1,2026-09-14\n";
-		struct asset_receive_opts o = {};
-		o.lot_code = "BLOT-1";
-		struct asset_import_report rep;
-		ASSERT_EQ(ML_OK, asset_receive(db, &o, csv.data(), csv.size(), &rep, &err))
-			<< err.msg;
-		asset_import_report_free(&rep);
-		db_close(db);
-	}
-	sql_exec(ci(), "UPDATE asset SET state = 'in_stock', valid_until = current_date + 365, "
-		       "verified_at = now() WHERE lot_id = (SELECT lot_id FROM lot WHERE code = "
-		       "'BLOT-1')");
+	ASSERT_NO_FATAL_FAILURE(
+		stock_lot(ci(), "mlt_badmin", "BHX", "BM1", "BCITY", "BLOT-1", 780000, 600));
 	pgtest_user(ci(), "mlt_bc1", "库管丙", "warehouse_clerk");
 	test_session c = direct_session(ci(), "mlt_bc1");
 	auto batch = [](long first, long n, long odd) {
