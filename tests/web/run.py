@@ -729,6 +729,10 @@ def t_count_scans(b, fx):
     b.css("#scan").send_keys(bc[4] + Keys.ENTER)
     b.wait(lambda: len(scan_log(b)) == 4 and scan_log(b)[3][1] != "wait", 10, "the fourth scan")
     assert b.text("#n-scanned") == "2"
+    # the 删除 button is seen: a link's colour, not a button's white on the white line
+    assert b.d.execute_script(
+        "const e = document.querySelector('#log li[data-code=\"%s\"] button.remove');"
+        "return getComputedStyle(e).color" % bc[4]) == "rgb(11, 92, 171)"
     b.css('#log li[data-code="%s"] button.remove' % bc[4]).click()
     assert [r[0] for r in scan_log(b)] == [w["slot"], "A-01-0l", bc[3]], scan_log(b)
     assert b.text("#n-scanned") == "1"
