@@ -1098,7 +1098,8 @@ def t_cert_revise(b, fx):
     b.css("#rv-go").click()
     b.wait_text("#msg", "已生成修订版草稿（第 1 次修订）")
     new = int(fx.sql("SELECT id FROM certificate WHERE revises_id = %d" % old))
-    assert b.text("#state") == "待核验" and b.text("#revision") == "第 1 次修订", (b.text("#state"), b.text("#revision"))
+    # the message comes as soon as the revision is made; the page then reloads the new draft
+    b.wait(lambda: b.text("#state") == "待核验" and b.text("#revision") == "第 1 次修订", 10, "the revision shown")
     b.login("mlt_checker")
     b.get("/lab/certs.html#%d" % new)
     b.ready()
