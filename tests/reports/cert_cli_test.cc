@@ -141,7 +141,7 @@ TEST_F(CertCli, CheckApproveShowListPrintWithExitCodes)
 	/* show by id and by number, text and JSON. */
 	ASSERT_EQ(0, as("mlt_auditor", "cert show " + no, &out)) << out;
 	EXPECT_NE(std::string::npos, out.find("approver:      刘批准 [mlt_approver]")) << out;
-	EXPECT_NE(std::string::npos, out.find("verifier:      王检定 [mlt_tech]")) << out;
+	EXPECT_NE(std::string::npos, out.find("verifier:      郑检测 [mlt_operator]")) << out;
 	ASSERT_EQ(0, as("mlt_auditor", "cert show " + sid + " --json", &out)) << out;
 	EXPECT_EQ('{', out[0]) << out;
 	EXPECT_NE(std::string::npos, out.find("\"status\":\"issued\"")) << out;

@@ -35,11 +35,16 @@ SELECT s.scheme_id, v.seq, v.kind, v.base, v.mult, v.pf, 0, v.readings FROM sche
 	     (4, 3, 1, 1000, 2, 2)) AS v(seq, kind, base, mult, pf, readings)
 WHERE s.code = 'JJG596-1P';
 
+-- Its operator is a person, as ml_run_create records the authenticated user
+-- (0113): mlt_operator 郑检测 of the test cast (tests/support/pgtest.h), who
+-- neither drafts, checks nor approves; a run without one cannot be certified
+-- (0370).
 INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, scheme_text, mode, status,
-			      steps_total, operator, run_date, started_at, finished_at, ambient_temp_c, ambient_rh_pct)
+			      steps_total, operator, operator_id, run_date, started_at, finished_at, ambient_temp_c,
+			      ambient_rh_pct)
 SELECT b.bench_id, m.model_id, 'JJG596-1P', 1, 'creep; start; basic Imax 1.0 H; basic 0.1Ib 0.5L H', 'driven',
-       'finished', 4, '张三', date '2026-11-20', now(), now(), 21.2, 53
-FROM lab_bench b, device_model m WHERE b.code = 'B1' AND m.code = 'DDZY285-Z';
+       'finished', 4, u.display_name, u.user_id, date '2026-11-20', now(), now(), 21.2, 53
+FROM lab_bench b, device_model m, app_user u WHERE b.code = 'B1' AND m.code = 'DDZY285-Z' AND u.login = 'mlt_operator';
 
 INSERT INTO run_position (asset_id, run_id, position, barcode)
 SELECT a.asset_id, r.run_id, row_number() OVER (ORDER BY a.barcode), a.barcode
@@ -97,10 +102,10 @@ INSERT INTO scheme_step (scheme_id, seq, kind, percent_e4, burden_pct_e4, readin
 SELECT s.scheme_id, v.seq, 6, v.pct, 250000, 1 FROM scheme s, (VALUES (1, 50000), (2, 1000000)) AS v(seq, pct)
 WHERE s.code = 'JJG313-CT';
 INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, scheme_text, mode, status,
-			      steps_total, operator, run_date, started_at, finished_at)
+			      steps_total, operator, operator_id, run_date, started_at, finished_at)
 SELECT b.bench_id, m.model_id, 'JJG313-CT', 1, 'ct percent=5 burden=25; ct percent=100 burden=25', 'driven',
-       'finished', 2, '张三', date '2026-11-21', now(), now()
-FROM lab_bench b, device_model m WHERE b.code = 'CT1' AND m.code = 'LMZJ1-0.5';
+       'finished', 2, u.display_name, u.user_id, date '2026-11-21', now(), now()
+FROM lab_bench b, device_model m, app_user u WHERE b.code = 'CT1' AND m.code = 'LMZJ1-0.5' AND u.login = 'mlt_operator';
 INSERT INTO run_position (asset_id, run_id, position, barcode)
 SELECT a.asset_id, r.run_id, 1, a.barcode FROM asset a, verification_run r
 WHERE a.barcode = '4130002000000000009012' AND r.scheme_code = 'JJG313-CT';

@@ -311,9 +311,8 @@ TEST(CertSource, RefusesUnfinishedRunsAndDraftsOnce)
 	ASSERT_EQ(ML_OK, cert_get(p.tech, first[1], &r, &err));
 	EXPECT_EQ(CERT_KIND_NOTICE, r.kind);
 	EXPECT_EQ(1, r.run_id);
-	EXPECT_STREQ("王检定", r.verifier)
-		<< "a run with no authenticated operator (DBA fixture): the drafting user (0366)";
-	EXPECT_STREQ("mlt_tech", r.verifier_login);
+	EXPECT_STREQ("郑检测", r.verifier) << "the run's operator, not the drafting user (0366)";
+	EXPECT_STREQ("mlt_operator", r.verifier_login);
 	EXPECT_STREQ("4130001000000461395474", r.barcode);
 
 	/* The whole workflow from the run's drafts, each step by its person. */
@@ -367,7 +366,7 @@ TEST(CertSource, IssueRunThroughTheCli)
 	EXPECT_EQ(9, pgtest_run(as("mlt_checker") + "cert issue --run 1", &out, true))
 		<< "a checker does not draft: " << out;
 	ASSERT_EQ(0, pgtest_run(as("mlt_tech") + "cert issue --run 1 --json", &out)) << out;
-	EXPECT_NE(std::string::npos, out.find("\"verifier\":\"王检定\"")) << out;
+	EXPECT_NE(std::string::npos, out.find("\"verifier\":\"郑检测\"")) << out;
 	EXPECT_EQ(9, pgtest_run(as("mlt_tech") + "cert check --run 1", &out, true))
 		<< "a technician does not check: " << out;
 	EXPECT_EQ(2, pgtest_run(as("mlt_checker") + "cert check --run 1 --by 李四", &out, true));

@@ -343,9 +343,10 @@ TEST(CertWorkflow, ThreeDifferentPeopleSignEachTheirOwnStep)
 	ASSERT_EQ(ML_OK, cert_get(p.tech, id, &r, &err));
 	EXPECT_STREQ("issued", r.state);
 	EXPECT_EQ(wf_no(p.admin, "FE", 1), r.cert_no);
-	/* People, with the names they print under. */
-	EXPECT_STREQ("王检定", r.verifier);
-	EXPECT_STREQ("mlt_tech", r.verifier_login);
+	/* People, with the names they print under: the verifier is the run's
+	 * operator (0366), not the technician who drafted it. */
+	EXPECT_STREQ("郑检测", r.verifier);
+	EXPECT_STREQ("mlt_operator", r.verifier_login);
 	EXPECT_STREQ("张核验", r.checker);
 	EXPECT_STREQ("mlt_checker", r.checker_login);
 	EXPECT_STREQ("刘批准", r.approver);
@@ -356,7 +357,7 @@ TEST(CertWorkflow, ThreeDifferentPeopleSignEachTheirOwnStep)
 	EXPECT_EQ(64u, strlen(r.sha256));
 	/* The printed document carries the display names frozen at signing. */
 	std::string text = wf_pdf_text(p.tech, id, "signers");
-	for (const char *name : { "王检定", "张核验", "刘批准" })
+	for (const char *name : { "郑检测", "张核验", "刘批准" })
 		EXPECT_NE(std::string::npos, text.find(name)) << name << "\n" << text;
 	EXPECT_EQ(std::string::npos, text.find("mlt_")) << "logins are not printed";
 	/* A later change of a display name does not change what was signed. */
@@ -494,6 +495,187 @@ TEST(CertWorkflow, TheRunsOperatorIsTheVerifierAndCannotCheckOrApprove)
 	EXPECT_NE(std::string::npos, text.find("钱操作")) << text;
 	EXPECT_EQ(std::string::npos, text.find("王检定")) << text;
 	db_close(a);
+}
+
+/* Attack (0370): a run with no authenticated operator — made before 0113, or
+ * inserted by the DBA with a typed name — has nobody the record proves did the
+ * verification. 0366 printed the drafter as 检定员 for it; now neither a
+ * draft nor a revision of such a run's certificate is made, the refusal names
+ * the run, and no certificate row is left. */
+TEST(CertWorkflow, NoCertificateFromARunWithoutAnAuthenticatedOperator)
+{
+	wf_people p(wf_db());
+	const char *iss = wf_issuer(p.admin, "NO");
+	struct ml_error err = ML_ERROR_INIT;
+	long long *ids = nullptr;
+	size_t n = 0, created = 0;
+	/* a complete, correct run whose operator is a typed name only (as the DBA) */
+	long long run = wf_run(p.admin, "noop", 2);
+	const std::string rs = std::to_string(run);
+	ASSERT_EQ(ML_OK,
+		  db_cmd(p.admin,
+			 ("UPDATE verification_run SET operator = '张三', operator_id = NULL "
+			  "WHERE run_id = " +
+			  rs)
+				 .c_str(),
+			 0, nullptr, &err))
+		<< err.msg;
+	EXPECT_EQ(ML_ESTATE, cert_source_drafts(p.tech, run, iss, &ids, &n, &created, &err));
+	EXPECT_NE(nullptr,
+		  strstr(err.msg, ("run " + rs + " has no authenticated operator").c_str()))
+		<< err.msg;
+	EXPECT_NE(nullptr, strstr(err.msg, "verify the meter again")) << err.msg;
+	EXPECT_EQ("0", wf_scalar(p.admin, "SELECT count(*) FROM certificate WHERE run_id = " + rs));
+
+	/* A certificate issued while its run had an operator, whose run lost it
+	 * (a row of before 0113 restored by the DBA): no revision either. */
+	long long run2 = wf_run(p.admin, "noop2", 1);
+	const std::string rs2 = std::to_string(run2);
+	std::vector<long long> v = wf_issue_run(p, run2, iss);
+	ASSERT_EQ(1u, v.size());
+	const std::string id0 = std::to_string(v[0]);
+	ASSERT_EQ(ML_OK,
+		  db_cmd(p.admin,
+			 ("UPDATE verification_run SET operator_id = NULL WHERE run_id = " + rs2)
+				 .c_str(),
+			 0, nullptr, &err))
+		<< err.msg;
+	struct cert_override ov[] = { { "client", "示范市供电公司（更正）" } };
+	long long rev = 0;
+	EXPECT_EQ(ML_ESTATE, cert_revise(p.approver, v[0], "客户名称有误", ov, 1, &rev, &err));
+	EXPECT_NE(nullptr,
+		  strstr(err.msg, ("run " + rs2 + " has no authenticated operator").c_str()))
+		<< err.msg;
+	EXPECT_EQ("1",
+		  wf_scalar(p.admin, "SELECT count(*) FROM certificate WHERE run_id = " + rs2));
+	EXPECT_EQ("issued", wf_scalar(p.admin, "SELECT state FROM certificate WHERE id = " + id0));
+}
+
+/* 0370 restates the conclusions dated by the rule before 0365. A database
+ * migrated up to 0369 holds what the runner before 0365 left: a run on
+ * 2024-02-29 with a 12-month period concluded valid until 2025-02-27 (run
+ * date + period − 1 day), one day short of the rule's 2025-02-28
+ * (ml_valid_until, domain.md §1.12), which ml_cert_run_problem (0365) reports,
+ * so it could never be certified. Migrating on restates it — the conclusion,
+ * the asset's validity through ml_asset_apply with a history event naming the
+ * run and the rule — and it is drafted; a conclusion whose date is already the
+ * rule's, and one of which a certificate exists, are left alone. */
+TEST(CertWorkflow, OldValidUntilIsRestatedByMigration0370)
+{
+	std::string admin = pgtest_admin_conninfo();
+	const std::string name = "mlt_vu0370_" + std::to_string(getpid()) + "_0";
+	struct db *adb = pgtest_connect(admin);
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, db_cmd(adb, ("DROP DATABASE IF EXISTS \"" + name + "\"").c_str(), 0,
+				nullptr, &err))
+		<< err.msg;
+	ASSERT_EQ(ML_OK,
+		  db_cmd(adb, ("CREATE DATABASE \"" + name + "\"").c_str(), 0, nullptr, &err))
+		<< err.msg;
+	const std::string ci = admin + " dbname=" + name;
+	struct db *db = pgtest_connect(ci);
+	size_t nb = 0;
+	const struct db_migration *builtin = db_migrations_builtin(&nb);
+	std::vector<struct db_migration> upto;
+	for (size_t i = 0; i < nb; i++)
+		if (strcmp(builtin[i].version, "0370") < 0)
+			upto.push_back(builtin[i]);
+	ASSERT_LT(upto.size(), nb);
+	ASSERT_EQ(ML_OK, db_migrate(db, upto.data(), upto.size(), nullptr, &err)) << err.msg;
+	pgtest_user(ci, "mlt_tech", "王检定", "lab_technician");
+	pgtest_user(ci, "mlt_operator", "郑检测", "lab_technician");
+	wf_script(ci, "tests/data/reports/make_run.sql");
+	const std::string old_run = wf_scalar(db,
+					      "SELECT wf_make_run('vu-old', 1, 0, 'mlt_operator', "
+					      "'2024-02-29', 12)");
+	const std::string ok_run = wf_scalar(db,
+					     "SELECT wf_make_run('vu-ok', 1, 0, 'mlt_operator', "
+					     "'2024-03-15', 12)");
+	const std::string drafted_run = wf_scalar(db, "SELECT wf_make_run('vu-dr', 1, 0, "
+						      "'mlt_operator', '2024-02-29', 12)");
+	ASSERT_NE("", old_run);
+	ASSERT_NE("", drafted_run);
+	/* a draft made before 0365 of the third run, with the old date in its content */
+	wf_issuer(db, "VU");
+	ASSERT_EQ(
+		ML_OK,
+		db_cmd(db,
+		       ("INSERT INTO certificate (asset_id, run_id, issuer_id, kind, barcode, content, "
+			"verifier, verifier_id) SELECT p.asset_id, p.run_id, 'VU', 1, p.barcode, "
+			"'{\"valid_until\": \"2025-02-27\"}', r.operator, r.operator_id FROM run_position "
+			"p JOIN verification_run r USING (run_id) WHERE p.run_id = " +
+			drafted_run)
+			       .c_str(),
+		       0, nullptr, &err))
+		<< err.msg;
+	auto until = [&](const std::string &run) {
+		return wf_scalar(
+			db,
+			"SELECT c.valid_until || '|' || a.valid_until FROM run_conclusion c "
+			"JOIN asset a USING (asset_id) WHERE c.item = 'overall' AND c.run_id = " +
+				run);
+	};
+	EXPECT_EQ("2025-02-27|2025-02-27", until(old_run));
+	EXPECT_EQ("2025-03-14|2025-03-14", until(ok_run));
+	/* the defect: before 0370 the old conclusion cannot be certified */
+	struct db *tech = pgtest_connect(pgtest_as(ci, "mlt_tech"));
+	long long *ids = nullptr;
+	size_t n = 0, created = 0;
+	EXPECT_EQ(ML_ESTATE,
+		  cert_source_drafts(tech, atoll(old_run.c_str()), "VU", &ids, &n, &created, &err));
+	EXPECT_NE(nullptr, strstr(err.msg, "valid until 2025-02-27; the rule gives 2025-02-28"))
+		<< err.msg;
+
+	/* migrate on: 0370 runs ml_fix_old_valid_until() once */
+	int applied = 0;
+	ASSERT_EQ(ML_OK, db_migrate(db, nullptr, 0, &applied, &err)) << err.msg;
+	EXPECT_GE(applied, 1);
+	EXPECT_EQ("2025-02-28|2025-02-28", until(old_run));
+	EXPECT_EQ("2025-03-14|2025-03-14", until(ok_run)) << "already the rule's: untouched";
+	EXPECT_EQ("2025-02-27|2025-02-27", until(drafted_run)) << "a certificate exists: untouched";
+	/* the asset's history says who, why and what */
+	EXPECT_EQ(
+		"mlt_operator|in_stock|in_stock|" + old_run + "|2025-02-27|2025-02-28|0370",
+		wf_scalar(
+			db,
+			"SELECT e.actor || '|' || e.from_state || '|' || e.to_state || '|' || "
+			"(e.details ->> 'run_id') || '|' || (e.details ->> 'old_valid_until') || '|' "
+			"|| (e.details ->> 'valid_until') || '|' || (e.details ->> 'migration') "
+			"FROM asset_event e JOIN run_position p USING (asset_id) WHERE "
+			"e.action = 'valid_until_restate' AND p.run_id = " +
+				old_run));
+	EXPECT_NE(
+		std::string::npos,
+		wf_scalar(db, "SELECT e.reason FROM asset_event e JOIN run_position p USING "
+			      "(asset_id) WHERE e.action = 'valid_until_restate' AND p.run_id = " +
+				      old_run)
+			.find("rule of 0365"));
+	EXPECT_EQ("1", wf_scalar(db, "SELECT count(*) FROM asset_event WHERE action = "
+				     "'valid_until_restate'"));
+	/* the conclusion stays append-only for everyone else */
+	EXPECT_NE(ML_OK,
+		  db_cmd(db,
+			 ("UPDATE run_conclusion SET valid_until = '2099-01-01' WHERE run_id = " +
+			  old_run)
+				 .c_str(),
+			 0, nullptr, &err));
+	/* now it is certified, with the rule's date; a second pass finds nothing */
+	ASSERT_EQ(ML_OK,
+		  cert_source_drafts(tech, atoll(old_run.c_str()), "VU", &ids, &n, &created, &err))
+		<< err.msg;
+	EXPECT_EQ(1u, created);
+	free(ids);
+	EXPECT_EQ("2025-02-28|郑检测",
+		  wf_scalar(db, "SELECT (content ->> 'valid_until') || '|' || verifier FROM "
+				"certificate WHERE run_id = " +
+					old_run));
+	EXPECT_EQ("0", wf_scalar(db, "SELECT ml_fix_old_valid_until()"));
+	db_close(tech);
+	db_close(db);
+	EXPECT_EQ(ML_OK, db_cmd(adb, ("DROP DATABASE \"" + name + "\" WITH (FORCE)").c_str(), 0,
+				nullptr, &err))
+		<< err.msg;
+	db_close(adb);
 }
 
 TEST(CertWorkflow, BatchIsAllOrNothingAndGivesNumbersBack)

@@ -1069,7 +1069,8 @@ TEST_F(Server, PublicVerificationTellsCurrentSupersededAndWithdrawn)
 	long long rev = 0;
 	ASSERT_EQ(ML_OK, cert_revise(p.approver, a, "客户名称有误", ov, 1, &rev, &err)) << err.msg;
 	ASSERT_EQ(ML_OK, cert_check(p.checker, &rev, 1, &err)) << err.msg;
-	/* the reviser is the revision's verifier: another approver issues it */
+	/* the reviser drafted the revision (its verifier is the run's operator,
+	 * 0366): another approver issues it */
 	struct db *ap2 = pgtest_connect(pgtest_user(ci(), "mlt_sv_ap2", "孙批准", "approver"));
 	ASSERT_EQ(ML_OK, wf_approve(ap2, { rev }, &err)) << err.msg;
 	db_close(ap2);
@@ -1681,8 +1682,8 @@ TEST_F(Server, RunsAreCreatedAndAbortedOverTheApiByTheTechnician)
 }
 
 /* A certificate corrected over the API (POST /api/certificates/{id}/revise):
- * the approver who asks for it becomes the revision's verifier, so two other
- * people must check and approve it; a field outside the whitelist is an
+ * the approver who asks for it drafts the revision (its verifier stays the
+ * run's operator, 0366), so two other people must check and approve it; a field outside the whitelist is an
  * unknown field, a revision with no change is refused. */
 TEST_F(Server, ARevisionOverTheApiNeedsTwoOtherPeople)
 {
@@ -1713,9 +1714,10 @@ TEST_F(Server, ARevisionOverTheApiNeedsTwoOtherPeople)
 	long long rev = json_integer_value(json_object_get(it, "id"));
 	ASSERT_GT(rev, ids[0]) << r.dump();
 	EXPECT_STREQ("draft", json_string_value(json_object_get(it, "state"))) << r.dump();
-	EXPECT_EQ("mlt_approver|1",
-		  sql_value(ci(), "SELECT u.login || '|' || c.revision FROM certificate c JOIN "
-				  "app_user u ON u.user_id = c.verifier_id WHERE c.id = " +
+	EXPECT_EQ("mlt_operator|mlt_approver|1",
+		  sql_value(ci(), "SELECT u.login || '|' || d.login || '|' || c.revision FROM "
+				  "certificate c JOIN app_user u ON u.user_id = c.verifier_id JOIN "
+				  "app_user d ON d.user_id = c.drafter_id WHERE c.id = " +
 					  std::to_string(rev)));
 	/* the approver drafted it: checking it is the checker's; approving it, someone else's */
 	std::string none = "{}";

@@ -94,6 +94,7 @@ static void add_test_cast(const std::string &ci)
 		{ "mlt_clerk", "李库管", "warehouse_clerk" },
 		{ "mlt_tech", "王检定", "lab_technician" },
 		{ "mlt_tech2", "赵检定", "lab_technician" },
+		{ "mlt_operator", "郑检测", "lab_technician" },
 		{ "mlt_checker", "张核验", "checker" },
 		{ "mlt_approver", "刘批准", "approver" },
 		{ "mlt_field", "陈装接", "field_member" },

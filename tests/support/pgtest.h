@@ -29,6 +29,9 @@ std::string pgtest_fresh_db(const char *tag);
  * are shared by every test database; the app_user rows are per database):
  *   mlt_admin (admin)            mlt_clerk (warehouse_clerk)
  *   mlt_tech, mlt_tech2 (lab_technician)
+ *   mlt_operator (lab_technician: the operator of the runs the DBA fixtures
+ *     insert, tests/data/reports/make_run.sql; a person who neither drafts,
+ *     checks nor approves their certificates, 0366/0370)
  *   mlt_checker (checker)        mlt_approver (approver)
  *   mlt_field (field_member)     mlt_analyst (quality_analyst)
  *   mlt_manager (manager)        mlt_auditor (auditor)

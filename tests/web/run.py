@@ -290,7 +290,7 @@ def t_cert_queue(b, fx):
     b.wait_text("#state", "已作废")
     assert fx.sql("SELECT count(*) FROM cert_withdrawal WHERE cert_id = %d" % d1) == "1"
 
-    # the verifier who drafted it has no checker role: the page says so, and
+    # the technician who drafted it has no checker role: the page says so, and
     # the database refuses even a forced click
     b.login("mlt_tech")
     b.get("/lab/certs.html#%d" % d2)

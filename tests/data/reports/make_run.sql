@@ -1,5 +1,6 @@
--- Test and benchmark helper (not a migration): wf_make_run(tag, n, n_fail)
--- inserts, as the DBA, a complete finished verification run of n
+-- Test and benchmark helper (not a migration): wf_make_run(tag, n, n_fail
+-- [, operator login [, run date [, period in months]]]) inserts, as the DBA,
+-- a complete finished verification run of n
 -- single-phase class-1 meters — the scheme it followed (creep, start, two
 -- basic-error points), every step completed, a result of every step and a
 -- conclusion of every item for every meter, valid until the rule — as the
@@ -7,14 +8,28 @@
 -- basic error at 0.1Ib cosφ=0.5L. The meters end in_stock (or failed), each
 -- with the validity of its run. Returns the run id. Barcodes are 22 digits
 -- with a valid check digit (domain.md §5.2), unique per tag.
+-- The run's operator is a person (operator_id, as ml_run_create records the
+-- authenticated user, 0113): by default mlt_operator 郑检测 of the test cast
+-- (tests/support/pgtest.h), a technician who neither drafts, checks nor
+-- approves; a run without one cannot be certified (0370). The validity is
+-- stored as the runner before 0365 computed it, run date + period − 1 day:
+-- for the default 96 months that is the rule's (ml_valid_until) on every
+-- date; another period and a run date of 29 February give the one-day-short
+-- date 0370 restates.
+DROP FUNCTION IF EXISTS wf_make_run(text, int, int);
 CREATE OR REPLACE FUNCTION wf_barcode(body21 text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
 	SELECT body21 || ((10 - (SELECT sum(substr(body21, k, 1)::int * CASE WHEN k % 2 = 1 THEN 3 ELSE 1 END)
 				 FROM generate_series(1, 21) k) % 10) % 10)::text
 $$;
 
-CREATE OR REPLACE FUNCTION wf_make_run(p_tag text, p_n int, p_fail int DEFAULT 0) RETURNS bigint
+CREATE OR REPLACE FUNCTION wf_make_run(p_tag text, p_n int, p_fail int DEFAULT 0,
+				       p_operator text DEFAULT 'mlt_operator', p_run_date date DEFAULT NULL,
+				       p_period int DEFAULT 96) RETURNS bigint
 	LANGUAGE plpgsql AS $$
 DECLARE
+	op app_user;
+	day date := coalesce(p_run_date, current_date);
+	mcode text := CASE WHEN p_period = 96 THEN 'WF-DDZY285' ELSE 'WF-DDZY285-' || p_period END;
 	mf bigint;
 	mdl bigint;
 	lt bigint;
@@ -23,12 +38,16 @@ DECLARE
 	base bigint;
 BEGIN
 	INSERT INTO manufacturer (code, name) VALUES ('WFMFR', '示范电气有限公司') ON CONFLICT (code) DO NOTHING;
+	SELECT * INTO op FROM app_user WHERE login = p_operator;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'wf_make_run: operator % is not a meterlab user', p_operator;
+	END IF;
 	SELECT manufacturer_id INTO mf FROM manufacturer WHERE code = 'WFMFR';
 	INSERT INTO device_model (code, manufacturer_id, name, kind, accuracy_class, connection, wiring, un_v, ib_a,
 				  imax_a, constant_imp, verification_period_months)
-	VALUES ('WF-DDZY285', mf, '单相费控智能电能表', 'meter_1p', '1', 'direct', '1p2w', 220, 5, 60, 1200, 96)
+	VALUES (mcode, mf, '单相费控智能电能表', 'meter_1p', '1', 'direct', '1p2w', 220, 5, 60, 1200, p_period)
 	ON CONFLICT (code) DO NOTHING;
-	SELECT model_id INTO mdl FROM device_model WHERE code = 'WF-DDZY285';
+	SELECT model_id INTO mdl FROM device_model WHERE code = mcode;
 	INSERT INTO reference_standard (code, name, accuracy_class, range_text)
 	VALUES ('WF-STD', '单相交流电能表标准装置', '0.05', '220V (0.1~100)A') ON CONFLICT (code) DO NOTHING;
 	IF NOT EXISTS (SELECT 1 FROM standard_certificate c JOIN reference_standard s USING (standard_id)
@@ -59,15 +78,16 @@ BEGIN
 	-- 14 digits of serial: the lot id keeps tags apart
 	base := lt * 100000;
 	INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, scheme_text, mode, status,
-				      steps_total, operator, run_date, started_at, finished_at, ambient_temp_c, ambient_rh_pct)
+				      steps_total, operator, operator_id, run_date, started_at, finished_at, ambient_temp_c,
+				      ambient_rh_pct)
 	VALUES (bench, mdl, 'WF-S', 1, 'creep; start; basic Imax 1.0 H; basic 0.1Ib 0.5L H', 'driven', 'finished', 4,
-		'tester', current_date, now(), now(), 21.2, 53)
+		op.display_name, op.user_id, day, now(), now(), 21.2, 53)
 	RETURNING run_id INTO run;
 	INSERT INTO asset (barcode, model_id, lot_id, production_batch, production_date, state, valid_until)
 	SELECT wf_barcode('4130009' || lpad((base + g)::text, 14, '0')), mdl, lt, 'B1', date '2026-01-01',
 	       CASE WHEN g > p_n - p_fail THEN 'failed' ELSE 'in_stock' END,
 	       CASE WHEN g > p_n - p_fail THEN NULL
-		    ELSE (current_date + make_interval(months => 96))::date - 1 END
+		    ELSE (day + make_interval(months => p_period))::date - 1 END
 	FROM generate_series(1, p_n) g;
 	INSERT INTO run_position (asset_id, run_id, position, barcode)
 	SELECT a.asset_id, run, row_number() OVER (ORDER BY a.asset_id), a.barcode FROM asset a WHERE a.lot_id = lt;
@@ -102,7 +122,7 @@ BEGIN
 	SELECT p.asset_id, run, i.item,
 	       CASE WHEN p.position > p_n - p_fail AND i.item IN ('basic', 'overall') THEN 'fail' ELSE 'pass' END, 'none',
 	       CASE WHEN i.item = 'overall' AND p.position <= p_n - p_fail
-		    THEN (current_date + make_interval(months => 96))::date - 1 END
+		    THEN (day + make_interval(months => p_period))::date - 1 END
 	FROM run_position p, (VALUES ('creep'), ('start'), ('basic'), ('overall')) AS i(item)
 	WHERE p.run_id = run;
 	RETURN run;
