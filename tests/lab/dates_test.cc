@@ -209,8 +209,7 @@ TEST_F(Dates, RevisionValidityEndsOnTheRulesLastDay)
 TEST_F(Dates, ExpiryIsJudgedOnChinasDay)
 {
 	std::string zone = far_zone(dba_);
-	struct db *tech = pgtest_connect(pgtest_as(ci_, "mlt_tech") +
-					 " options='-c TimeZone=" + zone + "'");
+	struct db *tech = pgtest_connect_in_zone(pgtest_as(ci_, "mlt_tech"), zone);
 	EXPECT_EQ("f", one(tech, "SELECT (current_date = ml_cert_today())::text::char"))
 		<< "the session's date should differ from China's in " << zone;
 	EXPECT_EQ("expired|ok",
