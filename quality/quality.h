@@ -83,7 +83,7 @@ struct quality_month_row {
 
 struct quality_report {
 	char from[11], to[11], maker[40], model[72];
-	char generated_at[40]; /* the database's clock */
+	char generated_at[40]; /* the database's clock in China Standard Time */
 	struct quality_verdict_row *verdicts;
 	size_t n_verdicts;
 	struct quality_item_row *items;

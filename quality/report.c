@@ -301,8 +301,12 @@ int quality_report_load(struct db *db, const struct quality_filter *f, struct qu
 	COPY(q.to, f->to);
 	COPY(q.maker, f->maker);
 	COPY(q.model, f->model);
-	rc = db_query_one(db, "SELECT to_char(now(), 'YYYY-MM-DD HH24:MI:SS TZ') AS at", 0, NULL,
-			  &r, err);
+	/* China's clock whatever the session's zone (0365): the PDF's CreationDate
+	 * takes this date as +08:00 (quality_render.c), as the certificates' dates. */
+	rc = db_query_one(db,
+			  "SELECT to_char(now() AT TIME ZONE 'Asia/Shanghai', "
+			  "'YYYY-MM-DD HH24:MI:SS \"CST\"') AS at",
+			  0, NULL, &r, err);
 	if (rc)
 		goto out;
 	COPY(q.generated_at, db_get(r, 0, "at"));

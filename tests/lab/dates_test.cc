@@ -209,8 +209,7 @@ TEST_F(Dates, RevisionValidityEndsOnTheRulesLastDay)
 TEST_F(Dates, ExpiryIsJudgedOnChinasDay)
 {
 	std::string zone = far_zone(dba_);
-	struct db *tech = pgtest_connect(pgtest_as(ci_, "mlt_tech") +
-					 " options='-c TimeZone=" + zone + "'");
+	struct db *tech = pgtest_connect_in_zone(pgtest_as(ci_, "mlt_tech"), zone);
 	EXPECT_EQ("f", one(tech, "SELECT (current_date = ml_cert_today())::text::char"))
 		<< "the session's date should differ from China's in " << zone;
 	EXPECT_EQ("expired|ok",
@@ -235,6 +234,9 @@ TEST_F(Dates, ExpiryIsJudgedOnChinasDay)
  *   ml_issue_problem: names its zone (ml_cert_today, AT TIME ZONE; it is
  *     inlined, which a SET clause would stop);
  *   ml_cert_require_current: formats a moment AT TIME ZONE 'Asia/Shanghai'.
+ * Also listed (0371): a function comparing a moment column (…_at) with one
+ * of its date parameters, which PostgreSQL turns into the first moment of
+ * that day in the session's zone (the quality aggregates' periods).
  */
 TEST_F(Dates, NoFunctionDatesByTheSessionZone)
 {
@@ -249,7 +251,19 @@ TEST_F(Dates, NoFunctionDatesByTheSessionZone)
 		    "'ml_issue_problem', 'ml_cert_require_current') "
 		    "AND (p.prosrc ~* '\\m(current_date|current_time|localtime|localtimestamp)\\M' "
 		    "  OR p.prosrc ~* '(now\\(\\)|current_timestamp|_at|_time)\\)?\\s*::\\s*(date|timestamp)\\M' "
-		    "  OR p.prosrc ~* '(date_trunc|extract|to_char)\\s*\\([^)]*(now\\(\\)|current_timestamp|_at\\M)')"));
+		    "  OR p.prosrc ~* '(date_trunc|extract|to_char)\\s*\\([^)]*(now\\(\\)|current_timestamp|_at\\M)' "
+		    /* a moment column compared with a date parameter (0371) */
+		    "  OR EXISTS (SELECT 1 FROM unnest(coalesce(p.proallargtypes, p.proargtypes::oid[]), "
+		    "    p.proargnames) a(t, n) WHERE a.t = 'date'::regtype "
+		    "    AND (p.prosrc ~* ('_at\\s*(<|>|<=|>=|=)\\s*' || a.n || '\\M') "
+		    "      OR p.prosrc ~* ('\\m' || a.n || '(\\s*[-+]\\s*\\d+)?\\s*(<|>|<=|>=|=)\\s*[a-z_.]*_at\\M'))))"));
+	/* and the new pattern sees what it is for: a moment compared with a date argument */
+	EXPECT_EQ(
+		"t",
+		one(dba_,
+		    "SELECT bool_and(p.prosrc ~* ('_at\\s*(<|>|<=|>=|=)\\s*' || 'p_from' || '\\M')) "
+		    "FROM pg_proc p WHERE p.proname IN ('ml_quality_items', 'ml_quality_points', "
+		    "'ml_quality_point_failures', 'ml_quality_alert_units')"));
 	/* and the guard sees what it guards: ml_run_create's and ml_site_inspect's pin */
 	EXPECT_EQ("2",
 		  one(dba_, "SELECT count(*) FROM pg_proc WHERE proname IN ('ml_run_create', "

@@ -67,9 +67,10 @@ struct Pts {
 };
 
 int inspect(const std::string &who, const char *point, const char *standard, const Pts &pts,
-	    inspect_out *out, struct ml_error *err, const char *date = nullptr)
+	    inspect_out *out, struct ml_error *err, const char *date = nullptr,
+	    const char *zone = nullptr)
 {
-	struct db *db = pgtest_connect(who);
+	struct db *db = zone ? pgtest_connect_in_zone(who, zone) : pgtest_connect(who);
 	inspect_in in = {};
 	in.point = point;
 	in.standard = standard;
@@ -410,9 +411,9 @@ TEST_F(Inspect, TheCallersTimeZoneDoesNotDateAnInspection)
 			"SELECT extract(hour FROM now() AT TIME ZONE 'Asia/Shanghai')::int")) >= 20
 			? "Etc/GMT-14"
 			: "Etc/GMT+12";
-	std::string who = g_field + " options='-c TimeZone=" + zone + "'";
+	const std::string &who = g_field;
 	{
-		struct db *db = pgtest_connect(who);
+		struct db *db = pgtest_connect_in_zone(who, zone);
 		PGresult *res = nullptr;
 		struct ml_error e = ML_ERROR_INIT;
 		ASSERT_EQ(ML_OK, db_query_one(db, "SELECT (current_date = ml_cert_today())::text",
@@ -426,13 +427,13 @@ TEST_F(Inspect, TheCallersTimeZoneDoesNotDateAnInspection)
 	inspect_out o;
 	struct ml_error err = ML_ERROR_INIT;
 	Pts p{ "Ib 1.0: 1.0, 1.02", "0.2Ib 0.5L: 0.1, 0.1" }; // passes
-	ASSERT_EQ(ML_OK, inspect(who, "IP3", "PS1", p, &o, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, inspect(who, "IP3", "PS1", p, &o, &err, nullptr, zone)) << err.msg;
 	EXPECT_EQ(1, o.pass);
 	EXPECT_EQ(one("SELECT ml_cert_today()::text"),
 		  one("SELECT inspected_on::text FROM point_inspection WHERE inspection_id = $1",
 		      { std::to_string(o.inspection_id) }));
 	// the day given explicitly may be China's today, not the day after it
 	EXPECT_EQ(ML_OK, inspect(who, "IP3", "PS1", p, &o, &err,
-				 one("SELECT ml_cert_today()::text").c_str()))
+				 one("SELECT ml_cert_today()::text").c_str(), zone))
 		<< err.msg;
 }

@@ -199,7 +199,7 @@ TEST(StateRotation, SampleDefersOrBringsForwardALot)
 			"SELECT extract(hour FROM now() AT TIME ZONE 'Asia/Shanghai')::int")) >= 20
 			? "Etc/GMT-14"
 			: "Etc/GMT+12";
-	struct db *far = pgtest_connect(g_mgr + " options='-c TimeZone=" + zone + "'");
+	struct db *far = pgtest_connect_in_zone(g_mgr, zone);
 	ASSERT_EQ(ML_OK,
 		  inservice_sample_decide(far, "SA", "in-service sample good", verdict, &err))
 		<< err.msg;

@@ -295,6 +295,143 @@ TEST(QualityReport, ServiceCountsFollowTheInstallations)
 }
 
 /*
+ * A report's period is China's days whatever the caller's session zone
+ * (0365, 0371): every aggregate gives from Etc/GMT+12, Etc/GMT-14 and UTC
+ * what it gives from Asia/Shanghai. Before 0371 the failure modes, the
+ * error distribution, the point failures and the alert units compared the
+ * results' moments with the period's dates in the session's zone. Two runs
+ * at the edges of China's days are added in a rolled-back transaction:
+ * 2026-11-01 00:30 China time (still 31 October in UTC-12) and 2026-12-31
+ * 23:30 (already 2027 in UTC+14), three meters of LA2 each, failing at Ib.
+ */
+TEST(QualityReport, PeriodIsChinasDaysFromAnyZone)
+{
+	struct db *db = pgtest_connect(quality_db());
+	auto exec = [&](const char *sql) {
+		PGresult *res = PQexec(db_conn(db), sql);
+		EXPECT_EQ(PGRES_COMMAND_OK, PQresultStatus(res)) << PQerrorMessage(db_conn(db));
+		PQclear(res);
+	};
+	exec("BEGIN");
+	exec("CREATE TEMP TABLE fx_edge AS SELECT e.tag, e.d, e.t, a.asset_id, a.barcode, "
+	     "row_number() OVER (PARTITION BY e.tag ORDER BY a.barcode)::int AS pos "
+	     "FROM (VALUES ('EARLY', date '2026-11-01', timestamptz '2026-11-01 00:30+08'), "
+	     "('LATE', date '2026-12-31', timestamptz '2026-12-31 23:30+08')) e(tag, d, t), "
+	     "(SELECT a.* FROM asset a JOIN lot l ON l.lot_id = a.lot_id WHERE l.code = 'LA2' "
+	     "ORDER BY a.barcode LIMIT 3) a;"
+	     "INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, "
+	     "scheme_text, mode, status, steps_total, operator, run_date, started_at, finished_at) "
+	     "SELECT DISTINCT b.bench_id, m.model_id, 'FX-' || e.tag, 1, 'fixture', 'driven', "
+	     "'finished', 3, 'fixture', e.d, e.t, e.t + interval '10 minutes' "
+	     "FROM fx_edge e, lab_bench b, device_model m WHERE b.code = 'B1' AND m.code = 'MA-1';"
+	     "INSERT INTO run_position (asset_id, run_id, position, barcode) "
+	     "SELECT e.asset_id, r.run_id, e.pos, e.barcode FROM fx_edge e "
+	     "JOIN verification_run r ON r.scheme_code = 'FX-' || e.tag;"
+	     "INSERT INTO run_step_result (asset_id, run_id, step_no, position, kind, label, "
+	     "n_readings, mean_e4, rounded_e4, limit_e4, internal_limit_e4, interval_e4, verdict, "
+	     "internal_verdict, measured_at) SELECT e.asset_id, r.run_id, 1, e.pos, 'basic', "
+	     "'Ib cosφ=1.0 H', 2, 15000, 15000, 10000, 6000, 1000, 'fail', 'fail', e.t "
+	     "FROM fx_edge e JOIN verification_run r ON r.scheme_code = 'FX-' || e.tag;"
+	     "INSERT INTO run_conclusion (asset_id, run_id, item, verdict, internal_verdict, "
+	     "concluded_at) SELECT e.asset_id, r.run_id, it.item, it.v, it.v, "
+	     "e.t + interval '5 minutes' FROM fx_edge e "
+	     "JOIN verification_run r ON r.scheme_code = 'FX-' || e.tag "
+	     "CROSS JOIN (VALUES ('creep', 'pass'), ('basic', 'fail'), ('overall', 'fail')) "
+	     "it(item, v)");
+	/* the edge runs count in China's days */
+	EXPECT_EQ("3/3|3/3|576/21",
+		  one(db, "SELECT (SELECT n || '/' || fail FROM ml_quality_verdicts('2026-11-01', "
+			  "'2026-11-01') WHERE dim = 'total') || '|' || (SELECT n || '/' || fail "
+			  "FROM ml_quality_verdicts('2026-12-31', '2026-12-31') WHERE dim = "
+			  "'total') || '|' || (SELECT n || '/' || fail FROM "
+			  "ml_quality_verdicts('2026-11-01', '2026-12-31') WHERE dim = 'total')"));
+	const char *periods[][2] = { { "2026-11-01", "2026-12-31" },
+				     { "2026-11-01", "2026-11-01" },
+				     { "2026-12-31", "2026-12-31" },
+				     { "2026-11-10", "2026-11-10" },
+				     { "2026-12-01", "2026-12-10" } };
+	const char *aggs[] = { "ml_quality_verdicts",   "ml_quality_items",
+			       "ml_quality_points",     "ml_quality_point_failures",
+			       "ml_quality_field",      "ml_quality_field_months",
+			       "ml_quality_alert_units" };
+	auto rows = [&](const char *zone, const char *fn, const char *from, const char *to) {
+		exec((std::string("SET LOCAL TimeZone = '") + zone + "'").c_str());
+		return one(db, (std::string("SELECT coalesce(string_agg(zrow::text, ';' ORDER BY "
+					    "zrow::text), 'none') FROM ") +
+				fn + "('" + from + "', '" + to + "') zrow")
+				       .c_str());
+	};
+	for (const auto &p : periods)
+		for (const char *fn : aggs) {
+			std::string china = rows("Asia/Shanghai", fn, p[0], p[1]);
+			EXPECT_EQ(std::string::npos, china.find("error")) << fn << ": " << china;
+			for (const char *zone : { "Etc/GMT+12", "Etc/GMT-14", "UTC" })
+				EXPECT_EQ(china, rows(zone, fn, p[0], p[1]))
+					<< fn << "('" << p[0] << "', '" << p[1] << "') from "
+					<< zone;
+		}
+	exec("ROLLBACK");
+	db_close(db);
+}
+
+/*
+ * The same through quality_report_load from a far zone: every CSV table is
+ * the one a session in China gets (2026-11-10 is LA1's run, 10:00 China
+ * time, still 9 November in UTC-12), and the time it was generated is
+ * China's clock, whose date the PDF's CreationDate states as +08:00: from a
+ * zone whose date differs from China's at this moment it had the session's.
+ */
+TEST(QualityReport, ReportFromAFarZoneIsChinas)
+{
+	auto csv = [&](const std::string &zone, const char *from, const char *to,
+		       std::string *generated) {
+		struct db *db = pgtest_connect_in_zone(quality_db(), zone);
+		struct ml_error err = ML_ERROR_INIT;
+		struct quality_report r;
+		memset(&r, 0, sizeof r);
+		struct quality_filter f = { from, to, nullptr, nullptr };
+		EXPECT_EQ(ML_OK, quality_report_load(db, &f, &r, &err)) << err.msg;
+		if (generated)
+			*generated = r.generated_at;
+		char dir[] = "/tmp/ml-quality-tz-XXXXXX";
+		EXPECT_NE(nullptr, mkdtemp(dir));
+		EXPECT_EQ(ML_OK, quality_report_csv(&r, dir, &err)) << err.msg;
+		std::string all;
+		for (const char *name : { "verdicts.csv", "items.csv", "points.csv",
+					  "point_failures.csv", "field.csv", "months.csv" }) {
+			std::ifstream in(std::string(dir) + "/" + name);
+			std::stringstream ss;
+			ss << in.rdbuf();
+			all += std::string("== ") + name + "\n" + ss.str();
+		}
+		pgtest_run("rm -rf " + pgtest_sq(dir), nullptr);
+		quality_report_free(&r);
+		db_close(db);
+		return all;
+	};
+	for (const char *day : { "2026-11-10", "2026-12-05" }) {
+		std::string china = csv("Asia/Shanghai", day, day, nullptr);
+		EXPECT_NE(std::string::npos, china.find("\ntotal,,,,100,")) << china;
+		for (const char *zone : { "Etc/GMT+12", "Etc/GMT-14" })
+			EXPECT_EQ(china, csv(zone, day, day, nullptr)) << day << " from " << zone;
+	}
+	EXPECT_EQ(csv("Asia/Shanghai", "2026-11-01", "2026-12-31", nullptr),
+		  csv("Etc/GMT+12", "2026-11-01", "2026-12-31", nullptr));
+
+	struct db *db = pgtest_connect(quality_db());
+	std::string today = one(db, "SELECT ml_cert_today()::text");
+	std::string zone = std::stoi(one(db, "SELECT extract(hour FROM now() AT TIME ZONE "
+					     "'Asia/Shanghai')::int")) >= 20
+				   ? "Etc/GMT-14"
+				   : "Etc/GMT+12";
+	db_close(db);
+	std::string generated;
+	csv(zone, "2026-11-01", "2026-11-30", &generated);
+	EXPECT_EQ(today, generated.substr(0, 10)) << generated << " from " << zone;
+	EXPECT_EQ(" CST", generated.substr(generated.size() - 4)) << generated;
+}
+
+/*
  * The histogram's bin is floor(10 × error / limit) by ml_floor_div, once per
  * scanned result row. It must be exact for negative errors (floor, not
  * truncation) and stay inlinable: marked STRICT it was not (its CASE is not

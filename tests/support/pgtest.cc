@@ -30,6 +30,21 @@ struct db *pgtest_connect(const std::string &conninfo)
 	return db;
 }
 
+struct db *pgtest_connect_in_zone(const std::string &conninfo, const std::string &zone)
+{
+	struct db *db = pgtest_connect(conninfo);
+	struct ml_error err = ML_ERROR_INIT;
+	const char *p[1] = { zone.c_str() };
+	PGresult *res = nullptr;
+	if (db_exec(db, "SELECT set_config('TimeZone', $1, false)", 1, p, PGRES_TUPLES_OK, &res,
+		    &err)) {
+		fprintf(stderr, "pgtest: TimeZone %s: %s\n", zone.c_str(), err.msg);
+		abort();
+	}
+	PQclear(res);
+	return db;
+}
+
 static void add_test_cast(const std::string &ci);
 
 std::string pgtest_fresh_db(const char *tag)

@@ -53,6 +53,11 @@ std::string pgtest_as_role(const std::string &conninfo, const char *role);
 /* Connect or abort. Caller db_close()s. */
 struct db *pgtest_connect(const std::string &conninfo);
 
+/* Connect and set the session's TimeZone, or abort. Set after connecting, not
+ * by options='-c TimeZone=…': libpq sends PGTZ after the options, so a run
+ * under PGTZ would otherwise test that zone instead. */
+struct db *pgtest_connect_in_zone(const std::string &conninfo, const std::string &zone);
+
 /* Run a shell command, capture stdout (and stderr when merge), return exit status. */
 int pgtest_run(const std::string &cmd, std::string *out, bool merge_stderr = false);
 

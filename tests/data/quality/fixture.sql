@@ -15,6 +15,10 @@
 -- (passes). Field: every passed asset of LA1, LB1 and LC1 is installed on
 -- 2026-11-15 10:00; #1..#5 of LB1 report a fault on 2026-12-10 12:00, #1 of
 -- LA1 on 2026-12-20 12:00; LB1 #6 is removed on 2026-12-01 12:00.
+-- Every time is China Standard Time and says so (+08, AT TIME ZONE
+-- 'Asia/Shanghai'): a zone-less literal takes the session's zone, and from
+-- PGTZ=Etc/GMT+12 the installations fell on China's next day (the field
+-- figures count China's days, 0277) and the known answers moved.
 INSERT INTO manufacturer (code, name) VALUES ('MA', '甲电气'), ('MB', '乙仪表'), ('MC', '丙科技');
 INSERT INTO device_model (code, manufacturer_id, name, kind, accuracy_class, connection, wiring, un_v, ib_a,
 			  imax_a, constant_imp, verification_period_months)
@@ -54,7 +58,7 @@ JOIN (VALUES ('LA1', 'B1', date '2026-11-10'), ('LA2', 'B1', date '2026-12-05'),
 INSERT INTO verification_run (bench_id, model_id, scheme_code, scheme_version, scheme_text, mode, status,
 			      steps_total, operator, run_date, started_at, finished_at)
 SELECT b.bench_id, l.model_id, 'FX-' || f.lot || '-' || f.part, 1, 'fixture', 'driven', 'finished', 3, 'fixture',
-       f.d, f.d + time '09:00', f.d + time '10:00'
+       f.d, (f.d + time '09:00') AT TIME ZONE 'Asia/Shanghai', (f.d + time '10:00') AT TIME ZONE 'Asia/Shanghai'
 FROM fx_run f JOIN lab_bench b ON b.code = f.bench JOIN lot l ON l.lot_id = f.lot_id;
 CREATE TEMP TABLE fx_asset AS
 SELECT a.asset_id, a.barcode, l.code AS lot, substr(a.barcode, 8, 5)::int AS i, r.run_id, r.run_date,
@@ -70,7 +74,7 @@ INSERT INTO run_step_result (asset_id, run_id, step_no, position, kind, label, n
 SELECT x.asset_id, x.run_id, p.step_no, x.pos, CASE WHEN x.lot = 'LC2' THEN 'ct' ELSE 'basic' END,
        CASE WHEN x.lot = 'LC2' THEN p.ct_label ELSE p.label END, 2, v.e, v.e, 10000, 6000, 1000,
        CASE WHEN abs(v.e) > 10000 THEN 'fail' ELSE 'pass' END, CASE WHEN abs(v.e) > 6000 THEN 'fail' ELSE 'pass' END,
-       x.run_date + time '09:30'
+       (x.run_date + time '09:30') AT TIME ZONE 'Asia/Shanghai'
 FROM fx_asset x
 CROSS JOIN (VALUES (0, 'Imax cosφ=1.0 H', 'CT 100% 100%VA'), (1, 'Ib cosφ=1.0 H', 'CT 5% 100%VA')) p(step_no, label, ct_label)
 CROSS JOIN LATERAL (SELECT CASE WHEN p.step_no = 0 THEN (x.i % 11 - 5) * 100
@@ -82,7 +86,7 @@ INSERT INTO run_conclusion (asset_id, run_id, item, verdict, internal_verdict, v
 SELECT x.asset_id, x.run_id, it.item,
        CASE WHEN x.bad AND it.item IN ('basic', 'overall') THEN 'fail' ELSE 'pass' END,
        CASE WHEN x.bad AND it.item IN ('basic', 'overall') THEN 'fail' ELSE 'pass' END,
-       CASE WHEN it.item = 'overall' AND NOT x.bad THEN date '2034-11-30' END, x.run_date + time '10:00'
+       CASE WHEN it.item = 'overall' AND NOT x.bad THEN date '2034-11-30' END, (x.run_date + time '10:00') AT TIME ZONE 'Asia/Shanghai'
 FROM fx_asset x CROSS JOIN (VALUES ('creep'), ('basic'), ('overall')) it(item);
 UPDATE asset a SET state = CASE WHEN x.bad THEN 'failed' ELSE 'in_stock' END,
 		   valid_until = CASE WHEN x.bad THEN NULL ELSE date '2034-11-30' END
@@ -91,15 +95,15 @@ FROM fx_asset x WHERE x.asset_id = a.asset_id;
 -- field history (lifecycle events; the CENTRAL store and a customer site)
 INSERT INTO location (code, name, kind) VALUES ('SITE-1', '示范台区', 'customer_site');
 INSERT INTO asset_event (asset_id, occurred_at, actor, location_id, from_state, to_state, action)
-SELECT x.asset_id, timestamptz '2026-11-15 10:00:00', 'fixture', (SELECT location_id FROM location WHERE code = 'SITE-1'),
+SELECT x.asset_id, timestamptz '2026-11-15 10:00:00+08', 'fixture', (SELECT location_id FROM location WHERE code = 'SITE-1'),
        'issued', 'installed', 'install'
 FROM fx_asset x WHERE x.lot IN ('LA1', 'LB1', 'LC1') AND NOT x.bad;
 INSERT INTO asset_event (asset_id, occurred_at, actor, from_state, to_state, action)
-SELECT x.asset_id, CASE WHEN x.lot = 'LB1' THEN timestamptz '2026-12-10 12:00:00' ELSE timestamptz '2026-12-20 12:00:00' END,
+SELECT x.asset_id, CASE WHEN x.lot = 'LB1' THEN timestamptz '2026-12-10 12:00:00+08' ELSE timestamptz '2026-12-20 12:00:00+08' END,
        'fixture', 'installed', 'fault_analysis', 'fault_report'
 FROM fx_asset x WHERE (x.lot = 'LB1' AND x.i <= 5) OR (x.lot = 'LA1' AND x.i = 1);
 INSERT INTO asset_event (asset_id, occurred_at, actor, from_state, to_state, action)
-SELECT x.asset_id, timestamptz '2026-12-01 12:00:00', 'fixture', 'installed', 'removed', 'remove'
+SELECT x.asset_id, timestamptz '2026-12-01 12:00:00+08', 'fixture', 'installed', 'removed', 'remove'
 FROM fx_asset x WHERE x.lot = 'LB1' AND x.i = 6;
 -- the states their history ends in, written straight from in_stock (a fixture, not the
 -- lifecycle: 0205 judges installed -> removed|fault_analysis, which only the field's
@@ -123,12 +127,12 @@ SELECT 'FXP' || x.asset_id, 'ACC' || x.asset_id, '示范台区 ' || x.i || ' 号
 FROM fx_asset x WHERE x.lot IN ('LA1', 'LB1', 'LC1') AND NOT x.bad;
 INSERT INTO installation (asset_id, point_id, element, team_id, installed_by, installed_at, install_kwh)
 SELECT x.asset_id, p.point_id, 'meter', (SELECT location_id FROM location WHERE code = 'TEAM-FX'), p.created_by,
-       timestamptz '2026-11-15 10:00:00', 0
+       timestamptz '2026-11-15 10:00:00+08', 0
 FROM fx_asset x JOIN metering_point p ON p.code = 'FXP' || x.asset_id;
 UPDATE installation i
 SET removed_by = i.installed_by, remove_kwh = 12.5,
-    removed_at = CASE WHEN x.lot = 'LB1' AND x.i <= 5 THEN timestamptz '2026-12-10 12:00:00'
-		      WHEN x.lot = 'LB1' THEN timestamptz '2026-12-01 12:00:00' ELSE timestamptz '2026-12-20 12:00:00' END,
+    removed_at = CASE WHEN x.lot = 'LB1' AND x.i <= 5 THEN timestamptz '2026-12-10 12:00:00+08'
+		      WHEN x.lot = 'LB1' THEN timestamptz '2026-12-01 12:00:00+08' ELSE timestamptz '2026-12-20 12:00:00+08' END,
     remove_reason = CASE WHEN x.lot = 'LB1' AND x.i = 6 THEN 'other' ELSE 'fault' END
 FROM fx_asset x
 WHERE x.asset_id = i.asset_id AND ((x.lot = 'LB1' AND x.i <= 6) OR (x.lot = 'LA1' AND x.i = 1));
