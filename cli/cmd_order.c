@@ -11,6 +11,8 @@
 #include "stores/stores.h"
 
 #define ORDER_MAX_LINES 200
+/* barcodes still in transit named on `order receive`'s summary line */
+#define RECEIVE_SHOW 20
 
 struct order_args {
 	const char *from, *to, *note, *file, *reason, *status;
@@ -163,13 +165,21 @@ static int receive(struct cli_ctx *ctx, struct cli_call *c)
 			ml_json_kv_str(&b, 0, "message", rep.scans[i].msg);
 			ml_buf_putc(&b, '}');
 		}
-		ml_buf_puts(&b, "],\"missing\":[");
-		for (size_t i = 0; i < rep.nmissing; i++) {
+		/* what is left: a count and the first page, as the API answers
+		 * (the whole list is `order in-transit`) */
+		ml_buf_puts(&b, "]");
+		ml_json_kv_int(&b, 0, "in_transit_count", (int64_t)rep.in_transit);
+		ml_buf_puts(&b, ",\"in_transit\":[");
+		for (size_t i = 0; i < rep.npage; i++) {
 			if (i)
 				ml_buf_putc(&b, ',');
-			ml_json_str(&b, rep.missing[i]);
+			ml_json_str(&b, rep.page[i]);
 		}
-		ml_buf_puts(&b, "]}");
+		ml_buf_puts(&b, "]");
+		ml_json_kv_str(&b, 0, "next",
+			       rep.in_transit > rep.npage && rep.npage ? rep.page[rep.npage - 1]
+								       : NULL);
+		ml_buf_putc(&b, '}');
 	} else {
 		for (size_t i = 0; i < rep.nscans; i++)
 			if (rep.scans[i].outcome != ORDER_RECEIVED)
@@ -180,15 +190,69 @@ static int receive(struct cli_ctx *ctx, struct cli_call *c)
 			&b,
 			"order %lld: %zu received, %zu extra, %zu wrong, %zu duplicate; %zu still missing",
 			(long long)a->id, rep.n[ORDER_RECEIVED], rep.n[ORDER_EXTRA],
-			rep.n[ORDER_WRONG], rep.n[ORDER_DUPLICATE], rep.nmissing);
-		for (size_t i = 0; i < rep.nmissing; i++)
-			ml_buf_printf(&b, "%s%s", i ? " " : ": ", rep.missing[i]);
+			rep.n[ORDER_WRONG], rep.n[ORDER_DUPLICATE], rep.in_transit);
+		/* a few names on the line, not 100 000: the rest on request */
+		size_t show = rep.npage < RECEIVE_SHOW ? rep.npage : RECEIVE_SHOW;
+		for (size_t i = 0; i < show; i++)
+			ml_buf_printf(&b, "%s%s", i ? " " : ": ", rep.page[i]);
+		if (rep.in_transit > show)
+			ml_buf_printf(&b, " … and %zu more (meterlab order in-transit %lld)",
+				      rep.in_transit - show, (long long)a->id);
 	}
 	rc = cli_emit(c, &b, 1);
 out:
 	ml_buf_free(&b);
 	order_receive_report_free(&rep);
 	cli_scan_free(&s);
+	return rc;
+}
+
+/* Every barcode still in transit, one a line (or a JSON array), read a page
+ * of ORDER_TRANSIT_PAGE_MAX at a time: what `order close --missing` must
+ * name. Asked for, so printed whole however long. */
+static int in_transit(struct cli_ctx *ctx, struct cli_call *c)
+{
+	const struct order_args *a = c->args;
+	struct ml_buf b = ML_BUF_INIT;
+	PGresult *res = NULL;
+	char after[72] = "";
+	size_t total = 0;
+	int rc = order_show(c->db, a->id, &res, &c->err); /* an unknown order is 404, not empty */
+	PQclear(res);
+	res = NULL;
+	if (ctx->json)
+		ml_buf_printf(&b, "{\"order_id\":%lld,\"in_transit\":[", (long long)a->id);
+	while (!rc) {
+		rc = order_in_transit(c->db, a->id, total ? after : NULL, 0, &res, &c->err);
+		if (rc)
+			break;
+		int n = PQntuples(res);
+		for (int i = 0; i < n; i++) {
+			if (ctx->json) {
+				if (total + (size_t)i)
+					ml_buf_putc(&b, ',');
+				ml_json_str(&b, PQgetvalue(res, i, 0));
+			} else {
+				ml_buf_printf(&b, "%s\n", PQgetvalue(res, i, 0));
+			}
+		}
+		total += (size_t)n;
+		if (n > 0)
+			snprintf(after, sizeof(after), "%s", PQgetvalue(res, n - 1, 0));
+		PQclear(res);
+		res = NULL;
+		if (n < ORDER_TRANSIT_PAGE_MAX)
+			break;
+	}
+	if (!rc) {
+		if (ctx->json)
+			ml_buf_puts(&b, "]}\n");
+		else
+			ml_buf_printf(&b, "order %lld: %zu still in transit\n", (long long)a->id,
+				      total);
+		rc = cli_emit(c, &b, 0);
+	}
+	ml_buf_free(&b);
 	return rc;
 }
 
@@ -254,6 +318,10 @@ static const struct cli_opt cancel_opts[] = {
 	CLI_REQ("reason", struct order_args, reason),
 	CLI_OPT_END,
 };
+/* no options, but the argument struct all the same: check_id writes its id */
+static const struct cli_opt no_opts[] = {
+	CLI_OPT_END,
+};
 static const struct cli_opt list_opts[] = {
 	CLI_OPT("status", struct order_args, status),
 	CLI_OPT_END,
@@ -285,6 +353,7 @@ static const struct cli_cmd order_cmds[] = {
 	{ .name = "dispatch",
 	  .run = dispatch,
 	  .check = check_id,
+	  CLI_ARGS(struct order_args, no_opts),
 	  .min_pos = 1,
 	  .max_pos = 1,
 	  .need = "order dispatch needs ORDER",
@@ -300,6 +369,18 @@ static const struct cli_cmd order_cmds[] = {
 	  .need = "order receive needs ORDER",
 	  .summary = "receive at the destination by scanning; reports missing, extra, wrong",
 	  .help = "usage: meterlab order receive ORDER [BARCODE...] [--file SCANS] [--json]" },
+	{ .name = "in-transit",
+	  .run = in_transit,
+	  .check = check_id,
+	  CLI_ARGS(struct order_args, no_opts),
+	  .min_pos = 1,
+	  .max_pos = 1,
+	  .need = "order in-transit needs ORDER",
+	  .flags = CLI_NEED_DB,
+	  .summary = "every barcode of the order still in transit (not yet received), one a line",
+	  .help = "usage: meterlab order in-transit ORDER [--json]\n\n"
+		  "What `order receive` counts as still missing, all of it (receive names the first\n"
+		  "20): what `order close --missing` must name." },
 	{ .name = "close",
 	  .run = close_cmd,
 	  .check = check_id,
@@ -325,6 +406,7 @@ static const struct cli_cmd order_cmds[] = {
 	{ .name = "show",
 	  .run = show,
 	  .check = check_id,
+	  CLI_ARGS(struct order_args, no_opts),
 	  .min_pos = 1,
 	  .max_pos = 1,
 	  .need = "order show needs ORDER",

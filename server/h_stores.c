@@ -230,6 +230,14 @@ int h_order_dispatch(struct req *rq, struct ml_error *err)
 	return rc;
 }
 
+/* POST /api/orders/{id}/receive: every scan's outcome (what this call
+ * received, and every other scan by name with why), the counts per outcome,
+ * how many are still in transit (in_transit_count, exact) and the first page
+ * of them in barcode order (in_transit, at most ORDER_RECEIVE_PAGE). next is
+ * that page's last barcode when more remain, else null: the rest is
+ * GET /api/orders/{id}?after=next, the same keyset. Never the whole list: an
+ * order of 100 000 meters received scan by scan answered megabytes to every
+ * scan (and stored each under its Idempotency-Key). */
 int h_order_receive(struct req *rq, struct ml_error *err)
 {
 	const char **codes = NULL;
@@ -240,7 +248,7 @@ int h_order_receive(struct req *rq, struct ml_error *err)
 		rc = order_receive(rq->db, seg_id(rq), codes, n, &rep, err);
 	free(codes);
 	if (!rc) {
-		json_t *scans = json_array(), *missing = json_array();
+		json_t *scans = json_array(), *page = json_array(), *counts = json_object();
 		for (size_t i = 0; i < rep.nscans; i++)
 			json_array_append_new(scans,
 					      json_pack("{s:I, s:s, s:s, s:s}", "index",
@@ -248,9 +256,19 @@ int h_order_receive(struct req *rq, struct ml_error *err)
 							rep.scans[i].code, "outcome",
 							order_outcome_name(rep.scans[i].outcome),
 							"message", rep.scans[i].msg));
-		for (size_t i = 0; i < rep.nmissing; i++)
-			json_array_append_new(missing, json_string(rep.missing[i]));
-		req_json(rq, 200, json_pack("{s:o, s:o}", "scans", scans, "missing", missing));
+		for (int k = 0; k < ORDER_OUTCOME_COUNT; k++)
+			json_object_set_new(counts, order_outcome_name((enum order_outcome)k),
+					    json_integer((json_int_t)rep.n[k]));
+		for (size_t i = 0; i < rep.npage; i++)
+			json_array_append_new(page, json_string(rep.page[i]));
+		json_t *next = rep.in_transit > rep.npage && rep.npage > 0
+				       ? json_string(rep.page[rep.npage - 1])
+				       : json_null();
+		req_json(rq, 200,
+			 json_pack("{s:I, s:o, s:o, s:I, s:o, s:o}", "order_id",
+				   (json_int_t)seg_id(rq), "scans", scans, "counts", counts,
+				   "in_transit_count", (json_int_t)rep.in_transit, "in_transit",
+				   page, "next", next));
 	}
 	order_receive_report_free(&rep);
 	return rc;

@@ -620,8 +620,10 @@ const struct route srv_routes[] = {
 	  "/api/orders/999999/dispatch", "{}" },
 	{ "POST", "/api/orders/{id}/receive", h_order_receive, AUTH_SESSION, "store.order",
 	  RF_IDEMPOTENT, p_id, NULL, b_barcodes, 200, "warehouse",
-	  "receive by scanning at the destination: missing, extra and wrong reported", S_OBJ,
-	  "/api/orders/999999/receive", "{\"barcodes\":[\"4130001000000462000018\"]}" },
+	  "receive by scanning at the destination: every scan's outcome (received, extra, wrong "
+	  "…), counts, how many are still in transit (in_transit_count) and the first 100 of them "
+	  "(in_transit, next: the rest from GET /api/orders/{id}?after=next)",
+	  S_OBJ, "/api/orders/999999/receive", "{\"barcodes\":[\"4130001000000462000018\"]}" },
 	{ "POST", "/api/orders/{id}/close", h_order_close, AUTH_SESSION, "store.order",
 	  RF_IDEMPOTENT, p_id, NULL, b_close, 200, "warehouse",
 	  "close: every dispatched asset received or reported missing (then lost in transit)",

@@ -30,10 +30,10 @@ void order_receive_report_free(struct order_receive_report *rep)
 	if (!rep)
 		return;
 	free(rep->scans);
-	free(rep->missing);
+	free(rep->page);
 	rep->scans = NULL;
-	rep->missing = NULL;
-	rep->nscans = rep->nmissing = 0;
+	rep->page = NULL;
+	rep->nscans = rep->npage = rep->in_transit = 0;
 }
 
 int order_create(struct db *db, const char *from, const char *to, const struct order_line *lines,
@@ -118,7 +118,7 @@ int order_receive(struct db *db, int64_t order_id, const char *const *barcodes, 
 	struct order_receive_report local;
 	struct pgarr a;
 	char id[24];
-	PGresult *res = NULL, *miss = NULL;
+	PGresult *res = NULL, *miss = NULL, *cnt = NULL;
 	int own = 0;
 	if (!rep)
 		rep = &local;
@@ -134,17 +134,22 @@ int order_receive(struct db *db, int64_t order_id, const char *const *barcodes, 
 	rc = db_exec(db,
 		     "SELECT idx, code, outcome, msg FROM ml_order_receive($1::bigint, $2::text[])",
 		     2, p, PGRES_TUPLES_OK, &res, err);
+	/* What is left: a count and one bounded page, never the whole list (an
+	 * order of 100 000 meters answered megabytes to every scan). The page is
+	 * order_in_transit's first, so its last barcode is the cursor for the
+	 * rest. Both read in the receipt's transaction: what it left. */
 	if (!rc)
-		rc = db_exec(
-			db,
-			"SELECT a.barcode FROM dist_order_item i JOIN asset a USING (asset_id) "
-			"WHERE i.order_id = $1::bigint AND i.status = 'in_transit' ORDER BY a.barcode",
-			1, p, PGRES_TUPLES_OK, &miss, err);
+		rc = db_query_one(db,
+				  "SELECT count(*) FROM dist_order_item "
+				  "WHERE order_id = $1::bigint AND status = 'in_transit'",
+				  1, p, &cnt, err);
+	if (!rc)
+		rc = order_in_transit(db, order_id, NULL, ORDER_RECEIVE_PAGE, &miss, err);
 	if (!rc) {
 		size_t ns = (size_t)PQntuples(res), nm = (size_t)PQntuples(miss);
 		rep->scans = ns ? calloc(ns, sizeof(*rep->scans)) : NULL;
-		rep->missing = nm ? calloc(nm, sizeof(*rep->missing)) : NULL;
-		if ((ns && !rep->scans) || (nm && !rep->missing))
+		rep->page = nm ? calloc(nm, sizeof(*rep->page)) : NULL;
+		if ((ns && !rep->scans) || (nm && !rep->page))
 			rc = ml_errorf(err, ML_ENOMEM, "receive: out of memory for %zu scans", ns);
 		for (size_t i = 0; i < ns && !rc; i++) {
 			struct order_scan *s = &rep->scans[i];
@@ -155,17 +160,19 @@ int order_receive(struct db *db, int64_t order_id, const char *const *barcodes, 
 			rep->n[s->outcome]++;
 		}
 		for (size_t i = 0; i < nm && !rc; i++)
-			snprintf(rep->missing[i], sizeof(rep->missing[i]), "%s",
+			snprintf(rep->page[i], sizeof(rep->page[i]), "%s",
 				 PQgetvalue(miss, (int)i, 0));
 		if (!rc) {
 			rep->nscans = ns;
-			rep->nmissing = nm;
+			rep->npage = nm;
+			rep->in_transit = (size_t)strtoull(PQgetvalue(cnt, 0, 0), NULL, 10);
 		}
 	}
 	rc = stores_tx_close(db, "order_receive", own, rc, err);
 out:
 	PQclear(res);
 	PQclear(miss);
+	PQclear(cnt);
 	pgarr_free(&a);
 	if (rc && rep != &local)
 		order_receive_report_free(rep);
@@ -248,8 +255,8 @@ int order_in_transit(struct db *db, int64_t order_id, const char *after, int lim
 	snprintf(id, sizeof(id), "%lld", (long long)order_id);
 	snprintf(lim, sizeof(lim), "%d", limit ? limit : ORDER_TRANSIT_PAGE_MAX);
 	const char *p[3] = { id, after, lim };
-	/* keyset on the barcode (bpchar: compared as text), the same order as
-	 * order_receive's missing list */
+	/* keyset on the barcode (bpchar: compared as text); order_receive's
+	 * page is this one's first */
 	return db_exec(db,
 		       "SELECT a.barcode::text AS barcode FROM dist_order_item i "
 		       "JOIN asset a USING (asset_id) "

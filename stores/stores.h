@@ -183,12 +183,20 @@ struct order_scan {
 	char msg[320];
 };
 
+/* The first page of what a receipt leaves in transit: small enough for a
+ * scanner's every answer whatever the order's size (an order of 100 000
+ * meters used to answer its whole missing list, megabytes, to every scan). */
+#define ORDER_RECEIVE_PAGE 100
+
 struct order_receive_report {
 	size_t n[ORDER_OUTCOME_COUNT]; /* scans per outcome */
 	struct order_scan *scans;      /* one per scan, malloc'd, owned by the report */
 	size_t nscans;
-	char (*missing)[23]; /* still in transit after this receipt, malloc'd */
-	size_t nmissing;
+	size_t in_transit; /* how many are still in transit after this receipt (exact) */
+	/* the first of them in barcode order, at most ORDER_RECEIVE_PAGE, malloc'd;
+	 * the rest: order_in_transit after the page's last (when in_transit > npage) */
+	char (*page)[23];
+	size_t npage;
 };
 void order_receive_report_free(struct order_receive_report *rep); /* NULL-safe */
 
@@ -196,7 +204,8 @@ void order_receive_report_free(struct order_receive_report *rep); /* NULL-safe *
  * Receive a dispatched order by scanning at the destination. The scans on
  * the order become stock of the destination (one transaction); extra and
  * wrong scans are reported and change nothing (they are not refusals: rc is
- * ML_OK). rep lists every scan's outcome and what is still missing.
+ * ML_OK). rep lists every scan's outcome, how many are still in transit and
+ * the first page of them (in the transaction of the receipt: what it left).
  * Permission store.order.
  */
 int order_receive(struct db *db, int64_t order_id, const char *const *barcodes, size_t n,

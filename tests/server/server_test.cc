@@ -1453,6 +1453,104 @@ TEST_F(Server, SlowLaneBatchesAreOnceUnderTheirKeyAndAllOrNothing)
 	EXPECT_EQ("400", dispatched(780200, 400));
 }
 
+/* Receiving an order of 20 000 meters scan batch by scan batch: every answer
+ * is bounded whatever the order's size — what this call did (each scan, the
+ * unregistered one named), the exact count still in transit and its first
+ * page of 100 with next — not the whole missing list (about 500 KB a scan
+ * here, megabytes at 100 000); from next, GET /api/orders/{id} pages cover
+ * exactly the rest, in barcode order, none twice. */
+TEST_F(Server, ReceivingALargeOrderAnswersACountAndOnePageNotTheWholeList)
+{
+	const long first = 300000, n = 20000;
+	ASSERT_NO_FATAL_FAILURE(
+		stock_lot(ci(), "mlt_radmin", "RHX", "RM1", "RCITY", "RLOT-1", first, n));
+	struct ml_error err = ML_ERROR_INIT;
+	struct db *db = pgtest_connect(pgtest_as(ci(), "mlt_radmin"));
+	struct order_line line = { "RM1", (int)n };
+	int64_t id = 0;
+	ASSERT_EQ(ML_OK,
+		  order_create(db, "CENTRAL", "RCITY", &line, 1, nullptr, 0, nullptr, &id, &err))
+		<< err.msg;
+	std::vector<std::string> all;
+	std::vector<const char *> codes;
+	for (long i = 0; i < n; i++)
+		all.push_back(barcode(first + i));
+	for (auto &c : all)
+		codes.push_back(c.c_str());
+	ASSERT_EQ(ML_OK, order_pick(db, id, codes.data(), codes.size(), nullptr, &err)) << err.msg;
+	size_t nd = 0;
+	ASSERT_EQ(ML_OK, order_dispatch(db, id, &nd, &err)) << err.msg;
+	ASSERT_EQ((size_t)n, nd);
+	db_close(db);
+
+	pgtest_user(ci(), "mlt_rc1", "收货员", "warehouse_clerk");
+	test_session c = direct_session(ci(), "mlt_rc1");
+	std::string path = "/api/orders/" + std::to_string(id) + "/receive";
+	/* a scanner's batch: ten that came and one that is no meter of ours */
+	std::string body = "{\"barcodes\":[";
+	for (long i = 0; i < 10; i++)
+		body += "\"" + barcode(first + i) + "\",";
+	body += "\"" + barcode(399999) + "\"]}";
+	std::vector<std::string> h = c.change();
+	h.push_back("Idempotency-Key: big-receive-0001");
+	http_resp r = http_do(port(), "POST", path, h, &body);
+	ASSERT_EQ(200, r.status) << r.dump();
+	EXPECT_LT(r.body.size(), 8192u)
+		<< "a receipt of 11 scans answered " << r.body.size() << " bytes";
+	EXPECT_EQ(nullptr, r.at("missing")) << "the whole missing list is gone";
+	EXPECT_EQ(10, r.num("counts.received"));
+	EXPECT_EQ(1, r.num("counts.wrong"));
+	json_t *scans = r.at("scans");
+	ASSERT_EQ(11u, json_array_size(scans));
+	json_t *odd = json_array_get(scans, 10);
+	EXPECT_STREQ("wrong", json_string_value(json_object_get(odd, "outcome")));
+	EXPECT_EQ(barcode(399999), json_string_value(json_object_get(odd, "code")));
+	EXPECT_EQ(n - 10, r.num("in_transit_count"));
+	/* the first page: the next 100 in barcode order, next its last */
+	json_t *page = r.at("in_transit");
+	ASSERT_EQ(100u, json_array_size(page)) << "ORDER_RECEIVE_PAGE";
+	std::vector<std::string> seen;
+	for (size_t i = 0; i < json_array_size(page); i++)
+		seen.push_back(json_string_value(json_array_get(page, i)));
+	EXPECT_EQ(barcode(first + 10), seen.front());
+	EXPECT_EQ(seen.back(), r.str("next"));
+	/* the rest from GET by the same keyset: exactly what is left, in order */
+	std::string after = r.str("next");
+	int requests = 0;
+	while (!after.empty() && requests++ < 10) {
+		http_resp g = http_do(port(), "GET",
+				      "/api/orders/" + std::to_string(id) +
+					      "?limit=10000&after=" + after,
+				      c.cookie());
+		ASSERT_EQ(200, g.status) << g.dump();
+		json_t *tr = g.at("in_transit");
+		for (size_t i = 0; i < json_array_size(tr); i++)
+			seen.push_back(json_string_value(json_array_get(tr, i)));
+		after = g.str("next");
+	}
+	EXPECT_EQ(std::vector<std::string>(all.begin() + 10, all.end()), seen);
+	/* the retry of that batch under its key: the same bounded answer */
+	http_resp again = http_do(port(), "POST", path, h, &body);
+	EXPECT_EQ("true", again.header("idempotent-replayed"));
+	EXPECT_EQ(r.body, again.body);
+	/* a batch of 150 (the slow lane): the count follows, the page moves on */
+	body = "{\"barcodes\":[";
+	for (long i = 10; i < 160; i++)
+		body += (i > 10 ? ",\"" : "\"") + barcode(first + i) + "\"";
+	body += "]}";
+	h = c.change();
+	h.push_back("Idempotency-Key: big-receive-0002");
+	r = http_do(port(), "POST", path, h, &body);
+	ASSERT_EQ(200, r.status) << r.dump();
+	EXPECT_EQ(150, r.num("counts.received"));
+	EXPECT_EQ(n - 160, r.num("in_transit_count"));
+	EXPECT_EQ(barcode(first + 160), json_string_value(json_array_get(r.at("in_transit"), 0)));
+	EXPECT_EQ(barcode(first + 259), r.str("next"));
+	EXPECT_EQ(std::to_string(n - 160),
+		  sql_value(ci(), "SELECT count(*) FROM dist_order_item WHERE order_id = " +
+					  std::to_string(id) + " AND status = 'in_transit'"));
+}
+
 /* A refused scan is not kept under its Idempotency-Key (web audit S1). An
  * offline scanner sends every scan with its key and retries until it has an
  * answer: the retry of a put-away refused because the meter is not verified

@@ -10,7 +10,8 @@ await boot("配送单");
 const statusNames = { open: "待拣货", picking: "拣货中", dispatched: "已发运", closed: "已关闭", cancelled: "已取消" };
 const outcomeNames = { received: "已收货", already_received: "已收过", duplicate: "重复扫描", missing_reported: "已报缺失", extra: "多到（不在本单）", wrong: "错误条码" };
 let current = null; // the order shown: {id, status, lines}
-let missing = [];
+let missing = []; // what is still in transit on a dispatched order, in barcode order
+let missingLoaded = false; // missing was read from the server since the dispatch
 
 async function loadList() {
 	const r = await api("GET", "/api/orders");
@@ -66,18 +67,41 @@ async function loadMissing() {
 	} while (after);
 	if (current.id !== id) return; // another order opened meanwhile
 	missing = codes;
+	missingLoaded = true;
 	showMissing();
 }
 
+// A receipt's answer names what it received and counts what is left (not
+// the whole list: megabytes a scan on an order of 100 000 meters). Nothing
+// enters transit on a dispatched order, so the list read since the dispatch,
+// less what was received, is right exactly when its length is the server's
+// count; otherwise (another clerk's scanner, a list never read) read it again.
+async function receiptTaken(r) {
+	for (const s of r.scans) {
+		if (s.outcome !== "received" && s.outcome !== "already_received") continue;
+		const i = missing.indexOf(s.code);
+		if (i >= 0) missing.splice(i, 1);
+	}
+	if (!missingLoaded || missing.length !== r.in_transit_count) await loadMissing();
+	else showMissing();
+}
+
+// the first SHOW_MISSING are listed (a list of 100 000 is not read on a
+// screen); closing sends all of them
+const SHOW_MISSING = 500;
 function showMissing() {
+	const more = missing.length - SHOW_MISSING;
 	$("#missing").replaceChildren(missing.length
-		? h("div", { class: "msg warn", role: "status" }, h("strong", {}, `缺失 ${missing.length} 件：`), h("ul", {}, missing.map((b) => h("li", { class: "missing-code" }, b))))
+		? h("div", { class: "msg warn", role: "status" }, h("strong", {}, `缺失 ${missing.length} 件：`),
+			h("ul", {}, missing.slice(0, SHOW_MISSING).map((b) => h("li", { class: "missing-code" }, b))),
+			more > 0 ? h("p", { class: "muted" }, `另有 ${fmtNum(more)} 件未列出`) : "")
 		: "");
 }
 
 async function open(id) {
 	current = { id, status: "", lines: [] };
 	missing = [];
+	missingLoaded = false;
 	message($("#msg"), "", "");
 	const input = h("input", { id: "scan", "aria-describedby": "scanhelp" });
 	$("#order").replaceChildren(
@@ -103,8 +127,11 @@ async function scan(code) {
 	if (current.status === "dispatched") {
 		const r = await api("POST", `/api/orders/${id}/receive`, { barcodes: [code] }, { idempotencyKey: newKey() });
 		const s = r.scans[0];
-		missing = r.missing;
-		showMissing();
+		try {
+			await receiptTaken(r);
+		} catch (e) {
+			message($("#msg"), "warn", "刷新缺失清单失败，请刷新页面：" + e.message);
+		}
 		await refreshAfterScan();
 		return { ok: s.outcome === "received", text: (outcomeNames[s.outcome] || s.outcome) + (s.outcome === "received" ? "" : "：" + s.message) };
 	}
@@ -134,7 +161,7 @@ async function dispatch() {
 	} catch (e) {
 		return message($("#msg"), "error", "发运被拒绝：" + e.message);
 	}
-	await done($("#msg"), `已发运 ${fmtNum(r.dispatched)} 件`, async () => { await refresh(); await loadList(); });
+	await done($("#msg"), `已发运 ${fmtNum(r.dispatched)} 件`, async () => { await refresh(); await loadMissing(); await loadList(); });
 	$("#scan").focus();
 }
 
