@@ -1,5 +1,5 @@
 -- 0374: rotation under state-based rotation follows the in-service sample
--- everywhere (planning audit, findings 1 and 2).
+-- everywhere (planning audit, findings 1, 2 and 3).
 --
 -- 1. A rejected in-service sample (0309) put "every installed meter of the
 --    lot" on the rotation list as 'rejected' for as long as it was the lot's
@@ -20,8 +20,16 @@
 --    The rule now takes the day the list makes a meter due: the validity;
 --    accepted, not before the deferral ends; rejected, the decision's day +
 --    swap.inspection_days (the due date the rotation orders give, 0309).
+-- 3. Cancelling the swap order of a meter drawn for an undecided in-service
+--    sample (its 'sample' order, or the rotation order it kept) left the
+--    meter in the field unverified: the sample could never be decided
+--    (ml_inservice_sample_decide waits for every drawn meter, or Re
+--    failures) and the lot never drawn again (one undecided sample per lot),
+--    with no work item or order to show it. A drawn unit is part of the
+--    sample (GB/T 2828.1 / ISO 2859-1 judge the sample drawn, domain.md §3);
+--    its order is now refused cancellation until the sample is decided.
 --
--- Both read the lots' latest decided samples from one function,
+-- 1 and 2 read the lots' latest decided samples from one function,
 -- ml_rotation_lot_decisions (none while rotation.state_based is 0: the
 -- period rule of 0302 exactly). ml_rotation_list and ml_watch_detect are
 -- restated whole (CREATE OR REPLACE keeps owner and grants, not the SET
@@ -263,5 +271,36 @@ BEGIN
 	ELSE
 		RAISE EXCEPTION 'unknown monitoring rule ''%''', left(p_rule, 60) USING ERRCODE = 'P0002';
 	END IF;
+END
+$$;
+
+-- 0306's cancellation, refused for the order of a meter drawn for its lot's
+-- undecided in-service sample (3. above).
+CREATE OR REPLACE FUNCTION ml_swap_order_cancel(p_order bigint, p_reason text) RETURNS void
+	LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	actor bigint := ml_require('swap.order');
+	reason text := ml_clean_text('reason', p_reason, 500);
+	o swap_order;
+	lot_code text;
+BEGIN
+	SELECT * INTO o FROM swap_order WHERE order_id = p_order FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no swap order %', coalesce(p_order::text, 'NULL') USING ERRCODE = 'P0002';
+	END IF;
+	IF o.status <> 'open' THEN
+		RAISE EXCEPTION 'swap order % is %: only an open order is cancelled', p_order, o.status
+			USING ERRCODE = '55000';
+	END IF;
+	SELECT l.code INTO lot_code FROM inservice_sample_item it JOIN inservice_sample s ON s.sample_id = it.sample_id
+	JOIN lot l ON l.lot_id = s.lot_id
+	WHERE it.installation_id = o.installation_id AND s.verdict IS NULL;
+	IF FOUND THEN
+		RAISE EXCEPTION 'swap order % brings a meter drawn for the undecided in-service sample of lot % to the lab: '
+			'the sample is judged as drawn, so the order is not cancelled before the sample is decided',
+			p_order, lot_code USING ERRCODE = '55000';
+	END IF;
+	UPDATE swap_order SET status = 'cancelled', cancel_reason = reason, closed_by = actor, closed_at = now()
+	WHERE order_id = p_order;
 END
 $$;

@@ -390,3 +390,45 @@ TEST(StateRotation, OverdueRuleFollowsTheInServiceSample)
 	EXPECT_EQ("0", overdue("SE"));
 	db_close(mgr);
 }
+
+/*
+ * A meter drawn for an in-service sample is part of the sample: cancelling its swap
+ * order before the sample is decided left it in the field unverified, the sample never
+ * decidable and the lot never drawn again (one undecided sample per lot), with nothing
+ * open to show it. Since 0374 the cancellation is refused, naming the lot, until the
+ * sample is decided.
+ */
+TEST(StateRotation, DrawnMetersOrderIsNotCancelledBeforeTheDecision)
+{
+	fresh("staterotcancel");
+	ASSERT_FALSE(HasFatalFailure());
+	installed_lot("SF", 600, 10, "ml_cert_today() + 1500");
+	struct db *mgr = pgtest_connect(g_mgr);
+	struct ml_error err = ML_ERROR_INIT;
+	PGresult *res = nullptr;
+	ASSERT_EQ(ML_OK, plan_setting_set(mgr, "rotation.state_based", 1, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, inservice_sample_draw(mgr, "SF", "II", "6.5", kSeed, &res, &err))
+		<< err.msg;
+	ASSERT_EQ(2, PQntuples(res));
+	std::vector<int64_t> orders;
+	for (int r = 0; r < 2; r++)
+		orders.push_back(std::stoll(db_get(res, r, "swap_order_id")));
+	PQclear(res);
+	for (int64_t id : orders) {
+		err = ML_ERROR_INIT;
+		EXPECT_EQ(ML_ESTATE, swap_order_cancel(mgr, id, "customer refuses access", &err));
+		EXPECT_NE(nullptr, strstr(err.msg, "in-service sample of lot SF")) << err.msg;
+	}
+	EXPECT_EQ("2",
+		  one("SELECT count(*) FROM swap_order WHERE kind = 'sample' AND status = 'open'"));
+	// decided: the orders are ordinary again
+	sample_verified("SF", 0);
+	char verdict[8] = "";
+	err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, inservice_sample_decide(mgr, "SF", nullptr, verdict, &err)) << err.msg;
+	EXPECT_STREQ("accept", verdict);
+	EXPECT_EQ(ML_OK, swap_order_cancel(mgr, orders[0], "verified in place", &err)) << err.msg;
+	EXPECT_EQ("cancelled", one("SELECT status FROM swap_order WHERE order_id = " +
+				   std::to_string(orders[0])));
+	db_close(mgr);
+}
