@@ -113,11 +113,11 @@ std::vector<std::string> rotation(const char *month)
 	return got;
 }
 
-} // namespace
-
-TEST(StateRotation, SampleDefersOrBringsForwardALot)
+/* A fresh database with model SRM1 (class 2, 96 months), site SRSITE, team SRTEAM and a
+ * manual bench SRB; g_ci and g_mgr point at it. */
+void fresh(const char *tag)
 {
-	g_ci = pgtest_fresh_db("staterot");
+	g_ci = pgtest_fresh_db(tag);
 	g_mgr = pgtest_as(g_ci, "mlt_manager");
 	struct db *db = pgtest_connect(pgtest_as(g_ci, "mlt_admin"));
 	struct ml_error err = ML_ERROR_INIT;
@@ -142,6 +142,16 @@ TEST(StateRotation, SampleDefersOrBringsForwardALot)
 			<< err.msg;
 	db_close(db);
 	dba("INSERT INTO lab_bench (code, name, uri, kind, positions) VALUES ('SRB', 'bench', 'manual', 'meter-1p', 24)");
+}
+
+} // namespace
+
+TEST(StateRotation, SampleDefersOrBringsForwardALot)
+{
+	fresh("staterot");
+	ASSERT_FALSE(HasFatalFailure());
+	struct db *db = nullptr;
+	struct ml_error err = ML_ERROR_INIT;
 	// SA: 10 meters whose validity ends this month; SB: 10 valid for years
 	installed_lot("SA", 100, 10,
 		      "(date_trunc('month', ml_cert_today()) + interval '1 month - 1 day')::date");
@@ -256,4 +266,169 @@ TEST(StateRotation, SampleDefersOrBringsForwardALot)
 				"decided_at = NULL",
 				0, nullptr, &err));
 	db_close(db);
+}
+
+/*
+ * A rejected in-service sample rotates the lot's meters that were in service then
+ * (0309), not the ones the lab has verified again since: a meter of the lot swapped
+ * out, verified (passed: verified_at, a new validity) and installed again after the
+ * rejection follows its new validity. Before 0374 it was 'rejected' for ever, so every
+ * month's rotation orders swapped the freshly verified meter again within
+ * swap.inspection_days.
+ */
+TEST(StateRotation, MeterVerifiedAfterTheRejectionIsNotRotatedAgain)
+{
+	fresh("staterotrv");
+	ASSERT_FALSE(HasFatalFailure());
+	installed_lot("SC", 300, 10, "ml_cert_today() + 1500");
+	std::string month = one("SELECT to_char(ml_cert_today(), 'YYYY-MM')");
+	struct db *mgr = pgtest_connect(g_mgr);
+	struct ml_error err = ML_ERROR_INIT;
+	PGresult *res = nullptr;
+	ASSERT_EQ(ML_OK, plan_setting_set(mgr, "rotation.state_based", 1, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, inservice_sample_draw(mgr, "SC", "II", "6.5", kSeed, &res, &err))
+		<< err.msg;
+	PQclear(res);
+	sample_verified("SC", 1);
+	char verdict[8] = "";
+	ASSERT_EQ(ML_OK, inservice_sample_decide(mgr, "SC", nullptr, verdict, &err)) << err.msg;
+	ASSERT_STREQ("reject", verdict);
+	ASSERT_EQ(10u, rotation(month.c_str()).size());
+
+	// the last undrawn meter: removed, verified again (passed) and installed again, all
+	// after the decision
+	std::string asset = one(
+		"SELECT a.asset_id FROM asset a WHERE a.lot_id = (SELECT lot_id FROM lot WHERE code = "
+		"'SC') AND NOT EXISTS (SELECT 1 FROM inservice_sample_item it WHERE it.asset_id = "
+		"a.asset_id) ORDER BY a.barcode DESC LIMIT 1");
+	std::string point = one(
+		"SELECT p.code FROM installation i JOIN metering_point p USING (point_id) "
+		"WHERE i.asset_id = " +
+		asset + " AND i.removed_at IS NULL");
+	dba("UPDATE installation SET removed_at = now() + interval '1 second', removed_by = installed_by, "
+	    "remove_kwh = 10, remove_reason = 'rotation' WHERE asset_id = " +
+	    asset + " AND removed_at IS NULL");
+	dba("UPDATE asset SET verified_at = now() + interval '2 seconds', valid_until = ml_cert_today() + 2900 "
+	    "WHERE asset_id = " +
+	    asset);
+	dba("INSERT INTO installation (asset_id, point_id, element, team_id, installed_by, installed_at, "
+	    "install_kwh) SELECT asset_id, point_id, 'meter', team_id, installed_by, now() + interval '3 seconds', "
+	    "10 FROM installation WHERE asset_id = " +
+	    asset + " ORDER BY installation_id LIMIT 1");
+
+	std::vector<std::string> list = rotation(month.c_str());
+	EXPECT_EQ(9u, list.size());
+	for (const auto &x : list) {
+		EXPECT_NE(0u, x.find(point + ":")) << x;
+		EXPECT_NE(std::string::npos, x.find(":rejected")) << x;
+	}
+	long opened = 0;
+	ASSERT_EQ(ML_OK, rotation_orders_open(mgr, month.c_str(), nullptr, &opened, &err))
+		<< err.msg;
+	EXPECT_EQ(7, opened); // 9 rejected, the 2 drawn ones already have their sample orders
+	EXPECT_EQ("0", one("SELECT count(*) FROM swap_order WHERE asset_id = " + asset));
+	db_close(mgr);
+}
+
+/*
+ * The monitoring rule rotation_overdue (0303) says what the rotation list says (0374):
+ * with state-based rotation on, a lot whose in-service sample was accepted is deferred
+ * (the list leaves it off; before 0374 the rule opened an item per meter, "not
+ * rotated", that no one could close without a waiver), and a rejected lot's meters are
+ * overdue once the swap days after the rejection have passed (before 0374 the rule never
+ * found them while their validity ran).
+ */
+TEST(StateRotation, OverdueRuleFollowsTheInServiceSample)
+{
+	fresh("staterotwatch");
+	ASSERT_FALSE(HasFatalFailure());
+	// SD: validity ended last month; SE: valid for years
+	installed_lot("SD", 400, 10,
+		      "(date_trunc('month', ml_cert_today()) - interval '1 day')::date");
+	installed_lot("SE", 500, 10, "ml_cert_today() + 1500");
+	auto overdue = [](const char *lot) {
+		return one(
+			"SELECT count(*) FROM ml_watch_detect('rotation_overdue', 0) f JOIN asset a "
+			"ON a.asset_id = f.asset_id JOIN lot l ON l.lot_id = a.lot_id WHERE l.code = '" +
+			std::string(lot) + "'");
+	};
+	EXPECT_EQ("10", overdue("SD")); // the period rule
+	EXPECT_EQ("0", overdue("SE"));
+	struct db *mgr = pgtest_connect(g_mgr);
+	struct ml_error err = ML_ERROR_INIT;
+	PGresult *res = nullptr;
+	char verdict[8] = "";
+	ASSERT_EQ(ML_OK, plan_setting_set(mgr, "rotation.state_based", 1, &err)) << err.msg;
+	for (const char *lot : { "SD", "SE" }) {
+		ASSERT_EQ(ML_OK, inservice_sample_draw(mgr, lot, "II", "6.5", kSeed, &res, &err))
+			<< err.msg;
+		PQclear(res);
+		sample_verified(lot, !strcmp(lot, "SE") ? 1 : 0);
+		ASSERT_EQ(ML_OK, inservice_sample_decide(mgr, lot, nullptr, verdict, &err))
+			<< err.msg;
+		EXPECT_STREQ(!strcmp(lot, "SE") ? "reject" : "accept", verdict);
+	}
+	std::string month = one("SELECT to_char(ml_cert_today(), 'YYYY-MM')");
+	for (const auto &x : rotation(month.c_str()))
+		EXPECT_EQ(0u, x.find("SE-")) << x; // SD deferred, SE rejected
+	// SD is deferred: not overdue; SE's swaps are due within swap.inspection_days (7)
+	EXPECT_EQ("0", overdue("SD"));
+	EXPECT_EQ("0", overdue("SE"));
+	// the watch run as a manager opens nothing for the deferred lot
+	ASSERT_EQ(ML_OK, db_cmd(mgr, "SELECT * FROM ml_watch_run(ARRAY['rotation_overdue'])", 0,
+				nullptr, &err))
+		<< err.msg;
+	EXPECT_EQ("0", one("SELECT count(*) FROM watch_item WHERE rule = 'rotation_overdue'"));
+	// eight days after the rejection SE's meters are overdue (the grace threshold counts too)
+	dba("UPDATE inservice_sample SET decided_at = decided_at - interval '8 days' WHERE verdict = 'reject'");
+	EXPECT_EQ("10", overdue("SE"));
+	EXPECT_EQ("0", one("SELECT count(*) FROM ml_watch_detect('rotation_overdue', 1)"));
+	EXPECT_EQ("0", overdue("SD"));
+	// off again: the period rule
+	ASSERT_EQ(ML_OK, plan_setting_set(mgr, "rotation.state_based", 0, &err)) << err.msg;
+	EXPECT_EQ("10", overdue("SD"));
+	EXPECT_EQ("0", overdue("SE"));
+	db_close(mgr);
+}
+
+/*
+ * A meter drawn for an in-service sample is part of the sample: cancelling its swap
+ * order before the sample is decided left it in the field unverified, the sample never
+ * decidable and the lot never drawn again (one undecided sample per lot), with nothing
+ * open to show it. Since 0374 the cancellation is refused, naming the lot, until the
+ * sample is decided.
+ */
+TEST(StateRotation, DrawnMetersOrderIsNotCancelledBeforeTheDecision)
+{
+	fresh("staterotcancel");
+	ASSERT_FALSE(HasFatalFailure());
+	installed_lot("SF", 600, 10, "ml_cert_today() + 1500");
+	struct db *mgr = pgtest_connect(g_mgr);
+	struct ml_error err = ML_ERROR_INIT;
+	PGresult *res = nullptr;
+	ASSERT_EQ(ML_OK, plan_setting_set(mgr, "rotation.state_based", 1, &err)) << err.msg;
+	ASSERT_EQ(ML_OK, inservice_sample_draw(mgr, "SF", "II", "6.5", kSeed, &res, &err))
+		<< err.msg;
+	ASSERT_EQ(2, PQntuples(res));
+	std::vector<int64_t> orders;
+	for (int r = 0; r < 2; r++)
+		orders.push_back(std::stoll(db_get(res, r, "swap_order_id")));
+	PQclear(res);
+	for (int64_t id : orders) {
+		err = ML_ERROR_INIT;
+		EXPECT_EQ(ML_ESTATE, swap_order_cancel(mgr, id, "customer refuses access", &err));
+		EXPECT_NE(nullptr, strstr(err.msg, "in-service sample of lot SF")) << err.msg;
+	}
+	EXPECT_EQ("2",
+		  one("SELECT count(*) FROM swap_order WHERE kind = 'sample' AND status = 'open'"));
+	// decided: the orders are ordinary again
+	sample_verified("SF", 0);
+	char verdict[8] = "";
+	err = ML_ERROR_INIT;
+	ASSERT_EQ(ML_OK, inservice_sample_decide(mgr, "SF", nullptr, verdict, &err)) << err.msg;
+	EXPECT_STREQ("accept", verdict);
+	EXPECT_EQ(ML_OK, swap_order_cancel(mgr, orders[0], "verified in place", &err)) << err.msg;
+	EXPECT_EQ("cancelled", one("SELECT status FROM swap_order WHERE order_id = " +
+				   std::to_string(orders[0])));
+	db_close(mgr);
 }
