@@ -1247,6 +1247,74 @@ TEST_F(Stores, IssueGoesToAFieldTeamOnly)
 	EXPECT_EQ("TEAM-1", where_of(dba_, 124));
 }
 
+/*
+ * A batch move reads open orders and pending retirements as sets (0373, issue
+ * 10): only an open order item and a pending request hold an asset. Asset 141
+ * was on a cancelled order and a rejected request (rows that are no longer
+ * open or pending), 142 is picked on an open order, 143 on a pending request,
+ * 144 is clean: the batch refuses exactly 142 and 143, each naming its order
+ * or request, and moves nothing; without them 141 and 144 move.
+ */
+TEST_F(Stores, BatchMoveRefusesOnlyOpenOrdersAndPendingRequests)
+{
+	dba_assets(dba_, 141, 144, "in_stock", "CENTRAL");
+	std::string b[5];
+	for (int i = 1; i <= 4; i++)
+		b[i] = bc(140 + i);
+	struct ml_error e = ML_ERROR_INIT;
+	struct stock_scan_report rep = {};
+	/* 141: an order cancelled and a request rejected */
+	const char *v141[] = { b[1].c_str() };
+	int64_t o141 = 0, r141 = 0;
+	ASSERT_EQ(ML_OK, order_create(clerk_, "CENTRAL", "CITY-A", nullptr, 0, v141, 1, nullptr,
+				      &o141, &e))
+		<< e.msg;
+	ASSERT_EQ(ML_OK, order_pick(clerk_, o141, v141, 1, &rep, &e)) << e.msg;
+	stock_scan_report_free(&rep);
+	ASSERT_EQ(ML_OK, order_cancel(clerk_, o141, "not needed", &e)) << e.msg;
+	ASSERT_EQ(ML_OK, retire_request(clerk_, RETIRE_RETURN_TO_MAKER, v141, 1, "cracked", nullptr,
+					&r141, &e))
+		<< e.msg;
+	struct db *mgr = pgtest_connect(pgtest_as(g_ci, "mlt_manager"));
+	ASSERT_EQ(ML_OK, retire_reject(mgr, r141, "only the label", &e)) << e.msg;
+	db_close(mgr);
+	/* 142 picked on an open order, 143 on a pending request */
+	const char *v142[] = { b[2].c_str() }, *v143[] = { b[3].c_str() };
+	int64_t o142 = 0, r143 = 0;
+	ASSERT_EQ(ML_OK, order_create(clerk_, "CENTRAL", "CITY-A", nullptr, 0, v142, 1, nullptr,
+				      &o142, &e))
+		<< e.msg;
+	ASSERT_EQ(ML_OK, order_pick(clerk_, o142, v142, 1, &rep, &e)) << e.msg;
+	stock_scan_report_free(&rep);
+	ASSERT_EQ(ML_OK, retire_request(clerk_, RETIRE_RETURN_TO_MAKER, v143, 1, "burnt", nullptr,
+					&r143, &e))
+		<< e.msg;
+
+	std::string r = refused(clerk_, "ARRAY['" + b[1] + "', '" + b[2] + "', '" + b[3] + "', '" +
+						b[4] +
+						"'], array_fill('issue'::text, ARRAY[4]), "
+						"array_fill('TEAM-1'::text, ARRAY[4])");
+	EXPECT_EQ(
+		"55000 asset " + b[2] + " is picked on distribution order " + std::to_string(o142) +
+			": only the order moves it (meterlab order dispatch " +
+			std::to_string(o142) + ", or order cancel " + std::to_string(o142) +
+			"); 55000 asset " + b[3] + " is on pending retirement request " +
+			std::to_string(r143) +
+			": it does not move until a second person approves or rejects it (meterlab "
+			"retire approve|reject " +
+			std::to_string(r143) + ")",
+		r);
+	for (int n = 141; n <= 144; n++)
+		EXPECT_EQ("in_stock", state_by_bc(dba_, b[n - 140])) << n;
+
+	EXPECT_EQ("", refused(clerk_,
+			      "ARRAY['" + b[1] + "', '" + b[4] +
+				      "'], ARRAY['issue', 'issue'], ARRAY['TEAM-1', 'TEAM-1']"));
+	EXPECT_EQ("issued", state_by_bc(dba_, b[1]));
+	EXPECT_EQ("issued", state_by_bc(dba_, b[4]));
+	ASSERT_EQ(ML_OK, order_cancel(clerk_, o142, "round over", &e)) << e.msg;
+}
+
 /* Nobody writes the warehouse tables directly: every role is refused. */
 TEST_F(Stores, DirectWritesAreRefusedForEveryRole)
 {
