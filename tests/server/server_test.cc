@@ -1463,13 +1463,13 @@ TEST_F(Server, ReceivingALargeOrderAnswersACountAndOnePageNotTheWholeList)
 {
 	const long first = 300000, n = 20000;
 	ASSERT_NO_FATAL_FAILURE(
-		stock_lot(ci(), "mlt_radmin", "RHX", "RM1", "RCITY", "RLOT-1", first, n));
+		stock_lot(ci(), "mlt_xadmin", "XHX", "XM1", "XCITY", "XLOT-1", first, n));
 	struct ml_error err = ML_ERROR_INIT;
-	struct db *db = pgtest_connect(pgtest_as(ci(), "mlt_radmin"));
-	struct order_line line = { "RM1", (int)n };
+	struct db *db = pgtest_connect(pgtest_as(ci(), "mlt_xadmin"));
+	struct order_line line = { "XM1", (int)n };
 	int64_t id = 0;
 	ASSERT_EQ(ML_OK,
-		  order_create(db, "CENTRAL", "RCITY", &line, 1, nullptr, 0, nullptr, &id, &err))
+		  order_create(db, "CENTRAL", "XCITY", &line, 1, nullptr, 0, nullptr, &id, &err))
 		<< err.msg;
 	std::vector<std::string> all;
 	std::vector<const char *> codes;
@@ -1483,8 +1483,8 @@ TEST_F(Server, ReceivingALargeOrderAnswersACountAndOnePageNotTheWholeList)
 	ASSERT_EQ((size_t)n, nd);
 	db_close(db);
 
-	pgtest_user(ci(), "mlt_rc1", "收货员", "warehouse_clerk");
-	test_session c = direct_session(ci(), "mlt_rc1");
+	pgtest_user(ci(), "mlt_xc1", "收货员", "warehouse_clerk");
+	test_session c = direct_session(ci(), "mlt_xc1");
 	std::string path = "/api/orders/" + std::to_string(id) + "/receive";
 	/* a scanner's batch: ten that came and one that is no meter of ours */
 	std::string body = "{\"barcodes\":[";
