@@ -23,7 +23,9 @@ No Python driver is needed: libpq through ctypes.
                            open-order and pending-retirement probes and without the apply's pending check,
                            and copies whose two lookups are plain joins (ml_asset_move_sb: 0373's form), each
                            side first in turn, 10 000 random arrived assets of the first of LOTS (a,b,…) that has
-                           them to sampling per move, after one uncounted move
+                           them to sampling per move, after one uncounted move. The copies are made from the
+                           0362/0369 text, so this needs a database migrated before 0373 (on a later one it
+                           stops with 'ml_asset_move has changed')
 
 CONNINFO is the DBA's (key=value); the person is CONNINFO with user=bench.person (bench_scale creates it).
 """
