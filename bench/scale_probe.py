@@ -18,6 +18,14 @@ No Python driver is needed: libpq through ctypes.
                            connecting and of each query
     place-ab N             ml_asset_place: 0227's SQL function (created as ml_asset_place_0227) against the
                            current one, first call of a fresh connection and a second call
+    probes-ab LOTS ROUNDS  what the per-meter probes of 0362/0369 cost a 10 000-barcode move: ml_asset_move
+                           against copies (ml_asset_move_np, ml_asset_apply_np, dropped at the end) without the
+                           open-order and pending-retirement probes and without the apply's pending check,
+                           and copies whose two lookups are plain joins (ml_asset_move_sb: 0373's form), each
+                           side first in turn, 10 000 random arrived assets of the first of LOTS (a,b,…) that has
+                           them to sampling per move, after one uncounted move. The copies are made from the
+                           0362/0369 text, so this needs a database migrated before 0373 (on a later one it
+                           stops with 'ml_asset_move has changed')
 
 CONNINFO is the DBA's (key=value); the person is CONNINFO with user=bench.person (bench_scale creates it).
 """
@@ -115,6 +123,40 @@ STATEMENT_TRIGGER = ["DROP TRIGGER IF EXISTS asset_slot_leaves ON asset", """CRE
 PICK = ("SELECT a.barcode FROM asset a JOIN lot l ON l.lot_id = a.lot_id "
         "WHERE l.code = $1 AND a.state = 'arrived' ORDER BY random() LIMIT 10000")
 MOVE = "SELECT * FROM ml_asset_move($1::text[], array_fill('sample'::text, ARRAY[cardinality($1::text[])]))"
+
+# probes-ab: the move and the apply as they are, less the per-meter probes 0362 and 0369 added (the open-order
+# and pending-retirement lookups of the pre-check, the apply's pending check); each replacement is checked
+NOPROBE = [r"""DO $do$
+DECLARE d text; e text;
+BEGIN
+	d := pg_get_functiondef('ml_asset_apply(bigint, ml_asset_change[])'::regprocedure);
+	e := regexp_replace(d, 'SELECT a\.barcode, r\.request_id INTO bad.*?END IF;', '');
+	IF e = d OR e LIKE '%retire_request_item%' THEN RAISE EXCEPTION 'probes-ab: ml_asset_apply has changed'; END IF;
+	EXECUTE replace(e, 'FUNCTION public.ml_asset_apply(', 'FUNCTION public.ml_asset_apply_np(');
+	d := pg_get_functiondef('ml_asset_move(text[], text[], text[], text[], jsonb[])'::regprocedure);
+	e := regexp_replace(d, 'LEFT JOIN LATERAL \(SELECT i\.order_id, i\.status FROM dist_order_item i.*?\) ord ON true',
+			    'LEFT JOIN LATERAL (SELECT NULL::bigint AS order_id, NULL::text AS status) ord ON true');
+	e := regexp_replace(e, 'LEFT JOIN LATERAL \(SELECT r\.request_id FROM retire_request_item r.*?\) ret ON true',
+			    'LEFT JOIN LATERAL (SELECT NULL::bigint AS request_id) ret ON true');
+	e := replace(e, 'ml_asset_apply(actor, changes)', 'ml_asset_apply_np(actor, changes)');
+	IF e LIKE '%dist_order_item%' OR e LIKE '%retire_request_item%' OR e NOT LIKE '%ml_asset_apply_np(actor%' THEN
+		RAISE EXCEPTION 'probes-ab: ml_asset_move has changed';
+	END IF;
+	EXECUTE replace(e, 'FUNCTION public.ml_asset_move(', 'FUNCTION public.ml_asset_move_np(');
+	-- the same lookups as joins: at most one open order item and one pending request per asset (the unique
+	-- partial indexes dist_order_item_one_open and retire_request_item_one_pending), so no LIMIT 1 is needed
+	-- and the planner may hash each table once instead of probing it per meter (0373)
+	e := regexp_replace(d, 'LEFT JOIN LATERAL \(SELECT i\.order_id, i\.status FROM dist_order_item i.*?\) ord ON true',
+			    'LEFT JOIN dist_order_item ord ON ord.asset_id = x.asset_id AND ord.open');
+	e := regexp_replace(e, 'LEFT JOIN LATERAL \(SELECT r\.request_id FROM retire_request_item r.*?\) ret ON true',
+			    'LEFT JOIN retire_request_item ret ON ret.asset_id = x.asset_id AND ret.pending');
+	IF e LIKE '%FROM dist_order_item%' OR e LIKE '%FROM retire_request_item%' THEN
+		RAISE EXCEPTION 'probes-ab: ml_asset_move has changed';
+	END IF;
+	EXECUTE replace(e, 'FUNCTION public.ml_asset_move(', 'FUNCTION public.ml_asset_move_sb(');
+END
+$do$""", "GRANT EXECUTE ON FUNCTION ml_asset_move_np(text[], text[], text[], text[], jsonb[]) TO PUBLIC",
+           "GRANT EXECUTE ON FUNCTION ml_asset_move_sb(text[], text[], text[], text[], jsonb[]) TO PUBLIC"]
 
 # asset show's SQL, as cli/cmd_asset.c runs it (assets/lifecycle.c, assets/catalogue.c, stores/stock.c)
 LOOKUP = ("SELECT a.asset_id, a.barcode, a.model_id, m.code AS model_code, lot.code AS lot_code, "
@@ -285,6 +327,47 @@ def main():
             print('  %-20s backend CPU median: first call of a connection %.2f ms, second call %.2f ms (%d)'
                   % (side, med(first), med(second), n))
         dba.q("DROP FUNCTION ml_asset_place_0227(bigint)")
+    elif cmd == 'probes-ab':
+        lots, rounds = args[1].split(','), int(args[2])
+
+        def pick(n=10000):
+            for lot in lots:
+                bcs = [x[0] for x in dba.q(PICK, lot)][:n]
+                if len(bcs) == n:
+                    return bcs
+            sys.exit('fewer than %d arrived assets left in each of %s' % (n, args[1]))
+        for sql in NOPROBE:
+            dba.q(sql)
+        me = Conn(person)
+        sides = {'per-meter probes (0369)': 'ml_asset_move', 'set-based joins (copy)': 'ml_asset_move_sb',
+                 'no probes at all (copy)': 'ml_asset_move_np'}
+        res = {k: [] for k in sides}
+        try:
+            # warm-up, not counted: each function compiled with its plans cached, and one whole move first
+            # (the first 10 000-asset move of a connection cost about twice the CPU of the next ones)
+            for side in sides:
+                if me.q(MOVE.replace('ml_asset_move', sides[side]), pgarray(pick(10))):
+                    sys.exit('refused in the warm-up')
+            if me.q(MOVE, pgarray(pick())):
+                sys.exit('refused in the warm-up')
+            for r in range(rounds):
+                order = list(sides)[r % 3:] + list(sides)[:r % 3]  # each side first in turn
+                for side in order:
+                    bcs = pick()
+                    rows, wall, cpu = me.timed(MOVE.replace('ml_asset_move', sides[side]), pgarray(bcs))
+                    if rows:
+                        sys.exit('refused: %s' % rows[0])
+                    res[side].append((wall, cpu))
+                    print('  %-24s wall %6.0f ms  backend CPU %5.0f ms  load %s' % (side, wall, cpu, load()),
+                          flush=True)
+        finally:
+            dba.q("DROP FUNCTION IF EXISTS ml_asset_move_np(text[], text[], text[], text[], jsonb[])")
+            dba.q("DROP FUNCTION IF EXISTS ml_asset_move_sb(text[], text[], text[], text[], jsonb[])")
+            dba.q("DROP FUNCTION IF EXISTS ml_asset_apply_np(bigint, ml_asset_change[])")
+        for side, v in res.items():
+            print('  %-24s median wall %6.0f ms (%.0f-%.0f)  backend CPU %5.0f ms (%.0f-%.0f)  (%d moves of 10 000)'
+                  % (side, med([w for w, c in v]), min(w for w, c in v), max(w for w, c in v),
+                     med([c for w, c in v]), min(c for w, c in v), max(c for w, c in v), len(v)))
     else:
         sys.exit(__doc__)
     print('  load at the end %s' % load())
