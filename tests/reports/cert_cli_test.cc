@@ -252,7 +252,7 @@ TEST_F(CertCli, VerifyAndReviseThroughTheBinary)
 			&out))
 		<< out;
 	EXPECT_NE(std::string::npos, out.find("\"state\":\"draft\"")) << out;
-	EXPECT_NE(std::string::npos, out.find("\"verifier\":\"刘批准\"")) << out;
+	EXPECT_NE(std::string::npos, out.find("\"verifier\":\"郑检测\"")) << out;
 	std::string draft = wf_scalar(db, "SELECT id FROM certificate WHERE revises_id = " + sid);
 	ASSERT_EQ(0, as("mlt_checker", "cert check " + draft, &out)) << out;
 	EXPECT_EQ(5, as("mlt_approver", "cert approve " + draft, &out))
