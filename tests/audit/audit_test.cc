@@ -103,7 +103,7 @@ TEST_F(Audit, UntouchedHistoryVerifiesAndOnlyAuditorsMayVerify)
 	EXPECT_EQ(1, ev->known);
 	const struct audit_chain_report *people = chain(rep, "app_user_log");
 	ASSERT_NE(nullptr, people);
-	EXPECT_EQ(10, people->rows) << "the test cast was added";
+	EXPECT_EQ(11, people->rows) << "the test cast (tests/support/pgtest.h) was added";
 	for (const char *c : { "certificate", "cert_pdf", "cert_supersession", "cert_withdrawal",
 			       "cert_discard_log", "cert_backdate", "lab_setting_log" })
 		EXPECT_NE(nullptr, chain(rep, c)) << c;
