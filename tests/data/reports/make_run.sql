@@ -28,7 +28,9 @@ CREATE OR REPLACE FUNCTION wf_make_run(p_tag text, p_n int, p_fail int DEFAULT 0
 	LANGUAGE plpgsql AS $$
 DECLARE
 	op app_user;
-	day date := coalesce(p_run_date, current_date);
+	-- ml_run_create's date (0360 pins it to Asia/Shanghai): China's day, not the
+	-- session's — between 16:00 and 24:00 UTC a UTC session is a day behind
+	day date := coalesce(p_run_date, ml_cert_today());
 	mcode text := CASE WHEN p_period = 96 THEN 'WF-DDZY285' ELSE 'WF-DDZY285-' || p_period END;
 	mf bigint;
 	mdl bigint;
