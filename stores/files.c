@@ -132,7 +132,8 @@ int stock_sheet_csv(struct db *db, const char *store, const char *slot, struct m
 	int rc = db_exec(
 		db,
 		"SELECT coalesce(s.barcode, '') AS slot, a.barcode, m.code AS model, lt.code AS lot, "
-		" a.state, a.verified_at::date AS verified_on "
+		/* China's day, not the session zone's (as stock_counts) */
+		" a.state, (a.verified_at AT TIME ZONE 'Asia/Shanghai')::date AS verified_on "
 		"FROM asset a JOIN location l ON l.location_id = a.location_id "
 		"JOIN device_model m ON m.model_id = a.model_id JOIN lot lt ON lt.lot_id = a.lot_id "
 		"LEFT JOIN asset_slot x ON x.asset_id = a.asset_id "

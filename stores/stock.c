@@ -182,7 +182,9 @@ int stock_counts(struct db *db, const struct stock_filter *f, PGresult **out, st
 		db,
 		"SELECT l.code AS store, CASE WHEN $7::boolean THEN coalesce(s.barcode, '-') END AS slot, "
 		" m.code AS model, lt.code AS lot, a.state, count(*) AS assets, "
-		" min(a.verified_at)::date AS oldest_verified, "
+		/* China's day, as the certificates print it (0141 ml_cert_today):
+		 * the session's zone is whatever the server runs in */
+		" (min(a.verified_at) AT TIME ZONE 'Asia/Shanghai')::date AS oldest_verified, "
 		" count(*) FILTER (WHERE ml_issue_problem(a.valid_until, a.verified_at, "
 		"  ml_setting_e4('stock.reverify_months')) IS NOT NULL) AS not_valid "
 		"FROM asset a JOIN location l ON l.location_id = a.location_id "

@@ -1626,3 +1626,48 @@ TEST(StoresParse, OrderLinesFileByModelOrBarcode)
 }
 
 } // namespace
+
+/* The count sheet's verified_on and the stock counts' oldest_verified are
+ * China's days (the certificate's 检定日期, 0141), whatever zone the session
+ * runs in: a meter verified at 00:30 Beijing time was verified that day,
+ * not the day before (UTC) or after (UTC+14). */
+TEST_F(Stores, VerificationDaysAreChinasFromAnyZone)
+{
+	ASSERT_EQ(ML_OK,
+		  db_cmd(dba_,
+			 "INSERT INTO location (code, name, kind) VALUES ('DAY-S', 'Day store', "
+			 "'secondary_store')",
+			 0, nullptr, &err_))
+		<< err_.msg;
+	dba_assets(dba_, 150, 151, "secondary_stock", "DAY-S");
+	ASSERT_EQ(
+		ML_OK,
+		db_cmd(dba_,
+		       "UPDATE asset SET verified_at = CASE WHEN barcode LIKE '%00000150_' "
+		       "THEN timestamptz '2026-03-01 00:30+08' ELSE timestamptz '2026-03-02 23:30+08' "
+		       "END WHERE location_id = (SELECT location_id FROM location WHERE code = "
+		       "'DAY-S')",
+		       0, nullptr, &err_))
+		<< err_.msg;
+	for (const char *zone : { "Etc/GMT+12", "UTC", "Etc/GMT-14", "Asia/Shanghai" }) {
+		struct db *db = pgtest_connect_in_zone(pgtest_as(g_ci, "mlt_clerk"), zone);
+		struct ml_buf csv = ML_BUF_INIT;
+		size_t n = 0;
+		ASSERT_EQ(ML_OK, stock_sheet_csv(db, "DAY-S", nullptr, &csv, &n, &err_))
+			<< zone << ": " << err_.msg;
+		std::string text = ml_buf_str(&csv);
+		EXPECT_EQ(2u, n) << zone;
+		EXPECT_NE(std::string::npos, text.find(",2026-03-01\n")) << zone << "\n" << text;
+		EXPECT_NE(std::string::npos, text.find(",2026-03-02\n")) << zone << "\n" << text;
+		ml_buf_free(&csv);
+		struct stock_filter f = {};
+		f.store = "DAY-S";
+		PGresult *res = nullptr;
+		ASSERT_EQ(ML_OK, stock_counts(db, &f, &res, &err_)) << zone << ": " << err_.msg;
+		ASSERT_EQ(1, PQntuples(res)) << zone;
+		EXPECT_STREQ("2026-03-01", PQgetvalue(res, 0, PQfnumber(res, "oldest_verified")))
+			<< zone;
+		PQclear(res);
+		db_close(db);
+	}
+}
