@@ -32,17 +32,6 @@ bool has(const std::string &s, const std::string &needle)
 	return s.find(needle) != std::string::npos;
 }
 
-/* 22 digits, the last a mod-10 check digit (weights 3,1 from the left) */
-std::string barcode(long serial)
-{
-	char body[32];
-	snprintf(body, sizeof(body), "4130001%014ld", serial);
-	int sum = 0;
-	for (int i = 0; i < 21; i++)
-		sum += (body[i] - '0') * (i % 2 == 0 ? 3 : 1);
-	return std::string(body) + (char)('0' + (10 - sum % 10) % 10);
-}
-
 std::string write_file(const char *name, const std::string &text)
 {
 	std::string path = std::string("/tmp/") + name + "-" + std::to_string(getpid());
@@ -76,8 +65,8 @@ TEST(OrderCli, ReceiveNamesAFewOfWhatIsLeftAndInTransitListsAll)
 		<< out;
 	std::string csv = "barcode,model_code,production_batch,production_date\n", scans;
 	for (long i = 0; i < n; i++) {
-		csv += barcode(first + i) + ",OM1,B1,2026-09-14\n";
-		scans += barcode(first + i) + "\n";
+		csv += pgtest_barcode(first + i) + ",OM1,B1,2026-09-14\n";
+		scans += pgtest_barcode(first + i) + "\n";
 	}
 	std::string delivery = write_file("order-cli-delivery.csv", csv);
 	std::string picked = write_file("order-cli-scans.txt", scans);
@@ -110,21 +99,24 @@ TEST(OrderCli, ReceiveNamesAFewOfWhatIsLeftAndInTransitListsAll)
 
 	/* two arrive: the count of the rest, its first 20 named, the way to all */
 	ASSERT_EQ(0, run_as("mlt_clerk",
-			    "order receive " + id + " " + barcode(first) + " " + barcode(first + 1),
+			    "order receive " + id + " " + pgtest_barcode(first) + " " +
+				    pgtest_barcode(first + 1),
 			    &out, false))
 		<< out;
 	EXPECT_TRUE(has(out, "2 received, 0 extra, 0 wrong, 0 duplicate; 43 still missing: " +
-				     barcode(first + 2) + " "))
+				     pgtest_barcode(first + 2) + " "))
 		<< out;
-	EXPECT_TRUE(has(out, barcode(first + 21))) << out;
-	EXPECT_FALSE(has(out, barcode(first + 22))) << out;
+	EXPECT_TRUE(has(out, pgtest_barcode(first + 21))) << out;
+	EXPECT_FALSE(has(out, pgtest_barcode(first + 22))) << out;
 	EXPECT_TRUE(has(out, "and 23 more (meterlab order in-transit " + id + ")")) << out;
 	EXPECT_EQ(1, std::count(out.begin(), out.end(), '\n')) << out;
 	/* --json: the API's shape, a count and one page */
-	ASSERT_EQ(0, run_as("mlt_clerk", "--json order receive " + id + " " + barcode(first + 2),
-			    &out, false))
+	ASSERT_EQ(0, run_as("mlt_clerk",
+			    "--json order receive " + id + " " + pgtest_barcode(first + 2), &out,
+			    false))
 		<< out;
-	EXPECT_TRUE(has(out, "\"in_transit_count\":42,\"in_transit\":[\"" + barcode(first + 3)))
+	EXPECT_TRUE(
+		has(out, "\"in_transit_count\":42,\"in_transit\":[\"" + pgtest_barcode(first + 3)))
 		<< out;
 	EXPECT_TRUE(has(out, "\"next\":null}")) << out; /* 42 fit in the page of 100 */
 	EXPECT_FALSE(has(out, "\"missing\"")) << out;
@@ -132,7 +124,7 @@ TEST(OrderCli, ReceiveNamesAFewOfWhatIsLeftAndInTransitListsAll)
 	ASSERT_EQ(0, run_as("mlt_clerk", "order in-transit " + id, &out, false)) << out;
 	std::string want;
 	for (long i = 3; i < n; i++)
-		want += barcode(first + i) + "\n";
+		want += pgtest_barcode(first + i) + "\n";
 	EXPECT_EQ(want + "order " + id + ": 42 still in transit\n", out);
 	ASSERT_EQ(0, run_as("mlt_clerk", "--json order in-transit " + id, &out, false)) << out;
 	EXPECT_EQ(42, std::count(out.begin(), out.end(), ','))

@@ -263,7 +263,7 @@ std::string big_move(long n, long first)
 {
 	std::string b = "{\"action\":\"dispatch\",\"location\":\"NOWHERE\",\"barcodes\":[";
 	for (long i = 0; i < n; i++)
-		b += (i ? ",\"" : "\"") + barcode(first + i) + "\"";
+		b += (i ? ",\"" : "\"") + pgtest_barcode(first + i) + "\"";
 	return b + "]}";
 }
 
@@ -309,7 +309,7 @@ TEST_F(Life, ABigBatchRunsOnTheSlowLaneAndHealthStaysPrompt)
 	}
 	t.join();
 	ASSERT_EQ(404, big.status) << big.status << " " << big.body.substr(0, 300);
-	EXPECT_NE(std::string::npos, big.body.find(barcode(7059999)));
+	EXPECT_NE(std::string::npos, big.body.find(pgtest_barcode(7059999)));
 	printf("batch %ld ms; /healthz meanwhile: %d probes, the slowest %ld ms\n", batch_ms,
 	       probes, worst);
 	/* The batch must be slow for the bound to mean anything. */

@@ -249,15 +249,4 @@ inline std::string token_hash_hex(const std::string &token)
 	return hp + 2;
 }
 
-/* A 22-digit barcode with a valid check digit (mod 10, weights 3/1; domain.md §5.2). */
-inline std::string barcode(long serial)
-{
-	char body[32];
-	snprintf(body, sizeof(body), "4130001%014ld", serial);
-	int sum = 0;
-	for (int i = 0; i < 21; i++)
-		sum += (body[i] - '0') * (i % 2 == 0 ? 3 : 1);
-	return std::string(body) + (char)('0' + (10 - sum % 10) % 10);
-}
-
 #endif

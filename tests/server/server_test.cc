@@ -74,7 +74,7 @@ void stock_lot(const std::string &ci, const char *login, const char *maker, cons
 		<< err.msg;
 	std::string csv = "barcode,model_code,production_batch,production_date\n";
 	for (long i = 0; i < n; i++)
-		csv += barcode(first + i) + "," + model + ",B1,2026-09-14\n";
+		csv += pgtest_barcode(first + i) + "," + model + ",B1,2026-09-14\n";
 	struct asset_receive_opts o = {};
 	o.lot_code = lot;
 	struct asset_import_report rep;
@@ -673,7 +673,7 @@ TEST_F(Server, AssetsByBarcodeListAndHistory)
 	db_close(db);
 	db = pgtest_connect(pgtest_as(ci(), "mlt_clerk"));
 	std::string csv = "barcode,model_code,production_batch,production_date\n";
-	std::string bcv[3] = { barcode(901), barcode(902), barcode(903) };
+	std::string bcv[3] = { pgtest_barcode(901), pgtest_barcode(902), pgtest_barcode(903) };
 	const char *bcs[] = { bcv[0].c_str(), bcv[1].c_str(), bcv[2].c_str() };
 	for (const char *bc : bcs)
 		csv += std::string(bc) + ",SRV-M,B1,2026-01-05\n";
@@ -689,7 +689,7 @@ TEST_F(Server, AssetsByBarcodeListAndHistory)
 	EXPECT_EQ("arrived", a.str("state"));
 	EXPECT_EQ("SRV-M", a.str("model"));
 	EXPECT_EQ(json_null(), a.at("valid_until"));
-	http_resp nf = http_do(port(), "GET", "/api/assets/" + barcode(904), s.cookie());
+	http_resp nf = http_do(port(), "GET", "/api/assets/" + pgtest_barcode(904), s.cookie());
 	EXPECT_EQ(404, nf.status);
 	EXPECT_EQ("not_found", nf.str("error.code"));
 	http_resp bad = http_do(port(), "GET", "/api/assets/41300010000000000000", s.cookie());
@@ -732,7 +732,7 @@ TEST_F(Server, AOneRoundTripLookupAnswersOnlyALiveSessionWithThePermission)
 	ASSERT_NO_FATAL_FAILURE(add_meter_model(db, "ORT", "ORT-M"));
 	db_close(db);
 	db = pgtest_connect(pgtest_as(ci(), "mlt_clerk"));
-	std::string bc = barcode(931);
+	std::string bc = pgtest_barcode(931);
 	std::string csv = "barcode,model_code,production_batch,production_date\n" + bc +
 			  ",ORT-M,B1,2026-01-05\n";
 	struct asset_receive_opts o = {};
@@ -786,7 +786,8 @@ TEST_F(Server, AOneRoundTripLookupAnswersOnlyALiveSessionWithThePermission)
 					bearer(norole));
 		EXPECT_EQ(403, nrm.status) << nrm.dump();
 		/* the lookup's own errors once the session is proved */
-		http_resp nf = http_do(port(), "GET", "/api/assets/" + barcode(932), bearer(live));
+		http_resp nf = http_do(port(), "GET", "/api/assets/" + pgtest_barcode(932),
+				       bearer(live));
 		EXPECT_EQ(404, nf.status) << nf.dump();
 		http_resp bad = http_do(port(), "GET", "/api/assets/41300010000000000000",
 					bearer(live));
@@ -1192,7 +1193,7 @@ TEST_F(Server, FieldInstallOverTheApiIsOnceAndOneWinsAPoint)
 			<< err.msg;
 		std::string csv = "barcode,model_code,production_batch,production_date\n";
 		for (long i = 0; i < 3; i++)
-			csv += barcode(880000 + i) + ",FM1,B1,2026-09-14\n";
+			csv += pgtest_barcode(880000 + i) + ",FM1,B1,2026-09-14\n";
 		struct asset_receive_opts o = {};
 		o.lot_code = "FLOT-1";
 		struct asset_import_report rep;
@@ -1216,7 +1217,7 @@ TEST_F(Server, FieldInstallOverTheApiIsOnceAndOneWinsAPoint)
 	pgtest_user(ci(), "mlt_fb", "装接乙", "field_member", "FTEAM");
 	test_session a = direct_session(ci(), "mlt_fa"), b = direct_session(ci(), "mlt_fb");
 
-	std::string body = "{\"barcode\":\"" + barcode(880000) +
+	std::string body = "{\"barcode\":\"" + pgtest_barcode(880000) +
 			   "\",\"point\":\"FP1\",\"reading\":\"12.50\"}";
 	std::vector<std::string> h = a.change();
 	h.push_back("Idempotency-Key: field-install-0001-abcdef");
@@ -1232,16 +1233,17 @@ TEST_F(Server, FieldInstallOverTheApiIsOnceAndOneWinsAPoint)
 			    "FROM installation i JOIN app_user u ON u.user_id = i.installed_by "
 			    "JOIN metering_point mp USING (point_id) WHERE mp.code = 'FP1'"));
 	/* where is it: at the metering point */
-	http_resp w = http_do(port(), "GET", "/api/assets/" + barcode(880000) + "/where",
+	http_resp w = http_do(port(), "GET", "/api/assets/" + pgtest_barcode(880000) + "/where",
 			      a.cookie());
 	ASSERT_EQ(200, w.status) << w.dump();
 	EXPECT_EQ(0u, w.str("where").find("metering point FP1")) << w.dump();
 	/* the point is taken: a plain refusal naming the meter in place */
-	std::string again = "{\"barcode\":\"" + barcode(880001) +
+	std::string again = "{\"barcode\":\"" + pgtest_barcode(880001) +
 			    "\",\"point\":\"FP1\",\"reading\":\"0\"}";
 	http_resp t = http_do(port(), "POST", "/api/field/install", b.change(), &again);
 	EXPECT_EQ(409, t.status) << t.dump();
-	EXPECT_NE(std::string::npos, t.str("error.message").find(barcode(880000))) << t.dump();
+	EXPECT_NE(std::string::npos, t.str("error.message").find(pgtest_barcode(880000)))
+		<< t.dump();
 
 	/* two members, one free point, the same moment: one 201, one 409 */
 	{
@@ -1256,9 +1258,9 @@ TEST_F(Server, FieldInstallOverTheApiIsOnceAndOneWinsAPoint)
 			<< err.msg;
 		db_close(db);
 	}
-	std::string ba = "{\"barcode\":\"" + barcode(880001) +
+	std::string ba = "{\"barcode\":\"" + pgtest_barcode(880001) +
 			 "\",\"point\":\"FP2\",\"reading\":\"0\"}",
-		    bb = "{\"barcode\":\"" + barcode(880002) +
+		    bb = "{\"barcode\":\"" + pgtest_barcode(880002) +
 			 "\",\"point\":\"FP2\",\"reading\":\"0\"}";
 	http_resp ra, rb;
 	std::atomic<int> go{ 0 };
@@ -1352,17 +1354,17 @@ TEST_F(Server, AssetMovesOverTheApiAreAllOrNothingAndOneWinsARace)
 	test_session c1 = direct_session(ci(), "mlt_mc1"), c2 = direct_session(ci(), "mlt_mc2");
 	/* one unknown barcode: nothing moves, the refusal names it */
 	std::string bad = "{\"action\":\"dispatch\",\"location\":\"MCITY\",\"barcodes\":[\"" +
-			  barcode(890000) + "\",\"" + barcode(899999) + "\"]}";
+			  pgtest_barcode(890000) + "\",\"" + pgtest_barcode(899999) + "\"]}";
 	http_resp r = http_do(port(), "POST", "/api/assets/move", c1.change(), &bad);
 	EXPECT_EQ(404, r.status) << r.dump();
-	EXPECT_NE(std::string::npos, r.body.find(barcode(899999))) << r.dump();
+	EXPECT_NE(std::string::npos, r.body.find(pgtest_barcode(899999))) << r.dump();
 	EXPECT_EQ("in_stock", sql_value(ci(), "SELECT state FROM asset WHERE barcode = '" +
-						      barcode(890000) + "'"));
+						      pgtest_barcode(890000) + "'"));
 	/* the race, five rounds */
 	for (int round = 1; round <= 5; round++) {
 		std::string body =
 			"{\"action\":\"dispatch\",\"location\":\"MCITY\",\"barcodes\":[\"" +
-			barcode(890000 + round) + "\"]}";
+			pgtest_barcode(890000 + round) + "\"]}";
 		http_resp a, b;
 		std::atomic<int> go{ 0 };
 		std::thread ta([&] {
@@ -1384,7 +1386,7 @@ TEST_F(Server, AssetMovesOverTheApiAreAllOrNothingAndOneWinsARace)
 		EXPECT_EQ("1",
 			  sql_value(ci(), "SELECT count(*) FROM asset_event e JOIN asset a USING "
 					  "(asset_id) WHERE a.barcode = '" +
-						  barcode(890000 + round) +
+						  pgtest_barcode(890000 + round) +
 						  "' AND e.action = 'dispatch'"));
 	}
 }
@@ -1403,14 +1405,15 @@ TEST_F(Server, SlowLaneBatchesAreOnceUnderTheirKeyAndAllOrNothing)
 		std::string b = "{\"action\":\"dispatch\",\"location\":\"BCITY\",\"barcodes\":[";
 		for (long i = 0; i < n; i++)
 			b += (i ? ",\"" : "\"") +
-			     barcode(odd >= 0 && i == n - 1 ? odd : first + i) + "\"";
+			     pgtest_barcode(odd >= 0 && i == n - 1 ? odd : first + i) + "\"";
 		return b + "]}";
 	};
 	auto dispatched = [&](long first, long n) {
 		return sql_value(ci(),
 				 "SELECT count(*) FROM asset_event e JOIN asset a USING "
 				 "(asset_id) WHERE e.action = 'dispatch' AND a.barcode BETWEEN '" +
-					 barcode(first) + "' AND '" + barcode(first + n - 1) + "'");
+					 pgtest_barcode(first) + "' AND '" +
+					 pgtest_barcode(first + n - 1) + "'");
 	};
 	/* one unknown code at the end: refused whole, not kept under the key */
 	std::string bad = batch(780000, 200, 789999);
@@ -1419,7 +1422,7 @@ TEST_F(Server, SlowLaneBatchesAreOnceUnderTheirKeyAndAllOrNothing)
 	h.push_back("Idempotency-Key: slow-batch-0001");
 	http_resp r = http_do(port(), "POST", "/api/assets/move", h, &bad);
 	EXPECT_EQ(404, r.status) << r.dump();
-	EXPECT_NE(std::string::npos, r.body.find(barcode(789999))) << r.dump();
+	EXPECT_NE(std::string::npos, r.body.find(pgtest_barcode(789999))) << r.dump();
 	EXPECT_EQ("0", dispatched(780000, 200));
 	/* the good batch under the same key: it runs (the refusal was not kept), once */
 	std::string good = batch(780000, 200, -1);
@@ -1474,7 +1477,7 @@ TEST_F(Server, ReceivingALargeOrderAnswersACountAndOnePageNotTheWholeList)
 	std::vector<std::string> all;
 	std::vector<const char *> codes;
 	for (long i = 0; i < n; i++)
-		all.push_back(barcode(first + i));
+		all.push_back(pgtest_barcode(first + i));
 	for (auto &c : all)
 		codes.push_back(c.c_str());
 	ASSERT_EQ(ML_OK, order_pick(db, id, codes.data(), codes.size(), nullptr, &err)) << err.msg;
@@ -1489,8 +1492,8 @@ TEST_F(Server, ReceivingALargeOrderAnswersACountAndOnePageNotTheWholeList)
 	/* a scanner's batch: ten that came and one that is no meter of ours */
 	std::string body = "{\"barcodes\":[";
 	for (long i = 0; i < 10; i++)
-		body += "\"" + barcode(first + i) + "\",";
-	body += "\"" + barcode(399999) + "\"]}";
+		body += "\"" + pgtest_barcode(first + i) + "\",";
+	body += "\"" + pgtest_barcode(399999) + "\"]}";
 	std::vector<std::string> h = c.change();
 	h.push_back("Idempotency-Key: big-receive-0001");
 	http_resp r = http_do(port(), "POST", path, h, &body);
@@ -1504,7 +1507,7 @@ TEST_F(Server, ReceivingALargeOrderAnswersACountAndOnePageNotTheWholeList)
 	ASSERT_EQ(11u, json_array_size(scans));
 	json_t *odd = json_array_get(scans, 10);
 	EXPECT_STREQ("wrong", json_string_value(json_object_get(odd, "outcome")));
-	EXPECT_EQ(barcode(399999), json_string_value(json_object_get(odd, "code")));
+	EXPECT_EQ(pgtest_barcode(399999), json_string_value(json_object_get(odd, "code")));
 	EXPECT_EQ(n - 10, r.num("in_transit_count"));
 	/* the first page: the next 100 in barcode order, next its last */
 	json_t *page = r.at("in_transit");
@@ -1512,7 +1515,7 @@ TEST_F(Server, ReceivingALargeOrderAnswersACountAndOnePageNotTheWholeList)
 	std::vector<std::string> seen;
 	for (size_t i = 0; i < json_array_size(page); i++)
 		seen.push_back(json_string_value(json_array_get(page, i)));
-	EXPECT_EQ(barcode(first + 10), seen.front());
+	EXPECT_EQ(pgtest_barcode(first + 10), seen.front());
 	EXPECT_EQ(seen.back(), r.str("next"));
 	/* the rest from GET by the same keyset: exactly what is left, in order */
 	std::string after = r.str("next");
@@ -1536,7 +1539,7 @@ TEST_F(Server, ReceivingALargeOrderAnswersACountAndOnePageNotTheWholeList)
 	/* a batch of 150 (the slow lane): the count follows, the page moves on */
 	body = "{\"barcodes\":[";
 	for (long i = 10; i < 160; i++)
-		body += (i > 10 ? ",\"" : "\"") + barcode(first + i) + "\"";
+		body += (i > 10 ? ",\"" : "\"") + pgtest_barcode(first + i) + "\"";
 	body += "]}";
 	h = c.change();
 	h.push_back("Idempotency-Key: big-receive-0002");
@@ -1544,8 +1547,9 @@ TEST_F(Server, ReceivingALargeOrderAnswersACountAndOnePageNotTheWholeList)
 	ASSERT_EQ(200, r.status) << r.dump();
 	EXPECT_EQ(150, r.num("counts.received"));
 	EXPECT_EQ(n - 160, r.num("in_transit_count"));
-	EXPECT_EQ(barcode(first + 160), json_string_value(json_array_get(r.at("in_transit"), 0)));
-	EXPECT_EQ(barcode(first + 259), r.str("next"));
+	EXPECT_EQ(pgtest_barcode(first + 160),
+		  json_string_value(json_array_get(r.at("in_transit"), 0)));
+	EXPECT_EQ(pgtest_barcode(first + 259), r.str("next"));
 	EXPECT_EQ(std::to_string(n - 160),
 		  sql_value(ci(), "SELECT count(*) FROM dist_order_item WHERE order_id = " +
 					  std::to_string(id) + " AND status = 'in_transit'"));
@@ -1566,8 +1570,8 @@ TEST_F(Server, ARefusedScanIsNotKeptAndItsRetryRunsOnceTheCauseIsFixed)
 		struct ml_error err = ML_ERROR_INIT;
 		ASSERT_NO_FATAL_FAILURE(add_meter_model(db, "PHX", "PM1"));
 		std::string csv = "barcode,model_code,production_batch,production_date\n" +
-				  barcode(860001) + ",PM1,B1,2026-09-14\n" + barcode(860002) +
-				  ",PM1,B1,2026-09-14\n";
+				  pgtest_barcode(860001) + ",PM1,B1,2026-09-14\n" +
+				  pgtest_barcode(860002) + ",PM1,B1,2026-09-14\n";
 		struct asset_receive_opts o = {};
 		o.lot_code = "PLOT-1";
 		struct asset_import_report rep;
@@ -1581,20 +1585,20 @@ TEST_F(Server, ARefusedScanIsNotKeptAndItsRetryRunsOnceTheCauseIsFixed)
 	}
 	std::string u = person("mlt_scan", "warehouse_clerk");
 	test_session c = direct_session(ci(), u);
-	std::string scan = "{\"codes\":[\"P-B1\",\"" + barcode(860001) + "\"]}";
+	std::string scan = "{\"codes\":[\"P-B1\",\"" + pgtest_barcode(860001) + "\"]}";
 	std::vector<std::string> h = c.change();
 	h.push_back("Idempotency-Key: scan-0001-abcdef");
 	auto slot = [&](long serial) {
 		return sql_value(ci(), "SELECT coalesce((SELECT s.barcode FROM asset_slot x JOIN "
 				       "store_slot s USING (slot_id) JOIN asset a USING (asset_id) "
 				       "WHERE a.barcode = '" +
-					       barcode(serial) + "'), '-')");
+					       pgtest_barcode(serial) + "'), '-')");
 	};
 	/* arrived, not verified: refused, naming the meter */
 	http_resp a = http_do(port(), "POST", "/api/stock/putaway", h, &scan);
 	ASSERT_EQ(409, a.status) << a.dump();
 	EXPECT_EQ("refused", a.str("error.code")) << a.dump();
-	EXPECT_NE(std::string::npos, a.body.find(barcode(860001))) << a.dump();
+	EXPECT_NE(std::string::npos, a.body.find(pgtest_barcode(860001))) << a.dump();
 	EXPECT_EQ("0", sql_value(ci(), "SELECT count(*) FROM api_idempotency k JOIN app_user u "
 				       "USING (user_id) WHERE u.login = '" +
 					       u + "'"));
@@ -1618,15 +1622,16 @@ TEST_F(Server, ARefusedScanIsNotKeptAndItsRetryRunsOnceTheCauseIsFixed)
 	EXPECT_EQ(200, e.status) << e.dump();
 	EXPECT_EQ("true", e.header("idempotent-replayed"));
 	EXPECT_EQ(d.body, e.body);
-	EXPECT_EQ("1", sql_value(ci(), "SELECT count(*) FROM asset_event e JOIN asset a USING "
-				       "(asset_id) WHERE a.barcode = '" +
-					       barcode(860001) + "' AND e.action = 'put_away'"));
+	EXPECT_EQ("1",
+		  sql_value(ci(), "SELECT count(*) FROM asset_event e JOIN asset a USING "
+				  "(asset_id) WHERE a.barcode = '" +
+					  pgtest_barcode(860001) + "' AND e.action = 'put_away'"));
 	/* a claim left without an answer by a server before 0363 does not hold its key */
 	sql_exec(ci(), "INSERT INTO api_idempotency (user_id, idem_key, request_hash) SELECT "
 		       "user_id, 'scan-0002-abcdef', decode(repeat('00', 32), 'hex') FROM app_user "
 		       "WHERE login = '" +
 			       u + "'");
-	std::string scan2 = "{\"codes\":[\"P-B1\",\"" + barcode(860002) + "\"]}";
+	std::string scan2 = "{\"codes\":[\"P-B1\",\"" + pgtest_barcode(860002) + "\"]}";
 	std::vector<std::string> h2 = c.change();
 	h2.push_back("Idempotency-Key: scan-0002-abcdef");
 	http_resp f = http_do(port(), "POST", "/api/stock/putaway", h2, &scan2);
@@ -1659,8 +1664,8 @@ TEST_F(Server, DeliveriesAreReceivedWholeOrNotAtAllWithEveryBadLineNamed)
 		       "\",\"supplier\":\"华仪\",\"file_name\":\"d.csv\",\"csv\":\"" + e + "\"}";
 	};
 	const std::string head = "barcode,model_code,production_batch,production_date\n";
-	std::string bad = head + barcode(770001) + ",DM1,B1,2026-09-14\n" +
-			  "4130001000000000000000,DM1,B1,2026-09-14\n" + barcode(770003) +
+	std::string bad = head + pgtest_barcode(770001) + ",DM1,B1,2026-09-14\n" +
+			  "4130001000000000000000,DM1,B1,2026-09-14\n" + pgtest_barcode(770003) +
 			  ",NOSUCH,B1,2026-09-14\n";
 	std::string b = body("DLOT-1", bad);
 	http_resp r = http_do(port(), "POST", "/api/deliveries", clerk.change(), &b);
@@ -1671,12 +1676,12 @@ TEST_F(Server, DeliveriesAreReceivedWholeOrNotAtAllWithEveryBadLineNamed)
 	EXPECT_NE(std::string::npos, r.body.find("NOSUCH")) << r.dump();
 	EXPECT_EQ("0", sql_value(ci(), "SELECT count(*) FROM lot WHERE code = 'DLOT-1'"));
 	EXPECT_EQ("0", sql_value(ci(), "SELECT count(*) FROM asset WHERE barcode = '" +
-					       barcode(770001) + "'"));
+					       pgtest_barcode(770001) + "'"));
 
 	/* 30 000 rows: about 1.3 MB of JSON, over --max-body; received once though sent twice. */
 	std::string good = head;
 	for (long i = 0; i < 30000; i++)
-		good += barcode(700000 + i) + ",DM1,B2,2026-09-14\n";
+		good += pgtest_barcode(700000 + i) + ",DM1,B2,2026-09-14\n";
 	b = body("DLOT-2", good);
 	ASSERT_GT(b.size(), (size_t)1 << 20);
 	std::vector<std::string> h = clerk.change();
@@ -1697,7 +1702,7 @@ TEST_F(Server, DeliveriesAreReceivedWholeOrNotAtAllWithEveryBadLineNamed)
 	r = http_do(port(), "POST", "/api/deliveries", clerk.change(), &b);
 	EXPECT_EQ(409, r.status) << r.dump();
 	/* A field member may not receive deliveries. */
-	b = body("DLOT-4", head + barcode(779999) + ",DM1,B1,2026-09-14\n");
+	b = body("DLOT-4", head + pgtest_barcode(779999) + ",DM1,B1,2026-09-14\n");
 	r = http_do(port(), "POST", "/api/deliveries", fm.change(), &b);
 	EXPECT_EQ(403, r.status) << r.dump();
 	EXPECT_EQ("0", sql_value(ci(), "SELECT count(*) FROM lot WHERE code = 'DLOT-4'"));
@@ -1850,7 +1855,7 @@ TEST_F(Server, RetirementsOverTheApiNeedASecondPerson)
 		ASSERT_NO_FATAL_FAILURE(add_meter_model(db, "RHX", "RM1"));
 		std::string csv = "barcode,model_code,production_batch,production_date\n";
 		for (long i = 0; i < 3; i++)
-			csv += barcode(610000 + i) + ",RM1,B1,2026-09-14\n";
+			csv += pgtest_barcode(610000 + i) + ",RM1,B1,2026-09-14\n";
 		struct asset_receive_opts o = {};
 		o.lot_code = "RLOT-1";
 		struct asset_import_report rep;
@@ -1860,26 +1865,28 @@ TEST_F(Server, RetirementsOverTheApiNeedASecondPerson)
 		db_close(db);
 	}
 	/* two failed verification, one still in stock */
-	sql_exec(ci(), "UPDATE asset SET state = 'failed' WHERE barcode IN ('" + barcode(610000) +
-			       "','" + barcode(610001) + "')");
+	sql_exec(ci(), "UPDATE asset SET state = 'failed' WHERE barcode IN ('" +
+			       pgtest_barcode(610000) + "','" + pgtest_barcode(610001) + "')");
 	sql_exec(ci(), "UPDATE asset SET state = 'in_stock', valid_until = current_date + 365, "
 		       "verified_at = now() WHERE barcode = '" +
-			       barcode(610002) + "'");
+			       pgtest_barcode(610002) + "'");
 	pgtest_user(ci(), "mlt_rc1", "库管甲", "warehouse_clerk");
 	pgtest_user(ci(), "mlt_rmg", "主任", "manager");
 	test_session clerk = direct_session(ci(), "mlt_rc1"), mgr = direct_session(ci(), "mlt_rmg");
 	std::string b = "{\"action\":\"scrap\",\"reason\":\"检定不合格\",\"barcodes\":[\"" +
-			barcode(610000) + "\",\"" + barcode(610002) + "\"]}";
+			pgtest_barcode(610000) + "\",\"" + pgtest_barcode(610002) + "\"]}";
 	http_resp r = http_do(port(), "POST", "/api/retirements", clerk.change(), &b);
 	EXPECT_EQ(409, r.status) << r.dump();
-	EXPECT_NE(std::string::npos, r.str("error.message").find(barcode(610002))) << r.dump();
+	EXPECT_NE(std::string::npos, r.str("error.message").find(pgtest_barcode(610002)))
+		<< r.dump();
 	EXPECT_EQ("0", sql_value(ci(), "SELECT count(*) FROM retire_request"));
-	b = "{\"action\":\"melt\",\"reason\":\"x\",\"barcodes\":[\"" + barcode(610000) + "\"]}";
+	b = "{\"action\":\"melt\",\"reason\":\"x\",\"barcodes\":[\"" + pgtest_barcode(610000) +
+	    "\"]}";
 	r = http_do(port(), "POST", "/api/retirements", clerk.change(), &b);
 	EXPECT_EQ(422, r.status) << r.dump();
 	EXPECT_NE(std::string::npos, r.str("error.message").find("melt")) << r.dump();
-	b = "{\"action\":\"scrap\",\"reason\":\"检定不合格\",\"barcodes\":[\"" + barcode(610000) +
-	    "\",\"" + barcode(610001) + "\"]}";
+	b = "{\"action\":\"scrap\",\"reason\":\"检定不合格\",\"barcodes\":[\"" +
+	    pgtest_barcode(610000) + "\",\"" + pgtest_barcode(610001) + "\"]}";
 	r = http_do(port(), "POST", "/api/retirements", clerk.change(), &b);
 	ASSERT_EQ(201, r.status) << r.dump();
 	const std::string id = std::to_string((long long)r.num("request_id"));
@@ -1887,12 +1894,12 @@ TEST_F(Server, RetirementsOverTheApiNeedASecondPerson)
 	r = http_do(port(), "POST", "/api/retirements/" + id + "/approve", clerk.change(), &note);
 	EXPECT_EQ(403, r.status) << r.dump();
 	EXPECT_EQ("failed", sql_value(ci(), "SELECT state FROM asset WHERE barcode = '" +
-						    barcode(610000) + "'"));
+						    pgtest_barcode(610000) + "'"));
 	r = http_do(port(), "POST", "/api/retirements/" + id + "/approve", mgr.change(), &note);
 	ASSERT_EQ(200, r.status) << r.dump();
 	EXPECT_EQ(2, r.num("retired"));
 	EXPECT_EQ("scrapped", sql_value(ci(), "SELECT state FROM asset WHERE barcode = '" +
-						      barcode(610001) + "'"));
+						      pgtest_barcode(610001) + "'"));
 	http_resp l = http_do(port(), "GET", "/api/retirements?status=approved", mgr.cookie());
 	EXPECT_EQ(200, l.status) << l.dump();
 	EXPECT_NE(std::string::npos, l.body.find("\"request_id\":" + id)) << l.dump();
@@ -1964,7 +1971,7 @@ TEST_F(Server, OnSiteInspectionAndSwapOrdersOverTheApi)
 			  asset_location_add(db, "ITEAM", "team", "field_team", nullptr, &err))
 			<< err.msg;
 		std::string csv = "barcode,model_code,production_batch,production_date\n" +
-				  barcode(940000) + ",IM1,B1,2026-09-14\n";
+				  pgtest_barcode(940000) + ",IM1,B1,2026-09-14\n";
 		struct asset_receive_opts o = {};
 		o.lot_code = "ILOT-1";
 		struct asset_import_report rep;
@@ -1992,7 +1999,7 @@ TEST_F(Server, OnSiteInspectionAndSwapOrdersOverTheApi)
 		 "current_date + 300 FROM reference_standard WHERE code = 'IPS-1'");
 	pgtest_user(ci(), "mlt_ifield", "现场", "field_member", "ITEAM");
 	test_session f = direct_session(ci(), "mlt_ifield");
-	std::string body = "{\"barcode\":\"" + barcode(940000) +
+	std::string body = "{\"barcode\":\"" + pgtest_barcode(940000) +
 			   "\",\"point\":\"IP1\",\"reading\":\"1.00\"}";
 	http_resp in = http_do(port(), "POST", "/api/field/install", f.change(), &body);
 	ASSERT_EQ(201, in.status) << in.dump();
@@ -2042,7 +2049,7 @@ TEST_F(Server, LabSealAndFaultArbitrationOverTheApi)
 		ASSERT_NO_FATAL_FAILURE(add_meter_model(db, "SHX", "SM1"));
 		std::string csv = "barcode,model_code,production_batch,production_date\n";
 		for (long i = 0; i < 2; i++)
-			csv += barcode(560000 + i) + ",SM1,B1,2026-09-14\n";
+			csv += pgtest_barcode(560000 + i) + ",SM1,B1,2026-09-14\n";
 		struct asset_receive_opts o = {};
 		o.lot_code = "SLOT-1";
 		struct asset_import_report rep;
@@ -2060,15 +2067,17 @@ TEST_F(Server, LabSealAndFaultArbitrationOverTheApi)
 		       "verified_at = now() WHERE lot_id = (SELECT lot_id FROM lot WHERE code = "
 		       "'SLOT-1')");
 	test_session t = direct_session(ci(), "mlt_stech");
-	std::string body = "{\"barcode\":\"" + barcode(560000) + "\",\"codes\":[\"LS-0001\"]}";
+	std::string body = "{\"barcode\":\"" + pgtest_barcode(560000) +
+			   "\",\"codes\":[\"LS-0001\"]}";
 	http_resp r = http_do(port(), "POST", "/api/seals/apply", t.change(), &body);
 	ASSERT_EQ(200, r.status) << r.dump();
 	EXPECT_EQ(1, r.num("applied")) << r.dump();
-	std::string twice = "{\"barcode\":\"" + barcode(560001) + "\",\"codes\":[\"LS-0001\"]}";
+	std::string twice = "{\"barcode\":\"" + pgtest_barcode(560001) +
+			    "\",\"codes\":[\"LS-0001\"]}";
 	http_resp r2 = http_do(port(), "POST", "/api/seals/apply", t.change(), &twice);
 	EXPECT_EQ(409, r2.status) << r2.dump();
 	EXPECT_NE(std::string::npos, r2.str("error.message").find("used once")) << r2.dump();
-	EXPECT_EQ("applied " + barcode(560000),
+	EXPECT_EQ("applied " + pgtest_barcode(560000),
 		  sql_value(ci(), "SELECT s.state || ' ' || a.barcode FROM seal s JOIN asset a "
 				  "USING (asset_id) WHERE s.code = 'LS-0001'"));
 
@@ -2078,11 +2087,11 @@ TEST_F(Server, LabSealAndFaultArbitrationOverTheApi)
 		"INSERT INTO fault_report (asset_id, symptom, description, kind, reported_by) "
 		"SELECT asset_id, 'STOPPED', '停走', 'analysis', (SELECT user_id FROM app_user "
 		"WHERE login = 'mlt_stech') FROM asset WHERE barcode = '" +
-			barcode(560001) + "' RETURNING fault_id");
+			pgtest_barcode(560001) + "' RETURNING fault_id");
 	http_resp f = http_do(port(), "GET", "/api/faults/" + fid, t.cookie());
 	ASSERT_EQ(200, f.status) << f.dump();
 	EXPECT_EQ("analysis", f.str("kind")) << f.dump();
-	EXPECT_EQ(barcode(560001), f.str("barcode")) << f.dump();
+	EXPECT_EQ(pgtest_barcode(560001), f.str("barcode")) << f.dump();
 	std::string link = "{\"run\":1}";
 	http_resp l = http_do(port(), "POST", "/api/faults/" + fid + "/arbitration", t.change(),
 			      &link);

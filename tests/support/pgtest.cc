@@ -165,3 +165,13 @@ std::string pgtest_sq(const std::string &s)
 	}
 	return r + "'";
 }
+
+std::string pgtest_barcode(long serial)
+{
+	char body[32];
+	snprintf(body, sizeof(body), "4130001%014ld", serial);
+	int sum = 0;
+	for (int i = 0; i < 21; i++)
+		sum += (body[i] - '0') * (i % 2 == 0 ? 3 : 1);
+	return std::string(body) + (char)('0' + (10 - sum % 10) % 10);
+}

@@ -68,4 +68,8 @@ std::string pgtest_src(const char *rel);
 /* A shell-quoted copy of s ('...'). */
 std::string pgtest_sq(const std::string &s);
 
+/* The 22-digit barcode 4130001 + serial (14 digits) + its check digit
+ * (mod 10, weights 3/1 from the left; domain.md §5.2). */
+std::string pgtest_barcode(long serial);
+
 #endif
