@@ -177,7 +177,8 @@ static const struct cli_cmd watch_cmds[] = {
 	  .help = "usage: meterlab watch close ID --note TEXT [--reason TEXT]\n\n"
 		  "The rule is evaluated again for this anomaly: while its condition still holds\n"
 		  "the item closes only with --reason (why it is accepted), and is then not opened\n"
-		  "again. Permission watch.close and the item's role (or manager)." },
+		  "again. Permission watch.close and the item's role (or manager); an item at a\n"
+		  "field team only by a member of that team (or a manager)." },
 	{ .name = "rules",
 	  .run = rules_cmd,
 	  .flags = CLI_NEED_DB,

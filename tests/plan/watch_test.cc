@@ -3,8 +3,9 @@
  * on constructed data that trips it and data that must not; one open item
  * per anomaly however often (and however concurrently) the rules run;
  * closing refused while the condition holds unless a reason is given, and a
- * waived anomaly not reopened; the item's role; timeliness; and every login
- * refused direct writes of the items and rules.
+ * waived anomaly not reopened; the item's role and, at a field team, the team
+ * (0375); timeliness; and every login refused direct writes of the items and
+ * rules.
  *
  * Data is constructed by the DBA (superuser) straight into the tables the
  * rules read — the rules are what is tested here, not the flows that write
@@ -13,6 +14,7 @@
  */
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -205,12 +207,18 @@ class Watch : public ::testing::Test
 		ASSERT_EQ(ML_OK, asset_model_add(db, &m, &err)) << err.msg;
 		for (auto l : { std::pair<const char *, const char *>{ "WSITE", "customer_site" },
 				{ "WTEAM", "field_team" },
+				{ "WTEAM2", "field_team" },
 				{ "WSTORE", "secondary_store" },
 				{ "WHUB", "secondary_store" } })
 			ASSERT_EQ(ML_OK,
 				  asset_location_add(db, l.first, l.first, l.second, nullptr, &err))
 				<< err.msg;
 		db_close(db);
+		/* the installations below are WTEAM's, installed by mlt_field: a member of it
+		 * (an item at a field team is closed by its members or a manager, 0375);
+		 * mlt_wfield2 is a field member of another team */
+		one(as("mlt_admin"), "SELECT ml_user_set_team('mlt_field', 'WTEAM')");
+		pgtest_user(g_ci, "mlt_wfield2", "other team", "field_member", "WTEAM2");
 		dba("INSERT INTO metering_point (code, account_no, address, site_id, created_by) "
 		    "SELECT 'WP' || g, '330' || g, 'address ' || g, "
 		    "(SELECT location_id FROM location WHERE code = 'WSITE'), "
@@ -446,6 +454,85 @@ TEST_F(Watch, MetersInstalledWithoutSeals)
 		  close_item("mlt_field", id, "sealed on the second visit", nullptr, &held, &err))
 		<< err.msg;
 	EXPECT_EQ(0, held);
+}
+
+/*
+ * An item placed at a field team (the installing team of the installation rules) is that
+ * team's work. 0300 checked only the role: a field member of ANOTHER team closed it and,
+ * with a reason, waived it for good (a waived anomaly is never opened again). Since 0375
+ * only a member of the item's team (app_user.team_location_id, as ml_install, 0225) or a
+ * manager closes it; the refusal names the item, the team and the person and writes nothing.
+ */
+TEST_F(Watch, AnotherTeamNeitherClosesNorWaivesATeamsItem)
+{
+	auto a = assets(1900, 2, "installed", "WSITE");
+	// points of its own (the other tests use WP1-WP25)
+	dba("INSERT INTO metering_point (code, account_no, address, site_id, created_by) "
+	    "SELECT 'WP' || g, '330' || g, 'address ' || g, "
+	    "(SELECT location_id FROM location WHERE code = 'WSITE'), "
+	    "(SELECT user_id FROM app_user WHERE login = 'mlt_manager') FROM generate_series(30, 31) g");
+	std::string i0 = installation(a[0], 30, 48, "1");
+	std::string i1 = installation(a[1], 31, 48, "1");
+	run("unsealed_install");
+	std::string id0 = open_item("unsealed_install", "installation:" + i0);
+	std::string id1 = open_item("unsealed_install", "installation:" + i1);
+	ASSERT_NE("none", id0);
+	ASSERT_NE("none", id1);
+	EXPECT_EQ("field_member|WTEAM",
+		  dbaq("SELECT i.role || '|' || l.code FROM watch_item i "
+		       "JOIN location l ON l.location_id = i.place_id WHERE item_id = $1",
+		       { id0 }));
+	const std::string before =
+		"SELECT status || '|' || coalesce(closed_by::text, '-') || '|' || "
+		"coalesce(note, '-') || '|' || coalesce(reason, '-') || '|' || "
+		"coalesce(condition_held::text, '-') FROM watch_item WHERE item_id = $1";
+	EXPECT_EQ("open|-|-|-|-", dbaq(before, { id0 }));
+	// another team's field member: neither closed (the condition holds) nor waived
+	int held = -1;
+	for (const char *reason : { (const char *)nullptr, "not our meter" }) {
+		struct ml_error err = ML_ERROR_INIT;
+		EXPECT_EQ(ML_EPERM, close_item("mlt_wfield2", id0, "sealed", reason, &held, &err))
+			<< (reason ? reason : "(no reason)") << ": " << err.msg;
+		EXPECT_NE(nullptr,
+			  strstr(err.msg,
+				 ("work item " + id0 + " belongs to field team WTEAM").c_str()))
+			<< err.msg;
+		EXPECT_NE(nullptr, strstr(err.msg, "mlt_wfield2")) << err.msg;
+	}
+	// nor through the command line (exit 9: a permission refusal)
+	std::string out;
+	EXPECT_EQ(9,
+		  pgtest_run(pgtest_cli() + " --db " + pgtest_sq(as("mlt_wfield2")) +
+				     " watch close " + id0 + " --note 'sealed' --reason 'not ours'",
+			     &out, true))
+		<< out;
+	EXPECT_NE(std::string::npos, out.find("field team WTEAM")) << out;
+	EXPECT_EQ("open|-|-|-|-", dbaq(before, { id0 }));
+	// still found by the next run: it was not waived
+	EXPECT_EQ(0, run("unsealed_install").opened);
+	EXPECT_EQ(id0, open_item("unsealed_install", "installation:" + i0));
+	// the team's own member waives it; a manager (of no team) the other
+	struct ml_error err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_OK, close_item("mlt_field", id0, "customer away", "seal booked for Monday",
+				    &held, &err))
+		<< err.msg;
+	EXPECT_EQ(1, held);
+	EXPECT_EQ("closed|mlt_field|seal booked for Monday",
+		  dbaq("SELECT i.status || '|' || u.login || '|' || i.reason FROM watch_item i "
+		       "JOIN app_user u ON u.user_id = i.closed_by WHERE item_id = $1",
+		       { id0 }));
+	err = ML_ERROR_INIT;
+	EXPECT_EQ(ML_OK,
+		  close_item("mlt_manager", id1, "checked", "seal booked for Monday", &held, &err))
+		<< err.msg;
+	EXPECT_EQ("closed|mlt_manager",
+		  dbaq("SELECT i.status || '|' || u.login FROM watch_item i "
+		       "JOIN app_user u ON u.user_id = i.closed_by WHERE item_id = $1",
+		       { id1 }));
+	// seal them, so later tests' rules see nothing of this one
+	dba("INSERT INTO seal (code, batch, state, installation_id, asset_id) VALUES "
+	    "('WS0020', 'WB', 'applied', $1, $2), ('WS0021', 'WB', 'applied', $3, $4)",
+	    { i0, aid(a[0]), i1, aid(a[1]) });
 }
 
 /*

@@ -1383,12 +1383,31 @@ def t_swaps(b, fx):
 
 
 def t_watch(b, fx):
-    """A monitoring work item: closing while the meter is still past its
-    validity is refused with the server's words and the reason is asked
-    for; with a reason it closes, recorded as held, by the person."""
+    """A monitoring work item: a field member of another team is refused
+    (403, the server's words naming the team), no reason asked for and
+    nothing written; the team's member closing while the meter is still
+    past its validity is refused with the server's words and the reason is
+    asked for; with a reason it closes, recorded as held, by the person.
+    The refusal, at the top of the page, is brought into sight."""
     pl = fx.data["plan"]
-    b.login("mlt_fw")
+    b.login("mlt_fw")  # of WEB-TEAM; the item is WEB-TEAM2's
     b.visit("watch", "/plan/watch.html")
+    b.wait(lambda: b.csss("#item-%d" % pl["item"]), 10, "the rotation item")
+    b.css("#item-%d a" % pl["item"]).click()
+    b.wait_text("#detail", "待办 #%d" % pl["item"])
+    b.css("#c-note").send_keys("不是本班的表，顺手关了")
+    b.css("#c-go").click()
+    b.wait_text("#msg", "关闭被拒绝")
+    assert "work item %d belongs to field team %s: mlt_fw is not a member of it" % (pl["item"], pl["team"]) in b.text("#msg"), b.text("#msg")
+    assert b.css("#c-reason-box").get_attribute("hidden") is not None  # a refusal, not a reason to ask for
+    # the message is at the top of the page, the button at its foot: the refusal is brought into sight
+    rect = b.d.execute_script("const r = document.querySelector('#msg').getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]")
+    assert rect[0] > -1 and rect[1] < rect[2] + 1, "the refusal is out of sight: %r" % rect
+    b.shot("watch-other-team", at="#msg")
+    assert fx.sql("SELECT status || ' ' || coalesce(note, '-') FROM watch_item WHERE item_id = %d" % pl["item"]) == "open -"
+    b.login("mlt_fw2")  # of WEB-TEAM2
+    b.get("/plan/watch.html")
+    b.ready()
     b.wait(lambda: b.csss("#item-%d" % pl["item"]), 10, "the rotation item")
     assert "周期轮换逾期" in b.text("#item-%d" % pl["item"])
     Select(b.css("#f-rule")).select_by_value("unsealed_install")
@@ -1411,7 +1430,7 @@ def t_watch(b, fx):
     b.wait_text("#msg", "已关闭待办 #%d（异常仍在" % pl["item"])
     b.wait_text("#d-reason", "客户长期不在家")
     assert fx.sql("SELECT status || ' ' || condition_held || ' ' || u.login FROM watch_item i JOIN app_user u ON u.user_id = i.closed_by "
-                  "WHERE item_id = %d" % pl["item"]) == "closed true mlt_fw"
+                  "WHERE item_id = %d" % pl["item"]) == "closed true mlt_fw2"
     b.shot("watch-closed")
 
 

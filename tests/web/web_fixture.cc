@@ -379,7 +379,7 @@ void dba(const std::string &ci, const std::string &sql)
  * rotation list, an overdue rotation swap order), a portable standard
  * certified until 2099 and one whose certificate ended yesterday, and the
  * monitoring rules rotation_overdue and unsealed_install run once by the
- * manager (items for the team). */
+ * manager (items for the team, closed by its member mlt_fw2). */
 void plan(const std::string &ci, json_t *out)
 {
 	struct db *db = pgtest_connect(pgtest_as(ci, "mlt_wadmin"));
@@ -387,6 +387,10 @@ void plan(const std::string &ci, json_t *out)
 	ok(asset_location_add(db, "WEB-TEAM2", "城西装接二班", "field_team", nullptr, &err), err,
 	   "team 2");
 	db_close(db);
+	/* a member of team 2: the team's work items are closed by its members (or a
+	 * manager), not by mlt_fw of WEB-TEAM (0375) */
+	pgtest_user(ci, "mlt_fw2", "吴装接", "field_member", "WEB-TEAM2");
+	set_password(ci, "mlt_fw2", PW);
 	std::vector<std::string> b = lot_in(ci, "WLOT-PLAN", 795000, 3, "issued", "WEB-TEAM2");
 	dba(ci,
 	    "INSERT INTO metering_point (code, account_no, address, site_id, created_by) "

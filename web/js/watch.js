@@ -2,7 +2,8 @@
 // opened (GET /api/watch/items), one item with its evidence (GET
 // /api/watch/items/{id}) and closing it with a rectification note (POST
 // /api/watch/items/{id}/close, permission watch.close and the item's role or
-// manager). The server evaluates the rule again for that one item and
+// manager; an item at a field team only by that team's members or a manager,
+// 0375). The server evaluates the rule again for that one item and
 // refuses while the anomaly still holds unless a reason is given; the page
 // shows its words and then asks for the reason.
 import { api, newKey } from "./api.js";
@@ -87,7 +88,7 @@ async function close(id) {
 		if (e.status === 409) { // the anomaly still holds: keep the note, ask for the reason
 			$("#c-reason-box").hidden = false;
 			$("#c-reason").focus();
-		}
+		} else $("#msg").scrollIntoView({ block: "nearest" }); // e.g. 403: another team's item; no reason helps
 		return;
 	}
 	await done($("#msg"), `已关闭待办 #${id}` + (r.condition_held ? "（异常仍在，已记录理由）" : ""), async () => { await load(); await show(id); });
