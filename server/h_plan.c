@@ -16,8 +16,12 @@
 #include "plan/watch.h"
 #include "server/srv.h"
 
-/* the default page of the plan and watch listings (as seals and in-transit) */
+/* the default page of the plan and watch listings (as seals and in-transit)
+ * and their largest, which the route table's limit parameters state */
 #define PLAN_PAGE_DEFAULT 1000
+#define PLAN_PAGE_MAX 10000
+_Static_assert(PLAN_PAGE_MAX == WATCH_PAGE_MAX && PLAN_PAGE_MAX == SWAP_ORDER_PAGE_MAX,
+	       "one page size for both listings");
 
 /* A string field of the JSON body (NULL when absent); points into rq->in. */
 static const char *body_str(const struct req *rq, const char *name)
@@ -61,7 +65,7 @@ static int page_limit(struct req *rq, int *limit)
 		return 0;
 	char msg[160];
 	snprintf(msg, sizeof msg, "query parameter 'limit' must be an integer 1..%d, not '%.16s'",
-		 WATCH_PAGE_MAX, lim);
+		 PLAN_PAGE_MAX, lim);
 	req_error(rq, 400, "wrong_type", msg, json_pack("{s:s}", "parameter", "limit"));
 	return 1;
 }
