@@ -22,7 +22,8 @@ struct plan_args {
 	const char *store, *model, *quantity, *due, *ref, *file, *reason, *to, *from, *csv;
 	const char *month, *team, *until, *cls, *status, *working, *note, *lots;
 	const char *lot, *level, *aql, *seed;
-	long long n;
+	const char *limit, *after;
+	long long n, nlimit, nafter;
 	int64_t id;
 };
 
@@ -203,14 +204,34 @@ static int rotation_orders_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	return cli_printf(c, "%ld rotation swap orders opened for %s\n", n, a->month);
 }
 
+/* The page options: --limit 1..SWAP_ORDER_PAGE_MAX (default 1000, as the
+ * server's), --after an order id; a bad one is a usage error naming it. */
+static int orders_check(struct cli_ctx *ctx, struct cli_call *c)
+{
+	struct plan_args *a = c->args;
+	(void)ctx;
+	a->nlimit = 1000;
+	int rc = cli_parse_ll(c, "--limit", a->limit, 1, SWAP_ORDER_PAGE_MAX, &a->nlimit);
+	if (!rc)
+		rc = cli_parse_ll(c, "--after", a->after, 0, INT64_MAX, &a->nafter);
+	return rc;
+}
+
 static int orders_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
 	const struct plan_args *a = c->args;
+	struct swap_order_page pg = { .after = a->nafter, .limit = (int)a->nlimit };
 	PGresult *res = NULL;
-	int rc = swap_order_list(c->db, a->status, a->team, a->month, &res, &c->err);
+	int rc = swap_order_list(c->db, a->status, a->team, a->month, &pg, &res, &c->err);
 	if (rc)
 		return rc;
-	return cli_print_result(ctx, c, res);
+	int n = PQntuples(res);
+	rc = cli_print_result(ctx, c, res);
+	/* on stderr: standard output stays the table (or the JSON array) */
+	if (!rc && pg.next)
+		fprintf(stderr, "%d of %lld orders shown; the next page: --after %" PRId64 "\n", n,
+			pg.total, pg.next);
+	return rc;
 }
 
 static int order_id_check(struct cli_ctx *ctx, struct cli_call *c)
@@ -231,10 +252,9 @@ static int order_cancel_cmd(struct cli_ctx *ctx, struct cli_call *c)
 }
 
 static const struct cli_opt orders_opts[] = {
-	CLI_OPT("status", struct plan_args, status),
-	CLI_OPT("team", struct plan_args, team),
-	CLI_OPT("month", struct plan_args, month),
-	CLI_OPT_END,
+	CLI_OPT("status", struct plan_args, status), CLI_OPT("team", struct plan_args, team),
+	CLI_OPT("month", struct plan_args, month),   CLI_OPT("limit", struct plan_args, limit),
+	CLI_OPT("after", struct plan_args, after),   CLI_OPT_END,
 };
 static const struct cli_opt order_cancel_opts[] = {
 	CLI_REQ("reason", struct plan_args, reason),
@@ -718,12 +738,16 @@ static const struct cli_cmd plan_cmds[] = {
 		  "Permission swap.order (manager)." },
 	{ .name = "orders",
 	  .run = orders_cmd,
+	  .check = orders_check,
 	  CLI_ARGS(struct plan_args, orders_opts),
 	  .flags = CLI_NEED_DB,
 	  .summary = "swap work orders (rotation, failed inspection) by state",
 	  .help = "usage: meterlab plan orders [--status open|done|cancelled|overdue|all]\n"
-		  "                            [--team T] [--month YYYY-MM] [--json]\n\n"
-		  "Default: open orders; overdue = open past the due date." },
+		  "                            [--team T] [--month YYYY-MM] [--limit N]\n"
+		  "                            [--after ID] [--json]\n\n"
+		  "Default: open orders; overdue = open past the due date. A page in id order:\n"
+		  "--limit orders (1..10000, default 1000) after --after; when more follow,\n"
+		  "standard error names the next page's --after." },
 	{ .name = "order-cancel",
 	  .run = order_cancel_cmd,
 	  .check = order_id_check,

@@ -14,7 +14,9 @@ struct watch_args {
 	const char *rule, *status, *place, *role, *overdue, *all;
 	const char *note, *reason;
 	const char *threshold, *due_days, *enabled, *from, *to;
+	const char *limit, *after;
 	int64_t id;
+	long long nlimit, nafter;
 };
 
 static int run_cmd(struct cli_ctx *ctx, struct cli_call *c)
@@ -27,6 +29,19 @@ static int run_cmd(struct cli_ctx *ctx, struct cli_call *c)
 	return cli_print_result(ctx, c, res);
 }
 
+/* The page options: --limit 1..WATCH_PAGE_MAX (default 1000, as the
+ * server's), --after a work item id; a bad one is a usage error naming it. */
+static int list_check(struct cli_ctx *ctx, struct cli_call *c)
+{
+	struct watch_args *a = c->args;
+	(void)ctx;
+	a->nlimit = 1000; /* the server's default page */
+	int rc = cli_parse_ll(c, "--limit", a->limit, 1, WATCH_PAGE_MAX, &a->nlimit);
+	if (!rc)
+		rc = cli_parse_ll(c, "--after", a->after, 0, INT64_MAX, &a->nafter);
+	return rc;
+}
+
 static int list_cmd(struct cli_ctx *ctx, struct cli_call *c)
 {
 	const struct watch_args *a = c->args;
@@ -34,12 +49,21 @@ static int list_cmd(struct cli_ctx *ctx, struct cli_call *c)
 				  .rule = a->rule,
 				  .place = a->place,
 				  .role = a->role,
-				  .overdue = a->overdue != NULL };
+				  .overdue = a->overdue != NULL,
+				  .after = a->nafter,
+				  .limit = (int)a->nlimit };
+	struct watch_page pg = { 0 };
 	PGresult *res = NULL;
-	int rc = watch_list(c->db, &f, &res, &c->err);
+	int rc = watch_list(c->db, &f, &res, &pg, &c->err);
 	if (rc)
 		return rc;
-	return cli_print_result(ctx, c, res);
+	int n = PQntuples(res);
+	rc = cli_print_result(ctx, c, res);
+	/* on stderr: standard output stays the table (or the JSON array) */
+	if (!rc && pg.next)
+		fprintf(stderr, "%d of %lld work items shown; the next page: --after %" PRId64 "\n",
+			n, pg.total, pg.next);
+	return rc;
 }
 
 static int id_check(struct cli_ctx *ctx, struct cli_call *c)
@@ -113,6 +137,8 @@ static const struct cli_opt list_opts[] = {
 	CLI_OPT("place", struct watch_args, place),
 	CLI_OPT("role", struct watch_args, role),
 	CLI_FLAG("overdue", struct watch_args, overdue),
+	CLI_OPT("limit", struct watch_args, limit),
+	CLI_OPT("after", struct watch_args, after),
 	CLI_OPT_END,
 };
 static const struct cli_opt close_opts[] = {
@@ -147,11 +173,15 @@ static const struct cli_cmd watch_cmds[] = {
 		  "still closes them). For cron or the server's scheduler. Permission watch.run." },
 	{ .name = "list",
 	  .run = list_cmd,
+	  .check = list_check,
 	  CLI_ARGS(struct watch_args, list_opts),
 	  .flags = CLI_NEED_DB,
 	  .summary = "work items (open by default)",
 	  .help = "usage: meterlab watch list [--status open|closed|all | --all] [--rule CODE]\n"
-		  "                           [--place CODE] [--role ROLE] [--overdue] [--json]\n\n"
+		  "                           [--place CODE] [--role ROLE] [--overdue]\n"
+		  "                           [--limit N] [--after ID] [--json]\n\n"
+		  "A page of items in id order: --limit of them (1..10000, default 1000) after\n"
+		  "--after; when more follow, standard error names the next page's --after.\n"
 		  "condition: holds (the last run found it), gone (not found since), fixed / waived\n"
 		  "(closed with the condition gone / closed with a reason while it held). Place\n"
 		  "'centre' is the lab's own items (standards, runs)." },

@@ -105,18 +105,48 @@ int swap_order_cancel(struct db *db, int64_t id, const char *reason, struct ml_e
 }
 
 int swap_order_list(struct db *db, const char *status, const char *team, const char *month,
-		    PGresult **out, struct ml_error *err)
+		    struct swap_order_page *pg, PGresult **out, struct ml_error *err)
 {
-	char first[11];
+	char first[11], after[24], lim[16], last[24];
+	*out = NULL;
+	if (pg->limit < 0 || pg->limit > SWAP_ORDER_PAGE_MAX)
+		return ml_errorf(err, ML_EINVAL, "limit %d is not 1..%d", pg->limit,
+				 SWAP_ORDER_PAGE_MAX);
+	if (pg->after < 0)
+		return ml_errorf(err, ML_EINVAL, "after %" PRId64 " is not an order id", pg->after);
 	int rc = month ? month_first(month, first, err) : ML_OK;
 	if (rc)
 		return rc;
-	const char *p[3] = { status, team, month ? first : NULL };
-	return db_exec(
-		db,
-		"SELECT id, kind, status, overdue, team, point, barcode, due_on, month, inspection, "
-		"opened_at, closed_at, replaced_by, note FROM ml_swap_orders($1, $2, $3::date)",
-		3, p, PGRES_TUPLES_OK, out, err);
+	snprintf(after, sizeof after, "%" PRId64, pg->after);
+	snprintf(lim, sizeof lim, "%d", pg->limit ? pg->limit : SWAP_ORDER_PAGE_MAX);
+	const char *p[5] = { status, team, month ? first : NULL, pg->after ? after : NULL, lim };
+	PGresult *res = NULL, *cnt = NULL;
+	rc = db_exec(db,
+		     "SELECT id, kind, status, overdue, team, point, barcode, due_on, month, "
+		     "inspection, opened_at, closed_at, replaced_by, note "
+		     "FROM ml_swap_orders($1, $2, $3::date, $4::bigint, $5::int)",
+		     5, p, PGRES_TUPLES_OK, &res, err);
+	if (rc)
+		return rc;
+	/* the counts over the whole filter, and whether any order follows this
+	 * page's last one: "next" is then null exactly on the last page */
+	int n = PQntuples(res);
+	snprintf(last, sizeof last, "%s", n ? PQgetvalue(res, n - 1, 0) : "");
+	const char *q[4] = { status, team, month ? first : NULL, n ? last : NULL };
+	rc = db_query_one(db,
+			  "SELECT total, overdue, more FROM ml_swap_orders_count($1, $2, $3::date, "
+			  "$4::bigint)",
+			  4, q, &cnt, err);
+	if (rc) {
+		PQclear(res);
+		return rc;
+	}
+	pg->total = strtoll(db_get(cnt, 0, "total"), NULL, 10);
+	pg->overdue = strtoll(db_get(cnt, 0, "overdue"), NULL, 10);
+	pg->next = !strcmp(db_get(cnt, 0, "more"), "t") ? strtoll(last, NULL, 10) : 0;
+	PQclear(cnt);
+	*out = res;
+	return ML_OK;
 }
 
 int inservice_sample_draw(struct db *db, const char *lot, const char *level, const char *aql,

@@ -49,15 +49,28 @@ int rotation_orders_open(struct db *db, const char *month, const char *team, lon
 int swap_order_cancel(struct db *db, int64_t id, const char *reason,
 		      struct ml_error *err) ML_MUSTCHECK;
 
+#define SWAP_ORDER_PAGE_MAX 10000
+
+/* One page of swap_order_list and the counts no page can give. */
+struct swap_order_page {
+	int64_t after;     /* in: orders with an id greater than this (0: from the first) */
+	int limit;         /* in: 1..SWAP_ORDER_PAGE_MAX rows; 0: SWAP_ORDER_PAGE_MAX */
+	long long total;   /* out: every order the filter matches, on all pages */
+	long long overdue; /* out: how many of those are open past their due date */
+	int64_t next;      /* out: the last id of this page when more follow, else 0 */
+};
+
 /*
- * Orders by state: status open | done | cancelled | overdue (open past
+ * A page of orders by state, in id order (keyset on the unique order id,
+ * ml_swap_orders 0376): status open | done | cancelled | overdue (open past
  * due) | all (NULL = open); team and month (YYYY-MM) may be NULL. Columns:
  * id, kind, status, overdue, team, point, barcode, due_on, month,
  * inspection, opened_at, closed_at, replaced_by, note. *out is the
- * caller's (PQclear).
+ * caller's (PQclear). pg (required) says where the page starts and how
+ * long it is, and receives the exact counts and the next page's cursor.
  */
 int swap_order_list(struct db *db, const char *status, const char *team, const char *month,
-		    PGresult **out, struct ml_error *err) ML_MUSTCHECK;
+		    struct swap_order_page *pg, PGresult **out, struct ml_error *err) ML_MUSTCHECK;
 
 /*
  * State-based rotation (0309; plan setting rotation.state_based): draw the

@@ -137,26 +137,69 @@ int watch_run(struct db *db, const char *rule, PGresult **out, struct ml_error *
 	return rc;
 }
 
-int watch_list(struct db *db, const struct watch_filter *f, PGresult **out, struct ml_error *err)
+/* watch_list's filter, shared by its page and its count ($1..$5) */
+#define WATCH_LIST_FROM                                                              \
+	"FROM watch_item i LEFT JOIN location l ON l.location_id = i.place_id "      \
+	"WHERE ($1 = 'all' OR i.status = $1) AND ($2::text IS NULL OR i.rule = $2) " \
+	"AND ($3::text IS NULL OR coalesce(l.code, 'centre') = $3) "                 \
+	"AND ($4::text IS NULL OR i.role = $4) "                                     \
+	"AND (NOT $5::boolean OR (i.status = 'open' AND i.due_on < ml_cert_today())) "
+
+int watch_list(struct db *db, const struct watch_filter *f, PGresult **out, struct watch_page *pg,
+	       struct ml_error *err)
 {
+	*out = NULL;
 	const char *status = f && f->status ? f->status : "open";
 	if (strcmp(status, "open") && strcmp(status, "closed") && strcmp(status, "all"))
 		return ml_errorf(err, ML_EINVAL, "status '%s' is not open, closed or all", status);
-	const char *p[5] = { status, f ? f->rule : NULL, f ? f->place : NULL, f ? f->role : NULL,
-			     f && f->overdue ? "t" : "f" };
-	return db_exec(
+	int limit = f ? f->limit : 0;
+	int64_t after = f ? f->after : 0;
+	if (limit < 0 || limit > WATCH_PAGE_MAX)
+		return ml_errorf(err, ML_EINVAL, "limit %d is not 1..%d", limit, WATCH_PAGE_MAX);
+	if (after < 0)
+		return ml_errorf(err, ML_EINVAL, "after %" PRId64 " is not a work item id", after);
+	char afters[24], lim[16], last[24];
+	snprintf(afters, sizeof afters, "%" PRId64, after);
+	snprintf(lim, sizeof lim, "%d", limit ? limit : WATCH_PAGE_MAX);
+	const char *p[7] = { status,
+			     f ? f->rule : NULL,
+			     f ? f->place : NULL,
+			     f ? f->role : NULL,
+			     f && f->overdue ? "t" : "f",
+			     afters,
+			     lim };
+	PGresult *res = NULL, *cnt = NULL;
+	/* keyset on the primary key: a page costs its rows, not the offset */
+	int rc = db_exec(
 		db,
 		"SELECT i.item_id AS id, i.rule, i.status, to_char(i.opened_at, 'YYYY-MM-DD') AS opened, "
 		"i.due_on AS due, (i.status = 'open' AND i.due_on < ml_cert_today()) AS overdue, i.role, "
 		"coalesce(l.code, 'centre') AS place, i.summary, "
 		"CASE WHEN i.status = 'closed' THEN CASE WHEN i.condition_held THEN 'waived' ELSE 'fixed' END "
-		"WHEN i.cleared_at IS NOT NULL THEN 'gone' ELSE 'holds' END AS condition "
-		"FROM watch_item i LEFT JOIN location l ON l.location_id = i.place_id "
-		"WHERE ($1 = 'all' OR i.status = $1) AND ($2::text IS NULL OR i.rule = $2) "
-		"AND ($3::text IS NULL OR coalesce(l.code, 'centre') = $3) AND ($4::text IS NULL OR i.role = $4) "
-		"AND (NOT $5::boolean OR (i.status = 'open' AND i.due_on < ml_cert_today())) "
-		"ORDER BY i.item_id",
-		5, p, PGRES_TUPLES_OK, out, err);
+		"WHEN i.cleared_at IS NOT NULL THEN 'gone' ELSE 'holds' END AS condition " WATCH_LIST_FROM
+		"AND i.item_id > $6::bigint ORDER BY i.item_id LIMIT $7::int",
+		7, p, PGRES_TUPLES_OK, &res, err);
+	if (rc)
+		return rc;
+	/* the count over the whole filter, and whether any item follows this
+	 * page's last one: "next" is then null exactly on the last page */
+	int n = PQntuples(res);
+	snprintf(last, sizeof last, "%s", n ? PQgetvalue(res, n - 1, 0) : "0");
+	p[5] = last;
+	rc = db_query_one(
+		db,
+		"SELECT count(*) AS total, coalesce(bool_or(i.item_id > $6::bigint), false) "
+		"AS more " WATCH_LIST_FROM,
+		6, p, &cnt, err);
+	if (rc) {
+		PQclear(res);
+		return rc;
+	}
+	pg->total = strtoll(db_get(cnt, 0, "total"), NULL, 10);
+	pg->next = n && !strcmp(db_get(cnt, 0, "more"), "t") ? strtoll(last, NULL, 10) : 0;
+	PQclear(cnt);
+	*out = res;
+	return ML_OK;
 }
 
 int watch_show(struct db *db, int64_t id, PGresult **out, struct ml_error *err)

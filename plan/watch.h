@@ -37,10 +37,24 @@ struct watch_filter {
 	const char *place;  /* location code, "centre" for the lab's own items; NULL: all */
 	const char *role;   /* NULL: all */
 	int overdue;        /* only open items past their due date */
+	int64_t after;      /* keyset: items with an id greater than this (0: from the first) */
+	int limit;          /* 1..WATCH_PAGE_MAX rows; 0: WATCH_PAGE_MAX */
 };
 
-/* Columns: id, rule, status, opened, due, overdue, role, place, summary, condition. */
-int watch_list(struct db *db, const struct watch_filter *f, PGresult **out,
+#define WATCH_PAGE_MAX 10000
+
+/* What a page of watch_list cannot tell by itself. */
+struct watch_page {
+	long long total; /* every item the filter matches, on all pages */
+	int64_t next;    /* the last id of this page when more follow, else 0 */
+};
+
+/*
+ * A page of items in id order (keyset on the unique item id). Columns: id,
+ * rule, status, opened, due, overdue, role, place, summary, condition.
+ * *pg (required) receives the exact count and the next page's cursor.
+ */
+int watch_list(struct db *db, const struct watch_filter *f, PGresult **out, struct watch_page *pg,
 	       struct ml_error *err) ML_MUSTCHECK;
 
 /* One item, every field; "details" is the evidence as JSON. ML_ENOTFOUND when absent. */

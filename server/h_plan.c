@@ -6,6 +6,7 @@
  * same calls as `meterlab plan …`; every rule and refusal is the
  * database's.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,13 @@
 #include "plan/rotation.h"
 #include "plan/watch.h"
 #include "server/srv.h"
+
+/* the default page of the plan and watch listings (as seals and in-transit)
+ * and their largest, which the route table's limit parameters state */
+#define PLAN_PAGE_DEFAULT 1000
+#define PLAN_PAGE_MAX 10000
+_Static_assert(PLAN_PAGE_MAX == WATCH_PAGE_MAX && PLAN_PAGE_MAX == SWAP_ORDER_PAGE_MAX,
+	       "one page size for both listings");
 
 /* A string field of the JSON body (NULL when absent); points into rq->in. */
 static const char *body_str(const struct req *rq, const char *name)
@@ -45,13 +53,49 @@ static int rows(struct req *rq, int rc, PGresult *res)
 	return ML_OK;
 }
 
-/* GET /api/plan/orders?status=&team=&month=: swap_order_list. */
+/* ?limit= as a page size, or the default page when absent: a listing is
+ * never unbounded. The router checks 0..10000; 0 is answered here as the
+ * router answers a bad query parameter (400 naming it and the value).
+ * Returns 0, or 1 when the 400 is answered. */
+static int page_limit(struct req *rq, int *limit)
+{
+	const char *lim = req_query(rq, "limit");
+	*limit = lim ? atoi(lim) : PLAN_PAGE_DEFAULT;
+	if (*limit >= 1)
+		return 0;
+	char msg[160];
+	snprintf(msg, sizeof msg, "query parameter 'limit' must be an integer 1..%d, not '%.16s'",
+		 PLAN_PAGE_MAX, lim);
+	req_error(rq, 400, "wrong_type", msg, json_pack("{s:s}", "parameter", "limit"));
+	return 1;
+}
+
+/* A page with its keyset cursor: "next" is the last id when more follow (pass
+ * it as ?after=), null on the last page; "total" counts every page. */
+static json_t *page_json(PGresult *res, long long total, int64_t next)
+{
+	return json_pack("{s:o, s:I, s:o}", "items", json_rows(res), "total", (json_int_t)total,
+			 "next", next ? json_integer((json_int_t)next) : json_null());
+}
+
+/* GET /api/plan/orders?status=&team=&month=&after=&limit=: a page of
+ * swap_order_list in id order, with the exact total and overdue counts. */
 int h_plan_orders(struct req *rq, struct ml_error *err)
 {
+	const char *after = req_query(rq, "after");
+	struct swap_order_page pg = { .after = after ? strtoll(after, NULL, 10) : 0 };
+	if (page_limit(rq, &pg.limit))
+		return ML_OK; /* answered: 400 */
 	PGresult *res = NULL;
 	int rc = swap_order_list(rq->db, req_query(rq, "status"), req_query(rq, "team"),
-				 req_query(rq, "month"), &res, err);
-	return rows(rq, rc, res);
+				 req_query(rq, "month"), &pg, &res, err);
+	if (rc)
+		return rc;
+	json_t *v = page_json(res, pg.total, pg.next);
+	json_object_set_new(v, "overdue", json_integer((json_int_t)pg.overdue));
+	req_json(rq, 200, v);
+	PQclear(res);
+	return ML_OK;
 }
 
 /* POST /api/plan/orders/{id}/cancel {reason}: swap_order_cancel (swap.order). */
@@ -141,18 +185,27 @@ int h_plan_actual(struct req *rq, struct ml_error *err)
 	return rows(rq, rc, res);
 }
 
-/* GET /api/watch/items?status=&rule=&place=&role=&overdue=: watch_list. */
+/* GET /api/watch/items?status=&rule=&place=&role=&overdue=&after=&limit=: a page of
+ * watch_list in id order, with the exact total. */
 int h_watch_list(struct req *rq, struct ml_error *err)
 {
-	const char *od = req_query(rq, "overdue");
+	const char *od = req_query(rq, "overdue"), *after = req_query(rq, "after");
 	struct watch_filter f = { .status = req_query(rq, "status"),
 				  .rule = req_query(rq, "rule"),
 				  .place = req_query(rq, "place"),
 				  .role = req_query(rq, "role"),
-				  .overdue = od && !strcmp(od, "true") };
+				  .overdue = od && !strcmp(od, "true"),
+				  .after = after ? strtoll(after, NULL, 10) : 0 };
+	struct watch_page pg = { 0 };
+	if (page_limit(rq, &f.limit))
+		return ML_OK; /* answered: 400 */
 	PGresult *res = NULL;
-	int rc = watch_list(rq->db, &f, &res, err);
-	return rows(rq, rc, res);
+	int rc = watch_list(rq->db, &f, &res, &pg, err);
+	if (rc)
+		return rc;
+	req_json(rq, 200, page_json(res, pg.total, pg.next));
+	PQclear(res);
+	return ML_OK;
 }
 
 /* GET /api/watch/items/{id}: watch_show, the evidence as JSON ("details"). */

@@ -296,6 +296,10 @@ static const struct route_param q_plan_orders[] = {
 	{ "status", PT_STRING, 0, 16, "open (default), done, cancelled, overdue or all" },
 	{ "team", PT_STRING, 0, 64, "field team code" },
 	{ "month", PT_STRING, 0, 7, "YYYY-MM" },
+	{ "after", PT_INT, 0, 0,
+	  "keyset paging: orders with an id greater than this (the previous page's next)" },
+	{ "limit", PT_INT, 0, 10000,
+	  "page size, 1..10000 (default 1000); next: the last id when more follow" },
 	{ NULL, 0, 0, 0, NULL },
 };
 static const struct route_param b_plan_cancel[] = {
@@ -326,6 +330,10 @@ static const struct route_param q_watch[] = {
 	{ "place", PT_STRING, 0, 64, "location code, centre for the lab's own items" },
 	{ "role", PT_STRING, 0, 32, "the role an item is for" },
 	{ "overdue", PT_BOOL, 0, 0, "only open items past their due date" },
+	{ "after", PT_INT, 0, 0,
+	  "keyset paging: items with an id greater than this (the previous page's next)" },
+	{ "limit", PT_INT, 0, 10000,
+	  "page size, 1..10000 (default 1000); next: the last id when more follow" },
 	{ NULL, 0, 0, 0, NULL },
 };
 static const struct route_param b_watch_close[] = {
@@ -401,6 +409,11 @@ static const struct route_param b_move[] = {
 	"{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":" item   \
 	"},\"" cursor "\":{\"type\":[\"integer\",\"null\"],\"description\":\"pass as ?" cursor \
 	"= for the next page; null on the last\"}}}"
+/* a keyset page with the exact count of every page (plan and watch listings) */
+#define S_PAGE_TOTAL                                                                       \
+	"{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\"},\"total\":{"  \
+	"\"type\":\"integer\"},\"next\":{\"type\":[\"integer\",\"null\"],\"description\":" \
+	"\"pass as ?after= for the next page; null on the last\"}}}"
 #define S_LIST "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\"}}}"
 #define S_OBJ "{\"type\":\"object\"}"
 #define S_OK "{\"type\":\"object\",\"properties\":{\"ok\":{\"type\":\"boolean\"}}}"
@@ -750,8 +763,9 @@ const struct route srv_routes[] = {
 	  "/api/faults/999999/outcome", "{\"outcome\":\"maker\"}" },
 	{ "GET", "/api/plan/orders", h_plan_orders, AUTH_SESSION, "asset.read", 0, NULL,
 	  q_plan_orders, NULL, 200, "plan",
-	  "swap work orders (rotation, failed inspection) by state; overdue = open past due",
-	  S_LIST, "/api/plan/orders?status=all", NULL },
+	  "a page of swap work orders (rotation, failed inspection) by state, in id order; "
+	  "overdue = open past due; total and overdue count every page",
+	  S_PAGE_TOTAL, "/api/plan/orders?status=all", NULL },
 	{ "POST", "/api/plan/orders/{id}/cancel", h_plan_order_cancel, AUTH_SESSION, "swap.order",
 	  RF_IDEMPOTENT, p_id, NULL, b_plan_cancel, 200, "plan",
 	  "cancel an open swap work order, with a reason", S_OBJ, "/api/plan/orders/999999/cancel",
@@ -771,8 +785,9 @@ const struct route srv_routes[] = {
 	  S_LIST, "/api/plan/actual/999999", NULL },
 	{ "GET", "/api/watch/items", h_watch_list, AUTH_SESSION, "asset.read", 0, NULL, q_watch,
 	  NULL, 200, "plan",
-	  "monitoring work items (稽查监控): open, closed or all, by rule, place, role", S_LIST,
-	  "/api/watch/items?status=all", NULL },
+	  "a page of monitoring work items (稽查监控) in id order: open, closed or all, by rule, "
+	  "place, role; total counts every page",
+	  S_PAGE_TOTAL, "/api/watch/items?status=all", NULL },
 	{ "GET", "/api/watch/items/{id}", h_watch_show, AUTH_SESSION, "asset.read", 0, p_id, NULL,
 	  NULL, 200, "plan", "one work item with its evidence, who opened and who closed it", S_OBJ,
 	  "/api/watch/items/999999", NULL },

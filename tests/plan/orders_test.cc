@@ -7,6 +7,8 @@
  */
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cstring>
 #include <string>
 #include <vector>
@@ -75,7 +77,8 @@ std::vector<std::string> orders(const char *status, const char *team = nullptr,
 	PGresult *res = nullptr;
 	struct ml_error err = ML_ERROR_INIT;
 	std::vector<std::string> got;
-	EXPECT_EQ(ML_OK, swap_order_list(db, status, team, month, &res, &err)) << err.msg;
+	struct swap_order_page pg = {};
+	EXPECT_EQ(ML_OK, swap_order_list(db, status, team, month, &pg, &res, &err)) << err.msg;
 	for (int r = 0; res && r < PQntuples(res); r++)
 		got.push_back(std::string(db_get(res, r, "team")) + ":" + db_get(res, r, "point") +
 			      ":" + db_get(res, r, "status") +
@@ -255,7 +258,13 @@ TEST_F(Orders, OpenedFromTheRotationListCompletedBySwap)
 	ASSERT_EQ(ML_OK, swap_order_cancel(db, op2, "point closed by the customer", &err))
 		<< err.msg;
 	err = ML_ERROR_INIT;
-	EXPECT_EQ(ML_EINVAL, swap_order_list(db, "late", nullptr, nullptr, nullptr, &err));
+	{
+		struct swap_order_page pg = {};
+		PGresult *res = nullptr;
+		EXPECT_EQ(ML_EINVAL,
+			  swap_order_list(db, "late", nullptr, nullptr, &pg, &res, &err));
+		EXPECT_EQ(nullptr, res);
+	}
 	db_close(db);
 	EXPECT_EQ((std::vector<std::string>{ "OTEAM-A:OP2:cancelled" }), orders("cancelled"));
 	EXPECT_EQ(3u, orders("all").size());
@@ -278,6 +287,15 @@ TEST_F(Orders, CommandLine)
 	EXPECT_EQ(0, pgtest_run(cli + "plan orders --status all", &out, true)) << out;
 	EXPECT_NE(std::string::npos, out.find("OTEAM-A")) << out;
 	EXPECT_EQ(3, pgtest_run(cli + "plan orders --status late", &out, true)) << out;
+	/* a page: one order, and standard error names the next page's --after */
+	EXPECT_EQ(0, pgtest_run(cli + "plan orders --status all --limit 1 --json", &out)) << out;
+	EXPECT_EQ(1, std::count(out.begin(), out.end(), '{')) << out;
+	EXPECT_EQ(0, pgtest_run(cli + "plan orders --status all --limit 1 2>&1 >/dev/null", &out))
+		<< out;
+	EXPECT_NE(std::string::npos, out.find("1 of 3 orders shown; the next page: --after "))
+		<< out;
+	EXPECT_EQ(2, pgtest_run(cli + "plan orders --limit 0", &out, true)) << out;
+	EXPECT_NE(std::string::npos, out.find("--limit '0'")) << out;
 	EXPECT_EQ(2, pgtest_run(cli + "plan order-cancel 1", &out, true)) << out;
 	EXPECT_EQ(0, pgtest_run(cli + "plan rotation-orders --month " + this_month(), &out, true))
 		<< out;

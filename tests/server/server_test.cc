@@ -2036,6 +2036,214 @@ TEST_F(Server, OnSiteInspectionAndSwapOrdersOverTheApi)
 	EXPECT_NE(std::string::npos, cal.body.find("weekend")) << cal.dump();
 }
 
+/* Every page of a keyset listing from path (which has its filter and
+ * limit=): the ids in order, each page's "total" (must agree) and that
+ * "next" is the page's last id while more follow and null on the last. */
+static std::vector<long long> all_pages(unsigned port, const test_session &s,
+					const std::string &path, long long *total, int *pages)
+{
+	std::vector<long long> ids;
+	*total = -1;
+	*pages = 0;
+	std::string after;
+	for (int guard = 0; guard < 100; guard++) {
+		http_resp r = http_do(port, "GET", path + after, s.cookie());
+		EXPECT_EQ(200, r.status) << path << after << ": " << r.dump();
+		if (r.status != 200)
+			break;
+		++*pages;
+		if (*total < 0)
+			*total = r.num("total");
+		EXPECT_EQ(*total, r.num("total")) << "every page counts every page: " << r.dump();
+		json_t *items = r.at("items");
+		for (size_t i = 0; i < json_array_size(items); i++)
+			ids.push_back(json_integer_value(
+				json_object_get(json_array_get(items, i), "id")));
+		json_t *next = r.at("next");
+		EXPECT_TRUE(next != nullptr) << "next is always there, null on the last page";
+		if (!next || json_is_null(next))
+			break;
+		EXPECT_FALSE(ids.empty()) << r.dump();
+		EXPECT_EQ(ids.back(), json_integer_value(next)) << "next is the page's last id";
+		after = "&after=" + std::to_string(json_integer_value(next));
+	}
+	return ids;
+}
+
+/* GET /api/watch/items and /api/plan/orders are keyset pages (0376): pages of
+ * ?limit= in id order cover every item exactly once, "next" null exactly on
+ * the last (also when the count is a multiple of the page), "total" and
+ * "overdue" exact over every page; the default page is bounded; a bad limit
+ * or after is a 400 naming it. */
+TEST_F(Server, PlanOrdersAndWatchItemsArePagedWithExactCounts)
+{
+	std::string admin = pgtest_user(ci(), "mlt_pgadmin", "管理员", "admin,warehouse_clerk");
+	{
+		struct db *db = pgtest_connect(admin);
+		struct ml_error err = ML_ERROR_INIT;
+		ASSERT_NO_FATAL_FAILURE(add_meter_model(db, "PGX", "PGM1"));
+		ASSERT_EQ(ML_OK,
+			  asset_location_add(db, "PGSITE", "site", "customer_site", nullptr, &err))
+			<< err.msg;
+		ASSERT_EQ(ML_OK,
+			  asset_location_add(db, "PGTEAM", "team", "field_team", nullptr, &err))
+			<< err.msg;
+		std::string csv = "barcode,model_code,production_batch,production_date\n" +
+				  barcode(941000) + ",PGM1,B1,2026-09-14\n";
+		struct asset_receive_opts o = {};
+		o.lot_code = "PGLOT-1";
+		struct asset_import_report rep;
+		ASSERT_EQ(ML_OK, asset_receive(db, &o, csv.data(), csv.size(), &rep, &err))
+			<< err.msg;
+		asset_import_report_free(&rep);
+		const char *p[4] = { "{PGP1}", "{3309100002}", "{杭州市上城区11号}", "{PGSITE}" };
+		ASSERT_EQ(ML_OK,
+			  db_cmd(db,
+				 "SELECT * FROM ml_point_add($1::text[], $2::text[], $3::text[], "
+				 "$4::text[])",
+				 4, p, &err))
+			<< err.msg;
+		db_close(db);
+	}
+	sql_exec(ci(),
+		 "UPDATE asset SET state = 'issued', valid_until = current_date + 365, "
+		 "verified_at = now(), location_id = (SELECT location_id FROM location WHERE "
+		 "code = 'PGTEAM') WHERE lot_id = (SELECT lot_id FROM lot WHERE code = 'PGLOT-1')");
+	pgtest_user(ci(), "mlt_pgfield", "现场", "field_member", "PGTEAM");
+	test_session f = direct_session(ci(), "mlt_pgfield");
+	std::string body = "{\"barcode\":\"" + barcode(941000) +
+			   "\",\"point\":\"PGP1\",\"reading\":\"1.00\"}";
+	http_resp in = http_do(port(), "POST", "/api/field/install", f.change(), &body);
+	ASSERT_EQ(201, in.status) << in.dump();
+	/* 9 closed rotation orders of the installation and one open past due:
+	 * 10 of PGTEAM, 1 overdue (one open order per installation) */
+	auto orders = [&](const std::string &due, const std::string &state,
+			  const std::string &closed, const std::string &reason, const char *more) {
+		return "INSERT INTO swap_order (kind, installation_id, point_id, asset_id, team_id, "
+		       "month, due_on, status, opened_by, closed_at, cancel_reason) "
+		       "SELECT 'rotation', i.installation_id, i.point_id, i.asset_id, "
+		       "t.location_id, date_trunc('month', current_date)::date, current_date - " +
+		       due + ", " + state +
+		       ", (SELECT user_id FROM app_user WHERE login = 'mlt_pgadmin'), " + closed +
+		       ", " + reason +
+		       " FROM installation i JOIN metering_point mp USING (point_id), location t" +
+		       more + " WHERE mp.code = 'PGP1' AND t.code = 'PGTEAM'";
+	};
+	sql_exec(ci(),
+		 orders("g", "'cancelled'", "now()", "'paging test'", ", generate_series(1, 9) g"));
+	sql_exec(ci(), orders("3", "'open'", "NULL", "NULL", ""));
+	std::string want_orders = sql_value(
+		ci(), "SELECT string_agg(order_id::text, ',' ORDER BY order_id) FROM swap_order o "
+		      "JOIN location t ON t.location_id = o.team_id WHERE t.code = 'PGTEAM'");
+	/* 25 work items at PGSITE (a place of their own): 20 open, 5 closed */
+	sql_exec(ci(),
+		 "INSERT INTO watch_item (rule, anomaly_key, place_id, role, summary, evidence, "
+		 "opened_by, due_on) SELECT 'transit_overdue', 'paging-' || g, l.location_id, "
+		 "'warehouse_clerk', 'paging test ' || g, '{}', u.user_id, current_date + g "
+		 "FROM generate_series(1, 25) g, location l, app_user u "
+		 "WHERE l.code = 'PGSITE' AND u.login = 'mlt_pgadmin'");
+	sql_exec(ci(), "UPDATE watch_item SET status = 'closed', closed_at = now(), closed_by = "
+		       "opened_by, note = 'done', condition_held = false WHERE anomaly_key IN "
+		       "('paging-3', 'paging-7', 'paging-11', 'paging-19', 'paging-25')");
+	auto want_items = [&](const char *status) {
+		return sql_value(
+			ci(),
+			std::string("SELECT string_agg(i.item_id::text, ',' ORDER BY "
+				    "i.item_id) FROM watch_item i JOIN location l ON "
+				    "l.location_id = i.place_id WHERE l.code = "
+				    "'PGSITE'") +
+				(status ? std::string(" AND i.status = '") + status + "'" : ""));
+	};
+	auto joined = [](const std::vector<long long> &v) {
+		std::string s;
+		for (long long x : v)
+			s += (s.empty() ? "" : ",") + std::to_string(x);
+		return s;
+	};
+	test_session m = direct_session(ci(), "mlt_manager");
+	long long total = 0;
+	int pages = 0;
+
+	/* the watch items: 25 in pages of 7 (4 pages), of 5 (a multiple: next null on the
+	 * 5th, no empty 6th), the 20 open ones in pages of 4 */
+	std::vector<long long> ids = all_pages(
+		port(), m, "/api/watch/items?status=all&place=PGSITE&limit=7", &total, &pages);
+	EXPECT_EQ(want_items(nullptr), joined(ids));
+	EXPECT_EQ(25, total);
+	EXPECT_EQ(4, pages);
+	ids = all_pages(port(), m, "/api/watch/items?status=all&place=PGSITE&limit=5", &total,
+			&pages);
+	EXPECT_EQ(want_items(nullptr), joined(ids));
+	EXPECT_EQ(5, pages) << "next is null on a full last page";
+	ids = all_pages(port(), m, "/api/watch/items?place=PGSITE&limit=4", &total, &pages);
+	EXPECT_EQ(want_items("open"), joined(ids));
+	EXPECT_EQ(20, total);
+	EXPECT_EQ(5, pages);
+	ids = all_pages(port(), m, "/api/watch/items?status=closed&place=PGSITE", &total, &pages);
+	EXPECT_EQ(want_items("closed"), joined(ids));
+	EXPECT_EQ(5, total);
+	EXPECT_EQ(1, pages);
+
+	/* the swap orders: 10 of PGTEAM in pages of 3 and of 5, 1 overdue on every page */
+	for (const char *lim : { "3", "5", "1000" }) {
+		ids = all_pages(port(), f,
+				std::string("/api/plan/orders?status=all&team=PGTEAM&limit=") + lim,
+				&total, &pages);
+		EXPECT_EQ(want_orders, joined(ids)) << "limit " << lim;
+		EXPECT_EQ(10, total) << "limit " << lim;
+		EXPECT_EQ(lim[0] == '3' ? 4 : lim[0] == '5' ? 2 : 1, pages) << "limit " << lim;
+	}
+	http_resp o = http_do(port(), "GET",
+			      "/api/plan/orders?status=all&team=PGTEAM&limit=3&after=" +
+				      std::to_string(ids[2]),
+			      f.cookie());
+	ASSERT_EQ(200, o.status) << o.dump();
+	EXPECT_EQ(1, o.num("overdue")) << "the overdue count is the filter's, not the page's";
+	EXPECT_EQ(3u, json_array_size(o.at("items")));
+	o = http_do(port(), "GET", "/api/plan/orders?status=overdue&team=PGTEAM", f.cookie());
+	ASSERT_EQ(200, o.status) << o.dump();
+	EXPECT_EQ(1, o.num("total"));
+	EXPECT_EQ(1, o.num("overdue"));
+	EXPECT_TRUE(json_is_null(o.at("next"))) << o.dump();
+
+	/* the default page is bounded: 1001 more items at PGSITE → 1000 and a next */
+	sql_exec(ci(),
+		 "INSERT INTO watch_item (rule, anomaly_key, place_id, role, summary, evidence, "
+		 "opened_by, due_on) SELECT 'transit_overdue', 'paging-more-' || g, l.location_id, "
+		 "'warehouse_clerk', 'paging test', '{}', u.user_id, current_date + 30 "
+		 "FROM generate_series(1, 1001) g, location l, app_user u "
+		 "WHERE l.code = 'PGSITE' AND u.login = 'mlt_pgadmin'");
+	http_resp d = http_do(port(), "GET", "/api/watch/items?place=PGSITE", m.cookie());
+	ASSERT_EQ(200, d.status) << d.dump();
+	EXPECT_EQ(1000u, json_array_size(d.at("items")));
+	EXPECT_EQ(1021, d.num("total"));
+	EXPECT_GT(d.num("next"), 0) << d.dump();
+	ids = all_pages(port(), m, "/api/watch/items?place=PGSITE&limit=10000", &total, &pages);
+	EXPECT_EQ(want_items("open"), joined(ids));
+	EXPECT_EQ(1021, total);
+
+	/* bad pages: 400 naming the parameter and the value */
+	struct {
+		const char *path, *param, *value;
+	} bad[] = {
+		{ "/api/watch/items?limit=0", "limit", "0" },
+		{ "/api/watch/items?limit=10001", "limit", "10001" },
+		{ "/api/watch/items?limit=ten", "limit", "ten" },
+		{ "/api/watch/items?after=-1", "after", "-1" },
+		{ "/api/watch/items?after=x7", "after", "x7" },
+		{ "/api/plan/orders?limit=0", "limit", "0" },
+		{ "/api/plan/orders?limit=20000", "limit", "20000" },
+		{ "/api/plan/orders?after=1.5", "after", "1.5" },
+	};
+	for (const auto &b : bad) {
+		http_resp r = http_do(port(), "GET", b.path, m.cookie());
+		EXPECT_EQ(400, r.status) << b.path << ": " << r.dump();
+		std::string msg = r.str("error.message");
+		EXPECT_NE(std::string::npos, msg.find(b.param)) << b.path << ": " << r.dump();
+		EXPECT_NE(std::string::npos, msg.find(b.value)) << b.path << ": " << r.dump();
+	}
+}
+
 /* Lab sealing (0228) and the arbitration link (0229) over the API: the
  * technician's own seals, each used once; a fault report read back; a link
  * refused for a fault analysis, naming why. */

@@ -1347,6 +1347,20 @@ def t_inspect(b, fx):
     pl["inspection_order"] = int(order)
 
 
+def read_all_pages(b, rows_sel, total_sel, total_text):
+    """A paged list (?per=1): the server's total over every page at once, then
+    加载更多 until it hides; returns the row ids shown, in order."""
+    b.wait(lambda: total_text in b.text(total_sel), 10, "the total over every page: " + total_text)
+    for _ in range(200):
+        if b.css("#more").get_attribute("hidden") is not None:
+            break
+        n = len(b.csss(rows_sel))
+        b.css("#more").click()
+        b.wait(lambda: len(b.csss(rows_sel)) > n, 10, "the next page")
+    assert b.css("#more").get_attribute("hidden") is not None, "still more after 200 pages"
+    return [r.get_attribute("id") for r in b.csss(rows_sel)]
+
+
 def t_swaps(b, fx):
     """Swap work orders: a field member sees their team's (none) and picks the
     other team's: the overdue rotation order and the inspection's; a manager
@@ -1380,6 +1394,14 @@ def t_swaps(b, fx):
     b.wait_text("#d-status", "已取消")
     assert fx.sql("SELECT status || ' ' || u.login FROM swap_order o JOIN app_user u ON u.user_id = o.closed_by "
                   "WHERE order_id = %d" % pl["order"]) == "cancelled mlt_manager"
+    # one order a page: the count is the server's over every page, 加载更多 shows each order once
+    b.get("/plan/orders.html?per=1")
+    b.ready()
+    Select(b.css("#f-status")).select_by_value("all")
+    want = fx.sql("SELECT string_agg('order-' || order_id, ' ' ORDER BY order_id) FROM swap_order").split()
+    assert len(want) >= 2, want
+    b.wait(lambda: len(b.csss("#orders tbody tr[id]")) == 1, 10, "one order a page")
+    assert " ".join(read_all_pages(b, "#orders tbody tr[id]", "#total", "共 %d 张" % len(want))) == " ".join(want)
 
 
 def t_watch(b, fx):
@@ -1432,6 +1454,13 @@ def t_watch(b, fx):
     assert fx.sql("SELECT status || ' ' || condition_held || ' ' || u.login FROM watch_item i JOIN app_user u ON u.user_id = i.closed_by "
                   "WHERE item_id = %d" % pl["item"]) == "closed true mlt_fw2"
     b.shot("watch-closed")
+    # one item a page: the count is the server's over every page, 加载更多 shows each item once
+    b.get("/plan/watch.html?per=1")
+    b.ready()
+    want = fx.sql("SELECT string_agg('item-' || item_id, ' ' ORDER BY item_id) FROM watch_item WHERE status = 'open'").split()
+    assert len(want) >= 2, want
+    b.wait(lambda: len(b.csss("#items tbody tr[id]")) == 1, 10, "one item a page")
+    assert " ".join(read_all_pages(b, "#items tbody tr[id]", "#total", "共 %d 条" % len(want))) == " ".join(want)
 
 
 # An EventSource that connects only once window.__streamGate is set, and

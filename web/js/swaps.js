@@ -11,25 +11,33 @@ const user = await boot("换表工单");
 const can = user.permissions.includes("swap.order");
 const kindNames = { rotation: "周期轮换", inspection: "现场检验不合格", sample: "运行抽检" };
 const statusNames = { open: "未完成", done: "已完成", cancelled: "已取消" };
-let items = [];
+// Pages of orders in id order (keyset: the server's "next" is where the
+// following page starts; 加载更多 fetches it); the counts are the server's
+// over every page. ?per=N in the page's URL sets the page size (default 500).
+const per = Math.min(10000, Math.max(1, Number(new URLSearchParams(location.search).get("per")) || 500));
+let items = [], next = null;
 
 function status(o) {
 	if (o.overdue) return h("span", { class: "badge bad" }, "逾期");
 	return h("span", { class: "badge " + (o.status === "done" ? "ok" : o.status === "open" ? "warn" : "") }, statusNames[o.status] || o.status);
 }
 
-async function load() {
-	const q = new URLSearchParams({ status: $("#f-status").value });
+async function load(more = false) {
+	const q = new URLSearchParams({ status: $("#f-status").value, limit: per });
 	if ($("#f-team").value) q.set("team", $("#f-team").value);
 	if ($("#f-month").value) q.set("month", $("#f-month").value);
+	if (more && next) q.set("after", next);
+	let r = { items: [], total: 0, overdue: 0, next: null };
 	try {
-		items = (await api("GET", "/api/plan/orders?" + q)).items;
+		r = await api("GET", "/api/plan/orders?" + q);
 	} catch (e) {
-		items = [];
 		message($("#msg"), "error", e.message);
 	}
-	const late = items.filter((o) => o.overdue).length;
-	$("#total").textContent = `共 ${fmtNum(items.length)} 张` + (late ? `，其中逾期 ${fmtNum(late)} 张` : "");
+	next = r.next;
+	items = more ? items.concat(r.items) : r.items;
+	$("#total").textContent = `共 ${fmtNum(r.total)} 张` + (r.overdue ? `，其中逾期 ${fmtNum(r.overdue)} 张` : "") +
+		(next ? `（已显示 ${fmtNum(items.length)} 张）` : "");
+	$("#more").hidden = !next;
 	$("#orders tbody").replaceChildren(...items.map((o) => h("tr", { id: "order-" + o.id, class: o.overdue ? "late" : null, dataset: { status: o.status, overdue: o.overdue ? "1" : "" } },
 		h("td", {}, h("a", { href: "#" + o.id, onclick: (e) => { e.preventDefault(); show(o.id); } }, "#" + o.id)),
 		h("td", {}, kindNames[o.kind] || o.kind), h("td", { class: "status" }, status(o)), h("td", {}, o.team),
@@ -78,8 +86,11 @@ $("#f-team").append(...locs.items.filter((l) => l.kind === "field_team").map((l)
 const mine = await api("GET", "/api/field/team");
 if (mine.team) $("#f-team").value = mine.team; // a field member sees their team's orders first
 $("#filter").addEventListener("submit", (e) => { e.preventDefault(); load(); });
-for (const s of ["#f-status", "#f-team", "#f-month"]) $(s).addEventListener("change", load);
+for (const s of ["#f-status", "#f-team", "#f-month"]) $(s).addEventListener("change", () => load());
+$("#more").addEventListener("click", () => load(true));
 await load();
 const want = Number(location.hash.slice(1));
+// an order linked to (#id) is on a later page when older ones fill the first: ids ascend, so read on up to it
+while (want && !items.some((o) => o.id === want) && next && next < want) await load(true);
 if (want) show(want);
 usable();

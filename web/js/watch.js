@@ -19,7 +19,11 @@ const ruleNames = {
 };
 const conditionNames = { holds: "异常仍在", gone: "已消除，待关闭", fixed: "已整改关闭", waived: "异常仍在，说明理由后关闭" };
 const ruleName = (r) => ruleNames[r] || r;
-let items = [];
+// Pages of items in id order (keyset: the server's "next" is where the
+// following page starts; 加载更多 fetches it); the count is the server's over
+// every page. ?per=N in the page's URL sets the page size (default 500).
+const per = Math.min(10000, Math.max(1, Number(new URLSearchParams(location.search).get("per")) || 500));
+let items = [], next = null;
 
 function state(i) {
 	if (i.status === "closed") return h("span", { class: "badge ok" }, "已关闭");
@@ -27,18 +31,22 @@ function state(i) {
 	return h("span", { class: "badge warn" }, "待处理");
 }
 
-async function load() {
-	const q = new URLSearchParams({ status: $("#f-status").value });
+async function load(more = false) {
+	const q = new URLSearchParams({ status: $("#f-status").value, limit: per });
 	if ($("#f-rule").value) q.set("rule", $("#f-rule").value);
 	if ($("#f-place").value.trim()) q.set("place", $("#f-place").value.trim());
 	if ($("#f-overdue").checked) q.set("overdue", "true");
+	if (more && next) q.set("after", next);
+	let r = { items: [], total: 0, next: null };
 	try {
-		items = (await api("GET", "/api/watch/items?" + q)).items;
+		r = await api("GET", "/api/watch/items?" + q);
 	} catch (e) {
-		items = [];
 		message($("#msg"), "error", e.message);
 	}
-	$("#total").textContent = `共 ${fmtNum(items.length)} 条`;
+	next = r.next;
+	items = more ? items.concat(r.items) : r.items;
+	$("#total").textContent = `共 ${fmtNum(r.total)} 条` + (next ? `（已显示 ${fmtNum(items.length)} 条）` : "");
+	$("#more").hidden = !next;
 	$("#items tbody").replaceChildren(...items.map((i) => h("tr", { id: "item-" + i.id, dataset: { rule: i.rule, status: i.status } },
 		h("td", {}, h("a", { href: "#" + i.id, onclick: (e) => { e.preventDefault(); show(i.id); } }, "#" + i.id)),
 		h("td", {}, ruleName(i.rule)), h("td", {}, i.place), h("td", {}, i.summary), h("td", {}, fmtDate(i.due)),
@@ -96,7 +104,8 @@ async function close(id) {
 
 $("#f-rule").append(...Object.entries(ruleNames).map(([k, v]) => h("option", { value: k }, v)));
 $("#filter").addEventListener("submit", (e) => { e.preventDefault(); load(); });
-for (const s of ["#f-status", "#f-rule", "#f-overdue"]) $(s).addEventListener("change", load);
+for (const s of ["#f-status", "#f-rule", "#f-overdue"]) $(s).addEventListener("change", () => load());
+$("#more").addEventListener("click", () => load(true));
 await load();
 const want = Number(location.hash.slice(1));
 if (want) await show(want);
