@@ -2089,7 +2089,7 @@ TEST_F(Server, PlanOrdersAndWatchItemsArePagedWithExactCounts)
 			  asset_location_add(db, "PGTEAM", "team", "field_team", nullptr, &err))
 			<< err.msg;
 		std::string csv = "barcode,model_code,production_batch,production_date\n" +
-				  barcode(941000) + ",PGM1,B1,2026-09-14\n";
+				  pgtest_barcode(941000) + ",PGM1,B1,2026-09-14\n";
 		struct asset_receive_opts o = {};
 		o.lot_code = "PGLOT-1";
 		struct asset_import_report rep;
@@ -2111,7 +2111,7 @@ TEST_F(Server, PlanOrdersAndWatchItemsArePagedWithExactCounts)
 		 "code = 'PGTEAM') WHERE lot_id = (SELECT lot_id FROM lot WHERE code = 'PGLOT-1')");
 	pgtest_user(ci(), "mlt_pgfield", "现场", "field_member", "PGTEAM");
 	test_session f = direct_session(ci(), "mlt_pgfield");
-	std::string body = "{\"barcode\":\"" + barcode(941000) +
+	std::string body = "{\"barcode\":\"" + pgtest_barcode(941000) +
 			   "\",\"point\":\"PGP1\",\"reading\":\"1.00\"}";
 	http_resp in = http_do(port(), "POST", "/api/field/install", f.change(), &body);
 	ASSERT_EQ(201, in.status) << in.dump();
