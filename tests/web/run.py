@@ -1057,6 +1057,9 @@ def t_retire(b, fx):
     b.css("#note-%d" % scrap).send_keys("同意报废")
     b.css("#req-%d .approve" % scrap).click()
     b.wait_text("#msg", "已批准申请 #%d：2 只" % scrap)
+    # the message shows before the list is read again (ui.js done()): a click or
+    # a note typed into the old list would be lost when it is redrawn
+    b.wait(lambda: not b.csss('#req-%d[data-status="pending"]' % scrap), 10, "the list read again")
     b.css("#req-%d .reject" % ret).click()
     b.wait_text("#msg", "驳回请填写审批意见")
     b.css("#note-%d" % ret).send_keys("先做故障分析")
