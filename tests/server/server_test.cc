@@ -1957,40 +1957,62 @@ TEST_F(Server, StandardsAreRecertifiedAndTracedOverTheApi)
 	EXPECT_EQ(0, r.num("flagged")) << "no run of WF-STD in 2020";
 }
 
+/* A meter of a new model received as a lot and issued to a new field team
+ * (verified, a year's validity), and a metering point at a new customer site
+ * for it to be installed at: the setting of the planning tests over the API. */
+struct issued_meter {
+	const char *maker, *model, *site, *team, *lot;
+	long serial;
+	const char *point, *account, *address;
+};
+
+static void issued_meter_at_point(const std::string &ci, const std::string &admin,
+				  const issued_meter &m)
+{
+	struct db *db = pgtest_connect(admin);
+	struct ml_error err = ML_ERROR_INIT;
+	ASSERT_NO_FATAL_FAILURE(add_meter_model(db, m.maker, m.model));
+	ASSERT_EQ(ML_OK, asset_location_add(db, m.site, "site", "customer_site", nullptr, &err))
+		<< err.msg;
+	ASSERT_EQ(ML_OK, asset_location_add(db, m.team, "team", "field_team", nullptr, &err))
+		<< err.msg;
+	std::string csv = "barcode,model_code,production_batch,production_date\n" +
+			  pgtest_barcode(m.serial) + "," + m.model + ",B1,2026-09-14\n";
+	struct asset_receive_opts o = {};
+	o.lot_code = m.lot;
+	struct asset_import_report rep;
+	ASSERT_EQ(ML_OK, asset_receive(db, &o, csv.data(), csv.size(), &rep, &err)) << err.msg;
+	asset_import_report_free(&rep);
+	std::string arr[4] = { std::string("{") + m.point + "}", std::string("{") + m.account + "}",
+			       std::string("{") + m.address + "}",
+			       std::string("{") + m.site + "}" };
+	const char *p[4] = { arr[0].c_str(), arr[1].c_str(), arr[2].c_str(), arr[3].c_str() };
+	ASSERT_EQ(
+		ML_OK,
+		db_cmd(db,
+		       "SELECT * FROM ml_point_add($1::text[], $2::text[], $3::text[], $4::text[])",
+		       4, p, &err))
+		<< err.msg;
+	db_close(db);
+	db = pgtest_connect(ci); /* as the DBA: the lab's verification is not the subject here */
+	const char *q[2] = { m.team, m.lot };
+	ASSERT_EQ(ML_OK,
+		  db_cmd(db,
+			 "UPDATE asset SET state = 'issued', valid_until = current_date + 365, "
+			 "verified_at = now(), location_id = (SELECT location_id FROM location "
+			 "WHERE code = $1) WHERE lot_id = (SELECT lot_id FROM lot WHERE code = $2)",
+			 2, q, &err))
+		<< err.msg;
+	db_close(db);
+}
+
 TEST_F(Server, OnSiteInspectionAndSwapOrdersOverTheApi)
 {
 	std::string admin = pgtest_user(ci(), "mlt_iadmin", "管理员", "admin,warehouse_clerk");
-	{
-		struct db *db = pgtest_connect(admin);
-		struct ml_error err = ML_ERROR_INIT;
-		ASSERT_NO_FATAL_FAILURE(add_meter_model(db, "IHX", "IM1"));
-		ASSERT_EQ(ML_OK,
-			  asset_location_add(db, "ISITE", "site", "customer_site", nullptr, &err))
-			<< err.msg;
-		ASSERT_EQ(ML_OK,
-			  asset_location_add(db, "ITEAM", "team", "field_team", nullptr, &err))
-			<< err.msg;
-		std::string csv = "barcode,model_code,production_batch,production_date\n" +
-				  pgtest_barcode(940000) + ",IM1,B1,2026-09-14\n";
-		struct asset_receive_opts o = {};
-		o.lot_code = "ILOT-1";
-		struct asset_import_report rep;
-		ASSERT_EQ(ML_OK, asset_receive(db, &o, csv.data(), csv.size(), &rep, &err))
-			<< err.msg;
-		asset_import_report_free(&rep);
-		const char *p[4] = { "{IP1}", "{3309100001}", "{杭州市上城区9号}", "{ISITE}" };
-		ASSERT_EQ(ML_OK,
-			  db_cmd(db,
-				 "SELECT * FROM ml_point_add($1::text[], $2::text[], $3::text[], "
-				 "$4::text[])",
-				 4, p, &err))
-			<< err.msg;
-		db_close(db);
-	}
-	sql_exec(ci(),
-		 "UPDATE asset SET state = 'issued', valid_until = current_date + 365, "
-		 "verified_at = now(), location_id = (SELECT location_id FROM location WHERE "
-		 "code = 'ITEAM') WHERE lot_id = (SELECT lot_id FROM lot WHERE code = 'ILOT-1')");
+	ASSERT_NO_FATAL_FAILURE(
+		issued_meter_at_point(ci(), admin,
+				      { "IHX", "IM1", "ISITE", "ITEAM", "ILOT-1", 940000, "IP1",
+					"3309100001", "杭州市上城区9号" }));
 	sql_exec(ci(), "INSERT INTO reference_standard (code, name, accuracy_class) VALUES "
 		       "('IPS-1', 'portable standard', '0.05')");
 	sql_exec(ci(),
@@ -2078,37 +2100,10 @@ static std::vector<long long> all_pages(unsigned port, const test_session &s,
 TEST_F(Server, PlanOrdersAndWatchItemsArePagedWithExactCounts)
 {
 	std::string admin = pgtest_user(ci(), "mlt_pgadmin", "管理员", "admin,warehouse_clerk");
-	{
-		struct db *db = pgtest_connect(admin);
-		struct ml_error err = ML_ERROR_INIT;
-		ASSERT_NO_FATAL_FAILURE(add_meter_model(db, "PGX", "PGM1"));
-		ASSERT_EQ(ML_OK,
-			  asset_location_add(db, "PGSITE", "site", "customer_site", nullptr, &err))
-			<< err.msg;
-		ASSERT_EQ(ML_OK,
-			  asset_location_add(db, "PGTEAM", "team", "field_team", nullptr, &err))
-			<< err.msg;
-		std::string csv = "barcode,model_code,production_batch,production_date\n" +
-				  pgtest_barcode(941000) + ",PGM1,B1,2026-09-14\n";
-		struct asset_receive_opts o = {};
-		o.lot_code = "PGLOT-1";
-		struct asset_import_report rep;
-		ASSERT_EQ(ML_OK, asset_receive(db, &o, csv.data(), csv.size(), &rep, &err))
-			<< err.msg;
-		asset_import_report_free(&rep);
-		const char *p[4] = { "{PGP1}", "{3309100002}", "{杭州市上城区11号}", "{PGSITE}" };
-		ASSERT_EQ(ML_OK,
-			  db_cmd(db,
-				 "SELECT * FROM ml_point_add($1::text[], $2::text[], $3::text[], "
-				 "$4::text[])",
-				 4, p, &err))
-			<< err.msg;
-		db_close(db);
-	}
-	sql_exec(ci(),
-		 "UPDATE asset SET state = 'issued', valid_until = current_date + 365, "
-		 "verified_at = now(), location_id = (SELECT location_id FROM location WHERE "
-		 "code = 'PGTEAM') WHERE lot_id = (SELECT lot_id FROM lot WHERE code = 'PGLOT-1')");
+	ASSERT_NO_FATAL_FAILURE(
+		issued_meter_at_point(ci(), admin,
+				      { "PGX", "PGM1", "PGSITE", "PGTEAM", "PGLOT-1", 941000,
+					"PGP1", "3309100002", "杭州市上城区11号" }));
 	pgtest_user(ci(), "mlt_pgfield", "现场", "field_member", "PGTEAM");
 	test_session f = direct_session(ci(), "mlt_pgfield");
 	std::string body = "{\"barcode\":\"" + pgtest_barcode(941000) +
